@@ -1,0 +1,321 @@
+package io.ferry.bench;
+
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Kernel;
+import io.ferry.client.NDRange;
+import io.ferry.client.Program;
+import io.ferry.client.Queue;
+import io.ferry.host.HostConfig;
+import io.ferry.host.spi.BackendSession;
+import io.ferry.host.spi.ComputeBackend;
+import io.ferry.host.spi.DeviceInfo;
+import io.ferry.protocol.SourceLanguage;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceLoader;
+import org.HdrHistogram.Histogram;
+
+/**
+ * {@code ./ferry bench transport}: the cost of the channel and the call path, each beside its baseline in the same
+ * run: the floor (bare ping-pong between two processes), null calls, one-way call rate, 64 MiB transfers against
+ * the same backend called in-process, launch + finish against the same, and how the host scales to 64 guests.
+ *
+ * <p>The host runs in a process of its own ({@link BenchHost}); this process is the guest.
+ */
+public final class TransportBench {
+    static final int GUESTS = 64;
+    static final long TRANSFER = 64L << 20;
+    static final String KERNEL = "__kernel void inc(__global int* a) { a[get_global_id(0)] += 1; }";
+
+    private final boolean quick;
+    private final Path json;
+
+    public TransportBench(boolean quick, Path json) {
+        this.quick = quick;
+        this.json = json;
+    }
+
+    public int run() throws Exception {
+        Report r = new Report("transport");
+        int rttSamples = quick ? 200_000 : 2_000_000;
+        int asyncCalls = quick ? 2_000_000 : 20_000_000;
+        int transferReps = quick ? 5 : 20;
+        int launchReps = quick ? 2_000 : 20_000;
+
+        Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-bench-");
+        try {
+            floor(dir, r, rttSamples);
+            Path config = dir.resolve("host.yaml");
+            List<HostConfig.GuestConfig> guests = new ArrayList<>();
+            guests.add(new HostConfig.GuestConfig("bench", 256L << 20));
+            for (int i = 1; i < GUESTS; i++) {
+                guests.add(new HostConfig.GuestConfig("idle" + i, 1L << 20));
+            }
+            Files.writeString(config, new HostConfig(dir.resolve("regions"), false, List.of(), guests).toYaml());
+            Process host = startJava(BenchHost.class, config.toString());
+            try {
+                awaitReady(host);
+                r.put("host_rss_mib_idle", rssMib(host.pid()));
+                Path regions = dir.resolve("regions");
+                try (Ferry ferry = Ferry.connect(regions.resolve("bench.region"))) {
+                    r.put("device", ferry.defaultDevice().name());
+                    Histogram nul = nullCalls(ferry, rttSamples);
+                    r.put("null_call_rtt_ns_p50", nul.getValueAtPercentile(50));
+                    r.put("null_call_rtt_ns_p99", nul.getValueAtPercentile(99));
+                    r.put("async_calls_per_s", asyncRate(ferry, asyncCalls));
+                    remoteTransfers(ferry, r, transferReps, launchReps);
+                    List<Ferry> idle = new ArrayList<>();
+                    try {
+                        for (int i = 1; i < GUESTS; i++) {
+                            idle.add(Ferry.connect(regions.resolve("idle" + i + ".region")));
+                        }
+                        Histogram many = nullCalls(ferry, rttSamples);
+                        r.put("null_call_rtt_ns_p50_64_guests", many.getValueAtPercentile(50));
+                        r.put("null_call_rtt_ns_p99_64_guests", many.getValueAtPercentile(99));
+                        r.put("host_rss_mib_64_guests", rssMib(host.pid()));
+                    } finally {
+                        for (Ferry f : idle) {
+                            f.close();
+                        }
+                    }
+                }
+            } finally {
+                host.getOutputStream().close();
+                if (!host.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    host.destroyForcibly();
+                }
+            }
+            nativeBaselines(r, transferReps, launchReps);
+        } finally {
+            deleteTree(dir);
+        }
+        r.stamp();
+        print(r);
+        if (json != null) {
+            r.write(json);
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    private void floor(Path dir, Report r, int samples) throws Exception {
+        Path file = dir.resolve("pingpong");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) {
+            MemorySegment s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
+            Process echo = startJava(PingPong.class, file.toString());
+            try {
+                Histogram h = PingPong.measure(s, samples / 4, samples);
+                r.put("floor_rtt_ns_p50", h.getValueAtPercentile(50));
+                r.put("floor_rtt_ns_p99", h.getValueAtPercentile(99));
+            } finally {
+                echo.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                echo.destroyForcibly();
+            }
+        }
+    }
+
+    private static Histogram nullCalls(Ferry ferry, int samples) {
+        for (int i = 0; i < samples / 4; i++) {
+            ferry.nop(i);
+        }
+        Histogram h = new Histogram(3_600_000_000L, 3);
+        for (int i = 0; i < samples; i++) {
+            long t0 = System.nanoTime();
+            ferry.nop(i);
+            h.recordValue(System.nanoTime() - t0);
+        }
+        return h;
+    }
+
+    private static double asyncRate(Ferry ferry, int calls) {
+        for (int i = 0; i < calls / 10; i++) {
+            ferry.nopOneWay(i);
+        }
+        ferry.nop(0);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) {
+            ferry.nopOneWay(i);
+        }
+        ferry.nop(0); // every one-way call before it has been served
+        return calls / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void remoteTransfers(Ferry ferry, Report r, int reps, int launchReps) {
+        try (Context ctx = ferry.createContext(ferry.defaultDevice());
+             Queue q = ctx.createQueue();
+             Buffer buf = ctx.createBuffer(TRANSFER);
+             HeapBlock block = ferry.heap().allocate(TRANSFER);
+             Program p = ctx.buildProgram(KERNEL);
+             Kernel k = p.kernel("inc");
+             Buffer small = ctx.createBuffer(64 * 4)) {
+            block.segment().fill((byte) 1);
+            double[] w = new double[reps];
+            double[] rd = new double[reps];
+            q.write(buf, 0, block.segment()).finish();
+            for (int i = 0; i < reps; i++) {
+                long t0 = System.nanoTime();
+                q.write(buf, 0, block.segment()).finish();
+                w[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                t0 = System.nanoTime();
+                q.read(buf, 0, block.segment()).finish();
+                rd[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            }
+            r.put("write_gbs_remoted", median(w));
+            r.put("read_gbs_remoted", median(rd));
+            k.arg(0, small);
+            double[] lf = new double[launchReps];
+            for (int i = 0; i < launchReps / 10; i++) {
+                q.launch(k, NDRange.of(64)).finish();
+            }
+            for (int i = 0; i < launchReps; i++) {
+                long t0 = System.nanoTime();
+                q.launch(k, NDRange.of(64)).finish();
+                lf[i] = (System.nanoTime() - t0) / 1e3;
+            }
+            r.put("launch_finish_us_remoted", median(lf));
+        }
+    }
+
+    private static void nativeBaselines(Report r, int reps, int launchReps) throws Exception {
+        ComputeBackend backend = null;
+        for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
+            if (!b.devices().isEmpty()) {
+                backend = b;
+                break;
+            }
+        }
+        if (backend == null) {
+            throw new IllegalStateException("no compute backend with a device for the native baseline");
+        }
+        DeviceInfo dev = backend.devices().getFirst();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment mem = arena.allocate(TRANSFER, 4096);
+            mem.fill((byte) 1);
+            try (BackendSession s = backend.openSession("native", mem)) {
+                s.createContext(1, dev.index());
+                s.createQueue(2, 1, false, 0);
+                s.createBuffer(3, 1, TRANSFER, 0, -1);
+                s.createProgram(4, 1, SourceLanguage.OPENCL_C, KERNEL);
+                s.buildProgram(4, "");
+                s.createKernel(5, 4, "inc");
+                s.createBuffer(6, 1, 64 * 4, 0, -1);
+                s.setKernelArgBuffer(5, 0, 6);
+                double[] w = new double[reps];
+                double[] rd = new double[reps];
+                s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
+                s.finish(2);
+                for (int i = 0; i < reps; i++) {
+                    long t0 = System.nanoTime();
+                    s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
+                    s.finish(2);
+                    w[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                    t0 = System.nanoTime();
+                    s.enqueueRead(2, 3, 0, TRANSFER, 0, 0);
+                    s.finish(2);
+                    rd[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                }
+                r.put("write_gbs_native", median(w));
+                r.put("read_gbs_native", median(rd));
+                long[] global = {64};
+                double[] lf = new double[launchReps];
+                for (int i = 0; i < launchReps / 10; i++) {
+                    s.enqueueLaunch(2, 5, 1, null, global, null, 0);
+                    s.finish(2);
+                }
+                for (int i = 0; i < launchReps; i++) {
+                    long t0 = System.nanoTime();
+                    s.enqueueLaunch(2, 5, 1, null, global, null, 0);
+                    s.finish(2);
+                    lf[i] = (System.nanoTime() - t0) / 1e3;
+                }
+                r.put("launch_finish_us_native", median(lf));
+            }
+        }
+    }
+
+    static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    /** Resident memory of a process without its shared-memory pages (the regions). */
+    static double rssMib(long pid) throws IOException {
+        long anon = 0;
+        long file = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith("RssAnon:")) {
+                anon = kib(line);
+            } else if (line.startsWith("RssFile:")) {
+                file = kib(line);
+            }
+        }
+        return (anon + file) / 1024.0;
+    }
+
+    private static long kib(String line) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+    }
+
+    static Process startJava(Class<?> main, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss512k",
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    }
+
+    private static void awaitReady(Process p) throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()));
+        String line = in.readLine();
+        if (!"READY".equals(line)) {
+            throw new IllegalStateException("bench host did not start (said: " + line + ")");
+        }
+    }
+
+    private static void print(Report r) {
+        System.out.println();
+        System.out.println("transport benchmark (" + r.get("device") + "; " + r.get("machine") + ")");
+        row("null call RTT p50 (ns)", r, "null_call_rtt_ns_p50", "floor_rtt_ns_p50");
+        row("null call RTT p99 (ns)", r, "null_call_rtt_ns_p99", "floor_rtt_ns_p99");
+        row("null call p50, 64 guests (ns)", r, "null_call_rtt_ns_p50_64_guests", "null_call_rtt_ns_p50");
+        row("one-way calls per s", r, "async_calls_per_s", null);
+        row("64 MiB write (GB/s)", r, "write_gbs_remoted", "write_gbs_native");
+        row("64 MiB read (GB/s)", r, "read_gbs_remoted", "read_gbs_native");
+        row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
+        row("host RSS (MiB), 64 guests vs idle", r, "host_rss_mib_64_guests", "host_rss_mib_idle");
+    }
+
+    private static void row(String what, Report r, String key, String base) {
+        double v = ((Number) r.get(key)).doubleValue();
+        if (base == null) {
+            System.out.printf(Locale.ROOT, "  %-36s %14.1f%n", what, v);
+            return;
+        }
+        double b = ((Number) r.get(base)).doubleValue();
+        System.out.printf(Locale.ROOT, "  %-36s %14.1f   baseline %12.1f   ratio %6.2f%n", what, v, b, v / b);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,329 @@
+package io.ferry.channel;
+
+import static io.ferry.channel.RegionDescriptor.*;
+
+import io.ferry.protocol.Status;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A mapped Ferry region: the shared memory between one guest and the host (layout in
+ * {@link RegionDescriptor}). The host {@linkplain #create creates} it when the guest is provisioned; the guest
+ * (and the host when it re-attaches) {@linkplain #open opens} it. Holding the region is the guest's identity.
+ *
+ * <p>The static header is read once at open, validated and kept as a {@link RegionHeader} snapshot; the
+ * sections ({@link #commandRing()}, {@link #completionRing()}, {@link #heap()}) are sliced from that snapshot,
+ * never from the live header, because the peer may rewrite any byte at any time. The live header words (epoch,
+ * heartbeats, connect handshake, session id) are read with acquire and written with release; each reader must
+ * treat the values as untrusted.
+ *
+ * <p>{@link #close()} unmaps the region; the ring views and the heap segment are unusable after it, and a thread
+ * still using them gets an {@link IllegalStateException}.
+ */
+public final class Region implements AutoCloseable {
+
+    /** Little-endian long access with explicit memory order; coordinates (MemorySegment, long offset). */
+    static final VarHandle LONG_HANDLE = RegionHeader.LONG.varHandle();
+
+    private static final String FILE_MODE = "rw-------";
+    private static final String DIRECTORY_MODE = "rwx------";
+
+    private final Path path;
+    private final Arena arena;
+    private final MemorySegment segment;
+    private final RegionHeader header;
+    private final byte[] credential;
+    private final SpscRing commandRing;
+    private final SpscRing completionRing;
+    private final MemorySegment heap;
+    private boolean closed;
+
+    private Region(Path path, Arena arena, MemorySegment segment, RegionHeader header) {
+        this.path = path;
+        this.arena = arena;
+        this.segment = segment;
+        this.header = header;
+        this.credential = segment.asSlice(CREDENTIAL_OFFSET, CREDENTIAL_LENGTH).toArray(ValueLayout.JAVA_BYTE);
+        this.commandRing = new SpscRing("command",
+                segment.asSlice(header.commandRingOffset(), sectionSizeFor(header.commandRingCapacity())),
+                header.commandRingCapacity());
+        this.completionRing = new SpscRing("completion",
+                segment.asSlice(header.completionRingOffset(), sectionSizeFor(header.completionRingCapacity())),
+                header.completionRingCapacity());
+        this.heap = segment.asSlice(header.heapOffset(), header.heapSize());
+    }
+
+    /**
+     * Host side: creates and maps a new region file for {@code guestName}. Missing parent directories are
+     * created with mode 0700 and the file with mode 0600 (set at creation, where the file system is POSIX).
+     * The header is written with MAGIC last, so a region whose magic is visible is complete.
+     *
+     * @param credential 32 bytes to store in the header, or null for none (all zero)
+     * @throws RegionException when the name or credential is invalid, the file exists, or I/O fails
+     */
+    public static Region create(Path file, String guestName, RegionLayout layout, byte[] credential) {
+        Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(layout, "layout");
+        RegionHeader.checkGuestName(guestName);
+        byte[] cred = credential == null ? new byte[CREDENTIAL_LENGTH] : credential.clone();
+        if (cred.length != CREDENTIAL_LENGTH) {
+            throw new RegionException(Status.INVALID_ARGUMENT, "credential must be " + CREDENTIAL_LENGTH
+                    + " bytes, got " + cred.length);
+        }
+        boolean posix = file.getFileSystem().supportedFileAttributeViews().contains("posix");
+        long size = layout.regionSize();
+        Arena arena = Arena.ofShared();
+        boolean created = false;
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                if (posix) {
+                    Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString(DIRECTORY_MODE)));
+                } else {
+                    Files.createDirectories(parent);
+                }
+            }
+            FileAttribute<?>[] attributes = posix
+                    ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString(FILE_MODE))}
+                    : new FileAttribute<?>[0];
+            MemorySegment segment;
+            try (FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE), attributes)) {
+                created = true;
+                // Size the file by writing its last byte; the rest stays a hole (zero) until touched.
+                channel.write(ByteBuffer.allocate(1), size - 1);
+                segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            }
+            RegionHeader.write(segment, layout, guestName, cred);
+            // Release: every header field above is visible before MAGIC; pairs with the acquire in open.
+            LONG_HANDLE.setRelease(segment, (long) MAGIC_OFFSET, MAGIC);
+            RegionHeader header = RegionHeader.read(segment, size, file.toString());
+            return new Region(file, arena, segment, header);
+        } catch (FileAlreadyExistsException e) {
+            arena.close();
+            throw new RegionException(Status.INVALID_ARGUMENT, "cannot create region file " + file + ": "
+                    + e.getFile() + " already exists; delete it first (Region.delete) if the guest is to be"
+                    + " re-provisioned", e);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            if (created) {
+                deleteQuietly(file, e);
+            }
+            if (e instanceof RegionException re) {
+                throw re;
+            }
+            throw new RegionException(Status.INTERNAL, "cannot create region file " + file + ": " + e, e);
+        }
+    }
+
+    /**
+     * Maps an existing region (guest side, or the host re-attaching). {@code file} may be a region file or a
+     * PCI BAR resource file whose size is larger than the region; the whole file is mapped, and REGION_SIZE from
+     * the header must fit in it. Every header field is read once and validated.
+     *
+     * @throws RegionException when the file is missing, too small, not a region, of another layout version, or
+     *                         its header is inconsistent; the message says which
+     */
+    public static Region open(Path file) {
+        Objects.requireNonNull(file, "file");
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment mapped;
+            long mappedSize;
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                mappedSize = channel.size();
+                if (mappedSize < HEADER_SIZE) {
+                    throw new RegionException(Status.PROTOCOL_VIOLATION, file + " is too small to be a Ferry region: "
+                            + mappedSize + " bytes, a header alone needs " + HEADER_SIZE + "; re-provision the guest");
+                }
+                mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, mappedSize, arena);
+            }
+            RegionHeader header = RegionHeader.read(mapped, mappedSize, file.toString());
+            return new Region(file, arena, mapped.asSlice(0, header.regionSize()), header);
+        } catch (NoSuchFileException e) {
+            arena.close();
+            throw new RegionException(Status.NOT_CONFIGURED, "no region file " + file
+                    + "; provision the guest first (./ferry guest add NAME) or check the path", e);
+        } catch (IOException e) {
+            arena.close();
+            throw new RegionException(Status.INTERNAL, "cannot map region file " + file + ": " + e, e);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Deletes a region file if it exists. Mappings that are still open stay valid until closed. */
+    public static void delete(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new RegionException(Status.INTERNAL, "cannot delete region file " + file + ": " + e, e);
+        }
+    }
+
+    /** The whole region, {@code REGION_SIZE} bytes. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** The validated header snapshot taken when the region was mapped. */
+    public RegionHeader header() {
+        return header;
+    }
+
+    /** The file this region was mapped from. */
+    public Path path() {
+        return path;
+    }
+
+    /** The command ring (guest produces, host consumes). */
+    public SpscRing commandRing() {
+        return commandRing;
+    }
+
+    /** The completion ring (host produces, guest consumes). */
+    public SpscRing completionRing() {
+        return completionRing;
+    }
+
+    /** The heap: guest-managed memory for payloads, referred to by (offset, length) from records. */
+    public MemorySegment heap() {
+        return heap;
+    }
+
+    /** A copy of the 32-byte credential read at map time; all zero means none. */
+    public byte[] credential() {
+        return credential.clone();
+    }
+
+    // ---- live header words --------------------------------------------------------------------------------
+    // Getters are acquire loads: what the writer stored before its release store of the word is visible after.
+    // Setters are release stores: what this side stored before (ring resets, other header words) is visible to
+    // a peer that acquires the word. Values read are untrusted.
+
+    /** Host epoch (acquire); changes when a host instance starts serving. */
+    public long hostEpoch() {
+        return getLongAcquire(HOST_EPOCH_OFFSET);
+    }
+
+    /** Host: publishes a new epoch (release). */
+    public void hostEpoch(long epoch) {
+        putLongRelease(HOST_EPOCH_OFFSET, epoch);
+    }
+
+    /** Host heartbeat (acquire). */
+    public long hostHeartbeat() {
+        return getLongAcquire(HOST_HEARTBEAT_OFFSET);
+    }
+
+    /** Host: stores its heartbeat (release). */
+    public void hostHeartbeat(long value) {
+        putLongRelease(HOST_HEARTBEAT_OFFSET, value);
+    }
+
+    /** The guest's connect nonce (acquire); nonzero asks for a fresh session. */
+    public long connectRequest() {
+        return getLongAcquire(CONNECT_REQUEST_OFFSET);
+    }
+
+    /**
+     * Guest: asks for a fresh session (release): the guest's pid and anything else it stored before are
+     * visible to the host once it sees the nonce.
+     */
+    public void connectRequest(long nonce) {
+        putLongRelease(CONNECT_REQUEST_OFFSET, nonce);
+    }
+
+    /**
+     * The host's acknowledgement (acquire): once it equals the guest's nonce, the ring resets and the session
+     * id the host stored before it are visible.
+     */
+    public long connectAck() {
+        return getLongAcquire(CONNECT_ACK_OFFSET);
+    }
+
+    /**
+     * Host: acknowledges a connect request (release) after resetting both rings and storing the session id,
+     * so the guest that sees the ack sees empty rings and the new session id.
+     */
+    public void connectAck(long nonce) {
+        putLongRelease(CONNECT_ACK_OFFSET, nonce);
+    }
+
+    /** Session id (acquire). */
+    public long sessionId() {
+        return getLongAcquire(SESSION_ID_OFFSET);
+    }
+
+    /** Host: stores the session id (release), before {@link #connectAck(long)}. */
+    public void sessionId(long id) {
+        putLongRelease(SESSION_ID_OFFSET, id);
+    }
+
+    /** The guest's process id (acquire). */
+    public long guestPid() {
+        return getLongAcquire(GUEST_PID_OFFSET);
+    }
+
+    /** Guest: stores its process id (release), before {@link #connectRequest(long)}. */
+    public void guestPid(long pid) {
+        putLongRelease(GUEST_PID_OFFSET, pid);
+    }
+
+    /** Guest heartbeat (acquire). */
+    public long guestHeartbeat() {
+        return getLongAcquire(GUEST_HEARTBEAT_OFFSET);
+    }
+
+    /** Guest: stores its heartbeat (release). */
+    public void guestHeartbeat(long value) {
+        putLongRelease(GUEST_HEARTBEAT_OFFSET, value);
+    }
+
+    private long getLongAcquire(int offset) {
+        return (long) LONG_HANDLE.getAcquire(segment, (long) offset);
+    }
+
+    private void putLongRelease(int offset, long value) {
+        LONG_HANDLE.setRelease(segment, (long) offset, value);
+    }
+
+    /** Unmaps the region. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Region[" + header.guestName() + ", " + path + ", " + header.regionSize() + " bytes]";
+    }
+
+    private static void deleteQuietly(Path file, Exception primary) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            primary.addSuppressed(e);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.ferry.cli;
+
+import io.ferry.bench.TransportBench;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ./ferry bench SUITE}: measurements side by side with their native baselines. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport")
+final class BenchCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "SUITE", description = "transport")
+    String suite;
+
+    @Option(names = "--quick", description = "fewer samples; finishes in about a minute")
+    boolean quick;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "also write the figures as JSON")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        return switch (suite) {
+            case "transport" -> new TransportBench(quick, json).run();
+            default -> {
+                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport)");
+                yield 2;
+            }
+        };
+    }
+}

@@ -1,0 +1,166 @@
+package io.ferry.cli;
+
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./ferry demo}: the main job. Starts a host in this process and guest JVMs as separate processes; each guest
+ * runs every workload through the host and checks it against a Java reference; a summary table follows, and the
+ * last line is {@code demo: N verified, M failed}.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Start a host and guest processes, run every workload through it, verify, summarize.")
+final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = "--guests", defaultValue = "2", description = "number of guest processes (default ${DEFAULT-VALUE})")
+    int guests;
+
+    @Option(names = "--device", description = "device name or backend to use (default: the host's first device)")
+    String device;
+
+    /** One row of the summary: parsed from a guest's RESULT line. */
+    record Row(String guest, String workload, String size, String device, double millis, double error,
+               boolean verified, String detail) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
+                "ferry-demo-");
+        List<HostConfig.GuestConfig> gs = new ArrayList<>();
+        for (int i = 0; i < guests; i++) {
+            gs.add(new HostConfig.GuestConfig(guestName(i), 64L << 20));
+        }
+        HostConfig cfg = new HostConfig(dir, false, List.of(), gs);
+        List<Row> rows = Collections.synchronizedList(new ArrayList<>());
+        int failedProcesses = 0;
+        try (Devices devices = Devices.discover(List.of());
+             FerryHost host = FerryHost.start(cfg, devices)) {
+            if (devices.all().isEmpty()) {
+                System.out.println("demo: the host found no compute device: " + devices.noDeviceMessage());
+                System.out.println("demo: 0 verified, 1 failed");
+                return 1;
+            }
+            System.out.println("host: " + devices.all().size() + " device(s): "
+                    + devices.all().stream().map(d -> d.info().name() + " [" + d.backend().name() + "]").toList());
+            List<Process> procs = new ArrayList<>();
+            List<Thread> readers = new ArrayList<>();
+            for (HostConfig.GuestConfig g : gs) {
+                Process p = startGuest(g.name(), dir);
+                procs.add(p);
+                System.out.println("guest " + g.name() + ": started as process " + p.pid());
+                readers.add(Thread.ofPlatform().start(() -> collect(g.name(), p, rows)));
+            }
+            for (int i = 0; i < procs.size(); i++) {
+                Process p = procs.get(i);
+                if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                    p.destroyForcibly();
+                    System.out.println("guest " + gs.get(i).name() + ": timed out");
+                }
+                readers.get(i).join();
+                if (p.exitValue() != 0 && p.exitValue() != 1) {
+                    failedProcesses++;
+                    System.out.println("guest " + gs.get(i).name() + ": exited with " + p.exitValue());
+                }
+            }
+        } finally {
+            deleteQuietly(dir);
+        }
+        int verified = 0;
+        int failed = failedProcesses;
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-8s %-8s %-14s %-34s %10s %10s  %s%n", "guest", "workload", "size", "device",
+                "time ms", "rel.err", "verdict");
+        List<Row> sorted = new ArrayList<>(rows);
+        sorted.sort((a, b) -> (a.guest + a.workload).compareTo(b.guest + b.workload));
+        for (Row r : sorted) {
+            System.out.printf(Locale.ROOT, "%-8s %-8s %-14s %-34s %10.2f %10.2e  %s%n", r.guest, r.workload, r.size,
+                    shorten(r.device, 34), r.millis, r.error, r.verified ? "verified" : "FAILED " + r.detail);
+            if (r.verified) {
+                verified++;
+            } else {
+                failed++;
+            }
+        }
+        if (rows.isEmpty()) {
+            failed++;
+        }
+        System.out.println();
+        System.out.println("demo: " + verified + " verified, " + failed + " failed");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static String guestName(int i) {
+        String[] names = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"};
+        return i < names.length ? names[i] : "guest" + i;
+    }
+
+    private Process startGuest(String guest, Path dir) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "example", "all", "--guest", guest, "--region-dir", dir.toString(), "--report"));
+        if (device != null) {
+            cmd.add("--device");
+            cmd.add(device);
+        }
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+
+    private static void collect(String guest, Process p, List<Row> rows) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("RESULT\t")) {
+                    String[] f = line.split("\t", -1);
+                    if (f.length >= 10) {
+                        rows.add(new Row(f[1], f[2], f[3], f[4], parse(f[5]), parse(f[7]),
+                                Boolean.parseBoolean(f[8]), f[9]));
+                    }
+                } else {
+                    System.out.println("  [" + guest + "] " + line);
+                }
+            }
+        } catch (IOException e) {
+            System.out.println("guest " + guest + ": lost its output: " + e.getMessage());
+        }
+    }
+
+    private static double parse(String s) {
+        try {
+            return Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static String shorten(String s, int n) {
+        return s.length() <= n ? s : s.substring(0, n - 1) + "…";
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            System.err.println("demo: could not remove " + dir + ": " + e.getMessage());
+        }
+    }
+}

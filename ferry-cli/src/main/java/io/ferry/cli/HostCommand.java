@@ -1,0 +1,42 @@
+package io.ferry.cli;
+
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./ferry host}: the daemon in the foreground until SIGTERM or Ctrl-C. */
+@Command(name = "host", mixinStandardHelpOptions = true,
+        description = "Run the host daemon in the foreground (SIGTERM or Ctrl-C stops it cleanly).")
+final class HostCommand implements Callable<Integer> {
+
+    @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        Path file = configPath(config);
+        HostConfig cfg = HostConfig.load(file);
+        if (cfg.guests().isEmpty()) {
+            System.err.println("ferry host: " + file + " lists no guests; add one with ./ferry guest add NAME");
+            return 2;
+        }
+        FerryHost host = FerryHost.start(cfg, Devices.discover(cfg.deviceFilter()));
+        Runtime.getRuntime().addShutdownHook(new Thread(host::close, "ferry-shutdown"));
+        System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s) from " + cfg.regionDir()
+                + "; stop with Ctrl-C or SIGTERM");
+        host.awaitTermination();
+        return 0;
+    }
+
+    static Path configPath(Path given) {
+        if (given != null) {
+            return given;
+        }
+        String env = System.getenv("FERRY_CONFIG");
+        return env != null && !env.isBlank() ? Path.of(env) : Path.of("ferry.yaml");
+    }
+}

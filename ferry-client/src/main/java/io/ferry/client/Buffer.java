@@ -1,0 +1,30 @@
+package io.ferry.client;
+
+/** Device memory. */
+public final class Buffer extends Remote {
+    /** How kernels may use a buffer. */
+    public enum Access {
+        READ_WRITE(0), READ_ONLY(1), WRITE_ONLY(2);
+
+        private final int code;
+
+        Access(int code) {
+            this.code = code;
+        }
+
+        int code() {
+            return code;
+        }
+    }
+
+    private final long size;
+
+    Buffer(Ferry ferry, long handle, long size) {
+        super(ferry, handle);
+        this.size = size;
+    }
+
+    public long size() {
+        return size;
+    }
+}

@@ -1,0 +1,269 @@
+package io.ferry.client;
+
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.Region;
+import io.ferry.channel.RingCorruptedException;
+import io.ferry.channel.RecordHandler;
+import io.ferry.channel.SpscRing;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The guest side of the call path: encodes calls into the command ring and waits for completions.
+ *
+ * <p>One-way calls are written and, unless {@code defer} is set, published at once; deferred records (object
+ * creation, kernel arguments) are published together with the next call that is not deferred, so a typical
+ * "set three arguments, launch" sequence costs one index update. Synchronous calls hold {@link #syncLock} while
+ * they wait, so there is at most one completion outstanding and the completion ring cannot overflow.
+ *
+ * <p>Liveness: while waiting, the host's heartbeat in the region header must keep moving; if it stands still for
+ * {@link #HOST_TIMEOUT_NANOS} the channel is marked broken and this and every later call fails with
+ * {@link Status#HOST_UNAVAILABLE}. If the host ends the session (CONNECT_ACK no longer holds our nonce), calls fail
+ * with the host's reason.
+ */
+final class Channel {
+    static final long HOST_TIMEOUT_NANOS = 1_000_000_000L;
+
+    private final Region region;
+    private final SpscRing commands;
+    private final SpscRing completions;
+    private final long nonce;
+    private final ReentrantLock sendLock = new ReentrantLock();
+    private final ReentrantLock syncLock = new ReentrantLock();
+    private final CompletionReader reader = new CompletionReader();
+    private long seq;
+    private int unpublished;
+    private volatile FerryException broken;
+
+    Channel(Region region, long nonce) {
+        this.region = region;
+        this.commands = region.commandRing();
+        this.completions = region.completionRing();
+        this.nonce = nonce;
+    }
+
+    Region region() {
+        return region;
+    }
+
+    /** Sends a one-way call and returns its sequence number. */
+    long oneWay(Op op, boolean defer, byte[] blob, long... args) {
+        return send(op, 0, blob, null, !defer, args);
+    }
+
+    /** Sends a one-way call whose blob is the bytes of {@code blob}. */
+    long oneWay(Op op, boolean defer, MemorySegment blob, long... args) {
+        return send(op, 0, null, blob, !defer, args);
+    }
+
+    /** Publishes deferred records. */
+    void flush() {
+        sendLock.lock();
+        try {
+            if (unpublished > 0) {
+                commands.publish();
+                unpublished = 0;
+            }
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
+    /** Makes a synchronous call and waits for its completion; throws {@link FerryException} on failure. */
+    Completion call(Op op, byte[] blob, long... args) {
+        syncLock.lock();
+        try {
+            long s = send(op, Wire.FLAG_REPLY, blob, null, true, args);
+            return await(op, s);
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    private long send(Op op, int flags, byte[] blobBytes, MemorySegment blobSegment, boolean publish, long[] args) {
+        FerryException b = broken;
+        if (b != null) {
+            throw b;
+        }
+        if (args.length != op.argCount()) {
+            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
+        }
+        int blobLength = blobBytes != null ? blobBytes.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
+        int length = Wire.callLength(op, blobLength);
+        if (length > commands.maxRecordLength()) {
+            throw new FerryException(Status.INVALID_ARGUMENT, op + " of " + length + " bytes exceeds the largest "
+                    + "record the command ring carries (" + commands.maxRecordLength() + " bytes); pass large data "
+                    + "through heap memory");
+        }
+        sendLock.lock();
+        try {
+            long at = claim(op, length);
+            MemorySegment buf = commands.segment();
+            long s = ++seq;
+            Wire.putCallHeader(buf, at, s, flags, blobLength);
+            for (int i = 0; i < args.length; i++) {
+                Wire.putArg(buf, at, i, args[i]);
+            }
+            if (blobBytes != null) {
+                MemorySegment.copy(blobBytes, 0, buf, ValueLayout.JAVA_BYTE, at + op.fixedLength(), blobLength);
+            } else if (blobSegment != null) {
+                MemorySegment.copy(blobSegment, 0, buf, at + op.fixedLength(), blobLength);
+            }
+            if (publish) {
+                commands.publish();
+                unpublished = 0;
+            } else {
+                unpublished++;
+            }
+            return s;
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
+    /** Claims ring space, waiting (with liveness checks) while the host catches up. */
+    private long claim(Op op, int length) {
+        long at = commands.tryClaim(op.code(), length);
+        if (at >= 0) {
+            return at;
+        }
+        if (unpublished > 0) {
+            commands.publish();
+            unpublished = 0;
+        }
+        IdleStrategy idle = new BackoffIdleStrategy();
+        Liveness live = new Liveness();
+        while ((at = commands.tryClaim(op.code(), length)) < 0) {
+            live.check();
+            idle.idle(0);
+        }
+        return at;
+    }
+
+    private Completion await(Op op, long s) {
+        IdleStrategy idle = new BackoffIdleStrategy();
+        Liveness live = null;
+        while (true) {
+            reader.found = null;
+            reader.want = s;
+            int n;
+            try {
+                n = completions.poll(reader, 16);
+            } catch (RingCorruptedException e) {
+                throw fail(new FerryException(Status.PROTOCOL_VIOLATION, "completion ring corrupt: " + e.getMessage()));
+            }
+            if (reader.closedBy != null) {
+                throw fail(reader.closedBy);
+            }
+            if (reader.found != null) {
+                return reader.found.check(op);
+            }
+            if (n == 0) {
+                if (live == null) {
+                    live = new Liveness();
+                }
+                live.check();
+                idle.idle(0);
+            } else {
+                idle.reset();
+            }
+        }
+    }
+
+    private FerryException fail(FerryException e) {
+        broken = e;
+        return e;
+    }
+
+    /** Marks the channel closed by the guest. */
+    void closed() {
+        broken = new FerryException(Status.SESSION_CLOSED, "the connection was closed");
+    }
+
+    /** Tracks the host's heartbeat and the session's ack while a call waits. */
+    private final class Liveness {
+        private long lastBeat = region.hostHeartbeat();
+        private long lastChange = System.nanoTime();
+        private int spins;
+
+        void check() {
+            if ((++spins & 63) != 0) {
+                return;
+            }
+            if (region.connectAck() != nonce) {
+                // Drain a closing notice if the host left one.
+                try {
+                    completions.poll(reader, 16);
+                } catch (RingCorruptedException ignored) {
+                    // the session is over either way; the generic message below applies
+                }
+                throw fail(reader.closedBy != null ? reader.closedBy
+                        : new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
+            }
+            long beat = region.hostHeartbeat();
+            long now = System.nanoTime();
+            if (beat != lastBeat) {
+                lastBeat = beat;
+                lastChange = now;
+            } else if (now - lastChange > HOST_TIMEOUT_NANOS) {
+                throw fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region "
+                        + region.path() + " for " + (now - lastChange) / 1_000_000 + " ms"));
+            }
+        }
+    }
+
+    /** A successful completion: four result words and an optional text. */
+    record Completion(long r0, long r1, long r2, long r3, String text, int status, long seq, int op) {
+        Completion check(Op called) {
+            if (status == Status.OK.code()) {
+                return this;
+            }
+            Status st = Status.of(status);
+            if (r2 == 1) {
+                return throwSticky(st);
+            }
+            throw new FerryException(st, called + ": " + text);
+        }
+
+        private Completion throwSticky(Status st) {
+            throw new FerryException(st, text, new FerryException.FailedCall(r0, Op.of((int) r1)));
+        }
+    }
+
+    private static final class CompletionReader implements RecordHandler {
+        long want;
+        Completion found;
+        FerryException closedBy;
+
+        @Override
+        public void onRecord(int type, MemorySegment rec, int length) {
+            if (length < Wire.COMPLETION_HEADER_LENGTH) {
+                throw new RingCorruptedException("completion of " + length + " bytes is shorter than its header");
+            }
+            int blob = Wire.blobLength(rec, 0);
+            if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length) {
+                throw new RingCorruptedException("completion blob length " + blob + " exceeds the record");
+            }
+            String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
+            int status = Wire.status(rec, 0);
+            if (type == Wire.SESSION_CLOSED_TYPE) {
+                closedBy = new FerryException(Status.of(status), "the host closed the session: " + text);
+                return;
+            }
+            long s = Wire.seq(rec, 0);
+            if (s != want) {
+                return; // a reply to a call whose waiter gave up: not ours
+            }
+            found = new Completion(Wire.result(rec, 0, 0), Wire.result(rec, 0, 1), Wire.result(rec, 0, 2),
+                    Wire.result(rec, 0, 3), text, status, s, type);
+        }
+    }
+
+    /** Completion type of the host's closing notice (see docs/protocol.md). */
+
+}

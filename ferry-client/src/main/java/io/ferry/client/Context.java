@@ -1,0 +1,87 @@
+package io.ferry.client;
+
+import io.ferry.protocol.Op;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+
+/** A device context: the scope of queues, buffers and programs on one device. */
+public final class Context extends Remote {
+    private final Device device;
+
+    Context(Ferry ferry, long handle, Device device) {
+        super(ferry, handle);
+        this.device = device;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /** An in-order queue. */
+    public Queue createQueue() {
+        return createQueue(false, 0);
+    }
+
+    /** An in-order queue; {@code profiling} records event times; {@code priority} is a hint (0 normal). */
+    public Queue createQueue(boolean profiling, int priority) {
+        long h = ferry.newHandle();
+        channel().oneWay(Op.QUEUE_CREATE, true, (byte[]) null, h, handle, profiling ? Wire.QUEUE_PROFILING : 0,
+                priority);
+        return new Queue(ferry, h, this);
+    }
+
+    /** A device buffer of {@code size} bytes. */
+    public Buffer createBuffer(long size) {
+        return createBuffer(size, Buffer.Access.READ_WRITE);
+    }
+
+    public Buffer createBuffer(long size, Buffer.Access access) {
+        if (size <= 0) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "buffer size " + size + " must be positive");
+        }
+        long h = ferry.newHandle();
+        channel().oneWay(Op.BUFFER_CREATE, true, (byte[]) null, h, handle, size, access.code(), -1L);
+        return new Buffer(ferry, h, size);
+    }
+
+    /**
+     * A buffer backed by heap memory, used in place where the device allows it (a CPU device reads and writes the
+     * block directly). Keep the block open while the buffer lives.
+     */
+    public Buffer createBuffer(HeapBlock block, Buffer.Access access) {
+        long h = ferry.newHandle();
+        channel().oneWay(Op.BUFFER_CREATE, true, (byte[]) null, h, handle, block.size(), access.code(), block.offset());
+        return new Buffer(ferry, h, block.size());
+    }
+
+    /** Creates and builds an OpenCL C program. */
+    public Program buildProgram(String source) {
+        return buildProgram(SourceLanguage.OPENCL_C, source, "");
+    }
+
+    public Program buildProgram(String source, String options) {
+        return buildProgram(SourceLanguage.OPENCL_C, source, options);
+    }
+
+    /**
+     * Creates and builds a program. A build failure throws {@link FerryException} with
+     * {@link Status#BUILD_FAILED} whose message holds the compiler's log.
+     */
+    public Program buildProgram(SourceLanguage language, String source, String options) {
+        if (!device.accepts(language)) {
+            throw new FerryException(Status.UNSUPPORTED, device.name() + " accepts " + device.languages()
+                    + ", not " + language);
+        }
+        long h = ferry.newHandle();
+        channel().oneWay(Op.PROGRAM_CREATE, true, Wire.utf8(source), h, handle, language.code());
+        Program p = new Program(ferry, h);
+        try {
+            p.log = channel().call(Op.PROGRAM_BUILD, Wire.utf8(options == null ? "" : options), h).text();
+        } catch (FerryException e) {
+            p.close();
+            throw e;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,23 @@
+package io.ferry.client;
+
+import io.ferry.protocol.Op;
+
+/** Marks the completion of one enqueued command. */
+public final class Event extends Remote {
+    /** Device timestamps of the command (zeros unless the queue was created with profiling). */
+    public record Times(long startNanos, long endNanos) {
+        public long durationNanos() {
+            return endNanos - startNanos;
+        }
+    }
+
+    Event(Ferry ferry, long handle) {
+        super(ferry, handle);
+    }
+
+    /** Waits for the command to complete. */
+    public Times await() {
+        Channel.Completion c = channel().call(Op.EVENT_WAIT, null, handle);
+        return new Times(c.r0(), c.r1());
+    }
+}

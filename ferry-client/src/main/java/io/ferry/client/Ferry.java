@@ -1,0 +1,260 @@
+package io.ferry.client;
+
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.Region;
+import io.ferry.channel.RegionException;
+import io.ferry.protocol.DeviceType;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A guest's connection to a Ferry host: the entry point of the client API.
+ *
+ * <pre>{@code
+ * try (Ferry ferry = Ferry.connect("alice");
+ *      Context ctx = ferry.createContext(ferry.device(DeviceType.CPU));
+ *      Queue queue = ctx.createQueue();
+ *      Program program = ctx.buildProgram(source);
+ *      Kernel kernel = program.kernel("vadd");
+ *      HeapBlock data = ferry.heap().allocate(bytes)) {
+ *     ...
+ * }
+ * }</pre>
+ *
+ * Objects are named by handles this library picks, so creating one costs no round trip; enqueue-type calls are
+ * one-way and their errors surface at the next synchronous call of the same queue ({@link Queue#finish()}).
+ * Thread-safe.
+ */
+public final class Ferry implements AutoCloseable {
+    /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
+    public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
+    static final long CONNECT_TIMEOUT_NANOS = 3_000_000_000L;
+
+    private final Region region;
+    private final Channel channel;
+    private final Heap heap;
+    private final long sessionId;
+    private final List<Device> devices;
+    private final AtomicLong handles = new AtomicLong();
+    private volatile boolean closed;
+
+    private Ferry(Region region, Channel channel, long sessionId) {
+        this.region = region;
+        this.channel = channel;
+        this.heap = new Heap(region.heap());
+        this.sessionId = sessionId;
+        this.devices = List.copyOf(queryDevices());
+    }
+
+    /** The region directory: {@code FERRY_REGION_DIR} or {@link #DEFAULT_REGION_DIR}. */
+    public static Path regionDir() {
+        String env = System.getenv("FERRY_REGION_DIR");
+        return env == null || env.isBlank() ? DEFAULT_REGION_DIR : Path.of(env);
+    }
+
+    /** Connects as guest {@code name}, whose region the host created in {@link #regionDir()}. */
+    public static Ferry connect(String guest) {
+        Path path = regionDir().resolve(guest + ".region");
+        if (!Files.exists(path)) {
+            throw new FerryException(Status.NOT_CONFIGURED, "no region for guest '" + guest + "' at " + path
+                    + ": the guest is not configured on this host (./ferry guest add " + guest
+                    + ") or no host is running (./ferry host)");
+        }
+        return connect(path);
+    }
+
+    /** Connects through the region at {@code regionFile} (a /dev/shm file, or later a PCI BAR). */
+    public static Ferry connect(Path regionFile) {
+        Region region;
+        try {
+            region = Region.open(regionFile);
+        } catch (RegionException e) {
+            throw new FerryException(Status.VERSION_MISMATCH, e.getMessage());
+        }
+        try {
+            long nonce = new SecureRandom().nextLong() | 1;
+            region.guestPid(ProcessHandle.current().pid());
+            region.connectRequest(nonce);
+            awaitAck(region, nonce);
+            region.commandRing().reset();
+            region.completionRing().reset();
+            Channel channel = new Channel(region, nonce);
+            long[] cred = credentialWords(region.credential());
+            Channel.Completion hello = channel.call(Op.HELLO, Wire.utf8(region.header().guestName()),
+                    Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION, Wire.CAPABILITIES, ProcessHandle.current().pid(),
+                    cred[0], cred[1], cred[2], cred[3]);
+            return new Ferry(region, channel, hello.r0());
+        } catch (RuntimeException e) {
+            region.close();
+            throw e;
+        }
+    }
+
+    private static long[] credentialWords(byte[] c) {
+        ByteBuffer b = ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN);
+        return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
+    }
+
+    private static void awaitAck(Region region, long nonce) {
+        IdleStrategy idle = new BackoffIdleStrategy();
+        long start = System.nanoTime();
+        long beat = region.hostHeartbeat();
+        boolean beating = false;
+        while (region.connectAck() != nonce) {
+            long now = System.nanoTime();
+            beating |= region.hostHeartbeat() != beat;
+            if (now - start > CONNECT_TIMEOUT_NANOS) {
+                throw new FerryException(Status.HOST_UNAVAILABLE, (beating
+                        ? "the host serving " + region.path() + " did not accept the connection"
+                        : "no host is serving " + region.path() + " (its heartbeat is not moving)")
+                        + " within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms");
+            }
+            idle.idle(0);
+        }
+    }
+
+    private List<Device> queryDevices() {
+        Channel.Completion first = null;
+        List<Device> out = new ArrayList<>();
+        for (int i = 0; ; i++) {
+            Channel.Completion c;
+            try {
+                c = channel.call(Op.DEVICE_INFO, null, i);
+            } catch (FerryException e) {
+                if (e.status() == Status.NO_DEVICE) {
+                    break;
+                }
+                throw e;
+            }
+            String[] text = c.text().split("\n", -1);
+            EnumSet<SourceLanguage> langs = EnumSet.noneOf(SourceLanguage.class);
+            for (SourceLanguage l : SourceLanguage.values()) {
+                if (((c.r0() >>> 8) & (1L << l.code())) != 0) {
+                    langs.add(l);
+                }
+            }
+            out.add(new Device(i, field(text, 0), field(text, 1), field(text, 2), field(text, 3),
+                    DeviceType.of((int) (c.r0() & 0xff)), c.r1(), c.r2(), (int) c.r3(), c.r3() >>> 32, langs));
+        }
+        return out;
+    }
+
+    private static String field(String[] a, int i) {
+        return i < a.length ? a[i] : "";
+    }
+
+    /** The devices the host offers this guest. */
+    public List<Device> devices() {
+        return devices;
+    }
+
+    /** The first device of {@code type}. */
+    public Device device(DeviceType type) {
+        for (Device d : devices) {
+            if (d.type() == type) {
+                return d;
+            }
+        }
+        throw new FerryException(Status.NO_DEVICE, "the host offers no " + type + " device; it offers "
+                + describeDevices());
+    }
+
+    /** The first device whose name or backend contains {@code text} (case-insensitive). */
+    public Device device(String text) {
+        String t = text.toLowerCase(Locale.ROOT);
+        for (Device d : devices) {
+            if (d.name().toLowerCase(Locale.ROOT).contains(t) || d.backend().equalsIgnoreCase(text)) {
+                return d;
+            }
+        }
+        throw new FerryException(Status.NO_DEVICE, "no device matches '" + text + "'; the host offers "
+                + describeDevices());
+    }
+
+    /** The host's first device. */
+    public Device defaultDevice() {
+        if (devices.isEmpty()) {
+            throw new FerryException(Status.NO_DEVICE, "the host offers no compute device (is an OpenCL ICD installed "
+                    + "on the host? apt-get install pocl-opencl-icd ocl-icd-libopencl1)");
+        }
+        return devices.getFirst();
+    }
+
+    private String describeDevices() {
+        return devices.isEmpty() ? "none" : devices.toString();
+    }
+
+    /** Memory shared with the host; data placed here reaches the device without copies through the channel. */
+    public Heap heap() {
+        return heap;
+    }
+
+    /** Creates a context on {@code device}. */
+    public Context createContext(Device device) {
+        long h = newHandle();
+        channel.oneWay(Op.CONTEXT_CREATE, true, (byte[]) null, h, device.index());
+        return new Context(this, h, device);
+    }
+
+    /** A synchronous no-op: one round trip to the host (what {@code ./ferry bench transport} measures). */
+    public long nop(long value) {
+        return channel.call(Op.NOP, null, value).r0();
+    }
+
+    /** A one-way no-op. */
+    public void nopOneWay(long value) {
+        channel.oneWay(Op.NOP, false, (byte[]) null, value);
+    }
+
+    /** Publishes any calls this library has held back to batch them. */
+    public void flush() {
+        channel.flush();
+    }
+
+    /** The host's id of this session (for matching host logs). */
+    public long sessionId() {
+        return sessionId;
+    }
+
+    public String guest() {
+        return region.header().guestName();
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    long newHandle() {
+        return handles.incrementAndGet();
+    }
+
+    /** Ends the session: the host releases every object of this guest. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            channel.call(Op.GOODBYE, null);
+        } catch (FerryException e) {
+            // The host is gone or ended the session already: nothing left to release there.
+        } finally {
+            channel.closed();
+            region.close();
+        }
+    }
+}

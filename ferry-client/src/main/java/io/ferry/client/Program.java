@@ -1,0 +1,25 @@
+package io.ferry.client;
+
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Wire;
+
+/** A built program. */
+public final class Program extends Remote {
+    String log = "";
+
+    Program(Ferry ferry, long handle) {
+        super(ferry, handle);
+    }
+
+    /** The compiler's log of the successful build (often empty). */
+    public String buildLog() {
+        return log;
+    }
+
+    /** The kernel called {@code name}; throws {@code KERNEL_NOT_FOUND} listing the program's kernels if absent. */
+    public Kernel kernel(String name) {
+        long h = ferry.newHandle();
+        long argc = channel().call(Op.KERNEL_CREATE, Wire.utf8(name), h, handle).r0();
+        return new Kernel(ferry, h, name, (int) argc);
+    }
+}

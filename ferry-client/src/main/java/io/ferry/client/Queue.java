@@ -1,0 +1,130 @@
+package io.ferry.client;
+
+import io.ferry.protocol.Op;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An in-order command queue. Enqueue calls are one-way: they return at once and their errors are reported by the
+ * next {@link #finish()} (naming the failed call). Data given as heap memory ({@link Ferry#heap()}) moves straight
+ * between the heap and the device; other memory is staged through a heap block, which costs one extra copy.
+ */
+public final class Queue extends Remote {
+    private final Context context;
+    /** Staging blocks that must outlive the device's use of them: freed at the next finish. */
+    private final List<HeapBlock> staging = new ArrayList<>();
+
+    Queue(Ferry ferry, long handle, Context context) {
+        super(ferry, handle);
+        this.context = context;
+    }
+
+    public Context context() {
+        return context;
+    }
+
+    /** Copies {@code src} into {@code buffer} at {@code offset}. */
+    public Queue write(Buffer buffer, long offset, MemorySegment src) {
+        long heapOffset = ferry.heap().offsetOf(src);
+        if (heapOffset < 0) {
+            HeapBlock block = ferry.heap().allocate(src.byteSize());
+            block.segment().copyFrom(src);
+            synchronized (staging) {
+                staging.add(block);
+            }
+            heapOffset = block.offset();
+        }
+        channel().oneWay(Op.BUFFER_WRITE, false, (byte[]) null, handle, buffer.handle, offset, src.byteSize(),
+                heapOffset, 0L);
+        return this;
+    }
+
+    /**
+     * Copies {@code dst.byteSize()} bytes of {@code buffer} from {@code offset} into {@code dst}. When {@code dst} is
+     * heap memory the call is one-way and the data is valid after {@link #finish()}; otherwise this waits for the
+     * queue to finish and copies the data out before it returns.
+     */
+    public Queue read(Buffer buffer, long offset, MemorySegment dst) {
+        long heapOffset = ferry.heap().offsetOf(dst);
+        if (heapOffset >= 0) {
+            channel().oneWay(Op.BUFFER_READ, false, (byte[]) null, handle, buffer.handle, offset, dst.byteSize(),
+                    heapOffset, 0L);
+            return this;
+        }
+        try (HeapBlock block = ferry.heap().allocate(dst.byteSize())) {
+            channel().oneWay(Op.BUFFER_READ, false, (byte[]) null, handle, buffer.handle, offset, dst.byteSize(),
+                    block.offset(), 0L);
+            finish();
+            dst.copyFrom(block.segment());
+        }
+        return this;
+    }
+
+    public Queue copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long size) {
+        channel().oneWay(Op.BUFFER_COPY, false, (byte[]) null, handle, src.handle, dst.handle, srcOffset, dstOffset,
+                size, 0L);
+        return this;
+    }
+
+    /** Fills {@code size} bytes from {@code offset} with the repeated {@code pattern} (1, 2, 4 … 128 bytes). */
+    public Queue fill(Buffer buffer, MemorySegment pattern, long offset, long size) {
+        channel().oneWay(Op.BUFFER_FILL, false, pattern, handle, buffer.handle, offset, size, 0L);
+        return this;
+    }
+
+    /** Launches {@code kernel} over {@code global} work-items with an implementation-chosen local size. */
+    public Queue launch(Kernel kernel, NDRange global) {
+        send(kernel, global, null, 0);
+        return this;
+    }
+
+    /** Launches with work-groups of {@code local} (each global size must be a multiple of it). */
+    public Queue launch(Kernel kernel, NDRange global, NDRange local) {
+        send(kernel, global, local, 0);
+        return this;
+    }
+
+    /** Launches and returns an event that completes with the kernel (times need a profiling queue). */
+    public Event launchWithEvent(Kernel kernel, NDRange global, NDRange local) {
+        long e = ferry.newHandle();
+        send(kernel, global, local, e);
+        return new Event(ferry, e);
+    }
+
+    private void send(Kernel kernel, NDRange global, NDRange local, long event) {
+        if (local != null && local.dimensions() != global.dimensions()) {
+            throw new IllegalArgumentException("global " + global + " and local " + local
+                    + " have different dimensions");
+        }
+        channel().oneWay(Op.LAUNCH, false, (byte[]) null, handle, kernel.handle, global.dimensions(),
+                0L, 0L, 0L, global.get(0), global.get(1), global.get(2),
+                local == null ? 0 : local.get(0), local == null ? 0 : local.get(1), local == null ? 0 : local.get(2),
+                event);
+    }
+
+    /** Publishes held-back calls so the host starts on them. */
+    public Queue flush() {
+        channel().flush();
+        return this;
+    }
+
+    /**
+     * Waits until every command of this queue has completed. Throws the first error of an earlier one-way call on
+     * this queue (or on the session), naming that call.
+     */
+    public void finish() {
+        try {
+            channel().call(Op.FINISH, null, handle);
+        } finally {
+            List<HeapBlock> done;
+            synchronized (staging) {
+                done = new ArrayList<>(staging);
+                staging.clear();
+            }
+            for (HeapBlock b : done) {
+                b.close();
+            }
+        }
+    }
+}

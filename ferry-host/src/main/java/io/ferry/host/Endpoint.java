@@ -1,0 +1,146 @@
+package io.ferry.host;
+
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.Region;
+import io.ferry.channel.RingCorruptedException;
+import io.ferry.protocol.Status;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Serves one guest region on a thread of its own, so a guest that is slow, blocked in a device call or hostile
+ * never holds up another.
+ *
+ * <p>Loop: (1) a new nonce in CONNECT_REQUEST asks for a fresh session: the old one is closed and released, both
+ * rings are reset, and CONNECT_ACK echoes the nonce; (2) command records are handed to the session; (3) the idle
+ * strategy backs off (spin, yield, park) when there was nothing to do, so an idle host uses almost no CPU.
+ */
+final class Endpoint implements Runnable {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    private static final AtomicLong SESSION_IDS = new AtomicLong();
+    private static final int BATCH = 64;
+
+    private final Region region;
+    private final String guest;
+    private final long[] credential;
+    private final Devices devices;
+    private final Quotas quotas;
+    private final IdleStrategy idle = new BackoffIdleStrategy();
+    private volatile boolean running = true;
+    private volatile Session session;
+    private long lastRequest;
+    private Thread thread;
+
+    Endpoint(Region region, String guest, byte[] credential, Devices devices, Quotas quotas) {
+        this.region = region;
+        this.guest = guest;
+        this.credential = words(credential);
+        this.devices = devices;
+        this.quotas = quotas;
+    }
+
+    static long[] words(byte[] credential) {
+        ByteBuffer b = ByteBuffer.wrap(credential).order(ByteOrder.LITTLE_ENDIAN);
+        return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
+    }
+
+    void start() {
+        thread = Thread.ofPlatform().name("ferry-endpoint-" + guest).daemon(true).start(this);
+    }
+
+    Region region() {
+        return region;
+    }
+
+    String guest() {
+        return guest;
+    }
+
+    /** The current session, or null (read by status from other threads). */
+    Session session() {
+        return session;
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                int work = 0;
+                long request = region.connectRequest();
+                if (request != 0 && request != lastRequest) {
+                    lastRequest = request;
+                    reconnect(request);
+                    work++;
+                }
+                Session s = session;
+                if (s != null) {
+                    work += serve(s);
+                }
+                idle.idle(work);
+            }
+        } catch (Throwable t) {
+            LOG.log(Level.SEVERE, "guest " + guest + ": endpoint failed; the guest is no longer served", t);
+        } finally {
+            Session s = session;
+            if (s != null) {
+                s.close(Status.SESSION_CLOSED, "host shutting down");
+                session = null;
+                region.connectAck(0);
+            }
+        }
+    }
+
+    private int serve(Session s) {
+        int n;
+        try {
+            n = region.commandRing().poll(s, BATCH);
+        } catch (RingCorruptedException | ProtocolViolation e) {
+            LOG.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
+            end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            // A bug of ours while serving this guest: end only this session, keep the host up.
+            LOG.log(Level.SEVERE, "guest " + guest + " session " + s.id() + ": internal error", e);
+            end(s, Status.INTERNAL, "internal host error: " + e);
+            return 1;
+        }
+        if (s.goodbye()) {
+            end(s, Status.OK, "guest said goodbye");
+        }
+        return n;
+    }
+
+    private void end(Session s, Status status, String reason) {
+        s.close(status, reason);
+        session = null;
+        // The guest sees CONNECT_ACK move away from its nonce: its session is over.
+        region.connectAck(0);
+    }
+
+    private void reconnect(long request) {
+        Session old = session;
+        if (old != null) {
+            old.close(Status.SESSION_CLOSED, "the guest reconnected");
+        }
+        region.commandRing().reset();
+        region.completionRing().reset();
+        long id = SESSION_IDS.incrementAndGet();
+        session = new Session(guest, id, credential, region.completionRing(), region.heap(), devices, quotas);
+        region.sessionId(id);
+        region.connectAck(request);
+    }
+
+    void stop() {
+        running = false;
+    }
+
+    void join(long millis) throws InterruptedException {
+        if (thread != null) {
+            thread.join(millis);
+        }
+    }
+}

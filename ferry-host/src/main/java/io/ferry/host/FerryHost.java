@@ -1,0 +1,165 @@
+package io.ferry.host;
+
+import io.ferry.channel.Region;
+import io.ferry.channel.RegionLayout;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Logger;
+
+/**
+ * The host daemon: creates one region per configured guest, serves each on an {@link Endpoint} thread, and beats
+ * a heartbeat into every region so guests can tell a live host from a dead one.
+ *
+ * <p>Start with {@link #start}; {@link #close} (also run by the JVM's shutdown hook on SIGTERM when started from
+ * the CLI) closes every session with a final status, stops the endpoints and removes the regions unless the config
+ * keeps them.
+ */
+public final class FerryHost implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    /** How often the host beats its heartbeat into each region. */
+    public static final long HEARTBEAT_MILLIS = 100;
+
+    private final HostConfig config;
+    private final Devices devices;
+    private final List<Endpoint> endpoints = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final long epoch;
+    private Thread ticker;
+    private volatile boolean closing;
+
+    private FerryHost(HostConfig config, Devices devices) {
+        this.config = config;
+        this.devices = devices;
+        this.epoch = new SecureRandom().nextLong() | 1;
+    }
+
+    /** Creates the regions and starts serving. */
+    public static FerryHost start(HostConfig config, Devices devices) throws IOException {
+        FerryHost host = new FerryHost(config, devices);
+        try {
+            host.open();
+        } catch (IOException | RuntimeException e) {
+            host.close();
+            throw e;
+        }
+        return host;
+    }
+
+    private void open() throws IOException {
+        Path dir = config.regionDir();
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        SecureRandom random = new SecureRandom();
+        for (HostConfig.GuestConfig g : config.guests()) {
+            Path file = regionPath(dir, g.name());
+            Files.deleteIfExists(file);
+            byte[] credential = new byte[32];
+            random.nextBytes(credential);
+            Region region = Region.create(file, g.name(), RegionLayout.forSize(g.regionSize()), credential);
+            region.hostEpoch(epoch);
+            region.hostHeartbeat(System.nanoTime());
+            Endpoint e = new Endpoint(region, g.name(), credential, devices, Quotas.DEFAULT);
+            endpoints.add(e);
+            LOG.info(() -> "guest " + g.name() + ": region " + file + " (" + HostConfig.formatSize(g.regionSize())
+                    + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");
+        }
+        for (Endpoint e : endpoints) {
+            e.start();
+        }
+        ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true).start(this::beat);
+        LOG.info(() -> "host serving " + endpoints.size() + " guest(s) on " + devices.all().size() + " device(s)");
+    }
+
+    /** The region file of a guest. */
+    public static Path regionPath(Path dir, String guest) {
+        return dir.resolve(guest + ".region");
+    }
+
+    private void beat() {
+        while (!closing) {
+            long now = System.nanoTime();
+            for (Endpoint e : endpoints) {
+                e.region().hostHeartbeat(now);
+            }
+            try {
+                Thread.sleep(HEARTBEAT_MILLIS);
+            } catch (InterruptedException ex) {
+                return;
+            }
+        }
+    }
+
+    public HostConfig config() {
+        return config;
+    }
+
+    public Devices devices() {
+        return devices;
+    }
+
+    /** A point-in-time view of one guest, for status. */
+    public record GuestView(String name, boolean connected, long sessionId, long calls, int objects,
+                            long deviceMemoryBytes) {
+    }
+
+    /** Figures of every guest; safe from any thread (figures may be a moment old). */
+    public List<GuestView> guests() {
+        List<GuestView> out = new ArrayList<>();
+        for (Endpoint e : endpoints) {
+            Session s = e.session();
+            out.add(s == null ? new GuestView(e.guest(), false, 0, 0, 0, 0)
+                    : new GuestView(e.guest(), true, s.id(), s.calls(), s.objects(), 0));
+        }
+        return out;
+    }
+
+    /** Blocks until {@link #close} has run. */
+    public void awaitTermination() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        if (ticker != null) {
+            ticker.interrupt();
+            try {
+                ticker.join(1_000);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (Endpoint e : endpoints) {
+            e.stop();
+        }
+        for (Endpoint e : endpoints) {
+            try {
+                e.join(5_000);
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            e.region().hostEpoch(0);
+            Path path = e.region().path();
+            e.region().close();
+            if (!config.keepRegions()) {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException ex) {
+                    LOG.warning("could not remove region " + path + ": " + ex.getMessage());
+                }
+            }
+        }
+        LOG.info("host stopped" + (config.keepRegions() ? " (regions kept)" : ", regions removed"));
+        stopped.countDown();
+    }
+}

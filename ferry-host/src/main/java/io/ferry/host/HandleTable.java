@@ -1,0 +1,94 @@
+package io.ferry.host;
+
+import io.ferry.host.spi.BackendSession;
+import io.ferry.protocol.CallFailure;
+import io.ferry.protocol.Status;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The objects of one session, by the guest's own handles. A handle is meaningful only inside its session: another
+ * guest's handle is just an unknown number here, so one guest can never name another's objects.
+ */
+final class HandleTable {
+
+    enum Kind { CONTEXT, QUEUE, BUFFER, PROGRAM, KERNEL, EVENT }
+
+    /** One object. {@code size}: buffer bytes; {@code argCount}: kernel arguments. Mutable fields are per-queue. */
+    static final class Entry {
+        final long handle;
+        final Kind kind;
+        final BackendSession backend;
+        final long size;
+        final int argCount;
+        /** First one-way failure on this queue not yet reported (queues only). */
+        CallFailure sticky;
+        int suppressed;
+
+        Entry(long handle, Kind kind, BackendSession backend, long size, int argCount) {
+            this.handle = handle;
+            this.kind = kind;
+            this.backend = backend;
+            this.size = size;
+            this.argCount = argCount;
+        }
+    }
+
+    private final Map<Long, Entry> entries = new HashMap<>();
+    private final int limit;
+
+    HandleTable(int limit) {
+        this.limit = limit;
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    Map<Long, Entry> view() {
+        return entries;
+    }
+
+    /** The entry for {@code handle}, which must be of {@code kind}. */
+    Entry get(long handle, Kind kind, String role) throws CallException {
+        Entry e = entries.get(handle);
+        if (e == null) {
+            throw new CallException(Status.UNKNOWN_HANDLE, role + " handle " + handle
+                    + " is not an object of this session (never created, already released, or its creation failed)");
+        }
+        if (e.kind != kind) {
+            throw new CallException(Status.WRONG_HANDLE_KIND, role + " handle " + handle + " is a "
+                    + e.kind.name().toLowerCase() + ", not a " + kind.name().toLowerCase());
+        }
+        return e;
+    }
+
+    Entry find(long handle) {
+        return entries.get(handle);
+    }
+
+    /** Checks that {@code handle} may name a new object. */
+    void checkNew(long handle, String role) throws CallException {
+        if (handle == 0) {
+            throw new CallException(Status.INVALID_ARGUMENT, role + " handle 0 is reserved; use a nonzero handle");
+        }
+        if (entries.containsKey(handle)) {
+            throw new CallException(Status.HANDLE_IN_USE, role + " handle " + handle + " already names a "
+                    + entries.get(handle).kind.name().toLowerCase() + " in this session");
+        }
+        if (entries.size() >= limit) {
+            throw new CallException(Status.QUOTA_EXCEEDED, "object quota: the session holds " + entries.size()
+                    + " objects, the limit is " + limit);
+        }
+    }
+
+    Entry put(long handle, Kind kind, BackendSession backend, long size, int argCount) {
+        Entry e = new Entry(handle, kind, backend, size, argCount);
+        entries.put(handle, e);
+        return e;
+    }
+
+    Entry remove(long handle) {
+        return entries.remove(handle);
+    }
+}

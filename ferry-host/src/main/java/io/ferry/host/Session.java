@@ -1,0 +1,341 @@
+package io.ferry.host;
+
+import io.ferry.channel.RecordHandler;
+import io.ferry.channel.SpscRing;
+import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.BackendSession;
+import io.ferry.host.spi.ComputeBackend;
+import io.ferry.protocol.CallFailure;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One guest session: from a HELLO until the guest says GOODBYE, reconnects, breaks the protocol or the host stops.
+ *
+ * <p>Every record reaches {@link #onRecord} as a private copy made by the ring after its frame was validated, so
+ * nothing here can be changed by the guest while it is checked. This class validates the call's framing (opcode,
+ * flags, length against the opcode's shape) and owns what spans calls: the handle table, the sticky errors of
+ * one-way calls, and completions. {@link ComputeCalls} validates and runs each compute call.
+ *
+ * <p>Error model: a <em>call</em> error (bad handle, range, device error) fails that call; for a synchronous call it
+ * is the completion's status, for a one-way call it becomes sticky — kept (first one wins) on the call's queue, or
+ * on the session for calls without a queue — and is reported by the next synchronous call, naming the failed call.
+ * A <em>protocol</em> violation (unknown opcode, bad lengths, corrupt ring) closes the session.
+ *
+ * <p>Used by one thread: the guest's endpoint.
+ */
+final class Session implements RecordHandler {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+
+
+    private final String guest;
+    private final long id;
+    private final long expectedCredential0, expectedCredential1, expectedCredential2, expectedCredential3;
+    private final SpscRing completions;
+    private final MemorySegment heap;
+    private final Devices devices;
+    private final Quotas quotas;
+    private final HandleTable handles;
+    private final ComputeCalls compute;
+    private final Map<ComputeBackend, BackendSession> backends = new IdentityHashMap<>();
+    private final long[] results = new long[Wire.RESULT_WORDS];
+
+    private boolean helloDone;
+    private boolean goodbye;
+    private boolean closed;
+    private String textResult;
+    private CallFailure sticky;
+    private int stickySuppressed;
+    private long calls;
+
+    Session(String guest, long id, long[] credential, SpscRing completions, MemorySegment heap, Devices devices,
+            Quotas quotas) {
+        this.guest = guest;
+        this.id = id;
+        this.expectedCredential0 = credential[0];
+        this.expectedCredential1 = credential[1];
+        this.expectedCredential2 = credential[2];
+        this.expectedCredential3 = credential[3];
+        this.completions = completions;
+        this.heap = heap;
+        this.devices = devices;
+        this.quotas = quotas;
+        this.handles = new HandleTable(quotas.objects());
+        this.compute = new ComputeCalls(this, handles, heap.byteSize());
+    }
+
+    String guest() {
+        return guest;
+    }
+
+    long id() {
+        return id;
+    }
+
+    long calls() {
+        return calls;
+    }
+
+    int objects() {
+        return handles.size();
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    /** The guest said GOODBYE: the endpoint closes the session after this batch. */
+    boolean goodbye() {
+        return goodbye;
+    }
+
+    Devices devices() {
+        return devices;
+    }
+
+    Quotas quotas() {
+        return quotas;
+    }
+
+    long deviceMemoryBytes() {
+        long sum = 0;
+        for (BackendSession b : backends.values()) {
+            sum += b.deviceMemoryBytes();
+        }
+        return sum;
+    }
+
+    BackendSession backendFor(Devices.Device device) throws BackendException {
+        BackendSession b = backends.get(device.backend());
+        if (b == null) {
+            b = device.backend().openSession(guest, heap);
+            backends.put(device.backend(), b);
+        }
+        return b;
+    }
+
+    void replyText(String text) {
+        textResult = text;
+    }
+
+    @Override
+    public void onRecord(int type, MemorySegment rec, int length) {
+        if (closed) {
+            return;
+        }
+        calls++;
+        // Framing: everything below reads the private copy only.
+        if (length < Wire.CALL_HEADER_LENGTH) {
+            throw new ProtocolViolation("record of " + length + " bytes is shorter than a call header ("
+                    + Wire.CALL_HEADER_LENGTH + ")");
+        }
+        Op op = Op.of(type);
+        if (op == null) {
+            throw new ProtocolViolation("unknown opcode " + type);
+        }
+        int flags = Wire.flags(rec, 0);
+        if ((flags & ~Wire.KNOWN_FLAGS) != 0) {
+            throw new ProtocolViolation(op + ": unknown flags 0x" + Integer.toHexString(flags));
+        }
+        int blob = Wire.blobLength(rec, 0);
+        if (blob < 0 || (!op.hasBlob() && blob != 0) || (long) op.fixedLength() + blob != length) {
+            throw new ProtocolViolation(op + ": record length " + length + " does not match " + op.argCount()
+                    + " arguments and a blob of " + blob + " bytes");
+        }
+        long seq = Wire.seq(rec, 0);
+        boolean reply = op.kind() == Op.Kind.SYNC || (flags & Wire.FLAG_REPLY) != 0;
+        if (!helloDone && op != Op.HELLO) {
+            throw new ProtocolViolation(op + " before HELLO");
+        }
+        Arrays.fill(results, 0);
+        textResult = null;
+        try {
+            switch (op) {
+                case HELLO -> hello(rec);
+                case GOODBYE -> goodbye = true;
+                case NOP -> results[0] = Wire.arg(rec, 0, 0);
+                case DEVICE_INFO -> deviceInfo(Wire.arg(rec, 0, 0));
+                default -> {
+                    if (reply) {
+                        CallFailure pending = takeSticky(op, rec);
+                        if (pending != null) {
+                            if (op == Op.FINISH) {
+                                runQuietly(op, rec);
+                            }
+                            replySticky(op, seq, pending);
+                            return;
+                        }
+                    }
+                    compute.call(op, rec, results);
+                }
+            }
+            if (reply) {
+                byte[] text = textResult == null ? null : Wire.utf8(textResult);
+                complete(op, seq, Status.OK, text);
+            }
+        } catch (CallException e) {
+            failed(op, seq, reply, rec, e.status(), e.getMessage());
+        } catch (BackendException e) {
+            failed(op, seq, reply, rec, e.status(), e.getMessage());
+        }
+    }
+
+    private void hello(MemorySegment rec) throws CallException {
+        if (helloDone) {
+            throw new ProtocolViolation("second HELLO in one session");
+        }
+        if (Wire.arg(rec, 0, 0) != Wire.HELLO_MAGIC) {
+            throw new ProtocolViolation("HELLO with bad magic 0x" + Long.toHexString(Wire.arg(rec, 0, 0)));
+        }
+        long version = Wire.arg(rec, 0, 1);
+        if (version != Wire.PROTOCOL_VERSION) {
+            throw new CallException(Status.VERSION_MISMATCH, "guest speaks protocol version " + version
+                    + ", this host speaks " + Wire.PROTOCOL_VERSION);
+        }
+        if (Wire.arg(rec, 0, 4) != expectedCredential0 || Wire.arg(rec, 0, 5) != expectedCredential1
+                || Wire.arg(rec, 0, 6) != expectedCredential2 || Wire.arg(rec, 0, 7) != expectedCredential3) {
+            throw new CallException(Status.BAD_CREDENTIAL, "the credential in HELLO is not the one provisioned for "
+                    + "guest '" + guest + "': the region is stale or belongs to another guest");
+        }
+        String name = Wire.string(rec, Op.HELLO.fixedLength(), Wire.blobLength(rec, 0));
+        if (!name.equals(guest)) {
+            throw new CallException(Status.BAD_CREDENTIAL, "HELLO names guest '" + name + "' but this region is '"
+                    + guest + "'");
+        }
+        helloDone = true;
+        results[0] = id;
+        results[1] = Wire.PROTOCOL_VERSION;
+        results[2] = Wire.CAPABILITIES;
+        results[3] = devices.all().size();
+        LOG.info(() -> "guest " + guest + " session " + id + ": open (pid " + Wire.arg(rec, 0, 3) + ")");
+    }
+
+    private void deviceInfo(long index) throws CallException {
+        Devices.Device d = devices.get(index);
+        if (d == null) {
+            throw new CallException(Status.NO_DEVICE, "device " + index + " does not exist: " + devices.noDeviceMessage());
+        }
+        var info = d.info();
+        long langs = 0;
+        for (var l : info.languages()) {
+            langs |= 1L << l.code();
+        }
+        results[0] = info.type().code() | (langs << 8);
+        results[1] = info.globalMemoryBytes();
+        results[2] = info.localMemoryBytes();
+        results[3] = (info.computeUnits() & 0xffff_ffffL) | (info.maxWorkGroupSize() << 32);
+        textResult = info.name() + "\n" + info.vendor() + "\n" + info.version() + "\n" + d.backend().name();
+    }
+
+    /** The earliest unreported one-way failure this synchronous call must surface, removed from its slot. */
+    private CallFailure takeSticky(Op op, MemorySegment rec) {
+        HandleTable.Entry queue = null;
+        if (op == Op.FINISH) {
+            HandleTable.Entry e = handles.find(Wire.arg(rec, 0, 0));
+            queue = e != null && e.kind == HandleTable.Kind.QUEUE ? e : null;
+        }
+        CallFailure fromQueue = queue == null ? null : queue.sticky;
+        if (sticky != null && (fromQueue == null || sticky.seq() < fromQueue.seq())) {
+            CallFailure f = sticky;
+            sticky = null;
+            stickySuppressed = 0;
+            return f;
+        }
+        if (fromQueue != null) {
+            queue.sticky = null;
+            queue.suppressed = 0;
+        }
+        return fromQueue;
+    }
+
+    private void runQuietly(Op op, MemorySegment rec) {
+        try {
+            compute.call(op, rec, results);
+        } catch (CallException | BackendException e) {
+            LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " after a sticky error: " + e.getMessage());
+        }
+    }
+
+    private void replySticky(Op op, long seq, CallFailure f) {
+        Arrays.fill(results, 0);
+        results[0] = f.seq();
+        results[1] = f.op().code();
+        results[2] = 1;
+        complete(op, seq, f.status(), Wire.utf8(f.describe()));
+    }
+
+    private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message) {
+        if (reply) {
+            Arrays.fill(results, 0);
+            complete(op, seq, status, Wire.utf8(message));
+            return;
+        }
+        LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + message);
+        CallFailure f = new CallFailure(seq, op, status, message);
+        HandleTable.Entry queue = null;
+        if (op.argCount() > 0 && "queue".equals(op.argNames().getFirst())) {
+            HandleTable.Entry e = handles.find(Wire.arg(rec, 0, 0));
+            queue = e != null && e.kind == HandleTable.Kind.QUEUE ? e : null;
+        }
+        if (queue != null) {
+            if (queue.sticky == null) {
+                queue.sticky = f;
+            } else {
+                queue.suppressed++;
+            }
+        } else if (sticky == null) {
+            sticky = f;
+        } else {
+            stickySuppressed++;
+        }
+    }
+
+    private void complete(Op op, long seq, Status status, byte[] blob) {
+        writeCompletion(op.code(), seq, status, blob);
+    }
+
+    private void writeCompletion(int type, long seq, Status status, byte[] blob) {
+        int n = blob == null ? 0 : Math.min(blob.length, Wire.MAX_COMPLETION_BLOB);
+        int length = Wire.completionLength(n);
+        long at = completions.tryClaim(type, length);
+        if (at < 0) {
+            throw new ProtocolViolation("completion ring full: the guest does not consume its completions");
+        }
+        Wire.putCompletion(completions.segment(), at, seq, status.code(), results[0], results[1], results[2],
+                results[3], blob, n);
+        completions.publish();
+    }
+
+    /**
+     * Ends the session: tells the guest why (best effort: a final completion when the ring has room), then releases
+     * every object and device allocation. Never throws.
+     */
+    void close(Status status, String reason) {
+        if (status != Status.OK) {
+            try {
+                Arrays.fill(results, 0);
+                writeCompletion(Wire.SESSION_CLOSED_TYPE, 0, status, Wire.utf8(reason));
+            } catch (RuntimeException e) {
+                LOG.log(Level.FINE, "guest " + guest + " session " + id + ": could not post the closing notice", e);
+            }
+        }
+        closed = true;
+        int objects = handles.size();
+        long memory = deviceMemoryBytes();
+        for (BackendSession b : backends.values()) {
+            b.close();
+        }
+        backends.clear();
+        handles.view().clear();
+        Level level = status == Status.OK || status == Status.SESSION_CLOSED ? Level.INFO : Level.WARNING;
+        LOG.log(level, "guest " + guest + " session " + id + ": closed (" + status + ": " + reason + "), released "
+                + objects + " objects and " + memory + " bytes of device memory after " + calls + " calls");
+    }
+}

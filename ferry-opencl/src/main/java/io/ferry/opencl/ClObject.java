@@ -1,0 +1,139 @@
+package io.ferry.opencl;
+
+/** A native OpenCL object held by a session under a client handle. */
+abstract sealed class ClObject {
+    final long ptr;
+
+    ClObject(long ptr) {
+        this.ptr = ptr;
+    }
+
+    abstract OpenCL.Release kind();
+
+    /** Order of release when a session closes: lower first. */
+    abstract int closeOrder();
+
+    static final class Context extends ClObject {
+        final ClDevice device;
+
+        Context(long ptr, ClDevice device) {
+            super(ptr);
+            this.device = device;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.CONTEXT;
+        }
+
+        @Override
+        int closeOrder() {
+            return 5;
+        }
+    }
+
+    static final class Queue extends ClObject {
+        final Context context;
+        final boolean profiling;
+
+        Queue(long ptr, Context context, boolean profiling) {
+            super(ptr);
+            this.context = context;
+            this.profiling = profiling;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.QUEUE;
+        }
+
+        @Override
+        int closeOrder() {
+            return 4;
+        }
+    }
+
+    static final class Buffer extends ClObject {
+        final Context context;
+        final long size;
+        final boolean heapBacked;
+        /** Set when released, so kernels still bound to it refuse to launch. */
+        boolean released;
+
+        Buffer(long ptr, Context context, long size, boolean heapBacked) {
+            super(ptr);
+            this.context = context;
+            this.size = size;
+            this.heapBacked = heapBacked;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.MEM;
+        }
+
+        @Override
+        int closeOrder() {
+            return 3;
+        }
+    }
+
+    static final class Program extends ClObject {
+        final Context context;
+
+        Program(long ptr, Context context) {
+            super(ptr);
+            this.context = context;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.PROGRAM;
+        }
+
+        @Override
+        int closeOrder() {
+            return 2;
+        }
+    }
+
+    static final class Kernel extends ClObject {
+        final Context context;
+        final KernelArgs args;
+
+        Kernel(long ptr, Context context, KernelArgs args) {
+            super(ptr);
+            this.context = context;
+            this.args = args;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.KERNEL;
+        }
+
+        @Override
+        int closeOrder() {
+            return 1;
+        }
+    }
+
+    static final class Event extends ClObject {
+        final boolean profiling;
+
+        Event(long ptr, boolean profiling) {
+            super(ptr);
+            this.profiling = profiling;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.EVENT;
+        }
+
+        @Override
+        int closeOrder() {
+            return 0;
+        }
+    }
+}

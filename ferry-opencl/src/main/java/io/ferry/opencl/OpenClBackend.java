@@ -1,0 +1,181 @@
+package io.ferry.opencl;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.BackendSession;
+import io.ferry.host.spi.ComputeBackend;
+import io.ferry.host.spi.DeviceInfo;
+import io.ferry.protocol.DeviceType;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The OpenCL compute backend: every device of every platform behind the ICD loader ({@code libOpenCL.so.1}), in
+ * the order platforms × devices ({@code CL_DEVICE_TYPE_ALL}); a device's index is its position in that list.
+ *
+ * <p>Found by {@link java.util.ServiceLoader}; construction is cheap, discovery happens on the first
+ * {@link #devices()} or {@link #openSession}. Can also be used in-process directly (benchmark baselines).
+ */
+public final class OpenClBackend implements ComputeBackend {
+    /** The reason reported when the ICD loader library is missing. */
+    public static final String NO_LOADER =
+            "no OpenCL ICD loader found, install with apt-get install pocl-opencl-icd ocl-icd-libopencl1";
+
+    private List<ClDevice> devices;
+    private String unavailableReason;
+    private final Set<OpenClSession> sessions = ConcurrentHashMap.newKeySet();
+
+    public OpenClBackend() {
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    @Override
+    public synchronized List<DeviceInfo> devices() {
+        discover();
+        List<DeviceInfo> out = new ArrayList<>(devices.size());
+        for (ClDevice d : devices) {
+            out.add(d.info());
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    @Override
+    public synchronized String unavailableReason() {
+        discover();
+        return unavailableReason;
+    }
+
+    /**
+     * Opens a session over {@code heap}, which must be native memory (it is handed to the device as host
+     * pointers). Fails with {@link Status#NO_DEVICE} when no device was found.
+     */
+    @Override
+    public OpenClSession openSession(String guest, MemorySegment heap) throws BackendException {
+        List<ClDevice> found;
+        synchronized (this) {
+            discover();
+            found = devices;
+        }
+        if (found.isEmpty()) {
+            throw new BackendException(Status.NO_DEVICE, "OpenCL backend has no device: " + unavailableReason);
+        }
+        if (heap == null || !heap.isNative()) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "the heap of guest '" + guest + "' must be native memory");
+        }
+        OpenClSession session = new OpenClSession(guest, heap, found, sessions::remove);
+        sessions.add(session);
+        return session;
+    }
+
+    /** Closes sessions still open. */
+    @Override
+    public void close() {
+        for (BackendSession s : List.copyOf(sessions)) {
+            s.close();
+        }
+    }
+
+    private void discover() {
+        if (devices != null) {
+            return;
+        }
+        if (!OpenCL.AVAILABLE) {
+            devices = List.of();
+            unavailableReason = NO_LOADER;
+            return;
+        }
+        try {
+            devices = List.copyOf(enumerate());
+            unavailableReason = devices.isEmpty() ? unavailableReason : null;
+        } catch (RuntimeException e) {
+            devices = List.of();
+            unavailableReason = "OpenCL device discovery failed: " + e;
+        }
+    }
+
+    private List<ClDevice> enumerate() {
+        List<ClDevice> out = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(JAVA_INT);
+            int rc = OpenCL.getPlatformIDs(0, MemorySegment.NULL, count);
+            int numPlatforms = rc == OpenCL.CL_SUCCESS ? count.get(JAVA_INT, 0) : 0;
+            if (numPlatforms == 0) {
+                unavailableReason = "the OpenCL ICD loader found no platform"
+                        + (rc == OpenCL.CL_SUCCESS ? "" : " (" + ClErrors.message("clGetPlatformIDs", rc, null) + ")")
+                        + "; install a platform driver, e.g. apt-get install pocl-opencl-icd";
+                return out;
+            }
+            MemorySegment platforms = arena.allocate(JAVA_LONG, numPlatforms);
+            rc = OpenCL.getPlatformIDs(numPlatforms, platforms, count);
+            if (rc != OpenCL.CL_SUCCESS) {
+                unavailableReason = "the OpenCL ICD loader found no platform (" + ClErrors.message("clGetPlatformIDs", rc, null) + ")";
+                return out;
+            }
+            numPlatforms = Math.min(numPlatforms, count.get(JAVA_INT, 0));
+            List<String> platformNames = new ArrayList<>();
+            int[] status = new int[1];
+            for (int p = 0; p < numPlatforms; p++) {
+                long platform = platforms.getAtIndex(JAVA_LONG, p);
+                platformNames.add(String.valueOf(OpenCL.infoString(OpenCL.Info.PLATFORM, platform, OpenCL.CL_PLATFORM_NAME, status)));
+                int platformMajor = ClDevice.majorVersion(
+                        OpenCL.infoString(OpenCL.Info.PLATFORM, platform, OpenCL.CL_PLATFORM_VERSION, status));
+                rc = OpenCL.getDeviceIDs(platform, OpenCL.CL_DEVICE_TYPE_ALL, 0, MemorySegment.NULL, count);
+                int numDevices = rc == OpenCL.CL_SUCCESS ? count.get(JAVA_INT, 0) : 0;
+                if (numDevices == 0) {
+                    continue;
+                }
+                MemorySegment ids = arena.allocate(JAVA_LONG, numDevices);
+                if (OpenCL.getDeviceIDs(platform, OpenCL.CL_DEVICE_TYPE_ALL, numDevices, ids, count) != OpenCL.CL_SUCCESS) {
+                    continue;
+                }
+                numDevices = Math.min(numDevices, count.get(JAVA_INT, 0));
+                for (int d = 0; d < numDevices; d++) {
+                    out.add(describe(out.size(), platform, platformMajor, ids.getAtIndex(JAVA_LONG, d)));
+                }
+            }
+            if (out.isEmpty()) {
+                unavailableReason = "OpenCL platform(s) " + platformNames + " found but they report no device";
+            }
+        }
+        return out;
+    }
+
+    private static ClDevice describe(int index, long platform, int platformMajor, long device) {
+        int[] status = new int[1];
+        OpenCL.Info dev = OpenCL.Info.DEVICE;
+        String name = OpenCL.infoString(dev, device, OpenCL.CL_DEVICE_NAME, status);
+        String vendor = OpenCL.infoString(dev, device, OpenCL.CL_DEVICE_VENDOR, status);
+        String version = OpenCL.infoString(dev, device, OpenCL.CL_DEVICE_VERSION, status);
+        String extensions = OpenCL.infoString(dev, device, OpenCL.CL_DEVICE_EXTENSIONS, status);
+        long type = OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_TYPE, 8, 0);
+        DeviceType deviceType = (type & OpenCL.CL_DEVICE_TYPE_GPU) != 0 ? DeviceType.GPU
+                : (type & OpenCL.CL_DEVICE_TYPE_CPU) != 0 ? DeviceType.CPU
+                : (type & OpenCL.CL_DEVICE_TYPE_ACCELERATOR) != 0 ? DeviceType.ACCELERATOR : DeviceType.OTHER;
+        DeviceInfo info = new DeviceInfo(index,
+                name == null ? "unknown" : name,
+                vendor == null ? "unknown" : vendor,
+                version == null ? "unknown" : version,
+                deviceType,
+                OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_GLOBAL_MEM_SIZE, 8, 0),
+                OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_LOCAL_MEM_SIZE, 8, 0),
+                (int) OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_MAX_COMPUTE_UNITS, 4, 0),
+                OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_MAX_WORK_GROUP_SIZE, 8, 0),
+                List.of(SourceLanguage.OPENCL_C));
+        int major = Math.min(platformMajor, ClDevice.majorVersion(version));
+        boolean hints = extensions != null && (" " + extensions + " ").contains(" cl_khr_priority_hints ");
+        return new ClDevice(platform, device, major, hints, info);
+    }
+}

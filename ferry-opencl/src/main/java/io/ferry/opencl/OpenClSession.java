@@ -1,0 +1,442 @@
+package io.ferry.opencl;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.BackendSession;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The OpenCL objects of one guest session, named by the guest's handles.
+ *
+ * <p>Heap-backed buffers are created with {@code CL_MEM_USE_HOST_PTR} over the heap range, and writes/reads go
+ * straight between the heap and the buffer (one copy, non-blocking). Enqueue and set-argument calls use a scratch
+ * segment allocated once per session (calls come from one thread at a time), so they allocate no native memory.
+ *
+ * <p>{@link #deviceMemoryBytes()} counts the sizes of all live buffers, heap-backed ones included (on PoCL the
+ * "device" memory of a heap-backed buffer is the heap itself, elsewhere the driver may still mirror it).
+ */
+public final class OpenClSession implements BackendSession {
+    private static final long SCRATCH_BYTES = 4096;
+    private static final long VALUE_AT = 128;
+
+    private final String guest;
+    private final MemorySegment heap;
+    private final List<ClDevice> devices;
+    private final Consumer<OpenClSession> onClose;
+    private final HandleTable<ClObject> objects = new HandleTable<>();
+    private final Arena scratchArena = Arena.ofShared();
+    private final MemorySegment eventSlot;   // cl_event out-parameter / wait list of one
+    private final MemorySegment errcode;     // cl_int errcode_ret
+    private final MemorySegment offsets;     // size_t[3]
+    private final MemorySegment globals;     // size_t[3]
+    private final MemorySegment locals;      // size_t[3]
+    private final MemorySegment pointerSlot; // one cl_mem / cl_device_id
+    private final MemorySegment values;      // by-value args, fill patterns, queue properties
+    private long deviceBytes;
+    private volatile boolean closed;
+
+    OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<OpenClSession> onClose) {
+        this.guest = guest;
+        this.heap = heap;
+        this.devices = devices;
+        this.onClose = onClose;
+        MemorySegment scratch = scratchArena.allocate(SCRATCH_BYTES, 64);
+        eventSlot = scratch.asSlice(0, 8);
+        errcode = scratch.asSlice(8, 4);
+        offsets = scratch.asSlice(16, 24);
+        globals = scratch.asSlice(40, 24);
+        locals = scratch.asSlice(64, 24);
+        pointerSlot = scratch.asSlice(88, 8);
+        values = scratch.asSlice(VALUE_AT, SCRATCH_BYTES - VALUE_AT);
+    }
+
+    /** The guest this session serves. */
+    public String guest() {
+        return guest;
+    }
+
+    // ---- objects ----
+
+    @Override
+    public void createContext(long context, int deviceIndex) throws BackendException {
+        checkNew(context);
+        if (deviceIndex < 0 || deviceIndex >= devices.size()) {
+            throw new BackendException(Status.NO_DEVICE, "OpenCL device index " + deviceIndex + " does not exist; the backend has "
+                    + devices.size() + " device(s)");
+        }
+        ClDevice device = devices.get(deviceIndex);
+        pointerSlot.set(JAVA_LONG, 0, device.id());
+        long ptr = OpenCL.createContext(pointerSlot, 1, errcode);
+        checkCreate("clCreateContext", "device " + deviceIndex + " '" + device.info().name() + "'");
+        objects.put(context, new ClObject.Context(ptr, device));
+    }
+
+    @Override
+    public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
+        checkNew(queue);
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        ClDevice device = ctx.device;
+        long flags = profiling ? OpenCL.CL_QUEUE_PROFILING_ENABLE : 0;
+        long ptr;
+        String function;
+        if (device.clMajor() >= 2 && OpenCL.hasCreateQueueWithProperties()) {
+            function = "clCreateCommandQueueWithProperties";
+            int n = 0;
+            values.setAtIndex(JAVA_LONG, n++, OpenCL.CL_QUEUE_PROPERTIES);
+            values.setAtIndex(JAVA_LONG, n++, flags);
+            if (priority != 0 && device.priorityHints()) {
+                values.setAtIndex(JAVA_LONG, n++, OpenCL.CL_QUEUE_PRIORITY_KHR);
+                values.setAtIndex(JAVA_LONG, n++, priority > 0 ? OpenCL.CL_QUEUE_PRIORITY_HIGH_KHR : OpenCL.CL_QUEUE_PRIORITY_LOW_KHR);
+            }
+            values.setAtIndex(JAVA_LONG, n, 0L);
+            ptr = OpenCL.createCommandQueueWithProperties(ctx.ptr, device.id(), values, errcode);
+        } else {
+            function = "clCreateCommandQueue";
+            ptr = OpenCL.createCommandQueue(ctx.ptr, device.id(), flags, errcode);
+        }
+        checkCreate(function, profiling ? "profiling queue" : null);
+        objects.put(queue, new ClObject.Queue(ptr, ctx, profiling));
+    }
+
+    @Override
+    public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset) throws BackendException {
+        checkNew(buffer);
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        if (size <= 0) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "buffer size must be positive, was " + size);
+        }
+        long flags = switch (accessFlags) {
+            case 0, 3 -> OpenCL.CL_MEM_READ_WRITE;
+            case 1 -> OpenCL.CL_MEM_READ_ONLY;
+            case 2 -> OpenCL.CL_MEM_WRITE_ONLY;
+            default -> throw new BackendException(Status.INVALID_ARGUMENT,
+                    "buffer access flags must be 1 (read-only), 2 (write-only) or 3 (read-write), was " + accessFlags);
+        };
+        MemorySegment hostPtr = MemorySegment.NULL;
+        if (heapOffset >= 0) {
+            flags |= OpenCL.CL_MEM_USE_HOST_PTR;
+            hostPtr = heapSlice(heapOffset, size);
+        }
+        long ptr = OpenCL.createBuffer(ctx.ptr, flags, size, hostPtr, errcode);
+        checkCreate("clCreateBuffer", size + " bytes" + (heapOffset >= 0 ? " at heap offset " + heapOffset : ""));
+        objects.put(buffer, new ClObject.Buffer(ptr, ctx, size, heapOffset >= 0));
+        deviceBytes += size;
+    }
+
+    @Override
+    public void createProgram(long program, long context, SourceLanguage language, String source) throws BackendException {
+        checkNew(program);
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        if (language != SourceLanguage.OPENCL_C) {
+            throw new BackendException(Status.UNSUPPORTED, "the OpenCL backend builds OpenCL C source only, not " + language
+                    + "; choose a device of a backend that lists " + language);
+        }
+        objects.put(program, ClPrograms.create(ctx, source, errcode));
+    }
+
+    @Override
+    public String buildProgram(long program, String options) throws BackendException {
+        return ClPrograms.build(get(program, ClObject.Program.class), options);
+    }
+
+    @Override
+    public int createKernel(long kernel, long program, String name) throws BackendException {
+        checkNew(kernel);
+        ClObject.Kernel k = ClPrograms.createKernel(get(program, ClObject.Program.class), name, errcode);
+        objects.put(kernel, k);
+        return k.args.count;
+    }
+
+    // ---- kernel arguments ----
+
+    @Override
+    public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
+        ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
+        ClObject.Buffer b = get(buffer, ClObject.Buffer.class);
+        k.args.checkBuffer(index);
+        if (b.context != k.context) {
+            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index) + ": the buffer belongs to another context");
+        }
+        pointerSlot.set(JAVA_LONG, 0, b.ptr);
+        int rc = OpenCL.setKernelArg(k.ptr, index, 8, pointerSlot);
+        if (rc != 0) {
+            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a buffer of " + b.size + " bytes");
+        }
+        k.args.markSet(index, b);
+    }
+
+    @Override
+    public void setKernelArgValue(long kernel, int index, MemorySegment value) throws BackendException {
+        ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
+        long size = value.byteSize();
+        k.args.checkValue(index, size);
+        int rc;
+        if (value.isNative()) {
+            rc = OpenCL.setKernelArg(k.ptr, index, size, value);
+        } else if (size <= values.byteSize()) {
+            MemorySegment.copy(value, 0, values, 0, size);
+            rc = OpenCL.setKernelArg(k.ptr, index, size, values);
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                rc = OpenCL.setKernelArg(k.ptr, index, size, arena.allocate(size).copyFrom(value));
+            }
+        }
+        if (rc != 0) {
+            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a value of " + size + " bytes");
+        }
+        k.args.markSet(index, null);
+    }
+
+    @Override
+    public void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException {
+        ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
+        k.args.checkLocal(index, bytes);
+        int rc = OpenCL.setKernelArg(k.ptr, index, bytes, MemorySegment.NULL);
+        if (rc != 0) {
+            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given " + bytes + " bytes of local memory");
+        }
+        k.args.markSet(index, null);
+    }
+
+    // ---- enqueue ----
+
+    @Override
+    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
+        MemorySegment src = heapSlice(heapOffset, size);
+        int rc = OpenCL.enqueueWriteBuffer(q.ptr, b.ptr, offset, size, src, eventOut(event));
+        ClErrors.check("clEnqueueWriteBuffer", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
+        MemorySegment dst = heapSlice(heapOffset, size);
+        int rc = OpenCL.enqueueReadBuffer(q.ptr, b.ptr, offset, size, dst, eventOut(event));
+        ClErrors.check("clEnqueueReadBuffer", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
+            throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Buffer s = sameContext(q, get(src, ClObject.Buffer.class));
+        ClObject.Buffer d = sameContext(q, get(dst, ClObject.Buffer.class));
+        int rc = OpenCL.enqueueCopyBuffer(q.ptr, s.ptr, d.ptr, srcOffset, dstOffset, size, eventOut(event));
+        ClErrors.check("clEnqueueCopyBuffer", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
+            throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
+        long n = pattern.byteSize();
+        if (n == 0 || n > 128 || Long.bitCount(n) != 1 || offset % n != 0 || size % n != 0) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "fill pattern must be 1, 2, 4, ... or 128 bytes and divide "
+                    + "offset and size; pattern " + n + " bytes, offset " + offset + ", size " + size);
+        }
+        MemorySegment.copy(pattern, 0, values, 0, n);
+        int rc = OpenCL.enqueueFillBuffer(q.ptr, b.ptr, values, n, offset, size, eventOut(event));
+        ClErrors.check("clEnqueueFillBuffer", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
+            throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
+        if (k.context != q.context) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "kernel '" + k.args.kernelName + "' and the queue belong to different contexts");
+        }
+        if (dims < 1 || dims > 3 || global == null || global.length < dims || (offset != null && offset.length < dims)
+                || (local != null && local.length < dims)) {
+            throw new BackendException(Status.INVALID_WORK_SIZE, "kernel '" + k.args.kernelName + "': launch needs 1 to 3 "
+                    + "dimensions with that many global (and offset/local, if given) sizes; dims " + dims);
+        }
+        k.args.checkLaunch();
+        for (int i = 0; i < dims; i++) {
+            globals.setAtIndex(JAVA_LONG, i, global[i]);
+            if (offset != null) {
+                offsets.setAtIndex(JAVA_LONG, i, offset[i]);
+            }
+            if (local != null) {
+                locals.setAtIndex(JAVA_LONG, i, local[i]);
+            }
+        }
+        int rc = OpenCL.enqueueNDRangeKernel(q.ptr, k.ptr, dims, offset == null ? MemorySegment.NULL : offsets, globals,
+                local == null ? MemorySegment.NULL : locals, eventOut(event));
+        if (rc != 0) {
+            String context = rc == -52 ? k.args.notSetMessage() : "kernel '" + k.args.kernelName + "' global "
+                    + Arrays.toString(Arrays.copyOf(global, dims)) + (local == null ? "" : " local " + Arrays.toString(Arrays.copyOf(local, dims)))
+                    + (offset == null ? "" : " offset " + Arrays.toString(Arrays.copyOf(offset, dims)));
+            throw ClErrors.exception("clEnqueueNDRangeKernel", rc, context);
+        }
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void finish(long queue) throws BackendException {
+        ClErrors.check("clFinish", OpenCL.finish(get(queue, ClObject.Queue.class).ptr), null);
+    }
+
+    @Override
+    public long[] waitEvent(long event) throws BackendException {
+        ClObject.Event e = get(event, ClObject.Event.class);
+        eventSlot.set(JAVA_LONG, 0, e.ptr);
+        ClErrors.check("clWaitForEvents", OpenCL.waitForEvents(1, eventSlot), null);
+        long[] times = new long[2];
+        if (e.profiling) {
+            int rc = OpenCL.Info.EVENT_PROFILING.call(e.ptr, OpenCL.CL_PROFILING_COMMAND_START, 8, values, MemorySegment.NULL);
+            if (rc == 0) {
+                times[0] = values.get(JAVA_LONG, 0);
+                rc = OpenCL.Info.EVENT_PROFILING.call(e.ptr, OpenCL.CL_PROFILING_COMMAND_END, 8, values, MemorySegment.NULL);
+                times[1] = rc == 0 ? values.get(JAVA_LONG, 0) : 0;
+            }
+            if (rc != 0 && rc != -7) {
+                throw ClErrors.exception("clGetEventProfilingInfo", rc, null);
+            }
+            if (rc != 0) {
+                times[0] = 0;
+            }
+        }
+        return times;
+    }
+
+    // ---- release ----
+
+    @Override
+    public void release(long handle) throws BackendException {
+        ensureOpen();
+        ClObject o = objects.remove(handle);
+        if (o == null) {
+            throw new BackendException(Status.UNKNOWN_HANDLE, "handle " + handle + " names no OpenCL object of this session");
+        }
+        if (o instanceof ClObject.Buffer b) {
+            b.released = true;
+            deviceBytes -= b.size;
+        }
+        ClErrors.check(o.kind().function, o.kind().call(o.ptr), "handle " + handle);
+    }
+
+    @Override
+    public long deviceMemoryBytes() {
+        return deviceBytes;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            List<ClObject> all = objects.values();
+            for (ClObject o : all) {
+                if (o instanceof ClObject.Queue q) {
+                    try {
+                        OpenCL.finish(q.ptr);
+                    } catch (RuntimeException ignored) {
+                        // release it anyway
+                    }
+                }
+            }
+            all.sort(Comparator.comparingInt(ClObject::closeOrder));
+            for (ClObject o : all) {
+                try {
+                    o.kind().call(o.ptr);
+                } catch (RuntimeException ignored) {
+                    // keep releasing the rest
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // never throws
+        } finally {
+            objects.clear();
+            deviceBytes = 0;
+            scratchArena.close();
+            onClose.accept(this);
+        }
+    }
+
+    // ---- helpers ----
+
+    private void ensureOpen() throws BackendException {
+        if (closed) {
+            throw new BackendException(Status.SESSION_CLOSED, "the OpenCL session of guest '" + guest + "' is closed");
+        }
+    }
+
+    private void checkNew(long handle) throws BackendException {
+        ensureOpen();
+        if (objects.contains(handle)) {
+            throw new BackendException(Status.HANDLE_IN_USE, "handle " + handle + " already names an object of this session");
+        }
+    }
+
+    private <T extends ClObject> T get(long handle, Class<T> type) throws BackendException {
+        if (closed) {
+            ensureOpen();
+        }
+        ClObject o = objects.get(handle);
+        if (type.isInstance(o)) {
+            return type.cast(o);
+        }
+        if (o == null) {
+            throw new BackendException(Status.UNKNOWN_HANDLE, "handle " + handle + " names no OpenCL object of this session");
+        }
+        throw new BackendException(Status.WRONG_HANDLE_KIND, "handle " + handle + " names a " + o.getClass().getSimpleName()
+                .toLowerCase() + ", not a " + type.getSimpleName().toLowerCase());
+    }
+
+    private void checkCreate(String function, String context) throws BackendException {
+        ClErrors.check(function, errcode.get(JAVA_INT, 0), context);
+    }
+
+    private MemorySegment heapSlice(long heapOffset, long size) throws BackendException {
+        try {
+            return heap.asSlice(heapOffset, size);
+        } catch (IndexOutOfBoundsException e) {
+            throw new BackendException(Status.HEAP_RANGE, "heap range [" + heapOffset + ", +" + size + ") is outside the heap of "
+                    + heap.byteSize() + " bytes");
+        }
+    }
+
+    private static ClObject.Buffer sameContext(ClObject.Queue q, ClObject.Buffer b) throws BackendException {
+        if (b.context != q.context) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "the buffer and the queue belong to different contexts");
+        }
+        return b;
+    }
+
+    private MemorySegment eventOut(long event) throws BackendException {
+        if (event == 0) {
+            return MemorySegment.NULL;
+        }
+        if (objects.contains(event)) {
+            throw new BackendException(Status.HANDLE_IN_USE, "event handle " + event + " already names an object of this session");
+        }
+        return eventSlot;
+    }
+
+    private void keepEvent(long event, ClObject.Queue q) {
+        if (event != 0) {
+            objects.put(event, new ClObject.Event(eventSlot.get(JAVA_LONG, 0), q.profiling));
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.ferry.protocol;
+
+import java.util.List;
+
+/**
+ * The message catalogue: every call a guest can make. This enum is the one description of a call's wire shape:
+ * its opcode, whether the guest waits for a completion, the names of its fixed 64-bit arguments (in wire order),
+ * what its trailing blob carries, and what its completion returns. Encoders, the host's validation and
+ * {@code docs/protocol.md} (checked by a test) all follow it.
+ *
+ * <p>Opcodes are stable; never renumber. Handles are chosen by the guest (nonzero, unique within a session).
+ */
+public enum Op {
+    // session
+    HELLO(1, Kind.SYNC, List.of("magic", "version", "capabilities", "pid",
+            "credential0", "credential1", "credential2", "credential3"),
+            "guest name (UTF-8)", List.of("session id", "host protocol version", "host capabilities", "device count")),
+    GOODBYE(2, Kind.SYNC, List.of(), "", List.of()),
+    NOP(3, Kind.ONE_WAY, List.of("value"), "", List.of("value echoed")),
+    DEVICE_INFO(4, Kind.SYNC, List.of("device"), "",
+            List.of("type | languages << 8", "global memory bytes", "local memory bytes",
+                    "compute units | max work-group size << 32")),
+
+    // object creation (no round trip: the guest names the handle)
+    CONTEXT_CREATE(10, Kind.ONE_WAY, List.of("context", "device"), "", List.of()),
+    QUEUE_CREATE(11, Kind.ONE_WAY, List.of("queue", "context", "flags", "priority"), "", List.of()),
+    BUFFER_CREATE(12, Kind.ONE_WAY, List.of("buffer", "context", "size", "access", "heap offset"), "", List.of()),
+    PROGRAM_CREATE(13, Kind.ONE_WAY, List.of("program", "context", "language"), "source (UTF-8)", List.of()),
+    PROGRAM_BUILD(14, Kind.SYNC, List.of("program"), "build options (UTF-8)", List.of()),
+    KERNEL_CREATE(15, Kind.SYNC, List.of("kernel", "program"), "kernel name (UTF-8)", List.of("argument count")),
+    RELEASE(16, Kind.ONE_WAY, List.of("handle"), "", List.of()),
+
+    // kernel arguments
+    KERNEL_ARG_BUFFER(20, Kind.ONE_WAY, List.of("kernel", "index", "buffer"), "", List.of()),
+    KERNEL_ARG_VALUE(21, Kind.ONE_WAY, List.of("kernel", "index"), "value bytes", List.of()),
+    KERNEL_ARG_LOCAL(22, Kind.ONE_WAY, List.of("kernel", "index", "bytes"), "", List.of()),
+
+    // queue work
+    BUFFER_WRITE(30, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "heap offset", "event"), "", List.of()),
+    BUFFER_READ(31, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "heap offset", "event"), "", List.of()),
+    BUFFER_COPY(32, Kind.ONE_WAY, List.of("queue", "source", "destination", "source offset", "destination offset",
+            "size", "event"), "", List.of()),
+    BUFFER_FILL(33, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "event"), "pattern bytes", List.of()),
+    LAUNCH(34, Kind.ONE_WAY, List.of("queue", "kernel", "dimensions",
+            "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0", "local1", "local2", "event"),
+            "", List.of()),
+    FINISH(35, Kind.SYNC, List.of("queue"), "", List.of()),
+    EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns"));
+
+    /** Whether the guest waits for a completion. One-way calls may still ask for one with {@link Wire#FLAG_REPLY}. */
+    public enum Kind { SYNC, ONE_WAY }
+
+    private static final Op[] BY_CODE = new Op[64];
+
+    static {
+        for (Op op : values()) {
+            BY_CODE[op.code] = op;
+        }
+    }
+
+    private final int code;
+    private final Kind kind;
+    private final List<String> args;
+    private final String blob;
+    private final List<String> results;
+
+    Op(int code, Kind kind, List<String> args, String blob, List<String> results) {
+        this.code = code;
+        this.kind = kind;
+        this.args = args;
+        this.blob = blob;
+        this.results = results;
+        if (results.size() > Wire.RESULT_WORDS) {
+            throw new IllegalStateException(name() + " has more results than a completion carries");
+        }
+    }
+
+    public int code() {
+        return code;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** Number of fixed 64-bit argument words. */
+    public int argCount() {
+        return args.size();
+    }
+
+    public List<String> argNames() {
+        return args;
+    }
+
+    /** What the blob carries; empty when the call takes no blob. */
+    public String blob() {
+        return blob;
+    }
+
+    public boolean hasBlob() {
+        return !blob.isEmpty();
+    }
+
+    public List<String> resultNames() {
+        return results;
+    }
+
+    /** Bytes of a call record before its blob. */
+    public int fixedLength() {
+        return Wire.CALL_HEADER_LENGTH + 8 * args.size();
+    }
+
+    /** The op for a wire code, or null when the code is unknown. */
+    public static Op of(int code) {
+        return code > 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+    }
+}
