@@ -71,7 +71,8 @@ class RegionTest {
     @Test
     void createdFileHasMode0600() throws IOException {
         Path file = dir.resolve("a/b/g.region");
-        try (Region ignored = Region.create(file, "g", SMALL, null)) {
+        try (Region region = Region.create(file, "g", SMALL, null)) {
+            assertEquals(file, region.path());
             assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(file));
             assertEquals(PosixFilePermissions.fromString("rwx------"), Files.getPosixFilePermissions(file.getParent()));
         }

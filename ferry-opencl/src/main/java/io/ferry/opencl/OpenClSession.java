@@ -369,7 +369,11 @@ public final class OpenClSession implements BackendSession {
         } finally {
             objects.clear();
             deviceBytes = 0;
-            scratchArena.close();
+            try {
+                scratchArena.close();
+            } catch (IllegalStateException ignored) {
+                // a call on another thread still holds it (not expected: one thread at a time); freed with the arena later
+            }
             onClose.accept(this);
         }
     }

@@ -1,0 +1,54 @@
+package io.ferry.it;
+
+import io.ferry.client.Ferry;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/** A real host (real regions in /dev/shm, real backends) for integration tests, removed on close. */
+final class TestHost implements AutoCloseable {
+    final Path dir;
+    final FerryHost host;
+
+    private TestHost(Path dir, FerryHost host) {
+        this.dir = dir;
+        this.host = host;
+    }
+
+    static TestHost start(String... guests) throws IOException {
+        return start(Devices.discover(List.of()), guests);
+    }
+
+    static TestHost start(Devices devices, String... guests) throws IOException {
+        Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-it-");
+        List<HostConfig.GuestConfig> gs = new ArrayList<>();
+        for (String g : guests) {
+            gs.add(new HostConfig.GuestConfig(g, 16L << 20));
+        }
+        return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices));
+    }
+
+    Path region(String guest) {
+        return FerryHost.regionPath(dir, guest);
+    }
+
+    Ferry connect(String guest) {
+        return Ferry.connect(region(guest));
+    }
+
+    @Override
+    public void close() throws IOException {
+        host.close();
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

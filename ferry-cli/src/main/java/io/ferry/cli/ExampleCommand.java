@@ -1,0 +1,121 @@
+package io.ferry.cli;
+
+import io.ferry.cli.workload.Workload;
+import io.ferry.cli.workload.WorkloadResult;
+import io.ferry.cli.workload.Workloads;
+import io.ferry.client.Device;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ./ferry example WORKLOAD --guest NAME}: be a guest of a running host, run an example workload (or all of
+ * them) through it and verify each run against a Java reference. Exit status: 0 when every run verified, 1 when any
+ * failed, 2 when the guest could not connect or the device was not found.
+ *
+ * <p>With {@code --report} each run also prints one line for programs (the demo reads these):
+ * {@code RESULT<TAB>guest<TAB>workload<TAB>size<TAB>device<TAB>millis<TAB>buildMillis<TAB>maxRelError<TAB>verified
+ * <TAB>detail}, tabs and line breaks inside fields replaced by spaces.
+ */
+@Command(name = "example", mixinStandardHelpOptions = true,
+        description = "Run an example workload (vadd, matmul, reduce, filter, or all) as a guest of a running host "
+                + "and verify it against a Java reference. Exit status 0 when every run verified, 1 otherwise, "
+                + "2 when the guest cannot connect.")
+public final class ExampleCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "WORKLOAD", description = "vadd, matmul, reduce, filter, or all")
+    String workload;
+
+    @Option(names = "--guest", required = true, paramLabel = "NAME", description = "the guest to connect as")
+    String guest;
+
+    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
+            description = "runs of each workload (default ${DEFAULT-VALUE})")
+    int repeat;
+
+    @Option(names = "--region-dir", paramLabel = "DIR",
+            description = "where the host keeps regions (default: $FERRY_REGION_DIR or /dev/shm/ferry)")
+    Path regionDir;
+
+    @Option(names = "--device", paramLabel = "TEXT",
+            description = "a device whose name contains TEXT or whose backend is TEXT (default: the host's first)")
+    String device;
+
+    @Option(names = "--report", description = "also print one tab-separated RESULT line per run for programs")
+    boolean report;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        List<Workload> selected = select();
+        if (repeat < 1) {
+            throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, not " + repeat);
+        }
+        Path region = (regionDir != null ? regionDir : Ferry.regionDir()).resolve(guest + ".region");
+        Ferry ferry;
+        try {
+            ferry = Ferry.connect(region);
+        } catch (FerryException e) {
+            System.err.println("ferry example: cannot connect as guest '" + guest + "': " + e.getMessage());
+            return 2;
+        }
+        try (ferry) {
+            Device dev;
+            try {
+                dev = device != null ? ferry.device(device) : ferry.defaultDevice();
+            } catch (FerryException e) {
+                System.err.println("ferry example: " + e.getMessage());
+                return 2;
+            }
+            boolean allVerified = true;
+            for (int i = 0; i < repeat; i++) {
+                for (Workload w : selected) {
+                    WorkloadResult r = runOne(ferry, dev, w);
+                    System.out.println(r.humanLine(guest));
+                    if (report) {
+                        System.out.println(r.reportLine(guest));
+                    }
+                    System.out.flush();
+                    allVerified &= r.verified();
+                }
+            }
+            return allVerified ? 0 : 1;
+        }
+    }
+
+    private List<Workload> select() {
+        if (workload.equalsIgnoreCase("all")) {
+            return Workloads.all();
+        }
+        try {
+            return List.of(Workloads.byName(workload));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage() + ", all");
+        }
+    }
+
+    /**
+     * One run. Workloads turn FerryException into failed results themselves; anything else is a bug, reported here
+     * as a failed run (with its stack trace on stderr) so the remaining runs and the report still happen.
+     */
+    private WorkloadResult runOne(Ferry ferry, Device dev, Workload w) {
+        try {
+            return w.run(ferry, dev);
+        } catch (RuntimeException e) {
+            System.err.println("ferry example: " + w.name() + " crashed:");
+            e.printStackTrace();
+            return WorkloadResult.failed(w.name(), w.size(), dev.name(), Double.NaN, Double.NaN,
+                    "internal error: " + e);
+        }
+    }
+}
