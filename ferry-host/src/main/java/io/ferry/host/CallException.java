@@ -2,16 +2,19 @@ package io.ferry.host;
 
 import io.ferry.protocol.Status;
 
-/** A call failed for a reason the guest should hear about; the session goes on. */
-final class CallException extends Exception {
+/**
+ * A call failed for a reason the guest should hear about; the session goes on. Services throw it from their call
+ * handlers; the session turns it into an error completion or a sticky error.
+ */
+public final class CallException extends Exception {
     private final Status status;
 
-    CallException(Status status, String message) {
+    public CallException(Status status, String message) {
         super(message, null, false, false);
         this.status = status;
     }
 
-    Status status() {
+    public Status status() {
         return status;
     }
 }

@@ -29,13 +29,16 @@ final class Endpoint implements Runnable {
     private final long[] credential;
     private final Devices devices;
     private final Quotas quotas;
+    private final SessionService.Factory tee;
     private final IdleStrategy idle = new BackoffIdleStrategy();
     private volatile boolean running = true;
     private volatile Session session;
     private long lastRequest;
     private Thread thread;
 
-    Endpoint(Region region, String guest, byte[] credential, Devices devices, Quotas quotas) {
+    Endpoint(Region region, String guest, byte[] credential, Devices devices, Quotas quotas,
+             SessionService.Factory tee) {
+        this.tee = tee;
         this.region = region;
         this.guest = guest;
         this.credential = words(credential);
@@ -129,7 +132,7 @@ final class Endpoint implements Runnable {
         region.commandRing().reset();
         region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
-        session = new Session(guest, id, credential, region.completionRing(), region.heap(), devices, quotas);
+        session = new Session(guest, id, credential, region.completionRing(), region.heap(), devices, quotas, tee);
         region.sessionId(id);
         region.connectAck(request);
     }

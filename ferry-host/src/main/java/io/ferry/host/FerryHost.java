@@ -27,21 +27,28 @@ public final class FerryHost implements AutoCloseable {
 
     private final HostConfig config;
     private final Devices devices;
+    private final SessionService.Factory tee;
     private final List<Endpoint> endpoints = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final long epoch;
     private Thread ticker;
     private volatile boolean closing;
 
-    private FerryHost(HostConfig config, Devices devices) {
+    private FerryHost(HostConfig config, Devices devices, SessionService.Factory tee) {
         this.config = config;
+        this.tee = tee;
         this.devices = devices;
         this.epoch = new SecureRandom().nextLong() | 1;
     }
 
     /** Creates the regions and starts serving. */
     public static FerryHost start(HostConfig config, Devices devices) throws IOException {
-        FerryHost host = new FerryHost(config, devices);
+        return start(config, devices, null);
+    }
+
+    /** Creates the regions and starts serving, with a TEE service (null: none). */
+    public static FerryHost start(HostConfig config, Devices devices, SessionService.Factory tee) throws IOException {
+        FerryHost host = new FerryHost(config, devices, tee);
         try {
             host.open();
         } catch (IOException | RuntimeException e) {
@@ -65,7 +72,7 @@ public final class FerryHost implements AutoCloseable {
             Region region = Region.create(file, g.name(), RegionLayout.forSize(g.regionSize()), credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
-            Endpoint e = new Endpoint(region, g.name(), credential, devices, Quotas.DEFAULT);
+            Endpoint e = new Endpoint(region, g.name(), credential, devices, Quotas.DEFAULT, tee);
             endpoints.add(e);
             LOG.info(() -> "guest " + g.name() + ": region " + file + " (" + HostConfig.formatSize(g.regionSize())
                     + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");

@@ -31,7 +31,7 @@ import java.util.logging.Logger;
  *
  * <p>Used by one thread: the guest's endpoint.
  */
-final class Session implements RecordHandler {
+final class Session implements RecordHandler, SessionContext {
     private static final Logger LOG = Logger.getLogger("ferry.host");
 
 
@@ -45,18 +45,21 @@ final class Session implements RecordHandler {
     private final HandleTable handles;
     private final ComputeCalls compute;
     private final Map<ComputeBackend, BackendSession> backends = new IdentityHashMap<>();
+    private final SessionService.Factory teeFactory;
+    private SessionService tee;
     private final long[] results = new long[Wire.RESULT_WORDS];
 
     private boolean helloDone;
     private boolean goodbye;
     private boolean closed;
-    private String textResult;
+    private byte[] blobResult;
     private CallFailure sticky;
     private int stickySuppressed;
     private long calls;
 
     Session(String guest, long id, long[] credential, SpscRing completions, MemorySegment heap, Devices devices,
-            Quotas quotas) {
+            Quotas quotas, SessionService.Factory teeFactory) {
+        this.teeFactory = teeFactory;
         this.guest = guest;
         this.id = id;
         this.expectedCredential0 = credential[0];
@@ -71,12 +74,33 @@ final class Session implements RecordHandler {
         this.compute = new ComputeCalls(this, handles, heap.byteSize());
     }
 
-    String guest() {
+    @Override
+    public String guest() {
         return guest;
     }
 
     long id() {
         return id;
+    }
+
+    @Override
+    public long sessionId() {
+        return id;
+    }
+
+    @Override
+    public MemorySegment heap() {
+        return heap;
+    }
+
+    private SessionService tee() throws CallException {
+        if (tee == null) {
+            if (teeFactory == null) {
+                throw new CallException(Status.UNSUPPORTED, "this host offers no TEE service");
+            }
+            tee = teeFactory.open(this);
+        }
+        return tee;
     }
 
     long calls() {
@@ -122,7 +146,12 @@ final class Session implements RecordHandler {
     }
 
     void replyText(String text) {
-        textResult = text;
+        blobResult = text == null ? null : Wire.utf8(text);
+    }
+
+    @Override
+    public void replyBytes(byte[] bytes) {
+        blobResult = bytes;
     }
 
     @Override
@@ -155,7 +184,7 @@ final class Session implements RecordHandler {
             throw new ProtocolViolation(op + " before HELLO");
         }
         Arrays.fill(results, 0);
-        textResult = null;
+        blobResult = null;
         try {
             switch (op) {
                 case HELLO -> hello(rec);
@@ -173,12 +202,15 @@ final class Session implements RecordHandler {
                             return;
                         }
                     }
-                    compute.call(op, rec, results);
+                    switch (op.service()) {
+                        case COMPUTE -> compute.call(op, rec, results);
+                        case TEE -> tee().call(op, rec, results, this);
+                        default -> throw new IllegalStateException("no service for " + op);
+                    }
                 }
             }
             if (reply) {
-                byte[] text = textResult == null ? null : Wire.utf8(textResult);
-                complete(op, seq, Status.OK, text);
+                complete(op, seq, Status.OK, blobResult);
             }
         } catch (CallException e) {
             failed(op, seq, reply, rec, e.status(), e.getMessage());
@@ -231,7 +263,7 @@ final class Session implements RecordHandler {
         results[1] = info.globalMemoryBytes();
         results[2] = info.localMemoryBytes();
         results[3] = (info.computeUnits() & 0xffff_ffffL) | (info.maxWorkGroupSize() << 32);
-        textResult = info.name() + "\n" + info.vendor() + "\n" + info.version() + "\n" + d.backend().name();
+        replyText(info.name() + "\n" + info.vendor() + "\n" + info.version() + "\n" + d.backend().name());
     }
 
     /** The earliest unreported one-way failure this synchronous call must surface, removed from its slot. */
@@ -333,6 +365,10 @@ final class Session implements RecordHandler {
             b.close();
         }
         backends.clear();
+        if (tee != null) {
+            tee.close();
+            tee = null;
+        }
         handles.view().clear();
         Level level = status == Status.OK || status == Status.SESSION_CLOSED ? Level.INFO : Level.WARNING;
         LOG.log(level, "guest " + guest + " session " + id + ": closed (" + status + ": " + reason + "), released "

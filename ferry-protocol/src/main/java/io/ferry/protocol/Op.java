@@ -50,7 +50,10 @@ public enum Op {
     /** Whether the guest waits for a completion. One-way calls may still ask for one with {@link Wire#FLAG_REPLY}. */
     public enum Kind { SYNC, ONE_WAY }
 
-    private static final Op[] BY_CODE = new Op[64];
+    /** The host service that serves a call, by opcode range: 1–9 session, 10–59 compute, 60–99 TEE. */
+    public enum Service { SESSION, COMPUTE, TEE }
+
+    private static final Op[] BY_CODE = new Op[128];
 
     static {
         for (Op op : values()) {
@@ -81,6 +84,10 @@ public enum Op {
 
     public Kind kind() {
         return kind;
+    }
+
+    public Service service() {
+        return code < 10 ? Service.SESSION : code < 60 ? Service.COMPUTE : Service.TEE;
     }
 
     /** Number of fixed 64-bit argument words. */
