@@ -102,8 +102,7 @@ public final class RegionDescriptor {
     // ---- values -------------------------------------------------------------------------------------------
 
     /**
-     * Value of the MAGIC field. The agreed constant; its little-endian bytes spell "FERRYRGN" (the brief called
-     * it "FERRRYGN", but the constant is what counts).
+     * Value of the MAGIC field; its little-endian bytes spell "FERRYRGN".
      */
     public static final long MAGIC = 0x4e47_5259_5252_4546L;
     /** Value of the LAYOUT_VERSION field that this library reads and writes. */

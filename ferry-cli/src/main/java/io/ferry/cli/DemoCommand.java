@@ -48,6 +48,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         HostConfig cfg = new HostConfig(dir, false, List.of(), gs);
         List<Row> rows = Collections.synchronizedList(new ArrayList<>());
+        java.util.Map<String, Long> pids = new java.util.concurrent.ConcurrentHashMap<>();
         int failedProcesses = 0;
         try (Devices devices = Devices.discover(List.of());
              FerryHost host = FerryHost.start(cfg, devices)) {
@@ -63,6 +64,7 @@ final class DemoCommand implements Callable<Integer> {
             for (HostConfig.GuestConfig g : gs) {
                 Process p = startGuest(g.name(), dir);
                 procs.add(p);
+                pids.put(g.name(), p.pid());
                 System.out.println("guest " + g.name() + ": started as process " + p.pid());
                 readers.add(Thread.ofPlatform().start(() -> collect(g.name(), p, rows)));
             }
@@ -84,12 +86,13 @@ final class DemoCommand implements Callable<Integer> {
         int verified = 0;
         int failed = failedProcesses;
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-8s %-8s %-14s %-34s %10s %10s  %s%n", "guest", "workload", "size", "device",
-                "time ms", "rel.err", "verdict");
+        System.out.printf(Locale.ROOT, "%-8s %-8s %-8s %-14s %-34s %10s %10s  %s%n", "guest", "process", "workload",
+                "size", "device", "time ms", "rel.err", "verdict");
         List<Row> sorted = new ArrayList<>(rows);
         sorted.sort((a, b) -> (a.guest + a.workload).compareTo(b.guest + b.workload));
         for (Row r : sorted) {
-            System.out.printf(Locale.ROOT, "%-8s %-8s %-14s %-34s %10.2f %10.2e  %s%n", r.guest, r.workload, r.size,
+            System.out.printf(Locale.ROOT, "%-8s %-8s %-8s %-14s %-34s %10.2f %10.2e  %s%n", r.guest,
+                    String.valueOf(pids.getOrDefault(r.guest, 0L)), r.workload, r.size,
                     shorten(r.device, 34), r.millis, r.error, r.verified ? "verified" : "FAILED " + r.detail);
             if (r.verified) {
                 verified++;

@@ -6,6 +6,9 @@ import io.ferry.cli.workload.Workloads;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -62,6 +65,12 @@ public final class ExampleCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, not " + repeat);
         }
         Path region = (regionDir != null ? regionDir : Ferry.regionDir()).resolve(guest + ".region");
+        if (!Files.exists(region)) {
+            System.err.println("ferry example: no region for guest '" + guest + "' at " + region + ": the guest is"
+                    + " not configured on this host (./ferry guest add " + guest + ") or no host is running there"
+                    + " (./ferry host), or --region-dir is wrong");
+            return 2;
+        }
         Ferry ferry;
         try {
             ferry = Ferry.connect(region);
@@ -77,15 +86,16 @@ public final class ExampleCommand implements Callable<Integer> {
                 System.err.println("ferry example: " + e.getMessage());
                 return 2;
             }
+            // UTF-8 whatever the locale: sizes contain '×', and the demo decodes guest output as UTF-8.
+            PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             boolean allVerified = true;
             for (int i = 0; i < repeat; i++) {
                 for (Workload w : selected) {
                     WorkloadResult r = runOne(ferry, dev, w);
-                    System.out.println(r.humanLine(guest));
+                    out.println(r.humanLine(guest));
                     if (report) {
-                        System.out.println(r.reportLine(guest));
+                        out.println(r.reportLine(guest));
                     }
-                    System.out.flush();
                     allVerified &= r.verified();
                 }
             }

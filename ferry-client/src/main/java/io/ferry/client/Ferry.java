@@ -82,7 +82,7 @@ public final class Ferry implements AutoCloseable {
         try {
             region = Region.open(regionFile);
         } catch (RegionException e) {
-            throw new FerryException(Status.VERSION_MISMATCH, e.getMessage());
+            throw new FerryException(e.status(), e.getMessage());
         }
         try {
             long nonce = new SecureRandom().nextLong() | 1;

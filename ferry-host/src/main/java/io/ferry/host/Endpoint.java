@@ -30,7 +30,10 @@ final class Endpoint implements Runnable {
     private final Devices devices;
     private final Quotas quotas;
     private final SessionService.Factory tee;
+    /** While a session is open: spin, yield, then park up to 1 ms. */
     private final IdleStrategy idle = new BackoffIdleStrategy();
+    /** Without a session only CONNECT_REQUEST is watched: park long, a connect may wait up to 20 ms. */
+    private final IdleStrategy idleDisconnected = new BackoffIdleStrategy(0, 0, 0, 1_000_000, 20_000_000);
     private volatile boolean running = true;
     private volatile Session session;
     private long lastRequest;
@@ -82,8 +85,10 @@ final class Endpoint implements Runnable {
                 Session s = session;
                 if (s != null) {
                     work += serve(s);
+                    idle.idle(work);
+                } else {
+                    idleDisconnected.idle(work);
                 }
-                idle.idle(work);
             }
         } catch (Throwable t) {
             LOG.log(Level.SEVERE, "guest " + guest + ": endpoint failed; the guest is no longer served", t);

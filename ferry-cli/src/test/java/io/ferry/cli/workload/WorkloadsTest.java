@@ -86,7 +86,7 @@ class WorkloadsTest {
 
     @Test
     void verifierMeasuresRelativeErrorAndRejectsNaN() {
-        Verifier v = new Verifier("x", 1e-4, 1e-6).checkAll(new float[] {1.00001f, 0f}, new double[] {1, 1e-9});
+        Verifier v = new Verifier("x", 1e-4, 1e-6).checkAll(new float[] {1.00001f, 0f}, new double[] {1, 1e-11});
         assertTrue(v.verified(), v.detail());
         assertEquals(1e-5, v.maxRelativeError(), 1e-6);
         Verifier bad = new Verifier("x", 1e-4, 1e-6).checkAll(new float[] {1, Float.NaN, 1}, new double[] {1, 1, 1});
@@ -196,5 +196,65 @@ class WorkloadsTest {
         WorkloadResult second = new VaddWorkload(4096).run(ferry, dev);
         assertTrue(first.verified() && second.verified(), first + " / " + second);
         assertEquals(0.0, second.maxRelativeError(), "float addition is exact on both sides");
+    }
+
+    /** A workload whose kernel does not compile, or whose launch is wrong: both must become failed results. */
+    private static final class Broken extends KernelWorkload {
+        private final String source;
+        private final boolean badLaunch;
+
+        Broken(String source, boolean badLaunch) {
+            this.source = source;
+            this.badLaunch = badLaunch;
+        }
+
+        @Override
+        public String name() {
+            return "broken";
+        }
+
+        @Override
+        public String size() {
+            return "1 float";
+        }
+
+        @Override
+        String source() {
+            return source;
+        }
+
+        @Override
+        Outcome execute(Ferry ferry, Device device, io.ferry.client.Context ctx, io.ferry.client.Queue q,
+                        io.ferry.client.Program program) {
+            try (io.ferry.client.Kernel k = program.kernel("k");
+                 io.ferry.client.Buffer b = ctx.createBuffer(64)) {
+                k.arg(0, b);
+                if (badLaunch) {
+                    // 7 work-items in groups of 2: not a multiple, rejected by OpenCL 1.2 at enqueue.
+                    q.launch(k, io.ferry.client.NDRange.of(7), io.ferry.client.NDRange.of(2));
+                } else {
+                    q.launch(k, io.ferry.client.NDRange.of(1));
+                }
+                q.finish();
+                return Outcome.of(0, new Verifier("none", 0, 1).check("x", 0, 0));
+            }
+        }
+    }
+
+    @Test
+    void ferryErrorsBecomeFailedResults() {
+        Device dev = device();
+        WorkloadResult build = new Broken("__kernel void k(__global float* x) { this is not C; }", false)
+                .run(ferry, dev);
+        assertFalse(build.verified());
+        assertTrue(build.detail().toLowerCase(java.util.Locale.ROOT).contains("build"), build.detail());
+        assertTrue(Double.isNaN(build.millis()));
+        WorkloadResult launch = new Broken("__kernel void k(__global float* x) { x[get_global_id(0)] = 1.0f; }",
+                true).run(ferry, dev);
+        System.out.println("build failure: " + build.detail() + "\nlaunch failure: " + launch.detail());
+        assertFalse(launch.verified(), launch.toString());
+        assertFalse(launch.detail().isBlank());
+        // The session survives both failures.
+        assertTrue(new VaddWorkload(1024).run(ferry, dev).verified());
     }
 }
