@@ -1,26 +1,45 @@
 package io.ferry.cli;
 
 import io.ferry.host.HostConfig;
+import io.ferry.host.Quotas;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ./ferry guest add|remove NAME}: edit the guest list of the host config. */
+/** {@code ./ferry guest add|remove NAME}: provision guests in the host config. */
 @Command(name = "guest", mixinStandardHelpOptions = true, description = "Provision guests in the host config.",
         subcommands = {GuestCommand.Add.class, GuestCommand.Remove.class})
 final class GuestCommand {
 
-    @Command(name = "add", mixinStandardHelpOptions = true, description = "Add a guest (the host creates its region "
-            + "when it starts).")
+    @Command(name = "add", mixinStandardHelpOptions = true, description = {
+            "Add a guest with a fresh secret. The host creates its region (mode 0600) when it starts and checks the "
+                    + "secret at every handshake; re-provisioning changes it, so a stale region is refused."})
     static final class Add implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
-        @Option(names = "--region-size", defaultValue = "64MiB", description = "region size (default ${DEFAULT-VALUE})")
+        @Option(names = "--region-size", defaultValue = "64MiB", description = "region size: header, rings and heap "
+                + "(default ${DEFAULT-VALUE})")
         String regionSize;
+        @Option(names = "--class", defaultValue = "NORMAL", description = "scheduling class: CRITICAL, HIGH, NORMAL, "
+                + "BEST_EFFORT (default ${DEFAULT-VALUE})")
+        HostConfig.SchedClass schedClass;
+        @Option(names = "--weight", defaultValue = "1", description = "weight within the class (default ${DEFAULT-VALUE})")
+        int weight;
+        @Option(names = "--services", split = ",", defaultValue = "compute,tee",
+                description = "allowed services (default ${DEFAULT-VALUE})")
+        List<String> services;
+        @Option(names = "--device-memory", defaultValue = "1GiB", description = "device memory quota (default ${DEFAULT-VALUE})")
+        String deviceMemory;
+        @Option(names = "--objects", defaultValue = "4096", description = "object quota (default ${DEFAULT-VALUE})")
+        int objects;
+        @Option(names = "--commands-in-flight", defaultValue = "4096",
+                description = "commands a queue may hold between finishes (default ${DEFAULT-VALUE})")
+        int commandsInFlight;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
         Path config;
 
@@ -30,14 +49,17 @@ final class GuestCommand {
             HostConfig cfg = Files.exists(file) ? HostConfig.load(file)
                     : new HostConfig(HostConfig.DEFAULT_REGION_DIR, false, List.of(), List.of());
             if (cfg.guest(name) != null) {
-                System.err.println("ferry guest add: guest '" + name + "' is already in " + file);
+                System.err.println("ferry guest add: guest '" + name + "' is already in " + file
+                        + " (remove it first to re-provision)");
                 return 2;
             }
             List<HostConfig.GuestConfig> guests = new ArrayList<>(cfg.guests());
-            guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size")));
-            HostConfig next = new HostConfig(cfg.regionDir(), cfg.keepRegions(), cfg.deviceFilter(), guests);
-            HostConfig.parse(next.toYaml(), file.toString()); // validates the name with the same rules as the host
-            Files.writeString(file, next.toYaml());
+            guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size"),
+                    HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
+                    new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight)));
+            HostConfig next = cfg.withGuests(guests);
+            HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
+            next.save(file);
             System.out.println("added guest " + name + " to " + file + " (restart the host to create its region)");
             return 0;
         }
@@ -59,9 +81,8 @@ final class GuestCommand {
             }
             List<HostConfig.GuestConfig> guests = new ArrayList<>(cfg.guests());
             guests.removeIf(g -> g.name().equals(name));
-            Files.writeString(file, new HostConfig(cfg.regionDir(), cfg.keepRegions(), cfg.deviceFilter(), guests)
-                    .toYaml());
-            System.out.println("removed guest " + name + " from " + file);
+            cfg.withGuests(guests).save(file);
+            System.out.println("removed guest " + name + " from " + file + " (restart the host to drop its region)");
             return 0;
         }
     }

@@ -39,6 +39,9 @@ final class Channel {
     private long seq;
     private int unpublished;
     private volatile FerryException broken;
+    // heartbeat thread only
+    private long seenHostBeat;
+    private long seenHostBeatAt;
 
     Channel(Region region, long nonce) {
         this.region = region;
@@ -146,8 +149,9 @@ final class Channel {
     }
 
     private Completion await(Op op, long s) {
-        // A waiting caller spins for tens of microseconds before it yields or parks: most calls answer in one.
-        IdleStrategy idle = new BackoffIdleStrategy(100, 2_000, 1_000, 1_000, 1_000_000);
+        // A waiting caller spins briefly, then yields: on a small machine the device's own threads (PoCL) need the
+        // core more than we do, and a yield hands it over at once while costing little when nobody wants it.
+        IdleStrategy idle = new BackoffIdleStrategy(50, 200, 20_000, 1_000, 1_000_000);
         Liveness live = null;
         while (true) {
             reader.found = null;
@@ -183,7 +187,32 @@ final class Channel {
 
     /** Marks the channel closed by the guest. */
     void closed() {
+        Heartbeat.unregister(this);
         broken = new FerryException(Status.SESSION_CLOSED, "the connection was closed");
+    }
+
+    void startHeartbeat() {
+        seenHostBeat = region.hostHeartbeat();
+        seenHostBeatAt = System.nanoTime();
+        Heartbeat.register(this);
+    }
+
+    /** Called by {@link Heartbeat} (holding this object's monitor): beat ours, check theirs. */
+    void beat(long value, long now) {
+        if (broken != null) {
+            return;
+        }
+        region.guestHeartbeat(value);
+        long hostBeat = region.hostHeartbeat();
+        if (hostBeat != seenHostBeat) {
+            seenHostBeat = hostBeat;
+            seenHostBeatAt = now;
+        } else if (now - seenHostBeatAt > HOST_TIMEOUT_NANOS) {
+            fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region " + region.path()
+                    + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms; reconnect once it is back"));
+        } else if (region.connectAck() != nonce) {
+            fail(new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
+        }
     }
 
     /** Tracks the host's heartbeat and the session's ack while a call waits. */

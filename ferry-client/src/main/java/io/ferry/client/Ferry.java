@@ -84,6 +84,7 @@ public final class Ferry implements AutoCloseable {
         } catch (RegionException e) {
             throw new FerryException(e.status(), e.getMessage());
         }
+        Channel channel = null;
         try {
             long nonce = new SecureRandom().nextLong() | 1;
             region.guestPid(ProcessHandle.current().pid());
@@ -91,13 +92,17 @@ public final class Ferry implements AutoCloseable {
             awaitAck(region, nonce);
             region.commandRing().reset();
             region.completionRing().reset();
-            Channel channel = new Channel(region, nonce);
+            channel = new Channel(region, nonce);
+            channel.startHeartbeat();
             long[] cred = credentialWords(region.credential());
             Channel.Completion hello = channel.call(Op.HELLO, Wire.utf8(region.header().guestName()),
                     Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION, Wire.CAPABILITIES, ProcessHandle.current().pid(),
                     cred[0], cred[1], cred[2], cred[3]);
             return new Ferry(region, channel, hello.r0());
         } catch (RuntimeException e) {
+            if (channel != null) {
+                channel.closed();
+            }
             region.close();
             throw e;
         }

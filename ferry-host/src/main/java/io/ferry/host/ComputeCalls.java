@@ -76,6 +76,7 @@ final class ComputeCalls {
                 session.quotas().checkDeviceMemory(session.deviceMemoryBytes(), size);
                 ctx.backend.createBuffer(buf, ctx.handle, size, (int) access, heapOffset);
                 handles.put(buf, Kind.BUFFER, ctx.backend, size, 0);
+                session.deviceMemoryChanged();
             }
             case PROGRAM_CREATE -> {
                 long prog = arg(rec, 0);
@@ -112,7 +113,11 @@ final class ComputeCalls {
                     throw new CallException(Status.UNKNOWN_HANDLE, "handle " + h + " is not an object of this session");
                 }
                 handles.remove(h);
-                e.backend.release(h);
+                try {
+                    e.backend.release(h);
+                } finally {
+                    session.deviceMemoryChanged();
+                }
             }
             case KERNEL_ARG_BUFFER -> {
                 Entry k = handles.get(arg(rec, 0), Kind.KERNEL, "kernel");
@@ -151,6 +156,7 @@ final class ComputeCalls {
                 checkRange(buf, offset, size);
                 checkHeap(heapOffset, size);
                 long event = newEvent(arg(rec, 5));
+                enqueue(q);
                 if (op == Op.BUFFER_WRITE) {
                     q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset, event);
                 } else {
@@ -168,6 +174,7 @@ final class ComputeCalls {
                 checkRange(src, arg(rec, 3), size);
                 checkRange(dst, arg(rec, 4), size);
                 long event = newEvent(arg(rec, 6));
+                enqueue(q);
                 q.backend.enqueueCopy(q.handle, src.handle, dst.handle, arg(rec, 3), arg(rec, 4), size, event);
                 putEvent(event, q);
             }
@@ -188,12 +195,14 @@ final class ComputeCalls {
                             + " must be multiples of the " + n + "-byte pattern");
                 }
                 long event = newEvent(arg(rec, 4));
+                enqueue(q);
                 q.backend.enqueueFill(q.handle, buf.handle, rec.asSlice(op.fixedLength(), n), offset, size, event);
                 putEvent(event, q);
             }
             case LAUNCH -> launch(rec);
             case FINISH -> {
                 Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
+                q.queued = 0;
                 q.backend.finish(q.handle);
             }
             case EVENT_WAIT -> {
@@ -243,9 +252,15 @@ final class ComputeCalls {
             }
         }
         long event = newEvent(arg(rec, 12));
+        enqueue(q);
         k.backend.enqueueLaunch(q.handle, k.handle, d, anyOffset ? offset : null, global,
                 localGiven != 0 ? local : null, event);
         putEvent(event, q);
+    }
+
+    private void enqueue(Entry queue) throws CallException {
+        session.quotas().checkCommandsInFlight(queue.queued, queue.handle);
+        queue.queued++;
     }
 
     private long newEvent(long event) throws CallException {

@@ -24,12 +24,22 @@ final class Endpoint implements Runnable {
     private static final AtomicLong SESSION_IDS = new AtomicLong();
     private static final int BATCH = 64;
 
+    /** A guest whose heartbeat stands still this long is gone (when its process is not visible here). */
+    static final long GUEST_TIMEOUT_NANOS = 3_000_000_000L;
+
     private final Region region;
     private final String guest;
+    private final HostConfig.GuestConfig config;
     private final long[] credential;
     private final Devices devices;
-    private final Quotas quotas;
     private final SessionService.Factory tee;
+    /** Set by the watchdog (another thread): the endpoint ends the session at its next turn. */
+    private volatile String closeRequest;
+    private volatile long sessionsServed;
+    // watchdog state (watchdog thread only)
+    private Session watched;
+    private long lastBeat;
+    private long lastBeatChange;
     /** While a session is open: spin, yield, then park up to 1 ms. */
     private final IdleStrategy idle = new BackoffIdleStrategy();
     /** Without a session only CONNECT_REQUEST is watched: park long, a connect may wait up to 20 ms. */
@@ -39,14 +49,50 @@ final class Endpoint implements Runnable {
     private long lastRequest;
     private Thread thread;
 
-    Endpoint(Region region, String guest, byte[] credential, Devices devices, Quotas quotas,
+    Endpoint(Region region, HostConfig.GuestConfig config, byte[] credential, Devices devices,
              SessionService.Factory tee) {
         this.tee = tee;
         this.region = region;
-        this.guest = guest;
+        this.guest = config.name();
+        this.config = config;
         this.credential = words(credential);
         this.devices = devices;
-        this.quotas = quotas;
+    }
+
+    HostConfig.GuestConfig config() {
+        return config;
+    }
+
+    long sessionsServed() {
+        return sessionsServed;
+    }
+
+    /**
+     * Watchdog, called about every 100 ms from the host's heartbeat thread: a guest whose process is visible and
+     * gone, or whose heartbeat has stood still for {@link #GUEST_TIMEOUT_NANOS}, has its session ended.
+     */
+    void watch(long now) {
+        Session s = session;
+        if (s == null || closeRequest != null) {
+            watched = null;
+            return;
+        }
+        long beat = region.guestHeartbeat();
+        if (s != watched) {
+            watched = s;
+            lastBeat = beat;
+            lastBeatChange = now;
+            return;
+        }
+        if (beat != lastBeat) {
+            lastBeat = beat;
+            lastBeatChange = now;
+        }
+        if (s.pidVerified() && !GuestProcess.alive(s.guestPid())) {
+            closeRequest = "guest process " + s.guestPid() + " exited";
+        } else if (now - lastBeatChange > GUEST_TIMEOUT_NANOS) {
+            closeRequest = "no heartbeat from the guest for " + (now - lastBeatChange) / 1_000_000 + " ms";
+        }
     }
 
     static long[] words(byte[] credential) {
@@ -83,6 +129,17 @@ final class Endpoint implements Runnable {
                     work++;
                 }
                 Session s = session;
+                String why = closeRequest;
+                if (why != null) {
+                    closeRequest = null;
+                    if (s != null) {
+                        LOG.warning("guest " + guest + " session " + s.id() + ": guest gone (" + why
+                                + "); releasing its objects");
+                        end(s, Status.SESSION_CLOSED, "guest gone: " + why);
+                    }
+                    s = null;
+                    work++;
+                }
                 if (s != null) {
                     work += serve(s);
                     idle.idle(work);
@@ -137,7 +194,9 @@ final class Endpoint implements Runnable {
         region.commandRing().reset();
         region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
-        session = new Session(guest, id, credential, region.completionRing(), region.heap(), devices, quotas, tee);
+        session = new Session(guest, region.path(), id, credential, region.completionRing(), region.heap(), devices,
+                config.quotas(), config.services(), tee);
+        sessionsServed++;
         region.sessionId(id);
         region.connectAck(request);
     }

@@ -67,12 +67,14 @@ public final class FerryHost implements AutoCloseable {
         for (HostConfig.GuestConfig g : config.guests()) {
             Path file = regionPath(dir, g.name());
             Files.deleteIfExists(file);
-            byte[] credential = new byte[32];
-            random.nextBytes(credential);
+            byte[] credential = g.secret() != null ? g.secret() : new byte[HostConfig.SECRET_BYTES];
+            if (g.secret() == null) {
+                random.nextBytes(credential);
+            }
             Region region = Region.create(file, g.name(), RegionLayout.forSize(g.regionSize()), credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
-            Endpoint e = new Endpoint(region, g.name(), credential, devices, Quotas.DEFAULT, tee);
+            Endpoint e = new Endpoint(region, g, credential, devices, tee);
             endpoints.add(e);
             LOG.info(() -> "guest " + g.name() + ": region " + file + " (" + HostConfig.formatSize(g.regionSize())
                     + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");
@@ -94,6 +96,7 @@ public final class FerryHost implements AutoCloseable {
             long now = System.nanoTime();
             for (Endpoint e : endpoints) {
                 e.region().hostHeartbeat(now);
+                e.watch(now);
             }
             try {
                 Thread.sleep(HEARTBEAT_MILLIS);
@@ -111,9 +114,15 @@ public final class FerryHost implements AutoCloseable {
         return devices;
     }
 
-    /** A point-in-time view of one guest, for status. */
-    public record GuestView(String name, boolean connected, long sessionId, long calls, int objects,
-                            long deviceMemoryBytes) {
+    /**
+     * A point-in-time view of one guest, for status.
+     *
+     * @param sessions sessions served since the host started (reconnects count)
+     * @param pid      the connected guest's process id (0 when not connected)
+     */
+    public record GuestView(String name, boolean connected, long sessionId, long sessions, long pid, long calls,
+                            int objects, long deviceMemoryBytes, int commandsInFlight, Quotas quotas,
+                            HostConfig.SchedClass schedClass, int weight, long regionBytes, long heapBytes) {
     }
 
     /** Figures of every guest; safe from any thread (figures may be a moment old). */
@@ -121,8 +130,12 @@ public final class FerryHost implements AutoCloseable {
         List<GuestView> out = new ArrayList<>();
         for (Endpoint e : endpoints) {
             Session s = e.session();
-            out.add(s == null ? new GuestView(e.guest(), false, 0, 0, 0, 0)
-                    : new GuestView(e.guest(), true, s.id(), s.calls(), s.objects(), 0));
+            var g = e.config();
+            boolean on = s != null && !s.closed();
+            out.add(new GuestView(e.guest(), on, on ? s.id() : 0, e.sessionsServed(), on ? s.guestPid() : 0,
+                    on ? s.calls() : 0, on ? s.objects() : 0, on ? s.deviceMemoryBytes() : 0,
+                    on ? Math.max(0, s.commandsInFlight()) : 0, g.quotas(), g.schedClass(), g.weight(),
+                    g.regionSize(), e.region().heap().byteSize()));
         }
         return out;
     }

@@ -24,6 +24,8 @@ final class HandleTable {
         /** First one-way failure on this queue not yet reported (queues only). */
         CallFailure sticky;
         int suppressed;
+        /** Device commands enqueued since the queue's last finish (queues only). */
+        int queued;
 
         Entry(long handle, Kind kind, BackendSession backend, long size, int argCount) {
             this.handle = handle;
@@ -35,10 +37,10 @@ final class HandleTable {
     }
 
     private final Map<Long, Entry> entries = new HashMap<>();
-    private final int limit;
+    private final Quotas quotas;
 
-    HandleTable(int limit) {
-        this.limit = limit;
+    HandleTable(Quotas quotas) {
+        this.quotas = quotas;
     }
 
     int size() {
@@ -76,10 +78,7 @@ final class HandleTable {
             throw new CallException(Status.HANDLE_IN_USE, role + " handle " + handle + " already names a "
                     + entries.get(handle).kind.name().toLowerCase() + " in this session");
         }
-        if (entries.size() >= limit) {
-            throw new CallException(Status.QUOTA_EXCEEDED, "object quota: the session holds " + entries.size()
-                    + " objects, the limit is " + limit);
-        }
+        quotas.checkObjects(entries.size());
     }
 
     Entry put(long handle, Kind kind, BackendSession backend, long size, int argCount) {

@@ -3,11 +3,16 @@ package io.ferry.host;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.snakeyaml.engine.v2.api.Dump;
 import org.snakeyaml.engine.v2.api.DumpSettings;
 import org.snakeyaml.engine.v2.api.Load;
@@ -20,26 +25,79 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * <pre>
  * regionDir: /dev/shm/ferry      # where guest regions live (default)
  * keepRegions: false             # keep region files after shutdown
- * devices: [pthread]             # optional: only devices whose name contains one of these (case-insensitive)
+ * isolation: process             # process: CPU-device work of each guest runs in a worker process; inprocess
+ * adminSocket: /dev/shm/ferry/admin.sock   # ./ferry status talks to it (default: regionDir/admin.sock)
+ * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
  * guests:
  *   - name: alice
  *     regionSize: 64MiB          # header + rings + heap
+ *     secret: 3q2+7w==...        # base64, 32 bytes; written by ./ferry guest add; checked at the handshake
+ *     class: NORMAL              # CRITICAL | HIGH | NORMAL | BEST_EFFORT (for the scheduler)
+ *     weight: 1
+ *     services: [compute, tee]
+ *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096}
  * </pre>
  *
  * Values are checked once by {@link #parse}; the result is immutable.
  */
-public record HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
+public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                         List<String> deviceFilter, List<GuestConfig> guests) {
 
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
     public static final long DEFAULT_REGION_SIZE = 64L << 20;
+    public static final int SECRET_BYTES = 32;
+    private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
+            "devices", "guests");
+    private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
+            "services", "quotas");
 
-    /** One provisioned guest. */
-    public record GuestConfig(String name, long regionSize) {
+    /** Where a guest's CPU-device work runs. */
+    public enum Isolation { PROCESS, INPROCESS }
+
+    /** Scheduling classes, most critical first. */
+    public enum SchedClass { CRITICAL, HIGH, NORMAL, BEST_EFFORT }
+
+    /** One provisioned guest. {@code secret} is null when the config has none (then a random one per start). */
+    public record GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                              Set<String> services, Quotas quotas) {
+        public GuestConfig {
+            services = Set.copyOf(services);
+            secret = secret == null ? null : secret.clone();
+        }
+
+        /** A guest with defaults for everything but name and size. */
+        public GuestConfig(String name, long regionSize) {
+            this(name, regionSize, null, SchedClass.NORMAL, 1, Set.of("compute", "tee"), Quotas.DEFAULT);
+        }
+
+        public GuestConfig withSecret(byte[] s) {
+            return new GuestConfig(name, regionSize, s, schedClass, weight, services, quotas);
+        }
+
+        public boolean allows(String service) {
+            return services.contains(service);
+        }
     }
 
     public HostConfig {
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
+        if (adminSocket == null) {
+            adminSocket = regionDir.resolve("admin.sock");
+        }
+    }
+
+    /** A config with defaults for the host-wide settings. */
+    public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
+        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests);
+    }
+
+    public HostConfig withGuests(List<GuestConfig> gs) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs);
+    }
+
+    public HostConfig withIsolation(Isolation i) {
+        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests);
     }
 
     public GuestConfig guest(String name) {
@@ -51,6 +109,12 @@ public record HostConfig(Path regionDir, boolean keepRegions, List<String> devic
         return null;
     }
 
+    public static byte[] newSecret() {
+        byte[] s = new byte[SECRET_BYTES];
+        new SecureRandom().nextBytes(s);
+        return s;
+    }
+
     public static HostConfig load(Path file) throws IOException {
         if (!Files.exists(file)) {
             throw new ConfigException("config file " + file + " does not exist; create it or run ./ferry guest add NAME");
@@ -58,8 +122,17 @@ public record HostConfig(Path regionDir, boolean keepRegions, List<String> devic
         return parse(Files.readString(file), file.toString());
     }
 
+    /** Writes the config with mode 0600 (it holds the guests' secrets). */
+    public void save(Path file) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, toYaml());
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     /** Parses YAML text; {@code source} names it in error messages. */
-    @SuppressWarnings("unchecked")
     public static HostConfig parse(String yaml, String source) {
         Object root;
         try {
@@ -73,46 +146,79 @@ public record HostConfig(Path regionDir, boolean keepRegions, List<String> devic
         if (!(root instanceof Map<?, ?> map)) {
             throw new ConfigException(source + ": expected a mapping at the top level");
         }
-        for (Object key : map.keySet()) {
-            if (!List.of("regionDir", "keepRegions", "devices", "guests").contains(String.valueOf(key))) {
-                throw new ConfigException(source + ": unknown key '" + key
-                        + "' (known: regionDir, keepRegions, devices, guests)");
-            }
-        }
+        checkKeys(map, KEYS, source);
         Path dir = map.get("regionDir") == null ? DEFAULT_REGION_DIR : Path.of(String.valueOf(map.get("regionDir")));
-        boolean keep = Boolean.TRUE.equals(map.get("keepRegions"));
-        List<String> devices = new ArrayList<>();
-        if (map.get("devices") instanceof List<?> l) {
-            for (Object o : l) {
-                devices.add(String.valueOf(o));
-            }
-        }
-        List<GuestConfig> guests = new ArrayList<>();
+        boolean keep = bool(map.get("keepRegions"), source + ": keepRegions");
+        Isolation isolation = map.get("isolation") == null ? Isolation.PROCESS
+                : enumValue(Isolation.class, map.get("isolation"), source + ": isolation");
+        Path admin = map.get("adminSocket") == null ? null : Path.of(String.valueOf(map.get("adminSocket")));
+        List<String> devices = strings(map.get("devices"), source + ": devices");
         Object gs = map.get("guests");
         if (gs != null && !(gs instanceof List<?>)) {
             throw new ConfigException(source + ": 'guests' must be a list");
         }
+        List<GuestConfig> guests = new ArrayList<>();
         if (gs != null) {
-            for (Object o : (List<Object>) gs) {
-                if (!(o instanceof Map<?, ?> g)) {
-                    throw new ConfigException(source + ": each guest must be a mapping with at least 'name'");
+            for (Object o : (List<?>) gs) {
+                GuestConfig g = guest(o, source);
+                if (guests.stream().anyMatch(x -> x.name.equals(g.name))) {
+                    throw new ConfigException(source + ": guest '" + g.name + "' is listed twice");
                 }
-                Object name = g.get("name");
-                if (name == null || !GuestNames.valid(String.valueOf(name))) {
-                    throw new ConfigException(source + ": guest name '" + name + "' is not valid: "
-                            + GuestNames.RULE);
-                }
-                long size = g.get("regionSize") == null ? DEFAULT_REGION_SIZE
-                        : parseSize(String.valueOf(g.get("regionSize")), source + ": guest " + name + " regionSize");
-                for (GuestConfig existing : guests) {
-                    if (existing.name.equals(name)) {
-                        throw new ConfigException(source + ": guest '" + name + "' is listed twice");
-                    }
-                }
-                guests.add(new GuestConfig(String.valueOf(name), size));
+                guests.add(g);
             }
         }
-        return new HostConfig(dir, keep, devices, guests);
+        return new HostConfig(dir, keep, isolation, admin, devices, guests);
+    }
+
+    private static GuestConfig guest(Object o, String source) {
+        if (!(o instanceof Map<?, ?> g)) {
+            throw new ConfigException(source + ": each guest must be a mapping with at least 'name'");
+        }
+        Object name = g.get("name");
+        if (name == null || !GuestNames.valid(String.valueOf(name))) {
+            throw new ConfigException(source + ": guest name '" + name + "' is not valid: " + GuestNames.RULE);
+        }
+        String where = source + ": guest " + name;
+        checkKeys(g, GUEST_KEYS, where);
+        long size = g.get("regionSize") == null ? DEFAULT_REGION_SIZE
+                : parseSize(String.valueOf(g.get("regionSize")), where + " regionSize");
+        byte[] secret = null;
+        if (g.get("secret") != null) {
+            try {
+                secret = Base64.getDecoder().decode(String.valueOf(g.get("secret")));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(where + ": secret is not base64");
+            }
+            if (secret.length != SECRET_BYTES) {
+                throw new ConfigException(where + ": secret must be " + SECRET_BYTES + " bytes, not " + secret.length
+                        + " (re-provision with ./ferry guest remove / add)");
+            }
+        }
+        SchedClass cls = g.get("class") == null ? SchedClass.NORMAL
+                : enumValue(SchedClass.class, g.get("class"), where + " class");
+        int weight = g.get("weight") == null ? 1 : integer(g.get("weight"), where + " weight", 1, 1_000_000);
+        Set<String> services = g.get("services") == null ? Set.of("compute", "tee")
+                : new TreeSet<>(strings(g.get("services"), where + " services"));
+        for (String s : services) {
+            if (!s.equals("compute") && !s.equals("tee")) {
+                throw new ConfigException(where + ": unknown service '" + s + "' (known: compute, tee)");
+            }
+        }
+        Quotas q = Quotas.DEFAULT;
+        if (g.get("quotas") != null) {
+            if (!(g.get("quotas") instanceof Map<?, ?> qm)) {
+                throw new ConfigException(where + ": quotas must be a mapping");
+            }
+            checkKeys(qm, List.of("deviceMemory", "objects", "commandsInFlight"), where + " quotas");
+            q = new Quotas(
+                    qm.get("deviceMemory") == null ? q.deviceMemoryBytes()
+                            : parseSize(String.valueOf(qm.get("deviceMemory")), where + " quotas.deviceMemory"),
+                    qm.get("objects") == null ? q.objects()
+                            : integer(qm.get("objects"), where + " quotas.objects", 1, 1 << 24),
+                    qm.get("commandsInFlight") == null ? q.commandsInFlight()
+                            : integer(qm.get("commandsInFlight"), where + " quotas.commandsInFlight", 1, 1 << 24));
+        }
+        return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q);
     }
 
     /** The config as YAML, the way {@link #parse} reads it. */
@@ -120,6 +226,8 @@ public record HostConfig(Path regionDir, boolean keepRegions, List<String> devic
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("regionDir", regionDir.toString());
         root.put("keepRegions", keepRegions);
+        root.put("isolation", isolation.name().toLowerCase(Locale.ROOT));
+        root.put("adminSocket", adminSocket.toString());
         if (!deviceFilter.isEmpty()) {
             root.put("devices", deviceFilter);
         }
@@ -128,10 +236,80 @@ public record HostConfig(Path regionDir, boolean keepRegions, List<String> devic
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", g.name);
             m.put("regionSize", formatSize(g.regionSize));
+            if (g.secret != null) {
+                m.put("secret", Base64.getEncoder().encodeToString(g.secret));
+            }
+            m.put("class", g.schedClass.name());
+            m.put("weight", g.weight);
+            m.put("services", new ArrayList<>(new TreeSet<>(g.services)));
+            Map<String, Object> q = new LinkedHashMap<>();
+            q.put("deviceMemory", formatSize(g.quotas.deviceMemoryBytes()));
+            q.put("objects", g.quotas.objects());
+            q.put("commandsInFlight", g.quotas.commandsInFlight());
+            m.put("quotas", q);
             gs.add(m);
         }
         root.put("guests", gs);
         return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).build()).dumpToString(root);
+    }
+
+    private static void checkKeys(Map<?, ?> map, List<String> known, String where) {
+        for (Object key : map.keySet()) {
+            if (!known.contains(String.valueOf(key))) {
+                throw new ConfigException(where + ": unknown key '" + key + "' (known: " + String.join(", ", known)
+                        + ")");
+            }
+        }
+    }
+
+    private static boolean bool(Object o, String what) {
+        if (o == null) {
+            return false;
+        }
+        if (o instanceof Boolean b) {
+            return b;
+        }
+        throw new ConfigException(what + ": '" + o + "' is not true or false");
+    }
+
+    private static int integer(Object o, String what, int min, int max) {
+        try {
+            long v = o instanceof Number n ? n.longValue() : Long.parseLong(String.valueOf(o).trim());
+            if (v < min || v > max) {
+                throw new NumberFormatException();
+            }
+            return (int) v;
+        } catch (NumberFormatException e) {
+            throw new ConfigException(what + ": '" + o + "' is not a whole number in " + min + ".." + max);
+        }
+    }
+
+    private static <E extends Enum<E>> E enumValue(Class<E> type, Object o, String what) {
+        String s = String.valueOf(o).trim().toUpperCase(Locale.ROOT).replace('-', '_');
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equals(s)) {
+                return e;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            names.add(e.name().toLowerCase(Locale.ROOT));
+        }
+        throw new ConfigException(what + ": '" + o + "' is not one of " + names);
+    }
+
+    private static List<String> strings(Object o, String what) {
+        List<String> out = new ArrayList<>();
+        if (o == null) {
+            return out;
+        }
+        if (!(o instanceof List<?> l)) {
+            throw new ConfigException(what + " must be a list");
+        }
+        for (Object x : l) {
+            out.add(String.valueOf(x));
+        }
+        return out;
     }
 
     /** "64MiB", "1GiB", "65536", "4k" → bytes. */

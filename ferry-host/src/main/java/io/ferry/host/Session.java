@@ -56,10 +56,18 @@ final class Session implements RecordHandler, SessionContext {
     private CallFailure sticky;
     private int stickySuppressed;
     private long calls;
+    private volatile long deviceMemory;
+    private volatile long guestPid;
+    private volatile boolean pidVerified;
+    private final java.util.Set<String> services;
 
-    Session(String guest, long id, long[] credential, SpscRing completions, MemorySegment heap, Devices devices,
-            Quotas quotas, SessionService.Factory teeFactory) {
+    private final java.nio.file.Path regionPath;
+
+    Session(String guest, java.nio.file.Path regionPath, long id, long[] credential, SpscRing completions, MemorySegment heap, Devices devices,
+            Quotas quotas, java.util.Set<String> services, SessionService.Factory teeFactory) {
         this.teeFactory = teeFactory;
+        this.services = services;
+        this.regionPath = regionPath;
         this.guest = guest;
         this.id = id;
         this.expectedCredential0 = credential[0];
@@ -70,7 +78,7 @@ final class Session implements RecordHandler, SessionContext {
         this.heap = heap;
         this.devices = devices;
         this.quotas = quotas;
-        this.handles = new HandleTable(quotas.objects());
+        this.handles = new HandleTable(quotas);
         this.compute = new ComputeCalls(this, handles, heap.byteSize());
     }
 
@@ -108,7 +116,20 @@ final class Session implements RecordHandler, SessionContext {
     }
 
     int objects() {
-        return handles.size();
+        return closed ? 0 : handles.size();
+    }
+
+    /** Device commands enqueued and not yet finished, over all queues (approximate from other threads). */
+    int commandsInFlight() {
+        int n = 0;
+        try {
+            for (HandleTable.Entry e : handles.view().values()) {
+                n += e.queued;
+            }
+        } catch (java.util.ConcurrentModificationException e) {
+            return -1;
+        }
+        return n;
     }
 
     boolean closed() {
@@ -128,12 +149,27 @@ final class Session implements RecordHandler, SessionContext {
         return quotas;
     }
 
+    /** Device memory held by the session's buffers (safe from any thread; updated after each change). */
     long deviceMemoryBytes() {
+        return deviceMemory;
+    }
+
+    /** Recomputes the device memory figure; endpoint thread only. */
+    void deviceMemoryChanged() {
         long sum = 0;
         for (BackendSession b : backends.values()) {
             sum += b.deviceMemoryBytes();
         }
-        return sum;
+        deviceMemory = sum;
+    }
+
+    /** The guest's process id from HELLO, and whether this host can see that process (it maps the region). */
+    long guestPid() {
+        return guestPid;
+    }
+
+    boolean pidVerified() {
+        return pidVerified;
     }
 
     BackendSession backendFor(Devices.Device device) throws BackendException {
@@ -203,8 +239,14 @@ final class Session implements RecordHandler, SessionContext {
                         }
                     }
                     switch (op.service()) {
-                        case COMPUTE -> compute.call(op, rec, results);
-                        case TEE -> tee().call(op, rec, results, this);
+                        case COMPUTE -> {
+                            allowed("compute");
+                            compute.call(op, rec, results);
+                        }
+                        case TEE -> {
+                            allowed("tee");
+                            tee().call(op, rec, results, this);
+                        }
                         default -> throw new IllegalStateException("no service for " + op);
                     }
                 }
@@ -216,6 +258,13 @@ final class Session implements RecordHandler, SessionContext {
             failed(op, seq, reply, rec, e.status(), e.getMessage());
         } catch (BackendException e) {
             failed(op, seq, reply, rec, e.status(), e.getMessage());
+        }
+    }
+
+    private void allowed(String service) throws CallException {
+        if (!services.contains(service)) {
+            throw new CallException(Status.UNSUPPORTED, "guest '" + guest + "' is not allowed the " + service
+                    + " service (the host config lists: " + services + ")");
         }
     }
 
@@ -242,11 +291,14 @@ final class Session implements RecordHandler, SessionContext {
                     + guest + "'");
         }
         helloDone = true;
+        guestPid = Wire.arg(rec, 0, 3);
+        pidVerified = GuestProcess.mapsRegion(guestPid, regionPath);
         results[0] = id;
         results[1] = Wire.PROTOCOL_VERSION;
         results[2] = Wire.CAPABILITIES;
         results[3] = devices.all().size();
-        LOG.info(() -> "guest " + guest + " session " + id + ": open (pid " + Wire.arg(rec, 0, 3) + ")");
+        LOG.info(() -> "guest " + guest + " session " + id + ": open (pid " + guestPid
+                + (pidVerified ? ", watched" : ", not visible here: heartbeat only") + ")");
     }
 
     private void deviceInfo(long index) throws CallException {
@@ -365,6 +417,7 @@ final class Session implements RecordHandler, SessionContext {
             b.close();
         }
         backends.clear();
+        deviceMemory = 0;
         if (tee != null) {
             tee.close();
             tee = null;

@@ -1,0 +1,53 @@
+package io.ferry.host.spi;
+
+import java.util.UUID;
+
+/**
+ * A TEE backend: the software TEE (a separate process running signed trusted applications) or OP-TEE through
+ * {@code /dev/tee0}. The host finds providers with {@link java.util.ServiceLoader} ({@link Provider}) and never
+ * depends on a backend module.
+ *
+ * <p>The host's TEE service has validated every argument before a call reaches a backend: parameter types are
+ * normalized to {@link TeeParams}' kinds, memrefs are host-owned copies of guest memory (never guest memory
+ * itself), logins are resolved to a client UUID, and the session's policy allowed the call. A backend answers
+ * with GP return codes and origins; transport failures are {@code COMMUNICATION} with origin {@code COMMS}.
+ *
+ * <p>Thread-safe: every guest endpoint calls it from its own thread.
+ */
+public interface TeeBackend extends AutoCloseable {
+
+    /** Short name for logs and status, e.g. {@code "soft-tee"}, {@code "optee"}. */
+    String name();
+
+    /** How many calls the TEE runs at once (its thread count); the host caps concurrent calls at this. */
+    int threads();
+
+    /**
+     * Opens a session to the trusted application {@code ta}.
+     *
+     * @param login      GP login method (PUBLIC, USER, GROUP)
+     * @param clientUuid the identity the host vouches for (nil for PUBLIC)
+     * @return the return code and origin; on SUCCESS also the backend's session id
+     */
+    TeeReturn openSession(UUID ta, int login, UUID clientUuid, TeeParams params, TeeCancellation cancel);
+
+    /** Invokes {@code command} in an open session; fills the output values and sizes of {@code params}. */
+    TeeReturn invoke(long session, int command, TeeParams params, TeeCancellation cancel);
+
+    /** Closes a session; unknown or dead sessions are ignored. Never throws. */
+    void closeSession(long session);
+
+    /** Stops the backend (the software TEE's process ends). Never throws. */
+    @Override
+    void close();
+
+    /** Finds and starts a backend; registered in {@code META-INF/services/io.ferry.host.spi.TeeBackend$Provider}. */
+    interface Provider {
+        String name();
+
+        /** Why this backend cannot run on this machine with {@code config}, or null when it can. */
+        String unavailableReason(TeeBackendConfig config);
+
+        TeeBackend open(TeeBackendConfig config) throws BackendException;
+    }
+}
