@@ -32,6 +32,7 @@ public final class FerryHost implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final long epoch;
     private Thread ticker;
+    private AdminServer admin;
     private volatile boolean closing;
 
     private FerryHost(HostConfig config, Devices devices, SessionService.Factory tee) {
@@ -83,6 +84,7 @@ public final class FerryHost implements AutoCloseable {
             e.start();
         }
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true).start(this::beat);
+        admin = AdminServer.start(config.adminSocket(), this);
         LOG.info(() -> "host serving " + endpoints.size() + " guest(s) on " + devices.all().size() + " device(s)");
     }
 
@@ -151,6 +153,9 @@ public final class FerryHost implements AutoCloseable {
             return;
         }
         closing = true;
+        if (admin != null) {
+            admin.close();
+        }
         if (ticker != null) {
             ticker.interrupt();
             try {
