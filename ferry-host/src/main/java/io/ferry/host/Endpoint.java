@@ -49,8 +49,11 @@ final class Endpoint implements Runnable {
     private long lastRequest;
     private Thread thread;
 
-    Endpoint(Region region, HostConfig.GuestConfig config, byte[] credential, Devices devices,
+    private final HostConfig host;
+
+    Endpoint(HostConfig host, Region region, HostConfig.GuestConfig config, byte[] credential, Devices devices,
              SessionService.Factory tee) {
+        this.host = host;
         this.tee = tee;
         this.region = region;
         this.guest = config.name();
@@ -194,7 +197,7 @@ final class Endpoint implements Runnable {
         region.commandRing().reset();
         region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
-        session = new Session(guest, region.path(), id, credential, region.completionRing(), region.heap(), devices,
+        session = new Session(host, guest, region.path(), id, credential, region.completionRing(), region.heap(), devices,
                 config.quotas(), config.services(), tee);
         sessionsServed++;
         region.sessionId(id);

@@ -64,6 +64,7 @@ public final class FerryHost implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
+        deleteStaleWorkerFiles();
         SecureRandom random = new SecureRandom();
         for (HostConfig.GuestConfig g : config.guests()) {
             Path file = regionPath(dir, g.name());
@@ -75,7 +76,7 @@ public final class FerryHost implements AutoCloseable {
             Region region = Region.create(file, g.name(), RegionLayout.forSize(g.regionSize()), credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
-            Endpoint e = new Endpoint(region, g, credential, devices, tee);
+            Endpoint e = new Endpoint(config, region, g, credential, devices, tee);
             endpoints.add(e);
             LOG.info(() -> "guest " + g.name() + ": region " + file + " (" + HostConfig.formatSize(g.regionSize())
                     + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");
@@ -88,9 +89,25 @@ public final class FerryHost implements AutoCloseable {
         LOG.info(() -> "host serving " + endpoints.size() + " guest(s) on " + devices.all().size() + " device(s)");
     }
 
+    /** Where control regions of device workers live (private to the host). */
+    public static Path workerDir(HostConfig config) {
+        return config.regionDir().resolve("workers");
+    }
+
     /** The region file of a guest. */
     public static Path regionPath(Path dir, String guest) {
         return dir.resolve(guest + ".region");
+    }
+
+    private void deleteStaleWorkerFiles() throws IOException {
+        Path w = workerDir(config);
+        if (Files.isDirectory(w)) {
+            try (var files = Files.list(w)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
     }
 
     private void beat() {
@@ -182,6 +199,13 @@ public final class FerryHost implements AutoCloseable {
                 } catch (IOException ex) {
                     LOG.warning("could not remove region " + path + ": " + ex.getMessage());
                 }
+            }
+        }
+        if (!config.keepRegions()) {
+            try {
+                Files.deleteIfExists(workerDir(config));
+            } catch (IOException ex) {
+                LOG.fine("worker directory not removed: " + ex.getMessage());
             }
         }
         LOG.info("host stopped" + (config.keepRegions() ? " (regions kept)" : ", regions removed"));

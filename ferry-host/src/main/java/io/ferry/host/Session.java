@@ -5,7 +5,9 @@ import io.ferry.channel.SpscRing;
 import io.ferry.host.spi.BackendException;
 import io.ferry.host.spi.BackendSession;
 import io.ferry.host.spi.ComputeBackend;
+import io.ferry.host.worker.WorkerClient;
 import io.ferry.protocol.CallFailure;
+import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
@@ -62,9 +64,12 @@ final class Session implements RecordHandler, SessionContext {
     private final java.util.Set<String> services;
 
     private final java.nio.file.Path regionPath;
+    private final HostConfig host;
 
-    Session(String guest, java.nio.file.Path regionPath, long id, long[] credential, SpscRing completions, MemorySegment heap, Devices devices,
-            Quotas quotas, java.util.Set<String> services, SessionService.Factory teeFactory) {
+    Session(HostConfig host, String guest, java.nio.file.Path regionPath, long id, long[] credential,
+            SpscRing completions, MemorySegment heap, Devices devices, Quotas quotas, java.util.Set<String> services,
+            SessionService.Factory teeFactory) {
+        this.host = host;
         this.teeFactory = teeFactory;
         this.services = services;
         this.regionPath = regionPath;
@@ -175,7 +180,12 @@ final class Session implements RecordHandler, SessionContext {
     BackendSession backendFor(Devices.Device device) throws BackendException {
         BackendSession b = backends.get(device.backend());
         if (b == null) {
-            b = device.backend().openSession(guest, heap);
+            // Guest kernels on a CPU device run as machine code where the device runs: keep them out of the host.
+            if (host.isolation() == HostConfig.Isolation.PROCESS && device.info().type() == DeviceType.CPU) {
+                b = WorkerClient.start(device.backend().name(), guest, regionPath, FerryHost.workerDir(host));
+            } else {
+                b = device.backend().openSession(guest, heap);
+            }
             backends.put(device.backend(), b);
         }
         return b;

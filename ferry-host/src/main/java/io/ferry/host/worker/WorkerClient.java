@@ -1,0 +1,383 @@
+package io.ferry.host.worker;
+
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.RecordHandler;
+import io.ferry.channel.Region;
+import io.ferry.channel.RegionLayout;
+import io.ferry.channel.RingCorruptedException;
+import io.ferry.channel.SpscRing;
+import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.BackendSession;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.logging.Logger;
+
+/**
+ * The host's side of a guest's device worker: a {@link BackendSession} whose every call is a request to the worker
+ * process ({@link WorkerMain}) over a private control region, answered before the call returns.
+ *
+ * <p>The worker runs guest code, so what it answers is untrusted: replies are framed by the hardened ring, must
+ * echo the request's sequence number, carry a known status, and plausible values; device memory is accounted here
+ * from the host's own records, not from the worker's figures. If the worker dies (a wild kernel, a crash) or breaks
+ * the reply protocol, the call fails with {@link Status#DEVICE_LOST} and so does every later call: that guest's
+ * device work has ended; nothing else is affected.
+ */
+public final class WorkerClient implements BackendSession {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    static final long START_TIMEOUT_NANOS = 60_000_000_000L;
+    static final int MAX_KERNEL_ARGS = 4096;
+
+    private final String guest;
+    private final Region control;
+    private final Process process;
+    private final SpscRing requests;
+    private final SpscRing replies;
+    private final Reply reply = new Reply();
+    private final Map<Long, Long> buffers = new HashMap<>();
+    private long deviceMemory;
+    private long seq;
+    private String lost;
+
+    private WorkerClient(String guest, Region control, Process process) {
+        this.guest = guest;
+        this.control = control;
+        this.process = process;
+        this.requests = control.commandRing();
+        this.replies = control.completionRing();
+    }
+
+    /** Starts a worker for {@code guest} that serves {@code backend}'s devices with the guest's region's heap. */
+    public static WorkerClient start(String backend, String guest, Path guestRegion, Path workDir)
+            throws BackendException {
+        Region control = null;
+        Process process = null;
+        try {
+            if (!Files.isDirectory(workDir)) {
+                Files.createDirectories(workDir,
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+            Path file = workDir.resolve(guest + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                    + ".worker");
+            control = Region.create(file, guest, new RegionLayout(64 * 1024, 16 * 1024, 64 * 1024), null);
+            long nonce = ThreadLocalRandom.current().nextLong() | 1;
+            control.connectRequest(nonce);
+            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss512k", "-Xmx256m",
+                    "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir")
+                            + "/ferry-worker-hs_err_%p.log",
+                    "-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(),
+                    file.toString(), guestRegion.toString(), backend, guest));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            process = pb.start();
+            long start = System.nanoTime();
+            IdleStrategy idle = new BackoffIdleStrategy(0, 0, 100, 100_000, 5_000_000);
+            while (control.connectAck() != nonce) {
+                if (!process.isAlive()) {
+                    throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
+                            + "' exited at start (exit code " + process.exitValue() + ")");
+                }
+                if (System.nanoTime() - start > START_TIMEOUT_NANOS) {
+                    throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
+                            + "' did not start within " + START_TIMEOUT_NANOS / 1_000_000_000 + " s");
+                }
+                idle.idle(0);
+            }
+            Files.deleteIfExists(file); // both sides have it mapped; nobody else needs to find it
+            long pid = process.pid();
+            LOG.info(() -> "guest " + guest + ": device worker started (pid " + pid + ", " + backend + ")");
+            return new WorkerClient(guest, control, process);
+        } catch (IOException | RuntimeException e) {
+            cleanup(control, process);
+            throw new BackendException(Status.DEVICE_LOST, "could not start the device worker of guest '" + guest
+                    + "': " + e.getMessage(), e);
+        } catch (BackendException e) {
+            cleanup(control, process);
+            throw e;
+        }
+    }
+
+    private static void cleanup(Region control, Process process) {
+        if (process != null) {
+            process.destroyForcibly();
+        }
+        if (control != null) {
+            Path p = control.path();
+            control.close();
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // best effort: the file lives in the host's private directory
+            }
+        }
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    // ---- the request/reply exchange ----
+
+    private Reply call(WorkerOp op, byte[] blob, MemorySegment blobSegment, long... args) throws BackendException {
+        if (lost != null) {
+            throw new BackendException(Status.DEVICE_LOST, lost);
+        }
+        int blobLength = blob != null ? blob.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
+        int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + blobLength;
+        if (length > requests.maxRecordLength()) {
+            throw new BackendException(Status.INVALID_ARGUMENT, op + " request of " + length + " bytes is too large");
+        }
+        long at;
+        while ((at = requests.tryClaim(op.code, length)) < 0) {
+            checkAlive(op);
+            Thread.onSpinWait();
+        }
+        MemorySegment buf = requests.segment();
+        long s = ++seq;
+        Wire.putCallHeader(buf, at, s, Wire.FLAG_REPLY, blobLength);
+        for (int i = 0; i < args.length; i++) {
+            Wire.putArg(buf, at, i, args[i]);
+        }
+        long blobAt = at + Wire.CALL_HEADER_LENGTH + 8L * args.length;
+        if (blob != null) {
+            MemorySegment.copy(blob, 0, buf, ValueLayout.JAVA_BYTE, blobAt, blobLength);
+        } else if (blobSegment != null) {
+            MemorySegment.copy(blobSegment, 0, buf, blobAt, blobLength);
+        }
+        requests.publish();
+        IdleStrategy idle = new BackoffIdleStrategy(50, 200, 20_000, 1_000, 1_000_000);
+        int polls = 0;
+        reply.seq = -1;
+        while (true) {
+            int n;
+            try {
+                n = replies.poll(reply, 1);
+            } catch (RingCorruptedException e) {
+                throw lose(op, "broke the reply ring: " + e.getMessage());
+            }
+            if (n > 0) {
+                if (reply.invalid != null) {
+                    throw lose(op, reply.invalid);
+                }
+                if (reply.seq != s) {
+                    throw lose(op, "answered request #" + reply.seq + " while #" + s + " was pending");
+                }
+                if (reply.status != Status.OK) {
+                    if (reply.status == Status.PROTOCOL_VIOLATION) {
+                        throw lose(op, "refused our request: " + reply.message);
+                    }
+                    throw new BackendException(reply.status, reply.message);
+                }
+                return reply;
+            }
+            if ((++polls & 1023) == 0) {
+                checkAlive(op);
+            }
+            idle.idle(0);
+        }
+    }
+
+    private void checkAlive(WorkerOp op) throws BackendException {
+        if (!process.isAlive()) {
+            int code = process.exitValue();
+            String how = code > 128 ? "killed by signal " + (code - 128) + (code == 134 ? " (SIGABRT after a crash)"
+                    : code == 139 ? " (SIGSEGV)" : code == 137 ? " (SIGKILL)" : "") : "exit code " + code;
+            Path report = Path.of(System.getProperty("java.io.tmpdir"), "ferry-worker-hs_err_" + process.pid() + ".log");
+            throw lose(op, "died (" + how + (Files.exists(report) ? "; crash report " + report : "") + ")");
+        }
+    }
+
+    private BackendException lose(WorkerOp op, String what) {
+        lost = "the device worker of guest '" + guest + "' (pid " + process.pid() + ") " + what + " during "
+                + op + "; this guest's device work has ended: reconnect to start anew";
+        LOG.warning("guest " + guest + ": " + lost);
+        process.destroyForcibly();
+        return new BackendException(Status.DEVICE_LOST, lost);
+    }
+
+    /** Reads one reply: validated, then copied out of the ring's private copy. */
+    private static final class Reply implements RecordHandler {
+        long seq;
+        Status status;
+        long r0;
+        long r1;
+        String message;
+        String invalid;
+
+        @Override
+        public void onRecord(int type, MemorySegment rec, int length) {
+            invalid = null;
+            if (length < Wire.COMPLETION_HEADER_LENGTH) {
+                invalid = "sent a reply of " + length + " bytes";
+                return;
+            }
+            int blob = Wire.blobLength(rec, 0);
+            if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length) {
+                invalid = "sent a reply blob of " + blob + " bytes in a record of " + length;
+                return;
+            }
+            seq = Wire.seq(rec, 0);
+            status = Status.of(Wire.status(rec, 0));
+            r0 = Wire.result(rec, 0, 0);
+            r1 = Wire.result(rec, 0, 1);
+            message = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
+        }
+    }
+
+    // ---- BackendSession ----
+
+    @Override
+    public void createContext(long context, int deviceIndex) throws BackendException {
+        call(WorkerOp.CREATE_CONTEXT, null, null, context, deviceIndex);
+    }
+
+    @Override
+    public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
+        call(WorkerOp.CREATE_QUEUE, null, null, queue, context, profiling ? 1 : 0, priority);
+    }
+
+    @Override
+    public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset)
+            throws BackendException {
+        call(WorkerOp.CREATE_BUFFER, null, null, buffer, context, size, accessFlags, heapOffset);
+        buffers.put(buffer, size);
+        deviceMemory += size;
+    }
+
+    @Override
+    public void createProgram(long program, long context, SourceLanguage language, String source)
+            throws BackendException {
+        call(WorkerOp.CREATE_PROGRAM, Wire.utf8(source), null, program, context, language.code());
+    }
+
+    @Override
+    public String buildProgram(long program, String options) throws BackendException {
+        return call(WorkerOp.BUILD_PROGRAM, Wire.utf8(options), null, program).message;
+    }
+
+    @Override
+    public int createKernel(long kernel, long program, String name) throws BackendException {
+        long argc = call(WorkerOp.CREATE_KERNEL, Wire.utf8(name), null, kernel, program).r0;
+        if (argc < 0 || argc > MAX_KERNEL_ARGS) {
+            throw lose(WorkerOp.CREATE_KERNEL, "reported " + argc + " kernel arguments");
+        }
+        return (int) argc;
+    }
+
+    @Override
+    public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
+        call(WorkerOp.ARG_BUFFER, null, null, kernel, index, buffer);
+    }
+
+    @Override
+    public void setKernelArgValue(long kernel, int index, MemorySegment value) throws BackendException {
+        call(WorkerOp.ARG_VALUE, null, value, kernel, index);
+    }
+
+    @Override
+    public void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException {
+        call(WorkerOp.ARG_LOCAL, null, null, kernel, index, bytes);
+    }
+
+    @Override
+    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
+            throws BackendException {
+        call(WorkerOp.WRITE, null, null, queue, buffer, offset, size, heapOffset, event);
+    }
+
+    @Override
+    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
+            throws BackendException {
+        call(WorkerOp.READ, null, null, queue, buffer, offset, size, heapOffset, event);
+    }
+
+    @Override
+    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
+            throws BackendException {
+        call(WorkerOp.COPY, null, null, queue, src, dst, srcOffset, dstOffset, size, event);
+    }
+
+    @Override
+    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
+            throws BackendException {
+        call(WorkerOp.FILL, null, pattern, queue, buffer, offset, size, event);
+    }
+
+    @Override
+    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
+                              long event) throws BackendException {
+        long[] a = new long[14];
+        a[0] = queue;
+        a[1] = kernel;
+        a[2] = dims;
+        for (int i = 0; i < dims; i++) {
+            a[3 + i] = offset == null ? 0 : offset[i];
+            a[6 + i] = global[i];
+            a[9 + i] = local == null ? 0 : local[i];
+        }
+        a[12] = event;
+        a[13] = (offset != null ? 1 : 0) | (local != null ? 2 : 0);
+        call(WorkerOp.LAUNCH, null, null, a);
+    }
+
+    @Override
+    public void finish(long queue) throws BackendException {
+        call(WorkerOp.FINISH, null, null, queue);
+    }
+
+    @Override
+    public long[] waitEvent(long event) throws BackendException {
+        Reply r = call(WorkerOp.WAIT_EVENT, null, null, event);
+        return new long[] {r.r0, r.r1};
+    }
+
+    @Override
+    public void release(long handle) throws BackendException {
+        Long size = buffers.remove(handle);
+        if (size != null) {
+            deviceMemory -= size;
+        }
+        call(WorkerOp.RELEASE, null, null, handle);
+    }
+
+    @Override
+    public long deviceMemoryBytes() {
+        return deviceMemory;
+    }
+
+    /** Asks the worker to release everything and exit; kills it if it does not within a second. */
+    @Override
+    public void close() {
+        try {
+            if (lost == null && process.isAlive()) {
+                call(WorkerOp.CLOSE, null, null);
+            }
+        } catch (BackendException e) {
+            // the worker is gone or broken: it is killed below either way
+        }
+        try {
+            if (!process.waitFor(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+        buffers.clear();
+        deviceMemory = 0;
+        control.close();
+    }
+}

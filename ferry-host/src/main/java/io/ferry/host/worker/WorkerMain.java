@@ -1,0 +1,149 @@
+package io.ferry.host.worker;
+
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.RecordHandler;
+import io.ferry.channel.Region;
+import io.ferry.channel.SpscRing;
+import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.BackendSession;
+import io.ferry.host.spi.ComputeBackend;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ServiceLoader;
+
+/**
+ * A guest's device worker: a process of its own that runs one guest's CPU-device work, so that guest code compiled
+ * to machine code (a PoCL kernel) can only harm this process. It maps the guest's region (for the heap) and its
+ * private control region with the host, and nothing of any other guest.
+ *
+ * <p>Usage: {@code WorkerMain CONTROL_REGION GUEST_REGION BACKEND GUEST}. It serves requests until CLOSE, or until
+ * the host dies (the kernel sends it SIGKILL then: see {@link Sandbox}).
+ */
+public final class WorkerMain implements RecordHandler {
+    private final SpscRing requests;
+    private final SpscRing replies;
+    private final BackendSession session;
+    private final long[] r = new long[Wire.RESULT_WORDS];
+    private byte[] blob;
+    private boolean closing;
+
+    private WorkerMain(Region control, BackendSession session) {
+        this.requests = control.commandRing();
+        this.replies = control.completionRing();
+        this.session = session;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Sandbox.enterWorker();
+        Region control = Region.open(Path.of(args[0]));
+        Region guest = Region.open(Path.of(args[1]));
+        ComputeBackend backend = null;
+        for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
+            if (b.name().equals(args[2])) {
+                backend = b;
+            }
+        }
+        if (backend == null) {
+            System.err.println("ferry worker: no backend '" + args[2] + "' on the class path");
+            System.exit(3);
+        }
+        backend.devices();
+        BackendSession session = backend.openSession(args[3], guest.heap());
+        WorkerMain w = new WorkerMain(control, session);
+        control.connectAck(control.connectRequest()); // ready
+        IdleStrategy idle = new BackoffIdleStrategy(100, 200, 2_000, 1_000, 1_000_000);
+        while (!w.closing) {
+            idle.idle(w.requests.poll(w, 16));
+        }
+        session.close();
+        System.exit(0);
+    }
+
+    @Override
+    public void onRecord(int type, MemorySegment rec, int length) {
+        WorkerOp op = WorkerOp.of(type);
+        long seq = Wire.seq(rec, 0);
+        java.util.Arrays.fill(r, 0);
+        blob = null;
+        Status status = Status.OK;
+        try {
+            if (op == null || length < Wire.CALL_HEADER_LENGTH + 8 * op.args) {
+                throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request " + type);
+            }
+            serve(op, rec, length);
+        } catch (BackendException e) {
+            status = e.status();
+            blob = Wire.utf8(e.getMessage() == null ? status.message() : e.getMessage());
+        } catch (RuntimeException e) {
+            status = Status.INTERNAL;
+            blob = Wire.utf8("device worker: " + e);
+        }
+        int n = blob == null ? 0 : Math.min(blob.length, Wire.MAX_COMPLETION_BLOB);
+        long at;
+        while ((at = replies.tryClaim(type, Wire.completionLength(n))) < 0) {
+            Thread.onSpinWait();
+        }
+        Wire.putCompletion(replies.segment(), at, seq, status.code(), r[0], r[1], r[2], r[3], blob, n);
+        replies.publish();
+    }
+
+    private void serve(WorkerOp op, MemorySegment rec, int length) throws BackendException {
+        int blobLength = Wire.blobLength(rec, 0);
+        long blobAt = Wire.CALL_HEADER_LENGTH + 8L * op.args;
+        if (blobLength < 0 || blobAt + blobLength > length) {
+            throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request blob");
+        }
+        switch (op) {
+            case CREATE_CONTEXT -> session.createContext(a(rec, 0), (int) a(rec, 1));
+            case CREATE_QUEUE -> session.createQueue(a(rec, 0), a(rec, 1), a(rec, 2) != 0, (int) a(rec, 3));
+            case CREATE_BUFFER -> session.createBuffer(a(rec, 0), a(rec, 1), a(rec, 2), (int) a(rec, 3), a(rec, 4));
+            case CREATE_PROGRAM -> session.createProgram(a(rec, 0), a(rec, 1), SourceLanguage.of((int) a(rec, 2)),
+                    Wire.string(rec, blobAt, blobLength));
+            case BUILD_PROGRAM -> blob = Wire.utf8(session.buildProgram(a(rec, 0), Wire.string(rec, blobAt, blobLength)));
+            case CREATE_KERNEL -> r[0] = session.createKernel(a(rec, 0), a(rec, 1), Wire.string(rec, blobAt, blobLength));
+            case ARG_BUFFER -> session.setKernelArgBuffer(a(rec, 0), (int) a(rec, 1), a(rec, 2));
+            case ARG_VALUE -> session.setKernelArgValue(a(rec, 0), (int) a(rec, 1), rec.asSlice(blobAt, blobLength));
+            case ARG_LOCAL -> session.setKernelArgLocal(a(rec, 0), (int) a(rec, 1), a(rec, 2));
+            case WRITE -> session.enqueueWrite(a(rec, 0), a(rec, 1), a(rec, 2), a(rec, 3), a(rec, 4), a(rec, 5));
+            case READ -> session.enqueueRead(a(rec, 0), a(rec, 1), a(rec, 2), a(rec, 3), a(rec, 4), a(rec, 5));
+            case COPY -> session.enqueueCopy(a(rec, 0), a(rec, 1), a(rec, 2), a(rec, 3), a(rec, 4), a(rec, 5),
+                    a(rec, 6));
+            case FILL -> session.enqueueFill(a(rec, 0), a(rec, 1), rec.asSlice(blobAt, blobLength), a(rec, 2),
+                    a(rec, 3), a(rec, 4));
+            case LAUNCH -> {
+                int dims = (int) a(rec, 2);
+                long flags = a(rec, 13);
+                long[] offset = (flags & 1) != 0 ? new long[dims] : null;
+                long[] global = new long[dims];
+                long[] local = (flags & 2) != 0 ? new long[dims] : null;
+                for (int i = 0; i < dims && i < 3; i++) {
+                    if (offset != null) {
+                        offset[i] = a(rec, 3 + i);
+                    }
+                    global[i] = a(rec, 6 + i);
+                    if (local != null) {
+                        local[i] = a(rec, 9 + i);
+                    }
+                }
+                session.enqueueLaunch(a(rec, 0), a(rec, 1), dims, offset, global, local, a(rec, 12));
+            }
+            case FINISH -> session.finish(a(rec, 0));
+            case WAIT_EVENT -> {
+                long[] t = session.waitEvent(a(rec, 0));
+                r[0] = t[0];
+                r[1] = t[1];
+            }
+            case RELEASE -> session.release(a(rec, 0));
+            case CLOSE -> closing = true;
+        }
+        r[3] = session.deviceMemoryBytes();
+    }
+
+    private static long a(MemorySegment rec, int i) {
+        return Wire.arg(rec, 0, i);
+    }
+}
