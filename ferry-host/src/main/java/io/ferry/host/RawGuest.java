@@ -48,6 +48,8 @@ final class RawGuest implements AutoCloseable {
     private boolean open;
     /** Completions read while waiting, for the fuzzer's tallies. */
     long completionsSeen;
+    /** Sees every completion read (null: none). */
+    java.util.function.Consumer<Reply> onReply;
 
     RawGuest(Path regionFile) {
         this.region = Region.open(regionFile);
@@ -286,6 +288,9 @@ final class RawGuest implements AutoCloseable {
             String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
             Reply r = new Reply(type, Wire.seq(rec, 0), Status.of(Wire.status(rec, 0)), Wire.result(rec, 0, 0),
                     Wire.result(rec, 0, 1), Wire.result(rec, 0, 2), text);
+            if (onReply != null) {
+                onReply.accept(r);
+            }
             if (type == Wire.SESSION_CLOSED_TYPE) {
                 closedBy = r;
             } else if (want != 0 && r.seq() == want) {

@@ -58,6 +58,9 @@ final class Session implements RecordHandler, SessionContext {
     private CallFailure sticky;
     private int stickySuppressed;
     private long calls;
+    private long callSeq;
+    private int callOp;
+    private long callArg;
     private volatile long deviceMemory;
     private volatile long guestPid;
     private volatile boolean pidVerified;
@@ -187,6 +190,7 @@ final class Session implements RecordHandler, SessionContext {
                 b = device.backend().openSession(guest, heap);
             }
             backends.put(device.backend(), b);
+            b.callContext(callSeq, callOp, callArg);
         }
         return b;
     }
@@ -238,26 +242,34 @@ final class Session implements RecordHandler, SessionContext {
                 case NOP -> results[0] = Wire.arg(rec, 0, 0);
                 case DEVICE_INFO -> deviceInfo(Wire.arg(rec, 0, 0));
                 default -> {
-                    if (reply) {
+                    callSeq = seq;
+                    callOp = op.code();
+                    callArg = op.argCount() > 0 ? Wire.arg(rec, 0, 0) : 0;
+                    for (BackendSession b : backends.values()) {
+                        b.callContext(callSeq, callOp, callArg);
+                    }
+                    if (reply && op != Op.FINISH) {
+                        // Earlier one-way calls may still be running on a device worker: their failures come first.
+                        syncBackends();
                         CallFailure pending = takeSticky(op, rec);
                         if (pending != null) {
-                            if (op == Op.FINISH) {
-                                runQuietly(op, rec);
-                            }
                             replySticky(op, seq, pending);
                             return;
                         }
                     }
-                    switch (op.service()) {
-                        case COMPUTE -> {
-                            allowed("compute");
-                            compute.call(op, rec, results);
+                    try {
+                        serve(op, rec);
+                    } finally {
+                        if (op == Op.FINISH) {
+                            collectDeferred();
                         }
-                        case TEE -> {
-                            allowed("tee");
-                            tee().call(op, rec, results, this);
+                    }
+                    if (op == Op.FINISH) {
+                        CallFailure pending = takeSticky(op, rec);
+                        if (pending != null) {
+                            replySticky(op, seq, pending);
+                            return;
                         }
-                        default -> throw new IllegalStateException("no service for " + op);
                     }
                 }
             }
@@ -349,11 +361,41 @@ final class Session implements RecordHandler, SessionContext {
         return fromQueue;
     }
 
-    private void runQuietly(Op op, MemorySegment rec) {
+    private void serve(Op op, MemorySegment rec) throws CallException, BackendException {
+        switch (op.service()) {
+            case COMPUTE -> {
+                allowed("compute");
+                compute.call(op, rec, results);
+            }
+            case TEE -> {
+                allowed("tee");
+                tee().call(op, rec, results, this);
+            }
+            default -> throw new IllegalStateException("no service for " + op);
+        }
+    }
+
+    /** Waits for every backend to finish earlier one-way work, then files the failures it reports. */
+    private void syncBackends() throws BackendException {
         try {
-            compute.call(op, rec, results);
-        } catch (CallException | BackendException e) {
-            LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " after a sticky error: " + e.getMessage());
+            for (BackendSession b : backends.values()) {
+                b.sync();
+            }
+        } finally {
+            collectDeferred();
+        }
+    }
+
+    private void collectDeferred() {
+        for (BackendSession b : backends.values()) {
+            for (BackendSession.DeferredFailure f : b.drainFailures()) {
+                Op failedOp = Op.of(f.op());
+                if (failedOp != null && failedOp.name().endsWith("_CREATE") && failedOp != Op.KERNEL_CREATE) {
+                    handles.remove(f.firstArg()); // the object was never made
+                    deviceMemoryChanged();
+                }
+                file(new CallFailure(f.seq(), failedOp, f.status(), f.message()), failedOp, f.firstArg());
+            }
         }
     }
 
@@ -372,19 +414,23 @@ final class Session implements RecordHandler, SessionContext {
             return;
         }
         LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + message);
-        CallFailure f = new CallFailure(seq, op, status, message);
+        file(new CallFailure(seq, op, status, message), op, op.argCount() > 0 ? Wire.arg(rec, 0, 0) : 0);
+    }
+
+    /** Keeps a one-way failure for the next synchronous call: on its queue if it has one, else on the session. */
+    private void file(CallFailure f, Op op, long firstArg) {
         HandleTable.Entry queue = null;
-        if (op.argCount() > 0 && "queue".equals(op.argNames().getFirst())) {
-            HandleTable.Entry e = handles.find(Wire.arg(rec, 0, 0));
+        if (op != null && op.argCount() > 0 && "queue".equals(op.argNames().getFirst())) {
+            HandleTable.Entry e = handles.find(firstArg);
             queue = e != null && e.kind == HandleTable.Kind.QUEUE ? e : null;
         }
         if (queue != null) {
-            if (queue.sticky == null) {
+            if (queue.sticky == null || f.seq() < queue.sticky.seq()) {
                 queue.sticky = f;
             } else {
                 queue.suppressed++;
             }
-        } else if (sticky == null) {
+        } else if (sticky == null || f.seq() < sticky.seq()) {
             sticky = f;
         } else {
             stickySuppressed++;

@@ -74,6 +74,31 @@ public interface BackendSession extends AutoCloseable {
     /** Releases one object of any kind. Releasing a context or program does not invalidate objects made from it. */
     void release(long handle) throws BackendException;
 
+    // ---- pipelining: a backend may finish one-way work later (a device worker does) ----
+
+    /**
+     * The guest call the next method call serves: its sequence number, opcode and first argument (a queue or the new
+     * object's handle). A backend that completes work after returning uses it to attribute late failures.
+     */
+    default void callContext(long seq, int op, long firstArg) {
+    }
+
+    /**
+     * Waits until every call made so far has been carried out, so that {@link #drainFailures()} then holds every
+     * failure of earlier calls.
+     */
+    default void sync() throws BackendException {
+    }
+
+    /** Failures of earlier calls that returned normally but failed later, oldest first; cleared by the call. */
+    default java.util.List<DeferredFailure> drainFailures() {
+        return java.util.List.of();
+    }
+
+    /** A failure found after the call returned. {@code firstArg} as given to {@link #callContext}. */
+    record DeferredFailure(long seq, int op, long firstArg, io.ferry.protocol.Status status, String message) {
+    }
+
     /** Device memory currently allocated by this session, in bytes (for accounting and status). */
     long deviceMemoryBytes();
 

@@ -18,6 +18,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class WorkerClient implements BackendSession {
     private static final Logger LOG = Logger.getLogger("ferry.host");
     static final long START_TIMEOUT_NANOS = 60_000_000_000L;
     static final int MAX_KERNEL_ARGS = 4096;
+    static final int MAX_DEFERRED = 1024;
 
     private final String guest;
     private final Region control;
@@ -47,6 +49,13 @@ public final class WorkerClient implements BackendSession {
     private final SpscRing replies;
     private final Reply reply = new Reply();
     private final Map<Long, Long> buffers = new HashMap<>();
+    /** One-way requests not yet known to be done: {worker seq, guest seq, guest op, first argument}. */
+    private final ArrayDeque<long[]> outstanding = new ArrayDeque<>();
+    private final ArrayDeque<DeferredFailure> failures = new ArrayDeque<>();
+    private long awaited;
+    private long callSeq;
+    private long callOp;
+    private long callArg;
     private long deviceMemory;
     private long seq;
     private String lost;
@@ -131,7 +140,12 @@ public final class WorkerClient implements BackendSession {
 
     // ---- the request/reply exchange ----
 
-    private Reply call(WorkerOp op, byte[] blob, MemorySegment blobSegment, long... args) throws BackendException {
+    /**
+     * Sends a request. One-way requests return at once (the worker answers only if they fail; such failures are
+     * collected as {@link DeferredFailure}s); others wait for their answer.
+     */
+    private Reply call(WorkerOp op, boolean oneWay, byte[] blob, MemorySegment blobSegment, long... args)
+            throws BackendException {
         if (lost != null) {
             throw new BackendException(Status.DEVICE_LOST, lost);
         }
@@ -143,11 +157,12 @@ public final class WorkerClient implements BackendSession {
         long at;
         while ((at = requests.tryClaim(op.code, length)) < 0) {
             checkAlive(op);
+            drain(op); // the worker may be blocked writing failure answers we have not read
             Thread.onSpinWait();
         }
         MemorySegment buf = requests.segment();
         long s = ++seq;
-        Wire.putCallHeader(buf, at, s, Wire.FLAG_REPLY, blobLength);
+        Wire.putCallHeader(buf, at, s, oneWay ? 0 : Wire.FLAG_REPLY, blobLength);
         for (int i = 0; i < args.length; i++) {
             Wire.putArg(buf, at, i, args[i]);
         }
@@ -158,36 +173,49 @@ public final class WorkerClient implements BackendSession {
             MemorySegment.copy(blobSegment, 0, buf, blobAt, blobLength);
         }
         requests.publish();
+        if (oneWay) {
+            outstanding.addLast(new long[] {s, callSeq, callOp, callArg});
+            if ((s & 63) == 0) {
+                drain(op);
+            }
+            return null;
+        }
         IdleStrategy idle = new BackoffIdleStrategy(50, 200, 20_000, 1_000, 1_000_000);
         int polls = 0;
+        awaited = s;
         reply.seq = -1;
         while (true) {
-            int n;
-            try {
-                n = replies.poll(reply, 1);
-            } catch (RingCorruptedException e) {
-                throw lose(op, "broke the reply ring: " + e.getMessage());
-            }
-            if (n > 0) {
-                if (reply.invalid != null) {
-                    throw lose(op, reply.invalid);
-                }
-                if (reply.seq != s) {
-                    throw lose(op, "answered request #" + reply.seq + " while #" + s + " was pending");
-                }
+            int n = drain(op);
+            if (reply.seq == s) {
+                outstanding.clear(); // served in order: everything before s is done
                 if (reply.status != Status.OK) {
-                    if (reply.status == Status.PROTOCOL_VIOLATION) {
-                        throw lose(op, "refused our request: " + reply.message);
-                    }
                     throw new BackendException(reply.status, reply.message);
                 }
                 return reply;
             }
-            if ((++polls & 1023) == 0) {
-                checkAlive(op);
+            if (n == 0) {
+                if ((++polls & 1023) == 0) {
+                    checkAlive(op);
+                }
+                idle.idle(0);
+            } else {
+                idle.reset();
             }
-            idle.idle(0);
         }
+    }
+
+    /** Reads whatever answers are there: the awaited one into {@link #reply}, failures of one-way requests aside. */
+    private int drain(WorkerOp op) throws BackendException {
+        int n;
+        try {
+            n = replies.poll(reply, 16);
+        } catch (RingCorruptedException e) {
+            throw lose(op, "broke the reply ring: " + e.getMessage());
+        }
+        if (reply.invalid != null) {
+            throw lose(op, reply.invalid);
+        }
+        return n;
     }
 
     private void checkAlive(WorkerOp op) throws BackendException {
@@ -208,8 +236,11 @@ public final class WorkerClient implements BackendSession {
         return new BackendException(Status.DEVICE_LOST, lost);
     }
 
-    /** Reads one reply: validated, then copied out of the ring's private copy. */
-    private static final class Reply implements RecordHandler {
+    /**
+     * Reads answers, validated, out of the ring's private copy: the awaited answer is kept; a failure of an
+     * outstanding one-way request becomes a deferred failure; anything else breaks the protocol.
+     */
+    private final class Reply implements RecordHandler {
         long seq;
         Status status;
         long r0;
@@ -219,21 +250,43 @@ public final class WorkerClient implements BackendSession {
 
         @Override
         public void onRecord(int type, MemorySegment rec, int length) {
-            invalid = null;
+            if (invalid != null) {
+                return;
+            }
             if (length < Wire.COMPLETION_HEADER_LENGTH) {
-                invalid = "sent a reply of " + length + " bytes";
+                invalid = "sent an answer of " + length + " bytes";
                 return;
             }
             int blob = Wire.blobLength(rec, 0);
             if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length) {
-                invalid = "sent a reply blob of " + blob + " bytes in a record of " + length;
+                invalid = "sent an answer blob of " + blob + " bytes in a record of " + length;
                 return;
             }
-            seq = Wire.seq(rec, 0);
-            status = Status.of(Wire.status(rec, 0));
-            r0 = Wire.result(rec, 0, 0);
-            r1 = Wire.result(rec, 0, 1);
-            message = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
+            long s = Wire.seq(rec, 0);
+            Status st = Status.of(Wire.status(rec, 0));
+            String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
+            if (s == awaited) {
+                seq = s;
+                status = st;
+                r0 = Wire.result(rec, 0, 0);
+                r1 = Wire.result(rec, 0, 1);
+                message = text;
+                return;
+            }
+            // The failure of a one-way request: every outstanding request before it went well.
+            while (!outstanding.isEmpty() && outstanding.peekFirst()[0] < s) {
+                outstanding.removeFirst();
+            }
+            long[] o = outstanding.peekFirst();
+            if (o == null || o[0] != s || st == Status.OK) {
+                invalid = "answered request #" + s + ", which is not outstanding";
+                return;
+            }
+            outstanding.removeFirst();
+            failures.add(new DeferredFailure(o[1], (int) o[2], o[3], st, text));
+            if (failures.size() > MAX_DEFERRED) {
+                failures.removeFirst();
+            }
         }
     }
 
@@ -241,18 +294,18 @@ public final class WorkerClient implements BackendSession {
 
     @Override
     public void createContext(long context, int deviceIndex) throws BackendException {
-        call(WorkerOp.CREATE_CONTEXT, null, null, context, deviceIndex);
+        call(WorkerOp.CREATE_CONTEXT, true, null, null, context, deviceIndex);
     }
 
     @Override
     public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
-        call(WorkerOp.CREATE_QUEUE, null, null, queue, context, profiling ? 1 : 0, priority);
+        call(WorkerOp.CREATE_QUEUE, true, null, null, queue, context, profiling ? 1 : 0, priority);
     }
 
     @Override
     public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset)
             throws BackendException {
-        call(WorkerOp.CREATE_BUFFER, null, null, buffer, context, size, accessFlags, heapOffset);
+        call(WorkerOp.CREATE_BUFFER, true, null, null, buffer, context, size, accessFlags, heapOffset);
         buffers.put(buffer, size);
         deviceMemory += size;
     }
@@ -260,17 +313,17 @@ public final class WorkerClient implements BackendSession {
     @Override
     public void createProgram(long program, long context, SourceLanguage language, String source)
             throws BackendException {
-        call(WorkerOp.CREATE_PROGRAM, Wire.utf8(source), null, program, context, language.code());
+        call(WorkerOp.CREATE_PROGRAM, true, Wire.utf8(source), null, program, context, language.code());
     }
 
     @Override
     public String buildProgram(long program, String options) throws BackendException {
-        return call(WorkerOp.BUILD_PROGRAM, Wire.utf8(options), null, program).message;
+        return call(WorkerOp.BUILD_PROGRAM, false, Wire.utf8(options), null, program).message;
     }
 
     @Override
     public int createKernel(long kernel, long program, String name) throws BackendException {
-        long argc = call(WorkerOp.CREATE_KERNEL, Wire.utf8(name), null, kernel, program).r0;
+        long argc = call(WorkerOp.CREATE_KERNEL, false, Wire.utf8(name), null, kernel, program).r0;
         if (argc < 0 || argc > MAX_KERNEL_ARGS) {
             throw lose(WorkerOp.CREATE_KERNEL, "reported " + argc + " kernel arguments");
         }
@@ -279,41 +332,41 @@ public final class WorkerClient implements BackendSession {
 
     @Override
     public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
-        call(WorkerOp.ARG_BUFFER, null, null, kernel, index, buffer);
+        call(WorkerOp.ARG_BUFFER, true, null, null, kernel, index, buffer);
     }
 
     @Override
     public void setKernelArgValue(long kernel, int index, MemorySegment value) throws BackendException {
-        call(WorkerOp.ARG_VALUE, null, value, kernel, index);
+        call(WorkerOp.ARG_VALUE, true, null, value, kernel, index);
     }
 
     @Override
     public void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException {
-        call(WorkerOp.ARG_LOCAL, null, null, kernel, index, bytes);
+        call(WorkerOp.ARG_LOCAL, true, null, null, kernel, index, bytes);
     }
 
     @Override
     public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
             throws BackendException {
-        call(WorkerOp.WRITE, null, null, queue, buffer, offset, size, heapOffset, event);
+        call(WorkerOp.WRITE, true, null, null, queue, buffer, offset, size, heapOffset, event);
     }
 
     @Override
     public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
             throws BackendException {
-        call(WorkerOp.READ, null, null, queue, buffer, offset, size, heapOffset, event);
+        call(WorkerOp.READ, true, null, null, queue, buffer, offset, size, heapOffset, event);
     }
 
     @Override
     public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
             throws BackendException {
-        call(WorkerOp.COPY, null, null, queue, src, dst, srcOffset, dstOffset, size, event);
+        call(WorkerOp.COPY, true, null, null, queue, src, dst, srcOffset, dstOffset, size, event);
     }
 
     @Override
     public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
             throws BackendException {
-        call(WorkerOp.FILL, null, pattern, queue, buffer, offset, size, event);
+        call(WorkerOp.FILL, true, null, pattern, queue, buffer, offset, size, event);
     }
 
     @Override
@@ -330,17 +383,17 @@ public final class WorkerClient implements BackendSession {
         }
         a[12] = event;
         a[13] = (offset != null ? 1 : 0) | (local != null ? 2 : 0);
-        call(WorkerOp.LAUNCH, null, null, a);
+        call(WorkerOp.LAUNCH, true, null, null, a);
     }
 
     @Override
     public void finish(long queue) throws BackendException {
-        call(WorkerOp.FINISH, null, null, queue);
+        call(WorkerOp.FINISH, false, null, null, queue);
     }
 
     @Override
     public long[] waitEvent(long event) throws BackendException {
-        Reply r = call(WorkerOp.WAIT_EVENT, null, null, event);
+        Reply r = call(WorkerOp.WAIT_EVENT, false, null, null, event);
         return new long[] {r.r0, r.r1};
     }
 
@@ -350,7 +403,38 @@ public final class WorkerClient implements BackendSession {
         if (size != null) {
             deviceMemory -= size;
         }
-        call(WorkerOp.RELEASE, null, null, handle);
+        call(WorkerOp.RELEASE, true, null, null, handle);
+    }
+
+    @Override
+    public void callContext(long seq, int op, long firstArg) {
+        callSeq = seq;
+        callOp = op;
+        callArg = firstArg;
+    }
+
+    @Override
+    public void sync() throws BackendException {
+        if (!outstanding.isEmpty()) {
+            call(WorkerOp.PING, false, null, null);
+        }
+    }
+
+    @Override
+    public List<DeferredFailure> drainFailures() {
+        if (failures.isEmpty()) {
+            return List.of();
+        }
+        List<DeferredFailure> out = new ArrayList<>(failures);
+        failures.clear();
+        for (DeferredFailure f : out) {
+            // a buffer that failed to be made holds no memory
+            Long size = f.op() == io.ferry.protocol.Op.BUFFER_CREATE.code() ? buffers.remove(f.firstArg()) : null;
+            if (size != null) {
+                deviceMemory -= size;
+            }
+        }
+        return out;
     }
 
     @Override
@@ -363,7 +447,7 @@ public final class WorkerClient implements BackendSession {
     public void close() {
         try {
             if (lost == null && process.isAlive()) {
-                call(WorkerOp.CLOSE, null, null);
+                call(WorkerOp.CLOSE, false, null, null);
             }
         } catch (BackendException e) {
             // the worker is gone or broken: it is killed below either way

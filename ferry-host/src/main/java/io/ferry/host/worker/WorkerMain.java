@@ -82,6 +82,9 @@ public final class WorkerMain implements RecordHandler {
             status = Status.INTERNAL;
             blob = Wire.utf8("device worker: " + e);
         }
+        if (status == Status.OK && (Wire.flags(rec, 0) & Wire.FLAG_REPLY) == 0) {
+            return; // one-way request that went well: no answer
+        }
         int n = blob == null ? 0 : Math.min(blob.length, Wire.MAX_COMPLETION_BLOB);
         long at;
         while ((at = replies.tryClaim(type, Wire.completionLength(n))) < 0) {
@@ -139,6 +142,9 @@ public final class WorkerMain implements RecordHandler {
             }
             case RELEASE -> session.release(a(rec, 0));
             case CLOSE -> closing = true;
+            case PING -> {
+                // a barrier: answering it says every earlier request has been served
+            }
         }
         r[3] = session.deviceMemoryBytes();
     }
