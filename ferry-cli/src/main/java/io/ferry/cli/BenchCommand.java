@@ -1,5 +1,6 @@
 package io.ferry.cli;
 
+import io.ferry.bench.CudaBench;
 import io.ferry.bench.TransportBench;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -9,10 +10,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ./ferry bench SUITE}: measurements side by side with their native baselines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport")
+        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | cuda")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "SUITE", description = "transport")
+    @Parameters(paramLabel = "SUITE", description = "transport | cuda")
     String suite;
 
     @Option(names = "--quick", description = "fewer samples; finishes in about a minute")
@@ -25,8 +26,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         return switch (suite) {
             case "transport" -> new TransportBench(quick, json).run();
+            case "cuda" -> new CudaBench(quick, json).run();
             default -> {
-                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport)");
+                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, cuda)");
                 yield 2;
             }
         };

@@ -1,0 +1,117 @@
+package io.ferry.cuda;
+
+import io.ferry.protocol.SourceLanguage;
+import java.util.List;
+
+/** A CUDA object held by a session under a client handle. */
+abstract sealed class CuObject {
+    final DeviceContext dc;
+
+    CuObject(DeviceContext dc) {
+        this.dc = dc;
+    }
+
+    /**
+     * The one {@code CUcontext} of a session on one device, shared by all the guest's contexts on that device, with
+     * the guest's heap registered in it (when registration succeeded).
+     */
+    static final class DeviceContext {
+        final CudaDevice device;
+        final long ctx;
+        final int leastPriority;
+        final int greatestPriority;
+        /** An event recorded when the context was made: the zero of event times. */
+        final long epochEvent;
+        /** Whether the guest's heap is registered (pinned, mapped) in this context. */
+        final boolean heapRegistered;
+
+        DeviceContext(CudaDevice device, long ctx, int leastPriority, int greatestPriority, long epochEvent,
+                boolean heapRegistered) {
+            this.device = device;
+            this.ctx = ctx;
+            this.leastPriority = leastPriority;
+            this.greatestPriority = greatestPriority;
+            this.epochEvent = epochEvent;
+            this.heapRegistered = heapRegistered;
+        }
+    }
+
+    /** A guest context handle: names the shared device context. */
+    static final class Context extends CuObject {
+        Context(DeviceContext dc) {
+            super(dc);
+        }
+    }
+
+    static final class Queue extends CuObject {
+        final long stream;
+        final boolean profiling;
+        final int priority;
+
+        Queue(DeviceContext dc, long stream, boolean profiling, int priority) {
+            super(dc);
+            this.stream = stream;
+            this.profiling = profiling;
+            this.priority = priority;
+        }
+    }
+
+    static final class Buffer extends CuObject {
+        final long dptr;
+        final long size;
+        final boolean heapBacked;
+        /** Set when released, so kernels still bound to it refuse to launch. */
+        boolean released;
+
+        Buffer(DeviceContext dc, long dptr, long size, boolean heapBacked) {
+            super(dc);
+            this.dptr = dptr;
+            this.size = size;
+            this.heapBacked = heapBacked;
+        }
+    }
+
+    static final class Program extends CuObject {
+        final SourceLanguage language;
+        final String source;
+        long module;
+        String ptx;
+        List<Ptx.Entry> entries = List.of();
+        /** Kernels made from this program: the module stays loaded until the program and they are released. */
+        int kernels;
+        boolean released;
+
+        Program(DeviceContext dc, SourceLanguage language, String source) {
+            super(dc);
+            this.language = language;
+            this.source = source;
+        }
+    }
+
+    static final class Kernel extends CuObject {
+        final Program program;
+        final long function;
+        final KernelParams args;
+        final int maxThreadsPerBlock;
+
+        Kernel(DeviceContext dc, Program program, long function, KernelParams args, int maxThreadsPerBlock) {
+            super(dc);
+            this.program = program;
+            this.function = function;
+            this.args = args;
+            this.maxThreadsPerBlock = maxThreadsPerBlock;
+        }
+    }
+
+    /** A completion event: {@code end} is recorded after the command; {@code start} before it on profiling queues. */
+    static final class Event extends CuObject {
+        final long start;
+        final long end;
+
+        Event(DeviceContext dc, long start, long end) {
+            super(dc);
+            this.start = start;
+            this.end = end;
+        }
+    }
+}

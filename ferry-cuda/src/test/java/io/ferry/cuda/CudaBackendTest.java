@@ -1,0 +1,79 @@
+package io.ferry.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.ComputeBackend;
+import io.ferry.host.spi.DeviceInfo;
+import io.ferry.protocol.DeviceType;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import java.lang.foreign.Arena;
+import java.util.List;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+
+/** Runs everywhere: with a GPU it checks discovery, without one that the backend says why it has no device. */
+class CudaBackendTest {
+
+    @Test
+    void isFoundByServiceLoader() {
+        boolean found = ServiceLoader.load(ComputeBackend.class).stream().anyMatch(p -> p.type() == CudaBackend.class);
+        assertTrue(found);
+    }
+
+    @Test
+    void reportsDevicesOrWhyThereAreNone() {
+        try (CudaBackend backend = new CudaBackend()) {
+            assertEquals("cuda", backend.name());
+            List<DeviceInfo> devices = backend.devices();
+            if (devices.isEmpty()) {
+                assertNotNull(backend.unavailableReason());
+                if (!Cuda.AVAILABLE) {
+                    assertEquals(CudaBackend.NO_DRIVER, backend.unavailableReason());
+                }
+                try (Arena arena = Arena.ofConfined()) {
+                    BackendException e = assertThrows(BackendException.class,
+                            () -> backend.openSession("g", arena.allocate(4096)));
+                    assertEquals(Status.NO_DEVICE, e.status());
+                    assertTrue(e.getMessage().contains(backend.unavailableReason()), e.getMessage());
+                }
+                return;
+            }
+            for (int i = 0; i < devices.size(); i++) {
+                DeviceInfo d = devices.get(i);
+                assertEquals(i, d.index());
+                assertEquals(DeviceType.GPU, d.type());
+                assertEquals(List.of(SourceLanguage.CUDA_C, SourceLanguage.PTX), d.languages());
+                assertTrue(d.globalMemoryBytes() > 0 && d.computeUnits() > 0 && d.maxWorkGroupSize() > 0, d.toString());
+                assertTrue(d.version().startsWith("CUDA "), d.version());
+            }
+        }
+    }
+
+    @Test
+    void targetsTheDevicesArchitectureUnlessTheGuestNamesOne() {
+        DeviceInfo info = new DeviceInfo(0, "H100", "NVIDIA Corporation", "CUDA 13.0", DeviceType.GPU, 1L << 36,
+                48 << 10, 132, 1024, List.of(SourceLanguage.CUDA_C, SourceLanguage.PTX));
+        CudaDevice d = new CudaDevice(0, info, 9, 0, LaunchGeometry.Limits.TYPICAL, 48 << 10, false, true);
+        assertEquals(List.of("--gpu-architecture=compute_90"), CudaSession.nvrtcOptions(d, ""));
+        assertEquals(List.of("--gpu-architecture=compute_90", "-lineinfo", "--use_fast_math"),
+                CudaSession.nvrtcOptions(d, " -lineinfo  --use_fast_math "));
+        assertEquals(List.of("--gpu-architecture=sm_90"), CudaSession.nvrtcOptions(d, "--gpu-architecture=sm_90"));
+        assertEquals(List.of("-arch=compute_80"), CudaSession.nvrtcOptions(d, "-arch=compute_80"));
+    }
+
+    @Test
+    void withoutADriverSaysSoPlainly() {
+        assumeFalse(Cuda.AVAILABLE, "this machine has libcuda.so.1");
+        try (CudaBackend backend = new CudaBackend()) {
+            assertTrue(backend.devices().isEmpty());
+            assertEquals("no NVIDIA driver (libcuda.so.1) found", backend.unavailableReason());
+            assertNotNull(Cuda.LOAD_ERROR);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.ferry.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.host.spi.BackendException;
+import io.ferry.protocol.Status;
+import org.junit.jupiter.api.Test;
+
+class LaunchGeometryTest {
+    static final LaunchGeometry.Limits L = LaunchGeometry.Limits.TYPICAL;
+
+    static LaunchGeometry of(int dims, long[] global, long[] local) throws BackendException {
+        return LaunchGeometry.of("k", dims, global, local, L, 0);
+    }
+
+    @Test
+    void dividesGlobalByLocal() throws BackendException {
+        LaunchGeometry g = of(1, new long[] {1 << 20}, new long[] {128});
+        assertArrayEquals(new int[] {8192, 1, 1}, g.grid());
+        assertArrayEquals(new int[] {128, 1, 1}, g.block());
+        g = of(2, new long[] {4096, 4096}, new long[] {16, 16});
+        assertArrayEquals(new int[] {256, 256, 1}, g.grid());
+        assertArrayEquals(new int[] {16, 16, 1}, g.block());
+        g = of(3, new long[] {64, 32, 8}, new long[] {8, 4, 2});
+        assertArrayEquals(new int[] {8, 8, 4}, g.grid());
+        assertArrayEquals(new int[] {8, 4, 2}, g.block());
+    }
+
+    @Test
+    void choosesAnExactBlockWhenNoLocalSizeIsGiven() throws BackendException {
+        LaunchGeometry g = of(1, new long[] {1 << 20}, null);
+        assertArrayEquals(new int[] {4096, 1, 1}, g.grid());
+        assertArrayEquals(new int[] {256, 1, 1}, g.block());
+        g = of(1, new long[] {1000}, null);
+        assertArrayEquals(new int[] {4, 1, 1}, g.grid());
+        assertArrayEquals(new int[] {250, 1, 1}, g.block());
+        g = of(1, new long[] {64}, null);
+        assertArrayEquals(new int[] {1, 1, 1}, g.grid());
+        assertArrayEquals(new int[] {64, 1, 1}, g.block());
+        g = of(1, new long[] {1_000_003}, null); // prime: blocks of one thread, but exactly global threads
+        assertArrayEquals(new int[] {1_000_003, 1, 1}, g.grid());
+        assertArrayEquals(new int[] {1, 1, 1}, g.block());
+        g = of(2, new long[] {512, 3}, null);
+        assertArrayEquals(new int[] {2, 3, 1}, g.grid());
+        assertArrayEquals(new int[] {256, 1, 1}, g.block());
+        // a kernel limited to 128 threads per block
+        g = LaunchGeometry.of("k", 1, new long[] {1024}, null, L, 128);
+        assertArrayEquals(new int[] {128, 1, 1}, g.block());
+        assertEquals(250, LaunchGeometry.largestDivisorAtMost(1000, 256));
+        assertEquals(1, LaunchGeometry.largestDivisorAtMost(1, 256));
+    }
+
+    @Test
+    void refusesBadWorkSizes() {
+        BackendException e = assertThrows(BackendException.class, () -> of(1, new long[] {1000}, new long[] {256}));
+        assertEquals(Status.INVALID_WORK_SIZE, e.status());
+        assertTrue(e.getMessage().contains("not a multiple of local size 256"), e.getMessage());
+        e = assertThrows(BackendException.class, () -> of(2, new long[] {2048, 2048}, new long[] {64, 32}));
+        assertTrue(e.getMessage().contains("2048 threads per block"), e.getMessage());
+        e = assertThrows(BackendException.class, () -> of(3, new long[] {128, 128, 128}, new long[] {1, 1, 128}));
+        assertTrue(e.getMessage().contains("block limit 64"), e.getMessage());
+        e = assertThrows(BackendException.class, () -> of(2, new long[] {1, 1L << 20}, new long[] {1, 1}));
+        assertTrue(e.getMessage().contains("the device allows 65535"), e.getMessage());
+        e = assertThrows(BackendException.class, () -> of(0, new long[] {1}, null));
+        assertEquals(Status.INVALID_WORK_SIZE, e.status());
+        e = assertThrows(BackendException.class, () -> of(1, new long[] {0}, null));
+        assertTrue(e.getMessage().contains("must be positive"), e.getMessage());
+    }
+
+    @Test
+    void mapsPriorityHintsIntoTheStreamPriorityRange() {
+        // CUDA's range on current GPUs: least 0, greatest -5 (numerically lower is more urgent)
+        assertEquals(0, LaunchGeometry.streamPriority(0, 0, -5));
+        assertEquals(0, LaunchGeometry.streamPriority(-3, 0, -5));
+        assertEquals(-1, LaunchGeometry.streamPriority(1, 0, -5));
+        assertEquals(-5, LaunchGeometry.streamPriority(5, 0, -5));
+        assertEquals(-5, LaunchGeometry.streamPriority(100, 0, -5));
+        assertEquals(-5, LaunchGeometry.streamPriority(Integer.MAX_VALUE, 0, -5));
+        // a device without priorities reports [0, 0]
+        assertEquals(0, LaunchGeometry.streamPriority(3, 0, 0));
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The GPU check, in one go, on a GPU host that has no Java or Maven (see ../shared/device/README.md).
+# Runs from the .device/ bundle that tools/make-device-bundle.sh builds (this file is copied there):
+#   1. probe: the CUDA devices and NVRTC (stops here, exit 2, with "no CUDA device: ..." when there is none);
+#   2. the CUDA test suite with the GPU tests enabled (-Dferry.gpu=true);
+#   3. the OpenCL test suite, with NVIDIA's OpenCL ICD added to the host's;
+#   4. ./ferry bench cuda --json $OUT/cuda-<card>.json;
+#   5. a short table.
+# Logs and JSON go to $OUT (default ./out). Leaves the card's settings alone (no clocks, power, MIG, resets).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+log() { echo "gpu-check: $*" | tee -a "$OUT/gpu-check.log" >&2; }
+
+java="$here/rt/bin/java"
+[ -x "$java" ] || { log "no Java runtime at $java: build the bundle with tools/make-device-bundle.sh"; exit 1; }
+[ -f "$here/ferry.jar" ] || { log "no ferry.jar in $here"; exit 1; }
+
+# OpenCL: the host's ICD folder lists only PoCL; add NVIDIA's in a folder of our own.
+icd=$(mktemp -d)
+trap 'rm -rf "$icd"' EXIT
+echo "libnvidia-opencl.so.1" > "$icd/nvidia.icd"
+cp /etc/OpenCL/vendors/*.icd "$icd/" 2>/dev/null || true
+export OCL_ICD_VENDORS="$icd"
+
+# CUDA: NVRTC lives in the toolkit's library folder; the backend searches there too, this makes sure.
+for d in /usr/local/cuda*/targets/*/lib /usr/local/nvidia/lib64; do
+  [ -d "$d" ] && LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
+export POCL_CACHE_DIR=${POCL_CACHE_DIR:-$(mktemp -d)}
+
+card="unknown-gpu"
+if command -v nvidia-smi >/dev/null 2>&1; then
+  name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+  [ -n "$name" ] && card=$(echo "$name" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g; s/^-+//; s/-+$//')
+  nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
+fi
+jvm=("$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xss512k)
+libcp=$(find "$here/lib" -name '*.jar' | sort | tr '\n' ':')
+
+log "card: $card; OUT=$OUT"
+"${jvm[@]}" -cp "$here/cuda/ferry-cuda.jar:$libcp" io.ferry.cuda.Probe 2>&1 | tee "$OUT/probe.txt"
+probe=${PIPESTATUS[0]}
+if [ "$probe" != 0 ]; then
+  log "stopping: $(tail -n 1 "$OUT/probe.txt")"
+  exit 2
+fi
+
+junit() { # NAME CLASSPATH SCANDIR
+  local name=$1 cp=$2 scan=$3
+  log "running the $name tests"
+  "${jvm[@]}" -Dferry.gpu=true -jar "$here/junit-platform-console-standalone.jar" execute \
+      --class-path "$cp" --scan-class-path "$scan" --details=tree --disable-banner \
+      --reports-dir "$OUT/junit-$name" > "$OUT/tests-$name.log" 2>&1
+  local rc=$?
+  tail -n 20 "$OUT/tests-$name.log" | sed -n '/tests found/,$p' > "$OUT/tests-$name.summary"
+  return $rc
+}
+junit cuda "$here/cuda/test-classes:$here/cuda/ferry-cuda.jar:$libcp" "$here/cuda/test-classes"; cuda_rc=$?
+opencl_rc=skipped
+if [ -d "$here/opencl/test-classes" ]; then
+  junit opencl "$here/opencl/test-classes:$here/opencl/ferry-opencl.jar:$libcp" "$here/opencl/test-classes"; opencl_rc=$?
+fi
+
+json="$OUT/cuda-$card.json"
+log "running ferry bench cuda"
+"${jvm[@]}" -jar "$here/ferry.jar" bench cuda --json "$json" > "$OUT/bench-cuda.log" 2>&1; bench_rc=$?
+
+count() { grep -E "tests $2" "$OUT/tests-$1.summary" 2>/dev/null | grep -oE '[0-9]+' | head -n 1; }
+echo
+echo "GPU check on $card ($(date -u +%Y-%m-%dT%H:%MZ)); logs in $OUT"
+printf '  %-22s %-8s %s\n' "step" "result" "detail"
+for s in cuda opencl; do
+  rc_var=${s}_rc
+  rc=${!rc_var}
+  if [ "$rc" = skipped ]; then printf '  %-22s %-8s %s\n' "$s tests" "skipped" "no test classes in bundle"; continue; fi
+  printf '  %-22s %-8s %s\n' "$s tests" "$([ "$rc" = 0 ] && echo PASS || echo FAIL)" \
+    "$(count $s successful) passed, $(count $s failed) failed, $(count $s aborted) skipped by assumption"
+done
+printf '  %-22s %-8s %s\n' "bench cuda" "$([ "$bench_rc" = 0 ] && echo PASS || echo FAIL)" "$json"
+if [ "$bench_rc" = 0 ]; then
+  sed -n '/cuda benchmark/,/SGEMM/p' "$OUT/bench-cuda.log"
+else
+  tail -n 5 "$OUT/bench-cuda.log"
+fi
+[ "$cuda_rc" = 0 ] && [ "$bench_rc" = 0 ] && { [ "$opencl_rc" = 0 ] || [ "$opencl_rc" = skipped ]; }
