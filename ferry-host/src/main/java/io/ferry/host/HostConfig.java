@@ -41,15 +41,30 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * Values are checked once by {@link #parse}; the result is immutable.
  */
 public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
-                         List<String> deviceFilter, List<GuestConfig> guests) {
+                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling) {
 
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
     public static final long DEFAULT_REGION_SIZE = 64L << 20;
     public static final int SECRET_BYTES = 32;
     private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
-            "devices", "guests");
+            "devices", "guests", "scheduler");
     private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
-            "services", "quotas");
+            "services", "quotas", "reservation", "overrunLimit");
+
+    /** How device commands reach a device: in arrival order, or through Ferry's scheduler. */
+    public enum Policy { FERRY, FIFO }
+
+    /**
+     * Host-wide scheduling: the policy, and the most best-effort device time let onto a device at once (what an
+     * arriving critical command may have to wait behind).
+     */
+    public record Scheduling(Policy policy, long bestEffortCapNanos) {
+        public static final Scheduling DEFAULT = new Scheduling(Policy.FERRY, 4_000_000);
+    }
+
+    /** A device-time budget per period (nanoseconds). */
+    public record Reservation(long budgetNanos, long periodNanos) {
+    }
 
     /** Where a guest's CPU-device work runs. */
     public enum Isolation { PROCESS, INPROCESS }
@@ -59,7 +74,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
     /** One provisioned guest. {@code secret} is null when the config has none (then a random one per start). */
     public record GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
-                              Set<String> services, Quotas quotas) {
+                              Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos) {
         public GuestConfig {
             services = Set.copyOf(services);
             secret = secret == null ? null : secret.clone();
@@ -70,8 +85,18 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             this(name, regionSize, null, SchedClass.NORMAL, 1, Set.of("compute", "tee"), Quotas.DEFAULT);
         }
 
+        public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                           Set<String> services, Quotas quotas) {
+            this(name, regionSize, secret, schedClass, weight, services, quotas, null, 0);
+        }
+
         public GuestConfig withSecret(byte[] s) {
-            return new GuestConfig(name, regionSize, s, schedClass, weight, services, quotas);
+            return new GuestConfig(name, regionSize, s, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos);
+        }
+
+        public GuestConfig withScheduling(SchedClass c, int w, Reservation r, long overrunNanos) {
+            return new GuestConfig(name, regionSize, secret, c, w, services, quotas, r, overrunNanos);
         }
 
         public boolean allows(String service) {
@@ -80,6 +105,9 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     }
 
     public HostConfig {
+        if (scheduling == null) {
+            scheduling = Scheduling.DEFAULT;
+        }
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
         if (adminSocket == null) {
@@ -89,15 +117,19 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
     /** A config with defaults for the host-wide settings. */
     public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
-        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests);
+        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT);
     }
 
     public HostConfig withGuests(List<GuestConfig> gs) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling);
     }
 
     public HostConfig withIsolation(Isolation i) {
-        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests);
+        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling);
+    }
+
+    public HostConfig withScheduling(Scheduling sc) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc);
     }
 
     public GuestConfig guest(String name) {
@@ -167,7 +199,19 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                 guests.add(g);
             }
         }
-        return new HostConfig(dir, keep, isolation, admin, devices, guests);
+        Scheduling scheduling = Scheduling.DEFAULT;
+        if (map.get("scheduler") != null) {
+            if (!(map.get("scheduler") instanceof Map<?, ?> sm)) {
+                throw new ConfigException(source + ": scheduler must be a mapping (policy, bestEffortCap)");
+            }
+            checkKeys(sm, List.of("policy", "bestEffortCap"), source + ": scheduler");
+            scheduling = new Scheduling(
+                    sm.get("policy") == null ? Policy.FERRY : enumValue(Policy.class, sm.get("policy"),
+                            source + ": scheduler.policy"),
+                    sm.get("bestEffortCap") == null ? Scheduling.DEFAULT.bestEffortCapNanos()
+                            : parseDuration(String.valueOf(sm.get("bestEffortCap")), source + ": scheduler.bestEffortCap"));
+        }
+        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling);
     }
 
     private static GuestConfig guest(Object o, String source) {
@@ -218,7 +262,62 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                     qm.get("commandsInFlight") == null ? q.commandsInFlight()
                             : integer(qm.get("commandsInFlight"), where + " quotas.commandsInFlight", 1, 1 << 24));
         }
-        return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q);
+        Reservation reservation = null;
+        if (g.get("reservation") != null) {
+            if (!(g.get("reservation") instanceof Map<?, ?> rm) || rm.get("budget") == null || rm.get("period") == null) {
+                throw new ConfigException(where + ": reservation needs budget and period, e.g. {budget: 3ms, period: 16.667ms}");
+            }
+            checkKeys(rm, List.of("budget", "period"), where + " reservation");
+            long budget = parseDuration(String.valueOf(rm.get("budget")), where + " reservation.budget");
+            long period = parseDuration(String.valueOf(rm.get("period")), where + " reservation.period");
+            if (budget > period) {
+                throw new ConfigException(where + ": reservation budget " + rm.get("budget") + " exceeds its period "
+                        + rm.get("period"));
+            }
+            reservation = new Reservation(budget, period);
+        }
+        long overrun = g.get("overrunLimit") == null ? 0
+                : parseDuration(String.valueOf(g.get("overrunLimit")), where + " overrunLimit");
+        return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun);
+    }
+
+    /** "16.667ms", "500us", "2s", "1500000ns" → nanoseconds. */
+    public static long parseDuration(String text, String what) {
+        String t = text.trim().toLowerCase(Locale.ROOT).replace(" ", "");
+        double mult;
+        if (t.endsWith("ns")) {
+            mult = 1;
+        } else if (t.endsWith("us") || t.endsWith("µs")) {
+            mult = 1e3;
+        } else if (t.endsWith("ms")) {
+            mult = 1e6;
+        } else if (t.endsWith("s")) {
+            mult = 1e9;
+            t = t + "_";
+        } else {
+            throw new ConfigException(what + ": '" + text + "' needs a unit (ns, us, ms, s), e.g. 16.667ms");
+        }
+        t = t.substring(0, t.length() - 2);
+        try {
+            double v = Double.parseDouble(t) * mult;
+            if (!(v > 0) || v > 3.6e12) {
+                throw new NumberFormatException();
+            }
+            return Math.round(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(what + ": '" + text + "' is not a positive duration (e.g. 3ms, 16.667ms, 2s)");
+        }
+    }
+
+    public static String formatDuration(long nanos) {
+        if (nanos % 1_000_000_000L == 0) {
+            return nanos / 1_000_000_000L + "s";
+        }
+        if (nanos % 1_000 == 0 && nanos < 10_000_000_000L) {
+            return String.format(Locale.ROOT, "%sms", java.math.BigDecimal.valueOf(nanos, 6).stripTrailingZeros()
+                    .toPlainString());
+        }
+        return nanos + "ns";
     }
 
     /** The config as YAML, the way {@link #parse} reads it. */
@@ -231,6 +330,10 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         if (!deviceFilter.isEmpty()) {
             root.put("devices", deviceFilter);
         }
+        Map<String, Object> sched = new LinkedHashMap<>();
+        sched.put("policy", scheduling.policy().name().toLowerCase(Locale.ROOT));
+        sched.put("bestEffortCap", formatDuration(scheduling.bestEffortCapNanos()));
+        root.put("scheduler", sched);
         List<Map<String, Object>> gs = new ArrayList<>();
         for (GuestConfig g : guests) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -247,6 +350,15 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             q.put("objects", g.quotas.objects());
             q.put("commandsInFlight", g.quotas.commandsInFlight());
             m.put("quotas", q);
+            if (g.reservation != null) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("budget", formatDuration(g.reservation.budgetNanos()));
+                r.put("period", formatDuration(g.reservation.periodNanos()));
+                m.put("reservation", r);
+            }
+            if (g.overrunLimitNanos > 0) {
+                m.put("overrunLimit", formatDuration(g.overrunLimitNanos));
+            }
             gs.add(m);
         }
         root.put("guests", gs);
