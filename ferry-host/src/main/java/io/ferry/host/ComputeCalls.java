@@ -2,6 +2,7 @@ package io.ferry.host;
 
 import io.ferry.host.HandleTable.Entry;
 import io.ferry.host.HandleTable.Kind;
+import io.ferry.host.sched.Hint;
 import io.ferry.host.spi.BackendException;
 import io.ferry.host.spi.BackendSession;
 import io.ferry.protocol.Op;
@@ -43,7 +44,7 @@ final class ComputeCalls {
                 }
                 BackendSession b = session.backendFor(dev);
                 b.createContext(ctx, dev.info().index());
-                handles.put(ctx, Kind.CONTEXT, b, 0, 0);
+                handles.put(ctx, Kind.CONTEXT, b, 0, 0).device = dev;
             }
             case QUEUE_CREATE -> {
                 long q = arg(rec, 0);
@@ -53,8 +54,11 @@ final class ComputeCalls {
                 if ((flags & ~Wire.QUEUE_PROFILING) != 0) {
                     throw new CallException(Status.INVALID_ARGUMENT, "unknown queue flags 0x" + Long.toHexString(flags));
                 }
-                ctx.backend.createQueue(q, ctx.handle, (flags & Wire.QUEUE_PROFILING) != 0, (int) arg(rec, 3));
-                handles.put(q, Kind.QUEUE, ctx.backend, 0, 0);
+                int priority = (int) Math.max(-1000, Math.min(1000, arg(rec, 3)));
+                ctx.backend.createQueue(q, ctx.handle, (flags & Wire.QUEUE_PROFILING) != 0, priority);
+                Entry e = handles.put(q, Kind.QUEUE, ctx.backend, 0, 0);
+                e.device = ctx.device;
+                e.hintPriority = priority;
             }
             case BUFFER_CREATE -> {
                 long buf = arg(rec, 0);
@@ -158,9 +162,9 @@ final class ComputeCalls {
                 long event = newEvent(arg(rec, 5));
                 enqueue(q);
                 if (op == Op.BUFFER_WRITE) {
-                    q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset, event);
+                    onDevice(q, () -> q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset, event));
                 } else {
-                    q.backend.enqueueRead(q.handle, buf.handle, offset, size, heapOffset, event);
+                    onDevice(q, () -> q.backend.enqueueRead(q.handle, buf.handle, offset, size, heapOffset, event));
                 }
                 putEvent(event, q);
             }
@@ -175,7 +179,10 @@ final class ComputeCalls {
                 checkRange(dst, arg(rec, 4), size);
                 long event = newEvent(arg(rec, 6));
                 enqueue(q);
-                q.backend.enqueueCopy(q.handle, src.handle, dst.handle, arg(rec, 3), arg(rec, 4), size, event);
+                long srcOffset = arg(rec, 3);
+                long dstOffset = arg(rec, 4);
+                onDevice(q, () -> q.backend.enqueueCopy(q.handle, src.handle, dst.handle, srcOffset, dstOffset, size,
+                        event));
                 putEvent(event, q);
             }
             case BUFFER_FILL -> {
@@ -196,7 +203,8 @@ final class ComputeCalls {
                 }
                 long event = newEvent(arg(rec, 4));
                 enqueue(q);
-                q.backend.enqueueFill(q.handle, buf.handle, rec.asSlice(op.fixedLength(), n), offset, size, event);
+                MemorySegment pattern = rec.asSlice(op.fixedLength(), n);
+                onDevice(q, () -> q.backend.enqueueFill(q.handle, buf.handle, pattern, offset, size, event));
                 putEvent(event, q);
             }
             case LAUNCH -> launch(rec);
@@ -253,9 +261,28 @@ final class ComputeCalls {
         }
         long event = newEvent(arg(rec, 12));
         enqueue(q);
-        k.backend.enqueueLaunch(q.handle, k.handle, d, anyOffset ? offset : null, global,
-                localGiven != 0 ? local : null, event);
+        long[] off = anyOffset ? offset : null;
+        long[] loc = localGiven != 0 ? local : null;
+        onDevice(q, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event));
         putEvent(event, q);
+    }
+
+    /**
+     * Runs a device command: straight to the backend under the FIFO policy, or through the device's scheduler,
+     * which gives the command its turn and runs it to completion so its device time is known.
+     */
+    private void onDevice(Entry q, DeviceDispatch.Command command) throws CallException, BackendException {
+        DeviceDispatch dispatch = session.dispatchFor(q.device);
+        if (dispatch == null) {
+            command.run();
+            return;
+        }
+        Hint hint = session.hintFor(q);
+        dispatch.run(session.tenant(), hint, () -> {
+            command.run();
+            q.backend.finish(q.handle);
+        }, session.cancelFor(q.backend));
+        q.queued = 0;
     }
 
     private void enqueue(Entry queue) throws CallException {

@@ -50,10 +50,14 @@ final class Endpoint implements Runnable {
     private Thread thread;
 
     private final HostConfig host;
+    private final long tenant;
+    private final java.util.Map<Devices.Device, DeviceDispatch> dispatches;
 
-    Endpoint(HostConfig host, Region region, HostConfig.GuestConfig config, byte[] credential, Devices devices,
-             SessionService.Factory tee) {
+    Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
+             HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee) {
         this.host = host;
+        this.tenant = tenant;
+        this.dispatches = dispatches;
         this.tee = tee;
         this.region = region;
         this.guest = config.name();
@@ -122,6 +126,9 @@ final class Endpoint implements Runnable {
 
     @Override
     public void run() {
+        if (host.scheduling().policy() == HostConfig.Policy.FERRY) {
+            io.ferry.host.worker.OsPriority.applyToCurrentThread(config.schedClass());
+        }
         try {
             while (running) {
                 int work = 0;
@@ -197,8 +204,8 @@ final class Endpoint implements Runnable {
         region.commandRing().reset();
         region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
-        session = new Session(host, guest, region.path(), id, credential, region.completionRing(), region.heap(), devices,
-                config.quotas(), config.services(), tee);
+        session = new Session(host, config, tenant, dispatches, region.path(), id, credential, region.completionRing(),
+                region.heap(), devices, tee);
         sessionsServed++;
         region.sessionId(id);
         region.connectAck(request);

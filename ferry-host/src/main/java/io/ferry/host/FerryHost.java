@@ -29,6 +29,8 @@ public final class FerryHost implements AutoCloseable {
     private final Devices devices;
     private final SessionService.Factory tee;
     private final List<Endpoint> endpoints = new ArrayList<>();
+    /** One scheduler per device under the FERRY policy; empty under FIFO. */
+    private final java.util.Map<Devices.Device, DeviceDispatch> dispatches = new java.util.HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final long epoch;
     private Thread ticker;
@@ -65,8 +67,18 @@ public final class FerryHost implements AutoCloseable {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
         deleteStaleWorkerFiles();
+        if (config.scheduling().policy() == HostConfig.Policy.FERRY) {
+            for (Devices.Device d : devices.all()) {
+                DeviceDispatch dd = new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos());
+                for (int i = 0; i < config.guests().size(); i++) {
+                    dd.addTenant(i, config.guests().get(i));
+                }
+                dispatches.put(d, dd);
+            }
+        }
         SecureRandom random = new SecureRandom();
-        for (HostConfig.GuestConfig g : config.guests()) {
+        for (int tenant = 0; tenant < config.guests().size(); tenant++) {
+            HostConfig.GuestConfig g = config.guests().get(tenant);
             Path file = regionPath(dir, g.name());
             Files.deleteIfExists(file);
             byte[] credential = g.secret() != null ? g.secret() : new byte[HostConfig.SECRET_BYTES];
@@ -76,7 +88,7 @@ public final class FerryHost implements AutoCloseable {
             Region region = Region.create(file, g.name(), RegionLayout.forSize(g.regionSize()), credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
-            Endpoint e = new Endpoint(config, region, g, credential, devices, tee);
+            Endpoint e = new Endpoint(config, tenant, dispatches, region, g, credential, devices, tee);
             endpoints.add(e);
             LOG.info(() -> "guest " + g.name() + ": region " + file + " (" + HostConfig.formatSize(g.regionSize())
                     + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");
@@ -99,6 +111,41 @@ public final class FerryHost implements AutoCloseable {
         return dir.resolve(guest + ".region");
     }
 
+    /** Publishes each guest's scheduling figures in its region header (HOST_FIGURES), for the guest to plan with. */
+    private void publishFigures() {
+        for (int i = 0; i < endpoints.size(); i++) {
+            Endpoint e = endpoints.get(i);
+            for (DeviceDispatch d : dispatches.values()) {
+                HostFigures.publish(e.region(), d.view(i));
+                break; // the first device's figures; the layout has room for one device
+            }
+        }
+    }
+
+    /** Scheduling figures of a guest on every device (empty under FIFO). */
+    public List<SchedulingView> scheduling(String guest) {
+        List<SchedulingView> out = new ArrayList<>();
+        for (int i = 0; i < endpoints.size(); i++) {
+            if (endpoints.get(i).guest().equals(guest)) {
+                for (DeviceDispatch d : dispatches.values()) {
+                    var v = d.view(i);
+                    var f = v.figures();
+                    out.add(new SchedulingView(d.device(), f.schedClass().name(), f.weight(), f.deviceNanos(),
+                            f.budgetLeftNanos(), f.queued(), f.inFlight(), f.expectedWaitNanos(), f.deadlineMisses(),
+                            v.waitP50Nanos(), v.waitP99Nanos(), v.waitMaxNanos(), v.overruns(), v.flagged()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One guest's scheduling on one device, for status. */
+    public record SchedulingView(String device, String schedClass, int weight, long deviceNanos, long budgetLeftNanos,
+                                 long queued, long inFlight, long expectedWaitNanos, long deadlineMisses,
+                                 long waitP50Nanos, long waitP99Nanos, long waitMaxNanos, long overruns,
+                                 boolean flagged) {
+    }
+
     private void deleteStaleWorkerFiles() throws IOException {
         Path w = workerDir(config);
         if (Files.isDirectory(w)) {
@@ -117,6 +164,10 @@ public final class FerryHost implements AutoCloseable {
                 e.region().hostHeartbeat(now);
                 e.watch(now);
             }
+            for (DeviceDispatch d : dispatches.values()) {
+                d.tick(now);
+            }
+            publishFigures();
             try {
                 Thread.sleep(HEARTBEAT_MILLIS);
             } catch (InterruptedException ex) {

@@ -26,6 +26,14 @@ final class HandleTable {
         int suppressed;
         /** Device commands enqueued since the queue's last finish (queues only). */
         int queued;
+        /** The device of a context or queue. */
+        Devices.Device device;
+        /** Scheduling hints of a queue: its default priority and relative deadline, and a one-shot for the next command. */
+        int hintPriority;
+        long hintDeadlineNanos;
+        boolean nextHint;
+        int nextPriority;
+        long nextDeadlineNanos;
 
         Entry(long handle, Kind kind, BackendSession backend, long size, int argCount) {
             this.handle = handle;

@@ -68,15 +68,22 @@ final class Session implements RecordHandler, SessionContext {
 
     private final java.nio.file.Path regionPath;
     private final HostConfig host;
+    private final HostConfig.GuestConfig config;
+    private final long tenant;
+    private final Map<Devices.Device, DeviceDispatch> dispatches;
 
-    Session(HostConfig host, String guest, java.nio.file.Path regionPath, long id, long[] credential,
-            SpscRing completions, MemorySegment heap, Devices devices, Quotas quotas, java.util.Set<String> services,
-            SessionService.Factory teeFactory) {
+    Session(HostConfig host, HostConfig.GuestConfig config, long tenant, Map<Devices.Device, DeviceDispatch> dispatches,
+            java.nio.file.Path regionPath, long id, long[] credential, SpscRing completions, MemorySegment heap,
+            Devices devices, SessionService.Factory teeFactory) {
         this.host = host;
+        this.config = config;
+        this.tenant = tenant;
+        this.dispatches = dispatches;
+        this.guest = config.name();
+        this.quotas = config.quotas();
+        this.services = config.services();
         this.teeFactory = teeFactory;
-        this.services = services;
         this.regionPath = regionPath;
-        this.guest = guest;
         this.id = id;
         this.expectedCredential0 = credential[0];
         this.expectedCredential1 = credential[1];
@@ -85,7 +92,6 @@ final class Session implements RecordHandler, SessionContext {
         this.completions = completions;
         this.heap = heap;
         this.devices = devices;
-        this.quotas = quotas;
         this.handles = new HandleTable(quotas);
         this.compute = new ComputeCalls(this, handles, heap.byteSize());
     }
@@ -171,6 +177,33 @@ final class Session implements RecordHandler, SessionContext {
         deviceMemory = sum;
     }
 
+    long tenant() {
+        return tenant;
+    }
+
+    /** The scheduler of {@code device}, or null under the FIFO policy. */
+    DeviceDispatch dispatchFor(Devices.Device device) {
+        return device == null ? null : dispatches.get(device);
+    }
+
+    /** The hint for the next command of queue {@code q} (a one-shot hint first, else the queue's own). */
+    io.ferry.host.sched.Hint hintFor(HandleTable.Entry q) {
+        int priority = q.hintPriority;
+        long deadline = q.hintDeadlineNanos;
+        if (q.nextHint) {
+            q.nextHint = false;
+            priority = q.nextPriority;
+            deadline = q.nextDeadlineNanos;
+        }
+        return priority == 0 && deadline == 0 ? io.ferry.host.sched.Hint.NONE
+                : new io.ferry.host.sched.Hint(priority, deadline == 0 ? Long.MAX_VALUE : System.nanoTime() + deadline);
+    }
+
+    /** How to stop a backend's running work: kill the device worker; null where it cannot be stopped. */
+    Runnable cancelFor(BackendSession b) {
+        return b instanceof WorkerClient w ? w::cancel : null;
+    }
+
     /** The guest's process id from HELLO, and whether this host can see that process (it maps the region). */
     long guestPid() {
         return guestPid;
@@ -185,7 +218,8 @@ final class Session implements RecordHandler, SessionContext {
         if (b == null) {
             // Guest kernels on a CPU device run as machine code where the device runs: keep them out of the host.
             if (host.isolation() == HostConfig.Isolation.PROCESS && device.info().type() == DeviceType.CPU) {
-                b = WorkerClient.start(device.backend().name(), guest, regionPath, FerryHost.workerDir(host));
+                b = WorkerClient.start(device.backend().name(), guest, regionPath, FerryHost.workerDir(host),
+                        host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null);
             } else {
                 b = device.backend().openSession(guest, heap);
             }

@@ -71,6 +71,15 @@ public final class WorkerClient implements BackendSession {
     /** Starts a worker for {@code guest} that serves {@code backend}'s devices with the guest's region's heap. */
     public static WorkerClient start(String backend, String guest, Path guestRegion, Path workDir)
             throws BackendException {
+        return start(backend, guest, guestRegion, workDir, null);
+    }
+
+    /**
+     * As {@link #start(String, String, Path, Path)}, with the worker's threads at the CPU priority of
+     * {@code schedClass} (null: leave it).
+     */
+    public static WorkerClient start(String backend, String guest, Path guestRegion, Path workDir,
+                                     io.ferry.host.HostConfig.SchedClass schedClass) throws BackendException {
         Region control = null;
         Process process = null;
         try {
@@ -89,6 +98,9 @@ public final class WorkerClient implements BackendSession {
                             + "/ferry-worker-hs_err_%p.log",
                     "-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(),
                     file.toString(), guestRegion.toString(), backend, guest));
+            if (schedClass != null) {
+                cmd.add(schedClass.name());
+            }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.INHERIT);
             process = pb.start();
@@ -136,6 +148,15 @@ public final class WorkerClient implements BackendSession {
 
     public long pid() {
         return process.pid();
+    }
+
+    /**
+     * Stops the guest's device work now (from another thread: the host's watchdog). The worker is killed; the call
+     * waiting on it fails with DEVICE_LOST, as does every later one.
+     */
+    public void cancel() {
+        LOG.warning("guest " + guest + ": cancelling device work: killing worker " + process.pid());
+        process.destroyForcibly();
     }
 
     // ---- the request/reply exchange ----

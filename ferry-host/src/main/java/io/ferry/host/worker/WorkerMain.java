@@ -20,7 +20,7 @@ import java.util.ServiceLoader;
  * to machine code (a PoCL kernel) can only harm this process. It maps the guest's region (for the heap) and its
  * private control region with the host, and nothing of any other guest.
  *
- * <p>Usage: {@code WorkerMain CONTROL_REGION GUEST_REGION BACKEND GUEST}. It serves requests until CLOSE, or until
+ * <p>Usage: {@code WorkerMain CONTROL_REGION GUEST_REGION BACKEND GUEST [CLASS]}. It serves requests until CLOSE, or until
  * the host dies (the kernel sends it SIGKILL then: see {@link Sandbox}).
  */
 public final class WorkerMain implements RecordHandler {
@@ -39,6 +39,10 @@ public final class WorkerMain implements RecordHandler {
 
     public static void main(String[] args) throws Exception {
         Sandbox.enterWorker();
+        if (args.length > 4) {
+            // before the device starts its threads, so that they inherit the guest's CPU priority
+            OsPriority.applyToCurrentThread(io.ferry.host.HostConfig.SchedClass.valueOf(args[4]));
+        }
         Region control = Region.open(Path.of(args[0]));
         Region guest = Region.open(Path.of(args[1]));
         ComputeBackend backend = null;

@@ -1,0 +1,215 @@
+package io.ferry.host;
+
+import io.ferry.host.sched.Hint;
+import io.ferry.host.sched.Reservation;
+import io.ferry.host.sched.SchedClass;
+import io.ferry.host.sched.Scheduler;
+import io.ferry.host.sched.TenantFigures;
+import io.ferry.host.sched.TenantSpec;
+import io.ferry.host.sched.Ticket;
+import io.ferry.host.spi.BackendException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Logger;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The runtime around one device's {@link Scheduler}: a guest's endpoint thread brings each device command here and
+ * waits until the policy gives it the device; it then runs the command to completion (enqueue and finish) so that
+ * the measured time is the command's device time and the in-flight cap holds; the scheduler learns the figure.
+ *
+ * <p>Each guest's endpoint is one thread, so a tenant has at most one command queued or running here: the per-guest
+ * order is kept by construction and the policy arbitrates between guests.
+ *
+ * <p>Threads: endpoint threads call {@link #run}; the host's heartbeat thread calls {@link #tick} (deadline and
+ * budget wake-ups, overrun checks, figures). All state is under {@link #lock}.
+ */
+final class DeviceDispatch {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    static final long DEFAULT_ESTIMATE_NANOS = 1_000_000;
+
+    /** A device command: enqueue and finish. */
+    interface Command {
+        void run() throws CallException, BackendException;
+    }
+
+    /** Per-tenant figures this class keeps beyond the scheduler's. */
+    private static final class Tenant {
+        final String name;
+        final long overrunLimitNanos;
+        final Histogram waits = new Histogram(60_000_000_000L, 2);
+        long runningSince;
+        Runnable cancel;
+        long overruns;
+        boolean flagged;
+
+        Tenant(String name, long overrunLimitNanos) {
+            this.name = name;
+            this.overrunLimitNanos = overrunLimitNanos;
+        }
+    }
+
+    private final String device;
+    private final Scheduler scheduler;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition turn = lock.newCondition();
+    private final Map<Long, Tenant> tenants = new HashMap<>();
+
+    DeviceDispatch(String device, long bestEffortCapNanos) {
+        this.device = device;
+        this.scheduler = new Scheduler(bestEffortCapNanos, DEFAULT_ESTIMATE_NANOS);
+    }
+
+    void addTenant(long id, HostConfig.GuestConfig g) {
+        lock.lock();
+        try {
+            Reservation r = g.reservation() == null ? null
+                    : new Reservation(g.reservation().budgetNanos(), g.reservation().periodNanos());
+            scheduler.addTenant(new TenantSpec(id, g.name(), SchedClass.valueOf(g.schedClass().name()), g.weight(), r));
+            tenants.put(id, new Tenant(g.name(), g.overrunLimitNanos()));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits for the device, runs {@code command}, reports its device time. {@code cancel} stops the command's work
+     * where the backend can (a device worker is killed); null where it cannot.
+     */
+    void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException {
+        Slot slot = new Slot();
+        Ticket ticket;
+        lock.lock();
+        try {
+            ticket = scheduler.submit(tenant, 0, hint, slot, System.nanoTime());
+            grant();
+            while (!slot.granted) {
+                long now = System.nanoTime();
+                long wake = scheduler.nextEventAt(now);
+                long wait = Math.min(wake == Long.MAX_VALUE ? Long.MAX_VALUE : wake - now, 100_000_000L);
+                turn.awaitNanos(Math.max(wait, 1_000));
+                grant();
+            }
+            Tenant t = tenants.get(tenant);
+            t.runningSince = System.nanoTime();
+            t.cancel = cancel;
+            t.waits.recordValue(Math.max(0, ticket.queueWaitNanos()));
+        } catch (InterruptedException e) {
+            // Shutting down: the ticket stays queued; when its turn comes grant() completes it at once.
+            slot.abandoned = true;
+            Thread.currentThread().interrupt();
+            throw new CallException(io.ferry.protocol.Status.SESSION_CLOSED, "host shutting down");
+        } finally {
+            lock.unlock();
+        }
+        long start = System.nanoTime();
+        try {
+            command.run();
+        } finally {
+            long end = System.nanoTime();
+            lock.lock();
+            try {
+                Tenant t = tenants.get(tenant);
+                t.runningSince = 0;
+                t.cancel = null;
+                scheduler.completed(ticket, end - start, end);
+                grant();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Hands out every ticket the policy allows now and wakes their threads. Under the lock. */
+    private void grant() {
+        Ticket t;
+        boolean any = false;
+        while ((t = scheduler.next(System.nanoTime())) != null) {
+            Slot s = (Slot) t.payload();
+            if (s.abandoned) {
+                scheduler.completed(t, 0, System.nanoTime());
+                continue;
+            }
+            s.ticket = t;
+            s.granted = true;
+            any = true;
+        }
+        if (any) {
+            turn.signalAll();
+        }
+    }
+
+    /**
+     * From the heartbeat thread: wakes waiters whose budget refilled, and cancels best-effort commands that overran
+     * their guest's limit (flagging the guest).
+     */
+    void tick(long now) {
+        lock.lock();
+        try {
+            grant();
+            turn.signalAll();
+            for (Map.Entry<Long, Tenant> e : tenants.entrySet()) {
+                Tenant t = e.getValue();
+                if (t.overrunLimitNanos > 0 && t.runningSince != 0 && now - t.runningSince > t.overrunLimitNanos) {
+                    t.overruns++;
+                    t.flagged = true;
+                    LOG.warning("guest " + t.name + " on " + device + ": a command ran "
+                            + (now - t.runningSince) / 1_000_000 + " ms, over its limit of "
+                            + t.overrunLimitNanos / 1_000_000 + " ms: flagged"
+                            + (t.cancel != null ? ", its device work cancelled" : " (this backend cannot cancel)"));
+                    if (t.cancel != null) {
+                        t.cancel.run();
+                        t.cancel = null;
+                    }
+                    t.runningSince = 0;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** What a guest sees of its scheduling, and what status shows. */
+    record View(TenantFigures figures, long waitP50Nanos, long waitP99Nanos, long waitMaxNanos, long overruns,
+                boolean flagged) {
+    }
+
+    View view(long tenant) {
+        lock.lock();
+        try {
+            Tenant t = tenants.get(tenant);
+            TenantFigures f = scheduler.figures(tenant, System.nanoTime());
+            return new View(f, t.waits.getValueAtPercentile(50), t.waits.getValueAtPercentile(99),
+                    t.waits.getMaxValue(), t.overruns, t.flagged);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    List<TenantFigures> figures() {
+        lock.lock();
+        try {
+            return scheduler.allFigures(System.nanoTime());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    String device() {
+        return device;
+    }
+
+    private static final class Slot {
+        boolean granted;
+        boolean abandoned;
+        Ticket ticket;
+    }
+
+    static long millis(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

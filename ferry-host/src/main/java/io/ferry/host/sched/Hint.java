@@ -1,0 +1,25 @@
+package io.ferry.host.sched;
+
+/**
+ * A guest's hint for one command (or a queue's default): it reorders work inside the tenant's class only, never
+ * across classes, and never ahead of the tenant's own earlier commands.
+ *
+ * @param priority      higher first, among the heads of the tenant queues of one class; 0 is neutral
+ * @param deadlineNanos absolute, on the scheduler's clock; earlier first after priority; {@link Long#MAX_VALUE} for
+ *                      none. A command completed after it counts a deadline miss.
+ */
+public record Hint(int priority, long deadlineNanos) {
+    public static final Hint NONE = new Hint(0, Long.MAX_VALUE);
+
+    public static Hint priority(int priority) {
+        return new Hint(priority, Long.MAX_VALUE);
+    }
+
+    public static Hint deadline(long deadlineNanos) {
+        return new Hint(0, deadlineNanos);
+    }
+
+    public boolean hasDeadline() {
+        return deadlineNanos != Long.MAX_VALUE;
+    }
+}

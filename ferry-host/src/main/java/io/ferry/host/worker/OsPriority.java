@@ -1,0 +1,67 @@
+package io.ferry.host.worker;
+
+import io.ferry.host.HostConfig.SchedClass;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.logging.Logger;
+
+/**
+ * The CPU device's native scheduling lever: the OS scheduler. A guest's device worker (and the host thread that
+ * serves the guest) run with a CPU priority that follows the guest's class, so that on a CPU device a critical
+ * guest's kernels preempt best-effort kernels for real: BEST_EFFORT threads run under SCHED_IDLE (only when a core
+ * would otherwise idle), NORMAL at nice 0, HIGH at nice -5, CRITICAL at nice -10 (raising priority needs
+ * CAP_SYS_NICE; without it the thread stays at nice 0 and a log line says so).
+ *
+ * <p>Linux applies both calls to one thread; threads created afterwards inherit the setting, which is why a
+ * worker applies it before it starts its device (PoCL's threads then inherit it).
+ */
+public final class OsPriority {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    private static final int SCHED_OTHER = 0;
+    private static final int SCHED_IDLE = 5;
+    private static final int PRIO_PROCESS = 0;
+    private static final long SYS_GETTID = 186; // x86_64
+
+    private OsPriority() {
+    }
+
+    /** Applies {@code c} to the calling thread; returns false (with a log line) where the OS refused. */
+    public static boolean applyToCurrentThread(SchedClass c) {
+        try {
+            Linker linker = Linker.nativeLinker();
+            var libc = linker.defaultLookup();
+            MethodHandle syscall = linker.downcallHandle(libc.find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Linker.Option.firstVariadicArg(1));
+            MethodHandle schedSet = linker.downcallHandle(libc.find("sched_setscheduler").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                            ValueLayout.ADDRESS));
+            MethodHandle setPriority = linker.downcallHandle(libc.find("setpriority").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                            ValueLayout.JAVA_INT));
+            int tid = (int) (long) syscall.invokeExact(SYS_GETTID);
+            int rc;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment param = arena.allocate(ValueLayout.JAVA_INT); // sched_priority = 0
+                rc = (int) schedSet.invokeExact(tid, c == SchedClass.BEST_EFFORT ? SCHED_IDLE : SCHED_OTHER, param);
+            }
+            int nice = switch (c) {
+                case CRITICAL -> -10;
+                case HIGH -> -5;
+                case NORMAL, BEST_EFFORT -> 0;
+            };
+            int rc2 = c == SchedClass.BEST_EFFORT ? 0 : (int) setPriority.invokeExact(PRIO_PROCESS, tid, nice);
+            if (rc != 0 || rc2 != 0) {
+                LOG.info("thread " + tid + ": OS priority for " + c + " not fully applied (needs CAP_SYS_NICE to raise)");
+                return false;
+            }
+            return true;
+        } catch (Throwable t) {
+            LOG.info("OS priority not applied: " + t);
+            return false;
+        }
+    }
+}
