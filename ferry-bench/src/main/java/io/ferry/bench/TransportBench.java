@@ -316,7 +316,7 @@ public final class TransportBench {
         System.out.printf(Locale.ROOT, "  %-36s %14.1f   baseline %12.1f   ratio %6.2f%n", what, v, b, v / b);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

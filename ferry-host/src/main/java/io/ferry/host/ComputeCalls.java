@@ -20,6 +20,8 @@ final class ComputeCalls {
     /** Largest by-value kernel argument (OpenCL guarantees 1 KiB of arguments in all). */
     static final int MAX_ARG_VALUE = 1024;
     static final int MAX_FILL_PATTERN = 128;
+    /** Most work-items of one launch: bounds what one call can ask of a device. */
+    static final long MAX_WORK_ITEMS = 1L << 32;
 
     private final Session session;
     private final HandleTable handles;
@@ -112,11 +114,14 @@ final class ComputeCalls {
             }
             case RELEASE -> {
                 long h = arg(rec, 0);
-                Entry e = handles.find(h);
+                Entry e = handles.remove(h);
                 if (e == null) {
-                    throw new CallException(Status.UNKNOWN_HANDLE, "handle " + h + " is not an object of this session");
+                    // Idempotent: the object's creation may have failed (reported once, as a sticky error).
+                    break;
                 }
-                handles.remove(h);
+                if (e.kind == Kind.QUEUE) {
+                    session.commandsFinished(e.queued);
+                }
                 try {
                     e.backend.release(h);
                 } finally {
@@ -210,6 +215,7 @@ final class ComputeCalls {
             case LAUNCH -> launch(rec);
             case FINISH -> {
                 Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
+                session.commandsFinished(q.queued);
                 q.queued = 0;
                 q.backend.finish(q.handle);
             }
@@ -250,6 +256,14 @@ final class ComputeCalls {
             anyOffset |= offset[i] != 0;
             localGiven += local[i] != 0 ? 1 : 0;
         }
+        double items = 1;
+        for (int i = 0; i < d; i++) {
+            items *= global[i];
+        }
+        if (items > MAX_WORK_ITEMS) {
+            throw new CallException(Status.INVALID_WORK_SIZE, "a launch of " + String.format("%.3g", items)
+                    + " work-items exceeds the host's limit of " + MAX_WORK_ITEMS + " (2^32)");
+        }
         if (localGiven != 0 && localGiven != d) {
             throw new CallException(Status.INVALID_WORK_SIZE, "give a local size for every dimension or for none");
         }
@@ -282,12 +296,14 @@ final class ComputeCalls {
             command.run();
             q.backend.finish(q.handle);
         }, session.cancelFor(q.backend));
+        session.commandsFinished(q.queued);
         q.queued = 0;
     }
 
     private void enqueue(Entry queue) throws CallException {
         session.quotas().checkCommandsInFlight(queue.queued, queue.handle);
         queue.queued++;
+        session.commandsEnqueued();
     }
 
     private long newEvent(long event) throws CallException {

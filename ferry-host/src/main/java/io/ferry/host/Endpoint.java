@@ -50,6 +50,7 @@ final class Endpoint implements Runnable {
     private Thread thread;
 
     private final HostConfig host;
+    private final WorkerGate workerGate = new WorkerGate();
     private final long tenant;
     private final java.util.Map<Devices.Device, DeviceDispatch> dispatches;
 
@@ -205,7 +206,7 @@ final class Endpoint implements Runnable {
         region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
         session = new Session(host, config, tenant, dispatches, region.path(), id, credential, region.completionRing(),
-                region.heap(), devices, tee);
+                region.heap(), devices, tee, workerGate);
         sessionsServed++;
         region.sessionId(id);
         region.connectAck(request);

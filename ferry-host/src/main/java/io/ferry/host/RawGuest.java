@@ -236,6 +236,11 @@ final class RawGuest implements AutoCloseable {
 
     /** Waits until the host has ended our session (CONNECT_ACK moved away from our nonce). */
     boolean awaitClosed(long timeoutNanos) {
+        return awaitClosed(timeoutNanos, true);
+    }
+
+    /** As {@link #awaitClosed(long)}; {@code drain} false leaves completions unread (a guest that never reads). */
+    boolean awaitClosed(long timeoutNanos, boolean drain) {
         long deadline = System.nanoTime() + timeoutNanos;
         int spins = 0;
         while (region.connectAck() == nonce) {
@@ -246,7 +251,9 @@ final class RawGuest implements AutoCloseable {
                 beat();
             }
             try {
-                completions.poll(reader, 64);
+                if (drain) {
+                    completions.poll(reader, 64);
+                }
             } catch (RingCorruptedException e) {
                 // a hostile case may have trashed the completion ring itself; the ack still tells
             }

@@ -62,6 +62,8 @@ final class Session implements RecordHandler, SessionContext {
     private int callOp;
     private long callArg;
     private volatile long deviceMemory;
+    private int inFlight;
+    private volatile int inFlightView;
     private volatile long guestPid;
     private volatile boolean pidVerified;
     private final java.util.Set<String> services;
@@ -69,12 +71,14 @@ final class Session implements RecordHandler, SessionContext {
     private final java.nio.file.Path regionPath;
     private final HostConfig host;
     private final HostConfig.GuestConfig config;
+    private final WorkerGate workerGate;
     private final long tenant;
     private final Map<Devices.Device, DeviceDispatch> dispatches;
 
     Session(HostConfig host, HostConfig.GuestConfig config, long tenant, Map<Devices.Device, DeviceDispatch> dispatches,
             java.nio.file.Path regionPath, long id, long[] credential, SpscRing completions, MemorySegment heap,
-            Devices devices, SessionService.Factory teeFactory) {
+            Devices devices, SessionService.Factory teeFactory, WorkerGate workerGate) {
+        this.workerGate = workerGate;
         this.host = host;
         this.config = config;
         this.tenant = tenant;
@@ -133,17 +137,19 @@ final class Session implements RecordHandler, SessionContext {
         return closed ? 0 : handles.size();
     }
 
-    /** Device commands enqueued and not yet finished, over all queues (approximate from other threads). */
+    /** Device commands enqueued and not yet finished, over all queues (safe from any thread). */
     int commandsInFlight() {
-        int n = 0;
-        try {
-            for (HandleTable.Entry e : handles.view().values()) {
-                n += e.queued;
-            }
-        } catch (java.util.ConcurrentModificationException e) {
-            return -1;
-        }
-        return n;
+        return inFlightView;
+    }
+
+    void commandsEnqueued() {
+        inFlight++;
+        inFlightView = inFlight;
+    }
+
+    void commandsFinished(int n) {
+        inFlight -= n;
+        inFlightView = inFlight;
     }
 
     boolean closed() {
@@ -218,6 +224,7 @@ final class Session implements RecordHandler, SessionContext {
         if (b == null) {
             // Guest kernels on a CPU device run as machine code where the device runs: keep them out of the host.
             if (host.isolation() == HostConfig.Isolation.PROCESS && device.info().type() == DeviceType.CPU) {
+                workerGate.await();
                 b = WorkerClient.start(device.backend().name(), guest, regionPath, FerryHost.workerDir(host),
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null);
             } else {
@@ -508,6 +515,8 @@ final class Session implements RecordHandler, SessionContext {
         }
         backends.clear();
         deviceMemory = 0;
+        inFlight = 0;
+        inFlightView = 0;
         if (tee != null) {
             tee.close();
             tee = null;

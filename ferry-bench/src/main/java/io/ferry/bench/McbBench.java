@@ -1,0 +1,395 @@
+package io.ferry.bench;
+
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Kernel;
+import io.ferry.client.NDRange;
+import io.ferry.client.Program;
+import io.ferry.client.Queue;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import io.ferry.host.HostConfig.SchedClass;
+import io.ferry.host.worker.OsPriority;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * {@code ./ferry bench mcb}: mixed criticality at 60 Hz. A critical guest releases a job every 16.667 ms (upload, a
+ * chain of kernels sized to about 12 % of the period on this device, readback; deadline = period) while four equal
+ * best-effort tenants saturate the device (three with long kernels, one copy-heavy). One run measures (a) the
+ * critical guest alone, (b) everything under plain FIFO, (c) everything under Ferry's policy.
+ *
+ * <p>The host runs in this process; each guest has a connection (a region of its own) and, on the CPU device, a
+ * device worker process of its own. The load generator's client threads run at idle CPU priority in every run so
+ * that they do not compete with what is measured; only the host's policy differs between (b) and (c).
+ */
+public final class McbBench {
+    static final long PERIOD_NANOS = 16_666_667L;
+    static final int CHAIN = 4;
+    static final int ITEMS = 1 << 14;
+    static final String KERNEL = """
+            __kernel void spin(__global float* a, int iters) {
+                size_t i = get_global_id(0);
+                float x = a[i];
+                for (int k = 0; k < iters; k++) { x = x * 0.999f + 0.5f; }
+                a[i] = x;
+            }
+            """;
+    static final String[] TENANTS = {"be1", "be2", "be3", "becopy"};
+
+    private final boolean quick;
+    private final Path json;
+    private final Path plotDir;
+
+    public McbBench(boolean quick, Path json, Path plotDir) {
+        this.quick = quick;
+        this.json = json;
+        this.plotDir = plotDir;
+    }
+
+    public int run() throws Exception {
+        int frames = quick ? 1800 : 36_000;
+        int shortFrames = quick ? 600 : 3_600;
+        Report r = new Report("mcb");
+        Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-mcb-");
+        try {
+            // Calibrate on a quiet device: iterations for a ~12 % chain, and a ~10 ms best-effort kernel.
+            Calibration cal;
+            try (FerryHost host = startHost(dir.resolve("cal"), HostConfig.Policy.FERRY);
+                 Ferry crit = Ferry.connect(FerryHost.regionPath(dir.resolve("cal"), "critical"))) {
+                cal = calibrate(crit);
+                r.put("device", crit.defaultDevice().name());
+            }
+            System.out.printf(Locale.ROOT, "mcb: chain of %d kernels × %d iterations ≈ %.2f ms; best-effort kernel "
+                    + "%d iterations ≈ %.1f ms%n", CHAIN, cal.critIters, cal.chainMillis, cal.beIters, cal.beMillis);
+            Phase alone = phase("alone", dir.resolve("a"), HostConfig.Policy.FERRY, cal, shortFrames, false);
+            Phase fifo = phase("fifo", dir.resolve("b"), HostConfig.Policy.FIFO, cal, shortFrames, true);
+            Phase ferry = phase("ferry", dir.resolve("c"), HostConfig.Policy.FERRY, cal, frames, true);
+
+            r.put("frames", ferry.responses.length);
+            r.put("critical_misses", ferry.misses());
+            r.put("critical_p99_ms", ferry.percentile(99));
+            r.put("critical_p99_alone_ms", alone.percentile(99));
+            r.put("critical_max_ms", ferry.max());
+            r.put("critical_p50_ms", ferry.percentile(50));
+            r.put("critical_p50_alone_ms", alone.percentile(50));
+            r.put("fifo_critical_misses", fifo.misses());
+            r.put("fifo_frames", fifo.responses.length);
+            r.put("fifo_critical_p99_ms", fifo.percentile(99));
+            r.put("be_throughput_ratio_vs_fifo", ferry.beRate() / fifo.beRate());
+            r.put("jain_fairness", ferry.jain());
+            r.put("share_error_pp", ferry.shareErrorPp());
+            r.put("chain_ms_alone", cal.chainMillis);
+            r.put("be_kernel_ms_alone", cal.beMillis);
+            r.stamp();
+            print(r);
+            if (plotDir != null) {
+                Plots.cdf(plotDir.resolve("critical-response-cdf.png"), "critical response time (ms), 60 Hz",
+                        List.of("alone", "FIFO", "Ferry"), List.of(alone.responses, fifo.responses, ferry.responses),
+                        PERIOD_NANOS / 1e6);
+                Plots.shares(plotDir.resolve("tenant-shares.png"), "best-effort device-time share per 1 s window",
+                        Arrays.asList(TENANTS), ferry.windowShares);
+                System.out.println("plots in " + plotDir);
+            }
+            if (json != null) {
+                r.write(json);
+                System.out.println("wrote " + json);
+            }
+        } finally {
+            TransportBench.deleteTree(dir);
+        }
+        return 0;
+    }
+
+    private static FerryHost startHost(Path dir, HostConfig.Policy policy) throws Exception {
+        List<HostConfig.GuestConfig> gs = new ArrayList<>();
+        gs.add(new HostConfig.GuestConfig("critical", 64L << 20).withScheduling(SchedClass.CRITICAL, 1,
+                new HostConfig.Reservation(8_000_000, PERIOD_NANOS), 0));
+        for (String t : TENANTS) {
+            gs.add(new HostConfig.GuestConfig(t, 96L << 20).withScheduling(SchedClass.BEST_EFFORT, 1, null, 0));
+        }
+        HostConfig cfg = new HostConfig(dir, false, List.of(), gs)
+                .withScheduling(new HostConfig.Scheduling(policy, 25_000_000));
+        return FerryHost.start(cfg, Devices.discover(List.of()));
+    }
+
+    record Calibration(int critIters, double chainMillis, int beIters, double beMillis) {
+    }
+
+    private static Calibration calibrate(Ferry f) {
+        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
+             Buffer a = ctx.createBuffer(4L * ITEMS); HeapBlock h = f.heap().allocate(4L * ITEMS)) {
+            k.arg(0, a);
+            q.write(a, 0, h.segment()).finish();
+            int iters = 64;
+            double ms = 0;
+            for (int round = 0; round < 12; round++) {
+                k.arg(1, iters);
+                double[] t = new double[5];
+                for (int i = 0; i < t.length; i++) {
+                    long t0 = System.nanoTime();
+                    q.launch(k, NDRange.of(ITEMS)).finish();
+                    t[i] = (System.nanoTime() - t0) / 1e6;
+                }
+                ms = TransportBench.median(t);
+                double target = 0.12 * PERIOD_NANOS / 1e6 / CHAIN;
+                if (Math.abs(ms - target) < 0.1 * target) {
+                    break;
+                }
+                iters = (int) Math.max(1, Math.round(iters * target / Math.max(ms, 0.01)));
+            }
+            double chain = ms * CHAIN;
+            int beIters = (int) Math.max(1, Math.round(iters * 10.0 / Math.max(ms, 0.01)));
+            return new Calibration(iters, chain, beIters, ms * beIters / iters);
+        }
+    }
+
+    /** The figures of one configuration. */
+    static final class Phase {
+        long[] responses = new long[0];
+        double beWorkUnits;
+        double seconds;
+        List<double[]> windowShares = new ArrayList<>();
+
+        long misses() {
+            return Arrays.stream(responses).filter(x -> x > PERIOD_NANOS).count();
+        }
+
+        double percentile(double p) {
+            if (responses.length == 0) {
+                return Double.NaN;
+            }
+            long[] s = responses.clone();
+            Arrays.sort(s);
+            return s[(int) Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] / 1e6;
+        }
+
+        double max() {
+            return Arrays.stream(responses).max().orElse(0) / 1e6;
+        }
+
+        double beRate() {
+            return beWorkUnits / seconds;
+        }
+
+        /** Jain's index over the mean share of each tenant per window. */
+        double jain() {
+            if (windowShares.isEmpty()) {
+                return Double.NaN;
+            }
+            double total = 0;
+            for (double[] w : windowShares) {
+                double sum = 0;
+                double sq = 0;
+                for (double x : w) {
+                    sum += x;
+                    sq += x * x;
+                }
+                total += sq == 0 ? 1 : sum * sum / (w.length * sq);
+            }
+            return total / windowShares.size();
+        }
+
+        double shareErrorPp() {
+            double worst = 0;
+            for (double[] w : windowShares) {
+                for (double x : w) {
+                    worst = Math.max(worst, Math.abs(x - 1.0 / w.length) * 100);
+                }
+            }
+            return worst;
+        }
+    }
+
+    private Phase phase(String name, Path dir, HostConfig.Policy policy, Calibration cal, int frames, boolean load)
+            throws Exception {
+        System.out.println("mcb: phase " + name + " (" + frames + " frames" + (load ? ", with best-effort load" : "")
+                + ", policy " + policy.name().toLowerCase(Locale.ROOT) + ")");
+        Phase ph = new Phase();
+        try (FerryHost host = startHost(dir, policy)) {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLongArray work = new AtomicLongArray(TENANTS.length); // completed device-time units, µs
+            List<Thread> loaders = new ArrayList<>();
+            List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
+            if (load) {
+                for (int i = 0; i < TENANTS.length; i++) {
+                    int t = i;
+                    loaders.add(Thread.ofPlatform().name("mcb-" + TENANTS[i]).start(() -> {
+                        OsPriority.applyToCurrentThread(SchedClass.BEST_EFFORT);
+                        try (Ferry f = Ferry.connect(FerryHost.regionPath(dir, TENANTS[t]))) {
+                            if (TENANTS[t].equals("becopy")) {
+                                copyLoad(f, stop, work, t);
+                            } else {
+                                kernelLoad(f, cal, stop, work, t);
+                            }
+                        } catch (Throwable e) {
+                            if (!stop.get()) {
+                                errors.add(e);
+                            }
+                        }
+                    }));
+                }
+                Thread.sleep(1500); // let the load reach steady state
+            }
+            try (Ferry f = Ferry.connect(FerryHost.regionPath(dir, "critical"));
+                 Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+                 Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
+                 Buffer a = ctx.createBuffer(4L * ITEMS); HeapBlock in = f.heap().allocate(4L * ITEMS);
+                 HeapBlock out = f.heap().allocate(4L * ITEMS)) {
+                k.arg(0, a).arg(1, cal.critIters);
+                for (int i = 0; i < 30; i++) { // warm-up frames, not counted
+                    job(q, k, a, in, out);
+                }
+                long[] resp = new long[frames];
+                long[] beStart = snapshot(work);
+                long t0 = System.nanoTime();
+                long windowStart = t0;
+                long[] windowBase = snapshot(work);
+                double[] dev0 = deviceTimes(host);
+                for (int i = 0; i < frames; i++) {
+                    long release = t0 + i * PERIOD_NANOS;
+                    long now;
+                    while ((now = System.nanoTime()) < release) {
+                        long gap = release - now;
+                        if (gap > 200_000) {
+                            java.util.concurrent.locks.LockSupport.parkNanos(gap - 150_000);
+                        } else {
+                            Thread.onSpinWait();
+                        }
+                    }
+                    job(q, k, a, in, out);
+                    resp[i] = System.nanoTime() - release;
+                    if (load && System.nanoTime() - windowStart >= 1_000_000_000L) {
+                        double[] dev = deviceTimes(host);
+                        ph.windowShares.add(policy == HostConfig.Policy.FERRY ? shares(dev0, dev)
+                                : shares(windowBase, snapshot(work)));
+                        dev0 = dev;
+                        windowBase = snapshot(work);
+                        windowStart = System.nanoTime();
+                    }
+                }
+                ph.seconds = (System.nanoTime() - t0) / 1e9;
+                long[] beEnd = snapshot(work);
+                for (int i = 0; i < beEnd.length; i++) {
+                    ph.beWorkUnits += beEnd[i] - beStart[i];
+                }
+                ph.responses = resp;
+            } finally {
+                stop.set(true);
+                for (Thread t : loaders) {
+                    t.join(30_000);
+                }
+            }
+            if (!errors.isEmpty()) {
+                throw new IllegalStateException("a best-effort tenant failed: " + errors.getFirst(), errors.getFirst());
+            }
+        }
+        System.out.printf(Locale.ROOT, "mcb: %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms, misses %d of %d%n", name,
+                ph.percentile(50), ph.percentile(99), ph.max(), ph.misses(), ph.responses.length);
+        return ph;
+    }
+
+    private static void job(Queue q, Kernel k, Buffer a, HeapBlock in, HeapBlock out) {
+        q.write(a, 0, in.segment());
+        for (int c = 0; c < CHAIN; c++) {
+            q.launch(k, NDRange.of(ITEMS));
+        }
+        q.read(a, 0, out.segment());
+        q.finish();
+    }
+
+    private static void kernelLoad(Ferry f, Calibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
+        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
+             Buffer a = ctx.createBuffer(4L * ITEMS)) {
+            k.arg(0, a).arg(1, cal.beIters);
+            long unit = Math.round(cal.beMillis * 1000);
+            while (!stop.get()) {
+                q.launch(k, NDRange.of(ITEMS)).finish();
+                work.addAndGet(t, unit);
+            }
+        }
+    }
+
+    private static void copyLoad(Ferry f, AtomicBoolean stop, AtomicLongArray work, int t) {
+        long bytes = 32L << 20;
+        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+             Buffer a = ctx.createBuffer(bytes); HeapBlock h = f.heap().allocate(bytes)) {
+            h.segment().fill((byte) 3);
+            q.write(a, 0, h.segment()).finish();
+            long t0 = System.nanoTime();
+            q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
+            long unit = Math.max(1, (System.nanoTime() - t0) / 1000); // calibrated alone-ish, µs
+            while (!stop.get()) {
+                q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
+                work.addAndGet(t, unit);
+            }
+        }
+    }
+
+    private static long[] snapshot(AtomicLongArray a) {
+        long[] s = new long[a.length()];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = a.get(i);
+        }
+        return s;
+    }
+
+    /** Device time of each best-effort tenant so far, from the host's scheduler (NaN under FIFO). */
+    private static double[] deviceTimes(FerryHost host) {
+        double[] d = new double[TENANTS.length];
+        for (int i = 0; i < TENANTS.length; i++) {
+            var v = host.scheduling(TENANTS[i]);
+            d[i] = v.isEmpty() ? Double.NaN : v.getFirst().deviceNanos();
+        }
+        return d;
+    }
+
+    private static double[] shares(double[] before, double[] after) {
+        double[] d = new double[before.length];
+        double sum = 0;
+        for (int i = 0; i < d.length; i++) {
+            d[i] = after[i] - before[i];
+            sum += d[i];
+        }
+        for (int i = 0; i < d.length; i++) {
+            d[i] = sum > 0 ? d[i] / sum : 0;
+        }
+        return d;
+    }
+
+    private static double[] shares(long[] before, long[] after) {
+        double[] b = new double[before.length];
+        double[] a = new double[after.length];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = before[i];
+            a[i] = after[i];
+        }
+        return shares(b, a);
+    }
+
+    private static void print(Report r) {
+        System.out.println();
+        System.out.println("mcb benchmark (" + r.get("device") + "; " + r.get("machine") + ")");
+        for (String k : List.of("frames", "critical_misses", "fifo_critical_misses", "critical_p50_ms",
+                "critical_p50_alone_ms", "critical_p99_ms", "critical_p99_alone_ms", "critical_max_ms",
+                "fifo_critical_p99_ms", "be_throughput_ratio_vs_fifo", "jain_fairness", "share_error_pp")) {
+            Object v = r.get(k);
+            System.out.printf(Locale.ROOT, "  %-30s %s%n", k, v instanceof Double d ? String.format(Locale.ROOT,
+                    "%.3f", d) : v);
+        }
+        double p99 = ((Number) r.get("critical_p99_ms")).doubleValue();
+        double alone = ((Number) r.get("critical_p99_alone_ms")).doubleValue();
+        System.out.printf(Locale.ROOT, "  %-30s %.3f (goal ≤ 1.10)%n", "critical p99 / alone", p99 / alone);
+    }
+}

@@ -1,0 +1,122 @@
+package io.ferry.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.channel.RegionDescriptor;
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Queue;
+import io.ferry.host.HostConfig;
+import io.ferry.host.Quotas;
+import io.ferry.protocol.Status;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Who a guest is: the provisioned secret, handles that mean something only in their own session, fresh sessions. */
+class GuestIdentityIT {
+    static final byte[] SECRET = HostConfig.newSecret();
+    static Hosts hosts;
+
+    @BeforeAll
+    static void start() throws Exception {
+        hosts = Hosts.start(List.of(Hosts.guest("alice", SECRET, Quotas.DEFAULT),
+                Hosts.guest("bob", null, Quotas.DEFAULT), Hosts.guest("carol", null, Quotas.DEFAULT)));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        hosts.close();
+    }
+
+    private static void writeCredential(byte[] credential) throws Exception {
+        try (FileChannel ch = FileChannel.open(hosts.region("alice"), StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(credential), RegionDescriptor.CREDENTIAL_OFFSET);
+        }
+    }
+
+    @Test
+    void aTamperedCredentialIsRefusedAndTheProvisionedSecretConnects() throws Exception {
+        byte[] wrong = SECRET.clone();
+        wrong[5] ^= 0x40;
+        writeCredential(wrong);
+        try {
+            FerryException e = assertThrows(FerryException.class, () -> hosts.connect("alice"));
+            assertEquals(Status.BAD_CREDENTIAL, e.status());
+            assertTrue(e.getMessage().contains("stale or belongs to another guest"), e.getMessage());
+        } finally {
+            writeCredential(SECRET);
+        }
+        try (Ferry ferry = hosts.connect("alice")) {
+            assertEquals(5, ferry.nop(5));
+        }
+    }
+
+    @Test
+    void aHandleOfAnotherGuestsSessionIsUnknownThereAndHarmless() {
+        try (Ferry a = hosts.connect("bob");
+             Ferry b = hosts.connect("carol");
+             Context ca = a.createContext(a.defaultDevice());
+             Queue qa = ca.createQueue();
+             Context cb = b.createContext(b.defaultDevice());
+             Queue qb = cb.createQueue();
+             HeapBlock hb = b.heap().allocate(64);
+             HeapBlock ha = a.heap().allocate(64)) {
+            Buffer[] mine = new Buffer[6];
+            for (int i = 0; i < mine.length; i++) {
+                mine[i] = ca.createBuffer(64);
+            }
+            Buffer foreign = mine[5]; // a handle number that exists only in bob's session
+            qb.write(foreign, 0, hb.segment());
+            FerryException e = assertThrows(FerryException.class, qb::finish);
+            assertEquals(Status.UNKNOWN_HANDLE, e.status());
+            assertTrue(e.getMessage().contains("buffer handle " + foreign.handle()), e.getMessage());
+            // bob is unaffected: his buffer still holds what he wrote
+            ha.segment().fill((byte) 7);
+            qa.write(foreign, 0, ha.segment());
+            qa.finish();
+            try (HeapBlock back = a.heap().allocate(64)) {
+                qa.read(foreign, 0, back.segment());
+                qa.finish();
+                assertArrayEquals(ha.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                        back.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            }
+            for (Buffer m : mine) {
+                m.close();
+            }
+        }
+    }
+
+    @Test
+    void aRestartedGuestReconnectsIntoAFreshSessionAndTheOldObjectsAreReleased() throws Exception {
+        Ferry old = hosts.connect("carol");
+        Context ctx = old.createContext(old.defaultDevice());
+        ctx.createBuffer(1 << 20);
+        ctx.createQueue().finish();
+        assertTrue(hosts.view("carol").objects() >= 3);
+        assertEquals(1 << 20, hosts.view("carol").deviceMemoryBytes());
+        // The restarted guest does not say goodbye: it just connects again.
+        try (Ferry fresh = hosts.connect("carol")) {
+            assertNotEquals(old.sessionId(), fresh.sessionId());
+            var v = hosts.view("carol");
+            assertEquals(fresh.sessionId(), v.sessionId());
+            assertEquals(0, v.objects());
+            assertEquals(0, v.deviceMemoryBytes());
+            assertEquals(3, fresh.nop(3));
+            FerryException e = assertThrows(FerryException.class, () -> old.nop(1));
+            assertEquals(Status.SESSION_CLOSED, e.status());
+        }
+        old.close();
+    }
+}

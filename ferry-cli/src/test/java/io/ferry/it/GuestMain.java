@@ -1,0 +1,30 @@
+package io.ferry.it;
+
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import java.nio.file.Path;
+
+/**
+ * A guest in its own JVM for lifecycle tests: {@code GuestMain REGION BUFFERS BYTES} connects, creates the buffers,
+ * prints {@code READY <session id>} and sleeps until killed.
+ */
+public final class GuestMain {
+    private GuestMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Ferry ferry = Ferry.connect(Path.of(args[0]));
+        Context ctx = ferry.createContext(ferry.defaultDevice());
+        int n = Integer.parseInt(args[1]);
+        long bytes = Long.parseLong(args[2]);
+        Buffer[] buffers = new Buffer[n];
+        for (int i = 0; i < n; i++) {
+            buffers[i] = ctx.createBuffer(bytes);
+        }
+        ctx.createQueue().finish(); // every creation has reached the host
+        System.out.println("READY " + ferry.sessionId());
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
+    }
+}

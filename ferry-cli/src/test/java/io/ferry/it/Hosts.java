@@ -1,0 +1,73 @@
+package io.ferry.it;
+
+import io.ferry.client.Ferry;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import io.ferry.host.Quotas;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+
+/** Like {@link TestHost}, with guests configured in full (quotas, secrets); removed on close. */
+final class Hosts implements AutoCloseable {
+    final Path dir;
+    final FerryHost host;
+
+    private Hosts(Path dir, FerryHost host) {
+        this.dir = dir;
+        this.host = host;
+    }
+
+    static HostConfig.GuestConfig guest(String name, byte[] secret, Quotas quotas) {
+        return new HostConfig.GuestConfig(name, 16L << 20, secret, HostConfig.SchedClass.NORMAL, 1,
+                Set.of("compute", "tee"), quotas);
+    }
+
+    static Path newDir() throws IOException {
+        return Files.createTempDirectory(Path.of("/dev/shm"), "ferry-it-");
+    }
+
+    static Hosts start(List<HostConfig.GuestConfig> guests) throws IOException {
+        return start(guests, HostConfig.Policy.FERRY);
+    }
+
+    static Hosts start(List<HostConfig.GuestConfig> guests, HostConfig.Policy policy) throws IOException {
+        Path dir = newDir();
+        HostConfig cfg = new HostConfig(dir, false, List.of(), guests)
+                .withScheduling(new HostConfig.Scheduling(policy, HostConfig.Scheduling.DEFAULT.bestEffortCapNanos()));
+        return new Hosts(dir, FerryHost.start(cfg, Devices.discover(List.of())));
+    }
+
+    Path region(String guest) {
+        return FerryHost.regionPath(dir, guest);
+    }
+
+    Ferry connect(String guest) {
+        return Ferry.connect(region(guest));
+    }
+
+    FerryHost.GuestView view(String guest) {
+        return host.guests().stream().filter(g -> g.name().equals(guest)).findFirst().orElseThrow();
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        host.close();
+        deleteTree(dir);
+    }
+}

@@ -1,0 +1,100 @@
+package io.ferry.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Queue;
+import io.ferry.host.HostConfig;
+import io.ferry.host.Quotas;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Each per-guest quota refuses the call that would go over it, naming the quota and the figures. */
+class QuotaIT {
+    static Hosts hosts;
+
+    @BeforeAll
+    static void start() throws Exception {
+        hosts = Hosts.start(List.of(
+                Hosts.guest("memory", null, new Quotas(1L << 20, 4096, 4096)),
+                Hosts.guest("objects", null, new Quotas(1L << 30, 4, 4096)),
+                Hosts.guest("inflight", null, new Quotas(1L << 30, 4096, 3))),
+                // FIFO: commands pile up on a queue until finish (Ferry's scheduler runs each to completion)
+                HostConfig.Policy.FIFO);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        hosts.close();
+    }
+
+    @Test
+    void deviceMemoryQuotaRefusesTheBufferThatGoesOverAndNamesTheFigures() {
+        try (Ferry ferry = hosts.connect("memory");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             Queue q = ctx.createQueue();
+             Buffer a = ctx.createBuffer(512 << 10)) {
+            ctx.createBuffer(768 << 10); // refused: never an object of the session, so nothing to release
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.QUOTA_EXCEEDED, e.status());
+            assertEquals(Op.BUFFER_CREATE, e.failedCall().op());
+            assertTrue(e.getMessage().contains("device memory quota"), e.getMessage());
+            assertTrue(e.getMessage().contains("524288 bytes in use"), e.getMessage());
+            assertTrue(e.getMessage().contains("786432 requested"), e.getMessage());
+            assertTrue(e.getMessage().contains("limit 1048576"), e.getMessage());
+            assertEquals(512 << 10, hosts.view("memory").deviceMemoryBytes());
+            try (Buffer c = ctx.createBuffer(256 << 10)) {
+                q.finish(); // within the quota again
+                assertEquals(768 << 10, hosts.view("memory").deviceMemoryBytes());
+            }
+        }
+    }
+
+    @Test
+    void objectQuotaRefusesTheObjectOverTheLimit() {
+        try (Ferry ferry = hosts.connect("objects");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             Queue q = ctx.createQueue();
+             Buffer a = ctx.createBuffer(64);
+             Buffer b = ctx.createBuffer(64)) {
+            ctx.createBuffer(64); // the fifth object: refused
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.QUOTA_EXCEEDED, e.status());
+            assertTrue(e.getMessage().contains("object quota"), e.getMessage());
+            assertTrue(e.getMessage().contains("holds 4 objects, the limit is 4"), e.getMessage());
+            assertEquals(4, hosts.view("objects").objects());
+        }
+    }
+
+    @Test
+    void commandsInFlightQuotaRefusesTheCommandOverTheLimitUntilFinish() {
+        try (Ferry ferry = hosts.connect("inflight");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             Queue q = ctx.createQueue();
+             Buffer a = ctx.createBuffer(64);
+             HeapBlock h = ferry.heap().allocate(64)) {
+            for (int i = 0; i < 4; i++) {
+                q.write(a, 0, h.segment());
+            }
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.QUOTA_EXCEEDED, e.status());
+            assertEquals(Op.BUFFER_WRITE, e.failedCall().op());
+            assertTrue(e.getMessage().contains("commands-in-flight quota"), e.getMessage());
+            assertTrue(e.getMessage().contains("the limit is 3"), e.getMessage());
+            for (int i = 0; i < 3; i++) {
+                q.write(a, 0, h.segment());
+            }
+            q.finish(); // the count starts again after a finish
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package io.ferry.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.host.Devices;
+import io.ferry.host.SessionFuzzer;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The seeded fuzzer against a real host on real PoCL: hostile sessions end alone, the good guest stays right. */
+class SessionFuzzIT {
+
+    @Test
+    void aSeededRunOfThousandsOfHostileCasesBreaksNoHostProperty() throws Exception {
+        long seed = Long.getLong("ferry.fuzz.seed", 20240611L);
+        long cases = Long.getLong("ferry.fuzz.cases", 20_000L);
+        try (Devices devices = Devices.discover(List.of())) {
+            SessionFuzzer.Result r = SessionFuzzer.run(seed, cases, Duration.ofSeconds(
+                    Long.getLong("ferry.fuzz.seconds", 30L)), devices, System.err::println);
+            System.err.println("fuzz replies by status: " + r.replies());
+            assertEquals(0, r.hostFailures(), () -> "seed " + seed + ": " + String.join("\n", r.failures()));
+            assertTrue(r.cases() >= 2_000, "only " + r.cases() + " cases ran");
+            assertTrue(r.ringCases() > 0 && r.sessionsEndedByHost() > 0, r.toString());
+            assertTrue(r.goodChecks() > 0, r.toString());
+        }
+    }
+}
