@@ -108,6 +108,15 @@ public final class Ferry implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects through a region this VM sees as an {@code ivshmem-plain} PCI device: a PCI address
+     * ({@code 0000:00:03.0}) or the guest name in the region header; null or blank takes the only Ferry region.
+     * See docs/vm.md.
+     */
+    public static Ferry connectPci(String pciAddressOrGuest) {
+        return connect(PciRegions.resolve(pciAddressOrGuest));
+    }
+
     private static long[] credentialWords(byte[] c) {
         ByteBuffer b = ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN);
         return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
@@ -227,6 +236,14 @@ public final class Ferry implements AutoCloseable {
     /** Publishes any calls this library has held back to batch them. */
     public void flush() {
         channel.flush();
+    }
+
+    /**
+     * What the host publishes about this guest's scheduling (coordinated scheduling): refreshed about every 100 ms
+     * and after the guest's commands. All zeros under a host without Ferry's scheduler.
+     */
+    public SchedulingFigures scheduling() {
+        return SchedulingFigures.read(region);
     }
 
     /** The host's id of this session (for matching host logs). */

@@ -103,6 +103,26 @@ public final class Queue extends Remote {
                 event);
     }
 
+    /**
+     * Scheduling hint for every later device command of this queue: {@code priority} inside the guest's class
+     * (higher first, -1000..1000) and a relative {@code deadline} (null for none). Hints reorder work only among
+     * guests of the same class.
+     */
+    public Queue hint(int priority, java.time.Duration deadline) {
+        return sendHint(priority, deadline, 1);
+    }
+
+    /** As {@link #hint}, for the next device command of this queue only. */
+    public Queue hintNext(int priority, java.time.Duration deadline) {
+        return sendHint(priority, deadline, 0);
+    }
+
+    private Queue sendHint(int priority, java.time.Duration deadline, int scope) {
+        channel().oneWay(Op.QUEUE_HINT, true, (byte[]) null, handle, priority,
+                deadline == null ? 0L : Math.max(1, deadline.toNanos()), scope);
+        return this;
+    }
+
     /** Publishes held-back calls so the host starts on them. */
     public Queue flush() {
         channel().flush();

@@ -213,6 +213,25 @@ final class ComputeCalls {
                 putEvent(event, q);
             }
             case LAUNCH -> launch(rec);
+            case QUEUE_HINT -> {
+                Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
+                long priority = arg(rec, 1);
+                long deadline = arg(rec, 2);
+                long scope = arg(rec, 3);
+                if (priority < -1000 || priority > 1000 || deadline < 0 || (scope != 0 && scope != 1)) {
+                    throw new CallException(Status.INVALID_ARGUMENT, "hint priority " + priority
+                            + " must be in -1000..1000, deadline " + deadline + " ns not negative, scope " + scope
+                            + " 0 (next command) or 1 (the queue)");
+                }
+                if (scope == 1) {
+                    q.hintPriority = (int) priority;
+                    q.hintDeadlineNanos = deadline;
+                } else {
+                    q.nextHint = true;
+                    q.nextPriority = (int) priority;
+                    q.nextDeadlineNanos = deadline;
+                }
+            }
             case FINISH -> {
                 Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
                 session.commandsFinished(q.queued);

@@ -45,7 +45,18 @@ public enum Op {
             "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0", "local1", "local2", "event"),
             "", List.of()),
     FINISH(35, Kind.SYNC, List.of("queue"), "", List.of()),
-    EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns"));
+    EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns")),
+    QUEUE_HINT(37, Kind.ONE_WAY, List.of("queue", "priority", "deadline ns", "scope"), "", List.of()),
+
+    // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
+    TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",
+            "cancel word"), "parameter block (TeeWire)", List.of("return code", "return origin")),
+    TEE_INVOKE(61, Kind.SYNC, List.of("session", "command", "cancel word"), "parameter block (TeeWire)",
+            List.of("return code", "return origin")),
+    TEE_CLOSE_SESSION(62, Kind.SYNC, List.of("session"), "", List.of()),
+    TEE_SHM_REGISTER(63, Kind.SYNC, List.of("shm", "heap offset", "size", "flags"), "",
+            List.of("return code", "return origin")),
+    TEE_SHM_RELEASE(64, Kind.ONE_WAY, List.of("shm"), "", List.of());
 
     /** Whether the guest waits for a completion. One-way calls may still ask for one with {@link Wire#FLAG_REPLY}. */
     public enum Kind { SYNC, ONE_WAY }

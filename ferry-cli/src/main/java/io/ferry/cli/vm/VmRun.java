@@ -1,0 +1,247 @@
+package io.ferry.cli.vm;
+
+import io.ferry.cli.workload.Workloads;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * One VM run, end to end: make sure QEMU is there, build (or reuse) the guest image, start a Ferry host in this
+ * process with one guest region, boot the guest with that region as an ivshmem device, let the guest run its
+ * workloads through the host, and count what it reports. {@code ./ferry vm-demo} and the VM test both use it.
+ */
+public final class VmRun {
+    /** The guest's name, in the region header and on the guest's command line. */
+    public static final String GUEST = "vm1";
+    /** The region size: ivshmem needs a power of two. */
+    public static final long REGION_SIZE = 64L << 20;
+    /** In the cache directory: the host boot id under which a KVM guest hung, so later runs go straight to TCG. */
+    static final String KVM_STUCK = "kvm-stuck";
+
+    /**
+     * What to run.
+     *
+     * @param cacheDir  where the guest image is cached
+     * @param workloads the workloads the guest runs, in order
+     * @param small     smaller problem sizes (for emulated guests in tests)
+     * @param accel     "auto" (KVM when it works, else TCG), "kvm" or "tcg"
+     * @param timeout   the most one boot may take before QEMU is killed
+     * @param kvmStall  the most a KVM guest may take to reach init before it counts as stuck
+     * @param cpus      guest CPUs
+     * @param memoryMiB guest RAM
+     * @param verbose   also show the firmware's and kernel's console lines
+     */
+    public record Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
+                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose) {
+        public Options {
+            workloads = List.copyOf(workloads);
+            if (workloads.isEmpty()) {
+                throw new IllegalArgumentException("name at least one workload (" + Workloads.names() + ")");
+            }
+            workloads.forEach(Workloads::byName);  // an unknown name fails here, not after a boot
+            if (!List.of("auto", "kvm", "tcg").contains(accel)) {
+                throw new IllegalArgumentException("accel must be auto, kvm or tcg, not '" + accel + "'");
+            }
+        }
+
+        /** The demo's defaults: vadd and matmul at full size, KVM when it works, 6 minutes at most. */
+        public static Options defaults() {
+            return new Options(GuestImage.defaultCacheDir(), List.of("vadd", "matmul"), false, "auto",
+                    Duration.ofMinutes(6), Duration.ofSeconds(20), 2, 1024, false);
+        }
+    }
+
+    /**
+     * How it went.
+     *
+     * @param verified      runs the guest reported verified
+     * @param failed        runs that failed or never reported (a guest that did not finish counts every
+     *                      unreported workload as failed)
+     * @param accel         the accelerator of the boot that counted ("kvm" or "tcg")
+     * @param bootSeconds   QEMU start to init's first line, host clock; NaN when the guest never got there
+     * @param runSeconds    init's first line to the guest program's end (JVM start, connect, workloads)
+     * @param guestUptime   the guest kernel's uptime at init's first line
+     * @param problem       what went wrong beyond failed workloads, or empty
+     * @param guestLines    every vm-init/vm-guest line
+     */
+    public record Outcome(int verified, int failed, String accel, double bootSeconds, double runSeconds,
+                          double guestUptime, String problem, List<String> guestLines) {
+        public boolean ok() {
+            return failed == 0 && verified > 0 && problem.isEmpty();
+        }
+    }
+
+    private VmRun() {
+    }
+
+    /** Runs the guest; progress goes to {@code out}. */
+    public static Outcome run(Options o, PrintStream out) throws IOException, InterruptedException {
+        Path qemu = VmTools.ensure(out);
+        GuestImage image = GuestImage.ensure(o.cacheDir(), out);
+        Path work = Files.createTempDirectory("ferry-vm-");
+        Path regionDir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
+                "ferry-vm-");
+        try {
+            Path initrd = work.resolve("initrd.cpio");
+            image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o));
+            HostConfig cfg = new HostConfig(regionDir, false, List.of(),
+                    List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE)));
+            try (Devices devices = Devices.discover(List.of());
+                 FerryHost host = FerryHost.start(cfg, devices)) {
+                if (devices.all().isEmpty()) {
+                    return failedBeforeBoot(o, "the host found no compute device: " + devices.noDeviceMessage());
+                }
+                out.println("vm-demo: host: " + devices.all().size() + " device(s): " + devices.all().stream()
+                        .map(d -> d.info().name() + " [" + d.backend().name() + "]").toList());
+                Path region = FerryHost.regionPath(regionDir, GUEST);
+                out.println("vm-demo: guest " + GUEST + ": region " + region + " (" + (REGION_SIZE >> 20)
+                        + " MiB) as ivshmem-plain BAR2");
+                return boot(o, qemu, image, initrd, region, out);
+            }
+        } finally {
+            deleteTree(work, out);
+            deleteTree(regionDir, out);
+        }
+    }
+
+    /** The guest's arguments, as {@code tools/vm/init} sources them. */
+    static String guestEnv(Options o) {
+        return "GUEST_ARGS=\"--pci " + GUEST + " --probe --workloads " + String.join(",", o.workloads())
+                + (o.small() ? " --small" : "") + "\"\n";
+    }
+
+    private static Outcome boot(Options o, Path qemu, GuestImage image, Path initrd, Path region, PrintStream out)
+            throws IOException, InterruptedException {
+        List<Qemu.Accel> plan = new ArrayList<>();
+        switch (o.accel()) {
+            case "kvm" -> plan.add(Qemu.Accel.KVM);
+            case "tcg" -> plan.add(Qemu.Accel.TCG);
+            default -> {
+                Path marker = o.cacheDir().resolve(KVM_STUCK);
+                if (Qemu.kvmAvailable() && kvmStuckSinceBoot(marker)) {
+                    out.println("vm-demo: a KVM guest hung on an earlier run since this host booted (" + marker
+                            + "); using TCG (--accel kvm tries KVM anyway)");
+                } else if (Qemu.kvmAvailable()) {
+                    plan.add(Qemu.Accel.KVM);
+                } else {
+                    out.println("vm-demo: /dev/kvm is missing or not usable by this user; using TCG (emulation)");
+                }
+                plan.add(Qemu.Accel.TCG);
+            }
+        }
+        Outcome last = null;
+        boolean retried = false;
+        for (int i = 0; i < plan.size(); i++) {
+            Qemu.Accel accel = plan.get(i);
+            boolean fallbackLeft = i + 1 < plan.size();
+            Qemu.Config cfg = new Qemu.Config(qemu, image.kernel(), initrd, region, REGION_SIZE, accel, o.memoryMiB(),
+                    o.cpus());
+            out.println("vm-demo: booting under " + accel + ": " + String.join(" ", Qemu.command(cfg)));
+            SerialLog log = new SerialLog();
+            Qemu.Result r = Qemu.boot(cfg, o.timeout(), fallbackLeft ? o.kvmStall() : null, log,
+                    line -> out.println("  [vm] " + line),
+                    line -> {
+                        if (o.verbose()) {
+                            out.println("  [console] " + line);
+                        }
+                    });
+            if (!fallbackLeft && !log.booted() && r.end() == Qemu.End.EXITED && !retried) {
+                // The kernel died before init (a panic reboots, and -no-reboot ends QEMU). Seen once under TCG on a
+                // heavily loaded host; a second boot is cheap next to failing the run.
+                retried = true;
+                out.println("vm-demo: the guest kernel ended before init (" + lastLines(r) + "); booting once more");
+                i--;
+                continue;
+            }
+            if (fallbackLeft && !log.booted()) {
+                out.println(r.end() == Qemu.End.STALLED
+                        ? String.format(Locale.ROOT, "vm-demo: the %s guest printed nothing within %d s (a stuck KVM"
+                                + " boot, as under nested virtualization); falling back to TCG", accel,
+                                o.kvmStall().toSeconds())
+                        : "vm-demo: the " + accel + " guest ended before init (QEMU exit " + r.exitCode() + ": "
+                                + lastLines(r) + "); falling back to TCG");
+                if (r.end() == Qemu.End.STALLED) {
+                    rememberKvmStuck(o.cacheDir().resolve(KVM_STUCK), out);
+                }
+                continue;
+            }
+            last = outcome(o, accel, log, r);
+            break;
+        }
+        return last;
+    }
+
+    /** This host's boot id: a stuck KVM is remembered until the host reboots. */
+    private static String bootId() {
+        try {
+            return Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    static boolean kvmStuckSinceBoot(Path marker) {
+        try {
+            return Files.isRegularFile(marker) && Files.readString(marker).strip().equals(bootId());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void rememberKvmStuck(Path marker, PrintStream out) {
+        try {
+            Files.writeString(marker, bootId() + "\n");
+        } catch (IOException e) {
+            out.println("vm-demo: could not record the stuck KVM boot in " + marker + ": " + e.getMessage());
+        }
+    }
+
+    private static Outcome outcome(Options o, Qemu.Accel accel, SerialLog log, Qemu.Result r) {
+        String problem = "";
+        if (r.end() == Qemu.End.TIMED_OUT) {
+            problem = String.format(Locale.ROOT, "the VM did not finish within %d s and was killed (%s)",
+                    o.timeout().toSeconds(), log.booted() ? "it booted; the guest program hung or is too slow"
+                            : "it never reached init: " + lastLines(r));
+        } else if (!log.booted()) {
+            problem = "the guest never reached init (QEMU exit " + r.exitCode() + "): " + lastLines(r);
+        } else if (!log.done()) {
+            problem = "the guest program ended without its final line"
+                    + (log.guestExit() != Integer.MIN_VALUE ? " (exit status " + log.guestExit() + ")" : "");
+        } else if (r.exitCode() != 0) {
+            problem = "QEMU exited with status " + r.exitCode() + ": " + lastLines(r);
+        }
+        int reported = log.verified() + log.failed();
+        int failed = log.failed() + Math.max(0, o.workloads().size() - reported);
+        return new Outcome(log.verified(), failed, accel.option(), log.bootSeconds(), log.runSeconds(),
+                log.guestUptimeAtInit(), problem, log.guestLines());
+    }
+
+    private static Outcome failedBeforeBoot(Options o, String problem) {
+        return new Outcome(0, o.workloads().size(), "none", Double.NaN, Double.NaN, Double.NaN, problem, List.of());
+    }
+
+    private static String lastLines(Qemu.Result r) {
+        List<String> l = r.otherLines();
+        return l.isEmpty() ? "no console output" : String.join(" | ", l.subList(Math.max(0, l.size() - 5), l.size()));
+    }
+
+    private static void deleteTree(Path dir, PrintStream out) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            out.println("vm-demo: could not remove " + dir + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.ferry.cli.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A real virtual machine: QEMU boots the guest image with its region as an ivshmem-plain device, and the guest runs
+ * vadd through the host in this JVM. It builds the image on first use (Debian packages, about 20 s; cached under
+ * $FERRY_CACHE/vm or ~/.cache/ferry/vm) and installs QEMU when missing and root. Skipped only when QEMU is missing
+ * and cannot be installed here.
+ */
+@Tag("slow")
+class VmBootTest {
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void aQemuGuestRunsVaddThroughItsIvshmemRegion() throws Exception {
+        assumeTrue(VmTools.present() || VmTools.canInstall(), "qemu-system-x86_64 or cpio is missing and cannot be"
+                + " installed here (needs root and apt-get): " + VmTools.installCommand());
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        VmRun.Options o = new VmRun.Options(GuestImage.defaultCacheDir(), List.of("vadd"), true, "auto",
+                Duration.ofSeconds(150), Duration.ofSeconds(15), 2, 1024, false);
+
+        VmRun.Outcome r = VmRun.run(o, out);
+
+        out.printf(Locale.ROOT, "vm test: %s, boot %.1f s, run %.1f s%n", r.accel(), r.bootSeconds(), r.runSeconds());
+        assertTrue(r.ok(), () -> "the VM run failed: " + r.problem() + "\n  " + String.join("\n  ", r.guestLines()));
+        assertEquals(1, r.verified());
+        assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: region ") && l.contains("'vm1'")),
+                () -> "the guest found its region as an ivshmem device: " + r.guestLines());
+    }
+}
