@@ -1,5 +1,6 @@
 package io.ferry.cli;
 
+import io.ferry.bench.ChaosBench;
 import io.ferry.bench.CudaBench;
 import io.ferry.bench.McbBench;
 import io.ferry.bench.TransportBench;
@@ -11,10 +12,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ./ferry bench SUITE}: measurements side by side with their native baselines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | cuda | mcb")
+        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | cuda | mcb | chaos")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "SUITE", description = "transport | cuda | mcb")
+    @Parameters(paramLabel = "SUITE", description = "transport | cuda | mcb | chaos")
     String suite;
 
     @Option(names = "--quick", description = "fewer samples; finishes in about a minute")
@@ -32,8 +33,9 @@ final class BenchCommand implements Callable<Integer> {
             case "transport" -> new TransportBench(quick, json).run();
             case "cuda" -> new CudaBench(quick, json).run();
             case "mcb" -> new McbBench(quick, json, plot).run();
+            case "chaos" -> new ChaosBench(quick, json).run();
             default -> {
-                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, cuda, mcb)");
+                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, cuda, mcb, chaos)");
                 yield 2;
             }
         };
