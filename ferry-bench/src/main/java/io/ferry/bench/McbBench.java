@@ -12,7 +12,6 @@ import io.ferry.host.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.HostConfig;
 import io.ferry.host.HostConfig.SchedClass;
-import io.ferry.host.worker.OsPriority;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,8 +28,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * critical guest alone, (b) everything under plain FIFO, (c) everything under Ferry's policy.
  *
  * <p>The host runs in this process; each guest has a connection (a region of its own) and, on the CPU device, a
- * device worker process of its own. The load generator's client threads run at idle CPU priority in every run so
- * that they do not compete with what is measured; only the host's policy differs between (b) and (c).
+ * device worker process of its own. Only the host's policy differs between (b) and (c).
  */
 public final class McbBench {
     static final long PERIOD_NANOS = 16_666_667L;
@@ -88,6 +86,7 @@ public final class McbBench {
             r.put("be_throughput_ratio_vs_fifo", ferry.beRate() / fifo.beRate());
             r.put("jain_fairness", ferry.jain());
             r.put("share_error_pp", ferry.shareErrorPp());
+            r.put("share_error_pp_max", ferry.shareErrorPpMax());
             r.put("chain_ms_alone", cal.chainMillis);
             r.put("be_kernel_ms_alone", cal.beMillis);
             r.stamp();
@@ -125,33 +124,43 @@ public final class McbBench {
     record Calibration(int critIters, double chainMillis, int beIters, double beMillis) {
     }
 
+    /**
+     * Fits launch + finish time as {@code a + b * iterations} from two sizes, then picks iterations for the critical
+     * kernels (a chain of {@link #CHAIN} near 12 % of the period) and for the best-effort kernel (~10 ms), and
+     * measures both.
+     */
     private static Calibration calibrate(Ferry f) {
         try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
              Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
              Buffer a = ctx.createBuffer(4L * ITEMS); HeapBlock h = f.heap().allocate(4L * ITEMS)) {
             k.arg(0, a);
             q.write(a, 0, h.segment()).finish();
-            int iters = 64;
-            double ms = 0;
-            for (int round = 0; round < 12; round++) {
-                k.arg(1, iters);
-                double[] t = new double[5];
-                for (int i = 0; i < t.length; i++) {
-                    long t0 = System.nanoTime();
-                    q.launch(k, NDRange.of(ITEMS)).finish();
-                    t[i] = (System.nanoTime() - t0) / 1e6;
-                }
-                ms = TransportBench.median(t);
-                double target = 0.12 * PERIOD_NANOS / 1e6 / CHAIN;
-                if (Math.abs(ms - target) < 0.1 * target) {
-                    break;
-                }
-                iters = (int) Math.max(1, Math.round(iters * target / Math.max(ms, 0.01)));
+            for (int i = 0; i < 30; i++) { // first launches compile the kernel and warm both JVMs
+                time(q, k, 1);
             }
-            double chain = ms * CHAIN;
-            int beIters = (int) Math.max(1, Math.round(iters * 10.0 / Math.max(ms, 0.01)));
-            return new Calibration(iters, chain, beIters, ms * beIters / iters);
+            double t1 = time(q, k, 1);
+            double t2 = time(q, k, 2001);
+            double perIter = Math.max(1e-6, (t2 - t1) / 2000);
+            double fixed = Math.max(0, t1 - perIter);
+            double target = 0.12 * PERIOD_NANOS / 1e6 / CHAIN;
+            int critIters = (int) Math.max(1, Math.round((target - fixed) / perIter));
+            int beIters = (int) Math.max(1, Math.round((10.0 - fixed) / perIter));
+            double chain = time(q, k, critIters) * CHAIN;
+            double be = time(q, k, beIters);
+            return new Calibration(critIters, chain, beIters, be);
         }
+    }
+
+    /** Median launch + finish time in ms of the kernel with {@code iters} iterations. */
+    private static double time(Queue q, Kernel k, int iters) {
+        k.arg(1, iters);
+        double[] t = new double[7];
+        for (int i = 0; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            q.launch(k, NDRange.of(ITEMS)).finish();
+            t[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return TransportBench.median(t);
     }
 
     /** The figures of one configuration. */
@@ -200,7 +209,21 @@ public final class McbBench {
             return total / windowShares.size();
         }
 
+        /** Mean absolute deviation from the fair share, over tenants and windows, in percentage points. */
         double shareErrorPp() {
+            double sum = 0;
+            int n = 0;
+            for (double[] w : windowShares) {
+                for (double x : w) {
+                    sum += Math.abs(x - 1.0 / w.length) * 100;
+                    n++;
+                }
+            }
+            return n == 0 ? Double.NaN : sum / n;
+        }
+
+        /** The largest deviation from the fair share of any tenant in any window, in percentage points. */
+        double shareErrorPpMax() {
             double worst = 0;
             for (double[] w : windowShares) {
                 for (double x : w) {
@@ -225,7 +248,6 @@ public final class McbBench {
                 for (int i = 0; i < TENANTS.length; i++) {
                     int t = i;
                     loaders.add(Thread.ofPlatform().name("mcb-" + TENANTS[i]).start(() -> {
-                        OsPriority.applyToCurrentThread(SchedClass.BEST_EFFORT);
                         try (Ferry f = Ferry.connect(FerryHost.regionPath(dir, TENANTS[t]))) {
                             if (TENANTS[t].equals("becopy")) {
                                 copyLoad(f, stop, work, t);
@@ -383,7 +405,8 @@ public final class McbBench {
         System.out.println("mcb benchmark (" + r.get("device") + "; " + r.get("machine") + ")");
         for (String k : List.of("frames", "critical_misses", "fifo_critical_misses", "critical_p50_ms",
                 "critical_p50_alone_ms", "critical_p99_ms", "critical_p99_alone_ms", "critical_max_ms",
-                "fifo_critical_p99_ms", "be_throughput_ratio_vs_fifo", "jain_fairness", "share_error_pp")) {
+                "fifo_critical_p99_ms", "be_throughput_ratio_vs_fifo", "jain_fairness", "share_error_pp",
+                "share_error_pp_max")) {
             Object v = r.get(k);
             System.out.printf(Locale.ROOT, "  %-30s %s%n", k, v instanceof Double d ? String.format(Locale.ROOT,
                     "%.3f", d) : v);

@@ -58,6 +58,13 @@ final class DeviceDispatch {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition turn = lock.newCondition();
     private final Map<Long, Tenant> tenants = new HashMap<>();
+    /**
+     * Processor-sharing accounting: while k commands are on the device at once, each is charged 1/k of the time
+     * that passes, so a command's device time is its share of the device, not its wall time stretched by the
+     * others. In-flight commands and their accrued time; {@link #lastAccrual} is when it was last brought up to date.
+     */
+    private final Map<Ticket, long[]> running = new HashMap<>();
+    private long lastAccrual;
 
     DeviceDispatch(String device, long bestEffortCapNanos) {
         this.device = device;
@@ -98,6 +105,8 @@ final class DeviceDispatch {
             t.runningSince = System.nanoTime();
             t.cancel = cancel;
             t.waits.recordValue(Math.max(0, ticket.queueWaitNanos()));
+            accrue(t.runningSince);
+            running.put(ticket, new long[1]);
         } catch (InterruptedException e) {
             // Shutting down: the ticket stays queued; when its turn comes grant() completes it at once.
             slot.abandoned = true;
@@ -106,7 +115,6 @@ final class DeviceDispatch {
         } finally {
             lock.unlock();
         }
-        long start = System.nanoTime();
         try {
             command.run();
         } finally {
@@ -116,12 +124,26 @@ final class DeviceDispatch {
                 Tenant t = tenants.get(tenant);
                 t.runningSince = 0;
                 t.cancel = null;
-                scheduler.completed(ticket, end - start, end);
+                accrue(end);
+                long[] share = running.remove(ticket);
+                scheduler.completed(ticket, share == null ? 0 : share[0], end);
                 grant();
             } finally {
                 lock.unlock();
             }
         }
+    }
+
+    /** Charges every running command its share of the time since the last accrual. Under the lock. */
+    private void accrue(long now) {
+        int k = running.size();
+        if (k > 0 && now > lastAccrual) {
+            long each = (now - lastAccrual) / k;
+            for (long[] a : running.values()) {
+                a[0] += each;
+            }
+        }
+        lastAccrual = now;
     }
 
     /** Hands out every ticket the policy allows now and wakes their threads. Under the lock. */
