@@ -104,6 +104,7 @@ public final class TransportBench {
                     host.destroyForcibly();
                 }
             }
+            lean(dir, r, transferReps, launchReps);
             nativeBaselines(r, transferReps, launchReps);
         } finally {
             deleteTree(dir);
@@ -115,6 +116,35 @@ public final class TransportBench {
             System.out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /**
+     * The same transfers and launches with the host at its leanest (device work in the host process, FIFO, no
+     * scheduler): what process isolation and scheduling cost on top, side by side (keys end in _inprocess_fifo).
+     */
+    private static void lean(Path dir, Report r, int reps, int launchReps) throws Exception {
+        Path config = dir.resolve("lean.yaml");
+        Path regions = dir.resolve("lean-regions");
+        new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("bench", 256L << 20)))
+                .withIsolation(HostConfig.Isolation.INPROCESS)
+                .withScheduling(new HostConfig.Scheduling(HostConfig.Policy.FIFO, 4_000_000))
+                .save(config);
+        Process host = startJava(BenchHost.class, config.toString());
+        try {
+            awaitReady(host);
+            try (Ferry ferry = Ferry.connect(regions.resolve("bench.region"))) {
+                Report lean = new Report("lean");
+                remoteTransfers(ferry, lean, reps, launchReps);
+                for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted")) {
+                    r.put(k + "_inprocess_fifo", lean.get(k));
+                }
+            }
+        } finally {
+            host.getOutputStream().close();
+            if (!host.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                host.destroyForcibly();
+            }
+        }
     }
 
     private void floor(Path dir, Report r, int samples) throws Exception {
@@ -285,7 +315,7 @@ public final class TransportBench {
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    private static void awaitReady(Process p) throws IOException {
+    static void awaitReady(Process p) throws IOException {
         BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()));
         String line = in.readLine();
         if (!"READY".equals(line)) {
@@ -303,6 +333,9 @@ public final class TransportBench {
         row("64 MiB write (GB/s)", r, "write_gbs_remoted", "write_gbs_native");
         row("64 MiB read (GB/s)", r, "read_gbs_remoted", "read_gbs_native");
         row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
+        row("  in-process, FIFO host (µs)", r, "launch_finish_us_remoted_inprocess_fifo", "launch_finish_us_native");
+        row("  64 MiB write, in-process (GB/s)", r, "write_gbs_remoted_inprocess_fifo", "write_gbs_native");
+        row("  64 MiB read, in-process (GB/s)", r, "read_gbs_remoted_inprocess_fifo", "read_gbs_native");
         row("host RSS (MiB), 64 guests vs idle", r, "host_rss_mib_64_guests", "host_rss_mib_idle");
     }
 

@@ -70,9 +70,11 @@ package io.ferry.channel;
  * <pre>
  *   +---------------------------------------------------------------+
  *   |  HEAD (u64 consumer position; only the consumer writes)       |   0
+ *   |  CONSUMER_WAITING (i32; consumer: 1 while it sleeps)          |  64
  *   |  ... padding to 128 ...                                       |
  *   +---------------------------------------------------------------+
  *   |  TAIL (u64 producer position; only the producer writes)       | 128
+ *   |  DOORBELL (i32 futex word; producer rings a waiting consumer) | 192
  *   |  ... padding to 256 ...                                       |
  *   +---------------------------------------------------------------+
  *   |  data[capacity]                                              ... 256
@@ -149,6 +151,10 @@ public final class RegionDescriptor {
     public static final int RING_HEAD_OFFSET = 0;
     /** Offset of TAIL (producer position) within a ring section. */
     public static final int RING_TAIL_OFFSET = 128;
+    /** i32 written by the consumer: 1 while it sleeps (or is about to) waiting for records. Own 64-byte line. */
+    public static final int RING_CONSUMER_WAITING_OFFSET = 64;
+    /** i32 futex word the producer increments (and wakes) when it publishes to a waiting consumer. Own line. */
+    public static final int RING_DOORBELL_OFFSET = 192;
     /** Size of the control block that precedes the data of a ring section. */
     public static final int RING_CONTROL_SIZE = 256;
     /** Offset of the first data byte within a ring section. */

@@ -48,6 +48,7 @@ public final class SpscRing {
 
     /** Little-endian long access with explicit memory order; coordinates (MemorySegment, long offset). */
     private static final VarHandle POSITION = RegionHeader.LONG.varHandle();
+    private static final VarHandle WORD = RegionHeader.INT.varHandle();
 
     private final String name;
     private final MemorySegment section;
@@ -65,6 +66,8 @@ public final class SpscRing {
 
     // Consumer-private state: only the consumer thread touches these.
     private long consumerHead;
+    /** False once a futex wait failed on this mapping: nap instead. */
+    private boolean futexes = true;
     private MemorySegment scratch;
 
     /**
@@ -187,6 +190,37 @@ public final class SpscRing {
             // Release: the record bytes written since the last publish become visible no later than TAIL;
             // pairs with the consumer's getAcquire(TAIL).
             POSITION.setRelease(section, (long) RING_TAIL_OFFSET, pending);
+            // Full fence: TAIL is visible before we read CONSUMER_WAITING (Dekker with awaitData), so a consumer
+            // going to sleep either sees the new TAIL or is seen waiting and woken.
+            VarHandle.fullFence();
+            if ((int) WORD.getOpaque(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET) != 0) {
+                WORD.getAndAdd(section, (long) RegionDescriptor.RING_DOORBELL_OFFSET, 1);
+                Futex.wake(section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4));
+            }
+        }
+    }
+
+    /**
+     * Consumer: sleeps until the producer publishes, at most {@code timeoutNanos} (a futex across processes on one
+     * machine; a plain nap where futexes do not reach the producer, as from inside a VM). May return early.
+     */
+    public void awaitData(long timeoutNanos) {
+        MemorySegment bell = section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4);
+        int rung = (int) WORD.getAcquire(section, (long) RegionDescriptor.RING_DOORBELL_OFFSET);
+        WORD.setVolatile(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET, 1);
+        try {
+            // After announcing ourselves (volatile: a full fence), look once more: a publish before the
+            // announcement did not ring.
+            long tail = (long) POSITION.getAcquire(section, (long) RING_TAIL_OFFSET);
+            if (tail != consumerHead) {
+                return;
+            }
+            if (!futexes || !Futex.await(bell, rung, timeoutNanos)) {
+                futexes = false;
+                java.util.concurrent.locks.LockSupport.parkNanos(timeoutNanos);
+            }
+        } finally {
+            WORD.setRelease(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET, 0);
         }
     }
 

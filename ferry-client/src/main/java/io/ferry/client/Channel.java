@@ -5,6 +5,7 @@ import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
 import io.ferry.channel.RingCorruptedException;
 import io.ferry.channel.RecordHandler;
+import io.ferry.channel.RingIdleStrategy;
 import io.ferry.channel.SpscRing;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
@@ -149,9 +150,9 @@ final class Channel {
     }
 
     private Completion await(Op op, long s) {
-        // A waiting caller spins briefly, then yields: on a small machine the device's own threads (PoCL) need the
-        // core more than we do, and a yield hands it over at once while costing little when nobody wants it.
-        IdleStrategy idle = new BackoffIdleStrategy(50, 200, 20_000, 1_000, 1_000_000);
+        // Spin briefly, then nap: on a small machine the device's own threads (PoCL) need the core more than we do.
+        IdleStrategy idle = op == Op.FINISH || op == Op.EVENT_WAIT || op == Op.PROGRAM_BUILD
+                ? RingIdleStrategy.forDeviceWork(completions) : RingIdleStrategy.forAnswers(completions);
         Liveness live = null;
         while (true) {
             reader.found = null;
@@ -219,12 +220,14 @@ final class Channel {
     private final class Liveness {
         private long lastBeat = region.hostHeartbeat();
         private long lastChange = System.nanoTime();
-        private int spins;
+        private long lastCheck = System.nanoTime();
 
         void check() {
-            if ((++spins & 63) != 0) {
+            long t = System.nanoTime();
+            if (t - lastCheck < 1_000_000) {
                 return;
             }
+            lastCheck = t;
             if (region.connectAck() != nonce) {
                 // Drain a closing notice if the host left one.
                 try {

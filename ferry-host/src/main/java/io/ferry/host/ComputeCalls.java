@@ -234,9 +234,15 @@ final class ComputeCalls {
             }
             case FINISH -> {
                 Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
-                session.commandsFinished(q.queued);
-                q.queued = 0;
-                q.backend.finish(q.handle);
+                // Under the scheduler every device command already ran to completion: only one-way calls that are
+                // not device commands (kernel arguments, creations) may still be on their way to a device worker.
+                if (session.dispatchFor(q.device) == null || q.queued != 0) {
+                    session.commandsFinished(q.queued);
+                    q.queued = 0;
+                    q.backend.finish(q.handle);
+                } else {
+                    q.backend.sync();
+                }
             }
             case EVENT_WAIT -> {
                 Entry ev = handles.get(arg(rec, 0), Kind.EVENT, "event");

@@ -4,6 +4,7 @@ import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
 import io.ferry.channel.RingCorruptedException;
+import io.ferry.channel.RingIdleStrategy;
 import io.ferry.protocol.Status;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,8 +41,8 @@ final class Endpoint implements Runnable {
     private Session watched;
     private long lastBeat;
     private long lastBeatChange;
-    /** While a session is open: spin, yield, then park up to 1 ms. */
-    private final IdleStrategy idle = new BackoffIdleStrategy();
+    /** While a session is open: spin, yield, then sleep on the command ring's doorbell (woken by the guest). */
+    private final IdleStrategy idle;
     /** Without a session only CONNECT_REQUEST is watched: park long, a connect may wait up to 20 ms. */
     private final IdleStrategy idleDisconnected = new BackoffIdleStrategy(0, 0, 0, 1_000_000, 20_000_000);
     private volatile boolean running = true;
@@ -57,6 +58,7 @@ final class Endpoint implements Runnable {
     Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
              HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee) {
         this.host = host;
+        this.idle = RingIdleStrategy.forRequests(region.commandRing(), 10_000_000);
         this.tenant = tenant;
         this.dispatches = dispatches;
         this.tee = tee;

@@ -6,6 +6,7 @@ import io.ferry.channel.RecordHandler;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionLayout;
 import io.ferry.channel.RingCorruptedException;
+import io.ferry.channel.RingIdleStrategy;
 import io.ferry.channel.SpscRing;
 import io.ferry.host.spi.BackendException;
 import io.ferry.host.spi.BackendSession;
@@ -201,7 +202,8 @@ public final class WorkerClient implements BackendSession {
             }
             return null;
         }
-        IdleStrategy idle = new BackoffIdleStrategy(50, 200, 20_000, 1_000, 1_000_000);
+        IdleStrategy idle = op == WorkerOp.FINISH || op == WorkerOp.WAIT_EVENT || op == WorkerOp.BUILD_PROGRAM
+                || op == WorkerOp.PING ? RingIdleStrategy.forDeviceWork(replies) : RingIdleStrategy.forAnswers(replies);
         int polls = 0;
         awaited = s;
         reply.seq = -1;
@@ -215,7 +217,7 @@ public final class WorkerClient implements BackendSession {
                 return reply;
             }
             if (n == 0) {
-                if ((++polls & 1023) == 0) {
+                if ((++polls & 127) == 0) {
                     checkAlive(op);
                 }
                 idle.idle(0);

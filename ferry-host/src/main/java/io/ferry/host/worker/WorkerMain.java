@@ -1,6 +1,6 @@
 package io.ferry.host.worker;
 
-import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.RingIdleStrategy;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.RecordHandler;
 import io.ferry.channel.Region;
@@ -59,7 +59,7 @@ public final class WorkerMain implements RecordHandler {
         BackendSession session = backend.openSession(args[3], guest.heap());
         WorkerMain w = new WorkerMain(control, session);
         control.connectAck(control.connectRequest()); // ready
-        IdleStrategy idle = new BackoffIdleStrategy(100, 200, 2_000, 1_000, 1_000_000);
+        IdleStrategy idle = RingIdleStrategy.forRequests(w.requests, 100_000_000);
         while (!w.closing) {
             idle.idle(w.requests.poll(w, 16));
         }
