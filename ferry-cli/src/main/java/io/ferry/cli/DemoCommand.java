@@ -3,6 +3,10 @@ package io.ferry.cli;
 import io.ferry.host.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.HostConfig;
+import io.ferry.host.tee.TeePolicy;
+import io.ferry.host.tee.TeeServiceFactory;
+import io.ferry.tee.BuiltinTas;
+import io.ferry.tee.DevTee;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -50,8 +54,12 @@ final class DemoCommand implements Callable<Integer> {
         List<Row> rows = Collections.synchronizedList(new ArrayList<>());
         java.util.Map<String, Long> pids = new java.util.concurrent.ConcurrentHashMap<>();
         int failedProcesses = 0;
+        // The TEE: a software TEE process whose policy lets the first guest use the storage and keys TAs.
+        TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow(gs.getFirst().name(), BuiltinTas.STORAGE),
+                TeePolicy.allow(gs.getFirst().name(), BuiltinTas.KEYS)));
         try (Devices devices = Devices.discover(List.of());
-             FerryHost host = FerryHost.start(cfg, devices)) {
+             TeeServiceFactory tee = DevTee.start(dir.resolve("tee"), policy);
+             FerryHost host = FerryHost.start(cfg, devices, tee)) {
             if (devices.all().isEmpty()) {
                 System.out.println("demo: the host found no compute device: " + devices.noDeviceMessage());
                 System.out.println("demo: 0 verified, 1 failed");
@@ -62,7 +70,7 @@ final class DemoCommand implements Callable<Integer> {
             List<Process> procs = new ArrayList<>();
             List<Thread> readers = new ArrayList<>();
             for (HostConfig.GuestConfig g : gs) {
-                Process p = startGuest(g.name(), dir);
+                Process p = startGuest(g.name(), dir, g == gs.getFirst());
                 procs.add(p);
                 pids.put(g.name(), p.pid());
                 System.out.println("guest " + g.name() + ": started as process " + p.pid());
@@ -91,9 +99,11 @@ final class DemoCommand implements Callable<Integer> {
         List<Row> sorted = new ArrayList<>(rows);
         sorted.sort((a, b) -> (a.guest + a.workload).compareTo(b.guest + b.workload));
         for (Row r : sorted) {
-            System.out.printf(Locale.ROOT, "%-8s %-8s %-8s %-14s %-34s %10.2f %10.2e  %s%n", r.guest,
-                    String.valueOf(pids.getOrDefault(r.guest, 0L)), r.workload, r.size,
-                    shorten(r.device, 34), r.millis, r.error, r.verified ? "verified" : "FAILED " + r.detail);
+            System.out.printf(Locale.ROOT, "%-8s %-8s %-8s %-14s %-34s %10s %10s  %s%n", r.guest,
+                    String.valueOf(pids.getOrDefault(r.guest, 0L)), r.workload, r.size, shorten(r.device, 34),
+                    Double.isNaN(r.millis) ? "-" : String.format(Locale.ROOT, "%.2f", r.millis),
+                    r.workload.equals("tee") ? "-" : String.format(Locale.ROOT, "%.2e", r.error),
+                    r.verified ? "verified" : "FAILED " + r.detail);
             if (r.verified) {
                 verified++;
             } else {
@@ -113,11 +123,14 @@ final class DemoCommand implements Callable<Integer> {
         return i < names.length ? names[i] : "guest" + i;
     }
 
-    private Process startGuest(String guest, Path dir) throws IOException {
+    private Process startGuest(String guest, Path dir, boolean withTee) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "example", "all", "--guest", guest, "--region-dir", dir.toString(), "--report"));
+        if (withTee) {
+            cmd.add("--tee");
+        }
         if (device != null) {
             cmd.add("--device");
             cmd.add(device);
@@ -157,11 +170,10 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static void deleteQuietly(Path dir) {
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(f);
             }
-            Files.deleteIfExists(dir);
         } catch (IOException e) {
             System.err.println("demo: could not remove " + dir + ": " + e.getMessage());
         }

@@ -55,6 +55,10 @@ public final class ExampleCommand implements Callable<Integer> {
     @Option(names = "--report", description = "also print one tab-separated RESULT line per run for programs")
     boolean report;
 
+    @Option(names = "--tee", description = "also store a secret in the host's TEE and read it back, and sign data in "
+            + "the TEE and verify the signature (needs a host with a TEE service whose policy allows this guest)")
+    boolean tee;
+
     @Spec
     CommandSpec spec;
 
@@ -97,6 +101,19 @@ public final class ExampleCommand implements Callable<Integer> {
                         out.println(r.reportLine(guest));
                     }
                     allVerified &= r.verified();
+                }
+            }
+            if (tee) {
+                for (DemoTee.Row row : DemoTee.run(ferry.teeTransport())) {
+                    String what = row.step().contains(":") ? row.step().substring(0, row.step().indexOf(':'))
+                            : row.step();
+                    WorkloadResult r = new WorkloadResult("tee", what.replace("tee ", ""), "software TEE", Double.NaN,
+                            Double.NaN, 0, row.ok(), row.step() + (row.ok() ? "" : ": " + row.detail()));
+                    out.println(r.humanLine(guest));
+                    if (report) {
+                        out.println(r.reportLine(guest));
+                    }
+                    allVerified &= row.ok();
                 }
             }
             return allVerified ? 0 : 1;

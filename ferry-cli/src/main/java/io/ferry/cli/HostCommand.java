@@ -3,6 +3,9 @@ package io.ferry.cli;
 import io.ferry.host.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.HostConfig;
+import io.ferry.host.tee.TeePolicy;
+import io.ferry.host.tee.TeeServiceFactory;
+import io.ferry.tee.DevTee;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -24,8 +27,19 @@ final class HostCommand implements Callable<Integer> {
             System.err.println("ferry host: " + file + " lists no guests; add one with ./ferry guest add NAME");
             return 2;
         }
-        FerryHost host = FerryHost.start(cfg, Devices.discover(cfg.deviceFilter()));
-        Runtime.getRuntime().addShutdownHook(new Thread(host::close, "ferry-shutdown"));
+        TeeServiceFactory tee = null;
+        if (cfg.tee() != null) {
+            tee = DevTee.start(cfg.tee().dir(), TeePolicy.load(cfg.tee().policy()));
+            System.err.println("ferry host: software TEE from " + cfg.tee().dir() + ", policy " + cfg.tee().policy());
+        }
+        FerryHost host = FerryHost.start(cfg, Devices.discover(cfg.deviceFilter()), tee);
+        TeeServiceFactory teeToClose = tee;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            host.close();
+            if (teeToClose != null) {
+                teeToClose.close();
+            }
+        }, "ferry-shutdown"));
         System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s) from " + cfg.regionDir()
                 + "; stop with Ctrl-C or SIGTERM");
         host.awaitTermination();

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Share accelerators with guests by API remoting over shared memory.",
         subcommands = {DemoCommand.class, HostCommand.class, StatusCommand.class, ExampleCommand.class, GuestCommand.class,
-                BenchCommand.class, VmDemoCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, VmDemoCommand.class, TaCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "  ./ferry test [--gpu]   run every test (handled by the launcher)"})
 public final class Main implements Runnable {
 

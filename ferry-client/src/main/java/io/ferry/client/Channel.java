@@ -251,7 +251,7 @@ final class Channel {
     }
 
     /** A successful completion: four result words and an optional text. */
-    record Completion(long r0, long r1, long r2, long r3, String text, int status, long seq, int op) {
+    record Completion(long r0, long r1, long r2, long r3, String text, int status, long seq, int op, byte[] blob) {
         Completion check(Op called) {
             if (status == Status.OK.code()) {
                 return this;
@@ -293,7 +293,8 @@ final class Channel {
                 return; // a reply to a call whose waiter gave up: not ours
             }
             found = new Completion(Wire.result(rec, 0, 0), Wire.result(rec, 0, 1), Wire.result(rec, 0, 2),
-                    Wire.result(rec, 0, 3), text, status, s, type);
+                    Wire.result(rec, 0, 3), text, status, s, type,
+                    rec.asSlice(Wire.COMPLETION_HEADER_LENGTH, blob).toArray(ValueLayout.JAVA_BYTE));
         }
     }
 

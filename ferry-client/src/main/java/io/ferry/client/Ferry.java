@@ -4,11 +4,14 @@ import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionException;
+import io.ferry.client.tee.TeeContext;
+import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -244,6 +247,56 @@ public final class Ferry implements AutoCloseable {
      */
     public SchedulingFigures scheduling() {
         return SchedulingFigures.read(region);
+    }
+
+    /**
+     * The GlobalPlatform TEE Client API over this connection: trusted applications on the host's TEE service, with
+     * shared memory in this guest's heap. Close the context when done.
+     */
+    public TeeContext tee() {
+        return TeeContext.initialize(null, teeTransport());
+    }
+
+    /** The calls the TEE client makes, over this connection (for {@link TeeContext#initialize}). */
+    public TeeTransport teeTransport() {
+        return new TeeTransport() {
+            @Override
+            public Reply call(Op op, byte[] blob, long... args) {
+                Channel.Completion c = channel.call(op, blob, args);
+                return new Reply(c.r0(), c.r1(), c.r2(), c.r3(), c.blob());
+            }
+
+            @Override
+            public void send(Op op, long... args) {
+                channel.oneWay(op, false, (byte[]) null, args);
+            }
+
+            @Override
+            public HeapMemory allocate(long bytes) {
+                HeapBlock b = heap.allocate(bytes);
+                return new HeapMemory() {
+                    @Override
+                    public long offset() {
+                        return b.offset();
+                    }
+
+                    @Override
+                    public MemorySegment segment() {
+                        return b.segment();
+                    }
+
+                    @Override
+                    public void close() {
+                        b.close();
+                    }
+                };
+            }
+
+            @Override
+            public long heapOffset(MemorySegment s) {
+                return heap.offsetOf(s);
+            }
+        };
     }
 
     /** The host's id of this session (for matching host logs). */

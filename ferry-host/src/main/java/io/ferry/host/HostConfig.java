@@ -28,6 +28,8 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * isolation: process             # process: CPU-device work of each guest runs in a worker process; inprocess
  * adminSocket: /dev/shm/ferry/admin.sock   # ./ferry status talks to it (default: regionDir/admin.sock)
  * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
+ * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
+ * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
  * guests:
  *   - name: alice
  *     regionSize: 64MiB          # header + rings + heap
@@ -41,13 +43,20 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * Values are checked once by {@link #parse}; the result is immutable.
  */
 public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
-                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling) {
+                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
+
+    /**
+     * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
+     * the access policy file (deny by default). Null when the host offers no TEE.
+     */
+    public record Tee(Path dir, Path policy) {
+    }
 
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
     public static final long DEFAULT_REGION_SIZE = 64L << 20;
     public static final int SECRET_BYTES = 32;
     private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
-            "devices", "guests", "scheduler");
+            "devices", "guests", "scheduler", "tee");
     private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit");
 
@@ -117,19 +126,23 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
     /** A config with defaults for the host-wide settings. */
     public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
-        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT);
+        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null);
     }
 
     public HostConfig withGuests(List<GuestConfig> gs) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee);
     }
 
     public HostConfig withIsolation(Isolation i) {
-        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling);
+        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee);
+    }
+
+    public HostConfig withTee(Tee t) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t);
     }
 
     public GuestConfig guest(String name) {
@@ -211,7 +224,16 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                     sm.get("bestEffortCap") == null ? Scheduling.DEFAULT.bestEffortCapNanos()
                             : parseDuration(String.valueOf(sm.get("bestEffortCap")), source + ": scheduler.bestEffortCap"));
         }
-        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling);
+        Tee tee = null;
+        if (map.get("tee") != null) {
+            if (!(map.get("tee") instanceof Map<?, ?> tm) || tm.get("dir") == null || tm.get("policy") == null) {
+                throw new ConfigException(source + ": tee needs dir and policy, e.g. {dir: /var/lib/ferry/tee, "
+                        + "policy: /etc/ferry/tee.policy}");
+            }
+            checkKeys(tm, List.of("dir", "policy"), source + ": tee");
+            tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))));
+        }
+        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee);
     }
 
     private static GuestConfig guest(Object o, String source) {
@@ -334,6 +356,12 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         sched.put("policy", scheduling.policy().name().toLowerCase(Locale.ROOT));
         sched.put("bestEffortCap", formatDuration(scheduling.bestEffortCapNanos()));
         root.put("scheduler", sched);
+        if (tee != null) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("dir", tee.dir().toString());
+            t.put("policy", tee.policy().toString());
+            root.put("tee", t);
+        }
         List<Map<String, Object>> gs = new ArrayList<>();
         for (GuestConfig g : guests) {
             Map<String, Object> m = new LinkedHashMap<>();

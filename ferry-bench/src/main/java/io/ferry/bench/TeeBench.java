@@ -1,0 +1,145 @@
+package io.ferry.bench;
+
+import io.ferry.client.tee.RegionTransport;
+import io.ferry.client.tee.TeeContext;
+import io.ferry.client.tee.TeeOperation;
+import io.ferry.client.tee.TeeParam;
+import io.ferry.client.tee.TeeSession;
+import io.ferry.client.tee.TeeSharedMemory;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import io.ferry.host.tee.TeeBackends;
+import io.ferry.host.tee.TeeLimits;
+import io.ferry.host.tee.TeePolicy;
+import io.ferry.host.tee.TeeServiceFactory;
+import io.ferry.tee.BuiltinTas;
+import io.ferry.tee.DevTee;
+import io.ferry.tee.image.TaImage;
+import io.ferry.tee.soft.TaRuntime;
+import io.ferry.tee.storage.SecureStorage;
+import io.ferry.tee.ta.TaCodes;
+import io.ferry.tee.ta.TaParams;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
+
+/**
+ * {@code ./ferry bench tee}: the GP TEE call path beside its baseline in the same run. The {@code hello} TA's
+ * increment guest → host → software TEE process → TA → back ({@code invoke_rtt_us_p50/p99}), the same TA called
+ * in-process with no remoting ({@code invoke_rtt_us_p50_direct}), and a 1 MiB registered memref read by the TA
+ * ({@code memref_1mib_gbs}). The host runs in this JVM on its own endpoint thread; the TEE in its own process.
+ */
+public final class TeeBench {
+    private final boolean quick;
+    private final Path json;
+
+    public TeeBench(boolean quick, Path json) {
+        this.quick = quick;
+        this.json = json;
+    }
+
+    public int run() throws Exception {
+        Logger.getLogger("").setLevel(Level.WARNING);
+        int samples = quick ? 20_000 : 200_000;
+        int memrefReps = quick ? 50 : 500;
+        Report r = new Report("tee");
+        Path dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
+                "ferry-tee-bench-");
+        try {
+            DevTee.Setup setup = DevTee.prepare(dir.resolve("tee"), 2);
+            direct(setup, r, samples);
+            TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow("bench", BuiltinTas.HELLO)));
+            HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
+                    List.of(new HostConfig.GuestConfig("bench", 16L << 20)));
+            try (TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,
+                    TeeLimits.DEFAULT);
+                 FerryHost host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
+                 RegionTransport transport = RegionTransport.connect(FerryHost.regionPath(cfg.regionDir(), "bench"));
+                 TeeContext ctx = TeeContext.initialize(null, transport);
+                 TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
+                Histogram h = new Histogram(3_600_000_000L, 3);
+                TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));
+                for (int i = 0; i < samples * 2; i++) {
+                    long t0 = System.nanoTime();
+                    s.invoke(BuiltinTas.HELLO_INCREMENT, op);
+                    long t1 = System.nanoTime();
+                    if (i >= samples) {
+                        h.recordValue(t1 - t0);
+                    }
+                }
+                if (op.value(0).a() != samples * 2) {
+                    throw new IllegalStateException("hello counted " + op.value(0).a() + ", expected " + samples * 2);
+                }
+                r.put("invoke_rtt_us_p50", h.getValueAtPercentile(50) / 1000.0);
+                r.put("invoke_rtt_us_p99", h.getValueAtPercentile(99) / 1000.0);
+                try (TeeSharedMemory m = ctx.allocateSharedMemory(1 << 20, TeeSharedMemory.INPUT)) {
+                    m.segment().fill((byte) 1);
+                    TeeOperation mop = TeeOperation.of(TeeParam.whole(m), TeeParam.valueOutput());
+                    double[] t = new double[memrefReps];
+                    for (int i = 0; i < memrefReps * 2; i++) {
+                        long t0 = System.nanoTime();
+                        s.invoke(BuiltinTas.HELLO_CHECKSUM, mop);
+                        long t1 = System.nanoTime();
+                        if (i >= memrefReps) {
+                            t[i - memrefReps] = t1 - t0;
+                        }
+                    }
+                    Arrays.sort(t);
+                    r.put("memref_1mib_gbs", (1 << 20) / t[memrefReps / 2]);
+                }
+            }
+            r.put("invoke_rtt_ratio", (Double) r.get("invoke_rtt_us_p50") / (Double) r.get("invoke_rtt_us_p50_direct"));
+            r.stamp();
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_direct",
+                "invoke_rtt_ratio", "memref_1mib_gbs")) {
+            System.out.printf(Locale.ROOT, "%-28s %10.3f%n", k, (Double) r.get(k));
+        }
+        System.out.println("machine: " + r.get("machine"));
+        if (json != null) {
+            r.write(json);
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    /** The same TA and command in this process: signature-verified load, no remoting. */
+    private static void direct(DevTee.Setup setup, Report r, int samples) throws Exception {
+        TaRuntime rt = new TaRuntime(setup.config().taDir(),
+                List.of(TaImage.publicKey(setup.config().trustedKeys().getFirst())),
+                new SecureStorage(setup.config().rootKey(), setup.config().storageDir()));
+        TaParams p = new TaParams();
+        TaRuntime.Result open = rt.open(BuiltinTas.HELLO, 0, new UUID(0, 0), p, () -> false);
+        Histogram h = new Histogram(3_600_000_000L, 3);
+        for (int i = 0; i < samples * 2; i++) {
+            long t0 = System.nanoTime();
+            p.set(0, TaCodes.VALUE_INOUT, i, 0, null, 0);
+            rt.invoke(open.session(), BuiltinTas.HELLO_INCREMENT, p, () -> false);
+            long t1 = System.nanoTime();
+            if (i >= samples) {
+                h.recordValue(t1 - t0);
+            }
+        }
+        rt.close(open.session());
+        r.put("invoke_rtt_us_p50_direct", h.getValueAtPercentile(50) / 1000.0);
+    }
+
+    public static void main(String[] args) throws Exception {
+        boolean quick = Arrays.asList(args).contains("--quick");
+        int j = Arrays.asList(args).indexOf("--json");
+        System.exit(new TeeBench(quick, j >= 0 ? Path.of(args[j + 1]) : null).run());
+    }
+}

@@ -1,0 +1,39 @@
+package io.ferry.client.tee;
+
+import io.ferry.protocol.Op;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the TEE client needs of a connection: synchronous and one-way calls with a binary reply, and the region
+ * heap. {@code Ferry} implements it for its own connection; {@link RegionTransport} is a standalone one.
+ * A Ferry-level failure (host gone, session closed, protocol error) is thrown as a
+ * {@link io.ferry.client.FerryException}; the TEE client turns it into COMMUNICATION with origin COMMS.
+ */
+public interface TeeTransport {
+
+    /** A completion: four result words and the raw blob. */
+    record Reply(long r0, long r1, long r2, long r3, byte[] blob) {
+    }
+
+    /** Makes a synchronous call and waits for its completion. */
+    Reply call(Op op, byte[] blob, long... args);
+
+    /** Sends a one-way call (its failure surfaces at a later synchronous call). */
+    void send(Op op, long... args);
+
+    /** Allocates a block of the region heap (64-byte aligned; 4 KiB aligned from 64 KiB). */
+    HeapMemory allocate(long bytes);
+
+    /** The heap offset of {@code segment} when it lies inside the region heap, else -1. */
+    long heapOffset(MemorySegment segment);
+
+    /** A block of the region heap. */
+    interface HeapMemory extends AutoCloseable {
+        long offset();
+
+        MemorySegment segment();
+
+        @Override
+        void close();
+    }
+}

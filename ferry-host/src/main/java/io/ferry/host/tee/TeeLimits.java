@@ -1,0 +1,30 @@
+package io.ferry.host.tee;
+
+/**
+ * Per-guest limits of the TEE service, in the manner of Xen's OP-TEE mediator (which allows 16 shared buffers per
+ * guest, 129 pages per buffer and 16384 pages in all). The default buffer limit is 256 pages (1 MiB) rather than
+ * 129 so a 1 MiB memref works; GP asks for at least 512 KiB.
+ *
+ * @param maxSessions    open sessions per guest session
+ * @param maxSharedMemory registered shared-memory blocks per guest
+ * @param maxBufferPages 4 KiB pages one memref or registration may span
+ * @param maxTotalPages  pages of all registrations of a guest together
+ */
+public record TeeLimits(int maxSessions, int maxSharedMemory, long maxBufferPages, long maxTotalPages) {
+    public static final long PAGE = 4096;
+    public static final TeeLimits DEFAULT = new TeeLimits(64, 16, 256, 16384);
+
+    public TeeLimits {
+        if (maxSessions < 1 || maxSharedMemory < 0 || maxBufferPages < 1 || maxTotalPages < maxBufferPages) {
+            throw new IllegalArgumentException("TEE limits must be positive and total pages >= buffer pages");
+        }
+    }
+
+    /** Pages a range of the heap spans. */
+    public static long pages(long offset, long size) {
+        if (size == 0) {
+            return 0;
+        }
+        return (offset + size + PAGE - 1) / PAGE - offset / PAGE;
+    }
+}

@@ -1,0 +1,301 @@
+package io.ferry.tee.storage;
+
+import io.ferry.protocol.TeeWire;
+import io.ferry.tee.ta.TaException;
+import io.ferry.tee.ta.TaStorage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Sealed storage of the software TEE: one directory per TA, every object and the TA's index sealed with AES-GCM
+ * under a key derived with HKDF-SHA256 from the host root key and the TA's UUID, so no TA can read another's
+ * objects and the host's file system sees only ciphertext.
+ *
+ * <pre>
+ * DIR/UUID/index      "FTI1" | generation u64 | nonce (12) | GCM(map id → version)   AAD "index" | uuid | generation
+ * DIR/UUID/HASH.obj   "FTO1" | version u64    | nonce (12) | GCM(data)               AAD "obj" | uuid | id | version
+ * </pre>
+ * Tampering with any byte fails the GCM tag: MAC_INVALID. Rollback: every write takes a new version from the TA's
+ * monotonic generation counter and records it in the index; an object file older (or newer) than its index entry
+ * is CORRUPT_OBJECT. The index is kept in memory once loaded, so replacing the index file while the TEE runs has
+ * no effect; replacing the index and all objects together while the TEE is down is not detected: that needs a
+ * hardware monotonic counter (RPMB), which this software TEE does not have.
+ */
+public final class SecureStorage {
+    static final int MAX_OBJECT = 4 * 1024 * 1024;
+    static final int MAX_OBJECTS = 1024;
+    private static final byte[] SALT = "ferry-tee storage v1".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] OBJECT_MAGIC = {'F', 'T', 'O', '1'};
+    private static final byte[] INDEX_MAGIC = {'F', 'T', 'I', '1'};
+    private static final int HEADER = 4 + 8 + 12;
+
+    private final byte[] rootKey;
+    private final Path dir;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<UUID, Store> stores = new ConcurrentHashMap<>();
+
+    public SecureStorage(byte[] rootKey, Path dir) {
+        if (rootKey.length != 32) {
+            throw new IllegalArgumentException("root key must be 32 bytes");
+        }
+        this.rootKey = rootKey.clone();
+        this.dir = dir;
+    }
+
+    /** The storage of one TA. */
+    public TaStorage forTa(UUID ta) {
+        return stores.computeIfAbsent(ta, Store::new);
+    }
+
+    /** The file an object of {@code ta} is sealed in (for tests and operators). */
+    public Path objectFile(UUID ta, String id) {
+        return objectFile(dir, ta, id);
+    }
+
+    /** The file an object of {@code ta} is sealed in under storage directory {@code dir}. */
+    public static Path objectFile(Path dir, UUID ta, String id) {
+        return dir.resolve(ta.toString()).resolve(hash(id) + ".obj");
+    }
+
+    private static String hash(String id) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(id.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 16);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private final class Store implements TaStorage {
+        private final UUID ta;
+        private final byte[] uuidBytes;
+        private final SecretKeySpec key;
+        private final Path taDir;
+        private Map<String, Long> index;
+        private long generation;
+
+        Store(UUID ta) {
+            this.ta = ta;
+            this.uuidBytes = TeeWire.toBytes(ta);
+            this.key = new SecretKeySpec(Hkdf.derive(SALT, rootKey,
+                    ("ta:" + ta).getBytes(StandardCharsets.UTF_8), 32), "AES");
+            this.taDir = dir.resolve(ta.toString());
+        }
+
+        @Override
+        public synchronized byte[] read(String id) {
+            check(id);
+            Long version = index().get(id);
+            if (version == null) {
+                throw new TaException(TeeWire.ERROR_ITEM_NOT_FOUND, "no object '" + id + "'");
+            }
+            byte[] file;
+            try {
+                file = Files.readAllBytes(objectFile(ta, id));
+            } catch (NoSuchFileException e) {
+                throw new TaException(TeeWire.ERROR_CORRUPT_OBJECT, "object '" + id + "' is in the index but its file is gone");
+            } catch (IOException e) {
+                throw new TaException(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, "cannot read object '" + id + "': " + e);
+            }
+            if (file.length < HEADER + 16 || !startsWith(file, OBJECT_MAGIC)) {
+                throw new TaException(TeeWire.ERROR_MAC_INVALID, "object '" + id + "' is not a sealed object");
+            }
+            long fileVersion = ByteBuffer.wrap(file, 4, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            byte[] plain = open(file, objectAad(id, fileVersion));
+            if (fileVersion != version) {
+                throw new TaException(TeeWire.ERROR_CORRUPT_OBJECT, "object '" + id + "' has version " + fileVersion
+                        + " but the index expects " + version + ": rolled back");
+            }
+            return plain;
+        }
+
+        @Override
+        public synchronized void write(String id, byte[] data) {
+            check(id);
+            if (data.length > MAX_OBJECT) {
+                throw new TaException(TeeWire.ERROR_STORAGE_NO_SPACE, "object of " + data.length + " bytes exceeds "
+                        + MAX_OBJECT);
+            }
+            Map<String, Long> idx = index();
+            if (!idx.containsKey(id) && idx.size() >= MAX_OBJECTS) {
+                throw new TaException(TeeWire.ERROR_STORAGE_NO_SPACE, "a TA keeps at most " + MAX_OBJECTS + " objects");
+            }
+            long version = generation + 1;
+            writeAtomically(objectFile(ta, id), seal(OBJECT_MAGIC, version, data, objectAad(id, version)));
+            idx.put(id, version);
+            generation = version;
+            saveIndex();
+        }
+
+        @Override
+        public synchronized boolean delete(String id) {
+            check(id);
+            Map<String, Long> idx = index();
+            if (idx.remove(id) == null) {
+                return false;
+            }
+            generation++;
+            saveIndex();
+            try {
+                Files.deleteIfExists(objectFile(ta, id));
+            } catch (IOException e) {
+                // The index no longer names it: a stale file is unreadable garbage, not a leak of live data.
+            }
+            return true;
+        }
+
+        @Override
+        public synchronized boolean exists(String id) {
+            check(id);
+            return index().containsKey(id);
+        }
+
+        private void check(String id) {
+            if (id == null || id.isEmpty() || id.getBytes(StandardCharsets.UTF_8).length > MAX_ID) {
+                throw new TaException(TeeWire.ERROR_BAD_PARAMETERS, "object id must be 1.." + MAX_ID + " bytes");
+            }
+        }
+
+        private byte[] objectAad(String id, long version) {
+            ByteArrayOutputStream aad = new ByteArrayOutputStream();
+            aad.writeBytes("obj".getBytes(StandardCharsets.UTF_8));
+            aad.writeBytes(uuidBytes);
+            aad.writeBytes(id.getBytes(StandardCharsets.UTF_8));
+            aad.writeBytes(le(version));
+            return aad.toByteArray();
+        }
+
+        private byte[] indexAad(long gen) {
+            ByteArrayOutputStream aad = new ByteArrayOutputStream();
+            aad.writeBytes("index".getBytes(StandardCharsets.UTF_8));
+            aad.writeBytes(uuidBytes);
+            aad.writeBytes(le(gen));
+            return aad.toByteArray();
+        }
+
+        private Map<String, Long> index() {
+            if (index != null) {
+                return index;
+            }
+            Path file = taDir.resolve("index");
+            Map<String, Long> idx = new LinkedHashMap<>();
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(file);
+            } catch (NoSuchFileException e) {
+                index = idx;
+                return idx;
+            } catch (IOException e) {
+                throw new TaException(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, "cannot read the index: " + e);
+            }
+            if (bytes.length < HEADER + 16 || !startsWith(bytes, INDEX_MAGIC)) {
+                throw new TaException(TeeWire.ERROR_MAC_INVALID, "the storage index is not sealed");
+            }
+            long gen = ByteBuffer.wrap(bytes, 4, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            ByteBuffer plain = ByteBuffer.wrap(open(bytes, indexAad(gen))).order(ByteOrder.LITTLE_ENDIAN);
+            int n = plain.getInt();
+            for (int i = 0; i < n; i++) {
+                byte[] name = new byte[plain.getShort() & 0xFFFF];
+                plain.get(name);
+                idx.put(new String(name, StandardCharsets.UTF_8), plain.getLong());
+            }
+            generation = gen;
+            index = idx;
+            return idx;
+        }
+
+        private void saveIndex() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteBuffer n = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(index.size());
+            out.writeBytes(n.array());
+            for (Map.Entry<String, Long> e : index.entrySet()) {
+                byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
+                out.writeBytes(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) name.length).array());
+                out.writeBytes(name);
+                out.writeBytes(le(e.getValue()));
+            }
+            writeAtomically(taDir.resolve("index"), seal(INDEX_MAGIC, generation, out.toByteArray(), indexAad(generation)));
+        }
+
+        private byte[] seal(byte[] magic, long version, byte[] data, byte[] aad) {
+            byte[] nonce = new byte[12];
+            random.nextBytes(nonce);
+            try {
+                Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+                c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
+                c.updateAAD(aad);
+                byte[] ct = c.doFinal(data);
+                ByteBuffer b = ByteBuffer.allocate(HEADER + ct.length).order(ByteOrder.LITTLE_ENDIAN);
+                b.put(magic).putLong(version).put(nonce).put(ct);
+                return b.array();
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("AES-GCM failed", e);
+            }
+        }
+
+        private byte[] open(byte[] file, byte[] aad) {
+            try {
+                Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+                c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, file, 12, 12));
+                c.updateAAD(aad);
+                return c.doFinal(file, HEADER, file.length - HEADER);
+            } catch (AEADBadTagException e) {
+                throw new TaException(TeeWire.ERROR_MAC_INVALID, "sealed data of TA " + ta + " failed its MAC: tampered");
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("AES-GCM failed", e);
+            }
+        }
+
+        private void writeAtomically(Path file, byte[] bytes) {
+            try {
+                if (!Files.isDirectory(taDir)) {
+                    Files.createDirectories(taDir, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rwx------")));
+                }
+                Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+                Files.write(tmp, bytes);
+                try {
+                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+                }
+            } catch (IOException e) {
+                throw new TaException(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, "cannot write sealed storage " + file + ": " + e);
+            }
+        }
+    }
+
+    private static boolean startsWith(byte[] b, byte[] magic) {
+        for (int i = 0; i < magic.length; i++) {
+            if (b[i] != magic[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] le(long v) {
+        return ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(v).array();
+    }
+}

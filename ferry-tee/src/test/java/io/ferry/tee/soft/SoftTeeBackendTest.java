@@ -1,0 +1,49 @@
+package io.ferry.tee.soft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.host.spi.TeeCancellation;
+import io.ferry.host.spi.TeeParams;
+import io.ferry.host.spi.TeeReturn;
+import io.ferry.protocol.TeeWire;
+import io.ferry.tee.BuiltinTas;
+import io.ferry.tee.DevTee;
+import java.nio.file.Path;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The software TEE as a real process: calls over the lanes, and supervision when the process dies. */
+@Timeout(60)
+class SoftTeeBackendTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void callsCrossTheProcessAndADeadProcessIsReplaced() throws Exception {
+        try (SoftTeeBackend b = SoftTeeBackend.start(DevTee.prepare(dir, 2).config())) {
+            long pid = b.pid();
+            assertNotEquals(ProcessHandle.current().pid(), pid);
+            TeeParams p = new TeeParams();
+            TeeReturn open = b.openSession(BuiltinTas.HELLO, 0, new UUID(0, 0), p, TeeCancellation.NEVER);
+            assertEquals(TeeWire.SUCCESS, open.code());
+            p.value(0, TeeParams.VALUE_INOUT, 41, 0);
+            assertEquals(TeeWire.SUCCESS, b.invoke(open.session(), BuiltinTas.HELLO_INCREMENT, p, TeeCancellation.NEVER).code());
+            assertEquals(42, p.a(0));
+
+            ProcessHandle victim = ProcessHandle.of(pid).orElseThrow();
+            victim.destroyForcibly();
+            victim.onExit().get();
+            TeeReturn dead = b.invoke(open.session(), BuiltinTas.HELLO_INCREMENT, p, TeeCancellation.NEVER);
+            assertEquals(TeeWire.ERROR_TARGET_DEAD, dead.code());
+            assertEquals(TeeWire.ORIGIN_TEE, dead.origin());
+
+            TeeReturn reopened = b.openSession(BuiltinTas.HELLO, 0, new UUID(0, 0), new TeeParams(), TeeCancellation.NEVER);
+            assertEquals(TeeWire.SUCCESS, reopened.code());
+            assertTrue(b.pid() != pid, "a new TEE process serves");
+        }
+    }
+}

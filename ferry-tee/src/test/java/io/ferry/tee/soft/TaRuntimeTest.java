@@ -1,0 +1,82 @@
+package io.ferry.tee.soft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.ferry.protocol.TeeWire;
+import io.ferry.tee.BuiltinTas;
+import io.ferry.tee.image.TaImage;
+import io.ferry.tee.storage.SecureStorage;
+import io.ferry.tee.ta.TaCodes;
+import io.ferry.tee.ta.TaParams;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The TA runtime in process: loading only verified images, and containing a panic to its TA. */
+class TaRuntimeTest {
+    static final UUID NIL = new UUID(0, 0);
+    static final UUID SNOOP = UUID.fromString("00000000-0000-0000-0000-00000000005e");
+
+    @TempDir
+    Path dir;
+    TaRuntime rt;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        KeyPair kp = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        BuiltinTas.install(dir.resolve("ta"), kp.getPrivate());
+        Files.write(dir.resolve("ta").resolve(SNOOP + ".ta"), TaImage.sign(SNOOP, "snoop", SnoopTa.class.getName(), "1",
+                BuiltinTas.classes(SnoopTa.class), kp.getPrivate()));
+        rt = new TaRuntime(dir.resolve("ta"), List.of(kp.getPublic()), new SecureStorage(new byte[32], dir.resolve("s")));
+    }
+
+    static TaParams inout(int a) {
+        TaParams p = new TaParams();
+        p.set(0, TaCodes.VALUE_INOUT, a, 0, null, 0);
+        return p;
+    }
+
+    @Test
+    void panicKillsOnlyThatTaAndANewSessionGetsAFreshInstance() {
+        long hello = rt.open(BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
+        long attest = rt.open(BuiltinTas.ATTEST, 0, NIL, new TaParams(), () -> false).session();
+        TaRuntime.Result r = rt.invoke(hello, BuiltinTas.HELLO_PANIC, new TaParams(), () -> false);
+        assertEquals(TeeWire.ERROR_TARGET_DEAD, r.code());
+        assertEquals(TeeWire.ORIGIN_TEE, r.origin());
+        assertEquals(TeeWire.ERROR_TARGET_DEAD, rt.invoke(hello, 0, inout(1), () -> false).code());
+        TaParams reg = new TaParams();
+        reg.set(0, TaCodes.MEMREF_OUTPUT, 0, 0, java.lang.foreign.MemorySegment.ofArray(new byte[32]), 32);
+        assertEquals(TeeWire.SUCCESS, rt.invoke(attest, BuiltinTas.ATTEST_READ, reg, () -> false).code());
+        long again = rt.open(BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
+        TaParams p = inout(5);
+        assertEquals(TeeWire.SUCCESS, rt.invoke(again, BuiltinTas.HELLO_INCREMENT, p, () -> false).code());
+        assertEquals(6, p.a(0));
+    }
+
+    @Test
+    void aTaCannotLoadTheTeesOwnClasses() {
+        long s = rt.open(SNOOP, 0, NIL, new TaParams(), () -> false).session();
+        assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, rt.invoke(s, 0, new TaParams(), () -> false).code());
+    }
+
+    @Test
+    void aMissingTaIsItemNotFoundFromTheTee() {
+        TaRuntime.Result r = rt.open(UUID.randomUUID(), 0, NIL, new TaParams(), () -> false);
+        assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, r.code());
+        assertEquals(TeeWire.ORIGIN_TEE, r.origin());
+    }
+
+    @Test
+    void anUnknownCommandIsTheTasAnswer() {
+        long s = rt.open(BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
+        TaRuntime.Result r = rt.invoke(s, 999, new TaParams(), () -> false);
+        assertEquals(TeeWire.ERROR_NOT_IMPLEMENTED, r.code());
+        assertEquals(TeeWire.ORIGIN_TRUSTED_APP, r.origin());
+    }
+}

@@ -1,0 +1,97 @@
+package io.ferry.tee.storage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.ferry.protocol.TeeWire;
+import io.ferry.tee.ta.TaException;
+import io.ferry.tee.ta.TaStorage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SecureStorageTest {
+    static final UUID A = UUID.fromString("00000000-0000-0000-0000-00000000000a");
+    static final UUID B = UUID.fromString("00000000-0000-0000-0000-00000000000b");
+    static final byte[] ROOT = new byte[32];
+
+    @TempDir
+    Path dir;
+
+    static byte[] b(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static int code(Runnable r) {
+        return assertThrows(TaException.class, r::run).code();
+    }
+
+    @Test
+    void hkdfMatchesRfc5869TestCase1() {
+        HexFormat h = HexFormat.of();
+        byte[] okm = Hkdf.derive(h.parseHex("000102030405060708090a0b0c"),
+                h.parseHex("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"), h.parseHex("f0f1f2f3f4f5f6f7f8f9"), 42);
+        assertEquals("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865", h.formatHex(okm));
+    }
+
+    @Test
+    void objectsRoundTripAndSurviveARestart() {
+        new SecureStorage(ROOT, dir).forTa(A).write("k", b("v1"));
+        TaStorage again = new SecureStorage(ROOT, dir).forTa(A);
+        assertArrayEquals(b("v1"), again.read("k"));
+        assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, code(() -> again.read("missing")));
+    }
+
+    @Test
+    void filesHoldNoPlaintext() throws Exception {
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        s.forTa(A).write("k", b("very secret value"));
+        String file = new String(Files.readAllBytes(s.objectFile(A, "k")), StandardCharsets.ISO_8859_1);
+        assertFalse(file.contains("very secret"));
+    }
+
+    @Test
+    void tamperingIsMacInvalid() throws Exception {
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        s.forTa(A).write("k", b("value"));
+        Path f = s.objectFile(A, "k");
+        byte[] bytes = Files.readAllBytes(f);
+        bytes[bytes.length - 1] ^= 1;
+        Files.write(f, bytes);
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> s.forTa(A).read("k")));
+    }
+
+    @Test
+    void rollbackToAnOlderSealedVersionIsCorruptObject() throws Exception {
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        s.forTa(A).write("k", b("old"));
+        byte[] old = Files.readAllBytes(s.objectFile(A, "k"));
+        s.forTa(A).write("k", b("new"));
+        Files.write(s.objectFile(A, "k"), old);
+        assertEquals(TeeWire.ERROR_CORRUPT_OBJECT, code(() -> s.forTa(A).read("k")));
+        assertEquals(TeeWire.ERROR_CORRUPT_OBJECT, code(() -> new SecureStorage(ROOT, dir).forTa(A).read("k")));
+    }
+
+    @Test
+    void anotherTaCannotReadAnObjectMovedIntoItsStorage() throws Exception {
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        s.forTa(A).write("k", b("a's"));
+        s.forTa(B).write("k", b("b's"));
+        Files.copy(s.objectFile(A, "k"), s.objectFile(B, "k"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> s.forTa(B).read("k")));
+    }
+
+    @Test
+    void anotherRootKeyCannotOpenTheStorage() {
+        new SecureStorage(ROOT, dir).forTa(A).write("k", b("v"));
+        byte[] other = new byte[32];
+        other[0] = 1;
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> new SecureStorage(other, dir).forTa(A).read("k")));
+    }
+}
