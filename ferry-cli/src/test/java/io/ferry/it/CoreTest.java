@@ -217,6 +217,25 @@ class CoreTest {
     }
 
     @Test
+    void aGuestThatIsNotConfiguredIsToldSo() {
+        FerryException e = assertThrows(FerryException.class,
+                () -> io.ferry.client.Ferry.connect(host.dir.resolve("mallory.region")));
+        assertEquals(Status.NOT_CONFIGURED, e.status());
+        assertTrue(e.getMessage().contains("mallory.region"), e.getMessage());
+    }
+
+    @Test
+    void aHostWithoutDevicesSaysSoWhenAskedForOne() throws Exception {
+        try (TestHost bare = TestHost.start(io.ferry.host.Devices.of(java.util.List.of(), java.util.List.of()), "solo");
+             Ferry ferry = bare.connect("solo")) {
+            assertTrue(ferry.devices().isEmpty());
+            FerryException e = assertThrows(FerryException.class, ferry::defaultDevice);
+            assertEquals(Status.NO_DEVICE, e.status());
+            assertTrue(e.getMessage().contains("pocl-opencl-icd"), e.getMessage());
+        }
+    }
+
+    @Test
     void guestsAreServedIndependently() {
         try (Ferry a = host.connect("alice"); Ferry b = host.connect("bob")) {
             assertEquals(7, a.nop(7));
