@@ -94,6 +94,11 @@ final class Channel {
         if (b != null) {
             throw b;
         }
+        if (region.connectAck() != nonce) {
+            // A newer session of this guest owns the rings now (or the host ended ours): writing would corrupt it.
+            throw fail(new FerryException(Status.SESSION_CLOSED, "this session has ended (the guest reconnected "
+                    + "elsewhere, or the host closed it); connect again"));
+        }
         if (args.length != op.argCount()) {
             throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
         }
