@@ -130,7 +130,35 @@ final class StatusCommand implements Callable<Integer> {
                     g.get("objects"), g.get("commands_in_flight"), g.get("calls"), size(q.get("device_memory_bytes")),
                     q.get("objects"), q.get("commands_in_flight")));
         }
+        boolean header = false;
+        for (Object o : guests) {
+            Map<?, ?> g = map(o);
+            for (Object so : list(g.get("scheduling"))) {
+                Map<?, ?> sc = map(so);
+                if (!header) {
+                    sb.append(String.format("%nscheduling (per guest and device)%n  %-16s %-12s %12s %12s %10s %10s "
+                            + "%10s %8s %s%n", "name", "class/weight", "device ms", "budget left", "wait p50",
+                            "wait p99", "wait max", "misses", "flags"));
+                    header = true;
+                }
+                long budget = sc.get("budget_left_ns") instanceof Long b ? b : -1;
+                sb.append(String.format("  %-16s %-12s %12.1f %12s %10s %10s %10s %8s %s%n", cut(g.get("name"), 16),
+                        g.get("class") + "/" + g.get("weight"), nanos(sc.get("device_time_ns")) / 1e6,
+                        budget < 0 ? "-" : String.format("%.2f ms", budget / 1e6), micros(sc.get("queue_wait_ns_p50")),
+                        micros(sc.get("queue_wait_ns_p99")), micros(sc.get("queue_wait_ns_max")),
+                        sc.get("deadline_misses"), Boolean.TRUE.equals(sc.get("flagged"))
+                                ? "OVERRUN x" + sc.get("overruns") : ""));
+            }
+        }
         return sb.toString();
+    }
+
+    private static double nanos(Object o) {
+        return o instanceof Number n ? n.doubleValue() : 0;
+    }
+
+    private static String micros(Object o) {
+        return String.format("%.1f us", nanos(o) / 1e3);
     }
 
     private static Map<?, ?> map(Object o) {

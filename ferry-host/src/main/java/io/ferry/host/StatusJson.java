@@ -14,7 +14,10 @@ import java.util.Map;
  *  "devices": [{"index", "name", "backend", "type", "compute_units", "global_memory_bytes"}],
  *  "guests": [{"name", "connected", "sessions", "session_id", "pid", "device_memory_bytes", "objects",
  *              "commands_in_flight", "calls", "class", "weight", "region_bytes", "heap_bytes",
- *              "quotas": {"device_memory_bytes", "objects", "commands_in_flight"}}]}
+ *              "quotas": {"device_memory_bytes", "objects", "commands_in_flight"},
+ *              "scheduling": [{"device", "device_time_ns", "budget_left_ns", "queued", "in_flight", "expected_wait_ns",
+ *                              "deadline_misses", "queue_wait_ns_p50", "queue_wait_ns_p99", "queue_wait_ns_max",
+ *                              "overruns", "flagged"}]}]}
  * </pre>
  *
  * {@link #parse} reads any JSON document into maps, lists, strings, longs, doubles, booleans and nulls; it is
@@ -70,7 +73,26 @@ public final class StatusJson {
                     .append(", \"heap_bytes\": ").append(g.heapBytes())
                     .append(", \"quotas\": {\"device_memory_bytes\": ").append(g.quotas().deviceMemoryBytes())
                     .append(", \"objects\": ").append(g.quotas().objects())
-                    .append(", \"commands_in_flight\": ").append(g.quotas().commandsInFlight()).append("}}");
+                    .append(", \"commands_in_flight\": ").append(g.quotas().commandsInFlight()).append("}")
+                    .append(", \"scheduling\": [");
+            boolean firstDevice = true;
+            for (FerryHost.SchedulingView v : host.scheduling(g.name())) {
+                sb.append(firstDevice ? "" : ", ").append("{\"device\": ");
+                string(sb, v.device());
+                sb.append(", \"device_time_ns\": ").append(v.deviceNanos())
+                        .append(", \"budget_left_ns\": ").append(v.budgetLeftNanos())
+                        .append(", \"queued\": ").append(v.queued())
+                        .append(", \"in_flight\": ").append(v.inFlight())
+                        .append(", \"expected_wait_ns\": ").append(v.expectedWaitNanos())
+                        .append(", \"deadline_misses\": ").append(v.deadlineMisses())
+                        .append(", \"queue_wait_ns_p50\": ").append(v.waitP50Nanos())
+                        .append(", \"queue_wait_ns_p99\": ").append(v.waitP99Nanos())
+                        .append(", \"queue_wait_ns_max\": ").append(v.waitMaxNanos())
+                        .append(", \"overruns\": ").append(v.overruns())
+                        .append(", \"flagged\": ").append(v.flagged()).append("}");
+                firstDevice = false;
+            }
+            sb.append("]}");
             first = false;
         }
         sb.append(first ? "]}\n" : "\n ]}\n");
