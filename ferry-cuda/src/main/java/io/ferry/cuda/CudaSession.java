@@ -1,5 +1,6 @@
 package io.ferry.cuda;
 
+import io.ferry.host.spi.HandleMap;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -56,7 +57,7 @@ public final class CudaSession implements BackendSession {
     private final MemorySegment heap;
     private final List<CudaDevice> devices;
     private final Consumer<CudaSession> onClose;
-    private final HandleTable<CuObject> objects = new HandleTable<>();
+    private final HandleMap<CuObject> objects = new HandleMap<>();
     private final Map<Integer, CuObject.DeviceContext> contexts = new HashMap<>();
     private final Arena scratchArena = Arena.ofShared();
     private final MemorySegment slot;      // one out-parameter (handle, pointer)

@@ -3,8 +3,7 @@ package io.ferry.host;
 import io.ferry.host.spi.BackendSession;
 import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.Status;
-import java.util.HashMap;
-import java.util.Map;
+import io.ferry.host.spi.HandleMap;
 
 /**
  * The objects of one session, by the guest's own handles. A handle is meaningful only inside its session: another
@@ -44,7 +43,7 @@ final class HandleTable {
         }
     }
 
-    private final Map<Long, Entry> entries = new HashMap<>();
+    private final HandleMap<Entry> entries = new HandleMap<>();
     private final Quotas quotas;
 
     HandleTable(Quotas quotas) {
@@ -55,8 +54,8 @@ final class HandleTable {
         return entries.size();
     }
 
-    Map<Long, Entry> view() {
-        return entries;
+    void clear() {
+        entries.clear();
     }
 
     /** The entry for {@code handle}, which must be of {@code kind}. */
@@ -82,7 +81,7 @@ final class HandleTable {
         if (handle == 0) {
             throw new CallException(Status.INVALID_ARGUMENT, role + " handle 0 is reserved; use a nonzero handle");
         }
-        if (entries.containsKey(handle)) {
+        if (entries.contains(handle)) {
             throw new CallException(Status.HANDLE_IN_USE, role + " handle " + handle + " already names a "
                     + entries.get(handle).kind.name().toLowerCase() + " in this session");
         }

@@ -521,7 +521,7 @@ final class Session implements RecordHandler, SessionContext {
             tee.close();
             tee = null;
         }
-        handles.view().clear();
+        handles.clear();
         Level level = status == Status.OK || status == Status.SESSION_CLOSED ? Level.INFO : Level.WARNING;
         LOG.log(level, "guest " + guest + " session " + id + ": closed (" + status + ": " + reason + "), released "
                 + objects + " objects and " + memory + " bytes of device memory after " + calls + " calls");

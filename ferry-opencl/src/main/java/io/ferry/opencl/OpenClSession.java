@@ -1,5 +1,6 @@
 package io.ferry.opencl;
 
+import io.ferry.host.spi.HandleMap;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -32,7 +33,7 @@ public final class OpenClSession implements BackendSession {
     private final MemorySegment heap;
     private final List<ClDevice> devices;
     private final Consumer<OpenClSession> onClose;
-    private final HandleTable<ClObject> objects = new HandleTable<>();
+    private final HandleMap<ClObject> objects = new HandleMap<>();
     private final Arena scratchArena = Arena.ofShared();
     private final MemorySegment eventSlot;   // cl_event out-parameter / wait list of one
     private final MemorySegment errcode;     // cl_int errcode_ret

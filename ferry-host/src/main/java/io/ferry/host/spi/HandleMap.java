@@ -1,4 +1,4 @@
-package io.ferry.opencl;
+package io.ferry.host.spi;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -7,15 +7,16 @@ import java.util.List;
 /**
  * A map from 64-bit client handles to objects: open addressing with linear probing and backward-shift deletion, so
  * lookups on the enqueue paths neither box nor allocate. Any {@code long} is a valid key; a slot is empty when its
- * value is null. Not thread-safe (a session is used by one thread at a time).
+ * value is null. Not thread-safe (a session is used by one thread at a time). For backends' tables of native
+ * objects by the guest's handles.
  */
-final class HandleTable<V> {
+public final class HandleMap<V> {
     private long[] keys;
     private Object[] values;
     private int size;
     private int mask;
 
-    HandleTable() {
+    public HandleMap() {
         keys = new long[64];
         values = new Object[64];
         mask = 63;
@@ -27,7 +28,7 @@ final class HandleTable<V> {
     }
 
     @SuppressWarnings("unchecked")
-    V get(long key) {
+    public V get(long key) {
         int i = hash(key) & mask;
         Object v;
         while ((v = values[i]) != null) {
@@ -39,12 +40,12 @@ final class HandleTable<V> {
         return null;
     }
 
-    boolean contains(long key) {
+    public boolean contains(long key) {
         return get(key) != null;
     }
 
     /** Puts a new mapping; the key must not be present. */
-    void put(long key, V value) {
+    public void put(long key, V value) {
         if (value == null) {
             throw new IllegalArgumentException("null value");
         }
@@ -66,7 +67,7 @@ final class HandleTable<V> {
 
     /** Removes and returns the mapping of {@code key}, or null. */
     @SuppressWarnings("unchecked")
-    V remove(long key) {
+    public V remove(long key) {
         int i = hash(key) & mask;
         Object v;
         while ((v = values[i]) != null) {
@@ -117,13 +118,13 @@ final class HandleTable<V> {
         }
     }
 
-    int size() {
+    public int size() {
         return size;
     }
 
     /** A snapshot of the values. */
     @SuppressWarnings("unchecked")
-    List<V> values() {
+    public List<V> values() {
         List<V> out = new ArrayList<>(size);
         for (Object v : values) {
             if (v != null) {
@@ -133,7 +134,7 @@ final class HandleTable<V> {
         return out;
     }
 
-    void clear() {
+    public void clear() {
         Arrays.fill(values, null);
         Arrays.fill(keys, 0);
         size = 0;

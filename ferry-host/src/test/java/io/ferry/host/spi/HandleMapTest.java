@@ -1,4 +1,4 @@
-package io.ferry.opencl;
+package io.ferry.host.spi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -8,11 +8,11 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-class HandleTableTest {
+class HandleMapTest {
 
     @Test
     void behavesLikeAMap() {
-        HandleTable<Long> table = new HandleTable<>();
+        HandleMap<Long> table = new HandleMap<>();
         Map<Long, Long> reference = new HashMap<>();
         Random random = new Random(42);
         for (int i = 0; i < 100_000; i++) {
