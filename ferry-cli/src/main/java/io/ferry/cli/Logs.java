@@ -16,8 +16,27 @@ public final class Logs {
         configure(Level.parse(System.getProperty("ferry.log", "INFO")));
     }
 
+    /**
+     * A log manager whose handlers outlive the JVM's own shutdown hook, so that what the host logs while it shuts
+     * down (sessions closed, regions removed) is not lost. Installed by {@link Main} before any logging.
+     */
+    public static final class Manager extends LogManager {
+        @Override
+        public void reset() {
+            // ignored: the JDK resets from a shutdown hook, racing ours; configure() resets explicitly
+        }
+
+        void resetNow() {
+            super.reset();
+        }
+    }
+
     public static void configure(Level level) {
-        LogManager.getLogManager().reset();
+        if (LogManager.getLogManager() instanceof Manager m) {
+            m.resetNow();
+        } else {
+            LogManager.getLogManager().reset();
+        }
         Logger root = Logger.getLogger("");
         ConsoleHandler h = new ConsoleHandler();
         h.setLevel(level);

@@ -12,8 +12,21 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
+        System.setProperty("java.util.logging.manager", Logs.Manager.class.getName());
         Logs.configure();
-        int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    // Errors a user can act on get one line that says what to do; anything else is a bug.
+                    if (e instanceof io.ferry.client.FerryException || e instanceof java.io.IOException
+                            || e instanceof io.ferry.host.HostConfig.ConfigException
+                            || e instanceof io.ferry.channel.RegionException
+                            || e instanceof io.ferry.host.spi.BackendException) {
+                        cmd.getErr().println("ferry " + cmd.getCommandName() + ": " + e.getMessage());
+                        return 2;
+                    }
+                    throw e;
+                })
+                .execute(args);
         System.exit(code);
     }
 

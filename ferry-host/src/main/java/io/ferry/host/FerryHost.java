@@ -28,7 +28,7 @@ public final class FerryHost implements AutoCloseable {
     private final HostConfig config;
     private final Devices devices;
     private final SessionService.Factory tee;
-    private final List<Endpoint> endpoints = new ArrayList<>();
+    private final List<Endpoint> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** One scheduler per device under the FERRY policy; empty under FIFO. */
     private final java.util.Map<Devices.Device, DeviceDispatch> dispatches = new java.util.HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -66,6 +66,9 @@ public final class FerryHost implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
+        // First, as the single-instance lock: a second host on the same directory must fail before it touches
+        // the regions the first one serves.
+        admin = AdminServer.start(config.adminSocket(), this);
         deleteStaleWorkerFiles();
         if (config.scheduling().policy() == HostConfig.Policy.FERRY) {
             for (Devices.Device d : devices.all()) {
@@ -97,7 +100,6 @@ public final class FerryHost implements AutoCloseable {
             e.start();
         }
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true).start(this::beat);
-        admin = AdminServer.start(config.adminSocket(), this);
         LOG.info(() -> "host serving " + endpoints.size() + " guest(s) on " + devices.all().size() + " device(s)");
     }
 
