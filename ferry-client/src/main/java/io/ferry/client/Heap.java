@@ -20,7 +20,13 @@ public final class Heap {
     /** Free ranges: offset → size. */
     private final TreeMap<Long, Long> free = new TreeMap<>();
     /** Allocated blocks: offset → size actually taken (for free and accounting). */
-    private final Map<Long, Long> used = new HashMap<>();
+    private final TreeMap<Long, Long> used = new TreeMap<>();
+    /**
+     * Blocks that one-way transfers still use (offset → count): closing such a block defers the free until every
+     * queue that used it has finished, so a closed block is never handed out while the device may still touch it.
+     */
+    private final Map<Long, Integer> pins = new HashMap<>();
+    private final java.util.Set<Long> freeWhenUnpinned = new java.util.HashSet<>();
     private long usedBytes;
 
     Heap(MemorySegment memory) {
@@ -67,6 +73,40 @@ public final class Heap {
     }
 
     synchronized void free(long offset) {
+        if (pins.containsKey(offset)) {
+            freeWhenUnpinned.add(offset);
+            return;
+        }
+        release(offset);
+    }
+
+    /** Marks the block holding heap offset {@code at} as in use by an unfinished transfer; returns its key or -1. */
+    synchronized long pin(long at) {
+        Map.Entry<Long, Long> e = used.floorEntry(at);
+        if (e == null || at >= e.getKey() + e.getValue()) {
+            return -1;
+        }
+        pins.merge(e.getKey(), 1, Integer::sum);
+        return e.getKey();
+    }
+
+    /** Undoes one {@link #pin}; frees the block if it was closed meanwhile. */
+    synchronized void unpin(long block) {
+        Integer n = pins.get(block);
+        if (n == null) {
+            return;
+        }
+        if (n > 1) {
+            pins.put(block, n - 1);
+            return;
+        }
+        pins.remove(block);
+        if (freeWhenUnpinned.remove(block)) {
+            release(block);
+        }
+    }
+
+    private void release(long offset) {
         Long size = used.remove(offset);
         if (size == null) {
             throw new IllegalStateException("heap block at " + offset + " is not allocated");

@@ -14,6 +14,8 @@ public final class Queue extends Remote {
     private final Context context;
     /** Staging blocks that must outlive the device's use of them: freed at the next finish. */
     private final List<HeapBlock> staging = new ArrayList<>();
+    /** Heap blocks of the application used by one-way transfers since the last finish (see {@link Heap#pin}). */
+    private final List<Long> pinned = new ArrayList<>();
 
     Queue(Ferry ferry, long handle, Context context) {
         super(ferry, handle);
@@ -27,6 +29,9 @@ public final class Queue extends Remote {
     /** Copies {@code src} into {@code buffer} at {@code offset}. */
     public Queue write(Buffer buffer, long offset, MemorySegment src) {
         long heapOffset = ferry.heap().offsetOf(src);
+        if (heapOffset >= 0) {
+            pin(heapOffset);
+        }
         if (heapOffset < 0) {
             HeapBlock block = ferry.heap().allocate(src.byteSize());
             block.segment().copyFrom(src);
@@ -48,6 +53,7 @@ public final class Queue extends Remote {
     public Queue read(Buffer buffer, long offset, MemorySegment dst) {
         long heapOffset = ferry.heap().offsetOf(dst);
         if (heapOffset >= 0) {
+            pin(heapOffset);
             channel().oneWay(Op.BUFFER_READ, false, (byte[]) null, handle, buffer.handle, offset, dst.byteSize(),
                     heapOffset, 0L);
             return this;
@@ -138,12 +144,27 @@ public final class Queue extends Remote {
             channel().call(Op.FINISH, null, handle);
         } finally {
             List<HeapBlock> done;
+            List<Long> unpin;
             synchronized (staging) {
                 done = new ArrayList<>(staging);
                 staging.clear();
+                unpin = new ArrayList<>(pinned);
+                pinned.clear();
             }
             for (HeapBlock b : done) {
                 b.close();
+            }
+            for (long block : unpin) {
+                ferry.heap().unpin(block);
+            }
+        }
+    }
+
+    private void pin(long heapOffset) {
+        long block = ferry.heap().pin(heapOffset);
+        if (block >= 0) {
+            synchronized (staging) {
+                pinned.add(block);
             }
         }
     }
