@@ -263,6 +263,9 @@ public final class McbBench {
                 }
                 Thread.sleep(1500); // let the load reach steady state
             }
+            // The critical guest's own thread runs at its class's CPU priority in every phase (alone, FIFO, Ferry), as
+            // a critical guest would on its own core or VM: what differs between phases is only the host's policy.
+            io.ferry.host.worker.OsPriority.applyToCurrentThread(SchedClass.CRITICAL);
             try (Ferry f = Ferry.connect(FerryHost.regionPath(dir, "critical"));
                  Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
                  Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");

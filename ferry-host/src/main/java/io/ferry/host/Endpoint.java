@@ -130,7 +130,7 @@ final class Endpoint implements Runnable {
     @Override
     public void run() {
         if (host.scheduling().policy() == HostConfig.Policy.FERRY && config.schedClass() != HostConfig.SchedClass.NORMAL) {
-            io.ferry.host.worker.OsPriority.applyToCurrentThread(config.schedClass());
+            io.ferry.host.worker.OsPriority.applyToServingThread(config.schedClass());
         }
         try {
             while (running) {

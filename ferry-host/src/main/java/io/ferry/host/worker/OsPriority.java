@@ -29,8 +29,21 @@ public final class OsPriority {
     private OsPriority() {
     }
 
+    /**
+     * For a host thread that serves a guest (it forwards, it does not compute): like {@link #applyToCurrentThread}
+     * but a best-effort guest's thread runs at nice 10 rather than SCHED_IDLE, so that handing work to its device
+     * worker is not starved behind every other thread (the worker itself is the one under SCHED_IDLE).
+     */
+    public static boolean applyToServingThread(SchedClass c) {
+        return apply(c, false);
+    }
+
     /** Applies {@code c} to the calling thread; returns false (with a log line) where the OS refused. */
     public static boolean applyToCurrentThread(SchedClass c) {
+        return apply(c, true);
+    }
+
+    private static boolean apply(SchedClass c, boolean idleForBestEffort) {
         try {
             Linker linker = Linker.nativeLinker();
             var libc = linker.defaultLookup();
@@ -46,14 +59,17 @@ public final class OsPriority {
             int rc;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment param = arena.allocate(ValueLayout.JAVA_INT); // sched_priority = 0
-                rc = (int) schedSet.invokeExact(tid, c == SchedClass.BEST_EFFORT ? SCHED_IDLE : SCHED_OTHER, param);
+                boolean idle = c == SchedClass.BEST_EFFORT && idleForBestEffort;
+                rc = (int) schedSet.invokeExact(tid, idle ? SCHED_IDLE : SCHED_OTHER, param);
             }
             int nice = switch (c) {
                 case CRITICAL -> -10;
                 case HIGH -> -5;
-                case NORMAL, BEST_EFFORT -> 0;
+                case NORMAL -> 0;
+                case BEST_EFFORT -> idleForBestEffort ? 0 : 10;
             };
-            int rc2 = c == SchedClass.BEST_EFFORT ? 0 : (int) setPriority.invokeExact(PRIO_PROCESS, tid, nice);
+            int rc2 = c == SchedClass.BEST_EFFORT && idleForBestEffort ? 0
+                    : (int) setPriority.invokeExact(PRIO_PROCESS, tid, nice);
             if (rc != 0 || rc2 != 0) {
                 LOG.info("thread " + tid + ": OS priority for " + c + " not fully applied (needs CAP_SYS_NICE to raise)");
                 return false;
