@@ -13,10 +13,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ./ferry bench SUITE}: measurements side by side with their native baselines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | cuda | mcb | chaos | tee")
+        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | cuda | mcb | chaos | tee | all")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "SUITE", description = "transport | cuda | mcb | chaos | tee")
+    @Parameters(paramLabel = "SUITE", description = "transport | cuda | mcb | chaos | tee | all")
     String suite;
 
     @Option(names = "--quick", description = "fewer samples; finishes in about a minute")
@@ -28,6 +28,30 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "DIR", description = "mcb: write PNG plots into DIR")
     Path plot;
 
+    /** Every suite in turn; with --json FILE each writes FILE with its name inserted (out.json → out-mcb.json). */
+    private int all() throws Exception {
+        int worst = 0;
+        worst = Math.max(worst, new TransportBench(quick, named("transport")).run());
+        worst = Math.max(worst, new ChaosBench(quick, named("chaos")).run());
+        worst = Math.max(worst, new McbBench(quick, named("mcb"), plot).run());
+        worst = Math.max(worst, new TeeBench(quick, named("tee")).run());
+        int cuda = new CudaBench(quick, named("cuda")).run();
+        if (cuda != 2) { // 2: no CUDA device, already said so
+            worst = Math.max(worst, cuda);
+        }
+        return worst;
+    }
+
+    private Path named(String suite) {
+        if (json == null) {
+            return null;
+        }
+        String name = json.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String file = dot > 0 ? name.substring(0, dot) + "-" + suite + name.substring(dot) : name + "-" + suite;
+        return json.resolveSibling(file);
+    }
+
     @Override
     public Integer call() throws Exception {
         return switch (suite) {
@@ -36,8 +60,9 @@ final class BenchCommand implements Callable<Integer> {
             case "mcb" -> new McbBench(quick, json, plot).run();
             case "chaos" -> new ChaosBench(quick, json).run();
             case "tee" -> new TeeBench(quick, json).run();
+            case "all" -> all();
             default -> {
-                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, cuda, mcb, chaos, tee)");
+                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, cuda, mcb, chaos, tee, all)");
                 yield 2;
             }
         };
