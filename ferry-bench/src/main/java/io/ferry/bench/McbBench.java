@@ -145,7 +145,27 @@ public final class McbBench {
             double target = 0.12 * PERIOD_NANOS / 1e6 / CHAIN;
             int critIters = (int) Math.max(1, Math.round((target - fixed) / perIter));
             int beIters = (int) Math.max(1, Math.round((10.0 - fixed) / perIter));
-            double chain = time(q, k, critIters) * CHAIN;
+            // Then adjust on the whole chain as the guest sees it (medians: the machine is noisy) until it is
+            // 10-14 % of the period.
+            double chain = 0;
+            for (int round = 0; round < 6; round++) {
+                double[] t = new double[5];
+                for (int i = 0; i < t.length; i++) {
+                    t[i] = time(q, k, critIters) * CHAIN;
+                }
+                chain = TransportBench.median(t);
+                double share = chain / (PERIOD_NANOS / 1e6);
+                if (share >= 0.10 && share <= 0.14) {
+                    break;
+                }
+                double kernel = Math.max(0.001, chain / CHAIN - fixed);
+                double wanted = Math.max(0.001, target - fixed);
+                int next = (int) Math.max(1, Math.round(critIters * wanted / kernel));
+                if (next == critIters) {
+                    break;
+                }
+                critIters = next;
+            }
             double be = time(q, k, beIters);
             return new Calibration(critIters, chain, beIters, be);
         }
