@@ -1,6 +1,6 @@
 package io.ferry.bench;
 
-import io.ferry.client.tee.RegionTransport;
+import io.ferry.client.Ferry;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeOperation;
 import io.ferry.client.tee.TeeParam;
@@ -63,8 +63,8 @@ public final class TeeBench {
             try (TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,
                     TeeLimits.DEFAULT);
                  FerryHost host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
-                 RegionTransport transport = RegionTransport.connect(FerryHost.regionPath(cfg.regionDir(), "bench"));
-                 TeeContext ctx = TeeContext.initialize(null, transport);
+                 Ferry transport = Ferry.connect(FerryHost.regionPath(cfg.regionDir(), "bench"));
+                 TeeContext ctx = TeeContext.initialize(null, transport.teeTransport());
                  TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
                 Histogram h = new Histogram(3_600_000_000L, 3);
                 TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));

@@ -156,8 +156,8 @@ final class Channel {
 
     private Completion await(Op op, long s) {
         // Spin briefly, then nap: on a small machine the device's own threads (PoCL) need the core more than we do.
-        IdleStrategy idle = op == Op.FINISH || op == Op.EVENT_WAIT || op == Op.PROGRAM_BUILD
-                ? RingIdleStrategy.forDeviceWork(completions) : RingIdleStrategy.forAnswers(completions);
+        IdleStrategy idle = waitsOnOtherWork(op) ? RingIdleStrategy.forDeviceWork(completions)
+                : RingIdleStrategy.forAnswers(completions);
         Liveness live = null;
         while (true) {
             reader.found = null;
@@ -184,6 +184,14 @@ final class Channel {
                 idle.reset();
             }
         }
+    }
+
+    /** Calls whose answer waits on other processes' work (a device, a TEE): yield to them rather than spin. */
+    private static boolean waitsOnOtherWork(Op op) {
+        return switch (op) {
+            case FINISH, EVENT_WAIT, PROGRAM_BUILD, TEE_OPEN_SESSION, TEE_INVOKE -> true;
+            default -> false;
+        };
     }
 
     private FerryException fail(FerryException e) {

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.client.tee.LoginMethod;
-import io.ferry.client.tee.RegionTransport;
+import io.ferry.client.Ferry;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeException;
 import io.ferry.client.tee.TeeOperation;
@@ -62,7 +62,7 @@ class TeeConformanceTest {
     static Path dir;
     static TeeServiceFactory tee;
     static FerryHost host;
-    static RegionTransport transport;
+    static Ferry transport;
     static TeeContext ctx;
     static final List<String> audit = new ArrayList<>();
     static final Handler auditHandler = new Handler() {
@@ -108,8 +108,8 @@ class TeeConformanceTest {
         HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
                 List.of(new HostConfig.GuestConfig("alice", 32L << 20)));
         host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
-        transport = RegionTransport.connect(FerryHost.regionPath(cfg.regionDir(), "alice"));
-        ctx = TeeContext.initialize(null, transport);
+        transport = Ferry.connect(FerryHost.regionPath(cfg.regionDir(), "alice"));
+        ctx = TeeContext.initialize(null, transport.teeTransport());
     }
 
     @AfterAll

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * What the TEE client needs of a connection: synchronous and one-way calls with a binary reply, and the region
- * heap. {@code Ferry} implements it for its own connection; {@link RegionTransport} is a standalone one.
+ * heap. {@code Ferry.teeTransport()} implements it over a connection.
  * A Ferry-level failure (host gone, session closed, protocol error) is thrown as a
  * {@link io.ferry.client.FerryException}; the TEE client turns it into COMMUNICATION with origin COMMS.
  */
