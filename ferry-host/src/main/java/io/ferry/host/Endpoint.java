@@ -43,8 +43,8 @@ final class Endpoint implements Runnable {
     private long lastBeatChange;
     /** While a session is open: spin, yield, then sleep on the command ring's doorbell (woken by the guest). */
     private final IdleStrategy idle;
-    /** Without a session only CONNECT_REQUEST is watched: park long, a connect may wait up to 20 ms. */
-    private final IdleStrategy idleDisconnected = new BackoffIdleStrategy(0, 0, 0, 1_000_000, 20_000_000);
+    /** Without a session only CONNECT_REQUEST is watched: park long, a connect may wait up to 100 ms. */
+    private final IdleStrategy idleDisconnected = new BackoffIdleStrategy(0, 0, 0, 1_000_000, 100_000_000);
     private volatile boolean running = true;
     private volatile Session session;
     private long lastRequest;
@@ -58,7 +58,9 @@ final class Endpoint implements Runnable {
     Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
              HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee) {
         this.host = host;
-        this.idle = RingIdleStrategy.forRequests(region.commandRing(), 10_000_000);
+        // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
+        // on its own every 50 ms to see a reconnect or a watchdog's close request.
+        this.idle = RingIdleStrategy.forRequests(region.commandRing(), 50_000_000);
         this.tenant = tenant;
         this.dispatches = dispatches;
         this.tee = tee;

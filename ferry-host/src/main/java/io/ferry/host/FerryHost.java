@@ -117,8 +117,11 @@ public final class FerryHost implements AutoCloseable {
     private void publishFigures() {
         for (int i = 0; i < endpoints.size(); i++) {
             Endpoint e = endpoints.get(i);
+            if (e.session() == null) {
+                continue; // nobody reads them
+            }
             for (DeviceDispatch d : dispatches.values()) {
-                HostFigures.publish(e.region(), d.view(i));
+                HostFigures.publish(e.region(), d.figures(i));
                 break; // the first device's figures; the layout has room for one device
             }
         }

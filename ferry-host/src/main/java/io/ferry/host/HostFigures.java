@@ -35,8 +35,7 @@ final class HostFigures {
     private HostFigures() {
     }
 
-    static void publish(Region region, DeviceDispatch.View v) {
-        var f = v.figures();
+    static void publish(Region region, io.ferry.host.sched.TenantFigures f) {
         var s = region.segment();
         LONG.setRelease(s, (long) EXPECTED_WAIT, f.expectedWaitNanos());
         LONG.setRelease(s, (long) BUDGET_LEFT, f.budgetLeftNanos());
