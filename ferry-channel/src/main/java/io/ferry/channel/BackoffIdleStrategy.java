@@ -28,15 +28,6 @@ public final class BackoffIdleStrategy implements IdleStrategy {
     private long parkNanos;
 
     /** The defaults: 100 spins, 100 spin waits, 100 yields, parks from 1 µs to 1 ms. */
-    /**
-     * For a caller waiting on its peer's answer: spins for the microseconds most answers take, yields briefly,
-     * then parks in short, growing naps (10 µs to 200 µs) so that a long wait (a large copy, a long kernel) leaves
-     * the CPU to the work it waits for, while the answer is still noticed within a fraction of a millisecond.
-     */
-    public static BackoffIdleStrategy forWaitingCaller() {
-        return new BackoffIdleStrategy(50, 500, 200, 10_000, 200_000);
-    }
-
     public BackoffIdleStrategy() {
         this(DEFAULT_MAX_SPINS, DEFAULT_MAX_SPIN_WAITS, DEFAULT_MAX_YIELDS, DEFAULT_MIN_PARK_NANOS,
                 DEFAULT_MAX_PARK_NANOS);
