@@ -146,29 +146,41 @@ public final class McbBench {
             int critIters = (int) Math.max(1, Math.round((target - fixed) / perIter));
             int beIters = (int) Math.max(1, Math.round((10.0 - fixed) / perIter));
             // Then adjust on the whole chain as the guest sees it (medians: the machine is noisy) until it is
-            // 10-14 % of the period.
-            double chain = 0;
-            for (int round = 0; round < 6; round++) {
-                double[] t = new double[5];
-                for (int i = 0; i < t.length; i++) {
-                    t[i] = time(q, k, critIters) * CHAIN;
-                }
-                chain = TransportBench.median(t);
+            // 10-14 % of the period; every change is measured before it is kept.
+            double chain = chainMillis(q, k, critIters);
+            for (int round = 0; round < 12; round++) {
                 double share = chain / (PERIOD_NANOS / 1e6);
                 if (share >= 0.10 && share <= 0.14) {
                     break;
                 }
-                double kernel = Math.max(0.001, chain / CHAIN - fixed);
-                double wanted = Math.max(0.001, target - fixed);
-                int next = (int) Math.max(1, Math.round(critIters * wanted / kernel));
+                double factor = Math.max(0.25, Math.min(4, 0.12 / Math.max(share, 1e-3)));
+                int next = (int) Math.max(1, Math.round(critIters * factor));
                 if (next == critIters) {
-                    break;
+                    next = share > 0.14 ? Math.max(1, critIters - 1) : critIters + 1;
+                }
+                if (next == critIters) {
+                    break; // one iteration is already too long: keep it
                 }
                 critIters = next;
+                chain = chainMillis(q, k, critIters);
+            }
+            if (chain > 0.5 * PERIOD_NANOS / 1e6) {
+                throw new IllegalStateException(String.format(Locale.ROOT, "calibration failed: the critical chain "
+                        + "takes %.1f ms, more than half the period, even at %d iterations (is the device busy?)",
+                        chain, critIters));
             }
             double be = time(q, k, beIters);
             return new Calibration(critIters, chain, beIters, be);
         }
+    }
+
+    /** Median time in ms of a chain of {@link #CHAIN} launches + finishes with {@code iters} iterations. */
+    private static double chainMillis(Queue q, Kernel k, int iters) {
+        double[] t = new double[9];
+        for (int i = 0; i < t.length; i++) {
+            t[i] = time(q, k, iters) * CHAIN;
+        }
+        return TransportBench.median(t);
     }
 
     /** Median launch + finish time in ms of the kernel with {@code iters} iterations. */
@@ -281,7 +293,7 @@ public final class McbBench {
                         }
                     }));
                 }
-                Thread.sleep(1500); // let the load reach steady state
+                Thread.sleep(3000); // let the load reach steady state (programs built, every tenant running)
             }
             // The critical guest's own thread runs at its class's CPU priority in every phase (alone, FIFO, Ferry), as
             // a critical guest would on its own core or VM: what differs between phases is only the host's policy.
