@@ -22,6 +22,7 @@ import java.util.logging.Logger;
  */
 final class Endpoint implements Runnable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
+    private static final Logger AUDIT = Logger.getLogger("ferry.audit");
     private static final AtomicLong SESSION_IDS = new AtomicLong();
     private static final int BATCH = 64;
 
@@ -148,7 +149,7 @@ final class Endpoint implements Runnable {
                 if (why != null) {
                     closeRequest = null;
                     if (s != null) {
-                        LOG.warning("guest " + guest + " session " + s.id() + ": guest gone (" + why
+                        AUDIT.warning("guest " + guest + " session " + s.id() + ": guest gone (" + why
                                 + "); releasing its objects");
                         end(s, Status.SESSION_CLOSED, "guest gone: " + why);
                     }
@@ -179,7 +180,7 @@ final class Endpoint implements Runnable {
         try {
             n = region.commandRing().poll(s, BATCH);
         } catch (RingCorruptedException | ProtocolViolation e) {
-            LOG.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
+            AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
             end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
             return 1;
         } catch (RuntimeException e) {

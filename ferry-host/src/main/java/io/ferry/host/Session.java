@@ -35,6 +35,8 @@ import java.util.logging.Logger;
  */
 final class Session implements RecordHandler, SessionContext {
     private static final Logger LOG = Logger.getLogger("ferry.host");
+    /** Audit lines (session open and close, quota refusals): one line per event, guest and session first. */
+    private static final Logger AUDIT = Logger.getLogger("ferry.audit");
 
 
     private final String guest;
@@ -360,7 +362,7 @@ final class Session implements RecordHandler, SessionContext {
         results[1] = Wire.PROTOCOL_VERSION;
         results[2] = Wire.CAPABILITIES;
         results[3] = devices.all().size();
-        LOG.info(() -> "guest " + guest + " session " + id + ": open (pid " + guestPid
+        AUDIT.info(() -> "guest " + guest + " session " + id + ": open (pid " + guestPid
                 + (pidVerified ? ", watched" : ", not visible here: heartbeat only") + ")");
     }
 
@@ -449,6 +451,9 @@ final class Session implements RecordHandler, SessionContext {
     }
 
     private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message) {
+        if (status == Status.QUOTA_EXCEEDED || status == Status.BAD_CREDENTIAL) {
+            AUDIT.warning(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " refused: " + message);
+        }
         if (reply) {
             Arrays.fill(results, 0);
             complete(op, seq, status, Wire.utf8(message));
@@ -523,7 +528,7 @@ final class Session implements RecordHandler, SessionContext {
         }
         handles.clear();
         Level level = status == Status.OK || status == Status.SESSION_CLOSED ? Level.INFO : Level.WARNING;
-        LOG.log(level, "guest " + guest + " session " + id + ": closed (" + status + ": " + reason + "), released "
+        AUDIT.log(level, "guest " + guest + " session " + id + ": closed (" + status + ": " + reason + "), released "
                 + objects + " objects and " + memory + " bytes of device memory after " + calls + " calls");
     }
 }
