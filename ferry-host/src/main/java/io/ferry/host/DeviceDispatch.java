@@ -9,9 +9,7 @@ import io.ferry.host.sched.TenantSpec;
 import io.ferry.host.sched.Ticket;
 import io.ferry.host.spi.BackendException;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Logger;
@@ -222,15 +220,6 @@ final class DeviceDispatch {
         }
     }
 
-    List<TenantFigures> figures() {
-        lock.lock();
-        try {
-            return scheduler.allFigures(System.nanoTime());
-        } finally {
-            lock.unlock();
-        }
-    }
-
     String device() {
         return device;
     }
@@ -239,9 +228,5 @@ final class DeviceDispatch {
         boolean granted;
         boolean abandoned;
         Ticket ticket;
-    }
-
-    static long millis(long nanos) {
-        return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 }

@@ -12,7 +12,6 @@ import io.ferry.client.Program;
 import io.ferry.client.Queue;
 import io.ferry.protocol.Status;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * {@code C = A × B} for row-major {@code A} (m×k) and {@code B} (k×n), tiled through {@code __local} memory: each
@@ -91,12 +90,7 @@ public final class MatmulWorkload extends KernelWorkload {
     }
 
     static float[] input(int count, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[count];
-        for (int i = 0; i < count; i++) {
-            a[i] = (float) r.nextDouble();
-        }
-        return a;
+        return Workloads.seededFloats(count, seed, 0, 1);
     }
 
     /** The Java reference, accumulated in double: row-major {@code a} (m×k) × {@code b} (k×n). */

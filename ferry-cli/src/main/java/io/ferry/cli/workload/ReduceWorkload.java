@@ -9,7 +9,6 @@ import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
 import io.ferry.client.Queue;
-import java.util.SplittableRandom;
 
 /**
  * The sum of {@code n} floats: each work-group (128 items, fewer if the device allows less) loads its slice into
@@ -76,12 +75,7 @@ public final class ReduceWorkload extends KernelWorkload {
     }
 
     static float[] input(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) r.nextDouble();
-        }
-        return a;
+        return Workloads.seededFloats(n, seed, 0, 1);
     }
 
     /** The work-group size: {@link #MAX_LOCAL}, or the largest power of two the device allows if that is less. */

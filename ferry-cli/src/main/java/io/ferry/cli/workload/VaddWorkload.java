@@ -9,7 +9,6 @@ import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
 import io.ferry.client.Queue;
-import java.util.SplittableRandom;
 
 /**
  * {@code c = a + b} over {@code n} floats. A float addition is exactly rounded on the device and in Java, so the
@@ -60,12 +59,7 @@ public final class VaddWorkload extends KernelWorkload {
 
     /** Seeded inputs in [-1, 1). */
     static float[] input(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
+        return Workloads.seededFloats(n, seed, -1, 1);
     }
 
     /** The Java reference: element-wise float sum. */

@@ -38,4 +38,14 @@ public final class Workloads {
         }
         return String.format(Locale.ROOT, "%d floats", n);
     }
+
+    /** {@code count} seeded floats, uniform in [{@code low}, {@code high}): the same inputs on every run. */
+    static float[] seededFloats(int count, long seed, double low, double high) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        float[] a = new float[count];
+        for (int i = 0; i < count; i++) {
+            a[i] = (float) (r.nextDouble() * (high - low) + low);
+        }
+        return a;
+    }
 }

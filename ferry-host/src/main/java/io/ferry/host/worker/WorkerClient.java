@@ -69,15 +69,9 @@ public final class WorkerClient implements BackendSession {
         this.replies = control.completionRing();
     }
 
-    /** Starts a worker for {@code guest} that serves {@code backend}'s devices with the guest's region's heap. */
-    public static WorkerClient start(String backend, String guest, Path guestRegion, Path workDir)
-            throws BackendException {
-        return start(backend, guest, guestRegion, workDir, null);
-    }
-
     /**
-     * As {@link #start(String, String, Path, Path)}, with the worker's threads at the CPU priority of
-     * {@code schedClass} (null: leave it).
+     * Starts a worker for {@code guest} that serves {@code backend}'s devices with the guest's region's heap, its
+     * threads at the CPU priority of {@code schedClass} (null: leave it).
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, Path workDir,
                                      io.ferry.host.HostConfig.SchedClass schedClass) throws BackendException {
