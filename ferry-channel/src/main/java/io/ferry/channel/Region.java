@@ -2,6 +2,7 @@ package io.ferry.channel;
 
 import static io.ferry.channel.RegionDescriptor.*;
 
+import io.ferry.channel.os.Memfd;
 import io.ferry.protocol.Status;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -43,6 +44,8 @@ public final class Region implements AutoCloseable {
     private static final String DIRECTORY_MODE = "rwx------";
 
     private final Path path;
+    /** The memfd behind a sealed region (owned: closed with the region), or -1 for a file region. */
+    private final int fd;
     private final Arena arena;
     private final MemorySegment segment;
     private final RegionHeader header;
@@ -53,7 +56,12 @@ public final class Region implements AutoCloseable {
     private boolean closed;
 
     private Region(Path path, Arena arena, MemorySegment segment, RegionHeader header) {
+        this(path, -1, arena, segment, header);
+    }
+
+    private Region(Path path, int fd, Arena arena, MemorySegment segment, RegionHeader header) {
         this.path = path;
+        this.fd = fd;
         this.arena = arena;
         this.segment = segment;
         this.header = header;
@@ -79,11 +87,7 @@ public final class Region implements AutoCloseable {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(layout, "layout");
         RegionHeader.checkGuestName(guestName);
-        byte[] cred = credential == null ? new byte[CREDENTIAL_LENGTH] : credential.clone();
-        if (cred.length != CREDENTIAL_LENGTH) {
-            throw new RegionException(Status.INVALID_ARGUMENT, "credential must be " + CREDENTIAL_LENGTH
-                    + " bytes, got " + cred.length);
-        }
+        byte[] cred = checkedCredential(credential);
         boolean posix = file.getFileSystem().supportedFileAttributeViews().contains("posix");
         long size = layout.regionSize();
         Arena arena = Arena.ofShared();
@@ -133,6 +137,64 @@ public final class Region implements AutoCloseable {
     }
 
     /**
+     * Host side: creates a region for {@code guestName} as sealed anonymous memory: a memfd named
+     * {@code ferry-GUEST}, sized, mapped, its header written (MAGIC last), then sealed against shrinking,
+     * growing and further sealing ({@link Memfd#SEALS_FIXED_SIZE}). Nobody, the guest included, can change its
+     * size any more, so no mapping of it can fault (SIGBUS) however the descriptor is passed around.
+     *
+     * <p>The region owns the memfd ({@link #fd()}) until {@link #close()}. {@link #path()} is
+     * {@code /proc/HOSTPID/fd/N}: the host's uid (a worker it starts, for one) re-opens the same memory there.
+     * A guest gets it only by descriptor ({@code SCM_RIGHTS}), see {@link #openFd(int)}.
+     *
+     * @param credential 32 bytes to store in the header, or null for none (all zero)
+     * @throws RegionException when the name or credential is invalid or a system call fails
+     */
+    public static Region createSealed(String guestName, RegionLayout layout, byte[] credential) {
+        Objects.requireNonNull(layout, "layout");
+        RegionHeader.checkGuestName(guestName);
+        byte[] cred = checkedCredential(credential);
+        long size = layout.regionSize();
+        int fd = -1;
+        Arena arena = Arena.ofShared();
+        try {
+            fd = Memfd.create("ferry-" + guestName);
+            Memfd.truncate(fd, size);
+            Path path = Memfd.procPath(fd);
+            MemorySegment segment;
+            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+            }
+            Memfd.addSeals(fd, Memfd.SEALS_FIXED_SIZE);
+            RegionHeader.write(segment, layout, guestName, cred);
+            // Release: every header field above is visible before MAGIC; pairs with the acquire in open.
+            LONG_HANDLE.setRelease(segment, (long) MAGIC_OFFSET, MAGIC);
+            RegionHeader header = RegionHeader.read(segment, size, path.toString());
+            return new Region(path, fd, arena, segment, header);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            Memfd.closeQuietly(fd);
+            if (e instanceof RegionException re) {
+                throw re;
+            }
+            throw new RegionException(Status.INTERNAL, "cannot create a sealed region for guest '" + guestName
+                    + "': " + e.getMessage() + "; Ferry needs Linux 3.17+ with memfd_create", e);
+        }
+    }
+
+    /**
+     * Guest side: maps the region behind {@code fd}, a descriptor received from the host. The descriptor is
+     * closed once mapped (the mapping keeps the memory). The header is read once and validated, as by
+     * {@link #open(Path)}.
+     */
+    public static Region openFd(int fd) {
+        try {
+            return open(Path.of("/proc/self/fd/" + fd));
+        } finally {
+            Memfd.closeQuietly(fd);
+        }
+    }
+
+    /**
      * Maps an existing region (guest side, or the host re-attaching). {@code file} may be a region file or a
      * PCI BAR resource file whose size is larger than the region; the whole file is mapped, and REGION_SIZE from
      * the header must fit in it. Every header field is read once and validated.
@@ -169,6 +231,15 @@ public final class Region implements AutoCloseable {
         }
     }
 
+    private static byte[] checkedCredential(byte[] credential) {
+        byte[] cred = credential == null ? new byte[CREDENTIAL_LENGTH] : credential.clone();
+        if (cred.length != CREDENTIAL_LENGTH) {
+            throw new RegionException(Status.INVALID_ARGUMENT, "credential must be " + CREDENTIAL_LENGTH
+                    + " bytes, got " + cred.length);
+        }
+        return cred;
+    }
+
     /** Deletes a region file if it exists. Mappings that are still open stay valid until closed. */
     public static void delete(Path file) {
         try {
@@ -188,9 +259,22 @@ public final class Region implements AutoCloseable {
         return header;
     }
 
-    /** The file this region was mapped from. */
+    /**
+     * The file this region was mapped from; for a sealed region {@code /proc/HOSTPID/fd/N}, which the host's uid
+     * can re-open while the region is open.
+     */
     public Path path() {
         return path;
+    }
+
+    /** The memfd of a sealed region (valid until {@link #close()}), or -1 for a region mapped from a file. */
+    public int fd() {
+        return fd;
+    }
+
+    /** Whether this is a sealed memfd region created here ({@link #createSealed}). */
+    public boolean sealed() {
+        return fd >= 0;
     }
 
     /** The command ring (guest produces, host consumes). */
@@ -311,6 +395,7 @@ public final class Region implements AutoCloseable {
         if (!closed) {
             closed = true;
             arena.close();
+            Memfd.closeQuietly(fd);
         }
     }
 
