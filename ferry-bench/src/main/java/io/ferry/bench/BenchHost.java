@@ -14,6 +14,16 @@ public final class BenchHost {
     private BenchHost() {
     }
 
+    /** Connects as {@code guest} to an in-process host, over its guest socket with the host's secret. */
+    public static io.ferry.client.Ferry connect(FerryHost host, String guest) {
+        return io.ferry.client.Ferry.connect(host.guestSocket(), guest, host.secret(guest));
+    }
+
+    /** Connects as {@code guest} to the host serving {@code cfg} (the guest's secret must be in the config). */
+    public static io.ferry.client.Ferry connect(HostConfig cfg, String guest) {
+        return io.ferry.client.Ferry.connect(cfg.guestSocket(), guest, cfg.guest(guest).secret());
+    }
+
     public static void main(String[] args) throws Exception {
         LogManager.getLogManager().reset();
         Logger.getLogger("").setLevel(Level.WARNING);

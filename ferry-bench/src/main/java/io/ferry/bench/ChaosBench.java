@@ -101,14 +101,15 @@ public final class ChaosBench {
             AtomicBoolean bystanderOk = new AtomicBoolean(true);
             Thread bystander = Thread.ofPlatform().name("chaos-bystander").start(() -> {
                 try {
-                    verifyLoop(Ferry.connect(FerryHost.regionPath(dir, "bystander")), stop, verified);
+                    verifyLoop(BenchHost.connect(host, "bystander"), stop, verified);
                 } catch (Throwable e) {
                     System.out.println("chaos: bystander failed: " + e);
                     bystanderOk.set(false);
                 }
             });
             // 1. SIGKILL a guest process holding device memory.
-            Process victim = TransportBench.startJava(ChaosGuest.class, FerryHost.regionPath(dir, "victim").toString(),
+            Process victim = TransportBench.startJava(ChaosGuest.class, host.guestSocket().toString(), "victim",
+                    java.util.Base64.getEncoder().encodeToString(host.secret("victim")),
                     "8", Long.toString(1L << 20));
             try {
                 String line = new BufferedReader(new InputStreamReader(victim.getInputStream())).readLine();
@@ -134,7 +135,7 @@ public final class ChaosBench {
             // 2. A kernel writing through a wild pointer.
             boolean contained;
             long before = verified.get();
-            try (Ferry wild = Ferry.connect(FerryHost.regionPath(dir, "wild"));
+            try (Ferry wild = BenchHost.connect(host, "wild");
                  Context ctx = wild.createContext(wild.defaultDevice()); Queue q = ctx.createQueue();
                  Program p = ctx.buildProgram(WILD); Kernel k = p.kernel("wild"); Buffer b = ctx.createBuffer(64)) {
                 k.arg(0, b);
@@ -155,7 +156,7 @@ public final class ChaosBench {
             contained &= verified.get() >= before + 3 && bystanderOk.get();
             r.put("wild_kernel_contained", contained);
             // 3. A region whose secret is not the provisioned one.
-            Path intruder = FerryHost.regionPath(dir, "intruder");
+            Path intruder = host.regionPath("intruder");
             try (FileChannel ch = FileChannel.open(intruder, StandardOpenOption.WRITE)) {
                 ch.write(ByteBuffer.wrap(new byte[32]), RegionDescriptor.CREDENTIAL_OFFSET);
             }
@@ -207,7 +208,6 @@ public final class ChaosBench {
                 List.of(new HostConfig.GuestConfig("survivor", 16L << 20).withSecret(HostConfig.newSecret())));
         Path yaml = dir.resolve("ferry.yaml");
         cfg.save(yaml);
-        Path region = FerryHost.regionPath(cfg.regionDir(), "survivor");
         Process host = TransportBench.startJava(BenchHost.class, yaml.toString());
         long detectMs = -1;
         boolean reconnect = false;
@@ -216,7 +216,7 @@ public final class ChaosBench {
             if (!"READY".equals(line)) {
                 throw new IllegalStateException("bench host did not start: " + line);
             }
-            Ferry f = Ferry.connect(region);
+            Ferry f = BenchHost.connect(cfg, "survivor");
             f.nop(1);
             long killed = System.nanoTime();
             host.destroyForcibly().waitFor();
@@ -234,7 +234,7 @@ public final class ChaosBench {
             f.close();
             System.out.println("chaos: host killed: the guest's calls failed after " + detectMs + " ms");
             try (Devices devices = Devices.discover(List.of());
-                 FerryHost again = FerryHost.start(cfg, devices); Ferry back = Ferry.connect(region)) {
+                 FerryHost again = FerryHost.start(cfg, devices); Ferry back = BenchHost.connect(cfg, "survivor")) {
                 reconnect = back.nop(3) == 3;
             }
         } finally {

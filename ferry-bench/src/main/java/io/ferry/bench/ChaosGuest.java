@@ -5,7 +5,7 @@ import io.ferry.client.Ferry;
 import java.nio.file.Path;
 
 /**
- * A guest in its own process for the chaos benchmark: {@code ChaosGuest REGION BUFFERS BYTES} connects, creates the
+ * A guest in its own process for the chaos benchmark: {@code ChaosGuest SOCKET GUEST SECRET_BASE64 BUFFERS BYTES} connects over the guest socket, creates the
  * buffers, prints {@code READY} and sleeps until it is killed.
  */
 public final class ChaosGuest {
@@ -13,10 +13,10 @@ public final class ChaosGuest {
     }
 
     public static void main(String[] args) throws Exception {
-        Ferry ferry = Ferry.connect(Path.of(args[0]));
+        Ferry ferry = Ferry.connect(Path.of(args[0]), args[1], java.util.Base64.getDecoder().decode(args[2]));
         Context ctx = ferry.createContext(ferry.defaultDevice());
-        for (int i = 0; i < Integer.parseInt(args[1]); i++) {
-            ctx.createBuffer(Long.parseLong(args[2]));
+        for (int i = 0; i < Integer.parseInt(args[3]); i++) {
+            ctx.createBuffer(Long.parseLong(args[4]));
         }
         ctx.createQueue().finish(); // every creation has reached the host
         System.out.println("READY");

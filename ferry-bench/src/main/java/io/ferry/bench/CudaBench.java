@@ -151,7 +151,7 @@ public final class CudaBench {
         HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of("cuda"),
                 List.of(new HostConfig.GuestConfig("bench", region)));
         try (FerryHost host = FerryHost.start(cfg, Devices.discover(List.of("cuda")));
-             Ferry ferry = Ferry.connect(FerryHost.regionPath(cfg.regionDir(), "bench"))) {
+             Ferry ferry = BenchHost.connect(host, "bench")) {
             if (host.devices().all().isEmpty()) {
                 throw new IllegalStateException("the in-process host found no CUDA device: " + host.devices().noDeviceMessage());
             }

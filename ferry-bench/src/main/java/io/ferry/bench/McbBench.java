@@ -63,7 +63,7 @@ public final class McbBench {
             // Calibrate on a quiet device: iterations for a ~12 % chain, and a ~10 ms best-effort kernel.
             Calibration cal;
             try (FerryHost host = startHost(dir.resolve("cal"), HostConfig.Policy.FERRY);
-                 Ferry crit = Ferry.connect(FerryHost.regionPath(dir.resolve("cal"), "critical"))) {
+                 Ferry crit = BenchHost.connect(host, "critical")) {
                 cal = calibrate(crit);
                 r.put("device", crit.defaultDevice().name());
             }
@@ -280,7 +280,7 @@ public final class McbBench {
                 for (int i = 0; i < TENANTS.length; i++) {
                     int t = i;
                     loaders.add(Thread.ofPlatform().name("mcb-" + TENANTS[i]).start(() -> {
-                        try (Ferry f = Ferry.connect(FerryHost.regionPath(dir, TENANTS[t]))) {
+                        try (Ferry f = BenchHost.connect(host, TENANTS[t])) {
                             if (TENANTS[t].equals("becopy")) {
                                 copyLoad(f, stop, work, t);
                             } else {
@@ -298,7 +298,7 @@ public final class McbBench {
             // The critical guest's own thread runs at its class's CPU priority in every phase (alone, FIFO, Ferry), as
             // a critical guest would on its own core or VM: what differs between phases is only the host's policy.
             io.ferry.host.worker.OsPriority.applyToCurrentThread(SchedClass.CRITICAL);
-            try (Ferry f = Ferry.connect(FerryHost.regionPath(dir, "critical"));
+            try (Ferry f = BenchHost.connect(host, "critical");
                  Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
                  Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
                  Buffer a = ctx.createBuffer(4L * ITEMS); HeapBlock in = f.heap().allocate(4L * ITEMS);

@@ -63,7 +63,7 @@ public final class TeeBench {
             try (TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,
                     TeeLimits.DEFAULT);
                  FerryHost host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
-                 Ferry transport = Ferry.connect(FerryHost.regionPath(cfg.regionDir(), "bench"));
+                 Ferry transport = BenchHost.connect(host, "bench");
                  TeeContext ctx = TeeContext.initialize(null, transport.teeTransport());
                  TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
                 Histogram h = new Histogram(3_600_000_000L, 3);

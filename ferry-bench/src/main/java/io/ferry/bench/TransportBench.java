@@ -61,26 +61,26 @@ public final class TransportBench {
             floor(dir, r, rttSamples);
             Path config = dir.resolve("host.yaml");
             List<HostConfig.GuestConfig> guests = new ArrayList<>();
-            guests.add(new HostConfig.GuestConfig("bench", 256L << 20));
+            guests.add(new HostConfig.GuestConfig("bench", 256L << 20).withSecret(HostConfig.newSecret()));
             for (int i = 1; i < GUESTS; i++) {
-                guests.add(new HostConfig.GuestConfig("idle" + i, 1L << 20));
+                guests.add(new HostConfig.GuestConfig("idle" + i, 1L << 20).withSecret(HostConfig.newSecret()));
             }
-            Files.writeString(config, new HostConfig(dir.resolve("regions"), false, List.of(), guests).toYaml());
+            HostConfig hostCfg = new HostConfig(dir.resolve("regions"), false, List.of(), guests);
+            hostCfg.save(config);
             Process host = startJava(BenchHost.class, config.toString());
             try {
                 awaitReady(host);
-                Path regions = dir.resolve("regions");
                 // Warm the host's call path once, so the idle figure is not a cold JVM's.
-                try (Ferry warm = Ferry.connect(regions.resolve("idle1.region"))) {
+                try (Ferry warm = BenchHost.connect(hostCfg, "idle1")) {
                     nullCalls(warm, 20_000);
                 }
                 Thread.sleep(200);
                 r.put("host_rss_mib_idle", rssMib(host.pid()));
-                try (Ferry ferry = Ferry.connect(regions.resolve("bench.region"))) {
+                try (Ferry ferry = BenchHost.connect(hostCfg, "bench")) {
                     List<Ferry> idle = new ArrayList<>();
                     try {
                         for (int i = 1; i < GUESTS; i++) {
-                            idle.add(Ferry.connect(regions.resolve("idle" + i + ".region")));
+                            idle.add(BenchHost.connect(hostCfg, "idle" + i));
                         }
                         Histogram many = nullCalls(ferry, rttSamples);
                         r.put("null_call_rtt_ns_p50_64_guests", many.getValueAtPercentile(50));
@@ -125,14 +125,15 @@ public final class TransportBench {
     private static void lean(Path dir, Report r, int reps, int launchReps) throws Exception {
         Path config = dir.resolve("lean.yaml");
         Path regions = dir.resolve("lean-regions");
-        new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("bench", 256L << 20)))
+        HostConfig leanCfg = new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("bench",
+                256L << 20).withSecret(HostConfig.newSecret())))
                 .withIsolation(HostConfig.Isolation.INPROCESS)
-                .withScheduling(new HostConfig.Scheduling(HostConfig.Policy.FIFO, 4_000_000))
-                .save(config);
+                .withScheduling(new HostConfig.Scheduling(HostConfig.Policy.FIFO, 4_000_000));
+        leanCfg.save(config);
         Process host = startJava(BenchHost.class, config.toString());
         try {
             awaitReady(host);
-            try (Ferry ferry = Ferry.connect(regions.resolve("bench.region"))) {
+            try (Ferry ferry = BenchHost.connect(leanCfg, "bench")) {
                 Report lean = new Report("lean");
                 remoteTransfers(ferry, lean, reps, launchReps);
                 for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted")) {

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -70,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
             List<Process> procs = new ArrayList<>();
             List<Thread> readers = new ArrayList<>();
             for (HostConfig.GuestConfig g : gs) {
-                Process p = startGuest(g.name(), dir, g == gs.getFirst());
+                Process p = startGuest(g.name(), host, g == gs.getFirst());
                 procs.add(p);
                 pids.put(g.name(), p.pid());
                 System.out.println("guest " + g.name() + ": started as process " + p.pid());
@@ -123,11 +124,11 @@ final class DemoCommand implements Callable<Integer> {
         return i < names.length ? names[i] : "guest" + i;
     }
 
-    private Process startGuest(String guest, Path dir, boolean withTee) throws IOException {
+    private Process startGuest(String guest, FerryHost host, boolean withTee) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "example", "all", "--guest", guest, "--region-dir", dir.toString(), "--report"));
+                "example", "all", "--guest", guest, "--socket", host.guestSocket().toString(), "--report"));
         if (withTee) {
             cmd.add("--tee");
         }
@@ -135,7 +136,11 @@ final class DemoCommand implements Callable<Integer> {
             cmd.add("--device");
             cmd.add(device);
         }
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        // The guest proves the secret the host made for it; it gets its region over the guest socket.
+        pb.environment().put("FERRY_SECRET", Base64.getEncoder().encodeToString(host.secret(guest)));
+        pb.environment().remove("FERRY_SECRET_FILE");
+        return pb.start();
     }
 
     private static void collect(String guest, Process p, List<Row> rows) {

@@ -6,6 +6,7 @@ import io.ferry.cli.workload.Workloads;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
+import io.ferry.host.HostConfig;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,8 +46,18 @@ public final class ExampleCommand implements Callable<Integer> {
     int repeat;
 
     @Option(names = "--region-dir", paramLabel = "DIR",
-            description = "where the host keeps regions (default: $FERRY_REGION_DIR or /dev/shm/ferry)")
+            description = "for a guest with a file region (region: file): where the host keeps regions")
     Path regionDir;
+
+    @Option(names = "--socket", paramLabel = "PATH",
+            description = "the host's guest socket (default: $FERRY_SOCKET, else the config's socket, else "
+                    + "/run/ferry/guest.sock)")
+    Path socket;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "host config to read the guest's secret and socket from when FERRY_SECRET and "
+                    + "FERRY_SECRET_FILE are unset (default: $FERRY_CONFIG or ./ferry.yaml, where present)")
+    Path config;
 
     @Option(names = "--device", paramLabel = "TEXT",
             description = "a device whose name contains TEXT or whose backend is TEXT (default: the host's first)")
@@ -68,17 +79,10 @@ public final class ExampleCommand implements Callable<Integer> {
         if (repeat < 1) {
             throw new ParameterException(spec.commandLine(), "--repeat must be at least 1, not " + repeat);
         }
-        Path region = (regionDir != null ? regionDir : Ferry.regionDir()).resolve(guest + ".region");
-        if (!Files.exists(region)) {
-            System.err.println("ferry example: no region for guest '" + guest + "' at " + region + ": the guest is"
-                    + " not configured on this host (./ferry guest add " + guest + ") or no host is running there"
-                    + " (./ferry host), or --region-dir is wrong");
-            return 2;
-        }
         Ferry ferry;
         try {
-            ferry = Ferry.connect(region);
-        } catch (FerryException e) {
+            ferry = connect();
+        } catch (FerryException | HostConfig.ConfigException e) {
             System.err.println("ferry example: cannot connect as guest '" + guest + "': " + e.getMessage());
             return 2;
         }
@@ -118,6 +122,37 @@ public final class ExampleCommand implements Callable<Integer> {
             }
             return allVerified ? 0 : 1;
         }
+    }
+
+    /** A file region where --region-dir holds one; else over the guest socket with the guest's secret. */
+    private Ferry connect() {
+        if (regionDir != null && Files.exists(regionDir.resolve(guest + ".region"))) {
+            return Ferry.connect(regionDir.resolve(guest + ".region"));
+        }
+        String env = System.getenv("FERRY_SECRET");
+        String envFile = System.getenv("FERRY_SECRET_FILE");
+        Path cfgFile = HostCommand.configPath(config);
+        HostConfig cfg = null;
+        if ((env == null || env.isBlank()) && (envFile == null || envFile.isBlank()) && Files.exists(cfgFile)) {
+            try {
+                cfg = HostConfig.load(cfgFile);
+            } catch (java.io.IOException e) {
+                throw new HostConfig.ConfigException("cannot read " + cfgFile + ": " + e.getMessage());
+            }
+        }
+        String sockEnv = System.getenv("FERRY_SOCKET");
+        Path sock = socket != null ? socket
+                : sockEnv != null && !sockEnv.isBlank() ? Path.of(sockEnv)
+                : cfg != null ? cfg.guestSocket() : Ferry.DEFAULT_SOCKET;
+        if (cfg == null) {
+            return Ferry.connect(sock, guest, Ferry.secretFromEnvironment(guest));
+        }
+        HostConfig.GuestConfig g = cfg.guest(guest);
+        if (g == null || g.secret() == null) {
+            throw new HostConfig.ConfigException("no secret for guest '" + guest + "' in " + cfgFile
+                    + ": add the guest (./ferry guest add " + guest + ") or set FERRY_SECRET or FERRY_SECRET_FILE");
+        }
+        return Ferry.connect(sock, guest, g.secret());
     }
 
     private List<Workload> select() {

@@ -61,6 +61,9 @@ final class GuestCommand {
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);
             System.out.println("added guest " + name + " to " + file + " (restart the host to create its region)");
+            System.out.println("secret of " + name + ": " + java.util.Base64.getEncoder().encodeToString(
+                    next.guest(name).secret()) + " (give it to the guest as FERRY_SECRET, or in a file named by "
+                    + "FERRY_SECRET_FILE)");
             return 0;
         }
     }

@@ -23,7 +23,7 @@ class HeapRangeIT {
         try (Devices devices = Devices.discover(List.of());
              FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(),
                      List.of(new HostConfig.GuestConfig("g", 1L << 20))), devices);
-             RawGuest g = new RawGuest(FerryHost.regionPath(dir, "g"))) {
+             RawGuest g = new RawGuest(host.regionPath("g"))) {
             assertEquals(Status.OK, g.connect(5_000_000_000L).status());
             long heap = g.region.heap().byteSize();
             assertEquals(Status.OK, g.call(Op.CONTEXT_CREATE, null, 10_000_000_000L, 1, 0).status());

@@ -6,18 +6,18 @@ import io.ferry.client.Ferry;
 import java.nio.file.Path;
 
 /**
- * A guest in its own JVM for lifecycle tests: {@code GuestMain REGION BUFFERS BYTES} connects, creates the buffers,
- * prints {@code READY <session id>} and sleeps until killed.
+ * A guest in its own JVM for lifecycle tests: {@code GuestMain SOCKET GUEST SECRET_BASE64 BUFFERS BYTES} connects
+ * over the guest socket, creates the buffers, prints {@code READY <session id>} and sleeps until killed.
  */
 public final class GuestMain {
     private GuestMain() {
     }
 
     public static void main(String[] args) throws Exception {
-        Ferry ferry = Ferry.connect(Path.of(args[0]));
+        Ferry ferry = Ferry.connect(Path.of(args[0]), args[1], java.util.Base64.getDecoder().decode(args[2]));
         Context ctx = ferry.createContext(ferry.defaultDevice());
-        int n = Integer.parseInt(args[1]);
-        long bytes = Long.parseLong(args[2]);
+        int n = Integer.parseInt(args[3]);
+        long bytes = Long.parseLong(args[4]);
         Buffer[] buffers = new Buffer[n];
         for (int i = 0; i < n; i++) {
             buffers[i] = ctx.createBuffer(bytes);

@@ -42,12 +42,14 @@ final class Hosts implements AutoCloseable {
         return new Hosts(dir, FerryHost.start(cfg, Devices.discover(List.of())));
     }
 
+    /** Where the host re-opens the guest's region ({@code /proc/PID/fd/N} for a sealed memfd region). */
     Path region(String guest) {
-        return FerryHost.regionPath(dir, guest);
+        return host.regionPath(guest);
     }
 
+    /** Connects as a process guest does: over the guest socket, with the guest's secret. */
     Ferry connect(String guest) {
-        return Ferry.connect(region(guest));
+        return Ferry.connect(host.guestSocket(), guest, host.secret(guest));
     }
 
     FerryHost.GuestView view(String guest) {

@@ -52,7 +52,8 @@ class LifecycleIT {
     @Test
     void aKilledGuestsObjectsAndDeviceMemoryAreReleasedWithinTwoSeconds() throws Exception {
         try (Hosts hosts = Hosts.start(List.of(Hosts.guest("victim", null, Quotas.DEFAULT)))) {
-            Process guest = java(GuestMain.class.getName(), hosts.region("victim").toString(), "4", "65536");
+            Process guest = java(GuestMain.class.getName(), hosts.host.guestSocket().toString(), "victim",
+                    java.util.Base64.getEncoder().encodeToString(hosts.host.secret("victim")), "4", "65536");
             try {
                 long session = Long.parseLong(await(guest, "READY").split(" ")[1]);
                 FerryHost.GuestView before = hosts.view("victim");
@@ -91,8 +92,8 @@ class LifecycleIT {
         Process hostProcess = java("io.ferry.bench.BenchHost", yaml.toString());
         try {
             await(hostProcess, "READY");
-            Path region = FerryHost.regionPath(dir, "survivor");
-            Ferry ferry = Ferry.connect(region);
+            byte[] secret = cfg.guest("survivor").secret();
+            Ferry ferry = Ferry.connect(cfg.guestSocket(), "survivor", secret);
             assertEquals(1, ferry.nop(1));
 
             long killed = System.nanoTime();
@@ -124,7 +125,7 @@ class LifecycleIT {
             ferry.close();
 
             try (FerryHost again = FerryHost.start(cfg, Devices.discover(List.of()));
-                 Ferry back = Ferry.connect(region)) {
+                 Ferry back = Ferry.connect(cfg.guestSocket(), "survivor", secret)) {
                 assertEquals(4, back.nop(4));
                 assertTrue(again.guests().getFirst().connected());
             }

@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-/** A real host (real regions in /dev/shm, real backends) for integration tests, removed on close. */
+/** A real host (sealed memfd regions handed over a real guest socket, real backends) for integration tests, removed on close. */
 final class TestHost implements AutoCloseable {
     final Path dir;
     final FerryHost host;
@@ -34,12 +34,14 @@ final class TestHost implements AutoCloseable {
         return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices));
     }
 
+    /** Where the host re-opens the guest's region ({@code /proc/PID/fd/N} for a sealed memfd region). */
     Path region(String guest) {
-        return FerryHost.regionPath(dir, guest);
+        return host.regionPath(guest);
     }
 
+    /** Connects as a process guest does: over the guest socket, with the secret the host made. */
     Ferry connect(String guest) {
-        return Ferry.connect(region(guest));
+        return Ferry.connect(host.guestSocket(), guest, host.secret(guest));
     }
 
     @Override

@@ -1,6 +1,9 @@
 package io.ferry.client;
 
 import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.HandoverDescriptor;
+import io.ferry.channel.os.Memfd;
+import io.ferry.channel.os.UnixSocket;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionException;
@@ -17,7 +20,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -44,6 +49,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Ferry implements AutoCloseable {
     /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
+    /** The host's guest socket unless {@code FERRY_SOCKET} says otherwise (the host's default 'socket:'). */
+    public static final Path DEFAULT_SOCKET = Path.of("/run/ferry/guest.sock");
     static final long CONNECT_TIMEOUT_NANOS = 3_000_000_000L;
 
     private final Region region;
@@ -68,18 +75,115 @@ public final class Ferry implements AutoCloseable {
         return env == null || env.isBlank() ? DEFAULT_REGION_DIR : Path.of(env);
     }
 
-    /** Connects as guest {@code name}, whose region the host created in {@link #regionDir()}. */
+    /**
+     * Connects as guest {@code guest} over the host's guest socket: {@code FERRY_SOCKET} or
+     * {@link #DEFAULT_SOCKET}, with the secret from {@code FERRY_SECRET} (base64) or the file named by
+     * {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes).
+     */
     public static Ferry connect(String guest) {
-        Path path = regionDir().resolve(guest + ".region");
-        if (!Files.exists(path)) {
-            throw new FerryException(Status.NOT_CONFIGURED, "no region for guest '" + guest + "' at " + path
-                    + ": the guest is not configured on this host (./ferry guest add " + guest
-                    + ") or no host is running (./ferry host)");
-        }
-        return connect(path);
+        return connect(socketPath(), guest, secretFromEnvironment(guest));
     }
 
-    /** Connects through the region at {@code regionFile} (a /dev/shm file, or later a PCI BAR). */
+    /** The guest socket: {@code FERRY_SOCKET} or {@link #DEFAULT_SOCKET}. */
+    public static Path socketPath() {
+        String env = System.getenv("FERRY_SOCKET");
+        return env == null || env.isBlank() ? DEFAULT_SOCKET : Path.of(env);
+    }
+
+    /**
+     * Connects as guest {@code guest} over the host's guest socket at {@code socket}: proves {@code secret}
+     * (32 bytes), receives the region's sealed memory by descriptor, maps it, then shakes hands in the region.
+     *
+     * @throws FerryException BAD_CREDENTIAL when the host refuses (unknown guest, wrong secret, uid not
+     *                        allowed: the message says which the host may tell), HOST_UNAVAILABLE when nothing
+     *                        answers on the socket
+     */
+    public static Ferry connect(Path socket, String guest, byte[] secret) {
+        if (secret == null || secret.length != HandoverDescriptor.SECRET_LENGTH) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "the secret of guest '" + guest + "' must be "
+                    + HandoverDescriptor.SECRET_LENGTH + " bytes, not " + (secret == null ? "missing" : secret.length)
+                    + "; use the value ./ferry guest add printed");
+        }
+        byte[] request;
+        try {
+            request = HandoverDescriptor.request(guest, secret);
+        } catch (IllegalArgumentException e) {
+            throw new FerryException(Status.INVALID_ARGUMENT, e.getMessage());
+        }
+        int fd;
+        try (UnixSocket s = UnixSocket.connect(socket)) {
+            s.timeouts(Duration.ofNanos(CONNECT_TIMEOUT_NANOS), Duration.ofNanos(CONNECT_TIMEOUT_NANOS));
+            s.send(request, -1);
+            byte[] header = new byte[HandoverDescriptor.REPLY_HEADER_SIZE];
+            int[] received = new int[1];
+            s.receiveFully(header, received);
+            fd = received[0];
+            HandoverDescriptor.Reply reply = HandoverDescriptor.readReply(header);
+            String message = "";
+            if (reply.problem() == null && reply.messageLength() > 0) {
+                byte[] m = new byte[reply.messageLength()];
+                s.receiveFully(m, null);
+                message = new String(m, java.nio.charset.StandardCharsets.UTF_8);
+            }
+            if (reply.problem() != null || reply.status() != Status.OK.code() || fd < 0) {
+                if (fd >= 0) {
+                    Memfd.closeQuietly(fd);
+                }
+                Status st = reply.problem() != null ? Status.PROTOCOL_VIOLATION : Status.of(reply.status());
+                throw new FerryException(st == Status.OK ? Status.PROTOCOL_VIOLATION : st,
+                        "the host at " + socket + " refused guest '" + guest + "': "
+                                + (reply.problem() != null ? reply.problem()
+                                : fd < 0 && reply.status() == Status.OK.code() ? "no region descriptor came" : message));
+            }
+        } catch (java.io.IOException e) {
+            throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
+                    + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
+                    + "(./ferry host), and is FERRY_SOCKET its 'socket:'?");
+        }
+        Region region;
+        try {
+            region = Region.openFd(fd);
+        } catch (RegionException e) {
+            throw new FerryException(e.status(), e.getMessage());
+        }
+        return connect(region);
+    }
+
+    /**
+     * A guest's secret from {@code FERRY_SECRET} (base64) or {@code FERRY_SECRET_FILE} (base64 text or 32 raw
+     * bytes).
+     *
+     * @throws FerryException NOT_CONFIGURED, naming both variables, when neither is set
+     */
+    public static byte[] secretFromEnvironment(String guest) {
+        String text = System.getenv("FERRY_SECRET");
+        String file = System.getenv("FERRY_SECRET_FILE");
+        try {
+            if (text != null && !text.isBlank()) {
+                return Base64.getDecoder().decode(text.strip());
+            }
+            if (file != null && !file.isBlank()) {
+                byte[] raw = Files.readAllBytes(Path.of(file));
+                if (raw.length == HandoverDescriptor.SECRET_LENGTH) {
+                    return raw;
+                }
+                return Base64.getDecoder().decode(new String(raw, java.nio.charset.StandardCharsets.US_ASCII).strip());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "the secret for guest '" + guest + "' in "
+                    + (text != null && !text.isBlank() ? "FERRY_SECRET" : "FERRY_SECRET_FILE " + file)
+                    + " is not base64: use the value ./ferry guest add printed");
+        } catch (java.io.IOException e) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE " + file + ": " + e);
+        }
+        throw new FerryException(Status.NOT_CONFIGURED, "no secret for guest '" + guest
+                + "': set FERRY_SECRET or FERRY_SECRET_FILE (./ferry guest add prints it)");
+    }
+
+    /**
+     * Connects through the region at {@code regionFile}: a region file ({@code region: file} on the host), or a
+     * PCI BAR inside a VM.
+     */
     public static Ferry connect(Path regionFile) {
         Region region;
         try {
@@ -87,6 +191,10 @@ public final class Ferry implements AutoCloseable {
         } catch (RegionException e) {
             throw new FerryException(e.status(), e.getMessage());
         }
+        return connect(region);
+    }
+
+    private static Ferry connect(Region region) {
         Channel channel = null;
         try {
             long nonce = new SecureRandom().nextLong() | 1;

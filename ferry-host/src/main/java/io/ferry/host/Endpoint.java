@@ -37,6 +37,10 @@ final class Endpoint implements Runnable {
     private final SessionService.Factory tee;
     /** Set by the watchdog (another thread): the endpoint ends the session at its next turn. */
     private volatile String closeRequest;
+    /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
+    private volatile String regionLost;
+    /** The pid the guest socket last handed this region to (SO_PEERCRED; 0: none): a pid the host can watch. */
+    private volatile long handedToPid;
     private volatile long sessionsServed;
     // watchdog state (watchdog thread only)
     private Session watched;
@@ -101,11 +105,30 @@ final class Endpoint implements Runnable {
             lastBeat = beat;
             lastBeatChange = now;
         }
-        if (s.pidVerified() && !GuestProcess.alive(s.guestPid())) {
+        boolean verified = s.pidVerified() || (s.guestPid() > 0 && s.guestPid() == handedToPid);
+        if (verified && !GuestProcess.alive(s.guestPid())) {
             closeRequest = "guest process " + s.guestPid() + " exited";
         } else if (now - lastBeatChange > GUEST_TIMEOUT_NANOS) {
             closeRequest = "no heartbeat from the guest for " + (now - lastBeatChange) / 1_000_000 + " ms";
         }
+    }
+
+    /** The guest socket handed this region to process {@code pid} (its SO_PEERCRED pid). */
+    void handedTo(long pid) {
+        handedToPid = pid;
+    }
+
+    /** Why the region is unusable, or null. */
+    String regionLost() {
+        return regionLost;
+    }
+
+    /**
+     * Marks the region unusable (from the heartbeat thread): the endpoint ends the session with {@code reason}
+     * at its next turn and touches the region no more; the host and the other guests go on.
+     */
+    void loseRegion(String reason) {
+        regionLost = reason;
     }
 
     static long[] words(byte[] credential) {
@@ -137,6 +160,10 @@ final class Endpoint implements Runnable {
         }
         try {
             while (running) {
+                if (regionLost != null) {
+                    abandon(regionLost);
+                    return;
+                }
                 int work = 0;
                 long request = region.connectRequest();
                 if (request != 0 && request != lastRequest) {
@@ -164,14 +191,40 @@ final class Endpoint implements Runnable {
                 }
             }
         } catch (Throwable t) {
+            // Whatever broke (a region truncated under the host gives InternalError), it ends this guest only.
             LOG.log(Level.SEVERE, "guest " + guest + ": endpoint failed; the guest is no longer served", t);
+            if (regionLost == null) {
+                regionLost = "its endpoint failed: " + t;
+            }
+            abandon(regionLost);
         } finally {
             Session s = session;
             if (s != null) {
-                s.close(Status.SESSION_CLOSED, "host shutting down");
-                session = null;
-                region.connectAck(0);
+                try {
+                    s.close(Status.SESSION_CLOSED, "host shutting down");
+                    session = null;
+                    region.connectAck(0);
+                } catch (Throwable t) {
+                    session = null;
+                    LOG.log(Level.WARNING, "guest " + guest + ": could not close its session cleanly", t);
+                }
             }
+        }
+    }
+
+    /** Ends the session of a guest whose region is unusable, touching the region as little as it can. */
+    private void abandon(String reason) {
+        Session s = session;
+        session = null;
+        if (s != null) {
+            AUDIT.warning("guest " + guest + " session " + s.id() + ": ended: " + reason);
+            try {
+                s.close(Status.SESSION_CLOSED, reason);
+            } catch (Throwable t) {
+                LOG.log(Level.FINE, "guest " + guest + ": closing the session on a broken region failed", t);
+            }
+        } else {
+            AUDIT.warning("guest " + guest + ": no longer served: " + reason);
         }
     }
 

@@ -5,7 +5,6 @@ import io.ferry.channel.RegionLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +34,9 @@ public final class FerryHost implements AutoCloseable {
     private final long epoch;
     private Thread ticker;
     private AdminServer admin;
+    private GuestSocket guestSocket;
+    /** Each guest's secret (from the config, or made at start); read by the guest socket and by tests. */
+    private final java.util.Map<String, byte[]> secrets = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closing;
 
     private FerryHost(HostConfig config, Devices devices, SessionService.Factory tee) {
@@ -63,13 +65,12 @@ public final class FerryHost implements AutoCloseable {
 
     private void open() throws IOException {
         Path dir = config.regionDir();
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        }
+        // Trusted only once checked (owner, mode 0700, no link): nothing below may follow a planted link.
+        RegionDirectory.prepare(dir);
         // First, as the single-instance lock: a second host on the same directory must fail before it touches
         // the regions the first one serves.
         admin = AdminServer.start(config.adminSocket(), this);
-        deleteStaleWorkerFiles();
+        RegionDirectory.deleteStaleWorkerFiles(dir);
         if (config.scheduling().policy() == HostConfig.Policy.FERRY) {
             for (Devices.Device d : devices.all()) {
                 DeviceDispatch dd = new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos());
@@ -80,22 +81,31 @@ public final class FerryHost implements AutoCloseable {
             }
         }
         SecureRandom random = new SecureRandom();
+        java.util.Map<String, GuestSocket.Offer> offers = new java.util.HashMap<>();
         for (int tenant = 0; tenant < config.guests().size(); tenant++) {
             HostConfig.GuestConfig g = config.guests().get(tenant);
             Path file = regionPath(dir, g.name());
-            Files.deleteIfExists(file);
+            Files.deleteIfExists(file); // unlink never follows a link; the directory is ours alone (checked)
             byte[] credential = g.secret() != null ? g.secret() : new byte[HostConfig.SECRET_BYTES];
             if (g.secret() == null) {
                 random.nextBytes(credential);
             }
-            Region region = Region.create(file, g.name(), RegionLayout.forSize(g.regionSize()), credential);
+            secrets.put(g.name(), credential.clone());
+            RegionLayout layout = RegionLayout.forSize(g.regionSize());
+            Region region = g.region() == HostConfig.RegionKind.MEMFD
+                    ? Region.createSealed(g.name(), layout, credential)
+                    : Region.create(file, g.name(), layout, credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
             Endpoint e = new Endpoint(config, tenant, dispatches, region, g, credential, devices, tee);
             endpoints.add(e);
-            LOG.info(() -> "guest " + g.name() + ": region " + file + " (" + HostConfig.formatSize(g.regionSize())
+            offers.put(g.name(), new GuestSocket.Offer(g, credential.clone(), region.fd(),
+                    region.header().regionSize()));
+            LOG.info(() -> "guest " + g.name() + ": region " + (region.sealed() ? "sealed memfd (over the guest socket)"
+                    : file.toString()) + " (" + HostConfig.formatSize(g.regionSize())
                     + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");
         }
+        guestSocket = GuestSocket.start(config.guestSocket(), offers, this::handedOver);
         for (Endpoint e : endpoints) {
             e.start();
         }
@@ -108,23 +118,44 @@ public final class FerryHost implements AutoCloseable {
         return config.regionDir().resolve("workers");
     }
 
-    /** The region file of a guest. */
+    /** The region file of a guest whose region is a file ({@code region: file}). */
     public static Path regionPath(Path dir, String guest) {
         return dir.resolve(guest + ".region");
     }
 
-    /** Publishes each guest's scheduling figures in its region header (HOST_FIGURES), for the guest to plan with. */
-    private void publishFigures() {
-        for (int i = 0; i < endpoints.size(); i++) {
-            Endpoint e = endpoints.get(i);
-            if (e.session() == null) {
-                continue; // nobody reads them
-            }
-            for (DeviceDispatch d : dispatches.values()) {
-                HostFigures.publish(e.region(), d.figures(i));
-                break; // the first device's figures; the layout has room for one device
+    /**
+     * Where this host's uid re-opens a guest's region: {@code /proc/HOSTPID/fd/N} for a sealed memfd region,
+     * the region file otherwise. Valid while the host runs.
+     */
+    public Path regionPath(String guest) {
+        return endpoint(guest).region().path();
+    }
+
+    /** The socket where guests get their regions. */
+    public Path guestSocket() {
+        return config.guestSocket();
+    }
+
+    /** A guest's secret: from the config, or the random one this host made at start (in-process hosts, tests). */
+    public byte[] secret(String guest) {
+        byte[] s = secrets.get(guest);
+        if (s == null) {
+            throw new IllegalArgumentException("no guest '" + guest + "' on this host");
+        }
+        return s.clone();
+    }
+
+    private Endpoint endpoint(String guest) {
+        for (Endpoint e : endpoints) {
+            if (e.guest().equals(guest)) {
+                return e;
             }
         }
+        throw new IllegalArgumentException("no guest '" + guest + "' on this host");
+    }
+
+    private void handedOver(String guest, io.ferry.channel.os.PeerCredentials peer) {
+        endpoint(guest).handedTo(peer.pid());
     }
 
     /** Scheduling figures of a guest on every device (empty under FIFO). */
@@ -151,28 +182,42 @@ public final class FerryHost implements AutoCloseable {
                                  boolean flagged) {
     }
 
-    private void deleteStaleWorkerFiles() throws IOException {
-        Path w = workerDir(config);
-        if (Files.isDirectory(w)) {
-            try (var files = Files.list(w)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-        }
-    }
-
+    /**
+     * The heartbeat thread, shared by every guest: whatever one guest's region or session throws (an
+     * {@link InternalError} from a file region truncated under the host, a bug) ends that guest's session with
+     * the reason and stops touching its region; the loop goes on for the others.
+     */
     private void beat() {
         while (!closing) {
             long now = System.nanoTime();
-            for (Endpoint e : endpoints) {
-                e.region().hostHeartbeat(now);
-                e.watch(now);
+            for (int i = 0; i < endpoints.size(); i++) {
+                Endpoint e = endpoints.get(i);
+                if (e.regionLost() != null) {
+                    continue;
+                }
+                try {
+                    e.region().hostHeartbeat(now);
+                    e.watch(now);
+                    if (e.session() != null) {
+                        for (DeviceDispatch d : dispatches.values()) {
+                            HostFigures.publish(e.region(), d.figures(i));
+                            break; // the first device's figures; the layout has room for one device
+                        }
+                    }
+                } catch (Throwable t) {
+                    e.loseRegion("its region failed under the host's heartbeat (" + t + "); a file region "
+                            + "truncated or replaced under the host does this");
+                    LOG.log(java.util.logging.Level.SEVERE, "guest " + e.guest() + ": region unusable; the guest's "
+                            + "session ends, other guests go on", t);
+                }
             }
             for (DeviceDispatch d : dispatches.values()) {
-                d.tick(now);
+                try {
+                    d.tick(now);
+                } catch (RuntimeException ex) {
+                    LOG.log(java.util.logging.Level.SEVERE, "scheduler tick of " + d.device() + " failed", ex);
+                }
             }
-            publishFigures();
             try {
                 Thread.sleep(HEARTBEAT_MILLIS);
             } catch (InterruptedException ex) {
@@ -226,6 +271,9 @@ public final class FerryHost implements AutoCloseable {
             return;
         }
         closing = true;
+        if (guestSocket != null) {
+            guestSocket.close();
+        }
         if (admin != null) {
             admin.close();
         }
@@ -246,10 +294,17 @@ public final class FerryHost implements AutoCloseable {
             } catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
             }
-            e.region().hostEpoch(0);
             Path path = e.region().path();
+            boolean file = !e.region().sealed();
+            try {
+                if (e.regionLost() == null) {
+                    e.region().hostEpoch(0);
+                }
+            } catch (Throwable t) {
+                LOG.warning("guest " + e.guest() + ": could not clear the host epoch in its region: " + t);
+            }
             e.region().close();
-            if (!config.keepRegions()) {
+            if (file && !config.keepRegions()) {
                 try {
                     Files.deleteIfExists(path);
                 } catch (IOException ex) {

@@ -27,6 +27,7 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * keepRegions: false             # keep region files after shutdown
  * isolation: process             # process: CPU-device work of each guest runs in a worker process; inprocess
  * adminSocket: /dev/shm/ferry/admin.sock   # ./ferry status talks to it (default: regionDir/admin.sock)
+ * socket: /run/ferry/guest.sock # guests get their region here (default; see guestSocket)
  * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
  * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
  * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
@@ -34,6 +35,8 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  *   - name: alice
  *     regionSize: 64MiB          # header + rings + heap
  *     secret: 3q2+7w==...        # base64, 32 bytes; written by ./ferry guest add; checked at the handshake
+ *     region: memfd              # memfd (sealed, handed over the guest socket; default) | file (VMs, in regionDir)
+ *     uids: [1000]               # optional: only these peer uids (SO_PEERCRED) may take the region
  *     class: NORMAL              # CRITICAL | HIGH | NORMAL | BEST_EFFORT (for the scheduler)
  *     weight: 1
  *     services: [compute, tee]
@@ -43,7 +46,8 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * Values are checked once by {@link #parse}; the result is immutable.
  */
 public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
-                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
+                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                         Path guestSocket) {
 
     /**
      * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
@@ -55,10 +59,18 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
     public static final long DEFAULT_REGION_SIZE = 64L << 20;
     public static final int SECRET_BYTES = 32;
+    /** The guest socket of a host on the default region directory. */
+    public static final Path DEFAULT_GUEST_SOCKET = Path.of("/run/ferry/guest.sock");
     private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
-            "devices", "guests", "scheduler", "tee");
+            "devices", "guests", "scheduler", "tee", "socket");
     private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
-            "services", "quotas", "reservation", "overrunLimit");
+            "services", "quotas", "reservation", "overrunLimit", "region", "uids");
+
+    /**
+     * What backs a guest's region: a sealed memfd handed to the guest over the guest socket (its size fixed for
+     * good, so no holder can make a mapping fault), or a file in regionDir (for QEMU's ivshmem-plain and PCI BARs).
+     */
+    public enum RegionKind { MEMFD, FILE }
 
     /** How device commands reach a device: in arrival order, or through Ferry's scheduler. */
     public enum Policy { FERRY, FIFO }
@@ -81,12 +93,24 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     /** Scheduling classes, most critical first. */
     public enum SchedClass { CRITICAL, HIGH, NORMAL, BEST_EFFORT }
 
-    /** One provisioned guest. {@code secret} is null when the config has none (then a random one per start). */
+    /**
+     * One provisioned guest. {@code secret} is null when the config has none (then a random one per start).
+     * {@code uids}: where not empty, only a peer with one of these uids (SO_PEERCRED) gets the region.
+     */
     public record GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
-                              Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos) {
+                              Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos,
+                              RegionKind region, List<Integer> uids) {
         public GuestConfig {
             services = Set.copyOf(services);
             secret = secret == null ? null : secret.clone();
+            region = region == null ? RegionKind.MEMFD : region;
+            uids = uids == null ? List.of() : List.copyOf(uids);
+        }
+
+        public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                           Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos) {
+            this(name, regionSize, secret, schedClass, weight, services, quotas, reservation, overrunLimitNanos,
+                    RegionKind.MEMFD, List.of());
         }
 
         /** A guest with defaults for everything but name and size. */
@@ -101,11 +125,23 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
         public GuestConfig withSecret(byte[] s) {
             return new GuestConfig(name, regionSize, s, schedClass, weight, services, quotas, reservation,
-                    overrunLimitNanos);
+                    overrunLimitNanos, region, uids);
         }
 
         public GuestConfig withScheduling(SchedClass c, int w, Reservation r, long overrunNanos) {
-            return new GuestConfig(name, regionSize, secret, c, w, services, quotas, r, overrunNanos);
+            return new GuestConfig(name, regionSize, secret, c, w, services, quotas, r, overrunNanos, region, uids);
+        }
+
+        /** This guest with its region backed by {@code kind}. */
+        public GuestConfig withRegion(RegionKind kind) {
+            return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos, kind, uids);
+        }
+
+        /** This guest, given only to peers of these uids (empty: any uid with the secret). */
+        public GuestConfig withUids(List<Integer> allowed) {
+            return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos, region, allowed);
         }
 
         public boolean allows(String service) {
@@ -122,27 +158,59 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         if (adminSocket == null) {
             adminSocket = regionDir.resolve("admin.sock");
         }
+        if (guestSocket == null) {
+            guestSocket = defaultGuestSocket(regionDir);
+        }
+    }
+
+    /** A config with the default guest socket. */
+    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
+        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null);
     }
 
     /** A config with defaults for the host-wide settings. */
     public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
-        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null);
+        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null, null);
+    }
+
+    /**
+     * The guest socket when the config names none: {@link #DEFAULT_GUEST_SOCKET} for the default region
+     * directory, else {@code REGIONDIR.sock} next to the region directory (outside it: guests of any uid must
+     * reach the socket, and only the host's uid may enter the region directory).
+     */
+    public static Path defaultGuestSocket(Path regionDir) {
+        if (regionDir.toAbsolutePath().normalize().equals(DEFAULT_REGION_DIR)) {
+            return DEFAULT_GUEST_SOCKET;
+        }
+        Path abs = regionDir.toAbsolutePath().normalize();
+        return abs.resolveSibling(abs.getFileName() + ".sock");
     }
 
     public HostConfig withGuests(List<GuestConfig> gs) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
+                guestSocket);
     }
 
     public HostConfig withIsolation(Isolation i) {
-        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee);
+        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
+                guestSocket);
     }
 
     public HostConfig withTee(Tee t) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
+                guestSocket);
+    }
+
+    /** This config with guests taking their regions at {@code socket}. */
+    public HostConfig withGuestSocket(Path socket) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                socket);
     }
 
     public GuestConfig guest(String name) {
@@ -233,7 +301,8 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             checkKeys(tm, List.of("dir", "policy"), source + ": tee");
             tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))));
         }
-        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee);
+        Path guestSocket = map.get("socket") == null ? null : Path.of(String.valueOf(map.get("socket")));
+        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee, guestSocket);
     }
 
     private static GuestConfig guest(Object o, String source) {
@@ -300,7 +369,14 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         }
         long overrun = g.get("overrunLimit") == null ? 0
                 : parseDuration(String.valueOf(g.get("overrunLimit")), where + " overrunLimit");
-        return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun);
+        RegionKind region = g.get("region") == null ? RegionKind.MEMFD
+                : enumValue(RegionKind.class, g.get("region"), where + " region");
+        List<Integer> uids = new ArrayList<>();
+        for (String u : strings(g.get("uids"), where + " uids")) {
+            uids.add(integer(u, where + " uids", 0, Integer.MAX_VALUE));
+        }
+        return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun,
+                region, uids);
     }
 
     /** "16.667ms", "500us", "2s", "1500000ns" → nanoseconds. */
@@ -349,6 +425,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         root.put("keepRegions", keepRegions);
         root.put("isolation", isolation.name().toLowerCase(Locale.ROOT));
         root.put("adminSocket", adminSocket.toString());
+        root.put("socket", guestSocket.toString());
         if (!deviceFilter.isEmpty()) {
             root.put("devices", deviceFilter);
         }
@@ -386,6 +463,12 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             }
             if (g.overrunLimitNanos > 0) {
                 m.put("overrunLimit", formatDuration(g.overrunLimitNanos));
+            }
+            if (g.region != RegionKind.MEMFD) {
+                m.put("region", g.region.name().toLowerCase(Locale.ROOT));
+            }
+            if (!g.uids.isEmpty()) {
+                m.put("uids", g.uids);
             }
             gs.add(m);
         }

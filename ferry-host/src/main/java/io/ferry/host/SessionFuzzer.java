@@ -158,10 +158,10 @@ public final class SessionFuzzer {
         long end = start + limit.toNanos();
         long nextReport = start + 5_000_000_000L;
         try {
-            good = new RawGuest(FerryHost.regionPath(host.config().regionDir(), "good"));
-            calls = new RawGuest(FerryHost.regionPath(host.config().regionDir(), "fuzz-calls"));
+            good = new RawGuest(host.regionPath("good"));
+            calls = new RawGuest(host.regionPath("fuzz-calls"));
             calls.onReply = this::tally;
-            ring = new RawGuest(FerryHost.regionPath(host.config().regionDir(), "fuzz-ring"));
+            ring = new RawGuest(host.regionPath("fuzz-ring"));
             // Like the client library's Heartbeat: the fuzzer's own waits (a worker starting, a 2 s await) must not
             // make the host's watchdog end a session that the fuzzer still uses.
             beater = Thread.ofPlatform().name("ferry-fuzz-heartbeat").daemon(true).start(() -> {

@@ -38,8 +38,8 @@ class SessionFuzzerTest {
         try (FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), List.of(
                 new HostConfig.GuestConfig("bad", 1L << 20), new HostConfig.GuestConfig("good", 1L << 20))),
                 Devices.of(List.of(), List.of()));
-             RawGuest bad = new RawGuest(FerryHost.regionPath(dir, "bad"));
-             RawGuest good = new RawGuest(FerryHost.regionPath(dir, "good"))) {
+             RawGuest bad = new RawGuest(host.regionPath("bad"));
+             RawGuest good = new RawGuest(host.regionPath("good"))) {
             assertEquals(Status.OK, bad.connect(5_000_000_000L).status());
             assertEquals(Status.OK, good.connect(5_000_000_000L).status());
             body.run(bad, good, host);

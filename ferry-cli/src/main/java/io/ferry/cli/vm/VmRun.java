@@ -95,7 +95,8 @@ public final class VmRun {
             Path initrd = work.resolve("initrd.cpio");
             image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o));
             HostConfig cfg = new HostConfig(regionDir, false, List.of(),
-                    List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE)));
+                    List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE)
+                            .withRegion(HostConfig.RegionKind.FILE))); // QEMU's ivshmem-plain maps the file
             try (Devices devices = Devices.discover(List.of());
                  FerryHost host = FerryHost.start(cfg, devices)) {
                 if (devices.all().isEmpty()) {

@@ -162,8 +162,9 @@ class PciRegionsTest {
 
     @Test
     void aGuestConnectsThroughTheBarFileOfARunningHost() throws IOException {
-        Path regions = Files.createDirectories(sys.resolve("regions"));
-        HostConfig cfg = new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("vm1", 4 * BAR)));
+        Path regions = sys.resolve("regions"); // the host creates it 0700
+        HostConfig cfg = new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("vm1", 4 * BAR)
+                .withRegion(HostConfig.RegionKind.FILE)));
         try (Devices devices = Devices.discover(List.of());
              FerryHost host = FerryHost.start(cfg, devices)) {
             // In a VM, resource2 is QEMU's view of the region file; here the fake BAR file is the region file itself.

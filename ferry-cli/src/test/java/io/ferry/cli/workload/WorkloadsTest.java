@@ -136,7 +136,7 @@ class WorkloadsTest {
         HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(new HostConfig.GuestConfig("w", 64L << 20)));
         devices = Devices.discover(List.of());
         host = FerryHost.start(cfg, devices);
-        ferry = Ferry.connect(FerryHost.regionPath(dir, "w"));
+        ferry = Ferry.connect(host.guestSocket(), "w", host.secret("w"));
     }
 
     @AfterAll

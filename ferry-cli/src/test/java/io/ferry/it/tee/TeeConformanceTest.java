@@ -108,7 +108,7 @@ class TeeConformanceTest {
         HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
                 List.of(new HostConfig.GuestConfig("alice", 32L << 20)));
         host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
-        transport = Ferry.connect(FerryHost.regionPath(cfg.regionDir(), "alice"));
+        transport = Ferry.connect(host.guestSocket(), "alice", host.secret("alice"));
         ctx = TeeContext.initialize(null, transport.teeTransport());
     }
 
