@@ -12,10 +12,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Deque;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -35,15 +36,14 @@ import java.util.logging.Logger;
  * <p><b>Why it cannot be locked up.</b> One platform thread accepts (waking every
  * {@value #ACCEPT_POLL_MILLIS} ms to notice {@link #close()}); each connection is served on a thread of its own
  * with receive and send timeouts of {@value #IO_TIMEOUT_MILLIS} ms, so a silent peer holds a slot that long at
- * most. At most {@value #MAX_CONNECTIONS} connections are served at once, and at most
- * {@value #MAX_PER_UID} per peer uid, so one uid flooding idle connections leaves room for the others; a
- * connection over a cap is closed at once.
+ * most. At most {@value #MAX_CONNECTIONS} connections are served at once. When all are taken, the oldest
+ * connection that has not yet sent its request is shut down to make room: a real guest sends its request the
+ * moment it connects, so a flood of idle connections only evicts itself.
  */
 final class GuestSocket implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
     private static final Logger AUDIT = Logger.getLogger("ferry.audit");
     static final int MAX_CONNECTIONS = 64;
-    static final int MAX_PER_UID = 16;
     static final int IO_TIMEOUT_MILLIS = 1_000;
     static final int ACCEPT_POLL_MILLIS = 250;
     private static final byte[] NO_SECRET = new byte[HandoverDescriptor.SECRET_LENGTH];
@@ -57,7 +57,8 @@ final class GuestSocket implements AutoCloseable {
     private final Map<String, Offer> offers;
     private final BiConsumer<String, PeerCredentials> handedOver;
     private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
-    private final Map<Integer, AtomicInteger> perUid = new ConcurrentHashMap<>();
+    /** Connections that have not sent their request yet, oldest first: the ones evicted when slots run out. */
+    private final Deque<UnixSocket> idle = new ConcurrentLinkedDeque<>();
     private final Thread acceptor;
     private volatile boolean closed;
 
@@ -153,27 +154,28 @@ final class GuestSocket implements AutoCloseable {
         }
     }
 
-    private void admit(UnixSocket c) throws ErrnoException {
+    private void admit(UnixSocket c) throws ErrnoException, InterruptedException {
         PeerCredentials peer = c.peerCredentials();
         if (!slots.tryAcquire()) {
-            c.close();
-            LOG.fine(() -> "guest socket: " + MAX_CONNECTIONS + " connections open; closed one from " + peer);
-            return;
+            UnixSocket oldest = idle.pollFirst();
+            if (oldest != null) {
+                oldest.shutdown(); // its thread sees end of stream at once and frees its slot
+            }
+            if (!slots.tryAcquire(IO_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                c.close();
+                LOG.fine(() -> "guest socket: " + MAX_CONNECTIONS + " connections busy; closed one from " + peer);
+                return;
+            }
+            AUDIT.warning("guest socket: " + MAX_CONNECTIONS + " connections open; shut the oldest idle one to "
+                    + "serve " + peer);
         }
-        AtomicInteger mine = perUid.computeIfAbsent(peer.uid(), u -> new AtomicInteger());
-        if (mine.incrementAndGet() > MAX_PER_UID) {
-            mine.decrementAndGet();
-            slots.release();
-            c.close();
-            LOG.fine(() -> "guest socket: uid " + peer.uid() + " has " + MAX_PER_UID + " connections open; closed one");
-            return;
-        }
+        idle.addLast(c);
         Thread.ofPlatform().name("ferry-guest-socket-conn").daemon(true).start(() -> {
             try {
                 serve(c, peer);
             } finally {
+                idle.remove(c);
                 c.close();
-                mine.decrementAndGet();
                 slots.release();
             }
         });
@@ -184,6 +186,7 @@ final class GuestSocket implements AutoCloseable {
             c.timeouts(Duration.ofMillis(IO_TIMEOUT_MILLIS), Duration.ofMillis(IO_TIMEOUT_MILLIS));
             byte[] raw = new byte[HandoverDescriptor.REQUEST_SIZE];
             c.receiveFully(raw, null);
+            idle.remove(c); // it spoke: no longer a candidate for eviction
             HandoverDescriptor.Request r = HandoverDescriptor.readRequest(raw);
             if (r.problem() != null) {
                 refuse(c, peer, "?", Status.PROTOCOL_VIOLATION, "malformed request: " + r.problem(),

@@ -33,7 +33,9 @@ import java.time.Duration;
  *   0 long sec, 8 long usec
  * </pre>
  *
- * Not thread-safe, except {@link #shutdown()}, which any thread may call to wake one blocked in {@link #accept()}.
+ * Not thread-safe, except {@link #shutdown()}, which any thread may call to wake one blocked in {@link #accept()}
+ * or a receive ({@code shutdown} and {@link #close()} exclude each other, so a shutdown never hits a reused
+ * descriptor number).
  */
 public final class UnixSocket implements AutoCloseable {
     static final int SOCKADDR_UN_SIZE = 110;
@@ -295,7 +297,7 @@ public final class UnixSocket implements AutoCloseable {
      * Shuts the socket down for both directions; a thread blocked in {@link #accept()} or a receive returns.
      * Safe from any thread; the descriptor stays open until {@link #close()}.
      */
-    public void shutdown() {
+    public synchronized void shutdown() {
         int f = fd;
         if (f < 0) {
             return;
