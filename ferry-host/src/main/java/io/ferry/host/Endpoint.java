@@ -194,7 +194,10 @@ final class Endpoint implements Runnable {
             // Whatever broke (a region truncated under the host gives InternalError), it ends this guest only.
             LOG.log(Level.SEVERE, "guest " + guest + ": endpoint failed; the guest is no longer served", t);
             if (regionLost == null) {
-                regionLost = "its endpoint failed: " + t;
+                regionLost = t instanceof InternalError
+                        ? "its region faulted under the host (" + t.getMessage() + "): a file region truncated or "
+                                + "replaced under the host does this; re-provision the guest"
+                        : "its endpoint failed: " + t;
             }
             abandon(regionLost);
         } finally {
