@@ -47,10 +47,10 @@ final class RegionDirectory {
             Files.setPosixFilePermissions(dir, OWNER_ONLY);
         }
         int uid = hostUid();
-        check(dir, "region directory " + dir, uid, "choose another regionDir");
+        check(dir, "region directory " + dir, uid, "or choose another regionDir");
         Path workers = dir.resolve(WORKERS);
         if (Files.exists(workers, LinkOption.NOFOLLOW_LINKS)) {
-            check(workers, "worker directory " + workers, uid, "remove it (the host recreates it)");
+            check(workers, "worker directory " + workers, uid, "the host makes it anew");
         }
     }
 
@@ -58,19 +58,19 @@ final class RegionDirectory {
         PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (a.isSymbolicLink()) {
             throw new UntrustedException(what + " is a symbolic link (to " + Files.readSymbolicLink(dir)
-                    + "), not a directory: remove the link, or " + otherFix);
+                    + "), not a directory: remove the link (rm " + dir + "); " + otherFix);
         }
         if (!a.isDirectory()) {
-            throw new UntrustedException(what + " is not a directory: remove it, or " + otherFix);
+            throw new UntrustedException(what + " is not a directory: remove it; " + otherFix);
         }
         int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         if (owner != hostUid) {
             throw new UntrustedException(what + " is owned by uid " + owner + ", not the host's uid " + hostUid
-                    + ": chown " + hostUid + " " + dir + ", or " + otherFix);
+                    + ": chown " + hostUid + " " + dir + "; " + otherFix);
         }
         if (!a.permissions().equals(OWNER_ONLY)) {
             throw new UntrustedException(what + " has mode " + PosixFilePermissions.toString(a.permissions())
-                    + ", not rwx------ (0700): others could plant or swap files there; chmod 700 " + dir + ", or "
+                    + ", not rwx------ (0700): others could plant or swap files there; chmod 700 " + dir + "; "
                     + otherFix);
         }
     }
