@@ -40,8 +40,8 @@ final class HostCommand implements Callable<Integer> {
                 teeToClose.close();
             }
         }, "ferry-shutdown"));
-        System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s) from " + cfg.regionDir()
-                + "; stop with Ctrl-C or SIGTERM");
+        System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s); guests get their regions on "
+                + cfg.guestSocket() + " (file regions in " + cfg.regionDir() + "); stop with Ctrl-C or SIGTERM");
         host.awaitTermination();
         return 0;
     }
