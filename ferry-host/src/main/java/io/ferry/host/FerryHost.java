@@ -214,7 +214,8 @@ public final class FerryHost implements AutoCloseable {
             for (DeviceDispatch d : dispatches.values()) {
                 try {
                     d.tick(now);
-                } catch (RuntimeException ex) {
+                } catch (Throwable ex) {
+                    // A guest's cancel action or a bug: logged, and the loop goes on for everyone else.
                     LOG.log(java.util.logging.Level.SEVERE, "scheduler tick of " + d.device() + " failed", ex);
                 }
             }
