@@ -35,6 +35,7 @@ public final class FerryHost implements AutoCloseable {
     private Thread ticker;
     private AdminServer admin;
     private GuestSocket guestSocket;
+    private final java.util.Map<String, IvshmemServer> ivshmem = new java.util.concurrent.ConcurrentHashMap<>();
     /** Each guest's secret (from the config, or made at start); read by the guest socket and by tests. */
     private final java.util.Map<String, byte[]> secrets = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closing;
@@ -92,13 +93,16 @@ public final class FerryHost implements AutoCloseable {
             }
             secrets.put(g.name(), credential.clone());
             RegionLayout layout = RegionLayout.forSize(g.regionSize());
-            Region region = g.region() == HostConfig.RegionKind.MEMFD
-                    ? Region.createSealed(g.name(), layout, credential)
-                    : Region.create(file, g.name(), layout, credential);
+            Region region = g.region() == HostConfig.RegionKind.FILE
+                    ? Region.create(file, g.name(), layout, credential)
+                    : Region.createSealed(g.name(), layout, credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
             Endpoint e = new Endpoint(config, tenant, dispatches, region, g, credential, devices, tee);
             endpoints.add(e);
+            if (g.region() == HostConfig.RegionKind.IVSHMEM) {
+                ivshmem.put(g.name(), IvshmemServer.start(g.name(), ivshmemPath(dir, g.name()), region.fd()));
+            }
             offers.put(g.name(), new GuestSocket.Offer(g, credential.clone(), region.fd(),
                     region.header().regionSize()));
             LOG.info(() -> "guest " + g.name() + ": region " + (region.sealed() ? "sealed memfd (over the guest socket)"
@@ -129,6 +133,17 @@ public final class FerryHost implements AutoCloseable {
      */
     public Path regionPath(String guest) {
         return endpoint(guest).region().path();
+    }
+
+    /** Where QEMU's ivshmem-doorbell connects for a {@code region: ivshmem} guest. */
+    public static Path ivshmemPath(Path dir, String guest) {
+        return dir.resolve(guest + ".ivshmem");
+    }
+
+    /** Connected QEMU peers of a {@code region: ivshmem} guest (0 for other guests). */
+    public int ivshmemPeers(String guest) {
+        IvshmemServer s = ivshmem.get(guest);
+        return s == null ? 0 : s.peers();
     }
 
     /** The socket where guests get their regions. */
@@ -274,6 +289,9 @@ public final class FerryHost implements AutoCloseable {
         closing = true;
         if (guestSocket != null) {
             guestSocket.close();
+        }
+        for (IvshmemServer s : ivshmem.values()) {
+            s.close();
         }
         if (admin != null) {
             admin.close();

@@ -36,6 +36,7 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  *     regionSize: 64MiB          # header + rings + heap
  *     secret: 3q2+7w==...        # base64, 32 bytes; written by ./ferry guest add; checked at the handshake
  *     region: memfd              # memfd (sealed, handed over the guest socket; default) | file (VMs, in regionDir)
+ *                                # | ivshmem (sealed memfd also served to QEMU's ivshmem-doorbell)
  *     uids: [1000]               # optional: only these peer uids (SO_PEERCRED) may take the region
  *     class: NORMAL              # CRITICAL | HIGH | NORMAL | BEST_EFFORT (for the scheduler)
  *     weight: 1
@@ -70,7 +71,14 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
      * What backs a guest's region: a sealed memfd handed to the guest over the guest socket (its size fixed for
      * good, so no holder can make a mapping fault), or a file in regionDir (for QEMU's ivshmem-plain and PCI BARs).
      */
-    public enum RegionKind { MEMFD, FILE }
+    public enum RegionKind {
+        /** Sealed memfd, handed to process guests over the guest socket. */
+        MEMFD,
+        /** A file in regionDir, for QEMU's ivshmem-plain (memory-backend-file) and PCI BARs. */
+        FILE,
+        /** Sealed memfd, also served to QEMU's ivshmem-doorbell at regionDir/GUEST.ivshmem (and the socket). */
+        IVSHMEM
+    }
 
     /** How device commands reach a device: in arrival order, or through Ferry's scheduler. */
     public enum Policy { FERRY, FIFO }

@@ -37,6 +37,9 @@ final class Libc {
     static final int MSG_CTRUNC = 0x08;
     static final int MSG_CMSG_CLOEXEC = 0x40000000;
     static final int SHUT_RDWR = 2;
+    // eventfd
+    static final int EFD_CLOEXEC = 0x80000;
+    static final int EFD_NONBLOCK = 0x800;
     // errno
     static final int EPERM = 1;
     static final int EINTR = 4;
@@ -65,6 +68,9 @@ final class Libc {
     static final MethodHandle SETSOCKOPT = errno("setsockopt", FunctionDescriptor.of(I, I, I, I, A, I));
     static final MethodHandle GETSOCKOPT = errno("getsockopt", FunctionDescriptor.of(I, I, I, I, A, A));
     static final MethodHandle SHUTDOWN = errno("shutdown", FunctionDescriptor.of(I, I, I));
+    static final MethodHandle EVENTFD = errno("eventfd", FunctionDescriptor.of(I, I, I));
+    static final MethodHandle READ = errno("read", FunctionDescriptor.of(L, I, A, L));
+    static final MethodHandle WRITE = errno("write", FunctionDescriptor.of(L, I, A, L));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(A, I));
 
