@@ -18,9 +18,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Boots one guest in QEMU and watches its serial console. The guest's region reaches it as an {@code ivshmem-plain}
- * PCI device whose BAR2 is the region file ({@code memory-backend-file,share=on}: host and guest map the same
- * pages). The console is QEMU's stdout; every line goes through a {@link SerialLog}.
+ * Boots one guest in QEMU and watches its serial console. The guest's region reaches it as an ivshmem PCI device
+ * whose BAR2 the host and the guest both map: an {@code ivshmem-doorbell} whose chardev takes the host's sealed
+ * memfd and eventfds from the host's ivshmem server ({@code region: ivshmem}), or, as the fallback, an
+ * {@code ivshmem-plain} backed by the region file ({@code memory-backend-file,share=on}). The console is QEMU's
+ * stdout; every line goes through a {@link SerialLog}.
  *
  * <p>Three ways a boot ends: QEMU exits (the guest powered off, or QEMU failed), the overall timeout passes, or,
  * when a {@code stall} limit is given, init has not printed its first line by then. The last is how a KVM guest
@@ -53,14 +55,20 @@ final class Qemu {
      * @param qemu       the qemu-system-x86_64 binary
      * @param kernel     the guest kernel
      * @param initrd     the initramfs
-     * @param region     the guest's region file, shared with the guest as ivshmem BAR2
+     * @param region     the guest's region file (ivshmem-plain), or the host's ivshmem server socket (doorbell)
      * @param regionSize its size in bytes (a power of two)
      * @param accel      KVM or TCG
      * @param memoryMiB  guest RAM
      * @param cpus       guest CPUs
+     * @param doorbell   region names the host's ivshmem server socket: use ivshmem-doorbell
      */
     record Config(Path qemu, Path kernel, Path initrd, Path region, long regionSize, Accel accel, int memoryMiB,
-                  int cpus) {
+                  int cpus, boolean doorbell) {
+        /** A config with the region file as ivshmem-plain. */
+        Config(Path qemu, Path kernel, Path initrd, Path region, long regionSize, Accel accel, int memoryMiB,
+               int cpus) {
+            this(qemu, kernel, initrd, region, regionSize, accel, memoryMiB, cpus, false);
+        }
     }
 
     /**
@@ -90,11 +98,15 @@ final class Qemu {
                 // panic=-1: if init dies the kernel reboots at once, and -no-reboot turns that into QEMU exiting.
                 // no_timer_check: an emulated CPU on a busy host can miss the kernel's early timer-IRQ test, which
                 // then panics ("IO-APIC + timer doesn't work"); virtual machines skip that test.
-                "-append", APPEND,
-                "-object", "memory-backend-file,id=ferry,share=on,mem-path=" + c.region() + ",size="
-                        + c.regionSize(),
-                "-device", "ivshmem-plain,memdev=ferry",
-                "-no-reboot"));
+                "-append", APPEND));
+        if (c.doorbell()) {
+            cmd.addAll(List.of("-chardev", "socket,path=" + c.region() + ",id=ferry",
+                    "-device", "ivshmem-doorbell,chardev=ferry,vectors=1"));
+        } else {
+            cmd.addAll(List.of("-object", "memory-backend-file,id=ferry,share=on,mem-path=" + c.region() + ",size="
+                    + c.regionSize(), "-device", "ivshmem-plain,memdev=ferry"));
+        }
+        cmd.add("-no-reboot");
         return cmd;
     }
 

@@ -96,7 +96,7 @@ public final class VmRun {
             image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o));
             HostConfig cfg = new HostConfig(regionDir, false, List.of(),
                     List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE)
-                            .withRegion(HostConfig.RegionKind.FILE))); // QEMU's ivshmem-plain maps the file
+                            .withRegion(HostConfig.RegionKind.IVSHMEM))); // QEMU's ivshmem-doorbell: sealed memfd
             try (Devices devices = Devices.discover(List.of());
                  FerryHost host = FerryHost.start(cfg, devices)) {
                 if (devices.all().isEmpty()) {
@@ -104,9 +104,9 @@ public final class VmRun {
                 }
                 out.println("vm-demo: host: " + devices.all().size() + " device(s): " + devices.all().stream()
                         .map(d -> d.info().name() + " [" + d.backend().name() + "]").toList());
-                Path region = FerryHost.regionPath(regionDir, GUEST);
-                out.println("vm-demo: guest " + GUEST + ": region " + region + " (" + (REGION_SIZE >> 20)
-                        + " MiB) as ivshmem-plain BAR2");
+                Path region = FerryHost.ivshmemPath(regionDir, GUEST);
+                out.println("vm-demo: guest " + GUEST + ": sealed region (" + (REGION_SIZE >> 20)
+                        + " MiB) from the host's ivshmem server " + region + " as ivshmem-doorbell BAR2");
                 return boot(o, qemu, image, initrd, region, out);
             }
         } finally {
@@ -146,7 +146,7 @@ public final class VmRun {
             Qemu.Accel accel = plan.get(i);
             boolean fallbackLeft = i + 1 < plan.size();
             Qemu.Config cfg = new Qemu.Config(qemu, image.kernel(), initrd, region, REGION_SIZE, accel, o.memoryMiB(),
-                    o.cpus());
+                    o.cpus(), true);
             out.println("vm-demo: booting under " + accel + ": " + String.join(" ", Qemu.command(cfg)));
             SerialLog log = new SerialLog();
             Qemu.Result r = Qemu.boot(cfg, o.timeout(), fallbackLeft ? o.kvmStall() : null, log,

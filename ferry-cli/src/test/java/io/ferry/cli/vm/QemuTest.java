@@ -27,6 +27,17 @@ class QemuTest {
     }
 
     @Test
+    void withTheDoorbellTheHostsIvshmemServerHandsQemuTheSealedRegion() {
+        Qemu.Config c = config(Qemu.Accel.TCG);
+        List<String> cmd = Qemu.command(new Qemu.Config(c.qemu(), c.kernel(), c.initrd(),
+                Path.of("/dev/shm/ferry/vm1.ivshmem"), c.regionSize(), c.accel(), c.memoryMiB(), c.cpus(), true));
+
+        assertEquals("socket,path=/dev/shm/ferry/vm1.ivshmem,id=ferry", after(cmd, "-chardev"));
+        assertEquals("ivshmem-doorbell,chardev=ferry,vectors=1", after(cmd, "-device"));
+        assertTrue(!cmd.contains("-object"));
+    }
+
+    @Test
     void theGuestBootsOurKernelAndInitramfsAndEndsWhenItPowersOff() {
         List<String> cmd = Qemu.command(config(Qemu.Accel.TCG));
 
