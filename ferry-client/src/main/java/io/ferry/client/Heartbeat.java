@@ -39,7 +39,13 @@ final class Heartbeat {
             for (Channel c : CHANNELS) {
                 synchronized (c) {
                     if (CHANNELS.contains(c)) {
-                        c.beat(beat, now);
+                        try {
+                            c.beat(beat, now);
+                        } catch (Throwable t) {
+                            // One connection's region failed under us (a file region truncated: InternalError):
+                            // stop beating for it; every other connection of this process beats on.
+                            CHANNELS.remove(c);
+                        }
                     }
                 }
             }
