@@ -123,7 +123,7 @@ final class TeeService implements SessionService {
             }
             TeeCancellation cancel = cancellation(cancelWord);
             decode(block);
-            TeeReturn r = run(() -> backend.openSession(ta, login, client, params, cancel), cancel);
+            TeeReturn r = run(() -> backend.openSession(ctx.guest(), ta, login, client, params, cancel), cancel);
             writeBack(block, r.code());
             if (r.ok()) {
                 sessions.put(handle, new OpenSession(r.session(), ta, login, granted));

@@ -68,6 +68,7 @@ class TeeServiceTest {
         Script script = p -> 0;
         int calls;
         UUID lastClient;
+        String lastGuest;
         final List<MemorySegment> seen = new ArrayList<>();
 
         @Override
@@ -81,7 +82,9 @@ class TeeServiceTest {
         }
 
         @Override
-        public TeeReturn openSession(UUID ta, int login, UUID client, TeeParams params, TeeCancellation cancel) {
+        public TeeReturn openSession(String guest, UUID ta, int login, UUID client, TeeParams params,
+                                     TeeCancellation cancel) {
+            lastGuest = guest;
             lastClient = client;
             return new TeeReturn(0, TeeWire.ORIGIN_TRUSTED_APP, 99);
         }
@@ -166,6 +169,28 @@ class TeeServiceTest {
         invoke(s, 0, TeeWire.MEMREF_TEMP_INPUT, new long[] {0, 0, -1});
         assertEquals(TeeWire.ERROR_BAD_PARAMETERS, (int) results[0]);
         assertEquals(0, backend.calls);
+    }
+
+    @Test
+    void aHugeNullMemrefIsRefusedNotWrappedToANegativePageCount() throws Exception {
+        TeeService s = service();
+        open(s, 1, 0, 0);
+        // 10d: (0 + size + 4095) / 4096 overflowed for these sizes and let the memref through.
+        for (long size : new long[] {Long.MAX_VALUE, Long.MAX_VALUE - 4094, Long.MAX_VALUE - 4096, 256 * 4096 + 1}) {
+            invoke(s, 0, TeeWire.MEMREF_TEMP_OUTPUT, new long[] {TeeWire.NULL_MEMREF, 0, size});
+            assertEquals(TeeWire.ERROR_BAD_PARAMETERS, (int) results[0], "null memref of " + size + " bytes");
+            assertEquals(TeeWire.ORIGIN_COMMS, results[1]);
+        }
+        assertEquals(0, backend.calls);
+        invoke(s, 0, TeeWire.MEMREF_TEMP_OUTPUT, new long[] {TeeWire.NULL_MEMREF, 0, 256 * 4096});
+        assertEquals(0, (int) results[0], "a null memref of exactly the limit passes");
+    }
+
+    @Test
+    void theBackendHearsTheSessionsGuestNotAnythingTheGuestSays() throws Exception {
+        TeeService s = service();
+        open(s, 1, 0, 0);
+        assertEquals("g", backend.lastGuest);
     }
 
     @Test

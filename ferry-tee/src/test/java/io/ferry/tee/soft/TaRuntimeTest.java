@@ -44,8 +44,8 @@ class TaRuntimeTest {
 
     @Test
     void panicKillsOnlyThatTaAndANewSessionGetsAFreshInstance() {
-        long hello = rt.open(BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
-        long attest = rt.open(BuiltinTas.ATTEST, 0, NIL, new TaParams(), () -> false).session();
+        long hello = rt.open("g", BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
+        long attest = rt.open("g", BuiltinTas.ATTEST, 0, NIL, new TaParams(), () -> false).session();
         TaRuntime.Result r = rt.invoke(hello, BuiltinTas.HELLO_PANIC, new TaParams(), () -> false);
         assertEquals(TeeWire.ERROR_TARGET_DEAD, r.code());
         assertEquals(TeeWire.ORIGIN_TEE, r.origin());
@@ -53,7 +53,7 @@ class TaRuntimeTest {
         TaParams reg = new TaParams();
         reg.set(0, TaCodes.MEMREF_OUTPUT, 0, 0, java.lang.foreign.MemorySegment.ofArray(new byte[32]), 32);
         assertEquals(TeeWire.SUCCESS, rt.invoke(attest, BuiltinTas.ATTEST_READ, reg, () -> false).code());
-        long again = rt.open(BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
+        long again = rt.open("g", BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
         TaParams p = inout(5);
         assertEquals(TeeWire.SUCCESS, rt.invoke(again, BuiltinTas.HELLO_INCREMENT, p, () -> false).code());
         assertEquals(6, p.a(0));
@@ -61,20 +61,20 @@ class TaRuntimeTest {
 
     @Test
     void aTaCannotLoadTheTeesOwnClasses() {
-        long s = rt.open(SNOOP, 0, NIL, new TaParams(), () -> false).session();
+        long s = rt.open("g", SNOOP, 0, NIL, new TaParams(), () -> false).session();
         assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, rt.invoke(s, 0, new TaParams(), () -> false).code());
     }
 
     @Test
     void aMissingTaIsItemNotFoundFromTheTee() {
-        TaRuntime.Result r = rt.open(UUID.randomUUID(), 0, NIL, new TaParams(), () -> false);
+        TaRuntime.Result r = rt.open("g", UUID.randomUUID(), 0, NIL, new TaParams(), () -> false);
         assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, r.code());
         assertEquals(TeeWire.ORIGIN_TEE, r.origin());
     }
 
     @Test
     void anUnknownCommandIsTheTasAnswer() {
-        long s = rt.open(BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
+        long s = rt.open("g", BuiltinTas.HELLO, 0, NIL, new TaParams(), () -> false).session();
         TaRuntime.Result r = rt.invoke(s, 999, new TaParams(), () -> false);
         assertEquals(TeeWire.ERROR_NOT_IMPLEMENTED, r.code());
         assertEquals(TeeWire.ORIGIN_TRUSTED_APP, r.origin());

@@ -42,8 +42,8 @@ class SecureStorageTest {
 
     @Test
     void objectsRoundTripAndSurviveARestart() {
-        new SecureStorage(ROOT, dir).forTa(A).write("k", b("v1"));
-        TaStorage again = new SecureStorage(ROOT, dir).forTa(A);
+        new SecureStorage(ROOT, dir).forTa("g", A).write("k", b("v1"));
+        TaStorage again = new SecureStorage(ROOT, dir).forTa("g", A);
         assertArrayEquals(b("v1"), again.read("k"));
         assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, code(() -> again.read("missing")));
     }
@@ -51,47 +51,47 @@ class SecureStorageTest {
     @Test
     void filesHoldNoPlaintext() throws Exception {
         SecureStorage s = new SecureStorage(ROOT, dir);
-        s.forTa(A).write("k", b("very secret value"));
-        String file = new String(Files.readAllBytes(s.objectFile(A, "k")), StandardCharsets.ISO_8859_1);
+        s.forTa("g", A).write("k", b("very secret value"));
+        String file = new String(Files.readAllBytes(s.objectFile("g", A, "k")), StandardCharsets.ISO_8859_1);
         assertFalse(file.contains("very secret"));
     }
 
     @Test
     void tamperingIsMacInvalid() throws Exception {
         SecureStorage s = new SecureStorage(ROOT, dir);
-        s.forTa(A).write("k", b("value"));
-        Path f = s.objectFile(A, "k");
+        s.forTa("g", A).write("k", b("value"));
+        Path f = s.objectFile("g", A, "k");
         byte[] bytes = Files.readAllBytes(f);
         bytes[bytes.length - 1] ^= 1;
         Files.write(f, bytes);
-        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> s.forTa(A).read("k")));
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> s.forTa("g", A).read("k")));
     }
 
     @Test
     void rollbackToAnOlderSealedVersionIsCorruptObject() throws Exception {
         SecureStorage s = new SecureStorage(ROOT, dir);
-        s.forTa(A).write("k", b("old"));
-        byte[] old = Files.readAllBytes(s.objectFile(A, "k"));
-        s.forTa(A).write("k", b("new"));
-        Files.write(s.objectFile(A, "k"), old);
-        assertEquals(TeeWire.ERROR_CORRUPT_OBJECT, code(() -> s.forTa(A).read("k")));
-        assertEquals(TeeWire.ERROR_CORRUPT_OBJECT, code(() -> new SecureStorage(ROOT, dir).forTa(A).read("k")));
+        s.forTa("g", A).write("k", b("old"));
+        byte[] old = Files.readAllBytes(s.objectFile("g", A, "k"));
+        s.forTa("g", A).write("k", b("new"));
+        Files.write(s.objectFile("g", A, "k"), old);
+        assertEquals(TeeWire.ERROR_CORRUPT_OBJECT, code(() -> s.forTa("g", A).read("k")));
+        assertEquals(TeeWire.ERROR_CORRUPT_OBJECT, code(() -> new SecureStorage(ROOT, dir).forTa("g", A).read("k")));
     }
 
     @Test
     void anotherTaCannotReadAnObjectMovedIntoItsStorage() throws Exception {
         SecureStorage s = new SecureStorage(ROOT, dir);
-        s.forTa(A).write("k", b("a's"));
-        s.forTa(B).write("k", b("b's"));
-        Files.copy(s.objectFile(A, "k"), s.objectFile(B, "k"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> s.forTa(B).read("k")));
+        s.forTa("g", A).write("k", b("a's"));
+        s.forTa("g", B).write("k", b("b's"));
+        Files.copy(s.objectFile("g", A, "k"), s.objectFile("g", B, "k"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> s.forTa("g", B).read("k")));
     }
 
     @Test
     void anotherRootKeyCannotOpenTheStorage() {
-        new SecureStorage(ROOT, dir).forTa(A).write("k", b("v"));
+        new SecureStorage(ROOT, dir).forTa("g", A).write("k", b("v"));
         byte[] other = new byte[32];
         other[0] = 1;
-        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> new SecureStorage(other, dir).forTa(A).read("k")));
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> new SecureStorage(other, dir).forTa("g", A).read("k")));
     }
 }
