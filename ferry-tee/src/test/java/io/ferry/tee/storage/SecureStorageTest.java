@@ -41,6 +41,48 @@ class SecureStorageTest {
     }
 
     @Test
+    void anotherGuestOfTheSameTaCannotReadReplaceOrDeleteAnObject() throws Exception {
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        s.forTa("alice", A).write("k", b("alice's secret"));
+        TaStorage bob = s.forTa("bob", A);
+        assertFalse(bob.exists("k"));
+        assertEquals(TeeWire.ERROR_ITEM_NOT_FOUND, code(() -> bob.read("k")));
+        assertFalse(bob.delete("k"));
+        bob.write("k", b("bob's"));
+        assertArrayEquals(b("alice's secret"), s.forTa("alice", A).read("k"), "bob's write is his own object");
+        // Planting alice's sealed files in bob's directory does not give bob her data: another key, another AAD.
+        Files.copy(s.objectFile("alice", A, "k"), s.objectFile("bob", A, "k"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> new SecureStorage(ROOT, dir).forTa("bob", A).read("k")));
+        Files.copy(SecureStorage.storeDir(dir, "alice", A).resolve("index"),
+                SecureStorage.storeDir(dir, "bob", A).resolve("index"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(TeeWire.ERROR_MAC_INVALID, code(() -> new SecureStorage(ROOT, dir).forTa("bob", A).read("k")));
+        assertArrayEquals(b("alice's secret"), new SecureStorage(ROOT, dir).forTa("alice", A).read("k"));
+    }
+
+    @Test
+    void storageKeysAndDirectoriesArePerGuestAndTa() {
+        assertFalse(java.util.Arrays.equals(SecureStorage.storageKey(ROOT, "alice", A),
+                SecureStorage.storageKey(ROOT, "bob", A)));
+        assertFalse(java.util.Arrays.equals(SecureStorage.storageKey(ROOT, "alice", A),
+                SecureStorage.storageKey(ROOT, "alice", B)));
+        assertFalse(SecureStorage.storeDir(dir, "alice", A).equals(SecureStorage.storeDir(dir, "bob", A)));
+        // The process of one pair gets only its derived key: it opens the same store.
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        s.forTa("alice", A).write("k", b("v"));
+        TaStorage direct = SecureStorage.open(SecureStorage.storageKey(ROOT, "alice", A),
+                SecureStorage.storeDir(dir, "alice", A), "alice", A);
+        assertArrayEquals(b("v"), direct.read("k"));
+    }
+
+    @Test
+    void guestNamesThatAreNotSafePathElementsAreRefused() {
+        SecureStorage s = new SecureStorage(ROOT, dir);
+        for (String bad : new String[] {"", "..", ".", "a/b", "../x", "-a", "a\nb"}) {
+            assertThrows(IllegalArgumentException.class, () -> s.forTa(bad, A), bad);
+        }
+    }
+
+    @Test
     void objectsRoundTripAndSurviveARestart() {
         new SecureStorage(ROOT, dir).forTa("g", A).write("k", b("v1"));
         TaStorage again = new SecureStorage(ROOT, dir).forTa("g", A);
