@@ -66,7 +66,8 @@ class TeeServiceTest {
         }
 
         Script script = p -> 0;
-        int calls;
+        int threads = 1;
+        volatile int calls;
         UUID lastClient;
         String lastGuest;
         final List<MemorySegment> seen = new ArrayList<>();
@@ -78,7 +79,7 @@ class TeeServiceTest {
 
         @Override
         public int threads() {
-            return 1;
+            return threads;
         }
 
         @Override
@@ -184,6 +185,87 @@ class TeeServiceTest {
         assertEquals(0, backend.calls);
         invoke(s, 0, TeeWire.MEMREF_TEMP_OUTPUT, new long[] {TeeWire.NULL_MEMREF, 0, 256 * 4096});
         assertEquals(0, (int) results[0], "a null memref of exactly the limit passes");
+    }
+
+    SessionContext ctx(String guest, long id) {
+        return new SessionContext() {
+            @Override
+            public String guest() {
+                return guest;
+            }
+
+            @Override
+            public long sessionId() {
+                return id;
+            }
+
+            @Override
+            public MemorySegment heap() {
+                return heap;
+            }
+
+            @Override
+            public void replyBytes(byte[] bytes) {
+            }
+        };
+    }
+
+    @Test
+    void oneGuestCannotHoldEveryTeeThreadAnotherGuestStillGetsOne() throws Exception {
+        backend.threads = 2;
+        java.util.concurrent.CountDownLatch inCall = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        backend.script = p -> {
+            if (p.a(0) == 1) { // the hanging call
+                inCall.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return 0;
+        };
+        long saved = TeeService.busyWaitMillis;
+        TeeService.busyWaitMillis = 200;
+        TeeServiceFactory f = new TeeServiceFactory(backend, TeePolicy.of(List.of(
+                new TeePolicy.Rule("g", TA, 0b111, 0, 10, List.of()), new TeePolicy.Rule("h", TA, 0b111, 0, 10, List.of()))),
+                TeeLimits.DEFAULT);
+        try {
+            TeeService g1 = (TeeService) f.open(ctx("g", 1));
+            TeeService g2 = (TeeService) f.open(ctx("g", 2));
+            TeeService h = (TeeService) f.open(ctx("h", 3));
+            long[] r1 = new long[4];
+            long[] r2 = new long[4];
+            long[] r3 = new long[4];
+            g1.call(Op.TEE_OPEN_SESSION, record(Op.TEE_OPEN_SESSION, block(0, new long[0][]), 1,
+                    TA.getMostSignificantBits(), TA.getLeastSignificantBits(), 0, 0, -1), r1, ctx("g", 1));
+            g2.call(Op.TEE_OPEN_SESSION, record(Op.TEE_OPEN_SESSION, block(0, new long[0][]), 1,
+                    TA.getMostSignificantBits(), TA.getLeastSignificantBits(), 0, 0, -1), r2, ctx("g", 2));
+            h.call(Op.TEE_OPEN_SESSION, record(Op.TEE_OPEN_SESSION, block(0, new long[0][]), 1,
+                    TA.getMostSignificantBits(), TA.getLeastSignificantBits(), 0, 0, -1), r3, ctx("h", 3));
+            Thread hang = Thread.ofPlatform().start(() -> {
+                try {
+                    g1.call(Op.TEE_INVOKE, record(Op.TEE_INVOKE, block(TeeWire.VALUE_INPUT, new long[][] {{1, 0, 0}}),
+                            1, 0, -1), r1, ctx("g", 1));
+                } catch (CallException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            inCall.await();
+            g2.call(Op.TEE_INVOKE, record(Op.TEE_INVOKE, block(TeeWire.VALUE_INPUT, new long[][] {{2, 0, 0}}), 1, 0, -1),
+                    r2, ctx("g", 2));
+            assertEquals(TeeWire.ERROR_BUSY, (int) r2[0], "g's second call finds g at its cap");
+            h.call(Op.TEE_INVOKE, record(Op.TEE_INVOKE, block(TeeWire.VALUE_INPUT, new long[][] {{3, 0, 0}}), 1, 0, -1),
+                    r3, ctx("h", 3));
+            assertEquals(0, (int) r3[0], "h is served while g's call hangs");
+            release.countDown();
+            hang.join();
+            assertEquals(0, (int) r1[0]);
+        } finally {
+            release.countDown();
+            TeeService.busyWaitMillis = saved;
+        }
     }
 
     @Test

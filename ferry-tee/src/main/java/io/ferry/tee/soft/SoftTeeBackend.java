@@ -183,6 +183,14 @@ public final class SoftTeeBackend implements TeeBackend {
             return TeeReturn.of(TeeWire.ERROR_BAD_PARAMETERS, TeeWire.ORIGIN_COMMS);
         }
         Key key = new Key(guest, ta);
+        if (pid(guest, ta) < 0) {
+            // No instance yet: check the image before making room or starting anything (a missing or forged TA
+            // costs a file read and a signature check, never a process).
+            TeeReturn refused = verifyImage(ta);
+            if (refused != null) {
+                return refused;
+            }
+        }
         // Twice at most: an instance that died while this call waited for it is replaced once.
         for (int attempt = 0; attempt < 2; attempt++) {
             Instance inst;
