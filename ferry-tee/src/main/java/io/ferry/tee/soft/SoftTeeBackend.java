@@ -183,7 +183,12 @@ public final class SoftTeeBackend implements TeeBackend {
             return TeeReturn.of(TeeWire.ERROR_BAD_PARAMETERS, TeeWire.ORIGIN_COMMS);
         }
         Key key = new Key(guest, ta);
-        if (pid(guest, ta) < 0) {
+        boolean running;
+        synchronized (lifecycle) {
+            Instance i = live.get(key);
+            running = i != null && !i.dead;
+        }
+        if (!running) {
             // No instance yet: check the image before making room or starting anything (a missing or forged TA
             // costs a file read and a signature check, never a process).
             TeeReturn refused = verifyImage(ta);
@@ -490,7 +495,7 @@ public final class SoftTeeBackend implements TeeBackend {
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = List.of(java, "-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
-                "-XX:ActiveProcessorCount=1", "-cp", classPath(), TeeMain.class.getName());
+                "-cp", classPath(), TeeMain.class.getName());
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
