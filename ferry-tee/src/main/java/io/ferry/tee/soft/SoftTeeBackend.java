@@ -226,7 +226,12 @@ public final class SoftTeeBackend implements TeeBackend {
                 if (inst.process == null) {
                     TeeReturn refused = verifyImage(ta);
                     if (refused == null) {
-                        refused = spawn(inst);
+                        try {
+                            refused = spawn(inst);
+                        } catch (RuntimeException e) {
+                            LOG.log(Level.WARNING, "soft-tee: cannot start " + inst.describe(), e);
+                            refused = TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+                        }
                     }
                     if (refused != null) {
                         stop(inst, null);
