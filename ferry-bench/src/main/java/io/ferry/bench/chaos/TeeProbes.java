@@ -31,7 +31,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
@@ -82,7 +81,6 @@ public final class TeeProbes {
         final TeeContext bob;
 
         Rig() throws Exception {
-            Logger.getLogger("ferry.tee").setLevel(java.util.logging.Level.SEVERE);
             dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
                     "ferry-tee-probe-");
             DevTee.Setup setup = DevTee.prepare(dir.resolve("tee"), 2);
