@@ -41,14 +41,14 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@code tee_cross_guest_denied} (true): bob could neither read nor delete alice's stored object, nor unseal
  *       her sealed data, sign as her or replace her key, nor read or extend her attestation register.</li>
- *   <li>{@code tee_looping_ta_stopped_ms} (≤ the call limit, 2 s here, + 1 s): how long alice's endless TA call took
+ *   <li>{@code tee_looping_ta_stopped_ms} (≤ the call limit, 3 s here, + 1 s): how long alice's endless TA call took
  *       to end in TARGET_DEAD; -1 if it ended otherwise or bob was not served meanwhile.</li>
  * </ul>
  */
 public final class TeeProbes {
     static final UUID SPIN = UUID.fromString("f3a1e7c0-00f0-4e11-8f00-0000000000e1");
     /** The watchdog limit the probe's host runs with. */
-    public static final long CALL_LIMIT_MILLIS = 2000;
+    public static final long CALL_LIMIT_MILLIS = 3000;
 
     private TeeProbes() {
     }

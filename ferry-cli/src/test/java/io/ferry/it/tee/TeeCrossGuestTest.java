@@ -50,7 +50,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class TeeCrossGuestTest {
     static final UUID SPIN = UUID.fromString("f3a1e7c0-00f0-4e11-8f00-0000000000d1");
-    static final long CALL_LIMIT_MILLIS = 3000;
+    static final long CALL_LIMIT_MILLIS = 5000;
 
     static Path dir;
     static TeeServiceFactory tee;

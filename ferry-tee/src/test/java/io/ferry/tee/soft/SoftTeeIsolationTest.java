@@ -60,7 +60,7 @@ class SoftTeeIsolationTest {
 
     @Test
     void aLoopingTaIsStoppedByTheWatchdogAndOnlyItsSessionsAnswerTargetDead() throws Exception {
-        try (SoftTeeBackend b = SoftTeeBackend.start(config(1500, 32))) {
+        try (SoftTeeBackend b = SoftTeeBackend.start(config(3000, 32))) {
             long aliceRogue = open(b, "alice", ROGUE);
             long aliceRogue2 = open(b, "alice", ROGUE);
             long aliceHello = open(b, "alice", BuiltinTas.HELLO);
