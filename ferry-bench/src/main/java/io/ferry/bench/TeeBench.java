@@ -122,7 +122,7 @@ public final class TeeBench {
                 List.of(TaImage.publicKey(setup.config().trustedKeys().getFirst())),
                 new SecureStorage(setup.config().rootKey(), setup.config().storageDir()));
         TaParams p = new TaParams();
-        TaRuntime.Result open = rt.open(BuiltinTas.HELLO, 0, new UUID(0, 0), p, () -> false);
+        TaRuntime.Result open = rt.open("bench", BuiltinTas.HELLO, 0, new UUID(0, 0), p, () -> false);
         Histogram h = new Histogram(3_600_000_000L, 3);
         for (int i = 0; i < samples * 2; i++) {
             long t0 = System.nanoTime();

@@ -29,7 +29,7 @@ final class HostCommand implements Callable<Integer> {
         }
         TeeServiceFactory tee = null;
         if (cfg.tee() != null) {
-            tee = DevTee.start(cfg.tee().dir(), TeePolicy.load(cfg.tee().policy()));
+            tee = DevTee.start(cfg.tee().dir(), TeePolicy.load(cfg.tee().policy()), cfg.tee().callLimitMillis());
             System.err.println("ferry host: software TEE from " + cfg.tee().dir() + ", policy " + cfg.tee().policy());
         }
         FerryHost host = FerryHost.start(cfg, Devices.discover(cfg.deviceFilter()), tee);

@@ -31,6 +31,7 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
  * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
  * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
+ *                                # (callLimit: 10s: the per-call TA watchdog; a longer call ends its TA instance)
  * guests:
  *   - name: alice
  *     regionSize: 64MiB          # header + rings + heap
@@ -54,7 +55,13 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
      * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
      * the access policy file (deny by default). Null when the host offers no TEE.
      */
-    public record Tee(Path dir, Path policy) {
+    public record Tee(Path dir, Path policy, long callLimitMillis) {
+        /** The default per-call TA watchdog of the software TEE. */
+        public static final long DEFAULT_CALL_LIMIT_MILLIS = 10_000;
+
+        public Tee(Path dir, Path policy) {
+            this(dir, policy, DEFAULT_CALL_LIMIT_MILLIS);
+        }
     }
 
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
@@ -306,8 +313,17 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                 throw new ConfigException(source + ": tee needs dir and policy, e.g. {dir: /var/lib/ferry/tee, "
                         + "policy: /etc/ferry/tee.policy}");
             }
-            checkKeys(tm, List.of("dir", "policy"), source + ": tee");
-            tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))));
+            checkKeys(tm, List.of("dir", "policy", "callLimit"), source + ": tee");
+            long callLimit = Tee.DEFAULT_CALL_LIMIT_MILLIS;
+            if (tm.get("callLimit") != null) {
+                long nanos = parseDuration(String.valueOf(tm.get("callLimit")), source + ": tee.callLimit");
+                if (nanos < 1_000_000L || nanos > 3_600_000_000_000L) {
+                    throw new ConfigException(source + ": tee.callLimit '" + tm.get("callLimit")
+                            + "' must be between 1ms and 3600s (default 10s)");
+                }
+                callLimit = nanos / 1_000_000L;
+            }
+            tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))), callLimit);
         }
         Path guestSocket = map.get("socket") == null ? null : Path.of(String.valueOf(map.get("socket")));
         return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee, guestSocket);
@@ -445,6 +461,9 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("dir", tee.dir().toString());
             t.put("policy", tee.policy().toString());
+            if (tee.callLimitMillis() != Tee.DEFAULT_CALL_LIMIT_MILLIS) {
+                t.put("callLimit", tee.callLimitMillis() + "ms");
+            }
             root.put("tee", t);
         }
         List<Map<String, Object>> gs = new ArrayList<>();

@@ -21,7 +21,8 @@ import java.util.List;
 /**
  * A ready-to-run software TEE under one directory, for the demo, benchmarks and tests: a signing key pair
  * ({@code keys/ta-signing.key|.pub}, made once), the built-in TAs signed with it ({@code ta/}), a storage root key
- * ({@code root.key}, made once, mode 0600), sealed storage ({@code storage/}) and lane files ({@code run/}).
+ * ({@code root.key}, made once, mode 0600), sealed storage ({@code storage/guests/NAME/UUID/}, per guest and TA)
+ * and lane files ({@code run/}).
  * Production hosts configure their own keys and sign TAs with {@code ./ferry ta sign}.
  */
 public final class DevTee {
@@ -69,8 +70,15 @@ public final class DevTee {
 
     /** Prepares {@code dir} and starts the software TEE behind a TEE service with {@code policy}. */
     public static TeeServiceFactory start(Path dir, TeePolicy policy) throws IOException, BackendException {
+        return start(dir, policy, TeeBackendConfig.DEFAULT_CALL_LIMIT_MILLIS);
+    }
+
+    /** As {@link #start(Path, TeePolicy)}, with the per-call TA watchdog set to {@code callLimitMillis}. */
+    public static TeeServiceFactory start(Path dir, TeePolicy policy, long callLimitMillis)
+            throws IOException, BackendException {
         Setup s = prepare(dir, 2);
-        return new TeeServiceFactory(TeeBackends.open(s.config(), "soft-tee"), policy, TeeLimits.DEFAULT);
+        return new TeeServiceFactory(TeeBackends.open(s.config().withCallLimitMillis(callLimitMillis), "soft-tee"),
+                policy, TeeLimits.DEFAULT);
     }
 
     private static void writePrivate(Path file, byte[] bytes) throws IOException {

@@ -419,7 +419,7 @@ class TeeConformanceTest {
         Path storage = dir.resolve("tee").resolve("storage");
         try (TeeSession s = ctx.openSession(BuiltinTas.STORAGE)) {
             write(s, BuiltinTas.STORAGE_WRITE, "pin", "1234");
-            Path file = SecureStorage.objectFile(storage, BuiltinTas.STORAGE, "pin");
+            Path file = SecureStorage.objectFile(storage, "alice", BuiltinTas.STORAGE, "pin");
             byte[] v1 = Files.readAllBytes(file);
             write(s, BuiltinTas.STORAGE_WRITE, "pin", "9999");
             assertEquals("9999", read(s, "pin"));

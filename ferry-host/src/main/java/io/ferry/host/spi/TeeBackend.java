@@ -12,6 +12,12 @@ import java.util.UUID;
  * itself), logins are resolved to a client UUID, and the session's policy allowed the call. A backend answers
  * with GP return codes and origins; transport failures are {@code COMMUNICATION} with origin {@code COMMS}.
  *
+ * <p>Guests never share TA state. Every OpenSession names the calling guest as the host knows it for certain (the
+ * name its connection authenticated as, never anything the guest supplies); a backend must keep each guest's TA
+ * instances, sealed storage, keys and attestation state apart by that name, so one guest can neither read, use nor
+ * destroy another's. A backend that cannot (OP-TEE, whose TAs see only the login the kernel forwards) says so in
+ * its documentation.
+ *
  * <p>Thread-safe: every guest endpoint calls it from its own thread.
  */
 public interface TeeBackend extends AutoCloseable {
@@ -23,13 +29,15 @@ public interface TeeBackend extends AutoCloseable {
     int threads();
 
     /**
-     * Opens a session to the trusted application {@code ta}.
+     * Opens a session to the trusted application {@code ta} for {@code guest}.
      *
+     * @param guest      the calling guest's name, as the host authenticated it; TA state is kept per guest
      * @param login      GP login method (PUBLIC, USER, GROUP)
      * @param clientUuid the identity the host vouches for (nil for PUBLIC)
      * @return the return code and origin; on SUCCESS also the backend's session id
      */
-    TeeReturn openSession(UUID ta, int login, UUID clientUuid, TeeParams params, TeeCancellation cancel);
+    TeeReturn openSession(String guest, UUID ta, int login, UUID clientUuid, TeeParams params,
+                          TeeCancellation cancel);
 
     /** Invokes {@code command} in an open session; fills the output values and sizes of {@code params}. */
     TeeReturn invoke(long session, int command, TeeParams params, TeeCancellation cancel);

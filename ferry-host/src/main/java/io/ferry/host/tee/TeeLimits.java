@@ -20,11 +20,25 @@ public record TeeLimits(int maxSessions, int maxSharedMemory, long maxBufferPage
         }
     }
 
-    /** Pages a range of the heap spans. */
+    /**
+     * Pages the range [offset, offset + size) spans, computed exactly for every non-negative offset and size (no
+     * intermediate sum can overflow: a null memref of size {@code Long.MAX_VALUE} spans 2^51 pages, not a negative
+     * count that passes a limit check).
+     *
+     * @throws IllegalArgumentException if offset or size is negative
+     */
     public static long pages(long offset, long size) {
+        if (offset < 0 || size < 0) {
+            throw new IllegalArgumentException("a range needs a non-negative offset and size, got offset " + offset
+                    + " and size " + size);
+        }
         if (size == 0) {
             return 0;
         }
-        return (offset + size + PAGE - 1) / PAGE - offset / PAGE;
+        // first page = offset / PAGE; last page = (offset + size - 1) / PAGE, written so nothing can overflow:
+        // (r + n) / PAGE with r = offset % PAGE < PAGE and n = size - 1 is n / PAGE + (r + n % PAGE) / PAGE.
+        long r = offset % PAGE;
+        long n = size - 1;
+        return n / PAGE + (r + n % PAGE) / PAGE + 1;
     }
 }

@@ -50,6 +50,10 @@ final class TeeService implements SessionService {
     private final TeePolicy policy;
     private final TeeLimits limits;
     private final Semaphore inFlight;
+    private final Semaphore guestInFlight;
+    private final int perGuest;
+    /** How long a call waits for a TEE thread before it answers BUSY. */
+    static long busyWaitMillis = 10_000;
     private final MemorySegment heap;
     private final long heapSize;
     private final Map<Long, OpenSession> sessions = new HashMap<>();
@@ -78,11 +82,18 @@ final class TeeService implements SessionService {
     }
 
     TeeService(SessionContext ctx, TeeBackend backend, TeePolicy policy, TeeLimits limits, Semaphore inFlight) {
+        this(ctx, backend, policy, limits, inFlight, new Semaphore(Integer.MAX_VALUE), Integer.MAX_VALUE);
+    }
+
+    TeeService(SessionContext ctx, TeeBackend backend, TeePolicy policy, TeeLimits limits, Semaphore inFlight,
+               Semaphore guestInFlight, int perGuest) {
         this.ctx = ctx;
         this.backend = backend;
         this.policy = policy;
         this.limits = limits;
         this.inFlight = inFlight;
+        this.guestInFlight = guestInFlight;
+        this.perGuest = perGuest;
         this.heap = ctx.heap();
         this.heapSize = heap.byteSize();
     }
@@ -123,7 +134,7 @@ final class TeeService implements SessionService {
             }
             TeeCancellation cancel = cancellation(cancelWord);
             decode(block);
-            TeeReturn r = run(() -> backend.openSession(ta, login, client, params, cancel), cancel);
+            TeeReturn r = run(() -> backend.openSession(ctx.guest(), ta, login, client, params, cancel), cancel);
             writeBack(block, r.code());
             if (r.ok()) {
                 sessions.put(handle, new OpenSession(r.session(), ta, login, granted));
@@ -372,29 +383,50 @@ final class TeeService implements SessionService {
         TeeReturn call();
     }
 
-    /** Runs a backend call within the cap on calls in flight; a cancel requested before it starts answers CANCEL. */
+    /**
+     * Runs a backend call within the caps on calls in flight, this guest's first, then the TEE's; a cancel requested
+     * before it starts answers CANCEL.
+     */
     private TeeReturn run(BackendCall call, TeeCancellation cancel) throws Answer {
         if (cancel.requested()) {
             throw new Answer(TeeWire.ERROR_CANCEL, "cancelled before it started");
         }
-        boolean acquired;
+        if (!acquire(guestInFlight)) {
+            LOG.warning("guest " + ctx.guest() + " session " + ctx.sessionId() + ": a TEE call answers BUSY: the guest "
+                    + "has " + perGuest + " TEE call(s) in flight, its cap (one less than the TEE's threads, so other "
+                    + "guests always find one); finish or cancel a call first");
+            throw new Answer(TeeWire.ERROR_BUSY, "the guest's TEE calls in flight are at the cap of " + perGuest);
+        }
         try {
-            acquired = inFlight.tryAcquire() || inFlight.tryAcquire(10, TimeUnit.SECONDS);
+            if (!acquire(inFlight)) {
+                throw new Answer(TeeWire.ERROR_BUSY, "every TEE thread is busy");
+            }
+            try {
+                return callBackend(call);
+            } finally {
+                inFlight.release();
+            }
+        } finally {
+            guestInFlight.release();
+        }
+    }
+
+    private static boolean acquire(Semaphore s) {
+        try {
+            return s.tryAcquire() || s.tryAcquire(busyWaitMillis, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            acquired = false;
+            return false;
         }
-        if (!acquired) {
-            throw new Answer(TeeWire.ERROR_BUSY, "every TEE thread is busy");
-        }
+    }
+
+    private TeeReturn callBackend(BackendCall call) {
         try {
             return call.call();
         } catch (RuntimeException e) {
             LOG.warning("guest " + ctx.guest() + " session " + ctx.sessionId() + ": TEE backend " + backend.name()
                     + " failed: " + e);
             return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
-        } finally {
-            inFlight.release();
         }
     }
 

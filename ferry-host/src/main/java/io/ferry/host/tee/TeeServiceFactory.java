@@ -3,30 +3,38 @@ package io.ferry.host.tee;
 import io.ferry.host.SessionContext;
 import io.ferry.host.SessionService;
 import io.ferry.host.spi.TeeBackend;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 
 /**
  * Opens the TEE service of each guest session (pass it to {@code FerryHost.start}). Holds what every session
- * shares: the backend, the policy, the limits, and the cap on calls in flight across all guests (the TEE's thread
- * count, as Xen's mediator caps them).
+ * shares: the backend, the policy, the limits, the cap on calls in flight across all guests (the TEE's thread
+ * count, as Xen's mediator caps them), and a cap per guest name (all its sessions together) of one thread less than
+ * that (at least one), so a single guest whose TA calls hang, up to the backend's call limit, can never hold every
+ * TEE thread: another guest's call always finds one.
  */
 public final class TeeServiceFactory implements SessionService.Factory, AutoCloseable {
     private final TeeBackend backend;
     private final TeePolicy policy;
     private final TeeLimits limits;
     private final Semaphore inFlight;
+    private final int perGuest;
+    private final Map<String, Semaphore> guestInFlight = new ConcurrentHashMap<>();
 
     public TeeServiceFactory(TeeBackend backend, TeePolicy policy, TeeLimits limits) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.limits = Objects.requireNonNull(limits, "limits");
         this.inFlight = new Semaphore(backend.threads(), true);
+        this.perGuest = Math.max(1, backend.threads() - 1);
     }
 
     @Override
     public SessionService open(SessionContext session) {
-        return new TeeService(session, backend, policy, limits, inFlight);
+        Semaphore mine = guestInFlight.computeIfAbsent(session.guest(), g -> new Semaphore(perGuest, true));
+        return new TeeService(session, backend, policy, limits, inFlight, mine, perGuest);
     }
 
     public TeeBackend backend() {

@@ -66,8 +66,10 @@ class TeeServiceTest {
         }
 
         Script script = p -> 0;
-        int calls;
+        int threads = 1;
+        volatile int calls;
         UUID lastClient;
+        String lastGuest;
         final List<MemorySegment> seen = new ArrayList<>();
 
         @Override
@@ -77,11 +79,13 @@ class TeeServiceTest {
 
         @Override
         public int threads() {
-            return 1;
+            return threads;
         }
 
         @Override
-        public TeeReturn openSession(UUID ta, int login, UUID client, TeeParams params, TeeCancellation cancel) {
+        public TeeReturn openSession(String guest, UUID ta, int login, UUID client, TeeParams params,
+                                     TeeCancellation cancel) {
+            lastGuest = guest;
             lastClient = client;
             return new TeeReturn(0, TeeWire.ORIGIN_TRUSTED_APP, 99);
         }
@@ -166,6 +170,109 @@ class TeeServiceTest {
         invoke(s, 0, TeeWire.MEMREF_TEMP_INPUT, new long[] {0, 0, -1});
         assertEquals(TeeWire.ERROR_BAD_PARAMETERS, (int) results[0]);
         assertEquals(0, backend.calls);
+    }
+
+    @Test
+    void aHugeNullMemrefIsRefusedNotWrappedToANegativePageCount() throws Exception {
+        TeeService s = service();
+        open(s, 1, 0, 0);
+        // 10d: (0 + size + 4095) / 4096 overflowed for these sizes and let the memref through.
+        for (long size : new long[] {Long.MAX_VALUE, Long.MAX_VALUE - 4094, Long.MAX_VALUE - 4096, 256 * 4096 + 1}) {
+            invoke(s, 0, TeeWire.MEMREF_TEMP_OUTPUT, new long[] {TeeWire.NULL_MEMREF, 0, size});
+            assertEquals(TeeWire.ERROR_BAD_PARAMETERS, (int) results[0], "null memref of " + size + " bytes");
+            assertEquals(TeeWire.ORIGIN_COMMS, results[1]);
+        }
+        assertEquals(0, backend.calls);
+        invoke(s, 0, TeeWire.MEMREF_TEMP_OUTPUT, new long[] {TeeWire.NULL_MEMREF, 0, 256 * 4096});
+        assertEquals(0, (int) results[0], "a null memref of exactly the limit passes");
+    }
+
+    SessionContext ctx(String guest, long id) {
+        return new SessionContext() {
+            @Override
+            public String guest() {
+                return guest;
+            }
+
+            @Override
+            public long sessionId() {
+                return id;
+            }
+
+            @Override
+            public MemorySegment heap() {
+                return heap;
+            }
+
+            @Override
+            public void replyBytes(byte[] bytes) {
+            }
+        };
+    }
+
+    @Test
+    void oneGuestCannotHoldEveryTeeThreadAnotherGuestStillGetsOne() throws Exception {
+        backend.threads = 2;
+        java.util.concurrent.CountDownLatch inCall = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        backend.script = p -> {
+            if (p.a(0) == 1) { // the hanging call
+                inCall.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return 0;
+        };
+        long saved = TeeService.busyWaitMillis;
+        TeeService.busyWaitMillis = 200;
+        TeeServiceFactory f = new TeeServiceFactory(backend, TeePolicy.of(List.of(
+                new TeePolicy.Rule("g", TA, 0b111, 0, 10, List.of()), new TeePolicy.Rule("h", TA, 0b111, 0, 10, List.of()))),
+                TeeLimits.DEFAULT);
+        try {
+            TeeService g1 = (TeeService) f.open(ctx("g", 1));
+            TeeService g2 = (TeeService) f.open(ctx("g", 2));
+            TeeService h = (TeeService) f.open(ctx("h", 3));
+            long[] r1 = new long[4];
+            long[] r2 = new long[4];
+            long[] r3 = new long[4];
+            g1.call(Op.TEE_OPEN_SESSION, record(Op.TEE_OPEN_SESSION, block(0, new long[0][]), 1,
+                    TA.getMostSignificantBits(), TA.getLeastSignificantBits(), 0, 0, -1), r1, ctx("g", 1));
+            g2.call(Op.TEE_OPEN_SESSION, record(Op.TEE_OPEN_SESSION, block(0, new long[0][]), 1,
+                    TA.getMostSignificantBits(), TA.getLeastSignificantBits(), 0, 0, -1), r2, ctx("g", 2));
+            h.call(Op.TEE_OPEN_SESSION, record(Op.TEE_OPEN_SESSION, block(0, new long[0][]), 1,
+                    TA.getMostSignificantBits(), TA.getLeastSignificantBits(), 0, 0, -1), r3, ctx("h", 3));
+            Thread hang = Thread.ofPlatform().start(() -> {
+                try {
+                    g1.call(Op.TEE_INVOKE, record(Op.TEE_INVOKE, block(TeeWire.VALUE_INPUT, new long[][] {{1, 0, 0}}),
+                            1, 0, -1), r1, ctx("g", 1));
+                } catch (CallException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            inCall.await();
+            g2.call(Op.TEE_INVOKE, record(Op.TEE_INVOKE, block(TeeWire.VALUE_INPUT, new long[][] {{2, 0, 0}}), 1, 0, -1),
+                    r2, ctx("g", 2));
+            assertEquals(TeeWire.ERROR_BUSY, (int) r2[0], "g's second call finds g at its cap");
+            h.call(Op.TEE_INVOKE, record(Op.TEE_INVOKE, block(TeeWire.VALUE_INPUT, new long[][] {{3, 0, 0}}), 1, 0, -1),
+                    r3, ctx("h", 3));
+            assertEquals(0, (int) r3[0], "h is served while g's call hangs");
+            release.countDown();
+            hang.join();
+            assertEquals(0, (int) r1[0]);
+        } finally {
+            release.countDown();
+            TeeService.busyWaitMillis = saved;
+        }
+    }
+
+    @Test
+    void theBackendHearsTheSessionsGuestNotAnythingTheGuestSays() throws Exception {
+        TeeService s = service();
+        open(s, 1, 0, 0);
+        assertEquals("g", backend.lastGuest);
     }
 
     @Test

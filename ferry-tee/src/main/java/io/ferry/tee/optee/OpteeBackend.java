@@ -21,6 +21,11 @@ import java.util.logging.Logger;
  *
  * <p>Logins: the kernel derives the client UUID of USER and GROUP logins from the calling process, which is the
  * host daemon for every guest, so only PUBLIC is forwarded; other logins answer NOT_SUPPORTED (origin COMMS).
+ *
+ * <p>Guests: an OP-TEE TA keeps one instance and one storage per TA, and all it would learn of a caller is the
+ * PUBLIC login, the same for every guest. So this backend cannot keep TA state per guest, and instead binds each TA
+ * to the first guest that opens it (for the life of the daemon): any other guest's OpenSession to that TA answers
+ * ACCESS_DENIED (origin COMMS) with a log line that says why. The binding is not persisted; see docs/tee.md.
  */
 public final class OpteeBackend implements TeeBackend {
     private static final Logger LOG = Logger.getLogger("ferry.tee");
@@ -28,6 +33,7 @@ public final class OpteeBackend implements TeeBackend {
     private final int fd;
     private final int threads;
     private final AtomicInteger cancelIds = new AtomicInteger();
+    private final java.util.concurrent.ConcurrentHashMap<UUID, String> owners = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private OpteeBackend(int fd, int threads) {
@@ -71,9 +77,17 @@ public final class OpteeBackend implements TeeBackend {
     }
 
     @Override
-    public TeeReturn openSession(UUID ta, int login, UUID clientUuid, TeeParams params, TeeCancellation cancel) {
+    public TeeReturn openSession(String guest, UUID ta, int login, UUID clientUuid, TeeParams params,
+                                 TeeCancellation cancel) {
         if (login != TeeWire.LOGIN_PUBLIC) {
             return TeeReturn.of(TeeWire.ERROR_NOT_SUPPORTED, TeeWire.ORIGIN_COMMS);
+        }
+        String owner = owners.putIfAbsent(ta, guest);
+        if (owner != null && !owner.equals(guest)) {
+            LOG.warning("optee: guest " + guest + " may not open TA " + ta + ": it is bound to guest " + owner
+                    + " (OP-TEE keeps one TA instance and storage for all callers, so a TA serves one guest); "
+                    + "grant each guest its own TA in the policy");
+            return TeeReturn.of(TeeWire.ERROR_ACCESS_DENIED, TeeWire.ORIGIN_COMMS);
         }
         int cancelId = cancelIds.incrementAndGet();
         try (Arena a = Arena.ofConfined()) {

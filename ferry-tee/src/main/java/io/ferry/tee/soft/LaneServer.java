@@ -11,24 +11,29 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The TEE process's thread for one {@link Lane}: waits for a request, runs it on the {@link TaRuntime}, writes the
- * reply. Fields of the request are read once into locals and memref ranges are checked against the data area,
- * although only the host can write a lane.
+ * The TEE process's thread for its {@link Lane}: waits for a request, runs it on the {@link TaRuntime}, writes the
+ * reply. The process serves one (guest, TA) pair: every OpenSession runs for that guest, and one for any other TA
+ * answers ITEM_NOT_FOUND. Fields of the request are read once into locals and memref ranges are checked against the
+ * data area, although only the host can write a lane.
  */
 final class LaneServer implements Runnable {
     private static final Logger LOG = Logger.getLogger("ferry.tee");
 
     private final Lane lane;
     private final TaRuntime runtime;
+    private final String guest;
+    private final UUID ta;
     private final TaParams params = new TaParams();
     private volatile boolean running = true;
 
     private final long startSeq;
 
     /** Reads the lane's request sequence now, before the host is told READY, so no request can slip past. */
-    LaneServer(Lane lane, TaRuntime runtime) {
+    LaneServer(Lane lane, TaRuntime runtime, String guest, UUID ta) {
         this.lane = lane;
         this.runtime = runtime;
+        this.guest = guest;
+        this.ta = ta;
         this.startSeq = lane.getAcquire(Lane.REQUEST_SEQ);
     }
 
@@ -87,8 +92,12 @@ final class LaneServer implements Runnable {
         }
         BooleanSupplier cancelled = () -> lane.getAcquire(Lane.CANCEL_SEQ) == seq;
         TaRuntime.Result r = switch (kind) {
-            case OPEN -> runtime.open(new UUID(req.get(LONG, TA_HI), req.get(LONG, TA_LO)), req.get(INT, LOGIN),
-                    new UUID(req.get(LONG, CLIENT_HI), req.get(LONG, CLIENT_LO)), params, cancelled);
+            case OPEN -> {
+                UUID asked = new UUID(req.get(LONG, TA_HI), req.get(LONG, TA_LO));
+                yield !asked.equals(ta) ? TaRuntime.Result.of(TeeWire.ERROR_ITEM_NOT_FOUND, TeeWire.ORIGIN_TEE)
+                        : runtime.open(guest, ta, req.get(INT, LOGIN),
+                                new UUID(req.get(LONG, CLIENT_HI), req.get(LONG, CLIENT_LO)), params, cancelled);
+            }
             case INVOKE -> runtime.invoke(req.get(LONG, SESSION), req.get(INT, COMMAND), params, cancelled);
             case CLOSE -> {
                 runtime.close(req.get(LONG, SESSION));

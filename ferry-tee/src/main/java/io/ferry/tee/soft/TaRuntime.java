@@ -30,11 +30,13 @@ import java.util.logging.Logger;
  *
  * <p>Why it is shaped this way. A TA is loaded only from an image whose Ed25519 signature verifies against the
  * configured keys (the check runs before any byte is parsed), into a class loader that shows it the JDK and the TA
- * API only. One instance serves all sessions of a TA and runs one call at a time (its lock). Any throwable other
- * than {@link TaException} is a panic: the instance is marked dead, its sessions answer TARGET_DEAD (origin TEE)
- * from then on, and the next OpenSession loads a fresh instance with a fresh class loader. Other TAs never notice.
- * What Java cannot contain (a TA that calls {@code System.exit} or spins forever) ends or stalls the TEE process,
- * which the host supervises; see docs/tee.md.
+ * API only. Instances are per guest: one instance serves all sessions of one guest to a TA and runs one call at a
+ * time (its lock), with that guest's own sealed storage; no object of it is reachable from another guest's
+ * instance. Any throwable other than {@link TaException} is a panic: the instance is marked dead, its sessions
+ * answer TARGET_DEAD (origin TEE) from then on, and the next OpenSession loads a fresh instance with a fresh class
+ * loader. Other TAs and other guests never notice. What Java cannot contain in a process (a TA that calls
+ * {@code System.exit}, spins forever or exhausts the heap) is why {@link SoftTeeBackend} runs each (guest, TA)
+ * instance in a process of its own under a per-call watchdog; see docs/tee.md.
  *
  * <p>Thread-safe: each lane thread of the TEE process calls it.
  */
@@ -48,26 +50,41 @@ public final class TaRuntime {
         }
     }
 
+    /** The sealed storage of one (guest, TA) pair. */
+    @FunctionalInterface
+    public interface Storages {
+        TaStorage forTa(String guest, UUID ta);
+    }
+
+    private record Key(String guest, UUID ta) {
+    }
+
     private final Path taDir;
     private final List<PublicKey> trusted;
-    private final SecureStorage storage;
-    private final Map<UUID, Instance> instances = new ConcurrentHashMap<>();
+    private final Storages storage;
+    private final Map<Key, Instance> instances = new ConcurrentHashMap<>();
     private final Map<Long, Session> sessions = new ConcurrentHashMap<>();
     private final AtomicLong sessionIds = new AtomicLong();
 
     public TaRuntime(Path taDir, List<PublicKey> trusted, SecureStorage storage) {
+        this(taDir, trusted, storage::forTa);
+    }
+
+    public TaRuntime(Path taDir, List<PublicKey> trusted, Storages storage) {
         this.taDir = taDir;
         this.trusted = List.copyOf(trusted);
         this.storage = storage;
     }
 
     private static final class Instance {
+        final Key key;
         final TaImage image;
         final TrustedApp app;
         final ReentrantLock lock = new ReentrantLock();
         volatile boolean dead;
 
-        Instance(TaImage image, TrustedApp app) {
+        Instance(Key key, TaImage image, TrustedApp app) {
+            this.key = key;
             this.image = image;
             this.app = app;
         }
@@ -110,16 +127,24 @@ public final class TaRuntime {
         }
     }
 
-    /** Opens a session to {@code ta}, loading (and verifying) the TA if no live instance exists. */
-    public Result open(UUID ta, int login, UUID client, TaParams params, BooleanSupplier cancelled) {
+    /**
+     * Opens a session of {@code guest} to {@code ta}, loading (and verifying) the TA if that guest has no live
+     * instance of it. {@code guest} is the host's word for the caller, never the guest's own.
+     */
+    public Result open(String guest, UUID ta, int login, UUID client, TaParams params, BooleanSupplier cancelled) {
         Instance inst;
+        TaStorage store;
         try {
-            inst = instance(ta);
+            inst = instance(new Key(guest, ta));
+            store = storage.forTa(guest, ta);
         } catch (Refused r) {
             return Result.of(r.code, TeeWire.ORIGIN_TEE);
+        } catch (RuntimeException e) {
+            LOG.warning("no storage for guest " + guest + " and TA " + ta + ": " + e.getMessage());
+            return Result.of(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, TeeWire.ORIGIN_TEE);
         }
         long id = sessionIds.incrementAndGet();
-        Session s = new Session(id, inst, login, client, storage.forTa(ta));
+        Session s = new Session(id, inst, login, client, store);
         s.cancelled = cancelled;
         int code = run(s, inst, () -> inst.app.openSession(s, params));
         if (code == TeeWire.ERROR_TARGET_DEAD && inst.dead) {
@@ -181,8 +206,9 @@ public final class TaRuntime {
         } catch (Throwable t) {
             // A panic: contain it to this TA instance (see the class comment).
             inst.dead = true;
-            instances.remove(inst.image.uuid(), inst);
-            LOG.log(Level.WARNING, "TA " + inst.image.name() + " (" + inst.image.uuid() + ") panicked in session "
+            instances.remove(inst.key, inst);
+            LOG.log(Level.WARNING, "TA " + inst.image.name() + " (" + inst.image.uuid() + ") of guest "
+                    + inst.key.guest() + " panicked in session "
                     + s.id + ": " + t + "; its sessions now answer TARGET_DEAD", t instanceof Error ? null : t);
             return TeeWire.ERROR_TARGET_DEAD;
         } finally {
@@ -199,8 +225,9 @@ public final class TaRuntime {
         }
     }
 
-    private synchronized Instance instance(UUID ta) throws Refused {
-        Instance live = instances.get(ta);
+    private synchronized Instance instance(Key key) throws Refused {
+        UUID ta = key.ta();
+        Instance live = instances.get(key);
         if (live != null && !live.dead) {
             return live;
         }
@@ -238,9 +265,10 @@ public final class TaRuntime {
             LOG.warning("TA " + image.name() + " (" + ta + ") failed to load: " + t);
             throw new Refused(TeeWire.ERROR_TARGET_DEAD, "TA failed to load");
         }
-        Instance inst = new Instance(image, app);
-        instances.put(ta, inst);
-        LOG.info("TA " + image.name() + " (" + ta + ") version " + image.version() + " loaded, sha256 "
+        Instance inst = new Instance(key, image, app);
+        instances.put(key, inst);
+        LOG.info("TA " + image.name() + " (" + ta + ") version " + image.version() + " loaded for guest "
+                + key.guest() + ", sha256 "
                 + HexFormat.of().formatHex(image.sha256(), 0, 8));
         return inst;
     }

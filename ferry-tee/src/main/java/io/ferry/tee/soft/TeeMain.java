@@ -2,20 +2,26 @@ package io.ferry.tee.soft;
 
 import io.ferry.tee.image.TaImage;
 import io.ferry.tee.storage.SecureStorage;
+import io.ferry.tee.ta.TaStorage;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.UUID;
 
 /**
- * The software TEE process. Started by the host ({@link SoftTeeBackend}), never by hand. Its configuration,
- * including the storage root key, comes on stdin (never on the command line, where {@code ps} would show it):
- * {@code key=value} lines up to {@code end}. It then maps the lanes, starts one thread per lane, prints
- * {@code READY}, and lives until stdin closes: when the host dies or closes it, the TEE ends with it.
+ * One TA instance of the software TEE: the process that serves one guest's sessions to one TA. Started by the host
+ * ({@link SoftTeeBackend}), never by hand. Its configuration comes on stdin (never on the command line, where
+ * {@code ps} would show it): {@code key=value} lines up to {@code end}: the lane file, the TA directory, the TA's
+ * UUID, the guest's name, the trusted signing keys, and the sealed-storage key and directory of this (guest, TA)
+ * pair only. The process never sees the root key, so even code that escaped the TA's class loader could not derive
+ * another guest's storage key. It then maps its lane, starts the lane thread, prints {@code READY}, and lives until
+ * stdin closes (the host went or stopped it) or the host kills it (the per-call watchdog).
  */
 public final class TeeMain {
     private TeeMain() {
@@ -24,11 +30,12 @@ public final class TeeMain {
     public static void main(String[] args) throws Exception {
         System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %5$s%6$s%n");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        Path lanes = null;
-        int laneCount = 0;
+        Path lanePath = null;
         Path taDir = null;
-        Path storageDir = null;
-        byte[] rootKey = null;
+        UUID ta = null;
+        String guest = null;
+        Path storeDir = null;
+        byte[] storageKey = null;
         List<PublicKey> trusted = new ArrayList<>();
         String line;
         while ((line = in.readLine()) != null && !line.equals("end")) {
@@ -36,26 +43,35 @@ public final class TeeMain {
             String k = eq < 0 ? line : line.substring(0, eq);
             String v = eq < 0 ? "" : line.substring(eq + 1);
             switch (k) {
-                case "lanes" -> lanes = Path.of(v);
-                case "laneCount" -> laneCount = Integer.parseInt(v);
+                case "lane" -> lanePath = Path.of(v);
                 case "taDir" -> taDir = Path.of(v);
-                case "storageDir" -> storageDir = Path.of(v);
-                case "rootKey" -> rootKey = Base64.getDecoder().decode(v);
+                case "ta" -> ta = UUID.fromString(v);
+                case "guest" -> guest = v;
+                case "storeDir" -> storeDir = Path.of(v);
+                case "storageKey" -> storageKey = Base64.getDecoder().decode(v);
                 case "trustedKey" -> trusted.add(TaImage.publicKey(Base64.getDecoder().decode(v)));
                 default -> throw new IllegalArgumentException("unknown configuration key " + k);
             }
         }
-        if (lanes == null || laneCount < 1 || taDir == null || storageDir == null || rootKey == null) {
+        if (lanePath == null || taDir == null || ta == null || guest == null || storeDir == null
+                || storageKey == null) {
             System.err.println("SEVERE incomplete configuration on stdin");
             System.exit(2);
         }
-        TaRuntime runtime = new TaRuntime(taDir, trusted, new SecureStorage(rootKey, storageDir));
-        java.util.Arrays.fill(rootKey, (byte) 0);
-        for (int i = 0; i < laneCount; i++) {
-            Lane lane = Lane.open(lanes.resolve(Lane.fileName(i)));
-            lane.setRelease(Lane.TEE_BEAT, ProcessHandle.current().pid());
-            Thread.ofPlatform().name("tee-lane-" + i).daemon(true).start(new LaneServer(lane, runtime));
-        }
+        TaStorage store = SecureStorage.open(storageKey, storeDir, guest, ta);
+        Arrays.fill(storageKey, (byte) 0);
+        String onlyGuest = guest;
+        UUID onlyTa = ta;
+        TaRuntime runtime = new TaRuntime(taDir, trusted, (g, t) -> {
+            if (!g.equals(onlyGuest) || !t.equals(onlyTa)) {
+                throw new IllegalArgumentException("this TEE process serves guest " + onlyGuest + " and TA " + onlyTa
+                        + " only");
+            }
+            return store;
+        });
+        Lane lane = Lane.open(lanePath);
+        lane.setRelease(Lane.TEE_BEAT, ProcessHandle.current().pid());
+        Thread.ofPlatform().name("tee-lane").daemon(true).start(new LaneServer(lane, runtime, guest, ta));
         System.out.println("READY");
         System.out.flush();
         while (in.read() >= 0) {

@@ -28,14 +28,18 @@ import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * Sealed storage of the software TEE: one directory per TA, every object and the TA's index sealed with AES-GCM
- * under a key derived with HKDF-SHA256 from the host root key and the TA's UUID, so no TA can read another's
- * objects and the host's file system sees only ciphertext.
+ * Sealed storage of the software TEE: one directory per guest and TA, every object and the index sealed with
+ * AES-GCM under a key derived with HKDF-SHA256 from the host root key, the guest's name and the TA's UUID. So no TA
+ * can read another's objects, no guest can read, replace or delete another guest's objects through the same TA, and
+ * the host's file system sees only ciphertext. The TEE process of one (guest, TA) instance is handed only that
+ * pair's derived key and directory ({@link #open}), never the root key.
  *
  * <pre>
- * DIR/UUID/index      "FTI1" | generation u64 | nonce (12) | GCM(map id → version)   AAD "index" | uuid | generation
- * DIR/UUID/HASH.obj   "FTO1" | version u64    | nonce (12) | GCM(data)               AAD "obj" | uuid | id | version
+ * key = HKDF-SHA256(root key, salt "ferry-tee storage v2", info "guest=NAME\nta=UUID", 32)
+ * DIR/guests/NAME/UUID/index     "FTI1" | generation | nonce (12) | GCM(map id → version)  AAD "index" | uuid | guest | generation
+ * DIR/guests/NAME/UUID/HASH.obj  "FTO1" | version    | nonce (12) | GCM(data)              AAD "obj" | uuid | guest | id | version
  * </pre>
+ * (Layout v2; the per-TA layout v1 of earlier versions is not read: there is no migration.)
  * Tampering with any byte fails the GCM tag: MAC_INVALID. Rollback: every write takes a new version from the TA's
  * monotonic generation counter and records it in the index; an object file older (or newer) than its index entry
  * is CORRUPT_OBJECT. The index is kept in memory once loaded, so replacing the index file while the TEE runs has
@@ -45,15 +49,18 @@ import javax.crypto.spec.SecretKeySpec;
 public final class SecureStorage {
     static final int MAX_OBJECT = 4 * 1024 * 1024;
     static final int MAX_OBJECTS = 1024;
-    private static final byte[] SALT = "ferry-tee storage v1".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] SALT = "ferry-tee storage v2".getBytes(StandardCharsets.UTF_8);
+    /** Guest names as the host accepts them (GuestNames): safe as a single path element, never "." or "..". */
+    private static final java.util.regex.Pattern GUEST = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     private static final byte[] OBJECT_MAGIC = {'F', 'T', 'O', '1'};
     private static final byte[] INDEX_MAGIC = {'F', 'T', 'I', '1'};
     private static final int HEADER = 4 + 8 + 12;
 
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private final byte[] rootKey;
     private final Path dir;
-    private final SecureRandom random = new SecureRandom();
-    private final Map<UUID, Store> stores = new ConcurrentHashMap<>();
+    private final Map<String, Store> stores = new ConcurrentHashMap<>();
 
     public SecureStorage(byte[] rootKey, Path dir) {
         if (rootKey.length != 32) {
@@ -63,19 +70,56 @@ public final class SecureStorage {
         this.dir = dir;
     }
 
-    /** The storage of one TA. */
-    public TaStorage forTa(UUID ta) {
-        return stores.computeIfAbsent(ta, Store::new);
+    /** The storage of TA {@code ta} for guest {@code guest}: nothing in it is visible to any other pair. */
+    public TaStorage forTa(String guest, UUID ta) {
+        checkGuest(guest);
+        return stores.computeIfAbsent(guest + "/" + ta,
+                k -> new Store(guest, ta, storageKey(rootKey, guest, ta), storeDir(dir, guest, ta)));
     }
 
-    /** The file an object of {@code ta} is sealed in (for tests and operators). */
-    public Path objectFile(UUID ta, String id) {
-        return objectFile(dir, ta, id);
+    /**
+     * The storage of one (guest, TA) pair from its derived key and directory alone: what the TEE process of that
+     * pair's TA instance uses, so it never holds the root key or another pair's key.
+     */
+    public static TaStorage open(byte[] storageKey, Path storeDir, String guest, UUID ta) {
+        checkGuest(guest);
+        if (storageKey.length != 32) {
+            throw new IllegalArgumentException("a storage key must be 32 bytes");
+        }
+        return new Store(guest, ta, storageKey.clone(), storeDir);
     }
 
-    /** The file an object of {@code ta} is sealed in under storage directory {@code dir}. */
-    public static Path objectFile(Path dir, UUID ta, String id) {
-        return dir.resolve(ta.toString()).resolve(hash(id) + ".obj");
+    /** The AES-256 key of the storage of {@code ta} for {@code guest}. */
+    public static byte[] storageKey(byte[] rootKey, String guest, UUID ta) {
+        checkGuest(guest);
+        return Hkdf.derive(SALT, rootKey, ("guest=" + guest + "\nta=" + ta).getBytes(StandardCharsets.UTF_8), 32);
+    }
+
+    /** The directory of the storage of {@code ta} for {@code guest} under storage directory {@code dir}. */
+    public static Path storeDir(Path dir, String guest, UUID ta) {
+        checkGuest(guest);
+        return dir.resolve("guests").resolve(guest).resolve(ta.toString());
+    }
+
+    /** The file an object of {@code ta} for {@code guest} is sealed in (for tests and operators). */
+    public Path objectFile(String guest, UUID ta, String id) {
+        return objectFile(dir, guest, ta, id);
+    }
+
+    /** The file an object of {@code ta} for {@code guest} is sealed in under storage directory {@code dir}. */
+    public static Path objectFile(Path dir, String guest, UUID ta, String id) {
+        return storeDir(dir, guest, ta).resolve(hash(id) + ".obj");
+    }
+
+    /** Whether {@code guest} is a valid guest name (and so a safe directory name). */
+    public static boolean validGuest(String guest) {
+        return guest != null && GUEST.matcher(guest).matches();
+    }
+
+    private static void checkGuest(String guest) {
+        if (!validGuest(guest)) {
+            throw new IllegalArgumentException("'" + guest + "' is not a valid guest name");
+        }
     }
 
     private static String hash(String id) {
@@ -87,20 +131,30 @@ public final class SecureStorage {
         }
     }
 
-    private final class Store implements TaStorage {
+    private static final class Store implements TaStorage {
         private final UUID ta;
+        private final String guest;
         private final byte[] uuidBytes;
+        private final byte[] guestBytes;
         private final SecretKeySpec key;
         private final Path taDir;
         private Map<String, Long> index;
         private long generation;
 
-        Store(UUID ta) {
+        Store(String guest, UUID ta, byte[] key, Path taDir) {
             this.ta = ta;
+            this.guest = guest;
             this.uuidBytes = TeeWire.toBytes(ta);
-            this.key = new SecretKeySpec(Hkdf.derive(SALT, rootKey,
-                    ("ta:" + ta).getBytes(StandardCharsets.UTF_8), 32), "AES");
-            this.taDir = dir.resolve(ta.toString());
+            byte[] g = guest.getBytes(StandardCharsets.UTF_8);
+            this.guestBytes = new byte[g.length + 1];
+            this.guestBytes[0] = (byte) g.length;
+            System.arraycopy(g, 0, guestBytes, 1, g.length);
+            this.key = new SecretKeySpec(key, "AES");
+            this.taDir = taDir;
+        }
+
+        private Path objectFile(String id) {
+            return taDir.resolve(hash(id) + ".obj");
         }
 
         @Override
@@ -112,7 +166,7 @@ public final class SecureStorage {
             }
             byte[] file;
             try {
-                file = Files.readAllBytes(objectFile(ta, id));
+                file = Files.readAllBytes(objectFile(id));
             } catch (NoSuchFileException e) {
                 throw new TaException(TeeWire.ERROR_CORRUPT_OBJECT, "object '" + id + "' is in the index but its file is gone");
             } catch (IOException e) {
@@ -142,7 +196,7 @@ public final class SecureStorage {
                 throw new TaException(TeeWire.ERROR_STORAGE_NO_SPACE, "a TA keeps at most " + MAX_OBJECTS + " objects");
             }
             long version = generation + 1;
-            writeAtomically(objectFile(ta, id), seal(OBJECT_MAGIC, version, data, objectAad(id, version)));
+            writeAtomically(objectFile(id), seal(OBJECT_MAGIC, version, data, objectAad(id, version)));
             idx.put(id, version);
             generation = version;
             saveIndex();
@@ -158,7 +212,7 @@ public final class SecureStorage {
             generation++;
             saveIndex();
             try {
-                Files.deleteIfExists(objectFile(ta, id));
+                Files.deleteIfExists(objectFile(id));
             } catch (IOException e) {
                 // The index no longer names it: a stale file is unreadable garbage, not a leak of live data.
             }
@@ -181,6 +235,7 @@ public final class SecureStorage {
             ByteArrayOutputStream aad = new ByteArrayOutputStream();
             aad.writeBytes("obj".getBytes(StandardCharsets.UTF_8));
             aad.writeBytes(uuidBytes);
+            aad.writeBytes(guestBytes);
             aad.writeBytes(id.getBytes(StandardCharsets.UTF_8));
             aad.writeBytes(le(version));
             return aad.toByteArray();
@@ -190,6 +245,7 @@ public final class SecureStorage {
             ByteArrayOutputStream aad = new ByteArrayOutputStream();
             aad.writeBytes("index".getBytes(StandardCharsets.UTF_8));
             aad.writeBytes(uuidBytes);
+            aad.writeBytes(guestBytes);
             aad.writeBytes(le(gen));
             return aad.toByteArray();
         }
@@ -240,7 +296,7 @@ public final class SecureStorage {
 
         private byte[] seal(byte[] magic, long version, byte[] data, byte[] aad) {
             byte[] nonce = new byte[12];
-            random.nextBytes(nonce);
+            RANDOM.nextBytes(nonce);
             try {
                 Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
                 c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
@@ -261,7 +317,8 @@ public final class SecureStorage {
                 c.updateAAD(aad);
                 return c.doFinal(file, HEADER, file.length - HEADER);
             } catch (AEADBadTagException e) {
-                throw new TaException(TeeWire.ERROR_MAC_INVALID, "sealed data of TA " + ta + " failed its MAC: tampered");
+                throw new TaException(TeeWire.ERROR_MAC_INVALID, "sealed data of TA " + ta + " for guest " + guest
+                        + " failed its MAC: tampered");
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException("AES-GCM failed", e);
             }

@@ -11,7 +11,10 @@ public interface TaSession {
     /** The client identity the host vouches for (nil for PUBLIC). */
     UUID clientUuid();
 
-    /** This TA's sealed storage (shared by all its sessions; other TAs cannot see it). */
+    /**
+     * This TA's sealed storage for the calling guest: shared by that guest's sessions of this TA; other TAs and other
+     * guests cannot see it.
+     */
     TaStorage storage();
 
     /** Whether the client asked to cancel the call in progress. Long-running commands should poll it. */

@@ -25,10 +25,10 @@ class SoftTeeBackendTest {
     @Test
     void callsCrossTheProcessAndADeadProcessIsReplaced() throws Exception {
         try (SoftTeeBackend b = SoftTeeBackend.start(DevTee.prepare(dir, 2).config())) {
-            long pid = b.pid();
+            TeeReturn open = b.openSession("g", BuiltinTas.HELLO, 0, new UUID(0, 0), new TeeParams(), TeeCancellation.NEVER);
+            long pid = b.pid("g", BuiltinTas.HELLO);
             assertNotEquals(ProcessHandle.current().pid(), pid);
             TeeParams p = new TeeParams();
-            TeeReturn open = b.openSession(BuiltinTas.HELLO, 0, new UUID(0, 0), p, TeeCancellation.NEVER);
             assertEquals(TeeWire.SUCCESS, open.code());
             p.value(0, TeeParams.VALUE_INOUT, 41, 0);
             assertEquals(TeeWire.SUCCESS, b.invoke(open.session(), BuiltinTas.HELLO_INCREMENT, p, TeeCancellation.NEVER).code());
@@ -41,9 +41,10 @@ class SoftTeeBackendTest {
             assertEquals(TeeWire.ERROR_TARGET_DEAD, dead.code());
             assertEquals(TeeWire.ORIGIN_TEE, dead.origin());
 
-            TeeReturn reopened = b.openSession(BuiltinTas.HELLO, 0, new UUID(0, 0), new TeeParams(), TeeCancellation.NEVER);
+            TeeReturn reopened = b.openSession("g", BuiltinTas.HELLO, 0, new UUID(0, 0), new TeeParams(),
+                    TeeCancellation.NEVER);
             assertEquals(TeeWire.SUCCESS, reopened.code());
-            assertTrue(b.pid() != pid, "a new TEE process serves");
+            assertTrue(b.pid("g", BuiltinTas.HELLO) != pid, "a new TEE process serves");
         }
     }
 }
