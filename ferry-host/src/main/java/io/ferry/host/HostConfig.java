@@ -30,6 +30,9 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
  * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
  * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
+ * workerMemory: 2GiB            # address space of a device worker (RLIMIT_AS), on top of the guest's region
+ * compileTimeLimit: 60s         # a guest's program build that runs longer ends that guest's device worker
+ * workerCpuTime: 0s             # total CPU time of a device worker (RLIMIT_CPU); 0s: no limit
  * guests:
  *   - name: alice
  *     regionSize: 64MiB          # header + rings + heap
@@ -38,12 +41,26 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  *     weight: 1
  *     services: [compute, tee]
  *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096}
+ *     overrunLimit: 2s           # a device command that runs longer is cancelled (its worker killed); 0s: off
  * </pre>
  *
  * Values are checked once by {@link #parse}; the result is immutable.
  */
 public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
-                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
+                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                         WorkerLimits workerLimits) {
+
+    /**
+     * What bounds a guest's device worker (see docs/security.md, "Device worker sandbox"): its address space on top
+     * of the guest's region (RLIMIT_AS), the wall time of one program build, and its total CPU time (RLIMIT_CPU,
+     * 0: none).
+     */
+    public record WorkerLimits(long memoryBytes, long compileTimeNanos, long cpuTimeNanos) {
+        public static final WorkerLimits DEFAULT = new WorkerLimits(2L << 30, 60_000_000_000L, 0);
+    }
+
+    /** The overrun limit of a guest whose config names none: a device command running longer is cancelled. */
+    public static final long DEFAULT_OVERRUN_NANOS = 2_000_000_000L;
 
     /**
      * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
@@ -56,7 +73,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     public static final long DEFAULT_REGION_SIZE = 64L << 20;
     public static final int SECRET_BYTES = 32;
     private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
-            "devices", "guests", "scheduler", "tee");
+            "devices", "guests", "scheduler", "tee", "workerMemory", "compileTimeLimit", "workerCpuTime");
     private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit");
 
@@ -96,7 +113,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
         public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
                            Set<String> services, Quotas quotas) {
-            this(name, regionSize, secret, schedClass, weight, services, quotas, null, 0);
+            this(name, regionSize, secret, schedClass, weight, services, quotas, null, DEFAULT_OVERRUN_NANOS);
         }
 
         public GuestConfig withSecret(byte[] s) {
@@ -117,11 +134,19 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         if (scheduling == null) {
             scheduling = Scheduling.DEFAULT;
         }
+        if (workerLimits == null) {
+            workerLimits = WorkerLimits.DEFAULT;
+        }
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
         if (adminSocket == null) {
             adminSocket = regionDir.resolve("admin.sock");
         }
+    }
+
+    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
+        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null);
     }
 
     /** A config with defaults for the host-wide settings. */
@@ -130,19 +155,23 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     }
 
     public HostConfig withGuests(List<GuestConfig> gs) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee, workerLimits);
     }
 
     public HostConfig withIsolation(Isolation i) {
-        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee);
+        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee, workerLimits);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee, workerLimits);
+    }
+
+    public HostConfig withWorkerLimits(WorkerLimits w) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, w);
     }
 
     public HostConfig withTee(Tee t) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t);
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t, workerLimits);
     }
 
     public GuestConfig guest(String name) {
@@ -233,7 +262,23 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             checkKeys(tm, List.of("dir", "policy"), source + ": tee");
             tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))));
         }
-        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee);
+        WorkerLimits w = WorkerLimits.DEFAULT;
+        w = new WorkerLimits(
+                map.get("workerMemory") == null ? w.memoryBytes()
+                        : parseSize(String.valueOf(map.get("workerMemory")), source + ": workerMemory"),
+                map.get("compileTimeLimit") == null ? w.compileTimeNanos()
+                        : parseDuration(String.valueOf(map.get("compileTimeLimit")), source + ": compileTimeLimit"),
+                map.get("workerCpuTime") == null ? w.cpuTimeNanos()
+                        : durationOrOff(map.get("workerCpuTime"), source + ": workerCpuTime"));
+        if (w.memoryBytes() < 512L << 20) {
+            throw new ConfigException(source + ": workerMemory " + map.get("workerMemory") + " is below 512MiB, too "
+                    + "little for a JVM and PoCL; give at least 512MiB (default 2GiB)");
+        }
+        if (w.compileTimeNanos() < 1_000_000_000L) {
+            throw new ConfigException(source + ": compileTimeLimit " + map.get("compileTimeLimit")
+                    + " is below 1s; give at least 1s (default 60s)");
+        }
+        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee, w);
     }
 
     private static GuestConfig guest(Object o, String source) {
@@ -298,9 +343,15 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             }
             reservation = new Reservation(budget, period);
         }
-        long overrun = g.get("overrunLimit") == null ? 0
-                : parseDuration(String.valueOf(g.get("overrunLimit")), where + " overrunLimit");
+        long overrun = g.get("overrunLimit") == null ? DEFAULT_OVERRUN_NANOS
+                : durationOrOff(g.get("overrunLimit"), where + " overrunLimit");
         return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun);
+    }
+
+    /** A duration, or 0 for "0", "0s" or "off" (the limit is off). */
+    static long durationOrOff(Object value, String what) {
+        String t = String.valueOf(value).trim().toLowerCase(Locale.ROOT);
+        return t.equals("off") || t.matches("0+(\\.0*)?(ns|us|ms|s)?") ? 0 : parseDuration(t, what);
     }
 
     /** "16.667ms", "500us", "2s", "1500000ns" → nanoseconds. */
@@ -356,6 +407,11 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         sched.put("policy", scheduling.policy().name().toLowerCase(Locale.ROOT));
         sched.put("bestEffortCap", formatDuration(scheduling.bestEffortCapNanos()));
         root.put("scheduler", sched);
+        if (!workerLimits.equals(WorkerLimits.DEFAULT)) {
+            root.put("workerMemory", formatSize(workerLimits.memoryBytes()));
+            root.put("compileTimeLimit", formatDuration(workerLimits.compileTimeNanos()));
+            root.put("workerCpuTime", workerLimits.cpuTimeNanos() == 0 ? "0s" : formatDuration(workerLimits.cpuTimeNanos()));
+        }
         if (tee != null) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("dir", tee.dir().toString());
@@ -384,8 +440,8 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                 r.put("period", formatDuration(g.reservation.periodNanos()));
                 m.put("reservation", r);
             }
-            if (g.overrunLimitNanos > 0) {
-                m.put("overrunLimit", formatDuration(g.overrunLimitNanos));
+            if (g.overrunLimitNanos != DEFAULT_OVERRUN_NANOS) {
+                m.put("overrunLimit", g.overrunLimitNanos == 0 ? "0s" : formatDuration(g.overrunLimitNanos));
             }
             gs.add(m);
         }
