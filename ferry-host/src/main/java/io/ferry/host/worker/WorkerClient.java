@@ -96,8 +96,8 @@ public final class WorkerClient implements BackendSession {
             }
             Path file = workDir.resolve(guest + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
                     + ".worker");
-            // the reply ring takes records up to half its capacity: 32 KiB, room for a cut build log
-            control = Region.create(file, guest, new RegionLayout(64 * 1024, 64 * 1024, 64 * 1024), null);
+            // records up to half a ring: requests as large as a guest's (a program source), answers of 32 KiB (a cut log)
+            control = Region.create(file, guest, new RegionLayout(256 * 1024, 64 * 1024, 64 * 1024), null);
             long nonce = ThreadLocalRandom.current().nextLong() | 1;
             control.connectRequest(nonce);
             List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),

@@ -213,7 +213,7 @@ public final class WorkerSandbox {
             cmd.addAll(List.of("--seccomp", "5"));
         }
         cmd.addAll(List.of("--chdir", "/tmp", "--", javaHome.resolve("bin/java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss512k", "-Xmx256m",
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
                 "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData",
                 "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=/crash/hs_err_%p.log",
                 "-Djava.io.tmpdir=/tmp", "-cp", String.join(java.io.File.pathSeparator, classPath),
