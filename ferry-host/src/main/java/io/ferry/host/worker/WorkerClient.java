@@ -65,7 +65,7 @@ public final class WorkerClient implements BackendSession {
     private long seq;
     private String lost;
 
-    private WorkerClient(String guest, Region control, Process process, Path crashDir, long compileTimeNanos) {
+    WorkerClient(String guest, Region control, Process process, Path crashDir, long compileTimeNanos) {
         this.guest = guest;
         this.control = control;
         this.process = process;
