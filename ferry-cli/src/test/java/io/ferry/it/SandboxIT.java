@@ -248,4 +248,31 @@ class SandboxIT {
         }
         assertTrue(verified.get() > 0);
     }
+
+    /** A kernel that takes LLVM minutes: 262144 dependent statements. */
+    static final String SLOW_TO_BUILD = "#define A(x) x x x x x x x x\n__kernel void k(__global float* a) { float s = a[2]; "
+            + "A(A(A(A(A(A(s = s * a[1] + sin(s);)))))) a[0] = s; }\n";
+
+    @Test
+    @Timeout(120)
+    void aBuildOverTheCompileTimeLimitEndsOnlyThatGuestsWorker() throws Exception {
+        Path d = Hosts.newDir();
+        HostConfig cfg = new HostConfig(d, false, List.of(), List.of(new HostConfig.GuestConfig("slow", 16L << 20),
+                new HostConfig.GuestConfig("bystander", 16L << 20)))
+                .withWorkerLimits(new HostConfig.WorkerLimits(2L << 30, 10_000_000_000L, 0));
+        try (FerryHost h = FerryHost.start(cfg, Devices.discover(List.of()));
+             Ferry good = Ferry.connect(FerryHost.regionPath(d, "bystander"));
+             Context gctx = good.createContext(good.defaultDevice()); Queue gq = gctx.createQueue();
+             Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd");
+             Ferry bad = Ferry.connect(FerryHost.regionPath(d, "slow"));
+             Context ctx = bad.createContext(bad.defaultDevice())) {
+            FerryException e = assertThrows(FerryException.class, () -> ctx.buildProgram(SLOW_TO_BUILD));
+            assertEquals(Status.DEVICE_LOST, e.status());
+            assertTrue(e.getMessage().contains("compileTimeLimit of 10000 ms"), e.getMessage());
+            vaddVerified(good, gctx, gq, gk, 1024);
+            assertEquals(3, good.nop(3));
+        } finally {
+            Hosts.deleteTree(d);
+        }
+    }
 }
