@@ -58,42 +58,52 @@ public final class WorkerSandbox {
             return;
         }
         String bwrap = bwrap();
-        if (bwrap == null) {
-            throw new IllegalStateException("isolation: process needs bubblewrap (bwrap) to sandbox device workers, "
-                    + "and it is not installed; install it (apt-get install -y bubblewrap, or run ./ferry which "
-                    + "installs it) or set isolation: inprocess knowing guest kernels then run inside the host");
+        String refusal = selfCheck(bwrap);
+        if (refusal != null) {
+            throw new IllegalStateException(refusal);
         }
         if (!SeccompFilter.supported()) {
             LOG.warning("device worker sandbox: no seccomp filter on " + System.getProperty("os.arch")
                     + " (written for x86-64); namespaces and limits still apply");
         }
-        List<String> cmd = new ArrayList<>(List.of(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--uid",
-                String.valueOf(WORKER_UID), "--gid", String.valueOf(WORKER_UID)));
+        checked = bwrap;
+    }
+
+    /** Why {@code bwrap} (a path, or null when none was found) cannot sandbox workers here; null when it can. */
+    static String selfCheck(String bwrap) {
+        if (bwrap == null || !Files.isExecutable(Path.of(bwrap))) {
+            return "isolation: process needs bubblewrap (bwrap) to sandbox device workers, and it is not installed"
+                    + (bwrap == null ? "" : " (no " + bwrap + ")") + "; install it (apt-get install -y bubblewrap, "
+                    + "or run ./ferry, which installs it when run as root) or set isolation: inprocess knowing guest "
+                    + "kernels then run inside the host";
+        }
+        // the same namespace and privilege options as a worker's launch, so what this bwrap lacks shows here
+        List<String> cmd = new ArrayList<>(List.of(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
+                "--new-session", "--disable-userns", "--uid", String.valueOf(WORKER_UID), "--gid",
+                String.valueOf(WORKER_UID), "--cap-drop", "ALL"));
         systemMounts(cmd);
         cmd.addAll(List.of("--", "/usr/bin/true"));
         String why;
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             boolean done = p.waitFor(10, TimeUnit.SECONDS);
-            String out = new String(p.getInputStream().readNBytes(4096)).strip();
-            why = !done ? "did not finish within 10 s" : p.exitValue() != 0 ? "exited with " + p.exitValue()
-                    + (out.isEmpty() ? "" : ": " + out) : null;
             if (!done) {
                 p.destroyForcibly();
             }
+            String out = done ? new String(p.getInputStream().readNBytes(4096)).strip() : "";
+            why = !done ? "did not finish within 10 s" : p.exitValue() != 0 ? "exited with " + p.exitValue()
+                    + (out.isEmpty() ? "" : ": " + out) : null;
         } catch (IOException e) {
             why = e.getMessage();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             why = "interrupted";
         }
-        if (why != null) {
-            throw new IllegalStateException("isolation: process needs bubblewrap to sandbox device workers, and its "
-                    + "self-check failed (" + String.join(" ", cmd) + ": " + why + "); user namespaces may be "
-                    + "disabled (sysctl user.max_user_namespaces) or restricted by AppArmor; fix that, or set "
-                    + "isolation: inprocess knowing guest kernels then run inside the host");
-        }
-        checked = bwrap;
+        return why == null ? null : "isolation: process needs bubblewrap to sandbox device workers, and its "
+                + "self-check failed (" + String.join(" ", cmd.subList(0, 12)) + " ... /usr/bin/true: " + why
+                + "); user namespaces may be disabled (sysctl user.max_user_namespaces) or restricted by AppArmor, "
+                + "or this bubblewrap is older than 0.8; fix that, or set isolation: inprocess knowing guest kernels "
+                + "then run inside the host";
     }
 
     private static String bwrap() {
