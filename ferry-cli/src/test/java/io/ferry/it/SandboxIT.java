@@ -275,4 +275,53 @@ class SandboxIT {
             Hosts.deleteTree(d);
         }
     }
+
+    /** A guest in its own JVM that launches a kernel that never ends and waits for it: {@code EndlessGuest REGION}. */
+    public static final class EndlessGuest {
+        public static void main(String[] args) throws Exception {
+            try (Ferry f = Ferry.connect(Path.of(args[0])); Context ctx = f.createContext(f.defaultDevice());
+                 Queue q = ctx.createQueue();
+                 Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
+                         + " { a[1]++; } }");
+                 Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+                q.finish();
+                System.out.println("READY");
+                System.out.flush();
+                k.arg(0, b);
+                q.launch(k, NDRange.of(1));
+                q.finish();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aGuestThatDiesDuringAnEndlessKernelHasItsWorkerKilledEvenWithoutAnOverrunLimit() throws Exception {
+        HostConfig.GuestConfig endless = new HostConfig.GuestConfig("endless", 16L << 20)
+                .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 0); // overrunLimit off
+        try (Hosts hosts = Hosts.start(List.of(endless, new HostConfig.GuestConfig("bystander", 16L << 20)))) {
+            Process guest = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    EndlessGuest.class.getName(), hosts.region("endless").toString())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                String line = new java.io.BufferedReader(new java.io.InputStreamReader(guest.getInputStream()))
+                        .readLine();
+                assertEquals("READY", line);
+                ProcessHandle worker = workerJvm("endless");
+                Thread.sleep(500); // the kernel is running (the guest waits in finish)
+                assertTrue(worker.isAlive());
+                guest.destroyForcibly().waitFor();
+                worker.onExit().get(); // the watchdog saw the guest go and killed its worker
+                while (hosts.view("endless").connected()) {
+                    Thread.sleep(50); // and the endpoint, no longer stuck, closed the session
+                }
+                try (Ferry good = hosts.connect("bystander")) {
+                    assertEquals(9, good.nop(9));
+                }
+            } finally {
+                guest.destroyForcibly();
+            }
+        }
+    }
 }
