@@ -109,7 +109,7 @@ public final class WorkerClient implements BackendSession {
             crashDir = guestDir.resolve("crash");
             List<String> cmd;
             try {
-                cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(workDir), guestDir,
+                cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file), guestDir,
                         Files.size(guestRegion), limits, workerArgs);
             } catch (IllegalStateException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
@@ -132,6 +132,7 @@ public final class WorkerClient implements BackendSession {
                 idle.idle(0);
             }
             Files.deleteIfExists(file); // both sides have it mapped; nobody else needs to find it
+            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".bpf")); // loaded before the JVM ran
             long pid = process.pid();
             long ms = (System.nanoTime() - start) / 1_000_000;
             LOG.info(() -> "guest " + guest + ": device worker started in its sandbox in " + ms + " ms (bwrap pid "
@@ -155,6 +156,7 @@ public final class WorkerClient implements BackendSession {
             Path p = control.path();
             control.close();
             try {
+                Files.deleteIfExists(p.resolveSibling(p.getFileName() + ".bpf"));
                 Files.deleteIfExists(p);
             } catch (IOException ignored) {
                 // best effort: the file lives in the host's private directory

@@ -20,7 +20,7 @@ import java.util.logging.Logger;
  * never a hand-made one. The launch chain, all {@code exec}s so the host's {@link Process} is bwrap itself:
  *
  * <pre>
- *   /bin/sh -c 'exec 3&lt;&gt;"$1" 4&lt;&gt;"$2" 5&lt;"$3"; shift 3; exec "$@"' sh REGION CONTROL SECCOMP \
+ *   /bin/sh -c 'exec 3&lt;&gt;"$1" 4&lt;&gt;"$2" 5&lt;"$3"; shift 3; exec "$@"' sh REGION CONTROL CONTROL.bpf \
  *     prlimit --as=M --core=0 --fsize=F [--cpu=S] -- \
  *     bwrap --unshare-all --die-with-parent --new-session --disable-userns --uid 60000 --gid 60000 --cap-drop ALL \
  *           --ro-bind /usr /usr (the /lib*, /bin, /sbin links or binds) --ro-bind-try /etc/ld.so.cache, /etc/OpenCL,
@@ -154,21 +154,17 @@ public final class WorkerSandbox {
         return g;
     }
 
-    /** The seccomp program, written once per worker directory (0600), or null where there is none. */
-    static Path seccompFile(Path workerDir) throws IOException {
+    /**
+     * Writes the seccomp program (0600) next to a worker's control file, at {@code controlFile + ".bpf"}; returns it,
+     * or null where there is no filter. Deleted with the control file once the worker runs.
+     */
+    static Path seccompFile(Path controlFile) throws IOException {
         if (!SeccompFilter.supported()) {
             return null;
         }
-        Path f = workerDir.resolve("seccomp.bpf");
-        byte[] program = SeccompFilter.program();
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) != program.length) {
-            Path tmp = workerDir.resolve("seccomp.bpf." + ProcessHandle.current().pid());
-            Files.deleteIfExists(tmp);
-            Files.write(tmp, program, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
+        Path f = controlFile.resolveSibling(controlFile.getFileName() + ".bpf");
+        Files.write(f, SeccompFilter.program(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
         return f;
     }
 
