@@ -324,4 +324,31 @@ class SandboxIT {
             }
         }
     }
+
+    @Test
+    @Timeout(120)
+    void underTheFifoPolicyAnEndlessKernelIsReclaimedToo() throws Exception {
+        HostConfig.GuestConfig looper = new HostConfig.GuestConfig("looper", 16L << 20)
+                .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L);
+        try (Hosts hosts = Hosts.start(List.of(looper, new HostConfig.GuestConfig("bystander", 16L << 20)),
+                HostConfig.Policy.FIFO);
+             Ferry bad = hosts.connect("looper"); Context ctx = bad.createContext(bad.defaultDevice());
+             Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
+                     + " { a[1]++; } }");
+             Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+            q.finish();
+            ProcessHandle worker = workerJvm("looper");
+            k.arg(0, b);
+            q.launch(k, NDRange.of(1));
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.DEVICE_LOST, e.status());
+            assertTrue(e.getMessage().contains("overrunLimit of 1000 ms"), e.getMessage());
+            worker.onExit().get();
+            try (Ferry good = hosts.connect("bystander"); Context gctx = good.createContext(good.defaultDevice());
+                 Queue gq = gctx.createQueue(); Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd")) {
+                vaddVerified(good, gctx, gq, gk, 1024);
+            }
+        }
+    }
 }

@@ -244,7 +244,8 @@ final class Session implements RecordHandler, SessionContext {
                 WorkerClient w = WorkerClient.start(device.backend().name(), guest, regionPath, heapOffset,
                         heap.byteSize(), FerryHost.workerDir(host),
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,
-                        host.workerLimits());
+                        host.workerLimits(),
+                        host.scheduling().policy() == HostConfig.Policy.FIFO ? config.overrunLimitNanos() : 0);
                 workers.add(w);
                 b = w;
             } else {

@@ -48,6 +48,7 @@ public final class WorkerClient implements BackendSession {
     private final Process process;
     private final Path crashDir;
     private final long compileTimeNanos;
+    private long waitLimitNanos;
     /** Set by {@link #cancel} (the host's watchdog thread): the waiting call ends the worker's work with it. */
     private volatile String cancelled;
     private final SpscRing requests;
@@ -81,11 +82,14 @@ public final class WorkerClient implements BackendSession {
      * {@code guestRegion} is a path the host can open read-write (a region file, or {@code /proc/<host>/fd/<n>} of a
      * memfd): the worker receives it as an open descriptor, never as a path, and maps only the heap at
      * {@code heapOffset}, {@code heapSize}: the host's figures, not the region header, which the guest can rewrite.
+     * {@code waitLimitNanos} (0: none) bounds each wait for device work (finish, event wait): the guest's
+     * overrunLimit where no scheduler times its commands one by one (policy fifo).
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
                                      io.ferry.host.HostConfig.SchedClass schedClass,
-                                     io.ferry.host.HostConfig.WorkerLimits limits) throws BackendException {
+                                     io.ferry.host.HostConfig.WorkerLimits limits, long waitLimitNanos)
+            throws BackendException {
         Region control = null;
         Process process = null;
         Path crashDir = null;
@@ -137,7 +141,9 @@ public final class WorkerClient implements BackendSession {
             long ms = (System.nanoTime() - start) / 1_000_000;
             LOG.info(() -> "guest " + guest + ": device worker started in its sandbox in " + ms + " ms (bwrap pid "
                     + pid + ", " + backend + ")");
-            return new WorkerClient(guest, control, process, crashDir, limits.compileTimeNanos());
+            WorkerClient c = new WorkerClient(guest, control, process, crashDir, limits.compileTimeNanos());
+            c.waitLimitNanos = waitLimitNanos;
+            return c;
         } catch (IOException | RuntimeException e) {
             cleanup(control, process);
             throw new BackendException(Status.DEVICE_LOST, "could not start the device worker of guest '" + guest
@@ -250,6 +256,12 @@ public final class WorkerClient implements BackendSession {
                 if ((++polls & 127) == 0) {
                     checkAlive(op);
                     long ran = System.nanoTime() - started;
+                    if (waitLimitNanos > 0 && (op == WorkerOp.FINISH || op == WorkerOp.WAIT_EVENT)
+                            && ran > waitLimitNanos) {
+                        throw lose(op, "was stopped by the host: its device work ran " + ran / 1_000_000 + " ms, over "
+                                + "the guest's overrunLimit of " + waitLimitNanos / 1_000_000 + " ms (under policy "
+                                + "fifo each wait for device work is timed); split the work or raise overrunLimit");
+                    }
                     if (op == WorkerOp.BUILD_PROGRAM && ran > compileTimeNanos) {
                         throw lose(op, "ran a program build for " + ran / 1_000_000 + " ms, over the compileTimeLimit "
                                 + "of " + compileTimeNanos / 1_000_000 + " ms; simplify the program or raise "
