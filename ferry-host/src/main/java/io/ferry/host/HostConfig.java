@@ -270,9 +270,10 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                         : parseDuration(String.valueOf(map.get("compileTimeLimit")), source + ": compileTimeLimit"),
                 map.get("workerCpuTime") == null ? w.cpuTimeNanos()
                         : durationOrOff(map.get("workerCpuTime"), source + ": workerCpuTime"));
-        if (w.memoryBytes() < 512L << 20) {
-            throw new ConfigException(source + ": workerMemory " + map.get("workerMemory") + " is below 512MiB, too "
-                    + "little for a JVM and PoCL; give at least 512MiB (default 2GiB)");
+        if (w.memoryBytes() < 1536L << 20) {
+            // measured: a worker (JVM + PoCL + LLVM) reserves about 1.3 GB of address space before any guest work
+            throw new ConfigException(source + ": workerMemory " + map.get("workerMemory") + " is below 1536MiB, too "
+                    + "little for a JVM and PoCL (they reserve about 1.3 GB); give at least 1536MiB (default 2GiB)");
         }
         if (w.compileTimeNanos() < 1_000_000_000L) {
             throw new ConfigException(source + ": compileTimeLimit " + map.get("compileTimeLimit")

@@ -22,12 +22,12 @@ class WorkerLimitsConfigTest {
     @Test
     void limitsAreReadAndWrittenBack() {
         HostConfig c = HostConfig.parse("""
-                workerMemory: 1GiB
+                workerMemory: 3GiB
                 compileTimeLimit: 5s
                 workerCpuTime: 600s
                 guests: [{name: a, overrunLimit: 0}, {name: b, overrunLimit: 250ms}]
                 """, "t");
-        assertEquals(new HostConfig.WorkerLimits(1L << 30, 5_000_000_000L, 600_000_000_000L), c.workerLimits());
+        assertEquals(new HostConfig.WorkerLimits(3L << 30, 5_000_000_000L, 600_000_000_000L), c.workerLimits());
         assertEquals(0, c.guest("a").overrunLimitNanos());
         assertEquals(250_000_000L, c.guest("b").overrunLimitNanos());
         HostConfig again = HostConfig.parse(c.toYaml(), "again");
@@ -39,7 +39,7 @@ class WorkerLimitsConfigTest {
     @Test
     void tooLittleMemoryOrCompileTimeIsRefusedWithTheFigure() {
         HostConfig.ConfigException m = assertThrows(HostConfig.ConfigException.class, () -> HostConfig.parse("workerMemory: 64MiB", "t"));
-        assertTrue(m.getMessage().contains("64MiB") && m.getMessage().contains("512MiB"), m.getMessage());
+        assertTrue(m.getMessage().contains("64MiB") && m.getMessage().contains("1536MiB"), m.getMessage());
         HostConfig.ConfigException t = assertThrows(HostConfig.ConfigException.class, () -> HostConfig.parse("compileTimeLimit: 10ms", "t"));
         assertTrue(t.getMessage().contains("10ms") && t.getMessage().contains("1s"), t.getMessage());
     }

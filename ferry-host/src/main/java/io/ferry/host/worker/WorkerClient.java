@@ -127,7 +127,10 @@ public final class WorkerClient implements BackendSession {
             while (control.connectAck() != nonce) {
                 if (!process.isAlive()) {
                     throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
-                            + "' exited at start (exit code " + process.exitValue() + ")");
+                            + "' exited at start (exit code " + process.exitValue() + "; the host's log has its "
+                            + "output); its address space is limited to workerMemory "
+                            + io.ferry.host.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
+                            + "workerMemory if the JVM and PoCL need more on this machine");
                 }
                 if (System.nanoTime() - start > START_TIMEOUT_NANOS) {
                     throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
