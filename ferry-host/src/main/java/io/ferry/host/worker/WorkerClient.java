@@ -115,7 +115,7 @@ public final class WorkerClient implements BackendSession {
             try {
                 cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file), guestDir,
                         Files.size(guestRegion), limits, workerArgs);
-            } catch (IllegalStateException e) {
+            } catch (io.ferry.host.HostConfig.ConfigException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)

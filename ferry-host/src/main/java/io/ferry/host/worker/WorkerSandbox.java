@@ -50,7 +50,7 @@ public final class WorkerSandbox {
 
     /**
      * Checks, once per JVM, that bubblewrap is there and can make a sandbox on this machine; throws
-     * {@link IllegalStateException} naming what failed and the fix, so the host refuses {@code isolation: process}
+     * {@link HostConfig.ConfigException} naming what failed and the fix, so the host refuses {@code isolation: process}
      * rather than run guest kernels unsandboxed.
      */
     public static synchronized void check() {
@@ -60,7 +60,7 @@ public final class WorkerSandbox {
         String bwrap = bwrap();
         String refusal = selfCheck(bwrap);
         if (refusal != null) {
-            throw new IllegalStateException(refusal);
+            throw new HostConfig.ConfigException(refusal);
         }
         if (!SeccompFilter.supported()) {
             LOG.warning("device worker sandbox: no seccomp filter on " + System.getProperty("os.arch")
