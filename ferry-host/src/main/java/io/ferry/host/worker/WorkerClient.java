@@ -298,7 +298,11 @@ public final class WorkerClient implements BackendSession {
             String how = code > 128 ? "killed by signal " + (code - 128) + (code == 134 ? " (SIGABRT after a crash)"
                     : code == 139 ? " (SIGSEGV)" : code == 137 ? " (SIGKILL)" : "") : "exit code " + code;
             String report = crashReport();
-            throw lose(op, "died (" + how + (report != null ? "; crash report in " + report : "") + ")");
+            if (report != null) {
+                LOG.warning("guest " + guest + ": the device worker's crash reports are in " + report);
+            }
+            // the guest learns that a report exists, not where the host keeps it
+            throw lose(op, "died (" + how + (report != null ? "; a crash report is kept on the host" : "") + ")");
         }
     }
 

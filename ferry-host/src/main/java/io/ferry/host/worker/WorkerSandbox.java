@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +26,8 @@ import java.util.logging.Logger;
  *     bwrap --unshare-all --die-with-parent --new-session --disable-userns --uid 60000 --gid 60000 --cap-drop ALL \
  *           --ro-bind /usr /usr (the /lib*, /bin, /sbin links or binds) --ro-bind-try /etc/ld.so.cache, /etc/OpenCL,
  *           /etc/alternatives; the JDK and every class path entry read-only; --proc /proc --dev /dev
- *           --size 256MiB --tmpfs /tmp; the guest's PoCL cache at /cache and its crash dir at /crash, read-write;
- *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR, the host's POCL_* but the cache)
+ *           --size 256MiB --tmpfs /tmp (which holds the PoCL kernel cache); the guest's crash dir at /crash;
+ *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR=/tmp/pocl, the host's POCL_*)
  *           --seccomp 5 --chdir /tmp -- java ... WorkerMain /proc/self/fd/4 /proc/self/fd/3 BACKEND GUEST [CLASS]
  * </pre>
  *
@@ -139,19 +140,39 @@ public final class WorkerSandbox {
         cmd.addAll(List.of("--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"));
     }
 
+    /** Crash reports kept per guest: older ones are deleted when a worker starts. */
+    static final int CRASH_REPORTS_KEPT = 4;
+
     /**
-     * The host-private directory of one guest's worker files: {@code pocl/} (its PoCL kernel cache, so one guest
-     * cannot poison another's) and {@code crash/} (JVM crash reports). Mode 0700, created when missing.
+     * The host-private directory (0700) of one guest's worker files: {@code crash/}, its JVM crash reports, the
+     * newest {@link #CRASH_REPORTS_KEPT} kept. The PoCL kernel cache is not here: it lives in the worker's own tmpfs
+     * {@code /tmp}, so no guest can poison another's (or a later session's) kernels and its size is bounded.
      */
     static Path guestDir(Path workerDir, String guest) throws IOException {
         Path base = workerDir.resolveSibling("worker-cache");
         Path g = base.resolve(guest);
-        for (Path d : List.of(base, g, g.resolve("pocl"), g.resolve("crash"))) {
+        Path crash = g.resolve("crash");
+        for (Path d : List.of(base, g, crash)) {
             if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createDirectories(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             }
         }
+        try (var files = Files.list(crash)) {
+            List<Path> old = files.sorted(Comparator.comparing(WorkerSandbox::modified).reversed())
+                    .skip(CRASH_REPORTS_KEPT).toList();
+            for (Path f : old) {
+                Files.deleteIfExists(f);
+            }
+        }
         return g;
+    }
+
+    private static java.nio.file.attribute.FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return java.nio.file.attribute.FileTime.fromMillis(0);
+        }
     }
 
     /**
@@ -203,11 +224,10 @@ public final class WorkerSandbox {
             }
         }
         cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp",
-                "--bind", guestDir.resolve("pocl").toString(), "/cache",
                 "--bind", guestDir.resolve("crash").toString(), "/crash",
                 "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                 "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2",
-                "--setenv", "POCL_CACHE_DIR", "/cache"));
+                "--setenv", "POCL_CACHE_DIR", "/tmp/pocl"));
         for (Map.Entry<String, String> e : System.getenv().entrySet()) {
             // the operator's PoCL settings (device count, threads, debug) apply in the worker too
             if (e.getKey().startsWith("POCL_") && !e.getKey().equals("POCL_CACHE_DIR")
