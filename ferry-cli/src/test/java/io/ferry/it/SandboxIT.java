@@ -351,4 +351,21 @@ class SandboxIT {
             }
         }
     }
+
+    @Test
+    void theWorkerTakesTheHeapFromTheHostNotFromTheHeaderTheGuestRewrote() throws Exception {
+        try (Ferry guest = connect("victim")) {
+            // the guest rewrites its region's heap offset to overlap its rings, before its worker starts
+            try (var ch = java.nio.channels.FileChannel.open(FerryHost.regionPath(dir, "victim"),
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putLong(0, 4096);
+                ch.write(b, io.ferry.channel.RegionDescriptor.HEAP_OFFSET_OFFSET);
+            }
+            try (Context ctx = guest.createContext(guest.defaultDevice()); Queue q = ctx.createQueue();
+                 Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
+                vaddVerified(guest, ctx, q, k, 4096); // the heap the worker maps is the one the host validated
+            }
+        }
+    }
 }

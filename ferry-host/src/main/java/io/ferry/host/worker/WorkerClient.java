@@ -212,6 +212,10 @@ public final class WorkerClient implements BackendSession {
         }
         long at;
         while ((at = requests.tryClaim(op.code, length)) < 0) {
+            String why = cancelled;
+            if (why != null) {
+                throw lose(op, why);
+            }
             checkAlive(op);
             drain(op); // the worker may be blocked writing failure answers we have not read
             Thread.onSpinWait();
