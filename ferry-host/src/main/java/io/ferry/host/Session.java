@@ -240,7 +240,13 @@ final class Session implements RecordHandler, SessionContext {
             if (host.isolation() == HostConfig.Isolation.PROCESS && device.info().type() == DeviceType.CPU) {
                 workerGate.await();
                 // the heap's place comes from the host's own layout, never from the header the guest can rewrite
-                long heapOffset = io.ferry.channel.RegionLayout.forSize(config.regionSize()).heapOffset();
+                io.ferry.channel.RegionLayout layout = io.ferry.channel.RegionLayout.forSize(config.regionSize());
+                if (layout.heapSize() != heap.byteSize()) {
+                    throw new BackendException(io.ferry.protocol.Status.INTERNAL, "guest " + guest + ": the host's "
+                            + "heap of " + heap.byteSize() + " bytes is not the " + layout.heapSize() + " of its "
+                            + "layout; cannot tell the device worker where it is");
+                }
+                long heapOffset = layout.heapOffset();
                 WorkerClient w = WorkerClient.start(device.backend().name(), guest, regionPath, heapOffset,
                         heap.byteSize(), FerryHost.workerDir(host),
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,
