@@ -51,6 +51,8 @@ public final class WorkerClient implements BackendSession {
     private long waitLimitNanos;
     /** Set by {@link #cancel} (the host's watchdog thread): the waiting call ends the worker's work with it. */
     private volatile String cancelled;
+    /** Set when the session closes this worker: a watchdog's cancel then only hastens the end. */
+    private volatile boolean closing;
     private final SpscRing requests;
     private final SpscRing replies;
     private final Reply reply = new Reply();
@@ -189,6 +191,10 @@ public final class WorkerClient implements BackendSession {
 
     /** As {@link #cancel()}, with the reason the waiting call reports. */
     public void cancel(String why) {
+        if (closing) {
+            process.destroyForcibly(); // being closed anyway: no news
+            return;
+        }
         LOG.warning("guest " + guest + ": cancelling device work: killing worker " + process.pid() + ": " + why);
         cancelled = why;
         process.destroyForcibly();
@@ -322,7 +328,9 @@ public final class WorkerClient implements BackendSession {
     private BackendException lose(WorkerOp op, String what) {
         lost = "the device worker of guest '" + guest + "' (pid " + process.pid() + ") " + what + " during "
                 + op + "; this guest's device work has ended: reconnect to start anew";
-        LOG.warning("guest " + guest + ": " + lost);
+        // a worker stopped while it is being closed (its guest gone at the same time) is no news
+        LOG.log(op == WorkerOp.CLOSE ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING,
+                "guest " + guest + ": " + lost);
         process.destroyForcibly();
         return new BackendException(Status.DEVICE_LOST, lost);
     }
@@ -542,6 +550,7 @@ public final class WorkerClient implements BackendSession {
     /** Asks the worker to release everything and exit; kills it if it does not within a second. */
     @Override
     public void close() {
+        closing = true;
         try {
             if (lost == null && process.isAlive()) {
                 call(WorkerOp.CLOSE, false, null, null);
