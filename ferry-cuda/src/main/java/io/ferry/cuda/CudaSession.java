@@ -9,6 +9,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import io.ferry.host.spi.BackendException;
 import io.ferry.host.spi.BackendSession;
+import io.ferry.host.spi.BuildOptions;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
@@ -251,11 +252,13 @@ public final class CudaSession implements BackendSession {
         return log.toString().strip();
     }
 
-    /** NVRTC options: the device's virtual architecture (unless the guest names one), then the guest's options. */
-    static List<String> nvrtcOptions(CudaDevice device, String guestOptions) {
+    /**
+     * NVRTC options: the device's virtual architecture (unless the guest names one), then the guest's options, each
+     * checked against {@link BuildOptions}' NVRTC allow-list (NVRTC runs in the daemon: no option may read a file).
+     */
+    static List<String> nvrtcOptions(CudaDevice device, String guestOptions) throws BackendException {
         List<String> args = new ArrayList<>();
-        List<String> guestArgs = guestOptions == null || guestOptions.isBlank() ? List.of()
-                : List.of(guestOptions.strip().split("\\s+"));
+        List<String> guestArgs = BuildOptions.check(guestOptions, BuildOptions.Dialect.NVRTC);
         boolean archGiven = guestArgs.stream().anyMatch(a -> a.startsWith("--gpu-architecture") || a.startsWith("-arch"));
         if (!archGiven) {
             args.add(device.archOption());

@@ -101,7 +101,8 @@ final class ComputeCalls {
             }
             case PROGRAM_BUILD -> {
                 Entry prog = handles.get(arg(rec, 0), Kind.PROGRAM, "program");
-                session.replyText(prog.backend.buildProgram(prog.handle, blob(rec, op)));
+                session.replyText(prog.backend.buildProgram(prog.handle,
+                        io.ferry.host.spi.BuildOptions.checked(blob(rec, op))));
             }
             case KERNEL_CREATE -> {
                 long k = arg(rec, 0);

@@ -111,6 +111,11 @@ final class Endpoint implements Runnable {
         } else if (now - lastBeatChange > GUEST_TIMEOUT_NANOS) {
             closeRequest = "no heartbeat from the guest for " + (now - lastBeatChange) / 1_000_000 + " ms";
         }
+        String why = closeRequest;
+        if (why != null) {
+            // the endpoint may be waiting on a device worker (an endless kernel): end that wait so it reads the request
+            s.cancelWorkers("was stopped because its guest is gone (" + why + ")");
+        }
     }
 
     /** The guest socket handed this region to process {@code pid} (its SO_PEERCRED pid). */

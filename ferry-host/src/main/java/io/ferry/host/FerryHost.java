@@ -54,6 +54,9 @@ public final class FerryHost implements AutoCloseable {
 
     /** Creates the regions and starts serving, with a TEE service (null: none). */
     public static FerryHost start(HostConfig config, Devices devices, SessionService.Factory tee) throws IOException {
+        if (config.isolation() == HostConfig.Isolation.PROCESS) {
+            io.ferry.host.worker.WorkerSandbox.check(); // refuse, rather than run guest kernels unsandboxed
+        }
         FerryHost host = new FerryHost(config, devices, tee);
         try {
             host.open();

@@ -32,6 +32,9 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
  * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
  *                                # (callLimit: 10s: the per-call TA watchdog; a longer call ends its TA instance)
+ * workerMemory: 2GiB            # address space of a device worker (RLIMIT_AS), on top of the guest's region
+ * compileTimeLimit: 60s         # a guest's program build that runs longer ends that guest's device worker
+ * workerCpuTime: 0s             # total CPU time of a device worker (RLIMIT_CPU); 0s: no limit
  * guests:
  *   - name: alice
  *     regionSize: 64MiB          # header + rings + heap
@@ -43,13 +46,26 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  *     weight: 1
  *     services: [compute, tee]
  *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096}
+ *     overrunLimit: 2s           # a device command that runs longer is cancelled (its worker killed); 0s: off
  * </pre>
  *
  * Values are checked once by {@link #parse}; the result is immutable.
  */
 public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
                          List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
-                         Path guestSocket) {
+                         Path guestSocket, WorkerLimits workerLimits) {
+
+    /**
+     * What bounds a guest's device worker (see docs/security.md, "Device worker sandbox"): its address space on top
+     * of the guest's region (RLIMIT_AS), the wall time of one program build, and its total CPU time (RLIMIT_CPU,
+     * 0: none).
+     */
+    public record WorkerLimits(long memoryBytes, long compileTimeNanos, long cpuTimeNanos) {
+        public static final WorkerLimits DEFAULT = new WorkerLimits(2L << 30, 60_000_000_000L, 0);
+    }
+
+    /** The overrun limit of a guest whose config names none: a device command running longer is cancelled. */
+    public static final long DEFAULT_OVERRUN_NANOS = 2_000_000_000L;
 
     /**
      * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
@@ -70,7 +86,8 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     /** The guest socket of a host on the default region directory. */
     public static final Path DEFAULT_GUEST_SOCKET = Path.of("/run/ferry/guest.sock");
     private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
-            "devices", "guests", "scheduler", "tee", "socket");
+            "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
+            "workerCpuTime");
     private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit", "region", "uids");
 
@@ -135,7 +152,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
         public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
                            Set<String> services, Quotas quotas) {
-            this(name, regionSize, secret, schedClass, weight, services, quotas, null, 0);
+            this(name, regionSize, secret, schedClass, weight, services, quotas, null, DEFAULT_OVERRUN_NANOS);
         }
 
         public GuestConfig withSecret(byte[] s) {
@@ -168,6 +185,9 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         if (scheduling == null) {
             scheduling = Scheduling.DEFAULT;
         }
+        if (workerLimits == null) {
+            workerLimits = WorkerLimits.DEFAULT;
+        }
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
         if (adminSocket == null) {
@@ -178,15 +198,23 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         }
     }
 
-    /** A config with the default guest socket. */
+    /** A config with the default guest socket and worker limits. */
     public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
                       List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
-        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null);
+        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null, null);
+    }
+
+    /** A config with the default worker limits. */
+    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                      Path guestSocket) {
+        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket, null);
     }
 
     /** A config with defaults for the host-wide settings. */
     public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
-        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null, null);
+        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null, null,
+                null);
     }
 
     /**
@@ -204,28 +232,34 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
     public HostConfig withGuests(List<GuestConfig> gs) {
         return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
-                guestSocket);
+                guestSocket, workerLimits);
     }
 
     public HostConfig withIsolation(Isolation i) {
         return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket);
+                guestSocket, workerLimits);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
         return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
-                guestSocket);
+                guestSocket, workerLimits);
     }
 
     public HostConfig withTee(Tee t) {
         return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
-                guestSocket);
+                guestSocket, workerLimits);
     }
 
     /** This config with guests taking their regions at {@code socket}. */
     public HostConfig withGuestSocket(Path socket) {
         return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                socket);
+                socket, workerLimits);
+
+    }
+
+    public HostConfig withWorkerLimits(WorkerLimits w) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket, w);
     }
 
     public GuestConfig guest(String name) {
@@ -325,8 +359,25 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             }
             tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))), callLimit);
         }
+        WorkerLimits w = WorkerLimits.DEFAULT;
+        w = new WorkerLimits(
+                map.get("workerMemory") == null ? w.memoryBytes()
+                        : parseSize(String.valueOf(map.get("workerMemory")), source + ": workerMemory"),
+                map.get("compileTimeLimit") == null ? w.compileTimeNanos()
+                        : parseDuration(String.valueOf(map.get("compileTimeLimit")), source + ": compileTimeLimit"),
+                map.get("workerCpuTime") == null ? w.cpuTimeNanos()
+                        : durationOrOff(map.get("workerCpuTime"), source + ": workerCpuTime"));
+        if (w.memoryBytes() < 1536L << 20) {
+            // measured: a worker (JVM + PoCL + LLVM) reserves about 1.3 GB of address space before any guest work
+            throw new ConfigException(source + ": workerMemory " + map.get("workerMemory") + " is below 1536MiB, too "
+                    + "little for a JVM and PoCL (they reserve about 1.3 GB); give at least 1536MiB (default 2GiB)");
+        }
+        if (w.compileTimeNanos() < 1_000_000_000L) {
+            throw new ConfigException(source + ": compileTimeLimit " + map.get("compileTimeLimit")
+                    + " is below 1s; give at least 1s (default 60s)");
+        }
         Path guestSocket = map.get("socket") == null ? null : Path.of(String.valueOf(map.get("socket")));
-        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee, guestSocket);
+        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee, guestSocket, w);
     }
 
     private static GuestConfig guest(Object o, String source) {
@@ -391,8 +442,8 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             }
             reservation = new Reservation(budget, period);
         }
-        long overrun = g.get("overrunLimit") == null ? 0
-                : parseDuration(String.valueOf(g.get("overrunLimit")), where + " overrunLimit");
+        long overrun = g.get("overrunLimit") == null ? DEFAULT_OVERRUN_NANOS
+                : durationOrOff(g.get("overrunLimit"), where + " overrunLimit");
         RegionKind region = g.get("region") == null ? RegionKind.MEMFD
                 : enumValue(RegionKind.class, g.get("region"), where + " region");
         List<Integer> uids = new ArrayList<>();
@@ -401,6 +452,12 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         }
         return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun,
                 region, uids);
+    }
+
+    /** A duration, or 0 for "0", "0s" or "off" (the limit is off). */
+    static long durationOrOff(Object value, String what) {
+        String t = String.valueOf(value).trim().toLowerCase(Locale.ROOT);
+        return t.equals("off") || t.matches("0+(\\.0*)?(ns|us|ms|s)?") ? 0 : parseDuration(t, what);
     }
 
     /** "16.667ms", "500us", "2s", "1500000ns" → nanoseconds. */
@@ -457,6 +514,11 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         sched.put("policy", scheduling.policy().name().toLowerCase(Locale.ROOT));
         sched.put("bestEffortCap", formatDuration(scheduling.bestEffortCapNanos()));
         root.put("scheduler", sched);
+        if (!workerLimits.equals(WorkerLimits.DEFAULT)) {
+            root.put("workerMemory", formatSize(workerLimits.memoryBytes()));
+            root.put("compileTimeLimit", formatDuration(workerLimits.compileTimeNanos()));
+            root.put("workerCpuTime", workerLimits.cpuTimeNanos() == 0 ? "0s" : formatDuration(workerLimits.cpuTimeNanos()));
+        }
         if (tee != null) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("dir", tee.dir().toString());
@@ -488,8 +550,8 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
                 r.put("period", formatDuration(g.reservation.periodNanos()));
                 m.put("reservation", r);
             }
-            if (g.overrunLimitNanos > 0) {
-                m.put("overrunLimit", formatDuration(g.overrunLimitNanos));
+            if (g.overrunLimitNanos != DEFAULT_OVERRUN_NANOS) {
+                m.put("overrunLimit", g.overrunLimitNanos == 0 ? "0s" : formatDuration(g.overrunLimitNanos));
             }
             if (g.region != RegionKind.MEMFD) {
                 m.put("region", g.region.name().toLowerCase(Locale.ROOT));

@@ -49,6 +49,8 @@ final class Session implements RecordHandler, SessionContext {
     private final HandleTable handles;
     private final ComputeCalls compute;
     private final Map<ComputeBackend, BackendSession> backends = new IdentityHashMap<>();
+    /** This session's device workers, for the watchdog thread ({@link #cancelWorkers}). */
+    private final java.util.List<WorkerClient> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final SessionService.Factory teeFactory;
     private SessionService tee;
     private final long[] results = new long[Wire.RESULT_WORDS];
@@ -207,6 +209,16 @@ final class Session implements RecordHandler, SessionContext {
                 : new io.ferry.host.sched.Hint(priority, deadline == 0 ? Long.MAX_VALUE : System.nanoTime() + deadline);
     }
 
+    /**
+     * From the watchdog thread: kills this session's device workers, so that an endpoint waiting on one (an endless
+     * kernel, a long build) returns at once and can end the session.
+     */
+    void cancelWorkers(String why) {
+        for (WorkerClient w : workers) {
+            w.cancel(why);
+        }
+    }
+
     /** How to stop a backend's running work: kill the device worker; null where it cannot be stopped. */
     Runnable cancelFor(BackendSession b) {
         return b instanceof WorkerClient w ? w::cancel : null;
@@ -227,8 +239,21 @@ final class Session implements RecordHandler, SessionContext {
             // Guest kernels on a CPU device run as machine code where the device runs: keep them out of the host.
             if (host.isolation() == HostConfig.Isolation.PROCESS && device.info().type() == DeviceType.CPU) {
                 workerGate.await();
-                b = WorkerClient.start(device.backend().name(), guest, regionPath, FerryHost.workerDir(host),
-                        host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null);
+                // the heap's place comes from the host's own layout, never from the header the guest can rewrite
+                io.ferry.channel.RegionLayout layout = io.ferry.channel.RegionLayout.forSize(config.regionSize());
+                if (layout.heapSize() != heap.byteSize()) {
+                    throw new BackendException(io.ferry.protocol.Status.INTERNAL, "guest " + guest + ": the host's "
+                            + "heap of " + heap.byteSize() + " bytes is not the " + layout.heapSize() + " of its "
+                            + "layout; cannot tell the device worker where it is");
+                }
+                long heapOffset = layout.heapOffset();
+                WorkerClient w = WorkerClient.start(device.backend().name(), guest, regionPath, heapOffset,
+                        heap.byteSize(), FerryHost.workerDir(host),
+                        host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,
+                        host.workerLimits(),
+                        host.scheduling().policy() == HostConfig.Policy.FIFO ? config.overrunLimitNanos() : 0);
+                workers.add(w);
+                b = w;
             } else {
                 b = device.backend().openSession(guest, heap);
             }

@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.ferry.host.spi.BackendException;
+import io.ferry.host.spi.BuildOptions;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,6 +13,17 @@ import java.nio.charset.StandardCharsets;
 
 /** Programs and kernels: create from source, build with the log, create kernels with their argument info. */
 final class ClPrograms {
+    /**
+     * The most build-log bytes returned: what fits a guest's completion (16 KiB) beside the error's own words. A
+     * longer log is cut, with a note of its size.
+     */
+    static final int LOG_LIMIT = 12 * 1024;
+    /**
+     * OpenCL hands a build log out only whole, into a buffer of its full size; a log over this size is not fetched at
+     * all (PoCL already holds it; a second copy would double the worker's memory).
+     */
+    static final long LOG_FETCH_LIMIT = 64L << 20;
+
     private ClPrograms() {
     }
 
@@ -35,6 +47,7 @@ final class ClPrograms {
      * {@link Status#BUILD_FAILED} with {@code "clBuildProgram: CL_NAME (code)"} and the full log in the message.
      */
     static String build(ClObject.Program p, String options) throws BackendException {
+        BuildOptions.check(options, BuildOptions.Dialect.OPENCL); // the host checked too: this worker trusts nobody
         int rc;
         String log;
         try (Arena arena = Arena.ofConfined()) {
@@ -62,11 +75,39 @@ final class ClPrograms {
         if (n <= 1) {
             return "";
         }
-        MemorySegment text = arena.allocate(n);
+        if (n > LOG_FETCH_LIMIT) {
+            return "(build log of " + sizeText(n) + " not read: over " + sizeText(LOG_FETCH_LIMIT) + ")";
+        }
+        MemorySegment text;
+        try {
+            text = arena.allocate(n);
+        } catch (OutOfMemoryError e) {
+            return "(build log of " + sizeText(n) + " not read: no memory for it in the device worker)";
+        }
         if (OpenCL.getProgramBuildInfo(p.ptr, device, OpenCL.CL_PROGRAM_BUILD_LOG, n, text, MemorySegment.NULL) != 0) {
             return "";
         }
-        return text.getString(0, StandardCharsets.UTF_8).strip();
+        return cut(text, n - 1);
+    }
+
+    /** The first {@link #LOG_LIMIT} bytes of a NUL-terminated log of {@code length} bytes, noting a cut. */
+    static String cut(MemorySegment text, long length) {
+        int take = (int) Math.min(length, LOG_LIMIT);
+        byte[] bytes = text.asSlice(0, take).toArray(JAVA_BYTE);
+        int end = 0;
+        while (end < take && bytes[end] != 0) {
+            end++;
+        }
+        String log = new String(bytes, 0, end, StandardCharsets.UTF_8).strip();
+        return length > LOG_LIMIT ? log + "\n… (log cut at " + sizeText(LOG_LIMIT) + " of " + sizeText(length) + ")"
+                : log;
+    }
+
+    static String sizeText(long bytes) {
+        if (bytes >= 1_000_000) {
+            return String.format(java.util.Locale.ROOT, "%.0f MB", bytes / 1e6);
+        }
+        return bytes % 1024 == 0 ? bytes / 1024 + " KiB" : bytes + " bytes";
     }
 
     /**

@@ -191,13 +191,37 @@ class OpenClSessionTest {
     }
 
     @Test
-    void badBuildOptionsFailTheBuild() throws BackendException {
+    void buildOptionsOffTheAllowListAreRefusedNamingTheOption() throws BackendException {
         long p = handle();
         session.createProgram(p, context, SourceLanguage.OPENCL_C, SOURCE);
-        BackendException e = assertThrows(BackendException.class, () -> session.buildProgram(p, "-no-such-option"));
-        assertEquals(Status.BUILD_FAILED, e.status());
-        assertTrue(e.getMessage().startsWith("clBuildProgram: CL_"), e.getMessage());
-        assertTrue(e.getMessage().contains("-no-such-option"), e.getMessage());
+        for (String bad : java.util.List.of("-no-such-option", "-I/etc", "-include /etc/hostname")) {
+            BackendException e = assertThrows(BackendException.class, () -> session.buildProgram(p, bad));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("'" + bad.split(" ")[0] + "'"), e.getMessage());
+        }
+        session.release(p);
+    }
+
+    @Test
+    void allowedOptionsPoclRejectsStillFailTheBuild() throws BackendException {
+        long p = handle();
+        session.createProgram(p, context, SourceLanguage.OPENCL_C, SOURCE);
+        // allowed by the list, refused by PoCL: the device's own answer comes back
+        BackendException e = assertThrows(BackendException.class, () -> session.buildProgram(p, "-cl-std=CL1.0 -D X=1 -Werror -cl-kernel-arg-info -cl-no-subgroup-ifp -cl-std=CL3.0"));
+        assertTrue(e.status() == Status.BUILD_FAILED || e.status() == Status.INVALID_ARGUMENT, e.getMessage());
+        session.release(p);
+    }
+
+    @Test
+    void aLongBuildLogIsCutWithItsSizeNoted() throws BackendException {
+        long p = handle();
+        // unique code, so that no PoCL kernel cache answers it (PoCL hashes the preprocessed source; a cached build has
+        // no log)
+        String source = "__kernel void unique" + System.nanoTime() + "() {}\n" + ("#warning " + "w".repeat(150) + "\n").repeat(600) + SOURCE;
+        session.createProgram(p, context, SourceLanguage.OPENCL_C, source);
+        String log = session.buildProgram(p, "");
+        assertTrue(log.length() < ClPrograms.LOG_LIMIT + 100, "log of " + log.length());
+        assertTrue(log.contains("(log cut at 12 KiB of "), log.substring(Math.max(0, log.length() - 100)));
         session.release(p);
     }
 

@@ -46,6 +46,13 @@ public final class WorkerClient implements BackendSession {
     private final String guest;
     private final Region control;
     private final Process process;
+    private final Path crashDir;
+    private final long compileTimeNanos;
+    private long waitLimitNanos;
+    /** Set by {@link #cancel} (the host's watchdog thread): the waiting call ends the worker's work with it. */
+    private volatile String cancelled;
+    /** Set when the session closes this worker: a watchdog's cancel then only hastens the end. */
+    private volatile boolean closing;
     private final SpscRing requests;
     private final SpscRing replies;
     private final Reply reply = new Reply();
@@ -61,22 +68,33 @@ public final class WorkerClient implements BackendSession {
     private long seq;
     private String lost;
 
-    private WorkerClient(String guest, Region control, Process process) {
+    WorkerClient(String guest, Region control, Process process, Path crashDir, long compileTimeNanos) {
         this.guest = guest;
         this.control = control;
         this.process = process;
+        this.crashDir = crashDir;
+        this.compileTimeNanos = compileTimeNanos;
         this.requests = control.commandRing();
         this.replies = control.completionRing();
     }
 
     /**
-     * Starts a worker for {@code guest} that serves {@code backend}'s devices with the guest's region's heap, its
-     * threads at the CPU priority of {@code schedClass} (null: leave it).
+     * Starts a worker for {@code guest}, in its sandbox ({@link WorkerSandbox}), that serves {@code backend}'s devices
+     * with the guest's region's heap, its threads at the CPU priority of {@code schedClass} (null: leave it).
+     * {@code guestRegion} is a path the host can open read-write (a region file, or {@code /proc/<host>/fd/<n>} of a
+     * memfd): the worker receives it as an open descriptor, never as a path, and maps only the heap at
+     * {@code heapOffset}, {@code heapSize}: the host's figures, not the region header, which the guest can rewrite.
+     * {@code waitLimitNanos} (0: none) bounds each wait for device work (finish, event wait): the guest's
+     * overrunLimit where no scheduler times its commands one by one (policy fifo).
      */
-    public static WorkerClient start(String backend, String guest, Path guestRegion, Path workDir,
-                                     io.ferry.host.HostConfig.SchedClass schedClass) throws BackendException {
+    public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
+                                     Path workDir,
+                                     io.ferry.host.HostConfig.SchedClass schedClass,
+                                     io.ferry.host.HostConfig.WorkerLimits limits, long waitLimitNanos)
+            throws BackendException {
         Region control = null;
         Process process = null;
+        Path crashDir = null;
         try {
             if (!Files.isDirectory(workDir)) {
                 Files.createDirectories(workDir,
@@ -84,27 +102,37 @@ public final class WorkerClient implements BackendSession {
             }
             Path file = workDir.resolve(guest + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
                     + ".worker");
-            control = Region.create(file, guest, new RegionLayout(64 * 1024, 16 * 1024, 64 * 1024), null);
+            // records up to half a ring: requests as large as a guest's (a program source), answers of 32 KiB (a cut log)
+            control = Region.create(file, guest, new RegionLayout(256 * 1024, 64 * 1024, 64 * 1024), null);
             long nonce = ThreadLocalRandom.current().nextLong() | 1;
             control.connectRequest(nonce);
-            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                    "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss512k", "-Xmx256m",
-                    "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir")
-                            + "/ferry-worker-hs_err_%p.log",
-                    "-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(),
-                    file.toString(), guestRegion.toString(), backend, guest));
+            List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),
+                    backend, guest));
             if (schedClass != null) {
-                cmd.add(schedClass.name());
+                workerArgs.add(schedClass.name());
+            }
+            Path guestDir = WorkerSandbox.guestDir(workDir, guest);
+            crashDir = guestDir.resolve("crash");
+            List<String> cmd;
+            try {
+                cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file), guestDir,
+                        Files.size(guestRegion), limits, workerArgs);
+            } catch (io.ferry.host.HostConfig.ConfigException e) {
+                throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().clear(); // bwrap sets the worker's own (--clearenv); prlimit and sh need none
             process = pb.start();
             long start = System.nanoTime();
             IdleStrategy idle = new BackoffIdleStrategy(0, 0, 100, 100_000, 5_000_000);
             while (control.connectAck() != nonce) {
                 if (!process.isAlive()) {
                     throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
-                            + "' exited at start (exit code " + process.exitValue() + ")");
+                            + "' exited at start (exit code " + process.exitValue() + "; the host's log has its "
+                            + "output); its address space is limited to workerMemory "
+                            + io.ferry.host.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
+                            + "workerMemory if the JVM and PoCL need more on this machine");
                 }
                 if (System.nanoTime() - start > START_TIMEOUT_NANOS) {
                     throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
@@ -113,9 +141,14 @@ public final class WorkerClient implements BackendSession {
                 idle.idle(0);
             }
             Files.deleteIfExists(file); // both sides have it mapped; nobody else needs to find it
+            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".bpf")); // loaded before the JVM ran
             long pid = process.pid();
-            LOG.info(() -> "guest " + guest + ": device worker started (pid " + pid + ", " + backend + ")");
-            return new WorkerClient(guest, control, process);
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            LOG.info(() -> "guest " + guest + ": device worker started in its sandbox in " + ms + " ms (bwrap pid "
+                    + pid + ", " + backend + ")");
+            WorkerClient c = new WorkerClient(guest, control, process, crashDir, limits.compileTimeNanos());
+            c.waitLimitNanos = waitLimitNanos;
+            return c;
         } catch (IOException | RuntimeException e) {
             cleanup(control, process);
             throw new BackendException(Status.DEVICE_LOST, "could not start the device worker of guest '" + guest
@@ -134,6 +167,7 @@ public final class WorkerClient implements BackendSession {
             Path p = control.path();
             control.close();
             try {
+                Files.deleteIfExists(p.resolveSibling(p.getFileName() + ".bpf"));
                 Files.deleteIfExists(p);
             } catch (IOException ignored) {
                 // best effort: the file lives in the host's private directory
@@ -141,16 +175,28 @@ public final class WorkerClient implements BackendSession {
         }
     }
 
+    /** The pid of the sandbox (bwrap); the worker's JVM is its descendant, in namespaces of its own. */
     public long pid() {
         return process.pid();
     }
 
     /**
-     * Stops the guest's device work now (from another thread: the host's watchdog). The worker is killed; the call
-     * waiting on it fails with DEVICE_LOST, as does every later one.
+     * Stops the guest's device work now (from another thread: the host's watchdog, for a command over the guest's
+     * overrunLimit or a guest gone). The worker is killed; the call waiting on it ends with DEVICE_LOST at once, as
+     * does every later one.
      */
     public void cancel() {
-        LOG.warning("guest " + guest + ": cancelling device work: killing worker " + process.pid());
+        cancel("was stopped by the host's watchdog (a device command over the guest's overrunLimit, or the guest gone)");
+    }
+
+    /** As {@link #cancel()}, with the reason the waiting call reports. */
+    public void cancel(String why) {
+        if (closing) {
+            process.destroyForcibly(); // being closed anyway: no news
+            return;
+        }
+        LOG.warning("guest " + guest + ": cancelling device work: killing worker " + process.pid() + ": " + why);
+        cancelled = why;
         process.destroyForcibly();
     }
 
@@ -172,6 +218,10 @@ public final class WorkerClient implements BackendSession {
         }
         long at;
         while ((at = requests.tryClaim(op.code, length)) < 0) {
+            String why = cancelled;
+            if (why != null) {
+                throw lose(op, why);
+            }
             checkAlive(op);
             drain(op); // the worker may be blocked writing failure answers we have not read
             Thread.onSpinWait();
@@ -201,7 +251,12 @@ public final class WorkerClient implements BackendSession {
         int polls = 0;
         awaited = s;
         reply.seq = -1;
+        long started = System.nanoTime();
         while (true) {
+            String why = cancelled;
+            if (why != null) {
+                throw lose(op, why);
+            }
             int n = drain(op);
             if (reply.seq == s) {
                 outstanding.clear(); // served in order: everything before s is done
@@ -213,6 +268,18 @@ public final class WorkerClient implements BackendSession {
             if (n == 0) {
                 if ((++polls & 127) == 0) {
                     checkAlive(op);
+                    long ran = System.nanoTime() - started;
+                    if (waitLimitNanos > 0 && (op == WorkerOp.FINISH || op == WorkerOp.WAIT_EVENT)
+                            && ran > waitLimitNanos) {
+                        throw lose(op, "was stopped by the host: its device work ran " + ran / 1_000_000 + " ms, over "
+                                + "the guest's overrunLimit of " + waitLimitNanos / 1_000_000 + " ms (under policy "
+                                + "fifo each wait for device work is timed); split the work or raise overrunLimit");
+                    }
+                    if (op == WorkerOp.BUILD_PROGRAM && ran > compileTimeNanos) {
+                        throw lose(op, "ran a program build for " + ran / 1_000_000 + " ms, over the compileTimeLimit "
+                                + "of " + compileTimeNanos / 1_000_000 + " ms; simplify the program or raise "
+                                + "compileTimeLimit in the host's config");
+                    }
                 }
                 idle.idle(0);
             } else {
@@ -240,15 +307,30 @@ public final class WorkerClient implements BackendSession {
             int code = process.exitValue();
             String how = code > 128 ? "killed by signal " + (code - 128) + (code == 134 ? " (SIGABRT after a crash)"
                     : code == 139 ? " (SIGSEGV)" : code == 137 ? " (SIGKILL)" : "") : "exit code " + code;
-            Path report = Path.of(System.getProperty("java.io.tmpdir"), "ferry-worker-hs_err_" + process.pid() + ".log");
-            throw lose(op, "died (" + how + (Files.exists(report) ? "; crash report " + report : "") + ")");
+            String report = crashReport();
+            if (report != null) {
+                LOG.warning("guest " + guest + ": the device worker's crash reports are in " + report);
+            }
+            // the guest learns that a report exists, not where the host keeps it
+            throw lose(op, "died (" + how + (report != null ? "; a crash report is kept on the host" : "") + ")");
+        }
+    }
+
+    /** The host-private directory of the worker's JVM crash reports, when it holds one. */
+    private String crashReport() {
+        try (var files = Files.list(crashDir)) {
+            return files.findAny().isPresent() ? crashDir.toString() : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 
     private BackendException lose(WorkerOp op, String what) {
         lost = "the device worker of guest '" + guest + "' (pid " + process.pid() + ") " + what + " during "
                 + op + "; this guest's device work has ended: reconnect to start anew";
-        LOG.warning("guest " + guest + ": " + lost);
+        // a worker stopped while it is being closed (its guest gone at the same time) is no news
+        LOG.log(op == WorkerOp.CLOSE ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING,
+                "guest " + guest + ": " + lost);
         process.destroyForcibly();
         return new BackendException(Status.DEVICE_LOST, lost);
     }
@@ -280,7 +362,13 @@ public final class WorkerClient implements BackendSession {
                 return;
             }
             long s = Wire.seq(rec, 0);
-            Status st = Status.of(Wire.status(rec, 0));
+            int code = Wire.status(rec, 0);
+            Status st = Status.of(code);
+            if (st == null || st.code() != code) { // Status.of maps codes past its table to INTERNAL
+                invalid = "answered request #" + s + " with status code " + code + ", which is no status: a worker "
+                        + "protocol violation";
+                return;
+            }
             String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
             if (s == awaited) {
                 seq = s;
@@ -462,6 +550,7 @@ public final class WorkerClient implements BackendSession {
     /** Asks the worker to release everything and exit; kills it if it does not within a second. */
     @Override
     public void close() {
+        closing = true;
         try {
             if (lost == null && process.isAlive()) {
                 call(WorkerOp.CLOSE, false, null, null);

@@ -11,7 +11,10 @@ import io.ferry.host.spi.ComputeBackend;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Path;
 import java.util.ServiceLoader;
 
@@ -20,8 +23,11 @@ import java.util.ServiceLoader;
  * to machine code (a PoCL kernel) can only harm this process. It maps the guest's region (for the heap) and its
  * private control region with the host, and nothing of any other guest.
  *
- * <p>Usage: {@code WorkerMain CONTROL_REGION GUEST_REGION BACKEND GUEST [CLASS]}. It serves requests until CLOSE, or until
- * the host dies (the kernel sends it SIGKILL then: see {@link Sandbox}).
+ * <p>Usage: {@code WorkerMain CONTROL_REGION GUEST_REGION HEAP_OFFSET HEAP_SIZE BACKEND GUEST [CLASS]}; in its sandbox
+ * ({@link WorkerSandbox}) the two regions are {@code /proc/self/fd/4} and {@code /proc/self/fd/3}, descriptors the
+ * host opened. It maps only the guest's heap, where the host says it is: the region's header is the guest's to
+ * rewrite, so the worker never reads it (the host read and validated it once). It serves requests until CLOSE, or
+ * until the host dies (the kernel sends it SIGKILL then: see {@link Sandbox}).
  */
 public final class WorkerMain implements RecordHandler {
     private final SpscRing requests;
@@ -39,24 +45,24 @@ public final class WorkerMain implements RecordHandler {
 
     public static void main(String[] args) throws Exception {
         Sandbox.enterWorker();
-        if (args.length > 4) {
+        if (args.length > 6) {
             // before the device starts its threads, so that they inherit the guest's CPU priority
-            OsPriority.applyToCurrentThread(io.ferry.host.HostConfig.SchedClass.valueOf(args[4]));
+            OsPriority.applyToCurrentThread(io.ferry.host.HostConfig.SchedClass.valueOf(args[6]));
         }
         Region control = Region.open(Path.of(args[0]));
-        Region guest = Region.open(Path.of(args[1]));
+        MemorySegment heap = mapHeap(Path.of(args[1]), Long.parseLong(args[2]), Long.parseLong(args[3]));
         ComputeBackend backend = null;
         for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
-            if (b.name().equals(args[2])) {
+            if (b.name().equals(args[4])) {
                 backend = b;
             }
         }
         if (backend == null) {
-            System.err.println("ferry worker: no backend '" + args[2] + "' on the class path");
+            System.err.println("ferry worker: no backend '" + args[4] + "' on the class path");
             System.exit(3);
         }
         backend.devices();
-        BackendSession session = backend.openSession(args[3], guest.heap());
+        BackendSession session = backend.openSession(args[5], heap);
         WorkerMain w = new WorkerMain(control, session);
         control.connectAck(control.connectRequest()); // ready
         IdleStrategy idle = RingIdleStrategy.forRequests(w.requests, 100_000_000);
@@ -67,10 +73,24 @@ public final class WorkerMain implements RecordHandler {
         System.exit(0);
     }
 
+    /** Maps {@code size} bytes at {@code offset} of the guest's region: its heap, and nothing else of it. */
+    private static MemorySegment mapHeap(Path region, long offset, long size) throws java.io.IOException {
+        try (FileChannel ch = FileChannel.open(region, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long fileSize = ch.size();
+            if (offset < 0 || size <= 0 || offset > fileSize - size) {
+                throw new IllegalStateException("the guest's region has " + fileSize + " bytes, no heap of " + size
+                        + " bytes at " + offset);
+            }
+            return ch.map(FileChannel.MapMode.READ_WRITE, offset, size, Arena.global());
+        }
+    }
+
     @Override
     public void onRecord(int type, MemorySegment rec, int length) {
         WorkerOp op = WorkerOp.of(type);
+        // the header once, into locals, before serving
         long seq = Wire.seq(rec, 0);
+        boolean wantsReply = (Wire.flags(rec, 0) & Wire.FLAG_REPLY) != 0;
         java.util.Arrays.fill(r, 0);
         blob = null;
         Status status = Status.OK;
@@ -86,10 +106,16 @@ public final class WorkerMain implements RecordHandler {
             status = Status.INTERNAL;
             blob = Wire.utf8("device worker: " + e);
         }
-        if (status == Status.OK && (Wire.flags(rec, 0) & Wire.FLAG_REPLY) == 0) {
+        if (status == Status.OK && !wantsReply) {
             return; // one-way request that went well: no answer
         }
         int n = blob == null ? 0 : Math.min(blob.length, Wire.MAX_COMPLETION_BLOB);
+        int room = replies.maxRecordLength() - Wire.completionLength(0);
+        if (n > room) {
+            // a text longer than an answer can hold (a huge build log) is cut to fit, never a reason to stop
+            blob = cut(blob, room);
+            n = blob.length;
+        }
         long at;
         while ((at = replies.tryClaim(type, Wire.completionLength(n))) < 0) {
             Thread.onSpinWait();
@@ -151,6 +177,15 @@ public final class WorkerMain implements RecordHandler {
             }
         }
         r[3] = session.deviceMemoryBytes();
+    }
+
+    /** {@code text} cut to at most {@code max} bytes, saying so at its end. */
+    static byte[] cut(byte[] text, int max) {
+        byte[] note = Wire.utf8("\n… (cut at " + max + " bytes of " + text.length + ")");
+        byte[] out = java.util.Arrays.copyOf(text, Math.max(0, max - note.length));
+        byte[] all = java.util.Arrays.copyOf(out, out.length + note.length);
+        System.arraycopy(note, 0, all, out.length, note.length);
+        return all;
     }
 
     private static long a(MemorySegment rec, int i) {

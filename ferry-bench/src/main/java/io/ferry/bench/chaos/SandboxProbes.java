@@ -1,0 +1,222 @@
+package io.ferry.bench.chaos;
+
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Kernel;
+import io.ferry.client.NDRange;
+import io.ferry.client.Program;
+import io.ferry.client.Queue;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import io.ferry.protocol.Status;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Chaos probes of the device-worker sandbox (issue 11, items 1, 4, 5, 7), against a real host with default limits in
+ * a temporary directory, a bystander guest verifying vector adds throughout. {@link #probe()} returns:
+ * <ul>
+ *   <li>{@code kernel_reads_other_region} (false): another guest's region is mapped in, or reachable from, the spy
+ *       guest's worker (the only place its kernels run);</li>
+ *   <li>{@code kernel_reads_config} (false): the host's config (with a marker secret) is visible in the worker's
+ *       filesystem, or its bytes come back from an {@code #include} of it;</li>
+ *   <li>{@code include_host_file_leaked} (false): any host file's bytes come back from {@code #include} of a host
+ *       file, or {@code -I}/{@code -include} are accepted;</li>
+ *   <li>{@code build_log_bomb_bounded} (true): a 236 KB build log comes back cut to at most 16 KiB and the worker
+ *       goes on;</li>
+ *   <li>{@code endless_kernel_reclaimed_ms}: from the launch of a kernel that never ends to its guest's DEVICE_LOST
+ *       with the worker gone, under the default overrunLimit (2 s); -1 if it was not reclaimed within 30 s.</li>
+ * </ul>
+ */
+public final class SandboxProbes {
+    static final String VADD = "__kernel void vadd(__global const float* a, __global float* b) {"
+            + " size_t i = get_global_id(0); b[i] = a[i] + 1.0f; }";
+    static final String SPIN = "__kernel void spin(__global volatile int* a) { while (a[0] != 12345) { a[1]++; } }";
+    static final String MARKER = "FERRY_CHAOS_SECRET_7e3b91";
+
+    private SandboxProbes() {
+    }
+
+    /** Runs every probe; the keys above with their figures. */
+    public static Map<String, Object> probe() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-sandbox-probe-");
+        try {
+            Path config = dir.resolve("ferry.yaml");
+            Files.writeString(config, "#error " + MARKER + "\nguests: []\n");
+            List<HostConfig.GuestConfig> gs = List.of(new HostConfig.GuestConfig("spy", 16L << 20),
+                    new HostConfig.GuestConfig("victim", 16L << 20), new HostConfig.GuestConfig("looper", 16L << 20),
+                    new HostConfig.GuestConfig("bystander", 16L << 20));
+            try (Devices devices = Devices.discover(List.of());
+                 FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices)) {
+                AtomicBoolean stop = new AtomicBoolean();
+                AtomicLong verified = new AtomicLong();
+                AtomicBoolean bystanderOk = new AtomicBoolean(true);
+                Thread bystander = Thread.ofPlatform().name("sandbox-probe-bystander").start(() -> {
+                    try {
+                        verifyLoop(Ferry.connect(FerryHost.regionPath(dir, "bystander")), stop, verified);
+                    } catch (Throwable e) {
+                        System.out.println("sandbox probe: bystander failed: " + e);
+                        bystanderOk.set(false);
+                    }
+                });
+                try {
+                    spy(dir, config, out);
+                    out.put("build_log_bomb_bounded", logBomb(dir));
+                    out.put("endless_kernel_reclaimed_ms", endless(dir));
+                } finally {
+                    stop.set(true);
+                    bystander.join(30_000);
+                }
+                out.put("sandbox_bystander_verified", bystanderOk.get() && verified.get() > 0);
+            }
+        } finally {
+            deleteTree(dir);
+        }
+        return out;
+    }
+
+    /** The spy's worker: what it maps and sees, and what includes of host files give back. */
+    private static void spy(Path dir, Path config, Map<String, Object> out) throws Exception {
+        try (Ferry victim = Ferry.connect(FerryHost.regionPath(dir, "victim"));
+             Context vctx = victim.createContext(victim.defaultDevice()); Queue vq = vctx.createQueue();
+             HeapBlock secret = victim.heap().allocate(4096);
+             Ferry spy = Ferry.connect(FerryHost.regionPath(dir, "spy"));
+             Context ctx = spy.createContext(spy.defaultDevice()); Queue q = ctx.createQueue()) {
+            secret.segment().setString(0, MARKER);
+            vq.finish();
+            q.finish();
+            ProcessHandle w = workerJvm("spy");
+            Path proc = Path.of("/proc", String.valueOf(w.pid()));
+            Path victimRegion = FerryHost.regionPath(dir, "victim");
+            String maps = Files.readString(proc.resolve("maps"));
+            boolean otherRegion = maps.contains(victimRegion.getFileName().toString())
+                    || Files.exists(proc.resolve("root").resolve(victimRegion.toString().substring(1)))
+                    || Files.exists(proc.resolve("root").resolve(dir.toString().substring(1)));
+            out.put("kernel_reads_other_region", otherRegion);
+
+            String fromConfig = buildMessage(ctx, "#include \"" + config + "\"\n__kernel void k() {}\n", null);
+            out.put("kernel_reads_config", Files.exists(proc.resolve("root").resolve(config.toString().substring(1)))
+                    || fromConfig.contains(MARKER));
+
+            boolean leaked = false;
+            for (String file : List.of("/etc/passwd", "/etc/hostname", "/etc/shadow", config.toString())) {
+                String m = buildMessage(ctx, "#include \"" + file + "\"\n__kernel void k() {}\n", null);
+                leaked |= m.contains(MARKER) || m.contains("root:x:0") || !m.contains("not found");
+            }
+            for (String opt : List.of("-I/etc", "-include " + config, "@" + config)) {
+                String m = buildMessage(ctx, "#include \"passwd\"\n__kernel void k() {}\n", opt);
+                leaked |= !m.startsWith("REFUSED") || m.contains(MARKER) || m.contains("root:x:0");
+            }
+            out.put("include_host_file_leaked", leaked);
+        }
+    }
+
+    /** The message of a build that should fail ("REFUSED: ..." for a refused option; "BUILT" if it built). */
+    private static String buildMessage(Context ctx, String source, String options) {
+        try (Program p = ctx.buildProgram(source, options == null ? "" : options)) {
+            return "BUILT " + p.buildLog();
+        } catch (FerryException e) {
+            return (e.status() == Status.INVALID_ARGUMENT ? "REFUSED: " : "") + e.getMessage();
+        }
+    }
+
+    private static boolean logBomb(Path dir) {
+        String source = ("#warning " + "w".repeat(150) + "\n").repeat(600)
+                + "__kernel void k(__global int* a) { a[0] = 1; }\n";
+        try (Ferry spy = Ferry.connect(FerryHost.regionPath(dir, "spy"));
+             Context ctx = spy.createContext(spy.defaultDevice()); Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram(source); Kernel k = p.kernel("k")) {
+            String log = p.buildLog();
+            q.finish();
+            return log.length() <= 16 * 1024 && log.contains("log cut at") && k.argCount() == 1;
+        } catch (FerryException e) {
+            System.out.println("sandbox probe: log bomb: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private static long endless(Path dir) throws Exception {
+        try (Ferry bad = Ferry.connect(FerryHost.regionPath(dir, "looper"));
+             Context ctx = bad.createContext(bad.defaultDevice()); Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram(SPIN); Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+            q.finish();
+            ProcessHandle worker = workerJvm("looper");
+            k.arg(0, b);
+            long start = System.nanoTime();
+            q.launch(k, NDRange.of(1));
+            try {
+                q.finish();
+                return -1;
+            } catch (FerryException e) {
+                if (e.status() != Status.DEVICE_LOST) {
+                    System.out.println("sandbox probe: endless kernel: " + e.getMessage());
+                    return -1;
+                }
+            }
+            worker.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            return (System.nanoTime() - start) / 1_000_000;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return -1;
+        }
+    }
+
+    /** The JVM of {@code guest}'s device worker: a descendant of this JVM, inside its sandbox. */
+    static ProcessHandle workerJvm(String guest) {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/bin/java")).orElse(false))
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("io.ferry.host.worker.WorkerMain")
+                        && List.of(a).contains(guest)).orElse(false))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no device worker of " + guest));
+    }
+
+    private static void verifyLoop(Ferry f, AtomicBoolean stop, AtomicLong verified) {
+        int n = 4096;
+        try (f; Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd");
+             Buffer a = ctx.createBuffer(4L * n); Buffer b = ctx.createBuffer(4L * n);
+             HeapBlock in = f.heap().allocate(4L * n); HeapBlock out = f.heap().allocate(4L * n)) {
+            k.arg(0, a).arg(1, b);
+            for (int round = 0; !stop.get(); round++) {
+                for (int i = 0; i < n; i++) {
+                    in.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i + round);
+                }
+                q.write(a, 0, in.segment()).launch(k, NDRange.of(n)).read(b, 0, out.segment()).finish();
+                for (int i = 0; i < n; i++) {
+                    if (out.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i) != i + round + 1.0f) {
+                        throw new IllegalStateException("bystander result wrong at " + i + " in round " + round);
+                    }
+                }
+                verified.incrementAndGet();
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** Runs the probes and prints the figures (for a manual run). */
+    public static void main(String[] args) throws Exception {
+        probe().forEach((k, v) -> System.out.println(k + " = " + v));
+    }
+}

@@ -1,0 +1,371 @@
+package io.ferry.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Kernel;
+import io.ferry.client.NDRange;
+import io.ferry.client.Program;
+import io.ferry.client.Queue;
+import io.ferry.host.Devices;
+import io.ferry.host.FerryHost;
+import io.ferry.host.HostConfig;
+import io.ferry.protocol.Status;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A guest's device worker is a bubblewrap sandbox (issue 11, items 1, 4, 5, 7, 10b): its own uid in a user
+ * namespace, a mount namespace without the region directory, the config or any home; includes of host files find
+ * nothing; build logs are cut; an endless kernel is reclaimed while a bystander goes on.
+ */
+class SandboxIT {
+    static final String VADD = """
+            __kernel void vadd(__global const float* a, __global const float* b, __global float* c) {
+                size_t i = get_global_id(0);
+                c[i] = a[i] + b[i];
+            }
+            """;
+    static final String MARKER = "FERRY_HOST_SECRET_4f1d2a";
+
+    static Path dir;
+    static FerryHost host;
+    static Path secretHeader;
+
+    @BeforeAll
+    static void start() throws Exception {
+        dir = Hosts.newDir();
+        // a host file a guest must never read: a header in the host's private directory, like the config
+        secretHeader = dir.resolve("secret.h");
+        Files.writeString(secretHeader, "#error " + MARKER + "\n");
+        HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(
+                new HostConfig.GuestConfig("spy", 16L << 20),
+                new HostConfig.GuestConfig("victim", 16L << 20),
+                new HostConfig.GuestConfig("looper", 16L << 20)
+                        .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L),
+                new HostConfig.GuestConfig("bystander", 16L << 20)));
+        host = FerryHost.start(cfg, Devices.discover(List.of()));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (host != null) {
+            host.close();
+        }
+        Hosts.deleteTree(dir);
+    }
+
+    static Ferry connect(String guest) {
+        return Ferry.connect(FerryHost.regionPath(dir, guest));
+    }
+
+    /** The JVM of {@code guest}'s device worker: a descendant of this JVM, inside its bwrap sandbox. */
+    static ProcessHandle workerJvm(String guest) {
+        return ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/bin/java")).orElse(false))
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("io.ferry.host.worker.WorkerMain")
+                        && List.of(a).contains(guest)).orElse(false))
+                .findFirst().orElseThrow(() -> new AssertionError("no device worker of " + guest));
+    }
+
+    static void vaddVerified(Ferry ferry, Context ctx, Queue q, Kernel k, int n) {
+        try (HeapBlock ha = ferry.heap().allocate(4L * n); HeapBlock hc = ferry.heap().allocate(4L * n);
+             Buffer a = ctx.createBuffer(4L * n); Buffer c = ctx.createBuffer(4L * n)) {
+            for (int i = 0; i < n; i++) {
+                ha.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
+            }
+            q.write(a, 0, ha.segment());
+            k.arg(0, a).arg(1, a).arg(2, c);
+            q.launch(k, NDRange.of(n)).read(c, 0, hc.segment()).finish();
+            for (int i = 0; i < n; i++) {
+                assertEquals(2f * i, hc.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i), 1e-3f);
+            }
+        }
+    }
+
+    @Test
+    void theWorkerSeesNoRegionDirectoryNoConfigNoHomesAndRunsAsItsOwnUidUnderSeccomp() throws Exception {
+        try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
+             Queue q = ctx.createQueue()) {
+            q.finish();
+            ProcessHandle w = workerJvm("spy");
+            Path root = Path.of("/proc", String.valueOf(w.pid()), "root");
+            assertTrue(Files.isDirectory(root.resolve("usr/lib")), "the toolchain is there");
+            for (String hidden : List.of(dir.toString(), "/dev/shm/ferry", "/etc/ferry", "/etc/hostname",
+                    "/etc/passwd", "/etc/shadow", "/home", "/var/lib/ferry", "/root/.ssh", "/root/.bashrc",
+                    secretHeader.toString(),
+                    FerryHost.regionPath(dir, "victim").toString())) {
+                assertFalse(Files.exists(root.resolve(hidden.substring(1))), hidden + " is visible in the sandbox");
+            }
+            // of /root (or any home), only the class path's jars are there, read-only
+            try (var walk = Files.walk(root.resolve("root"))) {
+                for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                    assertTrue(p.toString().endsWith(".jar"), p + " is visible in the sandbox");
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                // no /root at all: better still
+            }
+            String uidMap = Files.readString(Path.of("/proc", String.valueOf(w.pid()), "uid_map")).strip();
+            assertTrue(uidMap.startsWith("60000 "), "uid inside the sandbox: " + uidMap);
+            assertNotEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")),
+                    Files.readSymbolicLink(Path.of("/proc", String.valueOf(w.pid()), "ns/user")), "own user namespace");
+            assertNotEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")),
+                    Files.readSymbolicLink(Path.of("/proc", String.valueOf(w.pid()), "ns/net")), "no network");
+            String status = Files.readString(Path.of("/proc", String.valueOf(w.pid()), "status"));
+            assertTrue(status.contains("Seccomp:\t2"), "a seccomp filter: " + status);
+            assertTrue(status.contains("NoNewPrivs:\t1"), status);
+            String limits = Files.readString(Path.of("/proc", String.valueOf(w.pid()), "limits"));
+            assertTrue(limits.matches("(?s).*Max address space\\s+\\d+\\s+\\d+\\s+bytes.*"), limits);
+            String env = new String(Files.readAllBytes(Path.of("/proc", String.valueOf(w.pid()), "environ")));
+            assertFalse(env.contains("JAVA_HOME") || env.contains("MAVEN") || env.contains("USER="),
+                    "environment cleared: " + env);
+        }
+    }
+
+    @Test
+    void theWorkerMapsNoOtherGuestsRegion() throws Exception {
+        try (Ferry victim = connect("victim"); Context vctx = victim.createContext(victim.defaultDevice());
+             Queue vq = vctx.createQueue();
+             Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
+             Queue q = ctx.createQueue()) {
+            vq.finish();
+            q.finish();
+            String maps = Files.readString(Path.of("/proc", String.valueOf(workerJvm("spy").pid()), "maps"));
+            // a region file or a memfd: either way its name holds the guest's
+            for (String line : maps.split("\n")) {
+                assertFalse(line.contains("victim") || line.contains(dir.toString()) && !line.contains("spy"),
+                        "the spy's worker maps something not its own: " + line);
+            }
+        }
+    }
+
+    @Test
+    void includeOfAHostFileFindsNothingAndLeaksNothing() {
+        try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice())) {
+            for (String path : List.of(secretHeader.toString(), "/etc/hostname", "/etc/passwd")) {
+                FerryException e = assertThrows(FerryException.class,
+                        () -> ctx.buildProgram("#include \"" + path + "\"\n__kernel void k() {}\n"));
+                assertEquals(Status.BUILD_FAILED, e.status());
+                assertTrue(e.getMessage().contains("not found"), e.getMessage());
+                assertFalse(e.getMessage().contains(MARKER), e.getMessage());
+                assertFalse(e.getMessage().contains("root:x:0"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void optionsThatReadFilesAreRefusedNamingTheOption() {
+        try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice())) {
+            for (String opt : List.of("-I/etc", "-I" + dir, "-include " + secretHeader, "@" + secretHeader)) {
+                FerryException e = assertThrows(FerryException.class,
+                        () -> ctx.buildProgram("#include \"hostname\"\n__kernel void k() {}\n", opt));
+                assertEquals(Status.INVALID_ARGUMENT, e.status());
+                assertTrue(e.getMessage().contains("'" + opt.split(" ")[0] + "'"), e.getMessage());
+                assertFalse(e.getMessage().contains(MARKER), e.getMessage());
+            }
+            // allowed options still build
+            ctx.buildProgram(VADD, "-cl-fast-relaxed-math -D N=4 -w").close();
+        }
+    }
+
+    /** A source of 96 KiB whose build log is 236 KB: 600 #warning lines (PoCL 5 crashes on _Pragma floods). */
+    static String logBomb() {
+        return ("#warning " + "w".repeat(150) + "\n").repeat(600) + "__kernel void k(__global int* a) { a[0] = 1; }\n";
+    }
+
+    @Test
+    void aHugeBuildLogIsCutAndTheWorkerGoesOn() {
+        try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
+             Queue q = ctx.createQueue(); Program p = ctx.buildProgram(logBomb())) {
+            String log = p.buildLog();
+            assertTrue(log.length() <= 16 * 1024, "log of " + log.length() + " characters");
+            assertTrue(log.contains("log cut at 12 KiB of"), log.substring(Math.max(0, log.length() - 200)));
+            // the worker lives: the program's kernel is there and later calls work
+            try (Kernel k = p.kernel("k")) {
+                assertEquals(1, k.argCount());
+            }
+            q.finish();
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void anEndlessKernelIsReclaimedWhileABystanderVerifiesItsWork() throws Exception {
+        AtomicBoolean done = new AtomicBoolean();
+        AtomicLong verified = new AtomicLong();
+        AtomicReference<Throwable> bystanderFailure = new AtomicReference<>();
+        Thread bystander = Thread.ofPlatform().start(() -> {
+            try (Ferry good = connect("bystander"); Context ctx = good.createContext(good.defaultDevice());
+                 Queue q = ctx.createQueue(); Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
+                while (!done.get() || verified.get() == 0) {
+                    vaddVerified(good, ctx, q, k, 1024);
+                    verified.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                bystanderFailure.set(t);
+            }
+        });
+        try (Ferry bad = connect("looper"); Context ctx = bad.createContext(bad.defaultDevice());
+             Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram("""
+                     __kernel void spin(__global volatile int* a) {
+                         while (a[0] != 12345) { a[1]++; }
+                     }
+                     """);
+             Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+            q.finish();
+            ProcessHandle worker = workerJvm("looper");
+            k.arg(0, b);
+            q.launch(k, NDRange.of(1));
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.DEVICE_LOST, e.status());
+            assertTrue(e.getMessage().contains("watchdog"), e.getMessage());
+            worker.onExit().get(); // the worker is gone: it burns no core any more
+            assertFalse(worker.isAlive());
+        } finally {
+            done.set(true);
+            bystander.join();
+        }
+        if (bystanderFailure.get() != null) {
+            throw new AssertionError("the bystander failed", bystanderFailure.get());
+        }
+        assertTrue(verified.get() > 0);
+    }
+
+    /** A kernel that takes LLVM minutes: 262144 dependent statements. */
+    static final String SLOW_TO_BUILD = "#define A(x) x x x x x x x x\n__kernel void k(__global float* a) { float s = a[2]; "
+            + "A(A(A(A(A(A(s = s * a[1] + sin(s);)))))) a[0] = s; }\n";
+
+    @Test
+    @Timeout(120)
+    void aBuildOverTheCompileTimeLimitEndsOnlyThatGuestsWorker() throws Exception {
+        Path d = Hosts.newDir();
+        HostConfig cfg = new HostConfig(d, false, List.of(), List.of(new HostConfig.GuestConfig("slow", 16L << 20),
+                new HostConfig.GuestConfig("bystander", 16L << 20)))
+                .withWorkerLimits(new HostConfig.WorkerLimits(2L << 30, 10_000_000_000L, 0));
+        try (FerryHost h = FerryHost.start(cfg, Devices.discover(List.of()));
+             Ferry good = Ferry.connect(FerryHost.regionPath(d, "bystander"));
+             Context gctx = good.createContext(good.defaultDevice()); Queue gq = gctx.createQueue();
+             Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd");
+             Ferry bad = Ferry.connect(FerryHost.regionPath(d, "slow"));
+             Context ctx = bad.createContext(bad.defaultDevice())) {
+            FerryException e = assertThrows(FerryException.class, () -> ctx.buildProgram(SLOW_TO_BUILD));
+            assertEquals(Status.DEVICE_LOST, e.status());
+            assertTrue(e.getMessage().contains("compileTimeLimit of 10000 ms"), e.getMessage());
+            vaddVerified(good, gctx, gq, gk, 1024);
+            assertEquals(3, good.nop(3));
+        } finally {
+            Hosts.deleteTree(d);
+        }
+    }
+
+    /** A guest in its own JVM that launches a kernel that never ends and waits for it: {@code EndlessGuest REGION}. */
+    public static final class EndlessGuest {
+        public static void main(String[] args) throws Exception {
+            try (Ferry f = Ferry.connect(Path.of(args[0])); Context ctx = f.createContext(f.defaultDevice());
+                 Queue q = ctx.createQueue();
+                 Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
+                         + " { a[1]++; } }");
+                 Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+                q.finish();
+                System.out.println("READY");
+                System.out.flush();
+                k.arg(0, b);
+                q.launch(k, NDRange.of(1));
+                q.finish();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aGuestThatDiesDuringAnEndlessKernelHasItsWorkerKilledEvenWithoutAnOverrunLimit() throws Exception {
+        HostConfig.GuestConfig endless = new HostConfig.GuestConfig("endless", 16L << 20)
+                .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 0); // overrunLimit off
+        try (Hosts hosts = Hosts.start(List.of(endless, new HostConfig.GuestConfig("bystander", 16L << 20)))) {
+            Process guest = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    EndlessGuest.class.getName(), hosts.region("endless").toString())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                String line = new java.io.BufferedReader(new java.io.InputStreamReader(guest.getInputStream()))
+                        .readLine();
+                assertEquals("READY", line);
+                ProcessHandle worker = workerJvm("endless");
+                Thread.sleep(500); // the kernel is running (the guest waits in finish)
+                assertTrue(worker.isAlive());
+                guest.destroyForcibly().waitFor();
+                worker.onExit().get(); // the watchdog saw the guest go and killed its worker
+                while (hosts.view("endless").connected()) {
+                    Thread.sleep(50); // and the endpoint, no longer stuck, closed the session
+                }
+                try (Ferry good = hosts.connect("bystander")) {
+                    assertEquals(9, good.nop(9));
+                }
+            } finally {
+                guest.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void underTheFifoPolicyAnEndlessKernelIsReclaimedToo() throws Exception {
+        HostConfig.GuestConfig looper = new HostConfig.GuestConfig("looper", 16L << 20)
+                .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L);
+        try (Hosts hosts = Hosts.start(List.of(looper, new HostConfig.GuestConfig("bystander", 16L << 20)),
+                HostConfig.Policy.FIFO);
+             Ferry bad = hosts.connect("looper"); Context ctx = bad.createContext(bad.defaultDevice());
+             Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
+                     + " { a[1]++; } }");
+             Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+            q.finish();
+            ProcessHandle worker = workerJvm("looper");
+            k.arg(0, b);
+            q.launch(k, NDRange.of(1));
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.DEVICE_LOST, e.status());
+            assertTrue(e.getMessage().contains("overrunLimit of 1000 ms"), e.getMessage());
+            worker.onExit().get();
+            try (Ferry good = hosts.connect("bystander"); Context gctx = good.createContext(good.defaultDevice());
+                 Queue gq = gctx.createQueue(); Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd")) {
+                vaddVerified(good, gctx, gq, gk, 1024);
+            }
+        }
+    }
+
+    @Test
+    void theWorkerTakesTheHeapFromTheHostNotFromTheHeaderTheGuestRewrote() throws Exception {
+        try (Ferry guest = connect("victim")) {
+            // the guest rewrites its region's heap offset to overlap its rings, before its worker starts
+            try (var ch = java.nio.channels.FileChannel.open(FerryHost.regionPath(dir, "victim"),
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putLong(0, 4096);
+                ch.write(b, io.ferry.channel.RegionDescriptor.HEAP_OFFSET_OFFSET);
+            }
+            try (Context ctx = guest.createContext(guest.defaultDevice()); Queue q = ctx.createQueue();
+                 Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
+                vaddVerified(guest, ctx, q, k, 4096); // the heap the worker maps is the one the host validated
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+package io.ferry.host.worker;
+
+import io.ferry.host.HostConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * How a guest's device worker is put in its sandbox: Debian's bubblewrap ({@code bwrap}, the sandbox Flatpak uses),
+ * never a hand-made one. The launch chain, all {@code exec}s so the host's {@link Process} is bwrap itself:
+ *
+ * <pre>
+ *   /bin/sh -c 'exec 3&lt;&gt;"$1" 4&lt;&gt;"$2" 5&lt;"$3"; shift 3; exec "$@"' sh REGION CONTROL CONTROL.bpf \
+ *     prlimit --as=M --core=0 --fsize=F [--cpu=S] -- \
+ *     bwrap --unshare-all --die-with-parent --new-session --disable-userns --uid 60000 --gid 60000 --cap-drop ALL \
+ *           --ro-bind /usr /usr (the /lib*, /bin, /sbin links or binds) --ro-bind-try /etc/ld.so.cache, /etc/OpenCL,
+ *           /etc/alternatives; the JDK and every class path entry read-only; --proc /proc --dev /dev
+ *           --size 256MiB --tmpfs /tmp (which holds the PoCL kernel cache); the guest's crash dir at /crash;
+ *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR=/tmp/pocl, the host's POCL_*)
+ *           --seccomp 5 --chdir /tmp -- java ... WorkerMain /proc/self/fd/4 /proc/self/fd/3 BACKEND GUEST [CLASS]
+ * </pre>
+ *
+ * <p>The guest's region and the worker's control region reach the worker only as inherited descriptors 3 and 4:
+ * the region's path (a file, or {@code /proc/<host>/fd/<n>} for a memfd) is opened by the shell, outside the
+ * sandbox, and nothing of the region directory, the config, the TEE directory, {@code /root} or {@code /home} is
+ * mounted inside. See docs/security.md, "Device worker sandbox".
+ */
+public final class WorkerSandbox {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    /** The worker's uid and gid inside its user namespace: an id no account of the host has. */
+    public static final int WORKER_UID = 60000;
+    /** The size of the worker's private /tmp (tmpfs). */
+    static final long TMP_BYTES = 256L << 20;
+    /** The largest file a worker may write (RLIMIT_FSIZE): kernel binaries in its cache, never more. */
+    static final long FILE_BYTES = 256L << 20;
+    private static volatile String checked;
+
+    private WorkerSandbox() {
+    }
+
+    /**
+     * Checks, once per JVM, that bubblewrap is there and can make a sandbox on this machine; throws
+     * {@link HostConfig.ConfigException} naming what failed and the fix, so the host refuses {@code isolation: process}
+     * rather than run guest kernels unsandboxed.
+     */
+    public static synchronized void check() {
+        if (checked != null) {
+            return;
+        }
+        String bwrap = bwrap();
+        String refusal = selfCheck(bwrap);
+        if (refusal != null) {
+            throw new HostConfig.ConfigException(refusal);
+        }
+        if (!SeccompFilter.supported()) {
+            LOG.warning("device worker sandbox: no seccomp filter on " + System.getProperty("os.arch")
+                    + " (written for x86-64); namespaces and limits still apply");
+        }
+        checked = bwrap;
+    }
+
+    /** Why {@code bwrap} (a path, or null when none was found) cannot sandbox workers here; null when it can. */
+    static String selfCheck(String bwrap) {
+        if (bwrap == null || !Files.isExecutable(Path.of(bwrap))) {
+            return "isolation: process needs bubblewrap (bwrap) to sandbox device workers, and it is not installed"
+                    + (bwrap == null ? "" : " (no " + bwrap + ")") + "; install it (apt-get install -y bubblewrap, "
+                    + "or run ./ferry, which installs it when run as root) or set isolation: inprocess knowing guest "
+                    + "kernels then run inside the host";
+        }
+        // the same namespace and privilege options as a worker's launch, so what this bwrap lacks shows here
+        List<String> cmd = new ArrayList<>(List.of(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
+                "--new-session", "--disable-userns", "--uid", String.valueOf(WORKER_UID), "--gid",
+                String.valueOf(WORKER_UID), "--cap-drop", "ALL"));
+        systemMounts(cmd);
+        cmd.addAll(List.of("--", "/usr/bin/true"));
+        String why;
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            boolean done = p.waitFor(10, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly();
+            }
+            String out = done ? new String(p.getInputStream().readNBytes(4096)).strip() : "";
+            why = !done ? "did not finish within 10 s" : p.exitValue() != 0 ? "exited with " + p.exitValue()
+                    + (out.isEmpty() ? "" : ": " + out) : null;
+        } catch (IOException e) {
+            why = e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            why = "interrupted";
+        }
+        return why == null ? null : "isolation: process needs bubblewrap to sandbox device workers, and its "
+                + "self-check failed (" + String.join(" ", cmd.subList(0, 12)) + " ... /usr/bin/true: " + why
+                + "); user namespaces may be disabled (sysctl user.max_user_namespaces) or restricted by AppArmor, "
+                + "or this bubblewrap is older than 0.8; fix that, or set isolation: inprocess knowing guest kernels "
+                + "then run inside the host";
+    }
+
+    private static String bwrap() {
+        for (String dir : List.of("/usr/bin", "/bin", "/usr/local/bin")) {
+            Path p = Path.of(dir, "bwrap");
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        return null;
+    }
+
+    /** The read-only system: /usr, the /lib*, /bin, /sbin links (or directories), and what PoCL reads in /etc. */
+    private static void systemMounts(List<String> cmd) {
+        cmd.addAll(List.of("--ro-bind", "/usr", "/usr"));
+        for (String top : List.of("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")) {
+            Path p = Path.of(top);
+            try {
+                if (Files.isSymbolicLink(p)) {
+                    cmd.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), top));
+                } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    cmd.addAll(List.of("--ro-bind", top, top));
+                }
+            } catch (IOException e) {
+                // not there on this machine: nothing to mount
+            }
+        }
+        for (String etc : List.of("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/OpenCL",
+                "/etc/alternatives")) {
+            cmd.addAll(List.of("--ro-bind-try", etc, etc));
+        }
+        // hwloc (PoCL's CPU topology) reads the CPU list here; nothing else of /sys is mounted
+        cmd.addAll(List.of("--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"));
+    }
+
+    /** Crash reports kept per guest: older ones are deleted when a worker starts. */
+    static final int CRASH_REPORTS_KEPT = 4;
+
+    /**
+     * The host-private directory (0700) of one guest's worker files: {@code crash/}, its JVM crash reports, the
+     * newest {@link #CRASH_REPORTS_KEPT} kept. The PoCL kernel cache is not here: it lives in the worker's own tmpfs
+     * {@code /tmp}, so no guest can poison another's (or a later session's) kernels and its size is bounded.
+     */
+    static Path guestDir(Path workerDir, String guest) throws IOException {
+        Path base = workerDir.resolveSibling("worker-cache");
+        Path g = base.resolve(guest);
+        Path crash = g.resolve("crash");
+        for (Path d : List.of(base, g, crash)) {
+            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectories(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            }
+        }
+        try (var files = Files.list(crash)) {
+            List<Path> old = files.sorted(Comparator.comparing(WorkerSandbox::modified).reversed())
+                    .skip(CRASH_REPORTS_KEPT).toList();
+            for (Path f : old) {
+                Files.deleteIfExists(f);
+            }
+        }
+        return g;
+    }
+
+    private static java.nio.file.attribute.FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return java.nio.file.attribute.FileTime.fromMillis(0);
+        }
+    }
+
+    /**
+     * Writes the seccomp program (0600) next to a worker's control file, at {@code controlFile + ".bpf"}; returns it,
+     * or null where there is no filter. Deleted with the control file once the worker runs.
+     */
+    static Path seccompFile(Path controlFile) throws IOException {
+        if (!SeccompFilter.supported()) {
+            return null;
+        }
+        Path f = controlFile.resolveSibling(controlFile.getFileName() + ".bpf");
+        Files.write(f, SeccompFilter.program(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+        return f;
+    }
+
+    /**
+     * The whole launch chain of a worker. {@code workerArgs} follow the main class: what {@link WorkerMain} takes
+     * after its two region paths.
+     */
+    static List<String> command(Path guestRegion, Path control, Path seccomp, Path guestDir, long regionBytes,
+                                HostConfig.WorkerLimits limits, List<String> workerArgs) {
+        check();
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
+                "exec 3<>\"$1\" 4<>\"$2\" 5<\"$3\"; shift 3; exec \"$@\"", "sh", guestRegion.toString(),
+                control.toString(), seccomp == null ? "/dev/null" : seccomp.toString()));
+        // RLIMIT_AS counts every mapping: the guest's region comes on top of the worker's own memory
+        long as = limits.memoryBytes() + regionBytes;
+        cmd.addAll(List.of("prlimit", "--as=" + as, "--core=0", "--fsize=" + FILE_BYTES));
+        if (limits.cpuTimeNanos() > 0) {
+            cmd.add("--cpu=" + Math.max(1, limits.cpuTimeNanos() / 1_000_000_000L));
+        }
+        cmd.addAll(List.of("--", checked, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
+                "--uid", String.valueOf(WORKER_UID), "--gid", String.valueOf(WORKER_UID), "--cap-drop", "ALL"));
+        systemMounts(cmd);
+        Path javaHome = Path.of(System.getProperty("java.home")).toAbsolutePath().normalize();
+        if (!javaHome.startsWith("/usr/")) {
+            cmd.addAll(List.of("--ro-bind", javaHome.toString(), javaHome.toString()));
+        }
+        Set<String> classPath = new LinkedHashSet<>();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (!e.isBlank()) {
+                classPath.add(Path.of(e).toAbsolutePath().normalize().toString());
+            }
+        }
+        for (String e : classPath) {
+            if (!e.startsWith("/usr/")) {
+                cmd.addAll(List.of("--ro-bind-try", e, e));
+            }
+        }
+        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp",
+                "--bind", guestDir.resolve("crash").toString(), "/crash",
+                "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+                "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2",
+                "--setenv", "POCL_CACHE_DIR", "/tmp/pocl"));
+        for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+            // the operator's PoCL settings (device count, threads, debug) apply in the worker too
+            if (e.getKey().startsWith("POCL_") && !e.getKey().equals("POCL_CACHE_DIR")
+                    && e.getKey().matches("[A-Z0-9_]+")) {
+                cmd.addAll(List.of("--setenv", e.getKey(), e.getValue()));
+            }
+        }
+        if (seccomp != null) {
+            cmd.addAll(List.of("--seccomp", "5"));
+        }
+        cmd.addAll(List.of("--chdir", "/tmp", "--", javaHome.resolve("bin/java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
+                "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData",
+                "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=/crash/hs_err_%p.log",
+                "-Djava.io.tmpdir=/tmp", "-cp", String.join(java.io.File.pathSeparator, classPath),
+                WorkerMain.class.getName(), "/proc/self/fd/4", "/proc/self/fd/3"));
+        cmd.addAll(workerArgs);
+        return cmd;
+    }
+}
