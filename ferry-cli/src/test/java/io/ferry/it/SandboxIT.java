@@ -57,7 +57,8 @@ class SandboxIT {
         Files.writeString(secretHeader, "#error " + MARKER + "\n");
         HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(
                 new HostConfig.GuestConfig("spy", 16L << 20),
-                new HostConfig.GuestConfig("victim", 16L << 20),
+                // a file region: its path on the host is what a wild worker would try to reach
+                new HostConfig.GuestConfig("victim", 16L << 20).withRegion(HostConfig.RegionKind.FILE),
                 new HostConfig.GuestConfig("looper", 16L << 20)
                         .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L),
                 new HostConfig.GuestConfig("bystander", 16L << 20)));
@@ -73,7 +74,8 @@ class SandboxIT {
     }
 
     static Ferry connect(String guest) {
-        return Ferry.connect(FerryHost.regionPath(dir, guest));
+        return guest.equals("victim") ? Ferry.connect(FerryHost.regionPath(dir, guest))
+                : Ferry.connect(host.guestSocket(), guest, host.secret(guest));
     }
 
     /** The JVM of {@code guest}'s device worker: a descendant of this JVM, inside its bwrap sandbox. */
@@ -261,10 +263,10 @@ class SandboxIT {
                 new HostConfig.GuestConfig("bystander", 16L << 20)))
                 .withWorkerLimits(new HostConfig.WorkerLimits(2L << 30, 10_000_000_000L, 0));
         try (FerryHost h = FerryHost.start(cfg, Devices.discover(List.of()));
-             Ferry good = Ferry.connect(FerryHost.regionPath(d, "bystander"));
+             Ferry good = Ferry.connect(h.guestSocket(), "bystander", h.secret("bystander"));
              Context gctx = good.createContext(good.defaultDevice()); Queue gq = gctx.createQueue();
              Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd");
-             Ferry bad = Ferry.connect(FerryHost.regionPath(d, "slow"));
+             Ferry bad = Ferry.connect(h.guestSocket(), "slow", h.secret("slow"));
              Context ctx = bad.createContext(bad.defaultDevice())) {
             FerryException e = assertThrows(FerryException.class, () -> ctx.buildProgram(SLOW_TO_BUILD));
             assertEquals(Status.DEVICE_LOST, e.status());
@@ -276,10 +278,11 @@ class SandboxIT {
         }
     }
 
-    /** A guest in its own JVM that launches a kernel that never ends and waits for it: {@code EndlessGuest REGION}. */
+    /** A guest in its own JVM that launches a kernel that never ends and waits for it: {@code EndlessGuest SOCKET SECRET}. */
     public static final class EndlessGuest {
         public static void main(String[] args) throws Exception {
-            try (Ferry f = Ferry.connect(Path.of(args[0])); Context ctx = f.createContext(f.defaultDevice());
+            try (Ferry f = Ferry.connect(Path.of(args[0]), "endless", java.util.Base64.getDecoder().decode(args[1]));
+                 Context ctx = f.createContext(f.defaultDevice());
                  Queue q = ctx.createQueue();
                  Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
                          + " { a[1]++; } }");
@@ -302,7 +305,8 @@ class SandboxIT {
         try (Hosts hosts = Hosts.start(List.of(endless, new HostConfig.GuestConfig("bystander", 16L << 20)))) {
             Process guest = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                    EndlessGuest.class.getName(), hosts.region("endless").toString())
+                    EndlessGuest.class.getName(), hosts.host.guestSocket().toString(),
+                    java.util.Base64.getEncoder().encodeToString(hosts.host.secret("endless")))
                     .redirectError(ProcessBuilder.Redirect.INHERIT).start();
             try {
                 String line = new java.io.BufferedReader(new java.io.InputStreamReader(guest.getInputStream()))

@@ -57,7 +57,8 @@ public final class SandboxProbes {
             Path config = dir.resolve("ferry.yaml");
             Files.writeString(config, "#error " + MARKER + "\nguests: []\n");
             List<HostConfig.GuestConfig> gs = List.of(new HostConfig.GuestConfig("spy", 16L << 20),
-                    new HostConfig.GuestConfig("victim", 16L << 20), new HostConfig.GuestConfig("looper", 16L << 20),
+                    new HostConfig.GuestConfig("victim", 16L << 20).withRegion(HostConfig.RegionKind.FILE),
+                    new HostConfig.GuestConfig("looper", 16L << 20),
                     new HostConfig.GuestConfig("bystander", 16L << 20));
             try (Devices devices = Devices.discover(List.of());
                  FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices)) {
@@ -66,16 +67,16 @@ public final class SandboxProbes {
                 AtomicBoolean bystanderOk = new AtomicBoolean(true);
                 Thread bystander = Thread.ofPlatform().name("sandbox-probe-bystander").start(() -> {
                     try {
-                        verifyLoop(Ferry.connect(FerryHost.regionPath(dir, "bystander")), stop, verified);
+                        verifyLoop(Ferry.connect(host.guestSocket(), "bystander", host.secret("bystander")), stop, verified);
                     } catch (Throwable e) {
                         System.out.println("sandbox probe: bystander failed: " + e);
                         bystanderOk.set(false);
                     }
                 });
                 try {
-                    spy(dir, config, out);
-                    out.put("build_log_bomb_bounded", logBomb(dir));
-                    out.put("endless_kernel_reclaimed_ms", endless(dir));
+                    spy(host, dir, config, out);
+                    out.put("build_log_bomb_bounded", logBomb(host));
+                    out.put("endless_kernel_reclaimed_ms", endless(host));
                 } finally {
                     stop.set(true);
                     bystander.join(30_000);
@@ -89,11 +90,11 @@ public final class SandboxProbes {
     }
 
     /** The spy's worker: what it maps and sees, and what includes of host files give back. */
-    private static void spy(Path dir, Path config, Map<String, Object> out) throws Exception {
+    private static void spy(FerryHost host, Path dir, Path config, Map<String, Object> out) throws Exception {
         try (Ferry victim = Ferry.connect(FerryHost.regionPath(dir, "victim"));
              Context vctx = victim.createContext(victim.defaultDevice()); Queue vq = vctx.createQueue();
              HeapBlock secret = victim.heap().allocate(4096);
-             Ferry spy = Ferry.connect(FerryHost.regionPath(dir, "spy"));
+             Ferry spy = Ferry.connect(host.guestSocket(), "spy", host.secret("spy"));
              Context ctx = spy.createContext(spy.defaultDevice()); Queue q = ctx.createQueue()) {
             secret.segment().setString(0, MARKER);
             vq.finish();
@@ -133,10 +134,10 @@ public final class SandboxProbes {
         }
     }
 
-    private static boolean logBomb(Path dir) {
+    private static boolean logBomb(FerryHost host) {
         String source = ("#warning " + "w".repeat(150) + "\n").repeat(600)
                 + "__kernel void k(__global int* a) { a[0] = 1; }\n";
-        try (Ferry spy = Ferry.connect(FerryHost.regionPath(dir, "spy"));
+        try (Ferry spy = Ferry.connect(host.guestSocket(), "spy", host.secret("spy"));
              Context ctx = spy.createContext(spy.defaultDevice()); Queue q = ctx.createQueue();
              Program p = ctx.buildProgram(source); Kernel k = p.kernel("k")) {
             String log = p.buildLog();
@@ -148,8 +149,8 @@ public final class SandboxProbes {
         }
     }
 
-    private static long endless(Path dir) throws Exception {
-        try (Ferry bad = Ferry.connect(FerryHost.regionPath(dir, "looper"));
+    private static long endless(FerryHost host) throws Exception {
+        try (Ferry bad = Ferry.connect(host.guestSocket(), "looper", host.secret("looper"));
              Context ctx = bad.createContext(bad.defaultDevice()); Queue q = ctx.createQueue();
              Program p = ctx.buildProgram(SPIN); Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
             q.finish();

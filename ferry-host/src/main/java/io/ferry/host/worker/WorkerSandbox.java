@@ -208,6 +208,9 @@ public final class WorkerSandbox {
         cmd.addAll(List.of("--", checked, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
                 "--uid", String.valueOf(WORKER_UID), "--gid", String.valueOf(WORKER_UID), "--cap-drop", "ALL"));
         systemMounts(cmd);
+        // The fresh /proc, /dev and /tmp first: a later bind of a JDK or class path entry that lives under /tmp (a
+        // checkout cloned there) must land on top of the tmpfs, not be hidden by it.
+        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp"));
         Path javaHome = Path.of(System.getProperty("java.home")).toAbsolutePath().normalize();
         if (!javaHome.startsWith("/usr/")) {
             cmd.addAll(List.of("--ro-bind", javaHome.toString(), javaHome.toString()));
@@ -223,8 +226,7 @@ public final class WorkerSandbox {
                 cmd.addAll(List.of("--ro-bind-try", e, e));
             }
         }
-        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp",
-                "--bind", guestDir.resolve("crash").toString(), "/crash",
+        cmd.addAll(List.of("--bind", guestDir.resolve("crash").toString(), "/crash",
                 "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                 "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2",
                 "--setenv", "POCL_CACHE_DIR", "/tmp/pocl"));
