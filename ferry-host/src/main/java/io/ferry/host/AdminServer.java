@@ -173,9 +173,20 @@ final class AdminServer implements AutoCloseable {
         }
     }
 
-    private void accept() throws IOException {
+    private void accept() {
         SocketChannel ch;
-        while ((ch = server.accept()) != null) {
+        while (true) {
+            try {
+                ch = server.accept();
+            } catch (IOException e) {
+                // out of file descriptors, say: keep serving the connections we have, try again shortly
+                LOG.log(Level.WARNING, "admin socket " + socket + ": accept failed: " + e.getMessage());
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000_000);
+                return;
+            }
+            if (ch == null) {
+                return;
+            }
             if (conns.size() >= MAX_CONNECTIONS) {
                 Conn oldest = conns.pollFirst();
                 LOG.fine(() -> "admin socket: " + MAX_CONNECTIONS + " connections open; closing the oldest");

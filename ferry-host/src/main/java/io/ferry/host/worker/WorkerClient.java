@@ -309,13 +309,20 @@ public final class WorkerClient implements BackendSession {
             int guestOp = outstanding.firstGuestOp();
             long firstArg = outstanding.firstArg();
             outstanding.removeFirst();
-            if (failures.size() >= MAX_DEFERRED) {
-                failuresDropped++; // the earliest failures are the ones reported: keep them
+            if (failures.size() >= MAX_DEFERRED && !creates(guestOp)) {
+                // The earliest failures are the ones reported: keep them. A failed creation is always kept (the
+                // host forgets the object by it); there are at most as many as the object quota.
+                failuresDropped++;
                 return;
             }
             failures.add(new DeferredFailure(guestSeq, guestOp, firstArg, st,
                     text.length() > MAX_DEFERRED_MESSAGE ? text.substring(0, MAX_DEFERRED_MESSAGE) + "..." : text));
         }
+    }
+
+    private static boolean creates(int guestOp) {
+        io.ferry.protocol.Op op = io.ferry.protocol.Op.of(guestOp);
+        return op != null && op.name().endsWith("_CREATE");
     }
 
     // ---- BackendSession ----
