@@ -24,7 +24,10 @@ import java.util.logging.Logger;
  * <p>Every record reaches {@link #onRecord} as a private copy made by the ring after its frame was validated, so
  * nothing here can be changed by the guest while it is checked. This class validates the call's framing (opcode,
  * flags, length against the opcode's shape) and owns what spans calls: the handle table, the sticky errors of
- * one-way calls, and completions. {@link ComputeCalls} validates and runs each compute call.
+ * one-way calls, the count of one-way calls since the last synchronous one (quota {@code oneWayOutstanding}: over it
+ * a one-way call is refused, costing the host a counter increment), and completions (each at most
+ * {@link Wire#MAX_COMPLETION_BLOB} bytes, never held anywhere but the completion ring). {@link ComputeCalls}
+ * validates and runs each compute call.
  *
  * <p>Error model: a <em>call</em> error (bad handle, range, device error) fails that call; for a synchronous call it
  * is the completion's status, for a one-way call it becomes sticky — kept (first one wins) on the call's queue, or
