@@ -118,6 +118,8 @@ class BoundsIT {
             q.flush();
             awaitCalls("flood", calls + FLOOD);
             long grown = heapAfterGc() - before;
+            System.out.println("BoundsIT: heap growth over a flood of " + FLOOD + " one-way calls: "
+                    + (grown >> 10) + " KiB");
             assertTrue(grown < 64L << 20, "host heap grew by " + (grown >> 20) + " MiB over a flood of " + FLOOD
                     + " one-way calls");
 
