@@ -38,8 +38,12 @@ final class GuestCommand {
         @Option(names = "--objects", defaultValue = "4096", description = "object quota (default ${DEFAULT-VALUE})")
         int objects;
         @Option(names = "--commands-in-flight", defaultValue = "4096",
-                description = "commands a queue may hold between finishes (default ${DEFAULT-VALUE})")
+                description = "device commands a session may hold, over all its queues, between finishes "
+                        + "(default ${DEFAULT-VALUE})")
         int commandsInFlight;
+        @Option(names = "--one-way-outstanding", defaultValue = "65536",
+                description = "one-way calls a session may send between two synchronous calls (default ${DEFAULT-VALUE})")
+        int oneWayOutstanding;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
         Path config;
 
@@ -56,7 +60,8 @@ final class GuestCommand {
             List<HostConfig.GuestConfig> guests = new ArrayList<>(cfg.guests());
             guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size"),
                     HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
-                    new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight)));
+                    new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
+                            oneWayOutstanding)));
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.concurrent.Semaphore;
+import java.util.ArrayDeque;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -29,27 +31,48 @@ import java.util.logging.Logger;
  * <p>A socket file left by a host that died is removed at start when nothing answers on it; a live host answering
  * there is an error (two hosts must not share an admin socket). The file is deleted at {@link #close()}.
  *
- * <p>One daemon thread accepts; each connection is served on a virtual thread with a small request limit, at most
- * {@value #MAX_CONNECTIONS} at a time, so a client that connects and says nothing holds up no one.
+ * <p><b>No client can hold up another.</b> One thread serves every connection without blocking (a selector): a
+ * connection must send its request within {@value #REQUEST_TIMEOUT_MS} ms and take its reply within
+ * {@value #REPLY_TIMEOUT_MS} ms, else it is closed; at most {@value #MAX_CONNECTIONS} are open at a time, and a new
+ * one beyond that closes the oldest. So idle or slow connections, however many, delay a {@code status} by nothing
+ * more than their own turn on the thread.
  */
 final class AdminServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
-    static final int MAX_CONNECTIONS = 16;
+    static final int MAX_CONNECTIONS = 64;
+    static final long REQUEST_TIMEOUT_MS = 2_000;
+    static final long REPLY_TIMEOUT_MS = 5_000;
     private static final int MAX_REQUEST = 256;
+
+    /** One client: its request as read so far, then its reply as left to write, and its deadline. */
+    private static final class Conn {
+        final SocketChannel channel;
+        final ByteBuffer in = ByteBuffer.allocate(MAX_REQUEST);
+        ByteBuffer out;
+        long deadline;
+
+        Conn(SocketChannel channel, long deadline) {
+            this.channel = channel;
+            this.deadline = deadline;
+        }
+    }
 
     private final Path socket;
     private final ServerSocketChannel server;
+    private final Selector selector;
     private final FerryHost host;
     private final long started = System.nanoTime();
-    private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
+    /** Open connections, oldest first (selector thread only). */
+    private final ArrayDeque<Conn> conns = new ArrayDeque<>();
     private final Thread acceptor;
     private volatile boolean closed;
 
-    private AdminServer(Path socket, ServerSocketChannel server, FerryHost host) {
+    private AdminServer(Path socket, ServerSocketChannel server, Selector selector, FerryHost host) {
         this.socket = socket;
         this.server = server;
+        this.selector = selector;
         this.host = host;
-        this.acceptor = Thread.ofPlatform().name("ferry-admin").daemon(true).unstarted(this::acceptLoop);
+        this.acceptor = Thread.ofPlatform().name("ferry-admin").daemon(true).unstarted(this::serveLoop);
     }
 
     static AdminServer start(Path socket, FerryHost host) throws IOException {
@@ -75,7 +98,17 @@ final class AdminServer implements AutoCloseable {
         } finally {
             Files.deleteIfExists(staging);
         }
-        AdminServer admin = new AdminServer(path, server, host);
+        Selector selector;
+        try {
+            server.configureBlocking(false);
+            selector = Selector.open();
+            server.register(selector, SelectionKey.OP_ACCEPT);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            Files.deleteIfExists(path);
+            throw new IOException("cannot serve the admin socket " + path + ": " + e.getMessage(), e);
+        }
+        AdminServer admin = new AdminServer(path, server, selector, host);
         admin.acceptor.start();
         LOG.info(() -> "admin socket " + path + " (mode 0600): ./ferry status --socket " + path);
         return admin;
@@ -104,68 +137,140 @@ final class AdminServer implements AutoCloseable {
         return socket;
     }
 
-    private void acceptLoop() {
-        while (!closed) {
-            SocketChannel c;
-            try {
-                c = server.accept();
-            } catch (ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
-                if (!closed) {
-                    LOG.log(Level.WARNING, "admin socket " + socket + ": accept failed", e);
+    private void serveLoop() {
+        try {
+            while (!closed) {
+                long now = System.nanoTime();
+                long wait = 1_000;
+                for (Conn c : conns) {
+                    wait = Math.min(wait, Math.max(1, (c.deadline - now) / 1_000_000 + 1));
                 }
-                return;
-            }
-            if (!slots.tryAcquire()) {
-                closeQuietly(c);
-                continue;
-            }
-            Thread.ofVirtual().name("ferry-admin-conn").start(() -> {
-                try {
-                    serve(c);
-                } finally {
-                    slots.release();
-                    closeQuietly(c);
+                selector.select(wait);
+                for (SelectionKey key : selector.selectedKeys()) {
+                    if (!key.isValid()) {
+                        continue;
+                    }
+                    if (key.isAcceptable()) {
+                        accept();
+                    } else if (key.attachment() instanceof Conn c) {
+                        step(c, key);
+                    }
                 }
-            });
+                selector.selectedKeys().clear();
+                expire(System.nanoTime());
+            }
+        } catch (ClosedSelectorException e) {
+            // closing
+        } catch (IOException | RuntimeException e) {
+            if (!closed) {
+                LOG.log(Level.SEVERE, "admin socket " + socket + ": serving failed; ./ferry status is unavailable", e);
+            }
+        } finally {
+            for (Conn c : conns) {
+                closeQuietly(c.channel);
+            }
+            conns.clear();
         }
     }
 
-    private void serve(SocketChannel c) {
+    private void accept() {
+        SocketChannel ch;
+        while (true) {
+            try {
+                ch = server.accept();
+            } catch (IOException e) {
+                // out of file descriptors, say: keep serving the connections we have, try again shortly
+                LOG.log(Level.WARNING, "admin socket " + socket + ": accept failed: " + e.getMessage());
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000_000);
+                return;
+            }
+            if (ch == null) {
+                return;
+            }
+            if (conns.size() >= MAX_CONNECTIONS) {
+                Conn oldest = conns.pollFirst();
+                LOG.fine(() -> "admin socket: " + MAX_CONNECTIONS + " connections open; closing the oldest");
+                closeQuietly(oldest.channel);
+            }
+            try {
+                ch.configureBlocking(false);
+                Conn c = new Conn(ch, System.nanoTime() + REQUEST_TIMEOUT_MS * 1_000_000);
+                ch.register(selector, SelectionKey.OP_READ, c);
+                conns.addLast(c);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.FINE, "admin socket: could not take a connection", e);
+                closeQuietly(ch);
+            }
+        }
+    }
+
+    /** Reads the request (answering it once a line is in), or writes the reply; closes when done or broken. */
+    private void step(Conn c, SelectionKey key) {
         try {
-            String request = readLine(c);
-            String reply = switch (request == null ? "" : request.strip()) {
-                case "status" -> StatusJson.render(host, started);
-                default -> "{\"error\": " + StatusJson.quote("unknown request '" + abbreviate(request)
-                        + "'; this socket answers: status") + "}\n";
-            };
-            ByteBuffer out = ByteBuffer.wrap(reply.getBytes(StandardCharsets.UTF_8));
-            while (out.hasRemaining()) {
-                c.write(out);
+            if (c.out == null) {
+                int n = c.channel.read(c.in);
+                boolean line = false;
+                for (int i = 0; i < c.in.position() && !line; i++) {
+                    line = c.in.get(i) == '\n';
+                }
+                if (!line && n >= 0 && c.in.hasRemaining()) {
+                    return; // more to come
+                }
+                String request = request(c.in, n < 0);
+                c.out = ByteBuffer.wrap(answer(request).getBytes(StandardCharsets.UTF_8));
+                c.deadline = System.nanoTime() + REPLY_TIMEOUT_MS * 1_000_000;
+                key.interestOps(SelectionKey.OP_WRITE);
+            }
+            c.channel.write(c.out);
+            if (!c.out.hasRemaining()) {
+                finish(c);
             }
         } catch (IOException e) {
             LOG.log(Level.FINE, "admin socket: a client went away", e);
+            finish(c);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "admin socket: could not answer a status request", e);
+            finish(c);
         }
     }
 
-    /** Reads up to the first newline (or end of stream), at most {@value #MAX_REQUEST} bytes. */
-    private static String readLine(SocketChannel c) throws IOException {
-        ByteBuffer in = ByteBuffer.allocate(MAX_REQUEST);
-        while (in.hasRemaining()) {
-            int n = c.read(in);
-            if (n < 0) {
-                break;
-            }
-            for (int i = in.position() - n; i < in.position(); i++) {
-                if (in.get(i) == '\n') {
-                    return new String(in.array(), 0, i, StandardCharsets.UTF_8);
-                }
+    private String answer(String request) {
+        return switch (request == null ? "" : request.strip()) {
+            case "status" -> StatusJson.render(host, started);
+            default -> "{\"error\": " + StatusJson.quote("unknown request '" + abbreviate(request)
+                    + "'; this socket answers: status") + "}\n";
+        };
+    }
+
+    /** Closes connections past their deadline: a client that says nothing, or reads nothing, is let go. */
+    private void expire(long now) {
+        for (var it = conns.iterator(); it.hasNext(); ) {
+            Conn c = it.next();
+            if (now - c.deadline > 0) {
+                it.remove();
+                LOG.fine(() -> "admin socket: closing a connection that " + (c.out == null
+                        ? "sent no request within " + REQUEST_TIMEOUT_MS : "took no reply within " + REPLY_TIMEOUT_MS)
+                        + " ms");
+                closeQuietly(c.channel);
             }
         }
-        return in.position() == 0 ? null : new String(in.array(), 0, in.position(), StandardCharsets.UTF_8);
+    }
+
+    private void finish(Conn c) {
+        conns.remove(c);
+        closeQuietly(c.channel);
+    }
+
+    /** The request: up to the first newline, or all that came when the client closed or filled the buffer. */
+    private static String request(ByteBuffer in, boolean ended) {
+        int end = in.position();
+        for (int i = 0; i < in.position(); i++) {
+            if (in.get(i) == '\n') {
+                end = i;
+                break;
+            }
+        }
+        return end == 0 && ended ? null : new String(in.array(), 0, end, StandardCharsets.UTF_8);
     }
 
     private static String abbreviate(String s) {
@@ -190,8 +295,15 @@ final class AdminServer implements AutoCloseable {
             return;
         }
         closed = true;
+        selector.wakeup();
+        try {
+            acceptor.join(1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             server.close();
+            selector.close();
         } catch (IOException e) {
             LOG.log(Level.FINE, "admin socket: closing failed", e);
         }

@@ -22,6 +22,8 @@ final class ComputeCalls {
     static final int MAX_FILL_PATTERN = 128;
     /** Most work-items of one launch: bounds what one call can ask of a device. */
     static final long MAX_WORK_ITEMS = 1L << 32;
+    /** Longest kernel name (bytes): backends keep the name per kernel, so objects x this bounds what names hold. */
+    static final int MAX_KERNEL_NAME = 4096;
 
     private final Session session;
     private final HandleTable handles;
@@ -108,6 +110,10 @@ final class ComputeCalls {
                 long k = arg(rec, 0);
                 handles.checkNew(k, "kernel");
                 Entry prog = handles.get(arg(rec, 1), Kind.PROGRAM, "program");
+                if (Wire.blobLength(rec, 0) > MAX_KERNEL_NAME) {
+                    throw new CallException(Status.INVALID_ARGUMENT, "kernel name of " + Wire.blobLength(rec, 0)
+                            + " bytes is longer than the host's limit of " + MAX_KERNEL_NAME + " bytes");
+                }
                 String name = blob(rec, op);
                 int argc = prog.backend.createKernel(k, prog.handle, name);
                 handles.put(k, Kind.KERNEL, prog.backend, 0, argc);
@@ -327,7 +333,7 @@ final class ComputeCalls {
     }
 
     private void enqueue(Entry queue) throws CallException {
-        session.quotas().checkCommandsInFlight(queue.queued, queue.handle);
+        session.quotas().checkCommandsInFlight(session.inFlight(), queue.queued, queue.handle);
         queue.queued++;
         session.commandsEnqueued();
     }

@@ -45,7 +45,7 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  *     class: NORMAL              # CRITICAL | HIGH | NORMAL | BEST_EFFORT (for the scheduler)
  *     weight: 1
  *     services: [compute, tee]
- *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096}
+ *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096, oneWayOutstanding: 65536}
  *     overrunLimit: 2s           # a device command that runs longer is cancelled (its worker killed); 0s: off
  * </pre>
  *
@@ -419,14 +419,17 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             if (!(g.get("quotas") instanceof Map<?, ?> qm)) {
                 throw new ConfigException(where + ": quotas must be a mapping");
             }
-            checkKeys(qm, List.of("deviceMemory", "objects", "commandsInFlight"), where + " quotas");
+            checkKeys(qm, List.of("deviceMemory", "objects", "commandsInFlight", "oneWayOutstanding"),
+                    where + " quotas");
             q = new Quotas(
                     qm.get("deviceMemory") == null ? q.deviceMemoryBytes()
                             : parseSize(String.valueOf(qm.get("deviceMemory")), where + " quotas.deviceMemory"),
                     qm.get("objects") == null ? q.objects()
                             : integer(qm.get("objects"), where + " quotas.objects", 1, 1 << 24),
                     qm.get("commandsInFlight") == null ? q.commandsInFlight()
-                            : integer(qm.get("commandsInFlight"), where + " quotas.commandsInFlight", 1, 1 << 24));
+                            : integer(qm.get("commandsInFlight"), where + " quotas.commandsInFlight", 1, 1 << 24),
+                    qm.get("oneWayOutstanding") == null ? q.oneWayOutstanding()
+                            : integer(qm.get("oneWayOutstanding"), where + " quotas.oneWayOutstanding", 1, 1 << 24));
         }
         Reservation reservation = null;
         if (g.get("reservation") != null) {
@@ -543,6 +546,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             q.put("deviceMemory", formatSize(g.quotas.deviceMemoryBytes()));
             q.put("objects", g.quotas.objects());
             q.put("commandsInFlight", g.quotas.commandsInFlight());
+            q.put("oneWayOutstanding", g.quotas.oneWayOutstanding());
             m.put("quotas", q);
             if (g.reservation != null) {
                 Map<String, Object> r = new LinkedHashMap<>();

@@ -24,7 +24,10 @@ import java.util.logging.Logger;
  * <p>Every record reaches {@link #onRecord} as a private copy made by the ring after its frame was validated, so
  * nothing here can be changed by the guest while it is checked. This class validates the call's framing (opcode,
  * flags, length against the opcode's shape) and owns what spans calls: the handle table, the sticky errors of
- * one-way calls, and completions. {@link ComputeCalls} validates and runs each compute call.
+ * one-way calls, the count of one-way calls since the last synchronous one (quota {@code oneWayOutstanding}: over it
+ * a one-way call is refused, costing the host a counter increment), and completions (each at most
+ * {@link Wire#MAX_COMPLETION_BLOB} bytes, never held anywhere but the completion ring). {@link ComputeCalls}
+ * validates and runs each compute call.
  *
  * <p>Error model: a <em>call</em> error (bad handle, range, device error) fails that call; for a synchronous call it
  * is the completion's status, for a one-way call it becomes sticky — kept (first one wins) on the call's queue, or
@@ -68,6 +71,15 @@ final class Session implements RecordHandler, SessionContext {
     private volatile long deviceMemory;
     private int inFlight;
     private volatile int inFlightView;
+    /** One-way compute and TEE calls since the last synchronous one (quota {@code oneWayOutstanding}); saturates. */
+    private int oneWaySinceSync;
+    /** The sticky failure that reports the first one-way call over the quota, and how many were refused since. */
+    private CallFailure oneWayRefusal;
+    private long oneWayRefused;
+    /** Audit of quota refusals: at most one line a second per session, the others counted into the next line. */
+    private long refusalLoggedAt;
+    private boolean refusalLogged;
+    private long refusalsNotLogged;
     private volatile long guestPid;
     private volatile boolean pidVerified;
     private final java.util.Set<String> services;
@@ -144,6 +156,11 @@ final class Session implements RecordHandler, SessionContext {
     /** Device commands enqueued and not yet finished, over all queues (safe from any thread). */
     int commandsInFlight() {
         return inFlightView;
+    }
+
+    /** Device commands enqueued and not yet finished, over all queues (endpoint thread). */
+    int inFlight() {
+        return inFlight;
     }
 
     void commandsEnqueued() {
@@ -264,7 +281,31 @@ final class Session implements RecordHandler, SessionContext {
     }
 
     void replyText(String text) {
-        blobResult = text == null ? null : Wire.utf8(text);
+        blobResult = text == null ? null : completionText(text);
+    }
+
+    /**
+     * {@code text} as the blob of a completion, which carries at most {@link Wire#MAX_COMPLETION_BLOB} bytes: a
+     * longer text (a build log, a message naming guest strings) is cut with a note, and never encoded whole.
+     */
+    static byte[] completionText(String text) {
+        int max = Wire.MAX_COMPLETION_BLOB;
+        if (text.length() <= max / 3) {
+            return Wire.utf8(text); // at most 3 bytes per char: fits
+        }
+        byte[] b = Wire.utf8(text.length() > max ? text.substring(0, max) : text);
+        if (b.length <= max && text.length() <= max) {
+            return b;
+        }
+        byte[] note = Wire.utf8("\n[cut: a reply carries at most " + max + " bytes; the text had "
+                + text.length() + " characters]");
+        int keep = max - note.length;
+        while (keep > 0 && (b[keep] & 0xC0) == 0x80) {
+            keep--; // do not split a UTF-8 sequence
+        }
+        byte[] out = java.util.Arrays.copyOf(b, keep + note.length);
+        System.arraycopy(note, 0, out, keep, note.length);
+        return out;
     }
 
     @Override
@@ -310,6 +351,15 @@ final class Session implements RecordHandler, SessionContext {
                 case NOP -> results[0] = Wire.arg(rec, 0, 0);
                 case DEVICE_INFO -> deviceInfo(Wire.arg(rec, 0, 0));
                 default -> {
+                    if (!reply) {
+                        if (oneWaySinceSync >= quotas.oneWayOutstanding()) {
+                            refuseOneWay(op, seq);
+                            return;
+                        }
+                        oneWaySinceSync++;
+                    } else {
+                        synchronousCall();
+                    }
                     callSeq = seq;
                     callOp = op.code();
                     callArg = op.argCount() > 0 ? Wire.arg(rec, 0, 0) : 0;
@@ -356,6 +406,56 @@ final class Session implements RecordHandler, SessionContext {
             throw new CallException(Status.UNSUPPORTED, "guest '" + guest + "' is not allowed the " + service
                     + " service (the host config lists: " + services + ")");
         }
+    }
+
+    /**
+     * Refuses a one-way call over the {@code oneWayOutstanding} quota without touching a backend: the first refusal
+     * since the last synchronous call becomes the session's sticky error; later ones are only counted (no objects,
+     * no log line each), so a flood costs the host neither memory nor log space.
+     */
+    private void refuseOneWay(Op op, long seq) {
+        oneWayRefused++;
+        if (oneWayRefusal == null) {
+            CallException e = quotas.oneWayExceeded(oneWaySinceSync + 1L);
+            oneWayRefusal = new CallFailure(seq, op, e.status(), e.getMessage());
+            auditRefusal(op, seq, e.getMessage());
+            file(oneWayRefusal, null, 0);
+        } else {
+            stickySuppressed++;
+            auditRefusal(op, seq, null);
+        }
+    }
+
+    /** A synchronous call drains the one-way calls before it: their count starts again. */
+    private void synchronousCall() {
+        oneWaySinceSync = 0;
+        if (oneWayRefusal != null) {
+            if (sticky == oneWayRefusal && oneWayRefused > 1) {
+                sticky = new CallFailure(sticky.seq(), sticky.op(), sticky.status(), sticky.message() + " ("
+                        + oneWayRefused + " one-way calls refused in all)");
+            }
+            oneWayRefusal = null;
+            oneWayRefused = 0;
+        }
+    }
+
+    /**
+     * One audit line per quota refusal, at most one a second per session: a guest that loops on refused calls
+     * cannot flood the host's log. {@code message} null: a repeat of a refusal already described.
+     */
+    private void auditRefusal(Op op, long seq, String message) {
+        long now = System.nanoTime();
+        if (refusalLogged && now - refusalLoggedAt < 1_000_000_000L) {
+            refusalsNotLogged++;
+            return;
+        }
+        long more = refusalsNotLogged;
+        refusalLogged = true;
+        refusalLoggedAt = now;
+        refusalsNotLogged = 0;
+        AUDIT.warning(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " refused"
+                + (message == null ? " (quota, as before)" : ": " + message)
+                + (more > 0 ? " [and " + more + " more refusals in the last second, not logged one by one]" : ""));
     }
 
     private void hello(MemorySegment rec) throws CallException {
@@ -459,7 +559,10 @@ final class Session implements RecordHandler, SessionContext {
             for (BackendSession.DeferredFailure f : b.drainFailures()) {
                 Op failedOp = Op.of(f.op());
                 if (failedOp != null && failedOp.name().endsWith("_CREATE") && failedOp != Op.KERNEL_CREATE) {
-                    handles.remove(f.firstArg()); // the object was never made
+                    HandleTable.Entry gone = handles.remove(f.firstArg()); // the object was never made
+                    if (gone != null && gone.kind == HandleTable.Kind.QUEUE) {
+                        commandsFinished(gone.queued); // commands counted on it were never enqueued
+                    }
                     deviceMemoryChanged();
                 }
                 file(new CallFailure(f.seq(), failedOp, f.status(), f.message()), failedOp, f.firstArg());
@@ -472,16 +575,18 @@ final class Session implements RecordHandler, SessionContext {
         results[0] = f.seq();
         results[1] = f.op().code();
         results[2] = 1;
-        complete(op, seq, f.status(), Wire.utf8(f.describe()));
+        complete(op, seq, f.status(), completionText(f.describe()));
     }
 
     private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message) {
-        if (status == Status.QUOTA_EXCEEDED || status == Status.BAD_CREDENTIAL) {
+        if (status == Status.QUOTA_EXCEEDED) {
+            auditRefusal(op, seq, message);
+        } else if (status == Status.BAD_CREDENTIAL) {
             AUDIT.warning(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " refused: " + message);
         }
         if (reply) {
             Arrays.fill(results, 0);
-            complete(op, seq, status, Wire.utf8(message));
+            complete(op, seq, status, completionText(message));
             return;
         }
         LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + message);
@@ -532,7 +637,7 @@ final class Session implements RecordHandler, SessionContext {
         if (status != Status.OK) {
             try {
                 Arrays.fill(results, 0);
-                writeCompletion(Wire.SESSION_CLOSED_TYPE, 0, status, Wire.utf8(reason));
+                writeCompletion(Wire.SESSION_CLOSED_TYPE, 0, status, completionText(reason));
             } catch (RuntimeException e) {
                 LOG.log(Level.FINE, "guest " + guest + " session " + id + ": could not post the closing notice", e);
             }
@@ -553,7 +658,9 @@ final class Session implements RecordHandler, SessionContext {
         }
         handles.clear();
         Level level = status == Status.OK || status == Status.SESSION_CLOSED ? Level.INFO : Level.WARNING;
+        long unlogged = refusalsNotLogged;
         AUDIT.log(level, "guest " + guest + " session " + id + ": closed (" + status + ": " + reason + "), released "
-                + objects + " objects and " + memory + " bytes of device memory after " + calls + " calls");
+                + objects + " objects and " + memory + " bytes of device memory after " + calls + " calls"
+                + (unlogged > 0 ? " (" + unlogged + " quota refusals not logged one by one)" : ""));
     }
 }

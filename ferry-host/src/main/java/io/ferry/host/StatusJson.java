@@ -14,7 +14,7 @@ import java.util.Map;
  *  "devices": [{"index", "name", "backend", "type", "compute_units", "global_memory_bytes"}],
  *  "guests": [{"name", "connected", "sessions", "session_id", "pid", "device_memory_bytes", "objects",
  *              "commands_in_flight", "calls", "class", "weight", "region_bytes", "heap_bytes",
- *              "quotas": {"device_memory_bytes", "objects", "commands_in_flight"},
+ *              "quotas": {"device_memory_bytes", "objects", "commands_in_flight", "one_way_outstanding"},
  *              "scheduling": [{"device", "device_time_ns", "budget_left_ns", "queued", "in_flight", "expected_wait_ns",
  *                              "deadline_misses", "queue_wait_ns_p50", "queue_wait_ns_p99", "queue_wait_ns_max",
  *                              "overruns", "flagged"}]}]}
@@ -73,7 +73,8 @@ public final class StatusJson {
                     .append(", \"heap_bytes\": ").append(g.heapBytes())
                     .append(", \"quotas\": {\"device_memory_bytes\": ").append(g.quotas().deviceMemoryBytes())
                     .append(", \"objects\": ").append(g.quotas().objects())
-                    .append(", \"commands_in_flight\": ").append(g.quotas().commandsInFlight()).append("}")
+                    .append(", \"commands_in_flight\": ").append(g.quotas().commandsInFlight())
+                    .append(", \"one_way_outstanding\": ").append(g.quotas().oneWayOutstanding()).append("}")
                     .append(", \"scheduling\": [");
             boolean firstDevice = true;
             for (FerryHost.SchedulingView v : host.scheduling(g.name())) {

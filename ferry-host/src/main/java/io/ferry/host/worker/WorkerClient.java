@@ -42,6 +42,10 @@ public final class WorkerClient implements BackendSession {
     static final long START_TIMEOUT_NANOS = 60_000_000_000L;
     static final int MAX_KERNEL_ARGS = 4096;
     static final int MAX_DEFERRED = 1024;
+    /** Longest message kept of a deferred failure (chars): with {@link #MAX_DEFERRED}, at most 2 MiB held. */
+    static final int MAX_DEFERRED_MESSAGE = 1024;
+    /** One-way requests tracked at most; at this many the next one first waits for the worker (a PING). */
+    static final int MAX_OUTSTANDING = 1 << 16;
 
     private final String guest;
     private final Region control;
@@ -57,9 +61,11 @@ public final class WorkerClient implements BackendSession {
     private final SpscRing replies;
     private final Reply reply = new Reply();
     private final Map<Long, Long> buffers = new HashMap<>();
-    /** One-way requests not yet known to be done: {worker seq, guest seq, guest op, first argument}. */
-    private final ArrayDeque<long[]> outstanding = new ArrayDeque<>();
+    /** One-way requests not yet known to be done (bounded by {@link #MAX_OUTSTANDING}; no object per request). */
+    private final Outstanding outstanding = new Outstanding();
     private final ArrayDeque<DeferredFailure> failures = new ArrayDeque<>();
+    /** Failures of one-way requests dropped because {@link #MAX_DEFERRED} were already waiting (the first are kept). */
+    private long failuresDropped;
     private long awaited;
     private long callSeq;
     private long callOp;
@@ -211,6 +217,9 @@ public final class WorkerClient implements BackendSession {
         if (lost != null) {
             throw new BackendException(Status.DEVICE_LOST, lost);
         }
+        if (oneWay && outstanding.size() >= MAX_OUTSTANDING) {
+            call(WorkerOp.PING, false, null, null); // the host's bookkeeping stays bounded: wait for the worker
+        }
         int blobLength = blob != null ? blob.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
         int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + blobLength;
         if (length > requests.maxRecordLength()) {
@@ -240,7 +249,7 @@ public final class WorkerClient implements BackendSession {
         }
         requests.publish();
         if (oneWay) {
-            outstanding.addLast(new long[] {s, callSeq, callOp, callArg});
+            outstanding.add(s, callSeq, callOp, callArg);
             if ((s & 63) == 0) {
                 drain(op);
             }
@@ -379,20 +388,29 @@ public final class WorkerClient implements BackendSession {
                 return;
             }
             // The failure of a one-way request: every outstanding request before it went well.
-            while (!outstanding.isEmpty() && outstanding.peekFirst()[0] < s) {
-                outstanding.removeFirst();
-            }
-            long[] o = outstanding.peekFirst();
-            if (o == null || o[0] != s || st == Status.OK) {
+            outstanding.dropBefore(s);
+            if (outstanding.isEmpty() || outstanding.firstSeq() != s || st == Status.OK) {
                 invalid = "answered request #" + s + ", which is not outstanding";
                 return;
             }
+            long guestSeq = outstanding.firstGuestSeq();
+            int guestOp = outstanding.firstGuestOp();
+            long firstArg = outstanding.firstArg();
             outstanding.removeFirst();
-            failures.add(new DeferredFailure(o[1], (int) o[2], o[3], st, text));
-            if (failures.size() > MAX_DEFERRED) {
-                failures.removeFirst();
+            if (failures.size() >= MAX_DEFERRED && !creates(guestOp)) {
+                // The earliest failures are the ones reported: keep them. A failed creation is always kept (the
+                // host forgets the object by it); there are at most as many as the object quota.
+                failuresDropped++;
+                return;
             }
+            failures.add(new DeferredFailure(guestSeq, guestOp, firstArg, st,
+                    text.length() > MAX_DEFERRED_MESSAGE ? text.substring(0, MAX_DEFERRED_MESSAGE) + "..." : text));
         }
+    }
+
+    private static boolean creates(int guestOp) {
+        io.ferry.protocol.Op op = io.ferry.protocol.Op.of(guestOp);
+        return op != null && op.name().endsWith("_CREATE");
     }
 
     // ---- BackendSession ----
@@ -532,6 +550,12 @@ public final class WorkerClient implements BackendSession {
         }
         List<DeferredFailure> out = new ArrayList<>(failures);
         failures.clear();
+        if (failuresDropped > 0) {
+            long dropped = failuresDropped;
+            failuresDropped = 0;
+            LOG.fine(() -> "guest " + guest + ": " + dropped + " later one-way failures not kept (the first "
+                    + MAX_DEFERRED + " were)");
+        }
         for (DeferredFailure f : out) {
             // a buffer that failed to be made holds no memory
             Long size = f.op() == io.ferry.protocol.Op.BUFFER_CREATE.code() ? buffers.remove(f.firstArg()) : null;
@@ -569,5 +593,99 @@ public final class WorkerClient implements BackendSession {
         buffers.clear();
         deviceMemory = 0;
         control.close();
+    }
+
+    /**
+     * The one-way requests not yet known to be done, in order: a ring of primitive columns {worker seq, guest seq,
+     * guest op, first argument} that grows by doubling up to {@link #MAX_OUTSTANDING} entries (about 1.8 MiB) and
+     * allocates nothing per request.
+     */
+    static final class Outstanding {
+        private long[] seqs = new long[256];
+        private long[] guestSeqs = new long[256];
+        private long[] args = new long[256];
+        private int[] ops = new int[256];
+        private int head;
+        private int size;
+
+        int size() {
+            return size;
+        }
+
+        boolean isEmpty() {
+            return size == 0;
+        }
+
+        void add(long seq, long guestSeq, long guestOp, long arg) {
+            if (size == seqs.length) {
+                grow();
+            }
+            int i = (head + size) & (seqs.length - 1);
+            seqs[i] = seq;
+            guestSeqs[i] = guestSeq;
+            ops[i] = (int) guestOp;
+            args[i] = arg;
+            size++;
+        }
+
+        private void grow() {
+            int n = seqs.length;
+            long[] s = new long[2 * n];
+            long[] g = new long[2 * n];
+            long[] a = new long[2 * n];
+            int[] o = new int[2 * n];
+            for (int k = 0; k < size; k++) {
+                int i = (head + k) & (n - 1);
+                s[k] = seqs[i];
+                g[k] = guestSeqs[i];
+                a[k] = args[i];
+                o[k] = ops[i];
+            }
+            seqs = s;
+            guestSeqs = g;
+            args = a;
+            ops = o;
+            head = 0;
+        }
+
+        long firstSeq() {
+            return seqs[head];
+        }
+
+        long firstGuestSeq() {
+            return guestSeqs[head];
+        }
+
+        int firstGuestOp() {
+            return ops[head];
+        }
+
+        long firstArg() {
+            return args[head];
+        }
+
+        void removeFirst() {
+            head = (head + 1) & (seqs.length - 1);
+            size--;
+        }
+
+        /** Forgets the requests before worker seq {@code seq}: served well. */
+        void dropBefore(long seq) {
+            while (size > 0 && seqs[head] < seq) {
+                removeFirst();
+            }
+        }
+
+        /** Forgets every request (all served); gives back the room of a flood. */
+        void clear() {
+            head = 0;
+            size = 0;
+            if (seqs.length > 16_384) {
+                seqs = new long[256];
+                guestSeqs = new long[256];
+                args = new long[256];
+                ops = new int[256];
+            }
+        }
     }
 }
