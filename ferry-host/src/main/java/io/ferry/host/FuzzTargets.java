@@ -47,10 +47,14 @@ public final class FuzzTargets {
     private FuzzTargets() {
     }
 
+    // Sessions open and end by the thousand: keep their audit and info lines out (strong references, so the
+    // levels stay set).
+    private static final Logger AUDIT = Logger.getLogger("ferry.audit");
+    private static final Logger HOST = Logger.getLogger("ferry.host");
+
     static {
-        // Sessions end on purpose by the thousand: keep their audit lines out of the fuzzer's output.
-        Logger.getLogger("ferry.audit").setLevel(Level.OFF);
-        Logger.getLogger("ferry.host").setLevel(Level.SEVERE);
+        AUDIT.setLevel(Level.OFF);
+        HOST.setLevel(Level.SEVERE);
     }
 
     /** A property of the host code was broken: Jazzer reports it as a finding with the input. */
@@ -58,6 +62,37 @@ public final class FuzzTargets {
         public Finding(String message) {
             super(message);
         }
+    }
+
+    /**
+     * Target: all four in one process, picked by the first byte of the input (0 ring, 1 calls, 2 tee, 3 hello): one
+     * JVM and one instrumentation pass for a short bounded run. Its seeds are the four targets' seeds, each behind
+     * its selector byte ({@link #allSeed}).
+     */
+    public static final class All {
+        public static void fuzzerTestOneInput(FuzzedDataProvider d) {
+            all(new Input(d.consumeRemainingAsBytes()));
+        }
+    }
+
+    /** The targets of {@link All}, in selector order. */
+    public static final java.util.List<String> ALL = java.util.List.of("ring", "calls", "tee", "hello");
+
+    static void all(Input d) {
+        switch (d.consumeInt(0, 3)) {
+            case 0 -> ring(d);
+            case 1 -> calls(d);
+            case 2 -> tee(d);
+            default -> hello(d);
+        }
+    }
+
+    /** A seed of target {@code name} as an input of {@link All}. */
+    public static byte[] allSeed(String name, byte[] seed) {
+        byte[] b = new byte[seed.length + 1];
+        b[0] = (byte) ALL.indexOf(name);
+        System.arraycopy(seed, 0, b, 1, seed.length);
+        return b;
     }
 
     // ---- (a) the ring frame ------------------------------------------------------------------------------------
