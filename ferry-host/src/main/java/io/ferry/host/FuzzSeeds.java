@@ -120,26 +120,30 @@ public final class FuzzSeeds {
         m.put("session-nop-info-goodbye", s.toBytes());
 
         s = new Seeds().i(0, 15, 1);
-        call(op(s, Op.CONTEXT_CREATE), Op.CONTEXT_CREATE, false, new byte[0], 1, 0);
-        call(op(s, Op.QUEUE_CREATE), Op.QUEUE_CREATE, false, new byte[0], 2, 1, 0, 0);
-        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, false, new byte[0], 3, 1, 4096, 0, -1);
-        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, false, new byte[0], 4, 1, 4096, 0, 8192);
-        call(op(s, Op.PROGRAM_CREATE), Op.PROGRAM_CREATE, false,
-                Wire.utf8("__kernel void k(__global uchar* a){a[0]=1;}"), 5, 1, SourceLanguage.OPENCL_C.code());
+        // every compute op, valid for FuzzBackend's kernel k(uchar* a, const uchar* b, uchar s), each asking for
+        // its reply; then one the device refuses (k has no local argument)
+        call(op(s, Op.CONTEXT_CREATE), Op.CONTEXT_CREATE, true, new byte[0], 1, 0);
+        call(op(s, Op.QUEUE_CREATE), Op.QUEUE_CREATE, true, new byte[0], 2, 1, 0, 0);
+        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, true, new byte[0], 3, 1, 4096, 0, -1);
+        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, true, new byte[0], 4, 1, 4096, 0, 8192);
+        call(op(s, Op.PROGRAM_CREATE), Op.PROGRAM_CREATE, true,
+                Wire.utf8("__kernel void k(__global uchar* a, __global const uchar* b, uchar s){a[0]=b[0]+s;}"), 5,
+                1, SourceLanguage.OPENCL_C.code());
         call(op(s, Op.PROGRAM_BUILD), Op.PROGRAM_BUILD, true, Wire.utf8("-cl-fast-relaxed-math"), 5);
         call(op(s, Op.KERNEL_CREATE), Op.KERNEL_CREATE, true, Wire.utf8("k"), 6, 5);
-        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, false, new byte[0], 6, 0, 3);
-        call(op(s, Op.KERNEL_ARG_VALUE), Op.KERNEL_ARG_VALUE, false, new byte[] {1, 2, 3, 4}, 6, 1);
-        call(op(s, Op.KERNEL_ARG_LOCAL), Op.KERNEL_ARG_LOCAL, false, new byte[0], 6, 2, 256);
-        call(op(s, Op.BUFFER_WRITE), Op.BUFFER_WRITE, false, new byte[0], 2, 3, 0, 4096, 0, 0);
-        call(op(s, Op.LAUNCH), Op.LAUNCH, false, new byte[0], 2, 6, 1, 0, 0, 0, 64, 1, 1, 16, 1, 1, 7);
-        call(op(s, Op.BUFFER_COPY), Op.BUFFER_COPY, false, new byte[0], 2, 3, 4, 0, 0, 4096, 0);
-        call(op(s, Op.BUFFER_FILL), Op.BUFFER_FILL, false, new byte[] {9, 9, 9, 9}, 2, 4, 0, 4096, 0);
-        call(op(s, Op.BUFFER_READ), Op.BUFFER_READ, false, new byte[0], 2, 4, 0, 4096, 4096, 0);
-        call(op(s, Op.QUEUE_HINT), Op.QUEUE_HINT, false, new byte[0], 2, 1, 1_000_000, 0);
+        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, true, new byte[0], 6, 0, 3);
+        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, true, new byte[0], 6, 1, 4);
+        call(op(s, Op.KERNEL_ARG_VALUE), Op.KERNEL_ARG_VALUE, true, new byte[] {7}, 6, 2);
+        call(op(s, Op.BUFFER_WRITE), Op.BUFFER_WRITE, true, new byte[0], 2, 3, 0, 4096, 0, 0);
+        call(op(s, Op.LAUNCH), Op.LAUNCH, true, new byte[0], 2, 6, 1, 0, 0, 0, 64, 1, 1, 16, 1, 1, 7);
+        call(op(s, Op.BUFFER_COPY), Op.BUFFER_COPY, true, new byte[0], 2, 3, 4, 0, 0, 4096, 0);
+        call(op(s, Op.BUFFER_FILL), Op.BUFFER_FILL, true, new byte[] {9, 9, 9, 9}, 2, 4, 0, 4096, 0);
+        call(op(s, Op.BUFFER_READ), Op.BUFFER_READ, true, new byte[0], 2, 4, 0, 4096, 4096, 0);
+        call(op(s, Op.QUEUE_HINT), Op.QUEUE_HINT, true, new byte[0], 2, 1, 1_000_000, 0);
         call(op(s, Op.FINISH), Op.FINISH, true, new byte[0], 2);
         call(op(s, Op.EVENT_WAIT), Op.EVENT_WAIT, true, new byte[0], 7);
-        call(op(s, Op.RELEASE), Op.RELEASE, true, new byte[0], 6);
+        call(op(s, Op.RELEASE), Op.RELEASE, true, new byte[0], 7);
+        call(op(s, Op.KERNEL_ARG_LOCAL), Op.KERNEL_ARG_LOCAL, true, new byte[0], 6, 2, 256);
         m.put("compute-every-op", s.toBytes());
 
         s = new Seeds().i(0, 15, 1);

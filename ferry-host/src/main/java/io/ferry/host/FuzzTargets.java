@@ -226,7 +226,7 @@ public final class FuzzTargets {
     private static final Op[] OPS = Op.values();
 
     private static final ThreadLocal<Harness> HARNESS = ThreadLocal.withInitial(() -> new Harness(
-            Devices.of(List.of(), List.of())));
+            Devices.of(List.of(new FuzzBackend()), List.of())));
 
     /** The target on a Jazzer input. */
     public static void calls(FuzzedDataProvider d) {
@@ -309,9 +309,10 @@ public final class FuzzTargets {
 
     /**
      * One guest's session as the endpoint holds it, with the rings and heap in private memory: the fuzzer is the
-     * guest. No devices (every compute call is decoded and checked, then refused for want of a device or handle),
-     * and a TEE whose backend answers every call from the parameters it is given (so the mediator's validation
-     * and write-back run in full).
+     * guest. Its device is a {@link FuzzBackend} (objects in Java memory, so calls create real objects and reach
+     * every check, and the backend asserts the host validated what it passes on), and its TEE a backend that
+     * answers every call from the parameters it is given (so the mediator's validation and write-back run in
+     * full).
      */
     static final class Harness {
         final Devices devices;
