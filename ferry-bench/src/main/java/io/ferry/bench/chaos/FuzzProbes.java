@@ -175,7 +175,17 @@ public final class FuzzProbes {
      */
     private static String classPath() {
         String cp = System.getProperty("surefire.test.class.path");
-        return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+        if (cp == null || cp.isBlank()) {
+            cp = System.getProperty("java.class.path");
+        }
+        // absolute: the child runs in the temporary directory
+        List<String> entries = new ArrayList<>();
+        for (String e : cp.split(java.io.File.pathSeparator)) {
+            if (!e.isEmpty()) {
+                entries.add(Path.of(e).toAbsolutePath().toString());
+            }
+        }
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     private static void delete(Path dir) {
