@@ -1,5 +1,6 @@
 package io.ferry.host;
 
+import io.ferry.channel.RegionDescriptor;
 import io.ferry.host.FuzzTargets.Seeds;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
@@ -26,6 +27,7 @@ public final class FuzzSeeds {
         all.put("calls", callSeeds());
         all.put("tee", teeSeeds());
         all.put("hello", helloSeeds());
+        all.put("header", headerSeeds());
         return all;
     }
 
@@ -252,6 +254,19 @@ public final class FuzzSeeds {
         }
         s.i(0, 3, 1);
         m.put("bad-magic-bad-version", s.toBytes());
+        return m;
+    }
+
+    /** Region headers: valid, a ring capacity that is not a power of two, a heap past the end, a short file. */
+    static Map<String, byte[]> headerSeeds() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("valid", new Seeds().i(0, 8, 0).i(0, 7, 2).toBytes());
+        m.put("ring-capacity-not-power-of-two", new Seeds().i(0, 8, 1).i(0, 3, 0)
+                .i(0, 511, RegionDescriptor.COMMAND_RING_CAPACITY_OFFSET / 8).l(3000).i(0, 7, 2).toBytes());
+        m.put("section-moved-past-the-end", new Seeds().i(0, 8, 1).i(0, 3, 2)
+                .i(0, 15, RegionDescriptor.COMPLETION_RING_OFFSET_OFFSET / 8)
+                .i(0, 15, RegionDescriptor.COMPLETION_RING_OFFSET_OFFSET / 8).i(-8, 8, 8).i(0, 7, 2).toBytes());
+        m.put("file-shorter-than-the-region", new Seeds().i(0, 8, 0).i(0, 7, 1).i(-64, 64, -16).toBytes());
         return m;
     }
 }

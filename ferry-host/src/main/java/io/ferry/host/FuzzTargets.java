@@ -65,8 +65,8 @@ public final class FuzzTargets {
     }
 
     /**
-     * Target: all four in one process, picked by the first byte of the input (0 ring, 1 calls, 2 tee, 3 hello): one
-     * JVM and one instrumentation pass for a short bounded run. Its seeds are the four targets' seeds, each behind
+     * Target: all five in one process, picked by the first byte of the input (0 ring, 1 calls, 2 tee, 3 hello,
+     * 4 header): one JVM and one instrumentation pass for a short bounded run. Its seeds are the four targets' seeds, each behind
      * its selector byte ({@link #allSeed}).
      */
     public static final class All {
@@ -76,14 +76,15 @@ public final class FuzzTargets {
     }
 
     /** The targets of {@link All}, in selector order. */
-    public static final java.util.List<String> ALL = java.util.List.of("ring", "calls", "tee", "hello");
+    public static final java.util.List<String> ALL = java.util.List.of("ring", "calls", "tee", "hello", "header");
 
     static void all(Input d) {
-        switch (d.consumeInt(0, 3)) {
+        switch (d.consumeInt(0, 4)) {
             case 0 -> ring(d);
             case 1 -> calls(d);
             case 2 -> tee(d);
-            default -> hello(d);
+            case 3 -> hello(d);
+            default -> header(d);
         }
     }
 
@@ -191,6 +192,100 @@ public final class FuzzTargets {
         }
     }
 
+    // ---- (e) the region header: what the host reads when it re-attaches a region a guest has written ------------
+
+    /** Target: {@code Region.open} of a region file whose static header and size the fuzzer edited. */
+    public static final class Header {
+        public static void fuzzerTestOneInput(FuzzedDataProvider d) {
+            header(new Input(d.consumeRemainingAsBytes()));
+        }
+    }
+
+    /** The target on a Jazzer input. */
+    public static void header(FuzzedDataProvider d) {
+        header(new Input(d.consumeRemainingAsBytes()));
+    }
+
+    private static final class HeaderFiles {
+        static final Path DIR;
+        static final Path FILE;
+        static final byte[] VALID;
+        static final long SIZE;
+
+        static {
+            try {
+                Path base = Path.of("/dev/shm");
+                DIR = java.nio.file.Files.createTempDirectory(java.nio.file.Files.isDirectory(base) ? base
+                        : Path.of(System.getProperty("java.io.tmpdir")), "ferry-fuzz-header-");
+                DIR.toFile().deleteOnExit();
+                Path valid = DIR.resolve("valid.region");
+                SIZE = io.ferry.channel.RegionLayout.minimumRegionSize();
+                try (io.ferry.channel.Region r = io.ferry.channel.Region.create(valid, GUEST,
+                        io.ferry.channel.RegionLayout.forSize(SIZE), new byte[32])) {
+                    VALID = java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(valid),
+                            RegionDescriptor.HEADER_SIZE);
+                }
+                java.nio.file.Files.delete(valid);
+                FILE = DIR.resolve("fuzz.region");
+                FILE.toFile().deleteOnExit();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * A valid header, then a few edits (a long or a byte anywhere in the header) and sometimes another file size;
+     * the host opens it. Only {@link io.ferry.channel.RegionException} may come out; a region that opens has every
+     * section inside the mapping (touched at both ends).
+     */
+    static void header(Input d) {
+        byte[] h = HeaderFiles.VALID.clone();
+        MemorySegment hs = MemorySegment.ofArray(h);
+        for (int i = 0, n = d.consumeInt(0, 8); i < n; i++) {
+            switch (d.consumeInt(0, 3)) {
+                case 0 -> hs.set(ValueLayout.JAVA_LONG_UNALIGNED, 8L * d.consumeInt(0, 511), d.consumeLong());
+                case 1 -> hs.set(ValueLayout.JAVA_LONG_UNALIGNED, 8L * d.consumeInt(0, 15), 1L << d.consumeInt(0, 63));
+                case 2 -> hs.set(ValueLayout.JAVA_LONG_UNALIGNED, 8L * d.consumeInt(0, 15),
+                        hs.get(ValueLayout.JAVA_LONG_UNALIGNED, 8L * d.consumeInt(0, 15)) + d.consumeInt(-8, 8) * 4096L);
+                default -> h[d.consumeInt(0, h.length - 1)] = (byte) d.consumeInt(0, 255);
+            }
+        }
+        long size = switch (d.consumeInt(0, 7)) {
+            case 0 -> d.consumeInt(0, RegionDescriptor.HEADER_SIZE + 64);
+            case 1 -> HeaderFiles.SIZE + 4096L * d.consumeInt(-64, 64);
+            default -> HeaderFiles.SIZE;
+        };
+        size = Math.max(0, size);
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(HeaderFiles.FILE,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            c.write(java.nio.ByteBuffer.wrap(h, 0, (int) Math.min(h.length, size)));
+            if (size > h.length) {
+                c.write(java.nio.ByteBuffer.allocate(1), size - 1);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        try (io.ferry.channel.Region r = io.ferry.channel.Region.open(HeaderFiles.FILE)) {
+            if (r.header().regionSize() > size) {
+                throw new Finding("a region of " + r.header().regionSize() + " bytes opened from a file of " + size);
+            }
+            for (SpscRing ring : new SpscRing[] {r.commandRing(), r.completionRing()}) {
+                MemorySegment seg = ring.segment();
+                seg.get(ValueLayout.JAVA_BYTE, 0);
+                seg.get(ValueLayout.JAVA_BYTE, seg.byteSize() - 1);
+            }
+            MemorySegment heap = r.heap();
+            heap.get(ValueLayout.JAVA_BYTE, 0);
+            heap.get(ValueLayout.JAVA_BYTE, heap.byteSize() - 1);
+            HEADERS_OPENED.incrementAndGet();
+        } catch (io.ferry.channel.RegionException e) {
+            // documented: the header is refused with a message naming the field
+            HEADERS_REFUSED.incrementAndGet();
+        }
+    }
+
     // ---- (b) calls, (c) TEE parameters, (d) HELLO: one session, fed through a real command ring -----------------
 
     /** Target: every op with fuzzed arguments, blobs and framing, after a valid HELLO (mostly). */
@@ -217,6 +312,9 @@ public final class FuzzTargets {
     /** Replies of the session targets by status, and records the ring target handed out: what the inputs reached. */
     static final Map<Status, Long> REPLIES = java.util.Collections.synchronizedMap(new EnumMap<>(Status.class));
     static final java.util.concurrent.atomic.AtomicLong RING_RECORDS = new java.util.concurrent.atomic.AtomicLong();
+    /** Region headers the header target saw opened, and refused. */
+    static final java.util.concurrent.atomic.AtomicLong HEADERS_OPENED = new java.util.concurrent.atomic.AtomicLong();
+    static final java.util.concurrent.atomic.AtomicLong HEADERS_REFUSED = new java.util.concurrent.atomic.AtomicLong();
 
     static final String GUEST = "fuzz";
     static final UUID TA = UUID.fromString("5eed5eed-0000-4000-8000-00000000f022");

@@ -34,6 +34,12 @@ class GuestDecodersFuzzTest {
         FuzzTargets.tee(d);
     }
 
+    /** (e) The region header the host reads when it re-attaches a region a guest has written. */
+    @FuzzTest(maxDuration = "30s")
+    void header(FuzzedDataProvider d) {
+        FuzzTargets.header(d);
+    }
+
     /** (d) HELLO: magic, version, credential and name. */
     @FuzzTest(maxDuration = "30s")
     void hello(FuzzedDataProvider d) {
@@ -43,7 +49,8 @@ class GuestDecodersFuzzTest {
     /**
      * After the corpus ran as a regression test: the seeds decoded (with Jazzer's own provider) to the valid frames
      * they claim to be, so they reach the deep code: HELLOs opened sessions, compute and TEE calls succeeded, bad
-     * credentials were refused, the device refused an argument it does not have, rings handed out records. Skipped
+     * credentials were refused, the device refused an argument it does not have, rings handed out records, a valid
+     * region header opened and broken ones were refused. Skipped
      * when fuzzing (a fuzzing run selects one method).
      */
     @AfterAll
@@ -59,6 +66,8 @@ class GuestDecodersFuzzTest {
         assertTrue(r.getOrDefault(Status.BAD_CREDENTIAL, 0L) >= 1, r.toString());
         assertTrue(r.getOrDefault(Status.INVALID_KERNEL_ARGS, 0L) >= 1, r.toString());
         assertTrue(FuzzTargets.RING_RECORDS.get() >= 4, "ring records: " + FuzzTargets.RING_RECORDS);
+        assertTrue(FuzzTargets.HEADERS_OPENED.get() >= 1 && FuzzTargets.HEADERS_REFUSED.get() >= 3,
+                "region headers opened " + FuzzTargets.HEADERS_OPENED + ", refused " + FuzzTargets.HEADERS_REFUSED);
         System.err.println("fuzz corpus replies by status: " + r + ", ring records " + FuzzTargets.RING_RECORDS);
     }
 }

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
 
 /**
  * Bounded coverage-guided fuzzing campaigns: each target of {@code io.ferry.host.FuzzTargets} (ring frame, calls,
- * TEE parameters, HELLO) runs under Jazzer's standalone driver in a child JVM (libFuzzer ends its process, and runs
+ * TEE parameters, HELLO, region header) runs under Jazzer's standalone driver in a child JVM (libFuzzer ends its process, and runs
  * one target per process) with {@code -max_total_time}, starting from the seed corpus in a temporary directory.
  * The figures are parsed from the driver's output: executions from {@code "Done N runs"} (or the last
  * {@code "#N ..."} status line), findings from {@code "== Java Exception"} lines ({@code --keep_going} lets a run
@@ -34,8 +34,9 @@ public final class FuzzProbes {
             "calls", "io.ferry.host.FuzzTargets$Calls",
             "tee", "io.ferry.host.FuzzTargets$Tee",
             "hello", "io.ferry.host.FuzzTargets$Hello",
+            "header", "io.ferry.host.FuzzTargets$Header",
             "all", "io.ferry.host.FuzzTargets$All");
-    private static final List<String> ORDER = List.of("ring", "calls", "tee", "hello", "all");
+    private static final List<String> ORDER = List.of("ring", "calls", "tee", "hello", "header", "all");
     private static final Pattern DONE = Pattern.compile("Done (\\d+) runs in");
     private static final Pattern STATUS = Pattern.compile("^#(\\d+)\\s", Pattern.MULTILINE);
     private static final Pattern FINDING = Pattern.compile("^== Java Exception: (.*)$", Pattern.MULTILINE);
@@ -59,8 +60,8 @@ public final class FuzzProbes {
     }
 
     /**
-     * The chaos probe: the combined target ({@code FuzzTargets$All}: ring, calls, TEE, HELLO picked by the first
-     * input byte) for {@code total}, in one child JVM.
+     * The chaos probe: the combined target ({@code FuzzTargets$All}: ring, calls, TEE, HELLO, region header picked
+     * by the first input byte) for {@code total}, in one child JVM.
      *
      * @return {@code fuzz_jazzer_execs} and {@code fuzz_jazzer_failures}
      */
@@ -69,8 +70,8 @@ public final class FuzzProbes {
     }
 
     /**
-     * Runs {@code targets} one after another, splitting {@code total} between them: "ring", "calls", "tee", "hello"
-     * (one target each) or "all" (the four in one process).
+     * Runs {@code targets} one after another, splitting {@code total} between them: "ring", "calls", "tee", "hello",
+     * "header" (one target each) or "all" (the five in one process).
      */
     public static Result run(Duration total, List<String> targets) {
         long each = Math.max(2, total.toSeconds() / Math.max(1, targets.size()));
