@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The bounded fuzzing run of {@code ./ferry test}: the combined Jazzer target (ring frame, calls, TEE parameters,
- * HELLO, picked by the first input byte) fuzzes for 15 s, coverage-guided from the seed corpus, in a child JVM. No
+ * HELLO, region header, picked by the first input byte) fuzzes for 15 s, coverage-guided from the seed corpus, in a child JVM. No
  * finding may come up, and it must really have run. Longer: {@code -Dferry.jazzer.seconds=600}.
  */
 class FuzzProbesTest {
