@@ -47,14 +47,24 @@ public final class FuzzTargets {
     private FuzzTargets() {
     }
 
-    // Sessions open and end by the thousand: keep their audit and info lines out (strong references, so the
-    // levels stay set).
     private static final Logger AUDIT = Logger.getLogger("ferry.audit");
     private static final Logger HOST = Logger.getLogger("ferry.host");
 
-    static {
+    /**
+     * Runs one input with the host's audit and info lines off (sessions open and end by the thousand), restoring
+     * the levels after it, so tests that share the JVM still see their lines.
+     */
+    private static void quietly(Input d, java.util.function.Consumer<Input> target) {
+        Level audit = AUDIT.getLevel();
+        Level host = HOST.getLevel();
         AUDIT.setLevel(Level.OFF);
         HOST.setLevel(Level.SEVERE);
+        try {
+            target.accept(d);
+        } finally {
+            AUDIT.setLevel(audit);
+            HOST.setLevel(host);
+        }
     }
 
     /** A property of the host code was broken: Jazzer reports it as a finding with the input. */
@@ -71,7 +81,7 @@ public final class FuzzTargets {
      */
     public static final class All {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            all(new Input(d.consumeRemainingAsBytes()));
+            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::all);
         }
     }
 
@@ -101,7 +111,7 @@ public final class FuzzTargets {
     /** Target: {@link SpscRing} against a hostile peer that writes HEAD, TAIL and every record byte. */
     public static final class Ring {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            ring(new Input(d.consumeRemainingAsBytes()));
+            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::ring);
         }
     }
 
@@ -116,7 +126,7 @@ public final class FuzzTargets {
      */
     /** The target on a Jazzer input. */
     public static void ring(FuzzedDataProvider d) {
-        ring(new Input(d.consumeRemainingAsBytes()));
+        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::ring);
     }
 
     static void ring(Input d) {
@@ -197,13 +207,13 @@ public final class FuzzTargets {
     /** Target: {@code Region.open} of a region file whose static header and size the fuzzer edited. */
     public static final class Header {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            header(new Input(d.consumeRemainingAsBytes()));
+            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::header);
         }
     }
 
     /** The target on a Jazzer input. */
     public static void header(FuzzedDataProvider d) {
-        header(new Input(d.consumeRemainingAsBytes()));
+        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::header);
     }
 
     private static final class HeaderFiles {
@@ -291,21 +301,21 @@ public final class FuzzTargets {
     /** Target: every op with fuzzed arguments, blobs and framing, after a valid HELLO (mostly). */
     public static final class Calls {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            calls(new Input(d.consumeRemainingAsBytes()));
+            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::calls);
         }
     }
 
     /** Target: the TEE ops with fuzzed parameter blocks, memrefs into the heap and shared-memory registrations. */
     public static final class Tee {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            tee(new Input(d.consumeRemainingAsBytes()));
+            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::tee);
         }
     }
 
     /** Target: HELLO with fuzzed magic, version, credential and name, then a call. */
     public static final class Hello {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            hello(new Input(d.consumeRemainingAsBytes()));
+            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::hello);
         }
     }
 
@@ -328,7 +338,7 @@ public final class FuzzTargets {
 
     /** The target on a Jazzer input. */
     public static void calls(FuzzedDataProvider d) {
-        calls(new Input(d.consumeRemainingAsBytes()));
+        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::calls);
     }
 
     static void calls(Input d) {
@@ -348,7 +358,7 @@ public final class FuzzTargets {
 
     /** The target on a Jazzer input. */
     public static void tee(FuzzedDataProvider d) {
-        tee(new Input(d.consumeRemainingAsBytes()));
+        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::tee);
     }
 
     static void tee(Input d) {
@@ -375,7 +385,7 @@ public final class FuzzTargets {
 
     /** The target on a Jazzer input. */
     public static void hello(FuzzedDataProvider d) {
-        hello(new Input(d.consumeRemainingAsBytes()));
+        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::hello);
     }
 
     static void hello(Input d) {
