@@ -71,7 +71,8 @@ public final class FuzzProbes {
 
     /**
      * Runs {@code targets} one after another, splitting {@code total} between them: "ring", "calls", "tee", "hello",
-     * "header" (one target each) or "all" (the five in one process).
+     * "header" (one target each), "all" (the five in one process), or the name of any class on the class path
+     * with a {@code fuzzerTestOneInput} method.
      */
     public static Result run(Duration total, List<String> targets) {
         long each = Math.max(2, total.toSeconds() / Math.max(1, targets.size()));
@@ -98,9 +99,10 @@ public final class FuzzProbes {
     }
 
     private static Run runOne(String target, long seconds, Path dir) {
-        String cls = TARGETS.get(target);
+        String cls = TARGETS.getOrDefault(target, target.contains(".") ? target : null);
         if (cls == null) {
-            throw new IllegalArgumentException("no fuzz target '" + target + "'; known: " + ORDER);
+            throw new IllegalArgumentException("no fuzz target '" + target + "'; known: " + ORDER
+                    + ", or a class name with fuzzerTestOneInput");
         }
         try {
             Path corpus = Files.createDirectories(dir.resolve(target + "-corpus"));

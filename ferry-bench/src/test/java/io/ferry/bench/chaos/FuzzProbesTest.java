@@ -29,4 +29,12 @@ class FuzzProbesTest {
         }
         assertTrue((Long) r.keys().get("fuzz_jazzer_execs") > 0);
     }
+
+    /** A finding is counted, with its exception: the zero above is not the probe failing to see them. */
+    @Test
+    void aFindingIsCounted() {
+        FuzzProbes.Result r = FuzzProbes.run(Duration.ofSeconds(2), List.of(CanaryTarget.class.getName()));
+        assertTrue(r.failures() >= 1, () -> r.runs().get(0).logTail());
+        assertTrue(r.runs().get(0).findings().get(0).contains("canary finding"), r.runs().get(0).findings()::toString);
+    }
 }
