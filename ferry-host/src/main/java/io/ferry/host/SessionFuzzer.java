@@ -36,9 +36,13 @@ import io.ferry.host.RawGuest.Reply;
  *       hit the checks: own handles of the right and wrong kind, released and never-created handles, handles of
  *       another guest's session, heap ranges past the end or overlapping it, buffer ranges past a buffer's end, zero
  *       and negative sizes, huge sizes (quotas), random kernel argument indices and values, random launch geometry
- *       (bounded to small totals: see below), one-way and reply-requesting calls mixed. The session was set up with
- *       a context, queue, buffers, program and kernel first, so calls reach the backend. Each batch ends with a
- *       NOP barrier; none of these calls may end the session.</li>
+ *       (bounded to small totals: see below), one-way and reply-requesting calls mixed. The session holds real
+ *       objects first (a context, queue, buffers, a built program and its kernel with arguments set; re-created
+ *       when a fuzzed RELEASE takes one), and the fuzzed calls mostly name live objects, including those earlier
+ *       fuzzed creations made (creations ask for a reply so the fuzzer knows which exist), with transfer ranges
+ *       that fit half the time: so most calls reach the backend, not only the handle checks. Each batch ends with
+ *       a NOP barrier; none of these calls may end the session. {@link Result#replies} counts the replies by
+ *       status.</li>
  *   <li><b>ring level</b> (guest {@code fuzz-ring}): each case connects, creates a few objects, then breaks the
  *       protocol: random and mutated records, bad frame lengths (0, odd, huge, crossing the end), negative types,
  *       corrupted TAIL, unknown opcodes, unknown flags, blob length mismatches, a second HELLO, calls before HELLO,
@@ -73,7 +77,7 @@ public final class SessionFuzzer {
             }
             """;
     private static final int BATCH = 48;
-    private static final int MAX_REPLIES = 16;
+    private static final int MAX_REPLIES = 24;
     /** Quotas of the hostile guests: small, so huge sizes and handle floods hit them. */
     static final Quotas HOSTILE_QUOTAS = new Quotas(4L << 20, 64, 32);
 
@@ -81,6 +85,11 @@ public final class SessionFuzzer {
     public record Result(long cases, double casesPerSecond, long hostFailures, List<String> failures, long callCases,
                          long ringCases, long sessionsEndedByHost, long goodChecks, Map<Status, Long> replies,
                          Duration elapsed) {
+        /** The share of the call-level replies with {@code status}, 0 to 1. */
+        public double share(Status status) {
+            long all = replies.values().stream().mapToLong(Long::longValue).sum();
+            return all == 0 ? 0 : replies.getOrDefault(status, 0L) / (double) all;
+        }
     }
 
     private final SplittableRandom rnd;
@@ -95,6 +104,12 @@ public final class SessionFuzzer {
     private RawGuest good;
     private long nextHandle;
     private final List<Long> pool = new ArrayList<>();
+    /** Objects the call-level session holds now (base objects included), by the op that created them. */
+    private final Map<Long, Op> live = new java.util.HashMap<>();
+    /** Creations awaiting their reply: sequence number to {handle, op code}. */
+    private final Map<Long, long[]> pendingCreates = new java.util.HashMap<>();
+    /** Base objects released by the fuzzed calls of this batch: re-created after it. */
+    private boolean baseLost;
     private long callCases;
     private long ringCases;
     private long sessionsEnded;
@@ -326,6 +341,24 @@ public final class SessionFuzzer {
         long before = calls.sessionId();
         expectOk(calls.connect(TIMEOUT), "fuzz-calls: HELLO");
         checkFresh("fuzz-calls", before, calls.sessionId());
+        live.clear();
+        pendingCreates.clear();
+        createBase();
+        nextHandle = 100;
+        pool.clear();
+    }
+
+    /**
+     * The real objects every batch starts from: a context on device 0, a queue, a device buffer, a buffer over the
+     * end of the heap, a built program and its kernel with all arguments set. Released ones are re-created (after
+     * releasing the rest, so no object of an old context mixes with the new one).
+     */
+    private void createBase() {
+        for (long h = KERNEL; h >= CTX; h--) {
+            // RELEASE is idempotent: also frees a base number a fuzzed creation may have taken
+            live.remove(h);
+            calls.put(Op.RELEASE, false, null, h);
+        }
         calls.put(Op.CONTEXT_CREATE, false, null, CTX, 0);
         calls.put(Op.QUEUE_CREATE, false, null, QUEUE, CTX, 0, 0);
         calls.put(Op.BUFFER_CREATE, false, null, BUF, CTX, BUF_SIZE, 0, -1);
@@ -336,9 +369,15 @@ public final class SessionFuzzer {
         calls.put(Op.KERNEL_ARG_BUFFER, false, null, KERNEL, 0, BUF);
         calls.put(Op.KERNEL_ARG_BUFFER, false, null, KERNEL, 1, HEAP_BUF);
         calls.put(Op.KERNEL_ARG_VALUE, false, new byte[] {3}, KERNEL, 2);
+        // (its status may be a sticky failure of the batch before: not the base objects')
         calls.call(Op.FINISH, null, TIMEOUT, QUEUE);
-        nextHandle = 100;
-        pool.clear();
+        live.put(CTX, Op.CONTEXT_CREATE);
+        live.put(QUEUE, Op.QUEUE_CREATE);
+        live.put(BUF, Op.BUFFER_CREATE);
+        live.put(HEAP_BUF, Op.BUFFER_CREATE);
+        live.put(PROG, Op.PROGRAM_CREATE);
+        live.put(KERNEL, Op.KERNEL_CREATE);
+        baseLost = false;
     }
 
     /** A fresh session of {@code guest} must start at zero objects and zero device memory. */
@@ -370,7 +409,7 @@ public final class SessionFuzzer {
     /** Weights: the enqueue and argument calls, which reach the most checks, come up most. */
     private static final int[] CALL_WEIGHTS = {
             2, 1, 2, 2, 6, 1,
-            1, 2, 5, 5, 5,
+            1, 2, 8, 5, 5,
             3, 10, 10, 8, 8, 10,
             3, 2, 1, 1, 1, 1,
             1};
@@ -396,16 +435,22 @@ public final class SessionFuzzer {
         boolean built = false;
         for (int i = 0; i < BATCH; i++) {
             Op op = pickOp();
+            if (CREATES.contains(op) && live.size() > 40) {
+                op = Op.RELEASE; // stay under the object quota (64) most of the time; it is still met now and then
+            }
             if (op == Op.PROGRAM_BUILD || op == Op.PROGRAM_CREATE) {
                 if (built || rnd.nextInt(8) != 0) {
                     op = Op.BUFFER_WRITE;
                 }
                 built = true;
             }
-            boolean reply = op.kind() == Op.Kind.SYNC || rnd.nextInt(5) == 0;
+            boolean creates = CREATES.contains(op);
+            // A creation asks for its reply, so the fuzzer knows which objects exist and uses them afterwards.
+            boolean reply = op.kind() == Op.Kind.SYNC || creates || rnd.nextInt(5) == 0;
             if (reply && ++replies > MAX_REPLIES) {
                 op = Op.NOP;
                 reply = false;
+                creates = false;
             }
             long[] args = new long[op.argCount()];
             for (int a = 0; a < args.length; a++) {
@@ -415,8 +460,15 @@ public final class SessionFuzzer {
                 geometry(args);
             }
             byte[] blob = op.hasBlob() ? blob(op) : null;
-            if (calls.put(op.code(), reply ? Wire.FLAG_REPLY : 0, args, blob, blob == null ? 0 : blob.length) < 0) {
+            if (rnd.nextBoolean()) {
+                blob = validRange(op, args, blob);
+            }
+            long seq = calls.put(op.code(), reply ? Wire.FLAG_REPLY : 0, args, blob, blob == null ? 0 : blob.length);
+            if (seq < 0) {
                 break;
+            }
+            if (creates) {
+                pendingCreates.put(seq, new long[] {args[0], op.code()});
             }
             callCases++;
         }
@@ -429,11 +481,80 @@ public final class SessionFuzzer {
             fail("fuzz-calls: well-framed calls ended the session or broke the barrier: " + describe(r)
                     + (why != null ? "; host said " + why.status() + ": " + why.text() : ""));
             callsSetup();
+        } else if (baseLost) {
+            createBase();
         }
+        pendingCreates.clear();
+        collectUntracked();
+    }
+
+    /**
+     * Near the object quota, releases every handle the fuzzed calls named that the fuzzer does not know as live
+     * (objects it could not track: events named by enqueues that reused a pooled number, and the like).
+     */
+    private void collectUntracked() {
+        long objects = 0;
+        for (FerryHost.GuestView v : host.guests()) {
+            if (v.name().equals("fuzz-calls")) {
+                objects = v.objects();
+            }
+        }
+        if (objects <= HOSTILE_QUOTAS.objects() * 3L / 4) {
+            return;
+        }
+        for (long h : new java.util.HashSet<>(pool)) {
+            if (!live.containsKey(h) && calls.put(Op.RELEASE, false, null, h) < 0) {
+                break;
+            }
+        }
+        calls.publish();
+    }
+
+    private static final Set<Op> CREATES = java.util.EnumSet.of(Op.CONTEXT_CREATE, Op.QUEUE_CREATE,
+            Op.BUFFER_CREATE, Op.PROGRAM_CREATE, Op.KERNEL_CREATE);
+
+    /**
+     * Half the buffer transfers get ranges that fit (offset and size inside the buffer, 8-aligned, a heap range
+     * inside the heap, a fill size that is a multiple of its pattern) and half the kernel arguments the index and
+     * size the kernel declares, so they reach the device rather than the range checks only.
+     */
+    private byte[] validRange(Op op, long[] args, byte[] blob) {
+        long size = 8L * (1 + rnd.nextInt(64));
+        long offset = 8L * rnd.nextInt((int) ((BUF_SIZE - size) / 8) + 1);
+        long heapOffset = 8L * rnd.nextInt((int) ((heapSize(calls) - BUF_SIZE - size) / 8));
+        switch (op) {
+            case BUFFER_WRITE, BUFFER_READ -> {
+                args[2] = offset;
+                args[3] = size;
+                args[4] = heapOffset;
+            }
+            case BUFFER_COPY -> {
+                args[3] = offset;
+                args[4] = 8L * rnd.nextInt((int) ((BUF_SIZE - size) / 8) + 1);
+                args[5] = size;
+            }
+            case BUFFER_FILL -> {
+                args[2] = offset;
+                args[3] = size;
+                return bytes(pickInt(1, 2, 4, 8));
+            }
+            case KERNEL_ARG_BUFFER -> args[1] = rnd.nextInt(2);
+            case KERNEL_ARG_VALUE -> {
+                args[1] = 2;
+                return bytes(1);
+            }
+            default -> {
+            }
+        }
+        return blob;
     }
 
     private void tally(Reply r) {
         replies.merge(r.status(), 1L, Long::sum);
+        long[] created = pendingCreates.remove(r.seq());
+        if (created != null && r.ok() && created[0] >= 100) {
+            live.put(created[0], Op.of((int) created[1]));
+        }
         if (r.status() == Status.INTERNAL) {
             fail("fuzz-calls: the host answered INTERNAL to a well-framed " + Op.of(r.op()) + ": " + r.text());
         }
@@ -446,18 +567,34 @@ public final class SessionFuzzer {
             return newHandle();
         }
         return switch (name) {
-            case "context" -> handle(CTX);
-            case "queue" -> handle(QUEUE);
-            case "buffer", "source", "destination" -> handle(rnd.nextBoolean() ? BUF : HEAP_BUF);
-            case "program" -> handle(PROG);
-            case "kernel" -> handle(KERNEL);
-            case "handle", "shm", "session" -> rnd.nextInt(3) == 0 ? pooled() : handle(1 + rnd.nextInt(6));
-            case "event" -> switch (rnd.nextInt(6)) {
-                case 0, 1, 2 -> 0;
-                case 3 -> newHandle();
-                case 4 -> pooled();
-                default -> handle(QUEUE);
-            };
+            case "context" -> handle(CTX, Op.CONTEXT_CREATE);
+            case "queue" -> handle(QUEUE, Op.QUEUE_CREATE);
+            case "buffer", "source", "destination" -> handle(rnd.nextBoolean() ? BUF : HEAP_BUF, Op.BUFFER_CREATE);
+            case "program" -> handle(PROG, Op.PROGRAM_CREATE);
+            case "kernel" -> handle(KERNEL, Op.KERNEL_CREATE);
+            case "handle" -> releaseTarget();
+            case "shm", "session" -> rnd.nextInt(3) == 0 ? pooled() : handle(1 + rnd.nextInt(6));
+            case "event" -> {
+                if (op == Op.EVENT_WAIT && rnd.nextInt(4) != 0) {
+                    long e = liveOf(Op.EVENT_WAIT);
+                    if (e != 0) {
+                        yield e;
+                    }
+                }
+                yield switch (rnd.nextInt(6)) {
+                    case 0, 1, 2 -> 0;
+                    case 3 -> {
+                        // an enqueue names a new event: assume it exists (RELEASE of one that does not is harmless)
+                        long h = newHandle();
+                        if (op != Op.EVENT_WAIT && h >= 100) {
+                            live.put(h, Op.EVENT_WAIT);
+                        }
+                        yield h;
+                    }
+                    case 4 -> pooled();
+                    default -> handle(QUEUE);
+                };
+            }
             case "device" -> pick(0, 0, 0, 1, -1, devices.all().size(), Long.MAX_VALUE, rnd.nextLong());
             case "size", "bytes" -> size();
             case "offset", "source offset", "destination offset" -> offset(BUF_SIZE);
@@ -481,6 +618,61 @@ public final class SessionFuzzer {
             case 3 -> rnd.nextInt(3) == 0 ? 0 : rnd.nextLong();
             default -> own;
         };
+    }
+
+    /**
+     * A live object of the kind {@code creator} makes: mostly the base one, often one the fuzzed calls created (so
+     * those are used too); 1 in 8 a handle of the wrong kind, released, another session's or random.
+     */
+    private long handle(long own, Op creator) {
+        int r = rnd.nextInt(16);
+        if (r < 2) {
+            return handle(own);
+        }
+        if (r < 5) {
+            long h = liveOf(creator);
+            return h != 0 ? h : own;
+        }
+        return own;
+    }
+
+    private long liveOf(Op creator) {
+        List<Long> of = new ArrayList<>();
+        for (var e : live.entrySet()) {
+            if (e.getValue() == creator && e.getKey() >= 100) {
+                of.add(e.getKey());
+            }
+        }
+        return of.isEmpty() ? 0 : of.get(rnd.nextInt(of.size()));
+    }
+
+    /**
+     * What RELEASE names: mostly an object the fuzzed calls created (keeping the session under its object quota),
+     * sometimes a pooled (perhaps released) or random handle, and 1 in 64 a base object, re-created after the batch.
+     */
+    private long releaseTarget() {
+        int r = rnd.nextInt(64);
+        if (r == 0) {
+            baseLost = true;
+            long h = 1 + rnd.nextInt(6);
+            live.remove(h);
+            return h;
+        }
+        if (r < 4) {
+            return r == 1 ? rnd.nextLong() : pooled();
+        }
+        List<Long> created = new ArrayList<>();
+        for (long h : live.keySet()) {
+            if (h >= 100) {
+                created.add(h);
+            }
+        }
+        if (created.isEmpty()) {
+            return pooled();
+        }
+        long h = created.get(rnd.nextInt(created.size()));
+        live.remove(h);
+        return h;
     }
 
     /** Handles this session created (or tried to); the pool stays small so the object quota is met and released. */
