@@ -80,6 +80,8 @@ final class Qemu {
 
     /** The guest kernel's command line. */
     static final String APPEND = "console=ttyS0 quiet panic=-1 no_timer_check";
+    /** Added for ivshmem-doorbell: the guest kernel uses the virtual IOMMU, so vfio-pci can take the device. */
+    static final String APPEND_IOMMU = "intel_iommu=on";
 
     private Qemu() {
     }
@@ -98,9 +100,13 @@ final class Qemu {
                 // panic=-1: if init dies the kernel reboots at once, and -no-reboot turns that into QEMU exiting.
                 // no_timer_check: an emulated CPU on a busy host can miss the kernel's early timer-IRQ test, which
                 // then panics ("IO-APIC + timer doesn't work"); virtual machines skip that test.
-                "-append", APPEND));
+                "-append", c.doorbell() ? APPEND + " " + APPEND_IOMMU : APPEND));
         if (c.doorbell()) {
-            cmd.addAll(List.of("-chardev", "socket,path=" + c.region() + ",id=ferry",
+            // The guest takes the doorbell's MSI-X interrupts through VFIO, which needs an IOMMU: a q35 machine with
+            // QEMU's virtual VT-d (added before the device it translates for). ivshmem-doorbell has no INTx.
+            cmd.addAll(1, List.of("-machine", "q35"));
+            cmd.addAll(List.of("-device", "intel-iommu",
+                    "-chardev", "socket,path=" + c.region() + ",id=ferry",
                     "-device", "ivshmem-doorbell,chardev=ferry,vectors=1"));
         } else {
             cmd.addAll(List.of("-object", "memory-backend-file,id=ferry,share=on,mem-path=" + c.region() + ",size="

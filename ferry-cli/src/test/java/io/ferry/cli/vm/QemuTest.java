@@ -33,8 +33,12 @@ class QemuTest {
                 Path.of("/dev/shm/ferry/vm1.ivshmem"), c.regionSize(), c.accel(), c.memoryMiB(), c.cpus(), true));
 
         assertEquals("socket,path=/dev/shm/ferry/vm1.ivshmem,id=ferry", after(cmd, "-chardev"));
-        assertEquals("ivshmem-doorbell,chardev=ferry,vectors=1", after(cmd, "-device"));
+        assertEquals("ivshmem-doorbell,chardev=ferry,vectors=1", cmd.get(cmd.lastIndexOf("-device") + 1));
         assertTrue(!cmd.contains("-object"));
+        // MSI-X to the guest's user space goes through VFIO, which needs an IOMMU: q35 with the virtual VT-d first.
+        assertEquals("q35", after(cmd, "-machine"));
+        assertEquals("intel-iommu", after(cmd, "-device"));
+        assertTrue(after(cmd, "-append").contains("intel_iommu=on"));
     }
 
     @Test
