@@ -239,6 +239,14 @@ public final class Ferry implements AutoCloseable {
         return vmInterrupts;
     }
 
+    void vmInterrupts(VmInterrupts v) {
+        vmInterrupts = v;
+    }
+
+    Region region() {
+        return region;
+    }
+
     private static long[] credentialWords(byte[] c) {
         ByteBuffer b = ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN);
         return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};

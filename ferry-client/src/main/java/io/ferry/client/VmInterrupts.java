@@ -30,24 +30,19 @@ public final class VmInterrupts implements AutoCloseable {
     static final int HOST_PEER = 0;
 
     private final Region region;
-    private final Vfio vfio;
+    private final AutoCloseable device;
     private final EventFdDoorbell interrupts;
     private final RingDoorbell hostBell;
     private final String description;
     private volatile boolean on;
 
-    private VmInterrupts(Region region, Vfio vfio, String description) {
+    private VmInterrupts(Region region, AutoCloseable device, EventFdDoorbell interrupts, RingDoorbell hostBell,
+                         String description) {
         this.region = region;
-        this.vfio = vfio;
+        this.device = device;
+        this.interrupts = interrupts;
+        this.hostBell = hostBell == null ? null : new CountingBell(hostBell);
         this.description = description;
-        if (vfio != null) {
-            this.interrupts = new EventFdDoorbell(vfio.interruptFd(), -1, null);
-            RingDoorbell bell = vfio.doorbellTo(HOST_PEER, 0);
-            this.hostBell = new CountingBell(bell);
-        } else {
-            this.interrupts = null;
-            this.hostBell = null;
-        }
     }
 
     /**
@@ -58,20 +53,36 @@ public final class VmInterrupts implements AutoCloseable {
         VmInterrupts v;
         try {
             Vfio vfio = Vfio.open(deviceDir);
-            v = new VmInterrupts(region, vfio, "MSI-X interrupts through vfio-pci " + vfio.address() + " (this VM is"
-                    + " ivshmem peer " + vfio.ownId() + ", the host peer " + HOST_PEER + ")");
+            v = new VmInterrupts(region, vfio, new EventFdDoorbell(vfio.interruptFd(), -1, null),
+                    vfio.doorbellTo(HOST_PEER, 0), "MSI-X interrupts through vfio-pci " + vfio.address()
+                            + " (this VM is ivshmem peer " + vfio.ownId() + ", the host peer " + HOST_PEER + ")");
             v.enable(true);
         } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
-            v = new VmInterrupts(region, null, "timed naps (no interrupts: " + e.getMessage() + ")");
+            v = new VmInterrupts(region, null, null, null, "timed naps (no interrupts: " + e.getMessage() + ")");
         }
         String d = v.description;
         LOG.info(() -> "VM wait: " + d);
         return v;
     }
 
+    /**
+     * Makes {@code ferry} wait on eventfds instead of a PCI device: it sleeps on {@code interruptFd} for completions,
+     * and signals {@code hostDoorbellFd} when the host sleeps. For a VMM that hands the guest eventfds directly, and
+     * for tests that play QEMU's part (the eventfds of QEMU's ivshmem-server protocol). The descriptors stay the
+     * caller's; {@code hostDoorbellFd} -1: never wake the host. Replaces any earlier setup.
+     */
+    public static VmInterrupts attachEventFds(Ferry ferry, int interruptFd, int hostDoorbellFd) {
+        VmInterrupts v = new VmInterrupts(ferry.region(), null, new EventFdDoorbell(interruptFd, -1, null),
+                hostDoorbellFd < 0 ? null : new EventFdDoorbell(-1, hostDoorbellFd, null), "eventfd interrupts (fd "
+                        + interruptFd + ", host doorbell fd " + hostDoorbellFd + ")");
+        v.enable(true);
+        ferry.vmInterrupts(v);
+        return v;
+    }
+
     /** Whether interrupts are available (they may still be switched off by {@link #enable}). */
     public boolean active() {
-        return vfio != null;
+        return interrupts != null;
     }
 
     /** Whether the client waits with interrupts now. */
@@ -89,7 +100,7 @@ public final class VmInterrupts implements AutoCloseable {
      * calls, from the thread that makes them. No effect when interrupts are not available.
      */
     public void enable(boolean enable) {
-        if (vfio == null) {
+        if (interrupts == null) {
             return;
         }
         region.completionRing().doorbell(enable ? interrupts : null);
@@ -109,9 +120,13 @@ public final class VmInterrupts implements AutoCloseable {
 
     @Override
     public void close() {
-        if (vfio != null) {
-            enable(false);
-            vfio.close();
+        enable(false);
+        if (device != null) {
+            try {
+                device.close();
+            } catch (Exception e) {
+                LOG.fine(() -> "closing the VM's interrupt device: " + e);
+            }
         }
     }
 
