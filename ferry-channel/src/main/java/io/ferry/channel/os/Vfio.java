@@ -24,7 +24,8 @@ import java.nio.file.Path;
  *
  * <pre>
  * BAR0 of ivshmem (docs/specs/ivshmem-spec.rst), 32-bit registers:
- *   0 INTRMASK   4 INTRSTATUS   8 IVPOSITION (own peer id, read-only)   12 DOORBELL (write: peer id &lt;&lt; 16 | vector)
+ *   0 INTRMASK   4 INTRSTATUS   8 IVPOSITION (own peer id, read-only)
+ *   12 DOORBELL (write: peer id &lt;&lt; 16 | vector)
  * struct vfio_irq_set    { u32 argsz; u32 flags; u32 index; u32 start; u32 count; u8 data[]; }   here 24 bytes
  * struct vfio_region_info{ u32 argsz; u32 flags; u32 index; u32 cap_offset; u64 size; u64 offset; }   32 bytes
  * struct vfio_irq_info   { u32 argsz; u32 flags; u32 index; u32 count; }   16 bytes

@@ -33,7 +33,7 @@ final class VmWaitBench {
             return interruptsMedian == 0 ? Double.NaN : (double) napsMedian / interruptsMedian;
         }
 
-        /** {@code bench CALL: naps median X µs (p90 Y), interrupts median Z µs (p90 W): naps/interrupts R× (N each)}. */
+        /** {@code bench CALL: naps median X µs (p90 Y), interrupts median Z µs (p90 W): naps/interrupts R×}. */
         String line() {
             return String.format(Locale.ROOT, "bench %s: naps median %.1f µs (p90 %.1f), interrupts median %.1f µs"
                     + " (p90 %.1f): naps/interrupts %.1f× (%d calls each)", call, napsMedian / 1e3, napsP90 / 1e3,

@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A real virtual machine: QEMU boots the guest image with its region as an ivshmem-doorbell device (q35 with a
  * virtual IOMMU), and the guest runs vadd through the host in this JVM, waiting on the device's MSI-X interrupts
- * through vfio-pci; its doorbell writes wake the host. It builds the image on first use (Debian packages, about 20 s; cached under
- * $FERRY_CACHE/vm or ~/.cache/ferry/vm) and installs QEMU when missing and root. Skipped only when QEMU is missing
- * and cannot be installed here.
+ * through vfio-pci; its doorbell writes wake the host. It builds the image on first use (Debian packages, about
+ * 20 s; cached under $FERRY_CACHE/vm or ~/.cache/ferry/vm) and installs QEMU when missing and root. Skipped only
+ * when QEMU is missing and cannot be installed here.
  */
 @Tag("slow")
 class VmBootTest {
