@@ -54,6 +54,10 @@ public final class VmDemoCommand implements Callable<Integer> {
                     + " launch+finish); 0 skips them (default ${DEFAULT-VALUE})")
     int bench;
 
+    @Option(names = "--no-iommu", description = "boot without the virtual IOMMU (q35 + intel-iommu): the guest cannot"
+            + " take the doorbell's interrupts through vfio-pci and naps (shows the fallback)")
+    boolean noIommu;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -62,7 +66,7 @@ public final class VmDemoCommand implements Callable<Integer> {
         try {
             VmRun.Options o = new VmRun.Options(cacheDir != null ? cacheDir : defaults.cacheDir(), workloads, small,
                     accel.toLowerCase(Locale.ROOT), Duration.ofSeconds(timeoutSeconds), defaults.kvmStall(), cpus,
-                    defaults.memoryMiB(), verbose, bench);
+                    defaults.memoryMiB(), verbose, bench, !noIommu);
             r = VmRun.run(o, out);
         } catch (VmException | IllegalArgumentException e) {
             out.println("vm-demo: " + e.getMessage());

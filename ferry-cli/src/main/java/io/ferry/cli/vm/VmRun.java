@@ -43,13 +43,21 @@ public final class VmRun {
      * @param memoryMiB guest RAM
      * @param verbose   also show the firmware's and kernel's console lines
      * @param bench     calls per mode for the guest's interrupts-versus-naps figures ({@link VmWaitBench}); 0: none
+     * @param iommu     give the VM a virtual IOMMU (q35 + intel-iommu) so its guest takes doorbell interrupts
+     *                  through vfio-pci; false shows the fallback (timed naps)
      */
     public record Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
-                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench) {
-        /** Options with the default bench ({@link #DEFAULT_BENCH} calls per mode). */
+                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench, boolean iommu) {
+        /** Options with the default bench ({@link #DEFAULT_BENCH} calls per mode) and the IOMMU. */
         public Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
                        Duration kvmStall, int cpus, int memoryMiB, boolean verbose) {
-            this(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, DEFAULT_BENCH);
+            this(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, DEFAULT_BENCH, true);
+        }
+
+        /** Options with the IOMMU. */
+        public Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
+                       Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench) {
+            this(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, bench, true);
         }
 
         public Options {
@@ -166,7 +174,7 @@ public final class VmRun {
             Qemu.Accel accel = plan.get(i);
             boolean fallbackLeft = i + 1 < plan.size();
             Qemu.Config cfg = new Qemu.Config(qemu, image.kernel(), initrd, region, REGION_SIZE, accel, o.memoryMiB(),
-                    o.cpus(), true);
+                    o.cpus(), true, o.iommu());
             out.println("vm-demo: booting under " + accel + ": " + String.join(" ", Qemu.command(cfg)));
             SerialLog log = new SerialLog();
             Qemu.Result r = Qemu.boot(cfg, o.timeout(), fallbackLeft ? o.kvmStall() : null, log,
