@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 
 /**
@@ -110,12 +111,12 @@ public final class Vfio implements AutoCloseable {
      */
     public static Vfio open(Path deviceDir) throws IOException {
         String address = deviceDir.getFileName().toString();
-        bind(deviceDir, address);
         Path groupLink = deviceDir.resolve("iommu_group");
-        if (!Files.exists(groupLink)) {
+        if (!Files.exists(groupLink, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException("PCI device " + address + " is in no IOMMU group: VFIO needs an IOMMU (give the VM"
                     + " -machine q35 -device intel-iommu and the kernel intel_iommu=on)");
         }
+        bind(deviceDir, address);
         String groupId = Files.readSymbolicLink(groupLink).getFileName().toString();
         int container = -1;
         int group = -1;

@@ -52,12 +52,16 @@ class VfioTest {
     }
 
     @Test
-    void withoutTheVfioPciDriverOpenSaysWhatToLoad() throws IOException {
+    void withoutAnIommuOrTheVfioPciDriverOpenSaysWhatIsMissing() throws IOException {
         Path root = Files.createTempDirectory("ferry-vfio-");
         try {
             Path dev = Files.createDirectories(root.resolve("devices/0000:00:02.0"));
             Files.createDirectories(root.resolve("drivers"));
             IOException e = assertThrows(IOException.class, () -> Vfio.open(dev));
+            assertTrue(e.getMessage().contains("in no IOMMU group") && e.getMessage().contains("intel-iommu"),
+                    e.getMessage());
+            Files.createSymbolicLink(dev.resolve("iommu_group"), Files.createDirectories(root.resolve("groups/2")));
+            e = assertThrows(IOException.class, () -> Vfio.open(dev));
             assertTrue(e.getMessage().contains("vfio-pci driver is not loaded"), e.getMessage());
             // Bound to another driver: not taken over.
             Files.createDirectories(root.resolve("drivers/uio_pci_generic"));
