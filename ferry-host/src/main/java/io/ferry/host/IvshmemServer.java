@@ -127,8 +127,10 @@ final class IvshmemServer implements AutoCloseable {
         completions.doorbell(new io.ferry.channel.RingDoorbell() {
             @Override
             public void ring() {
-                ringGuest(0);
-                guestRings++;
+                if (peersArray.length > 0) {
+                    ringGuest(0);
+                    guestRings++;
+                }
             }
 
             @Override
