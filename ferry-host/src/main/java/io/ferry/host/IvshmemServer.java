@@ -37,7 +37,9 @@ import java.util.logging.Logger;
  *
  * The socket lives in the host's region directory (mode 0600 in a 0700 directory): only the host's uid, which
  * runs QEMU, reaches it. The host is peer 0: {@link #ringGuest(int)} interrupts the guest, and
- * {@link #hostDoorbell(int)} is the eventfd the guest's doorbell writes to peer 0 signal.
+ * {@link #hostDoorbell(int)} is the eventfd the guest's doorbell writes to peer 0 signal. {@link #install} wires both
+ * into the guest's rings, so the endpoint sleeps on that eventfd and a completion interrupts a sleeping guest
+ * (docs/vm.md, "Doorbell interrupts instead of naps").
  */
 final class IvshmemServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
