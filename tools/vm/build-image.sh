@@ -59,6 +59,10 @@ dpkg -x ./"$kpkg"_*.deb kernel
 vmlinuz=$(ls kernel/boot/vmlinuz-* | head -n 1)
 [ -f "$vmlinuz" ] || die "$kpkg holds no /boot/vmlinuz-*"
 
+# The modules for the ivshmem-doorbell's interrupts (docs/vm.md): vfio-pci and what it needs, in load order. Debian's
+# 6.1 modules are uncompressed .ko files, so busybox's insmod loads them; init loads them from /lib/modules/ferry.
+vfio_modules="virt/lib/irqbypass.ko drivers/vfio/vfio.ko drivers/vfio/vfio_iommu_type1.ko drivers/vfio/vfio_virqfd.ko drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko"
+
 # 2. Busybox, statically linked: the shell, mount, poweroff.
 say "busybox: busybox-static"
 download busybox-static
@@ -84,6 +88,19 @@ done | sort -u | while read -r lib; do
 done
 # The loader must also be where the binaries look for it (/lib64 on x86-64).
 [ -e "$root/lib64/ld-linux-x86-64.so.2" ] || { mkdir -p "$root/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"; }
+
+# VFIO modules (optional: without them the guest library naps instead of taking interrupts)
+mkdir -p "$root/lib/modules/ferry"
+: > "$root/lib/modules/ferry/order"
+for m in $vfio_modules; do
+  f=$(ls kernel/lib/modules/*/kernel/"$m" 2>/dev/null | head -n 1)
+  if [ -n "$f" ]; then
+    cp "$f" "$root/lib/modules/ferry/"
+    basename "$f" >> "$root/lib/modules/ferry/order"
+  else
+    say "kernel module $m not in $kpkg: the guest will nap instead of taking interrupts"
+  fi
+done
 
 # 4. /init
 cp "$here/init" "$root/init"

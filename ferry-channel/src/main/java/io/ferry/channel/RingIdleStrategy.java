@@ -42,6 +42,14 @@ public final class RingIdleStrategy implements IdleStrategy {
         return new RingIdleStrategy(ring, 0, 200_000, 50_000, 1_000_000);
     }
 
+    /**
+     * A caller whose ring has an interrupt {@link SpscRing#doorbell(RingDoorbell) doorbell} (a VM guest): no spinning
+     * or yielding, it sleeps at once and the interrupt wakes it; 1 ms naps bound a lost interrupt.
+     */
+    public static RingIdleStrategy forInterrupts(SpscRing ring) {
+        return new RingIdleStrategy(ring, 0, 0, 1_000_000, 1_000_000);
+    }
+
     /** A server waiting for requests: as above, sleeping up to {@code maxSleepNanos} when idle. */
     public static RingIdleStrategy forRequests(SpscRing ring, long maxSleepNanos) {
         return new RingIdleStrategy(ring, 20_000, 200_000, 50_000, maxSleepNanos);

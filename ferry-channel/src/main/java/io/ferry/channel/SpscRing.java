@@ -69,6 +69,8 @@ public final class SpscRing {
     /** False once a futex wait failed on this mapping: nap instead. */
     private boolean futexes = true;
     private MemorySegment scratch;
+    /** Where futexes do not reach the peer (a VM): the eventfd/interrupt doorbell of this side, or null. */
+    private volatile RingDoorbell doorbell;
 
     /**
      * A view over a ring section. Reads HEAD and TAIL once to pick up where the ring stands; if they are
@@ -196,13 +198,32 @@ public final class SpscRing {
             if ((int) WORD.getOpaque(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET) != 0) {
                 WORD.getAndAdd(section, (long) RegionDescriptor.RING_DOORBELL_OFFSET, 1);
                 Futex.wake(section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4));
+                RingDoorbell d = doorbell;
+                if (d != null) {
+                    d.ring();
+                }
             }
         }
     }
 
     /**
+     * Sets this view's doorbell for a peer that futexes do not reach (null: none): {@link #publish} rings it when the
+     * consumer sleeps, and {@link #awaitData} sleeps on it. Set by the side that owns this view, before use or
+     * between uses.
+     */
+    public void doorbell(RingDoorbell doorbell) {
+        this.doorbell = doorbell;
+    }
+
+    /** This view's doorbell, or null. */
+    public RingDoorbell doorbell() {
+        return doorbell;
+    }
+
+    /**
      * Consumer: sleeps until the producer publishes, at most {@code timeoutNanos} (a futex across processes on one
-     * machine; a plain nap where futexes do not reach the producer, as from inside a VM). May return early.
+     * machine; the {@link #doorbell(RingDoorbell) doorbell} where one is set, as across a VM boundary; else a plain
+     * nap where futexes do not reach the producer, as from inside a VM). May return early.
      */
     public void awaitData(long timeoutNanos) {
         MemorySegment bell = section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4);
@@ -213,6 +234,10 @@ public final class SpscRing {
             // announcement did not ring.
             long tail = (long) POSITION.getAcquire(section, (long) RING_TAIL_OFFSET);
             if (tail != consumerHead) {
+                return;
+            }
+            RingDoorbell d = doorbell;
+            if (d != null && d.await(timeoutNanos)) {
                 return;
             }
             if (!futexes || !Futex.await(bell, rung, timeoutNanos)) {

@@ -49,6 +49,15 @@ public final class VmDemoCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "also show firmware and kernel console lines")
     boolean verbose;
 
+    @Option(names = "--bench", defaultValue = "200", paramLabel = "CALLS",
+            description = "calls per mode for the guest's doorbell-interrupts versus timed-naps figures (null call,"
+                    + " launch+finish); 0 skips them (default ${DEFAULT-VALUE})")
+    int bench;
+
+    @Option(names = "--no-iommu", description = "boot without the virtual IOMMU (q35 + intel-iommu): the guest cannot"
+            + " take the doorbell's interrupts through vfio-pci and naps (shows the fallback)")
+    boolean noIommu;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -57,7 +66,7 @@ public final class VmDemoCommand implements Callable<Integer> {
         try {
             VmRun.Options o = new VmRun.Options(cacheDir != null ? cacheDir : defaults.cacheDir(), workloads, small,
                     accel.toLowerCase(Locale.ROOT), Duration.ofSeconds(timeoutSeconds), defaults.kvmStall(), cpus,
-                    defaults.memoryMiB(), verbose);
+                    defaults.memoryMiB(), verbose, bench, !noIommu);
             r = VmRun.run(o, out);
         } catch (VmException | IllegalArgumentException e) {
             out.println("vm-demo: " + e.getMessage());

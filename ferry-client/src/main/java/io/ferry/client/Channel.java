@@ -156,7 +156,10 @@ final class Channel {
 
     private Completion await(Op op, long s) {
         // Spin briefly, then nap: on a small machine the device's own threads (PoCL) need the core more than we do.
-        IdleStrategy idle = waitsOnOtherWork(op) ? RingIdleStrategy.forDeviceWork(completions)
+        // In a VM with doorbell interrupts (VmInterrupts): sleep at once, the interrupt wakes us; a spinning vCPU
+        // takes the host core that the host's endpoint needs.
+        IdleStrategy idle = completions.doorbell() != null ? RingIdleStrategy.forInterrupts(completions)
+                : waitsOnOtherWork(op) ? RingIdleStrategy.forDeviceWork(completions)
                 : RingIdleStrategy.forAnswers(completions);
         Liveness live = null;
         while (true) {

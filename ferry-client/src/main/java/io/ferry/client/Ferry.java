@@ -60,6 +60,8 @@ public final class Ferry implements AutoCloseable {
     private final List<Device> devices;
     private final AtomicLong handles = new AtomicLong();
     private volatile boolean closed;
+    /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
+    private volatile VmInterrupts vmInterrupts;
 
     private Ferry(Region region, Channel channel, long sessionId) {
         this.region = region;
@@ -225,7 +227,24 @@ public final class Ferry implements AutoCloseable {
      * See docs/vm.md.
      */
     public static Ferry connectPci(String pciAddressOrGuest) {
-        return connect(PciRegions.resolve(pciAddressOrGuest));
+        Path resource = PciRegions.resolve(pciAddressOrGuest);
+        Ferry ferry = connect(resource);
+        // The device's MSI-X interrupts through VFIO when the VM allows it, else timed naps (docs/vm.md).
+        ferry.vmInterrupts = VmInterrupts.attach(ferry.region, resource.getParent());
+        return ferry;
+    }
+
+    /** How this client waits inside a VM (see {@link VmInterrupts}); null when not connected by {@link #connectPci}. */
+    public VmInterrupts vmInterrupts() {
+        return vmInterrupts;
+    }
+
+    void vmInterrupts(VmInterrupts v) {
+        vmInterrupts = v;
+    }
+
+    Region region() {
+        return region;
     }
 
     private static long[] credentialWords(byte[] c) {
@@ -438,6 +457,10 @@ public final class Ferry implements AutoCloseable {
         } finally {
             channel.closed();
             region.close();
+            VmInterrupts vm = vmInterrupts;
+            if (vm != null) {
+                vm.close(); // after the region: closing the VFIO device may turn its BAR2 off
+            }
         }
     }
 }

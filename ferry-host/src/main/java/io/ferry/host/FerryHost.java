@@ -104,7 +104,9 @@ public final class FerryHost implements AutoCloseable {
             Endpoint e = new Endpoint(config, tenant, dispatches, region, g, credential, devices, tee);
             endpoints.add(e);
             if (g.region() == HostConfig.RegionKind.IVSHMEM) {
-                ivshmem.put(g.name(), IvshmemServer.start(g.name(), ivshmemPath(dir, g.name()), region.fd()));
+                IvshmemServer server = IvshmemServer.start(g.name(), ivshmemPath(dir, g.name()), region.fd());
+                ivshmem.put(g.name(), server);
+                server.install(region.commandRing(), region.completionRing()); // eventfd/MSI-X doorbells (docs/vm.md)
             }
             offers.put(g.name(), new GuestSocket.Offer(g, credential.clone(), region.fd(),
                     region.header().regionSize()));
@@ -147,6 +149,15 @@ public final class FerryHost implements AutoCloseable {
     public int ivshmemPeers(String guest) {
         IvshmemServer s = ivshmem.get(guest);
         return s == null ? 0 : s.peers();
+    }
+
+    /**
+     * Doorbell figures of a {@code region: ivshmem} guest: {@code [doorbells from the guest that woke the host,
+     * interrupts the host raised in the guest]} ({0, 0} for other guests).
+     */
+    public long[] ivshmemDoorbells(String guest) {
+        IvshmemServer s = ivshmem.get(guest);
+        return s == null ? new long[2] : new long[] {s.doorbellsFromGuest(), s.interruptsToGuest()};
     }
 
     /** The socket where guests get their regions. */

@@ -2,6 +2,7 @@ package io.ferry.host;
 
 import io.ferry.channel.os.ErrnoException;
 import io.ferry.channel.os.EventFd;
+import io.ferry.channel.os.EventFdDoorbell;
 import io.ferry.channel.os.Memfd;
 import io.ferry.channel.os.UnixSocket;
 import java.io.IOException;
@@ -36,7 +37,9 @@ import java.util.logging.Logger;
  *
  * The socket lives in the host's region directory (mode 0600 in a 0700 directory): only the host's uid, which
  * runs QEMU, reaches it. The host is peer 0: {@link #ringGuest(int)} interrupts the guest, and
- * {@link #hostDoorbell(int)} is the eventfd the guest's doorbell writes to peer 0 signal.
+ * {@link #hostDoorbell(int)} is the eventfd the guest's doorbell writes to peer 0 signal. {@link #install} wires both
+ * into the guest's rings, so the endpoint sleeps on that eventfd and a completion interrupts a sleeping guest
+ * (docs/vm.md, "Doorbell interrupts instead of naps").
  */
 final class IvshmemServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
@@ -55,6 +58,10 @@ final class IvshmemServer implements AutoCloseable {
     private final int shmFd;
     private final int[] hostVectors = new int[VECTORS];
     private final List<Peer> peers = new CopyOnWriteArrayList<>();
+    /** The peers as an array, replaced on every change: {@link #ringGuest} iterates it without an iterator. */
+    private volatile Object[] peersArray = new Object[0];
+    private EventFdDoorbell hostBell;
+    private volatile long guestRings;
     private final Thread acceptor;
     private long nextId = 1;
     private volatile boolean closed;
@@ -80,6 +87,7 @@ final class IvshmemServer implements AutoCloseable {
             for (int v = 0; v < VECTORS; v++) {
                 s.hostVectors[v] = EventFd.create();
             }
+            s.hostBell = new EventFdDoorbell(s.hostVectors[0], -1, s::peers);
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
@@ -99,15 +107,49 @@ final class IvshmemServer implements AutoCloseable {
         return peers.size();
     }
 
-    /** Interrupts the guest: signals vector {@code vector} of every connected peer. */
+    /** Interrupts the guest: signals vector {@code vector} of every connected peer (allocates nothing). */
     void ringGuest(int vector) {
-        for (Peer p : peers) {
-            try {
-                EventFd.signal(p.vectors()[vector]);
-            } catch (ErrnoException e) {
-                LOG.fine(() -> "guest " + guest + ": ivshmem peer " + p.id() + ": " + e.getMessage());
+        Object[] now = peersArray;
+        for (Object o : now) {
+            Peer p = (Peer) o;
+            if (!EventFdDoorbell.signal(p.vectors()[vector])) {
+                LOG.fine(() -> "guest " + guest + ": ivshmem peer " + p.id() + ": signalling its vector failed");
             }
         }
+    }
+
+    /**
+     * The doorbells of the guest's rings on the host's side: the completion ring's interrupts the guest (its vector
+     * 0, which QEMU raises as MSI-X), and the command ring's sleeps on the host's eventfd, which the guest's doorbell
+     * write to peer 0 signals. The command ring's waits fall back to the futex while no QEMU is connected (a process
+     * guest may use an ivshmem guest's region too).
+     */
+    void install(io.ferry.channel.SpscRing commands, io.ferry.channel.SpscRing completions) {
+        commands.doorbell(hostBell);
+        completions.doorbell(new io.ferry.channel.RingDoorbell() {
+            @Override
+            public void ring() {
+                if (peersArray.length > 0) {
+                    ringGuest(0);
+                    guestRings++;
+                }
+            }
+
+            @Override
+            public boolean await(long timeoutNanos) {
+                return false;
+            }
+        });
+    }
+
+    /** Times the guest's doorbell woke the host (its eventfd found signalled). */
+    long doorbellsFromGuest() {
+        return hostBell == null ? 0 : hostBell.wakeups();
+    }
+
+    /** Times the host interrupted the guest (a completion published while the guest slept). */
+    long interruptsToGuest() {
+        return guestRings;
     }
 
     /** The eventfd a guest's doorbell write to peer 0, vector {@code vector}, signals. */
@@ -179,6 +221,7 @@ final class IvshmemServer implements AutoCloseable {
             }
         }
         peers.add(peer);
+        peersArray = peers.toArray();
         LOG.info(() -> "guest " + guest + ": ivshmem peer " + id + " connected (QEMU)");
         Thread.ofPlatform().name("ferry-ivshmem-peer-" + id).daemon(true).start(() -> watch(peer));
     }
@@ -191,6 +234,7 @@ final class IvshmemServer implements AutoCloseable {
             // end of stream or shutdown: the peer is gone
         }
         peers.remove(peer);
+        peersArray = peers.toArray();
         for (Peer other : peers) {
             trySend(other, peer.id(), -1);
         }

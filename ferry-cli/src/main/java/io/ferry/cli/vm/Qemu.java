@@ -61,13 +61,21 @@ final class Qemu {
      * @param memoryMiB  guest RAM
      * @param cpus       guest CPUs
      * @param doorbell   region names the host's ivshmem server socket: use ivshmem-doorbell
+     * @param iommu      with the doorbell: a q35 machine with a virtual IOMMU, so the guest can take the device's
+     *                   interrupts through vfio-pci (without it the guest naps)
      */
     record Config(Path qemu, Path kernel, Path initrd, Path region, long regionSize, Accel accel, int memoryMiB,
-                  int cpus, boolean doorbell) {
+                  int cpus, boolean doorbell, boolean iommu) {
         /** A config with the region file as ivshmem-plain. */
         Config(Path qemu, Path kernel, Path initrd, Path region, long regionSize, Accel accel, int memoryMiB,
                int cpus) {
-            this(qemu, kernel, initrd, region, regionSize, accel, memoryMiB, cpus, false);
+            this(qemu, kernel, initrd, region, regionSize, accel, memoryMiB, cpus, false, false);
+        }
+
+        /** A config with the IOMMU whenever the device is ivshmem-doorbell. */
+        Config(Path qemu, Path kernel, Path initrd, Path region, long regionSize, Accel accel, int memoryMiB,
+               int cpus, boolean doorbell) {
+            this(qemu, kernel, initrd, region, regionSize, accel, memoryMiB, cpus, doorbell, doorbell);
         }
     }
 
@@ -80,6 +88,8 @@ final class Qemu {
 
     /** The guest kernel's command line. */
     static final String APPEND = "console=ttyS0 quiet panic=-1 no_timer_check";
+    /** Added for ivshmem-doorbell: the guest kernel uses the virtual IOMMU, so vfio-pci can take the device. */
+    static final String APPEND_IOMMU = "intel_iommu=on";
 
     private Qemu() {
     }
@@ -98,8 +108,14 @@ final class Qemu {
                 // panic=-1: if init dies the kernel reboots at once, and -no-reboot turns that into QEMU exiting.
                 // no_timer_check: an emulated CPU on a busy host can miss the kernel's early timer-IRQ test, which
                 // then panics ("IO-APIC + timer doesn't work"); virtual machines skip that test.
-                "-append", APPEND));
+                "-append", c.doorbell() && c.iommu() ? APPEND + " " + APPEND_IOMMU : APPEND));
         if (c.doorbell()) {
+            // The guest takes the doorbell's MSI-X interrupts through VFIO, which needs an IOMMU: a q35 machine with
+            // QEMU's virtual VT-d (added before the device it translates for). ivshmem-doorbell has no INTx.
+            if (c.iommu()) {
+                cmd.addAll(1, List.of("-machine", "q35"));
+                cmd.addAll(List.of("-device", "intel-iommu"));
+            }
             cmd.addAll(List.of("-chardev", "socket,path=" + c.region() + ",id=ferry",
                     "-device", "ivshmem-doorbell,chardev=ferry,vectors=1"));
         } else {

@@ -30,7 +30,9 @@ import java.util.Locale;
  * vm-guest: done 1 verified, 1 failed in 2.31 s
  * </pre>
  *
- * Arguments: {@code [--pci ADDRESS|GUEST] [--workloads vadd,matmul] [--small] [--probe]}. {@code --small} runs
+ * Arguments: {@code [--pci ADDRESS|GUEST] [--workloads vadd,matmul] [--small] [--probe] [--bench CALLS]}.
+ * {@code --bench} times null calls and launch+finish with doorbell interrupts and with timed naps
+ * ({@link VmWaitBench}). {@code --small} runs
  * smaller problems (the guest's Java side fills and checks the arrays, which is slow under full emulation);
  * {@code --probe} first times loads from BAR2 against loads from ordinary memory ({@link BarProbe}). Exit status: 0 when every run verified, 1 when any failed, 2 when the region or host could not be reached.
  */
@@ -59,14 +61,17 @@ public final class VmGuest {
         List<String> names = List.of("vadd", "matmul");
         boolean small = false;
         boolean probe = false;
+        int bench = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pci" -> pci = value(args, ++i, "--pci");
                 case "--workloads" -> names = List.of(value(args, ++i, "--workloads").split(","));
                 case "--small" -> small = true;
                 case "--probe" -> probe = true;
+                case "--bench" -> bench = Integer.parseInt(value(args, ++i, "--bench"));
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "'; usage: VmGuest [--pci ADDRESS|GUEST] [--workloads vadd,matmul] [--small] [--probe]");
+                        + "'; usage: VmGuest [--pci ADDRESS|GUEST] [--workloads vadd,matmul] [--small] [--probe]"
+                        + " [--bench CALLS]");
             }
         }
         List<Workload> workloads = new ArrayList<>();
@@ -92,7 +97,8 @@ public final class VmGuest {
         }
         Ferry ferry;
         try {
-            ferry = Ferry.connect(resource);
+            // connectPci: the doorbell's MSI-X interrupts through VFIO when the VM has them, else timed naps
+            ferry = Ferry.connectPci(resource.getParent().getFileName().toString());
         } catch (FerryException e) {
             out.println(PREFIX + "error: cannot connect through " + resource + ": " + e.getMessage());
             out.println(PREFIX + "done 0 verified, " + workloads.size() + " failed");
@@ -104,6 +110,7 @@ public final class VmGuest {
             Device device = ferry.defaultDevice();
             out.printf(Locale.ROOT, "%sconnected as %s in %.0f ms; device: %s [%s]%n", PREFIX, ferry.guest(),
                     (System.nanoTime() - start) / 1e6, device.name(), device.backend());
+            out.println(PREFIX + "wait: " + ferry.vmInterrupts().description());
             for (Workload w : workloads) {
                 WorkloadResult r = runOne(ferry, device, w);
                 out.println(resultLine(r));
@@ -113,6 +120,13 @@ public final class VmGuest {
                     failed++;
                 }
             }
+            if (bench > 0) {
+                for (VmWaitBench.Figures f : VmWaitBench.run(ferry, device, bench)) {
+                    out.println(PREFIX + f.line());
+                }
+            }
+            out.println(PREFIX + "interrupts: " + ferry.vmInterrupts().interruptsReceived() + " received, "
+                    + ferry.vmInterrupts().doorbellsRung() + " doorbells rung to the host");
         } catch (FerryException e) {
             out.println(PREFIX + "error: " + e.getMessage());
             failed = Math.max(1, workloads.size() - verified);

@@ -27,6 +27,8 @@ public final class VmRun {
     public static final long REGION_SIZE = 64L << 20;
     /** In the cache directory: the host boot id under which a KVM guest hung, so later runs go straight to TCG. */
     static final String KVM_STUCK = "kvm-stuck";
+    /** Calls per mode of the guest's interrupts-versus-naps figures when not told otherwise. */
+    public static final int DEFAULT_BENCH = 200;
 
     /**
      * What to run.
@@ -40,15 +42,33 @@ public final class VmRun {
      * @param cpus      guest CPUs
      * @param memoryMiB guest RAM
      * @param verbose   also show the firmware's and kernel's console lines
+     * @param bench     calls per mode for the guest's interrupts-versus-naps figures ({@link VmWaitBench}); 0: none
+     * @param iommu     give the VM a virtual IOMMU (q35 + intel-iommu) so its guest takes doorbell interrupts
+     *                  through vfio-pci; false shows the fallback (timed naps)
      */
     public record Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
-                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose) {
+                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench, boolean iommu) {
+        /** Options with the default bench ({@link #DEFAULT_BENCH} calls per mode) and the IOMMU. */
+        public Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
+                       Duration kvmStall, int cpus, int memoryMiB, boolean verbose) {
+            this(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, DEFAULT_BENCH, true);
+        }
+
+        /** Options with the IOMMU. */
+        public Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
+                       Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench) {
+            this(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, bench, true);
+        }
+
         public Options {
             workloads = List.copyOf(workloads);
             if (workloads.isEmpty()) {
                 throw new IllegalArgumentException("name at least one workload (" + Workloads.names() + ")");
             }
             workloads.forEach(Workloads::byName);  // an unknown name fails here, not after a boot
+            if (bench < 0) {
+                throw new IllegalArgumentException("--bench must be 0 or more calls, not " + bench);
+            }
             if (!List.of("auto", "kvm", "tcg").contains(accel)) {
                 throw new IllegalArgumentException("accel must be auto, kvm or tcg, not '" + accel + "'");
             }
@@ -73,9 +93,12 @@ public final class VmRun {
      * @param guestUptime   the guest kernel's uptime at init's first line
      * @param problem       what went wrong beyond failed workloads, or empty
      * @param guestLines    every vm-init/vm-guest line
+     * @param hostDoorbells times the guest's DOORBELL write woke the host's endpoint (its ivshmem eventfd)
+     * @param hostInterrupts times the host raised the guest's interrupt (a completion while the guest slept)
      */
     public record Outcome(int verified, int failed, String accel, double bootSeconds, double runSeconds,
-                          double guestUptime, String problem, List<String> guestLines) {
+                          double guestUptime, String problem, List<String> guestLines, long hostDoorbells,
+                          long hostInterrupts) {
         public boolean ok() {
             return failed == 0 && verified > 0 && problem.isEmpty();
         }
@@ -107,7 +130,12 @@ public final class VmRun {
                 Path region = FerryHost.ivshmemPath(regionDir, GUEST);
                 out.println("vm-demo: guest " + GUEST + ": sealed region (" + (REGION_SIZE >> 20)
                         + " MiB) from the host's ivshmem server " + region + " as ivshmem-doorbell BAR2");
-                return boot(o, qemu, image, initrd, region, out);
+                Outcome r = boot(o, qemu, image, initrd, region, out);
+                long[] bells = host.ivshmemDoorbells(GUEST);
+                out.println("vm-demo: host: " + bells[0] + " doorbells from the guest woke it, " + bells[1]
+                        + " interrupts raised in the guest");
+                return new Outcome(r.verified(), r.failed(), r.accel(), r.bootSeconds(), r.runSeconds(),
+                        r.guestUptime(), r.problem(), r.guestLines(), bells[0], bells[1]);
             }
         } finally {
             deleteTree(work, out);
@@ -118,7 +146,7 @@ public final class VmRun {
     /** The guest's arguments, as {@code tools/vm/init} sources them. */
     static String guestEnv(Options o) {
         return "GUEST_ARGS=\"--pci " + GUEST + " --probe --workloads " + String.join(",", o.workloads())
-                + (o.small() ? " --small" : "") + "\"\n";
+                + (o.small() ? " --small" : "") + (o.bench() > 0 ? " --bench " + o.bench() : "") + "\"\n";
     }
 
     private static Outcome boot(Options o, Path qemu, GuestImage image, Path initrd, Path region, PrintStream out)
@@ -146,7 +174,7 @@ public final class VmRun {
             Qemu.Accel accel = plan.get(i);
             boolean fallbackLeft = i + 1 < plan.size();
             Qemu.Config cfg = new Qemu.Config(qemu, image.kernel(), initrd, region, REGION_SIZE, accel, o.memoryMiB(),
-                    o.cpus(), true);
+                    o.cpus(), true, o.iommu());
             out.println("vm-demo: booting under " + accel + ": " + String.join(" ", Qemu.command(cfg)));
             SerialLog log = new SerialLog();
             Qemu.Result r = Qemu.boot(cfg, o.timeout(), fallbackLeft ? o.kvmStall() : null, log,
@@ -224,11 +252,12 @@ public final class VmRun {
         int reported = log.verified() + log.failed();
         int failed = log.failed() + Math.max(0, o.workloads().size() - reported);
         return new Outcome(log.verified(), failed, accel.option(), log.bootSeconds(), log.runSeconds(),
-                log.guestUptimeAtInit(), problem, log.guestLines());
+                log.guestUptimeAtInit(), problem, log.guestLines(), 0, 0);
     }
 
     private static Outcome failedBeforeBoot(Options o, String problem) {
-        return new Outcome(0, o.workloads().size(), "none", Double.NaN, Double.NaN, Double.NaN, problem, List.of());
+        return new Outcome(0, o.workloads().size(), "none", Double.NaN, Double.NaN, Double.NaN, problem, List.of(),
+                0, 0);
     }
 
     private static String lastLines(Qemu.Result r) {

@@ -1,6 +1,7 @@
 package io.ferry.cli.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
@@ -33,8 +34,20 @@ class QemuTest {
                 Path.of("/dev/shm/ferry/vm1.ivshmem"), c.regionSize(), c.accel(), c.memoryMiB(), c.cpus(), true));
 
         assertEquals("socket,path=/dev/shm/ferry/vm1.ivshmem,id=ferry", after(cmd, "-chardev"));
-        assertEquals("ivshmem-doorbell,chardev=ferry,vectors=1", after(cmd, "-device"));
+        assertEquals("ivshmem-doorbell,chardev=ferry,vectors=1", cmd.get(cmd.lastIndexOf("-device") + 1));
         assertTrue(!cmd.contains("-object"));
+        // MSI-X to the guest's user space goes through VFIO, which needs an IOMMU: q35 with the virtual VT-d first.
+        assertEquals("q35", after(cmd, "-machine"));
+        assertEquals("intel-iommu", after(cmd, "-device"));
+        assertTrue(after(cmd, "-append").contains("intel_iommu=on"));
+
+        // Without the IOMMU (vm-demo --no-iommu): the default machine, and the guest naps.
+        List<String> plain = Qemu.command(new Qemu.Config(c.qemu(), c.kernel(), c.initrd(),
+                Path.of("/dev/shm/ferry/vm1.ivshmem"), c.regionSize(), c.accel(), c.memoryMiB(), c.cpus(), true, false));
+        assertFalse(plain.contains("-machine"));
+        assertFalse(plain.contains("intel-iommu"));
+        assertFalse(after(plain, "-append").contains("intel_iommu"));
+        assertEquals("ivshmem-doorbell,chardev=ferry,vectors=1", after(plain, "-device"));
     }
 
     @Test

@@ -43,7 +43,11 @@ class VmGuestTest {
         VmRun.Options o = new VmRun.Options(GuestImage.defaultCacheDir(), List.of("vadd", "matmul"), true, "tcg",
                 Duration.ofMinutes(1), Duration.ofSeconds(5), 1, 512, false);
 
-        assertEquals("GUEST_ARGS=\"--pci vm1 --probe --workloads vadd,matmul --small\"\n", VmRun.guestEnv(o));
+        assertEquals("GUEST_ARGS=\"--pci vm1 --probe --workloads vadd,matmul --small --bench 200\"\n",
+                VmRun.guestEnv(o));
+        VmRun.Options noBench = new VmRun.Options(o.cacheDir(), o.workloads(), true, "tcg", o.timeout(),
+                o.kvmStall(), 1, 512, false, 0);
+        assertEquals("GUEST_ARGS=\"--pci vm1 --probe --workloads vadd,matmul --small\"\n", VmRun.guestEnv(noBench));
     }
 
     @Test
