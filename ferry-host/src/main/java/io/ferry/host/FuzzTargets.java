@@ -687,7 +687,7 @@ public final class FuzzTargets {
         }
 
         @Override
-        public TeeReturn openSession(UUID ta, int login, UUID clientUuid, TeeParams params, TeeCancellation cancel) {
+        public TeeReturn openSession(String guest, UUID ta, int login, UUID clientUuid, TeeParams params, TeeCancellation cancel) {
             answer(params, 0);
             return new TeeReturn(TeeWire.SUCCESS, TeeWire.ORIGIN_TRUSTED_APP, ++sessions);
         }
