@@ -1,5 +1,10 @@
 package io.ferry.bench;
 
+import io.ferry.bench.chaos.BoundsProbes;
+import io.ferry.bench.chaos.FuzzProbes;
+import io.ferry.bench.chaos.RegionProbes;
+import io.ferry.bench.chaos.SandboxProbes;
+import io.ferry.bench.chaos.TeeProbes;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.client.Buffer;
 import io.ferry.client.Context;
@@ -25,6 +30,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -56,6 +62,7 @@ public final class ChaosBench {
         try {
             guestScenarios(dir.resolve("g"), r);
             hostKill(dir.resolve("h"), r);
+            isolationScenarios(dir, r);
             long cases = quick ? 30_000 : 1_000_000;
             Duration limit = quick ? Duration.ofSeconds(25) : Duration.ofMinutes(10);
             System.out.println("chaos: fuzzing (" + cases + " cases or " + limit.toSeconds() + " s)");
@@ -64,7 +71,13 @@ public final class ChaosBench {
                         line -> System.out.println("  " + line));
                 r.put("fuzz_cases", f.cases());
                 r.put("fuzz_cases_per_s", f.casesPerSecond());
-                r.put("fuzz_host_failures", f.hostFailures());
+                System.out.println("chaos: Jazzer, every guest decoder (" + (quick ? 15 : 120) + " s)");
+                Map<String, Object> jazzer = FuzzProbes.probe(Duration.ofSeconds(quick ? 15 : 120));
+                long jazzerFailures = ((Number) jazzer.get("fuzz_jazzer_failures")).longValue();
+                r.put("fuzz_jazzer_execs", jazzer.get("fuzz_jazzer_execs"));
+                r.put("fuzz_jazzer_failures", jazzerFailures);
+                // one key for the acceptance: failures of the seeded session fuzzer and findings of Jazzer together
+                r.put("fuzz_host_failures", f.hostFailures() + jazzerFailures);
                 for (String failure : f.failures()) {
                     System.out.println("  FUZZ FAILURE: " + failure);
                 }
@@ -77,7 +90,10 @@ public final class ChaosBench {
         System.out.println("chaos benchmark (" + r.get("machine") + ")");
         for (String k : List.of("guest_kill_reclaim_ms", "guest_kill_leftover_bytes", "other_guest_verified",
                 "host_kill_detect_ms", "reconnect_ok", "bad_secret_refused", "wild_kernel_contained", "fuzz_cases",
-                "fuzz_cases_per_s", "fuzz_host_failures")) {
+                "fuzz_cases_per_s", "fuzz_jazzer_execs", "fuzz_host_failures", "kernel_reads_other_region",
+                "kernel_reads_config", "truncate_survived", "oneway_flood_host_rss_mib", "include_host_file_leaked",
+                "build_log_bomb_bounded", "symlink_dir_refused", "endless_kernel_reclaimed_ms",
+                "tee_cross_guest_denied")) {
             Object v = r.get(k);
             System.out.printf(Locale.ROOT, "  %-28s %s%n", k, v instanceof Double d ? String.format(Locale.ROOT,
                     "%.1f", d) : v);
@@ -87,6 +103,28 @@ public final class ChaosBench {
             System.out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /**
+     * The attacks of issue 11, each against a real host of its own: a guest kernel reading another region or the
+     * config, a truncated region, a flood of one-way calls, host files in kernel builds, a build-log bomb, a planted
+     * symlink in the region directory, an endless kernel, and one guest's TEE state from another guest.
+     */
+    private void isolationScenarios(Path dir, Report r) throws Exception {
+        System.out.println("chaos: worker sandbox (wild kernels, host includes, log bomb, endless kernel)");
+        putAll(r, SandboxProbes.probe());
+        System.out.println("chaos: regions (truncation, planted symlink)");
+        putAll(r, RegionProbes.run(dir));
+        System.out.println("chaos: one-way flood against a host with a 512 MiB heap");
+        putAll(r, BoundsProbes.probe(dir.resolve("b"), quick));
+        System.out.println("chaos: TEE state across guests");
+        putAll(r, TeeProbes.run());
+    }
+
+    private static void putAll(Report r, Map<String, Object> figures) {
+        for (Map.Entry<String, Object> e : figures.entrySet()) {
+            r.put(e.getKey(), e.getValue());
+        }
     }
 
     /** Guest kill, wild kernel and bad secret, with a bystander verifying throughout. */
