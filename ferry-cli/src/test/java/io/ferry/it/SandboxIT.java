@@ -61,6 +61,7 @@ class SandboxIT {
                 new HostConfig.GuestConfig("victim", 16L << 20).withRegion(HostConfig.RegionKind.FILE),
                 // a file region whose header the test rewrites (apart from the victim, whom other tests connect)
                 new HostConfig.GuestConfig("rewriter", 16L << 20).withRegion(HostConfig.RegionKind.FILE),
+                new HostConfig.GuestConfig("wild", 16L << 20),
                 new HostConfig.GuestConfig("looper", 16L << 20)
                         .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L),
                 new HostConfig.GuestConfig("bystander", 16L << 20)));
@@ -141,6 +142,68 @@ class SandboxIT {
             assertFalse(env.contains("JAVA_HOME") || env.contains("MAVEN") || env.contains("USER="),
                     "environment cleared: " + env);
         }
+    }
+
+    /** Paths of crash reports (hs_err) and core files in the places a worker's JVM or the kernel would put them. */
+    static List<Path> crashFiles() throws Exception {
+        List<Path> out = new java.util.ArrayList<>();
+        for (Path d : List.of(Path.of("/tmp"), Path.of("/dev/shm"), Path.of(System.getProperty("user.dir")), dir)) {
+            try (var walk = Files.walk(d, 3)) {
+                walk.filter(p -> {
+                    String n = p.getFileName() == null ? "" : p.getFileName().toString();
+                    return n.startsWith("hs_err") || n.startsWith("ferry-worker-hs_err") || n.equals("core")
+                            || n.matches("core\\.[0-9]+");
+                }).forEach(out::add);
+            } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
+                // a folder that vanished while walked (another test's temporary files)
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aWorkerCrashWritesNoReportOnDiskAndItsOutputReachesOnlyTheHostLogBounded() throws Exception {
+        List<Path> before = crashFiles();
+        List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                Object[] p = r.getParameters();
+                log.add(p != null && p.length == 3 ? "worker: " + p[2] : String.valueOf(r.getMessage()));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger.getLogger("ferry.host").addHandler(capture);
+        try (Ferry wild = connect("wild"); Context ctx = wild.createContext(wild.defaultDevice());
+             Queue q = ctx.createQueue();
+             Program p = ctx.buildProgram("__kernel void wild(__global int* a) { __global int* x = (__global int*) 0x10;"
+                     + " x[get_global_id(0) * 4096] = 42; }");
+             Kernel k = p.kernel("wild"); Buffer b = ctx.createBuffer(64)) {
+            q.finish();
+            ProcessHandle worker = workerJvm("wild");
+            k.arg(0, b);
+            q.launch(k, NDRange.of(64));
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.DEVICE_LOST, e.status());
+            assertFalse(e.getMessage().contains("/"), "no host path in what the guest is told: " + e.getMessage());
+            worker.onExit().get();
+            Thread.sleep(500); // the stderr pump's last lines
+        } finally {
+            java.util.logging.Logger.getLogger("ferry.host").removeHandler(capture);
+        }
+        List<Path> after = crashFiles();
+        after.removeAll(before);
+        assertEquals(List.of(), after, "crash files written on the host");
+        long workerChars = log.stream().filter(l -> l.startsWith("worker: ")).mapToLong(String::length).sum();
+        assertTrue(workerChars > 0, "the crash report reached the host log: " + log);
+        assertTrue(workerChars <= 2 * 64 * 1024, "worker output logged: " + workerChars + " characters");
     }
 
     @Test

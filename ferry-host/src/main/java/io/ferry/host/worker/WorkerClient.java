@@ -50,7 +50,6 @@ public final class WorkerClient implements BackendSession {
     private final String guest;
     private final Region control;
     private final Process process;
-    private final Path crashDir;
     private final long compileTimeNanos;
     private long waitLimitNanos;
     /** Set by {@link #cancel} (the host's watchdog thread): the waiting call ends the worker's work with it. */
@@ -74,11 +73,10 @@ public final class WorkerClient implements BackendSession {
     private long seq;
     private String lost;
 
-    WorkerClient(String guest, Region control, Process process, Path crashDir, long compileTimeNanos) {
+    WorkerClient(String guest, Region control, Process process, long compileTimeNanos) {
         this.guest = guest;
         this.control = control;
         this.process = process;
-        this.crashDir = crashDir;
         this.compileTimeNanos = compileTimeNanos;
         this.requests = control.commandRing();
         this.replies = control.completionRing();
@@ -100,7 +98,6 @@ public final class WorkerClient implements BackendSession {
             throws BackendException {
         Region control = null;
         Process process = null;
-        Path crashDir = null;
         try {
             if (!Files.isDirectory(workDir)) {
                 Files.createDirectories(workDir,
@@ -117,19 +114,18 @@ public final class WorkerClient implements BackendSession {
             if (schedClass != null) {
                 workerArgs.add(schedClass.name());
             }
-            Path guestDir = WorkerSandbox.guestDir(workDir, guest);
-            crashDir = guestDir.resolve("crash");
             List<String> cmd;
             try {
-                cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file), guestDir,
+                cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file),
                         Files.size(guestRegion), limits, workerArgs);
             } catch (io.ferry.host.HostConfig.ConfigException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+                    .redirectError(ProcessBuilder.Redirect.PIPE);
             pb.environment().clear(); // bwrap sets the worker's own (--clearenv); prlimit and sh need none
             process = pb.start();
+            WorkerOutput.pump(guest, process);
             long start = System.nanoTime();
             IdleStrategy idle = new BackoffIdleStrategy(0, 0, 100, 100_000, 5_000_000);
             while (control.connectAck() != nonce) {
@@ -152,7 +148,7 @@ public final class WorkerClient implements BackendSession {
             long ms = (System.nanoTime() - start) / 1_000_000;
             LOG.info(() -> "guest " + guest + ": device worker started in its sandbox in " + ms + " ms (bwrap pid "
                     + pid + ", " + backend + ")");
-            WorkerClient c = new WorkerClient(guest, control, process, crashDir, limits.compileTimeNanos());
+            WorkerClient c = new WorkerClient(guest, control, process, limits.compileTimeNanos());
             c.waitLimitNanos = waitLimitNanos;
             return c;
         } catch (IOException | RuntimeException e) {
@@ -316,21 +312,8 @@ public final class WorkerClient implements BackendSession {
             int code = process.exitValue();
             String how = code > 128 ? "killed by signal " + (code - 128) + (code == 134 ? " (SIGABRT after a crash)"
                     : code == 139 ? " (SIGSEGV)" : code == 137 ? " (SIGKILL)" : "") : "exit code " + code;
-            String report = crashReport();
-            if (report != null) {
-                LOG.warning("guest " + guest + ": the device worker's crash reports are in " + report);
-            }
-            // the guest learns that a report exists, not where the host keeps it
-            throw lose(op, "died (" + how + (report != null ? "; a crash report is kept on the host" : "") + ")");
-        }
-    }
-
-    /** The host-private directory of the worker's JVM crash reports, when it holds one. */
-    private String crashReport() {
-        try (var files = Files.list(crashDir)) {
-            return files.findAny().isPresent() ? crashDir.toString() : null;
-        } catch (IOException e) {
-            return null;
+            // the guest learns how its worker ended; the crash report (the worker's stderr) is in the host's log only
+            throw lose(op, "died (" + how + ")");
         }
     }
 

@@ -25,8 +25,8 @@ import java.util.logging.Logger;
  *     prlimit --as=M --core=0 --fsize=F [--cpu=S] -- \
  *     bwrap --unshare-all --die-with-parent --new-session --disable-userns --uid 60000 --gid 60000 --cap-drop ALL \
  *           --ro-bind /usr /usr (the /lib*, /bin, /sbin links or binds) --ro-bind-try /etc/ld.so.cache, /etc/OpenCL,
- *           /etc/alternatives; the JDK and every class path entry read-only; --proc /proc --dev /dev
- *           --size 256MiB --tmpfs /tmp (which holds the PoCL kernel cache); the guest's crash dir at /crash;
+ *           /etc/alternatives; --proc /proc --dev /dev --size 256MiB --tmpfs /tmp (which holds the PoCL kernel
+ *           cache); then the JDK and every class path entry read-only (on top, so a checkout under /tmp works);
  *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR=/tmp/pocl, the host's POCL_*)
  *           --seccomp 5 --chdir /tmp -- java ... WorkerMain /proc/self/fd/4 /proc/self/fd/3 BACKEND GUEST [CLASS]
  * </pre>
@@ -34,7 +34,9 @@ import java.util.logging.Logger;
  * <p>The guest's region and the worker's control region reach the worker only as inherited descriptors 3 and 4:
  * the region's path (a file, or {@code /proc/<host>/fd/<n>} for a memfd) is opened by the shell, outside the
  * sandbox, and nothing of the region directory, the config, the TEE directory, {@code /root} or {@code /home} is
- * mounted inside. See docs/security.md, "Device worker sandbox".
+ * mounted inside. Nothing on the host is writable from inside: a JVM crash report goes to the worker's stderr
+ * ({@code -XX:+ErrorFileToStderr}), which the host reads with a bound (see {@link WorkerClient}). See
+ * docs/security.md, "Device worker sandbox".
  */
 public final class WorkerSandbox {
     private static final Logger LOG = Logger.getLogger("ferry.host");
@@ -140,41 +142,6 @@ public final class WorkerSandbox {
         cmd.addAll(List.of("--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"));
     }
 
-    /** Crash reports kept per guest: older ones are deleted when a worker starts. */
-    static final int CRASH_REPORTS_KEPT = 4;
-
-    /**
-     * The host-private directory (0700) of one guest's worker files: {@code crash/}, its JVM crash reports, the
-     * newest {@link #CRASH_REPORTS_KEPT} kept. The PoCL kernel cache is not here: it lives in the worker's own tmpfs
-     * {@code /tmp}, so no guest can poison another's (or a later session's) kernels and its size is bounded.
-     */
-    static Path guestDir(Path workerDir, String guest) throws IOException {
-        Path base = workerDir.resolveSibling("worker-cache");
-        Path g = base.resolve(guest);
-        Path crash = g.resolve("crash");
-        for (Path d : List.of(base, g, crash)) {
-            if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-                Files.createDirectories(d, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            }
-        }
-        try (var files = Files.list(crash)) {
-            List<Path> old = files.sorted(Comparator.comparing(WorkerSandbox::modified).reversed())
-                    .skip(CRASH_REPORTS_KEPT).toList();
-            for (Path f : old) {
-                Files.deleteIfExists(f);
-            }
-        }
-        return g;
-    }
-
-    private static java.nio.file.attribute.FileTime modified(Path p) {
-        try {
-            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            return java.nio.file.attribute.FileTime.fromMillis(0);
-        }
-    }
-
     /**
      * Writes the seccomp program (0600) next to a worker's control file, at {@code controlFile + ".bpf"}; returns it,
      * or null where there is no filter. Deleted with the control file once the worker runs.
@@ -193,7 +160,7 @@ public final class WorkerSandbox {
      * The whole launch chain of a worker. {@code workerArgs} follow the main class: what {@link WorkerMain} takes
      * after its two region paths.
      */
-    static List<String> command(Path guestRegion, Path control, Path seccomp, Path guestDir, long regionBytes,
+    static List<String> command(Path guestRegion, Path control, Path seccomp, long regionBytes,
                                 HostConfig.WorkerLimits limits, List<String> workerArgs) {
         check();
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
@@ -226,8 +193,7 @@ public final class WorkerSandbox {
                 cmd.addAll(List.of("--ro-bind-try", e, e));
             }
         }
-        cmd.addAll(List.of("--bind", guestDir.resolve("crash").toString(), "/crash",
-                "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+        cmd.addAll(List.of("--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                 "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2",
                 "--setenv", "POCL_CACHE_DIR", "/tmp/pocl"));
         for (Map.Entry<String, String> e : System.getenv().entrySet()) {
@@ -243,7 +209,7 @@ public final class WorkerSandbox {
         cmd.addAll(List.of("--chdir", "/tmp", "--", javaHome.resolve("bin/java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
                 "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData",
-                "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=/crash/hs_err_%p.log",
+                "-XX:-CreateCoredumpOnCrash", "-XX:+ErrorFileToStderr",
                 "-Djava.io.tmpdir=/tmp", "-cp", String.join(java.io.File.pathSeparator, classPath),
                 WorkerMain.class.getName(), "/proc/self/fd/4", "/proc/self/fd/3"));
         cmd.addAll(workerArgs);

@@ -48,7 +48,7 @@ class WorkerProtocolTest {
         Region control = Region.create(dir.resolve("c.worker"), "g", new RegionLayout(64 * 1024, 64 * 1024, 64 * 1024),
                 null);
         Process standIn = new ProcessBuilder("sleep", "60").start();
-        WorkerClient client = new WorkerClient("g", control, standIn, dir, 60_000_000_000L);
+        WorkerClient client = new WorkerClient("g", control, standIn, 60_000_000_000L);
         try {
             Thread worker = fakeWorker(control, status);
             BackendException e = assertThrows(BackendException.class, () -> client.finish(7));
