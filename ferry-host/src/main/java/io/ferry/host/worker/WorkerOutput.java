@@ -67,6 +67,6 @@ final class WorkerOutput {
     }
 
     private static void log(String guest, long pid, CharSequence line) {
-        LOG.log(Level.INFO, "guest {0}: device worker {1}: {2}", new Object[] {guest, pid, line.toString()});
+        LOG.log(Level.INFO, "guest {0}: device worker {1}: {2}", new Object[] {guest, Long.toString(pid), line.toString()});
     }
 }
