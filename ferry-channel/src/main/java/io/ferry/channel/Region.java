@@ -333,6 +333,8 @@ public final class Region implements AutoCloseable {
      */
     public void connectRequest(long nonce) {
         putLongRelease(CONNECT_REQUEST_OFFSET, nonce);
+        // The host's endpoint sleeps on the command ring's doorbell between sessions: wake it for the request.
+        commandRing.wakeConsumer();
     }
 
     /**

@@ -226,6 +226,37 @@ public final class SpscRing {
      * nap where futexes do not reach the producer, as from inside a VM). May return early.
      */
     public void awaitData(long timeoutNanos) {
+        sleep(timeoutNanos, true);
+    }
+
+    /**
+     * Consumer that is not reading the ring now (a host endpoint between sessions): sleeps until the producer
+     * {@linkplain #wakeConsumer() wakes} it or publishes, at most {@code timeoutNanos}, whatever the ring holds.
+     * May return early.
+     */
+    public void awaitDoorbell(long timeoutNanos) {
+        sleep(timeoutNanos, false);
+    }
+
+    /**
+     * Producer, without a record: rings the doorbell if the consumer sleeps (a guest that has just asked for a
+     * session, so the host's endpoint sees the request at once rather than at its next timed wake-up).
+     */
+    public void wakeConsumer() {
+        // Full fence: what the caller stored before (the connect request) is visible before we read
+        // CONSUMER_WAITING, as in publish (Dekker with sleep).
+        VarHandle.fullFence();
+        if ((int) WORD.getOpaque(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET) != 0) {
+            WORD.getAndAdd(section, (long) RegionDescriptor.RING_DOORBELL_OFFSET, 1);
+            Futex.wake(section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4));
+            RingDoorbell d = doorbell;
+            if (d != null) {
+                d.ring();
+            }
+        }
+    }
+
+    private void sleep(long timeoutNanos, boolean forData) {
         MemorySegment bell = section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4);
         int rung = (int) WORD.getAcquire(section, (long) RegionDescriptor.RING_DOORBELL_OFFSET);
         WORD.setVolatile(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET, 1);
@@ -233,7 +264,7 @@ public final class SpscRing {
             // After announcing ourselves (volatile: a full fence), look once more: a publish before the
             // announcement did not ring.
             long tail = (long) POSITION.getAcquire(section, (long) RING_TAIL_OFFSET);
-            if (tail != consumerHead) {
+            if (forData && tail != consumerHead) {
                 return;
             }
             RingDoorbell d = doorbell;

@@ -48,8 +48,12 @@ final class Endpoint implements Runnable {
     private long lastBeatChange;
     /** While a session is open: spin, yield, then sleep on the command ring's doorbell (woken by the guest). */
     private final IdleStrategy idle;
-    /** Without a session only CONNECT_REQUEST is watched: park long, a connect may wait up to 100 ms. */
-    private final IdleStrategy idleDisconnected = new BackoffIdleStrategy(0, 0, 0, 1_000_000, 100_000_000);
+    /**
+     * Without a session only CONNECT_REQUEST is watched: sleep on the command ring's doorbell, which a guest rings
+     * with its connect request ({@link io.ferry.channel.Region#connectRequest(long)}), so a connect is served at
+     * once; the 100 ms timeout bounds a guest that cannot ring (a VM without a doorbell) and the stop flag.
+     */
+    private final IdleStrategy idleDisconnected;
     private volatile boolean running = true;
     private volatile Session session;
     private long lastRequest;
@@ -66,6 +70,18 @@ final class Endpoint implements Runnable {
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
         // on its own every 50 ms to see a reconnect or a watchdog's close request.
         this.idle = RingIdleStrategy.forRequests(region.commandRing(), 50_000_000);
+        this.idleDisconnected = new IdleStrategy() {
+            @Override
+            public void idle(int workCount) {
+                if (workCount == 0) {
+                    region.commandRing().awaitDoorbell(100_000_000);
+                }
+            }
+
+            @Override
+            public void reset() {
+            }
+        };
         this.tenant = tenant;
         this.dispatches = dispatches;
         this.tee = tee;
