@@ -213,7 +213,8 @@ public final class ChaosBench {
         }
     }
 
-    private static void verifyLoop(Ferry f, AtomicBoolean stop, AtomicLong verified) {
+    /** A bystander: vector adds on {@code f}, each checked, until {@code stop}; counts them; closes {@code f}. */
+    public static void verifyLoop(Ferry f, AtomicBoolean stop, AtomicLong verified) {
         int n = 4096;
         try (f; Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
              Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd");

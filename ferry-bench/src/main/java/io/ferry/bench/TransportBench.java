@@ -350,7 +350,11 @@ public final class TransportBench {
         System.out.printf(Locale.ROOT, "  %-36s %14.1f   baseline %12.1f   ratio %6.2f%n", what, v, b, v / b);
     }
 
-    static void deleteTree(Path dir) throws IOException {
+    /** Removes {@code dir} and everything under it (nothing when it does not exist). */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

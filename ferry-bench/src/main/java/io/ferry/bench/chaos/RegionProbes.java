@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,7 +92,7 @@ public final class RegionProbes {
                     + (attackerWorks ? "still served" : "NOT served"));
             return sealed && ok && beating && attackerWorks;
         } finally {
-            deleteTree(dir);
+            io.ferry.bench.TransportBench.deleteTree(dir);
         }
     }
 
@@ -126,7 +125,7 @@ public final class RegionProbes {
                     + ", the linked folder's files " + (intact ? "intact" : "DAMAGED"));
             return refused && intact;
         } finally {
-            deleteTree(dir);
+            io.ferry.bench.TransportBench.deleteTree(dir);
         }
     }
 
@@ -195,17 +194,6 @@ public final class RegionProbes {
         } catch (RuntimeException e) {
             System.out.println("chaos: bystander vadd failed: " + e);
             return false;
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -13,11 +13,8 @@ import io.ferry.host.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.HostConfig;
 import io.ferry.protocol.Status;
-import java.io.IOException;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,7 +64,7 @@ public final class SandboxProbes {
                 AtomicBoolean bystanderOk = new AtomicBoolean(true);
                 Thread bystander = Thread.ofPlatform().name("sandbox-probe-bystander").start(() -> {
                     try {
-                        verifyLoop(Ferry.connect(host.guestSocket(), "bystander", host.secret("bystander")), stop, verified);
+                        io.ferry.bench.ChaosBench.verifyLoop(Ferry.connect(host.guestSocket(), "bystander", host.secret("bystander")), stop, verified);
                     } catch (Throwable e) {
                         System.out.println("sandbox probe: bystander failed: " + e);
                         bystanderOk.set(false);
@@ -84,7 +81,7 @@ public final class SandboxProbes {
                 out.put("sandbox_bystander_verified", bystanderOk.get() && verified.get() > 0);
             }
         } finally {
-            deleteTree(dir);
+            io.ferry.bench.TransportBench.deleteTree(dir);
         }
         return out;
     }
@@ -181,39 +178,6 @@ public final class SandboxProbes {
                 .filter(p -> p.info().arguments().map(a -> List.of(a).contains("io.ferry.host.worker.WorkerMain")
                         && List.of(a).contains(guest)).orElse(false))
                 .findFirst().orElseThrow(() -> new IllegalStateException("no device worker of " + guest));
-    }
-
-    private static void verifyLoop(Ferry f, AtomicBoolean stop, AtomicLong verified) {
-        int n = 4096;
-        try (f; Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
-             Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd");
-             Buffer a = ctx.createBuffer(4L * n); Buffer b = ctx.createBuffer(4L * n);
-             HeapBlock in = f.heap().allocate(4L * n); HeapBlock out = f.heap().allocate(4L * n)) {
-            k.arg(0, a).arg(1, b);
-            for (int round = 0; !stop.get(); round++) {
-                for (int i = 0; i < n; i++) {
-                    in.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i + round);
-                }
-                q.write(a, 0, in.segment()).launch(k, NDRange.of(n)).read(b, 0, out.segment()).finish();
-                for (int i = 0; i < n; i++) {
-                    if (out.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i) != i + round + 1.0f) {
-                        throw new IllegalStateException("bystander result wrong at " + i + " in round " + round);
-                    }
-                }
-                verified.incrementAndGet();
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     /** Runs the probes and prints the figures (for a manual run). */
