@@ -79,7 +79,7 @@ public final class FuzzSeeds {
 
     // ---- calls, tee, hello ---------------------------------------------------------------------------------
 
-    /** One call as {@link FuzzTargets.Harness#call} reads it: every argument exact, the blob as given. */
+    /** One call as {@link FuzzHarness#call} reads it: every argument exact, the blob as given. */
     static Seeds call(Seeds s, Op op, boolean reply, byte[] blob, long... args) {
         s.i(0, 15, reply ? 1 : 6).i(0, 31, 1);
         for (long a : args) {
@@ -212,7 +212,7 @@ public final class FuzzSeeds {
         return m;
     }
 
-    /** A HELLO as {@link FuzzTargets.Harness#hello} reads fuzzed fields: kinds per argument, then the name. */
+    /** A HELLO as {@link FuzzHarness#hello} reads fuzzed fields: kinds per argument, then the name. */
     static Map<String, byte[]> helloSeeds() {
         Map<String, byte[]> m = new LinkedHashMap<>();
         Seeds s = new Seeds();

@@ -4,26 +4,15 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.RingCorruptedException;
 import io.ferry.channel.SpscRing;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeCancellation;
-import io.ferry.host.spi.TeeParams;
-import io.ferry.host.spi.TeeReturn;
-import io.ferry.host.tee.TeeLimits;
-import io.ferry.host.tee.TeePolicy;
-import io.ferry.host.tee.TeeServiceFactory;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
-import io.ferry.protocol.TeeWire;
-import io.ferry.protocol.Wire;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,7 +29,7 @@ import java.util.logging.Logger;
  * other {@code Throwable} escaping is a finding, and so is a completion the guest could not parse, a record the
  * ring hands out that is not a private copy inside its bounds, or a HELLO accepted with a wrong credential or name.
  *
- * <p>Jazzer hands each target a {@link FuzzedDataProvider}; the targets read its bytes through {@link Input}, front
+ * <p>Jazzer hands each target a {@link FuzzedDataProvider}; the targets read its bytes through {@link FuzzInput}, front
  * to back (structure choices, arguments and payload in call order), so {@link Seeds} can write the seed corpus.
  */
 public final class FuzzTargets {
@@ -54,7 +43,7 @@ public final class FuzzTargets {
      * Runs one input with the host's audit and info lines off (sessions open and end by the thousand), restoring
      * the levels after it, so tests that share the JVM still see their lines.
      */
-    private static void quietly(Input d, java.util.function.Consumer<Input> target) {
+    private static void quietly(FuzzInput d, java.util.function.Consumer<FuzzInput> target) {
         Level audit = AUDIT.getLevel();
         Level host = HOST.getLevel();
         AUDIT.setLevel(Level.OFF);
@@ -81,14 +70,14 @@ public final class FuzzTargets {
      */
     public static final class All {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::all);
+            quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::all);
         }
     }
 
     /** The targets of {@link All}, in selector order. */
     public static final java.util.List<String> ALL = java.util.List.of("ring", "calls", "tee", "hello", "header");
 
-    static void all(Input d) {
+    static void all(FuzzInput d) {
         switch (d.consumeInt(0, 4)) {
             case 0 -> ring(d);
             case 1 -> calls(d);
@@ -111,7 +100,7 @@ public final class FuzzTargets {
     /** Target: {@link SpscRing} against a hostile peer that writes HEAD, TAIL and every record byte. */
     public static final class Ring {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::ring);
+            quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::ring);
         }
     }
 
@@ -126,10 +115,10 @@ public final class FuzzTargets {
      */
     /** The target on a Jazzer input. */
     public static void ring(FuzzedDataProvider d) {
-        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::ring);
+        quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::ring);
     }
 
-    static void ring(Input d) {
+    static void ring(FuzzInput d) {
         int capacity = 1 << d.consumeInt(4, 10);
         MemorySegment section = RING_MEMORY.get().asSlice(0, RegionDescriptor.RING_DATA_OFFSET + capacity);
         section.fill((byte) 0);
@@ -175,7 +164,7 @@ public final class FuzzTargets {
     }
 
     /** HEAD or TAIL as a hostile peer writes it: mostly plausible (8-aligned, near the data), sometimes anything. */
-    private static long position(Input d, int capacity) {
+    private static long position(FuzzInput d, int capacity) {
         return switch (d.consumeInt(0, 3)) {
             case 0 -> d.consumeLong();
             case 1 -> d.consumeInt(-64, 4 * capacity);
@@ -207,13 +196,13 @@ public final class FuzzTargets {
     /** Target: {@code Region.open} of a region file whose static header and size the fuzzer edited. */
     public static final class Header {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::header);
+            quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::header);
         }
     }
 
     /** The target on a Jazzer input. */
     public static void header(FuzzedDataProvider d) {
-        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::header);
+        quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::header);
     }
 
     private static final class HeaderFiles {
@@ -249,7 +238,7 @@ public final class FuzzTargets {
      * the host opens it. Only {@link io.ferry.channel.RegionException} may come out; a region that opens has every
      * section inside the mapping (touched at both ends).
      */
-    static void header(Input d) {
+    static void header(FuzzInput d) {
         byte[] h = HeaderFiles.VALID.clone();
         MemorySegment hs = MemorySegment.ofArray(h);
         for (int i = 0, n = d.consumeInt(0, 8); i < n; i++) {
@@ -301,21 +290,21 @@ public final class FuzzTargets {
     /** Target: every op with fuzzed arguments, blobs and framing, after a valid HELLO (mostly). */
     public static final class Calls {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::calls);
+            quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::calls);
         }
     }
 
     /** Target: the TEE ops with fuzzed parameter blocks, memrefs into the heap and shared-memory registrations. */
     public static final class Tee {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::tee);
+            quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::tee);
         }
     }
 
     /** Target: HELLO with fuzzed magic, version, credential and name, then a call. */
     public static final class Hello {
         public static void fuzzerTestOneInput(FuzzedDataProvider d) {
-            quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::hello);
+            quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::hello);
         }
     }
 
@@ -333,16 +322,16 @@ public final class FuzzTargets {
     static final int RING = 1 << 14;
     private static final Op[] OPS = Op.values();
 
-    private static final ThreadLocal<Harness> HARNESS = ThreadLocal.withInitial(() -> new Harness(
+    private static final ThreadLocal<FuzzHarness> HARNESS = ThreadLocal.withInitial(() -> new FuzzHarness(
             Devices.of(List.of(new FuzzBackend()), List.of())));
 
     /** The target on a Jazzer input. */
     public static void calls(FuzzedDataProvider d) {
-        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::calls);
+        quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::calls);
     }
 
-    static void calls(Input d) {
-        Harness h = HARNESS.get();
+    static void calls(FuzzInput d) {
+        FuzzHarness h = HARNESS.get();
         h.open();
         try {
             if (!h.hello(d.consumeInt(0, 15) == 0 ? d : null)) {
@@ -358,11 +347,11 @@ public final class FuzzTargets {
 
     /** The target on a Jazzer input. */
     public static void tee(FuzzedDataProvider d) {
-        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::tee);
+        quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::tee);
     }
 
-    static void tee(Input d) {
-        Harness h = HARNESS.get();
+    static void tee(FuzzInput d) {
+        FuzzHarness h = HARNESS.get();
         h.open();
         try {
             if (!h.hello(null)) {
@@ -385,11 +374,11 @@ public final class FuzzTargets {
 
     /** The target on a Jazzer input. */
     public static void hello(FuzzedDataProvider d) {
-        quietly(new Input(d.consumeRemainingAsBytes()), FuzzTargets::hello);
+        quietly(new FuzzInput(d.consumeRemainingAsBytes()), FuzzTargets::hello);
     }
 
-    static void hello(Input d) {
-        Harness h = HARNESS.get();
+    static void hello(FuzzInput d) {
+        FuzzHarness h = HARNESS.get();
         h.open();
         try {
             boolean open = false;
@@ -410,387 +399,14 @@ public final class FuzzTargets {
     }
 
     /** Ops by code, or (rarely) a raw opcode: unknown, padding-like, the session-closed type. */
-    private static int pickOp(Input d) {
+    private static int pickOp(FuzzInput d) {
         int i = d.consumeInt(0, OPS.length);
         return i < OPS.length ? OPS[i].code() : d.consumeInt();
     }
 
-    /**
-     * One guest's session as the endpoint holds it, with the rings and heap in private memory: the fuzzer is the
-     * guest. Its device is a {@link FuzzBackend} (objects in Java memory, so calls create real objects and reach
-     * every check, and the backend asserts the host validated what it passes on), and its TEE a backend that
-     * answers every call from the parameters it is given (so the mediator's validation and write-back run in
-     * full).
-     */
-    static final class Harness {
-        final Devices devices;
-        final MemorySegment commandSection;
-        final MemorySegment completionSection;
-        final MemorySegment heap;
-        final SpscRing commandsGuest;
-        final SpscRing commandsHost;
-        final SpscRing completionsHost;
-        final SpscRing completionsGuest;
-        final HostConfig config;
-        final HostConfig.GuestConfig guest;
-        final TeeServiceFactory tee;
-        final CompletionCheck check = new CompletionCheck();
-        Session session;
-        long seq;
-        boolean ended;
-        /** Whether the last {@link #put} wrote its record (it skips what the ring itself refuses to frame). */
-        boolean written;
-        long sessions;
-
-        Harness(Devices devices) {
-            this.devices = devices;
-            Arena arena = Arena.ofAuto();
-            commandSection = arena.allocate(RegionDescriptor.RING_DATA_OFFSET + RING, 64);
-            completionSection = arena.allocate(RegionDescriptor.RING_DATA_OFFSET + RING, 64);
-            heap = arena.allocate(HEAP, 4096);
-            commandsGuest = new SpscRing("command", commandSection, RING);
-            commandsHost = new SpscRing("command", commandSection, RING);
-            completionsHost = new SpscRing("completion", completionSection, RING);
-            completionsGuest = new SpscRing("completion", completionSection, RING);
-            guest = new HostConfig.GuestConfig(GUEST, 1L << 20, null, HostConfig.SchedClass.BEST_EFFORT, 1,
-                    Set.of("compute", "tee"), new Quotas(1L << 20, 32, 16));
-            config = new HostConfig(Path.of("/nonexistent/ferry-fuzz"), false, List.of(), List.of(guest));
-            tee = new TeeServiceFactory(new EchoTa(), TeePolicy.of(List.of(
-                    new TeePolicy.Rule(GUEST, TA, 0b111, 0, 15, List.of(7L)))),
-                    new TeeLimits(4, 4, 4, 8));
-        }
-
-        void open() {
-            commandsGuest.reset();
-            commandsHost.reset();
-            completionsHost.reset();
-            completionsGuest.reset();
-            heap.fill((byte) 0);
-            session = new Session(config, guest, 0, Map.of(), Path.of("/nonexistent/ferry-fuzz/fuzz.region"),
-                    ++sessions, CREDENTIAL, completionsHost, heap, devices, tee, new WorkerGate());
-            seq = 0;
-            ended = false;
-        }
-
-        boolean alive() {
-            return !ended;
-        }
-
-        void close() {
-            // what the endpoint does at the end of a session; must never throw
-            session.close(ended ? Status.PROTOCOL_VIOLATION : Status.SESSION_CLOSED, "fuzz case over");
-            drain();
-        }
-
-        /** Says HELLO: the valid one when {@code d} is null, else one with fuzzed fields. Returns whether OK. */
-        boolean hello(Input d) {
-            long[] args = {Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION, Wire.CAPABILITIES, 4242,
-                    CREDENTIAL[0], CREDENTIAL[1], CREDENTIAL[2], CREDENTIAL[3]};
-            byte[] name = Wire.utf8(GUEST);
-            if (d != null) {
-                for (int i = 0; i < args.length; i++) {
-                    switch (d.consumeInt(0, 5)) {
-                        case 0 -> args[i] = d.consumeLong();
-                        case 1 -> args[i] ^= 1L << d.consumeInt(0, 63);
-                        default -> {
-                        }
-                    }
-                }
-                if (d.consumeInt(0, 3) == 0) {
-                    name = d.consumeBytes(d.consumeInt(0, 40));
-                }
-            }
-            Reply r = put(Op.HELLO.code(), Wire.FLAG_REPLY, args, name, name.length);
-            if (r != null && r.status == Status.OK) {
-                boolean credentialOk = args[4] == CREDENTIAL[0] && args[5] == CREDENTIAL[1]
-                        && args[6] == CREDENTIAL[2] && args[7] == CREDENTIAL[3];
-                if (!credentialOk || !GUEST.equals(new String(name, java.nio.charset.StandardCharsets.UTF_8))
-                        || args[0] != Wire.HELLO_MAGIC) {
-                    throw new Finding("HELLO accepted with magic " + Long.toHexString(args[0]) + ", credential ok "
-                            + credentialOk + ", name '" + new String(name, java.nio.charset.StandardCharsets.UTF_8)
-                            + "'");
-                }
-                return true;
-            }
-            return false;
-        }
-
-        /** One call of {@code type} with arguments, flags, blob and framing drawn from {@code d}. */
-        void call(Input d, int type) {
-            Op op = Op.of(type);
-            int argCount = op == null ? d.consumeInt(0, 4) : op.argCount();
-            int flags = switch (d.consumeInt(0, 15)) {
-                case 0 -> d.consumeInt();
-                case 1, 2, 3, 4, 5 -> Wire.FLAG_REPLY;
-                default -> 0;
-            };
-            if (d.consumeInt(0, 31) == 0) {
-                argCount = Math.max(0, argCount + d.consumeInt(-2, 2));
-            }
-            long[] args = new long[argCount];
-            for (int i = 0; i < argCount; i++) {
-                args[i] = argument(d, op, i);
-            }
-            byte[] blob = op == Op.TEE_OPEN_SESSION || op == Op.TEE_INVOKE ? teeBlock(d)
-                    : d.consumeBytes(d.consumeInt(0, op != null && op.hasBlob() ? 96 : 2));
-            int blobField = d.consumeInt(0, 31) == 0 ? d.consumeInt() : blob.length;
-            put(type, flags, args, blob, blobField);
-        }
-
-        /** An argument: mostly a value of the kind the op's argument names, sometimes anything. */
-        private long argument(Input d, Op op, int index) {
-            String name = op == null || index >= op.argCount() ? "" : op.argNames().get(index);
-            int kind = d.consumeInt(0, 7);
-            if (kind == 0) {
-                return d.consumeLong();
-            }
-            return switch (name) {
-                case "heap offset" -> kind == 1 ? HEAP - d.consumeInt(0, 64) : d.consumeInt(-1, HEAP);
-                case "size", "bytes" -> kind == 1 ? HEAP + d.consumeInt(-8, 8) : d.consumeInt(0, 4096);
-                case "uuid high" -> TA.getMostSignificantBits();
-                case "uuid low" -> TA.getLeastSignificantBits();
-                case "login" -> d.consumeInt(0, 7);
-                case "connection data" -> d.consumeInt(0, 8);
-                case "cancel word" -> kind == 1 ? TeeWire.NO_CANCEL_WORD : 8L * d.consumeInt(-1, HEAP / 8);
-                case "flags" -> d.consumeInt(0, 3);
-                case "command" -> d.consumeInt(0, 17);
-                default -> d.consumeInt(0, 8);
-            };
-        }
-
-        /** A TEE parameter block: four parameters of fuzzed types, memrefs mostly inside the heap. */
-        private byte[] teeBlock(Input d) {
-            if (d.consumeInt(0, 15) == 0) {
-                return d.consumeBytes(d.consumeInt(0, TeeWire.BLOCK_LENGTH + 8));
-            }
-            MemorySegment b = MemorySegment.ofArray(new byte[TeeWire.BLOCK_LENGTH]);
-            int[] t = new int[TeeWire.PARAMS];
-            for (int i = 0; i < t.length; i++) {
-                t[i] = d.consumeInt(0, 15);
-                boolean memref = TeeWire.isTempMemref(t[i]) || TeeWire.isRegisteredMemref(t[i]);
-                for (int f = 0; f < 3; f++) {
-                    long v;
-                    int k = d.consumeInt(0, 7);
-                    if (k == 0) {
-                        v = d.consumeLong();
-                    } else if (!memref) {
-                        v = d.consumeInt(0, 255);
-                    } else if (f == 0) { // memref: A = offset in the heap or registered block (or NULL)
-                        v = k == 1 ? TeeWire.NULL_MEMREF : d.consumeInt(0, HEAP + 64);
-                    } else if (f == 1) { // B = size
-                        v = k == 1 ? 1L << d.consumeInt(12, 62) : d.consumeInt(0, 8192);
-                    } else { // C = shared-memory handle
-                        v = d.consumeInt(0, 8);
-                    }
-                    TeeWire.field(b, i, f == 0 ? TeeWire.A : f == 1 ? TeeWire.B : TeeWire.C, v);
-                }
-            }
-            TeeWire.blockTypes(b, TeeWire.types(t[0], t[1], t[2], t[3]));
-            return b.toArray(ValueLayout.JAVA_BYTE);
-        }
-
-        /**
-         * Writes one record into the command ring (as the guest), serves it (as the endpoint) and reads the
-         * completions (as the guest). Returns the reply to this call, or null (one-way, or the session ended).
-         */
-        Reply put(int type, int flags, long[] args, byte[] blob, int blobField) {
-            int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + blob.length;
-            if (type < 0 || length > commandsGuest.maxRecordLength()) {
-                return null;
-            }
-            long at = commandsGuest.tryClaim(type, length);
-            if (at < 0) {
-                throw new Finding("command ring full although the host serves every call at once");
-            }
-            written = true;
-            long s = ++seq;
-            Wire.putCallHeader(commandSection, at, s, flags, blobField);
-            for (int i = 0; i < args.length; i++) {
-                Wire.putArg(commandSection, at, i, args[i]);
-            }
-            MemorySegment.copy(blob, 0, commandSection, ValueLayout.JAVA_BYTE,
-                    at + Wire.CALL_HEADER_LENGTH + 8L * args.length, blob.length);
-            commandsGuest.publish();
-            try {
-                commandsHost.poll(session, 64);
-            } catch (ProtocolViolation | RingCorruptedException e) {
-                ended = true; // documented: the endpoint ends the session with PROTOCOL_VIOLATION
-            }
-            if (session.goodbye()) {
-                ended = true;
-            }
-            check.want = s;
-            check.found = null;
-            drain();
-            return check.found;
-        }
-
-        private void drain() {
-            try {
-                while (completionsGuest.poll(check, 256) > 0) {
-                    // read everything
-                }
-            } catch (RingCorruptedException e) {
-                throw new Finding("the host wrote a completion ring the guest cannot read: " + e.getMessage());
-            }
-        }
-
-        /** Parses completions as a guest library does; tallies statuses. */
-        final class CompletionCheck implements io.ferry.channel.RecordHandler {
-            long want;
-            Reply found;
-
-            @Override
-            public void onRecord(int type, MemorySegment rec, int length) {
-                if (length < Wire.COMPLETION_HEADER_LENGTH) {
-                    throw new Finding("completion of " + length + " bytes is shorter than its header");
-                }
-                int blob = Wire.blobLength(rec, 0);
-                if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length
-                        || blob > Wire.MAX_COMPLETION_BLOB) {
-                    throw new Finding("completion blob length " + blob + " does not fit its record of " + length);
-                }
-                int code = Wire.status(rec, 0);
-                Status status = Status.of(code);
-                if (status == Status.INTERNAL) {
-                    throw new Finding("the host answered INTERNAL (code " + code + ") to op " + type + ": "
-                            + Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob));
-                }
-                if (type != Wire.SESSION_CLOSED_TYPE) {
-                    REPLIES.merge(status, 1L, Long::sum);
-                }
-                if (Wire.seq(rec, 0) == want && type != Wire.SESSION_CLOSED_TYPE) {
-                    found = new Reply(status, Wire.result(rec, 0, 0));
-                }
-            }
-        }
-    }
-
-    record Reply(Status status, long r0) {
-    }
-
-    /**
-     * A trusted application that answers from its parameters: output values get a + 1, output memrefs are filled
-     * and their size set (sometimes larger than given: SHORT_BUFFER), the return code is picked by the command.
-     */
-    static final class EchoTa implements TeeBackend {
-        private long sessions;
-
-        @Override
-        public String name() {
-            return "fuzz-echo";
-        }
-
-        @Override
-        public int threads() {
-            return 1;
-        }
-
-        @Override
-        public TeeReturn openSession(String guest, UUID ta, int login, UUID clientUuid, TeeParams params, TeeCancellation cancel) {
-            answer(params, 0);
-            return new TeeReturn(TeeWire.SUCCESS, TeeWire.ORIGIN_TRUSTED_APP, ++sessions);
-        }
-
-        @Override
-        public TeeReturn invoke(long session, int command, TeeParams params, TeeCancellation cancel) {
-            answer(params, command);
-            int code = switch (command % 4) {
-                case 1 -> TeeWire.ERROR_SHORT_BUFFER;
-                case 2 -> TeeWire.ERROR_GENERIC;
-                default -> TeeWire.SUCCESS;
-            };
-            return TeeReturn.of(code, TeeWire.ORIGIN_TRUSTED_APP);
-        }
-
-        private static void answer(TeeParams p, int command) {
-            for (int i = 0; i < TeeParams.COUNT; i++) {
-                int t = p.type(i);
-                if (t == TeeParams.VALUE_OUTPUT || t == TeeParams.VALUE_INOUT) {
-                    p.setValue(i, p.a(i) + 1, p.b(i) + 1);
-                } else if (TeeParams.isMemref(t) && p.buffer(i) != null) {
-                    MemorySegment b = p.buffer(i);
-                    if (t != TeeParams.MEMREF_INPUT) {
-                        b.fill((byte) command);
-                    }
-                    p.setSize(i, command % 4 == 1 ? p.size(i) + 1 + command : p.size(i));
-                }
-            }
-        }
-
-        @Override
-        public void closeSession(long session) {
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     // ---- input ----------------------------------------------------------------------------------------------
 
-    /**
-     * The fuzzer's bytes, read front to back: {@code consumeInt(min, max)} takes as many bytes as the range needs
-     * (little-endian) and reduces them modulo the range; {@code consumeLong} takes 8; byte arrays take what they
-     * ask for. Past the end everything reads as zero (the minimum). The format is ours, not
-     * {@link FuzzedDataProvider}'s (whose integer encoding is the native driver's), so {@link Seeds} can write seed
-     * inputs that decode exactly; coverage guidance and comparison tracing work on raw bytes alike.
-     */
-    static final class Input {
-        private final byte[] b;
-        private int at;
-
-        Input(byte[] bytes) {
-            this.b = bytes;
-        }
-
-        int remainingBytes() {
-            return b.length - at;
-        }
-
-        private long read(int n) {
-            long r = 0;
-            for (int k = 0; k < n; k++) {
-                r |= (at < b.length ? b[at++] & 0xFFL : 0L) << (8 * k);
-            }
-            return r;
-        }
-
-        static int bytesFor(long range) {
-            int n = 0;
-            while (n < 8 && (range >>> (8 * n)) != 0) {
-                n++;
-            }
-            return n;
-        }
-
-        int consumeInt(int min, int max) {
-            long range = (long) max - min;
-            long r = read(bytesFor(range));
-            return (int) (min + Long.remainderUnsigned(r, range + 1));
-        }
-
-        int consumeInt() {
-            return (int) read(4);
-        }
-
-        long consumeLong() {
-            return read(8);
-        }
-
-        boolean consumeBoolean() {
-            return (read(1) & 1) != 0;
-        }
-
-        byte[] consumeBytes(int n) {
-            int k = Math.max(0, Math.min(n, remainingBytes()));
-            byte[] out = java.util.Arrays.copyOfRange(b, at, at + k);
-            at += k;
-            return out;
-        }
-    }
-
-    /** Writes inputs in {@link Input}'s format: each value in the order the target reads it. */
+    /** Writes inputs in {@link FuzzInput}'s format: each value in the order the target reads it. */
     public static final class Seeds {
         private final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
 
@@ -806,7 +422,7 @@ public final class FuzzTargets {
             if (v < min || v > max) {
                 throw new IllegalArgumentException(v + " is outside [" + min + ", " + max + "]");
             }
-            return write((long) v - min, Input.bytesFor((long) max - min));
+            return write((long) v - min, FuzzInput.bytesFor((long) max - min));
         }
 
         /** A full-range {@code consumeInt()}. */

@@ -10,7 +10,7 @@ class OutstandingTest {
 
     @Test
     void keepsOrderAcrossWrapAroundAndGrowth() {
-        WorkerClient.Outstanding o = new WorkerClient.Outstanding();
+        Outstanding o = new Outstanding();
         long next = 1;
         long first = 1;
         for (int round = 0; round < 50; round++) {
