@@ -6,6 +6,7 @@ import io.ferry.host.HostConfig;
 import io.ferry.host.tee.TeePolicy;
 import io.ferry.host.tee.TeeServiceFactory;
 import io.ferry.tee.BuiltinTas;
+import io.ferry.host.tee.TeeBackends;
 import io.ferry.tee.DevTee;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -59,7 +60,7 @@ final class DemoCommand implements Callable<Integer> {
         TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow(gs.getFirst().name(), BuiltinTas.STORAGE),
                 TeePolicy.allow(gs.getFirst().name(), BuiltinTas.KEYS)));
         try (Devices devices = Devices.discover(List.of());
-             TeeServiceFactory tee = DevTee.start(dir.resolve("tee"), policy);
+             TeeServiceFactory tee = TeeBackends.start(DevTee.prepare(dir.resolve("tee"), 2).config(), "soft-tee", policy);
              FerryHost host = FerryHost.start(cfg, devices, tee)) {
             if (devices.all().isEmpty()) {
                 System.out.println("demo: the host found no compute device: " + devices.noDeviceMessage());

@@ -5,6 +5,7 @@ import io.ferry.host.FerryHost;
 import io.ferry.host.HostConfig;
 import io.ferry.host.tee.TeePolicy;
 import io.ferry.host.tee.TeeServiceFactory;
+import io.ferry.host.tee.TeeBackends;
 import io.ferry.tee.DevTee;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -29,7 +30,8 @@ final class HostCommand implements Callable<Integer> {
         }
         TeeServiceFactory tee = null;
         if (cfg.tee() != null) {
-            tee = DevTee.start(cfg.tee().dir(), TeePolicy.load(cfg.tee().policy()), cfg.tee().callLimitMillis());
+            tee = TeeBackends.start(DevTee.prepare(cfg.tee().dir(), 2).config().withCallLimitMillis(cfg.tee().callLimitMillis()),
+                    "soft-tee", TeePolicy.load(cfg.tee().policy()));
             System.err.println("ferry host: software TEE from " + cfg.tee().dir() + ", policy " + cfg.tee().policy());
         }
         FerryHost host = FerryHost.start(cfg, Devices.discover(cfg.deviceFilter()), tee);

@@ -20,7 +20,7 @@ public final class Main implements Runnable {
                     if (e instanceof io.ferry.client.FerryException || e instanceof java.io.IOException
                             || e instanceof io.ferry.host.HostConfig.ConfigException
                             || e instanceof io.ferry.channel.RegionException
-                            || e instanceof io.ferry.host.spi.BackendException) {
+                            || e instanceof io.ferry.spi.BackendException) {
                         cmd.getErr().println("ferry " + cmd.getCommandName() + ": " + e.getMessage());
                         return 2;
                     }

@@ -1,6 +1,6 @@
 package io.ferry.cuda;
 
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.DeviceInfo;
 
 /**
  * One CUDA device as discovered: its ordinal ({@code CUdevice}), what the host reports, and what the backend needs

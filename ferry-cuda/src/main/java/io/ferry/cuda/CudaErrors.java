@@ -1,6 +1,6 @@
 package io.ferry.cuda;
 
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,15 +1,15 @@
 package io.ferry.cuda;
 
-import io.ferry.host.spi.HandleMap;
+import io.ferry.spi.HandleMap;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.BackendSession;
-import io.ferry.host.spi.BuildOptions;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
+import io.ferry.spi.BuildOptions;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;

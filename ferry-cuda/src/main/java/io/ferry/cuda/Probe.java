@@ -1,6 +1,6 @@
 package io.ferry.cuda;
 
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.DeviceInfo;
 
 /**
  * {@code java -cp … io.ferry.cuda.Probe}: lists the CUDA devices and NVRTC, or says why there are none and exits

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.ComputeBackend;
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -65,8 +65,8 @@ class CudaBackendTest {
                 CudaSession.nvrtcOptions(d, " -lineinfo  --use_fast_math "));
         assertEquals(List.of("--gpu-architecture=sm_90"), CudaSession.nvrtcOptions(d, "--gpu-architecture=sm_90"));
         assertEquals(List.of("-arch=compute_80"), CudaSession.nvrtcOptions(d, "-arch=compute_80"));
-        io.ferry.host.spi.BackendException e = org.junit.jupiter.api.Assertions.assertThrows(
-                io.ferry.host.spi.BackendException.class, () -> CudaSession.nvrtcOptions(d, "-I/etc"));
+        io.ferry.spi.BackendException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.ferry.spi.BackendException.class, () -> CudaSession.nvrtcOptions(d, "-I/etc"));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("'-I/etc'"), e.getMessage());
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import org.junit.jupiter.api.Test;
 

@@ -3,8 +3,8 @@ package io.ferry.host;
 import io.ferry.host.HandleTable.Entry;
 import io.ferry.host.HandleTable.Kind;
 import io.ferry.host.sched.Hint;
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.BackendSession;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -104,7 +104,7 @@ final class ComputeCalls {
             case PROGRAM_BUILD -> {
                 Entry prog = handles.get(arg(rec, 0), Kind.PROGRAM, "program");
                 session.replyText(prog.backend.buildProgram(prog.handle,
-                        io.ferry.host.spi.BuildOptions.checked(blob(rec, op))));
+                        io.ferry.spi.BuildOptions.checked(blob(rec, op))));
             }
             case KERNEL_CREATE -> {
                 long k = arg(rec, 0);

@@ -7,7 +7,7 @@ import io.ferry.host.sched.Scheduler;
 import io.ferry.host.sched.TenantFigures;
 import io.ferry.host.sched.TenantSpec;
 import io.ferry.host.sched.Ticket;
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.locks.Condition;

@@ -1,7 +1,7 @@
 package io.ferry.host;
 
-import io.ferry.host.spi.ComputeBackend;
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,9 +1,9 @@
 package io.ferry.host;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.BackendSession;
-import io.ferry.host.spi.ComputeBackend;
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;

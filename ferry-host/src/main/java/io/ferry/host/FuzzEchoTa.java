@@ -1,9 +1,9 @@
 package io.ferry.host;
 
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeCancellation;
-import io.ferry.host.spi.TeeParams;
-import io.ferry.host.spi.TeeReturn;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeCancellation;
+import io.ferry.spi.TeeParams;
+import io.ferry.spi.TeeReturn;
 import io.ferry.protocol.TeeWire;
 import java.lang.foreign.MemorySegment;
 import java.util.UUID;

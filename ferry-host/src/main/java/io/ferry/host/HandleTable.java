@@ -1,9 +1,9 @@
 package io.ferry.host;
 
-import io.ferry.host.spi.BackendSession;
+import io.ferry.spi.BackendSession;
 import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.Status;
-import io.ferry.host.spi.HandleMap;
+import io.ferry.spi.HandleMap;
 
 /**
  * The objects of one session, by the guest's own handles. A handle is meaningful only inside its session: another

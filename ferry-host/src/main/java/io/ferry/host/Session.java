@@ -2,9 +2,9 @@ package io.ferry.host;
 
 import io.ferry.channel.RecordHandler;
 import io.ferry.channel.SpscRing;
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.BackendSession;
-import io.ferry.host.spi.ComputeBackend;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
+import io.ferry.spi.ComputeBackend;
 import io.ferry.host.worker.WorkerClient;
 import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.DeviceType;

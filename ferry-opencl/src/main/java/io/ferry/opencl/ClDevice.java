@@ -1,6 +1,6 @@
 package io.ferry.opencl;
 
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.DeviceInfo;
 
 /**
  * One discovered OpenCL device: its native ids, the OpenCL version the queue API depends on, and what is reported.

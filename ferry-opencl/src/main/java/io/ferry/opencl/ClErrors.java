@@ -1,6 +1,6 @@
 package io.ferry.opencl;
 
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 
 /**

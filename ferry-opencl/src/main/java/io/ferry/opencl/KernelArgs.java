@@ -3,7 +3,7 @@ package io.ferry.opencl;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

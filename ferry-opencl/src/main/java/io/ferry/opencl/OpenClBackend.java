@@ -3,10 +3,10 @@ package io.ferry.opencl;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.BackendSession;
-import io.ferry.host.spi.ComputeBackend;
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;

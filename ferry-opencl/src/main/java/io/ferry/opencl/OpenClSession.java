@@ -1,11 +1,11 @@
 package io.ferry.opencl;
 
-import io.ferry.host.spi.HandleMap;
+import io.ferry.spi.HandleMap;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.BackendSession;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;

@@ -2,7 +2,7 @@ package io.ferry.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import org.junit.jupiter.api.Test;
 

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.spi.ComputeBackend;
-import io.ferry.host.spi.DeviceInfo;
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.SourceLanguage;
 import java.util.List;

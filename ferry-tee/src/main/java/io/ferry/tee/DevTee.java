@@ -1,11 +1,6 @@
 package io.ferry.tee;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.TeeBackendConfig;
-import io.ferry.host.tee.TeeBackends;
-import io.ferry.host.tee.TeeLimits;
-import io.ferry.host.tee.TeePolicy;
-import io.ferry.host.tee.TeeServiceFactory;
+import io.ferry.spi.TeeBackendConfig;
 import io.ferry.tee.image.TaImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,19 +61,6 @@ public final class DevTee {
         TeeBackendConfig cfg = new TeeBackendConfig(dir.resolve("run"), taDir, dir.resolve("storage"),
                 List.of(publicKey), Files.readAllBytes(root), threads, Path.of("/dev/tee0"));
         return new Setup(cfg, signing);
-    }
-
-    /** Prepares {@code dir} and starts the software TEE behind a TEE service with {@code policy}. */
-    public static TeeServiceFactory start(Path dir, TeePolicy policy) throws IOException, BackendException {
-        return start(dir, policy, TeeBackendConfig.DEFAULT_CALL_LIMIT_MILLIS);
-    }
-
-    /** As {@link #start(Path, TeePolicy)}, with the per-call TA watchdog set to {@code callLimitMillis}. */
-    public static TeeServiceFactory start(Path dir, TeePolicy policy, long callLimitMillis)
-            throws IOException, BackendException {
-        Setup s = prepare(dir, 2);
-        return new TeeServiceFactory(TeeBackends.open(s.config().withCallLimitMillis(callLimitMillis), "soft-tee"),
-                policy, TeeLimits.DEFAULT);
     }
 
     private static void writePrivate(Path file, byte[] bytes) throws IOException {

@@ -1,8 +1,8 @@
 package io.ferry.host.tee;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeBackendConfig;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeBackendConfig;
 import io.ferry.protocol.Status;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,24 +25,32 @@ public final class TeeBackends {
         return out;
     }
 
-    /** Starts backend {@code which} ({@code auto}, {@code optee} or {@code soft-tee}). */
+    /** Prepared TEE settings, {@code backend} ({@code auto} or a provider's name), policy and limits: a service. */
+    public static TeeServiceFactory start(TeeBackendConfig config, String backend, TeePolicy policy)
+            throws BackendException {
+        return new TeeServiceFactory(open(config, backend), policy, TeeLimits.DEFAULT);
+    }
+
+    /**
+     * Starts backend {@code which}: a provider's name, or {@code auto} for the first available provider in order of
+     * {@link TeeBackend.Provider#preference()} (a hardware TEE before the software one).
+     */
     public static TeeBackend open(TeeBackendConfig config, String which) throws BackendException {
         List<TeeBackend.Provider> all = providers();
+        all.sort(java.util.Comparator.comparingInt(TeeBackend.Provider::preference).reversed());
         List<String> reasons = new ArrayList<>();
-        for (String name : which.equals("auto") ? List.of("optee", "soft-tee") : List.of(which)) {
-            for (TeeBackend.Provider p : all) {
-                if (!p.name().equals(name)) {
-                    continue;
-                }
-                String why = p.unavailableReason(config);
-                if (why != null) {
-                    reasons.add(name + ": " + why);
-                    continue;
-                }
-                TeeBackend b = p.open(config);
-                LOG.info("TEE backend " + b.name() + " started (" + b.threads() + " threads)");
-                return b;
+        for (TeeBackend.Provider p : all) {
+            if (!which.equals("auto") && !p.name().equals(which)) {
+                continue;
             }
+            String why = p.unavailableReason(config);
+            if (why != null) {
+                reasons.add(p.name() + ": " + why);
+                continue;
+            }
+            TeeBackend b = p.open(config);
+            LOG.info("TEE backend " + b.name() + " started (" + b.threads() + " threads)");
+            return b;
         }
         throw new BackendException(Status.UNSUPPORTED, "no TEE backend '" + which + "' available"
                 + (reasons.isEmpty() ? " (is ferry-tee on the class path?)" : ": " + String.join("; ", reasons)));

@@ -2,7 +2,7 @@ package io.ferry.host.tee;
 
 import io.ferry.host.SessionContext;
 import io.ferry.host.SessionService;
-import io.ferry.host.spi.TeeBackend;
+import io.ferry.spi.TeeBackend;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;

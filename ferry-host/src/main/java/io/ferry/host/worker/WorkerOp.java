@@ -1,7 +1,7 @@
 package io.ferry.host.worker;
 
 /**
- * Requests the host sends to a guest's device worker, one per {@link io.ferry.host.spi.BackendSession} method.
+ * Requests the host sends to a guest's device worker, one per {@link io.ferry.spi.BackendSession} method.
  * Records use the call and completion layout of {@link io.ferry.protocol.Wire}; this catalogue is private to the
  * host and its workers (both come from the same jar), so only the argument counts are fixed here. A request without
  * the REPLY flag is answered only when it fails; the worker serves requests in order.

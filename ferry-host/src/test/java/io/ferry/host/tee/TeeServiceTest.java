@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.host.CallException;
 import io.ferry.host.SessionContext;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeCancellation;
-import io.ferry.host.spi.TeeParams;
-import io.ferry.host.spi.TeeReturn;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeCancellation;
+import io.ferry.spi.TeeParams;
+import io.ferry.spi.TeeReturn;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.TeeWire;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionLayout;
 import io.ferry.channel.SpscRing;
-import io.ferry.host.spi.BackendException;
+import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.nio.file.Files;

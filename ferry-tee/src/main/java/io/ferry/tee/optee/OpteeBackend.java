@@ -1,11 +1,11 @@
 package io.ferry.tee.optee;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeBackendConfig;
-import io.ferry.host.spi.TeeCancellation;
-import io.ferry.host.spi.TeeParams;
-import io.ferry.host.spi.TeeReturn;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeBackendConfig;
+import io.ferry.spi.TeeCancellation;
+import io.ferry.spi.TeeParams;
+import io.ferry.spi.TeeReturn;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.TeeWire;
 import java.lang.foreign.Arena;

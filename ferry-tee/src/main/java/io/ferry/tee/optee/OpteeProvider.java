@@ -1,8 +1,8 @@
 package io.ferry.tee.optee;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeBackendConfig;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeBackendConfig;
 import java.nio.file.Files;
 
 /** Finds OP-TEE: available where the configured device ({@code /dev/tee0}) exists. */
@@ -10,6 +10,11 @@ public final class OpteeProvider implements TeeBackend.Provider {
     @Override
     public String name() {
         return "optee";
+    }
+
+    @Override
+    public int preference() {
+        return 100; // a hardware TEE first, where the machine has one
     }
 
     @Override

@@ -20,7 +20,7 @@ import java.lang.foreign.ValueLayout;
  *  | ret  | origin | session  | param[4]: a, b, c (u64)   |
  *  +------+--------+----------+---------------------------+
  * </pre>
- * Types are the normalized kinds of {@code io.ferry.host.spi.TeeParams} (1–3 values, 5–7 memrefs), 4 bits each.
+ * Types are the normalized kinds of {@code io.ferry.spi.TeeParams} (1–3 values, 5–7 memrefs), 4 bits each.
  * A value parameter carries a and b; a memref carries a = offset of its buffer in the lane's data area (-1 for a
  * null memref) and c = its size; in the reply c is the size the TA reported.
  */

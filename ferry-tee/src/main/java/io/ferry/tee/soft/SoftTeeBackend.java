@@ -2,12 +2,12 @@ package io.ferry.tee.soft;
 
 import static io.ferry.tee.soft.LaneMessages.*;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeBackendConfig;
-import io.ferry.host.spi.TeeCancellation;
-import io.ferry.host.spi.TeeParams;
-import io.ferry.host.spi.TeeReturn;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeBackendConfig;
+import io.ferry.spi.TeeCancellation;
+import io.ferry.spi.TeeParams;
+import io.ferry.spi.TeeReturn;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.TeeWire;
 import io.ferry.tee.image.TaImage;

@@ -1,8 +1,8 @@
 package io.ferry.tee.soft;
 
-import io.ferry.host.spi.BackendException;
-import io.ferry.host.spi.TeeBackend;
-import io.ferry.host.spi.TeeBackendConfig;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.TeeBackend;
+import io.ferry.spi.TeeBackendConfig;
 import java.nio.file.Files;
 
 /** Finds the software TEE ({@code soft-tee}): available wherever TA images, trusted keys and a root key are set. */

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.spi.TeeCancellation;
-import io.ferry.host.spi.TeeParams;
-import io.ferry.host.spi.TeeReturn;
+import io.ferry.spi.TeeCancellation;
+import io.ferry.spi.TeeParams;
+import io.ferry.spi.TeeReturn;
 import io.ferry.protocol.TeeWire;
 import io.ferry.tee.BuiltinTas;
 import io.ferry.tee.DevTee;

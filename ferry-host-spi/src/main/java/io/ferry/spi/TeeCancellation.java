@@ -1,4 +1,4 @@
-package io.ferry.host.spi;
+package io.ferry.spi;
 
 /**
  * Whether the guest asked to cancel the call in progress (GP RequestCancellation). A backend polls it while the

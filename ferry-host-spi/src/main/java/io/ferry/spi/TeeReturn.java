@@ -1,4 +1,4 @@
-package io.ferry.host.spi;
+package io.ferry.spi;
 
 /**
  * What a TEE call answered: a GP return code and origin, and for OpenSession the backend's session id.

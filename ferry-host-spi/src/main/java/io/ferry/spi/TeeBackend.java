@@ -1,4 +1,4 @@
-package io.ferry.host.spi;
+package io.ferry.spi;
 
 import java.util.UUID;
 
@@ -49,9 +49,17 @@ public interface TeeBackend extends AutoCloseable {
     @Override
     void close();
 
-    /** Finds and starts a backend; registered in {@code META-INF/services/io.ferry.host.spi.TeeBackend$Provider}. */
+    /** Finds and starts a backend; registered in {@code META-INF/services/io.ferry.spi.TeeBackend$Provider}. */
     interface Provider {
         String name();
+
+        /**
+         * Which backend {@code auto} tries first: higher first. A hardware TEE ranks above a software one; the host
+         * knows no backend by name and orders whatever providers the class path holds by this.
+         */
+        default int preference() {
+            return 0;
+        }
 
         /** Why this backend cannot run on this machine with {@code config}, or null when it can. */
         String unavailableReason(TeeBackendConfig config);

@@ -1,4 +1,4 @@
-package io.ferry.host.spi;
+package io.ferry.spi;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,10 +1,10 @@
-package io.ferry.host.spi;
+package io.ferry.spi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.spi.BuildOptions.Dialect;
+import io.ferry.spi.BuildOptions.Dialect;
 import io.ferry.protocol.Status;
 import java.util.List;
 import org.junit.jupiter.api.Test;
