@@ -6,10 +6,31 @@ import java.lang.foreign.MemorySegment;
 /**
  * The backend side of one guest session: all device objects of that guest.
  *
- * <p>Objects are named by the guest's own 64-bit handles. The host has already checked that each handle passed
- * here exists in this session and is of the right kind, that new handles are unused, that heap ranges lie inside
- * the heap and that buffer ranges lie inside their buffers. The backend still turns every native error into a
+ * <p>Objects are named by the guest's own 64-bit handles. <b>Arguments arrive validated by the host's compute
+ * service</b> ({@code ComputeCalls} in ferry-host), once, and a backend does not check them again:
+ * <ul>
+ * <li>each handle exists in this session and names an object of the kind the parameter says (context, queue,
+ * buffer, program, kernel, event); a new handle (and a non-zero {@code event}) is unused; objects used together
+ * belong to this backend;</li>
+ * <li>{@code createBuffer}: {@code size > 0}, {@code accessFlags} in 0..3, and {@code heapOffset} is -1 or a range
+ * {@code [heapOffset, heapOffset + size)} inside the heap;</li>
+ * <li>{@code createProgram}: a known language and a source that is not blank; {@code buildProgram}: options that
+ * pass {@link BuildOptions#checked}; {@code createKernel}: a name of at most 4096 bytes;</li>
+ * <li>{@code setKernelArg*}: {@code 0 <= index <} the count {@code createKernel} returned; a value of 1..1024 bytes;
+ * a local size in {@code 1..Integer.MAX_VALUE};</li>
+ * <li>{@code enqueueWrite/Read/Copy/Fill}: {@code offset >= 0}, {@code size > 0}, each buffer range inside its
+ * buffer, each heap range inside the heap (whose size this process was handed);</li>
+ * <li>{@code enqueueFill}: a pattern of 1, 2, 4, ... or 128 bytes that divides offset and size;</li>
+ * <li>{@code enqueueLaunch}: {@code dims} in 1..3; {@code global}, and {@code offset} and {@code local} where not
+ * null, hold exactly {@code dims} sizes; global sizes are positive, offsets and local sizes not negative (local
+ * sizes positive when given, each dividing its global size); at most 2^32 work-items.</li>
+ * </ul>
+ * What only the backend can check, it checks: device indices and limits (work-group, block, grid and shared-memory
+ * sizes), what a device accepts (languages, options, argument kinds and sizes against the kernel's declaration),
+ * whether objects used together belong to the same context or device, whether its own table holds the object (a
+ * creation in a device worker may fail after the host recorded the handle) and every native error, which becomes a
  * {@link BackendException} whose message says what failed; it never throws anything else for a guest's mistake.
+ * {@link ComputeSession} does the common part.
  *
  * <p>Every argument is a plain value (no object of the host), so the same interface can be served by a worker
  * process that maps the guest's region itself: heap memory is named by offsets into the heap.

@@ -1,7 +1,9 @@
 package io.ferry.opencl;
 
+import io.ferry.spi.DeviceObject;
+
 /** A native OpenCL object held by a session under a client handle. */
-abstract sealed class ClObject {
+abstract sealed class ClObject extends DeviceObject {
     final long ptr;
 
     ClObject(long ptr) {
@@ -57,8 +59,6 @@ abstract sealed class ClObject {
         final Context context;
         final long size;
         final boolean heapBacked;
-        /** Set when released, so kernels still bound to it refuse to launch. */
-        boolean released;
 
         Buffer(long ptr, Context context, long size, boolean heapBacked) {
             super(ptr);

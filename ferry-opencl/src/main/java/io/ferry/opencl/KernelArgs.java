@@ -3,18 +3,18 @@ package io.ferry.opencl;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.ferry.spi.ArgumentBindings;
 import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * What a kernel declares about its arguments (from {@code clGetKernelArgInfo}, where the platform offers it) and
  * which of them have been set. Checks each {@code setKernelArg*} call against the declaration before the native call,
- * so the guest learns which argument is wrong and why, rather than a bare {@code CL_INVALID_ARG_VALUE}.
+ * so the guest learns which argument is wrong and why, rather than a bare {@code CL_INVALID_ARG_VALUE}. Indices
+ * arrive checked by the host (below {@link #count}).
  */
 final class KernelArgs {
     /** Declared kind of one argument. */
@@ -26,9 +26,7 @@ final class KernelArgs {
     private final Space[] spaces;
     private final String[] typeNames;
     private final String[] argNames;
-    private final boolean[] set;
-    private final ClObject.Buffer[] bound;
-    private int unset;
+    private final ArgumentBindings bindings;
 
     KernelArgs(String kernelName, int count, Space[] spaces, String[] typeNames, String[] argNames) {
         this.kernelName = kernelName;
@@ -36,9 +34,7 @@ final class KernelArgs {
         this.spaces = spaces;
         this.typeNames = typeNames;
         this.argNames = argNames;
-        this.set = new boolean[count];
-        this.bound = new ClObject.Buffer[count];
-        this.unset = count;
+        this.bindings = new ArgumentBindings(kernelName, "argument", count);
     }
 
     /** Reads the argument count and, where available, each argument's address space, type name and name. */
@@ -122,18 +118,11 @@ final class KernelArgs {
 
     /** Context for native error messages: {@code "kernel 'vadd' argument 2 'n' (int)"}. */
     String context(int index) {
-        return index >= 0 && index < count ? "kernel '" + kernelName + "' " + describe(index) : "kernel '" + kernelName + "'";
+        return "kernel '" + kernelName + "' " + describe(index);
     }
 
     private BackendException invalid(String message) {
         return new BackendException(Status.INVALID_KERNEL_ARGS, message);
-    }
-
-    private void checkIndex(int index) throws BackendException {
-        if (index < 0 || index >= count) {
-            throw invalid("kernel '" + kernelName + "' has " + count + (count == 1 ? " argument" : " arguments")
-                    + "; index " + index + " is out of range");
-        }
     }
 
     /** {@code "kernel 'vadd' argument 3 'n' is declared 'int' but "}. */
@@ -154,21 +143,18 @@ final class KernelArgs {
     }
 
     void checkBuffer(int index) throws BackendException {
-        checkIndex(index);
         if (spaces != null && (spaces[index] == Space.PRIVATE || spaces[index] == Space.LOCAL)) {
             throw invalid(declaredBut(index) + "a buffer was passed: " + remedy(spaces[index]));
         }
     }
 
     void checkValue(int index, long bytes) throws BackendException {
-        checkIndex(index);
         if (spaces != null && spaces[index] != Space.PRIVATE) {
             throw invalid(declaredBut(index) + "a value of " + bytes + " bytes was passed: " + remedy(spaces[index]));
         }
     }
 
     void checkLocal(int index, long bytes) throws BackendException {
-        checkIndex(index);
         if (spaces != null && spaces[index] != Space.LOCAL) {
             throw invalid(declaredBut(index) + "a local memory size of " + bytes + " bytes was passed: "
                     + remedy(spaces[index]));
@@ -177,35 +163,20 @@ final class KernelArgs {
 
     /** Records a successful set; {@code buffer} is the bound buffer or null. */
     void markSet(int index, ClObject.Buffer buffer) {
-        if (!set[index]) {
-            set[index] = true;
-            unset--;
-        }
-        bound[index] = buffer;
+        bindings.markSet(index, buffer);
     }
 
     /** Throws unless every argument is set and no bound buffer has been released. */
     void checkLaunch() throws BackendException {
-        if (unset != 0) {
-            throw invalid(notSetMessage());
-        }
-        for (int i = 0; i < count; i++) {
-            ClObject.Buffer b = bound[i];
-            if (b != null && b.released) {
-                throw invalid(context(i) + " refers to a buffer that was released; set it again");
-            }
-        }
+        bindings.checkLaunch(this::describeBare);
     }
 
     /** {@code "kernel 'vadd': arguments not set: 1 'b' (__global float*), 2 'n' (int)"}. */
     String notSetMessage() {
-        List<String> missing = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            if (!set[i]) {
-                missing.add(describe(i).substring("argument ".length()));
-            }
-        }
-        return "kernel '" + kernelName + "': " + (missing.size() == 1 ? "argument not set: " : "arguments not set: ")
-                + String.join(", ", missing);
+        return bindings.notSetMessage(this::describeBare);
+    }
+
+    private String describeBare(int index) {
+        return describe(index).substring("argument ".length());
     }
 }

@@ -3,20 +3,15 @@ package io.ferry.opencl;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.spi.BackendException;
-import io.ferry.spi.BackendSession;
-import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.AbstractComputeBackend;
 import io.ferry.spi.DeviceInfo;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.SourceLanguage;
-import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
  * The OpenCL compute backend: every device of every platform behind the ICD loader ({@code libOpenCL.so.1}), in
@@ -25,16 +20,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Found by {@link java.util.ServiceLoader}; construction is cheap, discovery happens on the first
  * {@link #devices()} or {@link #openSession}. Can also be used in-process directly (benchmark baselines).
  */
-public final class OpenClBackend implements ComputeBackend {
+public final class OpenClBackend extends AbstractComputeBackend<ClDevice, OpenClSession> {
     /** The reason reported when the ICD loader library is missing. */
     public static final String NO_LOADER =
             "no OpenCL ICD loader found, install with apt-get install pocl-opencl-icd ocl-icd-libopencl1";
 
-    private List<ClDevice> devices;
-    private String unavailableReason;
-    private final Set<OpenClSession> sessions = ConcurrentHashMap.newKeySet();
-
     public OpenClBackend() {
+        super("OpenCL");
     }
 
     @Override
@@ -43,67 +35,23 @@ public final class OpenClBackend implements ComputeBackend {
     }
 
     @Override
-    public synchronized List<DeviceInfo> devices() {
-        discover();
-        List<DeviceInfo> out = new ArrayList<>(devices.size());
-        for (ClDevice d : devices) {
-            out.add(d.info());
-        }
-        return Collections.unmodifiableList(out);
+    protected DeviceInfo info(ClDevice device) {
+        return device.info();
     }
 
     @Override
-    public synchronized String unavailableReason() {
-        discover();
-        return unavailableReason;
+    protected OpenClSession newSession(String guest, MemorySegment heap, List<ClDevice> devices,
+            Consumer<Object> onClose) {
+        return new OpenClSession(guest, heap, devices, onClose);
     }
 
-    /**
-     * Opens a session over {@code heap}, which must be native memory (it is handed to the device as host
-     * pointers). Fails with {@link Status#NO_DEVICE} when no device was found.
-     */
     @Override
-    public OpenClSession openSession(String guest, MemorySegment heap) throws BackendException {
-        List<ClDevice> found;
-        synchronized (this) {
-            discover();
-            found = devices;
-        }
-        if (found.isEmpty()) {
-            throw new BackendException(Status.NO_DEVICE, "OpenCL backend has no device: " + unavailableReason);
-        }
-        if (heap == null || !heap.isNative()) {
-            throw new BackendException(Status.INVALID_ARGUMENT, "the heap of guest '" + guest + "' must be native memory");
-        }
-        OpenClSession session = new OpenClSession(guest, heap, found, sessions::remove);
-        sessions.add(session);
-        return session;
-    }
-
-    /** Closes sessions still open. */
-    @Override
-    public void close() {
-        for (BackendSession s : List.copyOf(sessions)) {
-            s.close();
-        }
-    }
-
-    private void discover() {
-        if (devices != null) {
-            return;
-        }
+    protected List<ClDevice> discover() {
         if (!OpenCL.AVAILABLE) {
-            devices = List.of();
-            unavailableReason = NO_LOADER;
-            return;
+            unavailable(NO_LOADER);
+            return List.of();
         }
-        try {
-            devices = List.copyOf(enumerate());
-            unavailableReason = devices.isEmpty() ? unavailableReason : null;
-        } catch (RuntimeException e) {
-            devices = List.of();
-            unavailableReason = "OpenCL device discovery failed: " + e;
-        }
+        return enumerate();
     }
 
     private List<ClDevice> enumerate() {
@@ -113,15 +61,15 @@ public final class OpenClBackend implements ComputeBackend {
             int rc = OpenCL.getPlatformIDs(0, MemorySegment.NULL, count);
             int numPlatforms = rc == OpenCL.CL_SUCCESS ? count.get(JAVA_INT, 0) : 0;
             if (numPlatforms == 0) {
-                unavailableReason = "the OpenCL ICD loader found no platform"
+                unavailable("the OpenCL ICD loader found no platform"
                         + (rc == OpenCL.CL_SUCCESS ? "" : " (" + ClErrors.message("clGetPlatformIDs", rc, null) + ")")
-                        + "; install a platform driver, e.g. apt-get install pocl-opencl-icd";
+                        + "; install a platform driver, e.g. apt-get install pocl-opencl-icd");
                 return out;
             }
             MemorySegment platforms = arena.allocate(JAVA_LONG, numPlatforms);
             rc = OpenCL.getPlatformIDs(numPlatforms, platforms, count);
             if (rc != OpenCL.CL_SUCCESS) {
-                unavailableReason = "the OpenCL ICD loader found no platform (" + ClErrors.message("clGetPlatformIDs", rc, null) + ")";
+                unavailable("the OpenCL ICD loader found no platform (" + ClErrors.message("clGetPlatformIDs", rc, null) + ")");
                 return out;
             }
             numPlatforms = Math.min(numPlatforms, count.get(JAVA_INT, 0));
@@ -147,7 +95,7 @@ public final class OpenClBackend implements ComputeBackend {
                 }
             }
             if (out.isEmpty()) {
-                unavailableReason = "OpenCL platform(s) " + platformNames + " found but they report no device";
+                unavailable("OpenCL platform(s) " + platformNames + " found but they report no device");
             }
         }
         return out;

@@ -1,14 +1,12 @@
 package io.ferry.opencl;
 
-import io.ferry.spi.HandleMap;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.spi.BackendException;
-import io.ferry.spi.BackendSession;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
-import java.lang.foreign.Arena;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.ComputeSession;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -24,33 +22,27 @@ import java.util.function.Consumer;
  *
  * <p>{@link #deviceMemoryBytes()} counts the sizes of all live buffers, heap-backed ones included (on PoCL the
  * "device" memory of a heap-backed buffer is the heap itself, elsewhere the driver may still mirror it).
+ *
+ * <p>Arguments arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only
+ * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
-public final class OpenClSession implements BackendSession {
+public final class OpenClSession extends ComputeSession<ClObject> {
     private static final long SCRATCH_BYTES = 4096;
     private static final long VALUE_AT = 128;
 
-    private final String guest;
-    private final MemorySegment heap;
     private final List<ClDevice> devices;
-    private final Consumer<OpenClSession> onClose;
-    private final HandleMap<ClObject> objects = new HandleMap<>();
-    private final Arena scratchArena = Arena.ofShared();
     private final MemorySegment eventSlot;   // cl_event out-parameter / wait list of one
     private final MemorySegment errcode;     // cl_int errcode_ret
     private final MemorySegment offsets;     // size_t[3]
     private final MemorySegment globals;     // size_t[3]
     private final MemorySegment locals;      // size_t[3]
     private final MemorySegment pointerSlot; // one cl_mem / cl_device_id
-    private final MemorySegment values;      // by-value args, fill patterns, queue properties
-    private long deviceBytes;
-    private volatile boolean closed;
+    private final MemorySegment values;      // by-value args (at most 1 KiB), fill patterns, queue properties
 
-    OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<OpenClSession> onClose) {
-        this.guest = guest;
-        this.heap = heap;
+    OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<Object> onClose) {
+        super("OpenCL", guest, heap, SCRATCH_BYTES, onClose);
         this.devices = devices;
-        this.onClose = onClose;
-        MemorySegment scratch = scratchArena.allocate(SCRATCH_BYTES, 64);
+        MemorySegment scratch = scratch();
         eventSlot = scratch.asSlice(0, 8);
         errcode = scratch.asSlice(8, 4);
         offsets = scratch.asSlice(16, 24);
@@ -60,30 +52,20 @@ public final class OpenClSession implements BackendSession {
         values = scratch.asSlice(VALUE_AT, SCRATCH_BYTES - VALUE_AT);
     }
 
-    /** The guest this session serves. */
-    public String guest() {
-        return guest;
-    }
-
     // ---- objects ----
 
     @Override
     public void createContext(long context, int deviceIndex) throws BackendException {
-        checkNew(context);
-        if (deviceIndex < 0 || deviceIndex >= devices.size()) {
-            throw new BackendException(Status.NO_DEVICE, "OpenCL device index " + deviceIndex + " does not exist; the backend has "
-                    + devices.size() + " device(s)");
-        }
-        ClDevice device = devices.get(deviceIndex);
+        ensureUsable();
+        ClDevice device = device(devices, deviceIndex);
         pointerSlot.set(JAVA_LONG, 0, device.id());
         long ptr = OpenCL.createContext(pointerSlot, 1, errcode);
         checkCreate("clCreateContext", "device " + deviceIndex + " '" + device.info().name() + "'");
-        objects.put(context, new ClObject.Context(ptr, device));
+        put(context, new ClObject.Context(ptr, device));
     }
 
     @Override
     public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
-        checkNew(queue);
         ClObject.Context ctx = get(context, ClObject.Context.class);
         ClDevice device = ctx.device;
         long flags = profiling ? OpenCL.CL_QUEUE_PROFILING_ENABLE : 0;
@@ -105,22 +87,16 @@ public final class OpenClSession implements BackendSession {
             ptr = OpenCL.createCommandQueue(ctx.ptr, device.id(), flags, errcode);
         }
         checkCreate(function, profiling ? "profiling queue" : null);
-        objects.put(queue, new ClObject.Queue(ptr, ctx, profiling));
+        put(queue, new ClObject.Queue(ptr, ctx, profiling));
     }
 
     @Override
     public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset) throws BackendException {
-        checkNew(buffer);
         ClObject.Context ctx = get(context, ClObject.Context.class);
-        if (size <= 0) {
-            throw new BackendException(Status.INVALID_ARGUMENT, "buffer size must be positive, was " + size);
-        }
         long flags = switch (accessFlags) {
-            case 0, 3 -> OpenCL.CL_MEM_READ_WRITE;
             case 1 -> OpenCL.CL_MEM_READ_ONLY;
             case 2 -> OpenCL.CL_MEM_WRITE_ONLY;
-            default -> throw new BackendException(Status.INVALID_ARGUMENT,
-                    "buffer access flags must be 1 (read-only), 2 (write-only) or 3 (read-write), was " + accessFlags);
+            default -> OpenCL.CL_MEM_READ_WRITE; // 0 and 3: the host allows nothing else
         };
         MemorySegment hostPtr = MemorySegment.NULL;
         if (heapOffset >= 0) {
@@ -129,19 +105,18 @@ public final class OpenClSession implements BackendSession {
         }
         long ptr = OpenCL.createBuffer(ctx.ptr, flags, size, hostPtr, errcode);
         checkCreate("clCreateBuffer", size + " bytes" + (heapOffset >= 0 ? " at heap offset " + heapOffset : ""));
-        objects.put(buffer, new ClObject.Buffer(ptr, ctx, size, heapOffset >= 0));
-        deviceBytes += size;
+        put(buffer, new ClObject.Buffer(ptr, ctx, size, heapOffset >= 0));
+        allocated(size);
     }
 
     @Override
     public void createProgram(long program, long context, SourceLanguage language, String source) throws BackendException {
-        checkNew(program);
         ClObject.Context ctx = get(context, ClObject.Context.class);
         if (language != SourceLanguage.OPENCL_C) {
             throw new BackendException(Status.UNSUPPORTED, "the OpenCL backend builds OpenCL C source only, not " + language
                     + "; choose a device of a backend that lists " + language);
         }
-        objects.put(program, ClPrograms.create(ctx, source, errcode));
+        put(program, ClPrograms.create(ctx, source, errcode));
     }
 
     @Override
@@ -151,9 +126,8 @@ public final class OpenClSession implements BackendSession {
 
     @Override
     public int createKernel(long kernel, long program, String name) throws BackendException {
-        checkNew(kernel);
         ClObject.Kernel k = ClPrograms.createKernel(get(program, ClObject.Program.class), name, errcode);
-        objects.put(kernel, k);
+        put(kernel, k);
         return k.args.count;
     }
 
@@ -180,17 +154,13 @@ public final class OpenClSession implements BackendSession {
         ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
         long size = value.byteSize();
         k.args.checkValue(index, size);
-        int rc;
-        if (value.isNative()) {
-            rc = OpenCL.setKernelArg(k.ptr, index, size, value);
-        } else if (size <= values.byteSize()) {
+        MemorySegment arg = value;
+        if (!value.isNative()) {
+            // at most 1 KiB (the host's limit), which the scratch holds; the copy is bounds-checked all the same
             MemorySegment.copy(value, 0, values, 0, size);
-            rc = OpenCL.setKernelArg(k.ptr, index, size, values);
-        } else {
-            try (Arena arena = Arena.ofConfined()) {
-                rc = OpenCL.setKernelArg(k.ptr, index, size, arena.allocate(size).copyFrom(value));
-            }
+            arg = values;
         }
+        int rc = OpenCL.setKernelArg(k.ptr, index, size, arg);
         if (rc != 0) {
             throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a value of " + size + " bytes");
         }
@@ -247,10 +217,6 @@ public final class OpenClSession implements BackendSession {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
         long n = pattern.byteSize();
-        if (n == 0 || n > 128 || Long.bitCount(n) != 1 || offset % n != 0 || size % n != 0) {
-            throw new BackendException(Status.INVALID_ARGUMENT, "fill pattern must be 1, 2, 4, ... or 128 bytes and divide "
-                    + "offset and size; pattern " + n + " bytes, offset " + offset + ", size " + size);
-        }
         MemorySegment.copy(pattern, 0, values, 0, n);
         int rc = OpenCL.enqueueFillBuffer(q.ptr, b.ptr, values, n, offset, size, eventOut(event));
         ClErrors.check("clEnqueueFillBuffer", rc, null);
@@ -264,11 +230,6 @@ public final class OpenClSession implements BackendSession {
         ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
         if (k.context != q.context) {
             throw new BackendException(Status.INVALID_ARGUMENT, "kernel '" + k.args.kernelName + "' and the queue belong to different contexts");
-        }
-        if (dims < 1 || dims > 3 || global == null || global.length < dims || (offset != null && offset.length < dims)
-                || (local != null && local.length < dims)) {
-            throw new BackendException(Status.INVALID_WORK_SIZE, "kernel '" + k.args.kernelName + "': launch needs 1 to 3 "
-                    + "dimensions with that many global (and offset/local, if given) sizes; dims " + dims);
         }
         k.args.checkLaunch();
         for (int i = 0; i < dims; i++) {
@@ -322,104 +283,38 @@ public final class OpenClSession implements BackendSession {
     // ---- release ----
 
     @Override
-    public void release(long handle) throws BackendException {
-        ensureOpen();
-        ClObject o = objects.remove(handle);
-        if (o == null) {
-            throw new BackendException(Status.UNKNOWN_HANDLE, "handle " + handle + " names no OpenCL object of this session");
-        }
+    protected void destroy(long handle, ClObject o) throws BackendException {
         if (o instanceof ClObject.Buffer b) {
-            b.released = true;
-            deviceBytes -= b.size;
+            freed(b.size);
         }
         ClErrors.check(o.kind().function, o.kind().call(o.ptr), "handle " + handle);
     }
 
     @Override
-    public long deviceMemoryBytes() {
-        return deviceBytes;
-    }
-
-    @Override
-    public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            List<ClObject> all = objects.values();
-            for (ClObject o : all) {
-                if (o instanceof ClObject.Queue q) {
-                    try {
-                        OpenCL.finish(q.ptr);
-                    } catch (RuntimeException ignored) {
-                        // release it anyway
-                    }
-                }
-            }
-            all.sort(Comparator.comparingInt(ClObject::closeOrder));
-            for (ClObject o : all) {
+    protected void closeAll(List<ClObject> all) {
+        for (ClObject o : all) {
+            if (o instanceof ClObject.Queue q) {
                 try {
-                    o.kind().call(o.ptr);
+                    OpenCL.finish(q.ptr);
                 } catch (RuntimeException ignored) {
-                    // keep releasing the rest
+                    // release it anyway
                 }
             }
-        } catch (RuntimeException ignored) {
-            // never throws
-        } finally {
-            objects.clear();
-            deviceBytes = 0;
+        }
+        all.sort(Comparator.comparingInt(ClObject::closeOrder));
+        for (ClObject o : all) {
             try {
-                scratchArena.close();
-            } catch (IllegalStateException ignored) {
-                // a call on another thread still holds it (not expected: one thread at a time); freed with the arena later
+                o.kind().call(o.ptr);
+            } catch (RuntimeException ignored) {
+                // keep releasing the rest
             }
-            onClose.accept(this);
         }
     }
 
     // ---- helpers ----
 
-    private void ensureOpen() throws BackendException {
-        if (closed) {
-            throw new BackendException(Status.SESSION_CLOSED, "the OpenCL session of guest '" + guest + "' is closed");
-        }
-    }
-
-    private void checkNew(long handle) throws BackendException {
-        ensureOpen();
-        if (objects.contains(handle)) {
-            throw new BackendException(Status.HANDLE_IN_USE, "handle " + handle + " already names an object of this session");
-        }
-    }
-
-    private <T extends ClObject> T get(long handle, Class<T> type) throws BackendException {
-        if (closed) {
-            ensureOpen();
-        }
-        ClObject o = objects.get(handle);
-        if (type.isInstance(o)) {
-            return type.cast(o);
-        }
-        if (o == null) {
-            throw new BackendException(Status.UNKNOWN_HANDLE, "handle " + handle + " names no OpenCL object of this session");
-        }
-        throw new BackendException(Status.WRONG_HANDLE_KIND, "handle " + handle + " names a " + o.getClass().getSimpleName()
-                .toLowerCase() + ", not a " + type.getSimpleName().toLowerCase());
-    }
-
     private void checkCreate(String function, String context) throws BackendException {
         ClErrors.check(function, errcode.get(JAVA_INT, 0), context);
-    }
-
-    private MemorySegment heapSlice(long heapOffset, long size) throws BackendException {
-        try {
-            return heap.asSlice(heapOffset, size);
-        } catch (IndexOutOfBoundsException e) {
-            throw new BackendException(Status.HEAP_RANGE, "heap range [" + heapOffset + ", +" + size + ") is outside the heap of "
-                    + heap.byteSize() + " bytes");
-        }
     }
 
     private static ClObject.Buffer sameContext(ClObject.Queue q, ClObject.Buffer b) throws BackendException {
@@ -429,19 +324,13 @@ public final class OpenClSession implements BackendSession {
         return b;
     }
 
-    private MemorySegment eventOut(long event) throws BackendException {
-        if (event == 0) {
-            return MemorySegment.NULL;
-        }
-        if (objects.contains(event)) {
-            throw new BackendException(Status.HANDLE_IN_USE, "event handle " + event + " already names an object of this session");
-        }
-        return eventSlot;
+    private MemorySegment eventOut(long event) {
+        return event == 0 ? MemorySegment.NULL : eventSlot;
     }
 
     private void keepEvent(long event, ClObject.Queue q) {
         if (event != 0) {
-            objects.put(event, new ClObject.Event(eventSlot.get(JAVA_LONG, 0), q.profiling));
+            put(event, new ClObject.Event(eventSlot.get(JAVA_LONG, 0), q.profiling));
         }
     }
 }

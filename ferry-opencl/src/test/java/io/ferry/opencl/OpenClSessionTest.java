@@ -248,11 +248,8 @@ class OpenClSessionTest {
         session.createKernel(k, program, "vadd");
         session.createBuffer(buf, context, 64, 3, -1);
 
-        BackendException e = assertThrows(BackendException.class, () -> session.setKernelArgBuffer(k, 5, buf));
-        assertEquals(Status.INVALID_KERNEL_ARGS, e.status());
-        assertEquals("kernel 'vadd' has 4 arguments; index 5 is out of range", e.getMessage());
-
-        e = assertThrows(BackendException.class, () -> session.setKernelArgBuffer(k, 3, buf));
+        // (an index out of range never reaches the backend: the host checks it against the count createKernel gave)
+        BackendException e = assertThrows(BackendException.class, () -> session.setKernelArgBuffer(k, 3, buf));
         assertEquals(Status.INVALID_KERNEL_ARGS, e.status());
         assertTrue(e.getMessage().contains("argument 3 'n'") && e.getMessage().contains("'int'")
                 && e.getMessage().contains("a buffer"), e.getMessage());
