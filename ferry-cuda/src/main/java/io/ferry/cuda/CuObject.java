@@ -1,10 +1,11 @@
 package io.ferry.cuda;
 
 import io.ferry.protocol.SourceLanguage;
+import io.ferry.spi.DeviceObject;
 import java.util.List;
 
 /** A CUDA object held by a session under a client handle. */
-abstract sealed class CuObject {
+abstract sealed class CuObject extends DeviceObject {
     final DeviceContext dc;
 
     CuObject(DeviceContext dc) {
@@ -60,8 +61,6 @@ abstract sealed class CuObject {
         final long dptr;
         final long size;
         final boolean heapBacked;
-        /** Set when released, so kernels still bound to it refuse to launch. */
-        boolean released;
 
         Buffer(DeviceContext dc, long dptr, long size, boolean heapBacked) {
             super(dc);
@@ -79,7 +78,6 @@ abstract sealed class CuObject {
         List<Ptx.Entry> entries = List.of();
         /** Kernels made from this program: the module stays loaded until the program and they are released. */
         int kernels;
-        boolean released;
 
         Program(DeviceContext dc, SourceLanguage language, String source) {
             super(dc);

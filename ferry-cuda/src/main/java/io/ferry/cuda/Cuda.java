@@ -1,11 +1,9 @@
 package io.ferry.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -58,7 +56,7 @@ final class Cuda {
     static final int CU_JIT_INFO_LOG_BUFFER = 3, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
     static final int CU_JIT_ERROR_LOG_BUFFER = 5, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 
-    private static final MemoryLayout H = JAVA_LONG; // handle, CUdeviceptr, size_t, host address
+    static final MemoryLayout H = JAVA_LONG; // handle, CUdeviceptr, size_t, host address
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LOOKUP;
     /** The file or name the driver was loaded from; null when it was not found. */
@@ -105,35 +103,10 @@ final class Cuda {
     private static final MethodHandle CTX_CREATE_V2 = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuCtxCreate_v2");
     private static final MethodHandle CTX_DESTROY = bind(FunctionDescriptor.of(JAVA_INT, H), "cuCtxDestroy_v2");
     private static final MethodHandle CTX_SET_CURRENT = bind(FunctionDescriptor.of(JAVA_INT, H), "cuCtxSetCurrent");
-    private static final MethodHandle CTX_GET_CURRENT = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), "cuCtxGetCurrent");
-    private static final MethodHandle CTX_PUSH_CURRENT = bind(FunctionDescriptor.of(JAVA_INT, H), "cuCtxPushCurrent_v2");
-    private static final MethodHandle CTX_POP_CURRENT = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), "cuCtxPopCurrent_v2");
-    private static final MethodHandle CTX_SYNCHRONIZE = bind(FunctionDescriptor.of(JAVA_INT), "cuCtxSynchronize");
     private static final MethodHandle CTX_GET_STREAM_PRIORITY_RANGE = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), "cuCtxGetStreamPriorityRange");
     private static final MethodHandle STREAM_CREATE_WITH_PRIORITY = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuStreamCreateWithPriority");
     private static final MethodHandle STREAM_SYNCHRONIZE = bind(FunctionDescriptor.of(JAVA_INT, H), "cuStreamSynchronize");
     private static final MethodHandle STREAM_DESTROY = bind(FunctionDescriptor.of(JAVA_INT, H), "cuStreamDestroy_v2");
-    private static final MethodHandle MEM_ALLOC = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, H), "cuMemAlloc_v2");
-    private static final MethodHandle MEM_FREE = bind(FunctionDescriptor.of(JAVA_INT, H), "cuMemFree_v2");
-    private static final MethodHandle MEM_ALLOC_HOST = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, H), "cuMemAllocHost_v2");
-    private static final MethodHandle MEM_FREE_HOST = bind(FunctionDescriptor.of(JAVA_INT, H), "cuMemFreeHost");
-    private static final MethodHandle MEMCPY_HTOD_ASYNC = bind(FunctionDescriptor.of(JAVA_INT, H, H, H, H), "cuMemcpyHtoDAsync_v2");
-    private static final MethodHandle MEMCPY_DTOH_ASYNC = bind(FunctionDescriptor.of(JAVA_INT, H, H, H, H), "cuMemcpyDtoHAsync_v2");
-    private static final MethodHandle MEMCPY_DTOD_ASYNC = bind(FunctionDescriptor.of(JAVA_INT, H, H, H, H), "cuMemcpyDtoDAsync_v2");
-    private static final MethodHandle MEMSET_D8_ASYNC = bind(FunctionDescriptor.of(JAVA_INT, H, JAVA_BYTE, H, H), "cuMemsetD8Async");
-    private static final MethodHandle MEMSET_D16_ASYNC = bind(FunctionDescriptor.of(JAVA_INT, H, JAVA_SHORT, H, H), "cuMemsetD16Async");
-    private static final MethodHandle MEMSET_D32_ASYNC = bind(FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, H, H), "cuMemsetD32Async");
-    private static final MethodHandle MEM_HOST_REGISTER = bind(FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT), "cuMemHostRegister_v2", "cuMemHostRegister");
-    private static final MethodHandle MEM_HOST_UNREGISTER = bind(FunctionDescriptor.of(JAVA_INT, H), "cuMemHostUnregister");
-    private static final MethodHandle MODULE_LOAD_DATA = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), "cuModuleLoadData");
-    private static final MethodHandle MODULE_LOAD_DATA_EX = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), "cuModuleLoadDataEx");
-    private static final MethodHandle MODULE_GET_FUNCTION = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, H, ADDRESS), "cuModuleGetFunction");
-    private static final MethodHandle MODULE_UNLOAD = bind(FunctionDescriptor.of(JAVA_INT, H), "cuModuleUnload");
-    /** {@code cuFuncGetParamInfo(CUfunction, size_t index, size_t* offset, size_t* size)}: CUDA ≥ 12.4; may be null. */
-    private static final MethodHandle FUNC_GET_PARAM_INFO = bind(FunctionDescriptor.of(JAVA_INT, H, H, ADDRESS, ADDRESS), "cuFuncGetParamInfo");
-    private static final MethodHandle FUNC_GET_ATTRIBUTE = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, H), "cuFuncGetAttribute");
-    private static final MethodHandle LAUNCH_KERNEL = bind(FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, JAVA_INT, JAVA_INT,
-            JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, H, ADDRESS, ADDRESS), "cuLaunchKernel");
     private static final MethodHandle EVENT_CREATE = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cuEventCreate");
     private static final MethodHandle EVENT_RECORD = bind(FunctionDescriptor.of(JAVA_INT, H, H), "cuEventRecord");
     private static final MethodHandle EVENT_SYNCHRONIZE = bind(FunctionDescriptor.of(JAVA_INT, H), "cuEventSynchronize");
@@ -147,7 +120,7 @@ final class Cuda {
 
     /** Binds the first of {@code names} the library exports; null when none is (or the library is missing). */
     @SuppressWarnings("restricted")
-    private static MethodHandle bind(FunctionDescriptor descriptor, String... names) {
+    static MethodHandle bind(FunctionDescriptor descriptor, String... names) {
         if (LOOKUP == null) {
             return null;
         }
@@ -169,13 +142,13 @@ final class Cuda {
             {DEVICE_TOTAL_MEM, "cuDeviceTotalMem_v2"}, {CTX_DESTROY, "cuCtxDestroy_v2"},
             {CTX_SET_CURRENT, "cuCtxSetCurrent"}, {CTX_GET_STREAM_PRIORITY_RANGE, "cuCtxGetStreamPriorityRange"},
             {STREAM_CREATE_WITH_PRIORITY, "cuStreamCreateWithPriority"}, {STREAM_SYNCHRONIZE, "cuStreamSynchronize"},
-            {STREAM_DESTROY, "cuStreamDestroy_v2"}, {MEM_ALLOC, "cuMemAlloc_v2"}, {MEM_FREE, "cuMemFree_v2"},
-            {MEMCPY_HTOD_ASYNC, "cuMemcpyHtoDAsync_v2"}, {MEMCPY_DTOH_ASYNC, "cuMemcpyDtoHAsync_v2"},
-            {MEMCPY_DTOD_ASYNC, "cuMemcpyDtoDAsync_v2"}, {MEMSET_D8_ASYNC, "cuMemsetD8Async"},
-            {MEMSET_D32_ASYNC, "cuMemsetD32Async"}, {MEM_HOST_REGISTER, "cuMemHostRegister_v2"},
-            {MEM_HOST_UNREGISTER, "cuMemHostUnregister"}, {MODULE_LOAD_DATA_EX, "cuModuleLoadDataEx"},
-            {MODULE_GET_FUNCTION, "cuModuleGetFunction"}, {MODULE_UNLOAD, "cuModuleUnload"},
-            {LAUNCH_KERNEL, "cuLaunchKernel"}, {EVENT_CREATE, "cuEventCreate"}, {EVENT_RECORD, "cuEventRecord"},
+            {STREAM_DESTROY, "cuStreamDestroy_v2"}, {CudaMemory.MEM_ALLOC, "cuMemAlloc_v2"}, {CudaMemory.MEM_FREE, "cuMemFree_v2"},
+            {CudaMemory.MEMCPY_HTOD_ASYNC, "cuMemcpyHtoDAsync_v2"}, {CudaMemory.MEMCPY_DTOH_ASYNC, "cuMemcpyDtoHAsync_v2"},
+            {CudaMemory.MEMCPY_DTOD_ASYNC, "cuMemcpyDtoDAsync_v2"}, {CudaMemory.MEMSET_D8_ASYNC, "cuMemsetD8Async"},
+            {CudaMemory.MEMSET_D32_ASYNC, "cuMemsetD32Async"}, {CudaMemory.MEM_HOST_REGISTER, "cuMemHostRegister_v2"},
+            {CudaMemory.MEM_HOST_UNREGISTER, "cuMemHostUnregister"}, {CudaModules.MODULE_LOAD_DATA_EX, "cuModuleLoadDataEx"},
+            {CudaModules.MODULE_GET_FUNCTION, "cuModuleGetFunction"}, {CudaModules.MODULE_UNLOAD, "cuModuleUnload"},
+            {CudaModules.LAUNCH_KERNEL, "cuLaunchKernel"}, {EVENT_CREATE, "cuEventCreate"}, {EVENT_RECORD, "cuEventRecord"},
             {EVENT_SYNCHRONIZE, "cuEventSynchronize"}, {EVENT_ELAPSED_TIME, "cuEventElapsedTime_v2"},
             {EVENT_DESTROY, "cuEventDestroy_v2"},
         };
@@ -190,12 +163,7 @@ final class Cuda {
         return missing;
     }
 
-    /** Whether the driver has {@code cuFuncGetParamInfo} (CUDA ≥ 12.4). */
-    static boolean hasFuncGetParamInfo() {
-        return FUNC_GET_PARAM_INFO != null;
-    }
-
-    private static IllegalStateException fail(String function, Throwable t) {
+    static IllegalStateException fail(String function, Throwable t) {
         return new IllegalStateException("native call " + function + " failed: " + t, t);
     }
 
@@ -287,38 +255,6 @@ final class Cuda {
         }
     }
 
-    static int ctxGetCurrent(MemorySegment pctx) {
-        try {
-            return (int) CTX_GET_CURRENT.invokeExact(pctx);
-        } catch (Throwable t) {
-            throw fail("cuCtxGetCurrent", t);
-        }
-    }
-
-    static int ctxPushCurrent(long ctx) {
-        try {
-            return (int) CTX_PUSH_CURRENT.invokeExact(ctx);
-        } catch (Throwable t) {
-            throw fail("cuCtxPushCurrent_v2", t);
-        }
-    }
-
-    static int ctxPopCurrent(MemorySegment pctx) {
-        try {
-            return (int) CTX_POP_CURRENT.invokeExact(pctx);
-        } catch (Throwable t) {
-            throw fail("cuCtxPopCurrent_v2", t);
-        }
-    }
-
-    static int ctxSynchronize() {
-        try {
-            return (int) CTX_SYNCHRONIZE.invokeExact();
-        } catch (Throwable t) {
-            throw fail("cuCtxSynchronize", t);
-        }
-    }
-
     static int ctxGetStreamPriorityRange(MemorySegment least, MemorySegment greatest) {
         try {
             return (int) CTX_GET_STREAM_PRIORITY_RANGE.invokeExact(least, greatest);
@@ -350,166 +286,6 @@ final class Cuda {
             return (int) STREAM_DESTROY.invokeExact(stream);
         } catch (Throwable t) {
             throw fail("cuStreamDestroy_v2", t);
-        }
-    }
-
-    // ---- memory ----
-
-    static int memAlloc(MemorySegment dptr, long bytes) {
-        try {
-            return (int) MEM_ALLOC.invokeExact(dptr, bytes);
-        } catch (Throwable t) {
-            throw fail("cuMemAlloc_v2", t);
-        }
-    }
-
-    static int memFree(long dptr) {
-        try {
-            return (int) MEM_FREE.invokeExact(dptr);
-        } catch (Throwable t) {
-            throw fail("cuMemFree_v2", t);
-        }
-    }
-
-    static int memAllocHost(MemorySegment pp, long bytes) {
-        try {
-            return (int) MEM_ALLOC_HOST.invokeExact(pp, bytes);
-        } catch (Throwable t) {
-            throw fail("cuMemAllocHost_v2", t);
-        }
-    }
-
-    static int memFreeHost(long p) {
-        try {
-            return (int) MEM_FREE_HOST.invokeExact(p);
-        } catch (Throwable t) {
-            throw fail("cuMemFreeHost", t);
-        }
-    }
-
-    static int memcpyHtoDAsync(long dst, long srcHost, long bytes, long stream) {
-        try {
-            return (int) MEMCPY_HTOD_ASYNC.invokeExact(dst, srcHost, bytes, stream);
-        } catch (Throwable t) {
-            throw fail("cuMemcpyHtoDAsync_v2", t);
-        }
-    }
-
-    static int memcpyDtoHAsync(long dstHost, long src, long bytes, long stream) {
-        try {
-            return (int) MEMCPY_DTOH_ASYNC.invokeExact(dstHost, src, bytes, stream);
-        } catch (Throwable t) {
-            throw fail("cuMemcpyDtoHAsync_v2", t);
-        }
-    }
-
-    static int memcpyDtoDAsync(long dst, long src, long bytes, long stream) {
-        try {
-            return (int) MEMCPY_DTOD_ASYNC.invokeExact(dst, src, bytes, stream);
-        } catch (Throwable t) {
-            throw fail("cuMemcpyDtoDAsync_v2", t);
-        }
-    }
-
-    static int memsetD8Async(long dst, byte value, long count, long stream) {
-        try {
-            return (int) MEMSET_D8_ASYNC.invokeExact(dst, value, count, stream);
-        } catch (Throwable t) {
-            throw fail("cuMemsetD8Async", t);
-        }
-    }
-
-    static int memsetD16Async(long dst, short value, long count, long stream) {
-        try {
-            return (int) MEMSET_D16_ASYNC.invokeExact(dst, value, count, stream);
-        } catch (Throwable t) {
-            throw fail("cuMemsetD16Async", t);
-        }
-    }
-
-    static int memsetD32Async(long dst, int value, long count, long stream) {
-        try {
-            return (int) MEMSET_D32_ASYNC.invokeExact(dst, value, count, stream);
-        } catch (Throwable t) {
-            throw fail("cuMemsetD32Async", t);
-        }
-    }
-
-    /** {@code cuMemHostRegister_v2(p, bytes, flags)}: pins and maps host memory for the current context. */
-    static int memHostRegister(long address, long bytes, int flags) {
-        try {
-            return (int) MEM_HOST_REGISTER.invokeExact(address, bytes, flags);
-        } catch (Throwable t) {
-            throw fail("cuMemHostRegister_v2", t);
-        }
-    }
-
-    static int memHostUnregister(long address) {
-        try {
-            return (int) MEM_HOST_UNREGISTER.invokeExact(address);
-        } catch (Throwable t) {
-            throw fail("cuMemHostUnregister", t);
-        }
-    }
-
-    // ---- modules and kernels ----
-
-    static int moduleLoadData(MemorySegment module, MemorySegment image) {
-        try {
-            return (int) MODULE_LOAD_DATA.invokeExact(module, image);
-        } catch (Throwable t) {
-            throw fail("cuModuleLoadData", t);
-        }
-    }
-
-    static int moduleLoadDataEx(MemorySegment module, MemorySegment image, int numOptions, MemorySegment options,
-            MemorySegment values) {
-        try {
-            return (int) MODULE_LOAD_DATA_EX.invokeExact(module, image, numOptions, options, values);
-        } catch (Throwable t) {
-            throw fail("cuModuleLoadDataEx", t);
-        }
-    }
-
-    static int moduleGetFunction(MemorySegment function, long module, MemorySegment name) {
-        try {
-            return (int) MODULE_GET_FUNCTION.invokeExact(function, module, name);
-        } catch (Throwable t) {
-            throw fail("cuModuleGetFunction", t);
-        }
-    }
-
-    static int moduleUnload(long module) {
-        try {
-            return (int) MODULE_UNLOAD.invokeExact(module);
-        } catch (Throwable t) {
-            throw fail("cuModuleUnload", t);
-        }
-    }
-
-    static int funcGetParamInfo(long function, long index, MemorySegment offset, MemorySegment size) {
-        try {
-            return (int) FUNC_GET_PARAM_INFO.invokeExact(function, index, offset, size);
-        } catch (Throwable t) {
-            throw fail("cuFuncGetParamInfo", t);
-        }
-    }
-
-    static int funcGetAttribute(MemorySegment value, int attribute, long function) {
-        try {
-            return FUNC_GET_ATTRIBUTE == null ? 801 : (int) FUNC_GET_ATTRIBUTE.invokeExact(value, attribute, function);
-        } catch (Throwable t) {
-            throw fail("cuFuncGetAttribute", t);
-        }
-    }
-
-    static int launchKernel(long function, int gx, int gy, int gz, int bx, int by, int bz, int sharedMemBytes,
-            long stream, MemorySegment kernelParams) {
-        try {
-            return (int) LAUNCH_KERNEL.invokeExact(function, gx, gy, gz, bx, by, bz, sharedMemBytes, stream, kernelParams,
-                    MemorySegment.NULL);
-        } catch (Throwable t) {
-            throw fail("cuLaunchKernel", t);
         }
     }
 

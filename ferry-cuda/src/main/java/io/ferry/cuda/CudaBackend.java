@@ -3,21 +3,16 @@ package io.ferry.cuda;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.spi.BackendException;
-import io.ferry.spi.BackendSession;
-import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.AbstractComputeBackend;
 import io.ferry.spi.DeviceInfo;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.SourceLanguage;
-import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -28,17 +23,15 @@ import java.util.logging.Logger;
  * <p>Found by {@link java.util.ServiceLoader}; construction is cheap, discovery ({@code cuInit}) happens on the first
  * {@link #devices()} or {@link #openSession}. Without a driver it offers no device and says why.
  */
-public final class CudaBackend implements ComputeBackend {
+public final class CudaBackend extends AbstractComputeBackend<CudaDevice, CudaSession> {
     /** The reason reported when the driver library is missing. */
     public static final String NO_DRIVER = "no NVIDIA driver (libcuda.so.1) found";
     private static final Logger LOG = Logger.getLogger("ferry.cuda");
 
-    private List<CudaDevice> devices;
-    private String unavailableReason;
-    private int driverVersion;
-    private final Set<CudaSession> sessions = ConcurrentHashMap.newKeySet();
+    private volatile int driverVersion;
 
     public CudaBackend() {
+        super("CUDA");
     }
 
     @Override
@@ -46,88 +39,41 @@ public final class CudaBackend implements ComputeBackend {
         return "cuda";
     }
 
-    @Override
-    public synchronized List<DeviceInfo> devices() {
-        discover();
-        List<DeviceInfo> out = new ArrayList<>(devices.size());
-        for (CudaDevice d : devices) {
-            out.add(d.info());
-        }
-        return Collections.unmodifiableList(out);
-    }
-
-    @Override
-    public synchronized String unavailableReason() {
-        discover();
-        return unavailableReason;
-    }
-
     /** The driver's CUDA version, e.g. 13000 for 13.0; 0 when unknown. */
-    public synchronized int driverVersion() {
-        discover();
+    public int driverVersion() {
+        deviceList();
         return driverVersion;
     }
 
-    synchronized List<CudaDevice> cudaDevices() {
-        discover();
-        return devices;
+    /** The devices found (for the probe and the baseline benchmark). */
+    List<CudaDevice> cudaDevices() {
+        return deviceList();
     }
 
-    /**
-     * Opens a session over {@code heap}, which must be native memory (it is registered with the device on the
-     * session's first context). Fails with {@link Status#NO_DEVICE} when no device was found.
-     */
     @Override
-    public CudaSession openSession(String guest, MemorySegment heap) throws BackendException {
-        List<CudaDevice> found;
-        synchronized (this) {
-            discover();
-            found = devices;
-        }
-        if (found.isEmpty()) {
-            throw new BackendException(Status.NO_DEVICE, "CUDA backend has no device: " + unavailableReason);
-        }
-        if (heap == null || !heap.isNative()) {
-            throw new BackendException(Status.INVALID_ARGUMENT, "the heap of guest '" + guest + "' must be native memory");
-        }
-        CudaSession session = new CudaSession(guest, heap, found, sessions::remove);
-        sessions.add(session);
-        return session;
+    protected DeviceInfo info(CudaDevice device) {
+        return device.info();
     }
 
-    /** Closes sessions still open. */
     @Override
-    public void close() {
-        for (BackendSession s : List.copyOf(sessions)) {
-            s.close();
-        }
+    protected CudaSession newSession(String guest, MemorySegment heap, List<CudaDevice> devices,
+            Consumer<Object> onClose) {
+        return new CudaSession(guest, heap, devices, onClose);
     }
 
-    private void discover() {
-        if (devices != null) {
-            return;
-        }
+    @Override
+    protected List<CudaDevice> discover() {
         if (!Cuda.AVAILABLE) {
-            devices = List.of();
-            unavailableReason = NO_DRIVER;
-            return;
+            unavailable(NO_DRIVER);
+            return List.of();
         }
         List<String> missing = Cuda.missingSymbols();
         if (!missing.isEmpty()) {
-            devices = List.of();
-            unavailableReason = "the NVIDIA driver (" + Cuda.LOADED_FROM + ") lacks " + missing
-                    + "; Ferry needs a driver for CUDA 12.0 or newer";
-            return;
+            unavailable("the NVIDIA driver (" + Cuda.LOADED_FROM + ") lacks " + missing
+                    + "; Ferry needs a driver for CUDA 12.0 or newer");
+            return List.of();
         }
-        try {
-            devices = List.copyOf(enumerate());
-            if (!devices.isEmpty()) {
-                unavailableReason = null;
-            }
-        } catch (RuntimeException e) {
-            devices = List.of();
-            unavailableReason = "CUDA device discovery failed: " + e;
-        }
+        return enumerate();
     }
 
     private List<CudaDevice> enumerate() {
@@ -135,8 +81,8 @@ public final class CudaBackend implements ComputeBackend {
         int rc = Cuda.init(0);
         if (rc != 0) {
             String detail = Cuda.errorString(rc);
-            unavailableReason = CudaErrors.message("cuInit", rc, detail) + (rc == CudaErrors.CUDA_ERROR_NO_DEVICE
-                    ? " (the driver is installed but reports no CUDA-capable device)" : "");
+            unavailable(CudaErrors.message("cuInit", rc, detail) + (rc == CudaErrors.CUDA_ERROR_NO_DEVICE
+                    ? " (the driver is installed but reports no CUDA-capable device)" : ""));
             return out;
         }
         try (Arena arena = Arena.ofConfined()) {
@@ -145,8 +91,8 @@ public final class CudaBackend implements ComputeBackend {
             rc = Cuda.deviceGetCount(v);
             int count = rc == 0 ? v.get(JAVA_INT, 0) : 0;
             if (count == 0) {
-                unavailableReason = rc != 0 ? CudaErrors.message("cuDeviceGetCount", rc, null)
-                        : "the NVIDIA driver reports no CUDA device";
+                unavailable(rc != 0 ? CudaErrors.message("cuDeviceGetCount", rc, null)
+                        : "the NVIDIA driver reports no CUDA device");
                 return out;
             }
             MemorySegment name = arena.allocate(256);
@@ -161,7 +107,7 @@ public final class CudaBackend implements ComputeBackend {
                 out.add(describe(out.size(), dev, devName, total));
             }
             if (out.isEmpty()) {
-                unavailableReason = "cuDeviceGet failed for all " + count + " device(s)";
+                unavailable("cuDeviceGet failed for all " + count + " device(s)");
             }
         }
         return out;

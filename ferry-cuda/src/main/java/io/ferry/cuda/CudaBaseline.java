@@ -70,7 +70,7 @@ public final class CudaBaseline implements AutoCloseable {
     }
 
     private long alloc(long bytes) throws BackendException {
-        check("cuMemAlloc_v2", Cuda.memAlloc(slot, bytes));
+        check("cuMemAlloc_v2", CudaMemory.memAlloc(slot, bytes));
         return slot.get(JAVA_LONG, 0);
     }
 
@@ -90,7 +90,7 @@ public final class CudaBaseline implements AutoCloseable {
         long host;
         Arena pageable = null;
         if (pinned) {
-            check("cuMemAllocHost_v2", Cuda.memAllocHost(slot, bytes));
+            check("cuMemAllocHost_v2", CudaMemory.memAllocHost(slot, bytes));
             host = slot.get(JAVA_LONG, 0);
         } else {
             pageable = Arena.ofConfined();
@@ -102,7 +102,7 @@ public final class CudaBaseline implements AutoCloseable {
             double[] gbs = new double[reps];
             for (int i = -1; i < reps; i++) {
                 long t0 = System.nanoTime();
-                int rc = toDevice ? Cuda.memcpyHtoDAsync(dptr, host, bytes, stream) : Cuda.memcpyDtoHAsync(host, dptr, bytes, stream);
+                int rc = toDevice ? CudaMemory.memcpyHtoDAsync(dptr, host, bytes, stream) : CudaMemory.memcpyDtoHAsync(host, dptr, bytes, stream);
                 check(toDevice ? "cuMemcpyHtoDAsync_v2" : "cuMemcpyDtoHAsync_v2", rc);
                 check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
                 if (i >= 0) {
@@ -111,9 +111,9 @@ public final class CudaBaseline implements AutoCloseable {
             }
             return median(gbs);
         } finally {
-            Cuda.memFree(dptr);
+            CudaMemory.memFree(dptr);
             if (pinned) {
-                Cuda.memFreeHost(host);
+                CudaMemory.memFreeHost(host);
             } else {
                 pageable.close();
             }
@@ -129,21 +129,21 @@ public final class CudaBaseline implements AutoCloseable {
         long module;
         long fn;
         try (Arena a = Arena.ofConfined()) {
-            check("cuModuleLoadData", Cuda.moduleLoadDataEx(slot, a.allocateFrom(EMPTY_PTX, StandardCharsets.UTF_8), 0,
+            check("cuModuleLoadData", CudaModules.moduleLoadDataEx(slot, a.allocateFrom(EMPTY_PTX, StandardCharsets.UTF_8), 0,
                     MemorySegment.NULL, MemorySegment.NULL));
             module = slot.get(JAVA_LONG, 0);
-            check("cuModuleGetFunction", Cuda.moduleGetFunction(slot, module, a.allocateFrom("empty", StandardCharsets.UTF_8)));
+            check("cuModuleGetFunction", CudaModules.moduleGetFunction(slot, module, a.allocateFrom("empty", StandardCharsets.UTF_8)));
             fn = slot.get(JAVA_LONG, 0);
         }
         try {
             for (int i = 0; i < perBatch; i++) {
-                check("cuLaunchKernel", Cuda.launchKernel(fn, 1, 1, 1, 64, 1, 1, 0, stream, MemorySegment.NULL));
+                check("cuLaunchKernel", CudaModules.launchKernel(fn, 1, 1, 1, 64, 1, 1, 0, stream, MemorySegment.NULL));
             }
             check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
             long t0 = System.nanoTime();
             for (int b = 0; b < batches; b++) {
                 for (int i = 0; i < perBatch; i++) {
-                    check("cuLaunchKernel", Cuda.launchKernel(fn, 1, 1, 1, 64, 1, 1, 0, stream, MemorySegment.NULL));
+                    check("cuLaunchKernel", CudaModules.launchKernel(fn, 1, 1, 1, 64, 1, 1, 0, stream, MemorySegment.NULL));
                 }
                 check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
             }
@@ -151,7 +151,7 @@ public final class CudaBaseline implements AutoCloseable {
             double[] sync = new double[syncReps];
             for (int i = -syncReps / 10; i < syncReps; i++) {
                 long s = System.nanoTime();
-                check("cuLaunchKernel", Cuda.launchKernel(fn, 1, 1, 1, 64, 1, 1, 0, stream, MemorySegment.NULL));
+                check("cuLaunchKernel", CudaModules.launchKernel(fn, 1, 1, 1, 64, 1, 1, 0, stream, MemorySegment.NULL));
                 check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
                 if (i >= 0) {
                     sync[i] = (System.nanoTime() - s) / 1e3;
@@ -159,7 +159,7 @@ public final class CudaBaseline implements AutoCloseable {
             }
             return new double[] {async, median(sync)};
         } finally {
-            Cuda.moduleUnload(module);
+            CudaModules.moduleUnload(module);
         }
     }
 
@@ -176,10 +176,10 @@ public final class CudaBaseline implements AutoCloseable {
         long module;
         long fn;
         try (Arena t = Arena.ofConfined()) {
-            check("cuModuleLoadData", Cuda.moduleLoadDataEx(slot, t.allocateFrom(built.ptx(), StandardCharsets.UTF_8), 0,
+            check("cuModuleLoadData", CudaModules.moduleLoadDataEx(slot, t.allocateFrom(built.ptx(), StandardCharsets.UTF_8), 0,
                     MemorySegment.NULL, MemorySegment.NULL));
             module = slot.get(JAVA_LONG, 0);
-            check("cuModuleGetFunction", Cuda.moduleGetFunction(slot, module, t.allocateFrom(name, StandardCharsets.UTF_8)));
+            check("cuModuleGetFunction", CudaModules.moduleGetFunction(slot, module, t.allocateFrom(name, StandardCharsets.UTF_8)));
             fn = slot.get(JAVA_LONG, 0);
         }
         long da = alloc(bytes);
@@ -188,10 +188,10 @@ public final class CudaBaseline implements AutoCloseable {
         try (Arena t = Arena.ofConfined()) {
             MemorySegment host = t.allocate(bytes, 4096);
             MemorySegment.copy(a, 0, host, JAVA_FLOAT, 0, a.length);
-            check("cuMemcpyHtoDAsync_v2", Cuda.memcpyHtoDAsync(da, host.address(), bytes, stream));
+            check("cuMemcpyHtoDAsync_v2", CudaMemory.memcpyHtoDAsync(da, host.address(), bytes, stream));
             check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
             MemorySegment.copy(b, 0, host, JAVA_FLOAT, 0, b.length);
-            check("cuMemcpyHtoDAsync_v2", Cuda.memcpyHtoDAsync(db, host.address(), bytes, stream));
+            check("cuMemcpyHtoDAsync_v2", CudaMemory.memcpyHtoDAsync(db, host.address(), bytes, stream));
             check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
             MemorySegment args = t.allocate(64, 16);
             args.set(JAVA_LONG, 0, da);
@@ -206,7 +206,7 @@ public final class CudaBaseline implements AutoCloseable {
             double[] ms = new double[reps];
             for (int i = -1; i < reps; i++) {
                 long t0 = System.nanoTime();
-                check("cuLaunchKernel", Cuda.launchKernel(fn, g.grid()[0], g.grid()[1], 1, g.block()[0], g.block()[1], 1, 0,
+                check("cuLaunchKernel", CudaModules.launchKernel(fn, g.grid()[0], g.grid()[1], 1, g.block()[0], g.block()[1], 1, 0,
                         stream, params));
                 check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
                 if (i >= 0) {
@@ -214,16 +214,16 @@ public final class CudaBaseline implements AutoCloseable {
                 }
             }
             if (c != null) {
-                check("cuMemcpyDtoHAsync_v2", Cuda.memcpyDtoHAsync(host.address(), dc, bytes, stream));
+                check("cuMemcpyDtoHAsync_v2", CudaMemory.memcpyDtoHAsync(host.address(), dc, bytes, stream));
                 check("cuStreamSynchronize", Cuda.streamSynchronize(stream));
                 MemorySegment.copy(host, JAVA_FLOAT, 0, c, 0, c.length);
             }
             return median(ms);
         } finally {
-            Cuda.memFree(da);
-            Cuda.memFree(db);
-            Cuda.memFree(dc);
-            Cuda.moduleUnload(module);
+            CudaMemory.memFree(da);
+            CudaMemory.memFree(db);
+            CudaMemory.memFree(dc);
+            CudaModules.moduleUnload(module);
         }
     }
 

@@ -3,11 +3,11 @@ package io.ferry.cuda;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.ferry.spi.ArgumentBindings;
 import io.ferry.spi.BackendException;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -35,6 +35,8 @@ import java.util.List;
  * {@code sharedMemBytes}, and the parameter (which must be a 4- or 8-byte integer) receives the byte offset of its
  * part. The kernel declares {@code extern __shared__ char smem[]} and uses {@code smem + offset}.</li>
  * </ul>
+ * Indices and local sizes arrive checked by the host (an index below {@link #count}, a positive local size that
+ * fits an {@code int}).
  */
 final class KernelParams {
     enum Kind { UNSET, VALUE, BUFFER, LOCAL }
@@ -50,9 +52,8 @@ final class KernelParams {
     final MemorySegment pointers;
     final MemorySegment storage;
     private final Kind[] kinds;
-    private final CuObject.Buffer[] bound;
+    private final ArgumentBindings bindings;
     private final long[] localBytes;
-    private int unset;
     private int locals;
 
     KernelParams(String kernelName, List<Ptx.Param> params, Arena arena) {
@@ -72,9 +73,8 @@ final class KernelParams {
         }
         this.kinds = new Kind[count];
         java.util.Arrays.fill(kinds, Kind.UNSET);
-        this.bound = new CuObject.Buffer[count];
+        this.bindings = new ArgumentBindings(kernelName, "parameter", count);
         this.localBytes = new long[count];
-        this.unset = count;
     }
 
     /** Offsets of each parameter's slot in the storage: consecutive, each aligned to {@link #SLOT_ALIGN}. */
@@ -99,45 +99,33 @@ final class KernelParams {
         return "kernel '" + kernelName + "' parameter " + index + " '" + p.name() + "' (" + p.describe() + ")";
     }
 
-    private void checkIndex(int index) throws BackendException {
-        if (index < 0 || index >= count) {
-            throw invalid("kernel '" + kernelName + "' has " + count + (count == 1 ? " parameter" : " parameters")
-                    + "; index " + index + " is out of range");
-        }
-    }
-
     private static BackendException invalid(String message) {
         return new BackendException(Status.INVALID_KERNEL_ARGS, message);
     }
 
     /** Binds a buffer: writes its device pointer into the parameter's slot. */
     void setBuffer(int index, CuObject.Buffer buffer) throws BackendException {
-        checkIndex(index);
         if (params.get(index).size() != 8) {
             throw invalid(describe(index) + " is not a pointer, but a buffer was passed: pass a value of "
                     + params.get(index).size() + " bytes");
         }
         storage.set(JAVA_LONG, offsets[index], buffer.dptr);
-        mark(index, Kind.BUFFER);
-        bound[index] = buffer;
+        mark(index, Kind.BUFFER, buffer);
     }
 
     /** Copies a by-value argument into the parameter's slot; its size must equal the parameter's. */
     void setValue(int index, MemorySegment value) throws BackendException {
-        checkIndex(index);
         long size = params.get(index).size();
         if (value.byteSize() != size) {
             throw invalid(describe(index) + " takes " + size + (size == 1 ? " byte" : " bytes") + ", but a value of "
                     + value.byteSize() + " bytes was passed");
         }
         MemorySegment.copy(value, 0, storage, offsets[index], size);
-        mark(index, Kind.VALUE);
-        bound[index] = null;
+        mark(index, Kind.VALUE, null);
     }
 
     /** A local memory argument: {@code bytes} of dynamic shared memory; the parameter receives its offset. */
     void setLocal(int index, long bytes) throws BackendException {
-        checkIndex(index);
         Ptx.Param param = params.get(index);
         long size = param.size();
         if ((size != 4 && size != 8) || param.pointer() || param.type().startsWith("f")) {
@@ -145,18 +133,12 @@ final class KernelParams {
                     + "the byte offset of its part of the dynamic shared memory, so the parameter must be a 4- or "
                     + "8-byte integer (e.g. 'unsigned off' with extern __shared__ char smem[])");
         }
-        if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
-            throw invalid(describe(index) + ": local memory size " + bytes + " must be positive");
-        }
-        mark(index, Kind.LOCAL);
-        bound[index] = null;
+        mark(index, Kind.LOCAL, null);
         localBytes[index] = bytes;
     }
 
-    private void mark(int index, Kind kind) {
-        if (kinds[index] == Kind.UNSET) {
-            unset--;
-        }
+    private void mark(int index, Kind kind, CuObject.Buffer buffer) {
+        bindings.markSet(index, buffer);
         if (kinds[index] == Kind.LOCAL) {
             locals--;
         }
@@ -175,15 +157,7 @@ final class KernelParams {
      * its slot, and returns the dynamic shared memory the launch needs, in bytes.
      */
     long prepareLaunch() throws BackendException {
-        if (unset != 0) {
-            throw invalid(notSetMessage());
-        }
-        for (int i = 0; i < count; i++) {
-            CuObject.Buffer b = bound[i];
-            if (b != null && b.released) {
-                throw invalid(describe(i) + " refers to a buffer that was released; set it again");
-            }
-        }
+        bindings.checkLaunch(this::describeBare);
         if (locals == 0) {
             return 0;
         }
@@ -204,14 +178,12 @@ final class KernelParams {
 
     /** {@code "kernel 'vadd': parameters not set: 1 'b' (.u64, 8 bytes), 3 'n' (.u32, 4 bytes)"}. */
     String notSetMessage() {
-        List<String> missing = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            if (kinds[i] == Kind.UNSET) {
-                Ptx.Param p = params.get(i);
-                missing.add(i + " '" + p.name() + "' (" + p.describe() + ")");
-            }
-        }
-        return "kernel '" + kernelName + "': " + (missing.size() == 1 ? "parameter not set: " : "parameters not set: ")
-                + String.join(", ", missing);
+        return bindings.notSetMessage(this::describeBare);
+    }
+
+    /** {@code "3 'n' (.u32, 4 bytes)"}. */
+    private String describeBare(int index) {
+        Ptx.Param p = params.get(index);
+        return index + " '" + p.name() + "' (" + p.describe() + ")";
     }
 }

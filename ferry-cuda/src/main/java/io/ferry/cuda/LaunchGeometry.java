@@ -9,8 +9,9 @@ import java.util.Arrays;
  *
  * <ul>
  * <li>{@code global} counts work-items (threads) per dimension; {@code local} the threads of a block. The block is
- * {@code local}; the grid is {@code global / local}, and each global size must be a multiple of its local size (as
- * in OpenCL), so a kernel runs exactly {@code global} threads.</li>
+ * {@code local}; the grid is {@code global / local}, and each global size is a multiple of its local size (as
+ * in OpenCL; the host checked it, with positive sizes and 1..3 dimensions), so a kernel runs exactly {@code global}
+ * threads.</li>
  * <li>No {@code local}: the block is {@code [d, 1, 1]} where {@code d} is the largest divisor of {@code global[0]}
  * that is at most {@link #DEFAULT_BLOCK} (and the kernel's and device's limit). Exactness is kept over speed: a
  * prime global size runs blocks of one thread; pass a local size (and a bounds check in the kernel) to do better.</li>
@@ -24,37 +25,19 @@ record LaunchGeometry(int[] grid, int[] block) {
 
     /** Device limits: block dimensions, grid dimensions, threads per block. */
     record Limits(int[] maxBlock, int[] maxGrid, int maxThreadsPerBlock) {
-        /** The limits of current NVIDIA GPUs (compute capability ≥ 3.0), for tests. */
-        static final Limits TYPICAL = new Limits(new int[] {1024, 1024, 64}, new int[] {Integer.MAX_VALUE, 65535, 65535}, 1024);
     }
 
     static LaunchGeometry of(String kernel, int dims, long[] global, long[] local, Limits limits, int kernelMaxThreads)
             throws BackendException {
-        if (dims < 1 || dims > 3 || global == null || global.length < dims || (local != null && local.length < dims)) {
-            throw invalid("kernel '" + kernel + "': a launch has 1 to 3 dimensions, each with a global size (and a local "
-                    + "size, if any); dims " + dims);
-        }
         int maxThreads = Math.min(limits.maxThreadsPerBlock(), kernelMaxThreads > 0 ? kernelMaxThreads : Integer.MAX_VALUE);
         int[] grid = {1, 1, 1};
         int[] block = {1, 1, 1};
-        for (int i = 0; i < dims; i++) {
-            if (global[i] <= 0) {
-                throw invalid("kernel '" + kernel + "': global size " + global[i] + " in dimension " + i + " must be positive");
-            }
-        }
         if (local == null) {
             long cap = Math.min(Math.min(DEFAULT_BLOCK, maxThreads), limits.maxBlock()[0]);
             block[0] = (int) largestDivisorAtMost(global[0], cap);
         } else {
             long threads = 1;
             for (int i = 0; i < dims; i++) {
-                if (local[i] <= 0) {
-                    throw invalid("kernel '" + kernel + "': local size " + local[i] + " in dimension " + i + " must be positive");
-                }
-                if (global[i] % local[i] != 0) {
-                    throw invalid("kernel '" + kernel + "': global size " + global[i] + " in dimension " + i
-                            + " is not a multiple of local size " + local[i]);
-                }
                 if (local[i] > limits.maxBlock()[i]) {
                     throw invalid("kernel '" + kernel + "': local size " + local[i] + " in dimension " + i
                             + " exceeds the device's block limit " + limits.maxBlock()[i]);

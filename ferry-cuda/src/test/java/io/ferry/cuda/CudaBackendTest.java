@@ -59,14 +59,14 @@ class CudaBackendTest {
     void targetsTheDevicesArchitectureUnlessTheGuestNamesOne() throws Exception {
         DeviceInfo info = new DeviceInfo(0, "H100", "NVIDIA Corporation", "CUDA 13.0", DeviceType.GPU, 1L << 36,
                 48 << 10, 132, 1024, List.of(SourceLanguage.CUDA_C, SourceLanguage.PTX));
-        CudaDevice d = new CudaDevice(0, info, 9, 0, LaunchGeometry.Limits.TYPICAL, 48 << 10, false, true);
-        assertEquals(List.of("--gpu-architecture=compute_90"), CudaSession.nvrtcOptions(d, ""));
+        CudaDevice d = new CudaDevice(0, info, 9, 0, CudaTesting.TYPICAL_LIMITS, 48 << 10, false, true);
+        assertEquals(List.of("--gpu-architecture=compute_90"), CuPrograms.nvrtcOptions(d, ""));
         assertEquals(List.of("--gpu-architecture=compute_90", "-lineinfo", "--use_fast_math"),
-                CudaSession.nvrtcOptions(d, " -lineinfo  --use_fast_math "));
-        assertEquals(List.of("--gpu-architecture=sm_90"), CudaSession.nvrtcOptions(d, "--gpu-architecture=sm_90"));
-        assertEquals(List.of("-arch=compute_80"), CudaSession.nvrtcOptions(d, "-arch=compute_80"));
+                CuPrograms.nvrtcOptions(d, " -lineinfo  --use_fast_math "));
+        assertEquals(List.of("--gpu-architecture=sm_90"), CuPrograms.nvrtcOptions(d, "--gpu-architecture=sm_90"));
+        assertEquals(List.of("-arch=compute_80"), CuPrograms.nvrtcOptions(d, "-arch=compute_80"));
         io.ferry.spi.BackendException e = org.junit.jupiter.api.Assertions.assertThrows(
-                io.ferry.spi.BackendException.class, () -> CudaSession.nvrtcOptions(d, "-I/etc"));
+                io.ferry.spi.BackendException.class, () -> CuPrograms.nvrtcOptions(d, "-I/etc"));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("'-I/etc'"), e.getMessage());
     }
 

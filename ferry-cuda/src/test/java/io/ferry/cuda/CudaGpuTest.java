@@ -248,7 +248,7 @@ class CudaGpuTest {
     @Test
     void heapIsRegisteredAndRoundTripsByDma() throws Exception {
         try (Guest g = new Guest("zero-copy")) {
-            assertTrue(g.session.heapRegistered(0), "cuMemHostRegister of the /dev/shm heap failed (see log)");
+            assertTrue(CudaTesting.heapRegistered(g.session, g.ctx), "cuMemHostRegister of the /dev/shm heap failed (see log)");
             long size = 16L << 20;
             for (long i = 0; i < size / 8; i++) {
                 g.heap.setAtIndex(JAVA_LONG, i, i * 0x9E3779B97F4A7C15L);
@@ -335,7 +335,7 @@ class CudaGpuTest {
             e = assertThrows(BackendException.class, () -> g.session.enqueueLaunch(g.queue, k, 1, null, new long[] {64}, null, 0));
             assertEquals(Status.INVALID_KERNEL_ARGS, e.status());
             assertThrows(BackendException.class, () -> g.session.createProgram(h(), g.ctx, SourceLanguage.OPENCL_C, "x"));
-            assertFalse(g.session.isLost());
+            assertFalse(CudaTesting.isLost(g.session));
         }
     }
 
@@ -352,7 +352,7 @@ class CudaGpuTest {
             });
             assertEquals(Status.DEVICE_LOST, e.status(), e.getMessage());
             assertTrue(e.getMessage().contains("CUDA_ERROR_"), e.getMessage());
-            assertTrue(bad.session.isLost());
+            assertTrue(CudaTesting.isLost(bad.session));
             e = assertThrows(BackendException.class, () -> bad.buffer(64));
             assertEquals(Status.DEVICE_LOST, e.status());
             assertTrue(e.getMessage().contains("ended earlier"), e.getMessage());
@@ -397,8 +397,8 @@ class CudaGpuTest {
             }
             victim.session.enqueueWrite(victim.queue, vbuf, 0, 4096, 0, 0);
             victim.session.finish(victim.queue);
-            long deviceAddress = victim.session.devicePointer(vbuf);
-            long heapAddress = victim.session.heapAddress();
+            long deviceAddress = CudaTesting.devicePointer(victim.session, vbuf);
+            long heapAddress = victim.heap.address();
             CudaDevice dev = backend.cudaDevices().getFirst();
 
             String[] what = {"device buffer", "registered heap"};

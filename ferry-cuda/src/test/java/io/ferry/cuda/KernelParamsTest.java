@@ -70,8 +70,6 @@ class KernelParamsTest {
                     + "was passed", e.getMessage());
             e = assertThrows(BackendException.class, () -> p.setBuffer(3, new CuObject.Buffer(null, 1, 4, false)));
             assertTrue(e.getMessage().contains("is not a pointer"), e.getMessage());
-            e = assertThrows(BackendException.class, () -> p.setValue(4, arena.allocateFrom(JAVA_INT, 1)));
-            assertEquals("kernel 'vadd' has 4 parameters; index 4 is out of range", e.getMessage());
         }
     }
 
@@ -88,7 +86,7 @@ class KernelParamsTest {
             p.setBuffer(1, gone);
             p.setBuffer(2, gone);
             p.setValue(3, arena.allocateFrom(JAVA_INT, 1));
-            gone.released = true;
+            gone.markReleased();
             e = assertThrows(BackendException.class, p::prepareLaunch);
             assertTrue(e.getMessage().contains("released"), e.getMessage());
         }
@@ -115,8 +113,6 @@ class KernelParamsTest {
             BackendException e = assertThrows(BackendException.class, () -> p.setLocal(3, 16));
             assertEquals(Status.INVALID_KERNEL_ARGS, e.status());
             assertTrue(e.getMessage().contains("must be a 4- or 8-byte integer"), e.getMessage());
-            e = assertThrows(BackendException.class, () -> p.setLocal(1, 0));
-            assertTrue(e.getMessage().contains("must be positive"), e.getMessage());
         }
     }
 
