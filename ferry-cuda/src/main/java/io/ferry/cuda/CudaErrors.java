@@ -215,14 +215,12 @@ public final class CudaErrors {
 
     /** {@code "<function>: CUDA_NAME (code)"}, then {@code "; <context>"} when context is not null. */
     public static String message(String function, int code, String context) {
-        String base = function + ": " + name(code) + " (" + code + ")";
-        return context == null || context.isEmpty() ? base : base + "; " + context;
+        return BackendException.nativeMessage(function, name(code), code, context);
     }
 
     /** {@code "<function>: NVRTC_NAME (code)"}, then {@code "; <context>"} when context is not null. */
     public static String nvrtcMessage(String function, int code, String context) {
-        String base = function + ": " + nvrtcName(code) + " (" + code + ")";
-        return context == null || context.isEmpty() ? base : base + "; " + context;
+        return BackendException.nativeMessage(function, nvrtcName(code), code, context);
     }
 
     /** The exception for a failed driver call: status from {@link #status(int)}, message from {@link #message}. */

@@ -22,4 +22,13 @@ public class BackendException extends Exception {
     public Status status() {
         return status;
     }
+
+    /**
+     * The message for a failed native call, as every backend words it: {@code "<function>: <NAME> (<code>)"}, then
+     * {@code "; <context>"} when context is neither null nor empty.
+     */
+    public static String nativeMessage(String function, String codeName, int code, String context) {
+        String base = function + ": " + codeName + " (" + code + ")";
+        return context == null || context.isEmpty() ? base : base + "; " + context;
+    }
 }

@@ -124,8 +124,7 @@ public final class ClErrors {
 
     /** {@code "<function>: CL_NAME (code)"}, then {@code "; <context>"} when context is not null. */
     public static String message(String function, int code, String context) {
-        String base = function + ": " + name(code) + " (" + code + ")";
-        return context == null || context.isEmpty() ? base : base + "; " + context;
+        return BackendException.nativeMessage(function, name(code), code, context);
     }
 
     /** The exception for a failed call: status from {@link #status(int)}, message from {@link #message}. */
