@@ -49,6 +49,11 @@ public class CallRecord {
         return this;
     }
 
+    /** A view of calls of {@code op} whose arguments are reached by index only (ops without a named view). */
+    public static CallRecord of(Op op) {
+        return new CallRecord(op);
+    }
+
     /** The opcode this view is for; null for a plain reader. */
     public Op spec() {
         return spec;
