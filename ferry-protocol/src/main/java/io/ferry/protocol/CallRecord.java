@@ -61,7 +61,12 @@ public class CallRecord {
 
     /** Record length of a call of {@code op} with a blob of {@code blobLength} bytes (padding excluded). */
     public static int length(Op op, int blobLength) {
-        return HEADER_LENGTH + 8 * op.argCount() + blobLength;
+        return length(op.argCount(), blobLength);
+    }
+
+    /** Record length of a call of {@code argCount} arguments and a blob of {@code blobLength} bytes. */
+    public static int length(int argCount, int blobLength) {
+        return HEADER_LENGTH + 8 * argCount + blobLength;
     }
 
     // ---- header ----

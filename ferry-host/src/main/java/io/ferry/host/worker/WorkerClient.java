@@ -151,7 +151,7 @@ public final class WorkerClient implements BackendSession {
             control(Wire.WORKER_PING); // the host's bookkeeping stays bounded: wait for the worker
         }
         int blobLength = blob != null ? blob.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
-        int length = CallRecord.HEADER_LENGTH + 8 * argCount + blobLength;
+        int length = CallRecord.length(argCount, blobLength);
         if (length > requests.maxRecordLength()) {
             throw new BackendException(Status.INVALID_ARGUMENT, name + " request of " + length + " bytes is too large");
         }
