@@ -144,6 +144,23 @@ public final class RegionDescriptor {
     /** Start of the host-published scheduling figures; they run to the end of the header. */
     public static final int HOST_FIGURES_OFFSET = 512;
     public static final int HOST_FIGURES_LENGTH = HEADER_SIZE - HOST_FIGURES_OFFSET;
+    // HOST_FIGURES words (u64 each, host-written with release, read with acquire); docs/protocol.md §1.1
+    /** ns a command submitted now would wait for the device (estimate). */
+    public static final int FIGURE_EXPECTED_WAIT_OFFSET = HOST_FIGURES_OFFSET;
+    /** ns of device time left in the reservation period; -1 without a reservation. */
+    public static final int FIGURE_BUDGET_LEFT_OFFSET = HOST_FIGURES_OFFSET + 8;
+    /** ns of device time the guest has used. */
+    public static final int FIGURE_DEVICE_TIME_OFFSET = HOST_FIGURES_OFFSET + 16;
+    /** Commands completed after their hinted deadline. */
+    public static final int FIGURE_DEADLINE_MISSES_OFFSET = HOST_FIGURES_OFFSET + 24;
+    /** Commands waiting for the device. */
+    public static final int FIGURE_QUEUED_OFFSET = HOST_FIGURES_OFFSET + 32;
+    /** Commands on the device. */
+    public static final int FIGURE_IN_FLIGHT_OFFSET = HOST_FIGURES_OFFSET + 40;
+    /** Scheduling class: 0 CRITICAL, 1 HIGH, 2 NORMAL, 3 BEST_EFFORT. */
+    public static final int FIGURE_CLASS_OFFSET = HOST_FIGURES_OFFSET + 48;
+    /** Publication counter (0: never published). */
+    public static final int FIGURE_UPDATES_OFFSET = HOST_FIGURES_OFFSET + 56;
 
     // ---- ring section -------------------------------------------------------------------------------------
 

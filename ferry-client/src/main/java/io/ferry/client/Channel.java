@@ -4,15 +4,17 @@ import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
 import io.ferry.channel.RingCorruptedException;
-import io.ferry.channel.RecordHandler;
+import io.ferry.channel.CompletionReader;
 import io.ferry.channel.RingIdleStrategy;
 import io.ferry.channel.SpscRing;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * The guest side of the call path: encodes calls into the command ring and waits for completions.
@@ -36,7 +38,7 @@ final class Channel {
     private final long nonce;
     private final ReentrantLock sendLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
-    private final CompletionReader reader = new CompletionReader();
+    private final Reader reader = new Reader();
     private long seq;
     private int unpublished;
     private volatile FerryException broken;
@@ -55,14 +57,22 @@ final class Channel {
         return region;
     }
 
-    /** Sends a one-way call and returns its sequence number. */
-    long oneWay(Op op, boolean defer, byte[] blob, long... args) {
-        return send(op, 0, blob, null, !defer, args);
+    /**
+     * Sends a one-way call and returns its sequence number: {@code args} writes the arguments through {@code call},
+     * the op's view (every argument not written is 0). Deferred calls are published with the next call that is not.
+     */
+    <V extends CallRecord> long oneWay(V call, boolean defer, Consumer<? super V> args) {
+        return send(call, 0, null, null, !defer, args);
     }
 
-    /** Sends a one-way call whose blob is the bytes of {@code blob}. */
-    long oneWay(Op op, boolean defer, MemorySegment blob, long... args) {
-        return send(op, 0, null, blob, !defer, args);
+    /** As {@link #oneWay(CallRecord, boolean, Consumer)}, with a blob. */
+    <V extends CallRecord> long oneWay(V call, boolean defer, byte[] blob, Consumer<? super V> args) {
+        return send(call, 0, blob, null, !defer, args);
+    }
+
+    /** As {@link #oneWay(CallRecord, boolean, Consumer)}, with the bytes of {@code blob} as blob. */
+    <V extends CallRecord> long oneWay(V call, boolean defer, MemorySegment blob, Consumer<? super V> args) {
+        return send(call, 0, null, blob, !defer, args);
     }
 
     /** Publishes deferred records. */
@@ -78,18 +88,22 @@ final class Channel {
         }
     }
 
-    /** Makes a synchronous call and waits for its completion; throws {@link FerryException} on failure. */
-    Completion call(Op op, byte[] blob, long... args) {
+    /**
+     * Makes a synchronous call ({@code args} writes its arguments through the op's view {@code call}) and waits
+     * for its completion; throws {@link FerryException} on failure.
+     */
+    <V extends CallRecord> Completion call(V call, byte[] blob, Consumer<? super V> args) {
         syncLock.lock();
         try {
-            long s = send(op, Wire.FLAG_REPLY, blob, null, true, args);
-            return await(op, s);
+            long s = send(call, Wire.FLAG_REPLY, blob, null, true, args);
+            return await(call.spec(), s);
         } finally {
             syncLock.unlock();
         }
     }
 
-    private long send(Op op, int flags, byte[] blobBytes, MemorySegment blobSegment, boolean publish, long[] args) {
+    private <V extends CallRecord> long send(V call, int flags, byte[] blobBytes, MemorySegment blobSegment,
+                                             boolean publish, Consumer<? super V> args) {
         FerryException b = broken;
         if (b != null) {
             throw b;
@@ -99,11 +113,9 @@ final class Channel {
             throw fail(new FerryException(Status.SESSION_CLOSED, "this session has ended (the guest reconnected "
                     + "elsewhere, or the host closed it); connect again"));
         }
-        if (args.length != op.argCount()) {
-            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
-        }
+        Op op = call.spec();
         int blobLength = blobBytes != null ? blobBytes.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
-        int length = Wire.callLength(op, blobLength);
+        int length = CallRecord.length(op, blobLength);
         if (length > commands.maxRecordLength()) {
             throw new FerryException(Status.INVALID_ARGUMENT, op + " of " + length + " bytes exceeds the largest "
                     + "record the command ring carries (" + commands.maxRecordLength() + " bytes); pass large data "
@@ -112,16 +124,16 @@ final class Channel {
         sendLock.lock();
         try {
             long at = claim(op, length);
-            MemorySegment buf = commands.segment();
             long s = ++seq;
-            Wire.putCallHeader(buf, at, s, flags, blobLength);
-            for (int i = 0; i < args.length; i++) {
-                Wire.putArg(buf, at, i, args[i]);
+            call.wrap(commands.segment(), at).header(s, flags, blobLength);
+            for (int i = 0; i < op.argCount(); i++) {
+                call.arg(i, 0); // the ring holds old records: an argument the encoder leaves out is 0, not stale
             }
+            args.accept(call);
             if (blobBytes != null) {
-                MemorySegment.copy(blobBytes, 0, buf, ValueLayout.JAVA_BYTE, at + op.fixedLength(), blobLength);
+                call.blob(blobBytes);
             } else if (blobSegment != null) {
-                MemorySegment.copy(blobSegment, 0, buf, at + op.fixedLength(), blobLength);
+                call.blob(blobSegment);
             }
             if (publish) {
                 commands.publish();
@@ -284,36 +296,25 @@ final class Channel {
         }
     }
 
-    private static final class CompletionReader implements RecordHandler {
+    private static final class Reader extends CompletionReader {
         long want;
         Completion found;
         FerryException closedBy;
 
         @Override
-        public void onRecord(int type, MemorySegment rec, int length) {
-            if (length < Wire.COMPLETION_HEADER_LENGTH) {
-                throw new RingCorruptedException("completion of " + length + " bytes is shorter than its header");
-            }
-            int blob = Wire.blobLength(rec, 0);
-            if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length) {
-                throw new RingCorruptedException("completion blob length " + blob + " exceeds the record");
-            }
-            String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
-            int status = Wire.status(rec, 0);
+        protected void onCompletion(int type, CompletionRecord c) {
+            int status = c.status();
             if (type == Wire.SESSION_CLOSED_TYPE) {
-                closedBy = new FerryException(Status.of(status), "the host closed the session: " + text);
+                closedBy = new FerryException(Status.of(status), "the host closed the session: " + c.text());
                 return;
             }
-            long s = Wire.seq(rec, 0);
+            long s = c.seq();
             if (s != want) {
                 return; // a reply to a call whose waiter gave up: not ours
             }
-            found = new Completion(Wire.result(rec, 0, 0), Wire.result(rec, 0, 1), Wire.result(rec, 0, 2),
-                    Wire.result(rec, 0, 3), text, status, s, type,
-                    rec.asSlice(Wire.COMPLETION_HEADER_LENGTH, blob).toArray(ValueLayout.JAVA_BYTE));
+            byte[] blob = c.blobBytes();
+            found = new Completion(c.result(0), c.result(1), c.result(2), c.result(3),
+                    new String(blob, java.nio.charset.StandardCharsets.UTF_8), status, s, type, blob);
         }
     }
-
-    /** Completion type of the host's closing notice (see docs/protocol.md). */
-
 }

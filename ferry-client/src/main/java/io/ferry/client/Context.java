@@ -1,5 +1,6 @@
 package io.ferry.client;
 
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -26,8 +27,8 @@ public final class Context extends Remote {
     /** An in-order queue; {@code profiling} records event times; {@code priority} is a hint (0 normal). */
     public Queue createQueue(boolean profiling, int priority) {
         long h = ferry.newHandle();
-        channel().oneWay(Op.QUEUE_CREATE, true, (byte[]) null, h, handle, profiling ? Wire.QUEUE_PROFILING : 0,
-                priority);
+        channel().oneWay(new Calls.QueueCreate(), true, c -> c.queue(h).context(handle)
+                .queueFlags(profiling ? Wire.QUEUE_PROFILING : 0).priority(priority));
         return new Queue(ferry, h, this);
     }
 
@@ -41,7 +42,8 @@ public final class Context extends Remote {
             throw new FerryException(Status.INVALID_ARGUMENT, "buffer size " + size + " must be positive");
         }
         long h = ferry.newHandle();
-        channel().oneWay(Op.BUFFER_CREATE, true, (byte[]) null, h, handle, size, access.code(), -1L);
+        channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(size)
+                .access(access.code()).heapOffset(-1L));
         return new Buffer(ferry, h, size);
     }
 
@@ -51,7 +53,8 @@ public final class Context extends Remote {
      */
     public Buffer createBuffer(HeapBlock block, Buffer.Access access) {
         long h = ferry.newHandle();
-        channel().oneWay(Op.BUFFER_CREATE, true, (byte[]) null, h, handle, block.size(), access.code(), block.offset());
+        channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(block.size())
+                .access(access.code()).heapOffset(block.offset()));
         return new Buffer(ferry, h, block.size());
     }
 
@@ -74,10 +77,12 @@ public final class Context extends Remote {
                     + ", not " + language);
         }
         long h = ferry.newHandle();
-        channel().oneWay(Op.PROGRAM_CREATE, true, Wire.utf8(source), h, handle, language.code());
+        channel().oneWay(new Calls.ProgramCreate(), true, Wire.utf8(source),
+                c -> c.program(h).context(handle).language(language.code()));
         Program p = new Program(ferry, h);
         try {
-            p.log = channel().call(Op.PROGRAM_BUILD, Wire.utf8(options == null ? "" : options), h).text();
+            p.log = channel().call(new Calls.ProgramBuild(), Wire.utf8(options == null ? "" : options),
+                    c -> c.program(h)).text();
         } catch (FerryException e) {
             p.close();
             throw e;

@@ -1,6 +1,6 @@
 package io.ferry.client;
 
-import io.ferry.protocol.Op;
+import io.ferry.protocol.Calls;
 
 /** Marks the completion of one enqueued command. */
 public final class Event extends Remote {
@@ -17,7 +17,7 @@ public final class Event extends Remote {
 
     /** Waits for the command to complete. */
     public Times await() {
-        Channel.Completion c = channel().call(Op.EVENT_WAIT, null, handle);
+        Channel.Completion c = channel().call(new Calls.EventWait(), null, w -> w.event(handle));
         return new Times(c.r0(), c.r1());
     }
 }

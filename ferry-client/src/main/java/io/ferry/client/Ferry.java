@@ -1,10 +1,12 @@
 package io.ferry.client;
 
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
 import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.HandoverDescriptor;
 import io.ferry.channel.os.Memfd;
 import io.ferry.channel.os.UnixSocket;
-import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.Handshake;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionException;
 import io.ferry.client.tee.TeeContext;
@@ -19,7 +21,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -199,18 +200,25 @@ public final class Ferry implements AutoCloseable {
     private static Ferry connect(Region region) {
         Channel channel = null;
         try {
-            long nonce = new SecureRandom().nextLong() | 1;
-            region.guestPid(ProcessHandle.current().pid());
-            region.connectRequest(nonce);
-            awaitAck(region, nonce);
-            region.commandRing().reset();
-            region.completionRing().reset();
+            long pid = ProcessHandle.current().pid();
+            long beat = region.hostHeartbeat();
+            boolean[] beating = {false};
+            long nonce = Handshake.connect(region, pid, new BackoffIdleStrategy(), waited -> {
+                beating[0] |= region.hostHeartbeat() != beat;
+                if (waited > CONNECT_TIMEOUT_NANOS) {
+                    throw new FerryException(Status.HOST_UNAVAILABLE, (beating[0]
+                            ? "the host serving " + region.path() + " did not accept the connection"
+                            : "no host is serving " + region.path() + " (its heartbeat is not moving)")
+                            + " within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms");
+                }
+            });
             channel = new Channel(region, nonce);
             channel.startHeartbeat();
             long[] cred = credentialWords(region.credential());
-            Channel.Completion hello = channel.call(Op.HELLO, Wire.utf8(region.header().guestName()),
-                    Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION, Wire.CAPABILITIES, ProcessHandle.current().pid(),
-                    cred[0], cred[1], cred[2], cred[3]);
+            Channel.Completion hello = channel.call(new Calls.Hello(), Wire.utf8(region.header().guestName()),
+                    c -> c.magic(Wire.HELLO_MAGIC).version(Wire.PROTOCOL_VERSION).capabilities(Wire.CAPABILITIES)
+                            .pid(pid).credential(0, cred[0]).credential(1, cred[1]).credential(2, cred[2])
+                            .credential(3, cred[3]));
             return new Ferry(region, channel, hello.r0());
         } catch (RuntimeException e) {
             if (channel != null) {
@@ -252,31 +260,14 @@ public final class Ferry implements AutoCloseable {
         return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
     }
 
-    private static void awaitAck(Region region, long nonce) {
-        IdleStrategy idle = new BackoffIdleStrategy();
-        long start = System.nanoTime();
-        long beat = region.hostHeartbeat();
-        boolean beating = false;
-        while (region.connectAck() != nonce) {
-            long now = System.nanoTime();
-            beating |= region.hostHeartbeat() != beat;
-            if (now - start > CONNECT_TIMEOUT_NANOS) {
-                throw new FerryException(Status.HOST_UNAVAILABLE, (beating
-                        ? "the host serving " + region.path() + " did not accept the connection"
-                        : "no host is serving " + region.path() + " (its heartbeat is not moving)")
-                        + " within " + CONNECT_TIMEOUT_NANOS / 1_000_000 + " ms");
-            }
-            idle.idle(0);
-        }
-    }
-
     private List<Device> queryDevices() {
         Channel.Completion first = null;
         List<Device> out = new ArrayList<>();
         for (int i = 0; ; i++) {
             Channel.Completion c;
             try {
-                c = channel.call(Op.DEVICE_INFO, null, i);
+                int index = i;
+                c = channel.call(new Calls.DeviceInfo(), null, d -> d.device(index));
             } catch (FerryException e) {
                 if (e.status() == Status.NO_DEVICE) {
                     break;
@@ -349,18 +340,18 @@ public final class Ferry implements AutoCloseable {
     /** Creates a context on {@code device}. */
     public Context createContext(Device device) {
         long h = newHandle();
-        channel.oneWay(Op.CONTEXT_CREATE, true, (byte[]) null, h, device.index());
+        channel.oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
         return new Context(this, h, device);
     }
 
     /** A synchronous no-op: one round trip to the host (what {@code ./ferry bench transport} measures). */
     public long nop(long value) {
-        return channel.call(Op.NOP, null, value).r0();
+        return channel.call(new Calls.Nop(), null, c -> c.value(value)).r0();
     }
 
     /** A one-way no-op. */
     public void nopOneWay(long value) {
-        channel.oneWay(Op.NOP, false, (byte[]) null, value);
+        channel.oneWay(new Calls.Nop(), false, c -> c.value(value));
     }
 
     /** Publishes any calls this library has held back to batch them. */
@@ -389,13 +380,15 @@ public final class Ferry implements AutoCloseable {
         return new TeeTransport() {
             @Override
             public Reply call(Op op, byte[] blob, long... args) {
-                Channel.Completion c = channel.call(op, blob, args);
+                checkArgs(op, args);
+                Channel.Completion c = channel.call(CallRecord.of(op), blob, r -> putArgs(op, r, args));
                 return new Reply(c.r0(), c.r1(), c.r2(), c.r3(), c.blob());
             }
 
             @Override
             public void send(Op op, long... args) {
-                channel.oneWay(op, false, (byte[]) null, args);
+                checkArgs(op, args);
+                channel.oneWay(CallRecord.of(op), false, r -> putArgs(op, r, args));
             }
 
             @Override
@@ -439,6 +432,19 @@ public final class Ferry implements AutoCloseable {
         return channel;
     }
 
+    private static void checkArgs(Op op, long[] args) {
+        if (args.length != op.argCount()) {
+            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
+        }
+    }
+
+    /** Writes {@code args} by index: for the calls without a named view (the TEE's, whose layout is TeeWire's). */
+    private static void putArgs(Op op, CallRecord r, long[] args) {
+        for (int i = 0; i < op.argCount(); i++) {
+            r.arg(i, args[i]);
+        }
+    }
+
     long newHandle() {
         return handles.incrementAndGet();
     }
@@ -451,7 +457,7 @@ public final class Ferry implements AutoCloseable {
         }
         closed = true;
         try {
-            channel.call(Op.GOODBYE, null);
+            channel.call(new Calls.Goodbye(), null, c -> { });
         } catch (FerryException e) {
             // The host is gone or ended the session already: nothing left to release there.
         } finally {

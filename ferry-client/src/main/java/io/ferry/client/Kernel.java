@@ -1,6 +1,6 @@
 package io.ferry.client;
 
-import io.ferry.protocol.Op;
+import io.ferry.protocol.Calls;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -26,7 +26,7 @@ public final class Kernel extends Remote {
     }
 
     public Kernel arg(int index, Buffer buffer) {
-        channel().oneWay(Op.KERNEL_ARG_BUFFER, true, (byte[]) null, handle, index, buffer.handle);
+        channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(buffer.handle));
         return this;
     }
 
@@ -52,18 +52,18 @@ public final class Kernel extends Remote {
 
     /** A by-value argument given as raw bytes (a struct or vector type). */
     public Kernel arg(int index, MemorySegment bytes) {
-        channel().oneWay(Op.KERNEL_ARG_VALUE, true, bytes, handle, index);
+        channel().oneWay(new Calls.KernelArgValue(), true, bytes, c -> c.kernel(handle).index(index));
         return this;
     }
 
     /** A {@code __local} argument of {@code bytes} bytes. */
     public Kernel argLocal(int index, long bytes) {
-        channel().oneWay(Op.KERNEL_ARG_LOCAL, true, (byte[]) null, handle, index, bytes);
+        channel().oneWay(new Calls.KernelArgLocal(), true, c -> c.kernel(handle).index(index).bytes(bytes));
         return this;
     }
 
     private Kernel value(int index, byte[] bytes) {
-        channel().oneWay(Op.KERNEL_ARG_VALUE, true, bytes, handle, index);
+        channel().oneWay(new Calls.KernelArgValue(), true, bytes, c -> c.kernel(handle).index(index));
         return this;
     }
 }

@@ -1,6 +1,6 @@
 package io.ferry.client;
 
-import io.ferry.protocol.Op;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Wire;
 
 /** A built program. */
@@ -19,7 +19,7 @@ public final class Program extends Remote {
     /** The kernel called {@code name}; throws {@code KERNEL_NOT_FOUND} listing the program's kernels if absent. */
     public Kernel kernel(String name) {
         long h = ferry.newHandle();
-        long argc = channel().call(Op.KERNEL_CREATE, Wire.utf8(name), h, handle).r0();
+        long argc = channel().call(new Calls.KernelCreate(), Wire.utf8(name), c -> c.kernel(h).program(handle)).r0();
         return new Kernel(ferry, h, name, (int) argc);
     }
 }

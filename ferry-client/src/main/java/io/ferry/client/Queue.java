@@ -1,6 +1,6 @@
 package io.ferry.client;
 
-import io.ferry.protocol.Op;
+import io.ferry.protocol.Calls;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,8 +40,9 @@ public final class Queue extends Remote {
             }
             heapOffset = block.offset();
         }
-        channel().oneWay(Op.BUFFER_WRITE, false, (byte[]) null, handle, buffer.handle, offset, src.byteSize(),
-                heapOffset, 0L);
+        long at = heapOffset;
+        channel().oneWay(new Calls.BufferWrite(), false, c -> c.queue(handle).buffer(buffer.handle).offset(offset)
+                .size(src.byteSize()).heapOffset(at));
         return this;
     }
 
@@ -54,28 +55,32 @@ public final class Queue extends Remote {
         long heapOffset = ferry.heap().offsetOf(dst);
         if (heapOffset >= 0) {
             pin(heapOffset);
-            channel().oneWay(Op.BUFFER_READ, false, (byte[]) null, handle, buffer.handle, offset, dst.byteSize(),
-                    heapOffset, 0L);
+            sendRead(buffer, offset, dst.byteSize(), heapOffset);
             return this;
         }
         try (HeapBlock block = ferry.heap().allocate(dst.byteSize())) {
-            channel().oneWay(Op.BUFFER_READ, false, (byte[]) null, handle, buffer.handle, offset, dst.byteSize(),
-                    block.offset(), 0L);
+            sendRead(buffer, offset, dst.byteSize(), block.offset());
             finish();
             dst.copyFrom(block.segment());
         }
         return this;
     }
 
+    private void sendRead(Buffer buffer, long offset, long size, long heapOffset) {
+        channel().oneWay(new Calls.BufferRead(), false, c -> c.queue(handle).buffer(buffer.handle).offset(offset)
+                .size(size).heapOffset(heapOffset));
+    }
+
     public Queue copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long size) {
-        channel().oneWay(Op.BUFFER_COPY, false, (byte[]) null, handle, src.handle, dst.handle, srcOffset, dstOffset,
-                size, 0L);
+        channel().oneWay(new Calls.BufferCopy(), false, c -> c.queue(handle).source(src.handle)
+                .destination(dst.handle).sourceOffset(srcOffset).destinationOffset(dstOffset).size(size));
         return this;
     }
 
     /** Fills {@code size} bytes from {@code offset} with the repeated {@code pattern} (1, 2, 4 … 128 bytes). */
     public Queue fill(Buffer buffer, MemorySegment pattern, long offset, long size) {
-        channel().oneWay(Op.BUFFER_FILL, false, pattern, handle, buffer.handle, offset, size, 0L);
+        channel().oneWay(new Calls.BufferFill(), false, pattern,
+                c -> c.queue(handle).buffer(buffer.handle).offset(offset).size(size));
         return this;
     }
 
@@ -103,10 +108,12 @@ public final class Queue extends Remote {
             throw new IllegalArgumentException("global " + global + " and local " + local
                     + " have different dimensions");
         }
-        channel().oneWay(Op.LAUNCH, false, (byte[]) null, handle, kernel.handle, global.dimensions(),
-                0L, 0L, 0L, global.get(0), global.get(1), global.get(2),
-                local == null ? 0 : local.get(0), local == null ? 0 : local.get(1), local == null ? 0 : local.get(2),
-                event);
+        channel().oneWay(new Calls.Launch(), false, c -> {
+            c.queue(handle).kernel(kernel.handle).dimensions(global.dimensions()).event(event);
+            for (int i = 0; i < Calls.Launch.MAX_DIMENSIONS; i++) {
+                c.global(i, global.get(i)).local(i, local == null ? 0 : local.get(i));
+            }
+        });
     }
 
     /**
@@ -124,8 +131,8 @@ public final class Queue extends Remote {
     }
 
     private Queue sendHint(int priority, java.time.Duration deadline, int scope) {
-        channel().oneWay(Op.QUEUE_HINT, true, (byte[]) null, handle, priority,
-                deadline == null ? 0L : Math.max(1, deadline.toNanos()), scope);
+        channel().oneWay(new Calls.QueueHint(), true, c -> c.queue(handle).priority(priority)
+                .deadlineNs(deadline == null ? 0L : Math.max(1, deadline.toNanos())).scope(scope));
         return this;
     }
 
@@ -141,7 +148,7 @@ public final class Queue extends Remote {
      */
     public void finish() {
         try {
-            channel().call(Op.FINISH, null, handle);
+            channel().call(new Calls.Finish(), null, c -> c.queue(handle));
         } finally {
             List<HeapBlock> done;
             List<Long> unpin;

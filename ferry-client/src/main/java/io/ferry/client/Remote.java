@@ -1,6 +1,6 @@
 package io.ferry.client;
 
-import io.ferry.protocol.Op;
+import io.ferry.protocol.Calls;
 
 /** An object that lives on the host, named by a handle of this connection. Closing it releases it there. */
 abstract sealed class Remote implements AutoCloseable permits Context, Queue, Buffer, Program, Kernel, Event {
@@ -31,7 +31,7 @@ abstract sealed class Remote implements AutoCloseable permits Context, Queue, Bu
             released = true;
         }
         try {
-            channel().oneWay(Op.RELEASE, true, (byte[]) null, handle);
+            channel().oneWay(new Calls.Release(), true, c -> c.handle(handle));
         } catch (FerryException e) {
             // The session is gone: the host released everything already.
         }

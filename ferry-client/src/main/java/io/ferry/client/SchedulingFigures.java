@@ -25,13 +25,16 @@ public record SchedulingFigures(Duration expectedWait, Duration budgetLeft, Dura
 
     static SchedulingFigures read(Region region) {
         var s = region.segment();
-        long base = RegionDescriptor.HOST_FIGURES_OFFSET;
-        long budget = (long) LONG.getAcquire(s, base + 8);
-        return new SchedulingFigures(Duration.ofNanos(Math.max(0, (long) LONG.getAcquire(s, base))),
+        long budget = get(s, RegionDescriptor.FIGURE_BUDGET_LEFT_OFFSET);
+        return new SchedulingFigures(Duration.ofNanos(Math.max(0, get(s, RegionDescriptor.FIGURE_EXPECTED_WAIT_OFFSET))),
                 budget < 0 ? null : Duration.ofNanos(budget),
-                Duration.ofNanos(Math.max(0, (long) LONG.getAcquire(s, base + 16))),
-                (long) LONG.getAcquire(s, base + 24), (long) LONG.getAcquire(s, base + 32),
-                (long) LONG.getAcquire(s, base + 40), (int) (long) LONG.getAcquire(s, base + 48),
-                (long) LONG.getAcquire(s, base + 56));
+                Duration.ofNanos(Math.max(0, get(s, RegionDescriptor.FIGURE_DEVICE_TIME_OFFSET))),
+                get(s, RegionDescriptor.FIGURE_DEADLINE_MISSES_OFFSET), get(s, RegionDescriptor.FIGURE_QUEUED_OFFSET),
+                get(s, RegionDescriptor.FIGURE_IN_FLIGHT_OFFSET), (int) get(s, RegionDescriptor.FIGURE_CLASS_OFFSET),
+                get(s, RegionDescriptor.FIGURE_UPDATES_OFFSET));
+    }
+
+    private static long get(java.lang.foreign.MemorySegment s, int offset) {
+        return (long) LONG.getAcquire(s, (long) offset);
     }
 }

@@ -22,14 +22,14 @@ import java.lang.invoke.VarHandle;
  * </pre>
  */
 final class HostFigures {
-    static final int EXPECTED_WAIT = RegionDescriptor.HOST_FIGURES_OFFSET;
-    static final int BUDGET_LEFT = EXPECTED_WAIT + 8;
-    static final int DEVICE_TIME = EXPECTED_WAIT + 16;
-    static final int DEADLINE_MISSES = EXPECTED_WAIT + 24;
-    static final int QUEUED = EXPECTED_WAIT + 32;
-    static final int IN_FLIGHT = EXPECTED_WAIT + 40;
-    static final int CLASS = EXPECTED_WAIT + 48;
-    static final int UPDATES = EXPECTED_WAIT + 56;
+    static final int EXPECTED_WAIT = RegionDescriptor.FIGURE_EXPECTED_WAIT_OFFSET;
+    static final int BUDGET_LEFT = RegionDescriptor.FIGURE_BUDGET_LEFT_OFFSET;
+    static final int DEVICE_TIME = RegionDescriptor.FIGURE_DEVICE_TIME_OFFSET;
+    static final int DEADLINE_MISSES = RegionDescriptor.FIGURE_DEADLINE_MISSES_OFFSET;
+    static final int QUEUED = RegionDescriptor.FIGURE_QUEUED_OFFSET;
+    static final int IN_FLIGHT = RegionDescriptor.FIGURE_IN_FLIGHT_OFFSET;
+    static final int CLASS = RegionDescriptor.FIGURE_CLASS_OFFSET;
+    static final int UPDATES = RegionDescriptor.FIGURE_UPDATES_OFFSET;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     private HostFigures() {

@@ -25,6 +25,10 @@ import java.nio.charset.StandardCharsets;
  * All fields little-endian. {@code length} counts every byte of the record from offset 0 up to the end of the
  * blob (padding excluded); {@code blob} is the blob's byte count. A completion's blob is the error message when
  * {@code status != 0}, otherwise the call's text result (a build log, device strings).
+ *
+ * <p>Records are read and written through the flyweights {@link CallRecord} (with the named per-opcode views in
+ * {@link Calls}) and {@link CompletionRecord}. The static accessors here are kept for code not yet moved to them and
+ * are <b>deprecated, for removal</b>: each is a thin delegate of the flyweights' layout.
  */
 public final class Wire {
     private Wire() {
@@ -41,16 +45,16 @@ public final class Wire {
     public static final long CAP_STICKY_ERRORS = 1L << 2;
     public static final long CAPABILITIES = CAP_COMPUTE | CAP_HEAP_BUFFERS | CAP_STICKY_ERRORS;
 
-    public static final int LENGTH_OFFSET = 0;
-    public static final int OP_OFFSET = 4;
-    public static final int SEQ_OFFSET = 8;
-    public static final int FLAGS_OFFSET = 16;
-    public static final int STATUS_OFFSET = 16;
-    public static final int BLOB_LENGTH_OFFSET = 20;
-    public static final int ARGS_OFFSET = 24;
-    public static final int CALL_HEADER_LENGTH = 24;
-    public static final int RESULT_WORDS = 4;
-    public static final int COMPLETION_HEADER_LENGTH = ARGS_OFFSET + 8 * RESULT_WORDS;
+    public static final int LENGTH_OFFSET = CallRecord.LENGTH_OFFSET;
+    public static final int OP_OFFSET = CallRecord.OP_OFFSET;
+    public static final int SEQ_OFFSET = CallRecord.SEQ_OFFSET;
+    public static final int FLAGS_OFFSET = CallRecord.FLAGS_OFFSET;
+    public static final int STATUS_OFFSET = CompletionRecord.STATUS_OFFSET;
+    public static final int BLOB_LENGTH_OFFSET = CallRecord.BLOB_LENGTH_OFFSET;
+    public static final int ARGS_OFFSET = CallRecord.ARGS_OFFSET;
+    public static final int CALL_HEADER_LENGTH = CallRecord.HEADER_LENGTH;
+    public static final int RESULT_WORDS = CompletionRecord.RESULT_WORDS;
+    public static final int COMPLETION_HEADER_LENGTH = CompletionRecord.HEADER_LENGTH;
 
     /** Call flag: the guest wants a completion for this call (always set on SYNC calls). */
     public static final int FLAG_REPLY = 1;
@@ -62,6 +66,18 @@ public final class Wire {
      * why and the blob gives the reason. The notice has sequence number 0.
      */
     public static final int SESSION_CLOSED_TYPE = 0x7fff;
+
+    /**
+     * Requests of the host's device-worker hop that are no guest call (the hop otherwise carries the guest's own
+     * opcodes and records): a range of their own, far from {@link Op}'s codes, that a guest's ring never carries.
+     * Both take no arguments and no blob.
+     */
+    public static final int WORKER_FIRST = 0x7f00;
+    /** Worker request: answer once every earlier request has been served (a barrier). */
+    public static final int WORKER_PING = WORKER_FIRST;
+    /** Worker request: release everything and exit. */
+    public static final int WORKER_CLOSE = WORKER_FIRST + 1;
+    public static final int WORKER_LAST = WORKER_CLOSE;
 
     /** Largest blob a completion carries (longer messages and logs are cut, with a note). */
     public static final int MAX_COMPLETION_BLOB = 16 * 1024;
@@ -78,10 +94,10 @@ public final class Wire {
 
     /** Record length of a call of {@code op} with a blob of {@code blobLength} bytes. */
     public static int callLength(Op op, int blobLength) {
-        return op.fixedLength() + blobLength;
+        return CallRecord.length(op, blobLength);
     }
 
-    // ---- writing a call (guest) ----
+    // ---- deprecated, for removal: use CallRecord (writing a call) ----
 
     public static void putCallHeader(MemorySegment s, long at, long seq, int flags, int blobLength) {
         s.set(LONG, at + SEQ_OFFSET, seq);
@@ -93,7 +109,7 @@ public final class Wire {
         s.set(LONG, at + ARGS_OFFSET + 8L * index, value);
     }
 
-    // ---- reading a call (host; on a private copy) ----
+    // ---- deprecated, for removal: use CallRecord (reading a call, on a private copy) ----
 
     public static int length(MemorySegment s, long at) {
         return s.get(INT, at + LENGTH_OFFSET);
@@ -119,24 +135,16 @@ public final class Wire {
         return s.get(LONG, at + ARGS_OFFSET + 8L * index);
     }
 
-    // ---- completions ----
+    // ---- completions (deprecated accessors, for removal: use CompletionRecord) ----
 
     public static int completionLength(int blobLength) {
-        return COMPLETION_HEADER_LENGTH + blobLength;
+        return CompletionRecord.length(blobLength);
     }
 
+    /** Deprecated, for removal: {@link CompletionRecord#put}. */
     public static void putCompletion(MemorySegment s, long at, long seq, int status, long r0, long r1, long r2,
                                      long r3, byte[] blob, int blobLength) {
-        s.set(LONG, at + SEQ_OFFSET, seq);
-        s.set(INT, at + STATUS_OFFSET, status);
-        s.set(INT, at + BLOB_LENGTH_OFFSET, blobLength);
-        s.set(LONG, at + ARGS_OFFSET, r0);
-        s.set(LONG, at + ARGS_OFFSET + 8, r1);
-        s.set(LONG, at + ARGS_OFFSET + 16, r2);
-        s.set(LONG, at + ARGS_OFFSET + 24, r3);
-        if (blobLength > 0) {
-            MemorySegment.copy(blob, 0, s, ValueLayout.JAVA_BYTE, at + COMPLETION_HEADER_LENGTH, blobLength);
-        }
+        new CompletionRecord().wrap(s, at).put(seq, status, r0, r1, r2, r3, blob, blobLength);
     }
 
     public static int status(MemorySegment s, long at) {

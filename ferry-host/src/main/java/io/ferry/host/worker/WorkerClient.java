@@ -1,30 +1,28 @@
 package io.ferry.host.worker;
 
-import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.CompletionReader;
 import io.ferry.channel.IdleStrategy;
-import io.ferry.channel.RecordHandler;
 import io.ferry.channel.Region;
-import io.ferry.channel.RegionLayout;
 import io.ferry.channel.RingCorruptedException;
 import io.ferry.channel.RingIdleStrategy;
 import io.ferry.channel.SpscRing;
-import io.ferry.spi.BackendException;
-import io.ferry.spi.BackendSession;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.CompletionRecord;
+import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
-import java.io.IOException;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -59,6 +57,7 @@ public final class WorkerClient implements BackendSession {
     private final SpscRing requests;
     private final SpscRing replies;
     private final Reply reply = new Reply();
+    private final CallRecord any = new CallRecord();
     private final Map<Long, Long> buffers = new HashMap<>();
     /** One-way requests not yet known to be done (bounded by {@link #MAX_OUTSTANDING}; no object per request). */
     private final Outstanding outstanding = new Outstanding();
@@ -83,98 +82,20 @@ public final class WorkerClient implements BackendSession {
     }
 
     /**
-     * Starts a worker for {@code guest}, in its sandbox ({@link WorkerSandbox}), that serves {@code backend}'s devices
-     * with the guest's region's heap, its threads at the CPU priority of {@code schedClass} (null: leave it).
-     * {@code guestRegion} is a path the host can open read-write (a region file, or {@code /proc/<host>/fd/<n>} of a
-     * memfd): the worker receives it as an open descriptor, never as a path, and maps only the heap at
-     * {@code heapOffset}, {@code heapSize}: the host's figures, not the region header, which the guest can rewrite.
-     * {@code waitLimitNanos} (0: none) bounds each wait for device work (finish, event wait): the guest's
-     * overrunLimit where no scheduler times its commands one by one (policy fifo).
+     * Starts a worker for {@code guest} in its sandbox, serving {@code backend}'s devices with the guest region's
+     * heap at the host's figures {@code heapOffset}, {@code heapSize}; details at {@link WorkerLauncher#start}.
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
                                      io.ferry.host.HostConfig.SchedClass schedClass,
                                      io.ferry.host.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
-        Region control = null;
-        Process process = null;
-        try {
-            if (!Files.isDirectory(workDir)) {
-                Files.createDirectories(workDir,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            }
-            Path file = workDir.resolve(guest + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong())
-                    + ".worker");
-            // records up to half a ring: requests as large as a guest's (a program source), answers of 32 KiB (a cut log)
-            control = Region.create(file, guest, new RegionLayout(256 * 1024, 64 * 1024, 64 * 1024), null);
-            long nonce = ThreadLocalRandom.current().nextLong() | 1;
-            control.connectRequest(nonce);
-            List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),
-                    backend, guest));
-            if (schedClass != null) {
-                workerArgs.add(schedClass.name());
-            }
-            List<String> cmd;
-            try {
-                cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file),
-                        Files.size(guestRegion), limits, workerArgs);
-            } catch (io.ferry.host.HostConfig.ConfigException e) {
-                throw new BackendException(Status.DEVICE_LOST, e.getMessage());
-            }
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.PIPE);
-            pb.environment().clear(); // bwrap sets the worker's own (--clearenv); prlimit and sh need none
-            process = pb.start();
-            WorkerOutput.pump(guest, process);
-            long start = System.nanoTime();
-            IdleStrategy idle = new BackoffIdleStrategy(0, 0, 100, 100_000, 5_000_000);
-            while (control.connectAck() != nonce) {
-                if (!process.isAlive()) {
-                    throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
-                            + "' exited at start (exit code " + process.exitValue() + "; the host's log has its "
-                            + "output); its address space is limited to workerMemory "
-                            + io.ferry.host.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
-                            + "workerMemory if the JVM and PoCL need more on this machine");
-                }
-                if (System.nanoTime() - start > START_TIMEOUT_NANOS) {
-                    throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
-                            + "' did not start within " + START_TIMEOUT_NANOS / 1_000_000_000 + " s");
-                }
-                idle.idle(0);
-            }
-            Files.deleteIfExists(file); // both sides have it mapped; nobody else needs to find it
-            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".bpf")); // loaded before the JVM ran
-            long pid = process.pid();
-            long ms = (System.nanoTime() - start) / 1_000_000;
-            LOG.info(() -> "guest " + guest + ": device worker started in its sandbox in " + ms + " ms (bwrap pid "
-                    + pid + ", " + backend + ")");
-            WorkerClient c = new WorkerClient(guest, control, process, limits.compileTimeNanos());
-            c.waitLimitNanos = waitLimitNanos;
-            return c;
-        } catch (IOException | RuntimeException e) {
-            cleanup(control, process);
-            throw new BackendException(Status.DEVICE_LOST, "could not start the device worker of guest '" + guest
-                    + "': " + e.getMessage(), e);
-        } catch (BackendException e) {
-            cleanup(control, process);
-            throw e;
-        }
+        return WorkerLauncher.start(backend, guest, guestRegion, heapOffset, heapSize, workDir, schedClass, limits,
+                waitLimitNanos);
     }
 
-    private static void cleanup(Region control, Process process) {
-        if (process != null) {
-            process.destroyForcibly();
-        }
-        if (control != null) {
-            Path p = control.path();
-            control.close();
-            try {
-                Files.deleteIfExists(p.resolveSibling(p.getFileName() + ".bpf"));
-                Files.deleteIfExists(p);
-            } catch (IOException ignored) {
-                // best effort: the file lives in the host's private directory
-            }
-        }
+    void waitLimitNanos(long nanos) {
+        waitLimitNanos = nanos;
     }
 
     /** The pid of the sandbox (bwrap); the worker's JVM is its descendant, in namespaces of its own. */
@@ -205,54 +126,68 @@ public final class WorkerClient implements BackendSession {
     // ---- the request/reply exchange ----
 
     /**
-     * Sends a request. One-way requests return at once (the worker answers only if they fail; such failures are
-     * collected as {@link DeferredFailure}s); others wait for their answer.
+     * Sends a guest call to the worker, encoded through its view: {@code args} writes the arguments. One-way
+     * requests return at once (the worker answers only if they fail; such failures are collected as
+     * {@link DeferredFailure}s); others wait for their answer.
      */
-    private Reply call(WorkerOp op, boolean oneWay, byte[] blob, MemorySegment blobSegment, long... args)
+    private <V extends CallRecord> Reply call(V call, boolean oneWay, byte[] blob, MemorySegment blobSegment,
+                                              Consumer<? super V> args) throws BackendException {
+        Op op = call.spec();
+        return send(op.code(), op.name(), call, op.argCount(), oneWay, blob, blobSegment, args);
+    }
+
+    /** Sends one of the hop's own requests ({@link Wire#WORKER_PING}, {@link Wire#WORKER_CLOSE}) and waits. */
+    private Reply control(int type) throws BackendException {
+        return send(type, type == Wire.WORKER_PING ? "PING" : "CLOSE", any, 0, false, null, null, r -> { });
+    }
+
+    private <V extends CallRecord> Reply send(int type, String name, V call, int argCount, boolean oneWay,
+                                              byte[] blob, MemorySegment blobSegment, Consumer<? super V> args)
             throws BackendException {
         if (lost != null) {
             throw new BackendException(Status.DEVICE_LOST, lost);
         }
         if (oneWay && outstanding.size() >= MAX_OUTSTANDING) {
-            call(WorkerOp.PING, false, null, null); // the host's bookkeeping stays bounded: wait for the worker
+            control(Wire.WORKER_PING); // the host's bookkeeping stays bounded: wait for the worker
         }
         int blobLength = blob != null ? blob.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
-        int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + blobLength;
+        int length = CallRecord.length(argCount, blobLength);
         if (length > requests.maxRecordLength()) {
-            throw new BackendException(Status.INVALID_ARGUMENT, op + " request of " + length + " bytes is too large");
+            throw new BackendException(Status.INVALID_ARGUMENT, name + " request of " + length + " bytes is too large");
         }
         long at;
-        while ((at = requests.tryClaim(op.code, length)) < 0) {
+        while ((at = requests.tryClaim(type, length)) < 0) {
             String why = cancelled;
             if (why != null) {
-                throw lose(op, why);
+                throw lose(name, why);
             }
-            checkAlive(op);
-            drain(op); // the worker may be blocked writing failure answers we have not read
+            checkAlive(name);
+            drain(name); // the worker may be blocked writing failure answers we have not read
             Thread.onSpinWait();
         }
-        MemorySegment buf = requests.segment();
         long s = ++seq;
-        Wire.putCallHeader(buf, at, s, oneWay ? 0 : Wire.FLAG_REPLY, blobLength);
-        for (int i = 0; i < args.length; i++) {
-            Wire.putArg(buf, at, i, args[i]);
+        call.wrap(requests.segment(), at).header(s, oneWay ? 0 : Wire.FLAG_REPLY, blobLength);
+        for (int i = 0; i < argCount; i++) {
+            call.arg(i, 0);
         }
-        long blobAt = at + Wire.CALL_HEADER_LENGTH + 8L * args.length;
+        args.accept(call);
         if (blob != null) {
-            MemorySegment.copy(blob, 0, buf, ValueLayout.JAVA_BYTE, blobAt, blobLength);
+            call.blob(blob);
         } else if (blobSegment != null) {
-            MemorySegment.copy(blobSegment, 0, buf, blobAt, blobLength);
+            call.blob(blobSegment);
         }
         requests.publish();
         if (oneWay) {
             outstanding.add(s, callSeq, callOp, callArg);
             if ((s & 63) == 0) {
-                drain(op);
+                drain(name);
             }
             return null;
         }
-        IdleStrategy idle = op == WorkerOp.FINISH || op == WorkerOp.WAIT_EVENT || op == WorkerOp.BUILD_PROGRAM
-                || op == WorkerOp.PING ? RingIdleStrategy.forDeviceWork(replies) : RingIdleStrategy.forAnswers(replies);
+        boolean deviceWork = type == Op.FINISH.code() || type == Op.EVENT_WAIT.code();
+        boolean build = type == Op.PROGRAM_BUILD.code();
+        IdleStrategy idle = deviceWork || build || type == Wire.WORKER_PING ? RingIdleStrategy.forDeviceWork(replies)
+                : RingIdleStrategy.forAnswers(replies);
         int polls = 0;
         awaited = s;
         reply.seq = -1;
@@ -260,9 +195,9 @@ public final class WorkerClient implements BackendSession {
         while (true) {
             String why = cancelled;
             if (why != null) {
-                throw lose(op, why);
+                throw lose(name, why);
             }
-            int n = drain(op);
+            int n = drain(name);
             if (reply.seq == s) {
                 outstanding.clear(); // served in order: everything before s is done
                 if (reply.status != Status.OK) {
@@ -272,18 +207,17 @@ public final class WorkerClient implements BackendSession {
             }
             if (n == 0) {
                 if ((++polls & 127) == 0) {
-                    checkAlive(op);
+                    checkAlive(name);
                     long ran = System.nanoTime() - started;
-                    if (waitLimitNanos > 0 && (op == WorkerOp.FINISH || op == WorkerOp.WAIT_EVENT)
-                            && ran > waitLimitNanos) {
-                        throw lose(op, "was stopped by the host: its device work ran " + ran / 1_000_000 + " ms, over "
-                                + "the guest's overrunLimit of " + waitLimitNanos / 1_000_000 + " ms (under policy "
+                    if (waitLimitNanos > 0 && deviceWork && ran > waitLimitNanos) {
+                        throw lose(name, "was stopped by the host: its device work ran " + ran / 1_000_000 + " ms, "
+                                + "over the guest's overrunLimit of " + waitLimitNanos / 1_000_000 + " ms (under policy "
                                 + "fifo each wait for device work is timed); split the work or raise overrunLimit");
                     }
-                    if (op == WorkerOp.BUILD_PROGRAM && ran > compileTimeNanos) {
-                        throw lose(op, "ran a program build for " + ran / 1_000_000 + " ms, over the compileTimeLimit "
-                                + "of " + compileTimeNanos / 1_000_000 + " ms; simplify the program or raise "
-                                + "compileTimeLimit in the host's config");
+                    if (build && ran > compileTimeNanos) {
+                        throw lose(name, "ran a program build for " + ran / 1_000_000 + " ms, over the "
+                                + "compileTimeLimit of " + compileTimeNanos / 1_000_000 + " ms; simplify the program "
+                                + "or raise compileTimeLimit in the host's config");
                     }
                 }
                 idle.idle(0);
@@ -294,44 +228,43 @@ public final class WorkerClient implements BackendSession {
     }
 
     /** Reads whatever answers are there: the awaited one into {@link #reply}, failures of one-way requests aside. */
-    private int drain(WorkerOp op) throws BackendException {
+    private int drain(String name) throws BackendException {
         int n;
         try {
             n = replies.poll(reply, 16);
         } catch (RingCorruptedException e) {
-            throw lose(op, "broke the reply ring: " + e.getMessage());
+            throw lose(name, "broke the reply ring: " + e.getMessage());
         }
         if (reply.invalid != null) {
-            throw lose(op, reply.invalid);
+            throw lose(name, reply.invalid);
         }
         return n;
     }
 
-    private void checkAlive(WorkerOp op) throws BackendException {
+    private void checkAlive(String name) throws BackendException {
         if (!process.isAlive()) {
             int code = process.exitValue();
             String how = code > 128 ? "killed by signal " + (code - 128) + (code == 134 ? " (SIGABRT after a crash)"
                     : code == 139 ? " (SIGSEGV)" : code == 137 ? " (SIGKILL)" : "") : "exit code " + code;
             // the guest learns how its worker ended; the crash report (the worker's stderr) is in the host's log only
-            throw lose(op, "died (" + how + ")");
+            throw lose(name, "died (" + how + ")");
         }
     }
 
-    private BackendException lose(WorkerOp op, String what) {
+    private BackendException lose(String name, String what) {
         lost = "the device worker of guest '" + guest + "' (pid " + process.pid() + ") " + what + " during "
-                + op + "; this guest's device work has ended: reconnect to start anew";
+                + name + "; this guest's device work has ended: reconnect to start anew";
         // a worker stopped while it is being closed (its guest gone at the same time) is no news
-        LOG.log(op == WorkerOp.CLOSE ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING,
-                "guest " + guest + ": " + lost);
+        LOG.log(closing ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING, "guest " + guest + ": " + lost);
         process.destroyForcibly();
         return new BackendException(Status.DEVICE_LOST, lost);
     }
 
     /**
-     * Reads answers, validated, out of the ring's private copy: the awaited answer is kept; a failure of an
-     * outstanding one-way request becomes a deferred failure; anything else breaks the protocol.
+     * Reads answers, framed by the shared {@link CompletionReader} and validated here: the awaited answer is kept; a
+     * failure of an outstanding one-way request becomes a deferred failure; anything else breaks the protocol.
      */
-    private final class Reply implements RecordHandler {
+    private final class Reply extends CompletionReader {
         long seq;
         Status status;
         long r0;
@@ -340,33 +273,23 @@ public final class WorkerClient implements BackendSession {
         String invalid;
 
         @Override
-        public void onRecord(int type, MemorySegment rec, int length) {
+        protected void onCompletion(int type, CompletionRecord c) {
             if (invalid != null) {
                 return;
             }
-            if (length < Wire.COMPLETION_HEADER_LENGTH) {
-                invalid = "sent an answer of " + length + " bytes";
+            long s = c.seq();
+            Status st = c.knownStatus();
+            if (st == null) {
+                invalid = "answered request #" + s + " with status code " + c.status() + ", which is no status: a "
+                        + "worker protocol violation";
                 return;
             }
-            int blob = Wire.blobLength(rec, 0);
-            if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length) {
-                invalid = "sent an answer blob of " + blob + " bytes in a record of " + length;
-                return;
-            }
-            long s = Wire.seq(rec, 0);
-            int code = Wire.status(rec, 0);
-            Status st = Status.of(code);
-            if (st == null || st.code() != code) { // Status.of maps codes past its table to INTERNAL
-                invalid = "answered request #" + s + " with status code " + code + ", which is no status: a worker "
-                        + "protocol violation";
-                return;
-            }
-            String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
+            String text = c.text();
             if (s == awaited) {
                 seq = s;
                 status = st;
-                r0 = Wire.result(rec, 0, 0);
-                r1 = Wire.result(rec, 0, 1);
+                r0 = c.result(0);
+                r1 = c.result(1);
                 message = text;
                 return;
             }
@@ -380,7 +303,8 @@ public final class WorkerClient implements BackendSession {
             int guestOp = outstanding.firstGuestOp();
             long firstArg = outstanding.firstArg();
             outstanding.removeFirst();
-            if (failures.size() >= MAX_DEFERRED && !creates(guestOp)) {
+            Op failed = Op.of(guestOp);
+            if (failures.size() >= MAX_DEFERRED && (failed == null || !failed.name().endsWith("_CREATE"))) {
                 // The earliest failures are the ones reported: keep them. A failed creation is always kept (the
                 // host forgets the object by it); there are at most as many as the object quota.
                 failuresDropped++;
@@ -391,27 +315,24 @@ public final class WorkerClient implements BackendSession {
         }
     }
 
-    private static boolean creates(int guestOp) {
-        io.ferry.protocol.Op op = io.ferry.protocol.Op.of(guestOp);
-        return op != null && op.name().endsWith("_CREATE");
-    }
-
-    // ---- BackendSession ----
+    // ---- BackendSession: each method is the guest call of the same name, through its view ----
 
     @Override
     public void createContext(long context, int deviceIndex) throws BackendException {
-        call(WorkerOp.CREATE_CONTEXT, true, null, null, context, deviceIndex);
+        call(new Calls.ContextCreate(), true, null, null, c -> c.context(context).device(deviceIndex));
     }
 
     @Override
     public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
-        call(WorkerOp.CREATE_QUEUE, true, null, null, queue, context, profiling ? 1 : 0, priority);
+        call(new Calls.QueueCreate(), true, null, null, c -> c.queue(queue).context(context)
+                .queueFlags(profiling ? Wire.QUEUE_PROFILING : 0).priority(priority));
     }
 
     @Override
     public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset)
             throws BackendException {
-        call(WorkerOp.CREATE_BUFFER, true, null, null, buffer, context, size, accessFlags, heapOffset);
+        call(new Calls.BufferCreate(), true, null, null, c -> c.buffer(buffer).context(context).size(size)
+                .access(accessFlags).heapOffset(heapOffset));
         buffers.put(buffer, size);
         deviceMemory += size;
     }
@@ -419,87 +340,84 @@ public final class WorkerClient implements BackendSession {
     @Override
     public void createProgram(long program, long context, SourceLanguage language, String source)
             throws BackendException {
-        call(WorkerOp.CREATE_PROGRAM, true, Wire.utf8(source), null, program, context, language.code());
+        call(new Calls.ProgramCreate(), true, Wire.utf8(source), null,
+                c -> c.program(program).context(context).language(language.code()));
     }
 
     @Override
     public String buildProgram(long program, String options) throws BackendException {
-        return call(WorkerOp.BUILD_PROGRAM, false, Wire.utf8(options), null, program).message;
+        return call(new Calls.ProgramBuild(), false, Wire.utf8(options), null, c -> c.program(program)).message;
     }
 
     @Override
     public int createKernel(long kernel, long program, String name) throws BackendException {
-        long argc = call(WorkerOp.CREATE_KERNEL, false, Wire.utf8(name), null, kernel, program).r0;
+        long argc = call(new Calls.KernelCreate(), false, Wire.utf8(name), null,
+                c -> c.kernel(kernel).program(program)).r0;
         if (argc < 0 || argc > MAX_KERNEL_ARGS) {
-            throw lose(WorkerOp.CREATE_KERNEL, "reported " + argc + " kernel arguments");
+            throw lose(Op.KERNEL_CREATE.name(), "reported " + argc + " kernel arguments");
         }
         return (int) argc;
     }
 
     @Override
     public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
-        call(WorkerOp.ARG_BUFFER, true, null, null, kernel, index, buffer);
+        call(new Calls.KernelArgBuffer(), true, null, null, c -> c.kernel(kernel).index(index).buffer(buffer));
     }
 
     @Override
     public void setKernelArgValue(long kernel, int index, MemorySegment value) throws BackendException {
-        call(WorkerOp.ARG_VALUE, true, null, value, kernel, index);
+        call(new Calls.KernelArgValue(), true, null, value, c -> c.kernel(kernel).index(index));
     }
 
     @Override
     public void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException {
-        call(WorkerOp.ARG_LOCAL, true, null, null, kernel, index, bytes);
+        call(new Calls.KernelArgLocal(), true, null, null, c -> c.kernel(kernel).index(index).bytes(bytes));
     }
 
     @Override
     public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
             throws BackendException {
-        call(WorkerOp.WRITE, true, null, null, queue, buffer, offset, size, heapOffset, event);
+        call(new Calls.BufferWrite(), true, null, null, c -> c.queue(queue).buffer(buffer).offset(offset).size(size)
+                .heapOffset(heapOffset).event(event));
     }
 
     @Override
     public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
             throws BackendException {
-        call(WorkerOp.READ, true, null, null, queue, buffer, offset, size, heapOffset, event);
+        call(new Calls.BufferRead(), true, null, null, c -> c.queue(queue).buffer(buffer).offset(offset).size(size)
+                .heapOffset(heapOffset).event(event));
     }
 
     @Override
     public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
             throws BackendException {
-        call(WorkerOp.COPY, true, null, null, queue, src, dst, srcOffset, dstOffset, size, event);
+        call(new Calls.BufferCopy(), true, null, null, c -> c.queue(queue).source(src).destination(dst)
+                .sourceOffset(srcOffset).destinationOffset(dstOffset).size(size).event(event));
     }
 
     @Override
     public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
             throws BackendException {
-        call(WorkerOp.FILL, true, null, pattern, queue, buffer, offset, size, event);
+        call(new Calls.BufferFill(), true, null, pattern, c -> c.queue(queue).buffer(buffer).offset(offset)
+                .size(size).event(event));
     }
 
     @Override
     public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
                               long event) throws BackendException {
-        long[] a = new long[14];
-        a[0] = queue;
-        a[1] = kernel;
-        a[2] = dims;
-        for (int i = 0; i < dims; i++) {
-            a[3 + i] = offset == null ? 0 : offset[i];
-            a[6 + i] = global[i];
-            a[9 + i] = local == null ? 0 : local[i];
-        }
-        a[12] = event;
-        a[13] = (offset != null ? 1 : 0) | (local != null ? 2 : 0);
-        call(WorkerOp.LAUNCH, true, null, null, a);
+        // the guest's LAUNCH layout: a null offset or local size goes as zeros, which the worker reads back as null
+        call(new Calls.Launch(), true, null, null,
+                c -> c.queue(queue).kernel(kernel).range(dims, offset, global, local).event(event));
     }
 
     @Override
     public void finish(long queue) throws BackendException {
-        call(WorkerOp.FINISH, false, null, null, queue);
+        call(new Calls.Finish(), false, null, null, c -> c.queue(queue));
     }
 
     @Override
     public long[] waitEvent(long event) throws BackendException {
-        Reply r = call(WorkerOp.WAIT_EVENT, false, null, null, event);
+        Reply r = call(new Calls.EventWait(), false, null, null, c -> c.event(event));
         return new long[] {r.r0, r.r1};
     }
 
@@ -509,7 +427,7 @@ public final class WorkerClient implements BackendSession {
         if (size != null) {
             deviceMemory -= size;
         }
-        call(WorkerOp.RELEASE, true, null, null, handle);
+        call(new Calls.Release(), true, null, null, c -> c.handle(handle));
     }
 
     @Override
@@ -522,7 +440,7 @@ public final class WorkerClient implements BackendSession {
     @Override
     public void sync() throws BackendException {
         if (!outstanding.isEmpty()) {
-            call(WorkerOp.PING, false, null, null);
+            control(Wire.WORKER_PING);
         }
     }
 
@@ -560,7 +478,7 @@ public final class WorkerClient implements BackendSession {
         closing = true;
         try {
             if (lost == null && process.isAlive()) {
-                call(WorkerOp.CLOSE, false, null, null);
+                control(Wire.WORKER_CLOSE);
             }
         } catch (BackendException e) {
             // the worker is gone or broken: it is killed below either way

@@ -2,12 +2,18 @@ package io.ferry.host.worker;
 
 import io.ferry.channel.RingIdleStrategy;
 import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.Handshake;
 import io.ferry.channel.RecordHandler;
 import io.ferry.channel.Region;
+import io.ferry.channel.RingCorruptedException;
 import io.ferry.channel.SpscRing;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.BackendSession;
 import io.ferry.spi.ComputeBackend;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.CompletionRecord;
+import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
@@ -26,14 +32,36 @@ import java.util.ServiceLoader;
  * <p>Usage: {@code WorkerMain CONTROL_REGION GUEST_REGION HEAP_OFFSET HEAP_SIZE BACKEND GUEST [CLASS]}; in its sandbox
  * ({@link WorkerSandbox}) the two regions are {@code /proc/self/fd/4} and {@code /proc/self/fd/3}, descriptors the
  * host opened. It maps only the guest's heap, where the host says it is: the region's header is the guest's to
- * rewrite, so the worker never reads it (the host read and validated it once). It serves requests until CLOSE, or
- * until the host dies (the kernel sends it SIGKILL then: see {@link Sandbox}).
+ * rewrite, so the worker never reads it (the host read and validated it once). It serves requests until
+ * {@link Wire#WORKER_CLOSE}, or until the host dies (the kernel sends it SIGKILL then: see {@link Sandbox}).
+ *
+ * <p>Requests are the guest protocol's own call records ({@link Calls}), answered with its completion records: a
+ * request without the REPLY flag is answered only when it fails; requests are served in order.
  */
 public final class WorkerMain implements RecordHandler {
     private final SpscRing requests;
     private final SpscRing replies;
     private final BackendSession session;
-    private final long[] r = new long[Wire.RESULT_WORDS];
+    private final long[] r = new long[CompletionRecord.RESULT_WORDS];
+    private final CompletionRecord answer = new CompletionRecord();
+    private final CallRecord any = new CallRecord();
+    private final Calls.ContextCreate contextCreate = new Calls.ContextCreate();
+    private final Calls.QueueCreate queueCreate = new Calls.QueueCreate();
+    private final Calls.BufferCreate bufferCreate = new Calls.BufferCreate();
+    private final Calls.ProgramCreate programCreate = new Calls.ProgramCreate();
+    private final Calls.ProgramBuild programBuild = new Calls.ProgramBuild();
+    private final Calls.KernelCreate kernelCreate = new Calls.KernelCreate();
+    private final Calls.KernelArgBuffer argBuffer = new Calls.KernelArgBuffer();
+    private final Calls.KernelArgValue argValue = new Calls.KernelArgValue();
+    private final Calls.KernelArgLocal argLocal = new Calls.KernelArgLocal();
+    private final Calls.BufferWrite write = new Calls.BufferWrite();
+    private final Calls.BufferRead read = new Calls.BufferRead();
+    private final Calls.BufferCopy copy = new Calls.BufferCopy();
+    private final Calls.BufferFill fill = new Calls.BufferFill();
+    private final Calls.Launch launch = new Calls.Launch();
+    private final Calls.Finish finish = new Calls.Finish();
+    private final Calls.EventWait eventWait = new Calls.EventWait();
+    private final Calls.Release release = new Calls.Release();
     private byte[] blob;
     private boolean closing;
 
@@ -64,10 +92,16 @@ public final class WorkerMain implements RecordHandler {
         backend.devices();
         BackendSession session = backend.openSession(args[5], heap);
         WorkerMain w = new WorkerMain(control, session);
-        control.connectAck(control.connectRequest()); // ready
+        Handshake.accept(control, ProcessHandle.current().pid()); // ready
         IdleStrategy idle = RingIdleStrategy.forRequests(w.requests, 100_000_000);
-        while (!w.closing) {
-            idle.idle(w.requests.poll(w, 16));
+        try {
+            while (!w.closing) {
+                idle.idle(w.requests.poll(w, 16));
+            }
+        } catch (RingCorruptedException e) {
+            // the host's ring is trusted, so this is a bug or memory corruption: say so (the host logs our stderr)
+            System.err.println("ferry worker: the request ring is corrupt, stopping: " + e.getMessage());
+            System.exit(4);
         }
         session.close();
         System.exit(0);
@@ -87,18 +121,15 @@ public final class WorkerMain implements RecordHandler {
 
     @Override
     public void onRecord(int type, MemorySegment rec, int length) {
-        WorkerOp op = WorkerOp.of(type);
+        CallRecord call = any.wrap(rec, 0);
         // the header once, into locals, before serving
-        long seq = Wire.seq(rec, 0);
-        boolean wantsReply = (Wire.flags(rec, 0) & Wire.FLAG_REPLY) != 0;
+        long seq = call.seq();
+        boolean wantsReply = call.wantsReply();
         java.util.Arrays.fill(r, 0);
         blob = null;
         Status status = Status.OK;
         try {
-            if (op == null || length < Wire.CALL_HEADER_LENGTH + 8 * op.args) {
-                throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request " + type);
-            }
-            serve(op, rec, length);
+            serve(type, rec, length);
         } catch (BackendException e) {
             status = e.status();
             blob = Wire.utf8(e.getMessage() == null ? status.message() : e.getMessage());
@@ -110,71 +141,110 @@ public final class WorkerMain implements RecordHandler {
             return; // one-way request that went well: no answer
         }
         int n = blob == null ? 0 : Math.min(blob.length, Wire.MAX_COMPLETION_BLOB);
-        int room = replies.maxRecordLength() - Wire.completionLength(0);
+        int room = replies.maxRecordLength() - CompletionRecord.length(0);
         if (n > room) {
             // a text longer than an answer can hold (a huge build log) is cut to fit, never a reason to stop
             blob = cut(blob, room);
             n = blob.length;
         }
         long at;
-        while ((at = replies.tryClaim(type, Wire.completionLength(n))) < 0) {
+        while ((at = replies.tryClaim(type, CompletionRecord.length(n))) < 0) {
             Thread.onSpinWait();
         }
-        Wire.putCompletion(replies.segment(), at, seq, status.code(), r[0], r[1], r[2], r[3], blob, n);
+        answer.wrap(replies.segment(), at).put(seq, status.code(), r[0], r[1], r[2], r[3], blob, n);
         replies.publish();
     }
 
-    private void serve(WorkerOp op, MemorySegment rec, int length) throws BackendException {
-        int blobLength = Wire.blobLength(rec, 0);
-        long blobAt = Wire.CALL_HEADER_LENGTH + 8L * op.args;
-        if (blobLength < 0 || blobAt + blobLength > length) {
-            throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request blob");
+    /**
+     * Serves one request: a guest call of the {@link Op} catalogue, in the guest protocol's own record (the host
+     * validated it; it is checked again here, since a corrupt record must fail loudly, not be served), or one of
+     * the hop's own requests ({@link Wire#WORKER_PING}, {@link Wire#WORKER_CLOSE}).
+     */
+    private void serve(int type, MemorySegment rec, int length) throws BackendException {
+        if (type == Wire.WORKER_CLOSE || type == Wire.WORKER_PING) {
+            // PING is a barrier: answering it says every earlier request has been served
+            closing |= type == Wire.WORKER_CLOSE;
+            r[3] = session.deviceMemoryBytes();
+            return;
+        }
+        Op op = Op.of(type);
+        String problem = op == null ? "unknown opcode " + type : any.problem(length);
+        if (problem != null) {
+            throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request: " + problem);
         }
         switch (op) {
-            case CREATE_CONTEXT -> session.createContext(a(rec, 0), (int) a(rec, 1));
-            case CREATE_QUEUE -> session.createQueue(a(rec, 0), a(rec, 1), a(rec, 2) != 0, (int) a(rec, 3));
-            case CREATE_BUFFER -> session.createBuffer(a(rec, 0), a(rec, 1), a(rec, 2), (int) a(rec, 3), a(rec, 4));
-            case CREATE_PROGRAM -> session.createProgram(a(rec, 0), a(rec, 1), SourceLanguage.of((int) a(rec, 2)),
-                    Wire.string(rec, blobAt, blobLength));
-            case BUILD_PROGRAM -> blob = Wire.utf8(session.buildProgram(a(rec, 0), Wire.string(rec, blobAt, blobLength)));
-            case CREATE_KERNEL -> r[0] = session.createKernel(a(rec, 0), a(rec, 1), Wire.string(rec, blobAt, blobLength));
-            case ARG_BUFFER -> session.setKernelArgBuffer(a(rec, 0), (int) a(rec, 1), a(rec, 2));
-            case ARG_VALUE -> session.setKernelArgValue(a(rec, 0), (int) a(rec, 1), rec.asSlice(blobAt, blobLength));
-            case ARG_LOCAL -> session.setKernelArgLocal(a(rec, 0), (int) a(rec, 1), a(rec, 2));
-            case WRITE -> session.enqueueWrite(a(rec, 0), a(rec, 1), a(rec, 2), a(rec, 3), a(rec, 4), a(rec, 5));
-            case READ -> session.enqueueRead(a(rec, 0), a(rec, 1), a(rec, 2), a(rec, 3), a(rec, 4), a(rec, 5));
-            case COPY -> session.enqueueCopy(a(rec, 0), a(rec, 1), a(rec, 2), a(rec, 3), a(rec, 4), a(rec, 5),
-                    a(rec, 6));
-            case FILL -> session.enqueueFill(a(rec, 0), a(rec, 1), rec.asSlice(blobAt, blobLength), a(rec, 2),
-                    a(rec, 3), a(rec, 4));
-            case LAUNCH -> {
-                int dims = (int) a(rec, 2);
-                long flags = a(rec, 13);
-                long[] offset = (flags & 1) != 0 ? new long[dims] : null;
-                long[] global = new long[dims];
-                long[] local = (flags & 2) != 0 ? new long[dims] : null;
-                for (int i = 0; i < dims && i < 3; i++) {
-                    if (offset != null) {
-                        offset[i] = a(rec, 3 + i);
-                    }
-                    global[i] = a(rec, 6 + i);
-                    if (local != null) {
-                        local[i] = a(rec, 9 + i);
-                    }
-                }
-                session.enqueueLaunch(a(rec, 0), a(rec, 1), dims, offset, global, local, a(rec, 12));
+            case CONTEXT_CREATE -> {
+                var c = contextCreate.wrap(rec, 0);
+                session.createContext(c.context(), (int) c.device());
             }
-            case FINISH -> session.finish(a(rec, 0));
-            case WAIT_EVENT -> {
-                long[] t = session.waitEvent(a(rec, 0));
+            case QUEUE_CREATE -> {
+                var c = queueCreate.wrap(rec, 0);
+                session.createQueue(c.queue(), c.context(), (c.queueFlags() & Wire.QUEUE_PROFILING) != 0,
+                        (int) c.priority());
+            }
+            case BUFFER_CREATE -> {
+                var c = bufferCreate.wrap(rec, 0);
+                session.createBuffer(c.buffer(), c.context(), c.size(), (int) c.access(), c.heapOffset());
+            }
+            case PROGRAM_CREATE -> {
+                var c = programCreate.wrap(rec, 0);
+                session.createProgram(c.program(), c.context(), SourceLanguage.of((int) c.language()), c.blobText());
+            }
+            case PROGRAM_BUILD -> {
+                var c = programBuild.wrap(rec, 0);
+                blob = Wire.utf8(session.buildProgram(c.program(), c.blobText()));
+            }
+            case KERNEL_CREATE -> {
+                var c = kernelCreate.wrap(rec, 0);
+                r[0] = session.createKernel(c.kernel(), c.program(), c.blobText());
+            }
+            case KERNEL_ARG_BUFFER -> {
+                var c = argBuffer.wrap(rec, 0);
+                session.setKernelArgBuffer(c.kernel(), (int) c.index(), c.buffer());
+            }
+            case KERNEL_ARG_VALUE -> {
+                var c = argValue.wrap(rec, 0);
+                session.setKernelArgValue(c.kernel(), (int) c.index(), c.blob());
+            }
+            case KERNEL_ARG_LOCAL -> {
+                var c = argLocal.wrap(rec, 0);
+                session.setKernelArgLocal(c.kernel(), (int) c.index(), c.bytes());
+            }
+            case BUFFER_WRITE -> {
+                var c = write.wrap(rec, 0);
+                session.enqueueWrite(c.queue(), c.buffer(), c.offset(), c.size(), c.heapOffset(), c.event());
+            }
+            case BUFFER_READ -> {
+                var c = read.wrap(rec, 0);
+                session.enqueueRead(c.queue(), c.buffer(), c.offset(), c.size(), c.heapOffset(), c.event());
+            }
+            case BUFFER_COPY -> {
+                var c = copy.wrap(rec, 0);
+                session.enqueueCopy(c.queue(), c.source(), c.destination(), c.sourceOffset(), c.destinationOffset(),
+                        c.size(), c.event());
+            }
+            case BUFFER_FILL -> {
+                var c = fill.wrap(rec, 0);
+                session.enqueueFill(c.queue(), c.buffer(), c.blob(), c.offset(), c.size(), c.event());
+            }
+            case LAUNCH -> {
+                var c = launch.wrap(rec, 0);
+                long d = c.dimensions();
+                if (d < 1 || d > Calls.Launch.MAX_DIMENSIONS) {
+                    throw new BackendException(Status.INVALID_WORK_SIZE, "launch of " + d + " dimensions");
+                }
+                int dims = (int) d;
+                session.enqueueLaunch(c.queue(), c.kernel(), dims, c.offsets(dims), c.globals(dims), c.locals(dims),
+                        c.event());
+            }
+            case FINISH -> session.finish(finish.wrap(rec, 0).queue());
+            case EVENT_WAIT -> {
+                long[] t = session.waitEvent(eventWait.wrap(rec, 0).event());
                 r[0] = t[0];
                 r[1] = t[1];
             }
-            case RELEASE -> session.release(a(rec, 0));
-            case CLOSE -> closing = true;
-            case PING -> {
-                // a barrier: answering it says every earlier request has been served
-            }
+            case RELEASE -> session.release(release.wrap(rec, 0).handle());
+            default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no request for a device worker");
         }
         r[3] = session.deviceMemoryBytes();
     }
@@ -186,9 +256,5 @@ public final class WorkerMain implements RecordHandler {
         byte[] all = java.util.Arrays.copyOf(out, out.length + note.length);
         System.arraycopy(note, 0, all, out.length, note.length);
         return all;
-    }
-
-    private static long a(MemorySegment rec, int i) {
-        return Wire.arg(rec, 0, i);
     }
 }
