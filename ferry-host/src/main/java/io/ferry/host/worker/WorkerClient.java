@@ -93,8 +93,8 @@ public final class WorkerClient implements BackendSession {
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
-                                     io.ferry.host.HostConfig.SchedClass schedClass,
-                                     io.ferry.host.HostConfig.WorkerLimits limits, long waitLimitNanos)
+                                     io.ferry.host.sched.SchedClass schedClass,
+                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
         Region control = null;
         Process process = null;
@@ -118,7 +118,7 @@ public final class WorkerClient implements BackendSession {
             try {
                 cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file),
                         Files.size(guestRegion), limits, workerArgs);
-            } catch (io.ferry.host.HostConfig.ConfigException e) {
+            } catch (io.ferry.host.config.HostConfig.ConfigException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -133,7 +133,7 @@ public final class WorkerClient implements BackendSession {
                     throw new BackendException(Status.DEVICE_LOST, "the device worker of guest '" + guest
                             + "' exited at start (exit code " + process.exitValue() + "; the host's log has its "
                             + "output); its address space is limited to workerMemory "
-                            + io.ferry.host.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
+                            + io.ferry.host.config.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
                             + "workerMemory if the JVM and PoCL need more on this machine");
                 }
                 if (System.nanoTime() - start > START_TIMEOUT_NANOS) {
