@@ -35,6 +35,13 @@ class ArchitectureTest {
         classes = new ClassFileImporter()
                 .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("io.ferry");
+        // an empty import would pass every rule: make sure every module's classes are there
+        for (String c : new String[] {"io.ferry.protocol.Wire", "io.ferry.channel.SpscRing", "io.ferry.spi.ComputeBackend",
+                "io.ferry.host.FerryHost", "io.ferry.host.session.Session", "io.ferry.testkit.SessionFuzzer"}) {
+            if (!classes.contain(c)) {
+                throw new AssertionError(c + " is not on the test class path: the rules would check nothing");
+            }
+        }
     }
 
     /** Ferry classes outside {@code allowed} (package patterns such as {@code io.ferry.protocol..}). */
