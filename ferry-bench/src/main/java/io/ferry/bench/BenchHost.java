@@ -1,8 +1,8 @@
 package io.ferry.bench;
 
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.logging.Level;

@@ -8,7 +8,7 @@ import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
 import io.ferry.client.Queue;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import io.ferry.spi.BackendSession;
 import io.ferry.spi.ComputeBackend;
 import io.ferry.spi.DeviceInfo;

@@ -1,8 +1,8 @@
 package io.ferry.cli;
 
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import io.ferry.host.tee.TeePolicy;
 import io.ferry.host.tee.TeeServiceFactory;
 import io.ferry.tee.BuiltinTas;

@@ -6,7 +6,7 @@ import io.ferry.cli.workload.Workloads;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,9 @@
 package io.ferry.cli;
 
-import io.ferry.host.HostConfig;
-import io.ferry.host.Quotas;
+import io.ferry.host.sched.SchedClass;
+
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +29,7 @@ final class GuestCommand {
         String regionSize;
         @Option(names = "--class", defaultValue = "NORMAL", description = "scheduling class: CRITICAL, HIGH, NORMAL, "
                 + "BEST_EFFORT (default ${DEFAULT-VALUE})")
-        HostConfig.SchedClass schedClass;
+        SchedClass schedClass;
         @Option(names = "--weight", defaultValue = "1", description = "weight within the class (default ${DEFAULT-VALUE})")
         int weight;
         @Option(names = "--services", split = ",", defaultValue = "compute,tee",

@@ -18,7 +18,7 @@ public final class Main implements Runnable {
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     // Errors a user can act on get one line that says what to do; anything else is a bug.
                     if (e instanceof io.ferry.client.FerryException || e instanceof java.io.IOException
-                            || e instanceof io.ferry.host.HostConfig.ConfigException
+                            || e instanceof io.ferry.host.config.HostConfig.ConfigException
                             || e instanceof io.ferry.channel.RegionException
                             || e instanceof io.ferry.spi.BackendException) {
                         cmd.getErr().println("ferry " + cmd.getCommandName() + ": " + e.getMessage());

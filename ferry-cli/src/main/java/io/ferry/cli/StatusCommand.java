@@ -1,7 +1,7 @@
 package io.ferry.cli;
 
-import io.ferry.host.HostConfig;
-import io.ferry.host.StatusJson;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.admin.StatusJson;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -226,7 +226,7 @@ class CoreTest {
 
     @Test
     void aHostWithoutDevicesSaysSoWhenAskedForOne() throws Exception {
-        try (TestHost bare = TestHost.start(io.ferry.host.Devices.of(java.util.List.of(), java.util.List.of()), "solo");
+        try (TestHost bare = TestHost.start(io.ferry.host.compute.Devices.of(java.util.List.of(), java.util.List.of()), "solo");
              Ferry ferry = bare.connect("solo")) {
             assertTrue(ferry.devices().isEmpty());
             FerryException e = assertThrows(FerryException.class, ferry::defaultDevice);

@@ -1,10 +1,12 @@
 package io.ferry.it;
 
+import io.ferry.host.sched.SchedClass;
+
 import io.ferry.client.Ferry;
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
-import io.ferry.host.Quotas;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +25,7 @@ final class Hosts implements AutoCloseable {
     }
 
     static HostConfig.GuestConfig guest(String name, byte[] secret, Quotas quotas) {
-        return new HostConfig.GuestConfig(name, 16L << 20, secret, HostConfig.SchedClass.NORMAL, 1,
+        return new HostConfig.GuestConfig(name, 16L << 20, secret, SchedClass.NORMAL, 1,
                 Set.of("compute", "tee"), quotas);
     }
 

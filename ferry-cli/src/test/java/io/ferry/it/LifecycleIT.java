@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
-import io.ferry.host.Quotas;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
 import io.ferry.protocol.Status;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -3,8 +3,8 @@ package io.ferry.it;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.ferry.host.HostConfig;
-import io.ferry.host.Quotas;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.ferry.channel.Region;
 import io.ferry.client.Ferry;
-import io.ferry.host.HostConfig;
-import io.ferry.host.Quotas;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.util.List;

@@ -1,5 +1,7 @@
 package io.ferry.it;
 
+import io.ferry.host.sched.SchedClass;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -15,9 +17,9 @@ import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
 import io.ferry.client.Queue;
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import io.ferry.protocol.Status;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -63,7 +65,7 @@ class SandboxIT {
                 new HostConfig.GuestConfig("rewriter", 16L << 20).withRegion(HostConfig.RegionKind.FILE),
                 new HostConfig.GuestConfig("wild", 16L << 20),
                 new HostConfig.GuestConfig("looper", 16L << 20)
-                        .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L),
+                        .withScheduling(SchedClass.NORMAL, 1, null, 1_000_000_000L),
                 new HostConfig.GuestConfig("bystander", 16L << 20)));
         host = FerryHost.start(cfg, Devices.discover(List.of()));
     }
@@ -368,7 +370,7 @@ class SandboxIT {
     @Timeout(120)
     void aGuestThatDiesDuringAnEndlessKernelHasItsWorkerKilledEvenWithoutAnOverrunLimit() throws Exception {
         HostConfig.GuestConfig endless = new HostConfig.GuestConfig("endless", 16L << 20)
-                .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 0); // overrunLimit off
+                .withScheduling(SchedClass.NORMAL, 1, null, 0); // overrunLimit off
         try (Hosts hosts = Hosts.start(List.of(endless, new HostConfig.GuestConfig("bystander", 16L << 20)))) {
             Process guest = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
@@ -400,7 +402,7 @@ class SandboxIT {
     @Timeout(120)
     void underTheFifoPolicyAnEndlessKernelIsReclaimedToo() throws Exception {
         HostConfig.GuestConfig looper = new HostConfig.GuestConfig("looper", 16L << 20)
-                .withScheduling(HostConfig.SchedClass.NORMAL, 1, null, 1_000_000_000L);
+                .withScheduling(SchedClass.NORMAL, 1, null, 1_000_000_000L);
         try (Hosts hosts = Hosts.start(List.of(looper, new HostConfig.GuestConfig("bystander", 16L << 20)),
                 HostConfig.Policy.FIFO);
              Ferry bad = hosts.connect("looper"); Context ctx = bad.createContext(bad.defaultDevice());

@@ -1,5 +1,7 @@
 package io.ferry.it;
 
+import io.ferry.host.sched.SchedClass;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,8 +14,8 @@ import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Queue;
 import io.ferry.client.SchedulingFigures;
-import io.ferry.host.HostConfig;
-import io.ferry.host.Quotas;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
 import io.ferry.protocol.Status;
 import java.time.Duration;
 import java.util.List;
@@ -25,7 +27,7 @@ class SchedulingIT {
 
     @Test
     void theHostPublishesFiguresAndAcceptsHints() throws Exception {
-        var crit = new HostConfig.GuestConfig("rt", 16L << 20, null, HostConfig.SchedClass.CRITICAL, 1,
+        var crit = new HostConfig.GuestConfig("rt", 16L << 20, null, SchedClass.CRITICAL, 1,
                 Set.of("compute"), Quotas.DEFAULT, new HostConfig.Reservation(4_000_000, 16_666_667), 0);
         try (Hosts hosts = Hosts.start(List.of(crit)); Ferry ferry = hosts.connect("rt");
              Context ctx = ferry.createContext(ferry.defaultDevice()); Queue q = ctx.createQueue();

@@ -3,8 +3,8 @@ package io.ferry.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.Devices;
-import io.ferry.host.SessionFuzzer;
+import io.ferry.host.compute.Devices;
+import io.ferry.testkit.SessionFuzzer;
 import io.ferry.protocol.Status;
 import java.time.Duration;
 import java.util.List;

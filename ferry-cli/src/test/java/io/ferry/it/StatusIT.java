@@ -9,7 +9,7 @@ import io.ferry.client.Buffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.Queue;
-import io.ferry.host.StatusJson;
+import io.ferry.host.admin.StatusJson;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -1,5 +1,20 @@
 package io.ferry.host;
 
+import io.ferry.host.sched.SchedClass;
+
+import io.ferry.host.admin.AdminServer;
+import io.ferry.host.admin.HostFigures;
+import io.ferry.host.compute.DeviceDispatch;
+import io.ferry.host.compute.Devices;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
+import io.ferry.host.endpoint.Endpoint;
+import io.ferry.host.endpoint.GuestSocket;
+import io.ferry.host.endpoint.IvshmemServer;
+import io.ferry.host.endpoint.RegionDirectory;
+import io.ferry.host.session.Session;
+import io.ferry.host.session.SessionService;
+
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionLayout;
 import java.io.IOException;
@@ -124,7 +139,7 @@ public final class FerryHost implements AutoCloseable {
 
     /** Where control regions of device workers live (private to the host). */
     public static Path workerDir(HostConfig config) {
-        return config.regionDir().resolve("workers");
+        return config.workerDir();
     }
 
     /** The region file of a guest whose region is a file ({@code region: file}). */
@@ -272,7 +287,7 @@ public final class FerryHost implements AutoCloseable {
      */
     public record GuestView(String name, boolean connected, long sessionId, long sessions, long pid, long calls,
                             int objects, long deviceMemoryBytes, int commandsInFlight, Quotas quotas,
-                            HostConfig.SchedClass schedClass, int weight, long regionBytes, long heapBytes) {
+                            SchedClass schedClass, int weight, long regionBytes, long heapBytes) {
     }
 
     /** Figures of every guest; safe from any thread (figures may be a moment old). */

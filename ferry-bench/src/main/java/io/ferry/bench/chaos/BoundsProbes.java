@@ -9,7 +9,7 @@ import io.ferry.client.Kernel;
 import io.ferry.client.Program;
 import io.ferry.client.Queue;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import io.ferry.protocol.Status;
 import java.io.BufferedReader;
 import java.io.IOException;

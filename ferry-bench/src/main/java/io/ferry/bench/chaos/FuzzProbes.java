@@ -1,6 +1,6 @@
 package io.ferry.bench.chaos;
 
-import io.ferry.host.FuzzSeeds;
+import io.ferry.testkit.FuzzSeeds;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Bounded coverage-guided fuzzing campaigns: each target of {@code io.ferry.host.FuzzTargets} (ring frame, calls,
+ * Bounded coverage-guided fuzzing campaigns: each target of {@code io.ferry.testkit.FuzzTargets} (ring frame, calls,
  * TEE parameters, HELLO, region header) runs under Jazzer's standalone driver in a child JVM (libFuzzer ends its process, and runs
  * one target per process) with {@code -max_total_time}, starting from the seed corpus in a temporary directory.
  * The figures are parsed from the driver's output: executions from {@code "Done N runs"} (or the last
@@ -30,12 +30,12 @@ import java.util.regex.Pattern;
 public final class FuzzProbes {
     /** The Jazzer targets, by the name of their seed folder. */
     public static final Map<String, String> TARGETS = Map.of(
-            "ring", "io.ferry.host.FuzzTargets$Ring",
-            "calls", "io.ferry.host.FuzzTargets$Calls",
-            "tee", "io.ferry.host.FuzzTargets$Tee",
-            "hello", "io.ferry.host.FuzzTargets$Hello",
-            "header", "io.ferry.host.FuzzTargets$Header",
-            "all", "io.ferry.host.FuzzTargets$All");
+            "ring", "io.ferry.testkit.FuzzTargets$Ring",
+            "calls", "io.ferry.testkit.FuzzTargets$Calls",
+            "tee", "io.ferry.testkit.FuzzTargets$Tee",
+            "hello", "io.ferry.testkit.FuzzTargets$Hello",
+            "header", "io.ferry.testkit.FuzzTargets$Header",
+            "all", "io.ferry.testkit.FuzzTargets$All");
     private static final List<String> ORDER = List.of("ring", "calls", "tee", "hello", "header", "all");
     private static final Pattern DONE = Pattern.compile("Done (\\d+) runs in");
     private static final Pattern STATUS = Pattern.compile("^#(\\d+)\\s", Pattern.MULTILINE);
@@ -111,7 +111,7 @@ public final class FuzzProbes {
                 for (var seed : t.getValue().entrySet()) {
                     if (target.equals("all")) {
                         Files.write(corpus.resolve(t.getKey() + "-" + seed.getKey()),
-                                io.ferry.host.FuzzTargets.allSeed(t.getKey(), seed.getValue()));
+                                io.ferry.testkit.FuzzTargets.allSeed(t.getKey(), seed.getValue()));
                     } else if (target.equals(t.getKey())) {
                         Files.write(corpus.resolve(seed.getKey()), seed.getValue());
                     }

@@ -1,9 +1,9 @@
 package io.ferry.cli.vm;
 
 import io.ferry.cli.workload.Workloads;
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
-import io.ferry.host.Devices;
+import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

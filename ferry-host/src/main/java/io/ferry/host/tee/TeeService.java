@@ -1,8 +1,8 @@
 package io.ferry.host.tee;
 
-import io.ferry.host.CallException;
-import io.ferry.host.SessionContext;
-import io.ferry.host.SessionService;
+import io.ferry.host.session.CallException;
+import io.ferry.host.session.SessionContext;
+import io.ferry.host.session.SessionService;
 import io.ferry.spi.TeeBackend;
 import io.ferry.spi.TeeCancellation;
 import io.ferry.spi.TeeParams;

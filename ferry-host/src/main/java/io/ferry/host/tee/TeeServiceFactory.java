@@ -1,7 +1,7 @@
 package io.ferry.host.tee;
 
-import io.ferry.host.SessionContext;
-import io.ferry.host.SessionService;
+import io.ferry.host.session.SessionContext;
+import io.ferry.host.session.SessionService;
 import io.ferry.spi.TeeBackend;
 import java.util.Map;
 import java.util.Objects;

@@ -1,6 +1,6 @@
 package io.ferry.host.worker;
 
-import io.ferry.host.HostConfig.SchedClass;
+import io.ferry.host.sched.SchedClass;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -87,8 +87,8 @@ public final class WorkerClient implements BackendSession {
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
-                                     io.ferry.host.HostConfig.SchedClass schedClass,
-                                     io.ferry.host.HostConfig.WorkerLimits limits, long waitLimitNanos)
+                                     io.ferry.host.sched.SchedClass schedClass,
+                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
         return WorkerLauncher.start(backend, guest, guestRegion, heapOffset, heapSize, workDir, schedClass, limits,
                 waitLimitNanos);

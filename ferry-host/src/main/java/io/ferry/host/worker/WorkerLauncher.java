@@ -46,8 +46,8 @@ final class WorkerLauncher {
      */
     static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
-                                     io.ferry.host.HostConfig.SchedClass schedClass,
-                                     io.ferry.host.HostConfig.WorkerLimits limits, long waitLimitNanos)
+                                     io.ferry.host.sched.SchedClass schedClass,
+                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
         Region control = null;
         Process process = null;
@@ -70,7 +70,7 @@ final class WorkerLauncher {
             try {
                 cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file),
                         Files.size(guestRegion), limits, workerArgs);
-            } catch (io.ferry.host.HostConfig.ConfigException e) {
+            } catch (io.ferry.host.config.HostConfig.ConfigException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -86,7 +86,7 @@ final class WorkerLauncher {
                         throw new StartFailure(new BackendException(Status.DEVICE_LOST, "the device worker of guest '"
                                 + guest + "' exited at start (exit code " + p.exitValue() + "; the host's log has its "
                                 + "output); its address space is limited to workerMemory "
-                                + io.ferry.host.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
+                                + io.ferry.host.config.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
                                 + "workerMemory if the JVM and PoCL need more on this machine"));
                     }
                     if (waited > WorkerClient.START_TIMEOUT_NANOS) {

@@ -1,6 +1,6 @@
 package io.ferry.host.worker;
 
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.HostConfig.ConfigException;
-import io.ferry.host.HostConfig;
+import io.ferry.host.config.HostConfig.ConfigException;
+import io.ferry.host.config.HostConfig;
 import org.junit.jupiter.api.Test;
 
 /** The TEE's per-call watchdog in ferry.yaml: tee.callLimit, default 10 s. */

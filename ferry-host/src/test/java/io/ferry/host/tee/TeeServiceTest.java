@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.host.CallException;
-import io.ferry.host.SessionContext;
+import io.ferry.host.session.CallException;
+import io.ferry.host.session.SessionContext;
 import io.ferry.spi.TeeBackend;
 import io.ferry.spi.TeeCancellation;
 import io.ferry.spi.TeeParams;

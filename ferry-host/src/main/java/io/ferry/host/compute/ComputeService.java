@@ -1,0 +1,52 @@
+package io.ferry.host.compute;
+
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.session.ServiceContext;
+import io.ferry.host.session.SessionService;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The compute service of one guest: opens the compute side of each of its sessions ({@link ComputeCalls}). Holds
+ * what outlives a session: the host's devices and their schedulers, and the pacing of the guest's device workers.
+ * The seam of the endpoint and of test harnesses that drive a session without a region.
+ */
+public final class ComputeService {
+    private final HostConfig host;
+    private final HostConfig.GuestConfig guest;
+    private final long tenant;
+    private final Map<Devices.Device, DeviceDispatch> dispatches;
+    private final Path regionPath;
+    private final Devices devices;
+    private final WorkerGate workerGate = new WorkerGate();
+
+    /**
+     * @param host       the host's configuration (isolation, scheduling policy, worker limits)
+     * @param guest      the guest served
+     * @param tenant     the guest's tenant id in the device schedulers
+     * @param dispatches each device's scheduler (empty under the FIFO policy)
+     * @param regionPath where a device worker re-opens the guest's region
+     * @param devices    the host's devices
+     */
+    public ComputeService(HostConfig host, HostConfig.GuestConfig guest, long tenant,
+                          Map<Devices.Device, DeviceDispatch> dispatches, Path regionPath, Devices devices) {
+        this.host = host;
+        this.guest = guest;
+        this.tenant = tenant;
+        this.dispatches = dispatches;
+        this.regionPath = regionPath;
+        this.devices = devices;
+    }
+
+    /** The devices a HELLO announces. */
+    public int deviceCount() {
+        return devices.all().size();
+    }
+
+    /** Opens the compute side of a new session. */
+    public SessionService open(ServiceContext session) {
+        ComputeBackends backends = new ComputeBackends(host, guest, tenant, dispatches, regionPath, session.heap(),
+                workerGate, session.handles());
+        return new ComputeCalls(session, devices, backends);
+    }
+}

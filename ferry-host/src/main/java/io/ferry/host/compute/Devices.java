@@ -1,0 +1,98 @@
+package io.ferry.host.compute;
+
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceLoader;
+import java.util.logging.Logger;
+
+/**
+ * The devices this host offers: every device of every backend on the class path, optionally filtered by name.
+ * A guest names a device by its index in {@link #all()}.
+ */
+public final class Devices implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+
+    /** One offered device and the backend that drives it. */
+    public record Device(int index, ComputeBackend backend, DeviceInfo info) {
+    }
+
+    private final List<ComputeBackend> backends;
+    private final List<Device> devices;
+    private final List<String> unavailable;
+
+    private Devices(List<ComputeBackend> backends, List<String> filter) {
+        this.backends = List.copyOf(backends);
+        List<Device> found = new ArrayList<>();
+        List<String> why = new ArrayList<>();
+        for (ComputeBackend b : backends) {
+            List<DeviceInfo> infos = b.devices();
+            if (infos.isEmpty()) {
+                why.add(b.name() + ": " + b.unavailableReason());
+            }
+            for (DeviceInfo info : infos) {
+                if (filter.isEmpty() || filter.stream().anyMatch(f ->
+                        info.name().toLowerCase(Locale.ROOT).contains(f.toLowerCase(Locale.ROOT))
+                                || b.name().equalsIgnoreCase(f))) {
+                    found.add(new Device(found.size(), b, info));
+                }
+            }
+        }
+        this.devices = List.copyOf(found);
+        this.unavailable = List.copyOf(why);
+    }
+
+    /** Finds backends with {@link ServiceLoader} and discovers their devices. */
+    public static Devices discover(List<String> filter) {
+        List<ComputeBackend> backends = new ArrayList<>();
+        for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
+            backends.add(b);
+        }
+        Devices d = new Devices(backends, filter);
+        for (Device dev : d.devices) {
+            LOG.info(() -> "device " + dev.index + ": " + dev.info.name() + " (" + dev.backend.name() + ", "
+                    + dev.info.type() + ", " + dev.info.computeUnits() + " compute units, "
+                    + (dev.info.globalMemoryBytes() >> 20) + " MiB)");
+        }
+        for (String w : d.unavailable) {
+            LOG.warning("backend without devices: " + w);
+        }
+        return d;
+    }
+
+    /** For tests and embedding: the given backends only. */
+    public static Devices of(List<ComputeBackend> backends, List<String> filter) {
+        return new Devices(backends, filter);
+    }
+
+    public List<Device> all() {
+        return devices;
+    }
+
+    public Device get(long index) {
+        return index >= 0 && index < devices.size() ? devices.get((int) index) : null;
+    }
+
+    /** Why backends offer no devices, one line per backend. */
+    public List<String> unavailableReasons() {
+        return unavailable;
+    }
+
+    /** Text for a guest that asked for a device when there is none. */
+    public String noDeviceMessage() {
+        if (backends.isEmpty()) {
+            return "the host has no compute backend on its class path";
+        }
+        return devices.isEmpty() ? "the host has no compute device: " + String.join("; ", unavailable)
+                : "the host has " + devices.size() + " device(s), numbered 0.." + (devices.size() - 1);
+    }
+
+    @Override
+    public void close() {
+        for (ComputeBackend b : backends) {
+            b.close();
+        }
+    }
+}

@@ -1,0 +1,321 @@
+package io.ferry.host.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import io.ferry.host.sched.SchedClass;
+
+/**
+ * The host's configuration, read from YAML:
+ *
+ * <pre>
+ * regionDir: /dev/shm/ferry      # where guest regions live (default)
+ * keepRegions: false             # keep region files after shutdown
+ * isolation: process             # process: CPU-device work of each guest runs in a worker process; inprocess
+ * adminSocket: /dev/shm/ferry/admin.sock   # ./ferry status talks to it (default: regionDir/admin.sock)
+ * socket: /run/ferry/guest.sock # guests get their region here (default; see guestSocket)
+ * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
+ * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
+ * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
+ *                                # (callLimit: 10s: the per-call TA watchdog; a longer call ends its TA instance)
+ * workerMemory: 2GiB            # address space of a device worker (RLIMIT_AS), on top of the guest's region
+ * compileTimeLimit: 60s         # a guest's program build that runs longer ends that guest's device worker
+ * workerCpuTime: 0s             # total CPU time of a device worker (RLIMIT_CPU); 0s: no limit
+ * guests:
+ *   - name: alice
+ *     regionSize: 64MiB          # header + rings + heap
+ *     secret: 3q2+7w==...        # base64, 32 bytes; written by ./ferry guest add; checked at the handshake
+ *     region: memfd              # memfd (sealed, handed over the guest socket; default) | file (VMs, in regionDir)
+ *                                # | ivshmem (sealed memfd also served to QEMU's ivshmem-doorbell)
+ *     uids: [1000]               # optional: only these peer uids (SO_PEERCRED) may take the region
+ *     class: NORMAL              # CRITICAL | HIGH | NORMAL | BEST_EFFORT (for the scheduler)
+ *     weight: 1
+ *     services: [compute, tee]
+ *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096, oneWayOutstanding: 65536}
+ *     overrunLimit: 2s           # a device command that runs longer is cancelled (its worker killed); 0s: off
+ * </pre>
+ *
+ * Values are checked once by {@link #parse}; the result is immutable.
+ */
+public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                         List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                         Path guestSocket, WorkerLimits workerLimits) {
+
+    /**
+     * What bounds a guest's device worker (see docs/security.md, "Device worker sandbox"): its address space on top
+     * of the guest's region (RLIMIT_AS), the wall time of one program build, and its total CPU time (RLIMIT_CPU,
+     * 0: none).
+     */
+    public record WorkerLimits(long memoryBytes, long compileTimeNanos, long cpuTimeNanos) {
+        public static final WorkerLimits DEFAULT = new WorkerLimits(2L << 30, 60_000_000_000L, 0);
+    }
+
+    /** The overrun limit of a guest whose config names none: a device command running longer is cancelled. */
+    public static final long DEFAULT_OVERRUN_NANOS = 2_000_000_000L;
+
+    /**
+     * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
+     * the access policy file (deny by default). Null when the host offers no TEE.
+     */
+    public record Tee(Path dir, Path policy, long callLimitMillis) {
+        /** The default per-call TA watchdog of the software TEE. */
+        public static final long DEFAULT_CALL_LIMIT_MILLIS = 10_000;
+
+        public Tee(Path dir, Path policy) {
+            this(dir, policy, DEFAULT_CALL_LIMIT_MILLIS);
+        }
+    }
+
+    public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
+    public static final long DEFAULT_REGION_SIZE = 64L << 20;
+    public static final int SECRET_BYTES = 32;
+    /** The guest socket of a host on the default region directory. */
+    public static final Path DEFAULT_GUEST_SOCKET = Path.of("/run/ferry/guest.sock");
+
+    /**
+     * What backs a guest's region: a sealed memfd handed to the guest over the guest socket (its size fixed for
+     * good, so no holder can make a mapping fault), or a file in regionDir (for QEMU's ivshmem-plain and PCI BARs).
+     */
+    public enum RegionKind {
+        /** Sealed memfd, handed to process guests over the guest socket. */
+        MEMFD,
+        /** A file in regionDir, for QEMU's ivshmem-plain (memory-backend-file) and PCI BARs. */
+        FILE,
+        /** Sealed memfd, also served to QEMU's ivshmem-doorbell at regionDir/GUEST.ivshmem (and the socket). */
+        IVSHMEM
+    }
+
+    /** How device commands reach a device: in arrival order, or through Ferry's scheduler. */
+    public enum Policy { FERRY, FIFO }
+
+    /**
+     * Host-wide scheduling: the policy, and the most best-effort device time let onto a device at once (what an
+     * arriving critical command may have to wait behind).
+     */
+    public record Scheduling(Policy policy, long bestEffortCapNanos) {
+        public static final Scheduling DEFAULT = new Scheduling(Policy.FERRY, 4_000_000);
+    }
+
+    /** A device-time budget per period (nanoseconds). */
+    public record Reservation(long budgetNanos, long periodNanos) {
+    }
+
+    /** Where a guest's CPU-device work runs. */
+    public enum Isolation { PROCESS, INPROCESS }
+
+    /**
+     * One provisioned guest. {@code secret} is null when the config has none (then a random one per start).
+     * {@code uids}: where not empty, only a peer with one of these uids (SO_PEERCRED) gets the region.
+     */
+    public record GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                              Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos,
+                              RegionKind region, List<Integer> uids) {
+        public GuestConfig {
+            services = Set.copyOf(services);
+            secret = secret == null ? null : secret.clone();
+            region = region == null ? RegionKind.MEMFD : region;
+            uids = uids == null ? List.of() : List.copyOf(uids);
+        }
+
+        public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                           Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos) {
+            this(name, regionSize, secret, schedClass, weight, services, quotas, reservation, overrunLimitNanos,
+                    RegionKind.MEMFD, List.of());
+        }
+
+        /** A guest with defaults for everything but name and size. */
+        public GuestConfig(String name, long regionSize) {
+            this(name, regionSize, null, SchedClass.NORMAL, 1, Set.of("compute", "tee"), Quotas.DEFAULT);
+        }
+
+        public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                           Set<String> services, Quotas quotas) {
+            this(name, regionSize, secret, schedClass, weight, services, quotas, null, DEFAULT_OVERRUN_NANOS);
+        }
+
+        public GuestConfig withSecret(byte[] s) {
+            return new GuestConfig(name, regionSize, s, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos, region, uids);
+        }
+
+        public GuestConfig withScheduling(SchedClass c, int w, Reservation r, long overrunNanos) {
+            return new GuestConfig(name, regionSize, secret, c, w, services, quotas, r, overrunNanos, region, uids);
+        }
+
+        /** This guest with its region backed by {@code kind}. */
+        public GuestConfig withRegion(RegionKind kind) {
+            return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos, kind, uids);
+        }
+
+        /** This guest, given only to peers of these uids (empty: any uid with the secret). */
+        public GuestConfig withUids(List<Integer> allowed) {
+            return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos, region, allowed);
+        }
+
+        public boolean allows(String service) {
+            return services.contains(service);
+        }
+    }
+
+    public HostConfig {
+        if (scheduling == null) {
+            scheduling = Scheduling.DEFAULT;
+        }
+        if (workerLimits == null) {
+            workerLimits = WorkerLimits.DEFAULT;
+        }
+        deviceFilter = List.copyOf(deviceFilter);
+        guests = List.copyOf(guests);
+        if (adminSocket == null) {
+            adminSocket = regionDir.resolve("admin.sock");
+        }
+        if (guestSocket == null) {
+            guestSocket = defaultGuestSocket(regionDir);
+        }
+    }
+
+    /** A config with the default guest socket and worker limits. */
+    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
+        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null, null);
+    }
+
+    /** A config with the default worker limits. */
+    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                      Path guestSocket) {
+        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket, null);
+    }
+
+    /** A config with defaults for the host-wide settings. */
+    public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
+        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null, null,
+                null);
+    }
+
+    /**
+     * The guest socket when the config names none: {@link #DEFAULT_GUEST_SOCKET} for the default region
+     * directory, else {@code REGIONDIR.sock} next to the region directory (outside it: guests of any uid must
+     * reach the socket, and only the host's uid may enter the region directory).
+     */
+    public static Path defaultGuestSocket(Path regionDir) {
+        if (regionDir.toAbsolutePath().normalize().equals(DEFAULT_REGION_DIR)) {
+            return DEFAULT_GUEST_SOCKET;
+        }
+        Path abs = regionDir.toAbsolutePath().normalize();
+        return abs.resolveSibling(abs.getFileName() + ".sock");
+    }
+
+    public HostConfig withGuests(List<GuestConfig> gs) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
+                guestSocket, workerLimits);
+    }
+
+    public HostConfig withIsolation(Isolation i) {
+        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket, workerLimits);
+    }
+
+    public HostConfig withScheduling(Scheduling sc) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
+                guestSocket, workerLimits);
+    }
+
+    public HostConfig withTee(Tee t) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
+                guestSocket, workerLimits);
+    }
+
+    /** This config with guests taking their regions at {@code socket}. */
+    public HostConfig withGuestSocket(Path socket) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                socket, workerLimits);
+
+    }
+
+    public HostConfig withWorkerLimits(WorkerLimits w) {
+        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket, w);
+    }
+
+    public GuestConfig guest(String name) {
+        for (GuestConfig g : guests) {
+            if (g.name.equals(name)) {
+                return g;
+            }
+        }
+        return null;
+    }
+
+    public static byte[] newSecret() {
+        byte[] s = new byte[SECRET_BYTES];
+        new SecureRandom().nextBytes(s);
+        return s;
+    }
+
+    public static HostConfig load(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            throw new ConfigException("config file " + file + " does not exist; create it or run ./ferry guest add NAME");
+        }
+        return parse(Files.readString(file), file.toString());
+    }
+
+    /** Writes the config with mode 0600 (it holds the guests' secrets). */
+    public void save(Path file) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, toYaml());
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Parses YAML text; {@code source} names it in error messages. */
+    public static HostConfig parse(String yaml, String source) {
+        return ConfigYaml.parse(yaml, source);
+    }
+
+    /** The config as YAML, the way {@link #parse} reads it. */
+    public String toYaml() {
+        return ConfigYaml.toYaml(this);
+    }
+
+    /** "16.667ms", "500us", "2s", "1500000ns" → nanoseconds. */
+    public static long parseDuration(String text, String what) {
+        return ConfigYaml.parseDuration(text, what);
+    }
+
+    /** Nanoseconds as the shortest exact duration text ("2s", "16.667ms", "1500ns"). */
+    public static String formatDuration(long nanos) {
+        return ConfigYaml.formatDuration(nanos);
+    }
+
+    /** "64MiB", "1GiB", "65536", "4k" → bytes. */
+    public static long parseSize(String text, String what) {
+        return ConfigYaml.parseSize(text, what);
+    }
+
+    /** Bytes as the shortest exact size text ("64MiB", "4KiB", "1000"). */
+    public static String formatSize(long bytes) {
+        return ConfigYaml.formatSize(bytes);
+    }
+
+    /** Where control regions of device workers live (private to the host). */
+    public Path workerDir() {
+        return regionDir.resolve("workers");
+    }
+
+    /** A configuration error; the message names the file and what to change. */
+    public static final class ConfigException extends RuntimeException {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}

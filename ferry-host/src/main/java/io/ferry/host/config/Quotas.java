@@ -1,0 +1,30 @@
+package io.ferry.host.config;
+
+/**
+ * Per-guest limits. Going over answers {@code QUOTA_EXCEEDED} (see {@code io.ferry.host.session.QuotaChecks}) with a message that names the quota, the
+ * figures and the fix. Together with the ring and heap sizes fixed at provisioning they bound what one guest can
+ * make the host hold: device memory, objects (host memory per object is small and bounded), device commands queued,
+ * and the bookkeeping of one-way calls not yet known to be done.
+ *
+ * @param deviceMemoryBytes  device memory the guest's buffers may hold at once
+ * @param objects            live objects (contexts, queues, buffers, programs, kernels, events)
+ * @param commandsInFlight   device commands the session may hold, over all its queues, between finishes
+ * @param oneWayOutstanding  one-way compute and TEE calls the session may send between two synchronous calls
+ */
+public record Quotas(long deviceMemoryBytes, int objects, int commandsInFlight, int oneWayOutstanding) {
+    /** Default of {@link #oneWayOutstanding}: bounds the host's bookkeeping of one-way calls to about 2 MiB. */
+    public static final int DEFAULT_ONE_WAY_OUTSTANDING = 65_536;
+    public static final Quotas DEFAULT = new Quotas(1L << 30, 4096, 4096, DEFAULT_ONE_WAY_OUTSTANDING);
+
+    public Quotas {
+        if (deviceMemoryBytes <= 0 || objects <= 0 || commandsInFlight <= 0 || oneWayOutstanding <= 0) {
+            throw new IllegalArgumentException("quotas must be positive: " + deviceMemoryBytes + ", " + objects + ", "
+                    + commandsInFlight + ", " + oneWayOutstanding);
+        }
+    }
+
+    /** The first three quotas given, {@link #DEFAULT_ONE_WAY_OUTSTANDING} one-way calls. */
+    public Quotas(long deviceMemoryBytes, int objects, int commandsInFlight) {
+        this(deviceMemoryBytes, objects, commandsInFlight, DEFAULT_ONE_WAY_OUTSTANDING);
+    }
+}

@@ -1,0 +1,318 @@
+package io.ferry.host.endpoint;
+
+import io.ferry.host.sched.SchedClass;
+
+import io.ferry.host.compute.DeviceDispatch;
+import io.ferry.host.compute.Devices;
+import io.ferry.host.compute.ComputeService;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.session.ProtocolViolation;
+import io.ferry.host.session.Session;
+import io.ferry.host.session.SessionService;
+
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.IdleStrategy;
+import io.ferry.channel.Region;
+import io.ferry.channel.RingCorruptedException;
+import io.ferry.channel.RingIdleStrategy;
+import io.ferry.protocol.Status;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Serves one guest region on a thread of its own, so a guest that is slow, blocked in a device call or hostile
+ * never holds up another.
+ *
+ * <p>Loop: (1) a new nonce in CONNECT_REQUEST asks for a fresh session: the old one is closed and released, both
+ * rings are reset, and CONNECT_ACK echoes the nonce; (2) command records are handed to the session; (3) the idle
+ * strategy backs off (spin, yield, park) when there was nothing to do, so an idle host uses almost no CPU.
+ */
+public final class Endpoint implements Runnable {
+    private static final Logger LOG = Logger.getLogger("ferry.host");
+    private static final Logger AUDIT = Logger.getLogger("ferry.audit");
+    private static final AtomicLong SESSION_IDS = new AtomicLong();
+    private static final int BATCH = 64;
+
+    /** A guest whose heartbeat stands still this long is gone (when its process is not visible here). */
+    static final long GUEST_TIMEOUT_NANOS = 3_000_000_000L;
+
+    private final Region region;
+    private final String guest;
+    private final HostConfig.GuestConfig config;
+    private final long[] credential;
+    private final Devices devices;
+    private final SessionService.Factory tee;
+    /** Set by the watchdog (another thread): the endpoint ends the session at its next turn. */
+    private volatile String closeRequest;
+    /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
+    private volatile String regionLost;
+    /** The pid the guest socket last handed this region to (SO_PEERCRED; 0: none): a pid the host can watch. */
+    private volatile long handedToPid;
+    private volatile long sessionsServed;
+    // watchdog state (watchdog thread only)
+    private Session watched;
+    private long lastBeat;
+    private long lastBeatChange;
+    /** While a session is open: spin, yield, then sleep on the command ring's doorbell (woken by the guest). */
+    private final IdleStrategy idle;
+    /**
+     * Without a session only CONNECT_REQUEST is watched: sleep on the command ring's doorbell, which a guest rings
+     * with its connect request ({@link io.ferry.channel.Region#connectRequest(long)}), so a connect is served at
+     * once; the 100 ms timeout bounds a guest that cannot ring (a VM without a doorbell) and the stop flag.
+     */
+    private final IdleStrategy idleDisconnected;
+    private volatile boolean running = true;
+    private volatile Session session;
+    private long lastRequest;
+    private Thread thread;
+
+    private final HostConfig host;
+    private final ComputeService compute;
+    private final long tenant;
+    private final java.util.Map<Devices.Device, DeviceDispatch> dispatches;
+
+    public Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
+             HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee) {
+        this.host = host;
+        // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
+        // on its own every 50 ms to see a reconnect or a watchdog's close request.
+        this.idle = RingIdleStrategy.forRequests(region.commandRing(), 50_000_000);
+        this.idleDisconnected = new IdleStrategy() {
+            @Override
+            public void idle(int workCount) {
+                if (workCount == 0) {
+                    region.commandRing().awaitDoorbell(100_000_000);
+                }
+            }
+
+            @Override
+            public void reset() {
+            }
+        };
+        this.tenant = tenant;
+        this.dispatches = dispatches;
+        this.tee = tee;
+        this.region = region;
+        this.guest = config.name();
+        this.config = config;
+        this.credential = words(credential);
+        this.devices = devices;
+        this.compute = new ComputeService(host, config, tenant, dispatches, region.path(), devices);
+    }
+
+    public HostConfig.GuestConfig config() {
+        return config;
+    }
+
+    public long sessionsServed() {
+        return sessionsServed;
+    }
+
+    /**
+     * Watchdog, called about every 100 ms from the host's heartbeat thread: a guest whose process is visible and
+     * gone, or whose heartbeat has stood still for {@link #GUEST_TIMEOUT_NANOS}, has its session ended.
+     */
+    public void watch(long now) {
+        Session s = session;
+        if (s == null || closeRequest != null) {
+            watched = null;
+            return;
+        }
+        long beat = region.guestHeartbeat();
+        if (s != watched) {
+            watched = s;
+            lastBeat = beat;
+            lastBeatChange = now;
+            return;
+        }
+        if (beat != lastBeat) {
+            lastBeat = beat;
+            lastBeatChange = now;
+        }
+        boolean verified = s.pidVerified() || (s.guestPid() > 0 && s.guestPid() == handedToPid);
+        if (verified && !GuestProcess.alive(s.guestPid())) {
+            closeRequest = "guest process " + s.guestPid() + " exited";
+        } else if (now - lastBeatChange > GUEST_TIMEOUT_NANOS) {
+            closeRequest = "no heartbeat from the guest for " + (now - lastBeatChange) / 1_000_000 + " ms";
+        }
+        String why = closeRequest;
+        if (why != null) {
+            // the endpoint may be waiting on a device worker (an endless kernel): end that wait so it reads the request
+            s.cancelWorkers("was stopped because its guest is gone (" + why + ")");
+        }
+    }
+
+    /** The guest socket handed this region to process {@code pid} (its SO_PEERCRED pid). */
+    public void handedTo(long pid) {
+        handedToPid = pid;
+    }
+
+    /** Why the region is unusable, or null. */
+    public String regionLost() {
+        return regionLost;
+    }
+
+    /**
+     * Marks the region unusable (from the heartbeat thread): the endpoint ends the session with {@code reason}
+     * at its next turn and touches the region no more; the host and the other guests go on.
+     */
+    public void loseRegion(String reason) {
+        regionLost = reason;
+    }
+
+    /** A 32-byte credential as the four little-endian words HELLO carries. */
+    public static long[] words(byte[] credential) {
+        ByteBuffer b = ByteBuffer.wrap(credential).order(ByteOrder.LITTLE_ENDIAN);
+        return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
+    }
+
+    public void start() {
+        thread = Thread.ofPlatform().name("ferry-endpoint-" + guest).daemon(true).start(this);
+    }
+
+    public Region region() {
+        return region;
+    }
+
+    public String guest() {
+        return guest;
+    }
+
+    /** The current session, or null (read by status from other threads). */
+    public Session session() {
+        return session;
+    }
+
+    @Override
+    public void run() {
+        if (host.scheduling().policy() == HostConfig.Policy.FERRY && config.schedClass() != SchedClass.NORMAL) {
+            io.ferry.host.worker.OsPriority.applyToServingThread(config.schedClass());
+        }
+        try {
+            while (running) {
+                if (regionLost != null) {
+                    abandon(regionLost);
+                    return;
+                }
+                int work = 0;
+                long request = region.connectRequest();
+                if (request != 0 && request != lastRequest) {
+                    lastRequest = request;
+                    reconnect(request);
+                    work++;
+                }
+                Session s = session;
+                String why = closeRequest;
+                if (why != null) {
+                    closeRequest = null;
+                    if (s != null) {
+                        AUDIT.warning("guest " + guest + " session " + s.id() + ": guest gone (" + why
+                                + "); releasing its objects");
+                        end(s, Status.SESSION_CLOSED, "guest gone: " + why);
+                    }
+                    s = null;
+                    work++;
+                }
+                if (s != null) {
+                    work += serve(s);
+                    idle.idle(work);
+                } else {
+                    idleDisconnected.idle(work);
+                }
+            }
+        } catch (Throwable t) {
+            // Whatever broke (a region truncated under the host gives InternalError), it ends this guest only.
+            LOG.log(Level.SEVERE, "guest " + guest + ": endpoint failed; the guest is no longer served", t);
+            if (regionLost == null) {
+                regionLost = t instanceof InternalError
+                        ? "its region faulted under the host (" + t.getMessage() + "): a file region truncated or "
+                                + "replaced under the host does this; re-provision the guest"
+                        : "its endpoint failed: " + t;
+            }
+            abandon(regionLost);
+        } finally {
+            Session s = session;
+            if (s != null) {
+                try {
+                    s.close(Status.SESSION_CLOSED, "host shutting down");
+                    session = null;
+                    region.connectAck(0);
+                } catch (Throwable t) {
+                    session = null;
+                    LOG.log(Level.WARNING, "guest " + guest + ": could not close its session cleanly", t);
+                }
+            }
+        }
+    }
+
+    /** Ends the session of a guest whose region is unusable, touching the region as little as it can. */
+    private void abandon(String reason) {
+        Session s = session;
+        session = null;
+        if (s != null) {
+            AUDIT.warning("guest " + guest + " session " + s.id() + ": ended: " + reason);
+            try {
+                s.close(Status.SESSION_CLOSED, reason);
+            } catch (Throwable t) {
+                LOG.log(Level.FINE, "guest " + guest + ": closing the session on a broken region failed", t);
+            }
+        } else {
+            AUDIT.warning("guest " + guest + ": no longer served: " + reason);
+        }
+    }
+
+    private int serve(Session s) {
+        int n;
+        try {
+            n = region.commandRing().poll(s, BATCH);
+        } catch (RingCorruptedException | ProtocolViolation e) {
+            AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
+            end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            // A bug of ours while serving this guest: end only this session, keep the host up.
+            LOG.log(Level.SEVERE, "guest " + guest + " session " + s.id() + ": internal error", e);
+            end(s, Status.INTERNAL, "internal host error: " + e);
+            return 1;
+        }
+        if (s.goodbye()) {
+            end(s, Status.OK, "guest said goodbye");
+        }
+        return n;
+    }
+
+    private void end(Session s, Status status, String reason) {
+        s.close(status, reason);
+        session = null;
+        // The guest sees CONNECT_ACK move away from its nonce: its session is over.
+        region.connectAck(0);
+    }
+
+    private void reconnect(long request) {
+        Session old = session;
+        if (old != null) {
+            old.close(Status.SESSION_CLOSED, "the guest reconnected");
+        }
+        region.commandRing().reset();
+        region.completionRing().reset();
+        long id = SESSION_IDS.incrementAndGet();
+        session = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
+                region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
+        sessionsServed++;
+        region.sessionId(id);
+        region.connectAck(request);
+    }
+
+    public void stop() {
+        running = false;
+    }
+
+    public void join(long millis) throws InterruptedException {
+        if (thread != null) {
+            thread.join(millis);
+        }
+    }
+}

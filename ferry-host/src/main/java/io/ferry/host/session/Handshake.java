@@ -1,0 +1,70 @@
+package io.ferry.host.session;
+
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
+import java.util.function.LongPredicate;
+
+/**
+ * HELLO: the first call of a session checks the protocol's magic and version, the guest's credential and name,
+ * and records the guest's process id (and whether this host can see that process: it maps the region).
+ */
+final class Handshake {
+    private final String guest;
+    private final long credential0, credential1, credential2, credential3;
+    /** Whether this host can watch a process: it is alive here and maps the guest's region. */
+    private final LongPredicate watchable;
+    private boolean done;
+    private volatile long guestPid;
+    private volatile boolean pidVerified;
+
+    Handshake(String guest, long[] credential, LongPredicate watchable) {
+        this.guest = guest;
+        this.credential0 = credential[0];
+        this.credential1 = credential[1];
+        this.credential2 = credential[2];
+        this.credential3 = credential[3];
+        this.watchable = watchable;
+    }
+
+    boolean done() {
+        return done;
+    }
+
+    long guestPid() {
+        return guestPid;
+    }
+
+    boolean pidVerified() {
+        return pidVerified;
+    }
+
+    /** Checks a HELLO; a failure the guest may retry is a {@link CallException}, a broken one a violation. */
+    void hello(MemorySegment rec) throws CallException {
+        if (done) {
+            throw new ProtocolViolation("second HELLO in one session");
+        }
+        if (Wire.arg(rec, 0, 0) != Wire.HELLO_MAGIC) {
+            throw new ProtocolViolation("HELLO with bad magic 0x" + Long.toHexString(Wire.arg(rec, 0, 0)));
+        }
+        long version = Wire.arg(rec, 0, 1);
+        if (version != Wire.PROTOCOL_VERSION) {
+            throw new CallException(Status.VERSION_MISMATCH, "guest speaks protocol version " + version
+                    + ", this host speaks " + Wire.PROTOCOL_VERSION);
+        }
+        if (Wire.arg(rec, 0, 4) != credential0 || Wire.arg(rec, 0, 5) != credential1
+                || Wire.arg(rec, 0, 6) != credential2 || Wire.arg(rec, 0, 7) != credential3) {
+            throw new CallException(Status.BAD_CREDENTIAL, "the credential in HELLO is not the one provisioned for "
+                    + "guest '" + guest + "': the region is stale or belongs to another guest");
+        }
+        String name = Wire.string(rec, Op.HELLO.fixedLength(), Wire.blobLength(rec, 0));
+        if (!name.equals(guest)) {
+            throw new CallException(Status.BAD_CREDENTIAL, "HELLO names guest '" + name + "' but this region is '"
+                    + guest + "'");
+        }
+        done = true;
+        guestPid = Wire.arg(rec, 0, 3);
+        pidVerified = watchable.test(guestPid);
+    }
+}

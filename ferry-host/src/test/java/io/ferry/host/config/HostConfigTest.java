@@ -1,0 +1,73 @@
+package io.ferry.host.config;
+
+import io.ferry.host.sched.SchedClass;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class HostConfigTest {
+
+    @Test
+    void everyFieldSurvivesARoundTripThroughYaml() {
+        var g = new HostConfig.GuestConfig("alice", 32L << 20, HostConfig.newSecret(), SchedClass.CRITICAL,
+                3, Set.of("compute"), new Quotas(1L << 28, 100, 50),
+                new HostConfig.Reservation(3_000_000, 16_667_000), 2_000_000_000L);
+        var cfg = new HostConfig(java.nio.file.Path.of("/tmp/x"), true, List.of("pthread"), List.of(g))
+                .withScheduling(new HostConfig.Scheduling(HostConfig.Policy.FIFO, 2_500_000));
+        var back = HostConfig.parse(cfg.toYaml(), "test");
+        var h = back.guest("alice");
+        assertEquals(32L << 20, h.regionSize());
+        assertArrayEquals(g.secret(), h.secret());
+        assertEquals(SchedClass.CRITICAL, h.schedClass());
+        assertEquals(3, h.weight());
+        assertEquals(Set.of("compute"), h.services());
+        assertEquals(new Quotas(1L << 28, 100, 50), h.quotas());
+        assertEquals(new HostConfig.Reservation(3_000_000, 16_667_000), h.reservation());
+        assertEquals(2_000_000_000L, h.overrunLimitNanos());
+        assertEquals(HostConfig.Policy.FIFO, back.scheduling().policy());
+        assertEquals(2_500_000, back.scheduling().bestEffortCapNanos());
+        assertEquals(List.of("pthread"), back.deviceFilter());
+        assertTrue(back.keepRegions());
+    }
+
+    @Test
+    void unknownKeysAreNamedWithTheKnownOnes() {
+        var e = assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("guests:\n  - name: a\n    regionSise: 1MiB\n", "f.yaml"));
+        assertTrue(e.getMessage().contains("regionSise"), e.getMessage());
+        assertTrue(e.getMessage().contains("regionSize"), e.getMessage());
+    }
+
+    @Test
+    void badValuesSayWhatIsExpected() {
+        assertTrue(assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("guests:\n  - name: ../etc\n", "f")).getMessage().contains("not valid"));
+        assertTrue(assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("guests:\n  - name: a\n    regionSize: lots\n", "f")).getMessage()
+                .contains("not a size"));
+        assertTrue(assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("guests:\n  - name: a\n    class: urgent\n", "f")).getMessage()
+                .contains("critical"));
+        assertTrue(assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("guests:\n  - name: a\n    reservation: {budget: 20ms, period: 10ms}\n", "f"))
+                .getMessage().contains("exceeds its period"));
+        assertTrue(assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("guests:\n  - name: a\n  - name: a\n", "f")).getMessage().contains("twice"));
+    }
+
+    @Test
+    void durationsAndSizesParse() {
+        assertEquals(16_667_000, HostConfig.parseDuration("16.667ms", "t"));
+        assertEquals(500_000, HostConfig.parseDuration("500us", "t"));
+        assertEquals(2_000_000_000L, HostConfig.parseDuration("2s", "t"));
+        assertEquals(64L << 20, HostConfig.parseSize("64MiB", "t"));
+        assertEquals(1L << 30, HostConfig.parseSize("1g", "t"));
+        assertEquals("16.667ms", HostConfig.formatDuration(16_667_000));
+    }
+}

@@ -1,0 +1,268 @@
+package io.ferry.testkit;
+
+import io.ferry.host.sched.SchedClass;
+import io.ferry.host.FerryHost;
+import io.ferry.host.compute.Devices;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
+import io.ferry.channel.RegionDescriptor;
+import io.ferry.channel.SpscRing;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.Wire;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import io.ferry.testkit.RawGuest.Reply;
+
+/**
+ * The arguments of the {@link SessionFuzzer}'s call-level cases: mostly valid handles, sizes and ranges (so calls
+ * reach deep checks), sometimes foreign, zero, released or absurd ones; and the handle pool the hostile session
+ * creates its objects from.
+ */
+final class CallArguments {
+    private final SessionFuzzer f;
+
+    CallArguments(SessionFuzzer f) {
+        this.f = f;
+    }
+
+    long argument(Op op, int index, String name) {
+        boolean creates = index == 0 && (op == Op.CONTEXT_CREATE || op == Op.QUEUE_CREATE || op == Op.BUFFER_CREATE
+                || op == Op.PROGRAM_CREATE || op == Op.KERNEL_CREATE);
+        if (creates) {
+            return newHandle();
+        }
+        return switch (name) {
+            case "context" -> handle(SessionFuzzer.CTX, Op.CONTEXT_CREATE);
+            case "queue" -> handle(SessionFuzzer.QUEUE, Op.QUEUE_CREATE);
+            case "buffer", "source", "destination" -> handle(f.rnd.nextBoolean() ? SessionFuzzer.BUF : SessionFuzzer.HEAP_BUF, Op.BUFFER_CREATE);
+            case "program" -> handle(SessionFuzzer.PROG, Op.PROGRAM_CREATE);
+            case "kernel" -> handle(SessionFuzzer.KERNEL, Op.KERNEL_CREATE);
+            case "handle" -> releaseTarget();
+            case "shm", "session" -> f.rnd.nextInt(3) == 0 ? pooled() : handle(1 + f.rnd.nextInt(6));
+            case "event" -> {
+                if (op == Op.EVENT_WAIT && f.rnd.nextInt(4) != 0) {
+                    long e = liveOf(Op.EVENT_WAIT);
+                    if (e != 0) {
+                        yield e;
+                    }
+                }
+                yield switch (f.rnd.nextInt(6)) {
+                    case 0, 1, 2 -> 0;
+                    case 3 -> {
+                        // an enqueue names a new event: assume it exists (RELEASE of one that does not is harmless)
+                        long h = newHandle();
+                        if (op != Op.EVENT_WAIT && h >= 100) {
+                            f.live.put(h, Op.EVENT_WAIT);
+                        }
+                        yield h;
+                    }
+                    case 4 -> pooled();
+                    default -> handle(SessionFuzzer.QUEUE);
+                };
+            }
+            case "device" -> pick(0, 0, 0, 1, -1, f.devices.all().size(), Long.MAX_VALUE, f.rnd.nextLong());
+            case "size", "bytes" -> size();
+            case "offset", "source offset", "destination offset" -> offset(SessionFuzzer.BUF_SIZE);
+            case "heap offset" -> f.rnd.nextInt(4) == 0 ? -1 : offset(SessionFuzzer.heapSize(f.calls));
+            case "index" -> pick(0, 1, 2, 3, -1, 255, Integer.MAX_VALUE + 1L, f.rnd.nextLong());
+            case "access" -> pick(0, 1, 2, 3, 4, -1);
+            case "flags" -> pick(0, 0, 1, 2, -1);
+            case "priority" -> pick(0, 1, -1, Integer.MAX_VALUE, Long.MIN_VALUE);
+            case "language" -> pick(SourceLanguage.OPENCL_C.code(), 0, 1, 2, 3, 99, -1);
+            case "value" -> f.rnd.nextLong();
+            default -> f.rnd.nextInt(4) == 0 ? f.rnd.nextLong() : f.rnd.nextInt(16);
+        };
+    }
+
+    /** Mostly the given own handle; sometimes another own, a pooled, a foreign, zero or a random one. */
+    long handle(long own) {
+        return switch (f.rnd.nextInt(12)) {
+            case 0 -> 1 + f.rnd.nextInt(6);
+            case 1 -> pooled();
+            case 2 -> SessionFuzzer.GOOD_BASE + 1 + f.rnd.nextInt(7);
+            case 3 -> f.rnd.nextInt(3) == 0 ? 0 : f.rnd.nextLong();
+            default -> own;
+        };
+    }
+
+    /**
+     * A f.live object of the kind {@code creator} makes: mostly the base one, often one the fuzzed f.calls created (so
+     * those are used too); 1 in 8 a handle of the wrong kind, released, another session's or random.
+     */
+    long handle(long own, Op creator) {
+        int r = f.rnd.nextInt(16);
+        if (r < 2) {
+            return handle(own);
+        }
+        if (r < 5) {
+            long h = liveOf(creator);
+            return h != 0 ? h : own;
+        }
+        return own;
+    }
+
+    long liveOf(Op creator) {
+        List<Long> of = new ArrayList<>();
+        for (var e : f.live.entrySet()) {
+            if (e.getValue() == creator && e.getKey() >= 100) {
+                of.add(e.getKey());
+            }
+        }
+        return of.isEmpty() ? 0 : of.get(f.rnd.nextInt(of.size()));
+    }
+
+    /**
+     * What RELEASE names: mostly an object the fuzzed f.calls created (keeping the session under its object quota),
+     * sometimes a pooled (perhaps released) or random handle, and 1 in 64 a base object, re-created after the batch.
+     */
+    long releaseTarget() {
+        int r = f.rnd.nextInt(64);
+        if (r == 0) {
+            f.baseLost = true;
+            long h = 1 + f.rnd.nextInt(6);
+            f.live.remove(h);
+            return h;
+        }
+        if (r < 4) {
+            return r == 1 ? f.rnd.nextLong() : pooled();
+        }
+        List<Long> created = new ArrayList<>();
+        for (long h : f.live.keySet()) {
+            if (h >= 100) {
+                created.add(h);
+            }
+        }
+        if (created.isEmpty()) {
+            return pooled();
+        }
+        long h = created.get(f.rnd.nextInt(created.size()));
+        f.live.remove(h);
+        return h;
+    }
+
+    /** Handles this session created (or tried to); the f.pool stays small so the object quota is met and released. */
+    long newHandle() {
+        long h = f.rnd.nextInt(16) == 0 ? pick(0, SessionFuzzer.CTX, SessionFuzzer.KERNEL, SessionFuzzer.GOOD_BASE + 1) : f.nextHandle++;
+        if (h >= 100) {
+            f.pool.add(h);
+            if (f.pool.size() > 200) {
+                f.pool.subList(0, 100).clear();
+            }
+        }
+        return h;
+    }
+
+    long pooled() {
+        return f.pool.isEmpty() ? 99 : f.pool.get(f.rnd.nextInt(f.pool.size()));
+    }
+
+    long size() {
+        return switch (f.rnd.nextInt(10)) {
+            case 0 -> pick(0, -1, Long.MIN_VALUE, Long.MAX_VALUE);
+            case 1 -> pick(SessionFuzzer.HOSTILE_QUOTAS.deviceMemoryBytes(), SessionFuzzer.HOSTILE_QUOTAS.deviceMemoryBytes() + 1, 1L << 40);
+            case 2 -> pick(SessionFuzzer.BUF_SIZE, SessionFuzzer.BUF_SIZE + 1, SessionFuzzer.heapSize(f.calls), SessionFuzzer.heapSize(f.calls) + 8);
+            default -> 1 + f.rnd.nextInt(f.rnd.nextBoolean() ? 64 : 4096);
+        };
+    }
+
+    long offset(long limit) {
+        return switch (f.rnd.nextInt(8)) {
+            case 0 -> pick(-1, Long.MIN_VALUE, Long.MAX_VALUE, -4096);
+            case 1 -> pick(limit, limit - 1, limit - 8, limit + 1);
+            case 2 -> limit - f.rnd.nextInt(64);
+            default -> f.rnd.nextInt((int) Math.min(limit, 1 << 20));
+        };
+    }
+
+    long pick(long... values) {
+        return values[f.rnd.nextInt(values.length)];
+    }
+
+    /** Launch geometry: invalid shapes of every kind, valid ones of at most 16 work-items per dimension. */
+    void geometry(long[] args) {
+        args[2] = pick(1, 1, 2, 3, 0, 4, -1);
+        for (int i = 0; i < 3; i++) {
+            args[3 + i] = pick(0, 0, 0, 1, -1, Long.MAX_VALUE);
+            args[6 + i] = f.rnd.nextInt(8) == 0 ? pick(0, -1, Long.MIN_VALUE) : 1 + f.rnd.nextInt(16);
+            args[9 + i] = f.rnd.nextInt(3) == 0 ? 0 : pick(1, 2, 4, 3, 7, 16, -1, 1024);
+        }
+    }
+
+    byte[] blob(Op op) {
+        return switch (op) {
+            case PROGRAM_CREATE -> f.rnd.nextInt(3) == 0 ? Wire.utf8(SessionFuzzer.SAFE_KERNEL) : bytes(f.rnd.nextInt(64));
+            case PROGRAM_BUILD -> f.rnd.nextBoolean() ? new byte[0] : bytes(f.rnd.nextInt(16));
+            case KERNEL_CREATE -> f.rnd.nextBoolean() ? Wire.utf8("k") : bytes(f.rnd.nextInt(12));
+            case KERNEL_ARG_VALUE -> bytes(pickInt(1, 1, 2, 4, 8, 0, 1025, 16));
+            case BUFFER_FILL -> bytes(pickInt(1, 2, 4, 8, 16, 128, 3, 0, 256));
+            default -> bytes(f.rnd.nextInt(4) == 0 ? 0 : f.rnd.nextInt(96));
+        };
+    }
+
+    int pickInt(int... values) {
+        return values[f.rnd.nextInt(values.length)];
+    }
+
+    byte[] bytes(int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) f.rnd.nextInt(256);
+        }
+        return b;
+    }
+
+    /**
+     * Half the buffer transfers get ranges that fit (offset and size inside the buffer, 8-aligned, a heap range
+     * inside the heap, a fill size that is a multiple of its pattern) and half the kernel arguments the index and
+     * size the kernel declares, so they reach the device rather than the range checks only.
+     */
+    byte[] validRange(Op op, long[] args, byte[] blob) {
+        long size = 8L * (1 + f.rnd.nextInt(64));
+        long offset = 8L * f.rnd.nextInt((int) ((SessionFuzzer.BUF_SIZE - size) / 8) + 1);
+        long heapOffset = 8L * f.rnd.nextInt((int) ((SessionFuzzer.heapSize(f.calls) - SessionFuzzer.BUF_SIZE - size) / 8));
+        switch (op) {
+            case BUFFER_WRITE, BUFFER_READ -> {
+                args[2] = offset;
+                args[3] = size;
+                args[4] = heapOffset;
+            }
+            case BUFFER_COPY -> {
+                args[3] = offset;
+                args[4] = 8L * f.rnd.nextInt((int) ((SessionFuzzer.BUF_SIZE - size) / 8) + 1);
+                args[5] = size;
+            }
+            case BUFFER_FILL -> {
+                args[2] = offset;
+                args[3] = size;
+                return bytes(pickInt(1, 2, 4, 8));
+            }
+            case KERNEL_ARG_BUFFER -> args[1] = f.rnd.nextInt(2);
+            case KERNEL_ARG_VALUE -> {
+                args[1] = 2;
+                return bytes(1);
+            }
+            default -> {
+            }
+        }
+        return blob;
+    }
+}

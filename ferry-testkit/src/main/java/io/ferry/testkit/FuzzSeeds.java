@@ -1,0 +1,272 @@
+package io.ferry.testkit;
+
+import io.ferry.channel.RegionDescriptor;
+import io.ferry.testkit.FuzzTargets.Seeds;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.TeeWire;
+import io.ferry.protocol.Wire;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The seed corpus of the fuzz targets in {@link FuzzTargets}, written with {@link Seeds} in the order each target
+ * reads its input: a few valid frames per op (every compute op, every TEE op with each parameter kind, HELLO right
+ * and wrong, ring records with padding and wrap-around) and a few broken ones. Committed under ferry-testkit's
+ * {@code src/test/resources/io/ferry/testkit/GuestDecodersFuzzTestInputs/<target>/} (FuzzSeedsTest keeps the files equal
+ * to this), and written by {@code FuzzProbes} into the corpus of a fuzzing run.
+ */
+public final class FuzzSeeds {
+    private FuzzSeeds() {
+    }
+
+    /** Every target's seeds: target name (the @FuzzTest method) to file name to bytes. */
+    public static Map<String, Map<String, byte[]>> all() {
+        Map<String, Map<String, byte[]>> all = new LinkedHashMap<>();
+        all.put("ring", ringSeeds());
+        all.put("calls", callSeeds());
+        all.put("tee", teeSeeds());
+        all.put("hello", helloSeeds());
+        all.put("header", headerSeeds());
+        return all;
+    }
+
+    // ---- ring ----------------------------------------------------------------------------------------------
+
+    static Map<String, byte[]> ringSeeds() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        int cap = 256;
+        // two records (40 and 24 bytes), then padding to the end is never reached: TAIL = 64
+        byte[] data = new byte[cap];
+        frame(data, 0, 7, 40);
+        frame(data, 40, 3, 24);
+        m.put("consumer-two-records", new Seeds().i(4, 10, 8).bool(true).i(0, 3, 2).i(0, 2 * cap / 8, 0)
+                .i(0, 3, 2).i(0, 2 * cap / 8, 8).i(1, 6, 2).bytes(data)
+                .i(1, 64, 64).i(0, 3, 2).i(0, 2 * cap / 8, 8)
+                .i(1, 64, 64).i(0, 3, 3).i(0, 2 * cap / 8, 8).toBytes());
+        // HEAD = TAIL = 224: a 16-byte record, then padding at 240, then a record at 0 (TAIL 288)
+        byte[] wrap = new byte[cap];
+        frame(wrap, 224, 5, 16);
+        frame(wrap, 240, -1, 16);
+        frame(wrap, 0, 9, 32);
+        m.put("consumer-padding-wrap", new Seeds().i(4, 10, 8).bool(true).i(0, 3, 2).i(0, 2 * cap / 8, 28)
+                .i(0, 3, 2).i(0, 2 * cap / 8, 36).i(1, 6, 1).bytes(wrap).i(1, 64, 64).i(0, 3, 2)
+                .i(0, 2 * cap / 8, 36).toBytes());
+        m.put("consumer-bad-length", new Seeds().i(4, 10, 8).bool(true).i(0, 3, 2).i(0, 2 * cap / 8, 0)
+                .i(0, 3, 2).i(0, 2 * cap / 8, 2).i(1, 6, 1).bytes(frameBytes(cap, 0, 3, 4)).i(1, 64, 8)
+                .i(0, 3, 0).l(Long.MIN_VALUE).toBytes());
+        m.put("producer-claims", new Seeds().i(4, 10, 8).bool(false).i(0, 3, 2).i(0, 2 * cap / 8, 0)
+                .i(0, 3, 2).i(0, 2 * cap / 8, 0).i(1, 6, 3).bytes(new byte[cap])
+                .i(8, 128, 72).i(0, Integer.MAX_VALUE, 3).i(0, 3, 2).i(0, 64, 9)
+                .i(8, 128, 128).i(0, Integer.MAX_VALUE, 3).i(0, 3, 2).i(0, 64, 16)
+                .i(8, 128, 56).i(0, Integer.MAX_VALUE, 0x7fff).i(0, 3, 2).i(0, 64, 3)
+                .toBytes());
+        return m;
+    }
+
+    private static void frame(byte[] data, int at, int type, int length) {
+        long w = ((long) type << 32) | (length & 0xFFFF_FFFFL);
+        for (int k = 0; k < 8; k++) {
+            data[at + k] = (byte) (w >>> (8 * k));
+        }
+    }
+
+    private static byte[] frameBytes(int cap, int at, int type, int length) {
+        byte[] b = new byte[cap];
+        frame(b, at, type, length);
+        return b;
+    }
+
+    // ---- calls, tee, hello ---------------------------------------------------------------------------------
+
+    /** One call as {@link FuzzHarness#call} reads it: every argument exact, the blob as given. */
+    static Seeds call(Seeds s, Op op, boolean reply, byte[] blob, long... args) {
+        s.i(0, 15, reply ? 1 : 6).i(0, 31, 1);
+        for (long a : args) {
+            s.i(0, 7, 0).l(a);
+        }
+        if (op == Op.TEE_OPEN_SESSION || op == Op.TEE_INVOKE) {
+            throw new IllegalArgumentException("use teeCall");
+        }
+        s.i(0, op.hasBlob() ? 96 : 2, blob.length).bytes(blob);
+        return s.i(0, 31, 1);
+    }
+
+    /** A TEE call whose parameter block is four (type, a, b, c) rows. */
+    static Seeds teeCall(Seeds s, boolean reply, long[][] params, long... args) {
+        s.i(0, 15, reply ? 1 : 6).i(0, 31, 1);
+        for (long a : args) {
+            s.i(0, 7, 0).l(a);
+        }
+        s.i(0, 15, 1);
+        for (int i = 0; i < TeeWire.PARAMS; i++) {
+            long[] p = i < params.length ? params[i] : new long[4];
+            s.i(0, 15, (int) p[0]);
+            for (int f = 1; f < 4; f++) {
+                s.i(0, 7, 0).l(p[f]);
+            }
+        }
+        return s.i(0, 31, 1);
+    }
+
+    private static Seeds op(Seeds s, Op op) {
+        return s.i(0, Op.values().length, op.ordinal());
+    }
+
+    static Map<String, byte[]> callSeeds() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        Seeds s = new Seeds().i(0, 15, 1);
+        call(op(s, Op.NOP), Op.NOP, true, new byte[0], 77);
+        call(op(s, Op.DEVICE_INFO), Op.DEVICE_INFO, true, new byte[0], 0);
+        call(op(s, Op.GOODBYE), Op.GOODBYE, true, new byte[0]);
+        m.put("session-nop-info-goodbye", s.toBytes());
+
+        s = new Seeds().i(0, 15, 1);
+        // every compute op, valid for FuzzBackend's kernel k(uchar* a, const uchar* b, uchar s), each asking for
+        // its reply; then one the device refuses (k has no local argument)
+        call(op(s, Op.CONTEXT_CREATE), Op.CONTEXT_CREATE, true, new byte[0], 1, 0);
+        call(op(s, Op.QUEUE_CREATE), Op.QUEUE_CREATE, true, new byte[0], 2, 1, 0, 0);
+        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, true, new byte[0], 3, 1, 4096, 0, -1);
+        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, true, new byte[0], 4, 1, 4096, 0, 8192);
+        call(op(s, Op.PROGRAM_CREATE), Op.PROGRAM_CREATE, true,
+                Wire.utf8("__kernel void k(__global uchar* a, __global const uchar* b, uchar s){a[0]=b[0]+s;}"), 5,
+                1, SourceLanguage.OPENCL_C.code());
+        call(op(s, Op.PROGRAM_BUILD), Op.PROGRAM_BUILD, true, Wire.utf8("-cl-fast-relaxed-math"), 5);
+        call(op(s, Op.KERNEL_CREATE), Op.KERNEL_CREATE, true, Wire.utf8("k"), 6, 5);
+        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, true, new byte[0], 6, 0, 3);
+        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, true, new byte[0], 6, 1, 4);
+        call(op(s, Op.KERNEL_ARG_VALUE), Op.KERNEL_ARG_VALUE, true, new byte[] {7}, 6, 2);
+        call(op(s, Op.BUFFER_WRITE), Op.BUFFER_WRITE, true, new byte[0], 2, 3, 0, 4096, 0, 0);
+        call(op(s, Op.LAUNCH), Op.LAUNCH, true, new byte[0], 2, 6, 1, 0, 0, 0, 64, 1, 1, 16, 1, 1, 7);
+        call(op(s, Op.BUFFER_COPY), Op.BUFFER_COPY, true, new byte[0], 2, 3, 4, 0, 0, 4096, 0);
+        call(op(s, Op.BUFFER_FILL), Op.BUFFER_FILL, true, new byte[] {9, 9, 9, 9}, 2, 4, 0, 4096, 0);
+        call(op(s, Op.BUFFER_READ), Op.BUFFER_READ, true, new byte[0], 2, 4, 0, 4096, 4096, 0);
+        call(op(s, Op.QUEUE_HINT), Op.QUEUE_HINT, true, new byte[0], 2, 1, 1_000_000, 0);
+        call(op(s, Op.FINISH), Op.FINISH, true, new byte[0], 2);
+        call(op(s, Op.EVENT_WAIT), Op.EVENT_WAIT, true, new byte[0], 7);
+        call(op(s, Op.RELEASE), Op.RELEASE, true, new byte[0], 7);
+        call(op(s, Op.KERNEL_ARG_LOCAL), Op.KERNEL_ARG_LOCAL, true, new byte[0], 6, 2, 256);
+        m.put("compute-every-op", s.toBytes());
+
+        s = new Seeds().i(0, 15, 1);
+        call(op(s, Op.TEE_SHM_REGISTER), Op.TEE_SHM_REGISTER, true, new byte[0], 1, 4096, 4096, 3);
+        op(s, Op.TEE_OPEN_SESSION);
+        teeCall(s, true, new long[][] {{TeeWire.VALUE_INPUT, 5, 6, 0}}, 2, FuzzTargets.TA.getMostSignificantBits(),
+                FuzzTargets.TA.getLeastSignificantBits(), TeeWire.LOGIN_PUBLIC, 0, TeeWire.NO_CANCEL_WORD);
+        op(s, Op.TEE_INVOKE);
+        teeCall(s, true, new long[][] {{TeeWire.VALUE_INOUT, 1, 2, 0}, {TeeWire.MEMREF_TEMP_INOUT, 0, 64, 0},
+                {TeeWire.MEMREF_PARTIAL_OUTPUT, 128, 32, 1}, {TeeWire.MEMREF_WHOLE, 0, 0, 1}}, 2, 0,
+                TeeWire.NO_CANCEL_WORD);
+        call(op(s, Op.TEE_CLOSE_SESSION), Op.TEE_CLOSE_SESSION, true, new byte[0], 2);
+        call(op(s, Op.TEE_SHM_RELEASE), Op.TEE_SHM_RELEASE, true, new byte[0], 1);
+        m.put("tee-every-op", s.toBytes());
+        return m;
+    }
+
+    private static Seeds teeOp(Seeds s, Op op) {
+        return s.i(0, 6, switch (op) {
+            case TEE_OPEN_SESSION -> 0;
+            case TEE_INVOKE -> 1;
+            case TEE_SHM_REGISTER -> 4;
+            case TEE_SHM_RELEASE -> 5;
+            default -> 6;
+        });
+    }
+
+    static Map<String, byte[]> teeSeeds() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        long hi = FuzzTargets.TA.getMostSignificantBits();
+        long lo = FuzzTargets.TA.getLeastSignificantBits();
+        Seeds s = new Seeds();
+        teeCall(teeOp(s, Op.TEE_OPEN_SESSION), true, new long[][] {{TeeWire.VALUE_INPUT, 1, 2, 0}}, 1, hi, lo,
+                TeeWire.LOGIN_PUBLIC, 0, TeeWire.NO_CANCEL_WORD);
+        teeCall(teeOp(s, Op.TEE_INVOKE), true, new long[][] {{TeeWire.VALUE_OUTPUT, 0, 0, 0},
+                {TeeWire.MEMREF_TEMP_INPUT, 0, 100, 0}, {TeeWire.MEMREF_TEMP_OUTPUT, 4096, 100, 0},
+                {TeeWire.MEMREF_TEMP_INOUT, TeeWire.NULL_MEMREF, 0, 0}}, 1, 0, TeeWire.NO_CANCEL_WORD);
+        teeCall(teeOp(s, Op.TEE_INVOKE), true, new long[][] {{TeeWire.MEMREF_TEMP_OUTPUT, 0, 16, 0}}, 1, 1, 8);
+        call(teeOp(s, Op.TEE_CLOSE_SESSION), Op.TEE_CLOSE_SESSION, true, new byte[0], 1);
+        m.put("open-invoke-temp-memrefs", s.toBytes());
+
+        s = new Seeds();
+        call(teeOp(s, Op.TEE_SHM_REGISTER), Op.TEE_SHM_REGISTER, true, new byte[0], 3, 8192, 8192,
+                TeeWire.MEM_INPUT | TeeWire.MEM_OUTPUT);
+        teeCall(teeOp(s, Op.TEE_OPEN_SESSION), true, new long[0][], 4, hi, lo, TeeWire.LOGIN_USER, 0,
+                TeeWire.NO_CANCEL_WORD);
+        teeCall(teeOp(s, Op.TEE_INVOKE), true, new long[][] {{TeeWire.MEMREF_WHOLE, 0, 0, 3},
+                {TeeWire.MEMREF_PARTIAL_INPUT, 16, 32, 3}, {TeeWire.MEMREF_PARTIAL_OUTPUT, 64, 64, 3},
+                {TeeWire.MEMREF_PARTIAL_INOUT, 8000, 192, 3}}, 4, 4, TeeWire.NO_CANCEL_WORD);
+        teeCall(teeOp(s, Op.TEE_INVOKE), true, new long[][] {{TeeWire.MEMREF_PARTIAL_OUTPUT, 0, 4, 3}}, 4, 5,
+                TeeWire.NO_CANCEL_WORD);
+        call(teeOp(s, Op.TEE_SHM_RELEASE), Op.TEE_SHM_RELEASE, false, new byte[0], 3);
+        call(teeOp(s, Op.TEE_CLOSE_SESSION), Op.TEE_CLOSE_SESSION, true, new byte[0], 4);
+        m.put("registered-memrefs", s.toBytes());
+
+        s = new Seeds();
+        teeCall(teeOp(s, Op.TEE_OPEN_SESSION), true, new long[0][], 1, hi, lo, TeeWire.LOGIN_GROUP, 7,
+                TeeWire.NO_CANCEL_WORD);
+        teeCall(teeOp(s, Op.TEE_OPEN_SESSION), true, new long[0][], 1, hi, lo, TeeWire.LOGIN_PUBLIC, 0,
+                TeeWire.NO_CANCEL_WORD);
+        teeCall(teeOp(s, Op.TEE_INVOKE), true, new long[][] {{TeeWire.MEMREF_TEMP_INPUT, 65000, 4096, 0}}, 1, 0,
+                TeeWire.NO_CANCEL_WORD);
+        m.put("group-login-reuse-out-of-heap", s.toBytes());
+        return m;
+    }
+
+    /** A HELLO as {@link FuzzHarness#hello} reads fuzzed fields: kinds per argument, then the name. */
+    static Map<String, byte[]> helloSeeds() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        Seeds s = new Seeds();
+        for (int i = 0; i < 8; i++) {
+            s.i(0, 5, 2);
+        }
+        s.i(0, 3, 1);
+        call(op(s, Op.NOP), Op.NOP, true, new byte[0], 5);
+        m.put("valid-then-nop", s.toBytes());
+
+        s = new Seeds();
+        for (int i = 0; i < 8; i++) {
+            if (i == 6) {
+                s.i(0, 5, 1).i(0, 63, 17);
+            } else {
+                s.i(0, 5, 2);
+            }
+        }
+        s.i(0, 3, 1);
+        for (int i = 0; i < 8; i++) { // then the right one
+            s.i(0, 5, 2);
+        }
+        s.i(0, 3, 1);
+        call(op(s, Op.DEVICE_INFO), Op.DEVICE_INFO, true, new byte[0], 0);
+        m.put("wrong-credential-then-right", s.toBytes());
+
+        s = new Seeds();
+        for (int i = 0; i < 8; i++) {
+            s.i(0, 5, 2);
+        }
+        s.i(0, 3, 0).i(0, 40, 5).bytes(Wire.utf8("other"));
+        call(op(s, Op.NOP), Op.NOP, true, new byte[0], 5);
+        m.put("wrong-name-then-nop", s.toBytes());
+
+        s = new Seeds();
+        s.i(0, 5, 0).l(0x1234).i(0, 5, 1).i(0, 63, 0);
+        for (int i = 2; i < 8; i++) {
+            s.i(0, 5, 2);
+        }
+        s.i(0, 3, 1);
+        m.put("bad-magic-bad-version", s.toBytes());
+        return m;
+    }
+
+    /** Region headers: valid, a ring capacity that is not a power of two, a heap past the end, a short file. */
+    static Map<String, byte[]> headerSeeds() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("valid", new Seeds().i(0, 8, 0).i(0, 7, 2).toBytes());
+        m.put("ring-capacity-not-power-of-two", new Seeds().i(0, 8, 1).i(0, 3, 0)
+                .i(0, 511, RegionDescriptor.COMMAND_RING_CAPACITY_OFFSET / 8).l(3000).i(0, 7, 2).toBytes());
+        m.put("section-moved-past-the-end", new Seeds().i(0, 8, 1).i(0, 3, 2)
+                .i(0, 15, RegionDescriptor.COMPLETION_RING_OFFSET_OFFSET / 8)
+                .i(0, 15, RegionDescriptor.COMPLETION_RING_OFFSET_OFFSET / 8).i(-8, 8, 8).i(0, 7, 2).toBytes());
+        m.put("file-shorter-than-the-region", new Seeds().i(0, 8, 0).i(0, 7, 1).i(-64, 64, -16).toBytes());
+        return m;
+    }
+}
