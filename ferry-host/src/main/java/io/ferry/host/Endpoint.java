@@ -68,8 +68,12 @@ final class Endpoint implements Runnable {
              HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee) {
         this.host = host;
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
-        // on its own every 50 ms to see a reconnect or a watchdog's close request.
-        this.idle = RingIdleStrategy.forRequests(region.commandRing(), 50_000_000);
+        // on its own every 50 ms to see a reconnect or a watchdog's close request. Below 4 cores it yields at once
+        // instead of spinning: a spinning endpoint holds the core its guest needs to read the reply (a TEE call
+        // measured 23 µs instead of 3 µs from completion to guest on 2 cores).
+        long spin = Long.getLong("ferry.endpoint.spinNanos",
+                Runtime.getRuntime().availableProcessors() >= 4 ? 20_000 : 0);
+        this.idle = new RingIdleStrategy(region.commandRing(), spin, 200_000, 50_000, 50_000_000);
         this.idleDisconnected = new IdleStrategy() {
             @Override
             public void idle(int workCount) {

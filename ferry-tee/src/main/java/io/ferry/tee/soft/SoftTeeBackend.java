@@ -500,7 +500,7 @@ public final class SoftTeeBackend implements TeeBackend {
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = List.of(java, "-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
-                "-cp", classPath(), TeeMain.class.getName());
+                "-Dferry.tee.spins=" + Backoff.spins(), "-cp", classPath(), TeeMain.class.getName());
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
