@@ -1,7 +1,6 @@
 package io.ferry.tee.soft;
 
-import static io.ferry.tee.soft.LaneMessages.*;
-
+import io.ferry.protocol.TeeLane;
 import io.ferry.spi.TeeCancellation;
 import io.ferry.spi.TeeParams;
 import io.ferry.spi.TeeReturn;
@@ -22,6 +21,7 @@ final class LaneClient implements AutoCloseable {
     enum Outcome { REPLIED, TOO_LARGE, DIED, OVERRAN }
 
     private final Lane lane;
+    private final TeeLane wire;
     private final Backoff idle = new Backoff(200_000);
     /** Where each memref of the call in progress lies in the data area (-1: a null memref). */
     private final long[] placed = new long[TeeParams.COUNT];
@@ -29,6 +29,7 @@ final class LaneClient implements AutoCloseable {
 
     LaneClient(Lane lane) {
         this.lane = lane;
+        this.wire = lane.wire();
     }
 
     Lane lane() {
@@ -41,15 +42,6 @@ final class LaneClient implements AutoCloseable {
      */
     Outcome call(Process process, int kind, int command, long session, UUID ta, int login, UUID client,
                  TeeParams params, TeeCancellation cancel, long limitNanos) {
-        MemorySegment req = lane.request();
-        req.set(INT, KIND, kind);
-        req.set(INT, COMMAND, command);
-        req.set(LONG, SESSION, session);
-        req.set(LONG, TA_HI, ta == null ? 0 : ta.getMostSignificantBits());
-        req.set(LONG, TA_LO, ta == null ? 0 : ta.getLeastSignificantBits());
-        req.set(LONG, CLIENT_HI, client == null ? 0 : client.getMostSignificantBits());
-        req.set(LONG, CLIENT_LO, client == null ? 0 : client.getLeastSignificantBits());
-        req.set(INT, LOGIN, login);
         int types = 0;
         long data = 0;
         for (int i = 0; i < TeeParams.COUNT; i++) {
@@ -59,30 +51,26 @@ final class LaneClient implements AutoCloseable {
                 MemorySegment buf = params.buffer(i);
                 long size = params.size(i);
                 if (buf == null) {
-                    placed[i] = -1;
+                    placed[i] = TeeLane.NULL_MEMREF;
                 } else {
-                    if (buf.byteSize() > MAX_MEMREF || data + buf.byteSize() > lane.dataSize()) {
+                    if (buf.byteSize() > MAX_MEMREF || data + buf.byteSize() > wire.dataSize()) {
                         return Outcome.TOO_LARGE;
                     }
                     placed[i] = data;
                     // Every memref is copied in, output ones too (the host zeroed those): the lane never shows a
                     // TA what an earlier call left there.
-                    MemorySegment.copy(buf, 0, lane.segment(), Lane.DATA_OFFSET + data, buf.byteSize());
+                    MemorySegment.copy(buf, 0, wire.data(data, buf.byteSize()), 0, buf.byteSize());
                     size = buf.byteSize();
                     data += (buf.byteSize() + 63) & ~63L;
                 }
-                param(req, PARAMS, i, A, placed[i]);
-                param(req, PARAMS, i, B, 0);
-                param(req, PARAMS, i, C, size);
+                wire.param(i, placed[i], 0, size);
             } else {
-                param(req, PARAMS, i, A, params.a(i));
-                param(req, PARAMS, i, B, params.b(i));
-                param(req, PARAMS, i, C, 0);
+                wire.param(i, params.a(i), params.b(i), 0);
             }
         }
-        req.set(INT, TYPES, types);
+        wire.request(kind, command, session, ta, login, client, types);
         long s = ++seq;
-        lane.setRelease(Lane.REQUEST_SEQ, s);
+        wire.publishRequest(s);
         return await(process, s, cancel, limitNanos);
     }
 
@@ -93,20 +81,20 @@ final class LaneClient implements AutoCloseable {
         long nextCheck = start + CHECK_NANOS;
         boolean cancelSent = false;
         int spins = 0;
-        while (lane.getAcquire(Lane.REPLY_SEQ) != s) {
+        while (wire.replySeq() != s) {
             idle.idle();
             if ((++spins & 127) != 0) {
                 continue;
             }
             if (!cancelSent && cancel.requested()) {
-                lane.setRelease(Lane.CANCEL_SEQ, s);
+                wire.requestCancel(s);
                 cancelSent = true;
             }
             long now = System.nanoTime();
             if (now >= nextCheck) {
                 nextCheck = now + CHECK_NANOS;
                 if (!p.isAlive()) {
-                    return lane.getAcquire(Lane.REPLY_SEQ) == s ? Outcome.REPLIED : Outcome.DIED;
+                    return wire.replySeq() == s ? Outcome.REPLIED : Outcome.DIED;
                 }
                 if (now - start > limitNanos) {
                     return Outcome.OVERRAN;
@@ -118,25 +106,21 @@ final class LaneClient implements AutoCloseable {
 
     /** The reply to the call just made: output values and sizes into {@code params}, output data into buffers. */
     TeeReturn reply(TeeParams params) {
-        MemorySegment reply = lane.reply();
-        int ret = reply.get(INT, RET);
-        int origin = reply.get(INT, ORIGIN);
-        long newSession = reply.get(LONG, REPLY_SESSION);
         for (int i = 0; i < TeeParams.COUNT; i++) {
             int t = params.type(i);
             if (TeeParams.isValue(t) && (t & 2) != 0) {
-                params.setValue(i, param(reply, REPLY_PARAMS, i, A), param(reply, REPLY_PARAMS, i, B));
+                params.setValue(i, wire.replyA(i), wire.replyB(i));
             } else if (TeeParams.isMemref(t) && (t & 2) != 0) {
-                long out = param(reply, REPLY_PARAMS, i, C);
+                long out = wire.replyC(i);
                 params.setSize(i, out);
                 MemorySegment buf = params.buffer(i);
                 if (buf != null && out > 0) {
-                    MemorySegment.copy(lane.segment(), Lane.DATA_OFFSET + placed[i], buf, 0,
-                            Math.min(out, buf.byteSize()));
+                    long n = Math.min(out, buf.byteSize());
+                    MemorySegment.copy(wire.data(placed[i], n), 0, buf, 0, n);
                 }
             }
         }
-        return new TeeReturn(ret, origin, newSession);
+        return new TeeReturn(wire.replyRet(), wire.replyOrigin(), wire.replySession());
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.ferry.tee.soft;
 
-import static io.ferry.tee.soft.LaneMessages.*;
+import static io.ferry.protocol.TeeLane.CLOSE;
+import static io.ferry.protocol.TeeLane.INVOKE;
+import static io.ferry.protocol.TeeLane.OPEN;
 
 import io.ferry.spi.BackendException;
 import io.ferry.spi.TeeBackend;
