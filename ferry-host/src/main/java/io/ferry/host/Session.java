@@ -177,6 +177,15 @@ final class Session implements RecordHandler, SessionContext {
         return closed;
     }
 
+    /**
+     * Whether the last call was answered by another process the guest waited on with it (the TEE): the guest yields
+     * while it waits for such a call, and the endpoint should too once it answered, not spin on the core the guest
+     * needs to read the answer.
+     */
+    boolean lastCallHandedOff() {
+        return callOp == Op.TEE_INVOKE.code() || callOp == Op.TEE_OPEN_SESSION.code();
+    }
+
     /** The guest said GOODBYE: the endpoint closes the session after this batch. */
     boolean goodbye() {
         return goodbye;
