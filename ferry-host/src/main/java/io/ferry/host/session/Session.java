@@ -55,6 +55,8 @@ public final class Session implements RecordHandler, ServiceContext {
     private final long[] results = new long[Wire.RESULT_WORDS];
 
     private boolean goodbye;
+    /** The opcode of the last call served (endpoint thread). */
+    private Op lastOp;
     private volatile boolean closed;
     private byte[] blobResult;
     private volatile long calls;
@@ -156,6 +158,15 @@ public final class Session implements RecordHandler, ServiceContext {
         return closed;
     }
 
+    /**
+     * Whether the last call was answered by another process the guest waited on with it (the TEE): the guest yields
+     * while it waits for such a call, and the endpoint should too once it answered, not spin on the core the guest
+     * needs to read the answer.
+     */
+    public boolean lastCallHandedOff() {
+        return lastOp == Op.TEE_INVOKE || lastOp == Op.TEE_OPEN_SESSION;
+    }
+
     /** The guest said GOODBYE: the endpoint closes the session after this batch. */
     public boolean goodbye() {
         return goodbye;
@@ -209,6 +220,7 @@ public final class Session implements RecordHandler, ServiceContext {
                     + " arguments and a blob of " + blob + " bytes");
         }
         long seq = Wire.seq(rec, 0);
+        lastOp = op;
         boolean reply = op.kind() == Op.Kind.SYNC || (flags & Wire.FLAG_REPLY) != 0;
         if (!handshake.done() && op != Op.HELLO) {
             throw new ProtocolViolation(op + " before HELLO");

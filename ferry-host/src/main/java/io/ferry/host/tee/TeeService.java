@@ -64,6 +64,7 @@ final class TeeService implements SessionService {
     private final long[] guestOffset = new long[TeeParams.COUNT];
     private final long[] guestSize = new long[TeeParams.COUNT];
     private final int[] wireType = new int[TeeParams.COUNT];
+    private final MemorySegment block = Arena.ofAuto().allocate(TeeWire.BLOCK_LENGTH, 8);
 
     private record OpenSession(long backendSession, UUID ta, int login, List<TeePolicy.Rule> granted) {
     }
@@ -249,8 +250,9 @@ final class TeeService implements SessionService {
             throw new CallException(Status.INVALID_ARGUMENT, op + ": parameter block of " + blob + " bytes, expected "
                     + TeeWire.BLOCK_LENGTH);
         }
-        // A copy: rec is the host's private copy, but the reply must not alias it.
-        MemorySegment block = Arena.ofAuto().allocate(TeeWire.BLOCK_LENGTH, 8);
+        // A copy: rec is the host's private copy, but the reply must not alias it. One block per service (one thread
+        // uses it), reused: answer() copies it out before the next call.
+        MemorySegment block = this.block;
         MemorySegment.copy(rec, op.fixedLength(), block, 0, TeeWire.BLOCK_LENGTH);
         return block;
     }

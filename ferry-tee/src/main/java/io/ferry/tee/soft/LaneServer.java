@@ -1,7 +1,6 @@
 package io.ferry.tee.soft;
 
-import static io.ferry.tee.soft.LaneMessages.*;
-
+import io.ferry.protocol.TeeLane;
 import io.ferry.protocol.TeeWire;
 import io.ferry.tee.ta.TaParams;
 import java.lang.foreign.MemorySegment;
@@ -20,6 +19,7 @@ final class LaneServer implements Runnable {
     private static final Logger LOG = Logger.getLogger("ferry.tee");
 
     private final Lane lane;
+    private final TeeLane wire;
     private final TaRuntime runtime;
     private final String guest;
     private final UUID ta;
@@ -31,10 +31,11 @@ final class LaneServer implements Runnable {
     /** Reads the lane's request sequence now, before the host is told READY, so no request can slip past. */
     LaneServer(Lane lane, TaRuntime runtime, String guest, UUID ta) {
         this.lane = lane;
+        this.wire = lane.wire();
         this.runtime = runtime;
         this.guest = guest;
         this.ta = ta;
-        this.startSeq = lane.getAcquire(Lane.REQUEST_SEQ);
+        this.startSeq = wire.requestSeq();
     }
 
     void stop() {
@@ -46,43 +47,35 @@ final class LaneServer implements Runnable {
         long last = startSeq;
         Backoff idle = new Backoff(1_000_000);
         while (running) {
-            long seq = lane.getAcquire(Lane.REQUEST_SEQ);
+            long seq = wire.requestSeq();
             if (seq == last) {
                 idle.idle();
                 continue;
             }
             last = seq;
             idle.reset();
-            MemorySegment reply = lane.reply();
             try {
-                serve(seq, lane.request(), reply);
+                serve(seq);
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "lane " + lane.path().getFileName() + ": request " + seq + " failed", e);
-                reply.fill((byte) 0);
-                reply.set(INT, RET, TeeWire.ERROR_GENERIC);
-                reply.set(INT, ORIGIN, TeeWire.ORIGIN_TEE);
+                wire.clearReply();
+                wire.reply(TeeWire.ERROR_GENERIC, TeeWire.ORIGIN_TEE, 0);
             }
-            // Release: the reply body is visible before REPLY_SEQ.
-            lane.setRelease(Lane.REPLY_SEQ, seq);
+            wire.publishReply(seq);
         }
     }
 
-    private void serve(long seq, MemorySegment req, MemorySegment reply) {
-        int kind = req.get(INT, KIND);
-        int types = req.get(INT, TYPES);
+    private void serve(long seq) {
+        // Each field is read once into a local; memref ranges are checked against the data area (TeeLane.data).
+        int kind = wire.kind();
+        int types = wire.types();
         for (int i = 0; i < 4; i++) {
             int t = (types >>> (4 * i)) & 0xF;
-            long a = param(req, PARAMS, i, A);
-            long b = param(req, PARAMS, i, B);
-            long c = param(req, PARAMS, i, C);
+            long a = wire.paramA(i);
+            long b = wire.paramB(i);
+            long c = wire.paramC(i);
             if (t >= 5 && t <= 7) {
-                MemorySegment buf = null;
-                if (a != -1) {
-                    if (a < 0 || c < 0 || a > lane.dataSize() - c) {
-                        throw new IllegalArgumentException("memref " + i + " [" + a + ", +" + c + ") outside the data area");
-                    }
-                    buf = lane.segment().asSlice(Lane.DATA_OFFSET + a, c);
-                }
+                MemorySegment buf = a == TeeLane.NULL_MEMREF ? null : wire.data(a, c);
                 params.set(i, t, 0, 0, buf, c);
             } else if (t >= 1 && t <= 3) {
                 params.set(i, t, (int) a, (int) b, null, 0);
@@ -90,28 +83,23 @@ final class LaneServer implements Runnable {
                 params.set(i, 0, 0, 0, null, 0);
             }
         }
-        BooleanSupplier cancelled = () -> lane.getAcquire(Lane.CANCEL_SEQ) == seq;
+        BooleanSupplier cancelled = () -> wire.cancelSeq() == seq;
         TaRuntime.Result r = switch (kind) {
-            case OPEN -> {
-                UUID asked = new UUID(req.get(LONG, TA_HI), req.get(LONG, TA_LO));
+            case TeeLane.OPEN -> {
+                UUID asked = wire.ta();
                 yield !asked.equals(ta) ? TaRuntime.Result.of(TeeWire.ERROR_ITEM_NOT_FOUND, TeeWire.ORIGIN_TEE)
-                        : runtime.open(guest, ta, req.get(INT, LOGIN),
-                                new UUID(req.get(LONG, CLIENT_HI), req.get(LONG, CLIENT_LO)), params, cancelled);
+                        : runtime.open(guest, ta, wire.login(), wire.client(), params, cancelled);
             }
-            case INVOKE -> runtime.invoke(req.get(LONG, SESSION), req.get(INT, COMMAND), params, cancelled);
-            case CLOSE -> {
-                runtime.close(req.get(LONG, SESSION));
+            case TeeLane.INVOKE -> runtime.invoke(wire.session(), wire.command(), params, cancelled);
+            case TeeLane.CLOSE -> {
+                runtime.close(wire.session());
                 yield TaRuntime.Result.of(TeeWire.SUCCESS, TeeWire.ORIGIN_TEE);
             }
             default -> TaRuntime.Result.of(TeeWire.ERROR_BAD_FORMAT, TeeWire.ORIGIN_TEE);
         };
-        reply.set(INT, RET, r.code());
-        reply.set(INT, ORIGIN, r.origin());
-        reply.set(LONG, REPLY_SESSION, r.session());
+        wire.reply(r.code(), r.origin(), r.session());
         for (int i = 0; i < 4; i++) {
-            param(reply, REPLY_PARAMS, i, A, params.a(i) & 0xFFFF_FFFFL);
-            param(reply, REPLY_PARAMS, i, B, params.b(i) & 0xFFFF_FFFFL);
-            param(reply, REPLY_PARAMS, i, C, params.size(i));
+            wire.replyParam(i, params.a(i) & 0xFFFF_FFFFL, params.b(i) & 0xFFFF_FFFFL, params.size(i));
         }
     }
 }

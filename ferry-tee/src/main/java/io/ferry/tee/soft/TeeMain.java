@@ -70,7 +70,7 @@ public final class TeeMain {
             return store;
         });
         Lane lane = Lane.open(lanePath);
-        lane.setRelease(Lane.TEE_BEAT, ProcessHandle.current().pid());
+        lane.wire().teeBeat(ProcessHandle.current().pid());
         Thread.ofPlatform().name("tee-lane").daemon(true).start(new LaneServer(lane, runtime, guest, ta));
         System.out.println("READY");
         System.out.flush();

@@ -1,0 +1,265 @@
+package io.ferry.protocol;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.UUID;
+
+/**
+ * The lane between the host and a software TEE process (one per TA instance): its layout, and a flyweight over one
+ * mapped lane with a named accessor per field, the only code that knows an offset. The host writes a request and
+ * publishes its sequence number; the TEE's lane thread serves it, writes the reply and publishes the same number.
+ * One call is outstanding at a time, so a mailbox is enough; each sequence word has a cache line of its own, so
+ * both sides spin on one line each.
+ *
+ * <pre>
+ * Lane (little-endian)
+ *  0      REQUEST_SEQ  u64   host writes (release) after the request body; TEE reads (acquire)
+ *  64     REPLY_SEQ    u64   TEE writes (release) after the reply body; host reads (acquire)
+ *  128    CANCEL_SEQ   u64   host writes the seq of the request to cancel; the TA polls it
+ *  192    TEE_BEAT     u64   the TEE's pid, once its lane thread is about to serve
+ *  256    request      (REQUEST_LENGTH bytes)
+ *  512    reply        (REPLY_LENGTH bytes)
+ *  4096   data: memref buffers, placed by the host at offsets it chooses
+ *
+ * Request (152 bytes)
+ *  0      4        8          16             32               48      52      56
+ *  +------+--------+----------+--------------+----------------+-------+-------+---------------------------+
+ *  | kind |command | session  | ta uuid      | client uuid    | login | types | param[4]: a, b, c (u64)   |
+ *  | u32  | u32    | u64      | hi, lo (u64) | hi, lo (u64)   | u32   | u32   | 24 bytes each             |
+ *  +------+--------+----------+--------------+----------------+-------+-------+---------------------------+
+ *
+ * Reply (112 bytes)
+ *  0      4        8          16
+ *  +------+--------+----------+---------------------------+
+ *  | ret  | origin | session  | param[4]: a, b, c (u64)   |
+ *  +------+--------+----------+---------------------------+
+ * </pre>
+ * Kinds: {@link #OPEN}, {@link #INVOKE}, {@link #CLOSE}. Types are the normalized kinds of the backend SPI's
+ * {@code TeeParams} (1–3 values, 5–7 memrefs), 4 bits each. A value parameter carries a and b; a memref carries
+ * a = offset of its buffer in the data area ({@link #NULL_MEMREF} for a null memref) and c = its size; in the reply
+ * c is the size the TA reported. Only the host's user can map a lane (mode 0600 in a directory of mode 0700), yet
+ * the TEE side still checks every memref range against the data area ({@link #data}).
+ */
+public final class TeeLane {
+    public static final int OPEN = 1;
+    public static final int INVOKE = 2;
+    public static final int CLOSE = 3;
+    /** Offset of a null memref. */
+    public static final long NULL_MEMREF = -1;
+    /** Offset of the data area; a lane is this plus its data area long. */
+    public static final long DATA_OFFSET = 4096;
+
+    private static final long REQUEST_SEQ = 0;
+    private static final long REPLY_SEQ = 64;
+    private static final long CANCEL_SEQ = 128;
+    private static final long TEE_BEAT = 192;
+
+    private static final long REQUEST = 256;
+    private static final long KIND = REQUEST;
+    private static final long COMMAND = REQUEST + 4;
+    private static final long SESSION = REQUEST + 8;
+    private static final long TA = REQUEST + 16;
+    private static final long CLIENT = REQUEST + 32;
+    private static final long LOGIN = REQUEST + 48;
+    private static final long TYPES = REQUEST + 52;
+    private static final long REQUEST_PARAMS = REQUEST + 56;
+    private static final int PARAM_LENGTH = 24;
+    public static final int REQUEST_LENGTH = 56 + 4 * PARAM_LENGTH;
+
+    private static final long REPLY = 512;
+    private static final long RET = REPLY;
+    private static final long ORIGIN = REPLY + 4;
+    private static final long REPLY_SESSION = REPLY + 8;
+    private static final long REPLY_PARAMS = REPLY + 16;
+    public static final int REPLY_LENGTH = 16 + 4 * PARAM_LENGTH;
+
+    private static final long A = 0;
+    private static final long B = 8;
+    private static final long C = 16;
+
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
+    private static final VarHandle SEQ = ValueLayout.JAVA_LONG.varHandle();
+
+    private final MemorySegment lane;
+    private final long dataSize;
+
+    /** A view of {@code lane}, which must be 8-byte aligned (a mapping is) and longer than {@link #DATA_OFFSET}. */
+    public TeeLane(MemorySegment lane) {
+        if (lane.byteSize() <= DATA_OFFSET || lane.address() % 8 != 0) {
+            throw new IllegalArgumentException("a TEE lane must be 8-byte aligned and longer than " + DATA_OFFSET
+                    + " bytes; got " + lane.byteSize() + " bytes at 0x" + Long.toHexString(lane.address()));
+        }
+        this.lane = lane;
+        this.dataSize = lane.byteSize() - DATA_OFFSET;
+    }
+
+    // ---- sequence words ----
+
+    public long requestSeq() {
+        return (long) SEQ.getAcquire(lane, REQUEST_SEQ);
+    }
+
+    /** Host: publishes the request written so far (release: the body is visible before the number). */
+    public void publishRequest(long seq) {
+        SEQ.setRelease(lane, REQUEST_SEQ, seq);
+    }
+
+    public long replySeq() {
+        return (long) SEQ.getAcquire(lane, REPLY_SEQ);
+    }
+
+    /** TEE: publishes the reply to request {@code seq} (release: the body is visible before the number). */
+    public void publishReply(long seq) {
+        SEQ.setRelease(lane, REPLY_SEQ, seq);
+    }
+
+    /** The request whose cancellation the host asked for (0: none yet). */
+    public long cancelSeq() {
+        return (long) SEQ.getAcquire(lane, CANCEL_SEQ);
+    }
+
+    public void requestCancel(long seq) {
+        SEQ.setRelease(lane, CANCEL_SEQ, seq);
+    }
+
+    public long teeBeat() {
+        return (long) SEQ.getAcquire(lane, TEE_BEAT);
+    }
+
+    public void teeBeat(long pid) {
+        SEQ.setRelease(lane, TEE_BEAT, pid);
+    }
+
+    // ---- request ----
+
+    /** Writes a request's fixed fields (null UUIDs as zero); the parameters follow with {@link #param}. */
+    public void request(int kind, int command, long session, UUID ta, int login, UUID client, int types) {
+        lane.set(INT, KIND, kind);
+        lane.set(INT, COMMAND, command);
+        lane.set(LONG, SESSION, session);
+        uuid(TA, ta);
+        uuid(CLIENT, client);
+        lane.set(INT, LOGIN, login);
+        lane.set(INT, TYPES, types);
+    }
+
+    public int kind() {
+        return lane.get(INT, KIND);
+    }
+
+    public int command() {
+        return lane.get(INT, COMMAND);
+    }
+
+    public long session() {
+        return lane.get(LONG, SESSION);
+    }
+
+    public UUID ta() {
+        return new UUID(lane.get(LONG, TA), lane.get(LONG, TA + 8));
+    }
+
+    public UUID client() {
+        return new UUID(lane.get(LONG, CLIENT), lane.get(LONG, CLIENT + 8));
+    }
+
+    public int login() {
+        return lane.get(INT, LOGIN);
+    }
+
+    public int types() {
+        return lane.get(INT, TYPES);
+    }
+
+    /** Request parameter {@code i}. */
+    public void param(int i, long a, long b, long c) {
+        long at = REQUEST_PARAMS + (long) PARAM_LENGTH * i;
+        lane.set(LONG, at + A, a);
+        lane.set(LONG, at + B, b);
+        lane.set(LONG, at + C, c);
+    }
+
+    public long paramA(int i) {
+        return lane.get(LONG, REQUEST_PARAMS + (long) PARAM_LENGTH * i + A);
+    }
+
+    public long paramB(int i) {
+        return lane.get(LONG, REQUEST_PARAMS + (long) PARAM_LENGTH * i + B);
+    }
+
+    public long paramC(int i) {
+        return lane.get(LONG, REQUEST_PARAMS + (long) PARAM_LENGTH * i + C);
+    }
+
+    // ---- reply ----
+
+    /** Writes a reply's fixed fields; the parameters follow with {@link #replyParam}. */
+    public void reply(int ret, int origin, long session) {
+        lane.set(INT, RET, ret);
+        lane.set(INT, ORIGIN, origin);
+        lane.set(LONG, REPLY_SESSION, session);
+    }
+
+    /** Zeroes the reply (a failed request answers nothing but its code). */
+    public void clearReply() {
+        lane.asSlice(REPLY, REPLY_LENGTH).fill((byte) 0);
+    }
+
+    public int replyRet() {
+        return lane.get(INT, RET);
+    }
+
+    public int replyOrigin() {
+        return lane.get(INT, ORIGIN);
+    }
+
+    public long replySession() {
+        return lane.get(LONG, REPLY_SESSION);
+    }
+
+    /** Reply parameter {@code i}. */
+    public void replyParam(int i, long a, long b, long c) {
+        long at = REPLY_PARAMS + (long) PARAM_LENGTH * i;
+        lane.set(LONG, at + A, a);
+        lane.set(LONG, at + B, b);
+        lane.set(LONG, at + C, c);
+    }
+
+    public long replyA(int i) {
+        return lane.get(LONG, REPLY_PARAMS + (long) PARAM_LENGTH * i + A);
+    }
+
+    public long replyB(int i) {
+        return lane.get(LONG, REPLY_PARAMS + (long) PARAM_LENGTH * i + B);
+    }
+
+    public long replyC(int i) {
+        return lane.get(LONG, REPLY_PARAMS + (long) PARAM_LENGTH * i + C);
+    }
+
+    // ---- data area ----
+
+    public long dataSize() {
+        return dataSize;
+    }
+
+    /**
+     * The data area's bytes [{@code offset}, {@code offset + size}).
+     *
+     * @throws IllegalArgumentException when the range does not lie inside the data area
+     */
+    public MemorySegment data(long offset, long size) {
+        if (offset < 0 || size < 0 || offset > dataSize - size) {
+            throw new IllegalArgumentException("[" + offset + ", +" + size + ") is outside the lane's data area of "
+                    + dataSize + " bytes");
+        }
+        return lane.asSlice(DATA_OFFSET + offset, size);
+    }
+
+    private void uuid(long at, UUID u) {
+        lane.set(LONG, at, u == null ? 0 : u.getMostSignificantBits());
+        lane.set(LONG, at + 8, u == null ? 0 : u.getLeastSignificantBits());
+    }
+}

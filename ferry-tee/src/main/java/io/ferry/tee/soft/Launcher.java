@@ -1,0 +1,273 @@
+package io.ferry.tee.soft;
+
+import io.ferry.protocol.Status;
+import io.ferry.protocol.TeeWire;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.TeeBackendConfig;
+import io.ferry.spi.TeeReturn;
+import io.ferry.tee.image.TaImage;
+import io.ferry.tee.storage.SecureStorage;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Starts and ends the processes of the software TEE: checks a TA's image, creates an instance's lane (mode 0600 in
+ * a private directory of mode 0700), starts its {@link TeeMain} with its configuration on stdin, waits for READY,
+ * and kills the process and removes the lane when the instance ends.
+ */
+final class Launcher {
+    private static final Logger LOG = Logger.getLogger("ferry.tee");
+    static final long START_TIMEOUT_MILLIS = 20_000;
+
+    private final TeeBackendConfig config;
+    private final Path laneDir;
+    private final List<PublicKey> trusted;
+
+    private Launcher(TeeBackendConfig config, Path laneDir, List<PublicKey> trusted) {
+        this.config = config;
+        this.laneDir = laneDir;
+        this.trusted = trusted;
+    }
+
+    /** Prepares the lane directory and the trusted keys. */
+    static Launcher create(TeeBackendConfig config) throws BackendException {
+        List<PublicKey> trusted = new ArrayList<>();
+        try {
+            for (byte[] k : config.trustedKeys()) {
+                trusted.add(TaImage.publicKey(k));
+            }
+        } catch (java.security.GeneralSecurityException | RuntimeException e) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "a trusted TA signing key is not an Ed25519 key: " + e);
+        }
+        Path dir;
+        try {
+            Files.createDirectories(config.workDir());
+            dir = Files.createTempDirectory(config.workDir(), "soft-tee-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException e) {
+            throw new BackendException(Status.INTERNAL, "cannot create the TEE lane directory in " + config.workDir()
+                    + ": " + e);
+        }
+        return new Launcher(config, dir, List.copyOf(trusted));
+    }
+
+    /** Whether {@code ta}'s image exists and verifies; null when it does, else the answer (origin TEE). */
+    TeeReturn verifyImage(UUID ta) {
+        Path file = config.taDir().resolve(ta + TaImage.SUFFIX);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return TeeReturn.of(TeeWire.ERROR_ITEM_NOT_FOUND, TeeWire.ORIGIN_TEE);
+        } catch (IOException e) {
+            LOG.warning("soft-tee: cannot read TA image " + file + ": " + e);
+            return TeeReturn.of(TeeWire.ERROR_ITEM_NOT_FOUND, TeeWire.ORIGIN_TEE);
+        }
+        try {
+            TaImage image = TaImage.verify(bytes, trusted);
+            if (!image.uuid().equals(ta)) {
+                LOG.warning("soft-tee: TA image " + file + " is signed for " + image.uuid() + ", not " + ta + ": refused");
+                return TeeReturn.of(TeeWire.ERROR_SECURITY, TeeWire.ORIGIN_TEE);
+            }
+        } catch (TaImage.RefusedException e) {
+            LOG.warning("soft-tee: TA image " + file + " refused: " + e.getMessage());
+            return TeeReturn.of(TeeWire.ERROR_SECURITY, TeeWire.ORIGIN_TEE);
+        }
+        return null;
+    }
+
+    /** Starts the instance's process (lock held); null when it is ready, else the answer. */
+    TeeReturn spawn(Instance inst) {
+        Instance.Key key = inst.key;
+        Path lanePath = laneDir.resolve(Lane.fileName(inst.id));
+        try {
+            inst.lane = new LaneClient(Lane.create(lanePath, 4 * LaneClient.MAX_MEMREF));
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("soft-tee: cannot create the lane of " + inst.describe() + ": " + e);
+            return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+        }
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = List.of(java, "-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
+                "-Dferry.tee.spins=" + Backoff.spins(), "-cp", classPath(), TeeMain.class.getName());
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            LOG.warning("soft-tee: cannot start the process of " + inst.describe() + ": " + e);
+            return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+        }
+        inst.process = p;
+        byte[] storageKey = SecureStorage.storageKey(config.rootKey(), key.guest(), key.ta());
+        try {
+            OutputStream stdin = p.getOutputStream();
+            StringBuilder cfg = new StringBuilder();
+            cfg.append("lane=").append(lanePath).append('\n');
+            cfg.append("taDir=").append(config.taDir().toAbsolutePath()).append('\n');
+            cfg.append("ta=").append(key.ta()).append('\n');
+            cfg.append("guest=").append(key.guest()).append('\n');
+            cfg.append("storeDir=").append(SecureStorage.storeDir(config.storageDir().toAbsolutePath(), key.guest(),
+                    key.ta())).append('\n');
+            for (byte[] k : config.trustedKeys()) {
+                cfg.append("trustedKey=").append(Base64.getEncoder().encodeToString(k)).append('\n');
+            }
+            cfg.append("storageKey=").append(Base64.getEncoder().encodeToString(storageKey)).append('\n');
+            cfg.append("end\n");
+            stdin.write(cfg.toString().getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+        } catch (IOException e) {
+            LOG.warning("soft-tee: cannot configure the process of " + inst.describe() + ": " + e);
+            return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+        } finally {
+            Arrays.fill(storageKey, (byte) 0);
+        }
+        CountDownLatch ready = new CountDownLatch(1);
+        String tag = key.guest() + "/" + key.ta() + "[" + p.pid() + "]";
+        Thread.ofPlatform().name("soft-tee-output-" + inst.id).daemon(true).start(() -> pump(p, tag, ready));
+        try {
+            if (!ready.await(START_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS) || !p.isAlive()) {
+                LOG.warning("soft-tee: the process of " + inst.describe() + " did not become ready (exit "
+                        + (p.isAlive() ? "none" : String.valueOf(p.exitValue())) + "); see the log above");
+                return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+        }
+        LOG.info("soft-tee: " + inst.describe() + " started");
+        return null;
+    }
+
+    /**
+     * Ends an instance's process and lane (lock held, or the instance not yet shared): closes its stdin, then kills
+     * it at once ({@code kill}) or after 2 s; unmaps and deletes the lane.
+     */
+    static void release(Instance inst, boolean kill) {
+        Process p = inst.process;
+        if (p != null) {
+            try {
+                p.getOutputStream().close();
+            } catch (IOException e) {
+                // it is being killed anyway
+            }
+            if (kill) {
+                p.destroyForcibly();
+            } else {
+                p.onExit().orTimeout(2, TimeUnit.SECONDS).exceptionally(t -> {
+                    p.destroyForcibly();
+                    return p;
+                });
+            }
+        }
+        if (inst.lane != null) {
+            Path file = inst.lane.lane().path();
+            inst.lane.close();
+            inst.lane = null;
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                LOG.log(Level.FINE, "soft-tee: could not delete " + file, e);
+            }
+        }
+    }
+
+    /** Stops every process (stdin closed, killed if still there after 2 s) and removes the lane directory. */
+    void shutdown(List<Instance> all) {
+        for (Instance i : all) {
+            Process p = i.process;
+            if (p != null) {
+                try {
+                    p.getOutputStream().close();
+                } catch (IOException e) {
+                    p.destroyForcibly();
+                }
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        for (Instance i : all) {
+            Process p = i.process;
+            if (p != null) {
+                try {
+                    if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                        p.destroyForcibly();
+                    }
+                } catch (InterruptedException e) {
+                    p.destroyForcibly();
+                }
+            }
+            boolean locked = i.lock.tryLock();
+            try {
+                i.dead = true;
+                if (locked && i.lane != null) {
+                    i.lane.close();
+                    i.lane = null;
+                }
+            } finally {
+                if (locked) {
+                    i.lock.unlock();
+                }
+            }
+        }
+        try (var files = Files.list(laneDir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(laneDir);
+        } catch (IOException | UncheckedIOException e) {
+            LOG.log(Level.FINE, "soft-tee: could not remove " + laneDir, e);
+        }
+    }
+
+    private static void pump(Process p, String tag, CountDownLatch ready) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.equals("READY")) {
+                    ready.countDown();
+                } else if (line.startsWith("SEVERE") || line.startsWith("WARNING")) {
+                    LOG.warning("soft-tee " + tag + ": " + line);
+                } else {
+                    LOG.info("soft-tee " + tag + ": " + line);
+                }
+            }
+        } catch (IOException e) {
+            LOG.fine("soft-tee output closed: " + e.getMessage());
+        } finally {
+            // The process ended (or closed its output): do not keep a starting call waiting for READY.
+            ready.countDown();
+        }
+    }
+
+    /** Class path of a TEE process: this module and the protocol constants, wherever they were loaded from. */
+    private static String classPath() {
+        Set<String> parts = new LinkedHashSet<>();
+        for (Class<?> c : List.of(TeeMain.class, TeeWire.class)) {
+            try {
+                parts.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException("cannot locate the class path of " + c, e);
+            }
+        }
+        return String.join(java.io.File.pathSeparator, parts);
+    }
+}
