@@ -211,7 +211,10 @@ public final class TransportBench {
             double[] rd = new double[reps];
             double[] nw = new double[reps];
             double[] nrd = new double[reps];
-            for (int i = 0; i < Math.max(2, reps / 4); i++) {
+            // Warm-up, both sides alike, for half a second at least: a worker or host JVM that has just started
+            // compiles its call path meanwhile, and those compiler threads share the two cores with the copy.
+            long warmUntil = System.nanoTime() + 500_000_000L;
+            for (int i = 0; i < 2 || System.nanoTime() < warmUntil; i++) {
                 nat.write();
                 nat.read();
                 q.write(buf, 0, block.segment()).finish();
