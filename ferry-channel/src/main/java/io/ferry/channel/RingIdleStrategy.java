@@ -2,8 +2,7 @@ package io.ferry.channel;
 
 /**
  * Idling for a ring's consumer, by time: spin with {@code Thread.onSpinWait} for {@code spinNanos} (most answers
- * come within microseconds and a spinning consumer sees them at once; a yield every 64 spins lets a peer that waits
- * for this core run), then yield for {@code yieldNanos} (the
+ * come within microseconds and a spinning consumer sees them at once), then yield for {@code yieldNanos} (the
  * producer may need this core), then sleep on the ring's doorbell, a futex the producer rings when it publishes to
  * a sleeping consumer, with timeouts growing from {@code minSleepNanos} to {@code maxSleepNanos}. A long wait (a
  * large copy, a long kernel) thus leaves the CPU to the work it waits for, and an idle consumer costs one wake-up
