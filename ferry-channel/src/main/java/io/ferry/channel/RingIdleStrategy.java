@@ -77,13 +77,7 @@ public final class RingIdleStrategy implements IdleStrategy {
         }
         long idle = now - idleSince;
         if (idle < spinNanos) {
-            if (idle > 0) {
-                // A short yield every SPIN_CLOCK_EVERY spins: where the peer waits for this very core (a loaded
-                // machine), it runs now rather than after the whole spin phase; on an idle core it returns at once.
-                Thread.yield();
-            } else {
-                Thread.onSpinWait();
-            }
+            Thread.onSpinWait();
             return;
         }
         spinning = false;
