@@ -14,12 +14,8 @@ public final class RingIdleStrategy implements IdleStrategy {
     private final long yieldNanos;
     private final long minSleepNanos;
     private final long maxSleepNanos;
-    /** Spin-phase calls between two clock reads (a power of two): 64 short pauses, about a microsecond. */
-    private static final int SPIN_CLOCK_EVERY = 64;
     private long idleSince;
     private long sleepNanos;
-    private boolean spinning;
-    private int spins;
 
     public RingIdleStrategy(SpscRing ring, long spinNanos, long yieldNanos, long minSleepNanos, long maxSleepNanos) {
         if (spinNanos < 0 || yieldNanos < 0 || minSleepNanos < 1 || maxSleepNanos < minSleepNanos) {
@@ -65,12 +61,6 @@ public final class RingIdleStrategy implements IdleStrategy {
             reset();
             return;
         }
-        // While spinning, read the clock only every SPIN_CLOCK_EVERY calls: a clock read costs about as much as a
-        // poll of the ring, and each one here delays noticing an answer that has just arrived.
-        if (spinning && (++spins & (SPIN_CLOCK_EVERY - 1)) != 0 && idleSince != Long.MIN_VALUE) {
-            Thread.onSpinWait();
-            return;
-        }
         long now = System.nanoTime();
         if (idleSince == Long.MIN_VALUE) {
             idleSince = now;
@@ -78,10 +68,7 @@ public final class RingIdleStrategy implements IdleStrategy {
         long idle = now - idleSince;
         if (idle < spinNanos) {
             Thread.onSpinWait();
-            return;
-        }
-        spinning = false;
-        if (idle < spinNanos + yieldNanos) {
+        } else if (idle < spinNanos + yieldNanos) {
             Thread.yield();
         } else {
             ring.awaitData(sleepNanos);
@@ -93,7 +80,5 @@ public final class RingIdleStrategy implements IdleStrategy {
     public void reset() {
         idleSince = Long.MIN_VALUE;
         sleepNanos = minSleepNanos;
-        spinning = spinNanos > 0;
-        spins = 0;
     }
 }
