@@ -57,7 +57,7 @@ public final class TransportBench {
         int launchReps = quick ? 2_000 : 20_000;
 
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-bench-");
-        try {
+        try (NativeTransfers nat = new NativeTransfers()) {
             floor(dir, r, rttSamples);
             Path config = dir.resolve("host.yaml");
             List<HostConfig.GuestConfig> guests = new ArrayList<>();
@@ -96,7 +96,7 @@ public final class TransportBench {
                     r.put("null_call_rtt_ns_p50", nul.getValueAtPercentile(50));
                     r.put("null_call_rtt_ns_p99", nul.getValueAtPercentile(99));
                     r.put("async_calls_per_s", asyncRate(ferry, asyncCalls));
-                    remoteTransfers(ferry, r, transferReps, launchReps);
+                    remoteTransfers(ferry, r, transferReps, launchReps, nat);
                 }
             } finally {
                 host.getOutputStream().close();
@@ -104,8 +104,8 @@ public final class TransportBench {
                     host.destroyForcibly();
                 }
             }
-            lean(dir, r, transferReps, launchReps);
-            nativeBaselines(r, transferReps, launchReps);
+            lean(dir, r, transferReps, launchReps, nat);
+            nativeBaselines(r, launchReps);
         } finally {
             deleteTree(dir);
         }
@@ -122,7 +122,7 @@ public final class TransportBench {
      * The same transfers and launches with the host at its leanest (device work in the host process, FIFO, no
      * scheduler): what process isolation and scheduling cost on top, side by side (keys end in _inprocess_fifo).
      */
-    private static void lean(Path dir, Report r, int reps, int launchReps) throws Exception {
+    private static void lean(Path dir, Report r, int reps, int launchReps, NativeTransfers nat) throws Exception {
         Path config = dir.resolve("lean.yaml");
         Path regions = dir.resolve("lean-regions");
         HostConfig leanCfg = new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("bench",
@@ -135,8 +135,9 @@ public final class TransportBench {
             awaitReady(host);
             try (Ferry ferry = BenchHost.connect(leanCfg, "bench")) {
                 Report lean = new Report("lean");
-                remoteTransfers(ferry, lean, reps, launchReps);
-                for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted")) {
+                remoteTransfers(ferry, lean, reps, launchReps, nat);
+                for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted",
+                        "write_gbs_native", "read_gbs_native")) {
                     r.put(k + "_inprocess_fifo", lean.get(k));
                 }
             }
@@ -191,7 +192,13 @@ public final class TransportBench {
         return calls / ((System.nanoTime() - t0) / 1e9);
     }
 
-    private static void remoteTransfers(Ferry ferry, Report r, int reps, int launchReps) {
+    /**
+     * Remoted 64 MiB transfers, each beside the same transfer made natively ({@code nat}) right before it: the two
+     * alternate, so both see the same machine (other load, the host's idle threads, a worker JVM still compiling)
+     * and the ratio does not drift with it. Both are warmed up the same way first.
+     */
+    private static void remoteTransfers(Ferry ferry, Report r, int reps, int launchReps, NativeTransfers nat)
+            throws Exception {
         try (Context ctx = ferry.createContext(ferry.defaultDevice());
              Queue q = ctx.createQueue();
              Buffer buf = ctx.createBuffer(TRANSFER);
@@ -202,17 +209,31 @@ public final class TransportBench {
             block.segment().fill((byte) 1);
             double[] w = new double[reps];
             double[] rd = new double[reps];
-            q.write(buf, 0, block.segment()).finish();
+            double[] nw = new double[reps];
+            double[] nrd = new double[reps];
+            // Warm-up, both sides alike, for half a second at least: a worker or host JVM that has just started
+            // compiles its call path meanwhile, and those compiler threads share the two cores with the copy.
+            long warmUntil = System.nanoTime() + 500_000_000L;
+            for (int i = 0; i < 2 || System.nanoTime() < warmUntil; i++) {
+                nat.write();
+                nat.read();
+                q.write(buf, 0, block.segment()).finish();
+                q.read(buf, 0, block.segment()).finish();
+            }
             for (int i = 0; i < reps; i++) {
+                nw[i] = nat.write();
                 long t0 = System.nanoTime();
                 q.write(buf, 0, block.segment()).finish();
                 w[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                nrd[i] = nat.read();
                 t0 = System.nanoTime();
                 q.read(buf, 0, block.segment()).finish();
                 rd[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
             }
             r.put("write_gbs_remoted", median(w));
             r.put("read_gbs_remoted", median(rd));
+            r.put("write_gbs_native", median(nw));
+            r.put("read_gbs_native", median(nrd));
             k.arg(0, small);
             double[] lf = new double[launchReps];
             for (int i = 0; i < launchReps / 10; i++) {
@@ -227,46 +248,29 @@ public final class TransportBench {
         }
     }
 
-    private static void nativeBaselines(Report r, int reps, int launchReps) throws Exception {
-        ComputeBackend backend = null;
+    /** The first compute backend that has a device (the one the host serves by default). */
+    private static ComputeBackend firstBackend() {
         for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
             if (!b.devices().isEmpty()) {
-                backend = b;
-                break;
+                return b;
             }
         }
-        if (backend == null) {
-            throw new IllegalStateException("no compute backend with a device for the native baseline");
-        }
+        throw new IllegalStateException("no compute backend with a device for the native baseline");
+    }
+
+    private static void nativeBaselines(Report r, int launchReps) throws Exception {
+        ComputeBackend backend = firstBackend();
         DeviceInfo dev = backend.devices().getFirst();
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment mem = arena.allocate(TRANSFER, 4096);
-            mem.fill((byte) 1);
+            MemorySegment mem = arena.allocate(4096, 4096);
             try (BackendSession s = backend.openSession("native", mem)) {
                 s.createContext(1, dev.index());
                 s.createQueue(2, 1, false, 0);
-                s.createBuffer(3, 1, TRANSFER, 0, -1);
                 s.createProgram(4, 1, SourceLanguage.OPENCL_C, KERNEL);
                 s.buildProgram(4, "");
                 s.createKernel(5, 4, "inc");
                 s.createBuffer(6, 1, 64 * 4, 0, -1);
                 s.setKernelArgBuffer(5, 0, 6);
-                double[] w = new double[reps];
-                double[] rd = new double[reps];
-                s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
-                s.finish(2);
-                for (int i = 0; i < reps; i++) {
-                    long t0 = System.nanoTime();
-                    s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
-                    s.finish(2);
-                    w[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
-                    t0 = System.nanoTime();
-                    s.enqueueRead(2, 3, 0, TRANSFER, 0, 0);
-                    s.finish(2);
-                    rd[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
-                }
-                r.put("write_gbs_native", median(w));
-                r.put("read_gbs_native", median(rd));
                 long[] global = {64};
                 double[] lf = new double[launchReps];
                 for (int i = 0; i < launchReps / 10; i++) {
@@ -280,6 +284,52 @@ public final class TransportBench {
                     lf[i] = (System.nanoTime() - t0) / 1e3;
                 }
                 r.put("launch_finish_us_native", median(lf));
+            }
+        }
+    }
+
+    /**
+     * The native transfer baseline: the same backend called in this process, {@code clEnqueueWriteBuffer} /
+     * {@code ReadBuffer} of 64 MiB between an ordinary native allocation and a device buffer, then a finish.
+     */
+    static final class NativeTransfers implements AutoCloseable {
+        private final Arena arena = Arena.ofShared();
+        private final BackendSession s;
+
+        NativeTransfers() throws Exception {
+            ComputeBackend backend = firstBackend();
+            MemorySegment mem = arena.allocate(TRANSFER, 4096);
+            mem.fill((byte) 1);
+            s = backend.openSession("native-transfers", mem);
+            s.createContext(1, backend.devices().getFirst().index());
+            s.createQueue(2, 1, false, 0);
+            s.createBuffer(3, 1, TRANSFER, 0, -1);
+            s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
+            s.finish(2);
+        }
+
+        /** One 64 MiB write and finish; GB/s. */
+        double write() throws Exception {
+            long t0 = System.nanoTime();
+            s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
+            s.finish(2);
+            return TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+        }
+
+        /** One 64 MiB read and finish; GB/s. */
+        double read() throws Exception {
+            long t0 = System.nanoTime();
+            s.enqueueRead(2, 3, 0, TRANSFER, 0, 0);
+            s.finish(2);
+            return TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+        }
+
+        @Override
+        public void close() {
+            try {
+                s.close();
+            } finally {
+                arena.close();
             }
         }
     }
@@ -335,8 +385,9 @@ public final class TransportBench {
         row("64 MiB read (GB/s)", r, "read_gbs_remoted", "read_gbs_native");
         row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
         row("  in-process, FIFO host (µs)", r, "launch_finish_us_remoted_inprocess_fifo", "launch_finish_us_native");
-        row("  64 MiB write, in-process (GB/s)", r, "write_gbs_remoted_inprocess_fifo", "write_gbs_native");
-        row("  64 MiB read, in-process (GB/s)", r, "read_gbs_remoted_inprocess_fifo", "read_gbs_native");
+        row("  64 MiB write, in-process (GB/s)", r, "write_gbs_remoted_inprocess_fifo",
+                "write_gbs_native_inprocess_fifo");
+        row("  64 MiB read, in-process (GB/s)", r, "read_gbs_remoted_inprocess_fifo", "read_gbs_native_inprocess_fifo");
         row("host RSS (MiB), 64 guests vs idle", r, "host_rss_mib_64_guests", "host_rss_mib_idle");
     }
 

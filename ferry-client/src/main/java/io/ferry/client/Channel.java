@@ -39,6 +39,9 @@ final class Channel {
     private final ReentrantLock sendLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final Reader reader = new Reader();
+    // Reused by await (under syncLock): one wait per call, no allocation per call.
+    private final IdleStrategy answerIdle;
+    private final IdleStrategy deviceIdle;
     private long seq;
     private int unpublished;
     private volatile FerryException broken;
@@ -51,6 +54,8 @@ final class Channel {
         this.commands = region.commandRing();
         this.completions = region.completionRing();
         this.nonce = nonce;
+        this.answerIdle = RingIdleStrategy.forAnswers(completions);
+        this.deviceIdle = RingIdleStrategy.forDeviceWork(completions);
     }
 
     Region region() {
@@ -171,9 +176,10 @@ final class Channel {
         // In a VM with doorbell interrupts (VmInterrupts): sleep at once, the interrupt wakes us; a spinning vCPU
         // takes the host core that the host's endpoint needs.
         IdleStrategy idle = completions.doorbell() != null ? RingIdleStrategy.forInterrupts(completions)
-                : waitsOnOtherWork(op) ? RingIdleStrategy.forDeviceWork(completions)
-                : RingIdleStrategy.forAnswers(completions);
+                : waitsOnOtherWork(op) ? deviceIdle : answerIdle;
+        idle.reset();
         Liveness live = null;
+        int idles = 0;
         while (true) {
             reader.found = null;
             reader.want = s;
@@ -190,10 +196,13 @@ final class Channel {
                 return reader.found.check(op);
             }
             if (n == 0) {
-                if (live == null) {
-                    live = new Liveness();
+                // Liveness reads the clock: not on every empty poll of a short wait (it checks once a ms anyway).
+                if ((++idles & 63) == 0) {
+                    if (live == null) {
+                        live = new Liveness();
+                    }
+                    live.check();
                 }
-                live.check();
                 idle.idle(0);
             } else {
                 idle.reset();
