@@ -39,7 +39,7 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private final String guest;
     private final long id;
-    private final SpscRing completions;
+    private SpscRing completions;
     private final MemorySegment heap;
     private final int deviceCount;
     private final Quotas quotas;
@@ -56,6 +56,10 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private boolean goodbye;
     private volatile boolean closed;
+    /** Where compute calls go instead of being served here: set while the session may be handed to its worker. */
+    private java.util.function.BooleanSupplier handOver;
+    /** The figures of the part of this session its worker serves (null: none). */
+    private volatile Remote remote;
     private byte[] blobResult;
     private volatile long calls;
 
@@ -133,22 +137,97 @@ public final class Session implements RecordHandler, ServiceContext {
 
     /** Records served so far. */
     public long calls() {
-        return calls;
+        Remote r = remote;
+        return calls + (r == null ? 0 : r.calls());
+    }
+
+    // ---- handing the session to the guest's device worker ---------------------------------------------------
+
+    /**
+     * Thrown (through the command ring's {@link SpscRing#poll}, which leaves the record in the ring) by the first
+     * compute call when {@link #handOverComputeWhen} allows: the endpoint hands the ring to the guest's worker,
+     * which serves this call and every later one.
+     */
+    public static final class HandOver extends SpscRing.Deferred {
+        HandOver(Op op) {
+            super(op + ": the session moves to the guest's device worker");
+        }
+    }
+
+    /** The figures of the part of the session a worker serves, read from shared memory: untrusted. */
+    public interface Remote {
+        long calls();
+
+        long objects();
+
+        long deviceMemoryBytes();
+
+        long commandsInFlight();
+    }
+
+    /** The first compute call hands the session over when {@code when} says so at that call (null: never). */
+    public void handOverComputeWhen(java.util.function.BooleanSupplier when) {
+        this.handOver = when;
+    }
+
+    /**
+     * The session is served by a worker now: completions of calls the worker forwards here go to {@code ring}
+     * (the worker copies them to the guest), and the figures include {@code figures}.
+     */
+    public void handedOver(SpscRing ring, Remote figures) {
+        this.handOver = null;
+        this.completions = ring;
+        this.remote = figures;
+    }
+
+    /** The session's worker is going: its figures are no longer read. */
+    public void detachRemote() {
+        this.remote = null;
+    }
+
+    /** The session's worker is gone: completions go to the guest's ring again, re-read where the worker left it. */
+    public void handBack(SpscRing guestCompletions) {
+        guestCompletions.resync();
+        this.completions = guestCompletions;
+        this.remote = null;
+    }
+
+    /**
+     * In the worker: the session continues one the host opened, whose HELLO the host checked: {@code pid} and
+     * {@code verified} are what it found.
+     */
+    public void resume(long pid, boolean verified) {
+        handshake.resume(pid, verified);
+    }
+
+    /** The session's own pending one-way failure (not a queue's), handed to the worker with the session. */
+    public CallFailure pendingFailure() {
+        return sticky.sessionSticky();
+    }
+
+    /** In the worker: the pending one-way failure the host handed over with the session. */
+    public void pendingFailure(CallFailure f) {
+        if (f != null) {
+            sticky.file(f, null, 0);
+        }
     }
 
     /** Live objects (0 once closed). */
     public int objects() {
-        return closed ? 0 : handles.size();
+        Remote r = remote;
+        return closed ? 0 : handles.size() + (r == null ? 0 : (int) Math.min(Integer.MAX_VALUE, r.objects()));
     }
 
     /** Device commands enqueued and not yet finished, over all queues (safe from any thread). */
     public int commandsInFlight() {
-        return compute.commandsInFlight();
+        Remote r = remote;
+        return compute.commandsInFlight() + (r == null ? 0 : (int) Math.min(Integer.MAX_VALUE, r.commandsInFlight()));
     }
 
     /** Device memory held by the session's buffers (safe from any thread). */
     public long deviceMemoryBytes() {
-        return compute.deviceMemoryBytes();
+        Remote r = remote;
+        return compute.deviceMemoryBytes() + (r == null ? 0 : r.deviceMemoryBytes());
     }
 
     /** Whether the session was closed. */
@@ -222,6 +301,11 @@ public final class Session implements RecordHandler, ServiceContext {
                 case NOP -> results[0] = Wire.arg(rec, 0, 0);
                 case DEVICE_INFO -> compute.call(op, rec, results, this);
                 default -> {
+                    if (op.service() == Op.Service.COMPUTE && handOver != null && services.contains("compute")
+                            && handOver.getAsBoolean()) {
+                        calls--; // not served here: the worker that takes the ring over serves it
+                        throw new HandOver(op);
+                    }
                     if (!serviceCall(op, seq, reply, rec)) {
                         return;
                     }
