@@ -55,7 +55,7 @@ import java.util.Set;
  * SETTINGS is the base64 of a properties text the host wrote ({@link #settings}).
  */
 public final class InWorker {
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG_UNALIGNED.varHandle();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     /** Worker → host: the session ended here (arg 0: status code; blob: the reason). */
     public static final int ENDED = Wire.WORKER_FIRST + 0x10;
 

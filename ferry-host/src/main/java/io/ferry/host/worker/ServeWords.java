@@ -29,7 +29,7 @@ public final class ServeWords implements Session.Remote {
     static final long IN_FLIGHT = 1048;
     static final long BUSY_SINCE = 1088;
     static final long BUSY_LIMIT = 1096;
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG_UNALIGNED.varHandle();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     private final MemorySegment header;
 
