@@ -98,7 +98,7 @@ final class ComputeBackends {
     }
 
     /** The scheduler of {@code device}, or null under the FIFO policy. */
-    DeviceDispatch dispatchFor(Devices.Device device) {
+    DeviceTurns dispatchFor(Devices.Device device) {
         return device == null ? null : dispatches.get(device);
     }
 
