@@ -18,6 +18,8 @@ import io.ferry.host.worker.OsPriority;
 import io.ferry.host.worker.Sandbox;
 import io.ferry.host.worker.ServeWords;
 import io.ferry.host.worker.TimedBackend;
+import io.ferry.host.worker.LeaseWords;
+import io.ferry.host.worker.WorkerTurns;
 import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Op;
@@ -58,8 +60,21 @@ public final class InWorker {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     /** Worker → host: the session ended here (arg 0: status code; blob: the reason). */
     public static final int ENDED = Wire.WORKER_FIRST + 0x10;
+    /** Worker → host: a device turn, see {@link WorkerGrants}. */
+    public static final int GRANT_REQUEST = WorkerGrants.REQUEST;
+    public static final int GRANT_DONE = WorkerGrants.DONE;
+    public static final int GRANT_ANSWER = WorkerGrants.GRANTED;
+
+    /** Lease words of device {@code i} lie at {@link #LEASES_OFFSET} + 256 i of the control region's header. */
+    public static final long LEASES_OFFSET = 2048;
+    public static final int MAX_LEASED_DEVICES = 8;
 
     private InWorker() {
+    }
+
+    /** The lease words of device {@code index} in a control region's mapping. */
+    public static LeaseWords leaseWords(MemorySegment control, int index) {
+        return new LeaseWords(control, LEASES_OFFSET + LeaseWords.SIZE * index);
     }
 
     /** The settings a worker serving {@code guest}'s session needs, as the host passes them. */
@@ -147,7 +162,18 @@ public final class InWorker {
         // in here the device runs in this process: the worker is the isolation
         HostConfig local = new HostConfig(Path.of("/tmp"), false, List.of(), List.of(config))
                 .withIsolation(HostConfig.Isolation.INPROCESS);
-        ComputeService compute = new ComputeService(local, config, 0, Map.of(), Path.of(args[1]), devices);
+        // under the host's scheduler every device command takes its turn: free under a lease, else asked for
+        Map<Devices.Device, DeviceTurns> turns = new java.util.HashMap<>();
+        if (HostConfig.Policy.valueOf(p.getProperty("policy")) == HostConfig.Policy.FERRY) {
+            WorkerGrants grants = new WorkerGrants(control.completionRing(), control.commandRing());
+            for (Devices.Device d : devices.all()) {
+                if (d.index() < MAX_LEASED_DEVICES) {
+                    turns.put(d, DeviceTurns.inWorker(new WorkerTurns(leaseWords(control.segment(), d.index()),
+                            grants.forDevice(d.index()))));
+                }
+            }
+        }
+        ComputeService compute = new ComputeService(local, config, 0, turns, Path.of(args[1]), devices);
         ForwardedCalls forwarded = new ForwardedCalls(control.completionRing(), control.commandRing());
         Session session = new Session(config, Long.parseLong(p.getProperty("session")), new long[4], pid -> false,
                 completions, heap, devices.all().size(), compute::open, forwarded);

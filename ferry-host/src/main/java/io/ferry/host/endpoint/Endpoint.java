@@ -328,7 +328,8 @@ public final class Endpoint implements Runnable {
     /** Starts the session's worker and hands it the ring; where that fails, the session stays here. */
     private void handOver(Session s) {
         try {
-            served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend);
+            served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend, dispatches, devices,
+                    tenant);
             AUDIT.info("guest " + guest + " session " + s.id() + ": served by its device worker (pid "
                     + served.pid() + ") from its first compute call on");
         } catch (io.ferry.spi.BackendException e) {

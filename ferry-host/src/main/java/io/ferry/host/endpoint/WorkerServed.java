@@ -12,6 +12,12 @@ import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Map;
+import io.ferry.host.compute.DeviceDispatch;
+import io.ferry.host.compute.Devices;
+import io.ferry.host.sched.Hint;
+import io.ferry.host.worker.Grant;
+import io.ferry.protocol.CompletionRecord;
 
 /**
  * The host's half of a session its guest's device worker serves ({@link InWorker}): from the first compute call on,
@@ -26,14 +32,22 @@ import java.util.List;
 final class WorkerServed implements RecordHandler {
     private final Session session;
     private final WorkerLauncher.Launched worker;
+    private final Map<Devices.Device, DeviceDispatch> dispatches;
+    private final Devices devices;
+    private final long tenant;
+    private final CompletionRecord grant = new CompletionRecord();
     private final ServeWords words;
     private final CallRecord call = new CallRecord();
     private Status endedStatus;
     private String endedReason;
 
-    private WorkerServed(Session session, WorkerLauncher.Launched worker) {
+    private WorkerServed(Session session, WorkerLauncher.Launched worker, Map<Devices.Device, DeviceDispatch> dispatches,
+                         Devices devices, long tenant) {
         this.session = session;
         this.worker = worker;
+        this.dispatches = dispatches;
+        this.devices = devices;
+        this.tenant = tenant;
         this.words = new ServeWords(worker.control().segment());
     }
 
@@ -43,12 +57,13 @@ final class WorkerServed implements RecordHandler {
      * ring from the record the host left in it.
      */
     static WorkerServed start(HostConfig host, HostConfig.GuestConfig config, Region region, Session session,
-                              long nonce, String backend) throws BackendException {
+                              long nonce, String backend, Map<Devices.Device, DeviceDispatch> dispatches,
+                              Devices devices, long tenant) throws BackendException {
         String settings = InWorker.settings(host, config, backend, session.id(), nonce, session.guestPid(),
                 session.pidVerified(), session.pendingFailure());
         WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
                 host.workerLimits(), InWorker.class.getName(), List.of(settings), backend + ", serving the session");
-        WorkerServed served = new WorkerServed(session, w);
+        WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant);
         session.handedOver(w.control().commandRing(), served.words);
         return served;
     }
@@ -70,8 +85,47 @@ final class WorkerServed implements RecordHandler {
                     java.nio.charset.StandardCharsets.UTF_8);
             return;
         }
+        if (type == InWorker.GRANT_REQUEST || type == InWorker.GRANT_DONE) {
+            turn(type, call.wrap(rec, 0), length);
+            return;
+        }
         // a call the worker forwards (the TEE's): the host's session serves it and answers on the control region
         session.onRecord(type, rec, length);
+    }
+
+    /** A device turn the worker asks for (answered when the policy allows) or reports done. */
+    private void turn(int type, CallRecord c, int length) {
+        if (length < CallRecord.length(3, 0)) {
+            throw new io.ferry.host.session.ProtocolViolation("device worker: a turn record of " + length + " bytes");
+        }
+        Devices.Device d = devices.get(c.arg(0));
+        DeviceDispatch dispatch = d == null || d.index() >= InWorker.MAX_LEASED_DEVICES ? null : dispatches.get(d);
+        if (type == InWorker.GRANT_DONE) {
+            if (dispatch != null) {
+                dispatch.remoteDone(tenant, c.arg(1));
+            }
+            return;
+        }
+        Grant g = Grant.SINGLE;
+        if (dispatch != null) {
+            try {
+                g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2)),
+                        InWorker.leaseWords(worker.control().segment(), d.index()), this::destroy);
+            } catch (io.ferry.host.session.CallException e) {
+                destroy(); // the host is shutting down: the worker goes with it
+                return;
+            }
+        }
+        var ring = worker.control().commandRing();
+        long at;
+        while ((at = ring.tryClaim(InWorker.GRANT_ANSWER, CompletionRecord.length(0))) < 0) {
+            if (!alive()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        grant.wrap(ring.segment(), at).put(0, Status.OK.code(), g.ordinal(), 0, 0, 0, null, 0);
+        ring.publish();
     }
 
     /** The status the worker ended the session with, or null while it serves. */
@@ -120,5 +174,8 @@ final class WorkerServed implements RecordHandler {
     /** Endpoint thread: stops the worker, waits until it is gone, unmaps the control region. */
     void stop() {
         worker.kill();
+        for (DeviceDispatch d : dispatches.values()) {
+            d.endLease(tenant);
+        }
     }
 }
