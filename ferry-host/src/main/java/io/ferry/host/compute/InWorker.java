@@ -185,6 +185,8 @@ public final class InWorker {
                     Status.of(Integer.parseInt(f[2])), new String(Base64.getDecoder().decode(f[3]),
                     StandardCharsets.UTF_8)));
         }
+        session.beforeCompletion(() -> words.figures(session.calls(), session.objects(), session.deviceMemoryBytes(),
+                session.commandsInFlight()));
         Handshake.accept(control, ProcessHandle.current().pid()); // ready: the host stops reading the ring
         long nonce = Long.parseLong(p.getProperty("nonce"));
         int exit = serve(session, commands, control, words, region, nonce);

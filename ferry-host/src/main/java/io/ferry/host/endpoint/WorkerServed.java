@@ -173,9 +173,16 @@ final class WorkerServed implements RecordHandler {
 
     /** Endpoint thread: stops the worker, waits until it is gone, unmaps the control region. */
     void stop() {
-        worker.kill();
-        for (DeviceDispatch d : dispatches.values()) {
-            d.endLease(tenant);
+        Process p = worker.process();
+        p.destroyForcibly();
+        try {
+            p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        for (DeviceDispatch d : dispatches.values()) {
+            d.endLease(tenant); // before the words are unmapped: the scheduler reads them until the lease ends
+        }
+        worker.control().close();
     }
 }

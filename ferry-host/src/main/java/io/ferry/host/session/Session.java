@@ -58,6 +58,8 @@ public final class Session implements RecordHandler, ServiceContext {
     private volatile boolean closed;
     /** Where compute calls go instead of being served here: set while the session may be handed to its worker. */
     private java.util.function.BooleanSupplier handOver;
+    /** Runs before each completion is published (the worker publishes its figures, so a guest sees them current). */
+    private Runnable beforeCompletion;
     /** The figures of the part of this session its worker serves (null: none). */
     private volatile Remote remote;
     private byte[] blobResult;
@@ -178,6 +180,11 @@ public final class Session implements RecordHandler, ServiceContext {
         this.handOver = null;
         this.completions = ring;
         this.remote = figures;
+    }
+
+    /** In the worker: {@code r} runs before each completion is published. */
+    public void beforeCompletion(Runnable r) {
+        this.beforeCompletion = r;
     }
 
     /** The session's worker is going: its figures are no longer read. */
@@ -425,6 +432,10 @@ public final class Session implements RecordHandler, ServiceContext {
         }
         Wire.putCompletion(completions.segment(), at, seq, status.code(), results[0], results[1], results[2],
                 results[3], blob, n);
+        Runnable before = beforeCompletion;
+        if (before != null) {
+            before.run();
+        }
         completions.publish();
     }
 
