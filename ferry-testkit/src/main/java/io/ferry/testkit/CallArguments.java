@@ -7,6 +7,8 @@ import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.SpscRing;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -197,13 +199,40 @@ final class CallArguments {
         return values[f.rnd.nextInt(values.length)];
     }
 
+    /**
+     * The arguments of the call being drawn: a record of arguments only (its blob is kept apart), in private memory,
+     * copied into the ring once drawn ({@link RawGuest#send}). Drawn by index in catalogue order, named by
+     * {@link Op#argNames()}; the views below name the fields that get special values.
+     */
+    private final MemorySegment scratch = MemorySegment.ofArray(new byte[CallRecord.length(16, 0)]);
+    private final Calls.Launch launch = new Calls.Launch();
+    private final Calls.BufferWrite write = new Calls.BufferWrite();
+    private final Calls.BufferRead read = new Calls.BufferRead();
+    private final Calls.BufferCopy copy = new Calls.BufferCopy();
+    private final Calls.BufferFill fill = new Calls.BufferFill();
+    private final Calls.KernelArgBuffer argBuffer = new Calls.KernelArgBuffer();
+    private final Calls.KernelArgValue argValue = new Calls.KernelArgValue();
+
+    /** Draws every argument of a call of {@code op} (LAUNCH with fuzzed geometry); the record is valid until the next. */
+    CallRecord arguments(Op op) {
+        scratch.fill((byte) 0);
+        CallRecord call = CallRecord.of(op).wrap(scratch, 0);
+        for (int a = 0; a < op.argCount(); a++) {
+            call.arg(a, argument(op, a, op.argNames().get(a)));
+        }
+        if (op == Op.LAUNCH) {
+            geometry(launch.wrap(scratch, 0));
+        }
+        return call;
+    }
+
     /** Launch geometry: invalid shapes of every kind, valid ones of at most 16 work-items per dimension. */
-    void geometry(long[] args) {
-        args[2] = pick(1, 1, 2, 3, 0, 4, -1);
-        for (int i = 0; i < 3; i++) {
-            args[3 + i] = pick(0, 0, 0, 1, -1, Long.MAX_VALUE);
-            args[6 + i] = f.rnd.nextInt(8) == 0 ? pick(0, -1, Long.MIN_VALUE) : 1 + f.rnd.nextInt(16);
-            args[9 + i] = f.rnd.nextInt(3) == 0 ? 0 : pick(1, 2, 4, 3, 7, 16, -1, 1024);
+    void geometry(Calls.Launch l) {
+        l.dimensions(pick(1, 1, 2, 3, 0, 4, -1));
+        for (int i = 0; i < Calls.Launch.MAX_DIMENSIONS; i++) {
+            l.offset(i, pick(0, 0, 0, 1, -1, Long.MAX_VALUE));
+            l.global(i, f.rnd.nextInt(8) == 0 ? pick(0, -1, Long.MIN_VALUE) : 1 + f.rnd.nextInt(16));
+            l.local(i, f.rnd.nextInt(3) == 0 ? 0 : pick(1, 2, 4, 3, 7, 16, -1, 1024));
         }
     }
 
@@ -235,29 +264,23 @@ final class CallArguments {
      * inside the heap, a fill size that is a multiple of its pattern) and half the kernel arguments the index and
      * size the kernel declares, so they reach the device rather than the range checks only.
      */
-    byte[] validRange(Op op, long[] args, byte[] blob) {
+    byte[] validRange(Op op, byte[] blob) {
         long size = 8L * (1 + f.rnd.nextInt(64));
         long offset = 8L * f.rnd.nextInt((int) ((SessionFuzzer.BUF_SIZE - size) / 8) + 1);
         long heapOffset = 8L * f.rnd.nextInt((int) ((SessionFuzzer.heapSize(f.calls) - SessionFuzzer.BUF_SIZE - size) / 8));
         switch (op) {
-            case BUFFER_WRITE, BUFFER_READ -> {
-                args[2] = offset;
-                args[3] = size;
-                args[4] = heapOffset;
-            }
-            case BUFFER_COPY -> {
-                args[3] = offset;
-                args[4] = 8L * f.rnd.nextInt((int) ((SessionFuzzer.BUF_SIZE - size) / 8) + 1);
-                args[5] = size;
-            }
+            case BUFFER_WRITE -> write.wrap(scratch, 0).offset(offset).size(size).heapOffset(heapOffset);
+            case BUFFER_READ -> read.wrap(scratch, 0).offset(offset).size(size).heapOffset(heapOffset);
+            case BUFFER_COPY -> copy.wrap(scratch, 0).sourceOffset(offset)
+                    .destinationOffset(8L * f.rnd.nextInt((int) ((SessionFuzzer.BUF_SIZE - size) / 8) + 1))
+                    .size(size);
             case BUFFER_FILL -> {
-                args[2] = offset;
-                args[3] = size;
+                fill.wrap(scratch, 0).offset(offset).size(size);
                 return bytes(pickInt(1, 2, 4, 8));
             }
-            case KERNEL_ARG_BUFFER -> args[1] = f.rnd.nextInt(2);
+            case KERNEL_ARG_BUFFER -> argBuffer.wrap(scratch, 0).index(f.rnd.nextInt(2));
             case KERNEL_ARG_VALUE -> {
-                args[1] = 2;
+                argValue.wrap(scratch, 0).index(2);
                 return bytes(1);
             }
             default -> {

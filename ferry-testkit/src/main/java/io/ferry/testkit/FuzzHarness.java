@@ -17,12 +17,16 @@ import static io.ferry.testkit.FuzzTargets.RING;
 import static io.ferry.testkit.FuzzTargets.TA;
 import io.ferry.testkit.FuzzTargets.Finding;
 
+import io.ferry.channel.CompletionReader;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.RingCorruptedException;
 import io.ferry.channel.SpscRing;
 import io.ferry.host.tee.TeeLimits;
 import io.ferry.host.tee.TeePolicy;
 import io.ferry.host.tee.TeeServiceFactory;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.TeeWire;
@@ -56,6 +60,7 @@ final class FuzzHarness {
     final TeeServiceFactory tee;
     final ComputeService compute;
     final CompletionCheck check = new CompletionCheck();
+    private final CallRecord raw = new CallRecord();
     Session session;
     long seq;
     boolean ended;
@@ -107,8 +112,13 @@ final class FuzzHarness {
 
     /** Says HELLO: the valid one when {@code d} is null, else one with fuzzed fields. Returns whether OK. */
     boolean hello(FuzzInput d) {
-        long[] args = {Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION, Wire.CAPABILITIES, 4242,
-                CREDENTIAL[0], CREDENTIAL[1], CREDENTIAL[2], CREDENTIAL[3]};
+        // every word is fuzzed by index below, so they are kept in an array indexed by the view's names
+        long[] args = new long[Op.HELLO.argCount()];
+        args[Calls.Hello.MAGIC] = Wire.HELLO_MAGIC;
+        args[Calls.Hello.VERSION] = Wire.PROTOCOL_VERSION;
+        args[Calls.Hello.CAPABILITIES] = Wire.CAPABILITIES;
+        args[Calls.Hello.PID] = 4242;
+        System.arraycopy(CREDENTIAL, 0, args, Calls.Hello.CREDENTIAL0, CREDENTIAL.length);
         byte[] name = Wire.utf8(GUEST);
         if (d != null) {
             for (int i = 0; i < args.length; i++) {
@@ -125,11 +135,11 @@ final class FuzzHarness {
         }
         Reply r = put(Op.HELLO.code(), Wire.FLAG_REPLY, args, name, name.length);
         if (r != null && r.status == Status.OK) {
-            boolean credentialOk = args[4] == CREDENTIAL[0] && args[5] == CREDENTIAL[1]
-                    && args[6] == CREDENTIAL[2] && args[7] == CREDENTIAL[3];
+            boolean credentialOk = java.util.Arrays.equals(args, Calls.Hello.CREDENTIAL0,
+                    Calls.Hello.CREDENTIAL3 + 1, CREDENTIAL, 0, CREDENTIAL.length);
             if (!credentialOk || !GUEST.equals(new String(name, java.nio.charset.StandardCharsets.UTF_8))
-                    || args[0] != Wire.HELLO_MAGIC) {
-                throw new Finding("HELLO accepted with magic " + Long.toHexString(args[0]) + ", credential ok "
+                    || args[Calls.Hello.MAGIC] != Wire.HELLO_MAGIC) {
+                throw new Finding("HELLO accepted with magic " + Long.toHexString(args[Calls.Hello.MAGIC]) + ", credential ok "
                         + credentialOk + ", name '" + new String(name, java.nio.charset.StandardCharsets.UTF_8)
                         + "'");
             }
@@ -217,7 +227,7 @@ final class FuzzHarness {
      * completions (as the guest). Returns the reply to this call, or null (one-way, or the session ended).
      */
     Reply put(int type, int flags, long[] args, byte[] blob, int blobField) {
-        int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + blob.length;
+        int length = CallRecord.length(args.length, blob.length);
         if (type < 0 || length > commandsGuest.maxRecordLength()) {
             return null;
         }
@@ -227,12 +237,14 @@ final class FuzzHarness {
         }
         written = true;
         long s = ++seq;
-        Wire.putCallHeader(commandSection, at, s, flags, blobField);
+        // Possibly malformed on purpose (argument count, blob length field): a plain CallRecord writes the header
+        // and the arguments by index, and the blob goes by hand after the arguments written, at the named offsets.
+        raw.wrap(commandSection, at).header(s, flags, blobField);
         for (int i = 0; i < args.length; i++) {
-            Wire.putArg(commandSection, at, i, args[i]);
+            raw.arg(i, args[i]);
         }
         MemorySegment.copy(blob, 0, commandSection, ValueLayout.JAVA_BYTE,
-                at + Wire.CALL_HEADER_LENGTH + 8L * args.length, blob.length);
+                at + CallRecord.HEADER_LENGTH + 8L * args.length, blob.length);
         commandsGuest.publish();
         try {
             commandsHost.poll(session, 64);
@@ -258,32 +270,31 @@ final class FuzzHarness {
         }
     }
 
-    /** Parses completions as a guest library does; tallies statuses. */
-    final class CompletionCheck implements io.ferry.channel.RecordHandler {
+    /**
+     * Parses completions as a guest library does (framing through {@link CompletionReader}: a bad one is a
+     * {@link RingCorruptedException}, which {@link #drain} reports); tallies statuses.
+     */
+    final class CompletionCheck extends CompletionReader {
         long want;
         Reply found;
 
         @Override
-        public void onRecord(int type, MemorySegment rec, int length) {
-            if (length < Wire.COMPLETION_HEADER_LENGTH) {
-                throw new Finding("completion of " + length + " bytes is shorter than its header");
+        protected void onCompletion(int type, CompletionRecord c) {
+            int blob = c.blobLength();
+            if (blob > Wire.MAX_COMPLETION_BLOB) {
+                throw new Finding("completion blob of " + blob + " bytes is longer than the protocol's "
+                        + Wire.MAX_COMPLETION_BLOB);
             }
-            int blob = Wire.blobLength(rec, 0);
-            if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length
-                    || blob > Wire.MAX_COMPLETION_BLOB) {
-                throw new Finding("completion blob length " + blob + " does not fit its record of " + length);
-            }
-            int code = Wire.status(rec, 0);
+            int code = c.status();
             Status status = Status.of(code);
             if (status == Status.INTERNAL) {
-                throw new Finding("the host answered INTERNAL (code " + code + ") to op " + type + ": "
-                        + Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob));
+                throw new Finding("the host answered INTERNAL (code " + code + ") to op " + type + ": " + c.text());
             }
             if (type != Wire.SESSION_CLOSED_TYPE) {
                 REPLIES.merge(status, 1L, Long::sum);
             }
-            if (Wire.seq(rec, 0) == want && type != Wire.SESSION_CLOSED_TYPE) {
-                found = new Reply(status, Wire.result(rec, 0, 0));
+            if (c.seq() == want && type != Wire.SESSION_CLOSED_TYPE) {
+                found = new Reply(status, c.result(0));
             }
         }
     }

@@ -2,10 +2,13 @@ package io.ferry.testkit;
 
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.testkit.FuzzTargets.Seeds;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.TeeWire;
 import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -92,6 +95,21 @@ public final class FuzzSeeds {
         return s.i(0, 31, 1);
     }
 
+    /** One call built through its {@link Calls} view (see {@link #args}): its arguments in catalogue order. */
+    static Seeds call(Seeds s, boolean reply, byte[] blob, CallRecord built) {
+        long[] args = new long[built.spec().argCount()];
+        for (int i = 0; i < args.length; i++) {
+            args[i] = built.arg(i);
+        }
+        return call(s, built.spec(), reply, blob, args);
+    }
+
+    /** {@code view} over private memory that holds its arguments only (zero), to be filled and passed to call. */
+    static <V extends CallRecord> V args(V view) {
+        view.wrap(MemorySegment.ofArray(new byte[CallRecord.length(view.spec(), 0)]), 0);
+        return view;
+    }
+
     /** A TEE call whose parameter block is four (type, a, b, c) rows. */
     static Seeds teeCall(Seeds s, boolean reply, long[][] params, long... args) {
         s.i(0, 15, reply ? 1 : 6).i(0, 31, 1);
@@ -124,28 +142,37 @@ public final class FuzzSeeds {
         s = new Seeds().i(0, 15, 1);
         // every compute op, valid for FuzzBackend's kernel k(uchar* a, const uchar* b, uchar s), each asking for
         // its reply; then one the device refuses (k has no local argument)
-        call(op(s, Op.CONTEXT_CREATE), Op.CONTEXT_CREATE, true, new byte[0], 1, 0);
-        call(op(s, Op.QUEUE_CREATE), Op.QUEUE_CREATE, true, new byte[0], 2, 1, 0, 0);
-        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, true, new byte[0], 3, 1, 4096, 0, -1);
-        call(op(s, Op.BUFFER_CREATE), Op.BUFFER_CREATE, true, new byte[0], 4, 1, 4096, 0, 8192);
-        call(op(s, Op.PROGRAM_CREATE), Op.PROGRAM_CREATE, true,
-                Wire.utf8("__kernel void k(__global uchar* a, __global const uchar* b, uchar s){a[0]=b[0]+s;}"), 5,
-                1, SourceLanguage.OPENCL_C.code());
-        call(op(s, Op.PROGRAM_BUILD), Op.PROGRAM_BUILD, true, Wire.utf8("-cl-fast-relaxed-math"), 5);
-        call(op(s, Op.KERNEL_CREATE), Op.KERNEL_CREATE, true, Wire.utf8("k"), 6, 5);
-        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, true, new byte[0], 6, 0, 3);
-        call(op(s, Op.KERNEL_ARG_BUFFER), Op.KERNEL_ARG_BUFFER, true, new byte[0], 6, 1, 4);
-        call(op(s, Op.KERNEL_ARG_VALUE), Op.KERNEL_ARG_VALUE, true, new byte[] {7}, 6, 2);
-        call(op(s, Op.BUFFER_WRITE), Op.BUFFER_WRITE, true, new byte[0], 2, 3, 0, 4096, 0, 0);
-        call(op(s, Op.LAUNCH), Op.LAUNCH, true, new byte[0], 2, 6, 1, 0, 0, 0, 64, 1, 1, 16, 1, 1, 7);
-        call(op(s, Op.BUFFER_COPY), Op.BUFFER_COPY, true, new byte[0], 2, 3, 4, 0, 0, 4096, 0);
-        call(op(s, Op.BUFFER_FILL), Op.BUFFER_FILL, true, new byte[] {9, 9, 9, 9}, 2, 4, 0, 4096, 0);
-        call(op(s, Op.BUFFER_READ), Op.BUFFER_READ, true, new byte[0], 2, 4, 0, 4096, 4096, 0);
-        call(op(s, Op.QUEUE_HINT), Op.QUEUE_HINT, true, new byte[0], 2, 1, 1_000_000, 0);
-        call(op(s, Op.FINISH), Op.FINISH, true, new byte[0], 2);
-        call(op(s, Op.EVENT_WAIT), Op.EVENT_WAIT, true, new byte[0], 7);
-        call(op(s, Op.RELEASE), Op.RELEASE, true, new byte[0], 7);
-        call(op(s, Op.KERNEL_ARG_LOCAL), Op.KERNEL_ARG_LOCAL, true, new byte[0], 6, 2, 256);
+        byte[] none = new byte[0];
+        call(op(s, Op.CONTEXT_CREATE), true, none, args(new Calls.ContextCreate()).context(1).device(0));
+        call(op(s, Op.QUEUE_CREATE), true, none, args(new Calls.QueueCreate()).queue(2).context(1));
+        call(op(s, Op.BUFFER_CREATE), true, none, args(new Calls.BufferCreate()).buffer(3).context(1).size(4096)
+                .heapOffset(-1));
+        call(op(s, Op.BUFFER_CREATE), true, none, args(new Calls.BufferCreate()).buffer(4).context(1).size(4096)
+                .heapOffset(8192));
+        call(op(s, Op.PROGRAM_CREATE), true,
+                Wire.utf8("__kernel void k(__global uchar* a, __global const uchar* b, uchar s){a[0]=b[0]+s;}"),
+                args(new Calls.ProgramCreate()).program(5).context(1).language(SourceLanguage.OPENCL_C.code()));
+        call(op(s, Op.PROGRAM_BUILD), true, Wire.utf8("-cl-fast-relaxed-math"),
+                args(new Calls.ProgramBuild()).program(5));
+        call(op(s, Op.KERNEL_CREATE), true, Wire.utf8("k"), args(new Calls.KernelCreate()).kernel(6).program(5));
+        call(op(s, Op.KERNEL_ARG_BUFFER), true, none, args(new Calls.KernelArgBuffer()).kernel(6).index(0).buffer(3));
+        call(op(s, Op.KERNEL_ARG_BUFFER), true, none, args(new Calls.KernelArgBuffer()).kernel(6).index(1).buffer(4));
+        call(op(s, Op.KERNEL_ARG_VALUE), true, new byte[] {7}, args(new Calls.KernelArgValue()).kernel(6).index(2));
+        call(op(s, Op.BUFFER_WRITE), true, none, args(new Calls.BufferWrite()).queue(2).buffer(3).size(4096));
+        call(op(s, Op.LAUNCH), true, none, args(new Calls.Launch()).queue(2).kernel(6)
+                .range(1, null, new long[] {64}, new long[] {16}).event(7));
+        call(op(s, Op.BUFFER_COPY), true, none, args(new Calls.BufferCopy()).queue(2).source(3).destination(4)
+                .size(4096));
+        call(op(s, Op.BUFFER_FILL), true, new byte[] {9, 9, 9, 9}, args(new Calls.BufferFill()).queue(2).buffer(4)
+                .size(4096));
+        call(op(s, Op.BUFFER_READ), true, none, args(new Calls.BufferRead()).queue(2).buffer(4).size(4096)
+                .heapOffset(4096));
+        call(op(s, Op.QUEUE_HINT), true, none, args(new Calls.QueueHint()).queue(2).priority(1)
+                .deadlineNs(1_000_000));
+        call(op(s, Op.FINISH), true, none, args(new Calls.Finish()).queue(2));
+        call(op(s, Op.EVENT_WAIT), true, none, args(new Calls.EventWait()).event(7));
+        call(op(s, Op.RELEASE), true, none, args(new Calls.Release()).handle(7));
+        call(op(s, Op.KERNEL_ARG_LOCAL), true, none, args(new Calls.KernelArgLocal()).kernel(6).index(2).bytes(256));
         m.put("compute-every-op", s.toBytes());
 
         s = new Seeds().i(0, 15, 1);

@@ -7,6 +7,7 @@ import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.SpscRing;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -57,18 +58,23 @@ final class GoodGuest {
             return;
         }
         long g = SessionFuzzer.GOOD_BASE;
-        f.good.put(Op.CONTEXT_CREATE, false, null, g + 1, 0);
-        f.good.put(Op.QUEUE_CREATE, false, null, g + 2, g + 1, 0, 0);
+        RawGuest guest = f.good;
+        guest.put(new Calls.ContextCreate(), false, null).context(g + 1).device(0);
+        guest.put(new Calls.QueueCreate(), false, null).queue(g + 2).context(g + 1);
         for (int i = 0; i < 3; i++) {
-            f.good.put(Op.BUFFER_CREATE, false, null, g + 3 + i, g + 1, 4L * N, 0, -1);
+            guest.put(new Calls.BufferCreate(), false, null).buffer(g + 3 + i).context(g + 1).size(4L * N)
+                    .heapOffset(-1);
         }
-        f.good.put(Op.PROGRAM_CREATE, false, Wire.utf8(VADD), g + 6, g + 1, SourceLanguage.OPENCL_C.code());
-        f.expectOk(f.good.call(Op.PROGRAM_BUILD, new byte[0], SessionFuzzer.TIMEOUT, g + 6), "f.good: build vadd");
-        f.expectOk(f.good.call(Op.KERNEL_CREATE, Wire.utf8("vadd"), SessionFuzzer.TIMEOUT, g + 7, g + 6), "f.good: kernel vadd");
+        guest.put(new Calls.ProgramCreate(), false, Wire.utf8(VADD)).program(g + 6).context(g + 1)
+                .language(SourceLanguage.OPENCL_C.code());
+        f.expectOk(guest.await(guest.put(new Calls.ProgramBuild(), true, null).program(g + 6), SessionFuzzer.TIMEOUT),
+                "f.good: build vadd");
+        f.expectOk(guest.await(guest.put(new Calls.KernelCreate(), true, Wire.utf8("vadd")).kernel(g + 7)
+                .program(g + 6), SessionFuzzer.TIMEOUT), "f.good: kernel vadd");
         for (int i = 0; i < 3; i++) {
-            f.good.put(Op.KERNEL_ARG_BUFFER, false, null, g + 7, i, g + 3 + i);
+            guest.put(new Calls.KernelArgBuffer(), false, null).kernel(g + 7).index(i).buffer(g + 3 + i);
         }
-        f.good.put(Op.KERNEL_ARG_VALUE, false, floatBytes(0.5f), g + 7, 3);
+        guest.put(new Calls.KernelArgValue(), false, floatBytes(0.5f)).kernel(g + 7).index(3);
         f.expectOk(f.good.call(Op.FINISH, null, SessionFuzzer.TIMEOUT, g + 2), "f.good: set-up finish");
     }
 
@@ -96,10 +102,11 @@ final class GoodGuest {
             heap.setAtIndex(ValueLayout.JAVA_FLOAT, N + i, b[i]);
             heap.setAtIndex(ValueLayout.JAVA_FLOAT, 2 * N + i, -1f);
         }
-        f.good.put(Op.BUFFER_WRITE, false, null, g + 2, g + 3, 0, 4L * N, 0, 0);
-        f.good.put(Op.BUFFER_WRITE, false, null, g + 2, g + 4, 0, 4L * N, 4L * N, 0);
-        f.good.put(Op.LAUNCH, false, null, g + 2, g + 7, 1, 0, 0, 0, N, 1, 1, 64, 1, 1, 0);
-        f.good.put(Op.BUFFER_READ, false, null, g + 2, g + 5, 0, 4L * N, 8L * N, 0);
+        f.good.put(new Calls.BufferWrite(), false, null).queue(g + 2).buffer(g + 3).size(4L * N).heapOffset(0);
+        f.good.put(new Calls.BufferWrite(), false, null).queue(g + 2).buffer(g + 4).size(4L * N).heapOffset(4L * N);
+        f.good.put(new Calls.Launch(), false, null).queue(g + 2).kernel(g + 7)
+                .range(1, null, new long[] {N}, new long[] {64});
+        f.good.put(new Calls.BufferRead(), false, null).queue(g + 2).buffer(g + 5).size(4L * N).heapOffset(8L * N);
         Reply fin = f.good.call(Op.FINISH, null, SessionFuzzer.TIMEOUT, g + 2);
         if (fin == null || !fin.ok()) {
             f.fail("good guest: vadd finish answered " + SessionFuzzer.describe(fin));

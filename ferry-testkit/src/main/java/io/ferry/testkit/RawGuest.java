@@ -2,11 +2,16 @@ package io.ferry.testkit;
 
 import io.ferry.host.endpoint.Endpoint;
 
-import io.ferry.channel.RecordHandler;
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.CompletionReader;
+import io.ferry.channel.Handshake;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.RingCorruptedException;
 import io.ferry.channel.SpscRing;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
@@ -36,13 +41,14 @@ public final class RawGuest implements AutoCloseable {
         }
     }
 
-    private static long nonces = System.nanoTime();
-
     public final Region region;
     final SpscRing commands;
     final SpscRing completions;
     private final String name;
+    private static final long TIMEOUT_FULL = 10_000_000_000L;
     private final Reader reader = new Reader();
+    /** Writes the malformed records of {@link #putRaw}. */
+    private final CallRecord raw = new CallRecord();
     private long nonce;
     private long seq;
     private long beat;
@@ -93,72 +99,149 @@ public final class RawGuest implements AutoCloseable {
 
     /** As {@link #connect(long)}, with a credential to present instead of the region's (null: the region's). */
     public Reply connect(long timeoutNanos, byte[] credential) {
-        nonce = nextNonce();
         open = false;
         reader.closedBy = null;
-        region.guestPid(ProcessHandle.current().pid());
         beat();
-        region.connectRequest(nonce);
-        long deadline = System.nanoTime() + timeoutNanos;
-        int spins = 0;
-        while (region.connectAck() != nonce) {
-            if (System.nanoTime() > deadline) {
+        nonce = Handshake.request(region, ProcessHandle.current().pid());
+        int[] spins = {0};
+        // awaitAck resets this side of both rings (the region's own, which commands and completions are)
+        Handshake.awaitAck(region, nonce, new BackoffIdleStrategy(), waited -> {
+            if (waited > timeoutNanos) {
                 throw new HostStuck("guest " + name + ": the host did not acknowledge CONNECT_REQUEST within "
                         + timeoutNanos / 1_000_000 + " ms");
             }
-            if ((++spins & 255) == 0) {
+            if ((++spins[0] & 255) == 0) {
                 beat();
             }
-            idle(spins);
-        }
-        commands.reset();
-        completions.reset();
+        });
         seq = 0;
         open = true;
         long[] cred = Endpoint.words(credential != null ? credential : region.credential());
-        Reply r = call(Op.HELLO, Wire.utf8(name), timeoutNanos, Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION,
-                Wire.CAPABILITIES, ProcessHandle.current().pid(), cred[0], cred[1], cred[2], cred[3]);
+        Calls.Hello hello = put(new Calls.Hello(), true, Wire.utf8(name)).magic(Wire.HELLO_MAGIC)
+                .version(Wire.PROTOCOL_VERSION).capabilities(Wire.CAPABILITIES).pid(ProcessHandle.current().pid());
+        for (int i = 0; i < cred.length; i++) {
+            hello.credential(i, cred[i]);
+        }
+        Reply r = await(hello, timeoutNanos);
         if (r != null && r.ok()) {
             sessionId = r.r0();
         }
         return r;
     }
 
-    private static synchronized long nextNonce() {
-        nonces = nonces * 6364136223846793005L + 1442695040888963407L;
-        return nonces | 1;
-    }
-
     /**
-     * Writes one call record without publishing it. {@code args} may be shorter or longer than the op's shape;
-     * {@code blobLengthField} is what the blob length field says (normally {@code blob.length}).
+     * Writes one possibly malformed call record without publishing it: any type and flags, {@code args} shorter or
+     * longer than the op's shape, and a blob length field that says {@code blobLengthField} whatever the blob is.
+     * Deliberately not through a {@link Calls} view (a view writes only well-formed records): the header goes through
+     * a plain {@link CallRecord}, the arguments by index and the blob by hand after them, at the named offsets.
      *
      * @return the call's sequence number, or -1 when the ring has no room now
      */
-    long put(int type, int flags, long[] args, byte[] blob, int blobLengthField) {
+    long putRaw(int type, int flags, long[] args, byte[] blob, int blobLengthField) {
         int blobBytes = blob == null ? 0 : blob.length;
-        int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + blobBytes;
+        int length = CallRecord.length(args.length, blobBytes);
         long at = commands.tryClaim(type, length);
         if (at < 0) {
             return -1;
         }
         MemorySegment s = commands.segment();
         long sq = ++seq;
-        Wire.putCallHeader(s, at, sq, flags, blobLengthField);
+        raw.wrap(s, at).header(sq, flags, blobLengthField);
         for (int i = 0; i < args.length; i++) {
-            Wire.putArg(s, at, i, args[i]);
+            raw.arg(i, args[i]);
         }
         if (blobBytes > 0) {
-            MemorySegment.copy(blob, 0, s, ValueLayout.JAVA_BYTE, at + Wire.CALL_HEADER_LENGTH + 8L * args.length,
+            // the blob follows the arguments written, which need not be the op's count
+            MemorySegment.copy(blob, 0, s, ValueLayout.JAVA_BYTE, at + CallRecord.HEADER_LENGTH + 8L * args.length,
                     blobBytes);
         }
         return sq;
     }
 
-    /** A well-formed call of {@code op}; not published. */
+    /**
+     * Claims a well-formed call of {@code view}'s op with {@code blob} (null: none), writes its header and blob and
+     * points {@code view} at it for the arguments, which start at zero; not published. A reply is asked for when
+     * {@code reply} or the op is synchronous.
+     *
+     * @return {@code view}, or null when the ring has no room now
+     */
+    <V extends CallRecord> V tryPut(V view, boolean reply, byte[] blob) {
+        Op op = view.spec();
+        int blobBytes = blob == null ? 0 : blob.length;
+        long at = commands.tryClaim(op.code(), CallRecord.length(op, blobBytes));
+        if (at < 0) {
+            return null;
+        }
+        view.wrap(commands.segment(), at).header(++seq, reply || op.kind() == Op.Kind.SYNC ? Wire.FLAG_REPLY : 0,
+                blobBytes);
+        for (int i = 0; i < op.argCount(); i++) {
+            view.arg(i, 0); // the ring's bytes are a former record's
+        }
+        if (blobBytes > 0) {
+            view.blob(blob);
+        }
+        return view;
+    }
+
+    /**
+     * Writes a copy of {@code built}, a call whose arguments were drawn in private memory (its op is its view's),
+     * with {@code blob}; not published.
+     *
+     * @return the call's sequence number, or -1 when the ring has no room now
+     */
+    long send(CallRecord built, boolean reply, byte[] blob) {
+        Op op = built.spec();
+        CallRecord v = tryPut(CallRecord.of(op), reply, blob);
+        if (v == null) {
+            return -1;
+        }
+        for (int i = 0; i < op.argCount(); i++) {
+            v.arg(i, built.arg(i));
+        }
+        return v.seq();
+    }
+
+    /** As {@link #tryPut}; when the ring is full, publishes and waits until the host has read it first. */
+    public <V extends CallRecord> V put(V view, boolean reply, byte[] blob) {
+        V v = tryPut(view, reply, blob);
+        if (v == null) {
+            publish();
+            drainUntil(0, TIMEOUT_FULL);
+            v = tryPut(view, reply, blob);
+            if (v == null) {
+                throw new HostStuck("guest " + name + ": the command ring stays full");
+            }
+        }
+        return v;
+    }
+
+    /**
+     * A well-formed call of {@code op} with its arguments in catalogue order ({@link Op#argNames()}); not published.
+     * Calls with more than a few arguments read better through their {@link Calls} view and {@link #put(CallRecord,
+     * boolean, byte[])}.
+     *
+     * @return the call's sequence number, or -1 when the ring has no room now
+     */
     long put(Op op, boolean reply, byte[] blob, long... args) {
-        return put(op.code(), reply || op.kind() == Op.Kind.SYNC ? Wire.FLAG_REPLY : 0, args, blob,
-                blob == null ? 0 : blob.length);
+        if (args.length != op.argCount()) {
+            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments " + op.argNames()
+                    + ", not " + args.length + " (putRaw writes malformed records)");
+        }
+        CallRecord v = tryPut(CallRecord.of(op), reply, blob);
+        if (v == null) {
+            return -1;
+        }
+        for (int i = 0; i < args.length; i++) {
+            v.arg(i, args[i]);
+        }
+        return v.seq();
+    }
+
+    /** Publishes and waits for the completion of the call {@code view} points at (null when the session ended). */
+    public Reply await(CallRecord view, long timeoutNanos) {
+        long s = view.seq();
+        publish();
+        return drainUntil(s, timeoutNanos);
     }
 
     void publish() {
@@ -170,7 +253,10 @@ public final class RawGuest implements AutoCloseable {
         return commands.freeBytes();
     }
 
-    /** A synchronous call: publish and wait for its completion (null when the session ended first). */
+    /**
+     * A synchronous call, arguments in catalogue order: publish and wait for its completion (null when the session
+     * ended first).
+     */
     public Reply call(Op op, byte[] blob, long timeoutNanos, long... args) {
         long s = put(op, true, blob, args);
         if (s < 0) {
@@ -280,23 +366,16 @@ public final class RawGuest implements AutoCloseable {
         region.close();
     }
 
-    private final class Reader implements RecordHandler {
+    /** Reads completions as the guest library does: framing checked once by {@link CompletionReader}. */
+    private final class Reader extends CompletionReader {
         long want;
         Reply found;
         Reply closedBy;
 
         @Override
-        public void onRecord(int type, MemorySegment rec, int length) {
-            if (length < Wire.COMPLETION_HEADER_LENGTH) {
-                throw new RingCorruptedException("completion of " + length + " bytes is shorter than its header");
-            }
-            int blob = Wire.blobLength(rec, 0);
-            if (blob < 0 || Wire.COMPLETION_HEADER_LENGTH + (long) blob > length) {
-                throw new RingCorruptedException("completion blob length " + blob + " exceeds the record");
-            }
-            String text = blob == 0 ? "" : Wire.string(rec, Wire.COMPLETION_HEADER_LENGTH, blob);
-            Reply r = new Reply(type, Wire.seq(rec, 0), Status.of(Wire.status(rec, 0)), Wire.result(rec, 0, 0),
-                    Wire.result(rec, 0, 1), Wire.result(rec, 0, 2), text);
+        protected void onCompletion(int type, CompletionRecord c) {
+            Reply r = new Reply(type, c.seq(), Status.of(c.status()), c.result(0), c.result(1), c.result(2),
+                    c.text());
             if (onReply != null) {
                 onReply.accept(r);
             }

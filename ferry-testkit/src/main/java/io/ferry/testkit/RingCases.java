@@ -7,6 +7,8 @@ import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.SpscRing;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -54,9 +56,9 @@ final class RingCases {
             f.checkFresh("fuzz-f.ring", before, f.ring.sessionId());
             // Device objects now and then only: on a CPU device each session's first one starts a worker process.
             deviceObjects = f.rnd.nextInt(16) == 0;
-            f.ring.put(Op.CONTEXT_CREATE, false, null, 1, deviceObjects ? 0 : 99);
-            f.ring.put(Op.BUFFER_CREATE, false, null, 2, 1, 4096, 0, -1);
-            f.ring.put(Op.QUEUE_CREATE, false, null, 3, 1, 0, 0);
+            f.ring.put(new Calls.ContextCreate(), false, null).context(1).device(deviceObjects ? 0 : 99);
+            f.ring.put(new Calls.BufferCreate(), false, null).buffer(2).context(1).size(4096).heapOffset(-1);
+            f.ring.put(new Calls.QueueCreate(), false, null).queue(3).context(1);
             f.ring.publish();
         } else {
             connectWithoutHello();
@@ -66,10 +68,11 @@ final class RingCases {
         int pattern = f.rnd.nextInt(14);
         switch (pattern) {
             case 0 -> { // a frame of random type and length, random body
-                int len = 8 + f.rnd.nextInt(cmd.maxRecordLength() - 8);
+                int frame = RegionDescriptor.FRAME_HEADER_LENGTH;
+                int len = frame + f.rnd.nextInt(cmd.maxRecordLength() - frame);
                 long at = cmd.tryClaim(f.rnd.nextInt(200), len);
-                if (at >= 0) {
-                    fillRandom(s, at + 8, Math.min(len - 8, 512));
+                if (at >= 0) { // random bytes after the frame's length and type
+                    fillRandom(s, at + frame, Math.min(len - frame, 512));
                 }
             }
             case 1 -> mutatedRecord();
@@ -84,17 +87,18 @@ final class RingCases {
                     f.rnd.nextInt(20)); // huge lengths, crossing the end
             case 5 -> rawFrame(64, f.gen.pickInt(-2, -100, Integer.MIN_VALUE)); // negative types
             case 6 -> rawFrame(64, -1); // padding that does not reach the end of the data
-            case 7 -> f.ring.put(f.gen.pickInt(0, 5, 9, 37, 59, 65, 99, 127, 128, 0x7fff, Integer.MAX_VALUE), 0,
+            // cases 7 to 9 write malformed records on purpose: RawGuest.putRaw, at CallRecord's named offsets
+            case 7 -> f.ring.putRaw(f.gen.pickInt(0, 5, 9, 37, 59, 65, 99, 127, 128, 0x7fff, Integer.MAX_VALUE), 0,
                     new long[] {1, 2, 3}, null, 0); // unknown opcodes
-            case 8 -> f.ring.put(Op.NOP.code(), f.gen.pickInt(2, 4, 0x80000000, -1), new long[] {1}, null, 0); // bad flags
+            case 8 -> f.ring.putRaw(Op.NOP.code(), f.gen.pickInt(2, 4, 0x80000000, -1), new long[] {1}, null, 0); // bad flags
             case 9 -> { // blob length field that does not match the record
                 Op op = f.rnd.nextBoolean() ? Op.KERNEL_CREATE : Op.NOP;
                 byte[] blob = f.gen.bytes(f.rnd.nextInt(16));
-                f.ring.put(op.code(), Wire.FLAG_REPLY, new long[op.argCount()], blob,
+                f.ring.putRaw(op.code(), Wire.FLAG_REPLY, new long[op.argCount()], blob,
                         f.gen.pickInt(blob.length + 1, blob.length + 8, -1, Integer.MAX_VALUE, blob.length - 1));
             }
-            case 10 -> f.ring.put(Op.HELLO, true, Wire.utf8("fuzz-f.ring"), Wire.HELLO_MAGIC, Wire.PROTOCOL_VERSION, 0, 0,
-                    0, 0, 0, 0); // a second HELLO
+            case 10 -> f.ring.put(new Calls.Hello(), true, Wire.utf8("fuzz-f.ring")).magic(Wire.HELLO_MAGIC)
+                    .version(Wire.PROTOCOL_VERSION); // a second HELLO
             case 11 -> { // never drain completions: the f.host's completion f.ring fills up
                 for (int i = 0; i < 2000 && f.ring.put(Op.DEVICE_INFO, true, null, 99) >= 0; i++) {
                     if (i % 64 == 0) {
@@ -155,17 +159,18 @@ final class RingCases {
         f.ring.put(Op.NOP, true, null, 1);
     }
 
+    /** A record of a call's shape with an argument count off by a few, then a few header bytes flipped (raw). */
     private void mutatedRecord() {
         Op op = SessionFuzzer.CALL_OPS[f.rnd.nextInt(SessionFuzzer.CALL_OPS.length)];
         long[] args = new long[Math.max(0, op.argCount() + f.gen.pickInt(0, 0, -1, 1, -3))];
         byte[] blob = op.hasBlob() ? f.gen.bytes(f.rnd.nextInt(32)) : f.rnd.nextInt(4) == 0 ? f.gen.bytes(8) : null;
         long at0 = ringTailIndex();
-        long sq = f.ring.put(op.code(), f.rnd.nextBoolean() ? 1 : 0, args, blob, blob == null ? 0 : blob.length);
+        long sq = f.ring.putRaw(op.code(), f.rnd.nextBoolean() ? 1 : 0, args, blob, blob == null ? 0 : blob.length);
         if (sq < 0) {
             return;
         }
         MemorySegment s = f.ring.commands.segment();
-        int length = Wire.CALL_HEADER_LENGTH + 8 * args.length + (blob == null ? 0 : blob.length);
+        int length = CallRecord.length(args.length, blob == null ? 0 : blob.length);
         for (int i = 0, n = 1 + f.rnd.nextInt(3); i < n; i++) {
             int at = f.rnd.nextInt(Math.min(length, 32));
             s.set(ValueLayout.JAVA_BYTE, RegionDescriptor.RING_DATA_OFFSET + at0 + at, (byte) f.rnd.nextInt(256));

@@ -9,6 +9,8 @@ import io.ferry.host.config.Quotas;
 
 import io.ferry.channel.RegionDescriptor;
 import io.ferry.channel.SpscRing;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -293,16 +295,18 @@ public final class SessionFuzzer {
             live.remove(h);
             calls.put(Op.RELEASE, false, null, h);
         }
-        calls.put(Op.CONTEXT_CREATE, false, null, CTX, 0);
-        calls.put(Op.QUEUE_CREATE, false, null, QUEUE, CTX, 0, 0);
-        calls.put(Op.BUFFER_CREATE, false, null, BUF, CTX, BUF_SIZE, 0, -1);
-        calls.put(Op.BUFFER_CREATE, false, null, HEAP_BUF, CTX, BUF_SIZE, 0, heapSize(calls) - BUF_SIZE);
-        calls.put(Op.PROGRAM_CREATE, false, Wire.utf8(SAFE_KERNEL), PROG, CTX, SourceLanguage.OPENCL_C.code());
-        calls.call(Op.PROGRAM_BUILD, new byte[0], TIMEOUT, PROG);
-        calls.call(Op.KERNEL_CREATE, Wire.utf8("k"), TIMEOUT, KERNEL, PROG);
-        calls.put(Op.KERNEL_ARG_BUFFER, false, null, KERNEL, 0, BUF);
-        calls.put(Op.KERNEL_ARG_BUFFER, false, null, KERNEL, 1, HEAP_BUF);
-        calls.put(Op.KERNEL_ARG_VALUE, false, new byte[] {3}, KERNEL, 2);
+        calls.put(new Calls.ContextCreate(), false, null).context(CTX).device(0);
+        calls.put(new Calls.QueueCreate(), false, null).queue(QUEUE).context(CTX);
+        calls.put(new Calls.BufferCreate(), false, null).buffer(BUF).context(CTX).size(BUF_SIZE).heapOffset(-1);
+        calls.put(new Calls.BufferCreate(), false, null).buffer(HEAP_BUF).context(CTX).size(BUF_SIZE)
+                .heapOffset(heapSize(calls) - BUF_SIZE);
+        calls.put(new Calls.ProgramCreate(), false, Wire.utf8(SAFE_KERNEL)).program(PROG).context(CTX)
+                .language(SourceLanguage.OPENCL_C.code());
+        calls.await(calls.put(new Calls.ProgramBuild(), true, null).program(PROG), TIMEOUT);
+        calls.await(calls.put(new Calls.KernelCreate(), true, Wire.utf8("k")).kernel(KERNEL).program(PROG), TIMEOUT);
+        calls.put(new Calls.KernelArgBuffer(), false, null).kernel(KERNEL).index(0).buffer(BUF);
+        calls.put(new Calls.KernelArgBuffer(), false, null).kernel(KERNEL).index(1).buffer(HEAP_BUF);
+        calls.put(new Calls.KernelArgValue(), false, new byte[] {3}).kernel(KERNEL).index(2);
         // (its status may be a sticky failure of the batch before: not the base objects')
         calls.call(Op.FINISH, null, TIMEOUT, QUEUE);
         live.put(CTX, Op.CONTEXT_CREATE);
@@ -386,28 +390,23 @@ public final class SessionFuzzer {
                 reply = false;
                 creates = false;
             }
-            long[] args = new long[op.argCount()];
-            for (int a = 0; a < args.length; a++) {
-                args[a] = gen.argument(op, a, op.argNames().get(a));
-            }
-            if (op == Op.LAUNCH) {
-                gen.geometry(args);
-            }
+            CallRecord call = gen.arguments(op);
             byte[] blob = op.hasBlob() ? gen.blob(op) : null;
             if (rnd.nextBoolean()) {
-                blob = gen.validRange(op, args, blob);
+                blob = gen.validRange(op, blob);
             }
-            long seq = calls.put(op.code(), reply ? Wire.FLAG_REPLY : 0, args, blob, blob == null ? 0 : blob.length);
+            long seq = calls.send(call, reply, blob);
             if (seq < 0) {
                 break;
             }
             if (creates) {
-                pendingCreates.put(seq, new long[] {args[0], op.code()});
+                // a creation names its new object first (CONTEXT_CREATE's context, ...)
+                pendingCreates.put(seq, new long[] {call.arg(0), op.code()});
             }
             callCases++;
         }
         long v = rnd.nextLong();
-        long s = calls.put(Op.NOP.code(), Wire.FLAG_REPLY, new long[] {v}, null, 0);
+        long s = calls.put(Op.NOP, true, null, v);
         calls.publish();
         Reply r = s < 0 ? null : calls.drainUntil(s, TIMEOUT);
         if (r == null || !r.ok() || r.r0() != v) {

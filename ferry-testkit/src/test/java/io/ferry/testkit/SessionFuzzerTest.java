@@ -76,7 +76,7 @@ class SessionFuzzerTest {
     @Test
     void anUnknownOpcodeClosesOnlyItsSession() throws Exception {
         withTwoGuests((bad, good, host) -> {
-            bad.put(99, 0, new long[] {1}, null, 0);
+            bad.putRaw(99, 0, new long[] {1}, null, 0);
             bad.publish();
             assertOnlyBadClosed(bad, good, host);
         });
@@ -95,7 +95,7 @@ class SessionFuzzerTest {
     @Test
     void aBlobLengthThatDoesNotMatchTheRecordClosesOnlyItsSession() throws Exception {
         withTwoGuests((bad, good, host) -> {
-            bad.put(Op.KERNEL_CREATE.code(), Wire.FLAG_REPLY, new long[] {1, 2}, new byte[] {'k'}, 1000);
+            bad.putRaw(Op.KERNEL_CREATE.code(), Wire.FLAG_REPLY, new long[] {1, 2}, new byte[] {'k'}, 1000);
             bad.publish();
             assertOnlyBadClosed(bad, good, host);
         });

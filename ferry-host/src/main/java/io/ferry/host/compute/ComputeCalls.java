@@ -12,6 +12,7 @@ import io.ferry.host.session.HandleTable.Kind;
 import io.ferry.host.sched.Hint;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.BackendSession;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
@@ -19,9 +20,11 @@ import io.ferry.protocol.Wire;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The compute calls of one session: each reads its arguments from the private copy of the record, validates every
- * handle, size and range, then calls the backend. Nothing here reads guest memory: heap data is only named by
- * validated offsets that the backend turns into device transfers.
+ * The compute calls of one session: each reads its arguments from the private copy of the record through its
+ * {@link Calls} view, validates every handle, size and range, then calls the backend. This is the one place a call
+ * is validated: the session checked only its framing, and backends trust what {@link BackendSession}'s contract
+ * lists, so every item of that contract is checked here. Nothing here reads guest memory: heap data is only named
+ * by validated offsets that the backend turns into device transfers.
  */
 final class ComputeCalls implements SessionService {
     /** Largest by-value kernel argument (OpenCL guarantees 1 KiB of arguments in all). */
@@ -37,6 +40,26 @@ final class ComputeCalls implements SessionService {
     private final Devices devices;
     private final ComputeBackends backends;
     private final long heapSize;
+    // One flyweight per op, re-pointed at each record: nothing is allocated per call (one thread at a time).
+    private final Calls.DeviceInfo deviceInfo = new Calls.DeviceInfo();
+    private final Calls.ContextCreate contextCreate = new Calls.ContextCreate();
+    private final Calls.QueueCreate queueCreate = new Calls.QueueCreate();
+    private final Calls.BufferCreate bufferCreate = new Calls.BufferCreate();
+    private final Calls.ProgramCreate programCreate = new Calls.ProgramCreate();
+    private final Calls.ProgramBuild programBuild = new Calls.ProgramBuild();
+    private final Calls.KernelCreate kernelCreate = new Calls.KernelCreate();
+    private final Calls.Release release = new Calls.Release();
+    private final Calls.KernelArgBuffer kernelArgBuffer = new Calls.KernelArgBuffer();
+    private final Calls.KernelArgValue kernelArgValue = new Calls.KernelArgValue();
+    private final Calls.KernelArgLocal kernelArgLocal = new Calls.KernelArgLocal();
+    private final Calls.BufferWrite bufferWrite = new Calls.BufferWrite();
+    private final Calls.BufferRead bufferRead = new Calls.BufferRead();
+    private final Calls.BufferCopy bufferCopy = new Calls.BufferCopy();
+    private final Calls.BufferFill bufferFill = new Calls.BufferFill();
+    private final Calls.Launch launch = new Calls.Launch();
+    private final Calls.QueueHint queueHint = new Calls.QueueHint();
+    private final Calls.Finish finish = new Calls.Finish();
+    private final Calls.EventWait eventWait = new Calls.EventWait();
 
     ComputeCalls(ServiceContext session, Devices devices, ComputeBackends backends) {
         this.session = session;
@@ -50,7 +73,7 @@ final class ComputeCalls implements SessionService {
     public void call(Op op, MemorySegment rec, long[] results, SessionContext ctx) throws CallException {
         try {
             if (op == Op.DEVICE_INFO) {
-                deviceInfo(Wire.arg(rec, 0, 0), results);
+                deviceInfo(deviceInfo.wrap(rec, 0).device(), results);
             } else {
                 serve(op, rec, results);
             }
@@ -119,11 +142,13 @@ final class ComputeCalls implements SessionService {
     private long serve(Op op, MemorySegment rec, long[] results) throws CallException, BackendException {
         switch (op) {
             case CONTEXT_CREATE -> {
-                long ctx = arg(rec, 0);
+                var c = contextCreate.wrap(rec, 0);
+                long ctx = c.context();
                 handles.checkNew(ctx, "context");
-                Devices.Device dev = devices.get(arg(rec, 1));
+                long index = c.device();
+                Devices.Device dev = devices.get(index);
                 if (dev == null) {
-                    throw new CallException(Status.NO_DEVICE, "device " + arg(rec, 1) + " does not exist: "
+                    throw new CallException(Status.NO_DEVICE, "device " + index + " does not exist: "
                             + devices.noDeviceMessage());
                 }
                 BackendSession b = backends.backendFor(dev);
@@ -131,26 +156,28 @@ final class ComputeCalls implements SessionService {
                 handles.put(ctx, Kind.CONTEXT, b, 0, 0).device = dev;
             }
             case QUEUE_CREATE -> {
-                long q = arg(rec, 0);
+                var c = queueCreate.wrap(rec, 0);
+                long q = c.queue();
                 handles.checkNew(q, "queue");
-                Entry ctx = handles.get(arg(rec, 1), Kind.CONTEXT, "context");
-                long flags = arg(rec, 2);
+                Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
+                long flags = c.queueFlags();
                 if ((flags & ~Wire.QUEUE_PROFILING) != 0) {
                     throw new CallException(Status.INVALID_ARGUMENT, "unknown queue flags 0x" + Long.toHexString(flags));
                 }
-                int priority = (int) Math.max(-1000, Math.min(1000, arg(rec, 3)));
+                int priority = (int) Math.max(-1000, Math.min(1000, c.priority()));
                 ctx.backend.createQueue(q, ctx.handle, (flags & Wire.QUEUE_PROFILING) != 0, priority);
                 Entry e = handles.put(q, Kind.QUEUE, ctx.backend, 0, 0);
                 e.device = ctx.device;
                 e.hintPriority = priority;
             }
             case BUFFER_CREATE -> {
-                long buf = arg(rec, 0);
+                var c = bufferCreate.wrap(rec, 0);
+                long buf = c.buffer();
                 handles.checkNew(buf, "buffer");
-                Entry ctx = handles.get(arg(rec, 1), Kind.CONTEXT, "context");
-                long size = arg(rec, 2);
-                long access = arg(rec, 3);
-                long heapOffset = arg(rec, 4);
+                Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
+                long size = c.size();
+                long access = c.access();
+                long heapOffset = c.heapOffset();
                 if (size <= 0) {
                     throw new CallException(Status.INVALID_ARGUMENT, "buffer size " + size + " must be positive");
                 }
@@ -167,14 +194,16 @@ final class ComputeCalls implements SessionService {
                 backends.deviceMemoryChanged();
             }
             case PROGRAM_CREATE -> {
-                long prog = arg(rec, 0);
+                var c = programCreate.wrap(rec, 0);
+                long prog = c.program();
                 handles.checkNew(prog, "program");
-                Entry ctx = handles.get(arg(rec, 1), Kind.CONTEXT, "context");
-                SourceLanguage lang = SourceLanguage.of((int) arg(rec, 2));
-                if (lang == null || arg(rec, 2) != (int) arg(rec, 2)) {
-                    throw new CallException(Status.INVALID_ARGUMENT, "unknown source language " + arg(rec, 2));
+                Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
+                long code = c.language();
+                SourceLanguage lang = SourceLanguage.of((int) code);
+                if (lang == null || code != (int) code) {
+                    throw new CallException(Status.INVALID_ARGUMENT, "unknown source language " + code);
                 }
-                String source = blob(rec, op);
+                String source = c.blobText();
                 if (source.isBlank()) {
                     throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
                 }
@@ -182,25 +211,28 @@ final class ComputeCalls implements SessionService {
                 handles.put(prog, Kind.PROGRAM, ctx.backend, 0, 0);
             }
             case PROGRAM_BUILD -> {
-                Entry prog = handles.get(arg(rec, 0), Kind.PROGRAM, "program");
+                var c = programBuild.wrap(rec, 0);
+                Entry prog = handles.get(c.program(), Kind.PROGRAM, "program");
                 session.replyText(prog.backend.buildProgram(prog.handle,
-                        io.ferry.spi.BuildOptions.checked(blob(rec, op))));
+                        io.ferry.spi.BuildOptions.checked(c.blobText())));
             }
             case KERNEL_CREATE -> {
-                long k = arg(rec, 0);
+                var c = kernelCreate.wrap(rec, 0);
+                long k = c.kernel();
                 handles.checkNew(k, "kernel");
-                Entry prog = handles.get(arg(rec, 1), Kind.PROGRAM, "program");
-                if (Wire.blobLength(rec, 0) > MAX_KERNEL_NAME) {
-                    throw new CallException(Status.INVALID_ARGUMENT, "kernel name of " + Wire.blobLength(rec, 0)
+                Entry prog = handles.get(c.program(), Kind.PROGRAM, "program");
+                int n = c.blobLength();
+                if (n > MAX_KERNEL_NAME) {
+                    throw new CallException(Status.INVALID_ARGUMENT, "kernel name of " + n
                             + " bytes is longer than the host's limit of " + MAX_KERNEL_NAME + " bytes");
                 }
-                String name = blob(rec, op);
+                String name = c.blobText();
                 int argc = prog.backend.createKernel(k, prog.handle, name);
                 handles.put(k, Kind.KERNEL, prog.backend, 0, argc);
                 results[0] = argc;
             }
             case RELEASE -> {
-                long h = arg(rec, 0);
+                long h = release.wrap(rec, 0).handle();
                 Entry e = handles.remove(h);
                 if (e == null) {
                     // Idempotent: the object's creation may have failed (reported once, as a sticky error).
@@ -216,26 +248,29 @@ final class ComputeCalls implements SessionService {
                 }
             }
             case KERNEL_ARG_BUFFER -> {
-                Entry k = handles.get(arg(rec, 0), Kind.KERNEL, "kernel");
-                int index = argIndex(k, arg(rec, 1));
-                Entry buf = handles.get(arg(rec, 2), Kind.BUFFER, "buffer");
+                var c = kernelArgBuffer.wrap(rec, 0);
+                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
+                int index = argIndex(k, c.index());
+                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
                 sameBackend(k, buf);
                 k.backend.setKernelArgBuffer(k.handle, index, buf.handle);
             }
             case KERNEL_ARG_VALUE -> {
-                Entry k = handles.get(arg(rec, 0), Kind.KERNEL, "kernel");
-                int index = argIndex(k, arg(rec, 1));
-                int n = Wire.blobLength(rec, 0);
+                var c = kernelArgValue.wrap(rec, 0);
+                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
+                int index = argIndex(k, c.index());
+                int n = c.blobLength();
                 if (n <= 0 || n > MAX_ARG_VALUE) {
                     throw new CallException(Status.INVALID_KERNEL_ARGS, "argument " + index + " value of " + n
                             + " bytes: a by-value argument takes 1.." + MAX_ARG_VALUE + " bytes");
                 }
-                k.backend.setKernelArgValue(k.handle, index, rec.asSlice(op.fixedLength(), n));
+                k.backend.setKernelArgValue(k.handle, index, c.blob());
             }
             case KERNEL_ARG_LOCAL -> {
-                Entry k = handles.get(arg(rec, 0), Kind.KERNEL, "kernel");
-                int index = argIndex(k, arg(rec, 1));
-                long bytes = arg(rec, 2);
+                var c = kernelArgLocal.wrap(rec, 0);
+                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
+                int index = argIndex(k, c.index());
+                long bytes = c.bytes();
                 if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
                     throw new CallException(Status.INVALID_KERNEL_ARGS, "argument " + index + ": local memory size "
                             + bytes + " must be positive");
@@ -243,15 +278,16 @@ final class ComputeCalls implements SessionService {
                 k.backend.setKernelArgLocal(k.handle, index, bytes);
             }
             case BUFFER_WRITE, BUFFER_READ -> {
-                Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
-                Entry buf = handles.get(arg(rec, 1), Kind.BUFFER, "buffer");
+                Calls.Transfer<?> c = op == Op.BUFFER_WRITE ? bufferWrite.wrap(rec, 0) : bufferRead.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
                 sameBackend(q, buf);
-                long offset = arg(rec, 2);
-                long size = arg(rec, 3);
-                long heapOffset = arg(rec, 4);
+                long offset = c.offset();
+                long size = c.size();
+                long heapOffset = c.heapOffset();
                 checkRange(buf, offset, size);
                 checkHeap(heapOffset, size);
-                long event = newEvent(arg(rec, 5));
+                long event = newEvent(c.event());
                 enqueue(q);
                 if (op == Op.BUFFER_WRITE) {
                     onDevice(q, () -> q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset, event));
@@ -261,29 +297,31 @@ final class ComputeCalls implements SessionService {
                 putEvent(event, q);
             }
             case BUFFER_COPY -> {
-                Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
-                Entry src = handles.get(arg(rec, 1), Kind.BUFFER, "source buffer");
-                Entry dst = handles.get(arg(rec, 2), Kind.BUFFER, "destination buffer");
+                var c = bufferCopy.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                Entry src = handles.get(c.source(), Kind.BUFFER, "source buffer");
+                Entry dst = handles.get(c.destination(), Kind.BUFFER, "destination buffer");
                 sameBackend(q, src);
                 sameBackend(q, dst);
-                long size = arg(rec, 5);
-                checkRange(src, arg(rec, 3), size);
-                checkRange(dst, arg(rec, 4), size);
-                long event = newEvent(arg(rec, 6));
+                long size = c.size();
+                long srcOffset = c.sourceOffset();
+                long dstOffset = c.destinationOffset();
+                checkRange(src, srcOffset, size);
+                checkRange(dst, dstOffset, size);
+                long event = newEvent(c.event());
                 enqueue(q);
-                long srcOffset = arg(rec, 3);
-                long dstOffset = arg(rec, 4);
                 onDevice(q, () -> q.backend.enqueueCopy(q.handle, src.handle, dst.handle, srcOffset, dstOffset, size,
                         event));
                 putEvent(event, q);
             }
             case BUFFER_FILL -> {
-                Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
-                Entry buf = handles.get(arg(rec, 1), Kind.BUFFER, "buffer");
+                var c = bufferFill.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
                 sameBackend(q, buf);
-                long offset = arg(rec, 2);
-                long size = arg(rec, 3);
-                int n = Wire.blobLength(rec, 0);
+                long offset = c.offset();
+                long size = c.size();
+                int n = c.blobLength();
                 if (n <= 0 || n > MAX_FILL_PATTERN || Integer.bitCount(n) != 1) {
                     throw new CallException(Status.INVALID_ARGUMENT, "fill pattern of " + n
                             + " bytes: it must be 1, 2, 4, ... or " + MAX_FILL_PATTERN + " bytes");
@@ -293,18 +331,19 @@ final class ComputeCalls implements SessionService {
                     throw new CallException(Status.INVALID_ARGUMENT, "fill offset " + offset + " and size " + size
                             + " must be multiples of the " + n + "-byte pattern");
                 }
-                long event = newEvent(arg(rec, 4));
+                long event = newEvent(c.event());
                 enqueue(q);
-                MemorySegment pattern = rec.asSlice(op.fixedLength(), n);
+                MemorySegment pattern = c.blob();
                 onDevice(q, () -> q.backend.enqueueFill(q.handle, buf.handle, pattern, offset, size, event));
                 putEvent(event, q);
             }
-            case LAUNCH -> launch(rec);
+            case LAUNCH -> launch(launch.wrap(rec, 0));
             case QUEUE_HINT -> {
-                Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
-                long priority = arg(rec, 1);
-                long deadline = arg(rec, 2);
-                long scope = arg(rec, 3);
+                var c = queueHint.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                long priority = c.priority();
+                long deadline = c.deadlineNs();
+                long scope = c.scope();
                 if (priority < -1000 || priority > 1000 || deadline < 0 || (scope != 0 && scope != 1)) {
                     throw new CallException(Status.INVALID_ARGUMENT, "hint priority " + priority
                             + " must be in -1000..1000, deadline " + deadline + " ns not negative, scope " + scope
@@ -320,7 +359,7 @@ final class ComputeCalls implements SessionService {
                 }
             }
             case FINISH -> {
-                Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
+                Entry q = handles.get(finish.wrap(rec, 0).queue(), Kind.QUEUE, "queue");
                 // Under the scheduler every device command already ran to completion: only one-way calls that are
                 // not device commands (kernel arguments, creations) may still be on their way to a device worker.
                 if (backends.dispatchFor((Devices.Device) q.device) == null || q.queued != 0) {
@@ -332,7 +371,7 @@ final class ComputeCalls implements SessionService {
                 }
             }
             case EVENT_WAIT -> {
-                Entry ev = handles.get(arg(rec, 0), Kind.EVENT, "event");
+                Entry ev = handles.get(eventWait.wrap(rec, 0).event(), Kind.EVENT, "event");
                 long[] times = ev.backend.waitEvent(ev.handle);
                 results[0] = times[0];
                 results[1] = times[1];
@@ -342,31 +381,29 @@ final class ComputeCalls implements SessionService {
         return results[0];
     }
 
-    private void launch(MemorySegment rec) throws CallException, BackendException {
-        Entry q = handles.get(arg(rec, 0), Kind.QUEUE, "queue");
-        Entry k = handles.get(arg(rec, 1), Kind.KERNEL, "kernel");
+    private void launch(Calls.Launch c) throws CallException, BackendException {
+        Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+        Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
         sameBackend(q, k);
-        long dims = arg(rec, 2);
-        if (dims < 1 || dims > 3) {
+        long dims = c.dimensions();
+        if (dims < 1 || dims > Calls.Launch.MAX_DIMENSIONS) {
             throw new CallException(Status.INVALID_WORK_SIZE, "a launch has 1 to 3 dimensions, not " + dims);
         }
         int d = (int) dims;
-        long[] offset = new long[d];
-        long[] global = new long[d];
-        long[] local = new long[d];
-        boolean anyOffset = false;
+        // null: all zero (no offset; the device chooses the local size)
+        long[] off = c.offsets(d);
+        long[] global = c.globals(d);
+        long[] loc = c.locals(d);
         int localGiven = 0;
         for (int i = 0; i < d; i++) {
-            offset[i] = arg(rec, 3 + i);
-            global[i] = arg(rec, 6 + i);
-            local[i] = arg(rec, 9 + i);
-            if (offset[i] < 0 || global[i] <= 0 || local[i] < 0) {
+            long offset = off == null ? 0 : off[i];
+            long local = loc == null ? 0 : loc[i];
+            if (offset < 0 || global[i] <= 0 || local < 0) {
                 throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]
-                        + " must be positive, offset " + offset[i] + " and local size " + local[i]
+                        + " must be positive, offset " + offset + " and local size " + local
                         + " must not be negative");
             }
-            anyOffset |= offset[i] != 0;
-            localGiven += local[i] != 0 ? 1 : 0;
+            localGiven += local != 0 ? 1 : 0;
         }
         double items = 1;
         for (int i = 0; i < d; i++) {
@@ -380,15 +417,13 @@ final class ComputeCalls implements SessionService {
             throw new CallException(Status.INVALID_WORK_SIZE, "give a local size for every dimension or for none");
         }
         for (int i = 0; localGiven != 0 && i < d; i++) {
-            if (global[i] % local[i] != 0) {
+            if (global[i] % loc[i] != 0) {
                 throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]
-                        + " is not a multiple of local size " + local[i]);
+                        + " is not a multiple of local size " + loc[i]);
             }
         }
-        long event = newEvent(arg(rec, 12));
+        long event = newEvent(c.event());
         enqueue(q);
-        long[] off = anyOffset ? offset : null;
-        long[] loc = localGiven != 0 ? local : null;
         onDevice(q, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event));
         putEvent(event, q);
     }
@@ -458,13 +493,5 @@ final class ComputeCalls implements SessionService {
             throw new CallException(Status.HEAP_RANGE, "heap range [offset " + heapOffset + ", size " + size
                     + ") is outside the guest heap of " + heapSize + " bytes");
         }
-    }
-
-    private static long arg(MemorySegment rec, int index) {
-        return Wire.arg(rec, 0, index);
-    }
-
-    private static String blob(MemorySegment rec, Op op) {
-        return Wire.string(rec, op.fixedLength(), Wire.blobLength(rec, 0));
     }
 }
