@@ -365,20 +365,39 @@ public final class Endpoint implements Runnable {
             region.connectAck(0);
             return 1;
         }
-        long over = w.words().overrun(System.nanoTime());
+        long now = System.nanoTime();
+        long over = w.words().overrun(now);
         if (over > 0 || !w.alive()) {
-            String what = over > 0
-                    ? "was stopped by the host: its device work ran " + w.words().busyFor(System.nanoTime()) / 1_000_000
-                    + " ms, over its limit (the guest's overrunLimit for a wait for device work, compileTimeLimit "
-                    + "for a build); split the work or raise the limit"
-                    : "died (" + w.exit() + ")";
+            String what;
+            if (over <= 0) {
+                what = "died (" + w.exit() + ")";
+            } else if (w.words().building()) {
+                what = "ran a program build for " + w.words().busyFor(now) / 1_000_000 + " ms, over the "
+                        + "compileTimeLimit of " + w.words().limit() / 1_000_000 + " ms; simplify the program or raise "
+                        + "compileTimeLimit in the host's config";
+            } else {
+                what = "was stopped by the host: its device work ran " + w.words().busyFor(now) / 1_000_000
+                        + " ms, over the guest's overrunLimit of " + w.words().limit() / 1_000_000 + " ms (under "
+                        + "policy fifo each wait for device work is timed); split the work or raise overrunLimit";
+            }
             String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what
                     + "; this guest's device work has ended: reconnect to start anew";
             LOG.warning("guest " + guest + ": " + reason);
-            end(s, Status.DEVICE_LOST, reason);
+            takeBack(s, reason);
             return 1;
         }
         return n;
+    }
+
+    /**
+     * The session's worker is gone (it died, or was stopped for an overrun) while the guest's session goes on: the
+     * host reads the ring again from where the worker last stored HEAD (the calls of the batch it was serving are
+     * answered here, DEVICE_LOST) and fails every later compute call with {@code reason}; other services go on.
+     */
+    private void takeBack(Session s, String reason) {
+        stopWorker();
+        region.commandRing().resync();
+        s.computeLost(reason);
     }
 
     /**

@@ -58,6 +58,8 @@ public final class Session implements RecordHandler, ServiceContext {
     private volatile boolean closed;
     /** Where compute calls go instead of being served here: set while the session may be handed to its worker. */
     private java.util.function.BooleanSupplier handOver;
+    /** Why the session's device work ended (its worker died): every compute call fails so; null while it lives. */
+    private String computeLost;
     /** Runs before each completion is published (the worker publishes its figures, so a guest sees them current). */
     private Runnable beforeCompletion;
     /** The figures of the part of this session its worker serves (null: none). */
@@ -180,6 +182,12 @@ public final class Session implements RecordHandler, ServiceContext {
         this.handOver = null;
         this.completions = ring;
         this.remote = figures;
+    }
+
+    /** The worker that served the session's compute calls is gone: every later one fails with {@code reason}. */
+    public void computeLost(String reason) {
+        this.computeLost = reason;
+        this.handOver = null;
     }
 
     /** In the worker: {@code r} runs before each completion is published. */
@@ -386,6 +394,9 @@ public final class Session implements RecordHandler, ServiceContext {
         switch (op.service()) {
             case COMPUTE -> {
                 allowed("compute");
+                if (computeLost != null) {
+                    throw new CallException(Status.DEVICE_LOST, computeLost);
+                }
                 compute.call(op, rec, results, this);
             }
             case TEE -> {

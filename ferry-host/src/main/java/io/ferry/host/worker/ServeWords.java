@@ -18,6 +18,7 @@ import java.lang.invoke.VarHandle;
  *   1048  in flight        device commands enqueued and not finished
  *   1088  busy since       System.nanoTime() (CLOCK_MONOTONIC) when a wait for device work or a build began; 0: idle
  *   1096  busy limit      how long that wait may take, ns (0: no limit)
+ *   1104  busy kind       1: a wait for device work, 2: a program build
  * </pre>
  *
  * Each word is written with release and read with acquire; a reader may see two words from different moments.
@@ -29,6 +30,7 @@ public final class ServeWords implements Session.Remote {
     static final long IN_FLIGHT = 1048;
     static final long BUSY_SINCE = 1088;
     static final long BUSY_LIMIT = 1096;
+    static final long BUSY_KIND = 1104;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     private final MemorySegment header;
@@ -78,8 +80,14 @@ public final class ServeWords implements Session.Remote {
         set(IN_FLIGHT, inFlight);
     }
 
-    /** Worker: a wait for device work (or a build) that may take at most {@code limitNanos} begins (0: no limit). */
+    /** Worker: a wait for device work that may take at most {@code limitNanos} begins (0: no limit). */
     public void busy(long limitNanos) {
+        busy(limitNanos, false);
+    }
+
+    /** Worker: a wait for device work, or a program build, that may take at most {@code limitNanos} begins. */
+    public void busy(long limitNanos, boolean build) {
+        set(BUSY_KIND, build ? 2 : 1);
         set(BUSY_LIMIT, limitNanos);
         set(BUSY_SINCE, System.nanoTime());
     }
@@ -100,6 +108,16 @@ public final class ServeWords implements Session.Remote {
             return 0;
         }
         return now - since - limit;
+    }
+
+    /** Host: whether the current wait is a program build. */
+    public boolean building() {
+        return get(BUSY_KIND) == 2;
+    }
+
+    /** Host: the current wait's limit, ns. */
+    public long limit() {
+        return get(BUSY_LIMIT);
     }
 
     /** Host: how long the current wait has run at {@code now} (0: idle). */

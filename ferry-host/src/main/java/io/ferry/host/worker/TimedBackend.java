@@ -83,7 +83,7 @@ public final class TimedBackend implements ComputeBackend {
 
         @Override
         public String buildProgram(long program, String options) throws BackendException {
-            words.busy(compileLimitNanos);
+            words.busy(compileLimitNanos, true);
             try {
                 return s.buildProgram(program, options);
             } finally {
