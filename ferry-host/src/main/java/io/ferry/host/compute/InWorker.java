@@ -36,7 +36,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -247,8 +246,9 @@ public final class InWorker {
             Thread.onSpinWait();
         }
         if (at >= 0) {
-            new CallRecord().wrap(toHost.segment(), at).header(0, 0, length - CallRecord.length(1, 0))
-                    .arg(0, status.code()).blob(Arrays.copyOf(why, length - CallRecord.length(1, 0)));
+            int blob = length - CallRecord.length(1, 0);
+            new CallRecord().wrap(toHost.segment(), at).header(0, 0, blob).arg(0, status.code());
+            MemorySegment.copy(why, 0, toHost.segment(), ValueLayout.JAVA_BYTE, at + CallRecord.length(1, 0), blob);
             toHost.publish();
         }
         return 0;

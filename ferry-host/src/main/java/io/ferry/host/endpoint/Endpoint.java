@@ -170,7 +170,7 @@ public final class Endpoint implements Runnable {
             s.cancelWorkers("was stopped because its guest is gone (" + why + ")");
             WorkerServed w = served;
             if (w != null) {
-                w.destroy();
+                w.destroy("was stopped because its guest is gone (" + why + ")");
             }
         }
     }
@@ -360,7 +360,7 @@ public final class Endpoint implements Runnable {
                 AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + w.endedReason());
             }
             stopWorker();
-            s.close(Status.OK, w.endedReason());
+            s.close(ended, w.endedReason(), false);
             session = null;
             region.connectAck(0);
             return 1;
@@ -370,7 +370,7 @@ public final class Endpoint implements Runnable {
         if (over > 0 || !w.alive()) {
             String what;
             if (over <= 0) {
-                what = "died (" + w.exit() + ")";
+                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")";
             } else if (w.words().building()) {
                 what = "ran a program build for " + w.words().busyFor(now) / 1_000_000 + " ms, over the "
                         + "compileTimeLimit of " + w.words().limit() / 1_000_000 + " ms; simplify the program or raise "

@@ -38,6 +38,7 @@ final class WorkerServed implements RecordHandler {
     private final CompletionRecord grant = new CompletionRecord();
     private final ServeWords words;
     private final CallRecord call = new CallRecord();
+    private volatile String stopReason;
     private Status endedStatus;
     private String endedReason;
 
@@ -111,9 +112,11 @@ final class WorkerServed implements RecordHandler {
         if (dispatch != null) {
             try {
                 g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2)),
-                        InWorker.leaseWords(worker.control().segment(), d.index()), this::destroy);
+                        InWorker.leaseWords(worker.control().segment(), d.index()), () -> destroy("was stopped by "
+                                + "the host's watchdog (a device command over the guest's overrunLimit, or the guest "
+                                + "gone)"));
             } catch (io.ferry.host.session.CallException e) {
-                destroy(); // the host is shutting down: the worker goes with it
+                destroy("was stopped: the host is shutting down");
                 return;
             }
         }
@@ -167,9 +170,18 @@ final class WorkerServed implements RecordHandler {
         worker.control().completionRing().awaitData(nanos);
     }
 
-    /** From any thread: kills the worker (the endpoint thread then sees it gone and ends the session). */
-    void destroy() {
+    /**
+     * From any thread: kills the worker, saying {@code why} ("was stopped by ..."); the endpoint thread then sees it
+     * gone and takes the session back.
+     */
+    void destroy(String why) {
+        stopReason = why;
         worker.process().destroyForcibly();
+    }
+
+    /** Why the host stopped the worker, or null. */
+    String stopReason() {
+        return stopReason;
     }
 
     /** Endpoint thread: stops the worker, waits until it is gone, unmaps the control region. */

@@ -316,8 +316,10 @@ public final class Session implements RecordHandler, ServiceContext {
                 case NOP -> results[0] = Wire.arg(rec, 0, 0);
                 case DEVICE_INFO -> compute.call(op, rec, results, this);
                 default -> {
-                    if (op.service() == Op.Service.COMPUTE && handOver != null && services.contains("compute")
+                    if (op == Op.CONTEXT_CREATE && handOver != null && services.contains("compute")
+                            && Wire.arg(rec, 0, 1) >= 0 && Wire.arg(rec, 0, 1) < deviceCount
                             && handOver.getAsBoolean()) {
+                        // the first call that needs a device: every compute object descends from a context
                         calls--; // not served here: the worker that takes the ring over serves it
                         throw new HandOver(op);
                     }
@@ -455,7 +457,15 @@ public final class Session implements RecordHandler, ServiceContext {
      * every object and device allocation. Never throws.
      */
     public void close(Status status, String reason) {
-        if (status != Status.OK) {
+        close(status, reason, true);
+    }
+
+    /**
+     * As {@link #close(Status, String)}; {@code notify} false: no closing notice (the guest's device worker, which
+     * served the session, posted it).
+     */
+    public void close(Status status, String reason, boolean notify) {
+        if (status != Status.OK && notify) {
             try {
                 Arrays.fill(results, 0);
                 writeCompletion(Wire.SESSION_CLOSED_TYPE, 0, status, CompletionText.of(reason));
