@@ -17,7 +17,6 @@ import io.ferry.host.session.Session;
 import io.ferry.host.worker.OsPriority;
 import io.ferry.host.worker.Sandbox;
 import io.ferry.host.worker.ServeWords;
-import io.ferry.host.worker.TimedBackend;
 import io.ferry.host.worker.LeaseWords;
 import io.ferry.host.worker.WorkerTurns;
 import io.ferry.protocol.CallFailure;
@@ -49,7 +48,7 @@ import java.util.Set;
  * served the session's HELLO and its first calls, then handed the ring over at the first compute call; see
  * {@code io.ferry.host.endpoint.WorkerServed}). Compute calls run here, on this worker's own backend, through the same
  * {@link Session} and {@link ComputeCalls} the host uses; calls of other services (the TEE's) are forwarded to the
- * host ({@link ForwardedCalls}). The figures and every wait for device work are published in the control region
+ * host ({@link ForwardedCalls}). The figures and every call that waits for device work or builds a program are published in the control region
  * ({@link ServeWords}) for the host's status and watchdog.
  *
  * <p>Usage (as the worker's main class, in its sandbox): {@code InWorker CONTROL_REGION GUEST_REGION SETTINGS} where
@@ -149,8 +148,7 @@ public final class InWorker {
         }
         ServeWords words = new ServeWords(control.segment());
         String filter = p.getProperty("filter");
-        Devices devices = Devices.of(List.of(new TimedBackend(backend, words, Long.parseLong(p.getProperty("waitLimit")),
-                Long.parseLong(p.getProperty("compileLimit")))), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
+        Devices devices = Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
         String[] q = p.getProperty("quotas").split(",");
         Quotas quotas = new Quotas(Long.parseLong(q[0]), Integer.parseInt(q[1]), Integer.parseInt(q[2]),
                 Integer.parseInt(q[3]));
@@ -188,13 +186,30 @@ public final class InWorker {
                 session.commandsInFlight()));
         Handshake.accept(control, ProcessHandle.current().pid()); // ready: the host stops reading the ring
         long nonce = Long.parseLong(p.getProperty("nonce"));
-        int exit = serve(session, commands, control, words, region, nonce);
+        long waitLimit = Long.parseLong(p.getProperty("waitLimit"));
+        long compileLimit = Long.parseLong(p.getProperty("compileLimit"));
+        // the calls that wait for device work or build are announced, so the host's watchdog can time them
+        RecordHandler timed = (type, rec, length) -> {
+            boolean build = type == Op.PROGRAM_BUILD.code();
+            boolean waits = build || type == Op.FINISH.code() || type == Op.EVENT_WAIT.code();
+            if (waits) {
+                words.busy(build ? compileLimit : waitLimit, build);
+            }
+            try {
+                session.onRecord(type, rec, length);
+            } finally {
+                if (waits) {
+                    words.idle();
+                }
+            }
+        };
+        int exit = serve(session, timed, commands, control, words, region, nonce);
         System.exit(exit);
     }
 
     /** Serves the session until it ends; tells the host how, and returns the process's exit code. */
-    private static int serve(Session session, SpscRing commands, Region control, ServeWords words,
-                             MemorySegment region, long nonce) {
+    private static int serve(Session session, RecordHandler calls, SpscRing commands, Region control,
+                             ServeWords words, MemorySegment region, long nonce) {
         IdleStrategy idle = RingIdleStrategy.forRequests(commands, 50_000_000);
         boolean[] close = new boolean[1];
         RecordHandler fromHost = (type, rec, length) -> close[0] |= type == Wire.WORKER_CLOSE;
@@ -203,7 +218,7 @@ public final class InWorker {
         while (true) {
             int n;
             try {
-                n = commands.poll(session, 64);
+                n = commands.poll(calls, 64);
             } catch (RingCorruptedException | ProtocolViolation e) {
                 status = Status.PROTOCOL_VIOLATION;
                 reason = e.getMessage();

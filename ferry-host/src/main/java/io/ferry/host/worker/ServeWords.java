@@ -9,6 +9,8 @@ import java.lang.invoke.VarHandle;
  * What a worker that serves its guest's session publishes for the host, in the header of its private control
  * region (the host created that region; both map it). The worker runs guest code, so the host reads these words as
  * untrusted figures: they only feed status and the watchdog, which kills a worker that says it is busy too long.
+ * (A worker that lies about being idle escapes only the FIFO policy's per-wait timing of its own guest's work; under
+ * the scheduler the lease's words time every device command, and a lying worker is killed as an overrun.)
  *
  * <pre>
  *   control region header (4096 bytes; 0..511 is the region header proper)
