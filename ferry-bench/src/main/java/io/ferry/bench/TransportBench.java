@@ -361,7 +361,12 @@ public final class TransportBench {
     static Process startJava(Class<?> main, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss512k",
-                "-cp", System.getProperty("java.class.path"), main.getName()));
+                "-cp", System.getProperty("java.class.path")));
+        String serves = System.getProperty("ferry.workerServesSession");
+        if (serves != null) {
+            cmd.add("-Dferry.workerServesSession=" + serves); // side-by-side runs of the two paths
+        }
+        cmd.add(main.getName());
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }

@@ -119,6 +119,14 @@ public final class SpscRing {
         consumerHead = head;
     }
 
+    /**
+     * Picks up the positions in shared memory again, as at construction: for a side that takes over a ring another
+     * process used (the host, after the worker that produced the guest's completions is gone).
+     */
+    public void resync() {
+        attach();
+    }
+
     /** Names the ring in messages. */
     public String name() {
         return name;
@@ -319,7 +327,8 @@ public final class SpscRing {
      * Consumer: takes up to {@code limit} published records in order and hands each to {@code handler} as a
      * private copy (see {@link RecordHandler}). Padding records are skipped and not counted. HEAD is stored
      * once, after the batch. If the handler throws, HEAD has already been advanced past that record (it is
-     * not delivered again), is stored, and the exception propagates. The handler must not call {@code poll}.
+     * not delivered again), is stored, and the exception propagates; except {@link Deferred}, which leaves the record
+     * in the ring. The handler must not call {@code poll}.
      *
      * @return the number of records handed to {@code handler}
      * @throws RingCorruptedException when TAIL or a record breaks the ring protocol; records before the bad
@@ -386,7 +395,14 @@ public final class SpscRing {
                 copy.set(RegionHeader.LONG, 0, word);
                 position += aligned;
                 count++;
-                handler.onRecord(type, copy, (int) length);
+                try {
+                    handler.onRecord(type, copy, (int) length);
+                } catch (Deferred d) {
+                    // not consumed: HEAD stays before this record, for whoever consumes the ring next
+                    position -= aligned;
+                    count--;
+                    throw d;
+                }
             }
         } finally {
             if (position != head) {
@@ -397,6 +413,17 @@ public final class SpscRing {
             }
         }
         return count;
+    }
+
+    /**
+     * Thrown by a {@link RecordHandler} that does not take the record it was given: {@link #poll} then leaves HEAD
+     * before that record (it stays in the ring for the next consumer, e.g. another process the ring is handed to)
+     * and rethrows. Records before it in the batch are consumed.
+     */
+    public static class Deferred extends RuntimeException {
+        public Deferred(String why) {
+            super(why, null, false, false);
+        }
     }
 
     /** Consumer: whether no published record (or padding) is waiting. */

@@ -85,11 +85,7 @@ class SandboxIT {
 
     /** The JVM of {@code guest}'s device worker: a descendant of this JVM, inside its bwrap sandbox. */
     static ProcessHandle workerJvm(String guest) {
-        return ProcessHandle.current().descendants()
-                .filter(p -> p.info().command().map(c -> c.endsWith("/bin/java")).orElse(false))
-                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("io.ferry.host.worker.WorkerMain")
-                        && List.of(a).contains(guest)).orElse(false))
-                .findFirst().orElseThrow(() -> new AssertionError("no device worker of " + guest));
+        return io.ferry.bench.chaos.SandboxProbes.workerJvm(guest);
     }
 
     static void vaddVerified(Ferry ferry, Context ctx, Queue q, Kernel k, int n) {

@@ -171,12 +171,16 @@ public final class SandboxProbes {
         }
     }
 
-    /** The JVM of {@code guest}'s device worker: a descendant of this JVM, inside its sandbox. */
-    static ProcessHandle workerJvm(String guest) {
+    /**
+     * The JVM of {@code guest}'s device worker: a descendant of this JVM, inside its sandbox (a worker that serves
+     * the guest's session, or one that serves its device commands).
+     */
+    public static ProcessHandle workerJvm(String guest) {
         return ProcessHandle.current().descendants()
                 .filter(p -> p.info().command().map(c -> c.endsWith("/bin/java")).orElse(false))
-                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("io.ferry.host.worker.WorkerMain")
-                        && List.of(a).contains(guest)).orElse(false))
+                .filter(p -> p.info().arguments().map(a -> (List.of(a).contains("io.ferry.host.worker.WorkerMain")
+                        || List.of(a).contains("io.ferry.host.compute.InWorker")) && List.of(a).contains(guest))
+                        .orElse(false))
                 .findFirst().orElseThrow(() -> new IllegalStateException("no device worker of " + guest));
     }
 

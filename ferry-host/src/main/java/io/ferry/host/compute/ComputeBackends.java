@@ -30,7 +30,7 @@ final class ComputeBackends {
     private final HostConfig.GuestConfig config;
     private final String guest;
     private final long tenant;
-    private final Map<Devices.Device, DeviceDispatch> dispatches;
+    private final Map<Devices.Device, ? extends DeviceTurns> dispatches;
     private final Path regionPath;
     private final MemorySegment heap;
     private final WorkerGate workerGate;
@@ -46,7 +46,7 @@ final class ComputeBackends {
     private volatile int inFlightView;
 
     ComputeBackends(HostConfig host, HostConfig.GuestConfig config, long tenant,
-                    Map<Devices.Device, DeviceDispatch> dispatches, Path regionPath, MemorySegment heap,
+                    Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, MemorySegment heap,
                     WorkerGate workerGate, HandleTable handles) {
         this.host = host;
         this.config = config;
@@ -98,7 +98,7 @@ final class ComputeBackends {
     }
 
     /** The scheduler of {@code device}, or null under the FIFO policy. */
-    DeviceDispatch dispatchFor(Devices.Device device) {
+    DeviceTurns dispatchFor(Devices.Device device) {
         return device == null ? null : dispatches.get(device);
     }
 

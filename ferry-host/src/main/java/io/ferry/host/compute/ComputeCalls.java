@@ -432,8 +432,8 @@ final class ComputeCalls implements SessionService {
      * Runs a device command: straight to the backend under the FIFO policy, or through the device's scheduler,
      * which gives the command its turn and runs it to completion so its device time is known.
      */
-    private void onDevice(Entry q, DeviceDispatch.Command command) throws CallException, BackendException {
-        DeviceDispatch dispatch = backends.dispatchFor((Devices.Device) q.device);
+    private void onDevice(Entry q, DeviceTurns.Command command) throws CallException, BackendException {
+        DeviceTurns dispatch = backends.dispatchFor((Devices.Device) q.device);
         if (dispatch == null) {
             command.run();
             return;

@@ -15,7 +15,7 @@ public final class ComputeService {
     private final HostConfig host;
     private final HostConfig.GuestConfig guest;
     private final long tenant;
-    private final Map<Devices.Device, DeviceDispatch> dispatches;
+    private final Map<Devices.Device, ? extends DeviceTurns> dispatches;
     private final Path regionPath;
     private final Devices devices;
     private final WorkerGate workerGate = new WorkerGate();
@@ -29,7 +29,7 @@ public final class ComputeService {
      * @param devices    the host's devices
      */
     public ComputeService(HostConfig host, HostConfig.GuestConfig guest, long tenant,
-                          Map<Devices.Device, DeviceDispatch> dispatches, Path regionPath, Devices devices) {
+                          Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, Devices devices) {
         this.host = host;
         this.guest = guest;
         this.tenant = tenant;

@@ -10,6 +10,8 @@ import io.ferry.host.sched.Scheduler;
 import io.ferry.host.sched.TenantFigures;
 import io.ferry.host.sched.TenantSpec;
 import io.ferry.host.sched.Ticket;
+import io.ferry.host.worker.Grant;
+import io.ferry.host.worker.LeaseWords;
 import io.ferry.spi.BackendException;
 import java.util.HashMap;
 import java.util.Map;
@@ -26,31 +28,45 @@ import org.HdrHistogram.Histogram;
  * <p>Each guest's endpoint is one thread, so a tenant has at most one command queued or running here: the per-guest
  * order is kept by construction and the policy arbitrates between guests.
  *
- * <p>Threads: endpoint threads call {@link #run}; the host's heartbeat thread calls {@link #tick} (deadline and
- * budget wake-ups, overrun checks, figures). All state is under {@link #lock}.
+ * <h2>Remote turns and leases</h2>
+ * A device worker that runs a guest's session itself asks for its turns with {@link #grantRemote}. When nothing else
+ * wants the device, the answer is a <b>lease</b>: the worker runs command after command without asking, reporting
+ * through shared {@link LeaseWords}, and the tenant's ticket stays in flight as one long command. A lease holds the
+ * device alone: it is granted only when the tenant's ticket is the only one in flight and none waits, and while it
+ * lives nothing else is handed out. The next submit by anyone revokes it (MODE = ASK, fence, read BUSY_SINCE): it
+ * ends at once if the worker is idle, else as soon as its command ends (waiters poll every
+ * {@link #REVOKE_POLL_NANOS}; {@link #tick} checks too), or when the command overruns the tenant's limit: the
+ * worker is then killed ({@code cancel}). A lease is charged the device time the worker reports, clamped to the
+ * lease's wall time, when it ends and at each tick. Tenants with a reservation, without an overrun limit, or whose
+ * work cannot be cancelled never lease: they get {@link Grant#SINGLE} turns, each ended by {@link #remoteDone}.
+ *
+ * <p>Threads: endpoint threads call {@link #run}, {@link #grantRemote}, {@link #remoteDone}, {@link #endLease}; the
+ * host's heartbeat thread calls {@link #tick} (deadline and budget wake-ups, overrun checks, figures). All state is
+ * under {@link #lock}.
  */
-public final class DeviceDispatch {
+public final class DeviceDispatch implements DeviceTurns {
     private static final Logger LOG = Logger.getLogger("ferry.host");
     static final long DEFAULT_ESTIMATE_NANOS = 1_000_000;
-
-    /** A device command: enqueue and finish. */
-    interface Command {
-        void run() throws CallException, BackendException;
-    }
+    /** How often waiters read a revoked lease's BUSY_SINCE until the leaseholder's command ends. */
+    static final long REVOKE_POLL_NANOS = 50_000;
 
     /** Per-tenant figures this class keeps beyond the scheduler's. */
     private static final class Tenant {
         final String name;
         final long overrunLimitNanos;
+        final boolean reserved;
         final Histogram waits = new Histogram(60_000_000_000L, 2);
         long runningSince;
         Runnable cancel;
         long overruns;
         boolean flagged;
+        /** Its device worker's {@link Grant#SINGLE} turn, until {@link #remoteDone}. */
+        Ticket remote;
 
-        Tenant(String name, long overrunLimitNanos) {
+        Tenant(String name, long overrunLimitNanos, boolean reserved) {
             this.name = name;
             this.overrunLimitNanos = overrunLimitNanos;
+            this.reserved = reserved;
         }
     }
 
@@ -66,6 +82,11 @@ public final class DeviceDispatch {
      */
     private final Map<Ticket, long[]> running = new HashMap<>();
     private long lastAccrual;
+    /** Tickets submitted and not yet handed out (abandoned ones too), and handed out and not yet completed. */
+    private int queued;
+    private int dispatched;
+    /** The live or revoked lease; while there is one, nothing else is handed out. */
+    private Lease lease;
 
     public DeviceDispatch(String device, long bestEffortCapNanos) {
         this.device = device;
@@ -78,41 +99,23 @@ public final class DeviceDispatch {
             Reservation r = g.reservation() == null ? null
                     : new Reservation(g.reservation().budgetNanos(), g.reservation().periodNanos());
             scheduler.addTenant(new TenantSpec(id, g.name(), g.schedClass(), g.weight(), r));
-            tenants.put(id, new Tenant(g.name(), g.overrunLimitNanos()));
+            tenants.put(id, new Tenant(g.name(), g.overrunLimitNanos(), r != null));
         } finally {
             lock.unlock();
         }
     }
 
-    /**
-     * Waits for the device, runs {@code command}, reports its device time. {@code cancel} stops the command's work
-     * where the backend can (a device worker is killed); null where it cannot.
-     */
-    void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException {
-        Slot slot = new Slot();
+    @Override
+    public void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException {
         Ticket ticket;
         lock.lock();
         try {
-            ticket = scheduler.submit(tenant, 0, hint, slot, System.nanoTime());
-            grant();
-            while (!slot.granted) {
-                long now = System.nanoTime();
-                long wake = scheduler.nextEventAt(now);
-                long wait = Math.min(wake == Long.MAX_VALUE ? Long.MAX_VALUE : wake - now, 100_000_000L);
-                turn.awaitNanos(Math.max(wait, 1_000));
-                grant();
-            }
+            ticket = await(tenant, hint);
             Tenant t = tenants.get(tenant);
             t.runningSince = System.nanoTime();
             t.cancel = cancel;
-            t.waits.recordValue(Math.max(0, ticket.queueWaitNanos()));
             accrue(t.runningSince);
             running.put(ticket, new long[1]);
-        } catch (InterruptedException e) {
-            // Shutting down: the ticket stays queued; when its turn comes grant() completes it at once.
-            slot.abandoned = true;
-            Thread.currentThread().interrupt();
-            throw new CallException(io.ferry.protocol.Status.SESSION_CLOSED, "host shutting down");
         } finally {
             lock.unlock();
         }
@@ -127,12 +130,188 @@ public final class DeviceDispatch {
                 t.cancel = null;
                 accrue(end);
                 long[] share = running.remove(ticket);
-                scheduler.completed(ticket, share == null ? 0 : share[0], end);
+                complete(ticket, share == null ? 0 : share[0], end);
                 grant();
             } finally {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * For a tenant's device worker that asks for the device: waits like {@link #run} for the tenant's turn, then
+     * leases the device if nothing else wants it (sets {@code lease}'s MODE = LEASED; the turn lasts until the lease
+     * is revoked, overruns or {@link #endLease ends}), else grants one command, which {@link #remoteDone} ends.
+     * A tenant that asks while it holds a lease gives it up first; one that asks before reporting its single
+     * command done is charged that command's whole turn.
+     *
+     * @param lease  the worker's lease words; null: never lease
+     * @param cancel kills the worker (its device work); null: never lease (a lease must be revocable by force)
+     * @throws CallException SESSION_CLOSED if the thread is interrupted while waiting (host shutting down)
+     */
+    public Grant grantRemote(long tenant, Hint hint, LeaseWords lease, Runnable cancel) throws CallException {
+        lock.lock();
+        try {
+            Tenant t = tenants.get(tenant);
+            if (t == null) {
+                throw new IllegalArgumentException("unknown tenant " + tenant + " on " + device);
+            }
+            if (t.remote != null) {
+                finishRemote(t, Long.MAX_VALUE, System.nanoTime());
+            }
+            Ticket ticket = await(tenant, hint);
+            long now = System.nanoTime();
+            if (lease != null && cancel != null && !t.reserved && t.overrunLimitNanos > 0 && queued == 0
+                    && dispatched == 1 && this.lease == null) {
+                this.lease = new Lease(tenant, t.overrunLimitNanos, lease, cancel, ticket, now);
+                lease.storeMode(LeaseWords.LEASED);
+                return Grant.LEASED;
+            }
+            t.remote = ticket;
+            t.runningSince = now;
+            t.cancel = cancel;
+            accrue(now);
+            running.put(ticket, new long[1]);
+            return Grant.SINGLE;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The tenant's device worker ran its {@link Grant#SINGLE} command in {@code deviceNanos} (untrusted: clamped
+     * to the turn's share of the device). Ignored when no such command is outstanding (a late or repeated report).
+     */
+    public void remoteDone(long tenant, long deviceNanos) {
+        lock.lock();
+        try {
+            Tenant t = tenants.get(tenant);
+            if (t != null && t.remote != null) {
+                finishRemote(t, deviceNanos, System.nanoTime());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The tenant's device worker or session went away: ends its lease (MODE = ASK; charged what it reported, and
+     * a busy stretch it left) and its outstanding single command, and frees the device. Idempotent.
+     */
+    public void endLease(long tenant) {
+        lock.lock();
+        try {
+            long now = System.nanoTime();
+            if (lease != null && lease.tenant == tenant) {
+                lease.words.storeMode(LeaseWords.ASK);
+                finishLease(now);
+            }
+            Tenant t = tenants.get(tenant);
+            if (t != null && t.remote != null) {
+                finishRemote(t, Long.MAX_VALUE, now);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@code tenant} holds a lease now (live or revoked and not yet ended). */
+    public boolean leased(long tenant) {
+        lock.lock();
+        try {
+            return lease != null && lease.tenant == tenant;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Submits a ticket, revokes any lease, and waits until the ticket is handed out. Under the lock. */
+    private Ticket await(long tenant, Hint hint) throws CallException {
+        Slot slot = new Slot();
+        long now = System.nanoTime();
+        Ticket ticket = scheduler.submit(tenant, 0, hint, slot, now);
+        queued++;
+        if (lease != null && !lease.revoking) {
+            lease.revoke(now);
+        }
+        pollLease(now);
+        grant();
+        try {
+            while (!slot.granted) {
+                now = System.nanoTime();
+                long wait;
+                if (lease != null) {
+                    wait = REVOKE_POLL_NANOS;
+                } else {
+                    long wake = scheduler.nextEventAt(now);
+                    wait = Math.min(wake == Long.MAX_VALUE ? Long.MAX_VALUE : wake - now, 100_000_000L);
+                }
+                turn.awaitNanos(Math.max(wait, 1_000));
+                pollLease(System.nanoTime());
+                grant();
+            }
+        } catch (InterruptedException e) {
+            // Shutting down: the ticket stays queued; when its turn comes grant() completes it at once.
+            slot.abandoned = true;
+            Thread.currentThread().interrupt();
+            throw new CallException(io.ferry.protocol.Status.SESSION_CLOSED, "host shutting down");
+        }
+        tenants.get(tenant).waits.recordValue(Math.max(0, ticket.queueWaitNanos()));
+        return ticket;
+    }
+
+    /** A revoked lease ends once its worker is idle, or is cancelled once its command overruns. Under the lock. */
+    private void pollLease(long now) {
+        Lease l = lease;
+        if (l == null || !l.revoking) {
+            return;
+        }
+        long busy = l.busySince(now);
+        if (busy == 0) {
+            finishLease(now);
+        } else if (now - busy > l.overrunLimitNanos) {
+            overrunLease(now, busy);
+        }
+    }
+
+    /** Ends the lease: charges it, completes its ticket, hands the device on. Under the lock. */
+    private void finishLease(long now) {
+        Lease l = lease;
+        lease = null;
+        complete(l.ticket, l.charge(now, true), now);
+        grant();
+        turn.signalAll();
+    }
+
+    private void overrunLease(long now, long busy) {
+        Lease l = lease;
+        Tenant t = tenants.get(l.tenant);
+        t.overruns++;
+        t.flagged = true;
+        LOG.warning("guest " + t.name + " on " + device + ": its device worker held the leased device for a command of "
+                + (now - busy) / 1_000_000 + " ms, over its limit of " + l.overrunLimitNanos / 1_000_000
+                + " ms: flagged, its device worker killed");
+        l.words.storeMode(LeaseWords.ASK);
+        l.cancel.run();
+        finishLease(now);
+    }
+
+    /** Ends a single remote command charged {@code reported}, clamped to its share of the device. Under the lock. */
+    private void finishRemote(Tenant t, long reported, long now) {
+        Ticket ticket = t.remote;
+        t.remote = null;
+        t.runningSince = 0;
+        t.cancel = null;
+        accrue(now);
+        long[] share = running.remove(ticket);
+        long max = share == null ? 0 : share[0];
+        complete(ticket, Math.max(0, Math.min(reported, max)), now);
+        grant();
+    }
+
+    private void complete(Ticket ticket, long deviceNanos, long now) {
+        dispatched--;
+        scheduler.completed(ticket, deviceNanos, now);
     }
 
     /** Charges every running command its share of the time since the last accrual. Under the lock. */
@@ -147,16 +326,21 @@ public final class DeviceDispatch {
         lastAccrual = now;
     }
 
-    /** Hands out every ticket the policy allows now and wakes their threads. Under the lock. */
+    /** Hands out every ticket the policy allows now and wakes their threads; nothing while a lease lives. */
     private void grant() {
+        if (lease != null) {
+            return;
+        }
         Ticket t;
         boolean any = false;
         while ((t = scheduler.next(System.nanoTime())) != null) {
+            queued--;
             Slot s = (Slot) t.payload();
             if (s.abandoned) {
                 scheduler.completed(t, 0, System.nanoTime());
                 continue;
             }
+            dispatched++;
             s.ticket = t;
             s.granted = true;
             any = true;
@@ -167,12 +351,52 @@ public final class DeviceDispatch {
     }
 
     /**
+     * A live lease at a tick: cancelled if its command overran; else, when no one waits, charged its time so far
+     * (its ticket completed and a fresh one put in flight), so a long lease shows in the figures as it goes.
+     */
+    private void tickLease(long now) {
+        Lease l = lease;
+        if (l == null || l.revoking) {
+            pollLease(now);
+            return;
+        }
+        long busy = l.busySince(now);
+        if (busy != 0 && now - busy > l.overrunLimitNanos) {
+            overrunLease(now, busy);
+            return;
+        }
+        if (queued != 0) {
+            return;
+        }
+        long charge = l.charge(now, false);
+        if (charge == 0) {
+            return;
+        }
+        complete(l.ticket, charge, now);
+        Slot slot = new Slot();
+        Ticket next = scheduler.submit(l.tenant, 0, Hint.NONE, slot, now);
+        queued++;
+        if (scheduler.next(now) == null) { // cannot happen with nothing else queued or in flight: end the lease
+            slot.abandoned = true; // grant() completes it when its turn comes
+            l.words.storeMode(LeaseWords.ASK);
+            lease = null;
+            grant();
+            turn.signalAll();
+            return;
+        }
+        queued--;
+        dispatched++;
+        l.ticket = next;
+    }
+
+    /**
      * From the heartbeat thread: wakes waiters whose budget refilled, and cancels best-effort commands that overran
      * their guest's limit (flagging the guest).
      */
     public void tick(long now) {
         lock.lock();
         try {
+            tickLease(now);
             grant();
             turn.signalAll();
             for (Map.Entry<Long, Tenant> e : tenants.entrySet()) {
@@ -189,6 +413,9 @@ public final class DeviceDispatch {
                         t.cancel = null;
                     }
                     t.runningSince = 0;
+                    if (t.remote != null) { // its worker is gone: the turn ends here, charged in full
+                        finishRemote(t, Long.MAX_VALUE, now);
+                    }
                 }
             }
         } finally {

@@ -68,6 +68,10 @@ public final class Endpoint implements Runnable {
     private final IdleStrategy idleDisconnected;
     private volatile boolean running = true;
     private volatile Session session;
+    /** The session's device worker, once it serves the session (the ring is its then); null otherwise. */
+    private volatile WorkerServed served;
+    /** The backend a worker serving a whole session runs, or null where sessions stay in the host. */
+    private final String servingBackend;
     private long lastRequest;
     private Thread thread;
 
@@ -107,6 +111,28 @@ public final class Endpoint implements Runnable {
         this.credential = words(credential);
         this.devices = devices;
         this.compute = new ComputeService(host, config, tenant, dispatches, region.path(), devices);
+        this.servingBackend = servingBackend(host, config, devices);
+    }
+
+    /**
+     * Whether a guest's session moves to its device worker at its first compute call, and which backend that worker
+     * runs: under process isolation, where every device of the host is a CPU device of one backend (a worker serves
+     * a session's every device), and the guest's doorbells are futexes (an ivshmem guest's interrupts reach the host
+     * only). Elsewhere the session stays in the host and only device commands go to a worker. The system property
+     * {@code ferry.workerServesSession=false} keeps every session in the host (for side-by-side measurements).
+     */
+    static String servingBackend(HostConfig host, HostConfig.GuestConfig config, Devices devices) {
+        if (host.isolation() != HostConfig.Isolation.PROCESS || config.region() == HostConfig.RegionKind.IVSHMEM
+                || devices.all().isEmpty() || !Boolean.parseBoolean(System.getProperty("ferry.workerServesSession", "true"))) {
+            return null;
+        }
+        String backend = devices.all().getFirst().backend().name();
+        for (Devices.Device d : devices.all()) {
+            if (d.info().type() != io.ferry.protocol.DeviceType.CPU || !d.backend().name().equals(backend)) {
+                return null;
+            }
+        }
+        return backend;
     }
 
     public HostConfig.GuestConfig config() {
@@ -148,6 +174,10 @@ public final class Endpoint implements Runnable {
         if (why != null) {
             // the endpoint may be waiting on a device worker (an endless kernel): end that wait so it reads the request
             s.cancelWorkers("was stopped because its guest is gone (" + why + ")");
+            WorkerServed w = served;
+            if (w != null) {
+                w.destroy("was stopped because its guest is gone (" + why + ")");
+            }
         }
     }
 
@@ -222,10 +252,16 @@ public final class Endpoint implements Runnable {
                     s = null;
                     work++;
                 }
-                if (s != null) {
-                    int served = serve(s);
-                    work += served;
-                    if (served > 0) {
+                WorkerServed w = served;
+                if (s != null && w != null) {
+                    work += serveByWorker(s, w);
+                    if (work == 0) {
+                        w.await(50_000_000);
+                    }
+                } else if (s != null) {
+                    int n = serve(s);
+                    work += n;
+                    if (n > 0) {
                         handedOff = s.lastCallHandedOff();
                     }
                     (handedOff ? idleAfterHandOff : idle).idle(work);
@@ -244,6 +280,7 @@ public final class Endpoint implements Runnable {
             }
             abandon(regionLost);
         } finally {
+            stopWorker();
             Session s = session;
             if (s != null) {
                 try {
@@ -260,6 +297,7 @@ public final class Endpoint implements Runnable {
 
     /** Ends the session of a guest whose region is unusable, touching the region as little as it can. */
     private void abandon(String reason) {
+        stopWorker();
         Session s = session;
         session = null;
         if (s != null) {
@@ -278,6 +316,9 @@ public final class Endpoint implements Runnable {
         int n;
         try {
             n = region.commandRing().poll(s, BATCH);
+        } catch (Session.HandOver h) {
+            handOver(s);
+            return 1;
         } catch (RingCorruptedException | ProtocolViolation e) {
             AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
             end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
@@ -294,7 +335,103 @@ public final class Endpoint implements Runnable {
         return n;
     }
 
+    /** Starts the session's worker and hands it the ring; where that fails, the session stays here. */
+    private void handOver(Session s) {
+        try {
+            served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend, dispatches, devices,
+                    tenant);
+            AUDIT.info("guest " + guest + " session " + s.id() + ": served by its device worker (pid "
+                    + served.pid() + ") from its first compute call on");
+        } catch (io.ferry.spi.BackendException e) {
+            LOG.warning("guest " + guest + " session " + s.id() + ": its device worker could not take the session ("
+                    + e.getMessage() + "); the host serves it");
+            s.handOverComputeWhen(null);
+        }
+    }
+
+    /** A session its worker serves: forwarded calls, the worker's end, its death, its overruns. */
+    private int serveByWorker(Session s, WorkerServed w) {
+        int n;
+        try {
+            n = w.poll();
+        } catch (RingCorruptedException | ProtocolViolation e) {
+            AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
+            end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            return 1;
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "guest " + guest + " session " + s.id() + ": internal error", e);
+            end(s, Status.INTERNAL, "internal host error: " + e);
+            return 1;
+        }
+        Status ended = w.endedStatus();
+        if (ended != null) {
+            // the worker closed the session (and told the guest why): close the host's half
+            if (ended != Status.OK && ended != Status.SESSION_CLOSED) {
+                AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + w.endedReason());
+            }
+            stopWorker();
+            s.close(ended, w.endedReason(), false);
+            session = null;
+            region.connectAck(0);
+            return 1;
+        }
+        long now = System.nanoTime();
+        long over = w.words().overrun(now);
+        if (over > 0 || !w.alive()) {
+            String what;
+            if (over <= 0) {
+                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")";
+            } else if (w.words().building()) {
+                what = "ran a program build for " + w.words().busyFor(now) / 1_000_000 + " ms, over the "
+                        + "compileTimeLimit of " + w.words().limit() / 1_000_000 + " ms; simplify the program or raise "
+                        + "compileTimeLimit in the host's config";
+            } else {
+                what = "was stopped by the host: its device work ran " + w.words().busyFor(now) / 1_000_000
+                        + " ms, over the guest's overrunLimit of " + w.words().limit() / 1_000_000 + " ms (under "
+                        + "policy fifo each wait for device work is timed); split the work or raise overrunLimit";
+            }
+            String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what
+                    + "; this guest's device work has ended: reconnect to start anew";
+            LOG.warning("guest " + guest + ": " + reason);
+            takeBack(s, reason);
+            return 1;
+        }
+        return n;
+    }
+
+    /**
+     * The session's worker is gone (it died, or was stopped for an overrun) while the guest's session goes on: the
+     * host reads the ring again from where the worker last stored HEAD (the calls of the batch it was serving are
+     * answered here, DEVICE_LOST) and fails every later compute call with {@code reason}; other services go on.
+     */
+    private void takeBack(Session s, String reason) {
+        stopWorker();
+        region.commandRing().resync();
+        s.computeLost(reason);
+    }
+
+    /**
+     * Stops the worker serving the session, if any, and waits until it is gone; the guest's completion ring is the
+     * host's again, picked up where the worker left it.
+     */
+    private void stopWorker() {
+        WorkerServed w = served;
+        if (w == null) {
+            return;
+        }
+        served = null;
+        Session s = session;
+        if (s != null) {
+            s.detachRemote();
+        }
+        w.stop();
+        if (s != null) {
+            s.handBack(region.completionRing());
+        }
+    }
+
     private void end(Session s, Status status, String reason) {
+        stopWorker();
         s.close(status, reason);
         session = null;
         // The guest sees CONNECT_ACK move away from its nonce: its session is over.
@@ -303,14 +440,19 @@ public final class Endpoint implements Runnable {
 
     private void reconnect(long request) {
         Session old = session;
+        stopWorker();
         if (old != null) {
             old.close(Status.SESSION_CLOSED, "the guest reconnected");
         }
         region.commandRing().reset();
         region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
-        session = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
+        Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
+        if (servingBackend != null) {
+            s.handOverComputeWhen(() -> true);
+        }
+        session = s;
         sessionsServed++;
         region.sessionId(id);
         region.connectAck(request);

@@ -32,6 +32,13 @@ final class Handshake {
         return done;
     }
 
+    /** The session continues one whose HELLO was checked elsewhere (the host, for its device worker). */
+    void resume(long pid, boolean verified) {
+        done = true;
+        guestPid = pid;
+        pidVerified = verified;
+    }
+
     long guestPid() {
         return guestPid;
     }

@@ -39,7 +39,7 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private final String guest;
     private final long id;
-    private final SpscRing completions;
+    private SpscRing completions;
     private final MemorySegment heap;
     private final int deviceCount;
     private final Quotas quotas;
@@ -58,6 +58,14 @@ public final class Session implements RecordHandler, ServiceContext {
     /** The opcode of the last call served (endpoint thread). */
     private Op lastOp;
     private volatile boolean closed;
+    /** Where compute calls go instead of being served here: set while the session may be handed to its worker. */
+    private java.util.function.BooleanSupplier handOver;
+    /** Why the session's device work ended (its worker died): every compute call fails so; null while it lives. */
+    private String computeLost;
+    /** Runs before each completion is published (the worker publishes its figures, so a guest sees them current). */
+    private Runnable beforeCompletion;
+    /** The figures of the part of this session its worker serves (null: none). */
+    private volatile Remote remote;
     private byte[] blobResult;
     private volatile long calls;
 
@@ -135,22 +143,108 @@ public final class Session implements RecordHandler, ServiceContext {
 
     /** Records served so far. */
     public long calls() {
-        return calls;
+        Remote r = remote;
+        return calls + (r == null ? 0 : r.calls());
+    }
+
+    // ---- handing the session to the guest's device worker ---------------------------------------------------
+
+    /**
+     * Thrown (through the command ring's {@link SpscRing#poll}, which leaves the record in the ring) by the first
+     * compute call when {@link #handOverComputeWhen} allows: the endpoint hands the ring to the guest's worker,
+     * which serves this call and every later one.
+     */
+    public static final class HandOver extends SpscRing.Deferred {
+        HandOver(Op op) {
+            super(op + ": the session moves to the guest's device worker");
+        }
+    }
+
+    /** The figures of the part of the session a worker serves, read from shared memory: untrusted. */
+    public interface Remote {
+        long calls();
+
+        long objects();
+
+        long deviceMemoryBytes();
+
+        long commandsInFlight();
+    }
+
+    /** The first compute call hands the session over when {@code when} says so at that call (null: never). */
+    public void handOverComputeWhen(java.util.function.BooleanSupplier when) {
+        this.handOver = when;
+    }
+
+    /**
+     * The session is served by a worker now: completions of calls the worker forwards here go to {@code ring}
+     * (the worker copies them to the guest), and the figures include {@code figures}.
+     */
+    public void handedOver(SpscRing ring, Remote figures) {
+        this.handOver = null;
+        this.completions = ring;
+        this.remote = figures;
+    }
+
+    /** The worker that served the session's compute calls is gone: every later one fails with {@code reason}. */
+    public void computeLost(String reason) {
+        this.computeLost = reason;
+        this.handOver = null;
+    }
+
+    /** In the worker: {@code r} runs before each completion is published. */
+    public void beforeCompletion(Runnable r) {
+        this.beforeCompletion = r;
+    }
+
+    /** The session's worker is going: its figures are no longer read. */
+    public void detachRemote() {
+        this.remote = null;
+    }
+
+    /** The session's worker is gone: completions go to the guest's ring again, re-read where the worker left it. */
+    public void handBack(SpscRing guestCompletions) {
+        guestCompletions.resync();
+        this.completions = guestCompletions;
+        this.remote = null;
+    }
+
+    /**
+     * In the worker: the session continues one the host opened, whose HELLO the host checked: {@code pid} and
+     * {@code verified} are what it found.
+     */
+    public void resume(long pid, boolean verified) {
+        handshake.resume(pid, verified);
+    }
+
+    /** The session's own pending one-way failure (not a queue's), handed to the worker with the session. */
+    public CallFailure pendingFailure() {
+        return sticky.sessionSticky();
+    }
+
+    /** In the worker: the pending one-way failure the host handed over with the session. */
+    public void pendingFailure(CallFailure f) {
+        if (f != null) {
+            sticky.file(f, null, 0);
+        }
     }
 
     /** Live objects (0 once closed). */
     public int objects() {
-        return closed ? 0 : handles.size();
+        Remote r = remote;
+        return closed ? 0 : handles.size() + (r == null ? 0 : (int) Math.min(Integer.MAX_VALUE, r.objects()));
     }
 
     /** Device commands enqueued and not yet finished, over all queues (safe from any thread). */
     public int commandsInFlight() {
-        return compute.commandsInFlight();
+        Remote r = remote;
+        return compute.commandsInFlight() + (r == null ? 0 : (int) Math.min(Integer.MAX_VALUE, r.commandsInFlight()));
     }
 
     /** Device memory held by the session's buffers (safe from any thread). */
     public long deviceMemoryBytes() {
-        return compute.deviceMemoryBytes();
+        Remote r = remote;
+        return compute.deviceMemoryBytes() + (r == null ? 0 : r.deviceMemoryBytes());
     }
 
     /** Whether the session was closed. */
@@ -234,6 +328,13 @@ public final class Session implements RecordHandler, ServiceContext {
                 case NOP -> results[0] = Wire.arg(rec, 0, 0);
                 case DEVICE_INFO -> compute.call(op, rec, results, this);
                 default -> {
+                    if (op == Op.CONTEXT_CREATE && handOver != null && services.contains("compute")
+                            && Wire.arg(rec, 0, 1) >= 0 && Wire.arg(rec, 0, 1) < deviceCount
+                            && handOver.getAsBoolean()) {
+                        // the first call that needs a device: every compute object descends from a context
+                        calls--; // not served here: the worker that takes the ring over serves it
+                        throw new HandOver(op);
+                    }
                     if (!serviceCall(op, seq, reply, rec)) {
                         return;
                     }
@@ -307,6 +408,9 @@ public final class Session implements RecordHandler, ServiceContext {
         switch (op.service()) {
             case COMPUTE -> {
                 allowed("compute");
+                if (computeLost != null) {
+                    throw new CallException(Status.DEVICE_LOST, computeLost);
+                }
                 compute.call(op, rec, results, this);
             }
             case TEE -> {
@@ -353,6 +457,10 @@ public final class Session implements RecordHandler, ServiceContext {
         }
         Wire.putCompletion(completions.segment(), at, seq, status.code(), results[0], results[1], results[2],
                 results[3], blob, n);
+        Runnable before = beforeCompletion;
+        if (before != null) {
+            before.run();
+        }
         completions.publish();
     }
 
@@ -361,7 +469,15 @@ public final class Session implements RecordHandler, ServiceContext {
      * every object and device allocation. Never throws.
      */
     public void close(Status status, String reason) {
-        if (status != Status.OK) {
+        close(status, reason, true);
+    }
+
+    /**
+     * As {@link #close(Status, String)}; {@code notify} false: no closing notice (the guest's device worker, which
+     * served the session, posted it).
+     */
+    public void close(Status status, String reason, boolean notify) {
+        if (status != Status.OK && notify) {
             try {
                 Arrays.fill(results, 0);
                 writeCompletion(Wire.SESSION_CLOSED_TYPE, 0, status, CompletionText.of(reason));

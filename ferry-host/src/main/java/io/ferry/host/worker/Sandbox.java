@@ -14,7 +14,7 @@ import java.util.logging.Logger;
  * worker never outlives it), and no core dumps (a crash must not write guest data to disk). A production
  * deployment adds a separate uid, a seccomp filter and Landlock rules (docs/security.md).
  */
-final class Sandbox {
+public final class Sandbox {
     private static final Logger LOG = Logger.getLogger("ferry.worker");
     private static final int PR_SET_PDEATHSIG = 1;
     private static final int PR_SET_NO_NEW_PRIVS = 38;
@@ -24,7 +24,7 @@ final class Sandbox {
     private Sandbox() {
     }
 
-    static void enterWorker() {
+    public static void enterWorker() {
         try {
             Linker linker = Linker.nativeLinker();
             var libc = linker.defaultLookup();

@@ -19,7 +19,7 @@ import java.util.logging.Logger;
  * Starts a guest's device worker: its private control region, its sandboxed process, and the connect handshake
  * over the control region ({@link Handshake}); what runs after is {@link WorkerClient}'s.
  */
-final class WorkerLauncher {
+public final class WorkerLauncher {
     private static final Logger LOG = Logger.getLogger("ferry.host");
 
     private WorkerLauncher() {
@@ -49,6 +49,38 @@ final class WorkerLauncher {
                                      io.ferry.host.sched.SchedClass schedClass,
                                      io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
+        List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),
+                backend, guest));
+        if (schedClass != null) {
+            workerArgs.add(schedClass.name());
+        }
+        Launched w = launch(guest, guestRegion, workDir, limits, WorkerMain.class.getName(), workerArgs, backend);
+        WorkerClient c = new WorkerClient(guest, w.control(), w.process(), limits.compileTimeNanos());
+        c.waitLimitNanos(waitLimitNanos);
+        return c;
+    }
+
+    /** A started worker: its control region (host side) and its process. */
+    public record Launched(Region control, Process process) {
+        /** Stops the worker at once (SIGKILL) and waits up to 2 s for it to be gone; unmaps the control region. */
+        public void kill() {
+            process.destroyForcibly();
+            try {
+                process.waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            control.close();
+        }
+    }
+
+    /**
+     * Starts a worker process in its sandbox with {@code workerArgs} after the two region descriptors, and waits
+     * for its connect handshake on the new control region.
+     */
+    public static Launched launch(String guest, Path guestRegion, Path workDir,
+                                  io.ferry.host.config.HostConfig.WorkerLimits limits, String mainClass,
+                                  List<String> workerArgs, String what) throws BackendException {
         Region control = null;
         Process process = null;
         try {
@@ -61,15 +93,10 @@ final class WorkerLauncher {
             // records up to half a ring: requests as large as a guest's (a program source), answers of 32 KiB (a cut log)
             control = Region.create(file, guest, new RegionLayout(256 * 1024, 64 * 1024, 64 * 1024), null);
             long nonce = Handshake.request(control, ProcessHandle.current().pid());
-            List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),
-                    backend, guest));
-            if (schedClass != null) {
-                workerArgs.add(schedClass.name());
-            }
             List<String> cmd;
             try {
                 cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file),
-                        Files.size(guestRegion), limits, workerArgs);
+                        Files.size(guestRegion), limits, mainClass, workerArgs);
             } catch (io.ferry.host.config.HostConfig.ConfigException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }
@@ -103,10 +130,8 @@ final class WorkerLauncher {
             long pid = process.pid();
             long ms = (System.nanoTime() - start) / 1_000_000;
             LOG.info(() -> "guest " + guest + ": device worker started in its sandbox in " + ms + " ms (bwrap pid "
-                    + pid + ", " + backend + ")");
-            WorkerClient c = new WorkerClient(guest, control, process, limits.compileTimeNanos());
-            c.waitLimitNanos(waitLimitNanos);
-            return c;
+                    + pid + ", " + what + ")");
+            return new Launched(control, process);
         } catch (IOException | RuntimeException e) {
             cleanup(control, process);
             throw new BackendException(Status.DEVICE_LOST, "could not start the device worker of guest '" + guest

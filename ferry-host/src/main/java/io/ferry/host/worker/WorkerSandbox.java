@@ -162,6 +162,12 @@ public final class WorkerSandbox {
      */
     static List<String> command(Path guestRegion, Path control, Path seccomp, long regionBytes,
                                 HostConfig.WorkerLimits limits, List<String> workerArgs) {
+        return command(guestRegion, control, seccomp, regionBytes, limits, WorkerMain.class.getName(), workerArgs);
+    }
+
+    /** As above, running {@code mainClass} (given the two region descriptors' paths, then {@code workerArgs}). */
+    static List<String> command(Path guestRegion, Path control, Path seccomp, long regionBytes,
+                                HostConfig.WorkerLimits limits, String mainClass, List<String> workerArgs) {
         check();
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
                 "exec 3<>\"$1\" 4<>\"$2\" 5<\"$3\"; shift 3; exec \"$@\"", "sh", guestRegion.toString(),
@@ -211,7 +217,7 @@ public final class WorkerSandbox {
                 "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData",
                 "-XX:-CreateCoredumpOnCrash", "-XX:+ErrorFileToStderr",
                 "-Djava.io.tmpdir=/tmp", "-cp", String.join(java.io.File.pathSeparator, classPath),
-                WorkerMain.class.getName(), "/proc/self/fd/4", "/proc/self/fd/3"));
+                mainClass, "/proc/self/fd/4", "/proc/self/fd/3"));
         cmd.addAll(workerArgs);
         return cmd;
     }

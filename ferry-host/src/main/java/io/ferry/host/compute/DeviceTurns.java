@@ -1,0 +1,32 @@
+package io.ferry.host.compute;
+
+import io.ferry.host.sched.Hint;
+import io.ferry.host.session.CallException;
+import io.ferry.host.worker.WorkerTurns;
+import io.ferry.spi.BackendException;
+
+/**
+ * How a compute session runs one device command under the device's scheduling policy: it waits for its turn, runs
+ * to completion (enqueue and finish), and its device time is accounted. In the host: {@link DeviceDispatch}; in a
+ * device worker that runs the session itself: {@link #inWorker}, over a lease the host grants.
+ */
+public interface DeviceTurns {
+    /** A device command: enqueue and finish. */
+    interface Command {
+        void run() throws CallException, BackendException;
+    }
+
+    /**
+     * Waits for the device, runs {@code command}, reports its device time. {@code cancel} stops the command's work
+     * where the backend can (a device worker is killed); null where it cannot.
+     */
+    void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException;
+
+    /**
+     * The turns of a device worker's session: {@code turns} asks the host, or runs under its lease. The tenant and
+     * cancel are the host's business there (the host knows the worker's guest, and kills the worker to cancel).
+     */
+    static DeviceTurns inWorker(WorkerTurns turns) {
+        return (tenant, hint, command, cancel) -> turns.run(hint, command::run);
+    }
+}

@@ -1,0 +1,201 @@
+package io.ferry.host.endpoint;
+
+import io.ferry.channel.RecordHandler;
+import io.ferry.channel.Region;
+import io.ferry.host.compute.InWorker;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.session.Session;
+import io.ferry.host.worker.ServeWords;
+import io.ferry.host.worker.WorkerLauncher;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Status;
+import io.ferry.spi.BackendException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
+import io.ferry.host.compute.DeviceDispatch;
+import io.ferry.host.compute.Devices;
+import io.ferry.host.sched.Hint;
+import io.ferry.host.worker.Grant;
+import io.ferry.protocol.CompletionRecord;
+
+/**
+ * The host's half of a session its guest's device worker serves ({@link InWorker}): from the first compute call on,
+ * the worker consumes the guest's command ring and produces its completions, so device calls cross no process
+ * boundary beyond the guest's. The host keeps what is not the worker's to hold: the session's TEE side (the worker
+ * forwards those calls over the private control region and this class serves them through the host's
+ * {@link Session}), the watchdog (a worker whose wait for device work overruns its limit is killed; so is a worker of
+ * a guest that is gone), the figures for status (from {@link ServeWords}, untrusted) and the end of the session.
+ *
+ * <p>Endpoint thread only, except {@link #destroy} (any thread).
+ */
+final class WorkerServed implements RecordHandler {
+    private final Session session;
+    private final WorkerLauncher.Launched worker;
+    private final Map<Devices.Device, DeviceDispatch> dispatches;
+    private final Devices devices;
+    private final long tenant;
+    private final CompletionRecord grant = new CompletionRecord();
+    private final ServeWords words;
+    private final CallRecord call = new CallRecord();
+    private volatile String stopReason;
+    private Status endedStatus;
+    private String endedReason;
+
+    private WorkerServed(Session session, WorkerLauncher.Launched worker, Map<Devices.Device, DeviceDispatch> dispatches,
+                         Devices devices, long tenant) {
+        this.session = session;
+        this.worker = worker;
+        this.dispatches = dispatches;
+        this.devices = devices;
+        this.tenant = tenant;
+        this.words = new ServeWords(worker.control().segment());
+    }
+
+    /**
+     * Starts {@code config}'s worker for {@code session} (whose HELLO the host served; {@code nonce}: the guest's
+     * connect request of this session) and hands the session to it: once this returns, the worker reads the command
+     * ring from the record the host left in it.
+     */
+    static WorkerServed start(HostConfig host, HostConfig.GuestConfig config, Region region, Session session,
+                              long nonce, String backend, Map<Devices.Device, DeviceDispatch> dispatches,
+                              Devices devices, long tenant) throws BackendException {
+        String settings = InWorker.settings(host, config, backend, session.id(), nonce, session.guestPid(),
+                session.pidVerified(), session.pendingFailure());
+        WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
+                host.workerLimits(), InWorker.class.getName(), List.of(settings, config.name()),
+                backend + ", serving the session");
+        WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant);
+        session.handedOver(w.control().commandRing(), served.words);
+        return served;
+    }
+
+    /** Serves what the worker sent: forwarded calls (answered through the host's session) and its end. */
+    int poll() {
+        return worker.control().completionRing().poll(this, 16);
+    }
+
+    @Override
+    public void onRecord(int type, MemorySegment rec, int length) {
+        if (type == InWorker.ENDED) {
+            CallRecord c = call.wrap(rec, 0);
+            Status s = length >= CallRecord.length(1, 0) ? Status.of((int) c.arg(0)) : null;
+            endedStatus = s == null ? Status.INTERNAL : s;
+            int blob = Math.max(0, Math.min(c.blobLength(), length - CallRecord.length(1, 0)));
+            endedReason = blob == 0 ? "the device worker ended the session"
+                    : new String(rec.asSlice(CallRecord.length(1, 0), blob).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            return;
+        }
+        if (type == InWorker.GRANT_REQUEST || type == InWorker.GRANT_DONE) {
+            turn(type, call.wrap(rec, 0), length);
+            return;
+        }
+        // a call the worker forwards (the TEE's): the host's session serves it and answers on the control region
+        session.onRecord(type, rec, length);
+    }
+
+    /** A device turn the worker asks for (answered when the policy allows) or reports done. */
+    private void turn(int type, CallRecord c, int length) {
+        if (length < CallRecord.length(3, 0)) {
+            throw new io.ferry.host.session.ProtocolViolation("device worker: a turn record of " + length + " bytes");
+        }
+        Devices.Device d = devices.get(c.arg(0));
+        DeviceDispatch dispatch = d == null || d.index() >= InWorker.MAX_LEASED_DEVICES ? null : dispatches.get(d);
+        if (type == InWorker.GRANT_DONE) {
+            if (dispatch != null) {
+                dispatch.remoteDone(tenant, c.arg(1));
+            }
+            return;
+        }
+        Grant g = Grant.SINGLE;
+        if (dispatch != null) {
+            try {
+                g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2)),
+                        InWorker.leaseWords(worker.control().segment(), d.index()), () -> destroy("was stopped by "
+                                + "the host's watchdog (a device command over the guest's overrunLimit, or the guest "
+                                + "gone)"));
+            } catch (io.ferry.host.session.CallException e) {
+                destroy("was stopped: the host is shutting down");
+                return;
+            }
+        }
+        var ring = worker.control().commandRing();
+        long at;
+        while ((at = ring.tryClaim(InWorker.GRANT_ANSWER, CompletionRecord.length(0))) < 0) {
+            if (!alive()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        grant.wrap(ring.segment(), at).put(0, Status.OK.code(), g.ordinal(), 0, 0, 0, null, 0);
+        ring.publish();
+    }
+
+    /** The status the worker ended the session with, or null while it serves. */
+    Status endedStatus() {
+        return endedStatus;
+    }
+
+    String endedReason() {
+        return endedReason;
+    }
+
+    boolean alive() {
+        return worker.process().isAlive();
+    }
+
+    /** How the worker ended, for a message. */
+    String exit() {
+        Process p = worker.process();
+        if (p.isAlive()) {
+            return "still running";
+        }
+        int code = p.exitValue();
+        return code > 128 ? "killed by signal " + (code - 128) + (code == 134 ? " (SIGABRT after a crash)"
+                : code == 139 ? " (SIGSEGV)" : code == 137 ? " (SIGKILL)" : "") : "exit code " + code;
+    }
+
+    long pid() {
+        return worker.process().pid();
+    }
+
+    /** What the worker says of its current wait for device work. */
+    ServeWords words() {
+        return words;
+    }
+
+    /** Sleeps until the worker sends something or {@code nanos} pass. */
+    void await(long nanos) {
+        worker.control().completionRing().awaitData(nanos);
+    }
+
+    /**
+     * From any thread: kills the worker, saying {@code why} ("was stopped by ..."); the endpoint thread then sees it
+     * gone and takes the session back.
+     */
+    void destroy(String why) {
+        stopReason = why;
+        worker.process().destroyForcibly();
+    }
+
+    /** Why the host stopped the worker, or null. */
+    String stopReason() {
+        return stopReason;
+    }
+
+    /** Endpoint thread: stops the worker, waits until it is gone, unmaps the control region. */
+    void stop() {
+        Process p = worker.process();
+        p.destroyForcibly();
+        try {
+            p.waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (DeviceDispatch d : dispatches.values()) {
+            d.endLease(tenant); // before the words are unmapped: the scheduler reads them until the lease ends
+        }
+        worker.control().close();
+    }
+}
