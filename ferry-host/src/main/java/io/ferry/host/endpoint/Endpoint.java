@@ -255,9 +255,7 @@ public final class Endpoint implements Runnable {
                 WorkerServed w = served;
                 if (s != null && w != null) {
                     work += serveByWorker(s, w);
-                    if (work == 0) {
-                        w.await(50_000_000);
-                    }
+                    w.idle(work);
                 } else if (s != null) {
                     int n = serve(s);
                     work += n;

@@ -38,6 +38,7 @@ final class WorkerServed implements RecordHandler {
     private final CompletionRecord grant = new CompletionRecord();
     private final ServeWords words;
     private final CallRecord call = new CallRecord();
+    private final io.ferry.channel.IdleStrategy idle;
     private volatile String stopReason;
     private Status endedStatus;
     private String endedReason;
@@ -50,6 +51,7 @@ final class WorkerServed implements RecordHandler {
         this.devices = devices;
         this.tenant = tenant;
         this.words = new ServeWords(worker.control().segment());
+        this.idle = io.ferry.channel.RingIdleStrategy.forRequests(worker.control().completionRing(), 50_000_000);
     }
 
     /**
@@ -165,9 +167,13 @@ final class WorkerServed implements RecordHandler {
         return words;
     }
 
-    /** Sleeps until the worker sends something or {@code nanos} pass. */
-    void await(long nanos) {
-        worker.control().completionRing().awaitData(nanos);
+    /**
+     * Waits for the worker's next message as the endpoint waits for a guest's (spin, yield, then sleep on the
+     * control ring's doorbell, waking every 50 ms for the watchdog's requests): a device turn the worker asks for is
+     * answered within microseconds while the guest is busy, and an idle session costs a wake-up per 50 ms.
+     */
+    void idle(int work) {
+        idle.idle(work);
     }
 
     /**
