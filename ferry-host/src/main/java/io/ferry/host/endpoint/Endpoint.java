@@ -11,6 +11,7 @@ import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
 import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.Handshake;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
 import io.ferry.channel.RingCorruptedException;
@@ -442,8 +443,6 @@ public final class Endpoint implements Runnable {
         if (old != null) {
             old.close(Status.SESSION_CLOSED, "the guest reconnected");
         }
-        region.commandRing().reset();
-        region.completionRing().reset();
         long id = SESSION_IDS.incrementAndGet();
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
@@ -452,8 +451,11 @@ public final class Endpoint implements Runnable {
         }
         session = s;
         sessionsServed++;
-        region.sessionId(id);
-        region.connectAck(request);
+        // resets both rings, stores the id, acknowledges the request pending now (the guest may have renewed it)
+        long acked = Handshake.accept(region, id);
+        if (acked != 0) {
+            lastRequest = acked;
+        }
     }
 
     public void stop() {

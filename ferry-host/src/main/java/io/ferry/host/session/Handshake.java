@@ -1,5 +1,6 @@
 package io.ferry.host.session;
 
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
@@ -15,6 +16,7 @@ final class Handshake {
     private final long credential0, credential1, credential2, credential3;
     /** Whether this host can watch a process: it is alive here and maps the guest's region. */
     private final LongPredicate watchable;
+    private final Calls.Hello view = new Calls.Hello();
     private boolean done;
     private volatile long guestPid;
     private volatile boolean pidVerified;
@@ -49,29 +51,30 @@ final class Handshake {
 
     /** Checks a HELLO; a failure the guest may retry is a {@link CallException}, a broken one a violation. */
     void hello(MemorySegment rec) throws CallException {
+        Calls.Hello h = view.wrap(rec, 0);
         if (done) {
             throw new ProtocolViolation("second HELLO in one session");
         }
-        if (Wire.arg(rec, 0, 0) != Wire.HELLO_MAGIC) {
-            throw new ProtocolViolation("HELLO with bad magic 0x" + Long.toHexString(Wire.arg(rec, 0, 0)));
+        if (h.magic() != Wire.HELLO_MAGIC) {
+            throw new ProtocolViolation("HELLO with bad magic 0x" + Long.toHexString(h.magic()));
         }
-        long version = Wire.arg(rec, 0, 1);
+        long version = h.version();
         if (version != Wire.PROTOCOL_VERSION) {
             throw new CallException(Status.VERSION_MISMATCH, "guest speaks protocol version " + version
                     + ", this host speaks " + Wire.PROTOCOL_VERSION);
         }
-        if (Wire.arg(rec, 0, 4) != credential0 || Wire.arg(rec, 0, 5) != credential1
-                || Wire.arg(rec, 0, 6) != credential2 || Wire.arg(rec, 0, 7) != credential3) {
+        if (h.credential(0) != credential0 || h.credential(1) != credential1
+                || h.credential(2) != credential2 || h.credential(3) != credential3) {
             throw new CallException(Status.BAD_CREDENTIAL, "the credential in HELLO is not the one provisioned for "
                     + "guest '" + guest + "': the region is stale or belongs to another guest");
         }
-        String name = Wire.string(rec, Op.HELLO.fixedLength(), Wire.blobLength(rec, 0));
+        String name = h.blobText();
         if (!name.equals(guest)) {
             throw new CallException(Status.BAD_CREDENTIAL, "HELLO names guest '" + name + "' but this region is '"
                     + guest + "'");
         }
         done = true;
-        guestPid = Wire.arg(rec, 0, 3);
+        guestPid = h.pid();
         pidVerified = watchable.test(guestPid);
     }
 }

@@ -5,6 +5,9 @@ import io.ferry.channel.SpscRing;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.protocol.CallFailure;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
@@ -53,6 +56,9 @@ public final class Session implements RecordHandler, ServiceContext {
     private final SessionService.Factory teeFactory;
     private SessionService tee;
     private final long[] results = new long[Wire.RESULT_WORDS];
+    private final CallRecord any = new CallRecord();
+    private final Calls.ContextCreate contextCreate = new Calls.ContextCreate();
+    private final CompletionRecord completion = new CompletionRecord();
 
     private boolean goodbye;
     /** The opcode of the last call served (endpoint thread). */
@@ -304,16 +310,17 @@ public final class Session implements RecordHandler, ServiceContext {
         if (op == null) {
             throw new ProtocolViolation("unknown opcode " + type);
         }
-        int flags = Wire.flags(rec, 0);
+        CallRecord call = any.wrap(rec, 0);
+        int flags = call.flags();
         if ((flags & ~Wire.KNOWN_FLAGS) != 0) {
             throw new ProtocolViolation(op + ": unknown flags 0x" + Integer.toHexString(flags));
         }
-        int blob = Wire.blobLength(rec, 0);
+        int blob = call.blobLength();
         if (blob < 0 || (!op.hasBlob() && blob != 0) || (long) op.fixedLength() + blob != length) {
             throw new ProtocolViolation(op + ": record length " + length + " does not match " + op.argCount()
                     + " arguments and a blob of " + blob + " bytes");
         }
-        long seq = Wire.seq(rec, 0);
+        long seq = call.seq();
         lastOp = op;
         boolean reply = op.kind() == Op.Kind.SYNC || (flags & Wire.FLAG_REPLY) != 0;
         if (!handshake.done() && op != Op.HELLO) {
@@ -325,11 +332,12 @@ public final class Session implements RecordHandler, ServiceContext {
             switch (op) {
                 case HELLO -> hello(rec);
                 case GOODBYE -> goodbye = true;
-                case NOP -> results[0] = Wire.arg(rec, 0, 0);
+                case NOP -> results[0] = call.arg(0);
                 case DEVICE_INFO -> compute.call(op, rec, results, this);
                 default -> {
                     if (op == Op.CONTEXT_CREATE && handOver != null && services.contains("compute")
-                            && Wire.arg(rec, 0, 1) >= 0 && Wire.arg(rec, 0, 1) < deviceCount
+                            && contextCreate.wrap(rec, 0).device() >= 0
+                            && contextCreate.device() < deviceCount
                             && handOver.getAsBoolean()) {
                         // the first call that needs a device: every compute object descends from a context
                         calls--; // not served here: the worker that takes the ring over serves it
@@ -357,7 +365,7 @@ public final class Session implements RecordHandler, ServiceContext {
         } else {
             oneWay.synchronousCall();
         }
-        long firstArg = op.argCount() > 0 ? Wire.arg(rec, 0, 0) : 0;
+        long firstArg = op.argCount() > 0 ? any.wrap(rec, 0).arg(0) : 0;
         compute.callStarting(seq, op.code(), firstArg);
         if (tee != null) {
             tee.callStarting(seq, op.code(), firstArg);
@@ -441,7 +449,7 @@ public final class Session implements RecordHandler, ServiceContext {
             return;
         }
         LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + message);
-        sticky.file(new CallFailure(seq, op, status, message), op, op.argCount() > 0 ? Wire.arg(rec, 0, 0) : 0);
+        sticky.file(new CallFailure(seq, op, status, message), op, op.argCount() > 0 ? any.wrap(rec, 0).arg(0) : 0);
     }
 
     private void complete(Op op, long seq, Status status, byte[] blob) {
@@ -450,12 +458,12 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private void writeCompletion(int type, long seq, Status status, byte[] blob) {
         int n = blob == null ? 0 : Math.min(blob.length, Wire.MAX_COMPLETION_BLOB);
-        int length = Wire.completionLength(n);
+        int length = CompletionRecord.length(n);
         long at = completions.tryClaim(type, length);
         if (at < 0) {
             throw new ProtocolViolation("completion ring full: the guest does not consume its completions");
         }
-        Wire.putCompletion(completions.segment(), at, seq, status.code(), results[0], results[1], results[2],
+        completion.wrap(completions.segment(), at).put(seq, status.code(), results[0], results[1], results[2],
                 results[3], blob, n);
         Runnable before = beforeCompletion;
         if (before != null) {

@@ -12,6 +12,7 @@ import java.lang.foreign.MemorySegment;
  */
 final class StickyErrors implements SessionService.FailureSink {
     private final HandleTable handles;
+    private final io.ferry.protocol.Calls.Finish finish = new io.ferry.protocol.Calls.Finish();
     private CallFailure sticky;
     private int suppressed;
 
@@ -59,7 +60,7 @@ final class StickyErrors implements SessionService.FailureSink {
     CallFailure take(Op op, MemorySegment rec) {
         HandleTable.Entry queue = null;
         if (op == Op.FINISH) {
-            HandleTable.Entry e = handles.find(Wire.arg(rec, 0, 0));
+            HandleTable.Entry e = handles.find(finish.wrap(rec, 0).queue());
             queue = e != null && e.kind == HandleTable.Kind.QUEUE ? e : null;
         }
         CallFailure fromQueue = queue == null ? null : queue.sticky;
