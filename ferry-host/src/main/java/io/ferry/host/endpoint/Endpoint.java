@@ -315,7 +315,7 @@ public final class Endpoint implements Runnable {
         int n;
         try {
             n = region.commandRing().poll(s, BATCH);
-        } catch (Session.HandOver h) {
+        } catch (io.ferry.host.session.HandOver h) {
             handOver(s);
             return 1;
         } catch (RingCorruptedException | ProtocolViolation e) {

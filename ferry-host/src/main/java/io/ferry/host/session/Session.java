@@ -71,7 +71,7 @@ public final class Session implements RecordHandler, ServiceContext {
     /** Runs before each completion is published (the worker publishes its figures, so a guest sees them current). */
     private Runnable beforeCompletion;
     /** The figures of the part of this session its worker serves (null: none). */
-    private volatile Remote remote;
+    private volatile RemoteFigures remote;
     private byte[] blobResult;
     private volatile long calls;
 
@@ -149,33 +149,11 @@ public final class Session implements RecordHandler, ServiceContext {
 
     /** Records served so far. */
     public long calls() {
-        Remote r = remote;
+        RemoteFigures r = remote;
         return calls + (r == null ? 0 : r.calls());
     }
 
     // ---- handing the session to the guest's device worker ---------------------------------------------------
-
-    /**
-     * Thrown (through the command ring's {@link SpscRing#poll}, which leaves the record in the ring) by the first
-     * compute call when {@link #handOverComputeWhen} allows: the endpoint hands the ring to the guest's worker,
-     * which serves this call and every later one.
-     */
-    public static final class HandOver extends SpscRing.Deferred {
-        HandOver(Op op) {
-            super(op + ": the session moves to the guest's device worker");
-        }
-    }
-
-    /** The figures of the part of the session a worker serves, read from shared memory: untrusted. */
-    public interface Remote {
-        long calls();
-
-        long objects();
-
-        long deviceMemoryBytes();
-
-        long commandsInFlight();
-    }
 
     /** The first compute call hands the session over when {@code when} says so at that call (null: never). */
     public void handOverComputeWhen(java.util.function.BooleanSupplier when) {
@@ -186,7 +164,7 @@ public final class Session implements RecordHandler, ServiceContext {
      * The session is served by a worker now: completions of calls the worker forwards here go to {@code ring}
      * (the worker copies them to the guest), and the figures include {@code figures}.
      */
-    public void handedOver(SpscRing ring, Remote figures) {
+    public void handedOver(SpscRing ring, RemoteFigures figures) {
         this.handOver = null;
         this.completions = ring;
         this.remote = figures;
@@ -237,19 +215,19 @@ public final class Session implements RecordHandler, ServiceContext {
 
     /** Live objects (0 once closed). */
     public int objects() {
-        Remote r = remote;
+        RemoteFigures r = remote;
         return closed ? 0 : handles.size() + (r == null ? 0 : (int) Math.min(Integer.MAX_VALUE, r.objects()));
     }
 
     /** Device commands enqueued and not yet finished, over all queues (safe from any thread). */
     public int commandsInFlight() {
-        Remote r = remote;
+        RemoteFigures r = remote;
         return compute.commandsInFlight() + (r == null ? 0 : (int) Math.min(Integer.MAX_VALUE, r.commandsInFlight()));
     }
 
     /** Device memory held by the session's buffers (safe from any thread). */
     public long deviceMemoryBytes() {
-        Remote r = remote;
+        RemoteFigures r = remote;
         return compute.deviceMemoryBytes() + (r == null ? 0 : r.deviceMemoryBytes());
     }
 

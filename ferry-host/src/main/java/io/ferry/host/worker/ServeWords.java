@@ -1,6 +1,6 @@
 package io.ferry.host.worker;
 
-import io.ferry.host.session.Session;
+import io.ferry.host.session.RemoteFigures;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -25,7 +25,7 @@ import java.lang.invoke.VarHandle;
  *
  * Each word is written with release and read with acquire; a reader may see two words from different moments.
  */
-public final class ServeWords implements Session.Remote {
+public final class ServeWords implements RemoteFigures {
     static final long CALLS = 1024;
     static final long OBJECTS = 1032;
     static final long DEVICE_MEMORY = 1040;

@@ -1,0 +1,139 @@
+package io.ferry.it;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.bench.chaos.SandboxProbes;
+import io.ferry.client.Buffer;
+import io.ferry.client.Context;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import io.ferry.client.HeapBlock;
+import io.ferry.client.Queue;
+import io.ferry.host.FerryHost;
+import io.ferry.protocol.Status;
+import java.lang.foreign.ValueLayout;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * On a host whose devices are CPU devices (PoCL), a guest's session moves to its sandboxed device worker at its first
+ * device context: the worker reads the command ring and answers. Checked from outside: which process serves, that
+ * answers and figures stay right across the move, that a reconnect starts afresh, and that a killed worker hands the
+ * session back to the host (device calls DEVICE_LOST, the rest goes on).
+ */
+class HandoverIT {
+    static TestHost host;
+
+    @BeforeAll
+    static void start() throws Exception {
+        host = TestHost.start("mover", "again", "orphan");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        host.close();
+    }
+
+    static boolean servedByWorker(String guest) {
+        try {
+            ProcessHandle w = SandboxProbes.workerJvm(guest);
+            return w.info().arguments().map(a -> List.of(a).contains("io.ferry.host.compute.InWorker")).orElse(false);
+        } catch (IllegalStateException none) {
+            return false;
+        }
+    }
+
+    static FerryHost.GuestView view(String guest) {
+        return host.host.guests().stream().filter(v -> v.name().equals(guest)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void theWorkerServesTheSessionFromItsFirstContextOnWithTheSameAnswers() throws Exception {
+        ProcessHandle worker;
+        try (Ferry ferry = host.connect("mover")) {
+            assertEquals(7, ferry.nop(7));
+            assertFalse(servedByWorker("mover"), "no worker before the first device context");
+            Context ctx = ferry.createContext(ferry.defaultDevice());
+            Queue q = ctx.createQueue();
+            Buffer b = ctx.createBuffer(4096);
+            try (HeapBlock in = ferry.heap().allocate(4096); HeapBlock out = ferry.heap().allocate(4096)) {
+                for (int i = 0; i < 1024; i++) {
+                    in.segment().setAtIndex(ValueLayout.JAVA_INT, i, i * 3);
+                }
+                q.write(b, 0, in.segment()).read(b, 0, out.segment()).finish();
+                assertArrayEquals(in.segment().toArray(ValueLayout.JAVA_INT), out.segment().toArray(ValueLayout.JAVA_INT));
+            }
+            assertTrue(servedByWorker("mover"), "the worker serves the session after its first device context");
+            worker = SandboxProbes.workerJvm("mover");
+            assertEquals(11, ferry.nop(11));
+            FerryHost.GuestView v = view("mover");
+            assertEquals(3, v.objects(), v.toString());
+            assertEquals(4096, v.deviceMemoryBytes(), v.toString());
+            // a call the worker refuses is refused as the host would: same status and words, the session goes on
+            try (HeapBlock h = ferry.heap().allocate(4096)) {
+                q.read(b, 32, h.segment());
+                FerryException e = assertThrows(FerryException.class, q::finish);
+                assertEquals(Status.OUT_OF_RANGE, e.status(), e.getMessage());
+                assertTrue(e.getMessage().contains("offset 32, size 4096"), e.getMessage());
+            }
+            assertEquals(13, ferry.nop(13));
+        }
+        assertTrue(worker.onExit().get(5, TimeUnit.SECONDS) != null, "the worker ends with its session");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (view("mover").connected() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        FerryHost.GuestView v = view("mover");
+        assertFalse(v.connected(), v.toString());
+        assertEquals(0, v.objects(), v.toString());
+    }
+
+    @Test
+    void aReconnectWhileTheWorkerServesStartsAFreshSession() throws Exception {
+        Ferry first = host.connect("again");
+        first.createContext(first.defaultDevice()).createQueue().finish();
+        ProcessHandle oldWorker = SandboxProbes.workerJvm("again");
+        try (Ferry second = host.connect("again")) {
+            oldWorker.onExit().get(5, TimeUnit.SECONDS);
+            assertEquals(5, second.nop(5));
+            Context ctx = second.createContext(second.defaultDevice());
+            ctx.createQueue().finish();
+            assertTrue(servedByWorker("again"));
+            assertEquals(2, view("again").objects());
+        } finally {
+            assertThrows(FerryException.class, () -> first.nop(1), "the first session is over");
+            first.close();
+        }
+    }
+
+    @Test
+    void aKilledWorkerHandsTheSessionBackToTheHost() throws Exception {
+        try (Ferry ferry = host.connect("orphan")) {
+            Context ctx = ferry.createContext(ferry.defaultDevice());
+            Queue q = ctx.createQueue();
+            q.finish();
+            ProcessHandle worker = SandboxProbes.workerJvm("orphan");
+            worker.destroyForcibly();
+            worker.onExit().get(5, TimeUnit.SECONDS);
+            FerryException e = assertThrows(FerryException.class, () -> {
+                for (int i = 0; i < 1000; i++) { // until the host has seen the worker gone
+                    q.finish();
+                    Thread.sleep(5);
+                }
+            });
+            assertEquals(Status.DEVICE_LOST, e.status(), e.getMessage());
+            assertTrue(e.getMessage().contains("device worker"), e.getMessage());
+            assertEquals(9, ferry.nop(9), "the host serves the rest of the session");
+            FerryException later = assertThrows(FerryException.class, () -> ctx.createQueue().finish());
+            assertEquals(Status.DEVICE_LOST, later.status());
+            assertTrue(later.getMessage().contains("reconnect"), later.getMessage());
+        }
+    }
+}
