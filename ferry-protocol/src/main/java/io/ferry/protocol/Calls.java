@@ -3,7 +3,7 @@ package io.ferry.protocol;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Named views of the session and compute calls: one flyweight per {@link Op}, each a {@link CallRecord} whose
+ * Named views of every call: one flyweight per {@link Op}, each a {@link CallRecord} whose
  * arguments have names ({@code Launch.kernel()}, {@code Launch.kernel(long)}). The index constants are the
  * catalogue's argument order; {@code CallsTest} checks every view against {@link Op#argNames()}, so encoders and
  * decoders on every side (guest library, host, device worker) share one layout per call.
@@ -355,5 +355,73 @@ public final class Calls {
             throw new IndexOutOfBoundsException("index " + i + " outside 0.." + (n - 1));
         }
         return i;
+    }
+
+    // ---- the TEE's calls (the parameter block in the blob is TeeWire's) ----
+
+    /** TEE_OPEN_SESSION: session, uuid high, uuid low, login, connection data, cancel word; blob: parameter block. */
+    public static final class TeeOpenSession extends CallRecord {
+        public static final int SESSION = 0, UUID_HIGH = 1, UUID_LOW = 2, LOGIN = 3, CONNECTION_DATA = 4,
+                CANCEL_WORD = 5;
+        public TeeOpenSession() { super(Op.TEE_OPEN_SESSION); }
+        @Override public TeeOpenSession wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long session() { return arg(SESSION); }
+        public TeeOpenSession session(long v) { return set(SESSION, v); }
+        public long uuidHigh() { return arg(UUID_HIGH); }
+        public TeeOpenSession uuidHigh(long v) { return set(UUID_HIGH, v); }
+        public long uuidLow() { return arg(UUID_LOW); }
+        public TeeOpenSession uuidLow(long v) { return set(UUID_LOW, v); }
+        public long login() { return arg(LOGIN); }
+        public TeeOpenSession login(long v) { return set(LOGIN, v); }
+        public long connectionData() { return arg(CONNECTION_DATA); }
+        public TeeOpenSession connectionData(long v) { return set(CONNECTION_DATA, v); }
+        public long cancelWord() { return arg(CANCEL_WORD); }
+        public TeeOpenSession cancelWord(long v) { return set(CANCEL_WORD, v); }
+    }
+
+    /** TEE_INVOKE: session, command, cancel word; blob: parameter block. */
+    public static final class TeeInvoke extends CallRecord {
+        public static final int SESSION = 0, COMMAND = 1, CANCEL_WORD = 2;
+        public TeeInvoke() { super(Op.TEE_INVOKE); }
+        @Override public TeeInvoke wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long session() { return arg(SESSION); }
+        public TeeInvoke session(long v) { return set(SESSION, v); }
+        public long command() { return arg(COMMAND); }
+        public TeeInvoke command(long v) { return set(COMMAND, v); }
+        public long cancelWord() { return arg(CANCEL_WORD); }
+        public TeeInvoke cancelWord(long v) { return set(CANCEL_WORD, v); }
+    }
+
+    /** TEE_CLOSE_SESSION: session. */
+    public static final class TeeCloseSession extends CallRecord {
+        public static final int SESSION = 0;
+        public TeeCloseSession() { super(Op.TEE_CLOSE_SESSION); }
+        @Override public TeeCloseSession wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long session() { return arg(SESSION); }
+        public TeeCloseSession session(long v) { return set(SESSION, v); }
+    }
+
+    /** TEE_SHM_REGISTER: shm, heap offset, size, flags (the memory's TeeWire.MEM_* flags). */
+    public static final class TeeShmRegister extends CallRecord {
+        public static final int SHM = 0, HEAP_OFFSET = 1, SIZE = 2, FLAGS = 3;
+        public TeeShmRegister() { super(Op.TEE_SHM_REGISTER); }
+        @Override public TeeShmRegister wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long shm() { return arg(SHM); }
+        public TeeShmRegister shm(long v) { return set(SHM, v); }
+        public long heapOffset() { return arg(HEAP_OFFSET); }
+        public TeeShmRegister heapOffset(long v) { return set(HEAP_OFFSET, v); }
+        public long size() { return arg(SIZE); }
+        public TeeShmRegister size(long v) { return set(SIZE, v); }
+        public long memoryFlags() { return arg(FLAGS); }
+        public TeeShmRegister memoryFlags(long v) { return set(FLAGS, v); }
+    }
+
+    /** TEE_SHM_RELEASE: shm. */
+    public static final class TeeShmRelease extends CallRecord {
+        public static final int SHM = 0;
+        public TeeShmRelease() { super(Op.TEE_SHM_RELEASE); }
+        @Override public TeeShmRelease wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long shm() { return arg(SHM); }
+        public TeeShmRelease shm(long v) { return set(SHM, v); }
     }
 }

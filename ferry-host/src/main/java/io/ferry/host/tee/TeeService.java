@@ -7,10 +7,11 @@ import io.ferry.spi.TeeBackend;
 import io.ferry.spi.TeeCancellation;
 import io.ferry.spi.TeeParams;
 import io.ferry.spi.TeeReturn;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.TeeWire;
-import io.ferry.protocol.Wire;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -65,6 +66,12 @@ final class TeeService implements SessionService {
     private final long[] guestSize = new long[TeeParams.COUNT];
     private final int[] wireType = new int[TeeParams.COUNT];
     private final MemorySegment block = Arena.ofAuto().allocate(TeeWire.BLOCK_LENGTH, 8);
+    private final Calls.TeeOpenSession openView = new Calls.TeeOpenSession();
+    private final Calls.TeeInvoke invokeView = new Calls.TeeInvoke();
+    private final Calls.TeeCloseSession closeView = new Calls.TeeCloseSession();
+    private final Calls.TeeShmRegister registerView = new Calls.TeeShmRegister();
+    private final Calls.TeeShmRelease releaseView = new Calls.TeeShmRelease();
+    private final CallRecord anyView = new CallRecord();
 
     private record OpenSession(long backendSession, UUID ta, int login, List<TeePolicy.Rule> granted) {
     }
@@ -104,9 +111,9 @@ final class TeeService implements SessionService {
         switch (op) {
             case TEE_OPEN_SESSION -> openSession(rec, results);
             case TEE_INVOKE -> invoke(rec, results);
-            case TEE_CLOSE_SESSION -> closeSession(Wire.arg(rec, 0, 0));
+            case TEE_CLOSE_SESSION -> closeSession(closeView.wrap(rec, 0).session());
             case TEE_SHM_REGISTER -> register(rec, results);
-            case TEE_SHM_RELEASE -> release(Wire.arg(rec, 0, 0));
+            case TEE_SHM_RELEASE -> release(releaseView.wrap(rec, 0).shm());
             default -> throw new CallException(Status.INVALID_ARGUMENT, op + " is not a TEE call");
         }
     }
@@ -114,11 +121,12 @@ final class TeeService implements SessionService {
     // ---- sessions ----
 
     private void openSession(MemorySegment rec, long[] results) throws CallException {
-        long handle = Wire.arg(rec, 0, 0);
-        UUID ta = new UUID(Wire.arg(rec, 0, 1), Wire.arg(rec, 0, 2));
-        long loginArg = Wire.arg(rec, 0, 3);
-        long connection = Wire.arg(rec, 0, 4);
-        long cancelWord = Wire.arg(rec, 0, 5);
+        Calls.TeeOpenSession c = openView.wrap(rec, 0);
+        long handle = c.session();
+        UUID ta = new UUID(c.uuidHigh(), c.uuidLow());
+        long loginArg = c.login();
+        long connection = c.connectionData();
+        long cancelWord = c.cancelWord();
         checkNewHandle(handle, sessions.containsKey(handle), "session");
         MemorySegment block = block(rec, Op.TEE_OPEN_SESSION);
         try {
@@ -149,9 +157,10 @@ final class TeeService implements SessionService {
     }
 
     private void invoke(MemorySegment rec, long[] results) throws CallException {
-        long handle = Wire.arg(rec, 0, 0);
-        long command = Wire.arg(rec, 0, 1);
-        long cancelWord = Wire.arg(rec, 0, 2);
+        Calls.TeeInvoke c = invokeView.wrap(rec, 0);
+        long handle = c.session();
+        long command = c.command();
+        long cancelWord = c.cancelWord();
         OpenSession s = sessions.get(handle);
         if (s == null) {
             throw new CallException(Status.UNKNOWN_HANDLE, "TEE session " + handle + " is not open in this session");
@@ -207,10 +216,11 @@ final class TeeService implements SessionService {
     // ---- shared memory ----
 
     private void register(MemorySegment rec, long[] results) throws CallException {
-        long handle = Wire.arg(rec, 0, 0);
-        long offset = Wire.arg(rec, 0, 1);
-        long size = Wire.arg(rec, 0, 2);
-        long flags = Wire.arg(rec, 0, 3);
+        Calls.TeeShmRegister c = registerView.wrap(rec, 0);
+        long handle = c.shm();
+        long offset = c.heapOffset();
+        long size = c.size();
+        long flags = c.memoryFlags();
         checkNewHandle(handle, shms.containsKey(handle), "shared memory");
         int code = TeeWire.SUCCESS;
         long pages = 0;
@@ -245,7 +255,8 @@ final class TeeService implements SessionService {
     // ---- parameters ----
 
     private MemorySegment block(MemorySegment rec, Op op) throws CallException {
-        int blob = Wire.blobLength(rec, 0);
+        CallRecord c = anyView.wrap(rec, 0);
+        int blob = c.blobLength();
         if (blob != TeeWire.BLOCK_LENGTH) {
             throw new CallException(Status.INVALID_ARGUMENT, op + ": parameter block of " + blob + " bytes, expected "
                     + TeeWire.BLOCK_LENGTH);
@@ -253,7 +264,7 @@ final class TeeService implements SessionService {
         // A copy: rec is the host's private copy, but the reply must not alias it. One block per service (one thread
         // uses it), reused: answer() copies it out before the next call.
         MemorySegment block = this.block;
-        MemorySegment.copy(rec, op.fixedLength(), block, 0, TeeWire.BLOCK_LENGTH);
+        MemorySegment.copy(rec, c.blobOffset(), block, 0, TeeWire.BLOCK_LENGTH);
         return block;
     }
 
