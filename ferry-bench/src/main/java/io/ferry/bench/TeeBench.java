@@ -97,6 +97,7 @@ public final class TeeBench {
                     r.put("memref_1mib_gbs", (1 << 20) / t[memrefReps / 2]);
                 }
             }
+            computingGuest(setup, dir, r, samples / 4);
             r.put("invoke_rtt_ratio", (Double) r.get("invoke_rtt_us_p50") / (Double) r.get("invoke_rtt_us_p50_direct"));
             r.stamp();
         } finally {
@@ -105,7 +106,10 @@ public final class TeeBench {
             }
         }
         for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_direct",
-                "invoke_rtt_ratio", "memref_1mib_gbs")) {
+                "invoke_rtt_ratio", "memref_1mib_gbs", "invoke_rtt_us_p50_computing_guest")) {
+            if (r.get(k) == null) {
+                continue;
+            }
             System.out.printf(Locale.ROOT, "%-28s %10.3f%n", k, (Double) r.get(k));
         }
         System.out.println("machine: " + r.get("machine"));
@@ -114,6 +118,41 @@ public final class TeeBench {
             System.out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /**
+     * The same invoke from a guest that also computes: once it has a device context, its device worker serves its
+     * session (on a host whose devices are CPU devices) and forwards TEE calls to the host: one more hop. Skipped
+     * (no key) where the host has no compute device.
+     */
+    private static void computingGuest(DevTee.Setup setup, Path dir, Report r, int samples) throws Exception {
+        TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow("mixed", BuiltinTas.HELLO)));
+        HostConfig cfg = new HostConfig(dir.resolve("regions-mixed"), false, List.of(),
+                List.of(new HostConfig.GuestConfig("mixed", 16L << 20)));
+        try (Devices devices = Devices.discover(List.of());
+             TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,
+                     TeeLimits.DEFAULT);
+             FerryHost host = FerryHost.start(cfg, devices, tee);
+             Ferry ferry = BenchHost.connect(host, "mixed")) {
+            if (devices.all().isEmpty()) {
+                return;
+            }
+            ferry.createContext(ferry.defaultDevice()).createQueue().finish();
+            try (TeeContext ctx = TeeContext.initialize(null, ferry.teeTransport());
+                 TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
+                Histogram h = new Histogram(3_600_000_000L, 3);
+                TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));
+                for (int i = 0; i < samples * 2; i++) {
+                    long t0 = System.nanoTime();
+                    s.invoke(BuiltinTas.HELLO_INCREMENT, op);
+                    long t1 = System.nanoTime();
+                    if (i >= samples) {
+                        h.recordValue(t1 - t0);
+                    }
+                }
+                r.put("invoke_rtt_us_p50_computing_guest", h.getValueAtPercentile(50) / 1000.0);
+            }
+        }
     }
 
     /** The same TA and command in this process: signature-verified load, no remoting. */

@@ -20,6 +20,7 @@ import java.lang.foreign.MemorySegment;
  * learn every outcome. The host is trusted by the worker, its answers are still read once and checked.
  */
 final class ForwardedCalls implements SessionService, SessionService.Factory, RecordHandler {
+    static final boolean SMALL_MACHINE = Runtime.getRuntime().availableProcessors() < 4;
     private final SpscRing toHost;
     private final SpscRing fromHost;
     private final CallRecord call = new CallRecord();
@@ -57,7 +58,10 @@ final class ForwardedCalls implements SessionService, SessionService.Factory, Re
         toHost.publish();
         awaited = seq;
         answered = false;
-        IdleStrategy idle = RingIdleStrategy.forAnswers(fromHost);
+        // The answer comes from two more processes (the host, the TEE's): on a small machine a spinning wait takes
+        // the core they need, so yield at once there (as the guest and the host do for TEE calls).
+        IdleStrategy idle = SMALL_MACHINE ? new RingIdleStrategy(fromHost, 0, 200_000, 50_000, 1_000_000)
+                : RingIdleStrategy.forAnswers(fromHost);
         while (!answered) {
             idle.idle(fromHost.poll(this, 1));
         }

@@ -51,7 +51,11 @@ final class WorkerServed implements RecordHandler {
         this.devices = devices;
         this.tenant = tenant;
         this.words = new ServeWords(worker.control().segment());
-        this.idle = io.ferry.channel.RingIdleStrategy.forRequests(worker.control().completionRing(), 50_000_000);
+        // below 4 cores no spinning: the guest, its worker and (for TEE calls) the TEE's process need the cores
+        this.idle = Runtime.getRuntime().availableProcessors() >= 4
+                ? io.ferry.channel.RingIdleStrategy.forRequests(worker.control().completionRing(), 50_000_000)
+                : new io.ferry.channel.RingIdleStrategy(worker.control().completionRing(), 0, 200_000, 50_000,
+                        50_000_000);
     }
 
     /**
