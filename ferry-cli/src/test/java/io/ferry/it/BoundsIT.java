@@ -46,8 +46,6 @@ import org.junit.jupiter.api.Timeout;
 class BoundsIT {
     static final String SCALE = "__kernel void scale(__global float* a, float f) {"
             + " size_t i = get_global_id(0); a[i] = a[i] * f; }";
-    static final String VADD = "__kernel void vadd(__global const float* a, __global float* b) {"
-            + " size_t i = get_global_id(0); b[i] = a[i] + 1.0f; }";
     /** Calls in the big flood: with the host's old per-call bookkeeping (about 50 bytes each), over 100 MiB. */
     static final int FLOOD = 2_500_000;
 
@@ -94,7 +92,7 @@ class BoundsIT {
         AtomicReference<Throwable> bystanderFailed = new AtomicReference<>();
         Thread bystander = Thread.ofPlatform().name("bounds-bystander").start(() -> {
             try {
-                verifyLoop(hosts.connect("bystander"), stop, verified);
+                io.ferry.bench.ChaosBench.verifyLoop(hosts.connect("bystander"), stop, verified);
             } catch (Throwable e) {
                 bystanderFailed.set(e);
             }
@@ -264,28 +262,6 @@ class BoundsIT {
                         // closing a test socket
                     }
                 }
-            }
-        }
-    }
-
-    static void verifyLoop(Ferry f, AtomicBoolean stop, AtomicLong verified) {
-        int n = 4096;
-        try (f; Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
-             Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd");
-             Buffer a = ctx.createBuffer(4L * n); Buffer b = ctx.createBuffer(4L * n);
-             HeapBlock in = f.heap().allocate(4L * n); HeapBlock out = f.heap().allocate(4L * n)) {
-            k.arg(0, a).arg(1, b);
-            for (int round = 0; !stop.get(); round++) {
-                for (int i = 0; i < n; i++) {
-                    in.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i + round);
-                }
-                q.write(a, 0, in.segment()).launch(k, NDRange.of(n)).read(b, 0, out.segment()).finish();
-                for (int i = 0; i < n; i++) {
-                    if (out.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i) != i + round + 1.0f) {
-                        throw new IllegalStateException("bystander result wrong at " + i + " in round " + round);
-                    }
-                }
-                verified.incrementAndGet();
             }
         }
     }

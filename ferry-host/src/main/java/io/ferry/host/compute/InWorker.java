@@ -48,7 +48,7 @@ import java.util.Set;
  * served the session's HELLO and its first calls, then handed the ring over at the first compute call; see
  * {@code io.ferry.host.endpoint.WorkerServed}). Compute calls run here, on this worker's own backend, through the same
  * {@link Session} and {@link ComputeCalls} the host uses; calls of other services (the TEE's) are forwarded to the
- * host ({@link ForwardedCalls}). The figures and every call that waits for device work or builds a program are published in the control region
+ * host ({@link HostLink}). The figures and every call that waits for device work or builds a program are published in the control region
  * ({@link ServeWords}) for the host's status and watchdog.
  *
  * <p>Usage (as the worker's main class, in its sandbox): {@code InWorker CONTROL_REGION GUEST_REGION SETTINGS} where
@@ -58,10 +58,10 @@ public final class InWorker {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     /** Worker → host: the session ended here (arg 0: status code; blob: the reason). */
     public static final int ENDED = Wire.WORKER_FIRST + 0x10;
-    /** Worker → host: a device turn, see {@link WorkerGrants}. */
-    public static final int GRANT_REQUEST = WorkerGrants.REQUEST;
-    public static final int GRANT_DONE = WorkerGrants.DONE;
-    public static final int GRANT_ANSWER = WorkerGrants.GRANTED;
+    /** Worker → host: a device turn, see {@link HostLink}. */
+    public static final int GRANT_REQUEST = HostLink.REQUEST;
+    public static final int GRANT_DONE = HostLink.DONE;
+    public static final int GRANT_ANSWER = HostLink.GRANTED;
 
     /** Lease words of device {@code i} lie at {@link #LEASES_OFFSET} + 256 i of the control region's header. */
     public static final long LEASES_OFFSET = 2048;
@@ -159,21 +159,22 @@ public final class InWorker {
         // in here the device runs in this process: the worker is the isolation
         HostConfig local = new HostConfig(Path.of("/tmp"), false, List.of(), List.of(config))
                 .withIsolation(HostConfig.Isolation.INPROCESS);
+        HostLink host = new HostLink(control.completionRing(), control.commandRing());
         // under the host's scheduler every device command takes its turn: free under a lease, else asked for
         Map<Devices.Device, DeviceTurns> turns = new java.util.HashMap<>();
         if (HostConfig.Policy.valueOf(p.getProperty("policy")) == HostConfig.Policy.FERRY) {
-            WorkerGrants grants = new WorkerGrants(control.completionRing(), control.commandRing());
+
             for (Devices.Device d : devices.all()) {
                 if (d.index() < MAX_LEASED_DEVICES) {
                     turns.put(d, DeviceTurns.inWorker(new WorkerTurns(leaseWords(control.segment(), d.index()),
-                            grants.forDevice(d.index()))));
+                            host.forDevice(d.index()))));
                 }
             }
         }
         ComputeService compute = new ComputeService(local, config, 0, turns, Path.of(args[1]), devices);
-        ForwardedCalls forwarded = new ForwardedCalls(control.completionRing(), control.commandRing());
+
         Session session = new Session(config, Long.parseLong(p.getProperty("session")), new long[4], pid -> false,
-                completions, heap, devices.all().size(), compute::open, forwarded);
+                completions, heap, devices.all().size(), compute::open, host);
         session.resume(Long.parseLong(p.getProperty("pid")), Boolean.parseBoolean(p.getProperty("verified")));
         String pending = p.getProperty("pending");
         if (pending != null) {

@@ -344,7 +344,7 @@ public final class Endpoint implements Runnable {
         } catch (io.ferry.spi.BackendException e) {
             LOG.warning("guest " + guest + " session " + s.id() + ": its device worker could not take the session ("
                     + e.getMessage() + "); the host serves it");
-            s.handOverComputeWhen(null);
+            s.handOverCompute(false);
         }
     }
 
@@ -446,9 +446,7 @@ public final class Endpoint implements Runnable {
         long id = SESSION_IDS.incrementAndGet();
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
-        if (servingBackend != null) {
-            s.handOverComputeWhen(() -> true);
-        }
+        s.handOverCompute(servingBackend != null);
         session = s;
         sessionsServed++;
         // resets both rings, stores the id, acknowledges the request pending now (the guest may have renewed it)

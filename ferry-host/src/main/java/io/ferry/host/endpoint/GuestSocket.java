@@ -133,27 +133,8 @@ public final class GuestSocket implements AutoCloseable {
     }
 
     private void acceptLoop() {
-        while (!closed) {
-            UnixSocket c;
-            try {
-                c = listener.accept();
-            } catch (ErrnoException e) {
-                if (e.isTimeout()) {
-                    continue;
-                }
-                if (!closed) {
-                    LOG.log(Level.WARNING, "guest socket " + path + ": accept failed; no more guests get regions", e);
-                }
-                return;
-            }
-            try {
-                admit(c);
-            } catch (Throwable t) {
-                // Never let one connection end the acceptor.
-                c.close();
-                LOG.log(Level.WARNING, "guest socket " + path + ": could not serve a connection", t);
-            }
-        }
+        AcceptLoop.run(listener, () -> closed, this::admit, "guest socket " + path,
+                "accept failed; no more guests get regions", "could not serve a connection");
     }
 
     private void admit(UnixSocket c) throws ErrnoException, InterruptedException {

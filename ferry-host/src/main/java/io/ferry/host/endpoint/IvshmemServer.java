@@ -158,26 +158,8 @@ public final class IvshmemServer implements AutoCloseable {
     }
 
     private void acceptLoop() {
-        while (!closed) {
-            UnixSocket c;
-            try {
-                c = listener.accept();
-            } catch (ErrnoException e) {
-                if (e.isTimeout()) {
-                    continue;
-                }
-                if (!closed) {
-                    LOG.log(Level.WARNING, "guest " + guest + ": ivshmem server accept failed", e);
-                }
-                return;
-            }
-            try {
-                join(c);
-            } catch (Throwable t) {
-                c.close();
-                LOG.log(Level.WARNING, "guest " + guest + ": ivshmem peer setup failed", t);
-            }
-        }
+        AcceptLoop.run(listener, () -> closed, this::join, "guest " + guest, "ivshmem server accept failed",
+                "ivshmem peer setup failed");
     }
 
     private void join(UnixSocket c) throws IOException {

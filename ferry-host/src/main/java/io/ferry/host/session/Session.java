@@ -65,7 +65,7 @@ public final class Session implements RecordHandler, ServiceContext {
     private Op lastOp;
     private volatile boolean closed;
     /** Where compute calls go instead of being served here: set while the session may be handed to its worker. */
-    private java.util.function.BooleanSupplier handOver;
+    private boolean handOver;
     /** Why the session's device work ended (its worker died): every compute call fails so; null while it lives. */
     private String computeLost;
     /** Runs before each completion is published (the worker publishes its figures, so a guest sees them current). */
@@ -155,9 +155,9 @@ public final class Session implements RecordHandler, ServiceContext {
 
     // ---- handing the session to the guest's device worker ---------------------------------------------------
 
-    /** The first compute call hands the session over when {@code when} says so at that call (null: never). */
-    public void handOverComputeWhen(java.util.function.BooleanSupplier when) {
-        this.handOver = when;
+    /** Whether the session's first device context hands it to the guest's device worker (see {@link HandOver}). */
+    public void handOverCompute(boolean handOver) {
+        this.handOver = handOver;
     }
 
     /**
@@ -165,7 +165,7 @@ public final class Session implements RecordHandler, ServiceContext {
      * (the worker copies them to the guest), and the figures include {@code figures}.
      */
     public void handedOver(SpscRing ring, RemoteFigures figures) {
-        this.handOver = null;
+        this.handOver = false;
         this.completions = ring;
         this.remote = figures;
     }
@@ -173,7 +173,7 @@ public final class Session implements RecordHandler, ServiceContext {
     /** The worker that served the session's compute calls is gone: every later one fails with {@code reason}. */
     public void computeLost(String reason) {
         this.computeLost = reason;
-        this.handOver = null;
+        this.handOver = false;
     }
 
     /** In the worker: {@code r} runs before each completion is published. */
@@ -313,10 +313,8 @@ public final class Session implements RecordHandler, ServiceContext {
                 case NOP -> results[0] = call.arg(0);
                 case DEVICE_INFO -> compute.call(op, rec, results, this);
                 default -> {
-                    if (op == Op.CONTEXT_CREATE && handOver != null && services.contains("compute")
-                            && contextCreate.wrap(rec, 0).device() >= 0
-                            && contextCreate.device() < deviceCount
-                            && handOver.getAsBoolean()) {
+                    if (handOver && op == Op.CONTEXT_CREATE && services.contains("compute")
+                            && contextCreate.wrap(rec, 0).device() >= 0 && contextCreate.device() < deviceCount) {
                         // the first call that needs a device: every compute object descends from a context
                         calls--; // not served here: the worker that takes the ring over serves it
                         throw new HandOver(op);
