@@ -6,7 +6,7 @@ import io.ferry.bench.chaos.RegionProbes;
 import io.ferry.bench.chaos.SandboxProbes;
 import io.ferry.bench.chaos.TeeProbes;
 import io.ferry.channel.RegionDescriptor;
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
@@ -14,7 +14,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.config.HostConfig;
@@ -174,8 +174,8 @@ public final class ChaosBench {
             boolean contained;
             long before = verified.get();
             try (Ferry wild = BenchHost.connect(host, "wild");
-                 Context ctx = wild.createContext(wild.defaultDevice()); Queue q = ctx.createQueue();
-                 Program p = ctx.buildProgram(WILD); Kernel k = p.kernel("wild"); Buffer b = ctx.createBuffer(64)) {
+                 Context ctx = wild.createContext(wild.defaultDevice()); CommandQueue q = ctx.createQueue();
+                 Program p = ctx.buildProgram(WILD); Kernel k = p.kernel("wild"); DeviceBuffer b = ctx.createBuffer(64)) {
                 k.arg(0, b);
                 q.launch(k, NDRange.of(64));
                 try {
@@ -216,9 +216,9 @@ public final class ChaosBench {
     /** A bystander: vector adds on {@code f}, each checked, until {@code stop}; counts them; closes {@code f}. */
     public static void verifyLoop(Ferry f, AtomicBoolean stop, AtomicLong verified) {
         int n = 4096;
-        try (f; Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+        try (f; Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd");
-             Buffer a = ctx.createBuffer(4L * n); Buffer b = ctx.createBuffer(4L * n);
+             DeviceBuffer a = ctx.createBuffer(4L * n); DeviceBuffer b = ctx.createBuffer(4L * n);
              HeapBlock in = f.heap().allocate(4L * n); HeapBlock out = f.heap().allocate(4L * n)) {
             k.arg(0, a).arg(1, b);
             for (int round = 0; !stop.get(); round++) {

@@ -1,6 +1,6 @@
 package io.ferry.bench;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
@@ -8,7 +8,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.cuda.CudaBaseline;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
@@ -157,11 +157,11 @@ public final class CudaBench {
             }
             Device dev = ferry.device("cuda");
             try (Context ctx = ferry.createContext(dev);
-                 Queue q = ctx.createQueue();
+                 CommandQueue q = ctx.createQueue();
                  HeapBlock block = ferry.heap().allocate(Math.max(transfer, matrix))) {
                 MemorySegment data = block.segment().asSlice(0, transfer);
                 data.fill((byte) 1);
-                try (Buffer buf = ctx.createBuffer(transfer)) {
+                try (DeviceBuffer buf = ctx.createBuffer(transfer)) {
                     double[] w = new double[copyReps];
                     double[] rd = new double[copyReps];
                     q.write(buf, 0, data).finish();
@@ -202,9 +202,9 @@ public final class CudaBench {
                     r.put("launch_sync_us_remoted", median(s));
                 }
                 MemorySegment m = block.segment().asSlice(0, matrix);
-                try (Buffer da = ctx.createBuffer(matrix);
-                     Buffer db = ctx.createBuffer(matrix);
-                     Buffer dc = ctx.createBuffer(matrix);
+                try (DeviceBuffer da = ctx.createBuffer(matrix);
+                     DeviceBuffer db = ctx.createBuffer(matrix);
+                     DeviceBuffer dc = ctx.createBuffer(matrix);
                      Program p = ctx.buildProgram(SourceLanguage.CUDA_C, SGEMM, "");
                      Kernel k = p.kernel("sgemm")) {
                     MemorySegment.copy(a, 0, m, ValueLayout.JAVA_FLOAT, 0, a.length);

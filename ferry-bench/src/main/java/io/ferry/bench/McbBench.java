@@ -1,13 +1,13 @@
 package io.ferry.bench;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.config.HostConfig;
@@ -130,9 +130,9 @@ public final class McbBench {
      * measures both.
      */
     private static Calibration calibrate(Ferry f) {
-        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
-             Buffer a = ctx.createBuffer(4L * ITEMS); HeapBlock h = f.heap().allocate(4L * ITEMS)) {
+             DeviceBuffer a = ctx.createBuffer(4L * ITEMS); HeapBlock h = f.heap().allocate(4L * ITEMS)) {
             k.arg(0, a);
             q.write(a, 0, h.segment()).finish();
             for (int i = 0; i < 30; i++) { // first launches compile the kernel and warm both JVMs
@@ -175,7 +175,7 @@ public final class McbBench {
     }
 
     /** Median time in ms of a chain of {@link #CHAIN} launches + finishes with {@code iters} iterations. */
-    private static double chainMillis(Queue q, Kernel k, int iters) {
+    private static double chainMillis(CommandQueue q, Kernel k, int iters) {
         double[] t = new double[9];
         for (int i = 0; i < t.length; i++) {
             t[i] = time(q, k, iters) * CHAIN;
@@ -184,7 +184,7 @@ public final class McbBench {
     }
 
     /** Median launch + finish time in ms of the kernel with {@code iters} iterations. */
-    private static double time(Queue q, Kernel k, int iters) {
+    private static double time(CommandQueue q, Kernel k, int iters) {
         k.arg(1, iters);
         double[] t = new double[7];
         for (int i = 0; i < t.length; i++) {
@@ -299,9 +299,9 @@ public final class McbBench {
             // a critical guest would on its own core or VM: what differs between phases is only the host's policy.
             io.ferry.host.worker.OsPriority.applyToCurrentThread(SchedClass.CRITICAL);
             try (Ferry f = BenchHost.connect(host, "critical");
-                 Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+                 Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
                  Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
-                 Buffer a = ctx.createBuffer(4L * ITEMS); HeapBlock in = f.heap().allocate(4L * ITEMS);
+                 DeviceBuffer a = ctx.createBuffer(4L * ITEMS); HeapBlock in = f.heap().allocate(4L * ITEMS);
                  HeapBlock out = f.heap().allocate(4L * ITEMS)) {
                 k.arg(0, a).arg(1, cal.critIters);
                 for (int i = 0; i < 30; i++) { // warm-up frames, not counted
@@ -356,7 +356,7 @@ public final class McbBench {
         return ph;
     }
 
-    private static void job(Queue q, Kernel k, Buffer a, HeapBlock in, HeapBlock out) {
+    private static void job(CommandQueue q, Kernel k, DeviceBuffer a, HeapBlock in, HeapBlock out) {
         q.write(a, 0, in.segment());
         for (int c = 0; c < CHAIN; c++) {
             q.launch(k, NDRange.of(ITEMS));
@@ -366,9 +366,9 @@ public final class McbBench {
     }
 
     private static void kernelLoad(Ferry f, Calibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
-        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
-             Buffer a = ctx.createBuffer(4L * ITEMS)) {
+             DeviceBuffer a = ctx.createBuffer(4L * ITEMS)) {
             k.arg(0, a).arg(1, cal.beIters);
             long unit = Math.round(cal.beMillis * 1000);
             while (!stop.get()) {
@@ -380,8 +380,8 @@ public final class McbBench {
 
     private static void copyLoad(Ferry f, AtomicBoolean stop, AtomicLongArray work, int t) {
         long bytes = 32L << 20;
-        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(bytes); HeapBlock h = f.heap().allocate(bytes)) {
+        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(bytes); HeapBlock h = f.heap().allocate(bytes)) {
             h.segment().fill((byte) 3);
             q.write(a, 0, h.segment()).finish();
             long t0 = System.nanoTime();

@@ -1,13 +1,13 @@
 package io.ferry.bench;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.config.HostConfig;
 import io.ferry.spi.BackendSession;
 import io.ferry.spi.ComputeBackend;
@@ -200,12 +200,12 @@ public final class TransportBench {
     private static void remoteTransfers(Ferry ferry, Report r, int reps, int launchReps, NativeTransfers nat)
             throws Exception {
         try (Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer buf = ctx.createBuffer(TRANSFER);
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer buf = ctx.createBuffer(TRANSFER);
              HeapBlock block = ferry.heap().allocate(TRANSFER);
              Program p = ctx.buildProgram(KERNEL);
              Kernel k = p.kernel("inc");
-             Buffer small = ctx.createBuffer(64 * 4)) {
+             DeviceBuffer small = ctx.createBuffer(64 * 4)) {
             block.segment().fill((byte) 1);
             double[] w = new double[reps];
             double[] rd = new double[reps];

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
@@ -12,7 +12,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.host.admin.StatusJson;
@@ -99,10 +99,10 @@ class BoundsIT {
         });
         try (Ferry ferry = hosts.connect("flood");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(SCALE);
              Kernel k = p.kernel("scale");
-             Buffer a = ctx.createBuffer(4096)) {
+             DeviceBuffer a = ctx.createBuffer(4096)) {
             q.finish();
             long verifiedBefore = verified.get();
             long before = heapAfterGc();
@@ -161,7 +161,7 @@ class BoundsIT {
     void theOneWayQuotaNamesTheFiguresAndCountsFromTheLastSynchronousCall() {
         try (Ferry ferry = hosts.connect("small");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(SCALE);
              Kernel k = p.kernel("scale")) {
             q.finish();
@@ -192,9 +192,9 @@ class BoundsIT {
     void commandsInFlightIsAQuotaOfTheSessionNotOfEachQueue() {
         try (Ferry ferry = hosts.connect("inflight");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q1 = ctx.createQueue();
-             Queue q2 = ctx.createQueue();
-             Buffer a = ctx.createBuffer(64);
+             CommandQueue q1 = ctx.createQueue();
+             CommandQueue q2 = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64);
              HeapBlock h = ferry.heap().allocate(64)) {
             q1.write(a, 0, h.segment()).write(a, 0, h.segment());
             q2.write(a, 0, h.segment()).write(a, 0, h.segment());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
@@ -14,7 +14,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
@@ -61,15 +61,15 @@ class CoreTest {
         int n = 4096;
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(VADD);
              Kernel k = p.kernel("vadd");
              HeapBlock ha = ferry.heap().allocate(4L * n);
              HeapBlock hb = ferry.heap().allocate(4L * n);
              HeapBlock hc = ferry.heap().allocate(4L * n);
-             Buffer a = ctx.createBuffer(4L * n);
-             Buffer b = ctx.createBuffer(4L * n);
-             Buffer c = ctx.createBuffer(4L * n)) {
+             DeviceBuffer a = ctx.createBuffer(4L * n);
+             DeviceBuffer b = ctx.createBuffer(4L * n);
+             DeviceBuffer c = ctx.createBuffer(4L * n)) {
             for (int i = 0; i < n; i++) {
                 ha.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
                 hb.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, 2 * i);
@@ -90,8 +90,8 @@ class CoreTest {
     void dataOutsideTheHeapIsStagedAndStillCorrect() {
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(64)) {
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64)) {
             float[] in = new float[16];
             for (int i = 0; i < in.length; i++) {
                 in[i] = i * 1.5f;
@@ -109,8 +109,8 @@ class CoreTest {
     void oneWayErrorIsStickyAndNamesTheFailingCall() {
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(64);
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64);
              HeapBlock h = ferry.heap().allocate(128)) {
             q.write(a, 0, h.segment()); // 128 bytes into a 64-byte buffer: fails on the host, reported later
             FerryException e = assertThrows(FerryException.class, q::finish);
@@ -149,10 +149,10 @@ class CoreTest {
     void wrongKernelArgumentIndexAndKindAreReported() {
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(VADD);
              Kernel k = p.kernel("vadd");
-             Buffer a = ctx.createBuffer(64)) {
+             DeviceBuffer a = ctx.createBuffer(64)) {
             k.arg(7, a);
             FerryException index = assertThrows(FerryException.class, q::finish);
             assertEquals(Status.INVALID_KERNEL_ARGS, index.status());
@@ -174,8 +174,8 @@ class CoreTest {
     void readPastTheEndOfABufferIsRefused() {
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(64);
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64);
              HeapBlock h = ferry.heap().allocate(64)) {
             q.read(a, 32, h.segment());
             FerryException e = assertThrows(FerryException.class, q::finish);
@@ -189,9 +189,9 @@ class CoreTest {
     void releasedHandleIsUnknown() {
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              HeapBlock h = ferry.heap().allocate(64)) {
-            Buffer a = ctx.createBuffer(64);
+            DeviceBuffer a = ctx.createBuffer(64);
             a.close();
             q.write(a, 0, h.segment());
             FerryException e = assertThrows(FerryException.class, q::finish);

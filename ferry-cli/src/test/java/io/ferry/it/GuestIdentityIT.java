@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.channel.RegionDescriptor;
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.protocol.Status;
@@ -68,16 +68,16 @@ class GuestIdentityIT {
         try (Ferry a = hosts.connect("bob");
              Ferry b = hosts.connect("carol");
              Context ca = a.createContext(a.defaultDevice());
-             Queue qa = ca.createQueue();
+             CommandQueue qa = ca.createQueue();
              Context cb = b.createContext(b.defaultDevice());
-             Queue qb = cb.createQueue();
+             CommandQueue qb = cb.createQueue();
              HeapBlock hb = b.heap().allocate(64);
              HeapBlock ha = a.heap().allocate(64)) {
-            Buffer[] mine = new Buffer[6];
+            DeviceBuffer[] mine = new DeviceBuffer[6];
             for (int i = 0; i < mine.length; i++) {
                 mine[i] = ca.createBuffer(64);
             }
-            Buffer foreign = mine[5]; // a handle number that exists only in bob's session
+            DeviceBuffer foreign = mine[5]; // a handle number that exists only in bob's session
             qb.write(foreign, 0, hb.segment());
             FerryException e = assertThrows(FerryException.class, qb::finish);
             assertEquals(Status.UNKNOWN_HANDLE, e.status());
@@ -92,7 +92,7 @@ class GuestIdentityIT {
                 assertArrayEquals(ha.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
                         back.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
             }
-            for (Buffer m : mine) {
+            for (DeviceBuffer m : mine) {
                 m.close();
             }
         }

@@ -1,6 +1,6 @@
 package io.ferry.it;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import java.nio.file.Path;
@@ -18,7 +18,7 @@ public final class GuestMain {
         Context ctx = ferry.createContext(ferry.defaultDevice());
         int n = Integer.parseInt(args[3]);
         long bytes = Long.parseLong(args[4]);
-        Buffer[] buffers = new Buffer[n];
+        DeviceBuffer[] buffers = new DeviceBuffer[n];
         for (int i = 0; i < n; i++) {
             buffers[i] = ctx.createBuffer(bytes);
         }

@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.bench.chaos.SandboxProbes;
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.FerryHost;
 import io.ferry.protocol.Status;
 import java.lang.foreign.ValueLayout;
@@ -61,8 +61,8 @@ class HandoverIT {
             assertEquals(7, ferry.nop(7));
             assertFalse(servedByWorker("mover"), "no worker before the first device context");
             Context ctx = ferry.createContext(ferry.defaultDevice());
-            Queue q = ctx.createQueue();
-            Buffer b = ctx.createBuffer(4096);
+            CommandQueue q = ctx.createQueue();
+            DeviceBuffer b = ctx.createBuffer(4096);
             try (HeapBlock in = ferry.heap().allocate(4096); HeapBlock out = ferry.heap().allocate(4096)) {
                 for (int i = 0; i < 1024; i++) {
                     in.segment().setAtIndex(ValueLayout.JAVA_INT, i, i * 3);
@@ -117,7 +117,7 @@ class HandoverIT {
     void aKilledWorkerHandsTheSessionBackToTheHost() throws Exception {
         try (Ferry ferry = host.connect("orphan")) {
             Context ctx = ferry.createContext(ferry.defaultDevice());
-            Queue q = ctx.createQueue();
+            CommandQueue q = ctx.createQueue();
             q.finish();
             ProcessHandle worker = SandboxProbes.workerJvm("orphan");
             worker.destroyForcibly();

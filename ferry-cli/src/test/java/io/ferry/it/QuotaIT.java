@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.protocol.Op;
@@ -42,8 +42,8 @@ class QuotaIT {
     void deviceMemoryQuotaRefusesTheBufferThatGoesOverAndNamesTheFigures() {
         try (Ferry ferry = hosts.connect("memory");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(512 << 10)) {
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(512 << 10)) {
             ctx.createBuffer(768 << 10); // refused: never an object of the session, so nothing to release
             FerryException e = assertThrows(FerryException.class, q::finish);
             assertEquals(Status.QUOTA_EXCEEDED, e.status());
@@ -53,7 +53,7 @@ class QuotaIT {
             assertTrue(e.getMessage().contains("786432 requested"), e.getMessage());
             assertTrue(e.getMessage().contains("limit 1048576"), e.getMessage());
             assertEquals(512 << 10, hosts.view("memory").deviceMemoryBytes());
-            try (Buffer c = ctx.createBuffer(256 << 10)) {
+            try (DeviceBuffer c = ctx.createBuffer(256 << 10)) {
                 q.finish(); // within the quota again
                 assertEquals(768 << 10, hosts.view("memory").deviceMemoryBytes());
             }
@@ -64,9 +64,9 @@ class QuotaIT {
     void objectQuotaRefusesTheObjectOverTheLimit() {
         try (Ferry ferry = hosts.connect("objects");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(64);
-             Buffer b = ctx.createBuffer(64)) {
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64);
+             DeviceBuffer b = ctx.createBuffer(64)) {
             ctx.createBuffer(64); // the fifth object: refused
             FerryException e = assertThrows(FerryException.class, q::finish);
             assertEquals(Status.QUOTA_EXCEEDED, e.status());
@@ -80,8 +80,8 @@ class QuotaIT {
     void commandsInFlightQuotaRefusesTheCommandOverTheLimitUntilFinish() {
         try (Ferry ferry = hosts.connect("inflight");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer a = ctx.createBuffer(64);
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64);
              HeapBlock h = ferry.heap().allocate(64)) {
             for (int i = 0; i < 4; i++) {
                 q.write(a, 0, h.segment());

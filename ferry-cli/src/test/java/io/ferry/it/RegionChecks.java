@@ -1,13 +1,13 @@
 package io.ferry.it;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,15 +31,15 @@ public final class RegionChecks {
     public static boolean vaddVerifies(Ferry ferry) {
         int n = 1024;
         try (Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(VADD);
              Kernel k = p.kernel("vadd");
              HeapBlock ha = ferry.heap().allocate(4L * n);
              HeapBlock hb = ferry.heap().allocate(4L * n);
              HeapBlock hc = ferry.heap().allocate(4L * n);
-             Buffer a = ctx.createBuffer(4L * n);
-             Buffer b = ctx.createBuffer(4L * n);
-             Buffer c = ctx.createBuffer(4L * n)) {
+             DeviceBuffer a = ctx.createBuffer(4L * n);
+             DeviceBuffer b = ctx.createBuffer(4L * n);
+             DeviceBuffer c = ctx.createBuffer(4L * n)) {
             for (int i = 0; i < n; i++) {
                 ha.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
                 hb.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, 2 * i);

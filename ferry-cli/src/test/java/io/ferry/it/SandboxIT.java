@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
@@ -16,7 +16,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.config.HostConfig;
@@ -88,9 +88,9 @@ class SandboxIT {
         return io.ferry.bench.chaos.SandboxProbes.workerJvm(guest);
     }
 
-    static void vaddVerified(Ferry ferry, Context ctx, Queue q, Kernel k, int n) {
+    static void vaddVerified(Ferry ferry, Context ctx, CommandQueue q, Kernel k, int n) {
         try (HeapBlock ha = ferry.heap().allocate(4L * n); HeapBlock hc = ferry.heap().allocate(4L * n);
-             Buffer a = ctx.createBuffer(4L * n); Buffer c = ctx.createBuffer(4L * n)) {
+             DeviceBuffer a = ctx.createBuffer(4L * n); DeviceBuffer c = ctx.createBuffer(4L * n)) {
             for (int i = 0; i < n; i++) {
                 ha.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
             }
@@ -106,7 +106,7 @@ class SandboxIT {
     @Test
     void theWorkerSeesNoRegionDirectoryNoConfigNoHomesAndRunsAsItsOwnUidUnderSeccomp() throws Exception {
         try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
-             Queue q = ctx.createQueue()) {
+             CommandQueue q = ctx.createQueue()) {
             q.finish();
             ProcessHandle w = workerJvm("spy");
             Path root = Path.of("/proc", String.valueOf(w.pid()), "root");
@@ -180,10 +180,10 @@ class SandboxIT {
         };
         java.util.logging.Logger.getLogger("ferry.host").addHandler(capture);
         try (Ferry wild = connect("wild"); Context ctx = wild.createContext(wild.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram("__kernel void wild(__global int* a) { __global int* x = (__global int*) 0x10;"
                      + " x[get_global_id(0) * 4096] = 42; }");
-             Kernel k = p.kernel("wild"); Buffer b = ctx.createBuffer(64)) {
+             Kernel k = p.kernel("wild"); DeviceBuffer b = ctx.createBuffer(64)) {
             q.finish();
             ProcessHandle worker = workerJvm("wild");
             k.arg(0, b);
@@ -207,9 +207,9 @@ class SandboxIT {
     @Test
     void theWorkerMapsNoOtherGuestsRegion() throws Exception {
         try (Ferry victim = connect("victim"); Context vctx = victim.createContext(victim.defaultDevice());
-             Queue vq = vctx.createQueue();
+             CommandQueue vq = vctx.createQueue();
              Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
-             Queue q = ctx.createQueue()) {
+             CommandQueue q = ctx.createQueue()) {
             vq.finish();
             q.finish();
             String maps = Files.readString(Path.of("/proc", String.valueOf(workerJvm("spy").pid()), "maps"));
@@ -258,7 +258,7 @@ class SandboxIT {
     @Test
     void aHugeBuildLogIsCutAndTheWorkerGoesOn() {
         try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
-             Queue q = ctx.createQueue(); Program p = ctx.buildProgram(logBomb())) {
+             CommandQueue q = ctx.createQueue(); Program p = ctx.buildProgram(logBomb())) {
             String log = p.buildLog();
             assertTrue(log.length() <= 16 * 1024, "log of " + log.length() + " characters");
             assertTrue(log.contains("log cut at 12 KiB of"), log.substring(Math.max(0, log.length() - 200)));
@@ -278,7 +278,7 @@ class SandboxIT {
         AtomicReference<Throwable> bystanderFailure = new AtomicReference<>();
         Thread bystander = Thread.ofPlatform().start(() -> {
             try (Ferry good = connect("bystander"); Context ctx = good.createContext(good.defaultDevice());
-                 Queue q = ctx.createQueue(); Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
+                 CommandQueue q = ctx.createQueue(); Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
                 while (!done.get() || verified.get() == 0) {
                     vaddVerified(good, ctx, q, k, 1024);
                     verified.incrementAndGet();
@@ -288,13 +288,13 @@ class SandboxIT {
             }
         });
         try (Ferry bad = connect("looper"); Context ctx = bad.createContext(bad.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram("""
                      __kernel void spin(__global volatile int* a) {
                          while (a[0] != 12345) { a[1]++; }
                      }
                      """);
-             Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+             Kernel k = p.kernel("spin"); DeviceBuffer b = ctx.createBuffer(64)) {
             q.finish();
             ProcessHandle worker = workerJvm("looper");
             k.arg(0, b);
@@ -329,7 +329,7 @@ class SandboxIT {
                 .withWorkerLimits(new HostConfig.WorkerLimits(6L << 30, 4_000_000_000L, 0));
         try (FerryHost h = FerryHost.start(cfg, Devices.discover(List.of()));
              Ferry good = Ferry.connect(h.guestSocket(), "bystander", h.secret("bystander"));
-             Context gctx = good.createContext(good.defaultDevice()); Queue gq = gctx.createQueue();
+             Context gctx = good.createContext(good.defaultDevice()); CommandQueue gq = gctx.createQueue();
              Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd");
              Ferry bad = Ferry.connect(h.guestSocket(), "slow", h.secret("slow"));
              Context ctx = bad.createContext(bad.defaultDevice())) {
@@ -348,10 +348,10 @@ class SandboxIT {
         public static void main(String[] args) throws Exception {
             try (Ferry f = Ferry.connect(Path.of(args[0]), "endless", java.util.Base64.getDecoder().decode(args[1]));
                  Context ctx = f.createContext(f.defaultDevice());
-                 Queue q = ctx.createQueue();
+                 CommandQueue q = ctx.createQueue();
                  Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
                          + " { a[1]++; } }");
-                 Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+                 Kernel k = p.kernel("spin"); DeviceBuffer b = ctx.createBuffer(64)) {
                 q.finish();
                 System.out.println("READY");
                 System.out.flush();
@@ -402,10 +402,10 @@ class SandboxIT {
         try (Hosts hosts = Hosts.start(List.of(looper, new HostConfig.GuestConfig("bystander", 16L << 20)),
                 HostConfig.Policy.FIFO);
              Ferry bad = hosts.connect("looper"); Context ctx = bad.createContext(bad.defaultDevice());
-             Queue q = ctx.createQueue();
+             CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram("__kernel void spin(__global volatile int* a) { while (a[0] != 12345)"
                      + " { a[1]++; } }");
-             Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+             Kernel k = p.kernel("spin"); DeviceBuffer b = ctx.createBuffer(64)) {
             q.finish();
             ProcessHandle worker = workerJvm("looper");
             k.arg(0, b);
@@ -415,7 +415,7 @@ class SandboxIT {
             assertTrue(e.getMessage().contains("overrunLimit of 1000 ms"), e.getMessage());
             worker.onExit().get();
             try (Ferry good = hosts.connect("bystander"); Context gctx = good.createContext(good.defaultDevice());
-                 Queue gq = gctx.createQueue(); Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd")) {
+                 CommandQueue gq = gctx.createQueue(); Program gp = gctx.buildProgram(VADD); Kernel gk = gp.kernel("vadd")) {
                 vaddVerified(good, gctx, gq, gk, 1024);
             }
         }
@@ -431,7 +431,7 @@ class SandboxIT {
                 b.putLong(0, 4096);
                 ch.write(b, io.ferry.channel.RegionDescriptor.HEAP_OFFSET_OFFSET);
             }
-            try (Context ctx = guest.createContext(guest.defaultDevice()); Queue q = ctx.createQueue();
+            try (Context ctx = guest.createContext(guest.defaultDevice()); CommandQueue q = ctx.createQueue();
                  Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
                 vaddVerified(guest, ctx, q, k, 4096); // the heap the worker maps is the one the host validated
             }

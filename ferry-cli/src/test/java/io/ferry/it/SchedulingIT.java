@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.client.SchedulingFigures;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
@@ -30,8 +30,8 @@ class SchedulingIT {
         var crit = new HostConfig.GuestConfig("rt", 16L << 20, null, SchedClass.CRITICAL, 1,
                 Set.of("compute"), Quotas.DEFAULT, new HostConfig.Reservation(4_000_000, 16_666_667), 0);
         try (Hosts hosts = Hosts.start(List.of(crit)); Ferry ferry = hosts.connect("rt");
-             Context ctx = ferry.createContext(ferry.defaultDevice()); Queue q = ctx.createQueue();
-             Buffer b = ctx.createBuffer(1 << 20); HeapBlock h = ferry.heap().allocate(1 << 20)) {
+             Context ctx = ferry.createContext(ferry.defaultDevice()); CommandQueue q = ctx.createQueue();
+             DeviceBuffer b = ctx.createBuffer(1 << 20); HeapBlock h = ferry.heap().allocate(1 << 20)) {
             q.hint(5, Duration.ofMillis(10));
             for (int i = 0; i < 20; i++) {
                 q.hintNext(7, null).write(b, 0, h.segment()).read(b, 0, h.segment());
@@ -54,7 +54,7 @@ class SchedulingIT {
     void aHintOutOfRangeIsRefusedAtTheNextFinish() throws Exception {
         try (Hosts hosts = Hosts.start(List.of(new HostConfig.GuestConfig("g", 16L << 20)));
              Ferry ferry = hosts.connect("g"); Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue()) {
+             CommandQueue q = ctx.createQueue()) {
             q.hint(5000, null);
             FerryException e = assertThrows(FerryException.class, q::finish);
             assertEquals(Status.INVALID_ARGUMENT, e.status());

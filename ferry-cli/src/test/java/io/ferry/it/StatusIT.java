@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.admin.StatusJson;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -56,8 +56,8 @@ class StatusIT {
         try (TestHost host = TestHost.start("alice", "bob");
              Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
-             Queue q = ctx.createQueue();
-             Buffer b = ctx.createBuffer(1 << 20)) {
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer b = ctx.createBuffer(1 << 20)) {
             q.finish();
             Path socket = host.dir.resolve("admin.sock");
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));

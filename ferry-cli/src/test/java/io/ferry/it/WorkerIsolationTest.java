@@ -4,14 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.protocol.Status;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,15 +42,15 @@ class WorkerIsolationTest {
     void aWildKernelEndsOnlyItsOwnGuestsDeviceWork() {
         try (Ferry bad = host.connect("victim"); Ferry good = host.connect("bystander")) {
             Context gctx = good.createContext(good.defaultDevice());
-            Queue gq = gctx.createQueue();
-            Buffer gb = gctx.createBuffer(4096);
+            CommandQueue gq = gctx.createQueue();
+            DeviceBuffer gb = gctx.createBuffer(4096);
             gq.finish();
 
             Context ctx = bad.createContext(bad.defaultDevice());
-            Queue q = ctx.createQueue();
+            CommandQueue q = ctx.createQueue();
             Program p = ctx.buildProgram(WILD);
             Kernel k = p.kernel("wild");
-            Buffer b = ctx.createBuffer(64);
+            DeviceBuffer b = ctx.createBuffer(64);
             k.arg(0, b);
             q.launch(k, NDRange.of(64));
             FerryException e = assertThrows(FerryException.class, q::finish);

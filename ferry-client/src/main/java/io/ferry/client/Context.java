@@ -20,42 +20,42 @@ public final class Context extends Remote {
     }
 
     /** An in-order queue. */
-    public Queue createQueue() {
+    public CommandQueue createQueue() {
         return createQueue(false, 0);
     }
 
     /** An in-order queue; {@code profiling} records event times; {@code priority} is a hint (0 normal). */
-    public Queue createQueue(boolean profiling, int priority) {
+    public CommandQueue createQueue(boolean profiling, int priority) {
         long h = ferry.newHandle();
         channel().oneWay(new Calls.QueueCreate(), true, c -> c.queue(h).context(handle)
                 .queueFlags(profiling ? Wire.QUEUE_PROFILING : 0).priority(priority));
-        return new Queue(ferry, h, this);
+        return new CommandQueue(ferry, h, this);
     }
 
     /** A device buffer of {@code size} bytes. */
-    public Buffer createBuffer(long size) {
-        return createBuffer(size, Buffer.Access.READ_WRITE);
+    public DeviceBuffer createBuffer(long size) {
+        return createBuffer(size, DeviceBuffer.Access.READ_WRITE);
     }
 
-    public Buffer createBuffer(long size, Buffer.Access access) {
+    public DeviceBuffer createBuffer(long size, DeviceBuffer.Access access) {
         if (size <= 0) {
             throw new FerryException(Status.INVALID_ARGUMENT, "buffer size " + size + " must be positive");
         }
         long h = ferry.newHandle();
         channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(size)
                 .access(access.code()).heapOffset(-1L));
-        return new Buffer(ferry, h, size);
+        return new DeviceBuffer(ferry, h, size);
     }
 
     /**
      * A buffer backed by heap memory, used in place where the device allows it (a CPU device reads and writes the
      * block directly). Keep the block open while the buffer lives.
      */
-    public Buffer createBuffer(HeapBlock block, Buffer.Access access) {
+    public DeviceBuffer createBuffer(HeapBlock block, DeviceBuffer.Access access) {
         long h = ferry.newHandle();
         channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(block.size())
                 .access(access.code()).heapOffset(block.offset()));
-        return new Buffer(ferry, h, block.size());
+        return new DeviceBuffer(ferry, h, block.size());
     }
 
     /** Creates and builds an OpenCL C program. */

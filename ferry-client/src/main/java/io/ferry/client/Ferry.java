@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <pre>{@code
  * try (Ferry ferry = Ferry.connect("alice");
  *      Context ctx = ferry.createContext(ferry.device(DeviceType.CPU));
- *      Queue queue = ctx.createQueue();
+ *      CommandQueue queue = ctx.createQueue();
  *      Program program = ctx.buildProgram(source);
  *      Kernel kernel = program.kernel("vadd");
  *      HeapBlock data = ferry.heap().allocate(bytes)) {
@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * }</pre>
  *
  * Objects are named by handles this library picks, so creating one costs no round trip; enqueue-type calls are
- * one-way and their errors surface at the next synchronous call of the same queue ({@link Queue#finish()}).
+ * one-way and their errors surface at the next synchronous call of the same queue ({@link CommandQueue#finish()}).
  * Thread-safe.
  */
 public final class Ferry implements AutoCloseable {

@@ -25,7 +25,7 @@ public final class Kernel extends Remote {
         return argCount;
     }
 
-    public Kernel arg(int index, Buffer buffer) {
+    public Kernel arg(int index, DeviceBuffer buffer) {
         channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(buffer.handle));
         return this;
     }

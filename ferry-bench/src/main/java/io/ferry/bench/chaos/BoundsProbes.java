@@ -1,13 +1,13 @@
 package io.ferry.bench.chaos;
 
 import io.ferry.bench.BenchHost;
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.Kernel;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.FerryHost;
 import io.ferry.host.config.HostConfig;
 import io.ferry.protocol.Status;
@@ -89,10 +89,10 @@ public final class BoundsProbes {
             long t0 = System.nanoTime();
             try (Ferry ferry = io.ferry.bench.BenchHost.connect(cfg, "flood");
                  Context ctx = ferry.createContext(ferry.defaultDevice());
-                 Queue q = ctx.createQueue();
+                 CommandQueue q = ctx.createQueue();
                  Program p = ctx.buildProgram(SCALE);
                  Kernel k = p.kernel("scale");
-                 Buffer a = ctx.createBuffer(4096)) {
+                 DeviceBuffer a = ctx.createBuffer(4096)) {
                 // Warm-up: the same calls, drained by a finish every 60 000 (within the quota), and one refusal.
                 long end = System.nanoTime() + warmupMillis * 1_000_000;
                 while (System.nanoTime() < end) {

@@ -5,14 +5,14 @@ import io.ferry.channel.Region;
 import io.ferry.channel.os.ErrnoException;
 import io.ferry.channel.os.Memfd;
 import io.ferry.channel.os.UnixSocket;
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.config.HostConfig;
@@ -168,11 +168,11 @@ public final class RegionProbes {
 
     private static boolean vadd(Ferry f) {
         int n = 1024;
-        try (Context ctx = f.createContext(f.defaultDevice()); Queue q = ctx.createQueue();
+        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd");
              HeapBlock h = f.heap().allocate(12L * n);
-             Buffer a = ctx.createBuffer(4L * n); Buffer b = ctx.createBuffer(4L * n);
-             Buffer c = ctx.createBuffer(4L * n)) {
+             DeviceBuffer a = ctx.createBuffer(4L * n); DeviceBuffer b = ctx.createBuffer(4L * n);
+             DeviceBuffer c = ctx.createBuffer(4L * n)) {
             var ha = h.segment().asSlice(0, 4L * n);
             var hb = h.segment().asSlice(4L * n, 4L * n);
             var hc = h.segment().asSlice(8L * n, 4L * n);

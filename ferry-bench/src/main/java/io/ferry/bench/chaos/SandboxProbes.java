@@ -1,6 +1,6 @@
 package io.ferry.bench.chaos;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
@@ -8,7 +8,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
 import io.ferry.host.config.HostConfig;
@@ -89,10 +89,10 @@ public final class SandboxProbes {
     /** The spy's worker: what it maps and sees, and what includes of host files give back. */
     private static void spy(FerryHost host, Path dir, Path config, Map<String, Object> out) throws Exception {
         try (Ferry victim = Ferry.connect(FerryHost.regionPath(dir, "victim"));
-             Context vctx = victim.createContext(victim.defaultDevice()); Queue vq = vctx.createQueue();
+             Context vctx = victim.createContext(victim.defaultDevice()); CommandQueue vq = vctx.createQueue();
              HeapBlock secret = victim.heap().allocate(4096);
              Ferry spy = Ferry.connect(host.guestSocket(), "spy", host.secret("spy"));
-             Context ctx = spy.createContext(spy.defaultDevice()); Queue q = ctx.createQueue()) {
+             Context ctx = spy.createContext(spy.defaultDevice()); CommandQueue q = ctx.createQueue()) {
             secret.segment().setString(0, MARKER);
             vq.finish();
             q.finish();
@@ -135,7 +135,7 @@ public final class SandboxProbes {
         String source = ("#warning " + "w".repeat(150) + "\n").repeat(600)
                 + "__kernel void k(__global int* a) { a[0] = 1; }\n";
         try (Ferry spy = Ferry.connect(host.guestSocket(), "spy", host.secret("spy"));
-             Context ctx = spy.createContext(spy.defaultDevice()); Queue q = ctx.createQueue();
+             Context ctx = spy.createContext(spy.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(source); Kernel k = p.kernel("k")) {
             String log = p.buildLog();
             q.finish();
@@ -148,8 +148,8 @@ public final class SandboxProbes {
 
     private static long endless(FerryHost host) throws Exception {
         try (Ferry bad = Ferry.connect(host.guestSocket(), "looper", host.secret("looper"));
-             Context ctx = bad.createContext(bad.defaultDevice()); Queue q = ctx.createQueue();
-             Program p = ctx.buildProgram(SPIN); Kernel k = p.kernel("spin"); Buffer b = ctx.createBuffer(64)) {
+             Context ctx = bad.createContext(bad.defaultDevice()); CommandQueue q = ctx.createQueue();
+             Program p = ctx.buildProgram(SPIN); Kernel k = p.kernel("spin"); DeviceBuffer b = ctx.createBuffer(64)) {
             q.finish();
             ProcessHandle worker = workerJvm("looper");
             k.arg(0, b);

@@ -6,7 +6,7 @@ import io.ferry.client.Ferry;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.client.VmInterrupts;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -51,7 +51,7 @@ final class VmWaitBench {
         try {
             out.add(measure("null-call", samples, vm, () -> ferry.nop(1)));
             try (Context ctx = ferry.createContext(device);
-                 Queue q = ctx.createQueue();
+                 CommandQueue q = ctx.createQueue();
                  Program p = ctx.buildProgram(EMPTY_KERNEL, "");
                  Kernel k = p.kernel("empty")) {
                 out.add(measure("launch+finish", samples, vm, () -> {

@@ -1,6 +1,6 @@
 package io.ferry.cli.workload;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
@@ -8,7 +8,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import java.util.SplittableRandom;
 
 /**
@@ -108,14 +108,14 @@ public final class FilterWorkload extends KernelWorkload {
     }
 
     @Override
-    Outcome execute(Ferry ferry, Device device, Context ctx, Queue q, Program program) {
+    Outcome execute(Ferry ferry, Device device, Context ctx, CommandQueue q, Program program) {
         float[] img = image(width, height, 6);
         long bytes = bytes(width * height);
         try (Kernel k = program.kernel("blur3x3");
              HeapBlock hsrc = heapFloats(ferry, img);
              HeapBlock hdst = ferry.heap().allocate(bytes);
-             Buffer dsrc = ctx.createBuffer(bytes, Buffer.Access.READ_ONLY);
-             Buffer ddst = ctx.createBuffer(bytes, Buffer.Access.WRITE_ONLY)) {
+             DeviceBuffer dsrc = ctx.createBuffer(bytes, DeviceBuffer.Access.READ_ONLY);
+             DeviceBuffer ddst = ctx.createBuffer(bytes, DeviceBuffer.Access.WRITE_ONLY)) {
             k.arg(0, dsrc).arg(1, ddst).arg(2, width).arg(3, height);
             long start = System.nanoTime();
             q.write(dsrc, 0, hsrc.segment());

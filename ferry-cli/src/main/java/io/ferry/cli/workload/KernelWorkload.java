@@ -6,7 +6,7 @@ import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.StringJoiner;
@@ -28,9 +28,9 @@ abstract class KernelWorkload implements Workload {
 
     /**
      * Runs the device part with everything set up; returns the measured device time and the verification.
-     * Implementations time from the first upload to the return of the final {@link Queue#finish()}.
+     * Implementations time from the first upload to the return of the final {@link CommandQueue#finish()}.
      */
-    abstract Outcome execute(Ferry ferry, Device device, Context ctx, Queue queue, Program program);
+    abstract Outcome execute(Ferry ferry, Device device, Context ctx, CommandQueue queue, Program program);
 
     /** What {@link #execute} measured and found: the largest error of all checks, verified when all pass. */
     record Outcome(double millis, double maxRelativeError, boolean verified, String detail) {
@@ -59,7 +59,7 @@ abstract class KernelWorkload implements Workload {
         double buildMillis = Double.NaN;
         long start = System.nanoTime();
         try (Context ctx = ferry.createContext(device);
-             Queue queue = ctx.createQueue();
+             CommandQueue queue = ctx.createQueue();
              Program program = ctx.buildProgram(source(), buildOptions())) {
             buildMillis = millisSince(start);
             Outcome o = execute(ferry, device, ctx, queue, program);

@@ -1,6 +1,6 @@
 package io.ferry.cli.workload;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
@@ -9,7 +9,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 import io.ferry.protocol.Status;
 import java.util.Arrays;
 
@@ -112,7 +112,7 @@ public final class MatmulWorkload extends KernelWorkload {
     }
 
     @Override
-    Outcome execute(Ferry ferry, Device device, Context ctx, Queue q, Program program) {
+    Outcome execute(Ferry ferry, Device device, Context ctx, CommandQueue q, Program program) {
         if (device.maxWorkGroupSize() < TILE * TILE) {
             throw new FerryException(Status.UNSUPPORTED, device.name()
                     + " allows work-groups of " + device.maxWorkGroupSize() + " items; matmul needs " + TILE * TILE);
@@ -123,9 +123,9 @@ public final class MatmulWorkload extends KernelWorkload {
              HeapBlock ha = heapFloats(ferry, a);
              HeapBlock hb = heapFloats(ferry, b);
              HeapBlock hc = ferry.heap().allocate(bytes(m * n));
-             Buffer da = ctx.createBuffer(bytes(m * k), Buffer.Access.READ_ONLY);
-             Buffer db = ctx.createBuffer(bytes(k * n), Buffer.Access.READ_ONLY);
-             Buffer dc = ctx.createBuffer(bytes(m * n), Buffer.Access.WRITE_ONLY)) {
+             DeviceBuffer da = ctx.createBuffer(bytes(m * k), DeviceBuffer.Access.READ_ONLY);
+             DeviceBuffer db = ctx.createBuffer(bytes(k * n), DeviceBuffer.Access.READ_ONLY);
+             DeviceBuffer dc = ctx.createBuffer(bytes(m * n), DeviceBuffer.Access.WRITE_ONLY)) {
             kernel.arg(0, da).arg(1, db).arg(2, dc).arg(3, m).arg(4, n).arg(5, k);
             long start = System.nanoTime();
             q.write(da, 0, ha.segment());

@@ -1,6 +1,6 @@
 package io.ferry.cli.workload;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
@@ -8,7 +8,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 
 /**
  * The sum of {@code n} floats: each work-group (128 items, fewer if the device allows less) loads its slice into
@@ -102,15 +102,15 @@ public final class ReduceWorkload extends KernelWorkload {
     }
 
     @Override
-    Outcome execute(Ferry ferry, Device device, Context ctx, Queue q, Program program) {
+    Outcome execute(Ferry ferry, Device device, Context ctx, CommandQueue q, Program program) {
         float[] in = input(n, 5);
         int local = localSize(device.maxWorkGroupSize());
         int groups = (n + local - 1) / local;
         try (Kernel k = program.kernel("reduce_sum");
              HeapBlock hin = heapFloats(ferry, in);
              HeapBlock hpart = ferry.heap().allocate(bytes(groups));
-             Buffer din = ctx.createBuffer(bytes(n), Buffer.Access.READ_ONLY);
-             Buffer dpart = ctx.createBuffer(bytes(groups), Buffer.Access.WRITE_ONLY)) {
+             DeviceBuffer din = ctx.createBuffer(bytes(n), DeviceBuffer.Access.READ_ONLY);
+             DeviceBuffer dpart = ctx.createBuffer(bytes(groups), DeviceBuffer.Access.WRITE_ONLY)) {
             k.arg(0, din).arg(1, dpart).argLocal(2, bytes(local)).arg(3, n);
             long start = System.nanoTime();
             q.write(din, 0, hin.segment());

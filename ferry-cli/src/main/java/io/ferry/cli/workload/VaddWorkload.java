@@ -1,6 +1,6 @@
 package io.ferry.cli.workload;
 
-import io.ferry.client.Buffer;
+import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
@@ -8,7 +8,7 @@ import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
-import io.ferry.client.Queue;
+import io.ferry.client.CommandQueue;
 
 /**
  * {@code c = a + b} over {@code n} floats. A float addition is exactly rounded on the device and in Java, so the
@@ -72,7 +72,7 @@ public final class VaddWorkload extends KernelWorkload {
     }
 
     @Override
-    Outcome execute(Ferry ferry, Device device, Context ctx, Queue q, Program program) {
+    Outcome execute(Ferry ferry, Device device, Context ctx, CommandQueue q, Program program) {
         float[] a = input(n, 1);
         float[] b = input(n, 2);
         long bytes = bytes(n);
@@ -81,9 +81,9 @@ public final class VaddWorkload extends KernelWorkload {
              HeapBlock ha = heapFloats(ferry, a);
              HeapBlock hb = heapFloats(ferry, b);
              HeapBlock hc = ferry.heap().allocate(bytes);
-             Buffer da = ctx.createBuffer(bytes, Buffer.Access.READ_ONLY);
-             Buffer db = ctx.createBuffer(bytes, Buffer.Access.READ_ONLY);
-             Buffer dc = ctx.createBuffer(bytes, Buffer.Access.WRITE_ONLY)) {
+             DeviceBuffer da = ctx.createBuffer(bytes, DeviceBuffer.Access.READ_ONLY);
+             DeviceBuffer db = ctx.createBuffer(bytes, DeviceBuffer.Access.READ_ONLY);
+             DeviceBuffer dc = ctx.createBuffer(bytes, DeviceBuffer.Access.WRITE_ONLY)) {
             k.arg(0, da).arg(1, db).arg(2, dc).arg(3, n);
             long start = System.nanoTime();
             q.write(da, 0, ha.segment());

@@ -224,10 +224,10 @@ class WorkloadsTest {
         }
 
         @Override
-        Outcome execute(Ferry ferry, Device device, io.ferry.client.Context ctx, io.ferry.client.Queue q,
+        Outcome execute(Ferry ferry, Device device, io.ferry.client.Context ctx, io.ferry.client.CommandQueue q,
                         io.ferry.client.Program program) {
             try (io.ferry.client.Kernel k = program.kernel("k");
-                 io.ferry.client.Buffer b = ctx.createBuffer(64)) {
+                 io.ferry.client.DeviceBuffer b = ctx.createBuffer(64)) {
                 k.arg(0, b);
                 if (badLaunch) {
                     // 7 work-items in groups of 2: not a multiple, rejected by OpenCL 1.2 at enqueue.

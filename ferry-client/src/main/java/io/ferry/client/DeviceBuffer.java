@@ -1,7 +1,7 @@
 package io.ferry.client;
 
 /** Device memory. */
-public final class Buffer extends Remote {
+public final class DeviceBuffer extends Remote {
     /** How kernels may use a buffer. */
     public enum Access {
         READ_WRITE(0), READ_ONLY(1), WRITE_ONLY(2);
@@ -19,7 +19,7 @@ public final class Buffer extends Remote {
 
     private final long size;
 
-    Buffer(Ferry ferry, long handle, long size) {
+    DeviceBuffer(Ferry ferry, long handle, long size) {
         super(ferry, handle);
         this.size = size;
     }

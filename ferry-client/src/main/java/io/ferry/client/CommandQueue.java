@@ -10,14 +10,14 @@ import java.util.List;
  * next {@link #finish()} (naming the failed call). Data given as heap memory ({@link Ferry#heap()}) moves straight
  * between the heap and the device; other memory is staged through a heap block, which costs one extra copy.
  */
-public final class Queue extends Remote {
+public final class CommandQueue extends Remote {
     private final Context context;
     /** Staging blocks that must outlive the device's use of them: freed at the next finish. */
     private final List<HeapBlock> staging = new ArrayList<>();
     /** Heap blocks of the application used by one-way transfers since the last finish (see {@link Heap#pin}). */
     private final List<Long> pinned = new ArrayList<>();
 
-    Queue(Ferry ferry, long handle, Context context) {
+    CommandQueue(Ferry ferry, long handle, Context context) {
         super(ferry, handle);
         this.context = context;
     }
@@ -27,7 +27,7 @@ public final class Queue extends Remote {
     }
 
     /** Copies {@code src} into {@code buffer} at {@code offset}. */
-    public Queue write(Buffer buffer, long offset, MemorySegment src) {
+    public CommandQueue write(DeviceBuffer buffer, long offset, MemorySegment src) {
         long heapOffset = ferry.heap().offsetOf(src);
         if (heapOffset >= 0) {
             pin(heapOffset);
@@ -51,7 +51,7 @@ public final class Queue extends Remote {
      * heap memory the call is one-way and the data is valid after {@link #finish()}; otherwise this waits for the
      * queue to finish and copies the data out before it returns.
      */
-    public Queue read(Buffer buffer, long offset, MemorySegment dst) {
+    public CommandQueue read(DeviceBuffer buffer, long offset, MemorySegment dst) {
         long heapOffset = ferry.heap().offsetOf(dst);
         if (heapOffset >= 0) {
             pin(heapOffset);
@@ -66,32 +66,32 @@ public final class Queue extends Remote {
         return this;
     }
 
-    private void sendRead(Buffer buffer, long offset, long size, long heapOffset) {
+    private void sendRead(DeviceBuffer buffer, long offset, long size, long heapOffset) {
         channel().oneWay(new Calls.BufferRead(), false, c -> c.queue(handle).buffer(buffer.handle).offset(offset)
                 .size(size).heapOffset(heapOffset));
     }
 
-    public Queue copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long size) {
+    public CommandQueue copy(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long size) {
         channel().oneWay(new Calls.BufferCopy(), false, c -> c.queue(handle).source(src.handle)
                 .destination(dst.handle).sourceOffset(srcOffset).destinationOffset(dstOffset).size(size));
         return this;
     }
 
     /** Fills {@code size} bytes from {@code offset} with the repeated {@code pattern} (1, 2, 4 … 128 bytes). */
-    public Queue fill(Buffer buffer, MemorySegment pattern, long offset, long size) {
+    public CommandQueue fill(DeviceBuffer buffer, MemorySegment pattern, long offset, long size) {
         channel().oneWay(new Calls.BufferFill(), false, pattern,
                 c -> c.queue(handle).buffer(buffer.handle).offset(offset).size(size));
         return this;
     }
 
     /** Launches {@code kernel} over {@code global} work-items with an implementation-chosen local size. */
-    public Queue launch(Kernel kernel, NDRange global) {
+    public CommandQueue launch(Kernel kernel, NDRange global) {
         send(kernel, global, null, 0);
         return this;
     }
 
     /** Launches with work-groups of {@code local} (each global size must be a multiple of it). */
-    public Queue launch(Kernel kernel, NDRange global, NDRange local) {
+    public CommandQueue launch(Kernel kernel, NDRange global, NDRange local) {
         send(kernel, global, local, 0);
         return this;
     }
@@ -121,23 +121,23 @@ public final class Queue extends Remote {
      * (higher first, -1000..1000) and a relative {@code deadline} (null for none). Hints reorder work only among
      * guests of the same class.
      */
-    public Queue hint(int priority, java.time.Duration deadline) {
+    public CommandQueue hint(int priority, java.time.Duration deadline) {
         return sendHint(priority, deadline, 1);
     }
 
     /** As {@link #hint}, for the next device command of this queue only. */
-    public Queue hintNext(int priority, java.time.Duration deadline) {
+    public CommandQueue hintNext(int priority, java.time.Duration deadline) {
         return sendHint(priority, deadline, 0);
     }
 
-    private Queue sendHint(int priority, java.time.Duration deadline, int scope) {
+    private CommandQueue sendHint(int priority, java.time.Duration deadline, int scope) {
         channel().oneWay(new Calls.QueueHint(), true, c -> c.queue(handle).priority(priority)
                 .deadlineNs(deadline == null ? 0L : Math.max(1, deadline.toNanos())).scope(scope));
         return this;
     }
 
     /** Publishes held-back calls so the host starts on them. */
-    public Queue flush() {
+    public CommandQueue flush() {
         channel().flush();
         return this;
     }
