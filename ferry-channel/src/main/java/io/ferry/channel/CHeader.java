@@ -80,6 +80,14 @@ public final class CHeader {
         fields(b, "FERRY_REGION_", other);
         section(b, "Region header fields: byte offsets from the region's start (live words at 256 and above)");
         fields(b, "FERRY_HDR_", header);
+        b.append("/* where lane N's sections block (FERRY_HDR_LANE_*_OFFSET within it) and connect words lie */\n");
+        b.append("#define FERRY_LANE_SECTIONS_OFFSET(lane) ((lane) == 0 ? ").append(RegionDescriptor.laneSectionsOffset(0))
+                .append(" : ").append(RegionDescriptor.LANE_TABLE_OFFSET).append(" + ((lane) - 1) * ")
+                .append(RegionDescriptor.LANE_ENTRY_SIZE).append(")\n");
+        b.append("#define FERRY_LANE_WORDS_OFFSET(lane) ((lane) == 0 ? ").append(RegionDescriptor.laneWordsOffset(0))
+                .append(" : ").append(RegionDescriptor.LANE_TABLE_OFFSET).append(" + ((lane) - 1) * ")
+                .append(RegionDescriptor.LANE_ENTRY_SIZE).append(" + ").append(RegionDescriptor.LANE_ENTRY_WORDS_OFFSET)
+                .append(")\n");
         section(b, "Ring section: control block, then data[capacity]");
         fields(b, "FERRY_", ring);
         section(b, "Record frame (every ring record starts with it; records are 8-aligned and never wrap)");

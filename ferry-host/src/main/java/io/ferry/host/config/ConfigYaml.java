@@ -39,7 +39,7 @@ final class ConfigYaml {
             "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
             "workerCpuTime");
     private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
-            "services", "quotas", "reservation", "overrunLimit", "region", "uids");
+            "services", "quotas", "reservation", "overrunLimit", "region", "uids", "lanes");
 
     private ConfigYaml() {
     }
@@ -203,8 +203,10 @@ final class ConfigYaml {
         for (String u : strings(g.get("uids"), where + " uids")) {
             uids.add(integer(u, where + " uids", 0, Integer.MAX_VALUE));
         }
+        int lanes = g.get("lanes") == null ? 0
+                : integer(g.get("lanes"), where + " lanes", 1, io.ferry.channel.RegionDescriptor.MAX_LANES);
         return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun,
-                region, uids);
+                region, uids, lanes);
     }
 
     /** A duration, or 0 for "0", "0s" or "off" (the limit is off). */
@@ -292,6 +294,9 @@ final class ConfigYaml {
             m.put("class", g.schedClass().name());
             m.put("weight", g.weight());
             m.put("services", new ArrayList<>(new TreeSet<>(g.services())));
+            if (g.lanes() > 0) {
+                m.put("lanes", g.lanes());
+            }
             Map<String, Object> q = new LinkedHashMap<>();
             q.put("deviceMemory", formatSize(g.quotas().deviceMemoryBytes()));
             q.put("objects", g.quotas().objects());

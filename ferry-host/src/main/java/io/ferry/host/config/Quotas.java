@@ -23,6 +23,19 @@ public record Quotas(long deviceMemoryBytes, int objects, int commandsInFlight, 
         }
     }
 
+    /**
+     * One lane's share of a guest's quotas: device memory, objects and commands in flight divided evenly between
+     * {@code lanes} (at least 1 each), so the guest's lanes together hold no more than its quotas; one-way calls
+     * stay per session (they bound the host's bookkeeping of one session).
+     */
+    public Quotas share(int lanes) {
+        if (lanes <= 1) {
+            return this;
+        }
+        return new Quotas(Math.max(1, deviceMemoryBytes / lanes), Math.max(1, objects / lanes),
+                Math.max(1, commandsInFlight / lanes), oneWayOutstanding);
+    }
+
     /** The first three quotas given, {@link #DEFAULT_ONE_WAY_OUTSTANDING} one-way calls. */
     public Quotas(long deviceMemoryBytes, int objects, int commandsInFlight) {
         this(deviceMemoryBytes, objects, commandsInFlight, DEFAULT_ONE_WAY_OUTSTANDING);
