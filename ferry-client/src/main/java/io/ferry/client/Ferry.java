@@ -46,6 +46,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Objects are named by handles this library picks, so creating one costs no round trip; enqueue-type calls are
  * one-way and their errors surface at the next synchronous call of the same queue ({@link CommandQueue#finish()}).
  * Thread-safe.
+ *
+ * <p>Every object created here, <em>events</em> included, holds host resources (one of the guest's 4096 objects by
+ * default) or heap space until closed: close each (try-with-resources). An unclosed one is released late, when
+ * unreachable, with a warning once per kind (docs/client.md#lifetimes).
  */
 public final class Ferry implements AutoCloseable {
     /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
@@ -60,6 +64,7 @@ public final class Ferry implements AutoCloseable {
     private final long sessionId;
     private final List<Device> devices;
     private final AtomicLong handles = new AtomicLong();
+    private final Lifetimes lifetimes = new Lifetimes();
     private volatile boolean closed;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
@@ -340,23 +345,23 @@ public final class Ferry implements AutoCloseable {
     /** Creates a context on {@code device}. */
     public Context createContext(Device device) {
         long h = newHandle();
-        channel.oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
+        channel().oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
         return new Context(this, h, device);
     }
 
     /** A synchronous no-op: one round trip to the host (what {@code ./ferry bench transport} measures). */
     public long nop(long value) {
-        return channel.call(new Calls.Nop(), null, c -> c.value(value)).r0();
+        return channel().call(new Calls.Nop(), null, c -> c.value(value)).r0();
     }
 
     /** A one-way no-op. */
     public void nopOneWay(long value) {
-        channel.oneWay(new Calls.Nop(), false, c -> c.value(value));
+        channel().oneWay(new Calls.Nop(), false, c -> c.value(value));
     }
 
     /** Publishes any calls this library has held back to batch them. */
     public void flush() {
-        channel.flush();
+        channel().flush();
     }
 
     /**
@@ -428,8 +433,16 @@ public final class Ferry implements AutoCloseable {
         return region.header().guestName();
     }
 
+    /** The channel, after sending the releases of objects the cleaner found unreachable (see {@link Lifetimes}). */
     Channel channel() {
+        if (lifetimes.hasPending()) {
+            lifetimes.drain(channel);
+        }
         return channel;
+    }
+
+    Lifetimes lifetimes() {
+        return lifetimes;
     }
 
     private static void checkArgs(Op op, long[] args) {
