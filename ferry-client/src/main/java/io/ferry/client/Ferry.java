@@ -1,6 +1,5 @@
 package io.ferry.client;
 
-import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.HandoverDescriptor;
@@ -12,11 +11,9 @@ import io.ferry.channel.RegionException;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.DeviceType;
-import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -382,46 +379,7 @@ public final class Ferry implements AutoCloseable {
 
     /** The calls the TEE client makes, over this connection (for {@link TeeContext#initialize}). */
     public TeeTransport teeTransport() {
-        return new TeeTransport() {
-            @Override
-            public Reply call(Op op, byte[] blob, long... args) {
-                checkArgs(op, args);
-                Channel.Completion c = channel.call(CallRecord.of(op), blob, r -> putArgs(op, r, args));
-                return new Reply(c.r0(), c.r1(), c.r2(), c.r3(), c.blob());
-            }
-
-            @Override
-            public void send(Op op, long... args) {
-                checkArgs(op, args);
-                channel.oneWay(CallRecord.of(op), false, r -> putArgs(op, r, args));
-            }
-
-            @Override
-            public HeapMemory allocate(long bytes) {
-                HeapBlock b = heap.allocate(bytes);
-                return new HeapMemory() {
-                    @Override
-                    public long offset() {
-                        return b.offset();
-                    }
-
-                    @Override
-                    public MemorySegment segment() {
-                        return b.segment();
-                    }
-
-                    @Override
-                    public void close() {
-                        b.close();
-                    }
-                };
-            }
-
-            @Override
-            public long heapOffset(MemorySegment s) {
-                return heap.offsetOf(s);
-            }
-        };
+        return new ConnectionTeeTransport(this);
     }
 
     /** The host's id of this session (for matching host logs). */
@@ -443,19 +401,6 @@ public final class Ferry implements AutoCloseable {
 
     Lifetimes lifetimes() {
         return lifetimes;
-    }
-
-    private static void checkArgs(Op op, long[] args) {
-        if (args.length != op.argCount()) {
-            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
-        }
-    }
-
-    /** Writes {@code args} by index: for the calls without a named view (the TEE's, whose layout is TeeWire's). */
-    private static void putArgs(Op op, CallRecord r, long[] args) {
-        for (int i = 0; i < op.argCount(); i++) {
-            r.arg(i, args[i]);
-        }
     }
 
     long newHandle() {
