@@ -12,6 +12,12 @@ import java.lang.ref.Cleaner;
  */
 abstract sealed class Remote implements AutoCloseable permits Context, CommandQueue, DeviceBuffer, Program, Kernel, Event {
     final Ferry ferry;
+    /**
+     * A call that carries this handle (or another object's) must keep the object reachable until its record is
+     * written, or the cleaner may queue its RELEASE ahead of that record. Reading the field inside the arguments
+     * lambda ({@code c -> c.queue(handle)}) does that, since the lambda holds the object; a handle copied out earlier
+     * (an event wait list encoded into a blob) needs {@code Reference.reachabilityFence(objects)} after the send.
+     */
     final long handle;
     /** The cleaner's state: never references this object (see {@link Lifetimes}). */
     final Lifetimes.Lifetime lifetime;
