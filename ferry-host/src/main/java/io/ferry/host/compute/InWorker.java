@@ -93,7 +93,7 @@ public final class InWorker {
         p.setProperty("services", String.join(",", guest.services()));
         Quotas q = guest.quotas();
         p.setProperty("quotas", q.deviceMemoryBytes() + "," + q.objects() + "," + q.commandsInFlight() + ","
-                + q.oneWayOutstanding());
+                + q.oneWayOutstanding() + "," + q.lanes());
         p.setProperty("class", guest.schedClass().name());
         p.setProperty("policy", host.scheduling().policy().name());
         p.setProperty("waitLimit", Long.toString(host.scheduling().policy() == HostConfig.Policy.FIFO
@@ -155,7 +155,7 @@ public final class InWorker {
         Devices devices = Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
         String[] q = p.getProperty("quotas").split(",");
         Quotas quotas = new Quotas(Long.parseLong(q[0]), Integer.parseInt(q[1]), Integer.parseInt(q[2]),
-                Integer.parseInt(q[3]));
+                Integer.parseInt(q[3]), Integer.parseInt(q[4]));
         String guest = p.getProperty("guest");
         Set<String> services = Set.of(p.getProperty("services").split(","));
         HostConfig.GuestConfig config = new HostConfig.GuestConfig(guest, regionSize, null, schedClass, 1, services,
