@@ -32,7 +32,7 @@ class GuestIdentityIT {
     @BeforeAll
     static void start() throws Exception {
         hosts = Hosts.start(List.of(Hosts.guest("alice", SECRET, Quotas.DEFAULT),
-                Hosts.guest("bob", null, Quotas.DEFAULT), Hosts.guest("carol", null, Quotas.DEFAULT)));
+                Hosts.guest("bob", null, Quotas.DEFAULT), Hosts.guest("carol", null, Quotas.DEFAULT).withLanes(2)));
     }
 
     @AfterAll

@@ -168,20 +168,33 @@ class LanesIT {
         try (Ferry spoiled = connectWithin(TEAM, 10_000); Ferry bystander = connectWithin(TEAM, 10_000)) {
             long before = bystander.sessionId();
             assertEquals(1, bystander.nop(1));
-            // a hostile process of the same guest scribbles on the spoiled lane's command ring: TAIL far past HEAD
+            // a hostile process of the same guest keeps scribbling on the spoiled lane's command ring: TAIL far
+            // past HEAD (the lane's own guest rewrites TAIL at each call, so once is not enough)
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            FerryException e;
             try (Region region = Region.open(hosts.region(TEAM))) {
                 Region lane = region.lane(spoiled.lane());
                 var section = lane.commandRing().segment();
-                long head = section.get(LONG, RegionDescriptor.RING_HEAD_OFFSET);
-                section.set(LONG, RegionDescriptor.RING_TAIL_OFFSET, head + 64L * lane.commandRing().capacity());
-                lane.commandRing().wakeConsumer();
-            }
-            FerryException e = assertThrows(FerryException.class, () -> {
-                for (int i = 0; i < 200; i++) {
-                    spoiled.nop(i);
-                    Thread.sleep(10);
+                Thread scribbler = Thread.ofPlatform().start(() -> {
+                    while (!stop.get()) {
+                        long head = section.get(LONG, RegionDescriptor.RING_HEAD_OFFSET);
+                        section.set(LONG, RegionDescriptor.RING_TAIL_OFFSET, head + 64L * lane.commandRing().capacity());
+                        lane.commandRing().wakeConsumer();
+                        java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                    }
+                });
+                try {
+                    e = assertThrows(FerryException.class, () -> {
+                        for (int i = 0; i < 2000; i++) {
+                            spoiled.nop(i);
+                            Thread.sleep(5);
+                        }
+                    });
+                } finally {
+                    stop.set(true);
+                    scribbler.join();
                 }
-            });
+            }
             assertTrue(e.status() == Status.PROTOCOL_VIOLATION || e.status() == Status.SESSION_CLOSED, e.toString());
             assertEquals(2, bystander.nop(2), "the other lane's session goes on");
             assertEquals(before, bystander.sessionId());
