@@ -310,9 +310,10 @@ public final class Endpoint implements Runnable {
     private void abandon(String reason) {
         stopWorker();
         Session s = session;
-        session = null;
         if (s != null) {
+            // audited before the session is gone from status, so whoever sees it gone finds the reason
             AUDIT.warning("guest " + guest + " session " + s.id() + ": ended: " + reason);
+            session = null;
             try {
                 s.close(Status.SESSION_CLOSED, reason);
             } catch (Throwable t) {
