@@ -36,9 +36,11 @@ public final class CommandQueue extends Remote {
     }
 
     /**
-     * Copies {@code src} into {@code buffer} from byte {@code offset}. Heap memory goes to the device without a
-     * copy; other memory is copied into heap blocks first (this may wait for the device between chunks when the
-     * data is larger than the staging the heap allows), so {@code src} may change once this returns.
+     * Copies {@code src} into {@code buffer} from byte {@code offset}. One-way. Heap memory goes to the device
+     * without a copy: keep it unchanged until {@link #finish()}. Other memory is copied into heap blocks first, so
+     * it may change once this returns; data larger than the staging the heap allows goes in chunks, and this call
+     * then waits for the device between them (finishing the queue when the heap is full or every 256 chunks, so it
+     * may report an earlier call's error as finish does).
      */
     public CommandQueue write(DeviceBuffer buffer, long offset, MemorySegment src) {
         long heapOffset = ferry.heap().offsetOf(src);
