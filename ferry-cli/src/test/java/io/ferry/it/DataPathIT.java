@@ -135,6 +135,26 @@ class DataPathIT {
     }
 
     @Test
+    void stagedTransfersOfAnySizeAndOffsetRoundTrip() {
+        Random rnd = new Random(1313);
+        int max = 20 << 20; // beyond the region: several rounds of chunks, the last one partial
+        try (CommandQueue q = ctx.createQueue();
+             DeviceBuffer buf = ctx.createBuffer(max + (1 << 20))) {
+            for (int round = 0; round < 8; round++) {
+                int n = round == 0 ? 1 : 1 + rnd.nextInt(max);
+                long offset = rnd.nextInt(1 << 20);
+                int from = rnd.nextInt(100);
+                byte[] in = new byte[from + n];
+                rnd.nextBytes(in);
+                byte[] out = new byte[n + 7];
+                q.write(buf, offset, in, from, n).read(buf, offset, out, 7, n).finish();
+                assertEquals(-1, Arrays.mismatch(in, from, from + n, out, 7, 7 + n),
+                        "round " + round + ": " + n + " bytes at offset " + offset);
+            }
+        }
+    }
+
+    @Test
     void byteBuffersTravelBetweenPositionAndLimitWithoutMovingThem() {
         try (CommandQueue q = ctx.createQueue();
              DeviceBuffer buf = ctx.createBuffer(4096)) {
