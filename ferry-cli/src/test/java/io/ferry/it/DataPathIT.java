@@ -222,7 +222,7 @@ class DataPathIT {
              HeapBlock hog = ferry.heap().allocate(ferry.heap().capacity() - 16 * 1024)) {
             FerryException e = assertThrows(FerryException.class, () -> q.write(buf, 0, new byte[1 << 20]));
             assertEquals(Status.QUOTA_EXCEEDED, e.status());
-            assertTrue(e.getMessage().contains("write of 1048576 bytes") && e.getMessage().contains("bytes free"),
+            assertTrue(e.getMessage().contains("write of 1 MiB") && e.getMessage().contains("16 KiB of"),
                     e.getMessage());
             hog.close();
             q.write(buf, 0, new byte[1 << 20]).finish();

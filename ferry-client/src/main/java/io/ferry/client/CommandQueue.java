@@ -17,6 +17,10 @@ import java.util.List;
  * is staged through the heap in chunks, one extra copy, so a transfer of any size works with a heap of any size.
  * A read's data is valid once {@link #finish()} returns, whatever memory it goes to: keep the destination alive
  * and untouched until then.
+ *
+ * <p>An {@link Event} returned by a {@code ...WithEvent} method holds a host object (one of the guest's object quota)
+ * until it is closed, even after its command completed: close every event (try-with-resources); see
+ * docs/client.md#lifetimes.
  */
 public final class CommandQueue extends Remote {
     private final Context context;
@@ -28,7 +32,13 @@ public final class CommandQueue extends Remote {
     CommandQueue(Ferry ferry, long handle, Context context) {
         super(ferry, handle);
         this.context = context;
-        this.staging = new Staging(this, ferry);
+        this.staging = new Staging(ferry.heap());
+        // If this queue dies unclosed: free its staging blocks and unpin once the host has finished it. Captures
+        // the staging state, the pins and the heap, never this queue (see Lifetimes).
+        Heap heap = ferry.heap();
+        Staging stagingState = staging;
+        List<Long> pinnedBlocks = pinned;
+        lifetime.settleAfterRelease(() -> settle(heap, stagingState.take(), false, pinnedBlocks));
     }
 
     public Context context() {
@@ -45,10 +55,10 @@ public final class CommandQueue extends Remote {
     public CommandQueue write(DeviceBuffer buffer, long offset, MemorySegment src) {
         long heapOffset = ferry.heap().offsetOf(src);
         if (heapOffset < 0) {
-            staging.write(buffer, offset, src);
+            staging.write(this, buffer, offset, src);
             return this;
         }
-        staging.checkNotPending(src, "write from");
+        staging.checkNotPending(this, src, "write from");
         pin(heapOffset);
         long at = heapOffset;
         channel().oneWay(new Calls.BufferWrite(), false, c -> c.queue(handle).buffer(buffer.handle).offset(offset)
@@ -68,13 +78,13 @@ public final class CommandQueue extends Remote {
     public CommandQueue read(DeviceBuffer buffer, long offset, MemorySegment dst) {
         long heapOffset = ferry.heap().offsetOf(dst);
         if (heapOffset < 0) {
-            staging.read(buffer, offset, dst);
+            staging.read(this, buffer, offset, dst);
             return this;
         }
-        staging.checkNotPending(dst, "read into");
+        staging.checkNotPending(this, dst, "read into");
         pin(heapOffset);
         sendRead(buffer, offset, dst.byteSize(), heapOffset);
-        staging.pendingRead(dst, buffer, offset);
+        staging.pendingRead(this, dst, buffer, offset);
         return this;
     }
 
@@ -194,7 +204,7 @@ public final class CommandQueue extends Remote {
      * fill memory.
      */
     void checkNotPending(MemorySegment memory) {
-        staging.checkNotPending(memory, "use of");
+        staging.checkNotPending(this, memory, "use of");
     }
 
     private void sendRead(DeviceBuffer buffer, long offset, long size, long heapOffset) {
@@ -210,7 +220,7 @@ public final class CommandQueue extends Remote {
 
     /** Fills {@code size} bytes from {@code offset} with the repeated {@code pattern} (1, 2, 4 … 128 bytes). */
     public CommandQueue fill(DeviceBuffer buffer, MemorySegment pattern, long offset, long size) {
-        staging.checkNotPending(pattern, "fill pattern from");
+        staging.checkNotPending(this, pattern, "fill pattern from");
         channel().oneWay(new Calls.BufferFill(), false, pattern,
                 c -> c.queue(handle).buffer(buffer.handle).offset(offset).size(size));
         return this;
@@ -287,19 +297,47 @@ public final class CommandQueue extends Remote {
             channel().call(new Calls.Finish(), null, c -> c.queue(handle));
             finished = true;
         } finally {
-            try {
-                batch.settle(finished);
-            } finally {
-                List<Long> unpin;
-                synchronized (pinned) {
-                    unpin = new ArrayList<>(pinned);
-                    pinned.clear();
-                }
-                for (long block : unpin) {
-                    ferry.heap().unpin(block);
-                }
+            settle(ferry.heap(), batch, finished, pinned);
+        }
+    }
+
+    /**
+     * After a finish: copies staged reads out if it succeeded, frees the staging blocks and undoes the pins of the
+     * transfers it completed.
+     */
+    private static void settle(Heap heap, Staging.Batch batch, boolean finished, List<Long> pinned) {
+        try {
+            batch.settle(finished);
+        } finally {
+            List<Long> unpin;
+            synchronized (pinned) {
+                unpin = new ArrayList<>(pinned);
+                pinned.clear();
+            }
+            for (long block : unpin) {
+                heap.unpin(block);
             }
         }
+    }
+
+    /**
+     * Releases the queue on the host. Transfers still in flight are finished first, so their staging blocks are
+     * freed only once the device is done with them (an error of theirs is not reported: nobody waits for it).
+     */
+    @Override
+    public void close() {
+        boolean busy;
+        synchronized (pinned) {
+            busy = !pinned.isEmpty();
+        }
+        if (busy || staging.holdsAny()) {
+            try {
+                finish();
+            } catch (FerryException e) {
+                // The queue is being dropped: the failed command's error has no one left to report to.
+            }
+        }
+        super.close();
     }
 
     private void pin(long heapOffset) {

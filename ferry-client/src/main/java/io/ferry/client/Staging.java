@@ -43,16 +43,18 @@ final class Staging {
     /** Chunks of one transfer between two finishes of the queue. */
     static final int FINISH_EVERY = 256;
 
-    private final CommandQueue queue;
-    private final Ferry ferry;
+    private final Heap heap;
     // guarded by this
     private List<HeapBlock> blocks = new ArrayList<>();
     private List<CopyOut> copyOuts = new ArrayList<>();
     private List<PendingRead> pending = new ArrayList<>();
 
-    Staging(CommandQueue queue, Ferry ferry) {
-        this.queue = queue;
-        this.ferry = ferry;
+    /**
+     * The staging state of one queue. It never references the queue (each call is given it): the queue's cleaner
+     * holds this state to free the blocks of a queue that died unclosed (see {@link Lifetimes}).
+     */
+    Staging(Heap heap) {
+        this.heap = heap;
     }
 
     /** What one finish settles: the staging blocks to free and the staged reads to copy out. */
@@ -93,31 +95,36 @@ final class Staging {
         return b;
     }
 
+    /** Whether a finish has staging blocks to free. */
+    synchronized boolean holdsAny() {
+        return !blocks.isEmpty();
+    }
+
     /** Writes {@code src} (not heap memory) into {@code buffer} at byte {@code offset}, through staging blocks. */
-    void write(DeviceBuffer buffer, long offset, MemorySegment src) {
+    void write(CommandQueue queue, DeviceBuffer buffer, long offset, MemorySegment src) {
         long n = src.byteSize();
         checkRange("write", buffer, offset, n);
-        checkNotPending(src, "write from");
-        List<HeapBlock> ring = allocate(n, "write");
+        checkNotPending(queue, src, "write from");
+        List<HeapBlock> ring = allocate(queue, n, "write");
         int k = ring.size();
         long chunk = ring.getFirst().size();
         long count = (n + chunk - 1) / chunk;
         Event[] events = new Event[k];
+        long sent = 0;
         try {
-            for (long i = 0; i < count; i++) {
+            for (long i = 0; i < count; i++, sent++) {
                 int slot = (int) (i % k);
-                reuse(i, events, slot);
+                reuse(queue, i, events, slot);
                 HeapBlock b = ring.get(slot);
                 long at = i * chunk;
                 long len = Math.min(chunk, n - at);
                 MemorySegment.copy(src, at, b.segment(), 0, len);
-                events[slot] = send(new Calls.BufferWrite(), buffer, offset + at, len, b.offset(), i + k < count);
+                events[slot] = send(queue, new Calls.BufferWrite(), buffer, offset + at, len, b.offset(),
+                        i + k < count);
             }
         } finally {
             release(events);
-            synchronized (this) {
-                blocks.addAll(ring);
-            }
+            keep(ring, sent, List.of());
         }
     }
 
@@ -125,29 +132,31 @@ final class Staging {
      * Reads {@code dst.byteSize()} bytes of {@code buffer} from byte {@code offset} into {@code dst} (not heap
      * memory), through staging blocks: chunks whose block is reused are copied out here, the last ones at finish.
      */
-    void read(DeviceBuffer buffer, long offset, MemorySegment dst) {
+    void read(CommandQueue queue, DeviceBuffer buffer, long offset, MemorySegment dst) {
         long n = dst.byteSize();
         checkRange("read", buffer, offset, n);
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("read of " + n + " bytes from buffer " + buffer.handle
                     + ": the destination is read-only memory; pass writable memory");
         }
-        checkNotPending(dst, "read into");
-        List<HeapBlock> ring = allocate(n, "read");
+        checkNotPending(queue, dst, "read into");
+        List<HeapBlock> ring = allocate(queue, n, "read");
         int k = ring.size();
         long chunk = ring.getFirst().size();
         long count = (n + chunk - 1) / chunk;
         Event[] events = new Event[k];
         List<CopyOut> tail = new ArrayList<>(k);
+        long sent = 0;
         try {
-            for (long i = 0; i < count; i++) {
+            for (long i = 0; i < count; i++, sent++) {
                 int slot = (int) (i % k);
                 HeapBlock b = ring.get(slot);
-                if (reuse(i, events, slot)) {
-                    long at = (i - k) * chunk; // the chunk that used this block last: a full one
-                    MemorySegment.copy(b.segment(), 0, dst, at, chunk);
+                if (reuse(queue, i, events, slot)) {
+                    // the chunk that used this block last, a full one
+                    MemorySegment.copy(b.segment(), 0, dst, (i - k) * chunk, chunk);
                 }
-                events[slot] = send(new Calls.BufferRead(), buffer, offset + i * chunk, Math.min(chunk, n - i * chunk),
+                long at = i * chunk;
+                events[slot] = send(queue, new Calls.BufferRead(), buffer, offset + at, Math.min(chunk, n - at),
                         b.offset(), i + k < count);
             }
             for (long i = Math.max(0, count - k); i < count; i++) {
@@ -156,19 +165,16 @@ final class Staging {
             }
         } finally {
             release(events);
-            synchronized (this) {
-                blocks.addAll(ring);
-                copyOuts.addAll(tail);
-            }
+            keep(ring, sent, tail);
         }
-        pendingRead(dst, buffer, offset);
+        pendingRead(queue, dst, buffer, offset);
     }
 
     /**
      * Before chunk {@code i} uses the block in {@code slot}: waits for the chunk that used it last, if any, and
      * finishes the queue every {@link #FINISH_EVERY} chunks. True if the block held an earlier chunk.
      */
-    private boolean reuse(long i, Event[] events, int slot) {
+    private static boolean reuse(CommandQueue queue, long i, Event[] events, int slot) {
         if (i > 0 && i % FINISH_EVERY == 0) {
             queue.finish();
         }
@@ -189,12 +195,31 @@ final class Staging {
         return true;
     }
 
-    private <V extends Calls.Transfer<V>> Event send(V call, DeviceBuffer buffer, long offset, long size,
-                                                      long heapOffset, boolean withEvent) {
+    private static <V extends Calls.Transfer<V>> Event send(CommandQueue queue, V call, DeviceBuffer buffer,
+                                                             long offset, long size, long heapOffset,
+                                                             boolean withEvent) {
+        Ferry ferry = queue.ferry;
         long event = withEvent ? ferry.newHandle() : 0;
         queue.channel().oneWay(call, false, c -> c.queue(queue.handle).buffer(buffer.handle).offset(offset)
                 .size(size).heapOffset(heapOffset).event(event));
         return withEvent ? new Event(ferry, event) : null;
+    }
+
+    /**
+     * After a transfer: its blocks wait for the next finish, with the copies its read still owes; a transfer that
+     * failed before sending anything gives them back at once.
+     */
+    private void keep(List<HeapBlock> ring, long sent, List<CopyOut> tail) {
+        if (sent == 0) {
+            for (HeapBlock b : ring) {
+                b.close();
+            }
+            return;
+        }
+        synchronized (this) {
+            blocks.addAll(ring);
+            copyOuts.addAll(tail);
+        }
     }
 
     private static void release(Event[] events) {
@@ -209,8 +234,7 @@ final class Staging {
      * The blocks of one transfer of {@code n} bytes: one of {@code n} bytes if that is a chunk, else up to
      * {@link #MAX_BLOCKS} of one chunk size (fewer, or smaller, where the heap is fragmented).
      */
-    private List<HeapBlock> allocate(long n, String call) {
-        Heap heap = ferry.heap();
+    private List<HeapBlock> allocate(CommandQueue queue, long n, String call) {
         boolean reclaimed = false;
         while (true) {
             long free = heap.capacity() - heap.usedBytes();
@@ -232,9 +256,10 @@ final class Staging {
                     queue.finish(); // frees this queue's staging blocks
                     continue;
                 }
-                throw new FerryException(Status.QUOTA_EXCEEDED, call + " of " + n + " bytes: the heap has no room "
-                        + "for a staging block of " + smallest + " bytes (" + (heap.capacity() - heap.usedBytes())
-                        + " of " + heap.capacity() + " bytes free); close heap blocks you no longer need, finish "
+                throw new FerryException(Status.QUOTA_EXCEEDED, call + " of " + HeapFigures.bytes(n) + " from memory "
+                        + "outside the heap: no room in the heap for a staging block of " + HeapFigures.bytes(smallest)
+                        + " (" + HeapFigures.bytes(heap.capacity() - heap.usedBytes()) + " of "
+                        + HeapFigures.bytes(heap.capacity()) + " free); close heap blocks you no longer need, finish "
                         + "queues that hold staged transfers, or provision the guest with a larger region");
             }
             List<HeapBlock> ring = new ArrayList<>(MAX_BLOCKS);
@@ -253,7 +278,7 @@ final class Staging {
 
     private static HeapBlock tryAllocate(Heap heap, long size) {
         try {
-            return heap.allocate(size);
+            return heap.allocateStaging(size);
         } catch (FerryException full) {
             if (full.status() != Status.QUOTA_EXCEEDED) {
                 throw full;
@@ -271,8 +296,8 @@ final class Staging {
     }
 
     /** In debug mode: records that {@code target} is valid only after the next finish. */
-    void pendingRead(MemorySegment target, DeviceBuffer buffer, long offset) {
-        if (ferry.debugging()) {
+    void pendingRead(CommandQueue queue, MemorySegment target, DeviceBuffer buffer, long offset) {
+        if (queue.ferry.debugging()) {
             synchronized (this) {
                 pending.add(new PendingRead(target, buffer.handle, offset));
             }
@@ -283,8 +308,8 @@ final class Staging {
      * In debug mode: throws {@link IllegalStateException} if {@code memory} overlaps the destination of a read of
      * this queue that no finish has completed yet ({@code use} says what the caller was about to do).
      */
-    void checkNotPending(MemorySegment memory, String use) {
-        if (!ferry.debugging()) {
+    void checkNotPending(CommandQueue queue, MemorySegment memory, String use) {
+        if (!queue.ferry.debugging()) {
             return;
         }
         synchronized (this) {
