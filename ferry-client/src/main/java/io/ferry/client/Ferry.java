@@ -65,6 +65,7 @@ public final class Ferry implements AutoCloseable {
     private volatile boolean closed;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
+    private volatile boolean debug;
 
     private Ferry(Region region, Channel channel, long sessionId) {
         this.region = region;
@@ -337,6 +338,19 @@ public final class Ferry implements AutoCloseable {
     /** Memory shared with the host; data placed here reaches the device without copies through the channel. */
     public Heap heap() {
         return heap;
+    }
+
+    /**
+     * Debug mode: extra checks of this library's own calls that cost a little time, such as a queue refusing to
+     * read from or into memory that one of its unfinished reads still targets ({@link CommandQueue#read}).
+     */
+    public Ferry debug(boolean on) {
+        debug = on;
+        return this;
+    }
+
+    boolean debugging() {
+        return debug;
     }
 
     /** Creates a context on {@code device}. */
