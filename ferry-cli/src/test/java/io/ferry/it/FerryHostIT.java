@@ -3,6 +3,7 @@ package io.ferry.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.cli.Main;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /**
  * A guest program finds its host through FERRY_HOST, in each of its forms, and through the deprecated FERRY_SOCKET:
@@ -102,5 +104,17 @@ class FerryHostIT {
         assertEquals(3, run.getKey(), run.getValue());
         assertTrue(run.getValue().contains("REFUSED INVALID_ARGUMENT") && run.getValue().contains("unix:PATH"),
                 run.getValue());
+    }
+
+    @Test
+    void statusFindsTheAdminSocketFromHostAndFromFerryHost() {
+        CommandLine status = new CommandLine(new Main());
+        assertEquals(0, status.execute("status", "--json", "--host", "unix:" + hosts.host.guestSocket()));
+        assertEquals(0, status.execute("status", "--json", "--host", "file:" + hosts.dir));
+        assertEquals(0, status.execute("status", "--json", "--admin-socket", hosts.dir.resolve("admin.sock").toString()));
+        assertEquals(0, status.execute("status", "--json", "--socket", hosts.dir.resolve("admin.sock").toString()),
+                "the old name of --admin-socket");
+        assertEquals(1, status.execute("status", "--json", "--host", "unix:" + hosts.dir + "-other.sock"),
+                "no host there");
     }
 }
