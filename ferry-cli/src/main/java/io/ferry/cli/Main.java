@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, HostCommand.class, StatusCommand.class, ExampleCommand.class, GuestCommand.class,
                 BenchCommand.class, VmDemoCommand.class, TaCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "  ./ferry test [--gpu]   run every test (handled by the launcher)",
-                "  ./ferry install        put the guest library (io.ferry:ferry-client) into the local Maven repository",
-                "                         and print the dependency for a guest's pom.xml (handled by the launcher)"})
+                "  ./ferry install        install the guest library io.ferry:ferry-client in",
+                "                         ~/.m2 and print its Maven dependency (the launcher)"})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
