@@ -21,9 +21,18 @@ final class HostConnect {
                 throw e;
             }
             // Where the address came from is what the user changes: name it (FERRY_HOST, --host, the default).
-            throw new FerryException(e.status(), e.getMessage() + " [" + where(host)
+            throw new FerryException(e.status(), bare(e) + " [" + where(host)
                     + "; FERRY_HOST takes unix:SOCKET, file:REGION or pci:ADDRESS]");
         }
+    }
+
+    /** The message {@code e} was made with, without the status's name and hint its constructor added. */
+    private static String bare(FerryException e) {
+        String m = e.getMessage();
+        String prefix = e.status().message() + ": ";
+        String suffix = e.status().hint().isEmpty() ? "" : " (" + e.status().hint() + ")";
+        m = m.startsWith(prefix) ? m.substring(prefix.length()) : m;
+        return !suffix.isEmpty() && m.endsWith(suffix) ? m.substring(0, m.length() - suffix.length()) : m;
     }
 
     private static String where(HostAddress host) {
