@@ -117,4 +117,21 @@ class FerryHostIT {
         assertEquals(1, status.execute("status", "--json", "--host", "unix:" + hosts.dir + "-other.sock"),
                 "no host there");
     }
+
+    @Test
+    void exampleTakesItsHostFromHostAndStillFromTheOldRegionDirFlag() throws Exception {
+        Path config = hosts.dir.resolveSibling(hosts.dir.getFileName() + "-guest.yaml");
+        try {
+            // The guest's secret from a config file (-c), the host from --host: the two are separate settings.
+            new HostConfig(hosts.dir, false, List.of(), List.of(Hosts.guest("alice", hosts.host.secret("alice"),
+                    Quotas.DEFAULT))).save(config);
+            CommandLine cli = new CommandLine(new Main());
+            assertEquals(0, cli.execute("example", "vadd", "--guest", "alice", "--host",
+                    "unix:" + hosts.host.guestSocket(), "-c", config.toString()));
+            assertEquals(0, cli.execute("example", "vadd", "--guest", "bob", "--region-dir", hosts.dir.toString()),
+                    "--region-dir, hidden, as --host file:DIR");
+        } finally {
+            java.nio.file.Files.deleteIfExists(config);
+        }
+    }
 }
