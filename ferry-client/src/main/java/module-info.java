@@ -9,8 +9,9 @@
  * reads this one reads those too. A copy of them in the client would be a second catalogue to keep in step with the
  * host's. The channel ({@code io.ferry.channel}) is not passed on: no public signature uses it.
  *
- * <p>The channel's restricted FFM calls (mmap, futex, sockets) need {@code --enable-native-access=io.ferry.channel}
- * on the module path, or {@code --enable-native-access=ALL-UNNAMED} on the class path.
+ * <p>The restricted FFM calls of the channel (mmap, futex, sockets) and of this library (heap segments) need
+ * {@code --enable-native-access=io.ferry.channel,io.ferry.client} on the module path, or
+ * {@code --enable-native-access=ALL-UNNAMED} on the class path.
  */
 module io.ferry.client {
     requires transitive io.ferry.protocol;
