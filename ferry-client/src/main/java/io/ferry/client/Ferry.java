@@ -49,9 +49,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * unreachable, with a warning once per kind (docs/client.md#lifetimes).
  */
 public final class Ferry implements AutoCloseable {
-    /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
+    /** Where a host keeps its regions by default. */
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
-    /** The host's guest socket unless {@code FERRY_SOCKET} says otherwise (the host's default 'socket:'). */
+    /** The host's guest socket unless {@code FERRY_HOST} says otherwise (the host's default 'socket:'). */
     public static final Path DEFAULT_SOCKET = Path.of("/run/ferry/guest.sock");
     static final long CONNECT_TIMEOUT_NANOS = 3_000_000_000L;
 
@@ -75,25 +75,20 @@ public final class Ferry implements AutoCloseable {
         this.devices = List.copyOf(queryDevices());
     }
 
-    /** The region directory: {@code FERRY_REGION_DIR} or {@link #DEFAULT_REGION_DIR}. */
-    public static Path regionDir() {
-        String env = System.getenv("FERRY_REGION_DIR");
-        return env == null || env.isBlank() ? DEFAULT_REGION_DIR : Path.of(env);
-    }
-
     /**
-     * Connects as guest {@code guest} over the host's guest socket: {@code FERRY_SOCKET} or
-     * {@link #DEFAULT_SOCKET}, with the secret from {@code FERRY_SECRET} (base64) or the file named by
-     * {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes).
+     * Connects as guest {@code guest} to the host that {@code FERRY_HOST} names (see {@link HostAddress}: a guest
+     * socket, a region file or directory, a PCI device), by default over the guest socket
+     * {@link #DEFAULT_SOCKET}; over a socket, with the secret from {@code FERRY_SECRET} (base64) or the file named
+     * by {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes). The deprecated {@code FERRY_SOCKET} and
+     * {@code FERRY_REGION_DIR} still work where {@code FERRY_HOST} is unset.
      */
     public static Ferry connect(String guest) {
-        return connect(socketPath(), guest, secretFromEnvironment(guest));
+        return connect(HostAddress.fromEnvironment(), guest);
     }
 
-    /** The guest socket: {@code FERRY_SOCKET} or {@link #DEFAULT_SOCKET}. */
-    public static Path socketPath() {
-        String env = System.getenv("FERRY_SOCKET");
-        return env == null || env.isBlank() ? DEFAULT_SOCKET : Path.of(env);
+    /** Connects as guest {@code guest} to the host at {@code host} (as {@link #connect(String)} with that FERRY_HOST). */
+    public static Ferry connect(HostAddress host, String guest) {
+        return HostConnect.connect(host, guest);
     }
 
     /**
@@ -144,7 +139,7 @@ public final class Ferry implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
                     + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
-                    + "(./ferry host), and is FERRY_SOCKET its 'socket:'?");
+                    + "(./ferry host) with this 'socket:'?");
         }
         Region region;
         try {
