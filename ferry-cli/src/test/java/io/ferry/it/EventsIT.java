@@ -181,6 +181,33 @@ class EventsIT {
     }
 
     @Test
+    void aSessionThatEndsWithAnUnsetUserEventLeavesNothingWaiting() {
+        try (Ferry ferry = host.connect("alice")) {
+            Context ctx = ferry.createContext(ferry.defaultDevice());
+            CommandQueue q = ctx.createQueue();
+            Kernel ids = ctx.buildProgram(KERNELS).kernel("ids");
+            DeviceBuffer a = ctx.createBuffer(4L * N);
+            UserEvent never = ctx.createUserEvent();
+            ids.arg(0, a);
+            Event gated = q.launchWithEvent(ids, NDRange.of(N), null, never);
+            q.writeWithEvent(a, 0, MemorySegment.ofArray(new int[N]), gated); // gated through the event too
+            q.flush();
+        } // the session ends: the host fails the user event, so its queue can be finished and released
+        try (Ferry ferry = host.connect("alice");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(64);
+             UserEvent released = ctx.createUserEvent();
+             HeapBlock out = ferry.heap().allocate(64)) {
+            Event gated = q.fillWithEvent(a, MemorySegment.ofArray(new int[] {9}), 0, 64, released);
+            released.close(); // released unset: failed, so the fill fails rather than waiting forever
+            assertThrows(FerryException.class, gated::await);
+            q.fill(a, MemorySegment.ofArray(new int[] {5}), 0, 64).read(a, 0, out.segment()).finish();
+            assertEquals(5, ints(out, 16)[15]);
+        }
+    }
+
+    @Test
     void aFailedUserEventFailsTheCommandThatWaitsForIt() {
         try (Ferry ferry = host.connect("alice");
              Context ctx = ferry.createContext(ferry.defaultDevice());
