@@ -15,14 +15,17 @@ public record QueueOptions(boolean outOfOrder, boolean profiling, int priority) 
         return new QueueOptions(false, false, 0);
     }
 
+    /** These options with out-of-order execution {@code on} or off. */
     public QueueOptions withOutOfOrder(boolean on) {
         return new QueueOptions(on, profiling, priority);
     }
 
+    /** These options with profiling {@code on} or off. */
     public QueueOptions withProfiling(boolean on) {
         return new QueueOptions(outOfOrder, on, priority);
     }
 
+    /** These options with priority {@code value}. */
     public QueueOptions withPriority(int value) {
         return new QueueOptions(outOfOrder, profiling, value);
     }
