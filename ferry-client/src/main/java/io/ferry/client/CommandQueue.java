@@ -7,9 +7,13 @@ import java.util.List;
 
 /**
  * A command queue: in-order unless created out-of-order ({@link QueueOptions}). Each enqueue method has a twin
- * named {@code ...WithEvent} that returns an {@link Event} and waits for the events given as {@code waitFor}. Enqueue calls are one-way: they return at once and their errors are reported by the
- * next {@link #finish()} (naming the failed call). Data given as heap memory ({@link Ferry#heap()}) moves straight
+ * named {@code ...WithEvent} that returns an {@link Event} and waits for the events given as {@code waitFor}.
+ * Enqueue calls are one-way: they return at once and their errors are reported by the next {@link #finish()} (naming the failed call). Data given as heap memory ({@link Ferry#heap()}) moves straight
  * between the heap and the device; other memory is staged through a heap block, which costs one extra copy.
+ *
+ * <p>An {@link Event} returned by a {@code ...WithEvent} method holds a host object (one of the guest's object quota)
+ * until it is closed, even after its command completed: close every event (try-with-resources); see
+ * docs/client.md#lifetimes.
  */
 public final class CommandQueue extends Remote {
     private final Context context;
@@ -24,6 +28,12 @@ public final class CommandQueue extends Remote {
         super(ferry, handle);
         this.context = context;
         this.enqueues = new Enqueues(this, ferry);
+        // If this queue dies unclosed: free its staging blocks and unpin once the host has finished it. Captures
+        // the lists and the heap, never this queue (see Lifetimes).
+        Heap heap = ferry.heap();
+        List<HeapBlock> stagingBlocks = staging;
+        List<Long> pinnedBlocks = pinned;
+        lifetime.settleAfterRelease(() -> settle(heap, stagingBlocks, pinnedBlocks));
     }
 
     public Context context() {
@@ -37,7 +47,7 @@ public final class CommandQueue extends Remote {
             pin(heapOffset);
         }
         if (heapOffset < 0) {
-            HeapBlock block = ferry.heap().allocate(src.byteSize());
+            HeapBlock block = ferry.heap().allocateStaging(src.byteSize());
             block.segment().copyFrom(src);
             synchronized (staging) {
                 staging.add(block);
@@ -62,7 +72,7 @@ public final class CommandQueue extends Remote {
             sendRead(buffer, offset, dst.byteSize(), heapOffset);
             return this;
         }
-        try (HeapBlock block = ferry.heap().allocate(dst.byteSize())) {
+        try (HeapBlock block = ferry.heap().allocateStaging(dst.byteSize())) {
             sendRead(buffer, offset, dst.byteSize(), block.offset());
             finish();
             dst.copyFrom(block.segment());
@@ -234,21 +244,46 @@ public final class CommandQueue extends Remote {
         try {
             channel().call(new Calls.Finish(), null, c -> c.queue(handle));
         } finally {
-            List<HeapBlock> done;
-            List<Long> unpin;
-            synchronized (staging) {
-                done = new ArrayList<>(staging);
-                staging.clear();
-                unpin = new ArrayList<>(pinned);
-                pinned.clear();
-            }
-            for (HeapBlock b : done) {
-                b.close();
-            }
-            for (long block : unpin) {
-                ferry.heap().unpin(block);
+            settle(ferry.heap(), staging, pinned);
+        }
+    }
+
+    /** After a finish: frees the staging blocks and undoes the pins of the transfers it completed. */
+    private static void settle(Heap heap, List<HeapBlock> staging, List<Long> pinned) {
+        List<HeapBlock> done;
+        List<Long> unpin;
+        synchronized (staging) {
+            done = new ArrayList<>(staging);
+            staging.clear();
+            unpin = new ArrayList<>(pinned);
+            pinned.clear();
+        }
+        for (HeapBlock b : done) {
+            b.close();
+        }
+        for (long block : unpin) {
+            heap.unpin(block);
+        }
+    }
+
+    /**
+     * Releases the queue on the host. Transfers still in flight are finished first, so their staging blocks are
+     * freed only once the device is done with them (an error of theirs is not reported: nobody waits for it).
+     */
+    @Override
+    public void close() {
+        boolean busy;
+        synchronized (staging) {
+            busy = !staging.isEmpty() || !pinned.isEmpty();
+        }
+        if (busy) {
+            try {
+                finish();
+            } catch (FerryException e) {
+                // The queue is being dropped: the failed command's error has no one left to report to.
             }
         }
+        super.close();
     }
 
     private void pin(long heapOffset) {

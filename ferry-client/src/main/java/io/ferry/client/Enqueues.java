@@ -4,6 +4,7 @@ import io.ferry.protocol.Calls;
 import io.ferry.protocol.EventCalls;
 import io.ferry.protocol.WaitList;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Reference;
 
 /**
  * The encoders of {@link CommandQueue}'s commands that return an event and wait for others: each writes the
@@ -27,6 +28,7 @@ final class Enqueues {
         long e = ferry.newHandle();
         channel().oneWay(new Calls.BufferWrite(), false, WaitList.encode(waits, null), c -> c.queue(queue.handle)
                 .buffer(buffer.handle).offset(offset).size(size).heapOffset(heapOffset).event(e).waits(waits.length));
+        Reference.reachabilityFence(waitFor); // their handles went into the blob: released only after it was sent
         return new Event(ferry, e);
     }
 
@@ -35,6 +37,7 @@ final class Enqueues {
         long e = ferry.newHandle();
         channel().oneWay(new Calls.BufferRead(), false, WaitList.encode(waits, null), c -> c.queue(queue.handle)
                 .buffer(buffer.handle).offset(offset).size(size).heapOffset(heapOffset).event(e).waits(waits.length));
+        Reference.reachabilityFence(waitFor); // their handles went into the blob: released only after it was sent
         return new Event(ferry, e);
     }
 
@@ -44,6 +47,7 @@ final class Enqueues {
         channel().oneWay(new Calls.BufferCopy(), false, WaitList.encode(waits, null), c -> c.queue(queue.handle)
                 .source(src.handle).destination(dst.handle).sourceOffset(srcOffset).destinationOffset(dstOffset)
                 .size(size).event(e).waits(waits.length));
+        Reference.reachabilityFence(waitFor);
         return new Event(ferry, e);
     }
 
@@ -52,6 +56,7 @@ final class Enqueues {
         long e = ferry.newHandle();
         channel().oneWay(new Calls.BufferFill(), false, WaitList.encode(waits, pattern), c -> c.queue(queue.handle)
                 .buffer(buffer.handle).offset(offset).size(size).event(e).waits(waits.length));
+        Reference.reachabilityFence(waitFor);
         return new Event(ferry, e);
     }
 
@@ -75,6 +80,7 @@ final class Enqueues {
         long[] l = local == null ? null : local.sizes();
         channel().oneWay(new Calls.Launch(), false, WaitList.encode(waits, null), c -> c.queue(queue.handle)
                 .kernel(kernel.handle).range(dims, o, global.sizes(), l).event(e).waits(waits.length));
+        Reference.reachabilityFence(waitFor);
         return event ? new Event(ferry, e) : null;
     }
 
@@ -84,6 +90,7 @@ final class Enqueues {
         EventCalls.Sync<?> view = barrier ? new EventCalls.Barrier() : new EventCalls.Marker();
         channel().oneWay(view, false, WaitList.encode(waits, null),
                 c -> c.queue(queue.handle).event(e).waits(waits.length));
+        Reference.reachabilityFence(waitFor);
         return new Event(ferry, e);
     }
 

@@ -8,6 +8,19 @@ import io.ferry.protocol.Status;
  * Marks the completion of one enqueued command (OpenCL's {@code cl_event}): pass it in another command's
  * {@code waitFor} list to order the two, {@link #await()} it, or ask its {@link #status()}. Closing it releases it
  * on the host (the command still runs).
+ *
+ * <p>An event is a host object: it counts against the guest's object quota (4096 by default) and holds its host
+ * resources until {@link #close()}, even after the command completed. Close every event, best with
+ * try-with-resources:
+ *
+ * <pre>{@code
+ * try (Event e = queue.launchWithEvent(kernel, global, null)) {
+ *     e.await();
+ * }
+ * }</pre>
+ *
+ * An event that becomes unreachable unclosed is released by Ferry's cleaner, late, and the first one logs a
+ * warning (see docs/client.md#lifetimes).
  */
 public sealed class Event extends Remote permits UserEvent {
     /**

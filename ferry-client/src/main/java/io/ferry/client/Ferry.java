@@ -1,6 +1,5 @@
 package io.ferry.client;
 
-import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.HandoverDescriptor;
@@ -12,11 +11,9 @@ import io.ferry.channel.RegionException;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.DeviceType;
-import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -46,6 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Objects are named by handles this library picks, so creating one costs no round trip; enqueue-type calls are
  * one-way and their errors surface at the next synchronous call of the same queue ({@link CommandQueue#finish()}).
  * Thread-safe.
+ *
+ * <p>Every object created here, <em>events</em> included, holds host resources (one of the guest's 4096 objects by
+ * default) or heap space until closed: close each (try-with-resources). An unclosed one is released late, when
+ * unreachable, with a warning once per kind (docs/client.md#lifetimes).
  */
 public final class Ferry implements AutoCloseable {
     /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
@@ -60,6 +61,7 @@ public final class Ferry implements AutoCloseable {
     private final long sessionId;
     private final List<Device> devices;
     private final AtomicLong handles = new AtomicLong();
+    private final Lifetimes lifetimes = new Lifetimes();
     private volatile boolean closed;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
@@ -340,23 +342,23 @@ public final class Ferry implements AutoCloseable {
     /** Creates a context on {@code device}. */
     public Context createContext(Device device) {
         long h = newHandle();
-        channel.oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
+        channel().oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
         return new Context(this, h, device);
     }
 
     /** A synchronous no-op: one round trip to the host (what {@code ./ferry bench transport} measures). */
     public long nop(long value) {
-        return channel.call(new Calls.Nop(), null, c -> c.value(value)).r0();
+        return channel().call(new Calls.Nop(), null, c -> c.value(value)).r0();
     }
 
     /** A one-way no-op. */
     public void nopOneWay(long value) {
-        channel.oneWay(new Calls.Nop(), false, c -> c.value(value));
+        channel().oneWay(new Calls.Nop(), false, c -> c.value(value));
     }
 
     /** Publishes any calls this library has held back to batch them. */
     public void flush() {
-        channel.flush();
+        channel().flush();
     }
 
     /**
@@ -377,46 +379,7 @@ public final class Ferry implements AutoCloseable {
 
     /** The calls the TEE client makes, over this connection (for {@link TeeContext#initialize}). */
     public TeeTransport teeTransport() {
-        return new TeeTransport() {
-            @Override
-            public Reply call(Op op, byte[] blob, long... args) {
-                checkArgs(op, args);
-                Channel.Completion c = channel.call(CallRecord.of(op), blob, r -> putArgs(op, r, args));
-                return new Reply(c.r0(), c.r1(), c.r2(), c.r3(), c.blob());
-            }
-
-            @Override
-            public void send(Op op, long... args) {
-                checkArgs(op, args);
-                channel.oneWay(CallRecord.of(op), false, r -> putArgs(op, r, args));
-            }
-
-            @Override
-            public HeapMemory allocate(long bytes) {
-                HeapBlock b = heap.allocate(bytes);
-                return new HeapMemory() {
-                    @Override
-                    public long offset() {
-                        return b.offset();
-                    }
-
-                    @Override
-                    public MemorySegment segment() {
-                        return b.segment();
-                    }
-
-                    @Override
-                    public void close() {
-                        b.close();
-                    }
-                };
-            }
-
-            @Override
-            public long heapOffset(MemorySegment s) {
-                return heap.offsetOf(s);
-            }
-        };
+        return new ConnectionTeeTransport(this);
     }
 
     /** The host's id of this session (for matching host logs). */
@@ -428,21 +391,16 @@ public final class Ferry implements AutoCloseable {
         return region.header().guestName();
     }
 
+    /** The channel, after sending the releases of objects the cleaner found unreachable (see {@link Lifetimes}). */
     Channel channel() {
+        if (lifetimes.hasPending()) {
+            lifetimes.drain(channel);
+        }
         return channel;
     }
 
-    private static void checkArgs(Op op, long[] args) {
-        if (args.length != op.argCount()) {
-            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
-        }
-    }
-
-    /** Writes {@code args} by index: for the calls without a named view (the TEE's, whose layout is TeeWire's). */
-    private static void putArgs(Op op, CallRecord r, long[] args) {
-        for (int i = 0; i < op.argCount(); i++) {
-            r.arg(i, args[i]);
-        }
+    Lifetimes lifetimes() {
+        return lifetimes;
     }
 
     long newHandle() {

@@ -10,11 +10,23 @@ import java.lang.foreign.MemorySegment;
 public final class Kernel extends Remote {
     private final String name;
     private final int argCount;
+    /**
+     * What this kernel uses and must outlive it: its program, and the buffers set as arguments (index to buffer), so
+     * the cleaner never releases one while a launch may still name it.
+     */
+    private final Program program;
+    private final java.util.Map<Integer, DeviceBuffer> argBuffers = new java.util.HashMap<>();
 
-    Kernel(Ferry ferry, long handle, String name, int argCount) {
+    Kernel(Ferry ferry, long handle, Program program, String name, int argCount) {
         super(ferry, handle);
+        this.program = program;
         this.name = name;
         this.argCount = argCount;
+    }
+
+    /** The program this kernel comes from. */
+    public Program program() {
+        return program;
     }
 
     public String name() {
@@ -29,7 +41,18 @@ public final class Kernel extends Remote {
     public Kernel arg(int index, DeviceBuffer buffer) {
         long b = buffer == null ? 0 : buffer.handle;
         channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(b));
+        holdArg(index, buffer); // after the send: keeps the buffer reachable until its record is written
         return this;
+    }
+
+    private void holdArg(int index, DeviceBuffer buffer) {
+        synchronized (argBuffers) {
+            if (buffer == null) {
+                argBuffers.remove(index);
+            } else {
+                argBuffers.put(index, buffer);
+            }
+        }
     }
 
     /** A NULL buffer argument ({@code clSetKernelArg} with a NULL {@code cl_mem}): the kernel sees a null pointer. */
@@ -85,17 +108,20 @@ public final class Kernel extends Remote {
     /** A by-value argument given as raw bytes (a struct or vector type). */
     public Kernel arg(int index, MemorySegment bytes) {
         channel().oneWay(new Calls.KernelArgValue(), true, bytes, c -> c.kernel(handle).index(index));
+        holdArg(index, null);
         return this;
     }
 
     /** A {@code __local} argument of {@code bytes} bytes. */
     public Kernel argLocal(int index, long bytes) {
         channel().oneWay(new Calls.KernelArgLocal(), true, c -> c.kernel(handle).index(index).bytes(bytes));
+        holdArg(index, null);
         return this;
     }
 
     private Kernel value(int index, byte[] bytes) {
         channel().oneWay(new Calls.KernelArgValue(), true, bytes, c -> c.kernel(handle).index(index));
+        holdArg(index, null);
         return this;
     }
 }

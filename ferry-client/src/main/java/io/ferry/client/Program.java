@@ -20,6 +20,6 @@ public final class Program extends Remote {
     public Kernel kernel(String name) {
         long h = ferry.newHandle();
         long argc = channel().call(new Calls.KernelCreate(), Wire.utf8(name), c -> c.kernel(h).program(handle)).r0();
-        return new Kernel(ferry, h, name, (int) argc);
+        return new Kernel(ferry, h, this, name, (int) argc);
     }
 }
