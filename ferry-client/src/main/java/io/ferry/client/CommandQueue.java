@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An in-order command queue. Enqueue calls are one-way: they return at once and their errors are reported by the
- * next {@link #finish()} (naming the failed call).
+ * A command queue: in-order unless created out-of-order ({@link QueueOptions}). Enqueue calls are one-way: they
+ * return at once and their errors are reported by the next {@link #finish()} (naming the failed call). Each enqueue
+ * method has a twin named {@code ...WithEvent} that returns an {@link Event} and waits for the events given as
+ * {@code waitFor}.
  *
  * <p><b>Data.</b> {@code write} and {@code read} take a {@link MemorySegment}, a {@code ByteBuffer} (its bytes
  * between position and limit; the position does not move) or a Java array (all of it, or {@code count} elements
@@ -28,11 +30,14 @@ public final class CommandQueue extends Remote {
     private final Staging staging;
     /** Heap blocks of the application used by one-way transfers since the last finish (see {@link Heap#pin}). */
     private final List<Long> pinned = new ArrayList<>();
+    /** The encoders of the commands that return events and take wait lists. */
+    private final Enqueues enqueues;
 
     CommandQueue(Ferry ferry, long handle, Context context) {
         super(ferry, handle);
         this.context = context;
         this.staging = new Staging(ferry.heap());
+        this.enqueues = new Enqueues(this, ferry);
         // If this queue dies unclosed: free its staging blocks and unpin once the host has finished it. Captures
         // the staging state, the pins and the heap, never this queue (see Lifetimes).
         Heap heap = ferry.heap();
@@ -238,11 +243,89 @@ public final class CommandQueue extends Remote {
         return this;
     }
 
-    /** Launches and returns an event that completes with the kernel (times need a profiling queue). */
-    public Event launchWithEvent(Kernel kernel, NDRange global, NDRange local) {
-        long e = ferry.newHandle();
-        send(kernel, global, local, e);
-        return new Event(ferry, e);
+    /**
+     * Launches after the events of {@code waitFor} and returns an event that completes with the kernel (times need a
+     * profiling queue). {@code local} may be null (the device chooses).
+     */
+    public Event launchWithEvent(Kernel kernel, NDRange global, NDRange local, Event... waitFor) {
+        return enqueues.launch(kernel, null, global, local, true, waitFor);
+    }
+
+    /**
+     * Launches with a global work offset: work-item ids start at {@code globalOffset} (one non-negative value per
+     * dimension of {@code global}; OpenCL's {@code global_work_offset}). {@code local} may be null.
+     */
+    public CommandQueue launch(Kernel kernel, long[] globalOffset, NDRange global, NDRange local) {
+        enqueues.launch(kernel, globalOffset, global, local, false);
+        return this;
+    }
+
+    /** As {@link #launch(Kernel, long[], NDRange, NDRange)}, after {@code waitFor}, returning the kernel's event. */
+    public Event launchWithEvent(Kernel kernel, long[] globalOffset, NDRange global, NDRange local, Event... waitFor) {
+        return enqueues.launch(kernel, globalOffset, global, local, true, waitFor);
+    }
+
+    /**
+     * Copies {@code src} into {@code buffer} at {@code offset} after the events of {@code waitFor}; the returned event
+     * completes with the copy. Memory that is not in the heap is staged (and its staging block freed at the next
+     * {@link #finish()}).
+     */
+    public Event writeWithEvent(DeviceBuffer buffer, long offset, MemorySegment src, Event... waitFor) {
+        return enqueues.write(buffer, offset, src.byteSize(), stage(src), waitFor);
+    }
+
+    /**
+     * Reads {@code dst.byteSize()} bytes of {@code buffer} from {@code offset} into {@code dst}, which must be heap
+     * memory ({@link Ferry#heap()}): the data is there once the returned event completes.
+     */
+    public Event readWithEvent(DeviceBuffer buffer, long offset, MemorySegment dst, Event... waitFor) {
+        long heapOffset = ferry.heap().offsetOf(dst);
+        if (heapOffset < 0) {
+            throw new IllegalArgumentException("readWithEvent reads into heap memory only (the device fills it "
+                    + "later): allocate dst from Ferry.heap(), or use read(), which copies it out for you");
+        }
+        pin(heapOffset);
+        return enqueues.read(buffer, offset, dst.byteSize(), heapOffset, waitFor);
+    }
+
+    /** Copies {@code size} bytes between buffers after {@code waitFor}; the event completes with the copy. */
+    public Event copyWithEvent(DeviceBuffer src, long srcOffset, DeviceBuffer dst, long dstOffset, long size,
+                               Event... waitFor) {
+        return enqueues.copy(src, srcOffset, dst, dstOffset, size, waitFor);
+    }
+
+    /** As {@link #fill}, after {@code waitFor}; the event completes with the fill. */
+    public Event fillWithEvent(DeviceBuffer buffer, MemorySegment pattern, long offset, long size, Event... waitFor) {
+        return enqueues.fill(buffer, pattern, offset, size, waitFor);
+    }
+
+    /**
+     * A marker: its event completes when the events of {@code waitFor} have (none given: every earlier command of
+     * this queue). OpenCL's {@code clEnqueueMarkerWithWaitList}.
+     */
+    public Event marker(Event... waitFor) {
+        return enqueues.marker(false, waitFor);
+    }
+
+    /**
+     * A barrier: as {@link #marker}, and later commands of this queue wait for it (what orders an out-of-order
+     * queue). OpenCL's {@code clEnqueueBarrierWithWaitList}.
+     */
+    public Event barrier(Event... waitFor) {
+        return enqueues.marker(true, waitFor);
+    }
+
+    /** The heap offset of {@code src}: in place where it is heap memory (pinned), else a staging block's. */
+    private long stage(MemorySegment src) {
+        long heapOffset = ferry.heap().offsetOf(src);
+        if (heapOffset >= 0) {
+            pin(heapOffset);
+            return heapOffset;
+        }
+        HeapBlock block = ferry.heap().allocateStaging(src.byteSize());
+        block.segment().copyFrom(src);
+        staging.keepUntilFinish(block);
+        return block.offset();
     }
 
     private void send(Kernel kernel, NDRange global, NDRange local, long event) {

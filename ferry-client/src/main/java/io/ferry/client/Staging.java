@@ -95,6 +95,11 @@ final class Staging {
         return b;
     }
 
+    /** Keeps {@code block} (a one-block staging of a {@code ...WithEvent} write) until the next finish frees it. */
+    synchronized void keepUntilFinish(HeapBlock block) {
+        blocks.add(block);
+    }
+
     /** Whether a finish has staging blocks to free. */
     synchronized boolean holdsAny() {
         return !blocks.isEmpty();
