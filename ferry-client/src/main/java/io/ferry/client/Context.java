@@ -32,6 +32,26 @@ public final class Context extends Remote {
         return new CommandQueue(ferry, h, this);
     }
 
+    /**
+     * A queue as {@code options} say: out-of-order (refused with {@code UNSUPPORTED} where the device has none),
+     * profiling, priority.
+     */
+    public CommandQueue createQueue(QueueOptions options) {
+        long h = ferry.newHandle();
+        channel().oneWay(new Calls.QueueCreate(), true, c -> c.queue(h).context(handle)
+                .queueFlags((options.profiling() ? Wire.QUEUE_PROFILING : 0)
+                        | (options.outOfOrder() ? Wire.QUEUE_OUT_OF_ORDER : 0))
+                .priority(options.priority()));
+        return new CommandQueue(ferry, h, this);
+    }
+
+    /** A user event of this context: the application completes or fails it ({@link UserEvent}). */
+    public UserEvent createUserEvent() {
+        long h = ferry.newHandle();
+        channel().oneWay(new io.ferry.protocol.EventCalls.UserEventCreate(), true, c -> c.event(h).context(handle));
+        return new UserEvent(ferry, h);
+    }
+
     /** A device buffer of {@code size} bytes. */
     public DeviceBuffer createBuffer(long size) {
         return createBuffer(size, DeviceBuffer.Access.READ_WRITE);

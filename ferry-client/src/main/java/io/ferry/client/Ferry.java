@@ -55,9 +55,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * unclosed one is released late, when unreachable, with a warning once per kind (docs/client.md#lifetimes).
  */
 public final class Ferry implements AutoCloseable {
-    /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
+    /** Where a host keeps its regions by default. */
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
-    /** The host's guest socket unless {@code FERRY_SOCKET} says otherwise (the host's default 'socket:'). */
+    /** The host's guest socket unless {@code FERRY_HOST} says otherwise (the host's default 'socket:'). */
     public static final Path DEFAULT_SOCKET = Path.of("/run/ferry/guest.sock");
     static final long CONNECT_TIMEOUT_NANOS = 3_000_000_000L;
 
@@ -72,6 +72,7 @@ public final class Ferry implements AutoCloseable {
     private volatile boolean closed;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
+    private volatile boolean debug;
 
     private Ferry(Region region, Channel channel, long sessionId) {
         this.region = region;
@@ -81,25 +82,20 @@ public final class Ferry implements AutoCloseable {
         this.devices = List.copyOf(queryDevices());
     }
 
-    /** The region directory: {@code FERRY_REGION_DIR} or {@link #DEFAULT_REGION_DIR}. */
-    public static Path regionDir() {
-        String env = System.getenv("FERRY_REGION_DIR");
-        return env == null || env.isBlank() ? DEFAULT_REGION_DIR : Path.of(env);
-    }
-
     /**
-     * Connects as guest {@code guest} over the host's guest socket: {@code FERRY_SOCKET} or
-     * {@link #DEFAULT_SOCKET}, with the secret from {@code FERRY_SECRET} (base64) or the file named by
-     * {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes).
+     * Connects as guest {@code guest} to the host that {@code FERRY_HOST} names (see {@link HostAddress}: a guest
+     * socket, a region file or directory, a PCI device), by default over the guest socket
+     * {@link #DEFAULT_SOCKET}; over a socket, with the secret from {@code FERRY_SECRET} (base64) or the file named
+     * by {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes). The deprecated {@code FERRY_SOCKET} and
+     * {@code FERRY_REGION_DIR} still work where {@code FERRY_HOST} is unset.
      */
     public static Ferry connect(String guest) {
-        return connect(socketPath(), guest, secretFromEnvironment(guest));
+        return connect(HostAddress.fromEnvironment(), guest);
     }
 
-    /** The guest socket: {@code FERRY_SOCKET} or {@link #DEFAULT_SOCKET}. */
-    public static Path socketPath() {
-        String env = System.getenv("FERRY_SOCKET");
-        return env == null || env.isBlank() ? DEFAULT_SOCKET : Path.of(env);
+    /** Connects as guest {@code guest} to the host at {@code host} (as {@link #connect(String)} with that FERRY_HOST). */
+    public static Ferry connect(HostAddress host, String guest) {
+        return HostConnect.connect(host, guest);
     }
 
     /**
@@ -150,7 +146,7 @@ public final class Ferry implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
                     + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
-                    + "(./ferry host), and is FERRY_SOCKET its 'socket:'?");
+                    + "(./ferry host) with this 'socket:'?");
         }
         Region region;
         try {
@@ -362,6 +358,19 @@ public final class Ferry implements AutoCloseable {
     /** Memory shared with the host; data placed here reaches the device without copies through the channel. */
     public Heap heap() {
         return heap;
+    }
+
+    /**
+     * Debug mode: extra checks of this library's own calls that cost a little time, such as a queue refusing to
+     * read from or into memory that one of its unfinished reads still targets ({@link CommandQueue#read}).
+     */
+    public Ferry debug(boolean on) {
+        debug = on;
+        return this;
+    }
+
+    boolean debugging() {
+        return debug;
     }
 
     /** Creates a context on {@code device}. */

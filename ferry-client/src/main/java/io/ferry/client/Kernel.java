@@ -37,9 +37,11 @@ public final class Kernel extends Remote {
         return argCount;
     }
 
+    /** A buffer argument; {@code null} passes a NULL buffer, as {@link #argNull}. */
     public Kernel arg(int index, DeviceBuffer buffer) {
-        channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(buffer.handle));
-        holdArg(index, buffer);
+        long b = buffer == null ? 0 : buffer.handle;
+        channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(b));
+        holdArg(index, buffer); // after the send: keeps the buffer reachable until its record is written
         return this;
     }
 
@@ -51,6 +53,36 @@ public final class Kernel extends Remote {
                 argBuffers.put(index, buffer);
             }
         }
+    }
+
+    /** A NULL buffer argument ({@code clSetKernelArg} with a NULL {@code cl_mem}): the kernel sees a null pointer. */
+    public Kernel argNull(int index) {
+        return arg(index, (DeviceBuffer) null);
+    }
+
+    /**
+     * The kernel's limits on its device (OpenCL's {@code clGetKernelWorkGroupInfo}): a synchronous call.
+     *
+     * @param workGroupSize     the largest work-group this kernel can run in (CL_KERNEL_WORK_GROUP_SIZE)
+     * @param preferredMultiple work-group sizes should be multiples of this
+     *                          (CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE)
+     * @param localMemoryBytes  local memory the kernel uses (CL_KERNEL_LOCAL_MEM_SIZE)
+     * @param privateMemoryBytes private memory per work-item (CL_KERNEL_PRIVATE_MEM_SIZE)
+     */
+    public record WorkGroupInfo(long workGroupSize, long preferredMultiple, long localMemoryBytes,
+                                long privateMemoryBytes) {
+    }
+
+    /** Asks the host for this kernel's {@link WorkGroupInfo}. */
+    public WorkGroupInfo workGroupInfo() {
+        Channel.Completion c = channel().call(new io.ferry.protocol.EventCalls.KernelWorkGroupInfo(), null,
+                w -> w.kernel(handle));
+        if (c.r0() <= 0 || c.r1() <= 0 || c.r2() < 0 || c.r3() < 0) {
+            throw new FerryException(io.ferry.protocol.Status.INTERNAL, "KERNEL_WORK_GROUP_INFO of kernel '" + name
+                    + "': the host answered work-group size " + c.r0() + ", multiple " + c.r1() + ", local "
+                    + c.r2() + " and private " + c.r3() + " bytes, which are no kernel limits");
+        }
+        return new WorkGroupInfo(c.r0(), c.r1(), c.r2(), c.r3());
     }
 
     public Kernel arg(int index, int value) {

@@ -196,6 +196,10 @@ public final class CudaSession extends ComputeSession<CuObject> {
     @Override
     public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
         CuObject.Kernel k = get(kernel, CuObject.Kernel.class);
+        if (buffer == 0) {
+            throw new BackendException(Status.UNSUPPORTED, k.args.describe(index) + ": the CUDA backend takes no NULL "
+                    + "buffer argument; pass a buffer (or a 0 by-value pointer argument)");
+        }
         CuObject.Buffer b = get(buffer, CuObject.Buffer.class);
         if (b.dc != k.dc) {
             throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.describe(index)

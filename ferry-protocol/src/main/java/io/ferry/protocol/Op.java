@@ -36,17 +36,29 @@ public enum Op {
     KERNEL_ARG_LOCAL(22, Kind.ONE_WAY, List.of("kernel", "index", "bytes"), "", List.of()),
 
     // queue work
-    BUFFER_WRITE(30, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "heap offset", "event"), "", List.of()),
-    BUFFER_READ(31, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "heap offset", "event"), "", List.of()),
+    BUFFER_WRITE(30, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "heap offset", "event", "waits"),
+            WaitList.BLOB, List.of()),
+    BUFFER_READ(31, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "heap offset", "event", "waits"),
+            WaitList.BLOB, List.of()),
     BUFFER_COPY(32, Kind.ONE_WAY, List.of("queue", "source", "destination", "source offset", "destination offset",
-            "size", "event"), "", List.of()),
-    BUFFER_FILL(33, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "event"), "pattern bytes", List.of()),
+            "size", "event", "waits"), WaitList.BLOB, List.of()),
+    BUFFER_FILL(33, Kind.ONE_WAY, List.of("queue", "buffer", "offset", "size", "event", "waits"),
+            WaitList.BLOB + ", then the pattern bytes", List.of()),
     LAUNCH(34, Kind.ONE_WAY, List.of("queue", "kernel", "dimensions",
-            "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0", "local1", "local2", "event"),
-            "", List.of()),
+            "offset0", "offset1", "offset2", "global0", "global1", "global2", "local0", "local1", "local2", "event",
+            "waits"), WaitList.BLOB, List.of()),
     FINISH(35, Kind.SYNC, List.of("queue"), "", List.of()),
-    EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns")),
+    EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns", "queued ns", "submit ns")),
     QUEUE_HINT(37, Kind.ONE_WAY, List.of("queue", "priority", "deadline ns", "scope"), "", List.of()),
+
+    // events and queues (38-47)
+    MARKER(38, Kind.ONE_WAY, List.of("queue", "event", "waits"), WaitList.BLOB, List.of()),
+    BARRIER(39, Kind.ONE_WAY, List.of("queue", "event", "waits"), WaitList.BLOB, List.of()),
+    USER_EVENT_CREATE(40, Kind.ONE_WAY, List.of("event", "context"), "", List.of()),
+    USER_EVENT_SET(41, Kind.SYNC, List.of("event", "execution status"), "", List.of()),
+    EVENT_STATUS(42, Kind.SYNC, List.of("event"), "", List.of("execution status")),
+    KERNEL_WORK_GROUP_INFO(43, Kind.SYNC, List.of("kernel"), "", List.of("work-group size",
+            "preferred work-group size multiple", "local memory bytes", "private memory bytes")),
 
     // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
     TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",

@@ -22,7 +22,9 @@ class CallsTest {
 
     private static Map<Op, CallRecord> views() throws Exception {
         Map<Op, CallRecord> out = new EnumMap<>(Op.class);
-        for (Class<?> c : Calls.class.getDeclaredClasses()) {
+        List<Class<?>> all = new ArrayList<>(List.of(Calls.class.getDeclaredClasses()));
+        all.addAll(List.of(EventCalls.class.getDeclaredClasses()));
+        for (Class<?> c : all) {
             if (CallRecord.class.isAssignableFrom(c) && !Modifier.isAbstract(c.getModifiers())) {
                 CallRecord v = (CallRecord) c.getConstructor().newInstance();
                 assertNull(out.put(v.spec(), v), "two views for " + v.spec());
