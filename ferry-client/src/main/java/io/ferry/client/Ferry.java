@@ -69,6 +69,7 @@ public final class Ferry implements AutoCloseable {
         this.channel = channel;
         this.heap = new Heap(region.heap());
         this.sessionId = sessionId;
+        channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
         this.devices = List.copyOf(queryDevices());
     }
 
@@ -352,6 +353,25 @@ public final class Ferry implements AutoCloseable {
     /** A one-way no-op. */
     public void nopOneWay(long value) {
         channel.oneWay(new Calls.Nop(), false, c -> c.value(value));
+    }
+
+    /**
+     * Debug mode: every one-way call (kernel arguments, enqueues, creations) waits for the host's answer, so a failed
+     * call throws its {@link FerryException} at the call itself, with the stack trace of the line that made it, not
+     * at a later {@link CommandQueue#finish()} (as {@code setExceptionsEnabled} in JOCL). Each such call costs a round
+     * trip: for finding a mistake, not for production. Failures the device finds while running a command still
+     * surface at {@code finish()}. Also on when the environment has {@code FERRY_DEBUG=1}.
+     *
+     * @return this
+     */
+    public Ferry debug(boolean on) {
+        channel.debug(on);
+        return this;
+    }
+
+    /** Whether debug mode is on ({@link #debug(boolean)}). */
+    boolean debugging() {
+        return channel.debugging();
     }
 
     /** Publishes any calls this library has held back to batch them. */

@@ -10,11 +10,13 @@ import java.lang.foreign.MemorySegment;
 public final class Kernel extends Remote {
     private final String name;
     private final int argCount;
+    private final Device device;
 
-    Kernel(Ferry ferry, long handle, String name, int argCount) {
+    Kernel(Ferry ferry, long handle, String name, int argCount, Device device) {
         super(ferry, handle);
         this.name = name;
         this.argCount = argCount;
+        this.device = device;
     }
 
     public String name() {
@@ -56,8 +58,17 @@ public final class Kernel extends Remote {
         return this;
     }
 
-    /** A {@code __local} argument of {@code bytes} bytes. */
+    /**
+     * A {@code __local} argument of {@code bytes} bytes; more than the device's local memory
+     * ({@link Device#localMemoryBytes()}) throws {@code INVALID_ARGUMENT} here.
+     */
     public Kernel argLocal(int index, long bytes) {
+        long has = device.localMemoryBytes();
+        if (has > 0 && bytes > has) {
+            throw new FerryException(io.ferry.protocol.Status.INVALID_ARGUMENT, "kernel '" + name + "' argument "
+                    + index + ": __local size of " + bytes + " bytes exceeds the local memory of device '"
+                    + device.name() + "' (" + has + " bytes, Device.localMemoryBytes()); use a smaller work-group tile");
+        }
         channel().oneWay(new Calls.KernelArgLocal(), true, c -> c.kernel(handle).index(index).bytes(bytes));
         return this;
     }

@@ -6,9 +6,11 @@ import io.ferry.protocol.Wire;
 /** A built program. */
 public final class Program extends Remote {
     String log = "";
+    private final Device device;
 
-    Program(Ferry ferry, long handle) {
+    Program(Ferry ferry, long handle, Device device) {
         super(ferry, handle);
+        this.device = device;
     }
 
     /** The compiler's log of the successful build (often empty). */
@@ -20,6 +22,6 @@ public final class Program extends Remote {
     public Kernel kernel(String name) {
         long h = ferry.newHandle();
         long argc = channel().call(new Calls.KernelCreate(), Wire.utf8(name), c -> c.kernel(h).program(handle)).r0();
-        return new Kernel(ferry, h, name, (int) argc);
+        return new Kernel(ferry, h, name, (int) argc, device);
     }
 }

@@ -41,6 +41,7 @@ final class OpenCL {
     static final long CL_MEM_READ_WRITE = 1, CL_MEM_WRITE_ONLY = 2, CL_MEM_READ_ONLY = 4, CL_MEM_USE_HOST_PTR = 8;
     static final int CL_PROGRAM_KERNEL_NAMES = 0x1168, CL_PROGRAM_BUILD_LOG = 0x1183;
     static final int CL_KERNEL_NUM_ARGS = 0x1191;
+    static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0, CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
     static final int CL_KERNEL_ARG_ADDRESS_QUALIFIER = 0x1196, CL_KERNEL_ARG_TYPE_NAME = 0x1198, CL_KERNEL_ARG_NAME = 0x119A;
     static final int CL_KERNEL_ARG_ADDRESS_GLOBAL = 0x119B, CL_KERNEL_ARG_ADDRESS_LOCAL = 0x119C;
     static final int CL_KERNEL_ARG_ADDRESS_CONSTANT = 0x119D, CL_KERNEL_ARG_ADDRESS_PRIVATE = 0x119E;
@@ -89,6 +90,7 @@ final class OpenCL {
     private static final MethodHandle GET_PROGRAM_BUILD_INFO = bind("clGetProgramBuildInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle CREATE_KERNEL = bind("clCreateKernel", FunctionDescriptor.of(H, H, ADDRESS, ADDRESS));
     private static final MethodHandle GET_KERNEL_INFO = bind("clGetKernelInfo", INFO);
+    private static final MethodHandle GET_KERNEL_WORK_GROUP_INFO = bind("clGetKernelWorkGroupInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle GET_KERNEL_ARG_INFO = bind("clGetKernelArgInfo", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle SET_KERNEL_ARG = bind("clSetKernelArg", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, H, ADDRESS), Linker.Option.critical(false));
     private static final MethodHandle ENQUEUE_WRITE = bind("clEnqueueWriteBuffer", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, H, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
@@ -171,6 +173,14 @@ final class OpenCL {
             return (int) GET_PROGRAM_BUILD_INFO.invokeExact(program, device, param, size, value, sizeRet);
         } catch (Throwable t) {
             throw fail("clGetProgramBuildInfo", t);
+        }
+    }
+
+    static int getKernelWorkGroupInfo(long kernel, long device, int param, long size, MemorySegment value, MemorySegment sizeRet) {
+        try {
+            return (int) GET_KERNEL_WORK_GROUP_INFO.invokeExact(kernel, device, param, size, value, sizeRet);
+        } catch (Throwable t) {
+            throw fail("clGetKernelWorkGroupInfo", t);
         }
     }
 

@@ -389,8 +389,8 @@ public final class Endpoint implements Runnable {
                         + " ms, over the guest's overrunLimit of " + w.words().limit() / 1_000_000 + " ms (under "
                         + "policy fifo each wait for device work is timed); split the work or raise overrunLimit";
             }
-            String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what
-                    + "; this guest's device work has ended: reconnect to start anew";
+            // the status's hint says what to do (reconnect): the reason says only what happened, once
+            String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what;
             LOG.warning("guest " + guest + ": " + reason);
             takeBack(s, reason);
             return 1;
