@@ -305,7 +305,7 @@ final class Channel {
             seenHostBeatAt = now;
         } else if (now - seenHostBeatAt > HOST_TIMEOUT_NANOS) {
             fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region " + region.path()
-                    + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms; reconnect once it is back"));
+                    + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms"));
         } else if (region.connectAck() != nonce) {
             fail(new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
         }

@@ -28,8 +28,7 @@ public class FerryException extends RuntimeException {
     /** "status message: message (hint)"; the hint once, left out where the message already says it. */
     private static String text(Status status, String message) {
         String hint = status.hint();
-        boolean said = hint.isEmpty() || message.contains(hint)
-                || (status == Status.DEVICE_LOST && message.contains("reconnect"));
+        boolean said = hint.isEmpty() || message.contains(hint);
         return status.message() + ": " + message + (said ? "" : " (" + hint + ")");
     }
 
