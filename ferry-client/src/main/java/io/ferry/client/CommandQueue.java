@@ -143,8 +143,9 @@ public final class CommandQueue extends Remote {
     }
 
     /**
-     * Waits until every command of this queue has completed. Throws the first error of an earlier one-way call on
-     * this queue (or on the session), naming that call.
+     * Waits until every command of this queue has completed. Throws the first failure of an earlier one-way call on
+     * this queue or the session, naming that call and, where known, the line that made it; later failures before this
+     * call are counted in its message and cleared (see {@link Ferry#debug(boolean)} to throw at the call instead).
      */
     public void finish() {
         try {

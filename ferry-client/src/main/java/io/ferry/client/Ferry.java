@@ -356,11 +356,9 @@ public final class Ferry implements AutoCloseable {
     }
 
     /**
-     * Debug mode: every one-way call (kernel arguments, enqueues, creations) waits for the host's answer, so a failed
-     * call throws its {@link FerryException} at the call itself, with the stack trace of the line that made it, not
-     * at a later {@link CommandQueue#finish()} (as {@code setExceptionsEnabled} in JOCL). Each such call costs a round
-     * trip: for finding a mistake, not for production. Failures the device finds while running a command still
-     * surface at {@code finish()}. Also on when the environment has {@code FERRY_DEBUG=1}.
+     * Debug mode (also on with {@code FERRY_DEBUG=1}): every one-way call waits for the host's answer, so a failed call
+     * throws at the call itself, not at a later {@link CommandQueue#finish()} (as JOCL's {@code setExceptionsEnabled});
+     * a round trip per call. Failures found while the device runs a command still surface at {@code finish()}.
      *
      * @return this
      */

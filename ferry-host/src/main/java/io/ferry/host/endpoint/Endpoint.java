@@ -379,7 +379,9 @@ public final class Endpoint implements Runnable {
         if (over > 0 || !w.alive()) {
             String what;
             if (over <= 0) {
-                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")";
+                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")"
+                        + (w.words().busyFor(now) == 0 ? "" : w.words().building() ? " during a program build"
+                        : " while the device ran this guest's work (a kernel or a transfer)");
             } else if (w.words().building()) {
                 what = "ran a program build for " + w.words().busyFor(now) / 1_000_000 + " ms, over the "
                         + "compileTimeLimit of " + w.words().limit() / 1_000_000 + " ms; simplify the program or raise "
