@@ -2,49 +2,17 @@ package io.ferry.opencl;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import io.ferry.protocol.Status;
-import io.ferry.spi.BackendException;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
- * A kernel's own limits on its device ({@code clGetKernelWorkGroupInfo}): the largest work-group the compiled kernel
- * runs ({@code CL_KERNEL_WORK_GROUP_SIZE}) and the local memory it needs, its {@code __local} variables and arguments
- * together ({@code CL_KERNEL_LOCAL_MEM_SIZE}). A launch over either is refused before it is enqueued, with a message
- * naming the figures: a device given more local memory than it has may crash rather than fail the call. The host
- * checked the device's own limits already.
+ * A kernel's own work-group limit on its device ({@code CL_KERNEL_WORK_GROUP_SIZE}), named in the message of a launch
+ * the device refuses for its work-group size. Queried only then: on PoCL a {@code clGetKernelWorkGroupInfo} costs
+ * about 20 us (5 ms the first time), too much for every launch. The host checked the device's limits (maximum
+ * work-group size, local memory) before the launch reached this backend.
  */
 final class ClKernelLimits {
     private ClKernelLimits() {
-    }
-
-    /** Checks a launch of {@code k} with local sizes {@code local} (null: the device chooses); {@code slot}: 8 bytes. */
-    static void check(ClObject.Kernel k, int dims, long[] local, MemorySegment slot) throws BackendException {
-        ClDevice device = k.context.device;
-        if (local != null) {
-            long items = 1;
-            for (int i = 0; i < dims; i++) {
-                items = Math.multiplyHigh(items, local[i]) != 0 ? Long.MAX_VALUE : items * local[i];
-            }
-            long max = query(k, device, OpenCL.CL_KERNEL_WORK_GROUP_SIZE, slot);
-            if (max > 0 && items > max) {
-                throw new BackendException(Status.INVALID_WORK_SIZE, "kernel '" + k.args.kernelName + "': local size "
-                        + Arrays.toString(Arrays.copyOf(local, dims)) + " makes work-groups of " + items
-                        + " work-items, more than this kernel runs on device '" + device.info().name()
-                        + "' (CL_KERNEL_WORK_GROUP_SIZE " + max + "; the device's maximum is "
-                        + device.info().maxWorkGroupSize() + "); use a smaller local size, or none");
-            }
-        }
-        if (k.args.mayTakeLocal()) {
-            long has = device.info().localMemoryBytes();
-            long needs = query(k, device, OpenCL.CL_KERNEL_LOCAL_MEM_SIZE, slot);
-            if (has > 0 && needs > has) {
-                throw new BackendException(Status.INVALID_ARGUMENT, "kernel '" + k.args.kernelName + "' needs "
-                        + needs + " bytes of local memory (its __local variables and arguments, "
-                        + "CL_KERNEL_LOCAL_MEM_SIZE), more than device '" + device.info().name() + "' has (" + has
-                        + " bytes, Device.localMemoryBytes()); use smaller __local arguments");
-            }
-        }
     }
 
     /**

@@ -89,11 +89,6 @@ final class KernelArgs {
         }
     }
 
-    /** Whether the kernel may take {@code __local} arguments (it declares one, or the platform does not say). */
-    boolean mayTakeLocal() {
-        return spaces == null || java.util.Arrays.asList(spaces).contains(Space.LOCAL);
-    }
-
     /** {@code "argument 2 'n' (int)"}, with as much as is known. */
     String describe(int index) {
         StringBuilder sb = new StringBuilder("argument ").append(index);

@@ -232,7 +232,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
             throw new BackendException(Status.INVALID_ARGUMENT, "kernel '" + k.args.kernelName + "' and the queue belong to different contexts");
         }
         k.args.checkLaunch();
-        ClKernelLimits.check(k, dims, local, pointerSlot);
         for (int i = 0; i < dims; i++) {
             globals.setAtIndex(JAVA_LONG, i, global[i]);
             if (offset != null) {
@@ -246,7 +245,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
                 local == null ? MemorySegment.NULL : locals, eventOut(event));
         if (rc != 0) {
             String context = rc == -52 ? k.args.notSetMessage()
-                    : rc == -54 ? ClKernelLimits.workGroupContext(k, dims, global, local, pointerSlot) : "kernel '" + k.args.kernelName + "' global "
+                    : rc == -54 || rc == -55 ? ClKernelLimits.workGroupContext(k, dims, global, local, pointerSlot) : "kernel '" + k.args.kernelName + "' global "
                     + Arrays.toString(Arrays.copyOf(global, dims)) + (local == null ? "" : " local " + Arrays.toString(Arrays.copyOf(local, dims)))
                     + (offset == null ? "" : " offset " + Arrays.toString(Arrays.copyOf(offset, dims)));
             throw ClErrors.exception("clEnqueueNDRangeKernel", rc, context);
