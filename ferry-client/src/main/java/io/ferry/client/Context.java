@@ -49,13 +49,16 @@ public final class Context extends Remote {
 
     /**
      * A buffer backed by heap memory, used in place where the device allows it (a CPU device reads and writes the
-     * block directly). Keep the block open while the buffer lives.
+     * block directly). Keep the block open while the buffer lives (the buffer keeps it reachable).
+     *
+     * @throws IllegalStateException if the block is closed
      */
     public DeviceBuffer createBuffer(HeapBlock block, DeviceBuffer.Access access) {
         long h = ferry.newHandle();
+        long at = block.offset();
         channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(block.size())
-                .access(access.code()).heapOffset(block.offset()));
-        return new DeviceBuffer(ferry, h, block.size());
+                .access(access.code()).heapOffset(at));
+        return new DeviceBuffer(ferry, h, block.size(), block);
     }
 
     /** Creates and builds an OpenCL C program. */

@@ -1,6 +1,9 @@
 package io.ferry.client;
 
-/** Device memory. */
+/**
+ * Device memory. It holds device memory and a host object until {@link #close()}: close it when done (see
+ * docs/client.md#lifetimes).
+ */
 public final class DeviceBuffer extends Remote {
     /** How kernels may use a buffer. */
     public enum Access {
@@ -18,12 +21,20 @@ public final class DeviceBuffer extends Remote {
     }
 
     private final long size;
+    /** The heap block a buffer created over heap memory uses in place: it must outlive the buffer. */
+    private final HeapBlock backing;
 
     DeviceBuffer(Ferry ferry, long handle, long size) {
-        super(ferry, handle);
-        this.size = size;
+        this(ferry, handle, size, null);
     }
 
+    DeviceBuffer(Ferry ferry, long handle, long size, HeapBlock backing) {
+        super(ferry, handle);
+        this.size = size;
+        this.backing = backing;
+    }
+
+    /** Size in bytes. */
     public long size() {
         return size;
     }

@@ -10,13 +10,23 @@ import java.lang.foreign.MemorySegment;
 public final class Kernel extends Remote {
     private final String name;
     private final int argCount;
-    private final Device device;
+    /**
+     * What this kernel uses and must outlive it: its program, and the buffers set as arguments (index to buffer), so
+     * the cleaner never releases one while a launch may still name it.
+     */
+    private final Program program;
+    private final java.util.Map<Integer, DeviceBuffer> argBuffers = new java.util.HashMap<>();
 
-    Kernel(Ferry ferry, long handle, String name, int argCount, Device device) {
+    Kernel(Ferry ferry, long handle, Program program, String name, int argCount) {
         super(ferry, handle);
+        this.program = program;
         this.name = name;
         this.argCount = argCount;
-        this.device = device;
+    }
+
+    /** The program this kernel comes from. */
+    public Program program() {
+        return program;
     }
 
     public String name() {
@@ -29,7 +39,18 @@ public final class Kernel extends Remote {
 
     public Kernel arg(int index, DeviceBuffer buffer) {
         channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(buffer.handle));
+        holdArg(index, buffer);
         return this;
+    }
+
+    private void holdArg(int index, DeviceBuffer buffer) {
+        synchronized (argBuffers) {
+            if (buffer == null) {
+                argBuffers.remove(index);
+            } else {
+                argBuffers.put(index, buffer);
+            }
+        }
     }
 
     public Kernel arg(int index, int value) {
@@ -55,6 +76,7 @@ public final class Kernel extends Remote {
     /** A by-value argument given as raw bytes (a struct or vector type). */
     public Kernel arg(int index, MemorySegment bytes) {
         channel().oneWay(new Calls.KernelArgValue(), true, bytes, c -> c.kernel(handle).index(index));
+        holdArg(index, null);
         return this;
     }
 
@@ -63,6 +85,7 @@ public final class Kernel extends Remote {
      * ({@link Device#localMemoryBytes()}) throws {@code INVALID_ARGUMENT} here.
      */
     public Kernel argLocal(int index, long bytes) {
+        Device device = program.device();
         long has = device.localMemoryBytes();
         if (has > 0 && bytes > has) {
             throw new FerryException(io.ferry.protocol.Status.INVALID_ARGUMENT, "kernel '" + name + "' argument "
@@ -70,11 +93,13 @@ public final class Kernel extends Remote {
                     + device.name() + "' (" + has + " bytes, Device.localMemoryBytes()); use a smaller work-group tile");
         }
         channel().oneWay(new Calls.KernelArgLocal(), true, c -> c.kernel(handle).index(index).bytes(bytes));
+        holdArg(index, null);
         return this;
     }
 
     private Kernel value(int index, byte[] bytes) {
         channel().oneWay(new Calls.KernelArgValue(), true, bytes, c -> c.kernel(handle).index(index));
+        holdArg(index, null);
         return this;
     }
 }

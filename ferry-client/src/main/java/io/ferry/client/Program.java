@@ -13,6 +13,11 @@ public final class Program extends Remote {
         this.device = device;
     }
 
+    /** The device the program was built for. */
+    Device device() {
+        return device;
+    }
+
     /** The compiler's log of the successful build (often empty). */
     public String buildLog() {
         return log;
@@ -22,6 +27,6 @@ public final class Program extends Remote {
     public Kernel kernel(String name) {
         long h = ferry.newHandle();
         long argc = channel().call(new Calls.KernelCreate(), Wire.utf8(name), c -> c.kernel(h).program(handle)).r0();
-        return new Kernel(ferry, h, name, (int) argc, device);
+        return new Kernel(ferry, h, this, name, (int) argc);
     }
 }
