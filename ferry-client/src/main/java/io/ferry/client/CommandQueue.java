@@ -369,9 +369,10 @@ public final class CommandQueue extends Remote {
 
     /**
      * Waits until every command of this queue has completed, then copies staged reads into their destinations:
-     * when this returns, every read enqueued before it holds its data. Throws the first error of an earlier one-way
-     * call on this queue (or on the session), naming that call; the destinations of those reads are then
-     * unspecified.
+     * when this returns, every read enqueued before it holds its data. Throws the first failure of an earlier one-way
+     * call on this queue or the session, naming that call and, where known, the line that made it (later failures
+     * before this call are counted in its message and cleared; {@link Ferry#debug(boolean)} throws at the call
+     * instead); the destinations of those reads are then unspecified.
      */
     public void finish() {
         Staging.Batch batch = staging.take();

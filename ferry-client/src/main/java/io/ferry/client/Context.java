@@ -102,7 +102,7 @@ public final class Context extends Remote {
         long h = ferry.newHandle();
         channel().oneWay(new Calls.ProgramCreate(), true, Wire.utf8(source),
                 c -> c.program(h).context(handle).language(language.code()));
-        Program p = new Program(ferry, h);
+        Program p = new Program(ferry, h, device);
         try {
             p.log = channel().call(new Calls.ProgramBuild(), Wire.utf8(options == null ? "" : options),
                     c -> c.program(h)).text();

@@ -72,13 +72,13 @@ public final class Ferry implements AutoCloseable {
     private volatile boolean closed;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
-    private volatile boolean debug;
 
     private Ferry(Region region, Channel channel, long sessionId) {
         this.region = region;
         this.channel = channel;
         this.heap = new Heap(region.heap());
         this.sessionId = sessionId;
+        channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
         this.devices = List.copyOf(queryDevices());
     }
 
@@ -360,19 +360,6 @@ public final class Ferry implements AutoCloseable {
         return heap;
     }
 
-    /**
-     * Debug mode: extra checks of this library's own calls that cost a little time, such as a queue refusing to
-     * read from or into memory that one of its unfinished reads still targets ({@link CommandQueue#read}).
-     */
-    public Ferry debug(boolean on) {
-        debug = on;
-        return this;
-    }
-
-    boolean debugging() {
-        return debug;
-    }
-
     /** Creates a context on {@code device}. */
     public Context createContext(Device device) {
         long h = newHandle();
@@ -388,6 +375,25 @@ public final class Ferry implements AutoCloseable {
     /** A one-way no-op. */
     public void nopOneWay(long value) {
         channel().oneWay(new Calls.Nop(), false, c -> c.value(value));
+    }
+
+    /**
+     * Debug mode (also on with {@code FERRY_DEBUG=1}): every one-way call waits for the host's answer, so a failed call
+     * throws at the call itself, not at a later {@link CommandQueue#finish()} (as JOCL's {@code setExceptionsEnabled});
+     * a round trip per call. Failures found while the device runs a command still surface at {@code finish()}. Also
+     * extra checks of this library's own calls, such as a queue refusing to read from or into memory that one of its
+     * unfinished reads still targets ({@link CommandQueue#read}).
+     *
+     * @return this
+     */
+    public Ferry debug(boolean on) {
+        channel.debug(on);
+        return this;
+    }
+
+    /** Whether debug mode is on ({@link #debug(boolean)}). */
+    boolean debugging() {
+        return channel.debugging();
     }
 
     /** Publishes any calls this library has held back to batch them. */

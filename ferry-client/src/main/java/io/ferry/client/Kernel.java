@@ -112,8 +112,18 @@ public final class Kernel extends Remote {
         return this;
     }
 
-    /** A {@code __local} argument of {@code bytes} bytes. */
+    /**
+     * A {@code __local} argument of {@code bytes} bytes; more than the device's local memory
+     * ({@link Device#localMemoryBytes()}) throws {@code INVALID_ARGUMENT} here.
+     */
     public Kernel argLocal(int index, long bytes) {
+        Device device = program.device();
+        long has = device.localMemoryBytes();
+        if (has > 0 && bytes > has) {
+            throw new FerryException(io.ferry.protocol.Status.INVALID_ARGUMENT, "kernel '" + name + "' argument "
+                    + index + ": __local size of " + bytes + " bytes exceeds the local memory of device '"
+                    + device.name() + "' (" + has + " bytes, Device.localMemoryBytes()); use a smaller work-group tile");
+        }
         channel().oneWay(new Calls.KernelArgLocal(), true, c -> c.kernel(handle).index(index).bytes(bytes));
         holdArg(index, null);
         return this;

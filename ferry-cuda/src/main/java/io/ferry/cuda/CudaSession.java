@@ -398,7 +398,7 @@ public final class CudaSession extends ComputeSession<CuObject> {
     /** Ends this session's device work after a fault that leaves its context unusable. */
     BackendException lose(String message) {
         String full = message + ": a kernel of guest '" + guest() + "' faulted, which leaves its CUDA context unusable; "
-                + "this session's device work has ended (other guests are not affected); reconnect to start anew";
+                + "this session's device work has ended (other guests are not affected)";
         if (!deviceWorkEnded()) {
             LOG.warning(() -> "guest '" + guest() + "': " + full);
         }

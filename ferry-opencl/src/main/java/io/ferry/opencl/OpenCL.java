@@ -41,6 +41,7 @@ final class OpenCL {
     static final long CL_MEM_READ_WRITE = 1, CL_MEM_WRITE_ONLY = 2, CL_MEM_READ_ONLY = 4, CL_MEM_USE_HOST_PTR = 8;
     static final int CL_PROGRAM_KERNEL_NAMES = 0x1168, CL_PROGRAM_BUILD_LOG = 0x1183;
     static final int CL_KERNEL_NUM_ARGS = 0x1191;
+    static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0, CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
     static final int CL_KERNEL_ARG_ADDRESS_QUALIFIER = 0x1196, CL_KERNEL_ARG_TYPE_NAME = 0x1198, CL_KERNEL_ARG_NAME = 0x119A;
     static final int CL_KERNEL_ARG_ADDRESS_GLOBAL = 0x119B, CL_KERNEL_ARG_ADDRESS_LOCAL = 0x119C;
     static final int CL_KERNEL_ARG_ADDRESS_CONSTANT = 0x119D, CL_KERNEL_ARG_ADDRESS_PRIVATE = 0x119E;
@@ -49,7 +50,6 @@ final class OpenCL {
     static final int CL_DEVICE_QUEUE_PROPERTIES = 0x102A;
     static final long CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE = 1;
     static final int CL_EVENT_COMMAND_EXECUTION_STATUS = 0x11D3;
-    static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0, CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
     static final int CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE = 0x11B3, CL_KERNEL_PRIVATE_MEM_SIZE = 0x11B4;
 
     static final String LIBRARY = "libOpenCL.so.1";
@@ -95,6 +95,7 @@ final class OpenCL {
     private static final MethodHandle GET_PROGRAM_BUILD_INFO = bind("clGetProgramBuildInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle CREATE_KERNEL = bind("clCreateKernel", FunctionDescriptor.of(H, H, ADDRESS, ADDRESS));
     private static final MethodHandle GET_KERNEL_INFO = bind("clGetKernelInfo", INFO);
+    private static final MethodHandle GET_KERNEL_WORK_GROUP_INFO = bind("clGetKernelWorkGroupInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle GET_KERNEL_ARG_INFO = bind("clGetKernelArgInfo", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle SET_KERNEL_ARG = bind("clSetKernelArg", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, H, ADDRESS), Linker.Option.critical(false));
     private static final MethodHandle ENQUEUE_WRITE = bind("clEnqueueWriteBuffer", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, H, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
@@ -107,7 +108,6 @@ final class OpenCL {
     private static final MethodHandle WAIT_FOR_EVENTS = bind("clWaitForEvents", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle GET_EVENT_PROFILING_INFO = bind("clGetEventProfilingInfo", INFO);
     private static final MethodHandle GET_EVENT_INFO = bind("clGetEventInfo", INFO);
-    private static final MethodHandle GET_KERNEL_WORK_GROUP_INFO = bind("clGetKernelWorkGroupInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle ENQUEUE_MARKER = bind("clEnqueueMarkerWithWaitList", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle ENQUEUE_BARRIER = bind("clEnqueueBarrierWithWaitList", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle CREATE_USER_EVENT = bind("clCreateUserEvent", FunctionDescriptor.of(H, H, ADDRESS));
@@ -184,6 +184,14 @@ final class OpenCL {
             return (int) GET_PROGRAM_BUILD_INFO.invokeExact(program, device, param, size, value, sizeRet);
         } catch (Throwable t) {
             throw fail("clGetProgramBuildInfo", t);
+        }
+    }
+
+    static int getKernelWorkGroupInfo(long kernel, long device, int param, long size, MemorySegment value, MemorySegment sizeRet) {
+        try {
+            return (int) GET_KERNEL_WORK_GROUP_INFO.invokeExact(kernel, device, param, size, value, sizeRet);
+        } catch (Throwable t) {
+            throw fail("clGetKernelWorkGroupInfo", t);
         }
     }
 
@@ -339,11 +347,7 @@ final class OpenCL {
     }
 
     static int getKernelWorkGroupInfo(long kernel, long device, int param, long size, MemorySegment value) {
-        try {
-            return (int) GET_KERNEL_WORK_GROUP_INFO.invokeExact(kernel, device, param, size, value, MemorySegment.NULL);
-        } catch (Throwable t) {
-            throw fail("clGetKernelWorkGroupInfo", t);
-        }
+        return getKernelWorkGroupInfo(kernel, device, param, size, value, MemorySegment.NULL);
     }
 
     static int flush(long queue) {

@@ -305,7 +305,8 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         int rc = OpenCL.enqueueNDRangeKernel(q.ptr, k.ptr, dims, offset == null ? MemorySegment.NULL : offsets, globals,
                 local == null ? MemorySegment.NULL : locals, waits.length, waitList(waits), eventOut(event));
         if (rc != 0) {
-            String context = rc == -52 ? k.args.notSetMessage() : "kernel '" + k.args.kernelName + "' global "
+            String context = rc == -52 ? k.args.notSetMessage()
+                    : rc == -54 || rc == -55 ? ClKernelLimits.workGroupContext(k, dims, global, local, pointerSlot) : "kernel '" + k.args.kernelName + "' global "
                     + Arrays.toString(Arrays.copyOf(global, dims)) + (local == null ? "" : " local " + Arrays.toString(Arrays.copyOf(local, dims)))
                     + (offset == null ? "" : " offset " + Arrays.toString(Arrays.copyOf(offset, dims)));
             throw ClErrors.exception("clEnqueueNDRangeKernel", rc, context);

@@ -157,7 +157,7 @@ final class ComputeBackends {
                 WorkerClient w = WorkerClient.start(device.backend().name(), guest, regionPath, heapOffset,
                         heap.byteSize(), host.workerDir(),
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,
-                        host.workerLimits(),
+                        host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()),
                         host.scheduling().policy() == HostConfig.Policy.FIFO ? config.overrunLimitNanos() : 0);
                 workers.add(w);
                 b = w;

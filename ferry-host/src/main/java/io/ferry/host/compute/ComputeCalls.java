@@ -26,8 +26,6 @@ import java.lang.foreign.MemorySegment;
  * by validated offsets that the backend turns into device transfers.
  */
 final class ComputeCalls implements SessionService {
-    /** Largest by-value kernel argument (OpenCL guarantees 1 KiB of arguments in all). */
-    static final int MAX_ARG_VALUE = 1024;
     static final int MAX_FILL_PATTERN = 128;
     /** Most work-items of one launch: bounds what one call can ask of a device. */
     static final long MAX_WORK_ITEMS = 1L << 32;
@@ -39,6 +37,9 @@ final class ComputeCalls implements SessionService {
     private final Devices devices;
     private final ComputeBackends backends;
     private final long heapSize;
+    private final KernelArgCalls kernelArgs;
+    /** The seq of the call being served. */
+    private long seq;
     // One flyweight per op, re-pointed at each record: nothing is allocated per call (one thread at a time).
     private final Calls.DeviceInfo deviceInfo = new Calls.DeviceInfo();
     private final Calls.ContextCreate contextCreate = new Calls.ContextCreate();
@@ -48,9 +49,6 @@ final class ComputeCalls implements SessionService {
     private final Calls.ProgramBuild programBuild = new Calls.ProgramBuild();
     private final Calls.KernelCreate kernelCreate = new Calls.KernelCreate();
     private final Calls.Release release = new Calls.Release();
-    private final Calls.KernelArgBuffer kernelArgBuffer = new Calls.KernelArgBuffer();
-    private final Calls.KernelArgValue kernelArgValue = new Calls.KernelArgValue();
-    private final Calls.KernelArgLocal kernelArgLocal = new Calls.KernelArgLocal();
     private final Calls.QueueHint queueHint = new Calls.QueueHint();
     private final Calls.Finish finish = new Calls.Finish();
     private final Calls.EventWait eventWait = new Calls.EventWait();
@@ -65,6 +63,7 @@ final class ComputeCalls implements SessionService {
         this.heapSize = session.heap().byteSize();
         this.gates = new EventGates(handles);
         this.commands = new DeviceCommands(session, backends, gates);
+        this.kernelArgs = new KernelArgCalls(handles);
     }
 
     @Override
@@ -82,6 +81,7 @@ final class ComputeCalls implements SessionService {
 
     @Override
     public void callStarting(long seq, int op, long firstArg) {
+        this.seq = seq;
         backends.callStarting(seq, op, firstArg);
     }
 
@@ -207,7 +207,7 @@ final class ComputeCalls implements SessionService {
                     throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
                 }
                 ctx.backend.createProgram(prog, ctx.handle, lang, source);
-                handles.put(prog, Kind.PROGRAM, ctx.backend, 0, 0);
+                handles.put(prog, Kind.PROGRAM, ctx.backend, 0, 0).device = ctx.device;
             }
             case PROGRAM_BUILD -> {
                 var c = programBuild.wrap(rec, 0);
@@ -227,7 +227,7 @@ final class ComputeCalls implements SessionService {
                 }
                 String name = c.blobText();
                 int argc = prog.backend.createKernel(k, prog.handle, name);
-                handles.put(k, Kind.KERNEL, prog.backend, 0, argc);
+                KernelArgState.attach(handles.put(k, Kind.KERNEL, prog.backend, 0, argc), name, prog.device);
                 results[0] = argc;
             }
             case RELEASE -> {
@@ -247,41 +247,7 @@ final class ComputeCalls implements SessionService {
                     backends.deviceMemoryChanged();
                 }
             }
-            case KERNEL_ARG_BUFFER -> {
-                var c = kernelArgBuffer.wrap(rec, 0);
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = argIndex(k, c.index());
-                long b = c.buffer();
-                if (b == 0) { // a NULL buffer
-                    k.backend.setKernelArgBuffer(k.handle, index, 0);
-                    break;
-                }
-                Entry buf = handles.get(b, Kind.BUFFER, "buffer");
-                sameBackend(k, buf);
-                k.backend.setKernelArgBuffer(k.handle, index, buf.handle);
-            }
-            case KERNEL_ARG_VALUE -> {
-                var c = kernelArgValue.wrap(rec, 0);
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = argIndex(k, c.index());
-                int n = c.blobLength();
-                if (n <= 0 || n > MAX_ARG_VALUE) {
-                    throw new CallException(Status.INVALID_KERNEL_ARGS, "argument " + index + " value of " + n
-                            + " bytes: a by-value argument takes 1.." + MAX_ARG_VALUE + " bytes");
-                }
-                k.backend.setKernelArgValue(k.handle, index, c.blob());
-            }
-            case KERNEL_ARG_LOCAL -> {
-                var c = kernelArgLocal.wrap(rec, 0);
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = argIndex(k, c.index());
-                long bytes = c.bytes();
-                if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
-                    throw new CallException(Status.INVALID_KERNEL_ARGS, "argument " + index + ": local memory size "
-                            + bytes + " must be positive");
-                }
-                k.backend.setKernelArgLocal(k.handle, index, bytes);
-            }
+            case KERNEL_ARG_BUFFER, KERNEL_ARG_VALUE, KERNEL_ARG_LOCAL -> kernelArgs.serve(op, rec, seq);
             case BUFFER_WRITE, BUFFER_READ, BUFFER_COPY, BUFFER_FILL, LAUNCH, MARKER, BARRIER -> commands.serve(op, rec);
             case USER_EVENT_CREATE, USER_EVENT_SET, EVENT_STATUS, KERNEL_WORK_GROUP_INFO -> gates.serve(op, rec, results);
             case QUEUE_HINT -> {
@@ -326,14 +292,6 @@ final class ComputeCalls implements SessionService {
             default -> throw new IllegalStateException("not a compute call: " + op);
         }
         return results[0];
-    }
-
-    private static int argIndex(Entry kernel, long index) throws CallException {
-        if (index < 0 || index >= kernel.argCount) {
-            throw new CallException(Status.INVALID_KERNEL_ARGS, "argument index " + index + " is out of range: the kernel has "
-                    + kernel.argCount + " argument" + (kernel.argCount == 1 ? "" : "s"));
-        }
-        return (int) index;
     }
 
     static void sameBackend(Entry a, Entry b) throws CallException {

@@ -156,6 +156,7 @@ final class DeviceCommands {
         if (localGiven != 0 && localGiven != d) {
             throw new CallException(Status.INVALID_WORK_SIZE, "give a local size for every dimension or for none");
         }
+        LaunchLimits.check(q, k, d, localGiven == 0 ? null : loc);
         for (int i = 0; localGiven != 0 && i < d; i++) {
             if (global[i] % loc[i] != 0) {
                 throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]

@@ -34,6 +34,16 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
      */
     public record WorkerLimits(long memoryBytes, long compileTimeNanos, long cpuTimeNanos) {
         public static final WorkerLimits DEFAULT = new WorkerLimits(2L << 30, 60_000_000_000L, 0);
+
+        /**
+         * These limits for the worker of a guest whose buffers may hold {@code deviceMemoryBytes}: a CPU device's
+         * buffers live in the worker's own address space, so RLIMIT_AS grows by the guest's device-memory quota
+         * (else a buffer the quota allows fails deep in the OpenCL runtime and kills the worker).
+         */
+        public WorkerLimits withDeviceMemory(long deviceMemoryBytes) {
+            long m = memoryBytes > Long.MAX_VALUE - deviceMemoryBytes ? Long.MAX_VALUE : memoryBytes + deviceMemoryBytes;
+            return new WorkerLimits(m, compileTimeNanos, cpuTimeNanos);
+        }
     }
 
     /** The overrun limit of a guest whose config names none: a device command running longer is cancelled. */

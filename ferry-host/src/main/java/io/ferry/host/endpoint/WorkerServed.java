@@ -70,7 +70,7 @@ final class WorkerServed implements RecordHandler {
                 session.guestPid(),
                 session.pidVerified(), session.pendingFailure());
         WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
-                host.workerLimits(), InWorker.class.getName(), List.of(settings, config.name()),
+                host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(), List.of(settings, config.name()),
                 backend + ", serving the session");
         WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant);
         session.handedOver(w.control().commandRing(), served.words);

@@ -30,6 +30,8 @@ public final class HandleTable {
         public int queued;
         /** The device of a context or queue, as the compute service names it. */
         public Object device;
+        /** What the compute service keeps of a kernel's arguments between calls (kernels only), or null. */
+        public Object argState;
         /** Scheduling hints of a queue: its default priority and relative deadline, and a one-shot for the next command. */
         public int hintPriority;
         public long hintDeadlineNanos;

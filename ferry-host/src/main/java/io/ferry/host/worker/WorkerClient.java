@@ -255,7 +255,7 @@ public final class WorkerClient extends WorkerRequests {
     @Override
     BackendException lose(String name, String what) {
         lost = "the device worker of guest '" + guest + "' (pid " + process.pid() + ") " + what + " during "
-                + name + "; this guest's device work has ended: reconnect to start anew";
+                + name;
         // a worker stopped while it is being closed (its guest gone at the same time) is no news
         LOG.log(closing ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING, "guest " + guest + ": " + lost);
         process.destroyForcibly();
