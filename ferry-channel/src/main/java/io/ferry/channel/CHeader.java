@@ -67,12 +67,18 @@ public final class CHeader {
         List<Field> ring = new ArrayList<>();
         List<Field> frame = new ArrayList<>();
         List<Field> other = new ArrayList<>();
+        List<Field> lane = new ArrayList<>();
         for (Field f : RegionDescriptor.class.getDeclaredFields()) {
             int m = f.getModifiers();
             if (!Modifier.isPublic(m) || !Modifier.isStatic(m) || !(f.getType() == int.class || f.getType() == long.class)) {
                 continue;
             }
             String n = f.getName();
+            if (n.startsWith("LANE_") && n.endsWith("_OFFSET") && !n.equals("LANE_COUNT_OFFSET")
+                    && !n.equals("LANE_TABLE_OFFSET") && !n.equals("LANE_CLAIM_OFFSET")) {
+                lane.add(f); // relative to a lane's sections block or connect words
+                continue;
+            }
             (n.startsWith("RING_") ? ring : n.startsWith("FRAME_") || n.equals("PADDING_TYPE")
                     || n.equals("RECORD_ALIGNMENT") ? frame : n.endsWith("_OFFSET") || n.endsWith("_LENGTH")
                     ? header : other).add(f);
@@ -81,6 +87,16 @@ public final class CHeader {
         fields(b, "FERRY_REGION_", other);
         section(b, "Region header fields: byte offsets from the region's start (live words at 256 and above)");
         fields(b, "FERRY_HDR_", header);
+        section(b, "Lanes: where lane N's sections block and connect words lie (lane 0's: the header fields above)");
+        b.append("#define FERRY_LANE_SECTIONS_OFFSET(lane) ((lane) == 0 ? ").append(RegionDescriptor.laneSectionsOffset(0))
+                .append(" : ").append(RegionDescriptor.LANE_TABLE_OFFSET).append(" + ((lane) - 1) * ")
+                .append(RegionDescriptor.LANE_ENTRY_SIZE).append(")\n");
+        b.append("#define FERRY_LANE_WORDS_OFFSET(lane) ((lane) == 0 ? ").append(RegionDescriptor.laneWordsOffset(0))
+                .append(" : ").append(RegionDescriptor.LANE_TABLE_OFFSET).append(" + ((lane) - 1) * ")
+                .append(RegionDescriptor.LANE_ENTRY_SIZE).append(" + ").append(RegionDescriptor.LANE_ENTRY_WORDS_OFFSET)
+                .append(")\n");
+        b.append("/* offsets from FERRY_LANE_SECTIONS_OFFSET(lane) or FERRY_LANE_WORDS_OFFSET(lane) */\n");
+        fields(b, "FERRY_", lane);
         section(b, "Ring section: control block, then data[capacity]");
         fields(b, "FERRY_", ring);
         section(b, "Record frame (every ring record starts with it; records are 8-aligned and never wrap)");

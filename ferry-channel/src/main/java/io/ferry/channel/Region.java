@@ -32,8 +32,14 @@ import java.util.Set;
  * heartbeats, connect handshake, session id) are read with acquire and written with release; each reader must
  * treat the values as untrusted.
  *
- * <p>{@link #close()} unmaps the region; the ring views and the heap segment are unusable after it, and a thread
- * still using them gets an {@link IllegalStateException}.
+ * <p><b>Lanes.</b> A region has {@link #laneCount()} lanes (ring pairs with a heap slice and connect words, see
+ * {@link RegionDescriptor}). A {@code Region} object is a view of one lane of the mapping: {@link #commandRing()},
+ * {@link #completionRing()}, {@link #heap()} and the connect words (request, pid, heartbeat, claim, ack, session
+ * id) are its lane's; the header, the host's epoch and heartbeat and the credential are the region's. The region
+ * as mapped is lane 0's view; {@link #lane(int)} gives another lane's view of the same mapping.
+ *
+ * <p>{@link #close()} (of any view) unmaps the region; the ring views and the heap segment of every lane are
+ * unusable after it, and a thread still using them gets an {@link IllegalStateException}.
  */
 public final class Region implements AutoCloseable {
 
@@ -44,35 +50,84 @@ public final class Region implements AutoCloseable {
     private static final String DIRECTORY_MODE = "rwx------";
 
     private final Path path;
-    /** The memfd behind a sealed region (owned: closed with the region), or -1 for a file region. */
-    private final int fd;
-    private final Arena arena;
+    /** The mapping every lane view shares: its arena, the memfd, whether it is closed. */
+    private final Mapping mapping;
     private final MemorySegment segment;
     private final RegionHeader header;
     private final byte[] credential;
+    private final int lane;
+    /** Offset of this lane's connect words (CONNECT_REQUEST first). */
+    private final long words;
     private final SpscRing commandRing;
     private final SpscRing completionRing;
     private final MemorySegment heap;
-    private boolean closed;
+    private final Region[] lanes;
+
+    /** The memfd behind a sealed region (owned: closed with the region, -1 for a file region) and its arena. */
+    private static final class Mapping {
+        final int fd;
+        final Arena arena;
+        boolean closed;
+
+        Mapping(int fd, Arena arena) {
+            this.fd = fd;
+            this.arena = arena;
+        }
+    }
 
     private Region(Path path, Arena arena, MemorySegment segment, RegionHeader header) {
         this(path, -1, arena, segment, header);
     }
 
     private Region(Path path, int fd, Arena arena, MemorySegment segment, RegionHeader header) {
+        this(path, new Mapping(fd, arena), segment, header, 0, new Region[header.laneCount()]);
+    }
+
+    private Region(Path path, Mapping mapping, MemorySegment segment, RegionHeader header, int lane, Region[] lanes) {
         this.path = path;
-        this.fd = fd;
-        this.arena = arena;
+        this.mapping = mapping;
         this.segment = segment;
         this.header = header;
+        this.lane = lane;
+        this.lanes = lanes;
+        this.words = laneWordsOffset(lane);
         this.credential = segment.asSlice(CREDENTIAL_OFFSET, CREDENTIAL_LENGTH).toArray(ValueLayout.JAVA_BYTE);
+        RegionHeader.Lane l = header.lanes().get(lane);
         this.commandRing = new SpscRing("command",
-                segment.asSlice(header.commandRingOffset(), sectionSizeFor(header.commandRingCapacity())),
-                header.commandRingCapacity());
+                segment.asSlice(l.commandRingOffset(), sectionSizeFor(l.commandRingCapacity())),
+                l.commandRingCapacity());
         this.completionRing = new SpscRing("completion",
-                segment.asSlice(header.completionRingOffset(), sectionSizeFor(header.completionRingCapacity())),
-                header.completionRingCapacity());
-        this.heap = segment.asSlice(header.heapOffset(), header.heapSize());
+                segment.asSlice(l.completionRingOffset(), sectionSizeFor(l.completionRingCapacity())),
+                l.completionRingCapacity());
+        this.heap = segment.asSlice(l.heapOffset(), l.heapSize());
+        lanes[lane] = this;
+    }
+
+    /**
+     * The view of lane {@code index} of this mapping (this view for its own lane); views share the mapping, and
+     * closing any of them unmaps it.
+     *
+     * @throws IllegalArgumentException when the region has no such lane
+     */
+    public Region lane(int index) {
+        if (index < 0 || index >= lanes.length) {
+            throw new IllegalArgumentException("lane " + index + " is not between 0 and " + (lanes.length - 1)
+                    + " (the region of guest '" + header.guestName() + "' has " + lanes.length + " lane(s))");
+        }
+        synchronized (lanes) {
+            Region r = lanes[index];
+            return r != null ? r : new Region(path, mapping, segment, header, index, lanes);
+        }
+    }
+
+    /** Which lane this view is. */
+    public int laneIndex() {
+        return lane;
+    }
+
+    /** How many lanes the region has. */
+    public int laneCount() {
+        return lanes.length;
     }
 
     /**
@@ -269,25 +324,28 @@ public final class Region implements AutoCloseable {
 
     /** The memfd of a sealed region (valid until {@link #close()}), or -1 for a region mapped from a file. */
     public int fd() {
-        return fd;
+        return mapping.fd;
     }
 
     /** Whether this is a sealed memfd region created here ({@link #createSealed}). */
     public boolean sealed() {
-        return fd >= 0;
+        return mapping.fd >= 0;
     }
 
-    /** The command ring (guest produces, host consumes). */
+    /** This lane's command ring (guest produces, host consumes). */
     public SpscRing commandRing() {
         return commandRing;
     }
 
-    /** The completion ring (host produces, guest consumes). */
+    /** This lane's completion ring (host produces, guest consumes). */
     public SpscRing completionRing() {
         return completionRing;
     }
 
-    /** The heap: guest-managed memory for payloads, referred to by (offset, length) from records. */
+    /**
+     * This lane's heap slice: guest-managed memory for payloads, referred to by (offset, length) from records,
+     * offsets counted from the slice's start.
+     */
     public MemorySegment heap() {
         return heap;
     }
@@ -302,7 +360,7 @@ public final class Region implements AutoCloseable {
     // Setters are release stores: what this side stored before (ring resets, other header words) is visible to
     // a peer that acquires the word. Values read are untrusted.
 
-    /** Host epoch (acquire); changes when a host instance starts serving. */
+    /** Host epoch (acquire, the region's); changes when a host instance starts serving. */
     public long hostEpoch() {
         return getLongAcquire(HOST_EPOCH_OFFSET);
     }
@@ -324,7 +382,7 @@ public final class Region implements AutoCloseable {
 
     /** The guest's connect nonce (acquire); nonzero asks for a fresh session. */
     public long connectRequest() {
-        return getLongAcquire(CONNECT_REQUEST_OFFSET);
+        return getLongAcquire(words + LANE_CONNECT_REQUEST_OFFSET);
     }
 
     /**
@@ -332,7 +390,7 @@ public final class Region implements AutoCloseable {
      * visible to the host once it sees the nonce.
      */
     public void connectRequest(long nonce) {
-        putLongRelease(CONNECT_REQUEST_OFFSET, nonce);
+        putLongRelease(words + LANE_CONNECT_REQUEST_OFFSET, nonce);
         // The host's endpoint sleeps on the command ring's doorbell between sessions: wake it for the request.
         commandRing.wakeConsumer();
     }
@@ -342,7 +400,7 @@ public final class Region implements AutoCloseable {
      * id the host stored before it are visible.
      */
     public long connectAck() {
-        return getLongAcquire(CONNECT_ACK_OFFSET);
+        return getLongAcquire(words + LANE_CONNECT_ACK_OFFSET);
     }
 
     /**
@@ -350,60 +408,77 @@ public final class Region implements AutoCloseable {
      * so the guest that sees the ack sees empty rings and the new session id.
      */
     public void connectAck(long nonce) {
-        putLongRelease(CONNECT_ACK_OFFSET, nonce);
+        putLongRelease(words + LANE_CONNECT_ACK_OFFSET, nonce);
     }
 
     /** Session id (acquire). */
     public long sessionId() {
-        return getLongAcquire(SESSION_ID_OFFSET);
+        return getLongAcquire(words + LANE_SESSION_ID_OFFSET);
     }
 
     /** Host: stores the session id (release), before {@link #connectAck(long)}. */
     public void sessionId(long id) {
-        putLongRelease(SESSION_ID_OFFSET, id);
+        putLongRelease(words + LANE_SESSION_ID_OFFSET, id);
     }
 
     /** The guest's process id (acquire). */
     public long guestPid() {
-        return getLongAcquire(GUEST_PID_OFFSET);
+        return getLongAcquire(words + LANE_GUEST_PID_OFFSET);
     }
 
     /** Guest: stores its process id (release), before {@link #connectRequest(long)}. */
     public void guestPid(long pid) {
-        putLongRelease(GUEST_PID_OFFSET, pid);
+        putLongRelease(words + LANE_GUEST_PID_OFFSET, pid);
     }
 
     /** Guest heartbeat (acquire). */
     public long guestHeartbeat() {
-        return getLongAcquire(GUEST_HEARTBEAT_OFFSET);
+        return getLongAcquire(words + LANE_GUEST_HEARTBEAT_OFFSET);
     }
 
     /** Guest: stores its heartbeat (release). */
     public void guestHeartbeat(long value) {
-        putLongRelease(GUEST_HEARTBEAT_OFFSET, value);
+        putLongRelease(words + LANE_GUEST_HEARTBEAT_OFFSET, value);
     }
 
-    private long getLongAcquire(int offset) {
-        return (long) LONG_HANDLE.getAcquire(segment, (long) offset);
+    /** This lane's claim (acquire): the pid of the guest process that holds the lane, 0 when free. Untrusted. */
+    public long laneClaim() {
+        return getLongAcquire(words + LANE_CLAIM_WORD_OFFSET);
     }
 
-    private void putLongRelease(int offset, long value) {
-        LONG_HANDLE.setRelease(segment, (long) offset, value);
+    /**
+     * Compare-and-set of this lane's claim (volatile: orders like a full fence): a guest process claims a free
+     * lane with {@code (0, pid)}; the host frees it with {@code (holder, 0)} so that it never frees a newer
+     * claim. Returns whether the word held {@code expected}.
+     */
+    public boolean laneClaim(long expected, long value) {
+        return LONG_HANDLE.compareAndSet(segment, words + LANE_CLAIM_WORD_OFFSET, expected, value);
     }
 
-    /** Unmaps the region. Idempotent. */
+    private long getLongAcquire(long offset) {
+        return (long) LONG_HANDLE.getAcquire(segment, offset);
+    }
+
+    private void putLongRelease(long offset, long value) {
+        LONG_HANDLE.setRelease(segment, offset, value);
+    }
+
+    /** Unmaps the region (every lane's view of it). Idempotent. */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            arena.close();
-            Memfd.closeQuietly(fd);
+    public void close() {
+        synchronized (mapping) {
+            if (!mapping.closed) {
+                mapping.closed = true;
+                mapping.arena.close();
+                Memfd.closeQuietly(mapping.fd);
+            }
         }
     }
 
     @Override
     public String toString() {
-        return "Region[" + header.guestName() + ", " + path + ", " + header.regionSize() + " bytes]";
+        return "Region[" + header.guestName() + ", " + path + ", " + header.regionSize() + " bytes, lane " + lane
+                + " of " + lanes.length + "]";
     }
 
     private static void deleteQuietly(Path file, Exception primary) {

@@ -6,14 +6,20 @@ package io.ferry.channel;
  * {@code COMMAND_RING_OFFSET} (which holds an offset) lives at {@link #COMMAND_RING_OFFSET_OFFSET}.
  *
  * <h2>Region</h2>
- * Four sections, each starting on a {@value #SECTION_ALIGNMENT}-byte boundary:
+ * A header, then for each of LANE_COUNT lanes its command ring section and completion ring section, then the
+ * heap, cut into one slice per lane. Every section starts on a {@value #SECTION_ALIGNMENT}-byte boundary:
  * <pre>
- *   0                  4096
- *   +------------------+----------------------+-------------------------+--------------------+
- *   | header (4096)    | command ring section | completion ring section | heap               |
- *   +------------------+----------------------+-------------------------+--------------------+
- *                      ^ COMMAND_RING_OFFSET   ^ COMPLETION_RING_OFFSET   ^ HEAP_OFFSET
+ *   0             4096
+ *   +-------------+-------------+----------------+-----+-------------+----------------+--------+-----+--------+
+ *   | header      | lane 0 cmds | lane 0 cpls    | ... | lane N-1    | lane N-1 cpls  | heap 0 | ... | heap   |
+ *   | (4096)      | ring        | ring           |     | cmds ring   | ring           | slice  |     | N-1    |
+ *   +-------------+-------------+----------------+-----+-------------+----------------+--------+-----+--------+
  * </pre>
+ * A <b>lane</b> is one session's share of the region: a ring pair, a heap slice and its own connect words. Each
+ * guest process (each {@code Ferry} connection) claims a lane of its own, so several processes of one guest hold
+ * sessions at once. Lane 0's sections are described at the header's old offsets (24..71) and its connect words
+ * live at the old offsets (320..399), so a one-lane region reads as layout version 1 did; lanes 1..N-1 are described
+ * by the lane table at {@link #LANE_TABLE_OFFSET}, one {@value #LANE_ENTRY_SIZE}-byte entry each.
  *
  * <h2>Header</h2>
  * <pre>
@@ -22,47 +28,67 @@ package io.ferry.channel;
  *   +---------------------------------------------------------------+
  *   |          MAGIC 0x4e47_5259_5252_4546 (u64, "FERRYRGN")        |   0  written last, release
  *   +---------------------------------------------------------------+
- *   |                     LAYOUT_VERSION (u32)                      |   8
+ *   |                     LAYOUT_VERSION (u32) = 2                  |   8
  *   +---------------------------------------------------------------+
  *   |                   HEADER_SIZE (u32) = 4096                    |  12
  *   +---------------------------------------------------------------+
  *   |                      REGION_SIZE (u64)                        |  16
  *   +---------------------------------------------------------------+
- *   |                  COMMAND_RING_OFFSET (u64)                    |  24
- *   +---------------------------------------------------------------+
- *   |         COMMAND_RING_CAPACITY (u64, data bytes, 2^n)          |  32
- *   +---------------------------------------------------------------+
- *   |                 COMPLETION_RING_OFFSET (u64)                  |  40
- *   +---------------------------------------------------------------+
- *   |        COMPLETION_RING_CAPACITY (u64, data bytes, 2^n)        |  48
- *   +---------------------------------------------------------------+
- *   |                      HEAP_OFFSET (u64)                        |  56
- *   +---------------------------------------------------------------+
- *   |                       HEAP_SIZE (u64)                         |  64
+ *   |             COMMAND_RING_OFFSET (u64, lane 0)                 |  24  \
+ *   +---------------------------------------------------------------+       |
+ *   |      COMMAND_RING_CAPACITY (u64, data bytes, 2^n, lane 0)     |  32   |
+ *   +---------------------------------------------------------------+       |
+ *   |            COMPLETION_RING_OFFSET (u64, lane 0)               |  40   | lane 0's sections
+ *   +---------------------------------------------------------------+       | (a lane table entry's
+ *   |    COMPLETION_RING_CAPACITY (u64, data bytes, 2^n, lane 0)    |  48   |  first 48 bytes)
+ *   +---------------------------------------------------------------+       |
+ *   |          HEAP_OFFSET (u64, lane 0's heap slice)               |  56   |
+ *   +---------------------------------------------------------------+       |
+ *   |           HEAP_SIZE (u64, lane 0's heap slice)                |  64  /
  *   +---------------------------------------------------------------+
  *   |        GUEST_NAME (64 bytes, UTF-8, NUL padded, max 63)      ...  72
  *   +---------------------------------------------------------------+
  *   |        CREDENTIAL (32 bytes, written at provisioning)        ... 136
  *   +---------------------------------------------------------------+
- *   |                        (reserved)                            ... 168
+ *   |                 LANE_COUNT (u32, 1..MAX_LANES)                | 168
+ *   +---------------------------------------------------------------+
+ *   |                        (reserved)                            ... 172
  *   +---------------------------------------------------------------+
  *   |               HOST_EPOCH (u64, host writes)                   | 256  \
  *   +---------------------------------------------------------------+       host-written line
  *   |             HOST_HEARTBEAT (u64, host writes)                 | 264  /
  *   +---------------------------------------------------------------+
- *   |          CONNECT_REQUEST (u64 nonce, guest writes)            | 320  \
- *   +---------------------------------------------------------------+       |
- *   |                GUEST_PID (u64, guest writes)                  | 328    guest-written line
- *   +---------------------------------------------------------------+       |
- *   |             GUEST_HEARTBEAT (u64, guest writes)               | 336  /
+ *   |      lane 0's connect words (LANE_WORDS, see below)          ... 320 .. 447
  *   +---------------------------------------------------------------+
- *   |        CONNECT_ACK (u64 = nonce once rings are reset)         | 384  \
- *   +---------------------------------------------------------------+       host-written line
- *   |               SESSION_ID (u64, host writes)                   | 392  /
+ *   |      HOST_FIGURES (host-published scheduling figures)        ... 512 .. 1023
  *   +---------------------------------------------------------------+
- *   |      HOST_FIGURES (host-published scheduling figures)        ... 512 .. 4095
+ *   |      lane table: lanes 1..N-1, LANE_ENTRY_SIZE bytes each    ... 1024 .. 4095
  *   +---------------------------------------------------------------+
  * </pre>
+ *
+ * <h2>Lane table entry</h2>
+ * Entry of lane {@code i >= 1} at {@code LANE_TABLE_OFFSET + (i - 1) * LANE_ENTRY_SIZE}; lane 0's sections are
+ * the header's bytes 24..71 and its connect words start at 320 ({@link #laneSectionsOffset}, {@link #laneWordsOffset}).
+ * <pre>
+ *   +---------------------------------------------------------------+
+ *   |  COMMAND_RING_OFFSET, COMMAND_RING_CAPACITY (u64 each)        |   0   sections (host writes at
+ *   |  COMPLETION_RING_OFFSET, COMPLETION_RING_CAPACITY             |  16   provisioning, read once
+ *   |  HEAP_OFFSET, HEAP_SIZE (the lane's heap slice)               |  32   at open and validated)
+ *   |  (reserved)                                                   |  48
+ *   +---------------------------------------------------------------+
+ *   |  LANE_WORDS: CONNECT_REQUEST (u64 nonce, guest writes)        |  64  \
+ *   |              GUEST_PID (u64, guest writes)                    |  72   | guest-written line
+ *   |              GUEST_HEARTBEAT (u64, guest writes)              |  80   |
+ *   |              LANE_CLAIM (u64 claimant's pid, 0: free; CAS)    |  88  /
+ *   +---------------------------------------------------------------+
+ *   |              CONNECT_ACK (u64 = nonce once rings are reset)   | 128  \ host-written line
+ *   |              SESSION_ID (u64, host writes)                    | 136  /
+ *   +---------------------------------------------------------------+
+ * </pre>
+ * A guest process claims a free lane by a compare-and-set of LANE_CLAIM from 0 to its pid; the host sets it back
+ * to 0 when the lane's session ends (GOODBYE, the process gone, the watchdog, a violation) or when a claim brings
+ * no connect request within the guest timeout. The claim is cooperation between processes of one guest, not
+ * protection: they share the region (docs/security.md, "Lanes").
  *
  * <h2>Ring section</h2>
  * A 256-byte control block, then {@code capacity} data bytes. HEAD and TAIL each own a 128-byte line so that
@@ -107,8 +133,8 @@ public final class RegionDescriptor {
      * Value of the MAGIC field; its little-endian bytes spell "FERRYRGN".
      */
     public static final long MAGIC = 0x4e47_5259_5252_4546L;
-    /** Value of the LAYOUT_VERSION field that this library reads and writes. */
-    public static final int LAYOUT_VERSION = 1;
+    /** Value of the LAYOUT_VERSION field that this library reads and writes (2: lanes). */
+    public static final int LAYOUT_VERSION = 2;
     /** Value of the HEADER_SIZE field, and the size of the header section. */
     public static final int HEADER_SIZE = 4096;
     /** Every section starts at a multiple of this. */
@@ -134,16 +160,20 @@ public final class RegionDescriptor {
     public static final int CREDENTIAL_OFFSET = 136;
     /** Length of the credential written at provisioning; all zero means none. */
     public static final int CREDENTIAL_LENGTH = 32;
+    /** u32: how many lanes the region has, 1 to {@link #MAX_LANES}. */
+    public static final int LANE_COUNT_OFFSET = 168;
     public static final int HOST_EPOCH_OFFSET = 256;
     public static final int HOST_HEARTBEAT_OFFSET = 264;
+    // lane 0's connect words; another lane's are at the same offsets from its laneWordsOffset
     public static final int CONNECT_REQUEST_OFFSET = 320;
     public static final int GUEST_PID_OFFSET = 328;
     public static final int GUEST_HEARTBEAT_OFFSET = 336;
+    public static final int LANE_CLAIM_OFFSET = 344;
     public static final int CONNECT_ACK_OFFSET = 384;
     public static final int SESSION_ID_OFFSET = 392;
-    /** Start of the host-published scheduling figures; they run to the end of the header. */
+    /** Start of the host-published scheduling figures. */
     public static final int HOST_FIGURES_OFFSET = 512;
-    public static final int HOST_FIGURES_LENGTH = HEADER_SIZE - HOST_FIGURES_OFFSET;
+    public static final int HOST_FIGURES_LENGTH = 512;
     // HOST_FIGURES words (u64 each, host-written with release, read with acquire); docs/protocol.md §1.1
     /** ns a command submitted now would wait for the device (estimate). */
     public static final int FIGURE_EXPECTED_WAIT_OFFSET = HOST_FIGURES_OFFSET;
@@ -161,6 +191,31 @@ public final class RegionDescriptor {
     public static final int FIGURE_CLASS_OFFSET = HOST_FIGURES_OFFSET + 48;
     /** Publication counter (0: never published). */
     public static final int FIGURE_UPDATES_OFFSET = HOST_FIGURES_OFFSET + 56;
+
+    // ---- lanes -------------------------------------------------------------------------------------------
+
+    /** Start of the lane table (entries of lanes 1..N-1). */
+    public static final int LANE_TABLE_OFFSET = 1024;
+    /** Bytes of one lane table entry. */
+    public static final int LANE_ENTRY_SIZE = 192;
+    /** Offset of the connect words within a lane table entry. */
+    public static final int LANE_ENTRY_WORDS_OFFSET = 64;
+    /** Most lanes a region has: lane 0 in the header, lanes 1..15 in the lane table (room for 16 entries). */
+    public static final int MAX_LANES = 16;
+    // offsets within a lane's sections block (lane 0: COMMAND_RING_OFFSET_OFFSET onwards)
+    public static final int LANE_COMMAND_RING_OFFSET_OFFSET = 0;
+    public static final int LANE_COMMAND_RING_CAPACITY_OFFSET = 8;
+    public static final int LANE_COMPLETION_RING_OFFSET_OFFSET = 16;
+    public static final int LANE_COMPLETION_RING_CAPACITY_OFFSET = 24;
+    public static final int LANE_HEAP_OFFSET_OFFSET = 32;
+    public static final int LANE_HEAP_SIZE_OFFSET = 40;
+    // offsets within a lane's connect words (lane 0: CONNECT_REQUEST_OFFSET onwards)
+    public static final int LANE_CONNECT_REQUEST_OFFSET = 0;
+    public static final int LANE_GUEST_PID_OFFSET = 8;
+    public static final int LANE_GUEST_HEARTBEAT_OFFSET = 16;
+    public static final int LANE_CLAIM_WORD_OFFSET = 24;
+    public static final int LANE_CONNECT_ACK_OFFSET = 64;
+    public static final int LANE_SESSION_ID_OFFSET = 72;
 
     // ---- ring section -------------------------------------------------------------------------------------
 
@@ -198,6 +253,25 @@ public final class RegionDescriptor {
     public static final long MIN_HEAP_SIZE = 64 * 1024;
 
     private RegionDescriptor() {
+    }
+
+    /** Offset of lane {@code lane}'s sections block (six u64: ring offsets and capacities, heap slice). */
+    public static int laneSectionsOffset(int lane) {
+        checkLane(lane);
+        return lane == 0 ? COMMAND_RING_OFFSET_OFFSET : LANE_TABLE_OFFSET + (lane - 1) * LANE_ENTRY_SIZE;
+    }
+
+    /** Offset of lane {@code lane}'s connect words (CONNECT_REQUEST first; see the lane table entry). */
+    public static int laneWordsOffset(int lane) {
+        checkLane(lane);
+        return lane == 0 ? CONNECT_REQUEST_OFFSET
+                : LANE_TABLE_OFFSET + (lane - 1) * LANE_ENTRY_SIZE + LANE_ENTRY_WORDS_OFFSET;
+    }
+
+    private static void checkLane(int lane) {
+        if (lane < 0 || lane >= MAX_LANES) {
+            throw new IllegalArgumentException("lane " + lane + " is not between 0 and " + (MAX_LANES - 1));
+        }
     }
 
     /** Bytes a ring section of {@code capacity} data bytes occupies, rounded up to the section alignment. */

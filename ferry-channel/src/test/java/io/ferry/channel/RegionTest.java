@@ -161,9 +161,9 @@ class RegionTest {
 
     @Test
     void openRefusesOtherLayoutVersion() {
-        Path file = corrupt(s -> s.set(INT, LAYOUT_VERSION_OFFSET, 2));
+        Path file = corrupt(s -> s.set(INT, LAYOUT_VERSION_OFFSET, 1));
         RegionException e = assertThrows(RegionException.class, () -> Region.open(file));
-        assertTrue(e.getMessage().contains("layout version 2, this library speaks 1"), e.getMessage());
+        assertTrue(e.getMessage().contains("layout version 1, this library speaks 2"), e.getMessage());
         assertEquals(Status.VERSION_MISMATCH, e.status());
     }
 

@@ -46,6 +46,9 @@ final class GuestCommand {
         @Option(names = "--one-way-outstanding", defaultValue = "65536",
                 description = "one-way calls a session may send between two synchronous calls (default ${DEFAULT-VALUE})")
         int oneWayOutstanding;
+        @Option(names = "--lanes", defaultValue = "0", description = "sessions the guest may hold at once, one per "
+                + "process (1 to 16; default: up to 4 as the region holds); heap and quotas are split between them")
+        int lanes;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
         Path config;
 
@@ -63,7 +66,7 @@ final class GuestCommand {
             guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size"),
                     HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
                     new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
-                            oneWayOutstanding)));
+                            oneWayOutstanding)).withLanes(lanes));
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);

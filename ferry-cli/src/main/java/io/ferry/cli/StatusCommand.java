@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
 
 /** {@code ./ferry status}: asks a running host over its admin socket for devices, guests and their figures. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Show a running host's devices and guests: sessions, memory, objects, commands in flight, "
-                + "calls and quotas.")
+        description = "Show a running host's devices and guests: sessions (connected: lanes busy / lanes), memory, "
+                + "objects, commands in flight, calls and quotas.")
 final class StatusCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "print the host's JSON document as it is")
@@ -151,7 +151,7 @@ final class StatusCommand implements Callable<Integer> {
             Map<?, ?> q = map(g.get("quotas"));
             boolean on = Boolean.TRUE.equals(g.get("connected"));
             sb.append(String.format("  %-16s %-9s %8s %8s %10s %12s %10s %10s   %s / %s / %s%n", cut(g.get("name"), 16),
-                    on ? "yes" : "no", g.get("sessions"), on ? g.get("pid") : "-", size(g.get("device_memory_bytes")),
+                    on ? "yes " + g.get("lanes_busy") + "/" + g.get("lanes") : "no", g.get("sessions"), on ? g.get("pid") : "-", size(g.get("device_memory_bytes")),
                     g.get("objects"), g.get("commands_in_flight"), g.get("calls"), size(q.get("device_memory_bytes")),
                     q.get("objects"), q.get("commands_in_flight")));
         }

@@ -40,8 +40,9 @@ class DataPathIT {
     @BeforeAll
     static void start() throws Exception {
         // Default worker limits: the worker's address space grows by the guest's device-memory quota (1 GiB), so
-        // the 1 GiB buffer below fits (it once failed inside PoCL and killed the worker).
-        host = TestHost.start("data");
+        // the 1 GiB buffer below fits (it once failed inside PoCL and killed the worker). One lane: a session of a
+        // guest with several lanes holds only its lane's share of that quota.
+        host = TestHost.start(Devices.discover(List.of()), HostConfig.WorkerLimits.DEFAULT, "data");
         ferry = host.connect("data");
         ctx = ferry.createContext(ferry.defaultDevice());
     }

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.bench.chaos.SandboxProbes;
+import io.ferry.channel.BackoffIdleStrategy;
+import io.ferry.channel.Handshake;
+import io.ferry.channel.Region;
 import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
 import io.ferry.client.Ferry;
@@ -96,20 +99,43 @@ class HandoverIT {
     }
 
     @Test
-    void aReconnectWhileTheWorkerServesStartsAFreshSession() throws Exception {
+    void aReconnectOnTheLaneWhileTheWorkerServesStartsAFreshSession() throws Exception {
         Ferry first = host.connect("again");
         first.createContext(first.defaultDevice()).createQueue().finish();
         ProcessHandle oldWorker = SandboxProbes.workerJvm("again");
-        try (Ferry second = host.connect("again")) {
+        try (Region region = Region.open(host.region("again"))) {
+            // a new connect request on the lane the worker serves (as a guest library reconnecting its lane does)
+            Region lane = region.lane(first.lane());
+            long nonce = Handshake.request(lane, ProcessHandle.current().pid());
             oldWorker.onExit().get(5, TimeUnit.SECONDS);
+            Handshake.awaitAck(lane, nonce, new BackoffIdleStrategy(), waited -> {
+                if (waited > 5_000_000_000L) {
+                    throw new AssertionError("the host did not acknowledge the reconnect");
+                }
+            });
+            assertTrue(lane.sessionId() != first.sessionId(), "a fresh session on the lane");
+        } finally {
+            assertThrows(FerryException.class, () -> first.nop(1), "the first session is over");
+            first.close();
+        }
+        try (Ferry second = host.connect("again")) {
             assertEquals(5, second.nop(5));
             Context ctx = second.createContext(second.defaultDevice());
             ctx.createQueue().finish();
             assertTrue(servedByWorker("again"));
-            assertEquals(2, view("again").objects());
-        } finally {
-            assertThrows(FerryException.class, () -> first.nop(1), "the first session is over");
-            first.close();
+        }
+    }
+
+    @Test
+    void aSecondConnectionWhileTheWorkerServesTheFirstHasItsOwnSessionAndWorker() throws Exception {
+        try (Ferry first = host.connect("again"); Ferry second = host.connect("again")) {
+            first.createContext(first.defaultDevice()).createQueue().finish();
+            ProcessHandle firstWorker = SandboxProbes.workerJvm("again");
+            second.createContext(second.defaultDevice()).createQueue().finish();
+            assertTrue(firstWorker.isAlive(), "the second session's worker leaves the first one's alone");
+            assertEquals(5, second.nop(5));
+            assertEquals(6, first.nop(6));
+            assertEquals(4, view("again").objects(), "two contexts and two queues, one pair per lane");
         }
     }
 

@@ -24,9 +24,10 @@ final class Hosts implements AutoCloseable {
         this.host = host;
     }
 
+    /** A guest of one lane: its session holds the whole of {@code quotas} (tests of exact quota figures). */
     static HostConfig.GuestConfig guest(String name, byte[] secret, Quotas quotas) {
         return new HostConfig.GuestConfig(name, 16L << 20, secret, SchedClass.NORMAL, 1,
-                Set.of("compute", "tee"), quotas);
+                Set.of("compute", "tee"), quotas).withLanes(1);
     }
 
     static Path newDir() throws IOException {

@@ -26,9 +26,12 @@ class QuotaIT {
     @BeforeAll
     static void start() throws Exception {
         hosts = Hosts.start(List.of(
-                Hosts.guest("memory", null, new Quotas(1L << 20, 4096, 4096)),
-                Hosts.guest("objects", null, new Quotas(1L << 30, 4, 4096)),
-                Hosts.guest("inflight", null, new Quotas(1L << 30, 4096, 3))),
+                // one lane: the session has the guest's whole quota
+                Hosts.guest("memory", null, new Quotas(1L << 20, 4096, 4096)).withLanes(1),
+                Hosts.guest("objects", null, new Quotas(1L << 30, 4, 4096)).withLanes(1),
+                Hosts.guest("inflight", null, new Quotas(1L << 30, 4096, 3)).withLanes(1),
+                // two lanes: each lane's session has half of it
+                Hosts.guest("halves", null, new Quotas(1L << 20, 4096, 4096)).withLanes(2)),
                 // FIFO: commands pile up on a queue until finish (Ferry's scheduler runs each to completion)
                 HostConfig.Policy.FIFO);
     }
@@ -57,6 +60,22 @@ class QuotaIT {
                 q.finish(); // within the quota again
                 assertEquals(768 << 10, hosts.view("memory").deviceMemoryBytes());
             }
+        }
+    }
+
+    @Test
+    void aGuestsLanesShareItsQuotaEachLaneHoldingItsShare() {
+        try (Ferry one = hosts.connect("halves"); Ferry two = hosts.connect("halves");
+             Context c1 = one.createContext(one.defaultDevice()); Context c2 = two.createContext(two.defaultDevice());
+             CommandQueue q1 = c1.createQueue(); CommandQueue q2 = c2.createQueue();
+             DeviceBuffer a = c1.createBuffer(512 << 10); DeviceBuffer b = c2.createBuffer(512 << 10)) {
+            q1.finish();
+            q2.finish();
+            assertEquals(1 << 20, hosts.view("halves").deviceMemoryBytes(), "both lanes hold their half");
+            c1.createBuffer(4096); // over lane 1's half of the guest's 1 MiB
+            FerryException e = assertThrows(FerryException.class, q1::finish);
+            assertEquals(Status.QUOTA_EXCEEDED, e.status());
+            assertTrue(e.getMessage().contains("limit 524288"), e.getMessage());
         }
     }
 

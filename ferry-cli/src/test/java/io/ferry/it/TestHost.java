@@ -26,15 +26,23 @@ final class TestHost implements AutoCloseable {
     }
 
     static TestHost start(Devices devices, String... guests) throws IOException {
-        return start(devices, HostConfig.WorkerLimits.DEFAULT, guests);
+        Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-it-");
+        List<HostConfig.GuestConfig> gs = new ArrayList<>();
+        for (String g : guests) {
+            gs.add(new HostConfig.GuestConfig(g, 16L << 20)); // the default lanes
+        }
+        return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices));
     }
 
-    /** A host whose device workers have {@code limits} (a device buffer near 1 GiB needs more than the default). */
+    /**
+     * A host whose device workers have {@code limits} (a device buffer near 1 GiB needs more than the default), for
+     * guests of one lane (such a buffer needs the guest's whole device-memory quota, which lanes would split).
+     */
     static TestHost start(Devices devices, HostConfig.WorkerLimits limits, String... guests) throws IOException {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-it-");
         List<HostConfig.GuestConfig> gs = new ArrayList<>();
         for (String g : guests) {
-            gs.add(new HostConfig.GuestConfig(g, 16L << 20));
+            gs.add(new HostConfig.GuestConfig(g, 16L << 20).withLanes(1));
         }
         return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs).withWorkerLimits(limits),
                 devices));

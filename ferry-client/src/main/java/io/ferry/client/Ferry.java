@@ -6,6 +6,7 @@ import io.ferry.channel.HandoverDescriptor;
 import io.ferry.channel.os.Memfd;
 import io.ferry.channel.os.UnixSocket;
 import io.ferry.channel.Handshake;
+import io.ferry.channel.LaneClaims;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionException;
 import io.ferry.client.tee.TeeContext;
@@ -44,9 +45,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * one-way and their errors surface at the next synchronous call of the same queue ({@link CommandQueue#finish()}).
  * Thread-safe.
  *
- * <p>Every object created here, <em>events</em> included, holds host resources (one of the guest's 4096 objects by
- * default) or heap space until closed: close each (try-with-resources). An unclosed one is released late, when
- * unreachable, with a warning once per kind (docs/client.md#lifetimes).
+ * <p>Each connection takes a <b>lane</b> of the guest's region ({@link #lane()}): its own ring pair, heap slice and
+ * session, so several processes of one guest (or several connections in one process) compute at once, each with
+ * its own objects and errors. The guest's quotas and scheduling are shared by its lanes; the host config's
+ * {@code lanes:} says how many a guest has (docs/protocol.md §3).
+ *
+ * <p>Every object created here, <em>events</em> included, holds host resources (one of the session's objects: the
+ * guest's 4096 by default, shared by its lanes) or heap space until closed: close each (try-with-resources). An
+ * unclosed one is released late, when unreachable, with a warning once per kind (docs/client.md#lifetimes).
  */
 public final class Ferry implements AutoCloseable {
     /** Where a host keeps its regions by default. */
@@ -55,6 +61,7 @@ public final class Ferry implements AutoCloseable {
     public static final Path DEFAULT_SOCKET = Path.of("/run/ferry/guest.sock");
     static final long CONNECT_TIMEOUT_NANOS = 3_000_000_000L;
 
+    /** This connection's lane of the region (a lane view: its rings, heap slice and connect words). */
     private final Region region;
     private final Channel channel;
     private final Heap heap;
@@ -195,10 +202,17 @@ public final class Ferry implements AutoCloseable {
         return connect(region);
     }
 
-    private static Ferry connect(Region region) {
+    private static Ferry connect(Region whole) {
         Channel channel = null;
+        long pid = ProcessHandle.current().pid();
+        Region region;
         try {
-            long pid = ProcessHandle.current().pid();
+            region = LaneClaims.claim(whole, pid);
+        } catch (RegionException e) {
+            whole.close();
+            throw new FerryException(e.status(), e.getMessage());
+        }
+        try {
             long beat = region.hostHeartbeat();
             boolean[] beating = {false};
             long nonce = Handshake.connect(region, pid, new BackoffIdleStrategy(), waited -> {
@@ -222,6 +236,7 @@ public final class Ferry implements AutoCloseable {
             if (channel != null) {
                 channel.closed();
             }
+            LaneClaims.release(region, pid);
             region.close();
             throw e;
         }
@@ -236,7 +251,9 @@ public final class Ferry implements AutoCloseable {
         Path resource = PciRegions.resolve(pciAddressOrGuest);
         Ferry ferry = connect(resource);
         // The device's MSI-X interrupts through VFIO when the VM allows it, else timed naps (docs/vm.md).
-        ferry.vmInterrupts = VmInterrupts.attach(ferry.region, resource.getParent());
+        // The device's interrupts are wired to lane 0's rings; another lane's connection naps (docs/vm.md).
+        ferry.vmInterrupts = ferry.lane() == 0 ? VmInterrupts.attach(ferry.region, resource.getParent())
+                : VmInterrupts.naps(ferry.region, "lane " + ferry.lane() + ": the device's interrupts serve lane 0");
         return ferry;
     }
 
@@ -251,6 +268,14 @@ public final class Ferry implements AutoCloseable {
 
     Region region() {
         return region;
+    }
+
+    /**
+     * The lane of the guest's region this connection holds (0 to the guest's lane count - 1): its own ring pair,
+     * heap slice and session. The host frees it when the connection closes or its process exits.
+     */
+    public int lane() {
+        return region.laneIndex();
     }
 
     private static long[] credentialWords(byte[] c) {

@@ -65,6 +65,13 @@ public final class VmInterrupts implements AutoCloseable {
         return v;
     }
 
+    /** Timed naps for {@code region}, for the reason {@code why} (a lane other than 0: interrupts serve lane 0). */
+    static VmInterrupts naps(Region region, String why) {
+        VmInterrupts v = new VmInterrupts(region, null, null, null, "timed naps (" + why + ")");
+        LOG.info(() -> "VM wait: " + v.description);
+        return v;
+    }
+
     /**
      * Makes {@code ferry} wait on eventfds instead of a PCI device: it sleeps on {@code interruptFd} for completions,
      * and signals {@code hostDoorbellFd} when the host sleeps. For a VMM that hands the guest eventfds directly, and

@@ -8,7 +8,8 @@ import io.ferry.host.compute.DeviceDispatch;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
-import io.ferry.host.endpoint.Endpoint;
+import io.ferry.host.endpoint.GuestLanes;
+import io.ferry.host.compute.GuestLayout;
 import io.ferry.host.endpoint.GuestSocket;
 import io.ferry.host.endpoint.IvshmemServer;
 import io.ferry.host.endpoint.RegionDirectory;
@@ -27,7 +28,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.logging.Logger;
 
 /**
- * The host daemon: creates one region per configured guest, serves each on an {@link Endpoint} thread, and beats
+ * The host daemon: creates one region per configured guest, serves each of its lanes on an endpoint thread
+ * ({@link GuestLanes}), and beats
  * a heartbeat into every region so guests can tell a live host from a dead one.
  *
  * <p>Start with {@link #start}; {@link #close} (also run by the JVM's shutdown hook on SIGTERM when started from
@@ -42,7 +44,7 @@ public final class FerryHost implements AutoCloseable {
     private final HostConfig config;
     private final Devices devices;
     private final SessionService.Factory tee;
-    private final List<Endpoint> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<GuestLanes> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** One scheduler per device under the FERRY policy; empty under FIFO. */
     private final java.util.Map<Devices.Device, DeviceDispatch> dispatches = new java.util.HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -110,13 +112,13 @@ public final class FerryHost implements AutoCloseable {
                 random.nextBytes(credential);
             }
             secrets.put(g.name(), credential.clone());
-            RegionLayout layout = RegionLayout.forSize(g.regionSize());
+            RegionLayout layout = GuestLayout.of(g);
             Region region = g.region() == HostConfig.RegionKind.FILE
                     ? Region.create(file, g.name(), layout, credential)
                     : Region.createSealed(g.name(), layout, credential);
             region.hostEpoch(epoch);
             region.hostHeartbeat(System.nanoTime());
-            Endpoint e = new Endpoint(config, tenant, dispatches, region, g, credential, devices, tee);
+            GuestLanes e = new GuestLanes(config, tenant, dispatches, region, g, credential, devices, tee);
             endpoints.add(e);
             if (g.region() == HostConfig.RegionKind.IVSHMEM) {
                 IvshmemServer server = IvshmemServer.start(g.name(), ivshmemPath(dir, g.name()), region.fd());
@@ -127,10 +129,11 @@ public final class FerryHost implements AutoCloseable {
                     region.header().regionSize()));
             LOG.info(() -> "guest " + g.name() + ": region " + (region.sealed() ? "sealed memfd (over the guest socket)"
                     : file.toString()) + " (" + HostConfig.formatSize(g.regionSize())
-                    + ", heap " + HostConfig.formatSize(region.heap().byteSize()) + ")");
+                    + ", " + region.laneCount() + " lane(s) of heap " + HostConfig.formatSize(region.heap().byteSize())
+                    + ")");
         }
         guestSocket = GuestSocket.start(config.guestSocket(), offers, this::handedOver);
-        for (Endpoint e : endpoints) {
+        for (GuestLanes e : endpoints) {
             e.start();
         }
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true).start(this::beat);
@@ -189,8 +192,8 @@ public final class FerryHost implements AutoCloseable {
         return s.clone();
     }
 
-    private Endpoint endpoint(String guest) {
-        for (Endpoint e : endpoints) {
+    private GuestLanes endpoint(String guest) {
+        for (GuestLanes e : endpoints) {
             if (e.guest().equals(guest)) {
                 return e;
             }
@@ -235,14 +238,14 @@ public final class FerryHost implements AutoCloseable {
         while (!closing) {
             long now = System.nanoTime();
             for (int i = 0; i < endpoints.size(); i++) {
-                Endpoint e = endpoints.get(i);
+                GuestLanes e = endpoints.get(i);
                 if (e.regionLost() != null) {
                     continue;
                 }
                 try {
                     e.region().hostHeartbeat(now);
                     e.watch(now);
-                    if (e.session() != null) {
+                    if (!e.sessions().isEmpty()) {
                         for (DeviceDispatch d : dispatches.values()) {
                             HostFigures.publish(e.region(), d.figures(i));
                             break; // the first device's figures; the layout has room for one device
@@ -282,25 +285,41 @@ public final class FerryHost implements AutoCloseable {
     /**
      * A point-in-time view of one guest, for status.
      *
-     * @param sessions sessions served since the host started (reconnects count)
-     * @param pid      the connected guest's process id (0 when not connected)
+     * <p>Of a guest with several sessions (one per lane): {@code sessionId} and {@code pid} are the first busy
+     * lane's, the figures (calls, objects, memory, commands) the sum over its lanes.
+     *
+     * @param sessions  sessions served since the host started (reconnects count), over all lanes
+     * @param pid       the connected guest's process id (0 when not connected)
+     * @param heapBytes the heap of one lane
+     * @param lanes     lanes of the guest's region
+     * @param lanesBusy lanes with a session now
      */
     public record GuestView(String name, boolean connected, long sessionId, long sessions, long pid, long calls,
                             int objects, long deviceMemoryBytes, int commandsInFlight, Quotas quotas,
-                            SchedClass schedClass, int weight, long regionBytes, long heapBytes) {
+                            SchedClass schedClass, int weight, long regionBytes, long heapBytes, int lanes,
+                            int lanesBusy) {
     }
 
     /** Figures of every guest; safe from any thread (figures may be a moment old). */
     public List<GuestView> guests() {
         List<GuestView> out = new ArrayList<>();
-        for (Endpoint e : endpoints) {
-            Session s = e.session();
+        for (GuestLanes e : endpoints) {
+            List<Session> ss = e.sessions();
             var g = e.config();
-            boolean on = s != null && !s.closed();
-            out.add(new GuestView(e.guest(), on, on ? s.id() : 0, e.sessionsServed(), on ? s.guestPid() : 0,
-                    on ? s.calls() : 0, on ? s.objects() : 0, on ? s.deviceMemoryBytes() : 0,
-                    on ? Math.max(0, s.commandsInFlight()) : 0, g.quotas(), g.schedClass(), g.weight(),
-                    g.regionSize(), e.region().heap().byteSize()));
+            long calls = 0;
+            int objects = 0;
+            long memory = 0;
+            int commands = 0;
+            for (Session s : ss) {
+                calls += s.calls();
+                objects += s.objects();
+                memory += s.deviceMemoryBytes();
+                commands += Math.max(0, s.commandsInFlight());
+            }
+            boolean on = !ss.isEmpty();
+            out.add(new GuestView(e.guest(), on, on ? ss.getFirst().id() : 0, e.sessionsServed(),
+                    on ? ss.getFirst().guestPid() : 0, calls, objects, memory, commands, g.quotas(), g.schedClass(),
+                    g.weight(), g.regionSize(), e.region().heap().byteSize(), e.region().laneCount(), ss.size()));
         }
         return out;
     }
@@ -333,10 +352,10 @@ public final class FerryHost implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        for (Endpoint e : endpoints) {
+        for (GuestLanes e : endpoints) {
             e.stop();
         }
-        for (Endpoint e : endpoints) {
+        for (GuestLanes e : endpoints) {
             try {
                 e.join(5_000);
             } catch (InterruptedException ex) {

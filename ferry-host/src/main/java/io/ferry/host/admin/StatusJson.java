@@ -18,6 +18,7 @@ import java.util.Map;
  *  "devices": [{"index", "name", "backend", "type", "compute_units", "global_memory_bytes"}],
  *  "guests": [{"name", "connected", "sessions", "session_id", "pid", "device_memory_bytes", "objects",
  *              "commands_in_flight", "calls", "class", "weight", "region_bytes", "heap_bytes",
+ *              "lanes", "lanes_busy",
  *              "quotas": {"device_memory_bytes", "objects", "commands_in_flight", "one_way_outstanding"},
  *              "scheduling": [{"device", "device_time_ns", "budget_left_ns", "queued", "in_flight", "expected_wait_ns",
  *                              "deadline_misses", "queue_wait_ns_p50", "queue_wait_ns_p99", "queue_wait_ns_max",
@@ -75,6 +76,7 @@ public final class StatusJson {
             sb.append(", \"weight\": ").append(g.weight())
                     .append(", \"region_bytes\": ").append(g.regionBytes())
                     .append(", \"heap_bytes\": ").append(g.heapBytes())
+                    .append(", \"lanes\": ").append(g.lanes()).append(", \"lanes_busy\": ").append(g.lanesBusy())
                     .append(", \"quotas\": {\"device_memory_bytes\": ").append(g.quotas().deviceMemoryBytes())
                     .append(", \"objects\": ").append(g.quotas().objects())
                     .append(", \"commands_in_flight\": ").append(g.quotas().commandsInFlight())

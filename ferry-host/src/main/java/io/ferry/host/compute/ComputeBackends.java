@@ -32,6 +32,7 @@ final class ComputeBackends {
     private final long tenant;
     private final Map<Devices.Device, ? extends DeviceTurns> dispatches;
     private final Path regionPath;
+    private final int lane;
     private final MemorySegment heap;
     private final WorkerGate workerGate;
     private final HandleTable handles;
@@ -46,7 +47,7 @@ final class ComputeBackends {
     private volatile int inFlightView;
 
     ComputeBackends(HostConfig host, HostConfig.GuestConfig config, long tenant,
-                    Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, MemorySegment heap,
+                    Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, int lane, MemorySegment heap,
                     WorkerGate workerGate, HandleTable handles) {
         this.host = host;
         this.config = config;
@@ -54,6 +55,7 @@ final class ComputeBackends {
         this.tenant = tenant;
         this.dispatches = dispatches;
         this.regionPath = regionPath;
+        this.lane = lane;
         this.heap = heap;
         this.workerGate = workerGate;
         this.handles = handles;
@@ -144,13 +146,14 @@ final class ComputeBackends {
             if (host.isolation() == HostConfig.Isolation.PROCESS && device.info().type() == DeviceType.CPU) {
                 workerGate.await();
                 // the heap's place comes from the host's own layout, never from the header the guest can rewrite
-                RegionLayout layout = RegionLayout.forSize(config.regionSize());
-                if (layout.heapSize() != heap.byteSize()) {
+                // (the lane's slice: the worker maps that and nothing of another lane's heap)
+                RegionLayout layout = GuestLayout.of(config);
+                if (layout.laneHeapSize() != heap.byteSize()) {
                     throw new BackendException(Status.INTERNAL, "guest " + guest + ": the host's "
-                            + "heap of " + heap.byteSize() + " bytes is not the " + layout.heapSize() + " of its "
-                            + "layout; cannot tell the device worker where it is");
+                            + "heap of " + heap.byteSize() + " bytes is not the " + layout.laneHeapSize() + " of its "
+                            + "layout's lanes; cannot tell the device worker where it is");
                 }
-                long heapOffset = layout.heapOffset();
+                long heapOffset = layout.laneHeapOffset(lane);
                 WorkerClient w = WorkerClient.start(device.backend().name(), guest, regionPath, heapOffset,
                         heap.byteSize(), host.workerDir(),
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,

@@ -17,6 +17,7 @@ public final class ComputeService {
     private final long tenant;
     private final Map<Devices.Device, ? extends DeviceTurns> dispatches;
     private final Path regionPath;
+    private final int lane;
     private final Devices devices;
     private final WorkerGate workerGate = new WorkerGate();
 
@@ -26,16 +27,25 @@ public final class ComputeService {
      * @param tenant     the guest's tenant id in the device schedulers
      * @param dispatches each device's scheduler (empty under the FIFO policy)
      * @param regionPath where a device worker re-opens the guest's region
+     * @param lane       the lane of the region whose sessions this serves (a worker maps that lane's heap slice)
      * @param devices    the host's devices
      */
     public ComputeService(HostConfig host, HostConfig.GuestConfig guest, long tenant,
-                          Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, Devices devices) {
+                          Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, int lane,
+                          Devices devices) {
         this.host = host;
         this.guest = guest;
         this.tenant = tenant;
         this.dispatches = dispatches;
         this.regionPath = regionPath;
+        this.lane = lane;
         this.devices = devices;
+    }
+
+    /** A service for lane 0 of the region (a one-lane guest, a harness). */
+    public ComputeService(HostConfig host, HostConfig.GuestConfig guest, long tenant,
+                          Map<Devices.Device, ? extends DeviceTurns> dispatches, Path regionPath, Devices devices) {
+        this(host, guest, tenant, dispatches, regionPath, 0, devices);
     }
 
     /** The devices a HELLO announces. */
@@ -45,7 +55,7 @@ public final class ComputeService {
 
     /** Opens the compute side of a new session. */
     public SessionService open(ServiceContext session) {
-        ComputeBackends backends = new ComputeBackends(host, guest, tenant, dispatches, regionPath, session.heap(),
+        ComputeBackends backends = new ComputeBackends(host, guest, tenant, dispatches, regionPath, lane, session.heap(),
                 workerGate, session.handles());
         return new ComputeCalls(session, devices, backends);
     }

@@ -76,11 +76,14 @@ public final class InWorker {
     }
 
     /** The settings a worker serving {@code guest}'s session needs, as the host passes them. */
-    public static String settings(HostConfig host, HostConfig.GuestConfig guest, String backend, long sessionId,
-                                  long connectNonce, long guestPid, boolean pidVerified, CallFailure pending) {
+    public static String settings(HostConfig host, HostConfig.GuestConfig guest, int lane, String backend,
+                                  long sessionId, long connectNonce, long guestPid, boolean pidVerified,
+                                  CallFailure pending) {
         Properties p = new Properties();
         p.setProperty("guest", guest.name());
         p.setProperty("regionSize", Long.toString(guest.regionSize()));
+        p.setProperty("lanes", Integer.toString(GuestLayout.lanes(guest)));
+        p.setProperty("lane", Integer.toString(lane));
         p.setProperty("backend", backend);
         p.setProperty("filter", String.join("\n", host.deviceFilter()));
         p.setProperty("session", Long.toString(sessionId));
@@ -90,7 +93,7 @@ public final class InWorker {
         p.setProperty("services", String.join(",", guest.services()));
         Quotas q = guest.quotas();
         p.setProperty("quotas", q.deviceMemoryBytes() + "," + q.objects() + "," + q.commandsInFlight() + ","
-                + q.oneWayOutstanding());
+                + q.oneWayOutstanding() + "," + q.lanes());
         p.setProperty("class", guest.schedClass().name());
         p.setProperty("policy", host.scheduling().policy().name());
         p.setProperty("waitLimit", Long.toString(host.scheduling().policy() == HostConfig.Policy.FIFO
@@ -120,8 +123,9 @@ public final class InWorker {
         }
         Region control = Region.open(Path.of(args[0]));
         long regionSize = Long.parseLong(p.getProperty("regionSize"));
-        RegionLayout layout = RegionLayout.forSize(regionSize);
-        // the guest's whole region: its rings and heap where the host's layout (not the header) says they are
+        RegionLayout layout = RegionLayout.forSize(regionSize, Integer.parseInt(p.getProperty("lanes")));
+        int lane = Integer.parseInt(p.getProperty("lane"));
+        // the guest's whole region: its lane's rings and heap slice where the host's layout (not the header) says
         MemorySegment region;
         try (FileChannel ch = FileChannel.open(Path.of(args[1]), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             if (ch.size() < regionSize) {
@@ -129,11 +133,11 @@ public final class InWorker {
             }
             region = ch.map(FileChannel.MapMode.READ_WRITE, 0, regionSize, Arena.global());
         }
-        SpscRing commands = new SpscRing("command", region.asSlice(layout.commandRingOffset(),
+        SpscRing commands = new SpscRing("command", region.asSlice(layout.commandRingOffset(lane),
                 RegionDescriptor.sectionSizeFor(layout.commandRingCapacity())), layout.commandRingCapacity());
-        SpscRing completions = new SpscRing("completion", region.asSlice(layout.completionRingOffset(),
+        SpscRing completions = new SpscRing("completion", region.asSlice(layout.completionRingOffset(lane),
                 RegionDescriptor.sectionSizeFor(layout.completionRingCapacity())), layout.completionRingCapacity());
-        MemorySegment heap = region.asSlice(layout.heapOffset(), layout.heapSize());
+        MemorySegment heap = region.asSlice(layout.laneHeapOffset(lane), layout.laneHeapSize());
 
         String backendName = p.getProperty("backend");
         ComputeBackend backend = null;
@@ -151,7 +155,7 @@ public final class InWorker {
         Devices devices = Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
         String[] q = p.getProperty("quotas").split(",");
         Quotas quotas = new Quotas(Long.parseLong(q[0]), Integer.parseInt(q[1]), Integer.parseInt(q[2]),
-                Integer.parseInt(q[3]));
+                Integer.parseInt(q[3]), Integer.parseInt(q[4]));
         String guest = p.getProperty("guest");
         Set<String> services = Set.of(p.getProperty("services").split(","));
         HostConfig.GuestConfig config = new HostConfig.GuestConfig(guest, regionSize, null, schedClass, 1, services,
@@ -171,7 +175,7 @@ public final class InWorker {
                 }
             }
         }
-        ComputeService compute = new ComputeService(local, config, 0, turns, Path.of(args[1]), devices);
+        ComputeService compute = new ComputeService(local, config, 0, turns, Path.of(args[1]), lane, devices);
 
         Session session = new Session(config, Long.parseLong(p.getProperty("session")), new long[4], pid -> false,
                 completions, heap, devices.all().size(), compute::open, host);
@@ -204,13 +208,14 @@ public final class InWorker {
                 }
             }
         };
-        int exit = serve(session, timed, commands, control, words, region, nonce);
+        long request = RegionDescriptor.laneWordsOffset(lane) + RegionDescriptor.LANE_CONNECT_REQUEST_OFFSET;
+        int exit = serve(session, timed, commands, control, words, region.asSlice(request, 8), nonce);
         System.exit(exit);
     }
 
     /** Serves the session until it ends; tells the host how, and returns the process's exit code. */
     private static int serve(Session session, RecordHandler calls, SpscRing commands, Region control,
-                             ServeWords words, MemorySegment region, long nonce) {
+                             ServeWords words, MemorySegment connectRequest, long nonce) {
         IdleStrategy idle = RingIdleStrategy.forRequests(commands, 50_000_000);
         boolean[] close = new boolean[1];
         RecordHandler fromHost = (type, rec, length) -> close[0] |= type == Wire.WORKER_CLOSE;
@@ -243,7 +248,7 @@ public final class InWorker {
                 reason = "closed by the host";
                 break;
             }
-            if (n == 0 && (long) LONG.getAcquire(region, (long) RegionDescriptor.CONNECT_REQUEST_OFFSET) != nonce) {
+            if (n == 0 && (long) LONG.getAcquire(connectRequest, 0L) != nonce) {
                 status = Status.SESSION_CLOSED;
                 reason = "the guest reconnected";
                 break;

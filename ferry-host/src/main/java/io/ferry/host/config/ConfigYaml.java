@@ -28,6 +28,7 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
 import static io.ferry.host.config.HostConfig.DEFAULT_OVERRUN_NANOS;
 import static io.ferry.host.config.HostConfig.DEFAULT_REGION_DIR;
 import static io.ferry.host.config.HostConfig.DEFAULT_REGION_SIZE;
+import static io.ferry.host.config.HostConfig.MAX_LANES;
 import static io.ferry.host.config.HostConfig.SECRET_BYTES;
 
 /**
@@ -41,7 +42,7 @@ final class ConfigYaml {
             "workerCpuTime");
     /** Every key of a guest; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
-            "services", "quotas", "reservation", "overrunLimit", "region", "uids");
+            "services", "quotas", "reservation", "overrunLimit", "region", "uids", "lanes");
 
     private ConfigYaml() {
     }
@@ -205,8 +206,11 @@ final class ConfigYaml {
         for (String u : strings(g.get("uids"), where + " uids")) {
             uids.add(integer(u, where + " uids", 0, Integer.MAX_VALUE));
         }
+        // auto (0): up to DEFAULT_LANES, as many as the region holds (compute.GuestLayout)
+        int lanes = g.get("lanes") == null || "auto".equals(String.valueOf(g.get("lanes")).trim()) ? 0
+                : integer(g.get("lanes"), where + " lanes (1 to " + MAX_LANES + ", or auto)", 1, MAX_LANES);
         return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun,
-                region, uids);
+                region, uids, lanes);
     }
 
     /** A duration, or 0 for "0", "0s" or "off" (the limit is off). */
@@ -291,6 +295,7 @@ final class ConfigYaml {
             m.put("class", g.schedClass().name());
             m.put("weight", g.weight());
             m.put("services", new ArrayList<>(new TreeSet<>(g.services())));
+            m.put("lanes", g.lanes() > 0 ? g.lanes() : "auto");
             Map<String, Object> q = new LinkedHashMap<>();
             q.put("deviceMemory", formatSize(g.quotas().deviceMemoryBytes()));
             q.put("objects", g.quotas().objects());

@@ -99,24 +99,55 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     /** Where a guest's CPU-device work runs. */
     public enum Isolation { PROCESS, INPROCESS }
 
+    /** Lanes of a guest whose config names none, where its region has room ({@code compute.GuestLayout}). */
+    public static final int DEFAULT_LANES = 4;
+    /** Heap each default lane keeps at least: the default gives fewer lanes to a region too small for 4. */
+    public static final long MIN_DEFAULT_LANE_HEAP = 1L << 20;
+    /** Most lanes a guest may have (the region layout's MAX_LANES; config depends on no channel class). */
+    public static final int MAX_LANES = 16;
+
     /**
      * One provisioned guest. {@code secret} is null when the config has none (then a random one per start).
      * {@code uids}: where not empty, only a peer with one of these uids (SO_PEERCRED) gets the region.
+     * {@code lanes}: sessions the guest may hold at once, one per guest process (0: the default, {@link #DEFAULT_LANES}
+     * or as many as the region holds with {@link #MIN_DEFAULT_LANE_HEAP} of heap each; see docs/protocol.md §3).
      */
     public record GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
                               Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos,
-                              RegionKind region, List<Integer> uids) {
+                              RegionKind region, List<Integer> uids, int lanes) {
         public GuestConfig {
             services = Set.copyOf(services);
             secret = secret == null ? null : secret.clone();
             region = region == null ? RegionKind.MEMFD : region;
             uids = uids == null ? List.of() : List.copyOf(uids);
+            if (lanes < 0 || lanes > MAX_LANES) {
+                throw new ConfigException("guest " + name + ": lanes " + lanes + " must be between 1 and " + MAX_LANES);
+            }
+        }
+
+        public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
+                           Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos,
+                           RegionKind region, List<Integer> uids) {
+            this(name, regionSize, secret, schedClass, weight, services, quotas, reservation, overrunLimitNanos,
+                    region, uids, 0);
         }
 
         public GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
                            Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos) {
             this(name, regionSize, secret, schedClass, weight, services, quotas, reservation, overrunLimitNanos,
                     RegionKind.MEMFD, List.of());
+        }
+
+        /** This guest with {@code q} as its quotas. */
+        public GuestConfig withQuotas(Quotas q) {
+            return new GuestConfig(name, regionSize, secret, schedClass, weight, services, q, reservation,
+                    overrunLimitNanos, region, uids, lanes);
+        }
+
+        /** This guest with {@code n} lanes (0: the default). */
+        public GuestConfig withLanes(int n) {
+            return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
+                    overrunLimitNanos, region, uids, n);
         }
 
         /** A guest with defaults for everything but name and size. */
@@ -131,23 +162,24 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
 
         public GuestConfig withSecret(byte[] s) {
             return new GuestConfig(name, regionSize, s, schedClass, weight, services, quotas, reservation,
-                    overrunLimitNanos, region, uids);
+                    overrunLimitNanos, region, uids, lanes);
         }
 
         public GuestConfig withScheduling(SchedClass c, int w, Reservation r, long overrunNanos) {
-            return new GuestConfig(name, regionSize, secret, c, w, services, quotas, r, overrunNanos, region, uids);
+            return new GuestConfig(name, regionSize, secret, c, w, services, quotas, r, overrunNanos, region, uids,
+                    lanes);
         }
 
         /** This guest with its region backed by {@code kind}. */
         public GuestConfig withRegion(RegionKind kind) {
             return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
-                    overrunLimitNanos, kind, uids);
+                    overrunLimitNanos, kind, uids, lanes);
         }
 
         /** This guest, given only to peers of these uids (empty: any uid with the secret). */
         public GuestConfig withUids(List<Integer> allowed) {
             return new GuestConfig(name, regionSize, secret, schedClass, weight, services, quotas, reservation,
-                    overrunLimitNanos, region, allowed);
+                    overrunLimitNanos, region, allowed, lanes);
         }
 
         public boolean allows(String service) {

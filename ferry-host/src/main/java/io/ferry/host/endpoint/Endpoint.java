@@ -24,8 +24,10 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Serves one guest region on a thread of its own, so a guest that is slow, blocked in a device call or hostile
- * never holds up another.
+ * Serves one lane of a guest's region (see {@link GuestLanes}) on a thread of its own, so a guest (or one process
+ * of a guest) that is slow, blocked in a device call or hostile never holds up another. Everything here is the
+ * lane's: its rings, its heap slice, its connect words, its session, its device worker; what ends this lane's
+ * session (a violation, the guest process gone, GOODBYE, its worker's death) touches no other lane.
  *
  * <p>Loop: (1) a new nonce in CONNECT_REQUEST asks for a fresh session: the old one is closed and released, both
  * rings are reset, and CONNECT_ACK echoes the nonce; (2) command records are handed to the session; (3) the idle
@@ -40,8 +42,13 @@ public final class Endpoint implements Runnable {
     /** A guest whose heartbeat stands still this long is gone (when its process is not visible here). */
     static final long GUEST_TIMEOUT_NANOS = 3_000_000_000L;
 
+    /** This endpoint's lane of the guest's region (a lane view: rings, heap slice and connect words are the lane's). */
     private final Region region;
     private final String guest;
+    /** Whether the guest socket handed the region to a pid (SO_PEERCRED): a pid the host can watch. */
+    private final java.util.function.LongPredicate handedTo;
+    /** The lane's claim word as its session's connect found it: freed (compare-and-set) when the session ends. */
+    private long claim;
     private final HostConfig.GuestConfig config;
     private final long[] credential;
     private final Devices devices;
@@ -50,8 +57,6 @@ public final class Endpoint implements Runnable {
     private volatile String closeRequest;
     /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
     private volatile String regionLost;
-    /** The pid the guest socket last handed this region to (SO_PEERCRED; 0: none): a pid the host can watch. */
-    private volatile long handedToPid;
     private volatile long sessionsServed;
     // watchdog state (watchdog thread only)
     private Session watched;
@@ -81,9 +86,16 @@ public final class Endpoint implements Runnable {
     private final long tenant;
     private final java.util.Map<Devices.Device, DeviceDispatch> dispatches;
 
+    /**
+     * @param region   the lane this endpoint serves (a lane view of the guest's region)
+     * @param config   the guest's config, with its lane's share of the quotas
+     * @param handedTo whether the guest socket handed the region to a pid
+     */
     public Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
-             HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee) {
+             HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee,
+             java.util.function.LongPredicate handedTo) {
         this.host = host;
+        this.handedTo = handedTo;
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
         // on its own every 50 ms to see a reconnect or a watchdog's close request.
         this.idle = RingIdleStrategy.forRequests(region.commandRing(), 50_000_000);
@@ -111,7 +123,7 @@ public final class Endpoint implements Runnable {
         this.config = config;
         this.credential = words(credential);
         this.devices = devices;
-        this.compute = new ComputeService(host, config, tenant, dispatches, region.path(), devices);
+        this.compute = new ComputeService(host, config, tenant, dispatches, region.path(), region.laneIndex(), devices);
         this.servingBackend = servingBackend(host, config, devices);
     }
 
@@ -165,7 +177,7 @@ public final class Endpoint implements Runnable {
             lastBeat = beat;
             lastBeatChange = now;
         }
-        boolean verified = s.pidVerified() || (s.guestPid() > 0 && s.guestPid() == handedToPid);
+        boolean verified = s.pidVerified() || (s.guestPid() > 0 && handedTo.test(s.guestPid()));
         if (verified && !GuestProcess.alive(s.guestPid())) {
             closeRequest = "guest process " + s.guestPid() + " exited";
         } else if (now - lastBeatChange > GUEST_TIMEOUT_NANOS) {
@@ -182,9 +194,9 @@ public final class Endpoint implements Runnable {
         }
     }
 
-    /** The guest socket handed this region to process {@code pid} (its SO_PEERCRED pid). */
-    public void handedTo(long pid) {
-        handedToPid = pid;
+    /** Which lane of the guest's region this endpoint serves. */
+    public int lane() {
+        return region.laneIndex();
     }
 
     /** Why the region is unusable, or null. */
@@ -207,7 +219,7 @@ public final class Endpoint implements Runnable {
     }
 
     public void start() {
-        thread = Thread.ofPlatform().name("ferry-endpoint-" + guest).daemon(true).start(this);
+        thread = Thread.ofPlatform().name("ferry-endpoint-" + guest + "-" + region.laneIndex()).daemon(true).start(this);
     }
 
     public Region region() {
@@ -285,7 +297,7 @@ public final class Endpoint implements Runnable {
                 try {
                     s.close(Status.SESSION_CLOSED, "host shutting down");
                     session = null;
-                    region.connectAck(0);
+                    release();
                 } catch (Throwable t) {
                     session = null;
                     LOG.log(Level.WARNING, "guest " + guest + ": could not close its session cleanly", t);
@@ -298,9 +310,10 @@ public final class Endpoint implements Runnable {
     private void abandon(String reason) {
         stopWorker();
         Session s = session;
-        session = null;
         if (s != null) {
+            // audited before the session is gone from status, so whoever sees it gone finds the reason
             AUDIT.warning("guest " + guest + " session " + s.id() + ": ended: " + reason);
+            session = null;
             try {
                 s.close(Status.SESSION_CLOSED, reason);
             } catch (Throwable t) {
@@ -371,7 +384,7 @@ public final class Endpoint implements Runnable {
             stopWorker();
             s.close(ended, w.endedReason(), false);
             session = null;
-            region.connectAck(0);
+            release();
             return 1;
         }
         long now = System.nanoTime();
@@ -435,8 +448,19 @@ public final class Endpoint implements Runnable {
         stopWorker();
         s.close(status, reason);
         session = null;
-        // The guest sees CONNECT_ACK move away from its nonce: its session is over.
+        release();
+    }
+
+    /**
+     * The lane's session is over: the guest sees CONNECT_ACK move away from its nonce, and the lane's claim, where
+     * it is still the one the session connected under, is freed for the guest's next process.
+     */
+    private void release() {
         region.connectAck(0);
+        if (claim != 0) {
+            region.laneClaim(claim, 0);
+            claim = 0;
+        }
     }
 
     private void reconnect(long request) {
@@ -446,6 +470,7 @@ public final class Endpoint implements Runnable {
             old.close(Status.SESSION_CLOSED, "the guest reconnected");
         }
         long id = SESSION_IDS.incrementAndGet();
+        claim = region.laneClaim();
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
         s.handOverCompute(servingBackend != null);

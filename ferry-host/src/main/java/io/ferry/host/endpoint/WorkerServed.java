@@ -66,7 +66,8 @@ final class WorkerServed implements RecordHandler {
     static WorkerServed start(HostConfig host, HostConfig.GuestConfig config, Region region, Session session,
                               long nonce, String backend, Map<Devices.Device, DeviceDispatch> dispatches,
                               Devices devices, long tenant) throws BackendException {
-        String settings = InWorker.settings(host, config, backend, session.id(), nonce, session.guestPid(),
+        String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
+                session.guestPid(),
                 session.pidVerified(), session.pendingFailure());
         WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
                 host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(), List.of(settings, config.name()),

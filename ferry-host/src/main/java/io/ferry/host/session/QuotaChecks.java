@@ -14,7 +14,7 @@ public final class QuotaChecks {
     public static void checkDeviceMemory(Quotas quotas, long inUse, long more) throws CallException {
         if (more > quotas.deviceMemoryBytes() - inUse) {
             throw new CallException(Status.QUOTA_EXCEEDED, "device memory quota: " + inUse + " bytes in use + "
-                    + more + " requested > limit " + quotas.deviceMemoryBytes() + " bytes");
+                    + more + " requested > limit " + quotas.deviceMemoryBytes() + " bytes" + quotas.shareNote());
         }
     }
 
@@ -22,7 +22,7 @@ public final class QuotaChecks {
     static void checkObjects(Quotas quotas, int inUse, String held) throws CallException {
         if (inUse >= quotas.objects()) {
             throw new CallException(Status.QUOTA_EXCEEDED, "object quota: the session holds " + inUse
-                    + " objects, the limit is " + quotas.objects() + " (" + held + "); close objects you no longer "
+                    + " objects, the limit is " + quotas.objects() + quotas.shareNote() + " (" + held + "); close objects you no longer "
                     + "need, events included (each holds a host object until closed: use try-with-resources), or "
                     + "raise the guest's quotas.objects in the host config (--objects of ./ferry guest add)");
         }
@@ -36,7 +36,7 @@ public final class QuotaChecks {
         if (inFlight >= quotas.commandsInFlight()) {
             throw new CallException(Status.QUOTA_EXCEEDED, "commands-in-flight quota: the session holds " + inFlight
                     + " device commands enqueued since their queues' last finish (" + onQueue + " on queue " + queue
-                    + "), the limit is " + quotas.commandsInFlight() + " per session; call finish() more often, or raise "
+                    + "), the limit is " + quotas.commandsInFlight() + " per session" + quotas.shareNote() + "; call finish() more often, or raise "
                     + "quotas.commandsInFlight");
         }
     }
