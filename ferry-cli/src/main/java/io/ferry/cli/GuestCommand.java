@@ -46,9 +46,10 @@ final class GuestCommand {
         @Option(names = "--one-way-outstanding", defaultValue = "65536",
                 description = "one-way calls a session may send between two synchronous calls (default ${DEFAULT-VALUE})")
         int oneWayOutstanding;
-        @Option(names = "--lanes", defaultValue = "0", description = "sessions the guest may hold at once, one per "
-                + "process (1 to 16; default: up to 4 as the region holds); heap and quotas are split between them")
-        int lanes;
+        @Option(names = "--lanes", defaultValue = "1", paramLabel = "N|auto", description = "sessions the guest may "
+                + "hold at once, one per process: 1 to 16, or auto (up to 4 as the region holds); default ${DEFAULT-VALUE};"
+                + " the heap and the quotas are split evenly between them")
+        String lanes;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
         Path config;
 
@@ -66,7 +67,7 @@ final class GuestCommand {
             guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size"),
                     HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
                     new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
-                            oneWayOutstanding)).withLanes(lanes));
+                            oneWayOutstanding)).withLanes(lanes(lanes)));
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);
@@ -98,5 +99,22 @@ final class GuestCommand {
             System.out.println("removed guest " + name + " from " + file + " (restart the host to drop its region)");
             return 0;
         }
+    }
+
+    /** {@code --lanes}: a number of lanes, or {@code auto}. */
+    static int lanes(String text) {
+        if ("auto".equalsIgnoreCase(text.strip())) {
+            return HostConfig.LANES_AUTO;
+        }
+        try {
+            int n = Integer.parseInt(text.strip());
+            if (n >= 1 && n <= HostConfig.MAX_LANES) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new GuestCommand()),
+                "--lanes " + text + ": give 1 to " + HostConfig.MAX_LANES + ", or auto");
     }
 }

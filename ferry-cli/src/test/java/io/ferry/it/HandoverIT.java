@@ -128,14 +128,18 @@ class HandoverIT {
 
     @Test
     void aSecondConnectionWhileTheWorkerServesTheFirstHasItsOwnSessionAndWorker() throws Exception {
-        try (Ferry first = host.connect("again"); Ferry second = host.connect("again")) {
-            first.createContext(first.defaultDevice()).createQueue().finish();
+        // Held in variables: an unreachable context or queue would be released by the client's cleaner.
+        try (Ferry first = host.connect("again"); Ferry second = host.connect("again");
+             Context c1 = first.createContext(first.defaultDevice()); CommandQueue q1 = c1.createQueue()) {
+            q1.finish();
             ProcessHandle firstWorker = SandboxProbes.workerJvm("again");
-            second.createContext(second.defaultDevice()).createQueue().finish();
-            assertTrue(firstWorker.isAlive(), "the second session's worker leaves the first one's alone");
-            assertEquals(5, second.nop(5));
-            assertEquals(6, first.nop(6));
-            assertEquals(4, view("again").objects(), "two contexts and two queues, one pair per lane");
+            try (Context c2 = second.createContext(second.defaultDevice()); CommandQueue q2 = c2.createQueue()) {
+                q2.finish();
+                assertTrue(firstWorker.isAlive(), "the second session's worker leaves the first one's alone");
+                assertEquals(5, second.nop(5));
+                assertEquals(6, first.nop(6));
+                assertEquals(4, view("again").objects(), "two contexts and two queues, one pair per lane");
+            }
         }
     }
 

@@ -29,7 +29,7 @@ final class TestHost implements AutoCloseable {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-it-");
         List<HostConfig.GuestConfig> gs = new ArrayList<>();
         for (String g : guests) {
-            gs.add(new HostConfig.GuestConfig(g, 16L << 20)); // the default lanes
+            gs.add(new HostConfig.GuestConfig(g, 16L << 20).withLanes(HostConfig.LANES_AUTO)); // 4 lanes of 16 MiB
         }
         return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices));
     }

@@ -14,13 +14,15 @@ public final class GuestLayout {
     }
 
     /**
-     * The lanes of {@code guest}'s region: its {@code lanes} where the config names it, else
-     * {@link HostConfig#DEFAULT_LANES} or fewer, as many as leave each lane {@link HostConfig#MIN_DEFAULT_LANE_HEAP}
-     * of heap (at least one).
+     * The lanes of {@code guest}'s region: its {@code lanes} where the config names a number, else
+     * {@link HostConfig#DEFAULT_LANES}; for {@code lanes: auto}, up to {@link HostConfig#AUTO_LANES}, as many as leave
+     * each lane {@link HostConfig#MIN_DEFAULT_LANE_HEAP} of heap (at least one).
      */
     public static int lanes(HostConfig.GuestConfig guest) {
-        return guest.lanes() > 0 ? guest.lanes()
-                : RegionLayout.lanesThatFit(guest.regionSize(), HostConfig.DEFAULT_LANES, HostConfig.MIN_DEFAULT_LANE_HEAP);
+        if (guest.lanes() == HostConfig.LANES_AUTO) {
+            return RegionLayout.lanesThatFit(guest.regionSize(), HostConfig.AUTO_LANES, HostConfig.MIN_DEFAULT_LANE_HEAP);
+        }
+        return guest.lanes() > 0 ? guest.lanes() : HostConfig.DEFAULT_LANES;
     }
 
     /**

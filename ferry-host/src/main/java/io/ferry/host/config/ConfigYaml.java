@@ -28,6 +28,8 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
 import static io.ferry.host.config.HostConfig.DEFAULT_OVERRUN_NANOS;
 import static io.ferry.host.config.HostConfig.DEFAULT_REGION_DIR;
 import static io.ferry.host.config.HostConfig.DEFAULT_REGION_SIZE;
+import static io.ferry.host.config.HostConfig.DEFAULT_LANES;
+import static io.ferry.host.config.HostConfig.LANES_AUTO;
 import static io.ferry.host.config.HostConfig.MAX_LANES;
 import static io.ferry.host.config.HostConfig.SECRET_BYTES;
 
@@ -206,8 +208,8 @@ final class ConfigYaml {
         for (String u : strings(g.get("uids"), where + " uids")) {
             uids.add(integer(u, where + " uids", 0, Integer.MAX_VALUE));
         }
-        // auto (0): up to DEFAULT_LANES, as many as the region holds (compute.GuestLayout)
-        int lanes = g.get("lanes") == null || "auto".equals(String.valueOf(g.get("lanes")).trim()) ? 0
+        // absent (0): DEFAULT_LANES; auto: up to AUTO_LANES, as many as the region holds (compute.GuestLayout)
+        int lanes = g.get("lanes") == null ? 0 : "auto".equals(String.valueOf(g.get("lanes")).trim()) ? LANES_AUTO
                 : integer(g.get("lanes"), where + " lanes (1 to " + MAX_LANES + ", or auto)", 1, MAX_LANES);
         return new GuestConfig(String.valueOf(name), size, secret, cls, weight, services, q, reservation, overrun,
                 region, uids, lanes);
@@ -295,7 +297,7 @@ final class ConfigYaml {
             m.put("class", g.schedClass().name());
             m.put("weight", g.weight());
             m.put("services", new ArrayList<>(new TreeSet<>(g.services())));
-            m.put("lanes", g.lanes() > 0 ? g.lanes() : "auto");
+            m.put("lanes", g.lanes() == LANES_AUTO ? "auto" : g.lanes() > 0 ? g.lanes() : DEFAULT_LANES);
             Map<String, Object> q = new LinkedHashMap<>();
             q.put("deviceMemory", formatSize(g.quotas().deviceMemoryBytes()));
             q.put("objects", g.quotas().objects());

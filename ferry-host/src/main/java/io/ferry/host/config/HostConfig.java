@@ -99,9 +99,13 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     /** Where a guest's CPU-device work runs. */
     public enum Isolation { PROCESS, INPROCESS }
 
-    /** Lanes of a guest whose config names none, where its region has room ({@code compute.GuestLayout}). */
-    public static final int DEFAULT_LANES = 4;
-    /** Heap each default lane keeps at least: the default gives fewer lanes to a region too small for 4. */
+    /** Lanes of a guest whose config names none: one session at a time, with the guest's whole heap and quotas. */
+    public static final int DEFAULT_LANES = 1;
+    /** {@code lanes: auto}: up to this many lanes, as many as the region holds ({@code compute.GuestLayout}). */
+    public static final int AUTO_LANES = 4;
+    /** The {@code lanes} value that means {@code auto}. */
+    public static final int LANES_AUTO = -1;
+    /** Heap each lane of {@code lanes: auto} keeps at least: a region too small for 4 gets fewer. */
     public static final long MIN_DEFAULT_LANE_HEAP = 1L << 20;
     /** Most lanes a guest may have (the region layout's MAX_LANES; config depends on no channel class). */
     public static final int MAX_LANES = 16;
@@ -109,8 +113,9 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     /**
      * One provisioned guest. {@code secret} is null when the config has none (then a random one per start).
      * {@code uids}: where not empty, only a peer with one of these uids (SO_PEERCRED) gets the region.
-     * {@code lanes}: sessions the guest may hold at once, one per guest process (0: the default, {@link #DEFAULT_LANES}
-     * or as many as the region holds with {@link #MIN_DEFAULT_LANE_HEAP} of heap each; see docs/protocol.md §3).
+     * {@code lanes}: sessions the guest may hold at once, one per guest process (0: the default, {@link #DEFAULT_LANES};
+     * {@link #LANES_AUTO}: up to {@link #AUTO_LANES}, as many as the region holds with {@link #MIN_DEFAULT_LANE_HEAP}
+     * of heap each; see docs/protocol.md §3). The heap and the quotas are split evenly between the lanes.
      */
     public record GuestConfig(String name, long regionSize, byte[] secret, SchedClass schedClass, int weight,
                               Set<String> services, Quotas quotas, Reservation reservation, long overrunLimitNanos,
@@ -120,7 +125,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
             secret = secret == null ? null : secret.clone();
             region = region == null ? RegionKind.MEMFD : region;
             uids = uids == null ? List.of() : List.copyOf(uids);
-            if (lanes < 0 || lanes > MAX_LANES) {
+            if (lanes < LANES_AUTO || lanes > MAX_LANES) {
                 throw new ConfigException("guest " + name + ": lanes " + lanes + " must be between 1 and " + MAX_LANES);
             }
         }

@@ -34,11 +34,15 @@ class GuestLayoutTest {
     }
 
     @Test
-    void theDefaultTakesUpToFourLanesAsTheRegionHolds() {
-        assertEquals(4, GuestLayout.lanes(new HostConfig.GuestConfig("g", 64L << 20)));
-        assertEquals(4, GuestLayout.lanes(new HostConfig.GuestConfig("g", 16L << 20)));
-        assertEquals(3, GuestLayout.lanes(new HostConfig.GuestConfig("g", 4L << 20)));
-        assertEquals(1, GuestLayout.lanes(new HostConfig.GuestConfig("g", 1L << 20)));
+    void theDefaultIsOneLaneAndAutoTakesUpToFourAsTheRegionHolds() {
+        assertEquals(1, GuestLayout.lanes(new HostConfig.GuestConfig("g", 64L << 20)));
+        int auto = HostConfig.LANES_AUTO;
+        assertEquals(4, GuestLayout.lanes(new HostConfig.GuestConfig("g", 64L << 20).withLanes(auto)));
+        assertEquals(4, GuestLayout.lanes(new HostConfig.GuestConfig("g", 16L << 20).withLanes(auto)));
+        assertEquals(3, GuestLayout.lanes(new HostConfig.GuestConfig("g", 4L << 20).withLanes(auto)));
+        assertEquals(1, GuestLayout.lanes(new HostConfig.GuestConfig("g", 1L << 20).withLanes(auto)));
+        assertEquals(HostConfig.LANES_AUTO, HostConfig.parse("guests:\n  - name: a\n    lanes: auto\n", "f.yaml")
+                .guest("a").lanes());
         assertEquals(8, GuestLayout.lanes(new HostConfig.GuestConfig("g", 64L << 20).withLanes(8)));
         var layout = GuestLayout.of(new HostConfig.GuestConfig("g", 16L << 20));
         assertEquals(16L << 20, layout.regionSize());
