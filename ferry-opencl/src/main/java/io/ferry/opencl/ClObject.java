@@ -59,12 +59,21 @@ abstract sealed class ClObject extends DeviceObject {
         final Context context;
         final long size;
         final boolean heapBacked;
+        /** A sub-buffer's parent; null for a buffer of its own memory. */
+        final Buffer parent;
+        /** Live sub-buffers of this buffer: its memory is counted until the last is released (OpenCL keeps it). */
+        int subBuffers;
 
         Buffer(long ptr, Context context, long size, boolean heapBacked) {
+            this(ptr, context, size, heapBacked, null);
+        }
+
+        Buffer(long ptr, Context context, long size, boolean heapBacked, Buffer parent) {
             super(ptr);
             this.context = context;
             this.size = size;
             this.heapBacked = heapBacked;
+            this.parent = parent;
         }
 
         @Override

@@ -111,7 +111,7 @@ final class OpenCL {
     }
 
     @SuppressWarnings("restricted")
-    private static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+    static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         if (LOOKUP == null) {
             return null;
         }

@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
 public final class OpenClSession extends ComputeSession<ClObject> {
-    private static final long SCRATCH_BYTES = 4096;
+    private static final long SCRATCH_BYTES = 4096 + ClMemory.SCRATCH_BYTES;
     private static final long VALUE_AT = 128;
 
     private final List<ClDevice> devices;
@@ -38,6 +38,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     private final MemorySegment locals;      // size_t[3]
     private final MemorySegment pointerSlot; // one cl_mem / cl_device_id
     private final MemorySegment values;      // by-value args (at most 1 KiB), fill patterns, queue properties
+    private final MemorySegment memoryScratch; // ClMemory's origins, regions and wait lists
 
     OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<Object> onClose) {
         super("OpenCL", guest, heap, SCRATCH_BYTES, onClose);
@@ -49,7 +50,8 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         globals = scratch.asSlice(40, 24);
         locals = scratch.asSlice(64, 24);
         pointerSlot = scratch.asSlice(88, 8);
-        values = scratch.asSlice(VALUE_AT, SCRATCH_BYTES - VALUE_AT);
+        values = scratch.asSlice(VALUE_AT, 4096 - VALUE_AT);
+        memoryScratch = scratch.asSlice(4096, ClMemory.SCRATCH_BYTES);
     }
 
     // ---- objects ----
@@ -252,6 +254,65 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         keepEvent(event, q);
     }
 
+    // ---- memory objects ----
+
+    @Override
+    public void createSubBuffer(long buffer, long parent, long offset, long size, int accessFlags)
+            throws BackendException {
+        ClObject.Buffer p = get(parent, ClObject.Buffer.class);
+        checkMemoryCalls();
+        long flags = switch (accessFlags) {
+            case 1 -> OpenCL.CL_MEM_READ_ONLY;
+            case 2 -> OpenCL.CL_MEM_WRITE_ONLY;
+            case 3 -> OpenCL.CL_MEM_READ_WRITE;
+            default -> 0; // the parent's
+        };
+        long ptr = ClMemory.createSubBuffer(p.ptr, flags, offset, size, memoryScratch, errcode);
+        checkCreate("clCreateSubBuffer", "[offset " + offset + ", size " + size + ") of a buffer of " + p.size
+                + " bytes" + (flags == 0 ? "" : " (an access the parent's flags may not allow)"));
+        put(buffer, new ClObject.Buffer(ptr, p.context, size, p.heapBacked, p));
+        p.subBuffers++;
+    }
+
+    @Override
+    public void enqueueRect(long queue, long buffer, boolean write, io.ferry.spi.Rect rect, long heapOffset,
+                            long[] waits, long event) throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
+        checkMemoryCalls();
+        MemorySegment host = heapSlice(heapOffset, rect.endB());
+        int rc = ClMemory.enqueueRect(write, q.ptr, b.ptr, rect, host, memoryScratch, waitList(waits), eventOut(event));
+        ClErrors.check(write ? "clEnqueueWriteBufferRect" : "clEnqueueReadBufferRect", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void enqueueCopyRect(long queue, long src, long dst, io.ferry.spi.Rect rect, long[] waits, long event)
+            throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Buffer s = sameContext(q, get(src, ClObject.Buffer.class));
+        ClObject.Buffer d = sameContext(q, get(dst, ClObject.Buffer.class));
+        checkMemoryCalls();
+        int rc = ClMemory.enqueueCopyRect(q.ptr, s.ptr, d.ptr, rect, memoryScratch, waitList(waits), eventOut(event));
+        ClErrors.check("clEnqueueCopyBufferRect", rc, null);
+        keepEvent(event, q);
+    }
+
+    private void checkMemoryCalls() throws BackendException {
+        if (!ClMemory.available()) {
+            throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clCreateSubBuffer or the "
+                    + "rectangular transfers (OpenCL 1.1); use plain buffers and transfers");
+        }
+    }
+
+    /** The native events of {@code waits} into the scratch's wait list; returns their count. */
+    private int waitList(long[] waits) throws BackendException {
+        for (int i = 0; i < waits.length; i++) {
+            memoryScratch.set(JAVA_LONG, ClMemory.WAIT_LIST + 8L * i, get(waits[i], ClObject.Event.class).ptr);
+        }
+        return waits.length;
+    }
+
     @Override
     public void finish(long queue) throws BackendException {
         ClErrors.check("clFinish", OpenCL.finish(get(queue, ClObject.Queue.class).ptr), null);
@@ -285,7 +346,14 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     @Override
     protected void destroy(long handle, ClObject o) throws BackendException {
         if (o instanceof ClObject.Buffer b) {
-            freed(b.size);
+            // a buffer's memory lives on until its last sub-buffer is released (OpenCL keeps it, and so does the count)
+            ClObject.Buffer owner = b.parent != null ? b.parent : b;
+            if (b.parent != null) {
+                b.parent.subBuffers--;
+            }
+            if (owner.subBuffers == 0 && (owner == b || owner.isReleased())) {
+                freed(owner.size);
+            }
         }
         ClErrors.check(o.kind().function, o.kind().call(o.ptr), "handle " + handle);
     }

@@ -48,6 +48,16 @@ public enum Op {
     EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns")),
     QUEUE_HINT(37, Kind.ONE_WAY, List.of("queue", "priority", "deadline ns", "scope"), "", List.of()),
 
+    // memory objects (48-59): sub-buffers and rectangular transfers; views in MemoryCalls, the rectangle in RectLayout
+    SUB_BUFFER_CREATE(48, Kind.ONE_WAY, List.of("buffer", "parent", "offset", "size", "access"), "", List.of()),
+    BUFFER_WRITE_RECT(49, Kind.ONE_WAY, List.of("queue", "buffer", "heap offset", "heap size", "event", "waits"),
+            "waits x event handle (u64), then the rectangle (RectLayout: region, buffer side, heap side)", List.of()),
+    BUFFER_READ_RECT(50, Kind.ONE_WAY, List.of("queue", "buffer", "heap offset", "heap size", "event", "waits"),
+            "waits x event handle (u64), then the rectangle (RectLayout: region, buffer side, heap side)", List.of()),
+    BUFFER_COPY_RECT(51, Kind.ONE_WAY, List.of("queue", "source", "destination", "event", "waits"),
+            "waits x event handle (u64), then the rectangle (RectLayout: region, source side, destination side)",
+            List.of()),
+
     // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
     TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",
             "cancel word"), "parameter block (TeeWire)", List.of("return code", "return origin")),

@@ -36,7 +36,7 @@ final class ComputeCalls implements SessionService {
     static final int MAX_KERNEL_NAME = 4096;
 
     private final ServiceContext session;
-    private final HandleTable handles;
+    final HandleTable handles;
     private final Devices devices;
     private final ComputeBackends backends;
     private final long heapSize;
@@ -60,6 +60,7 @@ final class ComputeCalls implements SessionService {
     private final Calls.QueueHint queueHint = new Calls.QueueHint();
     private final Calls.Finish finish = new Calls.Finish();
     private final Calls.EventWait eventWait = new Calls.EventWait();
+    private final MemoryObjectCalls memory = new MemoryObjectCalls(this);
 
     ComputeCalls(ServiceContext session, Devices devices, ComputeBackends backends) {
         this.session = session;
@@ -190,7 +191,7 @@ final class ComputeCalls implements SessionService {
                 }
                 QuotaChecks.checkDeviceMemory(session.quotas(), backends.deviceMemoryBytes(), size);
                 ctx.backend.createBuffer(buf, ctx.handle, size, (int) access, heapOffset);
-                handles.put(buf, Kind.BUFFER, ctx.backend, size, 0);
+                handles.put(buf, Kind.BUFFER, ctx.backend, size, 0).device = ctx.device;
                 backends.deviceMemoryChanged();
             }
             case PROGRAM_CREATE -> {
@@ -376,6 +377,7 @@ final class ComputeCalls implements SessionService {
                 results[0] = times[0];
                 results[1] = times[1];
             }
+            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT -> memory.serve(op, rec);
             default -> throw new IllegalStateException("not a compute call: " + op);
         }
         return results[0];
@@ -432,7 +434,7 @@ final class ComputeCalls implements SessionService {
      * Runs a device command: straight to the backend under the FIFO policy, or through the device's scheduler,
      * which gives the command its turn and runs it to completion so its device time is known.
      */
-    private void onDevice(Entry q, DeviceTurns.Command command) throws CallException, BackendException {
+    void onDevice(Entry q, DeviceTurns.Command command) throws CallException, BackendException {
         DeviceTurns dispatch = backends.dispatchFor((Devices.Device) q.device);
         if (dispatch == null) {
             command.run();
@@ -447,20 +449,20 @@ final class ComputeCalls implements SessionService {
         q.queued = 0;
     }
 
-    private void enqueue(Entry queue) throws CallException {
+    void enqueue(Entry queue) throws CallException {
         QuotaChecks.checkCommandsInFlight(session.quotas(), backends.inFlight(), queue.queued, queue.handle);
         queue.queued++;
         backends.commandsEnqueued();
     }
 
-    private long newEvent(long event) throws CallException {
+    long newEvent(long event) throws CallException {
         if (event != 0) {
             handles.checkNew(event, "event");
         }
         return event;
     }
 
-    private void putEvent(long event, Entry queue) {
+    void putEvent(long event, Entry queue) {
         if (event != 0) {
             handles.put(event, Kind.EVENT, queue.backend, 0, 0);
         }
@@ -474,7 +476,7 @@ final class ComputeCalls implements SessionService {
         return (int) index;
     }
 
-    private static void sameBackend(Entry a, Entry b) throws CallException {
+    static void sameBackend(Entry a, Entry b) throws CallException {
         if (a.backend != b.backend) {
             throw new CallException(Status.INVALID_ARGUMENT, a.kind.name().toLowerCase() + " " + a.handle + " and "
                     + b.kind.name().toLowerCase() + " " + b.handle + " belong to devices of different backends");
@@ -488,7 +490,7 @@ final class ComputeCalls implements SessionService {
         }
     }
 
-    private void checkHeap(long heapOffset, long size) throws CallException {
+    void checkHeap(long heapOffset, long size) throws CallException {
         if (heapOffset < 0 || size <= 0 || size > heapSize - heapOffset) {
             throw new CallException(Status.HEAP_RANGE, "heap range [offset " + heapOffset + ", size " + size
                     + ") is outside the guest heap of " + heapSize + " bytes");

@@ -28,8 +28,10 @@ public final class HandleTable {
         int suppressed;
         /** Device commands enqueued since the queue's last finish (queues only). */
         public int queued;
-        /** The device of a context or queue, as the compute service names it. */
+        /** The device of a context, queue or buffer, as the compute service names it. */
         public Object device;
+        /** A sub-buffer's parent buffer (0 for every other object); the parent's handle may be released since. */
+        public long parent;
         /** Scheduling hints of a queue: its default priority and relative deadline, and a one-shot for the next command. */
         public int hintPriority;
         public long hintDeadlineNanos;
