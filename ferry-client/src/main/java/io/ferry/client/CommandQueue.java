@@ -167,7 +167,77 @@ public final class CommandQueue extends Remote {
         }
     }
 
-    private void pin(long heapOffset) {
+    // ---- memory objects (MemoryCommands encodes them) ----
+
+    /**
+     * Copies a rectangle of {@code src} (at {@code srcAt}) into {@code dst} at {@code dstAt}
+     * ({@code clEnqueueWriteBufferRect}). {@code src} outside the heap is staged through a heap block.
+     */
+    public CommandQueue writeRect(DeviceBuffer dst, Rect.At dstAt, MemorySegment src, Rect.At srcAt, Rect region) {
+        MemoryCommands.transferRect(this, true, dst, dstAt, src, srcAt, region, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #writeRect}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event writeRectWithEvent(DeviceBuffer dst, Rect.At dstAt, MemorySegment src, Rect.At srcAt, Rect region,
+                                    Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferRect(this, true, dst, dstAt, src, srcAt, region,
+                ferry.newHandle(), waitFor));
+    }
+
+    /**
+     * Copies a rectangle of {@code src} (at {@code srcAt}) into {@code dst} at {@code dstAt}
+     * ({@code clEnqueueReadBufferRect}). Into heap memory the call is one-way (data valid after {@link #finish()});
+     * into other memory it waits for the queue and copies the data out before it returns.
+     */
+    public CommandQueue readRect(DeviceBuffer src, Rect.At srcAt, MemorySegment dst, Rect.At dstAt, Rect region) {
+        MemoryCommands.transferRect(this, false, src, srcAt, dst, dstAt, region, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #readRect}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event readRectWithEvent(DeviceBuffer src, Rect.At srcAt, MemorySegment dst, Rect.At dstAt, Rect region,
+                                   Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferRect(this, false, src, srcAt, dst, dstAt, region,
+                ferry.newHandle(), waitFor));
+    }
+
+    /** Copies a rectangle between buffers ({@code clEnqueueCopyBufferRect}); overlapping ones are refused. */
+    public CommandQueue copyRect(DeviceBuffer src, Rect.At srcAt, DeviceBuffer dst, Rect.At dstAt, Rect region) {
+        MemoryCommands.copyRect(this, src, srcAt, dst, dstAt, region, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #copyRect}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event copyRectWithEvent(DeviceBuffer src, Rect.At srcAt, DeviceBuffer dst, Rect.At dstAt, Rect region,
+                                   Event... waitFor) {
+        return new Event(ferry, MemoryCommands.copyRect(this, src, srcAt, dst, dstAt, region, ferry.newHandle(),
+                waitFor));
+    }
+
+    /**
+     * Maps {@code size} bytes of {@code buffer} from {@code offset} into the heap; see {@link Mapping} (zero copy for
+     * a heap-backed buffer, a staging block otherwise). Its segment holds the data after {@link #finish()};
+     * closing it writes back (for {@link MapAccess#WRITE} and the like) on this queue.
+     */
+    public Mapping map(DeviceBuffer buffer, long offset, long size, MapAccess access) {
+        return MemoryCommands.map(this, buffer, offset, size, access);
+    }
+
+    /** Ends {@code mapping} (the same as closing it). */
+    public CommandQueue unmap(Mapping mapping) {
+        mapping.close();
+        return this;
+    }
+
+    /** Keeps a staging block until the next finish (the device may still use it). */
+    void keepUntilFinish(HeapBlock block) {
+        synchronized (staging) {
+            staging.add(block);
+        }
+    }
+
+    void pin(long heapOffset) {
         long block = ferry.heap().pin(heapOffset);
         if (block >= 0) {
             synchronized (staging) {

@@ -55,7 +55,7 @@ public final class Context extends Remote {
         long h = ferry.newHandle();
         channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(block.size())
                 .access(access.code()).heapOffset(block.offset()));
-        return new DeviceBuffer(ferry, h, block.size());
+        return new DeviceBuffer(ferry, h, block.size(), block.segment());
     }
 
     /** Creates and builds an OpenCL C program. */

@@ -1,6 +1,11 @@
 package io.ferry.client;
 
-/** Device memory. */
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Device memory: a buffer, or a sub-buffer of one ({@link #subBuffer}). Map a range into the heap with
+ * {@link CommandQueue#map}.
+ */
 public final class DeviceBuffer extends Remote {
     /** How kernels may use a buffer. */
     public enum Access {
@@ -18,13 +23,40 @@ public final class DeviceBuffer extends Remote {
     }
 
     private final long size;
+    /** The heap memory the buffer is made over (a heap-backed buffer), or null. */
+    private final MemorySegment heapMemory;
 
     DeviceBuffer(Ferry ferry, long handle, long size) {
+        this(ferry, handle, size, null);
+    }
+
+    DeviceBuffer(Ferry ferry, long handle, long size, MemorySegment heapMemory) {
         super(ferry, handle);
         this.size = size;
+        this.heapMemory = heapMemory;
     }
 
     public long size() {
         return size;
+    }
+
+    /**
+     * A sub-buffer over {@code [offset, offset + size)} of this buffer ({@code clCreateSubBuffer}), sharing its
+     * memory, with this buffer's access. {@code offset} must be a multiple of the device's base-address alignment
+     * (128 bytes on PoCL): the host refuses others, naming it. Closing this buffer first is allowed: its memory lives
+     * until its last sub-buffer is closed. A sub-buffer of a sub-buffer is refused.
+     */
+    public DeviceBuffer subBuffer(long offset, long size) {
+        return MemoryCommands.subBuffer(this, offset, size, null);
+    }
+
+    /** As {@link #subBuffer(long, long)}, with kernels' {@code access} (which the parent's must allow). */
+    public DeviceBuffer subBuffer(long offset, long size, Access access) {
+        return MemoryCommands.subBuffer(this, offset, size, access);
+    }
+
+    /** The heap memory of a heap-backed buffer, or null. */
+    MemorySegment heapMemory() {
+        return heapMemory;
     }
 }

@@ -21,8 +21,7 @@ import java.lang.foreign.MemorySegment;
  * <li>{@code enqueueWrite/Read/Copy/Fill}: {@code offset >= 0}, {@code size > 0}, each buffer range inside its
  * buffer, each heap range inside the heap (whose size this process was handed);</li>
  * <li>{@code enqueueFill}: a pattern of 1, 2, 4, ... or 128 bytes that divides offset and size;</li>
- * <li>{@code createSubBuffer}, {@code enqueueRect}, {@code enqueueCopyRect}: as their Javadoc and {@link Rect}
- * say;</li>
+ * <li>{@link MemoryObjects}: as its Javadoc and {@link Rect} say;</li>
  * <li>{@code enqueueLaunch}: {@code dims} in 1..3; {@code global}, and {@code offset} and {@code local} where not
  * null, hold exactly {@code dims} sizes; global sizes are positive, offsets and local sizes not negative (local
  * sizes positive when given, each dividing its global size); at most 2^32 work-items.</li>
@@ -88,33 +87,13 @@ public interface BackendSession extends AutoCloseable {
     void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
             throws BackendException;
 
-    // ---- memory objects: a backend without them answers UNSUPPORTED (ComputeSession names its API) ----
-
     /**
-     * Creates {@code buffer} over {@code [offset, offset + size)} of {@code parent}, sharing its memory. The host
-     * checked: {@code parent} is a buffer (not a sub-buffer), the range lies inside it, {@code offset} is a multiple
-     * of the device's {@link DeviceInfo#baseAddressAlignment()}, and {@code accessFlags} is in 0..3. Releasing the
-     * parent does not invalidate its sub-buffers: its memory lives until the last of them is released.
+     * The session's memory objects beyond plain buffers (sub-buffers, rectangular transfers); by default every call
+     * of it answers {@link io.ferry.protocol.Status#UNSUPPORTED}. Arguments arrive validated as
+     * {@link MemoryObjects} says.
      */
-    default void createSubBuffer(long buffer, long parent, long offset, long size, int accessFlags)
-            throws BackendException {
-        throw new BackendException(io.ferry.protocol.Status.UNSUPPORTED, "this backend has no sub-buffers");
-    }
-
-    /**
-     * A rectangle between a buffer (side A of {@code rect}) and the heap (side B, from {@code heapOffset}):
-     * heap → buffer when {@code write}, else buffer → heap. {@code waits}: event handles of this session (checked
-     * by the host) that must complete first; empty for none.
-     */
-    default void enqueueRect(long queue, long buffer, boolean write, Rect rect, long heapOffset, long[] waits,
-                             long event) throws BackendException {
-        throw new BackendException(io.ferry.protocol.Status.UNSUPPORTED, "this backend has no rectangular transfers");
-    }
-
-    /** A rectangle from buffer {@code src} (side A) to buffer {@code dst} (side B). */
-    default void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event)
-            throws BackendException {
-        throw new BackendException(io.ferry.protocol.Status.UNSUPPORTED, "this backend has no rectangular copies");
+    default MemoryObjects memoryObjects() {
+        return MemoryObjects.unsupported("this backend");
     }
 
     /** Blocks until all work on the queue is done. */

@@ -184,27 +184,10 @@ public abstract class ComputeSession<O extends DeviceObject> implements BackendS
         destroy(handle, o);
     }
 
+    /** None here: a backend that has them overrides this. */
     @Override
-    public void createSubBuffer(long buffer, long parent, long offset, long size, int accessFlags)
-            throws BackendException {
-        throw unsupported("sub-buffers", "use offsets into the parent buffer");
-    }
-
-    @Override
-    public void enqueueRect(long queue, long buffer, boolean write, Rect rect, long heapOffset, long[] waits,
-                            long event) throws BackendException {
-        throw unsupported("rectangular transfers", "transfer the rows one by one");
-    }
-
-    @Override
-    public void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event)
-            throws BackendException {
-        throw unsupported("rectangular copies", "copy the rows one by one");
-    }
-
-    private BackendException unsupported(String what, String instead) {
-        return new BackendException(Status.UNSUPPORTED, "the " + api + " backend has no " + what + " yet; " + instead
-                + ", or choose a device of another backend");
+    public MemoryObjects memoryObjects() {
+        return MemoryObjects.unsupported("the " + api + " backend");
     }
 
     /** Frees one object's native resources ({@code freed} for a buffer); it is already out of the table. */

@@ -7,6 +7,8 @@ import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.ComputeSession;
+import io.ferry.spi.MemoryObjects;
+import io.ferry.spi.Rect;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -26,7 +28,7 @@ import java.util.function.Consumer;
  * <p>Arguments arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only
  * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
-public final class OpenClSession extends ComputeSession<ClObject> {
+public final class OpenClSession extends ComputeSession<ClObject> implements MemoryObjects {
     private static final long SCRATCH_BYTES = 4096 + ClMemory.SCRATCH_BYTES;
     private static final long VALUE_AT = 128;
 
@@ -257,6 +259,11 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     // ---- memory objects ----
 
     @Override
+    public MemoryObjects memoryObjects() {
+        return this;
+    }
+
+    @Override
     public void createSubBuffer(long buffer, long parent, long offset, long size, int accessFlags)
             throws BackendException {
         ClObject.Buffer p = get(parent, ClObject.Buffer.class);
@@ -275,7 +282,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     }
 
     @Override
-    public void enqueueRect(long queue, long buffer, boolean write, io.ferry.spi.Rect rect, long heapOffset,
+    public void enqueueRect(long queue, long buffer, boolean write, Rect rect, long heapOffset,
                             long[] waits, long event) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
@@ -287,7 +294,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     }
 
     @Override
-    public void enqueueCopyRect(long queue, long src, long dst, io.ferry.spi.Rect rect, long[] waits, long event)
+    public void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event)
             throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer s = sameContext(q, get(src, ClObject.Buffer.class));

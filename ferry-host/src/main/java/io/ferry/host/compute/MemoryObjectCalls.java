@@ -72,7 +72,7 @@ final class MemoryObjectCalls {
             throw new CallException(Status.INVALID_ARGUMENT, "sub-buffer access " + access + " is not one of 0 (the "
                     + "parent's), 1 (read-only), 2 (write-only), 3 (read-write)");
         }
-        parent.backend.createSubBuffer(buf, parent.handle, offset, size, (int) access);
+        parent.backend.memoryObjects().createSubBuffer(buf, parent.handle, offset, size, (int) access);
         Entry e = handles.put(buf, Kind.BUFFER, parent.backend, size, 0);
         e.device = parent.device;
         e.parent = parent.handle;
@@ -95,7 +95,8 @@ final class MemoryObjectCalls {
                         Status.HEAP_RANGE));
         long event = calls.newEvent(eventArg);
         calls.enqueue(q);
-        calls.onDevice(q, () -> q.backend.enqueueRect(q.handle, buf.handle, write, r, heapOffset, waits, event));
+        calls.onDevice(q, () -> q.backend.memoryObjects().enqueueRect(q.handle, buf.handle, write, r, heapOffset, waits,
+                event));
         calls.putEvent(event, q);
     }
 
@@ -114,7 +115,8 @@ final class MemoryObjectCalls {
                 new RectChecks.Side("destination buffer " + dst.handle, dst.size, Status.OUT_OF_RANGE));
         long event = calls.newEvent(eventArg);
         calls.enqueue(q);
-        calls.onDevice(q, () -> q.backend.enqueueCopyRect(q.handle, src.handle, dst.handle, r, waits, event));
+        calls.onDevice(q, () -> q.backend.memoryObjects().enqueueCopyRect(q.handle, src.handle, dst.handle, r, waits,
+                event));
         calls.putEvent(event, q);
     }
 }

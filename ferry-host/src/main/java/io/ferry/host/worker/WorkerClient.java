@@ -57,6 +57,7 @@ public final class WorkerClient implements BackendSession {
     private final SpscRing requests;
     private final SpscRing replies;
     private final Reply reply = new Reply();
+    private final WorkerMemoryObjects memoryObjects = new WorkerMemoryObjects(this);
     private final CallRecord any = new CallRecord();
     private final Map<Long, Long> buffers = new HashMap<>();
     /** One-way requests not yet known to be done (bounded by {@link #MAX_OUTSTANDING}; no object per request). */
@@ -86,8 +87,7 @@ public final class WorkerClient implements BackendSession {
      * heap at the host's figures {@code heapOffset}, {@code heapSize}; details at {@link WorkerLauncher#start}.
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
-                                     Path workDir,
-                                     io.ferry.host.sched.SchedClass schedClass,
+                                     Path workDir, io.ferry.host.sched.SchedClass schedClass,
                                      io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
         return WorkerLauncher.start(backend, guest, guestRegion, heapOffset, heapSize, workDir, schedClass, limits,
@@ -130,7 +130,7 @@ public final class WorkerClient implements BackendSession {
      * requests return at once (the worker answers only if they fail; such failures are collected as
      * {@link DeferredFailure}s); others wait for their answer.
      */
-    private <V extends CallRecord> Reply call(V call, boolean oneWay, byte[] blob, MemorySegment blobSegment,
+    <V extends CallRecord> Reply call(V call, boolean oneWay, byte[] blob, MemorySegment blobSegment,
                                               Consumer<? super V> args) throws BackendException {
         Op op = call.spec();
         return send(op.code(), op.name(), call, op.argCount(), oneWay, blob, blobSegment, args);
@@ -409,6 +409,8 @@ public final class WorkerClient implements BackendSession {
         call(new Calls.Launch(), true, null, null,
                 c -> c.queue(queue).kernel(kernel).range(dims, offset, global, local).event(event));
     }
+
+    @Override public io.ferry.spi.MemoryObjects memoryObjects() { return memoryObjects; }
 
     @Override
     public void finish(long queue) throws BackendException {

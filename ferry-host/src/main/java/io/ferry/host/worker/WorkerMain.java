@@ -244,6 +244,8 @@ public final class WorkerMain implements RecordHandler {
                 r[1] = t[1];
             }
             case RELEASE -> session.release(release.wrap(rec, 0).handle());
+            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT ->
+                    WorkerMemoryObjects.serve(op, rec, session);
             default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no request for a device worker");
         }
         r[3] = session.deviceMemoryBytes();

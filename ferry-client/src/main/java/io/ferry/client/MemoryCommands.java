@@ -1,0 +1,117 @@
+package io.ferry.client;
+
+import io.ferry.protocol.MemoryCalls;
+import io.ferry.protocol.RectLayout;
+import io.ferry.protocol.Status;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Encodes the memory-object calls (sub-buffers, rectangular transfers) and builds mappings; {@link DeviceBuffer} and
+ * {@link CommandQueue} delegate here so that each keeps only its thin public methods. Data not in the heap is staged
+ * through a heap block, as {@link CommandQueue#write} does.
+ */
+final class MemoryCommands {
+    /** Most events one command waits for (the host's limit). */
+    static final int MAX_WAITS = 64;
+
+    private MemoryCommands() {
+    }
+
+    static DeviceBuffer subBuffer(DeviceBuffer parent, long offset, long size, DeviceBuffer.Access access) {
+        if (offset < 0 || size <= 0 || size > parent.size() - offset) {
+            throw new FerryException(Status.OUT_OF_RANGE, "subBuffer: [offset " + offset + ", size " + size
+                    + ") is outside the parent buffer of " + parent.size() + " bytes");
+        }
+        Ferry ferry = parent.ferry;
+        long h = ferry.newHandle();
+        // 0 inherits the parent's access; READ_WRITE (code 0 in BUFFER_CREATE) is sent as 3
+        int code = access == null ? 0 : access == DeviceBuffer.Access.READ_WRITE ? 3 : access.code();
+        ferry.channel().oneWay(new MemoryCalls.SubBufferCreate(), true, c -> c.buffer(h).parent(parent.handle)
+                .offset(offset).size(size).access(code));
+        MemorySegment heapMemory = parent.heapMemory() == null ? null : parent.heapMemory().asSlice(offset, size);
+        return new DeviceBuffer(ferry, h, size, heapMemory);
+    }
+
+    /** Heap memory ↔ buffer rectangle; returns {@code event}. A read into other memory waits and copies it out. */
+    static long transferRect(CommandQueue q, boolean write, DeviceBuffer buffer, Rect.At bufferAt,
+                             MemorySegment host, Rect.At hostAt, Rect region, long event, Event[] waitFor) {
+        Heap heap = q.ferry.heap();
+        long heapOffset = heap.offsetOf(host);
+        HeapBlock block = null;
+        if (heapOffset >= 0) {
+            q.pin(heapOffset);
+        } else {
+            // the whole segment goes through the block, so bytes outside the rectangle keep their values
+            block = heap.allocate(host.byteSize());
+            block.segment().copyFrom(host);
+            heapOffset = block.offset();
+        }
+        long at = heapOffset;
+        MemorySegment blob = blob(waitFor, region, bufferAt, hostAt);
+        MemoryCalls.RectTransfer<?> call = write ? new MemoryCalls.BufferWriteRect() : new MemoryCalls.BufferReadRect();
+        q.channel().oneWay(call, false, blob, c -> c.queue(q.handle).buffer(buffer.handle).heapOffset(at)
+                .heapSize(host.byteSize()).event(event).waits(waitFor.length));
+        if (block != null) {
+            if (write) {
+                q.keepUntilFinish(block);
+            } else {
+                try (HeapBlock b = block) {
+                    q.finish();
+                    host.copyFrom(b.segment());
+                }
+            }
+        }
+        return event;
+    }
+
+    static long copyRect(CommandQueue q, DeviceBuffer src, Rect.At srcAt, DeviceBuffer dst, Rect.At dstAt,
+                         Rect region, long event, Event[] waitFor) {
+        MemorySegment blob = blob(waitFor, region, srcAt, dstAt);
+        q.channel().oneWay(new MemoryCalls.BufferCopyRect(), false, blob, c -> c.queue(q.handle).source(src.handle)
+                .destination(dst.handle).event(event).waits(waitFor.length));
+        return event;
+    }
+
+    static Mapping map(CommandQueue q, DeviceBuffer buffer, long offset, long size, MapAccess access) {
+        if (offset < 0 || size <= 0 || size > buffer.size() - offset) {
+            throw new FerryException(Status.OUT_OF_RANGE, "map: [offset " + offset + ", size " + size
+                    + ") is outside the buffer of " + buffer.size() + " bytes");
+        }
+        MemorySegment own = buffer.heapMemory();
+        if (own != null) {
+            MemorySegment segment = own.asSlice(offset, size);
+            if (access.reads()) {
+                // a read onto the buffer's own host memory: OpenCL's way to make it current (no copy on PoCL)
+                q.read(buffer, offset, segment);
+            }
+            return new Mapping(q, buffer, offset, access, segment, null);
+        }
+        HeapBlock block = q.ferry.heap().allocate(size);
+        if (access.reads()) {
+            q.read(buffer, offset, block.segment());
+        }
+        return new Mapping(q, buffer, offset, access, block.segment(), block);
+    }
+
+    private static MemorySegment blob(Event[] waitFor, Rect region, Rect.At a, Rect.At b) {
+        if (waitFor.length > MAX_WAITS) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "a command waits for at most " + MAX_WAITS
+                    + " events, not " + waitFor.length);
+        }
+        MemorySegment blob = MemorySegment.ofArray(new byte[8 * waitFor.length + RectLayout.LENGTH]);
+        for (int i = 0; i < waitFor.length; i++) {
+            blob.set(ValueLayout.JAVA_LONG_UNALIGNED, 8L * i, waitFor[i].handle);
+        }
+        RectLayout l = new RectLayout().wrap(blob, 8L * waitFor.length);
+        l.region(0, region.widthBytes()).region(1, region.height()).region(2, region.depth());
+        side(l, RectLayout.A, a);
+        side(l, RectLayout.B, b);
+        return blob;
+    }
+
+    private static void side(RectLayout l, int side, Rect.At at) {
+        l.origin(side, 0, at.x()).origin(side, 1, at.y()).origin(side, 2, at.z())
+                .rowPitch(side, at.rowPitch()).slicePitch(side, at.slicePitch());
+    }
+}

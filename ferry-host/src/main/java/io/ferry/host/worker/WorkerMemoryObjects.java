@@ -1,0 +1,115 @@
+package io.ferry.host.worker;
+
+import io.ferry.protocol.MemoryCalls;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.RectLayout;
+import io.ferry.protocol.Status;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
+import io.ferry.spi.MemoryObjects;
+import io.ferry.spi.Rect;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The memory objects of a guest's device worker, both ends of the hop: {@link WorkerClient}'s side sends each call
+ * as the guest call of the same name (wait list and rectangle in the blob, as on the guest's wire), and
+ * {@link #serve} is {@link WorkerMain}'s side, which decodes the request and calls the worker's backend session.
+ * The worker trusts what the host sends (the host validated the guest's call); the host trusts nothing the worker
+ * answers, as in {@link WorkerClient}.
+ */
+final class WorkerMemoryObjects implements MemoryObjects {
+    private final WorkerClient client;
+
+    WorkerMemoryObjects(WorkerClient client) {
+        this.client = client;
+    }
+
+    @Override
+    public void createSubBuffer(long buffer, long parent, long offset, long size, int accessFlags)
+            throws BackendException {
+        client.call(new MemoryCalls.SubBufferCreate(), true, null, null,
+                c -> c.buffer(buffer).parent(parent).offset(offset).size(size).access(accessFlags));
+    }
+
+    @Override
+    public void enqueueRect(long queue, long buffer, boolean write, Rect rect, long heapOffset, long[] waits,
+                            long event) throws BackendException {
+        MemoryCalls.RectTransfer<?> call = write ? new MemoryCalls.BufferWriteRect() : new MemoryCalls.BufferReadRect();
+        client.call(call, true, null, blob(waits, rect), c -> c.queue(queue).buffer(buffer).heapOffset(heapOffset)
+                .heapSize(rect.endB()).event(event).waits(waits.length));
+    }
+
+    @Override
+    public void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event)
+            throws BackendException {
+        client.call(new MemoryCalls.BufferCopyRect(), true, null, blob(waits, rect),
+                c -> c.queue(queue).source(src).destination(dst).event(event).waits(waits.length));
+    }
+
+    /** The wait list, then the rectangle with its pitches as the host resolved them. */
+    private static MemorySegment blob(long[] waits, Rect r) {
+        MemorySegment blob = MemorySegment.ofArray(new byte[8 * waits.length + RectLayout.LENGTH]);
+        for (int i = 0; i < waits.length; i++) {
+            blob.set(ValueLayout.JAVA_LONG_UNALIGNED, 8L * i, waits[i]);
+        }
+        RectLayout l = new RectLayout().wrap(blob, 8L * waits.length);
+        for (int i = 0; i < 3; i++) {
+            l.region(i, r.region()[i]).origin(RectLayout.A, i, r.originA()[i]).origin(RectLayout.B, i, r.originB()[i]);
+        }
+        l.rowPitch(RectLayout.A, r.rowPitchA()).slicePitch(RectLayout.A, r.slicePitchA());
+        l.rowPitch(RectLayout.B, r.rowPitchB()).slicePitch(RectLayout.B, r.slicePitchB());
+        return blob;
+    }
+
+    /** The worker's side: serves one memory-object request with {@code session}'s backend. */
+    static void serve(Op op, MemorySegment rec, BackendSession session) throws BackendException {
+        MemoryObjects m = session.memoryObjects();
+        switch (op) {
+            case SUB_BUFFER_CREATE -> {
+                var c = new MemoryCalls.SubBufferCreate().wrap(rec, 0);
+                m.createSubBuffer(c.buffer(), c.parent(), c.offset(), c.size(), (int) c.access());
+            }
+            case BUFFER_WRITE_RECT, BUFFER_READ_RECT -> {
+                MemoryCalls.RectTransfer<?> c = op == Op.BUFFER_WRITE_RECT ? new MemoryCalls.BufferWriteRect().wrap(rec, 0)
+                        : new MemoryCalls.BufferReadRect().wrap(rec, 0);
+                long[] waits = waits(c.blob(), c.waits());
+                m.enqueueRect(c.queue(), c.buffer(), op == Op.BUFFER_WRITE_RECT, rect(c.blob(), waits.length),
+                        c.heapOffset(), waits, c.event());
+            }
+            case BUFFER_COPY_RECT -> {
+                var c = new MemoryCalls.BufferCopyRect().wrap(rec, 0);
+                long[] waits = waits(c.blob(), c.waits());
+                m.enqueueCopyRect(c.queue(), c.source(), c.destination(), rect(c.blob(), waits.length), waits,
+                        c.event());
+            }
+            default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no memory-object request");
+        }
+    }
+
+    private static long[] waits(MemorySegment blob, long count) throws BackendException {
+        if (count < 0 || 8 * count + RectLayout.LENGTH != blob.byteSize()) {
+            throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request: " + count + " waits in a blob of "
+                    + blob.byteSize() + " bytes");
+        }
+        long[] out = new long[(int) count];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = blob.get(ValueLayout.JAVA_LONG_UNALIGNED, 8L * i);
+        }
+        return out;
+    }
+
+    private static Rect rect(MemorySegment blob, int waits) {
+        RectLayout l = new RectLayout().wrap(blob, 8L * waits);
+        long[] region = new long[3];
+        long[] a = new long[3];
+        long[] b = new long[3];
+        for (int i = 0; i < 3; i++) {
+            region[i] = l.region(i);
+            a[i] = l.origin(RectLayout.A, i);
+            b[i] = l.origin(RectLayout.B, i);
+        }
+        return new Rect(region, a, l.rowPitch(RectLayout.A), l.slicePitch(RectLayout.A), b,
+                l.rowPitch(RectLayout.B), l.slicePitch(RectLayout.B));
+    }
+}
