@@ -324,6 +324,48 @@
 #define FERRY_ARG_QUEUE_HINT_DEADLINE_NS 2
 #define FERRY_ARG_QUEUE_HINT_SCOPE 3
 
+/* SUB_BUFFER_CREATE (ONE_WAY): buffer, parent, offset, size, access */
+#define FERRY_OP_SUB_BUFFER_CREATE 48
+#define FERRY_SUB_BUFFER_CREATE_ARGC 5
+#define FERRY_SUB_BUFFER_CREATE_SYNC 0
+#define FERRY_ARG_SUB_BUFFER_CREATE_BUFFER 0
+#define FERRY_ARG_SUB_BUFFER_CREATE_PARENT 1
+#define FERRY_ARG_SUB_BUFFER_CREATE_OFFSET 2
+#define FERRY_ARG_SUB_BUFFER_CREATE_SIZE 3
+#define FERRY_ARG_SUB_BUFFER_CREATE_ACCESS 4
+
+/* BUFFER_WRITE_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region, buffer side, heap side) */
+#define FERRY_OP_BUFFER_WRITE_RECT 49
+#define FERRY_BUFFER_WRITE_RECT_ARGC 6
+#define FERRY_BUFFER_WRITE_RECT_SYNC 0
+#define FERRY_ARG_BUFFER_WRITE_RECT_QUEUE 0
+#define FERRY_ARG_BUFFER_WRITE_RECT_BUFFER 1
+#define FERRY_ARG_BUFFER_WRITE_RECT_HEAP_OFFSET 2
+#define FERRY_ARG_BUFFER_WRITE_RECT_HEAP_SIZE 3
+#define FERRY_ARG_BUFFER_WRITE_RECT_EVENT 4
+#define FERRY_ARG_BUFFER_WRITE_RECT_WAITS 5
+
+/* BUFFER_READ_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region, buffer side, heap side) */
+#define FERRY_OP_BUFFER_READ_RECT 50
+#define FERRY_BUFFER_READ_RECT_ARGC 6
+#define FERRY_BUFFER_READ_RECT_SYNC 0
+#define FERRY_ARG_BUFFER_READ_RECT_QUEUE 0
+#define FERRY_ARG_BUFFER_READ_RECT_BUFFER 1
+#define FERRY_ARG_BUFFER_READ_RECT_HEAP_OFFSET 2
+#define FERRY_ARG_BUFFER_READ_RECT_HEAP_SIZE 3
+#define FERRY_ARG_BUFFER_READ_RECT_EVENT 4
+#define FERRY_ARG_BUFFER_READ_RECT_WAITS 5
+
+/* BUFFER_COPY_RECT (ONE_WAY): queue, source, destination, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region, source side, destination side) */
+#define FERRY_OP_BUFFER_COPY_RECT 51
+#define FERRY_BUFFER_COPY_RECT_ARGC 5
+#define FERRY_BUFFER_COPY_RECT_SYNC 0
+#define FERRY_ARG_BUFFER_COPY_RECT_QUEUE 0
+#define FERRY_ARG_BUFFER_COPY_RECT_SOURCE 1
+#define FERRY_ARG_BUFFER_COPY_RECT_DESTINATION 2
+#define FERRY_ARG_BUFFER_COPY_RECT_EVENT 3
+#define FERRY_ARG_BUFFER_COPY_RECT_WAITS 4
+
 /* TEE_OPEN_SESSION (SYNC): session, uuid high, uuid low, login, connection data, cancel word; blob: parameter block (TeeWire); results: return code, return origin */
 #define FERRY_OP_TEE_OPEN_SESSION 60
 #define FERRY_TEE_OPEN_SESSION_ARGC 6
