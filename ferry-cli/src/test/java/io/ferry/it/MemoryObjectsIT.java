@@ -15,12 +15,14 @@ import io.ferry.client.Event;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
+import io.ferry.client.Image;
 import io.ferry.client.Kernel;
 import io.ferry.client.MapAccess;
 import io.ferry.client.Mapping;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
 import io.ferry.client.Rect;
+import io.ferry.client.Sampler;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import java.lang.foreign.MemorySegment;
@@ -350,6 +352,89 @@ class MemoryObjectsIT {
             for (int i = 0; i < n; i++) {
                 assertEquals(10, block.segment().getAtIndex(JAVA_INT, i));
             }
+        }
+    }
+
+    // ---- images and samplers ----
+
+    static final Image.Format RGBA_FLOAT = new Image.Format(Image.ChannelOrder.RGBA, Image.ChannelType.FLOAT);
+    static final int W = 8, H = 6;
+
+    private static float[] pixels() {
+        float[] p = new float[W * H * 4];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = i * 0.25f - 3;
+        }
+        return p;
+    }
+
+    @Test
+    void anImageRoundTripsAndASubRegionReadsBackAsJavaSlicesIt() {
+        float[] p = pixels();
+        try (Ferry ferry = host.connect("mem");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             Image img = ctx.createImage(RGBA_FLOAT, W, H, DeviceBuffer.Access.READ_WRITE);
+             HeapBlock part = ferry.heap().allocate(4L * 4 * 3 * 2)) {
+            q.writeImage(img, Rect.at(0, 0, 0), Rect.of(W, H), MemorySegment.ofArray(p), Rect.at(0, 0, 0));
+            float[] all = new float[p.length];
+            q.readImage(img, Rect.at(0, 0, 0), Rect.of(W, H), MemorySegment.ofArray(all), Rect.at(0, 0, 0));
+            assertArrayEquals(p, all);
+            // 3 x 2 pixels at (4, 3), packed
+            q.readImage(img, Rect.at(4, 3, 0), Rect.of(3, 2), part.segment(), Rect.at(0, 0, 0));
+            q.finish();
+            float[] want = new float[3 * 2 * 4];
+            for (int y = 0; y < 2; y++) {
+                System.arraycopy(p, ((3 + y) * W + 4) * 4, want, y * 12, 12);
+            }
+            assertArrayEquals(want, part.segment().toArray(JAVA_FLOAT));
+        }
+    }
+
+    @Test
+    void aKernelSamplingAnImageSeesItsPixels() {
+        float[] p = pixels();
+        String source = """
+                __kernel void sample(__read_only image2d_t img, sampler_t s, __global float* out) {
+                    int x = get_global_id(0), y = get_global_id(1);
+                    float4 v = read_imagef(img, s, (int2)(x + 1, y));
+                    out[y * get_global_size(0) + x] = v.x + v.w;
+                }
+                """;
+        try (Ferry ferry = host.connect("mem");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             Program prog = ctx.buildProgram(source);
+             Kernel k = prog.kernel("sample");
+             Image img = ctx.createImage(RGBA_FLOAT, W, H, DeviceBuffer.Access.READ_ONLY);
+             Sampler smp = ctx.createSampler(false, Sampler.Addressing.CLAMP_TO_EDGE, Sampler.Filter.NEAREST);
+             DeviceBuffer out = ctx.createBuffer(4L * W * H)) {
+            q.writeImage(img, Rect.at(0, 0, 0), Rect.of(W, H), MemorySegment.ofArray(p), Rect.at(0, 0, 0));
+            k.arg(0, img).arg(1, smp).arg(2, out);
+            q.launch(k, NDRange.of(W, H));
+            float[] got = new float[W * H];
+            q.read(out, 0, MemorySegment.ofArray(got));
+            for (int y = 0; y < H; y++) {
+                for (int x = 0; x < W; x++) {
+                    int sx = Math.min(x + 1, W - 1); // clamp to edge
+                    int at = (y * W + sx) * 4;
+                    assertEquals(p[at] + p[at + 3], got[y * W + x], 1e-5f, "pixel " + x + ", " + y);
+                }
+            }
+        }
+    }
+
+    @Test
+    void pixelsOutsideTheImageAreRefusedNamingItsSize() {
+        try (Ferry ferry = host.connect("mem");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             Image img = ctx.createImage(RGBA_FLOAT, W, H, DeviceBuffer.Access.READ_WRITE);
+             HeapBlock h = ferry.heap().allocate(4096)) {
+            q.readImage(img, Rect.at(6, 0, 0), Rect.of(4, 1), h.segment(), Rect.at(0, 0, 0));
+            FerryException e = assertThrows(FerryException.class, q::finish);
+            assertEquals(Status.OUT_OF_RANGE, e.status());
+            assertTrue(e.getMessage().contains("outside image " + img.handle() + " of 8 x 6 pixels"), e.getMessage());
         }
     }
 }

@@ -230,6 +230,39 @@ public final class CommandQueue extends Remote {
         return this;
     }
 
+    /**
+     * Writes the pixels {@code [origin, origin + region)} of {@code image} from {@code src}
+     * ({@code clEnqueueWriteImage}): rows of {@code region.widthBytes()} pixels, laid out in {@code src} as
+     * {@code srcAt} says (in bytes). The region counts pixels; {@code origin}'s pitches are unused.
+     */
+    public CommandQueue writeImage(Image image, Rect.At origin, Rect region, MemorySegment src, Rect.At srcAt) {
+        MemoryCommands.transferImage(this, true, image, origin, region, src, srcAt, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #writeImage}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event writeImageWithEvent(Image image, Rect.At origin, Rect region, MemorySegment src, Rect.At srcAt,
+                                     Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferImage(this, true, image, origin, region, src, srcAt,
+                ferry.newHandle(), waitFor));
+    }
+
+    /**
+     * Reads the pixels {@code [origin, origin + region)} of {@code image} into {@code dst}
+     * ({@code clEnqueueReadImage}), as {@link #readRect} does (one-way into heap memory, else waits).
+     */
+    public CommandQueue readImage(Image image, Rect.At origin, Rect region, MemorySegment dst, Rect.At dstAt) {
+        MemoryCommands.transferImage(this, false, image, origin, region, dst, dstAt, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #readImage}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event readImageWithEvent(Image image, Rect.At origin, Rect region, MemorySegment dst, Rect.At dstAt,
+                                    Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferImage(this, false, image, origin, region, dst, dstAt,
+                ferry.newHandle(), waitFor));
+    }
+
     /** Keeps a staging block until the next finish (the device may still use it). */
     void keepUntilFinish(HeapBlock block) {
         synchronized (staging) {

@@ -30,6 +30,19 @@ public final class Kernel extends Remote {
         return this;
     }
 
+    /** An image argument ({@code image2d_t}, {@code image3d_t}). */
+    public Kernel arg(int index, Image image) {
+        channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(image.handle));
+        return this;
+    }
+
+    /** A {@code sampler_t} argument. */
+    public Kernel arg(int index, Sampler sampler) {
+        channel().oneWay(new io.ferry.protocol.MemoryCalls.KernelArgSampler(), true,
+                c -> c.kernel(handle).index(index).sampler(sampler.handle));
+        return this;
+    }
+
     public Kernel arg(int index, int value) {
         return value(index, new byte[] {(byte) value, (byte) (value >> 8), (byte) (value >> 16), (byte) (value >> 24)});
     }

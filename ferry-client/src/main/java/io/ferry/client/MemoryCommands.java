@@ -33,9 +33,43 @@ final class MemoryCommands {
         return new DeviceBuffer(ferry, h, size, heapMemory);
     }
 
+    static Image image(Context ctx, Image.Format format, long width, long height, long depth,
+                       DeviceBuffer.Access access) {
+        if (format.pixelBytes() == 0) {
+            throw new FerryException(Status.UNSUPPORTED, "createImage: format " + format + " is not one Ferry carries "
+                    + "(BGRA takes 8-bit channel types only)");
+        }
+        Ferry ferry = ctx.ferry;
+        long h = ferry.newHandle();
+        ferry.channel().oneWay(new MemoryCalls.ImageCreate(), true, c -> c.image(h).context(ctx.handle).width(width)
+                .height(height).depth(depth).channelOrder(format.order().code).channelType(format.type().code)
+                .access(access.code()));
+        return new Image(ferry, h, format, width, height, depth);
+    }
+
+    /** Heap memory ↔ image pixels; as {@link #transferRect}, the region in pixels. */
+    static long transferImage(CommandQueue q, boolean write, Image image, Rect.At origin, Rect region,
+                              MemorySegment host, Rect.At hostAt, long event, Event[] waitFor) {
+        Rect.At pixels = new Rect.At(origin.x(), origin.y(), origin.z(), 0, 0);
+        return transfer(q, write, host, write ? new MemoryCalls.ImageWrite() : new MemoryCalls.ImageRead(),
+                blob(waitFor, region, pixels, hostAt), (c, at) -> ((MemoryCalls.ImageTransfer<?>) c)
+                        .queue(q.handle).image(image.handle).heapOffset(at).heapSize(host.byteSize()).event(event)
+                        .waits(waitFor.length), event);
+    }
+
     /** Heap memory ↔ buffer rectangle; returns {@code event}. A read into other memory waits and copies it out. */
     static long transferRect(CommandQueue q, boolean write, DeviceBuffer buffer, Rect.At bufferAt,
                              MemorySegment host, Rect.At hostAt, Rect region, long event, Event[] waitFor) {
+        MemoryCalls.RectTransfer<?> call = write ? new MemoryCalls.BufferWriteRect() : new MemoryCalls.BufferReadRect();
+        return transfer(q, write, host, call, blob(waitFor, region, bufferAt, hostAt), (c, at) ->
+                ((MemoryCalls.RectTransfer<?>) c).queue(q.handle).buffer(buffer.handle).heapOffset(at)
+                        .heapSize(host.byteSize()).event(event).waits(waitFor.length), event);
+    }
+
+    /** Sends {@code call} with {@code blob} over {@code host}'s heap range, staging memory outside the heap. */
+    private static long transfer(CommandQueue q, boolean write, MemorySegment host,
+                                 io.ferry.protocol.CallRecord call, MemorySegment blob,
+                                 java.util.function.ObjLongConsumer<io.ferry.protocol.CallRecord> args, long event) {
         Heap heap = q.ferry.heap();
         long heapOffset = heap.offsetOf(host);
         HeapBlock block = null;
@@ -48,10 +82,7 @@ final class MemoryCommands {
             heapOffset = block.offset();
         }
         long at = heapOffset;
-        MemorySegment blob = blob(waitFor, region, bufferAt, hostAt);
-        MemoryCalls.RectTransfer<?> call = write ? new MemoryCalls.BufferWriteRect() : new MemoryCalls.BufferReadRect();
-        q.channel().oneWay(call, false, blob, c -> c.queue(q.handle).buffer(buffer.handle).heapOffset(at)
-                .heapSize(host.byteSize()).event(event).waits(waitFor.length));
+        q.channel().oneWay(call, false, blob, c -> args.accept(c, at));
         if (block != null) {
             if (write) {
                 q.keepUntilFinish(block);

@@ -3,7 +3,8 @@ package io.ferry.client;
 import io.ferry.protocol.Calls;
 
 /** An object that lives on the host, named by a handle of this connection. Closing it releases it there. */
-abstract sealed class Remote implements AutoCloseable permits Context, CommandQueue, DeviceBuffer, Program, Kernel, Event {
+abstract sealed class Remote implements AutoCloseable permits Context, CommandQueue, DeviceBuffer, Program, Kernel, Event,
+        Image, Sampler {
     final Ferry ferry;
     final long handle;
     private boolean released;

@@ -30,6 +30,30 @@ public interface MemoryObjects {
     /** A rectangle from buffer {@code src} (side A) to buffer {@code dst} (side B); as {@link #enqueueRect}. */
     void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event) throws BackendException;
 
+    /**
+     * Creates an image of {@code width x height} pixels ({@code depth} 0) or {@code width x height x depth}; the host
+     * checked the figures (1..65536, depth 0 or 2..2048), the format (a known order and type, {@code ImageFormats}),
+     * and {@code accessFlags} (as {@code createBuffer}'s). A device without image support answers
+     * {@link Status#UNSUPPORTED} naming the device.
+     */
+    void createImage(long image, long context, long width, long height, long depth, int channelOrder,
+                     int channelType, int accessFlags) throws BackendException;
+
+    /**
+     * Heap → image ({@code write}) or image → heap, for the pixels {@code [origin, origin + region)}; the heap side
+     * starts at {@code heapOffset} with the given pitches (resolved, never 0), and all of it lies in the heap (the
+     * host checked both sides as for {@link #enqueueRect}).
+     */
+    void enqueueImage(long queue, long image, boolean write, long[] origin, long[] region, long rowPitch,
+                      long slicePitch, long heapOffset, long[] waits, long event) throws BackendException;
+
+    /** Creates a sampler; addressing and filter are OpenCL's values, checked by the host. */
+    void createSampler(long sampler, long context, boolean normalized, int addressing, int filter)
+            throws BackendException;
+
+    /** Binds {@code sampler} to the kernel's {@code sampler_t} argument {@code index}. */
+    void setKernelArgSampler(long kernel, int index, long sampler) throws BackendException;
+
     /** Memory objects of a backend that has none: every call answers {@link Status#UNSUPPORTED} naming {@code who}. */
     static MemoryObjects unsupported(String who) {
         return new MemoryObjects() {
@@ -49,6 +73,30 @@ public interface MemoryObjects {
             public void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event)
                     throws BackendException {
                 throw fail("rectangular copies", "copy the rows one by one");
+            }
+
+            @Override
+            public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
+                                    int channelType, int accessFlags) throws BackendException {
+                throw fail("images", "use buffers");
+            }
+
+            @Override
+            public void enqueueImage(long queue, long image, boolean write, long[] origin, long[] region,
+                                     long rowPitch, long slicePitch, long heapOffset, long[] waits, long event)
+                    throws BackendException {
+                throw fail("images", "use buffers");
+            }
+
+            @Override
+            public void createSampler(long sampler, long context, boolean normalized, int addressing, int filter)
+                    throws BackendException {
+                throw fail("samplers", "use buffers");
+            }
+
+            @Override
+            public void setKernelArgSampler(long kernel, int index, long sampler) throws BackendException {
+                throw fail("samplers", "use buffers");
             }
 
             private BackendException fail(String what, String instead) {

@@ -87,6 +87,48 @@ abstract sealed class ClObject extends DeviceObject {
         }
     }
 
+    static final class Image extends ClObject {
+        final Context context;
+        final long bytes;
+        final int pixel;
+
+        Image(long ptr, Context context, long bytes, int pixel) {
+            super(ptr);
+            this.context = context;
+            this.bytes = bytes;
+            this.pixel = pixel;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.MEM;
+        }
+
+        @Override
+        int closeOrder() {
+            return 3;
+        }
+    }
+
+    static final class Sampler extends ClObject {
+        final Context context;
+
+        Sampler(long ptr, Context context) {
+            super(ptr);
+            this.context = context;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.SAMPLER;
+        }
+
+        @Override
+        int closeOrder() {
+            return 3;
+        }
+    }
+
     static final class Program extends ClObject {
         final Context context;
 

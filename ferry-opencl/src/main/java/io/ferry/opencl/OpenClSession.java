@@ -140,17 +140,21 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     @Override
     public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
         ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
-        ClObject.Buffer b = get(buffer, ClObject.Buffer.class);
+        ClObject m = get(buffer, ClObject.class);
+        boolean image = m instanceof ClObject.Image;
+        ClObject.Context context = image ? ((ClObject.Image) m).context : get(buffer, ClObject.Buffer.class).context;
         k.args.checkBuffer(index);
-        if (b.context != k.context) {
-            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index) + ": the buffer belongs to another context");
+        if (context != k.context) {
+            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index) + ": the "
+                    + (image ? "image" : "buffer") + " belongs to another context");
         }
-        pointerSlot.set(JAVA_LONG, 0, b.ptr);
+        pointerSlot.set(JAVA_LONG, 0, m.ptr);
         int rc = OpenCL.setKernelArg(k.ptr, index, 8, pointerSlot);
         if (rc != 0) {
-            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a buffer of " + b.size + " bytes");
+            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given "
+                    + (image ? "an image" : "a buffer of " + ((ClObject.Buffer) m).size + " bytes"));
         }
-        k.args.markSet(index, b);
+        k.args.markSet(index, m);
     }
 
     @Override
@@ -305,6 +309,66 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         keepEvent(event, q);
     }
 
+    @Override
+    public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
+                            int channelType, int accessFlags) throws BackendException {
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        ClImages.checkSupport(ctx.device, "images");
+        int pixel = io.ferry.protocol.ImageFormats.pixelBytes(channelOrder, channelType);
+        long bytes = width * height * Math.max(depth, 1) * pixel;
+        long ptr = ClMemory.createImage(ctx.ptr, ClImages.flags(accessFlags), width, height, depth, channelOrder,
+                channelType, memoryScratch, errcode);
+        checkCreate("clCreateImage", ClImages.describe(width, height, depth, channelOrder, channelType));
+        put(image, new ClObject.Image(ptr, ctx, bytes, pixel));
+        allocated(bytes);
+    }
+
+    @Override
+    public void enqueueImage(long queue, long image, boolean write, long[] origin, long[] region, long rowPitch,
+                             long slicePitch, long heapOffset, long[] waits, long event) throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        ClObject.Image im = get(image, ClObject.Image.class);
+        if (im.context != q.context) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "the image and the queue belong to different contexts");
+        }
+        // the bytes the host checked: every row region[0] pixels wide
+        long bytes = (region[2] - 1) * slicePitch + (region[1] - 1) * rowPitch + region[0] * im.pixel;
+        MemorySegment host = heapSlice(heapOffset, bytes);
+        int rc = ClMemory.enqueueImage(write, q.ptr, im.ptr, origin, region, rowPitch, slicePitch, host,
+                memoryScratch, waitList(waits), eventOut(event));
+        ClErrors.check(write ? "clEnqueueWriteImage" : "clEnqueueReadImage", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void createSampler(long sampler, long context, boolean normalized, int addressing, int filter)
+            throws BackendException {
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        ClImages.checkSupport(ctx.device, "samplers");
+        long ptr = ClMemory.createSampler(ctx.ptr, normalized, addressing, filter, errcode);
+        checkCreate("clCreateSampler", (normalized ? "normalized" : "unnormalized") + " coordinates, addressing 0x"
+                + Integer.toHexString(addressing) + ", filter 0x" + Integer.toHexString(filter));
+        put(sampler, new ClObject.Sampler(ptr, ctx));
+    }
+
+    @Override
+    public void setKernelArgSampler(long kernel, int index, long sampler) throws BackendException {
+        ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
+        ClObject.Sampler s = get(sampler, ClObject.Sampler.class);
+        k.args.checkValue(index, 8);
+        if (s.context != k.context) {
+            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index)
+                    + ": the sampler belongs to another context");
+        }
+        MemorySegment slot = memoryScratch.asSlice(ClMemory.SAMPLER_ARG, 8);
+        slot.set(JAVA_LONG, 0, s.ptr);
+        int rc = OpenCL.setKernelArg(k.ptr, index, 8, slot);
+        if (rc != 0) {
+            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a sampler");
+        }
+        k.args.markSet(index, s);
+    }
+
     private void checkMemoryCalls() throws BackendException {
         if (!ClMemory.available()) {
             throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clCreateSubBuffer or the "
@@ -352,6 +416,9 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
 
     @Override
     protected void destroy(long handle, ClObject o) throws BackendException {
+        if (o instanceof ClObject.Image im) {
+            freed(im.bytes);
+        }
         if (o instanceof ClObject.Buffer b) {
             // a buffer's memory lives on until its last sub-buffer is released (OpenCL keeps it, and so does the count)
             ClObject.Buffer owner = b.parent != null ? b.parent : b;

@@ -88,4 +88,96 @@ public final class MemoryCalls {
         public long waits() { return arg(WAITS); }
         public BufferCopyRect waits(long v) { return set(WAITS, v); }
     }
+
+    /**
+     * IMAGE_CREATE: image, context, width, height, depth (0 for a 2D image), channel order, channel type (OpenCL's
+     * {@code CL_*} values, {@link ImageFormats}), access (as BUFFER_CREATE's).
+     */
+    public static final class ImageCreate extends CallRecord {
+        public static final int IMAGE = 0, CONTEXT = 1, WIDTH = 2, HEIGHT = 3, DEPTH = 4, CHANNEL_ORDER = 5,
+                CHANNEL_TYPE = 6, ACCESS = 7;
+        public ImageCreate() { super(Op.IMAGE_CREATE); }
+        @Override public ImageCreate wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long image() { return arg(IMAGE); }
+        public ImageCreate image(long v) { return set(IMAGE, v); }
+        public long context() { return arg(CONTEXT); }
+        public ImageCreate context(long v) { return set(CONTEXT, v); }
+        public long width() { return arg(WIDTH); }
+        public ImageCreate width(long v) { return set(WIDTH, v); }
+        public long height() { return arg(HEIGHT); }
+        public ImageCreate height(long v) { return set(HEIGHT, v); }
+        public long depth() { return arg(DEPTH); }
+        public ImageCreate depth(long v) { return set(DEPTH, v); }
+        public long channelOrder() { return arg(CHANNEL_ORDER); }
+        public ImageCreate channelOrder(long v) { return set(CHANNEL_ORDER, v); }
+        public long channelType() { return arg(CHANNEL_TYPE); }
+        public ImageCreate channelType(long v) { return set(CHANNEL_TYPE, v); }
+        public long access() { return arg(ACCESS); }
+        public ImageCreate access(long v) { return set(ACCESS, v); }
+    }
+
+    /**
+     * IMAGE_WRITE and IMAGE_READ share this shape: queue, image, heap offset, heap size, event, waits; blob: the
+     * wait list, then the {@link RectLayout} with the region in pixels, side A the image's origin in pixels (its
+     * pitches 0) and side B the heap range's (origin and pitches in bytes).
+     */
+    public abstract static sealed class ImageTransfer<V extends ImageTransfer<V>> extends CallRecord
+            permits ImageWrite, ImageRead {
+        public static final int QUEUE = 0, IMAGE = 1, HEAP_OFFSET = 2, HEAP_SIZE = 3, EVENT = 4, WAITS = 5;
+        ImageTransfer(Op op) { super(op); }
+        public long queue() { return arg(QUEUE); }
+        public V queue(long v) { return set(QUEUE, v); }
+        public long image() { return arg(IMAGE); }
+        public V image(long v) { return set(IMAGE, v); }
+        public long heapOffset() { return arg(HEAP_OFFSET); }
+        public V heapOffset(long v) { return set(HEAP_OFFSET, v); }
+        public long heapSize() { return arg(HEAP_SIZE); }
+        public V heapSize(long v) { return set(HEAP_SIZE, v); }
+        public long event() { return arg(EVENT); }
+        public V event(long v) { return set(EVENT, v); }
+        public long waits() { return arg(WAITS); }
+        public V waits(long v) { return set(WAITS, v); }
+    }
+
+    /** IMAGE_WRITE: heap → image. */
+    public static final class ImageWrite extends ImageTransfer<ImageWrite> {
+        public ImageWrite() { super(Op.IMAGE_WRITE); }
+        @Override public ImageWrite wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+    }
+
+    /** IMAGE_READ: image → heap. */
+    public static final class ImageRead extends ImageTransfer<ImageRead> {
+        public ImageRead() { super(Op.IMAGE_READ); }
+        @Override public ImageRead wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+    }
+
+    /** SAMPLER_CREATE: sampler, context, normalized (0 or 1), addressing, filter (OpenCL's {@code CL_*} values). */
+    public static final class SamplerCreate extends CallRecord {
+        public static final int SAMPLER = 0, CONTEXT = 1, NORMALIZED = 2, ADDRESSING = 3, FILTER = 4;
+        public SamplerCreate() { super(Op.SAMPLER_CREATE); }
+        @Override public SamplerCreate wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long sampler() { return arg(SAMPLER); }
+        public SamplerCreate sampler(long v) { return set(SAMPLER, v); }
+        public long context() { return arg(CONTEXT); }
+        public SamplerCreate context(long v) { return set(CONTEXT, v); }
+        public long normalized() { return arg(NORMALIZED); }
+        public SamplerCreate normalized(long v) { return set(NORMALIZED, v); }
+        public long addressing() { return arg(ADDRESSING); }
+        public SamplerCreate addressing(long v) { return set(ADDRESSING, v); }
+        public long filter() { return arg(FILTER); }
+        public SamplerCreate filter(long v) { return set(FILTER, v); }
+    }
+
+    /** KERNEL_ARG_SAMPLER: kernel, index, sampler. */
+    public static final class KernelArgSampler extends CallRecord {
+        public static final int KERNEL = 0, INDEX = 1, SAMPLER = 2;
+        public KernelArgSampler() { super(Op.KERNEL_ARG_SAMPLER); }
+        @Override public KernelArgSampler wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long kernel() { return arg(KERNEL); }
+        public KernelArgSampler kernel(long v) { return set(KERNEL, v); }
+        public long index() { return arg(INDEX); }
+        public KernelArgSampler index(long v) { return set(INDEX, v); }
+        public long sampler() { return arg(SAMPLER); }
+        public KernelArgSampler sampler(long v) { return set(SAMPLER, v); }
+    }
 }

@@ -57,6 +57,17 @@ public enum Op {
     BUFFER_COPY_RECT(51, Kind.ONE_WAY, List.of("queue", "source", "destination", "event", "waits"),
             "waits x event handle (u64), then the rectangle (RectLayout: region, source side, destination side)",
             List.of()),
+    IMAGE_CREATE(52, Kind.ONE_WAY, List.of("image", "context", "width", "height", "depth", "channel order",
+            "channel type", "access"), "", List.of()),
+    IMAGE_WRITE(53, Kind.ONE_WAY, List.of("queue", "image", "heap offset", "heap size", "event", "waits"),
+            "waits x event handle (u64), then the rectangle (RectLayout: region in pixels, image side, heap side)",
+            List.of()),
+    IMAGE_READ(54, Kind.ONE_WAY, List.of("queue", "image", "heap offset", "heap size", "event", "waits"),
+            "waits x event handle (u64), then the rectangle (RectLayout: region in pixels, image side, heap side)",
+            List.of()),
+    SAMPLER_CREATE(55, Kind.ONE_WAY, List.of("sampler", "context", "normalized", "addressing", "filter"), "",
+            List.of()),
+    KERNEL_ARG_SAMPLER(56, Kind.ONE_WAY, List.of("kernel", "index", "sampler"), "", List.of()),
 
     // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
     TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",

@@ -35,10 +35,10 @@ final class ComputeCalls implements SessionService {
     /** Longest kernel name (bytes): backends keep the name per kernel, so objects x this bounds what names hold. */
     static final int MAX_KERNEL_NAME = 4096;
 
-    private final ServiceContext session;
+    final ServiceContext session;
     final HandleTable handles;
     private final Devices devices;
-    private final ComputeBackends backends;
+    final ComputeBackends backends;
     private final long heapSize;
     // One flyweight per op, re-pointed at each record: nothing is allocated per call (one thread at a time).
     private final Calls.DeviceInfo deviceInfo = new Calls.DeviceInfo();
@@ -252,7 +252,7 @@ final class ComputeCalls implements SessionService {
                 var c = kernelArgBuffer.wrap(rec, 0);
                 Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
                 int index = argIndex(k, c.index());
-                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
+                Entry buf = memory.memoryArgument(c.buffer()); // a buffer or an image
                 sameBackend(k, buf);
                 k.backend.setKernelArgBuffer(k.handle, index, buf.handle);
             }
@@ -377,7 +377,8 @@ final class ComputeCalls implements SessionService {
                 results[0] = times[0];
                 results[1] = times[1];
             }
-            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT -> memory.serve(op, rec);
+            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
+                 IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER -> memory.serve(op, rec);
             default -> throw new IllegalStateException("not a compute call: " + op);
         }
         return results[0];
@@ -468,7 +469,7 @@ final class ComputeCalls implements SessionService {
         }
     }
 
-    private static int argIndex(Entry kernel, long index) throws CallException {
+    static int argIndex(Entry kernel, long index) throws CallException {
         if (index < 0 || index >= kernel.argCount) {
             throw new CallException(Status.INVALID_KERNEL_ARGS, "argument index " + index + " is out of range: the kernel has "
                     + kernel.argCount + " argument" + (kernel.argCount == 1 ? "" : "s"));

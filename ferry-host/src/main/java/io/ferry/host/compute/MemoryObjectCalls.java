@@ -21,6 +21,7 @@ import java.lang.foreign.MemorySegment;
  * <p><b>Sub-buffers and release order.</b> A sub-buffer shares its parent's memory. Releasing the parent ends the
  * parent's handle at once (the guest can no longer name it), but not its memory: the backend keeps it until the last
  * sub-buffer is released (OpenCL does so by itself). A sub-buffer of a sub-buffer is refused, as in OpenCL.
+ * Images and samplers are {@link ImageCalls}'.
  */
 final class MemoryObjectCalls {
     private final ComputeCalls calls;
@@ -29,11 +30,19 @@ final class MemoryObjectCalls {
     private final MemoryCalls.BufferReadRect readRect = new MemoryCalls.BufferReadRect();
     private final MemoryCalls.BufferCopyRect copyRect = new MemoryCalls.BufferCopyRect();
     private final RectLayout rect = new RectLayout();
+    private final ImageCalls images;
     private HandleTable handles;
 
     /** {@code calls}: the session's compute calls, whose handle table and device-command path these share. */
     MemoryObjectCalls(ComputeCalls calls) {
         this.calls = calls;
+        this.images = new ImageCalls(calls);
+    }
+
+    /** A kernel's memory argument: a buffer or an image of this session. */
+    Entry memoryArgument(long handle) throws CallException {
+        Entry e = calls.handles.find(handle);
+        return e != null && e.kind == Kind.IMAGE ? e : calls.handles.get(handle, Kind.BUFFER, "buffer");
     }
 
     void serve(Op op, MemorySegment rec) throws CallException, BackendException {
@@ -43,6 +52,7 @@ final class MemoryObjectCalls {
             case BUFFER_WRITE_RECT -> transferRect(writeRect.wrap(rec, 0), true);
             case BUFFER_READ_RECT -> transferRect(readRect.wrap(rec, 0), false);
             case BUFFER_COPY_RECT -> copyRect(copyRect.wrap(rec, 0));
+            case IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER -> images.serve(op, rec);
             default -> throw new IllegalStateException("not a memory-object call: " + op);
         }
     }

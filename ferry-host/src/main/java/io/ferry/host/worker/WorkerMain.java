@@ -244,7 +244,8 @@ public final class WorkerMain implements RecordHandler {
                 r[1] = t[1];
             }
             case RELEASE -> session.release(release.wrap(rec, 0).handle());
-            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT ->
+            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
+                 IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER ->
                     WorkerMemoryObjects.serve(op, rec, session);
             default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no request for a device worker");
         }

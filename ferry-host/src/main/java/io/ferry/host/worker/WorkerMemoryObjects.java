@@ -47,6 +47,36 @@ final class WorkerMemoryObjects implements MemoryObjects {
                 c -> c.queue(queue).source(src).destination(dst).event(event).waits(waits.length));
     }
 
+    @Override
+    public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
+                            int channelType, int accessFlags) throws BackendException {
+        client.call(new MemoryCalls.ImageCreate(), true, null, null, c -> c.image(image).context(context).width(width)
+                .height(height).depth(depth).channelOrder(channelOrder).channelType(channelType).access(accessFlags));
+    }
+
+    @Override
+    public void enqueueImage(long queue, long image, boolean write, long[] origin, long[] region, long rowPitch,
+                             long slicePitch, long heapOffset, long[] waits, long event) throws BackendException {
+        // the heap side as a rectangle of its own: origin 0 at heapOffset, the pitches resolved, the region in pixels
+        Rect r = new Rect(region, origin, 0, 0, new long[3], rowPitch, slicePitch);
+        MemoryCalls.ImageTransfer<?> call = write ? new MemoryCalls.ImageWrite() : new MemoryCalls.ImageRead();
+        client.call(call, true, null, blob(waits, r), c -> c.queue(queue).image(image).heapOffset(heapOffset)
+                .event(event).waits(waits.length));
+    }
+
+    @Override
+    public void createSampler(long sampler, long context, boolean normalized, int addressing, int filter)
+            throws BackendException {
+        client.call(new MemoryCalls.SamplerCreate(), true, null, null, c -> c.sampler(sampler).context(context)
+                .normalized(normalized ? 1 : 0).addressing(addressing).filter(filter));
+    }
+
+    @Override
+    public void setKernelArgSampler(long kernel, int index, long sampler) throws BackendException {
+        client.call(new MemoryCalls.KernelArgSampler(), true, null, null,
+                c -> c.kernel(kernel).index(index).sampler(sampler));
+    }
+
     /** The wait list, then the rectangle with its pitches as the host resolved them. */
     private static MemorySegment blob(long[] waits, Rect r) {
         MemorySegment blob = MemorySegment.ofArray(new byte[8 * waits.length + RectLayout.LENGTH]);
@@ -82,6 +112,27 @@ final class WorkerMemoryObjects implements MemoryObjects {
                 long[] waits = waits(c.blob(), c.waits());
                 m.enqueueCopyRect(c.queue(), c.source(), c.destination(), rect(c.blob(), waits.length), waits,
                         c.event());
+            }
+            case IMAGE_CREATE -> {
+                var c = new MemoryCalls.ImageCreate().wrap(rec, 0);
+                m.createImage(c.image(), c.context(), c.width(), c.height(), c.depth(), (int) c.channelOrder(),
+                        (int) c.channelType(), (int) c.access());
+            }
+            case IMAGE_WRITE, IMAGE_READ -> {
+                MemoryCalls.ImageTransfer<?> c = op == Op.IMAGE_WRITE ? new MemoryCalls.ImageWrite().wrap(rec, 0)
+                        : new MemoryCalls.ImageRead().wrap(rec, 0);
+                long[] waits = waits(c.blob(), c.waits());
+                Rect r = rect(c.blob(), waits.length);
+                m.enqueueImage(c.queue(), c.image(), op == Op.IMAGE_WRITE, r.originA(), r.region(), r.rowPitchB(),
+                        r.slicePitchB(), c.heapOffset(), waits, c.event());
+            }
+            case SAMPLER_CREATE -> {
+                var c = new MemoryCalls.SamplerCreate().wrap(rec, 0);
+                m.createSampler(c.sampler(), c.context(), c.normalized() == 1, (int) c.addressing(), (int) c.filter());
+            }
+            case KERNEL_ARG_SAMPLER -> {
+                var c = new MemoryCalls.KernelArgSampler().wrap(rec, 0);
+                m.setKernelArgSampler(c.kernel(), (int) c.index(), c.sampler());
             }
             default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no memory-object request");
         }
