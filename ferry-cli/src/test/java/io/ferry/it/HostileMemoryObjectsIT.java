@@ -159,4 +159,28 @@ class HostileMemoryObjectsIT {
                 "waited event 0 handle 777");
         sessionLivesOn();
     }
+
+    @Test
+    void imagesOfBadSizesFormatsOrPixelRangesAreRefused() {
+        long rgbaFloat = io.ferry.protocol.ImageFormats.CL_RGBA, f = io.ferry.protocol.ImageFormats.CL_FLOAT;
+        refused(g.call(Op.IMAGE_CREATE, null, T, 100, CONTEXT, 1L << 40, 4, 0, rgbaFloat, f, 0),
+                Status.INVALID_ARGUMENT, "width and height must be 1..65536");
+        refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 4, 1, rgbaFloat, f, 0), Status.INVALID_ARGUMENT,
+                "depth 0 (a 2D image) or 2..2048");
+        refused(g.call(Op.IMAGE_CREATE, null, T, 102, CONTEXT, 4, 4, 0, 0x1234, f, 0), Status.UNSUPPORTED,
+                "is not one Ferry carries");
+        assertEquals(Status.OK, g.call(Op.IMAGE_CREATE, null, T, 103, CONTEXT, 8, 8, 0, rgbaFloat, f, 0).status());
+        long[] none = new long[0];
+        long[] heapSide = {0, 0, 0, 0, 0};
+        refused(g.call(Op.IMAGE_READ, rect(none, new long[] {4, 4, 1}, new long[] {Long.MAX_VALUE - 2, 0, 0, 0, 0},
+                heapSide), T, QUEUE, 103, 0, SIZE, 0, 0), Status.OUT_OF_RANGE, "outside image 103 of 8 x 8 pixels");
+        // 8 pixels of 16 bytes in a row of 64 bytes: a row pitch under the row's bytes
+        refused(g.call(Op.IMAGE_READ, rect(none, new long[] {8, 2, 1}, new long[] {0, 0, 0, 0, 0},
+                new long[] {0, 0, 0, 64, 0}), T, QUEUE, 103, 0, SIZE, 0, 0), Status.INVALID_ARGUMENT,
+                "row pitch 64 is less than region[0] = 128");
+        refused(g.call(Op.SAMPLER_CREATE, null, T, 104, CONTEXT, 2, 0x1131, 0x1140), Status.INVALID_ARGUMENT,
+                "normalized 2 must be 0 or 1");
+        refused(g.call(Op.KERNEL_ARG_SAMPLER, null, T, 1234, 0, 103), Status.UNKNOWN_HANDLE, "kernel handle 1234");
+        sessionLivesOn();
+    }
 }

@@ -4,6 +4,7 @@ import io.ferry.channel.RegionDescriptor;
 import io.ferry.testkit.FuzzTargets.Seeds;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
+import io.ferry.protocol.ImageFormats;
 import io.ferry.protocol.MemoryCalls;
 import io.ferry.protocol.RectLayout;
 import io.ferry.protocol.Op;
@@ -194,6 +195,10 @@ public final class FuzzSeeds {
                 .queue(2).buffer(4).heapSize(4096));
         call(op(s, Op.SUB_BUFFER_CREATE), true, none, args(new MemoryCalls.SubBufferCreate()).buffer(6).parent(3)
                 .offset(4).size(64));
+        call(op(s, Op.IMAGE_CREATE), true, none, args(new MemoryCalls.ImageCreate()).image(7).context(1).width(8)
+                .height(8).channelOrder(ImageFormats.CL_RGBA).channelType(ImageFormats.CL_FLOAT));
+        call(op(s, Op.SAMPLER_CREATE), true, none, args(new MemoryCalls.SamplerCreate()).sampler(8).context(1)
+                .addressing(ImageFormats.CL_ADDRESS_CLAMP).filter(ImageFormats.CL_FILTER_NEAREST));
         m.put("memory-objects", s.toBytes());
 
         s = new Seeds().i(0, 15, 1);
