@@ -57,14 +57,17 @@ public final class Image extends Remote {
         this.depth = depth;
     }
 
+    /** The pixel format. */
     public Format format() {
         return format;
     }
 
+    /** Width in pixels. */
     public long width() {
         return width;
     }
 
+    /** Height in pixels. */
     public long height() {
         return height;
     }

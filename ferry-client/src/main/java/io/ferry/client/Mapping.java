@@ -44,14 +44,17 @@ public final class Mapping implements AutoCloseable {
         return staging == null;
     }
 
+    /** The mapped buffer. */
     public DeviceBuffer buffer() {
         return buffer;
     }
 
+    /** Where the mapped range starts in the buffer, in bytes. */
     public long offset() {
         return offset;
     }
 
+    /** What the mapping is for. */
     public MapAccess access() {
         return access;
     }
