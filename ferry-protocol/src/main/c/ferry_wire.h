@@ -16,6 +16,7 @@
 #define FERRY_CAP_STICKY_ERRORS UINT64_C(0x4)
 #define FERRY_CAPABILITIES UINT64_C(0x7)
 #define FERRY_QUEUE_PROFILING UINT64_C(0x1)
+#define FERRY_QUEUE_OUT_OF_ORDER UINT64_C(0x2)
 
 /* ---- Region (io.ferry.channel.RegionDescriptor) ---- */
 #define FERRY_REGION_LAYOUT_VERSION 1
@@ -241,9 +242,9 @@
 #define FERRY_ARG_KERNEL_ARG_LOCAL_INDEX 1
 #define FERRY_ARG_KERNEL_ARG_LOCAL_BYTES 2
 
-/* BUFFER_WRITE (ONE_WAY): queue, buffer, offset, size, heap offset, event */
+/* BUFFER_WRITE (ONE_WAY): queue, buffer, offset, size, heap offset, event, waits; blob: wait list (waits x u64 event handles) */
 #define FERRY_OP_BUFFER_WRITE 30
-#define FERRY_BUFFER_WRITE_ARGC 6
+#define FERRY_BUFFER_WRITE_ARGC 7
 #define FERRY_BUFFER_WRITE_SYNC 0
 #define FERRY_ARG_BUFFER_WRITE_QUEUE 0
 #define FERRY_ARG_BUFFER_WRITE_BUFFER 1
@@ -251,10 +252,11 @@
 #define FERRY_ARG_BUFFER_WRITE_SIZE 3
 #define FERRY_ARG_BUFFER_WRITE_HEAP_OFFSET 4
 #define FERRY_ARG_BUFFER_WRITE_EVENT 5
+#define FERRY_ARG_BUFFER_WRITE_WAITS 6
 
-/* BUFFER_READ (ONE_WAY): queue, buffer, offset, size, heap offset, event */
+/* BUFFER_READ (ONE_WAY): queue, buffer, offset, size, heap offset, event, waits; blob: wait list (waits x u64 event handles) */
 #define FERRY_OP_BUFFER_READ 31
-#define FERRY_BUFFER_READ_ARGC 6
+#define FERRY_BUFFER_READ_ARGC 7
 #define FERRY_BUFFER_READ_SYNC 0
 #define FERRY_ARG_BUFFER_READ_QUEUE 0
 #define FERRY_ARG_BUFFER_READ_BUFFER 1
@@ -262,10 +264,11 @@
 #define FERRY_ARG_BUFFER_READ_SIZE 3
 #define FERRY_ARG_BUFFER_READ_HEAP_OFFSET 4
 #define FERRY_ARG_BUFFER_READ_EVENT 5
+#define FERRY_ARG_BUFFER_READ_WAITS 6
 
-/* BUFFER_COPY (ONE_WAY): queue, source, destination, source offset, destination offset, size, event */
+/* BUFFER_COPY (ONE_WAY): queue, source, destination, source offset, destination offset, size, event, waits; blob: wait list (waits x u64 event handles) */
 #define FERRY_OP_BUFFER_COPY 32
-#define FERRY_BUFFER_COPY_ARGC 7
+#define FERRY_BUFFER_COPY_ARGC 8
 #define FERRY_BUFFER_COPY_SYNC 0
 #define FERRY_ARG_BUFFER_COPY_QUEUE 0
 #define FERRY_ARG_BUFFER_COPY_SOURCE 1
@@ -274,20 +277,22 @@
 #define FERRY_ARG_BUFFER_COPY_DESTINATION_OFFSET 4
 #define FERRY_ARG_BUFFER_COPY_SIZE 5
 #define FERRY_ARG_BUFFER_COPY_EVENT 6
+#define FERRY_ARG_BUFFER_COPY_WAITS 7
 
-/* BUFFER_FILL (ONE_WAY): queue, buffer, offset, size, event; blob: pattern bytes */
+/* BUFFER_FILL (ONE_WAY): queue, buffer, offset, size, event, waits; blob: wait list (waits x u64 event handles), then the pattern bytes */
 #define FERRY_OP_BUFFER_FILL 33
-#define FERRY_BUFFER_FILL_ARGC 5
+#define FERRY_BUFFER_FILL_ARGC 6
 #define FERRY_BUFFER_FILL_SYNC 0
 #define FERRY_ARG_BUFFER_FILL_QUEUE 0
 #define FERRY_ARG_BUFFER_FILL_BUFFER 1
 #define FERRY_ARG_BUFFER_FILL_OFFSET 2
 #define FERRY_ARG_BUFFER_FILL_SIZE 3
 #define FERRY_ARG_BUFFER_FILL_EVENT 4
+#define FERRY_ARG_BUFFER_FILL_WAITS 5
 
-/* LAUNCH (ONE_WAY): queue, kernel, dimensions, offset0, offset1, offset2, global0, global1, global2, local0, local1, local2, event */
+/* LAUNCH (ONE_WAY): queue, kernel, dimensions, offset0, offset1, offset2, global0, global1, global2, local0, local1, local2, event, waits; blob: wait list (waits x u64 event handles) */
 #define FERRY_OP_LAUNCH 34
-#define FERRY_LAUNCH_ARGC 13
+#define FERRY_LAUNCH_ARGC 14
 #define FERRY_LAUNCH_SYNC 0
 #define FERRY_ARG_LAUNCH_QUEUE 0
 #define FERRY_ARG_LAUNCH_KERNEL 1
@@ -302,6 +307,7 @@
 #define FERRY_ARG_LAUNCH_LOCAL1 10
 #define FERRY_ARG_LAUNCH_LOCAL2 11
 #define FERRY_ARG_LAUNCH_EVENT 12
+#define FERRY_ARG_LAUNCH_WAITS 13
 
 /* FINISH (SYNC): queue */
 #define FERRY_OP_FINISH 35
@@ -309,7 +315,7 @@
 #define FERRY_FINISH_SYNC 1
 #define FERRY_ARG_FINISH_QUEUE 0
 
-/* EVENT_WAIT (SYNC): event; results: start ns, end ns */
+/* EVENT_WAIT (SYNC): event; results: start ns, end ns, queued ns, submit ns */
 #define FERRY_OP_EVENT_WAIT 36
 #define FERRY_EVENT_WAIT_ARGC 1
 #define FERRY_EVENT_WAIT_SYNC 1
@@ -324,6 +330,48 @@
 #define FERRY_ARG_QUEUE_HINT_DEADLINE_NS 2
 #define FERRY_ARG_QUEUE_HINT_SCOPE 3
 
+/* MARKER (ONE_WAY): queue, event, waits; blob: wait list (waits x u64 event handles) */
+#define FERRY_OP_MARKER 38
+#define FERRY_MARKER_ARGC 3
+#define FERRY_MARKER_SYNC 0
+#define FERRY_ARG_MARKER_QUEUE 0
+#define FERRY_ARG_MARKER_EVENT 1
+#define FERRY_ARG_MARKER_WAITS 2
+
+/* BARRIER (ONE_WAY): queue, event, waits; blob: wait list (waits x u64 event handles) */
+#define FERRY_OP_BARRIER 39
+#define FERRY_BARRIER_ARGC 3
+#define FERRY_BARRIER_SYNC 0
+#define FERRY_ARG_BARRIER_QUEUE 0
+#define FERRY_ARG_BARRIER_EVENT 1
+#define FERRY_ARG_BARRIER_WAITS 2
+
+/* USER_EVENT_CREATE (ONE_WAY): event, context */
+#define FERRY_OP_USER_EVENT_CREATE 40
+#define FERRY_USER_EVENT_CREATE_ARGC 2
+#define FERRY_USER_EVENT_CREATE_SYNC 0
+#define FERRY_ARG_USER_EVENT_CREATE_EVENT 0
+#define FERRY_ARG_USER_EVENT_CREATE_CONTEXT 1
+
+/* USER_EVENT_SET (SYNC): event, execution status */
+#define FERRY_OP_USER_EVENT_SET 41
+#define FERRY_USER_EVENT_SET_ARGC 2
+#define FERRY_USER_EVENT_SET_SYNC 1
+#define FERRY_ARG_USER_EVENT_SET_EVENT 0
+#define FERRY_ARG_USER_EVENT_SET_EXECUTION_STATUS 1
+
+/* EVENT_STATUS (SYNC): event; results: execution status */
+#define FERRY_OP_EVENT_STATUS 42
+#define FERRY_EVENT_STATUS_ARGC 1
+#define FERRY_EVENT_STATUS_SYNC 1
+#define FERRY_ARG_EVENT_STATUS_EVENT 0
+
+/* KERNEL_WORK_GROUP_INFO (SYNC): kernel; results: work-group size, preferred work-group size multiple, local memory bytes, private memory bytes */
+#define FERRY_OP_KERNEL_WORK_GROUP_INFO 43
+#define FERRY_KERNEL_WORK_GROUP_INFO_ARGC 1
+#define FERRY_KERNEL_WORK_GROUP_INFO_SYNC 1
+#define FERRY_ARG_KERNEL_WORK_GROUP_INFO_KERNEL 0
+
 /* SUB_BUFFER_CREATE (ONE_WAY): buffer, parent, offset, size, access */
 #define FERRY_OP_SUB_BUFFER_CREATE 48
 #define FERRY_SUB_BUFFER_CREATE_ARGC 5
@@ -334,7 +382,7 @@
 #define FERRY_ARG_SUB_BUFFER_CREATE_SIZE 3
 #define FERRY_ARG_SUB_BUFFER_CREATE_ACCESS 4
 
-/* BUFFER_WRITE_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region, buffer side, heap side) */
+/* BUFFER_WRITE_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region, buffer side, heap side) */
 #define FERRY_OP_BUFFER_WRITE_RECT 49
 #define FERRY_BUFFER_WRITE_RECT_ARGC 6
 #define FERRY_BUFFER_WRITE_RECT_SYNC 0
@@ -345,7 +393,7 @@
 #define FERRY_ARG_BUFFER_WRITE_RECT_EVENT 4
 #define FERRY_ARG_BUFFER_WRITE_RECT_WAITS 5
 
-/* BUFFER_READ_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region, buffer side, heap side) */
+/* BUFFER_READ_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region, buffer side, heap side) */
 #define FERRY_OP_BUFFER_READ_RECT 50
 #define FERRY_BUFFER_READ_RECT_ARGC 6
 #define FERRY_BUFFER_READ_RECT_SYNC 0
@@ -356,7 +404,7 @@
 #define FERRY_ARG_BUFFER_READ_RECT_EVENT 4
 #define FERRY_ARG_BUFFER_READ_RECT_WAITS 5
 
-/* BUFFER_COPY_RECT (ONE_WAY): queue, source, destination, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region, source side, destination side) */
+/* BUFFER_COPY_RECT (ONE_WAY): queue, source, destination, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region, source side, destination side) */
 #define FERRY_OP_BUFFER_COPY_RECT 51
 #define FERRY_BUFFER_COPY_RECT_ARGC 5
 #define FERRY_BUFFER_COPY_RECT_SYNC 0
@@ -379,7 +427,7 @@
 #define FERRY_ARG_IMAGE_CREATE_CHANNEL_TYPE 6
 #define FERRY_ARG_IMAGE_CREATE_ACCESS 7
 
-/* IMAGE_WRITE (ONE_WAY): queue, image, heap offset, heap size, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region in pixels, image side, heap side) */
+/* IMAGE_WRITE (ONE_WAY): queue, image, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region in pixels, image side, heap side) */
 #define FERRY_OP_IMAGE_WRITE 53
 #define FERRY_IMAGE_WRITE_ARGC 6
 #define FERRY_IMAGE_WRITE_SYNC 0
@@ -390,7 +438,7 @@
 #define FERRY_ARG_IMAGE_WRITE_EVENT 4
 #define FERRY_ARG_IMAGE_WRITE_WAITS 5
 
-/* IMAGE_READ (ONE_WAY): queue, image, heap offset, heap size, event, waits; blob: waits x event handle (u64), then the rectangle (RectLayout: region in pixels, image side, heap side) */
+/* IMAGE_READ (ONE_WAY): queue, image, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region in pixels, image side, heap side) */
 #define FERRY_OP_IMAGE_READ 54
 #define FERRY_IMAGE_READ_ARGC 6
 #define FERRY_IMAGE_READ_SYNC 0
@@ -459,5 +507,6 @@
 #define FERRY_TEE_SHM_RELEASE_SYNC 0
 #define FERRY_ARG_TEE_SHM_RELEASE_SHM 0
 #define FERRY_LAUNCH_MAX_DIMENSIONS 3
+#define FERRY_WAIT_LIST_MAX 64
 
 #endif /* FERRY_WIRE_H */

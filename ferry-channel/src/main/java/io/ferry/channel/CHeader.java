@@ -61,6 +61,7 @@ public final class CHeader {
         hex(b, "FERRY_CAP_STICKY_ERRORS", Wire.CAP_STICKY_ERRORS);
         hex(b, "FERRY_CAPABILITIES", Wire.CAPABILITIES);
         hex(b, "FERRY_QUEUE_PROFILING", Wire.QUEUE_PROFILING);
+        hex(b, "FERRY_QUEUE_OUT_OF_ORDER", Wire.QUEUE_OUT_OF_ORDER);
 
         List<Field> header = new ArrayList<>();
         List<Field> ring = new ArrayList<>();
@@ -136,6 +137,7 @@ public final class CHeader {
             }
         }
         dec(b, "FERRY_LAUNCH_MAX_DIMENSIONS", Calls.Launch.MAX_DIMENSIONS);
+        dec(b, "FERRY_WAIT_LIST_MAX", io.ferry.protocol.WaitList.MAX);
         b.append("\n#endif /* FERRY_WIRE_H */\n");
         return b.toString();
     }

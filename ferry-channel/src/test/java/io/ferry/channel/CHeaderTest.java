@@ -37,8 +37,8 @@ class CHeaderTest {
         try {
             Path src = dir.resolve("use.c");
             Files.writeString(src, "#include \"ferry_wire.h\"\n"
-                    + "_Static_assert(FERRY_LAUNCH_ARGC == 13, \"LAUNCH argc\");\n"
-                    + "_Static_assert(FERRY_CALL_LENGTH(FERRY_LAUNCH_ARGC, 0) == 128, \"LAUNCH length\");\n"
+                    + "_Static_assert(FERRY_LAUNCH_ARGC == 14, \"LAUNCH argc\");\n"
+                    + "_Static_assert(FERRY_CALL_LENGTH(FERRY_LAUNCH_ARGC, 0) == 136, \"LAUNCH length\");\n"
                     + "_Static_assert(FERRY_COMPLETION_HEADER_LENGTH == 56, \"completion header\");\n"
                     + "static const uint64_t magic = FERRY_HELLO_MAGIC;\n"
                     + "int main(void) { return (int) (magic & 0) + FERRY_STATUS_OK; }\n");

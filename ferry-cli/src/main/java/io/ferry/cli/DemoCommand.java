@@ -129,7 +129,7 @@ final class DemoCommand implements Callable<Integer> {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "example", "all", "--guest", guest, "--socket", host.guestSocket().toString(), "--report"));
+                "example", "all", "--guest", guest, "--host", "unix:" + host.guestSocket(), "--report"));
         if (withTee) {
             cmd.add("--tee");
         }

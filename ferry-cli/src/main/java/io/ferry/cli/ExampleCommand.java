@@ -6,6 +6,7 @@ import io.ferry.cli.workload.Workloads;
 import io.ferry.client.Device;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
+import io.ferry.client.HostAddress;
 import io.ferry.host.config.HostConfig;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -45,14 +46,17 @@ public final class ExampleCommand implements Callable<Integer> {
             description = "runs of each workload (default ${DEFAULT-VALUE})")
     int repeat;
 
-    @Option(names = "--region-dir", paramLabel = "DIR",
-            description = "for a guest with a file region (region: file): where the host keeps regions")
-    Path regionDir;
+    @Option(names = "--host", paramLabel = "ADDRESS",
+            description = HostFlag.DESCRIPTION + "the config's socket, else unix:/run/ferry/guest.sock)")
+    String host;
 
-    @Option(names = "--socket", paramLabel = "PATH",
-            description = "the host's guest socket (default: $FERRY_SOCKET, else the config's socket, else "
-                    + "/run/ferry/guest.sock)")
+    /** Before --host: the guest socket. Kept, hidden, so that scripts of earlier versions still work. */
+    @Option(names = "--socket", paramLabel = "PATH", hidden = true)
     Path socket;
+
+    /** Before --host: a region directory. Kept, hidden, so that scripts of earlier versions still work. */
+    @Option(names = "--region-dir", paramLabel = "DIR", hidden = true)
+    Path regionDir;
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "host config to read the guest's secret and socket from when FERRY_SECRET and "
@@ -124,11 +128,12 @@ public final class ExampleCommand implements Callable<Integer> {
         }
     }
 
-    /** A file region where --region-dir holds one; else over the guest socket with the guest's secret. */
+    /**
+     * The host --host names (or the hidden --socket, --region-dir of earlier versions), else FERRY_HOST, else the
+     * config's guest socket, else the default; over a socket, with the secret from FERRY_SECRET(_FILE) or else the
+     * config.
+     */
     private Ferry connect() {
-        if (regionDir != null && Files.exists(regionDir.resolve(guest + ".region"))) {
-            return Ferry.connect(regionDir.resolve(guest + ".region"));
-        }
         String env = System.getenv("FERRY_SECRET");
         String envFile = System.getenv("FERRY_SECRET_FILE");
         Path cfgFile = HostCommand.configPath(config);
@@ -140,19 +145,20 @@ public final class ExampleCommand implements Callable<Integer> {
                 throw new HostConfig.ConfigException("cannot read " + cfgFile + ": " + e.getMessage());
             }
         }
-        String sockEnv = System.getenv("FERRY_SOCKET");
-        Path sock = socket != null ? socket
-                : sockEnv != null && !sockEnv.isBlank() ? Path.of(sockEnv)
-                : cfg != null ? cfg.guestSocket() : Ferry.DEFAULT_SOCKET;
-        if (cfg == null) {
-            return Ferry.connect(sock, guest, Ferry.secretFromEnvironment(guest));
+        HostAddress address = host != null ? HostAddress.parse(host, "--host")
+                : socket != null ? new HostAddress.Socket(socket, "--socket (deprecated: use --host unix:PATH)")
+                : regionDir != null ? new HostAddress.Region(regionDir, "--region-dir (deprecated: use --host file:DIR)")
+                : HostAddress.fromEnvironment(System.getenv(), cfg != null
+                        ? new HostAddress.Socket(cfg.guestSocket(), cfgFile.toString()) : HostAddress.DEFAULT);
+        if (cfg == null || !(address instanceof HostAddress.Socket s)) {
+            return Ferry.connect(address, guest);
         }
         HostConfig.GuestConfig g = cfg.guest(guest);
         if (g == null || g.secret() == null) {
             throw new HostConfig.ConfigException("no secret for guest '" + guest + "' in " + cfgFile
                     + ": add the guest (./ferry guest add " + guest + ") or set FERRY_SECRET or FERRY_SECRET_FILE");
         }
-        return Ferry.connect(sock, guest, g.secret());
+        return Ferry.connect(s.path(), guest, g.secret());
     }
 
     private List<Workload> select() {

@@ -3,12 +3,17 @@ package io.ferry.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code ferry} command. The launcher script handles {@code test}; everything else lands here. */
+/**
+ * The {@code ferry} command. The launcher script handles {@code test} and {@code install}; everything else lands here
+ * (through {@link Launcher}, the jar's Main-Class, which first checks the Java version).
+ */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Share accelerators with guests by API remoting over shared memory.",
         subcommands = {DemoCommand.class, HostCommand.class, StatusCommand.class, ExampleCommand.class, GuestCommand.class,
                 BenchCommand.class, VmDemoCommand.class, TaCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "  ./ferry test [--gpu]   run every test (handled by the launcher)"})
+        footer = {"", "  ./ferry test [--gpu]   run every test (handled by the launcher)",
+                "  ./ferry install        install the guest library io.ferry:ferry-client in",
+                "                         ~/.m2 and print its Maven dependency (the launcher)"})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

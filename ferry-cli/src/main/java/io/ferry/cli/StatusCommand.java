@@ -1,5 +1,6 @@
 package io.ferry.cli;
 
+import io.ferry.client.HostAddress;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.admin.StatusJson;
 import java.io.IOException;
@@ -25,12 +26,23 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the host's JSON document as it is")
     boolean json;
 
-    @Option(names = {"-c", "--config"}, description = "config file whose adminSocket to ask "
-            + "(default: $FERRY_CONFIG or ./ferry.yaml)")
+    @Option(names = "--host", paramLabel = "ADDRESS", description = HostFlag.DESCRIPTION
+            + "the config's adminSocket); its admin socket is REGIONDIR/admin.sock")
+    String host;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "the host's config file: ask its "
+            + "adminSocket (default: $FERRY_CONFIG or ./ferry.yaml, after $FERRY_HOST)")
     Path config;
 
-    @Option(names = "--socket", description = "the admin socket to ask (overrides the config)")
+    @Option(names = "--admin-socket", paramLabel = "PATH", description = "the admin socket to ask (overrides the rest)")
+    Path adminSocket;
+
+    /** The old name of --admin-socket, kept hidden so that scripts of earlier versions still work. */
+    @Option(names = "--socket", paramLabel = "PATH", hidden = true)
     Path socket;
+
+    /** Where the admin socket came from, for the message when nothing answers there. */
+    private String derivedFrom;
 
     @Override
     public Integer call() throws Exception {
@@ -40,6 +52,8 @@ final class StatusCommand implements Callable<Integer> {
             reply = ask(path);
         } catch (IOException e) {
             System.err.println("ferry status: no host is running: nothing listens on " + path
+                    + (derivedFrom == null ? "" : " (the admin socket of host " + derivedFrom + " where its config "
+                    + "sets no adminSocket; else give -c FILE or --admin-socket PATH)")
                     + "; start one with ./ferry host");
             return 1;
         }
@@ -63,13 +77,24 @@ final class StatusCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * First of: --admin-socket (or the hidden --socket), --host, -c, FERRY_HOST (and its deprecated aliases), the
+     * config file at $FERRY_CONFIG or ./ferry.yaml, the default.
+     */
     private Path socketPath() {
-        if (socket != null) {
-            return socket;
+        Path explicit = adminSocket != null ? adminSocket : socket;
+        if (explicit != null) {
+            return explicit;
+        }
+        HostAddress named = host != null ? HostAddress.parse(host, "--host")
+                : config == null ? HostAddress.fromEnvironment(System.getenv(), null) : null;
+        if (named != null) {
+            derivedFrom = named + " (from " + named.origin() + ")";
+            return HostFlag.adminSocket(named);
         }
         Path file = HostCommand.configPath(config);
         if (config == null && !Files.exists(file)) {
-            return HostConfig.DEFAULT_REGION_DIR.resolve("admin.sock");
+            return HostConfig.defaultAdminSocket(HostConfig.DEFAULT_REGION_DIR);
         }
         try {
             return HostConfig.load(file).adminSocket();

@@ -99,6 +99,7 @@ class CoreTest {
             q.write(a, 0, MemorySegment.ofArray(in));
             float[] out = new float[16];
             q.read(a, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read's data is valid after finish, whatever memory it goes to
             for (int i = 0; i < in.length; i++) {
                 assertEquals(in[i], out[i]);
             }

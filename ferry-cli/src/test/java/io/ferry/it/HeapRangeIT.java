@@ -37,14 +37,14 @@ class HeapRangeIT {
 
             long[][] ranges = {{heap, 64}, {heap - 64, 128}, {-64, 128}, {Long.MAX_VALUE - 8, 64}};
             for (long[] r : ranges) {
-                RawGuest.Reply reply = g.call(Op.BUFFER_WRITE, null, 10_000_000_000L, 2, 3, 0, r[1], r[0], 0);
+                RawGuest.Reply reply = g.call(Op.BUFFER_WRITE, null, 10_000_000_000L, 2, 3, 0, r[1], r[0], 0, 0);
                 assertEquals(Status.HEAP_RANGE, reply.status(), "heap offset " + r[0] + " size " + r[1]);
                 assertTrue(reply.text().contains("outside the guest heap of " + heap + " bytes"), reply.text());
             }
             RawGuest.Reply buffer = g.call(Op.BUFFER_CREATE, null, 10_000_000_000L, 4, 1, 128, 0, heap - 64);
             assertEquals(Status.HEAP_RANGE, buffer.status(), "a heap-backed buffer across the heap's end");
             // A range that ends exactly at the heap's end is fine.
-            assertEquals(Status.OK, g.call(Op.BUFFER_WRITE, null, 10_000_000_000L, 2, 3, 0, 64, heap - 64, 0).status());
+            assertEquals(Status.OK, g.call(Op.BUFFER_WRITE, null, 10_000_000_000L, 2, 3, 0, 64, heap - 64, 0, 0).status());
             assertTrue(g.open());
         } finally {
             try (var walk = Files.walk(dir)) {

@@ -71,7 +71,9 @@ class QuotaIT {
             FerryException e = assertThrows(FerryException.class, q::finish);
             assertEquals(Status.QUOTA_EXCEEDED, e.status());
             assertTrue(e.getMessage().contains("object quota"), e.getMessage());
-            assertTrue(e.getMessage().contains("holds 4 objects, the limit is 4"), e.getMessage());
+            assertTrue(e.getMessage().contains("holds 4 objects, the limit is 4 (2 buffers, 1 context, 1 queue)"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("events included"), e.getMessage());
             assertEquals(4, hosts.view("objects").objects());
         }
     }

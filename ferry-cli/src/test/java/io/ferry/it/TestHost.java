@@ -26,12 +26,18 @@ final class TestHost implements AutoCloseable {
     }
 
     static TestHost start(Devices devices, String... guests) throws IOException {
+        return start(devices, HostConfig.WorkerLimits.DEFAULT, guests);
+    }
+
+    /** A host whose device workers have {@code limits} (a device buffer near 1 GiB needs more than the default). */
+    static TestHost start(Devices devices, HostConfig.WorkerLimits limits, String... guests) throws IOException {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-it-");
         List<HostConfig.GuestConfig> gs = new ArrayList<>();
         for (String g : guests) {
             gs.add(new HostConfig.GuestConfig(g, 16L << 20));
         }
-        return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices));
+        return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs).withWorkerLimits(limits),
+                devices));
     }
 
     /** Where the host re-opens the guest's region ({@code /proc/PID/fd/N} for a sealed memfd region). */

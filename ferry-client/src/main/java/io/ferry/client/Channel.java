@@ -39,6 +39,9 @@ final class Channel {
     private final ReentrantLock sendLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final Reader reader = new Reader();
+    /** Where recent one-way calls were made (under sendLock). */
+    private final CallSites sites = new CallSites();
+    private volatile boolean debug;
     // Reused by await (under syncLock): one wait per call, no allocation per call.
     private final IdleStrategy answerIdle;
     private final IdleStrategy deviceIdle;
@@ -67,17 +70,45 @@ final class Channel {
      * the op's view (every argument not written is 0). Deferred calls are published with the next call that is not.
      */
     <V extends CallRecord> long oneWay(V call, boolean defer, Consumer<? super V> args) {
-        return send(call, 0, null, null, !defer, args);
+        return oneWay(call, defer, null, null, args);
     }
 
     /** As {@link #oneWay(CallRecord, boolean, Consumer)}, with a blob. */
     <V extends CallRecord> long oneWay(V call, boolean defer, byte[] blob, Consumer<? super V> args) {
-        return send(call, 0, blob, null, !defer, args);
+        return oneWay(call, defer, blob, null, args);
     }
 
     /** As {@link #oneWay(CallRecord, boolean, Consumer)}, with the bytes of {@code blob} as blob. */
     <V extends CallRecord> long oneWay(V call, boolean defer, MemorySegment blob, Consumer<? super V> args) {
-        return send(call, 0, null, blob, !defer, args);
+        return oneWay(call, defer, null, blob, args);
+    }
+
+    /**
+     * A one-way call; in debug mode it asks for a reply ({@link Wire#FLAG_REPLY}) and waits, so its failure is thrown
+     * here, by the call that made it.
+     */
+    private <V extends CallRecord> long oneWay(V call, boolean defer, byte[] blobBytes, MemorySegment blobSegment,
+                                               Consumer<? super V> args) {
+        if (!debug) {
+            return send(call, 0, blobBytes, blobSegment, !defer, args);
+        }
+        syncLock.lock();
+        try {
+            long s = send(call, Wire.FLAG_REPLY, blobBytes, blobSegment, true, args);
+            await(call.spec(), s);
+            return s;
+        } finally {
+            syncLock.unlock();
+        }
+    }
+
+    /** Debug mode: every one-way call waits for its answer (see {@link Ferry#debug(boolean)}). */
+    void debug(boolean on) {
+        debug = on;
+    }
+
+    boolean debugging() {
+        return debug;
     }
 
     /** Publishes deferred records. */
@@ -130,6 +161,9 @@ final class Channel {
         try {
             long at = claim(op, length);
             long s = ++seq;
+            if (flags == 0 && op != Op.NOP) {
+                sites.capture(s); // a one-way call whose failure surfaces later: remember the line that made it
+            }
             call.wrap(commands.segment(), at).header(s, flags, blobLength);
             for (int i = 0; i < op.argCount(); i++) {
                 call.arg(i, 0); // the ring holds old records: an argument the encoder leaves out is 0, not stale
@@ -193,7 +227,7 @@ final class Channel {
                 throw fail(reader.closedBy);
             }
             if (reader.found != null) {
-                return reader.found.check(op);
+                return check(reader.found, op);
             }
             if (n == 0) {
                 // Liveness reads the clock: not on every empty poll of a short wait (it checks once a ms anyway).
@@ -208,6 +242,30 @@ final class Channel {
                 idle.reset();
             }
         }
+    }
+
+    /**
+     * {@code c} if it succeeded; else throws: the failure of the call {@code called}, or (a sticky report) the failure
+     * of the earlier one-way call it names, with the line of the guest's code that made that call when known.
+     */
+    private Completion check(Completion c, Op called) {
+        if (c.status() == Status.OK.code()) {
+            return c;
+        }
+        Status st = Status.of(c.status());
+        if (c.r2() != 1) {
+            throw new FerryException(st, called + ": " + c.text());
+        }
+        String where;
+        sendLock.lock();
+        try {
+            where = sites.where(c.r0());
+            sites.alwaysOn();
+        } finally {
+            sendLock.unlock();
+        }
+        throw new FerryException(st, c.text() + (where == null ? "" : "; the call was made at " + where),
+                new FerryException.FailedCall(c.r0(), Op.of((int) c.r1())));
     }
 
     /** Calls whose answer waits on other processes' work (a device, a TEE): yield to them rather than spin. */
@@ -247,7 +305,7 @@ final class Channel {
             seenHostBeatAt = now;
         } else if (now - seenHostBeatAt > HOST_TIMEOUT_NANOS) {
             fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region " + region.path()
-                    + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms; reconnect once it is back"));
+                    + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms"));
         } else if (region.connectAck() != nonce) {
             fail(new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
         }
@@ -287,22 +345,8 @@ final class Channel {
         }
     }
 
-    /** A successful completion: four result words and an optional text. */
+    /** A completion: four result words, its text, its status (checked by {@link #check}). */
     record Completion(long r0, long r1, long r2, long r3, String text, int status, long seq, int op, byte[] blob) {
-        Completion check(Op called) {
-            if (status == Status.OK.code()) {
-                return this;
-            }
-            Status st = Status.of(status);
-            if (r2 == 1) {
-                return throwSticky(st);
-            }
-            throw new FerryException(st, called + ": " + text);
-        }
-
-        private Completion throwSticky(Status st) {
-            throw new FerryException(st, text, new FerryException.FailedCall(r0, Op.of((int) r1)));
-        }
     }
 
     private static final class Reader extends CompletionReader {

@@ -32,6 +32,26 @@ public final class Context extends Remote {
         return new CommandQueue(ferry, h, this);
     }
 
+    /**
+     * A queue as {@code options} say: out-of-order (refused with {@code UNSUPPORTED} where the device has none),
+     * profiling, priority.
+     */
+    public CommandQueue createQueue(QueueOptions options) {
+        long h = ferry.newHandle();
+        channel().oneWay(new Calls.QueueCreate(), true, c -> c.queue(h).context(handle)
+                .queueFlags((options.profiling() ? Wire.QUEUE_PROFILING : 0)
+                        | (options.outOfOrder() ? Wire.QUEUE_OUT_OF_ORDER : 0))
+                .priority(options.priority()));
+        return new CommandQueue(ferry, h, this);
+    }
+
+    /** A user event of this context: the application completes or fails it ({@link UserEvent}). */
+    public UserEvent createUserEvent() {
+        long h = ferry.newHandle();
+        channel().oneWay(new io.ferry.protocol.EventCalls.UserEventCreate(), true, c -> c.event(h).context(handle));
+        return new UserEvent(ferry, h);
+    }
+
     /** A device buffer of {@code size} bytes. */
     public DeviceBuffer createBuffer(long size) {
         return createBuffer(size, DeviceBuffer.Access.READ_WRITE);
@@ -49,13 +69,16 @@ public final class Context extends Remote {
 
     /**
      * A buffer backed by heap memory, used in place where the device allows it (a CPU device reads and writes the
-     * block directly). Keep the block open while the buffer lives.
+     * block directly). Keep the block open while the buffer lives (the buffer keeps it reachable).
+     *
+     * @throws IllegalStateException if the block is closed
      */
     public DeviceBuffer createBuffer(HeapBlock block, DeviceBuffer.Access access) {
         long h = ferry.newHandle();
+        long at = block.offset();
         channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(block.size())
-                .access(access.code()).heapOffset(block.offset()));
-        return new DeviceBuffer(ferry, h, block.size(), block.segment());
+                .access(access.code()).heapOffset(at));
+        return new DeviceBuffer(ferry, h, block.size(), block);
     }
 
     /**
@@ -100,7 +123,7 @@ public final class Context extends Remote {
         long h = ferry.newHandle();
         channel().oneWay(new Calls.ProgramCreate(), true, Wire.utf8(source),
                 c -> c.program(h).context(handle).language(language.code()));
-        Program p = new Program(ferry, h);
+        Program p = new Program(ferry, h, device);
         try {
             p.log = channel().call(new Calls.ProgramBuild(), Wire.utf8(options == null ? "" : options),
                     c -> c.program(h)).text();

@@ -4,7 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Device memory: a buffer, or a sub-buffer of one ({@link #subBuffer}). Map a range into the heap with
- * {@link CommandQueue#map}.
+ * {@link CommandQueue#map}. It holds device memory and a host object until {@link #close()}: close it when done (see
+ * docs/client.md#lifetimes).
  */
 public final class DeviceBuffer extends Remote {
     /** How kernels may use a buffer. */
@@ -23,19 +24,30 @@ public final class DeviceBuffer extends Remote {
     }
 
     private final long size;
-    /** The heap memory the buffer is made over (a heap-backed buffer), or null. */
+    /**
+     * The heap block a buffer created over heap memory uses in place (a sub-buffer's: its parent's): it must outlive
+     * the buffer.
+     */
+    private final HeapBlock backing;
+    /** The heap memory the buffer is made over (a heap-backed buffer or a sub-buffer of one), or null. */
     private final MemorySegment heapMemory;
 
     DeviceBuffer(Ferry ferry, long handle, long size) {
-        this(ferry, handle, size, null);
+        this(ferry, handle, size, null, null);
     }
 
-    DeviceBuffer(Ferry ferry, long handle, long size, MemorySegment heapMemory) {
+    DeviceBuffer(Ferry ferry, long handle, long size, HeapBlock backing) {
+        this(ferry, handle, size, backing, backing == null ? null : backing.segment());
+    }
+
+    DeviceBuffer(Ferry ferry, long handle, long size, HeapBlock backing, MemorySegment heapMemory) {
         super(ferry, handle);
         this.size = size;
+        this.backing = backing;
         this.heapMemory = heapMemory;
     }
 
+    /** Size in bytes. */
     public long size() {
         return size;
     }
@@ -58,5 +70,10 @@ public final class DeviceBuffer extends Remote {
     /** The heap memory of a heap-backed buffer, or null. */
     MemorySegment heapMemory() {
         return heapMemory;
+    }
+
+    /** The heap block a heap-backed buffer uses in place, or null. */
+    HeapBlock backing() {
+        return backing;
     }
 }

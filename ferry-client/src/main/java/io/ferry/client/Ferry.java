@@ -1,6 +1,5 @@
 package io.ferry.client;
 
-import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.HandoverDescriptor;
@@ -12,11 +11,9 @@ import io.ferry.channel.RegionException;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.DeviceType;
-import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -46,11 +43,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * Objects are named by handles this library picks, so creating one costs no round trip; enqueue-type calls are
  * one-way and their errors surface at the next synchronous call of the same queue ({@link CommandQueue#finish()}).
  * Thread-safe.
+ *
+ * <p>Every object created here, <em>events</em> included, holds host resources (one of the guest's 4096 objects by
+ * default) or heap space until closed: close each (try-with-resources). An unclosed one is released late, when
+ * unreachable, with a warning once per kind (docs/client.md#lifetimes).
  */
 public final class Ferry implements AutoCloseable {
-    /** Where regions live unless {@code FERRY_REGION_DIR} says otherwise. */
+    /** Where a host keeps its regions by default. */
     public static final Path DEFAULT_REGION_DIR = Path.of("/dev/shm/ferry");
-    /** The host's guest socket unless {@code FERRY_SOCKET} says otherwise (the host's default 'socket:'). */
+    /** The host's guest socket unless {@code FERRY_HOST} says otherwise (the host's default 'socket:'). */
     public static final Path DEFAULT_SOCKET = Path.of("/run/ferry/guest.sock");
     static final long CONNECT_TIMEOUT_NANOS = 3_000_000_000L;
 
@@ -60,6 +61,7 @@ public final class Ferry implements AutoCloseable {
     private final long sessionId;
     private final List<Device> devices;
     private final AtomicLong handles = new AtomicLong();
+    private final Lifetimes lifetimes = new Lifetimes();
     private volatile boolean closed;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
@@ -69,28 +71,24 @@ public final class Ferry implements AutoCloseable {
         this.channel = channel;
         this.heap = new Heap(region.heap());
         this.sessionId = sessionId;
+        channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
         this.devices = List.copyOf(queryDevices());
     }
 
-    /** The region directory: {@code FERRY_REGION_DIR} or {@link #DEFAULT_REGION_DIR}. */
-    public static Path regionDir() {
-        String env = System.getenv("FERRY_REGION_DIR");
-        return env == null || env.isBlank() ? DEFAULT_REGION_DIR : Path.of(env);
-    }
-
     /**
-     * Connects as guest {@code guest} over the host's guest socket: {@code FERRY_SOCKET} or
-     * {@link #DEFAULT_SOCKET}, with the secret from {@code FERRY_SECRET} (base64) or the file named by
-     * {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes).
+     * Connects as guest {@code guest} to the host that {@code FERRY_HOST} names (see {@link HostAddress}: a guest
+     * socket, a region file or directory, a PCI device), by default over the guest socket
+     * {@link #DEFAULT_SOCKET}; over a socket, with the secret from {@code FERRY_SECRET} (base64) or the file named
+     * by {@code FERRY_SECRET_FILE} (base64 text or the 32 raw bytes). The deprecated {@code FERRY_SOCKET} and
+     * {@code FERRY_REGION_DIR} still work where {@code FERRY_HOST} is unset.
      */
     public static Ferry connect(String guest) {
-        return connect(socketPath(), guest, secretFromEnvironment(guest));
+        return connect(HostAddress.fromEnvironment(), guest);
     }
 
-    /** The guest socket: {@code FERRY_SOCKET} or {@link #DEFAULT_SOCKET}. */
-    public static Path socketPath() {
-        String env = System.getenv("FERRY_SOCKET");
-        return env == null || env.isBlank() ? DEFAULT_SOCKET : Path.of(env);
+    /** Connects as guest {@code guest} to the host at {@code host} (as {@link #connect(String)} with that FERRY_HOST). */
+    public static Ferry connect(HostAddress host, String guest) {
+        return HostConnect.connect(host, guest);
     }
 
     /**
@@ -141,7 +139,7 @@ public final class Ferry implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
                     + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
-                    + "(./ferry host), and is FERRY_SOCKET its 'socket:'?");
+                    + "(./ferry host) with this 'socket:'?");
         }
         Region region;
         try {
@@ -340,23 +338,42 @@ public final class Ferry implements AutoCloseable {
     /** Creates a context on {@code device}. */
     public Context createContext(Device device) {
         long h = newHandle();
-        channel.oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
+        channel().oneWay(new Calls.ContextCreate(), true, c -> c.context(h).device(device.index()));
         return new Context(this, h, device);
     }
 
     /** A synchronous no-op: one round trip to the host (what {@code ./ferry bench transport} measures). */
     public long nop(long value) {
-        return channel.call(new Calls.Nop(), null, c -> c.value(value)).r0();
+        return channel().call(new Calls.Nop(), null, c -> c.value(value)).r0();
     }
 
     /** A one-way no-op. */
     public void nopOneWay(long value) {
-        channel.oneWay(new Calls.Nop(), false, c -> c.value(value));
+        channel().oneWay(new Calls.Nop(), false, c -> c.value(value));
+    }
+
+    /**
+     * Debug mode (also on with {@code FERRY_DEBUG=1}): every one-way call waits for the host's answer, so a failed call
+     * throws at the call itself, not at a later {@link CommandQueue#finish()} (as JOCL's {@code setExceptionsEnabled});
+     * a round trip per call. Failures found while the device runs a command still surface at {@code finish()}. Also
+     * extra checks of this library's own calls, such as a queue refusing to read from or into memory that one of its
+     * unfinished reads still targets ({@link CommandQueue#read}).
+     *
+     * @return this
+     */
+    public Ferry debug(boolean on) {
+        channel.debug(on);
+        return this;
+    }
+
+    /** Whether debug mode is on ({@link #debug(boolean)}). */
+    boolean debugging() {
+        return channel.debugging();
     }
 
     /** Publishes any calls this library has held back to batch them. */
     public void flush() {
-        channel.flush();
+        channel().flush();
     }
 
     /**
@@ -377,46 +394,7 @@ public final class Ferry implements AutoCloseable {
 
     /** The calls the TEE client makes, over this connection (for {@link TeeContext#initialize}). */
     public TeeTransport teeTransport() {
-        return new TeeTransport() {
-            @Override
-            public Reply call(Op op, byte[] blob, long... args) {
-                checkArgs(op, args);
-                Channel.Completion c = channel.call(CallRecord.of(op), blob, r -> putArgs(op, r, args));
-                return new Reply(c.r0(), c.r1(), c.r2(), c.r3(), c.blob());
-            }
-
-            @Override
-            public void send(Op op, long... args) {
-                checkArgs(op, args);
-                channel.oneWay(CallRecord.of(op), false, r -> putArgs(op, r, args));
-            }
-
-            @Override
-            public HeapMemory allocate(long bytes) {
-                HeapBlock b = heap.allocate(bytes);
-                return new HeapMemory() {
-                    @Override
-                    public long offset() {
-                        return b.offset();
-                    }
-
-                    @Override
-                    public MemorySegment segment() {
-                        return b.segment();
-                    }
-
-                    @Override
-                    public void close() {
-                        b.close();
-                    }
-                };
-            }
-
-            @Override
-            public long heapOffset(MemorySegment s) {
-                return heap.offsetOf(s);
-            }
-        };
+        return new ConnectionTeeTransport(this);
     }
 
     /** The host's id of this session (for matching host logs). */
@@ -428,21 +406,16 @@ public final class Ferry implements AutoCloseable {
         return region.header().guestName();
     }
 
+    /** The channel, after sending the releases of objects the cleaner found unreachable (see {@link Lifetimes}). */
     Channel channel() {
+        if (lifetimes.hasPending()) {
+            lifetimes.drain(channel);
+        }
         return channel;
     }
 
-    private static void checkArgs(Op op, long[] args) {
-        if (args.length != op.argCount()) {
-            throw new IllegalArgumentException(op + " takes " + op.argCount() + " arguments, got " + args.length);
-        }
-    }
-
-    /** Writes {@code args} by index: for the calls without a named view (the TEE's, whose layout is TeeWire's). */
-    private static void putArgs(Op op, CallRecord r, long[] args) {
-        for (int i = 0; i < op.argCount(); i++) {
-            r.arg(i, args[i]);
-        }
+    Lifetimes lifetimes() {
+        return lifetimes;
     }
 
     long newHandle() {

@@ -20,9 +20,16 @@ public class FerryException extends RuntimeException {
     }
 
     public FerryException(Status status, String message, FailedCall failedCall) {
-        super(status.message() + ": " + message + (status.hint().isEmpty() ? "" : " (" + status.hint() + ")"));
+        super(text(status, message));
         this.status = status;
         this.failedCall = failedCall;
+    }
+
+    /** "status message: message (hint)"; the hint once, left out where the message already says it. */
+    private static String text(Status status, String message) {
+        String hint = status.hint();
+        boolean said = hint.isEmpty() || message.contains(hint);
+        return status.message() + ": " + message + (said ? "" : " (" + hint + ")");
     }
 
     public Status status() {

@@ -28,6 +28,8 @@ public final class Heap {
     private final Map<Long, Integer> pins = new HashMap<>();
     private final java.util.Set<Long> freeWhenUnpinned = new java.util.HashSet<>();
     private long usedBytes;
+    /** Kinds warned about already (see {@link Lifetimes#warnOnce}). */
+    private final java.util.Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     Heap(MemorySegment memory) {
         this.memory = memory;
@@ -39,8 +41,26 @@ public final class Heap {
         return allocate(bytes, bytes >= LARGE_BLOCK ? LARGE_ALIGNMENT : SMALL_ALIGNMENT);
     }
 
-    /** Allocates {@code bytes} aligned to {@code alignment} (a power of two, at least 64). */
-    public synchronized HeapBlock allocate(long bytes, long alignment) {
+    /**
+     * Allocates {@code bytes} aligned to {@code alignment} (a power of two, at least 64). The block's segment is
+     * scoped: after {@link HeapBlock#close()} any use of it throws {@link IllegalStateException}.
+     *
+     * @throws FerryException QUOTA_EXCEEDED when no free range fits; the message says whether the block can never fit
+     *                        the heap, the heap is full, or its free space is fragmented
+     */
+    public HeapBlock allocate(long bytes, long alignment) {
+        return allocate(bytes, alignment, true);
+    }
+
+    /**
+     * A block for Ferry's own staging, which never leaves this library: its segment is not scoped, so freeing it costs
+     * no arena close (see {@link HeapBlock#HeapBlock}). Same allocation and close semantics otherwise.
+     */
+    HeapBlock allocateStaging(long bytes) {
+        return allocate(bytes, bytes >= LARGE_BLOCK ? LARGE_ALIGNMENT : SMALL_ALIGNMENT, false);
+    }
+
+    private synchronized HeapBlock allocate(long bytes, long alignment, boolean scoped) {
         if (bytes <= 0) {
             throw new IllegalArgumentException("heap allocation of " + bytes + " bytes: size must be positive");
         }
@@ -64,12 +84,38 @@ public final class Heap {
                 }
                 used.put(aligned, size);
                 usedBytes += size;
-                return new HeapBlock(this, aligned, memory.asSlice(aligned, bytes));
+                return new HeapBlock(this, aligned, memory.asSlice(aligned, bytes), scoped);
             }
         }
-        throw new FerryException(Status.QUOTA_EXCEEDED, "heap exhausted: " + bytes + " bytes requested, "
-                + (memory.byteSize() - usedBytes) + " of " + memory.byteSize()
-                + " bytes free (fragmented); free heap blocks or provision the guest with a larger region");
+        throw new FerryException(Status.QUOTA_EXCEEDED, exhausted(bytes, size, alignment));
+    }
+
+    /** Why {@code bytes} (taking {@code size} with alignment) did not fit: never, not now, or not in one piece. */
+    private String exhausted(long bytes, long size, long alignment) {
+        long capacity = memory.byteSize();
+        String asked = "heap allocation of " + HeapFigures.bytes(bytes) + ": ";
+        if (size > capacity) {
+            return asked + "the heap is " + HeapFigures.bytes(capacity) + ", so a block of " + HeapFigures.bytes(bytes)
+                    + " can never fit; use non-heap memory (CommandQueue.write and read stage it through the heap in "
+                    + "chunks) or provision the guest with a larger region (./ferry guest add NAME --region-size "
+                    + HeapFigures.suggestedRegion(size) + "; the heap is the region less its header and rings)";
+        }
+        long freeBytes = capacity - usedBytes;
+        String figures = HeapFigures.bytes(usedBytes) + " of the " + HeapFigures.bytes(capacity) + " heap in use in "
+                + used.size() + " blocks (" + pins.size() + " held by unfinished transfers), "
+                + HeapFigures.bytes(freeBytes) + " free";
+        if (size > freeBytes) {
+            return asked + "the heap is exhausted: " + figures + "; close heap blocks you no longer need (try-with-resources), finish queues "
+                    + "whose transfers hold closed blocks, or provision the guest with a larger region "
+                    + "(./ferry guest add NAME --region-size ...)";
+        }
+        long largest = 0;
+        for (long len : free.values()) {
+            largest = Math.max(largest, len);
+        }
+        return asked + figures + " but fragmented: the largest free range is " + HeapFigures.bytes(largest)
+                + " (a " + alignment + "-byte aligned block of " + HeapFigures.bytes(size) + " does not fit in any); "
+                + "close long-lived blocks or allocate them first, or use smaller blocks";
     }
 
     synchronized void free(long offset) {
@@ -127,21 +173,38 @@ public final class Heap {
         free.put(start, end - start);
     }
 
-    /** Whether {@code segment} lies inside the heap; if so returns its heap offset, else -1. */
+    /**
+     * Whether {@code segment} lies inside the heap; if so returns its heap offset, else -1. Compares addresses, so a
+     * heap block's scoped segment and its slices are found.
+     *
+     * @throws IllegalStateException if the segment is in the heap but its block was closed
+     */
     long offsetOf(MemorySegment segment) {
         if (segment.isNative() && memory.isNative()) {
             long off = segment.address() - memory.address();
             if (off >= 0 && segment.byteSize() <= memory.byteSize() - off) {
+                if (!segment.scope().isAlive()) {
+                    throw new IllegalStateException("the segment at heap offset " + off + " belongs to a closed heap "
+                            + "block: its space may already hold another block; keep the block open while you use it");
+                }
                 return off;
             }
         }
         return -1;
     }
 
+    /** Called by the cleaner thread: the block at {@code offset} became unreachable unclosed. */
+    void unreachable(long offset) {
+        Lifetimes.warnOnce(warned, "HeapBlock", "(heap offset " + offset + ")");
+        free(offset);
+    }
+
+    /** Size of the heap in bytes. */
     public long capacity() {
         return memory.byteSize();
     }
 
+    /** Bytes held by blocks, including closed blocks that unfinished transfers still use. */
     public synchronized long usedBytes() {
         return usedBytes;
     }

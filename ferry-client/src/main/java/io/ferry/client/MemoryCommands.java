@@ -3,8 +3,10 @@ package io.ferry.client;
 import io.ferry.protocol.MemoryCalls;
 import io.ferry.protocol.RectLayout;
 import io.ferry.protocol.Status;
+import io.ferry.protocol.WaitList;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
 
 /**
  * Encodes the memory-object calls (sub-buffers, rectangular transfers) and builds mappings; {@link DeviceBuffer} and
@@ -12,9 +14,6 @@ import java.lang.foreign.ValueLayout;
  * through a heap block, as {@link CommandQueue#write} does.
  */
 final class MemoryCommands {
-    /** Most events one command waits for (the host's limit). */
-    static final int MAX_WAITS = 64;
-
     private MemoryCommands() {
     }
 
@@ -30,7 +29,7 @@ final class MemoryCommands {
         ferry.channel().oneWay(new MemoryCalls.SubBufferCreate(), true, c -> c.buffer(h).parent(parent.handle)
                 .offset(offset).size(size).access(code));
         MemorySegment heapMemory = parent.heapMemory() == null ? null : parent.heapMemory().asSlice(offset, size);
-        return new DeviceBuffer(ferry, h, size, heapMemory);
+        return new DeviceBuffer(ferry, h, size, parent.backing(), heapMemory); // the parent's block outlives it
     }
 
     static Image image(Context ctx, Image.Format format, long width, long height, long depth,
@@ -54,7 +53,7 @@ final class MemoryCommands {
         return transfer(q, write, host, write ? new MemoryCalls.ImageWrite() : new MemoryCalls.ImageRead(),
                 blob(waitFor, region, pixels, hostAt), (c, at) -> ((MemoryCalls.ImageTransfer<?>) c)
                         .queue(q.handle).image(image.handle).heapOffset(at).heapSize(host.byteSize()).event(event)
-                        .waits(waitFor.length), event);
+                        .waits(waitFor.length), event, waitFor);
     }
 
     /** Heap memory ↔ buffer rectangle; returns {@code event}. A read into other memory waits and copies it out. */
@@ -63,13 +62,14 @@ final class MemoryCommands {
         MemoryCalls.RectTransfer<?> call = write ? new MemoryCalls.BufferWriteRect() : new MemoryCalls.BufferReadRect();
         return transfer(q, write, host, call, blob(waitFor, region, bufferAt, hostAt), (c, at) ->
                 ((MemoryCalls.RectTransfer<?>) c).queue(q.handle).buffer(buffer.handle).heapOffset(at)
-                        .heapSize(host.byteSize()).event(event).waits(waitFor.length), event);
+                        .heapSize(host.byteSize()).event(event).waits(waitFor.length), event, waitFor);
     }
 
     /** Sends {@code call} with {@code blob} over {@code host}'s heap range, staging memory outside the heap. */
     private static long transfer(CommandQueue q, boolean write, MemorySegment host,
                                  io.ferry.protocol.CallRecord call, MemorySegment blob,
-                                 java.util.function.ObjLongConsumer<io.ferry.protocol.CallRecord> args, long event) {
+                                 java.util.function.ObjLongConsumer<io.ferry.protocol.CallRecord> args, long event,
+                                 Event[] waitFor) {
         Heap heap = q.ferry.heap();
         long heapOffset = heap.offsetOf(host);
         HeapBlock block = null;
@@ -77,12 +77,13 @@ final class MemoryCommands {
             q.pin(heapOffset);
         } else {
             // the whole segment goes through the block, so bytes outside the rectangle keep their values
-            block = heap.allocate(host.byteSize());
+            block = heap.allocateStaging(host.byteSize());
             block.segment().copyFrom(host);
             heapOffset = block.offset();
         }
         long at = heapOffset;
         q.channel().oneWay(call, false, blob, c -> args.accept(c, at));
+        Reference.reachabilityFence(waitFor); // their handles went into the blob: released only after it was sent
         if (block != null) {
             if (write) {
                 q.keepUntilFinish(block);
@@ -101,6 +102,7 @@ final class MemoryCommands {
         MemorySegment blob = blob(waitFor, region, srcAt, dstAt);
         q.channel().oneWay(new MemoryCalls.BufferCopyRect(), false, blob, c -> c.queue(q.handle).source(src.handle)
                 .destination(dst.handle).event(event).waits(waitFor.length));
+        Reference.reachabilityFence(waitFor); // their handles went into the blob: released only after it was sent
         return event;
     }
 
@@ -126,8 +128,8 @@ final class MemoryCommands {
     }
 
     private static MemorySegment blob(Event[] waitFor, Rect region, Rect.At a, Rect.At b) {
-        if (waitFor.length > MAX_WAITS) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "a command waits for at most " + MAX_WAITS
+        if (waitFor.length > WaitList.MAX) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "a command waits for at most " + WaitList.MAX
                     + " events, not " + waitFor.length);
         }
         MemorySegment blob = MemorySegment.ofArray(new byte[8 * waitFor.length + RectLayout.LENGTH]);

@@ -196,6 +196,10 @@ public final class CudaSession extends ComputeSession<CuObject> {
     @Override
     public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
         CuObject.Kernel k = get(kernel, CuObject.Kernel.class);
+        if (buffer == 0) {
+            throw new BackendException(Status.UNSUPPORTED, k.args.describe(index) + ": the CUDA backend takes no NULL "
+                    + "buffer argument; pass a buffer (or a 0 by-value pointer argument)");
+        }
         CuObject.Buffer b = get(buffer, CuObject.Buffer.class);
         if (b.dc != k.dc) {
             throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.describe(index)
@@ -394,7 +398,7 @@ public final class CudaSession extends ComputeSession<CuObject> {
     /** Ends this session's device work after a fault that leaves its context unusable. */
     BackendException lose(String message) {
         String full = message + ": a kernel of guest '" + guest() + "' faulted, which leaves its CUDA context unusable; "
-                + "this session's device work has ended (other guests are not affected); reconnect to start anew";
+                + "this session's device work has ended (other guests are not affected)";
         if (!deviceWorkEnded()) {
             LOG.warning(() -> "guest '" + guest() + "': " + full);
         }

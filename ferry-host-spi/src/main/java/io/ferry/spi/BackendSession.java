@@ -17,7 +17,11 @@ import java.lang.foreign.MemorySegment;
  * <li>{@code createProgram}: a known language and a source that is not blank; {@code buildProgram}: options that
  * pass {@link BuildOptions#checked}; {@code createKernel}: a name of at most 4096 bytes;</li>
  * <li>{@code setKernelArg*}: {@code 0 <= index <} the count {@code createKernel} returned; a value of 1..1024 bytes;
- * a local size in {@code 1..Integer.MAX_VALUE};</li>
+ * a local size in {@code 1..Integer.MAX_VALUE}; a buffer of 0 means a NULL buffer;</li>
+ * <li>{@code waits} (every enqueue method that takes it): at most 64 handles, each an event of this session (a
+ * command's event, a marker's or a user event) made by this backend; a command that waits for a user event not yet
+ * set is never finished nor waited for by the host before the user event is set;</li>
+ * <li>{@code setUserEventStatus}: a user event of this session, set once, with 0 or a negative status;</li>
  * <li>{@code enqueueWrite/Read/Copy/Fill}: {@code offset >= 0}, {@code size > 0}, each buffer range inside its
  * buffer, each heap range inside the heap (whose size this process was handed);</li>
  * <li>{@code enqueueFill}: a pattern of 1, 2, 4, ... or 128 bytes that divides offset and size;</li>
@@ -99,8 +103,102 @@ public interface BackendSession extends AutoCloseable {
     /** Blocks until all work on the queue is done. */
     void finish(long queue) throws BackendException;
 
-    /** Blocks until the event completes; returns its {start, end} device timestamps in ns, or zeros if unknown. */
+    /**
+     * Blocks until the event completes; returns its {start, end} device timestamps in ns, or zeros if unknown, and
+     * where the backend knows them its {queued, submit} times as elements 2 and 3.
+     */
     long[] waitEvent(long event) throws BackendException;
+
+    // ---- events, wait lists and queues (a backend without them answers UNSUPPORTED) ----
+
+    /** An empty wait list. */
+    long[] NO_WAITS = new long[0];
+
+    /** As {@link #createQueue(long, long, boolean, int)}; {@code outOfOrder} asks for out-of-order execution. */
+    default void createQueue(long queue, long context, boolean profiling, int priority, boolean outOfOrder)
+            throws BackendException {
+        if (outOfOrder) {
+            throw unsupported("out-of-order queues");
+        }
+        createQueue(queue, context, profiling, priority);
+    }
+
+    /** As {@link #enqueueWrite(long, long, long, long, long, long)}, after the events of {@code waits}. */
+    default void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                              long[] waits) throws BackendException {
+        noWaits(waits);
+        enqueueWrite(queue, buffer, offset, size, heapOffset, event);
+    }
+
+    /** As {@link #enqueueRead(long, long, long, long, long, long)}, after the events of {@code waits}. */
+    default void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                             long[] waits) throws BackendException {
+        noWaits(waits);
+        enqueueRead(queue, buffer, offset, size, heapOffset, event);
+    }
+
+    /** As {@link #enqueueCopy(long, long, long, long, long, long, long)}, after the events of {@code waits}. */
+    default void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event,
+                             long[] waits) throws BackendException {
+        noWaits(waits);
+        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event);
+    }
+
+    /** As {@link #enqueueFill(long, long, MemorySegment, long, long, long)}, after the events of {@code waits}. */
+    default void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
+                             long[] waits) throws BackendException {
+        noWaits(waits);
+        enqueueFill(queue, buffer, pattern, offset, size, event);
+    }
+
+    /** As {@link #enqueueLaunch(long, long, int, long[], long[], long[], long)}, after the events of {@code waits}. */
+    default void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
+                               long event, long[] waits) throws BackendException {
+        noWaits(waits);
+        enqueueLaunch(queue, kernel, dims, offset, global, local, event);
+    }
+
+    /**
+     * A marker ({@code barrier} false) or barrier: {@code event} (0 or a new handle) completes when {@code waits}
+     * have (an empty list: every earlier command of the queue); a barrier also holds back later commands.
+     */
+    default void enqueueMarker(long queue, long event, long[] waits, boolean barrier) throws BackendException {
+        throw unsupported(barrier ? "barriers" : "markers");
+    }
+
+    /** Creates a user event (a new handle) in {@code context}: the guest sets its status. */
+    default void createUserEvent(long event, long context) throws BackendException {
+        throw unsupported("user events");
+    }
+
+    /** Sets a user event's status once: 0 complete, negative failed. */
+    default void setUserEventStatus(long event, int status) throws BackendException {
+        throw unsupported("user events");
+    }
+
+    /** The event's execution status, without waiting: 0 complete, 1 running, 2 submitted, 3 queued, negative failed. */
+    default int eventStatus(long event) throws BackendException {
+        throw unsupported("event status queries");
+    }
+
+    /**
+     * The kernel's limits on its device: {work-group size, preferred work-group size multiple, local memory bytes,
+     * private memory bytes}.
+     */
+    default long[] kernelWorkGroupInfo(long kernel) throws BackendException {
+        throw unsupported("kernel work-group queries");
+    }
+
+    private void noWaits(long[] waits) throws BackendException {
+        if (waits.length != 0) {
+            throw unsupported("wait lists");
+        }
+    }
+
+    private BackendException unsupported(String what) {
+        return new BackendException(io.ferry.protocol.Status.UNSUPPORTED, getClass().getSimpleName() + " does not "
+                + "support " + what + "; use a device of a backend that does (OpenCL)");
+    }
 
     /** Releases one object of any kind. Releasing a context or program does not invalidate objects made from it. */
     void release(long handle) throws BackendException;

@@ -25,13 +25,12 @@ final class ClMemory {
 
     /**
      * Scratch layout: origin A (24), origin B (24), region (24), sub-buffer region info (16), image format (8), a
-     * cl_sampler argument (8), image descriptor (72, from 128), wait list (from 256).
+     * cl_sampler argument (8), image descriptor (72, from 128). The wait list is the session's (its native events,
+     * or NULL for none), as for every other enqueue.
      */
     static final long ORIGIN_A = 0, ORIGIN_B = 24, REGION = 48, SUB_REGION = 72, FORMAT = 88, SAMPLER_ARG = 96,
-            DESC = 128, WAIT_LIST = 256;
-    /** Most events a wait list holds (the host's limit). */
-    static final int MAX_WAITS = 64;
-    static final long SCRATCH_BYTES = WAIT_LIST + 8L * MAX_WAITS;
+            DESC = 128;
+    static final long SCRATCH_BYTES = 256;
 
     private static final MemoryLayout H = JAVA_LONG;
     private static final MethodHandle CREATE_SUB_BUFFER = OpenCL.bind("clCreateSubBuffer",
@@ -76,17 +75,16 @@ final class ClMemory {
 
     /**
      * {@code clEnqueueWriteBufferRect} (heap → buffer) or {@code clEnqueueReadBufferRect}: side A of {@code r} is
-     * the buffer, side B the host memory at {@code host}. {@code waitList} holds {@code waits} native events at
-     * {@link #WAIT_LIST} of {@code scratch}.
+     * the buffer, side B the host memory at {@code host}. {@code waitList} holds {@code waits} native events.
      */
     static int enqueueRect(boolean write, long queue, long buffer, Rect r, MemorySegment host, MemorySegment scratch,
-                           int waits, MemorySegment event) {
+                           int waits, MemorySegment waitList, MemorySegment event) {
         put(scratch, r);
         MethodHandle mh = write ? ENQUEUE_WRITE_RECT : ENQUEUE_READ_RECT;
         try {
             return (int) mh.invokeExact(queue, buffer, 0, scratch.asSlice(ORIGIN_A, 24), scratch.asSlice(ORIGIN_B, 24),
                     scratch.asSlice(REGION, 24), r.rowPitchA(), r.slicePitchA(), r.rowPitchB(), r.slicePitchB(), host,
-                    waits, waitList(scratch, waits), event);
+                    waits, waitList, event);
         } catch (Throwable t) {
             throw fail(write ? "clEnqueueWriteBufferRect" : "clEnqueueReadBufferRect", t);
         }
@@ -94,12 +92,12 @@ final class ClMemory {
 
     /** {@code clEnqueueCopyBufferRect} from {@code src} (side A) to {@code dst} (side B). */
     static int enqueueCopyRect(long queue, long src, long dst, Rect r, MemorySegment scratch, int waits,
-                               MemorySegment event) {
+                               MemorySegment waitList, MemorySegment event) {
         put(scratch, r);
         try {
             return (int) ENQUEUE_COPY_RECT.invokeExact(queue, src, dst, scratch.asSlice(ORIGIN_A, 24),
                     scratch.asSlice(ORIGIN_B, 24), scratch.asSlice(REGION, 24), r.rowPitchA(), r.slicePitchA(),
-                    r.rowPitchB(), r.slicePitchB(), waits, waitList(scratch, waits), event);
+                    r.rowPitchB(), r.slicePitchB(), waits, waitList, event);
         } catch (Throwable t) {
             throw fail("clEnqueueCopyBufferRect", t);
         }
@@ -132,7 +130,7 @@ final class ClMemory {
     /** {@code clEnqueueWriteImage} or {@code clEnqueueReadImage} of the pixels at origin, region, host at ptr. */
     static int enqueueImage(boolean write, long queue, long image, long[] origin, long[] region, long rowPitch,
                             long slicePitch, MemorySegment host, MemorySegment scratch, int waits,
-                            MemorySegment event) {
+                            MemorySegment waitList, MemorySegment event) {
         for (int i = 0; i < 3; i++) {
             scratch.set(JAVA_LONG, ORIGIN_A + 8L * i, origin[i]);
             scratch.set(JAVA_LONG, REGION + 8L * i, region[i]);
@@ -140,7 +138,7 @@ final class ClMemory {
         MethodHandle mh = write ? ENQUEUE_WRITE_IMAGE : ENQUEUE_READ_IMAGE;
         try {
             return (int) mh.invokeExact(queue, image, 0, scratch.asSlice(ORIGIN_A, 24), scratch.asSlice(REGION, 24),
-                    rowPitch, slicePitch, host, waits, waitList(scratch, waits), event);
+                    rowPitch, slicePitch, host, waits, waitList, event);
         } catch (Throwable t) {
             throw fail(write ? "clEnqueueWriteImage" : "clEnqueueReadImage", t);
         }
@@ -160,10 +158,6 @@ final class ClMemory {
             scratch.set(JAVA_LONG, ORIGIN_B + 8L * i, r.originB()[i]);
             scratch.set(JAVA_LONG, REGION + 8L * i, r.region()[i]);
         }
-    }
-
-    private static MemorySegment waitList(MemorySegment scratch, int waits) {
-        return waits == 0 ? MemorySegment.NULL : scratch.asSlice(WAIT_LIST, 8L * waits);
     }
 
     private static IllegalStateException fail(String function, Throwable t) {

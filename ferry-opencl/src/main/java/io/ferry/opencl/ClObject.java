@@ -171,10 +171,18 @@ abstract sealed class ClObject extends DeviceObject {
 
     static final class Event extends ClObject {
         final boolean profiling;
+        /** A user event (clCreateUserEvent), and whether its status was set (it is set once). */
+        final boolean user;
+        boolean userSet;
 
         Event(long ptr, boolean profiling) {
+            this(ptr, profiling, false);
+        }
+
+        Event(long ptr, boolean profiling, boolean user) {
             super(ptr);
             this.profiling = profiling;
+            this.user = user;
         }
 
         @Override

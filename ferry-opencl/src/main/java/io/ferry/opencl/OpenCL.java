@@ -41,10 +41,16 @@ final class OpenCL {
     static final long CL_MEM_READ_WRITE = 1, CL_MEM_WRITE_ONLY = 2, CL_MEM_READ_ONLY = 4, CL_MEM_USE_HOST_PTR = 8;
     static final int CL_PROGRAM_KERNEL_NAMES = 0x1168, CL_PROGRAM_BUILD_LOG = 0x1183;
     static final int CL_KERNEL_NUM_ARGS = 0x1191;
+    static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0, CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
     static final int CL_KERNEL_ARG_ADDRESS_QUALIFIER = 0x1196, CL_KERNEL_ARG_TYPE_NAME = 0x1198, CL_KERNEL_ARG_NAME = 0x119A;
     static final int CL_KERNEL_ARG_ADDRESS_GLOBAL = 0x119B, CL_KERNEL_ARG_ADDRESS_LOCAL = 0x119C;
     static final int CL_KERNEL_ARG_ADDRESS_CONSTANT = 0x119D, CL_KERNEL_ARG_ADDRESS_PRIVATE = 0x119E;
+    static final int CL_PROFILING_COMMAND_QUEUED = 0x1280, CL_PROFILING_COMMAND_SUBMIT = 0x1281;
     static final int CL_PROFILING_COMMAND_START = 0x1282, CL_PROFILING_COMMAND_END = 0x1283;
+    static final int CL_DEVICE_QUEUE_PROPERTIES = 0x102A;
+    static final long CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE = 1;
+    static final int CL_EVENT_COMMAND_EXECUTION_STATUS = 0x11D3;
+    static final int CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE = 0x11B3, CL_KERNEL_PRIVATE_MEM_SIZE = 0x11B4;
 
     static final String LIBRARY = "libOpenCL.so.1";
 
@@ -89,6 +95,7 @@ final class OpenCL {
     private static final MethodHandle GET_PROGRAM_BUILD_INFO = bind("clGetProgramBuildInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle CREATE_KERNEL = bind("clCreateKernel", FunctionDescriptor.of(H, H, ADDRESS, ADDRESS));
     private static final MethodHandle GET_KERNEL_INFO = bind("clGetKernelInfo", INFO);
+    private static final MethodHandle GET_KERNEL_WORK_GROUP_INFO = bind("clGetKernelWorkGroupInfo", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle GET_KERNEL_ARG_INFO = bind("clGetKernelArgInfo", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, JAVA_INT, H, ADDRESS, ADDRESS));
     private static final MethodHandle SET_KERNEL_ARG = bind("clSetKernelArg", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, H, ADDRESS), Linker.Option.critical(false));
     private static final MethodHandle ENQUEUE_WRITE = bind("clEnqueueWriteBuffer", FunctionDescriptor.of(JAVA_INT, H, H, JAVA_INT, H, H, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
@@ -100,6 +107,11 @@ final class OpenCL {
     private static final MethodHandle FINISH = bind("clFinish", FunctionDescriptor.of(JAVA_INT, H));
     private static final MethodHandle WAIT_FOR_EVENTS = bind("clWaitForEvents", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle GET_EVENT_PROFILING_INFO = bind("clGetEventProfilingInfo", INFO);
+    private static final MethodHandle GET_EVENT_INFO = bind("clGetEventInfo", INFO);
+    private static final MethodHandle ENQUEUE_MARKER = bind("clEnqueueMarkerWithWaitList", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle ENQUEUE_BARRIER = bind("clEnqueueBarrierWithWaitList", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle CREATE_USER_EVENT = bind("clCreateUserEvent", FunctionDescriptor.of(H, H, ADDRESS));
+    private static final MethodHandle SET_USER_EVENT_STATUS = bind("clSetUserEventStatus", FunctionDescriptor.of(JAVA_INT, H, JAVA_INT));
     private static final MethodHandle RELEASE_CONTEXT = bind("clReleaseContext", FunctionDescriptor.of(JAVA_INT, H));
     private static final MethodHandle RELEASE_QUEUE = bind("clReleaseCommandQueue", FunctionDescriptor.of(JAVA_INT, H));
     private static final MethodHandle RELEASE_MEM = bind("clReleaseMemObject", FunctionDescriptor.of(JAVA_INT, H));
@@ -149,7 +161,7 @@ final class OpenCL {
 
     /** Object kinds for the generic {@code clGet*Info(object, param, size, value, size_ret)} calls. */
     enum Info {
-        PLATFORM, DEVICE, PROGRAM, KERNEL, EVENT_PROFILING;
+        PLATFORM, DEVICE, PROGRAM, KERNEL, EVENT_PROFILING, EVENT;
 
         int call(long object, int param, long size, MemorySegment value, MemorySegment sizeRet) {
             MethodHandle mh = switch (this) {
@@ -158,6 +170,7 @@ final class OpenCL {
                 case PROGRAM -> GET_PROGRAM_INFO;
                 case KERNEL -> GET_KERNEL_INFO;
                 case EVENT_PROFILING -> GET_EVENT_PROFILING_INFO;
+                case EVENT -> GET_EVENT_INFO;
             };
             try {
                 return (int) mh.invokeExact(object, param, size, value, sizeRet);
@@ -172,6 +185,14 @@ final class OpenCL {
             return (int) GET_PROGRAM_BUILD_INFO.invokeExact(program, device, param, size, value, sizeRet);
         } catch (Throwable t) {
             throw fail("clGetProgramBuildInfo", t);
+        }
+    }
+
+    static int getKernelWorkGroupInfo(long kernel, long device, int param, long size, MemorySegment value, MemorySegment sizeRet) {
+        try {
+            return (int) GET_KERNEL_WORK_GROUP_INFO.invokeExact(kernel, device, param, size, value, sizeRet);
+        } catch (Throwable t) {
+            throw fail("clGetKernelWorkGroupInfo", t);
         }
     }
 
@@ -252,46 +273,82 @@ final class OpenCL {
         }
     }
 
-    static int enqueueWriteBuffer(long queue, long buffer, long offset, long size, MemorySegment src, MemorySegment event) {
+    static int enqueueWriteBuffer(long queue, long buffer, long offset, long size, MemorySegment src, int waits,
+            MemorySegment waitList, MemorySegment event) {
         try {
-            return (int) ENQUEUE_WRITE.invokeExact(queue, buffer, 0, offset, size, src, 0, MemorySegment.NULL, event);
+            return (int) ENQUEUE_WRITE.invokeExact(queue, buffer, 0, offset, size, src, waits, waitList, event);
         } catch (Throwable t) {
             throw fail("clEnqueueWriteBuffer", t);
         }
     }
 
-    static int enqueueReadBuffer(long queue, long buffer, long offset, long size, MemorySegment dst, MemorySegment event) {
+    static int enqueueReadBuffer(long queue, long buffer, long offset, long size, MemorySegment dst, int waits,
+            MemorySegment waitList, MemorySegment event) {
         try {
-            return (int) ENQUEUE_READ.invokeExact(queue, buffer, 0, offset, size, dst, 0, MemorySegment.NULL, event);
+            return (int) ENQUEUE_READ.invokeExact(queue, buffer, 0, offset, size, dst, waits, waitList, event);
         } catch (Throwable t) {
             throw fail("clEnqueueReadBuffer", t);
         }
     }
 
-    static int enqueueCopyBuffer(long queue, long src, long dst, long srcOffset, long dstOffset, long size, MemorySegment event) {
+    static int enqueueCopyBuffer(long queue, long src, long dst, long srcOffset, long dstOffset, long size, int waits,
+            MemorySegment waitList, MemorySegment event) {
         try {
-            return (int) ENQUEUE_COPY.invokeExact(queue, src, dst, srcOffset, dstOffset, size, 0, MemorySegment.NULL, event);
+            return (int) ENQUEUE_COPY.invokeExact(queue, src, dst, srcOffset, dstOffset, size, waits, waitList, event);
         } catch (Throwable t) {
             throw fail("clEnqueueCopyBuffer", t);
         }
     }
 
     static int enqueueFillBuffer(long queue, long buffer, MemorySegment pattern, long patternSize, long offset, long size,
-            MemorySegment event) {
+            int waits, MemorySegment waitList, MemorySegment event) {
         try {
-            return (int) ENQUEUE_FILL.invokeExact(queue, buffer, pattern, patternSize, offset, size, 0, MemorySegment.NULL, event);
+            return (int) ENQUEUE_FILL.invokeExact(queue, buffer, pattern, patternSize, offset, size, waits, waitList, event);
         } catch (Throwable t) {
             throw fail("clEnqueueFillBuffer", t);
         }
     }
 
     static int enqueueNDRangeKernel(long queue, long kernel, int dims, MemorySegment offset, MemorySegment global,
-            MemorySegment local, MemorySegment event) {
+            MemorySegment local, int waits, MemorySegment waitList, MemorySegment event) {
         try {
-            return (int) ENQUEUE_ND_RANGE.invokeExact(queue, kernel, dims, offset, global, local, 0, MemorySegment.NULL, event);
+            return (int) ENQUEUE_ND_RANGE.invokeExact(queue, kernel, dims, offset, global, local, waits, waitList, event);
         } catch (Throwable t) {
             throw fail("clEnqueueNDRangeKernel", t);
         }
+    }
+
+    /** {@code clEnqueueMarkerWithWaitList}, or the barrier's when {@code barrier}; -30 (CL_INVALID_VALUE) if absent. */
+    static int enqueueMarker(boolean barrier, long queue, int waits, MemorySegment waitList, MemorySegment event) {
+        MethodHandle mh = barrier ? ENQUEUE_BARRIER : ENQUEUE_MARKER;
+        if (mh == null) {
+            return -30;
+        }
+        try {
+            return (int) mh.invokeExact(queue, waits, waitList, event);
+        } catch (Throwable t) {
+            throw fail(barrier ? "clEnqueueBarrierWithWaitList" : "clEnqueueMarkerWithWaitList", t);
+        }
+    }
+
+    static long createUserEvent(long context, MemorySegment errcode) {
+        try {
+            return (long) CREATE_USER_EVENT.invokeExact(context, errcode);
+        } catch (Throwable t) {
+            throw fail("clCreateUserEvent", t);
+        }
+    }
+
+    static int setUserEventStatus(long event, int status) {
+        try {
+            return (int) SET_USER_EVENT_STATUS.invokeExact(event, status);
+        } catch (Throwable t) {
+            throw fail("clSetUserEventStatus", t);
+        }
+    }
+
+    static int getKernelWorkGroupInfo(long kernel, long device, int param, long size, MemorySegment value) {
+        return getKernelWorkGroupInfo(kernel, device, param, size, value, MemorySegment.NULL);
     }
 
     static int flush(long queue) {

@@ -31,6 +31,9 @@ import java.util.function.Consumer;
 public final class OpenClSession extends ComputeSession<ClObject> implements MemoryObjects {
     private static final long SCRATCH_BYTES = 4096 + ClMemory.SCRATCH_BYTES;
     private static final long VALUE_AT = 128;
+    private static final long WAITS_AT = 2048;
+    /** The status a user event gets when it is released or its session ends before the guest set it. */
+    static final int USER_EVENT_ABANDONED = -1;
 
     private final List<ClDevice> devices;
     private final MemorySegment eventSlot;   // cl_event out-parameter / wait list of one
@@ -40,7 +43,8 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     private final MemorySegment locals;      // size_t[3]
     private final MemorySegment pointerSlot; // one cl_mem / cl_device_id
     private final MemorySegment values;      // by-value args (at most 1 KiB), fill patterns, queue properties
-    private final MemorySegment memoryScratch; // ClMemory's origins, regions and wait lists
+    private final MemorySegment memoryScratch; // ClMemory's origins, regions, image format and descriptor
+    private final MemorySegment waitList;    // cl_event[64]: a command's wait list
 
     OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<Object> onClose) {
         super("OpenCL", guest, heap, SCRATCH_BYTES, onClose);
@@ -52,7 +56,8 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         globals = scratch.asSlice(40, 24);
         locals = scratch.asSlice(64, 24);
         pointerSlot = scratch.asSlice(88, 8);
-        values = scratch.asSlice(VALUE_AT, 4096 - VALUE_AT);
+        values = scratch.asSlice(VALUE_AT, WAITS_AT - VALUE_AT);
+        waitList = scratch.asSlice(WAITS_AT, 4096 - WAITS_AT);
         memoryScratch = scratch.asSlice(4096, ClMemory.SCRATCH_BYTES);
     }
 
@@ -70,9 +75,24 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
 
     @Override
     public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
+        createQueue(queue, context, profiling, priority, false);
+    }
+
+    @Override
+    public void createQueue(long queue, long context, boolean profiling, int priority, boolean outOfOrder)
+            throws BackendException {
         ClObject.Context ctx = get(context, ClObject.Context.class);
         ClDevice device = ctx.device;
         long flags = profiling ? OpenCL.CL_QUEUE_PROFILING_ENABLE : 0;
+        if (outOfOrder) {
+            long supported = OpenCL.infoNumber(OpenCL.Info.DEVICE, device.id(), OpenCL.CL_DEVICE_QUEUE_PROPERTIES, 8, 0);
+            if ((supported & OpenCL.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) == 0) {
+                throw new BackendException(Status.UNSUPPORTED, "device '" + device.info().name() + "' has no "
+                        + "out-of-order queues (CL_DEVICE_QUEUE_PROPERTIES 0x" + Long.toHexString(supported)
+                        + "); use an in-order queue and order work with events");
+            }
+            flags |= OpenCL.CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE;
+        }
         long ptr;
         String function;
         if (device.clMajor() >= 2 && OpenCL.hasCreateQueueWithProperties()) {
@@ -90,7 +110,7 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
             function = "clCreateCommandQueue";
             ptr = OpenCL.createCommandQueue(ctx.ptr, device.id(), flags, errcode);
         }
-        checkCreate(function, profiling ? "profiling queue" : null);
+        checkCreate(function, (profiling ? "profiling " : "") + (outOfOrder ? "out-of-order " : "") + "queue");
         put(queue, new ClObject.Queue(ptr, ctx, profiling));
     }
 
@@ -140,6 +160,15 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     @Override
     public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
         ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
+        if (buffer == 0) {
+            k.args.checkBuffer(index);
+            int rc = OpenCL.setKernelArg(k.ptr, index, 8, MemorySegment.NULL);
+            if (rc != 0) {
+                throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a NULL buffer");
+            }
+            k.args.markSet(index, null);
+            return;
+        }
         ClObject m = get(buffer, ClObject.class);
         boolean image = m instanceof ClObject.Image;
         ClObject.Context context = image ? ((ClObject.Image) m).context : get(buffer, ClObject.Buffer.class).context;
@@ -190,20 +219,32 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
 
     @Override
     public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
+        enqueueWrite(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event, long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
         MemorySegment src = heapSlice(heapOffset, size);
-        int rc = OpenCL.enqueueWriteBuffer(q.ptr, b.ptr, offset, size, src, eventOut(event));
+        int rc = OpenCL.enqueueWriteBuffer(q.ptr, b.ptr, offset, size, src, waits.length, waitList(waits),
+                eventOut(event));
         ClErrors.check("clEnqueueWriteBuffer", rc, null);
         keepEvent(event, q);
     }
 
     @Override
     public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
+        enqueueRead(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event, long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
         MemorySegment dst = heapSlice(heapOffset, size);
-        int rc = OpenCL.enqueueReadBuffer(q.ptr, b.ptr, offset, size, dst, eventOut(event));
+        int rc = OpenCL.enqueueReadBuffer(q.ptr, b.ptr, offset, size, dst, waits.length, waitList(waits),
+                eventOut(event));
         ClErrors.check("clEnqueueReadBuffer", rc, null);
         keepEvent(event, q);
     }
@@ -211,10 +252,17 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     @Override
     public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
             throws BackendException {
+        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event,
+                            long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer s = sameContext(q, get(src, ClObject.Buffer.class));
         ClObject.Buffer d = sameContext(q, get(dst, ClObject.Buffer.class));
-        int rc = OpenCL.enqueueCopyBuffer(q.ptr, s.ptr, d.ptr, srcOffset, dstOffset, size, eventOut(event));
+        int rc = OpenCL.enqueueCopyBuffer(q.ptr, s.ptr, d.ptr, srcOffset, dstOffset, size, waits.length,
+                waitList(waits), eventOut(event));
         ClErrors.check("clEnqueueCopyBuffer", rc, null);
         keepEvent(event, q);
     }
@@ -222,11 +270,18 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     @Override
     public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
             throws BackendException {
+        enqueueFill(queue, buffer, pattern, offset, size, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
+                            long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
         long n = pattern.byteSize();
         MemorySegment.copy(pattern, 0, values, 0, n);
-        int rc = OpenCL.enqueueFillBuffer(q.ptr, b.ptr, values, n, offset, size, eventOut(event));
+        int rc = OpenCL.enqueueFillBuffer(q.ptr, b.ptr, values, n, offset, size, waits.length, waitList(waits),
+                eventOut(event));
         ClErrors.check("clEnqueueFillBuffer", rc, null);
         keepEvent(event, q);
     }
@@ -234,6 +289,12 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     @Override
     public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
             throws BackendException {
+        enqueueLaunch(queue, kernel, dims, offset, global, local, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event,
+                              long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
         if (k.context != q.context) {
@@ -250,9 +311,10 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
             }
         }
         int rc = OpenCL.enqueueNDRangeKernel(q.ptr, k.ptr, dims, offset == null ? MemorySegment.NULL : offsets, globals,
-                local == null ? MemorySegment.NULL : locals, eventOut(event));
+                local == null ? MemorySegment.NULL : locals, waits.length, waitList(waits), eventOut(event));
         if (rc != 0) {
-            String context = rc == -52 ? k.args.notSetMessage() : "kernel '" + k.args.kernelName + "' global "
+            String context = rc == -52 ? k.args.notSetMessage()
+                    : rc == -54 || rc == -55 ? ClKernelLimits.workGroupContext(k, dims, global, local, pointerSlot) : "kernel '" + k.args.kernelName + "' global "
                     + Arrays.toString(Arrays.copyOf(global, dims)) + (local == null ? "" : " local " + Arrays.toString(Arrays.copyOf(local, dims)))
                     + (offset == null ? "" : " offset " + Arrays.toString(Arrays.copyOf(offset, dims)));
             throw ClErrors.exception("clEnqueueNDRangeKernel", rc, context);
@@ -292,7 +354,8 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
         checkMemoryCalls();
         MemorySegment host = heapSlice(heapOffset, rect.endB());
-        int rc = ClMemory.enqueueRect(write, q.ptr, b.ptr, rect, host, memoryScratch, waitList(waits), eventOut(event));
+        int rc = ClMemory.enqueueRect(write, q.ptr, b.ptr, rect, host, memoryScratch, waits.length, waitList(waits),
+                eventOut(event));
         ClErrors.check(write ? "clEnqueueWriteBufferRect" : "clEnqueueReadBufferRect", rc, null);
         keepEvent(event, q);
     }
@@ -304,7 +367,8 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         ClObject.Buffer s = sameContext(q, get(src, ClObject.Buffer.class));
         ClObject.Buffer d = sameContext(q, get(dst, ClObject.Buffer.class));
         checkMemoryCalls();
-        int rc = ClMemory.enqueueCopyRect(q.ptr, s.ptr, d.ptr, rect, memoryScratch, waitList(waits), eventOut(event));
+        int rc = ClMemory.enqueueCopyRect(q.ptr, s.ptr, d.ptr, rect, memoryScratch, waits.length, waitList(waits),
+                eventOut(event));
         ClErrors.check("clEnqueueCopyBufferRect", rc, null);
         keepEvent(event, q);
     }
@@ -335,7 +399,8 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         long bytes = (region[2] - 1) * slicePitch + (region[1] - 1) * rowPitch + region[0] * im.pixel;
         MemorySegment host = heapSlice(heapOffset, bytes);
         int rc = ClMemory.enqueueImage(write, q.ptr, im.ptr, origin, region, rowPitch, slicePitch, host,
-                memoryScratch, waitList(waits), eventOut(event));
+                memoryScratch, waits.length, waitList(waits),
+                eventOut(event));
         ClErrors.check(write ? "clEnqueueWriteImage" : "clEnqueueReadImage", rc, null);
         keepEvent(event, q);
     }
@@ -376,14 +441,6 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         }
     }
 
-    /** The native events of {@code waits} into the scratch's wait list; returns their count. */
-    private int waitList(long[] waits) throws BackendException {
-        for (int i = 0; i < waits.length; i++) {
-            memoryScratch.set(JAVA_LONG, ClMemory.WAIT_LIST + 8L * i, get(waits[i], ClObject.Event.class).ptr);
-        }
-        return waits.length;
-    }
-
     @Override
     public void finish(long queue) throws BackendException {
         ClErrors.check("clFinish", OpenCL.finish(get(queue, ClObject.Queue.class).ptr), null);
@@ -393,23 +450,52 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     public long[] waitEvent(long event) throws BackendException {
         ClObject.Event e = get(event, ClObject.Event.class);
         eventSlot.set(JAVA_LONG, 0, e.ptr);
-        ClErrors.check("clWaitForEvents", OpenCL.waitForEvents(1, eventSlot), null);
-        long[] times = new long[2];
-        if (e.profiling) {
-            int rc = OpenCL.Info.EVENT_PROFILING.call(e.ptr, OpenCL.CL_PROFILING_COMMAND_START, 8, values, MemorySegment.NULL);
-            if (rc == 0) {
-                times[0] = values.get(JAVA_LONG, 0);
-                rc = OpenCL.Info.EVENT_PROFILING.call(e.ptr, OpenCL.CL_PROFILING_COMMAND_END, 8, values, MemorySegment.NULL);
-                times[1] = rc == 0 ? values.get(JAVA_LONG, 0) : 0;
-            }
-            if (rc != 0 && rc != -7) {
-                throw ClErrors.exception("clGetEventProfilingInfo", rc, null);
-            }
-            if (rc != 0) {
-                times[0] = 0;
-            }
+        int waited = OpenCL.waitForEvents(1, eventSlot);
+        if (waited != 0) {
+            int status = eventStatus(event);
+            throw ClErrors.exception("clWaitForEvents", waited, status < 0 ? "the command failed with execution "
+                    + "status " + status + " (" + ClErrors.name(status) + "): a command or user event it waited for "
+                    + "failed, or the command itself did" : null);
         }
-        return times;
+        return ClEvents.times(e, values);
+    }
+
+    // ---- events, markers and kernel queries ----
+
+    @Override
+    public void enqueueMarker(long queue, long event, long[] waits, boolean barrier) throws BackendException {
+        ClObject.Queue q = get(queue, ClObject.Queue.class);
+        int rc = OpenCL.enqueueMarker(barrier, q.ptr, waits.length, waitList(waits), eventOut(event));
+        ClErrors.check(barrier ? "clEnqueueBarrierWithWaitList" : "clEnqueueMarkerWithWaitList", rc, null);
+        keepEvent(event, q);
+    }
+
+    @Override
+    public void createUserEvent(long event, long context) throws BackendException {
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        long ptr = OpenCL.createUserEvent(ctx.ptr, errcode);
+        checkCreate("clCreateUserEvent", null);
+        put(event, new ClObject.Event(ptr, false, true));
+    }
+
+    @Override
+    public void setUserEventStatus(long event, int status) throws BackendException {
+        ClObject.Event e = get(event, ClObject.Event.class);
+        if (!e.user) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "event " + event + " is not a user event");
+        }
+        ClErrors.check("clSetUserEventStatus", OpenCL.setUserEventStatus(e.ptr, status), "status " + status);
+        e.userSet = true;
+    }
+
+    @Override
+    public int eventStatus(long event) throws BackendException {
+        return ClEvents.status(get(event, ClObject.Event.class), values);
+    }
+
+    @Override
+    public long[] kernelWorkGroupInfo(long kernel) throws BackendException {
+        return ClEvents.workGroupInfo(get(kernel, ClObject.Kernel.class), values);
     }
 
     // ---- release ----
@@ -429,11 +515,15 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
                 freed(owner.size);
             }
         }
+        failIfUnset(o);
         ClErrors.check(o.kind().function, o.kind().call(o.ptr), "handle " + handle);
     }
 
     @Override
     protected void closeAll(List<ClObject> all) {
+        for (ClObject o : all) {
+            failIfUnset(o); // commands waiting for it fail now, so finishing their queues below cannot hang
+        }
         for (ClObject o : all) {
             if (o instanceof ClObject.Queue q) {
                 try {
@@ -464,6 +554,25 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
             throw new BackendException(Status.INVALID_ARGUMENT, "the buffer and the queue belong to different contexts");
         }
         return b;
+    }
+
+    /** A user event never set is failed before it goes: nothing may wait for it forever. */
+    private static void failIfUnset(ClObject o) {
+        if (o instanceof ClObject.Event e && e.user && !e.userSet) {
+            e.userSet = true;
+            OpenCL.setUserEventStatus(e.ptr, USER_EVENT_ABANDONED);
+        }
+    }
+
+    /** The wait list in native memory: the events' pointers (each handle must be one of this session's events). */
+    private MemorySegment waitList(long[] waits) throws BackendException {
+        if (waits.length == 0) {
+            return MemorySegment.NULL;
+        }
+        for (int i = 0; i < waits.length; i++) {
+            waitList.setAtIndex(JAVA_LONG, i, get(waits[i], ClObject.Event.class).ptr);
+        }
+        return waitList;
     }
 
     private MemorySegment eventOut(long event) {

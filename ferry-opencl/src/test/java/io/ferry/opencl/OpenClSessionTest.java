@@ -167,10 +167,30 @@ class OpenClSessionTest {
         session.createQueue(q, context, false, 1);
         session.createBuffer(buf, context, 64, 3, -1);
         session.enqueueWrite(q, buf, 0, 64, 0, ev);
-        assertArrayEquals(new long[] {0, 0}, session.waitEvent(ev));
+        assertArrayEquals(new long[] {0, 0, 0, 0}, session.waitEvent(ev));
         session.release(ev);
         session.release(buf);
         session.release(q);
+    }
+
+    @Test
+    void aUserEventHoldsAMarkerUntilSetAndIsSetOnce() throws BackendException {
+        long q = handle(), user = handle(), mark = handle(), buf = handle(), fill = handle();
+        session.createQueue(q, context, true, 0);
+        session.createBuffer(buf, context, 64, 3, -1);
+        session.createUserEvent(user, context);
+        session.enqueueFill(q, buf, MemorySegment.ofArray(new byte[] {1}), 0, 64, fill,
+                new long[] {user});
+        session.enqueueMarker(q, mark, new long[] {fill}, false);
+        assertTrue(session.eventStatus(mark) > 0, "complete before its user event");
+        session.setUserEventStatus(user, 0);
+        session.waitEvent(mark);
+        assertEquals(0, session.eventStatus(mark));
+        assertTrue(session.waitEvent(fill)[0] > 0, "a profiling queue's fill has times");
+        assertThrows(BackendException.class, () -> session.setUserEventStatus(user, 0));
+        for (long h : new long[] {mark, fill, user, buf, q}) {
+            session.release(h);
+        }
     }
 
     @Test
@@ -282,7 +302,9 @@ class OpenClSessionTest {
                 () -> session.enqueueLaunch(queue, k, 1, null, new long[] {1 << 16}, new long[] {1 << 15}, 0));
         assertEquals(Status.INVALID_WORK_SIZE, e.status());
         assertTrue(e.getMessage().startsWith("clEnqueueNDRangeKernel: CL_INVALID_"), e.getMessage());
-        assertTrue(e.getMessage().contains("kernel 'vadd'"), e.getMessage());
+        // the message names the limits, not only the sizes asked
+        assertTrue(e.getMessage().contains("kernel 'vadd' global [65536] local [32768]"), e.getMessage());
+        assertTrue(e.getMessage().contains("the device's maximum is"), e.getMessage());
 
         session.release(buf);
         e = assertThrows(BackendException.class, () -> session.enqueueLaunch(queue, k, 1, null, new long[] {16}, null, 0));

@@ -181,10 +181,15 @@ public final class Calls {
         public KernelArgLocal bytes(long v) { return set(BYTES, v); }
     }
 
-    /** BUFFER_WRITE and BUFFER_READ share this shape: queue, buffer, offset, size, heap offset, event. */
+    /**
+     * BUFFER_WRITE and BUFFER_READ share this shape: queue, buffer, offset, size, heap offset, event, waits; blob:
+     * the wait list ({@link WaitList}).
+     */
     public abstract static sealed class Transfer<V extends Transfer<V>> extends CallRecord permits BufferWrite, BufferRead {
-        public static final int QUEUE = 0, BUFFER = 1, OFFSET = 2, SIZE = 3, HEAP_OFFSET = 4, EVENT = 5;
+        public static final int QUEUE = 0, BUFFER = 1, OFFSET = 2, SIZE = 3, HEAP_OFFSET = 4, EVENT = 5, WAITS = 6;
         Transfer(Op op) { super(op); }
+        public long waits() { return arg(WAITS); }
+        public V waits(long v) { return set(WAITS, v); }
         public long queue() { return arg(QUEUE); }
         public V queue(long v) { return set(QUEUE, v); }
         public long buffer() { return arg(BUFFER); }
@@ -211,11 +216,13 @@ public final class Calls {
         @Override public BufferRead wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
     }
 
-    /** BUFFER_COPY: queue, source, destination, source offset, destination offset, size, event. */
+    /** BUFFER_COPY: queue, source, destination, source offset, destination offset, size, event, waits; blob: waits. */
     public static final class BufferCopy extends CallRecord {
         public static final int QUEUE = 0, SOURCE = 1, DESTINATION = 2, SOURCE_OFFSET = 3, DESTINATION_OFFSET = 4,
-                SIZE = 5, EVENT = 6;
+                SIZE = 5, EVENT = 6, WAITS = 7;
         public BufferCopy() { super(Op.BUFFER_COPY); }
+        public long waits() { return arg(WAITS); }
+        public BufferCopy waits(long v) { return set(WAITS, v); }
         @Override public BufferCopy wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
         public long queue() { return arg(QUEUE); }
         public BufferCopy queue(long v) { return set(QUEUE, v); }
@@ -233,10 +240,12 @@ public final class Calls {
         public BufferCopy event(long v) { return set(EVENT, v); }
     }
 
-    /** BUFFER_FILL: queue, buffer, offset, size, event; blob: pattern. */
+    /** BUFFER_FILL: queue, buffer, offset, size, event, waits; blob: the wait list, then the pattern. */
     public static final class BufferFill extends CallRecord {
-        public static final int QUEUE = 0, BUFFER = 1, OFFSET = 2, SIZE = 3, EVENT = 4;
+        public static final int QUEUE = 0, BUFFER = 1, OFFSET = 2, SIZE = 3, EVENT = 4, WAITS = 5;
         public BufferFill() { super(Op.BUFFER_FILL); }
+        public long waits() { return arg(WAITS); }
+        public BufferFill waits(long v) { return set(WAITS, v); }
         @Override public BufferFill wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
         public long queue() { return arg(QUEUE); }
         public BufferFill queue(long v) { return set(QUEUE, v); }
@@ -251,12 +260,12 @@ public final class Calls {
     }
 
     /**
-     * LAUNCH: queue, kernel, dimensions, offset0–2, global0–2, local0–2, event. An all-zero offset means none; an
-     * all-zero local size lets the device choose.
+     * LAUNCH: queue, kernel, dimensions, offset0–2, global0–2, local0–2, event, waits; blob: the wait list. An
+     * all-zero offset means none; an all-zero local size lets the device choose.
      */
     public static final class Launch extends CallRecord {
         public static final int QUEUE = 0, KERNEL = 1, DIMENSIONS = 2, OFFSET0 = 3, OFFSET1 = 4, OFFSET2 = 5,
-                GLOBAL0 = 6, GLOBAL1 = 7, GLOBAL2 = 8, LOCAL0 = 9, LOCAL1 = 10, LOCAL2 = 11, EVENT = 12;
+                GLOBAL0 = 6, GLOBAL1 = 7, GLOBAL2 = 8, LOCAL0 = 9, LOCAL1 = 10, LOCAL2 = 11, EVENT = 12, WAITS = 13;
         /** Most dimensions a launch has. */
         public static final int MAX_DIMENSIONS = 3;
         public Launch() { super(Op.LAUNCH); }
@@ -275,6 +284,8 @@ public final class Calls {
         public Launch local(int i, long v) { return set(LOCAL0 + check(i, MAX_DIMENSIONS), v); }
         public long event() { return arg(EVENT); }
         public Launch event(long v) { return set(EVENT, v); }
+        public long waits() { return arg(WAITS); }
+        public Launch waits(long v) { return set(WAITS, v); }
 
         /**
          * Writes dimensions and the three ranges: {@code offset} and {@code local} may be null (written as zeros);

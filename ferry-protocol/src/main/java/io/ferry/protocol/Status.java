@@ -15,7 +15,8 @@ public enum Status {
     BUILD_FAILED(7, "program build failed", "read the build log in the message and fix the source"),
     KERNEL_NOT_FOUND(8, "kernel not found in program", "check the kernel name against the program source"),
     INVALID_KERNEL_ARGS(9, "invalid kernel arguments", "set every kernel argument with the kind the kernel declares"),
-    INVALID_WORK_SIZE(10, "invalid work size", "global sizes must be positive and divisible by the local sizes"),
+    INVALID_WORK_SIZE(10, "invalid work size", "keep each work-group within the maximum the message names and each "
+            + "global size a multiple of its local size"),
     OUT_OF_DEVICE_MEMORY(11, "out of device memory", "release buffers or ask for less"),
     DEVICE_ERROR(12, "device error", "the backend reported an error; the message names the native call"),
     NO_DEVICE(13, "no such device", "list the host's devices with ./ferry status or Ferry.devices()"),

@@ -84,6 +84,8 @@ public final class Wire {
 
     /** Queue flag: collect profiling timestamps for events. */
     public static final int QUEUE_PROFILING = 1;
+    /** Queue flag: out-of-order execution (commands ordered only by their wait lists, markers and barriers). */
+    public static final int QUEUE_OUT_OF_ORDER = 2;
 
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;

@@ -22,18 +22,15 @@ class CallsTest {
 
     private static Map<Op, CallRecord> views() throws Exception {
         Map<Op, CallRecord> out = new EnumMap<>(Op.class);
-        for (Class<?> c : concat(Calls.class.getDeclaredClasses(), MemoryCalls.class.getDeclaredClasses())) {
+        List<Class<?>> all = new ArrayList<>(List.of(Calls.class.getDeclaredClasses()));
+        all.addAll(List.of(EventCalls.class.getDeclaredClasses()));
+        all.addAll(List.of(MemoryCalls.class.getDeclaredClasses()));
+        for (Class<?> c : all) {
             if (CallRecord.class.isAssignableFrom(c) && !Modifier.isAbstract(c.getModifiers())) {
                 CallRecord v = (CallRecord) c.getConstructor().newInstance();
                 assertNull(out.put(v.spec(), v), "two views for " + v.spec());
             }
         }
-        return out;
-    }
-
-    private static Class<?>[] concat(Class<?>[] a, Class<?>[] b) {
-        Class<?>[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
 

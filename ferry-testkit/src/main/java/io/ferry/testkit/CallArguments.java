@@ -12,6 +12,7 @@ import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
+import io.ferry.protocol.WaitList;
 import io.ferry.protocol.Wire;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -91,6 +92,9 @@ final class CallArguments {
             case "priority" -> pick(0, 1, -1, Integer.MAX_VALUE, Long.MIN_VALUE);
             case "language" -> pick(SourceLanguage.OPENCL_C.code(), 0, 1, 2, 3, 99, -1);
             case "value" -> f.rnd.nextLong();
+            // a wait list's count: mostly none or what the blob may hold, sometimes past the blob or the limit
+            case "waits" -> pick(0, 0, 0, 1, 2, 12, WaitList.MAX + 1, -1, Long.MIN_VALUE);
+            case "execution status" -> pick(0, -1, 1, Integer.MIN_VALUE - 1L);
             default -> f.rnd.nextInt(4) == 0 ? f.rnd.nextLong() : f.rnd.nextInt(16);
         };
     }

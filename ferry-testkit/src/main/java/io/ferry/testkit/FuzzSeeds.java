@@ -4,12 +4,14 @@ import io.ferry.channel.RegionDescriptor;
 import io.ferry.testkit.FuzzTargets.Seeds;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
+import io.ferry.protocol.EventCalls;
 import io.ferry.protocol.ImageFormats;
 import io.ferry.protocol.MemoryCalls;
 import io.ferry.protocol.RectLayout;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.TeeWire;
+import io.ferry.protocol.WaitList;
 import io.ferry.protocol.Wire;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -200,6 +202,29 @@ public final class FuzzSeeds {
         call(op(s, Op.SAMPLER_CREATE), true, none, args(new MemoryCalls.SamplerCreate()).sampler(8).context(1)
                 .addressing(ImageFormats.CL_ADDRESS_CLAMP).filter(ImageFormats.CL_FILTER_NEAREST));
         m.put("memory-objects", s.toBytes());
+
+        s = new Seeds().i(0, 15, 1);
+        // hostile wait lists, each refused by the host: a buffer handle in the list, a count past the blob, an
+        // unknown handle, a count over the limit; then a user event, a marker waiting for it and its status
+        call(op(s, Op.CONTEXT_CREATE), true, none, args(new Calls.ContextCreate()).context(1).device(0));
+        call(op(s, Op.QUEUE_CREATE), true, none, args(new Calls.QueueCreate()).queue(2).context(1));
+        call(op(s, Op.BUFFER_CREATE), true, none, args(new Calls.BufferCreate()).buffer(3).context(1).size(4096)
+                .heapOffset(-1));
+        call(op(s, Op.BUFFER_WRITE), true, none, args(new Calls.BufferWrite()).queue(2).buffer(3).size(64).event(7));
+        call(op(s, Op.BUFFER_WRITE), true, WaitList.encode(new long[] {3}, null), args(new Calls.BufferWrite())
+                .queue(2).buffer(3).size(64).waits(1));
+        call(op(s, Op.BUFFER_COPY), true, WaitList.encode(new long[] {7}, null), args(new Calls.BufferCopy())
+                .queue(2).source(3).destination(3).destinationOffset(128).size(64).waits(3));
+        call(op(s, Op.LAUNCH), true, WaitList.encode(new long[] {7, 999}, null), args(new Calls.Launch()).queue(2)
+                .kernel(3).range(1, null, new long[] {64}, null).waits(2));
+        call(op(s, Op.BARRIER), true, new byte[8], args(new EventCalls.Barrier()).queue(2).waits(WaitList.MAX + 1));
+        call(op(s, Op.USER_EVENT_CREATE), true, none, args(new EventCalls.UserEventCreate()).event(8).context(1));
+        call(op(s, Op.MARKER), true, WaitList.encode(new long[] {8, 7}, null), args(new EventCalls.Marker()).queue(2)
+                .event(9).waits(2));
+        call(op(s, Op.EVENT_STATUS), true, none, args(new EventCalls.EventStatus()).event(9));
+        call(op(s, Op.USER_EVENT_SET), true, none, args(new EventCalls.UserEventSet()).event(8));
+        call(op(s, Op.USER_EVENT_SET), true, none, args(new EventCalls.UserEventSet()).event(8));
+        m.put("compute-wait-lists", s.toBytes());
 
         s = new Seeds().i(0, 15, 1);
         call(op(s, Op.TEE_SHM_REGISTER), Op.TEE_SHM_REGISTER, true, new byte[0], 1, 4096, 4096, 3);

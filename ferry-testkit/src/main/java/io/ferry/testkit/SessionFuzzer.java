@@ -343,13 +343,15 @@ public final class SessionFuzzer {
             Op.PROGRAM_BUILD, Op.KERNEL_CREATE, Op.RELEASE, Op.KERNEL_ARG_BUFFER, Op.KERNEL_ARG_VALUE,
             Op.KERNEL_ARG_LOCAL, Op.BUFFER_WRITE, Op.BUFFER_READ, Op.BUFFER_COPY, Op.BUFFER_FILL, Op.LAUNCH,
             Op.FINISH, Op.EVENT_WAIT, Op.TEE_OPEN_SESSION, Op.TEE_INVOKE, Op.TEE_CLOSE_SESSION, Op.TEE_SHM_REGISTER,
-            Op.TEE_SHM_RELEASE};
+            Op.TEE_SHM_RELEASE, Op.MARKER, Op.BARRIER, Op.USER_EVENT_CREATE, Op.USER_EVENT_SET, Op.EVENT_STATUS,
+            Op.KERNEL_WORK_GROUP_INFO};
     /** Weights: the enqueue and argument calls, which reach the most checks, come up most. */
     private static final int[] CALL_WEIGHTS = {
             2, 1, 2, 2, 6, 1,
             1, 2, 8, 5, 5,
             3, 10, 10, 8, 8, 10,
             3, 2, 1, 1, 1, 1,
+            1, 2, 2, 1, 1, 1,
             1};
 
     private Op pickOp() {

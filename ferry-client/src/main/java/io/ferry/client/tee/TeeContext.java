@@ -41,7 +41,7 @@ public final class TeeContext implements AutoCloseable {
 
     private TeeContext(TeeTransport transport) {
         this.transport = transport;
-        this.cancelPage = transport.allocate(8L * CANCEL_SLOTS);
+        this.cancelPage = transport.allocateStaging(8L * CANCEL_SLOTS);
         cancelPage.segment().fill((byte) 0);
         for (int i = 0; i < CANCEL_SLOTS; i++) {
             freeSlots.add(i);
@@ -154,7 +154,7 @@ public final class TeeContext implements AutoCloseable {
         }
         TeeTransport.HeapMemory shadow;
         try {
-            shadow = transport.allocate(size);
+            shadow = transport.allocateStaging(size);
         } catch (FerryException | IllegalArgumentException e) {
             throw new TeeException(TeeResult.ERROR_OUT_OF_MEMORY, TeeResult.ORIGIN_API,
                     "cannot shadow " + size + " bytes in the region heap: " + e.getMessage(), e);
@@ -301,7 +301,7 @@ public final class TeeContext implements AutoCloseable {
         if (off < 0) {
             TeeTransport.HeapMemory block;
             try {
-                block = transport.allocate(m.size());
+                block = transport.allocateStaging(m.size());
             } catch (FerryException | IllegalArgumentException e) {
                 throw new TeeException(TeeResult.ERROR_OUT_OF_MEMORY, TeeResult.ORIGIN_API,
                         "cannot stage memref " + i + " of " + m.size() + " bytes in the region heap", e);

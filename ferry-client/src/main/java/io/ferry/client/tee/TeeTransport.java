@@ -21,8 +21,19 @@ public interface TeeTransport {
     /** Sends a one-way call (its failure surfaces at a later synchronous call). */
     void send(Op op, long... args);
 
-    /** Allocates a block of the region heap (64-byte aligned; 4 KiB aligned from 64 KiB). */
+    /**
+     * Allocates a block of the region heap (64-byte aligned; 4 KiB aligned from 64 KiB) whose segment the application
+     * may see: using it after {@link HeapMemory#close()} throws {@link IllegalStateException}.
+     */
     HeapMemory allocate(long bytes);
+
+    /**
+     * A block for the TEE client's own staging (temporary memrefs, shadows), which never leaves it: its segment may
+     * be unscoped, so closing it costs less than closing one of {@link #allocate}'s.
+     */
+    default HeapMemory allocateStaging(long bytes) {
+        return allocate(bytes);
+    }
 
     /** The heap offset of {@code segment} when it lies inside the region heap, else -1. */
     long heapOffset(MemorySegment segment);

@@ -112,7 +112,7 @@ public final class AdminServer implements AutoCloseable {
         }
         AdminServer admin = new AdminServer(path, server, selector, host);
         admin.acceptor.start();
-        LOG.info(() -> "admin socket " + path + " (mode 0600): ./ferry status --socket " + path);
+        LOG.info(() -> "admin socket " + path + " (mode 0600): ./ferry status --admin-socket " + path);
         return admin;
     }
 

@@ -9,7 +9,6 @@ import io.ferry.host.session.SessionService;
 
 import io.ferry.host.session.HandleTable.Entry;
 import io.ferry.host.session.HandleTable.Kind;
-import io.ferry.host.sched.Hint;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.BackendSession;
 import io.ferry.protocol.Calls;
@@ -27,19 +26,20 @@ import java.lang.foreign.MemorySegment;
  * by validated offsets that the backend turns into device transfers.
  */
 final class ComputeCalls implements SessionService {
-    /** Largest by-value kernel argument (OpenCL guarantees 1 KiB of arguments in all). */
-    static final int MAX_ARG_VALUE = 1024;
     static final int MAX_FILL_PATTERN = 128;
     /** Most work-items of one launch: bounds what one call can ask of a device. */
     static final long MAX_WORK_ITEMS = 1L << 32;
     /** Longest kernel name (bytes): backends keep the name per kernel, so objects x this bounds what names hold. */
     static final int MAX_KERNEL_NAME = 4096;
 
-    final ServiceContext session;
-    final HandleTable handles;
+    private final ServiceContext session;
+    private final HandleTable handles;
     private final Devices devices;
-    final ComputeBackends backends;
+    private final ComputeBackends backends;
     private final long heapSize;
+    private final KernelArgCalls kernelArgs;
+    /** The seq of the call being served. */
+    private long seq;
     // One flyweight per op, re-pointed at each record: nothing is allocated per call (one thread at a time).
     private final Calls.DeviceInfo deviceInfo = new Calls.DeviceInfo();
     private final Calls.ContextCreate contextCreate = new Calls.ContextCreate();
@@ -49,18 +49,12 @@ final class ComputeCalls implements SessionService {
     private final Calls.ProgramBuild programBuild = new Calls.ProgramBuild();
     private final Calls.KernelCreate kernelCreate = new Calls.KernelCreate();
     private final Calls.Release release = new Calls.Release();
-    private final Calls.KernelArgBuffer kernelArgBuffer = new Calls.KernelArgBuffer();
-    private final Calls.KernelArgValue kernelArgValue = new Calls.KernelArgValue();
-    private final Calls.KernelArgLocal kernelArgLocal = new Calls.KernelArgLocal();
-    private final Calls.BufferWrite bufferWrite = new Calls.BufferWrite();
-    private final Calls.BufferRead bufferRead = new Calls.BufferRead();
-    private final Calls.BufferCopy bufferCopy = new Calls.BufferCopy();
-    private final Calls.BufferFill bufferFill = new Calls.BufferFill();
-    private final Calls.Launch launch = new Calls.Launch();
     private final Calls.QueueHint queueHint = new Calls.QueueHint();
     private final Calls.Finish finish = new Calls.Finish();
     private final Calls.EventWait eventWait = new Calls.EventWait();
-    private final MemoryObjectCalls memory = new MemoryObjectCalls(this);
+    private final EventGates gates;
+    private final DeviceCommands commands;
+    private final MemoryObjectCalls memory;
 
     ComputeCalls(ServiceContext session, Devices devices, ComputeBackends backends) {
         this.session = session;
@@ -68,6 +62,10 @@ final class ComputeCalls implements SessionService {
         this.devices = devices;
         this.backends = backends;
         this.heapSize = session.heap().byteSize();
+        this.gates = new EventGates(handles);
+        this.commands = new DeviceCommands(session, backends, gates);
+        this.kernelArgs = new KernelArgCalls(handles);
+        this.memory = new MemoryObjectCalls(session, backends, commands);
     }
 
     @Override
@@ -85,6 +83,7 @@ final class ComputeCalls implements SessionService {
 
     @Override
     public void callStarting(long seq, int op, long firstArg) {
+        this.seq = seq;
         backends.callStarting(seq, op, firstArg);
     }
 
@@ -162,11 +161,12 @@ final class ComputeCalls implements SessionService {
                 handles.checkNew(q, "queue");
                 Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
                 long flags = c.queueFlags();
-                if ((flags & ~Wire.QUEUE_PROFILING) != 0) {
+                if ((flags & ~(Wire.QUEUE_PROFILING | Wire.QUEUE_OUT_OF_ORDER)) != 0) {
                     throw new CallException(Status.INVALID_ARGUMENT, "unknown queue flags 0x" + Long.toHexString(flags));
                 }
                 int priority = (int) Math.max(-1000, Math.min(1000, c.priority()));
-                ctx.backend.createQueue(q, ctx.handle, (flags & Wire.QUEUE_PROFILING) != 0, priority);
+                ctx.backend.createQueue(q, ctx.handle, (flags & Wire.QUEUE_PROFILING) != 0, priority,
+                        (flags & Wire.QUEUE_OUT_OF_ORDER) != 0);
                 Entry e = handles.put(q, Kind.QUEUE, ctx.backend, 0, 0);
                 e.device = ctx.device;
                 e.hintPriority = priority;
@@ -209,7 +209,7 @@ final class ComputeCalls implements SessionService {
                     throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
                 }
                 ctx.backend.createProgram(prog, ctx.handle, lang, source);
-                handles.put(prog, Kind.PROGRAM, ctx.backend, 0, 0);
+                handles.put(prog, Kind.PROGRAM, ctx.backend, 0, 0).device = ctx.device;
             }
             case PROGRAM_BUILD -> {
                 var c = programBuild.wrap(rec, 0);
@@ -229,12 +229,13 @@ final class ComputeCalls implements SessionService {
                 }
                 String name = c.blobText();
                 int argc = prog.backend.createKernel(k, prog.handle, name);
-                handles.put(k, Kind.KERNEL, prog.backend, 0, argc);
+                KernelArgState.attach(handles.put(k, Kind.KERNEL, prog.backend, 0, argc), name, prog.device);
                 results[0] = argc;
             }
             case RELEASE -> {
                 long h = release.wrap(rec, 0).handle();
                 Entry e = handles.remove(h);
+                gates.released(h);
                 if (e == null) {
                     // Idempotent: the object's creation may have failed (reported once, as a sticky error).
                     break;
@@ -248,97 +249,10 @@ final class ComputeCalls implements SessionService {
                     backends.deviceMemoryChanged();
                 }
             }
-            case KERNEL_ARG_BUFFER -> {
-                var c = kernelArgBuffer.wrap(rec, 0);
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = argIndex(k, c.index());
-                Entry buf = memory.memoryArgument(c.buffer()); // a buffer or an image
-                sameBackend(k, buf);
-                k.backend.setKernelArgBuffer(k.handle, index, buf.handle);
-            }
-            case KERNEL_ARG_VALUE -> {
-                var c = kernelArgValue.wrap(rec, 0);
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = argIndex(k, c.index());
-                int n = c.blobLength();
-                if (n <= 0 || n > MAX_ARG_VALUE) {
-                    throw new CallException(Status.INVALID_KERNEL_ARGS, "argument " + index + " value of " + n
-                            + " bytes: a by-value argument takes 1.." + MAX_ARG_VALUE + " bytes");
-                }
-                k.backend.setKernelArgValue(k.handle, index, c.blob());
-            }
-            case KERNEL_ARG_LOCAL -> {
-                var c = kernelArgLocal.wrap(rec, 0);
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = argIndex(k, c.index());
-                long bytes = c.bytes();
-                if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
-                    throw new CallException(Status.INVALID_KERNEL_ARGS, "argument " + index + ": local memory size "
-                            + bytes + " must be positive");
-                }
-                k.backend.setKernelArgLocal(k.handle, index, bytes);
-            }
-            case BUFFER_WRITE, BUFFER_READ -> {
-                Calls.Transfer<?> c = op == Op.BUFFER_WRITE ? bufferWrite.wrap(rec, 0) : bufferRead.wrap(rec, 0);
-                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
-                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
-                sameBackend(q, buf);
-                long offset = c.offset();
-                long size = c.size();
-                long heapOffset = c.heapOffset();
-                checkRange(buf, offset, size);
-                checkHeap(heapOffset, size);
-                long event = newEvent(c.event());
-                enqueue(q);
-                if (op == Op.BUFFER_WRITE) {
-                    onDevice(q, () -> q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset, event));
-                } else {
-                    onDevice(q, () -> q.backend.enqueueRead(q.handle, buf.handle, offset, size, heapOffset, event));
-                }
-                putEvent(event, q);
-            }
-            case BUFFER_COPY -> {
-                var c = bufferCopy.wrap(rec, 0);
-                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
-                Entry src = handles.get(c.source(), Kind.BUFFER, "source buffer");
-                Entry dst = handles.get(c.destination(), Kind.BUFFER, "destination buffer");
-                sameBackend(q, src);
-                sameBackend(q, dst);
-                long size = c.size();
-                long srcOffset = c.sourceOffset();
-                long dstOffset = c.destinationOffset();
-                checkRange(src, srcOffset, size);
-                checkRange(dst, dstOffset, size);
-                long event = newEvent(c.event());
-                enqueue(q);
-                onDevice(q, () -> q.backend.enqueueCopy(q.handle, src.handle, dst.handle, srcOffset, dstOffset, size,
-                        event));
-                putEvent(event, q);
-            }
-            case BUFFER_FILL -> {
-                var c = bufferFill.wrap(rec, 0);
-                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
-                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
-                sameBackend(q, buf);
-                long offset = c.offset();
-                long size = c.size();
-                int n = c.blobLength();
-                if (n <= 0 || n > MAX_FILL_PATTERN || Integer.bitCount(n) != 1) {
-                    throw new CallException(Status.INVALID_ARGUMENT, "fill pattern of " + n
-                            + " bytes: it must be 1, 2, 4, ... or " + MAX_FILL_PATTERN + " bytes");
-                }
-                checkRange(buf, offset, size);
-                if (offset % n != 0 || size % n != 0) {
-                    throw new CallException(Status.INVALID_ARGUMENT, "fill offset " + offset + " and size " + size
-                            + " must be multiples of the " + n + "-byte pattern");
-                }
-                long event = newEvent(c.event());
-                enqueue(q);
-                MemorySegment pattern = c.blob();
-                onDevice(q, () -> q.backend.enqueueFill(q.handle, buf.handle, pattern, offset, size, event));
-                putEvent(event, q);
-            }
-            case LAUNCH -> launch(launch.wrap(rec, 0));
+            case KERNEL_ARG_BUFFER, KERNEL_ARG_VALUE, KERNEL_ARG_LOCAL, KERNEL_ARG_SAMPLER ->
+                    kernelArgs.serve(op, rec, seq);
+            case BUFFER_WRITE, BUFFER_READ, BUFFER_COPY, BUFFER_FILL, LAUNCH, MARKER, BARRIER -> commands.serve(op, rec);
+            case USER_EVENT_CREATE, USER_EVENT_SET, EVENT_STATUS, KERNEL_WORK_GROUP_INFO -> gates.serve(op, rec, results);
             case QUEUE_HINT -> {
                 var c = queueHint.wrap(rec, 0);
                 Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
@@ -361,6 +275,7 @@ final class ComputeCalls implements SessionService {
             }
             case FINISH -> {
                 Entry q = handles.get(finish.wrap(rec, 0).queue(), Kind.QUEUE, "queue");
+                gates.checkOpen(q.handle, "FINISH of queue " + q.handle);
                 // Under the scheduler every device command already ran to completion: only one-way calls that are
                 // not device commands (kernel arguments, creations) may still be on their way to a device worker.
                 if (backends.dispatchFor((Devices.Device) q.device) == null || q.queued != 0) {
@@ -373,108 +288,15 @@ final class ComputeCalls implements SessionService {
             }
             case EVENT_WAIT -> {
                 Entry ev = handles.get(eventWait.wrap(rec, 0).event(), Kind.EVENT, "event");
+                gates.checkOpen(ev.handle, "EVENT_WAIT of event " + ev.handle);
                 long[] times = ev.backend.waitEvent(ev.handle);
-                results[0] = times[0];
-                results[1] = times[1];
+                System.arraycopy(times, 0, results, 0, Math.min(times.length, 4));
             }
             case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
-                 IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER -> memory.serve(op, rec);
+                 IMAGE_READ, SAMPLER_CREATE -> memory.serve(op, rec);
             default -> throw new IllegalStateException("not a compute call: " + op);
         }
         return results[0];
-    }
-
-    private void launch(Calls.Launch c) throws CallException, BackendException {
-        Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
-        Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-        sameBackend(q, k);
-        long dims = c.dimensions();
-        if (dims < 1 || dims > Calls.Launch.MAX_DIMENSIONS) {
-            throw new CallException(Status.INVALID_WORK_SIZE, "a launch has 1 to 3 dimensions, not " + dims);
-        }
-        int d = (int) dims;
-        // null: all zero (no offset; the device chooses the local size)
-        long[] off = c.offsets(d);
-        long[] global = c.globals(d);
-        long[] loc = c.locals(d);
-        int localGiven = 0;
-        for (int i = 0; i < d; i++) {
-            long offset = off == null ? 0 : off[i];
-            long local = loc == null ? 0 : loc[i];
-            if (offset < 0 || global[i] <= 0 || local < 0) {
-                throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]
-                        + " must be positive, offset " + offset + " and local size " + local
-                        + " must not be negative");
-            }
-            localGiven += local != 0 ? 1 : 0;
-        }
-        double items = 1;
-        for (int i = 0; i < d; i++) {
-            items *= global[i];
-        }
-        if (items > MAX_WORK_ITEMS) {
-            throw new CallException(Status.INVALID_WORK_SIZE, "a launch of " + String.format("%.3g", items)
-                    + " work-items exceeds the host's limit of " + MAX_WORK_ITEMS + " (2^32)");
-        }
-        if (localGiven != 0 && localGiven != d) {
-            throw new CallException(Status.INVALID_WORK_SIZE, "give a local size for every dimension or for none");
-        }
-        for (int i = 0; localGiven != 0 && i < d; i++) {
-            if (global[i] % loc[i] != 0) {
-                throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]
-                        + " is not a multiple of local size " + loc[i]);
-            }
-        }
-        long event = newEvent(c.event());
-        enqueue(q);
-        onDevice(q, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event));
-        putEvent(event, q);
-    }
-
-    /**
-     * Runs a device command: straight to the backend under the FIFO policy, or through the device's scheduler,
-     * which gives the command its turn and runs it to completion so its device time is known.
-     */
-    void onDevice(Entry q, DeviceTurns.Command command) throws CallException, BackendException {
-        DeviceTurns dispatch = backends.dispatchFor((Devices.Device) q.device);
-        if (dispatch == null) {
-            command.run();
-            return;
-        }
-        Hint hint = backends.hintFor(q);
-        dispatch.run(backends.tenant(), hint, () -> {
-            command.run();
-            q.backend.finish(q.handle);
-        }, backends.cancelFor(q.backend));
-        backends.commandsFinished(q.queued);
-        q.queued = 0;
-    }
-
-    void enqueue(Entry queue) throws CallException {
-        QuotaChecks.checkCommandsInFlight(session.quotas(), backends.inFlight(), queue.queued, queue.handle);
-        queue.queued++;
-        backends.commandsEnqueued();
-    }
-
-    long newEvent(long event) throws CallException {
-        if (event != 0) {
-            handles.checkNew(event, "event");
-        }
-        return event;
-    }
-
-    void putEvent(long event, Entry queue) {
-        if (event != 0) {
-            handles.put(event, Kind.EVENT, queue.backend, 0, 0);
-        }
-    }
-
-    static int argIndex(Entry kernel, long index) throws CallException {
-        if (index < 0 || index >= kernel.argCount) {
-            throw new CallException(Status.INVALID_KERNEL_ARGS, "argument index " + index + " is out of range: the kernel has "
-                    + kernel.argCount + " argument" + (kernel.argCount == 1 ? "" : "s"));
-        }
-        return (int) index;
     }
 
     static void sameBackend(Entry a, Entry b) throws CallException {
@@ -484,14 +306,14 @@ final class ComputeCalls implements SessionService {
         }
     }
 
-    private static void checkRange(Entry buf, long offset, long size) throws CallException {
+    static void checkRange(Entry buf, long offset, long size) throws CallException {
         if (offset < 0 || size <= 0 || size > buf.size - offset) {
             throw new CallException(Status.OUT_OF_RANGE, "range [offset " + offset + ", size " + size
                     + ") is outside buffer " + buf.handle + " of " + buf.size + " bytes");
         }
     }
 
-    void checkHeap(long heapOffset, long size) throws CallException {
+    private void checkHeap(long heapOffset, long size) throws CallException {
         if (heapOffset < 0 || size <= 0 || size > heapSize - heapOffset) {
             throw new CallException(Status.HEAP_RANGE, "heap range [offset " + heapOffset + ", size " + size
                     + ") is outside the guest heap of " + heapSize + " bytes");

@@ -5,34 +5,42 @@ import io.ferry.host.session.HandleTable;
 import io.ferry.host.session.HandleTable.Entry;
 import io.ferry.host.session.HandleTable.Kind;
 import io.ferry.host.session.QuotaChecks;
+import io.ferry.host.session.ServiceContext;
 import io.ferry.protocol.ImageFormats;
 import io.ferry.protocol.MemoryCalls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.RectLayout;
 import io.ferry.protocol.Status;
+import io.ferry.protocol.WaitList;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.Rect;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The image and sampler calls of one session (IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE,
- * KERNEL_ARG_SAMPLER), dispatched by {@link MemoryObjectCalls}: read once, validated (sizes, formats, the pixel
- * rectangle against the image and its bytes against the heap range), then passed to the backend.
+ * The image and sampler calls of one session (IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE), dispatched by {@link MemoryObjectCalls}: read once, validated (sizes, formats, the pixel
+ * rectangle against the image and its bytes against the heap range), then passed to the backend; the transfers run
+ * through {@link DeviceCommands#run} with their wait lists read by {@link EventGates#waits}. KERNEL_ARG_SAMPLER is
+ * {@link KernelArgCalls}' (with the other kernel arguments' state).
  */
 final class ImageCalls {
     /** Largest width or height of an image; depth at most {@link #MAX_DEPTH} (OpenCL's guaranteed minimums). */
     static final long MAX_SIDE = 65536, MAX_DEPTH = 2048;
 
-    private final ComputeCalls calls;
+    private final ServiceContext session;
+    private final HandleTable handles;
+    private final ComputeBackends backends;
+    private final DeviceCommands commands;
     private final MemoryCalls.ImageCreate imageCreate = new MemoryCalls.ImageCreate();
     private final MemoryCalls.ImageWrite imageWrite = new MemoryCalls.ImageWrite();
     private final MemoryCalls.ImageRead imageRead = new MemoryCalls.ImageRead();
     private final MemoryCalls.SamplerCreate samplerCreate = new MemoryCalls.SamplerCreate();
-    private final MemoryCalls.KernelArgSampler argSampler = new MemoryCalls.KernelArgSampler();
     private final RectLayout rect = new RectLayout();
 
-    ImageCalls(ComputeCalls calls) {
-        this.calls = calls;
+    ImageCalls(ServiceContext session, ComputeBackends backends, DeviceCommands commands) {
+        this.session = session;
+        this.handles = session.handles();
+        this.backends = backends;
+        this.commands = commands;
     }
 
     void serve(Op op, MemorySegment rec) throws CallException, BackendException {
@@ -41,21 +49,11 @@ final class ImageCalls {
             case IMAGE_WRITE -> transfer(imageWrite.wrap(rec, 0), true);
             case IMAGE_READ -> transfer(imageRead.wrap(rec, 0), false);
             case SAMPLER_CREATE -> sampler(samplerCreate.wrap(rec, 0));
-            case KERNEL_ARG_SAMPLER -> {
-                var c = argSampler.wrap(rec, 0);
-                HandleTable handles = calls.handles;
-                Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
-                int index = ComputeCalls.argIndex(k, c.index());
-                Entry s = handles.get(c.sampler(), Kind.SAMPLER, "sampler");
-                ComputeCalls.sameBackend(k, s);
-                k.backend.memoryObjects().setKernelArgSampler(k.handle, index, s.handle);
-            }
             default -> throw new IllegalStateException("not an image call: " + op);
         }
     }
 
     private void create(MemoryCalls.ImageCreate c) throws CallException, BackendException {
-        HandleTable handles = calls.handles;
         long image = c.image();
         handles.checkNew(image, "image");
         Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
@@ -81,28 +79,26 @@ final class ImageCalls {
                     + " is not one of 0 (read-write), 1 (read-only), 2 (write-only), 3 (read-write)");
         }
         long bytes = width * height * Math.max(depth, 1) * pixel; // at most 2^16 x 2^16 x 2^11 x 16: no overflow
-        QuotaChecks.checkDeviceMemory(calls.session.quotas(), calls.backends.deviceMemoryBytes(), bytes);
+        QuotaChecks.checkDeviceMemory(session.quotas(), backends.deviceMemoryBytes(), bytes);
         ctx.backend.memoryObjects().createImage(image, ctx.handle, width, height, depth, (int) order, (int) type,
                 (int) access);
         Entry e = handles.put(image, Kind.IMAGE, ctx.backend, bytes, 0);
         e.device = ctx.device;
         e.image = new long[] {width, height, depth, pixel};
-        calls.backends.deviceMemoryChanged();
+        backends.deviceMemoryChanged();
     }
 
     private void transfer(MemoryCalls.ImageTransfer<?> c, boolean write) throws CallException, BackendException {
         String call = write ? "IMAGE_WRITE" : "IMAGE_READ";
-        HandleTable handles = calls.handles;
         Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
         Entry img = handles.get(c.image(), Kind.IMAGE, "image");
         ComputeCalls.sameBackend(q, img);
         long heapOffset = c.heapOffset();
         long heapRange = c.heapSize();
-        calls.checkHeap(heapOffset, heapRange);
-        long eventArg = c.event();
-        MemorySegment blob = c.blob();
-        long[] waits = WaitLists.read(handles, q.backend, blob, c.waits(), RectLayout.LENGTH, call);
-        rect.wrap(blob, 8L * waits.length);
+        commands.checkHeap(heapOffset, heapRange);
+        long event = commands.newEvent(c.event());
+        long[] waits = commands.waitsBefore(c, c.waits(), q, RectLayout.LENGTH);
+        rect.wrap(WaitList.payload(c, waits.length), 0);
         long[] dims = img.image;
         long[] origin = new long[3];
         long[] region = new long[3];
@@ -130,15 +126,11 @@ final class ImageCalls {
                 + bytes.originB()[0];
         long row = bytes.rowPitchB();
         long slice = bytes.slicePitchB();
-        long event = calls.newEvent(eventArg);
-        calls.enqueue(q);
-        calls.onDevice(q, () -> q.backend.memoryObjects().enqueueImage(q.handle, img.handle, write, origin, region,
+        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueImage(q.handle, img.handle, write, origin, region,
                 row, slice, first, waits, event));
-        calls.putEvent(event, q);
     }
 
     private void sampler(MemoryCalls.SamplerCreate c) throws CallException, BackendException {
-        HandleTable handles = calls.handles;
         long sampler = c.sampler();
         handles.checkNew(sampler, "sampler");
         Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");

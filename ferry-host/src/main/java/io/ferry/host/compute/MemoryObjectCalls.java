@@ -4,10 +4,12 @@ import io.ferry.host.session.CallException;
 import io.ferry.host.session.HandleTable;
 import io.ferry.host.session.HandleTable.Entry;
 import io.ferry.host.session.HandleTable.Kind;
+import io.ferry.host.session.ServiceContext;
 import io.ferry.protocol.MemoryCalls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.RectLayout;
 import io.ferry.protocol.Status;
+import io.ferry.protocol.WaitList;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.Rect;
 import java.lang.foreign.MemorySegment;
@@ -15,8 +17,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * The memory-object calls of one session (opcodes 48–59): sub-buffers and rectangular transfers. Like
  * {@link ComputeCalls}, which dispatches them here, each reads its record once through its view, validates every
- * handle, range and figure, then calls the backend; device commands take their turn through
- * {@link ComputeCalls#onDevice}.
+ * handle, range and figure, then calls the backend; device commands are counted, gated and run through
+ * {@link DeviceCommands#run}, their wait lists read by {@link EventGates#waits} (so a command waiting for an unset
+ * user event is only enqueued in its device turn, as any other).
  *
  * <p><b>Sub-buffers and release order.</b> A sub-buffer shares its parent's memory. Releasing the parent ends the
  * parent's handle at once (the guest can no longer name it), but not its memory: the backend keeps it until the last
@@ -24,35 +27,29 @@ import java.lang.foreign.MemorySegment;
  * Images and samplers are {@link ImageCalls}'.
  */
 final class MemoryObjectCalls {
-    private final ComputeCalls calls;
+    private final HandleTable handles;
+    private final DeviceCommands commands;
     private final MemoryCalls.SubBufferCreate subBufferCreate = new MemoryCalls.SubBufferCreate();
     private final MemoryCalls.BufferWriteRect writeRect = new MemoryCalls.BufferWriteRect();
     private final MemoryCalls.BufferReadRect readRect = new MemoryCalls.BufferReadRect();
     private final MemoryCalls.BufferCopyRect copyRect = new MemoryCalls.BufferCopyRect();
     private final RectLayout rect = new RectLayout();
     private final ImageCalls images;
-    private HandleTable handles;
 
-    /** {@code calls}: the session's compute calls, whose handle table and device-command path these share. */
-    MemoryObjectCalls(ComputeCalls calls) {
-        this.calls = calls;
-        this.images = new ImageCalls(calls);
-    }
-
-    /** A kernel's memory argument: a buffer or an image of this session. */
-    Entry memoryArgument(long handle) throws CallException {
-        Entry e = calls.handles.find(handle);
-        return e != null && e.kind == Kind.IMAGE ? e : calls.handles.get(handle, Kind.BUFFER, "buffer");
+    /** The session's memory-object calls; {@code commands}: its device-command path, which these share. */
+    MemoryObjectCalls(ServiceContext session, ComputeBackends backends, DeviceCommands commands) {
+        this.handles = session.handles();
+        this.commands = commands;
+        this.images = new ImageCalls(session, backends, commands);
     }
 
     void serve(Op op, MemorySegment rec) throws CallException, BackendException {
-        handles = calls.handles;
         switch (op) {
             case SUB_BUFFER_CREATE -> subBuffer(subBufferCreate.wrap(rec, 0));
             case BUFFER_WRITE_RECT -> transferRect(writeRect.wrap(rec, 0), true);
             case BUFFER_READ_RECT -> transferRect(readRect.wrap(rec, 0), false);
             case BUFFER_COPY_RECT -> copyRect(copyRect.wrap(rec, 0));
-            case IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER -> images.serve(op, rec);
+            case IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE -> images.serve(op, rec);
             default -> throw new IllegalStateException("not a memory-object call: " + op);
         }
     }
@@ -95,19 +92,15 @@ final class MemoryObjectCalls {
         ComputeCalls.sameBackend(q, buf);
         long heapOffset = c.heapOffset();
         long heapRange = c.heapSize();
-        calls.checkHeap(heapOffset, heapRange);
-        long eventArg = c.event();
-        MemorySegment blob = c.blob();
-        long[] waits = WaitLists.read(handles, q.backend, blob, c.waits(), RectLayout.LENGTH, call);
-        Rect r = RectChecks.read(rect.wrap(blob, 8L * waits.length), call,
+        commands.checkHeap(heapOffset, heapRange);
+        long event = commands.newEvent(c.event());
+        long[] waits = commands.waitsBefore(c, c.waits(), q, RectLayout.LENGTH);
+        Rect r = RectChecks.read(rect.wrap(WaitList.payload(c, waits.length), 0), call,
                 new RectChecks.Side("buffer " + buf.handle, buf.size, Status.OUT_OF_RANGE),
                 new RectChecks.Side("heap range [" + heapOffset + ", +" + heapRange + ")", heapRange,
                         Status.HEAP_RANGE));
-        long event = calls.newEvent(eventArg);
-        calls.enqueue(q);
-        calls.onDevice(q, () -> q.backend.memoryObjects().enqueueRect(q.handle, buf.handle, write, r, heapOffset, waits,
+        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueRect(q.handle, buf.handle, write, r, heapOffset, waits,
                 event));
-        calls.putEvent(event, q);
     }
 
     private void copyRect(MemoryCalls.BufferCopyRect c) throws CallException, BackendException {
@@ -117,16 +110,12 @@ final class MemoryObjectCalls {
         Entry dst = handles.get(c.destination(), Kind.BUFFER, "destination buffer");
         ComputeCalls.sameBackend(q, src);
         ComputeCalls.sameBackend(q, dst);
-        long eventArg = c.event();
-        MemorySegment blob = c.blob();
-        long[] waits = WaitLists.read(handles, q.backend, blob, c.waits(), RectLayout.LENGTH, call);
-        Rect r = RectChecks.read(rect.wrap(blob, 8L * waits.length), call,
+        long event = commands.newEvent(c.event());
+        long[] waits = commands.waitsBefore(c, c.waits(), q, RectLayout.LENGTH);
+        Rect r = RectChecks.read(rect.wrap(WaitList.payload(c, waits.length), 0), call,
                 new RectChecks.Side("source buffer " + src.handle, src.size, Status.OUT_OF_RANGE),
                 new RectChecks.Side("destination buffer " + dst.handle, dst.size, Status.OUT_OF_RANGE));
-        long event = calls.newEvent(eventArg);
-        calls.enqueue(q);
-        calls.onDevice(q, () -> q.backend.memoryObjects().enqueueCopyRect(q.handle, src.handle, dst.handle, r, waits,
+        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueCopyRect(q.handle, src.handle, dst.handle, r, waits,
                 event));
-        calls.putEvent(event, q);
     }
 }

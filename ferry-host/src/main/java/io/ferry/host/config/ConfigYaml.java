@@ -35,10 +35,12 @@ import static io.ferry.host.config.HostConfig.SECRET_BYTES;
  * the fix), and writing it back the way it is read. Also the units of sizes and durations.
  */
 final class ConfigYaml {
-    private static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
+    /** Every top-level key; README.md's config sample shows each (ConfigSampleTest). */
+    static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
             "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
             "workerCpuTime");
-    private static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
+    /** Every key of a guest; README.md's config sample shows each (ConfigSampleTest). */
+    static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit", "region", "uids");
 
     private ConfigYaml() {
@@ -252,7 +254,10 @@ final class ConfigYaml {
         return nanos + "ns";
     }
 
-    /** The config as YAML, the way {@link #parse} reads it. */
+    /**
+     * The config as YAML, the way {@link #parse} reads it: every key with its value, defaults included (so that
+     * the file {@code ./ferry guest add} writes shows what can be changed), but the optional tee and reservation.
+     */
     static String toYaml(HostConfig c) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("regionDir", c.regionDir().toString());
@@ -260,25 +265,19 @@ final class ConfigYaml {
         root.put("isolation", c.isolation().name().toLowerCase(Locale.ROOT));
         root.put("adminSocket", c.adminSocket().toString());
         root.put("socket", c.guestSocket().toString());
-        if (!c.deviceFilter().isEmpty()) {
-            root.put("devices", c.deviceFilter());
-        }
+        root.put("devices", c.deviceFilter());
         Map<String, Object> sched = new LinkedHashMap<>();
         sched.put("policy", c.scheduling().policy().name().toLowerCase(Locale.ROOT));
         sched.put("bestEffortCap", formatDuration(c.scheduling().bestEffortCapNanos()));
         root.put("scheduler", sched);
-        if (!c.workerLimits().equals(WorkerLimits.DEFAULT)) {
-            root.put("workerMemory", formatSize(c.workerLimits().memoryBytes()));
-            root.put("compileTimeLimit", formatDuration(c.workerLimits().compileTimeNanos()));
-            root.put("workerCpuTime", c.workerLimits().cpuTimeNanos() == 0 ? "0s" : formatDuration(c.workerLimits().cpuTimeNanos()));
-        }
+        root.put("workerMemory", formatSize(c.workerLimits().memoryBytes()));
+        root.put("compileTimeLimit", formatDuration(c.workerLimits().compileTimeNanos()));
+        root.put("workerCpuTime", c.workerLimits().cpuTimeNanos() == 0 ? "0s" : formatDuration(c.workerLimits().cpuTimeNanos()));
         if (c.tee() != null) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("dir", c.tee().dir().toString());
             t.put("policy", c.tee().policy().toString());
-            if (c.tee().callLimitMillis() != Tee.DEFAULT_CALL_LIMIT_MILLIS) {
-                t.put("callLimit", c.tee().callLimitMillis() + "ms");
-            }
+            t.put("callLimit", formatDuration(c.tee().callLimitMillis() * 1_000_000L));
             root.put("tee", t);
         }
         List<Map<String, Object>> gs = new ArrayList<>();
@@ -304,15 +303,9 @@ final class ConfigYaml {
                 r.put("period", formatDuration(g.reservation().periodNanos()));
                 m.put("reservation", r);
             }
-            if (g.overrunLimitNanos() != DEFAULT_OVERRUN_NANOS) {
-                m.put("overrunLimit", g.overrunLimitNanos() == 0 ? "0s" : formatDuration(g.overrunLimitNanos()));
-            }
-            if (g.region() != RegionKind.MEMFD) {
-                m.put("region", g.region().name().toLowerCase(Locale.ROOT));
-            }
-            if (!g.uids().isEmpty()) {
-                m.put("uids", g.uids());
-            }
+            m.put("overrunLimit", g.overrunLimitNanos() == 0 ? "0s" : formatDuration(g.overrunLimitNanos()));
+            m.put("region", g.region().name().toLowerCase(Locale.ROOT));
+            m.put("uids", g.uids());
             gs.add(m);
         }
         root.put("guests", gs);

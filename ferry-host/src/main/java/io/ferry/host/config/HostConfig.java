@@ -11,36 +11,17 @@ import java.util.Set;
 import io.ferry.host.sched.SchedClass;
 
 /**
- * The host's configuration, read from YAML:
+ * The host's configuration, read from YAML. Every key, with its default, is in README.md's config sample, which
+ * {@code ConfigSampleTest} parses and holds to this class's defaults (so the two cannot drift apart):
  *
  * <pre>
- * regionDir: /dev/shm/ferry      # where guest regions live (default)
- * keepRegions: false             # keep region files after shutdown
- * isolation: process             # process: CPU-device work of each guest runs in a worker process; inprocess
- * adminSocket: /dev/shm/ferry/admin.sock   # ./ferry status talks to it (default: regionDir/admin.sock)
- * socket: /run/ferry/guest.sock # guests get their region here (default; see guestSocket)
- * devices: [pthread]             # optional: only devices whose name contains one of these, or backend names
- * scheduler: {policy: ferry, bestEffortCap: 4ms}   # or policy: fifo (device commands in arrival order)
- * tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy}   # optional: the software TEE and its policy
- *                                # (callLimit: 10s: the per-call TA watchdog; a longer call ends its TA instance)
- * workerMemory: 2GiB            # address space of a device worker (RLIMIT_AS), on top of the guest's region
- * compileTimeLimit: 60s         # a guest's program build that runs longer ends that guest's device worker
- * workerCpuTime: 0s             # total CPU time of a device worker (RLIMIT_CPU); 0s: no limit
+ * regionDir: /dev/shm/ferry      # where the host keeps regions; adminSocket and socket default beside it
  * guests:
  *   - name: alice
- *     regionSize: 64MiB          # header + rings + heap
  *     secret: 3q2+7w==...        # base64, 32 bytes; written by ./ferry guest add; checked at the handshake
- *     region: memfd              # memfd (sealed, handed over the guest socket; default) | file (VMs, in regionDir)
- *                                # | ivshmem (sealed memfd also served to QEMU's ivshmem-doorbell)
- *     uids: [1000]               # optional: only these peer uids (SO_PEERCRED) may take the region
- *     class: NORMAL              # CRITICAL | HIGH | NORMAL | BEST_EFFORT (for the scheduler)
- *     weight: 1
- *     services: [compute, tee]
- *     quotas: {deviceMemory: 1GiB, objects: 4096, commandsInFlight: 4096, oneWayOutstanding: 65536}
- *     overrunLimit: 2s           # a device command that runs longer is cancelled (its worker killed); 0s: off
  * </pre>
  *
- * Values are checked once by {@link #parse}; the result is immutable.
+ * Values are checked once by {@link #parse}; the result is immutable. {@link #toYaml} writes every key.
  */
 public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
                          List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
@@ -174,7 +155,7 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
         if (adminSocket == null) {
-            adminSocket = regionDir.resolve("admin.sock");
+            adminSocket = defaultAdminSocket(regionDir);
         }
         if (guestSocket == null) {
             guestSocket = defaultGuestSocket(regionDir);
@@ -211,6 +192,26 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
         }
         Path abs = regionDir.toAbsolutePath().normalize();
         return abs.resolveSibling(abs.getFileName() + ".sock");
+    }
+
+    /**
+     * The region directory whose {@link #defaultGuestSocket} is {@code guestSocket}, or null where no directory's
+     * is (a socket not named {@code NAME.sock}): how a command that has only a guest's view of a host (FERRY_HOST)
+     * finds its admin socket, where the host's config leaves both sockets at their defaults.
+     */
+    public static Path regionDirOfGuestSocket(Path guestSocket) {
+        Path abs = guestSocket.toAbsolutePath().normalize();
+        if (abs.equals(DEFAULT_GUEST_SOCKET)) {
+            return DEFAULT_REGION_DIR;
+        }
+        String name = abs.getFileName() == null ? "" : abs.getFileName().toString();
+        return name.endsWith(".sock") && name.length() > ".sock".length()
+                ? abs.resolveSibling(name.substring(0, name.length() - ".sock".length())) : null;
+    }
+
+    /** The admin socket when the config names none: {@code admin.sock} in the region directory. */
+    public static Path defaultAdminSocket(Path regionDir) {
+        return regionDir.resolve("admin.sock");
     }
 
     public HostConfig withGuests(List<GuestConfig> gs) {

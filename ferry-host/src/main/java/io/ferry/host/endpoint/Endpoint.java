@@ -379,7 +379,9 @@ public final class Endpoint implements Runnable {
         if (over > 0 || !w.alive()) {
             String what;
             if (over <= 0) {
-                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")";
+                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")"
+                        + (w.words().busyFor(now) == 0 ? "" : w.words().building() ? " during a program build"
+                        : " while the device ran this guest's work (a kernel or a transfer)");
             } else if (w.words().building()) {
                 what = "ran a program build for " + w.words().busyFor(now) / 1_000_000 + " ms, over the "
                         + "compileTimeLimit of " + w.words().limit() / 1_000_000 + " ms; simplify the program or raise "
@@ -389,8 +391,8 @@ public final class Endpoint implements Runnable {
                         + " ms, over the guest's overrunLimit of " + w.words().limit() / 1_000_000 + " ms (under "
                         + "policy fifo each wait for device work is timed); split the work or raise overrunLimit";
             }
-            String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what
-                    + "; this guest's device work has ended: reconnect to start anew";
+            // the status's hint says what to do (reconnect): the reason says only what happened, once
+            String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what;
             LOG.warning("guest " + guest + ": " + reason);
             takeBack(s, reason);
             return 1;

@@ -34,6 +34,8 @@ public final class HandleTable {
         public long parent;
         /** An image's width, height, depth (0 for 2D) and bytes per pixel; null for every other object. */
         public long[] image;
+        /** What the compute service keeps of a kernel's arguments between calls (kernels only), or null. */
+        public Object argState;
         /** Scheduling hints of a queue: its default priority and relative deadline, and a one-shot for the next command. */
         public int hintPriority;
         public long hintDeadlineNanos;
@@ -51,6 +53,8 @@ public final class HandleTable {
     }
 
     private final HandleMap<Entry> entries = new HandleMap<>();
+    /** Live objects by kind (index: {@link Kind#ordinal()}), for the object quota's message. */
+    private final int[] counts = new int[Kind.values().length];
     private final Quotas quotas;
 
     HandleTable(Quotas quotas) {
@@ -64,6 +68,26 @@ public final class HandleTable {
 
     void clear() {
         entries.clear();
+        java.util.Arrays.fill(counts, 0);
+    }
+
+    /** What the session holds, by kind: {@code 4000 events, 3 buffers, 1 context}, most first. */
+    public String heldByKind() {
+        StringBuilder b = new StringBuilder();
+        Kind[] kinds = Kind.values();
+        Integer[] order = new Integer[kinds.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (x, y) -> Integer.compare(counts[y], counts[x]));
+        for (int i : order) {
+            if (counts[i] > 0) {
+                String name = kinds[i].name().toLowerCase(java.util.Locale.ROOT);
+                b.append(b.isEmpty() ? "" : ", ").append(counts[i]).append(' ').append(name)
+                        .append(counts[i] == 1 ? "" : "s");
+            }
+        }
+        return b.toString();
     }
 
     /** The entry for {@code handle}, which must be of {@code kind}. */
@@ -94,18 +118,25 @@ public final class HandleTable {
             throw new CallException(Status.HANDLE_IN_USE, role + " handle " + handle + " already names a "
                     + entries.get(handle).kind.name().toLowerCase() + " in this session");
         }
-        QuotaChecks.checkObjects(quotas, entries.size());
+        if (entries.size() >= quotas.objects()) {
+            QuotaChecks.checkObjects(quotas, entries.size(), heldByKind());
+        }
     }
 
     /** Adds an object under a handle checked with {@link #checkNew}. */
     public Entry put(long handle, Kind kind, BackendSession backend, long size, int argCount) {
         Entry e = new Entry(handle, kind, backend, size, argCount);
         entries.put(handle, e);
+        counts[kind.ordinal()]++;
         return e;
     }
 
     /** Removes and returns the entry for {@code handle}, or null. */
     public Entry remove(long handle) {
-        return entries.remove(handle);
+        Entry e = entries.remove(handle);
+        if (e != null) {
+            counts[e.kind.ordinal()]--;
+        }
+        return e;
     }
 }

@@ -18,10 +18,13 @@ public final class QuotaChecks {
         }
     }
 
-    static void checkObjects(Quotas quotas, int inUse) throws CallException {
+    /** @param held what the session holds by kind ({@code 4090 events, 6 buffers}) */
+    static void checkObjects(Quotas quotas, int inUse, String held) throws CallException {
         if (inUse >= quotas.objects()) {
             throw new CallException(Status.QUOTA_EXCEEDED, "object quota: the session holds " + inUse
-                    + " objects, the limit is " + quotas.objects() + "; release objects you no longer need");
+                    + " objects, the limit is " + quotas.objects() + " (" + held + "); close objects you no longer "
+                    + "need, events included (each holds a host object until closed: use try-with-resources), or "
+                    + "raise the guest's quotas.objects in the host config (--objects of ./ferry guest add)");
         }
     }
 

@@ -31,7 +31,8 @@ import java.util.logging.Logger;
  *
  * <p>Error model: a <em>call</em> error (bad handle, range, device error) fails that call; for a synchronous call it
  * is the completion's status, for a one-way call it becomes sticky — kept (first one wins) on the call's queue, or
- * on the session for calls without a queue — and is reported by the next synchronous call, naming the failed call.
+ * on the session for calls without a queue — and is reported by the next synchronous call of its scope, naming the
+ * failed call; that call clears its scope, and a follow-on failure goes with its cause ({@link StickyErrors}).
  * A <em>protocol</em> violation (unknown opcode, bad lengths, corrupt ring) closes the session.
  *
  * <p>Used by one thread: the guest's endpoint; the figures ({@link #calls}, {@link #objects}, ...) may be read from
@@ -328,7 +329,7 @@ public final class Session implements RecordHandler, ServiceContext {
                 complete(op, seq, Status.OK, blobResult);
             }
         } catch (CallException e) {
-            failed(op, seq, reply, rec, e.status(), e.getMessage());
+            failed(op, seq, reply, rec, e.status(), e.getMessage(), e.follows());
         }
     }
 
@@ -349,7 +350,7 @@ public final class Session implements RecordHandler, ServiceContext {
         if (reply && op != Op.FINISH) {
             // Earlier one-way calls may still be running on a device worker: their failures come first.
             compute.sync(sticky);
-            CallFailure pending = sticky.take(op, rec);
+            CallFailure pending = sticky.take(op, rec, seq);
             if (pending != null) {
                 replySticky(op, seq, pending);
                 return false;
@@ -363,7 +364,7 @@ public final class Session implements RecordHandler, ServiceContext {
             }
         }
         if (op == Op.FINISH) {
-            CallFailure pending = sticky.take(op, rec);
+            CallFailure pending = sticky.take(op, rec, seq);
             if (pending != null) {
                 replySticky(op, seq, pending);
                 return false;
@@ -413,7 +414,8 @@ public final class Session implements RecordHandler, ServiceContext {
         complete(op, seq, f.status(), CompletionText.of(f.describe()));
     }
 
-    private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message) {
+    private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message,
+                        long follows) {
         if (status == Status.QUOTA_EXCEEDED) {
             audit.refusal(op, seq, message);
         } else if (status == Status.BAD_CREDENTIAL) {
@@ -425,7 +427,8 @@ public final class Session implements RecordHandler, ServiceContext {
             return;
         }
         LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + message);
-        sticky.file(new CallFailure(seq, op, status, message), op, op.argCount() > 0 ? any.wrap(rec, 0).arg(0) : 0);
+        sticky.file(new CallFailure(seq, op, status, message), op, op.argCount() > 0 ? any.wrap(rec, 0).arg(0) : 0,
+                follows);
     }
 
     private void complete(Op op, long seq, Status status, byte[] blob) {

@@ -10,7 +10,6 @@ import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.Op;
-import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import io.ferry.spi.BackendException;
@@ -35,7 +34,7 @@ import java.util.logging.Logger;
  * the reply protocol, the call fails with {@link Status#DEVICE_LOST} and so does every later call: that guest's
  * device work has ended; nothing else is affected.
  */
-public final class WorkerClient implements BackendSession {
+public final class WorkerClient extends WorkerRequests {
     private static final Logger LOG = Logger.getLogger("ferry.host");
     static final long START_TIMEOUT_NANOS = 60_000_000_000L;
     static final int MAX_KERNEL_ARGS = 4096;
@@ -57,7 +56,6 @@ public final class WorkerClient implements BackendSession {
     private final SpscRing requests;
     private final SpscRing replies;
     private final Reply reply = new Reply();
-    private final WorkerMemoryObjects memoryObjects = new WorkerMemoryObjects(this);
     private final CallRecord any = new CallRecord();
     private final Map<Long, Long> buffers = new HashMap<>();
     /** One-way requests not yet known to be done (bounded by {@link #MAX_OUTSTANDING}; no object per request). */
@@ -130,10 +128,12 @@ public final class WorkerClient implements BackendSession {
      * requests return at once (the worker answers only if they fail; such failures are collected as
      * {@link DeferredFailure}s); others wait for their answer.
      */
-    <V extends CallRecord> Reply call(V call, boolean oneWay, byte[] blob, MemorySegment blobSegment,
-                                              Consumer<? super V> args) throws BackendException {
+    @Override
+    <V extends CallRecord> Answer call(V call, boolean oneWay, byte[] blob, MemorySegment blobSegment,
+                                       Consumer<? super V> args) throws BackendException {
         Op op = call.spec();
-        return send(op.code(), op.name(), call, op.argCount(), oneWay, blob, blobSegment, args);
+        Reply r = send(op.code(), op.name(), call, op.argCount(), oneWay, blob, blobSegment, args);
+        return r == null ? null : new Answer(r.r0, r.r1, r.r2, r.r3, r.message);
     }
 
     /** Sends one of the hop's own requests ({@link Wire#WORKER_PING}, {@link Wire#WORKER_CLOSE}) and waits. */
@@ -251,9 +251,10 @@ public final class WorkerClient implements BackendSession {
         }
     }
 
-    private BackendException lose(String name, String what) {
+    @Override
+    BackendException lose(String name, String what) {
         lost = "the device worker of guest '" + guest + "' (pid " + process.pid() + ") " + what + " during "
-                + name + "; this guest's device work has ended: reconnect to start anew";
+                + name;
         // a worker stopped while it is being closed (its guest gone at the same time) is no news
         LOG.log(closing ? java.util.logging.Level.FINE : java.util.logging.Level.WARNING, "guest " + guest + ": " + lost);
         process.destroyForcibly();
@@ -269,6 +270,8 @@ public final class WorkerClient implements BackendSession {
         Status status;
         long r0;
         long r1;
+        long r2;
+        long r3;
         String message;
         String invalid;
 
@@ -290,6 +293,8 @@ public final class WorkerClient implements BackendSession {
                 status = st;
                 r0 = c.result(0);
                 r1 = c.result(1);
+                r2 = c.result(2);
+                r3 = c.result(3);
                 message = text;
                 return;
             }
@@ -315,18 +320,7 @@ public final class WorkerClient implements BackendSession {
         }
     }
 
-    // ---- BackendSession: each method is the guest call of the same name, through its view ----
-
-    @Override
-    public void createContext(long context, int deviceIndex) throws BackendException {
-        call(new Calls.ContextCreate(), true, null, null, c -> c.context(context).device(deviceIndex));
-    }
-
-    @Override
-    public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
-        call(new Calls.QueueCreate(), true, null, null, c -> c.queue(queue).context(context)
-                .queueFlags(profiling ? Wire.QUEUE_PROFILING : 0).priority(priority));
-    }
+    // ---- BackendSession: the calls that keep the host's own accounts (the rest: WorkerRequests) ----
 
     @Override
     public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset)
@@ -335,92 +329,6 @@ public final class WorkerClient implements BackendSession {
                 .access(accessFlags).heapOffset(heapOffset));
         buffers.put(buffer, size);
         deviceMemory += size;
-    }
-
-    @Override
-    public void createProgram(long program, long context, SourceLanguage language, String source)
-            throws BackendException {
-        call(new Calls.ProgramCreate(), true, Wire.utf8(source), null,
-                c -> c.program(program).context(context).language(language.code()));
-    }
-
-    @Override
-    public String buildProgram(long program, String options) throws BackendException {
-        return call(new Calls.ProgramBuild(), false, Wire.utf8(options), null, c -> c.program(program)).message;
-    }
-
-    @Override
-    public int createKernel(long kernel, long program, String name) throws BackendException {
-        long argc = call(new Calls.KernelCreate(), false, Wire.utf8(name), null,
-                c -> c.kernel(kernel).program(program)).r0;
-        if (argc < 0 || argc > MAX_KERNEL_ARGS) {
-            throw lose(Op.KERNEL_CREATE.name(), "reported " + argc + " kernel arguments");
-        }
-        return (int) argc;
-    }
-
-    @Override
-    public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
-        call(new Calls.KernelArgBuffer(), true, null, null, c -> c.kernel(kernel).index(index).buffer(buffer));
-    }
-
-    @Override
-    public void setKernelArgValue(long kernel, int index, MemorySegment value) throws BackendException {
-        call(new Calls.KernelArgValue(), true, null, value, c -> c.kernel(kernel).index(index));
-    }
-
-    @Override
-    public void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException {
-        call(new Calls.KernelArgLocal(), true, null, null, c -> c.kernel(kernel).index(index).bytes(bytes));
-    }
-
-    @Override
-    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
-            throws BackendException {
-        call(new Calls.BufferWrite(), true, null, null, c -> c.queue(queue).buffer(buffer).offset(offset).size(size)
-                .heapOffset(heapOffset).event(event));
-    }
-
-    @Override
-    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
-            throws BackendException {
-        call(new Calls.BufferRead(), true, null, null, c -> c.queue(queue).buffer(buffer).offset(offset).size(size)
-                .heapOffset(heapOffset).event(event));
-    }
-
-    @Override
-    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
-            throws BackendException {
-        call(new Calls.BufferCopy(), true, null, null, c -> c.queue(queue).source(src).destination(dst)
-                .sourceOffset(srcOffset).destinationOffset(dstOffset).size(size).event(event));
-    }
-
-    @Override
-    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
-            throws BackendException {
-        call(new Calls.BufferFill(), true, null, pattern, c -> c.queue(queue).buffer(buffer).offset(offset)
-                .size(size).event(event));
-    }
-
-    @Override
-    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
-                              long event) throws BackendException {
-        // the guest's LAUNCH layout: a null offset or local size goes as zeros, which the worker reads back as null
-        call(new Calls.Launch(), true, null, null,
-                c -> c.queue(queue).kernel(kernel).range(dims, offset, global, local).event(event));
-    }
-
-    @Override public io.ferry.spi.MemoryObjects memoryObjects() { return memoryObjects; }
-
-    @Override
-    public void finish(long queue) throws BackendException {
-        call(new Calls.Finish(), false, null, null, c -> c.queue(queue));
-    }
-
-    @Override
-    public long[] waitEvent(long event) throws BackendException {
-        Reply r = call(new Calls.EventWait(), false, null, null, c -> c.event(event));
-        return new long[] {r.r0, r.r1};
     }
 
     @Override

@@ -16,6 +16,7 @@ import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
+import io.ferry.protocol.WaitList;
 import io.ferry.protocol.Wire;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -180,7 +181,7 @@ public final class WorkerMain implements RecordHandler {
             case QUEUE_CREATE -> {
                 var c = queueCreate.wrap(rec, 0);
                 session.createQueue(c.queue(), c.context(), (c.queueFlags() & Wire.QUEUE_PROFILING) != 0,
-                        (int) c.priority());
+                        (int) c.priority(), (c.queueFlags() & Wire.QUEUE_OUT_OF_ORDER) != 0);
             }
             case BUFFER_CREATE -> {
                 var c = bufferCreate.wrap(rec, 0);
@@ -212,20 +213,24 @@ public final class WorkerMain implements RecordHandler {
             }
             case BUFFER_WRITE -> {
                 var c = write.wrap(rec, 0);
-                session.enqueueWrite(c.queue(), c.buffer(), c.offset(), c.size(), c.heapOffset(), c.event());
+                session.enqueueWrite(c.queue(), c.buffer(), c.offset(), c.size(), c.heapOffset(), c.event(),
+                        waits(c, c.waits()));
             }
             case BUFFER_READ -> {
                 var c = read.wrap(rec, 0);
-                session.enqueueRead(c.queue(), c.buffer(), c.offset(), c.size(), c.heapOffset(), c.event());
+                session.enqueueRead(c.queue(), c.buffer(), c.offset(), c.size(), c.heapOffset(), c.event(),
+                        waits(c, c.waits()));
             }
             case BUFFER_COPY -> {
                 var c = copy.wrap(rec, 0);
                 session.enqueueCopy(c.queue(), c.source(), c.destination(), c.sourceOffset(), c.destinationOffset(),
-                        c.size(), c.event());
+                        c.size(), c.event(), waits(c, c.waits()));
             }
             case BUFFER_FILL -> {
                 var c = fill.wrap(rec, 0);
-                session.enqueueFill(c.queue(), c.buffer(), c.blob(), c.offset(), c.size(), c.event());
+                long[] waits = waits(c, c.waits());
+                session.enqueueFill(c.queue(), c.buffer(), WaitList.payload(c, waits.length), c.offset(), c.size(),
+                        c.event(), waits);
             }
             case LAUNCH -> {
                 var c = launch.wrap(rec, 0);
@@ -235,13 +240,14 @@ public final class WorkerMain implements RecordHandler {
                 }
                 int dims = (int) d;
                 session.enqueueLaunch(c.queue(), c.kernel(), dims, c.offsets(dims), c.globals(dims), c.locals(dims),
-                        c.event());
+                        c.event(), waits(c, c.waits()));
             }
             case FINISH -> session.finish(finish.wrap(rec, 0).queue());
+            case MARKER, BARRIER, USER_EVENT_CREATE, USER_EVENT_SET, EVENT_STATUS, KERNEL_WORK_GROUP_INFO ->
+                    WorkerEvents.serve(session, op, rec, r);
             case EVENT_WAIT -> {
                 long[] t = session.waitEvent(eventWait.wrap(rec, 0).event());
-                r[0] = t[0];
-                r[1] = t[1];
+                System.arraycopy(t, 0, r, 0, Math.min(t.length, 4));
             }
             case RELEASE -> session.release(release.wrap(rec, 0).handle());
             case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
@@ -250,6 +256,15 @@ public final class WorkerMain implements RecordHandler {
             default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no request for a device worker");
         }
         r[3] = session.deviceMemoryBytes();
+    }
+
+    /** The wait list of a request (the host validated it; checked again, as every request here). */
+    private static long[] waits(CallRecord c, long count) throws BackendException {
+        String problem = WaitList.problem(c.spec().name(), count, c.blobLength());
+        if (problem != null) {
+            throw new BackendException(Status.PROTOCOL_VIOLATION, "bad worker request: " + problem);
+        }
+        return WaitList.handles(c, count);
     }
 
     /** {@code text} cut to at most {@code max} bytes, saying so at its end. */

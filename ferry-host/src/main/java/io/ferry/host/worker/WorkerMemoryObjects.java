@@ -12,16 +12,16 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The memory objects of a guest's device worker, both ends of the hop: {@link WorkerClient}'s side sends each call
+ * The memory objects of a guest's device worker, both ends of the hop: {@link WorkerRequests}' side sends each call
  * as the guest call of the same name (wait list and rectangle in the blob, as on the guest's wire), and
  * {@link #serve} is {@link WorkerMain}'s side, which decodes the request and calls the worker's backend session.
  * The worker trusts what the host sends (the host validated the guest's call); the host trusts nothing the worker
  * answers, as in {@link WorkerClient}.
  */
 final class WorkerMemoryObjects implements MemoryObjects {
-    private final WorkerClient client;
+    private final WorkerRequests client;
 
-    WorkerMemoryObjects(WorkerClient client) {
+    WorkerMemoryObjects(WorkerRequests client) {
         this.client = client;
     }
 

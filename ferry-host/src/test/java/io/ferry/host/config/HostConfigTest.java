@@ -70,4 +70,13 @@ class HostConfigTest {
         assertEquals(1L << 30, HostConfig.parseSize("1g", "t"));
         assertEquals("16.667ms", HostConfig.formatDuration(16_667_000));
     }
+
+    @Test
+    void theRegionDirectoryOfADefaultGuestSocketIsTheOneItCameFrom() {
+        for (String dir : List.of("/dev/shm/ferry", "/tmp/ferry-it-123", "/srv/regions")) {
+            java.nio.file.Path d = java.nio.file.Path.of(dir);
+            assertEquals(d, HostConfig.regionDirOfGuestSocket(HostConfig.defaultGuestSocket(d)), dir);
+        }
+        assertEquals(null, HostConfig.regionDirOfGuestSocket(java.nio.file.Path.of("/run/other/socket")));
+    }
 }

@@ -1,0 +1,243 @@
+package io.ferry.host.compute;
+
+import io.ferry.host.sched.Hint;
+import io.ferry.host.session.CallException;
+import io.ferry.host.session.HandleTable;
+import io.ferry.host.session.HandleTable.Entry;
+import io.ferry.host.session.HandleTable.Kind;
+import io.ferry.host.session.QuotaChecks;
+import io.ferry.host.session.ServiceContext;
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.EventCalls;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.WaitList;
+import io.ferry.spi.BackendException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The calls that enqueue a device command (transfers, copies, fills, launches, markers and barriers): each is
+ * validated once here (handles, ranges, its wait list through {@link EventGates}), counted against the
+ * commands-in-flight quota and run on the device, straight or through its scheduler ({@link #onDevice}). The
+ * memory-object commands ({@link MemoryObjectCalls}, {@link ImageCalls}) take the same path: {@link #waitsBefore}
+ * and {@link #run}.
+ */
+final class DeviceCommands {
+    static final int MAX_FILL_PATTERN = ComputeCalls.MAX_FILL_PATTERN;
+    static final long MAX_WORK_ITEMS = ComputeCalls.MAX_WORK_ITEMS;
+
+    private final ServiceContext session;
+    private final HandleTable handles;
+    private final ComputeBackends backends;
+    private final EventGates gates;
+    private final long heapSize;
+    private final Calls.BufferWrite bufferWrite = new Calls.BufferWrite();
+    private final Calls.BufferRead bufferRead = new Calls.BufferRead();
+    private final Calls.BufferCopy bufferCopy = new Calls.BufferCopy();
+    private final Calls.BufferFill bufferFill = new Calls.BufferFill();
+    private final Calls.Launch launch = new Calls.Launch();
+    private final EventCalls.Marker marker = new EventCalls.Marker();
+    private final EventCalls.Barrier barrier = new EventCalls.Barrier();
+
+    DeviceCommands(ServiceContext session, ComputeBackends backends, EventGates gates) {
+        this.session = session;
+        this.handles = session.handles();
+        this.backends = backends;
+        this.gates = gates;
+        this.heapSize = session.heap().byteSize();
+    }
+
+    /** Serves one call that enqueues a device command. */
+    void serve(Op op, MemorySegment rec) throws CallException, BackendException {
+        switch (op) {
+            case BUFFER_WRITE, BUFFER_READ -> {
+                Calls.Transfer<?> c = op == Op.BUFFER_WRITE ? bufferWrite.wrap(rec, 0) : bufferRead.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
+                ComputeCalls.sameBackend(q, buf);
+                long offset = c.offset();
+                long size = c.size();
+                long heapOffset = c.heapOffset();
+                ComputeCalls.checkRange(buf, offset, size);
+                checkHeap(heapOffset, size);
+                long event = newEvent(c.event());
+                long[] waits = gates.waits(c, c.waits(), q, false);
+                if (op == Op.BUFFER_WRITE) {
+                    run(q, event, waits, () -> q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset,
+                            event, waits));
+                } else {
+                    run(q, event, waits, () -> q.backend.enqueueRead(q.handle, buf.handle, offset, size, heapOffset,
+                            event, waits));
+                }
+            }
+            case BUFFER_COPY -> {
+                var c = bufferCopy.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                Entry src = handles.get(c.source(), Kind.BUFFER, "source buffer");
+                Entry dst = handles.get(c.destination(), Kind.BUFFER, "destination buffer");
+                ComputeCalls.sameBackend(q, src);
+                ComputeCalls.sameBackend(q, dst);
+                long size = c.size();
+                long srcOffset = c.sourceOffset();
+                long dstOffset = c.destinationOffset();
+                ComputeCalls.checkRange(src, srcOffset, size);
+                ComputeCalls.checkRange(dst, dstOffset, size);
+                long event = newEvent(c.event());
+                long[] waits = gates.waits(c, c.waits(), q, false);
+                run(q, event, waits, () -> q.backend.enqueueCopy(q.handle, src.handle, dst.handle, srcOffset,
+                        dstOffset, size, event, waits));
+            }
+            case BUFFER_FILL -> {
+                var c = bufferFill.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                Entry buf = handles.get(c.buffer(), Kind.BUFFER, "buffer");
+                ComputeCalls.sameBackend(q, buf);
+                long offset = c.offset();
+                long size = c.size();
+                long[] waits = gates.waits(c, c.waits(), q, true);
+                MemorySegment pattern = WaitList.payload(c, waits.length);
+                long n = pattern.byteSize();
+                if (n <= 0 || n > MAX_FILL_PATTERN || Long.bitCount(n) != 1) {
+                    throw new CallException(Status.INVALID_ARGUMENT, "fill pattern of " + n
+                            + " bytes: it must be 1, 2, 4, ... or " + MAX_FILL_PATTERN + " bytes");
+                }
+                ComputeCalls.checkRange(buf, offset, size);
+                if (offset % n != 0 || size % n != 0) {
+                    throw new CallException(Status.INVALID_ARGUMENT, "fill offset " + offset + " and size " + size
+                            + " must be multiples of the " + n + "-byte pattern");
+                }
+                long event = newEvent(c.event());
+                run(q, event, waits, () -> q.backend.enqueueFill(q.handle, buf.handle, pattern, offset, size, event,
+                        waits));
+            }
+            case LAUNCH -> launch(launch.wrap(rec, 0));
+            case MARKER, BARRIER -> {
+                EventCalls.Sync<?> c = op == Op.MARKER ? marker.wrap(rec, 0) : barrier.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                long event = newEvent(c.event());
+                long[] waits = gates.waits(c, c.waits(), q, false);
+                boolean isBarrier = op == Op.BARRIER;
+                run(q, event, waits, () -> q.backend.enqueueMarker(q.handle, event, waits, isBarrier));
+            }
+            default -> throw new IllegalStateException("not a device command: " + op);
+        }
+    }
+
+    private void launch(Calls.Launch c) throws CallException, BackendException {
+        Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+        Entry k = handles.get(c.kernel(), Kind.KERNEL, "kernel");
+        ComputeCalls.sameBackend(q, k);
+        long dims = c.dimensions();
+        if (dims < 1 || dims > Calls.Launch.MAX_DIMENSIONS) {
+            throw new CallException(Status.INVALID_WORK_SIZE, "a launch has 1 to 3 dimensions, not " + dims);
+        }
+        int d = (int) dims;
+        // null: all zero (no offset; the device chooses the local size)
+        long[] off = c.offsets(d);
+        long[] global = c.globals(d);
+        long[] loc = c.locals(d);
+        int localGiven = 0;
+        for (int i = 0; i < d; i++) {
+            long offset = off == null ? 0 : off[i];
+            long local = loc == null ? 0 : loc[i];
+            if (offset < 0 || global[i] <= 0 || local < 0) {
+                throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]
+                        + " must be positive, offset " + offset + " and local size " + local
+                        + " must not be negative");
+            }
+            localGiven += local != 0 ? 1 : 0;
+        }
+        double items = 1;
+        for (int i = 0; i < d; i++) {
+            items *= global[i];
+        }
+        if (items > MAX_WORK_ITEMS) {
+            throw new CallException(Status.INVALID_WORK_SIZE, "a launch of " + String.format("%.3g", items)
+                    + " work-items exceeds the host's limit of " + MAX_WORK_ITEMS + " (2^32)");
+        }
+        if (localGiven != 0 && localGiven != d) {
+            throw new CallException(Status.INVALID_WORK_SIZE, "give a local size for every dimension or for none");
+        }
+        LaunchLimits.check(q, k, d, localGiven == 0 ? null : loc);
+        for (int i = 0; localGiven != 0 && i < d; i++) {
+            if (global[i] % loc[i] != 0) {
+                throw new CallException(Status.INVALID_WORK_SIZE, "dimension " + i + ": global size " + global[i]
+                        + " is not a multiple of local size " + loc[i]);
+            }
+        }
+        long event = newEvent(c.event());
+        long[] waits = gates.waits(c, c.waits(), q, false);
+        run(q, event, waits, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event, waits));
+    }
+
+    /**
+     * The wait list of {@code call} on {@code queue} ({@code count} events, validated by {@link EventGates#waits}),
+     * followed in its blob by exactly {@code payload} bytes of the op's own.
+     */
+    long[] waitsBefore(CallRecord call, long count, Entry queue, long payload) throws CallException {
+        long[] waits = gates.waits(call, count, queue, true);
+        long rest = WaitList.payload(call, waits.length).byteSize();
+        if (rest != payload) {
+            throw new CallException(Status.INVALID_ARGUMENT, call.spec() + ": a blob of " + call.blobLength()
+                    + " bytes where " + count + " waited events and the call's " + payload + " bytes make "
+                    + (8 * count + payload) + "; see docs/protocol.md, wait lists");
+        }
+        return waits;
+    }
+
+    /** Counts the command, runs it on the device, then records its event and gates. */
+    void run(Entry q, long event, long[] waits, DeviceTurns.Command command)
+            throws CallException, BackendException {
+        long[] gate = gates.gatesFor(q, waits);
+        enqueue(q);
+        onDevice(q, gate.length != 0, command);
+        if (event != 0) {
+            handles.put(event, Kind.EVENT, q.backend, 0, 0);
+        }
+        gates.enqueued(q, event, gate);
+    }
+
+    /**
+     * Runs a device command: straight to the backend under the FIFO policy, or through the device's scheduler,
+     * which gives the command its turn and runs it to completion so its device time is known. A command that may
+     * wait for an unset user event ({@code gated}) is only enqueued in its turn: finishing it could take forever.
+     */
+    private void onDevice(Entry q, boolean gated, DeviceTurns.Command command) throws CallException, BackendException {
+        DeviceTurns dispatch = backends.dispatchFor((Devices.Device) q.device);
+        if (dispatch == null) {
+            command.run();
+            return;
+        }
+        Hint hint = backends.hintFor(q);
+        boolean finish = !gated;
+        dispatch.run(backends.tenant(), hint, () -> {
+            command.run();
+            if (finish) {
+                q.backend.finish(q.handle);
+            }
+        }, backends.cancelFor(q.backend));
+        backends.commandsFinished(q.queued);
+        q.queued = 0;
+    }
+
+    private void enqueue(Entry queue) throws CallException {
+        QuotaChecks.checkCommandsInFlight(session.quotas(), backends.inFlight(), queue.queued, queue.handle);
+        queue.queued++;
+        backends.commandsEnqueued();
+    }
+
+    long newEvent(long event) throws CallException {
+        if (event != 0) {
+            handles.checkNew(event, "event");
+        }
+        return event;
+    }
+
+    void checkHeap(long heapOffset, long size) throws CallException {
+        if (heapOffset < 0 || size <= 0 || size > heapSize - heapOffset) {
+            throw new CallException(Status.HEAP_RANGE, "heap range [offset " + heapOffset + ", size " + size
+                    + ") is outside the guest heap of " + heapSize + " bytes");
+        }
+    }
+}

@@ -1,0 +1,211 @@
+package io.ferry.host.worker;
+
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Calls;
+import io.ferry.protocol.EventCalls;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.protocol.WaitList;
+import io.ferry.protocol.Wire;
+import io.ferry.spi.BackendException;
+import io.ferry.spi.BackendSession;
+import java.lang.foreign.MemorySegment;
+import java.util.function.Consumer;
+
+/**
+ * The {@link BackendSession} calls of a device worker's host side, each the guest call of the same name, encoded
+ * through its view ({@link Calls}, {@link EventCalls}) and sent by {@link WorkerClient}, which owns the exchange and
+ * the host's own accounts (buffers, device memory).
+ */
+abstract sealed class WorkerRequests implements BackendSession permits WorkerClient {
+    /** Longest kernel work-group figure believed from a worker (it runs guest code: its answers are checked). */
+    static final long MAX_FIGURE = 1L << 40;
+
+    private final WorkerMemoryObjects memoryObjects = new WorkerMemoryObjects(this);
+
+    /** A worker's answer to a request that waits: its results and text. */
+    record Answer(long r0, long r1, long r2, long r3, String message) {
+    }
+
+    /** Sends {@code call} (arguments written by {@code args}); one-way requests return null. */
+    abstract <V extends CallRecord> Answer call(V call, boolean oneWay, byte[] blob, MemorySegment blobSegment,
+                                                Consumer<? super V> args) throws BackendException;
+
+    /** Ends this worker's work for a broken answer, returning the exception that says so. */
+    abstract BackendException lose(String name, String what);
+
+    @Override
+    public io.ferry.spi.MemoryObjects memoryObjects() {
+        return memoryObjects;
+    }
+
+    @Override
+    public void createContext(long context, int deviceIndex) throws BackendException {
+        call(new Calls.ContextCreate(), true, null, null, c -> c.context(context).device(deviceIndex));
+    }
+
+    @Override
+    public void createQueue(long queue, long context, boolean profiling, int priority) throws BackendException {
+        createQueue(queue, context, profiling, priority, false);
+    }
+
+    @Override
+    public void createQueue(long queue, long context, boolean profiling, int priority, boolean outOfOrder)
+            throws BackendException {
+        call(new Calls.QueueCreate(), true, null, null, c -> c.queue(queue).context(context)
+                .queueFlags((profiling ? Wire.QUEUE_PROFILING : 0) | (outOfOrder ? Wire.QUEUE_OUT_OF_ORDER : 0))
+                .priority(priority));
+    }
+
+    @Override
+    public void createProgram(long program, long context, SourceLanguage language, String source)
+            throws BackendException {
+        call(new Calls.ProgramCreate(), true, Wire.utf8(source), null,
+                c -> c.program(program).context(context).language(language.code()));
+    }
+
+    @Override
+    public String buildProgram(long program, String options) throws BackendException {
+        return call(new Calls.ProgramBuild(), false, Wire.utf8(options), null, c -> c.program(program)).message();
+    }
+
+    @Override
+    public int createKernel(long kernel, long program, String name) throws BackendException {
+        long argc = call(new Calls.KernelCreate(), false, Wire.utf8(name), null,
+                c -> c.kernel(kernel).program(program)).r0();
+        if (argc < 0 || argc > WorkerClient.MAX_KERNEL_ARGS) {
+            throw lose(Op.KERNEL_CREATE.name(), "reported " + argc + " kernel arguments");
+        }
+        return (int) argc;
+    }
+
+    @Override
+    public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
+        call(new Calls.KernelArgBuffer(), true, null, null, c -> c.kernel(kernel).index(index).buffer(buffer));
+    }
+
+    @Override
+    public void setKernelArgValue(long kernel, int index, MemorySegment value) throws BackendException {
+        call(new Calls.KernelArgValue(), true, null, value, c -> c.kernel(kernel).index(index));
+    }
+
+    @Override
+    public void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException {
+        call(new Calls.KernelArgLocal(), true, null, null, c -> c.kernel(kernel).index(index).bytes(bytes));
+    }
+
+    @Override
+    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
+            throws BackendException {
+        enqueueWrite(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                             long[] waits) throws BackendException {
+        call(new Calls.BufferWrite(), true, WaitList.encode(waits, null), null, c -> c.queue(queue).buffer(buffer)
+                .offset(offset).size(size).heapOffset(heapOffset).event(event).waits(waits.length));
+    }
+
+    @Override
+    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
+            throws BackendException {
+        enqueueRead(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                            long[] waits) throws BackendException {
+        call(new Calls.BufferRead(), true, WaitList.encode(waits, null), null, c -> c.queue(queue).buffer(buffer)
+                .offset(offset).size(size).heapOffset(heapOffset).event(event).waits(waits.length));
+    }
+
+    @Override
+    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
+            throws BackendException {
+        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event,
+                            long[] waits) throws BackendException {
+        call(new Calls.BufferCopy(), true, WaitList.encode(waits, null), null, c -> c.queue(queue).source(src)
+                .destination(dst).sourceOffset(srcOffset).destinationOffset(dstOffset).size(size).event(event)
+                .waits(waits.length));
+    }
+
+    @Override
+    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
+            throws BackendException {
+        enqueueFill(queue, buffer, pattern, offset, size, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
+                            long[] waits) throws BackendException {
+        call(new Calls.BufferFill(), true, WaitList.encode(waits, pattern), null, c -> c.queue(queue).buffer(buffer)
+                .offset(offset).size(size).event(event).waits(waits.length));
+    }
+
+    @Override
+    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
+                              long event) throws BackendException {
+        enqueueLaunch(queue, kernel, dims, offset, global, local, event, NO_WAITS);
+    }
+
+    @Override
+    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
+                              long event, long[] waits) throws BackendException {
+        // the guest's LAUNCH layout: a null offset or local size goes as zeros, which the worker reads back as null
+        call(new Calls.Launch(), true, WaitList.encode(waits, null), null, c -> c.queue(queue).kernel(kernel)
+                .range(dims, offset, global, local).event(event).waits(waits.length));
+    }
+
+    @Override
+    public void enqueueMarker(long queue, long event, long[] waits, boolean barrier) throws BackendException {
+        EventCalls.Sync<?> view = barrier ? new EventCalls.Barrier() : new EventCalls.Marker();
+        call(view, true, WaitList.encode(waits, null), null, c -> c.queue(queue).event(event).waits(waits.length));
+    }
+
+    @Override
+    public void createUserEvent(long event, long context) throws BackendException {
+        call(new EventCalls.UserEventCreate(), true, null, null, c -> c.event(event).context(context));
+    }
+
+    @Override
+    public void setUserEventStatus(long event, int status) throws BackendException {
+        call(new EventCalls.UserEventSet(), false, null, null, c -> c.event(event).executionStatus(status));
+    }
+
+    @Override
+    public int eventStatus(long event) throws BackendException {
+        long status = call(new EventCalls.EventStatus(), false, null, null, c -> c.event(event)).r0();
+        if (status > 3 || status < Integer.MIN_VALUE) {
+            throw lose(Op.EVENT_STATUS.name(), "reported execution status " + status);
+        }
+        return (int) status;
+    }
+
+    @Override
+    public long[] kernelWorkGroupInfo(long kernel) throws BackendException {
+        Answer a = call(new EventCalls.KernelWorkGroupInfo(), false, null, null, c -> c.kernel(kernel));
+        long[] info = {a.r0(), a.r1(), a.r2(), a.r3()};
+        for (long v : info) {
+            if (v < 0 || v > MAX_FIGURE) {
+                throw lose(Op.KERNEL_WORK_GROUP_INFO.name(), "reported a kernel figure of " + v);
+            }
+        }
+        return info;
+    }
+
+    @Override
+    public void finish(long queue) throws BackendException {
+        call(new Calls.Finish(), false, null, null, c -> c.queue(queue));
+    }
+
+    @Override
+    public long[] waitEvent(long event) throws BackendException {
+        Answer r = call(new Calls.EventWait(), false, null, null, c -> c.event(event));
+        return new long[] {r.r0(), r.r1(), r.r2(), r.r3()};
+    }
+}
