@@ -156,7 +156,7 @@ class HostileMemoryObjectsIT {
         refused(readRect(0, SIZE, 1, rect(new long[] {QUEUE}, region, side, side)), Status.WRONG_HANDLE_KIND,
                 "not a event");
         refused(readRect(0, SIZE, 1, rect(new long[] {777}, region, side, side)), Status.UNKNOWN_HANDLE,
-                "waited event 0 handle 777");
+                "wait list entry 0 handle 777");
         sessionLivesOn();
     }
 

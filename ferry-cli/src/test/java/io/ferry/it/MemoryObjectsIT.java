@@ -77,6 +77,7 @@ class MemoryObjectsIT {
             q.write(parent, 0, MemorySegment.ofArray(data));
             int[] out = new int[1024];
             q.read(sub, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
             int[] want = java.util.Arrays.copyOfRange(data, (int) (ALIGNED / 4), (int) (ALIGNED / 4) + 1024);
             assertArrayEquals(want, out);
             assertEquals(1024 * 4, sub.size());
@@ -99,6 +100,7 @@ class MemoryObjectsIT {
             q.launch(k, NDRange.of(512));
             int[] out = new int[n];
             q.read(parent, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
             int first = (int) (ALIGNED / 4);
             for (int i = 0; i < n; i++) {
                 int want = i >= first && i < first + 512 ? data[i] + 7 : data[i];
@@ -119,6 +121,7 @@ class MemoryObjectsIT {
             q.write(sub, 0, MemorySegment.ofArray(in));
             int[] out = new int[in.length];
             q.read(sub, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
             assertArrayEquals(in, out);
             sub.close();
             q.finish();
@@ -140,6 +143,7 @@ class MemoryObjectsIT {
             // the session goes on
             int[] out = new int[4];
             q.read(parent, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
         }
     }
 
@@ -234,6 +238,7 @@ class MemoryObjectsIT {
                     Rect.of(4L * TW, TH));
             float[] out = new float[m.length];
             q.read(b, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
             for (int y = 0; y < TH; y++) {
                 System.arraycopy(t, y * TW, m, (TY + y) * COLS + TX, TW);
             }
@@ -314,6 +319,7 @@ class MemoryObjectsIT {
             q.launch(k, NDRange.of(n));
             int[] out = new int[n];
             q.read(b, 0, MemorySegment.ofArray(out));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
             for (int i = 0; i < n; i++) {
                 int before = i >= 100 && i < 300 ? i - 100 : data[i];
                 assertEquals(before + 3, out[i], "element " + i);
@@ -414,6 +420,7 @@ class MemoryObjectsIT {
             q.launch(k, NDRange.of(W, H));
             float[] got = new float[W * H];
             q.read(out, 0, MemorySegment.ofArray(got));
+            q.finish(); // a read is valid after finish, whatever memory it goes to
             for (int y = 0; y < H; y++) {
                 for (int x = 0; x < W; x++) {
                     int sx = Math.min(x + 1, W - 1); // clamp to edge

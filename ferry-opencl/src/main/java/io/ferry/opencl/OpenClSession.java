@@ -8,7 +8,6 @@ import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.ComputeSession;
 import io.ferry.spi.MemoryObjects;
-import io.ferry.spi.Rect;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -28,7 +27,7 @@ import java.util.function.Consumer;
  * <p>Arguments arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only
  * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
-public final class OpenClSession extends ComputeSession<ClObject> implements MemoryObjects {
+public final class OpenClSession extends ComputeSession<ClObject> {
     private static final long SCRATCH_BYTES = 4096 + ClMemory.SCRATCH_BYTES;
     private static final long VALUE_AT = 128;
     private static final long WAITS_AT = 2048;
@@ -43,7 +42,7 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     private final MemorySegment locals;      // size_t[3]
     private final MemorySegment pointerSlot; // one cl_mem / cl_device_id
     private final MemorySegment values;      // by-value args (at most 1 KiB), fill patterns, queue properties
-    private final MemorySegment memoryScratch; // ClMemory's origins, regions, image format and descriptor
+    private final OpenClMemoryObjects memoryObjects;
     private final MemorySegment waitList;    // cl_event[64]: a command's wait list
 
     OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<Object> onClose) {
@@ -58,7 +57,7 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         pointerSlot = scratch.asSlice(88, 8);
         values = scratch.asSlice(VALUE_AT, WAITS_AT - VALUE_AT);
         waitList = scratch.asSlice(WAITS_AT, 4096 - WAITS_AT);
-        memoryScratch = scratch.asSlice(4096, ClMemory.SCRATCH_BYTES);
+        memoryObjects = new OpenClMemoryObjects(this, scratch.asSlice(4096, ClMemory.SCRATCH_BYTES), errcode);
     }
 
     // ---- objects ----
@@ -322,123 +321,27 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         keepEvent(event, q);
     }
 
-    // ---- memory objects ----
+    // ---- memory objects (OpenClMemoryObjects), and what they use of this session ----
 
     @Override
     public MemoryObjects memoryObjects() {
-        return this;
+        return memoryObjects;
     }
 
-    @Override
-    public void createSubBuffer(long buffer, long parent, long offset, long size, int accessFlags)
-            throws BackendException {
-        ClObject.Buffer p = get(parent, ClObject.Buffer.class);
-        checkMemoryCalls();
-        long flags = switch (accessFlags) {
-            case 1 -> OpenCL.CL_MEM_READ_ONLY;
-            case 2 -> OpenCL.CL_MEM_WRITE_ONLY;
-            case 3 -> OpenCL.CL_MEM_READ_WRITE;
-            default -> 0; // the parent's
-        };
-        long ptr = ClMemory.createSubBuffer(p.ptr, flags, offset, size, memoryScratch, errcode);
-        checkCreate("clCreateSubBuffer", "[offset " + offset + ", size " + size + ") of a buffer of " + p.size
-                + " bytes" + (flags == 0 ? "" : " (an access the parent's flags may not allow)"));
-        put(buffer, new ClObject.Buffer(ptr, p.context, size, p.heapBacked, p));
-        p.subBuffers++;
+    <T extends ClObject> T object(long handle, Class<T> type) throws BackendException {
+        return get(handle, type);
     }
 
-    @Override
-    public void enqueueRect(long queue, long buffer, boolean write, Rect rect, long heapOffset,
-                            long[] waits, long event) throws BackendException {
-        ClObject.Queue q = get(queue, ClObject.Queue.class);
-        ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
-        checkMemoryCalls();
-        MemorySegment host = heapSlice(heapOffset, rect.endB());
-        int rc = ClMemory.enqueueRect(write, q.ptr, b.ptr, rect, host, memoryScratch, waits.length, waitList(waits),
-                eventOut(event));
-        ClErrors.check(write ? "clEnqueueWriteBufferRect" : "clEnqueueReadBufferRect", rc, null);
-        keepEvent(event, q);
+    void keep(long handle, ClObject object) {
+        put(handle, object);
     }
 
-    @Override
-    public void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event)
-            throws BackendException {
-        ClObject.Queue q = get(queue, ClObject.Queue.class);
-        ClObject.Buffer s = sameContext(q, get(src, ClObject.Buffer.class));
-        ClObject.Buffer d = sameContext(q, get(dst, ClObject.Buffer.class));
-        checkMemoryCalls();
-        int rc = ClMemory.enqueueCopyRect(q.ptr, s.ptr, d.ptr, rect, memoryScratch, waits.length, waitList(waits),
-                eventOut(event));
-        ClErrors.check("clEnqueueCopyBufferRect", rc, null);
-        keepEvent(event, q);
+    MemorySegment heapRange(long offset, long size) throws BackendException {
+        return heapSlice(offset, size);
     }
 
-    @Override
-    public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
-                            int channelType, int accessFlags) throws BackendException {
-        ClObject.Context ctx = get(context, ClObject.Context.class);
-        ClImages.checkSupport(ctx.device, "images");
-        int pixel = io.ferry.protocol.ImageFormats.pixelBytes(channelOrder, channelType);
-        long bytes = width * height * Math.max(depth, 1) * pixel;
-        long ptr = ClMemory.createImage(ctx.ptr, ClImages.flags(accessFlags), width, height, depth, channelOrder,
-                channelType, memoryScratch, errcode);
-        checkCreate("clCreateImage", ClImages.describe(width, height, depth, channelOrder, channelType));
-        put(image, new ClObject.Image(ptr, ctx, bytes, pixel));
+    void allocatedBytes(long bytes) {
         allocated(bytes);
-    }
-
-    @Override
-    public void enqueueImage(long queue, long image, boolean write, long[] origin, long[] region, long rowPitch,
-                             long slicePitch, long heapOffset, long[] waits, long event) throws BackendException {
-        ClObject.Queue q = get(queue, ClObject.Queue.class);
-        ClObject.Image im = get(image, ClObject.Image.class);
-        if (im.context != q.context) {
-            throw new BackendException(Status.INVALID_ARGUMENT, "the image and the queue belong to different contexts");
-        }
-        // the bytes the host checked: every row region[0] pixels wide
-        long bytes = (region[2] - 1) * slicePitch + (region[1] - 1) * rowPitch + region[0] * im.pixel;
-        MemorySegment host = heapSlice(heapOffset, bytes);
-        int rc = ClMemory.enqueueImage(write, q.ptr, im.ptr, origin, region, rowPitch, slicePitch, host,
-                memoryScratch, waits.length, waitList(waits),
-                eventOut(event));
-        ClErrors.check(write ? "clEnqueueWriteImage" : "clEnqueueReadImage", rc, null);
-        keepEvent(event, q);
-    }
-
-    @Override
-    public void createSampler(long sampler, long context, boolean normalized, int addressing, int filter)
-            throws BackendException {
-        ClObject.Context ctx = get(context, ClObject.Context.class);
-        ClImages.checkSupport(ctx.device, "samplers");
-        long ptr = ClMemory.createSampler(ctx.ptr, normalized, addressing, filter, errcode);
-        checkCreate("clCreateSampler", (normalized ? "normalized" : "unnormalized") + " coordinates, addressing 0x"
-                + Integer.toHexString(addressing) + ", filter 0x" + Integer.toHexString(filter));
-        put(sampler, new ClObject.Sampler(ptr, ctx));
-    }
-
-    @Override
-    public void setKernelArgSampler(long kernel, int index, long sampler) throws BackendException {
-        ClObject.Kernel k = get(kernel, ClObject.Kernel.class);
-        ClObject.Sampler s = get(sampler, ClObject.Sampler.class);
-        k.args.checkValue(index, 8);
-        if (s.context != k.context) {
-            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index)
-                    + ": the sampler belongs to another context");
-        }
-        MemorySegment slot = memoryScratch.asSlice(ClMemory.SAMPLER_ARG, 8);
-        slot.set(JAVA_LONG, 0, s.ptr);
-        int rc = OpenCL.setKernelArg(k.ptr, index, 8, slot);
-        if (rc != 0) {
-            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a sampler");
-        }
-        k.args.markSet(index, s);
-    }
-
-    private void checkMemoryCalls() throws BackendException {
-        if (!ClMemory.available()) {
-            throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clCreateSubBuffer or the "
-                    + "rectangular transfers (OpenCL 1.1); use plain buffers and transfers");
-        }
     }
 
     @Override
@@ -545,11 +448,11 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
 
     // ---- helpers ----
 
-    private void checkCreate(String function, String context) throws BackendException {
+    void checkCreate(String function, String context) throws BackendException {
         ClErrors.check(function, errcode.get(JAVA_INT, 0), context);
     }
 
-    private static ClObject.Buffer sameContext(ClObject.Queue q, ClObject.Buffer b) throws BackendException {
+    static ClObject.Buffer sameContext(ClObject.Queue q, ClObject.Buffer b) throws BackendException {
         if (b.context != q.context) {
             throw new BackendException(Status.INVALID_ARGUMENT, "the buffer and the queue belong to different contexts");
         }
@@ -565,7 +468,7 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
     }
 
     /** The wait list in native memory: the events' pointers (each handle must be one of this session's events). */
-    private MemorySegment waitList(long[] waits) throws BackendException {
+    MemorySegment waitList(long[] waits) throws BackendException {
         if (waits.length == 0) {
             return MemorySegment.NULL;
         }
@@ -575,11 +478,11 @@ public final class OpenClSession extends ComputeSession<ClObject> implements Mem
         return waitList;
     }
 
-    private MemorySegment eventOut(long event) {
+    MemorySegment eventOut(long event) {
         return event == 0 ? MemorySegment.NULL : eventSlot;
     }
 
-    private void keepEvent(long event, ClObject.Queue q) {
+    void keepEvent(long event, ClObject.Queue q) {
         if (event != 0) {
             put(event, new ClObject.Event(eventSlot.get(JAVA_LONG, 0), q.profiling));
         }

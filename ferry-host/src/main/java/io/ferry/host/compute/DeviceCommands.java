@@ -176,14 +176,13 @@ final class DeviceCommands {
      * followed in its blob by exactly {@code payload} bytes of the op's own.
      */
     long[] waitsBefore(CallRecord call, long count, Entry queue, long payload) throws CallException {
-        long[] waits = gates.waits(call, count, queue, true);
-        long rest = WaitList.payload(call, waits.length).byteSize();
-        if (rest != payload) {
+        // the length first (a count in range): a list that runs into the payload is refused as such, not as handles
+        if (count >= 0 && count <= WaitList.MAX && call.blobLength() != 8 * count + payload) {
             throw new CallException(Status.INVALID_ARGUMENT, call.spec() + ": a blob of " + call.blobLength()
                     + " bytes where " + count + " waited events and the call's " + payload + " bytes make "
                     + (8 * count + payload) + "; see docs/protocol.md, wait lists");
         }
-        return waits;
+        return gates.waits(call, count, queue, true);
     }
 
     /** Counts the command, runs it on the device, then records its event and gates. */
