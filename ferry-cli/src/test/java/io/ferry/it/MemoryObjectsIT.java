@@ -23,6 +23,7 @@ import io.ferry.client.NDRange;
 import io.ferry.client.Program;
 import io.ferry.client.Rect;
 import io.ferry.client.Sampler;
+import io.ferry.client.UserEvent;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import java.lang.foreign.MemorySegment;
@@ -243,6 +244,35 @@ class MemoryObjectsIT {
                 System.arraycopy(t, y * TW, m, (TY + y) * COLS + TX, TW);
             }
             assertArrayEquals(m, out);
+        }
+    }
+
+    @Test
+    void aRectWriteWaitingForAUserEventIsGatedAsAnyCommand() {
+        int n = 256;
+        int[] data = ints(n, 9);
+        try (Ferry ferry = host.connect("mem");
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer b = ctx.createBuffer(4L * n);
+             HeapBlock src = ferry.heap().allocate(4L * n);
+             UserEvent go = ctx.createUserEvent()) {
+            q.fill(b, MemorySegment.ofArray(new int[] {0}), 0, 4L * n);
+            q.finish();
+            src.segment().copyFrom(MemorySegment.ofArray(data));
+            try (Event written = q.writeRectWithEvent(b, Rect.at(0, 0, 0), src.segment(), Rect.at(0, 0, 0),
+                    Rect.of(4L * n, 1), go)) {
+                // the host's event gates hold for the rectangles too: finishing now would wait forever, so refused
+                FerryException e = assertThrows(FerryException.class, q::finish);
+                assertEquals(Status.INVALID_ARGUMENT, e.status());
+                assertTrue(e.getMessage().contains("user event " + go.handle()), e.getMessage());
+                go.complete();
+                written.await();
+            }
+            int[] out = new int[n];
+            q.read(b, 0, MemorySegment.ofArray(out));
+            q.finish();
+            assertArrayEquals(data, out);
         }
     }
 
