@@ -17,9 +17,9 @@ import io.ferry.spi.Rect;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The image and sampler calls of one session (IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE), dispatched by {@link MemoryObjectCalls}: read once, validated (sizes, formats, the pixel
- * rectangle against the image and its bytes against the heap range), then passed to the backend; the transfers run
- * through {@link DeviceCommands#run} with their wait lists read by {@link EventGates#waits}. KERNEL_ARG_SAMPLER is
+ * The image and sampler calls of one session (IMAGE_CREATE, IMAGE_WRITE, IMAGE_READ, SAMPLER_CREATE), dispatched
+ * by {@link MemoryObjectCalls}: read once, validated (sizes, formats, the pixel rectangle against the image and its
+ * bytes against the heap range), then passed to the backend; the transfers run through {@link DeviceCommands#run} with their wait lists read by {@link EventGates#waits}. KERNEL_ARG_SAMPLER is
  * {@link KernelArgCalls}' (with the other kernel arguments' state).
  */
 final class ImageCalls {
@@ -126,8 +126,8 @@ final class ImageCalls {
                 + bytes.originB()[0];
         long row = bytes.rowPitchB();
         long slice = bytes.slicePitchB();
-        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueImage(q.handle, img.handle, write, origin, region,
-                row, slice, first, waits, event));
+        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueImage(q.handle, img.handle, write,
+                origin, region, row, slice, first, waits, event));
     }
 
     private void sampler(MemoryCalls.SamplerCreate c) throws CallException, BackendException {

@@ -99,8 +99,8 @@ final class MemoryObjectCalls {
                 new RectChecks.Side("buffer " + buf.handle, buf.size, Status.OUT_OF_RANGE),
                 new RectChecks.Side("heap range [" + heapOffset + ", +" + heapRange + ")", heapRange,
                         Status.HEAP_RANGE));
-        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueRect(q.handle, buf.handle, write, r, heapOffset, waits,
-                event));
+        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueRect(q.handle, buf.handle, write, r,
+                heapOffset, waits, event));
     }
 
     private void copyRect(MemoryCalls.BufferCopyRect c) throws CallException, BackendException {
@@ -115,7 +115,7 @@ final class MemoryObjectCalls {
         Rect r = RectChecks.read(rect.wrap(WaitList.payload(c, waits.length), 0), call,
                 new RectChecks.Side("source buffer " + src.handle, src.size, Status.OUT_OF_RANGE),
                 new RectChecks.Side("destination buffer " + dst.handle, dst.size, Status.OUT_OF_RANGE));
-        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueCopyRect(q.handle, src.handle, dst.handle, r, waits,
-                event));
+        commands.run(q, event, waits, () -> q.backend.memoryObjects().enqueueCopyRect(q.handle, src.handle,
+                dst.handle, r, waits, event));
     }
 }
