@@ -395,6 +395,101 @@
 #define FERRY_KERNEL_WORK_GROUP_INFO_SYNC 1
 #define FERRY_ARG_KERNEL_WORK_GROUP_INFO_KERNEL 0
 
+/* SUB_BUFFER_CREATE (ONE_WAY): buffer, parent, offset, size, access */
+#define FERRY_OP_SUB_BUFFER_CREATE 48
+#define FERRY_SUB_BUFFER_CREATE_ARGC 5
+#define FERRY_SUB_BUFFER_CREATE_SYNC 0
+#define FERRY_ARG_SUB_BUFFER_CREATE_BUFFER 0
+#define FERRY_ARG_SUB_BUFFER_CREATE_PARENT 1
+#define FERRY_ARG_SUB_BUFFER_CREATE_OFFSET 2
+#define FERRY_ARG_SUB_BUFFER_CREATE_SIZE 3
+#define FERRY_ARG_SUB_BUFFER_CREATE_ACCESS 4
+
+/* BUFFER_WRITE_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region, buffer side, heap side) */
+#define FERRY_OP_BUFFER_WRITE_RECT 49
+#define FERRY_BUFFER_WRITE_RECT_ARGC 6
+#define FERRY_BUFFER_WRITE_RECT_SYNC 0
+#define FERRY_ARG_BUFFER_WRITE_RECT_QUEUE 0
+#define FERRY_ARG_BUFFER_WRITE_RECT_BUFFER 1
+#define FERRY_ARG_BUFFER_WRITE_RECT_HEAP_OFFSET 2
+#define FERRY_ARG_BUFFER_WRITE_RECT_HEAP_SIZE 3
+#define FERRY_ARG_BUFFER_WRITE_RECT_EVENT 4
+#define FERRY_ARG_BUFFER_WRITE_RECT_WAITS 5
+
+/* BUFFER_READ_RECT (ONE_WAY): queue, buffer, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region, buffer side, heap side) */
+#define FERRY_OP_BUFFER_READ_RECT 50
+#define FERRY_BUFFER_READ_RECT_ARGC 6
+#define FERRY_BUFFER_READ_RECT_SYNC 0
+#define FERRY_ARG_BUFFER_READ_RECT_QUEUE 0
+#define FERRY_ARG_BUFFER_READ_RECT_BUFFER 1
+#define FERRY_ARG_BUFFER_READ_RECT_HEAP_OFFSET 2
+#define FERRY_ARG_BUFFER_READ_RECT_HEAP_SIZE 3
+#define FERRY_ARG_BUFFER_READ_RECT_EVENT 4
+#define FERRY_ARG_BUFFER_READ_RECT_WAITS 5
+
+/* BUFFER_COPY_RECT (ONE_WAY): queue, source, destination, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region, source side, destination side) */
+#define FERRY_OP_BUFFER_COPY_RECT 51
+#define FERRY_BUFFER_COPY_RECT_ARGC 5
+#define FERRY_BUFFER_COPY_RECT_SYNC 0
+#define FERRY_ARG_BUFFER_COPY_RECT_QUEUE 0
+#define FERRY_ARG_BUFFER_COPY_RECT_SOURCE 1
+#define FERRY_ARG_BUFFER_COPY_RECT_DESTINATION 2
+#define FERRY_ARG_BUFFER_COPY_RECT_EVENT 3
+#define FERRY_ARG_BUFFER_COPY_RECT_WAITS 4
+
+/* IMAGE_CREATE (ONE_WAY): image, context, width, height, depth, channel order, channel type, access */
+#define FERRY_OP_IMAGE_CREATE 52
+#define FERRY_IMAGE_CREATE_ARGC 8
+#define FERRY_IMAGE_CREATE_SYNC 0
+#define FERRY_ARG_IMAGE_CREATE_IMAGE 0
+#define FERRY_ARG_IMAGE_CREATE_CONTEXT 1
+#define FERRY_ARG_IMAGE_CREATE_WIDTH 2
+#define FERRY_ARG_IMAGE_CREATE_HEIGHT 3
+#define FERRY_ARG_IMAGE_CREATE_DEPTH 4
+#define FERRY_ARG_IMAGE_CREATE_CHANNEL_ORDER 5
+#define FERRY_ARG_IMAGE_CREATE_CHANNEL_TYPE 6
+#define FERRY_ARG_IMAGE_CREATE_ACCESS 7
+
+/* IMAGE_WRITE (ONE_WAY): queue, image, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region in pixels, image side, heap side) */
+#define FERRY_OP_IMAGE_WRITE 53
+#define FERRY_IMAGE_WRITE_ARGC 6
+#define FERRY_IMAGE_WRITE_SYNC 0
+#define FERRY_ARG_IMAGE_WRITE_QUEUE 0
+#define FERRY_ARG_IMAGE_WRITE_IMAGE 1
+#define FERRY_ARG_IMAGE_WRITE_HEAP_OFFSET 2
+#define FERRY_ARG_IMAGE_WRITE_HEAP_SIZE 3
+#define FERRY_ARG_IMAGE_WRITE_EVENT 4
+#define FERRY_ARG_IMAGE_WRITE_WAITS 5
+
+/* IMAGE_READ (ONE_WAY): queue, image, heap offset, heap size, event, waits; blob: wait list (waits x u64 event handles), then the rectangle (RectLayout: region in pixels, image side, heap side) */
+#define FERRY_OP_IMAGE_READ 54
+#define FERRY_IMAGE_READ_ARGC 6
+#define FERRY_IMAGE_READ_SYNC 0
+#define FERRY_ARG_IMAGE_READ_QUEUE 0
+#define FERRY_ARG_IMAGE_READ_IMAGE 1
+#define FERRY_ARG_IMAGE_READ_HEAP_OFFSET 2
+#define FERRY_ARG_IMAGE_READ_HEAP_SIZE 3
+#define FERRY_ARG_IMAGE_READ_EVENT 4
+#define FERRY_ARG_IMAGE_READ_WAITS 5
+
+/* SAMPLER_CREATE (ONE_WAY): sampler, context, normalized, addressing, filter */
+#define FERRY_OP_SAMPLER_CREATE 55
+#define FERRY_SAMPLER_CREATE_ARGC 5
+#define FERRY_SAMPLER_CREATE_SYNC 0
+#define FERRY_ARG_SAMPLER_CREATE_SAMPLER 0
+#define FERRY_ARG_SAMPLER_CREATE_CONTEXT 1
+#define FERRY_ARG_SAMPLER_CREATE_NORMALIZED 2
+#define FERRY_ARG_SAMPLER_CREATE_ADDRESSING 3
+#define FERRY_ARG_SAMPLER_CREATE_FILTER 4
+
+/* KERNEL_ARG_SAMPLER (ONE_WAY): kernel, index, sampler */
+#define FERRY_OP_KERNEL_ARG_SAMPLER 56
+#define FERRY_KERNEL_ARG_SAMPLER_ARGC 3
+#define FERRY_KERNEL_ARG_SAMPLER_SYNC 0
+#define FERRY_ARG_KERNEL_ARG_SAMPLER_KERNEL 0
+#define FERRY_ARG_KERNEL_ARG_SAMPLER_INDEX 1
+#define FERRY_ARG_KERNEL_ARG_SAMPLER_SAMPLER 2
+
 /* TEE_OPEN_SESSION (SYNC): session, uuid high, uuid low, login, connection data, cancel word; blob: parameter block (TeeWire); results: return code, return origin */
 #define FERRY_OP_TEE_OPEN_SESSION 60
 #define FERRY_TEE_OPEN_SESSION_ARGC 6

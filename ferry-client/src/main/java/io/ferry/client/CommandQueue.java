@@ -3,8 +3,6 @@ package io.ferry.client;
 import io.ferry.protocol.Calls;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A command queue: in-order unless created out-of-order ({@link QueueOptions}). Enqueue calls are one-way: they
@@ -29,7 +27,7 @@ public final class CommandQueue extends Remote {
     /** Non-heap data on its way through the heap: staging blocks, staged reads to copy out at the next finish. */
     private final Staging staging;
     /** Heap blocks of the application used by one-way transfers since the last finish (see {@link Heap#pin}). */
-    private final List<Long> pinned = new ArrayList<>();
+    private final Pins pinned;
     /** The encoders of the commands that return events and take wait lists. */
     private final Enqueues enqueues;
 
@@ -37,13 +35,13 @@ public final class CommandQueue extends Remote {
         super(ferry, handle);
         this.context = context;
         this.staging = new Staging(ferry.heap());
+        this.pinned = new Pins(ferry.heap());
         this.enqueues = new Enqueues(this, ferry);
         // If this queue dies unclosed: free its staging blocks and unpin once the host has finished it. Captures
         // the staging state, the pins and the heap, never this queue (see Lifetimes).
-        Heap heap = ferry.heap();
         Staging stagingState = staging;
-        List<Long> pinnedBlocks = pinned;
-        lifetime.settleAfterRelease(() -> settle(heap, stagingState.take(), false, pinnedBlocks));
+        Pins pins = pinned;
+        lifetime.settleAfterRelease(() -> settle(stagingState.take(), false, pins));
     }
 
     public Context context() {
@@ -233,13 +231,13 @@ public final class CommandQueue extends Remote {
 
     /** Launches {@code kernel} over {@code global} work-items with an implementation-chosen local size. */
     public CommandQueue launch(Kernel kernel, NDRange global) {
-        send(kernel, global, null, 0);
+        enqueues.launch(kernel, global, null);
         return this;
     }
 
     /** Launches with work-groups of {@code local} (each global size must be a multiple of it). */
     public CommandQueue launch(Kernel kernel, NDRange global, NDRange local) {
-        send(kernel, global, local, 0);
+        enqueues.launch(kernel, global, local);
         return this;
     }
 
@@ -316,29 +314,8 @@ public final class CommandQueue extends Remote {
     }
 
     /** The heap offset of {@code src}: in place where it is heap memory (pinned), else a staging block's. */
-    private long stage(MemorySegment src) {
-        long heapOffset = ferry.heap().offsetOf(src);
-        if (heapOffset >= 0) {
-            pin(heapOffset);
-            return heapOffset;
-        }
-        HeapBlock block = ferry.heap().allocateStaging(src.byteSize());
-        block.segment().copyFrom(src);
-        staging.keepUntilFinish(block);
-        return block.offset();
-    }
-
-    private void send(Kernel kernel, NDRange global, NDRange local, long event) {
-        if (local != null && local.dimensions() != global.dimensions()) {
-            throw new IllegalArgumentException("global " + global + " and local " + local
-                    + " have different dimensions");
-        }
-        channel().oneWay(new Calls.Launch(), false, c -> {
-            c.queue(handle).kernel(kernel.handle).dimensions(global.dimensions()).event(event);
-            for (int i = 0; i < Calls.Launch.MAX_DIMENSIONS; i++) {
-                c.global(i, global.get(i)).local(i, local == null ? 0 : local.get(i));
-            }
-        });
+    long stage(MemorySegment src) {
+        return staging.stage(src, pinned);
     }
 
     /**
@@ -381,7 +358,7 @@ public final class CommandQueue extends Remote {
             channel().call(new Calls.Finish(), null, c -> c.queue(handle));
             finished = true;
         } finally {
-            settle(ferry.heap(), batch, finished, pinned);
+            settle(batch, finished, pinned);
         }
     }
 
@@ -389,19 +366,113 @@ public final class CommandQueue extends Remote {
      * After a finish: copies staged reads out if it succeeded, frees the staging blocks and undoes the pins of the
      * transfers it completed.
      */
-    private static void settle(Heap heap, Staging.Batch batch, boolean finished, List<Long> pinned) {
+    private static void settle(Staging.Batch batch, boolean finished, Pins pinned) {
         try {
             batch.settle(finished);
         } finally {
-            List<Long> unpin;
-            synchronized (pinned) {
-                unpin = new ArrayList<>(pinned);
-                pinned.clear();
-            }
-            for (long block : unpin) {
-                heap.unpin(block);
-            }
+            pinned.unpinAll();
         }
+    }
+
+    // ---- memory objects (MemoryCommands encodes them) ----
+
+    /**
+     * Copies a rectangle of {@code src} (at {@code srcAt}) into {@code dst} at {@code dstAt}
+     * ({@code clEnqueueWriteBufferRect}). {@code src} outside the heap is staged through a heap block.
+     */
+    public CommandQueue writeRect(DeviceBuffer dst, Rect.At dstAt, MemorySegment src, Rect.At srcAt, Rect region) {
+        MemoryCommands.transferRect(this, true, dst, dstAt, src, srcAt, region, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #writeRect}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event writeRectWithEvent(DeviceBuffer dst, Rect.At dstAt, MemorySegment src, Rect.At srcAt, Rect region,
+                                    Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferRect(this, true, dst, dstAt, src, srcAt, region,
+                ferry.newHandle(), waitFor));
+    }
+
+    /**
+     * Copies a rectangle of {@code src} (at {@code srcAt}) into {@code dst} at {@code dstAt}
+     * ({@code clEnqueueReadBufferRect}). Into heap memory the call is one-way (data valid after {@link #finish()});
+     * into other memory it waits for the queue and copies the data out before it returns.
+     */
+    public CommandQueue readRect(DeviceBuffer src, Rect.At srcAt, MemorySegment dst, Rect.At dstAt, Rect region) {
+        MemoryCommands.transferRect(this, false, src, srcAt, dst, dstAt, region, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #readRect}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event readRectWithEvent(DeviceBuffer src, Rect.At srcAt, MemorySegment dst, Rect.At dstAt, Rect region,
+                                   Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferRect(this, false, src, srcAt, dst, dstAt, region,
+                ferry.newHandle(), waitFor));
+    }
+
+    /** Copies a rectangle between buffers ({@code clEnqueueCopyBufferRect}); overlapping ones are refused. */
+    public CommandQueue copyRect(DeviceBuffer src, Rect.At srcAt, DeviceBuffer dst, Rect.At dstAt, Rect region) {
+        MemoryCommands.copyRect(this, src, srcAt, dst, dstAt, region, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #copyRect}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event copyRectWithEvent(DeviceBuffer src, Rect.At srcAt, DeviceBuffer dst, Rect.At dstAt, Rect region,
+                                   Event... waitFor) {
+        return new Event(ferry, MemoryCommands.copyRect(this, src, srcAt, dst, dstAt, region, ferry.newHandle(),
+                waitFor));
+    }
+
+    /**
+     * Maps {@code size} bytes of {@code buffer} from {@code offset} into the heap; see {@link Mapping} (zero copy for
+     * a heap-backed buffer, a staging block otherwise). Its segment holds the data after {@link #finish()};
+     * closing it writes back (for {@link MapAccess#WRITE} and the like) on this queue.
+     */
+    public Mapping map(DeviceBuffer buffer, long offset, long size, MapAccess access) {
+        return MemoryCommands.map(this, buffer, offset, size, access);
+    }
+
+    /** Ends {@code mapping} (the same as closing it). */
+    public CommandQueue unmap(Mapping mapping) {
+        mapping.close();
+        return this;
+    }
+
+    /**
+     * Writes the pixels {@code [origin, origin + region)} of {@code image} from {@code src}
+     * ({@code clEnqueueWriteImage}): rows of {@code region.widthBytes()} pixels, laid out in {@code src} as
+     * {@code srcAt} says (in bytes). The region counts pixels; {@code origin}'s pitches are unused.
+     */
+    public CommandQueue writeImage(Image image, Rect.At origin, Rect region, MemorySegment src, Rect.At srcAt) {
+        MemoryCommands.transferImage(this, true, image, origin, region, src, srcAt, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #writeImage}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event writeImageWithEvent(Image image, Rect.At origin, Rect region, MemorySegment src, Rect.At srcAt,
+                                     Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferImage(this, true, image, origin, region, src, srcAt,
+                ferry.newHandle(), waitFor));
+    }
+
+    /**
+     * Reads the pixels {@code [origin, origin + region)} of {@code image} into {@code dst}
+     * ({@code clEnqueueReadImage}), as {@link #readRect} does (one-way into heap memory, else waits).
+     */
+    public CommandQueue readImage(Image image, Rect.At origin, Rect region, MemorySegment dst, Rect.At dstAt) {
+        MemoryCommands.transferImage(this, false, image, origin, region, dst, dstAt, 0, new Event[0]);
+        return this;
+    }
+
+    /** As {@link #readImage}, after {@code waitFor}; returns an event that completes with the copy. */
+    public Event readImageWithEvent(Image image, Rect.At origin, Rect region, MemorySegment dst, Rect.At dstAt,
+                                    Event... waitFor) {
+        return new Event(ferry, MemoryCommands.transferImage(this, false, image, origin, region, dst, dstAt,
+                ferry.newHandle(), waitFor));
+    }
+
+    /** Keeps a staging block until the next finish (the device may still use it). */
+    void keepUntilFinish(HeapBlock block) {
+        staging.keepUntilFinish(block);
     }
 
     /**
@@ -410,11 +481,7 @@ public final class CommandQueue extends Remote {
      */
     @Override
     public void close() {
-        boolean busy;
-        synchronized (pinned) {
-            busy = !pinned.isEmpty();
-        }
-        if (busy || staging.holdsAny()) {
+        if (pinned.any() || staging.holdsAny()) {
             try {
                 finish();
             } catch (FerryException e) {
@@ -424,12 +491,8 @@ public final class CommandQueue extends Remote {
         super.close();
     }
 
-    private void pin(long heapOffset) {
-        long block = ferry.heap().pin(heapOffset);
-        if (block >= 0) {
-            synchronized (pinned) {
-                pinned.add(block);
-            }
-        }
+    /** Pins the application's heap block at {@code heapOffset} until the next finish (a one-way transfer uses it). */
+    void pin(long heapOffset) {
+        pinned.pin(heapOffset);
     }
 }

@@ -81,6 +81,27 @@ public final class Context extends Remote {
         return new DeviceBuffer(ferry, h, block.size(), block);
     }
 
+    /**
+     * A 2D image of {@code width x height} pixels ({@code clCreateImage}); {@code access} as a buffer's. Fails with
+     * {@code UNSUPPORTED} (at the next synchronous call) on a device without image support.
+     */
+    public Image createImage(Image.Format format, long width, long height, DeviceBuffer.Access access) {
+        return MemoryCommands.image(this, format, width, height, 0, access);
+    }
+
+    /** A 3D image of {@code width x height x depth} pixels ({@code depth >= 2}). */
+    public Image createImage(Image.Format format, long width, long height, long depth, DeviceBuffer.Access access) {
+        return MemoryCommands.image(this, format, width, height, depth, access);
+    }
+
+    /** A sampler ({@code clCreateSampler}): normalized or pixel coordinates, addressing and filter. */
+    public Sampler createSampler(boolean normalizedCoordinates, Sampler.Addressing addressing, Sampler.Filter filter) {
+        long h = ferry.newHandle();
+        channel().oneWay(new io.ferry.protocol.MemoryCalls.SamplerCreate(), true, c -> c.sampler(h).context(handle)
+                .normalized(normalizedCoordinates ? 1 : 0).addressing(addressing.code).filter(filter.code));
+        return new Sampler(ferry, h);
+    }
+
     /** Creates and builds an OpenCL C program. */
     public Program buildProgram(String source) {
         return buildProgram(SourceLanguage.OPENCL_C, source, "");

@@ -9,6 +9,7 @@ import java.lang.ref.Reference;
 /**
  * The encoders of {@link CommandQueue}'s commands that return an event and wait for others: each writes the
  * command's wait list ({@link WaitList}: {@code waits} handles at the start of the blob) and a new event handle.
+ * Also the plain launch, which has neither (the hot path: nothing allocated but its record).
  */
 final class Enqueues {
     private final CommandQueue queue;
@@ -58,6 +59,20 @@ final class Enqueues {
                 .buffer(buffer.handle).offset(offset).size(size).event(e).waits(waits.length));
         Reference.reachabilityFence(waitFor);
         return new Event(ferry, e);
+    }
+
+    /** A launch without event, wait list or offset; {@code local} may be null (the device chooses). */
+    void launch(Kernel kernel, NDRange global, NDRange local) {
+        if (local != null && local.dimensions() != global.dimensions()) {
+            throw new IllegalArgumentException("global " + global + " and local " + local
+                    + " have different dimensions");
+        }
+        channel().oneWay(new Calls.Launch(), false, c -> {
+            c.queue(queue.handle).kernel(kernel.handle).dimensions(global.dimensions()).event(0);
+            for (int i = 0; i < Calls.Launch.MAX_DIMENSIONS; i++) {
+                c.global(i, global.get(i)).local(i, local == null ? 0 : local.get(i));
+            }
+        });
     }
 
     /** A launch; {@code event} false sends none (and returns null). */

@@ -11,11 +11,11 @@ public final class Kernel extends Remote {
     private final String name;
     private final int argCount;
     /**
-     * What this kernel uses and must outlive it: its program, and the buffers set as arguments (index to buffer), so
-     * the cleaner never releases one while a launch may still name it.
+     * What this kernel uses and must outlive it: its program, and the buffers, images and samplers set as arguments
+     * (index to object), so the cleaner never releases one while a launch may still name it.
      */
     private final Program program;
-    private final java.util.Map<Integer, DeviceBuffer> argBuffers = new java.util.HashMap<>();
+    private final java.util.Map<Integer, Remote> argBuffers = new java.util.HashMap<>();
 
     Kernel(Ferry ferry, long handle, Program program, String name, int argCount) {
         super(ferry, handle);
@@ -45,7 +45,23 @@ public final class Kernel extends Remote {
         return this;
     }
 
-    private void holdArg(int index, DeviceBuffer buffer) {
+    /** An image argument ({@code image2d_t}, {@code image3d_t}). */
+    public Kernel arg(int index, Image image) {
+        long h = image.handle;
+        channel().oneWay(new Calls.KernelArgBuffer(), true, c -> c.kernel(handle).index(index).buffer(h));
+        holdArg(index, image); // after the send: keeps the image reachable until its record is written
+        return this;
+    }
+
+    /** A {@code sampler_t} argument. */
+    public Kernel arg(int index, Sampler sampler) {
+        channel().oneWay(new io.ferry.protocol.MemoryCalls.KernelArgSampler(), true,
+                c -> c.kernel(handle).index(index).sampler(sampler.handle));
+        holdArg(index, sampler);
+        return this;
+    }
+
+    private void holdArg(int index, Remote buffer) {
         synchronized (argBuffers) {
             if (buffer == null) {
                 argBuffers.remove(index);

@@ -95,6 +95,22 @@ final class Staging {
         return b;
     }
 
+    /**
+     * The heap offset of {@code src} for a one-way command: in place where it is heap memory (pinned in
+     * {@code pins}), else a staging block's, with {@code src} copied in and the block kept until the next finish.
+     */
+    long stage(MemorySegment src, Pins pins) {
+        long heapOffset = heap.offsetOf(src);
+        if (heapOffset >= 0) {
+            pins.pin(heapOffset);
+            return heapOffset;
+        }
+        HeapBlock block = heap.allocateStaging(src.byteSize());
+        block.segment().copyFrom(src);
+        keepUntilFinish(block);
+        return block.offset();
+    }
+
     /** Keeps {@code block} (a one-block staging of a {@code ...WithEvent} write) until the next finish frees it. */
     synchronized void keepUntilFinish(HeapBlock block) {
         blocks.add(block);

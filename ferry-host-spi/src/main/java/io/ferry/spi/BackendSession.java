@@ -25,6 +25,7 @@ import java.lang.foreign.MemorySegment;
  * <li>{@code enqueueWrite/Read/Copy/Fill}: {@code offset >= 0}, {@code size > 0}, each buffer range inside its
  * buffer, each heap range inside the heap (whose size this process was handed);</li>
  * <li>{@code enqueueFill}: a pattern of 1, 2, 4, ... or 128 bytes that divides offset and size;</li>
+ * <li>{@link MemoryObjects}: as its Javadoc and {@link Rect} say;</li>
  * <li>{@code enqueueLaunch}: {@code dims} in 1..3; {@code global}, and {@code offset} and {@code local} where not
  * null, hold exactly {@code dims} sizes; global sizes are positive, offsets and local sizes not negative (local
  * sizes positive when given, each dividing its global size); at most 2^32 work-items.</li>
@@ -89,6 +90,15 @@ public interface BackendSession extends AutoCloseable {
      */
     void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
             throws BackendException;
+
+    /**
+     * The session's memory objects beyond plain buffers (sub-buffers, rectangular transfers); by default every call
+     * of it answers {@link io.ferry.protocol.Status#UNSUPPORTED}. Arguments arrive validated as
+     * {@link MemoryObjects} says.
+     */
+    default MemoryObjects memoryObjects() {
+        return MemoryObjects.unsupported("this backend");
+    }
 
     /** Blocks until all work on the queue is done. */
     void finish(long queue) throws BackendException;

@@ -184,6 +184,12 @@ public abstract class ComputeSession<O extends DeviceObject> implements BackendS
         destroy(handle, o);
     }
 
+    /** None here: a backend that has them overrides this. */
+    @Override
+    public MemoryObjects memoryObjects() {
+        return MemoryObjects.unsupported("the " + api + " backend");
+    }
+
     /** Frees one object's native resources ({@code freed} for a buffer); it is already out of the table. */
     protected abstract void destroy(long handle, O object) throws BackendException;
 

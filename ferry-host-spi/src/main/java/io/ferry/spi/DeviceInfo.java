@@ -18,5 +18,17 @@ public record DeviceInfo(
         long localMemoryBytes,
         int computeUnits,
         long maxWorkGroupSize,
-        List<SourceLanguage> languages) {
+        List<SourceLanguage> languages,
+        long baseAddressAlignment) {
+
+    /**
+     * A device whose sub-buffers may start at any byte ({@code baseAddressAlignment} 1). {@code baseAddressAlignment}
+     * is in bytes (OpenCL's {@code CL_DEVICE_MEM_BASE_ADDR_ALIGN} is in bits): a sub-buffer's offset must be a
+     * multiple of it.
+     */
+    public DeviceInfo(int index, String name, String vendor, String version, DeviceType type, long globalMemoryBytes,
+                      long localMemoryBytes, int computeUnits, long maxWorkGroupSize, List<SourceLanguage> languages) {
+        this(index, name, vendor, version, type, globalMemoryBytes, localMemoryBytes, computeUnits, maxWorkGroupSize,
+                languages, 1);
+    }
 }

@@ -59,17 +59,68 @@ abstract sealed class ClObject extends DeviceObject {
         final Context context;
         final long size;
         final boolean heapBacked;
+        /** A sub-buffer's parent; null for a buffer of its own memory. */
+        final Buffer parent;
+        /** Live sub-buffers of this buffer: its memory is counted until the last is released (OpenCL keeps it). */
+        int subBuffers;
 
         Buffer(long ptr, Context context, long size, boolean heapBacked) {
+            this(ptr, context, size, heapBacked, null);
+        }
+
+        Buffer(long ptr, Context context, long size, boolean heapBacked, Buffer parent) {
             super(ptr);
             this.context = context;
             this.size = size;
             this.heapBacked = heapBacked;
+            this.parent = parent;
         }
 
         @Override
         OpenCL.Release kind() {
             return OpenCL.Release.MEM;
+        }
+
+        @Override
+        int closeOrder() {
+            return 3;
+        }
+    }
+
+    static final class Image extends ClObject {
+        final Context context;
+        final long bytes;
+        final int pixel;
+
+        Image(long ptr, Context context, long bytes, int pixel) {
+            super(ptr);
+            this.context = context;
+            this.bytes = bytes;
+            this.pixel = pixel;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.MEM;
+        }
+
+        @Override
+        int closeOrder() {
+            return 3;
+        }
+    }
+
+    static final class Sampler extends ClObject {
+        final Context context;
+
+        Sampler(long ptr, Context context) {
+            super(ptr);
+            this.context = context;
+        }
+
+        @Override
+        OpenCL.Release kind() {
+            return OpenCL.Release.SAMPLER;
         }
 
         @Override

@@ -162,7 +162,7 @@ final class KernelArgs {
     }
 
     /** Records a successful set; {@code buffer} is the bound buffer or null. */
-    void markSet(int index, ClObject.Buffer buffer) {
+    void markSet(int index, ClObject buffer) {
         bindings.markSet(index, buffer);
     }
 

@@ -118,12 +118,13 @@ final class OpenCL {
     private static final MethodHandle RELEASE_PROGRAM = bind("clReleaseProgram", FunctionDescriptor.of(JAVA_INT, H));
     private static final MethodHandle RELEASE_KERNEL = bind("clReleaseKernel", FunctionDescriptor.of(JAVA_INT, H));
     private static final MethodHandle RELEASE_EVENT = bind("clReleaseEvent", FunctionDescriptor.of(JAVA_INT, H));
+    private static final MethodHandle RELEASE_SAMPLER = bind("clReleaseSampler", FunctionDescriptor.of(JAVA_INT, H));
 
     private OpenCL() {
     }
 
     @SuppressWarnings("restricted")
-    private static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
+    static MethodHandle bind(String name, FunctionDescriptor descriptor, Linker.Option... options) {
         if (LOOKUP == null) {
             return null;
         }
@@ -379,7 +380,8 @@ final class OpenCL {
     /** Kinds of releasable objects, each with its {@code clRelease*} function. */
     enum Release {
         CONTEXT("clReleaseContext"), QUEUE("clReleaseCommandQueue"), MEM("clReleaseMemObject"),
-        PROGRAM("clReleaseProgram"), KERNEL("clReleaseKernel"), EVENT("clReleaseEvent");
+        PROGRAM("clReleaseProgram"), KERNEL("clReleaseKernel"), EVENT("clReleaseEvent"),
+        SAMPLER("clReleaseSampler");
 
         final String function;
 
@@ -395,6 +397,7 @@ final class OpenCL {
                 case PROGRAM -> RELEASE_PROGRAM;
                 case KERNEL -> RELEASE_KERNEL;
                 case EVENT -> RELEASE_EVENT;
+                case SAMPLER -> RELEASE_SAMPLER;
             };
             try {
                 return (int) mh.invokeExact(object);

@@ -121,7 +121,9 @@ public final class OpenClBackend extends AbstractComputeBackend<ClDevice, OpenCl
                 OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_LOCAL_MEM_SIZE, 8, 0),
                 (int) OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_MAX_COMPUTE_UNITS, 4, 0),
                 OpenCL.infoNumber(dev, device, OpenCL.CL_DEVICE_MAX_WORK_GROUP_SIZE, 8, 0),
-                List.of(SourceLanguage.OPENCL_C));
+                List.of(SourceLanguage.OPENCL_C),
+                // in bits; the least any OpenCL device may report is 128 (a long16), so 0 (no answer) becomes that
+                Math.max(16, OpenCL.infoNumber(dev, device, ClMemory.CL_DEVICE_MEM_BASE_ADDR_ALIGN, 4, 0) / 8));
         int major = Math.min(platformMajor, ClDevice.majorVersion(version));
         boolean hints = extensions != null && (" " + extensions + " ").contains(" cl_khr_priority_hints ");
         return new ClDevice(platform, device, major, hints, info);

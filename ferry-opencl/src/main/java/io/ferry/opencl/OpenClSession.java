@@ -7,6 +7,7 @@ import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.ComputeSession;
+import io.ferry.spi.MemoryObjects;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -27,7 +28,7 @@ import java.util.function.Consumer;
  * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
 public final class OpenClSession extends ComputeSession<ClObject> {
-    private static final long SCRATCH_BYTES = 4096;
+    private static final long SCRATCH_BYTES = 4096 + ClMemory.SCRATCH_BYTES;
     private static final long VALUE_AT = 128;
     private static final long WAITS_AT = 2048;
     /** The status a user event gets when it is released or its session ends before the guest set it. */
@@ -41,6 +42,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     private final MemorySegment locals;      // size_t[3]
     private final MemorySegment pointerSlot; // one cl_mem / cl_device_id
     private final MemorySegment values;      // by-value args (at most 1 KiB), fill patterns, queue properties
+    private final OpenClMemoryObjects memoryObjects;
     private final MemorySegment waitList;    // cl_event[64]: a command's wait list
 
     OpenClSession(String guest, MemorySegment heap, List<ClDevice> devices, Consumer<Object> onClose) {
@@ -54,7 +56,8 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         locals = scratch.asSlice(64, 24);
         pointerSlot = scratch.asSlice(88, 8);
         values = scratch.asSlice(VALUE_AT, WAITS_AT - VALUE_AT);
-        waitList = scratch.asSlice(WAITS_AT, SCRATCH_BYTES - WAITS_AT);
+        waitList = scratch.asSlice(WAITS_AT, 4096 - WAITS_AT);
+        memoryObjects = new OpenClMemoryObjects(this, scratch.asSlice(4096, ClMemory.SCRATCH_BYTES), errcode);
     }
 
     // ---- objects ----
@@ -165,17 +168,21 @@ public final class OpenClSession extends ComputeSession<ClObject> {
             k.args.markSet(index, null);
             return;
         }
-        ClObject.Buffer b = get(buffer, ClObject.Buffer.class);
+        ClObject m = get(buffer, ClObject.class);
+        boolean image = m instanceof ClObject.Image;
+        ClObject.Context context = image ? ((ClObject.Image) m).context : get(buffer, ClObject.Buffer.class).context;
         k.args.checkBuffer(index);
-        if (b.context != k.context) {
-            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index) + ": the buffer belongs to another context");
+        if (context != k.context) {
+            throw new BackendException(Status.INVALID_KERNEL_ARGS, k.args.context(index) + ": the "
+                    + (image ? "image" : "buffer") + " belongs to another context");
         }
-        pointerSlot.set(JAVA_LONG, 0, b.ptr);
+        pointerSlot.set(JAVA_LONG, 0, m.ptr);
         int rc = OpenCL.setKernelArg(k.ptr, index, 8, pointerSlot);
         if (rc != 0) {
-            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given a buffer of " + b.size + " bytes");
+            throw ClErrors.exception("clSetKernelArg", rc, k.args.context(index) + " given "
+                    + (image ? "an image" : "a buffer of " + ((ClObject.Buffer) m).size + " bytes"));
         }
-        k.args.markSet(index, b);
+        k.args.markSet(index, m);
     }
 
     @Override
@@ -314,6 +321,29 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         keepEvent(event, q);
     }
 
+    // ---- memory objects (OpenClMemoryObjects), and what they use of this session ----
+
+    @Override
+    public MemoryObjects memoryObjects() {
+        return memoryObjects;
+    }
+
+    <T extends ClObject> T object(long handle, Class<T> type) throws BackendException {
+        return get(handle, type);
+    }
+
+    void keep(long handle, ClObject object) {
+        put(handle, object);
+    }
+
+    MemorySegment heapRange(long offset, long size) throws BackendException {
+        return heapSlice(offset, size);
+    }
+
+    void allocatedBytes(long bytes) {
+        allocated(bytes);
+    }
+
     @Override
     public void finish(long queue) throws BackendException {
         ClErrors.check("clFinish", OpenCL.finish(get(queue, ClObject.Queue.class).ptr), null);
@@ -375,8 +405,18 @@ public final class OpenClSession extends ComputeSession<ClObject> {
 
     @Override
     protected void destroy(long handle, ClObject o) throws BackendException {
+        if (o instanceof ClObject.Image im) {
+            freed(im.bytes);
+        }
         if (o instanceof ClObject.Buffer b) {
-            freed(b.size);
+            // a buffer's memory lives on until its last sub-buffer is released (OpenCL keeps it, and so does the count)
+            ClObject.Buffer owner = b.parent != null ? b.parent : b;
+            if (b.parent != null) {
+                b.parent.subBuffers--;
+            }
+            if (owner.subBuffers == 0 && (owner == b || owner.isReleased())) {
+                freed(owner.size);
+            }
         }
         failIfUnset(o);
         ClErrors.check(o.kind().function, o.kind().call(o.ptr), "handle " + handle);
@@ -408,11 +448,11 @@ public final class OpenClSession extends ComputeSession<ClObject> {
 
     // ---- helpers ----
 
-    private void checkCreate(String function, String context) throws BackendException {
+    void checkCreate(String function, String context) throws BackendException {
         ClErrors.check(function, errcode.get(JAVA_INT, 0), context);
     }
 
-    private static ClObject.Buffer sameContext(ClObject.Queue q, ClObject.Buffer b) throws BackendException {
+    static ClObject.Buffer sameContext(ClObject.Queue q, ClObject.Buffer b) throws BackendException {
         if (b.context != q.context) {
             throw new BackendException(Status.INVALID_ARGUMENT, "the buffer and the queue belong to different contexts");
         }
@@ -428,7 +468,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     }
 
     /** The wait list in native memory: the events' pointers (each handle must be one of this session's events). */
-    private MemorySegment waitList(long[] waits) throws BackendException {
+    MemorySegment waitList(long[] waits) throws BackendException {
         if (waits.length == 0) {
             return MemorySegment.NULL;
         }
@@ -438,11 +478,11 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         return waitList;
     }
 
-    private MemorySegment eventOut(long event) {
+    MemorySegment eventOut(long event) {
         return event == 0 ? MemorySegment.NULL : eventSlot;
     }
 
-    private void keepEvent(long event, ClObject.Queue q) {
+    void keepEvent(long event, ClObject.Queue q) {
         if (event != 0) {
             put(event, new ClObject.Event(eventSlot.get(JAVA_LONG, 0), q.profiling));
         }

@@ -60,6 +60,27 @@ public enum Op {
     KERNEL_WORK_GROUP_INFO(43, Kind.SYNC, List.of("kernel"), "", List.of("work-group size",
             "preferred work-group size multiple", "local memory bytes", "private memory bytes")),
 
+    // memory objects (48-59): sub-buffers and rectangular transfers; views in MemoryCalls, the rectangle in RectLayout
+    SUB_BUFFER_CREATE(48, Kind.ONE_WAY, List.of("buffer", "parent", "offset", "size", "access"), "", List.of()),
+    BUFFER_WRITE_RECT(49, Kind.ONE_WAY, List.of("queue", "buffer", "heap offset", "heap size", "event", "waits"),
+            WaitList.BLOB + ", then the rectangle (RectLayout: region, buffer side, heap side)", List.of()),
+    BUFFER_READ_RECT(50, Kind.ONE_WAY, List.of("queue", "buffer", "heap offset", "heap size", "event", "waits"),
+            WaitList.BLOB + ", then the rectangle (RectLayout: region, buffer side, heap side)", List.of()),
+    BUFFER_COPY_RECT(51, Kind.ONE_WAY, List.of("queue", "source", "destination", "event", "waits"),
+            WaitList.BLOB + ", then the rectangle (RectLayout: region, source side, destination side)",
+            List.of()),
+    IMAGE_CREATE(52, Kind.ONE_WAY, List.of("image", "context", "width", "height", "depth", "channel order",
+            "channel type", "access"), "", List.of()),
+    IMAGE_WRITE(53, Kind.ONE_WAY, List.of("queue", "image", "heap offset", "heap size", "event", "waits"),
+            WaitList.BLOB + ", then the rectangle (RectLayout: region in pixels, image side, heap side)",
+            List.of()),
+    IMAGE_READ(54, Kind.ONE_WAY, List.of("queue", "image", "heap offset", "heap size", "event", "waits"),
+            WaitList.BLOB + ", then the rectangle (RectLayout: region in pixels, image side, heap side)",
+            List.of()),
+    SAMPLER_CREATE(55, Kind.ONE_WAY, List.of("sampler", "context", "normalized", "addressing", "filter"), "",
+            List.of()),
+    KERNEL_ARG_SAMPLER(56, Kind.ONE_WAY, List.of("kernel", "index", "sampler"), "", List.of()),
+
     // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
     TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",
             "cancel word"), "parameter block (TeeWire)", List.of("return code", "return origin")),

@@ -47,6 +47,8 @@ import java.util.Set;
  * full).
  */
 final class FuzzHarness {
+    /** Longest fuzzed blob of a call that takes one: room for a rectangle (104 bytes) after a wait list. */
+    static final int MAX_BLOB = 192;
     final Devices devices;
     final MemorySegment commandSection;
     final MemorySegment completionSection;
@@ -165,7 +167,7 @@ final class FuzzHarness {
             args[i] = argument(d, op, i);
         }
         byte[] blob = op == Op.TEE_OPEN_SESSION || op == Op.TEE_INVOKE ? teeBlock(d)
-                : d.consumeBytes(d.consumeInt(0, op != null && op.hasBlob() ? 96 : 2));
+                : d.consumeBytes(d.consumeInt(0, op != null && op.hasBlob() ? MAX_BLOB : 2));
         int blobField = d.consumeInt(0, 31) == 0 ? d.consumeInt() : blob.length;
         put(type, flags, args, blob, blobField);
     }

@@ -5,6 +5,9 @@ import io.ferry.testkit.FuzzTargets.Seeds;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.EventCalls;
+import io.ferry.protocol.ImageFormats;
+import io.ferry.protocol.MemoryCalls;
+import io.ferry.protocol.RectLayout;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.TeeWire;
@@ -93,7 +96,7 @@ public final class FuzzSeeds {
         if (op == Op.TEE_OPEN_SESSION || op == Op.TEE_INVOKE) {
             throw new IllegalArgumentException("use teeCall");
         }
-        s.i(0, op.hasBlob() ? 96 : 2, blob.length).bytes(blob);
+        s.i(0, op.hasBlob() ? FuzzHarness.MAX_BLOB : 2, blob.length).bytes(blob);
         return s.i(0, 31, 1);
     }
 
@@ -178,6 +181,29 @@ public final class FuzzSeeds {
         m.put("compute-every-op", s.toBytes());
 
         s = new Seeds().i(0, 15, 1);
+        // the memory-object calls: a sub-buffer, rectangles (one with a wait list), then ones the host refuses (an
+        // unaligned origin, an extent that overflows 64 bits)
+        call(op(s, Op.CONTEXT_CREATE), true, none, args(new Calls.ContextCreate()).context(1).device(0));
+        call(op(s, Op.QUEUE_CREATE), true, none, args(new Calls.QueueCreate()).queue(2).context(1));
+        call(op(s, Op.BUFFER_CREATE), true, none, args(new Calls.BufferCreate()).buffer(3).context(1).size(8192)
+                .heapOffset(-1));
+        call(op(s, Op.SUB_BUFFER_CREATE), true, none, args(new MemoryCalls.SubBufferCreate()).buffer(4).parent(3)
+                .offset(4096).size(4096));
+        call(op(s, Op.BUFFER_WRITE_RECT), true, rect(new long[0], 1L << 9), args(new MemoryCalls.BufferWriteRect())
+                .queue(2).buffer(3).heapSize(4096).event(5));
+        call(op(s, Op.BUFFER_COPY_RECT), true, rect(new long[] {5}, 1L << 9), args(new MemoryCalls.BufferCopyRect())
+                .queue(2).source(3).destination(4).waits(1));
+        call(op(s, Op.BUFFER_READ_RECT), true, rect(new long[0], 1L << 62), args(new MemoryCalls.BufferReadRect())
+                .queue(2).buffer(4).heapSize(4096));
+        call(op(s, Op.SUB_BUFFER_CREATE), true, none, args(new MemoryCalls.SubBufferCreate()).buffer(6).parent(3)
+                .offset(4).size(64));
+        call(op(s, Op.IMAGE_CREATE), true, none, args(new MemoryCalls.ImageCreate()).image(7).context(1).width(8)
+                .height(8).channelOrder(ImageFormats.CL_RGBA).channelType(ImageFormats.CL_FLOAT));
+        call(op(s, Op.SAMPLER_CREATE), true, none, args(new MemoryCalls.SamplerCreate()).sampler(8).context(1)
+                .addressing(ImageFormats.CL_ADDRESS_CLAMP).filter(ImageFormats.CL_FILTER_NEAREST));
+        m.put("memory-objects", s.toBytes());
+
+        s = new Seeds().i(0, 15, 1);
         // hostile wait lists, each refused by the host: a buffer handle in the list, a count past the blob, an
         // unknown handle, a count over the limit; then a user event, a marker waiting for it and its status
         call(op(s, Op.CONTEXT_CREATE), true, none, args(new Calls.ContextCreate()).context(1).device(0));
@@ -213,6 +239,19 @@ public final class FuzzSeeds {
         call(op(s, Op.TEE_SHM_RELEASE), Op.TEE_SHM_RELEASE, true, new byte[0], 1);
         m.put("tee-every-op", s.toBytes());
         return m;
+    }
+
+    /** A wait list, then a 64 x 4 x 2 rectangle whose sides have row pitch 64 and slice pitch {@code slicePitch}. */
+    private static byte[] rect(long[] waits, long slicePitch) {
+        MemorySegment blob = MemorySegment.ofArray(new byte[8 * waits.length + RectLayout.LENGTH]);
+        for (int i = 0; i < waits.length; i++) {
+            blob.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8L * i, waits[i]);
+        }
+        RectLayout r = new RectLayout().wrap(blob, 8L * waits.length).region(0, 64).region(1, 4).region(2, 2);
+        for (int side : new int[] {RectLayout.A, RectLayout.B}) {
+            r.rowPitch(side, 64).slicePitch(side, slicePitch);
+        }
+        return blob.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
 
     private static Seeds teeOp(Seeds s, Op op) {

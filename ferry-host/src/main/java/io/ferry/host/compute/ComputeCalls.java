@@ -54,6 +54,7 @@ final class ComputeCalls implements SessionService {
     private final Calls.EventWait eventWait = new Calls.EventWait();
     private final EventGates gates;
     private final DeviceCommands commands;
+    private final MemoryObjectCalls memory;
 
     ComputeCalls(ServiceContext session, Devices devices, ComputeBackends backends) {
         this.session = session;
@@ -64,6 +65,7 @@ final class ComputeCalls implements SessionService {
         this.gates = new EventGates(handles);
         this.commands = new DeviceCommands(session, backends, gates);
         this.kernelArgs = new KernelArgCalls(handles);
+        this.memory = new MemoryObjectCalls(session, backends, commands);
     }
 
     @Override
@@ -189,7 +191,7 @@ final class ComputeCalls implements SessionService {
                 }
                 QuotaChecks.checkDeviceMemory(session.quotas(), backends.deviceMemoryBytes(), size);
                 ctx.backend.createBuffer(buf, ctx.handle, size, (int) access, heapOffset);
-                handles.put(buf, Kind.BUFFER, ctx.backend, size, 0);
+                handles.put(buf, Kind.BUFFER, ctx.backend, size, 0).device = ctx.device;
                 backends.deviceMemoryChanged();
             }
             case PROGRAM_CREATE -> {
@@ -247,7 +249,8 @@ final class ComputeCalls implements SessionService {
                     backends.deviceMemoryChanged();
                 }
             }
-            case KERNEL_ARG_BUFFER, KERNEL_ARG_VALUE, KERNEL_ARG_LOCAL -> kernelArgs.serve(op, rec, seq);
+            case KERNEL_ARG_BUFFER, KERNEL_ARG_VALUE, KERNEL_ARG_LOCAL, KERNEL_ARG_SAMPLER ->
+                    kernelArgs.serve(op, rec, seq);
             case BUFFER_WRITE, BUFFER_READ, BUFFER_COPY, BUFFER_FILL, LAUNCH, MARKER, BARRIER -> commands.serve(op, rec);
             case USER_EVENT_CREATE, USER_EVENT_SET, EVENT_STATUS, KERNEL_WORK_GROUP_INFO -> gates.serve(op, rec, results);
             case QUEUE_HINT -> {
@@ -289,6 +292,8 @@ final class ComputeCalls implements SessionService {
                 long[] times = ev.backend.waitEvent(ev.handle);
                 System.arraycopy(times, 0, results, 0, Math.min(times.length, 4));
             }
+            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
+                 IMAGE_READ, SAMPLER_CREATE -> memory.serve(op, rec);
             default -> throw new IllegalStateException("not a compute call: " + op);
         }
         return results[0];

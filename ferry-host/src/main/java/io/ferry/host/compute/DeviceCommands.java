@@ -7,6 +7,7 @@ import io.ferry.host.session.HandleTable.Entry;
 import io.ferry.host.session.HandleTable.Kind;
 import io.ferry.host.session.QuotaChecks;
 import io.ferry.host.session.ServiceContext;
+import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.EventCalls;
 import io.ferry.protocol.Op;
@@ -18,7 +19,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * The calls that enqueue a device command (transfers, copies, fills, launches, markers and barriers): each is
  * validated once here (handles, ranges, its wait list through {@link EventGates}), counted against the
- * commands-in-flight quota and run on the device, straight or through its scheduler ({@link #onDevice}).
+ * commands-in-flight quota and run on the device, straight or through its scheduler ({@link #onDevice}). The
+ * memory-object commands ({@link MemoryObjectCalls}, {@link ImageCalls}) take the same path: {@link #waitsBefore}
+ * and {@link #run}.
  */
 final class DeviceCommands {
     static final int MAX_FILL_PATTERN = ComputeCalls.MAX_FILL_PATTERN;
@@ -168,8 +171,22 @@ final class DeviceCommands {
         run(q, event, waits, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event, waits));
     }
 
+    /**
+     * The wait list of {@code call} on {@code queue} ({@code count} events, validated by {@link EventGates#waits}),
+     * followed in its blob by exactly {@code payload} bytes of the op's own.
+     */
+    long[] waitsBefore(CallRecord call, long count, Entry queue, long payload) throws CallException {
+        // the length first (a count in range): a list that runs into the payload is refused as such, not as handles
+        if (count >= 0 && count <= WaitList.MAX && call.blobLength() != 8 * count + payload) {
+            throw new CallException(Status.INVALID_ARGUMENT, call.spec() + ": a blob of " + call.blobLength()
+                    + " bytes where " + count + " waited events and the call's " + payload + " bytes make "
+                    + (8 * count + payload) + "; see docs/protocol.md, wait lists");
+        }
+        return gates.waits(call, count, queue, true);
+    }
+
     /** Counts the command, runs it on the device, then records its event and gates. */
-    private void run(Entry q, long event, long[] waits, DeviceTurns.Command command)
+    void run(Entry q, long event, long[] waits, DeviceTurns.Command command)
             throws CallException, BackendException {
         long[] gate = gates.gatesFor(q, waits);
         enqueue(q);
@@ -209,14 +226,14 @@ final class DeviceCommands {
         backends.commandsEnqueued();
     }
 
-    private long newEvent(long event) throws CallException {
+    long newEvent(long event) throws CallException {
         if (event != 0) {
             handles.checkNew(event, "event");
         }
         return event;
     }
 
-    private void checkHeap(long heapOffset, long size) throws CallException {
+    void checkHeap(long heapOffset, long size) throws CallException {
         if (heapOffset < 0 || size <= 0 || size > heapSize - heapOffset) {
             throw new CallException(Status.HEAP_RANGE, "heap range [offset " + heapOffset + ", size " + size
                     + ") is outside the guest heap of " + heapSize + " bytes");

@@ -7,13 +7,15 @@ import io.ferry.host.session.HandleTable.Kind;
 import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
+import io.ferry.protocol.MemoryCalls;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The kernel-argument calls: KERNEL_ARG_BUFFER, KERNEL_ARG_VALUE and KERNEL_ARG_LOCAL. Each is validated here, then
+ * The kernel-argument calls: KERNEL_ARG_BUFFER (a buffer, an image or NULL), KERNEL_ARG_VALUE, KERNEL_ARG_LOCAL and
+ * KERNEL_ARG_SAMPLER. Each is validated here, then
  * set by the backend; its outcome is kept in the kernel's {@link KernelArgState}: a failed set marks the argument (the
  * LAUNCH that follows names this call as the cause), a {@code __local} size is kept for the launch's local-memory
  * check. A {@code __local} size over the device's local memory is refused here and never reaches the backend (a
@@ -28,6 +30,7 @@ final class KernelArgCalls {
     private final Calls.KernelArgBuffer argBuffer = new Calls.KernelArgBuffer();
     private final Calls.KernelArgValue argValue = new Calls.KernelArgValue();
     private final Calls.KernelArgLocal argLocal = new Calls.KernelArgLocal();
+    private final MemoryCalls.KernelArgSampler argSampler = new MemoryCalls.KernelArgSampler();
 
     KernelArgCalls(HandleTable handles) {
         this.handles = handles;
@@ -61,12 +64,15 @@ final class KernelArgCalls {
                     k.backend.setKernelArgBuffer(k.handle, index, 0);
                     return 0;
                 }
-                Entry buf = handles.get(b, Kind.BUFFER, "buffer");
-                if (k.backend != buf.backend) {
-                    throw new CallException(Status.INVALID_ARGUMENT, "kernel " + k.handle + " and buffer "
-                            + buf.handle + " belong to devices of different backends");
-                }
+                Entry buf = memoryArgument(b);
+                ComputeCalls.sameBackend(k, buf);
                 k.backend.setKernelArgBuffer(k.handle, index, buf.handle);
+                return 0;
+            }
+            case KERNEL_ARG_SAMPLER -> {
+                Entry s = handles.get(argSampler.wrap(rec, 0).sampler(), Kind.SAMPLER, "sampler");
+                ComputeCalls.sameBackend(k, s);
+                k.backend.memoryObjects().setKernelArgSampler(k.handle, index, s.handle);
                 return 0;
             }
             case KERNEL_ARG_VALUE -> {
@@ -98,6 +104,12 @@ final class KernelArgCalls {
             }
             default -> throw new IllegalStateException("not a kernel argument call: " + op);
         }
+    }
+
+    /** A kernel's memory argument: a buffer or an image of this session. */
+    private Entry memoryArgument(long handle) throws CallException {
+        Entry e = handles.find(handle);
+        return e != null && e.kind == Kind.IMAGE ? e : handles.get(handle, Kind.BUFFER, "buffer");
     }
 
     static int argIndex(Entry kernel, long index) throws CallException {

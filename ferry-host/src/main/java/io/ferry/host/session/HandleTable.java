@@ -14,7 +14,7 @@ import io.ferry.spi.HandleMap;
 public final class HandleTable {
 
     /** What an object is. */
-    public enum Kind { CONTEXT, QUEUE, BUFFER, PROGRAM, KERNEL, EVENT }
+    public enum Kind { CONTEXT, QUEUE, BUFFER, PROGRAM, KERNEL, EVENT, IMAGE, SAMPLER }
 
     /** One object. {@code size}: buffer bytes; {@code argCount}: kernel arguments. Mutable fields are per-queue. */
     public static final class Entry {
@@ -28,8 +28,12 @@ public final class HandleTable {
         int suppressed;
         /** Device commands enqueued since the queue's last finish (queues only). */
         public int queued;
-        /** The device of a context or queue, as the compute service names it. */
+        /** The device of a context, queue or buffer, as the compute service names it. */
         public Object device;
+        /** A sub-buffer's parent buffer (0 for every other object); the parent's handle may be released since. */
+        public long parent;
+        /** An image's width, height, depth (0 for 2D) and bytes per pixel; null for every other object. */
+        public long[] image;
         /** What the compute service keeps of a kernel's arguments between calls (kernels only), or null. */
         public Object argState;
         /** Scheduling hints of a queue: its default priority and relative deadline, and a one-shot for the next command. */

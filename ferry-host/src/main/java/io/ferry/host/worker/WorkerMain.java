@@ -250,6 +250,9 @@ public final class WorkerMain implements RecordHandler {
                 System.arraycopy(t, 0, r, 0, Math.min(t.length, 4));
             }
             case RELEASE -> session.release(release.wrap(rec, 0).handle());
+            case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
+                 IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER ->
+                    WorkerMemoryObjects.serve(op, rec, session);
             default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no request for a device worker");
         }
         r[3] = session.deviceMemoryBytes();

@@ -21,6 +21,8 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     /** Longest kernel work-group figure believed from a worker (it runs guest code: its answers are checked). */
     static final long MAX_FIGURE = 1L << 40;
 
+    private final WorkerMemoryObjects memoryObjects = new WorkerMemoryObjects(this);
+
     /** A worker's answer to a request that waits: its results and text. */
     record Answer(long r0, long r1, long r2, long r3, String message) {
     }
@@ -31,6 +33,11 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
 
     /** Ends this worker's work for a broken answer, returning the exception that says so. */
     abstract BackendException lose(String name, String what);
+
+    @Override
+    public io.ferry.spi.MemoryObjects memoryObjects() {
+        return memoryObjects;
+    }
 
     @Override
     public void createContext(long context, int deviceIndex) throws BackendException {

@@ -1,0 +1,22 @@
+package io.ferry.it;
+
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * {@link MemoryObjectsIT} where the session stays in the host and each device command goes to the guest's worker
+ * one by one (as on a GPU host or for an ivshmem guest): the memory-object calls cross the worker hop
+ * ({@code WorkerMemoryObjects}) and must come out the same.
+ */
+class MemoryObjectsHostServedIT extends MemoryObjectsIT {
+
+    @BeforeAll
+    static void start() throws Exception {
+        // read once, when the host makes the guest's endpoint
+        System.setProperty("ferry.workerServesSession", "false");
+        try {
+            host = TestHost.start("mem");
+        } finally {
+            System.clearProperty("ferry.workerServesSession");
+        }
+    }
+}
