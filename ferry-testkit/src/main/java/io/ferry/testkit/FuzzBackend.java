@@ -178,7 +178,9 @@ final class FuzzBackend implements ComputeBackend {
         @Override
         public void setKernelArgBuffer(long kernel, int index, long buffer) throws BackendException {
             Object[] a = args(kernel, index);
-            need(buffer, "buffer");
+            if (buffer != 0) { // 0: a NULL buffer argument, which OpenCL allows
+                need(buffer, "buffer");
+            }
             if (index == 2) {
                 throw new BackendException(Status.INVALID_KERNEL_ARGS, "fuzz device: argument 2 is a uchar");
             }
