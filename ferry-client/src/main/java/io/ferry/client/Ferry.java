@@ -78,6 +78,7 @@ public final class Ferry implements AutoCloseable {
         this.channel = channel;
         this.heap = new Heap(region.heap());
         this.sessionId = sessionId;
+        lifetimes.owner(" of guest '" + region.header().guestName() + "', session " + sessionId);
         channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
         this.devices = List.copyOf(queryDevices());
     }
@@ -456,6 +457,7 @@ public final class Ferry implements AutoCloseable {
         closed = true;
         try {
             channel.call(new Calls.Goodbye(), null, c -> { });
+            awaitLaneFreed();
         } catch (FerryException e) {
             // The host is gone or ended the session already: nothing left to release there.
         } finally {
@@ -467,4 +469,23 @@ public final class Ferry implements AutoCloseable {
             }
         }
     }
+
+    /**
+     * After GOODBYE: waits (at most {@value #LANE_FREE_WAIT_MILLIS} ms) until the host has ended the session and freed
+     * the lane's claim, so that a connect right after close finds the lane free (a guest of one lane reconnecting).
+     */
+    private void awaitLaneFreed() {
+        long pid = ProcessHandle.current().pid();
+        long deadline = System.nanoTime() + LANE_FREE_WAIT_MILLIS * 1_000_000L;
+        while (region.laneClaim() == pid && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static final long LANE_FREE_WAIT_MILLIS = 2000;
 }

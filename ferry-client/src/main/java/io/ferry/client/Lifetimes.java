@@ -35,6 +35,13 @@ final class Lifetimes {
 
     private final AtomicReference<Lifetime> pending = new AtomicReference<>();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
+    /** Names the connection in the warning (guest, session), set once connected. */
+    private volatile String owner = "";
+
+    /** Names the connection in warnings, e.g. "of guest 'alice', session 12". */
+    void owner(String text) {
+        owner = text;
+    }
 
     /** The cleaner state of a new object {@code handle} whose class is {@code kind} (for the warning). */
     Lifetime track(long handle, String kind) {
@@ -48,7 +55,7 @@ final class Lifetimes {
 
     /** Called by the cleaner thread: {@code l}'s object was not closed. Never blocks, never touches the channel. */
     void unreachable(Lifetime l) {
-        warnOnce(warned, l.kind, "(handle " + l.handle + ")");
+        warnOnce(warned, l.kind, "(handle " + l.handle + owner + ")");
         Lifetime head;
         do {
             head = pending.get();
