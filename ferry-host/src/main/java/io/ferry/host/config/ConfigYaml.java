@@ -316,7 +316,10 @@ final class ConfigYaml {
             gs.add(m);
         }
         root.put("guests", gs);
-        return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).build()).dumpToString(root);
+        // No anchors and aliases: shared values (the same empty list of each guest) would make a config of many guests
+        // exceed the parser's alias limit, and a person reads and edits the file.
+        return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setDereferenceAliases(true).build())
+                .dumpToString(root);
     }
 
     private static void checkKeys(Map<?, ?> map, List<String> known, String where) {

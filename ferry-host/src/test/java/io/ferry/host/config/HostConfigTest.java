@@ -14,6 +14,18 @@ import org.junit.jupiter.api.Test;
 class HostConfigTest {
 
     @Test
+    void aConfigOfManyGuestsSurvivesARoundTripWithoutAliases() {
+        java.util.List<HostConfig.GuestConfig> gs = new java.util.ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            gs.add(new HostConfig.GuestConfig("g" + i, 1L << 20));
+        }
+        HostConfig c = new HostConfig(java.nio.file.Path.of("/tmp/r"), false, java.util.List.of(), gs);
+        String yaml = c.toYaml();
+        org.junit.jupiter.api.Assertions.assertFalse(yaml.contains("*id"), "no aliases in a file people edit");
+        org.junit.jupiter.api.Assertions.assertEquals(100, HostConfig.parse(yaml, "many.yaml").guests().size());
+    }
+
+    @Test
     void everyFieldSurvivesARoundTripThroughYaml() {
         var g = new HostConfig.GuestConfig("alice", 32L << 20, HostConfig.newSecret(), SchedClass.CRITICAL,
                 3, Set.of("compute"), new Quotas(1L << 28, 100, 50),
