@@ -405,6 +405,25 @@ class MemoryObjectsIT {
     }
 
     @Test
+    void anImageCountsAgainstTheGuestsDeviceMemoryUntilReleased() {
+        try (Ferry ferry = host.connect("mem");
+             Context ctx = ferry.createContext(ferry.defaultDevice())) {
+            long before = deviceMemory();
+            try (Image img = ctx.createImage(RGBA_FLOAT, 256, 128, DeviceBuffer.Access.READ_WRITE)) {
+                ferry.nop(0);
+                assertEquals(before + 256L * 128 * 16, deviceMemory(), "the image's bytes are the guest's device memory");
+            }
+            ferry.nop(0);
+            assertEquals(before, deviceMemory(), "released with the image");
+        }
+    }
+
+    private static long deviceMemory() {
+        return host.host.guests().stream().filter(g -> g.name().equals("mem")).findFirst().orElseThrow()
+                .deviceMemoryBytes();
+    }
+
+    @Test
     void anImageRoundTripsAndASubRegionReadsBackAsJavaSlicesIt() {
         float[] p = pixels();
         try (Ferry ferry = host.connect("mem");

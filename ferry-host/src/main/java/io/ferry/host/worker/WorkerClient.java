@@ -332,6 +332,12 @@ public final class WorkerClient extends WorkerRequests {
     }
 
     @Override
+    void holdsDeviceMemory(long handle, long bytes) {
+        buffers.put(handle, bytes);
+        deviceMemory += bytes;
+    }
+
+    @Override
     public void release(long handle) throws BackendException {
         Long size = buffers.remove(handle);
         if (size != null) {
@@ -368,8 +374,10 @@ public final class WorkerClient extends WorkerRequests {
                     + MAX_DEFERRED + " were)");
         }
         for (DeferredFailure f : out) {
-            // a buffer that failed to be made holds no memory
-            Long size = f.op() == io.ferry.protocol.Op.BUFFER_CREATE.code() ? buffers.remove(f.firstArg()) : null;
+            // a buffer or image that failed to be made holds no memory
+            boolean made = f.op() == io.ferry.protocol.Op.BUFFER_CREATE.code()
+                    || f.op() == io.ferry.protocol.Op.IMAGE_CREATE.code();
+            Long size = made ? buffers.remove(f.firstArg()) : null;
             if (size != null) {
                 deviceMemory -= size;
             }

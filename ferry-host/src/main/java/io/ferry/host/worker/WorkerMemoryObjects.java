@@ -52,6 +52,9 @@ final class WorkerMemoryObjects implements MemoryObjects {
                             int channelType, int accessFlags) throws BackendException {
         client.call(new MemoryCalls.ImageCreate(), true, null, null, c -> c.image(image).context(context).width(width)
                 .height(height).depth(depth).channelOrder(channelOrder).channelType(channelType).access(accessFlags));
+        // the host counts the image's memory itself, as it does a buffer's (the host validated these figures)
+        client.holdsDeviceMemory(image, width * height * Math.max(depth, 1)
+                * io.ferry.protocol.ImageFormats.pixelBytes(channelOrder, channelType));
     }
 
     @Override

@@ -34,6 +34,12 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     /** Ends this worker's work for a broken answer, returning the exception that says so. */
     abstract BackendException lose(String name, String what);
 
+    /**
+     * Counts {@code bytes} of device memory held by object {@code handle} (an image the worker made), until it is
+     * released: the host's own account, which its device-memory quota reads, never the worker's word.
+     */
+    abstract void holdsDeviceMemory(long handle, long bytes);
+
     @Override
     public io.ferry.spi.MemoryObjects memoryObjects() {
         return memoryObjects;
