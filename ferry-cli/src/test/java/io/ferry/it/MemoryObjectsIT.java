@@ -213,6 +213,7 @@ class MemoryObjectsIT {
             java.util.Arrays.fill(out, -1f);
             q.readRect(b, Rect.at(4L * TX, TY, 4L * COLS), MemorySegment.ofArray(out), Rect.at(4, 1, 4 * 8),
                     Rect.of(4L * TW, TH));
+            q.finish(); // as with read: staged data is valid after finish
             float[] want = new float[out.length];
             java.util.Arrays.fill(want, -1f);
             float[] t = tileOf(m);
@@ -292,6 +293,7 @@ class MemoryObjectsIT {
             int[] out = new int[4 * 3 * 2];
             q.readRectWithEvent(dst, Rect.at(0, 0, 0), MemorySegment.ofArray(out), Rect.at(0, 0, 0),
                     Rect.of(4L * out.length, 1), e);
+            q.finish(); // staged into a Java array: valid after finish
             int[] want = new int[out.length];
             java.util.Arrays.fill(want, -5);
             for (int z = 0; z < 2; z++) {
@@ -434,6 +436,7 @@ class MemoryObjectsIT {
             q.writeImage(img, Rect.at(0, 0, 0), Rect.of(W, H), MemorySegment.ofArray(p), Rect.at(0, 0, 0));
             float[] all = new float[p.length];
             q.readImage(img, Rect.at(0, 0, 0), Rect.of(W, H), MemorySegment.ofArray(all), Rect.at(0, 0, 0));
+            q.finish();
             assertArrayEquals(p, all);
             // 3 x 2 pixels at (4, 3), packed
             q.readImage(img, Rect.at(4, 3, 0), Rect.of(3, 2), part.segment(), Rect.at(0, 0, 0));

@@ -25,7 +25,7 @@ import java.nio.ByteBuffer;
 public final class CommandQueue extends Remote {
     private final Context context;
     /** Non-heap data on its way through the heap: staging blocks, staged reads to copy out at the next finish. */
-    private final Staging staging;
+    final Staging staging;
     /** Heap blocks of the application used by one-way transfers since the last finish (see {@link Heap#pin}). */
     private final Pins pinned;
     /** The encoders of the commands that return events and take wait lists. */
@@ -394,8 +394,8 @@ public final class CommandQueue extends Remote {
 
     /**
      * Copies a rectangle of {@code src} (at {@code srcAt}) into {@code dst} at {@code dstAt}
-     * ({@code clEnqueueReadBufferRect}). Into heap memory the call is one-way (data valid after {@link #finish()});
-     * into other memory it waits for the queue and copies the data out before it returns.
+     * ({@code clEnqueueReadBufferRect}). One-way, as {@link #read}: the data is valid after {@link #finish()} returns,
+     * whatever {@code dst} is (other than heap memory, it goes through a heap block and is copied out at the finish).
      */
     public CommandQueue readRect(DeviceBuffer src, Rect.At srcAt, MemorySegment dst, Rect.At dstAt, Rect region) {
         MemoryCommands.transferRect(this, false, src, srcAt, dst, dstAt, region, 0, new Event[0]);
@@ -456,7 +456,7 @@ public final class CommandQueue extends Remote {
 
     /**
      * Reads the pixels {@code [origin, origin + region)} of {@code image} into {@code dst}
-     * ({@code clEnqueueReadImage}), as {@link #readRect} does (one-way into heap memory, else waits).
+     * ({@code clEnqueueReadImage}), as {@link #readRect} does (one-way; the data is valid after {@link #finish()}).
      */
     public CommandQueue readImage(Image image, Rect.At origin, Rect region, MemorySegment dst, Rect.At dstAt) {
         MemoryCommands.transferImage(this, false, image, origin, region, dst, dstAt, 0, new Event[0]);

@@ -88,10 +88,7 @@ final class MemoryCommands {
             if (write) {
                 q.keepUntilFinish(block);
             } else {
-                try (HeapBlock b = block) {
-                    q.finish();
-                    host.copyFrom(b.segment());
-                }
+                q.staging.copyOutAtFinish(block, host); // as read does: the data is valid after finish()
             }
         }
         return event;

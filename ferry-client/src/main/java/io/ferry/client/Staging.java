@@ -116,6 +116,12 @@ final class Staging {
         blocks.add(block);
     }
 
+    /** Keeps {@code block} until the next finish, which first copies its bytes into {@code to} (a staged read). */
+    synchronized void copyOutAtFinish(HeapBlock block, MemorySegment to) {
+        blocks.add(block);
+        copyOuts.add(new CopyOut(block.segment(), to));
+    }
+
     /** Whether a finish has staging blocks to free. */
     synchronized boolean holdsAny() {
         return !blocks.isEmpty();
