@@ -140,6 +140,7 @@ class LanesIT {
                     "raise lanes: in the host config"}) {
                 assertTrue(m.contains(part), m);
             }
+            assertFalse(m.contains("release objects"), "not the objects quota's hint: " + m);
             assertEquals(5, only.nop(5), "the refused connect disturbed nobody");
         }
     }

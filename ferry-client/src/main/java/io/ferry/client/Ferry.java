@@ -211,7 +211,8 @@ public final class Ferry implements AutoCloseable {
             region = LaneClaims.claim(whole, pid);
         } catch (RegionException e) {
             whole.close();
-            throw new FerryException(e.status(), e.getMessage());
+            // every lane is busy: the message names the holders and the fix (not the objects quota's hint)
+            throw new FerryException(e.status(), e.getMessage(), null, false);
         }
         try {
             long beat = region.hostHeartbeat();

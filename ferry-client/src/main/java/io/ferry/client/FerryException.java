@@ -20,15 +20,20 @@ public class FerryException extends RuntimeException {
     }
 
     public FerryException(Status status, String message, FailedCall failedCall) {
-        super(text(status, message));
+        this(status, message, failedCall, true);
+    }
+
+    /** {@code withHint} false: {@code message} already says what to do, and the status's general hint would mislead. */
+    FerryException(Status status, String message, FailedCall failedCall, boolean withHint) {
+        super(text(status, message, withHint));
         this.status = status;
         this.failedCall = failedCall;
     }
 
     /** "status message: message (hint)"; the hint once, left out where the message already says it. */
-    private static String text(Status status, String message) {
+    private static String text(Status status, String message, boolean withHint) {
         String hint = status.hint();
-        boolean said = hint.isEmpty() || message.contains(hint);
+        boolean said = !withHint || hint.isEmpty() || message.contains(hint);
         return status.message() + ": " + message + (said ? "" : " (" + hint + ")");
     }
 
