@@ -221,32 +221,37 @@ public final class CudaSession extends ComputeSession<CuObject> {
     // ---- queue commands ----
 
     @Override
-    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
-            throws BackendException {
+    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                             long[] waits) throws BackendException {
+        requireNoWaits(waits);
         commands.write(queue, buffer, offset, size, heapOffset, event);
     }
 
     @Override
-    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
-            throws BackendException {
+    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                            long[] waits) throws BackendException {
+        requireNoWaits(waits);
         commands.read(queue, buffer, offset, size, heapOffset, event);
     }
 
     @Override
-    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
-            throws BackendException {
+    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event,
+                            long[] waits) throws BackendException {
+        requireNoWaits(waits);
         commands.copy(queue, src, dst, srcOffset, dstOffset, size, event);
     }
 
     @Override
-    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
-            throws BackendException {
+    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
+                            long[] waits) throws BackendException {
+        requireNoWaits(waits);
         commands.fill(queue, buffer, pattern, offset, size, event);
     }
 
     @Override
-    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
-            throws BackendException {
+    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event,
+                              long[] waits) throws BackendException {
+        requireNoWaits(waits);
         commands.launch(queue, kernel, dims, offset, global, local, event);
     }
 

@@ -70,26 +70,32 @@ public interface BackendSession extends AutoCloseable {
 
     void setKernelArgLocal(long kernel, int index, long bytes) throws BackendException;
 
-    /** Heap → buffer. {@code event} is 0 or a new event handle signalled when the copy completes. */
-    void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
+    /**
+     * Heap → buffer, after the events of {@code waits} ({@link #NO_WAITS}: none; a backend without wait lists
+     * refuses others with {@link #requireNoWaits}). {@code event} is 0 or a new event handle signalled when the copy
+     * completes.
+     */
+    void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event, long[] waits)
             throws BackendException;
 
-    /** Buffer → heap; the data is valid once the queue is finished or the event completes. */
-    void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
+    /** Buffer → heap, after {@code waits}; the data is valid once the queue is finished or the event completes. */
+    void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event, long[] waits)
             throws BackendException;
 
-    void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
-            throws BackendException;
+    /** Buffer → buffer, after {@code waits}. */
+    void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event,
+                     long[] waits) throws BackendException;
 
-    void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
-            throws BackendException;
+    /** Fills with a repeated pattern, after {@code waits}. */
+    void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
+                     long[] waits) throws BackendException;
 
     /**
-     * Launches {@code kernel} over {@code dims} (1–3) dimensions. {@code local} is null for an implementation-chosen
-     * local size; {@code offset} may be null.
+     * Launches {@code kernel} over {@code dims} (1–3) dimensions, after {@code waits}. {@code local} is null for an
+     * implementation-chosen local size; {@code offset} may be null.
      */
-    void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
-            throws BackendException;
+    void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event,
+                       long[] waits) throws BackendException;
 
     /**
      * The session's memory objects beyond plain buffers (sub-buffers, rectangular transfers); by default every call
@@ -123,39 +129,34 @@ public interface BackendSession extends AutoCloseable {
         createQueue(queue, context, profiling, priority);
     }
 
-    /** As {@link #enqueueWrite(long, long, long, long, long, long)}, after the events of {@code waits}. */
-    default void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event,
-                              long[] waits) throws BackendException {
-        noWaits(waits);
-        enqueueWrite(queue, buffer, offset, size, heapOffset, event);
+    /** As the wait-list form, waiting for nothing. */
+    default void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
+            throws BackendException {
+        enqueueWrite(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
     }
 
-    /** As {@link #enqueueRead(long, long, long, long, long, long)}, after the events of {@code waits}. */
-    default void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event,
-                             long[] waits) throws BackendException {
-        noWaits(waits);
-        enqueueRead(queue, buffer, offset, size, heapOffset, event);
+    /** As the wait-list form, waiting for nothing. */
+    default void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
+            throws BackendException {
+        enqueueRead(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
     }
 
-    /** As {@link #enqueueCopy(long, long, long, long, long, long, long)}, after the events of {@code waits}. */
-    default void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event,
-                             long[] waits) throws BackendException {
-        noWaits(waits);
-        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event);
+    /** As the wait-list form, waiting for nothing. */
+    default void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
+            throws BackendException {
+        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event, NO_WAITS);
     }
 
-    /** As {@link #enqueueFill(long, long, MemorySegment, long, long, long)}, after the events of {@code waits}. */
-    default void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
-                             long[] waits) throws BackendException {
-        noWaits(waits);
-        enqueueFill(queue, buffer, pattern, offset, size, event);
+    /** As the wait-list form, waiting for nothing. */
+    default void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
+            throws BackendException {
+        enqueueFill(queue, buffer, pattern, offset, size, event, NO_WAITS);
     }
 
-    /** As {@link #enqueueLaunch(long, long, int, long[], long[], long[], long)}, after the events of {@code waits}. */
+    /** As the wait-list form, waiting for nothing. */
     default void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
-                               long event, long[] waits) throws BackendException {
-        noWaits(waits);
-        enqueueLaunch(queue, kernel, dims, offset, global, local, event);
+                               long event) throws BackendException {
+        enqueueLaunch(queue, kernel, dims, offset, global, local, event, NO_WAITS);
     }
 
     /**
@@ -189,7 +190,8 @@ public interface BackendSession extends AutoCloseable {
         throw unsupported("kernel work-group queries");
     }
 
-    private void noWaits(long[] waits) throws BackendException {
+    /** For a backend without wait lists: refuses a non-empty {@code waits} with UNSUPPORTED. */
+    default void requireNoWaits(long[] waits) throws BackendException {
         if (waits.length != 0) {
             throw unsupported("wait lists");
         }

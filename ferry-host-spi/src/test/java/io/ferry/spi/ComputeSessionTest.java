@@ -72,11 +72,11 @@ class ComputeSessionTest {
         @Override public void setKernelArgBuffer(long k, int i, long b) { }
         @Override public void setKernelArgValue(long k, int i, MemorySegment v) { }
         @Override public void setKernelArgLocal(long k, int i, long b) { }
-        @Override public void enqueueWrite(long q, long b, long o, long s, long h, long e) { }
-        @Override public void enqueueRead(long q, long b, long o, long s, long h, long e) { }
-        @Override public void enqueueCopy(long q, long s, long d, long so, long dof, long n, long e) { }
-        @Override public void enqueueFill(long q, long b, MemorySegment p, long o, long s, long e) { }
-        @Override public void enqueueLaunch(long q, long k, int d, long[] o, long[] g, long[] l, long e) { }
+        @Override public void enqueueWrite(long q, long b, long o, long s, long h, long e, long[] w) { }
+        @Override public void enqueueRead(long q, long b, long o, long s, long h, long e, long[] w) { }
+        @Override public void enqueueCopy(long q, long s, long d, long so, long dof, long n, long e, long[] w) { }
+        @Override public void enqueueFill(long q, long b, MemorySegment p, long o, long s, long e, long[] w) { }
+        @Override public void enqueueLaunch(long q, long k, int d, long[] o, long[] g, long[] l, long e, long[] w) { }
         @Override public void finish(long q) { }
         @Override public long[] waitEvent(long e) {
             return new long[2];

@@ -217,11 +217,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     // ---- enqueue ----
 
     @Override
-    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
-        enqueueWrite(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
-    }
-
-    @Override
     public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event, long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
@@ -233,11 +228,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     }
 
     @Override
-    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
-        enqueueRead(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
-    }
-
-    @Override
     public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event, long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
         ClObject.Buffer b = sameContext(q, get(buffer, ClObject.Buffer.class));
@@ -246,12 +236,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
                 eventOut(event));
         ClErrors.check("clEnqueueReadBuffer", rc, null);
         keepEvent(event, q);
-    }
-
-    @Override
-    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
-            throws BackendException {
-        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event, NO_WAITS);
     }
 
     @Override
@@ -267,12 +251,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     }
 
     @Override
-    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
-            throws BackendException {
-        enqueueFill(queue, buffer, pattern, offset, size, event, NO_WAITS);
-    }
-
-    @Override
     public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
                             long[] waits) throws BackendException {
         ClObject.Queue q = get(queue, ClObject.Queue.class);
@@ -283,12 +261,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
                 eventOut(event));
         ClErrors.check("clEnqueueFillBuffer", rc, null);
         keepEvent(event, q);
-    }
-
-    @Override
-    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local, long event)
-            throws BackendException {
-        enqueueLaunch(queue, kernel, dims, offset, global, local, event, NO_WAITS);
     }
 
     @Override

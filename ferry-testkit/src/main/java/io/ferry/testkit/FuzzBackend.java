@@ -210,14 +210,18 @@ final class FuzzBackend implements ComputeBackend {
         }
 
         @Override
-        public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event) {
+        public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                                 long[] waits) throws BackendException {
+            requireNoWaits(waits);
             byte[] b = buffer(buffer, offset, size);
             MemorySegment.copy(heapRange(heapOffset, size), ValueLayout.JAVA_BYTE, 0, b, (int) offset, (int) size);
             event(queue, event);
         }
 
         @Override
-        public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event) {
+        public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event,
+                                long[] waits) throws BackendException {
+            requireNoWaits(waits);
             byte[] b = buffer(buffer, offset, size);
             MemorySegment.copy(b, (int) offset, heapRange(heapOffset, size), ValueLayout.JAVA_BYTE, 0, (int) size);
             event(queue, event);
@@ -225,7 +229,8 @@ final class FuzzBackend implements ComputeBackend {
 
         @Override
         public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size,
-                                long event) {
+                                long event, long[] waits) throws BackendException {
+            requireNoWaits(waits);
             byte[] s = buffer(src, srcOffset, size);
             byte[] d = buffer(dst, dstOffset, size);
             System.arraycopy(s, (int) srcOffset, d, (int) dstOffset, (int) size);
@@ -233,7 +238,9 @@ final class FuzzBackend implements ComputeBackend {
         }
 
         @Override
-        public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event) {
+        public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
+                                long[] waits) throws BackendException {
+            requireNoWaits(waits);
             byte[] b = buffer(buffer, offset, size);
             long n = pattern.byteSize();
             if (n <= 0 || offset % n != 0 || size % n != 0) {
@@ -247,7 +254,8 @@ final class FuzzBackend implements ComputeBackend {
 
         @Override
         public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
-                                  long event) throws BackendException {
+                                  long event, long[] waits) throws BackendException {
+            requireNoWaits(waits);
             need(queue, "queue");
             need(kernel, "kernel");
             if (dims < 1 || dims > 3 || global.length != dims || (offset != null && offset.length != dims)

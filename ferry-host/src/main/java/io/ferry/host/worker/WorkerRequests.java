@@ -101,12 +101,6 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     }
 
     @Override
-    public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event)
-            throws BackendException {
-        enqueueWrite(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
-    }
-
-    @Override
     public void enqueueWrite(long queue, long buffer, long offset, long size, long heapOffset, long event,
                              long[] waits) throws BackendException {
         call(new Calls.BufferWrite(), true, WaitList.encode(waits, null), null, c -> c.queue(queue).buffer(buffer)
@@ -114,22 +108,10 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     }
 
     @Override
-    public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event)
-            throws BackendException {
-        enqueueRead(queue, buffer, offset, size, heapOffset, event, NO_WAITS);
-    }
-
-    @Override
     public void enqueueRead(long queue, long buffer, long offset, long size, long heapOffset, long event,
                             long[] waits) throws BackendException {
         call(new Calls.BufferRead(), true, WaitList.encode(waits, null), null, c -> c.queue(queue).buffer(buffer)
                 .offset(offset).size(size).heapOffset(heapOffset).event(event).waits(waits.length));
-    }
-
-    @Override
-    public void enqueueCopy(long queue, long src, long dst, long srcOffset, long dstOffset, long size, long event)
-            throws BackendException {
-        enqueueCopy(queue, src, dst, srcOffset, dstOffset, size, event, NO_WAITS);
     }
 
     @Override
@@ -141,22 +123,10 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     }
 
     @Override
-    public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event)
-            throws BackendException {
-        enqueueFill(queue, buffer, pattern, offset, size, event, NO_WAITS);
-    }
-
-    @Override
     public void enqueueFill(long queue, long buffer, MemorySegment pattern, long offset, long size, long event,
                             long[] waits) throws BackendException {
         call(new Calls.BufferFill(), true, WaitList.encode(waits, pattern), null, c -> c.queue(queue).buffer(buffer)
                 .offset(offset).size(size).event(event).waits(waits.length));
-    }
-
-    @Override
-    public void enqueueLaunch(long queue, long kernel, int dims, long[] offset, long[] global, long[] local,
-                              long event) throws BackendException {
-        enqueueLaunch(queue, kernel, dims, offset, global, local, event, NO_WAITS);
     }
 
     @Override
