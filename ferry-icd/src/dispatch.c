@@ -1,0 +1,236 @@
+/* dispatch.c: the ICD dispatch table. Every OpenCL 1.0-3.0 entry point is named here; the GL, D3D, DX9, EGL and
+ * EXT/KHR extension slots stay NULL (Ferry reports none of those extensions). References are weak while the
+ * table is being filled, so a missing function is a NULL slot; tests/dispatch_test.c fails on any. */
+#include "icd.h"
+
+#pragma weak clGetPlatformIDs
+#pragma weak clGetPlatformInfo
+#pragma weak clGetDeviceIDs
+#pragma weak clGetDeviceInfo
+#pragma weak clCreateContext
+#pragma weak clCreateContextFromType
+#pragma weak clRetainContext
+#pragma weak clReleaseContext
+#pragma weak clGetContextInfo
+#pragma weak clCreateCommandQueue
+#pragma weak clRetainCommandQueue
+#pragma weak clReleaseCommandQueue
+#pragma weak clGetCommandQueueInfo
+#pragma weak clSetCommandQueueProperty
+#pragma weak clCreateBuffer
+#pragma weak clCreateImage2D
+#pragma weak clCreateImage3D
+#pragma weak clRetainMemObject
+#pragma weak clReleaseMemObject
+#pragma weak clGetSupportedImageFormats
+#pragma weak clGetMemObjectInfo
+#pragma weak clGetImageInfo
+#pragma weak clCreateSampler
+#pragma weak clRetainSampler
+#pragma weak clReleaseSampler
+#pragma weak clGetSamplerInfo
+#pragma weak clCreateProgramWithSource
+#pragma weak clCreateProgramWithBinary
+#pragma weak clRetainProgram
+#pragma weak clReleaseProgram
+#pragma weak clBuildProgram
+#pragma weak clUnloadCompiler
+#pragma weak clGetProgramInfo
+#pragma weak clGetProgramBuildInfo
+#pragma weak clCreateKernel
+#pragma weak clCreateKernelsInProgram
+#pragma weak clRetainKernel
+#pragma weak clReleaseKernel
+#pragma weak clSetKernelArg
+#pragma weak clGetKernelInfo
+#pragma weak clGetKernelWorkGroupInfo
+#pragma weak clWaitForEvents
+#pragma weak clGetEventInfo
+#pragma weak clRetainEvent
+#pragma weak clReleaseEvent
+#pragma weak clGetEventProfilingInfo
+#pragma weak clFlush
+#pragma weak clFinish
+#pragma weak clEnqueueReadBuffer
+#pragma weak clEnqueueWriteBuffer
+#pragma weak clEnqueueCopyBuffer
+#pragma weak clEnqueueReadImage
+#pragma weak clEnqueueWriteImage
+#pragma weak clEnqueueCopyImage
+#pragma weak clEnqueueCopyImageToBuffer
+#pragma weak clEnqueueCopyBufferToImage
+#pragma weak clEnqueueMapBuffer
+#pragma weak clEnqueueMapImage
+#pragma weak clEnqueueUnmapMemObject
+#pragma weak clEnqueueNDRangeKernel
+#pragma weak clEnqueueTask
+#pragma weak clEnqueueNativeKernel
+#pragma weak clEnqueueMarker
+#pragma weak clEnqueueWaitForEvents
+#pragma weak clEnqueueBarrier
+#pragma weak clGetExtensionFunctionAddress
+#pragma weak clSetEventCallback
+#pragma weak clCreateSubBuffer
+#pragma weak clSetMemObjectDestructorCallback
+#pragma weak clCreateUserEvent
+#pragma weak clSetUserEventStatus
+#pragma weak clEnqueueReadBufferRect
+#pragma weak clEnqueueWriteBufferRect
+#pragma weak clEnqueueCopyBufferRect
+#pragma weak clCreateSubDevices
+#pragma weak clRetainDevice
+#pragma weak clReleaseDevice
+#pragma weak clCreateImage
+#pragma weak clCreateProgramWithBuiltInKernels
+#pragma weak clCompileProgram
+#pragma weak clLinkProgram
+#pragma weak clUnloadPlatformCompiler
+#pragma weak clGetKernelArgInfo
+#pragma weak clEnqueueFillBuffer
+#pragma weak clEnqueueFillImage
+#pragma weak clEnqueueMigrateMemObjects
+#pragma weak clEnqueueMarkerWithWaitList
+#pragma weak clEnqueueBarrierWithWaitList
+#pragma weak clGetExtensionFunctionAddressForPlatform
+#pragma weak clCreateCommandQueueWithProperties
+#pragma weak clCreatePipe
+#pragma weak clGetPipeInfo
+#pragma weak clSVMAlloc
+#pragma weak clSVMFree
+#pragma weak clEnqueueSVMFree
+#pragma weak clEnqueueSVMMemcpy
+#pragma weak clEnqueueSVMMemFill
+#pragma weak clEnqueueSVMMap
+#pragma weak clEnqueueSVMUnmap
+#pragma weak clCreateSamplerWithProperties
+#pragma weak clSetKernelArgSVMPointer
+#pragma weak clSetKernelExecInfo
+#pragma weak clCloneKernel
+#pragma weak clCreateProgramWithIL
+#pragma weak clEnqueueSVMMigrateMem
+#pragma weak clGetDeviceAndHostTimer
+#pragma weak clGetHostTimer
+#pragma weak clGetKernelSubGroupInfo
+#pragma weak clSetDefaultDeviceCommandQueue
+#pragma weak clSetProgramReleaseCallback
+#pragma weak clSetProgramSpecializationConstant
+#pragma weak clCreateBufferWithProperties
+#pragma weak clCreateImageWithProperties
+#pragma weak clSetContextDestructorCallback
+
+struct _cl_icd_dispatch ferry_dispatch = {
+    .clGetPlatformIDs = clGetPlatformIDs,
+    .clGetPlatformInfo = clGetPlatformInfo,
+    .clGetDeviceIDs = clGetDeviceIDs,
+    .clGetDeviceInfo = clGetDeviceInfo,
+    .clCreateContext = clCreateContext,
+    .clCreateContextFromType = clCreateContextFromType,
+    .clRetainContext = clRetainContext,
+    .clReleaseContext = clReleaseContext,
+    .clGetContextInfo = clGetContextInfo,
+    .clCreateCommandQueue = clCreateCommandQueue,
+    .clRetainCommandQueue = clRetainCommandQueue,
+    .clReleaseCommandQueue = clReleaseCommandQueue,
+    .clGetCommandQueueInfo = clGetCommandQueueInfo,
+    .clSetCommandQueueProperty = clSetCommandQueueProperty,
+    .clCreateBuffer = clCreateBuffer,
+    .clCreateImage2D = clCreateImage2D,
+    .clCreateImage3D = clCreateImage3D,
+    .clRetainMemObject = clRetainMemObject,
+    .clReleaseMemObject = clReleaseMemObject,
+    .clGetSupportedImageFormats = clGetSupportedImageFormats,
+    .clGetMemObjectInfo = clGetMemObjectInfo,
+    .clGetImageInfo = clGetImageInfo,
+    .clCreateSampler = clCreateSampler,
+    .clRetainSampler = clRetainSampler,
+    .clReleaseSampler = clReleaseSampler,
+    .clGetSamplerInfo = clGetSamplerInfo,
+    .clCreateProgramWithSource = clCreateProgramWithSource,
+    .clCreateProgramWithBinary = clCreateProgramWithBinary,
+    .clRetainProgram = clRetainProgram,
+    .clReleaseProgram = clReleaseProgram,
+    .clBuildProgram = clBuildProgram,
+    .clUnloadCompiler = clUnloadCompiler,
+    .clGetProgramInfo = clGetProgramInfo,
+    .clGetProgramBuildInfo = clGetProgramBuildInfo,
+    .clCreateKernel = clCreateKernel,
+    .clCreateKernelsInProgram = clCreateKernelsInProgram,
+    .clRetainKernel = clRetainKernel,
+    .clReleaseKernel = clReleaseKernel,
+    .clSetKernelArg = clSetKernelArg,
+    .clGetKernelInfo = clGetKernelInfo,
+    .clGetKernelWorkGroupInfo = clGetKernelWorkGroupInfo,
+    .clWaitForEvents = clWaitForEvents,
+    .clGetEventInfo = clGetEventInfo,
+    .clRetainEvent = clRetainEvent,
+    .clReleaseEvent = clReleaseEvent,
+    .clGetEventProfilingInfo = clGetEventProfilingInfo,
+    .clFlush = clFlush,
+    .clFinish = clFinish,
+    .clEnqueueReadBuffer = clEnqueueReadBuffer,
+    .clEnqueueWriteBuffer = clEnqueueWriteBuffer,
+    .clEnqueueCopyBuffer = clEnqueueCopyBuffer,
+    .clEnqueueReadImage = clEnqueueReadImage,
+    .clEnqueueWriteImage = clEnqueueWriteImage,
+    .clEnqueueCopyImage = clEnqueueCopyImage,
+    .clEnqueueCopyImageToBuffer = clEnqueueCopyImageToBuffer,
+    .clEnqueueCopyBufferToImage = clEnqueueCopyBufferToImage,
+    .clEnqueueMapBuffer = clEnqueueMapBuffer,
+    .clEnqueueMapImage = clEnqueueMapImage,
+    .clEnqueueUnmapMemObject = clEnqueueUnmapMemObject,
+    .clEnqueueNDRangeKernel = clEnqueueNDRangeKernel,
+    .clEnqueueTask = clEnqueueTask,
+    .clEnqueueNativeKernel = clEnqueueNativeKernel,
+    .clEnqueueMarker = clEnqueueMarker,
+    .clEnqueueWaitForEvents = clEnqueueWaitForEvents,
+    .clEnqueueBarrier = clEnqueueBarrier,
+    .clGetExtensionFunctionAddress = clGetExtensionFunctionAddress,
+    .clSetEventCallback = clSetEventCallback,
+    .clCreateSubBuffer = clCreateSubBuffer,
+    .clSetMemObjectDestructorCallback = clSetMemObjectDestructorCallback,
+    .clCreateUserEvent = clCreateUserEvent,
+    .clSetUserEventStatus = clSetUserEventStatus,
+    .clEnqueueReadBufferRect = clEnqueueReadBufferRect,
+    .clEnqueueWriteBufferRect = clEnqueueWriteBufferRect,
+    .clEnqueueCopyBufferRect = clEnqueueCopyBufferRect,
+    .clCreateSubDevices = clCreateSubDevices,
+    .clRetainDevice = clRetainDevice,
+    .clReleaseDevice = clReleaseDevice,
+    .clCreateImage = clCreateImage,
+    .clCreateProgramWithBuiltInKernels = clCreateProgramWithBuiltInKernels,
+    .clCompileProgram = clCompileProgram,
+    .clLinkProgram = clLinkProgram,
+    .clUnloadPlatformCompiler = clUnloadPlatformCompiler,
+    .clGetKernelArgInfo = clGetKernelArgInfo,
+    .clEnqueueFillBuffer = clEnqueueFillBuffer,
+    .clEnqueueFillImage = clEnqueueFillImage,
+    .clEnqueueMigrateMemObjects = clEnqueueMigrateMemObjects,
+    .clEnqueueMarkerWithWaitList = clEnqueueMarkerWithWaitList,
+    .clEnqueueBarrierWithWaitList = clEnqueueBarrierWithWaitList,
+    .clGetExtensionFunctionAddressForPlatform = clGetExtensionFunctionAddressForPlatform,
+    .clCreateCommandQueueWithProperties = clCreateCommandQueueWithProperties,
+    .clCreatePipe = clCreatePipe,
+    .clGetPipeInfo = clGetPipeInfo,
+    .clSVMAlloc = clSVMAlloc,
+    .clSVMFree = clSVMFree,
+    .clEnqueueSVMFree = clEnqueueSVMFree,
+    .clEnqueueSVMMemcpy = clEnqueueSVMMemcpy,
+    .clEnqueueSVMMemFill = clEnqueueSVMMemFill,
+    .clEnqueueSVMMap = clEnqueueSVMMap,
+    .clEnqueueSVMUnmap = clEnqueueSVMUnmap,
+    .clCreateSamplerWithProperties = clCreateSamplerWithProperties,
+    .clSetKernelArgSVMPointer = clSetKernelArgSVMPointer,
+    .clSetKernelExecInfo = clSetKernelExecInfo,
+    .clCloneKernel = clCloneKernel,
+    .clCreateProgramWithIL = clCreateProgramWithIL,
+    .clEnqueueSVMMigrateMem = clEnqueueSVMMigrateMem,
+    .clGetDeviceAndHostTimer = clGetDeviceAndHostTimer,
+    .clGetHostTimer = clGetHostTimer,
+    .clGetKernelSubGroupInfo = clGetKernelSubGroupInfo,
+    .clSetDefaultDeviceCommandQueue = clSetDefaultDeviceCommandQueue,
+    .clSetProgramReleaseCallback = clSetProgramReleaseCallback,
+    .clSetProgramSpecializationConstant = clSetProgramSpecializationConstant,
+    .clCreateBufferWithProperties = clCreateBufferWithProperties,
+    .clCreateImageWithProperties = clCreateImageWithProperties,
+    .clSetContextDestructorCallback = clSetContextDestructorCallback,
+};
