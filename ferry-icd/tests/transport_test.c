@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "icd.h"
 #include "transport_internal.h"
 
 static int failures;
+static ferry_conn *main_conn;
 
 #define CHECK(cond, ...) do {                                                   \
         if (!(cond)) {                                                          \
@@ -408,6 +410,48 @@ static void test_corrupt_ring(void) {
     ferry_disconnect(c);
 }
 
+/* ---- every lane held: the connect says who holds them and what to do ---- */
+static void test_lanes_busy(void) {
+    ferry_conn *more[16];
+    int n = 0, st = 0;
+    char err[1024];
+    while (n < 16 && (st = ferry_connect(&more[n], err, sizeof err)) == 0) {
+        n++;
+    }
+    CHECK(n >= 1 && st == FERRY_STATUS_QUOTA_EXCEEDED && strstr(err, "busy") && strstr(err, "lanes:"),
+          "after %d more connections: %d %s", n, st, err);
+    while (n > 0) {
+        ferry_disconnect(more[--n]);
+    }
+    st = ferry_connect(&more[0], err, sizeof err);
+    CHECK(st == 0, "a lane is free again: %s", err);
+    if (st == 0) ferry_disconnect(more[0]);
+}
+
+/* ---- a forked child must not touch its parent's session ---- */
+static void test_fork(void) {
+    ferry_conn *c = main_conn;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        uint64_t v = 1;
+        ferry_reply r;
+        int st = ferry_call(c, FERRY_OP_NOP, &v, 1, NULL, 0, &r);
+        int ok = st == FERRY_STATUS_SESSION_CLOSED && r.text && strstr(r.text, "fork");
+        ferry_reply_free(&r);
+        ok = ok && ferry_send(c, FERRY_OP_NOP, &v, 1, NULL, 0, 0) == FERRY_STATUS_SESSION_CLOSED;
+        exit(ok ? 0 : 1);      /* atexit: no GOODBYE on the parent's session */
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child saw its parent's session usable");
+    uint64_t v = 9;
+    ferry_reply r;
+    CHECK(ferry_call(c, FERRY_OP_NOP, &v, 1, NULL, 0, &r) == 0 && r.results[0] == 9, "the parent's session lives");
+    ferry_reply_free(&r);
+}
+
 /* ---- icd_common ---- */
 static void test_icd_common(void) {
     CHECK(ferry_cl_error(FERRY_STATUS_OK, CL_INVALID_MEM_OBJECT, "t", "") == CL_SUCCESS, "ok");
@@ -449,7 +493,6 @@ static void timed(const char *name, void (*f)(void)) {
     printf("  %-22s %6.0f ms\n", name, (double) (ferry_now_ns() - t) / 1e6);
 }
 
-static ferry_conn *main_conn;
 static void info_and_nop(void) { test_info_and_nop(main_conn); }
 static void heap(void) { test_heap(main_conn); }
 static void buffer_round_trip(void) { test_buffer_round_trip(main_conn); }
@@ -475,6 +518,8 @@ int main(void) {
     timed("heap", heap);
     timed("buffer and sticky", buffer_round_trip);
     timed("8 threads", threads);
+    timed("fork", test_fork);
+    timed("lanes busy", test_lanes_busy);
     timed("corrupt ring", test_corrupt_ring);
     uint64_t v = 3;
     CHECK(ferry_call(c, FERRY_OP_NOP, &v, 1, NULL, 0, NULL) == 0, "the first connection still works");
