@@ -86,7 +86,8 @@ struct _cl_program {
     cl_build_status status;
     cl_program_binary_type binary_type;
     char *options;                   /* the last build/compile/link's options */
-    char *log;                       /* the last build's log as the host answered it */
+    char *log;                       /* the last build's log */
+    int log_from_host;               /* log is INFO's CL_PROGRAM_BUILD_LOG (else the build call's reply) */
     atomic_uint kernels;             /* live kernels of this program */
     struct ferry_kernel_info *infos; /* per kernel name: argument info from the host */
     struct ferry_callback *release_callbacks;

@@ -46,9 +46,10 @@ cl_int ferry_query(int kind, uint64_t handle, uint64_t param, uint64_t index, in
     if (status == FERRY_STATUS_OK) {
         uint64_t n = r.results[0];
         if (heap_size > 0) {
-            if (n > heap_size) {
-                err = ferry_cl_error(FERRY_STATUS_INTERNAL, CL_INVALID_VALUE, call,
-                                     "the host answered more bytes than the heap range holds");
+            if (n > heap_size || r.results[1] != 1) {
+                err = CL_OUT_OF_RESOURCES;
+                ferry_log("%s: the value (%llu bytes) did not fit the heap range of %llu bytes", call,
+                          (unsigned long long) n, (unsigned long long) heap_size);
             } else {
                 *size = (size_t) n;
                 *out = calloc(1, 1);
