@@ -76,6 +76,9 @@ cl_int ferry_query(int kind, uint64_t handle, uint64_t param, uint64_t index, in
         err = CL_INVALID_OPERATION;
     } else if (status == FERRY_STATUS_INVALID_ARGUMENT) {
         err = CL_INVALID_VALUE;
+        if (ferry_log_enabled()) {
+            ferry_log("%s: %s", call, r.text ? r.text : "refused");
+        }
     } else {
         err = ferry_cl_error(status, CL_INVALID_VALUE, call, r.text);
     }
