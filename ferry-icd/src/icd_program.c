@@ -292,12 +292,14 @@ static cl_int check_devices(cl_program p, cl_uint num_devices, const cl_device_i
 
 /* The options to send: the guest's include directories (-I DIR, -IDIR) are dropped, as they name files the host's
  * compiler cannot see (and the host refuses options that read files); pyopencl, for one, always passes its own.
- * A source that #includes a guest file then fails to build, naming the file. malloc'd. */
+ * A source that #includes a guest file then fails to build, naming the file. -cl-kernel-arg-info is added: some
+ * compilers keep argument info (clSetKernelArg's guide) only with it. malloc'd. */
 static char *host_options(const char *options, const char *call) {
+    static const char arg_info[] = "-cl-kernel-arg-info";
     if (!options) {
-        return strdup("");
+        options = "";
     }
-    char *out = malloc(strlen(options) + 1);
+    char *out = malloc(strlen(options) + sizeof arg_info + 1);
     if (!out) {
         return NULL;
     }
@@ -331,6 +333,9 @@ static char *host_options(const char *options, const char *call) {
         p = e;
     }
     out[n] = 0;
+    if (!strstr(out, arg_info)) {
+        strcpy(out + n, n ? " -cl-kernel-arg-info" : arg_info);
+    }
     return out;
 }
 
