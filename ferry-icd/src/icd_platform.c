@@ -228,7 +228,10 @@ static void make_devices(void) {
             atomic_store(&device_count, n);
             atomic_store(&devices_made, 1); /* a host that cannot be reached is tried again at the next call */
         } else {
-            ferry_log("no Ferry host: %s", ferry_icd_connect_error());
+            static atomic_int told;
+            if (!atomic_exchange(&told, 1)) {
+                ferry_log("no Ferry host (no devices until one answers): %s", ferry_icd_connect_error());
+            }
         }
     }
     pthread_mutex_unlock(&devices_lock);
