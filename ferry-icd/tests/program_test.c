@@ -8,6 +8,7 @@
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,52 @@ static void test_compile_link(cl_context ctx, cl_device_id d) {
     clReleaseProgram(h);
 }
 
+/* Threads sharing one program: kernels made, arguments set, queries and releases at once. */
+struct shared { cl_program program; cl_device_id device; int errors; pthread_mutex_t lock; };
+
+static void *worker(void *arg) {
+    struct shared *sh = arg;
+    int bad = 0;
+    for (int i = 0; i < 20; i++) {
+        cl_int err;
+        cl_kernel k = clCreateKernel(sh->program, i % 2 ? "add" : "scale", &err);
+        if (!k) {
+            bad++;
+            continue;
+        }
+        float s = 1;
+        int v[4] = { 1, 2, 3, 4 };
+        bad += (i % 2 ? clSetKernelArg(k, 2, sizeof s, &s) : clSetKernelArg(k, 1, sizeof v, v)) != CL_SUCCESS;
+        char name[64];
+        bad += clGetDeviceInfo(sh->device, CL_DEVICE_NAME, sizeof name, name, NULL) != CL_SUCCESS;
+        cl_kernel_arg_address_qualifier aq;
+        bad += clGetKernelArgInfo(k, 0, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof aq, &aq, NULL) != CL_SUCCESS;
+        bad += clReleaseKernel(k) != CL_SUCCESS;
+    }
+    pthread_mutex_lock(&sh->lock);
+    sh->errors += bad;
+    pthread_mutex_unlock(&sh->lock);
+    return NULL;
+}
+
+static void test_threads(cl_context ctx, cl_device_id d) {
+    cl_int err;
+    struct shared sh = { build(ctx, source, NULL, &err), d, 0, PTHREAD_MUTEX_INITIALIZER };
+    CHECK(err == CL_SUCCESS, "build %d", err);
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        pthread_create(&t[i], NULL, worker, &sh);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+    }
+    CHECK(sh.errors == 0, "%d calls failed in threads", sh.errors);
+    cl_uint refs = 0;
+    CHECK_ERR(clGetProgramInfo(sh.program, CL_PROGRAM_REFERENCE_COUNT, sizeof refs, &refs, NULL), CL_SUCCESS);
+    CHECK(refs == 1, "program refs after the threads: %u", refs);
+    clReleaseProgram(sh.program);
+}
+
 int main(void) {
     cl_platform_id p;
     cl_device_id d;
@@ -447,6 +494,7 @@ int main(void) {
     test_clone_runs(ctx, d);
     test_binaries(ctx, d);
     test_compile_link(ctx, d);
+    test_threads(ctx, d);
     CHECK_ERR(clReleaseContext(ctx), CL_SUCCESS);
     if (failures) {
         printf("program_test: %d failed\n", failures);
