@@ -698,6 +698,10 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
     case CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED:
         return CL_INVALID_VALUE;
     default:
+        /* outside the core range only the params of extensions Ferry keeps (command buffers, SPIR: dropped) */
+        if ((param_name < 0x1000 || param_name > 0x10FF) && param_name != CL_DEVICE_PCI_BUS_INFO_KHR) {
+            return CL_INVALID_VALUE;
+        }
         break;
     }
     const void *b;
