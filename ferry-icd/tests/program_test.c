@@ -358,6 +358,55 @@ static void test_clone_runs(cl_context ctx, cl_device_id d) {
     clReleaseProgram(p);
 }
 
+/* Image and sampler arguments: a read through them. */
+static void test_image_args(cl_context ctx, cl_device_id d) {
+    cl_bool images = CL_FALSE;
+    clGetDeviceInfo(d, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+    if (!images) {
+        printf("note: the device has no images: image and sampler arguments not checked\n");
+        return;
+    }
+    cl_int err;
+    const char *src = "kernel void r(read_only image2d_t im, sampler_t s, global float4 *o) {\n"
+                      "    o[0] = read_imagef(im, s, (int2)(1, 0));\n}\n";
+    cl_program p = build(ctx, src, NULL, &err);
+    CHECK(err == CL_SUCCESS, "image program %d", err);
+    cl_kernel k = clCreateKernel(p, "r", &err);
+    cl_image_format fmt = { CL_RGBA, CL_FLOAT };
+    cl_image_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.image_type = CL_MEM_OBJECT_IMAGE2D;
+    desc.image_width = 2;
+    desc.image_height = 1;
+    float pixels[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    cl_mem im = clCreateImage(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, &fmt, &desc, pixels, &err);
+    CHECK(im && err == CL_SUCCESS, "image %d", err);
+    cl_sampler smp = clCreateSampler(ctx, CL_FALSE, CL_ADDRESS_CLAMP_TO_EDGE, CL_FILTER_NEAREST, &err);
+    CHECK(smp && err == CL_SUCCESS, "sampler %d", err);
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, 4 * sizeof(float), NULL, &err);
+    cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
+    if (!k || !im || !smp || !out || !q) {
+        return;
+    }
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof out, &out), CL_INVALID_MEM_OBJECT); /* a buffer for an image */
+    CHECK_ERR(clSetKernelArg(k, 1, sizeof im, &im), CL_INVALID_SAMPLER);
+    CHECK_ERR(clSetKernelArg(k, 1, 4, &smp), CL_INVALID_ARG_SIZE);
+    CHECK_ERR(clSetKernelArg(k, 2, sizeof smp, &smp), CL_INVALID_MEM_OBJECT); /* a sampler for a buffer */
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof im, &im), CL_SUCCESS);
+    CHECK_ERR(clSetKernelArg(k, 1, sizeof smp, &smp), CL_SUCCESS);
+    CHECK_ERR(clSetKernelArg(k, 2, sizeof out, &out), CL_SUCCESS);
+    CHECK_ERR(clEnqueueTask(q, k, 0, NULL, NULL), CL_SUCCESS);
+    float got[4] = { 0, 0, 0, 0 };
+    CHECK_ERR(clEnqueueReadBuffer(q, out, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL), CL_SUCCESS);
+    CHECK(got[0] == 5 && got[3] == 8, "read through image and sampler: %g %g %g %g", got[0], got[1], got[2], got[3]);
+    clReleaseCommandQueue(q);
+    clReleaseMemObject(out);
+    clReleaseSampler(smp);
+    clReleaseMemObject(im);
+    clReleaseKernel(k);
+    clReleaseProgram(p);
+}
+
 static void test_binaries(cl_context ctx, cl_device_id d) {
     cl_int err;
     cl_program p = build(ctx, source, NULL, &err);
@@ -492,6 +541,7 @@ int main(void) {
     test_builds(ctx, d);
     test_kernels(ctx, d);
     test_clone_runs(ctx, d);
+    test_image_args(ctx, d);
     test_binaries(ctx, d);
     test_compile_link(ctx, d);
     test_threads(ctx, d);
