@@ -359,6 +359,26 @@ static void long_wait_lists(void)
     clReleaseCommandQueue(q);
 }
 
+/* A command the host refuses: clFinish reports it once, its event is failed. */
+static void async_failure(void)
+{
+    cl_int err;
+    cl_command_queue q = clCreateCommandQueue(test_context, test_device, 0, &err);
+    cl_kernel k = test_kernel("add");   /* no arguments set */
+    size_t g = 64;
+    cl_event e;
+    CHECK_CL(clEnqueueNDRangeKernel(q, k, 1, NULL, &g, NULL, 0, NULL, &e));
+    CHECK_ERR(clFinish(q), CL_INVALID_KERNEL_ARGS);
+    CHECK_CL(clFinish(q));
+    cl_int st = 0;
+    CHECK_CL(clGetEventInfo(e, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL));
+    CHECK(st < 0, "the refused launch's event: status %d", st);
+    CHECK_ERR(clWaitForEvents(1, &e), CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+    clReleaseEvent(e);
+    clReleaseKernel(k);
+    clReleaseCommandQueue(q);
+}
+
 /* ---- threads ---- */
 
 struct worker { int id; int failures; };
@@ -429,6 +449,7 @@ int main(void)
     markers_barriers();
     out_of_order();
     long_wait_lists();
+    async_failure();
     threads();
     clReleaseKernel(add_kernel);
     CHECK_CL(clReleaseContext(test_context));
