@@ -41,6 +41,8 @@ cl_int ferry_q_wait(cl_command_queue q, uint64_t event, const char *call, const 
 int ferry_wait_call(int op, uint64_t handle, ferry_reply *r);
 /* Where the application wants an event: a handle for the command (0 when event is NULL). After sending, wrap it. */
 cl_int ferry_event_out(cl_command_queue q, cl_command_type type, uint64_t handle, cl_event *event);
+/* Waits until the context's queues have completed what was enqueued so far (1), or says it could not (0). */
+int ferry_queues_quiesce(cl_context context);
 /* The context's internal in-order queue (initialising buffers and images from host memory). */
 cl_command_queue ferry_internal_queue(cl_context context);
 

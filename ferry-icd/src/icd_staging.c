@@ -7,11 +7,10 @@
  * guest copies chunk i+1 while the device moves chunk i. A 1 GiB transfer thus needs no 1 GiB heap.
  *
  * Non-blocking transfers return after the last chunk is sent. Their blocks stay in use until the queue's next
- * clFinish, which frees them. A non-blocking read's last chunks are copied into the application's memory at
- * the first of: clFinish of the queue; clWaitForEvents on the read's event; a later blocking command of the same
- * in-order queue (its completion implies the read's). OpenCL makes the data valid only after one of those
- * (or after the event is seen complete through clGetEventInfo, which Ferry does not cover: applications that
- * poll the status instead of waiting should wait or finish before using the data).
+ * clFinish, which frees them. A non-blocking read's last chunks are copied into the application's memory
+ * (a per-queue list of pending copy-outs) at the first of: clFinish of the queue; clWaitForEvents on the read's
+ * event; the read's event seen complete (clGetEventInfo, a callback: copied before either reports it); a later
+ * blocking command of the same in-order queue (its completion implies the read's).
  *
  * A transfer finishes the queue itself every 256 chunks (the host counts commands in flight until a finish),
  * and once when the heap has no room for a block while the queue holds staging blocks of its own. */

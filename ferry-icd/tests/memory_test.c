@@ -241,6 +241,39 @@ static void maps(void)
     free(ref);
 }
 
+/* An ALLOC_HOST_PTR buffer released while a kernel still writes it: its heap memory is not handed to the next
+ * buffer before the kernel is done. */
+static void release_in_flight(void)
+{
+    size_t words = 1 << 16, n = words * 4;
+    cl_int err;
+    cl_kernel spin = test_kernel("spin");
+    cl_mem b1 = buffer(CL_MEM_ALLOC_HOST_PTR, n, NULL);
+    cl_uint iters = 500;   /* some milliseconds: well under the host's watchdog */
+    CHECK_CL(clSetKernelArg(spin, 0, sizeof b1, &b1));
+    CHECK_CL(clSetKernelArg(spin, 1, sizeof iters, &iters));
+    cl_command_queue q2 = clCreateCommandQueue(test_context, test_device, 0, &err);   /* another queue */
+    CHECK_CL(clEnqueueNDRangeKernel(q2, spin, 1, NULL, &words, NULL, 0, NULL, NULL));
+    CHECK_CL(clFlush(q2));
+    CHECK_CL(clReleaseMemObject(b1));
+    cl_mem b2 = buffer(CL_MEM_ALLOC_HOST_PTR, n, NULL);
+    uint8_t *m = clEnqueueMapBuffer(q, b2, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, n, 0, NULL, NULL, &err);
+    CHECK(m != NULL, "map: %d", err);
+    if (m) {
+        memset(m, 0x3c, n);
+        CHECK_CL(clEnqueueUnmapMemObject(q, b2, m, 0, NULL, NULL));
+    }
+    CHECK_CL(clFinish(q));
+    uint8_t *want = malloc(n);
+    memset(want, 0x3c, n);
+    expect(b2, want, n, "a new ALLOC_HOST_PTR buffer after releasing one a kernel was writing");
+    CHECK_CL(clFinish(q2));
+    clReleaseCommandQueue(q2);
+    clReleaseMemObject(b2);
+    clReleaseKernel(spin);
+    free(want);
+}
+
 static void sub_buffers(void)
 {
     cl_uint align_bits = 0;
@@ -508,6 +541,7 @@ int main(void)
     odd_transfers();
     big_transfers();
     maps();
+    release_in_flight();
     sub_buffers();
     fill_copy();
     rects();
