@@ -274,6 +274,62 @@ static void release_in_flight(void)
     free(want);
 }
 
+static int destructor_calls;
+
+static void CL_CALLBACK on_destroy(cl_mem m, void *data)
+{
+    destructor_calls += (int)(intptr_t)data;
+}
+
+static void objects(void)
+{
+    cl_int err;
+    cl_mem b = buffer(CL_MEM_READ_ONLY, 100, NULL);
+    CHECK_CL(clSetMemObjectDestructorCallback(b, on_destroy, (void *)1));
+    CHECK_CL(clSetMemObjectDestructorCallback(b, on_destroy, (void *)10));
+    CHECK_ERR(clSetMemObjectDestructorCallback(b, NULL, NULL), CL_INVALID_VALUE);
+    CHECK_CL(clRetainMemObject(b));
+    CHECK_CL(clReleaseMemObject(b));
+    CHECK(destructor_calls == 0, "destructor ran early");
+    cl_mem_flags f = 0;
+    size_t size = 0;
+    cl_mem_object_type t = 0;
+    CHECK_CL(clGetMemObjectInfo(b, CL_MEM_FLAGS, sizeof f, &f, NULL));
+    CHECK_CL(clGetMemObjectInfo(b, CL_MEM_SIZE, sizeof size, &size, NULL));
+    CHECK_CL(clGetMemObjectInfo(b, CL_MEM_TYPE, sizeof t, &t, NULL));
+    CHECK(f == CL_MEM_READ_ONLY && size == 100 && t == CL_MEM_OBJECT_BUFFER, "buffer info");
+    CHECK_ERR(clGetMemObjectInfo(b, CL_MEM_SIZE, 1, &size, NULL), CL_INVALID_VALUE);
+    CHECK_CL(clReleaseMemObject(b));
+    CHECK(destructor_calls == 11, "destructor callbacks: %d", destructor_calls);
+    cl_mem_properties none[] = {0};
+    cl_mem p = clCreateBufferWithProperties(test_context, none, CL_MEM_READ_WRITE, 64, NULL, &err);
+    CHECK(p && err == CL_SUCCESS, "clCreateBufferWithProperties: %d", err);
+    clReleaseMemObject(p);
+    cl_mem_properties bad[] = {0x5555, 1, 0};
+    CHECK(!clCreateBufferWithProperties(test_context, bad, CL_MEM_READ_WRITE, 64, NULL, &err)
+          && err == CL_INVALID_PROPERTY, "unknown memory property: %d", err);
+    cl_bool images = CL_FALSE;
+    clGetDeviceInfo(test_device, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+    if (images) {
+        cl_sampler_properties sp[] = {CL_SAMPLER_NORMALIZED_COORDS, CL_FALSE, CL_SAMPLER_ADDRESSING_MODE,
+                                      CL_ADDRESS_CLAMP_TO_EDGE, 0};
+        cl_sampler s = clCreateSamplerWithProperties(test_context, sp, &err);
+        CHECK(s && err == CL_SUCCESS, "clCreateSamplerWithProperties: %d", err);
+        cl_addressing_mode am = 0;
+        cl_bool norm = CL_TRUE;
+        if (s) {
+            CHECK_CL(clGetSamplerInfo(s, CL_SAMPLER_ADDRESSING_MODE, sizeof am, &am, NULL));
+            CHECK_CL(clGetSamplerInfo(s, CL_SAMPLER_NORMALIZED_COORDS, sizeof norm, &norm, NULL));
+            CHECK(am == CL_ADDRESS_CLAMP_TO_EDGE && norm == CL_FALSE, "sampler properties");
+            clReleaseSampler(s);
+        }
+        CHECK(!clCreateSampler(test_context, CL_TRUE, 0x9999, CL_FILTER_NEAREST, &err) && err == CL_INVALID_VALUE,
+              "bad addressing mode: %d", err);
+    }
+    CHECK(clSVMAlloc(test_context, CL_MEM_READ_WRITE, 64, 0) == NULL, "SVM");
+    CHECK(!clCreatePipe(test_context, 0, 4, 4, NULL, &err) && err == CL_INVALID_OPERATION, "pipe: %d", err);
+}
+
 static void sub_buffers(void)
 {
     cl_uint align_bits = 0;
@@ -542,6 +598,7 @@ int main(void)
     big_transfers();
     maps();
     release_in_flight();
+    objects();
     sub_buffers();
     fill_copy();
     rects();
