@@ -163,16 +163,17 @@ void ferry_stage_destroy(cl_command_queue q)
     q->stage = NULL;
 }
 
-int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size)
+int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size, cl_int *err)
 {
     ferry_conn *c = ferry_icd_conn();
+    *err = CL_SUCCESS;
     if (!c) {
         return -1;
     }
     int64_t off = ferry_heap_alloc(c, size);
     if (off < 0 && ferry_stage_holds(q)) {
-        ferry_q_finish(q, "staging (heap full)");
-        off = ferry_heap_alloc(c, size);
+        *err = ferry_q_finish(q, "staging (heap full)");
+        off = *err == CL_SUCCESS ? ferry_heap_alloc(c, size) : -1;
     }
     return off;
 }
@@ -193,10 +194,11 @@ static cl_int no_room(const char *call, uint64_t n, uint64_t smallest)
 }
 
 /* Up to MAX_BLOCKS blocks of one size for n bytes; returns how many (0: none, the heap is full). */
-static int allocate_ring(cl_command_queue q, uint64_t n, int64_t *ring, uint64_t *chunk)
+static int allocate_ring(cl_command_queue q, uint64_t n, int64_t *ring, uint64_t *chunk, cl_int *err)
 {
     ferry_conn *c = ferry_icd_conn();
     int reclaimed = 0;
+    *err = CL_SUCCESS;
     for (;;) {
         uint64_t free_bytes = ferry_heap_free_bytes(c);
         uint64_t smallest = n < MIN_CHUNK ? n : MIN_CHUNK;
@@ -214,7 +216,9 @@ static int allocate_ring(cl_command_queue q, uint64_t n, int64_t *ring, uint64_t
         if (first < 0) {
             if (!reclaimed && ferry_stage_holds(q)) {
                 reclaimed = 1;
-                ferry_q_finish(q, "staging (heap full)");
+                if ((*err = ferry_q_finish(q, "staging (heap full)")) != CL_SUCCESS) {
+                    return 0;   /* an earlier command of the queue failed: that is this call's report */
+                }
                 continue;
             }
             return 0;
@@ -245,9 +249,10 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
     int ooo = (q->properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     int64_t ring[MAX_BLOCKS];
     uint64_t chunk = 0;
-    int k = allocate_ring(q, n, ring, &chunk);
+    cl_int aerr;
+    int k = allocate_ring(q, n, ring, &chunk, &aerr);
     if (k == 0) {
-        return no_room(call, n, n < MIN_CHUNK ? n : MIN_CHUNK);
+        return aerr != CL_SUCCESS ? aerr : no_room(call, n, n < MIN_CHUNK ? n : MIN_CHUNK);
     }
     uint8_t *base = ferry_heap_base(c);
     uint8_t *p = ptr;
