@@ -264,20 +264,30 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
     cl_int err = CL_SUCCESS;
     uint64_t sent = 0;
     int app_sent = 0;
+    /* In an in-order queue a chunk's completion implies its predecessors': the blocks are used in groups of
+     * k / 2, only the last chunk of a group carries an event, and one wait frees the whole group. */
+    uint64_t g = ooo || k < 2 ? 1 : (uint64_t)k / 2;
+    int64_t done = -1;   /* every chunk up to this one has completed */
     for (uint64_t i = 0; i < count && err == CL_SUCCESS; i++) {
         int slot = (int)(i % (uint64_t)k);
         if (i > 0 && i % FINISH_EVERY == 0 && (err = ferry_q_finish(q, call)) != CL_SUCCESS) {
             break;
         }
-        if (ev[slot]) {
-            err = ferry_q_wait(q, ev[slot], call, w, NULL);
-            ferry_release_handle(ev[slot]);
-            ev[slot] = 0;
-            if (err != CL_SUCCESS) {
-                break;
+        if (i >= (uint64_t)k) {
+            uint64_t prev = i - k;   /* the chunk that used this block last */
+            if ((int64_t)prev > done) {
+                uint64_t t = prev - prev % g + g - 1;   /* its group's last chunk: sent, with an event */
+                int ts = (int)(t % (uint64_t)k);
+                err = ferry_q_wait(q, ev[ts], call, w, NULL);
+                ferry_release_handle(ev[ts]);
+                ev[ts] = 0;
+                if (err != CL_SUCCESS) {
+                    break;
+                }
+                done = (int64_t)t;
             }
             if (reading) {
-                memcpy(p + (i - k) * chunk, base + ring[slot], chunk);
+                memcpy(p + prev * chunk, base + ring[slot], chunk);
             }
         }
         uint64_t at = i * chunk, len = n - at < chunk ? n - at : chunk;
@@ -288,7 +298,7 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
         uint64_t e = 0;
         if (last && app && !ooo) {
             e = app;
-        } else if (i + k < count || ooo || (blocking && last)) {
+        } else if (((i + 1) % g == 0 && i - i % g + k < count) || ooo || (blocking && last)) {
             e = ferry_handle();
         }
         const ferry_waits *ws = i == 0 || ooo ? w : &ferry_no_waits;
