@@ -63,7 +63,7 @@ struct _cl_device_id {
     /* ---- icd_platform.c ---- */
     pthread_mutex_t lock;            /* guards cache */
     struct ferry_info_entry *cache;  /* the host's clGetDeviceInfo answers, per param */
-    int no_info;                     /* the host's backend answers no INFO: DEVICE_INFO's fields only */
+    atomic_int no_info;              /* the host's backend answers no INFO: DEVICE_INFO's fields only */
 };
 
 struct _cl_context {

@@ -497,9 +497,8 @@ cl_int CL_API_CALL clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t ar
             }
             a.kind = ARG_LOCAL;
             a.size = arg_size;
-        } else if (address == CL_KERNEL_ARG_ADDRESS_GLOBAL || address == CL_KERNEL_ARG_ADDRESS_CONSTANT) {
-            err = mem_arg(arg_size, arg_value, 0, &a);
         } else {
+            /* images are __global to some compilers, samplers __private: the type tells them apart */
             arg_info(kernel, arg_index, 1);
             arg_info(kernel, arg_index, 2);
             const char *type = info->type_name;
@@ -510,15 +509,17 @@ cl_int CL_API_CALL clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t ar
                 if (!arg_value) {
                     return CL_INVALID_ARG_VALUE;
                 }
-                cl_sampler s = *(const cl_sampler *) arg_value;
-                if (!ferry_valid(s, FERRY_MAGIC_SAMPLER)) {
+                cl_sampler smp = *(const cl_sampler *) arg_value;
+                if (!ferry_valid(smp, FERRY_MAGIC_SAMPLER)) {
                     return CL_INVALID_SAMPLER;
                 }
                 a.kind = ARG_SAMPLER;
-                a.handle = s->o.handle;
+                a.handle = smp->o.handle;
             } else if ((type && strncmp(type, "image", 5) == 0)
                        || (info->access != 0 && info->access != CL_KERNEL_ARG_ACCESS_NONE)) {
                 err = mem_arg(arg_size, arg_value, 1, &a);
+            } else if (address == CL_KERNEL_ARG_ADDRESS_GLOBAL || address == CL_KERNEL_ARG_ADDRESS_CONSTANT) {
+                err = mem_arg(arg_size, arg_value, 0, &a);
             } else {
                 err = value_arg(arg_size, arg_value,
                                 type_size(type, ferry_device_pointer_size(kernel->program->context->device)), &a);

@@ -138,7 +138,7 @@ static cl_int host_param(cl_device_id d, cl_device_info param, const void **byte
             return e->err;
         }
     }
-    int no_info = d->no_info;
+    int no_info = atomic_load(&d->no_info);
     pthread_mutex_unlock(&d->lock);
     if (no_info) {
         return CL_INVALID_VALUE;
@@ -149,9 +149,7 @@ static cl_int host_param(cl_device_id d, cl_device_info param, const void **byte
     cl_int err = ferry_query(FERRY_INFO_DEVICE, d->index, param, 0, 0, 0, &out, &n, &unsupported,
                              "clGetDeviceInfo");
     if (unsupported) {
-        pthread_mutex_lock(&d->lock);
-        d->no_info = 1;
-        pthread_mutex_unlock(&d->lock);
+        atomic_store(&d->no_info, 1);
         return CL_INVALID_VALUE;
     }
     if (err != CL_SUCCESS && err != CL_INVALID_VALUE) {
@@ -545,7 +543,7 @@ static cl_int answer_capped(cl_device_id d, cl_device_info param, size_t cap, si
     size_t n;
     cl_int err = host_param(d, param, &b, &n);
     if (err != CL_SUCCESS) {
-        return d->no_info ? answer_fallback(d, param, size, value, size_ret) : err;
+        return atomic_load(&d->no_info) ? answer_fallback(d, param, size, value, size_ret) : err;
     }
     size_t v = 0;
     memcpy(&v, b, n < sizeof v ? n : sizeof v);
@@ -700,6 +698,10 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
     case CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED:
         return CL_INVALID_VALUE;
     default:
+        /* outside the core range only the params of extensions Ferry keeps (command buffers, SPIR: dropped) */
+        if ((param_name < 0x1000 || param_name > 0x10FF) && param_name != CL_DEVICE_PCI_BUS_INFO_KHR) {
+            return CL_INVALID_VALUE;
+        }
         break;
     }
     const void *b;
@@ -708,7 +710,7 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
     if (err == CL_SUCCESS) {
         return ferry_info(b, n, size, value, ret);
     }
-    if (d->no_info) {
+    if (atomic_load(&d->no_info)) {
         return answer_fallback(d, param_name, size, value, ret);
     }
     return err;

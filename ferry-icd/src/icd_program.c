@@ -357,11 +357,12 @@ static cl_int begin_build(cl_program p, const char *options) {
     return err;
 }
 
-/* The log in a host reply: a failure's message carries "build log:\n" before the log itself. */
+/* The log in a host reply: a failed build's message carries "build log:\n" before the log itself; a refusal (options
+ * not allowed, a quota) is its own log, so the application's usual log printing shows why. */
 static char *reply_log(const ferry_reply *r) {
     const char *t = r->text ? r->text : "";
     const char *mark = strstr(t, "build log:\n");
-    return strdup(mark ? mark + strlen("build log:\n") : (r->status == FERRY_STATUS_OK ? t : ""));
+    return strdup(mark ? mark + strlen("build log:\n") : t);
 }
 
 static void end_build(cl_program p, const ferry_reply *r, cl_build_status status, cl_program_binary_type type) {
@@ -730,10 +731,14 @@ cl_int CL_API_CALL clGetProgramBuildInfo(cl_program program, cl_device_id device
             if (ferry_query(FERRY_INFO_PROGRAM_BUILD, p->o.handle, CL_PROGRAM_BUILD_LOG, 0, 0, 0, &out, &n, NULL,
                             "clGetProgramBuildInfo") == CL_SUCCESS) {
                 pthread_mutex_lock(&p->lock);
-                free(p->log);
-                p->log = out;
+                if (n > 1 && strlen(out) > 0) { /* an empty log keeps the call's message (a refusal's reason) */
+                    free(p->log);
+                    p->log = out;
+                    out = NULL;
+                }
                 p->log_from_host = 1;
                 pthread_mutex_unlock(&p->lock);
+                free(out);
             }
         }
         pthread_mutex_lock(&p->lock);

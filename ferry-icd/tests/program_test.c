@@ -8,6 +8,7 @@
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
 #include <CL/cl_ext.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,55 @@ static void test_clone_runs(cl_context ctx, cl_device_id d) {
     clReleaseProgram(p);
 }
 
+/* Image and sampler arguments: a read through them. */
+static void test_image_args(cl_context ctx, cl_device_id d) {
+    cl_bool images = CL_FALSE;
+    clGetDeviceInfo(d, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, NULL);
+    if (!images) {
+        printf("note: the device has no images: image and sampler arguments not checked\n");
+        return;
+    }
+    cl_int err;
+    const char *src = "kernel void r(read_only image2d_t im, sampler_t s, global float4 *o) {\n"
+                      "    o[0] = read_imagef(im, s, (int2)(1, 0));\n}\n";
+    cl_program p = build(ctx, src, NULL, &err);
+    CHECK(err == CL_SUCCESS, "image program %d", err);
+    cl_kernel k = clCreateKernel(p, "r", &err);
+    cl_image_format fmt = { CL_RGBA, CL_FLOAT };
+    cl_image_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.image_type = CL_MEM_OBJECT_IMAGE2D;
+    desc.image_width = 2;
+    desc.image_height = 1;
+    float pixels[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    cl_mem im = clCreateImage(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, &fmt, &desc, pixels, &err);
+    CHECK(im && err == CL_SUCCESS, "image %d", err);
+    cl_sampler smp = clCreateSampler(ctx, CL_FALSE, CL_ADDRESS_CLAMP_TO_EDGE, CL_FILTER_NEAREST, &err);
+    CHECK(smp && err == CL_SUCCESS, "sampler %d", err);
+    cl_mem out = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, 4 * sizeof(float), NULL, &err);
+    cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
+    if (!k || !im || !smp || !out || !q) {
+        return;
+    }
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof out, &out), CL_INVALID_MEM_OBJECT); /* a buffer for an image */
+    CHECK_ERR(clSetKernelArg(k, 1, sizeof im, &im), CL_INVALID_SAMPLER);
+    CHECK_ERR(clSetKernelArg(k, 1, 4, &smp), CL_INVALID_ARG_SIZE);
+    CHECK_ERR(clSetKernelArg(k, 2, sizeof smp, &smp), CL_INVALID_MEM_OBJECT); /* a sampler for a buffer */
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof im, &im), CL_SUCCESS);
+    CHECK_ERR(clSetKernelArg(k, 1, sizeof smp, &smp), CL_SUCCESS);
+    CHECK_ERR(clSetKernelArg(k, 2, sizeof out, &out), CL_SUCCESS);
+    CHECK_ERR(clEnqueueTask(q, k, 0, NULL, NULL), CL_SUCCESS);
+    float got[4] = { 0, 0, 0, 0 };
+    CHECK_ERR(clEnqueueReadBuffer(q, out, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL), CL_SUCCESS);
+    CHECK(got[0] == 5 && got[3] == 8, "read through image and sampler: %g %g %g %g", got[0], got[1], got[2], got[3]);
+    clReleaseCommandQueue(q);
+    clReleaseMemObject(out);
+    clReleaseSampler(smp);
+    clReleaseMemObject(im);
+    clReleaseKernel(k);
+    clReleaseProgram(p);
+}
+
 static void test_binaries(cl_context ctx, cl_device_id d) {
     cl_int err;
     cl_program p = build(ctx, source, NULL, &err);
@@ -437,6 +487,52 @@ static void test_compile_link(cl_context ctx, cl_device_id d) {
     clReleaseProgram(h);
 }
 
+/* Threads sharing one program: kernels made, arguments set, queries and releases at once. */
+struct shared { cl_program program; cl_device_id device; int errors; pthread_mutex_t lock; };
+
+static void *worker(void *arg) {
+    struct shared *sh = arg;
+    int bad = 0;
+    for (int i = 0; i < 20; i++) {
+        cl_int err;
+        cl_kernel k = clCreateKernel(sh->program, i % 2 ? "add" : "scale", &err);
+        if (!k) {
+            bad++;
+            continue;
+        }
+        float s = 1;
+        int v[4] = { 1, 2, 3, 4 };
+        bad += (i % 2 ? clSetKernelArg(k, 2, sizeof s, &s) : clSetKernelArg(k, 1, sizeof v, v)) != CL_SUCCESS;
+        char name[64];
+        bad += clGetDeviceInfo(sh->device, CL_DEVICE_NAME, sizeof name, name, NULL) != CL_SUCCESS;
+        cl_kernel_arg_address_qualifier aq;
+        bad += clGetKernelArgInfo(k, 0, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof aq, &aq, NULL) != CL_SUCCESS;
+        bad += clReleaseKernel(k) != CL_SUCCESS;
+    }
+    pthread_mutex_lock(&sh->lock);
+    sh->errors += bad;
+    pthread_mutex_unlock(&sh->lock);
+    return NULL;
+}
+
+static void test_threads(cl_context ctx, cl_device_id d) {
+    cl_int err;
+    struct shared sh = { build(ctx, source, NULL, &err), d, 0, PTHREAD_MUTEX_INITIALIZER };
+    CHECK(err == CL_SUCCESS, "build %d", err);
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        pthread_create(&t[i], NULL, worker, &sh);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+    }
+    CHECK(sh.errors == 0, "%d calls failed in threads", sh.errors);
+    cl_uint refs = 0;
+    CHECK_ERR(clGetProgramInfo(sh.program, CL_PROGRAM_REFERENCE_COUNT, sizeof refs, &refs, NULL), CL_SUCCESS);
+    CHECK(refs == 1, "program refs after the threads: %u", refs);
+    clReleaseProgram(sh.program);
+}
+
 int main(void) {
     cl_platform_id p;
     cl_device_id d;
@@ -445,8 +541,10 @@ int main(void) {
     test_builds(ctx, d);
     test_kernels(ctx, d);
     test_clone_runs(ctx, d);
+    test_image_args(ctx, d);
     test_binaries(ctx, d);
     test_compile_link(ctx, d);
+    test_threads(ctx, d);
     CHECK_ERR(clReleaseContext(ctx), CL_SUCCESS);
     if (failures) {
         printf("program_test: %d failed\n", failures);
