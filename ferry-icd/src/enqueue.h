@@ -41,6 +41,8 @@ cl_int ferry_q_wait(cl_command_queue q, uint64_t event, const char *call, const 
 int ferry_wait_call(int op, uint64_t handle, ferry_reply *r);
 /* Where the application wants an event: a handle for the command (0 when event is NULL). After sending, wrap it. */
 cl_int ferry_event_out(cl_command_queue q, cl_command_type type, uint64_t handle, cl_event *event);
+/* Waits until the context's queues have completed what was enqueued so far (1), or says it could not (0). */
+int ferry_queues_quiesce(cl_context context);
 /* The context's internal in-order queue (initialising buffers and images from host memory). */
 cl_command_queue ferry_internal_queue(cl_context context);
 
@@ -66,8 +68,9 @@ void ferry_stage_put_back(cl_command_queue q, struct ferry_stage *s);
 void ferry_stage_settle_tag(cl_command_queue q, uint64_t tag);
 int ferry_stage_holds(cl_command_queue q);
 void ferry_stage_destroy(cl_command_queue q);
-/* A heap block of size for staging; when the heap is full and q holds blocks, finishes q once and retries. */
-int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size);
+/* A heap block of size for staging; when the heap is full and q holds blocks, finishes q once and retries (*err:
+ * that finish's error, the queue's earlier failure, which the caller reports; else CL_SUCCESS). -1: no room. */
+int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size, cl_int *err);
 
 /* Moves n bytes between ptr (ordinary memory) and buffer range [offset, offset + n), through heap blocks in
  * pipelined chunks (write: op BUFFER_WRITE; read: BUFFER_READ). */

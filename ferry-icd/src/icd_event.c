@@ -165,6 +165,9 @@ cl_int ferry_event_status(cl_event e)
         }
     }
     ferry_reply_free(&r);
+    if (s == CL_COMPLETE && e->queue) {
+        ferry_stage_settle_tag(e->queue, e->o.handle);   /* a non-blocking staged read's data, before anyone sees it */
+    }
     ferry_event_settled(e, s, NULL);
     return atomic_load(&e->status);
 }
@@ -285,6 +288,9 @@ cl_int clWaitForEvents(cl_uint n, const cl_event *list)
             int st = ferry_wait_call(FERRY_OP_EVENT_WAIT, e->o.handle, &r);
             if (st == 0) {
                 cl_ulong times[4] = {r.results[2], r.results[3], r.results[0], r.results[1]};
+                if (e->queue) {
+                    ferry_stage_settle_tag(e->queue, e->o.handle);
+                }
                 ferry_event_settled(e, CL_COMPLETE, times);
             } else if (st != FERRY_STATUS_UNKNOWN_HANDLE) {
                 ferry_cl_error(st, CL_INVALID_EVENT, "clWaitForEvents", r.text);   /* logs it */

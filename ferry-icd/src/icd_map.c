@@ -114,11 +114,11 @@ void *clEnqueueMapBuffer(cl_command_queue q, cl_mem b, cl_bool blocking, cl_map_
             if (b->flags & CL_MEM_USE_HOST_PTR) {
                 mp->kind = MAP_HOST;
                 ptr = (uint8_t *)b->host_ptr + offset;
-            } else if ((mp->block = ferry_stage_alloc(q, size)) >= 0) {
+            } else if ((mp->block = ferry_stage_alloc(q, size, &rc)) >= 0) {
                 mp->kind = MAP_BLOCK;
                 ptr = base + mp->block;
-            } else {
-                mp->kind = MAP_OWNED;
+            } else if (rc == CL_SUCCESS) {
+                mp->kind = MAP_OWNED;   /* the heap is full: ordinary memory, staged */
                 ptr = aligned_alloc(4096, (size + 4095) & ~(size_t)4095);
                 rc = ptr ? CL_SUCCESS : CL_MAP_FAILURE;
             }

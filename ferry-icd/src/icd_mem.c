@@ -298,12 +298,15 @@ cl_int clReleaseMemObject(cl_mem m)
         cb = n;
     }
     if (m->heap_owned) {
-        /* Commands of the application's queues that still use it must be finished by now (OpenCL lets them run
-         * on after the release; Ferry frees the heap block at once: finish queues before releasing a
-         * CL_MEM_ALLOC_HOST_PTR buffer that commands still use). */
+        /* OpenCL lets commands that use the buffer run on after its release, and the host's buffer is this heap
+         * memory: it is given back only once the context's queues have completed what they hold (else it stays
+         * allocated: a leak rather than memory a kernel may still write). */
         ferry_conn *c = ferry_icd_conn();
-        if (c) {
+        if (c && ferry_queues_quiesce(m->context)) {
             ferry_heap_free(c, m->heap_offset);
+        } else if (ferry_log_enabled()) {
+            ferry_log("clReleaseMemObject: the queues of the buffer's context could not be waited for; its %zu heap "
+                      "bytes stay allocated", m->size);
         }
     }
     cl_mem parent = m->parent;

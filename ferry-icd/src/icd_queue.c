@@ -228,6 +228,76 @@ cl_int ferry_event_out(cl_command_queue q, cl_command_type type, uint64_t handle
 
 /* ---- queues ---- */
 
+/* Live queues (application and internal ones), for ferry_queues_quiesce. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static cl_command_queue *live;
+static size_t live_n, live_cap;
+
+static void live_add(cl_command_queue q)
+{
+    pthread_mutex_lock(&live_lock);
+    if (live_n == live_cap) {
+        size_t cap = live_cap ? live_cap * 2 : 16;
+        cl_command_queue *grown = realloc(live, sizeof *grown * cap);
+        if (grown) {
+            live = grown;
+            live_cap = cap;
+        }
+    }
+    if (live_n < live_cap) {
+        live[live_n++] = q;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(cl_command_queue q)
+{
+    pthread_mutex_lock(&live_lock);
+    for (size_t i = 0; i < live_n; i++) {
+        if (live[i] == q) {
+            live[i] = live[--live_n];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* Waits (a marker and its EVENT_WAIT, once: never for an unset user event) until every command enqueued so far
+ * on the context's queues has completed. 1 when they have, 0 when that could not be established. Used before
+ * heap memory that commands may still use is given back (the release of a CL_MEM_ALLOC_HOST_PTR buffer). */
+int ferry_queues_quiesce(cl_context context)
+{
+    ferry_conn *c = ferry_icd_conn();
+    if (!c) {
+        return 0;
+    }
+    pthread_mutex_lock(&live_lock);
+    uint64_t *handles = live_n ? malloc(sizeof *handles * live_n) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; handles && i < live_n; i++) {
+        if (live[i]->context == context) {
+            handles[n++] = live[i]->o.handle;
+        }
+    }
+    int ok = live_n == 0 || handles != NULL;
+    pthread_mutex_unlock(&live_lock);
+    for (size_t i = 0; i < n && ok; i++) {
+        uint64_t m = ferry_new_handle(c);
+        uint64_t a[FERRY_MARKER_ARGC] = {handles[i], m, 0};
+        if (ferry_send(c, FERRY_OP_MARKER, a, FERRY_MARKER_ARGC, NULL, 0, 0) != 0) {
+            ok = 0;
+            break;
+        }
+        uint64_t wa[FERRY_EVENT_WAIT_ARGC] = {m};
+        ferry_reply r;
+        ok = ferry_call(c, FERRY_OP_EVENT_WAIT, wa, FERRY_EVENT_WAIT_ARGC, NULL, 0, &r) == 0;
+        ferry_reply_free(&r);
+        ferry_release_handle(m);
+    }
+    free(handles);
+    return ok;
+}
+
 static cl_command_queue queue_create(cl_context context, cl_device_id device, cl_command_queue_properties props,
                                      int internal, cl_int *err)
 {
@@ -281,6 +351,7 @@ static cl_command_queue queue_create(cl_context context, cl_device_id device, cl
     if (!internal) {
         clRetainContext(context);
     }
+    live_add(q);
     *err = CL_SUCCESS;
     return q;
 }
@@ -349,8 +420,26 @@ cl_int clReleaseCommandQueue(cl_command_queue q)
     if (atomic_fetch_sub(&q->o.refs, 1) != 1) {
         return CL_SUCCESS;
     }
-    /* The queue's work completes (OpenCL's implicit flush); its staged reads are copied out. */
-    ferry_q_finish(q, "clReleaseCommandQueue");
+    /* OpenCL's release only flushes; but staged reads still owe their copies and staging blocks their heap
+     * space: one FINISH settles them. It is not retried: when the queue waits for a user event nobody has set,
+     * the blocks are left to the session (a leak) rather than the release blocking. */
+    struct ferry_stage *s = ferry_stage_take(q);
+    if (s) {
+        ferry_conn *c = ferry_icd_conn();
+        uint64_t a[FERRY_FINISH_ARGC] = {q->o.handle};
+        ferry_reply r;
+        int st = c ? ferry_call(c, FERRY_OP_FINISH, a, FERRY_FINISH_ARGC, NULL, 0, &r) : FERRY_STATUS_HOST_UNAVAILABLE;
+        if (st == 0 || (c && r.sticky)) {
+            ferry_stage_settle(s, 1);
+        } else if (ferry_log_enabled()) {
+            ferry_log("clReleaseCommandQueue: the queue could not be finished (%s); its staging blocks stay allocated",
+                      c && r.text ? r.text : "no session");
+        }
+        if (c) {
+            ferry_reply_free(&r);
+        }
+    }
+    live_remove(q);
     ferry_release_handle(q->o.handle);
     ferry_stage_destroy(q);
     q->o.magic = FERRY_MAGIC_DEAD;
@@ -465,6 +554,7 @@ void ferry_mem_context_released(cl_context context)
     pthread_mutex_unlock(&internal_lock);
     if (i) {
         ferry_q_finish(i->q, "clReleaseContext");
+        live_remove(i->q);
         ferry_release_handle(i->q->o.handle);
         ferry_stage_destroy(i->q);
         i->q->o.magic = FERRY_MAGIC_DEAD;

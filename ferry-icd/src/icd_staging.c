@@ -7,11 +7,10 @@
  * guest copies chunk i+1 while the device moves chunk i. A 1 GiB transfer thus needs no 1 GiB heap.
  *
  * Non-blocking transfers return after the last chunk is sent. Their blocks stay in use until the queue's next
- * clFinish, which frees them. A non-blocking read's last chunks are copied into the application's memory at
- * the first of: clFinish of the queue; clWaitForEvents on the read's event; a later blocking command of the same
- * in-order queue (its completion implies the read's). OpenCL makes the data valid only after one of those
- * (or after the event is seen complete through clGetEventInfo, which Ferry does not cover: applications that
- * poll the status instead of waiting should wait or finish before using the data).
+ * clFinish, which frees them. A non-blocking read's last chunks are copied into the application's memory
+ * (a per-queue list of pending copy-outs) at the first of: clFinish of the queue; clWaitForEvents on the read's
+ * event; the read's event seen complete (clGetEventInfo, a callback: copied before either reports it); a later
+ * blocking command of the same in-order queue (its completion implies the read's).
  *
  * A transfer finishes the queue itself every 256 chunks (the host counts commands in flight until a finish),
  * and once when the heap has no room for a block while the queue holds staging blocks of its own. */
@@ -164,16 +163,17 @@ void ferry_stage_destroy(cl_command_queue q)
     q->stage = NULL;
 }
 
-int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size)
+int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size, cl_int *err)
 {
     ferry_conn *c = ferry_icd_conn();
+    *err = CL_SUCCESS;
     if (!c) {
         return -1;
     }
     int64_t off = ferry_heap_alloc(c, size);
     if (off < 0 && ferry_stage_holds(q)) {
-        ferry_q_finish(q, "staging (heap full)");
-        off = ferry_heap_alloc(c, size);
+        *err = ferry_q_finish(q, "staging (heap full)");
+        off = *err == CL_SUCCESS ? ferry_heap_alloc(c, size) : -1;
     }
     return off;
 }
@@ -194,10 +194,11 @@ static cl_int no_room(const char *call, uint64_t n, uint64_t smallest)
 }
 
 /* Up to MAX_BLOCKS blocks of one size for n bytes; returns how many (0: none, the heap is full). */
-static int allocate_ring(cl_command_queue q, uint64_t n, int64_t *ring, uint64_t *chunk)
+static int allocate_ring(cl_command_queue q, uint64_t n, int64_t *ring, uint64_t *chunk, cl_int *err)
 {
     ferry_conn *c = ferry_icd_conn();
     int reclaimed = 0;
+    *err = CL_SUCCESS;
     for (;;) {
         uint64_t free_bytes = ferry_heap_free_bytes(c);
         uint64_t smallest = n < MIN_CHUNK ? n : MIN_CHUNK;
@@ -215,7 +216,9 @@ static int allocate_ring(cl_command_queue q, uint64_t n, int64_t *ring, uint64_t
         if (first < 0) {
             if (!reclaimed && ferry_stage_holds(q)) {
                 reclaimed = 1;
-                ferry_q_finish(q, "staging (heap full)");
+                if ((*err = ferry_q_finish(q, "staging (heap full)")) != CL_SUCCESS) {
+                    return 0;   /* an earlier command of the queue failed: that is this call's report */
+                }
                 continue;
             }
             return 0;
@@ -246,9 +249,10 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
     int ooo = (q->properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     int64_t ring[MAX_BLOCKS];
     uint64_t chunk = 0;
-    int k = allocate_ring(q, n, ring, &chunk);
+    cl_int aerr;
+    int k = allocate_ring(q, n, ring, &chunk, &aerr);
     if (k == 0) {
-        return no_room(call, n, n < MIN_CHUNK ? n : MIN_CHUNK);
+        return aerr != CL_SUCCESS ? aerr : no_room(call, n, n < MIN_CHUNK ? n : MIN_CHUNK);
     }
     uint8_t *base = ferry_heap_base(c);
     uint8_t *p = ptr;
@@ -260,20 +264,30 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
     cl_int err = CL_SUCCESS;
     uint64_t sent = 0;
     int app_sent = 0;
+    /* In an in-order queue a chunk's completion implies its predecessors': the blocks are used in groups of
+     * k / 2, only the last chunk of a group carries an event, and one wait frees the whole group. */
+    uint64_t g = ooo || k < 2 ? 1 : (uint64_t)k / 2;
+    int64_t done = -1;   /* every chunk up to this one has completed */
     for (uint64_t i = 0; i < count && err == CL_SUCCESS; i++) {
         int slot = (int)(i % (uint64_t)k);
         if (i > 0 && i % FINISH_EVERY == 0 && (err = ferry_q_finish(q, call)) != CL_SUCCESS) {
             break;
         }
-        if (ev[slot]) {
-            err = ferry_q_wait(q, ev[slot], call, w, NULL);
-            ferry_release_handle(ev[slot]);
-            ev[slot] = 0;
-            if (err != CL_SUCCESS) {
-                break;
+        if (i >= (uint64_t)k) {
+            uint64_t prev = i - k;   /* the chunk that used this block last */
+            if ((int64_t)prev > done) {
+                uint64_t t = prev - prev % g + g - 1;   /* its group's last chunk: sent, with an event */
+                int ts = (int)(t % (uint64_t)k);
+                err = ferry_q_wait(q, ev[ts], call, w, NULL);
+                ferry_release_handle(ev[ts]);
+                ev[ts] = 0;
+                if (err != CL_SUCCESS) {
+                    break;
+                }
+                done = (int64_t)t;
             }
             if (reading) {
-                memcpy(p + (i - k) * chunk, base + ring[slot], chunk);
+                memcpy(p + prev * chunk, base + ring[slot], chunk);
             }
         }
         uint64_t at = i * chunk, len = n - at < chunk ? n - at : chunk;
@@ -284,7 +298,7 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
         uint64_t e = 0;
         if (last && app && !ooo) {
             e = app;
-        } else if (i + k < count || ooo || (blocking && last)) {
+        } else if (((i + 1) % g == 0 && i - i % g + k < count) || ooo || (blocking && last)) {
             e = ferry_handle();
         }
         const ferry_waits *ws = i == 0 || ooo ? w : &ferry_no_waits;

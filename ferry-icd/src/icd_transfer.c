@@ -228,9 +228,10 @@ cl_int ferry_rect_staged(cl_command_queue q, const char *call, int reading, size
     uint64_t bsize = (uint64_t)rb * per_rows * per_slices;
     int64_t blocks[2] = {-1, -1};
     int k = 0;
-    blocks[k] = ferry_stage_alloc(q, bsize);
+    cl_int aerr;
+    blocks[k] = ferry_stage_alloc(q, bsize, &aerr);
     if (blocks[k] < 0) {
-        return CL_OUT_OF_RESOURCES;
+        return aerr != CL_SUCCESS ? aerr : CL_OUT_OF_RESOURCES;
     }
     k++;
     uint64_t count = r1 == per_rows ? (r2 + per_slices - 1) / per_slices
