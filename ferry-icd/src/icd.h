@@ -60,6 +60,9 @@ struct _cl_device_id {
     cl_command_queue_properties queue_properties;
     char name[256], vendor[256], version[256];
     /* ---- icd_platform.c ---- */
+    pthread_mutex_t lock;            /* guards cache */
+    struct ferry_info_entry *cache;  /* the host's clGetDeviceInfo answers, per param */
+    int no_info;                     /* the host's backend answers no INFO: DEVICE_INFO's fields only */
 };
 
 struct _cl_context {
@@ -69,12 +72,25 @@ struct _cl_context {
     void (CL_CALLBACK *notify)(const char *, const void *, size_t, void *);
     void *notify_data;
     /* ---- icd_context.c ---- */
+    pthread_mutex_t lock;            /* guards destructors */
+    struct ferry_callback *destructors;
 };
 
 struct _cl_program {
     ferry_object o;
     cl_context context;
     /* ---- icd_program.c ---- */
+    pthread_mutex_t lock;            /* guards everything below */
+    char *source; size_t source_size; /* clCreateProgramWithSource's text (NULL for other programs) */
+    int from_binary, from_link;
+    cl_build_status status;
+    cl_program_binary_type binary_type;
+    char *options;                   /* the last build/compile/link's options */
+    char *log;                       /* the last build's log */
+    int log_from_host;               /* log is INFO's CL_PROGRAM_BUILD_LOG (else the build call's reply) */
+    atomic_uint kernels;             /* live kernels of this program */
+    struct ferry_kernel_info *infos; /* per kernel name: argument info from the host */
+    struct ferry_callback *release_callbacks;
 };
 
 struct _cl_kernel {
@@ -83,6 +99,9 @@ struct _cl_kernel {
     char *name;
     cl_uint num_args;
     /* ---- icd_program.c ---- */
+    struct ferry_kernel_info *info;  /* shared with the program (lives as long as it) */
+    struct ferry_arg *args;          /* each argument's last value, num_args of them (for clCloneKernel) */
+    pthread_mutex_t lock;            /* guards args */
 };
 
 struct _cl_command_queue {
