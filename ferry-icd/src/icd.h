@@ -110,6 +110,9 @@ struct _cl_command_queue {
     cl_device_id device;
     cl_command_queue_properties properties;
     /* ---- icd_queue.c ---- */
+    pthread_mutex_t lock;            /* guards stage */
+    struct ferry_stage *stage;       /* staging blocks and copy-outs the next finish settles (icd_staging.c) */
+    cl_queue_properties *props; size_t props_size;   /* clCreateCommandQueueWithProperties' list, as given */
 };
 
 struct _cl_mem {
@@ -122,6 +125,15 @@ struct _cl_mem {
     int64_t heap_offset;             /* -1: device memory; else the buffer lives in the heap at this offset */
     cl_mem parent; size_t origin;    /* sub-buffers */
     /* ---- icd_mem.c ---- */
+    pthread_mutex_t lock;            /* guards maps and destructors */
+    struct ferry_mapping *maps;      /* live mappings (icd_map.c) */
+    cl_uint map_count;
+    struct ferry_mem_callback *destructors;
+    int heap_owned;                  /* heap_offset is a block this object allocated (ALLOC_HOST_PTR) */
+    int coherent;                    /* heap-backed on a CPU device: the heap bytes are the buffer's bytes */
+    cl_image_format format;          /* images */
+    size_t width, height, depth, array_size, row_pitch, slice_pitch, pixel_bytes;
+    cl_mem_properties *props; size_t props_size;
 };
 
 struct _cl_event {
@@ -130,6 +142,12 @@ struct _cl_event {
     cl_command_queue queue;          /* NULL for a user event */
     cl_command_type command;
     /* ---- icd_event.c ---- */
+    atomic_int status;               /* last known execution status; <= CL_COMPLETE is final */
+    pthread_mutex_t lock;            /* guards times and callbacks */
+    int have_times;
+    cl_ulong times[4];               /* queued, submit, start, end (ns, the host device's clock) */
+    struct ferry_event_callback *callbacks;
+    int user;                        /* a user event */
 };
 
 struct _cl_sampler {
@@ -139,6 +157,7 @@ struct _cl_sampler {
     cl_addressing_mode addressing;
     cl_filter_mode filter;
     /* ---- icd_mem.c ---- */
+    cl_sampler_properties *props; size_t props_size;
 };
 
 /* ---- shared helpers (icd_common.c) ---- */
