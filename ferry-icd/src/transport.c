@@ -641,7 +641,7 @@ const char *ferry_guest_name(const ferry_conn *c) {
 }
 
 uint64_t ferry_new_handle(ferry_conn *c) {
-    return atomic_fetch_add(&c->handles, 1) + 1;
+    return c ? atomic_fetch_add(&c->handles, 1) + 1 : 0;
 }
 
 /* ---- the heartbeat thread: our GUEST_HEARTBEAT, the host's heartbeat, our session ---- */
@@ -836,14 +836,11 @@ static int handshake(ferry_conn *c, char *err, size_t n) {
     while (ferry_load64(r->words + FERRY_LANE_CONNECT_ACK_OFFSET) != c->nonce) {
         beating |= ferry_load64(r->base + FERRY_HDR_HOST_HEARTBEAT_OFFSET) != beat;
         if (ferry_now_ns() - start > CONNECT_TIMEOUT_NS) {
-            snprintf(err, n, "%s within %llu ms; is the host running (./ferry host) and serving guest '%s'? "
-                     "(FERRY_HOST takes unix:SOCKET, file:REGION or pci:ADDRESS)",
+            snprintf(err, n, "%.320s: %s within %llu ms; is the host running (./ferry host) and serving guest "
+                     "'%s'? (FERRY_HOST takes unix:SOCKET, file:REGION or pci:ADDRESS)", r->where,
                      beating ? "the host serving it did not accept the connection" :
                                "no host is serving it (its heartbeat is not moving)",
                      CONNECT_TIMEOUT_NS / 1000000, r->guest);
-            char tmp[1024];
-            snprintf(tmp, sizeof tmp, "%s: %s", r->where, err);
-            snprintf(err, n, "%s", tmp);
             return FERRY_STATUS_HOST_UNAVAILABLE;
         }
         ferry_nap_ns(nap);

@@ -234,7 +234,7 @@ static int secret_from_environment(const char *guest, uint8_t secret[SECRET_LENG
         if ((st.st_mode & 077) != 0) {
             close(fd);
             return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_SECRET_FILE %s is readable by other users (mode "
-                        "%03o): the secret proves guest '%s''s identity; run chmod 600 %s", file,
+                        "%03o): the secret proves the identity of guest '%s'; run chmod 600 %s", file,
                         (unsigned) (st.st_mode & 0777), guest, file);
         }
         char raw[512];
@@ -416,7 +416,7 @@ static int open_socket(ferry_region *r, const address *a, const char *guest, cha
                     "sealed against shrinking (seals %d); a host of another version? use matching versions",
                     a->path, guest, seals);
     }
-    snprintf(r->where, sizeof r->where, "the region from unix:%s", a->path);
+    cat3(r->where, sizeof r->where, "the region from unix:", a->path, "");
     st = map_fd(r, fd, size, r->where, err, n);
     close(fd);
     return st;
@@ -543,12 +543,12 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
     char chosen[4400] = {0}, found[1024] = {0};
     char want[64] = {0};
     if (a->path[0] != 0) {
-        snprintf(want, sizeof want, "%s", a->path);
+        cat3(want, sizeof want, a->path, "", "");
         for (char *q = want; *q; q++) *q = (char) tolower((unsigned char) *q);
         if (strlen(want) == 7 && want[2] == ':' && want[5] == '.') {    /* 00:04.0: domain 0 */
             char full[64];
-            snprintf(full, sizeof full, "0000:%s", want);
-            snprintf(want, sizeof want, "%s", full);
+            cat3(full, sizeof full, "0000:", want, "");
+            cat3(want, sizeof want, full, "", "");
         }
     }
     DIR *d = opendir(root);
@@ -561,7 +561,7 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
     int count = 0;
     while ((e = readdir(d)) != NULL && count < 256) {
         if (e->d_name[0] != '.' && strlen(e->d_name) < 64) {
-            snprintf(names[count++], 64, "%s", e->d_name);
+            cat3(names[count++], 64, e->d_name, "", "");
         }
     }
     closedir(d);
@@ -572,6 +572,10 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
         cat3(dev, sizeof dev, root, "/", names[i]);
         int wanted = want[0] != 0 && strcmp(names[i], want) == 0;
         if (want[0] != 0 && !wanted) {
+            if (is_ivshmem(dev)) {      /* named in the message only: not enabled, not mapped */
+                size_t fl = strlen(found);
+                cat3(found + fl, sizeof found - fl, fl ? ", " : "", names[i], "");
+            }
             continue;
         }
         if (!is_ivshmem(dev)) {

@@ -48,4 +48,12 @@ class OpenClBackendTest {
         assertEquals(1, ClDevice.majorVersion("OpenCL 1.2 CUDA"));
         assertEquals(1, ClDevice.majorVersion("garbage"));
     }
+
+    @Test
+    void aPlatformNamedFerryIsNeverOffered() {
+        org.junit.jupiter.api.Assertions.assertTrue(OpenClBackend.isFerry("Ferry"));
+        org.junit.jupiter.api.Assertions.assertTrue(OpenClBackend.isFerry(" ferry remote OpenCL"));
+        org.junit.jupiter.api.Assertions.assertFalse(OpenClBackend.isFerry("Portable Computing Language"));
+        org.junit.jupiter.api.Assertions.assertFalse(OpenClBackend.isFerry(null));
+    }
 }

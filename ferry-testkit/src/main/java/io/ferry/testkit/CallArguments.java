@@ -49,12 +49,17 @@ final class CallArguments {
 
     long argument(Op op, int index, String name) {
         boolean creates = index == 0 && (op == Op.CONTEXT_CREATE || op == Op.QUEUE_CREATE || op == Op.BUFFER_CREATE
-                || op == Op.PROGRAM_CREATE || op == Op.KERNEL_CREATE);
+                || op == Op.PROGRAM_CREATE || op == Op.KERNEL_CREATE || op == Op.PROGRAM_CREATE_BINARY
+                || op == Op.PROGRAM_LINK);
         if (creates) {
             return newHandle();
         }
+        if (op == Op.INFO) {
+            return infoArgument(name);
+        }
         return switch (name) {
             case "context" -> handle(SessionFuzzer.CTX, Op.CONTEXT_CREATE);
+            case "headers", "inputs" -> pick(0, 1, 1, 2, 64, 65, -1, Long.MAX_VALUE);
             case "queue" -> handle(SessionFuzzer.QUEUE, Op.QUEUE_CREATE);
             case "buffer", "source", "destination" -> handle(f.rnd.nextBoolean() ? SessionFuzzer.BUF : SessionFuzzer.HEAP_BUF, Op.BUFFER_CREATE);
             case "program" -> handle(SessionFuzzer.PROG, Op.PROGRAM_CREATE);
@@ -96,6 +101,23 @@ final class CallArguments {
             case "waits" -> pick(0, 0, 0, 1, 2, 12, WaitList.MAX + 1, -1, Long.MIN_VALUE);
             case "execution status" -> pick(0, -1, 1, Integer.MIN_VALUE - 1L);
             default -> f.rnd.nextInt(4) == 0 ? f.rnd.nextLong() : f.rnd.nextInt(16);
+        };
+    }
+
+    /**
+     * INFO's arguments: kinds known and not, a handle of the base objects (device 0, the context, program or
+     * kernel) or another, params the host answers and ones it refuses (pointer-valued among them), heap ranges.
+     */
+    long infoArgument(String name) {
+        return switch (name) {
+            case "kind" -> pick(1, 2, 3, 4, 5, 6, 7, 0, 8, -1);
+            case "handle" -> pick(0, SessionFuzzer.CTX, SessionFuzzer.PROG, SessionFuzzer.KERNEL, 1 + f.rnd.nextInt(6),
+                    pooled(), f.rnd.nextLong());
+            case "param" -> pick(0x102B, 0x1000, 0x1031, 0x1042, 0x2051, 0x1166, 0x1165, 0x1168, 0x1183, 0x1191,
+                    0x119A, 0x11B0, 0x1, 0x4, -1, f.rnd.nextInt(0x12000));
+            case "index" -> pick(0, 0, 1, 2, 0x10F1, 0x10F2, -1, Long.MAX_VALUE);
+            case "heap size" -> pick(0, 0, 0, 1, 64, 4096, SessionFuzzer.heapSize(f.calls), -1, Long.MAX_VALUE);
+            default -> offset(SessionFuzzer.heapSize(f.calls));
         };
     }
 
@@ -244,11 +266,30 @@ final class CallArguments {
         return switch (op) {
             case PROGRAM_CREATE -> f.rnd.nextInt(3) == 0 ? Wire.utf8(SessionFuzzer.SAFE_KERNEL) : bytes(f.rnd.nextInt(64));
             case PROGRAM_BUILD -> f.rnd.nextBoolean() ? new byte[0] : bytes(f.rnd.nextInt(16));
+            // program handles (the base program, mostly), then include names or options, or noise
+            case PROGRAM_COMPILE, PROGRAM_LINK -> f.rnd.nextBoolean() ? programList() : bytes(f.rnd.nextInt(40));
             case KERNEL_CREATE -> f.rnd.nextBoolean() ? Wire.utf8("k") : bytes(f.rnd.nextInt(12));
             case KERNEL_ARG_VALUE -> bytes(pickInt(1, 1, 2, 4, 8, 0, 1025, 16));
             case BUFFER_FILL -> bytes(pickInt(1, 2, 4, 8, 16, 128, 3, 0, 256));
             default -> bytes(f.rnd.nextInt(4) == 0 ? 0 : f.rnd.nextInt(96));
         };
+    }
+
+    /** One to three u64 program handles, then perhaps an include name and its NUL. */
+    private byte[] programList() {
+        int n = 1 + f.rnd.nextInt(3);
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < n; i++) {
+            long h = handle(SessionFuzzer.PROG, Op.PROGRAM_CREATE);
+            for (int k = 0; k < 8; k++) {
+                b.write((int) (h >>> (8 * k)));
+            }
+        }
+        if (f.rnd.nextBoolean()) {
+            b.writeBytes(Wire.utf8(f.rnd.nextBoolean() ? "a.h" : "../a.h"));
+            b.write(0);
+        }
+        return b.toByteArray();
     }
 
     int pickInt(int... values) {

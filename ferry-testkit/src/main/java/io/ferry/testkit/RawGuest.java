@@ -27,8 +27,8 @@ import java.nio.file.Path;
  * <p>One thread only. Every wait has a deadline, so a host that stops answering is reported, never waited on.
  */
 public final class RawGuest implements AutoCloseable {
-    /** One completion as the guest read it. */
-    public record Reply(int op, long seq, Status status, long r0, long r1, long r2, String text) {
+    /** One completion as the guest read it: its results, its blob as text and as the bytes themselves. */
+    public record Reply(int op, long seq, Status status, long r0, long r1, long r2, String text, byte[] blob) {
         boolean ok() {
             return status == Status.OK;
         }
@@ -375,7 +375,7 @@ public final class RawGuest implements AutoCloseable {
         @Override
         protected void onCompletion(int type, CompletionRecord c) {
             Reply r = new Reply(type, c.seq(), Status.of(c.status()), c.result(0), c.result(1), c.result(2),
-                    c.text());
+                    c.text(), c.blobBytes());
             if (onReply != null) {
                 onReply.accept(r);
             }

@@ -197,7 +197,8 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     @Override
     public void createProgramWithBinary(long program, long context, long heapOffset, long size)
             throws BackendException {
-        call(new ProgramCalls.ProgramCreateBinary(), true, null, null,
+        // waits for the worker: a binary the device refuses is the guest's to learn at the call (it is rare)
+        call(new ProgramCalls.ProgramCreateBinary(), false, null, null,
                 c -> c.program(program).context(context).heapOffset(heapOffset).size(size));
     }
 
