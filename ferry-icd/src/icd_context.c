@@ -4,6 +4,7 @@
  * the last one. */
 #include <stdlib.h>
 #include <string.h>
+#include "enqueue.h"
 #include "icd_objects.h"
 
 /* Checks properties (a 0-terminated list of pairs) and copies them; *copy is NULL when properties is NULL. */
@@ -149,6 +150,7 @@ void ferry_context_release(cl_context c) {
     if (atomic_fetch_sub(&c->o.refs, 1) != 1) {
         return;
     }
+    ferry_mem_context_released(c); /* the context's internal queue (icd_queue.c) goes first */
     /* destructor callbacks, the last registered first, before the context's memory goes */
     for (struct ferry_callback *cb = c->destructors, *next; cb; cb = next) {
         next = cb->next;

@@ -76,6 +76,9 @@ cl_int ferry_query(int kind, uint64_t handle, uint64_t param, uint64_t index, in
         err = CL_INVALID_OPERATION;
     } else if (status == FERRY_STATUS_INVALID_ARGUMENT) {
         err = CL_INVALID_VALUE;
+        if (ferry_log_enabled()) {
+            ferry_log("%s: %s", call, r.text ? r.text : "refused");
+        }
     } else {
         err = ferry_cl_error(status, CL_INVALID_VALUE, call, r.text);
     }
@@ -135,7 +138,7 @@ static cl_int host_param(cl_device_id d, cl_device_info param, const void **byte
             return e->err;
         }
     }
-    int no_info = d->no_info;
+    int no_info = atomic_load(&d->no_info);
     pthread_mutex_unlock(&d->lock);
     if (no_info) {
         return CL_INVALID_VALUE;
@@ -146,9 +149,7 @@ static cl_int host_param(cl_device_id d, cl_device_info param, const void **byte
     cl_int err = ferry_query(FERRY_INFO_DEVICE, d->index, param, 0, 0, 0, &out, &n, &unsupported,
                              "clGetDeviceInfo");
     if (unsupported) {
-        pthread_mutex_lock(&d->lock);
-        d->no_info = 1;
-        pthread_mutex_unlock(&d->lock);
+        atomic_store(&d->no_info, 1);
         return CL_INVALID_VALUE;
     }
     if (err != CL_SUCCESS && err != CL_INVALID_VALUE) {
@@ -225,7 +226,10 @@ static void make_devices(void) {
             atomic_store(&device_count, n);
             atomic_store(&devices_made, 1); /* a host that cannot be reached is tried again at the next call */
         } else {
-            ferry_log("no Ferry host: %s", ferry_icd_connect_error());
+            static atomic_int told;
+            if (!atomic_exchange(&told, 1)) {
+                ferry_log("no Ferry host (no devices until one answers): %s", ferry_icd_connect_error());
+            }
         }
     }
     pthread_mutex_unlock(&devices_lock);
@@ -539,12 +543,24 @@ static cl_int answer_capped(cl_device_id d, cl_device_info param, size_t cap, si
     size_t n;
     cl_int err = host_param(d, param, &b, &n);
     if (err != CL_SUCCESS) {
-        return d->no_info ? answer_fallback(d, param, size, value, size_ret) : err;
+        return atomic_load(&d->no_info) ? answer_fallback(d, param, size, value, size_ret) : err;
     }
     size_t v = 0;
     memcpy(&v, b, n < sizeof v ? n : sizeof v);
     if (v > cap) {
         v = cap;
+    }
+    return ferry_info(&v, sizeof v, size, value, size_ret);
+}
+
+static cl_int answer_memory(cl_device_id d, cl_device_info param, size_t size, void *value, size_t *size_ret) {
+    cl_ulong granted = param == CL_DEVICE_LOCAL_MEM_SIZE ? d->local_mem : d->global_mem;
+    cl_ulong v = host_uint(d, param, granted);
+    if (granted && v > granted) {
+        v = granted;
+    }
+    if (!v) {
+        return answer_fallback(d, param, size, value, size_ret);
     }
     return ferry_info(&v, sizeof v, size, value, size_ret);
 }
@@ -630,6 +646,14 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
         return answer_capped(d, param_name, 65536, size, value, ret);
     case CL_DEVICE_IMAGE3D_MAX_DEPTH:
         return answer_capped(d, param_name, 2048, size, value, ret);
+    case CL_DEVICE_GLOBAL_MEM_SIZE:
+    case CL_DEVICE_MAX_MEM_ALLOC_SIZE: /* what the host grants (DEVICE_INFO) when it is less than the device's */
+    case CL_DEVICE_LOCAL_MEM_SIZE:
+        return answer_memory(d, param_name, size, value, ret);
+    case CL_DEVICE_EXECUTION_CAPABILITIES: { /* native kernels (host function pointers) cannot cross */
+        cl_device_exec_capabilities c = CL_EXEC_KERNEL;
+        return ferry_info(&c, sizeof c, size, value, ret);
+    }
     /* OpenCL 2.x/3.0 capabilities: what a device without them answers */
     case CL_DEVICE_SVM_CAPABILITIES: {
         cl_device_svm_capabilities none = 0;
@@ -674,6 +698,10 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
     case CL_DEVICE_LATEST_CONFORMANCE_VERSION_PASSED:
         return CL_INVALID_VALUE;
     default:
+        /* outside the core range only the params of extensions Ferry keeps (command buffers, SPIR: dropped) */
+        if ((param_name < 0x1000 || param_name > 0x10FF) && param_name != CL_DEVICE_PCI_BUS_INFO_KHR) {
+            return CL_INVALID_VALUE;
+        }
         break;
     }
     const void *b;
@@ -682,7 +710,7 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
     if (err == CL_SUCCESS) {
         return ferry_info(b, n, size, value, ret);
     }
-    if (d->no_info) {
+    if (atomic_load(&d->no_info)) {
         return answer_fallback(d, param_name, size, value, ret);
     }
     return err;
