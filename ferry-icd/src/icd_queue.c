@@ -349,8 +349,25 @@ cl_int clReleaseCommandQueue(cl_command_queue q)
     if (atomic_fetch_sub(&q->o.refs, 1) != 1) {
         return CL_SUCCESS;
     }
-    /* The queue's work completes (OpenCL's implicit flush); its staged reads are copied out. */
-    ferry_q_finish(q, "clReleaseCommandQueue");
+    /* OpenCL's release only flushes; but staged reads still owe their copies and staging blocks their heap
+     * space: one FINISH settles them. It is not retried: when the queue waits for a user event nobody has set,
+     * the blocks are left to the session (a leak) rather than the release blocking. */
+    struct ferry_stage *s = ferry_stage_take(q);
+    if (s) {
+        ferry_conn *c = ferry_icd_conn();
+        uint64_t a[FERRY_FINISH_ARGC] = {q->o.handle};
+        ferry_reply r;
+        int st = c ? ferry_call(c, FERRY_OP_FINISH, a, FERRY_FINISH_ARGC, NULL, 0, &r) : FERRY_STATUS_HOST_UNAVAILABLE;
+        if (st == 0 || (c && r.sticky)) {
+            ferry_stage_settle(s, 1);
+        } else if (ferry_log_enabled()) {
+            ferry_log("clReleaseCommandQueue: the queue could not be finished (%s); its staging blocks stay allocated",
+                      c && r.text ? r.text : "no session");
+        }
+        if (c) {
+            ferry_reply_free(&r);
+        }
+    }
     ferry_release_handle(q->o.handle);
     ferry_stage_destroy(q);
     q->o.magic = FERRY_MAGIC_DEAD;

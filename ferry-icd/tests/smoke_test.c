@@ -1,15 +1,15 @@
 /* smoke_test.c: the loader finds the Ferry platform, it has a device, and a buffer's bytes go to the host and come
  * back: the least an OpenCL program needs from the ICD. */
-#include "cltest.h"
+#include "clfail.h"
 
 int main(void) {
-    cl_platform_id platform = cltest_platform();
+    cl_platform_id platform = clfail_platform();
     char version[256] = "";
     CHECK(clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof version, version, NULL));
     if (strncmp(version, "OpenCL 1.2 ", 11) != 0) {
-        cltest_fail("platform version '%s' does not start with 'OpenCL 1.2 '", version);
+        clfail_fail("platform version '%s' does not start with 'OpenCL 1.2 '", version);
     }
-    cl_device_id device = cltest_device(platform);
+    cl_device_id device = clfail_device(platform);
     cl_int err;
     cl_context ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
     CHECK_ERR(err, "clCreateContext");
@@ -25,7 +25,7 @@ int main(void) {
     CHECK(clEnqueueWriteBuffer(q, buf, CL_FALSE, 0, N, out, 0, NULL, NULL));
     CHECK(clEnqueueReadBuffer(q, buf, CL_TRUE, 0, N, in, 0, NULL, NULL));
     if (memcmp(in, out, N) != 0) {
-        cltest_fail("the buffer's bytes came back different");
+        clfail_fail("the buffer's bytes came back different");
     }
     CHECK(clReleaseMemObject(buf));
     CHECK(clReleaseCommandQueue(q));

@@ -2,7 +2,7 @@
  * has its own queue, buffers and kernel (clSetKernelArg on one kernel is the one call OpenCL does not make
  * thread-safe) and loops write -> kernel -> read, verifying every result. Then 4 threads share ONE queue: each
  * enqueues its own work without blocking and calls clFinish on the shared queue, concurrently with the others. */
-#include "cltest.h"
+#include "clfail.h"
 #include <pthread.h>
 #include <stdint.h>
 
@@ -92,7 +92,7 @@ static int run_all(int count, int shared) {
     worker workers[THREADS];
     for (int i = 0; i < count; i++) {
         workers[i] = (worker) {.id = i, .shared = shared};
-        if (pthread_create(&threads[i], NULL, run, &workers[i]) != 0) cltest_fail("pthread_create");
+        if (pthread_create(&threads[i], NULL, run, &workers[i]) != 0) clfail_fail("pthread_create");
     }
     int failed = 0;
     for (int i = 0; i < count; i++) {
@@ -106,7 +106,7 @@ static int run_all(int count, int shared) {
 }
 
 int main(void) {
-    device = cltest_device(cltest_platform());
+    device = clfail_device(clfail_platform());
     cl_int err;
     ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
     CHECK_ERR(err, "clCreateContext");
@@ -115,7 +115,7 @@ int main(void) {
     if (clBuildProgram(program, 1, &device, NULL, NULL, NULL) != CL_SUCCESS) {
         char log[4096] = "";
         clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
-        cltest_fail("clBuildProgram: %s", log);
+        clfail_fail("clBuildProgram: %s", log);
     }
     int failed = run_all(THREADS, 0);
     shared_queue = clCreateCommandQueue(ctx, device, 0, &err);

@@ -1,10 +1,10 @@
 /* quota.c: a buffer over the guest's device-memory quota is refused at clCreateBuffer with
  * CL_MEM_OBJECT_ALLOCATION_FAILURE or CL_OUT_OF_RESOURCES, and the session goes on. Run by IcdIT for a guest whose
  * quota is 1 MiB, with FERRY_LOG=1 (it checks that the host's quota message reaches stderr). */
-#include "cltest.h"
+#include "clfail.h"
 
 int main(void) {
-    cl_device_id device = cltest_device(cltest_platform());
+    cl_device_id device = clfail_device(clfail_platform());
     cl_int err;
     cl_context ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
     CHECK_ERR(err, "clCreateContext");
@@ -16,7 +16,7 @@ int main(void) {
     cl_mem over = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 2 << 20, NULL, &err);
     printf("clCreateBuffer over the quota: %d (%s)\n", err, over == NULL ? "NULL" : "an object");
     if (over != NULL || (err != CL_MEM_OBJECT_ALLOCATION_FAILURE && err != CL_OUT_OF_RESOURCES)) {
-        cltest_fail("a 2 MiB buffer over a 1 MiB quota: error %d, expected CL_MEM_OBJECT_ALLOCATION_FAILURE (%d) "
+        clfail_fail("a 2 MiB buffer over a 1 MiB quota: error %d, expected CL_MEM_OBJECT_ALLOCATION_FAILURE (%d) "
                     "or CL_OUT_OF_RESOURCES (%d), and no object", err, CL_MEM_OBJECT_ALLOCATION_FAILURE,
                     CL_OUT_OF_RESOURCES);
     }
@@ -29,7 +29,7 @@ int main(void) {
     CHECK(clEnqueueWriteBuffer(q, rest, CL_FALSE, 0, sizeof data, data, 0, NULL, NULL));
     CHECK(clEnqueueReadBuffer(q, rest, CL_TRUE, 0, sizeof back, back, 0, NULL, NULL));
     if (memcmp(data, back, sizeof data) != 0) {
-        cltest_fail("the buffer made after the refusal does not hold what was written");
+        clfail_fail("the buffer made after the refusal does not hold what was written");
     }
     CHECK(clFinish(q));
     clReleaseMemObject(rest);

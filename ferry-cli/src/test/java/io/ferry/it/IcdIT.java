@@ -40,7 +40,7 @@ class IcdIT {
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
     private static final Path ICD = ROOT.resolve("ferry-icd");
     private static final Path BUILD = ICD.resolve("build");
-    private static final long TIMEOUT_SECONDS = 180;
+    private static final long TIMEOUT_SECONDS = 120;
 
     private static TestHost host;
     private static Path secret;
@@ -171,6 +171,20 @@ class IcdIT {
         pb.environment().putAll(env);
     }
 
+    /** The threads' stacks of a process that hangs, by gdb where it is installed (else ""). */
+    private static String stacks(long pid) {
+        try {
+            Process gdb = new ProcessBuilder("gdb", "-batch", "-p", Long.toString(pid), "-ex", "thread apply all bt")
+                    .redirectErrorStream(true).start();
+            String out = new String(gdb.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            gdb.waitFor(30, TimeUnit.SECONDS);
+            return "\nits threads (gdb):\n" + out.lines().filter(l -> l.startsWith("#") || l.startsWith("Thread"))
+                    .reduce("", (a, b) -> a + b + "\n");
+        } catch (IOException | InterruptedException e) {
+            return "";
+        }
+    }
+
     /** A file's text (a program's output may hold bytes that are not UTF-8). */
     private static String text(Path file) throws IOException {
         return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
@@ -187,9 +201,10 @@ class IcdIT {
             environment(pb, env);
             Process p = pb.start();
             if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                String stacks = stacks(p.pid());
                 p.destroyForcibly().waitFor();
                 return new Result(-1, String.join(" ", cmd) + " did not end within " + TIMEOUT_SECONDS + " s:\n"
-                        + text(log));
+                        + text(log) + stacks);
             }
             return new Result(p.exitValue(), text(log));
         } finally {
