@@ -174,12 +174,18 @@ class IcdIT {
     /** The threads' stacks of a process that hangs, by gdb where it is installed (else ""). */
     private static String stacks(long pid) {
         try {
-            Process gdb = new ProcessBuilder("gdb", "-batch", "-p", Long.toString(pid), "-ex", "thread apply all bt")
-                    .redirectErrorStream(true).start();
-            String out = new String(gdb.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            gdb.waitFor(30, TimeUnit.SECONDS);
-            return "\nits threads (gdb):\n" + out.lines().filter(l -> l.startsWith("#") || l.startsWith("Thread"))
-                    .reduce("", (a, b) -> a + b + "\n");
+            Path out = Files.createTempFile("ferry-icd-gdb", ".out");
+            try {
+                Process gdb = new ProcessBuilder("gdb", "-batch", "-p", Long.toString(pid), "-ex", "thread apply all bt")
+                        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+                if (!gdb.waitFor(30, TimeUnit.SECONDS)) {
+                    gdb.destroyForcibly().waitFor();
+                }
+                return "\nits threads (gdb):\n" + text(out).lines()
+                        .filter(l -> l.startsWith("#") || l.startsWith("Thread")).reduce("", (a, b) -> a + b + "\n");
+            } finally {
+                Files.deleteIfExists(out);
+            }
         } catch (IOException | InterruptedException e) {
             return "";
         }
