@@ -3,7 +3,9 @@
  * Checks the platform's and device's answers (the device name as the host's own OpenCL names it, where clinfo
  * can show that), a context, builds that succeed and fail with their logs, kernel names, argument info, binaries
  * round trip, compile and link, clSetKernelArg's errors and clCloneKernel. Exits 0 when everything passed. */
+#ifndef _GNU_SOURCE /* the Makefile defines it */
 #define _GNU_SOURCE
+#endif
 #define CL_TARGET_OPENCL_VERSION 300
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
