@@ -264,6 +264,7 @@ static void part_profiling(cl_context ctx, cl_device_id dev, cl_program prog) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* line by line, also into a file: a killed run still shows how far it got */
     cl_platform_id platform;
     cl_device_id dev = pick_device(argc > 1 ? argv[1] : NULL, &platform);
     char pname[256] = "", dname[256] = "";

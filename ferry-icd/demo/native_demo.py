@@ -6,11 +6,14 @@ against NumPy, one line each:
   reduce  a work-group reduction in __local memory, and pyopencl.array's own sum (PyOpenCL's reduction code)
 Usage: /usr/bin/python3 native_demo.py [PLATFORM-NAME-SUBSTRING]   (default: the first platform with a device)
 Exit status: 0 when both verified, 1 on a mismatch, 2 on an OpenCL error."""
+import functools
 import sys
 
 import numpy as np
 import pyopencl as cl
 import pyopencl.array as cl_array
+
+print = functools.partial(print, flush=True)  # line by line, also into a file: a killed run shows how far it got
 
 N = 1 << 20
 SOURCE = """
