@@ -3,9 +3,11 @@
 `./ferry native-demo` runs through Ferry's ICD; it runs unchanged on any OpenCL platform. Two parts, each checked
 against NumPy, one line each:
   vadd    vector add with a kernel of our own
-  reduce  a work-group reduction in __local memory, and pyopencl.array's own sum (PyOpenCL's reduction code)
+  reduce  a work-group reduction in __local memory, with a kernel of our own
+  array   pyopencl.array: an elementwise a*x+y and a sum (PyOpenCL's own generated kernels, which #include
+          PyOpenCL's headers through -I: the ICD must make guest headers available to the host's compiler)
 Usage: /usr/bin/python3 native_demo.py [PLATFORM-NAME-SUBSTRING]   (default: the first platform with a device)
-Exit status: 0 when both verified, 1 on a mismatch, 2 on an OpenCL error."""
+Exit status: 0 when all three verified, 1 on a mismatch, 2 on an OpenCL error."""
 import functools
 import sys
 
@@ -88,10 +90,20 @@ def main():
     cl.enqueue_copy(queue, partial, dpart)
     expect = int(values.sum(dtype=np.uint64))
     ours = int(partial.sum(dtype=np.uint64))
-    library = int(cl_array.sum(cl_array.to_device(queue, values), dtype=np.uint64).get())
-    ok &= verdict("reduce", ours == expect and library == expect,
-                  "n=%d, %d groups of %d: %d; pyopencl.array.sum: %d (expected %d)"
-                  % (N, groups, local, ours, library, expect))
+    ok &= verdict("reduce", ours == expect,
+                  "n=%d, %d groups of %d: sum %d (expected %d)" % (N, groups, local, ours, expect))
+
+    try:
+        x = cl_array.to_device(queue, a)
+        y = cl_array.to_device(queue, b)
+        z = (2 * x + y).get()
+        bad = int(np.count_nonzero(z != 2 * a + b))
+        library = int(cl_array.sum(cl_array.to_device(queue, values), dtype=np.uint64).get())
+        ok &= verdict("array", bad == 0 and library == expect,
+                      "2*x+y: %d mismatches; sum %d (expected %d)" % (bad, library, expect))
+    except cl.Error as e:
+        ok &= verdict("array", False, "OpenCL error: %s" % str(e).strip().splitlines()[0])
+        print(str(e))
     queue.finish()
     return 0 if ok else 1
 

@@ -195,7 +195,7 @@ public final class NativeDemoCommand implements Callable<Integer> {
                     + ": apt-get install -y python3-pyopencl", probe.output());
         }
         return parts("Python", run(List.of(PYTHON, icd.resolve("demo/native_demo.py").toString(), PLATFORM), env,
-                dir), 2);
+                dir), 3);
     }
 
     private static final Pattern PART = Pattern.compile("(?m)^(\\S+)\\s+(verified|FAILED)\\b");
