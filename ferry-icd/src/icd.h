@@ -60,6 +60,9 @@ struct _cl_device_id {
     cl_command_queue_properties queue_properties;
     char name[256], vendor[256], version[256];
     /* ---- icd_platform.c ---- */
+    pthread_mutex_t lock;            /* guards cache */
+    struct ferry_info_entry *cache;  /* the host's clGetDeviceInfo answers, per param */
+    int no_info;                     /* the host's backend answers no INFO: DEVICE_INFO's fields only */
 };
 
 struct _cl_context {
@@ -69,12 +72,25 @@ struct _cl_context {
     void (CL_CALLBACK *notify)(const char *, const void *, size_t, void *);
     void *notify_data;
     /* ---- icd_context.c ---- */
+    pthread_mutex_t lock;            /* guards destructors */
+    struct ferry_callback *destructors;
 };
 
 struct _cl_program {
     ferry_object o;
     cl_context context;
     /* ---- icd_program.c ---- */
+    pthread_mutex_t lock;            /* guards everything below */
+    char *source; size_t source_size; /* clCreateProgramWithSource's text (NULL for other programs) */
+    int from_binary, from_link;
+    cl_build_status status;
+    cl_program_binary_type binary_type;
+    char *options;                   /* the last build/compile/link's options */
+    char *log;                       /* the last build's log */
+    int log_from_host;               /* log is INFO's CL_PROGRAM_BUILD_LOG (else the build call's reply) */
+    atomic_uint kernels;             /* live kernels of this program */
+    struct ferry_kernel_info *infos; /* per kernel name: argument info from the host */
+    struct ferry_callback *release_callbacks;
 };
 
 struct _cl_kernel {
@@ -83,6 +99,9 @@ struct _cl_kernel {
     char *name;
     cl_uint num_args;
     /* ---- icd_program.c ---- */
+    struct ferry_kernel_info *info;  /* shared with the program (lives as long as it) */
+    struct ferry_arg *args;          /* each argument's last value, num_args of them (for clCloneKernel) */
+    pthread_mutex_t lock;            /* guards args */
 };
 
 struct _cl_command_queue {
@@ -91,6 +110,9 @@ struct _cl_command_queue {
     cl_device_id device;
     cl_command_queue_properties properties;
     /* ---- icd_queue.c ---- */
+    pthread_mutex_t lock;            /* guards stage */
+    struct ferry_stage *stage;       /* staging blocks and copy-outs the next finish settles (icd_staging.c) */
+    cl_queue_properties *props; size_t props_size;   /* clCreateCommandQueueWithProperties' list, as given */
 };
 
 struct _cl_mem {
@@ -103,6 +125,15 @@ struct _cl_mem {
     int64_t heap_offset;             /* -1: device memory; else the buffer lives in the heap at this offset */
     cl_mem parent; size_t origin;    /* sub-buffers */
     /* ---- icd_mem.c ---- */
+    pthread_mutex_t lock;            /* guards maps and destructors */
+    struct ferry_mapping *maps;      /* live mappings (icd_map.c) */
+    cl_uint map_count;
+    struct ferry_mem_callback *destructors;
+    int heap_owned;                  /* heap_offset is a block this object allocated (ALLOC_HOST_PTR) */
+    int coherent;                    /* heap-backed on a CPU device: the heap bytes are the buffer's bytes */
+    cl_image_format format;          /* images */
+    size_t width, height, depth, array_size, row_pitch, slice_pitch, pixel_bytes;
+    cl_mem_properties *props; size_t props_size;
 };
 
 struct _cl_event {
@@ -111,6 +142,12 @@ struct _cl_event {
     cl_command_queue queue;          /* NULL for a user event */
     cl_command_type command;
     /* ---- icd_event.c ---- */
+    atomic_int status;               /* last known execution status; <= CL_COMPLETE is final */
+    pthread_mutex_t lock;            /* guards times and callbacks */
+    int have_times;
+    cl_ulong times[4];               /* queued, submit, start, end (ns, the host device's clock) */
+    struct ferry_event_callback *callbacks;
+    int user;                        /* a user event */
 };
 
 struct _cl_sampler {
@@ -120,6 +157,7 @@ struct _cl_sampler {
     cl_addressing_mode addressing;
     cl_filter_mode filter;
     /* ---- icd_mem.c ---- */
+    cl_sampler_properties *props; size_t props_size;
 };
 
 /* ---- shared helpers (icd_common.c) ---- */

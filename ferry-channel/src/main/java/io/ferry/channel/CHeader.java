@@ -3,7 +3,9 @@ package io.ferry.channel;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.CompletionRecord;
+import io.ferry.protocol.InfoKind;
 import io.ferry.protocol.Op;
+import io.ferry.protocol.ProgramCalls;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.io.IOException;
@@ -154,6 +156,13 @@ public final class CHeader {
         }
         dec(b, "FERRY_LAUNCH_MAX_DIMENSIONS", Calls.Launch.MAX_DIMENSIONS);
         dec(b, "FERRY_WAIT_LIST_MAX", io.ferry.protocol.WaitList.MAX);
+        b.append("/* INFO's kind argument (io.ferry.protocol.InfoKind) */\n");
+        for (InfoKind k : InfoKind.values()) {
+            dec(b, "FERRY_INFO_" + k.name(), k.code());
+        }
+        dec(b, "FERRY_PROGRAM_BINARY_MAX", ProgramCalls.ProgramCreateBinary.MAX_SIZE);
+        dec(b, "FERRY_PROGRAM_COMPILE_MAX_HEADERS", ProgramCalls.ProgramCompile.MAX_HEADERS);
+        dec(b, "FERRY_PROGRAM_LINK_MAX_INPUTS", ProgramCalls.ProgramLink.MAX_INPUTS);
         b.append("\n#endif /* FERRY_WIRE_H */\n");
         return b.toString();
     }

@@ -190,6 +190,49 @@ public interface BackendSession extends AutoCloseable {
         throw unsupported("kernel work-group queries");
     }
 
+    // ---- what a native OpenCL ICD asks beyond the above (a backend without it answers UNSUPPORTED) ----
+
+    /**
+     * An OpenCL {@code clGet*Info} value of an object of this session, delivered as {@link InfoValue#deliver} says.
+     * The host checked: {@code kind} is not {@link io.ferry.protocol.InfoKind#DEVICE} (the host asks the
+     * {@link ComputeBackend} for those); {@code handle} is a program (PROGRAM, PROGRAM_BUILD), a kernel (KERNEL,
+     * KERNEL_ARG, KERNEL_WORK_GROUP) or a context (IMAGE_FORMATS) of this backend; {@code param} (and for
+     * IMAGE_FORMATS {@code index}) passes {@link io.ferry.protocol.InfoKind#refusal}; for KERNEL_ARG {@code index} is
+     * below the kernel's argument count; the heap range is 0 bytes or inside the heap.
+     */
+    default InfoValue info(io.ferry.protocol.InfoKind kind, long handle, int param, long index, long heapOffset,
+                           long heapSize) throws BackendException {
+        throw unsupported("OpenCL info queries (INFO)");
+    }
+
+    /**
+     * A program (new handle) in {@code context} from a device binary of {@code size} bytes (1 to 256 MiB, checked by
+     * the host) at {@code heapOffset} of the heap, read once. A binary the device refuses fails with
+     * {@link io.ferry.protocol.Status#BUILD_FAILED}.
+     */
+    default void createProgramWithBinary(long program, long context, long heapOffset, long size)
+            throws BackendException {
+        throw unsupported("programs from binaries");
+    }
+
+    /**
+     * Compiles a program made from source, with {@code headers} (programs of this backend made from source) as the
+     * embedded headers named {@code includeNames}; returns the log, or throws BUILD_FAILED with it. The host checked
+     * the counts (0..64, equal), the handles' kinds and the options ({@link BuildOptions#checked}).
+     */
+    default String compileProgram(long program, long[] headers, String[] includeNames, String options)
+            throws BackendException {
+        throw unsupported("separate compilation (PROGRAM_COMPILE)");
+    }
+
+    /**
+     * Links compiled programs {@code inputs} (1..64, programs of this backend) into the new program {@code program}
+     * in {@code context}; returns the log, or throws BUILD_FAILED with it (no program is made then).
+     */
+    default String linkProgram(long program, long context, long[] inputs, String options) throws BackendException {
+        throw unsupported("linking (PROGRAM_LINK)");
+    }
+
     /** For a backend without wait lists: refuses a non-empty {@code waits} with UNSUPPORTED. */
     default void requireNoWaits(long[] waits) throws BackendException {
         if (waits.length != 0) {

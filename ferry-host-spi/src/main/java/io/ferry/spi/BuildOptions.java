@@ -32,7 +32,9 @@ public final class BuildOptions {
             "-cl-fp32-correctly-rounded-divide-sqrt", "-cl-opt-disable", "-cl-mad-enable", "-cl-no-signed-zeros",
             "-cl-unsafe-math-optimizations", "-cl-finite-math-only", "-cl-fast-relaxed-math",
             "-cl-uniform-work-group-size", "-cl-no-subgroup-ifp", "-cl-kernel-arg-info", "-cl-strict-aliasing",
-            "-w", "-Werror");
+            "-w", "-Werror",
+            // link options (clLinkProgram): what to make, and whether the compile options of the inputs still apply
+            "-create-library", "-enable-link-options");
     private static final Pattern CL_STD = Pattern.compile("-cl-std=CL(1\\.[012]|2\\.0|3\\.0)");
     private static final Set<String> NVRTC_FLAGS = Set.of("--use_fast_math", "-use_fast_math", "-lineinfo",
             "--generate-line-info", "-G", "--device-debug", "-w", "--disable-warnings", "-default-device",

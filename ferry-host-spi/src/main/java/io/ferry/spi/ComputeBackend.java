@@ -30,6 +30,17 @@ public interface ComputeBackend extends AutoCloseable {
      */
     BackendSession openSession(String guest, MemorySegment heap) throws BackendException;
 
+    /**
+     * The raw value of OpenCL's {@code clGetDeviceInfo(param)} for this backend's device {@code deviceIndex}: what an
+     * INFO query of kind DEVICE answers, before or without any session of the guest (clinfo asks first). The host
+     * checked {@code param} ({@link io.ferry.protocol.InfoKind#refusal}) and the index; a param the device does not
+     * know fails with {@link io.ferry.protocol.Status#INVALID_ARGUMENT}. Called from any session's thread.
+     */
+    default byte[] deviceInfo(int deviceIndex, int param) throws BackendException {
+        throw new BackendException(io.ferry.protocol.Status.UNSUPPORTED, "the " + name() + " backend does not answer "
+                + "OpenCL device info queries (INFO of kind DEVICE); use DEVICE_INFO, or a device of the OpenCL backend");
+    }
+
     @Override
     default void close() {
     }

@@ -7,7 +7,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.BuildOptions;
 import io.ferry.protocol.Status;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.invoke.MethodHandle;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
@@ -63,6 +67,136 @@ final class ClPrograms {
             throw new BackendException(status, log.isBlank() ? message : message + "\nbuild log:\n" + log);
         }
         return log;
+    }
+
+    private static final MethodHandle CREATE_WITH_BINARY = OpenCL.bind("clCreateProgramWithBinary",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle COMPILE = OpenCL.bind("clCompileProgram", FunctionDescriptor.of(JAVA_INT,
+            JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle LINK = OpenCL.bind("clLinkProgram", FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    static final int CL_INVALID_BINARY = -42;
+
+    /**
+     * {@code clCreateProgramWithBinary} for the context's device from {@code binary} (the guest's heap: copied out
+     * once, then used). A binary the device refuses fails with {@link Status#BUILD_FAILED} naming CL_INVALID_BINARY.
+     */
+    static ClObject.Program createWithBinary(ClObject.Context ctx, MemorySegment binary, MemorySegment errcode)
+            throws BackendException {
+        if (CREATE_WITH_BINARY == null) {
+            throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clCreateProgramWithBinary");
+        }
+        long n = binary.byteSize();
+        long ptr;
+        int binaryStatus;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment copy = arena.allocate(n);
+            MemorySegment.copy(binary, 0, copy, 0, n);
+            MemorySegment device = arena.allocateFrom(JAVA_LONG, ctx.device.id());
+            MemorySegment lengths = arena.allocateFrom(JAVA_LONG, n);
+            MemorySegment pointers = arena.allocateFrom(JAVA_LONG, copy.address());
+            MemorySegment status = arena.allocate(JAVA_INT);
+            try {
+                ptr = (long) CREATE_WITH_BINARY.invokeExact(ctx.ptr, 1, device, lengths, pointers, status, errcode);
+            } catch (Throwable t) {
+                throw new IllegalStateException("native call clCreateProgramWithBinary failed: " + t, t);
+            }
+            binaryStatus = status.get(JAVA_INT, 0);
+        }
+        int rc = errcode.get(JAVA_INT, 0);
+        if (rc == CL_INVALID_BINARY || (rc == OpenCL.CL_SUCCESS && binaryStatus != OpenCL.CL_SUCCESS)) {
+            if (ptr != 0) {
+                OpenCL.Release.PROGRAM.call(ptr);
+            }
+            throw new BackendException(Status.BUILD_FAILED, ClErrors.message("clCreateProgramWithBinary",
+                    rc != OpenCL.CL_SUCCESS ? rc : binaryStatus, "device '" + ctx.device.info().name()
+                            + "' refused the binary of " + n + " bytes (give it one this device's "
+                            + "CL_PROGRAM_BINARIES returned)"));
+        }
+        ClErrors.check("clCreateProgramWithBinary", rc, n + " bytes");
+        return new ClObject.Program(ptr, ctx);
+    }
+
+    /**
+     * {@code clCompileProgram} for the context's device, with {@code headers} as the embedded headers named
+     * {@code names}. Returns the log; on failure throws {@link Status#BUILD_FAILED} with it.
+     */
+    static String compile(ClObject.Program p, ClObject.Program[] headers, String[] names, String options)
+            throws BackendException {
+        BuildOptions.check(options, BuildOptions.Dialect.OPENCL);
+        if (COMPILE == null) {
+            throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clCompileProgram (OpenCL 1.2)");
+        }
+        int rc;
+        String log;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment device = arena.allocateFrom(JAVA_LONG, p.context.device.id());
+            MemorySegment opts = options == null || options.isEmpty() ? MemorySegment.NULL : OpenCL.cString(arena, options);
+            int n = headers.length;
+            MemorySegment programs = n == 0 ? MemorySegment.NULL : arena.allocate(JAVA_LONG, n);
+            MemorySegment includes = n == 0 ? MemorySegment.NULL : arena.allocate(JAVA_LONG, n);
+            for (int i = 0; i < n; i++) {
+                programs.setAtIndex(JAVA_LONG, i, headers[i].ptr);
+                includes.setAtIndex(JAVA_LONG, i, OpenCL.cString(arena, names[i]).address());
+            }
+            try {
+                rc = (int) COMPILE.invokeExact(p.ptr, 1, device, opts, n, programs, includes, MemorySegment.NULL,
+                        MemorySegment.NULL);
+            } catch (Throwable t) {
+                throw new IllegalStateException("native call clCompileProgram failed: " + t, t);
+            }
+            log = buildLog(arena, p);
+        }
+        if (rc != OpenCL.CL_SUCCESS) {
+            String context = options == null || options.isEmpty() ? null : "options '" + options + "'";
+            String message = ClErrors.message("clCompileProgram", rc, context);
+            throw new BackendException(ClErrors.status(rc), log.isBlank() ? message : message + "\nbuild log:\n" + log);
+        }
+        return log;
+    }
+
+    /** A program linked and its log. */
+    record Linked(ClObject.Program program, String log) {
+    }
+
+    /**
+     * {@code clLinkProgram} of compiled {@code inputs} for the context's device. On failure throws
+     * {@link Status#BUILD_FAILED} with the log (a program OpenCL made all the same is released).
+     */
+    static Linked link(ClObject.Context ctx, ClObject.Program[] inputs, String options, MemorySegment errcode)
+            throws BackendException {
+        BuildOptions.check(options, BuildOptions.Dialect.OPENCL);
+        if (LINK == null) {
+            throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clLinkProgram (OpenCL 1.2)");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment device = arena.allocateFrom(JAVA_LONG, ctx.device.id());
+            MemorySegment opts = options == null || options.isEmpty() ? MemorySegment.NULL : OpenCL.cString(arena, options);
+            MemorySegment programs = arena.allocate(JAVA_LONG, inputs.length);
+            for (int i = 0; i < inputs.length; i++) {
+                programs.setAtIndex(JAVA_LONG, i, inputs[i].ptr);
+            }
+            long ptr;
+            try {
+                ptr = (long) LINK.invokeExact(ctx.ptr, 1, device, opts, inputs.length, programs, MemorySegment.NULL,
+                        MemorySegment.NULL, errcode);
+            } catch (Throwable t) {
+                throw new IllegalStateException("native call clLinkProgram failed: " + t, t);
+            }
+            int rc = errcode.get(JAVA_INT, 0);
+            ClObject.Program linked = ptr == 0 ? null : new ClObject.Program(ptr, ctx);
+            String log = linked == null ? "" : buildLog(arena, linked);
+            if (rc != OpenCL.CL_SUCCESS || linked == null) {
+                if (linked != null) {
+                    OpenCL.Release.PROGRAM.call(ptr);
+                }
+                String context = options == null || options.isEmpty() ? null : "options '" + options + "'";
+                String message = ClErrors.message("clLinkProgram", rc, context);
+                throw new BackendException(rc == OpenCL.CL_SUCCESS ? Status.BUILD_FAILED : ClErrors.status(rc),
+                        log.isBlank() ? message : message + "\nbuild log:\n" + log);
+            }
+            return new Linked(linked, log);
+        }
     }
 
     private static String buildLog(Arena arena, ClObject.Program p) {

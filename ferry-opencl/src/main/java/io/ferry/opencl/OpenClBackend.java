@@ -46,6 +46,24 @@ public final class OpenClBackend extends AbstractComputeBackend<ClDevice, OpenCl
     }
 
     @Override
+    public byte[] deviceInfo(int deviceIndex, int param) throws io.ferry.spi.BackendException {
+        List<ClDevice> found = deviceList();
+        if (deviceIndex < 0 || deviceIndex >= found.size()) {
+            throw new io.ferry.spi.BackendException(io.ferry.protocol.Status.NO_DEVICE, "OpenCL device index "
+                    + deviceIndex + " does not exist; the backend has " + found.size() + " device(s)");
+        }
+        return ClInfo.device(found.get(deviceIndex), param);
+    }
+
+    /**
+     * Whether a platform is Ferry's own ICD (installed on this machine too): the host must never offer a device that
+     * remotes to a host, itself perhaps.
+     */
+    static boolean isFerry(String platformName) {
+        return platformName != null && platformName.strip().toLowerCase(java.util.Locale.ROOT).startsWith("ferry");
+    }
+
+    @Override
     protected List<ClDevice> discover() {
         if (!OpenCL.AVAILABLE) {
             unavailable(NO_LOADER);
@@ -77,7 +95,11 @@ public final class OpenClBackend extends AbstractComputeBackend<ClDevice, OpenCl
             int[] status = new int[1];
             for (int p = 0; p < numPlatforms; p++) {
                 long platform = platforms.getAtIndex(JAVA_LONG, p);
-                platformNames.add(String.valueOf(OpenCL.infoString(OpenCL.Info.PLATFORM, platform, OpenCL.CL_PLATFORM_NAME, status)));
+                String platformName = OpenCL.infoString(OpenCL.Info.PLATFORM, platform, OpenCL.CL_PLATFORM_NAME, status);
+                if (isFerry(platformName)) {
+                    continue; // Ferry's own ICD: a guest's device, never one to offer
+                }
+                platformNames.add(String.valueOf(platformName));
                 int platformMajor = ClDevice.majorVersion(
                         OpenCL.infoString(OpenCL.Info.PLATFORM, platform, OpenCL.CL_PLATFORM_VERSION, status));
                 rc = OpenCL.getDeviceIDs(platform, OpenCL.CL_DEVICE_TYPE_ALL, 0, MemorySegment.NULL, count);

@@ -373,6 +373,73 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         return ClEvents.workGroupInfo(get(kernel, ClObject.Kernel.class), values);
     }
 
+    // ---- what a native OpenCL ICD asks: info values, binaries, separate compilation and linking ----
+
+    @Override
+    public io.ferry.spi.InfoValue info(io.ferry.protocol.InfoKind kind, long handle, int param, long index,
+                                       long heapOffset, long heapSize) throws BackendException {
+        String refused = kind == io.ferry.protocol.InfoKind.DEVICE ? "device params are the backend's"
+                : kind.refusal(param, index);
+        if (refused != null) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "INFO: " + refused); // the host checked too
+        }
+        ClObject o = switch (kind) {
+            case PROGRAM, PROGRAM_BUILD -> get(handle, ClObject.Program.class);
+            case IMAGE_FORMATS -> get(handle, ClObject.Context.class);
+            default -> get(handle, ClObject.Kernel.class);
+        };
+        if (kind == io.ferry.protocol.InfoKind.KERNEL_ARG && (index < 0 || index >= ((ClObject.Kernel) o).args.count)) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "INFO: kernel argument " + index + " of a kernel of "
+                    + ((ClObject.Kernel) o).args.count + " arguments");
+        }
+        if (heapSize > 0) {
+            heapSlice(heapOffset, heapSize); // bounds-checked here too
+        }
+        return ClInfo.query(kind, o, param, index, heap(), heapOffset, heapSize);
+    }
+
+    @Override
+    public void createProgramWithBinary(long program, long context, long heapOffset, long size)
+            throws BackendException {
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        put(program, ClPrograms.createWithBinary(ctx, heapSlice(heapOffset, size), errcode));
+    }
+
+    @Override
+    public String compileProgram(long program, long[] headers, String[] includeNames, String options)
+            throws BackendException {
+        ClObject.Program p = get(program, ClObject.Program.class);
+        if (headers.length != includeNames.length) {
+            throw new BackendException(Status.INVALID_ARGUMENT, headers.length + " headers and "
+                    + includeNames.length + " include names");
+        }
+        ClObject.Program[] hs = new ClObject.Program[headers.length];
+        for (int i = 0; i < hs.length; i++) {
+            hs[i] = get(headers[i], ClObject.Program.class);
+            if (hs[i].context != p.context) {
+                throw new BackendException(Status.INVALID_ARGUMENT, "header program " + headers[i]
+                        + " belongs to another context than program " + program);
+            }
+        }
+        return ClPrograms.compile(p, hs, includeNames, options);
+    }
+
+    @Override
+    public String linkProgram(long program, long context, long[] inputs, String options) throws BackendException {
+        ClObject.Context ctx = get(context, ClObject.Context.class);
+        ClObject.Program[] in = new ClObject.Program[inputs.length];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = get(inputs[i], ClObject.Program.class);
+            if (in[i].context != ctx) {
+                throw new BackendException(Status.INVALID_ARGUMENT, "input program " + inputs[i]
+                        + " belongs to another context than context " + context);
+            }
+        }
+        ClPrograms.Linked linked = ClPrograms.link(ctx, in, options, errcode);
+        put(program, linked.program());
+        return linked.log();
+    }
+
     // ---- release ----
 
     @Override

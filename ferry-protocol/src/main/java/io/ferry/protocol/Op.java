@@ -51,7 +51,7 @@ public enum Op {
     EVENT_WAIT(36, Kind.SYNC, List.of("event"), "", List.of("start ns", "end ns", "queued ns", "submit ns")),
     QUEUE_HINT(37, Kind.ONE_WAY, List.of("queue", "priority", "deadline ns", "scope"), "", List.of()),
 
-    // events and queues (38-47)
+    // events and queues (38-43)
     MARKER(38, Kind.ONE_WAY, List.of("queue", "event", "waits"), WaitList.BLOB, List.of()),
     BARRIER(39, Kind.ONE_WAY, List.of("queue", "event", "waits"), WaitList.BLOB, List.of()),
     USER_EVENT_CREATE(40, Kind.ONE_WAY, List.of("event", "context"), "", List.of()),
@@ -59,6 +59,14 @@ public enum Op {
     EVENT_STATUS(42, Kind.SYNC, List.of("event"), "", List.of("execution status")),
     KERNEL_WORK_GROUP_INFO(43, Kind.SYNC, List.of("kernel"), "", List.of("work-group size",
             "preferred work-group size multiple", "local memory bytes", "private memory bytes")),
+    // what a native OpenCL ICD asks beyond the above (views in ProgramCalls, INFO's kinds in InfoKind)
+    INFO(44, Kind.SYNC, List.of("kind", "handle", "param", "index", "heap offset", "heap size"), "",
+            List.of("value bytes", "written to the heap")),
+    PROGRAM_CREATE_BINARY(45, Kind.ONE_WAY, List.of("program", "context", "heap offset", "size"), "", List.of()),
+    PROGRAM_COMPILE(46, Kind.SYNC, List.of("program", "headers"), "headers x u64 program handles, then headers "
+            + "NUL-terminated include names, then compile options (UTF-8)", List.of()),
+    PROGRAM_LINK(47, Kind.SYNC, List.of("program", "context", "inputs"), "inputs x u64 program handles, then link "
+            + "options (UTF-8)", List.of()),
 
     // memory objects (48-59): sub-buffers and rectangular transfers; views in MemoryCalls, the rectangle in RectLayout
     SUB_BUFFER_CREATE(48, Kind.ONE_WAY, List.of("buffer", "parent", "offset", "size", "access"), "", List.of()),

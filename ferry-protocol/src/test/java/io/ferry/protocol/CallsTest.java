@@ -25,6 +25,7 @@ class CallsTest {
         List<Class<?>> all = new ArrayList<>(List.of(Calls.class.getDeclaredClasses()));
         all.addAll(List.of(EventCalls.class.getDeclaredClasses()));
         all.addAll(List.of(MemoryCalls.class.getDeclaredClasses()));
+        all.addAll(List.of(ProgramCalls.class.getDeclaredClasses()));
         for (Class<?> c : all) {
             if (CallRecord.class.isAssignableFrom(c) && !Modifier.isAbstract(c.getModifiers())) {
                 CallRecord v = (CallRecord) c.getConstructor().newInstance();

@@ -186,7 +186,8 @@ final class ComputeBackends {
         for (BackendSession b : backends.values()) {
             for (BackendSession.DeferredFailure f : b.drainFailures()) {
                 Op failedOp = Op.of(f.op());
-                if (failedOp != null && failedOp.name().endsWith("_CREATE") && failedOp != Op.KERNEL_CREATE) {
+                if (failedOp != null && (failedOp.name().endsWith("_CREATE") || failedOp == Op.PROGRAM_CREATE_BINARY)
+                        && failedOp != Op.KERNEL_CREATE) {
                     HandleTable.Entry gone = handles.remove(f.firstArg()); // the object was never made
                     if (gone != null && gone.kind == HandleTable.Kind.QUEUE) {
                         commandsFinished(gone.queued); // commands counted on it were never enqueued

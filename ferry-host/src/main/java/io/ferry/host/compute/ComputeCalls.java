@@ -55,6 +55,7 @@ final class ComputeCalls implements SessionService {
     private final EventGates gates;
     private final DeviceCommands commands;
     private final MemoryObjectCalls memory;
+    private final ProgramInfoCalls programs;
 
     ComputeCalls(ServiceContext session, Devices devices, ComputeBackends backends) {
         this.session = session;
@@ -66,6 +67,7 @@ final class ComputeCalls implements SessionService {
         this.commands = new DeviceCommands(session, backends, gates);
         this.kernelArgs = new KernelArgCalls(handles);
         this.memory = new MemoryObjectCalls(session, backends, commands);
+        this.programs = new ProgramInfoCalls(session, devices);
     }
 
     @Override
@@ -294,6 +296,7 @@ final class ComputeCalls implements SessionService {
             }
             case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
                  IMAGE_READ, SAMPLER_CREATE -> memory.serve(op, rec);
+            case INFO, PROGRAM_CREATE_BINARY, PROGRAM_COMPILE, PROGRAM_LINK -> programs.serve(op, rec, results);
             default -> throw new IllegalStateException("not a compute call: " + op);
         }
         return results[0];

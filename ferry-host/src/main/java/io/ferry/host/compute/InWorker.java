@@ -195,7 +195,8 @@ public final class InWorker {
         long compileLimit = Long.parseLong(p.getProperty("compileLimit"));
         // the calls that wait for device work or build are announced, so the host's watchdog can time them
         RecordHandler timed = (type, rec, length) -> {
-            boolean build = type == Op.PROGRAM_BUILD.code();
+            boolean build = type == Op.PROGRAM_BUILD.code() || type == Op.PROGRAM_COMPILE.code()
+                    || type == Op.PROGRAM_LINK.code();
             boolean waits = build || type == Op.FINISH.code() || type == Op.EVENT_WAIT.code();
             if (waits) {
                 words.busy(build ? compileLimit : waitLimit, build);

@@ -133,7 +133,7 @@ public final class WorkerClient extends WorkerRequests {
                                        Consumer<? super V> args) throws BackendException {
         Op op = call.spec();
         Reply r = send(op.code(), op.name(), call, op.argCount(), oneWay, blob, blobSegment, args);
-        return r == null ? null : new Answer(r.r0, r.r1, r.r2, r.r3, r.message);
+        return r == null ? null : new Answer(r.r0, r.r1, r.r2, r.r3, r.message, r.bytes);
     }
 
     /** Sends one of the hop's own requests ({@link Wire#WORKER_PING}, {@link Wire#WORKER_CLOSE}) and waits. */
@@ -185,7 +185,8 @@ public final class WorkerClient extends WorkerRequests {
             return null;
         }
         boolean deviceWork = type == Op.FINISH.code() || type == Op.EVENT_WAIT.code();
-        boolean build = type == Op.PROGRAM_BUILD.code();
+        boolean build = type == Op.PROGRAM_BUILD.code() || type == Op.PROGRAM_COMPILE.code()
+                || type == Op.PROGRAM_LINK.code();
         IdleStrategy idle = deviceWork || build || type == Wire.WORKER_PING ? RingIdleStrategy.forDeviceWork(replies)
                 : RingIdleStrategy.forAnswers(replies);
         int polls = 0;
@@ -273,6 +274,7 @@ public final class WorkerClient extends WorkerRequests {
         long r2;
         long r3;
         String message;
+        byte[] bytes;
         String invalid;
 
         @Override
@@ -296,6 +298,7 @@ public final class WorkerClient extends WorkerRequests {
                 r2 = c.result(2);
                 r3 = c.result(3);
                 message = text;
+                bytes = c.blobBytes();
                 return;
             }
             // The failure of a one-way request: every outstanding request before it went well.
@@ -309,7 +312,8 @@ public final class WorkerClient extends WorkerRequests {
             long firstArg = outstanding.firstArg();
             outstanding.removeFirst();
             Op failed = Op.of(guestOp);
-            if (failures.size() >= MAX_DEFERRED && (failed == null || !failed.name().endsWith("_CREATE"))) {
+            if (failures.size() >= MAX_DEFERRED && (failed == null || !(failed.name().endsWith("_CREATE")
+                    || failed == Op.PROGRAM_CREATE_BINARY))) {
                 // The earliest failures are the ones reported: keep them. A failed creation is always kept (the
                 // host forgets the object by it); there are at most as many as the object quota.
                 failuresDropped++;

@@ -4,6 +4,7 @@ import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.EventCalls;
 import io.ferry.protocol.Op;
+import io.ferry.protocol.ProgramCalls;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.WaitList;
 import io.ferry.protocol.Wire;
@@ -24,7 +25,7 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
     private final WorkerMemoryObjects memoryObjects = new WorkerMemoryObjects(this);
 
     /** A worker's answer to a request that waits: its results and text. */
-    record Answer(long r0, long r1, long r2, long r3, String message) {
+    record Answer(long r0, long r1, long r2, long r3, String message, byte[] bytes) {
     }
 
     /** Sends {@code call} (arguments written by {@code args}); one-way requests return null. */
@@ -172,6 +173,65 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
             }
         }
         return info;
+    }
+
+    @Override
+    public io.ferry.spi.InfoValue info(io.ferry.protocol.InfoKind kind, long handle, int param, long index,
+                                       long heapOffset, long heapSize) throws BackendException {
+        Answer a = call(new ProgramCalls.Info(), false, null, null, c -> c.kind(kind.code()).handle(handle)
+                .param(param).index(index).heapOffset(heapOffset).heapSize(heapSize));
+        long size = a.r0();
+        boolean written = a.r1() == 1;
+        byte[] bytes = a.bytes() == null ? new byte[0] : a.bytes();
+        boolean ok = size >= 0 && size <= MAX_FIGURE && (a.r1() == 0 || a.r1() == 1) && (heapSize == 0
+                ? !written && bytes.length == size
+                : bytes.length == 0 && (!written || size <= heapSize));
+        if (!ok) {
+            throw lose(Op.INFO.name(), "answered a value of " + size + " bytes (written " + a.r1() + ", blob of "
+                    + bytes.length + ") to a query " + (heapSize == 0 ? "for the blob" : "for a heap range of "
+                    + heapSize + " bytes"));
+        }
+        return new io.ferry.spi.InfoValue(size, written, heapSize == 0 ? bytes : null);
+    }
+
+    @Override
+    public void createProgramWithBinary(long program, long context, long heapOffset, long size)
+            throws BackendException {
+        call(new ProgramCalls.ProgramCreateBinary(), true, null, null,
+                c -> c.program(program).context(context).heapOffset(heapOffset).size(size));
+    }
+
+    @Override
+    public String compileProgram(long program, long[] headers, String[] includeNames, String options)
+            throws BackendException {
+        java.io.ByteArrayOutputStream blob = new java.io.ByteArrayOutputStream();
+        blob.writeBytes(handles(headers));
+        for (String name : includeNames) {
+            blob.writeBytes(Wire.utf8(name));
+            blob.write(0);
+        }
+        blob.writeBytes(Wire.utf8(options));
+        return call(new ProgramCalls.ProgramCompile(), false, blob.toByteArray(), null,
+                c -> c.program(program).headers(headers.length)).message();
+    }
+
+    @Override
+    public String linkProgram(long program, long context, long[] inputs, String options) throws BackendException {
+        byte[] ids = handles(inputs);
+        byte[] opts = Wire.utf8(options);
+        byte[] blob = java.util.Arrays.copyOf(ids, ids.length + opts.length);
+        System.arraycopy(opts, 0, blob, ids.length, opts.length);
+        return call(new ProgramCalls.ProgramLink(), false, blob, null,
+                c -> c.program(program).context(context).inputs(inputs.length)).message();
+    }
+
+    /** Handles as u64 little endian, as the wire lists them. */
+    private static byte[] handles(long[] handles) {
+        MemorySegment s = MemorySegment.ofArray(new byte[8 * handles.length]);
+        for (int i = 0; i < handles.length; i++) {
+            s.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, 8L * i, handles[i]);
+        }
+        return s.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
 
     @Override

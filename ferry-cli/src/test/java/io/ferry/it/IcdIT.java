@@ -1,0 +1,199 @@
+package io.ferry.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.ferry.host.FerryHost;
+import io.ferry.host.config.Quotas;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The native OpenCL ICD ({@code ferry-icd}, {@code libferry-opencl.so}) against a real host, through the system's
+ * ICD loader: C programs, as an unmodified application would be, with {@code OCL_ICD_VENDORS} naming the ICD's
+ * build directory and the guest's environment ({@code FERRY_HOST}, {@code FERRY_GUEST}, {@code FERRY_SECRET_FILE}).
+ *
+ * <p>Every {@code ferry-icd/build/tests/*_test} (from {@code tests/*_test.c}) is one dynamic test against a shared
+ * host; the error rules of issue 14 (a lost host, a refused quota) are programs in {@code tests/errors/} with a
+ * set-up of their own. The ICD and its tests are built first with {@code make -C ferry-icd}.
+ */
+class IcdIT {
+    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    private static final Path ICD = ROOT.resolve("ferry-icd");
+    private static final Path BUILD = ICD.resolve("build");
+    private static final long TIMEOUT_SECONDS = 180;
+
+    private static TestHost host;
+    private static Path secret;
+
+    @BeforeAll
+    static void buildAndStart() throws Exception {
+        Result make = run(List.of("make", "-C", ICD.toString()), Map.of());
+        assertEquals(0, make.exit, "make -C ferry-icd failed (the ICD needs gcc, make, opencl-headers and "
+                + "ocl-icd-opencl-dev; ./ferry test installs them):\n" + make.output);
+        host = TestHost.start("icd");
+        secret = secretFile(host.dir, host.host, "icd");
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        if (host != null) {
+            host.close();
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyTestProgramPassesAgainstARealHost() throws IOException {
+        List<Path> programs;
+        try (Stream<Path> files = Files.list(BUILD.resolve("tests"))) {
+            programs = files.filter(p -> p.getFileName().toString().endsWith("_test") && Files.isExecutable(p))
+                    .sorted().toList();
+        }
+        assertFalse(programs.isEmpty(), "no test programs in " + BUILD.resolve("tests"));
+        return programs.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
+            Result r = run(List.of(p.toString()), guestEnv(host.host, "icd", secret));
+            assertEquals(0, r.exit, p.getFileName() + " failed:\n" + r.output);
+        }));
+    }
+
+    /**
+     * The host goes away under a program holding a context, a queue and a buffer: its next calls answer OpenCL
+     * errors, and it ends normally (no crash, no hang).
+     */
+    @Test
+    void aLostHostGivesOpenClErrorsNotACrash() throws Exception {
+        TestHost lost = TestHost.start("lost");
+        boolean closed = false;
+        Path errors = Files.createTempFile("ferry-icd-lost", ".stderr");
+        Process p = null;
+        try {
+            Path secretFile = secretFile(lost.dir, lost.host, "lost");
+            ProcessBuilder pb = new ProcessBuilder(BUILD.resolve("tests/errors/lost_host").toString())
+                    .redirectError(errors.toFile());
+            environment(pb, guestEnv(lost.host, "lost", secretFile));
+            p = pb.start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String first;
+            try {
+                first = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return out.readLine();
+                    } catch (IOException e) {
+                        return null;
+                    }
+                }).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                first = null;
+            }
+            if (!"ready".equals(first)) {
+                p.destroyForcibly().waitFor();
+                fail("lost_host did not get ready (first line: " + first + "):\n" + text(errors));
+            }
+            lost.close();
+            closed = true;
+            try (Writer in = p.outputWriter()) {
+                in.write("go\n");
+            }
+            StringBuilder rest = new StringBuilder();
+            CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> out.lines().forEach(
+                    l -> rest.append(l).append('\n')));
+            boolean ended = p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (!ended) {
+                p.destroyForcibly().waitFor();
+            }
+            reader.get(10, TimeUnit.SECONDS);
+            String output = rest + text(errors);
+            assertTrue(ended, "lost_host did not end within " + TIMEOUT_SECONDS + " s of the host closing:\n" + output);
+            assertEquals(0, p.exitValue(), "lost_host (exit " + p.exitValue() + "):\n" + output);
+        } finally {
+            if (p != null && p.isAlive()) {
+                p.destroyForcibly();
+            }
+            if (!closed) {
+                lost.close();
+            }
+            Files.deleteIfExists(errors);
+        }
+    }
+
+    /**
+     * A buffer over the guest's device-memory quota fails at clCreateBuffer with an allocation error, the session
+     * goes on, and with {@code FERRY_LOG=1} the host's message with the figures reaches stderr.
+     */
+    @Test
+    void aRefusedQuotaGivesAnAllocationErrorAndTheHostsMessage() throws Exception {
+        try (Hosts hosts = Hosts.start(List.of(Hosts.guest("small", null, new Quotas(1L << 20, 4096, 4096))))) {
+            Path secretFile = secretFile(hosts.dir, hosts.host, "small");
+            Result r = run(List.of(BUILD.resolve("tests/errors/quota").toString()),
+                    guestEnv(hosts.host, "small", secretFile));
+            assertEquals(0, r.exit, "quota failed:\n" + r.output);
+            assertTrue(r.output.contains("device memory quota") && r.output.contains("limit 1048576"),
+                    "FERRY_LOG=1 did not print the host's quota message:\n" + r.output);
+        }
+    }
+
+    /** The guest's secret, raw, in a file only its owner may read (the ICD refuses one others can read). */
+    private static Path secretFile(Path dir, FerryHost host, String guest) throws IOException {
+        Path file = Files.createFile(dir.resolve(guest + ".secret"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.write(file, host.secret(guest));
+        return file;
+    }
+
+    /** What a guest process needs: the host's socket, the guest, its secret file, the ICD; FERRY_LOG for failures. */
+    private static Map<String, String> guestEnv(FerryHost host, String guest, Path secretFile) {
+        return Map.of("FERRY_HOST", "unix:" + host.guestSocket(), "FERRY_GUEST", guest,
+                "FERRY_SECRET_FILE", secretFile.toString(), "OCL_ICD_VENDORS", BUILD.toString(), "FERRY_LOG", "1");
+    }
+
+    private static void environment(ProcessBuilder pb, Map<String, String> env) {
+        pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_") || k.equals("OPENCL_VENDOR_PATH")
+                || k.equals("CLTEST_PLATFORM"));
+        pb.environment().putAll(env);
+    }
+
+    /** A file's text (a program's output may hold bytes that are not UTF-8). */
+    private static String text(Path file) throws IOException {
+        return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+    }
+
+    private record Result(int exit, String output) {}
+
+    /** Runs cmd to its end (or kills it after the timeout), stdout and stderr together. */
+    private static Result run(List<String> cmd, Map<String, String> env) throws Exception {
+        Path log = Files.createTempFile("ferry-icd", ".out");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+            environment(pb, env);
+            Process p = pb.start();
+            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+                return new Result(-1, String.join(" ", cmd) + " did not end within " + TIMEOUT_SECONDS + " s:\n"
+                        + text(log));
+            }
+            return new Result(p.exitValue(), text(log));
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+}
