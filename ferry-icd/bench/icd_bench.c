@@ -127,7 +127,9 @@ static cl_platform_id find_platform(const char *want, const char *avoid, char *n
 static void setup(side *s, size_t max_samples) {
     cl_int err;
     CHECK(s, clGetDeviceIDs(s->platform, CL_DEVICE_TYPE_ALL, 1, &s->device, NULL));
-    CHECK(s, clGetDeviceInfo(s->device, CL_DEVICE_NAME, sizeof s->device_name, s->device_name, NULL));
+    if (clGetDeviceInfo(s->device, CL_DEVICE_NAME, sizeof s->device_name, s->device_name, NULL) != CL_SUCCESS) {
+        snprintf(s->device_name, sizeof s->device_name, "?");
+    }
     s->context = clCreateContext(NULL, 1, &s->device, NULL, NULL, &err);
     CHECK(s, err);
     s->queue = clCreateCommandQueue(s->context, s->device, 0, &err);
