@@ -74,6 +74,26 @@ int64_t ferry_stage_alloc(cl_command_queue q, uint64_t size);
 cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem buffer, size_t offset, size_t n,
                             void *ptr, cl_bool blocking, ferry_waits *w, cl_command_type type, cl_event *event);
 
+/* Sends one command that names heap memory directly (or none); a[event_arg] and a[event_arg + 1] receive the event
+ * and the wait count. Blocking: waits for it. (icd_transfer.c) */
+cl_int ferry_direct(cl_command_queue q, const char *call, int op, uint64_t *a, int argc, int event_arg,
+                    const ferry_waits *w, const void *payload, size_t payload_length, cl_bool blocking,
+                    cl_command_type type, cl_event *event);
+
+/* Stages a rectangle of host memory (host: its first byte; rows of rb bytes, pitches hrow, hslice) in pieces of
+ * whole slices or of rows, through up to two heap blocks; send names one piece (packed in the heap). Reads
+ * complete before the call returns. (icd_transfer.c) */
+typedef cl_int (*piece_fn)(cl_command_queue q, void *ctx, size_t z, size_t y, size_t slices, size_t rows,
+                           int64_t heap, size_t heap_size, uint64_t event, const ferry_waits *w);
+cl_int ferry_rect_staged(cl_command_queue q, const char *call, int reading, size_t rb, size_t r1, size_t r2,
+                         uint8_t *host, size_t hrow, size_t hslice, piece_fn send, void *ctx, cl_bool blocking,
+                         ferry_waits *w, cl_command_type type, cl_event *event);
+/* Image transfers between an image and host memory (icd_image.c); w already begun. */
+cl_int ferry_image_transfer(cl_command_queue q, int reading, cl_mem image, cl_bool blocking, const size_t *origin,
+                            const size_t *region, size_t row, size_t slice, void *ptr, ferry_waits *w,
+                            cl_command_type type, cl_event *event);
+cl_int ferry_image_init(cl_command_queue q, cl_mem image, const void *ptr);
+
 /* ---- memory objects (icd_mem.c) ---- */
 int ferry_mem_access(cl_mem_flags flags);
 size_t ferry_pixel_bytes(const cl_image_format *f);   /* 0: not a format Ferry carries */

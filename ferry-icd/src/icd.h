@@ -4,8 +4,8 @@
  * object by a 64-bit handle.
  *
  * Ownership of this file: platform, device, context, program, kernel: icd_platform.c, icd_context.c,
- * icd_program.c; queue, mem, event, sampler: icd_queue.c, icd_event.c, icd_mem.c. Add fields only inside your own
- * structs' marked sections. */
+ * icd_program.c, icd_kernel.c; queue, mem, event, sampler: icd_queue.c, icd_event.c, icd_mem.c. Add fields only
+ * inside your own structs' marked sections. */
 #ifndef FERRY_ICD_H
 #define FERRY_ICD_H
 

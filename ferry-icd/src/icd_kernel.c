@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "icd_objects.h"
@@ -28,12 +30,14 @@ struct ferry_kernel_info {
 
 enum arg_kind { ARG_UNSET, ARG_MEM, ARG_SAMPLER, ARG_LOCAL, ARG_VALUE };
 
-/* An argument's last value. */
+/* An argument's last value (in the kernel: value is its own copy, of capacity bytes; while being set: the
+ * application's bytes). */
 struct ferry_arg {
     enum arg_kind kind;
     size_t size;
     uint64_t handle;                 /* ARG_MEM, ARG_SAMPLER (0: a NULL buffer) */
-    void *value;                     /* ARG_VALUE's bytes */
+    const void *value;               /* ARG_VALUE's bytes */
+    size_t capacity;
 };
 
 static const cl_kernel_arg_info arg_params[5] = {
@@ -142,7 +146,8 @@ static cl_kernel make_kernel(cl_program program, const char *name, cl_int *err) 
     ferry_reply r;
     memset(&r, 0, sizeof r);
     int status = ferry_call(c, FERRY_OP_KERNEL_CREATE, args, FERRY_KERNEL_CREATE_ARGC, &blob, 1, &r);
-    if (status == FERRY_STATUS_OK && r.results[0] > 4096) {
+    int made = status == FERRY_STATUS_OK;
+    if (made && r.results[0] > 4096) {
         status = FERRY_STATUS_INTERNAL; /* no kernel has that many arguments: a bad answer */
     }
     if (status != FERRY_STATUS_OK) {
@@ -153,7 +158,7 @@ static cl_kernel make_kernel(cl_program program, const char *name, cl_int *err) 
         if (*err == CL_SUCCESS) {
             *err = mapped;
         }
-        if (status == FERRY_STATUS_OK || status == FERRY_STATUS_INTERNAL) {
+        if (made) {
             uint64_t rel[FERRY_RELEASE_ARGC] = { handle };
             ferry_send(c, FERRY_OP_RELEASE, rel, FERRY_RELEASE_ARGC, NULL, 0, 1);
         }
@@ -287,7 +292,7 @@ cl_int CL_API_CALL clReleaseKernel(cl_kernel kernel) {
         ferry_send(c, FERRY_OP_RELEASE, args, FERRY_RELEASE_ARGC, NULL, 0, 1);
     }
     for (cl_uint i = 0; i < kernel->num_args; i++) {
-        free(kernel->args[i].value);
+        free((void *) kernel->args[i].value);
     }
     cl_program p = kernel->program;
     atomic_fetch_sub(&p->kernels, 1);
@@ -339,7 +344,17 @@ static int readable_object(const void *p, uint32_t magic) {
     unsigned char head[16];
     struct iovec local = { head, sizeof head }, remote = { (void *) p, sizeof head };
     if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t) sizeof head) {
-        return 0;
+        if (errno != EPERM && errno != ENOSYS) {
+            return 0;
+        }
+        /* process_vm_readv refused (a seccomp profile): at least the pages must be mapped */
+        long page = sysconf(_SC_PAGESIZE);
+        uintptr_t start = (uintptr_t) p & ~(uintptr_t) (page - 1);
+        unsigned char vec[2];
+        size_t span = ((uintptr_t) p + sizeof head - start + (size_t) page - 1) / (size_t) page * (size_t) page;
+        if (mincore((void *) start, span, vec) != 0) {
+            return 0;
+        }
     }
     return ferry_valid(p, magic);
 }
@@ -376,15 +391,27 @@ static cl_int send_arg(cl_kernel k, cl_uint index, const struct ferry_arg *a, in
     if (status != FERRY_STATUS_OK) {
         return ferry_cl_error(status, CL_INVALID_KERNEL, "clSetKernelArg", NULL);
     }
-    if (keep) {
+    if (keep) { /* the copy clCloneKernel replays; its buffer is reused while the value fits */
         pthread_mutex_lock(&k->lock);
         struct ferry_arg *slot = &k->args[index];
-        void *old = slot->value;
-        *slot = *a;
-        pthread_mutex_unlock(&k->lock);
-        if (old != a->value) {
-            free(old);
+        void *own = (void *) slot->value;
+        size_t capacity = slot->capacity;
+        if (a->kind == ARG_VALUE && a->size > capacity) {
+            void *bigger = realloc(own, a->size);
+            if (!bigger) {
+                pthread_mutex_unlock(&k->lock);
+                return CL_OUT_OF_HOST_MEMORY;
+            }
+            own = bigger;
+            capacity = a->size;
         }
+        if (a->kind == ARG_VALUE) {
+            memcpy(own, a->value, a->size);
+        }
+        *slot = *a;
+        slot->value = own;
+        slot->capacity = capacity;
+        pthread_mutex_unlock(&k->lock);
     }
     return CL_SUCCESS;
 }
@@ -418,11 +445,7 @@ static cl_int value_arg(size_t arg_size, const void *arg_value, size_t expected,
     }
     a->kind = ARG_VALUE;
     a->size = arg_size;
-    a->value = malloc(arg_size);
-    if (!a->value) {
-        return CL_OUT_OF_HOST_MEMORY;
-    }
-    memcpy(a->value, arg_value, arg_size);
+    a->value = arg_value;
     return CL_SUCCESS;
 }
 
@@ -507,11 +530,7 @@ cl_int CL_API_CALL clSetKernelArg(cl_kernel kernel, cl_uint arg_index, size_t ar
     if (err != CL_SUCCESS) {
         return err;
     }
-    err = send_arg(kernel, arg_index, &a, 1);
-    if (err != CL_SUCCESS) {
-        free(a.value);
-    }
-    return err;
+    return send_arg(kernel, arg_index, &a, 1);
 }
 
 cl_int CL_API_CALL clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index, const void *arg_value) {
@@ -535,24 +554,13 @@ cl_kernel CL_API_CALL clCloneKernel(cl_kernel source_kernel, cl_int *errcode_ret
         return NULL;
     }
     for (cl_uint i = 0; i < k->num_args && i < source_kernel->num_args; i++) {
+        /* the source's lock is held while its bytes are sent and copied: another thread may set them */
         pthread_mutex_lock(&source_kernel->lock);
         struct ferry_arg a = source_kernel->args[i];
-        if (a.kind == ARG_VALUE) {
-            void *copy = malloc(a.size);
-            if (copy) {
-                memcpy(copy, a.value, a.size);
-            }
-            a.value = copy;
-        }
-        pthread_mutex_unlock(&source_kernel->lock);
-        if (a.kind == ARG_VALUE && !a.value) {
-            clReleaseKernel(k);
-            *err = CL_OUT_OF_HOST_MEMORY;
-            return NULL;
-        }
+        a.capacity = 0;
         *err = send_arg(k, i, &a, 1);
+        pthread_mutex_unlock(&source_kernel->lock);
         if (*err != CL_SUCCESS) {
-            free(a.value);
             clReleaseKernel(k);
             return NULL;
         }

@@ -76,6 +76,9 @@ cl_int ferry_query(int kind, uint64_t handle, uint64_t param, uint64_t index, in
         err = CL_INVALID_OPERATION;
     } else if (status == FERRY_STATUS_INVALID_ARGUMENT) {
         err = CL_INVALID_VALUE;
+        if (ferry_log_enabled()) {
+            ferry_log("%s: %s", call, r.text ? r.text : "refused");
+        }
     } else {
         err = ferry_cl_error(status, CL_INVALID_VALUE, call, r.text);
     }
@@ -225,7 +228,10 @@ static void make_devices(void) {
             atomic_store(&device_count, n);
             atomic_store(&devices_made, 1); /* a host that cannot be reached is tried again at the next call */
         } else {
-            ferry_log("no Ferry host: %s", ferry_icd_connect_error());
+            static atomic_int told;
+            if (!atomic_exchange(&told, 1)) {
+                ferry_log("no Ferry host (no devices until one answers): %s", ferry_icd_connect_error());
+            }
         }
     }
     pthread_mutex_unlock(&devices_lock);
@@ -549,6 +555,18 @@ static cl_int answer_capped(cl_device_id d, cl_device_info param, size_t cap, si
     return ferry_info(&v, sizeof v, size, value, size_ret);
 }
 
+static cl_int answer_memory(cl_device_id d, cl_device_info param, size_t size, void *value, size_t *size_ret) {
+    cl_ulong granted = param == CL_DEVICE_LOCAL_MEM_SIZE ? d->local_mem : d->global_mem;
+    cl_ulong v = host_uint(d, param, granted);
+    if (granted && v > granted) {
+        v = granted;
+    }
+    if (!v) {
+        return answer_fallback(d, param, size, value, size_ret);
+    }
+    return ferry_info(&v, sizeof v, size, value, size_ret);
+}
+
 cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_name, size_t param_value_size,
                                    void *param_value, size_t *param_value_size_ret) {
     if (!ferry_valid_device(device)) {
@@ -630,6 +648,14 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
         return answer_capped(d, param_name, 65536, size, value, ret);
     case CL_DEVICE_IMAGE3D_MAX_DEPTH:
         return answer_capped(d, param_name, 2048, size, value, ret);
+    case CL_DEVICE_GLOBAL_MEM_SIZE:
+    case CL_DEVICE_MAX_MEM_ALLOC_SIZE: /* what the host grants (DEVICE_INFO) when it is less than the device's */
+    case CL_DEVICE_LOCAL_MEM_SIZE:
+        return answer_memory(d, param_name, size, value, ret);
+    case CL_DEVICE_EXECUTION_CAPABILITIES: { /* native kernels (host function pointers) cannot cross */
+        cl_device_exec_capabilities c = CL_EXEC_KERNEL;
+        return ferry_info(&c, sizeof c, size, value, ret);
+    }
     /* OpenCL 2.x/3.0 capabilities: what a device without them answers */
     case CL_DEVICE_SVM_CAPABILITIES: {
         cl_device_svm_capabilities none = 0;

@@ -290,6 +290,55 @@ static cl_int check_devices(cl_program p, cl_uint num_devices, const cl_device_i
     return CL_SUCCESS;
 }
 
+/* The options to send: the guest's include directories (-I DIR, -IDIR) are dropped, as they name files the host's
+ * compiler cannot see (and the host refuses options that read files); pyopencl, for one, always passes its own.
+ * A source that #includes a guest file then fails to build, naming the file. -cl-kernel-arg-info is added: some
+ * compilers keep argument info (clSetKernelArg's guide) only with it. malloc'd. */
+static char *host_options(const char *options, const char *call) {
+    static const char arg_info[] = "-cl-kernel-arg-info";
+    if (!options) {
+        options = "";
+    }
+    char *out = malloc(strlen(options) + sizeof arg_info + 1);
+    if (!out) {
+        return NULL;
+    }
+    size_t n = 0;
+    for (const char *p = options; *p;) {
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        const char *e = p;
+        while (*e && *e != ' ' && *e != '\t') {
+            e++;
+        }
+        if (e - p >= 2 && p[0] == '-' && p[1] == 'I') {
+            if (e - p == 2) { /* "-I DIR": the directory is the next word */
+                while (*e == ' ' || *e == '\t') {
+                    e++;
+                }
+                while (*e && *e != ' ' && *e != '\t') {
+                    e++;
+                }
+            }
+            ferry_log("%s: option '%.*s' dropped: the host's compiler cannot read the guest's files", call,
+                      (int) (e - p), p);
+        } else if (e > p) {
+            if (n) {
+                out[n++] = ' ';
+            }
+            memcpy(out + n, p, (size_t) (e - p));
+            n += (size_t) (e - p);
+        }
+        p = e;
+    }
+    out[n] = 0;
+    if (!strstr(out, arg_info)) {
+        strcpy(out + n, n ? " -cl-kernel-arg-info" : arg_info);
+    }
+    return out;
+}
+
 /* Starts a build-like step: refuses while kernels exist or another build runs; records the options. */
 static cl_int begin_build(cl_program p, const char *options) {
     pthread_mutex_lock(&p->lock);
@@ -360,12 +409,14 @@ cl_int CL_API_CALL clBuildProgram(cl_program program, cl_uint num_devices, const
     }
     ferry_conn *c = ferry_icd_conn();
     uint64_t args[FERRY_PROGRAM_BUILD_ARGC] = { program->o.handle };
-    ferry_iov blob = { options ? options : "", options ? strlen(options) : 0 };
+    char *sent = host_options(options, "clBuildProgram");
+    ferry_iov blob = { sent ? sent : "", sent ? strlen(sent) : 0 };
     ferry_reply r;
     memset(&r, 0, sizeof r);
     int status = c ? ferry_call(c, FERRY_OP_PROGRAM_BUILD, args, FERRY_PROGRAM_BUILD_ARGC, &blob, blob.length ? 1 : 0,
                                 &r)
                    : FERRY_STATUS_HOST_UNAVAILABLE;
+    free(sent);
     if (status == FERRY_STATUS_OK) {
         end_build(program, &r, CL_BUILD_SUCCESS, CL_PROGRAM_BINARY_TYPE_EXECUTABLE);
     } else {
@@ -433,13 +484,15 @@ cl_int CL_API_CALL clCompileProgram(cl_program program, cl_uint num_devices, con
     uint64_t args[FERRY_PROGRAM_COMPILE_ARGC];
     args[FERRY_ARG_PROGRAM_COMPILE_PROGRAM] = program->o.handle;
     args[FERRY_ARG_PROGRAM_COMPILE_HEADERS] = num_input_headers;
+    char *sent = host_options(options, "clCompileProgram");
     ferry_iov blob[3] = { { handles, num_input_headers * sizeof(uint64_t) }, { name_bytes, names },
-                          { options ? options : "", options ? strlen(options) : 0 } };
+                          { sent ? sent : "", sent ? strlen(sent) : 0 } };
     ferry_reply r;
     memset(&r, 0, sizeof r);
     int status = c ? ferry_call(c, FERRY_OP_PROGRAM_COMPILE, args, FERRY_PROGRAM_COMPILE_ARGC, blob, 3, &r)
                    : FERRY_STATUS_HOST_UNAVAILABLE;
     free(name_bytes);
+    free(sent);
     if (status == FERRY_STATUS_OK) {
         end_build(program, &r, CL_BUILD_SUCCESS, CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT);
     } else {

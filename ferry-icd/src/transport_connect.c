@@ -234,7 +234,7 @@ static int secret_from_environment(const char *guest, uint8_t secret[SECRET_LENG
         if ((st.st_mode & 077) != 0) {
             close(fd);
             return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_SECRET_FILE %s is readable by other users (mode "
-                        "%03o): the secret proves guest '%s''s identity; run chmod 600 %s", file,
+                        "%03o): the secret proves the identity of guest '%s'; run chmod 600 %s", file,
                         (unsigned) (st.st_mode & 0777), guest, file);
         }
         char raw[512];
@@ -572,6 +572,10 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
         cat3(dev, sizeof dev, root, "/", names[i]);
         int wanted = want[0] != 0 && strcmp(names[i], want) == 0;
         if (want[0] != 0 && !wanted) {
+            if (is_ivshmem(dev)) {      /* named in the message only: not enabled, not mapped */
+                size_t fl = strlen(found);
+                cat3(found + fl, sizeof found - fl, fl ? ", " : "", names[i], "");
+            }
             continue;
         }
         if (!is_ivshmem(dev)) {
