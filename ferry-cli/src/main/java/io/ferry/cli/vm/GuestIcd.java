@@ -88,7 +88,8 @@ final class GuestIcd {
                 String at = lib.toString().substring(1);
                 files.putIfAbsent(at, file(at, lib));
             }
-            String env = "NATIVE_DEMO=/" + DIR + "/" + DEMO + "\nNATIVE_GUEST=" + guest + "\n";
+            // native_demo's argument picks the platform by name: Ferry's (the guest has no other)
+            String env = "NATIVE_DEMO=/" + DIR + "/" + DEMO + "\nNATIVE_GUEST=" + guest + "\nNATIVE_ARGS=Ferry\n";
             return new Plan(List.copyOf(files.values()), env, "");
         } catch (IOException e) {
             return missing("cannot gather the ICD's files: " + e.getMessage() + " (run: " + make + ")");
