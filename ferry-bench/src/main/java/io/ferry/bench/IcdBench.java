@@ -142,6 +142,11 @@ public final class IcdBench {
         r.put("java_write4_us_p50", TransportBench.median(concat(write4)));
         r.put("java_launch_finish_us_p50", TransportBench.median(concat(launch)));
         r.put("java_samples", concat(write4).length);
+        // each phase's medians (before and after the harness), to see drift
+        r.put("java_write4_us_p50_before", TransportBench.median(write4.get(0)));
+        r.put("java_write4_us_p50_after", TransportBench.median(write4.get(1)));
+        r.put("java_launch_finish_us_p50_before", TransportBench.median(launch.get(0)));
+        r.put("java_launch_finish_us_p50_after", TransportBench.median(launch.get(1)));
         derive(r);
         r.stamp();
         print(r);
@@ -178,6 +183,13 @@ public final class IcdBench {
              Kernel k = p.kernel("inc");
              DeviceBuffer small = ctx.createBuffer(64 * 4)) {
             k.arg(0, small);
+            // Warm-up for a second at least, as the transport suite does for transfers: the call path's JIT
+            // compilation and the guest's device worker starting would otherwise land in the samples.
+            long warmUntil = System.nanoTime() + 1_000_000_000L;
+            while (System.nanoTime() < warmUntil) {
+                TransportBench.write4Us(q, small, 100);
+                TransportBench.launchFinishUs(q, k, 100);
+            }
             write4.add(TransportBench.write4Us(q, small, reps));
             launch.add(TransportBench.launchFinishUs(q, k, reps));
         }
