@@ -29,6 +29,8 @@ final class GuestIcd {
     /** Where the ICD and the demo lie in the guest. */
     static final String DIR = "ferry/icd";
     static final String VENDORS_FILE = "etc/OpenCL/vendors/ferry.icd";
+    /** What make builds for the guest: the library and the demo, not the ICD's tests (`all` would). */
+    static final List<String> TARGETS = List.of("build/libferry-opencl.so", "build/" + DEMO);
 
     private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x[0-9a-f]+\\)");
 
@@ -51,7 +53,7 @@ final class GuestIcd {
 
     /** The make command that builds what the guest needs, for messages. */
     static String makeCommand(Path repo) {
-        return "make -C " + repo.resolve("ferry-icd") + " all build/" + DEMO;
+        return "make -C " + repo.resolve("ferry-icd") + " " + String.join(" ", TARGETS);
     }
 
     /** Builds (make) and gathers the files for {@code guest}; never throws for a missing piece, it says so instead. */
@@ -60,12 +62,14 @@ final class GuestIcd {
         if (!Files.isRegularFile(icd.resolve("Makefile"))) {
             return missing("no " + icd.resolve("Makefile") + " in this checkout");
         }
-        String make = makeCommand(repo);
-        Result built = run(List.of("make", "-s", "-C", icd.toString(), "all", "build/" + DEMO), 300);
+        String makeCommand = makeCommand(repo);
+        List<String> make = new ArrayList<>(List.of("make", "-s", "-C", icd.toString()));
+        make.addAll(TARGETS);
+        Result built = run(make, 300);
         Path library = icd.resolve("build/libferry-opencl.so");
         Path demo = icd.resolve("build/" + DEMO);
         if (!built.ok() || !Files.isRegularFile(library) || !Files.isExecutable(demo)) {
-            return missing("the ICD or the demo is not built (run: " + make + ")"
+            return missing("the ICD or the demo is not built (run: " + makeCommand + ")"
                     + (built.ok() ? "" : ": " + lastLines(built.output(), 3)));
         }
         try {
@@ -92,7 +96,7 @@ final class GuestIcd {
             String env = "NATIVE_DEMO=/" + DIR + "/" + DEMO + "\nNATIVE_GUEST=" + guest + "\nNATIVE_ARGS=Ferry\n";
             return new Plan(List.copyOf(files.values()), env, "");
         } catch (IOException e) {
-            return missing("cannot gather the ICD's files: " + e.getMessage() + " (run: " + make + ")");
+            return missing("cannot gather the ICD's files: " + e.getMessage() + " (run: " + makeCommand + ")");
         }
     }
 

@@ -63,7 +63,7 @@ class GuestIcdTest {
     @Test
     void anIcdThatDoesNotBuildNamesTheMakeCommand(@TempDir Path repo) throws Exception {
         Path icd = Files.createDirectories(repo.resolve("ferry-icd"));
-        Files.writeString(icd.resolve("Makefile"), "all:\n\t@echo no compiler here; exit 1\n");
+        Files.writeString(icd.resolve("Makefile"), "build/libferry-opencl.so:\n\t@echo no compiler here; exit 1\n");
 
         GuestIcd.Plan p = GuestIcd.prepare(repo, "vm1");
 
