@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -235,17 +236,47 @@ public final class TransportBench {
             r.put("write_gbs_native", median(nw));
             r.put("read_gbs_native", median(nrd));
             k.arg(0, small);
-            double[] lf = new double[launchReps];
-            for (int i = 0; i < launchReps / 10; i++) {
-                q.launch(k, NDRange.of(64)).finish();
-            }
-            for (int i = 0; i < launchReps; i++) {
-                long t0 = System.nanoTime();
-                q.launch(k, NDRange.of(64)).finish();
-                lf[i] = (System.nanoTime() - t0) / 1e3;
-            }
-            r.put("launch_finish_us_remoted", median(lf));
+            r.put("launch_finish_us_remoted", median(launchFinishUs(q, k, launchReps)));
         }
+    }
+
+    /**
+     * Launch + finish of {@link #KERNEL} over 64 items ({@code k}'s argument set), {@code reps} times after a tenth
+     * as many to warm up: one sample per call, µs.
+     */
+    static double[] launchFinishUs(CommandQueue q, Kernel k, int reps) {
+        double[] lf = new double[reps];
+        for (int i = 0; i < reps / 10; i++) {
+            q.launch(k, NDRange.of(64)).finish();
+        }
+        for (int i = 0; i < reps; i++) {
+            long t0 = System.nanoTime();
+            q.launch(k, NDRange.of(64)).finish();
+            lf[i] = (System.nanoTime() - t0) / 1e3;
+        }
+        return lf;
+    }
+
+    /**
+     * A blocking 4-byte write from ordinary memory (outside the heap: staged, as an application's variable is):
+     * write + finish, {@code reps} times after a tenth as many to warm up; one sample per call, µs.
+     */
+    static double[] write4Us(CommandQueue q, DeviceBuffer buf, int reps) {
+        double[] w = new double[reps];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment four = arena.allocate(4, 4);
+            for (int i = 0; i < reps / 10; i++) {
+                four.set(ValueLayout.JAVA_INT, 0, i);
+                q.write(buf, 0, four).finish();
+            }
+            for (int i = 0; i < reps; i++) {
+                four.set(ValueLayout.JAVA_INT, 0, i);
+                long t0 = System.nanoTime();
+                q.write(buf, 0, four).finish();
+                w[i] = (System.nanoTime() - t0) / 1e3;
+            }
+        }
+        return w;
     }
 
     /** The first compute backend that has a device (the one the host serves by default). */

@@ -2,6 +2,7 @@ package io.ferry.cli;
 
 import io.ferry.bench.ChaosBench;
 import io.ferry.bench.CudaBench;
+import io.ferry.bench.IcdBench;
 import io.ferry.bench.McbBench;
 import io.ferry.bench.TeeBench;
 import io.ferry.bench.TransportBench;
@@ -13,10 +14,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ./ferry bench SUITE}: measurements side by side with their native baselines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | cuda | mcb | chaos | tee | all")
+        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | icd | cuda | mcb | chaos | tee | all")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "SUITE", description = "transport | cuda | mcb | chaos | tee | all")
+    @Parameters(paramLabel = "SUITE", description = "transport | icd | cuda | mcb | chaos | tee | all")
     String suite;
 
     @Option(names = "--quick", description = "fewer samples; finishes in about a minute")
@@ -32,6 +33,7 @@ final class BenchCommand implements Callable<Integer> {
     private int all() throws Exception {
         int worst = 0;
         worst = Math.max(worst, new TransportBench(quick, named("transport")).run());
+        worst = Math.max(worst, new IcdBench(quick, named("icd")).run());
         worst = Math.max(worst, new ChaosBench(quick, named("chaos")).run());
         worst = Math.max(worst, new McbBench(quick, named("mcb"), plot).run());
         worst = Math.max(worst, new TeeBench(quick, named("tee")).run());
@@ -56,13 +58,14 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         return switch (suite) {
             case "transport" -> new TransportBench(quick, json).run();
+            case "icd" -> new IcdBench(quick, json).run();
             case "cuda" -> new CudaBench(quick, json).run();
             case "mcb" -> new McbBench(quick, json, plot).run();
             case "chaos" -> new ChaosBench(quick, json).run();
             case "tee" -> new TeeBench(quick, json).run();
             case "all" -> all();
             default -> {
-                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, cuda, mcb, chaos, tee, all)");
+                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, icd, cuda, mcb, chaos, tee, all)");
                 yield 2;
             }
         };

@@ -185,6 +185,15 @@ final class GuestImage {
      * {@code /ferry/guest.env}.
      */
     void writeInitrd(Path out, List<Path> classPath, String guestEnv) throws IOException {
+        writeInitrd(out, classPath, guestEnv, List.of());
+    }
+
+    /**
+     * As {@link #writeInitrd(Path, List, String)}, plus {@code extra} files at their guest paths (each parent
+     * directory gets an entry first: the kernel creates no missing directories, and one that exists stays).
+     */
+    void writeInitrd(Path out, List<Path> classPath, String guestEnv, List<GuestIcd.GuestFile> extra)
+            throws IOException {
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out), 1 << 20)) {
             long baseSize = Files.copy(base, os);
             // The kernel looks for the next archive's header on a 4-byte boundary (zeros in between are skipped).
@@ -198,6 +207,7 @@ final class GuestImage {
                     cpio.tree(name, entry);
                 }
                 cpio.file("ferry/guest.env", guestEnv.getBytes(StandardCharsets.UTF_8), false);
+                GuestIcd.write(cpio, extra);
             }
         }
     }

@@ -116,7 +116,13 @@ public final class VmRun {
                 "ferry-vm-");
         try {
             Path initrd = work.resolve("initrd.cpio");
-            image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o));
+            // The C demo through the OpenCL ICD, after the Java workloads (GuestIcd; its own result line)
+            GuestIcd.Plan icd = GuestIcd.prepare(GuestImage.toolsDir().getParent().getParent(), GUEST);
+            if (icd.ready()) {
+                out.println("vm-demo: guest: " + GuestIcd.DEMO + " through libferry-opencl.so and the ocl-icd loader"
+                        + " (" + icd.files().size() + " files in the per-run archive)");
+            }
+            image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o) + icd.env(), icd.files());
             HostConfig cfg = new HostConfig(regionDir, false, List.of(),
                     List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE)
                             .withRegion(HostConfig.RegionKind.IVSHMEM))); // QEMU's ivshmem-doorbell: sealed memfd
@@ -134,13 +140,26 @@ public final class VmRun {
                 long[] bells = host.ivshmemDoorbells(GUEST);
                 out.println("vm-demo: host: " + bells[0] + " doorbells from the guest woke it, " + bells[1]
                         + " interrupts raised in the guest");
+                List<String> lines = r.guestLines();
+                if (!icd.ready()) {
+                    // counted failed already: the guest could not report it (expected(o) counts it)
+                    String line = "vm-demo: result " + GuestIcd.DEMO + " FAILED: " + icd.problem();
+                    out.println(line);
+                    lines = new ArrayList<>(lines);
+                    lines.add(line);
+                }
                 return new Outcome(r.verified(), r.failed(), r.accel(), r.bootSeconds(), r.runSeconds(),
-                        r.guestUptime(), r.problem(), r.guestLines(), bells[0], bells[1]);
+                        r.guestUptime(), r.problem(), List.copyOf(lines), bells[0], bells[1]);
             }
         } finally {
             deleteTree(work, out);
             deleteTree(regionDir, out);
         }
+    }
+
+    /** The results a run should report: one per workload, and the C demo through the ICD ({@link GuestIcd}). */
+    public static int expected(Options o) {
+        return o.workloads().size() + 1;
     }
 
     /** The guest's arguments, as {@code tools/vm/init} sources them. */
@@ -250,13 +269,13 @@ public final class VmRun {
             problem = "QEMU exited with status " + r.exitCode() + ": " + lastLines(r);
         }
         int reported = log.verified() + log.failed();
-        int failed = log.failed() + Math.max(0, o.workloads().size() - reported);
+        int failed = log.failed() + Math.max(0, expected(o) - reported);
         return new Outcome(log.verified(), failed, accel.option(), log.bootSeconds(), log.runSeconds(),
                 log.guestUptimeAtInit(), problem, log.guestLines(), 0, 0);
     }
 
     private static Outcome failedBeforeBoot(Options o, String problem) {
-        return new Outcome(0, o.workloads().size(), "none", Double.NaN, Double.NaN, Double.NaN, problem, List.of(),
+        return new Outcome(0, expected(o), "none", Double.NaN, Double.NaN, Double.NaN, problem, List.of(),
                 0, 0);
     }
 

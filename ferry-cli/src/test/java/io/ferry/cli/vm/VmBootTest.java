@@ -17,9 +17,10 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A real virtual machine: QEMU boots the guest image with its region as an ivshmem-doorbell device (q35 with a
  * virtual IOMMU), and the guest runs vadd through the host in this JVM, waiting on the device's MSI-X interrupts
- * through vfio-pci; its doorbell writes wake the host. It builds the image on first use (Debian packages, about
- * 20 s; cached under $FERRY_CACHE/vm or ~/.cache/ferry/vm) and installs QEMU when missing and root. Skipped only
- * when QEMU is missing and cannot be installed here.
+ * through vfio-pci; its doorbell writes wake the host. Then the C program native_demo runs through Ferry's OpenCL
+ * ICD (libferry-opencl.so under the ocl-icd loader, FERRY_HOST=pci:) and verifies. It builds the image on first use
+ * (Debian packages, about 20 s; cached under $FERRY_CACHE/vm or ~/.cache/ferry/vm) and installs QEMU when missing
+ * and root. Skipped only when QEMU is missing and cannot be installed here.
  */
 @Tag("slow")
 class VmBootTest {
@@ -37,7 +38,9 @@ class VmBootTest {
 
         out.printf(Locale.ROOT, "vm test: %s, boot %.1f s, run %.1f s%n", r.accel(), r.bootSeconds(), r.runSeconds());
         assertTrue(r.ok(), () -> "the VM run failed: " + r.problem() + "\n  " + String.join("\n  ", r.guestLines()));
-        assertEquals(1, r.verified());
+        assertEquals(2, r.verified(), "vadd and the C demo through the OpenCL ICD");
+        assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: result native_demo verified")),
+                () -> "the C demo ran through the ICD over the ivshmem device: " + r.guestLines());
         assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: region ") && l.contains("'vm1'")),
                 () -> "the guest found its region as an ivshmem device: " + r.guestLines());
         // Doorbell interrupts, both ways: the guest library took MSI-X through vfio-pci and woke on them, and its
