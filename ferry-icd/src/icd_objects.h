@@ -39,4 +39,8 @@ void ferry_context_release(cl_context c);
 void ferry_program_release(cl_program p);
 void ferry_kernel_infos_free(struct ferry_kernel_info *infos);
 
+/* icd_includes.c: source with the #includes that the build options' -I directories resolve in the guest replaced
+ * by the files' text (malloc'd), or NULL when nothing was inlined. */
+char *ferry_inline_includes(const char *source, size_t length, const char *options);
+
 #endif

@@ -365,6 +365,9 @@ cl_int CL_API_CALL clGetDeviceIDs(cl_platform_id platform, cl_device_type device
     }
     const cl_device_type known = CL_DEVICE_TYPE_DEFAULT | CL_DEVICE_TYPE_CPU | CL_DEVICE_TYPE_GPU
         | CL_DEVICE_TYPE_ACCELERATOR | CL_DEVICE_TYPE_CUSTOM;
+    if ((device_type & CL_DEVICE_TYPE_ALL) == CL_DEVICE_TYPE_ALL) {
+        device_type = CL_DEVICE_TYPE_ALL; /* JOCL and other bindings sign-extend the 32-bit constant to 64 bits */
+    }
     if (device_type != CL_DEVICE_TYPE_ALL && (device_type == 0 || (device_type & ~known))) {
         return CL_INVALID_DEVICE_TYPE;
     }

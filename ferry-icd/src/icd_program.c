@@ -292,7 +292,7 @@ static cl_int check_devices(cl_program p, cl_uint num_devices, const cl_device_i
 
 /* The options to send: the guest's include directories (-I DIR, -IDIR) are dropped, as they name files the host's
  * compiler cannot see (and the host refuses options that read files); pyopencl, for one, always passes its own.
- * A source that #includes a guest file then fails to build, naming the file. -cl-kernel-arg-info is added: some
+ * The files those directories provide are inlined into the source first (icd_includes.c). -cl-kernel-arg-info is added: some
  * compilers keep argument info (clSetKernelArg's guide) only with it. malloc'd. */
 static char *host_options(const char *options, const char *call) {
     static const char arg_info[] = "-cl-kernel-arg-info";
@@ -388,6 +388,31 @@ static cl_int build_error(int status, cl_int failure, cl_int bad_options, const 
     return ferry_cl_error(status, CL_INVALID_PROGRAM, call, text);
 }
 
+/* Replaces the host's program by one made from source (the guest headers inlined): a new handle, the old one
+ * released. Only between builds, with no kernels (begin_build holds that). The program's own source is unchanged. */
+static cl_int recreate_from(cl_program p, ferry_conn *c, const char *source) {
+    uint64_t handle = ferry_new_handle(c);
+    uint64_t args[FERRY_PROGRAM_CREATE_ARGC];
+    args[FERRY_ARG_PROGRAM_CREATE_PROGRAM] = handle;
+    args[FERRY_ARG_PROGRAM_CREATE_CONTEXT] = p->context->o.handle;
+    args[FERRY_ARG_PROGRAM_CREATE_LANGUAGE] = 1; /* OpenCL C */
+    ferry_iov blob = { source, strlen(source) };
+    ferry_reply r;
+    memset(&r, 0, sizeof r);
+    int status = ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, &blob, 1, &r);
+    if (status != FERRY_STATUS_OK) {
+        cl_int err = ferry_cl_error(status, CL_INVALID_PROGRAM, "clBuildProgram (guest headers inlined)", r.text);
+        ferry_reply_free(&r);
+        return status == FERRY_STATUS_INVALID_ARGUMENT ? CL_OUT_OF_RESOURCES : err;
+    }
+    ferry_reply_free(&r);
+    uint64_t release[FERRY_RELEASE_ARGC];
+    release[FERRY_ARG_RELEASE_HANDLE] = p->o.handle;
+    ferry_send(c, FERRY_OP_RELEASE, release, FERRY_RELEASE_ARGC, NULL, 0, 1);
+    p->o.handle = handle;
+    return CL_SUCCESS;
+}
+
 cl_int CL_API_CALL clBuildProgram(cl_program program, cl_uint num_devices, const cl_device_id *device_list,
                                   const char *options, void (CL_CALLBACK *pfn_notify)(cl_program, void *),
                                   void *user_data) {
@@ -409,6 +434,19 @@ cl_int CL_API_CALL clBuildProgram(cl_program program, cl_uint num_devices, const
         return err;
     }
     ferry_conn *c = ferry_icd_conn();
+    if (c && program->source) {
+        char *expanded = ferry_inline_includes(program->source, program->source_size, options);
+        if (expanded) {
+            err = recreate_from(program, c, expanded);
+            free(expanded);
+            if (err != CL_SUCCESS) {
+                pthread_mutex_lock(&program->lock);
+                program->status = CL_BUILD_ERROR;
+                pthread_mutex_unlock(&program->lock);
+                return err;
+            }
+        }
+    }
     uint64_t args[FERRY_PROGRAM_BUILD_ARGC] = { program->o.handle };
     char *sent = host_options(options, "clBuildProgram");
     ferry_iov blob = { sent ? sent : "", sent ? strlen(sent) : 0 };

@@ -14,14 +14,15 @@ case "$cmd" in
       grep '^  secret:' "$dir/ferry.yaml" | head -1 | awk '{print $2}' | base64 -d > "$dir/secret"; chmod 600 "$dir/secret"
     fi
     if [ ! -f "$dir/host.pid" ] || ! kill -0 "$(cat "$dir/host.pid")" 2>/dev/null; then
-      (cd "$dir" && nohup "$here/ferry" host -c ferry.yaml >"$dir/host.log" 2>&1 & echo $! >"$dir/host.pid")
+      # Its own session (so stop can end the launcher and the JVM together), no tie to our stdout (eval "$(...)").
+      (cd "$dir" && setsid "$here/ferry" host -c ferry.yaml </dev/null >"$dir/host.log" 2>&1 & echo $! >"$dir/host.pid")
       for _ in $(seq 1 100); do [ -S "$dir/guest.sock" ] && break; sleep 0.2; done
       [ -S "$dir/guest.sock" ] || { echo "echo 'host did not start: see $dir/host.log' >&2"; exit 1; }
     fi
     echo "export FERRY_HOST=unix:$dir/guest.sock FERRY_GUEST=icd FERRY_SECRET_FILE=$dir/secret OCL_ICD_VENDORS=$here/ferry-icd/build"
     ;;
   stop)
-    [ -f "$dir/host.pid" ] && kill "$(cat "$dir/host.pid")" 2>/dev/null || true
+    [ -f "$dir/host.pid" ] && { kill -- "-$(cat "$dir/host.pid")" 2>/dev/null || kill "$(cat "$dir/host.pid")" 2>/dev/null || true; }
     rm -f "$dir/host.pid"
     ;;
 esac
