@@ -79,7 +79,11 @@ public final class IcdBench {
         Report r = new Report("icd");
         Path dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
                 "ferry-icd-bench-");
-        Map<String, Object> figures;
+        // Runs of the harness alternate with rounds of the Java library (java, harness, java, harness, ..., java):
+        // on a shared machine the call latencies drift by tens of microseconds between minutes, so the ICD-to-Java
+        // difference is taken per run, against the Java rounds just before and after it, and its median reported.
+        int runs = quick ? 2 : 5;
+        List<Map<String, Object>> harnessRuns = new ArrayList<>();
         List<double[]> write4 = new ArrayList<>();
         List<double[]> launch = new ArrayList<>();
         try {
@@ -96,43 +100,14 @@ public final class IcdBench {
             try {
                 TransportBench.awaitReady(host);
                 javaCalls(cfg, javaReps, write4, launch);
-                ProcessBuilder pb = new ProcessBuilder(harness.toString());
-                if (quick) {
-                    pb.command().add("--quick");
-                }
-                Map<String, String> env = pb.environment();
-                for (String k : List.of("FERRY_SECRET", "FERRY_SOCKET", "FERRY_REGION_DIR", "OPENCL_VENDOR_PATH")) {
-                    env.remove(k);
-                }
-                env.put("FERRY_HOST", "unix:" + cfg.guestSocket());
-                env.put("FERRY_GUEST", "icd");
-                env.put("FERRY_SECRET_FILE", secret.toString());
-                env.put("OCL_ICD_VENDORS", vendors.toString());
-                System.out.println("icd bench: running " + harness + (quick ? " --quick" : "") + " (FERRY_HOST="
-                        + env.get("FERRY_HOST") + " FERRY_GUEST=icd OCL_ICD_VENDORS=" + vendors + ")");
-                Process p = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
-                p.getOutputStream().close();
-                CompletableFuture<String> stdout = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    } catch (IOException e) {
-                        return "";
+                for (int run = 1; run <= runs; run++) {
+                    Map<String, Object> figures = runHarness(harness, cfg, secret, vendors, run, runs);
+                    if (figures == null) {
+                        return 1;
                     }
-                }, runnable -> Thread.ofPlatform().daemon().start(runnable));
-                int limit = quick ? 180 : 900;
-                if (!p.waitFor(limit, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    System.err.println("ferry bench icd: the harness did not finish within " + limit + " s; killed");
-                    return 1;
+                    harnessRuns.add(figures);
+                    javaCalls(cfg, javaReps, write4, launch);
                 }
-                String out = stdout.get(10, TimeUnit.SECONDS);
-                if (p.exitValue() != 0) {
-                    System.err.println("ferry bench icd: the harness failed (exit " + p.exitValue() + ")"
-                            + (out.isBlank() ? "" : "; it printed:\n" + out));
-                    return 1;
-                }
-                figures = parseFlatJson(out);
-                javaCalls(cfg, javaReps, write4, launch);
             } finally {
                 host.getOutputStream().close();
                 if (!host.waitFor(10, TimeUnit.SECONDS)) {
@@ -142,15 +117,22 @@ public final class IcdBench {
         } finally {
             TransportBench.deleteTree(dir);
         }
-        figures.forEach(r::put);
+        combine(harnessRuns).forEach(r::put);
+        r.put("harness_runs", runs);
         r.put("java_write4_us_p50", TransportBench.median(concat(write4)));
         r.put("java_launch_finish_us_p50", TransportBench.median(concat(launch)));
         r.put("java_samples", concat(write4).length);
-        // each phase's medians (before and after the harness), to see drift
-        r.put("java_write4_us_p50_before", TransportBench.median(write4.get(0)));
-        r.put("java_write4_us_p50_after", TransportBench.median(write4.get(1)));
-        r.put("java_launch_finish_us_p50_before", TransportBench.median(launch.get(0)));
-        r.put("java_launch_finish_us_p50_after", TransportBench.median(launch.get(1)));
+        double[] w4 = new double[runs];
+        double[] lf = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            Map<String, Object> f = harnessRuns.get(i);
+            w4[i] = number(f, "icd_write4_us_p50") - (TransportBench.median(write4.get(i))
+                    + TransportBench.median(write4.get(i + 1))) / 2;
+            lf[i] = number(f, "icd_launch_finish_us_p50") - (TransportBench.median(launch.get(i))
+                    + TransportBench.median(launch.get(i + 1))) / 2;
+        }
+        r.put("icd_minus_java_write4_us_runs", w4);
+        r.put("icd_minus_java_launch_finish_us_runs", lf);
         derive(r);
         r.stamp();
         print(r);
@@ -169,9 +151,74 @@ public final class IcdBench {
         r.put("read_ratio", num(r, "icd_read_gbs") / num(r, "native_read_gbs"));
         r.put("map_ratio", num(r, "icd_map_gbs") / num(r, "native_map_gbs"));
         r.put("enqueues_ratio", num(r, "icd_enqueues_per_s") / num(r, "native_enqueues_per_s"));
-        r.put("icd_minus_java_write4_us", num(r, "icd_write4_us_p50") - num(r, "java_write4_us_p50"));
-        r.put("icd_minus_java_launch_finish_us",
-                num(r, "icd_launch_finish_us_p50") - num(r, "java_launch_finish_us_p50"));
+        if (r.get("icd_minus_java_write4_us_runs") instanceof double[] w4
+                && r.get("icd_minus_java_launch_finish_us_runs") instanceof double[] lf) {
+            r.put("icd_minus_java_write4_us", TransportBench.median(w4));
+            r.put("icd_minus_java_launch_finish_us", TransportBench.median(lf));
+        } else {
+            r.put("icd_minus_java_write4_us", num(r, "icd_write4_us_p50") - num(r, "java_write4_us_p50"));
+            r.put("icd_minus_java_launch_finish_us",
+                    num(r, "icd_launch_finish_us_p50") - num(r, "java_launch_finish_us_p50"));
+        }
+    }
+
+    /** One run of the harness as guest {@code icd}; its figures, or null (said why) when it failed. */
+    private Map<String, Object> runHarness(Path harness, HostConfig cfg, Path secret, Path vendors, int run, int runs)
+            throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(harness.toString(), "--rounds", quick ? "1" : "2");
+        Map<String, String> env = pb.environment();
+        for (String k : List.of("FERRY_SECRET", "FERRY_SOCKET", "FERRY_REGION_DIR", "OPENCL_VENDOR_PATH")) {
+            env.remove(k);
+        }
+        env.put("FERRY_HOST", "unix:" + cfg.guestSocket());
+        env.put("FERRY_GUEST", "icd");
+        env.put("FERRY_SECRET_FILE", secret.toString());
+        env.put("OCL_ICD_VENDORS", vendors.toString());
+        System.out.println("icd bench: run " + run + " of " + runs + ": " + String.join(" ", pb.command())
+                + " (FERRY_HOST=" + env.get("FERRY_HOST") + " FERRY_GUEST=icd OCL_ICD_VENDORS=" + vendors + ")");
+        Process p = pb.redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        p.getOutputStream().close();
+        CompletableFuture<String> stdout = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "";
+            }
+        }, runnable -> Thread.ofPlatform().daemon().start(runnable));
+        int limit = quick ? 180 : 600;
+        if (!p.waitFor(limit, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            System.err.println("ferry bench icd: the harness did not finish within " + limit + " s; killed");
+            return null;
+        }
+        String out = stdout.get(10, TimeUnit.SECONDS);
+        if (p.exitValue() != 0) {
+            System.err.println("ferry bench icd: the harness failed (exit " + p.exitValue() + ")"
+                    + (out.isBlank() ? "" : "; it printed:\n" + out));
+            return null;
+        }
+        return parseFlatJson(out);
+    }
+
+    /** The runs' figures as one: each number's median over the runs, text from the first, verified if all were. */
+    static Map<String, Object> combine(List<Map<String, Object>> runs) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (String key : runs.getFirst().keySet()) {
+            Object first = runs.getFirst().get(key);
+            if (first instanceof Boolean) {
+                out.put(key, runs.stream().allMatch(m -> Boolean.TRUE.equals(m.get(key))));
+            } else if (first instanceof Number && !key.equals("rounds") && !key.endsWith("_samples_per_round")
+                    && !key.equals("transfer_bytes") && !key.equals("enqueue_burst")) {
+                out.put(key, TransportBench.median(runs.stream().mapToDouble(m -> number(m, key)).toArray()));
+            } else {
+                out.put(key, first);
+            }
+        }
+        return out;
+    }
+
+    private static double number(Map<String, Object> m, String key) {
+        return m.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
     /**

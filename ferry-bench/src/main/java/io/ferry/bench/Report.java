@@ -66,6 +66,13 @@ public final class Report {
     }
 
     private static String json(Object v) {
+        if (v instanceof double[] a) {
+            StringBuilder sb = new StringBuilder("[");
+            for (int i = 0; i < a.length; i++) {
+                sb.append(i == 0 ? "" : ", ").append(json(a[i]));
+            }
+            return sb.append(']').toString();
+        }
         if (v instanceof Double d) {
             return Double.isFinite(d) ? String.format(Locale.ROOT, "%.4f", d) : "null";
         }
