@@ -96,6 +96,9 @@ class EventsIT {
                 Event.Times t = e.await();
                 assertEquals(Event.ExecutionStatus.COMPLETE, e.status());
                 assertTrue(t.startNanos() > 0 && t.endNanos() >= t.startNanos(), t.toString());
+                // all four from the device's clock, in order (the worker hop once put another figure in submit)
+                assertTrue(t.queuedNanos() > 0 && t.queuedNanos() <= t.submitNanos()
+                        && t.submitNanos() <= t.startNanos(), t.toString());
                 if (previous != null) {
                     assertTrue(t.startNanos() >= previous.endNanos(), previous + " then " + t);
                 }

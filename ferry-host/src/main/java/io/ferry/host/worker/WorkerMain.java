@@ -257,7 +257,8 @@ public final class WorkerMain implements RecordHandler {
                     WorkerMemoryObjects.serve(op, rec, session);
             default -> throw new BackendException(Status.PROTOCOL_VIOLATION, op + " is no request for a device worker");
         }
-        r[3] = session.deviceMemoryBytes();
+        // r[3] is the call's own fourth result (EVENT_WAIT's submit time, KERNEL_WORK_GROUP_INFO's private memory):
+        // the device-memory figure goes only with the hop's own PING and CLOSE answers
     }
 
     /** The wait list of a request (the host validated it; checked again, as every request here). */
