@@ -124,6 +124,10 @@ final class ClPrograms {
     static String compile(ClObject.Program p, ClObject.Program[] headers, String[] names, String options)
             throws BackendException {
         BuildOptions.check(options, BuildOptions.Dialect.OPENCL);
+        if (headers.length != names.length) {
+            throw new BackendException(Status.INVALID_ARGUMENT, headers.length + " headers and " + names.length
+                    + " include names");
+        }
         if (COMPILE == null) {
             throw new BackendException(Status.UNSUPPORTED, "this OpenCL library lacks clCompileProgram (OpenCL 1.2)");
         }

@@ -3,14 +3,15 @@ package io.ferry.opencl;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.ferry.protocol.InfoKind;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.ComputeSession;
+import io.ferry.spi.InfoValue;
 import io.ferry.spi.MemoryObjects;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -376,10 +377,9 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     // ---- what a native OpenCL ICD asks: info values, binaries, separate compilation and linking ----
 
     @Override
-    public io.ferry.spi.InfoValue info(io.ferry.protocol.InfoKind kind, long handle, int param, long index,
-                                       long heapOffset, long heapSize) throws BackendException {
-        String refused = kind == io.ferry.protocol.InfoKind.DEVICE ? "device params are the backend's"
-                : kind.refusal(param, index);
+    public InfoValue info(InfoKind kind, long handle, int param, long index, long heapOffset, long heapSize)
+            throws BackendException {
+        String refused = kind == InfoKind.DEVICE ? "device params are the backend's" : kind.refusal(param, index);
         if (refused != null) {
             throw new BackendException(Status.INVALID_ARGUMENT, "INFO: " + refused); // the host checked too
         }
@@ -388,7 +388,7 @@ public final class OpenClSession extends ComputeSession<ClObject> {
             case IMAGE_FORMATS -> get(handle, ClObject.Context.class);
             default -> get(handle, ClObject.Kernel.class);
         };
-        if (kind == io.ferry.protocol.InfoKind.KERNEL_ARG && (index < 0 || index >= ((ClObject.Kernel) o).args.count)) {
+        if (kind == InfoKind.KERNEL_ARG && (index < 0 || index >= ((ClObject.Kernel) o).args.count)) {
             throw new BackendException(Status.INVALID_ARGUMENT, "INFO: kernel argument " + index + " of a kernel of "
                     + ((ClObject.Kernel) o).args.count + " arguments");
         }
@@ -409,35 +409,28 @@ public final class OpenClSession extends ComputeSession<ClObject> {
     public String compileProgram(long program, long[] headers, String[] includeNames, String options)
             throws BackendException {
         ClObject.Program p = get(program, ClObject.Program.class);
-        if (headers.length != includeNames.length) {
-            throw new BackendException(Status.INVALID_ARGUMENT, headers.length + " headers and "
-                    + includeNames.length + " include names");
-        }
-        ClObject.Program[] hs = new ClObject.Program[headers.length];
-        for (int i = 0; i < hs.length; i++) {
-            hs[i] = get(headers[i], ClObject.Program.class);
-            if (hs[i].context != p.context) {
-                throw new BackendException(Status.INVALID_ARGUMENT, "header program " + headers[i]
-                        + " belongs to another context than program " + program);
-            }
-        }
-        return ClPrograms.compile(p, hs, includeNames, options);
+        return ClPrograms.compile(p, programs(headers, p.context, "header"), includeNames, options);
     }
 
     @Override
     public String linkProgram(long program, long context, long[] inputs, String options) throws BackendException {
         ClObject.Context ctx = get(context, ClObject.Context.class);
-        ClObject.Program[] in = new ClObject.Program[inputs.length];
-        for (int i = 0; i < in.length; i++) {
-            in[i] = get(inputs[i], ClObject.Program.class);
-            if (in[i].context != ctx) {
-                throw new BackendException(Status.INVALID_ARGUMENT, "input program " + inputs[i]
-                        + " belongs to another context than context " + context);
-            }
-        }
-        ClPrograms.Linked linked = ClPrograms.link(ctx, in, options, errcode);
+        ClPrograms.Linked linked = ClPrograms.link(ctx, programs(inputs, ctx, "input"), options, errcode);
         put(program, linked.program());
         return linked.log();
+    }
+
+    /** The programs named by {@code handles}, each of context {@code ctx}. */
+    private ClObject.Program[] programs(long[] handles, ClObject.Context ctx, String what) throws BackendException {
+        ClObject.Program[] out = new ClObject.Program[handles.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = get(handles[i], ClObject.Program.class);
+            if (out[i].context != ctx) {
+                throw new BackendException(Status.INVALID_ARGUMENT, what + " program " + handles[i]
+                        + " belongs to another context");
+            }
+        }
+        return out;
     }
 
     // ---- release ----
@@ -457,32 +450,13 @@ public final class OpenClSession extends ComputeSession<ClObject> {
                 freed(owner.size);
             }
         }
-        failIfUnset(o);
+        ClRelease.failIfUnset(o);
         ClErrors.check(o.kind().function, o.kind().call(o.ptr), "handle " + handle);
     }
 
     @Override
     protected void closeAll(List<ClObject> all) {
-        for (ClObject o : all) {
-            failIfUnset(o); // commands waiting for it fail now, so finishing their queues below cannot hang
-        }
-        for (ClObject o : all) {
-            if (o instanceof ClObject.Queue q) {
-                try {
-                    OpenCL.finish(q.ptr);
-                } catch (RuntimeException ignored) {
-                    // release it anyway
-                }
-            }
-        }
-        all.sort(Comparator.comparingInt(ClObject::closeOrder));
-        for (ClObject o : all) {
-            try {
-                o.kind().call(o.ptr);
-            } catch (RuntimeException ignored) {
-                // keep releasing the rest
-            }
-        }
+        ClRelease.closeAll(all);
     }
 
     // ---- helpers ----
@@ -496,14 +470,6 @@ public final class OpenClSession extends ComputeSession<ClObject> {
             throw new BackendException(Status.INVALID_ARGUMENT, "the buffer and the queue belong to different contexts");
         }
         return b;
-    }
-
-    /** A user event never set is failed before it goes: nothing may wait for it forever. */
-    private static void failIfUnset(ClObject o) {
-        if (o instanceof ClObject.Event e && e.user && !e.userSet) {
-            e.userSet = true;
-            OpenCL.setUserEventStatus(e.ptr, USER_EVENT_ABANDONED);
-        }
     }
 
     /** The wait list in native memory: the events' pointers (each handle must be one of this session's events). */
