@@ -236,10 +236,12 @@ static void part_profiling(cl_context ctx, cl_device_id dev, cl_program prog) {
     const cl_profiling_info names[4] = {CL_PROFILING_COMMAND_QUEUED, CL_PROFILING_COMMAND_SUBMIT,
                                         CL_PROFILING_COMMAND_START, CL_PROFILING_COMMAND_END};
     int ok = 1;
+    cl_int statuses[2] = {-1, -1};
     for (int e = 0; e < 2; e++) {
         cl_int status = -1;
         check(clGetEventInfo(ev[e], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL),
               "clGetEventInfo(EXECUTION_STATUS)");
+        statuses[e] = status;
         if (status != CL_COMPLETE) ok = 0;
         for (int i = 0; i < 4; i++) {
             check(clGetEventProfilingInfo(ev[e], names[i], sizeof(cl_ulong), &t[e][i], NULL),
@@ -255,6 +257,13 @@ static void part_profiling(cl_context ctx, cl_device_id dev, cl_program prog) {
     snprintf(detail, sizeof detail, "kernel 1 ran %.3f ms, kernel 2 %.3f ms, gap %.3f ms, result %d (expected 7)",
              (double)(t[0][3] - t[0][2]) / 1e6, (double)(t[1][3] - t[1][2]) / 1e6,
              ((double)t[1][2] - (double)t[0][3]) / 1e6, first);
+    if (!ok) { /* say which check failed: each event's status and its four times */
+        for (int e = 0; e < 2; e++) {
+            fprintf(stderr, "profiling: event %d status %d queued %llu submit %llu start %llu end %llu\n", e + 1,
+                    statuses[e], (unsigned long long)t[e][0], (unsigned long long)t[e][1],
+                    (unsigned long long)t[e][2], (unsigned long long)t[e][3]);
+        }
+    }
     verdict("profiling", ok, detail);
     clReleaseEvent(ev[0]);
     clReleaseEvent(ev[1]);
