@@ -4,6 +4,7 @@
  * rounds. Prints one flat JSON object on stdout (keys icd_* and native_*); progress and errors go to stderr.
  *
  *   icd_bench [--quick] [--rounds N] [--ferry NAME] [--native NAME] [--mib N]
+ *   icd_bench --calls-only [--rounds N]   the Ferry platform's write4 and launch+finish p50 only (see calls())
  *
  * Figures per platform (PREFIX icd or native):
  *   PREFIX_write4_us_p50/p99          blocking 4-byte clEnqueueWriteBuffer from a stack variable
@@ -287,16 +288,48 @@ static void report(side *s, int *first) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: icd_bench [--quick] [--rounds N] [--ferry NAME] [--native NAME] [--mib N]\n");
+    fprintf(stderr, "usage: icd_bench [--quick] [--rounds N] [--ferry NAME] [--native NAME] [--mib N] [--calls-only]\n");
     exit(2);
 }
 
+/* --calls-only: the Ferry platform's two per-call figures alone (no other platform in the process, no transfers),
+ * for comparing with the Java library run by run: {"icd_write4_us_p50": .., "icd_launch_finish_us_p50": ..}. */
+static int calls(const char *ferry_name, int rounds, int block) {
+    side s = {.key = "icd"};
+    s.platform = find_platform(ferry_name, NULL, s.platform_name, sizeof s.platform_name);
+    transfer_bytes = 4096;   /* setup's buffers: small, the transfers are not measured here */
+    host_src = calloc(1, transfer_bytes);
+    host_dst = calloc(1, transfer_bytes);
+    size_t max = (size_t)rounds * (size_t)block;
+    setup(&s, max);
+    for (int i = 0; i < block / 4; i++) {
+        write4_us(&s, i);
+        launch_finish_us(&s);
+    }
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < block; i++) {
+            s.write4_us[s.n_write4++] = write4_us(&s, i);
+        }
+        for (int i = 0; i < block; i++) {
+            s.launch_us[s.n_launch++] = launch_finish_us(&s);
+        }
+    }
+    printf("{\n  \"icd_write4_us_p50\": %.4f,\n  \"icd_launch_finish_us_p50\": %.4f\n}\n",
+           quantile(s.write4_us, s.n_write4, 0.5), quantile(s.launch_us, s.n_launch, 0.5));
+    teardown(&s);
+    free(host_src);
+    free(host_dst);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    int quick = 0, rounds = 0;
+    int quick = 0, rounds = 0, calls_only = 0;
     const char *ferry_name = "Ferry", *native_name = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
+        } else if (strcmp(argv[i], "--calls-only") == 0) {
+            calls_only = 1;
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--ferry") == 0 && i + 1 < argc) {
@@ -320,6 +353,9 @@ int main(int argc, char **argv) {
     const int bandwidth_reps = 2;
     const int burst = quick ? 2000 : 10000;
 
+    if (calls_only) {
+        return calls(ferry_name, rounds, latency_block);
+    }
     side sides[2] = {{.key = "icd"}, {.key = "native"}};
     sides[0].platform = find_platform(ferry_name, NULL, sides[0].platform_name, sizeof sides[0].platform_name);
     sides[1].platform = find_platform(native_name, ferry_name, sides[1].platform_name, sizeof sides[1].platform_name);

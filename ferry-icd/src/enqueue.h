@@ -34,6 +34,10 @@ uint64_t ferry_handle(void);
 
 /* FINISH of q, then the staged copy-outs and blocks, then the first unreported asynchronous failure. */
 cl_int ferry_q_finish(cl_command_queue q, const char *call);
+/* Nothing sent on q since a FINISH that completed (every command it sent has completed). */
+int ferry_q_idle(cl_command_queue q);
+/* The queue has copy-outs of non-blocking reads waiting for a finish. */
+int ferry_stage_pending(cl_command_queue q);
 /* Waits for an event handle of a command of q (EVENT_WAIT). times (may be NULL) receives queued, submit, start,
  * end. A failure names the real cause: a command the host refused is found by finishing q. */
 cl_int ferry_q_wait(cl_command_queue q, uint64_t event, const char *call, const ferry_waits *w, cl_ulong *times);

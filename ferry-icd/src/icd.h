@@ -114,6 +114,8 @@ struct _cl_command_queue {
     pthread_mutex_t lock;            /* guards stage */
     struct ferry_stage *stage;       /* staging blocks and copy-outs the next finish settles (icd_staging.c) */
     cl_queue_properties *props; size_t props_size;   /* clCreateCommandQueueWithProperties' list, as given */
+    atomic_ulong sent;               /* device commands sent on the ring (counted after each is written) */
+    atomic_ulong finished;           /* of those, how many a completed FINISH covered: equal means idle */
 };
 
 struct _cl_mem {
@@ -132,6 +134,7 @@ struct _cl_mem {
     struct ferry_mem_callback *destructors;
     int heap_owned;                  /* heap_offset is a block this object allocated (ALLOC_HOST_PTR) */
     int coherent;                    /* heap-backed on a CPU device: the heap bytes are the buffer's bytes */
+    int auto_heap;                   /* placed in the heap by the ICD (a large buffer of a CPU device), not asked */
     cl_image_format format;          /* images */
     size_t width, height, depth, array_size, row_pitch, slice_pitch, pixel_bytes;
     cl_mem_properties *props; size_t props_size;

@@ -1,7 +1,8 @@
 /* icd_map.c: clEnqueueMapBuffer, clEnqueueMapImage, clEnqueueUnmapMemObject. Where the mapped bytes are:
  *   coherent heap-backed buffer (CL_MEM_ALLOC_HOST_PTR, or USE_HOST_PTR over heap memory, on a CPU device): the
- *     buffer's own heap memory. Map waits (a marker, when blocking or an event is wanted), unmap sends a marker
- *     only when an event or wait list asks for one: zero copies.
+ *     buffer's own heap memory. Map waits (a marker and a finish, when blocking or an event is wanted; nothing
+ *     at all when blocking on an idle queue), unmap sends a marker only when an event or wait list asks for one:
+ *     zero copies, and on an idle queue no round trip.
  *   heap-backed on another device: the buffer's heap memory, read into by the device at map and written back at
  *     unmap (mapped for writing).
  *   CL_MEM_USE_HOST_PTR in ordinary memory: host_ptr itself (OpenCL's rule): map reads the buffer into it through
@@ -43,8 +44,9 @@ static cl_int check_map_flags(cl_mem m, cl_map_flags flags)
 static cl_int marker(cl_command_queue q, const char *call, const ferry_waits *w, cl_bool blocking,
                      cl_command_type type, cl_event *event)
 {
-    if (!blocking && !event && w->n == 0) {
-        return CL_SUCCESS;
+    ferry_conn *c = ferry_icd_conn();
+    if (!event && w->n == 0 && (!blocking || (ferry_q_idle(q) && c && !ferry_broken(c, NULL, 0)))) {
+        return CL_SUCCESS;   /* nothing to wait for: an idle queue's earlier commands have all completed */
     }
     uint64_t a[FERRY_MARKER_ARGC] = {q->o.handle, 0, 0};
     return ferry_direct(q, call, FERRY_OP_MARKER, a, FERRY_MARKER_ARGC, FERRY_ARG_MARKER_EVENT, w, NULL, 0, blocking,

@@ -8,6 +8,8 @@
  *   CL_MEM_USE_HOST_PTR elsewhere: device memory, initialised from host_ptr; map copies the buffer into host_ptr
  *     and unmap copies back what was mapped for writing (icd_map.c), so host_ptr holds the contents when OpenCL
  *     says it does.
+ *   a buffer of 1 MiB or more of a CPU device (no USE_HOST_PTR): in the heap too, when it leaves at least half of
+ *     the free heap, so blocking reads and writes of it are one memcpy (icd_transfer.c) and maps zero-copy.
  *   anything else: device memory; CL_MEM_COPY_HOST_PTR initialises it through staging, on the context's internal
  *     queue, before clCreateBuffer returns.
  * A heap-backed buffer on a CPU device is coherent: the host device uses the heap bytes in place (PoCL does for
@@ -24,6 +26,7 @@ struct ferry_mem_callback {
 
 #define ACCESS_FLAGS (CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY | CL_MEM_READ_ONLY)
 #define HOST_PTR_FLAGS (CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR)
+#define AUTO_HEAP_MIN ((size_t)1 << 20)   /* buffers placed in the heap on their own: 1 MiB and more */
 #define HOST_ACCESS_FLAGS (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)
 
 static int several(cl_mem_flags f)
@@ -135,6 +138,19 @@ static cl_mem buffer_create(cl_context context, const cl_mem_properties *props, 
             ferry_log("clCreateBuffer: CL_MEM_ALLOC_HOST_PTR of %zu bytes: no room in the heap (%llu bytes free); "
                       "the buffer is device memory, and maps copy", size,
                       (unsigned long long)ferry_heap_free_bytes(c));
+        }
+    } else if ((context->device->type & CL_DEVICE_TYPE_CPU) && size >= AUTO_HEAP_MIN
+               && size <= ferry_heap_free_bytes(c) / 2) {
+        /* A large buffer of a CPU device goes into the heap when it leaves at least half the free heap to
+         * staging and maps: the device computes on those bytes in place, so a blocking read or write of it is one
+         * memcpy in the guest (icd_transfer.c), as on a local device, instead of staging plus the host's copy. */
+        m->heap_offset = ferry_heap_alloc(c, size);
+        if (m->heap_offset >= 0) {
+            m->heap_owned = 1;
+            m->auto_heap = 1;
+            if (flags & CL_MEM_COPY_HOST_PTR) {
+                memcpy(base + m->heap_offset, host_ptr, size);   /* before BUFFER_CREATE: the host reads it then */
+            }
         }
     }
     m->coherent = m->heap_offset >= 0 && (context->device->type & CL_DEVICE_TYPE_CPU);

@@ -156,6 +156,14 @@ int ferry_stage_holds(cl_command_queue q)
     return holds;
 }
 
+int ferry_stage_pending(cl_command_queue q)
+{
+    pthread_mutex_lock(&q->lock);
+    int pending = q->stage && q->stage->nc > 0;
+    pthread_mutex_unlock(&q->lock);
+    return pending;
+}
+
 void ferry_stage_destroy(cl_command_queue q)
 {
     ferry_stage_settle(ferry_stage_take(q), 0);
@@ -298,7 +306,7 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
         uint64_t e = 0;
         if (last && app && !ooo) {
             e = app;
-        } else if (((i + 1) % g == 0 && i - i % g + k < count) || ooo || (blocking && last)) {
+        } else if (((i + 1) % g == 0 && i - i % g + k < count) || ooo) {
             e = ferry_handle();
         }
         const ferry_waits *ws = i == 0 || ooo ? w : &ferry_no_waits;
@@ -332,9 +340,12 @@ cl_int ferry_stage_transfer(cl_command_queue q, const char *call, int op, cl_mem
                     err = ferry_q_wait(q, ev[s], call, w, NULL);
                 }
             }
+        } else if (app) {
+            err = ferry_q_wait(q, app, call, w, NULL);
         } else {
-            int s = (int)((count - 1) % (uint64_t)k);
-            err = ferry_q_wait(q, app ? app : ev[s], call, w, NULL);
+            /* In order and no event asked for: a FINISH waits for the last chunk as well as an event would, and
+             * spares the host making and releasing one (the Java library's blocking write is write + finish). */
+            err = ferry_q_finish(q, call);
         }
     }
     for (int s = 0; s < k; s++) {

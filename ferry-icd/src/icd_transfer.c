@@ -32,14 +32,16 @@ cl_int ferry_direct(cl_command_queue q, const char *call, int op, uint64_t *a, i
                      const ferry_waits *w, const void *payload, size_t payload_length, cl_bool blocking,
                      cl_command_type type, cl_event *event)
 {
-    uint64_t ev = event || blocking ? ferry_handle() : 0;
+    int ooo = (q->properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
+    /* In order, blocking, no event asked for: FINISH waits as well as an event would, and spares making one. */
+    int by_finish = blocking && !ooo && !event;
+    uint64_t ev = event || (blocking && !by_finish) ? ferry_handle() : 0;
     a[event_arg] = ev;
     a[event_arg + 1] = w->n;
-    int ooo = (q->properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
     struct ferry_stage *prior = blocking && !ooo ? ferry_stage_take(q) : NULL;
     cl_int rc = ferry_q_send(q, call, op, a, argc, w, payload, payload_length);
     if (rc == CL_SUCCESS && blocking) {
-        rc = ferry_q_wait(q, ev, call, w, NULL);
+        rc = by_finish ? ferry_q_finish(q, call) : ferry_q_wait(q, ev, call, w, NULL);
     }
     if (rc == CL_SUCCESS) {
         ferry_stage_settle(prior, 1);
@@ -80,6 +82,18 @@ static cl_int linear(cl_command_queue q, int reading, cl_mem b, cl_bool blocking
     }
     ferry_waits w;
     if ((rc = ferry_waits_begin(q, nwait, wait, &w)) != CL_SUCCESS) {
+        return rc;
+    }
+    if (blocking && !event && w.n == 0 && b->coherent) {
+        /* The buffer's bytes are heap bytes the device uses in place: once the queue's earlier commands are done
+         * (a finish, unless it is idle), the transfer is one memcpy here, as with a local device. */
+        ferry_conn *c = ferry_icd_conn();
+        rc = c && ferry_q_idle(q) && !ferry_broken(c, NULL, 0) ? CL_SUCCESS : ferry_q_finish(q, call);
+        if (rc == CL_SUCCESS) {
+            uint8_t *bytes = ferry_heap_base(ferry_icd_conn()) + b->heap_offset + offset;
+            memmove(reading ? ptr : bytes, reading ? bytes : ptr, size);
+        }
+        ferry_waits_end(&w);
         return rc;
     }
     int op = reading ? FERRY_OP_BUFFER_READ : FERRY_OP_BUFFER_WRITE;
