@@ -5,6 +5,7 @@
  * (the call fails, nothing crashes), and the shared ICD helpers. Exits 0 when every check passes. */
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -378,8 +379,21 @@ static void test_corrupt_ring(void) {
     pthread_create(&t, NULL, garbage, c);
     ferry_reply r;
     uint64_t v = 1;
-    for (int i = 0; i < 100 && (st = ferry_call(c, FERRY_OP_NOP, &v, 1, NULL, 0, &r)) == 0; i++) {
+    /* The garbage thread races the host's own TAIL stores: on a loaded machine it may not run for a while, so
+     * call until the ring is seen corrupt (or 20 s pass), not a fixed number of times. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        st = ferry_call(c, FERRY_OP_NOP, &v, 1, NULL, 0, &r);
+        if (st != 0) {
+            break;
+        }
         ferry_reply_free(&r);
+        memset(&r, 0, sizeof r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 20) {
+            break;
+        }
     }
     stop_garbage = 1;
     pthread_join(t, NULL);
