@@ -165,7 +165,7 @@ static void callbacks(void)
     CHECK_CL(clSetEventCallback(m, CL_COMPLETE, on_event, (void *)3));
     clReleaseEvent(m);   /* the callback still comes */
     CHECK_CL(clWaitForEvents(1, &k));
-    for (int i = 0; i < 200 && (atomic_load(&calls[0]) == 0 || atomic_load(&calls[1]) == 0); i++) {
+    for (int i = 0; i < 2000 && (atomic_load(&calls[0]) == 0 || atomic_load(&calls[1]) == 0); i++) {
         sleep_ms(5);
     }
     CHECK(atomic_load(&calls[0]) == 1 && atomic_load(&last_status[0]) == CL_COMPLETE, "kernel complete callback: %d",
@@ -175,14 +175,14 @@ static void callbacks(void)
     CHECK(atomic_load(&calls[2]) == 0 && atomic_load(&calls[3]) == 0, "callbacks of unset events ran");
     CHECK_CL(clSetUserEventStatus(u, CL_COMPLETE));
     CHECK_CL(clFinish(q));
-    for (int i = 0; i < 400 && (atomic_load(&calls[2]) == 0 || atomic_load(&calls[3]) == 0); i++) {
+    for (int i = 0; i < 2000 && (atomic_load(&calls[2]) == 0 || atomic_load(&calls[3]) == 0); i++) {
         sleep_ms(5);
     }
     CHECK(atomic_load(&calls[2]) == 1, "user event callback: %d", atomic_load(&calls[2]));
     CHECK(atomic_load(&calls[3]) == 1, "marker callback (event released): %d", atomic_load(&calls[3]));
     /* a callback set on a complete event runs too */
     CHECK_CL(clSetEventCallback(k, CL_COMPLETE, on_event, (void *)4));
-    for (int i = 0; i < 200 && atomic_load(&calls[4]) == 0; i++) {
+    for (int i = 0; i < 2000 && atomic_load(&calls[4]) == 0; i++) {
         sleep_ms(5);
     }
     CHECK(atomic_load(&calls[4]) == 1, "callback on a complete event: %d", atomic_load(&calls[4]));
@@ -190,7 +190,7 @@ static void callbacks(void)
     cl_event f = clCreateUserEvent(test_context, &err);
     CHECK_CL(clSetEventCallback(f, CL_COMPLETE, on_event, (void *)5));
     CHECK_CL(clSetUserEventStatus(f, -12));
-    for (int i = 0; i < 200 && atomic_load(&calls[5]) == 0; i++) {
+    for (int i = 0; i < 2000 && atomic_load(&calls[5]) == 0; i++) {
         sleep_ms(5);
     }
     CHECK(atomic_load(&calls[5]) == 1 && atomic_load(&last_status[5]) == -12, "failed event callback: %d calls, "
