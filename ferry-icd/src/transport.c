@@ -1,6 +1,6 @@
 /* transport.c: one Ferry session in C (transport.h): the connect handshake and HELLO, the command ring (producer:
  * claim, padding frames, one release store of TAIL per batch, doorbell when the host sleeps), the completion ring
- * (consumer: every frame checked once and copied before use, futex sleeps after a short spin), sticky reports,
+ * (consumer: every frame checked once and copied before use; spin, yield, then futex sleeps), sticky reports,
  * liveness (the host's heartbeat, CONNECT_ACK) and our own GUEST_HEARTBEAT thread, GOODBYE at disconnect and at
  * exit. The Java twins: ferry-client's Channel, Ferry and Heartbeat, ferry-channel's SpscRing and Handshake;
  * docs/protocol.md §1.2-§4. The mapping is read and written only inside validated sections. */
@@ -22,6 +22,11 @@
 #define CONNECT_TIMEOUT_NS 3000000000ull    /* CONNECT_ACK must come within this */
 #define BEAT_PERIOD_NS 100000000ull         /* our GUEST_HEARTBEAT; the host gives up after 3 s of silence */
 #define SPIN_NS 20000ull
+/* Waits for device work spin longer before they yield: measured on the 2-core development VM (docs/benchmarks.md,
+ * "icd"), a FINISH answered in about 60 us when the caller spun, and in 150-220 us when it yielded at once (each
+ * sched_yield there handed the vCPU to another thread for tens of microseconds). Longer work still ends up asleep
+ * on the futex, after 200 us of spinning and 200 us of yields. */
+#define WORK_SPIN_NS 200000ull
 #define YIELD_NS 200000ull
 #define MIN_SLEEP_NS 50000ull
 #define MAX_SLEEP_NS 1000000ull
@@ -52,7 +57,7 @@ static int op_argc(int op, int *sync) {
 #undef ARGC
 }
 
-/* Calls whose answer waits for a device or a TEE: nap rather than spin (PoCL's threads need the cores). */
+/* Calls whose answer waits for a device or a TEE: a longer spin before yielding (WORK_SPIN_NS). */
 static int waits_on_work(int op) {
     return op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
            || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK
@@ -344,7 +349,7 @@ static void cpl_sleep(ferry_conn *c, uint64_t ns, int *futex_ok) {
 
 /* Waits for the completion of call s (sync_lock held). Returns its status, or the session's end. */
 static int await_completion(ferry_conn *c, uint64_t s, int op, ferry_reply *reply) {
-    uint64_t spin = waits_on_work(op) ? 0 : SPIN_NS;
+    uint64_t spin = waits_on_work(op) ? WORK_SPIN_NS : SPIN_NS;
     uint64_t start = 0, sleep_ns = MIN_SLEEP_NS;
     int futex_ok = 1;
     liveness live;
