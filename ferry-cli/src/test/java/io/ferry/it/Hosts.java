@@ -59,7 +59,9 @@ final class Hosts implements AutoCloseable {
         return host.guests().stream().filter(g -> g.name().equals(guest)).findFirst().orElseThrow();
     }
 
+    /** Removes a test host's directory and its guest socket beside it ({@code DIR.sock}, the default for DIR). */
     static void deleteTree(Path dir) throws IOException {
+        Files.deleteIfExists(dir.resolveSibling(dir.getFileName() + ".sock"));
         if (!Files.exists(dir)) {
             return;
         }

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /** A real host (sealed memfd regions handed over a real guest socket, real backends) for integration tests, removed on close. */
@@ -61,10 +60,6 @@ final class TestHost implements AutoCloseable {
     @Override
     public void close() throws IOException {
         host.close();
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        Hosts.deleteTree(dir);
     }
 }
