@@ -34,8 +34,16 @@ uint64_t ferry_handle(void);
 
 /* FINISH of q, then the staged copy-outs and blocks, then the first unreported asynchronous failure. */
 cl_int ferry_q_finish(cl_command_queue q, const char *call);
-/* Nothing sent on q since a FINISH that completed (every command it sent has completed). */
+/* Nothing sent on q since a FINISH that completed (every command it sent has completed), and the session lives
+ * (a broken one must still report its failure at the finish). */
 int ferry_q_idle(cl_command_queue q);
+
+/* A read (reading) or write of m's bytes by the host program that m's CL_MEM_HOST_* flags forbid. */
+static inline int ferry_host_access_refused(cl_mem m, int reading)
+{
+    return (m->flags & (reading ? (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS)
+                                : (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS))) != 0;
+}
 /* The queue has copy-outs of non-blocking reads waiting for a finish. */
 int ferry_stage_pending(cl_command_queue q);
 /* Waits for an event handle of a command of q (EVENT_WAIT). times (may be NULL) receives queued, submit, start,

@@ -152,11 +152,7 @@ void ferry_context_release(cl_context c) {
     }
     ferry_mem_context_released(c); /* the context's internal queue (icd_queue.c) goes first */
     /* destructor callbacks, the last registered first, before the context's memory goes */
-    for (struct ferry_callback *cb = c->destructors, *next; cb; cb = next) {
-        next = cb->next;
-        ((void (CL_CALLBACK *)(cl_context, void *)) cb->fn)(c, cb->user_data);
-        free(cb);
-    }
+    ferry_callbacks_run(c->destructors, c);
     ferry_conn *conn = ferry_icd_conn();
     if (conn && c->o.handle) {
         uint64_t args[FERRY_RELEASE_ARGC] = { c->o.handle };
@@ -218,15 +214,29 @@ cl_int CL_API_CALL clSetContextDestructorCallback(cl_context context,
     if (!pfn_notify) {
         return CL_INVALID_VALUE;
     }
+    return ferry_callback_push(&context->destructors, &context->lock, (void (CL_CALLBACK *)(void *, void *)) pfn_notify,
+                               user_data);
+}
+
+cl_int ferry_callback_push(struct ferry_callback **list, pthread_mutex_t *lock,
+                           void (CL_CALLBACK *fn)(void *, void *), void *user_data) {
     struct ferry_callback *cb = malloc(sizeof *cb);
     if (!cb) {
         return CL_OUT_OF_HOST_MEMORY;
     }
-    cb->fn = (void (CL_CALLBACK *)(void *, void *)) pfn_notify;
+    cb->fn = fn;
     cb->user_data = user_data;
-    pthread_mutex_lock(&context->lock);
-    cb->next = context->destructors;
-    context->destructors = cb;
-    pthread_mutex_unlock(&context->lock);
+    pthread_mutex_lock(lock);
+    cb->next = *list;
+    *list = cb;
+    pthread_mutex_unlock(lock);
     return CL_SUCCESS;
+}
+
+void ferry_callbacks_run(struct ferry_callback *list, void *object) {
+    for (struct ferry_callback *cb = list, *next; cb; cb = next) {
+        next = cb->next;
+        cb->fn(object, cb->user_data);
+        free(cb);
+    }
 }

@@ -99,8 +99,7 @@ static cl_int rw(cl_command_queue q, int reading, cl_mem m, cl_bool blocking, co
         || (m->depth && slice && slice < (row ? row : region[0] * m->pixel_bytes) * region[1])) {
         return CL_INVALID_VALUE;
     }
-    if (m->flags & (reading ? (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS)
-                            : (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS))) {
+    if (ferry_host_access_refused(m, reading)) {
         return CL_INVALID_OPERATION;
     }
     ferry_waits w;

@@ -30,6 +30,12 @@ struct ferry_callback {
     void *user_data;
 };
 
+/* Registers a callback at the head of list (under lock): CL_OUT_OF_HOST_MEMORY or CL_SUCCESS. */
+cl_int ferry_callback_push(struct ferry_callback **list, pthread_mutex_t *lock,
+                           void (CL_CALLBACK *fn)(void *, void *), void *user_data);
+/* Calls each callback of list with object, last registered first, and frees them. */
+void ferry_callbacks_run(struct ferry_callback *list, void *object);
+
 /* Context reference counting for objects that hold their context. */
 void ferry_context_retain(cl_context c);
 void ferry_context_release(cl_context c);

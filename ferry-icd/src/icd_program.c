@@ -33,6 +33,18 @@ static void free_program(cl_program p) {
     ferry_context_release(c);
 }
 
+/* PROGRAM_CREATE of OpenCL C source as program handle, sent with the reply flag (a failure is this call's). */
+static int create_on_host(ferry_conn *c, uint64_t handle, cl_context context, const char *source, size_t length,
+                          ferry_reply *r) {
+    uint64_t args[FERRY_PROGRAM_CREATE_ARGC];
+    args[FERRY_ARG_PROGRAM_CREATE_PROGRAM] = handle;
+    args[FERRY_ARG_PROGRAM_CREATE_CONTEXT] = context->o.handle;
+    args[FERRY_ARG_PROGRAM_CREATE_LANGUAGE] = 1; /* OpenCL C */
+    ferry_iov blob = { source, length };
+    memset(r, 0, sizeof *r);
+    return ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, &blob, 1, r);
+}
+
 cl_program CL_API_CALL clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings,
                                                  const size_t *lengths, cl_int *errcode_ret) {
     cl_int dummy;
@@ -70,14 +82,8 @@ cl_program CL_API_CALL clCreateProgramWithSource(cl_context context, cl_uint cou
     source[total] = 0;
     p->source = source;
     p->source_size = total;
-    uint64_t args[FERRY_PROGRAM_CREATE_ARGC];
-    args[FERRY_ARG_PROGRAM_CREATE_PROGRAM] = p->o.handle;
-    args[FERRY_ARG_PROGRAM_CREATE_CONTEXT] = context->o.handle;
-    args[FERRY_ARG_PROGRAM_CREATE_LANGUAGE] = 1; /* OpenCL C */
-    ferry_iov blob = { source, total };
     ferry_reply r;
-    memset(&r, 0, sizeof r);
-    int status = ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, &blob, 1, &r);
+    int status = create_on_host(c, p->o.handle, context, source, total, &r);
     if (status != FERRY_STATUS_OK) {
         *err = ferry_cl_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithSource", r.text);
         if (status == FERRY_STATUS_INVALID_ARGUMENT) {
@@ -227,11 +233,7 @@ void ferry_program_release(cl_program p) {
     if (atomic_fetch_sub(&p->o.refs, 1) != 1) {
         return;
     }
-    for (struct ferry_callback *cb = p->release_callbacks, *next; cb; cb = next) {
-        next = cb->next;
-        ((void (CL_CALLBACK *)(cl_program, void *)) cb->fn)(p, cb->user_data);
-        free(cb);
-    }
+    ferry_callbacks_run(p->release_callbacks, p);
     ferry_conn *c = ferry_icd_conn();
     if (c && p->o.handle) {
         uint64_t args[FERRY_RELEASE_ARGC] = { p->o.handle };
@@ -257,17 +259,8 @@ cl_int CL_API_CALL clSetProgramReleaseCallback(cl_program program,
     if (!pfn_notify) {
         return CL_INVALID_VALUE;
     }
-    struct ferry_callback *cb = malloc(sizeof *cb);
-    if (!cb) {
-        return CL_OUT_OF_HOST_MEMORY;
-    }
-    cb->fn = (void (CL_CALLBACK *)(void *, void *)) pfn_notify;
-    cb->user_data = user_data;
-    pthread_mutex_lock(&program->lock);
-    cb->next = program->release_callbacks;
-    program->release_callbacks = cb;
-    pthread_mutex_unlock(&program->lock);
-    return CL_SUCCESS;
+    return ferry_callback_push(&program->release_callbacks, &program->lock,
+                               (void (CL_CALLBACK *)(void *, void *)) pfn_notify, user_data);
 }
 
 cl_int CL_API_CALL clSetProgramSpecializationConstant(cl_program program, cl_uint spec_id, size_t spec_size,
@@ -392,14 +385,8 @@ static cl_int build_error(int status, cl_int failure, cl_int bad_options, const 
  * released. Only between builds, with no kernels (begin_build holds that). The program's own source is unchanged. */
 static cl_int recreate_from(cl_program p, ferry_conn *c, const char *source) {
     uint64_t handle = ferry_new_handle(c);
-    uint64_t args[FERRY_PROGRAM_CREATE_ARGC];
-    args[FERRY_ARG_PROGRAM_CREATE_PROGRAM] = handle;
-    args[FERRY_ARG_PROGRAM_CREATE_CONTEXT] = p->context->o.handle;
-    args[FERRY_ARG_PROGRAM_CREATE_LANGUAGE] = 1; /* OpenCL C */
-    ferry_iov blob = { source, strlen(source) };
     ferry_reply r;
-    memset(&r, 0, sizeof r);
-    int status = ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, &blob, 1, &r);
+    int status = create_on_host(c, handle, p->context, source, strlen(source), &r);
     if (status != FERRY_STATUS_OK) {
         cl_int err = ferry_cl_error(status, CL_INVALID_PROGRAM, "clBuildProgram (guest headers inlined)", r.text);
         ferry_reply_free(&r);

@@ -516,7 +516,8 @@ cl_int clFlush(cl_command_queue q)
 
 int ferry_q_idle(cl_command_queue q)
 {
-    return atomic_load(&q->sent) == atomic_load(&q->finished);
+    ferry_conn *c = ferry_icd_conn();
+    return c && !ferry_broken(c, NULL, 0) && atomic_load(&q->sent) == atomic_load(&q->finished);
 }
 
 cl_int clFinish(cl_command_queue q)
@@ -524,8 +525,7 @@ cl_int clFinish(cl_command_queue q)
     if (!ferry_valid(q, FERRY_MAGIC_QUEUE)) {
         return CL_INVALID_COMMAND_QUEUE;
     }
-    ferry_conn *c = ferry_icd_conn();
-    if (c && !ferry_broken(c, NULL, 0) && ferry_q_idle(q) && !ferry_stage_holds(q) && !ferry_stage_pending(q)) {
+    if (ferry_q_idle(q) && !ferry_stage_holds(q) && !ferry_stage_pending(q)) {
         /* Nothing sent since a finish that completed: nothing to wait for (a map-and-fill loop on an idle queue
          * costs no round trip). Failures of other one-way calls still surface at the next synchronous call. */
         ferry_callbacks_poll(q);

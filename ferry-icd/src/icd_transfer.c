@@ -73,8 +73,7 @@ static cl_int linear(cl_command_queue q, int reading, cl_mem b, cl_bool blocking
     if (!ptr || size == 0 || offset > b->size || size > b->size - offset) {
         return CL_INVALID_VALUE;
     }
-    if (b->flags & (reading ? (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS)
-                            : (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS))) {
+    if (ferry_host_access_refused(b, reading)) {
         return CL_INVALID_OPERATION;
     }
     if (blocking && (rc = known_failed(nwait, wait)) != CL_SUCCESS) {
@@ -87,8 +86,7 @@ static cl_int linear(cl_command_queue q, int reading, cl_mem b, cl_bool blocking
     if (blocking && !event && w.n == 0 && b->coherent) {
         /* The buffer's bytes are heap bytes the device uses in place: once the queue's earlier commands are done
          * (a finish, unless it is idle), the transfer is one memcpy here, as with a local device. */
-        ferry_conn *c = ferry_icd_conn();
-        rc = c && ferry_q_idle(q) && !ferry_broken(c, NULL, 0) ? CL_SUCCESS : ferry_q_finish(q, call);
+        rc = ferry_q_idle(q) ? CL_SUCCESS : ferry_q_finish(q, call);
         if (rc == CL_SUCCESS) {
             uint8_t *bytes = ferry_heap_base(ferry_icd_conn()) + b->heap_offset + offset;
             memmove(reading ? ptr : bytes, reading ? bytes : ptr, size);
@@ -385,8 +383,7 @@ static cl_int rect(cl_command_queue q, int reading, cl_mem b, cl_bool blocking, 
         || !rect_side(bo, region, &brow, &bslice, b->size) || !rect_side(ho, region, &hrow, &hslice, SIZE_MAX)) {
         return CL_INVALID_VALUE;
     }
-    if (b->flags & (reading ? (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS)
-                            : (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS))) {
+    if (ferry_host_access_refused(b, reading)) {
         return CL_INVALID_OPERATION;
     }
     if (blocking && (rc = known_failed(nwait, wait)) != CL_SUCCESS) {
