@@ -19,7 +19,8 @@
 #include "transport_internal.h"
 
 #define HOST_TIMEOUT_NS 1000000000ull       /* a host heartbeat standing still this long: the host is gone */
-#define CONNECT_TIMEOUT_NS 3000000000ull    /* CONNECT_ACK must come within this */
+#define CONNECT_TIMEOUT_NS 3000000000ull    /* CONNECT_ACK must come within this while the host's heartbeat stands */
+#define CONNECT_LIVE_TIMEOUT_NS 20000000000ull /* ... and within this once it moved: a loaded host is slow, not gone */
 #define BEAT_PERIOD_NS 100000000ull         /* our GUEST_HEARTBEAT; the host gives up after 3 s of silence */
 #define SPIN_NS 20000ull
 /* Waits for device work spin longer before they yield: measured on the 2-core development VM (docs/benchmarks.md,
@@ -829,7 +830,8 @@ static uint64_t fresh_nonce(void) {
     return n | 1;
 }
 
-/* The handshake of §3: request, wait for the ack (3 s), reset our ring positions. */
+/* The handshake of §3: request, wait for the ack (3 s, or 20 s once the host's heartbeat moved), reset our ring
+ * positions. */
 static int handshake(ferry_conn *c, char *err, size_t n) {
     ferry_region *r = &c->r;
     c->nonce = fresh_nonce();
@@ -842,12 +844,13 @@ static int handshake(ferry_conn *c, char *err, size_t n) {
     uint64_t start = ferry_now_ns(), nap = 20000;
     while (ferry_load64(r->words + FERRY_LANE_CONNECT_ACK_OFFSET) != c->nonce) {
         beating |= ferry_load64(r->base + FERRY_HDR_HOST_HEARTBEAT_OFFSET) != beat;
-        if (ferry_now_ns() - start > CONNECT_TIMEOUT_NS) {
+        uint64_t limit = beating ? CONNECT_LIVE_TIMEOUT_NS : CONNECT_TIMEOUT_NS;
+        if (ferry_now_ns() - start > limit) {
             snprintf(err, n, "%.320s: %s within %llu ms; is the host running (./ferry host) and serving guest "
                      "'%s'? (FERRY_HOST takes unix:SOCKET, file:REGION or pci:ADDRESS)", r->where,
-                     beating ? "the host serving it did not accept the connection" :
+                     beating ? "the host serving it is running but did not accept the connection" :
                                "no host is serving it (its heartbeat is not moving)",
-                     CONNECT_TIMEOUT_NS / 1000000, r->guest);
+                     (unsigned long long) (limit / 1000000), r->guest);
             return FERRY_STATUS_HOST_UNAVAILABLE;
         }
         ferry_nap_ns(nap);
