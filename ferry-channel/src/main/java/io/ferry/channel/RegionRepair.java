@@ -1,7 +1,5 @@
 package io.ferry.channel;
 
-import static io.ferry.channel.RegionDescriptor.CREDENTIAL_LENGTH;
-import static io.ferry.channel.RegionDescriptor.CREDENTIAL_OFFSET;
 import static io.ferry.channel.RegionDescriptor.HEADER_SIZE;
 import static io.ferry.channel.RegionDescriptor.MAGIC;
 import static io.ferry.channel.RegionDescriptor.MAGIC_OFFSET;
@@ -9,8 +7,6 @@ import static io.ferry.channel.RegionDescriptor.REGION_SIZE_OFFSET;
 import static io.ferry.channel.RegionDescriptor.RING_CONTROL_SIZE;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * Host side: checks a region's live header against what the host wrote, and re-initialises a region in place.
@@ -25,8 +21,9 @@ public final class RegionRepair {
 
     /**
      * What is wrong with the live header of {@code region}, or null when it still describes the region as the host
-     * mapped it (every static field: magic, version, sizes, lane table, guest name, credential). Each field is read
-     * once, validated and compared.
+     * mapped it: magic, version, sizes, lane table and guest name, each field read once, validated and compared.
+     * The credential is not compared: a client checks it against its secret at each handshake and refuses a region
+     * whose credential differs ("stale or belongs to another guest"), which is the answer for a tampered one.
      */
     public static String headerProblem(Region region) {
         MemorySegment segment = region.segment();
@@ -39,10 +36,6 @@ public final class RegionRepair {
         }
         if (!live.equals(header)) {
             return "its header was overwritten: it now describes " + live + " instead of " + header;
-        }
-        byte[] cred = segment.asSlice(CREDENTIAL_OFFSET, CREDENTIAL_LENGTH).toArray(ValueLayout.JAVA_BYTE);
-        if (!Arrays.equals(cred, region.credential())) {
-            return "the credential in its header was overwritten";
         }
         return null;
     }

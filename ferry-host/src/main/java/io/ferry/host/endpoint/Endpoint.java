@@ -73,6 +73,10 @@ public final class Endpoint implements Runnable {
      */
     private final IdleStrategy idleDisconnected;
     private volatile boolean running = true;
+    /** Why the session still open when the endpoint stops is closed (the guest sees it). */
+    private volatile String stopReason = "host shutting down";
+    /** Told (from this endpoint's thread) each time a session ends with PROTOCOL_VIOLATION; the reason. */
+    private volatile java.util.function.Consumer<String> violated = reason -> { };
     private volatile Session session;
     /** The session's device worker, once it serves the session (the ring is its then); null otherwise. */
     private volatile WorkerServed served;
@@ -295,7 +299,7 @@ public final class Endpoint implements Runnable {
             Session s = session;
             if (s != null) {
                 try {
-                    s.close(Status.SESSION_CLOSED, "host shutting down");
+                    s.close(Status.SESSION_CLOSED, stopReason);
                     session = null;
                     release();
                 } catch (Throwable t) {
@@ -334,6 +338,7 @@ public final class Endpoint implements Runnable {
         } catch (RingCorruptedException | ProtocolViolation e) {
             AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
             end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            violated.accept(e.getMessage());
             return 1;
         } catch (RuntimeException e) {
             // A bug of ours while serving this guest: end only this session, keep the host up.
@@ -369,6 +374,7 @@ public final class Endpoint implements Runnable {
         } catch (RingCorruptedException | ProtocolViolation e) {
             AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
             end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            violated.accept(e.getMessage());
             return 1;
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "guest " + guest + " session " + s.id() + ": internal error", e);
@@ -385,6 +391,9 @@ public final class Endpoint implements Runnable {
             s.close(ended, w.endedReason(), false);
             session = null;
             release();
+            if (ended == Status.PROTOCOL_VIOLATION) {
+                violated.accept(w.endedReason());
+            }
             return 1;
         }
         long now = System.nanoTime();
@@ -485,6 +494,17 @@ public final class Endpoint implements Runnable {
 
     public void stop() {
         running = false;
+    }
+
+    /** Stops the endpoint (within 100 ms); a session still open is closed with {@code reason} (SESSION_CLOSED). */
+    public void stop(String reason) {
+        stopReason = reason;
+        running = false;
+    }
+
+    /** Whom to tell when a session of this lane ends with PROTOCOL_VIOLATION (called on this endpoint's thread). */
+    public void onViolation(java.util.function.Consumer<String> listener) {
+        violated = listener;
     }
 
     public void join(long millis) throws InterruptedException {

@@ -69,6 +69,16 @@ public final class GuestLanes {
         lanes.forEach(Endpoint::stop);
     }
 
+    /** Stops every lane; a session still open is closed with {@code reason}. */
+    public void stop(String reason) {
+        lanes.forEach(e -> e.stop(reason));
+    }
+
+    /** Whom to tell when a session of any lane ends with PROTOCOL_VIOLATION (on that lane's thread). */
+    public void onViolation(java.util.function.Consumer<String> listener) {
+        lanes.forEach(e -> e.onViolation(listener));
+    }
+
     public void join(long millis) throws InterruptedException {
         for (Endpoint e : lanes) {
             e.join(millis);
