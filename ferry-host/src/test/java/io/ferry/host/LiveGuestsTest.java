@@ -165,4 +165,39 @@ class LiveGuestsTest {
             }
         }
     }
+
+    private static boolean opens(Path region) {
+        try (Region r = Region.open(region)) {
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static void awaitOpens(Path region) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!opens(region)) {
+            assertTrue(System.nanoTime() < deadline, "the host never reset " + region);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void theHostResetsAScribbledHeaderByItselfButNotAgainAndAgain() throws Exception {
+        HostConfig cfg = config(new HostConfig.GuestConfig("alice", 1L << 20));
+        try (FerryHost host = host(cfg, null); Region r = Region.open(host.regionPath("alice"))) {
+            Path region = host.regionPath("alice");
+            long epoch = r.hostEpoch();
+            r.segment().set(ValueLayout.JAVA_LONG, RegionDescriptor.MAGIC_OFFSET, 0x5eedL);
+            awaitOpens(region); // the heartbeat saw it and reset the region by itself
+            long second = r.hostEpoch();
+            assertTrue(second != 0 && second != epoch, "a new epoch");
+            // corrupt again at once: the host waits out its interval before it resets this guest again
+            r.segment().set(ValueLayout.JAVA_LONG, RegionDescriptor.MAGIC_OFFSET, 0x5eedL);
+            Thread.sleep(1_000);
+            assertFalse(opens(region), "reset again within " + FerryHost.SELF_RESET_INTERVAL_NANOS / 1_000_000 + " ms");
+            awaitOpens(region);
+            assertTrue(r.hostEpoch() != second);
+        }
+    }
 }
