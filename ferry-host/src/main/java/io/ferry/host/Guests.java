@@ -130,6 +130,11 @@ final class Guests {
             if (s == null) {
                 throw new IllegalArgumentException("no guest '" + name + "' on this host");
             }
+            String lost = s.lanes.regionLost();
+            if (lost != null) {
+                throw new IllegalStateException("guest '" + name + "' cannot be reset: its region is lost (" + lost
+                        + "); remove the guest and add it again");
+            }
             synchronized (s) {
                 s.resetting = true;
             }

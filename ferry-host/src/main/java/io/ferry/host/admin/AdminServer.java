@@ -280,7 +280,7 @@ public final class AdminServer implements AutoCloseable {
             }
             host.resetGuest(name);
             return "{\"reset\": " + StatusJson.quote(name) + "}\n";
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) { // Error: a region faulting under the host, say
             LOG.log(Level.WARNING, "admin socket: '" + abbreviate(line) + "' refused: " + e.getMessage());
             return error(line.equals("reload") ? "reload refused, nothing changed: " + e.getMessage()
                     : e.getMessage());
