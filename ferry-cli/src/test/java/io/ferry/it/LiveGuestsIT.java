@@ -170,6 +170,12 @@ class LiveGuestsIT {
                 try (Child vm3 = guest(cfg.guestSocket(), "vm3", HostConfig.load(yaml).guest("vm3").secret())) {
                     vm3.await("VERIFIED", 0);
                 }
+                var reset = ferry("guest", "reset", "vm3", "-c", yaml.toString());
+                assertEquals(0, reset.getKey(), reset.getValue());
+                assertTrue(reset.getValue().contains("guest vm3 reset"), reset.getValue());
+                var unknown = ferry("guest", "reset", "nobody", "-c", yaml.toString());
+                assertEquals(1, unknown.getKey(), unknown.getValue());
+                assertTrue(unknown.getValue().contains("no guest 'nobody' on this host"), unknown.getValue());
                 long vm1Now = vm1.count("VERIFIED");
                 vm1.await("VERIFIED", vm1Now);
                 assertEquals(0, vm1.count("ENDED") + vm1.count("FAIL"), vm1.lines.toString());
