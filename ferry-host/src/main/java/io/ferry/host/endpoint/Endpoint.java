@@ -58,6 +58,8 @@ public final class Endpoint implements Runnable {
     /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
     private volatile String regionLost;
     private volatile long sessionsServed;
+    /** What this lane's sessions served, for /metrics (outlives the sessions). */
+    private final io.ferry.host.session.CallCounts counts = new io.ferry.host.session.CallCounts();
     // watchdog state (watchdog thread only)
     private Session watched;
     private long lastBeat;
@@ -154,6 +156,11 @@ public final class Endpoint implements Runnable {
 
     public long sessionsServed() {
         return sessionsServed;
+    }
+
+    /** The lane's call counters (read by /metrics from any thread). */
+    public io.ferry.host.session.CallCounts counts() {
+        return counts;
     }
 
     /**
@@ -352,6 +359,7 @@ public final class Endpoint implements Runnable {
         try {
             served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend, dispatches, devices,
                     tenant);
+            counts.attach(served.callTable());
             AUDIT.info("guest " + guest + " session " + s.id() + ": served by its device worker (pid "
                     + served.pid() + ") from its first compute call on");
         } catch (io.ferry.spi.BackendException e) {
@@ -419,6 +427,7 @@ public final class Endpoint implements Runnable {
      * answered here, DEVICE_LOST) and fails every later compute call with {@code reason}; other services go on.
      */
     private void takeBack(Session s, String reason) {
+        counts.workerLost();
         stopWorker();
         region.commandRing().resync();
         s.computeLost(reason);
@@ -438,7 +447,7 @@ public final class Endpoint implements Runnable {
         if (s != null) {
             s.detachRemote();
         }
-        w.stop();
+        w.stop(counts::detach); // the worker's final counts become the lane's before its control region is unmapped
         if (s != null) {
             s.handBack(region.completionRing());
         }
@@ -474,6 +483,7 @@ public final class Endpoint implements Runnable {
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
         s.handOverCompute(servingBackend != null);
+        s.counts(counts);
         session = s;
         sessionsServed++;
         // resets both rings, stores the id, acknowledges the request pending now (the guest may have renewed it)

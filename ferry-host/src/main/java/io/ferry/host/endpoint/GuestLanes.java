@@ -115,6 +115,15 @@ public final class GuestLanes {
         return n;
     }
 
+    /** What the guest's sessions served since the host started, over all lanes (for /metrics). */
+    public io.ferry.host.session.CallCounts.Totals counts() {
+        List<io.ferry.host.session.CallCounts> all = new ArrayList<>();
+        for (Endpoint e : lanes) {
+            all.add(e.counts());
+        }
+        return io.ferry.host.session.CallCounts.sum(all);
+    }
+
     /** The guest socket handed this region to process {@code pid} (its SO_PEERCRED pid): one the host can watch. */
     public void handedTo(long pid) {
         if (handed.size() >= MAX_HANDED) {

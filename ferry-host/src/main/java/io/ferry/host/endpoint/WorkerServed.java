@@ -37,6 +37,7 @@ final class WorkerServed implements RecordHandler {
     private final long tenant;
     private final CompletionRecord grant = new CompletionRecord();
     private final ServeWords words;
+    private final io.ferry.host.worker.WorkerCallTable callTable;
     private final CallRecord call = new CallRecord();
     private final io.ferry.channel.IdleStrategy idle;
     private volatile String stopReason;
@@ -51,6 +52,7 @@ final class WorkerServed implements RecordHandler {
         this.devices = devices;
         this.tenant = tenant;
         this.words = new ServeWords(worker.control().segment());
+        this.callTable = new io.ferry.host.worker.WorkerCallTable(worker.control().segment());
         // below 4 cores no spinning: the guest, its worker and (for TEE calls) the TEE's process need the cores
         this.idle = Runtime.getRuntime().availableProcessors() >= 4
                 ? io.ferry.channel.RingIdleStrategy.forRequests(worker.control().completionRing(), 50_000_000)
@@ -167,6 +169,11 @@ final class WorkerServed implements RecordHandler {
         return worker.process().pid();
     }
 
+    /** What the worker counted of the calls it served (for /metrics; valid until {@link #stop}). */
+    io.ferry.host.worker.WorkerCallTable callTable() {
+        return callTable;
+    }
+
     /** What the worker says of its current wait for device work. */
     ServeWords words() {
         return words;
@@ -195,8 +202,11 @@ final class WorkerServed implements RecordHandler {
         return stopReason;
     }
 
-    /** Endpoint thread: stops the worker, waits until it is gone, unmaps the control region. */
-    void stop() {
+    /**
+     * Endpoint thread: stops the worker, waits until it is gone, runs {@code beforeUnmap} (it may still read the
+     * control region: the worker's final counts), unmaps the control region.
+     */
+    void stop(Runnable beforeUnmap) {
         Process p = worker.process();
         p.destroyForcibly();
         try {
@@ -207,6 +217,7 @@ final class WorkerServed implements RecordHandler {
         for (DeviceDispatch d : dispatches.values()) {
             d.endLease(tenant); // before the words are unmapped: the scheduler reads them until the lease ends
         }
+        beforeUnmap.run();
         worker.control().close();
     }
 }

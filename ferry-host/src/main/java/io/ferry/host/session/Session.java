@@ -75,6 +75,8 @@ public final class Session implements RecordHandler, ServiceContext {
     private volatile RemoteFigures remote;
     private byte[] blobResult;
     private volatile long calls;
+    /** Where calls, refusals and TEE denials are counted for /metrics. */
+    private CallSink counts = CallSink.NONE;
 
     /**
      * Opens a session; the seam of the endpoint and of test harnesses that drive a session without a region.
@@ -146,6 +148,17 @@ public final class Session implements RecordHandler, ServiceContext {
             tee = teeFactory.open(this);
         }
         return tee;
+    }
+
+    /** Counts this session's calls, refusals and TEE denials into {@code sink} from now on (for /metrics). */
+    public void counts(CallSink sink) {
+        this.counts = sink == null ? CallSink.NONE : sink;
+        audit.counts(this.counts);
+    }
+
+    @Override
+    public void teeDenied(boolean open) {
+        counts.teeDenial(open);
     }
 
     /** Records served so far. */
@@ -325,6 +338,7 @@ public final class Session implements RecordHandler, ServiceContext {
                     }
                 }
             }
+            counts.call(op, Status.OK);
             if (reply) {
                 complete(op, seq, Status.OK, blobResult);
             }
@@ -337,6 +351,7 @@ public final class Session implements RecordHandler, ServiceContext {
     private boolean serviceCall(Op op, long seq, boolean reply, MemorySegment rec) throws CallException {
         if (!reply) {
             if (!oneWay.admit(op, seq)) {
+                counts.call(op, Status.QUOTA_EXCEEDED);
                 return false;
             }
         } else {
@@ -407,6 +422,7 @@ public final class Session implements RecordHandler, ServiceContext {
     }
 
     private void replySticky(Op op, long seq, CallFailure f) {
+        counts.call(op, f.status());
         Arrays.fill(results, 0);
         results[0] = f.seq();
         results[1] = f.op().code();
@@ -416,6 +432,7 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message,
                         long follows) {
+        counts.call(op, status);
         if (status == Status.QUOTA_EXCEEDED) {
             audit.refusal(op, seq, message);
         } else if (status == Status.BAD_CREDENTIAL) {
