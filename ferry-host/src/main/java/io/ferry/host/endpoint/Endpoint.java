@@ -10,7 +10,6 @@ import io.ferry.host.session.ProtocolViolation;
 import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
-import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.Handshake;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
@@ -58,8 +57,7 @@ public final class Endpoint implements Runnable {
     /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
     private volatile String regionLost;
     private volatile long sessionsServed;
-    /** What this lane's sessions served, for /metrics (outlives the sessions). */
-    private final io.ferry.host.session.CallCounts counts = new io.ferry.host.session.CallCounts();
+    private final io.ferry.host.session.CallCounts counts; // what the lane's sessions served, for /metrics
     // watchdog state (watchdog thread only)
     private Session watched;
     private long lastBeat;
@@ -95,8 +93,9 @@ public final class Endpoint implements Runnable {
      */
     public Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
              HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee,
-             java.util.function.LongPredicate handedTo) {
+             java.util.function.LongPredicate handedTo, io.ferry.host.session.CallCounts counts) {
         this.host = host;
+        this.counts = counts;
         this.handedTo = handedTo;
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
         // on its own every 50 ms to see a reconnect or a watchdog's close request.
@@ -156,11 +155,6 @@ public final class Endpoint implements Runnable {
 
     public long sessionsServed() {
         return sessionsServed;
-    }
-
-    /** The lane's call counters (read by /metrics from any thread). */
-    public io.ferry.host.session.CallCounts counts() {
-        return counts;
     }
 
     /**
@@ -358,8 +352,7 @@ public final class Endpoint implements Runnable {
     private void handOver(Session s) {
         try {
             served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend, dispatches, devices,
-                    tenant);
-            counts.attach(served.callTable());
+                    tenant, counts);
             AUDIT.info("guest " + guest + " session " + s.id() + ": served by its device worker (pid "
                     + served.pid() + ") from its first compute call on");
         } catch (io.ferry.spi.BackendException e) {
@@ -447,7 +440,7 @@ public final class Endpoint implements Runnable {
         if (s != null) {
             s.detachRemote();
         }
-        w.stop(counts::detach); // the worker's final counts become the lane's before its control region is unmapped
+        w.stop();
         if (s != null) {
             s.handBack(region.completionRing());
         }

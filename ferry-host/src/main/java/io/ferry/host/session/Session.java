@@ -75,8 +75,6 @@ public final class Session implements RecordHandler, ServiceContext {
     private volatile RemoteFigures remote;
     private byte[] blobResult;
     private volatile long calls;
-    /** Where calls, refusals and TEE denials are counted for /metrics. */
-    private CallSink counts = CallSink.NONE;
 
     /**
      * Opens a session; the seam of the endpoint and of test harnesses that drive a session without a region.
@@ -152,13 +150,12 @@ public final class Session implements RecordHandler, ServiceContext {
 
     /** Counts this session's calls, refusals and TEE denials into {@code sink} from now on (for /metrics). */
     public void counts(CallSink sink) {
-        this.counts = sink == null ? CallSink.NONE : sink;
-        audit.counts(this.counts);
+        audit.counts(sink == null ? CallSink.NONE : sink);
     }
 
     @Override
     public void teeDenied(boolean open) {
-        counts.teeDenial(open);
+        audit.counts().teeDenial(open);
     }
 
     /** Records served so far. */
@@ -207,10 +204,7 @@ public final class Session implements RecordHandler, ServiceContext {
         this.remote = null;
     }
 
-    /**
-     * In the worker: the session continues one the host opened, whose HELLO the host checked: {@code pid} and
-     * {@code verified} are what it found.
-     */
+    /** In the worker: continues a session the host opened; {@code pid} and {@code verified}: what its HELLO found. */
     public void resume(long pid, boolean verified) {
         handshake.resume(pid, verified);
     }
@@ -338,7 +332,7 @@ public final class Session implements RecordHandler, ServiceContext {
                     }
                 }
             }
-            counts.call(op, Status.OK);
+            audit.counts().call(op, Status.OK);
             if (reply) {
                 complete(op, seq, Status.OK, blobResult);
             }
@@ -351,7 +345,7 @@ public final class Session implements RecordHandler, ServiceContext {
     private boolean serviceCall(Op op, long seq, boolean reply, MemorySegment rec) throws CallException {
         if (!reply) {
             if (!oneWay.admit(op, seq)) {
-                counts.call(op, Status.QUOTA_EXCEEDED);
+                audit.counts().call(op, Status.QUOTA_EXCEEDED);
                 return false;
             }
         } else {
@@ -422,7 +416,7 @@ public final class Session implements RecordHandler, ServiceContext {
     }
 
     private void replySticky(Op op, long seq, CallFailure f) {
-        counts.call(op, f.status());
+        audit.counts().call(op, f.status());
         Arrays.fill(results, 0);
         results[0] = f.seq();
         results[1] = f.op().code();
@@ -432,7 +426,7 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message,
                         long follows) {
-        counts.call(op, status);
+        audit.counts().call(op, status);
         if (status == Status.QUOTA_EXCEEDED) {
             audit.refusal(op, seq, message);
         } else if (status == Status.BAD_CREDENTIAL) {

@@ -28,6 +28,11 @@ final class SessionAudit {
         this.counts = sink;
     }
 
+    /** Where the session counts its calls, refusals and TEE denials (for /metrics). */
+    CallSink counts() {
+        return counts;
+    }
+
     /** A refused call; {@code message} null: a repeat of a refusal already described. */
     void refusal(Op op, long seq, String message) {
         counts.refusal(CallSink.Quota.of(message));
