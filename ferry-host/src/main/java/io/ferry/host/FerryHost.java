@@ -80,6 +80,9 @@ public final class FerryHost implements AutoCloseable {
     /** Each guest's secret (from the config, or made at start); read by tests. */
     private final java.util.Map<String, byte[]> secrets = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closing;
+    /** When this host started (System.nanoTime), for the status document's uptime. */
+    private final long startedNanos = System.nanoTime();
+    private volatile io.ferry.host.metrics.OpsServer ops;
 
     private FerryHost(HostConfig config, Path configFile, Devices devices, SessionService.Factory tee) {
         this.config = config;
@@ -135,6 +138,10 @@ public final class FerryHost implements AutoCloseable {
         guestSocket = GuestSocket.start(config.guestSocket(), java.util.Map.of(), this::handedOver);
         for (HostConfig.GuestConfig g : config.guests()) {
             startGuest(g);
+        }
+        if (config.metrics() != null) {
+            ops = io.ferry.host.metrics.OpsServer.start(config.metrics(), io.ferry.host.metrics.FerryMetrics.registry(this),
+                    () -> io.ferry.host.admin.StatusJson.render(this, startedNanos));
         }
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true)
                 .start(() -> live.heartbeat(() -> closing, HEARTBEAT_MILLIS));
@@ -395,6 +402,20 @@ public final class FerryHost implements AutoCloseable {
         return s == null ? null : s.ivshmem;
     }
 
+    /**
+     * The address of the HTTP listener ({@code /metrics}, {@code /api/status}, the dashboard; docs/metrics.md), the
+     * actual port where the config asked for port 0; null when the config has no {@code metrics}.
+     */
+    public java.net.InetSocketAddress metricsAddress() {
+        io.ferry.host.metrics.OpsServer o = ops;
+        return o == null ? null : o.address();
+    }
+
+    /** When this host started serving (System.nanoTime). */
+    public long startedNanos() {
+        return startedNanos;
+    }
+
     /** The socket where guests get their regions. */
     public Path guestSocket() {
         return config.guestSocket();
@@ -427,6 +448,33 @@ public final class FerryHost implements AutoCloseable {
     /** Scheduling figures of a guest on every device (empty under FIFO). */
     public List<SchedulingView> scheduling(String guest) {
         return live.scheduling(guest);
+    }
+
+    /**
+     * What a guest's sessions served since the host started: calls by operation and status, quota refusals, TEE
+     * denials, device workers lost (over its lanes, the calls its device workers served included); for /metrics.
+     */
+    public io.ferry.host.session.CallCounts.Totals counters(String guest) {
+        return endpoint(guest).counts();
+    }
+
+    /** One guest's queue waits on one device, as a cumulative histogram (see {@link DeviceDispatch.Waits}). */
+    public record QueueWaits(String device, long[] cumulative, long count, double sumNanos) {
+    }
+
+    /** A guest's queue waits on every device, bucketed at {@code upperNanos} (empty under FIFO); for /metrics. */
+    public List<QueueWaits> queueWaits(String guest, long[] upperNanos) {
+        List<QueueWaits> out = new ArrayList<>();
+        Guests.Served s = live.find(guest);
+        if (s != null) {
+            for (DeviceDispatch d : dispatches.values()) {
+                DeviceDispatch.Waits w = d.waits(s.tenant, upperNanos);
+                if (w != null) {
+                    out.add(new QueueWaits(d.device(), w.cumulative(), w.count(), w.sumNanos()));
+                }
+            }
+        }
+        return out;
     }
 
     /** One guest's scheduling on one device, for status. */
@@ -479,6 +527,9 @@ public final class FerryHost implements AutoCloseable {
                 return;
             }
             closing = true;
+            if (ops != null) {
+                ops.close();
+            }
             if (guestSocket != null) {
                 guestSocket.close();
             }
