@@ -56,6 +56,9 @@ public final class FerryHost implements AutoCloseable {
     /** Each guest's secret (from the config, or made at start); read by the guest socket and by tests. */
     private final java.util.Map<String, byte[]> secrets = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closing;
+    /** When this host started (System.nanoTime), for the status document's uptime. */
+    private final long startedNanos = System.nanoTime();
+    private volatile io.ferry.host.metrics.OpsServer ops;
 
     private FerryHost(HostConfig config, Devices devices, SessionService.Factory tee) {
         this.config = config;
@@ -133,6 +136,10 @@ public final class FerryHost implements AutoCloseable {
                     + ")");
         }
         guestSocket = GuestSocket.start(config.guestSocket(), offers, this::handedOver);
+        if (config.metrics() != null) {
+            ops = io.ferry.host.metrics.OpsServer.start(config.metrics(), io.ferry.host.metrics.FerryMetrics.registry(this),
+                    () -> io.ferry.host.admin.StatusJson.render(this, startedNanos));
+        }
         for (GuestLanes e : endpoints) {
             e.start();
         }
@@ -178,6 +185,20 @@ public final class FerryHost implements AutoCloseable {
         return s == null ? new long[2] : new long[] {s.doorbellsFromGuest(), s.interruptsToGuest()};
     }
 
+    /**
+     * The address of the HTTP listener ({@code /metrics}, {@code /api/status}, the dashboard; docs/metrics.md), the
+     * actual port where the config asked for port 0; null when the config has no {@code metrics}.
+     */
+    public java.net.InetSocketAddress metricsAddress() {
+        io.ferry.host.metrics.OpsServer o = ops;
+        return o == null ? null : o.address();
+    }
+
+    /** When this host started serving (System.nanoTime). */
+    public long startedNanos() {
+        return startedNanos;
+    }
+
     /** The socket where guests get their regions. */
     public Path guestSocket() {
         return config.guestSocket();
@@ -216,6 +237,26 @@ public final class FerryHost implements AutoCloseable {
                     out.add(new SchedulingView(d.device(), f.schedClass().name(), f.weight(), f.deviceNanos(),
                             f.budgetLeftNanos(), f.queued(), f.inFlight(), f.expectedWaitNanos(), f.deadlineMisses(),
                             v.waitP50Nanos(), v.waitP99Nanos(), v.waitMaxNanos(), v.overruns(), v.flagged()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One guest's queue waits on one device, as a cumulative histogram (see {@link DeviceDispatch.Waits}). */
+    public record QueueWaits(String device, long[] cumulative, long count, double sumNanos) {
+    }
+
+    /** A guest's queue waits on every device, bucketed at {@code upperNanos} (empty under FIFO); for /metrics. */
+    public List<QueueWaits> queueWaits(String guest, long[] upperNanos) {
+        List<QueueWaits> out = new ArrayList<>();
+        for (int i = 0; i < endpoints.size(); i++) {
+            if (endpoints.get(i).guest().equals(guest)) {
+                for (DeviceDispatch d : dispatches.values()) {
+                    DeviceDispatch.Waits w = d.waits(i, upperNanos);
+                    if (w != null) {
+                        out.add(new QueueWaits(d.device(), w.cumulative(), w.count(), w.sumNanos()));
+                    }
                 }
             }
         }
@@ -335,6 +376,9 @@ public final class FerryHost implements AutoCloseable {
             return;
         }
         closing = true;
+        if (ops != null) {
+            ops.close();
+        }
         if (guestSocket != null) {
             guestSocket.close();
         }

@@ -440,6 +440,32 @@ public final class DeviceDispatch implements DeviceTurns {
         }
     }
 
+    /**
+     * A tenant's queue waits as a cumulative histogram: {@code cumulative[i]} waits of at most {@code upperNanos[i]}
+     * (HdrHistogram's resolution, 2 significant digits), their {@code count} and {@code sumNanos}. For /metrics.
+     */
+    public record Waits(long[] cumulative, long count, double sumNanos) {
+    }
+
+    /** See {@link Waits}; null for a tenant this device does not know. */
+    public Waits waits(long tenant, long[] upperNanos) {
+        lock.lock();
+        try {
+            Tenant t = tenants.get(tenant);
+            if (t == null) {
+                return null;
+            }
+            long[] c = new long[upperNanos.length];
+            long count = t.waits.getTotalCount();
+            for (int i = 0; i < c.length; i++) {
+                c[i] = count == 0 ? 0 : Math.min(count, t.waits.getCountBetweenValues(0, upperNanos[i]));
+            }
+            return new Waits(c, count, count == 0 ? 0 : t.waits.getMean() * count);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The scheduler's figures of one tenant (cheap: no histogram percentiles). */
     public TenantFigures figures(long tenant) {
         lock.lock();
