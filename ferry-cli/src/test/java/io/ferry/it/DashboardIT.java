@@ -101,7 +101,7 @@ class DashboardIT {
             });
             wait.withMessage("the chart drawing a share above 0 for both guests, over several polls").until(d -> {
                 failIfWorkFailed(workers);
-                return chartPointsAboveZero(d, "alice") >= 6 && chartPointsAboveZero(d, "bob") >= 6;
+                return chartPointsAboveZero(d, "alice") >= 10 && chartPointsAboveZero(d, "bob") >= 10;
             });
             JavascriptExecutor js = (JavascriptExecutor) driver;
             assertEquals("live", js.executeScript("return document.getElementById('conn').textContent"));

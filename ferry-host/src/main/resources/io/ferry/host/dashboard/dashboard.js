@@ -82,17 +82,18 @@
     if (value != null) c.dataset.value = String(value);
     return c;
   }
-  function meter(used, quota, text) {
+  // A bar of used against quota with its text; amber from 70 %, red from 90 % unless plain (a device's load).
+  function meter(used, quota, text, plain) {
     const m = el('span', 'meter');
     const track = el('span', 'track');
     const fill = el('span', 'fill');
     const pct = quota > 0 ? Math.min(100, 100 * used / quota) : 0;
     fill.style.width = pct.toFixed(1) + '%';
-    if (pct >= 90) fill.classList.add('bad'); else if (pct >= 70) fill.classList.add('warn');
+    if (!plain && pct >= 90) fill.classList.add('bad'); else if (!plain && pct >= 70) fill.classList.add('warn');
     track.appendChild(fill);
     m.appendChild(track);
     m.appendChild(el('span', 'txt', text));
-    m.title = fmtPct(pct) + ' of quota';
+    m.title = fmtPct(pct) + (plain ? ' of wall-clock time' : ' of quota');
     return m;
   }
   function color(name) {
@@ -126,7 +127,8 @@
   // Quota refusals per guest, and counters of the whole host, from whatever the listener exports.
   function metricFigures(samples) {
     const refusals = new Map();
-    let refusalsTotal = null, workerRestarts = null, reconnects = null;
+    // ferry_quota_refusals_total{guest, quota} appears with a guest's first refusal: none yet is 0
+    let refusalsTotal = 0, workerRestarts = null, reconnects = null;
     for (const s of samples) {
       if (/^ferry_.*refus.*_total$/.test(s.name)) {
         refusalsTotal = (refusalsTotal || 0) + s.value;
@@ -368,7 +370,7 @@
       tr.appendChild(calls);
       tr.appendChild(counterCell(r.misses, r.ev.recentMiss, 'misses', null));
       tr.appendChild(counterCell(r.overruns, r.ev.recentOverrun, 'overruns', r.flagged ? 'flagged' : null));
-      const refused = metrics ? metrics.refusals.get(g.name) : undefined;
+      const refused = metrics ? metrics.refusals.get(g.name) || 0 : undefined;
       tr.appendChild(td(refused == null ? '–' : fmtCount(refused), refused > 0 ? 'warn' : 'zero', 'refused',
         refused));
       const lanes = td(g.lanes_busy + ' / ' + g.lanes, g.lanes_busy ? null : 'zero', 'lanes', g.lanes_busy);
@@ -425,7 +427,7 @@
       const lc = el('td', 'l');
       lc.dataset.col = 'load';
       lc.dataset.value = pct == null ? '' : pct.toFixed(2);
-      lc.appendChild(meter(pct == null ? 0 : pct, 100, fmtPct(pct)));
+      lc.appendChild(meter(pct == null ? 0 : pct, 100, fmtPct(pct), true));
       tr.appendChild(lc);
       tr.appendChild(td(String(l.queued), l.queued ? null : 'zero'));
       tr.appendChild(td(String(l.running), l.running ? null : 'zero'));
