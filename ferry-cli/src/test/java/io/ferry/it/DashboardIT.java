@@ -74,6 +74,7 @@ class DashboardIT {
     @Test
     void showsTwoWorkingGuestsWithDeviceTimeAndAChartThenThatTheHostIsUnreachable() throws Exception {
         requireBrowser();
+        long t0 = System.nanoTime();
         var alice = new HostConfig.GuestConfig("alice", 16L << 20, null, SchedClass.CRITICAL, 4, Set.of("compute"),
                 Quotas.DEFAULT, new HostConfig.Reservation(8_000_000, 16_666_667), 0).withLanes(1);
         var bob = new HostConfig.GuestConfig("bob", 16L << 20, null, SchedClass.NORMAL, 2, Set.of("compute"),
@@ -87,8 +88,10 @@ class DashboardIT {
         try {
             workers.add(Worker.start(host, "alice", 20));
             workers.add(Worker.start(host, "bob", 40));
+            awaitWork(workers); // the page opens on two working guests (PoCL builds the kernel first)
             String url = "http://" + OpsServer.hostText(host.metricsAddress()) + "/";
-            System.out.println("DashboardIT: dashboard at " + url);
+            System.out.println("DashboardIT: dashboard at " + url + " (guests at work after "
+                    + Duration.ofNanos(System.nanoTime() - t0).toSeconds() + " s)");
             driver = browser();
             driver.get(url);
             WebDriverWait wait = new WebDriverWait(driver, PATIENCE, Duration.ofMillis(250));
@@ -101,7 +104,7 @@ class DashboardIT {
             });
             wait.withMessage("the chart drawing a share above 0 for both guests, over several polls").until(d -> {
                 failIfWorkFailed(workers);
-                return chartPointsAboveZero(d, "alice") >= 10 && chartPointsAboveZero(d, "bob") >= 10;
+                return chartPointsAboveZero(d, "alice") >= 20 && chartPointsAboveZero(d, "bob") >= 20;
             });
             JavascriptExecutor js = (JavascriptExecutor) driver;
             assertEquals("live", js.executeScript("return document.getElementById('conn').textContent"));
@@ -118,7 +121,8 @@ class DashboardIT {
             Path shot = Path.of("target", "dashboard.png").toAbsolutePath();
             Files.createDirectories(shot.getParent());
             Files.write(shot, ((TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
-            System.out.println("DashboardIT: screenshot " + shot);
+            System.out.println("DashboardIT: screenshot " + shot + " (after "
+                    + Duration.ofNanos(System.nanoTime() - t0).toSeconds() + " s)");
             if (Boolean.getBoolean("ferry.updateDocsScreenshot")) {
                 Path docs = shot.getParent().getParent().getParent().resolve("docs");
                 Path img = docs.resolve("img").resolve("dashboard.png");
@@ -217,6 +221,18 @@ class DashboardIT {
 
     static String text(WebDriver d, String css) {
         return d.findElement(org.openqa.selenium.By.cssSelector(css)).getText().trim();
+    }
+
+    /** Waits until every worker verified a round (or fails with a worker's failure, or after {@link #PATIENCE}). */
+    static void awaitWork(List<Worker> workers) throws InterruptedException {
+        long deadline = System.nanoTime() + PATIENCE.toNanos();
+        while (workers.stream().anyMatch(w -> w.verified.get() == 0)) {
+            failIfWorkFailed(workers);
+            if (System.nanoTime() > deadline) {
+                fail("the guests verified no round within " + PATIENCE.toSeconds() + " s");
+            }
+            Thread.sleep(100);
+        }
     }
 
     static void failIfWorkFailed(List<Worker> workers) {

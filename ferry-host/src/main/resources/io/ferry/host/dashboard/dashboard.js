@@ -7,12 +7,15 @@
   const POLL_MS = 1500;
   const KEEP_MS = 15 * 60 * 1000; // the longest chart window
   const RECENT_MS = 60 * 1000; // a miss or overrun this recent marks its row
+  // Rates (share, load, calls/s) are taken over this much time: device time is counted when a command completes, so
+  // over one poll a guest's share jumps with the commands that happened to end in it.
+  const RATE_MS = 5000;
   const PALETTE = ['#3b82c4', '#e07b39', '#2e9e6a', '#c0392b', '#8e5cc4', '#c9a227', '#1aa3a3', '#d4598f',
     '#5b6b8c', '#7fa33a', '#a0522d', '#4169e1', '#b03a8a', '#2f8f8f', '#996515', '#6a5acd', '#cc5500',
     '#3c8d2f', '#8b3a3a', '#5f9ea0'];
 
   const state = {
-    prev: null, // {t, host, guests: {name: {deviceNs, calls, perDevice: {dev: ns}}}}
+    recent: [], // the last RATE_MS of samples {t, host, guests: {name: {deviceNs, calls, perDevice: {dev: ns}}}}
     series: new Map(), // guest -> [[t, pct|null], ...]
     colors: new Map(),
     events: new Map(), // guest -> {misses, overruns, missAt, overrunAt, missDelta, overrunDelta}
@@ -190,7 +193,7 @@
     $('main').classList.add('stale');
     // a gap in the chart rather than a line drawn across the outage
     for (const pts of state.series.values()) pts.push([now, null]);
-    state.prev = null;
+    state.recent = [];
     drawChart(now);
   }
 
@@ -211,8 +214,10 @@
     document.title = 'Ferry · ' + (doc.guests || []).filter((g) => g.connected).length + ' guests';
 
     // A new host (restart) or a counter going back starts the rates afresh.
-    const prev = state.prev && state.prev.host.pid === h.pid && state.prev.host.uptime_s <= h.uptime_s
-      ? state.prev : null;
+    const last = state.recent[state.recent.length - 1];
+    if (last && (last.host.pid !== h.pid || last.host.uptime_s > h.uptime_s)) state.recent = [];
+    while (state.recent.length > 1 && state.recent[1].t <= now - RATE_MS) state.recent.shift();
+    const prev = state.recent.length ? state.recent[0] : null;
     const dt = prev ? (now - prev.t) * 1e6 : 0; // ns
     const cur = {t: now, host: h, guests: {}};
     const devices = doc.devices || [];
@@ -257,7 +262,7 @@
       misses += m;
       overruns += o;
     }
-    state.prev = cur;
+    state.recent.push(cur);
 
     // history for the chart: one point per guest per poll (null before the first rate)
     const names = new Set(rows.map((r) => r.g.name));
@@ -447,8 +452,8 @@
       state.chart = echarts.init($('chart'), null, {renderer: 'canvas'});
       window.addEventListener('resize', () => state.chart.resize());
     }
-    // the window, or (until that much history exists) from the first sample, at least a minute
-    const from = Math.max(now - state.windowMin * 60 * 1000, Math.min(state.started || now, now - 60 * 1000));
+    // the window, or (until that much history exists) from the first sample, at least 30 s
+    const from = Math.max(now - state.windowMin * 60 * 1000, Math.min(state.started || now, now - 30 * 1000));
     const series = [];
     for (const [name, pts] of state.series) {
       series.push({
@@ -458,6 +463,14 @@
       });
     }
     const maxY = Math.max(100, 100 * (deviceCount || state.devices || 1));
+    // the scale: 100 % per device, or more where the guests' shares add up to more (stacked totals per poll)
+    const totals = new Map();
+    for (const s of series) {
+      for (const p of s.data) totals.set(p[0], (totals.get(p[0]) || 0) + (p[1] || 0));
+    }
+    const raw = Math.max(maxY, ...totals.values());
+    const step = raw <= 100 ? 20 : raw <= 200 ? 50 : raw <= 500 ? 100 : Math.ceil(raw / 500) * 100;
+    const top = Math.ceil(raw / step) * step;
     if (deviceCount) state.devices = deviceCount;
     state.chart.setOption({
       animation: false,
@@ -469,7 +482,7 @@
       },
       xAxis: {type: 'time', min: from, max: now, axisLabel: {fontSize: 11, hideOverlap: true},
         splitLine: {show: false}},
-      yAxis: {type: 'value', min: 0, max: (v) => Math.max(maxY, Math.ceil(v.max / 10) * 10),
+      yAxis: {type: 'value', min: 0, max: top, interval: step,
         axisLabel: {formatter: '{value} %', fontSize: 11}, splitLine: {lineStyle: {color: '#eef0f3'}}},
       series,
     }, {replaceMerge: ['series']});
