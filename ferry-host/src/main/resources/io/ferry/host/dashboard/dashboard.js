@@ -217,7 +217,8 @@
     const last = state.recent[state.recent.length - 1];
     if (last && (last.host.pid !== h.pid || last.host.uptime_s > h.uptime_s)) state.recent = [];
     while (state.recent.length > 1 && state.recent[1].t <= now - RATE_MS) state.recent.shift();
-    const prev = state.recent.length ? state.recent[0] : null;
+    // no rate over less than half the window: a first figure over one poll would be mostly noise
+    const prev = state.recent.length && now - state.recent[0].t >= RATE_MS / 2 ? state.recent[0] : null;
     const dt = prev ? (now - prev.t) * 1e6 : 0; // ns
     const cur = {t: now, host: h, guests: {}};
     const devices = doc.devices || [];
