@@ -243,6 +243,14 @@ public final class FerryHost implements AutoCloseable {
         return out;
     }
 
+    /**
+     * What a guest's sessions served since the host started: calls by operation and status, quota refusals, TEE
+     * denials, device workers lost (over its lanes, the calls its device workers served included); for /metrics.
+     */
+    public io.ferry.host.session.CallCounts.Totals counters(String guest) {
+        return endpoint(guest).counts();
+    }
+
     /** One guest's queue waits on one device, as a cumulative histogram (see {@link DeviceDispatch.Waits}). */
     public record QueueWaits(String device, long[] cumulative, long count, double sumNanos) {
     }

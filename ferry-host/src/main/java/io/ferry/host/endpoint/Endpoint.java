@@ -10,7 +10,6 @@ import io.ferry.host.session.ProtocolViolation;
 import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
-import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.Handshake;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
@@ -58,6 +57,7 @@ public final class Endpoint implements Runnable {
     /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
     private volatile String regionLost;
     private volatile long sessionsServed;
+    private final io.ferry.host.session.CallCounts counts; // what the lane's sessions served, for /metrics
     // watchdog state (watchdog thread only)
     private Session watched;
     private long lastBeat;
@@ -93,8 +93,9 @@ public final class Endpoint implements Runnable {
      */
     public Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
              HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee,
-             java.util.function.LongPredicate handedTo) {
+             java.util.function.LongPredicate handedTo, io.ferry.host.session.CallCounts counts) {
         this.host = host;
+        this.counts = counts;
         this.handedTo = handedTo;
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
         // on its own every 50 ms to see a reconnect or a watchdog's close request.
@@ -351,7 +352,7 @@ public final class Endpoint implements Runnable {
     private void handOver(Session s) {
         try {
             served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend, dispatches, devices,
-                    tenant);
+                    tenant, counts);
             AUDIT.info("guest " + guest + " session " + s.id() + ": served by its device worker (pid "
                     + served.pid() + ") from its first compute call on");
         } catch (io.ferry.spi.BackendException e) {
@@ -419,6 +420,7 @@ public final class Endpoint implements Runnable {
      * answered here, DEVICE_LOST) and fails every later compute call with {@code reason}; other services go on.
      */
     private void takeBack(Session s, String reason) {
+        counts.workerLost();
         stopWorker();
         region.commandRing().resync();
         s.computeLost(reason);
@@ -474,6 +476,7 @@ public final class Endpoint implements Runnable {
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
         s.handOverCompute(servingBackend != null);
+        s.counts(counts);
         session = s;
         sessionsServed++;
         // resets both rings, stores the id, acknowledges the request pending now (the guest may have renewed it)

@@ -1,6 +1,10 @@
 package io.ferry.host.metrics;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.session.CallCounts;
+import io.ferry.host.session.CallSink;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
@@ -30,6 +34,9 @@ public final class FerryMetrics implements MultiCollector {
     static final long[] WAIT_BOUNDS_NANOS = {10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
             5_000_000, 10_000_000, 25_000_000, 50_000_000, 100_000_000, 250_000_000, 500_000_000, 1_000_000_000,
             2_500_000_000L, 5_000_000_000L, 10_000_000_000L};
+
+    private static final Op[] OPS = Op.values();
+    private static final Status[] STATUSES = Status.values();
 
     private final FerryHost host;
 
@@ -62,6 +69,37 @@ public final class FerryMetrics implements MultiCollector {
             f.gauge("ferry_objects_quota", "The guest's object quota (quotas.objects)", guest, g.quotas().objects());
             f.gauge("ferry_commands_in_flight", "Device commands the guest enqueued and did not finish yet", guest,
                     g.commandsInFlight());
+            CallCounts.Totals t;
+            try {
+                t = host.counters(g.name());
+            } catch (IllegalArgumentException removed) { // removed since guests() was read
+                t = CallCounts.Totals.empty();
+            }
+            for (int i = 0; i < t.calls().length; i++) {
+                if (t.calls()[i] > 0) {
+                    boolean other = i == CallCounts.OTHER;
+                    f.counter("ferry_calls", "Calls the guest made, by operation and the status they were answered "
+                            + "with (one-way calls: served, or the status of their failure)", Labels.of("guest",
+                            g.name(), "op", other ? "OTHER" : OPS[i / CallCounts.STATUSES].name(),
+                            "status", other ? "OTHER" : STATUSES[i % CallCounts.STATUSES].name()), t.calls()[i]);
+                }
+            }
+            for (CallSink.Quota q : CallSink.Quota.values()) {
+                long n = t.refusals()[q.ordinal()];
+                if (q != CallSink.Quota.OTHER || n > 0) {
+                    f.counter("ferry_quota_refusals", "Calls of the guest refused for going over a quota", Labels.of(
+                            "guest", g.name(), "quota", q.label()), n);
+                }
+            }
+            f.counter("ferry_worker_restarts", "Device workers of the guest lost while serving a session (crashed, "
+                    + "or killed for an overrun or a build over compileTimeLimit); the next session starts a new one",
+                    guest, t.workerRestarts());
+            f.counter("ferry_tee_invocations", "TEE commands the guest invoked (TEE_INVOKE calls, any outcome)", guest,
+                    t.calls(Op.TEE_INVOKE));
+            f.counter("ferry_tee_denials", "TEE requests of the guest the TEE policy denied (action: open or invoke)",
+                    Labels.of("action", "open", "guest", g.name()), t.teeDenials()[0]);
+            f.counter("ferry_tee_denials", "TEE requests of the guest the TEE policy denied (action: open or invoke)",
+                    Labels.of("action", "invoke", "guest", g.name()), t.teeDenials()[1]);
             for (FerryHost.SchedulingView v : host.scheduling(g.name())) {
                 Labels gd = Labels.of("device", v.device(), "guest", g.name());
                 f.counter("ferry_device_seconds", "Device time the scheduler charged the guest", gd,
