@@ -163,14 +163,19 @@ class DashboardIT {
 
     /** Fails with what to install when chromium or chromedriver is missing; FERRY_SKIP_BROWSER=1 skips instead. */
     static void requireBrowser() {
-        boolean have = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
-        if (!have && "1".equals(System.getenv("FERRY_SKIP_BROWSER"))) {
+        List<String> missing = new ArrayList<>();
+        for (Path p : List.of(CHROMIUM, CHROMEDRIVER)) {
+            if (!Files.isExecutable(p)) {
+                missing.add(p.toString());
+            }
+        }
+        if (!missing.isEmpty() && "1".equals(System.getenv("FERRY_SKIP_BROWSER"))) {
             Assumptions.abort("FERRY_SKIP_BROWSER=1: the dashboard's browser test is skipped");
         }
-        if (!have) {
-            fail("the dashboard's browser test needs " + CHROMIUM + " and " + CHROMEDRIVER + ", which are missing: "
-                    + "install chromium chromium-driver (sudo apt-get install -y chromium chromium-driver; ./ferry "
-                    + "test does it as root), or set FERRY_SKIP_BROWSER=1 to skip this test");
+        if (!missing.isEmpty()) {
+            fail("the dashboard's browser test needs " + String.join(" and ", missing) + " (missing): install "
+                    + "chromium chromium-driver (sudo apt-get install -y chromium chromium-driver; ./ferry test does "
+                    + "it as root), or set FERRY_SKIP_BROWSER=1 to skip this test");
         }
     }
 
