@@ -44,6 +44,11 @@ final class HostCommand implements Callable<Integer> {
         }, "ferry-shutdown"));
         System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s); guests get their regions on "
                 + cfg.guestSocket() + " (file regions in " + cfg.regionDir() + "); stop with Ctrl-C or SIGTERM");
+        if (host.metricsAddress() != null) {
+            String url = "http://" + io.ferry.host.metrics.OpsServer.hostText(host.metricsAddress());
+            System.err.println("ferry host: dashboard " + url + "/ , Prometheus metrics " + url + "/metrics, status "
+                    + url + "/api/status (docs/metrics.md)");
+        }
         host.awaitTermination();
         return 0;
     }

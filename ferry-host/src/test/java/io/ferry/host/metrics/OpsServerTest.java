@@ -202,6 +202,37 @@ class OpsServerTest {
     }
 
     @Test
+    void aListenerBeyondLoopbackIsLoggedAsSevere() throws Exception {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("ferry.host");
+        List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                records.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(h);
+        try (OpsServer ops = OpsServer.start(new HostConfig.Metrics("0.0.0.0", 0),
+                new io.prometheus.metrics.model.registry.PrometheusRegistry(), () -> "{}")) {
+            assertTrue(records.stream().anyMatch(r -> r.getLevel() == java.util.logging.Level.SEVERE
+                    && r.getMessage().contains("NOT loopback")), "a SEVERE warning names the risk");
+            InetSocketAddress at = new InetSocketAddress("127.0.0.1", ops.address().getPort());
+            assertEquals(200, request(at, "GET", "/api/status", "ferry.example:" + at.getPort()).code(),
+                    "bound beyond loopback on purpose: any Host is answered");
+        } finally {
+            log.removeHandler(h);
+        }
+    }
+
+    @Test
     void listenIsParsedAndWrittenBack() {
         assertEquals(new HostConfig.Metrics("127.0.0.1", 9464), HostConfig.Metrics.parseListen(":9464", "t"));
         assertEquals(new HostConfig.Metrics("::1", 0), HostConfig.Metrics.parseListen("[::1]:0", "t"));
