@@ -33,7 +33,8 @@ import java.util.regex.Pattern;
  *   <li>{@code GET /metrics}: Prometheus text format of {@link FerryMetrics} (prometheus-metrics-* 1.10);</li>
  *   <li>{@code GET /api/status}: the admin socket's {@code StatusJson} document, {@code application/json};</li>
  *   <li>{@code GET /} and {@code GET /FILE}: the dashboard, files from the class path under
- *       {@value #STATIC_ROOT} ({@code index.html} for {@code /}); anything else is 404.</li>
+ *       {@value #STATIC_ROOT} ({@code index.html} for {@code /}), and {@code /vendor/echarts.min.js} from the
+ *       ECharts webjar ({@link #VENDOR}); anything else is 404.</li>
  * </ul>
  * Only GET and HEAD (else 405). A path with {@code ..}, {@code .} or an empty segment, a backslash, a
  * percent-encoded slash or any character outside {@code [A-Za-z0-9._-/]} is refused (400) before anything is looked
@@ -54,6 +55,13 @@ public final class OpsServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
     /** Where the dashboard's files are on the class path. */
     public static final String STATIC_ROOT = "io/ferry/host/dashboard/";
+    /**
+     * Third-party files the dashboard loads, by their path under the dashboard, served from their webjars on the
+     * class path (ECharts: {@code org.webjars.npm:echarts}, whose version the parent pom's {@code echarts.version}
+     * names; DashboardIT fails when this path and that version part).
+     */
+    static final Map<String, String> VENDOR = Map.of(
+            "vendor/echarts.min.js", "META-INF/resources/webjars/echarts/5.3.1/dist/echarts.min.js");
     static final int THREADS = 4;
     static final int REQUEST_SECONDS = 10;
     static final int RESPONSE_SECONDS = 30;
@@ -219,7 +227,7 @@ public final class OpsServer implements AutoCloseable {
         if (!TYPES.containsKey(extension(rel))) {
             return null;
         }
-        URL url = OpsServer.class.getClassLoader().getResource(STATIC_ROOT + rel);
+        URL url = OpsServer.class.getClassLoader().getResource(VENDOR.getOrDefault(rel, STATIC_ROOT + rel));
         if (url == null) {
             return null;
         }
