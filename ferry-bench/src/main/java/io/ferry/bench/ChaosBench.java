@@ -17,6 +17,7 @@ import io.ferry.client.Program;
 import io.ferry.client.CommandQueue;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.config.HostConfig;
 import io.ferry.testkit.SessionFuzzer;
 import io.ferry.protocol.Status;
@@ -157,7 +158,7 @@ public final class ChaosBench {
                 long held = view(host, "victim").deviceMemoryBytes();
                 long killed = System.nanoTime();
                 victim.destroyForcibly();
-                FerryHost.GuestView v;
+                HostViews.GuestView v;
                 do {
                     Thread.sleep(5);
                     v = view(host, "victim");
@@ -236,7 +237,7 @@ public final class ChaosBench {
         }
     }
 
-    private static FerryHost.GuestView view(FerryHost host, String name) {
+    private static HostViews.GuestView view(FerryHost host, String name) {
         return host.guests().stream().filter(g -> g.name().equals(name)).findFirst().orElseThrow();
     }
 

@@ -55,6 +55,25 @@ public final class RingIdleStrategy implements IdleStrategy {
         return new RingIdleStrategy(ring, 20_000, 200_000, 50_000, maxSleepNanos);
     }
 
+    /**
+     * Between sessions: no spinning, a sleep on the ring's doorbell of up to {@code napNanos} after each turn with
+     * no work (a connect request rings it).
+     */
+    public static IdleStrategy doorbellNaps(SpscRing ring, long napNanos) {
+        return new IdleStrategy() {
+            @Override
+            public void idle(int workCount) {
+                if (workCount == 0) {
+                    ring.awaitDoorbell(napNanos);
+                }
+            }
+
+            @Override
+            public void reset() {
+            }
+        };
+    }
+
     @Override
     public void idle(int workCount) {
         if (workCount > 0) {

@@ -1,6 +1,7 @@
 package io.ferry.cli;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import java.io.IOException;
@@ -153,7 +154,7 @@ public final class NativeDemoCommand implements Callable<Integer> {
 
     /** Sessions the host has served the guest: a program that reached the host through the ICD adds one. */
     private static long sessions(FerryHost host) {
-        return host.guests().stream().filter(g -> g.name().equals(GUEST)).mapToLong(FerryHost.GuestView::sessions)
+        return host.guests().stream().filter(g -> g.name().equals(GUEST)).mapToLong(HostViews.GuestView::sessions)
                 .sum();
     }
 

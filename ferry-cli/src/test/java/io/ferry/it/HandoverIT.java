@@ -17,6 +17,7 @@ import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.CommandQueue;
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.protocol.Status;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
@@ -53,7 +54,7 @@ class HandoverIT {
         }
     }
 
-    static FerryHost.GuestView view(String guest) {
+    static HostViews.GuestView view(String guest) {
         return host.host.guests().stream().filter(v -> v.name().equals(guest)).findFirst().orElseThrow();
     }
 
@@ -76,7 +77,7 @@ class HandoverIT {
             assertTrue(servedByWorker("mover"), "the worker serves the session after its first device context");
             worker = SandboxProbes.workerJvm("mover");
             assertEquals(11, ferry.nop(11));
-            FerryHost.GuestView v = view("mover");
+            HostViews.GuestView v = view("mover");
             assertEquals(3, v.objects(), v.toString());
             assertEquals(4096, v.deviceMemoryBytes(), v.toString());
             // a call the worker refuses is refused as the host would: same status and words, the session goes on
@@ -93,7 +94,7 @@ class HandoverIT {
         while (view("mover").connected() && System.nanoTime() < deadline) {
             Thread.sleep(20);
         }
-        FerryHost.GuestView v = view("mover");
+        HostViews.GuestView v = view("mover");
         assertFalse(v.connected(), v.toString());
         assertEquals(0, v.objects(), v.toString());
     }

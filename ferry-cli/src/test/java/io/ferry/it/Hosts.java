@@ -5,6 +5,7 @@ import io.ferry.host.sched.SchedClass;
 import io.ferry.client.Ferry;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import java.io.IOException;
@@ -55,7 +56,7 @@ final class Hosts implements AutoCloseable {
         return Ferry.connect(host.guestSocket(), guest, host.secret(guest));
     }
 
-    FerryHost.GuestView view(String guest) {
+    HostViews.GuestView view(String guest) {
         return host.guests().stream().filter(g -> g.name().equals(guest)).findFirst().orElseThrow();
     }
 

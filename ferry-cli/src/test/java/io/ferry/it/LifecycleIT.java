@@ -9,6 +9,7 @@ import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.protocol.Status;
@@ -56,7 +57,7 @@ class LifecycleIT {
                     java.util.Base64.getEncoder().encodeToString(hosts.host.secret("victim")), "4", "65536");
             try {
                 long session = Long.parseLong(await(guest, "READY").split(" ")[1]);
-                FerryHost.GuestView before = hosts.view("victim");
+                HostViews.GuestView before = hosts.view("victim");
                 assertTrue(before.connected());
                 assertEquals(session, before.sessionId());
                 assertEquals(guest.pid(), before.pid());
@@ -65,7 +66,7 @@ class LifecycleIT {
 
                 long killed = System.nanoTime();
                 guest.destroyForcibly();
-                FerryHost.GuestView after;
+                HostViews.GuestView after;
                 do {
                     Thread.sleep(20);
                     after = hosts.view("victim");

@@ -1,12 +1,9 @@
 package io.ferry.host;
 
-import io.ferry.host.sched.SchedClass;
-
 import io.ferry.host.admin.AdminServer;
 import io.ferry.host.compute.DeviceDispatch;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
-import io.ferry.host.config.Quotas;
 import io.ferry.host.endpoint.GuestLanes;
 import io.ferry.host.endpoint.GuestSocket;
 import io.ferry.host.endpoint.IvshmemServer;
@@ -15,14 +12,11 @@ import io.ferry.host.endpoint.RegionStore;
 import io.ferry.host.session.SessionService;
 
 import io.ferry.channel.Region;
-import io.ferry.channel.RegionRepair;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
@@ -38,12 +32,7 @@ import java.util.logging.Logger;
  * {@link #resetGuest} and {@link #reload} change the guests of a running host; the admin socket and SIGHUP reach
  * them (docs/operations.md, "Live guest changes"). Changes are applied one at a time.
  *
- * <p><b>Self-reset.</b> A guest can write every byte of its region. The host serves from the header it wrote, but a
- * fresh client reads the live one: a header the guest overwrote would lock the guest out. The heartbeat checks each
- * guest's header ({@link RegionRepair#headerProblem}), and so does a session that ends with PROTOCOL_VIOLATION;
- * when it is corrupt the host ends the guest's sessions, re-initialises the region in place and publishes a new
- * epoch, at most once per {@link #SELF_RESET_INTERVAL_NANOS} per guest, so that a guest that keeps scribbling
- * cannot keep the host resetting.
+ * <p><b>Self-reset</b> of a region whose header its guest overwrote: see {@link Guests}.
  *
  * <p>Start with {@link #start}; {@link #close} (also run by the JVM's shutdown hook on SIGTERM when started from
  * the CLI) closes every session with a final status, stops the endpoints and gives the regions back.
@@ -310,37 +299,11 @@ public final class FerryHost implements AutoCloseable {
     public GuestChanges reload(HostConfig next) {
         synchronized (changes) {
             refuseWhenClosing();
-            GuestChanges diff = GuestChanges.between(config, next);
-            List<String> errors = new ArrayList<>();
-            Map<String, String> started = new LinkedHashMap<>();
-            for (String name : diff.removed()) {
-                stopGuest(name, true, "the guest was removed from the host's config");
-            }
-            for (String name : diff.changed()) {
-                HostConfig.GuestConfig was = config.guest(name);
-                HostConfig.GuestConfig now = next.guest(name);
-                boolean sameRegion = was.regionSize() == now.regionSize() && was.lanes() == now.lanes()
-                        && was.region() == now.region() && java.util.Arrays.equals(was.secret(), now.secret());
-                stopGuest(name, !sameRegion, "the guest's config changed: the host restarts it");
-                start(now, errors, started);
-            }
-            for (String name : diff.added()) {
-                start(next.guest(name), errors, started);
-            }
+            GuestChanges done = GuestChanges.between(config, next).apply(config, next, this::stopGuest,
+                    g -> describe(g, startGuest(g).region()));
             config = config.withGuests(servedConfigs());
-            GuestChanges done = diff.applied(errors, started);
             LOG.info(() -> "reload: " + done.summary());
             return done;
-        }
-    }
-
-    private void start(HostConfig.GuestConfig g, List<String> errors, Map<String, String> started) {
-        try {
-            GuestLanes lanes = startGuest(g);
-            started.put(g.name(), describe(g, lanes.region()));
-        } catch (IOException | RuntimeException e) {
-            LOG.log(java.util.logging.Level.WARNING, "guest " + g.name() + ": could not be started", e);
-            errors.add("guest " + g.name() + ": could not be started: " + e.getMessage());
         }
     }
 
@@ -446,7 +409,7 @@ public final class FerryHost implements AutoCloseable {
     }
 
     /** Scheduling figures of a guest on every device (empty under FIFO). */
-    public List<SchedulingView> scheduling(String guest) {
+    public List<HostViews.SchedulingView> scheduling(String guest) {
         return live.scheduling(guest);
     }
 
@@ -458,32 +421,6 @@ public final class FerryHost implements AutoCloseable {
         return endpoint(guest).counts();
     }
 
-    /** One guest's queue waits on one device, as a cumulative histogram (see {@link DeviceDispatch.Waits}). */
-    public record QueueWaits(String device, long[] cumulative, long count, double sumNanos) {
-    }
-
-    /** A guest's queue waits on every device, bucketed at {@code upperNanos} (empty under FIFO); for /metrics. */
-    public List<QueueWaits> queueWaits(String guest, long[] upperNanos) {
-        List<QueueWaits> out = new ArrayList<>();
-        Guests.Served s = live.find(guest);
-        if (s != null) {
-            for (DeviceDispatch d : dispatches.values()) {
-                DeviceDispatch.Waits w = d.waits(s.tenant, upperNanos);
-                if (w != null) {
-                    out.add(new QueueWaits(d.device(), w.cumulative(), w.count(), w.sumNanos()));
-                }
-            }
-        }
-        return out;
-    }
-
-    /** One guest's scheduling on one device, for status. */
-    public record SchedulingView(String device, String schedClass, int weight, long deviceNanos, long budgetLeftNanos,
-                                 long queued, long inFlight, long expectedWaitNanos, long deadlineMisses,
-                                 long waitP50Nanos, long waitP99Nanos, long waitMaxNanos, long overruns,
-                                 boolean flagged) {
-    }
-
     public HostConfig config() {
         return config;
     }
@@ -492,26 +429,13 @@ public final class FerryHost implements AutoCloseable {
         return devices;
     }
 
-    /**
-     * A point-in-time view of one guest, for status.
-     *
-     * <p>Of a guest with several sessions (one per lane): {@code sessionId} and {@code pid} are the first busy
-     * lane's, the figures (calls, objects, memory, commands) the sum over its lanes.
-     *
-     * @param sessions  sessions served since the host started (reconnects count), over all lanes
-     * @param pid       the connected guest's process id (0 when not connected)
-     * @param heapBytes the heap of one lane
-     * @param lanes     lanes of the guest's region
-     * @param lanesBusy lanes with a session now
-     */
-    public record GuestView(String name, boolean connected, long sessionId, long sessions, long pid, long calls,
-                            int objects, long deviceMemoryBytes, int commandsInFlight, Quotas quotas,
-                            SchedClass schedClass, int weight, long regionBytes, long heapBytes, int lanes,
-                            int lanesBusy) {
+    /** A guest's queue waits on every device, bucketed at {@code upperNanos} (empty under FIFO); for /metrics. */
+    public List<HostViews.QueueWaits> queueWaits(String guest, long[] upperNanos) {
+        return live.queueWaits(guest, upperNanos);
     }
 
     /** Figures of every guest; safe from any thread (figures may be a moment old). */
-    public List<GuestView> guests() {
+    public List<HostViews.GuestView> guests() {
         return live.views();
     }
 

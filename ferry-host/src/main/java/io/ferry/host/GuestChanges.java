@@ -76,6 +76,51 @@ public record GuestChanges(List<String> added, List<String> removed, List<String
         }
     }
 
+    /** Stops serving a guest (its sessions end with {@code reason}; its region deleted when {@code discard}). */
+    interface Stop {
+        void stop(String name, boolean discard, String reason);
+    }
+
+    /** Starts serving a guest; returns where its region is. */
+    interface Start {
+        String start(HostConfig.GuestConfig g) throws java.io.IOException;
+    }
+
+    /**
+     * Applies this difference between {@code before} and {@code after}: removed guests stop, changed ones stop and
+     * start again (their region kept where its size, lanes, kind and secret are unchanged), added ones start. A
+     * guest that fails to start is named in the result's errors; the others are applied.
+     */
+    GuestChanges apply(HostConfig before, HostConfig after, Stop stop, Start start) {
+        List<String> errors = new ArrayList<>();
+        Map<String, String> started = new LinkedHashMap<>();
+        for (String name : removed()) {
+            stop.stop(name, true, "the guest was removed from the host's config");
+        }
+        List<HostConfig.GuestConfig> starting = new ArrayList<>();
+        for (String name : changed()) {
+            HostConfig.GuestConfig was = before.guest(name);
+            HostConfig.GuestConfig now = after.guest(name);
+            boolean sameRegion = was.regionSize() == now.regionSize() && was.lanes() == now.lanes()
+                    && was.region() == now.region() && Arrays.equals(was.secret(), now.secret());
+            stop.stop(name, !sameRegion, "the guest's config changed: the host restarts it");
+            starting.add(now);
+        }
+        for (String name : added()) {
+            starting.add(after.guest(name));
+        }
+        for (HostConfig.GuestConfig g : starting) {
+            try {
+                started.put(g.name(), start.start(g));
+            } catch (java.io.IOException | RuntimeException e) {
+                java.util.logging.Logger.getLogger("ferry.host").log(java.util.logging.Level.WARNING,
+                        "guest " + g.name() + ": could not be started", e);
+                errors.add("guest " + g.name() + ": could not be started: " + e.getMessage());
+            }
+        }
+        return applied(errors, started);
+    }
+
     /** These changes as applied: with the guests that failed and where each started guest's region is. */
     GuestChanges applied(List<String> failures, Map<String, String> started) {
         return new GuestChanges(added, removed, changed, restartNeeded, failures, new LinkedHashMap<>(started));

@@ -29,6 +29,13 @@ import java.util.logging.Logger;
  * objects, device memory and workers released), gives its clients {@link FerryHost#RESET_GRACE_MILLIS} to read that
  * notice, re-initialises the region in place ({@link RegionStore#reset}: header, rings, a new epoch) and serves it
  * again with fresh lanes, same tenant, same credential, same memory.
+ *
+ * <p><b>Self-reset.</b> A guest can write every byte of its region. The host serves from the header it wrote, but a
+ * fresh client reads the live one: a header the guest overwrote would lock the guest out. The heartbeat checks each
+ * guest's header ({@link RegionRepair#headerProblem}), and so does a session that ends with PROTOCOL_VIOLATION;
+ * when it is corrupt the host ends the guest's sessions, re-initialises the region in place and publishes a new
+ * epoch, at most once per {@link FerryHost#SELF_RESET_INTERVAL_NANOS} per guest, so that a guest that keeps
+ * scribbling cannot keep the host resetting.
  */
 final class Guests {
     private static final Logger LOG = Logger.getLogger("ferry.host");
@@ -289,8 +296,8 @@ final class Guests {
     }
 
     /** Scheduling figures of a guest on every device (empty under FIFO, or for no such guest). */
-    List<FerryHost.SchedulingView> scheduling(String guest) {
-        List<FerryHost.SchedulingView> out = new ArrayList<>();
+    List<HostViews.SchedulingView> scheduling(String guest) {
+        List<HostViews.SchedulingView> out = new ArrayList<>();
         Served s = find(guest);
         if (s == null) {
             return out;
@@ -298,7 +305,7 @@ final class Guests {
         for (DeviceDispatch d : dispatches) {
             var v = d.view(s.tenant);
             var f = v.figures();
-            out.add(new FerryHost.SchedulingView(d.device(), f.schedClass().name(), f.weight(), f.deviceNanos(),
+            out.add(new HostViews.SchedulingView(d.device(), f.schedClass().name(), f.weight(), f.deviceNanos(),
                     f.budgetLeftNanos(), f.queued(), f.inFlight(), f.expectedWaitNanos(), f.deadlineMisses(),
                     v.waitP50Nanos(), v.waitP99Nanos(), v.waitMaxNanos(), v.overruns(), v.flagged()));
         }
@@ -306,8 +313,8 @@ final class Guests {
     }
 
     /** Figures of every guest, in the order they started. */
-    List<FerryHost.GuestView> views() {
-        List<FerryHost.GuestView> out = new ArrayList<>();
+    List<HostViews.GuestView> views() {
+        List<HostViews.GuestView> out = new ArrayList<>();
         for (Served sv : served) {
             GuestLanes e = sv.lanes;
             List<Session> ss = e.sessions();
@@ -323,10 +330,25 @@ final class Guests {
                 commands += Math.max(0, s.commandsInFlight());
             }
             boolean on = !ss.isEmpty();
-            out.add(new FerryHost.GuestView(e.guest(), on, on ? ss.getFirst().id() : 0,
+            out.add(new HostViews.GuestView(e.guest(), on, on ? ss.getFirst().id() : 0,
                     sv.sessionsBefore + e.sessionsServed(), on ? ss.getFirst().guestPid() : 0, calls, objects, memory,
                     commands, g.quotas(), g.schedClass(), g.weight(), g.regionSize(), e.region().heap().byteSize(),
                     e.region().laneCount(), ss.size()));
+        }
+        return out;
+    }
+
+    /** A guest's queue waits on every device, bucketed at {@code upperNanos} (empty under FIFO); for /metrics. */
+    List<HostViews.QueueWaits> queueWaits(String guest, long[] upperNanos) {
+        List<HostViews.QueueWaits> out = new ArrayList<>();
+        Served s = find(guest);
+        if (s != null) {
+            for (DeviceDispatch d : dispatches) {
+                DeviceDispatch.Waits w = d.waits(s.tenant, upperNanos);
+                if (w != null) {
+                    out.add(new HostViews.QueueWaits(d.device(), w.cumulative(), w.count(), w.sumNanos()));
+                }
+            }
         }
         return out;
     }

@@ -70,7 +70,7 @@ class LiveGuestsTest {
     }
 
     private static List<String> names(FerryHost host) {
-        return host.guests().stream().map(FerryHost.GuestView::name).toList();
+        return host.guests().stream().map(HostViews.GuestView::name).toList();
     }
 
     @Test

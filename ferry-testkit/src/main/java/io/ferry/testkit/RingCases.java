@@ -2,6 +2,7 @@ package io.ferry.testkit;
 
 import io.ferry.host.sched.SchedClass;
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
@@ -136,7 +137,7 @@ final class RingCases {
 
     /** After a session ended, the guest's figures read zero (or it already shows a newer session). */
     private void checkEnded(String guest, long session) {
-        for (FerryHost.GuestView v : f.host.guests()) {
+        for (HostViews.GuestView v : f.host.guests()) {
             if (v.name().equals(guest) && v.sessionId() == session && (v.connected() || v.objects() != 0
                     || v.deviceMemoryBytes() != 0)) {
                 f.fail(guest + ": session " + session + " ended but status shows connected=" + v.connected() + ", "

@@ -3,6 +3,7 @@ package io.ferry.testkit;
 import io.ferry.host.sched.SchedClass;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
@@ -320,7 +321,7 @@ public final class SessionFuzzer {
 
     /** A fresh session of {@code guest} must start at zero objects and zero device memory. */
     void checkFresh(String guest, long oldSession, long newSession) {
-        for (FerryHost.GuestView v : host.guests()) {
+        for (HostViews.GuestView v : host.guests()) {
             if (!v.name().equals(guest)) {
                 continue;
             }
@@ -430,7 +431,7 @@ public final class SessionFuzzer {
      */
     private void collectUntracked() {
         long objects = 0;
-        for (FerryHost.GuestView v : host.guests()) {
+        for (HostViews.GuestView v : host.guests()) {
             if (v.name().equals("fuzz-calls")) {
                 objects = v.objects();
             }

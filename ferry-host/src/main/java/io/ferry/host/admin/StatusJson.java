@@ -1,6 +1,7 @@
 package io.ferry.host.admin;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 
@@ -62,7 +63,7 @@ public final class StatusJson {
         }
         sb.append("],\n \"guests\": [");
         first = true;
-        for (FerryHost.GuestView g : host.guests()) {
+        for (HostViews.GuestView g : host.guests()) {
             sb.append(first ? "\n  " : ",\n  ").append("{\"name\": ");
             string(sb, g.name());
             sb.append(", \"connected\": ").append(g.connected())
@@ -88,7 +89,7 @@ public final class StatusJson {
                     .append(", \"one_way_outstanding\": ").append(g.quotas().oneWayOutstanding()).append("}")
                     .append(", \"scheduling\": [");
             boolean firstDevice = true;
-            for (FerryHost.SchedulingView v : host.scheduling(g.name())) {
+            for (HostViews.SchedulingView v : host.scheduling(g.name())) {
                 sb.append(firstDevice ? "" : ", ").append("{\"device\": ");
                 string(sb, v.device());
                 sb.append(", \"device_time_ns\": ").append(v.deviceNanos())

@@ -108,18 +108,7 @@ public final class Endpoint implements Runnable {
         // spinning endpoint holds the core its guest needs to read the answer (23 µs instead of 3 µs measured).
         this.idleAfterHandOff = Runtime.getRuntime().availableProcessors() >= 4 ? idle
                 : new RingIdleStrategy(region.commandRing(), 0, 200_000, 50_000, 50_000_000);
-        this.idleDisconnected = new IdleStrategy() {
-            @Override
-            public void idle(int workCount) {
-                if (workCount == 0) {
-                    region.commandRing().awaitDoorbell(100_000_000);
-                }
-            }
-
-            @Override
-            public void reset() {
-            }
-        };
+        this.idleDisconnected = RingIdleStrategy.doorbellNaps(region.commandRing(), 100_000_000);
         this.tenant = tenant;
         this.dispatches = dispatches;
         this.tee = tee;
@@ -398,22 +387,8 @@ public final class Endpoint implements Runnable {
             return 1;
         }
         long now = System.nanoTime();
-        long over = w.words().overrun(now);
-        if (over > 0 || !w.alive()) {
-            String what;
-            if (over <= 0) {
-                what = w.stopReason() != null ? w.stopReason() : "died (" + w.exit() + ")"
-                        + (w.words().busyFor(now) == 0 ? "" : w.words().building() ? " during a program build"
-                        : " while the device ran this guest's work (a kernel or a transfer)");
-            } else if (w.words().building()) {
-                what = "ran a program build for " + w.words().busyFor(now) / 1_000_000 + " ms, over the "
-                        + "compileTimeLimit of " + w.words().limit() / 1_000_000 + " ms; simplify the program or raise "
-                        + "compileTimeLimit in the host's config";
-            } else {
-                what = "was stopped by the host: its device work ran " + w.words().busyFor(now) / 1_000_000
-                        + " ms, over the guest's overrunLimit of " + w.words().limit() / 1_000_000 + " ms (under "
-                        + "policy fifo each wait for device work is timed); split the work or raise overrunLimit";
-            }
+        String what = w.failure(now);
+        if (what != null) {
             // the status's hint says what to do (reconnect): the reason says only what happened, once
             String reason = "the device worker of guest '" + guest + "' (pid " + w.pid() + ") " + what;
             LOG.warning("guest " + guest + ": " + reason);

@@ -172,6 +172,31 @@ final class WorkerServed implements RecordHandler {
     }
 
     /** What the worker says of its current wait for device work. */
+    /**
+     * What went wrong with this worker at {@code now}, or null while it serves well: it died (and how), or it was
+     * over its time limit (a program build over compileTimeLimit, device work over overrunLimit).
+     */
+    String failure(long now) {
+        ServeWords words = words();
+        long over = words.overrun(now);
+        if (over <= 0 && alive()) {
+            return null;
+        }
+        if (over <= 0) {
+            return stopReason() != null ? stopReason() : "died (" + exit() + ")"
+                    + (words.busyFor(now) == 0 ? "" : words.building() ? " during a program build"
+                    : " while the device ran this guest's work (a kernel or a transfer)");
+        }
+        if (words.building()) {
+            return "ran a program build for " + words.busyFor(now) / 1_000_000 + " ms, over the compileTimeLimit of "
+                    + words.limit() / 1_000_000 + " ms; simplify the program or raise compileTimeLimit in the host's "
+                    + "config";
+        }
+        return "was stopped by the host: its device work ran " + words.busyFor(now) / 1_000_000 + " ms, over the "
+                + "guest's overrunLimit of " + words.limit() / 1_000_000 + " ms (under policy fifo each wait for device "
+                + "work is timed); split the work or raise overrunLimit";
+    }
+
     ServeWords words() {
         return words;
     }

@@ -1,6 +1,7 @@
 package io.ferry.host.metrics;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.HostViews;
 import io.ferry.host.session.CallCounts;
 import io.ferry.host.session.CallSink;
 import io.ferry.protocol.Op;
@@ -54,7 +55,7 @@ public final class FerryMetrics implements MultiCollector {
     @Override
     public MetricSnapshots collect() {
         Families f = new Families();
-        for (FerryHost.GuestView g : host.guests()) {
+        for (HostViews.GuestView g : host.guests()) {
             Labels guest = Labels.of("guest", g.name());
             f.counter("ferry_sessions", "Sessions of the guest since the host started (each reconnect is one)",
                     guest, g.sessions());
@@ -100,7 +101,7 @@ public final class FerryMetrics implements MultiCollector {
                     Labels.of("action", "open", "guest", g.name()), t.teeDenials()[0]);
             f.counter("ferry_tee_denials", "TEE requests of the guest the TEE policy denied (action: open or invoke)",
                     Labels.of("action", "invoke", "guest", g.name()), t.teeDenials()[1]);
-            for (FerryHost.SchedulingView v : host.scheduling(g.name())) {
+            for (HostViews.SchedulingView v : host.scheduling(g.name())) {
                 Labels gd = Labels.of("device", v.device(), "guest", g.name());
                 f.counter("ferry_device_seconds", "Device time the scheduler charged the guest", gd,
                         v.deviceNanos() / 1e9);
@@ -111,7 +112,7 @@ public final class FerryMetrics implements MultiCollector {
                 f.gauge("ferry_queued_commands", "Commands of the guest waiting for the device", gd, v.queued());
                 f.gauge("ferry_running_commands", "Commands of the guest on the device now", gd, v.inFlight());
             }
-            for (FerryHost.QueueWaits w : host.queueWaits(g.name(), WAIT_BOUNDS_NANOS)) {
+            for (HostViews.QueueWaits w : host.queueWaits(g.name(), WAIT_BOUNDS_NANOS)) {
                 f.histogram(Labels.of("device", w.device(), "guest", g.name()), w);
             }
         }
@@ -134,7 +135,7 @@ public final class FerryMetrics implements MultiCollector {
                     .dataPoint(GaugeDataPointSnapshot.builder().labels(labels).value(value).build());
         }
 
-        void histogram(Labels labels, FerryHost.QueueWaits w) {
+        void histogram(Labels labels, HostViews.QueueWaits w) {
             if (waits == null) {
                 waits = HistogramSnapshot.builder().name("ferry_queue_wait_seconds")
                         .help("How long the guest's device commands waited for their turn on the device");
