@@ -304,6 +304,9 @@ final class Guests {
         }
         for (DeviceDispatch d : dispatches) {
             var v = d.view(s.tenant);
+            if (v == null) {
+                continue;
+            }
             var f = v.figures();
             out.add(new HostViews.SchedulingView(d.device(), f.schedClass().name(), f.weight(), f.deviceNanos(),
                     f.budgetLeftNanos(), f.queued(), f.inFlight(), f.expectedWaitNanos(), f.deadlineMisses(),
@@ -344,9 +347,14 @@ final class Guests {
         Served s = find(guest);
         if (s != null) {
             for (DeviceDispatch d : dispatches) {
-                DeviceDispatch.Waits w = d.waits(s.tenant, upperNanos);
+                org.HdrHistogram.Histogram w = d.waits(s.tenant);
                 if (w != null) {
-                    out.add(new HostViews.QueueWaits(d.device(), w.cumulative(), w.count(), w.sumNanos()));
+                    long count = w.getTotalCount();
+                    long[] c = new long[upperNanos.length];
+                    for (int i = 0; i < c.length; i++) {
+                        c[i] = count == 0 ? 0 : Math.min(count, w.getCountBetweenValues(0, upperNanos[i]));
+                    }
+                    out.add(new HostViews.QueueWaits(d.device(), c, count, count == 0 ? 0 : w.getMean() * count));
                 }
             }
         }

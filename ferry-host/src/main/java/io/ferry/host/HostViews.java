@@ -8,7 +8,7 @@ public final class HostViews {
     private HostViews() {
     }
 
-    /** One guest's queue waits on one device, as a cumulative histogram (see {@link DeviceDispatch.Waits}). */
+    /** One guest's queue waits on one device, as a cumulative histogram (HdrHistogram resolution: 2 significant digits). */
     public record QueueWaits(String device, long[] cumulative, long count, double sumNanos) {
     }
 

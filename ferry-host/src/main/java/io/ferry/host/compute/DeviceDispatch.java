@@ -94,15 +94,12 @@ public final class DeviceDispatch implements DeviceTurns {
     }
 
     public void addTenant(long id, HostConfig.GuestConfig g) {
-        lock.lock();
-        try {
+        locked(() -> {
             Reservation r = g.reservation() == null ? null
                     : new Reservation(g.reservation().budgetNanos(), g.reservation().periodNanos());
             scheduler.addTenant(new TenantSpec(id, g.name(), g.schedClass(), g.weight(), r));
-            tenants.put(id, new Tenant(g.name(), g.overrunLimitNanos(), r != null));
-        } finally {
-            lock.unlock();
-        }
+            return tenants.put(id, new Tenant(g.name(), g.overrunLimitNanos(), r != null));
+        });
     }
 
     /**
@@ -457,48 +454,34 @@ public final class DeviceDispatch implements DeviceTurns {
     }
 
     public View view(long tenant) {
-        lock.lock();
-        try {
+        return locked(() -> {
             Tenant t = tenants.get(tenant);
+            if (t == null) {
+                return null; // removed since the caller found it
+            }
             TenantFigures f = scheduler.figures(tenant, System.nanoTime());
             return new View(f, t.waits.getValueAtPercentile(50), t.waits.getValueAtPercentile(99),
                     t.waits.getMaxValue(), t.overruns, t.flagged);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
-    /**
-     * A tenant's queue waits as a cumulative histogram: {@code cumulative[i]} waits of at most {@code upperNanos[i]}
-     * (HdrHistogram's resolution, 2 significant digits), their {@code count} and {@code sumNanos}. For /metrics.
-     */
-    public record Waits(long[] cumulative, long count, double sumNanos) {
-    }
-
-    /** See {@link Waits}; null for a tenant this device does not know. */
-    public Waits waits(long tenant, long[] upperNanos) {
-        lock.lock();
-        try {
+    /** A copy of a tenant's queue waits (ns, 2 significant digits); null for a tenant this device does not know. */
+    public Histogram waits(long tenant) {
+        return locked(() -> {
             Tenant t = tenants.get(tenant);
-            if (t == null) {
-                return null;
-            }
-            long[] c = new long[upperNanos.length];
-            long count = t.waits.getTotalCount();
-            for (int i = 0; i < c.length; i++) {
-                c[i] = count == 0 ? 0 : Math.min(count, t.waits.getCountBetweenValues(0, upperNanos[i]));
-            }
-            return new Waits(c, count, count == 0 ? 0 : t.waits.getMean() * count);
-        } finally {
-            lock.unlock();
-        }
+            return t == null ? null : t.waits.copy();
+        });
     }
 
     /** The scheduler's figures of one tenant (cheap: no histogram percentiles). */
     public TenantFigures figures(long tenant) {
+        return locked(() -> scheduler.figures(tenant, System.nanoTime()));
+    }
+
+    private <T> T locked(java.util.function.Supplier<T> read) {
         lock.lock();
         try {
-            return scheduler.figures(tenant, System.nanoTime());
+            return read.get();
         } finally {
             lock.unlock();
         }
