@@ -1,0 +1,106 @@
+package io.ferry.cli;
+
+import io.ferry.cli.workload.Workload;
+import io.ferry.cli.workload.WorkloadResult;
+import io.ferry.cli.workload.Workloads;
+import io.ferry.client.Device;
+import io.ferry.client.Ferry;
+import io.ferry.client.FerryException;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry ops-guest} (hidden; {@code ops-demo} runs it): one guest process that keeps one connection for its
+ * whole life, so that a host restart or a region reset happens under it. It connects once, then for each line
+ * {@code run} on stdin runs the workloads through that same {@link Ferry} and prints their {@code RESULT} lines (as
+ * {@code example --report} does) and {@code ROUND<TAB>n<TAB>verified<TAB>failed}; it ends at {@code quit} or end of
+ * input.
+ *
+ * <p>A run that fails because the host restarted or the region was reset (the client's documented "host
+ * restarted" error) is retried once, as an application would after that error; the note and the retry's result are
+ * both printed, and only the retry's verdict counts.
+ */
+@Command(name = "ops-guest", hidden = true, description = "A guest that runs workload rounds on 'run' lines (ops-demo).")
+final class OpsGuestCommand implements Callable<Integer> {
+    /** What the client says when its session was lost to a host restart or a region reset. */
+    static final Pattern LOST = Pattern.compile("(?i)restart|epoch|reset|reconnect");
+
+    @Option(names = "--guest", required = true) String guest;
+    @Option(names = "--socket", required = true) Path socket;
+    @Option(names = "--workloads", split = ",", defaultValue = "vadd,reduce") List<String> workloads;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        List<Workload> selected = new ArrayList<>();
+        for (String w : workloads) {
+            selected.add(Workloads.byName(w));
+        }
+        String secret = System.getenv("FERRY_SECRET");
+        if (secret == null || secret.isBlank()) {
+            out.println("ERROR\tFERRY_SECRET is not set");
+            return 2;
+        }
+        Ferry ferry;
+        try {
+            ferry = Ferry.connect(socket, guest, Base64.getDecoder().decode(secret.strip()));
+        } catch (FerryException e) {
+            out.println("ERROR\tcannot connect as guest '" + guest + "': " + e.getMessage());
+            return 2;
+        }
+        out.println("CONNECTED\t" + guest);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        int round = 0;
+        try (ferry) {
+            String line;
+            while ((line = in.readLine()) != null && !line.strip().equals("quit")) {
+                if (!line.strip().equals("run")) {
+                    continue;
+                }
+                round++;
+                int verified = 0;
+                int failed = 0;
+                for (Workload w : selected) {
+                    WorkloadResult r = runOne(ferry, w);
+                    if (!r.verified() && LOST.matcher(r.detail()).find()) {
+                        out.println("NOTE\t" + w.name() + ": " + r.detail() + "; running it again");
+                        r = runOne(ferry, w);
+                    }
+                    out.println(r.reportLine(guest));
+                    if (r.verified()) {
+                        verified++;
+                    } else {
+                        failed++;
+                    }
+                }
+                out.println("ROUND\t" + round + "\t" + verified + "\t" + failed);
+            }
+        }
+        return 0;
+    }
+
+    private static WorkloadResult runOne(Ferry ferry, Workload w) {
+        Device dev;
+        try {
+            dev = ferry.defaultDevice();
+        } catch (FerryException e) {
+            return WorkloadResult.failed(w.name(), w.size(), "-", Double.NaN, Double.NaN, e.getMessage());
+        }
+        try {
+            return w.run(ferry, dev);
+        } catch (RuntimeException e) {
+            return WorkloadResult.failed(w.name(), w.size(), dev.name(), Double.NaN, Double.NaN,
+                    "internal error: " + e);
+        }
+    }
+}
