@@ -112,9 +112,14 @@ final class OpsDemoCommand implements Callable<Integer> {
             if (host == null) {
                 return finish();
             }
+            List<String> served = OpsChildren.guestNames(OpsChildren.status(cfg.adminSocket()));
+            check(served.containsAll(guests.keySet()), "the restarted host serves " + String.join(" and ",
+                    guests.keySet()) + " again (from the config)", "the restarted host serves " + served + ", not "
+                    + guests.keySet());
 
             out.println();
-            out.println("5. The same guest processes go on: another round each");
+            out.println("5. The same guest processes go on: another round each ("
+                    + guests.values().stream().map(g -> g.name + " " + g.process.pid()).toList() + ")");
             rounds(guests.values());
 
             out.println();

@@ -26,14 +26,15 @@ import picocli.CommandLine.Option;
  * {@code example --report} does) and {@code ROUND<TAB>n<TAB>verified<TAB>failed}; it ends at {@code quit} or end of
  * input.
  *
- * <p>A run that fails because the host restarted or the region was reset (the client's documented "host
- * restarted" error) is retried once, as an application would after that error; the note and the retry's result are
- * both printed, and only the retry's verdict counts.
+ * <p>A run that fails because the host restarted or the region was reset (the client's "host restarted" or
+ * "session closed ... reconnect" error) is handled as an application would: this process connects again (a new
+ * {@link Ferry}, same process) and runs it once more; the note and the retry's result are both printed, and only
+ * the retry's verdict counts. Where the client re-handshakes by itself, no run fails and nothing is retried.
  */
 @Command(name = "ops-guest", hidden = true, description = "A guest that runs workload rounds on 'run' lines (ops-demo).")
 final class OpsGuestCommand implements Callable<Integer> {
     /** What the client says when its session was lost to a host restart or a region reset. */
-    static final Pattern LOST = Pattern.compile("(?i)restart|epoch|reset|reconnect");
+    static final Pattern LOST = Pattern.compile("(?i)restart|epoch|reset|reconnect|session closed|ended this session");
 
     @Option(names = "--guest", required = true) String guest;
     @Option(names = "--socket", required = true) Path socket;
@@ -51,9 +52,10 @@ final class OpsGuestCommand implements Callable<Integer> {
             out.println("ERROR\tFERRY_SECRET is not set");
             return 2;
         }
+        byte[] key = Base64.getDecoder().decode(secret.strip());
         Ferry ferry;
         try {
-            ferry = Ferry.connect(socket, guest, Base64.getDecoder().decode(secret.strip()));
+            ferry = Ferry.connect(socket, guest, key);
         } catch (FerryException e) {
             out.println("ERROR\tcannot connect as guest '" + guest + "': " + e.getMessage());
             return 2;
@@ -61,7 +63,7 @@ final class OpsGuestCommand implements Callable<Integer> {
         out.println("CONNECTED\t" + guest);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         int round = 0;
-        try (ferry) {
+        try {
             String line;
             while ((line = in.readLine()) != null && !line.strip().equals("quit")) {
                 if (!line.strip().equals("run")) {
@@ -73,8 +75,14 @@ final class OpsGuestCommand implements Callable<Integer> {
                 for (Workload w : selected) {
                     WorkloadResult r = runOne(ferry, w);
                     if (!r.verified() && LOST.matcher(r.detail()).find()) {
-                        out.println("NOTE\t" + w.name() + ": " + r.detail() + "; running it again");
-                        r = runOne(ferry, w);
+                        out.println("NOTE\t" + w.name() + ": " + r.detail());
+                        Ferry again = reconnect(ferry, key, out);
+                        if (again != null) {
+                            ferry = again;
+                            out.println("NOTE\treconnected (same process " + ProcessHandle.current().pid()
+                                    + "); running " + w.name() + " again");
+                            r = runOne(ferry, w);
+                        }
                     }
                     out.println(r.reportLine(guest));
                     if (r.verified()) {
@@ -85,8 +93,31 @@ final class OpsGuestCommand implements Callable<Integer> {
                 }
                 out.println("ROUND\t" + round + "\t" + verified + "\t" + failed);
             }
+        } finally {
+            ferry.close();
         }
         return 0;
+    }
+
+    /** Closes the lost session and connects again (for up to 30 s: the host may still be starting); null if not. */
+    private Ferry reconnect(Ferry lost, byte[] key, PrintStream out) throws InterruptedException {
+        try {
+            lost.close();
+        } catch (RuntimeException e) {
+            out.println("NOTE\tclosing the lost session: " + e.getMessage());
+        }
+        long end = System.nanoTime() + 30_000_000_000L;
+        while (true) {
+            try {
+                return Ferry.connect(socket, guest, key);
+            } catch (FerryException e) {
+                if (System.nanoTime() > end) {
+                    out.println("NOTE\tcannot connect again: " + e.getMessage());
+                    return null;
+                }
+                Thread.sleep(500);
+            }
+        }
     }
 
     private static WorkloadResult runOne(Ferry ferry, Workload w) {
