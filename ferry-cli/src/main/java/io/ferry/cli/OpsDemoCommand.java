@@ -112,9 +112,12 @@ final class OpsDemoCommand implements Callable<Integer> {
             if (host == null) {
                 return finish();
             }
-            List<String> served = OpsChildren.guestNames(OpsChildren.status(cfg.adminSocket()));
-            check(served.containsAll(guests.keySet()), "the restarted host serves " + String.join(" and ",
-                    guests.keySet()) + " again (from the config)", "the restarted host serves " + served + ", not "
+            // its admin socket answers first (the single-instance lock), its guests start right after
+            boolean again = waitFor(() -> OpsChildren.guestNames(OpsChildren.status(cfg.adminSocket()))
+                    .containsAll(guests.keySet()), 60);
+            check(again, "the restarted host serves " + String.join(" and ", guests.keySet())
+                    + " again (from the config)", "the restarted host serves "
+                    + OpsChildren.guestNames(OpsChildren.status(cfg.adminSocket())) + " after 60 s, not "
                     + guests.keySet());
 
             out.println();
