@@ -27,8 +27,8 @@ import picocli.CommandLine.Option;
  * input.
  *
  * <p>A run that fails because the host restarted or the region was reset (the client's "host restarted" or
- * "session closed ... reconnect" error) is handled as an application would: this process connects again (a new
- * {@link Ferry}, same process) and runs it once more; the note and the retry's result are both printed, and only
+ * "session closed ... reconnect" error) is handled as an application would: this process connects again (same
+ * process; {@link #reconnect}) and runs it once more; the note and the retry's result are both printed, and only
  * the retry's verdict counts. Where the client re-handshakes by itself, no run fails and nothing is retried.
  */
 @Command(name = "ops-guest", hidden = true, description = "A guest that runs workload rounds on 'run' lines (ops-demo).")
@@ -79,8 +79,6 @@ final class OpsGuestCommand implements Callable<Integer> {
                         Ferry again = reconnect(ferry, key, out);
                         if (again != null) {
                             ferry = again;
-                            out.println("NOTE\treconnected (same process " + ProcessHandle.current().pid()
-                                    + "); running " + w.name() + " again");
                             r = runOne(ferry, w);
                         }
                     }
@@ -99,20 +97,40 @@ final class OpsGuestCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Closes the lost session and connects again (for up to 30 s: the host may still be starting); null if not. */
+    /**
+     * Connects again after a lost session, for up to 30 s (the host may still be starting); null if it cannot. Where
+     * the client has {@code Ferry.reconnect()} (the restart work: a new session on the same, still-mapped region, as
+     * a VM does through its BAR) that is used, else this connection is closed and a new one made over the guest
+     * socket. The note says which. Found by reflection so that this command builds with either client.
+     */
     private Ferry reconnect(Ferry lost, byte[] key, PrintStream out) throws InterruptedException {
+        java.lang.reflect.Method same;
         try {
-            lost.close();
-        } catch (RuntimeException e) {
-            out.println("NOTE\tclosing the lost session: " + e.getMessage());
+            same = Ferry.class.getMethod("reconnect");
+        } catch (NoSuchMethodException e) {
+            same = null;
+            try {
+                lost.close();
+            } catch (RuntimeException ex) {
+                out.println("NOTE\tclosing the lost session: " + ex.getMessage());
+            }
         }
         long end = System.nanoTime() + 30_000_000_000L;
         while (true) {
             try {
-                return Ferry.connect(socket, guest, key);
-            } catch (FerryException e) {
-                if (System.nanoTime() > end) {
-                    out.println("NOTE\tcannot connect again: " + e.getMessage());
+                if (same != null) {
+                    Ferry f = (Ferry) same.invoke(lost);
+                    out.println("NOTE\treconnected on the same region mapping (Ferry.reconnect), same process "
+                            + ProcessHandle.current().pid());
+                    return f;
+                }
+                Ferry f = Ferry.connect(socket, guest, key);
+                out.println("NOTE\tconnected again over the guest socket, same process " + ProcessHandle.current().pid());
+                return f;
+            } catch (FerryException | java.lang.reflect.InvocationTargetException | IllegalAccessException e) {
+                Throwable cause = e instanceof java.lang.reflect.InvocationTargetException ite ? ite.getCause() : e;
+                if (!(cause instanceof FerryException) || System.nanoTime() > end) {
+                    out.println("NOTE\tcannot connect again: " + cause);
                     return null;
                 }
                 Thread.sleep(500);
