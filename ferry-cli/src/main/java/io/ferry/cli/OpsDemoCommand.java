@@ -138,8 +138,10 @@ final class OpsDemoCommand implements Callable<Integer> {
             }
 
             out.println();
-            out.println("7. The dashboard");
+            out.println("7. The dashboard, captured while both guests run another round");
+            List<OpsChildren.Guest> running = ask(guests.values());
             dashboard(base);
+            collect(running);
         } finally {
             for (OpsChildren.Guest g : guests.values()) {
                 g.quit();
@@ -188,6 +190,11 @@ final class OpsDemoCommand implements Callable<Integer> {
 
     /** One round on each guest: "run", then its RESULT lines until ROUND (or its end). */
     private void rounds(Iterable<OpsChildren.Guest> gs) throws InterruptedException {
+        collect(ask(gs));
+    }
+
+    /** Sends "run" to each guest; the ones that took it. */
+    private List<OpsChildren.Guest> ask(Iterable<OpsChildren.Guest> gs) {
         List<OpsChildren.Guest> asked = new ArrayList<>();
         for (OpsChildren.Guest g : gs) {
             if (g.process.isAlive() && g.send("run")) {
@@ -197,6 +204,11 @@ final class OpsDemoCommand implements Callable<Integer> {
                 drain(g);
             }
         }
+        return asked;
+    }
+
+    /** Each asked guest's RESULT lines until its ROUND line (or its end). */
+    private void collect(List<OpsChildren.Guest> asked) throws InterruptedException {
         for (OpsChildren.Guest g : asked) {
             int results = 0;
             while (true) {

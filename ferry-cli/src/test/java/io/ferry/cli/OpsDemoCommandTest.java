@@ -44,7 +44,7 @@ class OpsDemoCommandTest {
         for (String step : List.of("1. ", "2. ", "3. ", "4. ", "5. ", "6. ", "7. ")) {
             assertTrue(lines.stream().anyMatch(l -> l.startsWith(step)), "no step " + step + "in\n" + out);
         }
-        // two guests, three rounds between them at least: alice three, bob two
+        // rounds: alice four (start, restart, reset, dashboard), bob three; each of at least one workload
         assertTrue(Integer.parseInt(m.group(1)) >= 10, out);
         assertTrue(out.contains("dashboard: http://127.0.0.1:"), out);
         if (OpsChildren.onPath("chromium", "chromium-browser") != null) {
