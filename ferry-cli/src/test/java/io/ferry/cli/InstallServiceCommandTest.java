@@ -134,6 +134,13 @@ class InstallServiceCommandTest {
                 + tunables.err + " (ProtectKernelTunables could be turned on)");
     }
 
+    @Test
+    void listedInHelpWithOpsDemoAndNotTheHiddenGuest() {
+        String usage = new CommandLine(new Main()).getUsageMessage();
+        assertTrue(usage.contains("install-service") && usage.contains("ops-demo"), usage);
+        assertFalse(usage.contains("ops-guest"), "ops-guest is ops-demo's own, hidden:\n" + usage);
+    }
+
     private record Run(int exit, String out, String err) {
     }
 
