@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
         description = "Share accelerators with guests by API remoting over shared memory.",
         subcommands = {DemoCommand.class, HostCommand.class, StatusCommand.class, ExampleCommand.class, GuestCommand.class,
-                BenchCommand.class, VmDemoCommand.class, NativeDemoCommand.class, TaCommand.class, CommandLine.HelpCommand.class},
+                BenchCommand.class, VmDemoCommand.class, NativeDemoCommand.class, TaCommand.class, InstallServiceCommand.class,
+                OpsDemoCommand.class, OpsGuestCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "  ./ferry test [--gpu]   run every test (handled by the launcher)",
                 "  ./ferry install        install the guest library io.ferry:ferry-client in",
                 "                         ~/.m2 and print its Maven dependency (the launcher)"})
