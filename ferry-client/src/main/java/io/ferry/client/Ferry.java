@@ -76,6 +76,8 @@ public final class Ferry implements AutoCloseable {
     private final AtomicLong handles = new AtomicLong();
     private final Lifetimes lifetimes = new Lifetimes();
     private volatile boolean closed;
+    /** Whether {@link #close()} unmapped the region (a closed connection that was not may still {@link #reconnect()}). */
+    private volatile boolean unmapped;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
 
@@ -210,13 +212,20 @@ public final class Ferry implements AutoCloseable {
     }
 
     private static Ferry connect(Region whole) {
+        return connect(whole, false);
+    }
+
+    /** Claims a lane of {@code whole} and connects on it; on failure unmaps it unless {@code keepMapping}. */
+    static Ferry connect(Region whole, boolean keepMapping) {
         Channel channel = null;
         long pid = ProcessHandle.current().pid();
         Region region;
         try {
             region = LaneClaims.claim(whole, pid);
         } catch (RegionException e) {
-            whole.close();
+            if (!keepMapping) {
+                whole.close();
+            }
             // every lane is busy: the message names the holders and the fix (not the objects quota's hint)
             throw new FerryException(e.status(), e.getMessage(), null, false);
         }
@@ -246,7 +255,9 @@ public final class Ferry implements AutoCloseable {
                 channel.closed();
             }
             LaneClaims.release(region, pid);
-            region.close();
+            if (!keepMapping) {
+                region.close();
+            }
             throw e;
         }
     }
@@ -458,7 +469,37 @@ public final class Ferry implements AutoCloseable {
 
     /** Ends the session: the host releases every object of this guest. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        end();
+        if (!unmapped) {
+            unmapped = true;
+            region.close();
+            VmInterrupts vm = vmInterrupts;
+            if (vm != null) {
+                vm.close(); // after the region: closing the VFIO device may turn its BAR2 off
+            }
+        }
+    }
+
+    /**
+     * Connects again on the same region, without a new descriptor or mapping: for a guest whose host restarted
+     * (its calls fail with "the host restarted … connect again"), a process guest through its still-mapped memfd or
+     * file, a VM through its BAR. This connection is closed (its objects were lost with the old host); the new one
+     * starts with none. See docs/client.md, "When the host restarts".
+     *
+     * @throws FerryException as {@link #connect(Path)}: HOST_UNAVAILABLE while no host serves the region yet (the
+     *                        mapping is kept: call reconnect() again later)
+     */
+    public synchronized Ferry reconnect() {
+        end();
+        Ferry f = HostConnect.reconnect(this, !unmapped);
+        unmapped = true; // the mapping (and the VM's interrupts) are the new connection's now: close() leaves them
+        vmInterrupts = null;
+        return f;
+    }
+
+    /** Ends this connection's session (GOODBYE where the host still serves it), once. */
+    private void end() {
         if (closed) {
             return;
         }
@@ -470,11 +511,7 @@ public final class Ferry implements AutoCloseable {
             // The host is gone or ended the session already: nothing left to release there.
         } finally {
             channel.closed();
-            region.close();
-            VmInterrupts vm = vmInterrupts;
-            if (vm != null) {
-                vm.close(); // after the region: closing the VFIO device may turn its BAR2 off
-            }
+            LaneClaims.release(region, ProcessHandle.current().pid()); // a claim the host did not free (gone)
         }
     }
 

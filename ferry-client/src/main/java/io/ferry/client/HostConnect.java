@@ -9,6 +9,25 @@ final class HostConnect {
     private HostConnect() {
     }
 
+    /**
+     * {@link Ferry#reconnect()}: a new connection on the mapping of {@code old}, whose session has ended; {@code
+     * mapped} false when {@code old} was closed (its mapping is gone and nothing can be reused).
+     */
+    static Ferry reconnect(Ferry old, boolean mapped) {
+        if (!mapped) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "this connection was closed (its region unmapped): "
+                    + "connect anew (Ferry.connect) rather than reconnect()");
+        }
+        VmInterrupts vm = old.vmInterrupts();
+        Ferry f = Ferry.connect(old.region().lane(0), true);
+        if (vm != null) {
+            // The device's interrupts serve lane 0 (docs/vm.md); another lane naps.
+            f.vmInterrupts(f.lane() == 0 ? vm : VmInterrupts.naps(f.region(), "lane " + f.lane()
+                    + ": the device's interrupts serve lane 0"));
+        }
+        return f;
+    }
+
     static Ferry connect(HostAddress host, String guest) {
         try {
             return switch (host) {

@@ -13,6 +13,7 @@ import io.ferry.host.compute.GuestLayout;
 import io.ferry.host.endpoint.GuestSocket;
 import io.ferry.host.endpoint.IvshmemServer;
 import io.ferry.host.endpoint.RegionDirectory;
+import io.ferry.host.endpoint.RegionStore;
 import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
@@ -33,8 +34,8 @@ import java.util.logging.Logger;
  * a heartbeat into every region so guests can tell a live host from a dead one.
  *
  * <p>Start with {@link #start}; {@link #close} (also run by the JVM's shutdown hook on SIGTERM when started from
- * the CLI) closes every session with a final status, stops the endpoints and removes the regions unless the config
- * keeps them.
+ * the CLI) closes every session with a final status, stops the endpoints, clears the epoch and keeps the regions for
+ * the next start ({@link RegionStore}; removed only with {@code discardRegions}).
  */
 public final class FerryHost implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
@@ -48,7 +49,8 @@ public final class FerryHost implements AutoCloseable {
     /** One scheduler per device under the FERRY policy; empty under FIFO. */
     private final java.util.Map<Devices.Device, DeviceDispatch> dispatches = new java.util.HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final long epoch;
+    /** The guests' regions: reopened where the previous host left them, kept when this one stops. */
+    private final RegionStore regions;
     private Thread ticker;
     private AdminServer admin;
     private GuestSocket guestSocket;
@@ -61,7 +63,7 @@ public final class FerryHost implements AutoCloseable {
         this.config = config;
         this.tee = tee;
         this.devices = devices;
-        this.epoch = new SecureRandom().nextLong() | 1;
+        this.regions = new RegionStore(config);
     }
 
     /** Creates the regions and starts serving. */
@@ -106,18 +108,15 @@ public final class FerryHost implements AutoCloseable {
         for (int tenant = 0; tenant < config.guests().size(); tenant++) {
             HostConfig.GuestConfig g = config.guests().get(tenant);
             Path file = regionPath(dir, g.name());
-            Files.deleteIfExists(file); // unlink never follows a link; the directory is ours alone (checked)
-            byte[] credential = g.secret() != null ? g.secret() : new byte[HostConfig.SECRET_BYTES];
+            byte[] fresh = g.secret() != null ? g.secret() : new byte[HostConfig.SECRET_BYTES];
             if (g.secret() == null) {
-                random.nextBytes(credential);
+                random.nextBytes(fresh);
             }
+            // Reopened where the previous host left it (a guest without a configured secret keeps its credential),
+            // else made anew; this host's epoch published (docs/protocol.md, "Epochs and host restarts").
+            Region region = regions.open(g, fresh);
+            byte[] credential = region.credential();
             secrets.put(g.name(), credential.clone());
-            RegionLayout layout = GuestLayout.of(g);
-            Region region = g.region() == HostConfig.RegionKind.FILE
-                    ? Region.create(file, g.name(), layout, credential)
-                    : Region.createSealed(g.name(), layout, credential);
-            region.hostEpoch(epoch);
-            region.hostHeartbeat(System.nanoTime());
             GuestLanes e = new GuestLanes(config, tenant, dispatches, region, g, credential, devices, tee);
             endpoints.add(e);
             if (g.region() == HostConfig.RegionKind.IVSHMEM) {
@@ -361,8 +360,6 @@ public final class FerryHost implements AutoCloseable {
             } catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
             }
-            Path path = e.region().path();
-            boolean file = !e.region().sealed();
             try {
                 if (e.regionLost() == null) {
                     e.region().hostEpoch(0);
@@ -370,23 +367,16 @@ public final class FerryHost implements AutoCloseable {
             } catch (Throwable t) {
                 LOG.warning("guest " + e.guest() + ": could not clear the host epoch in its region: " + t);
             }
-            e.region().close();
-            if (file && !config.keepRegions()) {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException ex) {
-                    LOG.warning("could not remove region " + path + ": " + ex.getMessage());
-                }
-            }
+            regions.release(e.guest(), config.discardRegions());
         }
-        if (!config.keepRegions()) {
-            try {
-                Files.deleteIfExists(workerDir(config));
-            } catch (IOException ex) {
-                LOG.fine("worker directory not removed: " + ex.getMessage());
-            }
+        regions.close(); // a start that failed half-way: the regions it opened are kept, unmapped
+        try {
+            Files.deleteIfExists(workerDir(config));
+        } catch (IOException ex) {
+            LOG.fine("worker directory not removed: " + ex.getMessage());
         }
-        LOG.info("host stopped" + (config.keepRegions() ? " (regions kept)" : ", regions removed"));
+        LOG.info("host stopped" + (config.discardRegions() ? ", regions removed (--discard-regions)"
+                : " (regions kept for the next start: guests reconnect)"));
         stopped.countDown();
     }
 }
