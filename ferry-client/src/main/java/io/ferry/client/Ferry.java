@@ -2,9 +2,6 @@ package io.ferry.client;
 
 import io.ferry.protocol.Calls;
 import io.ferry.channel.BackoffIdleStrategy;
-import io.ferry.channel.HandoverDescriptor;
-import io.ferry.channel.os.Memfd;
-import io.ferry.channel.os.UnixSocket;
 import io.ferry.channel.Handshake;
 import io.ferry.channel.LaneClaims;
 import io.ferry.channel.Region;
@@ -17,11 +14,8 @@ import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -116,47 +110,7 @@ public final class Ferry implements AutoCloseable {
      *                        answers on the socket
      */
     public static Ferry connect(Path socket, String guest, byte[] secret) {
-        if (secret == null || secret.length != HandoverDescriptor.SECRET_LENGTH) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "the secret of guest '" + guest + "' must be "
-                    + HandoverDescriptor.SECRET_LENGTH + " bytes, not " + (secret == null ? "missing" : secret.length)
-                    + "; use the value ./ferry guest add printed");
-        }
-        byte[] request;
-        try {
-            request = HandoverDescriptor.request(guest, secret);
-        } catch (IllegalArgumentException e) {
-            throw new FerryException(Status.INVALID_ARGUMENT, e.getMessage());
-        }
-        int fd;
-        try (UnixSocket s = UnixSocket.connect(socket)) {
-            s.timeouts(Duration.ofNanos(CONNECT_TIMEOUT_NANOS), Duration.ofNanos(CONNECT_TIMEOUT_NANOS));
-            s.send(request, -1);
-            byte[] header = new byte[HandoverDescriptor.REPLY_HEADER_SIZE];
-            int[] received = new int[1];
-            s.receiveFully(header, received);
-            fd = received[0];
-            HandoverDescriptor.Reply reply = HandoverDescriptor.readReply(header);
-            String message = "";
-            if (reply.problem() == null && reply.messageLength() > 0) {
-                byte[] m = new byte[reply.messageLength()];
-                s.receiveFully(m, null);
-                message = new String(m, java.nio.charset.StandardCharsets.UTF_8);
-            }
-            if (reply.problem() != null || reply.status() != Status.OK.code() || fd < 0) {
-                if (fd >= 0) {
-                    Memfd.closeQuietly(fd);
-                }
-                Status st = reply.problem() != null ? Status.PROTOCOL_VIOLATION : Status.of(reply.status());
-                throw new FerryException(st == Status.OK ? Status.PROTOCOL_VIOLATION : st,
-                        "the host at " + socket + " refused guest '" + guest + "': "
-                                + (reply.problem() != null ? reply.problem()
-                                : fd < 0 && reply.status() == Status.OK.code() ? "no region descriptor came" : message));
-            }
-        } catch (java.io.IOException e) {
-            throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
-                    + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
-                    + "(./ferry host) with this 'socket:'?");
-        }
+        int fd = HostConnect.regionFd(socket, guest, secret);
         Region region;
         try {
             region = Region.openFd(fd);
@@ -173,28 +127,7 @@ public final class Ferry implements AutoCloseable {
      * @throws FerryException NOT_CONFIGURED, naming both variables, when neither is set
      */
     public static byte[] secretFromEnvironment(String guest) {
-        String text = System.getenv("FERRY_SECRET");
-        String file = System.getenv("FERRY_SECRET_FILE");
-        try {
-            if (text != null && !text.isBlank()) {
-                return Base64.getDecoder().decode(text.strip());
-            }
-            if (file != null && !file.isBlank()) {
-                byte[] raw = Files.readAllBytes(Path.of(file));
-                if (raw.length == HandoverDescriptor.SECRET_LENGTH) {
-                    return raw;
-                }
-                return Base64.getDecoder().decode(new String(raw, java.nio.charset.StandardCharsets.US_ASCII).strip());
-            }
-        } catch (IllegalArgumentException e) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "the secret for guest '" + guest + "' in "
-                    + (text != null && !text.isBlank() ? "FERRY_SECRET" : "FERRY_SECRET_FILE " + file)
-                    + " is not base64: use the value ./ferry guest add printed");
-        } catch (java.io.IOException e) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE " + file + ": " + e);
-        }
-        throw new FerryException(Status.NOT_CONFIGURED, "no secret for guest '" + guest
-                + "': set FERRY_SECRET or FERRY_SECRET_FILE (./ferry guest add prints it)");
+        return HostConnect.secretFromEnvironment(guest);
     }
 
     /**

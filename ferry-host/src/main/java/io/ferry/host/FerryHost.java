@@ -9,7 +9,6 @@ import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.host.endpoint.GuestLanes;
-import io.ferry.host.compute.GuestLayout;
 import io.ferry.host.endpoint.GuestSocket;
 import io.ferry.host.endpoint.IvshmemServer;
 import io.ferry.host.endpoint.RegionDirectory;
@@ -18,7 +17,6 @@ import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
 import io.ferry.channel.Region;
-import io.ferry.channel.RegionLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

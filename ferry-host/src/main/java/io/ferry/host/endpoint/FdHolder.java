@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * The fd holder: a small detached process that keeps the sealed memfd regions of a host across the host's
- * restarts when systemd's file-descriptor store is not there (docs/operations.md, "Restarts"). The first host on a
+ * restarts when systemd's file-descriptor store is not there (docs/protocol.md, "Epochs and host restarts"). The first host on a
  * region directory starts it ({@link FdHolderClient}); it listens on {@code REGIONDIR/fd-holder.sock} (0600, in
  * the host's 0700 region directory), answers only peers of its own uid ({@code SO_PEERCRED}), and keeps named
  * descriptors:

@@ -4,7 +4,7 @@ import java.io.IOException;
 
 /**
  * Keeps the memfds of sealed regions alive while no host runs, so a restarted host takes the same memory back
- * (docs/operations.md, "Restarts"): systemd's file-descriptor store ({@link SystemdFdStore}) under systemd, else a
+ * (docs/protocol.md, "Epochs and host restarts"): systemd's file-descriptor store ({@link SystemdFdStore}) under systemd, else a
  * holder process of the host's uid ({@link FdHolderClient}).
  */
 interface FdKeeper extends AutoCloseable {

@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
- * The regions of a host's guests, kept across host restarts (docs/operations.md, "Restarts"; docs/protocol.md,
+ * The regions of a host's guests, kept across host restarts (docs/protocol.md, "Epochs and host restarts"; docs/protocol.md,
  * "Epochs and host restarts").
  *
  * <p>{@link #open} takes a guest's region over where the previous host left it ({@link RegionReuse}): a region

@@ -8,7 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * systemd's file-descriptor store as the keeper of sealed regions (docs/operations.md, "Restarts"): under a unit
+ * systemd's file-descriptor store as the keeper of sealed regions (docs/protocol.md, "Epochs and host restarts"): under a unit
  * with {@code FileDescriptorStoreMax=} (and {@code FileDescriptorStorePreserve=yes} to survive a stop), each memfd
  * is pushed to the store with an {@code sd_notify} datagram {@code FDSTORE=1\nFDNAME=NAME} carrying it
  * (SCM_RIGHTS) to {@code NOTIFY_SOCKET}; at the next start systemd hands them back as {@code LISTEN_FDS}
