@@ -9,19 +9,25 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ./ferry guest add|remove NAME}: provision guests in the host config. */
-@Command(name = "guest", mixinStandardHelpOptions = true, description = "Provision guests in the host config.",
-        subcommands = {GuestCommand.Add.class, GuestCommand.Remove.class})
+/**
+ * {@code ./ferry guest add|remove|reset NAME}: provision guests in the host config; a host running on the config's
+ * admin socket applies the change at once (it reloads its config), else the change applies at its next start.
+ */
+@Command(name = "guest", mixinStandardHelpOptions = true, description = "Provision guests in the host config; a "
+        + "running host applies the change at once.",
+        subcommands = {GuestCommand.Add.class, GuestCommand.Remove.class, GuestCommand.Reset.class})
 final class GuestCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true, description = {
-            "Add a guest with a fresh secret. The host creates its region (mode 0600) when it starts and checks the "
-                    + "secret at every handshake; re-provisioning changes it, so a stale region is refused."})
+            "Add a guest with a fresh secret. A host running on the config's admin socket creates its region at once "
+                    + "(else at its next start) and checks the secret at every handshake; re-provisioning changes it, "
+                    + "so a stale region is refused."})
     static final class Add implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         @Option(names = "--region-size", defaultValue = "64MiB", description = "region size: header, rings and heap "
@@ -71,15 +77,17 @@ final class GuestCommand {
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);
-            System.out.println("added guest " + name + " to " + file + " (restart the host to create its region)");
+            System.out.println("added guest " + name + " to " + file);
+            int applied = apply(next.adminSocket(), name, "added");
             System.out.println("secret of " + name + ": " + java.util.Base64.getEncoder().encodeToString(
                     next.guest(name).secret()) + " (give it to the guest as FERRY_SECRET, or in a file named by "
                     + "FERRY_SECRET_FILE)");
-            return 0;
+            return applied;
         }
     }
 
-    @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a guest.")
+    @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a guest; a host running on the "
+            + "config's admin socket ends its sessions and removes its region at once.")
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
@@ -96,9 +104,106 @@ final class GuestCommand {
             List<HostConfig.GuestConfig> guests = new ArrayList<>(cfg.guests());
             guests.removeIf(g -> g.name().equals(name));
             cfg.withGuests(guests).save(file);
-            System.out.println("removed guest " + name + " from " + file + " (restart the host to drop its region)");
+            System.out.println("removed guest " + name + " from " + file);
+            return apply(cfg.adminSocket(), name, "removed");
+        }
+    }
+
+    @Command(name = "reset", mixinStandardHelpOptions = true, description = {"Reset a guest's region on the running "
+            + "host: its sessions end, its header and rings are written afresh with a new epoch (same memory: a VM "
+            + "keeps its mapping), and a fresh client connects even if the guest overwrote its whole region."})
+    static final class Reset implements Callable<Integer> {
+        @Parameters(paramLabel = "NAME") String name;
+        @Option(names = {"-c", "--config"}, description = "config file: the host on its adminSocket is asked "
+                + "(default: $FERRY_CONFIG or ./ferry.yaml)")
+        Path config;
+
+        @Override
+        public Integer call() throws Exception {
+            Path file = HostCommand.configPath(config);
+            Path admin = HostConfig.load(file).adminSocket();
+            String reply;
+            try {
+                reply = StatusCommand.ask(admin, "reset " + name);
+            } catch (java.io.IOException e) {
+                System.err.println("ferry guest reset: no host is running on " + admin + " (the adminSocket of "
+                        + file + "): nothing to reset");
+                return 1;
+            }
+            Map<?, ?> doc = reply(reply, "guest reset");
+            if (doc == null) {
+                return 1;
+            }
+            System.out.println("guest " + name + " reset: its sessions ended; its region was re-initialised in place "
+                    + "(header, rings, a new epoch); its clients connect again");
             return 0;
         }
+    }
+
+    /**
+     * Asks the host on {@code admin} to reload its config and prints what changed; says so when no host runs there.
+     * Returns the exit code: 0 when applied (or no host runs), 1 when the host refused or failed to apply
+     * {@code name}.
+     */
+    static int apply(Path admin, String name, String what) {
+        String reply;
+        try {
+            reply = StatusCommand.ask(admin, "reload");
+        } catch (java.io.IOException e) {
+            System.out.println("config updated; no host is running on " + admin + ": the change applies at its next "
+                    + "start");
+            return 0;
+        }
+        Map<?, ?> doc = reply(reply, what.equals("added") ? "guest add" : "guest remove");
+        if (doc == null) {
+            return 1;
+        }
+        Map<?, ?> regions = doc.get("regions") instanceof Map<?, ?> m ? m : Map.of();
+        boolean mine = false;
+        for (String key : List.of("added", "removed", "changed")) {
+            for (Object g : doc.get(key) instanceof List<?> l ? l : List.of()) {
+                mine |= name.equals(g);
+                String verb = key.equals("changed") ? "changed: restarted" : key;
+                Object region = regions.get(g);
+                System.out.println("guest " + g + " " + verb + (region != null ? ": region " + region + "; serving"
+                        : key.equals("removed") ? ": its sessions ended, its region is gone" : ""));
+            }
+        }
+        for (Object err : doc.get("errors") instanceof List<?> l ? l : List.of()) {
+            System.err.println("ferry guest: the host could not apply it: " + err);
+            mine = false;
+        }
+        for (Object setting : doc.get("restart_needed") instanceof List<?> l ? l : List.of()) {
+            System.out.println("note: '" + setting + "' differs from what the host runs with; it applies at the "
+                    + "host's next start");
+        }
+        if (!mine) {
+            System.err.println("ferry guest: the host on " + admin + " reloaded its config but guest " + name
+                    + " was not " + what + " there: it was started with another config file (a reload reads the "
+                    + "file the host was started with) or could not apply it (see above)");
+            return 1;
+        }
+        return 0;
+    }
+
+    /** The host's reply as a map, or null after printing why it is an error. */
+    private static Map<?, ?> reply(String text, String what) {
+        Object doc;
+        try {
+            doc = io.ferry.host.admin.StatusJson.parse(text);
+        } catch (IllegalArgumentException e) {
+            System.err.println("ferry " + what + ": the host answered something unexpected: " + e.getMessage());
+            return null;
+        }
+        if (!(doc instanceof Map<?, ?> m)) {
+            System.err.println("ferry " + what + ": the host answered something unexpected: " + text);
+            return null;
+        }
+        if (m.containsKey("error")) {
+            System.err.println("ferry " + what + ": the host refused: " + m.get("error"));
+            return null;
+        }
+        return m;
     }
 
     /** {@code --lanes}: a number of lanes, or {@code auto}. */

@@ -29,8 +29,8 @@ final class HostCommand implements Callable<Integer> {
         Path file = configPath(config);
         HostConfig cfg = HostConfig.load(file).withDiscardRegions(discardRegions);
         if (cfg.guests().isEmpty()) {
-            System.err.println("ferry host: " + file + " lists no guests; add one with ./ferry guest add NAME");
-            return 2;
+            System.err.println("ferry host: " + file + " lists no guests yet; ./ferry guest add NAME -c " + file
+                    + " adds one to this host while it runs");
         }
         TeeServiceFactory tee = null;
         if (cfg.tee() != null) {
@@ -38,7 +38,8 @@ final class HostCommand implements Callable<Integer> {
                     "soft-tee", TeePolicy.load(cfg.tee().policy()));
             System.err.println("ferry host: software TEE from " + cfg.tee().dir() + ", policy " + cfg.tee().policy());
         }
-        FerryHost host = FerryHost.start(cfg, Devices.discover(cfg.deviceFilter()), tee);
+        FerryHost host = FerryHost.start(cfg, file, Devices.discover(cfg.deviceFilter()), tee);
+        reloadOnHangup(host, file);
         TeeServiceFactory teeToClose = tee;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             host.close();
@@ -56,10 +57,31 @@ final class HostCommand implements Callable<Integer> {
             });
         }
         System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s); guests get their regions on "
-                + cfg.guestSocket() + " (file regions in " + cfg.regionDir() + "); stop with Ctrl-C or SIGTERM");
+                + cfg.guestSocket() + " (file regions in " + cfg.regionDir() + "); stop with Ctrl-C or SIGTERM; "
+                + "SIGHUP or ./ferry guest add|remove apply changes of " + file + " at once");
+        if (host.metricsAddress() != null) {
+            String url = "http://" + io.ferry.host.metrics.OpsServer.hostText(host.metricsAddress());
+            System.err.println("ferry host: dashboard " + url + "/ , Prometheus metrics " + url + "/metrics, status "
+                    + url + "/api/status (docs/metrics.md)");
+        }
         host.awaitTermination(); // the TEE service is closed by the shutdown hook as the JVM exits
         System.err.println("ferry host: stopped cleanly");
         return 0;
+    }
+
+    /**
+     * SIGHUP re-reads the config file and applies its guests (added, removed, changed ones restarted), as
+     * {@code ./ferry guest add|remove} do through the admin socket; what changed goes to stderr and the log.
+     */
+    static void reloadOnHangup(FerryHost host, Path file) {
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> Thread.ofPlatform().name("ferry-sighup").start(() -> {
+            try {
+                System.err.println("ferry host: SIGHUP: reloaded " + file + ": " + host.reload().summary());
+            } catch (Exception e) {
+                System.err.println("ferry host: SIGHUP: reload of " + file + " refused, nothing changed: "
+                        + e.getMessage());
+            }
+        }));
     }
 
     static Path configPath(Path given) {

@@ -105,9 +105,14 @@ final class StatusCommand implements Callable<Integer> {
 
     /** Sends {@code status} and reads the reply to its end. */
     static String ask(Path socket) throws IOException {
+        return ask(socket, "status");
+    }
+
+    /** Sends one request line ({@code status}, {@code reload}, {@code reset NAME}) and reads the reply to its end. */
+    static String ask(Path socket, String request) throws IOException {
         try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             c.connect(UnixDomainSocketAddress.of(socket));
-            ByteBuffer req = ByteBuffer.wrap("status\n".getBytes(StandardCharsets.US_ASCII));
+            ByteBuffer req = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8));
             while (req.hasRemaining()) {
                 c.write(req);
             }

@@ -164,6 +164,12 @@ class HandoverIT {
             FerryException later = assertThrows(FerryException.class, () -> ctx.createQueue().finish());
             assertEquals(Status.DEVICE_LOST, later.status());
             assertTrue(later.getMessage().contains("reconnect"), later.getMessage());
+            var counts = host.host.counters("orphan"); // ferry_worker_restarts_total, ferry_calls_total of /metrics
+            assertEquals(1, counts.workerRestarts());
+            assertTrue(counts.calls()[io.ferry.protocol.Op.FINISH.ordinal() * io.ferry.host.session.CallCounts.STATUSES
+                    + Status.DEVICE_LOST.ordinal()] >= 1, "the finish its worker's death failed is counted");
+            assertTrue(counts.calls()[io.ferry.protocol.Op.QUEUE_CREATE.ordinal()
+                    * io.ferry.host.session.CallCounts.STATUSES + Status.OK.ordinal()] >= 1, "the worker's calls stay");
         }
     }
 }

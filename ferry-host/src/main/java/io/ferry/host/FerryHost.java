@@ -3,7 +3,6 @@ package io.ferry.host;
 import io.ferry.host.sched.SchedClass;
 
 import io.ferry.host.admin.AdminServer;
-import io.ferry.host.admin.HostFigures;
 import io.ferry.host.compute.DeviceDispatch;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
@@ -13,55 +12,85 @@ import io.ferry.host.endpoint.GuestSocket;
 import io.ferry.host.endpoint.IvshmemServer;
 import io.ferry.host.endpoint.RegionDirectory;
 import io.ferry.host.endpoint.RegionStore;
-import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
 import io.ferry.channel.Region;
+import io.ferry.channel.RegionRepair;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
- * The host daemon: creates one region per configured guest, serves each of its lanes on an endpoint thread
- * ({@link GuestLanes}), and beats
- * a heartbeat into every region so guests can tell a live host from a dead one.
+ * The host daemon: one region per guest, each of its lanes served on an endpoint thread ({@link GuestLanes}), a
+ * heartbeat beaten into every region so guests can tell a live host from a dead one.
+ *
+ * <p><b>Guests come and go while it runs.</b> Each guest starts through {@link #startGuest} (its region from the
+ * {@link RegionStore}, a fresh scheduler tenant id, its lanes, its offer on the guest socket, its ivshmem server)
+ * and stops through {@link #stopGuest} (the reverse: its sessions end as when its process is killed, its objects and
+ * device memory are released, its region is given back). {@link #addGuest}, {@link #removeGuest},
+ * {@link #resetGuest} and {@link #reload} change the guests of a running host; the admin socket and SIGHUP reach
+ * them (docs/operations.md, "Live guest changes"). Changes are applied one at a time.
+ *
+ * <p><b>Self-reset.</b> A guest can write every byte of its region. The host serves from the header it wrote, but a
+ * fresh client reads the live one: a header the guest overwrote would lock the guest out. The heartbeat checks each
+ * guest's header ({@link RegionRepair#headerProblem}), and so does a session that ends with PROTOCOL_VIOLATION;
+ * when it is corrupt the host ends the guest's sessions, re-initialises the region in place and publishes a new
+ * epoch, at most once per {@link #SELF_RESET_INTERVAL_NANOS} per guest, so that a guest that keeps scribbling
+ * cannot keep the host resetting.
  *
  * <p>Start with {@link #start}; {@link #close} (also run by the JVM's shutdown hook on SIGTERM when started from
- * the CLI) closes every session with a final status, stops the endpoints, clears the epoch and keeps the regions for
- * the next start ({@link RegionStore}; removed only with {@code discardRegions}).
+ * the CLI) closes every session with a final status, stops the endpoints and gives the regions back.
  */
 public final class FerryHost implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
+    private static final Logger AUDIT = Logger.getLogger("ferry.audit");
     /** How often the host beats its heartbeat into each region. */
     public static final long HEARTBEAT_MILLIS = 100;
+    /** Least time between two resets the host makes by itself of one guest's region. */
+    public static final long SELF_RESET_INTERVAL_NANOS = 5_000_000_000L;
+    /** Time a guest's clients get to read the notice that their session ended, before its region is reset. */
+    static final long RESET_GRACE_MILLIS = 200;
 
-    private final HostConfig config;
+    /** The host's config; its guests are the ones served now (they change with the live changes). */
+    private volatile HostConfig config;
+    /** The file the config came from, or null (an in-process host): what {@link #reload()} reads. */
+    private final Path configFile;
     private final Devices devices;
     private final SessionService.Factory tee;
-    private final List<GuestLanes> endpoints = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final RegionStore regions;
+    /** The guests served now, in the order they started, their heartbeat and their resets. */
+    private final Guests live;
+    /** Scheduler tenant ids: a fresh one for each guest started, never reused. */
+    private final AtomicLong tenants = new AtomicLong();
+    /** Guest changes (add, remove, reset, reload, close) take it: one at a time. */
+    private final Object changes = new Object();
     /** One scheduler per device under the FERRY policy; empty under FIFO. */
     private final java.util.Map<Devices.Device, DeviceDispatch> dispatches = new java.util.HashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    /** The guests' regions: reopened where the previous host left them, kept when this one stops. */
-    private final RegionStore regions;
     private Thread ticker;
     private AdminServer admin;
     private GuestSocket guestSocket;
-    private final java.util.Map<String, IvshmemServer> ivshmem = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Each guest's secret (from the config, or made at start); read by the guest socket and by tests. */
+    /** Each guest's secret (from the config, or made at start); read by tests. */
     private final java.util.Map<String, byte[]> secrets = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closing;
+    /** When this host started (System.nanoTime), for the status document's uptime. */
+    private final long startedNanos = System.nanoTime();
+    private volatile io.ferry.host.metrics.OpsServer ops;
 
-    private FerryHost(HostConfig config, Devices devices, SessionService.Factory tee) {
+    private FerryHost(HostConfig config, Path configFile, Devices devices, SessionService.Factory tee) {
         this.config = config;
+        this.configFile = configFile;
         this.tee = tee;
         this.devices = devices;
         this.regions = new RegionStore(config);
+        this.live = new Guests(dispatches.values(), regions, this::lanes, changes);
     }
 
     /** Creates the regions and starts serving. */
@@ -71,10 +100,19 @@ public final class FerryHost implements AutoCloseable {
 
     /** Creates the regions and starts serving, with a TEE service (null: none). */
     public static FerryHost start(HostConfig config, Devices devices, SessionService.Factory tee) throws IOException {
+        return start(config, null, devices, tee);
+    }
+
+    /**
+     * Creates the regions and starts serving, with a TEE service (null: none); {@code configFile} is where
+     * {@code config} came from (null: nowhere), which {@link #reload()} reads again.
+     */
+    public static FerryHost start(HostConfig config, Path configFile, Devices devices, SessionService.Factory tee)
+            throws IOException {
         if (config.isolation() == HostConfig.Isolation.PROCESS) {
             io.ferry.host.worker.WorkerSandbox.check(); // refuse, rather than run guest kernels unsandboxed
         }
-        FerryHost host = new FerryHost(config, devices, tee);
+        FerryHost host = new FerryHost(config, configFile, devices, tee);
         try {
             host.open();
         } catch (IOException | RuntimeException e) {
@@ -94,47 +132,233 @@ public final class FerryHost implements AutoCloseable {
         RegionDirectory.deleteStaleWorkerFiles(dir);
         if (config.scheduling().policy() == HostConfig.Policy.FERRY) {
             for (Devices.Device d : devices.all()) {
-                DeviceDispatch dd = new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos());
-                for (int i = 0; i < config.guests().size(); i++) {
-                    dd.addTenant(i, config.guests().get(i));
-                }
-                dispatches.put(d, dd);
+                dispatches.put(d, new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos()));
             }
         }
-        SecureRandom random = new SecureRandom();
-        java.util.Map<String, GuestSocket.Offer> offers = new java.util.HashMap<>();
-        for (int tenant = 0; tenant < config.guests().size(); tenant++) {
-            HostConfig.GuestConfig g = config.guests().get(tenant);
-            Path file = regionPath(dir, g.name());
-            byte[] fresh = g.secret() != null ? g.secret() : new byte[HostConfig.SECRET_BYTES];
-            if (g.secret() == null) {
-                random.nextBytes(fresh);
+        guestSocket = GuestSocket.start(config.guestSocket(), java.util.Map.of(), this::handedOver);
+        for (HostConfig.GuestConfig g : config.guests()) {
+            startGuest(g);
+        }
+        if (config.metrics() != null) {
+            ops = io.ferry.host.metrics.OpsServer.start(config.metrics(), io.ferry.host.metrics.FerryMetrics.registry(this),
+                    () -> io.ferry.host.admin.StatusJson.render(this, startedNanos));
+        }
+        ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true)
+                .start(() -> live.heartbeat(() -> closing, HEARTBEAT_MILLIS));
+        LOG.info(() -> "host serving " + live.all().size() + " guest(s) on " + devices.all().size() + " device(s)");
+    }
+
+    /**
+     * Starts serving guest {@code g}: its region ({@link RegionStore#open}), a fresh tenant on every device, its
+     * lanes, its ivshmem server, its offer on the guest socket. On failure nothing of it is left.
+     */
+    private GuestLanes startGuest(HostConfig.GuestConfig g) throws IOException {
+        // Reopened where the previous host left it (a guest without a configured secret keeps the credential its
+        // region holds, so connected guests' HELLOs still pass), else made anew (docs/protocol.md §3.3).
+        Region region = regions.open(g, g.secret() != null ? g.secret() : HostConfig.newSecret());
+        byte[] credential = region.credential();
+        long tenant = tenants.incrementAndGet();
+        IvshmemServer server = null;
+        try {
+            for (DeviceDispatch d : dispatches.values()) {
+                d.addTenant(tenant, g);
             }
-            // Reopened where the previous host left it (a guest without a configured secret keeps its credential),
-            // else made anew; this host's epoch published (docs/protocol.md, "Epochs and host restarts").
-            Region region = regions.open(g, fresh);
-            byte[] credential = region.credential();
-            secrets.put(g.name(), credential.clone());
-            GuestLanes e = new GuestLanes(config, tenant, dispatches, region, g, credential, devices, tee);
-            endpoints.add(e);
+            GuestLanes lanes = lanes(g, tenant, region, credential);
             if (g.region() == HostConfig.RegionKind.IVSHMEM) {
-                IvshmemServer server = IvshmemServer.start(g.name(), ivshmemPath(dir, g.name()), region.fd());
-                ivshmem.put(g.name(), server);
+                server = IvshmemServer.start(g.name(), ivshmemPath(config.regionDir(), g.name()), region.fd());
                 server.install(region.commandRing(), region.completionRing()); // eventfd/MSI-X doorbells (docs/vm.md)
             }
-            offers.put(g.name(), new GuestSocket.Offer(g, credential.clone(), region.fd(),
+            live.add(new Guests.Served(g, tenant, credential, lanes, server));
+            secrets.put(g.name(), credential.clone());
+            guestSocket.offer(g.name(), new GuestSocket.Offer(g, credential.clone(), region.fd(),
                     region.header().regionSize()));
-            LOG.info(() -> "guest " + g.name() + ": region " + (region.sealed() ? "sealed memfd (over the guest socket)"
-                    : file.toString()) + " (" + HostConfig.formatSize(g.regionSize())
-                    + ", " + region.laneCount() + " lane(s) of heap " + HostConfig.formatSize(region.heap().byteSize())
-                    + ")");
+            lanes.start();
+            LOG.info(() -> "guest " + g.name() + ": region " + describe(g, region));
+            return lanes;
+        } catch (IOException | RuntimeException e) {
+            guestSocket.withdraw(g.name());
+            live.removeTenant(tenant);
+            if (server != null) {
+                server.close();
+            }
+            for (DeviceDispatch d : dispatches.values()) {
+                d.removeTenant(tenant);
+            }
+            regions.release(g.name(), false); // kept: a start that failed must not destroy a region a VM maps
+            throw e;
         }
-        guestSocket = GuestSocket.start(config.guestSocket(), offers, this::handedOver);
-        for (GuestLanes e : endpoints) {
-            e.start();
+    }
+
+    /** Where a guest's region is, for logs and the reply to a reload. */
+    private String describe(HostConfig.GuestConfig g, Region region) {
+        return (region.sealed() ? "sealed memfd (over the guest socket " + config.guestSocket() + ")"
+                : region.path().toString()) + " (" + HostConfig.formatSize(g.regionSize()) + ", " + region.laneCount()
+                + " lane(s) of heap " + HostConfig.formatSize(region.heap().byteSize()) + ")";
+    }
+
+    private GuestLanes lanes(HostConfig.GuestConfig g, long tenant, Region region, byte[] credential) {
+        GuestLanes lanes = new GuestLanes(config, tenant, dispatches, region, g, credential, devices, tee);
+        lanes.onViolation(reason -> live.violation(g.name(), reason));
+        return lanes;
+    }
+
+    /** Stops serving a guest ({@link #stopGuest(String, boolean, String)}) with the reason that fits. */
+    private void stopGuest(String name, boolean discard) {
+        stopGuest(name, discard, discard ? "the guest was removed from the host" : "host shutting down");
+    }
+
+    /**
+     * Stops serving guest {@code name}: no more handovers, its sessions end with {@code reason} (their objects and
+     * device memory released, their workers stopped, as when the guest's process is killed), its tenant goes, its
+     * region is given back ({@link RegionStore#release}; deleted when {@code discard}). Unknown names are ignored.
+     */
+    private void stopGuest(String name, boolean discard, String reason) {
+        Guests.Served s = live.find(name);
+        if (s == null) {
+            return;
         }
-        ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true).start(this::beat);
-        LOG.info(() -> "host serving " + endpoints.size() + " guest(s) on " + devices.all().size() + " device(s)");
+        live.remove(s);
+        if (guestSocket != null) {
+            guestSocket.withdraw(name);
+        }
+        if (s.ivshmem != null) {
+            s.ivshmem.close();
+        }
+        GuestLanes lanes = s.lanes;
+        lanes.stop(reason);
+        try {
+            lanes.join(5_000);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+        for (DeviceDispatch d : dispatches.values()) {
+            d.removeTenant(s.tenant);
+        }
+        regions.release(name, discard);
+        if (discard) {
+            secrets.remove(name);
+        }
+        LOG.info(() -> "guest " + name + ": stopped (" + reason + ")" + (discard ? "; its region is removed" : ""));
+    }
+
+    /**
+     * Adds a guest to the running host: its region is made and served at once, and a client connects.
+     *
+     * @throws IllegalArgumentException when a guest of that name is served already
+     * @throws IllegalStateException    when the host is stopping
+     */
+    public void addGuest(HostConfig.GuestConfig g) throws IOException {
+        synchronized (changes) {
+            refuseWhenClosing();
+            if (live.find(g.name()) != null) {
+                throw new IllegalArgumentException("guest '" + g.name() + "' is on this host already");
+            }
+            startGuest(g);
+            config = config.withGuests(servedConfigs());
+        }
+    }
+
+    /**
+     * Removes a guest from the running host: its sessions end ("the guest was removed from the host"), their objects
+     * and device memory are released, its region is deleted.
+     *
+     * @throws IllegalArgumentException when there is no such guest
+     */
+    public void removeGuest(String name) {
+        synchronized (changes) {
+            refuseWhenClosing();
+            if (live.find(name) == null) {
+                throw new IllegalArgumentException("no guest '" + name + "' on this host");
+            }
+            stopGuest(name, true);
+            config = config.withGuests(servedConfigs());
+        }
+    }
+
+    /**
+     * Resets a guest's region in place: its sessions end, its header and rings are written afresh, a new epoch is
+     * published, and a fresh client connects even if the guest overwrote its whole region.
+     *
+     * @throws IllegalArgumentException when there is no such guest
+     */
+    public void resetGuest(String name) {
+        synchronized (changes) {
+            refuseWhenClosing();
+            live.reset(name, "the operator reset the region of guest '" + name + "'");
+        }
+    }
+
+    /**
+     * Reads the config file the host was started from again and applies its guests ({@link #reload(HostConfig)}).
+     *
+     * @throws IllegalStateException when the host was started without a config file (an in-process host)
+     * @throws IOException           when the file cannot be read
+     * @throws HostConfig.ConfigException when it is not a valid config (nothing is applied)
+     */
+    public GuestChanges reload() throws IOException {
+        if (configFile == null) {
+            throw new IllegalStateException("this host was started without a config file (an in-process host): "
+                    + "there is nothing to reload; use addGuest, removeGuest or reload(HostConfig)");
+        }
+        return reload(HostConfig.load(configFile));
+    }
+
+    /**
+     * Applies the guests of {@code next}: guests it adds are started, guests it lacks are removed, guests whose
+     * config differs are restarted (their sessions end; their region is made again). Host settings that differ
+     * apply only at the next start: they are named in the result. A guest that fails to start is named in its
+     * errors; the others are applied.
+     */
+    public GuestChanges reload(HostConfig next) {
+        synchronized (changes) {
+            refuseWhenClosing();
+            GuestChanges diff = GuestChanges.between(config, next);
+            List<String> errors = new ArrayList<>();
+            Map<String, String> started = new LinkedHashMap<>();
+            for (String name : diff.removed()) {
+                stopGuest(name, true, "the guest was removed from the host's config");
+            }
+            for (String name : diff.changed()) {
+                HostConfig.GuestConfig was = config.guest(name);
+                HostConfig.GuestConfig now = next.guest(name);
+                boolean sameRegion = was.regionSize() == now.regionSize() && was.lanes() == now.lanes()
+                        && was.region() == now.region() && java.util.Arrays.equals(was.secret(), now.secret());
+                stopGuest(name, !sameRegion, "the guest's config changed: the host restarts it");
+                start(now, errors, started);
+            }
+            for (String name : diff.added()) {
+                start(next.guest(name), errors, started);
+            }
+            config = config.withGuests(servedConfigs());
+            GuestChanges done = diff.applied(errors, started);
+            LOG.info(() -> "reload: " + done.summary());
+            return done;
+        }
+    }
+
+    private void start(HostConfig.GuestConfig g, List<String> errors, Map<String, String> started) {
+        try {
+            GuestLanes lanes = startGuest(g);
+            started.put(g.name(), describe(g, lanes.region()));
+        } catch (IOException | RuntimeException e) {
+            LOG.log(java.util.logging.Level.WARNING, "guest " + g.name() + ": could not be started", e);
+            errors.add("guest " + g.name() + ": could not be started: " + e.getMessage());
+        }
+    }
+
+    private List<HostConfig.GuestConfig> servedConfigs() {
+        return live.all().stream().map(s -> s.config).toList();
+    }
+
+    private void refuseWhenClosing() {
+        if (closing) {
+            throw new IllegalStateException("the host is stopping");
+        }
+    }
+
+    /** The config file the host was started from, or null. */
+    public Path configFile() {
+        return configFile;
     }
 
     /** Where control regions of device workers live (private to the host). */
@@ -162,7 +386,7 @@ public final class FerryHost implements AutoCloseable {
 
     /** Connected QEMU peers of a {@code region: ivshmem} guest (0 for other guests). */
     public int ivshmemPeers(String guest) {
-        IvshmemServer s = ivshmem.get(guest);
+        IvshmemServer s = ivshmem(guest);
         return s == null ? 0 : s.peers();
     }
 
@@ -171,8 +395,27 @@ public final class FerryHost implements AutoCloseable {
      * interrupts the host raised in the guest]} ({0, 0} for other guests).
      */
     public long[] ivshmemDoorbells(String guest) {
-        IvshmemServer s = ivshmem.get(guest);
+        IvshmemServer s = ivshmem(guest);
         return s == null ? new long[2] : new long[] {s.doorbellsFromGuest(), s.interruptsToGuest()};
+    }
+
+    private IvshmemServer ivshmem(String guest) {
+        Guests.Served s = live.find(guest);
+        return s == null ? null : s.ivshmem;
+    }
+
+    /**
+     * The address of the HTTP listener ({@code /metrics}, {@code /api/status}, the dashboard; docs/metrics.md), the
+     * actual port where the config asked for port 0; null when the config has no {@code metrics}.
+     */
+    public java.net.InetSocketAddress metricsAddress() {
+        io.ferry.host.metrics.OpsServer o = ops;
+        return o == null ? null : o.address();
+    }
+
+    /** When this host started serving (System.nanoTime). */
+    public long startedNanos() {
+        return startedNanos;
     }
 
     /** The socket where guests get their regions. */
@@ -190,29 +433,46 @@ public final class FerryHost implements AutoCloseable {
     }
 
     private GuestLanes endpoint(String guest) {
-        for (GuestLanes e : endpoints) {
-            if (e.guest().equals(guest)) {
-                return e;
-            }
+        Guests.Served s = live.find(guest);
+        if (s == null) {
+            throw new IllegalArgumentException("no guest '" + guest + "' on this host");
         }
-        throw new IllegalArgumentException("no guest '" + guest + "' on this host");
+        return s.lanes;
     }
 
     private void handedOver(String guest, io.ferry.channel.os.PeerCredentials peer) {
-        endpoint(guest).handedTo(peer.pid());
+        Guests.Served s = live.find(guest);
+        if (s != null) { // else removed since
+            s.lanes.handedTo(peer.pid());
+        }
     }
 
     /** Scheduling figures of a guest on every device (empty under FIFO). */
     public List<SchedulingView> scheduling(String guest) {
-        List<SchedulingView> out = new ArrayList<>();
-        for (int i = 0; i < endpoints.size(); i++) {
-            if (endpoints.get(i).guest().equals(guest)) {
-                for (DeviceDispatch d : dispatches.values()) {
-                    var v = d.view(i);
-                    var f = v.figures();
-                    out.add(new SchedulingView(d.device(), f.schedClass().name(), f.weight(), f.deviceNanos(),
-                            f.budgetLeftNanos(), f.queued(), f.inFlight(), f.expectedWaitNanos(), f.deadlineMisses(),
-                            v.waitP50Nanos(), v.waitP99Nanos(), v.waitMaxNanos(), v.overruns(), v.flagged()));
+        return live.scheduling(guest);
+    }
+
+    /**
+     * What a guest's sessions served since the host started: calls by operation and status, quota refusals, TEE
+     * denials, device workers lost (over its lanes, the calls its device workers served included); for /metrics.
+     */
+    public io.ferry.host.session.CallCounts.Totals counters(String guest) {
+        return endpoint(guest).counts();
+    }
+
+    /** One guest's queue waits on one device, as a cumulative histogram (see {@link DeviceDispatch.Waits}). */
+    public record QueueWaits(String device, long[] cumulative, long count, double sumNanos) {
+    }
+
+    /** A guest's queue waits on every device, bucketed at {@code upperNanos} (empty under FIFO); for /metrics. */
+    public List<QueueWaits> queueWaits(String guest, long[] upperNanos) {
+        List<QueueWaits> out = new ArrayList<>();
+        Guests.Served s = live.find(guest);
+        if (s != null) {
+            for (DeviceDispatch d : dispatches.values()) {
+                DeviceDispatch.Waits w = d.waits(s.tenant, upperNanos);
+                if (w != null) {
+                    out.add(new QueueWaits(d.device(), w.cumulative(), w.count(), w.sumNanos()));
                 }
             }
         }
@@ -224,51 +484,6 @@ public final class FerryHost implements AutoCloseable {
                                  long queued, long inFlight, long expectedWaitNanos, long deadlineMisses,
                                  long waitP50Nanos, long waitP99Nanos, long waitMaxNanos, long overruns,
                                  boolean flagged) {
-    }
-
-    /**
-     * The heartbeat thread, shared by every guest: whatever one guest's region or session throws (an
-     * {@link InternalError} from a file region truncated under the host, a bug) ends that guest's session with
-     * the reason and stops touching its region; the loop goes on for the others.
-     */
-    private void beat() {
-        while (!closing) {
-            long now = System.nanoTime();
-            for (int i = 0; i < endpoints.size(); i++) {
-                GuestLanes e = endpoints.get(i);
-                if (e.regionLost() != null) {
-                    continue;
-                }
-                try {
-                    e.region().hostHeartbeat(now);
-                    e.watch(now);
-                    if (!e.sessions().isEmpty()) {
-                        for (DeviceDispatch d : dispatches.values()) {
-                            HostFigures.publish(e.region(), d.figures(i));
-                            break; // the first device's figures; the layout has room for one device
-                        }
-                    }
-                } catch (Throwable t) {
-                    e.loseRegion("its region failed under the host's heartbeat (" + t + "); a file region "
-                            + "truncated or replaced under the host does this");
-                    LOG.log(java.util.logging.Level.SEVERE, "guest " + e.guest() + ": region unusable; the guest's "
-                            + "session ends, other guests go on", t);
-                }
-            }
-            for (DeviceDispatch d : dispatches.values()) {
-                try {
-                    d.tick(now);
-                } catch (Throwable ex) {
-                    // A guest's cancel action or a bug: logged, and the loop goes on for everyone else.
-                    LOG.log(java.util.logging.Level.SEVERE, "scheduler tick of " + d.device() + " failed", ex);
-                }
-            }
-            try {
-                Thread.sleep(HEARTBEAT_MILLIS);
-            } catch (InterruptedException ex) {
-                return;
-            }
-        }
     }
 
     public HostConfig config() {
@@ -299,26 +514,7 @@ public final class FerryHost implements AutoCloseable {
 
     /** Figures of every guest; safe from any thread (figures may be a moment old). */
     public List<GuestView> guests() {
-        List<GuestView> out = new ArrayList<>();
-        for (GuestLanes e : endpoints) {
-            List<Session> ss = e.sessions();
-            var g = e.config();
-            long calls = 0;
-            int objects = 0;
-            long memory = 0;
-            int commands = 0;
-            for (Session s : ss) {
-                calls += s.calls();
-                objects += s.objects();
-                memory += s.deviceMemoryBytes();
-                commands += Math.max(0, s.commandsInFlight());
-            }
-            boolean on = !ss.isEmpty();
-            out.add(new GuestView(e.guest(), on, on ? ss.getFirst().id() : 0, e.sessionsServed(),
-                    on ? ss.getFirst().guestPid() : 0, calls, objects, memory, commands, g.quotas(), g.schedClass(),
-                    g.weight(), g.regionSize(), e.region().heap().byteSize(), e.region().laneCount(), ss.size()));
-        }
-        return out;
+        return live.views();
     }
 
     /** Blocks until {@link #close} has run. */
@@ -327,54 +523,45 @@ public final class FerryHost implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        if (closing) {
-            return;
-        }
-        closing = true;
-        if (guestSocket != null) {
-            guestSocket.close();
-        }
-        for (IvshmemServer s : ivshmem.values()) {
-            s.close();
-        }
-        if (admin != null) {
-            admin.close();
-        }
-        if (ticker != null) {
-            ticker.interrupt();
-            try {
-                ticker.join(1_000);
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
+    public void close() {
+        synchronized (changes) {
+            if (closing) {
+                return;
             }
-        }
-        for (GuestLanes e : endpoints) {
-            e.stop();
-        }
-        for (GuestLanes e : endpoints) {
-            try {
-                e.join(5_000);
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
+            closing = true;
+            if (ops != null) {
+                ops.close();
             }
-            try {
-                if (e.regionLost() == null) {
-                    e.region().hostEpoch(0);
+            if (guestSocket != null) {
+                guestSocket.close();
+            }
+            if (admin != null) {
+                admin.close();
+            }
+            live.shutdown();
+            if (ticker != null) {
+                ticker.interrupt();
+                try {
+                    ticker.join(1_000);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
                 }
-            } catch (Throwable t) {
-                LOG.warning("guest " + e.guest() + ": could not clear the host epoch in its region: " + t);
             }
-            regions.release(e.guest(), config.discardRegions());
+            for (Guests.Served s : live.all()) {
+                s.lanes.stop("host shutting down"); // every guest's lanes at once, then each is waited for
+            }
+            for (Guests.Served s : List.copyOf(live.all())) {
+                stopGuest(s.name(), config.discardRegions());
+            }
+            regions.close(); // a start that failed half-way: the regions it opened are kept, unmapped
+            try {
+                Files.deleteIfExists(workerDir(config));
+            } catch (IOException ex) {
+                LOG.fine("worker directory not removed: " + ex.getMessage());
+            }
+            LOG.info("host stopped" + (config.discardRegions() ? ", regions removed (--discard-regions)"
+                    : " (regions kept for the next start: guests reconnect)"));
+            stopped.countDown();
         }
-        regions.close(); // a start that failed half-way: the regions it opened are kept, unmapped
-        try {
-            Files.deleteIfExists(workerDir(config));
-        } catch (IOException ex) {
-            LOG.fine("worker directory not removed: " + ex.getMessage());
-        }
-        LOG.info("host stopped" + (config.discardRegions() ? ", regions removed (--discard-regions)"
-                : " (regions kept for the next start: guests reconnect)"));
-        stopped.countDown();
     }
 }

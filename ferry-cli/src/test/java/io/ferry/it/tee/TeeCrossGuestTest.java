@@ -123,6 +123,21 @@ class TeeCrossGuestTest {
         return (int) op.value(0).a();
     }
 
+    /** What /metrics shows of the TEE (ferry_tee_invocations_total, ferry_tee_denials_total): the host's counts. */
+    @Test
+    void invocationsAndPolicyDenialsAreCountedPerGuest() {
+        var before = host.counters("bob");
+        try (TeeSession b = bob.openSession(BuiltinTas.HELLO)) {
+            b.invoke(BuiltinTas.HELLO_INCREMENT, TeeOperation.of(TeeParam.valueInout(1, 0)));
+        }
+        assertEquals(TeeResult.ERROR_ACCESS_DENIED, code(() -> bob.openSession(UUID.randomUUID())),
+                "no rule allows a TA the policy does not name");
+        var after = host.counters("bob");
+        assertTrue(after.calls(io.ferry.protocol.Op.TEE_INVOKE) > before.calls(io.ferry.protocol.Op.TEE_INVOKE));
+        assertEquals(before.teeDenials()[0] + 1, after.teeDenials()[0], "one denied open");
+        assertEquals(before.teeDenials()[1], after.teeDenials()[1], "no denied command");
+    }
+
     @Test
     void bobCannotReadOverwriteOrDeleteAlicesStoredObject() {
         try (TeeSession a = alice.openSession(BuiltinTas.STORAGE);

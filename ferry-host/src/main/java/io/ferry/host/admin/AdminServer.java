@@ -1,6 +1,7 @@
 package io.ferry.host.admin;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.config.GuestNames;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -22,8 +23,12 @@ import java.util.logging.Logger;
 
 /**
  * The admin socket that {@code ./ferry status} talks to: a Unix domain socket, mode 0600, in a directory the host
- * keeps at 0700. Protocol: the client sends one line, {@code status}, and reads one JSON document
- * ({@link StatusJson}) until the host closes the connection. Anything else gets {@code {"error": ...}}.
+ * keeps at 0700. Protocol: the client sends one line and reads one JSON document until the host closes the
+ * connection: {@code status} gets the {@link StatusJson} document; {@code reload} re-reads the host's config file and
+ * applies its guests ({@link io.ferry.host.GuestChanges#toJson}); {@code reset NAME} re-initialises guest NAME's
+ * region in place ({@code {"reset": NAME}}). Anything else, and a request that fails, gets {@code {"error": ...}}.
+ * Reloads and resets run on a thread of their own (they wait for sessions to end), so {@code status} goes on
+ * being answered meanwhile; their reply may take up to {@value #CHANGE_TIMEOUT_MS} ms.
  *
  * <p><b>No window at 0777.</b> Java cannot set a umask, and {@code bind} creates the socket file with the process's
  * umask. So the socket is bound inside a fresh 0700 directory next to its final path, chmod'ed to 0600, and only
@@ -44,6 +49,7 @@ public final class AdminServer implements AutoCloseable {
     static final int MAX_CONNECTIONS = 64;
     static final long REQUEST_TIMEOUT_MS = 2_000;
     static final long REPLY_TIMEOUT_MS = 5_000;
+    static final long CHANGE_TIMEOUT_MS = 60_000;
     private static final int MAX_REQUEST = 256;
 
     /** One client: its request as read so far, then its reply as left to write, and its deadline. */
@@ -52,6 +58,8 @@ public final class AdminServer implements AutoCloseable {
         final ByteBuffer in = ByteBuffer.allocate(MAX_REQUEST);
         ByteBuffer out;
         long deadline;
+        /** A reload or reset is running for it: no reading, no writing until its reply is in. */
+        boolean working;
 
         Conn(SocketChannel channel, long deadline) {
             this.channel = channel;
@@ -67,6 +75,9 @@ public final class AdminServer implements AutoCloseable {
     /** Open connections, oldest first (selector thread only). */
     private final ArrayDeque<Conn> conns = new ArrayDeque<>();
     private final Thread acceptor;
+    /** Replies of reloads and resets, from their threads to the selector thread. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<java.util.Map.Entry<Conn, String>> done =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private volatile boolean closed;
 
     private AdminServer(Path socket, ServerSocketChannel server, Selector selector, FerryHost host) {
@@ -159,6 +170,7 @@ public final class AdminServer implements AutoCloseable {
                     }
                 }
                 selector.selectedKeys().clear();
+                deliver();
                 expire(System.nanoTime());
             }
         } catch (ClosedSelectorException e) {
@@ -219,6 +231,17 @@ public final class AdminServer implements AutoCloseable {
                     return; // more to come
                 }
                 String request = request(c.in, n < 0);
+                String asked = request == null ? "" : request.strip();
+                if (asked.equals("reload") || asked.startsWith("reset ")) {
+                    c.working = true;
+                    c.deadline = System.nanoTime() + CHANGE_TIMEOUT_MS * 1_000_000;
+                    key.interestOps(0);
+                    Thread.ofPlatform().name("ferry-admin-change").daemon(true).start(() -> {
+                        done.add(java.util.Map.entry(c, change(asked)));
+                        selector.wakeup();
+                    });
+                    return;
+                }
                 c.out = ByteBuffer.wrap(answer(request).getBytes(StandardCharsets.UTF_8));
                 c.deadline = System.nanoTime() + REPLY_TIMEOUT_MS * 1_000_000;
                 key.interestOps(SelectionKey.OP_WRITE);
@@ -239,9 +262,49 @@ public final class AdminServer implements AutoCloseable {
     private String answer(String request) {
         return switch (request == null ? "" : request.strip()) {
             case "status" -> StatusJson.render(host, started);
-            default -> "{\"error\": " + StatusJson.quote("unknown request '" + abbreviate(request)
-                    + "'; this socket answers: status") + "}\n";
+            default -> error("unknown request '" + abbreviate(request) + "'; this socket answers: status, reload, "
+                    + "reset NAME");
         };
+    }
+
+    /** Answers {@code reload} or {@code reset NAME} (on a thread of its own: it waits for sessions to end). */
+    String change(String line) {
+        try {
+            if (line.equals("reload")) {
+                return host.reload().toJson();
+            }
+            String name = line.substring("reset ".length()).strip();
+            if (!GuestNames.valid(name)) {
+                return error("reset: '" + abbreviate(name) + "' is not a guest name (" + GuestNames.RULE
+                        + ")");
+            }
+            host.resetGuest(name);
+            return "{\"reset\": " + StatusJson.quote(name) + "}\n";
+        } catch (IOException | RuntimeException | Error e) { // Error: a region faulting under the host, say
+            LOG.log(Level.WARNING, "admin socket: '" + abbreviate(line) + "' refused: " + e.getMessage());
+            return error(line.equals("reload") ? "reload refused, nothing changed: " + e.getMessage()
+                    : e.getMessage());
+        }
+    }
+
+    private static String error(String message) {
+        return "{\"error\": " + StatusJson.quote(message) + "}\n";
+    }
+
+    /** Sends the replies of finished reloads and resets (selector thread). */
+    private void deliver() {
+        java.util.Map.Entry<Conn, String> e;
+        while ((e = done.poll()) != null) {
+            Conn c = e.getKey();
+            c.working = false;
+            SelectionKey key = c.channel.keyFor(selector);
+            if (!conns.contains(c) || key == null || !key.isValid()) {
+                continue; // the client went away, or was let go
+            }
+            c.out = ByteBuffer.wrap(e.getValue().getBytes(StandardCharsets.UTF_8));
+            c.deadline = System.nanoTime() + REPLY_TIMEOUT_MS * 1_000_000;
+            key.interestOps(SelectionKey.OP_WRITE);
+        }
     }
 
     /** Closes connections past their deadline: a client that says nothing, or reads nothing, is let go. */

@@ -17,7 +17,9 @@ import java.util.Map;
  * {"host": {"pid", "uptime_s", "isolation", "region_dir"},
  *  "devices": [{"index", "name", "backend", "type", "compute_units", "global_memory_bytes"}],
  *  "guests": [{"name", "connected", "sessions", "session_id", "pid", "device_memory_bytes", "objects",
- *              "commands_in_flight", "calls", "class", "weight", "region_bytes", "heap_bytes",
+ *              "commands_in_flight", "calls", "class", "weight",
+ *              "reservation_budget_ns", "reservation_period_ns" (0 and 0 without a reservation),
+ *              "region_bytes", "heap_bytes",
  *              "lanes", "lanes_busy",
  *              "quotas": {"device_memory_bytes", "objects", "commands_in_flight", "one_way_outstanding"},
  *              "scheduling": [{"device", "device_time_ns", "budget_left_ns", "queued", "in_flight", "expected_wait_ns",
@@ -73,7 +75,10 @@ public final class StatusJson {
                     .append(", \"calls\": ").append(g.calls())
                     .append(", \"class\": ");
             string(sb, String.valueOf(g.schedClass()));
+            HostConfig.Reservation resv = reservation(cfg, g.name());
             sb.append(", \"weight\": ").append(g.weight())
+                    .append(", \"reservation_budget_ns\": ").append(resv == null ? 0 : resv.budgetNanos())
+                    .append(", \"reservation_period_ns\": ").append(resv == null ? 0 : resv.periodNanos())
                     .append(", \"region_bytes\": ").append(g.regionBytes())
                     .append(", \"heap_bytes\": ").append(g.heapBytes())
                     .append(", \"lanes\": ").append(g.lanes()).append(", \"lanes_busy\": ").append(g.lanesBusy())
@@ -104,6 +109,16 @@ public final class StatusJson {
         }
         sb.append(first ? "]}\n" : "\n ]}\n");
         return sb.toString();
+    }
+
+    /** The reservation of guest {@code name} in {@code cfg}, or null (none, or no such guest). */
+    private static HostConfig.Reservation reservation(HostConfig cfg, String name) {
+        for (HostConfig.GuestConfig gc : cfg.guests()) {
+            if (gc.name().equals(name)) {
+                return gc.reservation();
+            }
+        }
+        return null;
     }
 
     /** Appends {@code s} as a JSON string: quotes, backslashes and every control character escaped. */

@@ -105,6 +105,28 @@ public final class DeviceDispatch implements DeviceTurns {
         }
     }
 
+    /**
+     * Removes a tenant whose guest left the host (its sessions ended first): its lease ends, its outstanding single
+     * command is charged in full, its queued tickets are dropped (a thread still waiting on one gets SESSION_CLOSED),
+     * and its figures go. A command of it still on the device completes later charged to no one. Unknown ids are
+     * ignored; an id is never added again (the host gives each guest it starts a fresh one).
+     */
+    public void removeTenant(long id) {
+        lock.lock();
+        try {
+            endLease(id);
+            for (Ticket k : scheduler.evict(id)) {
+                queued--;
+                ((Slot) k.payload()).abandoned = true;
+            }
+            tenants.remove(id);
+            grant();
+            turn.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     @Override
     public void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException {
         Ticket ticket;
@@ -126,8 +148,10 @@ public final class DeviceDispatch implements DeviceTurns {
             lock.lock();
             try {
                 Tenant t = tenants.get(tenant);
-                t.runningSince = 0;
-                t.cancel = null;
+                if (t != null) { // null: the guest was removed while its command ran
+                    t.runningSince = 0;
+                    t.cancel = null;
+                }
                 accrue(end);
                 long[] share = running.remove(ticket);
                 complete(ticket, share == null ? 0 : share[0], end);
@@ -238,6 +262,10 @@ public final class DeviceDispatch implements DeviceTurns {
         grant();
         try {
             while (!slot.granted) {
+                if (!scheduler.hasTenant(tenant)) {
+                    throw new CallException(io.ferry.protocol.Status.SESSION_CLOSED, "the guest was removed from "
+                            + "the host");
+                }
                 now = System.nanoTime();
                 long wait;
                 if (lease != null) {
@@ -435,6 +463,32 @@ public final class DeviceDispatch implements DeviceTurns {
             TenantFigures f = scheduler.figures(tenant, System.nanoTime());
             return new View(f, t.waits.getValueAtPercentile(50), t.waits.getValueAtPercentile(99),
                     t.waits.getMaxValue(), t.overruns, t.flagged);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A tenant's queue waits as a cumulative histogram: {@code cumulative[i]} waits of at most {@code upperNanos[i]}
+     * (HdrHistogram's resolution, 2 significant digits), their {@code count} and {@code sumNanos}. For /metrics.
+     */
+    public record Waits(long[] cumulative, long count, double sumNanos) {
+    }
+
+    /** See {@link Waits}; null for a tenant this device does not know. */
+    public Waits waits(long tenant, long[] upperNanos) {
+        lock.lock();
+        try {
+            Tenant t = tenants.get(tenant);
+            if (t == null) {
+                return null;
+            }
+            long[] c = new long[upperNanos.length];
+            long count = t.waits.getTotalCount();
+            for (int i = 0; i < c.length; i++) {
+                c[i] = count == 0 ? 0 : Math.min(count, t.waits.getCountBetweenValues(0, upperNanos[i]));
+            }
+            return new Waits(c, count, count == 0 ? 0 : t.waits.getMean() * count);
         } finally {
             lock.unlock();
         }

@@ -187,6 +187,7 @@ public final class InWorker {
                     Status.of(Integer.parseInt(f[2])), new String(Base64.getDecoder().decode(f[3]),
                     StandardCharsets.UTF_8)));
         }
+        session.counts(new io.ferry.host.worker.WorkerCallTable(control.segment()));
         session.beforeCompletion(() -> words.figures(session.calls(), session.objects(), session.deviceMemoryBytes(),
                 session.commandsInFlight()));
         Handshake.accept(control, ProcessHandle.current().pid()); // ready: the host stops reading the ring

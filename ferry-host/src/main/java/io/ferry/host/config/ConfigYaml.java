@@ -3,6 +3,7 @@ package io.ferry.host.config;
 import io.ferry.host.config.HostConfig.ConfigException;
 import io.ferry.host.config.HostConfig.GuestConfig;
 import io.ferry.host.config.HostConfig.Isolation;
+import io.ferry.host.config.HostConfig.Metrics;
 import io.ferry.host.config.HostConfig.Policy;
 import io.ferry.host.config.HostConfig.RegionKind;
 import io.ferry.host.config.HostConfig.Reservation;
@@ -41,7 +42,7 @@ final class ConfigYaml {
     /** Every top-level key; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> KEYS = List.of("regionDir", "isolation", "adminSocket",
             "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
-            "workerCpuTime");
+            "workerCpuTime", "metrics");
     /** Every key of a guest; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit", "region", "uids", "lanes");
@@ -147,7 +148,16 @@ final class ConfigYaml {
                     + " is below 1s; give at least 1s (default 60s)");
         }
         Path guestSocket = map.get("socket") == null ? null : Path.of(String.valueOf(map.get("socket")));
-        return new HostConfig(dir, false, isolation, admin, devices, guests, scheduling, tee, guestSocket, w);
+        Metrics metrics = null;
+        if (map.get("metrics") != null) {
+            if (!(map.get("metrics") instanceof Map<?, ?> mm) || mm.get("listen") == null) {
+                throw new ConfigException(source + ": metrics needs listen, e.g. {listen: 127.0.0.1:9464} (see "
+                        + "docs/metrics.md; leave metrics out to turn the HTTP listener off)");
+            }
+            checkKeys(mm, List.of("listen"), source + ": metrics");
+            metrics = Metrics.parseListen(String.valueOf(mm.get("listen")), source + ": metrics.listen");
+        }
+        return new HostConfig(dir, false, isolation, admin, devices, guests, scheduling, tee, guestSocket, w, metrics);
     }
 
     private static HostConfig.GuestConfig guest(Object o, String source) {
@@ -299,6 +309,9 @@ final class ConfigYaml {
             t.put("policy", c.tee().policy().toString());
             t.put("callLimit", formatDuration(c.tee().callLimitMillis() * 1_000_000L));
             root.put("tee", t);
+        }
+        if (c.metrics() != null) {
+            root.put("metrics", Map.of("listen", c.metrics().listen()));
         }
         List<Map<String, Object>> gs = new ArrayList<>();
         for (GuestConfig g : c.guests()) {

@@ -25,7 +25,57 @@ import io.ferry.host.sched.SchedClass;
  */
 public record HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
                          List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
-                         Path guestSocket, WorkerLimits workerLimits) {
+                         Path guestSocket, WorkerLimits workerLimits, Metrics metrics) {
+
+    /**
+     * The HTTP listener of {@code io.ferry.host.metrics.OpsServer} ({@code /metrics}, {@code /api/status}, the
+     * dashboard): {@code metrics: {listen: 127.0.0.1:9464}}. Null in the config when there is none (off).
+     * {@code host} is an address or name to bind ({@code :PORT} in the YAML means 127.0.0.1); {@code port} 0 binds
+     * an ephemeral port (tests). See docs/metrics.md.
+     */
+    public record Metrics(String host, int port) {
+        public static final String DEFAULT_HOST = "127.0.0.1";
+        public static final int DEFAULT_PORT = 9464;
+
+        public Metrics {
+            if (host == null || host.isBlank()) {
+                host = DEFAULT_HOST;
+            }
+            if (port < 0 || port > 65535) {
+                throw new ConfigException("metrics.listen: port " + port + " must be between 0 and 65535");
+            }
+        }
+
+        /** {@code HOST:PORT}, {@code [V6]:PORT} or {@code :PORT} (127.0.0.1); {@code what} names it in errors. */
+        public static Metrics parseListen(String text, String what) {
+            String t = text == null ? "" : text.trim();
+            int colon = t.lastIndexOf(':');
+            if (colon < 0) {
+                throw new ConfigException(what + ": '" + text + "' is not HOST:PORT (e.g. 127.0.0.1:9464, or :9464 "
+                        + "for 127.0.0.1)");
+            }
+            String h = t.substring(0, colon);
+            if (h.startsWith("[") && h.endsWith("]")) {
+                h = h.substring(1, h.length() - 1);
+            }
+            int p;
+            try {
+                p = Integer.parseInt(t.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                p = -1;
+            }
+            if (p < 0 || p > 65535) {
+                throw new ConfigException(what + ": '" + text + "' needs a port between 0 and 65535 after the colon "
+                        + "(0: any free port)");
+            }
+            return new Metrics(h.isEmpty() ? DEFAULT_HOST : h, p);
+        }
+
+        /** The listen text, the way {@link #parseListen} reads it. */
+        public String listen() {
+            return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        }
+    }
 
     /**
      * What bounds a guest's device worker (see docs/security.md, "Device worker sandbox"): its address space on top
@@ -201,12 +251,21 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
         }
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
+        // metrics: null is off
         if (adminSocket == null) {
             adminSocket = defaultAdminSocket(regionDir);
         }
         if (guestSocket == null) {
             guestSocket = defaultGuestSocket(regionDir);
         }
+    }
+
+    /** A config without metrics. */
+    public HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                      Path guestSocket, WorkerLimits workerLimits) {
+        this(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket,
+                workerLimits, null);
     }
 
     /** A config with the default guest socket and worker limits. */
@@ -263,29 +322,28 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
 
     public HostConfig withGuests(List<GuestConfig> gs) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
-                guestSocket, workerLimits);
+                guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withIsolation(Isolation i) {
         return new HostConfig(regionDir, discardRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, workerLimits);
+                guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
-                guestSocket, workerLimits);
+                guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withTee(Tee t) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
-                guestSocket, workerLimits);
+                guestSocket, workerLimits, metrics);
     }
 
     /** This config with guests taking their regions at {@code socket}. */
     public HostConfig withGuestSocket(Path socket) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                socket, workerLimits);
-
+                socket, workerLimits, metrics);
     }
 
     /**
@@ -295,12 +353,18 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
      */
     public HostConfig withDiscardRegions(boolean discard) {
         return new HostConfig(regionDir, discard, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, workerLimits);
+                guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withWorkerLimits(WorkerLimits w) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, w);
+                guestSocket, w, metrics);
+    }
+
+    /** This config with the HTTP listener of docs/metrics.md (null: off). */
+    public HostConfig withMetrics(Metrics m) {
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket, workerLimits, m);
     }
 
     public GuestConfig guest(String name) {

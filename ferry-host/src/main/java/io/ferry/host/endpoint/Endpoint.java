@@ -10,7 +10,6 @@ import io.ferry.host.session.ProtocolViolation;
 import io.ferry.host.session.Session;
 import io.ferry.host.session.SessionService;
 
-import io.ferry.channel.BackoffIdleStrategy;
 import io.ferry.channel.Handshake;
 import io.ferry.channel.IdleStrategy;
 import io.ferry.channel.Region;
@@ -60,6 +59,7 @@ public final class Endpoint implements Runnable {
     /** Set once the region itself failed (a file region truncated under the host): it is touched no more. */
     private volatile String regionLost;
     private volatile long sessionsServed;
+    private final io.ferry.host.session.CallCounts counts; // what the lane's sessions served, for /metrics
     // watchdog state (watchdog thread only)
     private Session watched;
     private long lastBeat;
@@ -76,6 +76,10 @@ public final class Endpoint implements Runnable {
      */
     private final IdleStrategy idleDisconnected;
     private volatile boolean running = true;
+    /** Why the session still open when the endpoint stops is closed (the guest sees it). */
+    private volatile String stopReason = "host shutting down";
+    /** Told (from this endpoint's thread) each time a session ends with PROTOCOL_VIOLATION; the reason. */
+    private volatile java.util.function.Consumer<String> violated = reason -> { };
     private volatile Session session;
     /** The session's device worker, once it serves the session (the ring is its then); null otherwise. */
     private volatile WorkerServed served;
@@ -96,8 +100,9 @@ public final class Endpoint implements Runnable {
      */
     public Endpoint(HostConfig host, long tenant, java.util.Map<Devices.Device, DeviceDispatch> dispatches, Region region,
              HostConfig.GuestConfig config, byte[] credential, Devices devices, SessionService.Factory tee,
-             java.util.function.LongPredicate handedTo) {
+             java.util.function.LongPredicate handedTo, io.ferry.host.session.CallCounts counts) {
         this.host = host;
+        this.counts = counts;
         this.handedTo = handedTo;
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
         // on its own every 50 ms to see a reconnect or a watchdog's close request.
@@ -300,7 +305,7 @@ public final class Endpoint implements Runnable {
             Session s = session;
             if (s != null) {
                 try {
-                    s.close(Status.SESSION_CLOSED, "host shutting down");
+                    s.close(Status.SESSION_CLOSED, stopReason);
                     session = null;
                     release();
                 } catch (Throwable t) {
@@ -339,6 +344,7 @@ public final class Endpoint implements Runnable {
         } catch (RingCorruptedException | ProtocolViolation e) {
             AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
             end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            violated.accept(e.getMessage());
             return 1;
         } catch (RuntimeException e) {
             // A bug of ours while serving this guest: end only this session, keep the host up.
@@ -356,7 +362,7 @@ public final class Endpoint implements Runnable {
     private void handOver(Session s) {
         try {
             served = WorkerServed.start(host, config, region, s, lastRequest, servingBackend, dispatches, devices,
-                    tenant);
+                    tenant, counts);
             AUDIT.info("guest " + guest + " session " + s.id() + ": served by its device worker (pid "
                     + served.pid() + ") from its first compute call on");
         } catch (io.ferry.spi.BackendException e) {
@@ -374,6 +380,7 @@ public final class Endpoint implements Runnable {
         } catch (RingCorruptedException | ProtocolViolation e) {
             AUDIT.warning("guest " + guest + " session " + s.id() + ": validation failed: " + e.getMessage());
             end(s, Status.PROTOCOL_VIOLATION, e.getMessage());
+            violated.accept(e.getMessage());
             return 1;
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "guest " + guest + " session " + s.id() + ": internal error", e);
@@ -390,6 +397,9 @@ public final class Endpoint implements Runnable {
             s.close(ended, w.endedReason(), false);
             session = null;
             release();
+            if (ended == Status.PROTOCOL_VIOLATION) {
+                violated.accept(w.endedReason());
+            }
             return 1;
         }
         long now = System.nanoTime();
@@ -424,6 +434,7 @@ public final class Endpoint implements Runnable {
      * answered here, DEVICE_LOST) and fails every later compute call with {@code reason}; other services go on.
      */
     private void takeBack(Session s, String reason) {
+        counts.workerLost();
         stopWorker();
         region.commandRing().resync();
         s.computeLost(reason);
@@ -479,6 +490,7 @@ public final class Endpoint implements Runnable {
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
                 region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
         s.handOverCompute(servingBackend != null);
+        s.counts(counts);
         session = s;
         sessionsServed++;
         // resets both rings, stores the id, acknowledges the request pending now (the guest may have renewed it)
@@ -490,6 +502,17 @@ public final class Endpoint implements Runnable {
 
     public void stop() {
         running = false;
+    }
+
+    /** Stops the endpoint (within 100 ms); a session still open is closed with {@code reason} (SESSION_CLOSED). */
+    public void stop(String reason) {
+        stopReason = reason;
+        running = false;
+    }
+
+    /** Whom to tell when a session of this lane ends with PROTOCOL_VIOLATION (called on this endpoint's thread). */
+    public void onViolation(java.util.function.Consumer<String> listener) {
+        violated = listener;
     }
 
     public void join(long millis) throws InterruptedException {

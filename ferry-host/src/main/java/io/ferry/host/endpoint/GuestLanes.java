@@ -38,6 +38,8 @@ public final class GuestLanes {
     private final Region region;
     private final HostConfig.GuestConfig config;
     private final List<Endpoint> lanes = new ArrayList<>();
+    /** Each lane's counters of what its sessions served (for /metrics), lane order. */
+    private final List<io.ferry.host.session.CallCounts> counts = new ArrayList<>();
     private final Set<Long> handed = ConcurrentHashMap.newKeySet();
     // stale-claim watch, per lane (heartbeat thread only)
     private final long[] staleClaim;
@@ -54,8 +56,9 @@ public final class GuestLanes {
         this.config = config;
         HostConfig.GuestConfig lane = config.withQuotas(GuestLayout.laneQuotas(config));
         for (int i = 0; i < region.laneCount(); i++) {
+            counts.add(new io.ferry.host.session.CallCounts());
             lanes.add(new Endpoint(host, tenant, dispatches, region.lane(i), lane, credential, devices, tee,
-                    handed::contains));
+                    handed::contains, counts.get(i)));
         }
         this.staleClaim = new long[lanes.size()];
         this.staleClaimSince = new long[lanes.size()];
@@ -67,6 +70,16 @@ public final class GuestLanes {
 
     public void stop() {
         lanes.forEach(Endpoint::stop);
+    }
+
+    /** Stops every lane; a session still open is closed with {@code reason}. */
+    public void stop(String reason) {
+        lanes.forEach(e -> e.stop(reason));
+    }
+
+    /** Whom to tell when a session of any lane ends with PROTOCOL_VIOLATION (on that lane's thread). */
+    public void onViolation(java.util.function.Consumer<String> listener) {
+        lanes.forEach(e -> e.onViolation(listener));
     }
 
     public void join(long millis) throws InterruptedException {
@@ -113,6 +126,11 @@ public final class GuestLanes {
             n += e.sessionsServed();
         }
         return n;
+    }
+
+    /** What the guest's sessions served since the host started, over all lanes (for /metrics). */
+    public io.ferry.host.session.CallCounts.Totals counts() {
+        return io.ferry.host.session.CallCounts.sum(counts);
     }
 
     /** The guest socket handed this region to process {@code pid} (its SO_PEERCRED pid): one the host can watch. */

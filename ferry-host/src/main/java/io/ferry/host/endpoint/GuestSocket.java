@@ -35,6 +35,8 @@ import java.util.logging.Logger;
  * answer, so names cannot be probed); the guest's region is a memfd (file regions are for VMs); and, when the
  * guest lists {@code uids}, the peer's uid is one of them.
  *
+ * <p>The offers follow the host's guests: {@link #offer} and {@link #withdraw} as guests are added and removed.
+ *
  * <p><b>Why it cannot be locked up.</b> One platform thread accepts (waking every
  * {@value #ACCEPT_POLL_MILLIS} ms to notice {@link #close()}); each connection is served on a thread of its own
  * with receive and send timeouts of {@value #IO_TIMEOUT_MILLIS} ms, so a silent peer holds a slot that long at
@@ -57,6 +59,9 @@ public final class GuestSocket implements AutoCloseable {
     private final Path path;
     private final UnixSocket listener;
     private final Map<String, Offer> offers;
+    /** Handovers hold it shared; {@link #withdraw} exclusively, so a region's fd is not sent once it is withdrawn. */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock handing =
+            new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final BiConsumer<String, PeerCredentials> handedOver;
     private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
     /** Connections that have not sent their request yet, oldest first: the ones evicted when slots run out. */
@@ -68,7 +73,7 @@ public final class GuestSocket implements AutoCloseable {
                         BiConsumer<String, PeerCredentials> handedOver) {
         this.path = path;
         this.listener = listener;
-        this.offers = Map.copyOf(offers);
+        this.offers = new java.util.concurrent.ConcurrentHashMap<>(offers);
         this.handedOver = handedOver;
         this.acceptor = Thread.ofPlatform().name("ferry-guest-socket").daemon(true).unstarted(this::acceptLoop);
     }
@@ -132,6 +137,21 @@ public final class GuestSocket implements AutoCloseable {
         return path;
     }
 
+    /** Offers a guest's region from now on (a guest added or restarted on a running host); replaces its old offer. */
+    public void offer(String guest, Offer o) {
+        offers.put(guest, o);
+    }
+
+    /** Offers a guest's region no more (the guest is stopping); a handover already sent stays with its peer. */
+    public void withdraw(String guest) {
+        handing.writeLock().lock(); // waits for a handover in progress (bounded by the send timeout)
+        try {
+            offers.remove(guest);
+        } finally {
+            handing.writeLock().unlock();
+        }
+    }
+
     private void acceptLoop() {
         AcceptLoop.run(listener, () -> closed, this::admit, "guest socket " + path,
                 "accept failed; no more guests get regions", "could not serve a connection");
@@ -176,32 +196,12 @@ public final class GuestSocket implements AutoCloseable {
                         "malformed request: " + r.problem());
                 return;
             }
-            Offer o = offers.get(r.guest());
-            // Constant time, and as long for an unknown guest as for a known one.
-            boolean secretOk = MessageDigest.isEqual(o == null ? NO_SECRET : o.secret(), r.secret()) && o != null;
-            if (!secretOk) {
-                refuse(c, peer, r.guest(), Status.BAD_CREDENTIAL, o == null ? "no such guest" : "wrong secret",
-                        "no guest '" + r.guest() + "' with that secret on this host: check the guest name and its "
-                                + "secret (FERRY_SECRET or FERRY_SECRET_FILE; ./ferry guest add prints it)");
-                return;
+            handing.readLock().lock();
+            try {
+                answer(c, peer, r);
+            } finally {
+                handing.readLock().unlock();
             }
-            if (!o.guest().uids().isEmpty() && !o.guest().uids().contains(peer.uid())) {
-                refuse(c, peer, r.guest(), Status.BAD_CREDENTIAL, "uid " + peer.uid() + " not in uids "
-                        + o.guest().uids(), "uid " + peer.uid() + " may not connect as guest '" + r.guest()
-                        + "': the host allows only uids " + o.guest().uids() + " (the guest's 'uids' in the host "
-                        + "config); run the guest as one of them or ask the operator to add this uid");
-                return;
-            }
-            if (o.fd() < 0) {
-                refuse(c, peer, r.guest(), Status.UNSUPPORTED, "file region", "guest '" + r.guest()
-                        + "' has a file region (region: file, for VMs): connect through its PCI device or region "
-                        + "file, or ask the operator for 'region: memfd'");
-                return;
-            }
-            c.send(HandoverDescriptor.reply(Status.OK.code(), o.regionSize(), "region of guest '" + r.guest() + "'"),
-                    o.fd());
-            AUDIT.info(() -> "guest " + r.guest() + ": region handed over the guest socket to " + peer);
-            handedOver.accept(r.guest(), peer);
         } catch (IOException e) {
             AUDIT.warning("guest socket: connection from " + peer + " dropped: " + e.getMessage()
                     + (e instanceof ErrnoException ee && ee.isTimeout()
@@ -209,6 +209,36 @@ public final class GuestSocket implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "guest socket: could not answer " + peer, e);
         }
+    }
+
+    /** Answers a well-formed request; under the read lock, so that a withdrawn region's fd is never sent. */
+    private void answer(UnixSocket c, PeerCredentials peer, HandoverDescriptor.Request r) throws IOException {
+        Offer o = offers.get(r.guest());
+        // Constant time, and as long for an unknown guest as for a known one.
+        boolean secretOk = MessageDigest.isEqual(o == null ? NO_SECRET : o.secret(), r.secret()) && o != null;
+        if (!secretOk) {
+            refuse(c, peer, r.guest(), Status.BAD_CREDENTIAL, o == null ? "no such guest" : "wrong secret",
+                    "no guest '" + r.guest() + "' with that secret on this host: check the guest name and its "
+                            + "secret (FERRY_SECRET or FERRY_SECRET_FILE; ./ferry guest add prints it)");
+            return;
+        }
+        if (!o.guest().uids().isEmpty() && !o.guest().uids().contains(peer.uid())) {
+            refuse(c, peer, r.guest(), Status.BAD_CREDENTIAL, "uid " + peer.uid() + " not in uids "
+                    + o.guest().uids(), "uid " + peer.uid() + " may not connect as guest '" + r.guest()
+                    + "': the host allows only uids " + o.guest().uids() + " (the guest's 'uids' in the host "
+                    + "config); run the guest as one of them or ask the operator to add this uid");
+            return;
+        }
+        if (o.fd() < 0) {
+            refuse(c, peer, r.guest(), Status.UNSUPPORTED, "file region", "guest '" + r.guest()
+                    + "' has a file region (region: file, for VMs): connect through its PCI device or region "
+                    + "file, or ask the operator for 'region: memfd'");
+            return;
+        }
+        c.send(HandoverDescriptor.reply(Status.OK.code(), o.regionSize(), "region of guest '" + r.guest() + "'"),
+                o.fd());
+        AUDIT.info(() -> "guest " + r.guest() + ": region handed over the guest socket to " + peer);
+        handedOver.accept(r.guest(), peer);
     }
 
     private static void refuse(UnixSocket c, PeerCredentials peer, String guest, Status status, String why,

@@ -2,6 +2,7 @@ package io.ferry.host.endpoint;
 
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionLayout;
+import io.ferry.channel.RegionRepair;
 import io.ferry.channel.RegionReuse;
 import io.ferry.host.compute.GuestLayout;
 import io.ferry.host.config.HostConfig;
@@ -88,8 +89,12 @@ public final class RegionStore implements AutoCloseable {
      * @param credential the credential to store when {@code g} has a configured secret (it is that secret);
      *                   otherwise the credential of a region created or re-initialised, a reopened one keeping
      *                   its own. Use {@link Region#credential()} of the result for the guest's credential.
+     * @throws IllegalStateException when the guest's region is open already
      */
     public Region open(HostConfig.GuestConfig g, byte[] credential) throws IOException {
+        if (regions.containsKey(g.name())) {
+            throw new IllegalStateException("guest '" + g.name() + "' has its region open already");
+        }
         RegionLayout layout = GuestLayout.of(g);
         byte[] configured = g.secret() != null ? credential : null;
         RegionReuse.Result r;
@@ -127,13 +132,19 @@ public final class RegionStore implements AutoCloseable {
     }
 
     /**
-     * Gives up a guest's region: unmaps it; with {@code discard} (the guest removed) also deletes its file or drops
-     * its memfd from the keeper, else keeps it for the next host.
+     * Gives up a guest's region: clears its epoch (a guest sees no host) and unmaps it; with {@code discard} (the
+     * guest removed, or {@code ferry host --discard-regions}) also deletes its file or drops its memfd from the
+     * keeper, else keeps it for the next host. Unknown names are ignored.
      */
     public void release(String name, boolean discard) {
         Region region = regions.remove(name);
         HostConfig.GuestConfig g = guests.remove(name);
         if (region != null) {
+            try {
+                region.hostEpoch(0);
+            } catch (Throwable t) { // a file region truncated under the host faults here
+                LOG.warning("guest " + name + ": could not clear the host epoch in its region: " + t);
+            }
             region.close();
         }
         if (!discard || g == null) {
@@ -152,7 +163,7 @@ public final class RegionStore implements AutoCloseable {
 
     /**
      * Re-initialises a guest's region in place (header, rings, a new epoch; same memory, so whoever maps it keeps
-     * the mapping) with the credential it held. Returns the same region.
+     * the mapping) with the credential it held. Returns the same region. Call only while no endpoint serves it.
      *
      * @throws IllegalArgumentException when no such guest is open here
      */
@@ -162,7 +173,7 @@ public final class RegionStore implements AutoCloseable {
         if (region == null || g == null) {
             throw new IllegalArgumentException("no guest '" + name + "' on this host");
         }
-        RegionReuse.reinitialise(region, GuestLayout.of(g), region.credential());
+        RegionRepair.reinitialize(region); // header as at provisioning, rings' control blocks zeroed (protocol.md §3.2)
         region.hostEpoch(newEpoch());
         region.hostHeartbeat(System.nanoTime());
         LOG.info("guest " + name + ": region re-initialised in place (reset), new epoch");

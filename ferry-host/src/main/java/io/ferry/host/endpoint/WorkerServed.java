@@ -37,6 +37,7 @@ final class WorkerServed implements RecordHandler {
     private final long tenant;
     private final CompletionRecord grant = new CompletionRecord();
     private final ServeWords words;
+    private final io.ferry.host.session.CallCounts counts;
     private final CallRecord call = new CallRecord();
     private final io.ferry.channel.IdleStrategy idle;
     private volatile String stopReason;
@@ -44,13 +45,15 @@ final class WorkerServed implements RecordHandler {
     private String endedReason;
 
     private WorkerServed(Session session, WorkerLauncher.Launched worker, Map<Devices.Device, DeviceDispatch> dispatches,
-                         Devices devices, long tenant) {
+                         Devices devices, long tenant, io.ferry.host.session.CallCounts counts) {
         this.session = session;
         this.worker = worker;
         this.dispatches = dispatches;
         this.devices = devices;
         this.tenant = tenant;
         this.words = new ServeWords(worker.control().segment());
+        this.counts = counts;
+        counts.attach(new io.ferry.host.worker.WorkerCallTable(worker.control().segment()));
         // below 4 cores no spinning: the guest, its worker and (for TEE calls) the TEE's process need the cores
         this.idle = Runtime.getRuntime().availableProcessors() >= 4
                 ? io.ferry.channel.RingIdleStrategy.forRequests(worker.control().completionRing(), 50_000_000)
@@ -65,14 +68,15 @@ final class WorkerServed implements RecordHandler {
      */
     static WorkerServed start(HostConfig host, HostConfig.GuestConfig config, Region region, Session session,
                               long nonce, String backend, Map<Devices.Device, DeviceDispatch> dispatches,
-                              Devices devices, long tenant) throws BackendException {
+                              Devices devices, long tenant, io.ferry.host.session.CallCounts counts)
+            throws BackendException {
         String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
                 session.guestPid(),
                 session.pidVerified(), session.pendingFailure());
         WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
                 host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(), List.of(settings, config.name()),
                 backend + ", serving the session");
-        WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant);
+        WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant, counts);
         session.handedOver(w.control().commandRing(), served.words);
         return served;
     }
@@ -195,7 +199,7 @@ final class WorkerServed implements RecordHandler {
         return stopReason;
     }
 
-    /** Endpoint thread: stops the worker, waits until it is gone, unmaps the control region. */
+    /** Endpoint thread: stops the worker, waits until it is gone, keeps its final counts, unmaps the control region. */
     void stop() {
         Process p = worker.process();
         p.destroyForcibly();
@@ -207,6 +211,7 @@ final class WorkerServed implements RecordHandler {
         for (DeviceDispatch d : dispatches.values()) {
             d.endLease(tenant); // before the words are unmapped: the scheduler reads them until the lease ends
         }
+        counts.detach(); // the worker's final counts become the lane's while its control region is mapped
         worker.control().close();
     }
 }

@@ -148,6 +148,16 @@ public final class Session implements RecordHandler, ServiceContext {
         return tee;
     }
 
+    /** Counts this session's calls, refusals and TEE denials into {@code sink} from now on (for /metrics). */
+    public void counts(CallSink sink) {
+        audit.counts(sink == null ? CallSink.NONE : sink);
+    }
+
+    @Override
+    public void teeDenied(boolean open) {
+        audit.counts().teeDenial(open);
+    }
+
     /** Records served so far. */
     public long calls() {
         RemoteFigures r = remote;
@@ -194,10 +204,7 @@ public final class Session implements RecordHandler, ServiceContext {
         this.remote = null;
     }
 
-    /**
-     * In the worker: the session continues one the host opened, whose HELLO the host checked: {@code pid} and
-     * {@code verified} are what it found.
-     */
+    /** In the worker: continues a session the host opened; {@code pid} and {@code verified}: what its HELLO found. */
     public void resume(long pid, boolean verified) {
         handshake.resume(pid, verified);
     }
@@ -325,6 +332,7 @@ public final class Session implements RecordHandler, ServiceContext {
                     }
                 }
             }
+            audit.counts().call(op, Status.OK);
             if (reply) {
                 complete(op, seq, Status.OK, blobResult);
             }
@@ -337,6 +345,7 @@ public final class Session implements RecordHandler, ServiceContext {
     private boolean serviceCall(Op op, long seq, boolean reply, MemorySegment rec) throws CallException {
         if (!reply) {
             if (!oneWay.admit(op, seq)) {
+                audit.counts().call(op, Status.QUOTA_EXCEEDED);
                 return false;
             }
         } else {
@@ -407,6 +416,7 @@ public final class Session implements RecordHandler, ServiceContext {
     }
 
     private void replySticky(Op op, long seq, CallFailure f) {
+        audit.counts().call(op, f.status());
         Arrays.fill(results, 0);
         results[0] = f.seq();
         results[1] = f.op().code();
@@ -416,6 +426,7 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message,
                         long follows) {
+        audit.counts().call(op, status);
         if (status == Status.QUOTA_EXCEEDED) {
             audit.refusal(op, seq, message);
         } else if (status == Status.BAD_CREDENTIAL) {

@@ -17,14 +17,25 @@ final class SessionAudit {
     private long refusalLoggedAt;
     private boolean refusalLogged;
     private long refusalsNotLogged;
+    private CallSink counts = CallSink.NONE;
 
     SessionAudit(String guest, long id) {
         this.guest = guest;
         this.id = id;
     }
 
+    void counts(CallSink sink) {
+        this.counts = sink;
+    }
+
+    /** Where the session counts its calls, refusals and TEE denials (for /metrics). */
+    CallSink counts() {
+        return counts;
+    }
+
     /** A refused call; {@code message} null: a repeat of a refusal already described. */
     void refusal(Op op, long seq, String message) {
+        counts.refusal(CallSink.Quota.of(message));
         long now = System.nanoTime();
         if (refusalLogged && now - refusalLoggedAt < 1_000_000_000L) {
             refusalsNotLogged++;

@@ -13,4 +13,8 @@ public interface SessionContext {
 
     /** Sets the completion's blob for the current call (binary). */
     void replyBytes(byte[] bytes);
+
+    /** The TEE policy denied opening a TA session ({@code open}) or invoking a command: counted for /metrics. */
+    default void teeDenied(boolean open) {
+    }
 }

@@ -468,6 +468,7 @@ final class TeeService implements SessionService {
     }
 
     private void audit(String what, UUID ta, int login, long command, String reason) {
+        ctx.teeDenied(what.equals("open"));
         AUDIT.warning("tee deny " + what + " guest=" + ctx.guest() + " session=" + ctx.sessionId() + " ta=" + ta
                 + " login=" + TeePolicy.loginName(login) + (command >= 0 ? " command=" + command : "")
                 + ": " + reason);

@@ -21,6 +21,7 @@ import java.lang.invoke.VarHandle;
  *   1088  busy since       System.nanoTime() (CLOCK_MONOTONIC) when a wait for device work or a build began; 0: idle
  *   1096  busy limit      how long that wait may take, ns (0: no limit)
  *   1104  busy kind       1: a wait for device work, 2: a program build
+ *   1152  (to 2047)      the worker's counts of calls and refusals, for /metrics ({@link WorkerCallTable})
  * </pre>
  *
  * Each word is written with release and read with acquire; a reader may see two words from different moments.

@@ -51,4 +51,37 @@ class DeviceDispatchTest {
         assertTrue(a < 45_000_000 && b < 45_000_000 && a > 15_000_000 && b > 15_000_000, a + " " + b);
         assertEquals(0, d.view(0).figures().inFlight());
     }
+
+    @Test
+    void aTenantRemovedWhileItsCommandRunsEndsCleanlyAndTheOthersGoOn() throws Exception {
+        DeviceDispatch d = new DeviceDispatch("dev", 1_000_000_000L);
+        d.addTenant(1, new HostConfig.GuestConfig("gone", 1 << 20));
+        d.addTenant(2, new HostConfig.GuestConfig("stays", 1 << 20));
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Throwable[] failed = new Throwable[1];
+        Thread gone = Thread.ofPlatform().start(() -> {
+            try {
+                d.run(1, Hint.NONE, () -> {
+                    running.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }, null);
+            } catch (Throwable t) {
+                failed[0] = t;
+            }
+        });
+        running.await();
+        d.removeTenant(1);
+        d.removeTenant(1); // unknown ids are ignored
+        release.countDown();
+        gone.join();
+        assertEquals(null, failed[0], "the removed tenant's command ends without an error");
+        d.run(2, Hint.NONE, () -> java.util.concurrent.locks.LockSupport.parkNanos(1_000_000), null);
+        assertEquals(0, d.view(2).figures().inFlight());
+        assertTrue(d.view(2).figures().deviceNanos() > 0);
+    }
 }
