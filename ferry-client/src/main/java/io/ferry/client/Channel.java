@@ -154,9 +154,9 @@ final class Channel {
         if (b != null) {
             throw b == closedHere ? b : restartedOr(b);
         }
-        if (region.hostEpoch() != epoch) {
-            throw fail(restartedOr(new FerryException(Status.SESSION_CLOSED, "the host stopped (its epoch is "
-                    + "cleared): this session's objects are lost; connect again once the host is back")));
+        long hostEpoch = region.hostEpoch();
+        if (hostEpoch != epoch && hostEpoch != 0) {
+            throw restartedOr(null); // a new host serves the region (or it was reset): the session is gone
         }
         if (region.connectAck() != nonce) {
             // A newer session of this guest owns the rings now (or the host ended ours): writing would corrupt it.
@@ -340,9 +340,7 @@ final class Channel {
             fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region " + region.path()
                     + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms"));
         } else if (region.connectAck() != nonce) {
-            fail(new FerryException(Status.SESSION_CLOSED, hostEpoch == 0 ? "the host stopped (its epoch is "
-                    + "cleared): this session's objects are lost; connect again once the host is back"
-                    : "the host ended this session"));
+            fail(new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
         }
     }
 

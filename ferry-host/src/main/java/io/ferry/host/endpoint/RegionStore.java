@@ -38,6 +38,14 @@ public final class RegionStore implements AutoCloseable {
     private final Map<String, Region> regions = new ConcurrentHashMap<>();
     private final Map<String, HostConfig.GuestConfig> guests = new ConcurrentHashMap<>();
     private FdKeeper keeper;
+    /**
+     * Hands memfds to the keeper and drops them, in order, off the caller's thread: the first hand-over starts the fd
+     * holder (a JVM, seconds on a loaded machine), which must not hold up a guest's start. A guest's next
+     * {@link #open} waits for what is pending for it; {@link #close} waits for everything.
+     */
+    private final java.util.concurrent.ExecutorService keeping = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true).name("ferry-region-keeper").unstarted(r));
+    private final Map<String, java.util.concurrent.Future<?>> pending = new ConcurrentHashMap<>();
 
     public RegionStore(HostConfig config) {
         this.config = config;
@@ -102,6 +110,7 @@ public final class RegionStore implements AutoCloseable {
             r = RegionReuse.file(regionFile(config.regionDir(), g.name()), g.name(), layout, configured, credential);
         } else {
             FdKeeper k = keeperNow();
+            awaitPending(g.name());
             int held;
             try {
                 held = k.take(keptName(g.name()));
@@ -111,12 +120,14 @@ public final class RegionStore implements AutoCloseable {
                 held = -1;
             }
             r = RegionReuse.sealed(held, g.name(), layout, configured, credential);
-            try {
-                k.keep(keptName(g.name()), r.region().fd());
-            } catch (IOException e) {
-                LOG.warning("guest " + g.name() + ": " + k.describe() + " did not take its region (" + e.getMessage()
-                        + "); it will not survive a restart of this host");
-            }
+            int copy = io.ferry.channel.os.Memfd.dup(r.region().fd()); // the keeper's, whatever becomes of the region
+            later(g.name(), () -> {
+                try {
+                    k.keep(keptName(g.name()), copy);
+                } finally {
+                    io.ferry.channel.os.Memfd.closeQuietly(copy);
+                }
+            }, k.describe() + " did not take its region; it will not survive a restart of this host");
         }
         Region region = r.region();
         region.hostEpoch(epoch);
@@ -154,7 +165,8 @@ public final class RegionStore implements AutoCloseable {
             if (g.region() == HostConfig.RegionKind.FILE) {
                 Files.deleteIfExists(regionFile(config.regionDir(), name)); // unlink never follows a link
             } else {
-                keeperNow().drop(keptName(name));
+                FdKeeper k = keeperNow();
+                later(name, () -> k.drop(keptName(name)), "could not drop its region from " + k.describe());
             }
         } catch (IOException e) {
             LOG.warning("guest " + name + ": could not discard its region: " + e.getMessage());
@@ -180,11 +192,49 @@ public final class RegionStore implements AutoCloseable {
         return region;
     }
 
-    /** Releases (keeps) every region still open and lets the keeper go. */
+    private interface KeeperCall {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code call} on the keeping thread, after what is pending; a failure is logged with {@code failed}. */
+    private void later(String name, KeeperCall call, String failed) {
+        pending.put(name, keeping.submit(() -> {
+            try {
+                call.run();
+            } catch (IOException | RuntimeException e) {
+                LOG.warning("guest " + name + ": " + failed + " (" + e.getMessage() + ")");
+            }
+        }));
+    }
+
+    /** Waits (at most 30 s) for what the keeping thread has pending for {@code name}. */
+    private void awaitPending(String name) {
+        java.util.concurrent.Future<?> f = pending.remove(name);
+        if (f != null) {
+            try {
+                f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.warning("guest " + name + ": its region's keeper did not answer in time: " + e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Releases (keeps) every region still open, waits until the keeper has them, and lets the keeper go. */
     @Override
     public synchronized void close() {
         for (String name : regions.keySet()) {
             release(name, false);
+        }
+        keeping.shutdown();
+        try {
+            if (!keeping.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.warning("the region keeper did not finish within 30 s; regions not yet handed over are lost at "
+                        + "exit");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         if (keeper != null) {
             keeper.close();
