@@ -268,6 +268,29 @@ static int cpl_poll(ferry_conn *c, uint64_t want, int want_op, ferry_reply *repl
     return result;
 }
 
+/* A new host instance serves the region (or the guest's region was reset): another nonzero epoch than the one our
+ * session was accepted under. The session and every object of it are gone: the restart error replaces whatever
+ * ended the session before (the host's heartbeat standing still while it was down, its closing notice), so the
+ * next call says what happened. Returns SESSION_CLOSED when so, else 0. */
+static int note_restart(ferry_conn *c) {
+    uint64_t e = ferry_load64(c->r.base + FERRY_HDR_HOST_EPOCH_OFFSET);
+    if (e == c->epoch || e == 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&c->state_lock);
+    if (!c->restart_noted) {
+        c->restart_noted = 1;
+        snprintf(c->broken_why, sizeof c->broken_why, "the host restarted (epoch %llx, was %llx; or the guest's "
+                 "region was reset): this session's objects are lost; connect again (restart the application: "
+                 "the OpenCL driver connects once per process)", (unsigned long long) e,
+                 (unsigned long long) c->epoch);
+        atomic_store_explicit(&c->broken, FERRY_STATUS_SESSION_CLOSED, memory_order_release);
+        ferry_log("the session of guest '%s' is over: %s", c->r.guest, c->broken_why);
+    }
+    pthread_mutex_unlock(&c->state_lock);
+    return FERRY_STATUS_SESSION_CLOSED;
+}
+
 /* The host ended our session (CONNECT_ACK is no longer our nonce): read its closing notice if we may consume the
  * completion ring now (have_sync: the caller holds sync_lock), else say so plainly. */
 static int session_ended(ferry_conn *c, int have_sync) {
@@ -293,7 +316,11 @@ static void live_init(ferry_conn *c, liveness *l) {
 }
 
 static int live_check(ferry_conn *c, liveness *l, int have_sync) {
-    int st = broken_status(c);
+    int st = note_restart(c);
+    if (st != 0) {
+        return st;
+    }
+    st = broken_status(c);
     if (st != 0) {
         return st;
     }
@@ -461,6 +488,7 @@ static int send_record(ferry_conn *c, int op, uint32_t flags, const uint64_t *ar
                  (unsigned long long) c->r.cmd.max_record);
         return FERRY_STATUS_INVALID_ARGUMENT;
     }
+    note_restart(c);
     int st = broken_status(c);
     if (st == 0 && ferry_load64(c->r.words + FERRY_LANE_CONNECT_ACK_OFFSET) != c->nonce) {
         st = session_ended(c, 0);   /* a newer session owns the rings now: writing would corrupt it */
@@ -661,6 +689,12 @@ static void *beat_main(void *arg) {
     while (!c->beat_stop) {
         if (broken_status(c) == 0) {
             ferry_store64(c->r.words + FERRY_LANE_GUEST_HEARTBEAT_OFFSET, ++beat);
+            pthread_mutex_unlock(&c->beat_lock);
+            int restarted = note_restart(c);
+            pthread_mutex_lock(&c->beat_lock);
+            if (restarted != 0) {
+                continue;   /* the session is over (broken is set): the next turn only waits */
+            }
             uint64_t now = ferry_now_ns();
             uint64_t host = ferry_load64(c->r.base + FERRY_HDR_HOST_HEARTBEAT_OFFSET);
             if (host != c->seen_host_beat) {
@@ -862,6 +896,7 @@ static int handshake(ferry_conn *c, char *err, size_t n) {
     c->unpublished = 0;
     c->seq = 0;
     c->session_id = ferry_load64(r->words + FERRY_LANE_SESSION_ID_OFFSET);
+    c->epoch = ferry_load64(r->base + FERRY_HDR_HOST_EPOCH_OFFSET);
     return 0;
 }
 

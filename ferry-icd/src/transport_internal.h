@@ -50,6 +50,8 @@ struct ferry_conn {
     ferry_region r;
     pid_t pid;
     uint64_t nonce;
+    uint64_t epoch;             /* the host's epoch when our session was accepted (docs/protocol.md, epochs) */
+    int restart_noted;          /* state_lock: the restart error replaced whatever ended the session */
     uint64_t session_id;
     uint32_t devices;
 

@@ -79,6 +79,11 @@ public final class Region implements AutoCloseable {
         this(path, -1, arena, segment, header);
     }
 
+    /** A region mapped by {@link RegionReuse}: owns {@code fd} (or -1) and {@code arena}. */
+    static Region mapped(Path path, int fd, Arena arena, MemorySegment segment, RegionHeader header) {
+        return new Region(path, fd, arena, segment, header);
+    }
+
     private Region(Path path, int fd, Arena arena, MemorySegment segment, RegionHeader header) {
         this(path, new Mapping(fd, arena), segment, header, 0, new Region[header.laneCount()]);
     }

@@ -20,10 +20,14 @@ final class HostCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
     Path config;
 
+    @Option(names = "--discard-regions", description = "remove every region when the host stops (by default they "
+            + "are kept, so that guests and VMs reconnect to the next start; a removed guest's region goes anyway)")
+    boolean discardRegions;
+
     @Override
     public Integer call() throws Exception {
         Path file = configPath(config);
-        HostConfig cfg = HostConfig.load(file);
+        HostConfig cfg = HostConfig.load(file).withDiscardRegions(discardRegions);
         if (cfg.guests().isEmpty()) {
             System.err.println("ferry host: " + file + " lists no guests yet; ./ferry guest add NAME -c " + file
                     + " adds one to this host while it runs");
@@ -43,6 +47,15 @@ final class HostCommand implements Callable<Integer> {
                 teeToClose.close();
             }
         }, "ferry-shutdown"));
+        // SIGTERM (systemd's stop) and SIGINT (Ctrl-C): stop cleanly, then return 0 from here. Left to the JVM,
+        // a signal runs the shutdown hook and exits with 128+15, which systemd counts as a failure.
+        for (String name : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), sig -> {
+                System.err.println("ferry host: SIG" + sig.getName() + ": stopping (regions kept"
+                        + (discardRegions ? ", then removed: --discard-regions" : " for the next start") + ")");
+                Thread.ofPlatform().name("ferry-stop").start(host::close);
+            });
+        }
         System.err.println("ferry host: serving " + cfg.guests().size() + " guest(s); guests get their regions on "
                 + cfg.guestSocket() + " (file regions in " + cfg.regionDir() + "); stop with Ctrl-C or SIGTERM; "
                 + "SIGHUP or ./ferry guest add|remove apply changes of " + file + " at once");
@@ -51,7 +64,8 @@ final class HostCommand implements Callable<Integer> {
             System.err.println("ferry host: dashboard " + url + "/ , Prometheus metrics " + url + "/metrics, status "
                     + url + "/api/status (docs/metrics.md)");
         }
-        host.awaitTermination();
+        host.awaitTermination(); // the TEE service is closed by the shutdown hook as the JVM exits
+        System.err.println("ferry host: stopped cleanly");
         return 0;
     }
 

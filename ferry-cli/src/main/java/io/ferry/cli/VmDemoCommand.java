@@ -60,6 +60,11 @@ public final class VmDemoCommand implements Callable<Integer> {
             + " take the doorbell's interrupts through vfio-pci and naps (shows the fallback)")
     boolean noIommu;
 
+    @Option(names = "--restart-host", description = "restart the host under the running VM once the workloads "
+            + "verified; the guest runs them again without a reboot (the region becomes a file as ivshmem-plain, "
+            + "no doorbells: docs/vm.md, \"When the host restarts\")")
+    boolean restartHost;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -69,6 +74,9 @@ public final class VmDemoCommand implements Callable<Integer> {
             VmRun.Options o = new VmRun.Options(cacheDir != null ? cacheDir : defaults.cacheDir(), workloads, small,
                     accel.toLowerCase(Locale.ROOT), Duration.ofSeconds(timeoutSeconds), defaults.kvmStall(), cpus,
                     defaults.memoryMiB(), verbose, bench, !noIommu);
+            if (restartHost) {
+                o = o.withRestart();
+            }
             r = VmRun.run(o, out);
         } catch (VmException | IllegalArgumentException e) {
             out.println("vm-demo: " + e.getMessage());

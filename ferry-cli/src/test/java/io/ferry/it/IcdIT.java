@@ -1,11 +1,14 @@
 package io.ferry.it;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ferry.host.FerryHost;
+import io.ferry.host.compute.Devices;
+import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -148,6 +151,75 @@ class IcdIT {
             assertEquals(0, r.exit, "quota failed:\n" + r.output);
             assertTrue(r.output.contains("device memory quota") && r.output.contains("limit 1048576"),
                     "FERRY_LOG=1 did not print the host's quota message:\n" + r.output);
+        }
+    }
+
+    /**
+     * The host restarts under a program holding a context, a queue and a buffer (stopped, then started with the same
+     * config: the region reopened in place, a new epoch): its next calls answer OpenCL errors and, with
+     * {@code FERRY_LOG=1}, the ICD says the host restarted and the session's objects are lost.
+     */
+    @Test
+    void aRestartedHostGivesOpenClErrorsAndSaysSo() throws Exception {
+        Path dir = Hosts.newDir();
+        HostConfig cfg = new HostConfig(dir, false, List.of(),
+                List.of(new HostConfig.GuestConfig("rs", 16L << 20).withLanes(1)));
+        Devices devices = Devices.discover(List.of());
+        FerryHost first = FerryHost.start(cfg, devices);
+        FerryHost second = null;
+        Process p = null;
+        Path errors = Files.createTempFile("ferry-icd-restarted", ".stderr");
+        try {
+            Path secretFile = secretFile(dir, first, "rs");
+            ProcessBuilder pb = new ProcessBuilder(BUILD.resolve("tests/errors/restarted_host").toString())
+                    .redirectError(errors.toFile());
+            environment(pb, guestEnv(first, "rs", secretFile));
+            p = pb.start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            Process started = p;
+            String ready = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return out.readLine();
+                } catch (IOException e) {
+                    return null;
+                }
+            }).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            assertEquals("ready", ready, () -> "restarted_host did not get ready:\n" + uncheckedText(errors));
+            first.close();
+            second = FerryHost.start(cfg, devices);
+            assertArrayEquals(first.secret("rs"), second.secret("rs"), "no configured secret: the credential is kept");
+            try (Writer in = started.outputWriter()) {
+                in.write("go\n");
+            }
+            StringBuilder rest = new StringBuilder();
+            CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> out.lines().forEach(
+                    l -> rest.append(l).append('\n')));
+            boolean ended = p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            reader.get(10, TimeUnit.SECONDS);
+            String output = rest + text(errors);
+            assertTrue(ended, "restarted_host did not end:\n" + output);
+            assertEquals(0, p.exitValue(), "restarted_host:\n" + output);
+            assertTrue(output.contains("the host restarted (epoch") && output.contains("this session's objects are "
+                    + "lost; connect again"), "FERRY_LOG=1 did not print the restart error:\n" + output);
+        } finally {
+            if (p != null && p.isAlive()) {
+                p.destroyForcibly();
+            }
+            first.close();
+            if (second != null) {
+                second.close();
+            }
+            devices.close();
+            Files.deleteIfExists(errors);
+            Hosts.deleteTree(dir);
+        }
+    }
+
+    private static String uncheckedText(Path file) {
+        try {
+            return text(file);
+        } catch (IOException e) {
+            return "(" + e + ")";
         }
     }
 

@@ -28,6 +28,13 @@ import java.util.function.Consumer;
  * {@link #HOST_TIMEOUT_NANOS} the channel is marked broken and this and every later call fails with
  * {@link Status#HOST_UNAVAILABLE}. If the host ends the session (CONNECT_ACK no longer holds our nonce), calls fail
  * with the host's reason.
+ *
+ * <p>Host restarts: the channel remembers the host's epoch at connect. Once the region shows another nonzero epoch
+ * (a new host instance, or the guest's region reset), the session and every object of it are gone: the next call
+ * fails with {@link Status#SESSION_CLOSED} and "the host restarted (epoch …): this session's objects are lost;
+ * connect again" ({@link Ferry#reconnect()} connects again on the same region). While no host runs (the heartbeat
+ * stands still) calls fail with {@link Status#HOST_UNAVAILABLE} as before; once a host is back they fail with the
+ * restart message.
  */
 final class Channel {
     static final long HOST_TIMEOUT_NANOS = 1_000_000_000L;
@@ -36,6 +43,8 @@ final class Channel {
     private final SpscRing commands;
     private final SpscRing completions;
     private final long nonce;
+    /** The host's epoch when this session was accepted. */
+    private final long epoch;
     private final ReentrantLock sendLock = new ReentrantLock();
     private final ReentrantLock syncLock = new ReentrantLock();
     private final Reader reader = new Reader();
@@ -57,6 +66,7 @@ final class Channel {
         this.commands = region.commandRing();
         this.completions = region.completionRing();
         this.nonce = nonce;
+        this.epoch = region.hostEpoch();
         this.answerIdle = RingIdleStrategy.forAnswers(completions);
         this.deviceIdle = RingIdleStrategy.forDeviceWork(completions);
     }
@@ -142,7 +152,11 @@ final class Channel {
                                              boolean publish, Consumer<? super V> args) {
         FerryException b = broken;
         if (b != null) {
-            throw b;
+            throw b == closedHere ? b : restartedOr(b);
+        }
+        long hostEpoch = region.hostEpoch();
+        if (hostEpoch != epoch && hostEpoch != 0) {
+            throw restartedOr(null); // a new host serves the region (or it was reset): the session is gone
         }
         if (region.connectAck() != nonce) {
             // A newer session of this guest owns the rings now (or the host ended ours): writing would corrupt it.
@@ -276,6 +290,20 @@ final class Channel {
         };
     }
 
+    /**
+     * The restart error when the region shows another host's epoch (a new host serves it now, or it was reset), else
+     * {@code otherwise}: a session that ended because the host went away reads as a restart once the host is back.
+     */
+    private FerryException restartedOr(FerryException otherwise) {
+        long now = region.hostEpoch();
+        if (now == epoch || now == 0) {
+            return otherwise;
+        }
+        return fail(new FerryException(Status.SESSION_CLOSED, "the host restarted (epoch " + Long.toHexString(now)
+                + ", was " + Long.toHexString(epoch) + "; or the guest's region was reset): this session's objects "
+                + "are lost; connect again (Ferry.reconnect() keeps the region's mapping)"));
+    }
+
     private FerryException fail(FerryException e) {
         broken = e;
         return e;
@@ -284,8 +312,10 @@ final class Channel {
     /** Marks the channel closed by the guest. */
     void closed() {
         Heartbeat.unregister(this);
-        broken = new FerryException(Status.SESSION_CLOSED, "the connection was closed");
+        broken = closedHere;
     }
+
+    private final FerryException closedHere = new FerryException(Status.SESSION_CLOSED, "the connection was closed");
 
     void startHeartbeat() {
         seenHostBeat = region.hostHeartbeat();
@@ -300,7 +330,10 @@ final class Channel {
         }
         region.guestHeartbeat(value);
         long hostBeat = region.hostHeartbeat();
-        if (hostBeat != seenHostBeat) {
+        long hostEpoch = region.hostEpoch();
+        if (hostEpoch != epoch && hostEpoch != 0) {
+            restartedOr(null); // a new host, or the region reset: the session is gone
+        } else if (hostBeat != seenHostBeat) {
             seenHostBeat = hostBeat;
             seenHostBeatAt = now;
         } else if (now - seenHostBeatAt > HOST_TIMEOUT_NANOS) {
@@ -323,6 +356,10 @@ final class Channel {
                 return;
             }
             lastCheck = t;
+            long e = region.hostEpoch();
+            if (e != epoch && e != 0) {
+                throw restartedOr(null);
+            }
             if (region.connectAck() != nonce) {
                 // Drain a closing notice if the host left one.
                 try {

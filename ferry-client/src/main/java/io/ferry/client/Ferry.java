@@ -2,9 +2,6 @@ package io.ferry.client;
 
 import io.ferry.protocol.Calls;
 import io.ferry.channel.BackoffIdleStrategy;
-import io.ferry.channel.HandoverDescriptor;
-import io.ferry.channel.os.Memfd;
-import io.ferry.channel.os.UnixSocket;
 import io.ferry.channel.Handshake;
 import io.ferry.channel.LaneClaims;
 import io.ferry.channel.Region;
@@ -17,11 +14,8 @@ import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -76,6 +70,8 @@ public final class Ferry implements AutoCloseable {
     private final AtomicLong handles = new AtomicLong();
     private final Lifetimes lifetimes = new Lifetimes();
     private volatile boolean closed;
+    /** Whether {@link #close()} unmapped the region (a closed connection that was not may still {@link #reconnect()}). */
+    private volatile boolean unmapped;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
 
@@ -114,47 +110,7 @@ public final class Ferry implements AutoCloseable {
      *                        answers on the socket
      */
     public static Ferry connect(Path socket, String guest, byte[] secret) {
-        if (secret == null || secret.length != HandoverDescriptor.SECRET_LENGTH) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "the secret of guest '" + guest + "' must be "
-                    + HandoverDescriptor.SECRET_LENGTH + " bytes, not " + (secret == null ? "missing" : secret.length)
-                    + "; use the value ./ferry guest add printed");
-        }
-        byte[] request;
-        try {
-            request = HandoverDescriptor.request(guest, secret);
-        } catch (IllegalArgumentException e) {
-            throw new FerryException(Status.INVALID_ARGUMENT, e.getMessage());
-        }
-        int fd;
-        try (UnixSocket s = UnixSocket.connect(socket)) {
-            s.timeouts(Duration.ofNanos(CONNECT_TIMEOUT_NANOS), Duration.ofNanos(CONNECT_TIMEOUT_NANOS));
-            s.send(request, -1);
-            byte[] header = new byte[HandoverDescriptor.REPLY_HEADER_SIZE];
-            int[] received = new int[1];
-            s.receiveFully(header, received);
-            fd = received[0];
-            HandoverDescriptor.Reply reply = HandoverDescriptor.readReply(header);
-            String message = "";
-            if (reply.problem() == null && reply.messageLength() > 0) {
-                byte[] m = new byte[reply.messageLength()];
-                s.receiveFully(m, null);
-                message = new String(m, java.nio.charset.StandardCharsets.UTF_8);
-            }
-            if (reply.problem() != null || reply.status() != Status.OK.code() || fd < 0) {
-                if (fd >= 0) {
-                    Memfd.closeQuietly(fd);
-                }
-                Status st = reply.problem() != null ? Status.PROTOCOL_VIOLATION : Status.of(reply.status());
-                throw new FerryException(st == Status.OK ? Status.PROTOCOL_VIOLATION : st,
-                        "the host at " + socket + " refused guest '" + guest + "': "
-                                + (reply.problem() != null ? reply.problem()
-                                : fd < 0 && reply.status() == Status.OK.code() ? "no region descriptor came" : message));
-            }
-        } catch (java.io.IOException e) {
-            throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
-                    + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
-                    + "(./ferry host) with this 'socket:'?");
-        }
+        int fd = HostConnect.regionFd(socket, guest, secret);
         Region region;
         try {
             region = Region.openFd(fd);
@@ -171,28 +127,7 @@ public final class Ferry implements AutoCloseable {
      * @throws FerryException NOT_CONFIGURED, naming both variables, when neither is set
      */
     public static byte[] secretFromEnvironment(String guest) {
-        String text = System.getenv("FERRY_SECRET");
-        String file = System.getenv("FERRY_SECRET_FILE");
-        try {
-            if (text != null && !text.isBlank()) {
-                return Base64.getDecoder().decode(text.strip());
-            }
-            if (file != null && !file.isBlank()) {
-                byte[] raw = Files.readAllBytes(Path.of(file));
-                if (raw.length == HandoverDescriptor.SECRET_LENGTH) {
-                    return raw;
-                }
-                return Base64.getDecoder().decode(new String(raw, java.nio.charset.StandardCharsets.US_ASCII).strip());
-            }
-        } catch (IllegalArgumentException e) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "the secret for guest '" + guest + "' in "
-                    + (text != null && !text.isBlank() ? "FERRY_SECRET" : "FERRY_SECRET_FILE " + file)
-                    + " is not base64: use the value ./ferry guest add printed");
-        } catch (java.io.IOException e) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE " + file + ": " + e);
-        }
-        throw new FerryException(Status.NOT_CONFIGURED, "no secret for guest '" + guest
-                + "': set FERRY_SECRET or FERRY_SECRET_FILE (./ferry guest add prints it)");
+        return HostConnect.secretFromEnvironment(guest);
     }
 
     /**
@@ -210,13 +145,20 @@ public final class Ferry implements AutoCloseable {
     }
 
     private static Ferry connect(Region whole) {
+        return connect(whole, false);
+    }
+
+    /** Claims a lane of {@code whole} and connects on it; on failure unmaps it unless {@code keepMapping}. */
+    static Ferry connect(Region whole, boolean keepMapping) {
         Channel channel = null;
         long pid = ProcessHandle.current().pid();
         Region region;
         try {
             region = LaneClaims.claim(whole, pid);
         } catch (RegionException e) {
-            whole.close();
+            if (!keepMapping) {
+                whole.close();
+            }
             // every lane is busy: the message names the holders and the fix (not the objects quota's hint)
             throw new FerryException(e.status(), e.getMessage(), null, false);
         }
@@ -246,7 +188,9 @@ public final class Ferry implements AutoCloseable {
                 channel.closed();
             }
             LaneClaims.release(region, pid);
-            region.close();
+            if (!keepMapping) {
+                region.close();
+            }
             throw e;
         }
     }
@@ -458,7 +402,37 @@ public final class Ferry implements AutoCloseable {
 
     /** Ends the session: the host releases every object of this guest. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        end();
+        if (!unmapped) {
+            unmapped = true;
+            region.close();
+            VmInterrupts vm = vmInterrupts;
+            if (vm != null) {
+                vm.close(); // after the region: closing the VFIO device may turn its BAR2 off
+            }
+        }
+    }
+
+    /**
+     * Connects again on the same region, without a new descriptor or mapping: for a guest whose host restarted
+     * (its calls fail with "the host restarted … connect again"), a process guest through its still-mapped memfd or
+     * file, a VM through its BAR. This connection is closed (its objects were lost with the old host); the new one
+     * starts with none. See docs/client.md, "When the host restarts".
+     *
+     * @throws FerryException as {@link #connect(Path)}: HOST_UNAVAILABLE while no host serves the region yet (the
+     *                        mapping is kept: call reconnect() again later)
+     */
+    public synchronized Ferry reconnect() {
+        end();
+        Ferry f = HostConnect.reconnect(this, !unmapped);
+        unmapped = true; // the mapping (and the VM's interrupts) are the new connection's now: close() leaves them
+        vmInterrupts = null;
+        return f;
+    }
+
+    /** Ends this connection's session (GOODBYE where the host still serves it), once. */
+    private void end() {
         if (closed) {
             return;
         }
@@ -470,11 +444,7 @@ public final class Ferry implements AutoCloseable {
             // The host is gone or ended the session already: nothing left to release there.
         } finally {
             channel.closed();
-            region.close();
-            VmInterrupts vm = vmInterrupts;
-            if (vm != null) {
-                vm.close(); // after the region: closing the VFIO device may turn its BAR2 off
-            }
+            LaneClaims.release(region, ProcessHandle.current().pid()); // a claim the host did not free (gone)
         }
     }
 

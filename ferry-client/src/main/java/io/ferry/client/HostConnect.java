@@ -1,12 +1,36 @@
 package io.ferry.client;
 
 import io.ferry.protocol.Status;
+import io.ferry.channel.HandoverDescriptor;
+import io.ferry.channel.os.Memfd;
+import io.ferry.channel.os.UnixSocket;
 import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Base64;
 import java.nio.file.Path;
 
 /** {@link Ferry#connect(HostAddress, String)}: each form of a host address to the connect that serves it. */
 final class HostConnect {
     private HostConnect() {
+    }
+
+    /**
+     * {@link Ferry#reconnect()}: a new connection on the mapping of {@code old}, whose session has ended; {@code
+     * mapped} false when {@code old} was closed (its mapping is gone and nothing can be reused).
+     */
+    static Ferry reconnect(Ferry old, boolean mapped) {
+        if (!mapped) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "this connection was closed (its region unmapped): "
+                    + "connect anew (Ferry.connect) rather than reconnect()");
+        }
+        VmInterrupts vm = old.vmInterrupts();
+        Ferry f = Ferry.connect(old.region().lane(0), true);
+        if (vm != null) {
+            // The device's interrupts serve lane 0 (docs/vm.md); another lane naps.
+            f.vmInterrupts(f.lane() == 0 ? vm : VmInterrupts.naps(f.region(), "lane " + f.lane()
+                    + ": the device's interrupts serve lane 0"));
+        }
+        return f;
     }
 
     static Ferry connect(HostAddress host, String guest) {
@@ -47,5 +71,77 @@ final class HostConnect {
                     + "(is the host running, with this region directory?) [" + where(r) + "]");
         }
         return file;
+    }
+
+    /** {@link Ferry#secretFromEnvironment}. */
+    static byte[] secretFromEnvironment(String guest) {
+        String text = System.getenv("FERRY_SECRET");
+        String file = System.getenv("FERRY_SECRET_FILE");
+        try {
+            if (text != null && !text.isBlank()) {
+                return Base64.getDecoder().decode(text.strip());
+            }
+            if (file != null && !file.isBlank()) {
+                byte[] raw = Files.readAllBytes(Path.of(file));
+                if (raw.length == HandoverDescriptor.SECRET_LENGTH) {
+                    return raw;
+                }
+                return Base64.getDecoder().decode(new String(raw, java.nio.charset.StandardCharsets.US_ASCII).strip());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "the secret for guest '" + guest + "' in "
+                    + (text != null && !text.isBlank() ? "FERRY_SECRET" : "FERRY_SECRET_FILE " + file)
+                    + " is not base64: use the value ./ferry guest add printed");
+        } catch (java.io.IOException e) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE " + file + ": " + e);
+        }
+        throw new FerryException(Status.NOT_CONFIGURED, "no secret for guest '" + guest
+                + "': set FERRY_SECRET or FERRY_SECRET_FILE (./ferry guest add prints it)");
+    }
+
+    /** {@link Ferry#connect(Path, String, byte[])}: the region's memfd from the guest socket, the secret proven. */
+    static int regionFd(Path socket, String guest, byte[] secret) {
+        if (secret == null || secret.length != HandoverDescriptor.SECRET_LENGTH) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "the secret of guest '" + guest + "' must be "
+                    + HandoverDescriptor.SECRET_LENGTH + " bytes, not " + (secret == null ? "missing" : secret.length)
+                    + "; use the value ./ferry guest add printed");
+        }
+        byte[] request;
+        try {
+            request = HandoverDescriptor.request(guest, secret);
+        } catch (IllegalArgumentException e) {
+            throw new FerryException(Status.INVALID_ARGUMENT, e.getMessage());
+        }
+        int fd;
+        try (UnixSocket s = UnixSocket.connect(socket)) {
+            s.timeouts(Duration.ofNanos(Ferry.CONNECT_TIMEOUT_NANOS), Duration.ofNanos(Ferry.CONNECT_TIMEOUT_NANOS));
+            s.send(request, -1);
+            byte[] header = new byte[HandoverDescriptor.REPLY_HEADER_SIZE];
+            int[] received = new int[1];
+            s.receiveFully(header, received);
+            fd = received[0];
+            HandoverDescriptor.Reply reply = HandoverDescriptor.readReply(header);
+            String message = "";
+            if (reply.problem() == null && reply.messageLength() > 0) {
+                byte[] m = new byte[reply.messageLength()];
+                s.receiveFully(m, null);
+                message = new String(m, java.nio.charset.StandardCharsets.UTF_8);
+            }
+            if (reply.problem() != null || reply.status() != Status.OK.code() || fd < 0) {
+                if (fd >= 0) {
+                    Memfd.closeQuietly(fd);
+                }
+                Status st = reply.problem() != null ? Status.PROTOCOL_VIOLATION : Status.of(reply.status());
+                throw new FerryException(st == Status.OK ? Status.PROTOCOL_VIOLATION : st,
+                        "the host at " + socket + " refused guest '" + guest + "': "
+                                + (reply.problem() != null ? reply.problem()
+                                : fd < 0 && reply.status() == Status.OK.code() ? "no region descriptor came" : message));
+            }
+        } catch (java.io.IOException e) {
+            throw new FerryException(Status.HOST_UNAVAILABLE, "cannot get the region of guest '" + guest
+                    + "' from the guest socket " + socket + ": " + e.getMessage() + "; is the host running "
+                    + "(./ferry host) with this 'socket:'?");
+        }
+        return fd;
     }
 }

@@ -142,8 +142,10 @@ public final class FerryHost implements AutoCloseable {
      * lanes, its ivshmem server, its offer on the guest socket. On failure nothing of it is left.
      */
     private GuestLanes startGuest(HostConfig.GuestConfig g) throws IOException {
-        byte[] credential = g.secret() != null ? g.secret() : HostConfig.newSecret();
-        Region region = regions.open(g, credential);
+        // Reopened where the previous host left it (a guest without a configured secret keeps the credential its
+        // region holds, so connected guests' HELLOs still pass), else made anew (docs/protocol.md §3.3).
+        Region region = regions.open(g, g.secret() != null ? g.secret() : HostConfig.newSecret());
+        byte[] credential = region.credential();
         long tenant = tenants.incrementAndGet();
         IvshmemServer server = null;
         try {
@@ -171,7 +173,7 @@ public final class FerryHost implements AutoCloseable {
             for (DeviceDispatch d : dispatches.values()) {
                 d.removeTenant(tenant);
             }
-            regions.release(g.name(), true);
+            regions.release(g.name(), false); // kept: a start that failed must not destroy a region a VM maps
             throw e;
         }
     }
@@ -473,16 +475,16 @@ public final class FerryHost implements AutoCloseable {
                 s.lanes.stop("host shutting down"); // every guest's lanes at once, then each is waited for
             }
             for (Guests.Served s : List.copyOf(live.all())) {
-                stopGuest(s.name(), false);
+                stopGuest(s.name(), config.discardRegions());
             }
-            if (!config.keepRegions()) {
-                try {
-                    Files.deleteIfExists(workerDir(config));
-                } catch (IOException ex) {
-                    LOG.fine("worker directory not removed: " + ex.getMessage());
-                }
+            regions.close(); // a start that failed half-way: the regions it opened are kept, unmapped
+            try {
+                Files.deleteIfExists(workerDir(config));
+            } catch (IOException ex) {
+                LOG.fine("worker directory not removed: " + ex.getMessage());
             }
-            LOG.info("host stopped" + (config.keepRegions() ? " (regions kept)" : ", regions removed"));
+            LOG.info("host stopped" + (config.discardRegions() ? ", regions removed (--discard-regions)"
+                    : " (regions kept for the next start: guests reconnect)"));
             stopped.countDown();
         }
     }

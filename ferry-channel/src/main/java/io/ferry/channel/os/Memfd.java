@@ -67,6 +67,11 @@ public final class Memfd {
         fcntl(fd, Libc.F_ADD_SEALS, seals, "fcntl(fd " + fd + ", F_ADD_SEALS, 0x" + Integer.toHexString(seals) + ")");
     }
 
+    /** A new descriptor (close-on-exec) of the open file behind {@code fd}; the caller closes it. */
+    public static int dup(int fd) throws ErrnoException {
+        return fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3, "fcntl(fd " + fd + ", F_DUPFD_CLOEXEC)");
+    }
+
     /** The seals of the file behind {@code fd}. */
     public static int seals(int fd) throws ErrnoException {
         return fcntl(fd, Libc.F_GET_SEALS, 0, "fcntl(fd " + fd + ", F_GET_SEALS)");

@@ -333,10 +333,89 @@ public final class UnixSocket implements AutoCloseable {
         }
     }
 
-    private static int socket() throws ErrnoException {
+    /**
+     * Sends one datagram to the {@code AF_UNIX} datagram socket at {@code address} (a path, or {@code @name} for an
+     * abstract socket, as systemd's {@code NOTIFY_SOCKET} gives it), with {@code passFd} attached when not negative.
+     */
+    public static void sendDatagram(String address, byte[] data, int passFd) throws IOException {
+        int s = socket(SOCK_DGRAM);
+        try (UnixSocket socket = new UnixSocket(s); Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = address.startsWith("@") ? abstractAddress(arena, address.substring(1))
+                    : address(arena, Path.of(address));
+            MemorySegment state = Libc.callState(arena);
+            MemorySegment buf = arena.allocate(Math.max(1, data.length));
+            MemorySegment.copy(data, 0, buf, ValueLayout.JAVA_BYTE, 0, data.length);
+            MemorySegment iov = arena.allocate(IOVEC_SIZE, 8);
+            iov.set(ValueLayout.ADDRESS, 0, buf);
+            iov.set(ValueLayout.JAVA_LONG, 8, data.length);
+            MemorySegment msg = arena.allocate(MSGHDR_SIZE, 8);
+            msg.set(ValueLayout.ADDRESS, 0, addr);
+            msg.set(ValueLayout.JAVA_INT, 8, (int) addr.byteSize());
+            msg.set(ValueLayout.ADDRESS, 16, iov);
+            msg.set(ValueLayout.JAVA_LONG, 24, 1);
+            if (passFd >= 0) {
+                MemorySegment control = arena.allocate(CMSG_SPACE_ONE_FD, 8);
+                control.set(ValueLayout.JAVA_LONG, 0, CMSG_LEN_ONE_FD);
+                control.set(ValueLayout.JAVA_INT, 8, Libc.SOL_SOCKET);
+                control.set(ValueLayout.JAVA_INT, 12, Libc.SCM_RIGHTS);
+                control.set(ValueLayout.JAVA_INT, 16, passFd);
+                msg.set(ValueLayout.ADDRESS, 32, control);
+                msg.set(ValueLayout.JAVA_LONG, 40, CMSG_SPACE_ONE_FD);
+            }
+            long n;
+            do {
+                n = (long) Libc.SENDMSG.invokeExact(state, socket.fd(), msg, Libc.MSG_NOSIGNAL);
+            } while (n < 0 && Libc.errno(state) == Libc.EINTR);
+            if (n < 0) {
+                throw Libc.fail("sendmsg(" + address + ")", state);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+    }
+
+    /** A datagram socket bound at {@code path} (tests: the receiving end of {@link #sendDatagram}). */
+    public static UnixSocket bindDatagram(Path path) throws IOException {
+        int s = socket(SOCK_DGRAM);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Libc.callState(arena);
-            int s = (int) Libc.SOCKET.invokeExact(state, Libc.AF_UNIX, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            MemorySegment addr = address(arena, path);
+            if ((int) Libc.BIND.invokeExact(state, s, addr, (int) addr.byteSize()) != 0) {
+                throw Libc.fail("bind(" + path + ")", state);
+            }
+            return new UnixSocket(s);
+        } catch (IOException | RuntimeException | Error e) {
+            Libc.closeQuietly(s);
+            throw e;
+        } catch (Throwable t) {
+            Libc.closeQuietly(s);
+            throw Libc.rethrow(t);
+        }
+    }
+
+    private static final int SOCK_DGRAM = 2;
+
+    private static int socket() throws ErrnoException {
+        return socket(Libc.SOCK_STREAM);
+    }
+
+    private static MemorySegment abstractAddress(Arena arena, String name) throws IOException {
+        byte[] p = name.getBytes(StandardCharsets.UTF_8);
+        if (p.length == 0 || p.length > SUN_PATH_MAX) {
+            throw new IOException("abstract socket name @" + name + " is not 1 to " + SUN_PATH_MAX + " bytes");
+        }
+        MemorySegment a = arena.allocate(SOCKADDR_UN_SIZE, 8);
+        a.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_UNIX);
+        MemorySegment.copy(p, 0, a, ValueLayout.JAVA_BYTE, 3, p.length); // sun_path[0] = 0: abstract
+        return a.asSlice(0, 2 + 1 + p.length);
+    }
+
+    private static int socket(int type) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.callState(arena);
+            int s = (int) Libc.SOCKET.invokeExact(state, Libc.AF_UNIX, type | Libc.SOCK_CLOEXEC, 0);
             if (s < 0) {
                 throw Libc.fail("socket(AF_UNIX)", state);
             }

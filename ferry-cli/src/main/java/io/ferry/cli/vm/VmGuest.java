@@ -62,6 +62,7 @@ public final class VmGuest {
         boolean small = false;
         boolean probe = false;
         int bench = 0;
+        boolean restart = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--pci" -> pci = value(args, ++i, "--pci");
@@ -69,9 +70,10 @@ public final class VmGuest {
                 case "--small" -> small = true;
                 case "--probe" -> probe = true;
                 case "--bench" -> bench = Integer.parseInt(value(args, ++i, "--bench"));
+                case "--restart" -> restart = true;
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
                         + "'; usage: VmGuest [--pci ADDRESS|GUEST] [--workloads vadd,matmul] [--small] [--probe]"
-                        + " [--bench CALLS]");
+                        + " [--bench CALLS] [--restart]");
             }
         }
         List<Workload> workloads = new ArrayList<>();
@@ -106,7 +108,8 @@ public final class VmGuest {
         }
         int verified = 0;
         int failed = 0;
-        try (ferry) {
+        Ferry[] current = {ferry};
+        try {
             Device device = ferry.defaultDevice();
             out.printf(Locale.ROOT, "%sconnected as %s in %.0f ms; device: %s [%s]%n", PREFIX, ferry.guest(),
                     (System.nanoTime() - start) / 1e6, device.name(), device.backend());
@@ -120,6 +123,21 @@ public final class VmGuest {
                     failed++;
                 }
             }
+            if (restart) {
+                // The host restarts under this VM: the same workloads again on the same BAR, no reboot
+                ferry = VmRestart.await(ferry, out);
+                current[0] = ferry;
+                for (Workload w : workloads) {
+                    WorkloadResult r = runOne(ferry, device(ferry), w);
+                    out.println(resultLine(r).replaceFirst("result " + java.util.regex.Pattern.quote(r.workload()),
+                            "result " + r.workload() + "-after-restart"));
+                    if (r.verified()) {
+                        verified++;
+                    } else {
+                        failed++;
+                    }
+                }
+            }
             if (bench > 0) {
                 for (VmWaitBench.Figures f : VmWaitBench.run(ferry, device, bench)) {
                     out.println(PREFIX + f.line());
@@ -129,7 +147,9 @@ public final class VmGuest {
                     + ferry.vmInterrupts().doorbellsRung() + " doorbells rung to the host");
         } catch (FerryException e) {
             out.println(PREFIX + "error: " + e.getMessage());
-            failed = Math.max(1, workloads.size() - verified);
+            failed = Math.max(1, workloads.size() * (restart ? 2 : 1) - verified);
+        } finally {
+            current[0].close();
         }
         out.printf(Locale.ROOT, "%sdone %d verified, %d failed in %.2f s%n", PREFIX, verified, failed,
                 (System.nanoTime() - start) / 1e9);
@@ -154,6 +174,10 @@ public final class VmGuest {
             case "reduce" -> new ReduceWorkload(1 << 16);
             default -> Workloads.byName(name);
         };
+    }
+
+    private static Device device(Ferry ferry) {
+        return ferry.defaultDevice();
     }
 
     private static WorkloadResult runOne(Ferry ferry, Device device, Workload w) {

@@ -45,9 +45,24 @@ public final class VmRun {
      * @param bench     calls per mode for the guest's interrupts-versus-naps figures ({@link VmWaitBench}); 0: none
      * @param iommu     give the VM a virtual IOMMU (q35 + intel-iommu) so its guest takes doorbell interrupts
      *                  through vfio-pci; false shows the fallback (timed naps)
+     * @param restart   restart the host under the running VM once the guest's workloads verified; the guest then
+     *                  runs them again without a reboot. The region is then a file as {@code ivshmem-plain}
+     *                  (docs/vm.md, "When the host restarts"), so no doorbells and no bench
      */
     public record Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
-                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench, boolean iommu) {
+                          Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench, boolean iommu,
+                          boolean restart) {
+        public Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
+                       Duration kvmStall, int cpus, int memoryMiB, boolean verbose, int bench, boolean iommu) {
+            this(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, bench, iommu, false);
+        }
+
+        /** These options with a host restart under the running VM (an ivshmem-plain file region, no bench). */
+        public Options withRestart() {
+            return new Options(cacheDir, workloads, small, accel, timeout, kvmStall, cpus, memoryMiB, verbose, 0,
+                    false, true);
+        }
+
         /** Options with the default bench ({@link #DEFAULT_BENCH} calls per mode) and the IOMMU. */
         public Options(Path cacheDir, List<String> workloads, boolean small, String accel, Duration timeout,
                        Duration kvmStall, int cpus, int memoryMiB, boolean verbose) {
@@ -123,21 +138,27 @@ public final class VmRun {
                         + " (" + icd.files().size() + " files in the per-run archive)");
             }
             image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o) + icd.env(), icd.files());
+            // QEMU's ivshmem-doorbell: a sealed memfd; for a restart under the VM, ivshmem-plain on the region file
             HostConfig cfg = new HostConfig(regionDir, false, List.of(),
-                    List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE)
-                            .withRegion(HostConfig.RegionKind.IVSHMEM))); // QEMU's ivshmem-doorbell: sealed memfd
+                    List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE).withRegion(o.restart()
+                            ? HostConfig.RegionKind.FILE : HostConfig.RegionKind.IVSHMEM)));
+            java.util.concurrent.atomic.AtomicReference<FerryHost> current = new java.util.concurrent.atomic
+                    .AtomicReference<>();
             try (Devices devices = Devices.discover(List.of());
-                 FerryHost host = FerryHost.start(cfg, devices)) {
+                 AutoCloseable stop = () -> current.get().close()) {
+                current.set(FerryHost.start(cfg, devices));
                 if (devices.all().isEmpty()) {
                     return failedBeforeBoot(o, "the host found no compute device: " + devices.noDeviceMessage());
                 }
                 out.println("vm-demo: host: " + devices.all().size() + " device(s): " + devices.all().stream()
                         .map(d -> d.info().name() + " [" + d.backend().name() + "]").toList());
-                Path region = FerryHost.ivshmemPath(regionDir, GUEST);
-                out.println("vm-demo: guest " + GUEST + ": sealed region (" + (REGION_SIZE >> 20)
-                        + " MiB) from the host's ivshmem server " + region + " as ivshmem-doorbell BAR2");
-                Outcome r = boot(o, qemu, image, initrd, region, out);
-                long[] bells = host.ivshmemDoorbells(GUEST);
+                Path region = o.restart() ? FerryHost.regionPath(regionDir, GUEST) : FerryHost.ivshmemPath(regionDir, GUEST);
+                out.println("vm-demo: guest " + GUEST + ": " + (o.restart() ? "region file " + region
+                        + " as ivshmem-plain BAR2 (the host restarts under the VM)" : "sealed region ("
+                        + (REGION_SIZE >> 20) + " MiB) from the host's ivshmem server " + region
+                        + " as ivshmem-doorbell BAR2"));
+                Outcome r = boot(o, qemu, image, initrd, region, out, () -> restartHost(current, cfg, devices, out));
+                long[] bells = current.get().ivshmemDoorbells(GUEST);
                 out.println("vm-demo: host: " + bells[0] + " doorbells from the guest woke it, " + bells[1]
                         + " interrupts raised in the guest");
                 List<String> lines = r.guestLines();
@@ -150,6 +171,10 @@ public final class VmRun {
                 }
                 return new Outcome(r.verified(), r.failed(), r.accel(), r.bootSeconds(), r.runSeconds(),
                         r.guestUptime(), r.problem(), List.copyOf(lines), bells[0], bells[1]);
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException(e);
             }
         } finally {
             deleteTree(work, out);
@@ -159,17 +184,38 @@ public final class VmRun {
 
     /** The results a run should report: one per workload, and the C demo through the ICD ({@link GuestIcd}). */
     public static int expected(Options o) {
-        return o.workloads().size() + 1;
+        return o.workloads().size() * (o.restart() ? 2 : 1) + 1;
+    }
+
+    /**
+     * The host restarts under the running VM (the guest printed {@link VmRestart#WAITING}): stopped as at SIGTERM
+     * (sessions closed, epoch cleared, the region file kept), then started with the same config, which reopens the
+     * region file in place and publishes a new epoch.
+     */
+    private static void restartHost(java.util.concurrent.atomic.AtomicReference<FerryHost> current, HostConfig cfg,
+                                    Devices devices, PrintStream out) {
+        Thread.ofPlatform().name("vm-host-restart").start(() -> {
+            try {
+                out.println("vm-demo: host: stopping under the running VM, then starting again with the same config");
+                current.get().close();
+                Thread.sleep(1500); // long enough for the guest to see the heartbeat stand still
+                current.set(FerryHost.start(cfg, devices));
+                out.println("vm-demo: host: restarted; the region file was reopened in place");
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                out.println("vm-demo: host: the restart failed: " + e);
+            }
+        });
     }
 
     /** The guest's arguments, as {@code tools/vm/init} sources them. */
     static String guestEnv(Options o) {
         return "GUEST_ARGS=\"--pci " + GUEST + " --probe --workloads " + String.join(",", o.workloads())
-                + (o.small() ? " --small" : "") + (o.bench() > 0 ? " --bench " + o.bench() : "") + "\"\n";
+                + (o.small() ? " --small" : "") + (o.bench() > 0 ? " --bench " + o.bench() : "")
+                + (o.restart() ? " --restart" : "") + "\"\n";
     }
 
-    private static Outcome boot(Options o, Path qemu, GuestImage image, Path initrd, Path region, PrintStream out)
-            throws IOException, InterruptedException {
+    private static Outcome boot(Options o, Path qemu, GuestImage image, Path initrd, Path region, PrintStream out,
+                                Runnable restartHost) throws IOException, InterruptedException {
         List<Qemu.Accel> plan = new ArrayList<>();
         switch (o.accel()) {
             case "kvm" -> plan.add(Qemu.Accel.KVM);
@@ -193,11 +239,16 @@ public final class VmRun {
             Qemu.Accel accel = plan.get(i);
             boolean fallbackLeft = i + 1 < plan.size();
             Qemu.Config cfg = new Qemu.Config(qemu, image.kernel(), initrd, region, REGION_SIZE, accel, o.memoryMiB(),
-                    o.cpus(), true, o.iommu());
+                    o.cpus(), !o.restart(), o.iommu() && !o.restart());
             out.println("vm-demo: booting under " + accel + ": " + String.join(" ", Qemu.command(cfg)));
             SerialLog log = new SerialLog();
             Qemu.Result r = Qemu.boot(cfg, o.timeout(), fallbackLeft ? o.kvmStall() : null, log,
-                    line -> out.println("  [vm] " + line),
+                    line -> {
+                        out.println("  [vm] " + line);
+                        if (o.restart() && line.startsWith(VmRestart.WAITING)) {
+                            restartHost.run();
+                        }
+                    },
                     line -> {
                         if (o.verbose()) {
                             out.println("  [console] " + line);

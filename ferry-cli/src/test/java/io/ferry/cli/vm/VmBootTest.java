@@ -56,4 +56,33 @@ class VmBootTest {
         assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: bench null-call: naps median")),
                 () -> "the guest timed naps against interrupts: " + r.guestLines());
     }
+
+    /**
+     * The host restarts while the QEMU guest runs: the guest verifies vadd, the host in this JVM stops (sessions
+     * closed, epoch cleared, region file kept) and starts again with the same config (the region file reopened in
+     * place, a new epoch); the guest's next call fails with the restart error, it reconnects through the same BAR
+     * (no reboot, no remap) and verifies vadd again, then the C demo runs through the ICD against the new host.
+     * The region is a file as ivshmem-plain here (docs/vm.md, "When the host restarts").
+     */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void theHostRestartsUnderARunningQemuGuestThatVerifiesAgainWithoutAReboot() throws Exception {
+        assumeTrue(VmTools.present() || VmTools.canInstall(), "qemu-system-x86_64 or cpio is missing and cannot be"
+                + " installed here (needs root and apt-get): " + VmTools.installCommand());
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        VmRun.Options o = new VmRun.Options(GuestImage.defaultCacheDir(), List.of("vadd"), true, "auto",
+                Duration.ofSeconds(240), Duration.ofSeconds(15), 2, 1024, false).withRestart();
+
+        VmRun.Outcome r = VmRun.run(o, out);
+
+        assertTrue(r.ok(), () -> "the VM run failed: " + r.problem() + "\n  " + String.join("\n  ", r.guestLines()));
+        assertEquals(3, r.verified(), "vadd, vadd again after the host restarted, and the C demo");
+        assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: restart seen: ")
+                && l.contains("the host restarted (epoch") && l.contains("this session's objects are lost")),
+                () -> "the guest's next call failed with the restart error: " + r.guestLines());
+        assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: reconnected through the same BAR")),
+                () -> "the guest reconnected without a reboot: " + r.guestLines());
+        assertTrue(r.guestLines().stream().anyMatch(l -> l.startsWith("vm-guest: result vadd-after-restart verified")),
+                () -> "vadd verified again after the restart: " + r.guestLines());
+    }
 }

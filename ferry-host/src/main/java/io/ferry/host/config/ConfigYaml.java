@@ -40,12 +40,20 @@ import static io.ferry.host.config.HostConfig.SECRET_BYTES;
  */
 final class ConfigYaml {
     /** Every top-level key; README.md's config sample shows each (ConfigSampleTest). */
-    static final List<String> KEYS = List.of("regionDir", "keepRegions", "isolation", "adminSocket",
+    static final List<String> KEYS = List.of("regionDir", "isolation", "adminSocket",
             "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
             "workerCpuTime", "metrics");
     /** Every key of a guest; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit", "region", "uids", "lanes");
+
+    /**
+     * Keys an older Ferry wrote that are read and ignored with a warning: {@code keepRegions} (regions are kept
+     * across host restarts now, and removed when their guest is removed; {@code ferry host --discard-regions}
+     * removes them at stop).
+     */
+    static final List<String> DEPRECATED_KEYS = List.of("keepRegions");
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger("ferry.config");
 
     private ConfigYaml() {
     }
@@ -64,9 +72,16 @@ final class ConfigYaml {
         if (!(root instanceof Map<?, ?> map)) {
             throw new ConfigException(source + ": expected a mapping at the top level");
         }
-        checkKeys(map, KEYS, source);
+        List<String> accepted = new ArrayList<>(KEYS);
+        accepted.addAll(DEPRECATED_KEYS);
+        checkKeys(map, accepted, source);
+        if (map.containsKey("keepRegions")) {
+            bool(map.get("keepRegions"), source + ": keepRegions"); // still checked, so a typo'd value is named
+            LOG.warning(source + ": keepRegions is deprecated and ignored: a host keeps every region across its "
+                    + "restarts (guests go on), and removes a region when its guest is removed; to remove them all "
+                    + "at stop, run 'ferry host --discard-regions'. Delete the line to silence this warning.");
+        }
         Path dir = map.get("regionDir") == null ? DEFAULT_REGION_DIR : Path.of(String.valueOf(map.get("regionDir")));
-        boolean keep = bool(map.get("keepRegions"), source + ": keepRegions");
         Isolation isolation = map.get("isolation") == null ? Isolation.PROCESS
                 : enumValue(Isolation.class, map.get("isolation"), source + ": isolation");
         Path admin = map.get("adminSocket") == null ? null : Path.of(String.valueOf(map.get("adminSocket")));
@@ -142,7 +157,7 @@ final class ConfigYaml {
             checkKeys(mm, List.of("listen"), source + ": metrics");
             metrics = Metrics.parseListen(String.valueOf(mm.get("listen")), source + ": metrics.listen");
         }
-        return new HostConfig(dir, keep, isolation, admin, devices, guests, scheduling, tee, guestSocket, w, metrics);
+        return new HostConfig(dir, false, isolation, admin, devices, guests, scheduling, tee, guestSocket, w, metrics);
     }
 
     private static HostConfig.GuestConfig guest(Object o, String source) {
@@ -277,7 +292,6 @@ final class ConfigYaml {
     static String toYaml(HostConfig c) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("regionDir", c.regionDir().toString());
-        root.put("keepRegions", c.keepRegions());
         root.put("isolation", c.isolation().name().toLowerCase(Locale.ROOT));
         root.put("adminSocket", c.adminSocket().toString());
         root.put("socket", c.guestSocket().toString());

@@ -23,7 +23,7 @@ import io.ferry.host.sched.SchedClass;
  *
  * Values are checked once by {@link #parse}; the result is immutable. {@link #toYaml} writes every key.
  */
-public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+public record HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
                          List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
                          Path guestSocket, WorkerLimits workerLimits, Metrics metrics) {
 
@@ -261,29 +261,29 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     }
 
     /** A config without metrics. */
-    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+    public HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
                       List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
                       Path guestSocket, WorkerLimits workerLimits) {
-        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket,
+        this(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket,
                 workerLimits, null);
     }
 
     /** A config with the default guest socket and worker limits. */
-    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+    public HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
                       List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee) {
-        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null, null);
+        this(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, null, null);
     }
 
     /** A config with the default worker limits. */
-    public HostConfig(Path regionDir, boolean keepRegions, Isolation isolation, Path adminSocket,
+    public HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
                       List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
                       Path guestSocket) {
-        this(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket, null);
+        this(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket, null);
     }
 
     /** A config with defaults for the host-wide settings. */
-    public HostConfig(Path regionDir, boolean keepRegions, List<String> deviceFilter, List<GuestConfig> guests) {
-        this(regionDir, keepRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null, null,
+    public HostConfig(Path regionDir, boolean discardRegions, List<String> deviceFilter, List<GuestConfig> guests) {
+        this(regionDir, discardRegions, Isolation.PROCESS, null, deviceFilter, guests, Scheduling.DEFAULT, null, null,
                 null);
     }
 
@@ -321,39 +321,49 @@ public record HostConfig(Path regionDir, boolean keepRegions, Isolation isolatio
     }
 
     public HostConfig withGuests(List<GuestConfig> gs) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
                 guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withIsolation(Isolation i) {
-        return new HostConfig(regionDir, keepRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
+        return new HostConfig(regionDir, discardRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
                 guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
                 guestSocket, workerLimits, metrics);
     }
 
     public HostConfig withTee(Tee t) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
                 guestSocket, workerLimits, metrics);
     }
 
     /** This config with guests taking their regions at {@code socket}. */
     public HostConfig withGuestSocket(Path socket) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
                 socket, workerLimits, metrics);
     }
 
+    /**
+     * This config with {@code discardRegions}: whether the host removes every region (files deleted, kept memfds
+     * dropped) when it stops. Off by default, and not a key of the config file: regions are kept across restarts so
+     * that guests go on; {@code ferry host --discard-regions} sets it for one run.
+     */
+    public HostConfig withDiscardRegions(boolean discard) {
+        return new HostConfig(regionDir, discard, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket, workerLimits, metrics);
+    }
+
     public HostConfig withWorkerLimits(WorkerLimits w) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
                 guestSocket, w, metrics);
     }
 
     /** This config with the HTTP listener of docs/metrics.md (null: off). */
     public HostConfig withMetrics(Metrics m) {
-        return new HostConfig(regionDir, keepRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
                 guestSocket, workerLimits, m);
     }
 

@@ -40,6 +40,8 @@ public final class Endpoint implements Runnable {
 
     /** A guest whose heartbeat stands still this long is gone (when its process is not visible here). */
     static final long GUEST_TIMEOUT_NANOS = 3_000_000_000L;
+    /** A new session's wait for the first beat: a guest beats once it sees CONNECT_ACK (slow in a TCG VM). */
+    static final long FIRST_BEAT_GRACE_NANOS = 20_000_000_000L;
 
     /** This endpoint's lane of the guest's region (a lane view: rings, heap slice and connect words are the lane's). */
     private final Region region;
@@ -62,6 +64,7 @@ public final class Endpoint implements Runnable {
     private Session watched;
     private long lastBeat;
     private long lastBeatChange;
+    private boolean beaten; // the watched session's guest has beaten since it connected
     /** While a session is open: spin, yield, then sleep on the command ring's doorbell (woken by the guest). */
     private final IdleStrategy idle;
     private final IdleStrategy idleAfterHandOff;
@@ -165,16 +168,18 @@ public final class Endpoint implements Runnable {
             watched = s;
             lastBeat = beat;
             lastBeatChange = now;
+            beaten = false;
             return;
         }
         if (beat != lastBeat) {
             lastBeat = beat;
             lastBeatChange = now;
+            beaten = true;
         }
         boolean verified = s.pidVerified() || (s.guestPid() > 0 && handedTo.test(s.guestPid()));
         if (verified && !GuestProcess.alive(s.guestPid())) {
             closeRequest = "guest process " + s.guestPid() + " exited";
-        } else if (now - lastBeatChange > GUEST_TIMEOUT_NANOS) {
+        } else if (now - lastBeatChange > (beaten ? GUEST_TIMEOUT_NANOS : FIRST_BEAT_GRACE_NANOS)) {
             closeRequest = "no heartbeat from the guest for " + (now - lastBeatChange) / 1_000_000 + " ms";
         }
         String why = closeRequest;

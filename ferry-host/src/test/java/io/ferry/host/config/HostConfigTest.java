@@ -4,6 +4,7 @@ import io.ferry.host.sched.SchedClass;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,7 +46,8 @@ class HostConfigTest {
         assertEquals(HostConfig.Policy.FIFO, back.scheduling().policy());
         assertEquals(2_500_000, back.scheduling().bestEffortCapNanos());
         assertEquals(List.of("pthread"), back.deviceFilter());
-        assertTrue(back.keepRegions());
+        assertFalse(back.discardRegions(), "discardRegions is a run option (ferry host --discard-regions), "
+                + "not written to the file");
     }
 
     @Test
@@ -90,5 +92,41 @@ class HostConfigTest {
             assertEquals(d, HostConfig.regionDirOfGuestSocket(HostConfig.defaultGuestSocket(d)), dir);
         }
         assertEquals(null, HostConfig.regionDirOfGuestSocket(java.nio.file.Path.of("/run/other/socket")));
+    }
+
+    @Test
+    void anOldConfigWithKeepRegionsLoadsWithADeprecationWarning() {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("ferry.config");
+        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                warnings.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(h);
+        try {
+            for (String v : List.of("true", "false")) {
+                var c = HostConfig.parse("keepRegions: " + v + "\nguests:\n  - name: a\n", "old.yaml");
+                assertFalse(c.discardRegions(), "keepRegions: " + v + " no longer removes regions at stop");
+                assertEquals(1, c.guests().size());
+            }
+        } finally {
+            log.removeHandler(h);
+        }
+        assertEquals(2, warnings.size(), warnings.toString());
+        assertTrue(warnings.getFirst().contains("old.yaml: keepRegions is deprecated")
+                && warnings.getFirst().contains("--discard-regions"), warnings.getFirst());
+        var e = assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse("keepRegions: maybe\n", "old.yaml"));
+        assertTrue(e.getMessage().contains("keepRegions"), e.getMessage());
     }
 }
