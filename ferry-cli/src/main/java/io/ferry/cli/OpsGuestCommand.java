@@ -98,39 +98,20 @@ final class OpsGuestCommand implements Callable<Integer> {
     }
 
     /**
-     * Connects again after a lost session, for up to 30 s (the host may still be starting); null if it cannot. Where
-     * the client has {@code Ferry.reconnect()} (the restart work: a new session on the same, still-mapped region, as
-     * a VM does through its BAR) that is used, else this connection is closed and a new one made over the guest
-     * socket. The note says which. Found by reflection so that this command builds with either client.
+     * Connects again after a lost session, for up to 30 s (the host may still be starting); null if it cannot. Uses
+     * {@link Ferry#reconnect()}: a new session on the same, still-mapped region, as a VM does through its BAR.
      */
     private Ferry reconnect(Ferry lost, byte[] key, PrintStream out) throws InterruptedException {
-        java.lang.reflect.Method same;
-        try {
-            same = Ferry.class.getMethod("reconnect");
-        } catch (NoSuchMethodException e) {
-            same = null;
-            try {
-                lost.close();
-            } catch (RuntimeException ex) {
-                out.println("NOTE\tclosing the lost session: " + ex.getMessage());
-            }
-        }
         long end = System.nanoTime() + 30_000_000_000L;
         while (true) {
             try {
-                if (same != null) {
-                    Ferry f = (Ferry) same.invoke(lost);
-                    out.println("NOTE\treconnected on the same region mapping (Ferry.reconnect), same process "
-                            + ProcessHandle.current().pid());
-                    return f;
-                }
-                Ferry f = Ferry.connect(socket, guest, key);
-                out.println("NOTE\tconnected again over the guest socket, same process " + ProcessHandle.current().pid());
+                Ferry f = lost.reconnect();
+                out.println("NOTE\treconnected on the same region mapping (Ferry.reconnect), same process "
+                        + ProcessHandle.current().pid());
                 return f;
-            } catch (FerryException | java.lang.reflect.InvocationTargetException | IllegalAccessException e) {
-                Throwable cause = e instanceof java.lang.reflect.InvocationTargetException ite ? ite.getCause() : e;
-                if (!(cause instanceof FerryException) || System.nanoTime() > end) {
-                    out.println("NOTE\tcannot connect again: " + cause);
+            } catch (FerryException e) {
+                if (System.nanoTime() > end) {
+                    out.println("NOTE\tcannot connect again: " + e.getMessage());
                     return null;
                 }
                 Thread.sleep(500);
