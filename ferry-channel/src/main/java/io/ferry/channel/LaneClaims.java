@@ -45,6 +45,22 @@ public final class LaneClaims {
 
     /** Guest: gives back a lane it claimed but could not use (its connect failed): frees it if it still holds it. */
     public static void release(Region lane, long pid) {
-        lane.laneClaim(pid, 0);
+        if (intact(lane)) {
+            lane.laneClaim(pid, 0);
+        }
+    }
+
+    /**
+     * Whether the region's backing still covers it: a file truncated under us faults (SIGBUS) at the next touch, and
+     * an atomic update there ends the JVM instead of throwing. A sealed memfd (held here, or mapped from
+     * /proc/self/fd/N, closed since) cannot shrink. One stat.
+     */
+    static boolean intact(Region r) {
+        try {
+            return r.fd() >= 0 || r.path().startsWith("/proc/")
+                    || java.nio.file.Files.size(r.path()) >= r.header().regionSize();
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 }
