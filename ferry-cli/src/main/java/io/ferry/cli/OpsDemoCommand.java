@@ -67,6 +67,10 @@ final class OpsDemoCommand implements Callable<Integer> {
             }
             if (metrics) {
                 OpsChildren.Http m = OpsChildren.get(base + "/metrics");
+                for (int i = 0; i < 50 && m.status() != 200; i++) { // the listener opens just after the admin socket
+                    Thread.sleep(100);
+                    m = OpsChildren.get(base + "/metrics");
+                }
                 check(m.status() == 200, "metrics served at " + base + "/metrics",
                         "not available: " + base + "/metrics answered " + describe(m));
             }

@@ -48,7 +48,7 @@ class HandoverIT {
     static boolean servedByWorker(String guest) {
         try {
             ProcessHandle w = SandboxProbes.workerJvm(guest);
-            return w.info().arguments().map(a -> List.of(a).contains("io.ferry.host.compute.InWorker")).orElse(false);
+            return SandboxProbes.cmdline(w.pid()).contains("io.ferry.host.compute.InWorker");
         } catch (IllegalStateException none) {
             return false;
         }

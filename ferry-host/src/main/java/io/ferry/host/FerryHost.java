@@ -118,6 +118,10 @@ public final class FerryHost implements AutoCloseable {
         // First, as the single-instance lock: a second host on the same directory must fail before it touches
         // the regions the first one serves.
         admin = AdminServer.start(config.adminSocket(), this);
+        if (config.metrics() != null) { // next: whoever sees the admin socket finds /metrics a moment later
+            ops = io.ferry.host.metrics.OpsServer.start(config.metrics(), io.ferry.host.metrics.FerryMetrics.registry(this),
+                    () -> io.ferry.host.admin.StatusJson.render(this, startedNanos));
+        }
         RegionDirectory.deleteStaleWorkerFiles(dir);
         if (config.scheduling().policy() == HostConfig.Policy.FERRY) {
             for (Devices.Device d : devices.all()) {
@@ -127,10 +131,6 @@ public final class FerryHost implements AutoCloseable {
         guestSocket = GuestSocket.start(config.guestSocket(), java.util.Map.of(), this::handedOver);
         for (HostConfig.GuestConfig g : config.guests()) {
             startGuest(g);
-        }
-        if (config.metrics() != null) {
-            ops = io.ferry.host.metrics.OpsServer.start(config.metrics(), io.ferry.host.metrics.FerryMetrics.registry(this),
-                    () -> io.ferry.host.admin.StatusJson.render(this, startedNanos));
         }
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true)
                 .start(() -> live.heartbeat(() -> closing, HEARTBEAT_MILLIS));

@@ -177,11 +177,27 @@ public final class SandboxProbes {
      */
     public static ProcessHandle workerJvm(String guest) {
         return ProcessHandle.current().descendants()
-                .filter(p -> p.info().command().map(c -> c.endsWith("/bin/java")).orElse(false))
-                .filter(p -> p.info().arguments().map(a -> (List.of(a).contains("io.ferry.host.worker.WorkerMain")
-                        || List.of(a).contains("io.ferry.host.compute.InWorker")) && List.of(a).contains(guest))
-                        .orElse(false))
+                .filter(p -> {
+                    List<String> a = cmdline(p.pid());
+                    return !a.isEmpty() && a.getFirst().endsWith("/bin/java") && a.contains(guest)
+                            && (a.contains("io.ferry.host.worker.WorkerMain")
+                            || a.contains("io.ferry.host.compute.InWorker"));
+                })
                 .findFirst().orElseThrow(() -> new IllegalStateException("no device worker of " + guest));
+    }
+
+    /**
+     * A process's arguments from /proc/PID/cmdline, empty when gone. Not {@link ProcessHandle.Info}: it reads
+     * /proc/PID/exe, which an unprivileged user may not read of a process in the sandbox's user namespace.
+     */
+    public static List<String> cmdline(long pid) {
+        try {
+            String all = new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc/" + pid + "/cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            return all.isEmpty() ? List.of() : List.of(all.split("\0"));
+        } catch (java.io.IOException e) {
+            return List.of();
+        }
     }
 
     /** Runs the probes and prints the figures (for a manual run). */
