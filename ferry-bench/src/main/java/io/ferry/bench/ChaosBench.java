@@ -134,7 +134,7 @@ public final class ChaosBench {
                 new HostConfig.GuestConfig("wild", 16L << 20), new HostConfig.GuestConfig("bystander", 16L << 20),
                 new HostConfig.GuestConfig("intruder", 16L << 20));
         try (Devices devices = Devices.discover(List.of());
-             FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices)) {
+             FerryHost host = FerryHost.start(new HostConfig(dir, true, List.of(), gs), devices)) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong verified = new AtomicLong();
             AtomicBoolean bystanderOk = new AtomicBoolean(true);
@@ -244,7 +244,7 @@ public final class ChaosBench {
     /** Kill the host under a connected guest; a new host with the same config takes the guest back. */
     private static void hostKill(Path dir, Report r) throws Exception {
         Files.createDirectories(dir);
-        HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
+        HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
                 List.of(new HostConfig.GuestConfig("survivor", 16L << 20).withSecret(HostConfig.newSecret())));
         Path yaml = dir.resolve("ferry.yaml");
         cfg.save(yaml);

@@ -148,7 +148,7 @@ public final class CudaBench {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-bench-cuda-");
         long matrix = (long) N * N * 4;
         long region = Math.max(transfer, matrix) + (32L << 20);
-        HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of("cuda"),
+        HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of("cuda"),
                 List.of(new HostConfig.GuestConfig("bench", region)));
         try (FerryHost host = FerryHost.start(cfg, Devices.discover(List.of("cuda")));
              Ferry ferry = BenchHost.connect(host, "bench")) {

@@ -89,7 +89,7 @@ public final class IcdBench {
         List<double[]> launch = new ArrayList<>();
         try {
             Path vendors = vendors(dir.resolve("vendors"), library);
-            HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(), List.of(
+            HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(), List.of(
                     new HostConfig.GuestConfig("icd", 512L << 20).withSecret(HostConfig.newSecret()).withLanes(2),
                     new HostConfig.GuestConfig("java", 256L << 20).withSecret(HostConfig.newSecret())));
             Path config = dir.resolve("host.yaml");

@@ -116,7 +116,7 @@ public final class McbBench {
         for (String t : TENANTS) {
             gs.add(new HostConfig.GuestConfig(t, 96L << 20).withScheduling(SchedClass.BEST_EFFORT, 1, null, 0));
         }
-        HostConfig cfg = new HostConfig(dir, false, List.of(), gs)
+        HostConfig cfg = new HostConfig(dir, true, List.of(), gs)
                 .withScheduling(new HostConfig.Scheduling(policy, 25_000_000));
         return FerryHost.start(cfg, Devices.discover(List.of()));
     }

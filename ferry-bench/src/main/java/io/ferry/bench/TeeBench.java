@@ -58,7 +58,7 @@ public final class TeeBench {
             DevTee.Setup setup = DevTee.prepare(dir.resolve("tee"), 2);
             direct(setup, r, samples);
             TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow("bench", BuiltinTas.HELLO)));
-            HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
+            HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
                     List.of(new HostConfig.GuestConfig("bench", 16L << 20)));
             try (TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,
                     TeeLimits.DEFAULT);
@@ -127,7 +127,7 @@ public final class TeeBench {
      */
     private static void computingGuest(DevTee.Setup setup, Path dir, Report r, int samples) throws Exception {
         TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow("mixed", BuiltinTas.HELLO)));
-        HostConfig cfg = new HostConfig(dir.resolve("regions-mixed"), false, List.of(),
+        HostConfig cfg = new HostConfig(dir.resolve("regions-mixed"), true, List.of(),
                 List.of(new HostConfig.GuestConfig("mixed", 16L << 20)));
         try (Devices devices = Devices.discover(List.of());
              TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,

@@ -66,7 +66,7 @@ public final class TransportBench {
             for (int i = 1; i < GUESTS; i++) {
                 guests.add(new HostConfig.GuestConfig("idle" + i, 1L << 20).withSecret(HostConfig.newSecret()));
             }
-            HostConfig hostCfg = new HostConfig(dir.resolve("regions"), false, List.of(), guests);
+            HostConfig hostCfg = new HostConfig(dir.resolve("regions"), true, List.of(), guests);
             hostCfg.save(config);
             Process host = startJava(BenchHost.class, config.toString());
             try {
@@ -126,7 +126,7 @@ public final class TransportBench {
     private static void lean(Path dir, Report r, int reps, int launchReps, NativeTransfers nat) throws Exception {
         Path config = dir.resolve("lean.yaml");
         Path regions = dir.resolve("lean-regions");
-        HostConfig leanCfg = new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("bench",
+        HostConfig leanCfg = new HostConfig(regions, true, List.of(), List.of(new HostConfig.GuestConfig("bench",
                 256L << 20).withSecret(HostConfig.newSecret())))
                 .withIsolation(HostConfig.Isolation.INPROCESS)
                 .withScheduling(new HostConfig.Scheduling(HostConfig.Policy.FIFO, 4_000_000));

@@ -52,7 +52,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < guests; i++) {
             gs.add(new HostConfig.GuestConfig(guestName(i), 64L << 20));
         }
-        HostConfig cfg = new HostConfig(dir, false, List.of(), gs);
+        HostConfig cfg = new HostConfig(dir, true, List.of(), gs);
         List<Row> rows = Collections.synchronizedList(new ArrayList<>());
         java.util.Map<String, Long> pids = new java.util.concurrent.ConcurrentHashMap<>();
         int failedProcesses = 0;

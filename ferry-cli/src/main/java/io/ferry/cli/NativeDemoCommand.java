@@ -97,7 +97,7 @@ public final class NativeDemoCommand implements Callable<Integer> {
             HostConfig.GuestConfig guest = new HostConfig.GuestConfig(GUEST, 128L << 20).withLanes(4);
             Path regions = Files.createDirectory(dir.resolve("host"),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            HostConfig cfg = new HostConfig(regions, false, List.of(), List.of(guest));
+            HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(guest));
             try (Devices devices = Devices.discover(List.of()); FerryHost host = FerryHost.start(cfg, devices)) {
                 if (devices.all().isEmpty()) {
                     out.println("native-demo: the host found no compute device: " + devices.noDeviceMessage());

@@ -17,7 +17,7 @@ class HostFlagTest {
     @Test
     void theGuestSocketOfAHostLeadsToItsAdminSocket(@TempDir Path tmp) {
         for (Path dir : List.of(HostConfig.DEFAULT_REGION_DIR, tmp.resolve("regions"))) {
-            HostConfig cfg = new HostConfig(dir, false, List.of(), List.of());
+            HostConfig cfg = new HostConfig(dir, true, List.of(), List.of());
             assertEquals(cfg.adminSocket(), HostFlag.adminSocket(new HostAddress.Socket(cfg.guestSocket(), "--host")));
         }
     }

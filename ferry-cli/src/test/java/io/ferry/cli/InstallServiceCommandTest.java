@@ -27,7 +27,7 @@ class InstallServiceCommandTest {
     private static HostConfig config(SchedClass c) {
         HostConfig.GuestConfig g = new HostConfig.GuestConfig("alice", 64L << 20).withScheduling(c, 1, null,
                 HostConfig.DEFAULT_OVERRUN_NANOS);
-        return new HostConfig(Path.of("/var/lib/ferry regions"), false, List.of(), List.of(g))
+        return new HostConfig(Path.of("/var/lib/ferry regions"), true, List.of(), List.of(g))
                 .withTee(new HostConfig.Tee(Path.of("/var/lib/ferry/tee"), Path.of("/etc/ferry/tee.policy")));
     }
 
@@ -73,7 +73,7 @@ class InstallServiceCommandTest {
     @Test
     void dryRunPrintsAndOutputWrites(@TempDir Path dir) throws Exception {
         Path cfg = dir.resolve("host config.yaml");
-        new HostConfig(dir.resolve("regions"), false, List.of(), List.of(new HostConfig.GuestConfig("alice", 64L << 20)
+        new HostConfig(dir.resolve("regions"), true, List.of(), List.of(new HostConfig.GuestConfig("alice", 64L << 20)
                 .withSecret(HostConfig.newSecret()))).save(cfg);
         Run dry = run("install-service", "--config", cfg.toString(), "--dry-run");
         assertEquals(0, dry.exit, dry.err);
@@ -102,7 +102,7 @@ class InstallServiceCommandTest {
         Path analyze = OpsChildren.onPath("systemd-analyze");
         assumeTrue(analyze != null, "no systemd-analyze");
         Path cfg = dir.resolve("ferry.yaml");
-        new HostConfig(Path.of("/dev/shm/ferry-verify"), false, List.of(), List.of(
+        new HostConfig(Path.of("/dev/shm/ferry-verify"), true, List.of(), List.of(
                 new HostConfig.GuestConfig("alice", 64L << 20).withSecret(HostConfig.newSecret()))).save(cfg);
         Path unit = dir.resolve(ServiceUnit.NAME);
         assertEquals(0, run("install-service", "--config", cfg.toString(), "--output", unit.toString()).exit);

@@ -80,7 +80,7 @@ class DashboardIT {
         var bob = new HostConfig.GuestConfig("bob", 16L << 20, null, SchedClass.NORMAL, 2, Set.of("compute"),
                 Quotas.DEFAULT, null, 0).withLanes(1);
         Path dir = Hosts.newDir();
-        HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(alice, bob))
+        HostConfig cfg = new HostConfig(dir, true, List.of(), List.of(alice, bob))
                 .withMetrics(new HostConfig.Metrics("127.0.0.1", 0));
         FerryHost host = FerryHost.start(cfg, Devices.discover(List.of()));
         List<Worker> workers = new ArrayList<>();

@@ -123,7 +123,7 @@ class FerryHostIT {
         Path config = hosts.dir.resolveSibling(hosts.dir.getFileName() + "-guest.yaml");
         try {
             // The guest's secret from a config file (-c), the host from --host: the two are separate settings.
-            new HostConfig(hosts.dir, false, List.of(), List.of(Hosts.guest("alice", hosts.host.secret("alice"),
+            new HostConfig(hosts.dir, true, List.of(), List.of(Hosts.guest("alice", hosts.host.secret("alice"),
                     Quotas.DEFAULT))).save(config);
             CommandLine cli = new CommandLine(new Main());
             assertEquals(0, cli.execute("example", "vadd", "--guest", "alice", "--host",

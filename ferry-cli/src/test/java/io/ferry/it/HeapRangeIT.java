@@ -26,7 +26,7 @@ class HeapRangeIT {
     void rangesOutsideTheHeapOrAcrossItsEndAreRefused() throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-heap-");
         try (Devices devices = Devices.discover(List.of());
-             FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(),
+             FerryHost host = FerryHost.start(new HostConfig(dir, true, List.of(),
                      List.of(new HostConfig.GuestConfig("g", 1L << 20))), devices);
              RawGuest g = new RawGuest(host.regionPath("g"))) {
             assertEquals(Status.OK, g.connect(5_000_000_000L).status());

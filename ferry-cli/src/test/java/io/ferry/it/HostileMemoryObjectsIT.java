@@ -38,7 +38,7 @@ class HostileMemoryObjectsIT {
     void connect() throws Exception {
         dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-memobj-");
         devices = Devices.discover(List.of());
-        host = FerryHost.start(new HostConfig(dir, false, List.of(), List.of(new HostConfig.GuestConfig("g", 1L << 20))),
+        host = FerryHost.start(new HostConfig(dir, true, List.of(), List.of(new HostConfig.GuestConfig("g", 1L << 20))),
                 devices);
         g = new RawGuest(host.regionPath("g"));
         assertEquals(Status.OK, g.connect(5_000_000_000L).status());

@@ -41,7 +41,7 @@ final class Hosts implements AutoCloseable {
 
     static Hosts start(List<HostConfig.GuestConfig> guests, HostConfig.Policy policy) throws IOException {
         Path dir = newDir();
-        HostConfig cfg = new HostConfig(dir, false, List.of(), guests)
+        HostConfig cfg = new HostConfig(dir, true, List.of(), guests)
                 .withScheduling(new HostConfig.Scheduling(policy, HostConfig.Scheduling.DEFAULT.bestEffortCapNanos()));
         return new Hosts(dir, FerryHost.start(cfg, Devices.discover(List.of())));
     }

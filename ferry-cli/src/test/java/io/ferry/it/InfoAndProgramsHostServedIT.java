@@ -21,7 +21,7 @@ class InfoAndProgramsHostServedIT extends InfoAndProgramsIT {
         try {
             dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-info-");
             devices = Devices.discover(List.of());
-            host = FerryHost.start(new HostConfig(dir, false, List.of(),
+            host = FerryHost.start(new HostConfig(dir, true, List.of(),
                     List.of(new HostConfig.GuestConfig("g", 16L << 20))), devices);
         } finally {
             System.clearProperty("ferry.workerServesSession");

@@ -58,7 +58,7 @@ class InfoAndProgramsIT {
     static void start() throws Exception {
         dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-info-");
         devices = Devices.discover(List.of());
-        host = FerryHost.start(new HostConfig(dir, false, List.of(),
+        host = FerryHost.start(new HostConfig(dir, true, List.of(),
                 List.of(new HostConfig.GuestConfig("g", 16L << 20))), devices);
     }
 

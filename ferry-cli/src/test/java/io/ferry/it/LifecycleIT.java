@@ -86,7 +86,7 @@ class LifecycleIT {
     @Test
     void aKilledHostFailsTheGuestsNextCallsWithHostUnavailableAndANewHostTakesItBack() throws Exception {
         Path dir = Hosts.newDir();
-        HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(
+        HostConfig cfg = new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("survivor", 16L << 20).withSecret(HostConfig.newSecret())));
         Path yaml = dir.resolve("ferry.yaml");
         cfg.save(yaml);

@@ -131,7 +131,7 @@ class MetricsIT {
     @Test
     void twoWorkingGuestsShowInMetricsParsedByThePrometheusParser() throws Exception {
         Path dir = Hosts.newDir();
-        HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(
+        HostConfig cfg = new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("alpha", 16L << 20).withLanes(1),
                 new HostConfig.GuestConfig("beta", 16L << 20).withLanes(1),
                 Hosts.guest("tight", null, new Quotas(1L << 20, 4096, 4096)).withLanes(1)))

@@ -57,7 +57,7 @@ class SandboxIT {
         // a host file a guest must never read: a header in the host's private directory, like the config
         secretHeader = dir.resolve("secret.h");
         Files.writeString(secretHeader, "#error " + MARKER + "\n");
-        HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(
+        HostConfig cfg = new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("spy", 16L << 20),
                 // a file region: its path on the host is what a wild worker would try to reach
                 new HostConfig.GuestConfig("victim", 16L << 20).withRegion(HostConfig.RegionKind.FILE),
@@ -322,7 +322,7 @@ class SandboxIT {
     @Timeout(120)
     void aBuildOverTheCompileTimeLimitEndsOnlyThatGuestsWorker() throws Exception {
         Path d = Hosts.newDir();
-        HostConfig cfg = new HostConfig(d, false, List.of(), List.of(new HostConfig.GuestConfig("slow", 16L << 20),
+        HostConfig cfg = new HostConfig(d, true, List.of(), List.of(new HostConfig.GuestConfig("slow", 16L << 20),
                 new HostConfig.GuestConfig("bystander", 16L << 20)))
                 // room enough that the build meets the time limit before LLVM meets the memory limit (which would
                 // end the worker too, as a crash)

@@ -30,7 +30,7 @@ final class TestHost implements AutoCloseable {
         for (String g : guests) {
             gs.add(new HostConfig.GuestConfig(g, 16L << 20).withLanes(HostConfig.LANES_AUTO)); // 4 lanes of 16 MiB
         }
-        return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices));
+        return new TestHost(dir, FerryHost.start(new HostConfig(dir, true, List.of(), gs), devices));
     }
 
     /**
@@ -43,7 +43,7 @@ final class TestHost implements AutoCloseable {
         for (String g : guests) {
             gs.add(new HostConfig.GuestConfig(g, 16L << 20).withLanes(1));
         }
-        return new TestHost(dir, FerryHost.start(new HostConfig(dir, false, List.of(), gs).withWorkerLimits(limits),
+        return new TestHost(dir, FerryHost.start(new HostConfig(dir, true, List.of(), gs).withWorkerLimits(limits),
                 devices));
     }
 

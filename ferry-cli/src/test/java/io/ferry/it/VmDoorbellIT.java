@@ -38,7 +38,7 @@ class VmDoorbellIT {
     void theGuestsDoorbellWakesTheHostAndTheHostInterruptsASleepingGuest() throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-vmdb-");
         Path regions = dir.resolve("r");
-        try (FerryHost host = FerryHost.start(new HostConfig(regions, false, List.of(), List.of(
+        try (FerryHost host = FerryHost.start(new HostConfig(regions, true, List.of(), List.of(
                 new HostConfig.GuestConfig("vm1", 4L << 20).withRegion(HostConfig.RegionKind.IVSHMEM))),
                 Devices.of(List.of(), List.of()));
              UnixSocket qemu = UnixSocket.connect(FerryHost.ivshmemPath(regions, "vm1"))) {

@@ -21,9 +21,9 @@ class GuestChangesTest {
     @Test
     void addedRemovedAndChangedGuestsAreNamedAndEqualSecretsAreNoChange() {
         byte[] s1 = HostConfig.newSecret();
-        HostConfig before = new HostConfig(DIR, false, List.of(), List.of(guest("a", s1), guest("b", null),
+        HostConfig before = new HostConfig(DIR, true, List.of(), List.of(guest("a", s1), guest("b", null),
                 guest("c", null)));
-        HostConfig after = new HostConfig(DIR, false, List.of(), List.of(guest("a", s1.clone()),
+        HostConfig after = new HostConfig(DIR, true, List.of(), List.of(guest("a", s1.clone()),
                 guest("c", null).withLanes(2), guest("d", null)));
         GuestChanges c = GuestChanges.between(before, after);
         assertEquals(List.of("d"), c.added());
@@ -31,13 +31,13 @@ class GuestChangesTest {
         assertEquals(List.of("c"), c.changed());
         assertEquals(List.of(), c.restartNeeded());
         assertTrue(GuestChanges.between(before, before).none());
-        assertTrue(GuestChanges.between(before, new HostConfig(DIR, false, List.of(), List.of(guest("a",
+        assertTrue(GuestChanges.between(before, new HostConfig(DIR, true, List.of(), List.of(guest("a",
                 HostConfig.newSecret()), guest("b", null), guest("c", null)))).changed().contains("a"));
     }
 
     @Test
     void hostSettingsThatDifferAreNamedAsNeedingARestart() {
-        HostConfig before = new HostConfig(DIR, false, List.of(), List.of(guest("a", null)));
+        HostConfig before = new HostConfig(DIR, true, List.of(), List.of(guest("a", null)));
         HostConfig after = before.withGuestSocket(Path.of("/dev/shm/elsewhere.sock"));
         GuestChanges c = GuestChanges.between(before, after);
         assertTrue(c.none());
@@ -48,8 +48,8 @@ class GuestChangesTest {
     @Test
     @SuppressWarnings("unchecked")
     void theReplyIsOneJsonDocument() {
-        HostConfig before = new HostConfig(DIR, false, List.of(), List.of(guest("a", null)));
-        HostConfig after = new HostConfig(DIR, false, List.of(), List.of(guest("b", null)));
+        HostConfig before = new HostConfig(DIR, true, List.of(), List.of(guest("a", null)));
+        HostConfig after = new HostConfig(DIR, true, List.of(), List.of(guest("b", null)));
         GuestChanges c = GuestChanges.between(before, after).applied(List.of("guest x: \"quoted\""),
                 Map.of("b", "sealed memfd"));
         Map<String, Object> doc = (Map<String, Object>) StatusJson.parse(c.toJson());

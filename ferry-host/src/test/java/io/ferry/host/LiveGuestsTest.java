@@ -48,7 +48,7 @@ class LiveGuestsTest {
     }
 
     private HostConfig config(HostConfig.GuestConfig... guests) {
-        return new HostConfig(dir, false, List.of(), List.of(guests));
+        return new HostConfig(dir, true, List.of(), List.of(guests));
     }
 
     private FerryHost host(HostConfig cfg, Path file) throws IOException {

@@ -82,7 +82,7 @@ final class FuzzHarness {
         completionsGuest = new SpscRing("completion", completionSection, RING);
         guest = new HostConfig.GuestConfig(GUEST, 1L << 20, null, SchedClass.BEST_EFFORT, 1,
                 Set.of("compute", "tee"), new Quotas(1L << 20, 32, 16));
-        config = new HostConfig(Path.of("/nonexistent/ferry-fuzz"), false, List.of(), List.of(guest));
+        config = new HostConfig(Path.of("/nonexistent/ferry-fuzz"), true, List.of(), List.of(guest));
         tee = new TeeServiceFactory(new FuzzEchoTa(), TeePolicy.of(List.of(
                 new TeePolicy.Rule(GUEST, TA, 0b111, 0, 15, List.of(7L)))),
                 new TeeLimits(4, 4, 4, 8));

@@ -160,7 +160,7 @@ public final class SessionFuzzer {
         // Thousands of sessions end on purpose: keep the host's INFO and WARNING lines out, watch for SEVERE.
         hostLog.setLevel(Level.SEVERE);
         hostLog.addHandler(severe);
-        FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), guests), devices);
+        FerryHost host = FerryHost.start(new HostConfig(dir, true, List.of(), guests), devices);
         try {
             SessionFuzzer f = new SessionFuzzer(seed, host, devices);
             severe.fuzzer = f;

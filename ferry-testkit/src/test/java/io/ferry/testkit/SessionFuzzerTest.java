@@ -39,7 +39,7 @@ class SessionFuzzerTest {
 
     private static void withTwoGuests(Body body) throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-fuzz-t-");
-        try (FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), List.of(
+        try (FerryHost host = FerryHost.start(new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("bad", 1L << 20), new HostConfig.GuestConfig("good", 1L << 20))),
                 Devices.of(List.of(), List.of()));
              RawGuest bad = new RawGuest(host.regionPath("bad"));

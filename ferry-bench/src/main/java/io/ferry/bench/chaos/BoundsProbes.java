@@ -70,7 +70,7 @@ public final class BoundsProbes {
      */
     public static FloodResult onewayFlood(Path dir, long warmupMillis, long floodMillis) throws Exception {
         Files.createDirectories(dir);
-        HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
+        HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
                 List.of(new HostConfig.GuestConfig("flood", 16L << 20).withSecret(HostConfig.newSecret())));
         Path yaml = dir.resolve("ferry.yaml");
         cfg.save(yaml);

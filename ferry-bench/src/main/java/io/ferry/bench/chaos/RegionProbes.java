@@ -63,7 +63,7 @@ public final class RegionProbes {
                 new HostConfig.GuestConfig("vm", 8L << 20).withRegion(HostConfig.RegionKind.FILE),
                 new HostConfig.GuestConfig("bystander", 8L << 20));
         try (Devices devices = Devices.discover(List.of());
-             FerryHost host = FerryHost.start(new HostConfig(regions, false, List.of(), gs), devices);
+             FerryHost host = FerryHost.start(new HostConfig(regions, true, List.of(), gs), devices);
              Ferry bystander = Ferry.connect(host.guestSocket(), "bystander", host.secret("bystander"));
              Region watch = Region.open(host.regionPath("bystander"))) {
             boolean ok = vadd(bystander);
@@ -130,7 +130,7 @@ public final class RegionProbes {
     }
 
     private static boolean refuses(Path regionDir, String why) {
-        HostConfig cfg = new HostConfig(regionDir, false, List.of(), List.of(new HostConfig.GuestConfig("g", 1L << 20)));
+        HostConfig cfg = new HostConfig(regionDir, true, List.of(), List.of(new HostConfig.GuestConfig("g", 1L << 20)));
         try (FerryHost h = FerryHost.start(cfg, Devices.of(List.of(), List.of()))) {
             System.out.println("chaos: a host STARTED on " + regionDir);
             return false;

@@ -58,7 +58,7 @@ public final class SandboxProbes {
                     new HostConfig.GuestConfig("looper", 16L << 20),
                     new HostConfig.GuestConfig("bystander", 16L << 20));
             try (Devices devices = Devices.discover(List.of());
-                 FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), gs), devices)) {
+                 FerryHost host = FerryHost.start(new HostConfig(dir, true, List.of(), gs), devices)) {
                 AtomicBoolean stop = new AtomicBoolean();
                 AtomicLong verified = new AtomicLong();
                 AtomicBoolean bystanderOk = new AtomicBoolean(true);

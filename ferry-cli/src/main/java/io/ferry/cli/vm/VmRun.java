@@ -139,7 +139,8 @@ public final class VmRun {
             }
             image.writeInitrd(initrd, GuestImage.guestClassPath(), guestEnv(o) + icd.env(), icd.files());
             // QEMU's ivshmem-doorbell: a sealed memfd; for a restart under the VM, ivshmem-plain on the region file
-            HostConfig cfg = new HostConfig(regionDir, false, List.of(),
+            // regions are discarded at stop, but kept (for the next host) when the host restarts under the VM
+            HostConfig cfg = new HostConfig(regionDir, !o.restart(), List.of(),
                     List.of(new HostConfig.GuestConfig(GUEST, REGION_SIZE).withRegion(o.restart()
                             ? HostConfig.RegionKind.FILE : HostConfig.RegionKind.IVSHMEM)));
             java.util.concurrent.atomic.AtomicReference<FerryHost> current = new java.util.concurrent.atomic

@@ -27,7 +27,7 @@ class IvshmemQemuIT {
         assumeTrue(Files.isExecutable(qemu), "needs qemu-system-x86_64");
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-ivq-");
         Path regions = dir.resolve("r");
-        try (FerryHost host = FerryHost.start(new HostConfig(regions, false, List.of(), List.of(
+        try (FerryHost host = FerryHost.start(new HostConfig(regions, true, List.of(), List.of(
                 new HostConfig.GuestConfig("vm1", 4L << 20).withRegion(HostConfig.RegionKind.IVSHMEM))),
                 Devices.of(List.of(), List.of()))) {
             Path sock = FerryHost.ivshmemPath(regions, "vm1");

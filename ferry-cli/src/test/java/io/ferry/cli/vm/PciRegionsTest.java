@@ -163,7 +163,7 @@ class PciRegionsTest {
     @Test
     void aGuestConnectsThroughTheBarFileOfARunningHost() throws IOException {
         Path regions = sys.resolve("regions"); // the host creates it 0700
-        HostConfig cfg = new HostConfig(regions, false, List.of(), List.of(new HostConfig.GuestConfig("vm1", 4 * BAR)
+        HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(new HostConfig.GuestConfig("vm1", 4 * BAR)
                 .withRegion(HostConfig.RegionKind.FILE)));
         try (Devices devices = Devices.discover(List.of());
              FerryHost host = FerryHost.start(cfg, devices)) {

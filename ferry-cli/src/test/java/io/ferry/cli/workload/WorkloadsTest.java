@@ -133,7 +133,7 @@ class WorkloadsTest {
     @BeforeAll
     void startHost() throws IOException {
         dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-test");
-        HostConfig cfg = new HostConfig(dir, false, List.of(), List.of(new HostConfig.GuestConfig("w", 64L << 20)));
+        HostConfig cfg = new HostConfig(dir, true, List.of(), List.of(new HostConfig.GuestConfig("w", 64L << 20)));
         devices = Devices.discover(List.of());
         host = FerryHost.start(cfg, devices);
         ferry = Ferry.connect(host.guestSocket(), "w", host.secret("w"));

@@ -105,7 +105,7 @@ class TeeConformanceTest {
                 "allow guest=alice ta=" + MISSING + " login=public"));
         tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy, TeeLimits.DEFAULT);
         Logger.getLogger("ferry.audit").addHandler(auditHandler);
-        HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
+        HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
                 List.of(new HostConfig.GuestConfig("alice", 32L << 20)));
         host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
         transport = Ferry.connect(host.guestSocket(), "alice", host.secret("alice"));

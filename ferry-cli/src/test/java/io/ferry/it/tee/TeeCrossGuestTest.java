@@ -74,7 +74,7 @@ class TeeCrossGuestTest {
         }
         tee = new TeeServiceFactory(TeeBackends.open(setup.config().withCallLimitMillis(CALL_LIMIT_MILLIS), "soft-tee"),
                 TeePolicy.parse(String.join("\n", rules)), TeeLimits.DEFAULT);
-        HostConfig cfg = new HostConfig(dir.resolve("regions"), false, List.of(),
+        HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
                 List.of(new HostConfig.GuestConfig("alice", 16L << 20), new HostConfig.GuestConfig("bob", 16L << 20)));
         host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
         aliceFerry = Ferry.connect(host.guestSocket(), "alice", host.secret("alice"));

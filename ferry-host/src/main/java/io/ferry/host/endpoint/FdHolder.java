@@ -73,6 +73,18 @@ public final class FdHolder {
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
             Object inode = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
             listener.timeouts(Duration.ofSeconds(1), Duration.ofSeconds(1));
+            // A watch of its own: accept() is not always woken by its timeout (seen blocked for minutes after its
+            // directory was removed, holding a region's memfd), and a holder must never outlive its directory.
+            Thread.ofPlatform().daemon(true).name("fd-holder-watch").start(() -> {
+                while (sameSocket(socket, inode)) {
+                    try {
+                        Thread.sleep(1_000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                Runtime.getRuntime().halt(0); // the kernel closes what it held
+            });
             new FdHolder(uid).serve(listener, socket, inode);
         } finally {
             removeIfOurs(socket);

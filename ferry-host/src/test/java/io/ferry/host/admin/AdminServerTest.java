@@ -45,7 +45,7 @@ class AdminServerTest {
     }
 
     private FerryHost host() throws IOException {
-        return FerryHost.start(new HostConfig(dir, false, List.of(), List.of(
+        return FerryHost.start(new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("alice", 1L << 20))), Devices.of(List.of(), List.of()));
     }
 
@@ -88,7 +88,7 @@ class AdminServerTest {
             s.bind(UnixDomainSocketAddress.of(socket));
         } // closed: the file stays, nobody answers
         assertTrue(Files.exists(socket));
-        try (FerryHost host = FerryHost.start(new HostConfig(dir, false, List.of(), List.of(
+        try (FerryHost host = FerryHost.start(new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("alice", 1L << 20))), Devices.of(List.of(), List.of()))) {
             assertTrue(ask(socket, "status\n").contains("\"alice\""));
             IOException e = assertThrows(IOException.class, () -> AdminServer.start(socket, host));

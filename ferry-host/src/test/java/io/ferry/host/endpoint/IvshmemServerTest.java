@@ -37,7 +37,7 @@ class IvshmemServerTest {
     @Test
     void aPeerGetsVersionIdTheSealedRegionAndTheEventfdsInQemusOrder() throws Exception {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-ivs-");
-        try (FerryHost host = FerryHost.start(new HostConfig(dir.resolve("r"), false, List.of(), List.of(
+        try (FerryHost host = FerryHost.start(new HostConfig(dir.resolve("r"), true, List.of(), List.of(
                 new HostConfig.GuestConfig("vm1", 1L << 20).withRegion(HostConfig.RegionKind.IVSHMEM))),
                 Devices.of(List.of(), List.of()))) {
             Path sock = FerryHost.ivshmemPath(dir.resolve("r"), "vm1");

@@ -36,7 +36,7 @@ class RegionDirectoryTest {
     }
 
     private FerryHost start(Path regionDir) throws IOException {
-        return FerryHost.start(new HostConfig(regionDir, false, List.of(), List.of(
+        return FerryHost.start(new HostConfig(regionDir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("alice", 1L << 20))), Devices.of(List.of(), List.of()));
     }
 

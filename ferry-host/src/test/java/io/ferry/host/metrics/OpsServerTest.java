@@ -49,7 +49,7 @@ class OpsServerTest {
     }
 
     private FerryHost host(HostConfig.Metrics metrics) throws IOException {
-        return FerryHost.start(new HostConfig(dir, false, List.of(), List.of(
+        return FerryHost.start(new HostConfig(dir, true, List.of(), List.of(
                 new HostConfig.GuestConfig("alice", 1L << 20))).withMetrics(metrics),
                 Devices.of(List.of(), List.of()));
     }
