@@ -162,7 +162,7 @@ class IcdIT {
     @Test
     void aRestartedHostGivesOpenClErrorsAndSaysSo() throws Exception {
         Path dir = Hosts.newDir();
-        HostConfig cfg = new HostConfig(dir, true, List.of(),
+        HostConfig cfg = new HostConfig(dir, false, List.of(), // regions kept: the host restarts under the program
                 List.of(new HostConfig.GuestConfig("rs", 16L << 20).withLanes(1)));
         Devices devices = Devices.discover(List.of());
         FerryHost first = FerryHost.start(cfg, devices);

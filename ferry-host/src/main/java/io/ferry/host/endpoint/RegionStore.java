@@ -81,6 +81,16 @@ public final class RegionStore implements AutoCloseable {
         return keeper == null ? null : keeper.describe();
     }
 
+    /**
+     * Whether sealed regions go to a keeper: always, unless this host discards its regions at stop (an in-process
+     * host, {@code ferry host --discard-regions}) and no keeper is there from an earlier host (whose regions it
+     * then takes over and drops). So such hosts start no holder process.
+     */
+    private synchronized boolean keeps() {
+        return !config.discardRegions() || keeper != null || System.getenv("NOTIFY_SOCKET") != null
+                || Files.exists(config.regionDir().resolve(FdHolder.SOCKET), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
     private synchronized FdKeeper keeperNow() {
         if (keeper == null) {
             FdKeeper systemd = SystemdFdStore.fromEnvironment();
@@ -108,6 +118,8 @@ public final class RegionStore implements AutoCloseable {
         RegionReuse.Result r;
         if (g.region() == HostConfig.RegionKind.FILE) {
             r = RegionReuse.file(regionFile(config.regionDir(), g.name()), g.name(), layout, configured, credential);
+        } else if (!keeps()) {
+            r = RegionReuse.sealed(-1, g.name(), layout, configured, credential); // nothing to keep it for
         } else {
             FdKeeper k = keeperNow();
             awaitPending(g.name());
@@ -164,7 +176,7 @@ public final class RegionStore implements AutoCloseable {
         try {
             if (g.region() == HostConfig.RegionKind.FILE) {
                 Files.deleteIfExists(regionFile(config.regionDir(), name)); // unlink never follows a link
-            } else {
+            } else if (keeps()) {
                 FdKeeper k = keeperNow();
                 later(name, () -> k.drop(keptName(name)), "could not drop its region from " + k.describe());
             }
