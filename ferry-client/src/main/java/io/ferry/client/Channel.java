@@ -160,8 +160,8 @@ final class Channel {
         }
         if (region.connectAck() != nonce) {
             // A newer session of this guest owns the rings now (or the host ended ours): writing would corrupt it.
-            throw fail(new FerryException(Status.SESSION_CLOSED, "this session has ended (the guest reconnected "
-                    + "elsewhere, or the host closed it); connect again"));
+            throw fail(closingNoticeOr(new FerryException(Status.SESSION_CLOSED, "this session has ended (the guest "
+                    + "reconnected elsewhere, or the host closed it); connect again")));
         }
         Op op = call.spec();
         int blobLength = blobBytes != null ? blobBytes.length : blobSegment != null ? (int) blobSegment.byteSize() : 0;
@@ -304,6 +304,23 @@ final class Channel {
                 + "are lost; connect again (Ferry.reconnect() keeps the region's mapping)"));
     }
 
+    /**
+     * The host's closing notice (it writes one before it clears CONNECT_ACK), read from the completion ring when no
+     * call is reading it now; else {@code otherwise}. So a guest between calls learns why, not only that.
+     */
+    private FerryException closingNoticeOr(FerryException otherwise) {
+        if (reader.closedBy == null && syncLock.tryLock()) {
+            try {
+                completions.poll(reader, 16);
+            } catch (RingCorruptedException ignored) {
+                // the session is over either way: the generic message applies
+            } finally {
+                syncLock.unlock();
+            }
+        }
+        return reader.closedBy != null ? reader.closedBy : otherwise;
+    }
+
     private FerryException fail(FerryException e) {
         broken = e;
         return e;
@@ -340,7 +357,7 @@ final class Channel {
             fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region " + region.path()
                     + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms"));
         } else if (region.connectAck() != nonce) {
-            fail(new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
+            fail(closingNoticeOr(new FerryException(Status.SESSION_CLOSED, "the host ended this session")));
         }
     }
 
