@@ -8,8 +8,10 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class EventsThroughWorkerIT extends EventsIT {
 
+    /** After the superclass's {@code start()} (JUnit runs it too): its host is stopped first, then this one made. */
     @BeforeAll
-    static void start() throws Exception {
+    static void startThroughWorker() throws Exception {
+        stop();
         String before = System.getProperty("ferry.workerServesSession");
         System.setProperty("ferry.workerServesSession", "false");
         try {

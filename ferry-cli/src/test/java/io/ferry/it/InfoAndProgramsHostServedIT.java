@@ -14,8 +14,14 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class InfoAndProgramsHostServedIT extends InfoAndProgramsIT {
 
+    /**
+     * Runs after the superclass's {@code start()} (JUnit runs a hidden static @BeforeAll too): its host is stopped
+     * and removed first, then this one made (before, the superclass's host was left running, its directory in
+     * /dev/shm).
+     */
     @BeforeAll
-    static void start() throws Exception {
+    static void startHostServed() throws Exception {
+        stop();
         // read once, when the host makes the guest's endpoint
         System.setProperty("ferry.workerServesSession", "false");
         try {

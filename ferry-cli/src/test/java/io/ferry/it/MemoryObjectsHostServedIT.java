@@ -9,8 +9,10 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class MemoryObjectsHostServedIT extends MemoryObjectsIT {
 
+    /** After the superclass's {@code start()} (JUnit runs it too): its host is stopped first, then this one made. */
     @BeforeAll
-    static void start() throws Exception {
+    static void startThroughWorker() throws Exception {
+        stop();
         // read once, when the host makes the guest's endpoint
         System.setProperty("ferry.workerServesSession", "false");
         try {
