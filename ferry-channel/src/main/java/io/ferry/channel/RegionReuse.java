@@ -126,26 +126,22 @@ public final class RegionReuse {
                 How.CREATED, why);
     }
 
-    /**
-     * Re-initialises {@code region} in place (a reset): header and every lane's rings and words written anew for
-     * {@code layout} with {@code credential}, MAGIC last; the heap is left as it is. The mapping, its file or
-     * memfd and every process mapping it stay. The caller publishes a new epoch and the heartbeat after.
-     *
-     * @throws IllegalArgumentException when {@code layout} is not the one the region was mapped with
-     */
-    public static void reinitialise(Region region, RegionLayout layout, byte[] credential) {
-        if (layout.regionSize() != region.header().regionSize() || mismatch(region.header(), layout) != null) {
-            throw new IllegalArgumentException("the region of '" + region.header().guestName() + "' was mapped with "
-                    + "another layout; a reset keeps the layout");
-        }
-        initialise(region.segment(), layout, region.header().guestName(), credential);
-    }
-
     private static Result adopt(Path path, int fd, Arena arena, MemorySegment segment, String guestName,
                                 RegionLayout layout, byte[] credential, byte[] fresh) {
         long size = layout.regionSize();
-        String why = verdict(segment, path, guestName, layout);
+        // The live header is read once: the guest may still map the region and write it while the host decides.
+        // A region reopened is served from that validated copy; one re-initialised, from what the host wrote.
+        RegionHeader live = null;
+        String why;
+        try {
+            live = RegionHeader.read(segment, segment.byteSize(), path.toString());
+            why = !live.guestName().equals(guestName) ? "it is the region of guest '" + live.guestName() + "'"
+                    : mismatch(live, layout);
+        } catch (RegionException e) {
+            why = e.getMessage();
+        }
         How how;
+        RegionHeader header;
         if (why == null) {
             byte[] stored = segment.asSlice(CREDENTIAL_OFFSET, CREDENTIAL_LENGTH).toArray(ValueLayout.JAVA_BYTE);
             if (credential != null && !Arrays.equals(stored, credential)) {
@@ -154,26 +150,13 @@ public final class RegionReuse {
             }
             clearLanes(segment, layout.lanes());
             how = How.REOPENED;
+            header = live;
         } else {
             initialise(segment, layout, guestName, credential != null ? credential : fresh);
             how = How.REINITIALISED;
+            header = RegionHeader.read(segment, size, path.toString());
         }
-        RegionHeader header = RegionHeader.read(segment, size, path.toString());
         return new Result(Region.mapped(path, fd, arena, segment, header), how, why);
-    }
-
-    /** Why {@code segment} is not a region of {@code guestName} laid out as {@code layout}; null when it is. */
-    private static String verdict(MemorySegment segment, Path path, String guestName, RegionLayout layout) {
-        RegionHeader h;
-        try {
-            h = RegionHeader.read(segment, segment.byteSize(), path.toString());
-        } catch (RegionException e) {
-            return e.getMessage();
-        }
-        if (!h.guestName().equals(guestName)) {
-            return "it is the region of guest '" + h.guestName() + "'";
-        }
-        return mismatch(h, layout);
     }
 
     private static String mismatch(RegionHeader h, RegionLayout layout) {

@@ -1,18 +1,10 @@
 package io.ferry.it;
 
-import io.ferry.client.CommandQueue;
-import io.ferry.client.Context;
-import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
-import io.ferry.client.HeapBlock;
-import io.ferry.client.Kernel;
-import io.ferry.client.NDRange;
-import io.ferry.client.Program;
 import io.ferry.protocol.Status;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Base64;
 
@@ -70,31 +62,10 @@ public final class RestartGuestMain {
 
     /** A vector add on the device, every element checked. */
     private static void verify(Ferry ferry, int round) {
-        int n = 4096;
-        try (Context ctx = ferry.createContext(ferry.defaultDevice());
-             CommandQueue q = ctx.createQueue();
-             Program p = ctx.buildProgram(CoreTest.VADD);
-             Kernel k = p.kernel("vadd");
-             HeapBlock ha = ferry.heap().allocate(4L * n);
-             HeapBlock hb = ferry.heap().allocate(4L * n);
-             HeapBlock hc = ferry.heap().allocate(4L * n);
-             DeviceBuffer a = ctx.createBuffer(4L * n);
-             DeviceBuffer b = ctx.createBuffer(4L * n);
-             DeviceBuffer c = ctx.createBuffer(4L * n)) {
-            for (int i = 0; i < n; i++) {
-                ha.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
-                hb.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, round);
-            }
-            q.write(a, 0, ha.segment()).write(b, 0, hb.segment());
-            k.arg(0, a).arg(1, b).arg(2, c).arg(3, 2f);
-            q.launch(k, NDRange.of(n), NDRange.of(64));
-            q.read(c, 0, hc.segment());
-            q.finish();
-            for (int i = 0; i < n; i++) {
-                float got = hc.segment().getAtIndex(ValueLayout.JAVA_FLOAT, i);
-                if (got != i + 2f * round) {
-                    throw new IllegalStateException("round " + round + " element " + i + ": " + got);
-                }
+        try (VaddRig vadd = new VaddRig(ferry, 4096)) {
+            String wrong = vadd.round(round, 4096);
+            if (wrong != null) {
+                throw new IllegalStateException("round " + round + " " + wrong);
             }
         }
         System.out.println("VERIFIED " + round + " " + ferry.guest() + " lane " + ferry.lane() + " session "

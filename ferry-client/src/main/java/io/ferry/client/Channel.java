@@ -378,14 +378,7 @@ final class Channel {
                 throw restartedOr(null);
             }
             if (region.connectAck() != nonce) {
-                // Drain a closing notice if the host left one.
-                try {
-                    completions.poll(reader, 16);
-                } catch (RingCorruptedException ignored) {
-                    // the session is over either way; the generic message below applies
-                }
-                throw fail(reader.closedBy != null ? reader.closedBy
-                        : new FerryException(Status.SESSION_CLOSED, "the host ended this session"));
+                throw fail(closingNoticeOr(new FerryException(Status.SESSION_CLOSED, "the host ended this session")));
             }
             long beat = region.hostHeartbeat();
             long now = System.nanoTime();

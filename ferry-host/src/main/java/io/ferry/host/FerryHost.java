@@ -145,7 +145,9 @@ public final class FerryHost implements AutoCloseable {
         // Reopened where the previous host left it (a guest without a configured secret keeps the credential its
         // region holds, so connected guests' HELLOs still pass), else made anew (docs/protocol.md §3.3).
         Region region = regions.open(g, g.secret() != null ? g.secret() : HostConfig.newSecret());
-        byte[] credential = region.credential();
+        // a configured secret is the credential, whatever the region's memory says now; else the region's, as
+        // read once when it was mapped
+        byte[] credential = g.secret() != null ? g.secret() : region.credential();
         long tenant = tenants.incrementAndGet();
         IvshmemServer server = null;
         try {

@@ -62,14 +62,19 @@ public final class UnixSocket implements AutoCloseable {
      * pending connections. The socket file gets the mode the process umask allows; set it afterwards.
      */
     public static UnixSocket listen(Path path, int backlog) throws IOException {
-        int s = socket();
+        return bound(Libc.SOCK_STREAM, path, backlog);
+    }
+
+    /** A socket of {@code type} bound at {@code path}, listening when {@code backlog} is not negative. */
+    private static UnixSocket bound(int type, Path path, int backlog) throws IOException {
+        int s = socket(type);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Libc.callState(arena);
             MemorySegment addr = address(arena, path);
             if ((int) Libc.BIND.invokeExact(state, s, addr, (int) addr.byteSize()) != 0) {
                 throw Libc.fail("bind(" + path + ")", state);
             }
-            if ((int) Libc.LISTEN.invokeExact(state, s, backlog) != 0) {
+            if (backlog >= 0 && (int) Libc.LISTEN.invokeExact(state, s, backlog) != 0) {
                 throw Libc.fail("listen(" + path + ")", state);
             }
             return new UnixSocket(s);
@@ -187,13 +192,7 @@ public final class UnixSocket implements AutoCloseable {
                 msg.set(ValueLayout.ADDRESS, 16, iov);
                 msg.set(ValueLayout.JAVA_LONG, 24, 1);
                 if (passFd >= 0 && sent == 0) {
-                    control.fill((byte) 0);
-                    control.set(ValueLayout.JAVA_LONG, 0, CMSG_LEN_ONE_FD);
-                    control.set(ValueLayout.JAVA_INT, 8, Libc.SOL_SOCKET);
-                    control.set(ValueLayout.JAVA_INT, 12, Libc.SCM_RIGHTS);
-                    control.set(ValueLayout.JAVA_INT, 16, passFd);
-                    msg.set(ValueLayout.ADDRESS, 32, control);
-                    msg.set(ValueLayout.JAVA_LONG, 40, CMSG_SPACE_ONE_FD);
+                    attachFd(msg, control, passFd);
                 }
                 long n = (long) Libc.SENDMSG.invokeExact(state, fd(), msg, Libc.MSG_NOSIGNAL);
                 if (n < 0) {
@@ -354,13 +353,7 @@ public final class UnixSocket implements AutoCloseable {
             msg.set(ValueLayout.ADDRESS, 16, iov);
             msg.set(ValueLayout.JAVA_LONG, 24, 1);
             if (passFd >= 0) {
-                MemorySegment control = arena.allocate(CMSG_SPACE_ONE_FD, 8);
-                control.set(ValueLayout.JAVA_LONG, 0, CMSG_LEN_ONE_FD);
-                control.set(ValueLayout.JAVA_INT, 8, Libc.SOL_SOCKET);
-                control.set(ValueLayout.JAVA_INT, 12, Libc.SCM_RIGHTS);
-                control.set(ValueLayout.JAVA_INT, 16, passFd);
-                msg.set(ValueLayout.ADDRESS, 32, control);
-                msg.set(ValueLayout.JAVA_LONG, 40, CMSG_SPACE_ONE_FD);
+                attachFd(msg, arena.allocate(CMSG_SPACE_ONE_FD, 8), passFd);
             }
             long n;
             do {
@@ -378,21 +371,18 @@ public final class UnixSocket implements AutoCloseable {
 
     /** A datagram socket bound at {@code path} (tests: the receiving end of {@link #sendDatagram}). */
     public static UnixSocket bindDatagram(Path path) throws IOException {
-        int s = socket(SOCK_DGRAM);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.callState(arena);
-            MemorySegment addr = address(arena, path);
-            if ((int) Libc.BIND.invokeExact(state, s, addr, (int) addr.byteSize()) != 0) {
-                throw Libc.fail("bind(" + path + ")", state);
-            }
-            return new UnixSocket(s);
-        } catch (IOException | RuntimeException | Error e) {
-            Libc.closeQuietly(s);
-            throw e;
-        } catch (Throwable t) {
-            Libc.closeQuietly(s);
-            throw Libc.rethrow(t);
-        }
+        return bound(SOCK_DGRAM, path, -1);
+    }
+
+    /** Attaches {@code fd} to {@code msg} as SCM_RIGHTS, in {@code control} ({@link #CMSG_SPACE_ONE_FD} bytes). */
+    private static void attachFd(MemorySegment msg, MemorySegment control, int fd) {
+        control.fill((byte) 0);
+        control.set(ValueLayout.JAVA_LONG, 0, CMSG_LEN_ONE_FD);
+        control.set(ValueLayout.JAVA_INT, 8, Libc.SOL_SOCKET);
+        control.set(ValueLayout.JAVA_INT, 12, Libc.SCM_RIGHTS);
+        control.set(ValueLayout.JAVA_INT, 16, fd);
+        msg.set(ValueLayout.ADDRESS, 32, control);
+        msg.set(ValueLayout.JAVA_LONG, 40, CMSG_SPACE_ONE_FD);
     }
 
     private static final int SOCK_DGRAM = 2;

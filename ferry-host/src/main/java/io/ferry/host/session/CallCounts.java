@@ -45,7 +45,7 @@ public final class CallCounts implements CallSink {
     private final AtomicLongArray calls = new AtomicLongArray(OTHER + 1);
     private final AtomicLongArray refusals = new AtomicLongArray(Quota.values().length);
     private final AtomicLongArray teeDenials = new AtomicLongArray(2);
-    private final AtomicLongArray workerRestarts = new AtomicLongArray(1);
+    private final java.util.concurrent.atomic.AtomicLong workerRestarts = new java.util.concurrent.atomic.AtomicLong();
     private Remote remote;
 
     @Override
@@ -65,7 +65,7 @@ public final class CallCounts implements CallSink {
 
     /** The device worker serving the lane's session was lost (died, or killed by the watchdog). */
     public void workerLost() {
-        workerRestarts.getAndIncrement(0);
+        workerRestarts.incrementAndGet();
     }
 
     /** A device worker serves the lane's session from now on, counting in {@code r}. */
@@ -116,7 +116,7 @@ public final class CallCounts implements CallSink {
         long restarts = 0;
         for (CallCounts c : lanes) {
             c.addTo(t);
-            restarts += c.workerRestarts.get(0);
+            restarts += c.workerRestarts.get();
         }
         return new Totals(t.calls(), t.refusals(), t.teeDenials(), restarts);
     }
