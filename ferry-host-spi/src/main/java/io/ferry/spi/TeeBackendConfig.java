@@ -17,19 +17,28 @@ import java.util.List;
  *                    is stopped with its TA instance, whose sessions then answer TARGET_DEAD
  * @param maxInstances how many TA instances (one process each, per guest and TA) the software TEE keeps at once;
  *                    idle ones are stopped first to make room
+ * @param sandboxed   whether the software TEE runs each TA instance's process in a sandbox (bubblewrap, seccomp,
+ *                    rlimits: its own image, lane and storage directory only); true but in tests that say
+ *                    {@code isolation: none}. Without a working bubblewrap a sandboxed software TEE refuses to start
  */
 public record TeeBackendConfig(Path workDir, Path taDir, Path storageDir, List<byte[]> trustedKeys, byte[] rootKey,
-                               int threads, Path device, long callLimitMillis, int maxInstances) {
+                               int threads, Path device, long callLimitMillis, int maxInstances, boolean sandboxed) {
     /** Default per-call watchdog: 10 s. */
     public static final long DEFAULT_CALL_LIMIT_MILLIS = 10_000;
     /** Default cap on TA instances (processes) of the software TEE. */
     public static final int DEFAULT_MAX_INSTANCES = 32;
 
-    /** With the default call limit and instance cap. */
+    /** With the default call limit and instance cap, sandboxed. */
     public TeeBackendConfig(Path workDir, Path taDir, Path storageDir, List<byte[]> trustedKeys, byte[] rootKey,
                             int threads, Path device) {
         this(workDir, taDir, storageDir, trustedKeys, rootKey, threads, device, DEFAULT_CALL_LIMIT_MILLIS,
                 DEFAULT_MAX_INSTANCES);
+    }
+
+    /** Sandboxed. */
+    public TeeBackendConfig(Path workDir, Path taDir, Path storageDir, List<byte[]> trustedKeys, byte[] rootKey,
+                            int threads, Path device, long callLimitMillis, int maxInstances) {
+        this(workDir, taDir, storageDir, trustedKeys, rootKey, threads, device, callLimitMillis, maxInstances, true);
     }
 
     public TeeBackendConfig {
@@ -52,12 +61,19 @@ public record TeeBackendConfig(Path workDir, Path taDir, Path storageDir, List<b
     public String toString() {
         return "TeeBackendConfig[workDir=" + workDir + ", taDir=" + taDir + ", storageDir=" + storageDir
                 + ", trustedKeys=" + trustedKeys.size() + ", threads=" + threads + ", device=" + device
-                + ", callLimitMillis=" + callLimitMillis + ", maxInstances=" + maxInstances + "]";
+                + ", callLimitMillis=" + callLimitMillis + ", maxInstances=" + maxInstances + ", sandboxed=" + sandboxed
+                + "]";
     }
 
     /** This configuration with another per-call watchdog limit. */
     public TeeBackendConfig withCallLimitMillis(long millis) {
         return new TeeBackendConfig(workDir, taDir, storageDir, trustedKeys, rootKey, threads, device, millis,
-                maxInstances);
+                maxInstances, sandboxed);
+    }
+
+    /** This configuration with TA instances sandboxed or not ({@code isolation: none}, for tests only). */
+    public TeeBackendConfig withSandboxed(boolean sandbox) {
+        return new TeeBackendConfig(workDir, taDir, storageDir, trustedKeys, rootKey, threads, device, callLimitMillis,
+                maxInstances, sandbox);
     }
 }

@@ -83,8 +83,10 @@ public final class ProbeTa implements TrustedApp {
                 }
             }
             return "read " + Files.readAllBytes(path).length;
-        } catch (IOException | RuntimeException e) {
-            return "refused (" + e.getClass().getSimpleName() + ")";
+        } catch (IOException | RuntimeException | LinkageError e) {
+            // a LinkageError too: in the sandbox the JDK's socket classes may fail to initialise at all
+            Throwable why = e.getCause() == null ? e : e.getCause();
+            return "refused (" + e.getClass().getSimpleName() + ": " + why.getMessage() + ")";
         }
     }
 }

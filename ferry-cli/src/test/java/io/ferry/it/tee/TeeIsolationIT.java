@@ -290,7 +290,7 @@ class TeeIsolationIT {
         byte[] report = out(s, 3, 64 * 1024, TeeParam.input(bytes(String.join("\n", targets))));
         Map<String, String> out = new LinkedHashMap<>();
         for (String line : new String(report, StandardCharsets.UTF_8).split("\n")) {
-            int colon = line.lastIndexOf(": ");
+            int colon = line.indexOf(": ");
             if (colon > 0) {
                 out.put(line.substring(0, colon), line.substring(colon + 2));
             }

@@ -1,19 +1,15 @@
 package io.ferry.host.worker;
 
 import io.ferry.host.config.HostConfig;
+import io.ferry.spi.sandbox.Bubblewrap;
+import io.ferry.spi.sandbox.SeccompFilter;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
@@ -41,7 +37,7 @@ import java.util.logging.Logger;
 public final class WorkerSandbox {
     private static final Logger LOG = Logger.getLogger("ferry.host");
     /** The worker's uid and gid inside its user namespace: an id no account of the host has. */
-    public static final int WORKER_UID = 60000;
+    public static final int WORKER_UID = Bubblewrap.SANDBOX_UID;
     /** The size of the worker's private /tmp (tmpfs). */
     static final long TMP_BYTES = 256L << 20;
     /** The largest file a worker may write (RLIMIT_FSIZE): kernel binaries in its cache, never more. */
@@ -60,7 +56,7 @@ public final class WorkerSandbox {
         if (checked != null) {
             return;
         }
-        String bwrap = bwrap();
+        String bwrap = Bubblewrap.find();
         String refusal = selfCheck(bwrap);
         if (refusal != null) {
             throw new HostConfig.ConfigException(refusal);
@@ -74,72 +70,8 @@ public final class WorkerSandbox {
 
     /** Why {@code bwrap} (a path, or null when none was found) cannot sandbox workers here; null when it can. */
     static String selfCheck(String bwrap) {
-        if (bwrap == null || !Files.isExecutable(Path.of(bwrap))) {
-            return "isolation: process needs bubblewrap (bwrap) to sandbox device workers, and it is not installed"
-                    + (bwrap == null ? "" : " (no " + bwrap + ")") + "; install it (apt-get install -y bubblewrap, "
-                    + "or run ./ferry, which installs it when run as root) or set isolation: inprocess knowing guest "
-                    + "kernels then run inside the host";
-        }
-        // the same namespace and privilege options as a worker's launch, so what this bwrap lacks shows here
-        List<String> cmd = new ArrayList<>(List.of(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
-                "--new-session", "--disable-userns", "--uid", String.valueOf(WORKER_UID), "--gid",
-                String.valueOf(WORKER_UID), "--cap-drop", "ALL"));
-        systemMounts(cmd);
-        cmd.addAll(List.of("--", "/usr/bin/true"));
-        String why;
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            boolean done = p.waitFor(10, TimeUnit.SECONDS);
-            if (!done) {
-                p.destroyForcibly();
-            }
-            String out = done ? new String(p.getInputStream().readNBytes(4096)).strip() : "";
-            why = !done ? "did not finish within 10 s" : p.exitValue() != 0 ? "exited with " + p.exitValue()
-                    + (out.isEmpty() ? "" : ": " + out) : null;
-        } catch (IOException e) {
-            why = e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            why = "interrupted";
-        }
-        return why == null ? null : "isolation: process needs bubblewrap to sandbox device workers, and its "
-                + "self-check failed (" + String.join(" ", cmd.subList(0, 12)) + " ... /usr/bin/true: " + why
-                + "); user namespaces may be disabled (sysctl user.max_user_namespaces) or restricted by AppArmor, "
-                + "or this bubblewrap is older than 0.8; fix that, or set isolation: inprocess knowing guest kernels "
-                + "then run inside the host";
-    }
-
-    private static String bwrap() {
-        for (String dir : List.of("/usr/bin", "/bin", "/usr/local/bin")) {
-            Path p = Path.of(dir, "bwrap");
-            if (Files.isExecutable(p)) {
-                return p.toString();
-            }
-        }
-        return null;
-    }
-
-    /** The read-only system: /usr, the /lib*, /bin, /sbin links (or directories), and what PoCL reads in /etc. */
-    private static void systemMounts(List<String> cmd) {
-        cmd.addAll(List.of("--ro-bind", "/usr", "/usr"));
-        for (String top : List.of("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")) {
-            Path p = Path.of(top);
-            try {
-                if (Files.isSymbolicLink(p)) {
-                    cmd.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), top));
-                } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    cmd.addAll(List.of("--ro-bind", top, top));
-                }
-            } catch (IOException e) {
-                // not there on this machine: nothing to mount
-            }
-        }
-        for (String etc : List.of("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/OpenCL",
-                "/etc/alternatives")) {
-            cmd.addAll(List.of("--ro-bind-try", etc, etc));
-        }
-        // hwloc (PoCL's CPU topology) reads the CPU list here; nothing else of /sys is mounted
-        cmd.addAll(List.of("--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"));
+        return Bubblewrap.selfCheck(bwrap, "isolation: process", "device workers",
+                "set isolation: inprocess knowing guest kernels then run inside the host");
     }
 
     /**
@@ -150,10 +82,7 @@ public final class WorkerSandbox {
         if (!SeccompFilter.supported()) {
             return null;
         }
-        Path f = controlFile.resolveSibling(controlFile.getFileName() + ".bpf");
-        Files.write(f, SeccompFilter.program(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
-        return f;
+        return Bubblewrap.writeSeccomp(controlFile.resolveSibling(controlFile.getFileName() + ".bpf"));
     }
 
     /**
@@ -178,27 +107,20 @@ public final class WorkerSandbox {
         if (limits.cpuTimeNanos() > 0) {
             cmd.add("--cpu=" + Math.max(1, limits.cpuTimeNanos() / 1_000_000_000L));
         }
-        cmd.addAll(List.of("--", checked, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--disable-userns",
-                "--uid", String.valueOf(WORKER_UID), "--gid", String.valueOf(WORKER_UID), "--cap-drop", "ALL"));
-        systemMounts(cmd);
+        cmd.add("--");
+        cmd.addAll(Bubblewrap.base(checked));
+        Bubblewrap.systemMounts(cmd);
         // The fresh /proc, /dev and /tmp first: a later bind of a JDK or class path entry that lives under /tmp (a
         // checkout cloned there) must land on top of the tmpfs, not be hidden by it.
         cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp"));
-        Path javaHome = Path.of(System.getProperty("java.home")).toAbsolutePath().normalize();
-        if (!javaHome.startsWith("/usr/")) {
-            cmd.addAll(List.of("--ro-bind", javaHome.toString(), javaHome.toString()));
-        }
+        Path javaHome = Bubblewrap.javaHome();
         Set<String> classPath = new LinkedHashSet<>();
         for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             if (!e.isBlank()) {
                 classPath.add(Path.of(e).toAbsolutePath().normalize().toString());
             }
         }
-        for (String e : classPath) {
-            if (!e.startsWith("/usr/")) {
-                cmd.addAll(List.of("--ro-bind-try", e, e));
-            }
-        }
+        Bubblewrap.javaMounts(cmd, javaHome, classPath);
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                 "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2",
                 "--setenv", "POCL_CACHE_DIR", "/tmp/pocl"));

@@ -43,15 +43,24 @@ final class Launcher {
     private final TeeBackendConfig config;
     private final Path laneDir;
     private final List<PublicKey> trusted;
+    /** The seccomp program of sandboxed instances, in the lane directory; null without sandbox or filter. */
+    private final Path seccomp;
 
-    private Launcher(TeeBackendConfig config, Path laneDir, List<PublicKey> trusted) {
+    private Launcher(TeeBackendConfig config, Path laneDir, List<PublicKey> trusted, Path seccomp) {
         this.config = config;
         this.laneDir = laneDir;
         this.trusted = trusted;
+        this.seccomp = seccomp;
     }
 
-    /** Prepares the lane directory and the trusted keys. */
+    /**
+     * Prepares the lane directory and the trusted keys; refuses, saying why and what to do, when TA instances are
+     * to be sandboxed and bubblewrap cannot make a sandbox here.
+     */
     static Launcher create(TeeBackendConfig config) throws BackendException {
+        if (config.sandboxed()) {
+            TaSandbox.check();
+        }
         List<PublicKey> trusted = new ArrayList<>();
         try {
             for (byte[] k : config.trustedKeys()) {
@@ -69,7 +78,16 @@ final class Launcher {
             throw new BackendException(Status.INTERNAL, "cannot create the TEE lane directory in " + config.workDir()
                     + ": " + e);
         }
-        return new Launcher(config, dir, List.copyOf(trusted));
+        Path seccomp = null;
+        if (config.sandboxed()) {
+            try {
+                seccomp = TaSandbox.seccomp(dir);
+            } catch (IOException e) {
+                throw new BackendException(Status.INTERNAL, "cannot write the TA sandbox's seccomp program in " + dir
+                        + ": " + e);
+            }
+        }
+        return new Launcher(config, dir, List.copyOf(trusted), seccomp);
     }
 
     /** Whether {@code ta}'s image exists and verifies; null when it does, else the answer (origin TEE). */
@@ -107,9 +125,27 @@ final class Launcher {
             LOG.warning("soft-tee: cannot create the lane of " + inst.describe() + ": " + e);
             return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
         }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = List.of(java, "-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
-                "-Dferry.tee.spins=" + Backoff.spins(), "-cp", classPath(), TeeMain.class.getName());
+        Path storeDir = SecureStorage.storeDir(config.storageDir().toAbsolutePath(), key.guest(), key.ta());
+        Path image = config.taDir().toAbsolutePath().resolve(key.ta() + TaImage.SUFFIX);
+        List<String> jvm = List.of("-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
+                "-Dferry.tee.spins=" + Backoff.spins(), "-cp", String.join(java.io.File.pathSeparator, classPath()),
+                TeeMain.class.getName());
+        List<String> cmd = new ArrayList<>();
+        if (config.sandboxed()) {
+            try {
+                // the storage directory is bound into the sandbox, so it must be there (0700, as the store makes it)
+                Files.createDirectories(storeDir, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            } catch (IOException e) {
+                LOG.warning("soft-tee: cannot create the storage directory " + storeDir + " of " + inst.describe()
+                        + ": " + e);
+                return TeeReturn.of(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, TeeWire.ORIGIN_TEE);
+            }
+            cmd.addAll(TaSandbox.command(seccomp, image, lanePath, storeDir, classPath(), jvm));
+        } else {
+            cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            cmd.addAll(jvm);
+        }
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -121,13 +157,13 @@ final class Launcher {
         byte[] storageKey = SecureStorage.storageKey(config.rootKey(), key.guest(), key.ta());
         try {
             OutputStream stdin = p.getOutputStream();
+            boolean boxed = config.sandboxed();
             StringBuilder cfg = new StringBuilder();
-            cfg.append("lane=").append(lanePath).append('\n');
-            cfg.append("taDir=").append(config.taDir().toAbsolutePath()).append('\n');
+            cfg.append("lane=").append(boxed ? TaSandbox.LANE : lanePath).append('\n');
+            cfg.append("taDir=").append(boxed ? TaSandbox.TA_DIR : config.taDir().toAbsolutePath()).append('\n');
             cfg.append("ta=").append(key.ta()).append('\n');
             cfg.append("guest=").append(key.guest()).append('\n');
-            cfg.append("storeDir=").append(SecureStorage.storeDir(config.storageDir().toAbsolutePath(), key.guest(),
-                    key.ta())).append('\n');
+            cfg.append("storeDir=").append(boxed ? TaSandbox.STORE : storeDir).append('\n');
             for (byte[] k : config.trustedKeys()) {
                 cfg.append("trustedKey=").append(Base64.getEncoder().encodeToString(k)).append('\n');
             }
@@ -259,15 +295,16 @@ final class Launcher {
     }
 
     /** Class path of a TEE process: this module and the protocol constants, wherever they were loaded from. */
-    private static String classPath() {
+    private static Set<String> classPath() {
         Set<String> parts = new LinkedHashSet<>();
         for (Class<?> c : List.of(TeeMain.class, TeeWire.class)) {
             try {
-                parts.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+                parts.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath()
+                        .normalize().toString());
             } catch (URISyntaxException e) {
                 throw new IllegalStateException("cannot locate the class path of " + c, e);
             }
         }
-        return String.join(java.io.File.pathSeparator, parts);
+        return parts;
     }
 }

@@ -1,4 +1,4 @@
-package io.ferry.host.worker;
+package io.ferry.spi.sandbox;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

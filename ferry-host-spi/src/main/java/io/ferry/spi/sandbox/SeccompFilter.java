@@ -1,13 +1,13 @@
-package io.ferry.host.worker;
+package io.ferry.spi.sandbox;
 
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The seccomp filter of a device worker: a classic-BPF program (what {@code bwrap --seccomp FD} loads just before
- * it executes the worker's JVM) that denies, with EPERM, the system calls a worker never needs and an attacker
- * who runs machine code in it would want: debugging or reading other processes, mounting, new namespaces, kernel
+ * The seccomp filter of a sandboxed process (a device worker of the host, a TA instance of the software TEE): a
+ * classic-BPF program (what {@code bwrap --seccomp FD} loads just before it executes the sandboxed JVM) that denies,
+ * with EPERM, the system calls such a process never needs and an attacker who runs machine code in it would want: debugging or reading other processes, mounting, new namespaces, kernel
  * keyrings, eBPF, perf, userfaultfd, io_uring, module and kexec loading, and sockets of the IP and Unix families.
  *
  * <p>Why a deny list and not an allow list: the worker is a JVM plus PoCL plus LLVM, whose set of system calls
@@ -27,7 +27,7 @@ import java.util.List;
  * The bytes are {@code struct sock_filter} records (u16 code, u8 jt, u8 jf, u32 k), little-endian.
  */
 public final class SeccompFilter {
-    static final int AUDIT_ARCH_X86_64 = 0xC000003E;
+    public static final int AUDIT_ARCH_X86_64 = 0xC000003E;
     private static final int LD_W_ABS = 0x20;
     private static final int JEQ_K = 0x15;
     private static final int JGE_K = 0x35;
