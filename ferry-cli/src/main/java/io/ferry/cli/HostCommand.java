@@ -34,7 +34,8 @@ final class HostCommand implements Callable<Integer> {
         }
         TeeServiceFactory tee = null;
         if (cfg.tee() != null) {
-            tee = TeeBackends.start(DevTee.prepare(cfg.tee().dir(), 2).config().withCallLimitMillis(cfg.tee().callLimitMillis()),
+            tee = TeeBackends.start(DevTee.prepare(cfg.tee().dir(), 2).config().withCallLimitMillis(cfg.tee().callLimitMillis())
+                            .withSandboxed(cfg.tee().sandboxed()),
                     "soft-tee", TeePolicy.load(cfg.tee().policy()));
             System.err.println("ferry host: software TEE from " + cfg.tee().dir() + ", policy " + cfg.tee().policy());
         }

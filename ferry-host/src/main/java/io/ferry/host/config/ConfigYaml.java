@@ -118,7 +118,12 @@ final class ConfigYaml {
                 throw new ConfigException(source + ": tee needs dir and policy, e.g. {dir: /var/lib/ferry/tee, "
                         + "policy: /etc/ferry/tee.policy}");
             }
-            checkKeys(tm, List.of("dir", "policy", "callLimit"), source + ": tee");
+            checkKeys(tm, List.of("dir", "policy", "callLimit", "isolation"), source + ": tee");
+            Object teeIsolation = tm.get("isolation") == null ? "process" : tm.get("isolation");
+            if (!teeIsolation.equals("process") && !teeIsolation.equals("none")) {
+                throw new ConfigException(source + ": tee.isolation '" + teeIsolation + "' must be process (each TA "
+                        + "instance in its sandbox, the default) or none (tests only: TAs get the host's files)");
+            }
             long callLimit = Tee.DEFAULT_CALL_LIMIT_MILLIS;
             if (tm.get("callLimit") != null) {
                 long nanos = parseDuration(String.valueOf(tm.get("callLimit")), source + ": tee.callLimit");
@@ -128,7 +133,8 @@ final class ConfigYaml {
                 }
                 callLimit = nanos / 1_000_000L;
             }
-            tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))), callLimit);
+            tee = new Tee(Path.of(String.valueOf(tm.get("dir"))), Path.of(String.valueOf(tm.get("policy"))), callLimit,
+                    teeIsolation.equals("process"));
         }
         WorkerLimits w = WorkerLimits.DEFAULT;
         w = new WorkerLimits(
@@ -308,6 +314,9 @@ final class ConfigYaml {
             t.put("dir", c.tee().dir().toString());
             t.put("policy", c.tee().policy().toString());
             t.put("callLimit", formatDuration(c.tee().callLimitMillis() * 1_000_000L));
+            if (!c.tee().sandboxed()) {
+                t.put("isolation", "none");
+            }
             root.put("tee", t);
         }
         if (c.metrics() != null) {

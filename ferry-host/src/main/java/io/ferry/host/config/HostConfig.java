@@ -101,14 +101,19 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
 
     /**
      * The TEE service: the software TEE's state directory (signing keys, root key, sealed storage, signed TAs) and
-     * the access policy file (deny by default). Null when the host offers no TEE.
+     * the access policy file (deny by default); {@code sandboxed} false ({@code isolation: none}, for tests only)
+     * runs TA instances without their sandbox. Null when the host offers no TEE.
      */
-    public record Tee(Path dir, Path policy, long callLimitMillis) {
+    public record Tee(Path dir, Path policy, long callLimitMillis, boolean sandboxed) {
         /** The default per-call TA watchdog of the software TEE. */
         public static final long DEFAULT_CALL_LIMIT_MILLIS = 10_000;
 
         public Tee(Path dir, Path policy) {
             this(dir, policy, DEFAULT_CALL_LIMIT_MILLIS);
+        }
+
+        public Tee(Path dir, Path policy, long callLimitMillis) {
+            this(dir, policy, callLimitMillis, true);
         }
     }
 

@@ -129,4 +129,18 @@ class HostConfigTest {
                 () -> HostConfig.parse("keepRegions: maybe\n", "old.yaml"));
         assertTrue(e.getMessage().contains("keepRegions"), e.getMessage());
     }
+
+    /** tee.isolation: process (the default) sandboxes TA instances; none is for tests; anything else is refused. */
+    @Test
+    void teeIsolationIsProcessUnlessSaidNone() {
+        String base = "tee: {dir: /var/lib/ferry/tee, policy: /etc/ferry/tee.policy";
+        assertTrue(HostConfig.parse(base + "}\n", "f").tee().sandboxed());
+        assertTrue(HostConfig.parse(base + ", isolation: process}\n", "f").tee().sandboxed());
+        HostConfig none = HostConfig.parse(base + ", isolation: none}\n", "f");
+        assertFalse(none.tee().sandboxed());
+        assertFalse(HostConfig.parse(none.toYaml(), "back").tee().sandboxed(), "isolation: none survives a round trip");
+        var e = assertThrows(HostConfig.ConfigException.class,
+                () -> HostConfig.parse(base + ", isolation: inprocess}\n", "f.yaml"));
+        assertTrue(e.getMessage().contains("tee.isolation") && e.getMessage().contains("none"), e.getMessage());
+    }
 }

@@ -60,9 +60,7 @@ final class TaSandbox {
             return;
         }
         String found = Bubblewrap.find();
-        String refusal = Bubblewrap.selfCheck(found, "the software TEE", "TA instances",
-                "set isolation: none in the tee section of ferry.yaml (for tests only: TAs then run with the host's "
-                        + "files, root key included, and its network)");
+        String refusal = refusal(found);
         if (refusal != null) {
             throw new BackendException(Status.UNSUPPORTED, refusal);
         }
@@ -71,6 +69,13 @@ final class TaSandbox {
                     + " (written for x86-64); namespaces and limits still apply");
         }
         bwrap = found;
+    }
+
+    /** Why {@code bwrap} (a path, or null) cannot sandbox TA instances here; null when it can. */
+    static String refusal(String bwrap) {
+        return Bubblewrap.selfCheck(bwrap, "the software TEE", "TA instances",
+                "set isolation: none in the tee section of ferry.yaml (for tests only: TAs then run with the host's "
+                        + "files, root key included, and its network)");
     }
 
     /** Writes the seccomp program into the private lane directory; null where there is none. */

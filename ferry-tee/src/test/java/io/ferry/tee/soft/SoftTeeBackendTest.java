@@ -12,7 +12,8 @@ import io.ferry.tee.BuiltinTas;
 import io.ferry.tee.DevTee;
 import java.nio.file.Path;
 import java.util.UUID;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,9 +23,11 @@ class SoftTeeBackendTest {
     @TempDir
     Path dir;
 
-    @Test
-    void callsCrossTheProcessAndADeadProcessIsReplaced() throws Exception {
-        try (SoftTeeBackend b = SoftTeeBackend.start(DevTee.prepare(dir, 2).config())) {
+    /** Sandboxed (the default) and with isolation: none (tests only), the same behaviour. */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void callsCrossTheProcessAndADeadProcessIsReplaced(boolean sandboxed) throws Exception {
+        try (SoftTeeBackend b = SoftTeeBackend.start(DevTee.prepare(dir, 2).config().withSandboxed(sandboxed))) {
             TeeReturn open = b.openSession("g", BuiltinTas.HELLO, 0, new UUID(0, 0), new TeeParams(), TeeCancellation.NEVER);
             long pid = b.pid("g", BuiltinTas.HELLO);
             assertNotEquals(ProcessHandle.current().pid(), pid);
