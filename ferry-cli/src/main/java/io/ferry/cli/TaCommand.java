@@ -47,6 +47,9 @@ final class TaCommand {
         @Option(names = "--classes", required = true, description = "jar or directory of the TA's class files")
         Path classes;
         @Option(names = "--version", defaultValue = "1.0") String version;
+        @Option(names = "--instance", defaultValue = "guest", paramLabel = "guest|session",
+                description = "guest (default): one instance serves all of a guest's sessions; session: an instance per session")
+        String instance;
         @Option(names = "--out", description = "output file or directory (default: ./UUID.ta)") Path out;
 
         @Override
@@ -56,7 +59,12 @@ final class TaCommand {
                 System.err.println("ferry ta sign: " + classes + " has no class " + className);
                 return 2;
             }
-            byte[] image = TaImage.sign(uuid, name, className, version, files, TaImage.privateKey(Files.readAllBytes(key)));
+            if (!instance.equals("guest") && !instance.equals("session")) {
+                System.err.println("ferry ta sign: --instance " + instance + " must be guest or session");
+                return 2;
+            }
+            byte[] image = TaImage.sign(uuid, name, className, version, files, TaImage.privateKey(Files.readAllBytes(key)),
+                    instance.equals("session"));
             Path target = out == null ? Path.of(uuid + TaImage.SUFFIX)
                     : Files.isDirectory(out) ? out.resolve(uuid + TaImage.SUFFIX) : out;
             Files.write(target, image);

@@ -30,16 +30,18 @@ import java.util.jar.JarInputStream;
  *
  * <pre>
  * "FERRYTA1"                         8 bytes
- * manifest length u32, manifest      UTF-8 lines: uuid=, name=, class=, version=
+ * manifest length u32, manifest      UTF-8 lines: uuid=, name=, class=, version=, and optionally instance=
  * class count u32
  *   per class: name length u16, binary name (UTF-8), length u32, class file bytes
  * signature                          64 bytes: Ed25519 over every byte before it
  * </pre>
+ * {@code instance=session} asks for an instance per session (OP-TEE's TA without TA_FLAG_SINGLE_INSTANCE); absent
+ * or {@code instance=guest}, one instance serves all sessions of a guest (single instance, multi session, per guest).
  * {@link #verify} checks the signature against the trusted keys before it parses a single field, so an image
  * with any flipped bit is refused as a whole (SECURITY), and a parser bug cannot be reached by unsigned input.
  */
 public record TaImage(UUID uuid, String name, String className, String version, Map<String, byte[]> classes,
-                      byte[] sha256) {
+                      byte[] sha256, boolean instancePerSession) {
     public static final String SUFFIX = ".ta";
     private static final byte[] MAGIC = "FERRYTA1".getBytes(StandardCharsets.US_ASCII);
     private static final int SIGNATURE = 64;
@@ -52,16 +54,22 @@ public record TaImage(UUID uuid, String name, String className, String version, 
         }
     }
 
-    /** Builds and signs an image. */
+    /** Builds and signs an image of a TA with one instance per guest. */
     public static byte[] sign(UUID uuid, String name, String className, String version, Map<String, byte[]> classes,
                               PrivateKey key) {
+        return sign(uuid, name, className, version, classes, key, false);
+    }
+
+    /** Builds and signs an image; {@code instancePerSession}: each session gets an instance of its own. */
+    public static byte[] sign(UUID uuid, String name, String className, String version, Map<String, byte[]> classes,
+                              PrivateKey key, boolean instancePerSession) {
         if (!classes.containsKey(className)) {
             throw new IllegalArgumentException("the image's classes do not include its TA class " + className);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.writeBytes(MAGIC);
-        byte[] manifest = ("uuid=" + uuid + "\nname=" + name + "\nclass=" + className + "\nversion=" + version + "\n")
-                .getBytes(StandardCharsets.UTF_8);
+        byte[] manifest = ("uuid=" + uuid + "\nname=" + name + "\nclass=" + className + "\nversion=" + version + "\n"
+                + (instancePerSession ? "instance=session\n" : "")).getBytes(StandardCharsets.UTF_8);
         out.writeBytes(u32(manifest.length));
         out.writeBytes(manifest);
         out.writeBytes(u32(classes.size()));
@@ -147,9 +155,13 @@ public record TaImage(UUID uuid, String name, String className, String version, 
             if (m.get("uuid") == null || cls == null || !classes.containsKey(cls)) {
                 throw new RefusedException("TA image manifest lacks uuid or class");
             }
+            String instance = m.getOrDefault("instance", "guest");
+            if (!instance.equals("guest") && !instance.equals("session")) {
+                throw new RefusedException("TA image manifest has instance=" + instance + " (guest or session)");
+            }
             byte[] sha = MessageDigest.getInstance("SHA-256").digest(image);
             return new TaImage(UUID.fromString(m.get("uuid")), m.getOrDefault("name", ""), cls,
-                    m.getOrDefault("version", ""), Collections.unmodifiableMap(classes), sha);
+                    m.getOrDefault("version", ""), Collections.unmodifiableMap(classes), sha, instance.equals("session"));
         } catch (BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException e) {
             throw new RefusedException("TA image is malformed: " + e);
         } catch (GeneralSecurityException e) {

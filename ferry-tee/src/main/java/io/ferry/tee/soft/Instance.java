@@ -9,8 +9,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * time anyway).
  */
 final class Instance {
-    /** The pair an instance serves. */
-    record Key(String guest, UUID ta) {
+    /**
+     * The pair an instance serves; {@code slot} 0 for the one instance of a guest's TA, else a number of its own for
+     * an instance per session (a TA whose manifest says {@code instance=session}).
+     */
+    record Key(String guest, UUID ta, long slot) {
+        Key(String guest, UUID ta) {
+            this(guest, ta, 0);
+        }
+
+        boolean perSession() {
+            return slot != 0;
+        }
     }
 
     final int id;
@@ -28,7 +38,7 @@ final class Instance {
     }
 
     String describe() {
-        return "TA " + key.ta() + " of guest " + key.guest() + " (instance " + id
+        return "TA " + key.ta() + " of guest " + key.guest() + " (" + (key.perSession() ? "session " : "") + "instance " + id
                 + (process == null ? "" : ", process " + process.pid()) + ")";
     }
 }

@@ -43,6 +43,8 @@ final class Launcher {
     private final TeeBackendConfig config;
     private final Path laneDir;
     private final List<PublicKey> trusted;
+    /** Whether each verified TA asks for an instance per session (its manifest), by UUID. */
+    private final java.util.Map<UUID, Boolean> perSession = new java.util.concurrent.ConcurrentHashMap<>();
     /** The seccomp program of sandboxed instances, in the lane directory; null without sandbox or filter. */
     private final Path seccomp;
 
@@ -108,11 +110,17 @@ final class Launcher {
                 LOG.warning("soft-tee: TA image " + file + " is signed for " + image.uuid() + ", not " + ta + ": refused");
                 return TeeReturn.of(TeeWire.ERROR_SECURITY, TeeWire.ORIGIN_TEE);
             }
+            perSession.put(ta, image.instancePerSession());
         } catch (TaImage.RefusedException e) {
             LOG.warning("soft-tee: TA image " + file + " refused: " + e.getMessage());
             return TeeReturn.of(TeeWire.ERROR_SECURITY, TeeWire.ORIGIN_TEE);
         }
         return null;
+    }
+
+    /** Whether {@code ta}'s image, as last verified, asks for an instance per session. */
+    boolean perSession(UUID ta) {
+        return perSession.getOrDefault(ta, false);
     }
 
     /** Starts the instance's process (lock held); null when it is ready, else the answer. */
@@ -168,6 +176,9 @@ final class Launcher {
                 cfg.append("trustedKey=").append(Base64.getEncoder().encodeToString(k)).append('\n');
             }
             cfg.append("storageKey=").append(Base64.getEncoder().encodeToString(storageKey)).append('\n');
+            if (key.perSession()) {
+                cfg.append("sharedStorage=true\n");
+            }
             cfg.append("end\n");
             stdin.write(cfg.toString().getBytes(StandardCharsets.UTF_8));
             stdin.flush();

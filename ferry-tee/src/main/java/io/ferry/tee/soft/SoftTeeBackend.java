@@ -55,6 +55,7 @@ public final class SoftTeeBackend implements TeeBackend {
     private final Map<Instance.Key, Instance> live = new HashMap<>(); // guarded by lifecycle
     private final Map<Integer, Instance> byId = new ConcurrentHashMap<>();
     private int nextId; // guarded by lifecycle
+    private final java.util.concurrent.atomic.AtomicLong nextSlot = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean closed;
 
     private SoftTeeBackend(TeeBackendConfig config, Launcher launcher) {
@@ -126,6 +127,9 @@ public final class SoftTeeBackend implements TeeBackend {
             if (refused != null) {
                 return refused;
             }
+            if (launcher.perSession(ta)) {
+                key = new Instance.Key(guest, ta, nextSlot.incrementAndGet()); // a fresh instance for this session
+            }
         }
         // Twice at most: an instance that died while this call waited for it is replaced once.
         for (int attempt = 0; attempt < 2; attempt++) {
@@ -171,6 +175,9 @@ public final class SoftTeeBackend implements TeeBackend {
                 }
                 TeeReturn r = call(inst, OPEN, 0, 0, ta, login, clientUuid, params, cancel, "OpenSession");
                 if (!r.ok()) {
+                    if (key.perSession() && !inst.dead) {
+                        stop(inst, null); // the instance was for this session only
+                    }
                     return r;
                 }
                 inst.sessions++;
@@ -213,6 +220,9 @@ public final class SoftTeeBackend implements TeeBackend {
                 call(inst, CLOSE, 0, session & 0xFFFF_FFFFL, null, 0, null, new TeeParams(), TeeCancellation.NEVER,
                         "CloseSession");
                 inst.sessions = Math.max(0, inst.sessions - 1);
+                if (inst.key.perSession() && inst.sessions == 0 && !inst.dead) {
+                    stop(inst, null); // an instance per session ends with its session
+                }
             }
         } finally {
             inst.lock.unlock();

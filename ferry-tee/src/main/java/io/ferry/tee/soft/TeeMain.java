@@ -36,6 +36,7 @@ public final class TeeMain {
         String guest = null;
         Path storeDir = null;
         byte[] storageKey = null;
+        boolean sharedStorage = false;
         List<PublicKey> trusted = new ArrayList<>();
         String line;
         while ((line = in.readLine()) != null && !line.equals("end")) {
@@ -49,6 +50,7 @@ public final class TeeMain {
                 case "guest" -> guest = v;
                 case "storeDir" -> storeDir = Path.of(v);
                 case "storageKey" -> storageKey = Base64.getDecoder().decode(v);
+                case "sharedStorage" -> sharedStorage = Boolean.parseBoolean(v);
                 case "trustedKey" -> trusted.add(TaImage.publicKey(Base64.getDecoder().decode(v)));
                 default -> throw new IllegalArgumentException("unknown configuration key " + k);
             }
@@ -58,7 +60,9 @@ public final class TeeMain {
             System.err.println("SEVERE incomplete configuration on stdin");
             System.exit(2);
         }
-        TaStorage store = SecureStorage.open(storageKey, storeDir, guest, ta);
+        // an instance per session shares the pair's storage with the guest's other sessions' instances
+        TaStorage store = sharedStorage ? SecureStorage.openShared(storageKey, storeDir, guest, ta)
+                : SecureStorage.open(storageKey, storeDir, guest, ta);
         Arrays.fill(storageKey, (byte) 0);
         String onlyGuest = guest;
         UUID onlyTa = ta;

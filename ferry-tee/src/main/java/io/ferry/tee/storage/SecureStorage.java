@@ -89,6 +89,65 @@ public final class SecureStorage {
         return new Store(guest, ta, storageKey.clone(), storeDir);
     }
 
+    /**
+     * As {@link #open(byte[], Path, String, UUID)}, for a TA with an instance per session, whose instances (processes)
+     * share the pair's storage: each operation holds an exclusive lock on {@code storeDir/lock} (across processes)
+     * and reads the index afresh under it, so no instance writes from a stale index.
+     */
+    public static TaStorage openShared(byte[] storageKey, Path storeDir, String guest, UUID ta) {
+        Store store = (Store) open(storageKey, storeDir, guest, ta);
+        return new SharedStore(store, storeDir.resolve("lock"));
+    }
+
+    /** A {@link Store} whose every operation runs under the directory's lock with the index read afresh. */
+    private static final class SharedStore implements TaStorage {
+        private final Store store;
+        private final Path lockFile;
+
+        SharedStore(Store store, Path lockFile) {
+            this.store = store;
+            this.lockFile = lockFile;
+        }
+
+        private synchronized <T> T locked(java.util.function.Supplier<T> op) {
+            try {
+                Files.createDirectories(lockFile.getParent(), PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lockFile,
+                        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+                     java.nio.channels.FileLock l = ch.lock()) {
+                    store.forgetIndex();
+                    return op.get();
+                }
+            } catch (IOException e) {
+                throw new TaException(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, "cannot lock the shared storage: " + e);
+            }
+        }
+
+        @Override
+        public byte[] read(String id) {
+            return locked(() -> store.read(id));
+        }
+
+        @Override
+        public void write(String id, byte[] data) {
+            locked(() -> {
+                store.write(id, data);
+                return null;
+            });
+        }
+
+        @Override
+        public boolean delete(String id) {
+            return locked(() -> store.delete(id));
+        }
+
+        @Override
+        public boolean exists(String id) {
+            return locked(() -> store.exists(id));
+        }
+    }
+
     /** The AES-256 key of the storage of {@code ta} for {@code guest}. */
     public static byte[] storageKey(byte[] rootKey, String guest, UUID ta) {
         checkGuest(guest);
@@ -155,6 +214,11 @@ public final class SecureStorage {
 
         private Path objectFile(String id) {
             return taDir.resolve(hash(id) + ".obj");
+        }
+
+        /** Drops the cached index: the next operation reads it from its file (shared storage, under its lock). */
+        synchronized void forgetIndex() {
+            index = null;
         }
 
         @Override
