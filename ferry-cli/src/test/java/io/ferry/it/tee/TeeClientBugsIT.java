@@ -144,10 +144,13 @@ class TeeClientBugsIT {
             // b's session and shared memory, and the first context's session, are untouched by closing a.
             assertEquals(6, increment(sb, 5));
             assertEquals(7, increment(sc, 6));
-            sb.invoke(BuiltinTas.HELLO_FILL, TeeOperation.of(TeeParam.valueInput(9, 0), TeeParam.whole(mb)));
+            sb.invoke(BuiltinTas.HELLO_FILL, TeeOperation.of(TeeParam.valueInput(9, 0),
+                    TeeParam.partial(TeeParam.MEMREF_PARTIAL_OUTPUT, mb, 0, 64)));
             assertBytes(mb.segment(), 0, 64, 9, "b's shared memory");
-            assertEquals(TeeResult.ERROR_BAD_PARAMETERS, fails(() -> sb.invoke(BuiltinTas.HELLO_FILL,
-                    TeeOperation.of(TeeParam.valueInput(9, 0), TeeParam.whole(ma)))).code(), "a's memory is released");
+            TeeException released = fails(() -> sb.invoke(BuiltinTas.HELLO_FILL, TeeOperation.of(
+                    TeeParam.valueInput(9, 0), TeeParam.partial(TeeParam.MEMREF_PARTIAL_OUTPUT, ma, 0, 64))));
+            assertEquals(TeeResult.ERROR_BAD_PARAMETERS, released.code(), "a's memory is released");
+            assertEquals(TeeResult.ORIGIN_API, released.origin());
         } finally {
             b.close();
         }

@@ -38,6 +38,14 @@ public interface TeeTransport {
     /** The heap offset of {@code segment} when it lies inside the region heap, else -1. */
     long heapOffset(MemorySegment segment);
 
+    /**
+     * Whether the connection is still open (not closed by the application). A closed connection's calls answer
+     * COMMUNICATION without touching it.
+     */
+    default boolean isOpen() {
+        return true;
+    }
+
     /** A block of the region heap. */
     interface HeapMemory extends AutoCloseable {
         long offset();
