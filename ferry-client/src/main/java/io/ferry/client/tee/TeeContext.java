@@ -260,15 +260,16 @@ public final class TeeContext implements AutoCloseable {
     TeeException failure(RuntimeException e) {
         if (e instanceof FerryException f && f.status() == Status.UNSUPPORTED) {
             String host = f.getMessage();
+            // The host's words for a guest whose config lacks the service (Session.allowed); otherwise it has no TEE.
             if (host != null && host.contains("not allowed the tee service")) {
                 return new TeeException(TeeResult.ERROR_ACCESS_DENIED, TeeResult.ORIGIN_COMMS, "this guest has no tee "
                         + "service on the host (" + host + "); the operator grants it by adding tee to the guest's "
                         + "services in the host's ferry.yaml (services: [compute, tee]) and reloading the host "
-                        + "(SIGHUP)", e);
+                        + "(kill -HUP, or systemctl reload ferry-host; docs/operations.md)", e, false);
             }
             return new TeeException(TeeResult.ERROR_NOT_SUPPORTED, TeeResult.ORIGIN_COMMS, "the host runs no TEE ("
                     + host + "); the operator enables it with a tee: section in the host's ferry.yaml "
-                    + "(tee: {dir: ..., policy: ...}) and grants it to guests (services: [compute, tee])", e);
+                    + "(tee: {dir: ..., policy: ...}) and grants it to guests (services: [compute, tee])", e, false);
         }
         if (!transport.isOpen()) {
             return new TeeException(TeeResult.ERROR_COMMUNICATION, TeeResult.ORIGIN_COMMS, "the connection to the host "
