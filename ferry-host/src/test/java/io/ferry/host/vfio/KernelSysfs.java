@@ -14,11 +14,11 @@ import java.util.Set;
  * {@code driver_override} stores the value, a newline clears it (read back as {@code (null)}). Reads pass through.
  * {@link #failAtWrite} makes the Nth write fail, to test rollback from every point.
  */
-final class KernelSysfs implements Sysfs {
+public final class KernelSysfs implements Sysfs {
     private final SysfsFixture fx;
     private final Sysfs files;
     /** Functions whose driver refuses to let go (unbind fails with EBUSY). */
-    final Set<String> busy = new HashSet<>();
+    public final Set<String> busy = new HashSet<>();
     /** Drivers whose probe fails for every function (bind fails; drivers_probe leaves the function unbound). */
     final Set<String> failingDrivers = new HashSet<>();
     /** Fail the write with this number (1 is the first), or never (0). */

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  * snd_hda_intel; group 2 a processing accelerator beside a NIC on igb (not viable); group 3 an AMD GPU on amdgpu,
  * alone; and vfio-pci loaded.
  */
-final class SysfsFixture {
+public final class SysfsFixture {
     final Path root;
     /** The driver each function binds to when nothing overrides it (what the kernel's id tables would pick). */
     final Map<String, String> nativeDriver = new HashMap<>();
@@ -27,7 +27,7 @@ final class SysfsFixture {
         this.root = root;
     }
 
-    static SysfsFixture empty(Path root) throws IOException {
+    public static SysfsFixture empty(Path root) throws IOException {
         SysfsFixture f = new SysfsFixture(root);
         Files.createDirectories(root.resolve("bus/pci/devices"));
         Files.createDirectories(root.resolve("bus/pci/drivers"));
@@ -36,7 +36,7 @@ final class SysfsFixture {
         return f;
     }
 
-    static SysfsFixture standard(Path root) throws IOException {
+    public static SysfsFixture standard(Path root) throws IOException {
         SysfsFixture f = empty(root);
         f.function("0000:00:01.0", 0x060400, "0x8086", "0x1901", "pcieport", "1", 0);
         f.function("0000:01:00.0", 0x030000, "0x10de", "0x2330", "nvidia", "1", 0);
@@ -48,7 +48,7 @@ final class SysfsFixture {
         return f;
     }
 
-    Sysfs kernel() {
+    public Sysfs kernel() {
         return new KernelSysfs(this);
     }
 
@@ -102,7 +102,7 @@ final class SysfsFixture {
     }
 
     /** An IOMMU that is off: no groups, no iommu_group links. */
-    void iommuOff() throws IOException {
+    public void iommuOff() throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 if (p.getFileName().toString().equals("iommu_group") || p.startsWith(root.resolve(
@@ -123,7 +123,7 @@ final class SysfsFixture {
     }
 
     /** Driver links, overrides and groups of every function, for comparing a tree before and after. */
-    String snapshot() throws IOException {
+    public String snapshot() throws IOException {
         StringBuilder sb = new StringBuilder();
         Sysfs s = Sysfs.at(root);
         for (String bdf : s.list("bus/pci/devices")) {
