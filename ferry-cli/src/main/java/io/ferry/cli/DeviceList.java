@@ -43,7 +43,8 @@ final class DeviceList {
             if (guests != null) {
                 sb.append(String.join(", ", guests.stream().map(Json::quote).toList()));
             }
-            sb.append("], \"assigned_to\": ").append(Json.quote(a == null ? null : a.vm())).append('}');
+            sb.append("], \"assigned_to\": ").append(Json.quote(a == null ? null : a.vm()))
+                    .append(", \"assignment_pending\": ").append(a != null && a.pending()).append('}');
         }
         return sb.append(acc.isEmpty() ? "]}\n" : "\n]}\n").toString();
     }
@@ -71,7 +72,8 @@ final class DeviceList {
             sb.append(String.format(fmt, f.bdf(), f.kind(), hex4(f.vendor()) + ":" + hex4(f.device()),
                     f.driver() == null ? "-" : f.driver(), f.numaNode() < 0 ? "-" : f.numaNode(),
                     f.iommuGroup() == null ? "-" : f.iommuGroup(), guests == null ? "no" : guests.isEmpty()
-                            ? "yes" : "yes: " + String.join(", ", guests), a == null ? "-" : "VM " + a.vm()));
+                            ? "yes" : "yes: " + String.join(", ", guests), a == null ? "-" : "VM " + a.vm()
+                            + (a.pending() ? " (unfinished: ferry device release " + a.bdf() + ")" : "")));
             for (PciFunction m : groups.get(i)) {
                 if (!m.bdf().equals(f.bdf())) {
                     sb.append(String.format("  group member %s (%s, %s)%n", m.bdf(), m.kind(),

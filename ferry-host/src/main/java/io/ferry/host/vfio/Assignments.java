@@ -21,7 +21,7 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
  * {@code ferry device release} can restore them and the host can refuse to open an assigned device.
  *
  * <pre>
- * {"version": 1, "assignments": [{"vm": "vm1", "bdf": "0000:01:00.0", "iommu_group": "13",
+ * {"version": 1, "assignments": [{"vm": "vm1", "bdf": "0000:01:00.0", "iommu_group": "13", ("pending": true,)
  *   "members": [{"bdf": "0000:01:00.0", "driver": "nvidia", "driver_override": null}, ...]}]}
  * </pre>
  *
@@ -38,10 +38,23 @@ public final class Assignments {
     public record Member(String bdf, String driver, String driverOverride) {
     }
 
-    /** One assignment: the device asked for, its VM, and the members of its group that were moved. */
-    public record Assignment(String vm, String bdf, String iommuGroup, List<Member> members) {
+    /**
+     * One assignment: the device asked for, its VM, and the members of its group that were moved. {@code pending}: an
+     * assign that started and has not finished; recorded before the first sysfs write, so that when the command dies
+     * in the middle (killed, power lost) {@code ferry device release} finds what to restore.
+     */
+    public record Assignment(String vm, String bdf, String iommuGroup, List<Member> members, boolean pending) {
         public Assignment {
             members = List.copyOf(members);
+        }
+
+        public Assignment(String vm, String bdf, String iommuGroup, List<Member> members) {
+            this(vm, bdf, iommuGroup, members, false);
+        }
+
+        /** This assignment, finished. */
+        public Assignment done() {
+            return new Assignment(vm, bdf, iommuGroup, members, false);
         }
 
         /** Whether {@code pciAddress} is one of the moved members. */
@@ -91,7 +104,7 @@ public final class Assignments {
                             (String) m.get("driver_override")));
                 }
                 out.add(new Assignment(vmName((String) a.get("vm")), PciAddress.parse((String) a.get("bdf")),
-                        (String) a.get("iommu_group"), members));
+                        (String) a.get("iommu_group"), members, Boolean.TRUE.equals(a.get("pending"))));
             }
             return new Assignments(file, out);
         } catch (RuntimeException e) { // a ClassCastException, NullPointerException, YAML error: not our format
@@ -173,7 +186,8 @@ public final class Assignments {
             Assignment a = list.get(i);
             sb.append(i == 0 ? "\n  " : ",\n  ").append("{\"vm\": ").append(Json.quote(a.vm()))
                     .append(", \"bdf\": ").append(Json.quote(a.bdf()))
-                    .append(", \"iommu_group\": ").append(Json.quote(a.iommuGroup())).append(", \"members\": [");
+                    .append(", \"iommu_group\": ").append(Json.quote(a.iommuGroup()))
+                    .append(a.pending() ? ", \"pending\": true" : "").append(", \"members\": [");
             for (int j = 0; j < a.members().size(); j++) {
                 Member m = a.members().get(j);
                 sb.append(j == 0 ? "" : ", ").append("{\"bdf\": ").append(Json.quote(m.bdf()))

@@ -60,6 +60,11 @@ public final class VfioAssigner {
                         + "processing accelerator, coprocessor); assign the accelerator and its group comes with it");
             }
             Assignment existing = state.covering(address);
+            if (existing != null && existing.pending()) {
+                throw new VfioException("an assignment of " + existing.bdf() + " to VM '" + existing.vm() + "' "
+                        + "started and did not finish (the command was stopped in the middle); run ferry device "
+                        + "release " + existing.bdf() + " to restore its drivers, then assign again");
+            }
             if (existing != null) {
                 if (existing.vm().equals(vm)) {
                     return existing;
@@ -69,20 +74,29 @@ public final class VfioAssigner {
             }
             List<PciFunction> moving = check(f, state, served);
             Assignment a = new Assignment(vm, address, f.iommuGroup(), moving.stream()
-                    .map(m -> new Member(m.bdf(), m.driver(), m.driverOverride())).toList());
+                    .map(m -> new Member(m.bdf(), m.driver(), m.driverOverride())).toList(), true);
+            state.with(a).save(); // pending: what to restore, on disk before the first sysfs write
             Steps steps = new Steps();
             try {
                 for (PciFunction m : moving) {
                     toVfio(steps, m);
                 }
-                state.with(a).save();
+                state.with(a.done()).save();
             } catch (IOException | RuntimeException e) {
-                throw failed("assigning " + address + " to " + vm, e, steps.rollBack(),
+                List<String> undo = steps.rollBack();
+                if (undo.isEmpty()) {
+                    try {
+                        state.save(); // the pending record goes
+                    } catch (IOException s) {
+                        undo = List.of("removing the pending record from " + stateFile + " failed: " + s.getMessage());
+                    }
+                }
+                throw failed("assigning " + address + " to " + vm, e, undo,
                         "every member of IOMMU group " + f.iommuGroup() + " is back on its driver");
             }
             LOG.info(() -> "vfio: assigned IOMMU group " + f.iommuGroup() + " (" + String.join(", ",
                     a.members().stream().map(Member::bdf).toList()) + ") to VM " + vm);
-            return a;
+            return a.done();
         } catch (IOException e) {
             throw e;
         } catch (Exception e) { // the lock's close

@@ -159,6 +159,26 @@ class VfioAssignerTest {
         }
     }
 
+    /** An assign killed in the middle (the GPU unbound, its override set) is recorded as pending; release fixes it. */
+    @Test
+    void anAssignStoppedInTheMiddleIsRecordedAndReleaseRestoresIt() throws IOException {
+        String before = fx.snapshot();
+        kernel.write("bus/pci/drivers/nvidia/unbind", GPU);
+        kernel.write("bus/pci/devices/" + GPU + "/driver_override", "vfio-pci");
+        Assignments.load(state).with(new Assignment("vm1", GPU, "1", List.of(
+                new Assignments.Member(GPU, "nvidia", null), new Assignments.Member(AUDIO, "snd_hda_intel", null)),
+                true)).save();
+        assertTrue(Files.readString(state).contains("\"pending\": true"));
+        VfioException e = assertThrows(VfioException.class, () -> assigner.assign(GPU, "vm1", Map.of()));
+        assertTrue(e.getMessage().contains("did not finish") && e.getMessage().contains("ferry device release"),
+                e.getMessage());
+        assigner.release(GPU);
+        assertEquals(before, fx.snapshot());
+        assertEquals(List.of(), Assignments.load(state).all());
+        assertEquals("vm1", assigner.assign(GPU, "vm1", Map.of()).vm());
+        assertTrue(!Files.readString(state).contains("pending"), "a finished assignment is not pending");
+    }
+
     @Test
     void refusesWhenTheIommuIsOff() throws IOException {
         fx.iommuOff();
