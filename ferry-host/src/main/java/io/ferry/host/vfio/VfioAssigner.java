@@ -165,7 +165,7 @@ public final class VfioAssigner {
             if (guests != null) {
                 throw new VfioException("Ferry's host serves " + m.bdf() + (guests.isEmpty() ? "" : " to guests "
                         + String.join(", ", guests)) + "; a device a backend has open cannot be assigned. Stop "
-                        + "the host, or run it with a devices: filter that leaves this device out, then assign");
+                        + "the host, assign, and start it again: a host leaves assigned devices out (docs/vfio.md)");
             }
             if (!m.onVfio()) {
                 moving.add(m);
