@@ -167,23 +167,21 @@ public final class VfioAssigner {
                         + String.join(", ", guests)) + "; a device a backend has open cannot be assigned. Stop "
                         + "the host, assign, and start it again: a host leaves assigned devices out (docs/vfio.md)");
             }
-            if (!m.onVfio()) {
-                moving.add(m);
-            }
+            moving.add(m); // one already on vfio-pci is recorded as such, and left there by release
         }
         if (!problems.isEmpty()) {
             throw new VfioException("IOMMU group " + f.iommuGroup() + " is not viable for assignment: "
                     + String.join(", ", problems) + " would go to the VM with it (a group is assigned whole). "
                     + "Move the card to a slot with its own group (ACS), or see docs/vfio.md");
         }
-        if (moving.isEmpty() && group.stream().noneMatch(PciFunction::onVfio)) {
-            throw new VfioException("IOMMU group " + f.iommuGroup() + " has nothing to assign");
-        }
         return moving;
     }
 
     /** Unbind from the original driver, driver_override = vfio-pci, drivers_probe, check; each with its undo. */
     private void toVfio(Steps steps, PciFunction m) throws IOException {
+        if (m.onVfio()) {
+            return;
+        }
         String bdf = m.bdf();
         String original = m.driver();
         if (original != null) {
@@ -201,6 +199,9 @@ public final class VfioAssigner {
 
     /** Unbind from vfio-pci, restore driver_override, bind the original driver, check; each with its undo. */
     private void fromVfio(Steps steps, Member m) throws IOException {
+        if (PciFunction.VFIO_DRIVER.equals(m.driver())) {
+            return; // it was on vfio-pci before the assignment
+        }
         String bdf = m.bdf();
         String now = sysfs.linkName(PciScan.DEVICES + bdf + "/driver");
         if (PciFunction.VFIO_DRIVER.equals(now)) {

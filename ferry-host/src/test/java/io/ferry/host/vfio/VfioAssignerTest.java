@@ -180,6 +180,19 @@ class VfioAssignerTest {
     }
 
     @Test
+    void aFunctionAlreadyOnVfioIsRecordedAndLeftThere() throws IOException {
+        kernel.write("bus/pci/drivers/snd_hda_intel/unbind", AUDIO);
+        kernel.write("bus/pci/devices/" + AUDIO + "/driver_override", "vfio-pci");
+        kernel.write("bus/pci/drivers_probe", AUDIO);
+        assertEquals("vfio-pci", driver(AUDIO));
+        String before = fx.snapshot();
+        Assignment a = assigner.assign(GPU, "vm1", Map.of());
+        assertEquals(new Assignments.Member(AUDIO, "vfio-pci", "vfio-pci"), a.members().get(1));
+        assigner.release(AUDIO);
+        assertEquals(before, fx.snapshot());
+    }
+
+    @Test
     void refusesWhenTheIommuIsOff() throws IOException {
         fx.iommuOff();
         String before = fx.snapshot();
