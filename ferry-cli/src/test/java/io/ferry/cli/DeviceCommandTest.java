@@ -131,6 +131,23 @@ class DeviceCommandTest {
                 DeviceCommand.Where.served(status, dir.resolve("admin.sock")));
     }
 
+    /** As an operator runs it: a process of its own, sysfs and state named by FERRY_SYSFS and FERRY_VFIO_STATE. */
+    @Test
+    void listAsAProcessReadsTheSysfsAndStateTheEnvironmentNames() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.ferry.cli.Main", "device", "list", "--json",
+                "--admin-socket", dir.resolve("nobody.sock").toString());
+        pb.environment().put("FERRY_SYSFS", fx.root.toString());
+        pb.environment().put("FERRY_VFIO_STATE", dir.resolve("env-state.json").toString());
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        Map<?, ?> doc = (Map<?, ?>) StatusJson.parse(out);
+        assertEquals(dir.resolve("env-state.json").toString(), doc.get("state_file"));
+        assertEquals(3, ((List<?>) doc.get("devices")).size(), out);
+    }
+
     @Test
     void helpListsTheCommands() {
         String usage = new CommandLine(new Main()).getUsageMessage();

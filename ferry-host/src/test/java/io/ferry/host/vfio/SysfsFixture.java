@@ -19,7 +19,7 @@ import java.util.stream.Stream;
  * alone; and vfio-pci loaded.
  */
 public final class SysfsFixture {
-    final Path root;
+    public final Path root;
     /** The driver each function binds to when nothing overrides it (what the kernel's id tables would pick). */
     final Map<String, String> nativeDriver = new HashMap<>();
 
