@@ -24,10 +24,13 @@ public final class VmArgs {
     private VmArgs() {
     }
 
-    /** The functions assigned to {@code vm}, in the order recorded. */
+    /** The functions assigned to {@code vm}, in the order recorded; an unfinished (pending) assignment has none. */
     public static List<String> functions(Assignments state, String vm) {
         List<String> out = new ArrayList<>();
         for (Assignment a : state.ofVm(vm)) {
+            if (a.pending()) {
+                continue;
+            }
             for (Member m : a.members()) {
                 out.add(m.bdf());
             }
