@@ -148,6 +148,36 @@ class DeviceCommandTest {
         assertEquals(3, ((List<?>) doc.get("devices")).size(), out);
     }
 
+    /** Read-only on this machine's own /sys: what it lists agrees with the class files (none, on the test VMs). */
+    @Test
+    void listReadsTheRealSysfs() throws Exception {
+        Path sys = Path.of("/sys/bus/pci/devices");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(sys), "no /sys/bus/pci here");
+        var l = new DeviceCommand.ListCmd();
+        l.out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+        new CommandLine(l).parseArgs(common("--json"));
+        l.where.sysfs = io.ferry.host.vfio.Sysfs.at(Path.of("/sys"));
+        assertEquals(0, l.call());
+        Map<?, ?> doc = (Map<?, ?>) StatusJson.parse(printed.toString(StandardCharsets.UTF_8));
+        long expected;
+        try (var s = java.nio.file.Files.list(sys)) {
+            expected = s.filter(d -> {
+                try {
+                    int cls = Integer.decode(java.nio.file.Files.readString(d.resolve("class")).strip());
+                    return cls >>> 16 == 0x03 || cls >>> 16 == 0x12 || cls >>> 8 == 0x0b40;
+                } catch (IOException | NumberFormatException e) {
+                    return false;
+                }
+            }).count();
+        }
+        assertEquals(expected, ((List<?>) doc.get("devices")).size(), doc.toString());
+        try (var s = java.nio.file.Files.list(Path.of("/sys/kernel/iommu_groups"))) {
+            assertEquals(s.findAny().isPresent(), doc.get("iommu"));
+        } catch (java.nio.file.NoSuchFileException e) {
+            assertEquals(false, doc.get("iommu"));
+        }
+    }
+
     @Test
     void helpListsTheCommands() {
         String usage = new CommandLine(new Main()).getUsageMessage();
