@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         description = "Share accelerators with guests by API remoting over shared memory.",
         subcommands = {DemoCommand.class, HostCommand.class, StatusCommand.class, ExampleCommand.class, GuestCommand.class,
                 BenchCommand.class, VmDemoCommand.class, NativeDemoCommand.class, TaCommand.class, InstallServiceCommand.class,
-                OpsDemoCommand.class, OpsGuestCommand.class, CommandLine.HelpCommand.class},
+                OpsDemoCommand.class, OpsGuestCommand.class, DeviceCommand.class, VmArgsCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "  ./ferry test [--gpu]   run every test (handled by the launcher)",
                 "  ./ferry install        install the guest library io.ferry:ferry-client in",
                 "                         ~/.m2 and print its Maven dependency (the launcher)"})

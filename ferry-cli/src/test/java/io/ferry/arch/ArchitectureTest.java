@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Inside the host, along the data path: endpoint (reading, framing) → session (routing, completions, sticky
  * errors) → compute / tee (the services) → sched; the worker is compute's hop to a device worker process. config is
- * usable by all; admin reads all; the facade {@code io.ferry.host.FerryHost} wires all. The session defines the
+ * usable by all; admin reads all; vfio (VFIO assignment) uses no other Ferry package; the facade {@code io.ferry.host.FerryHost} wires all. The session defines the
  * service seams ({@code SessionService}, {@code ServiceContext}) and knows no service: compute and tee implement
  * the seams, so they depend on session and never the other way round.
  */
@@ -34,6 +34,8 @@ class ArchitectureTest {
     static void importMainClasses() {
         classes = new ClassFileImporter()
                 .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                // ferry-host's test jar (the VFIO fixture sysfs, for the CLI's tests) is test code too
+                .withImportOption(location -> !location.contains("-tests.jar"))
                 .importPackages("io.ferry");
         // an empty import would pass every rule: make sure every module's classes are there
         for (String c : new String[] {"io.ferry.protocol.Wire", "io.ferry.channel.SpscRing", "io.ferry.spi.ComputeBackend",
@@ -115,6 +117,12 @@ class ArchitectureTest {
     void configIsUsableByAllAndUsesOnlyTheSchedulersClasses() {
         // config names a guest's scheduling class with the scheduler's own enum (SchedClass): one definition
         onlyOn("io.ferry.host.config..", "io.ferry.host.sched..");
+    }
+
+    @Test
+    void vfioStandsAlone() {
+        // VFIO assignment reads sysfs and its state file; compute reads its assignments, the CLI drives it
+        onlyOn("io.ferry.host.vfio..");
     }
 
     @Test

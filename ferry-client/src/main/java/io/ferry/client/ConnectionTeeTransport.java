@@ -37,6 +37,11 @@ final class ConnectionTeeTransport implements TeeTransport {
     }
 
     @Override
+    public boolean isOpen() {
+        return !ferry.isClosed();
+    }
+
+    @Override
     public long heapOffset(MemorySegment s) {
         return ferry.heap().offsetOf(s);
     }

@@ -396,6 +396,11 @@ public final class Ferry implements AutoCloseable {
         return lifetimes;
     }
 
+    /** Whether {@link #close()} (or {@link #reconnect()}) ended this connection. */
+    boolean isClosed() {
+        return closed;
+    }
+
     long newHandle() {
         return handles.incrementAndGet();
     }

@@ -96,6 +96,8 @@ final class Cuda {
     private static final MethodHandle DEVICE_GET = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cuDeviceGet");
     private static final MethodHandle DEVICE_GET_NAME = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetName");
     private static final MethodHandle DEVICE_GET_ATTRIBUTE = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetAttribute");
+    /** {@code cuDeviceGetPCIBusId(char*, int, CUdevice)}: optional, for the host's VFIO check. */
+    private static final MethodHandle DEVICE_GET_PCI_BUS_ID = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetPCIBusId");
     private static final MethodHandle DEVICE_TOTAL_MEM = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cuDeviceTotalMem_v2");
     /** {@code cuCtxCreate_v4(CUcontext*, CUctxCreateParams*, unsigned flags, CUdevice)} (CUDA ≥ 12.5). */
     private static final MethodHandle CTX_CREATE_V4 = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT), "cuCtxCreate_v4");
@@ -198,6 +200,20 @@ final class Cuda {
             return (int) DEVICE_GET.invokeExact(device, ordinal);
         } catch (Throwable t) {
             throw fail("cuDeviceGet", t);
+        }
+    }
+
+    /** The device's PCI bus id ({@code 00000000:01:00.0}), or null when the driver lacks the call or fails. */
+    static String pciBusId(int device) {
+        if (DEVICE_GET_PCI_BUS_ID == null) {
+            return null;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment id = arena.allocate(64);
+            int rc = (int) DEVICE_GET_PCI_BUS_ID.invokeExact(id, 64, device);
+            return rc == 0 ? id.getString(0, java.nio.charset.StandardCharsets.US_ASCII).strip() : null;
+        } catch (Throwable t) {
+            throw fail("cuDeviceGetPCIBusId", t);
         }
     }
 

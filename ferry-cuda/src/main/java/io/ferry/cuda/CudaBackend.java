@@ -50,6 +50,13 @@ public final class CudaBackend extends AbstractComputeBackend<CudaDevice, CudaSe
         return deviceList();
     }
 
+    /** {@code cuDeviceGetPCIBusId}: the form CUDA prints ({@code 00000000:01:00.0}); the host normalizes it. */
+    @Override
+    public String pciBusId(int deviceIndex) {
+        List<CudaDevice> found = deviceList();
+        return deviceIndex < 0 || deviceIndex >= found.size() ? null : Cuda.pciBusId(found.get(deviceIndex).ordinal());
+    }
+
     @Override
     protected DeviceInfo info(CudaDevice device) {
         return device.info();

@@ -41,6 +41,16 @@ public interface ComputeBackend extends AutoCloseable {
                 + "OpenCL device info queries (INFO of kind DEVICE); use DEVICE_INFO, or a device of the OpenCL backend");
     }
 
+    /**
+     * The PCI address of this backend's device {@code deviceIndex} ({@code DDDD:BB:SS.F} as {@code lspci -D} prints
+     * it, or CUDA's form with an 8-digit domain: the host normalizes it), or null when the device
+     * reports none (a CPU device) or the backend cannot tell. The host compares it with the VFIO assignments and
+     * never offers a device assigned to a VM.
+     */
+    default String pciBusId(int deviceIndex) {
+        return null;
+    }
+
     @Override
     default void close() {
     }

@@ -55,6 +55,12 @@ public final class OpenClBackend extends AbstractComputeBackend<ClDevice, OpenCl
         return ClInfo.device(found.get(deviceIndex), param);
     }
 
+    @Override
+    public String pciBusId(int deviceIndex) {
+        List<ClDevice> found = deviceList();
+        return deviceIndex < 0 || deviceIndex >= found.size() ? null : ClPciBus.of(found.get(deviceIndex).id());
+    }
+
     /**
      * Whether a platform is Ferry's own ICD (installed on this machine too): the host must never offer a device that
      * remotes to a host, itself perhaps.

@@ -85,7 +85,7 @@ final class FuzzHarness {
         config = new HostConfig(Path.of("/nonexistent/ferry-fuzz"), true, List.of(), List.of(guest));
         tee = new TeeServiceFactory(new FuzzEchoTa(), TeePolicy.of(List.of(
                 new TeePolicy.Rule(GUEST, TA, 0b111, 0, 15, List.of(7L)))),
-                new TeeLimits(4, 4, 4, 8));
+                new TeeLimits(4, 4, 4 * TeeLimits.PAGE, 8));
         compute = new ComputeService(config, guest, 0, Map.of(), Path.of("/nonexistent/ferry-fuzz/fuzz.region"),
                 devices);
     }

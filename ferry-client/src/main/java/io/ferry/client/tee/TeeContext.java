@@ -2,6 +2,7 @@ package io.ferry.client.tee;
 
 import io.ferry.client.FerryException;
 import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
 import io.ferry.protocol.TeeWire;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,15 +25,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * }
  * }</pre>
  * Every memref reaches the host as a (heap offset, size): region-heap memory is never copied on the guest side,
- * other memory is staged through a heap block. Argument errors this library catches have origin API; the host's
- * checks have origin COMMS; the TEE's TEE; the TA's TRUSTED_APP. Thread-safe; an operation is used by one call at
- * a time.
+ * other memory is staged through a heap block. Any number of contexts may share one connection: each has its own
+ * sessions and shared memory (their handles are unique in the process), and closing one leaves the others' alone.
+ *
+ * <p>Errors: every public method of this package reports failure as a {@link TeeException} with a GP code and
+ * origin, never another exception. Argument errors this library catches have origin API and are found before
+ * anything is sent (BAD_PARAMETERS, BAD_STATE for a closed context or session, OUT_OF_MEMORY when the region heap
+ * cannot stage memory); the host's checks have origin COMMS (ACCESS_DENIED when the host gives this guest no tee
+ * service or its policy denies the call, NOT_SUPPORTED when the host runs no TEE, COMMUNICATION when the connection
+ * is closed or broken); the TEE's TEE; the TA's TRUSTED_APP. Closing and releasing never throw. Thread-safe; an
+ * operation is used by one call at a time.
  */
 public final class TeeContext implements AutoCloseable {
     private static final int CANCEL_SLOTS = 512;
+    /** Session and shared-memory handles: unique in the process, so contexts on one connection never collide. */
+    private static final AtomicLong HANDLES = new AtomicLong();
 
     private final TeeTransport transport;
-    private final AtomicLong handles = new AtomicLong();
     private final Set<TeeSession> sessions = ConcurrentHashMap.newKeySet();
     private final Set<TeeSharedMemory> shms = ConcurrentHashMap.newKeySet();
     private final TeeTransport.HeapMemory cancelPage;
@@ -49,8 +58,11 @@ public final class TeeContext implements AutoCloseable {
     }
 
     /**
-     * TEEC_InitializeContext. {@code name} selects the TEE; null or {@code "ferry"} is the host's TEE, anything
-     * else answers ITEM_NOT_FOUND.
+     * TEEC_InitializeContext. {@code name} selects the TEE; null or {@code "ferry"} is the host's TEE.
+     *
+     * @throws TeeException ITEM_NOT_FOUND (origin API) for another name; BAD_PARAMETERS for no transport;
+     *                      COMMUNICATION (origin COMMS) when the connection is closed; OUT_OF_MEMORY (origin API) when
+     *                      the region heap cannot hold the context's cancel words
      */
     public static TeeContext initialize(String name, TeeTransport transport) {
         if (name != null && !name.equals("ferry")) {
@@ -59,9 +71,11 @@ public final class TeeContext implements AutoCloseable {
         if (transport == null) {
             throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "no transport");
         }
+        checkConnection(transport);
         try {
             return new TeeContext(transport);
-        } catch (FerryException e) {
+        } catch (FerryException | IllegalArgumentException | IllegalStateException e) {
+            checkConnection(transport);
             throw new TeeException(TeeResult.ERROR_OUT_OF_MEMORY, TeeResult.ORIGIN_API, e.getMessage(), e);
         }
     }
@@ -76,14 +90,14 @@ public final class TeeContext implements AutoCloseable {
      *
      * @param connectionData the group id for {@link LoginMethod#GROUP}, else ignored
      * @param op             parameters for the TA's OpenSession entry point, or null
-     * @throws TeeException when the session could not be opened (code and origin)
+     * @throws TeeException when the session could not be opened (code and origin, see the class comment)
      */
     public TeeSession openSession(UUID ta, LoginMethod login, long connectionData, TeeOperation op) {
         checkOpen();
         if (ta == null || login == null) {
             throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "null destination or login");
         }
-        long handle = handles.incrementAndGet();
+        long handle = HANDLES.incrementAndGet();
         TeeOperation operation = op == null ? new TeeOperation() : op;
         call(Op.TEE_OPEN_SESSION, operation, handle, ta.getMostSignificantBits(), ta.getLeastSignificantBits(),
                 login.code(), login == LoginMethod.GROUP ? connectionData : 0);
@@ -99,12 +113,12 @@ public final class TeeContext implements AutoCloseable {
 
     void closeSession(TeeSession s, long handle) {
         sessions.remove(s);
-        if (closed) {
+        if (closed || !transport.isOpen()) {
             return;
         }
         try {
             transport.call(Op.TEE_CLOSE_SESSION, null, handle);
-        } catch (FerryException e) {
+        } catch (RuntimeException e) {
             // The session is gone with the connection: nothing left to close.
         }
     }
@@ -112,7 +126,8 @@ public final class TeeContext implements AutoCloseable {
     /**
      * TEEC_AllocateSharedMemory: {@code size} bytes of the region heap, shared with the TEE by reference.
      *
-     * @throws TeeException OUT_OF_MEMORY (origin API) when the heap cannot hold it; BAD_PARAMETERS for bad flags
+     * @throws TeeException OUT_OF_MEMORY (origin API) when the heap cannot hold it; BAD_PARAMETERS for bad flags or a
+     *                      negative size; the host's refusal (origin COMMS: OUT_OF_MEMORY over its limits)
      */
     public TeeSharedMemory allocateSharedMemory(long size, int flags) {
         checkOpen();
@@ -124,7 +139,8 @@ public final class TeeContext implements AutoCloseable {
         if (size > 0) {
             try {
                 block = transport.allocate(size);
-            } catch (FerryException | IllegalArgumentException e) {
+            } catch (FerryException | IllegalArgumentException | IllegalStateException e) {
+                checkOpen();
                 throw new TeeException(TeeResult.ERROR_OUT_OF_MEMORY, TeeResult.ORIGIN_API,
                         "cannot allocate " + size + " bytes of shared memory: " + e.getMessage(), e);
             }
@@ -135,27 +151,39 @@ public final class TeeContext implements AutoCloseable {
 
     /**
      * TEEC_RegisterSharedMemory: shares {@code memory} with the TEE. Memory in the region heap is shared by
-     * reference; other memory (also read-only memory, for INPUT) through a heap shadow.
+     * reference; other memory (also read-only memory, for INPUT) through a heap shadow. The host limits one
+     * registration to 1 MiB (at any offset) and a guest's registrations together.
+     *
+     * @throws TeeException BAD_PARAMETERS (origin API) for null, closed or read-only memory with OUTPUT, or bad flags;
+     *                      OUT_OF_MEMORY (origin API) when the heap cannot hold a shadow; the host's refusal (origin
+     *                      COMMS: OUT_OF_MEMORY over its limits)
      */
     public TeeSharedMemory registerSharedMemory(MemorySegment memory, int flags) {
         checkOpen();
         checkFlags(flags);
-        if (memory == null) {
-            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "null memory");
+        if (memory == null || !memory.scope().isAlive()) {
+            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, memory == null
+                    ? "null memory" : "the memory is closed");
         }
         if (memory.isReadOnly() && (flags & TeeSharedMemory.OUTPUT) != 0) {
             throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API,
                     "read-only memory can be registered for INPUT only");
         }
         long size = memory.byteSize();
-        long off = size == 0 ? 0 : transport.heapOffset(memory);
+        long off;
+        try {
+            off = size == 0 ? 0 : transport.heapOffset(memory);
+        } catch (IllegalStateException e) {
+            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, e.getMessage(), e);
+        }
         if (off >= 0) {
             return register(flags, size, memory, null, off, false);
         }
         TeeTransport.HeapMemory shadow;
         try {
             shadow = transport.allocateStaging(size);
-        } catch (FerryException | IllegalArgumentException e) {
+        } catch (FerryException | IllegalArgumentException | IllegalStateException e) {
+            checkOpen();
             throw new TeeException(TeeResult.ERROR_OUT_OF_MEMORY, TeeResult.ORIGIN_API,
                     "cannot shadow " + size + " bytes in the region heap: " + e.getMessage(), e);
         }
@@ -164,21 +192,19 @@ public final class TeeContext implements AutoCloseable {
 
     private TeeSharedMemory register(int flags, long size, MemorySegment seg, TeeTransport.HeapMemory block,
                                      long heapOffset, boolean shadowed) {
-        long handle = handles.incrementAndGet();
+        long handle = HANDLES.incrementAndGet();
         TeeTransport.Reply r;
         try {
             r = transport.call(Op.TEE_SHM_REGISTER, null, handle, heapOffset, size, flags);
-        } catch (FerryException e) {
-            if (block != null) {
-                block.close();
-            }
-            throw new TeeException(TeeResult.ERROR_COMMUNICATION, TeeResult.ORIGIN_COMMS, e.getMessage(), e);
+        } catch (FerryException | IllegalStateException e) {
+            closeQuietly(block);
+            throw failure(e);
         }
         if ((int) r.r0() != TeeResult.SUCCESS) {
-            if (block != null) {
-                block.close();
-            }
-            throw new TeeException((int) r.r0(), (int) r.r1(), "the host refused to register " + size + " bytes");
+            closeQuietly(block);
+            throw new TeeException((int) r.r0(), (int) r.r1(), "the host refused to register " + size + " bytes"
+                    + ((int) r.r0() == TeeResult.ERROR_OUT_OF_MEMORY ? " (one registration may hold 1 MiB, and a "
+                    + "guest's registrations together are limited: release some)" : ""));
         }
         TeeSharedMemory m = new TeeSharedMemory(this, handle, flags, size, seg, block, heapOffset, shadowed);
         shms.add(m);
@@ -187,11 +213,21 @@ public final class TeeContext implements AutoCloseable {
 
     void release(TeeSharedMemory m) {
         shms.remove(m);
-        if (!closed) {
+        if (!closed && transport.isOpen()) {
             try {
                 transport.send(Op.TEE_SHM_RELEASE, m.handle());
-            } catch (FerryException e) {
+            } catch (RuntimeException e) {
                 // the connection is gone, and with it the registration
+            }
+        }
+    }
+
+    static void closeQuietly(TeeTransport.HeapMemory block) {
+        if (block != null) {
+            try {
+                block.close();
+            } catch (RuntimeException e) {
+                // the heap went with the connection
             }
         }
     }
@@ -207,44 +243,82 @@ public final class TeeContext implements AutoCloseable {
         if (closed) {
             throw new TeeException(TeeResult.ERROR_BAD_STATE, TeeResult.ORIGIN_API, "the context is finalized");
         }
+        checkConnection(transport);
+    }
+
+    private static void checkConnection(TeeTransport transport) {
+        if (!transport.isOpen()) {
+            throw new TeeException(TeeResult.ERROR_COMMUNICATION, TeeResult.ORIGIN_COMMS,
+                    "the connection to the host is closed (Ferry.close()); connect again and initialize a new context");
+        }
+    }
+
+    /**
+     * A Ferry-level failure of a TEE call as a TeeException: a guest the host gives no tee service learns so and how
+     * to get it; anything else is COMMUNICATION (origin COMMS).
+     */
+    TeeException failure(RuntimeException e) {
+        if (e instanceof FerryException f && f.status() == Status.UNSUPPORTED) {
+            String host = f.getMessage();
+            // The host's words for a guest whose config lacks the service (Session.allowed); otherwise it has no TEE.
+            if (host != null && host.contains("not allowed the tee service")) {
+                return new TeeException(TeeResult.ERROR_ACCESS_DENIED, TeeResult.ORIGIN_COMMS, "this guest has no tee "
+                        + "service on the host (" + host + "); the operator grants it by adding tee to the guest's "
+                        + "services in the host's ferry.yaml (services: [compute, tee]) and reloading the host "
+                        + "(kill -HUP, or systemctl reload ferry-host; docs/operations.md)", e, false);
+            }
+            return new TeeException(TeeResult.ERROR_NOT_SUPPORTED, TeeResult.ORIGIN_COMMS, "the host runs no TEE ("
+                    + host + "); the operator enables it with a tee: section in the host's ferry.yaml "
+                    + "(tee: {dir: ..., policy: ...}) and grants it to guests (services: [compute, tee])", e, false);
+        }
+        if (!transport.isOpen()) {
+            return new TeeException(TeeResult.ERROR_COMMUNICATION, TeeResult.ORIGIN_COMMS, "the connection to the host "
+                    + "is closed (Ferry.close()); connect again and initialize a new context", e);
+        }
+        return new TeeException(TeeResult.ERROR_COMMUNICATION, TeeResult.ORIGIN_COMMS, String.valueOf(e.getMessage()),
+                e);
     }
 
     // ---- one call ----
 
-    /** A temporary memref staged through the heap for one call. */
-    private record Staged(int index, TeeTransport.HeapMemory block, MemorySegment user) {
-    }
-
     private void call(Op op, TeeOperation operation, long... args) {
-        List<Staged> staged = new ArrayList<>(0);
+        TeeMarshal.check(this, operation);
+        List<TeeMarshal.Staged> staged = new ArrayList<>(0);
         int slot = takeSlot();
-        MemorySegment word = cancelPage.segment().asSlice(8L * slot, 8);
         try {
-            byte[] block = marshal(operation, staged);
+            MemorySegment word = cancelPage.segment().asSlice(8L * slot, 8);
+            byte[] block = TeeMarshal.marshal(this, transport, operation, staged);
             long[] all = new long[args.length + 1];
             System.arraycopy(args, 0, all, 0, args.length);
             all[args.length] = cancelPage.offset() + 8L * slot;
-            operation.started(word);
             TeeTransport.Reply r;
+            operation.started(word);
             try {
                 r = transport.call(op, block, all);
-            } catch (FerryException e) {
-                throw new TeeException(TeeResult.ERROR_COMMUNICATION, TeeResult.ORIGIN_COMMS, e.getMessage(), e);
             } finally {
                 operation.finished();
             }
             int code = (int) r.r0();
             int origin = (int) r.r1();
             if (r.blob() != null && r.blob().length == TeeWire.BLOCK_LENGTH) {
-                unmarshal(operation, MemorySegment.ofArray(r.blob()), staged, code);
+                TeeMarshal.unmarshal(operation, MemorySegment.ofArray(r.blob()), staged, code);
             }
             if (code != TeeResult.SUCCESS) {
                 throw new TeeException(code, origin, op == Op.TEE_OPEN_SESSION ? "OpenSession failed"
                         : "InvokeCommand failed");
             }
+        } catch (FerryException e) {
+            throw failure(e);
+        } catch (IllegalStateException | IndexOutOfBoundsException | IllegalArgumentException e) {
+            // Memory closed under the call: the connection's (Ferry.close() from another thread) or the caller's.
+            if (!transport.isOpen()) {
+                throw failure(e);
+            }
+            throw new TeeException(TeeResult.ERROR_BAD_STATE, TeeResult.ORIGIN_API, "memory of the operation was "
+                    + "closed or became unusable during the call: " + e.getMessage(), e);
         } finally {
-            for (Staged s : staged) {
-                s.block().close();
+            for (TeeMarshal.Staged s : staged) {
+                closeQuietly(s.block());
             }
             giveSlot(slot);
         }
@@ -267,120 +341,7 @@ public final class TeeContext implements AutoCloseable {
         }
     }
 
-    private byte[] marshal(TeeOperation op, List<Staged> staged) {
-        byte[] bytes = new byte[TeeWire.BLOCK_LENGTH];
-        MemorySegment b = MemorySegment.ofArray(bytes);
-        TeeWire.blockTypes(b, op.paramTypes());
-        for (int i = 0; i < 4; i++) {
-            switch (op.param(i)) {
-                case TeeParam.None n -> {
-                }
-                case TeeParam.Value v -> {
-                    TeeWire.field(b, i, TeeWire.A, v.a() & 0xFFFF_FFFFL);
-                    TeeWire.field(b, i, TeeWire.B, v.b() & 0xFFFF_FFFFL);
-                }
-                case TeeParam.TempMemref m -> marshalTemp(b, i, m, staged);
-                case TeeParam.RegisteredMemref m -> marshalRegistered(b, i, m);
-            }
-        }
-        return bytes;
-    }
-
-    private void marshalTemp(MemorySegment b, int i, TeeParam.TempMemref m, List<Staged> staged) {
-        if (m.size() < 0 || (m.buffer() != null && m.size() > m.buffer().byteSize())) {
-            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "memref " + i + " size "
-                    + m.size() + " is negative or exceeds its buffer");
-        }
-        if (m.buffer() == null) {
-            TeeWire.field(b, i, TeeWire.A, TeeWire.NULL_MEMREF);
-            TeeWire.field(b, i, TeeWire.C, m.size());
-            return;
-        }
-        MemorySegment buf = m.buffer().asSlice(0, m.size());
-        long off = m.size() == 0 ? 0 : transport.heapOffset(buf);
-        if (off < 0) {
-            TeeTransport.HeapMemory block;
-            try {
-                block = transport.allocateStaging(m.size());
-            } catch (FerryException | IllegalArgumentException e) {
-                throw new TeeException(TeeResult.ERROR_OUT_OF_MEMORY, TeeResult.ORIGIN_API,
-                        "cannot stage memref " + i + " of " + m.size() + " bytes in the region heap", e);
-            }
-            staged.add(new Staged(i, block, m.buffer()));
-            if (m.type() != TeeParam.MEMREF_TEMP_OUTPUT) {
-                MemorySegment.copy(buf, 0, block.segment(), 0, m.size());
-            }
-            off = block.offset();
-        }
-        TeeWire.field(b, i, TeeWire.A, off);
-        TeeWire.field(b, i, TeeWire.C, m.size());
-    }
-
-    private void marshalRegistered(MemorySegment b, int i, TeeParam.RegisteredMemref m) {
-        TeeSharedMemory shm = m.parent();
-        if (shm.context() != this || shm.released()) {
-            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "memref " + i
-                    + " names shared memory that is released or of another context");
-        }
-        long offset = m.type() == TeeParam.MEMREF_WHOLE ? 0 : m.offset();
-        long size = m.type() == TeeParam.MEMREF_WHOLE ? shm.size() : m.size();
-        if (offset < 0 || size < 0 || offset > shm.size() || size > shm.size() - offset) {
-            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "memref " + i + " ["
-                    + offset + ", +" + size + ") exceeds its shared memory of " + shm.size() + " bytes");
-        }
-        boolean in = m.type() == TeeParam.MEMREF_WHOLE ? (shm.flags() & TeeSharedMemory.INPUT) != 0 : TeeWire.isInput(m.type());
-        boolean out = m.type() == TeeParam.MEMREF_WHOLE ? (shm.flags() & TeeSharedMemory.OUTPUT) != 0 : TeeWire.isOutput(m.type());
-        if ((in && (shm.flags() & TeeSharedMemory.INPUT) == 0) || (out && (shm.flags() & TeeSharedMemory.OUTPUT) == 0)) {
-            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "memref " + i
-                    + " direction does not match its shared memory's flags");
-        }
-        if (shm.shadowed() && in && size > 0) {
-            MemorySegment.copy(shm.segment(), offset, shm.shadow(), offset, size);
-        }
-        TeeWire.field(b, i, TeeWire.A, shm.handle());
-        TeeWire.field(b, i, TeeWire.B, offset);
-        TeeWire.field(b, i, TeeWire.C, size);
-    }
-
-    private static void unmarshal(TeeOperation op, MemorySegment b, List<Staged> staged, int code) {
-        for (int i = 0; i < 4; i++) {
-            TeeParam p = op.param(i);
-            switch (p) {
-                case TeeParam.Value v when TeeWire.isOutput(v.type()) -> op.param(i, new TeeParam.Value(v.type(),
-                        (int) TeeWire.field(b, i, TeeWire.A), (int) TeeWire.field(b, i, TeeWire.B)));
-                case TeeParam.TempMemref m when TeeWire.isOutput(m.type()) -> {
-                    long out = TeeWire.field(b, i, TeeWire.C);
-                    op.param(i, new TeeParam.TempMemref(m.type(), m.buffer(), out));
-                    if (code == TeeResult.SUCCESS) {
-                        for (Staged s : staged) {
-                            if (s.index() == i) {
-                                long n = Math.min(Math.max(out, 0), s.user().byteSize());
-                                MemorySegment.copy(s.block().segment(), 0, s.user(), 0, n);
-                            }
-                        }
-                    }
-                }
-                case TeeParam.RegisteredMemref m -> {
-                    TeeSharedMemory shm = m.parent();
-                    boolean out = m.type() == TeeParam.MEMREF_WHOLE ? (shm.flags() & TeeSharedMemory.OUTPUT) != 0
-                            : TeeWire.isOutput(m.type());
-                    if (out) {
-                        long size = TeeWire.field(b, i, TeeWire.C);
-                        long offset = m.type() == TeeParam.MEMREF_WHOLE ? 0 : m.offset();
-                        op.param(i, new TeeParam.RegisteredMemref(m.type(), shm, offset, size));
-                        if (code == TeeResult.SUCCESS && shm.shadowed()) {
-                            long n = Math.min(Math.max(size, 0), shm.size() - offset);
-                            MemorySegment.copy(shm.shadow(), offset, shm.segment(), offset, n);
-                        }
-                    }
-                }
-                default -> {
-                }
-            }
-        }
-    }
-
-    /** TEEC_FinalizeContext: closes every session and releases every shared memory of this context. */
+    /** TEEC_FinalizeContext: closes every session and releases every shared memory of this context. Never throws. */
     @Override
     public void close() {
         if (closed) {
@@ -393,11 +354,20 @@ public final class TeeContext implements AutoCloseable {
             m.close();
         }
         closed = true;
-        cancelPage.close();
+        closeQuietly(cancelPage);
     }
 
-    /** Bytes of a memory segment as a new array (a convenience for small outputs). */
+    /**
+     * Bytes of a memory segment as a new array (a convenience for small outputs): the first {@code size} bytes, or
+     * all of them where the segment is smaller.
+     *
+     * @throws TeeException BAD_PARAMETERS (origin API) for a null or closed segment or a negative size
+     */
     public static byte[] bytes(MemorySegment s, long size) {
+        if (s == null || size < 0 || !s.scope().isAlive()) {
+            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, s == null ? "null segment"
+                    : size < 0 ? "negative size " + size : "the segment is closed");
+        }
         return s.asSlice(0, Math.min(size, s.byteSize())).toArray(ValueLayout.JAVA_BYTE);
     }
 }

@@ -1,6 +1,9 @@
 package io.ferry.client.tee;
 
-/** A TEE call did not succeed: carries the GP return code and origin (see {@link TeeResult}). */
+/**
+ * A TEE call did not succeed: carries the GP return code and origin (see {@link TeeResult}). The only exception the
+ * methods of this package throw; the message says what was wrong and, where it can, what to do.
+ */
 public final class TeeException extends RuntimeException {
     private final int code;
     private final int origin;
@@ -12,7 +15,12 @@ public final class TeeException extends RuntimeException {
     }
 
     public TeeException(int code, int origin, String message, Throwable cause) {
-        super(new TeeResult(code, origin) + ": " + message + hint(code, origin), cause);
+        this(code, origin, message, cause, true);
+    }
+
+    /** With {@code hint} false, the message already says what to do: no general hint is added. */
+    TeeException(int code, int origin, String message, Throwable cause, boolean hint) {
+        super(new TeeResult(code, origin) + ": " + message + (hint ? hint(code, origin) : ""), cause);
         this.code = code;
         this.origin = origin;
     }

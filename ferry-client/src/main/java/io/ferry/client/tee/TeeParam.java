@@ -2,13 +2,13 @@ package io.ferry.client.tee;
 
 import io.ferry.protocol.TeeWire;
 import java.lang.foreign.MemorySegment;
-import java.util.Objects;
 
 /**
  * One of the four parameters of a {@link TeeOperation}: nothing, a value (two unsigned 32-bit words), a temporary
  * memref (any memory: region heap memory travels without a copy, other memory is staged through the heap), or a
  * registered memref (whole or part of a {@link TeeSharedMemory}). After a call the operation holds updated
- * parameters: output values, and every memref's output size.
+ * parameters: output values, and every memref's output size. An invalid type or a null parent throws
+ * {@link TeeException} BAD_PARAMETERS with origin API; sizes and ranges are checked when the operation is used.
  */
 public sealed interface TeeParam {
     int NONE = TeeWire.NONE;
@@ -61,7 +61,10 @@ public sealed interface TeeParam {
     /** TEEC_MEMREF_WHOLE and TEEC_MEMREF_PARTIAL_*: a range of registered or allocated shared memory. */
     record RegisteredMemref(int type, TeeSharedMemory parent, long offset, long size) implements TeeParam {
         public RegisteredMemref {
-            Objects.requireNonNull(parent, "parent");
+            if (parent == null) {
+                throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API,
+                        "a registered memref needs its shared memory (parent)");
+            }
             if (!TeeWire.isRegisteredMemref(type)) {
                 throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API,
                         "0x" + Integer.toHexString(type) + " is not a registered memref type");
@@ -98,6 +101,9 @@ public sealed interface TeeParam {
     }
 
     static RegisteredMemref whole(TeeSharedMemory shm) {
+        if (shm == null) {
+            throw new TeeException(TeeResult.ERROR_BAD_PARAMETERS, TeeResult.ORIGIN_API, "null shared memory");
+        }
         return new RegisteredMemref(MEMREF_WHOLE, shm, 0, shm.size());
     }
 

@@ -14,7 +14,9 @@ public final class TeeSession implements AutoCloseable {
     /**
      * TEEC_InvokeCommand. On return {@code op} holds the TA's answer (output values and memref sizes).
      *
-     * @throws TeeException when the result is not SUCCESS (its code and origin; {@code op} is updated too)
+     * @throws TeeException when the result is not SUCCESS (its code and origin; {@code op} is updated too);
+     *                      BAD_STATE (origin API) when the session or its context is closed; argument errors
+     *                      (origin API) before anything is sent — see {@link TeeContext}
      */
     public void invoke(int command, TeeOperation op) {
         if (closed) {
@@ -28,7 +30,7 @@ public final class TeeSession implements AutoCloseable {
         invoke(command, null);
     }
 
-    /** TEEC_CloseSession. */
+    /** TEEC_CloseSession. Never throws; a second call does nothing. */
     @Override
     public void close() {
         if (!closed) {

@@ -72,7 +72,7 @@ public final class TeeSharedMemory implements AutoCloseable {
         return released;
     }
 
-    /** TEEC_ReleaseSharedMemory. */
+    /** TEEC_ReleaseSharedMemory. Never throws; a second call does nothing. */
     @Override
     public void close() {
         synchronized (this) {
@@ -82,8 +82,6 @@ public final class TeeSharedMemory implements AutoCloseable {
             released = true;
         }
         context.release(this);
-        if (block != null) {
-            block.close();
-        }
+        TeeContext.closeQuietly(block);
     }
 }

@@ -7,7 +7,8 @@ import java.lang.foreign.MemorySegment;
  * What the TEE client needs of a connection: synchronous and one-way calls with a binary reply, and the region
  * heap. {@code Ferry.teeTransport()} implements it over a connection.
  * A Ferry-level failure (host gone, session closed, protocol error) is thrown as a
- * {@link io.ferry.client.FerryException}; the TEE client turns it into COMMUNICATION with origin COMMS.
+ * {@link io.ferry.client.FerryException}; the TEE client turns it into COMMUNICATION with origin COMMS (UNSUPPORTED,
+ * a host that gives the guest no TEE: ACCESS_DENIED or NOT_SUPPORTED).
  */
 public interface TeeTransport {
 
@@ -37,6 +38,14 @@ public interface TeeTransport {
 
     /** The heap offset of {@code segment} when it lies inside the region heap, else -1. */
     long heapOffset(MemorySegment segment);
+
+    /**
+     * Whether the connection is still open (not closed by the application). A closed connection's calls answer
+     * COMMUNICATION without touching it.
+     */
+    default boolean isOpen() {
+        return true;
+    }
 
     /** A block of the region heap. */
     interface HeapMemory extends AutoCloseable {

@@ -25,6 +25,7 @@ class TeeContextTest {
     final List<MemorySegment> blocks = new ArrayList<>();
     Function<MemorySegment, TeeTransport.Reply> answer = b -> new TeeTransport.Reply(0, 4, 0, 0, b.toArray(ValueLayout.JAVA_BYTE));
     long next = 0;
+    boolean open = true;
 
     final TeeTransport transport = new TeeTransport() {
         @Override
@@ -63,6 +64,11 @@ class TeeContextTest {
                 public void close() {
                 }
             };
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
         }
 
         @Override
@@ -176,5 +182,205 @@ class TeeContextTest {
             return new TeeTransport.Reply(TeeResult.ERROR_CANCEL & 0xFFFF_FFFFL, 2, 0, 0, b.toArray(ValueLayout.JAVA_BYTE));
         };
         assertEquals(TeeResult.ERROR_CANCEL, assertThrows(TeeException.class, () -> s.invoke(0, op)).code());
+    }
+
+    // ---- issue 20 ----
+
+    /** Answers SUCCESS after the script {@code fill} has played the host and the TA on the block. */
+    void answerSuccess(java.util.function.Consumer<MemorySegment> fill) {
+        answer = b -> {
+            fill.accept(b);
+            return new TeeTransport.Reply(0, 4, 0, 0, b.toArray(ValueLayout.JAVA_BYTE));
+        };
+    }
+
+    @Test
+    void item5_contextsOnOneTransportNeverShareAHandle() {
+        TeeContext a = TeeContext.initialize(null, transport);
+        TeeContext b = TeeContext.initialize(null, transport);
+        a.openSession(UUID.randomUUID());
+        b.openSession(UUID.randomUUID());
+        a.allocateSharedMemory(64, TeeSharedMemory.INPUT);
+        b.allocateSharedMemory(64, TeeSharedMemory.INPUT);
+        java.util.Set<Long> handles = new java.util.HashSet<>();
+        for (long[] args : sent) {
+            assertTrue(handles.add(args[0]), "handle " + args[0] + " used twice");
+        }
+        sent.clear();
+        a.close();
+        assertEquals(2, sent.size(), "closing a sends its own session's close and its memory's release only");
+        for (long[] args : sent) {
+            assertTrue(handles.contains(args[0]));
+        }
+        b.openSession(UUID.randomUUID()).invoke(0);
+    }
+
+    @Test
+    void item6_aReadOnlyTempOutputIsRefusedBeforeAnythingIsSent() {
+        TeeSession s = TeeContext.initialize(null, transport).openSession(UUID.randomUUID());
+        sent.clear();
+        MemorySegment ro = MemorySegment.ofArray(new byte[8]).asReadOnly();
+        for (int type : new int[] {TeeParam.MEMREF_TEMP_OUTPUT, TeeParam.MEMREF_TEMP_INOUT}) {
+            TeeException e = assertThrows(TeeException.class, () -> s.invoke(0, TeeOperation.of(
+                    TeeParam.valueInput(1, 2), new TeeParam.TempMemref(type, ro, 8))));
+            assertEquals(TeeResult.ERROR_BAD_PARAMETERS, e.code());
+            assertEquals(TeeResult.ORIGIN_API, e.origin());
+        }
+        assertTrue(sent.isEmpty(), "nothing was sent");
+        s.invoke(0, TeeOperation.of(TeeParam.input(ro)));
+    }
+
+    @Test
+    void item6_anOverReportIntoATempMemrefCopiesOnlyTheMemref() {
+        TeeSession s = TeeContext.initialize(null, transport).openSession(UUID.randomUUID());
+        answerSuccess(b -> {
+            heap.asSlice(TeeWire.field(b, 0, TeeWire.A), 16).fill((byte) 7);
+            TeeWire.field(b, 0, TeeWire.C, 116);
+        });
+        byte[] user = new byte[64];
+        TeeOperation op = TeeOperation.of(new TeeParam.TempMemref(TeeParam.MEMREF_TEMP_OUTPUT,
+                MemorySegment.ofArray(user), 16));
+        s.invoke(0, op);
+        assertEquals(116, op.size(0));
+        for (int i = 0; i < 64; i++) {
+            assertEquals(i < 16 ? 7 : 0, user[i], "byte " + i);
+        }
+    }
+
+    @Test
+    void item6_aClosedConnectionIsCommunicationAndNothingIsTouched() {
+        TeeContext ctx = TeeContext.initialize(null, transport);
+        TeeSession s = ctx.openSession(UUID.randomUUID());
+        TeeSharedMemory m = ctx.allocateSharedMemory(64, TeeSharedMemory.INPUT);
+        open = false;
+        sent.clear();
+        for (Runnable r : List.<Runnable>of(() -> s.invoke(0), () -> ctx.openSession(UUID.randomUUID()),
+                () -> ctx.allocateSharedMemory(8, TeeSharedMemory.INPUT),
+                () -> ctx.registerSharedMemory(MemorySegment.ofArray(new byte[8]), TeeSharedMemory.INPUT),
+                () -> TeeContext.initialize(null, transport))) {
+            TeeException e = assertThrows(TeeException.class, r::run);
+            assertEquals(TeeResult.ERROR_COMMUNICATION, e.code());
+            assertEquals(TeeResult.ORIGIN_COMMS, e.origin());
+        }
+        m.close();
+        s.close();
+        ctx.close();
+        assertTrue(sent.isEmpty());
+    }
+
+    @Test
+    void item6_anUnexpectedTransportExceptionIsATeeException() {
+        TeeSession s = TeeContext.initialize(null, transport).openSession(UUID.randomUUID());
+        answer = b -> {
+            throw new IllegalStateException("Already closed");
+        };
+        TeeException e = assertThrows(TeeException.class, () -> s.invoke(0));
+        assertEquals(TeeResult.ORIGIN_API, e.origin());
+        open = false;
+        assertEquals(TeeResult.ERROR_COMMUNICATION, assertThrows(TeeException.class, () -> s.invoke(0)).code());
+    }
+
+    @Test
+    void item6_misuseOfTheOperationAndParametersIsATeeException() {
+        TeeOperation op = TeeOperation.of(TeeParam.valueInput(1, 2), null);
+        List<Runnable> misuse = List.of(() -> op.param(4), () -> op.param(-1, TeeParam.valueOutput()),
+                () -> op.size(0), () -> op.value(1), () -> TeeOperation.of(new TeeParam[5]),
+                () -> new TeeParam.RegisteredMemref(TeeParam.MEMREF_WHOLE, null, 0, 0), () -> TeeParam.whole(null),
+                () -> new TeeParam.TempMemref(TeeParam.VALUE_INPUT, null, 0), () -> TeeContext.bytes(null, 1),
+                () -> TeeContext.bytes(MemorySegment.ofArray(new byte[4]), -1),
+                () -> TeeContext.initialize("other", transport), () -> TeeContext.initialize(null, null));
+        for (Runnable r : misuse) {
+            assertThrows(TeeException.class, r::run);
+        }
+        assertEquals(TeeParam.NONE, op.param(1).type(), "null is NONE");
+        TeeContext ctx = TeeContext.initialize(null, transport);
+        Arena closed = Arena.ofConfined();
+        MemorySegment gone = closed.allocate(8);
+        closed.close();
+        assertEquals(TeeResult.ERROR_BAD_PARAMETERS, assertThrows(TeeException.class,
+                () -> ctx.registerSharedMemory(gone, TeeSharedMemory.INPUT)).code());
+        TeeSession s = ctx.openSession(UUID.randomUUID());
+        assertEquals(TeeResult.ERROR_BAD_PARAMETERS, assertThrows(TeeException.class,
+                () -> s.invoke(0, TeeOperation.of(TeeParam.input(gone)))).code());
+        ctx.close();
+        assertEquals(TeeResult.ERROR_BAD_STATE, assertThrows(TeeException.class, () -> s.invoke(0)).code());
+        assertEquals(TeeResult.ERROR_BAD_STATE, assertThrows(TeeException.class,
+                () -> ctx.openSession(UUID.randomUUID())).code());
+    }
+
+    @Test
+    void item7_anOverReportCopiesBackOnlyThePartialWindowOfShadowedMemory() {
+        TeeContext ctx = TeeContext.initialize(null, transport);
+        TeeSession s = ctx.openSession(UUID.randomUUID());
+        MemorySegment user = Arena.ofAuto().allocate(4096);
+        TeeSharedMemory m = ctx.registerSharedMemory(user, TeeSharedMemory.INPUT | TeeSharedMemory.OUTPUT);
+        assertTrue(m.shadowed());
+        heap.asSlice(m.heapOffset(), 4096).fill((byte) 0x33); // stale shadow
+        user.fill((byte) 0x11);
+        answerSuccess(b -> {
+            assertEquals(100, TeeWire.field(b, 0, TeeWire.B));
+            heap.asSlice(m.heapOffset() + 100, 50).fill((byte) 0x7A);
+            TeeWire.field(b, 0, TeeWire.C, 1050);
+        });
+        TeeOperation op = TeeOperation.of(TeeParam.partial(TeeParam.MEMREF_PARTIAL_OUTPUT, m, 100, 50));
+        s.invoke(0, op);
+        assertEquals(1050, op.size(0));
+        for (int i = 0; i < 4096; i++) {
+            assertEquals(i >= 100 && i < 150 ? 0x7A : 0x11, user.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
+        }
+        assertEquals(0, TeeMarshal.within(-5, 50));
+        assertEquals(50, TeeMarshal.within(Long.MAX_VALUE, 50));
+        assertEquals(20, TeeMarshal.within(20, 50));
+    }
+
+    @Test
+    void item8_aCancelAfterTheCallReturnedDoesNotReachTheNextCall() {
+        TeeSession s = TeeContext.initialize(null, transport).openSession(UUID.randomUUID());
+        List<Long> words = new ArrayList<>();
+        answer = b -> {
+            long word = heap.get(ValueLayout.JAVA_LONG, sent.getLast()[2]);
+            words.add(word);
+            return new TeeTransport.Reply(word == 0 ? 0 : TeeResult.ERROR_CANCEL & 0xFFFF_FFFFL, 2, 0, 0,
+                    b.toArray(ValueLayout.JAVA_BYTE));
+        };
+        TeeOperation op = new TeeOperation();
+        s.invoke(0, op);
+        op.cancel();
+        s.invoke(0, op);
+        TeeOperation fresh = new TeeOperation();
+        fresh.cancel();
+        assertEquals(TeeResult.ERROR_CANCEL, assertThrows(TeeException.class, () -> s.invoke(0, fresh)).code());
+        assertEquals(List.of(0L, 0L), words.subList(0, 2), "neither call saw a cancel");
+        assertEquals(1L, words.get(2), "a cancel before the first call reaches it");
+    }
+
+    @Test
+    void item9_aNullMemrefsSizeTravelsUnchangedForTheHostToBound() {
+        TeeSession s = TeeContext.initialize(null, transport).openSession(UUID.randomUUID());
+        s.invoke(0, TeeOperation.of(new TeeParam.TempMemref(TeeParam.MEMREF_TEMP_OUTPUT, null, Long.MAX_VALUE)));
+        assertEquals(TeeWire.NULL_MEMREF, TeeWire.field(blocks.getLast(), 0, TeeWire.A));
+        assertEquals(Long.MAX_VALUE, TeeWire.field(blocks.getLast(), 0, TeeWire.C));
+        assertEquals(TeeResult.ERROR_BAD_PARAMETERS, assertThrows(TeeException.class, () -> s.invoke(0,
+                TeeOperation.of(new TeeParam.TempMemref(TeeParam.MEMREF_TEMP_OUTPUT, null, -1)))).code());
+    }
+
+    @Test
+    void item10_aHostWithoutTeeForThisGuestIsAccessDeniedOrNotSupportedWithTheWayOut() {
+        TeeContext ctx = TeeContext.initialize(null, transport);
+        answer = b -> {
+            throw new FerryException(Status.UNSUPPORTED, "TEE_OPEN_SESSION: guest 'carol' is not allowed the tee "
+                    + "service (the host config lists: [compute])");
+        };
+        TeeException denied = assertThrows(TeeException.class, () -> ctx.openSession(UUID.randomUUID()));
+        assertEquals(TeeResult.ERROR_ACCESS_DENIED, denied.code());
+        assertEquals(TeeResult.ORIGIN_COMMS, denied.origin());
+        assertTrue(denied.getMessage().contains("services: [compute, tee]"), denied.getMessage());
+        answer = b -> {
+            throw new FerryException(Status.UNSUPPORTED, "TEE_OPEN_SESSION: this host offers no TEE service");
+        };
+        TeeException none = assertThrows(TeeException.class, () -> ctx.openSession(UUID.randomUUID()));
+        assertEquals(TeeResult.ERROR_NOT_SUPPORTED, none.code());
+        assertEquals(TeeResult.ORIGIN_COMMS, none.origin());
+        assertTrue(none.getMessage().contains("tee:"), none.getMessage());
     }
 }

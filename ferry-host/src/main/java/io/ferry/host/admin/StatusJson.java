@@ -16,7 +16,8 @@ import java.util.Map;
  *
  * <pre>
  * {"host": {"pid", "uptime_s", "isolation", "region_dir"},
- *  "devices": [{"index", "name", "backend", "type", "compute_units", "global_memory_bytes"}],
+ *  "devices": [{"index", "name", "backend", "type", "compute_units", "global_memory_bytes",
+ *               "pci_bus_id" (DDDD:BB:SS.F; null when the device reports none: a CPU device)}],
  *  "guests": [{"name", "connected", "sessions", "session_id", "pid", "device_memory_bytes", "objects",
  *              "commands_in_flight", "calls", "class", "weight",
  *              "reservation_budget_ns", "reservation_period_ns" (0 and 0 without a reservation),
@@ -58,7 +59,14 @@ public final class StatusJson {
             sb.append(", \"type\": ");
             string(sb, String.valueOf(d.info().type()));
             sb.append(", \"compute_units\": ").append(d.info().computeUnits())
-                    .append(", \"global_memory_bytes\": ").append(d.info().globalMemoryBytes()).append('}');
+                    .append(", \"global_memory_bytes\": ").append(d.info().globalMemoryBytes())
+                    .append(", \"pci_bus_id\": ");
+            if (d.pciBusId() == null) {
+                sb.append("null");
+            } else {
+                string(sb, d.pciBusId());
+            }
+            sb.append('}');
             first = false;
         }
         sb.append("],\n \"guests\": [");

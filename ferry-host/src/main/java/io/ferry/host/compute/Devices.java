@@ -1,7 +1,10 @@
 package io.ferry.host.compute;
 
+import io.ferry.host.vfio.Assignments;
+import io.ferry.host.vfio.PciAddress;
 import io.ferry.spi.ComputeBackend;
 import io.ferry.spi.DeviceInfo;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,15 +18,18 @@ import java.util.logging.Logger;
 public final class Devices implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger("ferry.host");
 
-    /** One offered device and the backend that drives it. */
-    public record Device(int index, ComputeBackend backend, DeviceInfo info) {
+    /** One offered device, the backend that drives it, and its PCI address (null when it reports none). */
+    public record Device(int index, ComputeBackend backend, DeviceInfo info, String pciBusId) {
+        public Device(int index, ComputeBackend backend, DeviceInfo info) {
+            this(index, backend, info, null);
+        }
     }
 
     private final List<ComputeBackend> backends;
     private final List<Device> devices;
     private final List<String> unavailable;
 
-    private Devices(List<ComputeBackend> backends, List<String> filter) {
+    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio) {
         this.backends = List.copyOf(backends);
         List<Device> found = new ArrayList<>();
         List<String> why = new ArrayList<>();
@@ -36,7 +42,11 @@ public final class Devices implements AutoCloseable {
                 if (filter.isEmpty() || filter.stream().anyMatch(f ->
                         info.name().toLowerCase(Locale.ROOT).contains(f.toLowerCase(Locale.ROOT))
                                 || b.name().equalsIgnoreCase(f))) {
-                    found.add(new Device(found.size(), b, info));
+                    String bus = busId(b, info);
+                    if (vfio.refuses(b.name(), info.name(), bus)) {
+                        continue;
+                    }
+                    found.add(new Device(found.size(), b, info, bus));
                 }
             }
         }
@@ -44,13 +54,21 @@ public final class Devices implements AutoCloseable {
         this.unavailable = List.copyOf(why);
     }
 
-    /** Finds backends with {@link ServiceLoader} and discovers their devices. */
+    /**
+     * Finds backends with {@link ServiceLoader} and discovers their devices, leaving out those assigned to a VM in
+     * the VFIO state file ({@code $FERRY_VFIO_STATE}, else {@value Assignments#DEFAULT}).
+     */
     public static Devices discover(List<String> filter) {
+        return discover(filter, Assignments.path(System.getenv()));
+    }
+
+    /** {@link #discover(List)} with the VFIO state file named. */
+    public static Devices discover(List<String> filter, Path vfioState) {
         List<ComputeBackend> backends = new ArrayList<>();
         for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
             backends.add(b);
         }
-        Devices d = new Devices(backends, filter);
+        Devices d = new Devices(backends, filter, VfioCheck.load(vfioState));
         for (Device dev : d.devices) {
             LOG.info(() -> "device " + dev.index + ": " + dev.info.name() + " (" + dev.backend.name() + ", "
                     + dev.info.type() + ", " + dev.info.computeUnits() + " compute units, "
@@ -62,9 +80,24 @@ public final class Devices implements AutoCloseable {
         return d;
     }
 
+    /** The device's PCI address, normalized; null when it reports none (or the query fails). */
+    private static String busId(ComputeBackend b, DeviceInfo info) {
+        try {
+            return PciAddress.orNull(b.pciBusId(info.index()));
+        } catch (RuntimeException e) {
+            LOG.fine(() -> b.name() + " device " + info.index() + ": no PCI bus id (" + e.getMessage() + ")");
+            return null;
+        }
+    }
+
     /** For tests and embedding: the given backends only. */
     public static Devices of(List<ComputeBackend> backends, List<String> filter) {
-        return new Devices(backends, filter);
+        return new Devices(backends, filter, VfioCheck.NONE);
+    }
+
+    /** For tests: the given backends, minus the devices {@code vfioState} records as assigned. */
+    public static Devices of(List<ComputeBackend> backends, List<String> filter, Path vfioState) {
+        return new Devices(backends, filter, VfioCheck.load(vfioState));
     }
 
     public List<Device> all() {

@@ -2,21 +2,25 @@ package io.ferry.host.tee;
 
 /**
  * Per-guest limits of the TEE service, in the manner of Xen's OP-TEE mediator (which allows 16 shared buffers per
- * guest, 129 pages per buffer and 16384 pages in all). The default buffer limit is 256 pages (1 MiB) rather than
- * 129 so a 1 MiB memref works; GP asks for at least 512 KiB.
+ * guest, 129 pages per buffer and 16384 pages in all). One memref or registration may hold 1 MiB by default, at any
+ * offset (GP asks for at least 512 KiB): the limit is on bytes, so 1 MiB that starts mid-page (257 pages) is as
+ * welcome as 1 MiB on a page boundary. The guest's registrations together are counted in the pages they span, which
+ * for one buffer is at most {@code maxBufferBytes / PAGE + 2}: bounded, and computed without overflow.
  *
- * @param maxSessions    open sessions per guest session
+ * @param maxSessions     open sessions per guest session
  * @param maxSharedMemory registered shared-memory blocks per guest
- * @param maxBufferPages 4 KiB pages one memref or registration may span
- * @param maxTotalPages  pages of all registrations of a guest together
+ * @param maxBufferBytes  bytes one memref or registration may hold
+ * @param maxTotalPages   4 KiB pages of all registrations of a guest together
  */
-public record TeeLimits(int maxSessions, int maxSharedMemory, long maxBufferPages, long maxTotalPages) {
+public record TeeLimits(int maxSessions, int maxSharedMemory, long maxBufferBytes, long maxTotalPages) {
     public static final long PAGE = 4096;
-    public static final TeeLimits DEFAULT = new TeeLimits(64, 16, 256, 16384);
+    public static final TeeLimits DEFAULT = new TeeLimits(64, 16, 1L << 20, 16384);
 
     public TeeLimits {
-        if (maxSessions < 1 || maxSharedMemory < 0 || maxBufferPages < 1 || maxTotalPages < maxBufferPages) {
-            throw new IllegalArgumentException("TEE limits must be positive and total pages >= buffer pages");
+        if (maxSessions < 1 || maxSharedMemory < 0 || maxBufferBytes < 1
+                || maxTotalPages < pages(PAGE - 1, maxBufferBytes)) {
+            throw new IllegalArgumentException("TEE limits must be positive, and total pages at least the pages one "
+                    + "buffer may span");
         }
     }
 

@@ -232,7 +232,7 @@ final class TeeService implements SessionService {
             code = TeeWire.ERROR_OUT_OF_MEMORY;
         } else {
             pages = TeeLimits.pages(offset, size);
-            if (pages > limits.maxBufferPages() || shmPages + pages > limits.maxTotalPages()) {
+            if (size > limits.maxBufferBytes() || shmPages + pages > limits.maxTotalPages()) {
                 code = TeeWire.ERROR_OUT_OF_MEMORY;
             }
         }
@@ -303,7 +303,7 @@ final class TeeService implements SessionService {
                 kind = t;
                 size = c;
                 if (a == TeeWire.NULL_MEMREF) {
-                    if (size < 0 || TeeLimits.pages(0, size) > limits.maxBufferPages()) {
+                    if (size < 0 || size > limits.maxBufferBytes()) {
                         throw new Answer(TeeWire.ERROR_BAD_PARAMETERS, "null memref " + i + " of size " + size);
                     }
                     params.memref(i, kind, null, size);
@@ -342,9 +342,9 @@ final class TeeService implements SessionService {
                     kind = t - (TeeWire.MEMREF_PARTIAL_INPUT - TeeParams.MEMREF_INPUT);
                 }
             }
-            if (TeeLimits.pages(offset, size) > limits.maxBufferPages()) {
-                throw new Answer(TeeWire.ERROR_EXCESS_DATA, "memref " + i + " of " + size + " bytes spans more than "
-                        + limits.maxBufferPages() + " pages");
+            if (size > limits.maxBufferBytes()) {
+                throw new Answer(TeeWire.ERROR_EXCESS_DATA, "memref " + i + " of " + size + " bytes exceeds the limit of "
+                        + limits.maxBufferBytes() + " bytes");
             }
             MemorySegment buf = staging(i, size);
             if (kind != TeeParams.MEMREF_OUTPUT) {

@@ -52,13 +52,25 @@ class TeeLimitsTest {
         // Before the fix, (0 + MAX + 4095) / 4096 overflowed to a negative page count that passed the limit check.
         long pages = TeeLimits.pages(0, Long.MAX_VALUE);
         assertEquals(Long.MAX_VALUE / P + 1, pages);
-        assertTrue(pages > TeeLimits.DEFAULT.maxBufferPages());
-        assertTrue(TeeLimits.pages(0, Long.MAX_VALUE - 4094) > TeeLimits.DEFAULT.maxBufferPages());
+        assertTrue(pages > TeeLimits.DEFAULT.maxTotalPages());
+        assertTrue(TeeLimits.pages(0, Long.MAX_VALUE - 4094) > TeeLimits.DEFAULT.maxTotalPages());
     }
 
     @Test
     void negativeArgumentsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> TeeLimits.pages(-1, 1));
         assertThrows(IllegalArgumentException.class, () -> TeeLimits.pages(0, -1));
+    }
+
+    @Test
+    void theBufferLimitIsInBytesAndTheTotalMustHoldOneBufferAtAnyOffset() {
+        assertEquals(1L << 20, TeeLimits.DEFAULT.maxBufferBytes());
+        // 1 MiB from a mid-page offset spans 257 pages: the total must hold that.
+        assertEquals(257, TeeLimits.pages(P - 1, 1L << 20));
+        new TeeLimits(1, 1, 1L << 20, 257);
+        assertThrows(IllegalArgumentException.class, () -> new TeeLimits(1, 1, 1L << 20, 256));
+        assertThrows(IllegalArgumentException.class, () -> new TeeLimits(1, 1, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new TeeLimits(1, 1, Long.MAX_VALUE, 1));
+        new TeeLimits(1, 1, Long.MAX_VALUE, Long.MAX_VALUE);
     }
 }

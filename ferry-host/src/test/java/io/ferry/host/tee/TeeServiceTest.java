@@ -187,6 +187,40 @@ class TeeServiceTest {
         assertEquals(0, (int) results[0], "a null memref of exactly the limit passes");
     }
 
+    /** Issue 20, item 11: the limit is 1 MiB of data at any offset, though 1 MiB from offset 64 spans 257 pages. */
+    @Test
+    void item11_oneMiBAtAnyHeapOffsetIsWithinTheLimitOneByteMoreIsNot() throws Exception {
+        TeeService s = service();
+        open(s, 1, 0, 0);
+        long mib = 1 << 20;
+        assertEquals(257, TeeLimits.pages(64, mib));
+        s.call(Op.TEE_SHM_REGISTER, record(Op.TEE_SHM_REGISTER, null, 5, 64, mib, 1), results, ctx);
+        assertEquals(0, (int) results[0], "1 MiB registered at offset 64");
+        s.call(Op.TEE_SHM_REGISTER, record(Op.TEE_SHM_REGISTER, null, 6, 64, mib + 1, 1), results, ctx);
+        assertEquals(TeeWire.ERROR_OUT_OF_MEMORY, (int) results[0], "1 MiB + 1");
+        assertEquals(TeeWire.ORIGIN_COMMS, results[1]);
+        invoke(s, 0, TeeWire.MEMREF_WHOLE, new long[] {5, 0, 0});
+        assertEquals(0, (int) results[0], "the registration as a whole memref");
+        invoke(s, 0, TeeWire.MEMREF_TEMP_INPUT, new long[] {4096 + 64, 0, mib});
+        assertEquals(0, (int) results[0], "1 MiB temporary memref at an unaligned offset");
+        assertEquals(mib, backend.seen.getLast().byteSize());
+        int calls = backend.calls;
+        invoke(s, 0, TeeWire.MEMREF_TEMP_INPUT, new long[] {4096 + 64, 0, mib + 1});
+        assertEquals(TeeWire.ERROR_EXCESS_DATA, (int) results[0]);
+        assertEquals(calls, backend.calls, "refused before the backend");
+        // Page accounting stays bounded: registrations of 1 MiB at offset 64 count 257 pages each.
+        TeeService t = new TeeService(ctx, backend, policy, new TeeLimits(64, 16, mib, 3 * 257), new Semaphore(1));
+        for (int i = 1; i <= 3; i++) {
+            t.call(Op.TEE_SHM_REGISTER, record(Op.TEE_SHM_REGISTER, null, i, 64, mib, 1), results, ctx);
+            assertEquals(0, (int) results[0]);
+        }
+        t.call(Op.TEE_SHM_REGISTER, record(Op.TEE_SHM_REGISTER, null, 4, 0, 4096, 1), results, ctx);
+        assertEquals(TeeWire.ERROR_OUT_OF_MEMORY, (int) results[0], "over the total pages");
+        t.call(Op.TEE_SHM_RELEASE, record(Op.TEE_SHM_RELEASE, null, 1), results, ctx);
+        t.call(Op.TEE_SHM_REGISTER, record(Op.TEE_SHM_REGISTER, null, 4, 0, 4096, 1), results, ctx);
+        assertEquals(0, (int) results[0], "a release returns its pages");
+    }
+
     SessionContext ctx(String guest, long id) {
         return new SessionContext() {
             @Override

@@ -1,0 +1,220 @@
+package io.ferry.cli;
+
+import io.ferry.host.admin.StatusJson;
+import io.ferry.host.config.HostConfig;
+import io.ferry.host.vfio.Assignments;
+import io.ferry.host.vfio.PciFunction;
+import io.ferry.host.vfio.PciScan;
+import io.ferry.host.vfio.Sysfs;
+import io.ferry.host.vfio.VfioAssigner;
+import io.ferry.host.vfio.VfioException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ferry device list|assign|release}: the accelerators of this machine, and VFIO assignment of one (its whole
+ * IOMMU group) to a VM beside API remoting. The library is {@link io.ferry.host.vfio}; docs/vfio.md.
+ */
+@Command(name = "device", mixinStandardHelpOptions = true,
+        description = "List accelerators (PCI) and assign one to a VM by VFIO pass-through, or release it.",
+        subcommands = {DeviceCommand.ListCmd.class, DeviceCommand.AssignCmd.class, DeviceCommand.ReleaseCmd.class})
+final class DeviceCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    /** Where sysfs, the state file and the running host are; shared by the subcommands and vm-args. */
+    static final class Where {
+        @Option(names = "--state", paramLabel = "FILE", description = "the VFIO state file (default: "
+                + "$FERRY_VFIO_STATE, else " + Assignments.DEFAULT + ")")
+        Path state;
+
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "the host's config file: ask its "
+                + "adminSocket which devices it serves (default: $FERRY_CONFIG or ./ferry.yaml)")
+        Path config;
+
+        @Option(names = "--admin-socket", paramLabel = "PATH", description = "the running host's admin socket "
+                + "(overrides -c)")
+        Path adminSocket;
+
+        /** For tests: the sysfs to act on (else FERRY_SYSFS, else /sys). */
+        Sysfs sysfs;
+
+        Sysfs sysfs() {
+            return sysfs != null ? sysfs : Sysfs.fromEnvironment(System.getenv());
+        }
+
+        Path state() {
+            return state != null ? state : Assignments.path(System.getenv());
+        }
+
+        HostConfig config() throws IOException {
+            Path file = HostCommand.configPath(config);
+            if (config == null && !Files.exists(file)) {
+                return null;
+            }
+            return HostConfig.load(file);
+        }
+
+        Path socket() throws IOException {
+            if (adminSocket != null) {
+                return adminSocket;
+            }
+            HostConfig cfg = config();
+            return cfg != null ? cfg.adminSocket() : HostConfig.defaultAdminSocket(HostConfig.DEFAULT_REGION_DIR);
+        }
+
+        /**
+         * The PCI functions the running host serves, with the guests that have used each; empty when no host answers.
+         * A host that answers something else is an error: it cannot be told whether it holds the device.
+         */
+        Map<String, List<String>> served() throws IOException {
+            Path socket = socket();
+            String reply;
+            try {
+                reply = StatusCommand.ask(socket);
+            } catch (IOException e) {
+                return Map.of(); // nothing listens: no host runs there
+            }
+            return served(reply, socket);
+        }
+
+        /** The functions a host's status document names by PCI address, with the guests that used each. */
+        static Map<String, List<String>> served(String reply, Path socket) throws IOException {
+            Object doc;
+            try {
+                doc = StatusJson.parse(reply);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(socket + " answered something that is not a host's status: " + e.getMessage());
+            }
+            Map<String, List<String>> out = new LinkedHashMap<>();
+            Map<Object, String> byIndex = new LinkedHashMap<>();
+            for (Object o : list(map(doc).get("devices"))) {
+                Map<?, ?> d = map(o);
+                if (d.get("pci_bus_id") instanceof String bus) {
+                    out.put(bus, new ArrayList<>());
+                    byIndex.put(d.get("index"), bus);
+                }
+            }
+            for (Object o : list(map(doc).get("guests"))) {
+                Map<?, ?> g = map(o);
+                for (Object so : list(g.get("scheduling"))) {
+                    String bus = byIndex.get(map(so).get("device"));
+                    if (bus != null && !out.get(bus).contains(String.valueOf(g.get("name")))) {
+                        out.get(bus).add(String.valueOf(g.get("name")));
+                    }
+                }
+            }
+            return out;
+        }
+    }
+
+    /** An action whose argument errors (a bad address or VM name) become a one-line error, not a stack trace. */
+    interface Action<T> {
+        T run() throws IOException;
+    }
+
+    static <T> T checked(Action<T> action) throws IOException {
+        try {
+            return action.run();
+        } catch (IllegalArgumentException e) {
+            throw new VfioException(e.getMessage());
+        }
+    }
+
+    static Map<?, ?> map(Object o) {
+        return o instanceof Map<?, ?> m ? m : Map.of();
+    }
+
+    static List<?> list(Object o) {
+        return o instanceof List<?> l ? l : List.of();
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the PCI functions of an accelerator "
+            + "class: class, vendor:device, address, IOMMU group and its members, driver, NUMA node, whether Ferry's "
+            + "host serves it (to which guests), whether it is assigned (to which VM). Read-only.")
+    static final class ListCmd implements Callable<Integer> {
+        @Mixin
+        Where where = new Where();
+
+        @Option(names = "--json", description = "print JSON")
+        boolean json;
+
+        PrintStream out = System.out;
+
+        @Override
+        public Integer call() throws IOException {
+            PciScan scan = new PciScan(where.sysfs());
+            Assignments state = Assignments.load(where.state());
+            Map<String, List<String>> served = where.served();
+            List<PciFunction> acc = scan.accelerators();
+            List<List<PciFunction>> groups = new ArrayList<>();
+            for (PciFunction f : acc) {
+                groups.add(scan.group(f));
+            }
+            out.print(json ? DeviceList.json(scan, state, served, acc, groups)
+                    : DeviceList.table(scan, state, served, acc, groups));
+            return 0;
+        }
+    }
+
+    @Command(name = "assign", mixinStandardHelpOptions = true, description = "Assign an accelerator (with its whole "
+            + "IOMMU group; bridges stay) to a VM: checks the IOMMU, the group and that Ferry's host does not serve "
+            + "it, then moves the group to vfio-pci and records the original drivers. Undone if any step fails.")
+    static final class AssignCmd implements Callable<Integer> {
+        @Mixin
+        Where where = new Where();
+
+        @Parameters(index = "0", paramLabel = "BDF", description = "the accelerator's PCI address, e.g. 0000:01:00.0")
+        String bdf;
+
+        @Option(names = "--to", required = true, paramLabel = "VM", description = "the VM it goes to")
+        String vm;
+
+        PrintStream out = System.out;
+
+        @Override
+        public Integer call() throws IOException {
+            var a = checked(() -> new VfioAssigner(where.sysfs(), where.state()).assign(bdf, vm, where.served()));
+            out.println("assigned " + String.join(", ", a.members().stream().map(m -> m.bdf() + " (was "
+                    + (m.driver() == null ? "unbound" : m.driver()) + ")").toList()) + " to VM " + a.vm()
+                    + " (IOMMU group " + a.iommuGroup() + "); ferry vm-args " + a.vm() + " prints its QEMU and "
+                    + "libvirt arguments");
+            return 0;
+        }
+    }
+
+    @Command(name = "release", mixinStandardHelpOptions = true, description = "Give an assigned accelerator's group "
+            + "back to its original drivers. Undone (left on vfio-pci) if any step fails.")
+    static final class ReleaseCmd implements Callable<Integer> {
+        @Mixin
+        Where where = new Where();
+
+        @Parameters(index = "0", paramLabel = "BDF", description = "any function of the assigned group")
+        String bdf;
+
+        PrintStream out = System.out;
+
+        @Override
+        public Integer call() throws IOException {
+            var a = checked(() -> new VfioAssigner(where.sysfs(), where.state()).release(bdf));
+            out.println("released " + String.join(", ", a.members().stream().map(m -> m.bdf() + " (to "
+                    + (m.driver() == null ? "unbound" : m.driver()) + ")").toList()) + " from VM " + a.vm()
+                    + "; a Ferry host serves it again from its next start");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.ferry.host.compute;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.host.vfio.Assignments;
+import io.ferry.protocol.DeviceType;
+import io.ferry.protocol.SourceLanguage;
+import io.ferry.spi.BackendSession;
+import io.ferry.spi.ComputeBackend;
+import io.ferry.spi.DeviceInfo;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host never offers a device assigned to a VM: the matching of a backend's PCI bus ids (in the forms OpenCL's
+ * {@code cl_khr_pci_bus_info} and CUDA's {@code cuDeviceGetPCIBusId} give) against the VFIO state file. The devices
+ * here are descriptors with a bus id, not real GPUs: this machine has only PoCL's CPU device, which has none.
+ */
+class DevicesVfioTest {
+    @TempDir
+    Path dir;
+
+    /** A backend whose devices report the given bus ids (null: none, like a CPU device); it opens nothing. */
+    private record Described(String name, List<String> busIds) implements ComputeBackend {
+        @Override
+        public List<DeviceInfo> devices() {
+            List<DeviceInfo> out = new ArrayList<>();
+            for (int i = 0; i < busIds.size(); i++) {
+                out.add(new DeviceInfo(i, "dev" + i, "v", "1", DeviceType.GPU, 1 << 30, 1 << 16, 1, 1,
+                        List.of(SourceLanguage.OPENCL_C)));
+            }
+            return out;
+        }
+
+        @Override
+        public String unavailableReason() {
+            return null;
+        }
+
+        @Override
+        public BackendSession openSession(String guest, MemorySegment heap) {
+            throw new AssertionError("no session is opened here");
+        }
+
+        @Override
+        public String pciBusId(int deviceIndex) {
+            return busIds.get(deviceIndex);
+        }
+    }
+
+    private Path state(Assignments.Assignment... as) throws IOException {
+        Path file = dir.resolve("vfio.json");
+        Files.deleteIfExists(file);
+        Assignments a = Assignments.load(file);
+        for (Assignments.Assignment x : as) {
+            a = a.with(x);
+        }
+        a.save();
+        return file;
+    }
+
+    private static final Assignments.Assignment GPU_TO_VM1 = new Assignments.Assignment("vm1", "0000:01:00.0", "1",
+            List.of(new Assignments.Member("0000:01:00.0", "nvidia", null),
+                    new Assignments.Member("0000:01:00.1", "snd_hda_intel", null)));
+
+    private static List<String> names(Devices d) {
+        return d.all().stream().map(x -> x.backend().name() + "/" + x.info().name() + "@" + x.pciBusId()).toList();
+    }
+
+    @Test
+    void anAssignedDeviceIsNotOfferedAndTheRefusalIsLogged() throws IOException {
+        List<ComputeBackend> backends = List.of(
+                new Described("opencl", java.util.Arrays.asList(null, "0000:01:00.0", "0000:03:00.0")),
+                new Described("cuda", List.of("00000000:01:00.0", "00000000:03:00.0")));
+        List<String> logged = new ArrayList<>();
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logged.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger log = Logger.getLogger("ferry.host");
+        log.addHandler(h);
+        try (Devices d = Devices.of(backends, List.of(), state(GPU_TO_VM1))) {
+            assertEquals(List.of("opencl/dev0@null", "opencl/dev2@0000:03:00.0", "cuda/dev1@0000:03:00.0"), names(d));
+            assertEquals(List.of(0, 1, 2), d.all().stream().map(Devices.Device::index).toList());
+        } finally {
+            log.removeHandler(h);
+        }
+        assertEquals(2, logged.stream().filter(m -> m.contains("not serving") && m.contains("0000:01:00.0")
+                && m.contains("assigned to VM 'vm1'")).count(), logged.toString());
+    }
+
+    @Test
+    void aReleasedDeviceIsServedAgainAtTheNextDiscovery() throws IOException {
+        List<ComputeBackend> backends = List.of(new Described("cuda", List.of("00000000:01:00.0")));
+        try (Devices d = Devices.of(backends, List.of(), state(GPU_TO_VM1))) {
+            assertEquals(List.of(), names(d));
+        }
+        try (Devices d = Devices.of(backends, List.of(), state())) {
+            assertEquals(List.of("cuda/dev0@0000:01:00.0"), names(d));
+        }
+    }
+
+    @Test
+    void anUnreadableStateFileServesOnlyDevicesWithoutAPciAddress() throws IOException {
+        Path file = dir.resolve("broken.json");
+        Files.writeString(file, "{not json");
+        List<ComputeBackend> backends = List.of(new Described("opencl", java.util.Arrays.asList(null, "0000:03:00.0")));
+        try (Devices d = Devices.of(backends, List.of(), file)) {
+            assertEquals(List.of("opencl/dev0@null"), names(d));
+        }
+    }
+
+    @Test
+    void withoutAStateFileEveryDeviceIsServed() {
+        List<ComputeBackend> backends = List.of(new Described("opencl", List.of("0000:01:00.0")));
+        try (Devices d = Devices.of(backends, List.of(), dir.resolve("none.json"))) {
+            assertEquals(1, d.all().size());
+        }
+    }
+}
