@@ -76,9 +76,14 @@ public final class SoftTeeBackend implements TeeBackend {
         return "soft-tee";
     }
 
+    /**
+     * As many calls as instances: each (guest, TA) instance is a process of its own that runs one call at a time, so
+     * a call in flight holds only its own instance, never a thread another guest's instance needs. (The configured
+     * thread count is for a TEE whose threads are shared, such as OP-TEE.)
+     */
     @Override
     public int threads() {
-        return config.threads();
+        return Math.max(config.threads(), config.maxInstances());
     }
 
     /** The process id of {@code guest}'s instance of {@code ta} (for tests and status), or -1 if none runs. */
