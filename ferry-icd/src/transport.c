@@ -58,11 +58,20 @@ static int op_argc(int op, int *sync) {
 #undef ARGC
 }
 
-/* Calls whose answer waits for a device or a TEE: a longer spin before yielding (WORK_SPIN_NS). */
-static int waits_on_work(int op) {
-    return op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
-           || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK
-           || op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE;
+/* How long a caller spins before it yields. Calls whose answer waits for a device: longer (WORK_SPIN_NS). Calls
+ * whose answer waits for a TEE process: not at once, it yields from the start (as ferry-client's
+ * RingIdleStrategy.forDeviceWork): on a small machine the host's endpoint and the TA's process need the cores, and
+ * measured on the 2-core development VM a spinning libteec client made the hello TA's round trip several times
+ * slower (docs/benchmarks.md, "tee"). */
+static uint64_t spin_ns(int op) {
+    if (op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE) {
+        return 0;
+    }
+    if (op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
+        || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK) {
+        return WORK_SPIN_NS;
+    }
+    return SPIN_NS;
 }
 
 /* ---- logging ---- */
@@ -378,7 +387,7 @@ static void cpl_sleep(ferry_conn *c, uint64_t ns, int *futex_ok) {
 
 /* Waits for the completion of call s (sync_lock held). Returns its status, or the session's end. */
 static int await_completion(ferry_conn *c, uint64_t s, int op, ferry_reply *reply) {
-    uint64_t spin = waits_on_work(op) ? WORK_SPIN_NS : SPIN_NS;
+    uint64_t spin = spin_ns(op);
     uint64_t start = 0, sleep_ns = MIN_SLEEP_NS;
     int futex_ok = 1;
     liveness live;
