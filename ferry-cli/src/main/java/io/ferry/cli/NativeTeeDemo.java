@@ -37,7 +37,7 @@ final class NativeTeeDemo {
     }
 
     /** One run of tee_demo: as which guest, with which arguments, what it shows. */
-    private record Step(String guest, List<String> args, String shows) {
+    record Step(String guest, List<String> args, String shows) {
     }
 
     List<NativeDemoCommand.Outcome> run(PrintStream out, Path home, Path dir) throws Exception {
@@ -93,7 +93,7 @@ final class NativeTeeDemo {
     }
 
     /** Exit 0 and both parts (hello, then storage or isolation) verified, none failed. */
-    private NativeDemoCommand.Outcome verdict(Step step, NativeDemoCommand.Run r) {
+    static NativeDemoCommand.Outcome verdict(Step step, NativeDemoCommand.Run r) {
         String name = "TEE";
         String what = step.guest() + " " + String.join(" ", step.args().subList(0, 1)) + ": ";
         if (r.timedOut()) {
