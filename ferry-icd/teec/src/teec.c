@@ -259,8 +259,7 @@ EXPORT void TEEC_CloseSession(TEEC_Session *session) {
         }
         ferry_reply_free(&r);
     }
-    SESSION_CTX(session) = NULL;
-    SESSION_ID(session) = 0;
+    SESSION_ID(session) = 0;       /* never a handle: a later call answers BAD_STATE, as the Java API */
 }
 
 EXPORT TEEC_Result TEEC_InvokeCommand(TEEC_Session *session, uint32_t commandID, TEEC_Operation *operation,

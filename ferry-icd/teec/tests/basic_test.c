@@ -71,7 +71,7 @@ int main(void) {
 
     TEEC_CloseSession(&s);
     rc = increment(&s, &v, &origin);
-    CHECK(rc != TEEC_SUCCESS && origin == TEEC_ORIGIN_API, "a closed session: 0x%x origin %u", rc, origin);
+    CHECK_RESULT(rc, origin, TEEC_ERROR_BAD_STATE, TEEC_ORIGIN_API, "a closed session (as the Java API)");
     TEEC_CloseSession(&s);          /* twice: nothing happens */
     TEEC_FinalizeContext(&ctx);
     TEEC_FinalizeContext(&ctx);     /* twice: nothing happens */
