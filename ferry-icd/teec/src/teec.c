@@ -333,10 +333,11 @@ static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allo
     args[FERRY_ARG_TEE_SHM_REGISTER_FLAGS] = flags;
     ferry_reply r;
     int st = ferry_call(c, FERRY_OP_TEE_SHM_REGISTER, args, FERRY_TEE_SHM_REGISTER_ARGC, NULL, 0, &r);
-    TEEC_Result rc = st != 0 ? TEEC_ERROR_COMMUNICATION : (TEEC_Result) r.results[0];
-    if (rc != TEEC_SUCCESS) {
-        ferry_log("%s: the host refused to register %llu bytes: %s", fn, (unsigned long long) size,
-                  st != 0 && r.text ? r.text : "see the host's log");
+    uint32_t origin;
+    TEEC_Result rc = st != 0 ? teec_failure(fn, st, r.text, &origin) : (TEEC_Result) r.results[0];
+    if (st == 0 && rc != TEEC_SUCCESS) {
+        ferry_log("%s: the host refused to register %llu bytes (0x%08x): see the host's log", fn,
+                  (unsigned long long) size, rc);
     }
     ferry_reply_free(&r);
     if (rc == TEEC_SUCCESS) {

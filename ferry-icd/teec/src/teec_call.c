@@ -151,6 +151,22 @@ static int take_slot(teec_conn *tc, TEEC_Operation *o, ferry_conn *c) {
     return -1;
 }
 
+TEEC_Result teec_failure(const char *fn, int st, const char *text, uint32_t *origin) {
+    *origin = TEEC_ORIGIN_COMMS;
+    if (st == FERRY_STATUS_UNSUPPORTED) {
+        if (text != NULL && strstr(text, "not allowed the tee service") != NULL) {
+            ferry_log("%s: this guest has no tee service on the host (%s); the operator grants it by adding tee to "
+                      "the guest's services in the host's ferry.yaml and reloading the host", fn, text);
+            return TEEC_ERROR_ACCESS_DENIED;
+        }
+        ferry_log("%s: the host runs no TEE (%s); the operator enables it with a tee: section in the host's "
+                  "ferry.yaml", fn, text ? text : "no reason given");
+        return TEEC_ERROR_NOT_SUPPORTED;
+    }
+    ferry_log("%s: %s", fn, text ? text : "the call failed");
+    return TEEC_ERROR_COMMUNICATION;
+}
+
 TEEC_Result teec_call(int ctx_id, int op, uint64_t *args, int argc, TEEC_Operation *operation, uint32_t *origin) {
     TEEC_Operation none;
     memset(&none, 0, sizeof none);
@@ -209,10 +225,8 @@ TEEC_Result teec_call(int ctx_id, int op, uint64_t *args, int argc, TEEC_Operati
         tc->in_flight[slot] = NULL;
         pthread_mutex_unlock(&teec_lock);
         if (st != 0) {
-            ferry_log("%s: %s", op == FERRY_OP_TEE_OPEN_SESSION ? "TEEC_OpenSession" : "TEEC_InvokeCommand",
-                      r.text ? r.text : "the call failed");
-            rc = TEEC_ERROR_COMMUNICATION;
-            *origin = TEEC_ORIGIN_COMMS;
+            rc = teec_failure(op == FERRY_OP_TEE_OPEN_SESSION ? "TEEC_OpenSession" : "TEEC_InvokeCommand", st, r.text,
+                              origin);
         } else {
             rc = (TEEC_Result) r.results[0];
             *origin = (uint32_t) r.results[1];

@@ -80,6 +80,11 @@ teec_ctx *teec_find_ctx(int id);
 teec_shm *teec_find_shm(teec_ctx *ctx, uint32_t handle);
 int teec_has_session(teec_ctx *ctx, uint32_t handle);
 
+/* A Ferry-level failure of a TEE call (status st, the host's text) as a GP result, as the Java API maps it: a guest
+ * the host gives no tee service gets ACCESS_DENIED, a host without a TEE NOT_SUPPORTED, anything else (a lost or
+ * closed connection) COMMUNICATION; origin COMMS. Logs why with FERRY_LOG=1. */
+TEEC_Result teec_failure(const char *fn, int st, const char *text, uint32_t *origin);
+
 /* teec_call.c: one OPEN_SESSION or INVOKE with its parameter block. args are the op's arguments but the cancel
  * word, which this fills in. operation may be NULL (no parameters). ctx is looked up again under the lock. */
 TEEC_Result teec_call(int ctx_id, int op, uint64_t *args, int argc, TEEC_Operation *operation, uint32_t *origin);

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.ferry.host.FerryHost;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
+import io.ferry.host.config.Quotas;
+import io.ferry.host.sched.SchedClass;
 import io.ferry.host.tee.TeeBackends;
 import io.ferry.host.tee.TeeLimits;
 import io.ferry.host.tee.TeePolicy;
@@ -23,6 +25,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -176,6 +179,34 @@ class LibteecIT {
                 lost.close();
             }
             Files.deleteIfExists(errors);
+        }
+    }
+
+    /**
+     * A host that refuses the guest the TEE answers as through the Java API, origin COMMS: ACCESS_DENIED for a guest
+     * whose config lacks the tee service, NOT_SUPPORTED from a host that runs no TEE.
+     */
+    @Test
+    void aRefusedTeeAnswersAccessDeniedOrNotSupportedAsTheJavaApi() throws Exception {
+        Path dir = Hosts.newDir();
+        try {
+            HostConfig.GuestConfig computeOnly = new HostConfig.GuestConfig("nosvc", 16L << 20, null,
+                    SchedClass.NORMAL, 1, Set.of("compute"), Quotas.DEFAULT);
+            HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
+                    List.of(computeOnly, new HostConfig.GuestConfig("notee", 16L << 20)));
+            try (FerryHost host = FerryHost.start(cfg, Devices.of(List.of(), List.of()))) {
+                for (String[] c : new String[][] {{"nosvc", "ffff0001"}, {"notee", "ffff000a"}}) {
+                    Path secret = Files.createFile(dir.resolve(c[0] + ".secret"),
+                            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    Files.write(secret, host.secret(c[0]));
+                    Result r = run(List.of(BUILD.resolve("teec/tests/errors/refused").toString(), c[1]),
+                            Map.of("FERRY_HOST", "unix:" + host.guestSocket(), "FERRY_GUEST", c[0],
+                                    "FERRY_SECRET_FILE", secret.toString(), "FERRY_LOG", "1"));
+                    assertEquals(0, r.exit, "guest " + c[0] + ":\n" + r.output);
+                }
+            }
+        } finally {
+            Hosts.deleteTree(dir);
         }
     }
 
