@@ -214,6 +214,44 @@ static void big(TEEC_Context *ctx) {
         TEEC_ReleaseSharedMemory(&shm);
     }
     free(raw);
+
+    /* 1 MiB inside the region heap at an odd offset: registered by reference (257 pages, within the host's 1 MiB
+     * of data per registration), and as a temporary memref. The heap memory comes from two allocations of 1 MiB
+     * (one registration may hold no more), which the heap's first fit places side by side. */
+    TEEC_SharedMemory block = {.size = n, .flags = TEEC_MEM_INPUT | TEEC_MEM_OUTPUT};
+    TEEC_SharedMemory next = block;
+    MUST(TEEC_AllocateSharedMemory(ctx, &block), "allocate 1 MiB");
+    MUST(TEEC_AllocateSharedMemory(ctx, &next), "allocate another 1 MiB");
+    if ((uint8_t *) next.buffer != (uint8_t *) block.buffer + n) {
+        printf("FAILED: the two heap blocks of 1 MiB are not adjacent (did the heap's first fit change?), so 1 MiB at "
+               "an odd heap offset cannot be checked this way\n");
+        failures++;
+        TEEC_ReleaseSharedMemory(&next);
+        TEEC_ReleaseSharedMemory(&block);
+        return;
+    }
+    uint8_t *q = (uint8_t *) block.buffer + 65;
+    for (size_t i = 0; i < n; i++) q[i] = (uint8_t) (i * 13 + (i >> 12));
+    TEEC_SharedMemory inside = {.buffer = q, .size = n, .flags = TEEC_MEM_INPUT};
+    rc = TEEC_RegisterSharedMemory(ctx, &inside);
+    CHECK(rc == TEEC_SUCCESS, "register 1 MiB at an odd heap offset: 0x%x", (unsigned) rc);
+    TEEC_Operation op;
+    memset(&op, 0, sizeof op);
+    op.paramTypes = TEEC_PARAM_TYPES(TEEC_MEMREF_WHOLE, TEEC_VALUE_OUTPUT, TEEC_NONE, TEEC_NONE);
+    op.params[0].memref.parent = &inside;
+    if (rc == TEEC_SUCCESS) {
+        rc = invoke(HELLO_CHECKSUM, &op);
+        CHECK(rc == TEEC_SUCCESS && op.params[1].value.a == checksum_of(q, n), "checksum of it: 0x%x", (unsigned) rc);
+        TEEC_ReleaseSharedMemory(&inside);
+    }
+    op.paramTypes = TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_VALUE_OUTPUT, TEEC_NONE, TEEC_NONE);
+    op.params[0].tmpref.buffer = q;
+    op.params[0].tmpref.size = n;
+    rc = invoke(HELLO_CHECKSUM, &op);
+    CHECK(rc == TEEC_SUCCESS && op.params[1].value.a == checksum_of(q, n), "checksum of it as a temporary memref: "
+          "0x%x", (unsigned) rc);
+    TEEC_ReleaseSharedMemory(&next);
+    TEEC_ReleaseSharedMemory(&block);
 }
 
 int main(void) {
