@@ -4,6 +4,8 @@
 #include <string.h>
 #include "icd.h"
 
+const ferry_client_id ferry_client = {"ferry-opencl", "the OpenCL driver"};
+
 static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
 static ferry_conn *conn;
 static char conn_error[1024];

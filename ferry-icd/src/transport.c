@@ -58,11 +58,20 @@ static int op_argc(int op, int *sync) {
 #undef ARGC
 }
 
-/* Calls whose answer waits for a device or a TEE: a longer spin before yielding (WORK_SPIN_NS). */
-static int waits_on_work(int op) {
-    return op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
-           || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK
-           || op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE;
+/* How long a caller spins before it yields. Calls whose answer waits for a device: longer (WORK_SPIN_NS). Calls
+ * whose answer waits for a TEE process: not at once, it yields from the start (as ferry-client's
+ * RingIdleStrategy.forDeviceWork): on a small machine the host's endpoint and the TA's process need the cores, and
+ * measured on the 2-core development VM a spinning libteec client made the hello TA's round trip several times
+ * slower (docs/benchmarks.md, "tee"). */
+static uint64_t spin_ns(int op) {
+    if (op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE) {
+        return 0;
+    }
+    if (op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
+        || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK) {
+        return WORK_SPIN_NS;
+    }
+    return SPIN_NS;
 }
 
 /* ---- logging ---- */
@@ -82,7 +91,8 @@ void ferry_log(const char *fmt, ...) {
     if (!ferry_log_enabled()) {
         return;
     }
-    char line[2048] = "ferry-opencl: ";
+    char line[2048];
+    snprintf(line, sizeof line, "%s: ", ferry_client.log_prefix);
     size_t at = strlen(line);
     va_list ap;
     va_start(ap, fmt);
@@ -282,8 +292,8 @@ static int note_restart(ferry_conn *c) {
         c->restart_noted = 1;
         snprintf(c->broken_why, sizeof c->broken_why, "the host restarted (epoch %llx, was %llx; or the guest's "
                  "region was reset): this session's objects are lost; connect again (restart the application: "
-                 "the OpenCL driver connects once per process)", (unsigned long long) e,
-                 (unsigned long long) c->epoch);
+                 "%s connects once per process)", (unsigned long long) e,
+                 (unsigned long long) c->epoch, ferry_client.library);
         atomic_store_explicit(&c->broken, FERRY_STATUS_SESSION_CLOSED, memory_order_release);
         ferry_log("the session of guest '%s' is over: %s", c->r.guest, c->broken_why);
     }
@@ -377,7 +387,7 @@ static void cpl_sleep(ferry_conn *c, uint64_t ns, int *futex_ok) {
 
 /* Waits for the completion of call s (sync_lock held). Returns its status, or the session's end. */
 static int await_completion(ferry_conn *c, uint64_t s, int op, ferry_reply *reply) {
-    uint64_t spin = waits_on_work(op) ? WORK_SPIN_NS : SPIN_NS;
+    uint64_t spin = spin_ns(op);
     uint64_t start = 0, sleep_ns = MIN_SLEEP_NS;
     int futex_ok = 1;
     liveness live;
@@ -463,13 +473,13 @@ static int send_record(ferry_conn *c, int op, uint32_t flags, const uint64_t *ar
     int expected = op_argc(op, &sync);
     if (expected < 0 || argc != expected || (argc > 0 && args == NULL) || blob_parts < 0
         || (blob_parts > 0 && blob == NULL)) {
-        snprintf(why, why_length, "%s (op %d) takes %d arguments, not %d (a bug of the OpenCL driver; nothing was "
-                 "sent)", op_name(op), op, expected, argc);
+        snprintf(why, why_length, "%s (op %d) takes %d arguments, not %d (a bug of %s; nothing was sent)",
+                 op_name(op), op, expected, argc, ferry_client.library);
         return FERRY_STATUS_INVALID_ARGUMENT;
     }
     if (flags == 0 && sync) {
-        snprintf(why, why_length, "%s is a synchronous call: use ferry_call (a bug of the OpenCL driver)",
-                 op_name(op));
+        snprintf(why, why_length, "%s is a synchronous call: use ferry_call (a bug of %s)", op_name(op),
+                 ferry_client.library);
         return FERRY_STATUS_INVALID_ARGUMENT;
     }
     uint64_t blob_length = 0;
@@ -803,8 +813,8 @@ static void in_child(void) {
         c->beat_running = 0;    /* the thread did not come along */
         if (atomic_load(&c->broken) == 0) {
             snprintf(c->broken_why, sizeof c->broken_why, "this connection belongs to process %d; a child made by "
-                     "fork() cannot use it (nor OpenCL objects of its parent): use OpenCL in the child only after "
-                     "exec, or before fork in the parent only", (int) c->pid);
+                     "fork() cannot use it (nor objects of its parent made through %s): use it in the child only "
+                     "after exec, or before fork in the parent only", (int) c->pid, ferry_client.library);
             atomic_store(&c->broken, FERRY_STATUS_SESSION_CLOSED);
         }
     }

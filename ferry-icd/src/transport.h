@@ -80,7 +80,16 @@ uint64_t ferry_heap_free_bytes(const ferry_conn *c);
 /* The heap offset of p if [p, p + size) lies inside the heap slice, else -1 (zero-copy detection). */
 int64_t ferry_heap_offset_of(const ferry_conn *c, const void *p, uint64_t size);
 
-/* FERRY_LOG=1: print the host's message of each failed call on stderr, "ferry-opencl: ...". */
+/* The library this transport is built into, named in its messages. Each library defines it once: the OpenCL ICD
+ * {"ferry-opencl", "the OpenCL driver"} (icd_common.c), libteec {"ferry-libteec", "the TEE client library"}. */
+typedef struct ferry_client_id {
+    const char *log_prefix;     /* starts every FERRY_LOG line */
+    const char *library;        /* "the OpenCL driver": who has a bug when a call is malformed */
+} ferry_client_id;
+extern const ferry_client_id ferry_client;
+
+/* FERRY_LOG=1: print the host's message of each failed call on stderr, "ferry-opencl: ..." (the prefix is
+ * ferry_client.log_prefix). */
 int ferry_log_enabled(void);
 void ferry_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

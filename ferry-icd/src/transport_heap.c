@@ -104,8 +104,8 @@ void ferry_heap_free(ferry_conn *c, int64_t offset) {
     }
     if (u == c->used_count) {
         pthread_mutex_unlock(&c->heap_lock);
-        ferry_log("heap block at offset %lld freed but not allocated (a bug of the OpenCL driver; ignored)",
-                  (long long) offset);
+        ferry_log("heap block at offset %lld freed but not allocated (a bug of %s; ignored)",
+                  (long long) offset, ferry_client.library);
         return;
     }
     ferry_heap_block b = c->used_list[u];

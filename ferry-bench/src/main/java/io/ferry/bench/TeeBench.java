@@ -36,9 +36,13 @@ import org.HdrHistogram.Histogram;
  * {@code ./ferry bench tee}: the GP TEE call path beside its baseline in the same run. The {@code hello} TA's
  * increment guest → host → software TEE process → TA → back ({@code invoke_rtt_us_p50/p99}), the same TA called
  * in-process with no remoting ({@code invoke_rtt_us_p50_direct}), and a 1 MiB registered memref read by the TA
- * ({@code memref_1mib_gbs}). The host runs in this JVM on its own endpoint thread; the TEE in its own process.
+ * ({@code memref_1mib_gbs}), and the increment from a C program through Ferry's libteec as a second guest
+ * ({@code invoke_rtt_us_p50_native_client}, {@link TeeNativeClient}). The host runs in this JVM on its own endpoint
+ * thread; the TEE in its own process.
  */
 public final class TeeBench {
+    /** The guest of the C client through libteec ({@link TeeNativeClient}). */
+    static final String NATIVE_GUEST = "native";
     private final boolean quick;
     private final Path json;
 
@@ -57,9 +61,11 @@ public final class TeeBench {
         try {
             DevTee.Setup setup = DevTee.prepare(dir.resolve("tee"), 2);
             direct(setup, r, samples);
-            TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow("bench", BuiltinTas.HELLO)));
+            TeePolicy policy = TeePolicy.of(List.of(TeePolicy.allow("bench", BuiltinTas.HELLO),
+                    TeePolicy.allow(NATIVE_GUEST, BuiltinTas.HELLO)));
             HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(),
-                    List.of(new HostConfig.GuestConfig("bench", 16L << 20)));
+                    List.of(new HostConfig.GuestConfig("bench", 16L << 20),
+                            new HostConfig.GuestConfig(NATIVE_GUEST, 16L << 20)));
             try (TeeServiceFactory tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"), policy,
                     TeeLimits.DEFAULT);
                  FerryHost host = FerryHost.start(cfg, Devices.of(List.of(), List.of()), tee);
@@ -96,6 +102,10 @@ public final class TeeBench {
                     Arrays.sort(t);
                     r.put("memref_1mib_gbs", (1 << 20) / t[memrefReps / 2]);
                 }
+                Double nativeClient = TeeNativeClient.p50(host, NATIVE_GUEST, dir, samples);
+                if (nativeClient != null) {
+                    r.put("invoke_rtt_us_p50_native_client", nativeClient);
+                }
             }
             computingGuest(setup, dir, r, samples / 4);
             r.put("invoke_rtt_ratio", (Double) r.get("invoke_rtt_us_p50") / (Double) r.get("invoke_rtt_us_p50_direct"));
@@ -106,11 +116,12 @@ public final class TeeBench {
             }
         }
         for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_direct",
-                "invoke_rtt_ratio", "memref_1mib_gbs", "invoke_rtt_us_p50_computing_guest")) {
+                "invoke_rtt_ratio", "memref_1mib_gbs", "invoke_rtt_us_p50_computing_guest",
+                "invoke_rtt_us_p50_native_client")) {
             if (r.get(k) == null) {
                 continue;
             }
-            System.out.printf(Locale.ROOT, "%-28s %10.3f%n", k, (Double) r.get(k));
+            System.out.printf(Locale.ROOT, "%-32s %10.3f%n", k, (Double) r.get(k));
         }
         System.out.println("machine: " + r.get("machine"));
         if (json != null) {

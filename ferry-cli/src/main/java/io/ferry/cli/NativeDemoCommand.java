@@ -29,7 +29,9 @@ import picocli.CommandLine.Option;
  *   <li>Debian's {@code clinfo} (the rule its output must meet: {@link ClinfoCheck});</li>
  *   <li>{@code ferry-icd/build/native_demo}, a plain OpenCL 1.2 C program (ferry-icd/demo/native_demo.c);</li>
  *   <li>{@link NativeDemoJocl} through JOCL in a child JVM;</li>
- *   <li>{@code ferry-icd/demo/native_demo.py} through Debian's python3-pyopencl.</li>
+ *   <li>{@code ferry-icd/demo/native_demo.py} through Debian's python3-pyopencl;</li>
+ *   <li>{@code tee}: a GP TEE client in C through Ferry's libteec in two guests of a second host, one with the
+ *   software TEE ({@link NativeTeeDemo}).</li>
  * </ol>
  * Each gets one line, verified or FAILED (with the program's output on failure or with {@code --verbose}); the last
  * line is {@code native-demo: N verified, M failed}. The host itself never gets the ICD's environment. Builds
@@ -37,13 +39,15 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "native-demo", mixinStandardHelpOptions = true,
         description = {"Start a host and run unmodified OpenCL programs through Ferry's native ICD as its guest:"
-                + " clinfo, a C program, a JOCL program, a PyOpenCL script; verify each.",
+                + " clinfo, a C program, a JOCL program, a PyOpenCL script; then a GP TEE client in C through"
+                + " Ferry's libteec in two guests of a host with the software TEE; verify each.",
                 "Last line: native-demo: N verified, M failed. Needs ferry-icd/build (make -C ferry-icd; ./ferry"
                         + " builds it), clinfo and python3-pyopencl (the launcher installs them as root)."})
 public final class NativeDemoCommand implements Callable<Integer> {
     static final String GUEST = "native";
     static final String PLATFORM = "Ferry";
     static final String PYTHON = "/usr/bin/python3";
+    static final List<String> ALL = List.of("clinfo", "c", "jocl", "python", "tee");
 
     @Option(names = "--verbose", description = "show every program's output, not only a failed one's")
     boolean verbose;
@@ -53,7 +57,7 @@ public final class NativeDemoCommand implements Callable<Integer> {
     int timeoutSeconds;
 
     @Option(names = "--only", split = ",", paramLabel = "LIST",
-            description = "run only these of clinfo,c,jocl,python (default: all four)")
+            description = "run only these of clinfo,c,jocl,python,tee (default: all five)")
     List<String> only;
 
     /** One program's verdict. */
@@ -71,67 +75,24 @@ public final class NativeDemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        List<String> programs = only == null || only.isEmpty() ? List.of("clinfo", "c", "jocl", "python") : only;
+        List<String> programs = only == null || only.isEmpty() ? ALL : only;
         for (String p : programs) {
-            if (!List.of("clinfo", "c", "jocl", "python").contains(p)) {
-                out.println("native-demo: --only takes clinfo, c, jocl, python; not '" + p + "'");
+            if (!ALL.contains(p)) {
+                out.println("native-demo: --only takes " + String.join(", ", ALL) + "; not '" + p + "'");
                 return 2;
             }
         }
         Path home = home();
-        Path icd = home.resolve("ferry-icd");
-        Path lib = icd.resolve("build/libferry-opencl.so");
-        if (!Files.isRegularFile(lib)) {
-            out.println("native-demo: " + lib + " is missing: build the ICD with  make -C " + icd
-                    + "  (./ferry builds it when it is stale)");
-            out.println("native-demo: 0 verified, " + programs.size() + " failed");
-            return 1;
-        }
         Path dir = Files.createTempDirectory(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : "/tmp"),
                 "ferry-native-demo-");
         List<Outcome> outcomes = new ArrayList<>();
         try {
-            // A vendors directory holding only ferry.icd: the children see the Ferry platform and nothing else.
-            Path vendors = Files.createDirectory(dir.resolve("vendors"));
-            Files.writeString(vendors.resolve("ferry.icd"), lib.toAbsolutePath() + "\n");
-            HostConfig.GuestConfig guest = new HostConfig.GuestConfig(GUEST, 128L << 20).withLanes(4);
-            Path regions = Files.createDirectory(dir.resolve("host"),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(guest));
-            try (Devices devices = Devices.discover(List.of()); FerryHost host = FerryHost.start(cfg, devices)) {
-                if (devices.all().isEmpty()) {
-                    out.println("native-demo: the host found no compute device: " + devices.noDeviceMessage());
-                    out.println("native-demo: 0 verified, " + programs.size() + " failed");
-                    return 1;
-                }
-                out.println("host: " + devices.all().size() + " device(s): " + devices.all().stream()
-                        .map(d -> d.info().name() + " [" + d.backend().name() + "]").toList() + "; guest " + GUEST
-                        + " on " + host.guestSocket());
-                Path secret = dir.resolve("secret");
-                Files.createFile(secret, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-                Files.write(secret, host.secret(GUEST));
-                Map<String, String> env = Map.of("FERRY_HOST", "unix:" + host.guestSocket(), "FERRY_GUEST", GUEST,
-                        "FERRY_SECRET_FILE", secret.toString(), "OCL_ICD_VENDORS", vendors.toString(),
-                        "FERRY_LOG", "1");
-                for (String p : programs) {
-                    long before = sessions(host);
-                    Outcome o = switch (p) {
-                        case "clinfo" -> clinfo(env, dir);
-                        case "c" -> cProgram(icd, env, dir);
-                        case "jocl" -> jocl(env, dir);
-                        default -> python(icd, env, dir);
-                    };
-                    long through = sessions(host) - before;
-                    if (o.verified() && through <= 0) {
-                        o = new Outcome(o.name(), false, "the host served no session: the program did not run"
-                                + " through Ferry", o.output());
-                    } else if (o.verified()) {
-                        o = new Outcome(o.name(), true, o.detail() + " (" + through + " session"
-                                + (through == 1 ? "" : "s") + " with the host)", o.output());
-                    }
-                    report(out, o);
-                    outcomes.add(o);
-                }
+            List<String> opencl = programs.stream().filter(p -> !p.equals("tee")).toList();
+            if (!opencl.isEmpty()) {
+                outcomes.addAll(openCl(out, home, dir, opencl));
+            }
+            if (programs.contains("tee")) {
+                outcomes.addAll(new NativeTeeDemo(this).run(out, home, dir));
             }
         } finally {
             deleteQuietly(dir);
@@ -143,7 +104,65 @@ public final class NativeDemoCommand implements Callable<Integer> {
         return failed == 0 && verified > 0 ? 0 : 1;
     }
 
-    private void report(PrintStream out, Outcome o) {
+    /** The OpenCL programs, each through the ICD as guest {@link #GUEST} of a host with compute devices. */
+    private List<Outcome> openCl(PrintStream out, Path home, Path dir, List<String> programs) throws Exception {
+        Path icd = home.resolve("ferry-icd");
+        Path lib = icd.resolve("build/libferry-opencl.so");
+        if (!Files.isRegularFile(lib)) {
+            return failedAll(out, programs, lib + " is missing: build the ICD with  make -C " + icd
+                    + "  (./ferry builds it when it is stale)");
+        }
+        List<Outcome> outcomes = new ArrayList<>();
+        // A vendors directory holding only ferry.icd: the children see the Ferry platform and nothing else.
+        Path vendors = Files.createDirectory(dir.resolve("vendors"));
+        Files.writeString(vendors.resolve("ferry.icd"), lib.toAbsolutePath() + "\n");
+        HostConfig.GuestConfig guest = new HostConfig.GuestConfig(GUEST, 128L << 20).withLanes(4);
+        Path regions = Files.createDirectory(dir.resolve("host"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(guest));
+        try (Devices devices = Devices.discover(List.of()); FerryHost host = FerryHost.start(cfg, devices)) {
+            if (devices.all().isEmpty()) {
+                return failedAll(out, programs, "the host found no compute device: " + devices.noDeviceMessage());
+            }
+            out.println("host: " + devices.all().size() + " device(s): " + devices.all().stream()
+                    .map(d -> d.info().name() + " [" + d.backend().name() + "]").toList() + "; guest " + GUEST
+                    + " on " + host.guestSocket());
+            Path secret = dir.resolve("secret");
+            Files.createFile(secret, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.write(secret, host.secret(GUEST));
+            Map<String, String> env = Map.of("FERRY_HOST", "unix:" + host.guestSocket(), "FERRY_GUEST", GUEST,
+                    "FERRY_SECRET_FILE", secret.toString(), "OCL_ICD_VENDORS", vendors.toString(),
+                    "FERRY_LOG", "1");
+            for (String p : programs) {
+                long before = sessions(host);
+                Outcome o = switch (p) {
+                    case "clinfo" -> clinfo(env, dir);
+                    case "c" -> cProgram(icd, env, dir);
+                    case "jocl" -> jocl(env, dir);
+                    default -> python(icd, env, dir);
+                };
+                long through = sessions(host) - before;
+                if (o.verified() && through <= 0) {
+                    o = new Outcome(o.name(), false, "the host served no session: the program did not run"
+                            + " through Ferry", o.output());
+                } else if (o.verified()) {
+                    o = new Outcome(o.name(), true, o.detail() + " (" + through + " session"
+                            + (through == 1 ? "" : "s") + " with the host)", o.output());
+                }
+                report(out, o);
+                outcomes.add(o);
+            }
+        }
+        return outcomes;
+    }
+
+    /** Every program failed for one reason, said once. */
+    private static List<Outcome> failedAll(PrintStream out, List<String> programs, String why) {
+        out.println("native-demo: " + why);
+        return programs.stream().map(p -> new Outcome(p, false, why, "")).toList();
+    }
+
+    void report(PrintStream out, Outcome o) {
         out.printf(Locale.ROOT, "%-8s %s  %s%n", o.name(), o.verified() ? "verified" : "FAILED  ", o.detail());
         if ((verbose || !o.verified()) && !o.output().isBlank()) {
             for (String line : o.output().split("\n", -1)) {
