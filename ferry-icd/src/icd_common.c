@@ -78,6 +78,7 @@ cl_int ferry_cl_error(int status, cl_int invalid_object, const char *call, const
     case FERRY_STATUS_NO_DEVICE:
         return CL_INVALID_DEVICE;
     case FERRY_STATUS_UNSUPPORTED:
+    case FERRY_STATUS_NOT_GRANTED:          /* the guest has no compute service: the operator must grant it */
         return CL_INVALID_OPERATION;
     case FERRY_STATUS_HANDLE_IN_USE:           /* the driver's own handles collided: a resource problem to the app */
     case FERRY_STATUS_QUOTA_EXCEEDED:

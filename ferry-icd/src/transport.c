@@ -240,7 +240,7 @@ static int cpl_poll(ferry_conn *c, uint64_t want, int want_op, ferry_reply *repl
         int32_t status = (int32_t) ferry_get32(copy + FERRY_COMPLETION_STATUS_OFFSET);
         const char *text = (const char *) copy + FERRY_COMPLETION_HEADER_LENGTH;
         if (type == FERRY_SESSION_CLOSED_TYPE) {
-            int st = status > 0 && status <= FERRY_STATUS_INTERNAL ? status : FERRY_STATUS_SESSION_CLOSED;
+            int st = status > 0 && status <= FERRY_LAST_STATUS ? status : FERRY_STATUS_SESSION_CLOSED;
             result = -set_broken(c, st, "the host closed the session: %.900s", text);
             break;
         }

@@ -395,7 +395,7 @@ static int open_socket(ferry_region *r, const address *a, const char *guest, cha
     }
     if (status != FERRY_STATUS_OK || fd < 0) {
         if (fd >= 0) close(fd);
-        int code = status == FERRY_STATUS_OK || status > FERRY_STATUS_INTERNAL ? FERRY_STATUS_PROTOCOL_VIOLATION
+        int code = status == FERRY_STATUS_OK || status > FERRY_LAST_STATUS ? FERRY_STATUS_PROTOCOL_VIOLATION
                    : (int) status;
         return fail(err, n, code, "the host at %s refused guest '%s': %s", a->path, guest,
                     status == FERRY_STATUS_OK ? "no region descriptor came" : message);

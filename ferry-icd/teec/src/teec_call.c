@@ -153,8 +153,8 @@ static int take_slot(teec_conn *tc, TEEC_Operation *o, ferry_conn *c) {
 
 TEEC_Result teec_failure(const char *fn, int st, const char *text, uint32_t *origin) {
     *origin = TEEC_ORIGIN_COMMS;
-    if (st == FERRY_STATUS_UNSUPPORTED) {
-        if (text != NULL && strstr(text, "not allowed the tee service") != NULL) {
+    if (st == FERRY_STATUS_NOT_GRANTED || st == FERRY_STATUS_UNSUPPORTED) {
+        if (st == FERRY_STATUS_NOT_GRANTED) {
             ferry_log("%s: this guest has no tee service on the host (%s); the operator grants it by adding tee to "
                       "the guest's services in the host's ferry.yaml and reloading the host", fn, text);
             return TEEC_ERROR_ACCESS_DENIED;

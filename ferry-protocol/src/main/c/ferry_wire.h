@@ -154,6 +154,9 @@
 #define FERRY_STATUS_DEVICE_LOST 22 /* device work of this guest ended */
 #define FERRY_STATUS_TIMEOUT 23 /* timed out */
 #define FERRY_STATUS_INTERNAL 24 /* internal host error */
+#define FERRY_STATUS_NOT_GRANTED 25 /* service not granted to this guest */
+/* the highest status code: a peer's status above it is not one this header knows */
+#define FERRY_LAST_STATUS 25
 
 /* ---- Message catalogue: FERRY_OP_x is the opcode, FERRY_x_ARGC the argument count,
  * FERRY_x_SYNC 1 when the guest waits for a completion,

@@ -138,6 +138,8 @@ public final class CHeader {
             b.append("#define FERRY_STATUS_").append(s.name()).append(' ').append(s.code())
                     .append(" /* ").append(comment(s.message())).append(" */\n");
         }
+        b.append("/* the highest status code: a peer's status above it is not one this header knows */\n");
+        dec(b, "FERRY_LAST_STATUS", Status.values()[Status.values().length - 1].code());
 
         section(b, "Message catalogue: FERRY_OP_x is the opcode, FERRY_x_ARGC the argument count,\n"
                 + " * FERRY_x_SYNC 1 when the guest waits for a completion,\n * FERRY_ARG_x_<ARG> the index of each argument (in u64 words from FERRY_CALL_ARGS_OFFSET)");

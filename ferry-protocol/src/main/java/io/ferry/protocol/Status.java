@@ -30,7 +30,9 @@ public enum Status {
     BAD_CREDENTIAL(21, "region credential refused", "the region is stale or not this guest's; re-provision it"),
     DEVICE_LOST(22, "device work of this guest ended", "the guest's device context died; reconnect to start anew"),
     TIMEOUT(23, "timed out", "the host did not answer in time"),
-    INTERNAL(24, "internal host error", "report this; the host log has the details");
+    INTERNAL(24, "internal host error", "report this; the host log has the details"),
+    NOT_GRANTED(25, "service not granted to this guest", "the operator grants it: add the service to the guest's "
+            + "services in the host's ferry.yaml, then reload the host");
 
     private static final Status[] BY_CODE;
 

@@ -258,10 +258,10 @@ public final class TeeContext implements AutoCloseable {
      * to get it; anything else is COMMUNICATION (origin COMMS).
      */
     TeeException failure(RuntimeException e) {
-        if (e instanceof FerryException f && f.status() == Status.UNSUPPORTED) {
+        if (e instanceof FerryException f && (f.status() == Status.NOT_GRANTED || f.status() == Status.UNSUPPORTED)) {
             String host = f.getMessage();
-            // The host's words for a guest whose config lacks the service (Session.allowed); otherwise it has no TEE.
-            if (host != null && host.contains("not allowed the tee service")) {
+            // NOT_GRANTED: the guest's config lacks the service (Session.allowed); UNSUPPORTED: the host has no TEE.
+            if (f.status() == Status.NOT_GRANTED) {
                 return new TeeException(TeeResult.ERROR_ACCESS_DENIED, TeeResult.ORIGIN_COMMS, "this guest has no tee "
                         + "service on the host (" + host + "); the operator grants it by adding tee to the guest's "
                         + "services in the host's ferry.yaml (services: [compute, tee]) and reloading the host "

@@ -368,7 +368,7 @@ class TeeContextTest {
     void item10_aHostWithoutTeeForThisGuestIsAccessDeniedOrNotSupportedWithTheWayOut() {
         TeeContext ctx = TeeContext.initialize(null, transport);
         answer = b -> {
-            throw new FerryException(Status.UNSUPPORTED, "TEE_OPEN_SESSION: guest 'carol' is not allowed the tee "
+            throw new FerryException(Status.NOT_GRANTED, "TEE_OPEN_SESSION: guest 'carol' is not allowed the tee "
                     + "service (the host config lists: [compute])");
         };
         TeeException denied = assertThrows(TeeException.class, () -> ctx.openSession(UUID.randomUUID()));

@@ -384,7 +384,7 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private void allowed(String service) throws CallException {
         if (!services.contains(service)) {
-            throw new CallException(Status.UNSUPPORTED, "guest '" + guest + "' is not allowed the " + service
+            throw new CallException(Status.NOT_GRANTED, "guest '" + guest + "' is not allowed the " + service
                     + " service (the host config lists: " + services + ")");
         }
     }
