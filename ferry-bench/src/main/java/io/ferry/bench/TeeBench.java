@@ -1,5 +1,7 @@
 package io.ferry.bench;
 
+import io.ferry.client.CommandQueue;
+import io.ferry.client.Context;
 import io.ferry.client.Ferry;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeOperation;
@@ -148,9 +150,12 @@ public final class TeeBench {
             if (devices.all().isEmpty()) {
                 return;
             }
-            ferry.createContext(ferry.defaultDevice()).createQueue().finish();
-            try (TeeContext ctx = TeeContext.initialize(null, ferry.teeTransport());
+            // the guest keeps a context and a queue (its device worker lives) while it calls the TEE
+            try (Context context = ferry.createContext(ferry.defaultDevice());
+                 CommandQueue queue = context.createQueue();
+                 TeeContext ctx = TeeContext.initialize(null, ferry.teeTransport());
                  TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
+                queue.finish();
                 Histogram h = new Histogram(3_600_000_000L, 3);
                 TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));
                 for (int i = 0; i < samples * 2; i++) {
