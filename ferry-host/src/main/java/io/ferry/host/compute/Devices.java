@@ -28,6 +28,8 @@ public final class Devices implements AutoCloseable {
     private final List<ComputeBackend> backends;
     private final List<Device> devices;
     private final List<String> unavailable;
+    /** Devices the running host stopped serving (an operator's VFIO assign), by index, with the reason. */
+    private final java.util.Map<Integer, String> withdrawn = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio) {
         this.backends = List.copyOf(backends);
@@ -82,6 +84,10 @@ public final class Devices implements AutoCloseable {
 
     /** The device's PCI address, normalized; null when it reports none (or the query fails). */
     private static String busId(ComputeBackend b, DeviceInfo info) {
+        String given = TestPciBusIds.forDevice(b.name(), info.index());
+        if (given != null) {
+            return given;
+        }
         try {
             return PciAddress.orNull(b.pciBusId(info.index()));
         } catch (RuntimeException e) {
@@ -104,8 +110,58 @@ public final class Devices implements AutoCloseable {
         return devices;
     }
 
+    /** The device at {@code index}; null when there is none, or the host stopped serving it ({@link #missing}). */
     public Device get(long index) {
-        return index >= 0 && index < devices.size() ? devices.get((int) index) : null;
+        return index >= 0 && index < devices.size() && !withdrawn.containsKey((int) index)
+                ? devices.get((int) index) : null;
+    }
+
+    /** The devices served now: {@link #all()} less those withdrawn. Indices stay those of {@link #all()}. */
+    public List<Device> served() {
+        return devices.stream().filter(d -> !withdrawn.containsKey(d.index())).toList();
+    }
+
+    /**
+     * Stops offering device {@code index} (it keeps its index; calls naming it fail with {@code reason}).
+     *
+     * @return false when it was withdrawn already
+     */
+    public boolean withdraw(int index, String reason) {
+        return withdrawn.putIfAbsent(index, reason) == null;
+    }
+
+    /**
+     * Offers again the withdrawn devices no assignment in {@code vfioState} covers now (their indices go to
+     * {@code again}); the others stay withdrawn (to {@code still}).
+     */
+    public void rediscover(Path vfioState, List<Integer> again, List<Integer> still) {
+        VfioCheck vfio = VfioCheck.load(vfioState);
+        for (Device d : devices) {
+            if (withdrawn.containsKey(d.index())) {
+                if (vfio.refuses(d.backend().name(), d.info().name(), d.pciBusId())) {
+                    still.add(d.index());
+                } else {
+                    withdrawn.remove(d.index());
+                    again.add(d.index());
+                }
+            }
+        }
+    }
+
+    /** Why device {@code index} is withdrawn, or null when it is not. */
+    public String withdrawnReason(long index) {
+        return index < 0 || index > Integer.MAX_VALUE ? null : withdrawn.get((int) index);
+    }
+
+    /**
+     * The refusal of a call naming device {@code index} that {@link #get} does not give: NO_DEVICE, whose message is
+     * the reason for a withdrawn device. (Not DEVICE_LOST: that would end the session's device work on every device;
+     * a guest enumerating devices stops at NO_DEVICE.)
+     */
+    public io.ferry.host.session.CallException missing(long index) {
+        String why = withdrawnReason(index);
+        return new io.ferry.host.session.CallException(io.ferry.protocol.Status.NO_DEVICE, why != null ? why
+                : "device " + index + " does not exist: " + noDeviceMessage());
     }
 
     /** Why backends offer no devices, one line per backend. */

@@ -72,10 +72,11 @@ final class WorkerServed implements RecordHandler {
             throws BackendException {
         String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
                 session.guestPid(),
-                session.pidVerified(), session.pendingFailure());
+                session.pidVerified(), session.pendingFailure(), devices);
         WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
                 host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(), List.of(settings, config.name()),
                 backend + ", serving the session");
+        io.ferry.host.worker.LiveWorkers.add(host.workerDir(), backend, config.name(), w.process());
         WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant, counts);
         session.handedOver(w.control().commandRing(), served.words);
         return served;
