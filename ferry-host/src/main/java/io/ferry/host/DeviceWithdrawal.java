@@ -4,7 +4,6 @@ import io.ferry.host.admin.StatusJson;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.endpoint.GuestLanes;
-import io.ferry.host.vfio.Assignments;
 import io.ferry.host.vfio.PciAddress;
 import io.ferry.host.worker.LiveWorkers;
 import io.ferry.protocol.DeviceType;
@@ -132,7 +131,7 @@ public final class DeviceWithdrawal {
         Devices devices = host.devices();
         List<Integer> again = new ArrayList<>();
         List<Integer> still = new ArrayList<>();
-        devices.rediscover(Assignments.path(System.getenv()), again, still);
+        devices.rediscover(again, still);
         for (int i : again) {
             AUDIT.info("device " + i + ": served again (rediscover: no VFIO assignment covers it now)");
         }

@@ -28,11 +28,14 @@ public final class Devices implements AutoCloseable {
     private final List<ComputeBackend> backends;
     private final List<Device> devices;
     private final List<String> unavailable;
+    /** The VFIO state file the devices were checked against (null: none), which {@link #rediscover} reads again. */
+    private final Path vfioState;
     /** Devices the running host stopped serving (an operator's VFIO assign), by index, with the reason. */
     private final java.util.Map<Integer, String> withdrawn = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio) {
+    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState) {
         this.backends = List.copyOf(backends);
+        this.vfioState = vfioState;
         List<Device> found = new ArrayList<>();
         List<String> why = new ArrayList<>();
         for (ComputeBackend b : backends) {
@@ -70,7 +73,7 @@ public final class Devices implements AutoCloseable {
         for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
             backends.add(b);
         }
-        Devices d = new Devices(backends, filter, VfioCheck.load(vfioState));
+        Devices d = new Devices(backends, filter, VfioCheck.load(vfioState), vfioState);
         for (Device dev : d.devices) {
             LOG.info(() -> "device " + dev.index + ": " + dev.info.name() + " (" + dev.backend.name() + ", "
                     + dev.info.type() + ", " + dev.info.computeUnits() + " compute units, "
@@ -98,12 +101,12 @@ public final class Devices implements AutoCloseable {
 
     /** For tests and embedding: the given backends only. */
     public static Devices of(List<ComputeBackend> backends, List<String> filter) {
-        return new Devices(backends, filter, VfioCheck.NONE);
+        return new Devices(backends, filter, VfioCheck.NONE, null);
     }
 
     /** For tests: the given backends, minus the devices {@code vfioState} records as assigned. */
     public static Devices of(List<ComputeBackend> backends, List<String> filter, Path vfioState) {
-        return new Devices(backends, filter, VfioCheck.load(vfioState));
+        return new Devices(backends, filter, VfioCheck.load(vfioState), vfioState);
     }
 
     public List<Device> all() {
@@ -131,11 +134,12 @@ public final class Devices implements AutoCloseable {
     }
 
     /**
-     * Offers again the withdrawn devices no assignment in {@code vfioState} covers now (their indices go to
-     * {@code again}); the others stay withdrawn (to {@code still}).
+     * Offers again the withdrawn devices no assignment covers now (their indices go to {@code again}); the others
+     * stay withdrawn (to {@code still}). The state file is the one the devices were discovered with, else
+     * {@code $FERRY_VFIO_STATE}, else the default.
      */
-    public void rediscover(Path vfioState, List<Integer> again, List<Integer> still) {
-        VfioCheck vfio = VfioCheck.load(vfioState);
+    public void rediscover(List<Integer> again, List<Integer> still) {
+        VfioCheck vfio = VfioCheck.load(vfioState != null ? vfioState : Assignments.path(System.getenv()));
         for (Device d : devices) {
             if (withdrawn.containsKey(d.index())) {
                 if (vfio.refuses(d.backend().name(), d.info().name(), d.pciBusId())) {
