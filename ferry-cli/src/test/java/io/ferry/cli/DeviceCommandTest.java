@@ -164,6 +164,42 @@ class DeviceCommandTest {
         }
     }
 
+    /** A host that drives the device inside its own process (isolation: none) refuses; assign refuses, changes nothing. */
+    @Test
+    void assignRefusesWhenTheRunningHostCannotGiveTheDeviceUp() throws Exception {
+        Path regions = java.nio.file.Files.createTempDirectory(Path.of("/dev/shm"), "ferry-dc-");
+        io.ferry.host.compute.Devices devices;
+        System.setProperty("ferry.test.pciBusIds", "opencl/0=0000:01:00.0");
+        try {
+            devices = io.ferry.host.compute.Devices.discover(List.of(), dir.resolve("vfio.json"));
+        } finally {
+            System.clearProperty("ferry.test.pciBusIds");
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(devices.all().isEmpty(), "PoCL offers no device here");
+        HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(new HostConfig.GuestConfig("alice",
+                16L << 20))).withIsolation(HostConfig.Isolation.INPROCESS);
+        try (io.ferry.host.FerryHost host = io.ferry.host.FerryHost.start(cfg, devices)) {
+            String before = fx.snapshot();
+            var assign = new DeviceCommand.AssignCmd();
+            assign.out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+            new CommandLine(assign).parseArgs("0000:01:00.0", "--to", "vm1", "--state",
+                    dir.resolve("vfio.json").toString(), "--admin-socket", cfg.adminSocket().toString());
+            assign.where.sysfs = kernel;
+            VfioException e = assertThrows(VfioException.class, assign::call);
+            assertTrue(e.getMessage().contains("would not give it up") && e.getMessage().contains("driven inside the "
+                    + "host process") && e.getMessage().contains("Nothing was changed"), e.getMessage());
+            assertEquals(before, fx.snapshot(), "no sysfs write");
+            assertEquals(1, host.devices().served().size(), "the host still serves it");
+        } finally {
+            devices.close();
+            try (var walk = java.nio.file.Files.walk(regions)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     @Test
     void argumentErrorsAreOneLineErrors() {
         var assign = new DeviceCommand.AssignCmd();
