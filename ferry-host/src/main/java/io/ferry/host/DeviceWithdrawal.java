@@ -78,8 +78,9 @@ public final class DeviceWithdrawal {
                         + "ending its device workers");
             }
             indices.add(d.index());
-            // taken after the withdrawal: a worker started from now on is told the device is gone
-            // and before they are stopped: a sandbox's children are no longer its descendants once it is gone
+            // The workers' processes, taken after the withdrawal (a worker started from now on is told the device
+            // is gone, and one that registers later than this sees the withdrawal count move and starts again
+            // knowing it) and before they are stopped (a sandbox's children are no longer its descendants then).
             processes.addAll(LiveWorkers.processes(LiveWorkers.of(config.workerDir(), d.backend().name())));
             for (GuestLanes lanes : host.guestLanes()) {
                 lanes.withdrawDevice(d.backend().name(), "was stopped: " + reason);

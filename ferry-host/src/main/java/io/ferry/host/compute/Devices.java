@@ -32,6 +32,7 @@ public final class Devices implements AutoCloseable {
     private final Path vfioState;
     /** Devices the running host stopped serving (an operator's VFIO assign), by index, with the reason. */
     private final java.util.Map<Integer, String> withdrawn = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong withdrawals = new java.util.concurrent.atomic.AtomicLong();
 
     private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState) {
         this.backends = List.copyOf(backends);
@@ -130,7 +131,16 @@ public final class Devices implements AutoCloseable {
      * @return false when it was withdrawn already
      */
     public boolean withdraw(int index, String reason) {
+        withdrawals.incrementAndGet();
         return withdrawn.putIfAbsent(index, reason) == null;
+    }
+
+    /**
+     * How many withdrawals there have been: a device worker started with the withdrawn devices as they were, and
+     * registered ({@link io.ferry.host.worker.LiveWorkers}), checks the count did not change meanwhile.
+     */
+    public long withdrawals() {
+        return withdrawals.get();
     }
 
     /**
