@@ -237,8 +237,9 @@ final class DeviceCommand implements Runnable {
     }
 
     @Command(name = "assign", mixinStandardHelpOptions = true, description = "Assign an accelerator (with its whole "
-            + "IOMMU group; bridges stay) to a VM: checks the IOMMU, the group and that Ferry's host does not serve "
-            + "it, then moves the group to vfio-pci and records the original drivers. Undone if any step fails.")
+            + "IOMMU group; bridges stay) to a VM: checks the IOMMU and the group, has a running Ferry host that serves "
+            + "it give it up (its guests' work on it ends with DEVICE_LOST; refused if the host cannot), then moves the "
+            + "group to vfio-pci and records the original drivers. Undone if any step fails.")
     static final class AssignCmd implements Callable<Integer> {
         @Mixin
         Where where = new Where();
@@ -282,7 +283,8 @@ final class DeviceCommand implements Runnable {
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true, description = "Give an assigned accelerator's group "
-            + "back to its original drivers. Undone (left on vfio-pci) if any step fails.")
+            + "back to its original drivers, then asks a running Ferry host to serve it again (rediscover). Undone (left "
+            + "on vfio-pci) if any step fails.")
     static final class ReleaseCmd implements Callable<Integer> {
         @Mixin
         Where where = new Where();
