@@ -35,6 +35,12 @@ public final class Devices implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong withdrawals = new java.util.concurrent.atomic.AtomicLong();
 
     private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState) {
+        this(backends, filter, vfio, vfioState, null);
+    }
+
+    /** {@code only}: the backends' device indices to offer (null: those the filter and the VFIO check let through). */
+    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState,
+                    java.util.Set<Integer> only) {
         this.backends = List.copyOf(backends);
         this.vfioState = vfioState;
         List<Device> found = new ArrayList<>();
@@ -45,7 +51,11 @@ public final class Devices implements AutoCloseable {
                 why.add(b.name() + ": " + b.unavailableReason());
             }
             for (DeviceInfo info : infos) {
-                if (filter.isEmpty() || filter.stream().anyMatch(f ->
+                if (only != null) {
+                    if (only.contains(info.index())) {
+                        found.add(new Device(found.size(), b, info, null));
+                    }
+                } else if (filter.isEmpty() || filter.stream().anyMatch(f ->
                         info.name().toLowerCase(Locale.ROOT).contains(f.toLowerCase(Locale.ROOT))
                                 || b.name().equalsIgnoreCase(f))) {
                     String bus = busId(b, info);
@@ -103,6 +113,14 @@ public final class Devices implements AutoCloseable {
     /** For tests and embedding: the given backends only. */
     public static Devices of(List<ComputeBackend> backends, List<String> filter) {
         return new Devices(backends, filter, VfioCheck.NONE, null);
+    }
+
+    /**
+     * In a device worker: {@code backend}'s devices whose own indices are {@code infoIndices}, numbered as the host
+     * numbers them (the host's list, less devices of other backends, filtered and VFIO-checked there).
+     */
+    public static Devices ofBackendIndices(ComputeBackend backend, List<Integer> infoIndices) {
+        return new Devices(List.of(backend), List.of(), VfioCheck.NONE, null, java.util.Set.copyOf(infoIndices));
     }
 
     /** For tests: the given backends, minus the devices {@code vfioState} records as assigned. */

@@ -80,6 +80,10 @@ public final class InWorker {
                                   long sessionId, long connectNonce, long guestPid, boolean pidVerified,
                                   CallFailure pending, Devices devices) {
         Properties p = new Properties();
+        // the host's devices of this backend, by the backend's own index, in the host's order: the worker numbers them
+        // as the host does (the host left out devices its filter or a VFIO assignment excludes)
+        p.setProperty("devices", String.join(",", devices.all().stream().filter(d -> d.backend().name().equals(
+                backend)).map(d -> Integer.toString(d.info().index())).toList()));
         for (Devices.Device d : devices.all()) { // withdrawn by the operator: the worker refuses them as the host does
             String why = devices.withdrawnReason(d.index());
             if (why != null) {
@@ -158,7 +162,10 @@ public final class InWorker {
         }
         ServeWords words = new ServeWords(control.segment());
         String filter = p.getProperty("filter");
-        Devices devices = Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
+        String hostDevices = p.getProperty("devices");
+        Devices devices = hostDevices != null ? Devices.ofBackendIndices(backend, hostDevices.isEmpty() ? List.of()
+                : java.util.Arrays.stream(hostDevices.split(",")).map(Integer::valueOf).toList())
+                : Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
         for (Devices.Device d : devices.all()) {
             String why = p.getProperty("withdrawn." + d.index());
             if (why != null) {

@@ -173,4 +173,18 @@ class DevicesVfioTest {
         assertEquals(2, d.served().size());
         assertEquals(0, d.get(0).index());
     }
+
+    /**
+     * A device worker numbers the devices as the host does: the host left out an assigned device (its index 0 is the
+     * backend's device 1), and the worker, given the host's list, offers the same devices under the same indices.
+     */
+    @Test
+    void aWorkerNumbersTheDevicesAsTheHostWhichLeftOutAnAssignedOne() throws IOException {
+        Described b = new Described("b", java.util.Arrays.asList("0000:01:00.0", "0000:02:00.0", null));
+        Devices host = Devices.of(List.of(b), List.of(), state(GPU_TO_VM1));
+        assertEquals(List.of(1, 2), host.all().stream().map(d -> d.info().index()).toList());
+        Devices worker = Devices.ofBackendIndices(b, host.all().stream().map(d -> d.info().index()).toList());
+        assertEquals(host.all().stream().map(d -> d.index() + ":" + d.info().name()).toList(),
+                worker.all().stream().map(d -> d.index() + ":" + d.info().name()).toList());
+    }
 }
