@@ -77,6 +77,71 @@ final class DeviceCommand implements Runnable {
             return cfg != null ? cfg.adminSocket() : HostConfig.defaultAdminSocket(HostConfig.DEFAULT_REGION_DIR);
         }
 
+        /** How long a request that makes the host give a device up (its workers end) may take. */
+        static final long HOST_TIMEOUT_S = 60;
+
+        /**
+         * Sends {@code request} to the running host and returns its reply document; null when no host answers.
+         *
+         * @throws IOException with the host's reason when it answers {@code {"error"}}, or says nothing in time
+         */
+        Map<?, ?> askHost(String request) throws IOException {
+            Path socket = socket();
+            var reply = new java.util.concurrent.CompletableFuture<String>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    reply.complete(StatusCommand.ask(socket, request));
+                } catch (IOException | RuntimeException e) {
+                    reply.completeExceptionally(e);
+                }
+            });
+            String text;
+            try {
+                text = reply.get(HOST_TIMEOUT_S, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new IOException("the host at " + socket + " did not answer '" + request + "' within "
+                        + HOST_TIMEOUT_S + " s");
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof IOException) {
+                    return null; // nothing listens: no host runs there
+                }
+                throw new IOException("asking the host at " + socket + ": " + e.getCause(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while asking the host at " + socket);
+            }
+            Map<?, ?> doc;
+            try {
+                doc = map(StatusJson.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw new IOException(socket + " answered '" + request + "' with something that is not JSON: "
+                        + e.getMessage());
+            }
+            if (doc.get("error") != null) {
+                throw new IOException(String.valueOf(doc.get("error")));
+            }
+            return doc;
+        }
+
+        /** Has the running host give up function {@code bdf} (assign's {@link VfioAssigner.HostRelease}). */
+        void releaseFromHost(String bdf, List<String> guests, PrintStream out) throws IOException {
+            Map<?, ?> done;
+            try {
+                done = askHost("release-device " + bdf);
+            } catch (IOException e) {
+                throw new VfioException("Ferry's host (admin socket " + socket() + ") serves " + bdf
+                        + (guests.isEmpty() ? "" : " to guests " + String.join(", ", guests)) + " and would not give "
+                        + "it up: " + e.getMessage() + ". Nothing was changed; stop the host, assign, and start it "
+                        + "again (docs/vfio.md)");
+            }
+            if (done == null) {
+                return; // the host went away since its status: nothing serves the device now
+            }
+            out.println("Ferry's host stopped serving " + bdf + (guests.isEmpty() ? "" : " (guests " + String.join(
+                    ", ", guests) + ": their device work on it ended with DEVICE_LOST)") + "; "
+                    + done.get("workers_ended") + " device worker process(es) ended");
+        }
+
         /**
          * The PCI functions the running host serves, with the guests that have used each; empty when no host answers.
          * A host that answers something else is an error: it cannot be told whether it holds the device.
@@ -172,8 +237,9 @@ final class DeviceCommand implements Runnable {
     }
 
     @Command(name = "assign", mixinStandardHelpOptions = true, description = "Assign an accelerator (with its whole "
-            + "IOMMU group; bridges stay) to a VM: checks the IOMMU, the group and that Ferry's host does not serve "
-            + "it, then moves the group to vfio-pci and records the original drivers. Undone if any step fails.")
+            + "IOMMU group; bridges stay) to a VM: checks the IOMMU and the group, has a running Ferry host that serves "
+            + "it give it up (its guests' work on it ends with DEVICE_LOST; refused if the host cannot), then moves the "
+            + "group to vfio-pci and records the original drivers. Undone if any step fails.")
     static final class AssignCmd implements Callable<Integer> {
         @Mixin
         Where where = new Where();
@@ -188,7 +254,26 @@ final class DeviceCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            var a = checked(() -> new VfioAssigner(where.sysfs(), where.state()).assign(bdf, vm, where.served()));
+            List<String> given = new ArrayList<>();
+            VfioAssigner.HostRelease release = (m, guests) -> {
+                where.releaseFromHost(m, guests, out);
+                given.add(m);
+            };
+            Assignments.Assignment a;
+            try {
+                a = checked(() -> new VfioAssigner(where.sysfs(), where.state()).assign(bdf, vm, where.served(),
+                        release));
+            } catch (IOException e) {
+                if (!given.isEmpty()) { // the host gave the device up, and the assignment failed: serve it again
+                    try {
+                        where.askHost("rediscover");
+                    } catch (IOException again) {
+                        throw new VfioException(e.getMessage() + "; and the host would not serve " + given
+                                + " again (" + again.getMessage() + "): send it 'rediscover' or restart it");
+                    }
+                }
+                throw e;
+            }
             out.println("assigned " + String.join(", ", a.members().stream().map(m -> m.bdf() + " (was "
                     + (m.driver() == null ? "unbound" : m.driver()) + ")").toList()) + " to VM " + a.vm()
                     + " (IOMMU group " + a.iommuGroup() + "); ferry vm-args " + a.vm() + " prints its QEMU and "
@@ -198,7 +283,8 @@ final class DeviceCommand implements Runnable {
     }
 
     @Command(name = "release", mixinStandardHelpOptions = true, description = "Give an assigned accelerator's group "
-            + "back to its original drivers. Undone (left on vfio-pci) if any step fails.")
+            + "back to its original drivers, then asks a running Ferry host to serve it again (rediscover). Undone (left "
+            + "on vfio-pci) if any step fails.")
     static final class ReleaseCmd implements Callable<Integer> {
         @Mixin
         Where where = new Where();
@@ -211,9 +297,19 @@ final class DeviceCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             var a = checked(() -> new VfioAssigner(where.sysfs(), where.state()).release(bdf));
+            String host;
+            try {
+                Map<?, ?> r = where.askHost("rediscover");
+                host = r == null ? "no Ferry host answers on " + where.socket() + "; a host serves it from its next "
+                        + "start" : "Ferry's host serves again device(s) " + map(r.get("rediscovered")).get(
+                        "served_again");
+            } catch (IOException e) {
+                host = "Ferry's host did not take it back (" + e.getMessage() + "); restart it, or send it "
+                        + "'rediscover'";
+            }
             out.println("released " + String.join(", ", a.members().stream().map(m -> m.bdf() + " (to "
                     + (m.driver() == null ? "unbound" : m.driver()) + ")").toList()) + " from VM " + a.vm()
-                    + "; a Ferry host serves it again from its next start");
+                    + "; " + host);
             return 0;
         }
     }

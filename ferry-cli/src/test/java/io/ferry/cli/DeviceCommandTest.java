@@ -111,6 +111,95 @@ class DeviceCommandTest {
         assertEquals("nvidia", ((Map<?, ?>) ((List<?>) list().get("devices")).get(0)).get("driver"));
     }
 
+    /**
+     * Assign against a running host that serves the device (a real in-process host, PoCL's CPU device given the
+     * fixture GPU's address by the test seam): the host gives it up over its admin socket, then the assign goes on;
+     * release has the host serve it again.
+     */
+    @Test
+    void assignAsksARunningHostThatServesTheDeviceToGiveItUpAndReleaseGivesItBack() throws Exception {
+        Path regions = java.nio.file.Files.createTempDirectory(Path.of("/dev/shm"), "ferry-dc-");
+        io.ferry.host.compute.Devices devices;
+        System.setProperty("ferry.test.pciBusIds", "opencl/0=0000:01:00.0");
+        try {
+            devices = io.ferry.host.compute.Devices.discover(List.of(), dir.resolve("vfio.json"));
+        } finally {
+            System.clearProperty("ferry.test.pciBusIds");
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(devices.all().isEmpty(), "PoCL offers no device here");
+        HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(new HostConfig.GuestConfig("alice",
+                16L << 20)));
+        try (io.ferry.host.FerryHost host = io.ferry.host.FerryHost.start(cfg, devices)) {
+            String[] args = {"0000:01:00.0", "--to", "vm1", "--state", dir.resolve("vfio.json").toString(),
+                    "--admin-socket", cfg.adminSocket().toString()};
+            var assign = new DeviceCommand.AssignCmd();
+            assign.out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+            new CommandLine(assign).parseArgs(args);
+            assign.where.sysfs = kernel;
+            assertEquals(0, assign.call());
+            String said = printed.toString(StandardCharsets.UTF_8);
+            assertTrue(said.contains("Ferry's host stopped serving 0000:01:00.0") && said.contains("assigned "
+                    + "0000:01:00.0 (was nvidia), 0000:01:00.1 (was snd_hda_intel) to VM vm1"), said);
+            assertTrue(host.devices().served().isEmpty(), "the host no longer serves it");
+            assertEquals("vfio-pci", kernel.linkName("bus/pci/devices/0000:01:00.0/driver"));
+
+            printed.reset();
+            var release = new DeviceCommand.ReleaseCmd();
+            release.out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+            new CommandLine(release).parseArgs("0000:01:00.0", "--state", dir.resolve("vfio.json").toString(),
+                    "--admin-socket", cfg.adminSocket().toString());
+            release.where.sysfs = kernel;
+            assertEquals(0, release.call());
+            said = printed.toString(StandardCharsets.UTF_8);
+            assertTrue(said.contains("released 0000:01:00.0") && said.contains("Ferry's host serves again device(s) "
+                    + "[0]"), said);
+            assertEquals(1, host.devices().served().size(), "served again after release");
+        } finally {
+            devices.close();
+            try (var walk = java.nio.file.Files.walk(regions)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    /** A host that drives the device inside its own process (isolation: none) refuses; assign refuses, changes nothing. */
+    @Test
+    void assignRefusesWhenTheRunningHostCannotGiveTheDeviceUp() throws Exception {
+        Path regions = java.nio.file.Files.createTempDirectory(Path.of("/dev/shm"), "ferry-dc-");
+        io.ferry.host.compute.Devices devices;
+        System.setProperty("ferry.test.pciBusIds", "opencl/0=0000:01:00.0");
+        try {
+            devices = io.ferry.host.compute.Devices.discover(List.of(), dir.resolve("vfio.json"));
+        } finally {
+            System.clearProperty("ferry.test.pciBusIds");
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(devices.all().isEmpty(), "PoCL offers no device here");
+        HostConfig cfg = new HostConfig(regions, true, List.of(), List.of(new HostConfig.GuestConfig("alice",
+                16L << 20))).withIsolation(HostConfig.Isolation.INPROCESS);
+        try (io.ferry.host.FerryHost host = io.ferry.host.FerryHost.start(cfg, devices)) {
+            String before = fx.snapshot();
+            var assign = new DeviceCommand.AssignCmd();
+            assign.out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+            new CommandLine(assign).parseArgs("0000:01:00.0", "--to", "vm1", "--state",
+                    dir.resolve("vfio.json").toString(), "--admin-socket", cfg.adminSocket().toString());
+            assign.where.sysfs = kernel;
+            VfioException e = assertThrows(VfioException.class, assign::call);
+            assertTrue(e.getMessage().contains("would not give it up") && e.getMessage().contains("driven inside the "
+                    + "host process") && e.getMessage().contains("Nothing was changed"), e.getMessage());
+            assertEquals(before, fx.snapshot(), "no sysfs write");
+            assertEquals(1, host.devices().served().size(), "the host still serves it");
+        } finally {
+            devices.close();
+            try (var walk = java.nio.file.Files.walk(regions)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
     @Test
     void argumentErrorsAreOneLineErrors() {
         var assign = new DeviceCommand.AssignCmd();

@@ -311,6 +311,11 @@ public final class FerryHost implements AutoCloseable {
         }
     }
 
+    /** Every served guest's lanes (for {@link DeviceWithdrawal}). */
+    List<GuestLanes> guestLanes() {
+        return live.all().stream().map(s -> s.lanes).toList();
+    }
+
     private List<HostConfig.GuestConfig> servedConfigs() {
         return live.all().stream().map(s -> s.config).toList();
     }

@@ -26,7 +26,9 @@ import java.util.logging.Logger;
  * keeps at 0700. Protocol: the client sends one line and reads one JSON document until the host closes the
  * connection: {@code status} gets the {@link StatusJson} document; {@code reload} re-reads the host's config file and
  * applies its guests ({@link io.ferry.host.GuestChanges#toJson}); {@code reset NAME} re-initialises guest NAME's
- * region in place ({@code {"reset": NAME}}). Anything else, and a request that fails, gets {@code {"error": ...}}.
+ * region in place ({@code {"reset": NAME}}); {@code release-device BDF} stops serving the devices at that PCI address
+ * and ends their device workers ({@link io.ferry.host.DeviceWithdrawal}); {@code rediscover} serves released ones
+ * again. Anything else, and a request that fails, gets {@code {"error": ...}}.
  * Reloads and resets run on a thread of their own (they wait for sessions to end), so {@code status} goes on
  * being answered meanwhile; their reply may take up to {@value #CHANGE_TIMEOUT_MS} ms.
  *
@@ -232,7 +234,8 @@ public final class AdminServer implements AutoCloseable {
                 }
                 String request = request(c.in, n < 0);
                 String asked = request == null ? "" : request.strip();
-                if (asked.equals("reload") || asked.startsWith("reset ")) {
+                if (asked.equals("reload") || asked.startsWith("reset ") || asked.startsWith("release-device ")
+                        || asked.equals("rediscover")) {
                     c.working = true;
                     c.deadline = System.nanoTime() + CHANGE_TIMEOUT_MS * 1_000_000;
                     key.interestOps(0);
@@ -263,15 +266,24 @@ public final class AdminServer implements AutoCloseable {
         return switch (request == null ? "" : request.strip()) {
             case "status" -> StatusJson.render(host, started);
             default -> error("unknown request '" + abbreviate(request) + "'; this socket answers: status, reload, "
-                    + "reset NAME");
+                    + "reset NAME, release-device BDF, rediscover");
         };
     }
 
-    /** Answers {@code reload} or {@code reset NAME} (on a thread of its own: it waits for sessions to end). */
+    /**
+     * Answers {@code reload}, {@code reset NAME}, {@code release-device BDF} or {@code rediscover} (on a thread of
+     * its own: it waits for sessions or device workers to end).
+     */
     String change(String line) {
         try {
             if (line.equals("reload")) {
                 return host.reload().toJson();
+            }
+            if (line.equals("rediscover")) {
+                return io.ferry.host.DeviceWithdrawal.rediscover(host);
+            }
+            if (line.startsWith("release-device ")) {
+                return io.ferry.host.DeviceWithdrawal.release(host, line.substring("release-device ".length()).strip());
             }
             String name = line.substring("reset ".length()).strip();
             if (!GuestNames.valid(name)) {

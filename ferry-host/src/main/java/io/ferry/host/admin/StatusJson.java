@@ -51,7 +51,7 @@ public final class StatusJson {
         string(sb, cfg.regionDir().toString());
         sb.append("},\n \"devices\": [");
         boolean first = true;
-        for (Devices.Device d : host.devices().all()) {
+        for (Devices.Device d : host.devices().served()) { // a withdrawn device (VFIO) is not listed
             sb.append(first ? "" : ", ").append("{\"index\": ").append(d.index()).append(", \"name\": ");
             string(sb, d.info().name());
             sb.append(", \"backend\": ");

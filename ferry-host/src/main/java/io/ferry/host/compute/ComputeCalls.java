@@ -126,7 +126,7 @@ final class ComputeCalls implements SessionService {
     private void deviceInfo(long index, long[] results) throws CallException {
         Devices.Device d = devices.get(index);
         if (d == null) {
-            throw new CallException(Status.NO_DEVICE, "device " + index + " does not exist: " + devices.noDeviceMessage());
+            throw devices.missing(index);
         }
         var info = d.info();
         long langs = 0;
@@ -150,8 +150,7 @@ final class ComputeCalls implements SessionService {
                 long index = c.device();
                 Devices.Device dev = devices.get(index);
                 if (dev == null) {
-                    throw new CallException(Status.NO_DEVICE, "device " + index + " does not exist: "
-                            + devices.noDeviceMessage());
+                    throw devices.missing(index);
                 }
                 BackendSession b = backends.backendFor(dev);
                 b.createContext(ctx, dev.info().index());

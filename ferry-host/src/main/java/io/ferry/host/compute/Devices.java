@@ -28,9 +28,21 @@ public final class Devices implements AutoCloseable {
     private final List<ComputeBackend> backends;
     private final List<Device> devices;
     private final List<String> unavailable;
+    /** The VFIO state file the devices were checked against (null: none), which {@link #rediscover} reads again. */
+    private final Path vfioState;
+    /** Devices the running host stopped serving (an operator's VFIO assign), by index, with the reason. */
+    private final java.util.Map<Integer, String> withdrawn = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong withdrawals = new java.util.concurrent.atomic.AtomicLong();
 
-    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio) {
+    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState) {
+        this(backends, filter, vfio, vfioState, null);
+    }
+
+    /** {@code only}: the backends' device indices to offer (null: those the filter and the VFIO check let through). */
+    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState,
+                    java.util.Set<Integer> only) {
         this.backends = List.copyOf(backends);
+        this.vfioState = vfioState;
         List<Device> found = new ArrayList<>();
         List<String> why = new ArrayList<>();
         for (ComputeBackend b : backends) {
@@ -39,7 +51,11 @@ public final class Devices implements AutoCloseable {
                 why.add(b.name() + ": " + b.unavailableReason());
             }
             for (DeviceInfo info : infos) {
-                if (filter.isEmpty() || filter.stream().anyMatch(f ->
+                if (only != null) {
+                    if (only.contains(info.index())) {
+                        found.add(new Device(found.size(), b, info, null));
+                    }
+                } else if (filter.isEmpty() || filter.stream().anyMatch(f ->
                         info.name().toLowerCase(Locale.ROOT).contains(f.toLowerCase(Locale.ROOT))
                                 || b.name().equalsIgnoreCase(f))) {
                     String bus = busId(b, info);
@@ -68,7 +84,7 @@ public final class Devices implements AutoCloseable {
         for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
             backends.add(b);
         }
-        Devices d = new Devices(backends, filter, VfioCheck.load(vfioState));
+        Devices d = new Devices(backends, filter, VfioCheck.load(vfioState), vfioState);
         for (Device dev : d.devices) {
             LOG.info(() -> "device " + dev.index + ": " + dev.info.name() + " (" + dev.backend.name() + ", "
                     + dev.info.type() + ", " + dev.info.computeUnits() + " compute units, "
@@ -82,6 +98,10 @@ public final class Devices implements AutoCloseable {
 
     /** The device's PCI address, normalized; null when it reports none (or the query fails). */
     private static String busId(ComputeBackend b, DeviceInfo info) {
+        String given = TestPciBusIds.forDevice(b.name(), info.index());
+        if (given != null) {
+            return given;
+        }
         try {
             return PciAddress.orNull(b.pciBusId(info.index()));
         } catch (RuntimeException e) {
@@ -92,20 +112,88 @@ public final class Devices implements AutoCloseable {
 
     /** For tests and embedding: the given backends only. */
     public static Devices of(List<ComputeBackend> backends, List<String> filter) {
-        return new Devices(backends, filter, VfioCheck.NONE);
+        return new Devices(backends, filter, VfioCheck.NONE, null);
+    }
+
+    /**
+     * In a device worker: {@code backend}'s devices whose own indices are {@code infoIndices}, numbered as the host
+     * numbers them (the host's list, less devices of other backends, filtered and VFIO-checked there).
+     */
+    public static Devices ofBackendIndices(ComputeBackend backend, List<Integer> infoIndices) {
+        return new Devices(List.of(backend), List.of(), VfioCheck.NONE, null, java.util.Set.copyOf(infoIndices));
     }
 
     /** For tests: the given backends, minus the devices {@code vfioState} records as assigned. */
     public static Devices of(List<ComputeBackend> backends, List<String> filter, Path vfioState) {
-        return new Devices(backends, filter, VfioCheck.load(vfioState));
+        return new Devices(backends, filter, VfioCheck.load(vfioState), vfioState);
     }
 
     public List<Device> all() {
         return devices;
     }
 
+    /** The device at {@code index}; null when there is none, or the host stopped serving it ({@link #missing}). */
     public Device get(long index) {
-        return index >= 0 && index < devices.size() ? devices.get((int) index) : null;
+        return index >= 0 && index < devices.size() && !withdrawn.containsKey((int) index)
+                ? devices.get((int) index) : null;
+    }
+
+    /** The devices served now: {@link #all()} less those withdrawn. Indices stay those of {@link #all()}. */
+    public List<Device> served() {
+        return devices.stream().filter(d -> !withdrawn.containsKey(d.index())).toList();
+    }
+
+    /**
+     * Stops offering device {@code index} (it keeps its index; calls naming it fail with {@code reason}).
+     *
+     * @return false when it was withdrawn already
+     */
+    public boolean withdraw(int index, String reason) {
+        withdrawals.incrementAndGet();
+        return withdrawn.putIfAbsent(index, reason) == null;
+    }
+
+    /**
+     * How many withdrawals there have been: a device worker started with the withdrawn devices as they were, and
+     * registered ({@link io.ferry.host.worker.LiveWorkers}), checks the count did not change meanwhile.
+     */
+    public long withdrawals() {
+        return withdrawals.get();
+    }
+
+    /**
+     * Offers again the withdrawn devices no assignment covers now (their indices go to {@code again}); the others
+     * stay withdrawn (to {@code still}). The state file is the one the devices were discovered with, else
+     * {@code $FERRY_VFIO_STATE}, else the default.
+     */
+    public void rediscover(List<Integer> again, List<Integer> still) {
+        VfioCheck vfio = VfioCheck.load(vfioState != null ? vfioState : Assignments.path(System.getenv()));
+        for (Device d : devices) {
+            if (withdrawn.containsKey(d.index())) {
+                if (vfio.refuses(d.backend().name(), d.info().name(), d.pciBusId())) {
+                    still.add(d.index());
+                } else {
+                    withdrawn.remove(d.index());
+                    again.add(d.index());
+                }
+            }
+        }
+    }
+
+    /** Why device {@code index} is withdrawn, or null when it is not. */
+    public String withdrawnReason(long index) {
+        return index < 0 || index > Integer.MAX_VALUE ? null : withdrawn.get((int) index);
+    }
+
+    /**
+     * The refusal of a call naming device {@code index} that {@link #get} does not give: NO_DEVICE, whose message is
+     * the reason for a withdrawn device. (Not DEVICE_LOST: that would end the session's device work on every device;
+     * a guest enumerating devices stops at NO_DEVICE.)
+     */
+    public io.ferry.host.session.CallException missing(long index) {
+        String why = withdrawnReason(index);
+        return new io.ferry.host.session.CallException(io.ferry.protocol.Status.NO_DEVICE, why != null ? why
+                : "device " + index + " does not exist: " + noDeviceMessage());
     }
 
     /** Why backends offer no devices, one line per backend. */

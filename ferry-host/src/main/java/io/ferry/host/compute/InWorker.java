@@ -78,8 +78,18 @@ public final class InWorker {
     /** The settings a worker serving {@code guest}'s session needs, as the host passes them. */
     public static String settings(HostConfig host, HostConfig.GuestConfig guest, int lane, String backend,
                                   long sessionId, long connectNonce, long guestPid, boolean pidVerified,
-                                  CallFailure pending) {
+                                  CallFailure pending, Devices devices) {
         Properties p = new Properties();
+        // the host's devices of this backend, by the backend's own index, in the host's order: the worker numbers them
+        // as the host does (the host left out devices its filter or a VFIO assignment excludes)
+        p.setProperty("devices", String.join(",", devices.all().stream().filter(d -> d.backend().name().equals(
+                backend)).map(d -> Integer.toString(d.info().index())).toList()));
+        for (Devices.Device d : devices.all()) { // withdrawn by the operator: the worker refuses them as the host does
+            String why = devices.withdrawnReason(d.index());
+            if (why != null) {
+                p.setProperty("withdrawn." + d.index(), why);
+            }
+        }
         p.setProperty("guest", guest.name());
         p.setProperty("regionSize", Long.toString(guest.regionSize()));
         p.setProperty("lanes", Integer.toString(GuestLayout.lanes(guest)));
@@ -152,7 +162,16 @@ public final class InWorker {
         }
         ServeWords words = new ServeWords(control.segment());
         String filter = p.getProperty("filter");
-        Devices devices = Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
+        String hostDevices = p.getProperty("devices");
+        Devices devices = hostDevices != null ? Devices.ofBackendIndices(backend, hostDevices.isEmpty() ? List.of()
+                : java.util.Arrays.stream(hostDevices.split(",")).map(Integer::valueOf).toList())
+                : Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
+        for (Devices.Device d : devices.all()) {
+            String why = p.getProperty("withdrawn." + d.index());
+            if (why != null) {
+                devices.withdraw(d.index(), why);
+            }
+        }
         String[] q = p.getProperty("quotas").split(",");
         Quotas quotas = new Quotas(Long.parseLong(q[0]), Integer.parseInt(q[1]), Integer.parseInt(q[2]),
                 Integer.parseInt(q[3]), Integer.parseInt(q[4]));

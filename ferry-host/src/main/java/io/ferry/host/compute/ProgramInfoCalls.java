@@ -86,8 +86,7 @@ final class ProgramInfoCalls {
         if (kind == InfoKind.DEVICE) {
             Devices.Device d = devices.get(handle);
             if (d == null) {
-                throw new CallException(Status.NO_DEVICE, "device " + handle + " does not exist: "
-                        + devices.noDeviceMessage());
+                throw devices.missing(handle);
             }
             byte[] value = d.backend().deviceInfo(d.info().index(), (int) param);
             v = InfoValue.deliver(MemorySegment.ofArray(value), session.heap(), heapOffset, size,

@@ -8,8 +8,8 @@ import java.util.logging.Logger;
 
 /**
  * The host's side of VFIO assignment: a device whose PCI address a VFIO assignment covers (any member of the
- * assigned group) belongs to a VM, and the host never offers it. Read once, when the host discovers its devices;
- * a device released later is served again from the next host start. A state file that cannot be read makes the
+ * assigned group) belongs to a VM, and the host never offers it. Read when the host discovers its devices, and again
+ * on {@code rediscover} for the devices a running host gave up ({@link Devices#rediscover}). A state file that cannot be read makes the
  * host leave out every device that has a PCI address (it cannot tell which are assigned); devices without one (a
  * CPU device) are served.
  */

@@ -82,9 +82,9 @@ public final class Endpoint implements Runnable {
     private volatile java.util.function.Consumer<String> violated = reason -> { };
     private volatile Session session;
     /** The session's device worker, once it serves the session (the ring is its then); null otherwise. */
-    private volatile WorkerServed served;
+    volatile WorkerServed served; // read by GuestLanes#withdrawDevice (another thread)
     /** The backend a worker serving a whole session runs, or null where sessions stay in the host. */
-    private final String servingBackend;
+    final String servingBackend;
     private long lastRequest;
     private Thread thread;
 

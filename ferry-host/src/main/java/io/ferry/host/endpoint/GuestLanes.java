@@ -172,4 +172,23 @@ public final class GuestLanes {
             }
         }
     }
+
+    /**
+     * From any thread (the admin socket's): ends this guest's device work on {@code backend}'s devices, saying
+     * {@code why} ("was stopped: ..."). A session its worker serves loses that worker (the endpoint takes the
+     * session back; its later compute calls fail DEVICE_LOST with the reason); a session the host serves has its
+     * device workers cancelled (every one of them: a session's workers are not told apart by backend).
+     */
+    public void withdrawDevice(String backend, String why) {
+        for (Endpoint e : lanes) {
+            WorkerServed w = e.served;
+            if (w != null && backend.equals(e.servingBackend)) {
+                w.destroy(why);
+            }
+            io.ferry.host.session.Session s = e.session();
+            if (s != null && w == null) {
+                s.cancelWorkers(why);
+            }
+        }
+    }
 }

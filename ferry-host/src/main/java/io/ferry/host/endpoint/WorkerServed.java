@@ -70,12 +70,20 @@ final class WorkerServed implements RecordHandler {
                               long nonce, String backend, Map<Devices.Device, DeviceDispatch> dispatches,
                               Devices devices, long tenant, io.ferry.host.session.CallCounts counts)
             throws BackendException {
-        String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
-                session.guestPid(),
-                session.pidVerified(), session.pendingFailure());
-        WorkerLauncher.Launched w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
-                host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(), List.of(settings, config.name()),
-                backend + ", serving the session");
+        WorkerLauncher.Launched w;
+        while (true) {
+            long withdrawals = devices.withdrawals();
+            String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
+                    session.guestPid(), session.pidVerified(), session.pendingFailure(), devices);
+            w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
+                    host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(),
+                    List.of(settings, config.name()), backend + ", serving the session");
+            io.ferry.host.worker.LiveWorkers.add(host.workerDir(), backend, config.name(), w.process());
+            if (devices.withdrawals() == withdrawals) {
+                break;
+            }
+            w.kill(); // a device was withdrawn while it started, unknown to it: start one that knows
+        }
         WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant, counts);
         session.handedOver(w.control().commandRing(), served.words);
         return served;

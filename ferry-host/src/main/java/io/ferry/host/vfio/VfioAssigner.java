@@ -13,7 +13,8 @@ import java.util.logging.Logger;
  * Assigns an accelerator's IOMMU group to vfio-pci for a VM, and gives it back. Before touching anything,
  * {@link #assign} checks that the IOMMU is on, vfio-pci is loaded, every member of the group is assignable (an
  * accelerator, the audio function of an accelerator's card, already on vfio-pci, or unbound) or a bridge (bridges
- * keep their driver), and that no running Ferry host serves a member. Then, member by member: unbind from the
+ * keep their driver); then a member a running Ferry host serves is given up by that host (or the assign is refused:
+ * {@link HostRelease}). Then, member by member: unbind from the
  * original driver, set {@code driver_override} to vfio-pci, write the address to {@code bus/pci/drivers_probe}, and
  * check the {@code driver} link. The original drivers go to the state file ({@link Assignments}) last. Any failure
  * undoes every step done ({@link Steps}), newest first, so a device is back on its driver; {@link #release} is the
@@ -46,6 +47,27 @@ public final class VfioAssigner {
      * @return the recorded assignment (the existing one when {@code bdf} is already assigned to {@code vm})
      */
     public Assignment assign(String bdf, String vm, Map<String, List<String>> served) throws IOException {
+        return assign(bdf, vm, served, (member, guests) -> {
+            throw new VfioException("Ferry's host serves " + member + (guests.isEmpty() ? "" : " to guests "
+                    + String.join(", ", guests)) + "; a device a backend has open cannot be assigned. Stop "
+                    + "the host, assign, and start it again: a host leaves assigned devices out (docs/vfio.md)");
+        });
+    }
+
+    /**
+     * Asks the running Ferry host to stop serving a function before the assignment writes anything; throws (with the
+     * host's reason) when it does not.
+     */
+    public interface HostRelease {
+        void release(String bdf, List<String> guests) throws IOException;
+    }
+
+    /**
+     * Moves {@code bdf}'s IOMMU group to vfio-pci for {@code vm}; a member the running host serves is first given up
+     * by it through {@code release}, once every other check has passed (and before the first write).
+     */
+    public Assignment assign(String bdf, String vm, Map<String, List<String>> served, HostRelease release)
+            throws IOException {
         String address = PciAddress.parse(bdf);
         Assignments.vmName(vm);
         try (AutoCloseable lock = Assignments.lock(stateFile)) {
@@ -72,7 +94,13 @@ public final class VfioAssigner {
                 throw new VfioException(address + " is assigned to VM '" + existing.vm() + "' already; run ferry "
                         + "device release " + existing.bdf() + " first");
             }
-            List<PciFunction> moving = check(f, state, served);
+            List<PciFunction> moving = check(f, state);
+            for (PciFunction m : moving) {
+                List<String> guests = served.get(m.bdf());
+                if (guests != null) {
+                    release.release(m.bdf(), guests);
+                }
+            }
             Assignment a = new Assignment(vm, address, f.iommuGroup(), moving.stream()
                     .map(m -> new Member(m.bdf(), m.driver(), m.driverOverride())).toList(), true);
             state.with(a).save(); // pending: what to restore, on disk before the first sysfs write
@@ -134,8 +162,7 @@ public final class VfioAssigner {
     }
 
     /** The refusals, in the order an operator fixes them; the members to move when there are none. */
-    private List<PciFunction> check(PciFunction f, Assignments state, Map<String, List<String>> served)
-            throws IOException {
+    private List<PciFunction> check(PciFunction f, Assignments state) throws IOException {
         if (!scan.iommuOn() || f.iommuGroup() == null) {
             throw new VfioException("the IOMMU is off: " + sysfs.root().resolve(PciScan.GROUPS) + " is empty, so "
                     + "no device can be assigned. Turn it on in the firmware (VT-d / AMD-Vi) and on the kernel "
@@ -160,12 +187,6 @@ public final class VfioAssigner {
             Assignment other = state.covering(m.bdf());
             if (other != null) {
                 problems.add(m.bdf() + " (assigned to VM '" + other.vm() + "' already)");
-            }
-            List<String> guests = served.get(m.bdf());
-            if (guests != null) {
-                throw new VfioException("Ferry's host serves " + m.bdf() + (guests.isEmpty() ? "" : " to guests "
-                        + String.join(", ", guests)) + "; a device a backend has open cannot be assigned. Stop "
-                        + "the host, assign, and start it again: a host leaves assigned devices out (docs/vfio.md)");
             }
             moving.add(m); // one already on vfio-pci is recorded as such, and left there by release
         }

@@ -55,6 +55,7 @@ public final class WorkerLauncher {
             workerArgs.add(schedClass.name());
         }
         Launched w = launch(guest, guestRegion, workDir, limits, WorkerMain.class.getName(), workerArgs, backend);
+        LiveWorkers.add(workDir, backend, guest, w.process());
         WorkerClient c = new WorkerClient(guest, w.control(), w.process(), limits.compileTimeNanos());
         c.waitLimitNanos(waitLimitNanos);
         return c;

@@ -64,6 +64,21 @@ class AdminServerTest {
     }
 
     @Test
+    void releaseDeviceRefusesAnAddressTheHostDoesNotServeAndRediscoverFindsNothingToDo() throws Exception {
+        try (FerryHost host = host()) {
+            Path socket = dir.resolve("admin.sock");
+            String none = ask(socket, "release-device 0000:01:00.0\n");
+            assertTrue(none.contains("\"error\"") && none.contains("no device with PCI address 0000:01:00.0"), none);
+            String bad = ask(socket, "release-device ../x\n");
+            assertTrue(bad.contains("\"error\"") && bad.contains("is not a PCI address"), bad);
+            String again = ask(socket, "rediscover\n");
+            assertTrue(again.contains("\"served_again\": []") && again.contains("\"still_assigned\": []"), again);
+            String unknown = ask(socket, "frobnicate\n");
+            assertTrue(unknown.contains("release-device BDF, rediscover"), unknown);
+        }
+    }
+
+    @Test
     void theSocketIsOwnerOnlyAndAnswersStatusAsJson() throws Exception {
         try (FerryHost host = host()) {
             Path socket = dir.resolve("admin.sock");

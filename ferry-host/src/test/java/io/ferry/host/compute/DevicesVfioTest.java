@@ -137,4 +137,54 @@ class DevicesVfioTest {
             assertEquals(1, d.all().size());
         }
     }
+
+    /**
+     * A device withdrawn by a running host (release-device) keeps its index, leaves {@link Devices#served}, is refused
+     * NO_DEVICE with the reason, and comes back on rediscover once no assignment covers it (not while one does).
+     */
+    @Test
+    void aWithdrawnDeviceKeepsItsIndexIsRefusedWithTheReasonAndComesBackOnRediscover() throws IOException {
+        Path file = state();
+        Devices d = Devices.of(List.of(new Described("b", java.util.Arrays.asList("0000:01:00.0", "0000:02:00.0"))),
+                List.of(), file);
+        assertTrue(d.withdraw(0, "assigned away, says the test"));
+        assertTrue(!d.withdraw(0, "again"), "withdrawn once");
+        assertEquals(null, d.get(0));
+        assertEquals(1, d.get(1).index());
+        assertEquals(List.of(1), d.served().stream().map(Devices.Device::index).toList());
+        assertEquals(2, d.all().size(), "indices stay");
+        var refusal = d.missing(0);
+        assertEquals(io.ferry.protocol.Status.NO_DEVICE, refusal.status());
+        assertEquals("assigned away, says the test", refusal.getMessage());
+        assertTrue(d.missing(7).getMessage().startsWith("device 7 does not exist"), d.missing(7).getMessage());
+
+        state(GPU_TO_VM1); // still assigned: stays withdrawn
+        List<Integer> again = new ArrayList<>();
+        List<Integer> still = new ArrayList<>();
+        d.rediscover(again, still);
+        assertEquals(List.of(), again);
+        assertEquals(List.of(0), still);
+        state(); // released
+        again.clear();
+        still.clear();
+        d.rediscover(again, still);
+        assertEquals(List.of(0), again);
+        assertEquals(List.of(), still);
+        assertEquals(2, d.served().size());
+        assertEquals(0, d.get(0).index());
+    }
+
+    /**
+     * A device worker numbers the devices as the host does: the host left out an assigned device (its index 0 is the
+     * backend's device 1), and the worker, given the host's list, offers the same devices under the same indices.
+     */
+    @Test
+    void aWorkerNumbersTheDevicesAsTheHostWhichLeftOutAnAssignedOne() throws IOException {
+        Described b = new Described("b", java.util.Arrays.asList("0000:01:00.0", "0000:02:00.0", null));
+        Devices host = Devices.of(List.of(b), List.of(), state(GPU_TO_VM1));
+        assertEquals(List.of(1, 2), host.all().stream().map(d -> d.info().index()).toList());
+        Devices worker = Devices.ofBackendIndices(b, host.all().stream().map(d -> d.info().index()).toList());
+        assertEquals(host.all().stream().map(d -> d.index() + ":" + d.info().name()).toList(),
+                worker.all().stream().map(d -> d.index() + ":" + d.info().name()).toList());
+    }
 }
