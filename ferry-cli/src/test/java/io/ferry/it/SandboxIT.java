@@ -438,7 +438,10 @@ class SandboxIT {
                  Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
                 vaddVerified(guest, ctx, q, k, 4096);
             } catch (io.ferry.client.FerryException e) {
-                assertTrue(e.getMessage().contains("reset the region of guest 'rewriter'"), e.getMessage());
+                // the reset's notice; or, on a loaded machine, the guest gave up on the host's heartbeat while the
+                // host was resetting the region under it (the fresh client below must then work all the same)
+                assertTrue(e.getMessage().contains("reset the region of guest 'rewriter'")
+                        || e.status() == io.ferry.protocol.Status.HOST_UNAVAILABLE, e.getMessage());
             }
         }
         // and a fresh client of the guest works on the region the host re-initialised (or never needed to)
