@@ -150,12 +150,13 @@ public final class TeeBench {
             if (devices.all().isEmpty()) {
                 return;
             }
-            // the guest keeps a context and a queue (its device worker lives) while it calls the TEE
+            // the guest computes first: from then on its device worker serves its session, TEE calls included
             try (Context context = ferry.createContext(ferry.defaultDevice());
-                 CommandQueue queue = context.createQueue();
-                 TeeContext ctx = TeeContext.initialize(null, ferry.teeTransport());
-                 TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
+                 CommandQueue queue = context.createQueue()) {
                 queue.finish();
+            }
+            try (TeeContext ctx = TeeContext.initialize(null, ferry.teeTransport());
+                 TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
                 Histogram h = new Histogram(3_600_000_000L, 3);
                 TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));
                 for (int i = 0; i < samples * 2; i++) {
