@@ -227,7 +227,12 @@ EXPORT TEEC_Result TEEC_OpenSession(TEEC_Context *context, TEEC_Session *session
     pthread_mutex_lock(&teec_lock);
     x = teec_find_ctx(ctx_id);
     if (x == NULL || grow((void **) &x->sessions, &x->session_cap, x->session_count + 1, sizeof *x->sessions)) {
+        ferry_conn *c = x == NULL ? NULL : x->tc->conn;
         pthread_mutex_unlock(&teec_lock);
+        if (c != NULL) { /* the host opened it: close it there rather than leave it holding a session */
+            ferry_call(c, FERRY_OP_TEE_CLOSE_SESSION, (uint64_t[]) {handle}, FERRY_TEE_CLOSE_SESSION_ARGC, NULL, 0,
+                       NULL);
+        }
         *origin = TEEC_ORIGIN_API;
         return x == NULL ? TEEC_ERROR_BAD_STATE : TEEC_ERROR_OUT_OF_MEMORY;
     }

@@ -24,6 +24,8 @@ typedef struct memref {
     uint64_t size;          /* the window */
     int64_t staged;         /* a heap block this call allocated, or -1 */
     int output;             /* data flows back */
+    uint32_t shm;           /* registered: the shared memory's handle, looked up again before data flows back */
+    uint64_t window;        /* registered: the window's offset in it */
 } memref;
 
 static int is_value(int t) { return t >= TEEC_VALUE_INPUT && t <= TEEC_VALUE_INOUT; }
@@ -67,6 +69,8 @@ static TEEC_Result marshal_registered(teec_ctx *ctx, TEEC_Operation *o, int i, i
         return api_error(origin, TEEC_ERROR_BAD_PARAMETERS, "memref %d: its direction does not match its shared "
                          "memory's flags (0x%x)", i, shm->flags);
     }
+    m->shm = shm->handle;
+    m->window = offset;
     m->user = shm->user == NULL ? NULL : shm->user + offset;
     m->heap = shm->shadow == NULL ? NULL : shm->shadow + offset;
     m->size = size;
@@ -108,6 +112,20 @@ static TEEC_Result marshal_temp(ferry_conn *c, TEEC_Operation *o, int i, int typ
     }
     block[FIELD(i, 0)] = (uint64_t) off;
     return TEEC_SUCCESS;
+}
+
+/* Before data flows back (teec_lock held): each registered memref's shared memory looked up again, since the
+ * application may have released it (or finalized the context) while the call ran; gone, its data is not copied. */
+static void refresh_registered(int ctx_id, memref *m) {
+    teec_ctx *ctx = teec_find_ctx(ctx_id);
+    for (int i = 0; i < TEEC_CONFIG_PAYLOAD_REF_COUNT; i++) {
+        if (!is_registered(m[i].type) || !m[i].output) {
+            continue;
+        }
+        teec_shm *shm = ctx == NULL ? NULL : teec_find_shm(ctx, m[i].shm);
+        m[i].user = shm == NULL || shm->user == NULL ? NULL : shm->user + m[i].window;
+        m[i].heap = shm == NULL || shm->shadow == NULL ? NULL : shm->shadow + m[i].window;
+    }
 }
 
 /* The answer into the operation: output values, output sizes; data only on SUCCESS, within each window. */
@@ -156,7 +174,8 @@ TEEC_Result teec_failure(const char *fn, int st, const char *text, uint32_t *ori
     if (st == FERRY_STATUS_NOT_GRANTED || st == FERRY_STATUS_UNSUPPORTED) {
         if (st == FERRY_STATUS_NOT_GRANTED) {
             ferry_log("%s: this guest has no tee service on the host (%s); the operator grants it by adding tee to "
-                      "the guest's services in the host's ferry.yaml and reloading the host", fn, text);
+                      "the guest's services in the host's ferry.yaml and reloading the host", fn,
+                      text ? text : "no reason given");
             return TEEC_ERROR_ACCESS_DENIED;
         }
         ferry_log("%s: the host runs no TEE (%s); the operator enables it with a tee: section in the host's "
@@ -232,7 +251,10 @@ TEEC_Result teec_call(int ctx_id, int op, uint64_t *args, int argc, TEEC_Operati
             *origin = (uint32_t) r.results[1];
             if (r.text != NULL && r.length == sizeof block) {
                 memcpy(block, r.text, sizeof block);
+                pthread_mutex_lock(&teec_lock);
+                refresh_registered(ctx_id, m);
                 unmarshal(o, block, m, rc);
+                pthread_mutex_unlock(&teec_lock);
             }
         }
         ferry_reply_free(&r);

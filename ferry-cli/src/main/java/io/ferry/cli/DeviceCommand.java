@@ -102,8 +102,8 @@ final class DeviceCommand implements Runnable {
                 throw new IOException("the host at " + socket + " did not answer '" + request + "' within "
                         + HOST_TIMEOUT_S + " s");
             } catch (java.util.concurrent.ExecutionException e) {
-                if (e.getCause() instanceof IOException) {
-                    return null; // nothing listens: no host runs there
+                if (e.getCause() instanceof StatusCommand.NoHostException) {
+                    return null; // nothing listens: no host runs there (a failure after connecting is an error)
                 }
                 throw new IOException("asking the host at " + socket + ": " + e.getCause(), e.getCause());
             } catch (InterruptedException e) {
@@ -131,8 +131,8 @@ final class DeviceCommand implements Runnable {
             } catch (IOException e) {
                 throw new VfioException("Ferry's host (admin socket " + socket() + ") serves " + bdf
                         + (guests.isEmpty() ? "" : " to guests " + String.join(", ", guests)) + " and would not give "
-                        + "it up: " + e.getMessage() + ". Nothing was changed; stop the host, assign, and start it "
-                        + "again (docs/vfio.md)");
+                        + "it up: " + e.getMessage() + ". No device was moved (the host is asked to serve it again); stop "
+                        + "the host, assign, and start it again (docs/vfio.md)");
             }
             if (done == null) {
                 return; // the host went away since its status: nothing serves the device now
@@ -151,8 +151,11 @@ final class DeviceCommand implements Runnable {
             String reply;
             try {
                 reply = StatusCommand.ask(socket);
-            } catch (IOException e) {
+            } catch (StatusCommand.NoHostException e) {
                 return Map.of(); // nothing listens: no host runs there
+            } catch (IOException e) {
+                throw new VfioException("the host on " + socket + " accepted the connection but its status failed ("
+                        + e.getMessage() + "): it cannot be told whether it holds the device; nothing was changed");
             }
             return served(reply, socket);
         }
@@ -256,8 +259,8 @@ final class DeviceCommand implements Runnable {
         public Integer call() throws IOException {
             List<String> given = new ArrayList<>();
             VfioAssigner.HostRelease release = (m, guests) -> {
+                given.add(m); // from the request on: if anything fails after it, the host is asked to serve it again
                 where.releaseFromHost(m, guests, out);
-                given.add(m);
             };
             Assignments.Assignment a;
             try {

@@ -111,7 +111,11 @@ final class StatusCommand implements Callable<Integer> {
     /** Sends one request line ({@code status}, {@code reload}, {@code reset NAME}) and reads the reply to its end. */
     static String ask(Path socket, String request) throws IOException {
         try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            c.connect(UnixDomainSocketAddress.of(socket));
+            try {
+                c.connect(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                throw new NoHostException(socket, e);
+            }
             ByteBuffer req = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.UTF_8));
             while (req.hasRemaining()) {
                 c.write(req);
@@ -126,6 +130,13 @@ final class StatusCommand implements Callable<Integer> {
                 }
             }
             return out.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Nothing accepts a connection on the admin socket: no host runs there (any later failure is not this). */
+    static final class NoHostException extends IOException {
+        NoHostException(Path socket, IOException cause) {
+            super("no host answers on " + socket + " (" + cause.getMessage() + ")", cause);
         }
     }
 

@@ -34,8 +34,8 @@ public final class DeviceWithdrawal {
     }
 
     /**
-     * Stops serving every device whose PCI address is {@code bdf}: it leaves the device list, calls naming it fail
-     * DEVICE_LOST with the reason, and every device worker of its backend that runs now is ended (its guests' device
+     * Stops serving every device whose PCI address is {@code bdf}: it leaves the device list, new calls naming it fail
+     * NO_DEVICE with the reason, and every device worker of its backend that runs now is ended (its guests' device
      * work ends with DEVICE_LOST saying the device was assigned away). Returns once no such worker remains.
      *
      * @return the reply: {@code {"released": BDF, "devices": [INDEX...], "workers_ended": N}}

@@ -71,7 +71,7 @@ final class WorkerServed implements RecordHandler {
                               Devices devices, long tenant, io.ferry.host.session.CallCounts counts)
             throws BackendException {
         WorkerLauncher.Launched w;
-        while (true) {
+        for (int attempt = 1; ; attempt++) {
             long withdrawals = devices.withdrawals();
             String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
                     session.guestPid(), session.pidVerified(), session.pendingFailure(), devices);
@@ -83,6 +83,10 @@ final class WorkerServed implements RecordHandler {
                 break;
             }
             w.kill(); // a device was withdrawn while it started, unknown to it: start one that knows
+            if (attempt == 3) { // withdrawals back to back: not a loop of worker starts
+                throw new BackendException(Status.DEVICE_LOST, "devices were withdrawn by the operator (VFIO) while "
+                        + "the worker serving this session started, three times over; connect again");
+            }
         }
         WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant, counts);
         session.handedOver(w.control().commandRing(), served.words);

@@ -100,8 +100,8 @@ public final class Assignments {
                 List<Member> members = new ArrayList<>();
                 for (Object mo : (List<?>) a.get("members")) {
                     Map<?, ?> m = (Map<?, ?>) mo;
-                    members.add(new Member(PciAddress.parse((String) m.get("bdf")), (String) m.get("driver"),
-                            (String) m.get("driver_override")));
+                    members.add(new Member(PciAddress.parse((String) m.get("bdf")), driverName(m.get("driver")),
+                            driverName(m.get("driver_override"))));
                 }
                 out.add(new Assignment(vmName((String) a.get("vm")), PciAddress.parse((String) a.get("bdf")),
                         (String) a.get("iommu_group"), members, Boolean.TRUE.equals(a.get("pending"))));
@@ -197,5 +197,20 @@ public final class Assignments {
             sb.append("]}");
         }
         return sb.append(list.isEmpty() ? "]}\n" : "\n]}\n").toString();
+    }
+
+    /**
+     * A driver name from the state file: null, or one sysfs path element of the kernel's driver-name characters. The
+     * name becomes a path under {@code bus/pci/drivers} that root writes to, so a tampered file cannot name another.
+     */
+    private static String driverName(Object v) {
+        if (v == null) {
+            return null;
+        }
+        String s = (String) v;
+        if (!s.matches("[A-Za-z0-9_.:-]{1,64}") || s.equals(".") || s.equals("..")) {
+            throw new IllegalArgumentException("driver name '" + s + "' is not one a kernel driver has");
+        }
+        return s;
     }
 }

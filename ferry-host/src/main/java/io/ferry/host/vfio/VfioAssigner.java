@@ -35,10 +35,6 @@ public final class VfioAssigner {
         this.stateFile = stateFile;
     }
 
-    public PciScan scan() {
-        return scan;
-    }
-
     /**
      * Moves {@code bdf}'s IOMMU group to vfio-pci for {@code vm}.
      *

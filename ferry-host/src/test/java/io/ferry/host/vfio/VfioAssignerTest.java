@@ -254,4 +254,17 @@ class VfioAssignerTest {
         assertTrue(e.getMessage().contains("is not Ferry's"), e.getMessage());
         assertEquals(0, kernel.writes);
     }
+
+    @Test
+    void aStateFileNamingADriverOutsideTheDriversDirectoryIsRefused() throws IOException {
+        Files.createDirectories(state.getParent());
+        for (String driver : List.of("../../../devices", "x/y", "..", "")) {
+            Files.writeString(state, "{\"assignments\": [{\"vm\": \"vm1\", \"bdf\": \"0000:01:00.0\", "
+                    + "\"iommu_group\": \"1\", \"members\": [{\"bdf\": \"0000:01:00.0\", \"driver\": \""
+                    + driver + "\", \"driver_override\": null}]}]}");
+            IOException e = assertThrows(IOException.class, () -> assigner.release(GPU));
+            assertTrue(e.getMessage().contains("is not one a kernel driver has"), e.getMessage());
+        }
+        assertEquals(0, kernel.writes);
+    }
 }

@@ -62,6 +62,9 @@ final class Launcher {
     static Launcher create(TeeBackendConfig config) throws BackendException {
         if (config.sandboxed()) {
             TaSandbox.check();
+        } else {
+            LOG.warning("soft-tee: TA instances run UNSANDBOXED (tee isolation: none): a TA sees the host's files, the "
+                    + "root key included, and its network; for tests only (docs/tee.md)");
         }
         List<PublicKey> trusted = new ArrayList<>();
         try {
