@@ -75,14 +75,14 @@ public final class Ferry implements AutoCloseable {
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
 
-    private Ferry(Region region, Channel channel, long sessionId) {
+    private Ferry(Region region, Channel channel, long sessionId, long deviceCount) {
         this.region = region;
         this.channel = channel;
         this.heap = new Heap(region.heap());
         this.sessionId = sessionId;
         lifetimes.owner(" of guest '" + region.header().guestName() + "', session " + sessionId);
         channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
-        this.devices = List.copyOf(queryDevices());
+        this.devices = List.copyOf(queryDevices(deviceCount));
     }
 
     /**
@@ -182,7 +182,7 @@ public final class Ferry implements AutoCloseable {
                     c -> c.magic(Wire.HELLO_MAGIC).version(Wire.PROTOCOL_VERSION).capabilities(Wire.CAPABILITIES)
                             .pid(pid).credential(0, cred[0]).credential(1, cred[1]).credential(2, cred[2])
                             .credential(3, cred[3]));
-            return new Ferry(region, channel, hello.r0());
+            return new Ferry(region, channel, hello.r0(), hello.r3());
         } catch (RuntimeException e) {
             if (channel != null) {
                 channel.closed();
@@ -236,8 +236,11 @@ public final class Ferry implements AutoCloseable {
         return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
     }
 
-    private List<Device> queryDevices() {
-        Channel.Completion first = null;
+    /**
+     * The host's devices by index. HELLO's count includes devices the operator withdrew (VFIO): they answer NO_DEVICE
+     * and are left out, and the devices after them still listed; past the count, NO_DEVICE ends the list.
+     */
+    private List<Device> queryDevices(long count) {
         List<Device> out = new ArrayList<>();
         for (int i = 0; ; i++) {
             Channel.Completion c;
@@ -245,6 +248,9 @@ public final class Ferry implements AutoCloseable {
                 int index = i;
                 c = channel.call(new Calls.DeviceInfo(), null, d -> d.device(index));
             } catch (FerryException e) {
+                if (e.status() == Status.NO_DEVICE && i + 1 < count) {
+                    continue; // withdrawn, keeping its index: the next may be served
+                }
                 if (e.status() == Status.NO_DEVICE) {
                     break;
                 }
