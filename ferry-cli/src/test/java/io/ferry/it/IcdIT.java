@@ -1,10 +1,15 @@
 package io.ferry.it;
 
+import static io.ferry.it.NativePrograms.BUILD;
+import static io.ferry.it.NativePrograms.ICD;
+import static io.ferry.it.NativePrograms.TIMEOUT_SECONDS;
+import static io.ferry.it.NativePrograms.environment;
+import static io.ferry.it.NativePrograms.run;
+import static io.ferry.it.NativePrograms.text;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ferry.host.FerryHost;
 import io.ferry.host.compute.Devices;
@@ -15,6 +20,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import io.ferry.it.NativePrograms.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -22,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,10 +45,6 @@ import org.junit.jupiter.api.TestFactory;
  * set-up of their own. The ICD and its tests are built first with {@code make -C ferry-icd}.
  */
 class IcdIT {
-    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
-    private static final Path ICD = ROOT.resolve("ferry-icd");
-    private static final Path BUILD = ICD.resolve("build");
-    private static final long TIMEOUT_SECONDS = 120;
 
     private static TestHost host;
     private static Path secret;
@@ -51,8 +52,8 @@ class IcdIT {
     @BeforeAll
     static void buildAndStart() throws Exception {
         Result make = run(List.of("make", "-C", ICD.toString()), Map.of());
-        assertEquals(0, make.exit, "make -C ferry-icd failed (the ICD needs gcc, make, opencl-headers and "
-                + "ocl-icd-opencl-dev; ./ferry test installs them):\n" + make.output);
+        assertEquals(0, make.exit(), "make -C ferry-icd failed (the ICD needs gcc, make, opencl-headers and "
+                + "ocl-icd-opencl-dev; ./ferry test installs them):\n" + make.output());
         host = TestHost.start("icd");
         secret = secretFile(host.dir, host.host, "icd");
     }
@@ -74,7 +75,7 @@ class IcdIT {
         assertFalse(programs.isEmpty(), "no test programs in " + BUILD.resolve("tests"));
         return programs.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
             Result r = run(List.of(p.toString()), guestEnv(host.host, "icd", secret));
-            assertEquals(0, r.exit, p.getFileName() + " failed:\n" + r.output);
+            assertEquals(0, r.exit(), p.getFileName() + " failed:\n" + r.output());
         }));
     }
 
@@ -85,57 +86,14 @@ class IcdIT {
     @Test
     void aLostHostGivesOpenClErrorsNotACrash() throws Exception {
         TestHost lost = TestHost.start("lost");
-        boolean closed = false;
-        Path errors = Files.createTempFile("ferry-icd-lost", ".stderr");
-        Process p = null;
+        Map<String, String> env;
         try {
-            Path secretFile = secretFile(lost.dir, lost.host, "lost");
-            ProcessBuilder pb = new ProcessBuilder(BUILD.resolve("tests/errors/lost_host").toString())
-                    .redirectError(errors.toFile());
-            environment(pb, guestEnv(lost.host, "lost", secretFile));
-            p = pb.start();
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            String first;
-            try {
-                first = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        return out.readLine();
-                    } catch (IOException e) {
-                        return null;
-                    }
-                }).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            } catch (TimeoutException e) {
-                first = null;
-            }
-            if (!"ready".equals(first)) {
-                p.destroyForcibly().waitFor();
-                fail("lost_host did not get ready (first line: " + first + "):\n" + text(errors));
-            }
+            env = guestEnv(lost.host, "lost", secretFile(lost.dir, lost.host, "lost"));
+        } catch (IOException | RuntimeException e) {
             lost.close();
-            closed = true;
-            try (Writer in = p.outputWriter()) {
-                in.write("go\n");
-            }
-            StringBuilder rest = new StringBuilder();
-            CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> out.lines().forEach(
-                    l -> rest.append(l).append('\n')));
-            boolean ended = p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            if (!ended) {
-                p.destroyForcibly().waitFor();
-            }
-            reader.get(10, TimeUnit.SECONDS);
-            String output = rest + text(errors);
-            assertTrue(ended, "lost_host did not end within " + TIMEOUT_SECONDS + " s of the host closing:\n" + output);
-            assertEquals(0, p.exitValue(), "lost_host (exit " + p.exitValue() + "):\n" + output);
-        } finally {
-            if (p != null && p.isAlive()) {
-                p.destroyForcibly();
-            }
-            if (!closed) {
-                lost.close();
-            }
-            Files.deleteIfExists(errors);
+            throw e;
         }
+        NativePrograms.lostHost(BUILD.resolve("tests/errors/lost_host"), env, lost);
     }
 
     /**
@@ -148,9 +106,9 @@ class IcdIT {
             Path secretFile = secretFile(hosts.dir, hosts.host, "small");
             Result r = run(List.of(BUILD.resolve("tests/errors/quota").toString()),
                     guestEnv(hosts.host, "small", secretFile));
-            assertEquals(0, r.exit, "quota failed:\n" + r.output);
-            assertTrue(r.output.contains("device memory quota") && r.output.contains("limit 1048576"),
-                    "FERRY_LOG=1 did not print the host's quota message:\n" + r.output);
+            assertEquals(0, r.exit(), "quota failed:\n" + r.output());
+            assertTrue(r.output().contains("device memory quota") && r.output().contains("limit 1048576"),
+                    "FERRY_LOG=1 did not print the host's quota message:\n" + r.output());
         }
     }
 
@@ -235,58 +193,5 @@ class IcdIT {
     private static Map<String, String> guestEnv(FerryHost host, String guest, Path secretFile) {
         return Map.of("FERRY_HOST", "unix:" + host.guestSocket(), "FERRY_GUEST", guest,
                 "FERRY_SECRET_FILE", secretFile.toString(), "OCL_ICD_VENDORS", BUILD.toString(), "FERRY_LOG", "1");
-    }
-
-    private static void environment(ProcessBuilder pb, Map<String, String> env) {
-        pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_") || k.equals("OPENCL_VENDOR_PATH")
-                || k.equals("CLTEST_PLATFORM"));
-        pb.environment().putAll(env);
-    }
-
-    /** The threads' stacks of a process that hangs, by gdb where it is installed (else ""). */
-    private static String stacks(long pid) {
-        try {
-            Path out = Files.createTempFile("ferry-icd-gdb", ".out");
-            try {
-                Process gdb = new ProcessBuilder("gdb", "-batch", "-p", Long.toString(pid), "-ex", "thread apply all bt")
-                        .redirectErrorStream(true).redirectOutput(out.toFile()).start();
-                if (!gdb.waitFor(30, TimeUnit.SECONDS)) {
-                    gdb.destroyForcibly().waitFor();
-                }
-                return "\nits threads (gdb):\n" + text(out).lines()
-                        .filter(l -> l.startsWith("#") || l.startsWith("Thread")).reduce("", (a, b) -> a + b + "\n");
-            } finally {
-                Files.deleteIfExists(out);
-            }
-        } catch (IOException | InterruptedException e) {
-            return "";
-        }
-    }
-
-    /** A file's text (a program's output may hold bytes that are not UTF-8). */
-    private static String text(Path file) throws IOException {
-        return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-    }
-
-    private record Result(int exit, String output) {}
-
-    /** Runs cmd to its end (or kills it after the timeout), stdout and stderr together. */
-    private static Result run(List<String> cmd, Map<String, String> env) throws Exception {
-        Path log = Files.createTempFile("ferry-icd", ".out");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
-            environment(pb, env);
-            Process p = pb.start();
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                String stacks = stacks(p.pid());
-                p.destroyForcibly().waitFor();
-                return new Result(-1, String.join(" ", cmd) + " did not end within " + TIMEOUT_SECONDS + " s:\n"
-                        + text(log) + stacks);
-            }
-            return new Result(p.exitValue(), text(log));
-        } finally {
-            Files.deleteIfExists(log);
-        }
     }
 }

@@ -1,9 +1,11 @@
 package io.ferry.it;
 
+import static io.ferry.it.NativePrograms.BUILD;
+import static io.ferry.it.NativePrograms.ICD;
+import static io.ferry.it.NativePrograms.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ferry.host.FerryHost;
 import io.ferry.host.compute.Devices;
@@ -15,19 +17,14 @@ import io.ferry.host.tee.TeeLimits;
 import io.ferry.host.tee.TeePolicy;
 import io.ferry.host.tee.TeeServiceFactory;
 import io.ferry.tee.DevTee;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
+import io.ferry.it.NativePrograms.Result;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,10 +43,6 @@ import org.junit.jupiter.api.TestFactory;
  * tests are built first with {@code make -C ferry-icd}.
  */
 class LibteecIT {
-    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
-    private static final Path ICD = ROOT.resolve("ferry-icd");
-    private static final Path BUILD = ICD.resolve("build");
-    private static final long TIMEOUT_SECONDS = 120;
     private static final String GUEST = "teec";
 
     private static Rig rig;
@@ -87,8 +80,8 @@ class LibteecIT {
     @BeforeAll
     static void buildAndStart() throws Exception {
         Result make = run(List.of("make", "-C", ICD.toString()), Map.of());
-        assertEquals(0, make.exit, "make -C ferry-icd failed (it needs gcc, make, opencl-headers and "
-                + "ocl-icd-opencl-dev; ./ferry test installs them):\n" + make.output);
+        assertEquals(0, make.exit(), "make -C ferry-icd failed (it needs gcc, make, opencl-headers and "
+                + "ocl-icd-opencl-dev; ./ferry test installs them):\n" + make.output());
         rig = Rig.start(GUEST);
     }
 
@@ -109,7 +102,7 @@ class LibteecIT {
         assertFalse(programs.isEmpty(), "no test programs in " + BUILD.resolve("teec/tests"));
         return programs.stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
             Result r = run(List.of(p.toString()), rig.env(GUEST));
-            assertEquals(0, r.exit, p.getFileName() + " failed:\n" + r.output);
+            assertEquals(0, r.exit(), p.getFileName() + " failed:\n" + r.output());
         }));
     }
 
@@ -118,13 +111,13 @@ class LibteecIT {
     void theLibrariesExportOnlyTheClientApiUnderOpteesSonames() throws Exception {
         for (String lib : List.of("libteec.so.2", "libteec.so.1")) {
             Result nm = run(List.of("nm", "-D", "--defined-only", BUILD.resolve(lib).toString()), Map.of());
-            assertEquals(0, nm.exit, nm.output);
-            List<String> symbols = nm.output.lines().map(l -> l.substring(l.lastIndexOf(' ') + 1)).sorted().toList();
+            assertEquals(0, nm.exit(), nm.output());
+            List<String> symbols = nm.output().lines().map(l -> l.substring(l.lastIndexOf(' ') + 1)).sorted().toList();
             assertEquals(List.of("TEEC_AllocateSharedMemory", "TEEC_CloseSession", "TEEC_FinalizeContext",
                     "TEEC_InitializeContext", "TEEC_InvokeCommand", "TEEC_OpenSession", "TEEC_RegisterSharedMemory",
                     "TEEC_ReleaseSharedMemory", "TEEC_RequestCancellation"), symbols, lib);
             Result soname = run(List.of("readelf", "-d", BUILD.resolve(lib).toString()), Map.of());
-            assertTrue(soname.output.contains("Library soname: [" + lib + "]"), soname.output);
+            assertTrue(soname.output().contains("Library soname: [" + lib + "]"), soname.output());
         }
     }
 
@@ -135,51 +128,7 @@ class LibteecIT {
     @Test
     void aLostHostGivesCommunicationErrorsNotACrash() throws Exception {
         Rig lost = Rig.start("lost");
-        boolean closed = false;
-        Path errors = Files.createTempFile("ferry-teec-lost", ".stderr");
-        Process p = null;
-        try {
-            ProcessBuilder pb = new ProcessBuilder(BUILD.resolve("teec/tests/errors/lost_host").toString())
-                    .redirectError(errors.toFile());
-            environment(pb, lost.env("lost"));
-            p = pb.start();
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            String first = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return out.readLine();
-                } catch (IOException e) {
-                    return null;
-                }
-            }).completeOnTimeout(null, TIMEOUT_SECONDS, TimeUnit.SECONDS).get();
-            if (!"ready".equals(first)) {
-                p.destroyForcibly().waitFor();
-                fail("lost_host did not get ready (first line: " + first + "):\n" + text(errors));
-            }
-            lost.close();
-            closed = true;
-            try (Writer in = p.outputWriter()) {
-                in.write("go\n");
-            }
-            StringBuilder rest = new StringBuilder();
-            CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> out.lines().forEach(
-                    l -> rest.append(l).append('\n')));
-            boolean ended = p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            if (!ended) {
-                p.destroyForcibly().waitFor();
-            }
-            reader.get(10, TimeUnit.SECONDS);
-            String output = rest + text(errors);
-            assertTrue(ended, "lost_host did not end within " + TIMEOUT_SECONDS + " s of the host closing:\n" + output);
-            assertEquals(0, p.exitValue(), "lost_host (exit " + p.exitValue() + "):\n" + output);
-        } finally {
-            if (p != null && p.isAlive()) {
-                p.destroyForcibly();
-            }
-            if (!closed) {
-                lost.close();
-            }
-            Files.deleteIfExists(errors);
-        }
+        NativePrograms.lostHost(BUILD.resolve("teec/tests/errors/lost_host"), lost.env("lost"), lost);
     }
 
     /**
@@ -202,42 +151,11 @@ class LibteecIT {
                     Result r = run(List.of(BUILD.resolve("teec/tests/errors/refused").toString(), c[1]),
                             Map.of("FERRY_HOST", "unix:" + host.guestSocket(), "FERRY_GUEST", c[0],
                                     "FERRY_SECRET_FILE", secret.toString(), "FERRY_LOG", "1"));
-                    assertEquals(0, r.exit, "guest " + c[0] + ":\n" + r.output);
+                    assertEquals(0, r.exit(), "guest " + c[0] + ":\n" + r.output());
                 }
             }
         } finally {
             Hosts.deleteTree(dir);
-        }
-    }
-
-    private static void environment(ProcessBuilder pb, Map<String, String> env) {
-        pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_"));
-        pb.environment().putAll(env);
-    }
-
-    /** A file's text (a program's output may hold bytes that are not UTF-8). */
-    private static String text(Path file) throws IOException {
-        return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-    }
-
-    private record Result(int exit, String output) {}
-
-    /** Runs cmd to its end (or kills it after the timeout), stdout and stderr together. */
-    private static Result run(List<String> cmd, Map<String, String> env) throws Exception {
-        Path log = Files.createTempFile("ferry-teec", ".out");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
-            environment(pb, env);
-            Process p = pb.start();
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-                return new Result(-1, String.join(" ", cmd) + " did not end within " + TIMEOUT_SECONDS + " s:\n"
-                        + text(log));
-            }
-            return new Result(p.exitValue(), text(log));
-        } finally {
-            Files.deleteIfExists(log);
         }
     }
 }

@@ -130,34 +130,14 @@ public final class StatusJson {
         return null;
     }
 
-    /** Appends {@code s} as a JSON string: quotes, backslashes and every control character escaped. */
+    /** Appends {@code s} as a JSON string ({@link io.ferry.host.vfio.Json#string}). */
     static void string(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
+        io.ferry.host.vfio.Json.string(sb, s);
     }
 
-    /** {@code s} as a JSON string literal. */
+    /** {@code s} as a JSON string literal ({@link io.ferry.host.vfio.Json#quote}). */
     public static String quote(String s) {
-        StringBuilder sb = new StringBuilder(s.length() + 2);
-        string(sb, s);
-        return sb.toString();
+        return io.ferry.host.vfio.Json.quote(s);
     }
 
     /**

@@ -1,6 +1,10 @@
 package io.ferry.host.vfio;
 
-/** JSON strings for the state file and {@code ferry device list --json}. */
+/**
+ * JSON string literals: the one escaper of the host's hand-written JSON (the VFIO state file, {@code ferry device
+ * list --json}, and the admin socket's documents through {@link io.ferry.host.admin.StatusJson}). It lives here
+ * because this package uses no other Ferry package, and every other package may use it.
+ */
 public final class Json {
     private Json() {
     }
@@ -10,7 +14,14 @@ public final class Json {
         if (s == null) {
             return "null";
         }
-        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        StringBuilder sb = new StringBuilder(s.length() + 2);
+        string(sb, s);
+        return sb.toString();
+    }
+
+    /** Appends {@code s} as a JSON string: quotes, backslashes and every control character escaped. */
+    public static void string(StringBuilder sb, String s) {
+        sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             switch (c) {
@@ -20,7 +31,7 @@ public final class Json {
                 case '\r' -> sb.append("\\r");
                 case '\t' -> sb.append("\\t");
                 default -> {
-                    if (c < 0x20) {
+                    if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
                         sb.append(c);
@@ -28,6 +39,6 @@ public final class Json {
                 }
             }
         }
-        return sb.append('"').toString();
+        sb.append('"');
     }
 }
