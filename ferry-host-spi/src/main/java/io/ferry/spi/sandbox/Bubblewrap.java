@@ -9,6 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -114,6 +115,34 @@ public final class Bubblewrap {
                 cmd.addAll(List.of("--ro-bind-try", e, e));
             }
         }
+    }
+
+    /**
+     * A JVM in a sandbox, from {@code bwrap} to the options every sandboxed JVM takes (the caller adds its own, the
+     * class path and the main class): {@link #base}, the read-only system, a fresh {@code /proc} and {@code /dev}
+     * and a private {@code /tmp} of {@code tmpBytes} (first, so that a JDK or class path entry under {@code /tmp},
+     * bound after it, lands on top of it), the JDK and {@code classPath}, the caller's {@code binds}, a cleared
+     * environment (PATH, HOME, LANG, MALLOC_ARENA_MAX, then {@code env}), the seccomp program on descriptor 5 when
+     * {@code seccomp}, and {@code /tmp} as the working directory.
+     */
+    public static List<String> java(String bwrap, long tmpBytes, Collection<String> classPath, List<String> binds,
+                                    Map<String, String> env, boolean seccomp) {
+        List<String> cmd = new ArrayList<>(base(bwrap));
+        systemMounts(cmd);
+        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(tmpBytes), "--tmpfs", "/tmp"));
+        Path javaHome = javaHome();
+        javaMounts(cmd, javaHome, classPath);
+        cmd.addAll(binds);
+        cmd.addAll(List.of("--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+                "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2"));
+        env.forEach((k, v) -> cmd.addAll(List.of("--setenv", k, v)));
+        if (seccomp) {
+            cmd.addAll(List.of("--seccomp", "5"));
+        }
+        cmd.addAll(List.of("--chdir", "/tmp", "--", javaHome.resolve("bin/java").toString(),
+                "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:+ErrorFileToStderr", "-Djava.io.tmpdir=/tmp"));
+        return cmd;
     }
 
     /** The running JDK's home, absolute and normal. */

@@ -6,6 +6,7 @@ import io.ferry.spi.sandbox.SeccompFilter;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -108,37 +109,24 @@ public final class WorkerSandbox {
             cmd.add("--cpu=" + Math.max(1, limits.cpuTimeNanos() / 1_000_000_000L));
         }
         cmd.add("--");
-        cmd.addAll(Bubblewrap.base(checked));
-        Bubblewrap.systemMounts(cmd);
-        // The fresh /proc, /dev and /tmp first: a later bind of a JDK or class path entry that lives under /tmp (a
-        // checkout cloned there) must land on top of the tmpfs, not be hidden by it.
-        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp"));
-        Path javaHome = Bubblewrap.javaHome();
         Set<String> classPath = new LinkedHashSet<>();
         for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
             if (!e.isBlank()) {
                 classPath.add(Path.of(e).toAbsolutePath().normalize().toString());
             }
         }
-        Bubblewrap.javaMounts(cmd, javaHome, classPath);
-        cmd.addAll(List.of("--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-                "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2",
-                "--setenv", "POCL_CACHE_DIR", "/tmp/pocl"));
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("POCL_CACHE_DIR", "/tmp/pocl");
         for (Map.Entry<String, String> e : System.getenv().entrySet()) {
             // the operator's PoCL settings (device count, threads, debug) apply in the worker too
             if (e.getKey().startsWith("POCL_") && !e.getKey().equals("POCL_CACHE_DIR")
                     && e.getKey().matches("[A-Z0-9_]+")) {
-                cmd.addAll(List.of("--setenv", e.getKey(), e.getValue()));
+                env.put(e.getKey(), e.getValue());
             }
         }
-        if (seccomp != null) {
-            cmd.addAll(List.of("--seccomp", "5"));
-        }
-        cmd.addAll(List.of("--chdir", "/tmp", "--", javaHome.resolve("bin/java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
-                "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData",
-                "-XX:-CreateCoredumpOnCrash", "-XX:+ErrorFileToStderr",
-                "-Djava.io.tmpdir=/tmp", "-cp", String.join(java.io.File.pathSeparator, classPath),
+        cmd.addAll(Bubblewrap.java(checked, TMP_BYTES, classPath, List.of(), env, seccomp != null));
+        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
+                "-XX:-UsePerfData", "-cp", String.join(java.io.File.pathSeparator, classPath),
                 mainClass, "/proc/self/fd/4", "/proc/self/fd/3"));
         cmd.addAll(workerArgs);
         return cmd;

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Logger;
 
 /**
@@ -89,21 +90,9 @@ final class TaSandbox {
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec 5<\"$1\"; shift; exec \"$@\"", "sh",
                 seccomp == null ? "/dev/null" : seccomp.toString(), "prlimit", "--as=" + ADDRESS_SPACE_BYTES,
                 "--cpu=" + CPU_SECONDS, "--fsize=" + FILE_BYTES, "--core=0", "--"));
-        cmd.addAll(Bubblewrap.base(bwrap));
-        Bubblewrap.systemMounts(cmd);
-        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(TMP_BYTES), "--tmpfs", "/tmp"));
-        Path javaHome = Bubblewrap.javaHome();
-        Bubblewrap.javaMounts(cmd, javaHome, classPath);
-        cmd.addAll(List.of("--ro-bind", image.toString(), TA_DIR + "/" + image.getFileName(),
-                "--bind", lane.toString(), LANE, "--bind", store.toString(), STORE,
-                "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-                "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2"));
-        if (seccomp != null) {
-            cmd.addAll(List.of("--seccomp", "5"));
-        }
-        cmd.addAll(List.of("--chdir", "/tmp", "--", javaHome.resolve("bin/java").toString(),
-                "-XX:CompressedClassSpaceSize=64m", "-XX:ReservedCodeCacheSize=64m", "-XX:-CreateCoredumpOnCrash",
-                "-XX:+ErrorFileToStderr", "-Djava.io.tmpdir=/tmp"));
+        cmd.addAll(Bubblewrap.java(bwrap, TMP_BYTES, classPath, List.of("--ro-bind", image.toString(),
+                TA_DIR + "/" + image.getFileName(), "--bind", lane.toString(), LANE, "--bind", store.toString(), STORE),
+                Map.of(), seccomp != null));
         cmd.addAll(jvm);
         return cmd;
     }
