@@ -108,13 +108,22 @@ public final class Ferry implements AutoCloseable {
      *                        {@link #connect(String)} otherwise
      */
     public static Ferry connect(URI uri) {
+        return connect(uri, null);
+    }
+
+    /**
+     * As {@link #connect(URI)}, with the guest's {@code secret} (32 bytes, what {@code ferry guest add} printed) for a
+     * plain listener ({@code ferry+tcp}, {@code ferry+uds}), which checks it; null takes {@code FERRY_SECRET} or
+     * {@code FERRY_SECRET_FILE}. Over {@code ferry+tls} the certificate is the guest's identity and no secret is sent.
+     */
+    public static Ferry connect(URI uri, byte[] secret) {
         HostAddress a = HostAddress.parse(uri.toString(), "Ferry.connect(URI)");
         if (!(a instanceof HostAddress.Stream s) || s.guest() == null) {
             throw new FerryException(Status.INVALID_ARGUMENT, "Ferry.connect(URI) takes a network address that "
                     + "names the guest (ferry+tls://HOST:PORT/GUEST), not '" + uri + "'; for a guest socket, region "
                     + "or PCI device use connect(HostAddress, guest)");
         }
-        return connect(a, s.guest());
+        return HostConnect.connectStream(s, s.guest(), secret);
     }
 
     /** Connects as guest {@code guest} to the host at {@code host} (as {@link #connect(String)} with that FERRY_HOST). */

@@ -25,7 +25,7 @@ final class HostConnect {
             if (mapped) {
                 old.region().close();
             }
-            return connect(old.stream().target(), old.stream().target().guest());
+            return connectStream(old.stream().target(), old.guest(), old.stream().credential());
         }
         if (!mapped) {
             throw new FerryException(Status.INVALID_ARGUMENT, "this connection was closed (its region unmapped): "
@@ -47,7 +47,7 @@ final class HostConnect {
                 case HostAddress.Socket s -> Ferry.connect(s.path(), guest, Ferry.secretFromEnvironment(guest));
                 case HostAddress.Region r -> Ferry.connect(regionFile(r, guest));
                 case HostAddress.Pci p -> Ferry.connectPci(p.device() == null ? guest : p.device());
-                case HostAddress.Stream s -> Ferry.connect(StreamPump.open(named(s, guest), streamSecret(s, guest)));
+                case HostAddress.Stream s -> connectStream(s, guest, null);
             };
         } catch (FerryException e) {
             if (e.status() != Status.HOST_UNAVAILABLE) {
@@ -57,6 +57,15 @@ final class HostConnect {
             throw new FerryException(e.status(), bare(e) + " [" + where(host)
                     + "; FERRY_HOST takes unix:SOCKET, file:REGION, pci:ADDRESS or ferry+tls://HOST:PORT/GUEST]");
         }
+    }
+
+    /**
+     * Over the network: {@code s} as guest {@code guest} (where {@code s} names none), with {@code secret} for the
+     * plain listeners (null: the environment's, where it has one).
+     */
+    static Ferry connectStream(HostAddress.Stream s, String guest, byte[] secret) {
+        HostAddress.Stream a = named(s, guest);
+        return Ferry.connect(StreamPump.open(a, secret != null ? secret.clone() : streamSecret(a)));
     }
 
     /** {@code s} naming {@code guest}; an address that names another guest is refused. */
@@ -69,15 +78,18 @@ final class HostConnect {
         return s.guest() != null ? s : s.withGuest(guest);
     }
 
-    /** The secret sent in OPEN over a vsock socket, where the environment has one; none over TCP and TLS. */
-    private static byte[] streamSecret(HostAddress.Stream s, String guest) {
-        if (s.transport() != HostAddress.Transport.UDS && s.transport() != HostAddress.Transport.VSOCK) {
+    /**
+     * The secret sent in OPEN to a plain listener (loopback TCP, a vsock socket), where the environment has one;
+     * none over TLS, where the certificate is the guest's identity.
+     */
+    private static byte[] streamSecret(HostAddress.Stream s) {
+        if (s.transport() == HostAddress.Transport.TLS) {
             return new byte[0];
         }
         try {
-            return secretFromEnvironment(s.guest() != null ? s.guest() : guest);
+            return secretFromEnvironment(s.guest());
         } catch (FerryException e) {
-            return new byte[0]; // the host's config binds the socket to the guest, or refuses with its reason
+            return new byte[0]; // the host refuses with its reason, which names the variables
         }
     }
 

@@ -50,6 +50,7 @@ public final class StreamPump implements AutoCloseable {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final HostAddress.Stream target;
+    private final byte[] credential;
     private final String address;
     private final Link link;
     private final Region mirror;
@@ -64,8 +65,10 @@ public final class StreamPump implements AutoCloseable {
     private volatile FerryException problem;
     private volatile boolean closing;
 
-    private StreamPump(HostAddress.Stream target, Link link, Region mirror, int laneIndex, long chunkLimit) {
+    private StreamPump(HostAddress.Stream target, byte[] credential, Link link, Region mirror, int laneIndex,
+                       long chunkLimit) {
         this.target = target;
+        this.credential = credential;
         this.address = target.toString();
         this.link = link;
         this.mirror = mirror;
@@ -107,7 +110,7 @@ public final class StreamPump implements AutoCloseable {
                             + "lane " + opened.lane() + " of guest '" + mirror.header().guestName() + "' ("
                             + mirror.laneCount() + " lanes): not a lane of guest '" + target.guest() + "'");
                 }
-                StreamPump pump = new StreamPump(target, link, mirror, opened.lane(), opened.chunkLimit());
+                StreamPump pump = new StreamPump(target, credential, link, mirror, opened.lane(), opened.chunkLimit());
                 pump.receiverThread.start();
                 pump.senderThread.start();
                 return pump;
@@ -124,6 +127,11 @@ public final class StreamPump implements AutoCloseable {
     /** The address this pump connected to (with its guest): what a reconnect connects to again. */
     public HostAddress.Stream target() {
         return target;
+    }
+
+    /** The secret OPEN carried (empty: none), for a reconnect. */
+    public byte[] credential() {
+        return credential.clone();
     }
 
     /** The local mirror of the guest's region (the whole mapping; close it after {@link #close()}). */
