@@ -79,8 +79,8 @@ final class CompletionPump implements Runnable {
         try {
             while (!stop) {
                 int n = 0;
-                if (conn.writable()) {
-                    n = lane.completions.poll(handler, 16);
+                if (conn.writable() && session()) {
+                    n = poll(16);
                     if (n > 0) {
                         conn.flush();
                     }
@@ -91,7 +91,9 @@ final class CompletionPump implements Runnable {
                     break;
                 }
                 if (!lane.claimed()) {
-                    lane.completions.poll(handler, 64);
+                    if (session()) {
+                        poll(64);
+                    }
                     words(Long.MAX_VALUE);
                     conn.flush();
                     conn.failFromPump(Status.SESSION_CLOSED, "the host freed the lane (its session ended, no "
@@ -109,6 +111,26 @@ final class CompletionPump implements Runnable {
             conn.failFromPump(Status.INTERNAL, "completion pump failed: " + e);
         } finally {
             conn.departed(lane.depart(acked), stopReason);
+        }
+    }
+
+    /**
+     * Whether the completion ring belongs to a session this side has seen acknowledged: between a connect request
+     * and its ack the host resets the ring (positions go back to 0), so nothing is read then, as a guest reads
+     * nothing while it waits for the ack.
+     */
+    private boolean session() {
+        return acked != 0 && lane.requested == acked;
+    }
+
+    private int poll(int limit) {
+        try {
+            return lane.completions.poll(handler, limit);
+        } catch (RingCorruptedException e) {
+            if (!session()) {
+                return 0; // a connect request came meanwhile: the host is resetting the ring
+            }
+            throw e;
         }
     }
 
@@ -163,8 +185,8 @@ final class CompletionPump implements Runnable {
             lane.completions.resync();
             out.reset();
             acked = ack;
-        } else if (ack != sent[2]) {
-            lane.completions.poll(handler, 64); // the closing notice precedes CONNECT_ACK = 0
+        } else if (ack != sent[2] && session()) {
+            poll(64); // the closing notice precedes CONNECT_ACK = 0
         }
         int n = 0;
         long[] offs = new long[offsets.length];

@@ -95,9 +95,9 @@ final class LaneMirror {
     void clientWord(int offset, long value) {
         int at = offset - words;
         if (at == RegionDescriptor.LANE_CONNECT_REQUEST_OFFSET) {
+            requested = value; // first: the pump stops reading the completion ring the host is about to reset
             lane.guestPid(pid); // the host watches this process, never a remote pid
             lane.connectRequest(value);
-            requested = value;
             commands.wakeConsumer(); // an endpoint between sessions sleeps on the command ring's doorbell
         } else if (at == RegionDescriptor.LANE_GUEST_PID_OFFSET) {
             lane.guestPid(pid);

@@ -322,6 +322,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof java.io.IOException) {
+            end("the connection was lost (" + cause.getMessage() + "): the client's process ended or the network "
+                    + "between went away");
+            ctx.close();
+            return;
+        }
         String why = cause instanceof io.netty.handler.codec.DecoderException d && d.getCause() != null
                 ? d.getCause().toString() : cause.toString();
         fail(Status.PROTOCOL_VIOLATION, "connection error: " + why);
