@@ -165,7 +165,13 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
                 return record(p);
             }
             case StreamFrame.HEAP -> heap(p);
-            case StreamFrame.WORDS -> StreamFrame.forEachWord(p, lane::clientWord);
+            case StreamFrame.WORDS -> {
+                long before = lane.requested;
+                StreamFrame.forEachWord(p, lane::clientWord);
+                if (lane.requested != before) {
+                    pump.wake(); // a connect request: watch for the ack now, not at the next tick
+                }
+            }
             default -> throw new StreamFrame.Malformed("frame type " + type + " after OPEN");
         }
         return true;
@@ -339,10 +345,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         end(reason);
-        counters.failed();
+        counters.failed(status == Status.INTERNAL);
         if (ch.isActive()) {
             ch.writeAndFlush(Frames.closed(alloc(), status.code(), status + ": " + reason))
                     .addListener(ChannelFutureListener.CLOSE);
+            // a client that reads nothing never takes the CLOSED frame: close anyway, its buffers go with it
+            ch.eventLoop().schedule(() -> ch.close(), 2, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 
