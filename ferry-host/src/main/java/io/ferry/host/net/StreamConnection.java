@@ -149,7 +149,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private boolean frame(int type, MemorySegment p) throws StreamSecurity.Refused {
         if (type == StreamFrame.CLOSED) {
             StreamFrame.Closed c = StreamFrame.parseClosed(p);
-            end("the client closed the connection (status " + c.status() + ": " + c.reason() + ")");
+            String why = c.reason().length() > 200 ? c.reason().substring(0, 200) + "..." : c.reason();
+            end("the client closed the connection (status " + c.status() + ": "
+                    + why.replaceAll("[^\\p{Print}]", "?") + ")");
             ch.close();
             return true;
         }

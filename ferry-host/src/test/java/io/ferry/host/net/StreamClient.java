@@ -90,7 +90,11 @@ final class StreamClient implements AutoCloseable {
 
     // ---- raw frames ---------------------------------------------------------------------------------------
 
+    /** Frames (and raw writes) sent so far. */
+    int sent;
+
     void frame(int type, int flags, byte[] payload) throws IOException {
+        sent++;
         ByteBuffer b = ByteBuffer.allocate(8 + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(8 + payload.length).putShort((short) type).putShort((short) flags).put(payload);
         out.write(b.array());
@@ -98,6 +102,7 @@ final class StreamClient implements AutoCloseable {
     }
 
     void raw(byte[] bytes) throws IOException {
+        sent++;
         out.write(bytes);
         out.flush();
     }
@@ -259,6 +264,15 @@ final class StreamClient implements AutoCloseable {
         }
         others.add(f);
         return null;
+    }
+
+    /** Says nothing more (half-close): a host waiting for the rest of a frame sees the end of the stream. */
+    void shutdownOutput() throws IOException {
+        if (socket != null) {
+            socket.shutdownOutput();
+        } else {
+            unix.shutdownOutput();
+        }
     }
 
     /** Reads until the host closes; returns its CLOSED frame if it sent one. */
