@@ -1,6 +1,7 @@
 package io.ferry.host.net;
 
 import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.HeapTraffic;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.StreamFrame;
@@ -181,24 +182,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     private void open(MemorySegment p) throws StreamSecurity.Refused {
         // the name may be followed by a NUL and the guest's 32-byte secret (plain listeners)
-        int nul = -1;
-        for (int i = 16; i < p.byteSize(); i++) {
-            if (p.get(ValueLayout.JAVA_BYTE, i) == 0) {
-                nul = i;
-                break;
-            }
+        StreamFrame.Open o = StreamFrame.parseOpen(p);
+        byte[] secret = o.credential().length == 0 ? null : o.credential();
+        if (secret != null && secret.length != io.ferry.host.config.HostConfig.SECRET_BYTES) {
+            throw new StreamFrame.Malformed("OPEN: the secret after the guest name must be "
+                    + io.ferry.host.config.HostConfig.SECRET_BYTES + " bytes, not " + secret.length);
         }
-        byte[] secret = null;
-        MemorySegment head = p;
-        if (nul >= 0) {
-            secret = p.asSlice(nul + 1).toArray(ValueLayout.JAVA_BYTE);
-            if (secret.length != io.ferry.host.config.HostConfig.SECRET_BYTES) {
-                throw new StreamFrame.Malformed("OPEN: the secret after the guest name must be "
-                        + io.ferry.host.config.HostConfig.SECRET_BYTES + " bytes, not " + secret.length);
-            }
-            head = p.asSlice(0, nul);
-        }
-        StreamFrame.Open o = StreamFrame.parseOpen(head);
         javax.net.ssl.SSLSession tls = null;
         SslHandler ssl = ch.pipeline().get(SslHandler.class);
         if (ssl != null) {
@@ -242,7 +231,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             throw new StreamFrame.Malformed("RECORD: " + problem);
         }
         Op op = Op.of(type);
-        if (op == Op.BUFFER_CREATE && view.arg(4) >= 0) {
+        if (HeapTraffic.heapResident(p) >= 0) {
             throw new StreamSecurity.Refused(Status.UNSUPPORTED, "BUFFER_CREATE of buffer " + view.arg(0) + " names heap offset "
                     + view.arg(4) + ": buffers that live in the guest's heap are not supported over a stream (there "
                     + "is no shared memory); create the buffer by size and write, read or map it");

@@ -219,8 +219,13 @@ final class StreamClient implements AutoCloseable {
         return rec;
     }
 
+    /** A RECORD frame: the record, padded with zeros to a multiple of 8 as in the ring. */
     void send(MemorySegment rec) throws IOException {
-        frame(StreamFrame.RECORD, 0, rec.toArray(ValueLayout.JAVA_BYTE));
+        frame(StreamFrame.RECORD, 0, padded(rec.toArray(ValueLayout.JAVA_BYTE)));
+    }
+
+    static byte[] padded(byte[] b) {
+        return java.util.Arrays.copyOf(b, (b.length + 7) & ~7);
     }
 
     /** Sends {@code rec} and reads frames until its completion (null when the host closed first). */

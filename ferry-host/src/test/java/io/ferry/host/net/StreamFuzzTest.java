@@ -156,7 +156,7 @@ class StreamFuzzTest {
                 if (rnd.nextInt(3) > 0) {
                     flip(rnd, b, 1 + rnd.nextInt(3));
                 }
-                c.frame(StreamFrame.RECORD, 0, b);
+                c.frame(StreamFrame.RECORD, 0, rnd.nextInt(4) == 0 ? b : StreamClient.padded(b));
             }
             case 2 -> {
                 int words = c.words();
