@@ -22,6 +22,11 @@ import io.ferry.host.config.GuestNames;
 public final class SerialList {
     /** One line: the serial, the guest (null when the line names none), the time (null when none). */
     public record Entry(BigInteger serial, String guest, Instant time) {
+        /** The serial in hex, as the lists write it. */
+        public String serialHex() {
+            return hex(serial);
+        }
+
         /** The line as this class writes it. */
         String line() {
             return hex(serial) + " " + (guest == null ? "-" : guest) + " " + (time == null ? "-" : time);
