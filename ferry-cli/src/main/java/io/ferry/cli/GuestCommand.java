@@ -4,6 +4,7 @@ import io.ferry.host.sched.SchedClass;
 
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
+import io.ferry.host.net.tls.CertificateAuthority;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,9 +67,9 @@ final class GuestCommand {
         Path config;
         @Option(names = "--tls", description = "also issue a TLS client certificate and write the guest's bundle")
         boolean tls;
-        @Option(names = "--tls-days", defaultValue = "365", paramLabel = "N",
-                description = "with --tls: days the certificate is valid (default ${DEFAULT-VALUE})")
-        int tlsDays;
+        @Option(names = "--tls-days", paramLabel = "N",
+                description = "with --tls: days the certificate is valid (default 365)")
+        Integer tlsDays;
         @Option(names = "--bundle", paramLabel = "DIR",
                 description = "with --tls: where to write the bundle (default ./ferry-tls-NAME)")
         Path bundle;
@@ -81,8 +82,13 @@ final class GuestCommand {
             Path file = HostCommand.configPath(config);
             HostConfig cfg = Files.exists(file) ? HostConfig.load(file)
                     : new HostConfig(HostConfig.DEFAULT_REGION_DIR, false, List.of(), List.of());
+            if (!tls && (tlsDays != null || bundle != null || tlsDir != null)) {
+                System.err.println("ferry guest add: --tls-days, --bundle and --tls-dir go with --tls");
+                return 2;
+            }
+            int days = tlsDays == null ? CertificateAuthority.DEFAULT_GUEST_DAYS : tlsDays;
             if (cfg.guest(name) != null && tls) {
-                return GuestTls.issue(name, tlsDays, bundle, GuestTls.dir(tlsDir), System.out, System.err);
+                return GuestTls.issue(name, days, bundle, GuestTls.dir(tlsDir), System.out, System.err);
             }
             if (cfg.guest(name) != null) {
                 System.err.println("ferry guest add: guest '" + name + "' is already in " + file
@@ -102,7 +108,7 @@ final class GuestCommand {
             System.out.println("secret of " + name + ": " + java.util.Base64.getEncoder().encodeToString(
                     next.guest(name).secret()) + " (give it to the guest as FERRY_SECRET, or in a file named by "
                     + "FERRY_SECRET_FILE)");
-            int issued = tls ? GuestTls.issue(name, tlsDays, bundle, GuestTls.dir(tlsDir), System.out, System.err) : 0;
+            int issued = tls ? GuestTls.issue(name, days, bundle, GuestTls.dir(tlsDir), System.out, System.err) : 0;
             return applied != 0 ? applied : issued;
         }
     }

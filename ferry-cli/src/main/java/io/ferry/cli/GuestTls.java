@@ -84,7 +84,7 @@ final class GuestTls {
                     + "connection: 'ferry guest reset " + name + "' ends the guest's sessions)");
             return 0;
         } catch (IOException e) {
-            err.println("ferry guest revoke: " + e.getMessage());
+            err.println("ferry guest: cannot revoke the certificates of " + name + ": " + e.getMessage());
             return 1;
         }
     }

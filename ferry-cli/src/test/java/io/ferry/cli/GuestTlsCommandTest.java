@@ -91,6 +91,8 @@ class GuestTlsCommandTest {
         String issued = Files.readString(tls.resolve("issued.txt"));
         assertTrue(issued.contains(hex(first) + " alice ") && issued.contains(hex(second) + " alice "), issued);
 
+        assertEquals(2, ferry("add", "carol", "-c", config.toString(), "--tls-days", "5"));
+        assertTrue(err.contains("go with --tls") && HostConfig.load(config).guest("carol") == null, err);
         assertEquals(2, ferry("add", "alice", "-c", config.toString()));
         assertTrue(err.contains("--tls issues it a new TLS certificate"), err);
         assertEquals(1, ferry("add", "alice", "-c", config.toString(), "--tls", "--tls-days", "0", "--bundle",

@@ -48,11 +48,24 @@ final class CaTrustManager extends X509ExtendedTrustManager {
             }
         }
         if (!ok) {
-            throw new NotFromCa("the client certificate " + leaf.getSubjectX500Principal().getName() + " (serial "
-                    + SerialList.hex(leaf.getSerialNumber()) + ", issued by " + leaf.getIssuerX500Principal().getName()
-                    + ") is not signed by this host's Ferry CA (" + ca.getSubjectX500Principal().getName() + "): the "
+            throw new NotFromCa("the client certificate " + printable(leaf.getSubjectX500Principal().getName())
+                    + " (serial " + printable(SerialList.hex(leaf.getSerialNumber())) + ", issued by "
+                    + printable(leaf.getIssuerX500Principal().getName()) + ") is not signed by this host's Ferry CA (" + ca.getSubjectX500Principal().getName() + "): the "
                     + "guest needs a bundle from this host (ferry guest add NAME --tls)");
         }
+    }
+
+    /**
+     * {@code text} (the client's own words: a subject, an issuer) fit for one log line: control characters become
+     * '?', and at most 160 characters are kept.
+     */
+    static String printable(String text) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < text.length() && b.length() < 160; i++) {
+            char c = text.charAt(i);
+            b.append(Character.isISOControl(c) ? '?' : c);
+        }
+        return b.length() < text.length() ? b + "..." : b.toString();
     }
 
     @Override

@@ -106,7 +106,8 @@ public final class GuestCertificates {
         }
         String serial = SerialList.hex(cert.getSerialNumber());
         if (!signedByCa(cert)) {
-            throw new Refused(Kind.OTHER_CA, "the client certificate " + cert.getSubjectX500Principal().getName()
+            throw new Refused(Kind.OTHER_CA, "the client certificate "
+                    + CaTrustManager.printable(cert.getSubjectX500Principal().getName())
                     + " (serial " + serial + ") is not issued by this host's Ferry CA: use the bundle this host's "
                     + "ferry guest add " + name(claimed) + " --tls writes");
         }

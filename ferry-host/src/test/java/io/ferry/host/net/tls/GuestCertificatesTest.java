@@ -68,6 +68,12 @@ class GuestCertificatesTest {
     }
 
     @Test
+    void whatAClientWroteInItsCertificateReachesTheLogOnOneLine() {
+        assertEquals("CN=x?injected: fake line", CaTrustManager.printable("CN=x\ninjected: fake line"));
+        assertEquals(163, CaTrustManager.printable("y".repeat(10_000)).length());
+    }
+
+    @Test
     void aCertificateOfAnotherGuestNamesBoth() throws Exception {
         var r = refused(GuestCertificates.Kind.OTHER_GUEST, chain(ca.issue("bob", 1)), "alice");
         assertTrue(r.getMessage().startsWith("certificate is for guest bob, but the connection asks for alice"),

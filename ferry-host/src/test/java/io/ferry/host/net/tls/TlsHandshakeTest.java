@@ -97,11 +97,9 @@ class TlsHandshakeTest {
 
     @Test
     void aCertificateOfAnotherCaFailsTheHandshakeWithAClearReasonOnTheHost() throws Exception {
-        CertificateAuthority other = CertificateAuthority.open(tmp.resolve("other"));
-        Path b = bundle(other, "alice", other.issue("alice", 1));
-        // the client trusts this host (the bundle's CA is replaced by the right one) but its certificate is foreign
-        Files.copy(tls.authority().directory().resolve("ca.pem"), b.resolve("ca.pem"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        // the client trusts this host, but its certificate comes from another CA
+        Path b = tmp.resolve("foreign");
+        TlsFixtures.foreignBundle(tls.authority().directory(), tmp.resolve("other"), "alice", b);
         SSLException e = assertThrows(SSLException.class, () -> open(HostTls.clientContext(b), "alice"));
         assertTrue(e.getMessage().matches(".*(bad_certificate|certificate_unknown).*"), e.getMessage());
         String log = hostLog();
@@ -120,9 +118,8 @@ class TlsHandshakeTest {
 
     @Test
     void anExpiredCertificateIsRefusedAfterTheHandshakeWithItsDate() throws Exception {
-        Instant notAfter = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        Path b = bundle(tls.authority(), "alice",
-                tls.authority().issue("alice", notAfter.minus(Duration.ofDays(30)), notAfter));
+        Path b = tmp.resolve("expired");
+        Instant notAfter = TlsFixtures.expiredBundle(tls.authority().directory(), "alice", Duration.ofDays(2), b);
         String answer = open(HostTls.clientContext(b), "alice");
         assertTrue(answer.startsWith("CLOSED " + Status.BAD_CREDENTIAL.code() + " the certificate of guest alice"),
                 answer);
