@@ -50,7 +50,8 @@ final class CaTrustManager extends X509ExtendedTrustManager {
         if (!ok) {
             throw new NotFromCa("the client certificate " + printable(leaf.getSubjectX500Principal().getName())
                     + " (serial " + printable(SerialList.hex(leaf.getSerialNumber())) + ", issued by "
-                    + printable(leaf.getIssuerX500Principal().getName()) + ") is not signed by this host's Ferry CA (" + ca.getSubjectX500Principal().getName() + "): the "
+                    + printable(leaf.getIssuerX500Principal().getName()) + ") is not signed by this host's Ferry CA ("
+                    + ca.getSubjectX500Principal().getName() + "): the "
                     + "guest needs a bundle from this host (ferry guest add NAME --tls)");
         }
     }

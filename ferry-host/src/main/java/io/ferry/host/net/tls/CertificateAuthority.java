@@ -105,7 +105,13 @@ public final class CertificateAuthority {
                         + "directory away to create a new CA (then every guest needs a new bundle)");
             }
             checkPrivate(key);
-            return new CertificateAuthority(dir, Pem.readCertificate(pem), Pem.readPrivateKey(key), random);
+            X509Certificate cert = Pem.readCertificate(pem);
+            PrivateKey caKey = Pem.readPrivateKey(key);
+            if (!pair(cert, caKey)) {
+                throw new IOException(key + " is not the key of " + pem + ": restore the pair from a backup, or move "
+                        + "the directory away to create a new CA (then every guest needs a new bundle)");
+            }
+            return new CertificateAuthority(dir, cert, caKey, random);
         });
     }
 
@@ -126,9 +132,13 @@ public final class CertificateAuthority {
     public Identity hostIdentity(List<String> names) throws IOException {
         Set<String> wanted = new LinkedHashSet<>(List.of("localhost", "127.0.0.1", "::1", Certificates.hostname()));
         for (String n : names) {
-            if (!n.isBlank()) {
-                wanted.add(n.strip());
+            String name = n.strip();
+            if (!org.bouncycastle.util.IPAddress.isValid(name)
+                    && !name.matches("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")) {
+                throw new IllegalArgumentException("host name '" + name + "' is neither a DNS name (letters, digits, "
+                        + "'-' and '.') nor an IP address");
             }
+            wanted.add(name);
         }
         return locked(dir, () -> {
             Path pem = dir.resolve("host.pem");
@@ -216,6 +226,22 @@ public final class CertificateAuthority {
         try {
             cert.verify(caCert.getPublicKey());
             return cert.getIssuerX500Principal().equals(caCert.getSubjectX500Principal());
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code key} signs what {@code cert}'s public key verifies. */
+    private static boolean pair(X509Certificate cert, PrivateKey key) {
+        try {
+            byte[] probe = "ferry ca key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            java.security.Signature s = java.security.Signature.getInstance("SHA256withECDSA");
+            s.initSign(key);
+            s.update(probe);
+            byte[] sig = s.sign();
+            s.initVerify(cert.getPublicKey());
+            s.update(probe);
+            return s.verify(sig);
         } catch (GeneralSecurityException e) {
             return false;
         }

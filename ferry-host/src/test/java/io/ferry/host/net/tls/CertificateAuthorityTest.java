@@ -77,6 +77,23 @@ class CertificateAuthorityTest {
     }
 
     @Test
+    void aCaKeyOfAnotherCertificateIsRefused() throws Exception {
+        Path dir = tmp.resolve("tls");
+        CertificateAuthority.open(dir);
+        CertificateAuthority.open(tmp.resolve("other"));
+        Files.copy(tmp.resolve("other/ca.key"), dir.resolve("ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        IOException e = assertThrows(IOException.class, () -> CertificateAuthority.open(dir));
+        assertTrue(e.getMessage().contains("is not the key of"), e.getMessage());
+    }
+
+    @Test
+    void aHostNameThatIsNoDnsNameNorAddressIsRefused() throws Exception {
+        CertificateAuthority ca = CertificateAuthority.open(tmp.resolve("tls"));
+        var e = assertThrows(IllegalArgumentException.class, () -> ca.hostIdentity(List.of("gpu 1")));
+        assertTrue(e.getMessage().contains("neither a DNS name"), e.getMessage());
+    }
+
+    @Test
     void guestCertificatesNameTheGuestAreForClientsAndAreIndexed() throws Exception {
         CertificateAuthority ca = CertificateAuthority.open(tmp.resolve("tls"));
         CertificateAuthority.Identity a = ca.issue("alice", 30);

@@ -164,6 +164,23 @@ class TlsHandshakeTest {
     }
 
     @Test
+    void aClientThatSpeaksNoTlsIsLoggedWithWhatTheHostExpects() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+            s.getOutputStream().write("OPEN alice please\n".repeat(8).getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            s.setSoTimeout(60_000);
+            try {
+                s.getInputStream().readAllBytes(); // the host closes, perhaps after an alert
+            } catch (java.net.SocketException reset) {
+                // a reset is a close too
+            }
+        }
+        String log = hostLog();
+        assertTrue(log.startsWith("handshake: TLS handshake with /127.0.0.1:") && log.contains("must speak TLS 1.3"),
+                log);
+    }
+
+    @Test
     void openSslReadsTheBundleAndCompletesTheMutualHandshake() throws Exception {
         Assumptions.assumeTrue(onPath("openssl"), "openssl is not installed (Debian: openssl)");
         Path b = bundle("alice");
