@@ -301,6 +301,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent hs) {
+            if (!hs.isSuccess()) {
+                tlsFailed(hs.cause());
+            }
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (stalled && ch.isWritable()) {
                 return; // waiting on the host, not on the client
@@ -319,6 +325,10 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof io.netty.handler.codec.DecoderException d && d.getCause() instanceof javax.net.ssl.SSLException) {
+            tlsFailed(d.getCause());
+            return;
+        }
         if (cause instanceof java.io.IOException) {
             end("the connection was lost (" + cause.getMessage() + "): the client's process ended or the network "
                     + "between went away");
@@ -328,6 +338,19 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         String why = cause instanceof io.netty.handler.codec.DecoderException d && d.getCause() != null
                 ? d.getCause().toString() : cause.toString();
         fail(Status.PROTOCOL_VIOLATION, "connection error: " + why);
+    }
+
+    private void tlsFailed(Throwable cause) {
+        if (!ended) {
+            ended = true; // before OPEN: no lane, no pump
+            if (cum != null) {
+                cum.release();
+                cum = null;
+            }
+            AUDIT.warning(io.ferry.host.net.tls.HostTls.handshakeFailure(cause, ch.remoteAddress()));
+            counters.failed(false);
+        }
+        ch.close();
     }
 
     /** Closes the connection with a CLOSED frame saying why (event loop). */
@@ -362,7 +385,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         if (pump != null) {
             pump.stop(reason);
         } else {
-            LOG.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
+            AUDIT.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
             counters.closed();
         }
     }

@@ -82,6 +82,17 @@ final class StreamClient implements AutoCloseable {
         return new StreamClient(s, null);
     }
 
+    /** Over TLS 1.3, presenting the certificate of the guest bundle in {@code bundle}; the handshake done. */
+    static StreamClient tls(InetSocketAddress a, Path bundle) throws IOException {
+        javax.net.ssl.SSLContext ctx = io.ferry.host.net.tls.HostTls.clientContext(bundle);
+        javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket();
+        s.connect(a, 10_000);
+        s.setTcpNoDelay(true);
+        s.setSoTimeout(20_000);
+        s.startHandshake();
+        return new StreamClient(s, null);
+    }
+
     static StreamClient unix(Path p) throws IOException {
         SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
         c.connect(UnixDomainSocketAddress.of(p));
