@@ -58,15 +58,28 @@ final class CompletionPump implements Runnable {
         thread = Thread.ofPlatform().name(name).daemon(true).start(this);
     }
 
-    /** The connection ended: stop reading, leave the lane. From any thread; idempotent. */
+    /** The connection ended (from the event loop, which produces nothing after): stop reading, leave the lane. */
     void stop(String reason) {
+        if (stop) {
+            return;
+        }
         stopReason = reason;
-        stop = true;
         wake();
+        stop = true; // from here on the pump may close the mapping: nothing touches it after this line
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
-    /** Wakes the pump from its wait (a connect request to watch, a stall to watch, writability back). */
+    /**
+     * Wakes the pump from its wait (a connect request to watch, a stall to watch, writability back). Event loop
+     * only: {@link #stop} is set there too, so the mapping is still open when this runs.
+     */
     void wake() {
+        if (stop) {
+            return;
+        }
         Thread t = thread;
         if (t != null) {
             LockSupport.unpark(t);
@@ -110,6 +123,11 @@ final class CompletionPump implements Runnable {
         } catch (RuntimeException | Error e) {
             conn.failFromPump(Status.INTERNAL, "completion pump failed: " + e);
         } finally {
+            // the event loop may still be producing into the lane until it has ended the connection (it stops us
+            // then): only after that is the command ring ours to say GOODBYE on, and the mapping ours to close
+            for (int i = 0; i < 5_000 && !stop; i++) {
+                LockSupport.parkNanos(1_000_000);
+            }
             conn.departed(lane.depart(acked), stopReason);
         }
     }

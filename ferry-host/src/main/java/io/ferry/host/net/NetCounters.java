@@ -10,19 +10,20 @@ public final class NetCounters {
     private final AtomicLong open = new AtomicLong();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong internal = new AtomicLong();
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong stalls = new AtomicLong();
     private final AtomicLong maxInbound = new AtomicLong();
     private final AtomicLong maxOutbound = new AtomicLong();
 
     /** A snapshot. */
-    public record Figures(long open, long accepted, long failed, long records, long stalls, long maxInboundBytes,
-                          long maxOutboundBytes) {
+    public record Figures(long open, long accepted, long failed, long internalErrors, long records, long stalls,
+                          long maxInboundBytes, long maxOutboundBytes) {
     }
 
     public Figures figures() {
-        return new Figures(open.get(), accepted.get(), failed.get(), records.get(), stalls.get(), maxInbound.get(),
-                maxOutbound.get());
+        return new Figures(open.get(), accepted.get(), failed.get(), internal.get(), records.get(), stalls.get(),
+                maxInbound.get(), maxOutbound.get());
     }
 
     Connection connection() {
@@ -59,8 +60,12 @@ public final class NetCounters {
             }
         }
 
-        void failed() {
+        /** Closed for a fault; {@code host} when the fault was the host's own (a bug: logged as a warning). */
+        void failed(boolean host) {
             failed.incrementAndGet();
+            if (host) {
+                internal.incrementAndGet();
+            }
         }
 
         void records() {
