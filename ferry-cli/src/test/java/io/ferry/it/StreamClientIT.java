@@ -27,6 +27,8 @@ import io.ferry.host.FerryHost;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.NetConfig;
+import io.ferry.host.net.tls.CertificateAuthority;
+import io.ferry.host.net.tls.GuestBundle;
 import io.ferry.host.tee.TeeBackends;
 import io.ferry.host.tee.TeeLimits;
 import io.ferry.host.tee.TeePolicy;
@@ -51,7 +53,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * The Java client over the stream transport (docs/network.md) against a real host with real PoCL devices and the
- * software TEE: the example workloads verified over loopback TCP and over the vsock Unix socket, data through staging,
+ * software TEE: the example workloads verified over loopback TCP, over mutual TLS 1.3 with a bundle the host's CA
+ * issued (another guest's refused) and over the vsock Unix socket, data through staging,
  * mappings and rectangles, TEE memrefs, a refused secret, and a connection killed under the client (a TCP relay cut
  * between client and host) that fails the next call with HOST_UNAVAILABLE, then a reconnect.
  */
@@ -70,8 +73,9 @@ class StreamClientIT {
         tee = new TeeServiceFactory(TeeBackends.open(setup.config(), "soft-tee"),
                 TeePolicy.parse("allow guest=w ta=" + BuiltinTas.HELLO + " login=public"), TeeLimits.DEFAULT);
         HostConfig cfg = new HostConfig(dir.resolve("regions"), true, List.of(), List.of(
-                new HostConfig.GuestConfig("w", 64L << 20).withLanes(2)))
-                .withNet(new NetConfig(List.of(), 0, new NetConfig.Vsock(dir.resolve("v.sock"), 7072)));
+                new HostConfig.GuestConfig("w", 64L << 20).withLanes(2), new HostConfig.GuestConfig("v", 4L << 20)))
+                .withNet(new NetConfig(List.of(new NetConfig.Address("127.0.0.1", 0)), 0,
+                        new NetConfig.Vsock(dir.resolve("v.sock"), 7072), dir.resolve("tls")));
         devices = Devices.discover(List.of());
         host = FerryHost.start(cfg, devices, tee);
         secret = host.secret("w");
@@ -97,6 +101,18 @@ class StreamClientIT {
         return URI.create("ferry+tcp://127.0.0.1:" + host.net().insecureAddress().getPort() + "/w");
     }
 
+    private URI tls() {
+        return URI.create("ferry+tls://127.0.0.1:" + host.net().tlsAddresses().getFirst().getPort() + "/w");
+    }
+
+    /** A bundle issued by the host's CA to {@code guest}, as 'ferry guest add GUEST --tls' writes it. */
+    private Path bundle(String guest) throws IOException {
+        CertificateAuthority ca = CertificateAuthority.open(dir.resolve("tls"));
+        Path b = dir.resolve("bundle-" + guest + "-" + System.nanoTime());
+        GuestBundle.write(b, guest, ca.issue(guest, 1), ca.certificate());
+        return b;
+    }
+
     private static void verified(Ferry ferry, Workload w) {
         WorkloadResult r = w.run(ferry, ferry.defaultDevice());
         assertTrue(r.verified(), r.humanLine("w"));
@@ -118,6 +134,21 @@ class StreamClientIT {
         try (Ferry ferry = Ferry.connect(uds, secret)) {
             verified(ferry, new VaddWorkload());
         }
+    }
+
+    @Test
+    void aWorkloadVerifiesOverMutualTls() throws IOException {
+        try (Ferry ferry = Ferry.connect(tls(), bundle("w"))) {
+            verified(ferry, new VaddWorkload());
+        }
+    }
+
+    @Test
+    void anotherGuestsCertificateIsRefusedWithTheHostsReason() throws IOException {
+        Path other = bundle("v");
+        FerryException e = assertThrows(FerryException.class, () -> Ferry.connect(tls(), other));
+        assertEquals(Status.BAD_CREDENTIAL, e.status(), e.getMessage());
+        assertTrue(e.getMessage().contains("the host at " + tls() + " refused guest 'w'"), e.getMessage());
     }
 
     @Test
