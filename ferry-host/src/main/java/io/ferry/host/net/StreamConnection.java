@@ -147,6 +147,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Acts on one frame; false when it must wait (a record and no room in the command ring). */
+    /** OPEN attempts while every lane was held and a connection of this host was leaving one. */
+    private int openRetries;
+
     private boolean frame(int type, MemorySegment p) throws StreamSecurity.Refused {
         if (type == StreamFrame.CLOSED) {
             StreamFrame.Closed c = StreamFrame.parseClosed(p);
@@ -160,8 +163,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             if (type != StreamFrame.OPEN) {
                 throw new StreamFrame.Malformed("frame type " + type + " before OPEN");
             }
-            open(p);
-            return true;
+            return open(p);
         }
         switch (type) {
             case StreamFrame.RECORD -> {
@@ -180,7 +182,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    private void open(MemorySegment p) throws StreamSecurity.Refused {
+    /** The handshake; false when it must wait for a lane that a closed connection of this host is leaving. */
+    private boolean open(MemorySegment p) throws StreamSecurity.Refused {
         // the name may be followed by a NUL and the guest's 32-byte secret (plain listeners)
         StreamFrame.Open o = StreamFrame.parseOpen(p);
         byte[] secret = o.credential().length == 0 ? null : o.credential();
@@ -199,7 +202,18 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         if (g == null) {
             throw new StreamSecurity.Refused(Status.NOT_CONFIGURED, "no guest '" + name + "' on this host");
         }
-        lane = LaneMirror.open(g);
+        try {
+            lane = LaneMirror.open(g);
+        } catch (StreamSecurity.Refused r) {
+            if (r.status() == Status.QUOTA_EXCEEDED && server.departing() > 0 && openRetries++ < OPEN_RETRIES) {
+                // a client that closed and connects again at once: its old connection is still leaving the lane
+                ch.config().setAutoRead(false);
+                stalled = true;
+                ch.eventLoop().schedule(this::retryOpen, 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return false;
+            }
+            throw r;
+        }
         pump = new CompletionPump(this, lane, out);
         send(Frames.opened(alloc(), lane.lane.laneIndex(), lane.headerPage()));
         flush();
@@ -207,6 +221,19 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         AUDIT.info("guest " + name + ": stream connection from " + remote + " (" + listener + ") on lane "
                 + lane.lane.laneIndex());
         pump.start("ferry-net-" + name + "-" + lane.lane.laneIndex());
+        return true;
+    }
+
+    private static final int OPEN_RETRIES = 250; // 5 s
+
+    private void retryOpen() {
+        if (!ended && stalled && lane == null) {
+            stalled = false;
+            drain();
+            if (!stalled && !ended) {
+                ch.config().setAutoRead(true);
+            }
+        }
     }
 
     private boolean record(MemorySegment p) throws StreamSecurity.Refused {
@@ -271,6 +298,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void stall() {
+        if (pump == null) {
+            return; // an OPEN waiting for a lane: retryOpen goes on
+        }
         stalled = true;
         counters.stalls();
         ch.config().setAutoRead(false);
@@ -383,6 +413,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             cum = null;
         }
         if (pump != null) {
+            server.departing(1);
             pump.stop(reason);
         } else {
             AUDIT.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
@@ -392,6 +423,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** From the pump, once it has left the lane. */
     void departed(String how, String reason) {
+        server.departing(-1);
         AUDIT.info("guest " + guest + ": stream connection from " + remote + " ended: " + reason + "; " + how);
         counters.closed();
         if (ch.isActive()) {
@@ -417,6 +449,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         int n = frame.readableBytes();
         counters.queued(n);
         ch.write(frame).addListener(f -> counters.queued(-n));
+        if (!ch.isWritable()) {
+            ch.flush(); // unflushed frames count against the water mark too: send them, else nothing drains
+        }
     }
 
     void flush() {
