@@ -51,6 +51,8 @@ public final class StreamPump implements AutoCloseable {
 
     private final HostAddress.Stream target;
     private final byte[] credential;
+    /** The TLS bundle directory given to {@link #open} (null: the environment's). */
+    private final java.nio.file.Path tlsBundle;
     private final String address;
     private final Link link;
     private final Region mirror;
@@ -65,10 +67,11 @@ public final class StreamPump implements AutoCloseable {
     private volatile FerryException problem;
     private volatile boolean closing;
 
-    private StreamPump(HostAddress.Stream target, byte[] credential, Link link, Region mirror, int laneIndex,
-                       long chunkLimit) {
+    private StreamPump(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle, Link link,
+                       Region mirror, int laneIndex, long chunkLimit) {
         this.target = target;
         this.credential = credential;
+        this.tlsBundle = tlsBundle;
         this.address = target.toString();
         this.link = link;
         this.mirror = mirror;
@@ -89,13 +92,15 @@ public final class StreamPump implements AutoCloseable {
 
     /**
      * Connects to {@code target} (which names its guest), sends OPEN (with {@code credential} after the name where
-     * not empty: the vsock socket's secret), and on OPENED makes the mirror and starts the pump.
+     * not empty: the secret a plain listener checks), and on OPENED makes the mirror and starts the pump. Over TLS
+     * the guest's bundle is the directory {@code tlsBundle}, or where null {@link TlsBundle#forGuest}'s.
      *
      * @throws FerryException HOST_UNAVAILABLE when nothing answers, the host's status when it refuses (CLOSED),
      *                        BAD_CREDENTIAL when TLS fails, PROTOCOL_VIOLATION when the answer is no Ferry host's
      */
-    public static StreamPump open(HostAddress.Stream target, byte[] credential) {
-        Link link = StreamOpen.connect(target);
+    public static StreamPump open(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle) {
+        Link link = StreamOpen.connect(target, () -> (tlsBundle != null ? TlsBundle.read(tlsBundle, target.guest())
+                : TlsBundle.forGuest(target.guest())).context());
         try {
             StreamFrame.Opened opened = StreamOpen.handshake(link, target, credential);
             Region mirror;
@@ -110,7 +115,8 @@ public final class StreamPump implements AutoCloseable {
                             + "lane " + opened.lane() + " of guest '" + mirror.header().guestName() + "' ("
                             + mirror.laneCount() + " lanes): not a lane of guest '" + target.guest() + "'");
                 }
-                StreamPump pump = new StreamPump(target, credential, link, mirror, opened.lane(), opened.chunkLimit());
+                StreamPump pump = new StreamPump(target, credential, tlsBundle, link, mirror, opened.lane(),
+                        opened.chunkLimit());
                 pump.receiverThread.start();
                 pump.senderThread.start();
                 return pump;
@@ -132,6 +138,11 @@ public final class StreamPump implements AutoCloseable {
     /** The secret OPEN carried (empty: none), for a reconnect. */
     public byte[] credential() {
         return credential.clone();
+    }
+
+    /** The TLS bundle directory {@link #open} was given (null: the environment's), for a reconnect. */
+    public java.nio.file.Path tlsBundle() {
+        return tlsBundle;
     }
 
     /** The local mirror of the guest's region (the whole mapping; close it after {@link #close()}). */

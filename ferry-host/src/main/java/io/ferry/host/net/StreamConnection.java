@@ -460,6 +460,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** Waits (pump thread) until the channel can take more, or {@code stop}. */
     void awaitWritable(BooleanSupplier stop) {
+        if (!writable()) {
+            ch.flush(); // what was written but not flushed never drains, and writability never comes back
+        }
         while (!writable() && !stop.getAsBoolean()) {
             LockSupport.parkNanos(1_000_000);
         }
