@@ -6,7 +6,6 @@ import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.StreamFrame;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,8 +14,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -45,6 +42,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private final OutRanges out = new OutRanges();
     private final NetCounters.Connection counters;
     private Channel ch;
+    /** Frames to the client, counted (set once the channel is active). */
+    Output output;
     private String remote = "?";
     private volatile String guest;
     private ByteBuf cum;
@@ -65,6 +64,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ch = ctx.channel();
+        output = new Output(ch, counters);
         remote = String.valueOf(ch.remoteAddress());
         if (remote.equals("null") || remote.isEmpty()) {
             remote = listener;
@@ -215,8 +215,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             throw r;
         }
         pump = new CompletionPump(this, lane, out);
-        send(Frames.opened(alloc(), lane.lane.laneIndex(), lane.headerPage()));
-        flush();
+        output.send(Frames.opened(ch.alloc(), lane.lane.laneIndex(), lane.headerPage()));
+        output.flush();
         counters.opened();
         AUDIT.info("guest " + name + ": stream connection from " + remote + " (" + listener + ") on lane "
                 + lane.lane.laneIndex());
@@ -391,7 +391,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         end(reason);
         counters.failed(status == Status.INTERNAL);
         if (ch.isActive()) {
-            ch.writeAndFlush(Frames.closed(alloc(), status.code(), status + ": " + reason))
+            ch.writeAndFlush(Frames.closed(ch.alloc(), status.code(), status + ": " + reason))
                     .addListener(ChannelFutureListener.CLOSE);
             // a client that reads nothing never takes the CLOSED frame: close anyway, its buffers go with it
             ch.eventLoop().schedule(() -> ch.close(), 2, java.util.concurrent.TimeUnit.SECONDS);
@@ -435,53 +435,18 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         return (guest == null ? "" : "of guest " + guest + " ") + "from " + remote + " (" + listener + ")";
     }
 
-    // ---- for the pump -------------------------------------------------------------------------------------
-
-    ByteBufAllocator alloc() {
-        return ch.alloc();
-    }
-
-    boolean writable() {
-        return ch.isWritable() || !ch.isActive();
-    }
-
-    void send(ByteBuf frame) {
-        int n = frame.readableBytes();
-        counters.queued(n);
-        ch.write(frame).addListener(f -> counters.queued(-n));
-        if (!ch.isWritable()) {
-            ch.flush(); // unflushed frames count against the water mark too: send them, else nothing drains
-        }
-    }
-
-    void flush() {
-        ch.flush();
-    }
-
-    /** Waits (pump thread) until the channel can take more, or {@code stop}. */
-    void awaitWritable(BooleanSupplier stop) {
-        if (!writable()) {
-            ch.flush(); // what was written but not flushed never drains, and writability never comes back
-        }
-        while (!writable() && !stop.getAsBoolean()) {
-            LockSupport.parkNanos(1_000_000);
-        }
-    }
-
     /** Sends host words; a new session first has the command ring's producer view pick up the reset positions. */
     void sendWords(long[] offsets, long[] values, int n, boolean newSession) {
-        ByteBuf f = Frames.words(alloc(), offsets, values, n);
-        int size = f.readableBytes();
-        counters.queued(size);
+        ByteBuf f = Frames.words(ch.alloc(), offsets, values, n);
         if (!newSession) {
-            ch.writeAndFlush(f).addListener(x -> counters.queued(-size));
+            output.sendNow(f);
             return;
         }
         ch.eventLoop().execute(() -> {
             if (!ended) {
                 lane.commands.resync();
             }
-            ch.writeAndFlush(f).addListener(x -> counters.queued(-size));
+            output.sendNow(f);
         });
     }
 }
