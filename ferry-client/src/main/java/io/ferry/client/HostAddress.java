@@ -30,8 +30,8 @@ import java.util.Map;
  *     {@code FERRY_SECRET_FILE}); refused for any address that is not loopback ({@code 127.0.0.0/8}, {@code ::1},
  *     {@code localhost}): use {@code ferry+tls} there</td></tr>
  * <tr><td>{@code ferry+vsock://CID:PORT/GUEST}</td><td>inside a VM: AF_VSOCK to the host (CID 2) on the port
- *     of the host's {@code vsock:} config; parsed, but the Java client does not open AF_VSOCK sockets in this
- *     version ({@code UNSUPPORTED})</td></tr>
+ *     of the host's {@code vsock:} config, with the guest's secret as for {@code ferry+tcp} (not tested against a
+ *     real VM: these machines have no vsock)</td></tr>
  * <tr><td>{@code ferry+uds:///PATH_PORT/GUEST}</td><td>the host side of a Firecracker vsock: the Unix socket
  *     the host listens on for its {@code vsock: {uds: PATH, port: PORT}} config, {@code PATH_PORT} (for example
  *     {@code ferry+uds:///run/ferry/v.sock_7072/alice}); the last path segment is the guest; with the guest's

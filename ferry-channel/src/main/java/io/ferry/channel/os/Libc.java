@@ -71,6 +71,7 @@ final class Libc {
     static final MethodHandle EVENTFD = errno("eventfd", FunctionDescriptor.of(I, I, I));
     static final MethodHandle READ = errno("read", FunctionDescriptor.of(L, I, A, L));
     static final MethodHandle WRITE = errno("write", FunctionDescriptor.of(L, I, A, L));
+    static final MethodHandle SEND = errno("send", FunctionDescriptor.of(L, I, A, L, I));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(A, I));
 

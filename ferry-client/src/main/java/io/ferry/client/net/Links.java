@@ -1,5 +1,6 @@
 package io.ferry.client.net;
 
+import io.ferry.channel.os.VsockSocket;
 import io.ferry.client.FerryException;
 import io.ferry.client.HostAddress;
 import io.ferry.protocol.Status;
@@ -8,6 +9,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.StandardProtocolFamily;
@@ -19,7 +22,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 
-/** The byte streams a pump runs over: a socket channel (TCP, Unix) or a TLS socket. */
+/** The byte streams a pump runs over: a socket channel (TCP, Unix), a TLS socket, or an FFM socket (vsock). */
 final class Links {
     /** How long a TCP connect, and a TLS handshake, may take. */
     static final int CONNECT_TIMEOUT_MILLIS = 5_000;
@@ -96,6 +99,78 @@ final class Links {
         } catch (IOException | RuntimeException e) {
             raw.close();
             throw e;
+        }
+    }
+
+    /**
+     * AF_VSOCK to {@code CID:PORT} (inside a VM: CID 2 is the host), through FFM ({@link VsockSocket}); the kernel
+     * bounds the connect (2 s by default).
+     */
+    static Link vsock(HostAddress.Stream a) throws IOException {
+        return new FdLink(VsockSocket.connect(Long.parseLong(a.host()), a.port()));
+    }
+
+    /**
+     * A stream socket read and written through FFM (an AF_VSOCK connection): direct buffers straight, heap buffers
+     * through native scratch memory.
+     */
+    static final class FdLink implements Link {
+        private final VsockSocket socket;
+        private final MemorySegment readScratch;
+        private final MemorySegment writeScratch;
+
+        FdLink(VsockSocket socket) {
+            this.socket = socket;
+            Arena arena = Arena.ofAuto(); // freed when the link is unreachable: a closing thread may still copy
+            this.readScratch = arena.allocate(64 * 1024);
+            this.writeScratch = arena.allocate(64 * 1024);
+        }
+
+        @Override
+        public void readFully(ByteBuffer dst) throws IOException {
+            while (dst.hasRemaining()) {
+                int n;
+                if (dst.isDirect()) {
+                    n = socket.read(MemorySegment.ofBuffer(dst));
+                } else {
+                    n = socket.read(readScratch.asSlice(0, Math.min(readScratch.byteSize(), dst.remaining())));
+                    if (n > 0) {
+                        MemorySegment.copy(readScratch, 0, MemorySegment.ofArray(dst.array()),
+                                dst.arrayOffset() + dst.position(), n);
+                    }
+                }
+                if (n < 0) {
+                    throw new EOFException("the host closed the connection");
+                }
+                dst.position(dst.position() + n);
+            }
+        }
+
+        @Override
+        public void write(ByteBuffer... srcs) throws IOException {
+            for (ByteBuffer b : srcs) {
+                if (b.isDirect()) {
+                    socket.writeFully(MemorySegment.ofBuffer(b));
+                    b.position(b.limit());
+                    continue;
+                }
+                while (b.hasRemaining()) {
+                    int n = (int) Math.min(writeScratch.byteSize(), b.remaining());
+                    MemorySegment.copy(MemorySegment.ofArray(b.array()), b.arrayOffset() + b.position(), writeScratch,
+                            0, n);
+                    socket.writeFully(writeScratch.asSlice(0, n));
+                    b.position(b.position() + n);
+                }
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            socket.close();
         }
     }
 

@@ -27,9 +27,7 @@ final class StreamOpen {
                 case TCP -> Links.tcp(target);
                 case UDS -> Links.unix(target);
                 case TLS -> Links.tls(target, tls.get());
-                case VSOCK -> throw new FerryException(Status.UNSUPPORTED, target + ": the Java client does not "
-                        + "open AF_VSOCK sockets in this version; inside a VM use the native ICD (FERRY_URL), or "
-                        + "ferry+tls to the host's network address");
+                case VSOCK -> Links.vsock(target);
             };
         } catch (SSLHandshakeException e) {
             throw new FerryException(Status.BAD_CREDENTIAL, "the TLS handshake with " + target + " failed: "

@@ -1,0 +1,172 @@
+package io.ferry.channel.os;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A stream socket on a raw descriptor, read and written through FFM: an {@code AF_VSOCK} connection from inside a
+ * VM to its host (which {@code java.net} cannot open), for the stream transport's {@code ferry+vsock://CID:PORT}.
+ * {@link #ofDescriptor} takes any connected stream socket (the tests use a Unix socket pair: an AF_VSOCK socket is
+ * never opened on a machine that is not such a VM guest).
+ *
+ * <p>One thread may read while another writes; {@link #close()} from any thread shuts the socket down, which ends a
+ * blocked read or write, and the descriptor is closed once neither uses it. Reads and writes go through native memory: the caller
+ * passes native segments (a direct buffer's, an arena's).
+ *
+ * <p>{@code struct sockaddr_vm} (16 bytes, Linux): 0 u16 svm_family (AF_VSOCK = 40), 2 u16 svm_reserved1,
+ * 4 u32 svm_port, 8 u32 svm_cid, 12 u8 svm_flags, 13 u8 svm_zero[3].
+ */
+public final class VsockSocket implements AutoCloseable {
+    public static final int AF_VSOCK = 40;
+    /** The host's context id, as a guest names it. */
+    public static final long HOST_CID = 2;
+    /** Bytes of {@code struct sockaddr_vm}. */
+    public static final int SOCKADDR_VM_SIZE = 16;
+
+    private final int fd;
+    private volatile boolean closed;
+    /** Reads and writes in progress (under this): the descriptor is closed once none is, so it is never reused under one. */
+    private int users;
+    private boolean released;
+
+    private VsockSocket(int fd) {
+        this.fd = fd;
+    }
+
+    /** A connected stream socket on {@code fd} (owned: closed by {@link #close()}). */
+    public static VsockSocket ofDescriptor(int fd) {
+        return new VsockSocket(fd);
+    }
+
+    /** {@code struct sockaddr_vm} for {@code cid} and {@code port}, in {@code arena}. */
+    public static MemorySegment address(Arena arena, long cid, long port) {
+        if (cid < 0 || cid > 0xFFFF_FFFFL || port < 0 || port > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("vsock CID " + cid + " and port " + port + " must be u32 values");
+        }
+        MemorySegment a = arena.allocate(SOCKADDR_VM_SIZE, 4);
+        a.set(ValueLayout.JAVA_SHORT, 0, (short) AF_VSOCK);
+        a.set(ValueLayout.JAVA_INT, 4, (int) port);
+        a.set(ValueLayout.JAVA_INT, 8, (int) cid);
+        return a;
+    }
+
+    /**
+     * Connects to {@code port} of context {@code cid} (2: the host) over AF_VSOCK. Only inside a VM with a vsock
+     * device; elsewhere socket(2) or connect(2) fails and the exception names the errno.
+     */
+    public static VsockSocket connect(long cid, long port) throws IOException {
+        int s;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.callState(arena);
+            s = (int) Libc.SOCKET.invokeExact(state, AF_VSOCK, Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            if (s < 0) {
+                throw Libc.fail("socket(AF_VSOCK)", state);
+            }
+            MemorySegment addr = address(arena, cid, port);
+            int rc;
+            do {
+                rc = (int) Libc.CONNECT.invokeExact(state, s, addr, SOCKADDR_VM_SIZE);
+            } while (rc != 0 && Libc.errno(state) == Libc.EINTR);
+            if (rc != 0) {
+                IOException e = Libc.fail("connect(vsock CID " + cid + " port " + port + ")", state);
+                Libc.closeQuietly(s);
+                throw e;
+            }
+            return new VsockSocket(s);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+    }
+
+    /** Reads up to {@code dst.byteSize()} bytes into {@code dst} (native); returns how many, -1 at the end. */
+    public int read(MemorySegment dst) throws IOException {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.callState(arena);
+            long n;
+            do {
+                n = (long) Libc.READ.invokeExact(state, fd, dst, dst.byteSize());
+            } while (n < 0 && Libc.errno(state) == Libc.EINTR && !closed);
+            if (n < 0) {
+                throw closed ? new IOException("the socket was closed") : Libc.fail("read(socket)", state);
+            }
+            return n == 0 ? -1 : (int) n;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        } finally {
+            release();
+        }
+    }
+
+    /** Writes all of {@code src} (native). */
+    public void writeFully(MemorySegment src) throws IOException {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.callState(arena);
+            long done = 0;
+            while (done < src.byteSize()) {
+                long n = (long) Libc.SEND.invokeExact(state, fd, src.asSlice(done),
+                        src.byteSize() - done, Libc.MSG_NOSIGNAL);
+                if (n < 0) {
+                    if (Libc.errno(state) == Libc.EINTR && !closed) {
+                        continue;
+                    }
+                    throw closed ? new IOException("the socket was closed") : Libc.fail("send(socket)", state);
+                }
+                done += n;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        } finally {
+            release();
+        }
+    }
+
+    private synchronized void acquire() throws IOException {
+        if (closed) {
+            throw new IOException("the socket was closed");
+        }
+        users++;
+    }
+
+    private synchronized void release() {
+        if (--users == 0 && closed) {
+            closeDescriptor();
+        }
+    }
+
+    private void closeDescriptor() {
+        if (!released) {
+            released = true;
+            Libc.closeQuietly(fd);
+        }
+    }
+
+    /**
+     * Shuts the socket down (a blocked read returns the end, a blocked write fails) and closes the descriptor once no
+     * read or write uses it. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try (Arena arena = Arena.ofConfined()) {
+            int rc = (int) Libc.SHUTDOWN.invokeExact(Libc.callState(arena), fd, Libc.SHUT_RDWR);
+        } catch (Throwable t) {
+            // closing either way
+        }
+        if (users == 0) {
+            closeDescriptor();
+        }
+    }
+}
