@@ -46,6 +46,12 @@ class HostileHostTest {
      */
     private static FerryException connectTo(String guest, int lane, Function<Region, byte[]> after,
                                             CompletableFuture<Seen> seen) throws Exception {
+        return connectTo(guest, lane, true, after, seen);
+    }
+
+    /** As above; without {@code opened}, {@code after}'s frames come instead of OPENED. */
+    private static FerryException connectTo(String guest, int lane, boolean withOpened, Function<Region, byte[]> after,
+                                            CompletableFuture<Seen> seen) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
              Region region = Region.createSealed(guest, RegionLayout.forSize(4L << 20), null)) {
             CompletableFuture.runAsync(() -> {
@@ -56,7 +62,9 @@ class HostileHostTest {
                     StreamFrame.putOpened(MemorySegment.ofArray(opened), 0, lane,
                             region.segment().asSlice(0, StreamFrame.HEADER_PAGE));
                     OutputStream out = s.getOutputStream();
-                    out.write(opened);
+                    if (withOpened) {
+                        out.write(opened);
+                    }
                     out.write(after.apply(region));
                     out.flush();
                     while (true) {
@@ -162,6 +170,24 @@ class HostileHostTest {
             m.set(LONG, StreamFrame.HEADER_LENGTH, 1);
             return f;
         }, "FIGURES of 8 bytes");
+    }
+
+    private static byte[] closed(Status status, String reason) {
+        byte[] f = new byte[StreamFrame.HEADER_LENGTH + 4 + reason.length() * 3];
+        int n = StreamFrame.putClosed(MemorySegment.ofArray(f), 0, status.code(), reason);
+        return java.util.Arrays.copyOf(f, n);
+    }
+
+    @Test
+    void theHostsClosedFrameGivesItsStatusAndReason() throws Exception {
+        FerryException e = connectTo("alice", 0, false, r -> closed(Status.QUOTA_EXCEEDED, "all 1 lane(s) are busy"),
+                new CompletableFuture<>());
+        assertEquals(Status.QUOTA_EXCEEDED, e.status());
+        assertTrue(e.getMessage().contains("refused guest 'alice': all 1 lane(s) are busy"), e.getMessage());
+        e = connectTo("alice", 0, true, r -> closed(Status.SESSION_CLOSED, "the host is shutting down"),
+                new CompletableFuture<>());
+        assertEquals(Status.SESSION_CLOSED, e.status());
+        assertTrue(e.getMessage().contains("closed the connection: the host is shutting down"), e.getMessage());
     }
 
     @Test
