@@ -12,6 +12,7 @@ import io.ferry.cli.workload.Workloads;
 import io.ferry.client.CommandQueue;
 import io.ferry.client.Context;
 import io.ferry.client.DeviceBuffer;
+import io.ferry.client.Event;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
@@ -122,9 +123,16 @@ class StreamClientIT {
     void everyWorkloadVerifiesOverLoopbackTcp() {
         try (Ferry ferry = Ferry.connect(tcp(), secret)) {
             assertEquals("w", ferry.guest());
+            long published = ferry.scheduling().updates();
             for (Workload w : Workloads.all()) {
                 verified(ferry, w);
             }
+            // the host's scheduling figures come over as FIGURES frames while the session lives (about every 100 ms)
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (ferry.scheduling().updates() == published && System.nanoTime() < deadline) {
+                sleep(10);
+            }
+            assertTrue(ferry.scheduling().updates() > published, "figures published: " + ferry.scheduling());
         }
     }
 
@@ -212,6 +220,48 @@ class StreamClientIT {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void aReadIsValidAtItsEventAtALaterEventOfItsQueueAndOnceItsStatusIsComplete() {
+        byte[] data = new byte[64 * 1024];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 13 + 1);
+        }
+        MemorySegment want = MemorySegment.ofArray(data);
+        try (Ferry ferry = Ferry.connect(tcp(), secret);
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             DeviceBuffer buf = ctx.createBuffer(data.length);
+             HeapBlock a = ferry.heap().allocate(data.length);
+             HeapBlock b = ferry.heap().allocate(data.length);
+             HeapBlock c = ferry.heap().allocate(data.length)) {
+            q.write(buf, 0, data);
+            try (Event e = q.readWithEvent(buf, 0, a.segment())) {
+                e.await();
+                assertEquals(-1L, a.segment().mismatch(want), "at its own event");
+            }
+            q.read(buf, 0, b.segment());
+            try (Event marker = q.marker()) {
+                marker.await();
+                assertEquals(-1L, b.segment().mismatch(want), "at a later event of its in-order queue");
+            }
+            try (Event e = q.readWithEvent(buf, 0, c.segment())) {
+                while (e.status() != Event.ExecutionStatus.COMPLETE) {
+                    sleep(1);
+                }
+                assertEquals(-1L, c.segment().mismatch(want), "once its status is COMPLETE");
+            }
+            q.finish();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
         }
     }
 

@@ -69,6 +69,7 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
             while (!pump.stopped()) {
                 int n = commands.poll(this, 64);
                 boolean sent = sendWords();
+                pump.checkSilence(System.nanoTime());
                 if (n == 0) {
                     flush();
                     if (!sent) {

@@ -46,6 +46,11 @@ public final class StreamPump implements AutoCloseable {
     static final Logger LOG = Logger.getLogger("io.ferry.client.net");
     /** How long the host may take to answer OPEN. */
     static final long OPEN_TIMEOUT_MILLIS = 15_000;
+    /**
+     * A connection with no frame from the host for this long is closed (the host sends WORDS at least every 100 ms,
+     * and closes a silent client after as long): its calls failed a second after the last heartbeat already.
+     */
+    static final long SILENCE_NANOS = 10_000_000_000L;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -66,6 +71,8 @@ public final class StreamPump implements AutoCloseable {
     private final Object writeLock = new Object();
     private volatile FerryException problem;
     private volatile boolean closing;
+    /** When the receiver last read a frame header (System.nanoTime). */
+    private volatile long lastFrameAt = System.nanoTime();
 
     private StreamPump(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle, Link link,
                        Region mirror, int laneIndex, long chunkLimit) {
@@ -188,6 +195,15 @@ public final class StreamPump implements AutoCloseable {
         return problem != null;
     }
 
+    /** Sender, at least every 100 ms: closes a connection the host has been silent on for {@link #SILENCE_NANOS}. */
+    void checkSilence(long now) {
+        long quiet = now - lastFrameAt;
+        if (quiet > SILENCE_NANOS) {
+            fail(Status.HOST_UNAVAILABLE, "no frame from the host at " + address + " for " + quiet / 1_000_000
+                    + " ms: the connection was closed; Ferry.reconnect() connects again");
+        }
+    }
+
     Link link() {
         return link;
     }
@@ -198,10 +214,6 @@ public final class StreamPump implements AutoCloseable {
 
     String address() {
         return address;
-    }
-
-    MemorySegment heap() {
-        return heap;
     }
 
     /** Ends the stream once: the first reason is kept, the link closed (which stops both threads). */
@@ -235,6 +247,7 @@ public final class StreamPump implements AutoCloseable {
             while (!stopped()) {
                 head.clear();
                 link.readFully(head);
+                lastFrameAt = System.nanoTime();
                 int length = head.getInt(0);
                 int type = Short.toUnsignedInt(head.getShort(4));
                 String bad = StreamFrame.checkHeader(length, type, Short.toUnsignedInt(head.getShort(6)), true);
