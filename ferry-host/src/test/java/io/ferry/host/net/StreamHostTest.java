@@ -75,6 +75,9 @@ class StreamHostTest {
             assertEquals("alice", c.guestName());
             StreamClient.Completion hello = c.connect();
             assertEquals(Status.OK.code(), hello.status(), hello.text());
+            // the session watches the host's own process, never the remote pid HELLO carried (4242)
+            assertEquals(ProcessHandle.current().pid(), host.guests().stream()
+                    .filter(v -> v.name().equals("alice")).findFirst().orElseThrow().pid());
             StreamClient.Completion nop = c.nop(0x1234_5678_9abcL);
             assertEquals(Op.NOP.code(), nop.op());
             assertEquals(0x1234_5678_9abcL, nop.r0());
