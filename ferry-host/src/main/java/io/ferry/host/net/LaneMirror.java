@@ -123,6 +123,11 @@ final class LaneMirror {
         }
         int head = RegionDescriptor.FRAME_HEADER_LENGTH;
         MemorySegment.copy(rec, head, commands.segment(), at + head, length - head);
+        if (type == Op.HELLO.code()) {
+            // HELLO's pid is what the host watches for the guest's exit: a remote pid names some process here
+            commands.segment().set(ValueLayout.JAVA_LONG_UNALIGNED,
+                    at + CallRecord.ARGS_OFFSET + 8L * io.ferry.protocol.Calls.Hello.PID, pid);
+        }
         return true;
     }
 

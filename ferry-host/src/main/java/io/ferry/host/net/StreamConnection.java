@@ -309,7 +309,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** From the pump: the host consumed; read again. */
     void resumeReading() {
-        ch.eventLoop().execute(() -> {
+        onLoop(() -> {
             if (ended || !stalled) {
                 return;
             }
@@ -400,7 +400,16 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** From the pump thread. */
     void failFromPump(Status status, String reason) {
-        ch.eventLoop().execute(() -> fail(status, reason));
+        onLoop(() -> fail(status, reason));
+    }
+
+    /** Runs {@code r} on the event loop; a loop shut down (the host stopping) has closed the channel already. */
+    private void onLoop(Runnable r) {
+        try {
+            ch.eventLoop().execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.fine(() -> "stream connection " + who() + ": event loop stopped: " + e.getMessage());
+        }
     }
 
     private void end(String reason) {
@@ -442,7 +451,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             output.sendNow(f);
             return;
         }
-        ch.eventLoop().execute(() -> {
+        onLoop(() -> {
             if (!ended) {
                 lane.commands.resync();
             }
