@@ -406,10 +406,7 @@ static void lose(ferry_stream *s, int status, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(s->lost_why, sizeof s->lost_why, fmt, ap);
         va_end(ap);
-        atomic_store(&s->lost, status);
-        if (!atomic_load(&s->stop) && s->r != NULL) {     /* while connecting, ferry_connect logs the error */
-            ferry_log("%s", s->lost_why);
-        }
+        atomic_store(&s->lost, status);     /* transport.c logs it when it ends the session */
     }
     pthread_mutex_unlock(&s->lost_lock);
     shutdown(s->fd, SHUT_RDWR);
