@@ -4,6 +4,7 @@ import io.ferry.bench.ChaosBench;
 import io.ferry.bench.CudaBench;
 import io.ferry.bench.IcdBench;
 import io.ferry.bench.McbBench;
+import io.ferry.bench.NetBench;
 import io.ferry.bench.TeeBench;
 import io.ferry.bench.TransportBench;
 import java.nio.file.Path;
@@ -14,10 +15,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ./ferry bench SUITE}: measurements side by side with their native baselines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | icd | cuda | mcb | chaos | tee | all")
+        description = "Benchmarks, each beside its native baseline in the same run. SUITE: transport | icd | cuda | mcb | chaos | tee | net | all")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "SUITE", description = "transport | icd | cuda | mcb | chaos | tee | all")
+    @Parameters(paramLabel = "SUITE", description = "transport | icd | cuda | mcb | chaos | tee | net | all")
     String suite;
 
     @Option(names = "--quick", description = "fewer samples; finishes in about a minute")
@@ -37,6 +38,7 @@ final class BenchCommand implements Callable<Integer> {
         worst = Math.max(worst, new ChaosBench(quick, named("chaos")).run());
         worst = Math.max(worst, new McbBench(quick, named("mcb"), plot).run());
         worst = Math.max(worst, new TeeBench(quick, named("tee")).run());
+        worst = Math.max(worst, new NetBench(quick, named("net")).run());
         int cuda = new CudaBench(quick, named("cuda")).run();
         if (cuda != 2) { // 2: no CUDA device, already said so
             worst = Math.max(worst, cuda);
@@ -63,9 +65,10 @@ final class BenchCommand implements Callable<Integer> {
             case "mcb" -> new McbBench(quick, json, plot).run();
             case "chaos" -> new ChaosBench(quick, json).run();
             case "tee" -> new TeeBench(quick, json).run();
+            case "net" -> new NetBench(quick, json).run();
             case "all" -> all();
             default -> {
-                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, icd, cuda, mcb, chaos, tee, all)");
+                System.err.println("ferry bench: unknown suite '" + suite + "' (available: transport, icd, cuda, mcb, chaos, tee, net, all)");
                 yield 2;
             }
         };

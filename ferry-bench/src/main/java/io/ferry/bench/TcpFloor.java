@@ -1,0 +1,211 @@
+package io.ferry.bench;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The network floors of {@code ./ferry bench net}: what a bare TCP connection between two processes on loopback
+ * costs, with no protocol at all, plain and with TLS 1.3 (mutual, the JDK's provider, a throwaway EC key): a
+ * ping-pong of 8 bytes, and a 64 MiB stream each way. The echo side runs as {@code main} in a process of its own
+ * ({@code TcpFloor [tls KEYSTORE]}; it prints {@code READY PORT}); the measuring side is {@link #measure}.
+ *
+ * <p>On a connection the first byte says what to do: {@code P} echo 8-byte pings until the peer closes;
+ * {@code W} read a u64 length, then that many bytes, then answer one byte; {@code R} read a u64 length and send
+ * that many bytes.
+ */
+public final class TcpFloor {
+    static final char[] PASSWORD = "ferry-bench".toCharArray();
+
+    private TcpFloor() {
+    }
+
+    /** The floors: the keys {@code tcp_floor_rtt_us_p50}, {@code tcp_stream_write_gbs}, … with {@code suffix}. */
+    record Figures(double rttUsP50, double rttUsP99, double writeGbs, double readGbs) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        SSLContext tls = args.length > 1 && args[0].equals("tls") ? context(Path.of(args[1])) : null;
+        try (ServerSocket server = tls == null ? new ServerSocket()
+                : tls.getServerSocketFactory().createServerSocket()) {
+            if (server instanceof SSLServerSocket s) {
+                s.setEnabledProtocols(new String[] {"TLSv1.3"});
+                s.setNeedClientAuth(true);
+            }
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            System.out.println("READY " + server.getLocalPort());
+            System.out.flush();
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    while (System.in.read() >= 0) {
+                        Thread.onSpinWait();
+                    }
+                } catch (IOException ignored) {
+                    // the bench went away
+                }
+                System.exit(0);
+            });
+            while (true) {
+                Socket s = server.accept();
+                Thread.ofPlatform().start(() -> serve(s));
+            }
+        }
+    }
+
+    private static void serve(Socket s) {
+        try (s) {
+            s.setTcpNoDelay(true);
+            InputStream in = s.getInputStream();
+            OutputStream out = s.getOutputStream();
+            int mode = in.read();
+            byte[] buf = new byte[1 << 20];
+            if (mode == 'P') {
+                byte[] ping = new byte[8];
+                while (new DataInputStream(in).readNBytes(ping, 0, 8) == 8) {
+                    out.write(ping);
+                    out.flush();
+                }
+            } else if (mode == 'W') {
+                long n = new DataInputStream(in).readLong();
+                while (n > 0) {
+                    int r = in.read(buf, 0, (int) Math.min(buf.length, n));
+                    if (r < 0) {
+                        return;
+                    }
+                    n -= r;
+                }
+                out.write(1);
+                out.flush();
+            } else if (mode == 'R') {
+                long n = new DataInputStream(in).readLong();
+                while (n > 0) {
+                    int w = (int) Math.min(buf.length, n);
+                    out.write(buf, 0, w);
+                    n -= w;
+                }
+                out.flush();
+            }
+        } catch (IOException ignored) {
+            // the measuring side closed
+        }
+    }
+
+    /** A PKCS#12 store with one self-signed EC key, made by the JDK's keytool, used as key and trust by both ends. */
+    static Path keystore(Path dir) throws Exception {
+        Path store = dir.resolve("floor.p12");
+        Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+        Process p = new ProcessBuilder(List.of(keytool.toString(), "-genkeypair", "-alias", "floor", "-keyalg", "EC",
+                "-groupname", "secp256r1", "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost",
+                "-validity", "2", "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass",
+                new String(PASSWORD))).redirectErrorStream(true).start();
+        String said = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("keytool failed: " + said);
+        }
+        return store;
+    }
+
+    static SSLContext context(Path store) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(store)) {
+            ks.load(in, PASSWORD);
+        }
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, PASSWORD);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(ks);
+        SSLContext c = SSLContext.getInstance("TLSv1.3");
+        c.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return c;
+    }
+
+    /** Measures against an echo process on {@code port}: ping-pongs after a quarter as many to warm up, then streams. */
+    static Figures measure(int port, SSLContext tls, int samples, long streamBytes, int streamReps) throws IOException {
+        Histogram h = new Histogram(3_600_000_000L, 3);
+        try (Socket s = connect(port, tls)) {
+            OutputStream out = s.getOutputStream();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            out.write('P');
+            byte[] ping = new byte[8];
+            for (int i = 0; i < samples + samples / 4; i++) {
+                long t0 = System.nanoTime();
+                out.write(ping);
+                out.flush();
+                in.readFully(ping);
+                if (i >= samples / 4) {
+                    h.recordValue(System.nanoTime() - t0);
+                }
+            }
+        }
+        double[] w = new double[streamReps];
+        double[] r = new double[streamReps];
+        byte[] buf = new byte[1 << 20];
+        for (int rep = 0; rep < streamReps; rep++) {
+            try (Socket s = connect(port, tls)) {
+                DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                out.write('W');
+                out.writeLong(streamBytes);
+                long t0 = System.nanoTime();
+                for (long n = streamBytes; n > 0; n -= buf.length) {
+                    out.write(buf, 0, (int) Math.min(buf.length, n));
+                }
+                out.flush();
+                if (s.getInputStream().read() != 1) {
+                    throw new IOException("the floor's sink did not answer");
+                }
+                w[rep] = streamBytes / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            }
+            try (Socket s = connect(port, tls)) {
+                DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                out.write('R');
+                out.writeLong(streamBytes);
+                out.flush();
+                long t0 = System.nanoTime();
+                InputStream in = s.getInputStream();
+                for (long n = streamBytes; n > 0; ) {
+                    int got = in.read(buf, 0, (int) Math.min(buf.length, n));
+                    if (got < 0) {
+                        throw new IOException("the floor's source ended early");
+                    }
+                    n -= got;
+                }
+                r[rep] = streamBytes / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            }
+        }
+        return new Figures(h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
+                TransportBench.median(w), TransportBench.median(r));
+    }
+
+    private static Socket connect(int port, SSLContext tls) throws IOException {
+        Socket s;
+        if (tls == null) {
+            s = new Socket();
+        } else {
+            s = tls.getSocketFactory().createSocket();
+        }
+        s.setTcpNoDelay(true);
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        if (s instanceof SSLSocket ssl) {
+            ssl.setEnabledProtocols(new String[] {"TLSv1.3"});
+            ssl.startHandshake();
+        }
+        return s;
+    }
+}
