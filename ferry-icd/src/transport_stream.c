@@ -273,19 +273,13 @@ int ferry_stream_in_ranges(const uint8_t *rec, uint32_t length, const ferry_shm_
 #define ARG(i) ferry_get64(args + 8 * (i))
 #define HAS(argc) ((uint64_t) length >= (uint64_t) FERRY_CALL_LENGTH(argc, 0))
     switch (op) {
-    case FERRY_OP_BUFFER_WRITE:
-        return HAS(FERRY_BUFFER_WRITE_ARGC) ? add_range(out, 0, ARG(FERRY_ARG_BUFFER_WRITE_HEAP_OFFSET),
-                                                        ARG(FERRY_ARG_BUFFER_WRITE_SIZE), heap_size) : 0;
-    case FERRY_OP_BUFFER_WRITE_RECT:
-        return HAS(FERRY_BUFFER_WRITE_RECT_ARGC) ? add_range(out, 0, ARG(FERRY_ARG_BUFFER_WRITE_RECT_HEAP_OFFSET),
-                                                             ARG(FERRY_ARG_BUFFER_WRITE_RECT_HEAP_SIZE), heap_size) : 0;
-    case FERRY_OP_IMAGE_WRITE:
-        return HAS(FERRY_IMAGE_WRITE_ARGC) ? add_range(out, 0, ARG(FERRY_ARG_IMAGE_WRITE_HEAP_OFFSET),
-                                                       ARG(FERRY_ARG_IMAGE_WRITE_HEAP_SIZE), heap_size) : 0;
-    case FERRY_OP_PROGRAM_CREATE_BINARY:
-        return HAS(FERRY_PROGRAM_CREATE_BINARY_ARGC)
-               ? add_range(out, 0, ARG(FERRY_ARG_PROGRAM_CREATE_BINARY_HEAP_OFFSET),
-                           ARG(FERRY_ARG_PROGRAM_CREATE_BINARY_SIZE), heap_size) : 0;
+    /* the catalogue's argument ranges that the call reads (IN = 1; OUT ranges are the host's to send) */
+#define RANGE(o, off, len, in)                                                                              \
+    case o:                                                                                                 \
+        return (in) && HAS(((off) > (len) ? (off) : (len)) + 1)                                            \
+               ? add_range(out, 0, ARG(off), ARG(len), heap_size) : 0;
+    FERRY_HEAP_RANGES(RANGE)
+#undef RANGE
     case FERRY_OP_TEE_OPEN_SESSION:
     case FERRY_OP_TEE_INVOKE: {
         int argc = op == FERRY_OP_TEE_INVOKE ? FERRY_TEE_INVOKE_ARGC : FERRY_TEE_OPEN_SESSION_ARGC;
@@ -304,7 +298,8 @@ int ferry_stream_in_ranges(const uint8_t *rec, uint32_t length, const ferry_shm_
 int ferry_shm_note(ferry_shm_table *t, const uint8_t *rec, uint32_t length) {
     int op = (int) ferry_get32(rec + FERRY_CALL_OP_OFFSET);
     const uint8_t *args = rec + FERRY_CALL_ARGS_OFFSET;
-    if (op == FERRY_OP_TEE_SHM_REGISTER && (uint64_t) length >= (uint64_t) FERRY_CALL_LENGTH(FERRY_TEE_SHM_REGISTER_ARGC, 0)) {
+    uint64_t have = length;
+    if (op == FERRY_OP_TEE_SHM_REGISTER && have >= (uint64_t) FERRY_CALL_LENGTH(FERRY_TEE_SHM_REGISTER_ARGC, 0)) {
         ferry_shm_entry e = {ferry_get64(args + 8 * FERRY_ARG_TEE_SHM_REGISTER_SHM),
                              ferry_get64(args + 8 * FERRY_ARG_TEE_SHM_REGISTER_HEAP_OFFSET),
                              ferry_get64(args + 8 * FERRY_ARG_TEE_SHM_REGISTER_SIZE),
@@ -324,7 +319,7 @@ int ferry_shm_note(ferry_shm_table *t, const uint8_t *rec, uint32_t length) {
             t->cap = cap;
         }
         t->e[t->count++] = e;
-    } else if (op == FERRY_OP_TEE_SHM_RELEASE && (uint64_t) length >= (uint64_t) FERRY_CALL_LENGTH(FERRY_TEE_SHM_RELEASE_ARGC, 0)) {
+    } else if (op == FERRY_OP_TEE_SHM_RELEASE && have >= (uint64_t) FERRY_CALL_LENGTH(FERRY_TEE_SHM_RELEASE_ARGC, 0)) {
         uint64_t h = ferry_get64(args + 8 * FERRY_ARG_TEE_SHM_RELEASE_SHM);
         for (size_t i = 0; i < t->count; i++) {
             if (t->e[i].handle == h) {
@@ -974,8 +969,8 @@ static int dial(ferry_stream *s, char *err, size_t n) {
         int e = connect_timeout(fd, (struct sockaddr *) &sa, sizeof sa, CONNECT_TIMEOUT_MS);
         if (e != 0) {
             close(fd);
-            return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host's vsock socket %s: %s; "
-                        "is the host running with vsock: { uds: ..., port: ... } (it listens on UDS_PORT)?", u->path,
+            return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host's vsock socket %s: "
+                        "%s; is the host running with vsock: { uds: ..., port: ... } (it listens on UDS_PORT)?", u->path,
                         strerror(e));
         }
         s->fd = fd;
@@ -1132,7 +1127,8 @@ static int tls_start(ferry_stream *s, char *err, size_t n) {
                         "its certificate holds, with the CA of that host", s->url.host, s->url.port,
                         X509_verify_cert_error_string(v), ca, s->url.host);
         }
-        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "the TLS handshake with the Ferry host at %s:%u failed: %s%s",
+        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "the TLS handshake with the Ferry host at %s:%u failed: "
+                    "%s%s",
                     s->url.host, s->url.port, e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE
                     ? "timed out" : detail, strstr(detail, "alert") != NULL ? " (the host refused this guest's "
                     "certificate: is it the bundle ferry guest add --tls wrote, not expired or revoked?)" : "");

@@ -7,23 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Frame constants (io.ferry.protocol.StreamFrame); ferry_wire.h defines them once CHeader emits them. */
-#ifndef FERRY_STREAM_OPEN
-#define FERRY_STREAM_HEADER_LENGTH 8
-#define FERRY_STREAM_MAX_PAYLOAD (1048576 + 64)
-#define FERRY_STREAM_MAX_CHUNK 262144
-#define FERRY_STREAM_OPEN_MAGIC UINT64_C(0x54454e5952524546)
-#define FERRY_STREAM_VERSION 1
-#define FERRY_STREAM_HEADER_PAGE 4096
-#define FERRY_STREAM_OPEN 1
-#define FERRY_STREAM_OPENED 2
-#define FERRY_STREAM_CLOSED 3
-#define FERRY_STREAM_RECORD 4
-#define FERRY_STREAM_COMPLETION 5
-#define FERRY_STREAM_HEAP 6
-#define FERRY_STREAM_WORDS 7
-#define FERRY_STREAM_FIGURES 8
-#endif
+#include "ferry_wire.h"     /* FERRY_STREAM_x: the frames; FERRY_HEAP_RANGES: the ops naming heap ranges */
 
 /* ---- addresses: ferry+tls://HOST:PORT/GUEST, ferry+tcp://127.0.0.1:PORT/GUEST, ferry+vsock://CID:PORT/GUEST,
  * ferry+uds:///PATH/GUEST (the host side of Firecracker's vsock: the Unix socket uds_path_PORT) ---- */
