@@ -224,7 +224,7 @@ static long b64_decode(const char *text, size_t length, uint8_t *out, size_t out
     return bits >= 6 ? -1 : (long) o;
 }
 
-static int secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGTH], char *err, size_t n) {
+int ferry_secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGTH], char *err, size_t n) {
     const char *text = getenv("FERRY_SECRET");
     const char *file = getenv("FERRY_SECRET_FILE");
     uint8_t buf[256];
@@ -301,7 +301,7 @@ static int map_fd(ferry_region *r, int fd, uint64_t size, const char *what, char
 
 static int open_socket(ferry_region *r, const address *a, const char *guest, char *err, size_t n) {
     uint8_t secret[SECRET_LENGTH];
-    int st = secret_from_environment(guest, secret, err, n);
+    int st = ferry_secret_from_environment(guest, secret, err, n);
     if (st != 0) {
         return st;
     }

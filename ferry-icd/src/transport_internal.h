@@ -128,6 +128,10 @@ int ferry_region_check(ferry_region *r, char *err, size_t err_length);
 /* Rings the command ring's doorbell as a producer after TAIL (or a connect request): fence, then wake a sleeper. */
 void ferry_wake_host(ferry_region *r);
 
+/* The guest's 32-byte secret from FERRY_SECRET or FERRY_SECRET_FILE (which must be mode 0600 or 0400); 0, or a
+ * status (NOT_CONFIGURED when neither is set) with the reason in err. */
+int ferry_secret_from_environment(const char *guest, uint8_t secret[32], char *err, size_t n);
+
 /* Points r at lane i's sections (checked again against the mapping). */
 int ferry_region_use_lane(ferry_region *r, uint32_t i, char *err, size_t n);
 

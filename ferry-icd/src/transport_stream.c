@@ -105,7 +105,7 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
     size_t len = strlen(text);
     while (len > 0 && isspace((unsigned char) text[len - 1])) len--;
     char t[1024];
-    if (len >= sizeof t) {
+    if (len + 1 >= sizeof t) {
         return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%.60s...' is not a Ferry host address (longer than %zu "
                     "bytes)", text, sizeof t - 1);
     }
@@ -127,15 +127,22 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
     }
     const char *rest = sep + 3;
     const char *slash = strrchr(rest, '/');
-    if (slash == NULL || slash[1] == 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no guest: the address ends in /GUEST, the "
-                    "guest's name (%s)", t, URL_FORMS);
+    if (u->kind == FERRY_URL_UDS && (slash == NULL || slash[1] == 0)) {
+        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no guest: ferry+uds:///SOCKET/GUEST ends in "
+                    "the guest's name", t);
     }
-    if (strchr(slash + 1, '?') != NULL || strchr(slash + 1, '#') != NULL || !valid_guest(slash + 1)) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': '%s' is not a guest name (1 to 63 letters, digits, "
-                    "'_', '.' or '-', starting with a letter or digit)", t, slash + 1);
+    if (slash == NULL) {        /* HOST:PORT alone: the guest is FERRY_GUEST's (ferry_stream_open) */
+        t[len] = '/';
+        t[len + 1] = 0;
+        slash = t + len;
     }
-    snprintf(u->guest, sizeof u->guest, "%s", slash + 1);
+    if (slash[1] != 0) {
+        if (strchr(slash + 1, '?') != NULL || strchr(slash + 1, '#') != NULL || !valid_guest(slash + 1)) {
+            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': '%s' is not a guest name (1 to 63 letters, "
+                        "digits, '_', '.' or '-', starting with a letter or digit)", t, slash + 1);
+        }
+        snprintf(u->guest, sizeof u->guest, "%s", slash + 1);
+    }
     if (u->kind == FERRY_URL_UDS) {
         size_t plen = (size_t) (slash - rest);
         if (rest[0] != '/' || plen < 2) {
@@ -362,6 +369,8 @@ typedef struct ferry_stream {
     SSL *ssl;
     pthread_mutex_t ssl_lock;   /* OpenSSL: one SSL object is used by one thread at a time (non-blocking fd) */
     uint64_t chunk;             /* the host's HEAP chunk limit */
+    uint8_t secret[32];         /* plain forms: sent in OPEN after the name */
+    int has_secret;
 
     atomic_int stop;
     atomic_int lost;
@@ -1136,16 +1145,25 @@ static int tls_start(ferry_stream *s, char *err, size_t n) {
     return 0;
 }
 
+/* OPEN: magic, version, 0, the guest's name; on plain forms a NUL and the 32-byte secret after it */
 static int send_open(ferry_stream *s) {
     size_t gl = strlen(s->url.guest);
-    uint8_t f[8 + 16 + 64];
-    put_header(f, (uint32_t) (24 + gl), FERRY_STREAM_OPEN);
+    size_t length = 24 + gl + (s->has_secret ? 1 + sizeof s->secret : 0);
+    uint8_t f[8 + 16 + 64 + 1 + 32];
+    put_header(f, (uint32_t) length, FERRY_STREAM_OPEN);
     ferry_put64(f + 8, FERRY_STREAM_OPEN_MAGIC);
     ferry_put32(f + 16, FERRY_STREAM_VERSION);
     ferry_put32(f + 20, 0);
     memcpy(f + 24, s->url.guest, gl);
-    struct iovec iov = {f, 24 + gl};
-    return io_write(s, &iov, 1);
+    if (s->has_secret) {
+        f[24 + gl] = 0;
+        memcpy(f + 25 + gl, s->secret, sizeof s->secret);
+    }
+    struct iovec iov = {f, length};
+    int r = io_write(s, &iov, 1);
+    memset(f, 0, sizeof f);
+    memset(s->secret, 0, sizeof s->secret);
+    return r;
 }
 
 /* Reads OPENED (or CLOSED) with a timeout; fills the lane and the header page. */
@@ -1238,11 +1256,32 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
         stream_free(s);
         return st;
     }
-    if (guest != NULL && strcmp(guest, s->url.guest) != 0) {
+    if (s->url.guest[0] == 0) {
+        if (guest == NULL || !valid_guest(guest)) {
+            st = fail(err, n, guest == NULL ? FERRY_STATUS_NOT_CONFIGURED : FERRY_STATUS_INVALID_ARGUMENT, "%s (from "
+                      "%s) names no guest, and FERRY_GUEST %s%s%s: end the address in /GUEST, or set FERRY_GUEST to "
+                      "the guest's name", text, origin, guest ? "'" : "is not set", guest ? guest : "",
+                      guest ? "' is not a guest name" : "");
+            stream_free(s);
+            return st;
+        }
+        snprintf(s->url.guest, sizeof s->url.guest, "%s", guest);
+    } else if (guest != NULL && strcmp(guest, s->url.guest) != 0) {
         st = fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_GUEST '%s' and the guest of %s ('%s', from %s) "
                   "differ: unset FERRY_GUEST, or make them agree", guest, text, s->url.guest, origin);
         stream_free(s);
         return st;
+    }
+    /* plain forms (loopback TCP, vsock): the guest's secret follows the name in OPEN, when the environment has
+     * one (else the host refuses, or binds the socket to the guest by its config); TLS: the certificate */
+    if (s->url.kind != FERRY_URL_TLS && (getenv("FERRY_SECRET") != NULL || getenv("FERRY_SECRET_FILE") != NULL)) {
+        st = ferry_secret_from_environment(s->url.guest, s->secret, err, n);
+        if (st != 0 && st != FERRY_STATUS_NOT_CONFIGURED) {
+            stream_free(s);
+            return st;
+        }
+        s->has_secret = st == 0;
+        st = 0;
     }
     snprintf(s->name, sizeof s->name, "%.300s", text + strspn(text, " \t\n"));
     s->rbuf = malloc(READ_BUFFER);

@@ -56,7 +56,13 @@ static void test_urls(void) {
     CHECK(st == FERRY_STATUS_INVALID_ARGUMENT && strstr(err, "three slashes") != NULL, "uds relative: %d %s", st,
           err);
     st = ferry_url_parse("ferry+tls://gpu1:7070/", &u, err, sizeof err);
-    CHECK(st == FERRY_STATUS_INVALID_ARGUMENT && strstr(err, "names no guest") != NULL, "no guest: %d %s", st, err);
+    CHECK(st == 0 && u.guest[0] == 0 && u.port == 7070, "no guest (FERRY_GUEST's): %d %s", st, err);
+    st = ferry_url_parse("ferry+tcp://localhost:7071", &u, err, sizeof err);
+    CHECK(st == 0 && u.guest[0] == 0 && u.port == 7071 && strcmp(u.host, "localhost") == 0, "no path: %d %s", st,
+          err);
+    st = ferry_url_parse("ferry+uds:///run/ferry/v.sock_7072/", &u, err, sizeof err);
+    CHECK(st == FERRY_STATUS_INVALID_ARGUMENT && strstr(err, "names no guest") != NULL, "uds without guest: %d %s",
+          st, err);
     st = ferry_url_parse("ferry+tls://gpu1/alice", &u, err, sizeof err);
     CHECK(st == FERRY_STATUS_INVALID_ARGUMENT && strstr(err, "no port") != NULL, "no port: %d %s", st, err);
     st = ferry_url_parse("ferry+tls://gpu1:70x/alice", &u, err, sizeof err);
@@ -190,6 +196,7 @@ typedef struct peer {
     uint64_t beat;
     /* what it saw */
     char open_guest[64];
+    int open_secret;                /* 1: OPEN carried a NUL and 32 bytes of 0x01 after the name */
     int heap_frames_before_write;   /* HEAP frames seen before the BUFFER_WRITE record */
     uint8_t written[64];            /* the last HEAP frame's first bytes, and where */
     uint64_t last_at;
@@ -258,6 +265,9 @@ static void *peer_main(void *arg) {
     if (ferry_get32(h + 4) != FERRY_STREAM_OPEN || n > 100 || read_full(p->fd, buf, n) != 0) goto done;
     if (ferry_get64(buf) != FERRY_STREAM_OPEN_MAGIC || ferry_get32(buf + 8) != 1) goto done;
     memcpy(p->open_guest, buf + 16, n - 16 < 63 ? n - 16 : 63);
+    size_t name_len = strnlen(p->open_guest, 63);
+    p->open_secret = n == 16 + name_len + 33 && buf[16 + name_len] == 0 && buf[17 + name_len] == 1
+                     && buf[16 + name_len + 32] == 1;
     if (p->script == REFUSE) {
         uint8_t c[128];
         ferry_put32(c, FERRY_STATUS_NOT_CONFIGURED);
@@ -383,6 +393,8 @@ static void test_against_peer(void) {
     setenv("FERRY_HOST", url, 1);
     unsetenv("FERRY_URL");
     unsetenv("FERRY_GUEST");
+    unsetenv("FERRY_SECRET_FILE");
+    setenv("FERRY_SECRET", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", 1);     /* 32 bytes of 0x01 */
     peer p;
     pthread_t t;
     uint64_t write_at = UINT64_MAX;
@@ -394,13 +406,19 @@ static void test_against_peer(void) {
     CHECK(st == FERRY_STATUS_NOT_CONFIGURED && c == NULL && strstr(err, "has no certificate here") != NULL
           && strstr(err, "refused guest 'g1'") != NULL && strchr(err, '\n') == NULL, "refused: %d %s", st, err);
     stop_peer(&p, t);
-    CHECK(strcmp(p.open_guest, "g1") == 0, "OPEN named the guest: '%s'", p.open_guest);
+    CHECK(strcmp(p.open_guest, "g1") == 0 && p.open_secret, "OPEN named the guest and carried its secret: '%s' %d",
+          p.open_guest, p.open_secret);
 
-    /* FERRY_GUEST must agree with the address */
+    /* FERRY_GUEST must agree with the address; an address without /GUEST takes FERRY_GUEST's */
     setenv("FERRY_GUEST", "other", 1);
     st = ferry_connect(&c, err, sizeof err);
     CHECK(st == FERRY_STATUS_INVALID_ARGUMENT && strstr(err, "differ") != NULL, "guest mismatch: %d %s", st, err);
     unsetenv("FERRY_GUEST");
+    setenv("FERRY_HOST", "ferry+tcp://127.0.0.1:1", 1);
+    st = ferry_connect(&c, err, sizeof err);
+    CHECK(st == FERRY_STATUS_NOT_CONFIGURED && strstr(err, "names no guest") != NULL, "no guest at all: %d %s", st,
+          err);
+    setenv("FERRY_HOST", url, 1);
 
     /* a host that plays well: HELLO, heap bytes in before the record, heap bytes out before the completion */
     if (start_peer(&p, &t, PLAY_WELL) != 0) { failures++; return; }
