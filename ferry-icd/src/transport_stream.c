@@ -369,6 +369,7 @@ typedef struct ferry_stream {
     SSL *ssl;
     pthread_mutex_t ssl_lock;   /* OpenSSL: one SSL object is used by one thread at a time (non-blocking fd) */
     uint64_t chunk;             /* the host's HEAP chunk limit */
+    uint64_t deadline_ns;       /* while connecting: reads give up at this time (0: none) */
     uint8_t secret[32];         /* plain forms: sent in OPEN after the name */
     int has_secret;
 
@@ -504,9 +505,26 @@ static int io_write(ferry_stream *s, struct iovec *iov, int count) {
     return 0;
 }
 
+/* While connecting: waits for input until the deadline. 0 when readable, -1 (lost set) when it passed. */
+static int before_deadline(ferry_stream *s) {
+    for (;;) {
+        uint64_t now = ferry_now_ns();
+        if (now >= s->deadline_ns) {
+            lose(s, FERRY_STATUS_HOST_UNAVAILABLE, "no answer from %s within %d s: is a Ferry host listening there "
+                 "(and not something else)?", s->name, OPENED_TIMEOUT_MS / 1000);
+            return -1;
+        }
+        struct pollfd p = {s->fd, POLLIN, 0};
+        int r = poll(&p, 1, (int) ((s->deadline_ns - now) / 1000000u) + 1);
+        if (r > 0) return 0;
+        if (r < 0 && errno != EINTR) return 0;     /* the read says what is wrong */
+    }
+}
+
 /* Reads up to cap bytes (at least 1). >0, or 0 at the end of the stream, -1 on an error (lost set). */
 static ssize_t io_read_some(ferry_stream *s, uint8_t *buf, size_t cap) {
     if (s->ssl == NULL) {
+        if (s->deadline_ns != 0 && before_deadline(s) != 0) return -1;
         for (;;) {
             ssize_t r = recv(s->fd, buf, cap, 0);
             if (r < 0 && errno == EINTR) continue;
@@ -531,7 +549,11 @@ static ssize_t io_read_some(ferry_stream *s, uint8_t *buf, size_t cap) {
         pthread_mutex_unlock(&s->ssl_lock);
         if (r > 0) return r;
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (wait_fd(s, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 100) != 0) return 0;
+            if (s->deadline_ns != 0 && e == SSL_ERROR_WANT_READ) {
+                if (before_deadline(s) != 0) return -1;
+            } else if (wait_fd(s, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 100) != 0) {
+                return 0;
+            }
             continue;
         }
         if (e == SSL_ERROR_ZERO_RETURN) {
@@ -1168,8 +1190,7 @@ static int send_open(ferry_stream *s) {
 
 /* Reads OPENED (or CLOSED) with a timeout; fills the lane and the header page. */
 static int read_opened(ferry_stream *s, uint32_t *lane, uint8_t *page, char *err, size_t n) {
-    struct timeval tv = {OPENED_TIMEOUT_MS / 1000, 0};
-    if (s->ssl == NULL) setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    s->deadline_ns = ferry_now_ns() + (uint64_t) OPENED_TIMEOUT_MS * 1000000u;
     uint8_t head[8];
     int ok = io_read(s, head, 8) == 0;
     uint32_t length = ok ? ferry_get32(head) : 0;
@@ -1212,8 +1233,7 @@ static int read_opened(ferry_stream *s, uint32_t *lane, uint8_t *page, char *err
     }
     s->chunk = chunk;
     memcpy(page, s->payload + 16, FERRY_STREAM_HEADER_PAGE);
-    struct timeval zero = {0, 0};
-    if (s->ssl == NULL) setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero);
+    s->deadline_ns = 0;
     return 0;
 }
 
