@@ -370,6 +370,7 @@ typedef struct ferry_stream {
     pthread_mutex_t ssl_lock;   /* OpenSSL: one SSL object is used by one thread at a time (non-blocking fd) */
     uint64_t chunk;             /* the host's HEAP chunk limit */
     uint64_t deadline_ns;       /* while connecting: reads give up at this time (0: none) */
+    char bundle[4096];          /* ferry+tls: the guest's bundle directory */
     uint8_t secret[32];         /* plain forms: sent in OPEN after the name */
     int has_secret;
 
@@ -442,6 +443,15 @@ static void ssl_errors(char *buf, size_t n) {
     if (buf[0] == 0) snprintf(buf, n, "no detail from OpenSSL");
 }
 
+/* A TLS failure: an alert from the host means it refused our certificate. */
+static void tls_lost(ferry_stream *s, const char *what, const char *detail) {
+    int alert = strstr(detail, "alert") != NULL;
+    lose(s, alert ? FERRY_STATUS_BAD_CREDENTIAL : FERRY_STATUS_HOST_UNAVAILABLE, "the TLS connection to the Ferry host "
+         "at %s failed (%s: %s)%s", s->name, what, detail, alert ? ": the host refused this guest's TLS certificate "
+         "(is it the bundle ferry guest add --tls wrote for this guest, and not expired or revoked?)"
+         : "; the session is over: check the network and the host, then restart the application");
+}
+
 /* Waits until fd is ready for events (or ms passes); 0 ready/timeout, -1 stop. */
 static int wait_fd(ferry_stream *s, short events, int ms) {
     struct pollfd p = {s->fd, events, 0};
@@ -487,6 +497,16 @@ static int io_write(ferry_stream *s, struct iovec *iov, int count) {
             char detail[512] = "";
             if (e != SSL_ERROR_NONE && e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
                 ssl_errors(detail, sizeof detail);
+                if (strstr(detail, "alert") == NULL) {
+                    /* the host may have closed after an alert (it refused our certificate): read it for the reason */
+                    char b;
+                    ERR_clear_error();
+                    if (SSL_read(s->ssl, &b, 1) <= 0) {
+                        char alert[512];
+                        ssl_errors(alert, sizeof alert);
+                        if (strstr(alert, "alert") != NULL) snprintf(detail, sizeof detail, "%s", alert);
+                    }
+                }
             }
             pthread_mutex_unlock(&s->ssl_lock);
             if (w > 0) {
@@ -495,9 +515,7 @@ static int io_write(ferry_stream *s, struct iovec *iov, int count) {
             } else if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
                 if (wait_fd(s, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, 100) != 0) return -1;
             } else {
-                lose(s, FERRY_STATUS_HOST_UNAVAILABLE, "the TLS connection to the Ferry host at %s broke (send: %s); "
-                     "the session is over: check the network and the host, then restart the application", s->name,
-                     detail);
+                tls_lost(s, "send", detail);
                 return -1;
             }
         }
@@ -559,9 +577,7 @@ static ssize_t io_read_some(ferry_stream *s, uint8_t *buf, size_t cap) {
         if (e == SSL_ERROR_ZERO_RETURN) {
             return 0;
         }
-        lose(s, FERRY_STATUS_HOST_UNAVAILABLE, "the TLS connection to the Ferry host at %s failed (receive: %s)%s",
-             s->name, detail, strstr(detail, "alert") != NULL ? ": the host refused this guest's TLS certificate "
-             "(is it the bundle ferry guest add --tls wrote for this guest, and not expired or revoked?)" : "");
+        tls_lost(s, "receive", detail);
         return -1;
     }
 }
@@ -1063,15 +1079,16 @@ static int dial(ferry_stream *s, char *err, size_t n) {
                 u->kind == FERRY_URL_TLS ? "listen: [ \"ADDRESS:PORT\" ] in its config" : "insecure-loopback: PORT");
 }
 
-/* The TLS bundle: FERRY_TLS_BUNDLE, else ~/.config/ferry/tls/GUEST/ (ca.pem, guest.pem, guest.key). */
-static int tls_start(ferry_stream *s, char *err, size_t n) {
-    char dir[4096];
+/* The TLS bundle: FERRY_TLS_BUNDLE, else ~/.config/ferry/tls/GUEST/ (ca.pem, guest.pem, guest.key), read into a
+ * TLS 1.3 client context before anything is dialled. */
+static int tls_context(ferry_stream *s, char *err, size_t n) {
+    char *dir = s->bundle;
     const char *env = getenv("FERRY_TLS_BUNDLE");
     const char *home = getenv("HOME");
     if (env != NULL && *env) {
-        snprintf(dir, sizeof dir, "%s", env);
+        snprintf(dir, sizeof s->bundle, "%s", env);
     } else if (home != NULL && *home) {
-        snprintf(dir, sizeof dir, "%.3900s/.config/ferry/tls/%s", home, s->url.guest);
+        snprintf(dir, sizeof s->bundle, "%.3900s/.config/ferry/tls/%s", home, s->url.guest);
     } else {
         return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no TLS bundle for guest '%s': set FERRY_TLS_BUNDLE to the "
                     "directory ferry guest add %s --tls wrote (ca.pem, guest.pem, guest.key)", s->url.guest,
@@ -1120,7 +1137,15 @@ static int tls_start(ferry_stream *s, char *err, size_t n) {
         return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot use the guest's key %s with %s: %s", key, cert,
                     detail);
     }
-    SSL *ssl = SSL_new(ctx);
+    return 0;
+}
+
+/* The TLS handshake on the connected socket: the host's certificate must chain to ca.pem and name the host. */
+static int tls_handshake(ferry_stream *s, char *err, size_t n) {
+    char detail[512];
+    char ca[4200];
+    snprintf(ca, sizeof ca, "%s/ca.pem", s->bundle);
+    SSL *ssl = SSL_new(s->ctx);
     if (ssl == NULL) {
         ssl_errors(detail, sizeof detail);
         return fail(err, n, FERRY_STATUS_INTERNAL, "OpenSSL: cannot make a TLS connection: %s", detail);
@@ -1198,8 +1223,8 @@ static int read_opened(ferry_stream *s, uint32_t *lane, uint8_t *page, char *err
     uint32_t flags = ok ? ((uint32_t) head[6] | (uint32_t) head[7] << 8) : 0;
     char why[1024];
     if (!ok) {
-        ferry_stream_lost(s, why, sizeof why);
-        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "no answer to OPEN from %s: %s", s->name, why);
+        int st = ferry_stream_lost(s, why, sizeof why);
+        return fail(err, n, st ? st : FERRY_STATUS_HOST_UNAVAILABLE, "no answer to OPEN from %s: %s", s->name, why);
     }
     if (flags != 0 || length < 8 || length > 8 + FERRY_STREAM_MAX_PAYLOAD
         || (type != FERRY_STREAM_OPENED && type != FERRY_STREAM_CLOSED)) {
@@ -1311,12 +1336,13 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
     if (s->rbuf == NULL || s->payload == NULL || page == NULL) {
         st = fail(err, n, FERRY_STATUS_INTERNAL, "out of memory");
     }
+    if (st == 0 && s->url.kind == FERRY_URL_TLS) st = tls_context(s, err, n);
     if (st == 0) st = dial(s, err, n);
-    if (st == 0 && s->url.kind == FERRY_URL_TLS) st = tls_start(s, err, n);
+    if (st == 0 && s->url.kind == FERRY_URL_TLS) st = tls_handshake(s, err, n);
     if (st == 0 && send_open(s) != 0) {
         char why[1024];
-        ferry_stream_lost(s, why, sizeof why);
-        st = fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot send OPEN to %s: %s", s->name, why);
+        int lost = ferry_stream_lost(s, why, sizeof why);
+        st = fail(err, n, lost ? lost : FERRY_STATUS_HOST_UNAVAILABLE, "cannot send OPEN to %s: %s", s->name, why);
     }
     if (st == 0) st = read_opened(s, &lane, page, err, n);
     if (st == 0) {
