@@ -152,6 +152,13 @@ class ArchitectureTest {
     }
 
     @Test
+    void theStreamTransportActsOnALaneAsAGuestDoes() {
+        // net (docs/network.md) claims a lane and produces records like a guest process: it reaches no endpoint,
+        // session or service, only the region (channel), the wire (protocol) and its config
+        onlyOn("io.ferry.host.net..", "io.ferry.host.config..", "io.ferry.protocol..", "io.ferry.channel..");
+    }
+
+    @Test
     void endpointDoesNotReachAdminOrTheFacade() {
         never("io.ferry.host.endpoint..", "io.ferry.host", "io.ferry.host.admin..");
     }

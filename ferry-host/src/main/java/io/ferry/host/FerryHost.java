@@ -72,6 +72,7 @@ public final class FerryHost implements AutoCloseable {
     /** When this host started (System.nanoTime), for the status document's uptime. */
     private final long startedNanos = System.nanoTime();
     private volatile io.ferry.host.metrics.OpsServer ops;
+    private volatile io.ferry.host.net.NetServer net;
 
     private FerryHost(HostConfig config, Path configFile, Devices devices, SessionService.Factory tee) {
         this.config = config;
@@ -132,6 +133,7 @@ public final class FerryHost implements AutoCloseable {
         for (HostConfig.GuestConfig g : config.guests()) {
             startGuest(g);
         }
+        net = io.ferry.host.net.NetServer.start(config.net(), live::stream, null); // none unless the config names one
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true)
                 .start(() -> live.heartbeat(() -> closing, HEARTBEAT_MILLIS));
         LOG.info(() -> "host serving " + live.all().size() + " guest(s) on " + devices.all().size() + " device(s)");
@@ -341,10 +343,7 @@ public final class FerryHost implements AutoCloseable {
         return dir.resolve(guest + ".region");
     }
 
-    /**
-     * Where this host's uid re-opens a guest's region: {@code /proc/HOSTPID/fd/N} for a sealed memfd region,
-     * the region file otherwise. Valid while the host runs.
-     */
+    /** Where this host's uid re-opens a guest's region: /proc/HOSTPID/fd/N (sealed memfd), or the region file. */
     public Path regionPath(String guest) {
         return endpoint(guest).region().path();
     }
@@ -356,7 +355,7 @@ public final class FerryHost implements AutoCloseable {
 
     /** Connected QEMU peers of a {@code region: ivshmem} guest (0 for other guests). */
     public int ivshmemPeers(String guest) {
-        IvshmemServer s = ivshmem(guest);
+        IvshmemServer s = live.ivshmem(guest);
         return s == null ? 0 : s.peers();
     }
 
@@ -365,22 +364,19 @@ public final class FerryHost implements AutoCloseable {
      * interrupts the host raised in the guest]} ({0, 0} for other guests).
      */
     public long[] ivshmemDoorbells(String guest) {
-        IvshmemServer s = ivshmem(guest);
+        IvshmemServer s = live.ivshmem(guest);
         return s == null ? new long[2] : new long[] {s.doorbellsFromGuest(), s.interruptsToGuest()};
     }
 
-    private IvshmemServer ivshmem(String guest) {
-        Guests.Served s = live.find(guest);
-        return s == null ? null : s.ivshmem;
-    }
-
-    /**
-     * The address of the HTTP listener ({@code /metrics}, {@code /api/status}, the dashboard; docs/metrics.md), the
-     * actual port where the config asked for port 0; null when the config has no {@code metrics}.
-     */
+    /** The HTTP listener's address (docs/metrics.md; the actual port for port 0), or null without metrics. */
     public java.net.InetSocketAddress metricsAddress() {
         io.ferry.host.metrics.OpsServer o = ops;
         return o == null ? null : o.address();
+    }
+
+    /** The stream transport's listeners and counters (docs/network.md), or null where the config names none. */
+    public io.ferry.host.net.NetServer net() {
+        return net;
     }
 
     /** When this host started serving (System.nanoTime). */
@@ -465,6 +461,9 @@ public final class FerryHost implements AutoCloseable {
             }
             if (guestSocket != null) {
                 guestSocket.close();
+            }
+            if (net != null) {
+                net.close(); // its connections leave their lanes while the guests are still served
             }
             if (admin != null) {
                 admin.close();

@@ -104,6 +104,18 @@ final class Guests {
         return null;
     }
 
+    /** Guest {@code guest}'s ivshmem server, or null. */
+    IvshmemServer ivshmem(String guest) {
+        Served s = find(guest);
+        return s == null ? null : s.ivshmem;
+    }
+
+    /** Guest {@code name} as the stream transport sees it (its region and credential), or null. */
+    io.ferry.host.net.GuestDirectory.Guest stream(String name) {
+        Served s = find(name);
+        return s == null ? null : new io.ferry.host.net.GuestDirectory.Guest(s.name(), s.lanes.region(), s.credential.clone());
+    }
+
     void add(Served s) {
         served.add(s);
     }

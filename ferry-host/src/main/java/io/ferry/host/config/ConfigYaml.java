@@ -42,7 +42,7 @@ final class ConfigYaml {
     /** Every top-level key; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> KEYS = List.of("regionDir", "isolation", "adminSocket",
             "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
-            "workerCpuTime", "metrics");
+            "workerCpuTime", "metrics", "listen", "insecure-loopback", "vsock");
     /** Every key of a guest; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit", "region", "uids", "lanes");
@@ -163,7 +163,8 @@ final class ConfigYaml {
             checkKeys(mm, List.of("listen"), source + ": metrics");
             metrics = Metrics.parseListen(String.valueOf(mm.get("listen")), source + ": metrics.listen");
         }
-        return new HostConfig(dir, false, isolation, admin, devices, guests, scheduling, tee, guestSocket, w, metrics);
+        return new HostConfig(dir, false, isolation, admin, devices, guests, scheduling, tee, guestSocket, w, metrics,
+                NetConfig.parse(map, source));
     }
 
     private static HostConfig.GuestConfig guest(Object o, String source) {
@@ -322,6 +323,7 @@ final class ConfigYaml {
         if (c.metrics() != null) {
             root.put("metrics", Map.of("listen", c.metrics().listen()));
         }
+        c.net().toYaml(root);
         List<Map<String, Object>> gs = new ArrayList<>();
         for (GuestConfig g : c.guests()) {
             Map<String, Object> m = new LinkedHashMap<>();

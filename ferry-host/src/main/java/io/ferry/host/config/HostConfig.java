@@ -25,7 +25,7 @@ import io.ferry.host.sched.SchedClass;
  */
 public record HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
                          List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
-                         Path guestSocket, WorkerLimits workerLimits, Metrics metrics) {
+                         Path guestSocket, WorkerLimits workerLimits, Metrics metrics, NetConfig net) {
 
     /**
      * The HTTP listener of {@code io.ferry.host.metrics.OpsServer} ({@code /metrics}, {@code /api/status}, the
@@ -257,12 +257,27 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
         deviceFilter = List.copyOf(deviceFilter);
         guests = List.copyOf(guests);
         // metrics: null is off
+        net = net == null ? NetConfig.NONE : net;
         if (adminSocket == null) {
             adminSocket = defaultAdminSocket(regionDir);
         }
         if (guestSocket == null) {
             guestSocket = defaultGuestSocket(regionDir);
         }
+    }
+
+    /** A config without stream listeners. */
+    public HostConfig(Path regionDir, boolean discardRegions, Isolation isolation, Path adminSocket,
+                      List<String> deviceFilter, List<GuestConfig> guests, Scheduling scheduling, Tee tee,
+                      Path guestSocket, WorkerLimits workerLimits, Metrics metrics) {
+        this(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee, guestSocket,
+                workerLimits, metrics, null);
+    }
+
+    /** This config with the stream transport's listeners (docs/network.md; null: none). */
+    public HostConfig withNet(NetConfig n) {
+        return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
+                guestSocket, workerLimits, metrics, n);
     }
 
     /** A config without metrics. */
@@ -327,28 +342,28 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
 
     public HostConfig withGuests(List<GuestConfig> gs) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, gs, scheduling, tee,
-                guestSocket, workerLimits, metrics);
+                guestSocket, workerLimits, metrics, net);
     }
 
     public HostConfig withIsolation(Isolation i) {
         return new HostConfig(regionDir, discardRegions, i, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, workerLimits, metrics);
+                guestSocket, workerLimits, metrics, net);
     }
 
     public HostConfig withScheduling(Scheduling sc) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, sc, tee,
-                guestSocket, workerLimits, metrics);
+                guestSocket, workerLimits, metrics, net);
     }
 
     public HostConfig withTee(Tee t) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, t,
-                guestSocket, workerLimits, metrics);
+                guestSocket, workerLimits, metrics, net);
     }
 
     /** This config with guests taking their regions at {@code socket}. */
     public HostConfig withGuestSocket(Path socket) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                socket, workerLimits, metrics);
+                socket, workerLimits, metrics, net);
     }
 
     /**
@@ -358,18 +373,18 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
      */
     public HostConfig withDiscardRegions(boolean discard) {
         return new HostConfig(regionDir, discard, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, workerLimits, metrics);
+                guestSocket, workerLimits, metrics, net);
     }
 
     public HostConfig withWorkerLimits(WorkerLimits w) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, w, metrics);
+                guestSocket, w, metrics, net);
     }
 
     /** This config with the HTTP listener of docs/metrics.md (null: off). */
     public HostConfig withMetrics(Metrics m) {
         return new HostConfig(regionDir, discardRegions, isolation, adminSocket, deviceFilter, guests, scheduling, tee,
-                guestSocket, workerLimits, m);
+                guestSocket, workerLimits, m, net);
     }
 
     public GuestConfig guest(String name) {

@@ -55,7 +55,8 @@ class ConfigSampleTest {
         String yaml = new HostConfig(HostConfig.DEFAULT_REGION_DIR, false, List.of(),
                 List.of(new HostConfig.GuestConfig("alice", HostConfig.DEFAULT_REGION_SIZE))).toYaml();
         for (String key : concat(ConfigYaml.KEYS, ConfigYaml.GUEST_KEYS)) {
-            boolean optional = key.equals("tee") || key.equals("metrics") || key.equals("reservation") || key.equals("secret");
+            boolean optional = key.equals("tee") || key.equals("metrics") || key.equals("reservation")
+                    || NetConfig.KEYS.contains(key) || key.equals("secret");
             assertEquals(!optional, Pattern.compile("(?m)^[\\s-]*" + key + ":").matcher(yaml).find(), key + " in\n" + yaml);
         }
     }

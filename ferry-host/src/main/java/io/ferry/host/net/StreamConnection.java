@@ -1,0 +1,435 @@
+package io.ferry.host.net;
+
+import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.Op;
+import io.ferry.protocol.Status;
+import io.ferry.protocol.StreamFrame;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One stream connection (docs/network.md): the frame reader, the handshake (OPEN → who the peer is → a lane →
+ * OPENED, or CLOSED with a status and a reason), then the client's frames put onto its lane ({@link LaneMirror}),
+ * while a {@link CompletionPump} sends the host's side back.
+ *
+ * <p><b>The client is hostile.</b> Each frame's 8-byte header is read once and checked (length, type, flags) before
+ * its payload is awaited; the payload is then in this connection's own buffer (the client cannot change it) and is
+ * checked before anything acts on it. Any fault closes this connection only, with a CLOSED frame and a log line
+ * naming the guest, the peer and the reason; nothing is thrown out of the event loop.
+ *
+ * <p><b>Memory.</b> Incoming bytes wait in one buffer, at most one frame (1 MiB + 72 bytes) plus one socket read;
+ * when the lane's command ring has no room for a record, reading stops (autoRead off) until the host has consumed.
+ * Outgoing frames are bounded by the channel's write buffer water marks: the pump reads no completion while the
+ * channel is not writable.
+ */
+final class StreamConnection extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = Logger.getLogger("ferry.net");
+    private static final Logger AUDIT = Logger.getLogger("ferry.audit");
+
+    private final NetServer server;
+    private final StreamSecurity security;
+    private final String listener;
+    private final OutRanges out = new OutRanges();
+    private final NetCounters.Connection counters;
+    private Channel ch;
+    private String remote = "?";
+    private volatile String guest;
+    private ByteBuf cum;
+    /** Reading waits for room in the command ring (event loop writes; the pump reads). */
+    volatile boolean stalled;
+    private boolean ended;
+    private boolean unpublished;
+    private LaneMirror lane;
+    private CompletionPump pump;
+
+    StreamConnection(NetServer server, StreamSecurity security, String listener) {
+        this.server = server;
+        this.security = security;
+        this.listener = listener;
+        this.counters = server.counters().connection();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ch = ctx.channel();
+        remote = String.valueOf(ch.remoteAddress());
+        if (remote.equals("null") || remote.isEmpty()) {
+            remote = listener;
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (ended) {
+            in.release();
+            return;
+        }
+        try {
+            if (cum == null) {
+                cum = in;
+            } else {
+                cum.discardSomeReadBytes();
+                cum.ensureWritable(in.readableBytes());
+                cum.writeBytes(in);
+                in.release();
+            }
+            counters.inbound(cum.readableBytes());
+            drain();
+        } catch (RuntimeException e) {
+            fail(Status.INTERNAL, "reading the stream failed: " + e);
+        }
+    }
+
+    /** Reads and acts on every whole frame buffered, until one cannot go on (ring full) or the connection ends. */
+    private void drain() {
+        try {
+            while (!ended && !stalled && cum != null && cum.readableBytes() >= StreamFrame.HEADER_LENGTH) {
+                int at = cum.readerIndex();
+                long length = cum.getUnsignedIntLE(at);
+                int type = cum.getUnsignedShortLE(at + 4);
+                int flags = cum.getUnsignedShortLE(at + 6);
+                String bad = StreamFrame.checkHeader((int) Math.min(length, Integer.MAX_VALUE), type, flags, false);
+                if (bad != null) {
+                    fail(Status.PROTOCOL_VIOLATION, "bad frame header: " + bad);
+                    return;
+                }
+                if (cum.readableBytes() < length) {
+                    break;
+                }
+                int payload = (int) length - StreamFrame.HEADER_LENGTH;
+                MemorySegment p = MemorySegment.ofBuffer(cum.nioBuffer(at + StreamFrame.HEADER_LENGTH, payload));
+                boolean done = frame(type, p);
+                if (ended) {
+                    return;
+                }
+                if (!done) {
+                    stall();
+                    break;
+                }
+                cum.skipBytes((int) length);
+            }
+        } catch (StreamFrame.Malformed e) {
+            fail(Status.PROTOCOL_VIOLATION, "malformed frame: " + e.getMessage());
+        } catch (StreamSecurity.Refused e) {
+            fail(e.status(), e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "stream connection " + who() + ": frame handling failed", e);
+            fail(Status.INTERNAL, "the host failed to handle a frame: " + e);
+        } finally {
+            publish();
+            if (cum != null && !ended) {
+                if (!cum.isReadable()) {
+                    cum.release();
+                    cum = null;
+                } else {
+                    cum.discardSomeReadBytes();
+                }
+            }
+        }
+    }
+
+    /** Acts on one frame; false when it must wait (a record and no room in the command ring). */
+    private boolean frame(int type, MemorySegment p) throws StreamSecurity.Refused {
+        if (type == StreamFrame.CLOSED) {
+            StreamFrame.Closed c = StreamFrame.parseClosed(p);
+            end("the client closed the connection (status " + c.status() + ": " + c.reason() + ")");
+            ch.close();
+            return true;
+        }
+        if (lane == null) {
+            if (type != StreamFrame.OPEN) {
+                throw new StreamFrame.Malformed("frame type " + type + " before OPEN");
+            }
+            open(p);
+            return true;
+        }
+        switch (type) {
+            case StreamFrame.RECORD -> {
+                return record(p);
+            }
+            case StreamFrame.HEAP -> heap(p);
+            case StreamFrame.WORDS -> {
+                long before = lane.requested;
+                StreamFrame.forEachWord(p, lane::clientWord);
+                if (lane.requested != before) {
+                    pump.wake(); // a connect request: watch for the ack now, not at the next tick
+                }
+            }
+            default -> throw new StreamFrame.Malformed("frame type " + type + " after OPEN");
+        }
+        return true;
+    }
+
+    private void open(MemorySegment p) throws StreamSecurity.Refused {
+        // the name may be followed by a NUL and the guest's 32-byte secret (plain listeners)
+        int nul = -1;
+        for (int i = 16; i < p.byteSize(); i++) {
+            if (p.get(ValueLayout.JAVA_BYTE, i) == 0) {
+                nul = i;
+                break;
+            }
+        }
+        byte[] secret = null;
+        MemorySegment head = p;
+        if (nul >= 0) {
+            secret = p.asSlice(nul + 1).toArray(ValueLayout.JAVA_BYTE);
+            if (secret.length != io.ferry.host.config.HostConfig.SECRET_BYTES) {
+                throw new StreamFrame.Malformed("OPEN: the secret after the guest name must be "
+                        + io.ferry.host.config.HostConfig.SECRET_BYTES + " bytes, not " + secret.length);
+            }
+            head = p.asSlice(0, nul);
+        }
+        StreamFrame.Open o = StreamFrame.parseOpen(head);
+        javax.net.ssl.SSLSession tls = null;
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        if (ssl != null) {
+            tls = ssl.engine().getSession();
+        }
+        String name = security.guestOf(tls, o.guest(), secret);
+        guest = name;
+        GuestDirectory.Guest g = server.guests().find(name);
+        if (g == null) {
+            throw new StreamSecurity.Refused(Status.NOT_CONFIGURED, "no guest '" + name + "' on this host");
+        }
+        lane = LaneMirror.open(g);
+        pump = new CompletionPump(this, lane, out);
+        send(Frames.opened(alloc(), lane.lane.laneIndex(), lane.headerPage()));
+        flush();
+        counters.opened();
+        AUDIT.info("guest " + name + ": stream connection from " + remote + " (" + listener + ") on lane "
+                + lane.lane.laneIndex());
+        pump.start("ferry-net-" + name + "-" + lane.lane.laneIndex());
+    }
+
+    private boolean record(MemorySegment p) throws StreamSecurity.Refused {
+        long size = p.byteSize();
+        if (size < CallRecord.HEADER_LENGTH) {
+            throw new StreamFrame.Malformed("RECORD of " + size + " bytes is shorter than a call header ("
+                    + CallRecord.HEADER_LENGTH + ")");
+        }
+        long length = p.get(ValueLayout.JAVA_INT_UNALIGNED, 0) & 0xFFFF_FFFFL;
+        int type = p.get(ValueLayout.JAVA_INT_UNALIGNED, 4);
+        if (length != size && ((length + 7) & ~7L) != size) {
+            throw new StreamFrame.Malformed("RECORD: the record's LENGTH " + length + " is not its frame's payload ("
+                    + size + " bytes, padded to 8 at most)");
+        }
+        if (length > lane.commands.maxRecordLength()) {
+            throw new StreamFrame.Malformed("RECORD of " + length + " bytes is over the lane's record limit ("
+                    + lane.commands.maxRecordLength() + ": half the command ring)");
+        }
+        CallRecord view = new CallRecord().wrap(p, 0);
+        String problem = view.problem((int) length);
+        if (problem != null) {
+            throw new StreamFrame.Malformed("RECORD: " + problem);
+        }
+        Op op = Op.of(type);
+        if (op == Op.BUFFER_CREATE && view.arg(4) >= 0) {
+            throw new StreamSecurity.Refused(Status.UNSUPPORTED, "BUFFER_CREATE of buffer " + view.arg(0) + " names heap offset "
+                    + view.arg(4) + ": buffers that live in the guest's heap are not supported over a stream (there "
+                    + "is no shared memory); create the buffer by size and write, read or map it");
+        }
+        if (!lane.offer(p, type, (int) length)) {
+            return false;
+        }
+        unpublished = true;
+        lane.lastSeq = view.seq();
+        String over = out.forwarded(p.asSlice(0, length), op);
+        counters.records();
+        if (over != null) {
+            publish();
+            fail(Status.QUOTA_EXCEEDED, over);
+        }
+        return true;
+    }
+
+    private void heap(MemorySegment p) {
+        long offset = StreamFrame.heapOffset(p);
+        long n = p.byteSize() - 8;
+        if (n < 1 || n > StreamFrame.MAX_CHUNK) {
+            throw new StreamFrame.Malformed("HEAP of " + n + " bytes (1 to " + StreamFrame.MAX_CHUNK + ")");
+        }
+        if (!lane.inHeap(offset, n)) {
+            throw new StreamFrame.Malformed("HEAP of " + n + " bytes at " + offset + " is outside the lane's heap "
+                    + "slice (" + lane.heap.byteSize() + " bytes)");
+        }
+        lane.heap(offset, p.asSlice(8, n));
+    }
+
+    private void publish() {
+        if (unpublished && lane != null) {
+            unpublished = false;
+            lane.commands.publish();
+        }
+    }
+
+    private void stall() {
+        stalled = true;
+        counters.stalls();
+        ch.config().setAutoRead(false);
+        pump.wake();
+    }
+
+    /** From the pump: the host consumed; read again. */
+    void resumeReading() {
+        ch.eventLoop().execute(() -> {
+            if (ended || !stalled) {
+                return;
+            }
+            stalled = false;
+            drain();
+            if (!stalled && !ended) {
+                ch.config().setAutoRead(true);
+            }
+        });
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (pump != null) {
+            pump.wake();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (stalled && ch.isWritable()) {
+                return; // waiting on the host, not on the client
+            }
+            fail(Status.TIMEOUT, "no frame from the client for " + NetServer.IDLE_SECONDS + " s" + (stalled
+                    ? " while the host waits for it to read its completions" : ""));
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        end("the connection closed");
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof java.io.IOException) {
+            end("the connection was lost (" + cause.getMessage() + "): the client's process ended or the network "
+                    + "between went away");
+            ctx.close();
+            return;
+        }
+        String why = cause instanceof io.netty.handler.codec.DecoderException d && d.getCause() != null
+                ? d.getCause().toString() : cause.toString();
+        fail(Status.PROTOCOL_VIOLATION, "connection error: " + why);
+    }
+
+    /** Closes the connection with a CLOSED frame saying why (event loop). */
+    void fail(Status status, String reason) {
+        if (ended) {
+            return;
+        }
+        end(reason);
+        counters.failed(status == Status.INTERNAL);
+        if (ch.isActive()) {
+            ch.writeAndFlush(Frames.closed(alloc(), status.code(), status + ": " + reason))
+                    .addListener(ChannelFutureListener.CLOSE);
+            // a client that reads nothing never takes the CLOSED frame: close anyway, its buffers go with it
+            ch.eventLoop().schedule(() -> ch.close(), 2, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    /** From the pump thread. */
+    void failFromPump(Status status, String reason) {
+        ch.eventLoop().execute(() -> fail(status, reason));
+    }
+
+    private void end(String reason) {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        if (cum != null) {
+            cum.release();
+            cum = null;
+        }
+        if (pump != null) {
+            pump.stop(reason);
+        } else {
+            LOG.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
+            counters.closed();
+        }
+    }
+
+    /** From the pump, once it has left the lane. */
+    void departed(String how, String reason) {
+        AUDIT.info("guest " + guest + ": stream connection from " + remote + " ended: " + reason + "; " + how);
+        counters.closed();
+        if (ch.isActive()) {
+            ch.close();
+        }
+    }
+
+    private String who() {
+        return (guest == null ? "" : "of guest " + guest + " ") + "from " + remote + " (" + listener + ")";
+    }
+
+    // ---- for the pump -------------------------------------------------------------------------------------
+
+    ByteBufAllocator alloc() {
+        return ch.alloc();
+    }
+
+    boolean writable() {
+        return ch.isWritable() || !ch.isActive();
+    }
+
+    void send(ByteBuf frame) {
+        int n = frame.readableBytes();
+        counters.queued(n);
+        ch.write(frame).addListener(f -> counters.queued(-n));
+    }
+
+    void flush() {
+        ch.flush();
+    }
+
+    /** Waits (pump thread) until the channel can take more, or {@code stop}. */
+    void awaitWritable(BooleanSupplier stop) {
+        while (!writable() && !stop.getAsBoolean()) {
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    /** Sends host words; a new session first has the command ring's producer view pick up the reset positions. */
+    void sendWords(long[] offsets, long[] values, int n, boolean newSession) {
+        ByteBuf f = Frames.words(alloc(), offsets, values, n);
+        int size = f.readableBytes();
+        counters.queued(size);
+        if (!newSession) {
+            ch.writeAndFlush(f).addListener(x -> counters.queued(-size));
+            return;
+        }
+        ch.eventLoop().execute(() -> {
+            if (!ended) {
+                lane.commands.resync();
+            }
+            ch.writeAndFlush(f).addListener(x -> counters.queued(-size));
+        });
+    }
+}
