@@ -732,7 +732,7 @@ static int drain(ferry_stream *s) {
                  "type %d at %llu): a bug of %s", length, type, (unsigned long long) head, ferry_client.library);
             return -1;
         }
-        if (length > FERRY_STREAM_MAX_PAYLOAD) {
+        if (aligned > FERRY_STREAM_MAX_PAYLOAD) {
             lose(s, FERRY_STATUS_INVALID_ARGUMENT, "a call record of %u bytes (op %d) is larger than a stream frame "
                  "carries (%d bytes): pass large data through heap memory; the session is over", length, type,
                  FERRY_STREAM_MAX_PAYLOAD);
@@ -749,13 +749,15 @@ static int drain(ferry_stream *s) {
         for (int i = 0; i < k; i++) {
             if (send_heap(s, in[i].offset, in[i].length) != 0) return -1;
         }
-        if (out_reserve(s, 8 + (size_t) length) != 0) {
+        /* the record as in the ring, padded to 8 (its LENGTH field keeps the record's own length) */
+        if (out_reserve(s, 8 + (size_t) aligned) != 0) {
             lose(s, FERRY_STATUS_INTERNAL, "out of memory sending a record of %u bytes", length);
             return -1;
         }
-        put_header(s->out + s->out_len, 8 + length, FERRY_STREAM_RECORD);
+        put_header(s->out + s->out_len, (uint32_t) (8 + aligned), FERRY_STREAM_RECORD);
         memcpy(s->out + s->out_len + 8, rec, length);
-        s->out_len += 8 + (size_t) length;
+        memset(s->out + s->out_len + 8 + length, 0, (size_t) (aligned - length));
+        s->out_len += 8 + (size_t) aligned;
         head += aligned;
         sent++;
         if (s->out_len >= OUT_FLUSH_BYTES) {

@@ -38,6 +38,7 @@ typedef struct peer {
     uint64_t last_at;
     int heap_frames;
     int write_seen;
+    int unaligned_records;          /* RECORD payloads not a multiple of 8 (the host refuses them) */
 } peer;
 
 static int read_full(peer *p, void *buf, size_t n) {
@@ -144,6 +145,7 @@ static void *peer_main(void *arg) {
             p->last_at = at;
             memcpy(p->written, buf + 8, n - 8 < sizeof p->written ? n - 8 : sizeof p->written);
         } else if (type == FERRY_STREAM_RECORD) {
+            p->unaligned_records += n % 8 != 0 || ferry_get32(buf) > n || ferry_get32(buf) + 7 < n;
             int op = (int) ferry_get32(buf + 4);
             uint64_t seq = ferry_get64(buf + FERRY_CALL_SEQ_OFFSET);
             const uint8_t *args = buf + FERRY_CALL_ARGS_OFFSET;

@@ -249,6 +249,8 @@ static void test_against_peer(void) {
     CHECK(p.write_seen && p.heap_frames_before_write == 1 && p.last_at == write_at
           && memcmp(p.written, "written through the stream", 27) == 0,
           "the BUFFER_WRITE's heap bytes came before its record (%d frames)", p.heap_frames_before_write);
+    CHECK(p.unaligned_records == 0, "RECORD payloads are the record padded to 8: %d were not",
+          p.unaligned_records);
 
     /* a host that sends a malformed frame: the call fails with PROTOCOL_VIOLATION, the next calls too */
     if (start_peer(&p, &t, MALFORMED_AT_FINISH) != 0) { failures++; return; }
