@@ -138,7 +138,7 @@ final class CompletionPump implements Runnable {
      * nothing while it waits for the ack.
      */
     private boolean session() {
-        return acked != 0 && lane.requested == acked;
+        return acked != 0 && lane.requested == acked && lane.claimed(); // a newer connection's lane is not ours
     }
 
     private int poll(int limit) {
@@ -257,7 +257,10 @@ final class CompletionPump implements Runnable {
             }
             for (long done = 0; done < r.length() && !stop; ) {
                 int n = (int) Math.min(StreamFrame.MAX_CHUNK, r.length() - done);
-                conn.awaitWritable(() -> stop);
+                if (!conn.writable()) {
+                    conn.flush(); // what is queued must go out, or the channel never becomes writable again
+                    conn.awaitWritable(() -> stop);
+                }
                 conn.send(Frames.heap(conn.alloc(), r.offset() + done, lane.heap.asSlice(r.offset() + done, n)));
                 done += n;
             }
