@@ -4,6 +4,7 @@ import io.ferry.host.sched.SchedClass;
 
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
+import io.ferry.host.net.tls.CertificateAuthority;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,18 +17,24 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ./ferry guest add|remove|reset NAME}: provision guests in the host config; a host running on the config's
- * admin socket applies the change at once (it reloads its config), else the change applies at its next start.
+ * {@code ./ferry guest add|remove|reset|revoke NAME}: provision guests in the host config; a host running on the
+ * config's admin socket applies the change at once (it reloads its config), else the change applies at its next
+ * start. {@code add --tls} also issues the guest a TLS client certificate and writes its bundle, {@code revoke} (and
+ * {@code remove}) revokes its certificates ({@link GuestTls}).
  */
 @Command(name = "guest", mixinStandardHelpOptions = true, description = "Provision guests in the host config; a "
         + "running host applies the change at once.",
-        subcommands = {GuestCommand.Add.class, GuestCommand.Remove.class, GuestCommand.Reset.class})
+        subcommands = {GuestCommand.Add.class, GuestCommand.Remove.class, GuestCommand.Reset.class,
+                GuestCommand.Revoke.class})
 final class GuestCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true, description = {
             "Add a guest with a fresh secret. A host running on the config's admin socket creates its region at once "
                     + "(else at its next start) and checks the secret at every handshake; re-provisioning changes it, "
-                    + "so a stale region is refused."})
+                    + "so a stale region is refused.",
+            "With --tls, also issue the guest a TLS client certificate for ferry+tls:// connections and write its "
+                    + "bundle (ca.pem, guest.pem, guest.key); on a guest already added, --tls only issues a new "
+                    + "certificate (the old ones stay valid until revoked)."})
     static final class Add implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         @Option(names = "--region-size", defaultValue = "64MiB", description = "region size: header, rings and heap "
@@ -58,15 +65,34 @@ final class GuestCommand {
         String lanes;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
         Path config;
+        @Option(names = "--tls", description = "also issue a TLS client certificate and write the guest's bundle")
+        boolean tls;
+        @Option(names = "--tls-days", paramLabel = "N",
+                description = "with --tls: days the certificate is valid (default 365)")
+        Integer tlsDays;
+        @Option(names = "--bundle", paramLabel = "DIR",
+                description = "with --tls: where to write the bundle (default ./ferry-tls-NAME)")
+        Path bundle;
+        @Option(names = "--tls-dir", paramLabel = "DIR", description = "the host's certificate authority "
+                + "(default: $FERRY_TLS_DIR or /var/lib/ferry/tls; created on first use)")
+        Path tlsDir;
 
         @Override
         public Integer call() throws Exception {
             Path file = HostCommand.configPath(config);
             HostConfig cfg = Files.exists(file) ? HostConfig.load(file)
                     : new HostConfig(HostConfig.DEFAULT_REGION_DIR, false, List.of(), List.of());
+            if (!tls && (tlsDays != null || bundle != null || tlsDir != null)) {
+                System.err.println("ferry guest add: --tls-days, --bundle and --tls-dir go with --tls");
+                return 2;
+            }
+            int days = tlsDays == null ? CertificateAuthority.DEFAULT_GUEST_DAYS : tlsDays;
+            if (cfg.guest(name) != null && tls) {
+                return GuestTls.issue(name, days, bundle, GuestTls.dir(tlsDir), System.out, System.err);
+            }
             if (cfg.guest(name) != null) {
                 System.err.println("ferry guest add: guest '" + name + "' is already in " + file
-                        + " (remove it first to re-provision)");
+                        + " (remove it first to re-provision; --tls issues it a new TLS certificate)");
                 return 2;
             }
             List<HostConfig.GuestConfig> guests = new ArrayList<>(cfg.guests());
@@ -82,16 +108,21 @@ final class GuestCommand {
             System.out.println("secret of " + name + ": " + java.util.Base64.getEncoder().encodeToString(
                     next.guest(name).secret()) + " (give it to the guest as FERRY_SECRET, or in a file named by "
                     + "FERRY_SECRET_FILE)");
-            return applied;
+            int issued = tls ? GuestTls.issue(name, days, bundle, GuestTls.dir(tlsDir), System.out, System.err) : 0;
+            return applied != 0 ? applied : issued;
         }
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a guest; a host running on the "
-            + "config's admin socket ends its sessions and removes its region at once.")
+            + "config's admin socket ends its sessions and removes its region at once. Its TLS certificates, if any "
+            + "were issued, are revoked.")
     static final class Remove implements Callable<Integer> {
         @Parameters(paramLabel = "NAME") String name;
         @Option(names = {"-c", "--config"}, description = "config file (default: $FERRY_CONFIG or ./ferry.yaml)")
         Path config;
+        @Option(names = "--tls-dir", paramLabel = "DIR", description = "the host's certificate authority "
+                + "(default: $FERRY_TLS_DIR or /var/lib/ferry/tls)")
+        Path tlsDir;
 
         @Override
         public Integer call() throws Exception {
@@ -105,7 +136,24 @@ final class GuestCommand {
             guests.removeIf(g -> g.name().equals(name));
             cfg.withGuests(guests).save(file);
             System.out.println("removed guest " + name + " from " + file);
-            return apply(cfg.adminSocket(), name, "removed");
+            int revoked = GuestTls.revoke(name, GuestTls.dir(tlsDir), true, System.out, System.err);
+            int applied = apply(cfg.adminSocket(), name, "removed");
+            return applied != 0 ? applied : revoked;
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true, description = {"Revoke every TLS certificate issued "
+            + "to a guest (tls/revoked.txt): a running host refuses them from its next connection, without a restart. "
+            + "The guest stays configured; 'ferry guest add NAME --tls' issues it a new certificate."})
+    static final class Revoke implements Callable<Integer> {
+        @Parameters(paramLabel = "NAME") String name;
+        @Option(names = "--tls-dir", paramLabel = "DIR", description = "the host's certificate authority "
+                + "(default: $FERRY_TLS_DIR or /var/lib/ferry/tls)")
+        Path tlsDir;
+
+        @Override
+        public Integer call() {
+            return GuestTls.revoke(name, GuestTls.dir(tlsDir), false, System.out, System.err);
         }
     }
 

@@ -126,6 +126,12 @@ class ArchitectureTest {
     }
 
     @Test
+    void tlsUsesOnlyConfig() {
+        // the CA and the certificate checks: the network server wires them in, the CLI issues and revokes
+        onlyOn("io.ferry.host.net.tls..", "io.ferry.host.config..", "io.ferry.protocol..");
+    }
+
+    @Test
     void schedIsTheBottomOfTheHost() {
         onlyOn("io.ferry.host.sched..", "io.ferry.host.config..", "io.ferry.protocol..", "io.ferry.spi..");
     }

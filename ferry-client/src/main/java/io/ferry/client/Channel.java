@@ -43,6 +43,8 @@ final class Channel {
     private final SpscRing commands;
     private final SpscRing completions;
     private final long nonce;
+    /** Names the host in messages: "of region PATH", "at ferry+tls://...". */
+    private final String host;
     /** The host's epoch when this session was accepted. */
     private final long epoch;
     private final ReentrantLock sendLock = new ReentrantLock();
@@ -61,8 +63,9 @@ final class Channel {
     private long seenHostBeat;
     private long seenHostBeatAt;
 
-    Channel(Region region, long nonce) {
+    Channel(Region region, long nonce, String host) {
         this.region = region;
+        this.host = host;
         this.commands = region.commandRing();
         this.completions = region.completionRing();
         this.nonce = nonce;
@@ -354,7 +357,7 @@ final class Channel {
             seenHostBeat = hostBeat;
             seenHostBeatAt = now;
         } else if (now - seenHostBeatAt > HOST_TIMEOUT_NANOS) {
-            fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region " + region.path()
+            fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host " + host
                     + " for " + (now - seenHostBeatAt) / 1_000_000 + " ms"));
         } else if (region.connectAck() != nonce) {
             fail(closingNoticeOr(new FerryException(Status.SESSION_CLOSED, "the host ended this session")));
@@ -386,8 +389,8 @@ final class Channel {
                 lastBeat = beat;
                 lastChange = now;
             } else if (now - lastChange > HOST_TIMEOUT_NANOS) {
-                throw fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host of region "
-                        + region.path() + " for " + (now - lastChange) / 1_000_000 + " ms"));
+                throw fail(new FerryException(Status.HOST_UNAVAILABLE, "no heartbeat from the host " + host
+                        + " for " + (now - lastChange) / 1_000_000 + " ms"));
             }
         }
     }
@@ -405,7 +408,9 @@ final class Channel {
         protected void onCompletion(int type, CompletionRecord c) {
             int status = c.status();
             if (type == Wire.SESSION_CLOSED_TYPE) {
-                closedBy = new FerryException(Status.of(status), "the host closed the session: " + c.text());
+                // HOST_UNAVAILABLE: a stream pump's notice of a lost connection, whose text says it all
+                closedBy = new FerryException(Status.of(status), status == Status.HOST_UNAVAILABLE.code() ? c.text()
+                        : "the host closed the session: " + c.text());
                 return;
             }
             long s = c.seq();

@@ -72,8 +72,16 @@ public final class Context extends Remote {
      * block directly). Keep the block open while the buffer lives (the buffer keeps it reachable).
      *
      * @throws IllegalStateException if the block is closed
+     * @throws FerryException        UNSUPPORTED on a network connection (docs/network.md): the heap is not shared
+     *                               memory there, so a buffer cannot live in it
      */
     public DeviceBuffer createBuffer(HeapBlock block, DeviceBuffer.Access access) {
+        if (ferry.stream() != null) {
+            throw new FerryException(Status.UNSUPPORTED, "a buffer in heap memory (createBuffer(HeapBlock, ...)) "
+                    + "needs the host to share this guest's memory, which a network connection (" + ferry.stream()
+                    .target() + ") does not: use createBuffer(size) and move data with CommandQueue.write/read or "
+                    + "map (docs/network.md)", null, false);
+        }
         long h = ferry.newHandle();
         long at = block.offset();
         channel().oneWay(new Calls.BufferCreate(), true, c -> c.buffer(h).context(handle).size(block.size())

@@ -6,17 +6,16 @@ import io.ferry.channel.Handshake;
 import io.ferry.channel.LaneClaims;
 import io.ferry.channel.Region;
 import io.ferry.channel.RegionException;
+import io.ferry.client.net.StreamPump;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.DeviceType;
-import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.net.URI;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,15 +73,18 @@ public final class Ferry implements AutoCloseable {
     private volatile boolean unmapped;
     /** Inside a VM on an ivshmem-doorbell device: how this client waits (interrupts or naps); else null. */
     private volatile VmInterrupts vmInterrupts;
+    /** Over a stream (docs/network.md): the pump that mirrors this connection's lane; null over shared memory. */
+    private final StreamPump stream;
 
-    private Ferry(Region region, Channel channel, long sessionId, long deviceCount) {
+    private Ferry(Region region, Channel channel, long sessionId, long deviceCount, StreamPump stream) {
         this.region = region;
+        this.stream = stream;
         this.channel = channel;
         this.heap = new Heap(region.heap());
         this.sessionId = sessionId;
         lifetimes.owner(" of guest '" + region.header().guestName() + "', session " + sessionId);
         channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
-        this.devices = List.copyOf(queryDevices(deviceCount));
+        this.devices = List.copyOf(DeviceList.query(channel, deviceCount));
     }
 
     /**
@@ -94,6 +96,34 @@ public final class Ferry implements AutoCloseable {
      */
     public static Ferry connect(String guest) {
         return connect(HostAddress.fromEnvironment(), guest);
+    }
+
+    /**
+     * Connects over the network (docs/network.md) to the host and as the guest {@code uri} names:
+     * {@code ferry+tls://HOST:PORT/GUEST} (TLS 1.3 with the guest's certificate bundle), {@code
+     * ferry+tcp://127.0.0.1:PORT/GUEST} (a host on this machine with {@code insecure-loopback}), {@code
+     * ferry+uds:///SOCKET/GUEST} (a Firecracker vsock socket); see {@link HostAddress}.
+     *
+     * @throws FerryException INVALID_ARGUMENT when {@code uri} is not such an address with a guest; as
+     *                        {@link #connect(String)} otherwise
+     */
+    public static Ferry connect(URI uri) {
+        return connect(uri, null);
+    }
+
+    /**
+     * As {@link #connect(URI)}, with the guest's {@code secret} (32 bytes, what {@code ferry guest add} printed) for a
+     * plain listener ({@code ferry+tcp}, {@code ferry+uds}), which checks it; null takes {@code FERRY_SECRET} or
+     * {@code FERRY_SECRET_FILE}. Over {@code ferry+tls} the certificate is the guest's identity and no secret is sent.
+     */
+    public static Ferry connect(URI uri, byte[] secret) {
+        HostAddress a = HostAddress.parse(uri.toString(), "Ferry.connect(URI)");
+        if (!(a instanceof HostAddress.Stream s) || s.guest() == null) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "Ferry.connect(URI) takes a network address that "
+                    + "names the guest (ferry+tls://HOST:PORT/GUEST), not '" + uri + "'; for a guest socket, region "
+                    + "or PCI device use connect(HostAddress, guest)");
+        }
+        return HostConnect.connectStream(s, s.guest(), secret);
     }
 
     /** Connects as guest {@code guest} to the host at {@code host} (as {@link #connect(String)} with that FERRY_HOST). */
@@ -145,16 +175,30 @@ public final class Ferry implements AutoCloseable {
     }
 
     private static Ferry connect(Region whole) {
-        return connect(whole, false);
+        return connect(whole, false, null);
     }
 
-    /** Claims a lane of {@code whole} and connects on it; on failure unmaps it unless {@code keepMapping}. */
-    static Ferry connect(Region whole, boolean keepMapping) {
+    /** Over a stream: the pump's mirror, on the lane the host's proxy claimed; closes both on failure. */
+    static Ferry connect(StreamPump pump) {
+        Region lane = pump.mirror().lane(pump.lane());
+        if (!lane.laneClaim(0, ProcessHandle.current().pid())) {
+            pump.close();
+            pump.mirror().close();
+            throw new FerryException(Status.INTERNAL, "the lane of the stream mirror was taken");
+        }
+        return connect(lane, false, pump);
+    }
+
+    /**
+     * Claims a lane of {@code whole} (over a stream: {@code whole} is the claimed lane of the mirror) and connects on
+     * it; on failure unmaps it unless {@code keepMapping}, after stopping {@code stream}.
+     */
+    static Ferry connect(Region whole, boolean keepMapping, StreamPump stream) {
         Channel channel = null;
         long pid = ProcessHandle.current().pid();
         Region region;
         try {
-            region = LaneClaims.claim(whole, pid);
+            region = stream != null ? whole : LaneClaims.claim(whole, pid);
         } catch (RegionException e) {
             if (!keepMapping) {
                 whole.close();
@@ -162,30 +206,37 @@ public final class Ferry implements AutoCloseable {
             // every lane is busy: the message names the holders and the fix (not the objects quota's hint)
             throw new FerryException(e.status(), e.getMessage(), null, false);
         }
+        String host = stream != null ? stream.target().toString() : "serving " + region.path();
         try {
             long beat = region.hostHeartbeat();
             boolean[] beating = {false};
             long nonce = Handshake.connect(region, pid, new BackoffIdleStrategy(), waited -> {
+                if (stream != null && stream.problem() != null) {
+                    throw stream.problem();
+                }
                 beating[0] |= region.hostHeartbeat() != beat;
                 long limit = beating[0] ? CONNECT_LIVE_HOST_TIMEOUT_NANOS : CONNECT_TIMEOUT_NANOS;
                 if (waited > limit) {
                     throw new FerryException(Status.HOST_UNAVAILABLE, (beating[0]
-                            ? "the host serving " + region.path() + " is running but did not accept the connection"
-                            : "no host is serving " + region.path() + " (its heartbeat is not moving)")
+                            ? "the host " + host + " is running but did not accept the connection"
+                            : "no host is " + host + " (its heartbeat is not moving)")
                             + " within " + limit / 1_000_000 + " ms");
                 }
             });
-            channel = new Channel(region, nonce);
+            channel = new Channel(region, nonce, stream != null ? "at " + host : "of region " + region.path());
             channel.startHeartbeat();
             long[] cred = credentialWords(region.credential());
             Channel.Completion hello = channel.call(new Calls.Hello(), Wire.utf8(region.header().guestName()),
                     c -> c.magic(Wire.HELLO_MAGIC).version(Wire.PROTOCOL_VERSION).capabilities(Wire.CAPABILITIES)
                             .pid(pid).credential(0, cred[0]).credential(1, cred[1]).credential(2, cred[2])
                             .credential(3, cred[3]));
-            return new Ferry(region, channel, hello.r0(), hello.r3());
+            return new Ferry(region, channel, hello.r0(), hello.r3(), stream);
         } catch (RuntimeException e) {
             if (channel != null) {
                 channel.closed();
+            }
+            if (stream != null) {
+                stream.close(); // its threads touch the mirror: stopped before it is unmapped
             }
             LaneClaims.release(region, pid);
             if (!keepMapping) {
@@ -223,6 +274,11 @@ public final class Ferry implements AutoCloseable {
         return region;
     }
 
+    /** The stream pump of a network connection, or null over shared memory. */
+    StreamPump stream() {
+        return stream;
+    }
+
     /**
      * The lane of the guest's region this connection holds (0 to the guest's lane count - 1): its own ring pair,
      * heap slice and session. The host frees it when the connection closes or its process exits.
@@ -234,43 +290,6 @@ public final class Ferry implements AutoCloseable {
     private static long[] credentialWords(byte[] c) {
         ByteBuffer b = ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN);
         return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
-    }
-
-    /**
-     * The host's devices by index. HELLO's count includes devices the operator withdrew (VFIO): they answer NO_DEVICE
-     * and are left out, and the devices after them still listed; past the count, NO_DEVICE ends the list.
-     */
-    private List<Device> queryDevices(long count) {
-        List<Device> out = new ArrayList<>();
-        for (int i = 0; ; i++) {
-            Channel.Completion c;
-            try {
-                int index = i;
-                c = channel.call(new Calls.DeviceInfo(), null, d -> d.device(index));
-            } catch (FerryException e) {
-                if (e.status() == Status.NO_DEVICE && i + 1 < count) {
-                    continue; // withdrawn, keeping its index: the next may be served
-                }
-                if (e.status() == Status.NO_DEVICE) {
-                    break;
-                }
-                throw e;
-            }
-            String[] text = c.text().split("\n", -1);
-            EnumSet<SourceLanguage> langs = EnumSet.noneOf(SourceLanguage.class);
-            for (SourceLanguage l : SourceLanguage.values()) {
-                if (((c.r0() >>> 8) & (1L << l.code())) != 0) {
-                    langs.add(l);
-                }
-            }
-            out.add(new Device(i, field(text, 0), field(text, 1), field(text, 2), field(text, 3),
-                    DeviceType.of((int) (c.r0() & 0xff)), c.r1(), c.r2(), (int) c.r3(), c.r3() >>> 32, langs));
-        }
-        return out;
-    }
-
-    private static String field(String[] a, int i) {
-        return i < a.length ? a[i] : "";
     }
 
     /** The devices the host offers this guest. */
@@ -429,7 +448,8 @@ public final class Ferry implements AutoCloseable {
      * Connects again on the same region, without a new descriptor or mapping: for a guest whose host restarted
      * (its calls fail with "the host restarted … connect again"), a process guest through its still-mapped memfd or
      * file, a VM through its BAR. This connection is closed (its objects were lost with the old host); the new one
-     * starts with none. See docs/client.md, "When the host restarts".
+     * starts with none. See docs/client.md, "When the host restarts". Over the network (a lost connection: calls
+     * fail with HOST_UNAVAILABLE) it opens a new connection to the same address, with a new mirror.
      *
      * @throws FerryException as {@link #connect(Path)}: HOST_UNAVAILABLE while no host serves the region yet (the
      *                        mapping is kept: call reconnect() again later)
@@ -450,11 +470,16 @@ public final class Ferry implements AutoCloseable {
         closed = true;
         try {
             channel.call(new Calls.Goodbye(), null, c -> { });
-            awaitLaneFreed();
+            if (stream == null) {
+                awaitLaneFreed(); // over a stream the host's proxy frees its own lane; the mirror's is ours
+            }
         } catch (FerryException e) {
             // The host is gone or ended the session already: nothing left to release there.
         } finally {
             channel.closed();
+            if (stream != null) {
+                stream.close(); // before the mirror is unmapped: the pump's threads use it
+            }
             LaneClaims.release(region, ProcessHandle.current().pid()); // a claim the host did not free (gone)
         }
     }

@@ -21,11 +21,26 @@ import java.util.Map;
  * <tr><td>{@code pci:ADDRESS}</td><td>inside a VM: the region of the {@code ivshmem} PCI device at
  *     {@code ADDRESS} ({@code pci:0000:00:03.0}); {@code pci:} alone finds the device whose region names the guest
  *     (docs/vm.md)</td></tr>
+ * <tr><td>{@code ferry+tls://HOST:PORT/GUEST}</td><td>the network (docs/network.md): TLS 1.3 with mutual
+ *     authentication to a host that listens there (its config's {@code listen:}); the guest's certificate bundle
+ *     ({@code ca.pem}, {@code guest.pem}, {@code guest.key}, from {@code ferry guest add GUEST --tls}) is the
+ *     directory {@code FERRY_TLS_BUNDLE}, else {@code ~/.config/ferry/tls/GUEST/}</td></tr>
+ * <tr><td>{@code ferry+tcp://127.0.0.1:PORT/GUEST}</td><td>plain TCP to a host on this machine that runs
+ *     {@code insecure-loopback: PORT} (benchmarks, tests); refused for any address that is not loopback
+ *     ({@code 127.0.0.0/8}, {@code ::1}, {@code localhost}): use {@code ferry+tls} there</td></tr>
+ * <tr><td>{@code ferry+vsock://CID:PORT/GUEST}</td><td>inside a VM: AF_VSOCK to the host (CID 2) on the port
+ *     of the host's {@code vsock:} config; not supported by the Java client yet (the native ICD has it)</td></tr>
+ * <tr><td>{@code ferry+uds:///PATH_PORT/GUEST}</td><td>the host side of a Firecracker vsock: the Unix socket
+ *     the host listens on for its {@code vsock: {uds: PATH, port: PORT}} config, {@code PATH_PORT} (for example
+ *     {@code ferry+uds:///run/ferry/v.sock_7072/alice}); the last path segment is the guest, and the guest's
+ *     secret ({@code FERRY_SECRET}, {@code FERRY_SECRET_FILE}) is sent when set</td></tr>
  * <tr><td>{@code PATH}</td><td>a bare path: a directory or a regular file as {@code file:PATH}, anything else
  *     (a socket, or nothing yet) as {@code unix:PATH}</td></tr>
  * </table>
  *
- * {@code unix://PATH} and {@code file://PATH} (URI style, PATH absolute) are accepted too. The variables of
+ * {@code unix://PATH} and {@code file://PATH} (URI style, PATH absolute) are accepted too. In {@code FERRY_HOST}
+ * the {@code /GUEST} of the network forms other than {@code ferry+uds} may be left out: {@link Ferry#connect(String)}'s
+ * guest is taken; where both are given they must be the same guest. The variables of
  * earlier versions still work, below {@code FERRY_HOST}, and are deprecated: {@code FERRY_SOCKET=PATH} is
  * {@code unix:PATH}, {@code FERRY_REGION_DIR=DIR} is {@code file:DIR}.
  */
@@ -66,6 +81,43 @@ public sealed interface HostAddress {
         }
     }
 
+    /** The transports of the network forms (docs/network.md), by URI scheme. */
+    enum Transport {
+        TLS("ferry+tls"), TCP("ferry+tcp"), VSOCK("ferry+vsock"), UDS("ferry+uds");
+
+        private final String scheme;
+
+        Transport(String scheme) {
+            this.scheme = scheme;
+        }
+
+        /** The URI scheme, {@code ferry+tls} and so on. */
+        public String scheme() {
+            return scheme;
+        }
+    }
+
+    /**
+     * A host reached over a byte stream (docs/network.md): {@code host} and {@code port} for TLS, TCP and vsock
+     * (the CID as {@code host}), {@code socket} for a Firecracker vsock Unix socket; {@code guest} null where the
+     * address leaves it to {@link Ferry#connect(String)}.
+     */
+    record Stream(Transport transport, String host, int port, Path socket, String guest, String origin)
+            implements HostAddress {
+        /** This address naming {@code guest} (null: as it is). */
+        public Stream withGuest(String guest) {
+            return new Stream(transport, host, port, socket, guest, origin);
+        }
+
+        @Override
+        public String toString() {
+            String g = guest == null ? "" : guest;
+            return transport == Transport.UDS ? transport.scheme + "://" + socket + "/" + g
+                    : transport.scheme + "://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port
+                    + "/" + g;
+        }
+    }
+
     /**
      * Reads one of the forms of the table above; {@code origin} names where it came from in messages
      * ("FERRY_HOST", "--host"). A bare path is looked at: a directory or a regular file is a region, anything else
@@ -78,6 +130,9 @@ public sealed interface HostAddress {
         int colon = t.indexOf(':');
         String scheme = colon > 0 && t.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")
                 ? t.substring(0, colon).toLowerCase(Locale.ROOT) : null;
+        if (scheme != null && scheme.startsWith("ferry+")) {
+            return StreamUris.parse(t, scheme, origin);
+        }
         String rest = scheme == null ? t : t.substring(colon + 1);
         if (scheme != null && !scheme.equals("pci") && rest.startsWith("//")) {
             rest = rest.substring(2); // unix:///run/ferry/guest.sock, file:///dev/shm/ferry
@@ -132,6 +187,7 @@ public sealed interface HostAddress {
     private static FerryException invalid(String text, String origin, String why) {
         return new FerryException(Status.INVALID_ARGUMENT, origin + " '" + text + "' is not a Ferry host address ("
                 + why + "): give unix:PATH (the host's guest socket), file:PATH (a region file or the host's region "
-                + "directory), pci:ADDRESS (an ivshmem device inside a VM), or a path");
+                + "directory), pci:ADDRESS (an ivshmem device inside a VM), ferry+tls://HOST:PORT/GUEST, "
+                + "ferry+tcp://127.0.0.1:PORT/GUEST, ferry+uds:///SOCKET/GUEST, or a path");
     }
 }

@@ -4,6 +4,7 @@ import io.ferry.protocol.Status;
 import io.ferry.channel.HandoverDescriptor;
 import io.ferry.channel.os.Memfd;
 import io.ferry.channel.os.UnixSocket;
+import io.ferry.client.net.StreamPump;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Base64;
@@ -19,12 +20,19 @@ final class HostConnect {
      * mapped} false when {@code old} was closed (its mapping is gone and nothing can be reused).
      */
     static Ferry reconnect(Ferry old, boolean mapped) {
+        if (old.stream() != null) {
+            // A stream connection has nothing to reuse: its mirror goes, a new connection brings a new one.
+            if (mapped) {
+                old.region().close();
+            }
+            return connectStream(old.stream().target(), old.guest(), old.stream().credential());
+        }
         if (!mapped) {
             throw new FerryException(Status.INVALID_ARGUMENT, "this connection was closed (its region unmapped): "
                     + "connect anew (Ferry.connect) rather than reconnect()");
         }
         VmInterrupts vm = old.vmInterrupts();
-        Ferry f = Ferry.connect(old.region().lane(0), true);
+        Ferry f = Ferry.connect(old.region().lane(0), true, null);
         if (vm != null) {
             // The device's interrupts serve lane 0 (docs/vm.md); another lane naps.
             f.vmInterrupts(f.lane() == 0 ? vm : VmInterrupts.naps(f.region(), "lane " + f.lane()
@@ -39,6 +47,7 @@ final class HostConnect {
                 case HostAddress.Socket s -> Ferry.connect(s.path(), guest, Ferry.secretFromEnvironment(guest));
                 case HostAddress.Region r -> Ferry.connect(regionFile(r, guest));
                 case HostAddress.Pci p -> Ferry.connectPci(p.device() == null ? guest : p.device());
+                case HostAddress.Stream s -> connectStream(s, guest, null);
             };
         } catch (FerryException e) {
             if (e.status() != Status.HOST_UNAVAILABLE) {
@@ -46,7 +55,41 @@ final class HostConnect {
             }
             // Where the address came from is what the user changes: name it (FERRY_HOST, --host, the default).
             throw new FerryException(e.status(), bare(e) + " [" + where(host)
-                    + "; FERRY_HOST takes unix:SOCKET, file:REGION or pci:ADDRESS]");
+                    + "; FERRY_HOST takes unix:SOCKET, file:REGION, pci:ADDRESS or ferry+tls://HOST:PORT/GUEST]");
+        }
+    }
+
+    /**
+     * Over the network: {@code s} as guest {@code guest} (where {@code s} names none), with {@code secret} for the
+     * plain listeners (null: the environment's, where it has one).
+     */
+    static Ferry connectStream(HostAddress.Stream s, String guest, byte[] secret) {
+        HostAddress.Stream a = named(s, guest);
+        return Ferry.connect(StreamPump.open(a, secret != null ? secret.clone() : streamSecret(a)));
+    }
+
+    /** {@code s} naming {@code guest}; an address that names another guest is refused. */
+    private static HostAddress.Stream named(HostAddress.Stream s, String guest) {
+        if (s.guest() != null && guest != null && !s.guest().equals(guest)) {
+            throw new FerryException(Status.INVALID_ARGUMENT, s.origin() + " '" + s + "' names guest '" + s.guest()
+                    + "' but the program connects as '" + guest + "': leave the guest out of " + s.origin()
+                    + " (" + s.withGuest(null) + ") or make them the same");
+        }
+        return s.guest() != null ? s : s.withGuest(guest);
+    }
+
+    /**
+     * The secret sent in OPEN to a plain listener (loopback TCP, a vsock socket), where the environment has one;
+     * none over TLS, where the certificate is the guest's identity.
+     */
+    private static byte[] streamSecret(HostAddress.Stream s) {
+        if (s.transport() == HostAddress.Transport.TLS) {
+            return new byte[0];
+        }
+        try {
+            return secretFromEnvironment(s.guest());
+        } catch (FerryException e) {
+            return new byte[0]; // the host refuses with its reason, which names the variables
         }
     }
 

@@ -133,7 +133,7 @@ public final class FerryHost implements AutoCloseable {
         for (HostConfig.GuestConfig g : config.guests()) {
             startGuest(g);
         }
-        net = io.ferry.host.net.NetServer.start(config.net(), live::stream, null); // none unless the config names one
+        net = io.ferry.host.net.NetServer.start(config.net(), live::stream); // none unless the config names one
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true)
                 .start(() -> live.heartbeat(() -> closing, HEARTBEAT_MILLIS));
         LOG.info(() -> "host serving " + live.all().size() + " guest(s) on " + devices.all().size() + " device(s)");

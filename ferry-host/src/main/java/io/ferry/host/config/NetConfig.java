@@ -15,19 +15,21 @@ import java.util.Map;
  * listen: ["0.0.0.0:7070"]               # TLS 1.3 with client certificates, on each address
  * insecure-loopback: 7071                # plain TCP on 127.0.0.1 only (benchmarks); the host warns
  * vsock: {uds: /run/ferry/v.sock, port: 7072}   # Firecracker's convention: the Unix socket /run/ferry/v.sock_7072
+ * tls-dir: /var/lib/ferry/tls            # the certificate authority of the TLS listeners (docs/network-tls.md)
  * </pre>
  *
  * @param listen           TLS listeners ({@code HOST:PORT}, {@code [V6]:PORT}); empty: none
  * @param insecureLoopback the plain TCP port on 127.0.0.1, 0 for any free port (tests), {@link #OFF} for none
  * @param vsock            the Firecracker-style vsock Unix socket, or null
+ * @param tlsDir           the TLS listeners' CA directory; null: {@code $FERRY_TLS_DIR}, else /var/lib/ferry/tls
  */
-public record NetConfig(List<Address> listen, int insecureLoopback, Vsock vsock) {
+public record NetConfig(List<Address> listen, int insecureLoopback, Vsock vsock, Path tlsDir) {
     /** {@code insecureLoopback} when there is none. */
     public static final int OFF = -1;
     /** No listener at all: the default. */
-    public static final NetConfig NONE = new NetConfig(List.of(), OFF, null);
+    public static final NetConfig NONE = new NetConfig(List.of(), OFF, null, null);
     /** The top-level keys this record reads. */
-    static final List<String> KEYS = List.of("listen", "insecure-loopback", "vsock");
+    static final List<String> KEYS = List.of("listen", "insecure-loopback", "vsock", "tls-dir");
 
     /** An address to listen on: a literal address or name, and a port (0: any free port). */
     public record Address(String host, int port) {
@@ -73,6 +75,11 @@ public record NetConfig(List<Address> listen, int insecureLoopback, Vsock vsock)
         }
     }
 
+    /** Listeners with the default CA directory. */
+    public NetConfig(List<Address> listen, int insecureLoopback, Vsock vsock) {
+        this(listen, insecureLoopback, vsock, null);
+    }
+
     /** Whether any listener is configured. */
     public boolean any() {
         return !listen.isEmpty() || insecureLoopback != OFF || vsock != null;
@@ -110,7 +117,8 @@ public record NetConfig(List<Address> listen, int insecureLoopback, Vsock vsock)
             }
             vsock = new Vsock(Path.of(String.valueOf(vm.get("uds"))), port(vm.get("port"), source + ": vsock.port", 1));
         }
-        return new NetConfig(listen, loopback, vsock);
+        Path tlsDir = map.get("tls-dir") == null ? null : Path.of(String.valueOf(map.get("tls-dir")));
+        return new NetConfig(listen, loopback, vsock, tlsDir);
     }
 
     private static int port(Object o, String what, int min) {
@@ -139,6 +147,9 @@ public record NetConfig(List<Address> listen, int insecureLoopback, Vsock vsock)
             m.put("uds", vsock.uds().toString());
             m.put("port", vsock.port());
             root.put("vsock", m);
+        }
+        if (tlsDir != null) {
+            root.put("tls-dir", tlsDir.toString());
         }
     }
 }

@@ -47,9 +47,11 @@ final class Frames {
         return b;
     }
 
-    /** A COMPLETION or FIGURES frame: the bytes as they are. */
+    /** A COMPLETION or FIGURES frame: the bytes as they are, padded with zeros to a multiple of 8. */
     static ByteBuf copy(ByteBufAllocator alloc, int type, MemorySegment bytes) {
-        return bytes(header(alloc, type, (int) bytes.byteSize()), bytes);
+        int n = (int) bytes.byteSize();
+        int padded = (n + 7) & ~7;
+        return bytes(header(alloc, type, padded), bytes).writeZero(padded - n);
     }
 
     static ByteBuf heap(ByteBufAllocator alloc, long offset, MemorySegment bytes) {

@@ -75,21 +75,17 @@ public final class NetServer implements AutoCloseable {
 
     /**
      * Starts the listeners {@code net} names, or returns null when it names none (a host never listens by default).
-     *
-     * @param tls the TLS side (certificate authority, certificate checks); null where none is set up, and then a
-     *            {@code listen:} entry fails the start with a message that says so
+     * TLS listeners open the certificate authority in {@code net.tlsDir()} (created on first use) with the host's
+     * certificate for the addresses they name.
      */
-    public static NetServer start(NetConfig net, GuestDirectory guests, StreamSecurity tls) throws IOException {
+    public static NetServer start(NetConfig net, GuestDirectory guests) throws IOException {
         if (net == null || !net.any()) {
             return null;
-        }
-        if (!net.listen().isEmpty() && (tls == null || tls.serverContext() == null)) {
-            throw new IOException("listen: " + net.listen() + " needs TLS, which this host has not set up (no "
-                    + "certificate authority); use insecure-loopback: PORT for plain TCP on 127.0.0.1");
         }
         NetServer s = new NetServer(guests);
         try {
             StreamSecurity plain = new PlainSecurity(guests);
+            StreamSecurity tls = net.listen().isEmpty() ? null : tls(net);
             for (NetConfig.Address a : net.listen()) {
                 InetSocketAddress bound = (InetSocketAddress) s.bind(
                         new InetSocketAddress(a.host(), a.port()), false, tls, "tls " + a);
@@ -114,6 +110,24 @@ public final class NetServer implements AutoCloseable {
             throw e instanceof IOException io ? io : new IOException("stream transport: " + e.getMessage(), e);
         }
         return s;
+    }
+
+    private static StreamSecurity tls(NetConfig net) throws IOException {
+        Path dir = net.tlsDir() != null ? net.tlsDir() : io.ferry.host.net.tls.CertificateAuthority.defaultDirectory();
+        List<String> names = new ArrayList<>();
+        for (NetConfig.Address a : net.listen()) {
+            if (!a.host().equals("0.0.0.0") && !a.host().equals("::") && !names.contains(a.host())) {
+                names.add(a.host()); // the host's certificate names the addresses guests connect to
+            }
+        }
+        try {
+            StreamSecurity t = new TlsSecurity(io.ferry.host.net.tls.HostTls.open(dir, names));
+            LOG.info("stream transport: TLS certificate authority " + dir);
+            return t;
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("listen: cannot open the TLS certificate authority in " + dir + ": "
+                    + e.getMessage() + " (tls-dir in the config, or FERRY_TLS_DIR, names another)", e);
+        }
     }
 
     private void bindVsock(Path path, StreamSecurity plain) throws IOException {

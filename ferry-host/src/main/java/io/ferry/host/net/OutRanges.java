@@ -58,6 +58,12 @@ final class OutRanges {
             long[] r = shm.get(handle);
             return r == null ? -1 : r[1];
         }
+
+        @Override
+        public int flags(long handle) {
+            long[] r = shm.get(handle);
+            return r == null ? HeapTraffic.SharedMemory.super.flags(handle) : (int) r[2];
+        }
     };
     private final CallRecord view = new CallRecord();
 
@@ -94,7 +100,7 @@ final class OutRanges {
                 if (shm.size() >= MAX_PENDING && !shm.containsKey(r.arg(0))) {
                     return "more than " + MAX_PENDING + " shared memory registrations on one stream connection";
                 }
-                shm.put(r.arg(0), new long[] {r.arg(1), r.arg(2)});
+                shm.put(r.arg(0), new long[] {r.arg(1), r.arg(2), r.arg(3)});
             }
             case TEE_SHM_RELEASE -> shm.remove(r.arg(0));
             default -> {

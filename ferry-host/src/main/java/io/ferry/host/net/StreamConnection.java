@@ -1,6 +1,7 @@
 package io.ferry.host.net;
 
 import io.ferry.protocol.CallRecord;
+import io.ferry.protocol.HeapTraffic;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.StreamFrame;
@@ -149,7 +150,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private boolean frame(int type, MemorySegment p) throws StreamSecurity.Refused {
         if (type == StreamFrame.CLOSED) {
             StreamFrame.Closed c = StreamFrame.parseClosed(p);
-            end("the client closed the connection (status " + c.status() + ": " + c.reason() + ")");
+            String why = c.reason().length() > 200 ? c.reason().substring(0, 200) + "..." : c.reason();
+            end("the client closed the connection (status " + c.status() + ": "
+                    + why.replaceAll("[^\\p{Print}]", "?") + ")");
             ch.close();
             return true;
         }
@@ -179,24 +182,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     private void open(MemorySegment p) throws StreamSecurity.Refused {
         // the name may be followed by a NUL and the guest's 32-byte secret (plain listeners)
-        int nul = -1;
-        for (int i = 16; i < p.byteSize(); i++) {
-            if (p.get(ValueLayout.JAVA_BYTE, i) == 0) {
-                nul = i;
-                break;
-            }
+        StreamFrame.Open o = StreamFrame.parseOpen(p);
+        byte[] secret = o.credential().length == 0 ? null : o.credential();
+        if (secret != null && secret.length != io.ferry.host.config.HostConfig.SECRET_BYTES) {
+            throw new StreamFrame.Malformed("OPEN: the secret after the guest name must be "
+                    + io.ferry.host.config.HostConfig.SECRET_BYTES + " bytes, not " + secret.length);
         }
-        byte[] secret = null;
-        MemorySegment head = p;
-        if (nul >= 0) {
-            secret = p.asSlice(nul + 1).toArray(ValueLayout.JAVA_BYTE);
-            if (secret.length != io.ferry.host.config.HostConfig.SECRET_BYTES) {
-                throw new StreamFrame.Malformed("OPEN: the secret after the guest name must be "
-                        + io.ferry.host.config.HostConfig.SECRET_BYTES + " bytes, not " + secret.length);
-            }
-            head = p.asSlice(0, nul);
-        }
-        StreamFrame.Open o = StreamFrame.parseOpen(head);
         javax.net.ssl.SSLSession tls = null;
         SslHandler ssl = ch.pipeline().get(SslHandler.class);
         if (ssl != null) {
@@ -240,7 +231,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             throw new StreamFrame.Malformed("RECORD: " + problem);
         }
         Op op = Op.of(type);
-        if (op == Op.BUFFER_CREATE && view.arg(4) >= 0) {
+        if (HeapTraffic.heapResident(p) >= 0) {
             throw new StreamSecurity.Refused(Status.UNSUPPORTED, "BUFFER_CREATE of buffer " + view.arg(0) + " names heap offset "
                     + view.arg(4) + ": buffers that live in the guest's heap are not supported over a stream (there "
                     + "is no shared memory); create the buffer by size and write, read or map it");
@@ -310,6 +301,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent hs) {
+            if (!hs.isSuccess()) {
+                tlsFailed(hs.cause());
+            }
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (stalled && ch.isWritable()) {
                 return; // waiting on the host, not on the client
@@ -328,6 +325,10 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof io.netty.handler.codec.DecoderException d && d.getCause() instanceof javax.net.ssl.SSLException) {
+            tlsFailed(d.getCause());
+            return;
+        }
         if (cause instanceof java.io.IOException) {
             end("the connection was lost (" + cause.getMessage() + "): the client's process ended or the network "
                     + "between went away");
@@ -337,6 +338,19 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         String why = cause instanceof io.netty.handler.codec.DecoderException d && d.getCause() != null
                 ? d.getCause().toString() : cause.toString();
         fail(Status.PROTOCOL_VIOLATION, "connection error: " + why);
+    }
+
+    private void tlsFailed(Throwable cause) {
+        if (!ended) {
+            ended = true; // before OPEN: no lane, no pump
+            if (cum != null) {
+                cum.release();
+                cum = null;
+            }
+            AUDIT.warning(io.ferry.host.net.tls.HostTls.handshakeFailure(cause, ch.remoteAddress()));
+            counters.failed(false);
+        }
+        ch.close();
     }
 
     /** Closes the connection with a CLOSED frame saying why (event loop). */
@@ -371,7 +385,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         if (pump != null) {
             pump.stop(reason);
         } else {
-            LOG.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
+            AUDIT.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
             counters.closed();
         }
     }

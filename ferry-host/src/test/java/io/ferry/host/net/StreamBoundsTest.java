@@ -56,7 +56,7 @@ class StreamBoundsTest {
                     for (int i = 0; i < 1000; i++) {
                         MemorySegment rec = c.record(Op.NOP, true, null); // FLAG_REPLY: each wants a completion
                         new Calls.Nop().wrap(rec, 0).value(i);
-                        byte[] r = rec.toArray(ValueLayout.JAVA_BYTE);
+                        byte[] r = StreamClient.padded(rec.toArray(ValueLayout.JAVA_BYTE));
                         ByteBuffer h = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
                         h.putInt(8 + r.length).putShort((short) StreamFrame.RECORD).putShort((short) 0);
                         batch.write(h.array());

@@ -82,6 +82,17 @@ final class StreamClient implements AutoCloseable {
         return new StreamClient(s, null);
     }
 
+    /** Over TLS 1.3, presenting the certificate of the guest bundle in {@code bundle}; the handshake done. */
+    static StreamClient tls(InetSocketAddress a, Path bundle) throws IOException {
+        javax.net.ssl.SSLContext ctx = io.ferry.host.net.tls.HostTls.clientContext(bundle);
+        javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket();
+        s.connect(a, 10_000);
+        s.setTcpNoDelay(true);
+        s.setSoTimeout(20_000);
+        s.startHandshake();
+        return new StreamClient(s, null);
+    }
+
     static StreamClient unix(Path p) throws IOException {
         SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
         c.connect(UnixDomainSocketAddress.of(p));
@@ -90,7 +101,11 @@ final class StreamClient implements AutoCloseable {
 
     // ---- raw frames ---------------------------------------------------------------------------------------
 
+    /** Frames (and raw writes) sent so far. */
+    int sent;
+
     void frame(int type, int flags, byte[] payload) throws IOException {
+        sent++;
         ByteBuffer b = ByteBuffer.allocate(8 + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(8 + payload.length).putShort((short) type).putShort((short) flags).put(payload);
         out.write(b.array());
@@ -98,6 +113,7 @@ final class StreamClient implements AutoCloseable {
     }
 
     void raw(byte[] bytes) throws IOException {
+        sent++;
         out.write(bytes);
         out.flush();
     }
@@ -214,8 +230,13 @@ final class StreamClient implements AutoCloseable {
         return rec;
     }
 
+    /** A RECORD frame: the record, padded with zeros to a multiple of 8 as in the ring. */
     void send(MemorySegment rec) throws IOException {
-        frame(StreamFrame.RECORD, 0, rec.toArray(ValueLayout.JAVA_BYTE));
+        frame(StreamFrame.RECORD, 0, padded(rec.toArray(ValueLayout.JAVA_BYTE)));
+    }
+
+    static byte[] padded(byte[] b) {
+        return java.util.Arrays.copyOf(b, (b.length + 7) & ~7);
     }
 
     /** Sends {@code rec} and reads frames until its completion (null when the host closed first). */
@@ -259,6 +280,15 @@ final class StreamClient implements AutoCloseable {
         }
         others.add(f);
         return null;
+    }
+
+    /** Says nothing more (half-close): a host waiting for the rest of a frame sees the end of the stream. */
+    void shutdownOutput() throws IOException {
+        if (socket != null) {
+            socket.shutdownOutput();
+        } else {
+            unix.shutdownOutput();
+        }
     }
 
     /** Reads until the host closes; returns its CLOSED frame if it sent one. */

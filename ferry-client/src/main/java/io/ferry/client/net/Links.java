@@ -1,0 +1,209 @@
+package io.ferry.client.net;
+
+import io.ferry.client.FerryException;
+import io.ferry.client.HostAddress;
+import io.ferry.protocol.Status;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+
+/** The byte streams a pump runs over: a socket channel (TCP, Unix) or a TLS socket. */
+final class Links {
+    /** How long a TCP connect, and a TLS handshake, may take. */
+    static final int CONNECT_TIMEOUT_MILLIS = 5_000;
+
+    private Links() {
+    }
+
+    /** A connected byte stream: one thread reads, another writes; {@link #close} from any thread stops both. */
+    interface Link extends AutoCloseable {
+        /** Fills {@code dst}'s remaining bytes; EOFException at the end of the stream. */
+        void readFully(ByteBuffer dst) throws IOException;
+
+        /** Writes every remaining byte of {@code srcs}, in order (may buffer until {@link #flush}). */
+        void write(ByteBuffer... srcs) throws IOException;
+
+        void flush() throws IOException;
+
+        @Override
+        void close();
+    }
+
+    /** Plain TCP to a loopback address: TCP_NODELAY, SO_KEEPALIVE, a connect timeout. */
+    static Link tcp(HostAddress.Stream a) throws IOException {
+        InetSocketAddress to = new InetSocketAddress(a.host(), a.port());
+        if (to.isUnresolved() || !to.getAddress().isLoopbackAddress()) {
+            throw new FerryException(Status.INVALID_ARGUMENT, a + ": " + a.host() + " resolves to "
+                    + (to.isUnresolved() ? "nothing" : to.getAddress().getHostAddress()) + ", not a loopback address; "
+                    + "ferry+tcp is plain TCP for a host on this machine only: use ferry+tls");
+        }
+        SocketChannel ch = SocketChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+            ch.socket().connect(to, CONNECT_TIMEOUT_MILLIS);
+            return new ChannelLink(ch);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** The Unix socket of a Firecracker-style vsock listener. */
+    static Link unix(HostAddress.Stream a) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.connect(UnixDomainSocketAddress.of(a.socket()));
+            return new ChannelLink(ch);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /**
+     * TLS 1.3 with {@code context} (the guest's bundle): the host's certificate must chain to the bundle's CA and
+     * name the host ({@code HTTPS} endpoint identification: a DNS name or an IP address in its subject alternative
+     * names). The handshake runs here, bounded by {@link #CONNECT_TIMEOUT_MILLIS}.
+     */
+    static Link tls(HostAddress.Stream a, SSLContext context) throws IOException {
+        Socket raw = new Socket();
+        try {
+            raw.setTcpNoDelay(true);
+            raw.setKeepAlive(true);
+            raw.connect(new InetSocketAddress(a.host(), a.port()), CONNECT_TIMEOUT_MILLIS);
+            SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(raw, a.host(), a.port(), true);
+            SSLParameters p = s.getSSLParameters();
+            p.setProtocols(new String[] {"TLSv1.3"});
+            p.setEndpointIdentificationAlgorithm("HTTPS");
+            s.setSSLParameters(p);
+            s.setSoTimeout(CONNECT_TIMEOUT_MILLIS);
+            s.startHandshake();
+            s.setSoTimeout(0);
+            return new TlsLink(raw, s);
+        } catch (IOException | RuntimeException e) {
+            raw.close();
+            throw e;
+        }
+    }
+
+    /** A socket channel in blocking mode: reads and writes straight from the buffers given. */
+    private static final class ChannelLink implements Link {
+        private final SocketChannel ch;
+
+        ChannelLink(SocketChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public void readFully(ByteBuffer dst) throws IOException {
+            while (dst.hasRemaining()) {
+                if (ch.read(dst) < 0) {
+                    throw new EOFException("the host closed the connection");
+                }
+            }
+        }
+
+        @Override
+        public void write(ByteBuffer... srcs) throws IOException {
+            long left = 0;
+            for (ByteBuffer b : srcs) {
+                left += b.remaining();
+            }
+            while (left > 0) {
+                left -= ch.write(srcs);
+            }
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // closing: nothing left to do
+            }
+        }
+    }
+
+    /** An SSLSocket's streams (copied through arrays); closing the raw socket stops a blocked reader and writer. */
+    private static final class TlsLink implements Link {
+        private final Socket raw;
+        private final InputStream in;
+        private final OutputStream out;
+        private final byte[] readScratch = new byte[64 * 1024];
+        private final byte[] writeScratch = new byte[64 * 1024];
+
+        TlsLink(Socket raw, SSLSocket s) throws IOException {
+            this.raw = raw;
+            this.in = s.getInputStream();
+            this.out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+        }
+
+        @Override
+        public void readFully(ByteBuffer dst) throws IOException {
+            while (dst.hasRemaining()) {
+                int n;
+                if (dst.hasArray()) {
+                    n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+                    if (n > 0) {
+                        dst.position(dst.position() + n);
+                    }
+                } else {
+                    n = in.read(readScratch, 0, Math.min(readScratch.length, dst.remaining()));
+                    if (n > 0) {
+                        dst.put(readScratch, 0, n);
+                    }
+                }
+                if (n < 0) {
+                    throw new EOFException("the host closed the connection");
+                }
+            }
+        }
+
+        @Override
+        public void write(ByteBuffer... srcs) throws IOException {
+            for (ByteBuffer b : srcs) {
+                if (b.hasArray()) {
+                    out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+                    b.position(b.limit());
+                } else {
+                    while (b.hasRemaining()) {
+                        int n = Math.min(writeScratch.length, b.remaining());
+                        b.get(writeScratch, 0, n);
+                        out.write(writeScratch, 0, n);
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            out.flush();
+        }
+
+        @Override
+        public void close() {
+            try {
+                raw.close();
+            } catch (IOException ignored) {
+                // closing: nothing left to do
+            }
+        }
+    }
+}
