@@ -32,11 +32,14 @@ final class HostFlag {
             case HostAddress.Socket s -> HostConfig.regionDirOfGuestSocket(s.path());
             case HostAddress.Region r -> Files.isDirectory(r.path()) ? r.path() : r.path().toAbsolutePath().getParent();
             case HostAddress.Pci p -> null;
+            case HostAddress.Stream n -> null;
         };
         if (dir == null) {
             throw new HostConfig.ConfigException("cannot tell the admin socket of host " + host + " (from "
                     + host.origin() + "): " + (host instanceof HostAddress.Pci
                     ? "a PCI device names the host from inside a VM, and the admin socket is on the host"
+                    : host instanceof HostAddress.Stream
+                    ? "a network address names the host's listener, and the admin socket is a file on the host"
                     : "its guest socket is not named like a default one (REGIONDIR.sock)")
                     + "; give the host's config (-c FILE) or its socket (--admin-socket PATH)");
         }
