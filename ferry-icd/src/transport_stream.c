@@ -929,14 +929,17 @@ static void *receiver_main(void *arg) {
             uint32_t rl = n >= 4 ? ferry_get32(p) : 0;
             uint32_t blob = n >= FERRY_COMPLETION_HEADER_LENGTH ? ferry_get32(p + FERRY_COMPLETION_BLOB_LENGTH_OFFSET)
                                                                 : 0;
-            if (n < FERRY_COMPLETION_HEADER_LENGTH || rl != n || n > s->r->cpl.max_record
-                || blob > FERRY_MAX_COMPLETION_BLOB || FERRY_COMPLETION_HEADER_LENGTH + (uint64_t) blob > n) {
+            /* the completion as in the ring: its length field is the payload's, or the payload is it padded to 8 */
+            int fits = rl == n || (n % 8 == 0 && rl <= n && rl + 7 >= n);
+            if (n < FERRY_COMPLETION_HEADER_LENGTH || rl < FERRY_COMPLETION_HEADER_LENGTH || !fits
+                || n > s->r->cpl.max_record
+                || blob > FERRY_MAX_COMPLETION_BLOB || FERRY_COMPLETION_HEADER_LENGTH + (uint64_t) blob > rl) {
                 violation(s, "a COMPLETION of %u bytes (length field %u, blob %u; a completion is %d to %llu bytes, "
                           "its blob within)", n, rl, blob, FERRY_COMPLETION_HEADER_LENGTH,
                           (unsigned long long) s->r->cpl.max_record);
                 break;
             }
-            if (put_completion(s, p, n) != 0) break;
+            if (put_completion(s, p, rl) != 0) break;
         } else if (type == FERRY_STREAM_WORDS) {
             if (n == 0 || n % 16 != 0) {
                 violation(s, "a WORDS frame of %u bytes (n x 16)", n);

@@ -79,16 +79,25 @@ static int send_words(peer *p, uint32_t off1, uint64_t v1, uint32_t off2, uint64
     return send_frame(p, FERRY_STREAM_WORDS, w, off2 ? 32 : 16);
 }
 
-static int send_completion(peer *p, int op, uint64_t seq, int status, uint64_t r0, uint64_t r1, uint64_t r3) {
-    uint8_t c[FERRY_COMPLETION_HEADER_LENGTH] = {0};
-    ferry_put32(c, FERRY_COMPLETION_HEADER_LENGTH);
+/* A completion with a blob of blen bytes, sent padded to 8 as the host sends it (length field unpadded). */
+static int send_completion_blob(peer *p, int op, uint64_t seq, int status, uint64_t r0, uint64_t r1, uint64_t r3,
+                                const char *blob, uint32_t blen) {
+    uint8_t c[FERRY_COMPLETION_HEADER_LENGTH + 64] = {0};
+    uint32_t length = FERRY_COMPLETION_HEADER_LENGTH + blen;
+    ferry_put32(c, length);
     ferry_put32(c + 4, (uint32_t) op);
     ferry_put64(c + FERRY_COMPLETION_SEQ_OFFSET, seq);
     ferry_put32(c + FERRY_COMPLETION_STATUS_OFFSET, (uint32_t) status);
+    ferry_put32(c + FERRY_COMPLETION_BLOB_LENGTH_OFFSET, blen);
     ferry_put64(c + FERRY_COMPLETION_RESULTS_OFFSET, r0);
     ferry_put64(c + FERRY_COMPLETION_RESULTS_OFFSET + 8, r1);
     ferry_put64(c + FERRY_COMPLETION_RESULTS_OFFSET + 24, r3);
-    return send_frame(p, FERRY_STREAM_COMPLETION, c, sizeof c);
+    memcpy(c + FERRY_COMPLETION_HEADER_LENGTH, blob, blen);
+    return send_frame(p, FERRY_STREAM_COMPLETION, c, (length + 7) & ~7u);
+}
+
+static int send_completion(peer *p, int op, uint64_t seq, int status, uint64_t r0, uint64_t r1, uint64_t r3) {
+    return send_completion_blob(p, op, seq, status, r0, r1, r3, "", 0);
 }
 
 static void *peer_main(void *arg) {
@@ -173,7 +182,7 @@ static void *peer_main(void *arg) {
                 } else if (p->script == DROP_AT_FINISH) {
                     break;
                 } else {
-                    send_completion(p, op, seq, 0, 0, 0, 0);
+                    send_completion_blob(p, op, seq, 0, 0, 0, 0, "done", 4);     /* padded 60 -> 64 */
                 }
             } else if (op == FERRY_OP_GOODBYE) {
                 send_completion(p, op, seq, 0, 0, 0, 0);

@@ -11,6 +11,8 @@ import io.ferry.host.FerryHost;
 import io.ferry.host.compute.Devices;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.NetConfig;
+import io.ferry.host.net.tls.CertificateAuthority;
+import io.ferry.host.net.tls.GuestBundle;
 import io.ferry.it.NativePrograms.Result;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,7 +33,10 @@ import org.junit.jupiter.api.TestFactory;
  * {@code FERRY_HOST=ferry+tcp://127.0.0.1:PORT/GUEST}, through the system's ICD loader, unchanged:
  * the native demo (vector add, a local-memory reduction, maps of an ALLOC_HOST_PTR and an ordinary buffer, profiled
  * dependent kernels, each against a CPU reference), every OpenCL test program of {@code ferry-icd/tests}, and a
- * program whose connection drops under it (the host goes away: OpenCL errors, no crash, no hang).
+ * program whose connection drops under it (the host goes away: OpenCL errors, no crash, no hang). Then over
+ * {@code ferry+tls://127.0.0.1:PORT/GUEST} to a host with a TLS listener and the bundle its certificate authority
+ * issues (as {@code ferry guest add NAME --tls} does): the native demo verified, and the certificates the host must
+ * refuse (another guest's, a revoked one) refused with its reason.
  */
 class IcdStreamIT {
     private static final String GUEST = "net";
@@ -126,6 +131,66 @@ class IcdStreamIT {
         Result r = run(List.of(BUILD.resolve("native_demo").toString(), "Ferry"), streamEnv(host, wrong));
         assertTrue(r.exit() != 0 && r.output().contains("refused guest 'net'"),
                 "a wrong secret did not fail with the host's refusal:\n" + r.output());
+    }
+
+    @Test
+    void theNativeDemoRunsVerifiedOverTls() throws Exception {
+        withTlsHost((tls, port) -> {
+            Path bundle = bundle(tls, GUEST);
+            Result r = run(List.of(BUILD.resolve("native_demo").toString(), "Ferry"), tlsEnv(port, bundle));
+            assertEquals(0, r.exit(), "native_demo over ferry+tls failed:\n" + r.output());
+            assertTrue(r.output().contains("native_demo: 4 of 4 parts verified"),
+                    "native_demo did not verify all four parts over TLS:\n" + r.output());
+        });
+    }
+
+    @Test
+    void certificatesTheHostMustRefuseAreRefusedWithItsReason() throws Exception {
+        withTlsHost((tls, port) -> {
+            Path other = bundle(tls, "other");     // a certificate of guest 'other', presented for 'net'
+            Result r = run(List.of(BUILD.resolve("native_demo").toString(), "Ferry"), tlsEnv(port, other));
+            assertTrue(r.exit() != 0 && r.output().contains("refused guest 'net'") && r.output().contains("other"),
+                    "another guest's certificate was not refused with the host's reason:\n" + r.output());
+            Path revoked = bundle(tls, GUEST);
+            CertificateAuthority.open(tls).revoke(GUEST);
+            r = run(List.of(BUILD.resolve("native_demo").toString(), "Ferry"), tlsEnv(port, revoked));
+            assertTrue(r.exit() != 0 && r.output().contains("refused guest 'net'") && r.output().contains("revoked"),
+                    "a revoked certificate was not refused with the host's reason:\n" + r.output());
+        });
+    }
+
+    private interface TlsCheck {
+        void run(Path tlsDir, int port) throws Exception;
+    }
+
+    /** A host with a TLS listener on 127.0.0.1 (its CA under DIR/tls) and guests {@code net} and {@code other}. */
+    private static void withTlsHost(TlsCheck check) throws Exception {
+        Path tlsHostDir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-icd-tls-");
+        Path tls = tlsHostDir.resolve("tls");
+        HostConfig cfg = new HostConfig(tlsHostDir, true, List.of(), List.of(
+                new HostConfig.GuestConfig(GUEST, 64L << 20).withLanes(HostConfig.LANES_AUTO),
+                new HostConfig.GuestConfig("other", 16L << 20)))
+                .withNet(new NetConfig(List.of(new NetConfig.Address("127.0.0.1", 0)), NetConfig.OFF, null, tls));
+        FerryHost h = FerryHost.start(cfg, devices);
+        try {
+            check.run(tls, h.net().tlsAddresses().getFirst().getPort());
+        } finally {
+            h.close();
+            Hosts.deleteTree(tlsHostDir);
+        }
+    }
+
+    /** The bundle {@code ferry guest add GUEST --tls} writes (ca.pem, guest.pem, guest.key 0600). */
+    private static Path bundle(Path tls, String guest) throws IOException {
+        CertificateAuthority authority = CertificateAuthority.open(tls);
+        Path b = tls.getParent().resolve("bundle-" + guest + "-" + System.nanoTime());
+        GuestBundle.write(b, guest, authority.issue(guest, 1), authority.certificate());
+        return b;
+    }
+
+    private static Map<String, String> tlsEnv(int port, Path bundle) {
+        return Map.of("FERRY_HOST", "ferry+tls://127.0.0.1:" + port + "/" + GUEST, "FERRY_TLS_BUNDLE",
+                bundle.toString(), "OCL_ICD_VENDORS", BUILD.toString(), "FERRY_LOG", "1");
     }
 
     private static Path secretFile(Path dir, FerryHost host, String guest) throws IOException {
