@@ -246,8 +246,10 @@ static const ferry_shm_entry *shm_find(const ferry_shm_table *t, uint64_t handle
 #define TEE_BLOCK_LENGTH 136
 #define TEE_PARAMS_OFFSET 8
 #define TEE_PARAM_LENGTH 32
-#define TEE_MEM_INPUT 0x1u
 
+/* Every memref's bytes go to the host before the call, OUTPUT ones too (not only INPUT and INOUT, HeapTraffic's IN
+ * ranges): the host sends OUTPUT ranges back whole, so its copy must hold the guest's bytes where the TA writes
+ * nothing (a SHORT_BUFFER answer, an output shorter than the buffer), as shared memory would. */
 static int tee_in_ranges(const uint8_t *block, uint32_t blob, const ferry_shm_table *shm, uint64_t heap_size,
                          ferry_heap_range *out) {
     if (blob < TEE_BLOCK_LENGTH) return 0;
@@ -257,13 +259,13 @@ static int tee_in_ranges(const uint8_t *block, uint32_t blob, const ferry_shm_ta
         unsigned type = (types >> (4 * i)) & 0xF;
         const uint8_t *p = block + TEE_PARAMS_OFFSET + TEE_PARAM_LENGTH * i;
         uint64_t a = ferry_get64(p), b = ferry_get64(p + 8), c = ferry_get64(p + 16);
-        if (type == 0x5 || type == 0x7) {               /* temporary memref INPUT / INOUT: a = heap offset */
+        if (type >= 0x5 && type <= 0x7) {               /* temporary memref: a = heap offset, c = size */
             if (a != UINT64_MAX) count = add_range(out, count, a, c, heap_size);
-        } else if (type == 0xC || type == 0xD || type == 0xF) {    /* WHOLE, PARTIAL_INPUT, PARTIAL_INOUT */
+        } else if (type >= 0xC) {                       /* WHOLE, PARTIAL_*: a = shared memory, b = offset in it */
             const ferry_shm_entry *e = shm_find(shm, a);
             if (e == NULL) continue;
             if (type == 0xC) {
-                if (e->flags & TEE_MEM_INPUT) count = add_range(out, count, e->offset, e->size, heap_size);
+                count = add_range(out, count, e->offset, e->size, heap_size);
             } else if (b <= e->size && c <= e->size - b) {
                 count = add_range(out, count, e->offset + b, c, heap_size);
             }
