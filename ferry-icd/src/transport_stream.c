@@ -1199,6 +1199,36 @@ static int tls_handshake(ferry_stream *s, char *err, size_t n) {
     return 0;
 }
 
+/* OpenSSL writes with write(): a peer that closed raises SIGPIPE, which would end the application. The pump's
+ * threads block every signal; on an application's thread (OPEN, the close) SIGPIPE is blocked around the write and
+ * one it raised is taken before the mask comes back. */
+typedef struct quiet_pipe {
+    sigset_t old;
+    int was_pending;
+} quiet_pipe;
+
+static void quiet_pipe_begin(quiet_pipe *q) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    q->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &q->old);
+}
+
+static void quiet_pipe_end(quiet_pipe *q) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    if (!q->was_pending && sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &q->old, NULL);
+}
+
 /* OPEN: magic, version, 0, the guest's name; on plain forms a NUL and the 32-byte secret after it */
 static int send_open(ferry_stream *s) {
     size_t gl = strlen(s->url.guest);
@@ -1214,7 +1244,10 @@ static int send_open(ferry_stream *s) {
         memcpy(f + 25 + gl, s->secret, sizeof s->secret);
     }
     struct iovec iov = {f, length};
+    quiet_pipe q;
+    quiet_pipe_begin(&q);
     int r = io_write(s, &iov, 1);
+    quiet_pipe_end(&q);
     memset(f, 0, sizeof f);
     memset(s->secret, 0, sizeof s->secret);
     return r;
@@ -1434,9 +1467,12 @@ void ferry_stream_close(ferry_stream *s) {
         s->sender_running = 0;
     }
     if (s->ssl != NULL && atomic_load(&s->lost) == 0) {
+        quiet_pipe q;
+        quiet_pipe_begin(&q);
         pthread_mutex_lock(&s->ssl_lock);
         SSL_shutdown(s->ssl);
         pthread_mutex_unlock(&s->ssl_lock);
+        quiet_pipe_end(&q);
     }
     if (s->fd >= 0) shutdown(s->fd, SHUT_RDWR);
     if (s->receiver_running) {
