@@ -440,7 +440,9 @@ static void cmd_publish(ferry_conn *c) {
         c->cmd_published = c->cmd_pending;
         /* release: the records written before are visible no later than TAIL */
         ferry_store64(c->r.cmd.sec + FERRY_RING_TAIL_OFFSET, c->cmd_pending);
-        ferry_wake_host(&c->r);
+        if (c->r.stream == NULL || !ferry_stream_kick(c->r.stream)) {
+            ferry_wake_host(&c->r);     /* over a stream: when this thread did not send them itself */
+        }
     }
     c->unpublished = 0;
 }

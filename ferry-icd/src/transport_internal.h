@@ -142,6 +142,9 @@ int ferry_stream_open(ferry_region *r, const char *url, const char *origin, cons
                       size_t n);
 /* Stops the threads, closes the connection (a forked child only closes its copy of the socket). */
 void ferry_stream_close(struct ferry_stream *s);
+/* A caller that published records sends them itself when the sender thread is not at it (no wake-up hop): 1 when
+ * everything published went out, 0 when the caller must ring the ring's doorbell as usual. */
+int ferry_stream_kick(struct ferry_stream *s);
 /* Nonzero (a status) once the connection is gone: why says what happened. */
 int ferry_stream_lost(struct ferry_stream *s, char *why, size_t n);
 

@@ -383,6 +383,8 @@ typedef struct ferry_stream {
 
     pthread_t sender, receiver;
     int sender_running, receiver_running;
+    pthread_mutex_t drain_lock; /* the sender's state below and writing frames: the sender thread, or a caller that
+                                 * publishes records (ferry_stream_kick), or the receiver's CLOSED */
 
     /* sender */
     uint8_t *out;
@@ -635,7 +637,48 @@ static void send_closed(ferry_stream *s, int status, const char *reason) {
     put_header(head, (uint32_t) (12 + rl), FERRY_STREAM_CLOSED);
     ferry_put32(head + 8, (uint32_t) status);
     struct iovec iov[2] = {{head, sizeof head}, {(void *) reason, rl}};
-    io_write(s, iov, 2);
+    /* not inside another frame: wait for the sender a little (it may be stuck on a peer that does not read) */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&s->drain_lock, &until) == 0) {
+        io_write(s, iov, 2);
+        pthread_mutex_unlock(&s->drain_lock);
+    }
+}
+
+/* OpenSSL writes with write(): a peer that closed raises SIGPIPE, which would end the application. The pump's
+ * threads block every signal; on an application's thread (OPEN, the close) SIGPIPE is blocked around the write and
+ * one it raised is taken before the mask comes back. */
+typedef struct quiet_pipe {
+    sigset_t old;
+    int was_pending;
+} quiet_pipe;
+
+static void quiet_pipe_begin(quiet_pipe *q) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    q->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &q->old);
+}
+
+static void quiet_pipe_end(quiet_pipe *q) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    if (!q->was_pending && sigismember(&pending, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &q->old, NULL);
 }
 
 /* ---- the sender: the local command ring's consumer ---- */
@@ -776,23 +819,47 @@ static int drain(ferry_stream *s) {
     return sent;
 }
 
+/* Sends our changed words and every published record; 1 when all went out, 0 when the connection is lost. */
+static int pump_once(ferry_stream *s, int *sent) {
+    if (send_words(s) != 0) {
+        lose(s, FERRY_STATUS_INTERNAL, "out of memory in the stream sender");
+        return 0;
+    }
+    *sent = drain(s);
+    return *sent >= 0 && out_flush(s) == 0;
+}
+
+int ferry_stream_kick(ferry_stream *s) {
+    if (s == NULL || atomic_load(&s->lost) || atomic_load(&s->stop) || pthread_mutex_trylock(&s->drain_lock) != 0) {
+        return 0;       /* the sender thread is at it (or will be: the caller rings its doorbell) */
+    }
+    quiet_pipe q;
+    if (s->ssl != NULL) quiet_pipe_begin(&q);
+    int sent = 0;
+    int ok = pump_once(s, &sent);
+    if (s->ssl != NULL) quiet_pipe_end(&q);
+    pthread_mutex_unlock(&s->drain_lock);
+    return ok;
+}
+
+/* The local command ring's consumer when no caller sends for itself: it sleeps on the ring's doorbell as the host's
+ * endpoint does, and sends our words at least every SENDER_WAIT_NS. */
 static void *sender_main(void *arg) {
     ferry_stream *s = arg;
     ferry_ring *ring = &s->r->cmd;
     uint32_t *bell = (uint32_t *) (void *) (ring->sec + FERRY_RING_DOORBELL_OFFSET);
     uint32_t *waiting = (uint32_t *) (void *) (ring->sec + FERRY_RING_CONSUMER_WAITING_OFFSET);
     while (!atomic_load(&s->stop) && !atomic_load(&s->lost)) {
-        if (send_words(s) != 0) {
-            lose(s, FERRY_STATUS_INTERNAL, "out of memory in the stream sender");
-            break;
-        }
-        int sent = drain(s);
-        if (sent < 0 || out_flush(s) != 0) break;
+        pthread_mutex_lock(&s->drain_lock);
+        int sent = 0;
+        int ok = pump_once(s, &sent);
+        pthread_mutex_unlock(&s->drain_lock);
+        if (!ok) break;
         if (sent > 0) continue;
         /* a short spin: a call's next record often follows at once */
         int more = 0;
         for (int i = 0; i < 200 && !more; i++) {
-            more = ferry_load64(ring->sec + FERRY_RING_TAIL_OFFSET) != s->cmd_head;
+            more = ferry_load64(ring->sec + FERRY_RING_TAIL_OFFSET) != ferry_load64(ring->sec + FERRY_RING_HEAD_OFFSET);
 #if defined(__x86_64__) || defined(__i386__)
             __builtin_ia32_pause();
 #endif
@@ -801,7 +868,8 @@ static void *sender_main(void *arg) {
         uint32_t rung = __atomic_load_n(bell, __ATOMIC_ACQUIRE);
         __atomic_store_n(waiting, 1, __ATOMIC_SEQ_CST);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (ferry_load64(ring->sec + FERRY_RING_TAIL_OFFSET) == s->cmd_head && !atomic_load(&s->stop)) {
+        if (ferry_load64(ring->sec + FERRY_RING_TAIL_OFFSET) == ferry_load64(ring->sec + FERRY_RING_HEAD_OFFSET)
+            && !atomic_load(&s->stop)) {
             struct timespec ts = {0, (long) SENDER_WAIT_NS};
             syscall(SYS_futex, bell, FUTEX_WAIT, rung, &ts, NULL, 0);
         }
@@ -1024,8 +1092,8 @@ static int dial(ferry_stream *s, char *err, size_t n) {
         if (e != 0) {
             close(fd);
             return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host's vsock socket %s: "
-                        "%s; is the host running with vsock: { uds: ..., port: ... } (it listens on UDS_PORT)?", u->path,
-                        strerror(e));
+                        "%s; is the host running with vsock: { uds: ..., port: ... } (it listens on UDS_PORT)?",
+                        u->path, strerror(e));
         }
         s->fd = fd;
         return 0;
@@ -1199,36 +1267,6 @@ static int tls_handshake(ferry_stream *s, char *err, size_t n) {
     return 0;
 }
 
-/* OpenSSL writes with write(): a peer that closed raises SIGPIPE, which would end the application. The pump's
- * threads block every signal; on an application's thread (OPEN, the close) SIGPIPE is blocked around the write and
- * one it raised is taken before the mask comes back. */
-typedef struct quiet_pipe {
-    sigset_t old;
-    int was_pending;
-} quiet_pipe;
-
-static void quiet_pipe_begin(quiet_pipe *q) {
-    sigset_t pipe, pending;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    sigpending(&pending);
-    q->was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, &q->old);
-}
-
-static void quiet_pipe_end(quiet_pipe *q) {
-    sigset_t pipe, pending;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    sigpending(&pending);
-    if (!q->was_pending && sigismember(&pending, SIGPIPE)) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &q->old, NULL);
-}
-
 /* OPEN: magic, version, 0, the guest's name; on plain forms a NUL and the 32-byte secret after it */
 static int send_open(ferry_stream *s) {
     size_t gl = strlen(s->url.guest);
@@ -1312,6 +1350,7 @@ static void stream_free(ferry_stream *s) {
     free(s->payload);
     pthread_mutex_destroy(&s->ssl_lock);
     pthread_mutex_destroy(&s->lost_lock);
+    pthread_mutex_destroy(&s->drain_lock);
     free(s);
 }
 
@@ -1332,6 +1371,7 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
     s->pid = pid;
     pthread_mutex_init(&s->ssl_lock, NULL);
     pthread_mutex_init(&s->lost_lock, NULL);
+    pthread_mutex_init(&s->drain_lock, NULL);
     atomic_init(&s->stop, 0);
     atomic_init(&s->lost, 0);
     int st = ferry_url_parse(text, &s->url, err, n);
