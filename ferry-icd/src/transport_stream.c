@@ -64,7 +64,7 @@ static int fail(char *err, size_t n, int status, const char *fmt, ...) {
 
 static const struct { const char *scheme; int kind; } SCHEMES[] = {
     {"ferry+tls", FERRY_URL_TLS}, {"ferry+tcp", FERRY_URL_TCP}, {"ferry+vsock", FERRY_URL_VSOCK},
-    {"ferry+uds", FERRY_URL_UDS}, {"ferry+vsock-uds", FERRY_URL_UDS},
+    {"ferry+uds", FERRY_URL_UDS},
 };
 
 #define URL_FORMS "ferry+tls://HOST:PORT/GUEST, ferry+tcp://127.0.0.1:PORT/GUEST (a host with --insecure-loopback), " \
