@@ -13,7 +13,8 @@ import java.nio.file.Path;
 final class HostFlag {
     /** The description every {@code --host} option shows. */
     static final String DESCRIPTION = "the host: unix:SOCKET (its guest socket), file:PATH (a region file or the "
-            + "host's region directory), pci:ADDRESS (an ivshmem device inside a VM), or a path "
+            + "host's region directory), pci:ADDRESS (an ivshmem device inside a VM), ferry+tls://HOST:PORT/GUEST "
+            + "(the network; docs/network.md), or a path "
             + "(default: $FERRY_HOST, else ";
 
     private HostFlag() {
@@ -32,14 +33,14 @@ final class HostFlag {
             case HostAddress.Socket s -> HostConfig.regionDirOfGuestSocket(s.path());
             case HostAddress.Region r -> Files.isDirectory(r.path()) ? r.path() : r.path().toAbsolutePath().getParent();
             case HostAddress.Pci p -> null;
-            case HostAddress.Stream n -> null;
+            case HostAddress.Stream s -> null;
         };
         if (dir == null) {
             throw new HostConfig.ConfigException("cannot tell the admin socket of host " + host + " (from "
                     + host.origin() + "): " + (host instanceof HostAddress.Pci
                     ? "a PCI device names the host from inside a VM, and the admin socket is on the host"
-                    : host instanceof HostAddress.Stream
-                    ? "a network address names the host's listener, and the admin socket is a file on the host"
+                    : host instanceof HostAddress.Stream ? "a network address names a host on another machine, and "
+                    + "the admin socket is on that machine"
                     : "its guest socket is not named like a default one (REGIONDIR.sock)")
                     + "; give the host's config (-c FILE) or its socket (--admin-socket PATH)");
         }

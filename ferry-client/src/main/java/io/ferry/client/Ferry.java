@@ -12,8 +12,6 @@ import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.DeviceType;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
@@ -108,7 +106,7 @@ public final class Ferry implements AutoCloseable {
      *                        {@link #connect(String)} otherwise
      */
     public static Ferry connect(URI uri) {
-        return connect(uri, null);
+        return connect(uri, (byte[]) null);
     }
 
     /**
@@ -117,13 +115,16 @@ public final class Ferry implements AutoCloseable {
      * {@code FERRY_SECRET_FILE}. Over {@code ferry+tls} the certificate is the guest's identity and no secret is sent.
      */
     public static Ferry connect(URI uri, byte[] secret) {
-        HostAddress a = HostAddress.parse(uri.toString(), "Ferry.connect(URI)");
-        if (!(a instanceof HostAddress.Stream s) || s.guest() == null) {
-            throw new FerryException(Status.INVALID_ARGUMENT, "Ferry.connect(URI) takes a network address that "
-                    + "names the guest (ferry+tls://HOST:PORT/GUEST), not '" + uri + "'; for a guest socket, region "
-                    + "or PCI device use connect(HostAddress, guest)");
-        }
-        return HostConnect.connectStream(s, s.guest(), secret);
+        return HostConnect.connectStream(HostConnect.networkAddress(uri), null, secret, null);
+    }
+
+    /**
+     * As {@link #connect(URI)} over {@code ferry+tls}, with the guest's TLS bundle in the directory {@code tlsBundle}
+     * ({@code ca.pem}, {@code guest.pem}, {@code guest.key}: what {@code ferry guest add GUEST --tls} wrote) rather
+     * than {@code FERRY_TLS_BUNDLE} or {@code ~/.config/ferry/tls/GUEST/}.
+     */
+    public static Ferry connect(URI uri, Path tlsBundle) {
+        return HostConnect.connectStream(HostConnect.networkAddress(uri), null, null, tlsBundle);
     }
 
     /** Connects as guest {@code guest} to the host at {@code host} (as {@link #connect(String)} with that FERRY_HOST). */
@@ -178,17 +179,6 @@ public final class Ferry implements AutoCloseable {
         return connect(whole, false, null);
     }
 
-    /** Over a stream: the pump's mirror, on the lane the host's proxy claimed; closes both on failure. */
-    static Ferry connect(StreamPump pump) {
-        Region lane = pump.mirror().lane(pump.lane());
-        if (!lane.laneClaim(0, ProcessHandle.current().pid())) {
-            pump.close();
-            pump.mirror().close();
-            throw new FerryException(Status.INTERNAL, "the lane of the stream mirror was taken");
-        }
-        return connect(lane, false, pump);
-    }
-
     /**
      * Claims a lane of {@code whole} (over a stream: {@code whole} is the claimed lane of the mirror) and connects on
      * it; on failure unmaps it unless {@code keepMapping}, after stopping {@code stream}.
@@ -225,7 +215,7 @@ public final class Ferry implements AutoCloseable {
             });
             channel = new Channel(region, nonce, stream != null ? "at " + host : "of region " + region.path());
             channel.startHeartbeat();
-            long[] cred = credentialWords(region.credential());
+            long[] cred = HostConnect.credentialWords(region.credential());
             Channel.Completion hello = channel.call(new Calls.Hello(), Wire.utf8(region.header().guestName()),
                     c -> c.magic(Wire.HELLO_MAGIC).version(Wire.PROTOCOL_VERSION).capabilities(Wire.CAPABILITIES)
                             .pid(pid).credential(0, cred[0]).credential(1, cred[1]).credential(2, cred[2])
@@ -285,11 +275,6 @@ public final class Ferry implements AutoCloseable {
      */
     public int lane() {
         return region.laneIndex();
-    }
-
-    private static long[] credentialWords(byte[] c) {
-        ByteBuffer b = ByteBuffer.wrap(c).order(ByteOrder.LITTLE_ENDIAN);
-        return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
     }
 
     /** The devices the host offers this guest. */

@@ -26,14 +26,16 @@ import java.util.Map;
  *     ({@code ca.pem}, {@code guest.pem}, {@code guest.key}, from {@code ferry guest add GUEST --tls}) is the
  *     directory {@code FERRY_TLS_BUNDLE}, else {@code ~/.config/ferry/tls/GUEST/}</td></tr>
  * <tr><td>{@code ferry+tcp://127.0.0.1:PORT/GUEST}</td><td>plain TCP to a host on this machine that runs
- *     {@code insecure-loopback: PORT} (benchmarks, tests); refused for any address that is not loopback
- *     ({@code 127.0.0.0/8}, {@code ::1}, {@code localhost}): use {@code ferry+tls} there</td></tr>
+ *     {@code insecure-loopback: PORT} (benchmarks, tests), with the guest's secret ({@code FERRY_SECRET},
+ *     {@code FERRY_SECRET_FILE}); refused for any address that is not loopback ({@code 127.0.0.0/8}, {@code ::1},
+ *     {@code localhost}): use {@code ferry+tls} there</td></tr>
  * <tr><td>{@code ferry+vsock://CID:PORT/GUEST}</td><td>inside a VM: AF_VSOCK to the host (CID 2) on the port
- *     of the host's {@code vsock:} config; not supported by the Java client yet (the native ICD has it)</td></tr>
+ *     of the host's {@code vsock:} config; parsed, but the Java client does not open AF_VSOCK sockets in this
+ *     version ({@code UNSUPPORTED})</td></tr>
  * <tr><td>{@code ferry+uds:///PATH_PORT/GUEST}</td><td>the host side of a Firecracker vsock: the Unix socket
  *     the host listens on for its {@code vsock: {uds: PATH, port: PORT}} config, {@code PATH_PORT} (for example
- *     {@code ferry+uds:///run/ferry/v.sock_7072/alice}); the last path segment is the guest, and the guest's
- *     secret ({@code FERRY_SECRET}, {@code FERRY_SECRET_FILE}) is sent when set</td></tr>
+ *     {@code ferry+uds:///run/ferry/v.sock_7072/alice}); the last path segment is the guest; with the guest's
+ *     secret as for {@code ferry+tcp}</td></tr>
  * <tr><td>{@code PATH}</td><td>a bare path: a directory or a regular file as {@code file:PATH}, anything else
  *     (a socket, or nothing yet) as {@code unix:PATH}</td></tr>
  * </table>

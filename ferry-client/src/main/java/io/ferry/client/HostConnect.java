@@ -25,7 +25,8 @@ final class HostConnect {
             if (mapped) {
                 old.region().close();
             }
-            return connectStream(old.stream().target(), old.guest(), old.stream().credential());
+            return connectStream(old.stream().target(), old.guest(), old.stream().credential(),
+                    old.stream().tlsBundle());
         }
         if (!mapped) {
             throw new FerryException(Status.INVALID_ARGUMENT, "this connection was closed (its region unmapped): "
@@ -41,13 +42,41 @@ final class HostConnect {
         return f;
     }
 
+    /** {@link Ferry#connect(URI)}: {@code uri} as a network address that names its guest. */
+    static HostAddress.Stream networkAddress(java.net.URI uri) {
+        HostAddress a = HostAddress.parse(uri.toString(), "Ferry.connect(URI)");
+        if (!(a instanceof HostAddress.Stream s) || s.guest() == null) {
+            throw new FerryException(Status.INVALID_ARGUMENT, "Ferry.connect(URI) takes a network address that "
+                    + "names the guest (ferry+tls://HOST:PORT/GUEST), not '" + uri + "'; for a guest socket, region "
+                    + "or PCI device use connect(HostAddress, guest)");
+        }
+        return s;
+    }
+
+    /** Over a stream: the pump's mirror, on the lane the host's proxy claimed; closes both on failure. */
+    static Ferry connect(StreamPump pump) {
+        io.ferry.channel.Region lane = pump.mirror().lane(pump.lane());
+        if (!lane.laneClaim(0, ProcessHandle.current().pid())) {
+            pump.close();
+            pump.mirror().close();
+            throw new FerryException(Status.INTERNAL, "the lane of the stream mirror was taken");
+        }
+        return Ferry.connect(lane, false, pump);
+    }
+
+    /** A 32-byte credential as the four little-endian words HELLO carries. */
+    static long[] credentialWords(byte[] c) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(c).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
+    }
+
     static Ferry connect(HostAddress host, String guest) {
         try {
             return switch (host) {
                 case HostAddress.Socket s -> Ferry.connect(s.path(), guest, Ferry.secretFromEnvironment(guest));
                 case HostAddress.Region r -> Ferry.connect(regionFile(r, guest));
                 case HostAddress.Pci p -> Ferry.connectPci(p.device() == null ? guest : p.device());
-                case HostAddress.Stream s -> connectStream(s, guest, null);
+                case HostAddress.Stream s -> connectStream(s, guest, null, null);
             };
         } catch (FerryException e) {
             if (e.status() != Status.HOST_UNAVAILABLE) {
@@ -61,11 +90,12 @@ final class HostConnect {
 
     /**
      * Over the network: {@code s} as guest {@code guest} (where {@code s} names none), with {@code secret} for the
-     * plain listeners (null: the environment's, where it has one).
+     * plain listeners (null: the environment's, where it has one) and the TLS bundle in {@code tlsBundle} (null: the
+     * environment's).
      */
-    static Ferry connectStream(HostAddress.Stream s, String guest, byte[] secret) {
+    static Ferry connectStream(HostAddress.Stream s, String guest, byte[] secret, Path tlsBundle) {
         HostAddress.Stream a = named(s, guest);
-        return Ferry.connect(StreamPump.open(a, secret != null ? secret.clone() : streamSecret(a)));
+        return connect(StreamPump.open(a, secret != null ? secret.clone() : streamSecret(a), tlsBundle));
     }
 
     /** {@code s} naming {@code guest}; an address that names another guest is refused. */

@@ -69,6 +69,7 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
             while (!pump.stopped()) {
                 int n = commands.poll(this, 64);
                 boolean sent = sendWords();
+                pump.checkSilence(System.nanoTime());
                 if (n == 0) {
                     flush();
                     if (!sent) {
@@ -112,6 +113,14 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
                         sendHeap(r.offset(), r.length());
                     }
                 });
+            }
+            if ((op == Op.TEE_OPEN_SESSION || op == Op.TEE_INVOKE) && length >= CallRecord.length(op, 0)) {
+                // The cancel word as it is now (0, or 1 for an operation cancelled before its call): the host reads
+                // it at the call, and its copy of the heap holds whatever an earlier session left there.
+                long word = arg(rec, op.argNames().indexOf("cancel word"));
+                if (new HeapTraffic.Range(word, 8, HeapTraffic.Direction.IN).within(heap.byteSize())) {
+                    sendHeap(word, 8);
+                }
             }
             sendRecord(rec, length);
         } catch (IOException e) {

@@ -20,12 +20,7 @@ final class StreamOpen {
     private StreamOpen() {
     }
 
-    /** The connected stream to {@code target}; TLS with the guest's bundle. */
-    static Link connect(HostAddress.Stream target) {
-        return connect(target, () -> TlsBundle.forGuest(target.guest()).context());
-    }
-
-    /** As {@link #connect(HostAddress.Stream)}, TLS with the context {@code tls} makes. */
+    /** The connected stream to {@code target}; TLS with the context {@code tls} makes (read only for TLS). */
     static Link connect(HostAddress.Stream target, java.util.function.Supplier<javax.net.ssl.SSLContext> tls) {
         try {
             return switch (target.transport()) {

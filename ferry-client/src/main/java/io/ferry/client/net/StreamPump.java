@@ -46,11 +46,18 @@ public final class StreamPump implements AutoCloseable {
     static final Logger LOG = Logger.getLogger("io.ferry.client.net");
     /** How long the host may take to answer OPEN. */
     static final long OPEN_TIMEOUT_MILLIS = 15_000;
+    /**
+     * A connection with no frame from the host for this long is closed (the host sends WORDS at least every 100 ms,
+     * and closes a silent client after as long): its calls failed a second after the last heartbeat already.
+     */
+    static final long SILENCE_NANOS = 10_000_000_000L;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final HostAddress.Stream target;
     private final byte[] credential;
+    /** The TLS bundle directory given to {@link #open} (null: the environment's). */
+    private final java.nio.file.Path tlsBundle;
     private final String address;
     private final Link link;
     private final Region mirror;
@@ -64,11 +71,14 @@ public final class StreamPump implements AutoCloseable {
     private final Object writeLock = new Object();
     private volatile FerryException problem;
     private volatile boolean closing;
+    /** When the receiver last read a frame header (System.nanoTime). */
+    private volatile long lastFrameAt = System.nanoTime();
 
-    private StreamPump(HostAddress.Stream target, byte[] credential, Link link, Region mirror, int laneIndex,
-                       long chunkLimit) {
+    private StreamPump(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle, Link link,
+                       Region mirror, int laneIndex, long chunkLimit) {
         this.target = target;
         this.credential = credential;
+        this.tlsBundle = tlsBundle;
         this.address = target.toString();
         this.link = link;
         this.mirror = mirror;
@@ -89,13 +99,15 @@ public final class StreamPump implements AutoCloseable {
 
     /**
      * Connects to {@code target} (which names its guest), sends OPEN (with {@code credential} after the name where
-     * not empty: the vsock socket's secret), and on OPENED makes the mirror and starts the pump.
+     * not empty: the secret a plain listener checks), and on OPENED makes the mirror and starts the pump. Over TLS
+     * the guest's bundle is the directory {@code tlsBundle}, or where null {@link TlsBundle#forGuest}'s.
      *
      * @throws FerryException HOST_UNAVAILABLE when nothing answers, the host's status when it refuses (CLOSED),
      *                        BAD_CREDENTIAL when TLS fails, PROTOCOL_VIOLATION when the answer is no Ferry host's
      */
-    public static StreamPump open(HostAddress.Stream target, byte[] credential) {
-        Link link = StreamOpen.connect(target);
+    public static StreamPump open(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle) {
+        Link link = StreamOpen.connect(target, () -> (tlsBundle != null ? TlsBundle.read(tlsBundle, target.guest())
+                : TlsBundle.forGuest(target.guest())).context());
         try {
             StreamFrame.Opened opened = StreamOpen.handshake(link, target, credential);
             Region mirror;
@@ -110,7 +122,8 @@ public final class StreamPump implements AutoCloseable {
                             + "lane " + opened.lane() + " of guest '" + mirror.header().guestName() + "' ("
                             + mirror.laneCount() + " lanes): not a lane of guest '" + target.guest() + "'");
                 }
-                StreamPump pump = new StreamPump(target, credential, link, mirror, opened.lane(), opened.chunkLimit());
+                StreamPump pump = new StreamPump(target, credential, tlsBundle, link, mirror, opened.lane(),
+                        opened.chunkLimit());
                 pump.receiverThread.start();
                 pump.senderThread.start();
                 return pump;
@@ -132,6 +145,11 @@ public final class StreamPump implements AutoCloseable {
     /** The secret OPEN carried (empty: none), for a reconnect. */
     public byte[] credential() {
         return credential.clone();
+    }
+
+    /** The TLS bundle directory {@link #open} was given (null: the environment's), for a reconnect. */
+    public java.nio.file.Path tlsBundle() {
+        return tlsBundle;
     }
 
     /** The local mirror of the guest's region (the whole mapping; close it after {@link #close()}). */
@@ -177,6 +195,15 @@ public final class StreamPump implements AutoCloseable {
         return problem != null;
     }
 
+    /** Sender, at least every 100 ms: closes a connection the host has been silent on for {@link #SILENCE_NANOS}. */
+    void checkSilence(long now) {
+        long quiet = now - lastFrameAt;
+        if (quiet > SILENCE_NANOS) {
+            fail(Status.HOST_UNAVAILABLE, "no frame from the host at " + address + " for " + quiet / 1_000_000
+                    + " ms: the connection was closed; Ferry.reconnect() connects again");
+        }
+    }
+
     Link link() {
         return link;
     }
@@ -187,10 +214,6 @@ public final class StreamPump implements AutoCloseable {
 
     String address() {
         return address;
-    }
-
-    MemorySegment heap() {
-        return heap;
     }
 
     /** Ends the stream once: the first reason is kept, the link closed (which stops both threads). */
@@ -224,6 +247,7 @@ public final class StreamPump implements AutoCloseable {
             while (!stopped()) {
                 head.clear();
                 link.readFully(head);
+                lastFrameAt = System.nanoTime();
                 int length = head.getInt(0);
                 int type = Short.toUnsignedInt(head.getShort(4));
                 String bad = StreamFrame.checkHeader(length, type, Short.toUnsignedInt(head.getShort(6)), true);

@@ -40,9 +40,9 @@ import static io.ferry.host.config.HostConfig.SECRET_BYTES;
  */
 final class ConfigYaml {
     /** Every top-level key; README.md's config sample shows each (ConfigSampleTest). */
-    static final List<String> KEYS = List.of("regionDir", "isolation", "adminSocket",
-            "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
-            "workerCpuTime", "metrics", "listen", "insecure-loopback", "vsock");
+    static final List<String> KEYS = java.util.stream.Stream.concat(java.util.stream.Stream.of("regionDir", "isolation",
+            "adminSocket", "devices", "guests", "scheduler", "tee", "socket", "workerMemory", "compileTimeLimit",
+            "workerCpuTime", "metrics"), NetConfig.KEYS.stream()).toList();
     /** Every key of a guest; README.md's config sample shows each (ConfigSampleTest). */
     static final List<String> GUEST_KEYS = List.of("name", "regionSize", "secret", "class", "weight",
             "services", "quotas", "reservation", "overrunLimit", "region", "uids", "lanes");

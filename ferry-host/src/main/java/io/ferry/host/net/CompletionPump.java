@@ -92,10 +92,10 @@ final class CompletionPump implements Runnable {
         try {
             while (!stop) {
                 int n = 0;
-                if (conn.writable() && session()) {
+                if (conn.output.writable() && session()) {
                     n = poll(16);
                     if (n > 0) {
-                        conn.flush();
+                        conn.output.flush();
                     }
                 }
                 long now = System.nanoTime();
@@ -108,7 +108,7 @@ final class CompletionPump implements Runnable {
                         poll(64);
                     }
                     words(Long.MAX_VALUE);
-                    conn.flush();
+                    conn.output.flush();
                     conn.failFromPump(Status.SESSION_CLOSED, "the host freed the lane (its session ended, no "
                             + "CONNECT_REQUEST came within 3 s, or the guest's region was reset): connect again");
                     break;
@@ -138,7 +138,7 @@ final class CompletionPump implements Runnable {
      * nothing while it waits for the ack.
      */
     private boolean session() {
-        return acked != 0 && lane.requested == acked && lane.claimed(); // a newer connection's lane is not ours
+        return acked != 0 && lane.requested == acked;
     }
 
     private int poll(int limit) {
@@ -153,7 +153,7 @@ final class CompletionPump implements Runnable {
     }
 
     private void idle(long now) {
-        if (!conn.writable()) {
+        if (!conn.output.writable()) {
             LockSupport.parkNanos(1_000_000); // writability coming back unparks us
         } else if (lane.requested != acked || stallHead >= 0) {
             // a connect request or a stall: the host answers by words or by consuming, neither rings our doorbell
@@ -226,8 +226,8 @@ final class CompletionPump implements Runnable {
         byte[] now = f.toArray(ValueLayout.JAVA_BYTE);
         if (!Arrays.equals(now, figures)) {
             System.arraycopy(now, 0, figures, 0, figures.length);
-            conn.send(Frames.copy(conn.alloc(), StreamFrame.FIGURES, MemorySegment.ofArray(now)));
-            conn.flush();
+            conn.output.send(Frames.copy(conn.output.alloc(), StreamFrame.FIGURES, MemorySegment.ofArray(now)));
+            conn.output.flush();
         }
     }
 
@@ -248,7 +248,7 @@ final class CompletionPump implements Runnable {
                     heap(r);
                 }
             }
-            conn.send(Frames.copy(conn.alloc(), StreamFrame.COMPLETION, copy));
+            conn.output.send(Frames.copy(conn.output.alloc(), StreamFrame.COMPLETION, copy));
         }
 
         private void heap(HeapTraffic.Range r) {
@@ -257,11 +257,8 @@ final class CompletionPump implements Runnable {
             }
             for (long done = 0; done < r.length() && !stop; ) {
                 int n = (int) Math.min(StreamFrame.MAX_CHUNK, r.length() - done);
-                if (!conn.writable()) {
-                    conn.flush(); // what is queued must go out, or the channel never becomes writable again
-                    conn.awaitWritable(() -> stop);
-                }
-                conn.send(Frames.heap(conn.alloc(), r.offset() + done, lane.heap.asSlice(r.offset() + done, n)));
+                conn.output.awaitWritable(() -> stop);
+                conn.output.send(Frames.heap(conn.output.alloc(), r.offset() + done, lane.heap.asSlice(r.offset() + done, n)));
                 done += n;
             }
         }

@@ -186,6 +186,17 @@ public final class NetServer implements AutoCloseable {
         }
     }
 
+    private final java.util.concurrent.atomic.AtomicInteger departing = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Connections that ended and are still leaving their lanes. */
+    int departing() {
+        return departing.get();
+    }
+
+    void departing(int delta) {
+        departing.addAndGet(delta);
+    }
+
     GuestDirectory guests() {
         return guests;
     }

@@ -6,7 +6,6 @@ import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.StreamFrame;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,8 +14,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -45,6 +42,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private final OutRanges out = new OutRanges();
     private final NetCounters.Connection counters;
     private Channel ch;
+    /** Frames to the client, counted (set once the channel is active). */
+    Output output;
     private String remote = "?";
     private volatile String guest;
     private ByteBuf cum;
@@ -65,6 +64,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ch = ctx.channel();
+        output = new Output(ch, counters);
         remote = String.valueOf(ch.remoteAddress());
         if (remote.equals("null") || remote.isEmpty()) {
             remote = listener;
@@ -147,6 +147,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Acts on one frame; false when it must wait (a record and no room in the command ring). */
+    /** OPEN attempts while every lane was held and a connection of this host was leaving one. */
+    private int openRetries;
+
     private boolean frame(int type, MemorySegment p) throws StreamSecurity.Refused {
         if (type == StreamFrame.CLOSED) {
             StreamFrame.Closed c = StreamFrame.parseClosed(p);
@@ -160,8 +163,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             if (type != StreamFrame.OPEN) {
                 throw new StreamFrame.Malformed("frame type " + type + " before OPEN");
             }
-            open(p);
-            return true;
+            return open(p);
         }
         switch (type) {
             case StreamFrame.RECORD -> {
@@ -180,7 +182,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         return true;
     }
 
-    private void open(MemorySegment p) throws StreamSecurity.Refused {
+    /** The handshake; false when it must wait for a lane that a closed connection of this host is leaving. */
+    private boolean open(MemorySegment p) throws StreamSecurity.Refused {
         // the name may be followed by a NUL and the guest's 32-byte secret (plain listeners)
         StreamFrame.Open o = StreamFrame.parseOpen(p);
         byte[] secret = o.credential().length == 0 ? null : o.credential();
@@ -199,14 +202,38 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         if (g == null) {
             throw new StreamSecurity.Refused(Status.NOT_CONFIGURED, "no guest '" + name + "' on this host");
         }
-        lane = LaneMirror.open(g);
+        try {
+            lane = LaneMirror.open(g);
+        } catch (StreamSecurity.Refused r) {
+            if (r.status() == Status.QUOTA_EXCEEDED && server.departing() > 0 && openRetries++ < OPEN_RETRIES) {
+                // a client that closed and connects again at once: its old connection is still leaving the lane
+                ch.config().setAutoRead(false);
+                stalled = true;
+                ch.eventLoop().schedule(this::retryOpen, 20, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return false;
+            }
+            throw r;
+        }
         pump = new CompletionPump(this, lane, out);
-        send(Frames.opened(alloc(), lane.lane.laneIndex(), lane.headerPage()));
-        flush();
+        output.send(Frames.opened(ch.alloc(), lane.lane.laneIndex(), lane.headerPage()));
+        output.flush();
         counters.opened();
         AUDIT.info("guest " + name + ": stream connection from " + remote + " (" + listener + ") on lane "
                 + lane.lane.laneIndex());
         pump.start("ferry-net-" + name + "-" + lane.lane.laneIndex());
+        return true;
+    }
+
+    private static final int OPEN_RETRIES = 250; // 5 s
+
+    private void retryOpen() {
+        if (!ended && stalled && lane == null) {
+            stalled = false;
+            drain();
+            if (!stalled && !ended) {
+                ch.config().setAutoRead(true);
+            }
+        }
     }
 
     private boolean record(MemorySegment p) throws StreamSecurity.Refused {
@@ -271,6 +298,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void stall() {
+        if (pump == null) {
+            return; // an OPEN waiting for a lane: retryOpen goes on
+        }
         stalled = true;
         counters.stalls();
         ch.config().setAutoRead(false);
@@ -279,7 +309,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** From the pump: the host consumed; read again. */
     void resumeReading() {
-        ch.eventLoop().execute(() -> {
+        onLoop(() -> {
             if (ended || !stalled) {
                 return;
             }
@@ -361,7 +391,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         end(reason);
         counters.failed(status == Status.INTERNAL);
         if (ch.isActive()) {
-            ch.writeAndFlush(Frames.closed(alloc(), status.code(), status + ": " + reason))
+            ch.writeAndFlush(Frames.closed(ch.alloc(), status.code(), status + ": " + reason))
                     .addListener(ChannelFutureListener.CLOSE);
             // a client that reads nothing never takes the CLOSED frame: close anyway, its buffers go with it
             ch.eventLoop().schedule(() -> ch.close(), 2, java.util.concurrent.TimeUnit.SECONDS);
@@ -370,7 +400,16 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** From the pump thread. */
     void failFromPump(Status status, String reason) {
-        ch.eventLoop().execute(() -> fail(status, reason));
+        onLoop(() -> fail(status, reason));
+    }
+
+    /** Runs {@code r} on the event loop; a loop shut down (the host stopping) has closed the channel already. */
+    private void onLoop(Runnable r) {
+        try {
+            ch.eventLoop().execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.fine(() -> "stream connection " + who() + ": event loop stopped: " + e.getMessage());
+        }
     }
 
     private void end(String reason) {
@@ -383,6 +422,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             cum = null;
         }
         if (pump != null) {
+            server.departing(1);
             pump.stop(reason);
         } else {
             AUDIT.info(() -> "stream connection " + who() + " ended before a lane was taken: " + reason);
@@ -392,6 +432,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
 
     /** From the pump, once it has left the lane. */
     void departed(String how, String reason) {
+        server.departing(-1);
         AUDIT.info("guest " + guest + ": stream connection from " + remote + " ended: " + reason + "; " + how);
         counters.closed();
         if (ch.isActive()) {
@@ -403,47 +444,18 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         return (guest == null ? "" : "of guest " + guest + " ") + "from " + remote + " (" + listener + ")";
     }
 
-    // ---- for the pump -------------------------------------------------------------------------------------
-
-    ByteBufAllocator alloc() {
-        return ch.alloc();
-    }
-
-    boolean writable() {
-        return ch.isWritable() || !ch.isActive();
-    }
-
-    void send(ByteBuf frame) {
-        int n = frame.readableBytes();
-        counters.queued(n);
-        ch.write(frame).addListener(f -> counters.queued(-n));
-    }
-
-    void flush() {
-        ch.flush();
-    }
-
-    /** Waits (pump thread) until the channel can take more, or {@code stop}. */
-    void awaitWritable(BooleanSupplier stop) {
-        while (!writable() && !stop.getAsBoolean()) {
-            LockSupport.parkNanos(1_000_000);
-        }
-    }
-
     /** Sends host words; a new session first has the command ring's producer view pick up the reset positions. */
     void sendWords(long[] offsets, long[] values, int n, boolean newSession) {
-        ByteBuf f = Frames.words(alloc(), offsets, values, n);
-        int size = f.readableBytes();
-        counters.queued(size);
+        ByteBuf f = Frames.words(ch.alloc(), offsets, values, n);
         if (!newSession) {
-            ch.writeAndFlush(f).addListener(x -> counters.queued(-size));
+            output.sendNow(f);
             return;
         }
-        ch.eventLoop().execute(() -> {
+        onLoop(() -> {
             if (!ended) {
                 lane.commands.resync();
             }
-            ch.writeAndFlush(f).addListener(x -> counters.queued(-size));
+            output.sendNow(f);
         });
     }
 }

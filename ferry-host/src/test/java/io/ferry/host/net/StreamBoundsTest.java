@@ -74,7 +74,8 @@ class StreamBoundsTest {
                 + sent.get() + " calls sent; " + host.net().counters().figures() + ")");
         c.kill();
         NetCounters.Figures f = host.net().counters().figures();
-        assertTrue(sent.get() > 10_000, "the flood was short: " + sent.get());
+        // more replies asked for than the lane's completion ring (64 KiB: about 1,000 NOP completions) holds
+        assertTrue(sent.get() >= 2_000, "the flood was short: " + sent.get());
         long inboundBound = StreamFrame.HEADER_LENGTH + StreamFrame.MAX_PAYLOAD + 4 * 65536L;
         long outboundBound = NetServer.HIGH_WATER + 2L * (StreamFrame.HEADER_LENGTH + StreamFrame.MAX_PAYLOAD);
         assertTrue(f.maxInboundBytes() <= inboundBound, "read buffer grew to " + f.maxInboundBytes() + " bytes");

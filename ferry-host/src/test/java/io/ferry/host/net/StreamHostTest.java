@@ -160,6 +160,45 @@ class StreamHostTest {
         assertTrue(awaitOpened("alice", secret), "the lane was never freed after the connection died");
     }
 
+    @Test
+    void silentConnectionsAreClosedAndLeaveNothingHeld() throws Exception {
+        byte[] secret = host.secret("alice");
+        try (StreamClient c = client()) { // not a single frame: closed at the idle limit
+            StreamFrame.Closed closed = c.awaitClosed();
+            assertNotNull(closed);
+            assertEquals(Status.TIMEOUT.code(), closed.status());
+            assertTrue(closed.reason().contains("no frame from the client for " + NetServer.IDLE_SECONDS + " s"),
+                    closed.reason());
+        }
+        try (StreamClient c = client()) { // a lane, then nothing: the host frees the claim that brings no session
+            assertEquals(StreamFrame.OPENED, c.open("alice", secret).type());
+            StreamFrame.Closed closed = c.awaitClosed();
+            assertNotNull(closed);
+            assertEquals(Status.SESSION_CLOSED.code(), closed.status());
+            assertTrue(closed.reason().contains("the host freed the lane"), closed.reason());
+        }
+        assertTrue(awaitOpened("alice", secret));
+    }
+
+    @Test
+    void theVsockPathIsReplacedWhenItIsAStaleSocketAndRefusedWhenItIsAFile() throws Exception {
+        Path file = dir.resolve("plain.sock_9");
+        Files.writeString(file, "not a socket");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> NetServer.start(new NetConfig(List.of(), NetConfig.OFF,
+                        new NetConfig.Vsock(dir.resolve("plain.sock"), 9)), name -> null));
+        assertTrue(e.getMessage().contains("exists and is not a socket"), e.getMessage());
+        Path stale = dir.resolve("stale.sock_9");
+        try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.bind(java.net.UnixDomainSocketAddress.of(stale)); // closed below: the file stays, as after a crash
+        }
+        try (NetServer s = NetServer.start(new NetConfig(List.of(), NetConfig.OFF,
+                new NetConfig.Vsock(dir.resolve("stale.sock"), 9)), name -> null)) {
+            assertEquals(stale, s.vsockPath());
+        }
+        assertTrue(!Files.exists(stale), "the host removes its vsock socket when it stops listening");
+    }
+
     /** Opens connections until one gets a lane (the previous holder's leaving is asynchronous); a hang guard. */
     boolean awaitOpened(String guest, byte[] secret) throws Exception {
         for (int i = 0; i < 300; i++) {

@@ -1,0 +1,79 @@
+package io.ferry.it;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A TCP relay on loopback between a stream client and a host: bytes pass both ways unchanged until {@link #cut()}
+ * resets every connection through it, as a network that drops them does. New connections are relayed again after.
+ */
+final class TcpRelay implements AutoCloseable {
+    private final ServerSocket server;
+    private final InetSocketAddress target;
+    private final List<Socket> open = new CopyOnWriteArrayList<>();
+
+    TcpRelay(InetSocketAddress target) throws IOException {
+        this.target = target;
+        this.server = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        Thread.ofPlatform().daemon(true).name("tcp-relay").start(this::accept);
+    }
+
+    int port() {
+        return server.getLocalPort();
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            try {
+                Socket client = server.accept();
+                Socket upstream = new Socket(target.getAddress(), target.getPort());
+                client.setTcpNoDelay(true);
+                upstream.setTcpNoDelay(true);
+                open.add(client);
+                open.add(upstream);
+                copy(client, upstream);
+                copy(upstream, client);
+            } catch (IOException e) {
+                return; // closed
+            }
+        }
+    }
+
+    private static void copy(Socket from, Socket to) {
+        Thread.ofPlatform().daemon(true).name("tcp-relay-copy").start(() -> {
+            byte[] b = new byte[64 * 1024];
+            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+                int n;
+                while ((n = in.read(b)) > 0) {
+                    out.write(b, 0, n);
+                }
+            } catch (IOException e) {
+                // cut, or the peer went: the other direction ends too
+            }
+        });
+    }
+
+    /** Resets every relayed connection (RST to both ends). */
+    void cut() throws IOException {
+        for (Socket s : open) {
+            if (!s.isClosed()) {
+                s.setSoLinger(true, 0);
+                s.close();
+            }
+        }
+        open.clear();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        cut();
+    }
+}
