@@ -157,7 +157,12 @@ final class LaneMirror {
      * watch frees it; a newer connection may hold it once the host freed it after this one's GOODBYE).
      */
     boolean claimed() {
-        return lane.laneClaim() == pid && HOLDERS.get(key()) == this;
+        return lane.laneClaim() == pid && !superseded();
+    }
+
+    /** Whether a newer connection of this host holds the lane (the host freed it after this one's GOODBYE). */
+    boolean superseded() {
+        return HOLDERS.get(key()) != this;
     }
 
     private String key() {
