@@ -282,11 +282,12 @@ int ferry_stream_in_ranges(const uint8_t *rec, uint32_t length, const ferry_shm_
 #define ARG(i) ferry_get64(args + 8 * (i))
 #define HAS(argc) ((uint64_t) length >= (uint64_t) FERRY_CALL_LENGTH(argc, 0))
     switch (op) {
-    /* the catalogue's argument ranges that the call reads (IN = 1; OUT ranges are the host's to send) */
+    /* the catalogue's argument ranges that the call reads (IN = 1); of its OUT ranges (the host's to send back)
+     * the rectangle reads', which the host writes only row by row */
 #define RANGE(o, off, len, in)                                                                              \
     case o:                                                                                                 \
-        return (in) && HAS(((off) > (len) ? (off) : (len)) + 1)                                            \
-               ? add_range(out, 0, ARG(off), ARG(len), heap_size) : 0;
+        return ((in) || (o) == FERRY_OP_BUFFER_READ_RECT || (o) == FERRY_OP_IMAGE_READ)                     \
+               && HAS(((off) > (len) ? (off) : (len)) + 1) ? add_range(out, 0, ARG(off), ARG(len), heap_size) : 0;
     FERRY_HEAP_RANGES(RANGE)
 #undef RANGE
     case FERRY_OP_TEE_OPEN_SESSION:
@@ -295,7 +296,12 @@ int ferry_stream_in_ranges(const uint8_t *rec, uint32_t length, const ferry_shm_
         if (!HAS(argc)) return 0;
         uint32_t blob = ferry_get32(rec + FERRY_CALL_BLOB_LENGTH_OFFSET);
         if ((uint64_t) FERRY_CALL_LENGTH(argc, 0) + blob > length) return 0;
-        return tee_in_ranges(rec + FERRY_CALL_LENGTH(argc, 0), blob, shm, heap_size, out);
+        int n = tee_in_ranges(rec + FERRY_CALL_LENGTH(argc, 0), blob, shm, heap_size, out);
+        /* the cancel word as the application left it (0 unless it asked to cancel): the host reads its own copy,
+         * which may hold what an earlier session wrote there */
+        uint64_t cancel = ARG(op == FERRY_OP_TEE_INVOKE ? FERRY_ARG_TEE_INVOKE_CANCEL_WORD
+                                                        : FERRY_ARG_TEE_OPEN_SESSION_CANCEL_WORD);
+        return cancel != UINT64_MAX ? add_range(out, n, cancel, 8, heap_size) : n;
     }
     default:
         return 0;

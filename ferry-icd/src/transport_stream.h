@@ -43,10 +43,13 @@ typedef struct ferry_heap_range {
     uint64_t offset, length;
 } ferry_heap_range;
 
-#define FERRY_MAX_IN_RANGES 4
+#define FERRY_MAX_IN_RANGES 6
 
-/* The heap ranges record rec (length bytes, framing checked) reads: at most FERRY_MAX_IN_RANGES, in out; returns
- * their count. Ranges outside [0, heap_size) are left out (the host answers such a call HEAP_RANGE itself). */
+/* The heap ranges the host's copy must hold before record rec (length bytes, framing checked) runs: what the call
+ * reads (HeapTraffic's IN ranges), and where the host writes only part of a range it sends back whole (a rectangle
+ * or image read: the bytes between rows; a TEE memref of any direction), and a TEE call's cancel word. At most
+ * FERRY_MAX_IN_RANGES, in out; returns their count. Ranges outside [0, heap_size) are left out (the host answers
+ * such a call HEAP_RANGE itself). */
 int ferry_stream_in_ranges(const uint8_t *rec, uint32_t length, const ferry_shm_table *shm, uint64_t heap_size,
                            ferry_heap_range *out);
 /* Notes TEE_SHM_REGISTER / TEE_SHM_RELEASE records in the table; returns -1 when out of memory. */

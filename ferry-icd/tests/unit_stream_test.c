@@ -124,7 +124,11 @@ static void test_ranges(void) {
     k = ferry_stream_in_ranges(rec, len, &shm, heap, r);
     CHECK(k == 1 && r[0].offset == 8192 && r[0].length == 300, "IMAGE_WRITE: %d", k);
     len = make_record(rec, FERRY_OP_IMAGE_READ, FERRY_IMAGE_READ_ARGC, rect, NULL, 0);
-    CHECK(ferry_stream_in_ranges(rec, len, &shm, heap, r) == 0, "IMAGE_READ reads nothing");
+    k = ferry_stream_in_ranges(rec, len, &shm, heap, r);
+    CHECK(k == 1 && r[0].offset == 8192 && r[0].length == 300, "IMAGE_READ's range goes up too (the host writes "
+          "only the rows, and sends the range back whole): %d", k);
+    len = make_record(rec, FERRY_OP_BUFFER_READ_RECT, FERRY_BUFFER_READ_RECT_ARGC, rect, NULL, 0);
+    CHECK(ferry_stream_in_ranges(rec, len, &shm, heap, r) == 1, "BUFFER_READ_RECT's range goes up too");
     uint64_t bin[FERRY_PROGRAM_CREATE_BINARY_ARGC] = {1, 2, 64, 1000};
     len = make_record(rec, FERRY_OP_PROGRAM_CREATE_BINARY, FERRY_PROGRAM_CREATE_BINARY_ARGC, bin, NULL, 0);
     k = ferry_stream_in_ranges(rec, len, &shm, heap, r);
@@ -148,13 +152,14 @@ static void test_ranges(void) {
     ferry_put64(block + 40 + 0, 7); ferry_put64(block + 40 + 8, 100); ferry_put64(block + 40 + 16, 50);
     ferry_put64(block + 72 + 0, 8);
     ferry_put64(block + 104 + 0, 512); ferry_put64(block + 104 + 16, 20);
-    uint64_t inv[FERRY_TEE_INVOKE_ARGC] = {5, 1, UINT64_MAX};
+    uint64_t inv[FERRY_TEE_INVOKE_ARGC] = {5, 1, 640};          /* the cancel word at 640 */
     len = make_record(rec, FERRY_OP_TEE_INVOKE, FERRY_TEE_INVOKE_ARGC, inv, block, sizeof block);
     k = ferry_stream_in_ranges(rec, len, &shm, heap, r);
-    CHECK(k == 4 && r[0].offset == 4096 && r[0].length == 10 && r[1].offset == 65636 && r[1].length == 50
-          && r[2].offset == 131072 && r[2].length == 500 && r[3].offset == 512 && r[3].length == 20,
+    CHECK(k == 5 && r[0].offset == 4096 && r[0].length == 10 && r[1].offset == 65636 && r[1].length == 50
+          && r[2].offset == 131072 && r[2].length == 500 && r[3].offset == 512 && r[3].length == 20
+          && r[4].offset == 640 && r[4].length == 8,
           "TEE_INVOKE: every memref travels before the call, OUTPUT ones too (the host's copy must hold the "
-          "guest's bytes where the TA writes nothing): %d", k);
+          "guest's bytes where the TA writes nothing), and the cancel word: %d", k);
     ferry_put32(block, 0xCu);
     ferry_put64(block + 8, 7);
     uint64_t open[FERRY_TEE_OPEN_SESSION_ARGC] = {5, 1, 2, 0, 0, UINT64_MAX};
