@@ -13,7 +13,9 @@
  *   anything else: device memory; CL_MEM_COPY_HOST_PTR initialises it through staging, on the context's internal
  *     queue, before clCreateBuffer returns.
  * A heap-backed buffer on a CPU device is coherent: the host device uses the heap bytes in place (PoCL does for
- * CL_MEM_USE_HOST_PTR), so a map only waits and an unmap sends nothing but a marker. */
+ * CL_MEM_USE_HOST_PTR), so a map only waits and an unmap sends nothing but a marker.
+ * Over a stream (a host on another machine: ferry_heap_shared is 0) no buffer lives in the heap: the heap is not
+ * shared memory there, so every buffer is device memory and maps and transfers are staged. */
 #include <stdlib.h>
 #include <string.h>
 #include "enqueue.h"
@@ -123,9 +125,12 @@ static cl_mem buffer_create(cl_context context, const cl_mem_properties *props, 
         return NULL;
     }
     uint8_t *base = ferry_heap_base(c);
+    int shared = ferry_heap_shared(c);
     if (flags & CL_MEM_USE_HOST_PTR) {
         m->host_ptr = host_ptr;
-        m->heap_offset = ferry_heap_offset_of(c, host_ptr, size);
+        m->heap_offset = shared ? ferry_heap_offset_of(c, host_ptr, size) : -1;
+    } else if (!shared) {
+        /* over a stream: device memory (no heap-resident buffers), maps staged; m->heap_offset stays -1 */
     } else if (flags & CL_MEM_ALLOC_HOST_PTR) {
         m->heap_offset = ferry_heap_alloc(c, size);
         if (m->heap_offset >= 0) {

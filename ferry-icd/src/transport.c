@@ -167,6 +167,17 @@ static int broken_reply(ferry_conn *c, ferry_reply *reply) {
     return st;
 }
 
+/* Over a stream: the connection's end (a dropped connection, the host's CLOSED, a malformed frame) ends the
+ * session at once, with the stream's reason. Returns the session's status (0: alive). */
+static int stream_check(ferry_conn *c) {
+    if (c->r.stream == NULL) {
+        return 0;
+    }
+    char why[1024];
+    int st = ferry_stream_lost(c->r.stream, why, sizeof why);
+    return st != 0 ? set_broken(c, st, "%s", why) : 0;
+}
+
 static int frame_check_fail(ferry_conn *c, const char *detail) {
     return set_broken(c, FERRY_STATUS_PROTOCOL_VIOLATION, "completion ring corrupt: %s; the host broke the ring "
                       "protocol, so this session is over (restart the application; report it with the host's log)",
@@ -326,7 +337,11 @@ static void live_init(ferry_conn *c, liveness *l) {
 }
 
 static int live_check(ferry_conn *c, liveness *l, int have_sync) {
-    int st = note_restart(c);
+    int st = stream_check(c);
+    if (st != 0) {
+        return st;
+    }
+    st = note_restart(c);
     if (st != 0) {
         return st;
     }
@@ -425,7 +440,9 @@ static void cmd_publish(ferry_conn *c) {
         c->cmd_published = c->cmd_pending;
         /* release: the records written before are visible no later than TAIL */
         ferry_store64(c->r.cmd.sec + FERRY_RING_TAIL_OFFSET, c->cmd_pending);
-        ferry_wake_host(&c->r);
+        if (c->r.stream == NULL || !ferry_stream_kick(c->r.stream)) {
+            ferry_wake_host(&c->r);     /* over a stream: when this thread did not send them itself */
+        }
     }
     c->unpublished = 0;
 }
@@ -499,6 +516,7 @@ static int send_record(ferry_conn *c, int op, uint32_t flags, const uint64_t *ar
         return FERRY_STATUS_INVALID_ARGUMENT;
     }
     note_restart(c);
+    stream_check(c);
     int st = broken_status(c);
     if (st == 0 && ferry_load64(c->r.words + FERRY_LANE_CONNECT_ACK_OFFSET) != c->nonce) {
         st = session_ended(c, 0);   /* a newer session owns the rings now: writing would corrupt it */
@@ -678,6 +696,10 @@ int ferry_take_async(ferry_conn *c, char *message, size_t message_length) {
 
 /* ---- small accessors ---- */
 
+int ferry_heap_shared(const ferry_conn *c) {
+    return c != NULL && c->r.stream == NULL;
+}
+
 uint32_t ferry_device_count(const ferry_conn *c) {
     return c ? c->devices : 0;
 }
@@ -697,7 +719,7 @@ static void *beat_main(void *arg) {
     uint64_t beat = 1;
     pthread_mutex_lock(&c->beat_lock);
     while (!c->beat_stop) {
-        if (broken_status(c) == 0) {
+        if (broken_status(c) == 0 && stream_check(c) == 0) {
             ferry_store64(c->r.words + FERRY_LANE_GUEST_HEARTBEAT_OFFSET, ++beat);
             pthread_mutex_unlock(&c->beat_lock);
             int restarted = note_restart(c);
@@ -887,6 +909,10 @@ static int handshake(ferry_conn *c, char *err, size_t n) {
     int beating = 0;
     uint64_t start = ferry_now_ns(), nap = 20000;
     while (ferry_load64(r->words + FERRY_LANE_CONNECT_ACK_OFFSET) != c->nonce) {
+        int lost = ferry_stream_lost(r->stream, err, n);
+        if (lost != 0) {
+            return lost;    /* over a stream: the connection ended (the host's reason, if it gave one) */
+        }
         beating |= ferry_load64(r->base + FERRY_HDR_HOST_HEARTBEAT_OFFSET) != beat;
         uint64_t limit = beating ? CONNECT_LIVE_TIMEOUT_NS : CONNECT_TIMEOUT_NS;
         if (ferry_now_ns() - start > limit) {
@@ -999,10 +1025,12 @@ void ferry_disconnect(ferry_conn *c) {
     say_goodbye(c);
     set_broken(c, FERRY_STATUS_SESSION_CLOSED, "the connection was closed");
     beat_stop(c);
-    /* the host frees the lane when it ends the session: wait a little so a next connect finds it free */
+    /* the host frees the lane when it ends the session: wait a little so a next connect finds it free (over a
+     * stream the host's proxy frees it when the connection closes: nothing to wait for here) */
     uint64_t start = ferry_now_ns();
     uint8_t *claim = c->r.words + FERRY_LANE_CLAIM_WORD_OFFSET;
-    while (ferry_load64(claim) == (uint64_t) c->pid && ferry_now_ns() - start < LANE_FREE_WAIT_NS) {
+    while (c->r.stream == NULL && ferry_load64(claim) == (uint64_t) c->pid
+           && ferry_now_ns() - start < LANE_FREE_WAIT_NS) {
         ferry_nap_ns(1000000);
     }
     release_lane(c);

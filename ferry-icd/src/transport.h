@@ -29,7 +29,9 @@ typedef struct ferry_reply {
 } ferry_reply;
 
 /* Connects as the environment says (the Java library's rules, docs/client.md "Finding the host"):
- *   FERRY_HOST   unix:SOCKET | file:DIR-or-REGION | pci:[ADDRESS] ; else FERRY_SOCKET, FERRY_REGION_DIR,
+ *   FERRY_HOST   unix:SOCKET | file:DIR-or-REGION | pci:[ADDRESS] | a host on another machine: ferry+tls://HOST:PORT/
+ *                GUEST, ferry+tcp://127.0.0.1:PORT/GUEST, ferry+vsock://CID:PORT/GUEST, ferry+uds:///PATH/GUEST
+ *                (transport_stream.c); FERRY_URL is an alias; else FERRY_SOCKET, FERRY_REGION_DIR,
  *                else unix:/run/ferry/guest.sock
  *   FERRY_GUEST  the guest's name (required)
  *   FERRY_SECRET (base64) or FERRY_SECRET_FILE (raw 32 bytes or base64; must not be readable by others)
@@ -77,6 +79,9 @@ uint64_t ferry_heap_size(const ferry_conn *c);
 int64_t ferry_heap_alloc(ferry_conn *c, uint64_t size);
 void ferry_heap_free(ferry_conn *c, int64_t offset);
 uint64_t ferry_heap_free_bytes(const ferry_conn *c);
+/* 1 when the host shares the heap's memory (a region); 0 over a stream, where heap bytes travel with the calls that
+ * name them: a buffer must then not live in the heap (BUFFER_CREATE with a heap offset is refused). */
+int ferry_heap_shared(const ferry_conn *c);
 /* The heap offset of p if [p, p + size) lies inside the heap slice, else -1 (zero-copy detection). */
 int64_t ferry_heap_offset_of(const ferry_conn *c, const void *p, uint64_t size);
 

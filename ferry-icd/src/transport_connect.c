@@ -69,7 +69,7 @@ void ferry_nap_ns(uint64_t ns) {
 
 /* ---- the host address ---- */
 
-enum form { FORM_UNIX, FORM_FILE, FORM_PCI };
+enum form { FORM_UNIX, FORM_FILE, FORM_PCI, FORM_STREAM };
 
 typedef struct address {
     enum form form;
@@ -79,7 +79,8 @@ typedef struct address {
 
 static int parse_address(const char *text, const char *origin, address *a, char *err, size_t n) {
     const char *forms = "give unix:PATH (the host's guest socket), file:PATH (a region file or the host's region "
-                        "directory), pci:ADDRESS (an ivshmem device inside a VM), or a path";
+                        "directory), pci:ADDRESS (an ivshmem device inside a VM), a path, or a host on another "
+                        "machine: ferry+tls://HOST:PORT/GUEST (or ferry+tcp:, ferry+vsock:, ferry+uds:)";
     while (isspace((unsigned char) *text)) {
         text++;
     }
@@ -99,6 +100,11 @@ static int parse_address(const char *text, const char *origin, address *a, char 
     memcpy(t, text, len);
     t[len] = 0;
     a->origin = origin;
+    if (ferry_url_is_stream(t)) {      /* checked by transport_stream.c */
+        a->form = FORM_STREAM;
+        snprintf(a->path, sizeof a->path, "%s", t);
+        return 0;
+    }
     size_t colon = strcspn(t, ":");
     int scheme = colon > 0 && t[colon] == ':' && isalpha((unsigned char) t[0]);
     for (size_t i = 1; scheme && i < colon; i++) {
@@ -143,7 +149,17 @@ static int parse_address(const char *text, const char *origin, address *a, char 
 
 static int address_from_environment(address *a, char *err, size_t n) {
     const char *host = getenv("FERRY_HOST");
-    if (host != NULL && host[strspn(host, " \t\n")] != 0) {
+    const char *url = getenv("FERRY_URL");     /* issue 16's name for the same setting: an alias of FERRY_HOST */
+    int have_host = host != NULL && host[strspn(host, " \t\n")] != 0;
+    int have_url = url != NULL && url[strspn(url, " \t\n")] != 0;
+    if (have_host && have_url && strcmp(host, url) != 0) {
+        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_HOST '%.300s' and FERRY_URL '%.300s' differ: they "
+                    "name the same setting (FERRY_URL is an alias); set one of them", host, url);
+    }
+    if (have_url && !have_host) {
+        return parse_address(url, "FERRY_URL", a, err, n);
+    }
+    if (have_host) {
         return parse_address(host, "FERRY_HOST", a, err, n);
     }
     const char *socket_path = getenv("FERRY_SOCKET");
@@ -167,7 +183,7 @@ static int address_from_environment(address *a, char *err, size_t n) {
 }
 
 static const char *form_name(enum form f) {
-    return f == FORM_UNIX ? "unix" : f == FORM_FILE ? "file" : "pci";
+    return f == FORM_UNIX ? "unix" : f == FORM_FILE ? "file" : f == FORM_PCI ? "pci" : "stream";
 }
 
 /* ---- the secret ---- */
@@ -208,7 +224,7 @@ static long b64_decode(const char *text, size_t length, uint8_t *out, size_t out
     return bits >= 6 ? -1 : (long) o;
 }
 
-static int secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGTH], char *err, size_t n) {
+int ferry_secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGTH], char *err, size_t n) {
     const char *text = getenv("FERRY_SECRET");
     const char *file = getenv("FERRY_SECRET_FILE");
     uint8_t buf[256];
@@ -285,7 +301,7 @@ static int map_fd(ferry_region *r, int fd, uint64_t size, const char *what, char
 
 static int open_socket(ferry_region *r, const address *a, const char *guest, char *err, size_t n) {
     uint8_t secret[SECRET_LENGTH];
-    int st = secret_from_environment(guest, secret, err, n);
+    int st = ferry_secret_from_environment(guest, secret, err, n);
     if (st != 0) {
         return st;
     }
@@ -773,7 +789,7 @@ int ferry_region_check(ferry_region *r, char *err, size_t n) {
 
 /* Points r at lane i's sections (validated by ferry_region_check; read again from our snapshot would be nicer,
  * but the values are checked once more here, so a header changed since cannot send us outside the mapping). */
-static int use_lane(ferry_region *r, uint32_t i, char *err, size_t n) {
+int ferry_region_use_lane(ferry_region *r, uint32_t i, char *err, size_t n) {
     const uint8_t *at = r->base + FERRY_LANE_SECTIONS_OFFSET(i);
     uint64_t f[6];
     for (int k = 0; k < 6; k++) {
@@ -807,7 +823,7 @@ static int claim_lane(ferry_region *r, pid_t pid, char *err, size_t n) {
         uint64_t *word = (uint64_t *) (void *) (r->base + FERRY_LANE_WORDS_OFFSET(i) + FERRY_LANE_CLAIM_WORD_OFFSET);
         uint64_t expected = 0;
         if (__atomic_compare_exchange_n(word, &expected, (uint64_t) pid, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-            int st = use_lane(r, i, err, n);
+            int st = ferry_region_use_lane(r, i, err, n);
             if (st != 0) {
                 uint64_t mine = (uint64_t) pid;
                 __atomic_compare_exchange_n(word, &mine, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
@@ -855,6 +871,10 @@ int ferry_region_open(ferry_region *r, pid_t pid, char *err, size_t n) {
                     "NAME of ./ferry guest add NAME), with FERRY_SECRET or FERRY_SECRET_FILE [host %s:%s from %s]",
                     form_name(a.form), a.path, a.origin);
     }
+    if (a.form == FORM_STREAM) {
+        /* the host's proxy claimed the lane; the mirror is checked and the pump running when this returns */
+        return ferry_stream_open(r, a.path, a.origin, guest, pid, err, n);
+    }
     st = a.form == FORM_UNIX ? open_socket(r, &a, guest, err, n)
          : a.form == FORM_FILE ? open_file(r, &a, guest, err, n)
          : open_pci(r, &a, guest, err, n);
@@ -871,6 +891,10 @@ int ferry_region_open(ferry_region *r, pid_t pid, char *err, size_t n) {
 }
 
 void ferry_region_close(ferry_region *r) {
+    if (r->stream != NULL) {
+        ferry_stream_close(r->stream);      /* before the mirror goes: the threads use it */
+        r->stream = NULL;
+    }
     if (r->base != NULL) {
         munmap(r->base, r->mapped);
         r->base = NULL;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "transport.h"
+#include "transport_stream.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "Ferry's wire is little-endian; this transport reads it natively"
@@ -44,6 +45,9 @@ typedef struct ferry_region {
     volatile uint32_t *bar0;
     size_t bar0_mapped;
     int naps;                   /* 1: no futexes reach the host (a VM): sleep with timed naps */
+    /* a stream address (ferry+tls:, ferry+tcp:, ...): base is a local mirror of the host's region, whose lane this
+     * stream replays (transport_stream.c); NULL for shared memory */
+    struct ferry_stream *stream;
 } ferry_region;
 
 struct ferry_conn {
@@ -123,6 +127,26 @@ void ferry_region_close(ferry_region *r);
 int ferry_region_check(ferry_region *r, char *err, size_t err_length);
 /* Rings the command ring's doorbell as a producer after TAIL (or a connect request): fence, then wake a sleeper. */
 void ferry_wake_host(ferry_region *r);
+
+/* The guest's 32-byte secret from FERRY_SECRET or FERRY_SECRET_FILE (which must be mode 0600 or 0400); 0, or a
+ * status (NOT_CONFIGURED when neither is set) with the reason in err. */
+int ferry_secret_from_environment(const char *guest, uint8_t secret[32], char *err, size_t n);
+
+/* Points r at lane i's sections (checked again against the mapping). */
+int ferry_region_use_lane(ferry_region *r, uint32_t i, char *err, size_t n);
+
+/* transport_stream.c: connects to the stream address url (from origin, for messages), sends OPEN for guest, makes
+ * the local mirror from OPENED's header page (r->base), checks it (ferry_region_check), takes the lane the host
+ * named and starts the sender and receiver threads. On failure returns a status, err says why, nothing is left. */
+int ferry_stream_open(ferry_region *r, const char *url, const char *origin, const char *guest, pid_t pid, char *err,
+                      size_t n);
+/* Stops the threads, closes the connection (a forked child only closes its copy of the socket). */
+void ferry_stream_close(struct ferry_stream *s);
+/* A caller that published records sends them itself when the sender thread is not at it (no wake-up hop): 1 when
+ * everything published went out, 0 when the caller must ring the ring's doorbell as usual. */
+int ferry_stream_kick(struct ferry_stream *s);
+/* Nonzero (a status) once the connection is gone: why says what happened. */
+int ferry_stream_lost(struct ferry_stream *s, char *why, size_t n);
 
 /* transport_heap.c */
 int ferry_heap_init(ferry_conn *c);

@@ -128,6 +128,26 @@
 #define FERRY_WORKER_PING 32512
 #define FERRY_WORKER_CLOSE 32513
 
+/* ---- Stream frames (io.ferry.protocol.StreamFrame): one lane mirrored over a byte stream; frame =
+ * u32 length (the whole frame), u16 type, u16 flags = 0, payload ---- */
+#define FERRY_STREAM_HEADER_LENGTH 8
+#define FERRY_STREAM_MAX_PAYLOAD 1048640
+#define FERRY_STREAM_MAX_CHUNK 262144
+#define FERRY_STREAM_OPEN_MAGIC UINT64_C(0x54454e5952524546)
+#define FERRY_STREAM_VERSION 1
+#define FERRY_STREAM_HEADER_PAGE 4096
+#define FERRY_STREAM_MAX_GUEST_NAME 63
+#define FERRY_STREAM_MAX_REASON 4096
+#define FERRY_STREAM_WORD_ENTRY 16
+#define FERRY_STREAM_OPEN 1
+#define FERRY_STREAM_OPENED 2
+#define FERRY_STREAM_CLOSED 3
+#define FERRY_STREAM_RECORD 4
+#define FERRY_STREAM_COMPLETION 5
+#define FERRY_STREAM_HEAP 6
+#define FERRY_STREAM_WORDS 7
+#define FERRY_STREAM_FIGURES 8
+
 /* ---- Status codes ---- */
 #define FERRY_STATUS_OK 0 /* success */
 #define FERRY_STATUS_INVALID_ARGUMENT 1 /* invalid argument */
@@ -580,5 +600,17 @@
 #define FERRY_PROGRAM_BINARY_MAX 268435456
 #define FERRY_PROGRAM_COMPILE_MAX_HEADERS 64
 #define FERRY_PROGRAM_LINK_MAX_INPUTS 64
+/* Heap ranges named by arguments (io.ferry.protocol.HeapTraffic): X(op, offset argument index, length
+ * argument index, 1 when the call reads the range (IN), 0 when it writes it (OUT)). TEE_OPEN_SESSION and
+ * TEE_INVOKE name theirs in the parameter block's memrefs instead. */
+#define FERRY_HEAP_RANGES(X) \
+    X(FERRY_OP_BUFFER_WRITE, 4, 3, 1) \
+    X(FERRY_OP_BUFFER_READ, 4, 3, 0) \
+    X(FERRY_OP_INFO, 4, 5, 0) \
+    X(FERRY_OP_PROGRAM_CREATE_BINARY, 2, 3, 1) \
+    X(FERRY_OP_BUFFER_WRITE_RECT, 2, 3, 1) \
+    X(FERRY_OP_BUFFER_READ_RECT, 2, 3, 0) \
+    X(FERRY_OP_IMAGE_WRITE, 2, 3, 1) \
+    X(FERRY_OP_IMAGE_READ, 2, 3, 0)
 
 #endif /* FERRY_WIRE_H */

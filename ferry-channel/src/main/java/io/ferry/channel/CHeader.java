@@ -3,10 +3,12 @@ package io.ferry.channel;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.CompletionRecord;
+import io.ferry.protocol.HeapTraffic;
 import io.ferry.protocol.InfoKind;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.ProgramCalls;
 import io.ferry.protocol.Status;
+import io.ferry.protocol.StreamFrame;
 import io.ferry.protocol.Wire;
 import java.io.IOException;
 import java.lang.reflect.Field;
@@ -133,6 +135,26 @@ public final class CHeader {
         dec(b, "FERRY_WORKER_PING", Wire.WORKER_PING);
         dec(b, "FERRY_WORKER_CLOSE", Wire.WORKER_CLOSE);
 
+        section(b, "Stream frames (io.ferry.protocol.StreamFrame): one lane mirrored over a byte stream; frame =\n"
+                + " * u32 length (the whole frame), u16 type, u16 flags = 0, payload");
+        dec(b, "FERRY_STREAM_HEADER_LENGTH", StreamFrame.HEADER_LENGTH);
+        dec(b, "FERRY_STREAM_MAX_PAYLOAD", StreamFrame.MAX_PAYLOAD);
+        dec(b, "FERRY_STREAM_MAX_CHUNK", StreamFrame.MAX_CHUNK);
+        hex(b, "FERRY_STREAM_OPEN_MAGIC", StreamFrame.OPEN_MAGIC);
+        dec(b, "FERRY_STREAM_VERSION", StreamFrame.VERSION);
+        dec(b, "FERRY_STREAM_HEADER_PAGE", StreamFrame.HEADER_PAGE);
+        dec(b, "FERRY_STREAM_MAX_GUEST_NAME", StreamFrame.MAX_GUEST_NAME);
+        dec(b, "FERRY_STREAM_MAX_REASON", StreamFrame.MAX_REASON);
+        dec(b, "FERRY_STREAM_WORD_ENTRY", StreamFrame.WORD_ENTRY);
+        dec(b, "FERRY_STREAM_OPEN", StreamFrame.OPEN);
+        dec(b, "FERRY_STREAM_OPENED", StreamFrame.OPENED);
+        dec(b, "FERRY_STREAM_CLOSED", StreamFrame.CLOSED);
+        dec(b, "FERRY_STREAM_RECORD", StreamFrame.RECORD);
+        dec(b, "FERRY_STREAM_COMPLETION", StreamFrame.COMPLETION);
+        dec(b, "FERRY_STREAM_HEAP", StreamFrame.HEAP);
+        dec(b, "FERRY_STREAM_WORDS", StreamFrame.WORDS);
+        dec(b, "FERRY_STREAM_FIGURES", StreamFrame.FIGURES);
+
         section(b, "Status codes");
         for (Status s : Status.values()) {
             b.append("#define FERRY_STATUS_").append(s.name()).append(' ').append(s.code())
@@ -165,8 +187,26 @@ public final class CHeader {
         dec(b, "FERRY_PROGRAM_BINARY_MAX", ProgramCalls.ProgramCreateBinary.MAX_SIZE);
         dec(b, "FERRY_PROGRAM_COMPILE_MAX_HEADERS", ProgramCalls.ProgramCompile.MAX_HEADERS);
         dec(b, "FERRY_PROGRAM_LINK_MAX_INPUTS", ProgramCalls.ProgramLink.MAX_INPUTS);
+        heapRanges(b);
         b.append("\n#endif /* FERRY_WIRE_H */\n");
         return b.toString();
+    }
+
+    /** The ops whose arguments name a heap range (io.ferry.protocol.HeapTraffic), as an X-macro list. */
+    private static void heapRanges(StringBuilder b) {
+        b.append("/* Heap ranges named by arguments (io.ferry.protocol.HeapTraffic): X(op, offset argument index, length\n"
+                + " * argument index, 1 when the call reads the range (IN), 0 when it writes it (OUT)). TEE_OPEN_SESSION and\n"
+                + " * TEE_INVOKE name theirs in the parameter block's memrefs instead. */\n");
+        b.append("#define FERRY_HEAP_RANGES(X)");
+        for (Op op : Op.values()) {
+            HeapTraffic.Direction d = HeapTraffic.direction(op);
+            if (d != null) {
+                b.append(" \\\n    X(FERRY_OP_").append(op.name()).append(", ").append(HeapTraffic.offsetArg(op))
+                        .append(", ").append(HeapTraffic.lengthArg(op)).append(", ")
+                        .append(d == HeapTraffic.Direction.IN ? 1 : 0).append(')');
+            }
+        }
+        b.append('\n');
     }
 
     private static void section(StringBuilder b, String title) {

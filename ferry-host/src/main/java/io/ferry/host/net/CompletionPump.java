@@ -138,7 +138,7 @@ final class CompletionPump implements Runnable {
      * nothing while it waits for the ack.
      */
     private boolean session() {
-        return acked != 0 && lane.requested == acked;
+        return acked != 0 && lane.requested == acked && !lane.superseded(); // a newer connection's lane is not ours
     }
 
     private int poll(int limit) {

@@ -26,6 +26,14 @@ import java.lang.foreign.ValueLayout;
 final class LaneMirror {
     /** How long {@link #depart} waits for the host to end the lane's session and free the claim. */
     static final long DEPART_WAIT_NANOS = 5_000_000_000L;
+    /**
+     * The mirror that holds each lane ("guest#lane") in this process. Every connection claims with the host's pid,
+     * so the claim word cannot tell a departing connection's lane from the next connection's: once the host has
+     * freed a lane after GOODBYE, a new connection may claim it while the old one is still departing, and only this
+     * map says which of the two may use (and free) it.
+     */
+    private static final java.util.concurrent.ConcurrentHashMap<String, LaneMirror> HOLDERS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     final String guest;
     final long pid = ProcessHandle.current().pid();
@@ -71,7 +79,9 @@ final class LaneMirror {
                         + "header is not the one the host wrote (the host resets it within seconds): connect again");
             }
             Region lane = LaneClaims.claim(mapping, ProcessHandle.current().pid());
-            return new LaneMirror(g.name(), mapping, lane);
+            LaneMirror m = new LaneMirror(g.name(), mapping, lane);
+            HOLDERS.put(m.key(), m); // a departing mirror of this lane no longer counts as its holder
+            return m;
         } catch (RegionException e) {
             mapping.close();
             throw new StreamSecurity.Refused(e.status(), e.getMessage());
@@ -147,9 +157,21 @@ final class LaneMirror {
                 words + RegionDescriptor.LANE_CONNECT_ACK_OFFSET, words + RegionDescriptor.LANE_SESSION_ID_OFFSET};
     }
 
-    /** Whether the lane is still claimed by this host (a region reset or the host's stale-claim watch frees it). */
+    /**
+     * Whether the lane is still claimed by this host for this connection (a region reset or the host's stale-claim
+     * watch frees it; a newer connection may hold it once the host freed it after this one's GOODBYE).
+     */
     boolean claimed() {
-        return lane.laneClaim() == pid;
+        return lane.laneClaim() == pid && !superseded();
+    }
+
+    /** Whether a newer connection of this host holds the lane (the host freed it after this one's GOODBYE). */
+    boolean superseded() {
+        return HOLDERS.get(key()) != this;
+    }
+
+    private String key() {
+        return guest + "#" + lane.laneIndex();
     }
 
     /**
@@ -189,6 +211,7 @@ final class LaneMirror {
         } catch (RuntimeException e) {
             how = "leaving the lane failed: " + e.getMessage();
         } finally {
+            HOLDERS.remove(key(), this);
             mapping.close();
         }
         return how;

@@ -177,8 +177,8 @@ final class OutRanges {
             default -> {
                 for (HeapTraffic.Range r : s.own) {
                     if (s.op == Op.INFO) {
-                        // INFO writes "written to the heap" bytes (its second result), only on success
-                        long n = status == 0 ? Math.min(r.length(), Math.max(0, r1)) : 0;
+                        // INFO's results: the value's bytes, and 1 when they were written to the heap (on success)
+                        long n = status == 0 && r1 == 1 ? Math.min(r.length(), Math.max(0, r0)) : 0;
                         if (n > 0) {
                             ship.add(new HeapTraffic.Range(r.offset(), n, r.direction()));
                         }
