@@ -56,7 +56,7 @@ import org.junit.jupiter.api.TestInstance;
  * The Java client over the stream transport (docs/network.md) against a real host with real PoCL devices and the
  * software TEE: the example workloads verified over loopback TCP, over mutual TLS 1.3 with a bundle the host's CA
  * issued (another guest's refused) and over the vsock Unix socket, data through staging,
- * mappings and rectangles, TEE memrefs, a refused secret, and a connection killed under the client (a TCP relay cut
+ * mappings and rectangles, TEE memrefs, a refused secret, a connection silently dropped, and a connection killed under the client (a TCP relay cut
  * between client and host) that fails the next call with HOST_UNAVAILABLE, then a reconnect.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -296,6 +296,40 @@ class StreamClientIT {
             s.invoke(BuiltinTas.HELLO_CHECKSUM, sum);
             assertEquals((int) (words ^ (words >>> 32)), sum.value(1).a(), "registered memory reaches the TA");
             assertEquals(16, sum.value(1).b());
+        }
+    }
+
+    /**
+     * A network that stops delivering without a reset (no FIN, no RST: the relay drops every byte): the mirrored host
+     * heartbeat stands still, and the waiting call fails with HOST_UNAVAILABLE about a second after the last WORDS
+     * frame (the Channel's own heartbeat check, as on shared memory), long before the 10 s silence limit closes the
+     * socket; then a reconnect works. The time it took is printed, not asserted.
+     */
+    @Test
+    void aSilentlyDroppedConnectionFailsTheWaitingCallThenReconnects() throws IOException {
+        try (TcpRelay relay = new TcpRelay(host.net().insecureAddress())) {
+            URI via = URI.create("ferry+tcp://127.0.0.1:" + relay.port() + "/w");
+            Ferry ferry = Ferry.connect(via, secret);
+            Ferry again = null;
+            try {
+                assertEquals(1, ferry.nop(1));
+                relay.freeze();
+                long start = System.nanoTime();
+                FerryException e = assertThrows(FerryException.class, () -> ferry.nop(2));
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                System.out.println("silent drop: the waiting call failed after " + millis + " ms: " + e.getMessage());
+                assertEquals(Status.HOST_UNAVAILABLE, e.status(), e.getMessage());
+                assertTrue(e.getMessage().contains("heartbeat"), "the heartbeat check, not the socket: " + e.getMessage());
+
+                again = reconnect(ferry);
+                assertEquals(3, again.nop(3));
+                verified(again, new VaddWorkload());
+            } finally {
+                ferry.close();
+                if (again != null) {
+                    again.close();
+                }
+            }
         }
     }
 

@@ -12,12 +12,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP relay on loopback between a stream client and a host: bytes pass both ways unchanged until {@link #cut()}
- * resets every connection through it, as a network that drops them does. New connections are relayed again after.
+ * resets every connection through it, as a network that drops them does, or {@link #freeze()} silently drops every
+ * byte on the connections open then, as a network that stops delivering without a reset does (a pulled cable, a
+ * firewall dropping packets). New connections are relayed again after either.
  */
 final class TcpRelay implements AutoCloseable {
     private final ServerSocket server;
     private final InetSocketAddress target;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
+    /** Sockets whose bytes are read and dropped from now on. */
+    private final java.util.Set<Socket> frozen = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     TcpRelay(InetSocketAddress target) throws IOException {
         this.target = target;
@@ -46,18 +50,26 @@ final class TcpRelay implements AutoCloseable {
         }
     }
 
-    private static void copy(Socket from, Socket to) {
+    private void copy(Socket from, Socket to) {
         Thread.ofPlatform().daemon(true).name("tcp-relay-copy").start(() -> {
             byte[] b = new byte[64 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(b)) > 0) {
-                    out.write(b, 0, n);
+                    if (!frozen.contains(from)) {
+                        out.write(b, 0, n);
+                    }
                 }
             } catch (IOException e) {
                 // cut, or the peer went: the other direction ends too
             }
         });
+    }
+
+    /** From now on drops every byte of the connections relayed so far, both ways, and closes none of them. */
+    void freeze() {
+        frozen.addAll(open);
+        open.clear();
     }
 
     /** Resets every relayed connection (RST to both ends). */
@@ -74,6 +86,8 @@ final class TcpRelay implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        open.addAll(frozen);
+        frozen.clear();
         cut();
     }
 }
