@@ -309,7 +309,8 @@ public final class Session implements RecordHandler, ServiceContext {
         long seq = call.seq();
         lastOp = op;
         boolean reply = op.kind() == Op.Kind.SYNC || (flags & Wire.FLAG_REPLY) != 0;
-        if (!handshake.done() && op != Op.HELLO) {
+        if (!handshake.done() && op != Op.HELLO && op != Op.GOODBYE) {
+            // GOODBYE before HELLO: a guest (or the stream proxy for a client) leaving a session it never used
             throw new ProtocolViolation(op + " before HELLO");
         }
         Arrays.fill(results, 0);
