@@ -138,7 +138,9 @@ final class CompletionPump implements Runnable {
      * nothing while it waits for the ack.
      */
     private boolean session() {
-        return acked != 0 && lane.requested == acked && !lane.superseded(); // a newer connection's lane is not ours
+        // once another connection has asked for a session on the lane, the host resets the ring for it: not ours;
+        // until then the ring is ours, even with the claim freed (the closing completions precede the free)
+        return acked != 0 && lane.requested == acked && lane.lane.connectRequest() == acked;
     }
 
     private int poll(int limit) {

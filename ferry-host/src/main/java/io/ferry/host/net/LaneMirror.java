@@ -16,8 +16,9 @@ import java.lang.foreign.ValueLayout;
 /**
  * The proxy's side of one lane: what a local guest process does on its lane, done for a stream connection
  * (docs/network.md, "Lane mirroring"). It maps the guest's region anew (its own ring views: the host's endpoint
- * keeps its own), claims a free lane with the host's pid, writes the words the client owns, produces the client's
- * records into the command ring, writes its heap bytes, and at the end leaves the lane as a departing process does.
+ * keeps its own), claims a free lane with a claim token of its own ({@link #token}), writes the words the client
+ * owns, produces the client's records into the command ring, writes its heap bytes, and at the end leaves the lane
+ * as a departing process does.
  *
  * <p>Threads: the connection's event loop is the command ring's producer and writes the client's words and heap
  * bytes; the completion pump is the completion ring's consumer and, once the connection has ended, runs
@@ -26,17 +27,18 @@ import java.lang.foreign.ValueLayout;
 final class LaneMirror {
     /** How long {@link #depart} waits for the host to end the lane's session and free the claim. */
     static final long DEPART_WAIT_NANOS = 5_000_000_000L;
-    /**
-     * The mirror that holds each lane ("guest#lane") in this process. Every connection claims with the host's pid,
-     * so the claim word cannot tell a departing connection's lane from the next connection's: once the host has
-     * freed a lane after GOODBYE, a new connection may claim it while the old one is still departing, and only this
-     * map says which of the two may use (and free) it.
-     */
-    private static final java.util.concurrent.ConcurrentHashMap<String, LaneMirror> HOLDERS =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** Numbers the claims of this process: no two connections ever claim with the same token. */
+    private static final java.util.concurrent.atomic.AtomicLong CLAIMS = new java.util.concurrent.atomic.AtomicLong();
 
     final String guest;
     final long pid = ProcessHandle.current().pid();
+    /**
+     * What this connection wrote into the lane's claim word: the host's pid in the low 32 bits (what logs show) and a
+     * number unique to this connection above. Every free is a compare-and-set against the writer's own value (the
+     * host's endpoint frees the claim its session connected under), so a claim freed at the moment another
+     * connection takes the lane can never free the newer claim, and two connections never share a lane.
+     */
+    final long token;
     private final Region mapping;
     final Region lane;
     final SpscRing commands;
@@ -49,8 +51,9 @@ final class LaneMirror {
     /** The highest seq forwarded, for the GOODBYE of {@link #depart}. */
     volatile long lastSeq;
 
-    private LaneMirror(String guest, Region mapping, Region lane) {
+    private LaneMirror(String guest, Region mapping, Region lane, long token) {
         this.guest = guest;
+        this.token = token;
         this.mapping = mapping;
         this.lane = lane;
         this.commands = lane.commandRing();
@@ -78,10 +81,9 @@ final class LaneMirror {
                 throw new StreamSecurity.Refused(Status.SESSION_CLOSED, "guest '" + g.name() + "': the region's "
                         + "header is not the one the host wrote (the host resets it within seconds): connect again");
             }
-            Region lane = LaneClaims.claim(mapping, ProcessHandle.current().pid());
-            LaneMirror m = new LaneMirror(g.name(), mapping, lane);
-            HOLDERS.put(m.key(), m); // a departing mirror of this lane no longer counts as its holder
-            return m;
+            long token = ProcessHandle.current().pid() & 0xFFFF_FFFFL | CLAIMS.incrementAndGet() << 32;
+            Region lane = LaneClaims.claim(mapping, token);
+            return new LaneMirror(g.name(), mapping, lane, token);
         } catch (RegionException e) {
             mapping.close();
             throw new StreamSecurity.Refused(e.status(), e.getMessage());
@@ -158,20 +160,17 @@ final class LaneMirror {
     }
 
     /**
-     * Whether the lane is still claimed by this host for this connection (a region reset or the host's stale-claim
-     * watch frees it; a newer connection may hold it once the host freed it after this one's GOODBYE).
+     * Whether the lane is still claimed for this connection (a region reset or the host's stale-claim watch frees
+     * it; another connection may hold it once the host freed it after this one's session ended).
      */
     boolean claimed() {
-        return lane.laneClaim() == pid && !superseded();
+        return lane.laneClaim() == token;
     }
 
-    /** Whether a newer connection of this host holds the lane (the host freed it after this one's GOODBYE). */
+    /** Whether someone else holds the lane now (the host freed this connection's claim and another took it). */
     boolean superseded() {
-        return HOLDERS.get(key()) != this;
-    }
-
-    private String key() {
-        return guest + "#" + lane.laneIndex();
+        long c = lane.laneClaim();
+        return c != 0 && c != token;
     }
 
     /**
@@ -192,8 +191,8 @@ final class LaneMirror {
                 session = requested; // asked for, not seen acknowledged yet: the host may still accept it
             }
             boolean goodbye = false;
-            if (session != 0 && lane.connectAck() == session) {
-                goodbye = goodbye();
+            if (session != 0 && lane.connectAck() == session && claimed()) {
+                goodbye = goodbye(); // before HELLO too: the host ends such a session as plainly (docs/protocol.md)
             }
             while (session != 0 && lane.connectAck() == session && System.nanoTime() < deadline) {
                 drop();
@@ -204,14 +203,13 @@ final class LaneMirror {
                 Thread.onSpinWait(); // the host frees the claim right after CONNECT_ACK = 0
                 java.util.concurrent.locks.LockSupport.parkNanos(100_000);
             }
-            boolean freed = claimed() && lane.laneClaim(pid, 0);
+            boolean freed = claimed() && lane.laneClaim(token, 0);
             how = (session == 0 ? "no session" : goodbye ? "session ended by GOODBYE" : ended ? "session ended by the host"
                     : "session still open after " + DEPART_WAIT_NANOS / 1_000_000 + " ms (the host ends it when the "
                     + "heartbeat stands still)") + (freed ? ", lane claim freed" : ", lane claim freed by the host");
         } catch (RuntimeException e) {
             how = "leaving the lane failed: " + e.getMessage();
         } finally {
-            HOLDERS.remove(key(), this);
             mapping.close();
         }
         return how;

@@ -82,6 +82,12 @@ final class StreamClient implements AutoCloseable {
         return new StreamClient(s, null);
     }
 
+    /** Over a TCP socket already connected. */
+    static StreamClient of(Socket connected) throws IOException {
+        connected.setTcpNoDelay(true);
+        return new StreamClient(connected, null);
+    }
+
     /** Over TLS 1.3, presenting the certificate of the guest bundle in {@code bundle}; the handshake done. */
     static StreamClient tls(InetSocketAddress a, Path bundle) throws IOException {
         javax.net.ssl.SSLContext ctx = io.ferry.host.net.tls.HostTls.clientContext(bundle);
@@ -184,6 +190,12 @@ final class StreamClient implements AutoCloseable {
 
     /** CONNECT_REQUEST up, CONNECT_ACK back, then HELLO with the header page's credential; returns its status. */
     Completion connect() throws IOException {
+        request();
+        return hello();
+    }
+
+    /** CONNECT_REQUEST up and CONNECT_ACK back: a session the host opened, before HELLO. */
+    void request() throws IOException {
         nonce = new java.util.Random().nextLong() | 1;
         words(new long[] {words() + 8, words() + 16, words()}, new long[] {4242, ++beat, nonce});
         int ack = words() + RegionDescriptor.LANE_CONNECT_ACK_OFFSET;
@@ -194,6 +206,10 @@ final class StreamClient implements AutoCloseable {
             }
             take(f);
         }
+    }
+
+    /** HELLO with the header page's credential; returns its completion. */
+    Completion hello() throws IOException {
         seq = 0;
         byte[] name = guestName().getBytes(StandardCharsets.UTF_8);
         MemorySegment rec = record(Op.HELLO, true, name);
