@@ -52,6 +52,7 @@ public final class NetServer implements AutoCloseable {
 
     private final GuestDirectory guests;
     private final NetCounters counters = new NetCounters();
+    private final Admission admission = new Admission();
     private final EventLoopGroup group;
     private final boolean epoll;
     private final List<Channel> channels = new ArrayList<>();
@@ -164,11 +165,17 @@ public final class NetServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel c) {
+                        Admission.Place place = admission.admit(c.remoteAddress(), listener);
+                        if (place.refusal() != null) {
+                            refuse(c, ssl == null, place.refusal());
+                            return;
+                        }
+                        c.closeFuture().addListener(f -> place.release());
                         if (ssl != null) {
                             c.pipeline().addLast(ssl.newHandler(c.alloc()));
                         }
                         c.pipeline().addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
-                        c.pipeline().addLast(new StreamConnection(NetServer.this, security, listener));
+                        c.pipeline().addLast(new StreamConnection(NetServer.this, security, listener, place));
                     }
                 });
         if (!unix) {
@@ -184,6 +191,22 @@ public final class NetServer implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new IOException("stream transport: cannot listen on " + address + " (" + listener + "): " + e, e);
         }
+    }
+
+    /** Closes a connection beyond the {@link Admission} limits; a plain one first hears why (TLS: not before the handshake). */
+    private static void refuse(Channel c, boolean plain, String why) {
+        if (plain) {
+            c.writeAndFlush(Frames.closed(c.alloc(), io.ferry.protocol.Status.QUOTA_EXCEEDED.code(),
+                    io.ferry.protocol.Status.QUOTA_EXCEEDED + ": " + why)).addListener(
+                    io.netty.channel.ChannelFutureListener.CLOSE);
+        } else {
+            c.close();
+        }
+    }
+
+    /** Connections waiting for their OPEN: how many there are, and how many were refused. */
+    Admission admission() {
+        return admission;
     }
 
     private final java.util.concurrent.atomic.AtomicInteger departing = new java.util.concurrent.atomic.AtomicInteger();

@@ -41,6 +41,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private final String listener;
     private final OutRanges out = new OutRanges();
     private final NetCounters.Connection counters;
+    /** This connection's place among those waiting for OPEN: given back once it has a lane (or closes). */
+    private final Admission.Place place;
     private Channel ch;
     /** Frames to the client, counted (set once the channel is active). */
     Output output;
@@ -54,8 +56,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private LaneMirror lane;
     private CompletionPump pump;
 
-    StreamConnection(NetServer server, StreamSecurity security, String listener) {
+    StreamConnection(NetServer server, StreamSecurity security, String listener, Admission.Place place) {
         this.server = server;
+        this.place = place;
         this.security = security;
         this.listener = listener;
         this.counters = server.counters().connection();
@@ -109,6 +112,11 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
                 String bad = StreamFrame.checkHeader((int) Math.min(length, Integer.MAX_VALUE), type, flags, false);
                 if (bad != null) {
                     fail(Status.PROTOCOL_VIOLATION, "bad frame header: " + bad);
+                    return;
+                }
+                if (lane == null && length > MAX_BEFORE_OPEN) {
+                    fail(Status.PROTOCOL_VIOLATION, "a frame of " + length + " bytes before OPEN (OPEN and CLOSED "
+                            + "take at most " + MAX_BEFORE_OPEN + ")");
                     return;
                 }
                 if (cum.readableBytes() < length) {
@@ -218,6 +226,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         output.send(Frames.opened(ch.alloc(), lane.lane.laneIndex(), lane.headerPage()));
         output.flush();
         counters.opened();
+        place.release(); // from here the guest's lane count bounds it
         AUDIT.info("guest " + name + ": stream connection from " + remote + " (" + listener + ") on lane "
                 + lane.lane.laneIndex());
         pump.start("ferry-net-" + name + "-" + lane.lane.laneIndex());
@@ -225,6 +234,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private static final int OPEN_RETRIES = 250; // 5 s
+    /** The largest frame before OPEN (a CLOSED with the longest reason), so a connection without a lane holds little. */
+    static final int MAX_BEFORE_OPEN = StreamFrame.HEADER_LENGTH + 4 + StreamFrame.MAX_REASON;
 
     private void retryOpen() {
         if (!ended && stalled && lane == null) {
