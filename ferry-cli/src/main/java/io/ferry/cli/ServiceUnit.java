@@ -91,6 +91,8 @@ final class ServiceUnit {
             // '+': outside the sandbox, so that a directory under a read-only tree can be made before the host starts
             u.append("ExecStartPre=+/bin/mkdir -p ").append(quote(dir.toString(), false)).append('\n');
         }
+        u.append("# The TLS listeners' certificate authority (its key is the host's most precious file).\n")
+                .append("ExecStartPre=+/bin/mkdir -p -m 0700 ").append(quote(tlsDir(cfg).toString(), false)).append('\n');
         u.append("# The guest socket's directory, kept across restarts.\n")
                 .append("RuntimeDirectory=ferry\n")
                 .append("RuntimeDirectoryMode=0755\n")
@@ -181,16 +183,31 @@ final class ServiceUnit {
         if (cfg.tee() != null) {
             out.add(abs(cfg.tee().dir()));
         }
+        out.add(tlsDir(cfg));
+        if (cfg.net().vsock() != null) {
+            out.add(abs(cfg.net().vsock().socketPath()).getParent()); // the host binds (and replaces) the socket there
+        }
         out.add(RUNTIME_DIR);
         out.remove(null);
         return List.copyOf(out);
     }
 
+    /**
+     * The TLS listeners' CA directory as the host under this unit finds it: {@code tls-dir}, else the default (the
+     * unit passes no {@code FERRY_TLS_DIR}). Always writable, so that adding {@code listen:} later needs no new unit;
+     * made 0700 before the host starts (the CA key lives there).
+     */
+    static Path tlsDir(HostConfig cfg) {
+        return abs(cfg.net().tlsDir() != null ? cfg.net().tlsDir()
+                : io.ferry.host.net.tls.CertificateAuthority.DEFAULT_DIRECTORY);
+    }
+
     /** Directories the host writes that systemd neither makes nor leaves writable: made before it starts. */
     static List<Path> createDirs(HostConfig cfg) {
         List<Path> out = new ArrayList<>();
+        Path tls = tlsDir(cfg);
         for (Path p : readWritePaths(cfg)) {
-            if (!p.startsWith("/dev") && !p.startsWith(RUNTIME_DIR)) {
+            if (!p.startsWith("/dev") && !p.startsWith(RUNTIME_DIR) && !p.equals(tls)) {
                 out.add(p);
             }
         }

@@ -60,6 +60,23 @@ class InstallServiceCommandTest {
     }
 
     @Test
+    void theTlsAuthorityAndTheVsockSocketDirectoryAreWritable() {
+        String unit = ServiceUnit.render(COMMAND, config(SchedClass.NORMAL), null, 257);
+        // the default CA directory, made 0700 before the host starts, even before any listen: is configured
+        assertTrue(unit.lines().anyMatch("ReadWritePaths=-/var/lib/ferry/tls"::equals), unit);
+        assertTrue(unit.lines().anyMatch("ExecStartPre=+/bin/mkdir -p -m 0700 /var/lib/ferry/tls"::equals), unit);
+        HostConfig net = config(SchedClass.NORMAL).withNet(new io.ferry.host.config.NetConfig(
+                List.of(new io.ferry.host.config.NetConfig.Address("0.0.0.0", 7070)), io.ferry.host.config.NetConfig.OFF,
+                new io.ferry.host.config.NetConfig.Vsock(Path.of("/srv/vm/v.sock"), 7072), Path.of("/srv/ferry-ca")));
+        unit = ServiceUnit.render(COMMAND, net, null, 257);
+        for (String line : List.of("ReadWritePaths=-/srv/ferry-ca", "ExecStartPre=+/bin/mkdir -p -m 0700 /srv/ferry-ca",
+                "ReadWritePaths=-/srv/vm", "ExecStartPre=+/bin/mkdir -p /srv/vm")) {
+            assertTrue(unit.lines().anyMatch(line::equals), "no line " + line + " in\n" + unit);
+        }
+        assertFalse(unit.contains("/var/lib/ferry/tls"), unit);
+    }
+
+    @Test
     void homeAndTmpPathsLoosenWhatWouldHideThem() {
         List<String> cmd = List.of("/usr/bin/java", "-jar", "/root/ferry/ferry.jar", "host", "--config",
                 "/tmp/ferry.yaml");
