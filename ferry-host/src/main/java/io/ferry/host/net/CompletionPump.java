@@ -185,8 +185,16 @@ final class CompletionPump implements Runnable {
 
     /** Sends the host's words that changed: the ack and session id at once, the rest at most every tick. */
     private void words(long now) {
+        words(now, true);
+    }
+
+    /** {@code mayPoll}: false while a completion is being handled (the ring must not be polled then). */
+    private void words(long now, boolean mayPoll) {
         long[] w = lane.hostWords();
         long ack = w[2];
+        if (!mayPoll && ack != sent[2]) {
+            return; // a session change: the main loop handles it
+        }
         boolean session = ack != sent[2] || w[3] != sent[3];
         if (!session && now < nextTick) {
             return;
@@ -220,6 +228,18 @@ final class CompletionPump implements Runnable {
         }
         if (n > 0) {
             conn.sendWords(offs, vals, n, ack != 0 && ack == acked && session);
+        }
+    }
+
+    /**
+     * Inside a long range (a 64 MiB read takes a while on a loaded machine): the host's words go on at every tick,
+     * or the client, which watches the mirrored host heartbeat, would take the host for gone (1 s). Only when no new
+     * session is being acknowledged: that is for the main loop, which may poll the ring.
+     */
+    private void keepAlive() {
+        long now = System.nanoTime();
+        if (now >= nextTick) {
+            words(now, false);
         }
     }
 
@@ -262,6 +282,7 @@ final class CompletionPump implements Runnable {
                 conn.output.awaitWritable(() -> stop);
                 conn.output.send(Frames.heap(conn.output.alloc(), r.offset() + done, lane.heap.asSlice(r.offset() + done, n)));
                 done += n;
+                keepAlive();
             }
         }
     }
