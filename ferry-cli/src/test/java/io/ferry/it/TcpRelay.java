@@ -22,6 +22,10 @@ final class TcpRelay implements AutoCloseable {
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     /** Sockets whose bytes are read and dropped from now on. */
     private final java.util.Set<Socket> frozen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Host-side sockets of the connections relayed so far. */
+    private final List<Socket> upstreams = new CopyOnWriteArrayList<>();
+    /** Sockets read no more (their sender's buffers fill, as with a peer that stops reading). */
+    private final java.util.Set<Socket> paused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     TcpRelay(InetSocketAddress target) throws IOException {
         this.target = target;
@@ -42,6 +46,7 @@ final class TcpRelay implements AutoCloseable {
                 upstream.setTcpNoDelay(true);
                 open.add(client);
                 open.add(upstream);
+                upstreams.add(upstream);
                 copy(client, upstream);
                 copy(upstream, client);
             } catch (IOException e) {
@@ -55,12 +60,18 @@ final class TcpRelay implements AutoCloseable {
             byte[] b = new byte[64 * 1024];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
-                while ((n = in.read(b)) > 0) {
+                while (true) {
+                    while (paused.contains(from) && !from.isClosed()) {
+                        Thread.sleep(10);
+                    }
+                    if ((n = in.read(b)) <= 0) {
+                        break;
+                    }
                     if (!frozen.contains(from)) {
                         out.write(b, 0, n);
                     }
                 }
-            } catch (IOException e) {
+            } catch (IOException | InterruptedException e) {
                 // cut, or the peer went: the other direction ends too
             }
         });
@@ -70,6 +81,14 @@ final class TcpRelay implements AutoCloseable {
     void freeze() {
         frozen.addAll(open);
         open.clear();
+    }
+
+    /**
+     * From now on reads nothing more from the host on the connections relayed so far, and closes none of them: the
+     * host's bytes wait in its socket buffers as with a client that stops reading, while the client's still pass.
+     */
+    void stopReadingHost() {
+        paused.addAll(upstreams);
     }
 
     /** Resets every relayed connection (RST to both ends). */
@@ -86,6 +105,8 @@ final class TcpRelay implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        open.addAll(paused);
+        paused.clear();
         open.addAll(frozen);
         frozen.clear();
         cut();
