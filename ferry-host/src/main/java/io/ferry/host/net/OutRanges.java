@@ -15,8 +15,9 @@ import java.util.Map;
 /**
  * Which heap bytes the proxy ships to the client, and when (docs/network.md, "Heap bytes"): the OUT ranges of
  * forwarded one-way calls stay pending until a completion makes them certain (FINISH of their queue, the wait or
- * status of their event, the wait of a later event of their in-order queue); a synchronous call's own OUT ranges
- * ship before its completion. Nothing pending is ever dropped before it is shipped, except when the session ends.
+ * status of their event, the wait of a later event of their in-order queue, and, through wait lists, any of these
+ * for a command that waited for their event, transitively); a synchronous call's own OUT ranges ship before its
+ * completion. Nothing pending is ever dropped before it is shipped, except when the session ends.
  *
  * <p>Written by the connection's event loop ({@link #forwarded}) and read by its completion pump
  * ({@link #completed}): every method holds the monitor. Every table is bounded ({@link #MAX_PENDING}); a client
@@ -32,11 +33,17 @@ final class OutRanges {
     record Pending(long seq, long queue, long event, long offset, long length) {
     }
 
+    /** A forwarded command that waits for {@code waits} (its queue, seq and own event, 0 for none). */
+    private record Waiter(long queue, long seq, long event, long[] waits) {
+    }
+
     /** What a synchronous call's completion ships: FINISH(queue), EVENT_WAIT/EVENT_STATUS(event), or its own ranges. */
     private record Sync(Op op, long handle, List<HeapTraffic.Range> own) {
     }
 
     private final List<Pending> pending = new ArrayList<>();
+    /** Commands with a wait list, oldest first (at most {@link #MAX_PENDING}: the oldest is forgotten). */
+    private final java.util.ArrayDeque<Waiter> waiters = new java.util.ArrayDeque<>();
     private final Map<Long, Sync> sync = new HashMap<>();
     private final Map<Long, Boolean> outOfOrder = new HashMap<>();
     private final Map<Long, long[]> shm = new HashMap<>();
@@ -70,6 +77,7 @@ final class OutRanges {
     /** A new session on the lane: nothing of the old one is shipped. */
     synchronized void reset() {
         pending.clear();
+        waiters.clear();
         sync.clear();
         outOfOrder.clear();
         shm.clear();
@@ -112,6 +120,13 @@ final class OutRanges {
             if (event != 0) {
                 events.put(event, new long[] {queue, seq});
             }
+            long[] waits = waitList(r, op);
+            if (waits.length > 0) {
+                if (waiters.size() >= MAX_PENDING) {
+                    waiters.pollFirst(); // only a transitive flush is lost: its ranges still ship at their own
+                }
+                waiters.addLast(new Waiter(queue, seq, event, waits));
+            }
             List<HeapTraffic.Range> outs = outRanges(rec, op);
             if (pending.size() + outs.size() > MAX_PENDING) {
                 return "more than " + MAX_PENDING + " heap ranges wait to be read back (one-way reads never "
@@ -140,6 +155,19 @@ final class OutRanges {
         return null;
     }
 
+    /** The event handles a one-way command waits for (none when its op has no wait list, or it is malformed). */
+    private static long[] waitList(CallRecord r, Op op) {
+        int at = op.argNames().indexOf("waits");
+        if (at < 0) {
+            return new long[0];
+        }
+        long waits = r.arg(at);
+        if (io.ferry.protocol.WaitList.problem(op.name(), waits, r.blobLength()) != null) {
+            return new long[0]; // the host refuses the call: nothing waits
+        }
+        return io.ferry.protocol.WaitList.handles(r, waits);
+    }
+
     private List<HeapTraffic.Range> outRanges(MemorySegment rec, Op op) {
         if (!HeapTraffic.hasHeapRanges(op)) {
             return List.of();
@@ -164,15 +192,12 @@ final class OutRanges {
         }
         sync.remove(seq);
         switch (s.op) {
-            case FINISH -> take(p -> p.queue == s.handle && p.seq < seq, ship);
+            case FINISH -> settle(s.handle, seq - 1, 0, ship);
             case EVENT_WAIT, EVENT_STATUS -> {
                 if (s.op == Op.EVENT_STATUS && (status != 0 || r0 != 0)) {
                     return; // not complete yet: nothing is certain
                 }
-                long[] origin = events.get(s.handle);
-                boolean inOrder = origin != null && Boolean.FALSE.equals(outOfOrder.get(origin[0]));
-                take(p -> (p.event == s.handle && p.event != 0)
-                        || (inOrder && p.queue == origin[0] && p.seq <= origin[1]), ship);
+                settle(0, -1, s.handle, ship);
             }
             default -> {
                 for (HeapTraffic.Range r : s.own) {
@@ -188,6 +213,62 @@ final class OutRanges {
                 }
             }
         }
+    }
+
+    /**
+     * Ships what one completion makes certain: the commands of {@code queue} up to {@code upTo} (a FINISH; queue 0:
+     * none) or {@code event} (0: none) are complete, so are the events their commands waited for, so are the
+     * commands of an in-order queue up to each complete event, and so on.
+     */
+    private void settle(long queue, long upTo, long event, List<HeapTraffic.Range> ship) {
+        Map<Long, Long> done = new HashMap<>(); // queue -> every command up to this seq is complete
+        java.util.Set<Long> complete = new java.util.HashSet<>();
+        java.util.ArrayDeque<long[]> prefixes = new java.util.ArrayDeque<>();
+        java.util.ArrayDeque<Long> work = new java.util.ArrayDeque<>();
+        if (queue != 0) {
+            prefixes.add(new long[] {queue, upTo});
+        }
+        if (event != 0) {
+            work.add(event);
+        }
+        while (!prefixes.isEmpty() || !work.isEmpty()) {
+            if (!prefixes.isEmpty()) {
+                long[] q = prefixes.poll();
+                if (done.getOrDefault(q[0], Long.MIN_VALUE) >= q[1]) {
+                    continue;
+                }
+                done.put(q[0], q[1]);
+                waiters.removeIf(w -> {
+                    boolean hit = w.queue == q[0] && w.seq <= q[1];
+                    if (hit) {
+                        for (long e : w.waits) {
+                            work.add(e);
+                        }
+                    }
+                    return hit;
+                });
+                continue;
+            }
+            long e = work.poll();
+            if (e == 0 || !complete.add(e)) {
+                continue;
+            }
+            long[] origin = events.get(e);
+            if (origin != null && Boolean.FALSE.equals(outOfOrder.get(origin[0]))) {
+                prefixes.add(new long[] {origin[0], origin[1]}); // an in-order queue: all before it is done too
+            }
+            waiters.removeIf(w -> {
+                boolean hit = w.event == e;
+                if (hit) {
+                    for (long x : w.waits) {
+                        work.add(x);
+                    }
+                }
+                return hit;
+            });
+        }
+        take(p -> (p.event != 0 && complete.contains(p.event)) || p.seq <= done.getOrDefault(p.queue, Long.MIN_VALUE),
+                ship);
     }
 
     private interface Match {

@@ -93,4 +93,59 @@ class OutRangesTest {
         CallRecord.of(Op.BUFFER_READ).wrap(rec, 0).header(++seq, 0, 0).arg(0, 1).arg(3, 64);
         assertNotNull(out.forwarded(rec, Op.BUFFER_READ), "the 65,537th pending range closes the connection");
     }
+
+    /** A one-way call with a wait list (its blob), arguments as given ({@code waits} among them). */
+    private void withWaits(Op op, long[] waits, long... args) {
+        byte[] blob = io.ferry.protocol.WaitList.encode(waits, null);
+        int length = CallRecord.length(op, blob.length);
+        MemorySegment rec = MemorySegment.ofArray(new long[(length + 7) / 8]).asSlice(0, length);
+        rec.set(ValueLayout.JAVA_INT_UNALIGNED, 0, length);
+        rec.set(ValueLayout.JAVA_INT_UNALIGNED, 4, op.code());
+        CallRecord v = CallRecord.of(op).wrap(rec, 0).header(++seq, 0, blob.length);
+        for (int i = 0; i < args.length; i++) {
+            v.arg(i, args[i]);
+        }
+        v.blob(blob);
+        assertNull(out.forwarded(rec, op));
+    }
+
+    /** MARKER(queue, event, waits) waiting for {@code waits}. */
+    private void marker(long queue, long event, long... waits) {
+        withWaits(Op.MARKER, waits, queue, event, waits.length);
+    }
+
+    @Test
+    void aReadIsShippedWhenAnotherQueuesCommandThatWaitedForItsEventIsComplete() {
+        call(Op.QUEUE_CREATE, 1, 5, 0, 0);
+        call(Op.QUEUE_CREATE, 2, 5, 0, 0);
+        read(1, 0, 64, 77);
+        marker(2, 88, 77); // queue 2's marker waits for the read's event
+        call(Op.EVENT_WAIT, 88);
+        assertEquals(List.of(0L), completed(Op.EVENT_WAIT, 0, 0, 0), "waiting on B's event that waited for A's read");
+        read(1, 4096, 64, 78);
+        marker(2, 0, 78); // no event of its own: only B's FINISH says it ran
+        call(Op.FINISH, 2);
+        assertEquals(List.of(4096L), completed(Op.FINISH, 0, 0, 0), "FINISH of B after a command that waited");
+        assertEquals(0, out.pendingCount());
+    }
+
+    @Test
+    void waitListsAreFollowedTransitivelyAndOnlyAsFarAsTheyProve() {
+        call(Op.QUEUE_CREATE, 1, 5, 0, 0);
+        call(Op.QUEUE_CREATE, 2, 5, 0, 0);
+        call(Op.QUEUE_CREATE, 3, 5, Wire.QUEUE_OUT_OF_ORDER, 0);
+        read(1, 0, 64, 0); // no event: certain once a later event of its in-order queue is
+        marker(1, 79);
+        read(3, 4096, 64, 0); // out of order, no event: no other command's completion proves it
+        marker(3, 90, 79);
+        marker(2, 91, 90);
+        read(1, 8192, 64, 0); // after the marker 79: not proven
+        call(Op.EVENT_STATUS, 91);
+        assertEquals(List.of(0L), completed(Op.EVENT_STATUS, 0, 0, 0), "91 waited for 90, which waited for 79");
+        assertEquals(2, out.pendingCount());
+        call(Op.FINISH, 3);
+        assertEquals(List.of(4096L), completed(Op.FINISH, 0, 0, 0));
+        call(Op.FINISH, 1);
+        assertEquals(List.of(8192L), completed(Op.FINISH, 0, 0, 0));
+    }
 }
