@@ -39,7 +39,7 @@ import org.junit.jupiter.api.TestInstance;
  * connection stops reading: the proxy keeps the lane's heartbeat going for the client meanwhile (the session
  * survives), the host's buffers stay within their bounds, and every call completes correctly afterwards. And a
  * client that stops reading while the host has a large read for it: bounded host memory, and the connection ends
- * with the reason. No timing is asserted; the kernel is sized (by a first run) to outlast the host's 3 s heartbeat
+ * with the reason; and a read on one queue made certain by another queue's completion. No timing is asserted; the kernel is sized (by a first run) to outlast the host's 3 s heartbeat
  * limit, so that a proxy that did not beat for the client would end the session.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -230,6 +230,41 @@ class StreamStallIT {
         // the lane comes back for the next connection
         try (Ferry again = reconnectable()) {
             assertEquals(3, again.nop(3));
+        }
+    }
+
+    /**
+     * A one-way read on queue A whose completion the program learns only through queue B: waiting on B's marker
+     * that waited for the read's event, and B's FINISH after a barrier that did. The read's bytes are in the
+     * client's heap at that point (docs/network.md, "Heap bytes": wait lists are followed).
+     */
+    @Test
+    void aReadOnOneQueueIsValidOnceAnotherQueueSynchronisedOnIt() {
+        byte[] data = new byte[64 * 1024];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 7 + 3);
+        }
+        java.lang.foreign.MemorySegment want = java.lang.foreign.MemorySegment.ofArray(data);
+        try (Ferry ferry = Ferry.connect(tcp(), secret);
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue qa = ctx.createQueue();
+             CommandQueue qb = ctx.createQueue();
+             DeviceBuffer buf = ctx.createBuffer(data.length);
+             HeapBlock a = ferry.heap().allocate(data.length);
+             HeapBlock b = ferry.heap().allocate(data.length)) {
+            qa.write(buf, 0, data);
+            qa.finish();
+            try (io.ferry.client.Event read = qa.readWithEvent(buf, 0, a.segment());
+                 io.ferry.client.Event marker = qb.marker(read)) {
+                marker.await();
+                assertEquals(-1L, a.segment().mismatch(want), "at B's marker that waited for A's read");
+            }
+            try (io.ferry.client.Event read = qa.readWithEvent(buf, 0, b.segment());
+                 io.ferry.client.Event barrier = qb.barrier(read)) {
+                qb.finish();
+                assertEquals(-1L, b.segment().mismatch(want), "at B's FINISH after a barrier that waited for it");
+            }
+            qa.finish();
         }
     }
 
