@@ -268,6 +268,33 @@ class StreamStallIT {
         }
     }
 
+    /**
+     * A FINISH after the user event that gated a command was set waits for that command: the host had only enqueued
+     * it (it could not finish a queue that waits for the guest), and once the gate is open FINISH must finish the
+     * queue for real, not return while the command still runs (the ICD's events_test saw this as a gated write not
+     * yet complete after clFinish). The gated command is a kernel that runs about a second, so a FINISH that did not
+     * wait would leave it running.
+     */
+    @Test
+    void aFinishAfterTheUserEventIsSetWaitsForTheCommandItGated() {
+        try (Ferry ferry = Ferry.connect(tcp(), secret);
+             Context ctx = ferry.createContext(ferry.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             Program p = ctx.buildProgram(SPIN);
+             Kernel k = p.kernel("spin");
+             DeviceBuffer out = ctx.createBuffer(4);
+             io.ferry.client.UserEvent gate = ctx.createUserEvent()) {
+            k.arg(0, out);
+            k.arg(1, Math.max(1, calibrate(q, k) / 6));
+            try (io.ferry.client.Event run = q.launchWithEvent(k, NDRange.of(1), null, gate)) {
+                gate.complete();
+                q.finish();
+                assertEquals(io.ferry.client.Event.ExecutionStatus.COMPLETE, run.status(),
+                        "the gated kernel after FINISH");
+            }
+        }
+    }
+
     private Ferry reconnectable() throws InterruptedException {
         for (int i = 0; ; i++) {
             try {

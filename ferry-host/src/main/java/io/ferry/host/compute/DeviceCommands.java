@@ -216,8 +216,10 @@ final class DeviceCommands {
                 q.backend.finish(q.handle);
             }
         }, backends.cancelFor(q.backend));
-        backends.commandsFinished(q.queued);
-        q.queued = 0;
+        if (finish) {
+            backends.commandsFinished(q.queued);
+            q.queued = 0;
+        } // a gated command was only enqueued: it stays counted, so FINISH of its queue finishes the queue for real
     }
 
     private void enqueue(Entry queue) throws CallException {
