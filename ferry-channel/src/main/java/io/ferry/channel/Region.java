@@ -468,13 +468,16 @@ public final class Region implements AutoCloseable {
         LONG_HANDLE.setRelease(segment, offset, value);
     }
 
-    /** Unmaps the region (every lane's view of it). Idempotent. */
+    /**
+     * Unmaps the region (every lane's view of it). Idempotent. Throws {@link IllegalStateException} while another
+     * thread is inside a native call on it (a futex wake); the region is then still open and may be closed again.
+     */
     @Override
     public void close() {
         synchronized (mapping) {
             if (!mapping.closed) {
-                mapping.closed = true;
                 mapping.arena.close();
+                mapping.closed = true;
                 Memfd.closeQuietly(mapping.fd);
             }
         }

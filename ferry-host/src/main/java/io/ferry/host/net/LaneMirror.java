@@ -210,9 +210,29 @@ final class LaneMirror {
         } catch (RuntimeException e) {
             how = "leaving the lane failed: " + e.getMessage();
         } finally {
-            mapping.close();
+            closeMapping();
         }
         return how;
+    }
+
+    /**
+     * Unmaps; the event loop may be inside a futex wake on the mapping at this moment (a wake that passed its check
+     * just before the connection ended), which makes the close fail: it is tried again once that call returned.
+     */
+    private void closeMapping() {
+        for (int i = 0; ; i++) {
+            try {
+                mapping.close();
+                return;
+            } catch (IllegalStateException busy) {
+                if (i >= 5_000) {
+                    java.util.logging.Logger.getLogger("ferry.net").warning("guest " + guest + " lane "
+                            + lane.laneIndex() + ": the stream proxy's mapping of the region stays open: " + busy);
+                    return;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+            }
+        }
     }
 
     private boolean goodbye() {
