@@ -33,7 +33,7 @@ public final class LaneClaims {
             if (lane.laneClaim(0, pid)) {
                 return lane;
             }
-            holders.add(lane.laneClaim());
+            holders.add(lane.laneClaim() & 0xFFFF_FFFFL); // the host's stream proxy puts a number above its pid
         }
         int n = region.laneCount();
         throw new RegionException(Status.QUOTA_EXCEEDED, "all " + n + " lane(s) of guest '"
