@@ -215,6 +215,23 @@ public final class SpscRing {
     }
 
     /**
+     * Producer: as {@link #publish()}, without looking at the doorbell: for a producer that hands its records to the
+     * consumer itself (a stream client's caller sending its own records) and rings with {@link #wakeConsumer()} only
+     * when it could not.
+     *
+     * @return whether anything was published
+     */
+    public boolean publishQuietly() {
+        long pending = pendingTail;
+        if (pending == producerTail) {
+            return false;
+        }
+        producerTail = pending;
+        POSITION.setRelease(section, (long) RING_TAIL_OFFSET, pending); // as in publish
+        return true;
+    }
+
+    /**
      * Sets this view's doorbell for a peer that futexes do not reach (null: none): {@link #publish} rings it when the
      * consumer sleeps, and {@link #awaitData} sleeps on it. Set by the side that owns this view, before use or
      * between uses.

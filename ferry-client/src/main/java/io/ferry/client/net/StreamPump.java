@@ -137,6 +137,14 @@ public final class StreamPump implements AutoCloseable {
         }
     }
 
+    /**
+     * From the thread that has just published records on the lane: sends them now, or returns false when the
+     * sender thread is sending (wake it then: it sends them).
+     */
+    public boolean send() {
+        return sender.send();
+    }
+
     /** The address this pump connected to (with its guest): what a reconnect connects to again. */
     public HostAddress.Stream target() {
         return target;
