@@ -27,8 +27,10 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Not a test: prints round trips over {@code ferry+tcp} on loopback against a real host with PoCL (the Java client's
- * NOP and blocking 4-byte write, the ICD's write4 and launch+finish through {@code icd_bench --calls-only}). Run with
- * {@code -Dferry.probe=true -Dit.test=StreamLatencyProbeIT}; asserts nothing.
+ * NOP and blocking 4-byte write, beside the same calls over the host's shared memory; the ICD's write4 and
+ * launch+finish through {@code icd_bench --calls-only}). Run with {@code -Dferry.probe=true
+ * -Dtest=StreamLatencyProbeIT} ({@code -Dferry.probe.what=shm,java,icd} picks, {@code -Dferry.probe.n} sets the
+ * count); asserts nothing.
  */
 @EnabledIfSystemProperty(named = "ferry.probe", matches = "true")
 class StreamLatencyProbeIT {
@@ -45,8 +47,12 @@ class StreamLatencyProbeIT {
                 int port = host.net().insecureAddress().getPort();
                 URI uri = URI.create("ferry+tcp://127.0.0.1:" + port + "/net");
                 String what = System.getProperty("ferry.probe.what", "java,icd");
-                if (what.contains("java")) {
-                    try (Ferry f = Ferry.connect(uri, host.secret("net"))) {
+                for (String how : List.of("shm", "java")) {
+                    if (!what.contains(how)) {
+                        continue;
+                    }
+                    try (Ferry f = how.equals("shm") ? Ferry.connect(host.guestSocket(), "net", host.secret("net"))
+                            : Ferry.connect(uri, host.secret("net"))) {
                         for (int round = 0; round < 3; round++) {
                             long[] t = new long[N];
                             for (int i = 0; i < N; i++) {
@@ -54,7 +60,7 @@ class StreamLatencyProbeIT {
                                 f.nop(i);
                                 t[i] = System.nanoTime() - t0;
                             }
-                            System.out.println("PROBE java nop " + figures(t));
+                            System.out.println("PROBE " + how + " nop " + figures(t));
                         }
                         try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
                              DeviceBuffer b = ctx.createBuffer(4); Arena arena = Arena.ofConfined()) {
@@ -67,7 +73,7 @@ class StreamLatencyProbeIT {
                                     q.write(b, 0, four).finish();
                                     t[i] = System.nanoTime() - t0;
                                 }
-                                System.out.println("PROBE java write4 " + figures(t));
+                                System.out.println("PROBE " + how + " write4 " + figures(t));
                             }
                         }
                     }
