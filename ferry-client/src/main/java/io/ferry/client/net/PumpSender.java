@@ -119,6 +119,9 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
         } catch (IOException | UncheckedIOException | RingCorruptedException e) {
             failed(e);
             return true; // the stream has ended: the receiver's closing notice fails the call
+        } catch (RuntimeException e) {
+            pump.fail(Status.INTERNAL, "the stream pump of " + pump.address() + " failed: " + e);
+            return true;
         } finally {
             lock.unlock();
         }
