@@ -76,7 +76,10 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
             while (!pump.stopped()) {
                 int n;
                 boolean sent;
-                lock.lock();
+                pump.checkSilence(System.nanoTime());
+                if (!lock.tryLock(WORDS_PERIOD_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    continue; // a caller is sending, perhaps blocked in a write: the silence check still runs
+                }
                 try {
                     n = commands.poll(this, 64);
                     sent = sendWords();
@@ -86,7 +89,6 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
                 } finally {
                     lock.unlock();
                 }
-                pump.checkSilence(System.nanoTime());
                 if (n == 0 && !sent) {
                     idle.idle(0);
                 } else {
@@ -95,6 +97,8 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
             }
         } catch (IOException | UncheckedIOException | RingCorruptedException e) {
             failed(e);
+        } catch (InterruptedException e) {
+            pump.fail(Status.INTERNAL, "the stream pump of " + pump.address() + " was interrupted");
         } catch (RuntimeException | Error e) {
             pump.fail(Status.INTERNAL, "the stream pump of " + pump.address() + " failed: " + e);
             throw e;
