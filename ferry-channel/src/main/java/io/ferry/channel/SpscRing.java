@@ -194,24 +194,28 @@ public final class SpscRing {
 
     /** Producer: makes every record claimed since the last publish visible to the consumer. */
     public void publish() {
-        long pending = pendingTail;
-        if (pending != producerTail) {
-            producerTail = pending;
-            // Release: the record bytes written since the last publish become visible no later than TAIL;
-            // pairs with the consumer's getAcquire(TAIL).
-            POSITION.setRelease(section, (long) RING_TAIL_OFFSET, pending);
-            // Full fence: TAIL is visible before we read CONSUMER_WAITING (Dekker with awaitData), so a consumer
-            // going to sleep either sees the new TAIL or is seen waiting and woken.
-            VarHandle.fullFence();
-            if ((int) WORD.getOpaque(section, (long) RegionDescriptor.RING_CONSUMER_WAITING_OFFSET) != 0) {
-                WORD.getAndAdd(section, (long) RegionDescriptor.RING_DOORBELL_OFFSET, 1);
-                Futex.wake(section.asSlice(RegionDescriptor.RING_DOORBELL_OFFSET, 4));
-                RingDoorbell d = doorbell;
-                if (d != null) {
-                    d.ring();
-                }
-            }
+        if (publishQuietly()) {
+            wakeConsumer(); // its full fence: TAIL is visible before CONSUMER_WAITING is read (Dekker with sleep)
         }
+    }
+
+    /**
+     * Producer: as {@link #publish()}, without looking at the doorbell: for a producer that hands its records to the
+     * consumer itself (a stream client's caller sending its own records) and rings with {@link #wakeConsumer()} only
+     * when it could not.
+     *
+     * @return whether anything was published
+     */
+    public boolean publishQuietly() {
+        long pending = pendingTail;
+        if (pending == producerTail) {
+            return false;
+        }
+        producerTail = pending;
+        // Release: the record bytes written since the last publish become visible no later than TAIL;
+        // pairs with the consumer's getAcquire(TAIL).
+        POSITION.setRelease(section, (long) RING_TAIL_OFFSET, pending);
+        return true;
     }
 
     /**

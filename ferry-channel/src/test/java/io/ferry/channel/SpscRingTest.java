@@ -72,6 +72,21 @@ class SpscRingTest {
     }
 
     @Test
+    void publishQuietlyPublishesWithoutRingingASleepingConsumer() {
+        section.set(INT, RegionDescriptor.RING_CONSUMER_WAITING_OFFSET, 1); // the consumer announced its sleep
+        int rung = section.get(INT, RegionDescriptor.RING_DOORBELL_OFFSET);
+        assertFalse(producer.publishQuietly(), "nothing claimed: nothing published");
+        producer.tryClaim(5, 20);
+        assertTrue(producer.publishQuietly());
+        assertEquals(24L, section.get(LONG, RING_TAIL_OFFSET));
+        assertEquals(rung, section.get(INT, RegionDescriptor.RING_DOORBELL_OFFSET), "the doorbell is the caller's");
+        assertEquals(List.of(new Rec(5, 20, 0)), drain(consumer));
+        producer.wakeConsumer(); // the caller rings when it could not hand the records over itself
+        assertEquals(rung + 1, section.get(INT, RegionDescriptor.RING_DOORBELL_OFFSET));
+        section.set(INT, RegionDescriptor.RING_CONSUMER_WAITING_OFFSET, 0);
+    }
+
+    @Test
     void claimFailsExactlyWhenFullAndSucceedsAfterConsume() {
         for (int i = 0; i < CAPACITY / 64; i++) {
             claim(1, 64, i);

@@ -58,6 +58,11 @@ final class Channel {
     private final IdleStrategy deviceIdle;
     private long seq;
     private int unpublished;
+    /**
+     * Over a stream: sends the records just published from this thread (true), or false when the pump's sender is
+     * at it (it is then woken if it sleeps). Null for a host's shared memory.
+     */
+    private volatile java.util.function.BooleanSupplier sendItself;
     private volatile FerryException broken;
     // heartbeat thread only
     private long seenHostBeat;
@@ -76,6 +81,22 @@ final class Channel {
 
     Region region() {
         return region;
+    }
+
+    /** Over a stream: the caller that publishes records sends them itself where it can ({@link #sendItself}). */
+    void sendItself(java.util.function.BooleanSupplier send) {
+        sendItself = send;
+    }
+
+    /** Publishes the records claimed (under sendLock); over a stream this thread sends them when it can. */
+    private void publish() {
+        java.util.function.BooleanSupplier send = sendItself;
+        if (send == null) {
+            commands.publish();
+        } else if (commands.publishQuietly() && !send.getAsBoolean()) {
+            commands.wakeConsumer();
+        }
+        unpublished = 0;
     }
 
     /**
@@ -129,8 +150,7 @@ final class Channel {
         sendLock.lock();
         try {
             if (unpublished > 0) {
-                commands.publish();
-                unpublished = 0;
+                publish();
             }
         } finally {
             sendLock.unlock();
@@ -192,8 +212,7 @@ final class Channel {
                 call.blob(blobSegment);
             }
             if (publish) {
-                commands.publish();
-                unpublished = 0;
+                publish();
             } else {
                 unpublished++;
             }
@@ -210,8 +229,7 @@ final class Channel {
             return at;
         }
         if (unpublished > 0) {
-            commands.publish();
-            unpublished = 0;
+            publish();
         }
         IdleStrategy idle = new BackoffIdleStrategy();
         Liveness live = new Liveness();

@@ -214,6 +214,9 @@ public final class Ferry implements AutoCloseable {
                 }
             });
             channel = new Channel(region, nonce, stream != null ? "at " + host : "of region " + region.path());
+            if (stream != null) {
+                channel.sendItself(stream::send); // no hand-off to the pump's sender thread per call
+            }
             channel.startHeartbeat();
             long[] cred = HostConnect.credentialWords(region.credential());
             Channel.Completion hello = channel.call(new Calls.Hello(), Wire.utf8(region.header().guestName()),

@@ -174,9 +174,16 @@ final class Links {
         }
     }
 
-    /** A socket channel in blocking mode: reads and writes straight from the buffers given. */
+    /**
+     * A socket channel in blocking mode: writes straight from the buffers given; reads through a buffer of its own
+     * (one system call brings a frame's header and payload, and often the next frames), except a read as large as
+     * that buffer, which goes straight into its destination.
+     */
     private static final class ChannelLink implements Link {
+        private static final int READ_BUFFER = 64 * 1024;
         private final SocketChannel ch;
+        /** Bytes read and not yet taken, between position and limit (reader thread only). */
+        private final ByteBuffer in = ByteBuffer.allocateDirect(READ_BUFFER).flip();
 
         ChannelLink(SocketChannel ch) {
             this.ch = ch;
@@ -185,7 +192,22 @@ final class Links {
         @Override
         public void readFully(ByteBuffer dst) throws IOException {
             while (dst.hasRemaining()) {
-                if (ch.read(dst) < 0) {
+                if (in.hasRemaining()) {
+                    int n = Math.min(in.remaining(), dst.remaining());
+                    dst.put(dst.position(), in, in.position(), n);
+                    dst.position(dst.position() + n);
+                    in.position(in.position() + n);
+                    continue;
+                }
+                int n;
+                if (dst.remaining() >= READ_BUFFER) {
+                    n = ch.read(dst);
+                } else {
+                    in.clear();
+                    n = ch.read(in);
+                    in.flip();
+                }
+                if (n < 0) {
                     throw new EOFException("the host closed the connection");
                 }
             }

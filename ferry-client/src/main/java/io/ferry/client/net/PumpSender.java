@@ -21,9 +21,11 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The sending half of a {@link StreamPump}: consumes the mirror's command ring as a host endpoint would (sleeping on
- * its doorbell when idle), and for each record sends the heap ranges the call reads (IN, {@link HeapTraffic}) as
- * HEAP frames, then the record as a RECORD frame. Small frames are gathered and written when the ring runs dry. It
+ * The sending half of a {@link StreamPump}: consumes the mirror's command ring as a host endpoint would, and for each
+ * record sends the heap ranges the call reads (IN, {@link HeapTraffic}) as
+ * HEAP frames, then the record as a RECORD frame. Small frames are gathered and written when the ring runs dry. The thread that
+ * publishes records sends them itself ({@link #send}) when no one else is sending; this class's own thread (which
+ * sleeps on the ring's doorbell when idle) sends the records published meanwhile. It
  * also sends the lane's guest-written words (CONNECT_REQUEST, GUEST_PID, GUEST_HEARTBEAT) whenever one changed,
  * looking at least every {@link #WORDS_PERIOD_NANOS}: the heartbeat moves every 100 ms, so this is the keep-alive.
  */
@@ -39,6 +41,8 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
     private final byte[] outBytes = new byte[64 * 1024];
     private final ByteBuffer out = ByteBuffer.wrap(outBytes);
     private final MemorySegment outSegment = MemorySegment.ofArray(outBytes);
+    /** Held while sending: by the sender thread, or by a caller that sends its own records ({@link #send}). */
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
     /** Whether bytes went to the link since its last flush. */
     private boolean unflushed;
     /** TEE shared memory registered on this lane: handle → {heap offset, size, flags}. */
@@ -64,33 +68,77 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
 
     @Override
     public void run() {
-        IdleStrategy idle = RingIdleStrategy.forRequests(commands, WORDS_PERIOD_NANOS);
+        // The callers send their own records (send()): this thread sends those published while another send was
+        // at it, and the words. It sleeps on the ring's doorbell at once, never spinning: on a small machine a
+        // spinning sender takes the core the caller, the receiver or the host needs.
+        IdleStrategy idle = new RingIdleStrategy(commands, 0, 0, 50_000, WORDS_PERIOD_NANOS);
         try {
             while (!pump.stopped()) {
-                int n = commands.poll(this, 64);
-                boolean sent = sendWords();
+                int n;
+                boolean sent;
                 pump.checkSilence(System.nanoTime());
-                if (n == 0) {
-                    flush();
-                    if (!sent) {
-                        idle.idle(0);
+                if (!lock.tryLock(WORDS_PERIOD_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                    continue; // a caller is sending, perhaps blocked in a write: the silence check still runs
+                }
+                try {
+                    n = commands.poll(this, 64);
+                    sent = sendWords();
+                    if (n == 0) {
+                        flush();
                     }
+                } finally {
+                    lock.unlock();
+                }
+                if (n == 0 && !sent) {
+                    idle.idle(0);
                 } else {
                     idle.reset();
                 }
             }
-        } catch (IOException | UncheckedIOException e) {
-            if (!pump.stopped()) {
-                pump.fail(Status.HOST_UNAVAILABLE, "the connection to " + pump.address() + " was lost (writing: "
-                        + (e instanceof UncheckedIOException u ? u.getCause() : e).getMessage()
-                        + "); Ferry.reconnect() connects again");
-            }
-        } catch (RingCorruptedException e) {
-            pump.fail(Status.PROTOCOL_VIOLATION, "the local command ring of the connection to " + pump.address()
-                    + " is corrupt: " + e.getMessage());
+        } catch (IOException | UncheckedIOException | RingCorruptedException e) {
+            failed(e);
+        } catch (InterruptedException e) {
+            pump.fail(Status.INTERNAL, "the stream pump of " + pump.address() + " was interrupted");
         } catch (RuntimeException | Error e) {
             pump.fail(Status.INTERNAL, "the stream pump of " + pump.address() + " failed: " + e);
             throw e;
+        }
+    }
+
+    /**
+     * A caller that has just published records: sends them now from its own thread, with no hand-off to this
+     * sender's thread. False when the sender (or another caller) is sending, or the stream has ended: the caller
+     * then wakes the sender, which sends them.
+     */
+    boolean send() {
+        if (pump.stopped() || !lock.tryLock()) {
+            return false;
+        }
+        try {
+            while (commands.poll(this, 64) > 0) {
+                // every record published so far
+            }
+            flush();
+            return true;
+        } catch (IOException | UncheckedIOException | RingCorruptedException e) {
+            failed(e);
+            return true; // the stream has ended: the receiver's closing notice fails the call
+        } catch (RuntimeException e) {
+            pump.fail(Status.INTERNAL, "the stream pump of " + pump.address() + " failed: " + e);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void failed(Exception e) {
+        if (e instanceof RingCorruptedException r) {
+            pump.fail(Status.PROTOCOL_VIOLATION, "the local command ring of the connection to " + pump.address()
+                    + " is corrupt: " + r.getMessage());
+        } else if (!pump.stopped()) {
+            pump.fail(Status.HOST_UNAVAILABLE, "the connection to " + pump.address() + " was lost (writing: "
+                    + (e instanceof UncheckedIOException u ? u.getCause() : e).getMessage()
+                    + "); Ferry.reconnect() connects again");
         }
     }
 

@@ -32,7 +32,8 @@ import javax.net.ssl.SSLException;
  * The guest's side of a stream connection (docs/network.md, "lane mirroring"): the local mirror of the guest's
  * region, one lane of which the ordinary client code uses, and the two threads that replay that lane over the
  * stream. The sender ({@link PumpSender}) consumes the mirror's command ring as a host endpoint would and sends
- * each record's IN heap ranges, then the record; it also sends the lane's guest-written words when they change. The
+ * each record's IN heap ranges, then the record (a thread that publishes records sends them itself through
+ * {@link #send} when the sender is not at it); it also sends the lane's guest-written words when they change. The
  * receiver (here) reads the host's frames, checks each (the host is trusted for data, not to be bug-free: heap
  * ranges inside the lane's slice, only the words the host owns), and writes them into the mirror: completions into
  * the completion ring (ringing its doorbell), heap bytes into the heap slice, words, figures.
@@ -135,6 +136,14 @@ public final class StreamPump implements AutoCloseable {
             link.close();
             throw e;
         }
+    }
+
+    /**
+     * From the thread that has just published records on the lane: sends them now, or returns false when the
+     * sender thread is sending (wake it then: it sends them).
+     */
+    public boolean send() {
+        return sender.send();
     }
 
     /** The address this pump connected to (with its guest): what a reconnect connects to again. */
