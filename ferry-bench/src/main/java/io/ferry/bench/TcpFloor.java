@@ -163,13 +163,13 @@ public final class TcpFloor {
         double[] w = new double[streamReps];
         double[] r = new double[streamReps];
         byte[] buf = new byte[1 << 20];
-        // Warm-up: two of each and two seconds at least, so that both JVMs have compiled their copy and cipher
-        // paths (AES-GCM runs as an intrinsic only once C2 has compiled it): the first 64 MiB over TLS ran at a
-        // third of the later ones here, and the floor measured cold was a quarter of what Ferry's TLS reached.
-        long warmUntil = System.nanoTime() + 2_000_000_000L;
-        for (int i = 0; i < 2 || System.nanoTime() < warmUntil; i++) {
-            streamWrite(port, tls, streamBytes, buf);
-            streamRead(port, tls, streamBytes, buf);
+        // Warm-up until both directions have stopped getting faster (two seconds and two of each at least, 20 s at
+        // most), so that both JVMs have compiled their copy and cipher paths: AES-GCM runs as an intrinsic only
+        // once C2 has compiled it, and C2 is slow to get there on two loaded cores. Measured cold, the TLS floor
+        // stream was 0.08 GB/s against 1.0 warm, a quarter of what Ferry's own (warmed) TLS transfers reached.
+        Warmup warm = new Warmup(2_000_000_000L, 20_000_000_000L);
+        while (warm.more(streamWrite(port, tls, streamBytes, buf), streamRead(port, tls, streamBytes, buf))) {
+            Thread.onSpinWait();
         }
         for (int rep = 0; rep < streamReps; rep++) {
             w[rep] = streamWrite(port, tls, streamBytes, buf);
