@@ -397,10 +397,6 @@ public final class TransportBench {
         if (serves != null) {
             cmd.add("-Dferry.workerServesSession=" + serves); // side-by-side runs of the two paths
         }
-        String provider = System.getProperty("ferry.tls.provider");
-        if (provider != null) {
-            cmd.add("-Dferry.tls.provider=" + provider); // bench net: the host's TLS provider, measured side by side
-        }
         cmd.add(main.getName());
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();

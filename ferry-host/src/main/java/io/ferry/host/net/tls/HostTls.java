@@ -79,22 +79,11 @@ public final class HostTls {
      */
     public SslContext serverContext() throws SSLException {
         return SslContextBuilder.forServer(host.key(), host.certificate())
-                .sslProvider(provider())
+                .sslProvider(SslProvider.JDK)
                 .protocols(PROTOCOL)
                 .clientAuth(ClientAuth.REQUIRE)
                 .trustManager(new CaTrustManager(authority.certificate()))
                 .build();
-    }
-
-    /** MEASUREMENT ONLY (bench net): -Dferry.tls.provider=openssl with tcnative on the class path. */
-    static SslProvider provider() {
-        if ("openssl".equals(System.getProperty("ferry.tls.provider")) && io.netty.handler.ssl.OpenSsl.isAvailable()) {
-            System.err.println("HostTls: OPENSSL provider " + io.netty.handler.ssl.OpenSsl.versionString());
-            return SslProvider.OPENSSL;
-        }
-        System.err.println("HostTls: JDK provider (openssl available: " + io.netty.handler.ssl.OpenSsl.isAvailable()
-                + ", cause " + io.netty.handler.ssl.OpenSsl.unavailabilityCause() + ")");
-        return SslProvider.JDK;
     }
 
     /**
