@@ -56,7 +56,7 @@ public final class NetBench {
         } finally {
             TransportBench.deleteTree(dir);
         }
-        r.put("tls_provider_host", System.getProperty("ferry.tls.provider", "jdk"));
+        r.put("tls_provider_host", "jdk"); // HostTls.serverContext(): Netty SslProvider.JDK (docs/network.md)
         derive(r);
         r.stamp();
         print(r);

@@ -99,7 +99,7 @@ final class NetCalls {
             double[] w = new double[n.transfers()];
             double[] rd = new double[n.transfers()];
             // Warmed up as the floor is (TcpFloor): until neither direction gets faster any more.
-            Warmup warm = new Warmup(1_000_000_000L, 20_000_000_000L);
+            Warmup warm = new Warmup(1_000_000_000L, 6_000_000_000L);
             while (warm.more(write(q, buf, block), read(q, buf, block))) {
                 Thread.onSpinWait();
             }
