@@ -9,7 +9,10 @@ import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
 
-/** A host in its own process for benchmarks: {@code BenchHost CONFIG}; prints READY when serving. */
+/**
+ * A host in its own process for benchmarks: {@code BenchHost CONFIG}; prints READY when serving, after a line
+ * {@code NET INSECURE_PORT TLS_PORT} (-1 where there is none) when the config names stream listeners.
+ */
 public final class BenchHost {
     private BenchHost() {
     }
@@ -30,6 +33,11 @@ public final class BenchHost {
         HostConfig cfg = HostConfig.load(Path.of(args[0]));
         FerryHost host = FerryHost.start(cfg, Devices.discover(List.of()));
         Runtime.getRuntime().addShutdownHook(new Thread(host::close));
+        if (host.net() != null) {
+            var net = host.net();
+            System.out.println("NET " + (net.insecureAddress() == null ? -1 : net.insecureAddress().getPort()) + " "
+                    + (net.tlsAddresses().isEmpty() ? -1 : net.tlsAddresses().getFirst().getPort()));
+        }
         System.out.println("READY");
         System.out.flush();
         // Ends when the bench closes our stdin.

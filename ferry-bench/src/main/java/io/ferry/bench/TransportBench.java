@@ -167,7 +167,7 @@ public final class TransportBench {
         }
     }
 
-    private static Histogram nullCalls(Ferry ferry, int samples) {
+    static Histogram nullCalls(Ferry ferry, int samples) {
         for (int i = 0; i < samples / 4; i++) {
             ferry.nop(i);
         }
@@ -289,7 +289,7 @@ public final class TransportBench {
         throw new IllegalStateException("no compute backend with a device for the native baseline");
     }
 
-    private static void nativeBaselines(Report r, int launchReps) throws Exception {
+    static void nativeBaselines(Report r, int launchReps) throws Exception {
         ComputeBackend backend = firstBackend();
         DeviceInfo dev = backend.devices().getFirst();
         try (Arena arena = Arena.ofShared()) {
