@@ -338,6 +338,23 @@ public final class CommandQueue extends Remote {
         return this;
     }
 
+    /**
+     * Declares this guest's releases on the queue's device (a CRITICAL guest only): a job every {@code period}, the
+     * next one {@code untilNext} from now, each needing the device for about {@code budget} (at most half the
+     * period, and within the guest's reservation). The host then starts no lower-class command that would still run
+     * in {@code [release, release + budget)}. {@code declareRelease(null, null, null)} withdraws the declaration.
+     *
+     * @throws FerryException INVALID_ARGUMENT, naming the value the host refused
+     */
+    public CommandQueue declareRelease(java.time.Duration period, java.time.Duration untilNext,
+                                       java.time.Duration budget) {
+        channel().call(new Calls.QueueRelease(), null, c -> c.queue(handle)
+                .periodNs(period == null ? 0 : period.toNanos())
+                .offsetNs(untilNext == null ? 0 : untilNext.toNanos())
+                .budgetNs(budget == null ? 0 : budget.toNanos()));
+        return this;
+    }
+
     /** Publishes held-back calls so the host starts on them. */
     public CommandQueue flush() {
         channel().flush();

@@ -61,6 +61,7 @@ public final class InWorker {
     /** Worker → host: a device turn, see {@link HostLink}. */
     public static final int GRANT_REQUEST = HostLink.REQUEST;
     public static final int GRANT_DONE = HostLink.DONE;
+    public static final int DECLARE_RELEASE = HostLink.DECLARE;
     public static final int GRANT_ANSWER = HostLink.GRANTED;
 
     /** Lease words of device {@code i} lie at {@link #LEASES_OFFSET} + 256 i of the control region's header. */
@@ -190,7 +191,7 @@ public final class InWorker {
             for (Devices.Device d : devices.all()) {
                 if (d.index() < MAX_LEASED_DEVICES) {
                     turns.put(d, DeviceTurns.inWorker(new WorkerTurns(leaseWords(control.segment(), d.index()),
-                            host.forDevice(d.index()))));
+                            host.forDevice(d.index())), schedClass));
                 }
             }
         }

@@ -16,7 +16,7 @@ public record Release(long periodNanos, long phaseNanos, long windowNanos) {
      * (lower classes keep at least half the device between releases), and no more than the tenant's reservation
      * budget when it has one.
      */
-    static String refusal(long periodNanos, long offsetNanos, long budgetNanos, TenantSpec spec) {
+    public static String refusal(long periodNanos, long offsetNanos, long budgetNanos, TenantSpec spec) {
         if (spec.schedClass() != SchedClass.CRITICAL) {
             return "only a CRITICAL guest may declare releases; " + spec.name() + " is " + spec.schedClass();
         }
