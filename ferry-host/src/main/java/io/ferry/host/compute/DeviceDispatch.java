@@ -35,9 +35,9 @@ import org.HdrHistogram.Histogram;
  * lives nothing else is handed out. The next submit by anyone revokes it (MODE = ASK, fence, read BUSY_SINCE): it
  * ends at once if the worker is idle, else as soon as its command ends (waiters poll every
  * {@link #REVOKE_POLL_NANOS}; {@link #tick} checks too), or when the command overruns the tenant's limit: the
- * worker is then killed ({@code cancel}). A lease is charged the device time the worker reports, clamped to the
- * lease's wall time, when it ends and at each tick. Tenants with a reservation, without an overrun limit, or whose
- * work cannot be cancelled never lease: they get {@link Grant#SINGLE} turns, each ended by {@link #remoteDone}.
+ * worker is then killed ({@code cancel}). A lease is charged the device time the worker reports, clamped to its wall
+ * time, when it ends and at each tick. Tenants with a reservation, no overrun limit, uncancellable work, or under a
+ * critical guest's declared releases (a lease would bypass them) get {@link Grant#SINGLE} turns ({@link #remoteDone}).
  *
  * <p>Threads: endpoint threads call {@link #run}, {@link #grantRemote}, {@link #remoteDone}, {@link #endLease},
  * {@link #declareRelease}; the heartbeat thread {@link #tick} (wake-ups, overruns). All state is under {@link #lock}.
@@ -193,7 +193,7 @@ public final class DeviceDispatch implements DeviceTurns {
             Ticket ticket = await(tenant, hint);
             long now = System.nanoTime();
             if (lease != null && cancel != null && !t.reserved && t.overrunLimitNanos > 0 && queued == 0
-                    && dispatched == 1 && this.lease == null) {
+                    && dispatched == 1 && this.lease == null && !scheduler.guarded(tenant)) {
                 this.lease = new Lease(tenant, t.overrunLimitNanos, lease, cancel, ticket, now);
                 lease.storeMode(LeaseWords.LEASED);
                 return Grant.LEASED;

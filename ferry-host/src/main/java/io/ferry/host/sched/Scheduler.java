@@ -171,6 +171,17 @@ public final class Scheduler {
         t.release = new Release(periodNanos, now + offsetNanos, budgetNanos);
     }
 
+    /** Whether a tenant of a more critical class than this one declared releases (its heads may be held back). */
+    public boolean guarded(long tenant) {
+        int c = require(tenant).spec.schedClass().ordinal();
+        for (TenantState t : tenants.values()) {
+            if (t.release != null && t.spec.schedClass().ordinal() < c) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The tenant's declared releases, or null. */
     public Release release(long tenant) {
         return require(tenant).release;

@@ -131,6 +131,17 @@ class ReleaseAwareTest {
     }
 
     @Test
+    void onlyTenantsBelowADeclaringClassAreGuarded() {
+        tenant(CRIT, SchedClass.CRITICAL);
+        tenant(2, SchedClass.BEST_EFFORT);
+        tenant(3, SchedClass.CRITICAL);
+        assertTrue(!s.guarded(2), "nothing declared yet");
+        s.declareRelease(CRIT, PERIOD, 0, BUDGET, 0);
+        assertTrue(s.guarded(2), "best-effort work is held before releases (so it must not lease the device)");
+        assertTrue(!s.guarded(3) && !s.guarded(CRIT), "the critical class itself is not");
+    }
+
+    @Test
     void declarationsAreValidatedAndCanBeWithdrawn() {
         tenant(CRIT, SchedClass.CRITICAL);
         tenant(2, SchedClass.HIGH);
