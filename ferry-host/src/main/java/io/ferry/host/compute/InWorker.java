@@ -107,6 +107,8 @@ public final class InWorker {
                 + q.oneWayOutstanding() + "," + q.lanes());
         p.setProperty("class", guest.schedClass().name());
         p.setProperty("policy", host.scheduling().policy().name());
+        p.setProperty("realtime", io.ferry.host.worker.RealTime.Settings.of(host.scheduling(), guest.schedClass())
+                .encode());
         p.setProperty("waitLimit", Long.toString(host.scheduling().policy() == HostConfig.Policy.FIFO
                 ? guest.overrunLimitNanos() : 0));
         p.setProperty("compileLimit", Long.toString(host.workerLimits().compileTimeNanos()));
@@ -130,7 +132,8 @@ public final class InWorker {
         SchedClass schedClass = SchedClass.valueOf(p.getProperty("class"));
         if (HostConfig.Policy.valueOf(p.getProperty("policy")) == HostConfig.Policy.FERRY) {
             // before the device starts its threads, so that they inherit the guest's CPU priority
-            OsPriority.applyToCurrentThread(schedClass);
+            OsPriority.applyToWorkerThread(schedClass, io.ferry.host.worker.RealTime.Settings.decode(
+                    p.getProperty("realtime")));
         }
         Region control = Region.open(Path.of(args[0]));
         long regionSize = Long.parseLong(p.getProperty("regionSize"));
