@@ -132,20 +132,24 @@ public final class RealTime {
         return true;
     }
 
-    /** Sets RLIMIT_RTTIME and handles SIGXCPU (demote and log), once per instance. */
+    /**
+     * Handles SIGXCPU (demote and log), then sets RLIMIT_RTTIME; once per instance. Without the handler the limit is
+     * not set: SIGXCPU's default action would end the process.
+     */
     private void arm() {
         if (!armed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("XCPU"), sig -> onRtTimeExceeded());
+        } catch (IllegalArgumentException | UnsupportedOperationException ex) {
+            LOG.warning("SIGXCPU cannot be handled here (" + ex.getMessage() + "), so RLIMIT_RTTIME is not set: a "
+                    + "runaway real-time thread is not stopped");
             return;
         }
         int e = os.setRtTimeLimit(RTTIME_LIMIT_MICROS);
         if (e != 0) {
             LOG.warning("RLIMIT_RTTIME not set (errno " + e + "): a runaway real-time thread is not stopped");
-        }
-        try {
-            sun.misc.Signal.handle(new sun.misc.Signal("XCPU"), sig -> onRtTimeExceeded());
-        } catch (IllegalArgumentException | UnsupportedOperationException ex) {
-            LOG.warning("SIGXCPU cannot be handled (" + ex.getMessage() + "): a thread over RLIMIT_RTTIME would "
-                    + "end the process");
         }
     }
 
