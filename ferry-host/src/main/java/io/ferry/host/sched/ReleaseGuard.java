@@ -12,11 +12,15 @@ import java.util.Collection;
  * learnt duration is taken as too long for any slack. So that no head waits forever (unknown, or longer than every
  * slack), a head held back for one whole period of the release that holds it becomes <i>aged</i>: it may then start
  * at any moment outside a window (at the latest when the next window ends), even if it runs into the following one.
+ * One guest's windows cover at most half its period, so there is always a gap; several critical guests' windows may
+ * together cover all of it, so where more than one guards a class, a head held for two periods goes anyway.
  */
 final class ReleaseGuard {
     private final long[] start = new long[SchedClass.values().length];
     private final long[] end = new long[start.length];
     private final long[] period = new long[start.length];
+    /** How many tenants' releases guard each class. */
+    private final int[] guards = new int[start.length];
     private boolean any;
 
     /** Recomputes the windows for {@code now}. */
@@ -24,6 +28,7 @@ final class ReleaseGuard {
         Arrays.fill(start, Long.MAX_VALUE);
         Arrays.fill(end, Long.MAX_VALUE);
         Arrays.fill(period, Long.MAX_VALUE);
+        Arrays.fill(guards, 0);
         any = false;
         for (TenantState t : tenants) {
             Release r = t.release;
@@ -38,6 +43,7 @@ final class ReleaseGuard {
                 }
                 end[c] = Math.min(end[c], s + r.windowNanos());
                 period[c] = Math.min(period[c], r.periodNanos());
+                guards[c]++;
             }
         }
     }
@@ -51,7 +57,11 @@ final class ReleaseGuard {
         if (!any || start[c] == Long.MAX_VALUE) {
             return false;
         }
-        boolean aged = head.heldSince != Long.MIN_VALUE && now - head.heldSince >= period[c];
+        long waited = head.heldSince == Long.MIN_VALUE ? 0 : now - head.heldSince;
+        if (guards[c] > 1 && waited >= 2 * period[c]) {
+            return false; // several guests' windows may cover the whole period: after two periods it goes anyway
+        }
+        boolean aged = waited >= period[c];
         boolean held = aged ? now >= start[c]
                 : expectedNanos < 0 || now + expectedNanos > start[c];
         if (held && head.heldSince == Long.MIN_VALUE) {
@@ -67,6 +77,9 @@ final class ReleaseGuard {
             return Long.MAX_VALUE;
         }
         long ages = head.heldSince + period[c];
-        return ages > now ? Math.min(end[c], ages) : end[c];
+        if (ages > now) {
+            return Math.min(end[c], ages);
+        }
+        return guards[c] > 1 ? Math.min(end[c], Math.max(head.heldSince + 2 * period[c], now + 1)) : end[c];
     }
 }

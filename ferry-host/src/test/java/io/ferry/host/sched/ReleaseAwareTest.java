@@ -131,6 +131,21 @@ class ReleaseAwareTest {
     }
 
     @Test
+    void windowsOfSeveralCriticalGuestsThatCoverThePeriodStillLetWorkThroughAfterTwoPeriods() {
+        tenant(CRIT, SchedClass.CRITICAL);
+        tenant(2, SchedClass.CRITICAL);
+        tenant(3, SchedClass.BEST_EFFORT);
+        learn(3, 5, MS);
+        s.declareRelease(CRIT, PERIOD, 0, PERIOD / 2, 0);
+        s.declareRelease(2, PERIOD, PERIOD / 2, PERIOD / 2, 0);
+        Ticket be = submit(3, 5, 0);
+        assertNull(s.next(0), "every moment is inside a window");
+        assertTrue(s.nextEventAt(0) <= PERIOD, "woken again within a period, not left asleep");
+        assertNull(s.next(2 * PERIOD - 1));
+        assertEquals(be, s.next(2 * PERIOD), "held for two periods, it goes anyway");
+    }
+
+    @Test
     void onlyTenantsBelowADeclaringClassAreGuarded() {
         tenant(CRIT, SchedClass.CRITICAL);
         tenant(2, SchedClass.BEST_EFFORT);
