@@ -78,6 +78,7 @@ class SchedulingIT {
             assertRefused(q, period, period, Duration.ofMillis(3), "release offset");
             assertRefused(q, period, Duration.ZERO, Duration.ofMillis(9), "at most half the period");
             assertRefused(q, Duration.ofNanos(10), Duration.ZERO, Duration.ofNanos(1), "release period 10 ns");
+            assertRefused(q, period, Duration.ZERO, Duration.ofMillis(5), "exceeds the guest's reservation budget");
             assertRefused(q2, period, Duration.ZERO, Duration.ofMillis(3), "only a CRITICAL guest");
             // the best-effort guest's commands still run, in the slack between the critical releases
             for (int i = 0; i < 20; i++) {

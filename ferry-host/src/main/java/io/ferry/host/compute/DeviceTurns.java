@@ -34,7 +34,7 @@ public interface DeviceTurns {
      * The turns of a device worker's session: {@code turns} asks the host, or runs under its lease. The tenant and
      * cancel are the host's business there (the host knows the worker's guest, and kills the worker to cancel).
      */
-    static DeviceTurns inWorker(WorkerTurns turns, io.ferry.host.sched.SchedClass schedClass) {
+    static DeviceTurns inWorker(WorkerTurns turns, io.ferry.host.sched.TenantSpec guest) {
         return new DeviceTurns() {
             @Override
             public void run(long tenant, Hint hint, Command command, Runnable cancel)
@@ -45,10 +45,9 @@ public interface DeviceTurns {
             @Override
             public void declareRelease(long tenant, long periodNanos, long offsetNanos, long budgetNanos)
                     throws CallException {
-                // Checked here for the guest's answer (the worker knows the class, not the reservation), and again
-                // by the host, which reads the forwarded copy once and logs what it refuses.
-                String why = io.ferry.host.sched.Release.refusal(periodNanos, offsetNanos, budgetNanos,
-                        new io.ferry.host.sched.TenantSpec(tenant, "this guest", schedClass, 1, null));
+                // Checked here for the guest's answer, and again by the host, which reads the forwarded copy once
+                // and logs what it refuses.
+                String why = io.ferry.host.sched.Release.refusal(periodNanos, offsetNanos, budgetNanos, guest);
                 if (why != null && !(periodNanos == 0 && offsetNanos == 0 && budgetNanos == 0)) {
                     throw new CallException(io.ferry.protocol.Status.INVALID_ARGUMENT, why);
                 }

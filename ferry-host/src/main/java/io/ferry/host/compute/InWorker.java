@@ -107,6 +107,9 @@ public final class InWorker {
                 + q.oneWayOutstanding() + "," + q.lanes());
         p.setProperty("class", guest.schedClass().name());
         p.setProperty("policy", host.scheduling().policy().name());
+        if (guest.reservation() != null) { // for the worker's check of a release declaration
+            p.setProperty("reservation", guest.reservation().budgetNanos() + "," + guest.reservation().periodNanos());
+        }
         p.setProperty("realtime", io.ferry.host.worker.RealTime.Settings.of(host.scheduling(), guest.schedClass())
                 .encode());
         p.setProperty("waitLimit", Long.toString(host.scheduling().policy() == HostConfig.Policy.FIFO
@@ -123,6 +126,13 @@ public final class InWorker {
             throw new IllegalStateException(e);
         }
         return Base64.getEncoder().encodeToString(w.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** What the worker knows of its guest to check a release declaration: its class and reservation. */
+    private static io.ferry.host.sched.TenantSpec releaseSpec(SchedClass c, String reservation) {
+        String[] r = reservation == null ? null : reservation.split(",");
+        return new io.ferry.host.sched.TenantSpec(0, "this guest", c, 1, r == null ? null
+                : new io.ferry.host.sched.Reservation(Long.parseLong(r[0]), Long.parseLong(r[1])));
     }
 
     public static void main(String[] args) throws Exception {
@@ -194,7 +204,7 @@ public final class InWorker {
             for (Devices.Device d : devices.all()) {
                 if (d.index() < MAX_LEASED_DEVICES) {
                     turns.put(d, DeviceTurns.inWorker(new WorkerTurns(leaseWords(control.segment(), d.index()),
-                            host.forDevice(d.index())), schedClass));
+                            host.forDevice(d.index())), releaseSpec(schedClass, p.getProperty("reservation"))));
                 }
             }
         }
