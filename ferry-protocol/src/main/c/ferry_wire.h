@@ -548,6 +548,15 @@
 #define FERRY_ARG_KERNEL_ARG_SAMPLER_INDEX 1
 #define FERRY_ARG_KERNEL_ARG_SAMPLER_SAMPLER 2
 
+/* QUEUE_RELEASE (SYNC): queue, period ns, offset ns, budget ns */
+#define FERRY_OP_QUEUE_RELEASE 57
+#define FERRY_QUEUE_RELEASE_ARGC 4
+#define FERRY_QUEUE_RELEASE_SYNC 1
+#define FERRY_ARG_QUEUE_RELEASE_QUEUE 0
+#define FERRY_ARG_QUEUE_RELEASE_PERIOD_NS 1
+#define FERRY_ARG_QUEUE_RELEASE_OFFSET_NS 2
+#define FERRY_ARG_QUEUE_RELEASE_BUDGET_NS 3
+
 /* TEE_OPEN_SESSION (SYNC): session, uuid high, uuid low, login, connection data, cancel word; blob: parameter block (TeeWire); results: return code, return origin */
 #define FERRY_OP_TEE_OPEN_SESSION 60
 #define FERRY_TEE_OPEN_SESSION_ARGC 6

@@ -309,7 +309,14 @@ public final class McbBench {
                 }
                 long[] resp = new long[frames];
                 long[] beStart = snapshot(work);
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime() + 2_000_000;
+                // release-aware dispatch (docs/scheduling.md); FERRY_MCB_RELEASE=0 leaves it off, for comparison
+                if (policy == HostConfig.Policy.FERRY && !"0".equals(System.getenv("FERRY_MCB_RELEASE"))) {
+                    long budget = Math.min(6_000_000, (long) (2e6 * cal.chainMillis) + 1_000_000);
+                    q.declareRelease(java.time.Duration.ofNanos(PERIOD_NANOS),
+                            java.time.Duration.ofNanos(Math.max(0, t0 - System.nanoTime())),
+                            java.time.Duration.ofNanos(budget));
+                }
                 long windowStart = t0;
                 long[] windowBase = snapshot(work);
                 double[] dev0 = deviceTimes(host);

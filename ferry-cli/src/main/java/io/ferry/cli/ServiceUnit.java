@@ -22,8 +22,8 @@ import java.util.Set;
  *       {@code PrivateUsers} stay off: device workers run in bubblewrap, which needs user namespaces and mounts a
  *       fresh {@code /proc}; the kernel refuses that mount in a user namespace where parts of {@code /proc} are
  *       over-mounted ("bwrap: Can't mount proc on /newroot/proc: Operation not permitted").</li>
- *   <li>{@code RestrictRealtime=yes} whatever the guests' classes: {@code OsPriority} uses nice values and
- *       {@code SCHED_IDLE}, never a realtime policy.</li>
+ *   <li>{@code RestrictRealtime=yes} unless the config sets {@code scheduler.realtime}: {@code OsPriority} uses nice
+ *       values and {@code SCHED_IDLE}; with {@code realtime}, critical guests' threads run under SCHED_FIFO.</li>
  *   <li>Devices are left open (no {@code DeviceAllow}, no {@code PrivateDevices}): GPU runtimes open
  *       {@code /dev/dri/renderD*}, {@code /dev/nvidia*}, {@code /dev/kfd} and more, and regions live in
  *       {@code /dev/shm}, which QEMU must see.</li>
@@ -128,9 +128,12 @@ final class ServiceUnit {
                 .append("ProtectControlGroups=yes\n")
                 .append("RestrictSUIDSGID=yes\n")
                 .append("LockPersonality=yes\n")
-                .append("# Critical guests get nice -10 and best-effort ones SCHED_IDLE (OsPriority): never a realtime\n")
-                .append("# policy, so this holds for every class.\n")
-                .append("RestrictRealtime=yes\n")
+                .append(cfg.scheduling().realtime()
+                        ? "# scheduler.realtime: critical guests' threads run under SCHED_FIFO (RealTime), so realtime\n"
+                        + "# policies stay allowed; root holds CAP_SYS_NICE. LimitMEMLOCK=infinity lets mlockall work.\n"
+                        : "# Critical guests get nice -10 and best-effort ones SCHED_IDLE (OsPriority): no realtime\n"
+                        + "# policy unless scheduler.realtime is set, so this holds for every class.\n"
+                        + "RestrictRealtime=yes\n")
                 .append("# MemoryDenyWriteExecute stays off: the JVM compiles code at run time.\n")
                 .append("# Devices stay open (no DeviceAllow, no PrivateDevices): OpenCL/CUDA runtimes open\n")
                 .append("# /dev/dri/renderD*, /dev/nvidia*, /dev/nvidia-uvm, /dev/kfd; QEMU must see regions in /dev/shm.\n")

@@ -61,4 +61,38 @@ class SchedulingIT {
             assertTrue(e.getMessage().contains("-1000..1000"), e.getMessage());
         }
     }
+
+    @Test
+    void aCriticalGuestDeclaresItsReleasesAndGarbageIsRefusedWithTheReason() throws Exception {
+        var crit = new HostConfig.GuestConfig("rt", 16L << 20, null, SchedClass.CRITICAL, 1,
+                Set.of("compute"), Quotas.DEFAULT, new HostConfig.Reservation(4_000_000, 16_666_667), 0);
+        var be = new HostConfig.GuestConfig("be", 16L << 20, null, SchedClass.BEST_EFFORT, 1,
+                Set.of("compute"), Quotas.DEFAULT, null, 0);
+        try (Hosts hosts = Hosts.start(List.of(crit, be)); Ferry rt = hosts.connect("rt");
+             Ferry other = hosts.connect("be");
+             Context ctx = rt.createContext(rt.defaultDevice()); CommandQueue q = ctx.createQueue();
+             Context ctx2 = other.createContext(other.defaultDevice()); CommandQueue q2 = ctx2.createQueue();
+             DeviceBuffer b = ctx2.createBuffer(1 << 16); HeapBlock h = other.heap().allocate(1 << 16)) {
+            Duration period = Duration.ofNanos(16_666_667);
+            q.declareRelease(period, Duration.ofMillis(2), Duration.ofMillis(3));
+            assertRefused(q, period, period, Duration.ofMillis(3), "release offset");
+            assertRefused(q, period, Duration.ZERO, Duration.ofMillis(9), "at most half the period");
+            assertRefused(q, Duration.ofNanos(10), Duration.ZERO, Duration.ofNanos(1), "release period 10 ns");
+            assertRefused(q, period, Duration.ZERO, Duration.ofMillis(5), "exceeds the guest's reservation budget");
+            assertRefused(q2, period, Duration.ZERO, Duration.ofMillis(3), "only a CRITICAL guest");
+            // the best-effort guest's commands still run, in the slack between the critical releases
+            for (int i = 0; i < 20; i++) {
+                q2.write(b, 0, h.segment()).read(b, 0, h.segment());
+            }
+            q2.finish();
+            q.declareRelease(null, null, null);
+        }
+    }
+
+    private static void assertRefused(CommandQueue q, Duration period, Duration untilNext, Duration budget,
+                                      String why) {
+        FerryException e = assertThrows(FerryException.class, () -> q.declareRelease(period, untilNext, budget));
+        assertEquals(Status.INVALID_ARGUMENT, e.status());
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+    }
 }

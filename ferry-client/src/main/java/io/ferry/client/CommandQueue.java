@@ -22,7 +22,7 @@ import java.nio.ByteBuffer;
  * until it is closed, even after its command completed: close every event (try-with-resources); see
  * docs/client.md#lifetimes.
  */
-public final class CommandQueue extends Remote {
+public final class CommandQueue extends ScheduledQueue {
     private final Context context;
     /** Non-heap data on its way through the heap: staging blocks, staged reads to copy out at the next finish. */
     final Staging staging;
@@ -316,26 +316,6 @@ public final class CommandQueue extends Remote {
     /** The heap offset of {@code src}: in place where it is heap memory (pinned), else a staging block's. */
     long stage(MemorySegment src) {
         return staging.stage(src, pinned);
-    }
-
-    /**
-     * Scheduling hint for every later device command of this queue: {@code priority} inside the guest's class
-     * (higher first, -1000..1000) and a relative {@code deadline} (null for none). Hints reorder work only among
-     * guests of the same class.
-     */
-    public CommandQueue hint(int priority, java.time.Duration deadline) {
-        return sendHint(priority, deadline, 1);
-    }
-
-    /** As {@link #hint}, for the next device command of this queue only. */
-    public CommandQueue hintNext(int priority, java.time.Duration deadline) {
-        return sendHint(priority, deadline, 0);
-    }
-
-    private CommandQueue sendHint(int priority, java.time.Duration deadline, int scope) {
-        channel().oneWay(new Calls.QueueHint(), true, c -> c.queue(handle).priority(priority)
-                .deadlineNs(deadline == null ? 0L : Math.max(1, deadline.toNanos())).scope(scope));
-        return this;
     }
 
     /** Publishes held-back calls so the host starts on them. */

@@ -10,7 +10,7 @@ import java.lang.ref.Cleaner;
  * cleaner, possibly long after its last use, and the first one of each kind is logged as a warning (see
  * docs/client.md#lifetimes).
  */
-abstract sealed class Remote implements AutoCloseable permits Context, CommandQueue, DeviceBuffer, Program, Kernel, Event,
+abstract sealed class Remote implements AutoCloseable permits Context, ScheduledQueue, DeviceBuffer, Program, Kernel, Event,
         Image, Sampler {
     final Ferry ferry;
     /**

@@ -361,6 +361,21 @@ public final class Calls {
         public QueueHint scope(long v) { return set(SCOPE, v); }
     }
 
+    /** QUEUE_RELEASE: queue, period ns, offset ns, budget ns. */
+    public static final class QueueRelease extends CallRecord {
+        public static final int QUEUE = 0, PERIOD_NS = 1, OFFSET_NS = 2, BUDGET_NS = 3;
+        public QueueRelease() { super(Op.QUEUE_RELEASE); }
+        @Override public QueueRelease wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long queue() { return arg(QUEUE); }
+        public QueueRelease queue(long v) { return set(QUEUE, v); }
+        public long periodNs() { return arg(PERIOD_NS); }
+        public QueueRelease periodNs(long v) { return set(PERIOD_NS, v); }
+        public long offsetNs() { return arg(OFFSET_NS); }
+        public QueueRelease offsetNs(long v) { return set(OFFSET_NS, v); }
+        public long budgetNs() { return arg(BUDGET_NS); }
+        public QueueRelease budgetNs(long v) { return set(BUDGET_NS, v); }
+    }
+
     static int check(int i, int n) {
         if (i < 0 || i >= n) {
             throw new IndexOutOfBoundsException("index " + i + " outside 0.." + (n - 1));

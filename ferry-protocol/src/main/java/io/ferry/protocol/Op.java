@@ -88,6 +88,7 @@ public enum Op {
     SAMPLER_CREATE(55, Kind.ONE_WAY, List.of("sampler", "context", "normalized", "addressing", "filter"), "",
             List.of()),
     KERNEL_ARG_SAMPLER(56, Kind.ONE_WAY, List.of("kernel", "index", "sampler"), "", List.of()),
+    QUEUE_RELEASE(57, Kind.SYNC, List.of("queue", "period ns", "offset ns", "budget ns"), "", List.of()),
 
     // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
     TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",

@@ -157,6 +157,7 @@ final class ComputeBackends {
                 WorkerClient w = WorkerClient.start(device.backend().name(), guest, regionPath, heapOffset,
                         heap.byteSize(), host.workerDir(),
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,
+                        io.ferry.host.worker.RealTime.Settings.of(host.scheduling(), config.schedClass()),
                         host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()),
                         host.scheduling().policy() == HostConfig.Policy.FIFO ? config.overrunLimitNanos() : 0);
                 workers.add(w);

@@ -50,6 +50,7 @@ final class ComputeCalls implements SessionService {
     private final Calls.KernelCreate kernelCreate = new Calls.KernelCreate();
     private final Calls.Release release = new Calls.Release();
     private final Calls.QueueHint queueHint = new Calls.QueueHint();
+    private final Calls.QueueRelease queueRelease = new Calls.QueueRelease();
     private final Calls.Finish finish = new Calls.Finish();
     private final Calls.EventWait eventWait = new Calls.EventWait();
     private final EventGates gates;
@@ -273,6 +274,19 @@ final class ComputeCalls implements SessionService {
                     q.nextPriority = (int) priority;
                     q.nextDeadlineNanos = deadline;
                 }
+            }
+            case QUEUE_RELEASE -> {
+                var c = queueRelease.wrap(rec, 0);
+                Entry q = handles.get(c.queue(), Kind.QUEUE, "queue");
+                long period = c.periodNs(); // each read once; the scheduler validates these copies
+                long offset = c.offsetNs();
+                long budget = c.budgetNs();
+                DeviceTurns turns = backends.dispatchFor((Devices.Device) q.device);
+                if (turns == null) {
+                    throw new CallException(Status.UNSUPPORTED, "release declarations need the host's scheduler; "
+                            + "this host runs the fifo policy (scheduler: {policy: ferry} in its config)");
+                }
+                turns.declareRelease(backends.tenant(), period, offset, budget);
             }
             case FINISH -> {
                 Entry q = handles.get(finish.wrap(rec, 0).queue(), Kind.QUEUE, "queue");

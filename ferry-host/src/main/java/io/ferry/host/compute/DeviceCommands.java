@@ -37,6 +37,8 @@ final class DeviceCommands {
     private final Calls.BufferCopy bufferCopy = new Calls.BufferCopy();
     private final Calls.BufferFill bufferFill = new Calls.BufferFill();
     private final Calls.Launch launch = new Calls.Launch();
+    /** The kind of the command being served ({@link #kernelKey}), set just before {@link #run}; 0 for none. */
+    private long key;
     private final EventCalls.Marker marker = new EventCalls.Marker();
     private final EventCalls.Barrier barrier = new EventCalls.Barrier();
 
@@ -63,6 +65,7 @@ final class DeviceCommands {
                 checkHeap(heapOffset, size);
                 long event = newEvent(c.event());
                 long[] waits = gates.waits(c, c.waits(), q, false);
+                key = kernelKey(op, 0, size);
                 if (op == Op.BUFFER_WRITE) {
                     run(q, event, waits, () -> q.backend.enqueueWrite(q.handle, buf.handle, offset, size, heapOffset,
                             event, waits));
@@ -85,6 +88,7 @@ final class DeviceCommands {
                 ComputeCalls.checkRange(dst, dstOffset, size);
                 long event = newEvent(c.event());
                 long[] waits = gates.waits(c, c.waits(), q, false);
+                key = kernelKey(op, 0, size);
                 run(q, event, waits, () -> q.backend.enqueueCopy(q.handle, src.handle, dst.handle, srcOffset,
                         dstOffset, size, event, waits));
             }
@@ -108,6 +112,7 @@ final class DeviceCommands {
                             + " must be multiples of the " + n + "-byte pattern");
                 }
                 long event = newEvent(c.event());
+                key = kernelKey(op, 0, size);
                 run(q, event, waits, () -> q.backend.enqueueFill(q.handle, buf.handle, pattern, offset, size, event,
                         waits));
             }
@@ -168,6 +173,7 @@ final class DeviceCommands {
         }
         long event = newEvent(c.event());
         long[] waits = gates.waits(c, c.waits(), q, false);
+        key = kernelKey(Op.LAUNCH, k.handle, (long) Math.min(items, Long.MAX_VALUE));
         run(q, event, waits, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event, waits));
     }
 
@@ -185,12 +191,24 @@ final class DeviceCommands {
         return gates.waits(call, count, queue, true);
     }
 
+    /**
+     * The kind of a command, for the durations the scheduler learns per guest: its op, the kernel's handle (0 for a
+     * transfer) and the power of two of its size (work-items, or bytes), so a kernel run at another size is learnt
+     * apart. Collisions only share an estimate among one guest's own commands. Never 0 (0 means "no kind").
+     */
+    static long kernelKey(Op op, long handle, long amount) {
+        long k = ((long) op.code() << 56) ^ (handle << 7) ^ (64 - Long.numberOfLeadingZeros(Math.max(0, amount)));
+        return k == 0 ? 1 : k;
+    }
+
     /** Counts the command, runs it on the device, then records its event and gates. */
     void run(Entry q, long event, long[] waits, DeviceTurns.Command command)
             throws CallException, BackendException {
+        long kind = key;
+        key = 0;
         long[] gate = gates.gatesFor(q, waits);
         enqueue(q);
-        onDevice(q, gate.length != 0, command);
+        onDevice(q, gate.length != 0, kind, command);
         if (event != 0) {
             handles.put(event, Kind.EVENT, q.backend, 0, 0);
         }
@@ -202,13 +220,14 @@ final class DeviceCommands {
      * which gives the command its turn and runs it to completion so its device time is known. A command that may
      * wait for an unset user event ({@code gated}) is only enqueued in its turn: finishing it could take forever.
      */
-    private void onDevice(Entry q, boolean gated, DeviceTurns.Command command) throws CallException, BackendException {
+    private void onDevice(Entry q, boolean gated, long kind, DeviceTurns.Command command)
+            throws CallException, BackendException {
         DeviceTurns dispatch = backends.dispatchFor((Devices.Device) q.device);
         if (dispatch == null) {
             command.run();
             return;
         }
-        Hint hint = backends.hintFor(q);
+        Hint hint = backends.hintFor(q).withKernelKey(kind);
         boolean finish = !gated;
         dispatch.run(backends.tenant(), hint, () -> {
             command.run();

@@ -2,7 +2,6 @@ package io.ferry.host.compute;
 
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.session.CallException;
-
 import io.ferry.host.sched.Hint;
 import io.ferry.host.sched.Reservation;
 import io.ferry.host.sched.SchedClass;
@@ -36,13 +35,12 @@ import org.HdrHistogram.Histogram;
  * lives nothing else is handed out. The next submit by anyone revokes it (MODE = ASK, fence, read BUSY_SINCE): it
  * ends at once if the worker is idle, else as soon as its command ends (waiters poll every
  * {@link #REVOKE_POLL_NANOS}; {@link #tick} checks too), or when the command overruns the tenant's limit: the
- * worker is then killed ({@code cancel}). A lease is charged the device time the worker reports, clamped to the
- * lease's wall time, when it ends and at each tick. Tenants with a reservation, without an overrun limit, or whose
- * work cannot be cancelled never lease: they get {@link Grant#SINGLE} turns, each ended by {@link #remoteDone}.
+ * worker is then killed ({@code cancel}). A lease is charged the device time the worker reports, clamped to its wall
+ * time, when it ends and at each tick. Tenants with a reservation, no overrun limit, uncancellable work, or under a
+ * critical guest's declared releases (a lease would bypass them) get {@link Grant#SINGLE} turns ({@link #remoteDone}).
  *
- * <p>Threads: endpoint threads call {@link #run}, {@link #grantRemote}, {@link #remoteDone}, {@link #endLease}; the
- * host's heartbeat thread calls {@link #tick} (deadline and budget wake-ups, overrun checks, figures). All state is
- * under {@link #lock}.
+ * <p>Threads: endpoint threads call {@link #run}, {@link #grantRemote}, {@link #remoteDone}, {@link #endLease},
+ * {@link #declareRelease}; the heartbeat thread {@link #tick} (wake-ups, overruns). All state is under {@link #lock}.
  */
 public final class DeviceDispatch implements DeviceTurns {
     private static final Logger LOG = Logger.getLogger("ferry.host");
@@ -114,7 +112,7 @@ public final class DeviceDispatch implements DeviceTurns {
             endLease(id);
             for (Ticket k : scheduler.evict(id)) {
                 queued--;
-                ((Slot) k.payload()).abandoned = true;
+                ((DispatchSlot) k.payload()).abandoned = true;
             }
             tenants.remove(id);
             grant();
@@ -159,6 +157,18 @@ public final class DeviceDispatch implements DeviceTurns {
         }
     }
 
+    @Override
+    public void declareRelease(long tenant, long period, long offset, long budget) throws CallException {
+        try {
+            locked(() -> {
+                scheduler.declareRelease(tenant, period, offset, budget, System.nanoTime());
+                return null;
+            });
+        } catch (IllegalArgumentException e) {
+            throw new CallException(io.ferry.protocol.Status.INVALID_ARGUMENT, e.getMessage());
+        }
+    }
+
     /**
      * For a tenant's device worker that asks for the device: waits like {@link #run} for the tenant's turn, then
      * leases the device if nothing else wants it (sets {@code lease}'s MODE = LEASED; the turn lasts until the lease
@@ -183,7 +193,7 @@ public final class DeviceDispatch implements DeviceTurns {
             Ticket ticket = await(tenant, hint);
             long now = System.nanoTime();
             if (lease != null && cancel != null && !t.reserved && t.overrunLimitNanos > 0 && queued == 0
-                    && dispatched == 1 && this.lease == null) {
+                    && dispatched == 1 && this.lease == null && !scheduler.guarded(tenant)) {
                 this.lease = new Lease(tenant, t.overrunLimitNanos, lease, cancel, ticket, now);
                 lease.storeMode(LeaseWords.LEASED);
                 return Grant.LEASED;
@@ -248,7 +258,7 @@ public final class DeviceDispatch implements DeviceTurns {
 
     /** Submits a ticket, revokes any lease, and waits until the ticket is handed out. Under the lock. */
     private Ticket await(long tenant, Hint hint) throws CallException {
-        Slot slot = new Slot();
+        DispatchSlot slot = new DispatchSlot();
         long now = System.nanoTime();
         Ticket ticket = scheduler.submit(tenant, 0, hint, slot, now);
         queued++;
@@ -360,7 +370,7 @@ public final class DeviceDispatch implements DeviceTurns {
         boolean any = false;
         while ((t = scheduler.next(System.nanoTime())) != null) {
             queued--;
-            Slot s = (Slot) t.payload();
+            DispatchSlot s = (DispatchSlot) t.payload();
             if (s.abandoned) {
                 scheduler.completed(t, 0, System.nanoTime());
                 continue;
@@ -398,7 +408,7 @@ public final class DeviceDispatch implements DeviceTurns {
             return;
         }
         complete(l.ticket, charge, now);
-        Slot slot = new Slot();
+        DispatchSlot slot = new DispatchSlot();
         Ticket next = scheduler.submit(l.tenant, 0, Hint.NONE, slot, now);
         queued++;
         if (scheduler.next(now) == null) { // cannot happen with nothing else queued or in flight: end the lease
@@ -450,8 +460,7 @@ public final class DeviceDispatch implements DeviceTurns {
 
     /** What a guest sees of its scheduling, and what status shows. */
     public record View(TenantFigures figures, long waitP50Nanos, long waitP99Nanos, long waitMaxNanos, long overruns,
-                boolean flagged) {
-    }
+                boolean flagged) { }
 
     public View view(long tenant) {
         return locked(() -> {
@@ -487,13 +496,5 @@ public final class DeviceDispatch implements DeviceTurns {
         }
     }
 
-    public String device() {
-        return device;
-    }
-
-    private static final class Slot {
-        boolean granted;
-        boolean abandoned;
-        Ticket ticket;
-    }
+    public String device() { return device; }
 }

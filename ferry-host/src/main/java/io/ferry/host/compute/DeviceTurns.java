@@ -23,10 +23,36 @@ public interface DeviceTurns {
     void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException;
 
     /**
+     * Declares (all 0: withdraws) the tenant's releases on this device, for release-aware dispatch
+     * ({@code Scheduler.declareRelease}); the values are the guest's, validated here.
+     *
+     * @throws CallException INVALID_ARGUMENT naming what was refused
+     */
+    void declareRelease(long tenant, long periodNanos, long offsetNanos, long budgetNanos) throws CallException;
+
+    /**
      * The turns of a device worker's session: {@code turns} asks the host, or runs under its lease. The tenant and
      * cancel are the host's business there (the host knows the worker's guest, and kills the worker to cancel).
      */
-    static DeviceTurns inWorker(WorkerTurns turns) {
-        return (tenant, hint, command, cancel) -> turns.run(hint, command::run);
+    static DeviceTurns inWorker(WorkerTurns turns, io.ferry.host.sched.TenantSpec guest) {
+        return new DeviceTurns() {
+            @Override
+            public void run(long tenant, Hint hint, Command command, Runnable cancel)
+                    throws CallException, BackendException {
+                turns.run(hint, command::run);
+            }
+
+            @Override
+            public void declareRelease(long tenant, long periodNanos, long offsetNanos, long budgetNanos)
+                    throws CallException {
+                // Checked here for the guest's answer, and again by the host, which reads the forwarded copy once
+                // and logs what it refuses.
+                String why = io.ferry.host.sched.Release.refusal(periodNanos, offsetNanos, budgetNanos, guest);
+                if (why != null && !(periodNanos == 0 && offsetNanos == 0 && budgetNanos == 0)) {
+                    throw new CallException(io.ferry.protocol.Status.INVALID_ARGUMENT, why);
+                }
+                turns.declareRelease(periodNanos, offsetNanos, budgetNanos);
+            }
+        };
     }
 }

@@ -28,6 +28,8 @@ import java.lang.foreign.MemorySegment;
  *   <li><b>Device turns</b> without a lease ({@link #forDevice}): a record {@link #REQUEST} (device index, hint
  *   priority, hint deadline), answered by a completion record {@link #GRANTED} whose result 0 is the
  *   {@link Grant}'s ordinal; a single turn's end is a record {@link #DONE} (device index, device time), not
+ *   answered. A request carries the command's kernel key (its kind, for the host's learnt durations) as a fourth
+ *   word; a guest's release declaration is a record {@link #DECLARE} (device index, period, offset, budget), not
  *   answered.</li>
  * </ul>
  * The host is trusted by the worker; its answers are still read once and checked.
@@ -35,6 +37,7 @@ import java.lang.foreign.MemorySegment;
 final class HostLink implements SessionService, SessionService.Factory, RecordHandler {
     static final int REQUEST = Wire.WORKER_FIRST + 0x11;
     static final int DONE = Wire.WORKER_FIRST + 0x12;
+    static final int DECLARE = Wire.WORKER_FIRST + 0x13;
     static final int GRANTED = Wire.WORKER_FIRST + 0x20;
     static final boolean SMALL_MACHINE = Runtime.getRuntime().availableProcessors() < 4;
 
@@ -94,7 +97,7 @@ final class HostLink implements SessionService, SessionService.Factory, RecordHa
         return new GrantLink() {
             @Override
             public Grant request(Hint hint) throws BackendException {
-                send(REQUEST, index, hint.priority(), hint.deadlineNanos());
+                send(REQUEST, index, hint.priority(), hint.deadlineNanos(), hint.kernelKey());
                 await(-1, RingIdleStrategy.forDeviceWork(fromHost));
                 Grant[] all = Grant.values();
                 long granted = Math.max(0, results[0]);
@@ -106,14 +109,19 @@ final class HostLink implements SessionService, SessionService.Factory, RecordHa
 
             @Override
             public void done(long deviceNanos) {
-                send(DONE, index, deviceNanos, 0);
+                send(DONE, index, deviceNanos, 0, 0);
+            }
+
+            @Override
+            public void declareRelease(long periodNanos, long offsetNanos, long budgetNanos) {
+                send(DECLARE, index, periodNanos, offsetNanos, budgetNanos);
             }
         };
     }
 
-    private void send(int type, long a0, long a1, long a2) {
-        long at = claim(type, CallRecord.length(3, 0));
-        call.wrap(toHost.segment(), at).header(0, 0, 0).arg(0, a0).arg(1, a1).arg(2, a2);
+    private void send(int type, long a0, long a1, long a2, long a3) {
+        long at = claim(type, CallRecord.length(4, 0));
+        call.wrap(toHost.segment(), at).header(0, 0, 0).arg(0, a0).arg(1, a1).arg(2, a2).arg(3, a3);
         toHost.publish();
     }
 

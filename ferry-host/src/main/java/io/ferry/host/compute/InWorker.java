@@ -61,6 +61,7 @@ public final class InWorker {
     /** Worker → host: a device turn, see {@link HostLink}. */
     public static final int GRANT_REQUEST = HostLink.REQUEST;
     public static final int GRANT_DONE = HostLink.DONE;
+    public static final int DECLARE_RELEASE = HostLink.DECLARE;
     public static final int GRANT_ANSWER = HostLink.GRANTED;
 
     /** Lease words of device {@code i} lie at {@link #LEASES_OFFSET} + 256 i of the control region's header. */
@@ -106,6 +107,11 @@ public final class InWorker {
                 + q.oneWayOutstanding() + "," + q.lanes());
         p.setProperty("class", guest.schedClass().name());
         p.setProperty("policy", host.scheduling().policy().name());
+        if (guest.reservation() != null) { // for the worker's check of a release declaration
+            p.setProperty("reservation", guest.reservation().budgetNanos() + "," + guest.reservation().periodNanos());
+        }
+        p.setProperty("realtime", io.ferry.host.worker.RealTime.Settings.of(host.scheduling(), guest.schedClass())
+                .encode());
         p.setProperty("waitLimit", Long.toString(host.scheduling().policy() == HostConfig.Policy.FIFO
                 ? guest.overrunLimitNanos() : 0));
         p.setProperty("compileLimit", Long.toString(host.workerLimits().compileTimeNanos()));
@@ -122,6 +128,13 @@ public final class InWorker {
         return Base64.getEncoder().encodeToString(w.toString().getBytes(StandardCharsets.UTF_8));
     }
 
+    /** What the worker knows of its guest to check a release declaration: its class and reservation. */
+    private static io.ferry.host.sched.TenantSpec releaseSpec(SchedClass c, String reservation) {
+        String[] r = reservation == null ? null : reservation.split(",");
+        return new io.ferry.host.sched.TenantSpec(0, "this guest", c, 1, r == null ? null
+                : new io.ferry.host.sched.Reservation(Long.parseLong(r[0]), Long.parseLong(r[1])));
+    }
+
     public static void main(String[] args) throws Exception {
         Sandbox.enterWorker();
         Properties p = new Properties();
@@ -129,7 +142,8 @@ public final class InWorker {
         SchedClass schedClass = SchedClass.valueOf(p.getProperty("class"));
         if (HostConfig.Policy.valueOf(p.getProperty("policy")) == HostConfig.Policy.FERRY) {
             // before the device starts its threads, so that they inherit the guest's CPU priority
-            OsPriority.applyToCurrentThread(schedClass);
+            OsPriority.applyToWorkerThread(schedClass, io.ferry.host.worker.RealTime.Settings.decode(
+                    p.getProperty("realtime")));
         }
         Region control = Region.open(Path.of(args[0]));
         long regionSize = Long.parseLong(p.getProperty("regionSize"));
@@ -190,7 +204,7 @@ public final class InWorker {
             for (Devices.Device d : devices.all()) {
                 if (d.index() < MAX_LEASED_DEVICES) {
                     turns.put(d, DeviceTurns.inWorker(new WorkerTurns(leaseWords(control.segment(), d.index()),
-                            host.forDevice(d.index()))));
+                            host.forDevice(d.index())), releaseSpec(schedClass, p.getProperty("reservation"))));
                 }
             }
         }

@@ -103,14 +103,20 @@ final class ConfigYaml {
         Scheduling scheduling = Scheduling.DEFAULT;
         if (map.get("scheduler") != null) {
             if (!(map.get("scheduler") instanceof Map<?, ?> sm)) {
-                throw new ConfigException(source + ": scheduler must be a mapping (policy, bestEffortCap)");
+                throw new ConfigException(source + ": scheduler must be a mapping (policy, bestEffortCap, realtime, "
+                        + "cpus)");
             }
-            checkKeys(sm, List.of("policy", "bestEffortCap"), source + ": scheduler");
+            checkKeys(sm, List.of("policy", "bestEffortCap", "realtime", "cpus"), source + ": scheduler");
+            Object rt = sm.get("realtime");
+            if (rt != null && !(rt instanceof Boolean)) {
+                throw new ConfigException(source + ": scheduler.realtime must be true or false, not '" + rt + "'");
+            }
             scheduling = new Scheduling(
                     sm.get("policy") == null ? Policy.FERRY : enumValue(Policy.class, sm.get("policy"),
                             source + ": scheduler.policy"),
                     sm.get("bestEffortCap") == null ? Scheduling.DEFAULT.bestEffortCapNanos()
-                            : parseDuration(String.valueOf(sm.get("bestEffortCap")), source + ": scheduler.bestEffortCap"));
+                            : parseDuration(String.valueOf(sm.get("bestEffortCap")), source + ": scheduler.bestEffortCap"),
+                    Boolean.TRUE.equals(rt), cpus(sm.get("cpus"), source + ": scheduler.cpus"));
         }
         Tee tee = null;
         if (map.get("tee") != null) {
@@ -306,6 +312,12 @@ final class ConfigYaml {
         Map<String, Object> sched = new LinkedHashMap<>();
         sched.put("policy", c.scheduling().policy().name().toLowerCase(Locale.ROOT));
         sched.put("bestEffortCap", formatDuration(c.scheduling().bestEffortCapNanos()));
+        sched.put("realtime", c.scheduling().realtime());
+        if (!c.scheduling().cpus().isEmpty()) {
+            Map<String, Object> cpus = new LinkedHashMap<>();
+            new java.util.TreeMap<>(c.scheduling().cpus()).forEach((k, v) -> cpus.put(k.name(), CpuList.format(v)));
+            sched.put("cpus", cpus);
+        }
         root.put("scheduler", sched);
         root.put("workerMemory", formatSize(c.workerLimits().memoryBytes()));
         root.put("compileTimeLimit", formatDuration(c.workerLimits().compileTimeNanos()));
@@ -358,6 +370,23 @@ final class ConfigYaml {
         // exceed the parser's alias limit, and a person reads and edits the file.
         return new Dump(DumpSettings.builder().setDefaultFlowStyle(FlowStyle.BLOCK).setDereferenceAliases(true).build())
                 .dumpToString(root);
+    }
+
+    /** {@code cpus: {critical: "1", best_effort: "0"}}: a CPU list per class; null gives none. */
+    private static Map<SchedClass, java.util.BitSet> cpus(Object o, String what) {
+        if (o == null) {
+            return Map.of();
+        }
+        if (!(o instanceof Map<?, ?> m)) {
+            throw new ConfigException(what + " must map classes to CPU lists, e.g. {critical: \"1\", "
+                    + "best_effort: \"0\"}");
+        }
+        Map<SchedClass, java.util.BitSet> out = new java.util.EnumMap<>(SchedClass.class);
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            var c = enumValue(SchedClass.class, e.getKey(), what);
+            out.put(c, CpuList.parse(String.valueOf(e.getValue()), what + "." + c));
+        }
+        return out;
     }
 
     private static void checkKeys(Map<?, ?> map, List<String> known, String where) {

@@ -140,11 +140,27 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
     public enum Policy { FERRY, FIFO }
 
     /**
-     * Host-wide scheduling: the policy, and the most best-effort device time let onto a device at once (what an
-     * arriving critical command may have to wait behind).
+     * Host-wide scheduling: the policy, the most best-effort device time let onto a device at once (what an
+     * arriving critical command may have to wait behind), whether CRITICAL guests' threads try SCHED_FIFO
+     * ({@code realtime}), and an optional CPU set per class ({@code cpus}, absent classes run anywhere).
      */
-    public record Scheduling(Policy policy, long bestEffortCapNanos) {
+    public record Scheduling(Policy policy, long bestEffortCapNanos, boolean realtime,
+                             java.util.Map<io.ferry.host.sched.SchedClass, java.util.BitSet> cpus) {
         public static final Scheduling DEFAULT = new Scheduling(Policy.FERRY, 4_000_000);
+
+        public Scheduling {
+            cpus = java.util.Map.copyOf(cpus);
+        }
+
+        public Scheduling(Policy policy, long bestEffortCapNanos) {
+            this(policy, bestEffortCapNanos, false, java.util.Map.of());
+        }
+
+        /** The CPU set of class {@code c}, or null for any CPU. */
+        public java.util.BitSet cpusOf(io.ferry.host.sched.SchedClass c) {
+            java.util.BitSet b = cpus.get(c);
+            return b == null ? null : (java.util.BitSet) b.clone();
+        }
     }
 
     /** A device-time budget per period (nanoseconds). */

@@ -236,8 +236,8 @@ public final class Endpoint implements Runnable {
 
     @Override
     public void run() {
-        if (host.scheduling().policy() == HostConfig.Policy.FERRY && config.schedClass() != SchedClass.NORMAL) {
-            io.ferry.host.worker.OsPriority.applyToServingThread(config.schedClass());
+        if (host.scheduling().policy() == HostConfig.Policy.FERRY) {
+            io.ferry.host.worker.OsPriority.applyToServingThread(config.schedClass(), host.scheduling());
         }
         try {
             while (running) {

@@ -110,7 +110,7 @@ final class WorkerServed implements RecordHandler {
                     java.nio.charset.StandardCharsets.UTF_8);
             return;
         }
-        if (type == InWorker.GRANT_REQUEST || type == InWorker.GRANT_DONE) {
+        if (type == InWorker.GRANT_REQUEST || type == InWorker.GRANT_DONE || type == InWorker.DECLARE_RELEASE) {
             turn(type, call.wrap(rec, 0), length);
             return;
         }
@@ -131,10 +131,17 @@ final class WorkerServed implements RecordHandler {
             }
             return;
         }
+        // The fourth word: a request's kernel key, a declaration's budget (0 if the record is short).
+        long fourth = length >= CallRecord.length(4, 0) ? c.arg(3) : 0;
+        if (type == InWorker.DECLARE_RELEASE) {
+            declare(dispatch, c.arg(1), c.arg(2), fourth);
+            return;
+        }
         Grant g = Grant.SINGLE;
         if (dispatch != null) {
             try {
-                g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2)),
+                g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2),
+                                fourth),
                         InWorker.leaseWords(worker.control().segment(), d.index()), () -> destroy("was stopped by "
                                 + "the host's watchdog (a device command over the guest's overrunLimit, or the guest "
                                 + "gone)"));
@@ -153,6 +160,19 @@ final class WorkerServed implements RecordHandler {
         }
         grant.wrap(ring.segment(), at).put(0, Status.OK.code(), g.ordinal(), 0, 0, 0, null, 0);
         ring.publish();
+    }
+
+    /** A release declaration the worker forwarded: checked again by the scheduler; a refusal is logged. */
+    private void declare(DeviceDispatch dispatch, long period, long offset, long budget) {
+        if (dispatch == null) {
+            return;
+        }
+        try {
+            dispatch.declareRelease(tenant, period, offset, budget);
+        } catch (io.ferry.host.session.CallException e) {
+            java.util.logging.Logger.getLogger("ferry.host").warning("guest " + tenant + ": its device worker "
+                    + "forwarded a release declaration the scheduler refused: " + e.getMessage());
+        }
     }
 
     /** The status the worker ended the session with, or null while it serves. */

@@ -7,9 +7,20 @@ package io.ferry.host.sched;
  * @param priority      higher first, among the heads of the tenant queues of one class; 0 is neutral
  * @param deadlineNanos absolute, on the scheduler's clock; earlier first after priority; {@link Long#MAX_VALUE} for
  *                      none. A command completed after it counts a deadline miss.
+ * @param kernelKey     what kind of command it is, for the durations the scheduler learns per guest and key
+ *                      ({@link KernelDurations}): a kernel's handle, or a transfer's op and size class; 0 for none
  */
-public record Hint(int priority, long deadlineNanos) {
-    public static final Hint NONE = new Hint(0, Long.MAX_VALUE);
+public record Hint(int priority, long deadlineNanos, long kernelKey) {
+    public static final Hint NONE = new Hint(0, Long.MAX_VALUE, 0);
+
+    public Hint(int priority, long deadlineNanos) {
+        this(priority, deadlineNanos, 0);
+    }
+
+    /** This hint for a command of kind {@code key}. */
+    public Hint withKernelKey(long key) {
+        return new Hint(priority, deadlineNanos, key);
+    }
 
     public static Hint priority(int priority) {
         return new Hint(priority, Long.MAX_VALUE);

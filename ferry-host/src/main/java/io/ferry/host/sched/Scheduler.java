@@ -54,6 +54,15 @@ import java.util.TreeMap;
  * with small tickets would starve a large one, and nothing uncapped can be waiting (uncapped tiers rank first).
  * HIGH and NORMAL work is not capped; what of it the caller keeps in flight adds to a critical command's wait.
  *
+ * <h2>Release-aware dispatch</h2>
+ * A CRITICAL tenant may declare its releases ({@link #declareRelease}: period, time to the next release, budget).
+ * Then no head of a lower class starts if its expected duration, learnt per tenant and kernel key
+ * ({@link KernelDurations}, key from {@link Hint#kernelKey()}), would run into the window {@code [r, r + budget)}
+ * of a release r; heads that fit the slack before it still go (the best of them by the order above). A head with no
+ * learnt duration counts as too long; a head held back for a whole period is aged and then waits only while a
+ * window is open ({@link ReleaseGuard}), so nothing starves. The device can thus idle before a release: that is
+ * the price of not being in the way when the critical job arrives, since nothing on the device is preempted.
+ *
  * <h2>Budgets</h2>
  * The estimate is charged to the budget at dispatch (so a burst of dispatches cannot overdraw the period by more
  * than the last ticket) and corrected to the measured time at completion: in the same period by the difference;
@@ -76,8 +85,13 @@ public final class Scheduler {
     private static final int TIERS = 2 * CLASSES;
     private static final int FIRST_CAPPED_TIER = SchedClass.BEST_EFFORT.ordinal();
 
+    /** Most (tenant, kernel) durations remembered per device. */
+    public static final int KERNEL_TABLE_CAPACITY = 4096;
+
     private final long bestEffortCapNanos;
     private final long defaultEstimateNanos;
+    private final KernelDurations durations = new KernelDurations(KERNEL_TABLE_CAPACITY);
+    private final ReleaseGuard guard = new ReleaseGuard();
     private final TreeMap<Long, TenantState> tenants = new TreeMap<>();
     private final Set<Ticket> inFlight = new HashSet<>();
     /** V per class. */
@@ -133,7 +147,49 @@ public final class Scheduler {
         }
         t.queue.clear();
         t.queuedEstimateNanos = 0;
+        durations.forget(id);
         return dropped;
+    }
+
+    /**
+     * Declares (or with {@code periodNanos == 0} withdraws) a CRITICAL tenant's releases: one every
+     * {@code periodNanos}, the next {@code offsetNanos} from {@code now}, each needing the device for
+     * {@code budgetNanos}. The values come from a guest: each is checked ({@link Release#refusal}).
+     *
+     * @throws IllegalArgumentException naming what is wrong, for a refused declaration or an unknown tenant
+     */
+    public void declareRelease(long tenant, long periodNanos, long offsetNanos, long budgetNanos, long now) {
+        TenantState t = require(tenant);
+        if (periodNanos == 0 && offsetNanos == 0 && budgetNanos == 0) {
+            t.release = null;
+            return;
+        }
+        String why = Release.refusal(periodNanos, offsetNanos, budgetNanos, t.spec);
+        if (why != null) {
+            throw new IllegalArgumentException(why);
+        }
+        t.release = new Release(periodNanos, now + offsetNanos, budgetNanos);
+    }
+
+    /** Whether a tenant of a more critical class than this one declared releases (its heads may be held back). */
+    public boolean guarded(long tenant) {
+        int c = require(tenant).spec.schedClass().ordinal();
+        for (TenantState t : tenants.values()) {
+            if (t.release != null && t.spec.schedClass().ordinal() < c) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The tenant's declared releases, or null. */
+    public Release release(long tenant) {
+        return require(tenant).release;
+    }
+
+    /** The learnt duration of the tenant's commands of {@code kernelKey}, ns; -1 while unknown. */
+    public long expectedNanos(long tenant, long kernelKey) {
+        return durations.expectedNanos(tenant, kernelKey);
     }
 
     /**
@@ -159,9 +215,11 @@ public final class Scheduler {
         int bestTier = 0;
         double bestS = 0;
         double bestF = 0;
+        guard.update(tenants.values(), now);
         for (TenantState t : tenants.values()) {
             Ticket head = t.queue.peekFirst();
-            if (head == null) {
+            if (head == null || guard.holds(t, head, durations.expectedNanos(t.spec.id(), head.hint().kernelKey()),
+                    now)) {
                 continue;
             }
             int c = t.spec.schedClass().ordinal();
@@ -237,6 +295,9 @@ public final class Scheduler {
         if (deviceNanos < 0) {
             throw new IllegalArgumentException("device time must be >= 0 ns, got " + deviceNanos);
         }
+        if (tenants.get(t.tenant()) == t.owner) {
+            durations.record(t.tenant(), t.hint().kernelKey(), deviceNanos);
+        }
         t.state = Ticket.State.COMPLETED;
         t.completedAt = now;
         t.deviceNanos = deviceNanos;
@@ -262,13 +323,19 @@ public final class Scheduler {
 
     /**
      * When {@link #next} may give something new without a submit or completion: the earliest period boundary of a
-     * demoted tenant with queued work; {@link Long#MAX_VALUE} if none.
+     * demoted tenant with queued work, or the moment a head held back before a critical release may go (its
+     * window's end, or its ageing); {@link Long#MAX_VALUE} if none.
      */
     public long nextEventAt(long now) {
         long at = Long.MAX_VALUE;
+        guard.update(tenants.values(), now);
         for (TenantState t : tenants.values()) {
-            if (!t.queue.isEmpty() && t.demoted(now)) {
+            Ticket head = t.queue.peekFirst();
+            if (head != null && t.demoted(now)) {
                 at = Math.min(at, t.periodEnd());
+            }
+            if (head != null) {
+                at = Math.min(at, guard.wakeAt(t, head, now));
             }
         }
         return at;

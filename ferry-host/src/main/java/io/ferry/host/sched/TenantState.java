@@ -21,6 +21,8 @@ final class TenantState {
 
     long deviceNanos;
     long deadlineMisses;
+    /** Its declared release schedule, or null (only CRITICAL tenants declare one). */
+    Release release;
 
     TenantState(TenantSpec spec, long defaultEstimateNanos) {
         this.spec = spec;

@@ -30,6 +30,8 @@ public final class Ticket {
     long chargedPeriodStart;
     double startTag;
     double finishTag;
+    /** When release-aware dispatch first held it back ({@link ReleaseGuard}), or MIN_VALUE. */
+    long heldSince = Long.MIN_VALUE;
 
     Ticket(TenantState owner, long id, long estimateNanos, Hint hint, long submittedAt, Object payload) {
         this.owner = owner;

@@ -22,4 +22,11 @@ public interface GrantLink {
      * treats as untrusted).
      */
     void done(long deviceNanos) throws BackendException;
+
+    /**
+     * Forwards the guest's release declaration (already checked in the worker) to the host's scheduler; not
+     * answered: the host checks it again and logs what it refuses.
+     */
+    default void declareRelease(long periodNanos, long offsetNanos, long budgetNanos) throws BackendException {
+    }
 }

@@ -43,6 +43,25 @@ public final class OsPriority {
         return apply(c, true);
     }
 
+    /**
+     * As {@link #applyToServingThread(SchedClass)}, first confining the thread to its class's CPU set and, for a
+     * CRITICAL guest with {@code realtime}, trying SCHED_FIFO ({@link RealTime}); nice levels where that is refused.
+     */
+    public static boolean applyToServingThread(SchedClass c, RealTime.Settings rt) {
+        return RealTime.os().apply(c, rt, false) || apply(c, false);
+    }
+
+    /** As above with the host's settings for {@code c}; a NORMAL guest without a CPU set is left as it is. */
+    public static boolean applyToServingThread(SchedClass c, io.ferry.host.config.HostConfig.Scheduling s) {
+        RealTime.Settings rt = RealTime.Settings.of(s, c);
+        return (c == SchedClass.NORMAL && rt.cpus() == null) || applyToServingThread(c, rt);
+    }
+
+    /** As {@link #applyToCurrentThread(SchedClass)} in a device worker, with {@link RealTime} first (and mlockall). */
+    public static boolean applyToWorkerThread(SchedClass c, RealTime.Settings rt) {
+        return RealTime.os().apply(c, rt, true) || apply(c, true);
+    }
+
     private static boolean apply(SchedClass c, boolean idleForBestEffort) {
         try {
             Linker linker = Linker.nativeLinker();

@@ -85,11 +85,11 @@ public final class WorkerClient extends WorkerRequests {
      * heap at the host's figures {@code heapOffset}, {@code heapSize}; details at {@link WorkerLauncher#start}.
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
-                                     Path workDir, io.ferry.host.sched.SchedClass schedClass,
+                                     Path workDir, io.ferry.host.sched.SchedClass schedClass, RealTime.Settings rt,
                                      io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
-        return WorkerLauncher.start(backend, guest, guestRegion, heapOffset, heapSize, workDir, schedClass, limits,
-                waitLimitNanos);
+        return WorkerLauncher.start(backend, guest, guestRegion, heapOffset, heapSize, workDir, schedClass, rt,
+                limits, waitLimitNanos);
     }
 
     void waitLimitNanos(long nanos) {

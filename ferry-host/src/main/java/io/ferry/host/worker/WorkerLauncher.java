@@ -46,13 +46,14 @@ public final class WorkerLauncher {
      */
     static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
-                                     io.ferry.host.sched.SchedClass schedClass,
+                                     io.ferry.host.sched.SchedClass schedClass, RealTime.Settings rt,
                                      io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
             throws BackendException {
         List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),
                 backend, guest));
         if (schedClass != null) {
             workerArgs.add(schedClass.name());
+            workerArgs.add(rt.encode());
         }
         Launched w = launch(guest, guestRegion, workDir, limits, WorkerMain.class.getName(), workerArgs, backend);
         LiveWorkers.add(workDir, backend, guest, w.process());

@@ -76,7 +76,8 @@ public final class WorkerMain implements RecordHandler {
         Sandbox.enterWorker();
         if (args.length > 6) {
             // before the device starts its threads, so that they inherit the guest's CPU priority
-            OsPriority.applyToCurrentThread(io.ferry.host.sched.SchedClass.valueOf(args[6]));
+            OsPriority.applyToWorkerThread(io.ferry.host.sched.SchedClass.valueOf(args[6]),
+                    RealTime.Settings.decode(args.length > 7 ? args[7] : null));
         }
         Region control = Region.open(Path.of(args[0]));
         MemorySegment heap = mapHeap(Path.of(args[1]), Long.parseLong(args[2]), Long.parseLong(args[3]));

@@ -74,6 +74,15 @@ public final class WorkerTurns {
         return true;
     }
 
+    /** Forwards a release declaration to the host's scheduler ({@link GrantLink#declareRelease}). */
+    public void declareRelease(long periodNanos, long offsetNanos, long budgetNanos) {
+        try {
+            link.declareRelease(periodNanos, offsetNanos, budgetNanos);
+        } catch (BackendException e) {
+            throw new IllegalStateException("the host link broke: " + e.getMessage(), e);
+        }
+    }
+
     /** How many times this worker asked the host (a figure for tests and status). */
     public long asked() {
         return asked;

@@ -82,7 +82,8 @@ class DeviceLeaseTest {
         d.addTenant(0, guest("a"));
         LeaseWords words = words();
         LocalGrantLink link = new LocalGrantLink(d, 0, words, () -> { });
-        DeviceTurns turns = DeviceTurns.inWorker(new WorkerTurns(words, link));
+        DeviceTurns turns = DeviceTurns.inWorker(new WorkerTurns(words, link),
+                new io.ferry.host.sched.TenantSpec(0, "a", SchedClass.NORMAL, 1, null));
         int[] ran = new int[1];
         for (int i = 0; i < 100; i++) {
             turns.run(0, Hint.NONE, () -> ran[0]++, null);

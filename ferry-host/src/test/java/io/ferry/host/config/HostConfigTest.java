@@ -143,4 +143,32 @@ class HostConfigTest {
                 () -> HostConfig.parse(base + ", isolation: inprocess}\n", "f.yaml"));
         assertTrue(e.getMessage().contains("tee.isolation") && e.getMessage().contains("none"), e.getMessage());
     }
+
+    @Test
+    void realtimeAndCpuSetsPerClassAreParsedAndWrittenBack() {
+        HostConfig c = HostConfig.parse("scheduler:\n  realtime: true\n  cpus: {critical: \"1\", best-effort: \"0,2-3\"}\n",
+                "f.yaml");
+        assertTrue(c.scheduling().realtime());
+        assertEquals(java.util.BitSet.valueOf(new long[] {0b10}), c.scheduling().cpusOf(SchedClass.CRITICAL));
+        assertEquals("0,2-3", CpuList.format(c.scheduling().cpusOf(SchedClass.BEST_EFFORT)));
+        assertEquals(null, c.scheduling().cpusOf(SchedClass.NORMAL), "a class not named runs anywhere");
+        HostConfig back = HostConfig.parse(c.toYaml(), "back.yaml");
+        assertEquals(c.scheduling(), back.scheduling());
+        assertFalse(HostConfig.parse("guests: []\n", "g.yaml").scheduling().realtime(), "off unless asked for");
+    }
+
+    @Test
+    void wrongCpuSetsAndRealtimeValuesAreRefusedWithTheReason() {
+        assertRefused("scheduler: {cpus: {critical: \"3-1\"}}\n", "'3-1' must name CPUs");
+        assertRefused("scheduler: {cpus: {critical: \"x\"}}\n", "'x' is not a CPU");
+        assertRefused("scheduler: {cpus: {critical: \"1024\"}}\n", "0..1023");
+        assertRefused("scheduler: {cpus: {urgent: \"1\"}}\n", "'urgent' is not one of");
+        assertRefused("scheduler: {cpus: \"1\"}\n", "must map classes to CPU lists");
+        assertRefused("scheduler: {realtime: maybe}\n", "scheduler.realtime must be true or false");
+    }
+
+    private static void assertRefused(String yaml, String why) {
+        var e = assertThrows(HostConfig.ConfigException.class, () -> HostConfig.parse(yaml, "f.yaml"));
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+    }
 }
