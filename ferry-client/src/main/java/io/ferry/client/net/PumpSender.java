@@ -183,7 +183,13 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
     /** The heap bytes of an IN range, in chunks: each HEAP frame's header then the bytes straight from the heap. */
     private void sendHeap(long offset, long length) {
         try {
+            long wordsAt = System.nanoTime();
             for (long done = 0; done < length; ) {
+                long now = System.nanoTime();
+                if (now - wordsAt >= WORDS_PERIOD_NANOS) {
+                    sendWords(); // a long range must not hold back the heartbeat (the host allows 3 s)
+                    wordsAt = now;
+                }
                 int n = (int) Math.min(chunkLimit, length - done);
                 room(16);
                 int at = out.position();
