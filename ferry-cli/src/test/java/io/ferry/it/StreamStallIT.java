@@ -23,7 +23,6 @@ import io.ferry.protocol.StreamFrame;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -102,11 +101,7 @@ class StreamStallIT {
             }
         }
         if (dir != null) {
-            try (Stream<Path> files = Files.walk(dir)) {
-                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            Hosts.deleteTree(dir);
         }
     }
 
