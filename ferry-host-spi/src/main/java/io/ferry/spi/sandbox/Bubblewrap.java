@@ -15,10 +15,20 @@ import java.util.concurrent.TimeUnit;
 /**
  * What every Ferry sandbox has in common, whoever runs in it (a device worker of the host, a TA instance of the
  * software TEE): Debian's bubblewrap ({@code bwrap}) with every namespace new (mount, pid, net, ipc, uts, cgroup,
- * user), no way to make more, a uid and gid no account of the host has, no capabilities, a new session, death
- * with its parent; a read-only system ({@code /usr} and its links, the loader's and PoCL's files in {@code /etc});
+ * user), no way to make more, a uid and gid no account of the host has, no capabilities, death with its parent,
+ * no way to the terminal (below); a read-only system ({@code /usr} and its links, the loader's and PoCL's files in {@code /etc});
  * the JDK and the class path read-only; the seccomp program of {@link SeccompFilter} on a descriptor. Each user
  * adds its own mounts (nothing of the host's state directories is there unless bound) and its own limits.
+ *
+ * <p><b>No new session.</b> A sandbox stays in the host's session on purpose. Where the kernel groups tasks by
+ * session for the CPU scheduler ({@code kernel.sched_autogroup_enabled=1}, the default on most distributions), each
+ * session is a group with a fair share of the CPU, and a thread's nice level or {@code SCHED_IDLE} only counts
+ * inside its group. With {@code --new-session} every device worker was a group of its own, so a best-effort
+ * worker under {@code SCHED_IDLE} took as much CPU as a critical worker at nice -10 (docs/scheduling.md). What
+ * {@code --new-session} guarded against, a sandbox typing into the host's terminal ({@code TIOCSTI}, CVE-2017-5226),
+ * is closed instead: the sandbox has no descriptor of a terminal (its standard streams are pipes or
+ * {@code /dev/null}), its {@code /dev/tty} is {@code /dev/null}, and the seccomp filter denies {@code TIOCSTI} and
+ * {@code TIOCLINUX}.
  */
 public final class Bubblewrap {
     /** The sandboxed process's uid and gid inside its user namespace: an id no account of the host has. */
@@ -40,7 +50,7 @@ public final class Bubblewrap {
 
     /** {@code bwrap} and the namespace and privilege options every sandbox starts with. */
     public static List<String> base(String bwrap) {
-        return new ArrayList<>(List.of(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
+        return new ArrayList<>(List.of(bwrap, "--unshare-all", "--unshare-user", "--die-with-parent",
                 "--disable-userns", "--uid", String.valueOf(SANDBOX_UID), "--gid", String.valueOf(SANDBOX_UID),
                 "--cap-drop", "ALL"));
     }
@@ -129,7 +139,9 @@ public final class Bubblewrap {
                                     Map<String, String> env, boolean seccomp) {
         List<String> cmd = new ArrayList<>(base(bwrap));
         systemMounts(cmd);
-        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--size", String.valueOf(tmpBytes), "--tmpfs", "/tmp"));
+        // no way to the host's terminal through /dev/tty (the class comment)
+        cmd.addAll(List.of("--proc", "/proc", "--dev", "/dev", "--ro-bind", "/dev/null", "/dev/tty", "--size",
+                String.valueOf(tmpBytes), "--tmpfs", "/tmp"));
         Path javaHome = javaHome();
         javaMounts(cmd, javaHome, classPath);
         cmd.addAll(binds);

@@ -8,7 +8,9 @@ import java.util.List;
  * The seccomp filter of a sandboxed process (a device worker of the host, a TA instance of the software TEE): a
  * classic-BPF program (what {@code bwrap --seccomp FD} loads just before it executes the sandboxed JVM) that denies,
  * with EPERM, the system calls such a process never needs and an attacker who runs machine code in it would want: debugging or reading other processes, mounting, new namespaces, kernel
- * keyrings, eBPF, perf, userfaultfd, io_uring, module and kexec loading, and sockets of the IP and Unix families.
+ * keyrings, eBPF, perf, userfaultfd, io_uring, module and kexec loading, sockets of the IP and Unix families, and
+ * the terminal ioctls that inject input ({@code TIOCSTI}, {@code TIOCLINUX}: the sandbox shares the host's session,
+ * see {@link Bubblewrap}).
  *
  * <p>Why a deny list and not an allow list: the worker is a JVM plus PoCL plus LLVM, whose set of system calls
  * changes with each release; an allow list that misses one kills a guest's work at random. The namespaces
@@ -22,6 +24,7 @@ import java.util.List;
  *               A == clone3                      → ERRNO(ENOSYS)   (glibc falls back to clone, checked below)
  *               A == clone:  args[0] & CLONE_NEW* → ERRNO(EPERM)
  *               A == socket, socketpair: args[0] ∈ {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET} → ERRNO(EPERM)
+ *               A == ioctl:  (u32) args[1] ∈ {TIOCSTI, TIOCLINUX} → ERRNO(EPERM)   (the kernel reads cmd as u32)
  *                                                → ALLOW
  * </pre>
  * The bytes are {@code struct sock_filter} records (u16 code, u8 jt, u8 jf, u32 k), little-endian.
@@ -43,6 +46,9 @@ public final class SeccompFilter {
     private static final int SYS_CLONE3 = 435;
     private static final int SYS_SOCKET = 41;
     private static final int SYS_SOCKETPAIR = 53;
+    private static final int SYS_IOCTL = 16;
+    private static final int TIOCSTI = 0x5412;
+    private static final int TIOCLINUX = 0x541C;
     private static final int[] DENIED_FAMILIES = {1 /* AF_UNIX */, 2 /* AF_INET */, 10 /* AF_INET6 */,
             16 /* AF_NETLINK */, 17 /* AF_PACKET */};
 
@@ -80,6 +86,7 @@ public final class SeccompFilter {
         }
         out.add("clone/clone3 with new namespaces");
         out.add("socket/socketpair of AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET");
+        out.add("ioctl TIOCSTI and TIOCLINUX (terminal input)");
         return out;
     }
 
@@ -99,6 +106,12 @@ public final class SeccompFilter {
         a.jeq(SYS_CLONE, "clone", null);
         a.jeq(SYS_SOCKET, "socket", null);
         a.jeq(SYS_SOCKETPAIR, "socket", null);
+        a.jeq(SYS_IOCTL, "ioctl", null);
+        a.ret(RET_ALLOW);
+        a.label("ioctl");
+        a.ld(24);                                            // args[1], low 32 bits: the request
+        a.jeq(TIOCSTI, "deny", null);
+        a.jeq(TIOCLINUX, "deny", null);
         a.ret(RET_ALLOW);
         a.label("clone");
         a.ld(16);                                            // args[0], low 32 bits: the flags

@@ -14,9 +14,13 @@ class SeccompFilterTest {
 
     /** Runs the program over seccomp_data {nr, arch, ip, args}. */
     private static int run(int nr, int arch, long arg0) {
+        return run(nr, arch, arg0, 0);
+    }
+
+    private static int run(int nr, int arch, long arg0, long arg1) {
         ByteBuffer p = ByteBuffer.wrap(SeccompFilter.program()).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer data = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
-        data.putInt(0, nr).putInt(4, arch).putLong(16, arg0);
+        data.putInt(0, nr).putInt(4, arch).putLong(16, arg0).putLong(24, arg1);
         int a = 0;
         int pc = 0;
         for (int steps = 0; steps < 1000; steps++) {
@@ -65,6 +69,15 @@ class SeccompFilterTest {
         assertEquals(ALLOW, run(56, X86_64, 0x3d0f00), "pthread_create's flags");
         assertEquals(EPERM, run(56, X86_64, 0x10000000), "CLONE_NEWUSER");
         assertEquals(0x00050000 | 38, run(435, X86_64, 0), "clone3 says ENOSYS so glibc uses clone");
+    }
+
+    @Test
+    void noTerminalInputFromTheSandbox() {
+        assertEquals(EPERM, run(16, X86_64, 0, 0x5412), "TIOCSTI");
+        assertEquals(EPERM, run(16, X86_64, 2, 0x541C), "TIOCLINUX");
+        assertEquals(EPERM, run(16, X86_64, 0, 0xFFFF_FFFF_0000_5412L), "TIOCSTI with high bits (the kernel drops them)");
+        assertEquals(ALLOW, run(16, X86_64, 0, 0x5401), "TCGETS stays");
+        assertEquals(ALLOW, run(16, X86_64, 3, 0x541B), "FIONREAD stays");
     }
 
     @Test

@@ -20,10 +20,10 @@ import java.util.logging.Logger;
  * <pre>
  *   /bin/sh -c 'exec 3&lt;&gt;"$1" 4&lt;&gt;"$2" 5&lt;"$3"; shift 3; exec "$@"' sh REGION CONTROL CONTROL.bpf \
  *     prlimit --as=M --core=0 --fsize=F [--cpu=S] -- \
- *     bwrap --unshare-all --die-with-parent --new-session --disable-userns --uid 60000 --gid 60000 --cap-drop ALL \
+ *     bwrap --unshare-all --die-with-parent --disable-userns --uid 60000 --gid 60000 --cap-drop ALL \
  *           --ro-bind /usr /usr (the /lib*, /bin, /sbin links or binds) --ro-bind-try /etc/ld.so.cache, /etc/OpenCL,
- *           /etc/alternatives; --proc /proc --dev /dev --size 256MiB --tmpfs /tmp (which holds the PoCL kernel
- *           cache); then the JDK and every class path entry read-only (on top, so a checkout under /tmp works);
+ *           /etc/alternatives; --proc /proc --dev /dev --ro-bind /dev/null /dev/tty --size 256MiB --tmpfs /tmp (PoCL's
+ *           kernel cache); then the JDK and every class path entry read-only (on top, so a checkout under /tmp works);
  *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR=/tmp/pocl, the host's POCL_*)
  *           --seccomp 5 --chdir /tmp -- java ... WorkerMain /proc/self/fd/4 /proc/self/fd/3 BACKEND GUEST [CLASS]
  * </pre>
