@@ -43,6 +43,8 @@ public final class McbBench {
             }
             """;
     static final String[] TENANTS = {"be1", "be2", "be3", "becopy"};
+    /** Paced frames before the measured ones (one second at 60 Hz). */
+    static final int PACED_WARMUP = 60;
 
     private final boolean quick;
     private final Path json;
@@ -63,13 +65,14 @@ public final class McbBench {
             // Calibrate on a quiet device: iterations for a ~12 % chain, and a ~10 ms best-effort kernel.
             Calibration cal;
             try (FerryHost host = startHost(dir.resolve("cal"), HostConfig.Policy.FERRY);
-                 Ferry crit = BenchHost.connect(host, "critical")) {
-                cal = calibrate(crit);
+                 Ferry crit = BenchHost.connect(host, "critical"); Ferry copier = BenchHost.connect(host, "becopy")) {
+                cal = calibrate(crit).withCopy(copyMillis(copier));
                 r.put("device", crit.defaultDevice().name());
             }
             System.out.printf(Locale.ROOT, "mcb: chain of %d kernels × %d iterations ≈ %.2f ms; best-effort kernel "
-                    + "%d iterations ≈ %.1f ms%n", CHAIN, cal.critIters, cal.chainMillis, cal.beIters, cal.beMillis);
-            Phase alone = phase("alone", dir.resolve("a"), HostConfig.Policy.FERRY, cal, shortFrames, false);
+                    + "%d iterations ≈ %.1f ms; 32 MiB write + read ≈ %.1f ms%n", CHAIN, cal.critIters, cal.chainMillis,
+                    cal.beIters, cal.beMillis, cal.copyMillis);
+            Phase alone = phase("alone", dir.resolve("a"), HostConfig.Policy.valueOf(System.getenv().getOrDefault("FERRY_MCB_ALONE", "FERRY")), cal, shortFrames, false);
             Phase fifo = phase("fifo", dir.resolve("b"), HostConfig.Policy.FIFO, cal, shortFrames, true);
             Phase ferry = phase("ferry", dir.resolve("c"), HostConfig.Policy.FERRY, cal, frames, true);
 
@@ -87,8 +90,13 @@ public final class McbBench {
             r.put("jain_fairness", ferry.jain());
             r.put("share_error_pp", ferry.shareErrorPp());
             r.put("share_error_pp_max", ferry.shareErrorPpMax());
+            double[] mean = ferry.meanShares();
+            for (int i = 0; i < TENANTS.length; i++) {
+                r.put("share_" + TENANTS[i], mean[i]);
+            }
             r.put("chain_ms_alone", cal.chainMillis);
             r.put("be_kernel_ms_alone", cal.beMillis);
+            r.put("be_copy_ms_alone", cal.copyMillis);
             r.stamp();
             print(r);
             if (plotDir != null) {
@@ -112,7 +120,7 @@ public final class McbBench {
     private static FerryHost startHost(Path dir, HostConfig.Policy policy) throws Exception {
         List<HostConfig.GuestConfig> gs = new ArrayList<>();
         gs.add(new HostConfig.GuestConfig("critical", 64L << 20).withScheduling(SchedClass.CRITICAL, 1,
-                new HostConfig.Reservation(8_000_000, PERIOD_NANOS), 0));
+                "0".equals(System.getenv("FERRY_MCB_RESERVE")) ? null : new HostConfig.Reservation(8_000_000, PERIOD_NANOS), Long.parseLong(System.getenv().getOrDefault("FERRY_MCB_OVERRUN", "0"))));
         for (String t : TENANTS) {
             gs.add(new HostConfig.GuestConfig(t, 96L << 20).withScheduling(SchedClass.BEST_EFFORT, 1, null, 0));
         }
@@ -121,7 +129,30 @@ public final class McbBench {
         return FerryHost.start(cfg, Devices.discover(List.of()));
     }
 
-    record Calibration(int critIters, double chainMillis, int beIters, double beMillis) {
+    /** {@code copyMillis}: one 32 MiB write plus read on the quiet device, the copy tenant's unit of work. */
+    record Calibration(int critIters, double chainMillis, int beIters, double beMillis, double copyMillis) {
+        Calibration withCopy(double ms) {
+            return new Calibration(critIters, chainMillis, beIters, beMillis, ms);
+        }
+    }
+
+    static final long COPY_BYTES = 32L << 20;
+
+    /** Median time in ms of one {@link #COPY_BYTES} write plus read, on the quiet device. */
+    private static double copyMillis(Ferry f) {
+        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
+             DeviceBuffer a = ctx.createBuffer(COPY_BYTES); HeapBlock h = f.heap().allocate(COPY_BYTES)) {
+            h.segment().fill((byte) 3);
+            double[] t = new double[9];
+            for (int i = -3; i < t.length; i++) { // three warm-ups
+                long t0 = System.nanoTime();
+                q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
+                if (i >= 0) {
+                    t[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+            return TransportBench.median(t);
+        }
     }
 
     /**
@@ -170,7 +201,11 @@ public final class McbBench {
                         chain, critIters));
             }
             double be = time(q, k, beIters);
-            return new Calibration(critIters, chain, beIters, be);
+            for (int round = 0; round < 4 && Math.abs(be - 10.0) > 1.0; round++) { // measured, as for the chain
+                beIters = (int) Math.max(1, Math.round(beIters * 10.0 / Math.max(be, 0.1)));
+                be = time(q, k, beIters);
+            }
+            return new Calibration(critIters, chain, beIters, be, Double.NaN);
         }
     }
 
@@ -200,6 +235,9 @@ public final class McbBench {
         long[] responses = new long[0];
         double beWorkUnits;
         double seconds;
+        double waitP50 = Double.NaN;
+        double waitP99 = Double.NaN;
+        double waitMax = Double.NaN;
         List<double[]> windowShares = new ArrayList<>();
 
         long misses() {
@@ -254,6 +292,17 @@ public final class McbBench {
             return n == 0 ? Double.NaN : sum / n;
         }
 
+        /** Each tenant's share of best-effort device time, averaged over the windows. */
+        double[] meanShares() {
+            double[] m = new double[TENANTS.length];
+            for (double[] w : windowShares) {
+                for (int i = 0; i < m.length; i++) {
+                    m[i] += w[i] / windowShares.size();
+                }
+            }
+            return m;
+        }
+
         /** The largest deviation from the fair share of any tenant in any window, in percentage points. */
         double shareErrorPpMax() {
             double worst = 0;
@@ -277,12 +326,19 @@ public final class McbBench {
             List<Thread> loaders = new ArrayList<>();
             List<Throwable> errors = java.util.Collections.synchronizedList(new ArrayList<>());
             if (load) {
+                String only = System.getenv("FERRY_MCB_LOADS"); // diagnosis: "copy", "kernel" or unset (both)
                 for (int i = 0; i < TENANTS.length; i++) {
                     int t = i;
+                    if (only != null && !only.equals(TENANTS[i].equals("becopy") ? "copy" : "kernel")) {
+                        continue;
+                    }
                     loaders.add(Thread.ofPlatform().name("mcb-" + TENANTS[i]).start(() -> {
+                        // A best-effort guest's own program runs at normal priority (it would be in a VM or
+                        // process of its own); not at the critical priority this thread inherits from the main one.
+                        io.ferry.host.worker.OsPriority.applyToCurrentThread(SchedClass.NORMAL);
                         try (Ferry f = BenchHost.connect(host, TENANTS[t])) {
                             if (TENANTS[t].equals("becopy")) {
-                                copyLoad(f, stop, work, t);
+                                copyLoad(f, cal, stop, work, t);
                             } else {
                                 kernelLoad(f, cal, stop, work, t);
                             }
@@ -293,7 +349,7 @@ public final class McbBench {
                         }
                     }));
                 }
-                Thread.sleep(3000); // let the load reach steady state (programs built, every tenant running)
+                awaitSteadyLoad(work, loaders.size(), errors);
             }
             // The critical guest's own thread runs at its class's CPU priority in every phase (alone, FIFO, Ferry), as
             // a critical guest would on its own core or VM: what differs between phases is only the host's policy.
@@ -304,11 +360,10 @@ public final class McbBench {
                  DeviceBuffer a = ctx.createBuffer(4L * ITEMS); HeapBlock in = f.heap().allocate(4L * ITEMS);
                  HeapBlock out = f.heap().allocate(4L * ITEMS)) {
                 k.arg(0, a).arg(1, cal.critIters);
-                for (int i = 0; i < 30; i++) { // warm-up frames, not counted
+                for (int i = 0; i < 30; i++) { // warm-up jobs back to back, not counted
                     job(q, k, a, in, out);
                 }
                 long[] resp = new long[frames];
-                long[] beStart = snapshot(work);
                 long t0 = System.nanoTime() + 2_000_000;
                 // release-aware dispatch (docs/scheduling.md); FERRY_MCB_RELEASE=0 leaves it off, for comparison
                 if (policy == HostConfig.Policy.FERRY && !"0".equals(System.getenv("FERRY_MCB_RELEASE"))) {
@@ -317,11 +372,22 @@ public final class McbBench {
                             java.time.Duration.ofNanos(Math.max(0, t0 - System.nanoTime())),
                             java.time.Duration.ofNanos(budget));
                 }
-                long windowStart = t0;
-                long[] windowBase = snapshot(work);
-                double[] dev0 = deviceTimes(host);
-                for (int i = 0; i < frames; i++) {
-                    long release = t0 + i * PERIOD_NANOS;
+                // One second of paced frames first, not counted: the first releases after the back-to-back
+                // warm-up (and the declaration) meet cold paths in three processes.
+                long[] beStart = null;
+                long windowStart = 0;
+                long[] windowBase = null;
+                double[] dev0 = null;
+                long measuredFrom = 0;
+                for (int i = -PACED_WARMUP; i < frames; i++) {
+                    if (i == 0) {
+                        beStart = snapshot(work);
+                        windowBase = beStart;
+                        dev0 = deviceTimes(host);
+                        measuredFrom = t0 + PACED_WARMUP * PERIOD_NANOS;
+                        windowStart = measuredFrom;
+                    }
+                    long release = t0 + (i + PACED_WARMUP) * PERIOD_NANOS;
                     long now;
                     while ((now = System.nanoTime()) < release) {
                         long gap = release - now;
@@ -332,7 +398,14 @@ public final class McbBench {
                         }
                     }
                     job(q, k, a, in, out);
+                    if (i < 0) {
+                        continue;
+                    }
                     resp[i] = System.nanoTime() - release;
+                    if (resp[i] > 8_000_000 && System.getenv("FERRY_MCB_WINDOWS") != null) {
+                        System.out.printf(Locale.ROOT, "mcb: slow frame %d: %.2f ms at %s%n", i, resp[i] / 1e6,
+                                java.time.LocalTime.now());
+                    }
                     if (load && System.nanoTime() - windowStart >= 1_000_000_000L) {
                         double[] dev = deviceTimes(host);
                         ph.windowShares.add(policy == HostConfig.Policy.FERRY ? shares(dev0, dev)
@@ -342,12 +415,18 @@ public final class McbBench {
                         windowStart = System.nanoTime();
                     }
                 }
-                ph.seconds = (System.nanoTime() - t0) / 1e9;
+                ph.seconds = (System.nanoTime() - measuredFrom) / 1e9;
                 long[] beEnd = snapshot(work);
                 for (int i = 0; i < beEnd.length; i++) {
                     ph.beWorkUnits += beEnd[i] - beStart[i];
                 }
                 ph.responses = resp;
+                var v = host.scheduling("critical");
+                if (!v.isEmpty()) {
+                    ph.waitP50 = v.getFirst().waitP50Nanos() / 1e6;
+                    ph.waitP99 = v.getFirst().waitP99Nanos() / 1e6;
+                    ph.waitMax = v.getFirst().waitMaxNanos() / 1e6;
+                }
             } finally {
                 stop.set(true);
                 for (Thread t : loaders) {
@@ -358,9 +437,47 @@ public final class McbBench {
                 throw new IllegalStateException("a best-effort tenant failed: " + errors.getFirst(), errors.getFirst());
             }
         }
-        System.out.printf(Locale.ROOT, "mcb: %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms, misses %d of %d%n", name,
-                ph.percentile(50), ph.percentile(99), ph.max(), ph.misses(), ph.responses.length);
+        if (System.getenv("FERRY_MCB_WINDOWS") != null) {
+            for (double[] w : ph.windowShares) {
+                System.out.println("mcb: window " + Arrays.toString(w));
+            }
+        }
+        System.out.printf(Locale.ROOT, "mcb: %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms, misses %d of %d; critical "
+                + "queue wait p50 %.3f ms, p99 %.3f ms, max %.3f ms%n", name, ph.percentile(50), ph.percentile(99),
+                ph.max(), ph.misses(), ph.responses.length, ph.waitP50, ph.waitP99, ph.waitMax);
         return ph;
+    }
+
+    /**
+     * Waits until every loading tenant has finished two units of work, so its worker has started, built its program
+     * and runs (on 2 cores, best-effort workers under SCHED_IDLE can take seconds), then one second more.
+     */
+    private static void awaitSteadyLoad(AtomicLongArray work, int loaders, List<Throwable> errors)
+            throws InterruptedException {
+        long t0 = System.nanoTime();
+        long[] first = new long[work.length()];
+        while (true) {
+            int running = 0;
+            for (int i = 0; i < work.length(); i++) {
+                long w = work.get(i);
+                if (w > 0 && first[i] == 0) {
+                    first[i] = w;
+                }
+                if (first[i] > 0 && w > first[i]) {
+                    running++;
+                }
+            }
+            if (running >= loaders || !errors.isEmpty()) {
+                break;
+            }
+            if (System.nanoTime() - t0 > 120_000_000_000L) {
+                throw new IllegalStateException("the best-effort tenants did not all start work within 120 s ("
+                        + running + " of " + loaders + " did)");
+            }
+            Thread.sleep(50);
+        }
+        Thread.sleep(1000);
+        System.out.printf(Locale.ROOT, "mcb: best-effort load steady after %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     private static void job(CommandQueue q, Kernel k, DeviceBuffer a, HeapBlock in, HeapBlock out) {
@@ -385,15 +502,12 @@ public final class McbBench {
         }
     }
 
-    private static void copyLoad(Ferry f, AtomicBoolean stop, AtomicLongArray work, int t) {
-        long bytes = 32L << 20;
+    private static void copyLoad(Ferry f, Calibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
         try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
-             DeviceBuffer a = ctx.createBuffer(bytes); HeapBlock h = f.heap().allocate(bytes)) {
+             DeviceBuffer a = ctx.createBuffer(COPY_BYTES); HeapBlock h = f.heap().allocate(COPY_BYTES)) {
             h.segment().fill((byte) 3);
-            q.write(a, 0, h.segment()).finish();
-            long t0 = System.nanoTime();
-            q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
-            long unit = Math.max(1, (System.nanoTime() - t0) / 1000); // calibrated alone-ish, µs
+            // the unit measured once on the quiet device, as the kernels' (not per phase: it would differ with load)
+            long unit = Math.max(1, Math.round(cal.copyMillis * 1000));
             while (!stop.get()) {
                 q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
                 work.addAndGet(t, unit);
@@ -448,7 +562,7 @@ public final class McbBench {
         for (String k : List.of("frames", "critical_misses", "fifo_critical_misses", "critical_p50_ms",
                 "critical_p50_alone_ms", "critical_p99_ms", "critical_p99_alone_ms", "critical_max_ms",
                 "fifo_critical_p99_ms", "be_throughput_ratio_vs_fifo", "jain_fairness", "share_error_pp",
-                "share_error_pp_max")) {
+                "share_error_pp_max", "share_be1", "share_be2", "share_be3", "share_becopy")) {
             Object v = r.get(k);
             System.out.printf(Locale.ROOT, "  %-30s %s%n", k, v instanceof Double d ? String.format(Locale.ROOT,
                     "%.3f", d) : v);

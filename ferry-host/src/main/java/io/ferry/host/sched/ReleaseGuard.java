@@ -14,8 +14,16 @@ import java.util.Collection;
  * at any moment outside a window (at the latest when the next window ends), even if it runs into the following one.
  * One guest's windows cover at most half its period, so there is always a gap; several critical guests' windows may
  * together cover all of it, so where more than one guards a class, a head held for two periods goes anyway.
+ *
+ * <p>A window closes early once its job is done: when the critical tenant, having completed work inside the
+ * window, has had nothing queued or in flight for {@link #JOB_DONE_NANOS}. The budget a guest declares is what its
+ * job may need (its worst case); the device is not held idle for the rest of it once the job has finished. The
+ * pause between two commands of one job (the guest issues the next within microseconds) is far shorter.
  */
 final class ReleaseGuard {
+    /** How long a critical tenant must be idle, after work inside its window, for the window to close early. */
+    static final long JOB_DONE_NANOS = 1_000_000;
+
     private final long[] start = new long[SchedClass.values().length];
     private final long[] end = new long[start.length];
     private final long[] period = new long[start.length];
@@ -37,11 +45,21 @@ final class ReleaseGuard {
             }
             any = true;
             long s = r.windowStart(now);
+            long e = s + r.windowNanos();
+            if (s <= now && t.queue.isEmpty() && t.inFlight == 0 && t.lastCompletedAt >= s) {
+                long done = t.lastCompletedAt + JOB_DONE_NANOS; // this release's job is done, or ends a while later
+                if (now >= done) {
+                    s += r.periodNanos();
+                    e = s + r.windowNanos();
+                } else {
+                    e = Math.min(e, done);
+                }
+            }
             for (int c = t.spec.schedClass().ordinal() + 1; c < start.length; c++) {
                 if (s < start[c]) {
                     start[c] = s;
                 }
-                end[c] = Math.min(end[c], s + r.windowNanos());
+                end[c] = Math.min(end[c], e);
                 period[c] = Math.min(period[c], r.periodNanos());
                 guards[c]++;
             }

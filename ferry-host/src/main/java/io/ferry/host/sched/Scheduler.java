@@ -312,6 +312,7 @@ public final class Scheduler {
             return;
         }
         s.inFlight--;
+        s.lastCompletedAt = now;
         s.deviceNanos += deviceNanos;
         s.estimateNanos = Math.max(1, s.estimateNanos + (deviceNanos - s.estimateNanos) / 4);
         s.finishTag += (double) (deviceNanos - t.estimateNanos()) / s.spec.weight();

@@ -23,6 +23,8 @@ final class TenantState {
     long deadlineMisses;
     /** Its declared release schedule, or null (only CRITICAL tenants declare one). */
     Release release;
+    /** When its last ticket completed (scheduler clock), for a release window that closes once the job is done. */
+    long lastCompletedAt = Long.MIN_VALUE;
 
     TenantState(TenantSpec spec, long defaultEstimateNanos) {
         this.spec = spec;

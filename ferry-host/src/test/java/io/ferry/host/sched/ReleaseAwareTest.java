@@ -57,6 +57,43 @@ class ReleaseAwareTest {
     }
 
     @Test
+    void aWindowClosesOnceTheCriticalJobIsDoneAndStaysOpenWhileItRuns() {
+        tenant(CRIT, SchedClass.CRITICAL);
+        tenant(2, SchedClass.BEST_EFFORT);
+        learn(2, 7, 10 * MS);
+        long r = 100 * MS;
+        s.declareRelease(CRIT, PERIOD, r - 90 * MS, 6 * MS, 90 * MS); // releases at 100, 116, ... ms; 6 ms windows
+        Ticket be = submit(2, 7, r);
+        Ticket c1 = submit(CRIT, 0, r);
+        assertEquals(c1, s.next(r));
+        assertNull(s.next(r), "the 10 ms kernel waits while the job runs");
+        s.completed(c1, MS / 2, r + MS);
+        assertNull(s.next(r + MS + 10_000), "a pause between two commands of the job does not close the window");
+        Ticket c2 = submit(CRIT, 0, r + MS + 50_000); // the job's next command, 50 µs later
+        assertEquals(c2, s.next(r + MS + 50_000));
+        assertNull(s.next(r + 2 * MS), "still in flight");
+        s.completed(c2, MS / 2, r + 2 * MS);
+        assertNull(s.next(r + 2 * MS + ReleaseGuard.JOB_DONE_NANOS - 1), "not yet idle for long enough");
+        assertEquals(r + 2 * MS + ReleaseGuard.JOB_DONE_NANOS, s.nextEventAt(r + 2 * MS + 1),
+                "the held kernel is woken when the job counts as done");
+        assertEquals(be, s.next(r + 2 * MS + ReleaseGuard.JOB_DONE_NANOS),
+                "3 ms after the release the job is done: the 10 ms kernel fits before the next release at 16 ms");
+    }
+
+    @Test
+    void aJobThatNeverRanKeepsItsWholeWindow() {
+        tenant(CRIT, SchedClass.CRITICAL);
+        tenant(2, SchedClass.BEST_EFFORT);
+        learn(2, 9, MS / 2);
+        learn(CRIT, 0, MS / 2); // completions before the window: they do not close it
+        long r = 100 * MS;
+        s.declareRelease(CRIT, PERIOD, r - 90 * MS, 6 * MS, 90 * MS);
+        submit(2, 9, r + 2 * MS);
+        assertNull(s.next(r + 2 * MS), "the critical guest is late: its window stays open");
+        assertNotNull(s.next(r + 6 * MS), "and ends when declared");
+    }
+
+    @Test
     void criticalWorkIsNeverHeldAndHigherClassesThanBestEffortAreHeldToo() {
         tenant(CRIT, SchedClass.CRITICAL);
         tenant(2, SchedClass.HIGH);
