@@ -29,6 +29,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>The host runs in this process; each guest has a connection (a region of its own) and, on the CPU device, a
  * device worker process of its own. Only the host's policy differs between (b) and (c).
+ *
+ * <p>For comparisons and diagnosis (docs/benchmarks.md): {@code FERRY_MCB_RELEASE=0} (the critical guest declares no
+ * releases), {@code FERRY_MCB_HOLD=on} (declared releases hold best-effort work on the CPU device too,
+ * {@code releaseHold: on}), {@code FERRY_MCB_CAP=NANOS} (the best-effort cap, 25 ms by default),
+ * {@code FERRY_MCB_LOADS=kernel|copy} (only those tenants load the device), {@code FERRY_MCB_WINDOWS=1} (prints
+ * each window's shares and each frame over 8 ms).
  */
 public final class McbBench {
     static final long PERIOD_NANOS = 16_666_667L;
@@ -63,18 +69,18 @@ public final class McbBench {
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-mcb-");
         try {
             // Calibrate on a quiet device: iterations for a ~12 % chain, and a ~10 ms best-effort kernel.
-            Calibration cal;
+            McbCalibration cal;
             try (FerryHost host = startHost(dir.resolve("cal"), HostConfig.Policy.FERRY);
                  Ferry crit = BenchHost.connect(host, "critical"); Ferry copier = BenchHost.connect(host, "becopy")) {
-                cal = calibrate(crit).withCopy(copyMillis(copier));
+                cal = McbCalibration.measure(crit, copier);
                 r.put("device", crit.defaultDevice().name());
             }
             System.out.printf(Locale.ROOT, "mcb: chain of %d kernels × %d iterations ≈ %.2f ms; best-effort kernel "
-                    + "%d iterations ≈ %.1f ms; 32 MiB write + read ≈ %.1f ms%n", CHAIN, cal.critIters, cal.chainMillis,
-                    cal.beIters, cal.beMillis, cal.copyMillis);
-            Phase alone = phase("alone", dir.resolve("a"), HostConfig.Policy.valueOf(System.getenv().getOrDefault("FERRY_MCB_ALONE", "FERRY")), cal, shortFrames, false);
-            Phase fifo = phase("fifo", dir.resolve("b"), HostConfig.Policy.FIFO, cal, shortFrames, true);
-            Phase ferry = phase("ferry", dir.resolve("c"), HostConfig.Policy.FERRY, cal, frames, true);
+                    + "%d iterations ≈ %.1f ms; 32 MiB write + read ≈ %.1f ms%n", CHAIN, cal.critIters(), cal.chainMillis(),
+                    cal.beIters(), cal.beMillis(), cal.copyMillis());
+            McbPhase alone = phase("alone", dir.resolve("a"), HostConfig.Policy.FERRY, cal, shortFrames, false);
+            McbPhase fifo = phase("fifo", dir.resolve("b"), HostConfig.Policy.FIFO, cal, shortFrames, true);
+            McbPhase ferry = phase("ferry", dir.resolve("c"), HostConfig.Policy.FERRY, cal, frames, true);
 
             r.put("frames", ferry.responses.length);
             r.put("critical_misses", ferry.misses());
@@ -94,9 +100,12 @@ public final class McbBench {
             for (int i = 0; i < TENANTS.length; i++) {
                 r.put("share_" + TENANTS[i], mean[i]);
             }
-            r.put("chain_ms_alone", cal.chainMillis);
-            r.put("be_kernel_ms_alone", cal.beMillis);
-            r.put("be_copy_ms_alone", cal.copyMillis);
+            r.put("chain_ms_alone", cal.chainMillis());
+            r.put("be_kernel_ms_alone", cal.beMillis());
+            r.put("be_copy_ms_alone", cal.copyMillis());
+            r.put("release_hold", "on".equals(System.getenv("FERRY_MCB_HOLD")) ? "on" : "auto");
+            r.put("releases_declared", !"0".equals(System.getenv("FERRY_MCB_RELEASE")));
+            r.put("best_effort_cap_ns", Long.parseLong(System.getenv().getOrDefault("FERRY_MCB_CAP", "25000000")));
             r.stamp();
             print(r);
             if (plotDir != null) {
@@ -120,206 +129,26 @@ public final class McbBench {
     private static FerryHost startHost(Path dir, HostConfig.Policy policy) throws Exception {
         List<HostConfig.GuestConfig> gs = new ArrayList<>();
         gs.add(new HostConfig.GuestConfig("critical", 64L << 20).withScheduling(SchedClass.CRITICAL, 1,
-                "0".equals(System.getenv("FERRY_MCB_RESERVE")) ? null : new HostConfig.Reservation(8_000_000, PERIOD_NANOS), Long.parseLong(System.getenv().getOrDefault("FERRY_MCB_OVERRUN", "0"))));
+                new HostConfig.Reservation(8_000_000, PERIOD_NANOS), 0));
         for (String t : TENANTS) {
             gs.add(new HostConfig.GuestConfig(t, 96L << 20).withScheduling(SchedClass.BEST_EFFORT, 1, null, 0));
         }
+        // FERRY_MCB_HOLD=on: declared releases hold best-effort work back on the CPU device too (releaseHold: on)
+        HostConfig.ReleaseHold hold = "on".equals(System.getenv("FERRY_MCB_HOLD")) ? HostConfig.ReleaseHold.ON
+                : HostConfig.ReleaseHold.AUTO;
         HostConfig cfg = new HostConfig(dir, true, List.of(), gs)
-                .withScheduling(new HostConfig.Scheduling(policy, 25_000_000));
+                .withScheduling(new HostConfig.Scheduling(policy, Long.parseLong(System.getenv()
+                        .getOrDefault("FERRY_MCB_CAP", "25000000"))).withReleaseHold(hold));
         return FerryHost.start(cfg, Devices.discover(List.of()));
     }
 
-    /** {@code copyMillis}: one 32 MiB write plus read on the quiet device, the copy tenant's unit of work. */
-    record Calibration(int critIters, double chainMillis, int beIters, double beMillis, double copyMillis) {
-        Calibration withCopy(double ms) {
-            return new Calibration(critIters, chainMillis, beIters, beMillis, ms);
-        }
-    }
 
-    static final long COPY_BYTES = 32L << 20;
-
-    /** Median time in ms of one {@link #COPY_BYTES} write plus read, on the quiet device. */
-    private static double copyMillis(Ferry f) {
-        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
-             DeviceBuffer a = ctx.createBuffer(COPY_BYTES); HeapBlock h = f.heap().allocate(COPY_BYTES)) {
-            h.segment().fill((byte) 3);
-            double[] t = new double[9];
-            for (int i = -3; i < t.length; i++) { // three warm-ups
-                long t0 = System.nanoTime();
-                q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
-                if (i >= 0) {
-                    t[i] = (System.nanoTime() - t0) / 1e6;
-                }
-            }
-            return TransportBench.median(t);
-        }
-    }
-
-    /**
-     * Fits launch + finish time as {@code a + b * iterations} from two sizes, then picks iterations for the critical
-     * kernels (a chain of {@link #CHAIN} near 12 % of the period) and for the best-effort kernel (~10 ms), and
-     * measures both.
-     */
-    private static Calibration calibrate(Ferry f) {
-        try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
-             Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
-             DeviceBuffer a = ctx.createBuffer(4L * ITEMS); HeapBlock h = f.heap().allocate(4L * ITEMS)) {
-            k.arg(0, a);
-            q.write(a, 0, h.segment()).finish();
-            for (int i = 0; i < 30; i++) { // first launches compile the kernel and warm both JVMs
-                time(q, k, 1);
-            }
-            double t1 = time(q, k, 1);
-            double t2 = time(q, k, 2001);
-            double perIter = Math.max(1e-6, (t2 - t1) / 2000);
-            double fixed = Math.max(0, t1 - perIter);
-            double target = 0.12 * PERIOD_NANOS / 1e6 / CHAIN;
-            int critIters = (int) Math.max(1, Math.round((target - fixed) / perIter));
-            int beIters = (int) Math.max(1, Math.round((10.0 - fixed) / perIter));
-            // Then adjust on the whole chain as the guest sees it (medians: the machine is noisy) until it is
-            // 10-14 % of the period; every change is measured before it is kept.
-            double chain = chainMillis(q, k, critIters);
-            for (int round = 0; round < 12; round++) {
-                double share = chain / (PERIOD_NANOS / 1e6);
-                if (share >= 0.10 && share <= 0.14) {
-                    break;
-                }
-                double factor = Math.max(0.25, Math.min(4, 0.12 / Math.max(share, 1e-3)));
-                int next = (int) Math.max(1, Math.round(critIters * factor));
-                if (next == critIters) {
-                    next = share > 0.14 ? Math.max(1, critIters - 1) : critIters + 1;
-                }
-                if (next == critIters) {
-                    break; // one iteration is already too long: keep it
-                }
-                critIters = next;
-                chain = chainMillis(q, k, critIters);
-            }
-            if (chain > 0.5 * PERIOD_NANOS / 1e6) {
-                throw new IllegalStateException(String.format(Locale.ROOT, "calibration failed: the critical chain "
-                        + "takes %.1f ms, more than half the period, even at %d iterations (is the device busy?)",
-                        chain, critIters));
-            }
-            double be = time(q, k, beIters);
-            for (int round = 0; round < 4 && Math.abs(be - 10.0) > 1.0; round++) { // measured, as for the chain
-                beIters = (int) Math.max(1, Math.round(beIters * 10.0 / Math.max(be, 0.1)));
-                be = time(q, k, beIters);
-            }
-            return new Calibration(critIters, chain, beIters, be, Double.NaN);
-        }
-    }
-
-    /** Median time in ms of a chain of {@link #CHAIN} launches + finishes with {@code iters} iterations. */
-    private static double chainMillis(CommandQueue q, Kernel k, int iters) {
-        double[] t = new double[9];
-        for (int i = 0; i < t.length; i++) {
-            t[i] = time(q, k, iters) * CHAIN;
-        }
-        return TransportBench.median(t);
-    }
-
-    /** Median launch + finish time in ms of the kernel with {@code iters} iterations. */
-    private static double time(CommandQueue q, Kernel k, int iters) {
-        k.arg(1, iters);
-        double[] t = new double[7];
-        for (int i = 0; i < t.length; i++) {
-            long t0 = System.nanoTime();
-            q.launch(k, NDRange.of(ITEMS)).finish();
-            t[i] = (System.nanoTime() - t0) / 1e6;
-        }
-        return TransportBench.median(t);
-    }
-
-    /** The figures of one configuration. */
-    static final class Phase {
-        long[] responses = new long[0];
-        double beWorkUnits;
-        double seconds;
-        double waitP50 = Double.NaN;
-        double waitP99 = Double.NaN;
-        double waitMax = Double.NaN;
-        List<double[]> windowShares = new ArrayList<>();
-
-        long misses() {
-            return Arrays.stream(responses).filter(x -> x > PERIOD_NANOS).count();
-        }
-
-        double percentile(double p) {
-            if (responses.length == 0) {
-                return Double.NaN;
-            }
-            long[] s = responses.clone();
-            Arrays.sort(s);
-            return s[(int) Math.min(s.length - 1, Math.ceil(p / 100 * s.length) - 1)] / 1e6;
-        }
-
-        double max() {
-            return Arrays.stream(responses).max().orElse(0) / 1e6;
-        }
-
-        double beRate() {
-            return beWorkUnits / seconds;
-        }
-
-        /** Jain's index over the mean share of each tenant per window. */
-        double jain() {
-            if (windowShares.isEmpty()) {
-                return Double.NaN;
-            }
-            double total = 0;
-            for (double[] w : windowShares) {
-                double sum = 0;
-                double sq = 0;
-                for (double x : w) {
-                    sum += x;
-                    sq += x * x;
-                }
-                total += sq == 0 ? 1 : sum * sum / (w.length * sq);
-            }
-            return total / windowShares.size();
-        }
-
-        /** Mean absolute deviation from the fair share, over tenants and windows, in percentage points. */
-        double shareErrorPp() {
-            double sum = 0;
-            int n = 0;
-            for (double[] w : windowShares) {
-                for (double x : w) {
-                    sum += Math.abs(x - 1.0 / w.length) * 100;
-                    n++;
-                }
-            }
-            return n == 0 ? Double.NaN : sum / n;
-        }
-
-        /** Each tenant's share of best-effort device time, averaged over the windows. */
-        double[] meanShares() {
-            double[] m = new double[TENANTS.length];
-            for (double[] w : windowShares) {
-                for (int i = 0; i < m.length; i++) {
-                    m[i] += w[i] / windowShares.size();
-                }
-            }
-            return m;
-        }
-
-        /** The largest deviation from the fair share of any tenant in any window, in percentage points. */
-        double shareErrorPpMax() {
-            double worst = 0;
-            for (double[] w : windowShares) {
-                for (double x : w) {
-                    worst = Math.max(worst, Math.abs(x - 1.0 / w.length) * 100);
-                }
-            }
-            return worst;
-        }
-    }
-
-    private Phase phase(String name, Path dir, HostConfig.Policy policy, Calibration cal, int frames, boolean load)
+    private McbPhase phase(String name, Path dir, HostConfig.Policy policy, McbCalibration cal, int frames,
+                           boolean load)
             throws Exception {
         System.out.println("mcb: phase " + name + " (" + frames + " frames" + (load ? ", with best-effort load" : "")
                 + ", policy " + policy.name().toLowerCase(Locale.ROOT) + ")");
-        Phase ph = new Phase();
+        McbPhase ph = new McbPhase();
         try (FerryHost host = startHost(dir, policy)) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLongArray work = new AtomicLongArray(TENANTS.length); // completed device-time units, µs
@@ -359,7 +188,7 @@ public final class McbBench {
                  Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
                  DeviceBuffer a = ctx.createBuffer(4L * ITEMS); HeapBlock in = f.heap().allocate(4L * ITEMS);
                  HeapBlock out = f.heap().allocate(4L * ITEMS)) {
-                k.arg(0, a).arg(1, cal.critIters);
+                k.arg(0, a).arg(1, cal.critIters());
                 for (int i = 0; i < 30; i++) { // warm-up jobs back to back, not counted
                     job(q, k, a, in, out);
                 }
@@ -367,7 +196,7 @@ public final class McbBench {
                 long t0 = System.nanoTime() + 2_000_000;
                 // release-aware dispatch (docs/scheduling.md); FERRY_MCB_RELEASE=0 leaves it off, for comparison
                 if (policy == HostConfig.Policy.FERRY && !"0".equals(System.getenv("FERRY_MCB_RELEASE"))) {
-                    long budget = Math.min(6_000_000, (long) (2e6 * cal.chainMillis) + 1_000_000);
+                    long budget = Math.min(6_000_000, (long) (2e6 * cal.chainMillis()) + 1_000_000);
                     q.declareRelease(java.time.Duration.ofNanos(PERIOD_NANOS),
                             java.time.Duration.ofNanos(Math.max(0, t0 - System.nanoTime())),
                             java.time.Duration.ofNanos(budget));
@@ -403,8 +232,8 @@ public final class McbBench {
                     }
                     resp[i] = System.nanoTime() - release;
                     if (resp[i] > 8_000_000 && System.getenv("FERRY_MCB_WINDOWS") != null) {
-                        System.out.printf(Locale.ROOT, "mcb: slow frame %d: %.2f ms at %s%n", i, resp[i] / 1e6,
-                                java.time.LocalTime.now());
+                        System.out.printf(Locale.ROOT, "mcb: slow frame %d: %.2f ms at %s release %.6f%n", i,
+                                resp[i] / 1e6, java.time.LocalTime.now(), release / 1e9);
                     }
                     if (load && System.nanoTime() - windowStart >= 1_000_000_000L) {
                         double[] dev = deviceTimes(host);
@@ -489,12 +318,12 @@ public final class McbBench {
         q.finish();
     }
 
-    private static void kernelLoad(Ferry f, Calibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
+    private static void kernelLoad(Ferry f, McbCalibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
         try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(KERNEL); Kernel k = p.kernel("spin");
              DeviceBuffer a = ctx.createBuffer(4L * ITEMS)) {
-            k.arg(0, a).arg(1, cal.beIters);
-            long unit = Math.round(cal.beMillis * 1000);
+            k.arg(0, a).arg(1, cal.beIters());
+            long unit = Math.round(cal.beMillis() * 1000);
             while (!stop.get()) {
                 q.launch(k, NDRange.of(ITEMS)).finish();
                 work.addAndGet(t, unit);
@@ -502,12 +331,13 @@ public final class McbBench {
         }
     }
 
-    private static void copyLoad(Ferry f, Calibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
+    private static void copyLoad(Ferry f, McbCalibration cal, AtomicBoolean stop, AtomicLongArray work, int t) {
         try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
-             DeviceBuffer a = ctx.createBuffer(COPY_BYTES); HeapBlock h = f.heap().allocate(COPY_BYTES)) {
+             DeviceBuffer a = ctx.createBuffer(McbCalibration.COPY_BYTES);
+             HeapBlock h = f.heap().allocate(McbCalibration.COPY_BYTES)) {
             h.segment().fill((byte) 3);
             // the unit measured once on the quiet device, as the kernels' (not per phase: it would differ with load)
-            long unit = Math.max(1, Math.round(cal.copyMillis * 1000));
+            long unit = Math.max(1, Math.round(cal.copyMillis() * 1000));
             while (!stop.get()) {
                 q.write(a, 0, h.segment()).read(a, 0, h.segment()).finish();
                 work.addAndGet(t, unit);

@@ -125,8 +125,10 @@ public final class FerryHost implements AutoCloseable {
         }
         RegionDirectory.deleteStaleWorkerFiles(dir);
         if (config.scheduling().policy() == HostConfig.Policy.FERRY) {
-            for (Devices.Device d : devices.all()) {
-                dispatches.put(d, new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos()));
+            for (Devices.Device d : devices.all()) { // a CPU device in workers preempts by the OS priorities
+                dispatches.put(d, new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos(),
+                        config.scheduling().holdsForReleases(d.info().type() == io.ferry.protocol.DeviceType.CPU
+                                && config.isolation() == HostConfig.Isolation.PROCESS)));
             }
         }
         guestSocket = GuestSocket.start(config.guestSocket(), java.util.Map.of(), this::handedOver);

@@ -38,7 +38,6 @@ import org.HdrHistogram.Histogram;
  * worker is then killed ({@code cancel}). A lease is charged the device time the worker reports, clamped to its wall
  * time, when it ends and at each tick. Tenants with a reservation, no overrun limit, uncancellable work, or under a
  * critical guest's declared releases (a lease would bypass them) get {@link Grant#SINGLE} turns ({@link #remoteDone}).
- *
  * <p>Threads: endpoint threads call {@link #run}, {@link #grantRemote}, {@link #remoteDone}, {@link #endLease},
  * {@link #declareRelease}; the heartbeat thread {@link #tick} (wake-ups, overruns). All state is under {@link #lock}.
  */
@@ -86,9 +85,10 @@ public final class DeviceDispatch implements DeviceTurns {
     /** The live or revoked lease; while there is one, nothing else is handed out. */
     private Lease lease;
 
-    public DeviceDispatch(String device, long bestEffortCapNanos) {
+    /** {@code holdForReleases}: see {@link Scheduler#Scheduler(long, long, boolean)}. */
+    public DeviceDispatch(String device, long bestEffortCapNanos, boolean holdForReleases) {
         this.device = device;
-        this.scheduler = new Scheduler(bestEffortCapNanos, DEFAULT_ESTIMATE_NANOS);
+        this.scheduler = new Scheduler(bestEffortCapNanos, DEFAULT_ESTIMATE_NANOS, holdForReleases);
     }
 
     public void addTenant(long id, HostConfig.GuestConfig g) {

@@ -104,9 +104,9 @@ final class ConfigYaml {
         if (map.get("scheduler") != null) {
             if (!(map.get("scheduler") instanceof Map<?, ?> sm)) {
                 throw new ConfigException(source + ": scheduler must be a mapping (policy, bestEffortCap, realtime, "
-                        + "cpus)");
+                        + "cpus, releaseHold)");
             }
-            checkKeys(sm, List.of("policy", "bestEffortCap", "realtime", "cpus"), source + ": scheduler");
+            checkKeys(sm, List.of("policy", "bestEffortCap", "realtime", "cpus", "releaseHold"), source + ": scheduler");
             Object rt = sm.get("realtime");
             if (rt != null && !(rt instanceof Boolean)) {
                 throw new ConfigException(source + ": scheduler.realtime must be true or false, not '" + rt + "'");
@@ -116,7 +116,9 @@ final class ConfigYaml {
                             source + ": scheduler.policy"),
                     sm.get("bestEffortCap") == null ? Scheduling.DEFAULT.bestEffortCapNanos()
                             : parseDuration(String.valueOf(sm.get("bestEffortCap")), source + ": scheduler.bestEffortCap"),
-                    Boolean.TRUE.equals(rt), cpus(sm.get("cpus"), source + ": scheduler.cpus"));
+                    Boolean.TRUE.equals(rt), cpus(sm.get("cpus"), source + ": scheduler.cpus"),
+                    sm.get("releaseHold") == null ? HostConfig.ReleaseHold.AUTO : enumValue(HostConfig.ReleaseHold.class,
+                            sm.get("releaseHold"), source + ": scheduler.releaseHold"));
         }
         Tee tee = null;
         if (map.get("tee") != null) {
@@ -313,6 +315,7 @@ final class ConfigYaml {
         sched.put("policy", c.scheduling().policy().name().toLowerCase(Locale.ROOT));
         sched.put("bestEffortCap", formatDuration(c.scheduling().bestEffortCapNanos()));
         sched.put("realtime", c.scheduling().realtime());
+        sched.put("releaseHold", c.scheduling().releaseHold().name().toLowerCase(Locale.ROOT));
         if (!c.scheduling().cpus().isEmpty()) {
             Map<String, Object> cpus = new LinkedHashMap<>();
             new java.util.TreeMap<>(c.scheduling().cpus()).forEach((k, v) -> cpus.put(k.name(), CpuList.format(v)));

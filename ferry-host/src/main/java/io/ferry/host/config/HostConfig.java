@@ -145,15 +145,31 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
      * ({@code realtime}), and an optional CPU set per class ({@code cpus}, absent classes run anywhere).
      */
     public record Scheduling(Policy policy, long bestEffortCapNanos, boolean realtime,
-                             java.util.Map<io.ferry.host.sched.SchedClass, java.util.BitSet> cpus) {
+                             java.util.Map<io.ferry.host.sched.SchedClass, java.util.BitSet> cpus,
+                             ReleaseHold releaseHold) {
         public static final Scheduling DEFAULT = new Scheduling(Policy.FERRY, 4_000_000);
 
         public Scheduling {
             cpus = java.util.Map.copyOf(cpus);
+            java.util.Objects.requireNonNull(releaseHold, "releaseHold");
+        }
+
+        public Scheduling(Policy policy, long bestEffortCapNanos, boolean realtime,
+                          java.util.Map<io.ferry.host.sched.SchedClass, java.util.BitSet> cpus) {
+            this(policy, bestEffortCapNanos, realtime, cpus, ReleaseHold.AUTO);
         }
 
         public Scheduling(Policy policy, long bestEffortCapNanos) {
             this(policy, bestEffortCapNanos, false, java.util.Map.of());
+        }
+
+        /** Whether declared releases hold lower classes back on a device that may preempt them itself. */
+        public boolean holdsForReleases(boolean devicePreempts) {
+            return releaseHold == ReleaseHold.ON || !devicePreempts;
+        }
+
+        public Scheduling withReleaseHold(ReleaseHold hold) {
+            return new Scheduling(policy, bestEffortCapNanos, realtime, cpus, hold);
         }
 
         /** The CPU set of class {@code c}, or null for any CPU. */
@@ -162,6 +178,9 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
             return b == null ? null : (java.util.BitSet) b.clone();
         }
     }
+
+    /** Where releases hold lower classes back: AUTO on devices that cannot preempt them (docs/scheduling.md), ON all. */
+    public enum ReleaseHold { AUTO, ON }
 
     /** A device-time budget per period (nanoseconds). */
     public record Reservation(long budgetNanos, long periodNanos) {

@@ -92,6 +92,7 @@ public final class Scheduler {
     private final long defaultEstimateNanos;
     private final KernelDurations durations = new KernelDurations(KERNEL_TABLE_CAPACITY);
     private final ReleaseGuard guard = new ReleaseGuard();
+    private final boolean holdForReleases;
     private final TreeMap<Long, TenantState> tenants = new TreeMap<>();
     private final Set<Ticket> inFlight = new HashSet<>();
     /** V per class. */
@@ -107,12 +108,26 @@ public final class Scheduler {
      * @param defaultEstimateNanos a new tenant's running estimate, used until its first completion
      */
     public Scheduler(long bestEffortCapNanos, long defaultEstimateNanos) {
+        this(bestEffortCapNanos, defaultEstimateNanos, true);
+    }
+
+    /**
+     * @param holdForReleases whether declared releases hold lower classes back (release-aware dispatch); false on
+     *                        a device that preempts lower classes itself, where releases are only recorded
+     */
+    public Scheduler(long bestEffortCapNanos, long defaultEstimateNanos, boolean holdForReleases) {
         if (bestEffortCapNanos <= 0 || defaultEstimateNanos <= 0) {
             throw new IllegalArgumentException("best-effort cap and default estimate must be > 0 ns, got "
                     + bestEffortCapNanos + " and " + defaultEstimateNanos);
         }
         this.bestEffortCapNanos = bestEffortCapNanos;
         this.defaultEstimateNanos = defaultEstimateNanos;
+        this.holdForReleases = holdForReleases;
+    }
+
+    /** Whether declared releases hold lower classes back on this device. */
+    public boolean holdsForReleases() {
+        return holdForReleases;
     }
 
     public void addTenant(TenantSpec spec) {
@@ -174,6 +189,9 @@ public final class Scheduler {
     /** Whether a tenant of a more critical class than this one declared releases (its heads may be held back). */
     public boolean guarded(long tenant) {
         int c = require(tenant).spec.schedClass().ordinal();
+        if (!holdForReleases) {
+            return false;
+        }
         for (TenantState t : tenants.values()) {
             if (t.release != null && t.spec.schedClass().ordinal() < c) {
                 return true;
@@ -215,7 +233,7 @@ public final class Scheduler {
         int bestTier = 0;
         double bestS = 0;
         double bestF = 0;
-        guard.update(tenants.values(), now);
+        guard.update(holdForReleases ? tenants.values() : java.util.List.of(), now);
         for (TenantState t : tenants.values()) {
             Ticket head = t.queue.peekFirst();
             if (head == null || guard.holds(t, head, durations.expectedNanos(t.spec.id(), head.hint().kernelKey()),
@@ -329,7 +347,7 @@ public final class Scheduler {
      */
     public long nextEventAt(long now) {
         long at = Long.MAX_VALUE;
-        guard.update(tenants.values(), now);
+        guard.update(holdForReleases ? tenants.values() : java.util.List.of(), now);
         for (TenantState t : tenants.values()) {
             Ticket head = t.queue.peekFirst();
             if (head != null && t.demoted(now)) {

@@ -23,7 +23,7 @@ class DeviceDispatchTest {
 
     @Test
     void aCommandIsChargedTheTimeItRan() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, new HostConfig.GuestConfig("a", 1 << 20));
         d.run(0, Hint.NONE, () -> java.util.concurrent.locks.LockSupport.parkNanos(5_000_000), null);
         long charged = d.view(0).figures().deviceNanos();
@@ -32,7 +32,7 @@ class DeviceDispatchTest {
 
     @Test
     void concurrentCommandsShareTheTimeTheyOverlap() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 1_000_000_000L);
+        DeviceDispatch d = new DeviceDispatch("dev", 1_000_000_000L, true);
         d.addTenant(0, new HostConfig.GuestConfig("a", 1 << 20));
         d.addTenant(1, new HostConfig.GuestConfig("b", 1 << 20));
         CountDownLatch both = new CountDownLatch(2);
@@ -54,7 +54,7 @@ class DeviceDispatchTest {
 
     @Test
     void aTenantRemovedWhileItsCommandRunsEndsCleanlyAndTheOthersGoOn() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 1_000_000_000L);
+        DeviceDispatch d = new DeviceDispatch("dev", 1_000_000_000L, true);
         d.addTenant(1, new HostConfig.GuestConfig("gone", 1 << 20));
         d.addTenant(2, new HostConfig.GuestConfig("stays", 1 << 20));
         CountDownLatch running = new CountDownLatch(1);

@@ -78,7 +78,7 @@ class DeviceLeaseTest {
 
     @Test
     void aLoneTenantLeasesAndRunsItsCommandsWithoutAsking() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, guest("a"));
         LeaseWords words = words();
         LocalGrantLink link = new LocalGrantLink(d, 0, words, () -> { });
@@ -112,7 +112,7 @@ class DeviceLeaseTest {
 
     @Test
     void anotherTenantRevokesTheLeaseAndWaitsForTheBusyCommand() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, guest("a"));
         d.addTenant(1, guest("b"));
         LeaseWords words = words();
@@ -162,7 +162,7 @@ class DeviceLeaseTest {
         long[] busyValues = {0, 1, Long.MAX_VALUE, Long.MIN_VALUE, -1};
         long[] nanosValues = {0, Long.MAX_VALUE, Long.MIN_VALUE, -1, 123};
         for (int i = 0; i < busyValues.length; i++) {
-            DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+            DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
             d.addTenant(0, guest("a", 20_000_000, null));
             d.addTenant(1, guest("b"));
             LeaseWords words = words();
@@ -187,7 +187,7 @@ class DeviceLeaseTest {
 
     @Test
     void theHeartbeatAloneCancelsAnOverrunningLease() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, guest("a", 20_000_000, null));
         LeaseWords words = words();
         AtomicInteger kills = new AtomicInteger();
@@ -204,7 +204,7 @@ class DeviceLeaseTest {
 
     @Test
     void reservationHoldersAndUncancellableWorkNeverLease() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, guest("reserved", HostConfig.DEFAULT_OVERRUN_NANOS,
                 new HostConfig.Reservation(5_000_000, 10_000_000)));
         d.addTenant(1, guest("no-limit", NO_LIMIT, null));
@@ -227,7 +227,7 @@ class DeviceLeaseTest {
 
     @Test
     void aSingleTurnIsChargedAtMostItsShareAndLateReportsAreIgnored() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, guest("reserved", HostConfig.DEFAULT_OVERRUN_NANOS,
                 new HostConfig.Reservation(5_000_000, 10_000_000)));
         long before = System.nanoTime();
@@ -252,7 +252,7 @@ class DeviceLeaseTest {
 
     @Test
     void endLeaseFreesTheDeviceFromAWorkerThatNeverGoesIdle() throws Exception {
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         d.addTenant(0, guest("a", 3_600_000_000_000L, null));
         d.addTenant(1, guest("b"));
         LeaseWords words = words();
@@ -279,7 +279,7 @@ class DeviceLeaseTest {
     void seededMixNeverRunsAnotherCommandBesideALeasedOne() throws Exception {
         long seed = Long.getLong("ferry.test.seed", 20_260_512L);
         SplittableRandom random = new SplittableRandom(seed);
-        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000);
+        DeviceDispatch d = new DeviceDispatch("dev", 4_000_000, true);
         int workers = 3;
         int commands = 300;
         AtomicInteger inside = new AtomicInteger();

@@ -167,6 +167,15 @@ class HostConfigTest {
         assertRefused("scheduler: {realtime: maybe}\n", "scheduler.realtime must be true or false");
     }
 
+    @Test
+    void releaseHoldIsAutoUnlessAskedForAndWrittenBack() {
+        assertEquals(HostConfig.ReleaseHold.AUTO, HostConfig.parse("guests: []\n", "g.yaml").scheduling().releaseHold());
+        HostConfig on = HostConfig.parse("scheduler: {releaseHold: on}\n", "f.yaml");
+        assertEquals(HostConfig.ReleaseHold.ON, on.scheduling().releaseHold());
+        assertEquals(on.scheduling(), HostConfig.parse(on.toYaml(), "back.yaml").scheduling());
+        assertRefused("scheduler: {releaseHold: always}\n", "scheduler.releaseHold");
+    }
+
     private static void assertRefused(String yaml, String why) {
         var e = assertThrows(HostConfig.ConfigException.class, () -> HostConfig.parse(yaml, "f.yaml"));
         assertTrue(e.getMessage().contains(why), e.getMessage());

@@ -166,12 +166,20 @@ class StreamLanesTest {
         }
         assertTrue(problems.isEmpty(), "seed " + seed + ": " + problems);
         assertEquals(0, host.net().counters().figures().internalErrors(), "seed " + seed);
-        // every lane comes back: both can be taken at once
-        try (StreamClient a = StreamClient.tcp(host.net().insecureAddress());
-             StreamClient b = StreamClient.tcp(host.net().insecureAddress())) {
-            assertTrue(openWithRetry(a, secret), "seed " + seed);
-            assertTrue(openWithRetry(b, secret), "seed " + seed);
-            assertTrue(a.lane != b.lane);
+        // every lane comes back: both can be taken at once (the host frees a lane once it has seen its connection
+        // close, which may be a moment after the client's close returned: wait for that, up to 10 s)
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            try (StreamClient a = StreamClient.tcp(host.net().insecureAddress());
+                 StreamClient b = StreamClient.tcp(host.net().insecureAddress())) {
+                boolean both = openWithRetry(a, secret) && openWithRetry(b, secret);
+                if (both) {
+                    assertTrue(a.lane != b.lane);
+                    return;
+                }
+            }
+            assertTrue(System.nanoTime() < until, "seed " + seed + ": a lane did not come back within 10 s");
+            Thread.sleep(20);
         }
     }
 

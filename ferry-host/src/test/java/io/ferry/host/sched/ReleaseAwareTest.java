@@ -81,6 +81,18 @@ class ReleaseAwareTest {
     }
 
     @Test
+    void onADeviceThatPreemptsItselfReleasesAreRecordedButHoldNothing() {
+        Scheduler cpu = new Scheduler(100 * MS, MS, false);
+        cpu.addTenant(new TenantSpec(CRIT, "crit", SchedClass.CRITICAL, 1, null));
+        cpu.addTenant(new TenantSpec(2, "be", SchedClass.BEST_EFFORT, 1, null));
+        cpu.declareRelease(CRIT, PERIOD, MS, BUDGET, 0);
+        assertNotNull(cpu.release(CRIT), "the declaration is kept (status shows it)");
+        Ticket unknown = cpu.submit(2, 0, Hint.NONE.withKernelKey(42), null, 0);
+        assertEquals(unknown, cpu.next(0), "an unknown best-effort command starts at once, before the release");
+        assertTrue(!cpu.guarded(2), "and leases are not withheld");
+    }
+
+    @Test
     void aJobThatNeverRanKeepsItsWholeWindow() {
         tenant(CRIT, SchedClass.CRITICAL);
         tenant(2, SchedClass.BEST_EFFORT);
