@@ -125,11 +125,6 @@ public final class Scheduler {
         this.holdForReleases = holdForReleases;
     }
 
-    /** Whether declared releases hold lower classes back on this device. */
-    public boolean holdsForReleases() {
-        return holdForReleases;
-    }
-
     public void addTenant(TenantSpec spec) {
         if (tenants.containsKey(spec.id())) {
             throw new IllegalArgumentException("tenant " + spec.id() + " (" + spec.name() + ") is already added");
