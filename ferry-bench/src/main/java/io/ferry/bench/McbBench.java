@@ -49,6 +49,9 @@ public final class McbBench {
             }
             """;
     static final String[] TENANTS = {"be1", "be2", "be3", "becopy"};
+    /** The comparison knobs of the class comment, read once. */
+    static final boolean HOLD_ON = "on".equals(System.getenv("FERRY_MCB_HOLD"));
+    static final long CAP_NANOS = Long.parseLong(System.getenv().getOrDefault("FERRY_MCB_CAP", "25000000"));
     /** Paced frames before the measured ones (one second at 60 Hz). */
     static final int PACED_WARMUP = 60;
 
@@ -103,9 +106,9 @@ public final class McbBench {
             r.put("chain_ms_alone", cal.chainMillis());
             r.put("be_kernel_ms_alone", cal.beMillis());
             r.put("be_copy_ms_alone", cal.copyMillis());
-            r.put("release_hold", "on".equals(System.getenv("FERRY_MCB_HOLD")) ? "on" : "auto");
+            r.put("release_hold", HOLD_ON ? "on" : "auto");
             r.put("releases_declared", !"0".equals(System.getenv("FERRY_MCB_RELEASE")));
-            r.put("best_effort_cap_ns", Long.parseLong(System.getenv().getOrDefault("FERRY_MCB_CAP", "25000000")));
+            r.put("best_effort_cap_ns", CAP_NANOS);
             r.stamp();
             print(r);
             if (plotDir != null) {
@@ -133,12 +136,9 @@ public final class McbBench {
         for (String t : TENANTS) {
             gs.add(new HostConfig.GuestConfig(t, 96L << 20).withScheduling(SchedClass.BEST_EFFORT, 1, null, 0));
         }
-        // FERRY_MCB_HOLD=on: declared releases hold best-effort work back on the CPU device too (releaseHold: on)
-        HostConfig.ReleaseHold hold = "on".equals(System.getenv("FERRY_MCB_HOLD")) ? HostConfig.ReleaseHold.ON
-                : HostConfig.ReleaseHold.AUTO;
+        HostConfig.ReleaseHold hold = HOLD_ON ? HostConfig.ReleaseHold.ON : HostConfig.ReleaseHold.AUTO;
         HostConfig cfg = new HostConfig(dir, true, List.of(), gs)
-                .withScheduling(new HostConfig.Scheduling(policy, Long.parseLong(System.getenv()
-                        .getOrDefault("FERRY_MCB_CAP", "25000000"))).withReleaseHold(hold));
+                .withScheduling(new HostConfig.Scheduling(policy, CAP_NANOS).withReleaseHold(hold));
         return FerryHost.start(cfg, Devices.discover(List.of()));
     }
 

@@ -51,7 +51,8 @@ record McbCalibration(int critIters, double chainMillis, int beIters, double beM
     private static McbCalibration kernels(Ferry f) {
         try (Context ctx = f.createContext(f.defaultDevice()); CommandQueue q = ctx.createQueue();
              Program p = ctx.buildProgram(McbBench.KERNEL); Kernel k = p.kernel("spin");
-             DeviceBuffer a = ctx.createBuffer(4L * McbBench.ITEMS); HeapBlock h = f.heap().allocate(4L * McbBench.ITEMS)) {
+             DeviceBuffer a = ctx.createBuffer(4L * McbBench.ITEMS);
+             HeapBlock h = f.heap().allocate(4L * McbBench.ITEMS)) {
             k.arg(0, a);
             q.write(a, 0, h.segment()).finish();
             for (int i = 0; i < 30; i++) { // first launches compile the kernel and warm both JVMs

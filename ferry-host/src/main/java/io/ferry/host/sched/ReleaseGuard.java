@@ -24,12 +24,22 @@ final class ReleaseGuard {
     /** How long a critical tenant must be idle, after work inside its window, for the window to close early. */
     static final long JOB_DONE_NANOS = 1_000_000;
 
+    /** False on a device that preempts lower classes itself: releases are recorded there but hold nothing. */
+    private final boolean enabled;
     private final long[] start = new long[SchedClass.values().length];
     private final long[] end = new long[start.length];
     private final long[] period = new long[start.length];
     /** How many tenants' releases guard each class. */
     private final int[] guards = new int[start.length];
     private boolean any;
+
+    ReleaseGuard(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    boolean enabled() {
+        return enabled;
+    }
 
     /** Recomputes the windows for {@code now}. */
     void update(Collection<TenantState> tenants, long now) {
@@ -38,6 +48,9 @@ final class ReleaseGuard {
         Arrays.fill(period, Long.MAX_VALUE);
         Arrays.fill(guards, 0);
         any = false;
+        if (!enabled) {
+            return;
+        }
         for (TenantState t : tenants) {
             Release r = t.release;
             if (r == null) {

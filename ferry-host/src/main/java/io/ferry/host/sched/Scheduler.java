@@ -91,8 +91,7 @@ public final class Scheduler {
     private final long bestEffortCapNanos;
     private final long defaultEstimateNanos;
     private final KernelDurations durations = new KernelDurations(KERNEL_TABLE_CAPACITY);
-    private final ReleaseGuard guard = new ReleaseGuard();
-    private final boolean holdForReleases;
+    private final ReleaseGuard guard;
     private final TreeMap<Long, TenantState> tenants = new TreeMap<>();
     private final Set<Ticket> inFlight = new HashSet<>();
     /** V per class. */
@@ -122,7 +121,7 @@ public final class Scheduler {
         }
         this.bestEffortCapNanos = bestEffortCapNanos;
         this.defaultEstimateNanos = defaultEstimateNanos;
-        this.holdForReleases = holdForReleases;
+        this.guard = new ReleaseGuard(holdForReleases);
     }
 
     public void addTenant(TenantSpec spec) {
@@ -184,7 +183,7 @@ public final class Scheduler {
     /** Whether a tenant of a more critical class than this one declared releases (its heads may be held back). */
     public boolean guarded(long tenant) {
         int c = require(tenant).spec.schedClass().ordinal();
-        if (!holdForReleases) {
+        if (!guard.enabled()) {
             return false;
         }
         for (TenantState t : tenants.values()) {
@@ -228,7 +227,7 @@ public final class Scheduler {
         int bestTier = 0;
         double bestS = 0;
         double bestF = 0;
-        guard.update(holdForReleases ? tenants.values() : java.util.List.of(), now);
+        guard.update(tenants.values(), now);
         for (TenantState t : tenants.values()) {
             Ticket head = t.queue.peekFirst();
             if (head == null || guard.holds(t, head, durations.expectedNanos(t.spec.id(), head.hint().kernelKey()),
@@ -342,7 +341,7 @@ public final class Scheduler {
      */
     public long nextEventAt(long now) {
         long at = Long.MAX_VALUE;
-        guard.update(holdForReleases ? tenants.values() : java.util.List.of(), now);
+        guard.update(tenants.values(), now);
         for (TenantState t : tenants.values()) {
             Ticket head = t.queue.peekFirst();
             if (head != null && t.demoted(now)) {
