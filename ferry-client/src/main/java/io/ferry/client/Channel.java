@@ -63,6 +63,13 @@ final class Channel {
      * at it (it is then woken if it sleeps). Null for a host's shared memory.
      */
     private volatile java.util.function.BooleanSupplier sendItself;
+    /**
+     * Over a stream: a caller whose answer is not in yet reads the stream itself, given whether the completion ring is
+     * still empty (true: it read a frame, or the ring has records now); false when another thread reads. Null for a
+     * host's shared memory.
+     */
+    private volatile java.util.function.Predicate<java.util.function.BooleanSupplier> receiveItself;
+    private final java.util.function.BooleanSupplier ringEmpty;
     private volatile FerryException broken;
     // heartbeat thread only
     private long seenHostBeat;
@@ -77,6 +84,7 @@ final class Channel {
         this.epoch = region.hostEpoch();
         this.answerIdle = RingIdleStrategy.forAnswers(completions);
         this.deviceIdle = RingIdleStrategy.forDeviceWork(completions);
+        this.ringEmpty = completions::isEmpty;
     }
 
     Region region() {
@@ -86,6 +94,11 @@ final class Channel {
     /** Over a stream: the caller that publishes records sends them itself where it can ({@link #sendItself}). */
     void sendItself(java.util.function.BooleanSupplier send) {
         sendItself = send;
+    }
+
+    /** Over a stream: a waiting caller reads the host's frames itself where it can ({@link #receiveItself}). */
+    void receiveItself(java.util.function.Predicate<java.util.function.BooleanSupplier> receive) {
+        receiveItself = receive;
     }
 
     /** Publishes the records claimed (under sendLock); over a stream this thread sends them when it can. */
@@ -265,14 +278,18 @@ final class Channel {
                 return check(reader.found, op);
             }
             if (n == 0) {
+                var receive = receiveItself;
+                boolean read = receive != null && receive.test(ringEmpty);
                 // Liveness reads the clock: not on every empty poll of a short wait (it checks once a ms anyway).
-                if ((++idles & 63) == 0) {
+                if (read || (++idles & 63) == 0) {
                     if (live == null) {
                         live = new Liveness();
                     }
                     live.check();
                 }
-                idle.idle(0);
+                if (!read) {
+                    idle.idle(0);
+                }
             } else {
                 idle.reset();
             }

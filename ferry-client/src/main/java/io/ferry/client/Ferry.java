@@ -216,6 +216,7 @@ public final class Ferry implements AutoCloseable {
             channel = new Channel(region, nonce, stream != null ? "at " + host : "of region " + region.path());
             if (stream != null) {
                 channel.sendItself(stream::send); // no hand-off to the pump's sender thread per call
+                channel.receiveItself(stream::receiveItself); // nor from its receiver thread
             }
             channel.startHeartbeat();
             long[] cred = HostConnect.credentialWords(region.credential());

@@ -10,23 +10,12 @@ import io.ferry.channel.SpscRing;
 import io.ferry.client.FerryException;
 import io.ferry.client.HostAddress;
 import io.ferry.client.net.Links.Link;
-import io.ferry.protocol.CompletionRecord;
-import io.ferry.protocol.HeapTraffic;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.StreamFrame;
-import io.ferry.protocol.Wire;
-import java.io.EOFException;
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import javax.net.ssl.SSLException;
 
 /**
  * The guest's side of a stream connection (docs/network.md, "lane mirroring"): the local mirror of the guest's
@@ -34,9 +23,8 @@ import javax.net.ssl.SSLException;
  * stream. The sender ({@link PumpSender}) consumes the mirror's command ring as a host endpoint would and sends
  * each record's IN heap ranges, then the record (a thread that publishes records sends them itself through
  * {@link #send} when the sender is not at it); it also sends the lane's guest-written words when they change. The
- * receiver (here) reads the host's frames, checks each (the host is trusted for data, not to be bug-free: heap
- * ranges inside the lane's slice, only the words the host owns), and writes them into the mirror: completions into
- * the completion ring (ringing its doorbell), heap bytes into the heap slice, words, figures.
+ * receiver ({@link PumpReceiver}) reads the host's frames into the mirror; a caller waiting for an answer reads them
+ * itself ({@link #receiveItself}).
  *
  * <p>When the stream ends (the host closed it, a network error, a frame that breaks the rules) the receiver puts a
  * closing notice with the reason into the completion ring and clears the lane's CONNECT_ACK, so a call waiting now
@@ -52,8 +40,8 @@ public final class StreamPump implements AutoCloseable {
      * and closes a silent client after as long): its calls failed a second after the last heartbeat already.
      */
     static final long SILENCE_NANOS = 10_000_000_000L;
-    private static final VarHandle LONG = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** As a call over shared memory fails after a second without the host's heartbeat (Channel.HOST_TIMEOUT_NANOS). */
+    static final long CALL_SILENCE_NANOS = 1_000_000_000L;
 
     private final HostAddress.Stream target;
     private final byte[] credential;
@@ -63,17 +51,15 @@ public final class StreamPump implements AutoCloseable {
     private final Link link;
     private final Region mirror;
     private final Region lane;
-    private final MemorySegment heap;
     /** The pump's producer view of the lane's completion ring (the client's view consumes it). */
     private final SpscRing completions;
     private final PumpSender sender;
     private final Thread senderThread;
+    private final PumpReceiver receiver;
     private final Thread receiverThread;
     private final Object writeLock = new Object();
     private volatile FerryException problem;
     private volatile boolean closing;
-    /** When the receiver last read a frame header (System.nanoTime). */
-    private volatile long lastFrameAt = System.nanoTime();
 
     private StreamPump(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle, Link link,
                        Region mirror, int laneIndex, long chunkLimit) {
@@ -84,7 +70,6 @@ public final class StreamPump implements AutoCloseable {
         this.link = link;
         this.mirror = mirror;
         this.lane = mirror.lane(laneIndex);
-        this.heap = lane.heap();
         RegionHeader.Lane l = mirror.header().lanes().get(laneIndex);
         MemorySegment s = mirror.segment();
         this.completions = new SpscRing("completion (stream pump)",
@@ -94,8 +79,9 @@ public final class StreamPump implements AutoCloseable {
                 s.asSlice(l.commandRingOffset(), sectionSizeFor(l.commandRingCapacity())), l.commandRingCapacity());
         this.sender = new PumpSender(this, commands, lane, (int) chunkLimit);
         this.senderThread = Thread.ofPlatform().daemon(true).name("ferry-pump-send " + address).unstarted(sender);
+        this.receiver = new PumpReceiver(this, mirror, lane, completions);
         this.receiverThread = Thread.ofPlatform().daemon(true).name("ferry-pump-receive " + address)
-                .unstarted(this::receive);
+                .unstarted(receiver::run);
     }
 
     /**
@@ -144,6 +130,17 @@ public final class StreamPump implements AutoCloseable {
      */
     public boolean send() {
         return sender.send();
+    }
+
+    /**
+     * From a caller waiting for an answer whose completion ring is empty ({@code stillEmpty} says whether it still
+     * is): reads and handles one frame of the stream itself, saving the hand-off from the receiver thread (see
+     * {@link PumpReceiver#receiveItself}).
+     *
+     * @return whether it read a frame or found the ring no longer empty (poll it again now); false: wait as usual
+     */
+    public boolean receiveItself(java.util.function.BooleanSupplier stillEmpty) {
+        return receiver.receiveItself(stillEmpty);
     }
 
     /** The address this pump connected to (with its guest): what a reconnect connects to again. */
@@ -204,17 +201,25 @@ public final class StreamPump implements AutoCloseable {
         return problem != null;
     }
 
-    /** Sender, at least every 100 ms: closes a connection the host has been silent on for {@link #SILENCE_NANOS}. */
+    /**
+     * Sender, at least every 100 ms: closes a connection the host has been silent on for {@link #SILENCE_NANOS}, or
+     * for {@link #CALL_SILENCE_NANOS} while a caller is blocked reading it (the heartbeat check of the waiting call).
+     */
     void checkSilence(long now) {
-        long quiet = now - lastFrameAt;
-        if (quiet > SILENCE_NANOS) {
-            fail(Status.HOST_UNAVAILABLE, "no frame from the host at " + address + " for " + quiet / 1_000_000
-                    + " ms: the connection was closed; Ferry.reconnect() connects again");
+        long quiet = now - receiver.lastFrameAt();
+        if (quiet > SILENCE_NANOS || receiver.callerReading() && quiet > CALL_SILENCE_NANOS) {
+            fail(Status.HOST_UNAVAILABLE, "no heartbeat from the host at " + address + " for " + quiet / 1_000_000
+                    + " ms (no frame came" + (quiet > SILENCE_NANOS ? "" : " while a call waited") + "): the "
+                    + "connection was closed; Ferry.reconnect() connects again");
         }
     }
 
     Link link() {
         return link;
+    }
+
+    boolean closing() {
+        return closing;
     }
 
     Object writeLock() {
@@ -237,188 +242,5 @@ public final class StreamPump implements AutoCloseable {
             LOG.log(Level.WARNING, "Ferry stream " + address + ": " + message);
         }
         link.close();
-    }
-
-    // ---- receiver ----
-
-    /** A frame from the host that breaks the rules. */
-    private static final class Violation extends RuntimeException {
-        Violation(String reason) {
-            super(reason, null, false, false);
-        }
-    }
-
-    private void receive() {
-        ByteBuffer head = ByteBuffer.allocate(StreamFrame.HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
-        byte[] buffer = new byte[StreamFrame.MAX_PAYLOAD];
-        MemorySegment payload = MemorySegment.ofArray(buffer);
-        try {
-            while (!stopped()) {
-                head.clear();
-                link.readFully(head);
-                lastFrameAt = System.nanoTime();
-                int length = head.getInt(0);
-                int type = Short.toUnsignedInt(head.getShort(4));
-                String bad = StreamFrame.checkHeader(length, type, Short.toUnsignedInt(head.getShort(6)), true);
-                if (bad != null) {
-                    throw new Violation(bad);
-                }
-                int n = length - StreamFrame.HEADER_LENGTH;
-                if (type == StreamFrame.HEAP) {
-                    heapFrame(head, n);
-                    continue;
-                }
-                link.readFully(ByteBuffer.wrap(buffer, 0, n));
-                MemorySegment p = payload.asSlice(0, n);
-                switch (type) {
-                    case StreamFrame.COMPLETION -> completion(p);
-                    case StreamFrame.WORDS -> words(p);
-                    case StreamFrame.FIGURES -> figures(p);
-                    case StreamFrame.CLOSED -> {
-                        StreamFrame.Closed c = StreamFrame.parseClosed(p);
-                        fail(c.statusEnum(), "the host at " + address + " closed the connection: " + c.reason());
-                    }
-                    default -> throw new Violation("a frame of type " + type + " after OPENED");
-                }
-            }
-        } catch (Violation | StreamFrame.Malformed e) {
-            sendClosed(Status.PROTOCOL_VIOLATION, e.getMessage());
-            fail(Status.PROTOCOL_VIOLATION, "the host at " + address + " broke the stream protocol: "
-                    + e.getMessage() + "; the connection was closed (Ferry.reconnect() connects again)");
-        } catch (IOException e) {
-            fail(Status.HOST_UNAVAILABLE, "the connection to " + address + " was lost ("
-                    + (e instanceof EOFException ? "the host closed it" : e instanceof SSLException
-                    ? "TLS: " + e.getMessage() : e.getMessage()) + "); Ferry.reconnect() connects again");
-        } catch (RuntimeException | Error e) {
-            fail(Status.INTERNAL, "the stream pump of " + address + " failed: " + e);
-            throw e;
-        } finally {
-            publishLoss();
-        }
-    }
-
-    /** HEAP: the offset, checked against the lane's heap slice, then the bytes straight into it. */
-    private void heapFrame(ByteBuffer head, int n) throws IOException {
-        head.clear();
-        link.readFully(head);
-        long offset = head.getLong(0);
-        HeapTraffic.Range r = new HeapTraffic.Range(offset, n - 8L, HeapTraffic.Direction.OUT);
-        if (n <= 8 || !r.within(heap.byteSize())) {
-            throw new Violation("HEAP frame of " + (n - 8) + " bytes at heap offset " + offset + " is outside the "
-                    + "lane's heap slice of " + heap.byteSize() + " bytes");
-        }
-        link.readFully(heap.asSlice(offset, n - 8L).asByteBuffer());
-    }
-
-    /** COMPLETION: one well-framed record into the local completion ring (waiting while the client drains it). */
-    private void completion(MemorySegment p) {
-        long n = p.byteSize();
-        int length = p.get(INT, 0);
-        int type = p.get(INT, 4);
-        if (length < CompletionRecord.HEADER_LENGTH || length > n || alignRecord(length) != n) {
-            throw new Violation("COMPLETION record length " + length + " does not match its frame of " + n
-                    + " bytes");
-        }
-        if (type < 0) {
-            throw new Violation("COMPLETION record type " + type + " is negative");
-        }
-        if (length > completions.maxRecordLength()) {
-            throw new Violation("COMPLETION record of " + length + " bytes exceeds the completion ring's largest ("
-                    + completions.maxRecordLength() + ")");
-        }
-        long at;
-        while ((at = completions.tryClaim(type, length)) < 0) {
-            if (stopped()) {
-                return;
-            }
-            LockSupport.parkNanos(50_000);
-        }
-        MemorySegment.copy(p, 8, completions.segment(), at + 8, length - 8);
-        completions.publish();
-    }
-
-    /** WORDS: only the host's own words; the session id before the ack, which is written last. */
-    private void words(MemorySegment p) {
-        long base = laneWordsOffset(lane.laneIndex());
-        long[] v = new long[4];
-        boolean[] set = new boolean[4];
-        StreamFrame.forEachWord(p, (offset, value) -> {
-            int i = offset == HOST_EPOCH_OFFSET ? 0 : offset == HOST_HEARTBEAT_OFFSET ? 1
-                    : offset == base + LANE_SESSION_ID_OFFSET ? 2 : offset == base + LANE_CONNECT_ACK_OFFSET ? 3 : -1;
-            if (i < 0) {
-                throw new Violation("WORDS names region offset " + offset + ", which is not the host's to write "
-                        + "(HOST_EPOCH, HOST_HEARTBEAT, lane " + lane.laneIndex() + "'s CONNECT_ACK and SESSION_ID)");
-            }
-            v[i] = value;
-            set[i] = true;
-        });
-        if (set[0]) {
-            mirror.hostEpoch(v[0]);
-        }
-        if (set[1]) {
-            mirror.hostHeartbeat(v[1]);
-        }
-        if (set[2]) {
-            lane.sessionId(v[2]);
-        }
-        if (set[3]) {
-            lane.connectAck(v[3]);
-        }
-    }
-
-    /** FIGURES: the HOST_FIGURES block, its update counter last. */
-    private void figures(MemorySegment p) {
-        if (p.byteSize() != HOST_FIGURES_LENGTH) {
-            throw new Violation("FIGURES of " + p.byteSize() + " bytes, not " + HOST_FIGURES_LENGTH);
-        }
-        MemorySegment s = mirror.segment();
-        long updates = FIGURE_UPDATES_OFFSET - HOST_FIGURES_OFFSET;
-        for (long i = 0; i < HOST_FIGURES_LENGTH; i += 8) {
-            if (i != updates) {
-                LONG.setRelease(s, HOST_FIGURES_OFFSET + i, p.get(ValueLayout.JAVA_LONG_UNALIGNED, i));
-            }
-        }
-        LONG.setRelease(s, (long) FIGURE_UPDATES_OFFSET, p.get(ValueLayout.JAVA_LONG_UNALIGNED, updates));
-    }
-
-    /** Best effort: tells the host why this side closes. */
-    private void sendClosed(Status status, String reason) {
-        byte[] b = new byte[StreamFrame.HEADER_LENGTH + 4 + StreamFrame.MAX_REASON];
-        int n = StreamFrame.putClosed(MemorySegment.ofArray(b), 0, status.code(), reason);
-        synchronized (writeLock) {
-            try {
-                link.write(ByteBuffer.wrap(b, 0, n));
-                link.flush();
-            } catch (IOException | RuntimeException ignored) {
-                // the stream is going anyway
-            }
-        }
-    }
-
-    /**
-     * After the stream ended: a closing notice in the completion ring (waking a waiting call) and CONNECT_ACK
-     * cleared, so every call of the session fails with the reason at once. Receiver thread only (the ring's
-     * producer).
-     */
-    private void publishLoss() {
-        FerryException p = problem;
-        if (p == null || closing) {
-            return;
-        }
-        try {
-            String text = p.getMessage();
-            byte[] b = text.getBytes(StandardCharsets.UTF_8);
-            int n = Math.min(b.length, 2048);
-            int length = CompletionRecord.length(n);
-            long at = length <= completions.maxRecordLength() ? completions.tryClaim(Wire.SESSION_CLOSED_TYPE, length)
-                    : -1;
-            if (at >= 0) {
-                new CompletionRecord().wrap(completions.segment(), at).put(0, p.status().code(), 0, 0, 0, 0, b, n);
-                completions.publish();
-            }
-        } catch (RuntimeException e) {
-            LOG.log(Level.FINE, "no closing notice for " + address, e);
-        }
-        lane.connectAck(0);
     }
 }

@@ -154,10 +154,10 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Acts on one frame; false when it must wait (a record and no room in the command ring). */
-    /** OPEN attempts while every lane was held and a connection of this host was leaving one. */
+    /** OPEN attempts while every lane was held and a connection of this host was (or may have been) leaving one. */
     private int openRetries;
 
+    /** Acts on one frame; false when it must wait (a record and no room in the command ring). */
     private boolean frame(int type, MemorySegment p) throws StreamSecurity.Refused {
         if (type == StreamFrame.CLOSED) {
             StreamFrame.Closed c = StreamFrame.parseClosed(p);
@@ -213,8 +213,10 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         try {
             lane = LaneMirror.open(g);
         } catch (StreamSecurity.Refused r) {
-            if (r.status() == Status.QUOTA_EXCEEDED && server.departing() > 0 && openRetries++ < OPEN_RETRIES) {
-                // a client that closed and connects again at once: its old connection is still leaving the lane
+            if (r.status() == Status.QUOTA_EXCEEDED
+                    && openRetries++ < (server.departing() > 0 ? OPEN_RETRIES : OPEN_RETRIES_UNSEEN)) {
+                // a client that closed and connects again at once: its old connection is still leaving the lane, or
+                // its end has not been seen yet (the old connection's event loop may not have read the FIN)
                 ch.config().setAutoRead(false);
                 stalled = true;
                 ch.eventLoop().schedule(this::retryOpen, 20, java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -234,6 +236,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private static final int OPEN_RETRIES = 250; // 5 s
+    private static final int OPEN_RETRIES_UNSEEN = 10; // 200 ms
     /** The largest frame before OPEN (a CLOSED with the longest reason), so a connection without a lane holds little. */
     static final int MAX_BEFORE_OPEN = StreamFrame.HEADER_LENGTH + 4 + StreamFrame.MAX_REASON;
 
