@@ -422,6 +422,9 @@ static int await_completion(ferry_conn *c, uint64_t s, int op, ferry_reply *repl
                 return broken_reply(c, reply);
             }
         }
+        if (c->r.stream != NULL && ferry_stream_receive(c->r.stream, c->cpl_head)) {
+            continue;   /* over a stream: this thread read a frame itself (or waited for one) */
+        }
         if (t - start < spin) {
             cpu_relax();
         } else if (t - start < spin + YIELD_NS) {

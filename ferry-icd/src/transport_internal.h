@@ -145,6 +145,10 @@ void ferry_stream_close(struct ferry_stream *s);
 /* A caller that published records sends them itself when the sender thread is not at it (no wake-up hop): 1 when
  * everything published went out, 0 when the caller must ring the ring's doorbell as usual. */
 int ferry_stream_kick(struct ferry_stream *s);
+/* A caller waiting for a completion whose ring is empty (its consumer HEAD cpl_head) reads the stream itself, so
+ * the answer wakes it rather than the receiver thread and then it: 1 when it read a frame, waited 100 ms for one in
+ * vain, or found the ring no longer empty (poll it again now); 0 when another thread reads (wait as usual). */
+int ferry_stream_receive(struct ferry_stream *s, uint64_t cpl_head);
 /* Nonzero (a status) once the connection is gone: why says what happened. */
 int ferry_stream_lost(struct ferry_stream *s, char *why, size_t n);
 

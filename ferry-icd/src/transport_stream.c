@@ -399,7 +399,10 @@ typedef struct ferry_stream {
     uint64_t sent_words[3];
     ferry_shm_table shm;
 
-    /* receiver */
+    /* receiver: whoever holds read_lock (the receiver thread, or a caller waiting for a completion) reads frames
+     * and is the completion ring's producer */
+    pthread_mutex_t read_lock;
+    atomic_uint_fast64_t caller_at; /* when a caller last wanted to read (ferry_now_ns) */
     uint8_t *rbuf;
     size_t rpos, rlen;
     uint8_t *payload;           /* one frame's payload (MAX_PAYLOAD) */
@@ -963,18 +966,18 @@ static void on_closed(ferry_stream *s, const uint8_t *p, uint32_t n) {
     lose(s, st, "the Ferry host at %s closed the connection: %s", s->name, reason[0] ? reason : "no reason given");
 }
 
-static void *receiver_main(void *arg) {
-    ferry_stream *s = arg;
+/* Reads and handles one frame (read_lock held). 0, or -1 when the stream is over (lost set). */
+static int read_frame(ferry_stream *s) {
     uint8_t head[8];
-    while (!atomic_load(&s->stop) && !atomic_load(&s->lost)) {
-        if (io_read(s, head, 8) != 0) break;
+    {
+        if (io_read(s, head, 8) != 0) return -1;
         uint32_t length = ferry_get32(head);
         uint32_t type = (uint32_t) head[4] | (uint32_t) head[5] << 8;
         uint32_t flags = (uint32_t) head[6] | (uint32_t) head[7] << 8;
         const char *bad = ferry_stream_check_header(length, type, flags);
         if (bad != NULL) {
             violation(s, "%s: length %u, type %u, flags %u", bad, length, type, flags);
-            break;
+            return -1;
         }
         uint32_t n = length - 8;
         if (type == FERRY_STREAM_HEAP) {
@@ -982,24 +985,24 @@ static void *receiver_main(void *arg) {
             if (n < 9) {
                 violation(s, "a HEAP frame of %u payload bytes (an offset and 1 .. %llu bytes)", n,
                           (unsigned long long) s->chunk);
-                break;
+                return -1;
             }
-            if (io_read(s, off, 8) != 0) break;
+            if (io_read(s, off, 8) != 0) return -1;
             uint64_t at = ferry_get64(off), k = n - 8;
             if (k > s->chunk || at > s->r->heap_size || k > s->r->heap_size - at) {
                 violation(s, "a HEAP frame of %llu bytes at %llu (the heap slice holds %llu bytes, a chunk at most "
                           "%llu)", (unsigned long long) k, (unsigned long long) at,
                           (unsigned long long) s->r->heap_size, (unsigned long long) s->chunk);
-                break;
+                return -1;
             }
-            if (io_read(s, s->r->heap + at, (size_t) k) != 0) break;
-            continue;
+            if (io_read(s, s->r->heap + at, (size_t) k) != 0) return -1;
+            return 0;
         }
-        if (io_read(s, s->payload, n) != 0) break;
+        if (io_read(s, s->payload, n) != 0) return -1;
         const uint8_t *p = s->payload;
         if (type == FERRY_STREAM_CLOSED) {
             on_closed(s, p, n);
-            break;
+            return -1;
         }
         if (type == FERRY_STREAM_COMPLETION) {
             uint32_t rl = n >= 4 ? ferry_get32(p) : 0;
@@ -1013,13 +1016,13 @@ static void *receiver_main(void *arg) {
                 violation(s, "a COMPLETION of %u bytes (length field %u, blob %u; a completion is %d to %llu bytes, "
                           "its blob within)", n, rl, blob, FERRY_COMPLETION_HEADER_LENGTH,
                           (unsigned long long) s->r->cpl.max_record);
-                break;
+                return -1;
             }
-            if (put_completion(s, p, rl) != 0) break;
+            if (put_completion(s, p, rl) != 0) return -1;
         } else if (type == FERRY_STREAM_WORDS) {
             if (n == 0 || n % 16 != 0) {
                 violation(s, "a WORDS frame of %u bytes (n x 16)", n);
-                break;
+                return -1;
             }
             int ok = 1;
             for (uint32_t i = 0; i < n && ok; i += 16) {
@@ -1027,21 +1030,68 @@ static void *receiver_main(void *arg) {
                 ok = ferry_get32(p + i + 4) == 0 && host_word(s, off);
                 if (!ok) violation(s, "a WORDS frame writing offset %u, not one of the host's words", off);
             }
-            if (!ok) break;
+            if (!ok) return -1;
             for (uint32_t i = 0; i < n; i += 16) {
                 ferry_store64(s->r->base + ferry_get32(p + i), ferry_get64(p + i + 8));
             }
         } else if (type == FERRY_STREAM_FIGURES) {
             if (n != FERRY_HDR_HOST_FIGURES_LENGTH) {
                 violation(s, "a FIGURES frame of %u bytes (%d)", n, FERRY_HDR_HOST_FIGURES_LENGTH);
-                break;
+                return -1;
             }
             for (uint32_t i = 0; i < n; i += 8) {
                 ferry_store64(s->r->base + FERRY_HDR_HOST_FIGURES_OFFSET + i, ferry_get64(p + i));
             }
         }
     }
+    return 0;
+}
+
+/* After a caller read the stream, the receiver thread keeps off it this long (docs/network.md). */
+#define CALLERS_READ_NS 2000000ull
+
+/* The receiver thread: reads the stream whenever no caller has wanted to for CALLERS_READ_NS. */
+static void *receiver_main(void *arg) {
+    ferry_stream *s = arg;
+    while (!atomic_load(&s->stop) && !atomic_load(&s->lost)) {
+        uint64_t since = ferry_now_ns() - atomic_load(&s->caller_at);
+        if (since < CALLERS_READ_NS) {
+            ferry_nap_ns(CALLERS_READ_NS - since);
+            continue;
+        }
+        if (pthread_mutex_trylock(&s->read_lock) != 0) {
+            ferry_nap_ns(CALLERS_READ_NS);
+            continue;
+        }
+        int r = ferry_now_ns() - atomic_load(&s->caller_at) >= CALLERS_READ_NS ? read_frame(s) : 0;
+        pthread_mutex_unlock(&s->read_lock);
+        if (r != 0) break;
+    }
     return NULL;
+}
+
+int ferry_stream_receive(ferry_stream *s, uint64_t cpl_head) {
+    atomic_store(&s->caller_at, ferry_now_ns());
+    if (atomic_load(&s->stop) || atomic_load(&s->lost) || pthread_mutex_trylock(&s->read_lock) != 0) return 0;
+    ferry_ring *ring = &s->r->cpl;
+    int r = ferry_load64(ring->sec + FERRY_RING_TAIL_OFFSET) != cpl_head; /* came meanwhile: poll it now */
+    if (!r && s->cpl_tail - ferry_load64(ring->sec + FERRY_RING_HEAD_OFFSET) + 2 * ring->max_record <= ring->capacity) {
+        r = 1;
+        int buffered = s->rpos < s->rlen;
+        if (!buffered && s->ssl != NULL) {
+            pthread_mutex_lock(&s->ssl_lock);
+            buffered = SSL_pending(s->ssl) > 0;
+            pthread_mutex_unlock(&s->ssl_lock);
+        }
+        struct pollfd p = {s->fd, POLLIN, 0};
+        /* nothing for 100 ms (the host's words come more often): back to the caller, which checks the heartbeat */
+        if (buffered || poll(&p, 1, 100) != 0) {
+            read_frame(s);
+        }
+    }
+    atomic_store(&s->caller_at, ferry_now_ns());
+    pthread_mutex_unlock(&s->read_lock);
+    return r;
 }
 
 /* ---- connecting ---- */
@@ -1357,6 +1407,7 @@ static void stream_free(ferry_stream *s) {
     pthread_mutex_destroy(&s->ssl_lock);
     pthread_mutex_destroy(&s->lost_lock);
     pthread_mutex_destroy(&s->drain_lock);
+    pthread_mutex_destroy(&s->read_lock);
     free(s);
 }
 
@@ -1378,6 +1429,7 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
     pthread_mutex_init(&s->ssl_lock, NULL);
     pthread_mutex_init(&s->lost_lock, NULL);
     pthread_mutex_init(&s->drain_lock, NULL);
+    pthread_mutex_init(&s->read_lock, NULL);
     atomic_init(&s->stop, 0);
     atomic_init(&s->lost, 0);
     int st = ferry_url_parse(text, &s->url, err, n);

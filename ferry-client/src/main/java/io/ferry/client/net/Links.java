@@ -1,9 +1,11 @@
 package io.ferry.client.net;
 
+import io.ferry.channel.os.UnixSocket;
 import io.ferry.channel.os.VsockSocket;
 import io.ferry.client.FerryException;
 import io.ferry.client.HostAddress;
 import io.ferry.protocol.Status;
+import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -13,11 +15,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -52,28 +50,23 @@ final class Links {
                     + (to.isUnresolved() ? "nothing" : to.getAddress().getHostAddress()) + ", not a loopback address; "
                     + "ferry+tcp is plain TCP for a host on this machine only: use ferry+tls");
         }
-        SocketChannel ch = SocketChannel.open();
+        Socket raw = new Socket();
         try {
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            ch.socket().connect(to, CONNECT_TIMEOUT_MILLIS);
-            return new ChannelLink(ch);
+            raw.setTcpNoDelay(true);
+            raw.setKeepAlive(true);
+            raw.connect(to, CONNECT_TIMEOUT_MILLIS);
+            // buffered both ways: one read system call brings a frame's header and payload, often the next frames
+            return new SocketLink(raw, new BufferedInputStream(raw.getInputStream(), 64 * 1024),
+                    raw.getOutputStream());
         } catch (IOException | RuntimeException e) {
-            ch.close();
+            raw.close();
             throw e;
         }
     }
 
-    /** The Unix socket of a Firecracker-style vsock listener. */
+    /** The Unix socket of a Firecracker-style vsock listener, read and written through FFM as vsock is. */
     static Link unix(HostAddress.Stream a) throws IOException {
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            ch.connect(UnixDomainSocketAddress.of(a.socket()));
-            return new ChannelLink(ch);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
+        return new FdLink(VsockSocket.ofDescriptor(UnixSocket.connect(a.socket()).fd()));
     }
 
     /**
@@ -95,7 +88,7 @@ final class Links {
             s.setSoTimeout(CONNECT_TIMEOUT_MILLIS);
             s.startHandshake();
             s.setSoTimeout(0);
-            return new TlsLink(raw, s);
+            return new SocketLink(raw, s.getInputStream(), s.getOutputStream());
         } catch (IOException | RuntimeException e) {
             raw.close();
             throw e;
@@ -175,81 +168,22 @@ final class Links {
     }
 
     /**
-     * A socket channel in blocking mode: writes straight from the buffers given; reads through a buffer of its own
-     * (one system call brings a frame's header and payload, and often the next frames), except a read as large as
-     * that buffer, which goes straight into its destination.
+     * A socket's streams (plain TCP, or TLS over it), copied through arrays; closing the raw socket stops a blocked
+     * reader and writer. Unlike a socket channel's, a platform thread's blocked read is not ended by
+     * {@link Thread#interrupt}: a caller that reads its own answer ({@link PumpReceiver}) cannot close the connection
+     * by being interrupted.
      */
-    private static final class ChannelLink implements Link {
-        private static final int READ_BUFFER = 64 * 1024;
-        private final SocketChannel ch;
-        /** Bytes read and not yet taken, between position and limit (reader thread only). */
-        private final ByteBuffer in = ByteBuffer.allocateDirect(READ_BUFFER).flip();
-
-        ChannelLink(SocketChannel ch) {
-            this.ch = ch;
-        }
-
-        @Override
-        public void readFully(ByteBuffer dst) throws IOException {
-            while (dst.hasRemaining()) {
-                if (in.hasRemaining()) {
-                    int n = Math.min(in.remaining(), dst.remaining());
-                    dst.put(dst.position(), in, in.position(), n);
-                    dst.position(dst.position() + n);
-                    in.position(in.position() + n);
-                    continue;
-                }
-                int n;
-                if (dst.remaining() >= READ_BUFFER) {
-                    n = ch.read(dst);
-                } else {
-                    in.clear();
-                    n = ch.read(in);
-                    in.flip();
-                }
-                if (n < 0) {
-                    throw new EOFException("the host closed the connection");
-                }
-            }
-        }
-
-        @Override
-        public void write(ByteBuffer... srcs) throws IOException {
-            long left = 0;
-            for (ByteBuffer b : srcs) {
-                left += b.remaining();
-            }
-            while (left > 0) {
-                left -= ch.write(srcs);
-            }
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // closing: nothing left to do
-            }
-        }
-    }
-
-    /** An SSLSocket's streams (copied through arrays); closing the raw socket stops a blocked reader and writer. */
-    private static final class TlsLink implements Link {
+    private static final class SocketLink implements Link {
         private final Socket raw;
         private final InputStream in;
         private final OutputStream out;
         private final byte[] readScratch = new byte[64 * 1024];
         private final byte[] writeScratch = new byte[64 * 1024];
 
-        TlsLink(Socket raw, SSLSocket s) throws IOException {
+        SocketLink(Socket raw, InputStream in, OutputStream out) {
             this.raw = raw;
-            this.in = s.getInputStream();
-            this.out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
+            this.in = in;
+            this.out = new BufferedOutputStream(out, 64 * 1024);
         }
 
         @Override

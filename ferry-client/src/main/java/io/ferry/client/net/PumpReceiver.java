@@ -123,6 +123,9 @@ final class PumpReceiver {
      * @return whether this call read a frame or found the ring no longer empty (poll it again now)
      */
     boolean receiveItself(java.util.function.BooleanSupplier stillEmpty) {
+        if (Thread.currentThread().isVirtual()) {
+            return false; // a virtual thread's blocked socket read is ended by an interrupt, closing the socket
+        }
         callerAt = System.nanoTime();
         if (pump.stopped() || !readLock.tryLock()) {
             return false;
