@@ -29,6 +29,11 @@ final class Libc {
     static final int SOCK_STREAM = 1;
     static final int SOCK_CLOEXEC = 0x80000;
     static final int SOL_SOCKET = 1;
+    static final int SO_KEEPALIVE = 9;
+    static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
+    static final int IPPROTO_TCP = 6;
+    static final int TCP_NODELAY = 1;
     static final int SO_PEERCRED = 17;
     static final int SO_RCVTIMEO = 20;
     static final int SO_SNDTIMEO = 21;

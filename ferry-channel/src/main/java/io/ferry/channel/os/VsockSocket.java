@@ -82,6 +82,61 @@ public final class VsockSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * Connects over TCP to {@code address}:{@code port} with TCP_NODELAY and SO_KEEPALIVE: for a loopback address,
+     * whose connect is answered at once (no timeout is applied). Read through FFM, a thread's blocked read is not
+     * ended by {@link Thread#interrupt}, unlike a socket channel's.
+     */
+    public static VsockSocket connectTcp(java.net.InetAddress address, int port) throws IOException {
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("TCP port " + port + " must be 1 to 65535");
+        }
+        byte[] ip = address.getAddress();
+        boolean v6 = ip.length == 16;
+        int s;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = Libc.callState(arena);
+            s = (int) Libc.SOCKET.invokeExact(state, v6 ? Libc.AF_INET6 : Libc.AF_INET,
+                    Libc.SOCK_STREAM | Libc.SOCK_CLOEXEC, 0);
+            if (s < 0) {
+                throw Libc.fail("socket(" + (v6 ? "AF_INET6" : "AF_INET") + ")", state);
+            }
+            try {
+                MemorySegment one = arena.allocate(ValueLayout.JAVA_INT);
+                one.set(ValueLayout.JAVA_INT, 0, 1);
+                if ((int) Libc.SETSOCKOPT.invokeExact(state, s, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, one, 4) != 0
+                        || (int) Libc.SETSOCKOPT.invokeExact(state, s, Libc.SOL_SOCKET, Libc.SO_KEEPALIVE, one, 4) != 0) {
+                    throw Libc.fail("setsockopt(TCP_NODELAY, SO_KEEPALIVE)", state);
+                }
+                // struct sockaddr_in (16 bytes): u16 family, u16 port (network order), 4-byte address, 8 zero;
+                // struct sockaddr_in6 (28 bytes): u16 family, u16 port, u32 flowinfo, 16-byte address, u32 scope id
+                MemorySegment addr = arena.allocate(v6 ? 28 : 16, 4);
+                addr.set(ValueLayout.JAVA_SHORT, 0, (short) (v6 ? Libc.AF_INET6 : Libc.AF_INET));
+                addr.set(ValueLayout.JAVA_BYTE, 2, (byte) (port >>> 8));
+                addr.set(ValueLayout.JAVA_BYTE, 3, (byte) port);
+                MemorySegment.copy(MemorySegment.ofArray(ip), 0, addr, v6 ? 8 : 4, ip.length);
+                if (v6 && address instanceof java.net.Inet6Address a6) {
+                    addr.set(ValueLayout.JAVA_INT, 24, a6.getScopeId());
+                }
+                int rc;
+                do {
+                    rc = (int) Libc.CONNECT.invokeExact(state, s, addr, (int) addr.byteSize());
+                } while (rc != 0 && Libc.errno(state) == Libc.EINTR);
+                if (rc != 0) {
+                    throw Libc.fail("connect(" + address.getHostAddress() + " port " + port + ")", state);
+                }
+                return new VsockSocket(s);
+            } catch (IOException | RuntimeException | Error e) {
+                Libc.closeQuietly(s);
+                throw e;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Libc.rethrow(t);
+        }
+    }
+
     /** Reads up to {@code dst.byteSize()} bytes into {@code dst} (native); returns how many, -1 at the end. */
     public int read(MemorySegment dst) throws IOException {
         acquire();

@@ -1,11 +1,11 @@
 package io.ferry.client.net;
 
+import io.ferry.channel.os.ErrnoException;
 import io.ferry.channel.os.UnixSocket;
 import io.ferry.channel.os.VsockSocket;
 import io.ferry.client.FerryException;
 import io.ferry.client.HostAddress;
 import io.ferry.protocol.Status;
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -42,7 +43,7 @@ final class Links {
         void close();
     }
 
-    /** Plain TCP to a loopback address: TCP_NODELAY, SO_KEEPALIVE, a connect timeout. */
+    /** Plain TCP to a loopback address (connected at once or refused): TCP_NODELAY, SO_KEEPALIVE, through FFM. */
     static Link tcp(HostAddress.Stream a) throws IOException {
         InetSocketAddress to = new InetSocketAddress(a.host(), a.port());
         if (to.isUnresolved() || !to.getAddress().isLoopbackAddress()) {
@@ -50,17 +51,10 @@ final class Links {
                     + (to.isUnresolved() ? "nothing" : to.getAddress().getHostAddress()) + ", not a loopback address; "
                     + "ferry+tcp is plain TCP for a host on this machine only: use ferry+tls");
         }
-        Socket raw = new Socket();
         try {
-            raw.setTcpNoDelay(true);
-            raw.setKeepAlive(true);
-            raw.connect(to, CONNECT_TIMEOUT_MILLIS);
-            // buffered both ways: one read system call brings a frame's header and payload, often the next frames
-            return new SocketLink(raw, new BufferedInputStream(raw.getInputStream(), 64 * 1024),
-                    raw.getOutputStream());
-        } catch (IOException | RuntimeException e) {
-            raw.close();
-            throw e;
+            return new FdLink(VsockSocket.connectTcp(to.getAddress(), a.port()));
+        } catch (ErrnoException e) {
+            throw e.errno() == 111 ? new ConnectException("Connection refused") : e; // ECONNREFUSED
         }
     }
 
@@ -104,43 +98,71 @@ final class Links {
     }
 
     /**
-     * A stream socket read and written through FFM (an AF_VSOCK connection): direct buffers straight, heap buffers
-     * through native scratch memory.
+     * A stream socket read and written through FFM (plain TCP to a loopback address, a Unix socket, AF_VSOCK): reads
+     * through a 64 KiB buffer of its own (one system call brings a frame's header and payload, often the next
+     * frames), except a read that size or larger into a direct buffer, which goes straight; the buffers of one
+     * {@link #write} gathered into one send where they fit. A thread's blocked read is not ended by an interrupt.
      */
     static final class FdLink implements Link {
+        private static final int BUFFER = 64 * 1024;
         private final VsockSocket socket;
-        private final MemorySegment readScratch;
+        private final MemorySegment readBuffer;
         private final MemorySegment writeScratch;
+        /** Bytes read and not yet taken: [readAt, readEnd) of readBuffer (reader only). */
+        private int readAt;
+        private int readEnd;
 
         FdLink(VsockSocket socket) {
             this.socket = socket;
             Arena arena = Arena.ofAuto(); // freed when the link is unreachable: a closing thread may still copy
-            this.readScratch = arena.allocate(64 * 1024);
-            this.writeScratch = arena.allocate(64 * 1024);
+            this.readBuffer = arena.allocate(BUFFER);
+            this.writeScratch = arena.allocate(BUFFER);
         }
 
         @Override
         public void readFully(ByteBuffer dst) throws IOException {
             while (dst.hasRemaining()) {
-                int n;
-                if (dst.isDirect()) {
-                    n = socket.read(MemorySegment.ofBuffer(dst));
-                } else {
-                    n = socket.read(readScratch.asSlice(0, Math.min(readScratch.byteSize(), dst.remaining())));
-                    if (n > 0) {
-                        MemorySegment.copy(readScratch, 0, MemorySegment.ofArray(dst.array()),
-                                dst.arrayOffset() + dst.position(), n);
-                    }
+                if (readAt < readEnd) {
+                    int n = Math.min(readEnd - readAt, dst.remaining());
+                    MemorySegment.copy(readBuffer, readAt, MemorySegment.ofBuffer(dst), 0, n);
+                    dst.position(dst.position() + n);
+                    readAt += n;
+                    continue;
                 }
+                if (dst.isDirect() && dst.remaining() >= BUFFER) {
+                    int n = socket.read(MemorySegment.ofBuffer(dst));
+                    if (n < 0) {
+                        throw new EOFException("the host closed the connection");
+                    }
+                    dst.position(dst.position() + n);
+                    continue;
+                }
+                int n = socket.read(readBuffer);
                 if (n < 0) {
                     throw new EOFException("the host closed the connection");
                 }
-                dst.position(dst.position() + n);
+                readAt = 0;
+                readEnd = n;
             }
         }
 
         @Override
         public void write(ByteBuffer... srcs) throws IOException {
+            long total = 0;
+            for (ByteBuffer b : srcs) {
+                total += b.remaining();
+            }
+            if (total <= BUFFER) {
+                long at = 0;
+                for (ByteBuffer b : srcs) {
+                    int n = b.remaining();
+                    MemorySegment.copy(MemorySegment.ofBuffer(b), 0, writeScratch, at, n);
+                    b.position(b.limit());
+                    at += n;
+                }
+                socket.writeFully(writeScratch.asSlice(0, at));
+                return;
+            }
             for (ByteBuffer b : srcs) {
                 if (b.isDirect()) {
                     socket.writeFully(MemorySegment.ofBuffer(b));
@@ -148,9 +170,8 @@ final class Links {
                     continue;
                 }
                 while (b.hasRemaining()) {
-                    int n = (int) Math.min(writeScratch.byteSize(), b.remaining());
-                    MemorySegment.copy(MemorySegment.ofArray(b.array()), b.arrayOffset() + b.position(), writeScratch,
-                            0, n);
+                    int n = Math.min(BUFFER, b.remaining());
+                    MemorySegment.copy(MemorySegment.ofBuffer(b), 0, writeScratch, 0, n);
                     socket.writeFully(writeScratch.asSlice(0, n));
                     b.position(b.position() + n);
                 }
@@ -168,10 +189,9 @@ final class Links {
     }
 
     /**
-     * A socket's streams (plain TCP, or TLS over it), copied through arrays; closing the raw socket stops a blocked
-     * reader and writer. Unlike a socket channel's, a platform thread's blocked read is not ended by
-     * {@link Thread#interrupt}: a caller that reads its own answer ({@link PumpReceiver}) cannot close the connection
-     * by being interrupted.
+     * An SSLSocket's streams, copied through arrays; closing the raw socket stops a blocked reader and writer. Unlike
+     * a socket channel's, a platform thread's blocked read is not ended by {@link Thread#interrupt}: a caller that
+     * reads its own answer ({@link PumpReceiver}) cannot close the connection by being interrupted.
      */
     private static final class SocketLink implements Link {
         private final Socket raw;
