@@ -21,7 +21,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 
-/** The byte streams a pump runs over: a socket channel (TCP, Unix), a TLS socket, or an FFM socket (vsock). */
+/** The byte streams a pump runs over: an FFM socket (plain TCP, Unix, vsock) or a TLS socket. */
 final class Links {
     /** How long a TCP connect, and a TLS handshake, may take. */
     static final int CONNECT_TIMEOUT_MILLIS = 5_000;

@@ -306,7 +306,7 @@ final class PumpReceiver {
         }
         lossPublished = true;
         try {
-            String text = p.getMessage();
+            String text = pump.problemText();
             byte[] b = text.getBytes(StandardCharsets.UTF_8);
             int n = Math.min(b.length, 2048);
             int length = CompletionRecord.length(n);

@@ -59,6 +59,8 @@ public final class StreamPump implements AutoCloseable {
     private final Thread receiverThread;
     private final Object writeLock = new Object();
     private volatile FerryException problem;
+    /** The reason {@link #problem} was made with, without its status prefix and hint (for the closing notice). */
+    private volatile String problemText;
     private volatile boolean closing;
 
     private StreamPump(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle, Link link,
@@ -173,6 +175,11 @@ public final class StreamPump implements AutoCloseable {
         return problem;
     }
 
+    /** Why the stream ended, as {@link #fail} was told (the closing notice's text: the client adds status and hint). */
+    String problemText() {
+        return problemText;
+    }
+
     /**
      * Stops the pump: closes the stream and waits for both threads, so the mirror can be unmapped after. Calls still
      * waiting fail with SESSION_CLOSED. Idempotent.
@@ -236,6 +243,7 @@ public final class StreamPump implements AutoCloseable {
             if (problem != null) {
                 return;
             }
+            problemText = message;
             problem = new FerryException(status, message);
         }
         if (!closing) {
