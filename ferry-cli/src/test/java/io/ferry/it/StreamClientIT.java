@@ -295,6 +295,42 @@ class StreamClientIT {
     }
 
     /**
+     * A calling thread reads the host's answers itself (docs/network.md, "Who reads"); being interrupted, again and
+     * again while it waits, must not close the connection (a socket channel's read would): over plain TCP, the vsock
+     * Unix socket and TLS, every call of the interrupted thread answers and the connection serves afterwards.
+     */
+    @Test
+    void interruptingACallerDoesNotCloseTheConnection() throws Exception {
+        URI uds = URI.create("ferry+uds://" + host.net().vsockPath() + "/w");
+        Path bundle = bundle("w");
+        for (URI uri : java.util.List.of(tcp(), uds, tls())) {
+            try (Ferry ferry = uri.getScheme().equals("ferry+tls") ? Ferry.connect(uri, bundle)
+                    : Ferry.connect(uri, secret)) {
+                java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+                java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
+                Thread caller = Thread.ofPlatform().start(() -> {
+                    try {
+                        for (int i = 0; i < 3_000; i++) {
+                            if (ferry.nop(i) == i) {
+                                answered.incrementAndGet();
+                            }
+                        }
+                    } catch (Throwable t) {
+                        failed.set(t);
+                    }
+                });
+                while (caller.isAlive()) {
+                    caller.interrupt();
+                    Thread.sleep(0, 200_000);
+                }
+                assertEquals(null, failed.get(), uri + ": the interrupted caller's calls failed");
+                assertEquals(3_000, answered.get(), uri.toString());
+                assertEquals(7, ferry.nop(7), uri + ": the connection serves after the interrupts");
+            }
+        }
+    }
+
+    /**
      * A network that stops delivering without a reset (no FIN, no RST: the relay drops every byte): the mirrored host
      * heartbeat stands still, and the waiting call fails with HOST_UNAVAILABLE about a second after the last WORDS
      * frame (the Channel's own heartbeat check, as on shared memory), long before the 10 s silence limit closes the
