@@ -297,18 +297,23 @@ class StreamClientIT {
     /**
      * A calling thread reads the host's answers itself (docs/network.md, "Who reads"); being interrupted, again and
      * again while it waits, must not close the connection (a socket channel's read would): over plain TCP, the vsock
-     * Unix socket and TLS, every call of the interrupted thread answers and the connection serves afterwards.
+     * Unix socket and TLS (from a platform thread, and over TLS from a virtual thread too, which leaves reading and
+     * sending to the library's threads), every call of the interrupted thread answers and the connection serves
+     * afterwards.
      */
     @Test
     void interruptingACallerDoesNotCloseTheConnection() throws Exception {
         URI uds = URI.create("ferry+uds://" + host.net().vsockPath() + "/w");
         Path bundle = bundle("w");
-        for (URI uri : java.util.List.of(tcp(), uds, tls())) {
+        boolean virtualDone = false;
+        for (URI uri : java.util.List.of(tcp(), uds, tls(), tls())) {
+            boolean virtual = uri.getScheme().equals("ferry+tls") && !virtualDone; // TLS: a virtual thread's turn too
+            virtualDone |= virtual;
             try (Ferry ferry = uri.getScheme().equals("ferry+tls") ? Ferry.connect(uri, bundle)
                     : Ferry.connect(uri, secret)) {
                 java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
                 java.util.concurrent.atomic.AtomicInteger answered = new java.util.concurrent.atomic.AtomicInteger();
-                Thread caller = Thread.ofPlatform().start(() -> {
+                Thread caller = (virtual ? Thread.ofVirtual() : Thread.ofPlatform()).start(() -> {
                     try {
                         for (int i = 0; i < 3_000; i++) {
                             if (ferry.nop(i) == i) {

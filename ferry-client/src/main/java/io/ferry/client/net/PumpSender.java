@@ -111,7 +111,8 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
      * then wakes the sender, which sends them.
      */
     boolean send() {
-        if (pump.stopped() || !lock.tryLock()) {
+        // a virtual thread's blocked socket write is ended by an interrupt, closing the socket: the sender thread sends
+        if (pump.stopped() || Thread.currentThread().isVirtual() || !lock.tryLock()) {
             return false;
         }
         try {
