@@ -59,6 +59,53 @@ public final class HeapTraffic {
         }
     }
 
+    /**
+     * The registrations a pump has seen (TEE_SHM_REGISTER: handle, heap offset, size, flags; TEE_SHM_RELEASE), as the
+     * {@link SharedMemory} its {@link #ranges} calls look up. Not thread safe.
+     */
+    public static final class Registrations implements SharedMemory {
+        private final java.util.Map<Long, long[]> byHandle = new java.util.HashMap<>();
+
+        /** Records TEE_SHM_REGISTER's handle, heap offset, size and flags (a later one for the handle replaces it). */
+        public void register(long handle, long offset, long size, long flags) {
+            byHandle.put(handle, new long[] {offset, size, flags});
+        }
+
+        public void release(long handle) {
+            byHandle.remove(handle);
+        }
+
+        public boolean contains(long handle) {
+            return byHandle.containsKey(handle);
+        }
+
+        public int count() {
+            return byHandle.size();
+        }
+
+        public void clear() {
+            byHandle.clear();
+        }
+
+        @Override
+        public long offset(long handle) {
+            long[] r = byHandle.get(handle);
+            return r == null ? -1 : r[0];
+        }
+
+        @Override
+        public long size(long handle) {
+            long[] r = byHandle.get(handle);
+            return r == null ? -1 : r[1];
+        }
+
+        @Override
+        public int flags(long handle) {
+            long[] r = byHandle.get(handle);
+            return r == null ? SharedMemory.super.flags(handle) : (int) r[2];
+        }
+    }
+
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
 

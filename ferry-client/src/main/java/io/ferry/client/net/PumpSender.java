@@ -17,8 +17,6 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The sending half of a {@link StreamPump}: consumes the mirror's command ring as a host endpoint would, and for each
@@ -29,7 +27,7 @@ import java.util.Map;
  * also sends the lane's guest-written words (CONNECT_REQUEST, GUEST_PID, GUEST_HEARTBEAT) whenever one changed,
  * looking at least every {@link #WORDS_PERIOD_NANOS}: the heartbeat moves every 100 ms, so this is the keep-alive.
  */
-final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMemory {
+final class PumpSender implements Runnable, RecordHandler {
     static final long WORDS_PERIOD_NANOS = 100_000_000L;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -45,8 +43,8 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
     private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
     /** Whether bytes went to the link since its last flush. */
     private boolean unflushed;
-    /** TEE shared memory registered on this lane: handle → {heap offset, size, flags}. */
-    private final Map<Long, long[]> shm = new HashMap<>();
+    /** TEE shared memory registered on this lane. */
+    private final HeapTraffic.Registrations shm = new HeapTraffic.Registrations();
     private final long[] wordOffsets = new long[3];
     private final long[] sentWords = new long[3];
     private final long[] words = new long[3];
@@ -149,15 +147,15 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
         Op op = Op.of(type);
         try {
             if (op == Op.TEE_SHM_REGISTER && length >= CallRecord.length(op, 0)) {
-                shm.put(arg(rec, 0), new long[] {arg(rec, 1), arg(rec, 2), arg(rec, 3)});
+                shm.register(arg(rec, 0), arg(rec, 1), arg(rec, 2), arg(rec, 3));
             } else if (op == Op.TEE_SHM_RELEASE && length >= CallRecord.length(op, 0)) {
-                shm.remove(arg(rec, 0));
+                shm.release(arg(rec, 0));
             }
             if (op != null && HeapTraffic.hasHeapRanges(op) && length >= CallRecord.length(op, 0)) {
                 // A rectangle read writes only the rectangle of its heap range, and the whole range comes back:
                 // the bytes between the rows must be the guest's, so the range goes up first too.
                 boolean rectangle = op == Op.BUFFER_READ_RECT || op == Op.IMAGE_READ;
-                HeapTraffic.ranges(rec, this, r -> {
+                HeapTraffic.ranges(rec, shm, r -> {
                     if ((r.direction() == HeapTraffic.Direction.IN || rectangle) && r.within(heap.byteSize())) {
                         sendHeap(r.offset(), r.length());
                     }
@@ -277,25 +275,5 @@ final class PumpSender implements Runnable, RecordHandler, HeapTraffic.SharedMem
             pump.link().flush();
         }
         unflushed = false;
-    }
-
-    // ---- TEE shared memory registered on this lane (HeapTraffic.SharedMemory) ----
-
-    @Override
-    public long offset(long handle) {
-        long[] m = shm.get(handle);
-        return m == null ? -1 : m[0];
-    }
-
-    @Override
-    public long size(long handle) {
-        long[] m = shm.get(handle);
-        return m == null ? -1 : m[1];
-    }
-
-    @Override
-    public int flags(long handle) {
-        long[] m = shm.get(handle);
-        return m == null ? 0 : (int) m[2];
     }
 }

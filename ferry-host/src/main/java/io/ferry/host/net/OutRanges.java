@@ -46,30 +46,11 @@ final class OutRanges {
     private final java.util.ArrayDeque<Waiter> waiters = new java.util.ArrayDeque<>();
     private final Map<Long, Sync> sync = new HashMap<>();
     private final Map<Long, Boolean> outOfOrder = new HashMap<>();
-    private final Map<Long, long[]> shm = new HashMap<>();
+    private final HeapTraffic.Registrations shm = new HeapTraffic.Registrations();
     private final LinkedHashMap<Long, long[]> events = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, long[]> eldest) {
             return size() > MAX_EVENTS;
-        }
-    };
-    private final HeapTraffic.SharedMemory registered = new HeapTraffic.SharedMemory() {
-        @Override
-        public long offset(long handle) {
-            long[] r = shm.get(handle);
-            return r == null ? -1 : r[0];
-        }
-
-        @Override
-        public long size(long handle) {
-            long[] r = shm.get(handle);
-            return r == null ? -1 : r[1];
-        }
-
-        @Override
-        public int flags(long handle) {
-            long[] r = shm.get(handle);
-            return r == null ? HeapTraffic.SharedMemory.super.flags(handle) : (int) r[2];
         }
     };
     private final CallRecord view = new CallRecord();
@@ -105,12 +86,12 @@ final class OutRanges {
                 outOfOrder.put(r.arg(0), (r.arg(2) & Wire.QUEUE_OUT_OF_ORDER) != 0);
             }
             case TEE_SHM_REGISTER -> {
-                if (shm.size() >= MAX_PENDING && !shm.containsKey(r.arg(0))) {
+                if (shm.count() >= MAX_PENDING && !shm.contains(r.arg(0))) {
                     return "more than " + MAX_PENDING + " shared memory registrations on one stream connection";
                 }
-                shm.put(r.arg(0), new long[] {r.arg(1), r.arg(2), r.arg(3)});
+                shm.register(r.arg(0), r.arg(1), r.arg(2), r.arg(3));
             }
-            case TEE_SHM_RELEASE -> shm.remove(r.arg(0));
+            case TEE_SHM_RELEASE -> shm.release(r.arg(0));
             default -> {
             }
         }
@@ -173,7 +154,7 @@ final class OutRanges {
             return List.of();
         }
         List<HeapTraffic.Range> out = new ArrayList<>(1);
-        HeapTraffic.ranges(rec, registered, r -> {
+        HeapTraffic.ranges(rec, shm, r -> {
             if (r.direction() == HeapTraffic.Direction.OUT && r.length() > 0) {
                 out.add(r);
             }
