@@ -32,8 +32,8 @@
 #define CONNECT_TIMEOUT_S 3
 #define IVSHMEM_DOORBELL_REGISTER 12
 
-static int fail(char *err, size_t n, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t n, int status, const char *fmt, ...) {
+/* Writes the message into err (when given) and returns status: every failure path's one line. */
+int ferry_fail(char *err, size_t n, int status, const char *fmt, ...) {
     if (err != NULL && n > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -90,11 +90,11 @@ static int parse_address(const char *text, const char *origin, address *a, char 
     }
     char t[4096];
     if (len == 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "%s '' is not a Ferry host address (it is empty): %s",
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "%s '' is not a Ferry host address (it is empty): %s",
                     origin, forms);
     }
     if (len >= sizeof t) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "%s is not a Ferry host address (longer than %zu bytes)",
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "%s is not a Ferry host address (longer than %zu bytes)",
                     origin, sizeof t - 1);
     }
     memcpy(t, text, len);
@@ -135,11 +135,11 @@ static int parse_address(const char *text, const char *origin, address *a, char 
         return 0;
     }
     if (strcmp(name, "unix") != 0 && strcmp(name, "file") != 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT,
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT,
                     "%s '%s' is not a Ferry host address ('%s:' is not one of its forms): %s", origin, t, name, forms);
     }
     if (*rest == 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "%s '%s' is not a Ferry host address (it names no path): %s",
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "%s '%s' is not a Ferry host address (it names no path): %s",
                     origin, t, forms);
     }
     a->form = strcmp(name, "unix") == 0 ? FORM_UNIX : FORM_FILE;
@@ -153,7 +153,7 @@ static int address_from_environment(address *a, char *err, size_t n) {
     int have_host = host != NULL && host[strspn(host, " \t\n")] != 0;
     int have_url = url != NULL && url[strspn(url, " \t\n")] != 0;
     if (have_host && have_url && strcmp(host, url) != 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_HOST '%.300s' and FERRY_URL '%.300s' differ: they "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_HOST '%.300s' and FERRY_URL '%.300s' differ: they "
                     "name the same setting (FERRY_URL is an alias); set one of them", host, url);
     }
     if (have_url && !have_host) {
@@ -239,17 +239,17 @@ int ferry_secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGT
         where = where_buf;
         int fd = open(file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE %s: %s; point it at the "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE %s: %s; point it at the "
                         "file that holds guest '%s''s secret", file, strerror(errno), guest);
         }
         struct stat st;
         if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             close(fd);
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_SECRET_FILE %s is not a regular file", file);
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_SECRET_FILE %s is not a regular file", file);
         }
         if ((st.st_mode & 077) != 0) {
             close(fd);
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_SECRET_FILE %s is readable by other users (mode "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_SECRET_FILE %s is readable by other users (mode "
                         "%03o): the secret proves the identity of guest '%s'; run chmod 600 %s", file,
                         (unsigned) (st.st_mode & 0777), guest, file);
         }
@@ -257,7 +257,7 @@ int ferry_secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGT
         ssize_t r = read(fd, raw, sizeof raw);
         close(fd);
         if (r < 0) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE %s: %s", file,
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read FERRY_SECRET_FILE %s: %s", file,
                         strerror(errno));
         }
         if (r == SECRET_LENGTH) {               /* 32 bytes: the raw secret (its base64 text is 43 or 44) */
@@ -267,15 +267,15 @@ int ferry_secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGT
         }
         got = b64_decode(raw, (size_t) r, buf, sizeof buf);
     } else {
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no secret for guest '%s': set FERRY_SECRET (base64) or "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no secret for guest '%s': set FERRY_SECRET (base64) or "
                     "FERRY_SECRET_FILE (a file of mode 600); ./ferry guest add prints it", guest);
     }
     if (got < 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the secret for guest '%s' in %s is not base64: use the "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the secret for guest '%s' in %s is not base64: use the "
                     "value ./ferry guest add printed", guest, where);
     }
     if (got != SECRET_LENGTH) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the secret of guest '%s' in %s must be %d bytes, not %ld; "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the secret of guest '%s' in %s must be %d bytes, not %ld; "
                     "use the value ./ferry guest add printed", guest, where, SECRET_LENGTH, got);
     }
     memcpy(secret, buf, SECRET_LENGTH);
@@ -286,12 +286,12 @@ int ferry_secret_from_environment(const char *guest, uint8_t secret[SECRET_LENGT
 
 static int map_fd(ferry_region *r, int fd, uint64_t size, const char *what, char *err, size_t n) {
     if (size < FERRY_REGION_HEADER_SIZE || size > (uint64_t) SIZE_MAX / 2) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s is not a Ferry region: %llu bytes (a header alone "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s is not a Ferry region: %llu bytes (a header alone "
                     "needs %d); re-provision the guest", what, (unsigned long long) size, FERRY_REGION_HEADER_SIZE);
     }
     void *p = mmap(NULL, (size_t) size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
-        return fail(err, n, FERRY_STATUS_INTERNAL, "cannot map %s (%llu bytes): %s", what, (unsigned long long) size,
+        return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot map %s (%llu bytes): %s", what, (unsigned long long) size,
                     strerror(errno));
     }
     r->base = p;
@@ -307,18 +307,18 @@ static int open_socket(ferry_region *r, const address *a, const char *guest, cha
     }
     size_t name_len = strlen(guest);
     if (name_len == 0 || name_len >= 64) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "guest name '%s' must be 1 to 63 bytes (FERRY_GUEST)",
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "guest name '%s' must be 1 to 63 bytes (FERRY_GUEST)",
                     guest);
     }
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(a->path) >= sizeof sa.sun_path) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the guest socket path %s is longer than %zu bytes, the "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the guest socket path %s is longer than %zu bytes, the "
                     "most a Unix socket address holds; use a shorter path", a->path, sizeof sa.sun_path - 1);
     }
     strcpy(sa.sun_path, a->path);
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0) {
-        return fail(err, n, FERRY_STATUS_INTERNAL, "cannot make a Unix socket: %s", strerror(errno));
+        return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot make a Unix socket: %s", strerror(errno));
     }
     struct timeval tv = {CONNECT_TIMEOUT_S, 0};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -393,27 +393,27 @@ static int open_socket(ferry_region *r, const address *a, const char *guest, cha
     close(s);
     if (io_error != NULL) {
         if (fd >= 0) close(fd);
-        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot get the region of guest '%s' from the guest socket "
+        return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot get the region of guest '%s' from the guest socket "
                     "%s: %s: %s; is the host running (./ferry host) with this 'socket:'? [host unix:%s from %s; "
                     "FERRY_HOST takes unix:SOCKET, file:REGION or pci:ADDRESS]", guest, a->path, io_error,
                     strerror(saved), a->path, a->origin);
     }
     if (magic != HANDOVER_MAGIC || version != HANDOVER_VERSION) {
         if (fd >= 0) close(fd);
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s refused guest '%s': the socket did not "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s refused guest '%s': the socket did not "
                     "answer as a Ferry host (magic 0x%x, version %u); check FERRY_HOST", a->path, guest, magic,
                     version);
     }
     if (msg_len > HANDOVER_MAX_MESSAGE) {
         if (fd >= 0) close(fd);
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s refused guest '%s': reply message length "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s refused guest '%s': reply message length "
                     "%u is over %d", a->path, guest, msg_len, HANDOVER_MAX_MESSAGE);
     }
     if (status != FERRY_STATUS_OK || fd < 0) {
         if (fd >= 0) close(fd);
         int code = status == FERRY_STATUS_OK || status > FERRY_LAST_STATUS ? FERRY_STATUS_PROTOCOL_VIOLATION
                    : (int) status;
-        return fail(err, n, code, "the host at %s refused guest '%s': %s", a->path, guest,
+        return ferry_fail(err, n, code, "the host at %s refused guest '%s': %s", a->path, guest,
                     status == FERRY_STATUS_OK ? "no region descriptor came" : message);
     }
     /* The memfd must be sealed against shrinking (else a host could truncate it under us: SIGBUS) and hold the
@@ -422,13 +422,13 @@ static int open_socket(ferry_region *r, const address *a, const char *guest, cha
     int seals = fcntl(fd, F_GET_SEALS);
     if (fstat(fd, &fst) != 0 || (uint64_t) fst.st_size < size) {
         close(fd);
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s sent a region of %lld bytes for guest "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s sent a region of %lld bytes for guest "
                     "'%s' but named %llu; restart the host", a->path, (long long) fst.st_size, guest,
                     (unsigned long long) size);
     }
     if (seals < 0 || (seals & F_SEAL_SHRINK) == 0) {
         close(fd);
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s sent a region for guest '%s' that is not "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the host at %s sent a region for guest '%s' that is not "
                     "sealed against shrinking (seals %d); a host of another version? use matching versions",
                     a->path, guest, seals);
     }
@@ -443,7 +443,7 @@ static int open_file(ferry_region *r, const address *a, const char *guest, char 
     struct stat st;
     if (stat(a->path, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (guest == NULL) {
-            return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "FERRY_GUEST is not set: the region directory %s holds "
+            return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "FERRY_GUEST is not set: the region directory %s holds "
                         "one GUEST.region per guest; set FERRY_GUEST to this guest's name [host file:%s from %s]",
                         a->path, a->path, a->origin);
         }
@@ -455,18 +455,18 @@ static int open_file(ferry_region *r, const address *a, const char *guest, char 
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT) {
-            return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no region for guest '%s' at %s: a host makes "
+            return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no region for guest '%s' at %s: a host makes "
                         "REGIONDIR/%s.region for a guest with 'region: file' in its config (is the host running, "
                         "with this region directory?) [host file:%s from %s]", guest ? guest : "?", path,
                         guest ? guest : "GUEST", a->path, a->origin);
         }
-        return fail(err, n, e == EACCES ? FERRY_STATUS_NOT_CONFIGURED : FERRY_STATUS_INTERNAL, "cannot open region "
+        return ferry_fail(err, n, e == EACCES ? FERRY_STATUS_NOT_CONFIGURED : FERRY_STATUS_INTERNAL, "cannot open region "
                     "file %s: %s%s", path, strerror(e), e == EACCES ? " (the host makes it mode 0600: run as the "
                     "guest's user)" : "");
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "%s is not a region file (not a regular file)", path);
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "%s is not a region file (not a regular file)", path);
     }
     cat3(r->where, sizeof r->where, path, "", "");
     int s = map_fd(r, fd, (uint64_t) st.st_size, path, err, n);
@@ -510,7 +510,7 @@ static int pci_inspect(const char *dev, const char *address_text, char *name, si
         if (fd < 0 || write(fd, "1", 1) != 1) {
             int e = errno;
             if (fd >= 0) close(fd);
-            return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot enable ivshmem device %s (%s): %s (enabling a "
+            return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot enable ivshmem device %s (%s): %s (enabling a "
                         "PCI device needs root: run as root, or enable it at boot with `echo 1 > %s` and give this "
                         "user %s/resource2 by a udev rule)", address_text, p, strerror(e), p, dev);
         }
@@ -523,7 +523,7 @@ static int pci_inspect(const char *dev, const char *address_text, char *name, si
     if (fd < 0 || fstat(fd, &st) != 0) {
         int e = errno;
         if (fd >= 0) close(fd);
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot map %s of ivshmem device %s: %s (mapping a PCI BAR "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot map %s of ivshmem device %s: %s (mapping a PCI BAR "
                     "needs root, or a udev rule that gives this user the file)", p, address_text, strerror(e));
     }
     if (st.st_size < FERRY_REGION_HEADER_SIZE) {
@@ -534,7 +534,7 @@ static int pci_inspect(const char *dev, const char *address_text, char *name, si
     int e = errno;
     close(fd);
     if (h == MAP_FAILED) {
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot map %s of ivshmem device %s: %s (mapping a PCI BAR "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot map %s of ivshmem device %s: %s (mapping a PCI BAR "
                     "needs root, or a udev rule that gives this user the file)", p, address_text, strerror(e));
     }
     if (ferry_get64(h + FERRY_HDR_MAGIC_OFFSET) == FERRY_REGION_MAGIC) {
@@ -569,7 +569,7 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
     }
     DIR *d = opendir(root);
     if (d == NULL) {
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot list PCI devices in %s: %s; pci: works inside a VM "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot list PCI devices in %s: %s; pci: works inside a VM "
                     "with an ivshmem device (docs/vm.md)", root, strerror(errno));
     }
     struct dirent *e;
@@ -596,7 +596,7 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
         }
         if (!is_ivshmem(dev)) {
             if (wanted) {
-                return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "PCI device %s is not an ivshmem device "
+                return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "PCI device %s is not an ivshmem device "
                             "(vendor:device 0x1af4:0x1110) [host pci:%s from %s]", want, a->path, a->origin);
             }
             continue;
@@ -616,17 +616,17 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
     }
     if (matches == 0) {
         if (want[0] != 0) {
-            return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no PCI device %s in %s; ivshmem devices here: %s (give "
+            return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no PCI device %s in %s; ivshmem devices here: %s (give "
                         "the VM an ivshmem device backed by the guest's region, see docs/vm.md)", want, root,
                         found[0] ? found : "none");
         }
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no ivshmem device holds a Ferry region%s%s%s; ivshmem "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no ivshmem device holds a Ferry region%s%s%s; ivshmem "
                     "devices here: %s (is the host running? give the VM an ivshmem device backed by the guest's "
                     "region, see docs/vm.md)", guest ? " of guest '" : "", guest ? guest : "", guest ? "'" : "",
                     found[0] ? found : "none");
     }
     if (matches > 1) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "several ivshmem devices hold a Ferry region%s%s%s: %s; "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "several ivshmem devices hold a Ferry region%s%s%s: %s; "
                     "name one by its PCI address (FERRY_HOST=pci:ADDRESS)", guest ? " of guest '" : "",
                     guest ? guest : "", guest ? "'" : "", found);
     }
@@ -637,7 +637,7 @@ static int open_pci(ferry_region *r, const address *a, const char *guest, char *
     if (fd < 0 || fstat(fd, &fst) != 0) {
         int er = errno;
         if (fd >= 0) close(fd);
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot open %s: %s (mapping a PCI BAR needs root, or a "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot open %s: %s (mapping a PCI BAR needs root, or a "
                     "udev rule that gives this user the file)", p, strerror(er));
     }
     cat3(r->where, sizeof r->where, p, "", "");
@@ -696,32 +696,32 @@ int ferry_region_check(ferry_region *r, char *err, size_t n) {
     const char *what = r->where;
     uint64_t magic = ferry_load64(b + FERRY_HDR_MAGIC_OFFSET);
     if (magic != FERRY_REGION_MAGIC) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s is not a Ferry region: bad magic 0x%llx (expected "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s is not a Ferry region: bad magic 0x%llx (expected "
                     "0x%llx); it was not provisioned by ferry or was overwritten", what, (unsigned long long) magic,
                     (unsigned long long) FERRY_REGION_MAGIC);
     }
     uint32_t version = ferry_get32(b + FERRY_HDR_LAYOUT_VERSION_OFFSET);
     if (version != FERRY_REGION_LAYOUT_VERSION) {
-        return fail(err, n, FERRY_STATUS_VERSION_MISMATCH, "%s has layout version %u, this library speaks %d; use a "
+        return ferry_fail(err, n, FERRY_STATUS_VERSION_MISMATCH, "%s has layout version %u, this library speaks %d; use a "
                     "guest library of the host's version", what, version, FERRY_REGION_LAYOUT_VERSION);
     }
     uint32_t header_size = ferry_get32(b + FERRY_HDR_HEADER_SIZE_OFFSET);
     uint64_t size = ferry_get64(b + FERRY_HDR_REGION_SIZE_OFFSET);
     uint32_t lanes = ferry_get32(b + FERRY_HDR_LANE_COUNT_OFFSET);
     if (header_size != FERRY_REGION_HEADER_SIZE) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has header size %u, expected %d", what, header_size,
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has header size %u, expected %d", what, header_size,
                     FERRY_REGION_HEADER_SIZE);
     }
     if (size < FERRY_REGION_HEADER_SIZE || size > r->mapped) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s claims region size %llu but %zu bytes are mapped; "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s claims region size %llu but %zu bytes are mapped; "
                     "the file is truncated or the header is corrupt", what, (unsigned long long) size, r->mapped);
     }
     if (size % FERRY_REGION_SECTION_ALIGNMENT != 0) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has region size %llu, not a multiple of %d", what,
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has region size %llu, not a multiple of %d", what,
                     (unsigned long long) size, FERRY_REGION_SECTION_ALIGNMENT);
     }
     if (lanes < 1 || lanes > FERRY_REGION_MAX_LANES) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane count %u, expected 1 to %d", what, lanes,
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane count %u, expected 1 to %d", what, lanes,
                     FERRY_REGION_MAX_LANES);
     }
     section s[1 + 3 * FERRY_REGION_MAX_LANES];
@@ -737,13 +737,13 @@ int ferry_region_check(ferry_region *r, char *err, size_t n) {
         for (int k = 0; k < 2; k++) {
             uint64_t cap = caps[k];
             if (cap < FERRY_REGION_MIN_RING_CAPACITY || cap > FERRY_REGION_MAX_RING_CAPACITY || (cap & (cap - 1))) {
-                return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane %u's %s ring capacity %llu, expected "
+                return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane %u's %s ring capacity %llu, expected "
                             "a power of two between %d and %d", what, i, k ? "completion" : "command",
                             (unsigned long long) cap, FERRY_REGION_MIN_RING_CAPACITY, FERRY_REGION_MAX_RING_CAPACITY);
             }
         }
         if (f[5] < FERRY_REGION_MIN_HEAP_SIZE || f[5] % FERRY_REGION_SECTION_ALIGNMENT != 0) {
-            return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane %u's heap size %llu, expected at least "
+            return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane %u's heap size %llu, expected at least "
                         "%llu and a multiple of %d", what, i, (unsigned long long) f[5],
                         (unsigned long long) FERRY_REGION_MIN_HEAP_SIZE, FERRY_REGION_SECTION_ALIGNMENT);
         }
@@ -753,7 +753,7 @@ int ferry_region_check(ferry_region *r, char *err, size_t n) {
         for (int k = 0; k < 3; k++) {
             section x = lane_sections[k];
             if (x.offset % FERRY_REGION_SECTION_ALIGNMENT != 0 || x.offset > size || x.size > size - x.offset) {
-                return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane %u's %s section [%llu, +%llu) "
+                return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has lane %u's %s section [%llu, +%llu) "
                             "outside the region of %llu bytes or not %d-aligned", what, i, x.name,
                             (unsigned long long) x.offset, (unsigned long long) x.size, (unsigned long long) size,
                             FERRY_REGION_SECTION_ALIGNMENT);
@@ -764,7 +764,7 @@ int ferry_region_check(ferry_region *r, char *err, size_t n) {
     qsort(s, (size_t) count, sizeof s[0], section_cmp);
     for (int i = 1; i < count; i++) {
         if (s[i - 1].offset + s[i - 1].size > s[i].offset) {
-            return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has overlapping sections: lane %d's %s [%llu, "
+            return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has overlapping sections: lane %d's %s [%llu, "
                         "%llu) overlaps lane %d's %s at %llu", what, s[i - 1].lane, s[i - 1].name,
                         (unsigned long long) s[i - 1].offset, (unsigned long long) (s[i - 1].offset + s[i - 1].size),
                         s[i].lane, s[i].name, (unsigned long long) s[i].offset);
@@ -774,11 +774,11 @@ int ferry_region_check(ferry_region *r, char *err, size_t n) {
     memcpy(name, b + FERRY_HDR_GUEST_NAME_OFFSET, FERRY_HDR_GUEST_NAME_LENGTH);
     name[FERRY_HDR_GUEST_NAME_LENGTH] = 0;
     if (memchr(name, 0, FERRY_HDR_GUEST_NAME_LENGTH) == NULL) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has a guest name that is not NUL terminated within "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has a guest name that is not NUL terminated within "
                     "%d bytes", what, FERRY_HDR_GUEST_NAME_LENGTH);
     }
     if (!valid_guest_name(name)) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has an invalid guest name '%.63s'", what, name);
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s has an invalid guest name '%.63s'", what, name);
     }
     memcpy(r->guest, name, sizeof r->guest);
     memcpy(r->credential, b + FERRY_HDR_CREDENTIAL_OFFSET, FERRY_HDR_CREDENTIAL_LENGTH);
@@ -805,7 +805,7 @@ int ferry_region_use_lane(ferry_region *r, uint32_t i, char *err, size_t n) {
              && f[0] % FERRY_REGION_SECTION_ALIGNMENT == 0 && f[2] % FERRY_REGION_SECTION_ALIGNMENT == 0
              && f[4] % FERRY_REGION_SECTION_ALIGNMENT == 0;
     if (!ok) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s: lane %u's sections changed while connecting; the "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s: lane %u's sections changed while connecting; the "
                     "host rewrote the header, restart it", r->where, i);
     }
     r->lane = (int) i;
@@ -833,7 +833,7 @@ static int claim_lane(ferry_region *r, pid_t pid, char *err, size_t n) {
         size_t l = strlen(holders);
         snprintf(holders + l, sizeof holders - l, "%s%llu", i ? ", " : "", (unsigned long long) expected);
     }
-    return fail(err, n, FERRY_STATUS_QUOTA_EXCEEDED, "all %u lane(s) of guest '%s' are busy (held by pids %s): each "
+    return ferry_fail(err, n, FERRY_STATUS_QUOTA_EXCEEDED, "all %u lane(s) of guest '%s' are busy (held by pids %s): each "
                 "process (each Ferry connection) of a guest takes a lane of its own; close a connection (a process "
                 "that died frees its lane within seconds), or raise lanes: in the host config (this guest has %u)",
                 r->lanes, r->guest, holders, r->lanes);
@@ -867,7 +867,7 @@ int ferry_region_open(ferry_region *r, pid_t pid, char *err, size_t n) {
         guest = NULL;
     }
     if (guest == NULL && (a.form == FORM_UNIX)) {
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "FERRY_GUEST is not set: set it to the guest's name (the "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "FERRY_GUEST is not set: set it to the guest's name (the "
                     "NAME of ./ferry guest add NAME), with FERRY_SECRET or FERRY_SECRET_FILE [host %s:%s from %s]",
                     form_name(a.form), a.path, a.origin);
     }

@@ -132,6 +132,9 @@ void ferry_wake_host(ferry_region *r);
  * status (NOT_CONFIGURED when neither is set) with the reason in err. */
 int ferry_secret_from_environment(const char *guest, uint8_t secret[32], char *err, size_t n);
 
+/* transport_connect.c: writes the formatted message into err (when err is given and n > 0) and returns status. */
+int ferry_fail(char *err, size_t n, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Points r at lane i's sections (checked again against the mapping). */
 int ferry_region_use_lane(ferry_region *r, uint32_t i, char *err, size_t n);
 

@@ -49,17 +49,6 @@
 #define MAX_REGION_SIZE (UINT64_C(1) << 40)
 #define MAX_SHM_ENTRIES 65536u
 
-static int fail(char *err, size_t n, int status, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t n, int status, const char *fmt, ...) {
-    if (err != NULL && n > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, n, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 /* ---- addresses ---- */
 
 static const struct { const char *scheme; int kind; } SCHEMES[] = {
@@ -106,14 +95,14 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
     while (len > 0 && isspace((unsigned char) text[len - 1])) len--;
     char t[1024];
     if (len + 1 >= sizeof t) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%.60s...' is not a Ferry host address (longer than %zu "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%.60s...' is not a Ferry host address (longer than %zu "
                     "bytes)", text, sizeof t - 1);
     }
     memcpy(t, text, len);
     t[len] = 0;
     const char *sep = strstr(t, "://");
     if (sep == NULL) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' is not a Ferry host address (no '://'): give %s", t,
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' is not a Ferry host address (no '://'): give %s", t,
                     URL_FORMS);
     }
     for (size_t i = 0; i < sizeof SCHEMES / sizeof SCHEMES[0]; i++) {
@@ -122,13 +111,13 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
         }
     }
     if (u->kind == 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' is not a Ferry host address ('%.*s' is not one of its "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' is not a Ferry host address ('%.*s' is not one of its "
                     "schemes): give %s", t, (int) (sep - t), t, URL_FORMS);
     }
     const char *rest = sep + 3;
     const char *slash = strrchr(rest, '/');
     if (u->kind == FERRY_URL_UDS && (slash == NULL || slash[1] == 0)) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no guest: ferry+uds:///SOCKET/GUEST ends in "
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no guest: ferry+uds:///SOCKET/GUEST ends in "
                     "the guest's name", t);
     }
     if (slash == NULL) {        /* HOST:PORT alone: the guest is FERRY_GUEST's (ferry_stream_open) */
@@ -138,7 +127,7 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
     }
     if (slash[1] != 0) {
         if (strchr(slash + 1, '?') != NULL || strchr(slash + 1, '#') != NULL || !valid_guest(slash + 1)) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': '%s' is not a guest name (1 to 63 letters, "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': '%s' is not a guest name (1 to 63 letters, "
                         "digits, '_', '.' or '-', starting with a letter or digit)", t, slash + 1);
         }
         snprintf(u->guest, sizeof u->guest, "%s", slash + 1);
@@ -146,11 +135,11 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
     if (u->kind == FERRY_URL_UDS) {
         size_t plen = (size_t) (slash - rest);
         if (rest[0] != '/' || plen < 2) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no socket: write ferry+uds:///PATH/GUEST "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no socket: write ferry+uds:///PATH/GUEST "
                         "(three slashes: an absolute path, then the guest)", t);
         }
         if (plen >= sizeof u->path) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': the socket path is longer than %zu bytes, the "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': the socket path is longer than %zu bytes, the "
                         "most a Unix socket address holds; use a shorter path", t, sizeof u->path - 1);
         }
         memcpy(u->path, rest, plen);
@@ -160,14 +149,14 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
     /* AUTHORITY = HOST:PORT, [IPV6]:PORT or CID:PORT, then exactly one '/' and the guest */
     const char *auth_end = strchr(rest, '/');
     if (auth_end != slash) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': after HOST:PORT comes /GUEST and nothing else (%s)",
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': after HOST:PORT comes /GUEST and nothing else (%s)",
                     t, URL_FORMS);
     }
     const char *host = rest, *host_end, *colon;
     if (*host == '[') {
         host_end = memchr(host, ']', (size_t) (auth_end - host));
         if (host_end == NULL || host_end[1] != ':') {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': an IPv6 address is written [ADDRESS]:PORT", t);
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': an IPv6 address is written [ADDRESS]:PORT", t);
         }
         colon = host_end + 1;
         host++;
@@ -179,32 +168,32 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
         host_end = colon;
     }
     if (colon == NULL || colon + 1 >= auth_end) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no port: write %s", t,
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no port: write %s", t,
                     u->kind == FERRY_URL_VSOCK ? "ferry+vsock://CID:PORT/GUEST" : "HOST:PORT (e.g. :7070)");
     }
     uint64_t port;
     if (parse_number(colon + 1, (size_t) (auth_end - colon - 1), u->kind == FERRY_URL_VSOCK ? UINT32_MAX : 65535,
                      &port) != 0 || port == 0) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': port '%.*s' is not a number from 1 to %s", t,
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': port '%.*s' is not a number from 1 to %s", t,
                     (int) (auth_end - colon - 1), colon + 1, u->kind == FERRY_URL_VSOCK ? "4294967295" : "65535");
     }
     u->port = (uint32_t) port;
     size_t hlen = (size_t) (host_end - host);
     if (hlen == 0 || hlen >= sizeof u->host) {
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no host", t);
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s' names no host", t);
     }
     memcpy(u->host, host, hlen);
     u->host[hlen] = 0;
     for (size_t i = 0; i < hlen; i++) {
         unsigned char ch = (unsigned char) u->host[i];
         if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '_')) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': '%s' is not a host name or address", t, u->host);
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': '%s' is not a host name or address", t, u->host);
         }
     }
     if (u->kind == FERRY_URL_VSOCK) {
         uint64_t cid;
         if (parse_number(u->host, hlen, UINT32_MAX, &cid) != 0) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': the vsock CID '%s' is not a number (the host is "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': the vsock CID '%s' is not a number (the host is "
                         "CID 2)", t, u->host);
         }
         u->cid = (uint32_t) cid;
@@ -216,7 +205,7 @@ int ferry_url_parse(const char *text, ferry_url *u, char *err, size_t n) {
                    || (inet_pton(AF_INET6, u->host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6))
                    || strcasecmp(u->host, "localhost") == 0;
         if (!loop) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': plain ferry+tcp is for a host on this machine "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "'%s': plain ferry+tcp is for a host on this machine "
                         "only (127.0.0.1, ::1 or localhost; the host's --insecure-loopback): it has no encryption and "
                         "no authentication; over a network use ferry+tls://%s:PORT/%s", t, u->host, u->guest);
         }
@@ -1143,11 +1132,11 @@ static int dial(ferry_stream *s, char *err, size_t n) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s", u->path);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return fail(err, n, FERRY_STATUS_INTERNAL, "cannot make a Unix socket: %s", strerror(errno));
+        if (fd < 0) return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot make a Unix socket: %s", strerror(errno));
         int e = connect_timeout(fd, (struct sockaddr *) &sa, sizeof sa, CONNECT_TIMEOUT_MS);
         if (e != 0) {
             close(fd);
-            return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host's vsock socket %s: "
+            return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host's vsock socket %s: "
                         "%s; is the host running with vsock: { uds: ..., port: ... } (it listens on UDS_PORT)?",
                         u->path, strerror(e));
         }
@@ -1159,13 +1148,13 @@ static int dial(ferry_stream *s, char *err, size_t n) {
         struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = u->cid, .svm_port = u->port};
         int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot make a vsock socket: %s (ferry+vsock works inside "
+            return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "cannot make a vsock socket: %s (ferry+vsock works inside "
                         "a VM with a vsock device; docs/vm.md)", strerror(errno));
         }
         int e = connect_timeout(fd, (struct sockaddr *) &sa, sizeof sa, CONNECT_TIMEOUT_MS);
         if (e != 0) {
             close(fd);
-            return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to vsock CID %u port %u: %s; is the "
+            return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to vsock CID %u port %u: %s; is the "
                         "host listening on vsock (vsock: in its config)?", u->cid, u->port, strerror(e));
         }
         s->fd = fd;
@@ -1177,7 +1166,7 @@ static int dial(ferry_stream *s, char *err, size_t n) {
     struct addrinfo *list = NULL;
     int g = getaddrinfo(u->host, port, &hints, &list);
     if (g != 0) {
-        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot resolve the Ferry host '%s': %s", u->host,
+        return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot resolve the Ferry host '%s': %s", u->host,
                     gai_strerror(g));
     }
     int last = 0;
@@ -1205,7 +1194,7 @@ static int dial(ferry_stream *s, char *err, size_t n) {
         close(fd);
     }
     freeaddrinfo(list);
-    return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host at %s:%u: %s; is the host "
+    return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "cannot connect to the Ferry host at %s:%u: %s; is the host "
                 "running with %s?", u->host, u->port, last ? strerror(last) : "no loopback address",
                 u->kind == FERRY_URL_TLS ? "listen: [ \"ADDRESS:PORT\" ] in its config" : "insecure-loopback: PORT");
 }
@@ -1221,7 +1210,7 @@ static int tls_context(ferry_stream *s, char *err, size_t n) {
     } else if (home != NULL && *home) {
         snprintf(dir, sizeof s->bundle, "%.3900s/.config/ferry/tls/%s", home, s->url.guest);
     } else {
-        return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no TLS bundle for guest '%s': set FERRY_TLS_BUNDLE to the "
+        return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "no TLS bundle for guest '%s': set FERRY_TLS_BUNDLE to the "
                     "directory ferry guest add %s --tls wrote (ca.pem, guest.pem, guest.key)", s->url.guest,
                     s->url.guest);
     }
@@ -1233,12 +1222,12 @@ static int tls_context(ferry_stream *s, char *err, size_t n) {
     for (int i = 0; i < 3; i++) {
         struct stat st;
         if (stat(files[i], &st) != 0) {
-            return fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "the TLS bundle of guest '%s' lacks %s (%s): install "
+            return ferry_fail(err, n, FERRY_STATUS_NOT_CONFIGURED, "the TLS bundle of guest '%s' lacks %s (%s): install "
                         "the directory ferry guest add %s --tls wrote as %s, or set FERRY_TLS_BUNDLE to it",
                         s->url.guest, files[i], strerror(errno), s->url.guest, dir);
         }
         if (i == 2 && (st.st_mode & 077) != 0) {
-            return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the guest's TLS key %s is readable by other users "
+            return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "the guest's TLS key %s is readable by other users "
                         "(mode %03o): it proves the identity of guest '%s'; run chmod 600 %s", key,
                         (unsigned) (st.st_mode & 0777), s->url.guest, key);
         }
@@ -1247,7 +1236,7 @@ static int tls_context(ferry_stream *s, char *err, size_t n) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
         ssl_errors(detail, sizeof detail);
-        return fail(err, n, FERRY_STATUS_INTERNAL, "OpenSSL: cannot make a TLS context: %s", detail);
+        return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "OpenSSL: cannot make a TLS context: %s", detail);
     }
     s->ctx = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
@@ -1257,15 +1246,15 @@ static int tls_context(ferry_stream *s, char *err, size_t n) {
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);     /* a closed socket is the end of the stream */
     if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
         ssl_errors(detail, sizeof detail);
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read the host's CA certificate %s: %s", ca, detail);
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read the host's CA certificate %s: %s", ca, detail);
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         ssl_errors(detail, sizeof detail);
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read the guest's certificate %s: %s", cert, detail);
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot read the guest's certificate %s: %s", cert, detail);
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         ssl_errors(detail, sizeof detail);
-        return fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot use the guest's key %s with %s: %s", key, cert,
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "cannot use the guest's key %s with %s: %s", key, cert,
                     detail);
     }
     return 0;
@@ -1279,7 +1268,7 @@ static int tls_handshake(ferry_stream *s, char *err, size_t n) {
     SSL *ssl = SSL_new(s->ctx);
     if (ssl == NULL) {
         ssl_errors(detail, sizeof detail);
-        return fail(err, n, FERRY_STATUS_INTERNAL, "OpenSSL: cannot make a TLS connection: %s", detail);
+        return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "OpenSSL: cannot make a TLS connection: %s", detail);
     }
     s->ssl = ssl;
     struct in_addr a4;
@@ -1293,7 +1282,7 @@ static int tls_handshake(ferry_stream *s, char *err, size_t n) {
     }
     SSL_set_fd(ssl, s->fd);
     if (set_nonblocking(s->fd, 1) != 0) {
-        return fail(err, n, FERRY_STATUS_INTERNAL, "cannot make the socket non-blocking: %s", strerror(errno));
+        return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot make the socket non-blocking: %s", strerror(errno));
     }
     uint64_t until = ferry_now_ns() + (uint64_t) CONNECT_TIMEOUT_MS * 1000000u;
     for (;;) {
@@ -1309,12 +1298,12 @@ static int tls_handshake(ferry_stream *s, char *err, size_t n) {
         long v = SSL_get_verify_result(ssl);
         ssl_errors(detail, sizeof detail);
         if (v != X509_V_OK) {
-            return fail(err, n, FERRY_STATUS_BAD_CREDENTIAL, "the Ferry host at %s:%u failed TLS verification: %s "
+            return ferry_fail(err, n, FERRY_STATUS_BAD_CREDENTIAL, "the Ferry host at %s:%u failed TLS verification: %s "
                         "(the host's certificate must be signed by %s and name '%s'); connect to the name or address "
                         "its certificate holds, with the CA of that host", s->url.host, s->url.port,
                         X509_verify_cert_error_string(v), ca, s->url.host);
         }
-        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "the TLS handshake with the Ferry host at %s:%u failed: "
+        return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "the TLS handshake with the Ferry host at %s:%u failed: "
                     "%s%s",
                     s->url.host, s->url.port, e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE
                     ? "timed out" : detail, strstr(detail, "alert") != NULL ? " (the host refused this guest's "
@@ -1358,36 +1347,36 @@ static int read_opened(ferry_stream *s, uint32_t *lane, uint8_t *page, char *err
     char why[1024];
     if (!ok) {
         int st = ferry_stream_lost(s, why, sizeof why);
-        return fail(err, n, st ? st : FERRY_STATUS_HOST_UNAVAILABLE, "no answer to OPEN from %s: %s", s->name, why);
+        return ferry_fail(err, n, st ? st : FERRY_STATUS_HOST_UNAVAILABLE, "no answer to OPEN from %s: %s", s->name, why);
     }
     if (flags != 0 || length < 8 || length > 8 + FERRY_STREAM_MAX_PAYLOAD
         || (type != FERRY_STREAM_OPENED && type != FERRY_STREAM_CLOSED)) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s did not answer as a Ferry host (frame length %u, type "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "%s did not answer as a Ferry host (frame length %u, type "
                     "%u, flags %u where OPENED or CLOSED belongs): check the address and port", s->name, length, type,
                     flags);
     }
     uint32_t pl = length - 8;
     if (io_read(s, s->payload, pl) != 0) {
         ferry_stream_lost(s, why, sizeof why);
-        return fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "no complete answer to OPEN from %s: %s", s->name, why);
+        return ferry_fail(err, n, FERRY_STATUS_HOST_UNAVAILABLE, "no complete answer to OPEN from %s: %s", s->name, why);
     }
     if (type == FERRY_STREAM_CLOSED) {
         uint32_t st = pl >= 4 ? ferry_get32(s->payload) : 0;
         char reason[900];
         closed_text(s->payload + (pl >= 4 ? 4 : 0), pl >= 4 ? pl - 4 : 0, reason, sizeof reason);
-        return fail(err, n, st >= 1 && st <= FERRY_LAST_STATUS ? (int) st : FERRY_STATUS_PROTOCOL_VIOLATION,
+        return ferry_fail(err, n, st >= 1 && st <= FERRY_LAST_STATUS ? (int) st : FERRY_STATUS_PROTOCOL_VIOLATION,
                     "the Ferry host at %s refused guest '%s': %s", s->name, s->url.guest,
                     reason[0] ? reason : "no reason given");
     }
     if (pl != 16 + FERRY_STREAM_HEADER_PAGE) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent an OPENED of %u bytes (%d "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent an OPENED of %u bytes (%d "
                     "expected); a host of another version? use matching versions", s->name, pl,
                     16 + FERRY_STREAM_HEADER_PAGE);
     }
     *lane = ferry_get32(s->payload);
     uint64_t chunk = ferry_get64(s->payload + 8);
     if (ferry_get32(s->payload + 4) != 0 || chunk == 0 || chunk > FERRY_STREAM_MAX_PAYLOAD - 8) {
-        return fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent an OPENED with chunk limit "
+        return ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent an OPENED with chunk limit "
                     "%llu (1 .. %d)", s->name, (unsigned long long) chunk, FERRY_STREAM_MAX_PAYLOAD - 8);
     }
     s->chunk = chunk;
@@ -1423,7 +1412,7 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg) {
 int ferry_stream_open(ferry_region *r, const char *text, const char *origin, const char *guest, pid_t pid, char *err,
                       size_t n) {
     ferry_stream *s = calloc(1, sizeof *s);
-    if (s == NULL) return fail(err, n, FERRY_STATUS_INTERNAL, "out of memory");
+    if (s == NULL) return ferry_fail(err, n, FERRY_STATUS_INTERNAL, "out of memory");
     s->fd = -1;
     s->pid = pid;
     pthread_mutex_init(&s->ssl_lock, NULL);
@@ -1441,7 +1430,7 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
     }
     if (s->url.guest[0] == 0) {
         if (guest == NULL || !valid_guest(guest)) {
-            st = fail(err, n, guest == NULL ? FERRY_STATUS_NOT_CONFIGURED : FERRY_STATUS_INVALID_ARGUMENT, "%s (from "
+            st = ferry_fail(err, n, guest == NULL ? FERRY_STATUS_NOT_CONFIGURED : FERRY_STATUS_INVALID_ARGUMENT, "%s (from "
                       "%s) names no guest, and FERRY_GUEST %s%s%s: end the address in /GUEST, or set FERRY_GUEST to "
                       "the guest's name", text, origin, guest ? "'" : "is not set", guest ? guest : "",
                       guest ? "' is not a guest name" : "");
@@ -1450,7 +1439,7 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
         }
         snprintf(s->url.guest, sizeof s->url.guest, "%s", guest);
     } else if (guest != NULL && strcmp(guest, s->url.guest) != 0) {
-        st = fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_GUEST '%s' and the guest of %s ('%s', from %s) "
+        st = ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_GUEST '%s' and the guest of %s ('%s', from %s) "
                   "differ: unset FERRY_GUEST, or make them agree", guest, text, s->url.guest, origin);
         stream_free(s);
         return st;
@@ -1472,7 +1461,7 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
     uint8_t *page = malloc(FERRY_STREAM_HEADER_PAGE);
     uint32_t lane = 0;
     if (s->rbuf == NULL || s->payload == NULL || page == NULL) {
-        st = fail(err, n, FERRY_STATUS_INTERNAL, "out of memory");
+        st = ferry_fail(err, n, FERRY_STATUS_INTERNAL, "out of memory");
     }
     if (st == 0 && s->url.kind == FERRY_URL_TLS) st = tls_context(s, err, n);
     if (st == 0) st = dial(s, err, n);
@@ -1480,14 +1469,14 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
     if (st == 0 && send_open(s) != 0) {
         char why[1024];
         int lost = ferry_stream_lost(s, why, sizeof why);
-        st = fail(err, n, lost ? lost : FERRY_STATUS_HOST_UNAVAILABLE, "cannot send OPEN to %s: %s", s->name, why);
+        st = ferry_fail(err, n, lost ? lost : FERRY_STATUS_HOST_UNAVAILABLE, "cannot send OPEN to %s: %s", s->name, why);
     }
     if (st == 0) st = read_opened(s, &lane, page, err, n);
     if (st == 0) {
         /* the mirror: a sparse shared mapping of the region's size; its header page is the host's */
         uint64_t size = ferry_get64(page + FERRY_HDR_REGION_SIZE_OFFSET);
         if (size < FERRY_REGION_HEADER_SIZE || size > MAX_REGION_SIZE || size % FERRY_REGION_SECTION_ALIGNMENT) {
-            st = fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent a header page with region "
+            st = ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent a header page with region "
                       "size %llu (4096 .. 1 TiB, a multiple of 4096)", s->name, (unsigned long long) size);
         } else {
             int fd = (int) syscall(SYS_memfd_create, "ferry-mirror", 1u /* MFD_CLOEXEC */);
@@ -1498,7 +1487,7 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
             int e = errno;
             if (fd >= 0) close(fd);
             if (m == MAP_FAILED) {
-                st = fail(err, n, FERRY_STATUS_INTERNAL, "cannot make a local mirror of %llu bytes for %s: %s",
+                st = ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot make a local mirror of %llu bytes for %s: %s",
                           (unsigned long long) size, s->name, strerror(e));
             } else {
                 r->base = m;
@@ -1513,11 +1502,11 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
         st = ferry_region_check(r, err, n);
     }
     if (st == 0 && lane >= r->lanes) {
-        st = fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s gave lane %u of %u", s->name, lane,
+        st = ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s gave lane %u of %u", s->name, lane,
                   r->lanes);
     }
     if (st == 0 && strcmp(r->guest, s->url.guest) != 0) {
-        st = fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent the region of guest '%s', not "
+        st = ferry_fail(err, n, FERRY_STATUS_PROTOCOL_VIOLATION, "the Ferry host at %s sent the region of guest '%s', not "
                   "'%s'", s->name, r->guest, s->url.guest);
     }
     if (st == 0) st = ferry_region_use_lane(r, lane, err, n);
@@ -1526,11 +1515,11 @@ int ferry_stream_open(ferry_region *r, const char *text, const char *origin, con
         for (int i = 0; i < 3; i++) s->sent_words[i] = ferry_load64(r->words + OUR_WORDS[i]);
         s->r = r;
         if (start_thread(&s->receiver, receiver_main, s) != 0) {
-            st = fail(err, n, FERRY_STATUS_INTERNAL, "cannot start the stream's receiver thread: %s", strerror(errno));
+            st = ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot start the stream's receiver thread: %s", strerror(errno));
         } else {
             s->receiver_running = 1;
             if (start_thread(&s->sender, sender_main, s) != 0) {
-                st = fail(err, n, FERRY_STATUS_INTERNAL, "cannot start the stream's sender thread: %s",
+                st = ferry_fail(err, n, FERRY_STATUS_INTERNAL, "cannot start the stream's sender thread: %s",
                           strerror(errno));
             } else {
                 s->sender_running = 1;
