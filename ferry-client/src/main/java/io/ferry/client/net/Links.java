@@ -2,7 +2,7 @@ package io.ferry.client.net;
 
 import io.ferry.channel.os.ErrnoException;
 import io.ferry.channel.os.UnixSocket;
-import io.ferry.channel.os.VsockSocket;
+import io.ferry.channel.os.StreamSocket;
 import io.ferry.client.FerryException;
 import io.ferry.client.HostAddress;
 import io.ferry.protocol.Status;
@@ -52,7 +52,7 @@ final class Links {
                     + "ferry+tcp is plain TCP for a host on this machine only: use ferry+tls");
         }
         try {
-            return new FdLink(VsockSocket.connectTcp(to.getAddress(), a.port()));
+            return new FdLink(StreamSocket.connectTcp(to.getAddress(), a.port()));
         } catch (ErrnoException e) {
             throw e.errno() == 111 ? new ConnectException("Connection refused") : e; // ECONNREFUSED
         }
@@ -60,7 +60,7 @@ final class Links {
 
     /** The Unix socket of a Firecracker-style vsock listener, read and written through FFM as vsock is. */
     static Link unix(HostAddress.Stream a) throws IOException {
-        return new FdLink(VsockSocket.ofDescriptor(UnixSocket.connect(a.socket()).fd()));
+        return new FdLink(StreamSocket.ofDescriptor(UnixSocket.connect(a.socket()).fd()));
     }
 
     /**
@@ -90,11 +90,11 @@ final class Links {
     }
 
     /**
-     * AF_VSOCK to {@code CID:PORT} (inside a VM: CID 2 is the host), through FFM ({@link VsockSocket}); the kernel
+     * AF_VSOCK to {@code CID:PORT} (inside a VM: CID 2 is the host), through FFM ({@link StreamSocket}); the kernel
      * bounds the connect (2 s by default).
      */
     static Link vsock(HostAddress.Stream a) throws IOException {
-        return new FdLink(VsockSocket.connect(Long.parseLong(a.host()), a.port()));
+        return new FdLink(StreamSocket.connectVsock(Long.parseLong(a.host()), a.port()));
     }
 
     /**
@@ -105,14 +105,14 @@ final class Links {
      */
     static final class FdLink implements Link {
         private static final int BUFFER = 64 * 1024;
-        private final VsockSocket socket;
+        private final StreamSocket socket;
         private final MemorySegment readBuffer;
         private final MemorySegment writeScratch;
         /** Bytes read and not yet taken: [readAt, readEnd) of readBuffer (reader only). */
         private int readAt;
         private int readEnd;
 
-        FdLink(VsockSocket socket) {
+        FdLink(StreamSocket socket) {
             this.socket = socket;
             Arena arena = Arena.ofAuto(); // freed when the link is unreachable: a closing thread may still copy
             this.readBuffer = arena.allocate(BUFFER);

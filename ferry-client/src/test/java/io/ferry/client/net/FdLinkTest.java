@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.ferry.channel.os.Memfd;
 import io.ferry.channel.os.UnixSocket;
-import io.ferry.channel.os.VsockSocket;
+import io.ferry.channel.os.StreamSocket;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -26,8 +26,8 @@ class FdLinkTest {
     private static Links.FdLink[] pair() throws IOException {
         UnixSocket[] p = UnixSocket.pair();
         try {
-            return new Links.FdLink[] {new Links.FdLink(VsockSocket.ofDescriptor(Memfd.dup(p[0].fd()))),
-                    new Links.FdLink(VsockSocket.ofDescriptor(Memfd.dup(p[1].fd())))};
+            return new Links.FdLink[] {new Links.FdLink(StreamSocket.ofDescriptor(Memfd.dup(p[0].fd()))),
+                    new Links.FdLink(StreamSocket.ofDescriptor(Memfd.dup(p[1].fd())))};
         } finally {
             p[0].close();
             p[1].close();
@@ -95,14 +95,14 @@ class FdLinkTest {
     @Test
     void theVsockAddressIsLinuxsSockaddrVm() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = VsockSocket.address(arena, VsockSocket.HOST_CID, 7072);
+            MemorySegment a = StreamSocket.vsockAddress(arena, StreamSocket.HOST_CID, 7072);
             assertEquals(16, a.byteSize());
             assertEquals(40, a.get(ValueLayout.JAVA_SHORT, 0));
             assertEquals(7072, a.get(ValueLayout.JAVA_INT, 4));
             assertEquals(2, a.get(ValueLayout.JAVA_INT, 8));
             assertEquals(0L, a.get(ValueLayout.JAVA_INT, 12));
-            assertEquals(-1, VsockSocket.address(arena, 0xFFFF_FFFFL, 1).get(ValueLayout.JAVA_INT, 8));
-            assertThrows(IllegalArgumentException.class, () -> VsockSocket.address(arena, 1L << 32, 1));
+            assertEquals(-1, StreamSocket.vsockAddress(arena, 0xFFFF_FFFFL, 1).get(ValueLayout.JAVA_INT, 8));
+            assertThrows(IllegalArgumentException.class, () -> StreamSocket.vsockAddress(arena, 1L << 32, 1));
         }
     }
 }

@@ -7,7 +7,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * A stream socket on a raw descriptor, read and written through FFM: an {@code AF_VSOCK} connection from inside a
- * VM to its host (which {@code java.net} cannot open), for the stream transport's {@code ferry+vsock://CID:PORT}.
+ * VM to its host (which {@code java.net} cannot open), for the stream transport's {@code ferry+vsock://CID:PORT}; a
+ * TCP connection to a loopback address ({@code ferry+tcp}); any connected stream socket ({@code ferry+uds}). A read
+ * blocked here is not ended by {@link Thread#interrupt}, unlike a socket channel's.
  * {@link #ofDescriptor} takes any connected stream socket (the tests use a Unix socket pair: an AF_VSOCK socket is
  * never opened on a machine that is not such a VM guest).
  *
@@ -18,7 +20,7 @@ import java.lang.foreign.ValueLayout;
  * <p>{@code struct sockaddr_vm} (16 bytes, Linux): 0 u16 svm_family (AF_VSOCK = 40), 2 u16 svm_reserved1,
  * 4 u32 svm_port, 8 u32 svm_cid, 12 u8 svm_flags, 13 u8 svm_zero[3].
  */
-public final class VsockSocket implements AutoCloseable {
+public final class StreamSocket implements AutoCloseable {
     public static final int AF_VSOCK = 40;
     /** The host's context id, as a guest names it. */
     public static final long HOST_CID = 2;
@@ -31,17 +33,17 @@ public final class VsockSocket implements AutoCloseable {
     private int users;
     private boolean released;
 
-    private VsockSocket(int fd) {
+    private StreamSocket(int fd) {
         this.fd = fd;
     }
 
     /** A connected stream socket on {@code fd} (owned: closed by {@link #close()}). */
-    public static VsockSocket ofDescriptor(int fd) {
-        return new VsockSocket(fd);
+    public static StreamSocket ofDescriptor(int fd) {
+        return new StreamSocket(fd);
     }
 
     /** {@code struct sockaddr_vm} for {@code cid} and {@code port}, in {@code arena}. */
-    public static MemorySegment address(Arena arena, long cid, long port) {
+    public static MemorySegment vsockAddress(Arena arena, long cid, long port) {
         if (cid < 0 || cid > 0xFFFF_FFFFL || port < 0 || port > 0xFFFF_FFFFL) {
             throw new IllegalArgumentException("vsock CID " + cid + " and port " + port + " must be u32 values");
         }
@@ -56,7 +58,7 @@ public final class VsockSocket implements AutoCloseable {
      * Connects to {@code port} of context {@code cid} (2: the host) over AF_VSOCK. Only inside a VM with a vsock
      * device; elsewhere socket(2) or connect(2) fails and the exception names the errno.
      */
-    public static VsockSocket connect(long cid, long port) throws IOException {
+    public static StreamSocket connectVsock(long cid, long port) throws IOException {
         int s;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = Libc.callState(arena);
@@ -64,7 +66,7 @@ public final class VsockSocket implements AutoCloseable {
             if (s < 0) {
                 throw Libc.fail("socket(AF_VSOCK)", state);
             }
-            MemorySegment addr = address(arena, cid, port);
+            MemorySegment addr = vsockAddress(arena, cid, port);
             int rc;
             do {
                 rc = (int) Libc.CONNECT.invokeExact(state, s, addr, SOCKADDR_VM_SIZE);
@@ -74,7 +76,7 @@ public final class VsockSocket implements AutoCloseable {
                 Libc.closeQuietly(s);
                 throw e;
             }
-            return new VsockSocket(s);
+            return new StreamSocket(s);
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -87,7 +89,7 @@ public final class VsockSocket implements AutoCloseable {
      * whose connect is answered at once (no timeout is applied). Read through FFM, a thread's blocked read is not
      * ended by {@link Thread#interrupt}, unlike a socket channel's.
      */
-    public static VsockSocket connectTcp(java.net.InetAddress address, int port) throws IOException {
+    public static StreamSocket connectTcp(java.net.InetAddress address, int port) throws IOException {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("TCP port " + port + " must be 1 to 65535");
         }
@@ -125,7 +127,7 @@ public final class VsockSocket implements AutoCloseable {
                 if (rc != 0) {
                     throw Libc.fail("connect(" + address.getHostAddress() + " port " + port + ")", state);
                 }
-                return new VsockSocket(s);
+                return new StreamSocket(s);
             } catch (IOException | RuntimeException | Error e) {
                 Libc.closeQuietly(s);
                 throw e;
