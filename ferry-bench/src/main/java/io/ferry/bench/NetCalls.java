@@ -68,17 +68,8 @@ final class NetCalls {
                 allCalling(r, suffix, others, n.callsEach());
             } finally {
                 others.remove(ferry);
-                // The client logs a warning for each connection closed here: the host's CLOSED (SESSION_CLOSED)
-                // that follows the client's own GOODBYE reaches its receiver before it knows it is closing.
-                java.util.logging.Logger quiet = java.util.logging.Logger.getLogger("io.ferry.client.net");
-                java.util.logging.Level was = quiet.getLevel();
-                quiet.setLevel(java.util.logging.Level.SEVERE);
-                try {
-                    for (Ferry f : others) {
-                        f.close();
-                    }
-                } finally {
-                    quiet.setLevel(was);
+                for (Ferry f : others) {
+                    f.close();
                 }
             }
         }

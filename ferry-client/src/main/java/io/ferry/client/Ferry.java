@@ -458,6 +458,9 @@ public final class Ferry implements AutoCloseable {
         }
         closed = true;
         try {
+            if (stream != null) {
+                stream.leaving(); // the host's CLOSED after GOODBYE is no warning
+            }
             channel.call(new Calls.Goodbye(), null, c -> { });
             if (stream == null) {
                 awaitLaneFreed(); // over a stream the host's proxy frees its own lane; the mirror's is ours

@@ -62,6 +62,8 @@ public final class StreamPump implements AutoCloseable {
     /** The reason {@link #problem} was made with, without its status prefix and hint (for the closing notice). */
     private volatile String problemText;
     private volatile boolean closing;
+    /** This guest said GOODBYE (see {@link #leaving()}). */
+    private volatile boolean leaving;
 
     private StreamPump(HostAddress.Stream target, byte[] credential, java.nio.file.Path tlsBundle, Link link,
                        Region mirror, int laneIndex, long chunkLimit) {
@@ -180,6 +182,11 @@ public final class StreamPump implements AutoCloseable {
         return problemText;
     }
 
+    /** The guest is about to say GOODBYE: the host's CLOSED that may follow is logged as the expected end. */
+    public void leaving() {
+        leaving = true;
+    }
+
     /**
      * Stops the pump: closes the stream and waits for both threads, so the mirror can be unmapped after. Calls still
      * waiting fail with SESSION_CLOSED. Idempotent.
@@ -247,7 +254,8 @@ public final class StreamPump implements AutoCloseable {
             problem = new FerryException(status, message);
         }
         if (!closing) {
-            LOG.log(Level.WARNING, "Ferry stream " + address + ": " + message);
+            // after this guest's GOODBYE the host's CLOSED is the expected end, not a problem to warn of
+            LOG.log(leaving ? Level.FINE : Level.WARNING, "Ferry stream " + address + ": " + message);
         }
         link.close();
     }
