@@ -141,31 +141,22 @@ public final class StreamSocket implements AutoCloseable {
 
     /** Reads up to {@code dst.byteSize()} bytes into {@code dst} (native); returns how many, -1 at the end. */
     public int read(MemorySegment dst) throws IOException {
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.callState(arena);
-            long n;
+        long n = use(state -> {
+            long r;
             do {
-                n = (long) Libc.READ.invokeExact(state, fd, dst, dst.byteSize());
-            } while (n < 0 && Libc.errno(state) == Libc.EINTR && !closed);
-            if (n < 0) {
+                r = (long) Libc.READ.invokeExact(state, fd, dst, dst.byteSize());
+            } while (r < 0 && Libc.errno(state) == Libc.EINTR && !closed);
+            if (r < 0) {
                 throw closed ? new IOException("the socket was closed") : Libc.fail("read(socket)", state);
             }
-            return n == 0 ? -1 : (int) n;
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Libc.rethrow(t);
-        } finally {
-            release();
-        }
+            return r;
+        });
+        return n == 0 ? -1 : (int) n;
     }
 
     /** Writes all of {@code src} (native). */
     public void writeFully(MemorySegment src) throws IOException {
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = Libc.callState(arena);
+        use(state -> {
             long done = 0;
             while (done < src.byteSize()) {
                 long n = (long) Libc.SEND.invokeExact(state, fd, src.asSlice(done),
@@ -178,6 +169,20 @@ public final class StreamSocket implements AutoCloseable {
                 }
                 done += n;
             }
+            return done;
+        });
+    }
+
+    /** A system call on the descriptor, given a call state for errno. */
+    private interface Call {
+        long run(MemorySegment state) throws Throwable;
+    }
+
+    /** Runs {@code call} while the descriptor is held open (see {@link #close()}). */
+    private long use(Call call) throws IOException {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            return call.run(Libc.callState(arena));
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
