@@ -958,79 +958,77 @@ static void on_closed(ferry_stream *s, const uint8_t *p, uint32_t n) {
 /* Reads and handles one frame (read_lock held). 0, or -1 when the stream is over (lost set). */
 static int read_frame(ferry_stream *s) {
     uint8_t head[8];
-    {
-        if (io_read(s, head, 8) != 0) return -1;
-        uint32_t length = ferry_get32(head);
-        uint32_t type = (uint32_t) head[4] | (uint32_t) head[5] << 8;
-        uint32_t flags = (uint32_t) head[6] | (uint32_t) head[7] << 8;
-        const char *bad = ferry_stream_check_header(length, type, flags);
-        if (bad != NULL) {
-            violation(s, "%s: length %u, type %u, flags %u", bad, length, type, flags);
+    if (io_read(s, head, 8) != 0) return -1;
+    uint32_t length = ferry_get32(head);
+    uint32_t type = (uint32_t) head[4] | (uint32_t) head[5] << 8;
+    uint32_t flags = (uint32_t) head[6] | (uint32_t) head[7] << 8;
+    const char *bad = ferry_stream_check_header(length, type, flags);
+    if (bad != NULL) {
+        violation(s, "%s: length %u, type %u, flags %u", bad, length, type, flags);
+        return -1;
+    }
+    uint32_t n = length - 8;
+    if (type == FERRY_STREAM_HEAP) {
+        uint8_t off[8];
+        if (n < 9) {
+            violation(s, "a HEAP frame of %u payload bytes (an offset and 1 .. %llu bytes)", n,
+                      (unsigned long long) s->chunk);
             return -1;
         }
-        uint32_t n = length - 8;
-        if (type == FERRY_STREAM_HEAP) {
-            uint8_t off[8];
-            if (n < 9) {
-                violation(s, "a HEAP frame of %u payload bytes (an offset and 1 .. %llu bytes)", n,
-                          (unsigned long long) s->chunk);
-                return -1;
-            }
-            if (io_read(s, off, 8) != 0) return -1;
-            uint64_t at = ferry_get64(off), k = n - 8;
-            if (k > s->chunk || at > s->r->heap_size || k > s->r->heap_size - at) {
-                violation(s, "a HEAP frame of %llu bytes at %llu (the heap slice holds %llu bytes, a chunk at most "
-                          "%llu)", (unsigned long long) k, (unsigned long long) at,
-                          (unsigned long long) s->r->heap_size, (unsigned long long) s->chunk);
-                return -1;
-            }
-            if (io_read(s, s->r->heap + at, (size_t) k) != 0) return -1;
-            return 0;
-        }
-        if (io_read(s, s->payload, n) != 0) return -1;
-        const uint8_t *p = s->payload;
-        if (type == FERRY_STREAM_CLOSED) {
-            on_closed(s, p, n);
+        if (io_read(s, off, 8) != 0) return -1;
+        uint64_t at = ferry_get64(off), k = n - 8;
+        if (k > s->chunk || at > s->r->heap_size || k > s->r->heap_size - at) {
+            violation(s, "a HEAP frame of %llu bytes at %llu (the heap slice holds %llu bytes, a chunk at most "
+                      "%llu)", (unsigned long long) k, (unsigned long long) at,
+                      (unsigned long long) s->r->heap_size, (unsigned long long) s->chunk);
             return -1;
         }
-        if (type == FERRY_STREAM_COMPLETION) {
-            uint32_t rl = n >= 4 ? ferry_get32(p) : 0;
-            uint32_t blob = n >= FERRY_COMPLETION_HEADER_LENGTH ? ferry_get32(p + FERRY_COMPLETION_BLOB_LENGTH_OFFSET)
-                                                                : 0;
-            /* the completion as in the ring: its length field is the payload's, or the payload is it padded to 8 */
-            int fits = rl == n || (n % 8 == 0 && rl <= n && rl + 7 >= n);
-            if (n < FERRY_COMPLETION_HEADER_LENGTH || rl < FERRY_COMPLETION_HEADER_LENGTH || !fits
-                || n > s->r->cpl.max_record
-                || blob > FERRY_MAX_COMPLETION_BLOB || FERRY_COMPLETION_HEADER_LENGTH + (uint64_t) blob > rl) {
-                violation(s, "a COMPLETION of %u bytes (length field %u, blob %u; a completion is %d to %llu bytes, "
-                          "its blob within)", n, rl, blob, FERRY_COMPLETION_HEADER_LENGTH,
-                          (unsigned long long) s->r->cpl.max_record);
-                return -1;
-            }
-            if (put_completion(s, p, rl) != 0) return -1;
-        } else if (type == FERRY_STREAM_WORDS) {
-            if (n == 0 || n % 16 != 0) {
-                violation(s, "a WORDS frame of %u bytes (n x 16)", n);
-                return -1;
-            }
-            int ok = 1;
-            for (uint32_t i = 0; i < n && ok; i += 16) {
-                uint32_t off = ferry_get32(p + i);
-                ok = ferry_get32(p + i + 4) == 0 && host_word(s, off);
-                if (!ok) violation(s, "a WORDS frame writing offset %u, not one of the host's words", off);
-            }
-            if (!ok) return -1;
-            for (uint32_t i = 0; i < n; i += 16) {
-                ferry_store64(s->r->base + ferry_get32(p + i), ferry_get64(p + i + 8));
-            }
-        } else if (type == FERRY_STREAM_FIGURES) {
-            if (n != FERRY_HDR_HOST_FIGURES_LENGTH) {
-                violation(s, "a FIGURES frame of %u bytes (%d)", n, FERRY_HDR_HOST_FIGURES_LENGTH);
-                return -1;
-            }
-            for (uint32_t i = 0; i < n; i += 8) {
-                ferry_store64(s->r->base + FERRY_HDR_HOST_FIGURES_OFFSET + i, ferry_get64(p + i));
-            }
+        if (io_read(s, s->r->heap + at, (size_t) k) != 0) return -1;
+        return 0;
+    }
+    if (io_read(s, s->payload, n) != 0) return -1;
+    const uint8_t *p = s->payload;
+    if (type == FERRY_STREAM_CLOSED) {
+        on_closed(s, p, n);
+        return -1;
+    }
+    if (type == FERRY_STREAM_COMPLETION) {
+        uint32_t rl = n >= 4 ? ferry_get32(p) : 0;
+        uint32_t blob = n >= FERRY_COMPLETION_HEADER_LENGTH ? ferry_get32(p + FERRY_COMPLETION_BLOB_LENGTH_OFFSET)
+                                                            : 0;
+        /* the completion as in the ring: its length field is the payload's, or the payload is it padded to 8 */
+        int fits = rl == n || (n % 8 == 0 && rl <= n && rl + 7 >= n);
+        if (n < FERRY_COMPLETION_HEADER_LENGTH || rl < FERRY_COMPLETION_HEADER_LENGTH || !fits
+            || n > s->r->cpl.max_record
+            || blob > FERRY_MAX_COMPLETION_BLOB || FERRY_COMPLETION_HEADER_LENGTH + (uint64_t) blob > rl) {
+            violation(s, "a COMPLETION of %u bytes (length field %u, blob %u; a completion is %d to %llu bytes, "
+                      "its blob within)", n, rl, blob, FERRY_COMPLETION_HEADER_LENGTH,
+                      (unsigned long long) s->r->cpl.max_record);
+            return -1;
+        }
+        if (put_completion(s, p, rl) != 0) return -1;
+    } else if (type == FERRY_STREAM_WORDS) {
+        if (n == 0 || n % 16 != 0) {
+            violation(s, "a WORDS frame of %u bytes (n x 16)", n);
+            return -1;
+        }
+        int ok = 1;
+        for (uint32_t i = 0; i < n && ok; i += 16) {
+            uint32_t off = ferry_get32(p + i);
+            ok = ferry_get32(p + i + 4) == 0 && host_word(s, off);
+            if (!ok) violation(s, "a WORDS frame writing offset %u, not one of the host's words", off);
+        }
+        if (!ok) return -1;
+        for (uint32_t i = 0; i < n; i += 16) {
+            ferry_store64(s->r->base + ferry_get32(p + i), ferry_get64(p + i + 8));
+        }
+    } else if (type == FERRY_STREAM_FIGURES) {
+        if (n != FERRY_HDR_HOST_FIGURES_LENGTH) {
+            violation(s, "a FIGURES frame of %u bytes (%d)", n, FERRY_HDR_HOST_FIGURES_LENGTH);
+            return -1;
+        }
+        for (uint32_t i = 0; i < n; i += 8) {
+            ferry_store64(s->r->base + FERRY_HDR_HOST_FIGURES_OFFSET + i, ferry_get64(p + i));
         }
     }
     return 0;

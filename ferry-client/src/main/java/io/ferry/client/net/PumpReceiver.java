@@ -187,12 +187,12 @@ final class PumpReceiver {
         } catch (RuntimeException | Error e) {
             pump.fail(Status.INTERNAL, "the stream pump of " + address + " failed: " + e);
             if (receiverThread) {
-                publishLoss();
                 throw e;
             }
-        }
-        if (pump.stopped()) {
-            publishLoss();
+        } finally {
+            if (pump.stopped()) {
+                publishLoss();
+            }
         }
     }
 

@@ -13,7 +13,6 @@ import io.ferry.client.net.Links.Link;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.StreamFrame;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -51,8 +50,6 @@ public final class StreamPump implements AutoCloseable {
     private final Link link;
     private final Region mirror;
     private final Region lane;
-    /** The pump's producer view of the lane's completion ring (the client's view consumes it). */
-    private final SpscRing completions;
     private final PumpSender sender;
     private final Thread senderThread;
     private final PumpReceiver receiver;
@@ -76,7 +73,8 @@ public final class StreamPump implements AutoCloseable {
         this.lane = mirror.lane(laneIndex);
         RegionHeader.Lane l = mirror.header().lanes().get(laneIndex);
         MemorySegment s = mirror.segment();
-        this.completions = new SpscRing("completion (stream pump)",
+        // the pump's producer view of the lane's completion ring (the client's view consumes it)
+        SpscRing completions = new SpscRing("completion (stream pump)",
                 s.asSlice(l.completionRingOffset(), sectionSizeFor(l.completionRingCapacity())),
                 l.completionRingCapacity());
         SpscRing commands = new SpscRing("command (stream pump)",
