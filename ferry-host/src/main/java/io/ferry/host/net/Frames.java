@@ -3,6 +3,7 @@ package io.ferry.host.net;
 import io.ferry.protocol.StreamFrame;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
@@ -13,7 +14,12 @@ final class Frames {
 
     /** A buffer holding the 8-byte header of a frame of {@code payload} bytes, with room for the payload. */
     static ByteBuf header(ByteBufAllocator alloc, int type, int payload) {
-        ByteBuf b = alloc.directBuffer(StreamFrame.HEADER_LENGTH + payload);
+        return header(alloc, type, payload, payload);
+    }
+
+    /** The header of a frame of {@code payload} bytes, in a buffer with room for {@code room} of them. */
+    private static ByteBuf header(ByteBufAllocator alloc, int type, int payload, int room) {
+        ByteBuf b = alloc.directBuffer(StreamFrame.HEADER_LENGTH + room);
         b.writeIntLE(StreamFrame.HEADER_LENGTH + payload);
         b.writeShortLE(type);
         b.writeShortLE(0);
@@ -54,10 +60,13 @@ final class Frames {
         return bytes(header(alloc, type, padded), bytes).writeZero(padded - n);
     }
 
+    /**
+     * A HEAP frame that sends {@code bytes} from where they lie, without a copy: they are read when the channel
+     * writes, so their memory must stay mapped until the channel has closed ({@link LaneMirror#unmap}).
+     */
     static ByteBuf heap(ByteBufAllocator alloc, long offset, MemorySegment bytes) {
-        ByteBuf b = header(alloc, StreamFrame.HEAP, 8 + (int) bytes.byteSize());
-        b.writeLongLE(offset);
-        return bytes(b, bytes);
+        ByteBuf head = header(alloc, StreamFrame.HEAP, 8 + (int) bytes.byteSize(), 8).writeLongLE(offset);
+        return Unpooled.wrappedBuffer(head, Unpooled.wrappedBuffer(bytes.asByteBuffer()));
     }
 
     private static ByteBuf bytes(ByteBuf b, MemorySegment bytes) {

@@ -178,7 +178,7 @@ final class LaneMirror {
      * is up is asked to end with GOODBYE (when the command ring has room; else the host ends it when the heartbeat,
      * which nobody beats any more, stands still); completions are read and dropped meanwhile so the host is never
      * stuck on a full ring; once the host has ended the session (it frees the claim itself), a claim still held is
-     * freed here. Then the mapping is closed.
+     * freed here. The mapping stays: {@link #unmap} closes it once the channel has.
      *
      * @return what happened, for the log
      */
@@ -209,17 +209,17 @@ final class LaneMirror {
                     + "heartbeat stands still)") + (freed ? ", lane claim freed" : ", lane claim freed by the host");
         } catch (RuntimeException e) {
             how = "leaving the lane failed: " + e.getMessage();
-        } finally {
-            closeMapping();
         }
         return how;
     }
 
     /**
-     * Unmaps; the event loop may be inside a futex wake on the mapping at this moment (a wake that passed its check
-     * just before the connection ended), which makes the close fail: it is tried again once that call returned.
+     * Unmaps, once the connection's channel has closed ({@link StreamConnection#departed}): until then the channel
+     * may read into the heap or send from it by address. The event loop may also be inside a futex wake on the
+     * mapping at this moment (a wake that passed its check just before the connection ended), which makes the close
+     * fail: it is tried again once that call returned.
      */
-    private void closeMapping() {
+    void unmap() {
         for (int i = 0; ; i++) {
             try {
                 mapping.close();

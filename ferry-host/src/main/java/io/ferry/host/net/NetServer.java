@@ -175,7 +175,11 @@ public final class NetServer implements AutoCloseable {
                             c.pipeline().addLast(ssl.newHandler(c.alloc()));
                         }
                         c.pipeline().addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
-                        c.pipeline().addLast(new StreamConnection(NetServer.this, security, listener, place));
+                        StreamConnection conn = new StreamConnection(NetServer.this, security, listener, place);
+                        if (ssl == null) {
+                            c.config().setRecvByteBufAllocator(conn.heapIn); // HEAP payloads read into the heap
+                        }
+                        c.pipeline().addLast(conn);
                     }
                 });
         if (!unix) {

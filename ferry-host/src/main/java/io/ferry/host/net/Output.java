@@ -29,8 +29,16 @@ final class Output {
         return ch.isWritable() || !ch.isActive();
     }
 
-    /** Writes a frame; flushes when the channel is over its high water mark. From any thread. */
+    /**
+     * Writes a frame; flushes when the channel is over its high water mark. From any thread. A closed channel drops
+     * it here: queued, it would only wait to fail, and a pump shipping a long read to a client that has gone would
+     * queue the rest of it at once.
+     */
     void send(ByteBuf frame) {
+        if (!ch.isActive()) {
+            frame.release();
+            return;
+        }
         int n = frame.readableBytes();
         counters.queued(n);
         ch.write(frame).addListener(f -> counters.queued(-n));

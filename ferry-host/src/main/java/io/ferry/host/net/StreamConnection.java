@@ -27,7 +27,9 @@ import java.util.logging.Logger;
  * checked before anything acts on it. Any fault closes this connection only, with a CLOSED frame and a log line
  * naming the guest, the peer and the reason; nothing is thrown out of the event loop.
  *
- * <p><b>Memory.</b> Incoming bytes wait in one buffer, at most one frame (1 MiB + 72 bytes) plus one socket read;
+ * <p><b>Memory.</b> Incoming bytes wait in one buffer, at most one frame (1 MiB + 72 bytes) plus one socket read
+ * (a HEAP frame's payload excepted: once its header and offset are checked, its bytes go to the lane's heap as they
+ * arrive, over a plain socket read straight into it by {@link HeapReceive});
  * when the lane's command ring has no room for a record, reading stops (autoRead off) until the host has consumed.
  * Outgoing frames are bounded by the channel's write buffer water marks: the pump reads no completion while the
  * channel is not writable.
@@ -35,6 +37,7 @@ import java.util.logging.Logger;
 final class StreamConnection extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger("ferry.net");
     private static final Logger AUDIT = Logger.getLogger("ferry.audit");
+    private static final long UNMAP_WAIT_SECONDS = 10;
 
     private final NetServer server;
     private final StreamSecurity security;
@@ -49,6 +52,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private String remote = "?";
     private volatile String guest;
     private ByteBuf cum;
+    /** HEAP payloads on their way into the heap; also the plain channel's receive-buffer allocator. */
+    final HeapReceive heapIn = new HeapReceive();
     /** Reading waits for room in the command ring (event loop writes; the pump reads). */
     volatile boolean stalled;
     private boolean ended;
@@ -86,6 +91,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
+            if (heapIn.active() && (in = heapIn.take(in)) == null) {
+                return;
+            }
             if (cum == null) {
                 cum = in;
             } else {
@@ -120,6 +128,9 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 if (cum.readableBytes() < length) {
+                    if (type == StreamFrame.HEAP && lane != null && heapIn.start(lane, cum, (int) length)) {
+                        cum = null; // taken: its payload goes to the heap as it arrives
+                    }
                     break;
                 }
                 int payload = (int) length - StreamFrame.HEADER_LENGTH;
@@ -177,7 +188,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             case StreamFrame.RECORD -> {
                 return record(p);
             }
-            case StreamFrame.HEAP -> heap(p);
+            case StreamFrame.HEAP -> HeapReceive.whole(lane, p);
             case StreamFrame.WORDS -> {
                 long before = lane.requested;
                 StreamFrame.forEachWord(p, lane::clientWord);
@@ -289,19 +300,6 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             fail(Status.QUOTA_EXCEEDED, over);
         }
         return true;
-    }
-
-    private void heap(MemorySegment p) {
-        long offset = StreamFrame.heapOffset(p);
-        long n = p.byteSize() - 8;
-        if (n < 1 || n > StreamFrame.MAX_CHUNK) {
-            throw new StreamFrame.Malformed("HEAP of " + n + " bytes (1 to " + StreamFrame.MAX_CHUNK + ")");
-        }
-        if (!lane.inHeap(offset, n)) {
-            throw new StreamFrame.Malformed("HEAP of " + n + " bytes at " + offset + " is outside the lane's heap "
-                    + "slice (" + lane.heap.byteSize() + " bytes)");
-        }
-        lane.heap(offset, p.asSlice(8, n));
     }
 
     private void publish() {
@@ -431,6 +429,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         ended = true;
+        heapIn.end();
         if (cum != null) {
             cum.release();
             cum = null;
@@ -449,8 +448,12 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         server.departing(-1);
         AUDIT.info("guest " + guest + ": stream connection from " + remote + " ended: " + reason + "; " + how);
         counters.closed();
-        if (ch.isActive()) {
-            ch.close();
+        // the channel may read into the heap or send from it by address until it has closed: unmap only then
+        if (ch.close().awaitUninterruptibly(UNMAP_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+            lane.unmap();
+        } else {
+            LOG.warning("guest " + guest + ": stream connection from " + remote + " did not close within "
+                    + UNMAP_WAIT_SECONDS + " s; its mapping of the region stays until the host stops");
         }
     }
 

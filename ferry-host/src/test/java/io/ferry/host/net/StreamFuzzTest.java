@@ -69,7 +69,7 @@ class StreamFuzzTest {
     @Test
     void fuzzedFramesFailNothingAndTheHostServesAfterwards() throws Exception {
         long seed = Long.getLong("ferry.fuzz.seed", 0x5eed_f00dL);
-        int connections = Integer.getInteger("ferry.fuzz.connections", 400);
+        int connections = Integer.getInteger("ferry.fuzz.connections", 500);
         Random rnd = new Random(seed);
         byte[] secret = host.secret("alice");
         int frames = 0;
@@ -87,7 +87,7 @@ class StreamFuzzTest {
         }
         assertTrue(frames > 3000, "only " + frames + " frames sent");
         NetCounters.Figures f = host.net().counters().figures();
-        assertEquals(0, f.internalErrors(), "seed " + seed + ": " + f);
+        assertEquals(0, f.internalErrors(), "seed " + seed + ": " + f + "; warnings: " + warnings);
         assertTrue(warnings.stream().noneMatch(w -> w.contains("failed")), "seed " + seed + ": " + warnings);
         assertTrue(new StreamHostTest() {
             {

@@ -92,6 +92,63 @@ class StreamHostTest {
         }
     }
 
+    /**
+     * HEAP frames cut anywhere by the network (seeded cuts, some a byte long, some with a pause so that the host reads
+     * a frame in pieces): every byte lands where its frame says, in the lane's heap, whether the host copies it from
+     * its read buffer or reads it from the socket straight into the heap. Over TCP and over the Unix socket.
+     */
+    @Test
+    void heapBytesLandWhereverTheStreamIsCut() throws Exception {
+        for (boolean unix : new boolean[] {false, true}) {
+            String guest = unix ? "bob" : "alice";
+            try (StreamClient c = unix ? StreamClient.unix(host.net().vsockPath()) : client();
+                 io.ferry.channel.Region r = io.ferry.channel.Region.open(host.net().guests().find(guest).region().path())) {
+                assertEquals(StreamFrame.OPENED, c.open(guest, host.secret(guest)).type());
+                MemorySegment heap = r.lane(c.lane).heap();
+                java.util.Random rnd = new java.util.Random(unix ? 11 : 7);
+                byte[] expected = new byte[(int) Math.min(heap.byteSize(), 3L << 20)];
+                java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+                for (int i = 0; i < 40; i++) {
+                    int n = 1 + (i % 3 == 0 ? rnd.nextInt(64) : rnd.nextInt(StreamFrame.MAX_CHUNK));
+                    int at = rnd.nextInt(expected.length - n + 1);
+                    byte[] data = new byte[n];
+                    rnd.nextBytes(data);
+                    System.arraycopy(data, 0, expected, at, n);
+                    java.nio.ByteBuffer f = java.nio.ByteBuffer.allocate(16 + n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                    f.putInt(16 + n).putShort((short) StreamFrame.HEAP).putShort((short) 0).putLong(at).put(data);
+                    wire.writeBytes(f.array());
+                }
+                byte[] all = wire.toByteArray();
+                for (int done = 0; done < all.length; ) {
+                    int cut = Math.min(all.length - done, rnd.nextInt(4) == 0 ? 1 + rnd.nextInt(16)
+                            : 1 + rnd.nextInt(300_000));
+                    c.raw(java.util.Arrays.copyOfRange(all, done, done + cut));
+                    if (rnd.nextInt(8) == 0) {
+                        Thread.sleep(2);
+                    }
+                    done += cut;
+                }
+                assertEquals(Status.OK.code(), c.connect().status(), "the frames before it were all taken");
+                byte[] got = heap.asSlice(0, expected.length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                // bytes no frame wrote are whatever the heap held: compare only those the frames wrote
+                java.util.BitSet written = new java.util.BitSet();
+                rnd = new java.util.Random(unix ? 11 : 7);
+                for (int i = 0; i < 40; i++) {
+                    int n = 1 + (i % 3 == 0 ? rnd.nextInt(64) : rnd.nextInt(StreamFrame.MAX_CHUNK));
+                    int at = rnd.nextInt(expected.length - n + 1);
+                    rnd.nextBytes(new byte[n]);
+                    written.set(at, at + n);
+                }
+                for (int i = written.nextSetBit(0); i >= 0; i = written.nextSetBit(i + 1)) {
+                    if (got[i] != expected[i]) {
+                        throw new AssertionError((unix ? "unix" : "tcp") + ": heap byte " + i + " is " + got[i]
+                                + ", its frame wrote " + expected[i]);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void theVsockUnixSocketServesTheSameWay() throws Exception {
         Path sock = host.net().vsockPath();

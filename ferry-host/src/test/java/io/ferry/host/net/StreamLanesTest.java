@@ -121,14 +121,17 @@ class StreamLanesTest {
         assertTrue(!a.claimed() && a.superseded());
         String how = a.depart(0);
         assertTrue(how.contains("freed by the host"), how);
+        a.unmap();
         assertTrue(b.claimed(), "A's departure freed B's claim");
         StreamSecurity.Refused busy = org.junit.jupiter.api.Assertions.assertThrows(StreamSecurity.Refused.class,
                 () -> LaneMirror.open(g));
         assertEquals(Status.QUOTA_EXCEEDED, busy.status());
         assertTrue(b.depart(0).contains("lane claim freed"));
+        b.unmap();
         LaneMirror c = LaneMirror.open(g);
         assertTrue(c.claimed());
         c.depart(0);
+        c.unmap();
     }
 
     /**
