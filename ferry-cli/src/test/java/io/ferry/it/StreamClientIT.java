@@ -218,6 +218,35 @@ class StreamClientIT {
         }
     }
 
+    /**
+     * A heap write larger than a piece ({@code CommandQueue.STREAM_PIECE}: it goes as several writes, each copied to
+     * the device while the next travels) and not a multiple of one, at an offset, read back whole: the same bytes,
+     * over plain TCP (the host reads HEAP payloads from the socket straight into the heap), TLS (it copies them) and
+     * the Unix socket.
+     */
+    @Test
+    void aLargeHeapWriteInPiecesReadsBackTheSameBytes() throws IOException {
+        long size = (9L << 20) + 12_345;
+        Path bundle = bundle("w");
+        URI uds = URI.create("ferry+uds://" + host.net().vsockPath() + "/w");
+        for (URI at : List.of(tcp(), tls(), uds)) {
+            try (Ferry ferry = at.getScheme().equals("ferry+tls") ? Ferry.connect(at, bundle) : Ferry.connect(at, secret);
+                 Context ctx = ferry.createContext(ferry.defaultDevice());
+                 CommandQueue q = ctx.createQueue();
+                 DeviceBuffer buf = ctx.createBuffer(size + 4096);
+                 HeapBlock out = ferry.heap().allocate(size);
+                 HeapBlock back = ferry.heap().allocate(size)) {
+                for (long i = 0; i < size; i += 8) {
+                    out.segment().set(ValueLayout.JAVA_LONG_UNALIGNED, Math.min(i, size - 8), i * 0x9e3779b97f4a7c15L);
+                }
+                back.segment().fill((byte) 0);
+                q.write(buf, 4096, out.segment()).read(buf, 4096, back.segment()).finish();
+                long differs = out.segment().mismatch(back.segment());
+                assertEquals(-1, differs, at.getScheme() + ": the first byte that differs");
+            }
+        }
+    }
+
     @Test
     void aReadIsValidAtItsEventAtALaterEventOfItsQueueAndOnceItsStatusIsComplete() {
         byte[] data = new byte[64 * 1024];

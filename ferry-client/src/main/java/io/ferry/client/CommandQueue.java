@@ -23,6 +23,8 @@ import java.nio.ByteBuffer;
  * docs/client.md#lifetimes.
  */
 public final class CommandQueue extends ScheduledQueue {
+    /** Over a stream, heap writes go in pieces of this size, so the host's device copy overlaps the transfer. */
+    static final long STREAM_PIECE = Long.getLong("ferry.stream.piece", 4L << 20);
     private final Context context;
     /** Non-heap data on its way through the heap: staging blocks, staged reads to copy out at the next finish. */
     final Staging staging;
@@ -63,9 +65,16 @@ public final class CommandQueue extends ScheduledQueue {
         }
         staging.checkNotPending(this, src, "write from");
         pin(heapOffset);
-        long at = heapOffset;
-        channel().oneWay(new Calls.BufferWrite(), false, c -> c.queue(handle).buffer(buffer.handle).offset(offset)
-                .size(src.byteSize()).heapOffset(at));
+        // over a stream, in pieces: the device copies one while the next is on the wire (the queue is in order)
+        long piece = ferry.stream() != null ? STREAM_PIECE : src.byteSize();
+        for (long done = 0, n; done < src.byteSize(); done += n) {
+            n = Math.min(piece, src.byteSize() - done);
+            long at = heapOffset + done;
+            long to = offset + done;
+            long size = n;
+            channel().oneWay(new Calls.BufferWrite(), false, c -> c.queue(handle).buffer(buffer.handle).offset(to)
+                    .size(size).heapOffset(at));
+        }
         return this;
     }
 
