@@ -89,8 +89,8 @@ final class NetCalls {
             block.segment().fill((byte) 1);
             double[] w = new double[n.transfers()];
             double[] rd = new double[n.transfers()];
-            // Warmed up as the floor is (TcpFloor): until neither direction gets faster any more.
-            Warmup warm = new Warmup(1_000_000_000L, 6_000_000_000L);
+            // Warmed up as the floor is (TcpFloor, Warmup): until neither direction gets faster any more.
+            Warmup warm = new Warmup();
             while (warm.more(write(q, buf, block), read(q, buf, block))) {
                 Thread.onSpinWait();
             }

@@ -1,34 +1,58 @@
 package io.ferry.bench;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * A warm-up of repeated transfers that ends once they have stopped getting faster: after at least {@code min}
- * nanoseconds and two rounds, when neither direction's rate rose by more than a fifth over the round before; at
- * the latest after {@code max} nanoseconds. A JVM that has just started runs its copy and cipher paths interpreted
- * or in C1 for a while, and longer on a loaded machine, where the compiler threads wait for a core.
+ * nanoseconds and {@code 2 * WINDOW} rounds, when in neither direction the median rate of the last
+ * {@value #WINDOW} rounds is more than {@value #RISE} times that of the {@value #WINDOW} before; at the latest after
+ * {@code max} nanoseconds. A JVM that has just started runs its copy and cipher paths interpreted or in C1 for a
+ * while, and longer on a loaded machine, where the compiler threads wait for a core; Ferry's transfers cross three
+ * JVMs (client, host, device worker). Single rounds swing by half on these machines, so rounds are compared in
+ * windows, not one by one. The floor and Ferry warm up by the same rule (the same {@code min} and {@code max}).
  */
 final class Warmup {
+    static final int WINDOW = 5;
+    static final double RISE = 1.05;
+    /** The least and most warm-up time of every stream figure (floor and Ferry alike). */
+    static final long MIN_NANOS = 5_000_000_000L;
+    static final long MAX_NANOS = 20_000_000_000L;
+
     private final long start = System.nanoTime();
     private final long min;
     private final long max;
-    private int rounds;
-    private double lastA = Double.NaN;
-    private double lastB = Double.NaN;
+    private final List<Double> a = new ArrayList<>();
+    private final List<Double> b = new ArrayList<>();
 
     Warmup(long minNanos, long maxNanos) {
         this.min = minNanos;
         this.max = maxNanos;
     }
 
+    /** Warm-up by {@link #MIN_NANOS} and {@link #MAX_NANOS}. */
+    Warmup() {
+        this(MIN_NANOS, MAX_NANOS);
+    }
+
     /** Records one round's two rates; whether to warm up more. */
-    boolean more(double a, double b) {
-        rounds++;
-        boolean rising = !(a <= lastA * 1.2 && b <= lastB * 1.2); // true while NaN (the first round)
-        lastA = a;
-        lastB = b;
+    boolean more(double rateA, double rateB) {
+        a.add(rateA);
+        b.add(rateB);
         long spent = System.nanoTime() - start;
         if (spent >= max) {
             return false;
         }
-        return spent < min || rounds < 2 || rising;
+        return spent < min || a.size() < 2 * WINDOW || rising(a) || rising(b);
+    }
+
+    private static boolean rising(List<Double> rates) {
+        int n = rates.size();
+        return median(rates.subList(n - WINDOW, n)) > RISE * median(rates.subList(n - 2 * WINDOW, n - WINDOW));
+    }
+
+    private static double median(List<Double> rates) {
+        double[] s = rates.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s[s.length / 2];
     }
 }
