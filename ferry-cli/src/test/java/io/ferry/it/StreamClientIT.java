@@ -222,7 +222,7 @@ class StreamClientIT {
      * A heap write larger than a piece ({@code CommandQueue.STREAM_PIECE}: it goes as several writes, each copied to
      * the device while the next travels) and not a multiple of one, at an offset, read back whole: the same bytes,
      * over plain TCP (the host reads HEAP payloads from the socket straight into the heap), TLS (it copies them) and
-     * the Unix socket.
+     * the Unix socket; and one that runs past the buffer's end is refused whole, writing nothing.
      */
     @Test
     void aLargeHeapWriteInPiecesReadsBackTheSameBytes() throws IOException {
@@ -243,6 +243,13 @@ class StreamClientIT {
                 q.write(buf, 4096, out.segment()).read(buf, 4096, back.segment()).finish();
                 long differs = out.segment().mismatch(back.segment());
                 assertEquals(-1, differs, at.getScheme() + ": the first byte that differs");
+                // past the buffer's end: refused whole, nothing of it written
+                back.segment().fill((byte) 0x3c);
+                q.write(buf, 8192, back.segment());
+                FerryException e = assertThrows(FerryException.class, q::finish);
+                assertEquals(Status.OUT_OF_RANGE, e.status(), e.getMessage());
+                q.read(buf, 4096, back.segment()).finish();
+                assertEquals(-1, out.segment().mismatch(back.segment()), at.getScheme() + ": a refused write wrote");
             }
         }
     }

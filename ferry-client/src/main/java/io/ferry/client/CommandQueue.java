@@ -24,7 +24,7 @@ import java.nio.ByteBuffer;
  */
 public final class CommandQueue extends ScheduledQueue {
     /** Over a stream, heap writes go in pieces of this size, so the host's device copy overlaps the transfer. */
-    static final long STREAM_PIECE = Long.getLong("ferry.stream.piece", 4L << 20);
+    static final long STREAM_PIECE = Math.max(64 << 10, Long.getLong("ferry.stream.piece", 4L << 20));
     private final Context context;
     /** Non-heap data on its way through the heap: staging blocks, staged reads to copy out at the next finish. */
     final Staging staging;
@@ -65,16 +65,20 @@ public final class CommandQueue extends ScheduledQueue {
         }
         staging.checkNotPending(this, src, "write from");
         pin(heapOffset);
-        // over a stream, in pieces: the device copies one while the next is on the wire (the queue is in order)
-        long piece = ferry.stream() != null ? STREAM_PIECE : src.byteSize();
-        for (long done = 0, n; done < src.byteSize(); done += n) {
-            n = Math.min(piece, src.byteSize() - done);
+        // over a stream, in pieces: the device copies one while the next is on the wire (the queue is in order);
+        // a range the host will refuse goes whole, so that it is refused whole and nothing of it is written
+        long total = src.byteSize();
+        boolean pieces = ferry.stream() != null && offset >= 0 && offset <= buffer.size() - total;
+        long piece = pieces ? STREAM_PIECE : total;
+        long done = 0;
+        do {
+            long n = Math.min(piece, total - done);
             long at = heapOffset + done;
             long to = offset + done;
-            long size = n;
             channel().oneWay(new Calls.BufferWrite(), false, c -> c.queue(handle).buffer(buffer.handle).offset(to)
-                    .size(size).heapOffset(at));
-        }
+                    .size(n).heapOffset(at));
+            done += n;
+        } while (done < total);
         return this;
     }
 
