@@ -121,6 +121,8 @@ final class CompletionPump implements Runnable {
         } catch (RingCorruptedException e) {
             conn.failFromPump(Status.PROTOCOL_VIOLATION, "the lane's completion ring is corrupt: " + e.getMessage());
         } catch (RuntimeException | Error e) {
+            java.util.logging.Logger.getLogger("ferry.net").log(java.util.logging.Level.WARNING,
+                    "stream connection: completion pump failed", e); // a host bug: the stack says where
             conn.failFromPump(Status.INTERNAL, "completion pump failed: " + e);
         } finally {
             // the event loop may still be producing into the lane until it has ended the connection (it stops us

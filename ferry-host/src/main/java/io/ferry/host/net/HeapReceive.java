@@ -2,31 +2,21 @@ package io.ferry.host.net;
 
 import io.ferry.protocol.StreamFrame;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
-import io.netty.channel.ChannelConfig;
-import io.netty.channel.RecvByteBufAllocator;
-import io.netty.util.UncheckedBooleanSupplier;
 import java.lang.foreign.MemorySegment;
 
 /**
  * A stream connection's HEAP payloads on their way into the lane's heap (event loop only). Once a HEAP frame's header
  * and offset are in and checked ({@link #start}), its payload goes to its place in the heap as it arrives
- * ({@link #take}) instead of waiting whole in the connection's buffer. As the channel's receive-buffer allocator
- * (plain sockets only: a TLS connection reads ciphertext), it also hands the socket a buffer over that place
- * ({@link #alias}), so the bytes are copied once, by the kernel; otherwise Netty's adaptive buffers, as by default.
+ * ({@link #take}) instead of waiting whole in the connection's buffer and being copied from there.
  *
- * <p>The place is the one the frame's checked offset and length name, inside this connection's lane, and the bytes
- * land exactly where copying them would have put them. The mapping stays mapped until the channel has closed
- * ({@link StreamConnection#departed}), so no read of this channel can reach memory the host has unmapped.
+ * <p>Reading the socket straight into the heap (a Netty receive-buffer allocator that handed the socket a buffer
+ * over that place, so the kernel's copy was the only one) was built and measured: in three alternating quick runs
+ * of {@code ./ferry bench net} the plain 64 MiB write came out at 2.52 GB/s median with it and 2.72 without, so it
+ * was left out (docs/benchmarks.md, "net").
  */
-final class HeapReceive implements RecvByteBufAllocator {
-    private final RecvByteBufAllocator normal = new AdaptiveRecvByteBufAllocator();
+final class HeapReceive {
     /** The rest of the payload being received (null: none). */
     private MemorySegment rest;
-    /** The buffer {@link #alias} last handed out over {@link #rest}. */
-    private ByteBuf alias;
 
     /** Whether a payload is being received: every byte that comes next is its, until it is whole. */
     boolean active() {
@@ -73,10 +63,7 @@ final class HeapReceive implements RecvByteBufAllocator {
      */
     ByteBuf take(ByteBuf in) {
         int n = (int) Math.min(in.readableBytes(), rest.byteSize());
-        if (in != alias) {
-            MemorySegment.copy(MemorySegment.ofBuffer(in.nioBuffer(in.readerIndex(), n)), 0, rest, 0, n);
-        } // else the socket read it into its place
-        alias = null;
+        MemorySegment.copy(MemorySegment.ofBuffer(in.nioBuffer(in.readerIndex(), n)), 0, rest, 0, n);
         in.skipBytes(n);
         rest = n == rest.byteSize() ? null : rest.asSlice(n);
         if (!in.isReadable()) {
@@ -89,77 +76,5 @@ final class HeapReceive implements RecvByteBufAllocator {
     /** The connection has ended: nothing more goes to the heap. */
     void end() {
         rest = null;
-        alias = null;
-    }
-
-    /** A buffer over the rest of the payload, for the socket to read into; null when none is being received. */
-    private ByteBuf alias() {
-        if (rest == null) {
-            return null;
-        }
-        alias = Unpooled.wrappedBuffer(rest.asByteBuffer()).clear();
-        return alias;
-    }
-
-    @Override
-    public Handle newHandle() {
-        ExtendedHandle d = (ExtendedHandle) normal.newHandle();
-        return new ExtendedHandle() {
-            @Override
-            public ByteBuf allocate(ByteBufAllocator alloc) {
-                ByteBuf heap = alias();
-                return heap != null ? heap : d.allocate(alloc);
-            }
-
-            @Override
-            public int guess() {
-                return d.guess();
-            }
-
-            @Override
-            public void reset(ChannelConfig config) {
-                d.reset(config);
-            }
-
-            @Override
-            public void incMessagesRead(int n) {
-                d.incMessagesRead(n);
-            }
-
-            @Override
-            public void lastBytesRead(int n) {
-                d.lastBytesRead(n);
-            }
-
-            @Override
-            public int lastBytesRead() {
-                return d.lastBytesRead();
-            }
-
-            @Override
-            public void attemptedBytesRead(int n) {
-                d.attemptedBytesRead(n);
-            }
-
-            @Override
-            public int attemptedBytesRead() {
-                return d.attemptedBytesRead();
-            }
-
-            @Override
-            public boolean continueReading() {
-                return d.continueReading();
-            }
-
-            @Override
-            public boolean continueReading(UncheckedBooleanSupplier more) {
-                return d.continueReading(more);
-            }
-
-            @Override
-            public void readComplete() {
-                d.readComplete();
-            }
-        };
     }
 }

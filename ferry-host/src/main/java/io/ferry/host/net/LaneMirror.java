@@ -143,11 +143,6 @@ final class LaneMirror {
         return true;
     }
 
-    /** Event loop: the client's heap bytes at {@code offset} of the lane's heap slice (checked by the caller). */
-    void heap(long offset, MemorySegment bytes) {
-        MemorySegment.copy(bytes, 0, heap, offset, bytes.byteSize());
-    }
-
     /** The lane's CONNECT_ACK, SESSION_ID, the host's epoch and heartbeat: the words the host owns. */
     long[] hostWords() {
         return new long[] {lane.hostEpoch(), lane.hostHeartbeat(), lane.connectAck(), lane.sessionId()};
@@ -215,7 +210,7 @@ final class LaneMirror {
 
     /**
      * Unmaps, once the connection's channel has closed ({@link StreamConnection#departed}): until then the channel
-     * may read into the heap or send from it by address. The event loop may also be inside a futex wake on the
+     * may send from the heap by address ({@link Frames#heap}). The event loop may also be inside a futex wake on the
      * mapping at this moment (a wake that passed its check just before the connection ended), which makes the close
      * fail: it is tried again once that call returned.
      */

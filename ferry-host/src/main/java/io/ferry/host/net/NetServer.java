@@ -175,11 +175,7 @@ public final class NetServer implements AutoCloseable {
                             c.pipeline().addLast(ssl.newHandler(c.alloc()));
                         }
                         c.pipeline().addLast(new IdleStateHandler(IDLE_SECONDS, 0, 0, TimeUnit.SECONDS));
-                        StreamConnection conn = new StreamConnection(NetServer.this, security, listener, place);
-                        if (ssl == null) {
-                            c.config().setRecvByteBufAllocator(conn.heapIn); // HEAP payloads read into the heap
-                        }
-                        c.pipeline().addLast(conn);
+                        c.pipeline().addLast(new StreamConnection(NetServer.this, security, listener, place));
                     }
                 });
         if (!unix) {

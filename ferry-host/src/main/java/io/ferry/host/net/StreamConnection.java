@@ -29,7 +29,7 @@ import java.util.logging.Logger;
  *
  * <p><b>Memory.</b> Incoming bytes wait in one buffer, at most one frame (1 MiB + 72 bytes) plus one socket read
  * (a HEAP frame's payload excepted: once its header and offset are checked, its bytes go to the lane's heap as they
- * arrive, over a plain socket read straight into it by {@link HeapReceive});
+ * arrive: {@link HeapReceive});
  * when the lane's command ring has no room for a record, reading stops (autoRead off) until the host has consumed.
  * Outgoing frames are bounded by the channel's write buffer water marks: the pump reads no completion while the
  * channel is not writable.
@@ -52,8 +52,8 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
     private String remote = "?";
     private volatile String guest;
     private ByteBuf cum;
-    /** HEAP payloads on their way into the heap; also the plain channel's receive-buffer allocator. */
-    final HeapReceive heapIn = new HeapReceive();
+    /** HEAP payloads on their way into the heap. */
+    private final HeapReceive heapIn = new HeapReceive();
     /** Reading waits for room in the command ring (event loop writes; the pump reads). */
     volatile boolean stalled;
     private boolean ended;
@@ -105,6 +105,7 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
             counters.inbound(cum.readableBytes());
             drain();
         } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "stream connection " + who() + ": reading the stream failed", e);
             fail(Status.INTERNAL, "reading the stream failed: " + e);
         }
     }
@@ -448,12 +449,13 @@ final class StreamConnection extends ChannelInboundHandlerAdapter {
         server.departing(-1);
         AUDIT.info("guest " + guest + ": stream connection from " + remote + " ended: " + reason + "; " + how);
         counters.closed();
-        // the channel may read into the heap or send from it by address until it has closed: unmap only then
+        // the channel may send from the heap by address until it has closed: unmap only then
         if (ch.close().awaitUninterruptibly(UNMAP_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
             lane.unmap();
         } else {
             LOG.warning("guest " + guest + ": stream connection from " + remote + " did not close within "
-                    + UNMAP_WAIT_SECONDS + " s; its mapping of the region stays until the host stops");
+                    + UNMAP_WAIT_SECONDS + " s; its mapping of the region is left mapped (unmapping it under a channel "
+                    + "that may still send from it is not safe)");
         }
     }
 

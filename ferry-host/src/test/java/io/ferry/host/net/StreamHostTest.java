@@ -94,8 +94,8 @@ class StreamHostTest {
 
     /**
      * HEAP frames cut anywhere by the network (seeded cuts, some a byte long, some with a pause so that the host reads
-     * a frame in pieces): every byte lands where its frame says, in the lane's heap, whether the host copies it from
-     * its read buffer or reads it from the socket straight into the heap. Over TCP and over the Unix socket.
+     * a frame in pieces): every byte lands where its frame says, in the lane's heap, whether the frame arrived whole
+     * or its payload went to the heap piece by piece as it arrived. Over TCP and over the Unix socket.
      */
     @Test
     void heapBytesLandWhereverTheStreamIsCut() throws Exception {
