@@ -212,14 +212,19 @@ public final class TransportBench {
             double[] rd = new double[reps];
             double[] nw = new double[reps];
             double[] nrd = new double[reps];
-            // Warm-up, both sides alike, for half a second at least: a worker or host JVM that has just started
-            // compiles its call path meanwhile, and those compiler threads share the two cores with the copy.
-            long warmUntil = System.nanoTime() + 500_000_000L;
-            for (int i = 0; i < 2 || System.nanoTime() < warmUntil; i++) {
+            // Warm-up, both sides alike, until the remoted transfers stop getting faster (Warmup, as the net suite
+            // does): a worker or host JVM that has just started compiles its call path meanwhile, and those compiler
+            // threads share the two cores with the copy.
+            Warmup warm = new Warmup();
+            boolean more = true;
+            while (more) {
                 nat.write();
                 nat.read();
+                long t0 = System.nanoTime();
                 q.write(buf, 0, block.segment()).finish();
+                long t1 = System.nanoTime();
                 q.read(buf, 0, block.segment()).finish();
+                more = warm.more(TRANSFER / ((t1 - t0) / 1e9) / 1e9, TRANSFER / ((System.nanoTime() - t1) / 1e9) / 1e9);
             }
             for (int i = 0; i < reps; i++) {
                 nw[i] = nat.write();
