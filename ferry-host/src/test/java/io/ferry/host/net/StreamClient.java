@@ -105,6 +105,11 @@ final class StreamClient implements AutoCloseable {
         return new StreamClient(null, c);
     }
 
+    /** This end's address as the host's log names the peer ("/127.0.0.1:40000"); a Unix socket's is unnamed. */
+    String localAddress() {
+        return socket != null ? String.valueOf(socket.getLocalSocketAddress()) : "?";
+    }
+
     // ---- raw frames ---------------------------------------------------------------------------------------
 
     /** Frames (and raw writes) sent so far. */

@@ -68,11 +68,14 @@ class StreamLanesTest {
         }
     }
 
-    /** Waits (hang guard 20 s) for the audit line of a connection that left its lane, and returns it. */
-    private String departed(int before) throws InterruptedException {
+    /**
+     * Waits (hang guard 20 s) for the audit line of the connection from {@code from} leaving its lane, and returns it
+     * (a connection of an earlier test's host may log its own departure late, into this test's audit).
+     */
+    private String departed(int before, String from) throws InterruptedException {
         for (int i = 0; i < 2_000; i++) {
             for (String l : audit.subList(before, audit.size())) {
-                if (l.contains("stream connection from") && l.contains(" ended: ")) {
+                if (l.contains("stream connection from " + from + " ended: ")) {
                     return l;
                 }
             }
@@ -86,11 +89,13 @@ class StreamLanesTest {
         start(1);
         byte[] secret = host.secret("alice");
         int before = audit.size();
+        String from;
         try (StreamClient c = StreamClient.tcp(host.net().insecureAddress())) {
+            from = c.localAddress();
             assertEquals(StreamFrame.OPENED, c.open("alice", secret).type());
             c.request(); // the host acknowledged a session; no HELLO follows
         }
-        String left = departed(before);
+        String left = departed(before, from);
         assertTrue(left.contains("session ended by GOODBYE"), left);
         for (String l : audit) {
             assertTrue(!l.contains("before HELLO") && !l.contains("PROTOCOL_VIOLATION"), "audit: " + l);
