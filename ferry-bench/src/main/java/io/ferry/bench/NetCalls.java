@@ -91,12 +91,12 @@ final class NetCalls {
             double[] rd = new double[n.transfers()];
             // Warmed up as the floor is (TcpFloor, Warmup): until neither direction gets faster any more.
             Warmup warm = new Warmup();
-            while (warm.more(write(q, buf, block), read(q, buf, block))) {
+            while (warm.more(TransportBench.writeGbs(q, buf, block), TransportBench.readGbs(q, buf, block))) {
                 Thread.onSpinWait();
             }
             for (int i = 0; i < n.transfers(); i++) {
-                w[i] = write(q, buf, block);
-                rd[i] = read(q, buf, block);
+                w[i] = TransportBench.writeGbs(q, buf, block);
+                rd[i] = TransportBench.readGbs(q, buf, block);
             }
             r.put("write_gbs" + suffix, TransportBench.median(w));
             r.put("read_gbs" + suffix, TransportBench.median(rd));
@@ -106,20 +106,6 @@ final class NetCalls {
             r.put("launch_finish_us" + suffix, TransportBench.median(TransportBench.launchFinishUs(q, k,
                     n.smallCalls())));
         }
-    }
-
-    /** One blocking 64 MiB write from the heap block; GB/s. */
-    private static double write(CommandQueue q, DeviceBuffer buf, HeapBlock block) {
-        long t0 = System.nanoTime();
-        q.write(buf, 0, block.segment()).finish();
-        return block.segment().byteSize() / ((System.nanoTime() - t0) / 1e9) / 1e9;
-    }
-
-    /** One blocking 64 MiB read into the heap block; GB/s. */
-    private static double read(CommandQueue q, DeviceBuffer buf, HeapBlock block) {
-        long t0 = System.nanoTime();
-        q.read(buf, 0, block.segment()).finish();
-        return block.segment().byteSize() / ((System.nanoTime() - t0) / 1e9) / 1e9;
     }
 
     /**

@@ -163,9 +163,10 @@ public final class TcpFloor {
         double[] w = new double[streamReps];
         double[] r = new double[streamReps];
         byte[] buf = new byte[1 << 20];
-        // Warm-up until both directions have stopped getting faster (Warmup: the same rule as Ferry's), so that both JVMs have compiled their copy and cipher paths: AES-GCM runs as an intrinsic only
-        // once C2 has compiled it, and C2 is slow to get there on two loaded cores. Measured cold, the TLS floor
-        // stream was 0.08 GB/s against 1.0 warm, a quarter of what Ferry's own (warmed) TLS transfers reached.
+        // Warm-up until both directions have stopped getting faster (Warmup: the same rule as Ferry's), so that
+        // both JVMs have compiled their copy and cipher paths: AES-GCM runs as an intrinsic only once C2 has compiled
+        // it, and C2 is slow to get there on two loaded cores. Measured cold, the TLS floor stream was 0.08 GB/s
+        // against 1.0 warm, a quarter of what Ferry's own (warmed) TLS transfers reached.
         Warmup warm = new Warmup();
         while (warm.more(streamWrite(port, tls, streamBytes, buf), streamRead(port, tls, streamBytes, buf))) {
             Thread.onSpinWait();

@@ -216,25 +216,15 @@ public final class TransportBench {
             // does): a worker or host JVM that has just started compiles its call path meanwhile, and those compiler
             // threads share the two cores with the copy.
             Warmup warm = new Warmup();
-            boolean more = true;
-            while (more) {
+            do {
                 nat.write();
                 nat.read();
-                long t0 = System.nanoTime();
-                q.write(buf, 0, block.segment()).finish();
-                long t1 = System.nanoTime();
-                q.read(buf, 0, block.segment()).finish();
-                more = warm.more(TRANSFER / ((t1 - t0) / 1e9) / 1e9, TRANSFER / ((System.nanoTime() - t1) / 1e9) / 1e9);
-            }
+            } while (warm.more(writeGbs(q, buf, block), readGbs(q, buf, block)));
             for (int i = 0; i < reps; i++) {
                 nw[i] = nat.write();
-                long t0 = System.nanoTime();
-                q.write(buf, 0, block.segment()).finish();
-                w[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                w[i] = writeGbs(q, buf, block);
                 nrd[i] = nat.read();
-                t0 = System.nanoTime();
-                q.read(buf, 0, block.segment()).finish();
-                rd[i] = TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                rd[i] = readGbs(q, buf, block);
             }
             r.put("write_gbs_remoted", median(w));
             r.put("read_gbs_remoted", median(rd));
@@ -243,6 +233,20 @@ public final class TransportBench {
             k.arg(0, small);
             r.put("launch_finish_us_remoted", median(launchFinishUs(q, k, launchReps)));
         }
+    }
+
+    /** One blocking write of the whole heap block through {@code q}; GB/s. */
+    static double writeGbs(CommandQueue q, DeviceBuffer buf, HeapBlock block) {
+        long t0 = System.nanoTime();
+        q.write(buf, 0, block.segment()).finish();
+        return block.segment().byteSize() / ((System.nanoTime() - t0) / 1e9) / 1e9;
+    }
+
+    /** One blocking read into the whole heap block through {@code q}; GB/s. */
+    static double readGbs(CommandQueue q, DeviceBuffer buf, HeapBlock block) {
+        long t0 = System.nanoTime();
+        q.read(buf, 0, block.segment()).finish();
+        return block.segment().byteSize() / ((System.nanoTime() - t0) / 1e9) / 1e9;
     }
 
     /**

@@ -29,29 +29,32 @@ final class Output {
         return ch.isWritable() || !ch.isActive();
     }
 
-    /**
-     * Writes a frame; flushes when the channel is over its high water mark. From any thread. A closed channel drops
-     * it here: queued, it would only wait to fail, and a pump shipping a long read to a client that has gone would
-     * queue the rest of it at once.
-     */
+    /** Writes a frame; flushes when the channel is over its high water mark. From any thread. */
     void send(ByteBuf frame) {
-        if (!ch.isActive()) {
-            frame.release();
-            return;
-        }
-        int n = frame.readableBytes();
-        counters.queued(n);
-        ch.write(frame).addListener(f -> counters.queued(-n));
-        if (!ch.isWritable()) {
+        if (write(frame, false) && !ch.isWritable()) {
             ch.flush();
         }
     }
 
     /** Writes and flushes a frame. */
     void sendNow(ByteBuf frame) {
+        write(frame, true);
+    }
+
+    /**
+     * Writes a frame, counted while it waits; false when the channel is closed, which drops it here: queued, it
+     * would only wait to fail, and a pump shipping a long read to a client that has gone would queue the rest of it
+     * at once.
+     */
+    private boolean write(ByteBuf frame, boolean flush) {
+        if (!ch.isActive()) {
+            frame.release();
+            return false;
+        }
         int n = frame.readableBytes();
         counters.queued(n);
-        ch.writeAndFlush(frame).addListener(f -> counters.queued(-n));
+        (flush ? ch.writeAndFlush(frame) : ch.write(frame)).addListener(f -> counters.queued(-n));
+        return true;
     }
 
     void flush() {
