@@ -23,11 +23,6 @@
 #define CONNECT_LIVE_TIMEOUT_NS 20000000000ull /* ... and within this once it moved: a loaded host is slow, not gone */
 #define BEAT_PERIOD_NS 100000000ull         /* our GUEST_HEARTBEAT; the host gives up after 3 s of silence */
 #define SPIN_NS 20000ull
-/* Waits for device work spin longer before they yield: measured on the 2-core development VM (docs/benchmarks.md,
- * "icd"), a FINISH answered in about 60 us when the caller spun, and in 150-220 us when it yielded at once (each
- * sched_yield there handed the vCPU to another thread for tens of microseconds). Longer work still ends up asleep
- * on the futex, after 200 us of spinning and 200 us of yields. */
-#define WORK_SPIN_NS 200000ull
 #define YIELD_NS 200000ull
 #define MIN_SLEEP_NS 50000ull
 #define MAX_SLEEP_NS 1000000ull
@@ -58,18 +53,17 @@ static int op_argc(int op, int *sync) {
 #undef ARGC
 }
 
-/* How long a caller spins before it yields. Calls whose answer waits for a device: longer (WORK_SPIN_NS). Calls
- * whose answer waits for a TEE process: not at once, it yields from the start (as ferry-client's
- * RingIdleStrategy.forDeviceWork): on a small machine the host's endpoint and the TA's process need the cores, and
- * measured on the 2-core development VM a spinning libteec client made the hello TA's round trip several times
- * slower (docs/benchmarks.md, "tee"). */
+/* How long a caller spins before it yields: SPIN_NS for calls the host answers itself (as ferry-client's
+ * RingIdleStrategy.forAnswers). Calls whose answer waits for a device or a TEE process yield at once (as
+ * RingIdleStrategy.forDeviceWork): the worker's device threads, or the host's endpoint and the TA's process, need
+ * the cores. Measured on the 2-core development VM (docs/benchmarks.md, "icd" and "tee"): with Ferry alone in the
+ * process, launch + finish took 78-82 us when the caller yielded at once, 98-112 us after 20 us of spinning and
+ * 168-274 us after 200 us; a spinning libteec client made the hello TA's round trip slower too. */
 static uint64_t spin_ns(int op) {
-    if (op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE) {
+    if (op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE || op == FERRY_OP_FINISH
+        || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD || op == FERRY_OP_PROGRAM_COMPILE
+        || op == FERRY_OP_PROGRAM_LINK) {
         return 0;
-    }
-    if (op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
-        || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK) {
-        return WORK_SPIN_NS;
     }
     return SPIN_NS;
 }
