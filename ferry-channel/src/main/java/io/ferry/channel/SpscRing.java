@@ -6,6 +6,7 @@ import static io.ferry.channel.RegionDescriptor.RING_DATA_OFFSET;
 import static io.ferry.channel.RegionDescriptor.RING_HEAD_OFFSET;
 import static io.ferry.channel.RegionDescriptor.RING_TAIL_OFFSET;
 
+import io.ferry.protocol.Futex;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;

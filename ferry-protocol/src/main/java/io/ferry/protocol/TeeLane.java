@@ -10,12 +10,16 @@ import java.util.UUID;
  * mapped lane with a named accessor per field, the only code that knows an offset. The host writes a request and
  * publishes its sequence number; the TEE's lane thread serves it, writes the reply and publishes the same number.
  * One call is outstanding at a time, so a mailbox is enough; each sequence word has a cache line of its own, so
- * both sides spin on one line each.
+ * both sides spin on one line each. A side that has waited a while sleeps on a futex on the low half of the sequence
+ * word it waits for, after raising that word's WAITING flag; the other side, having published, wakes it only when
+ * the flag is up (a store, a full fence, a load on each side: neither can miss the other).
  *
  * <pre>
  * Lane (little-endian)
- *  0      REQUEST_SEQ  u64   host writes (release) after the request body; TEE reads (acquire)
- *  64     REPLY_SEQ    u64   TEE writes (release) after the reply body; host reads (acquire)
+ *  0      REQUEST_SEQ  u64   host writes (volatile) after the request body; TEE reads (acquire)
+ *  8      REQUEST_WAITING u32  TEE: 1 while its lane thread sleeps on REQUEST_SEQ (the host then wakes it)
+ *  64     REPLY_SEQ    u64   TEE writes (volatile) after the reply body; host reads (acquire)
+ *  72     REPLY_WAITING u32  host: 1 while it sleeps on REPLY_SEQ (the TEE then wakes it)
  *  128    CANCEL_SEQ   u64   host writes the seq of the request to cancel; the TA polls it
  *  192    TEE_BEAT     u64   the TEE's pid, once its lane thread is about to serve
  *  256    request      (REQUEST_LENGTH bytes)
@@ -51,7 +55,9 @@ public final class TeeLane {
     public static final long DATA_OFFSET = 4096;
 
     private static final long REQUEST_SEQ = 0;
+    private static final long REQUEST_WAITING = 8;
     private static final long REPLY_SEQ = 64;
+    private static final long REPLY_WAITING = 72;
     private static final long CANCEL_SEQ = 128;
     private static final long TEE_BEAT = 192;
 
@@ -81,9 +87,13 @@ public final class TeeLane {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final VarHandle SEQ = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle FLAG = ValueLayout.JAVA_INT.varHandle();
 
     private final MemorySegment lane;
     private final long dataSize;
+    /** The futex words: the low halves of REQUEST_SEQ and REPLY_SEQ. */
+    private final MemorySegment requestWord;
+    private final MemorySegment replyWord;
 
     /** A view of {@code lane}, which must be 8-byte aligned (a mapping is) and longer than {@link #DATA_OFFSET}. */
     public TeeLane(MemorySegment lane) {
@@ -93,6 +103,8 @@ public final class TeeLane {
         }
         this.lane = lane;
         this.dataSize = lane.byteSize() - DATA_OFFSET;
+        this.requestWord = lane.asSlice(REQUEST_SEQ, 4);
+        this.replyWord = lane.asSlice(REPLY_SEQ, 4);
     }
 
     // ---- sequence words ----
@@ -101,18 +113,59 @@ public final class TeeLane {
         return (long) SEQ.getAcquire(lane, REQUEST_SEQ);
     }
 
-    /** Host: publishes the request written so far (release: the body is visible before the number). */
+    /**
+     * Host: publishes the request written so far (the body is visible before the number), and wakes the TEE's lane
+     * thread if it sleeps.
+     */
     public void publishRequest(long seq) {
-        SEQ.setRelease(lane, REQUEST_SEQ, seq);
+        publish(REQUEST_SEQ, REQUEST_WAITING, requestWord, seq);
+    }
+
+    /**
+     * TEE: sleeps while the request sequence is still {@code seen}, at most {@code timeoutNanos} (or until woken
+     * spuriously). Answers false at once where futexes do not work (the caller naps instead).
+     */
+    public boolean awaitRequest(long seen, long timeoutNanos) {
+        return await(REQUEST_SEQ, REQUEST_WAITING, requestWord, seen, timeoutNanos);
     }
 
     public long replySeq() {
         return (long) SEQ.getAcquire(lane, REPLY_SEQ);
     }
 
-    /** TEE: publishes the reply to request {@code seq} (release: the body is visible before the number). */
+    /**
+     * TEE: publishes the reply to request {@code seq} (the body is visible before the number), and wakes the host if
+     * it sleeps.
+     */
     public void publishReply(long seq) {
-        SEQ.setRelease(lane, REPLY_SEQ, seq);
+        publish(REPLY_SEQ, REPLY_WAITING, replyWord, seq);
+    }
+
+    /** Host: sleeps while the reply sequence is still {@code seen}; as {@link #awaitRequest}. */
+    public boolean awaitReply(long seen, long timeoutNanos) {
+        return await(REPLY_SEQ, REPLY_WAITING, replyWord, seen, timeoutNanos);
+    }
+
+    private void publish(long seqOffset, long waitingOffset, MemorySegment word, long seq) {
+        // Volatile store, then volatile load: ordered, so either the sleeper sees the new number before it sleeps,
+        // or we see its flag and wake it.
+        SEQ.setVolatile(lane, seqOffset, seq);
+        if ((int) FLAG.getVolatile(lane, waitingOffset) != 0) {
+            Futex.wake(word);
+        }
+    }
+
+    private boolean await(long seqOffset, long waitingOffset, MemorySegment word, long seen, long timeoutNanos) {
+        FLAG.setVolatile(lane, waitingOffset, 1);
+        try {
+            if ((long) SEQ.getVolatile(lane, seqOffset) != seen) {
+                return true;
+            }
+            // The futex compares the word's low half (little-endian, as Futex's only platform is).
+            return Futex.await(word, (int) seen, timeoutNanos);
+        } finally {
+            FLAG.setRelease(lane, waitingOffset, 0);
+        }
     }
 
     /** The request whose cancellation the host asked for (0: none yet). */

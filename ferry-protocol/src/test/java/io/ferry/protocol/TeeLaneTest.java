@@ -1,10 +1,13 @@
 package io.ferry.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -77,6 +80,59 @@ class TeeLaneTest {
             assertThrows(IllegalArgumentException.class, () -> lane.data(1, -1));
             assertThrows(IllegalArgumentException.class, () -> lane.data(Long.MAX_VALUE, 2));
             assertThrows(IllegalArgumentException.class, () -> new TeeLane(arena.allocate(TeeLane.DATA_OFFSET)));
+        }
+    }
+
+    @Test
+    void aSleeperSeesANumberPublishedBeforeItSlept() {
+        try (Arena arena = Arena.ofShared()) {
+            TeeLane lane = new TeeLane(arena.allocate(TeeLane.DATA_OFFSET + 64, 4096));
+            lane.publishRequest(5);
+            lane.publishReply(4);
+            // the numbers already differ from what the caller saw: no sleep (a minute's timeout would fail the run)
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                lane.awaitRequest(4, 60_000_000_000L);
+                lane.awaitReply(3, 60_000_000_000L);
+            });
+        }
+    }
+
+    /**
+     * Two threads play the host and the TEE for 2,000 calls, each sleeping on the lane's futex at once (no yield
+     * phase) with a minute's timeout: a lost wake-up (a publish between the sleeper's check and its sleep) would
+     * stall the run for that minute.
+     */
+    @Test
+    void noWakeUpIsLostBetweenTheTwoSides() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            TeeLane lane = new TeeLane(arena.allocate(TeeLane.DATA_OFFSET + 64, 4096));
+            long calls = 2_000;
+            long timeout = 60_000_000_000L;
+            Thread tee = Thread.ofPlatform().start(() -> {
+                long last = 0;
+                while (last < calls) {
+                    long seq = lane.requestSeq();
+                    if (seq == last) {
+                        lane.awaitRequest(last, timeout);
+                        continue;
+                    }
+                    last = seq;
+                    lane.reply(0, 0, seq);
+                    lane.publishReply(seq);
+                }
+            });
+            assertTimeoutPreemptively(Duration.ofSeconds(50), () -> {
+                for (long s = 1; s <= calls; s++) {
+                    lane.publishRequest(s);
+                    long seen;
+                    while ((seen = lane.replySeq()) != s) {
+                        lane.awaitReply(seen, timeout);
+                    }
+                    assertEquals(s, lane.replySession());
+                }
+            });
+            tee.join(10_000);
+            assertFalse(tee.isAlive());
         }
     }
 }

@@ -10,7 +10,7 @@ import java.util.UUID;
 /**
  * The host's side of one {@link Lane}: writes a request, waits for its reply within the call limit (forwarding a
  * cancel request, watching the process), reads the reply back into the parameters. Used under its instance's lock,
- * so one call at a time; nothing is allocated per call.
+ * so one call at a time; nothing is allocated per call but for a sleep on the lane's futex.
  */
 final class LaneClient implements AutoCloseable {
     /** Largest memref the lane carries (4 of them per call). */
@@ -81,10 +81,14 @@ final class LaneClient implements AutoCloseable {
         long nextCheck = start + CHECK_NANOS;
         boolean cancelSent = false;
         int spins = 0;
-        while (wire.replySeq() != s) {
-            idle.idle();
-            if ((++spins & 127) != 0) {
-                continue;
+        long seen;
+        while ((seen = wire.replySeq()) != s) {
+            if (idle.busy()) {
+                if ((++spins & 127) != 0) {
+                    continue;
+                }
+            } else if (!wire.awaitReply(seen, CHECK_NANOS)) {
+                idle.nap();
             }
             if (!cancelSent && cancel.requested()) {
                 wire.requestCancel(s);

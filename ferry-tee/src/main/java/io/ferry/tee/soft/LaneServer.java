@@ -17,6 +17,8 @@ import java.util.logging.Logger;
  */
 final class LaneServer implements Runnable {
     private static final Logger LOG = Logger.getLogger("ferry.tee");
+    /** The longest sleep on the lane's futex: how soon {@link #stop} is seen by an idle thread. */
+    private static final long SLEEP_NANOS = 50_000_000;
 
     private final Lane lane;
     private final TeeLane wire;
@@ -49,7 +51,9 @@ final class LaneServer implements Runnable {
         while (running) {
             long seq = wire.requestSeq();
             if (seq == last) {
-                idle.idle();
+                if (!idle.busy() && !wire.awaitRequest(last, SLEEP_NANOS)) {
+                    idle.nap();
+                }
                 continue;
             }
             last = seq;

@@ -1,4 +1,4 @@
-package io.ferry.channel;
+package io.ferry.protocol;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -12,11 +12,12 @@ import java.lang.invoke.VarHandle;
 
 /**
  * Linux futexes on a shared mapping, through FFM: a thread sleeps until the other side rings, across processes
- * (the futex key of a MAP_SHARED file page is the file and offset, not the address). Where a mapping does not
+ * (the futex key of a MAP_SHARED file page is the file and offset, not the address). The doorbells of the region's
+ * rings (ferry-channel's {@code SpscRing}) and of the software TEE's lanes ({@link TeeLane}) sleep on it. Where a mapping does not
  * support futexes (a PCI BAR inside a VM: the other side is another kernel) {@link #await} answers false and the
  * caller falls back to timed naps.
  */
-final class Futex {
+public final class Futex {
     private static final long SYS_FUTEX = 202; // x86_64
     private static final int FUTEX_WAIT = 0;
     private static final int FUTEX_WAKE = 1;
@@ -51,7 +52,7 @@ final class Futex {
      * Sleeps while the 32-bit word at {@code word} still holds {@code expected}, at most {@code timeoutNanos}.
      * Returns false when futexes do not work on this mapping (the caller should nap instead).
      */
-    static boolean await(MemorySegment word, int expected, long timeoutNanos) {
+    public static boolean await(MemorySegment word, int expected, long timeoutNanos) {
         if (!AVAILABLE) {
             return false;
         }
@@ -72,7 +73,7 @@ final class Futex {
     }
 
     /** Wakes one sleeper on {@code word}. */
-    static void wake(MemorySegment word) {
+    public static void wake(MemorySegment word) {
         if (!AVAILABLE) {
             return;
         }
