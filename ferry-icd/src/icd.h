@@ -128,9 +128,10 @@ struct _cl_mem {
     int64_t heap_offset;             /* -1: device memory; else the buffer lives in the heap at this offset */
     cl_mem parent; size_t origin;    /* sub-buffers */
     /* ---- icd_mem.c ---- */
-    pthread_mutex_t lock;            /* guards maps and destructors */
+    pthread_mutex_t lock;            /* guards maps, map_spare and destructors */
     struct ferry_mapping *maps;      /* live mappings (icd_map.c) */
     cl_uint map_count;
+    void *map_spare; size_t map_spare_size; /* ordinary memory of an unmapped mapping, kept for the next (icd_map.c) */
     struct ferry_mem_callback *destructors;
     int heap_owned;                  /* heap_offset is a block this object allocated (ALLOC_HOST_PTR) */
     int coherent;                    /* heap-backed on a CPU device: the heap bytes are the buffer's bytes */

@@ -71,6 +71,7 @@ static cl_mem mem_new(cl_context context, cl_mem_object_type type, cl_mem_flags 
 
 static void mem_free(cl_mem m)
 {
+    free(m->map_spare);
     pthread_mutex_destroy(&m->lock);
     free(m->props);
     free(m);

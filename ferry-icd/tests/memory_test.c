@@ -585,6 +585,55 @@ static void images(void)
     free(got);
 }
 
+/* Maps of a buffer larger than the heap: ordinary memory, kept with the buffer for its next map. Each map must
+ * show the device's bytes of the moment (not what the kept memory held), two live maps must not share memory, and
+ * what was mapped for writing must reach the device at unmap. */
+static void owned_maps(void)
+{
+    size_t n = 24u << 20;   /* larger than the dev host's 16 MiB heap */
+    uint8_t *ref = malloc(n);
+    cl_int err;
+    cl_mem b = buffer(CL_MEM_READ_WRITE, n, NULL);
+    for (int round = 0; round < 3; round++) {
+        test_fill(ref, n, (unsigned)(90 + round));
+        CHECK_CL(clEnqueueWriteBuffer(q, b, CL_TRUE, 0, n, ref, 0, NULL, NULL));
+        uint8_t *r = clEnqueueMapBuffer(q, b, CL_TRUE, CL_MAP_READ, 0, n, 0, NULL, NULL, &err);
+        CHECK(r && err == CL_SUCCESS, "map of a buffer larger than the heap, round %d: %d", round, err);
+        long d = test_diff(r, ref, n);
+        CHECK(d < 0, "map for reading, round %d: byte %ld is not the device's", round, d);
+        CHECK_CL(clEnqueueUnmapMemObject(q, b, r, 0, NULL, NULL));
+    }
+    /* two maps at once, written, unmapped in the other order */
+    uint8_t *lo = clEnqueueMapBuffer(q, b, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, n / 2, 0, NULL, NULL, &err);
+    CHECK(lo && err == CL_SUCCESS, "first of two maps: %d", err);
+    uint8_t *hi = clEnqueueMapBuffer(q, b, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, n / 2, n / 2, 0, NULL, NULL, &err);
+    CHECK(hi && err == CL_SUCCESS, "second of two maps: %d", err);
+    CHECK(lo && hi && (hi >= lo + n / 2 || lo >= hi + n / 2), "two live maps overlap in memory");
+    if (lo && hi) {
+        memset(lo + 5, 0xA5, 1000);
+        memset(ref + 5, 0xA5, 1000);
+        memset(hi + 7, 0x5A, 3000);
+        memset(ref + n / 2 + 7, 0x5A, 3000);
+        CHECK_CL(clEnqueueUnmapMemObject(q, b, hi, 0, NULL, NULL));
+        CHECK_CL(clEnqueueUnmapMemObject(q, b, lo, 0, NULL, NULL));
+    }
+    expect(b, ref, n, "two maps written and unmapped");
+    /* a smaller map after the larger ones, then an invalidating one that writes everything */
+    uint8_t *m = clEnqueueMapBuffer(q, b, CL_TRUE, CL_MAP_READ, 4096 + 3, 100, 0, NULL, NULL, &err);
+    CHECK(m && err == CL_SUCCESS && test_diff(m, ref + 4096 + 3, 100) < 0, "a small map after large ones: %d", err);
+    CHECK_CL(clEnqueueUnmapMemObject(q, b, m, 0, NULL, NULL));
+    m = clEnqueueMapBuffer(q, b, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0, n, 0, NULL, NULL, &err);
+    CHECK(m && err == CL_SUCCESS, "invalidating map: %d", err);
+    if (m) {
+        test_fill(ref, n, 97);
+        memcpy(m, ref, n);
+        CHECK_CL(clEnqueueUnmapMemObject(q, b, m, 0, NULL, NULL));
+    }
+    expect(b, ref, n, "an invalidating map written whole");
+    CHECK_CL(clReleaseMemObject(b));
+    free(ref);
+}
+
 int main(void)
 {
     test_setup();
@@ -597,6 +646,7 @@ int main(void)
     odd_transfers();
     big_transfers();
     maps();
+    owned_maps();
     release_in_flight();
     objects();
     sub_buffers();
