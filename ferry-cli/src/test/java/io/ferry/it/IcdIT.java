@@ -79,6 +79,56 @@ class IcdIT {
         }));
     }
 
+    /** Held: the log manager keeps loggers weakly. */
+    private static final java.util.logging.Logger AUDIT = java.util.logging.Logger.getLogger("ferry.audit");
+
+    /**
+     * A program that leaves without releasing its buffers, five times: its device worker, serving the session,
+     * answers the GOODBYE and then still releases 128 MiB while the process is already gone. Each session must end
+     * as the guest said (goodbye), not as a guest gone: the host used to see the process leave before the worker's
+     * word in about a quarter of clpeak's runs.
+     */
+    @Test
+    void aProgramThatSaysGoodbyeAndLeavesAtOnceEndsItsSessionAsAGoodbye() throws Exception {
+        List<String> ends = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler log = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                String m = r.getMessage();
+                if (m != null && m.startsWith("guest icd session ")
+                        && (m.contains(": closed (") || m.contains("gone"))) {
+                    ends.add(m);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        AUDIT.addHandler(log);
+        try {
+            for (int i = 0; i < 5; i++) {
+                int before = ends.size();
+                Result r = run(List.of(BUILD.resolve("tests/errors/leave").toString()),
+                        guestEnv(host.host, "icd", secret));
+                assertEquals(0, r.exit(), "leave failed:\n" + r.output());
+                long until = System.nanoTime() + 10_000_000_000L;
+                while (ends.size() == before && System.nanoTime() < until) {
+                    Thread.sleep(20);
+                }
+            }
+        } finally {
+            AUDIT.removeHandler(log);
+        }
+        assertEquals(5, ends.stream().filter(m -> m.contains(": closed (")).count(), "sessions ended: " + ends);
+        assertTrue(ends.stream().allMatch(m -> m.contains("(OK: guest said goodbye)")),
+                "every session should end as a goodbye: " + ends);
+    }
+
     /**
      * The host goes away under a program holding a context, a queue and a buffer: its next calls answer OpenCL
      * errors, and it ends normally (no crash, no hang).

@@ -290,9 +290,22 @@ public final class InWorker {
             }
             idle.idle(n);
         }
+        // After a GOODBYE the host hears first: the guest, answered, may exit at once, and the host would take a
+        // guest that leaves before the worker's word for one gone (it kills the worker on this word, mid-close or not).
+        if (session.goodbye()) {
+            tellHost(control, status, reason);
+        }
         // a reconnecting guest resets its rings: no notice for it; otherwise the guest learns why
         session.close(reason.equals("the guest reconnected") ? Status.OK : status, reason);
         words.figures(session.calls(), 0, 0, 0);
+        if (!session.goodbye()) {
+            tellHost(control, status, reason);
+        }
+        return 0;
+    }
+
+    /** Tells the host how the session ended (a record ENDED: status, reason), waiting up to 1 s for room. */
+    private static void tellHost(Region control, Status status, String reason) {
         byte[] why = Wire.utf8(reason);
         SpscRing toHost = control.completionRing();
         int length = CallRecord.length(1, Math.min(why.length, 4096));
@@ -307,6 +320,5 @@ public final class InWorker {
             MemorySegment.copy(why, 0, toHost.segment(), ValueLayout.JAVA_BYTE, at + CallRecord.length(1, 0), blob);
             toHost.publish();
         }
-        return 0;
     }
 }

@@ -69,11 +69,7 @@ public final class Endpoint implements Runnable {
     private final IdleStrategy idle;
     private final IdleStrategy idleAfterHandOff;
     private boolean handedOff;
-    /**
-     * Without a session only CONNECT_REQUEST is watched: sleep on the command ring's doorbell, which a guest rings
-     * with its connect request ({@link io.ferry.channel.Region#connectRequest(long)}), so a connect is served at
-     * once; the 100 ms timeout bounds a guest that cannot ring (a VM without a doorbell) and the stop flag.
-     */
+    /** Without a session: sleep on the doorbell a connect request rings; 100 ms naps bound a guest that cannot ring. */
     private final IdleStrategy idleDisconnected;
     private volatile boolean running = true;
     /** Why the session still open when the endpoint stops is closed (the guest sees it). */
@@ -256,6 +252,10 @@ public final class Endpoint implements Runnable {
                 String why = closeRequest;
                 if (why != null) {
                     closeRequest = null;
+                    if (s != null && served != null) {
+                        serveByWorker(s, served); // its worker's word first: a GOODBYE it took before the guest left
+                        s = session;
+                    }
                     if (s != null) {
                         AUDIT.warning("guest " + guest + " session " + s.id() + ": guest gone (" + why
                                 + "); releasing its objects");
