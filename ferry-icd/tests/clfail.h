@@ -58,4 +58,18 @@ __attribute__((unused)) static cl_device_id clfail_device(cl_platform_id platfor
     return device;
 }
 
+/* A context on the Ferry platform's first device (into *dev when dev is not NULL), and an in-order queue on it. */
+__attribute__((unused)) static cl_command_queue clfail_queue(cl_context *ctx, cl_device_id *dev) {
+    cl_device_id device = clfail_device(clfail_platform());
+    if (dev) {
+        *dev = device;
+    }
+    cl_int err;
+    *ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+    CHECK_ERR(err, "clCreateContext");
+    cl_command_queue q = clCreateCommandQueue(*ctx, device, 0, &err);
+    CHECK_ERR(err, "clCreateCommandQueue");
+    return q;
+}
+
 #endif

@@ -5,12 +5,9 @@
 #include "clfail.h"
 
 int main(void) {
-    cl_device_id device = clfail_device(clfail_platform());
+    cl_context ctx;
+    cl_command_queue q = clfail_queue(&ctx, NULL);
     cl_int err;
-    cl_context ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-    CHECK_ERR(err, "clCreateContext");
-    cl_command_queue q = clCreateCommandQueue(ctx, device, 0, &err);
-    CHECK_ERR(err, "clCreateCommandQueue");
     static char data[1 << 20];
     memset(data, 0x3c, sizeof data);
     for (int i = 0; i < 8; i++) {

@@ -4,12 +4,9 @@
 #include "clfail.h"
 
 int main(void) {
-    cl_device_id device = clfail_device(clfail_platform());
+    cl_context ctx;
+    cl_command_queue q = clfail_queue(&ctx, NULL);
     cl_int err;
-    cl_context ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-    CHECK_ERR(err, "clCreateContext");
-    cl_command_queue q = clCreateCommandQueue(ctx, device, 0, &err);
-    CHECK_ERR(err, "clCreateCommandQueue");
     cl_mem within = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 512 << 10, NULL, &err);
     CHECK_ERR(err, "clCreateBuffer (512 KiB, within the quota)");
 

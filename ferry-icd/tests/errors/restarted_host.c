@@ -6,12 +6,9 @@
 #include "clfail.h"
 
 int main(void) {
-    cl_device_id device = clfail_device(clfail_platform());
+    cl_context ctx;
+    cl_command_queue q = clfail_queue(&ctx, NULL);
     cl_int err;
-    cl_context ctx = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
-    CHECK_ERR(err, "clCreateContext");
-    cl_command_queue q = clCreateCommandQueue(ctx, device, 0, &err);
-    CHECK_ERR(err, "clCreateCommandQueue");
     cl_mem buf = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 4096, NULL, &err);
     CHECK_ERR(err, "clCreateBuffer");
     CHECK(clFinish(q));
