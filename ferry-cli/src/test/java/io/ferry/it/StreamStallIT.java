@@ -212,11 +212,11 @@ class StreamStallIT {
             withinBounds(host.net().counters().figures()); // the host held at most its bounds meanwhile
             ferry.close();
             // the host sees the connection end and says so (hang guard 60 s: its idle limit is 10 s)
-            for (int i = 0; i < 6_000 && ended.subList(seen, ended.size()).stream().noneMatch(l -> l.contains(" ended: "));
-                 i++) {
+            // a snapshot each time (stream() of the copy-on-write list): the host's thread adds lines meanwhile
+            for (int i = 0; i < 6_000 && ended.stream().skip(seen).noneMatch(l -> l.contains(" ended: ")); i++) {
                 Thread.sleep(10);
             }
-            List<String> lines = ended.subList(seen, ended.size());
+            List<String> lines = ended.stream().skip(seen).toList();
             assertTrue(lines.stream().anyMatch(l -> l.contains(" ended: ")), "the host never ended it: " + lines);
             NetCounters.Figures f = host.net().counters().figures();
             withinBounds(f);
