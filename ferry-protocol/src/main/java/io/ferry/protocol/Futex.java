@@ -13,9 +13,9 @@ import java.lang.invoke.VarHandle;
 /**
  * Linux futexes on a shared mapping, through FFM: a thread sleeps until the other side rings, across processes
  * (the futex key of a MAP_SHARED file page is the file and offset, not the address). The doorbells of the region's
- * rings (ferry-channel's {@code SpscRing}) and of the software TEE's lanes ({@link TeeLane}) sleep on it. Where a mapping does not
- * support futexes (a PCI BAR inside a VM: the other side is another kernel) {@link #await} answers false and the
- * caller falls back to timed naps.
+ * rings (ferry-channel's {@code SpscRing}) and of the software TEE's lanes ({@link TeeLane}) sleep on it. Where a
+ * mapping does not support futexes (a PCI BAR inside a VM: the other side is another kernel) {@link #await} answers
+ * false and the caller falls back to timed naps.
  */
 public final class Futex {
     private static final long SYS_FUTEX = 202; // x86_64

@@ -292,13 +292,14 @@ public final class InWorker {
         }
         // After a GOODBYE the host hears first: the guest, answered, may exit at once, and the host would take a
         // guest that leaves before the worker's word for one gone (it kills the worker on this word, mid-close or not).
-        if (session.goodbye()) {
+        boolean goodbye = session.goodbye();
+        if (goodbye) {
             tellHost(control, status, reason);
         }
         // a reconnecting guest resets its rings: no notice for it; otherwise the guest learns why
         session.close(reason.equals("the guest reconnected") ? Status.OK : status, reason);
         words.figures(session.calls(), 0, 0, 0);
-        if (!session.goodbye()) {
+        if (!goodbye) {
             tellHost(control, status, reason);
         }
         return 0;

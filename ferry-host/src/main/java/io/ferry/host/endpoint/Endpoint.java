@@ -252,8 +252,9 @@ public final class Endpoint implements Runnable {
                 String why = closeRequest;
                 if (why != null) {
                     closeRequest = null;
-                    if (s != null && served != null) {
-                        serveByWorker(s, served); // its worker's word first: a GOODBYE it took before the guest left
+                    WorkerServed first = served;
+                    if (s != null && first != null) {
+                        serveByWorker(s, first); // its worker's word first: a GOODBYE it took before the guest left
                         s = session;
                     }
                     if (s != null) {

@@ -18,11 +18,11 @@ final class Backoff {
             Runtime.getRuntime().availableProcessors() >= 4 ? 200 : 0);
     /**
      * How long a waiting side yields before it sleeps on the lane's futex: long enough that a TA called at 20 Hz or
-     * more stays awake (on the 2-core development VM a call to a sleeping TA took 230-330 µs, to a yielding one 25-45
-     * µs: there a wake-up of an idle vCPU is slow), short enough that an idle TA stops taking turns on a core soon. It used
-     * to yield for 50,000 turns (about 65 ms there) and then poll with sleeps growing to a millisecond, so a TA called
-     * every 100 ms answered in 0.63-0.84 ms at the median (docs/benchmarks.md, "tee"). The host passes its value on
-     * to the TEE processes ({@code -Dferry.tee.yieldNanos}).
+     * more stays awake (on the 2-core development VM a call to a sleeping TA took 230-330 µs, to a yielding one
+     * 25-45 µs: there a wake-up of an idle vCPU is slow), short enough that an idle TA stops taking turns on a core
+     * soon. It used to yield for 50,000 turns (about 65 ms there) and then poll with sleeps growing to a
+     * millisecond, so a TA called every 100 ms answered in 0.63-0.84 ms at the median (docs/benchmarks.md, "tee").
+     * The host passes its value on to the TEE processes ({@code -Dferry.tee.yieldNanos}).
      */
     static final long YIELD_NANOS = Long.getLong("ferry.tee.yieldNanos", 50_000_000);
     private static final long MIN_NAP_NANOS = 1_000;

@@ -139,7 +139,8 @@ final class Launcher {
         Path storeDir = SecureStorage.storeDir(config.storageDir().toAbsolutePath(), key.guest(), key.ta());
         Path image = config.taDir().toAbsolutePath().resolve(key.ta() + TaImage.SUFFIX);
         List<String> jvm = List.of("-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
-                "-Dferry.tee.spins=" + Backoff.spins(), "-Dferry.tee.yieldNanos=" + Backoff.YIELD_NANOS, "-cp", String.join(java.io.File.pathSeparator, classPath()),
+                "-Dferry.tee.spins=" + Backoff.spins(), "-Dferry.tee.yieldNanos=" + Backoff.YIELD_NANOS,
+                "-cp", String.join(java.io.File.pathSeparator, classPath()),
                 TeeMain.class.getName());
         List<String> cmd = new ArrayList<>();
         if (config.sandboxed()) {
