@@ -31,6 +31,8 @@ cl_int ferry_q_send(cl_command_queue q, const char *call, int op, const uint64_t
 void ferry_release_handle(uint64_t handle);
 /* A new host handle, 0 if there is no session. */
 uint64_t ferry_handle(void);
+/* CL_DEVICE_MAX_MEM_ALLOC_SIZE as clGetDeviceInfo answers it, 0 when unknown (icd_platform.c). */
+uint64_t ferry_device_max_alloc(cl_device_id d);
 
 /* FINISH of q, then the staged copy-outs and blocks, then the first unreported asynchronous failure. */
 cl_int ferry_q_finish(cl_command_queue q, const char *call);

@@ -610,6 +610,16 @@ cl_int CL_API_CALL clGetKernelInfo(cl_kernel kernel, cl_kernel_info param_name, 
     }
 }
 
+/* Whether the application may see its kernels' argument info. The host always builds with -cl-kernel-arg-info
+ * (clSetKernelArg's checks need the info), but the specification offers the info only to a program built with that
+ * option, and so does the host's PoCL. A linked program shows it (its inputs' compile options are not kept). */
+static int arg_info_asked(cl_program p) {
+    pthread_mutex_lock(&p->lock);
+    int asked = p->from_link || (p->options && strstr(p->options, "-cl-kernel-arg-info") != NULL);
+    pthread_mutex_unlock(&p->lock);
+    return asked;
+}
+
 cl_int CL_API_CALL clGetKernelArgInfo(cl_kernel kernel, cl_uint arg_indx, cl_kernel_arg_info param_name,
                                       size_t param_value_size, void *param_value, size_t *param_value_size_ret) {
     if (!ferry_valid(kernel, FERRY_MAGIC_KERNEL)) {
@@ -626,6 +636,9 @@ cl_int CL_API_CALL clGetKernelArgInfo(cl_kernel kernel, cl_uint arg_indx, cl_ker
     }
     if (which < 0) {
         return CL_INVALID_VALUE;
+    }
+    if (!arg_info_asked(kernel->program)) {
+        return CL_KERNEL_ARG_INFO_NOT_AVAILABLE;
     }
     cl_int err = arg_info(kernel, arg_indx, which);
     if (err != CL_SUCCESS) {

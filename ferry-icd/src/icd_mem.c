@@ -104,7 +104,8 @@ static cl_mem buffer_create(cl_context context, const cl_mem_properties *props, 
     if ((*err = check_flags(flags, host_ptr)) != CL_SUCCESS) {
         return NULL;
     }
-    if (size == 0 || (context->device->global_mem && size > context->device->global_mem)) {
+    uint64_t max_alloc = ferry_device_max_alloc(context->device);
+    if (size == 0 || (max_alloc && size > max_alloc)) {
         *err = CL_INVALID_BUFFER_SIZE;
         return NULL;
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "icd_objects.h"
+#include "enqueue.h"
 
 #ifndef FERRY_VERSION
 #define FERRY_VERSION "0.1.0"
@@ -255,6 +256,12 @@ int ferry_valid_device(cl_device_id d) {
 size_t ferry_device_pointer_size(cl_device_id d) {
     uint64_t bits = host_uint(d, CL_DEVICE_ADDRESS_BITS, 64);
     return bits == 32 ? 4 : 8;
+}
+
+/* CL_DEVICE_MAX_MEM_ALLOC_SIZE as clGetDeviceInfo answers it; 0 when unknown. */
+uint64_t ferry_device_max_alloc(cl_device_id d) {
+    uint64_t v = host_uint(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, d->global_mem);
+    return d->global_mem && v > d->global_mem ? d->global_mem : v;
 }
 
 /* ---- the loader's entry points and the platform ---- */

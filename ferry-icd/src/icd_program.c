@@ -40,9 +40,14 @@ static int create_on_host(ferry_conn *c, uint64_t handle, cl_context context, co
     args[FERRY_ARG_PROGRAM_CREATE_PROGRAM] = handle;
     args[FERRY_ARG_PROGRAM_CREATE_CONTEXT] = context->o.handle;
     args[FERRY_ARG_PROGRAM_CREATE_LANGUAGE] = 1; /* OpenCL C */
-    ferry_iov blob = { source, length };
+    /* The host's compiler defines __OPENCL_VERSION__ as its device's version (300 for PoCL 3), but this platform
+     * offers OpenCL 1.2 (icd_platform.c): a kernel that chose its code by the macro would take paths the platform
+     * does not offer. So the source the host compiles starts by saying 1.2; #line 1 keeps the build log's line
+     * numbers the application's. clGetProgramInfo's CL_PROGRAM_SOURCE stays the application's text. */
+    static const char version[] = "#undef __OPENCL_VERSION__\n#define __OPENCL_VERSION__ 120\n#line 1\n";
+    ferry_iov blob[2] = { { version, sizeof version - 1 }, { source, length } };
     memset(r, 0, sizeof *r);
-    return ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, &blob, 1, r);
+    return ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, blob, 2, r);
 }
 
 cl_program CL_API_CALL clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings,
@@ -569,9 +574,13 @@ cl_program CL_API_CALL clLinkProgram(cl_context context, cl_uint num_devices, co
             return NULL;
         }
         pthread_mutex_lock(&in->lock);
-        int compiled = in->status == CL_BUILD_SUCCESS;
+        /* compiled objects and libraries only: an executable (a build's or a link's) is not linked again */
+        int compiled = in->status == CL_BUILD_SUCCESS && in->binary_type != CL_PROGRAM_BINARY_TYPE_EXECUTABLE;
         pthread_mutex_unlock(&in->lock);
         if (!compiled) {
+            ferry_log("clLinkProgram: input program %u is %s; link compiled objects or libraries "
+                      "(clCompileProgram, or clLinkProgram with -create-library)", i,
+                      in->status == CL_BUILD_SUCCESS ? "an executable" : "not compiled");
             *err = CL_INVALID_OPERATION;
             return NULL;
         }

@@ -519,7 +519,7 @@ static void *worker(void *arg) {
 
 static void test_threads(cl_context ctx, cl_device_id d) {
     cl_int err;
-    struct shared sh = { build(ctx, source, NULL, &err), d, 0, PTHREAD_MUTEX_INITIALIZER };
+    struct shared sh = { build(ctx, source, "-cl-kernel-arg-info", &err), d, 0, PTHREAD_MUTEX_INITIALIZER };
     CHECK(err == CL_SUCCESS, "build %d", err);
     pthread_t t[8];
     for (int i = 0; i < 8; i++) {
@@ -535,6 +535,49 @@ static void test_threads(cl_context ctx, cl_device_id d) {
     clReleaseProgram(sh.program);
 }
 
+/* What the specification (and a conformance suite, piglit's) asks where the host's device says otherwise: kernels see
+ * the platform's OpenCL version, argument info only for a program built asking for it, an allocation beyond
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE refused as a bad size. */
+static void test_as_the_platform_says(cl_context ctx, cl_device_id d) {
+    static const char *src =
+        "__kernel void v(__global int *o) {\n"
+        "    o[0] = __OPENCL_VERSION__;\n"
+        "    o[1] = __LINE__;\n"
+        "}\n";
+    cl_int err;
+    cl_program p = build(ctx, src, "-D UNUSED=1", &err);
+    CHECK(err == CL_SUCCESS, "build %d", err);
+    cl_kernel k = clCreateKernel(p, "v", &err);
+    CHECK(k && err == CL_SUCCESS, "clCreateKernel %d", err);
+    if (!k) {
+        return;
+    }
+    cl_kernel_arg_address_qualifier aq;
+    CHECK_ERR(clGetKernelArgInfo(k, 0, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof aq, &aq, NULL),
+              CL_KERNEL_ARG_INFO_NOT_AVAILABLE);
+    cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
+    cl_mem b = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 2 * sizeof(cl_int), NULL, &err);
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof b, &b), CL_SUCCESS);
+    size_t one = 1;
+    CHECK_ERR(clEnqueueNDRangeKernel(q, k, 1, NULL, &one, NULL, 0, NULL, NULL), CL_SUCCESS);
+    cl_int got[2] = { 0, 0 };
+    CHECK_ERR(clEnqueueReadBuffer(q, b, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL), CL_SUCCESS);
+    char version[256] = "";
+    CHECK_ERR(clGetDeviceInfo(d, CL_DEVICE_VERSION, sizeof version, version, NULL), CL_SUCCESS);
+    int major = 0, minor = 0;
+    CHECK(sscanf(version, "OpenCL %d.%d", &major, &minor) == 2, "device version '%s'", version);
+    CHECK(got[0] == major * 100 + minor * 10, "__OPENCL_VERSION__ %d in a kernel, device '%s'", got[0], version);
+    CHECK(got[1] == 3, "__LINE__ %d, the source's line 3", got[1]);
+    cl_ulong max_alloc = 0;
+    CHECK_ERR(clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL), CL_SUCCESS);
+    CHECK(clCreateBuffer(ctx, CL_MEM_READ_WRITE, (size_t) max_alloc + 1, NULL, &err) == NULL
+          && err == CL_INVALID_BUFFER_SIZE, "a buffer beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE: %d", err);
+    clReleaseMemObject(b);
+    clReleaseCommandQueue(q);
+    clReleaseKernel(k);
+    clReleaseProgram(p);
+}
+
 int main(void) {
     cl_platform_id p;
     cl_device_id d;
@@ -547,6 +590,7 @@ int main(void) {
     test_binaries(ctx, d);
     test_compile_link(ctx, d);
     test_threads(ctx, d);
+    test_as_the_platform_says(ctx, d);
     CHECK_ERR(clReleaseContext(ctx), CL_SUCCESS);
     if (failures) {
         printf("program_test: %d failed\n", failures);
