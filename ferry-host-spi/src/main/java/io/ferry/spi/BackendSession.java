@@ -233,6 +233,15 @@ public interface BackendSession extends AutoCloseable {
         throw unsupported("linking (PROGRAM_LINK)");
     }
 
+    /**
+     * Whether the device compiles a kernel's code when it is first launched at a work-group shape (PoCL builds its
+     * work-group functions then, for seconds with a large kernel), rather than when its program is built. The host's
+     * watchdog then allows such a launch the compile time limit rather than the overrun limit.
+     */
+    default boolean compilesAtFirstLaunch() {
+        return false;
+    }
+
     /** For a backend without wait lists: refuses a non-empty {@code waits} with UNSUPPORTED. */
     default void requireNoWaits(long[] waits) throws BackendException {
         if (waits.length != 0) {

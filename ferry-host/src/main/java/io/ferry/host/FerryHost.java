@@ -128,7 +128,8 @@ public final class FerryHost implements AutoCloseable {
             for (Devices.Device d : devices.all()) { // a CPU device in workers preempts by the OS priorities
                 dispatches.put(d, new DeviceDispatch(d.info().name(), config.scheduling().bestEffortCapNanos(),
                         config.scheduling().holdsForReleases(d.info().type() == io.ferry.protocol.DeviceType.CPU
-                                && config.isolation() == HostConfig.Isolation.PROCESS)));
+                                && config.isolation() == HostConfig.Isolation.PROCESS),
+                        config.workerLimits().compileTimeNanos()));
             }
         }
         guestSocket = GuestSocket.start(config.guestSocket(), java.util.Map.of(), this::handedOver);

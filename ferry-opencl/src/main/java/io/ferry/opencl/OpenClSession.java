@@ -23,9 +23,7 @@ import java.util.function.Consumer;
  * segment allocated once per session (calls come from one thread at a time), so they allocate no native memory.
  *
  * <p>{@link #deviceMemoryBytes()} counts the sizes of all live buffers, heap-backed ones included (on PoCL the
- * "device" memory of a heap-backed buffer is the heap itself, elsewhere the driver may still mirror it).
- *
- * <p>Arguments arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only
+ * "device" memory of a heap-backed buffer is the heap itself, elsewhere the driver may still mirror it). Arguments arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only
  * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
 public final class OpenClSession extends ComputeSession<ClObject> {
@@ -71,6 +69,12 @@ public final class OpenClSession extends ComputeSession<ClObject> {
         long ptr = OpenCL.createContext(pointerSlot, 1, errcode);
         checkCreate("clCreateContext", "device " + deviceIndex + " '" + device.info().name() + "'");
         put(context, new ClObject.Context(ptr, device));
+    }
+
+    /** OpenCL drivers may build a kernel's code at its first launch: PoCL does, per work-group shape. */
+    @Override
+    public boolean compilesAtFirstLaunch() {
+        return true;
     }
 
     @Override

@@ -39,6 +39,15 @@ final class DeviceCommands {
     private final Calls.Launch launch = new Calls.Launch();
     /** The kind of the command being served ({@link #kernelKey}), set just before {@link #run}; 0 for none. */
     private long key;
+    /**
+     * The command being served is a kernel's first launch at its shape on a device that compiles then
+     * ({@link FirstLaunches}), and the event that tells when it starts to run: the guest's, or {@link #WATCH}.
+     */
+    private boolean compiles;
+    private long watch;
+    /** The event handle of a watched launch for which the guest asked none; released when it has started. */
+    static final long WATCH = Long.MIN_VALUE;
+    final FirstLaunches firstLaunches = new FirstLaunches();
     private final EventCalls.Marker marker = new EventCalls.Marker();
     private final EventCalls.Barrier barrier = new EventCalls.Barrier();
 
@@ -174,7 +183,10 @@ final class DeviceCommands {
         long event = newEvent(c.event());
         long[] waits = gates.waits(c, c.waits(), q, false);
         key = kernelKey(Op.LAUNCH, k.handle, (long) Math.min(items, Long.MAX_VALUE));
-        run(q, event, waits, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, event, waits));
+        compiles = k.backend.compilesAtFirstLaunch() && firstLaunches.first(k.handle, d, off, global, loc);
+        long ev = compiles && event == 0 && handles.find(WATCH) == null ? WATCH : event;
+        watch = compiles ? ev : 0;
+        run(q, event, waits, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, ev, waits));
     }
 
     /**
@@ -205,10 +217,20 @@ final class DeviceCommands {
     void run(Entry q, long event, long[] waits, DeviceTurns.Command command)
             throws CallException, BackendException {
         long kind = key;
+        boolean compiling = compiles;
+        long watching = watch;
         key = 0;
+        compiles = false;
+        watch = 0;
         long[] gate = gates.gatesFor(q, waits);
         enqueue(q);
-        onDevice(q, gate.length != 0, kind, command);
+        try {
+            onDevice(q, gate.length != 0, kind, compiling, watching, command);
+        } finally {
+            if (watching == WATCH) {
+                q.backend.release(WATCH);
+            }
+        }
         if (event != 0) {
             handles.put(event, Kind.EVENT, q.backend, 0, 0);
         }
@@ -220,17 +242,22 @@ final class DeviceCommands {
      * which gives the command its turn and runs it to completion so its device time is known. A command that may
      * wait for an unset user event ({@code gated}) is only enqueued in its turn: finishing it could take forever.
      */
-    private void onDevice(Entry q, boolean gated, long kind, DeviceTurns.Command command)
+    private void onDevice(Entry q, boolean gated, long kind, boolean compiling, long watching,
+                          DeviceTurns.Command command)
             throws CallException, BackendException {
         DeviceTurns dispatch = backends.dispatchFor((Devices.Device) q.device);
         if (dispatch == null) {
             command.run();
             return;
         }
-        Hint hint = backends.hintFor(q).withKernelKey(kind);
+        Hint hint = backends.hintFor(q).withKernelKey(kind).compiling(compiling);
         boolean finish = !gated;
         dispatch.run(backends.tenant(), hint, () -> {
             command.run();
+            if (watching != 0 && finish) { // the compile's stretch ends when the kernel starts to run
+                awaitStart(q.backend, watching);
+                dispatch.started(backends.tenant());
+            }
             if (finish) {
                 q.backend.finish(q.handle);
             }
@@ -239,6 +266,13 @@ final class DeviceCommands {
             backends.commandsFinished(q.queued);
             q.queued = 0;
         } // a gated command was only enqueued: it stays counted, so FINISH of its queue finishes the queue for real
+    }
+
+    /** Waits until the command of {@code event} runs, has completed or has failed (CL_RUNNING or less). */
+    private static void awaitStart(io.ferry.spi.BackendSession backend, long event) throws BackendException {
+        for (long sleep = 20_000; backend.eventStatus(event) > 1; sleep = Math.min(2 * sleep, 1_000_000)) {
+            java.util.concurrent.locks.LockSupport.parkNanos(sleep);
+        }
     }
 
     private void enqueue(Entry queue) throws CallException {

@@ -47,31 +47,12 @@ public final class DeviceDispatch implements DeviceTurns {
     /** How often waiters read a revoked lease's BUSY_SINCE until the leaseholder's command ends. */
     static final long REVOKE_POLL_NANOS = 50_000;
 
-    /** Per-tenant figures this class keeps beyond the scheduler's. */
-    private static final class Tenant {
-        final String name;
-        final long overrunLimitNanos;
-        final boolean reserved;
-        final Histogram waits = new Histogram(60_000_000_000L, 2);
-        long runningSince;
-        Runnable cancel;
-        long overruns;
-        boolean flagged;
-        /** Its device worker's {@link Grant#SINGLE} turn, until {@link #remoteDone}. */
-        Ticket remote;
-
-        Tenant(String name, long overrunLimitNanos, boolean reserved) {
-            this.name = name;
-            this.overrunLimitNanos = overrunLimitNanos;
-            this.reserved = reserved;
-        }
-    }
-
     private final String device;
+    private final long compileLimitNanos;
     private final Scheduler scheduler;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition turn = lock.newCondition();
-    private final Map<Long, Tenant> tenants = new HashMap<>();
+    private final Map<Long, DispatchTenant> tenants = new HashMap<>();
     /**
      * Processor-sharing accounting: while k commands are on the device at once, each is charged 1/k of the time
      * that passes, so a command's device time is its share of the device, not its wall time stretched by the
@@ -85,8 +66,14 @@ public final class DeviceDispatch implements DeviceTurns {
     /** The live or revoked lease; while there is one, nothing else is handed out. */
     private Lease lease;
 
-    /** {@code holdForReleases}: see {@link Scheduler#Scheduler(long, long, boolean)}. */
+    /** {@code holdForReleases}: see {@link Scheduler#Scheduler(long, long, boolean)}. No compile time limit. */
     public DeviceDispatch(String device, long bestEffortCapNanos, boolean holdForReleases) {
+        this(device, bestEffortCapNanos, holdForReleases, 0);
+    }
+
+    /** {@code compileLimitNanos}: how long the watchdog lets a command the device compiles first run (see Hint). */
+    public DeviceDispatch(String device, long bestEffortCapNanos, boolean holdForReleases, long compileLimitNanos) {
+        this.compileLimitNanos = compileLimitNanos;
         this.device = device;
         this.scheduler = new Scheduler(bestEffortCapNanos, DEFAULT_ESTIMATE_NANOS, holdForReleases);
     }
@@ -96,7 +83,8 @@ public final class DeviceDispatch implements DeviceTurns {
             Reservation r = g.reservation() == null ? null
                     : new Reservation(g.reservation().budgetNanos(), g.reservation().periodNanos());
             scheduler.addTenant(new TenantSpec(id, g.name(), g.schedClass(), g.weight(), r));
-            return tenants.put(id, new Tenant(g.name(), g.overrunLimitNanos(), r != null));
+            return tenants.put(id, new DispatchTenant(g.name(), g.overrunLimitNanos(), compileLimitNanos,
+                    r != null));
         });
     }
 
@@ -128,8 +116,9 @@ public final class DeviceDispatch implements DeviceTurns {
         lock.lock();
         try {
             ticket = await(tenant, hint);
-            Tenant t = tenants.get(tenant);
+            DispatchTenant t = tenants.get(tenant);
             t.runningSince = System.nanoTime();
+            t.runningLimit = t.limitFor(hint);
             t.cancel = cancel;
             accrue(t.runningSince);
             running.put(ticket, new long[1]);
@@ -142,7 +131,7 @@ public final class DeviceDispatch implements DeviceTurns {
             long end = System.nanoTime();
             lock.lock();
             try {
-                Tenant t = tenants.get(tenant);
+                DispatchTenant t = tenants.get(tenant);
                 if (t != null) { // null: the guest was removed while its command ran
                     t.runningSince = 0;
                     t.cancel = null;
@@ -169,6 +158,11 @@ public final class DeviceDispatch implements DeviceTurns {
         }
     }
 
+    @Override
+    public void started(long tenant) {
+        locked(() -> tenants.containsKey(tenant) ? tenants.get(tenant).started(System.nanoTime()) : null);
+    }
+
     /**
      * For a tenant's device worker that asks for the device: waits like {@link #run} for the tenant's turn, then
      * leases the device if nothing else wants it (sets {@code lease}'s MODE = LEASED; the turn lasts until the lease
@@ -183,7 +177,7 @@ public final class DeviceDispatch implements DeviceTurns {
     public Grant grantRemote(long tenant, Hint hint, LeaseWords lease, Runnable cancel) throws CallException {
         lock.lock();
         try {
-            Tenant t = tenants.get(tenant);
+            DispatchTenant t = tenants.get(tenant);
             if (t == null) {
                 throw new IllegalArgumentException("unknown tenant " + tenant + " on " + device);
             }
@@ -194,12 +188,13 @@ public final class DeviceDispatch implements DeviceTurns {
             long now = System.nanoTime();
             if (lease != null && cancel != null && !t.reserved && t.overrunLimitNanos > 0 && queued == 0
                     && dispatched == 1 && this.lease == null && !scheduler.guarded(tenant)) {
-                this.lease = new Lease(tenant, t.overrunLimitNanos, lease, cancel, ticket, now);
+                this.lease = new Lease(tenant, t.overrunLimitNanos, t.compileLimitNanos, lease, cancel, ticket, now);
                 lease.storeMode(LeaseWords.LEASED);
                 return Grant.LEASED;
             }
             t.remote = ticket;
             t.runningSince = now;
+            t.runningLimit = t.limitFor(hint);
             t.cancel = cancel;
             accrue(now);
             running.put(ticket, new long[1]);
@@ -216,7 +211,7 @@ public final class DeviceDispatch implements DeviceTurns {
     public void remoteDone(long tenant, long deviceNanos) {
         lock.lock();
         try {
-            Tenant t = tenants.get(tenant);
+            DispatchTenant t = tenants.get(tenant);
             if (t != null && t.remote != null) {
                 finishRemote(t, deviceNanos, System.nanoTime());
             }
@@ -237,7 +232,7 @@ public final class DeviceDispatch implements DeviceTurns {
                 lease.words.storeMode(LeaseWords.ASK);
                 finishLease(now);
             }
-            Tenant t = tenants.get(tenant);
+            DispatchTenant t = tenants.get(tenant);
             if (t != null && t.remote != null) {
                 finishRemote(t, Long.MAX_VALUE, now);
             }
@@ -304,7 +299,7 @@ public final class DeviceDispatch implements DeviceTurns {
         long busy = l.busySince(now);
         if (busy == 0) {
             finishLease(now);
-        } else if (now - busy > l.overrunLimitNanos) {
+        } else if (now - busy > l.limit()) {
             overrunLease(now, busy);
         }
     }
@@ -320,11 +315,11 @@ public final class DeviceDispatch implements DeviceTurns {
 
     private void overrunLease(long now, long busy) {
         Lease l = lease;
-        Tenant t = tenants.get(l.tenant);
+        DispatchTenant t = tenants.get(l.tenant);
         t.overruns++;
         t.flagged = true;
         LOG.warning("guest " + t.name + " on " + device + ": its device worker held the leased device for a command of "
-                + (now - busy) / 1_000_000 + " ms, over its limit of " + l.overrunLimitNanos / 1_000_000
+                + (now - busy) / 1_000_000 + " ms, over its limit of " + l.limit() / 1_000_000
                 + " ms: flagged, its device worker killed");
         l.words.storeMode(LeaseWords.ASK);
         l.cancel.run();
@@ -332,7 +327,7 @@ public final class DeviceDispatch implements DeviceTurns {
     }
 
     /** Ends a single remote command charged {@code reported}, clamped to its share of the device. Under the lock. */
-    private void finishRemote(Tenant t, long reported, long now) {
+    private void finishRemote(DispatchTenant t, long reported, long now) {
         Ticket ticket = t.remote;
         t.remote = null;
         t.runningSince = 0;
@@ -396,7 +391,7 @@ public final class DeviceDispatch implements DeviceTurns {
             return;
         }
         long busy = l.busySince(now);
-        if (busy != 0 && now - busy > l.overrunLimitNanos) {
+        if (busy != 0 && now - busy > l.limit()) {
             overrunLease(now, busy);
             return;
         }
@@ -434,14 +429,14 @@ public final class DeviceDispatch implements DeviceTurns {
             tickLease(now);
             grant();
             turn.signalAll();
-            for (Map.Entry<Long, Tenant> e : tenants.entrySet()) {
-                Tenant t = e.getValue();
-                if (t.overrunLimitNanos > 0 && t.runningSince != 0 && now - t.runningSince > t.overrunLimitNanos) {
+            for (Map.Entry<Long, DispatchTenant> e : tenants.entrySet()) {
+                DispatchTenant t = e.getValue();
+                if (t.runningLimit > 0 && t.runningSince != 0 && now - t.runningSince > t.runningLimit) {
                     t.overruns++;
                     t.flagged = true;
                     LOG.warning("guest " + t.name + " on " + device + ": a command ran "
                             + (now - t.runningSince) / 1_000_000 + " ms, over its limit of "
-                            + t.overrunLimitNanos / 1_000_000 + " ms: flagged"
+                            + t.runningLimit / 1_000_000 + " ms: flagged"
                             + (t.cancel != null ? ", its device work cancelled" : " (this backend cannot cancel)"));
                     if (t.cancel != null) {
                         t.cancel.run();
@@ -464,7 +459,7 @@ public final class DeviceDispatch implements DeviceTurns {
 
     public View view(long tenant) {
         return locked(() -> {
-            Tenant t = tenants.get(tenant);
+            DispatchTenant t = tenants.get(tenant);
             if (t == null) {
                 return null; // removed since the caller found it
             }
@@ -477,7 +472,7 @@ public final class DeviceDispatch implements DeviceTurns {
     /** A copy of a tenant's queue waits (ns, 2 significant digits); null for a tenant this device does not know. */
     public Histogram waits(long tenant) {
         return locked(() -> {
-            Tenant t = tenants.get(tenant);
+            DispatchTenant t = tenants.get(tenant);
             return t == null ? null : t.waits.copy();
         });
     }

@@ -23,6 +23,12 @@ public interface DeviceTurns {
     void run(long tenant, Hint hint, Command command, Runnable cancel) throws CallException, BackendException;
 
     /**
+     * From inside a running command hinted {@link Hint#compiles}: the device has compiled it and runs it now, so
+     * the watchdog times the rest against the overrun limit, from now.
+     */
+    void started(long tenant);
+
+    /**
      * Declares (all 0: withdraws) the tenant's releases on this device, for release-aware dispatch
      * ({@code Scheduler.declareRelease}); the values are the guest's, validated here.
      *
@@ -40,6 +46,11 @@ public interface DeviceTurns {
             public void run(long tenant, Hint hint, Command command, Runnable cancel)
                     throws CallException, BackendException {
                 turns.run(hint, command::run);
+            }
+
+            @Override
+            public void started(long tenant) {
+                turns.started();
             }
 
             @Override

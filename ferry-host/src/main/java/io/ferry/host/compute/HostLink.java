@@ -97,7 +97,7 @@ final class HostLink implements SessionService, SessionService.Factory, RecordHa
         return new GrantLink() {
             @Override
             public Grant request(Hint hint) throws BackendException {
-                send(REQUEST, index, hint.priority(), hint.deadlineNanos(), hint.kernelKey());
+                send(REQUEST, index, hint.priority(), hint.deadlineNanos(), hint.kernelKey(), hint.compiles() ? 1 : 0);
                 await(-1, RingIdleStrategy.forDeviceWork(fromHost));
                 Grant[] all = Grant.values();
                 long granted = Math.max(0, results[0]);
@@ -109,19 +109,19 @@ final class HostLink implements SessionService, SessionService.Factory, RecordHa
 
             @Override
             public void done(long deviceNanos) {
-                send(DONE, index, deviceNanos, 0, 0);
+                send(DONE, index, deviceNanos, 0, 0, 0);
             }
 
             @Override
             public void declareRelease(long periodNanos, long offsetNanos, long budgetNanos) {
-                send(DECLARE, index, periodNanos, offsetNanos, budgetNanos);
+                send(DECLARE, index, periodNanos, offsetNanos, budgetNanos, 0);
             }
         };
     }
 
-    private void send(int type, long a0, long a1, long a2, long a3) {
-        long at = claim(type, CallRecord.length(4, 0));
-        call.wrap(toHost.segment(), at).header(0, 0, 0).arg(0, a0).arg(1, a1).arg(2, a2).arg(3, a3);
+    private void send(int type, long a0, long a1, long a2, long a3, long a4) {
+        long at = claim(type, CallRecord.length(5, 0));
+        call.wrap(toHost.segment(), at).header(0, 0, 0).arg(0, a0).arg(1, a1).arg(2, a2).arg(3, a3).arg(4, a4);
         toHost.publish();
     }
 

@@ -12,6 +12,7 @@ import io.ferry.host.worker.LeaseWords;
 final class Lease {
     final long tenant;
     final long overrunLimitNanos;
+    final long compileLimitNanos;
     final LeaseWords words;
     final Runnable cancel;
     /** The ticket in flight for the lease now; replaced when a tick charges a long lease's time so far. */
@@ -26,15 +27,28 @@ final class Lease {
     /** The BUSY_SINCE value seen last, and the host's bound on when that busy stretch began (0: seen idle). */
     private long busyValue;
     private long busyClock;
+    /** COMPILING as seen with BUSY_SINCE last; whether this busy stretch's clock restarted when its compile ended. */
+    private boolean busyCompiling;
+    private boolean restarted;
 
-    Lease(long tenant, long overrunLimitNanos, LeaseWords words, Runnable cancel, Ticket ticket, long now) {
+    Lease(long tenant, long overrunLimitNanos, long compileLimitNanos, LeaseWords words, Runnable cancel,
+          Ticket ticket, long now) {
         this.tenant = tenant;
         this.overrunLimitNanos = overrunLimitNanos;
+        this.compileLimitNanos = compileLimitNanos;
         this.words = words;
         this.cancel = cancel;
         this.ticket = ticket;
         this.startedAt = now;
         this.nanosAtStart = words.deviceNanos();
+    }
+
+    /**
+     * How long the worker's current command may run, as seen by the last {@link #busySince}: the compile limit
+     * (where longer) while the worker says the device compiles it (COMPILING = 1), else the overrun limit.
+     */
+    long limit() {
+        return busyCompiling ? Math.max(overrunLimitNanos, compileLimitNanos) : overrunLimitNanos;
     }
 
     /** Stores MODE = ASK and fences: the caller then reads BUSY_SINCE ({@link #busySince}). */
@@ -56,11 +70,20 @@ final class Lease {
         if (b == 0) {
             busyValue = 0;
             busyClock = 0;
+            busyCompiling = false;
+            restarted = false;
             return 0;
         }
-        if (busyClock == 0 || (b != busyValue && !revoking)) {
+        boolean compiling = words.compiling() == 1; // stored before BUSY_SINCE by the worker
+        // The clock restarts when the command is new, or, once revoked, once only: when its compile ends (COMPILING
+        // 1 then 0, with BUSY_SINCE rewritten). So a command holds a revoked lease for at most the compile limit,
+        // then the overrun limit, however the worker rewrites its words.
+        boolean compileEnded = busyCompiling && !compiling && !restarted;
+        if (busyClock == 0 || (b != busyValue && (!revoking || compileEnded))) {
+            restarted |= compileEnded;
             busyClock = Math.min(Math.max(b, startedAt), now);
         }
+        busyCompiling = compiling && !restarted;
         busyValue = b;
         return busyClock;
     }

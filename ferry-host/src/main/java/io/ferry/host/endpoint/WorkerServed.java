@@ -145,8 +145,9 @@ final class WorkerServed implements RecordHandler {
         Grant g = Grant.SINGLE;
         if (dispatch != null) {
             try {
+                boolean compiles = length >= CallRecord.length(5, 0) && c.arg(4) == 1; // the first launch of a shape
                 g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2),
-                                fourth),
+                                fourth, compiles),
                         InWorker.leaseWords(worker.control().segment(), d.index()), () -> destroy("was stopped by "
                                 + "the host's watchdog (a device command over the guest's overrunLimit, or the guest "
                                 + "gone)"));

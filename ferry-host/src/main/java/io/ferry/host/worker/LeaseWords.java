@@ -14,12 +14,14 @@ import java.lang.invoke.VarHandle;
  * offset  word          writer  meaning
  *      0  MODE          host    {@link #ASK} (0): ask the host before each device command; {@link #LEASED} (1): run
  *     64  BUSY_SINCE    worker  System.nanoTime() when a device command started, 0 while idle
+ *     72  COMPILING     worker  1: the device compiles the current command's code before it runs it (a kernel's
+ *                               first launch at its shape on PoCL), stored before BUSY_SINCE; else 0
  *    128  DEVICE_NANOS  worker  cumulative device time of the commands run under leases (ns)
  *    192  COMMANDS      worker  count of the commands run under leases
  *    256  (end: {@link #SIZE})
  * </pre>
  *
- * Each word is a native-order {@code long} alone on its 64-byte cache line, so the host's polling
+ * Each word is a native-order {@code long} on its own 64-byte cache line (COMPILING shares BUSY_SINCE's), so the host's polling
  * of one does not bounce the line the other side writes. The record must start 8-byte aligned (64 is best).
  * {@code System.nanoTime()} is CLOCK_MONOTONIC on Linux: the host compares BUSY_SINCE with its own clock.
  *
@@ -37,6 +39,8 @@ public final class LeaseWords {
     public static final long BUSY_SINCE = 64;
     public static final long DEVICE_NANOS = 128;
     public static final long COMMANDS = 192;
+    /** On BUSY_SINCE's line: the same writer, read with it. */
+    public static final long COMPILING = 72;
     /** Bytes the record takes. */
     public static final long SIZE = 256;
     /** {@link #MODE}: ask the host before each device command. */
@@ -94,6 +98,15 @@ public final class LeaseWords {
     /** Worker: idle again; a release store, after the figures of the command that ended. */
     public void clearBusy() {
         WORD.setRelease(segment, offset + BUSY_SINCE, 0L);
+    }
+
+    /** Worker: whether the command it marks busy next is compiled first (before {@link #storeBusySince}). */
+    public void storeCompiling(boolean compiling) {
+        WORD.setVolatile(segment, offset + COMPILING, compiling ? 1L : 0L);
+    }
+
+    public long compiling() {
+        return (long) WORD.getVolatile(segment, offset + COMPILING);
     }
 
     public long deviceNanos() {

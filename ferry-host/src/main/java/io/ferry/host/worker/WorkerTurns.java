@@ -22,6 +22,8 @@ public final class WorkerTurns {
     private final LeaseWords words;
     private final GrantLink link;
     private long asked;
+    /** The command running now runs under a lease (so {@link #started} restarts its clock in the words). */
+    private boolean leasedCommand;
 
     public WorkerTurns(LeaseWords words, GrantLink link) {
         this.words = Objects.requireNonNull(words, "words");
@@ -30,7 +32,7 @@ public final class WorkerTurns {
 
     /** Runs {@code work} when the host's policy allows: at once under a lease, else after asking the host. */
     public <X extends Exception> void run(Hint hint, Work<X> work) throws X, BackendException {
-        if (words.mode() == LeaseWords.LEASED && runLeased(work)) {
+        if (words.mode() == LeaseWords.LEASED && runLeased(hint, work)) {
             return;
         }
         while (true) {
@@ -50,28 +52,44 @@ public final class WorkerTurns {
                         "the host answered the device request with " + g + ", not SINGLE or LEASED");
             }
             // revoked between the grant and now (another guest asked): ask again, through the policy
-            if (runLeased(work)) {
+            if (runLeased(hint, work)) {
                 return;
             }
         }
     }
 
     /** Runs {@code work} if the lease still holds once this worker is marked busy; false (not run) if revoked. */
-    private <X extends Exception> boolean runLeased(Work<X> work) throws X, BackendException {
+    private <X extends Exception> boolean runLeased(Hint hint, Work<X> work) throws X, BackendException {
         long start = System.nanoTime();
+        words.storeCompiling(hint.compiles());
         words.storeBusySince(start == 0 ? 1 : start);
         LeaseWords.fullFence();
         if (words.mode() != LeaseWords.LEASED) {
             words.clearBusy();
             return false;
         }
+        leasedCommand = true;
         try {
             work.run();
         } finally {
+            leasedCommand = false;
             words.countCommand(Math.max(0, System.nanoTime() - start));
             words.clearBusy();
         }
         return true;
+    }
+
+    /**
+     * From inside a command hinted {@code compiles}: the device has compiled it and runs it now. Under a lease the
+     * words say so (BUSY_SINCE now, then COMPILING 0), and the host times the rest against the overrun limit; a
+     * single grant's limit already holds both stretches (see {@code DispatchTenant.limitFor}).
+     */
+    public void started() {
+        if (leasedCommand) {
+            long now = System.nanoTime();
+            words.storeBusySince(now == 0 ? 1 : now);
+            words.storeCompiling(false);
+        }
     }
 
     /** Forwards a release declaration to the host's scheduler ({@link GrantLink#declareRelease}). */
