@@ -238,7 +238,6 @@ final class ComputeCalls implements SessionService {
                 long h = release.wrap(rec, 0).handle();
                 Entry e = handles.remove(h);
                 gates.released(h);
-                commands.firstLaunches.released(h);
                 if (e == null) {
                     // Idempotent: the object's creation may have failed (reported once, as a sticky error).
                     break;

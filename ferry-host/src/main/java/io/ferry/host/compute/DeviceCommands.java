@@ -47,7 +47,6 @@ final class DeviceCommands {
     private long watch;
     /** The event handle of a watched launch for which the guest asked none; released when it has started. */
     static final long WATCH = Long.MIN_VALUE;
-    final FirstLaunches firstLaunches = new FirstLaunches();
     private final EventCalls.Marker marker = new EventCalls.Marker();
     private final EventCalls.Barrier barrier = new EventCalls.Barrier();
 
@@ -183,7 +182,10 @@ final class DeviceCommands {
         long event = newEvent(c.event());
         long[] waits = gates.waits(c, c.waits(), q, false);
         key = kernelKey(Op.LAUNCH, k.handle, (long) Math.min(items, Long.MAX_VALUE));
-        compiles = k.backend.compilesAtFirstLaunch() && firstLaunches.first(k.handle, d, off, global, loc);
+        if (k.launchShapes == null && k.backend.compilesAtFirstLaunch()) {
+            k.launchShapes = FirstLaunches.none();
+        }
+        compiles = k.launchShapes != null && FirstLaunches.first(k.launchShapes, d, off, global, loc);
         long ev = compiles && event == 0 && handles.find(WATCH) == null ? WATCH : event;
         watch = compiles ? ev : 0;
         run(q, event, waits, () -> k.backend.enqueueLaunch(q.handle, k.handle, d, off, global, loc, ev, waits));

@@ -34,6 +34,8 @@ public final class HandleTable {
         public long parent;
         /** An image's width, height, depth (0 for 2D) and bytes per pixel; null for every other object. */
         public long[] image;
+        /** The work-group shapes a kernel was launched at ({@code FirstLaunches}; kernels only), or null. */
+        public long[] launchShapes;
         /** What the compute service keeps of a kernel's arguments between calls (kernels only), or null. */
         public Object argState;
         /** Scheduling hints of a queue: its default priority and relative deadline, and a one-shot for the next command. */

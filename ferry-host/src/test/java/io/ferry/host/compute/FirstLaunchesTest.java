@@ -15,22 +15,21 @@ class FirstLaunchesTest {
 
     @Test
     void eachShapeOfAKernelCountsOnceUpToTheCap() {
-        FirstLaunches f = new FirstLaunches();
+        long[] k = FirstLaunches.none();
+        long[] other = FirstLaunches.none();
         long[] g = {1024};
-        assertTrue(f.first(7, 1, null, g, null), "the first launch");
-        assertFalse(f.first(7, 1, null, g, null), "the same shape again");
-        assertTrue(f.first(7, 1, null, g, new long[] {64}), "a local size given");
-        assertFalse(f.first(7, 1, null, new long[] {2048}, new long[] {64}), "the same local size, another grid");
-        assertTrue(f.first(7, 1, null, new long[] {2048}, null), "the device chooses for another global size");
-        assertTrue(f.first(7, 1, new long[] {4}, g, null), "an offset");
-        assertTrue(f.first(8, 1, null, g, null), "another kernel");
-        assertTrue(f.first(7, 2, null, new long[] {32, 32}, null), "two dimensions");
+        assertTrue(FirstLaunches.first(k, 1, null, g, null), "the first launch");
+        assertFalse(FirstLaunches.first(k, 1, null, g, null), "the same shape again");
+        assertTrue(FirstLaunches.first(k, 1, null, g, new long[] {64}), "a local size given");
+        assertFalse(FirstLaunches.first(k, 1, null, new long[] {2048}, new long[] {64}), "that local size, another grid");
+        assertTrue(FirstLaunches.first(k, 1, null, new long[] {2048}, null), "the device chooses for another size");
+        assertTrue(FirstLaunches.first(k, 1, new long[] {4}, g, null), "an offset");
+        assertTrue(FirstLaunches.first(other, 1, null, g, null), "another kernel");
+        assertTrue(FirstLaunches.first(k, 2, null, new long[] {32, 32}, null), "two dimensions");
         for (int i = 0; i < 2 * FirstLaunches.MAX_SHAPES; i++) {
-            f.first(9, 1, null, new long[] {i + 1}, null);
+            FirstLaunches.first(other, 1, null, new long[] {i + 1}, null);
         }
-        assertFalse(f.first(9, 1, null, new long[] {100_000}, null), "past the cap: the overrun limit");
-        f.released(9);
-        assertTrue(f.first(9, 1, null, new long[] {100_000}, null), "a released handle starts afresh");
+        assertFalse(FirstLaunches.first(other, 1, null, new long[] {100_000}, null), "past the cap: the overrun limit");
     }
 
     @Test
