@@ -230,7 +230,7 @@ final class DeviceCommands {
             onDevice(q, gate.length != 0, kind, compiling, watching, command);
         } finally {
             if (watching == WATCH) {
-                q.backend.release(WATCH);
+                releaseWatch(q);
             }
         }
         if (event != 0) {
@@ -268,6 +268,16 @@ final class DeviceCommands {
             backends.commandsFinished(q.queued);
             q.queued = 0;
         } // a gated command was only enqueued: it stays counted, so FINISH of its queue finishes the queue for real
+    }
+
+    /** Releases the watched launch's own event; a failure there is not the guest's (its launch stands). */
+    private static void releaseWatch(Entry q) {
+        try {
+            q.backend.release(WATCH);
+        } catch (BackendException | RuntimeException e) {
+            java.util.logging.Logger.getLogger("ferry.host").warning("releasing a watched launch's event: "
+                    + e.getMessage());
+        }
     }
 
     /** Waits until the command of {@code event} runs, has completed or has failed (CL_RUNNING or less). */

@@ -74,16 +74,24 @@ final class Lease {
             restarted = false;
             return 0;
         }
-        boolean compiling = words.compiling() == 1; // stored before BUSY_SINCE by the worker
-        // The clock restarts when the command is new, or, once revoked, once only: when its compile ends (COMPILING
-        // 1 then 0, with BUSY_SINCE rewritten). So a command holds a revoked lease for at most the compile limit,
-        // then the overrun limit, however the worker rewrites its words.
-        boolean compileEnded = busyCompiling && !compiling && !restarted;
-        if (busyClock == 0 || (b != busyValue && (!revoking || compileEnded))) {
-            restarted |= compileEnded;
-            busyClock = Math.min(Math.max(b, startedAt), now);
+        boolean compiling = words.compiling() == 1; // the worker stores it before BUSY_SINCE
+        long clock = Math.min(Math.max(b, startedAt), now);
+        // The clock restarts with a new BUSY_SINCE while the lease holds (a new command, or this one's run after its
+        // compile); once revoked, only once, when the compile ends (COMPILING 0 with BUSY_SINCE rewritten). So a
+        // command holds a revoked lease for at most the compile limit, then the overrun limit, whatever the worker
+        // writes. COMPILING alone (BUSY_SINCE unchanged) changes nothing: the worker rewrites BUSY_SINCE first.
+        if (busyClock == 0) {
+            busyClock = clock;
+            busyCompiling = compiling && !restarted;
+        } else if (b != busyValue && !revoking) {
+            busyClock = clock;
+            busyCompiling = compiling;
+            restarted = false;
+        } else if (b != busyValue && busyCompiling && !compiling && !restarted) {
+            busyClock = clock;
+            busyCompiling = false;
+            restarted = true;
         }
-        busyCompiling = compiling && !restarted;
         busyValue = b;
         return busyClock;
     }

@@ -43,6 +43,10 @@ class FirstLaunchesTest {
             w.storeBusySince(t0 + 10);
             assertEquals(t0 + 10, l.busySince(t0 + 100));
             assertEquals(COMPILE, l.limit(), "compiling");
+            w.storeCompiling(false); // seen between the worker's two stores: BUSY_SINCE not rewritten yet
+            assertEquals(t0 + 10, l.busySince(t0 + 150));
+            assertEquals(COMPILE, l.limit(), "COMPILING alone changes nothing");
+            w.storeCompiling(true);
             l.revoke(t0 + 200);
             assertEquals(t0 + 10, l.busySince(t0 + 300));
             assertEquals(COMPILE, l.limit(), "still compiling once revoked");
