@@ -1,6 +1,7 @@
 /* icd_program.c: programs (from source, from a binary, compiled and linked) and their builds. The program keeps
  * its source, build status, options and log; what only the host's compiler knows (binaries, kernel names, the
  * binary type, a fresh log) is asked through INFO. Kernels are in icd_kernel.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "icd_objects.h"
@@ -33,7 +34,12 @@ static void free_program(cl_program p) {
     ferry_context_release(c);
 }
 
-/* PROGRAM_CREATE of OpenCL C source as program handle, sent with the reply flag (a failure is this call's). */
+/* Sources up to this size travel in the call's record; larger ones through the heap (a record is at most half the
+ * command ring, 128 KiB with the default ring). */
+#define INLINE_SOURCE_MAX (32u << 10)
+
+/* PROGRAM_CREATE (or PROGRAM_CREATE_HEAP) of OpenCL C source as program handle, sent with the reply flag (a failure
+ * is this call's). */
 static int create_on_host(ferry_conn *c, uint64_t handle, cl_context context, const char *source, size_t length,
                           ferry_reply *r) {
     uint64_t args[FERRY_PROGRAM_CREATE_ARGC];
@@ -45,9 +51,34 @@ static int create_on_host(ferry_conn *c, uint64_t handle, cl_context context, co
      * does not offer. So the source the host compiles starts by saying 1.2; #line 1 keeps the build log's line
      * numbers the application's. clGetProgramInfo's CL_PROGRAM_SOURCE stays the application's text. */
     static const char version[] = "#undef __OPENCL_VERSION__\n#define __OPENCL_VERSION__ 120\n#line 1\n";
-    ferry_iov blob[2] = { { version, sizeof version - 1 }, { source, length } };
+    size_t total = sizeof version - 1 + length;
     memset(r, 0, sizeof *r);
-    return ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, blob, 2, r);
+    if (total <= INLINE_SOURCE_MAX) {
+        ferry_iov blob[2] = { { version, sizeof version - 1 }, { source, length } };
+        return ferry_call(c, FERRY_OP_PROGRAM_CREATE, args, FERRY_PROGRAM_CREATE_ARGC, blob, 2, r);
+    }
+    /* Larger than a record may carry: the source goes through the heap (PROGRAM_CREATE_HEAP), freed once the host
+     * has answered the call (it copies the source out at once). */
+    int64_t at = ferry_heap_alloc(c, total);
+    if (at < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "no room in the heap for a program source of %zu bytes", total);
+        r->status = FERRY_STATUS_QUOTA_EXCEEDED;
+        r->text = strdup(why);
+        r->length = r->text ? strlen(r->text) : 0;
+        return r->status;
+    }
+    memcpy(ferry_heap_base(c) + at, version, sizeof version - 1);
+    memcpy(ferry_heap_base(c) + at + sizeof version - 1, source, length);
+    uint64_t heap[FERRY_PROGRAM_CREATE_HEAP_ARGC];
+    heap[FERRY_ARG_PROGRAM_CREATE_HEAP_PROGRAM] = handle;
+    heap[FERRY_ARG_PROGRAM_CREATE_HEAP_CONTEXT] = context->o.handle;
+    heap[FERRY_ARG_PROGRAM_CREATE_HEAP_LANGUAGE] = 1; /* OpenCL C */
+    heap[FERRY_ARG_PROGRAM_CREATE_HEAP_HEAP_OFFSET] = (uint64_t) at;
+    heap[FERRY_ARG_PROGRAM_CREATE_HEAP_SIZE] = total;
+    int status = ferry_call(c, FERRY_OP_PROGRAM_CREATE_HEAP, heap, FERRY_PROGRAM_CREATE_HEAP_ARGC, NULL, 0, r);
+    ferry_heap_free(c, at);
+    return status;
 }
 
 cl_program CL_API_CALL clCreateProgramWithSource(cl_context context, cl_uint count, const char **strings,

@@ -578,6 +578,49 @@ static void test_as_the_platform_says(cl_context ctx, cl_device_id d) {
     clReleaseProgram(p);
 }
 
+/* A source larger than a record carries (half the 256 KiB command ring): through the heap (PROGRAM_CREATE_HEAP),
+ * built, run, and CL_PROGRAM_SOURCE is still the application's text. */
+static void test_large_source(cl_context ctx, cl_device_id d) {
+    static const char line[] = "// a long comment line, to make the source larger than a record carries .........\n";
+    static const char kernel[] =
+        "__kernel void seven(__global int *o) { o[get_global_id(0)] = 7 * (int) get_global_id(0); }\n";
+    size_t lines = (300u << 10) / (sizeof line - 1);
+    size_t n = lines * (sizeof line - 1) + sizeof kernel - 1;
+    char *src = malloc(n + 1);
+    for (size_t i = 0; i < lines; i++) {
+        memcpy(src + i * (sizeof line - 1), line, sizeof line - 1);
+    }
+    memcpy(src + lines * (sizeof line - 1), kernel, sizeof kernel);
+    cl_int err;
+    const char *text = src;
+    cl_program p = clCreateProgramWithSource(ctx, 1, &text, NULL, &err);
+    CHECK(p && err == CL_SUCCESS, "a source of %zu bytes: %d", n, err);
+    if (!p) {
+        free(src);
+        return;
+    }
+    CHECK_ERR(clBuildProgram(p, 0, NULL, NULL, NULL, NULL), CL_SUCCESS);
+    size_t back = 0;
+    CHECK_ERR(clGetProgramInfo(p, CL_PROGRAM_SOURCE, 0, NULL, &back), CL_SUCCESS);
+    CHECK(back == n + 1, "CL_PROGRAM_SOURCE of %zu bytes, the source has %zu", back, n + 1);
+    cl_kernel k = clCreateKernel(p, "seven", &err);
+    cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
+    cl_mem b = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 64 * sizeof(cl_int), NULL, &err);
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof b, &b), CL_SUCCESS);
+    size_t global = 64;
+    CHECK_ERR(clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL), CL_SUCCESS);
+    cl_int got[64] = { 0 };
+    CHECK_ERR(clEnqueueReadBuffer(q, b, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL), CL_SUCCESS);
+    for (int i = 0; i < 64; i++) {
+        CHECK(got[i] == 7 * i, "item %d: %d", i, got[i]);
+    }
+    clReleaseMemObject(b);
+    clReleaseCommandQueue(q);
+    clReleaseKernel(k);
+    clReleaseProgram(p);
+    free(src);
+}
+
 int main(void) {
     cl_platform_id p;
     cl_device_id d;
@@ -591,6 +634,7 @@ int main(void) {
     test_compile_link(ctx, d);
     test_threads(ctx, d);
     test_as_the_platform_says(ctx, d);
+    test_large_source(ctx, d);
     CHECK_ERR(clReleaseContext(ctx), CL_SUCCESS);
     if (failures) {
         printf("program_test: %d failed\n", failures);

@@ -231,6 +231,43 @@ class InfoAndProgramsIT {
         sessionLivesOn();
     }
 
+    private RawGuest.Reply createFromHeap(long program, long at, long size) {
+        ProgramCalls.ProgramCreateHeap c = g.put(new ProgramCalls.ProgramCreateHeap(), true, null);
+        c.program(program).context(CTX).language(SourceLanguage.OPENCL_C.code()).heapOffset(at).size(size);
+        return g.await(c, T);
+    }
+
+    @Test
+    void aSourceInTheHeapMakesAProgramAndBadRangesSizesAndTooMuchSourceAreRefused() {
+        contextAndQueue();
+        byte[] src = Wire.utf8(TWO);
+        long at = heap / 2;
+        MemorySegment.copy(MemorySegment.ofArray(src), 0, g.region.heap(), at, src.length);
+        ok(createFromHeap(20, at, src.length));
+        ok(g.call(Op.PROGRAM_BUILD, new byte[0], T, 20));
+        ok(g.call(Op.KERNEL_CREATE, Wire.utf8("twice"), T, KERNEL, 20));
+        assertArrayEquals(new int[] {2, 4, -6, 84}, run(KERNEL, new int[] {1, 2, -3, 42}));
+
+        refused(createFromHeap(21, heap - 8, 16), Status.HEAP_RANGE, "outside the guest heap");
+        refused(createFromHeap(21, -1, 16), Status.HEAP_RANGE, "outside the guest heap");
+        refused(createFromHeap(21, 0, 0), Status.INVALID_ARGUMENT, "1 to 16777216 bytes");
+        refused(createFromHeap(21, 0, (16L << 20) + 1), Status.INVALID_ARGUMENT, "1 to 16777216 bytes");
+        g.region.heap().asSlice(0, 64).fill((byte) ' ');
+        refused(createFromHeap(21, 0, 64), Status.INVALID_ARGUMENT, "empty");
+
+        // the sources of live programs: at most 64 MiB per session
+        long big = 4L << 20;
+        g.region.heap().asSlice(0, big).fill((byte) ' ');
+        MemorySegment.copy(MemorySegment.ofArray(src), 0, g.region.heap(), 0, src.length);
+        for (int i = 0; i < 15; i++) {
+            ok(createFromHeap(100 + i, 0, big)); // 60 MiB and the small one
+        }
+        refused(createFromHeap(200, 0, big), Status.QUOTA_EXCEEDED, "64 MiB per session");
+        ok(g.call(Op.RELEASE, null, T, 100));
+        ok(createFromHeap(200, 0, big));
+        sessionLivesOn();
+    }
+
     /** PROGRAM_COMPILE's blob: header handles, NUL-terminated include names, options. */
     private static byte[] compileBlob(long[] headers, String[] names, String options) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();

@@ -16,8 +16,11 @@ import io.ferry.client.Event;
 import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.client.HeapBlock;
+import io.ferry.client.Kernel;
 import io.ferry.client.MapAccess;
 import io.ferry.client.Mapping;
+import io.ferry.client.NDRange;
+import io.ferry.client.Program;
 import io.ferry.client.Rect;
 import io.ferry.client.tee.TeeContext;
 import io.ferry.client.tee.TeeOperation;
@@ -224,6 +227,29 @@ class StreamClientIT {
      * over plain TCP (the host reads HEAP payloads from the socket straight into the heap), TLS (it copies them) and
      * the Unix socket; and one that runs past the buffer's end is refused whole, writing nothing.
      */
+    @Test
+    void aProgramLargerThanARecordCarriesIsBuiltThroughTheHeap() throws IOException {
+        // 300 KiB of source: more than a record (half the 256 KiB command ring) carries, so PROGRAM_CREATE_HEAP
+        StringBuilder source = new StringBuilder();
+        while (source.length() < 300 << 10) {
+            source.append("// a long comment line, to make the source larger than a record carries ..........\n");
+        }
+        source.append("__kernel void seven(__global int* out) { out[get_global_id(0)] = 7 * (int) get_global_id(0); }\n");
+        for (URI at : List.of(tcp(), URI.create("ferry+uds://" + host.net().vsockPath() + "/w"), URI.create("shm:local"))) {
+            try (Ferry ferry = at.getScheme().equals("shm") ? Ferry.connect(host.guestSocket(), "w", secret)
+                    : Ferry.connect(at, secret); Context ctx = ferry.createContext(ferry.defaultDevice());
+                 CommandQueue q = ctx.createQueue(); Program p = ctx.buildProgram(source.toString());
+                 Kernel k = p.kernel("seven"); DeviceBuffer out = ctx.createBuffer(64 * 4);
+                 HeapBlock back = ferry.heap().allocate(64 * 4)) {
+                k.arg(0, out);
+                q.launch(k, NDRange.of(64)).read(out, 0, back.segment()).finish();
+                for (int i = 0; i < 64; i++) {
+                    assertEquals(7 * i, back.segment().getAtIndex(ValueLayout.JAVA_INT, i), at + " item " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void aLargeHeapWriteInPiecesReadsBackTheSameBytes() throws IOException {
         long size = (9L << 20) + 12_345;

@@ -2,9 +2,11 @@ package io.ferry.client;
 
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
+import io.ferry.protocol.ProgramCalls;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
+import java.lang.foreign.MemorySegment;
 
 /** A device context: the scope of queues, buffers and programs on one device. */
 public final class Context extends Remote {
@@ -110,6 +112,9 @@ public final class Context extends Remote {
         return new Sampler(ferry, h);
     }
 
+    /** Sources up to this size travel in the call's record, larger ones through the heap. */
+    static final int INLINE_SOURCE_MAX = 32 << 10;
+
     /** Creates and builds an OpenCL C program. */
     public Program buildProgram(String source) {
         return buildProgram(SourceLanguage.OPENCL_C, source, "");
@@ -129,16 +134,32 @@ public final class Context extends Remote {
                     + ", not " + language);
         }
         long h = ferry.newHandle();
-        channel().oneWay(new Calls.ProgramCreate(), true, Wire.utf8(source),
-                c -> c.program(h).context(handle).language(language.code()));
-        Program p = new Program(ferry, h, device);
+        byte[] text = Wire.utf8(source);
+        // A source larger than a record carries goes through the heap (PROGRAM_CREATE_HEAP); the host copies it out
+        // when it serves the call, so the block is free again once the build (a later synchronous call) is answered.
+        HeapBlock staged = text.length > INLINE_SOURCE_MAX ? ferry.heap().allocate(text.length) : null;
         try {
-            p.log = channel().call(new Calls.ProgramBuild(), Wire.utf8(options == null ? "" : options),
-                    c -> c.program(h)).text();
-        } catch (FerryException e) {
-            p.close();
-            throw e;
+            if (staged == null) {
+                channel().oneWay(new Calls.ProgramCreate(), true, text,
+                        c -> c.program(h).context(handle).language(language.code()));
+            } else {
+                staged.segment().copyFrom(MemorySegment.ofArray(text));
+                channel().oneWay(new ProgramCalls.ProgramCreateHeap(), true, c -> c.program(h)
+                        .context(handle).language(language.code()).heapOffset(staged.offset()).size(text.length));
+            }
+            Program p = new Program(ferry, h, device);
+            try {
+                p.log = channel().call(new Calls.ProgramBuild(), Wire.utf8(options == null ? "" : options),
+                        c -> c.program(h)).text();
+            } catch (FerryException e) {
+                p.close();
+                throw e;
+            }
+            return p;
+        } finally {
+            if (staged != null) {
+                staged.close();
+            }
         }
-        return p;
     }
 }

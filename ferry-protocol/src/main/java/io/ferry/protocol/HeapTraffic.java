@@ -18,6 +18,7 @@ import java.util.function.Consumer;
  * <tr><td>BUFFER_WRITE_RECT, IMAGE_WRITE; BUFFER_READ_RECT, IMAGE_READ</td><td>"heap offset", "heap size"</td>
  *     <td>IN; OUT</td></tr>
  * <tr><td>PROGRAM_CREATE_BINARY</td><td>"heap offset", "size"</td><td>IN</td></tr>
+ * <tr><td>PROGRAM_CREATE_HEAP</td><td>"heap offset", "size"</td><td>IN</td></tr>
  * <tr><td>INFO</td><td>"heap offset", "heap size" (when the size is nonzero)</td><td>OUT</td></tr>
  * <tr><td>TEE_OPEN_SESSION, TEE_INVOKE</td><td>each memref of the parameter block: a temporary memref's
  *     (heap offset, size); a registered one's window of its shared memory</td><td>by parameter type (WHOLE: by the
@@ -130,6 +131,7 @@ public final class HeapTraffic {
         range(Op.IMAGE_WRITE, "heap size", Direction.IN);
         range(Op.IMAGE_READ, "heap size", Direction.OUT);
         range(Op.PROGRAM_CREATE_BINARY, "size", Direction.IN);
+        range(Op.PROGRAM_CREATE_HEAP, "size", Direction.IN);
         range(Op.INFO, "heap size", Direction.OUT);
     }
 

@@ -89,6 +89,8 @@ public enum Op {
             List.of()),
     KERNEL_ARG_SAMPLER(56, Kind.ONE_WAY, List.of("kernel", "index", "sampler"), "", List.of()),
     QUEUE_RELEASE(57, Kind.SYNC, List.of("queue", "period ns", "offset ns", "budget ns"), "", List.of()),
+    PROGRAM_CREATE_HEAP(58, Kind.ONE_WAY, List.of("program", "context", "language", "heap offset", "size"), "",
+            List.of()),
 
     // trusted services (GlobalPlatform TEE Client API); parameter block layout in TeeWire
     TEE_OPEN_SESSION(60, Kind.SYNC, List.of("session", "uuid high", "uuid low", "login", "connection data",

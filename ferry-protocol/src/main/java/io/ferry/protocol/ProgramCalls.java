@@ -34,6 +34,28 @@ public final class ProgramCalls {
         public Info heapSize(long v) { return set(HEAP_SIZE, v); }
     }
 
+    /**
+     * PROGRAM_CREATE_HEAP: program, context, language, heap offset, size: PROGRAM_CREATE with its source (UTF-8) in
+     * the lane's heap, for a source larger than a record carries.
+     */
+    public static final class ProgramCreateHeap extends CallRecord {
+        public static final int PROGRAM = 0, CONTEXT = 1, LANGUAGE = 2, HEAP_OFFSET = 3, SIZE = 4;
+        /** Largest source the host accepts. */
+        public static final int MAX_SIZE = 16 << 20;
+        public ProgramCreateHeap() { super(Op.PROGRAM_CREATE_HEAP); }
+        @Override public ProgramCreateHeap wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long program() { return arg(PROGRAM); }
+        public ProgramCreateHeap program(long v) { return set(PROGRAM, v); }
+        public long context() { return arg(CONTEXT); }
+        public ProgramCreateHeap context(long v) { return set(CONTEXT, v); }
+        public long language() { return arg(LANGUAGE); }
+        public ProgramCreateHeap language(long v) { return set(LANGUAGE, v); }
+        public long heapOffset() { return arg(HEAP_OFFSET); }
+        public ProgramCreateHeap heapOffset(long v) { return set(HEAP_OFFSET, v); }
+        public long size() { return arg(SIZE); }
+        public ProgramCreateHeap size(long v) { return set(SIZE, v); }
+    }
+
     /** PROGRAM_CREATE_BINARY: program, context, heap offset, size: a device binary in the lane's heap. */
     public static final class ProgramCreateBinary extends CallRecord {
         public static final int PROGRAM = 0, CONTEXT = 1, HEAP_OFFSET = 2, SIZE = 3;

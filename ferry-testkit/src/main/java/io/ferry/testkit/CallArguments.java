@@ -50,7 +50,7 @@ final class CallArguments {
     long argument(Op op, int index, String name) {
         boolean creates = index == 0 && (op == Op.CONTEXT_CREATE || op == Op.QUEUE_CREATE || op == Op.BUFFER_CREATE
                 || op == Op.PROGRAM_CREATE || op == Op.KERNEL_CREATE || op == Op.PROGRAM_CREATE_BINARY
-                || op == Op.PROGRAM_LINK);
+                || op == Op.PROGRAM_LINK || op == Op.PROGRAM_CREATE_HEAP);
         if (creates) {
             return newHandle();
         }

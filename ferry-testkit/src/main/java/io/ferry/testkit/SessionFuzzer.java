@@ -345,7 +345,8 @@ public final class SessionFuzzer {
             Op.KERNEL_ARG_LOCAL, Op.BUFFER_WRITE, Op.BUFFER_READ, Op.BUFFER_COPY, Op.BUFFER_FILL, Op.LAUNCH,
             Op.FINISH, Op.EVENT_WAIT, Op.TEE_OPEN_SESSION, Op.TEE_INVOKE, Op.TEE_CLOSE_SESSION, Op.TEE_SHM_REGISTER,
             Op.TEE_SHM_RELEASE, Op.MARKER, Op.BARRIER, Op.USER_EVENT_CREATE, Op.USER_EVENT_SET, Op.EVENT_STATUS,
-            Op.KERNEL_WORK_GROUP_INFO, Op.INFO, Op.PROGRAM_CREATE_BINARY, Op.PROGRAM_COMPILE, Op.PROGRAM_LINK};
+            Op.KERNEL_WORK_GROUP_INFO, Op.INFO, Op.PROGRAM_CREATE_BINARY, Op.PROGRAM_COMPILE, Op.PROGRAM_LINK,
+            Op.PROGRAM_CREATE_HEAP};
     /** Weights: the enqueue and argument calls, which reach the most checks, come up most. */
     private static final int[] CALL_WEIGHTS = {
             2, 1, 2, 2, 6, 1,
@@ -353,7 +354,8 @@ public final class SessionFuzzer {
             3, 10, 10, 8, 8, 10,
             3, 2, 1, 1, 1, 1,
             1, 2, 2, 1, 1, 1,
-            1, 2, 1, 1, 1};
+            1, 2, 1, 1, 1,
+            1};
 
     private Op pickOp() {
         int total = 0;
@@ -380,7 +382,7 @@ public final class SessionFuzzer {
                 op = Op.RELEASE; // stay under the object quota (64) most of the time; it is still met now and then
             }
             if (op == Op.PROGRAM_BUILD || op == Op.PROGRAM_CREATE || op == Op.PROGRAM_COMPILE
-                    || op == Op.PROGRAM_LINK) {
+                    || op == Op.PROGRAM_LINK || op == Op.PROGRAM_CREATE_HEAP) {
                 if (built || rnd.nextInt(8) != 0) {
                     op = Op.BUFFER_WRITE;
                 }
@@ -448,14 +450,16 @@ public final class SessionFuzzer {
     }
 
     private static final Set<Op> CREATES = java.util.EnumSet.of(Op.CONTEXT_CREATE, Op.QUEUE_CREATE,
-            Op.BUFFER_CREATE, Op.PROGRAM_CREATE, Op.KERNEL_CREATE, Op.PROGRAM_CREATE_BINARY, Op.PROGRAM_LINK);
+            Op.BUFFER_CREATE, Op.PROGRAM_CREATE, Op.KERNEL_CREATE, Op.PROGRAM_CREATE_BINARY, Op.PROGRAM_LINK,
+            Op.PROGRAM_CREATE_HEAP);
 
 
     void tally(Reply r) {
         replies.merge(r.status(), 1L, Long::sum);
         long[] created = pendingCreates.remove(r.seq());
         if (created != null && r.ok() && created[0] >= 100) {
-            live.put(created[0], Op.of((int) created[1]));
+            Op made = Op.of((int) created[1]);
+            live.put(created[0], made == Op.PROGRAM_CREATE_HEAP ? Op.PROGRAM_CREATE : made); // a program either way
         }
         if (r.status() == Status.INTERNAL) {
             fail("fuzz-calls: the host answered INTERNAL to a well-framed " + Op.of(r.op()) + ": " + r.text());

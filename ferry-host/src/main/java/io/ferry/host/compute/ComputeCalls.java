@@ -13,17 +13,21 @@ import io.ferry.spi.BackendException;
 import io.ferry.spi.BackendSession;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.Op;
+import io.ferry.protocol.ProgramCalls;
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The compute calls of one session: each reads its arguments from the private copy of the record through its
  * {@link Calls} view, validates every handle, size and range, then calls the backend. This is the one place a call
  * is validated: the session checked only its framing, and backends trust what {@link BackendSession}'s contract
- * lists, so every item of that contract is checked here. Nothing here reads guest memory: heap data is only named
- * by validated offsets that the backend turns into device transfers.
+ * lists, so every item of that contract is checked here. Nothing here reads guest memory but PROGRAM_CREATE_HEAP's
+ * source (its range checked, then copied once): heap data is only named by validated offsets that the backend turns
+ * into device transfers.
  */
 final class ComputeCalls implements SessionService {
     static final int MAX_FILL_PATTERN = 128;
@@ -45,7 +49,12 @@ final class ComputeCalls implements SessionService {
     private final Calls.ContextCreate contextCreate = new Calls.ContextCreate();
     private final Calls.QueueCreate queueCreate = new Calls.QueueCreate();
     private final Calls.BufferCreate bufferCreate = new Calls.BufferCreate();
+    /** The program sources live programs of this session hold, at most {@link #MAX_SOURCE_BYTES}. */
+    static final long MAX_SOURCE_BYTES = 64L << 20;
+    private long sourceBytes;
     private final Calls.ProgramCreate programCreate = new Calls.ProgramCreate();
+    private final ProgramCalls.ProgramCreateHeap programCreateHeap =
+            new ProgramCalls.ProgramCreateHeap();
     private final Calls.ProgramBuild programBuild = new Calls.ProgramBuild();
     private final Calls.KernelCreate kernelCreate = new Calls.KernelCreate();
     private final Calls.Release release = new Calls.Release();
@@ -196,8 +205,9 @@ final class ComputeCalls implements SessionService {
                 handles.put(buf, Kind.BUFFER, ctx.backend, size, 0).device = ctx.device;
                 backends.deviceMemoryChanged();
             }
-            case PROGRAM_CREATE -> {
-                var c = programCreate.wrap(rec, 0);
+            case PROGRAM_CREATE, PROGRAM_CREATE_HEAP -> {
+                boolean inHeap = op == Op.PROGRAM_CREATE_HEAP;
+                var c = programCreate.wrap(rec, 0); // PROGRAM_CREATE_HEAP starts with the same three arguments
                 long prog = c.program();
                 handles.checkNew(prog, "program");
                 Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
@@ -206,12 +216,19 @@ final class ComputeCalls implements SessionService {
                 if (lang == null || code != (int) code) {
                     throw new CallException(Status.INVALID_ARGUMENT, "unknown source language " + code);
                 }
-                String source = c.blobText();
+                String source = inHeap ? heapSource(programCreateHeap.wrap(rec, 0)) : c.blobText();
+                long bytes = inHeap ? programCreateHeap.size() : c.blobLength(); // checked, 1 B to 16 MiB in the heap
+                if (bytes > MAX_SOURCE_BYTES - sourceBytes) {
+                    throw new CallException(Status.QUOTA_EXCEEDED, "program sources: " + sourceBytes + " bytes held "
+                            + "by live programs + " + bytes + " > the host's limit of " + (MAX_SOURCE_BYTES >> 20)
+                            + " MiB per session; release the programs you no longer need");
+                }
                 if (source.isBlank()) {
                     throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
                 }
                 ctx.backend.createProgram(prog, ctx.handle, lang, source);
-                handles.put(prog, Kind.PROGRAM, ctx.backend, 0, 0).device = ctx.device;
+                handles.put(prog, Kind.PROGRAM, ctx.backend, bytes, 0).device = ctx.device; // size: its source
+                sourceBytes += bytes;
             }
             case PROGRAM_BUILD -> {
                 var c = programBuild.wrap(rec, 0);
@@ -244,6 +261,9 @@ final class ComputeCalls implements SessionService {
                 }
                 if (e.kind == Kind.QUEUE) {
                     backends.commandsFinished(e.queued);
+                }
+                if (e.kind == Kind.PROGRAM) {
+                    sourceBytes -= e.size;
                 }
                 try {
                     e.backend.release(h);
@@ -327,6 +347,19 @@ final class ComputeCalls implements SessionService {
             throw new CallException(Status.OUT_OF_RANGE, "range [offset " + offset + ", size " + size
                     + ") is outside buffer " + buf.handle + " of " + buf.size + " bytes");
         }
+    }
+
+    /** PROGRAM_CREATE_HEAP's source: its heap range checked, then copied out of the heap once. */
+    private String heapSource(ProgramCalls.ProgramCreateHeap c) throws CallException {
+        long at = c.heapOffset();
+        long size = c.size();
+        if (size <= 0 || size > ProgramCalls.ProgramCreateHeap.MAX_SIZE) {
+            throw new CallException(Status.INVALID_ARGUMENT, "PROGRAM_CREATE_HEAP: a source of " + size + " bytes; "
+                    + "the host takes 1 to " + ProgramCalls.ProgramCreateHeap.MAX_SIZE + " bytes");
+        }
+        checkHeap(at, size);
+        byte[] bytes = session.heap().asSlice(at, size).toArray(ValueLayout.JAVA_BYTE);
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     private void checkHeap(long heapOffset, long size) throws CallException {
