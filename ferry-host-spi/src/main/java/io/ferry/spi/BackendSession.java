@@ -234,6 +234,20 @@ public interface BackendSession extends AutoCloseable {
     }
 
     /**
+     * {@link #createProgram} with the source at {@code [heapOffset, heapOffset + size)} of the session's heap
+     * (PROGRAM_CREATE_HEAP; the host checked the range and the size, 1 byte to 16 MiB). {@code hostCopy} is the host's
+     * copy of it, or null where the backend reads the heap itself: a device worker behind the host, as no request
+     * record carries a source that large.
+     */
+    default void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size,
+                                     String hostCopy) throws BackendException {
+        if (hostCopy == null) {
+            throw unsupported("program sources in the heap");
+        }
+        createProgram(program, context, language, hostCopy);
+    }
+
+    /**
      * Whether the device compiles a kernel's code when it is first launched at a work-group shape (PoCL builds its
      * work-group functions then, for seconds with a large kernel), rather than when its program is built. The host's
      * watchdog then allows such a launch the compile time limit rather than the overrun limit.

@@ -1,8 +1,11 @@
 package io.ferry.spi;
 
+import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -75,6 +78,13 @@ public abstract class ComputeSession<O extends DeviceObject> implements BackendS
             throw new BackendException(Status.HEAP_RANGE, "heap range [" + offset + ", +" + size + ") is outside the heap "
                     + "of " + heap.byteSize() + " bytes (the host should have refused it)");
         }
+    }
+
+    @Override
+    public void createProgramInHeap(long program, long context, SourceLanguage language,
+                                    long heapOffset, long size, String hostCopy) throws BackendException {
+        createProgram(program, context, language, hostCopy != null ? hostCopy : new String(
+                heapSlice(heapOffset, size).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));
     }
 
     /** The device with the backend's {@code index}: the host names devices it learnt from this backend. */

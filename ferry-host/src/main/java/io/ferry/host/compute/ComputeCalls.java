@@ -226,7 +226,12 @@ final class ComputeCalls implements SessionService {
                 if (source.isBlank()) {
                     throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
                 }
-                ctx.backend.createProgram(prog, ctx.handle, lang, source);
+                if (inHeap) {
+                    ctx.backend.createProgramInHeap(prog, ctx.handle, lang, programCreateHeap.heapOffset(), bytes,
+                            source);
+                } else {
+                    ctx.backend.createProgram(prog, ctx.handle, lang, source);
+                }
                 handles.put(prog, Kind.PROGRAM, ctx.backend, bytes, 0).device = ctx.device; // size: its source
                 sourceBytes += bytes;
             }

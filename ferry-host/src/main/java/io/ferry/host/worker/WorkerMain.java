@@ -251,7 +251,7 @@ public final class WorkerMain implements RecordHandler {
                 System.arraycopy(t, 0, r, 0, Math.min(t.length, 4));
             }
             case RELEASE -> session.release(release.wrap(rec, 0).handle());
-            case INFO, PROGRAM_CREATE_BINARY, PROGRAM_COMPILE, PROGRAM_LINK ->
+            case INFO, PROGRAM_CREATE_BINARY, PROGRAM_COMPILE, PROGRAM_LINK, PROGRAM_CREATE_HEAP ->
                     blob = WorkerPrograms.serve(session, op, rec, r);
             case SUB_BUFFER_CREATE, BUFFER_WRITE_RECT, BUFFER_READ_RECT, BUFFER_COPY_RECT, IMAGE_CREATE, IMAGE_WRITE,
                  IMAGE_READ, SAMPLER_CREATE, KERNEL_ARG_SAMPLER ->

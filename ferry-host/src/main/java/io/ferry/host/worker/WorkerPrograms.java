@@ -3,6 +3,7 @@ package io.ferry.host.worker;
 import io.ferry.protocol.InfoKind;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.ProgramCalls;
+import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.spi.BackendException;
 import io.ferry.spi.BackendSession;
@@ -33,6 +34,15 @@ final class WorkerPrograms {
                 r[0] = v.size();
                 r[1] = v.written() ? 1 : 0;
                 return v.bytes();
+            }
+            case PROGRAM_CREATE_HEAP -> {
+                var c = new ProgramCalls.ProgramCreateHeap().wrap(rec, 0);
+                SourceLanguage language = SourceLanguage.of((int) c.language());
+                if (language == null) {
+                    throw bad("PROGRAM_CREATE_HEAP of language " + c.language());
+                }
+                session.createProgramInHeap(c.program(), c.context(), language, c.heapOffset(), c.size(), null);
+                return null;
             }
             case PROGRAM_CREATE_BINARY -> {
                 var c = new ProgramCalls.ProgramCreateBinary().wrap(rec, 0);

@@ -71,6 +71,14 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
                 c -> c.program(program).context(context).language(language.code()));
     }
 
+    /** The worker reads the source from the guest's heap, which it maps: no request record carries one that large. */
+    @Override
+    public void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size,
+                                    String hostCopy) throws BackendException {
+        call(new ProgramCalls.ProgramCreateHeap(), true, null, null, c -> c.program(program)
+                .context(context).language(language.code()).heapOffset(heapOffset).size(size));
+    }
+
     @Override
     public String buildProgram(long program, String options) throws BackendException {
         return call(new Calls.ProgramBuild(), false, Wire.utf8(options), null, c -> c.program(program)).message();
