@@ -536,8 +536,8 @@ static void test_threads(cl_context ctx, cl_device_id d) {
 }
 
 /* What the specification (and a conformance suite, piglit's) asks where the host's device says otherwise: kernels see
- * the platform's OpenCL version, argument info only for a program built asking for it, an allocation beyond
- * CL_DEVICE_MAX_MEM_ALLOC_SIZE refused as a bad size. */
+ * the platform's OpenCL version, argument info only for a program built asking for it, no link of an executable, an
+ * allocation beyond CL_DEVICE_MAX_MEM_ALLOC_SIZE refused as a bad size. */
 static void test_as_the_platform_says(cl_context ctx, cl_device_id d) {
     static const char *src =
         "__kernel void v(__global int *o) {\n"
@@ -555,6 +555,9 @@ static void test_as_the_platform_says(cl_context ctx, cl_device_id d) {
     cl_kernel_arg_address_qualifier aq;
     CHECK_ERR(clGetKernelArgInfo(k, 0, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof aq, &aq, NULL),
               CL_KERNEL_ARG_INFO_NOT_AVAILABLE);
+    /* an executable is no input of a link: only compiled objects and libraries are */
+    CHECK(clLinkProgram(ctx, 0, NULL, "", 1, &p, NULL, NULL, &err) == NULL && err == CL_INVALID_OPERATION,
+          "linking an executable: %d", err);
     cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
     cl_mem b = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 2 * sizeof(cl_int), NULL, &err);
     CHECK_ERR(clSetKernelArg(k, 0, sizeof b, &b), CL_SUCCESS);
