@@ -235,16 +235,13 @@ public interface BackendSession extends AutoCloseable {
 
     /**
      * {@link #createProgram} with the source at {@code [heapOffset, heapOffset + size)} of the session's heap
-     * (PROGRAM_CREATE_HEAP; the host checked the range and the size, 1 byte to 16 MiB). {@code hostCopy} is the host's
-     * copy of it, or null where the backend reads the heap itself: a device worker behind the host, as no request
-     * record carries a source that large.
+     * (PROGRAM_CREATE_HEAP; the host checked the range and the size, 1 byte to 16 MiB). The backend reads the source
+     * once, where the heap is mapped (a device worker behind the host reads its own mapping: no request record
+     * carries a source that large), and refuses a blank one with INVALID_ARGUMENT.
      */
-    default void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size,
-                                     String hostCopy) throws BackendException {
-        if (hostCopy == null) {
-            throw unsupported("program sources in the heap");
-        }
-        createProgram(program, context, language, hostCopy);
+    default void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size)
+            throws BackendException {
+        throw unsupported("program sources in the heap");
     }
 
     /**

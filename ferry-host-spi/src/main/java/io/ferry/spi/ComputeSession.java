@@ -81,10 +81,13 @@ public abstract class ComputeSession<O extends DeviceObject> implements BackendS
     }
 
     @Override
-    public void createProgramInHeap(long program, long context, SourceLanguage language,
-                                    long heapOffset, long size, String hostCopy) throws BackendException {
-        createProgram(program, context, language, hostCopy != null ? hostCopy : new String(
-                heapSlice(heapOffset, size).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));
+    public void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size)
+            throws BackendException {
+        String source = new String(heapSlice(heapOffset, size).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+        if (source.isBlank()) {
+            throw new BackendException(Status.INVALID_ARGUMENT, "program source is empty");
+        }
+        createProgram(program, context, language, source);
     }
 
     /** The device with the backend's {@code index}: the host names devices it learnt from this backend. */

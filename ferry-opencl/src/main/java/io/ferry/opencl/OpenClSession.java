@@ -23,8 +23,9 @@ import java.util.function.Consumer;
  * segment allocated once per session (calls come from one thread at a time), so they allocate no native memory.
  *
  * <p>{@link #deviceMemoryBytes()} counts the sizes of all live buffers, heap-backed ones included (on PoCL the
- * "device" memory of a heap-backed buffer is the heap itself, elsewhere the driver may still mirror it). Arguments arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only
- * OpenCL knows: argument kinds against the kernel's declaration, objects of one context, and native errors.
+ * "device" memory of a heap-backed buffer is the heap itself, elsewhere the driver may still mirror it). Arguments
+ * arrive validated by the host (see {@link io.ferry.spi.BackendSession}); this class checks what only OpenCL knows:
+ * argument kinds against the kernel's declaration, objects of one context, and native errors.
  */
 public final class OpenClSession extends ComputeSession<ClObject> {
     private static final long SCRATCH_BYTES = 4096 + ClMemory.SCRATCH_BYTES;

@@ -18,16 +18,13 @@ import io.ferry.protocol.SourceLanguage;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The compute calls of one session: each reads its arguments from the private copy of the record through its
  * {@link Calls} view, validates every handle, size and range, then calls the backend. This is the one place a call
  * is validated: the session checked only its framing, and backends trust what {@link BackendSession}'s contract
- * lists, so every item of that contract is checked here. Nothing here reads guest memory but PROGRAM_CREATE_HEAP's
- * source (its range checked, then copied once): heap data is only named by validated offsets that the backend turns
- * into device transfers.
+ * lists, so every item of that contract is checked here. Nothing here reads guest memory: heap data is only named
+ * by validated offsets that the backend turns into device transfers (or, for PROGRAM_CREATE_HEAP, reads once).
  */
 final class ComputeCalls implements SessionService {
     static final int MAX_FILL_PATTERN = 128;
@@ -216,20 +213,19 @@ final class ComputeCalls implements SessionService {
                 if (lang == null || code != (int) code) {
                     throw new CallException(Status.INVALID_ARGUMENT, "unknown source language " + code);
                 }
-                String source = inHeap ? heapSource(programCreateHeap.wrap(rec, 0)) : c.blobText();
-                long bytes = inHeap ? programCreateHeap.size() : c.blobLength(); // checked, 1 B to 16 MiB in the heap
+                long bytes = inHeap ? heapSourceBytes(programCreateHeap.wrap(rec, 0)) : c.blobLength();
                 if (bytes > MAX_SOURCE_BYTES - sourceBytes) {
                     throw new CallException(Status.QUOTA_EXCEEDED, "program sources: " + sourceBytes + " bytes held "
                             + "by live programs + " + bytes + " > the host's limit of " + (MAX_SOURCE_BYTES >> 20)
                             + " MiB per session; release the programs you no longer need");
                 }
-                if (source.isBlank()) {
-                    throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
-                }
-                if (inHeap) {
-                    ctx.backend.createProgramInHeap(prog, ctx.handle, lang, programCreateHeap.heapOffset(), bytes,
-                            source);
+                if (inHeap) { // the backend reads the source once and refuses a blank one
+                    ctx.backend.createProgramInHeap(prog, ctx.handle, lang, programCreateHeap.heapOffset(), bytes);
                 } else {
+                    String source = c.blobText();
+                    if (source.isBlank()) {
+                        throw new CallException(Status.INVALID_ARGUMENT, "program source is empty");
+                    }
                     ctx.backend.createProgram(prog, ctx.handle, lang, source);
                 }
                 handles.put(prog, Kind.PROGRAM, ctx.backend, bytes, 0).device = ctx.device; // size: its source
@@ -354,8 +350,8 @@ final class ComputeCalls implements SessionService {
         }
     }
 
-    /** PROGRAM_CREATE_HEAP's source: its heap range checked, then copied out of the heap once. */
-    private String heapSource(ProgramCalls.ProgramCreateHeap c) throws CallException {
+    /** PROGRAM_CREATE_HEAP's source size, once its size (1 B to 16 MiB) and heap range are checked. */
+    private long heapSourceBytes(ProgramCalls.ProgramCreateHeap c) throws CallException {
         long at = c.heapOffset();
         long size = c.size();
         if (size <= 0 || size > ProgramCalls.ProgramCreateHeap.MAX_SIZE) {
@@ -363,8 +359,7 @@ final class ComputeCalls implements SessionService {
                     + "the host takes 1 to " + ProgramCalls.ProgramCreateHeap.MAX_SIZE + " bytes");
         }
         checkHeap(at, size);
-        byte[] bytes = session.heap().asSlice(at, size).toArray(ValueLayout.JAVA_BYTE);
-        return new String(bytes, StandardCharsets.UTF_8);
+        return size;
     }
 
     private void checkHeap(long heapOffset, long size) throws CallException {

@@ -21,8 +21,9 @@ import java.lang.invoke.VarHandle;
  *    256  (end: {@link #SIZE})
  * </pre>
  *
- * Each word is a native-order {@code long} on its own 64-byte cache line (COMPILING shares BUSY_SINCE's), so the host's polling
- * of one does not bounce the line the other side writes. The record must start 8-byte aligned (64 is best).
+ * Each word is a native-order {@code long} on its own 64-byte cache line (COMPILING shares BUSY_SINCE's: one writer),
+ * so the host's polling of one does not bounce the line the other side writes. The record must start 8-byte aligned
+ * (64 is best).
  * {@code System.nanoTime()} is CLOCK_MONOTONIC on Linux: the host compares BUSY_SINCE with its own clock.
  *
  * <p>The handshake is Dekker's: the worker stores BUSY_SINCE, fences, reads MODE; the host stores MODE = ASK, fences,

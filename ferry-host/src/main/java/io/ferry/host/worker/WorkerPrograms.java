@@ -41,7 +41,7 @@ final class WorkerPrograms {
                 if (language == null) {
                     throw bad("PROGRAM_CREATE_HEAP of language " + c.language());
                 }
-                session.createProgramInHeap(c.program(), c.context(), language, c.heapOffset(), c.size(), null);
+                session.createProgramInHeap(c.program(), c.context(), language, c.heapOffset(), c.size());
                 return null;
             }
             case PROGRAM_CREATE_BINARY -> {

@@ -71,11 +71,14 @@ abstract sealed class WorkerRequests implements BackendSession permits WorkerCli
                 c -> c.program(program).context(context).language(language.code()));
     }
 
-    /** The worker reads the source from the guest's heap, which it maps: no request record carries one that large. */
+    /**
+     * The worker reads the source from the guest's heap, which it maps: no request record carries one that large.
+     * Waits for the worker, as for a binary: a source it refuses (blank) is the guest's to learn at the call.
+     */
     @Override
-    public void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size,
-                                    String hostCopy) throws BackendException {
-        call(new ProgramCalls.ProgramCreateHeap(), true, null, null, c -> c.program(program)
+    public void createProgramInHeap(long program, long context, SourceLanguage language, long heapOffset, long size)
+            throws BackendException {
+        call(new ProgramCalls.ProgramCreateHeap(), false, null, null, c -> c.program(program)
                 .context(context).language(language.code()).heapOffset(heapOffset).size(size));
     }
 
