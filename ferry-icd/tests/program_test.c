@@ -624,6 +624,33 @@ static void test_large_source(cl_context ctx, cl_device_id d) {
     free(src);
 }
 
+/* Macro values as real programs pass them (OpenCV's filters: -D COEFF=DIG(9)DIG(29)...) and a function-like macro:
+ * each only the body of a #define, so the host lets them through and the kernel sees them. */
+static void test_macro_options(cl_context ctx, cl_device_id d) {
+    static const char src[] = "#define DIG(x) x+\n"
+                              "__kernel void m(__global int *o) { o[0] = COEFF 0; o[1] = F(6, 7); }\n";
+    cl_int err;
+    const char *text = src;
+    cl_program p = clCreateProgramWithSource(ctx, 1, &text, NULL, &err);
+    CHECK_ERR(clBuildProgram(p, 1, &d, "-D 1N=2", NULL, NULL), CL_INVALID_BUILD_OPTIONS);
+    CHECK_ERR(clBuildProgram(p, 1, &d, "-D COEFF=DIG(9)DIG(-29)DIG(55) -DF(a,b)=((a)*(b))", NULL, NULL),
+              CL_SUCCESS);
+    cl_kernel k = clCreateKernel(p, "m", &err);
+    CHECK(k && err == CL_SUCCESS, "kernel of a program built with macros: %d", err);
+    cl_command_queue q = clCreateCommandQueue(ctx, d, 0, &err);
+    cl_mem b = clCreateBuffer(ctx, CL_MEM_READ_WRITE, 2 * sizeof(cl_int), NULL, &err);
+    CHECK_ERR(clSetKernelArg(k, 0, sizeof b, &b), CL_SUCCESS);
+    size_t one = 1;
+    CHECK_ERR(clEnqueueNDRangeKernel(q, k, 1, NULL, &one, NULL, 0, NULL, NULL), CL_SUCCESS);
+    cl_int got[2] = { 0 };
+    CHECK_ERR(clEnqueueReadBuffer(q, b, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL), CL_SUCCESS);
+    CHECK(got[0] == 35 && got[1] == 42, "macros gave %d %d, want 35 42", got[0], got[1]);
+    clReleaseMemObject(b);
+    clReleaseCommandQueue(q);
+    clReleaseKernel(k);
+    clReleaseProgram(p);
+}
+
 int main(void) {
     cl_platform_id p;
     cl_device_id d;
@@ -638,6 +665,7 @@ int main(void) {
     test_threads(ctx, d);
     test_as_the_platform_says(ctx, d);
     test_large_source(ctx, d);
+    test_macro_options(ctx, d);
     CHECK_ERR(clReleaseContext(ctx), CL_SUCCESS);
     if (failures) {
         printf("program_test: %d failed\n", failures);

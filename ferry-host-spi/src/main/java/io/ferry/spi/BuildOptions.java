@@ -13,8 +13,10 @@ import java.util.regex.Pattern;
  * host file); this class keeps the options from reaching anything either.
  *
  * <p>Allowed, for OpenCL C: the {@code -cl-*} options of the OpenCL 3.0 specification (§5.8.6), {@code -cl-std=CL1.0}
- * to {@code CL3.0}, {@code -D NAME[=VALUE]} or {@code -DNAME[=VALUE]} with NAME an identifier and VALUE of
- * {@code [A-Za-z0-9_.+-]}, {@code -w}, {@code -Werror}. For CUDA C (NVRTC): {@code -arch=}/{@code --gpu-architecture=}
+ * to {@code CL3.0}, {@code -D NAME[=VALUE]} or {@code -DNAME[=VALUE]} with NAME an identifier, or a function-like
+ * macro's {@code NAME(a,b)}, and VALUE any printable ASCII without white space (options are split at white space and
+ * handed to the compiler as separate arguments, never to a shell; a value without a line break cannot start a
+ * directive: it is only a macro's body, e.g. OpenCV's {@code -D COEFF=DIG(9)DIG(29)}), {@code -w}, {@code -Werror}. For CUDA C (NVRTC): {@code -arch=}/{@code --gpu-architecture=}
  * {@code compute_NN|sm_NN}, {@code -std=}/{@code --std=c++NN}, {@code -D}/{@code --define-macro=} as above,
  * {@code --use_fast_math}, {@code -lineinfo}, {@code --generate-line-info}, {@code -G}, {@code --device-debug},
  * {@code --fmad=}, {@code --ftz=}, {@code --prec-div=}, {@code --prec-sqrt=} (true|false), {@code -w},
@@ -26,7 +28,7 @@ public final class BuildOptions {
     public enum Dialect { OPENCL, NVRTC, ANY }
 
     /** Longer option strings are refused: nothing legitimate comes near. */
-    public static final int MAX_LENGTH = 4096;
+    public static final int MAX_LENGTH = 16384;
 
     private static final Set<String> CL_FLAGS = Set.of("-cl-single-precision-constant", "-cl-denorms-are-zero",
             "-cl-fp32-correctly-rounded-divide-sqrt", "-cl-opt-disable", "-cl-mad-enable", "-cl-no-signed-zeros",
@@ -45,7 +47,8 @@ public final class BuildOptions {
                     + "|--(fmad|ftz|prec-div|prec-sqrt)=(true|false)"
                     + "|-?-maxrregcount=[0-9]{1,3}"
                     + "|-dopt=(on|off)");
-    private static final Pattern MACRO = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}(=[A-Za-z0-9_.+-]{0,256})?");
+    private static final Pattern MACRO = Pattern.compile(
+            "[A-Za-z_][A-Za-z0-9_]{0,127}(\\([A-Za-z0-9_,.]{0,256}\\))?(=[\\x21-\\x7e]*)?");
 
     private BuildOptions() {
     }
@@ -116,8 +119,8 @@ public final class BuildOptions {
 
     private static void checkMacro(String m) throws BackendException {
         if (!MACRO.matcher(m).matches()) {
-            throw refuse("build option -D" + m + " is not allowed: a macro is NAME or NAME=VALUE, NAME an identifier "
-                    + "and VALUE of the characters A-Z a-z 0-9 _ . + - (at most 256)");
+            throw refuse("build option -D" + m + " is not allowed: a macro is NAME, NAME=VALUE or NAME(PARAMS)=VALUE, "
+                    + "NAME an identifier (at most 128 characters) and VALUE printable ASCII without spaces");
         }
     }
 
