@@ -401,6 +401,8 @@ static void end_build(cl_program p, const ferry_reply *r, cl_build_status status
         p->binary_type = type;
     }
     p->log = reply_log(r);
+    /* a refusal (options, a quota) never reached the compiler: its message is the whole log, nothing to ask for */
+    p->log_from_host = status == CL_BUILD_ERROR && !(r->text && strstr(r->text, "build log:\n"));
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -793,16 +795,17 @@ cl_int CL_API_CALL clGetProgramBuildInfo(cl_program program, cl_device_id device
         if (ask) { /* the host compiler's own log, rather than the log in a failure's message */
             void *out;
             size_t n;
-            if (ferry_query(FERRY_INFO_PROGRAM_BUILD, p->o.handle, CL_PROGRAM_BUILD_LOG, 0, 0, 0, &out, &n, NULL,
-                            "clGetProgramBuildInfo") == CL_SUCCESS) {
-                pthread_mutex_lock(&p->lock);
-                if (n > 1 && strlen(out) > 0) { /* an empty log keeps the call's message (a refusal's reason) */
-                    free(p->log);
-                    p->log = out;
-                    out = NULL;
-                }
-                p->log_from_host = 1;
-                pthread_mutex_unlock(&p->lock);
+            int got = ferry_query(FERRY_INFO_PROGRAM_BUILD, p->o.handle, CL_PROGRAM_BUILD_LOG, 0, 0, 0, &out, &n, NULL,
+                                  "clGetProgramBuildInfo") == CL_SUCCESS;
+            pthread_mutex_lock(&p->lock);
+            if (got && n > 1 && strlen(out) > 0) { /* an empty log keeps the call's message (a refusal's reason) */
+                free(p->log);
+                p->log = out;
+                out = NULL;
+            }
+            p->log_from_host = 1; /* asked once: a failed query keeps the build call's log */
+            pthread_mutex_unlock(&p->lock);
+            if (got) {
                 free(out);
             }
         }
