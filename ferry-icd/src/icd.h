@@ -180,6 +180,11 @@ void ferry_object_init(ferry_object *o, uint32_t magic, uint64_t handle);
 /* The OpenCL error for a Ferry status, given the call's own "invalid object" error for UNKNOWN_HANDLE and
  * WRONG_HANDLE_KIND (e.g. CL_INVALID_MEM_OBJECT). Logs text when FERRY_LOG is set. */
 cl_int ferry_cl_error(int status, cl_int invalid_object, const char *call, const char *text);
+/* The host device's own OpenCL error code in a failed reply of status `status` (docs/protocol.md §2.2, "native
+ * error"), when the host gave one and it is a code OpenCL defines; else 0. */
+cl_int ferry_cl_native(const ferry_reply *r, int status);
+/* ferry_cl_error for a failed call's reply: the device's own code where the host passed one on, else the mapping. */
+cl_int ferry_cl_reply_error(int status, cl_int invalid_object, const char *call, const ferry_reply *r);
 
 /* The clGet*Info answer rule: copy size bytes of value into param_value (if not NULL; CL_INVALID_VALUE if
  * param_value_size is smaller) and report size in *param_value_size_ret (if not NULL). */

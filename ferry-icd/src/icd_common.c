@@ -97,6 +97,27 @@ cl_int ferry_cl_error(int status, cl_int invalid_object, const char *call, const
     }
 }
 
+cl_int ferry_cl_native(const ferry_reply *r, int status) {
+    if (r == NULL || status == FERRY_STATUS_OK || status != r->status || r->sticky || r->results[2] == 1) {
+        return 0; /* a sticky report is an earlier call's failure: this call answers as the specification lists */
+    }
+    uint64_t w = r->results[FERRY_NATIVE_ERROR_RESULT];
+    if ((w & FERRY_NATIVE_ERROR_TAG_MASK) != FERRY_NATIVE_ERROR_TAG
+        || ((w >> 32) & 0xffff) != FERRY_NATIVE_API_OPENCL) {
+        return 0;
+    }
+    int32_t code = (int32_t) (uint32_t) w;
+    /* the error codes of OpenCL 1.0 to 3.0 (CL_DEVICE_NOT_FOUND -1 .. CL_MAX_SIZE_RESTRICTION_EXCEEDED -72): the
+     * host is checked too, and a code out of that range is none the application could know */
+    return code <= -1 && code >= -72 && code != -20 && !(code <= -21 && code >= -29) ? code : 0;
+}
+
+cl_int ferry_cl_reply_error(int status, cl_int invalid_object, const char *call, const ferry_reply *r) {
+    cl_int mapped = ferry_cl_error(status, invalid_object, call, r != NULL ? r->text : NULL);
+    cl_int native = ferry_cl_native(r, status);
+    return native != 0 ? native : mapped;
+}
+
 cl_int ferry_info(const void *value, size_t size, size_t param_value_size, void *param_value,
                   size_t *param_value_size_ret) {
     if (param_value != NULL) {

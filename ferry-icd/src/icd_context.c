@@ -64,8 +64,8 @@ static cl_context make_context(cl_context_properties *props, size_t props_size, 
     memset(&r, 0, sizeof r);
     int status = ferry_call(c, FERRY_OP_CONTEXT_CREATE, args, FERRY_CONTEXT_CREATE_ARGC, NULL, 0, &r);
     if (status != FERRY_STATUS_OK) {
-        *err = status == FERRY_STATUS_NO_DEVICE ? CL_DEVICE_NOT_AVAILABLE
-                                                : ferry_cl_error(status, CL_INVALID_DEVICE, "clCreateContext", r.text);
+        *err = status == FERRY_STATUS_NO_DEVICE
+                   ? CL_DEVICE_NOT_AVAILABLE : ferry_cl_reply_error(status, CL_INVALID_DEVICE, "clCreateContext", &r);
         ferry_reply_free(&r);
         free(ctx);
         free(props);

@@ -293,7 +293,7 @@ cl_int clWaitForEvents(cl_uint n, const cl_event *list)
                 }
                 ferry_event_settled(e, CL_COMPLETE, times);
             } else if (st != FERRY_STATUS_UNKNOWN_HANDLE) {
-                ferry_cl_error(st, CL_INVALID_EVENT, "clWaitForEvents", r.text);   /* logs it */
+                ferry_cl_reply_error(st, CL_INVALID_EVENT, "clWaitForEvents", &r);   /* logs it */
             }
             ferry_reply_free(&r);
             s = ferry_event_status(e);
@@ -359,7 +359,7 @@ cl_int clGetEventProfilingInfo(cl_event e, cl_profiling_info param, size_t size,
         ferry_reply r;
         int st = ferry_wait_call(FERRY_OP_EVENT_WAIT, e->o.handle, &r);
         if (st != 0) {
-            ferry_cl_error(st, CL_INVALID_EVENT, "clGetEventProfilingInfo", r.text);
+            ferry_cl_reply_error(st, CL_INVALID_EVENT, "clGetEventProfilingInfo", &r);
             ferry_reply_free(&r);
             return CL_PROFILING_INFO_NOT_AVAILABLE;
         }
@@ -390,7 +390,7 @@ cl_event clCreateUserEvent(cl_context context, cl_int *errcode_ret)
         ferry_reply r;
         int st = ferry_call(c, FERRY_OP_USER_EVENT_CREATE, a, FERRY_USER_EVENT_CREATE_ARGC, NULL, 0, &r);
         if (st) {
-            err = ferry_cl_error(st, CL_INVALID_CONTEXT, "clCreateUserEvent", r.text);
+            err = ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clCreateUserEvent", &r);
         } else if (!(e = ferry_event_new(context, NULL, CL_COMMAND_USER, h, 1))) {
             ferry_release_handle(h);
             err = CL_OUT_OF_HOST_MEMORY;
@@ -425,7 +425,7 @@ cl_int clSetUserEventStatus(cl_event e, cl_int status)
     if (st == FERRY_STATUS_INVALID_ARGUMENT) {
         err = CL_INVALID_OPERATION;   /* set already */
     } else if (st) {
-        err = ferry_cl_error(st, CL_INVALID_EVENT, "clSetUserEventStatus", r.text);
+        err = ferry_cl_reply_error(st, CL_INVALID_EVENT, "clSetUserEventStatus", &r);
     }
     ferry_reply_free(&r);
     if (err == CL_SUCCESS) {

@@ -154,7 +154,7 @@ static cl_kernel make_kernel(cl_program program, const char *name, cl_int *err) 
         *err = status == FERRY_STATUS_KERNEL_NOT_FOUND ? CL_INVALID_KERNEL_NAME
              : status == FERRY_STATUS_INVALID_ARGUMENT ? CL_INVALID_PROGRAM_EXECUTABLE
                                                        : CL_SUCCESS;
-        cl_int mapped = ferry_cl_error(status, CL_INVALID_PROGRAM, "clCreateKernel", r.text);
+        cl_int mapped = ferry_cl_reply_error(status, CL_INVALID_PROGRAM, "clCreateKernel", &r);
         if (*err == CL_SUCCESS) {
             *err = mapped;
         }
@@ -677,8 +677,8 @@ static cl_int work_group_fallback(cl_kernel k, cl_kernel_work_group_info param, 
     memset(&r, 0, sizeof r);
     int status = ferry_call(c, FERRY_OP_KERNEL_WORK_GROUP_INFO, args, FERRY_KERNEL_WORK_GROUP_INFO_ARGC, NULL, 0, &r);
     cl_int err = status == FERRY_STATUS_OK ? CL_SUCCESS
-                                           : ferry_cl_error(status, CL_INVALID_KERNEL, "clGetKernelWorkGroupInfo",
-                                                            r.text);
+                                           : ferry_cl_reply_error(status, CL_INVALID_KERNEL, "clGetKernelWorkGroupInfo",
+                                                                  &r);
     uint64_t fig[4] = { r.results[0], r.results[1], r.results[2], r.results[3] };
     ferry_reply_free(&r);
     if (err != CL_SUCCESS) {

@@ -167,10 +167,12 @@ static cl_mem buffer_create(cl_context context, const cl_mem_properties *props, 
     ferry_reply r;
     int st = ferry_call(c, FERRY_OP_BUFFER_CREATE, a, FERRY_BUFFER_CREATE_ARGC, NULL, 0, &r);
     if (st) {
-        *err = st == FERRY_STATUS_OUT_OF_DEVICE_MEMORY || st == FERRY_STATUS_QUOTA_EXCEEDED
-                   ? CL_MEM_OBJECT_ALLOCATION_FAILURE : ferry_cl_error(st, CL_INVALID_CONTEXT, "clCreateBuffer", r.text);
+        int short_of_memory = st == FERRY_STATUS_OUT_OF_DEVICE_MEMORY || st == FERRY_STATUS_QUOTA_EXCEEDED;
+        *err = ferry_cl_native(&r, st) != 0 ? ferry_cl_native(&r, st)
+             : short_of_memory ? CL_MEM_OBJECT_ALLOCATION_FAILURE
+                               : ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clCreateBuffer", &r);
         if (st == FERRY_STATUS_OUT_OF_DEVICE_MEMORY || st == FERRY_STATUS_QUOTA_EXCEEDED) {
-            ferry_cl_error(st, CL_INVALID_CONTEXT, "clCreateBuffer", r.text);   /* logs the host's figures */
+            ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clCreateBuffer", &r);   /* logs the host's figures */
         }
         ferry_reply_free(&r);
         if (m->heap_owned) {
@@ -269,7 +271,7 @@ cl_mem clCreateSubBuffer(cl_mem parent, cl_mem_flags flags, cl_buffer_create_typ
         ferry_reply r;
         int st = ferry_call(c, FERRY_OP_SUB_BUFFER_CREATE, a, FERRY_SUB_BUFFER_CREATE_ARGC, NULL, 0, &r);
         if (st) {
-            err = ferry_cl_error(st, CL_INVALID_MEM_OBJECT, "clCreateSubBuffer", r.text);
+            err = ferry_cl_reply_error(st, CL_INVALID_MEM_OBJECT, "clCreateSubBuffer", &r);
             if (st == FERRY_STATUS_INVALID_ARGUMENT && r.text && strstr(r.text, "align")) {
                 err = CL_MISALIGNED_SUB_BUFFER_OFFSET;
             }
@@ -510,12 +512,15 @@ static cl_mem image_create(cl_context context, const cl_mem_properties *props, c
         *err = st == FERRY_STATUS_UNSUPPORTED ? CL_IMAGE_FORMAT_NOT_SUPPORTED
              : st == FERRY_STATUS_OUT_OF_DEVICE_MEMORY || st == FERRY_STATUS_QUOTA_EXCEEDED
                  ? CL_MEM_OBJECT_ALLOCATION_FAILURE : CL_SUCCESS;
-        cl_int mapped = ferry_cl_error(st, CL_INVALID_CONTEXT, "clCreateImage", r.text);
+        cl_int mapped = ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clCreateImage", &r);
         if (*err == CL_SUCCESS) {
             *err = mapped;
         }
         if (st == FERRY_STATUS_INVALID_ARGUMENT) {
             *err = CL_INVALID_IMAGE_SIZE;   /* the host checks the figures: the format was checked here */
+        }
+        if (ferry_cl_native(&r, st) != 0) {
+            *err = ferry_cl_native(&r, st); /* the device's own answer */
         }
         ferry_reply_free(&r);
         mem_free(m);
@@ -628,7 +633,7 @@ cl_int clGetSupportedImageFormats(cl_context context, cl_mem_flags flags, cl_mem
         uint64_t a[FERRY_INFO_ARGC] = {FERRY_INFO_IMAGE_FORMATS, context->o.handle, flags, type, 0, 0};
         int st = ferry_call(c, FERRY_OP_INFO, a, FERRY_INFO_ARGC, NULL, 0, &r);
         if (st) {
-            cl_int err = ferry_cl_error(st, CL_INVALID_CONTEXT, "clGetSupportedImageFormats", r.text);
+            cl_int err = ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clGetSupportedImageFormats", &r);
             ferry_reply_free(&r);
             return err;
         }
@@ -685,7 +690,7 @@ static cl_sampler sampler_create(cl_context context, cl_bool normalized, cl_addr
     ferry_reply r;
     int st = ferry_call(c, FERRY_OP_SAMPLER_CREATE, a, FERRY_SAMPLER_CREATE_ARGC, NULL, 0, &r);
     if (st) {
-        *err = ferry_cl_error(st, CL_INVALID_CONTEXT, "clCreateSampler", r.text);
+        *err = ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clCreateSampler", &r);
         if (st == FERRY_STATUS_UNSUPPORTED) {
             *err = CL_INVALID_OPERATION;
         }

@@ -81,7 +81,7 @@ cl_int ferry_query(int kind, uint64_t handle, uint64_t param, uint64_t index, in
             ferry_log("%s: %s", call, r.text ? r.text : "refused");
         }
     } else {
-        err = ferry_cl_error(status, CL_INVALID_VALUE, call, r.text);
+        err = ferry_cl_reply_error(status, CL_INVALID_VALUE, call, &r);
     }
     ferry_reply_free(&r);
     return err;

@@ -121,7 +121,7 @@ cl_program CL_API_CALL clCreateProgramWithSource(cl_context context, cl_uint cou
     ferry_reply r;
     int status = create_on_host(c, p->o.handle, context, source, total, &r);
     if (status != FERRY_STATUS_OK) {
-        *err = ferry_cl_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithSource", r.text);
+        *err = ferry_cl_reply_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithSource", &r);
         if (status == FERRY_STATUS_INVALID_ARGUMENT) {
             *err = CL_INVALID_VALUE; /* e.g. a source larger than a call carries */
         }
@@ -205,13 +205,13 @@ cl_program CL_API_CALL clCreateProgramWithBinary(cl_context context, cl_uint num
     ferry_heap_free(c, at);
     if (status != FERRY_STATUS_OK) {
         if (status == FERRY_STATUS_BUILD_FAILED || status == FERRY_STATUS_INVALID_ARGUMENT) {
-            ferry_cl_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithBinary", r.text);
+            ferry_cl_reply_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithBinary", &r);
             *err = CL_INVALID_BINARY;
         } else if (status == FERRY_STATUS_UNSUPPORTED) {
-            ferry_cl_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithBinary", r.text);
+            ferry_cl_reply_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithBinary", &r);
             *err = CL_INVALID_BINARY;
         } else {
-            *err = ferry_cl_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithBinary", r.text);
+            *err = ferry_cl_reply_error(status, CL_INVALID_CONTEXT, "clCreateProgramWithBinary", &r);
         }
         if (binary_status) {
             binary_status[0] = *err == CL_INVALID_BINARY ? CL_INVALID_BINARY : CL_INVALID_VALUE;
@@ -426,7 +426,7 @@ static cl_int recreate_from(cl_program p, ferry_conn *c, const char *source) {
     ferry_reply r;
     int status = create_on_host(c, handle, p->context, source, strlen(source), &r);
     if (status != FERRY_STATUS_OK) {
-        cl_int err = ferry_cl_error(status, CL_INVALID_PROGRAM, "clBuildProgram (guest headers inlined)", r.text);
+        cl_int err = ferry_cl_reply_error(status, CL_INVALID_PROGRAM, "clBuildProgram (guest headers inlined)", &r);
         ferry_reply_free(&r);
         return status == FERRY_STATUS_INVALID_ARGUMENT ? CL_OUT_OF_RESOURCES : err;
     }

@@ -187,7 +187,7 @@ cl_int ferry_q_finish(cl_command_queue q, const char *call)
         err = ferry_cl_error(early, CL_OUT_OF_RESOURCES, call, msg);
     }
     if (st) {
-        cl_int own = ferry_cl_error(st, CL_INVALID_COMMAND_QUEUE, call, r.text);
+        cl_int own = ferry_cl_reply_error(st, CL_INVALID_COMMAND_QUEUE, call, &r);
         if (err == CL_SUCCESS) {
             err = own;
         }
@@ -220,7 +220,7 @@ cl_int ferry_q_wait(cl_command_queue q, uint64_t event, const char *call, const 
             err = CL_OUT_OF_RESOURCES;
         }
     } else {
-        err = ferry_cl_error(st, CL_INVALID_EVENT, call, r.text);
+        err = ferry_cl_reply_error(st, CL_INVALID_EVENT, call, &r);
         ferry_reply_free(&r);
     }
     return ferry_waits_failed(w, err);
@@ -343,7 +343,7 @@ static cl_command_queue queue_create(cl_context context, cl_device_id device, cl
     ferry_reply r;
     int st = ferry_call(c, FERRY_OP_QUEUE_CREATE, a, FERRY_QUEUE_CREATE_ARGC, NULL, 0, &r);
     if (st) {
-        *err = ferry_cl_error(st, CL_INVALID_CONTEXT, "clCreateCommandQueue", r.text);
+        *err = ferry_cl_reply_error(st, CL_INVALID_CONTEXT, "clCreateCommandQueue", &r);
         if (st == FERRY_STATUS_UNSUPPORTED) {
             *err = CL_INVALID_QUEUE_PROPERTIES;
         }

@@ -553,6 +553,18 @@ static void images(void)
     cl_image_format odd = {CL_RGBA, 0x9999};
     CHECK(!clCreateImage(test_context, CL_MEM_READ_WRITE, &odd, &d, NULL, &err)
           && err == CL_INVALID_IMAGE_FORMAT_DESCRIPTOR, "bad format: %d", err);
+    /* ffmpeg's P010 chroma plane: PoCL 3.1 refuses it with CL_INVALID_OPERATION, which the application must see as
+     * the device said it (docs/protocol.md, "native error"), not as Ferry's CL_OUT_OF_RESOURCES */
+    cl_image_format rg16 = {CL_RG, CL_UNORM_INT16};
+    cl_image_desc dp = {0};
+    dp.image_type = CL_MEM_OBJECT_IMAGE2D;
+    dp.image_width = 160;
+    dp.image_height = 120;
+    cl_mem plane = clCreateImage(test_context, CL_MEM_READ_WRITE, &rg16, &dp, NULL, &err);
+    CHECK(plane ? err == CL_SUCCESS : err != CL_OUT_OF_RESOURCES && err != CL_SUCCESS, "a 16-bit RG plane: %d", err);
+    if (plane) {
+        clReleaseMemObject(plane);
+    }
     /* 3D */
     cl_image_desc d3 = {0};
     d3.image_type = CL_MEM_OBJECT_IMAGE3D;

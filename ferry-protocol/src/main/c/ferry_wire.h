@@ -122,6 +122,14 @@
 #define FERRY_COMPLETION_RESULT_WORDS 4
 #define FERRY_COMPLETION_HEADER_LENGTH 56
 #define FERRY_MAX_COMPLETION_BLOB 16384
+/* a failed completion's result word FERRY_NATIVE_ERROR_RESULT: the device API's own error code when
+ * (word & FERRY_NATIVE_ERROR_TAG_MASK) == FERRY_NATIVE_ERROR_TAG: API in bits 47..32, int32 code in 31..0 */
+#define FERRY_NATIVE_ERROR_RESULT 3
+#define FERRY_NATIVE_ERROR_TAG UINT64_C(0x4e45000000000000)
+#define FERRY_NATIVE_ERROR_TAG_MASK UINT64_C(0xffff000000000000)
+#define FERRY_NATIVE_API_OPENCL 1
+#define FERRY_NATIVE_API_CUDA 2
+#define FERRY_NATIVE_API_NVRTC 3
 /* op of the host's closing notice (seq 0; status and reason say why) */
 #define FERRY_SESSION_CLOSED_TYPE 32767
 /* requests of the host's device-worker hop only (never on a guest's ring) */

@@ -5,6 +5,7 @@ import io.ferry.protocol.Calls;
 import io.ferry.protocol.CompletionRecord;
 import io.ferry.protocol.HeapTraffic;
 import io.ferry.protocol.InfoKind;
+import io.ferry.protocol.NativeError;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.ProgramCalls;
 import io.ferry.protocol.Status;
@@ -129,6 +130,14 @@ public final class CHeader {
         dec(b, "FERRY_COMPLETION_RESULT_WORDS", CompletionRecord.RESULT_WORDS);
         dec(b, "FERRY_COMPLETION_HEADER_LENGTH", CompletionRecord.HEADER_LENGTH);
         dec(b, "FERRY_MAX_COMPLETION_BLOB", Wire.MAX_COMPLETION_BLOB);
+        b.append("/* a failed completion's result word FERRY_NATIVE_ERROR_RESULT: the device API's own error code when\n"
+                + " * (word & FERRY_NATIVE_ERROR_TAG_MASK) == FERRY_NATIVE_ERROR_TAG: API in bits 47..32, int32 code in 31..0 */\n");
+        dec(b, "FERRY_NATIVE_ERROR_RESULT", NativeError.RESULT_WORD);
+        hex(b, "FERRY_NATIVE_ERROR_TAG", NativeError.TAG);
+        hex(b, "FERRY_NATIVE_ERROR_TAG_MASK", NativeError.TAG_MASK);
+        dec(b, "FERRY_NATIVE_API_OPENCL", NativeError.OPENCL);
+        dec(b, "FERRY_NATIVE_API_CUDA", NativeError.CUDA);
+        dec(b, "FERRY_NATIVE_API_NVRTC", NativeError.NVRTC);
         b.append("/* op of the host's closing notice (seq 0; status and reason say why) */\n");
         dec(b, "FERRY_SESSION_CLOSED_TYPE", Wire.SESSION_CLOSED_TYPE);
         b.append("/* requests of the host's device-worker hop only (never on a guest's ring) */\n");

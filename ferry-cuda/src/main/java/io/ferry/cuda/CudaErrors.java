@@ -225,6 +225,7 @@ public final class CudaErrors {
 
     /** The exception for a failed driver call: status from {@link #status(int)}, message from {@link #message}. */
     public static BackendException exception(String function, int code, String context) {
-        return new BackendException(status(code), message(function, code, context));
+        return new BackendException(status(code), message(function, code, context),
+                io.ferry.protocol.NativeError.of(io.ferry.protocol.NativeError.CUDA, code));
     }
 }

@@ -8,19 +8,32 @@ import io.ferry.protocol.Status;
  */
 public class BackendException extends Exception {
     private final Status status;
+    private final long nativeError;
 
     public BackendException(Status status, String message) {
+        this(status, message, io.ferry.protocol.NativeError.NONE);
+    }
+
+    /** A failure the device API reported: {@code nativeError} is its code ({@link io.ferry.protocol.NativeError}). */
+    public BackendException(Status status, String message, long nativeError) {
         super(message);
         this.status = status;
+        this.nativeError = nativeError;
     }
 
     public BackendException(Status status, String message, Throwable cause) {
         super(message, cause);
         this.status = status;
+        this.nativeError = io.ferry.protocol.NativeError.NONE;
     }
 
     public Status status() {
         return status;
+    }
+
+    /** The device API's own code of the failure ({@link io.ferry.protocol.NativeError}), or 0. */
+    public long nativeError() {
+        return nativeError;
     }
 
     /**

@@ -289,8 +289,12 @@ public interface BackendSession extends AutoCloseable {
         return java.util.List.of();
     }
 
-    /** A failure found after the call returned. {@code firstArg} as given to {@link #callContext}. */
-    record DeferredFailure(long seq, int op, long firstArg, io.ferry.protocol.Status status, String message) {
+    /**
+     * A failure found after the call returned. {@code firstArg} as given to {@link #callContext}; {@code nativeError}
+     * the device API's own code ({@link io.ferry.protocol.NativeError}) or 0.
+     */
+    record DeferredFailure(long seq, int op, long firstArg, io.ferry.protocol.Status status, String message,
+                           long nativeError) {
     }
 
     /** Device memory currently allocated by this session, in bytes (for accounting and status). */

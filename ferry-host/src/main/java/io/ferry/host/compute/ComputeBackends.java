@@ -195,7 +195,8 @@ final class ComputeBackends {
                     }
                     deviceMemoryChanged();
                 }
-                failures.file(new CallFailure(f.seq(), failedOp, f.status(), f.message()), failedOp, f.firstArg());
+                failures.file(new CallFailure(f.seq(), failedOp, f.status(), f.message(), f.nativeError()), failedOp,
+                        f.firstArg());
             }
         }
     }

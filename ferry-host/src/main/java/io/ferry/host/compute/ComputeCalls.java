@@ -86,7 +86,7 @@ final class ComputeCalls implements SessionService {
                 serve(op, rec, results);
             }
         } catch (BackendException e) {
-            throw new CallException(e.status(), e.getMessage());
+            throw new CallException(e);
         }
     }
 
@@ -101,7 +101,7 @@ final class ComputeCalls implements SessionService {
         try {
             backends.sync(failures);
         } catch (BackendException e) {
-            throw new CallException(e.status(), e.getMessage());
+            throw new CallException(e);
         }
     }
 

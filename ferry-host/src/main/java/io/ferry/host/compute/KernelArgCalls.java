@@ -49,7 +49,7 @@ final class KernelArgCalls {
             state.failed(index, k.argCount, new CallFailure(seq, op, e.status(), e.getMessage()));
             throw e;
         } catch (BackendException e) {
-            state.failed(index, k.argCount, new CallFailure(seq, op, e.status(), e.getMessage()));
+            state.failed(index, k.argCount, new CallFailure(seq, op, e.status(), e.getMessage(), e.nativeError()));
             throw e;
         }
     }

@@ -9,9 +9,18 @@ import io.ferry.protocol.Status;
 public final class CallException extends Exception {
     private final Status status;
     private final long follows;
+    private final long nativeError;
 
     public CallException(Status status, String message) {
         this(status, message, 0);
+    }
+
+    /** A backend's failure, with the device API's own code when it has one. */
+    public CallException(io.ferry.spi.BackendException e) {
+        super(e.getMessage(), null, false, false);
+        this.status = e.status();
+        this.follows = 0;
+        this.nativeError = e.nativeError();
     }
 
     /**
@@ -22,6 +31,12 @@ public final class CallException extends Exception {
         super(message, null, false, false);
         this.status = status;
         this.follows = follows;
+        this.nativeError = 0;
+    }
+
+    /** The device API's own code of the failure ({@link io.ferry.protocol.NativeError}), or 0. */
+    public long nativeError() {
+        return nativeError;
     }
 
     /** The seq of the earlier failed call that caused this failure, or 0. */

@@ -8,6 +8,7 @@ import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Calls;
 import io.ferry.protocol.CompletionRecord;
+import io.ferry.protocol.NativeError;
 import io.ferry.protocol.Op;
 import io.ferry.protocol.Status;
 import io.ferry.protocol.Wire;
@@ -338,7 +339,7 @@ public final class Session implements RecordHandler, ServiceContext {
                 complete(op, seq, Status.OK, blobResult);
             }
         } catch (CallException e) {
-            failed(op, seq, reply, rec, e.status(), e.getMessage(), e.follows());
+            failed(op, seq, reply, rec, e);
         }
     }
 
@@ -418,29 +419,29 @@ public final class Session implements RecordHandler, ServiceContext {
 
     private void replySticky(Op op, long seq, CallFailure f) {
         audit.counts().call(op, f.status());
-        Arrays.fill(results, 0);
-        results[0] = f.seq();
+        results[0] = f.seq(); // every word set
         results[1] = f.op().code();
         results[2] = 1;
+        results[NativeError.RESULT_WORD] = f.nativeError();
         complete(op, seq, f.status(), CompletionText.of(f.describe()));
     }
 
-    private void failed(Op op, long seq, boolean reply, MemorySegment rec, Status status, String message,
-                        long follows) {
-        audit.counts().call(op, status);
-        if (status == Status.QUOTA_EXCEEDED) {
-            audit.refusal(op, seq, message);
-        } else if (status == Status.BAD_CREDENTIAL) {
-            audit.badCredential(op, seq, message);
+    private void failed(Op op, long seq, boolean reply, MemorySegment rec, CallException e) {
+        audit.counts().call(op, e.status());
+        if (e.status() == Status.QUOTA_EXCEEDED) {
+            audit.refusal(op, seq, e.getMessage());
+        } else if (e.status() == Status.BAD_CREDENTIAL) {
+            audit.badCredential(op, seq, e.getMessage());
         }
         if (reply) {
             Arrays.fill(results, 0);
-            complete(op, seq, status, CompletionText.of(message));
+            results[NativeError.RESULT_WORD] = e.nativeError();
+            complete(op, seq, e.status(), CompletionText.of(e.getMessage()));
             return;
         }
-        LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + message);
-        sticky.file(new CallFailure(seq, op, status, message), op, op.argCount() > 0 ? any.wrap(rec, 0).arg(0) : 0,
-                follows);
+        LOG.fine(() -> "guest " + guest + " session " + id + ": " + op + " #" + seq + " failed: " + e.getMessage());
+        sticky.file(new CallFailure(seq, op, e.status(), e.getMessage(), e.nativeError()), op,
+                op.argCount() > 0 ? any.wrap(rec, 0).arg(0) : 0, e.follows());
     }
 
     private void complete(Op op, long seq, Status status, byte[] blob) {

@@ -127,6 +127,6 @@ final class StickyErrors implements SessionService.FailureSink {
         }
         return new CallFailure(first.seq(), first.op(), first.status(), first.message() + " (and " + others
                 + " later failure" + (others == 1 ? "" : "s") + (queue != null ? " on this queue" : " in this session")
-                + ", not reported separately)");
+                + ", not reported separately)", first.nativeError());
     }
 }

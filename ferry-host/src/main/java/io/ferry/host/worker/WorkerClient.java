@@ -202,7 +202,7 @@ public final class WorkerClient extends WorkerRequests {
             if (reply.seq == s) {
                 outstanding.clear(); // served in order: everything before s is done
                 if (reply.status != Status.OK) {
-                    throw new BackendException(reply.status, reply.message);
+                    throw new BackendException(reply.status, reply.message, reply.r3);
                 }
                 return reply;
             }
@@ -320,7 +320,8 @@ public final class WorkerClient extends WorkerRequests {
                 return;
             }
             failures.add(new DeferredFailure(guestSeq, guestOp, firstArg, st,
-                    text.length() > MAX_DEFERRED_MESSAGE ? text.substring(0, MAX_DEFERRED_MESSAGE) + "..." : text));
+                    text.length() > MAX_DEFERRED_MESSAGE ? text.substring(0, MAX_DEFERRED_MESSAGE) + "..." : text,
+                    c.result(io.ferry.protocol.NativeError.RESULT_WORD)));
         }
     }
 

@@ -135,7 +135,10 @@ public final class WorkerMain implements RecordHandler {
         } catch (BackendException e) {
             status = e.status();
             blob = Wire.utf8(e.getMessage() == null ? status.message() : e.getMessage());
+            java.util.Arrays.fill(r, 0);
+            r[io.ferry.protocol.NativeError.RESULT_WORD] = e.nativeError();
         } catch (RuntimeException e) {
+            java.util.Arrays.fill(r, 0);
             status = Status.INTERNAL;
             blob = Wire.utf8("device worker: " + e);
         }
