@@ -839,6 +839,49 @@ static int claim_lane(ferry_region *r, pid_t pid, char *err, size_t n) {
                 r->lanes, r->guest, holders, r->lanes);
 }
 
+/* How long a connect waits for a lane while every lane of the guest is held: FERRY_LANE_WAIT seconds (default 2; 0:
+ * not at all). That covers a process that has just ended (the host frees its lane within milliseconds of its end)
+ * and short jobs run side by side; a lane held by a process that goes on running is free only when it ends. */
+static int lane_wait_ns(uint64_t *ns, char *err, size_t n) {
+    const char *t = getenv("FERRY_LANE_WAIT");
+    *ns = 2000000000ull;
+    if (t == NULL || *t == 0) {
+        return 0;
+    }
+    char *end;
+    double s = strtod(t, &end);
+    if (*end != 0 || !(s >= 0 && s <= 86400)) {
+        return ferry_fail(err, n, FERRY_STATUS_INVALID_ARGUMENT, "FERRY_LANE_WAIT=%.64s is not a number of seconds "
+                          "from 0 to 86400 (how long a connect waits while every lane is held)", t);
+    }
+    *ns = (uint64_t) (s * 1e9);
+    return 0;
+}
+
+/* claim_lane, and while every lane is held, again after naps of 1 ms growing to 50 ms, for lane_wait_ns(). */
+static int claim_lane_waiting(ferry_region *r, pid_t pid, char *err, size_t n) {
+    uint64_t limit;
+    int st = lane_wait_ns(&limit, err, n);
+    if (st == 0) {
+        st = claim_lane(r, pid, err, n);
+    }
+    if (st != FERRY_STATUS_QUOTA_EXCEEDED || limit == 0) {
+        return st;
+    }
+    ferry_log("%s; waiting up to %.1f s for a lane to be freed (FERRY_LANE_WAIT)", err, limit / 1e9);
+    uint64_t start = ferry_now_ns();
+    for (uint64_t nap = 1000000; st == FERRY_STATUS_QUOTA_EXCEEDED && ferry_now_ns() - start < limit;
+         nap = nap < 50000000 ? 2 * nap : nap) {
+        ferry_nap_ns(nap);
+        st = claim_lane(r, pid, err, n);
+    }
+    if (st == FERRY_STATUS_QUOTA_EXCEEDED) {
+        size_t l = strlen(err);
+        snprintf(err + l, n - l, "; waited %.1f s for one (FERRY_LANE_WAIT=SECONDS waits longer)", limit / 1e9);
+    }
+    return st;
+}
+
 void ferry_wake_host(ferry_region *r) {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint8_t *sec = r->cmd.sec;
@@ -882,7 +925,7 @@ int ferry_region_open(ferry_region *r, pid_t pid, char *err, size_t n) {
         st = ferry_region_check(r, err, n);
     }
     if (st == 0) {
-        st = claim_lane(r, pid, err, n);
+        st = claim_lane_waiting(r, pid, err, n);
     }
     if (st != 0) {
         ferry_region_close(r);

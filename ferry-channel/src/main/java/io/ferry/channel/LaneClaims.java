@@ -43,6 +43,30 @@ public final class LaneClaims {
                 + "guest has " + n + ")");
     }
 
+    /**
+     * As {@link #claim(Region, long)}, and while every lane is held, again after naps of 1 ms growing to 50 ms, for
+     * up to {@code waitNanos}: a lane a process has just left is free within milliseconds of its end.
+     *
+     * @throws RegionException QUOTA_EXCEEDED when every lane is still held after {@code waitNanos}
+     */
+    public static Region claim(Region region, long pid, long waitNanos) {
+        long start = System.nanoTime();
+        for (long nap = 1_000_000; ; nap = Math.min(2 * nap, 50_000_000)) {
+            try {
+                return claim(region, pid);
+            } catch (RegionException e) {
+                if (e.status() != Status.QUOTA_EXCEEDED || waitNanos <= 0) {
+                    throw e;
+                }
+                if (System.nanoTime() - start >= waitNanos) {
+                    throw new RegionException(e.status(), e.getMessage() + "; waited " + waitNanos / 100_000_000 / 10.0
+                            + " s for one (FERRY_LANE_WAIT=SECONDS waits longer)");
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(nap);
+            }
+        }
+    }
+
     /** Guest: gives back a lane it claimed but could not use (its connect failed): frees it if it still holds it. */
     public static void release(Region lane, long pid) {
         if (intact(lane)) {

@@ -141,7 +141,28 @@ class LanesIT {
                 assertTrue(m.contains(part), m);
             }
             assertFalse(m.contains("release objects"), "not the objects quota's hint: " + m);
+            assertTrue(m.contains("waited 2.0 s for one (FERRY_LANE_WAIT=SECONDS waits longer)"), m);
             assertEquals(5, only.nop(5), "the refused connect disturbed nobody");
+        }
+    }
+
+    @Test
+    void aConnectWaitsForTheLaneAnotherConnectionLeaves() throws Exception {
+        Ferry only = connectWithin("solo", 10_000);
+        long lane = only.lane();
+        Thread leaver = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            only.close();
+        });
+        try (Ferry next = hosts.connect("solo")) { // every lane held now: waits (FERRY_LANE_WAIT, 2 s) for this one
+            assertEquals(lane, next.lane());
+            assertEquals(9, next.nop(9));
+        } finally {
+            leaver.join();
         }
     }
 

@@ -188,7 +188,7 @@ public final class Ferry implements AutoCloseable {
         long pid = ProcessHandle.current().pid();
         Region region;
         try {
-            region = stream != null ? whole : LaneClaims.claim(whole, pid);
+            region = stream != null ? whole : LaneClaims.claim(whole, pid, HostConnect.laneWaitNanos());
         } catch (RegionException e) {
             if (!keepMapping) {
                 whole.close();

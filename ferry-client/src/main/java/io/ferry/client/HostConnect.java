@@ -147,6 +147,32 @@ final class HostConnect {
     }
 
     /** {@link Ferry#secretFromEnvironment}. */
+    /** The default of {@link #laneWaitNanos}: long enough for a lane a process has just left, short for a held one. */
+    static final long LANE_WAIT_NANOS = 2_000_000_000L;
+
+    /**
+     * How long a connect waits for a lane while every lane of the guest is held: {@code FERRY_LANE_WAIT} seconds
+     * (default 2; 0: not at all), as the native guest libraries read it.
+     *
+     * @throws FerryException INVALID_ARGUMENT when the variable is not a number of seconds from 0 to 86400
+     */
+    static long laneWaitNanos() {
+        String text = System.getenv("FERRY_LANE_WAIT");
+        if (text == null || text.isEmpty()) {
+            return LANE_WAIT_NANOS;
+        }
+        try {
+            double s = Double.parseDouble(text);
+            if (s >= 0 && s <= 86_400) {
+                return (long) (s * 1e9);
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new FerryException(Status.INVALID_ARGUMENT, "FERRY_LANE_WAIT=" + text
+                + " is not a number of seconds from 0 to 86400 (how long a connect waits while every lane is held)");
+    }
+
     static byte[] secretFromEnvironment(String guest) {
         String text = System.getenv("FERRY_SECRET");
         String file = System.getenv("FERRY_SECRET_FILE");
