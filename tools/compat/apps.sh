@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Real OpenCL applications nobody here wrote, run unmodified on the host's own OpenCL and through Ferry's ICD, the
+# results compared line by line (docs/benchmarks.md, "Applications through the ICD"):
+#   ffmpeg's OpenCL filters (ffmpeg_opencl.sh), OpenCV's transparent API (opencv_tapi.py) and Boost.Compute's
+#   algorithms (boost_compute.cpp, built here).
+# Usage: with a guest's environment (FERRY_HOST, FERRY_GUEST, FERRY_SECRET_FILE; e.g. from
+# ferry-icd/tests/dev-host.sh start DIR):  tools/compat/apps.sh [NATIVE_VENDORS_DIR (default /etc/OpenCL/vendors)]
+# Needs: apt-get install ffmpeg python3-opencv libboost-dev g++ opencl-headers ocl-icd-opencl-dev. Prints SAME or DIFFERS per line, then "compat: N same, M differ".
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+native=${1:-/etc/OpenCL/vendors}
+[ -n "${FERRY_GUEST:-}${FERRY_HOST:-}${FERRY_URL:-}" ] || { echo "apps.sh: set the guest's FERRY_* environment" >&2; exit 2; }
+[ -f "$root/ferry-icd/build/libferry-opencl.so" ] || make -s -C "$root/ferry-icd" >&2
+vendors=$(mktemp -d)
+out=$(mktemp -d)
+trap 'rm -rf "$vendors" "$out"' EXIT
+echo "$root/ferry-icd/build/libferry-opencl.so" > "$vendors/ferry.icd"
+g++ -O2 -std=c++17 -DCL_TARGET_OPENCL_VERSION=120 -o "$out/boost_compute" "$here/boost_compute.cpp" -lOpenCL || exit 2
+export OPENCV_OPENCL_DEVICE=${OPENCV_OPENCL_DEVICE:-:CPU:}
+same=0; differ=0
+for app in ffmpeg opencv boost; do
+    for side in native ferry; do
+        dir=$native; [ $side = ferry ] && dir=$vendors
+        case $app in
+            ffmpeg) OCL_ICD_VENDORS=$dir "$here/ffmpeg_opencl.sh" > "$out/$app.$side" ;;
+            opencv) OCL_ICD_VENDORS=$dir /usr/bin/python3 "$here/opencv_tapi.py" 2>/dev/null > "$out/$app.$side" ;;
+            boost) OCL_ICD_VENDORS=$dir "$out/boost_compute" 2>/dev/null > "$out/$app.$side" ;;
+        esac
+    done
+    while IFS= read -r n && IFS= read -r f <&3; do
+        [[ $n == device* ]] && continue
+        if [ "$n" = "$f" ]; then same=$((same + 1)); echo "SAME    $app $n"
+        else differ=$((differ + 1)); echo "DIFFERS $app native: $n | ferry: $f"; fi
+    done < "$out/$app.native" 3< "$out/$app.ferry"
+    [ "$(wc -l < "$out/$app.native")" = "$(wc -l < "$out/$app.ferry")" ] \
+        || { differ=$((differ + 1)); echo "DIFFERS $app: $(wc -l < "$out/$app.native") lines native, $(wc -l < "$out/$app.ferry") through Ferry"; }
+done
+echo "compat: $same same, $differ differ"
+[ "$differ" = 0 ]
