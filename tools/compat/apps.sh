@@ -2,10 +2,10 @@
 # Real OpenCL applications nobody here wrote, run unmodified on the host's own OpenCL and through Ferry's ICD, the
 # results compared line by line (docs/benchmarks.md, "Applications through the ICD"):
 #   ffmpeg's OpenCL filters (ffmpeg_opencl.sh), OpenCV's transparent API (opencv_tapi.py) and Boost.Compute's
-#   algorithms (boost_compute.cpp, built here).
+#   algorithms (boost_compute.cpp, built here), and hashcat cracking an MD5 by brute force (its OpenCL kernels).
 # Usage: with a guest's environment (FERRY_HOST, FERRY_GUEST, FERRY_SECRET_FILE; e.g. from
 # ferry-icd/tests/dev-host.sh start DIR):  tools/compat/apps.sh [NATIVE_VENDORS_DIR (default /etc/OpenCL/vendors)]
-# Needs: apt-get install ffmpeg python3-opencv libboost-dev g++ opencl-headers ocl-icd-opencl-dev. Prints SAME or DIFFERS per line, then "compat: N same, M differ".
+# Needs: apt-get install ffmpeg python3-opencv libboost-dev g++ opencl-headers ocl-icd-opencl-dev hashcat. Prints SAME or DIFFERS per line, then "compat: N same, M differ".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,13 +19,17 @@ echo "$root/ferry-icd/build/libferry-opencl.so" > "$vendors/ferry.icd"
 g++ -O2 -std=c++17 -DCL_TARGET_OPENCL_VERSION=120 -o "$out/boost_compute" "$here/boost_compute.cpp" -lOpenCL || exit 2
 export OPENCV_OPENCL_DEVICE=${OPENCV_OPENCL_DEVICE:-:CPU:}
 same=0; differ=0
-for app in ffmpeg opencv boost; do
+for app in ffmpeg opencv boost hashcat; do
     for side in native ferry; do
         dir=$native; [ $side = ferry ] && dir=$vendors
         case $app in
             ffmpeg) OCL_ICD_VENDORS=$dir "$here/ffmpeg_opencl.sh" > "$out/$app.$side" ;;
             opencv) OCL_ICD_VENDORS=$dir /usr/bin/python3 "$here/opencv_tapi.py" 2>/dev/null > "$out/$app.$side" ;;
             boost) OCL_ICD_VENDORS=$dir "$out/boost_compute" 2>/dev/null > "$out/$app.$side" ;;
+            hashcat) # md5("abc") from the mask ?l?l?l; --force: hashcat warns about CPU OpenCL devices
+                (cd "$out" && OCL_ICD_VENDORS=$dir timeout 900 hashcat -m 0 -a 3 900150983cd24fb0d6963f7d28e17f72 \
+                    '?l?l?l' --force -O --potfile-disable --quiet --backend-ignore-cuda --backend-ignore-hip \
+                    2>/dev/null; echo "hashcat rc=$?") > "$out/$app.$side" ;;
         esac
     done
     while IFS= read -r n && IFS= read -r f <&3; do

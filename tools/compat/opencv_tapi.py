@@ -1,8 +1,9 @@
-"""OpenCV's transparent API (cv2.UMat: OpenCV runs its own OpenCL kernels) on 19 operations; prints one line per
+"""OpenCV's transparent API (cv2.UMat: OpenCV runs its own OpenCL kernels) on 18 operations; prints one line per
 operation: NAME SHAPE MD5 of the result (floats rounded to 2 decimals). The OpenCL platform is whatever the
 environment gives (OCL_ICD_VENDORS): run it once on the host's own OpenCL and once through Ferry, and compare
 (tools/compat/apps.sh does). OpenCV uses only GPUs unless OPENCV_OPENCL_DEVICE says otherwise (":CPU:" for PoCL).
-Needs Debian's python3-opencv."""
+Needs Debian's python3-opencv. Not here: Canny, whose OpenCL edge tracking gives another result now and then on
+PoCL itself (1 run in 24 here), so it cannot be compared run to run."""
 import hashlib
 import sys
 
@@ -22,7 +23,6 @@ mx, my = np.meshgrid(np.arange(640, dtype=np.float32) * 0.9, np.arange(480, dtyp
 res = {
     'cvtColor': g,
     'GaussianBlur': cv2.GaussianBlur(u, (7, 7), 1.5),
-    'Canny': cv2.Canny(g, 50, 150),
     'resize': cv2.resize(u, (320, 240), interpolation=cv2.INTER_LINEAR),
     'Sobel': cv2.Sobel(g, cv2.CV_16S, 1, 0),
     'threshold': cv2.threshold(g, 127, 255, cv2.THRESH_BINARY)[1],
