@@ -406,8 +406,16 @@ static void end_build(cl_program p, const ferry_reply *r, cl_build_status status
     pthread_mutex_unlock(&p->lock);
 }
 
-/* The OpenCL error of a failed build-like host call. */
-static cl_int build_error(int status, cl_int failure, cl_int bad_options, const char *call, const char *text) {
+/* The OpenCL error of a failed build-like host call: options the device's compiler refused (its own
+ * CL_INVALID_BUILD/COMPILER/LINKER_OPTIONS, passed on by the host) are this call's bad-options code. */
+static cl_int build_error(int status, cl_int failure, cl_int bad_options, const char *call, const ferry_reply *r) {
+    const char *text = r->text;
+    cl_int native = ferry_cl_native(r, status);
+    if (native == CL_INVALID_BUILD_OPTIONS || native == CL_INVALID_COMPILER_OPTIONS
+        || native == CL_INVALID_LINKER_OPTIONS) {
+        ferry_cl_error(status, CL_INVALID_PROGRAM, call, text);
+        return bad_options;
+    }
     if (status == FERRY_STATUS_BUILD_FAILED) {
         ferry_cl_error(status, CL_INVALID_PROGRAM, call, text);
         return failure;
@@ -485,7 +493,7 @@ cl_int CL_API_CALL clBuildProgram(cl_program program, cl_uint num_devices, const
         end_build(program, &r, CL_BUILD_SUCCESS, CL_PROGRAM_BINARY_TYPE_EXECUTABLE);
     } else {
         end_build(program, &r, CL_BUILD_ERROR, 0);
-        err = build_error(status, CL_BUILD_PROGRAM_FAILURE, CL_INVALID_BUILD_OPTIONS, "clBuildProgram", r.text);
+        err = build_error(status, CL_BUILD_PROGRAM_FAILURE, CL_INVALID_BUILD_OPTIONS, "clBuildProgram", &r);
     }
     ferry_reply_free(&r);
     if (pfn_notify) {
@@ -562,7 +570,7 @@ cl_int CL_API_CALL clCompileProgram(cl_program program, cl_uint num_devices, con
     } else {
         end_build(program, &r, CL_BUILD_ERROR, 0);
         err = build_error(status, CL_COMPILE_PROGRAM_FAILURE, CL_INVALID_COMPILER_OPTIONS, "clCompileProgram",
-                          r.text);
+                          &r);
     }
     ferry_reply_free(&r);
     if (pfn_notify) {
@@ -638,7 +646,7 @@ cl_program CL_API_CALL clLinkProgram(cl_context context, cl_uint num_devices, co
     memset(&r, 0, sizeof r);
     int status = ferry_call(c, FERRY_OP_PROGRAM_LINK, args, FERRY_PROGRAM_LINK_ARGC, blob, 2, &r);
     if (status != FERRY_STATUS_OK) {
-        *err = build_error(status, CL_LINK_PROGRAM_FAILURE, CL_INVALID_LINKER_OPTIONS, "clLinkProgram", r.text);
+        *err = build_error(status, CL_LINK_PROGRAM_FAILURE, CL_INVALID_LINKER_OPTIONS, "clLinkProgram", &r);
         ferry_reply_free(&r);
         p->o.handle = 0; /* the host did not create it */
         free_program(p);

@@ -132,6 +132,11 @@ class CoreTest {
                     () -> ctx.buildProgram("__kernel void broken(__global float* a) { a[0] = undefined_name; }"));
             assertEquals(Status.BUILD_FAILED, e.status());
             assertTrue(e.getMessage().contains("undefined_name"), e.getMessage());
+            assertEquals(new FerryException.DeviceError(io.ferry.protocol.NativeError.OPENCL, -11),
+                    e.deviceError().orElseThrow(), "the device's own CL_BUILD_PROGRAM_FAILURE");
+            FerryException own = assertThrows(FerryException.class,
+                    () -> ctx.buildProgram("__kernel void k() {}", "-fplugin=x.so"));
+            assertTrue(own.deviceError().isEmpty(), "Ferry's own refusal: " + own.deviceError());
         }
     }
 

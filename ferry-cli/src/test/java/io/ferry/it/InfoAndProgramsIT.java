@@ -90,9 +90,10 @@ class InfoAndProgramsIT {
         return r;
     }
 
-    private void refused(RawGuest.Reply r, Status status, String text) {
+    private RawGuest.Reply refused(RawGuest.Reply r, Status status, String text) {
         assertEquals(status, r.status(), r.text());
         assertTrue(r.text().contains(text), "'" + text + "' not in: " + r.text());
+        return r;
     }
 
     private static String cString(byte[] value) {
@@ -190,6 +191,25 @@ class InfoAndProgramsIT {
         refused(info(InfoKind.PROGRAM, PROG, 0x1164, 0, 0, 0), Status.INVALID_ARGUMENT, "0x1164");
         refused(info(InfoKind.PROGRAM, CTX, CL_PROGRAM_NUM_KERNELS, 0, 0, 0), Status.WRONG_HANDLE_KIND, "not a program");
         refused(info(InfoKind.KERNEL, PROG, CL_KERNEL_NUM_ARGS, 0, 0, 0), Status.WRONG_HANDLE_KIND, "not a kernel");
+        sessionLivesOn();
+    }
+
+    /**
+     * An option the host allows and PoCL's compiler refuses: the failure carries PoCL's own CL_INVALID_BUILD_OPTIONS
+     * beside Ferry's status (docs/protocol.md §2.2, "Native error"); Ferry's own refusal carries none.
+     */
+    @Test
+    void aBuildTheDeviceRefusesCarriesTheDevicesOwnError() {
+        contextAndQueue();
+        program(PROG, TWO);
+        RawGuest.Reply r = refused(g.call(Op.PROGRAM_BUILD, Wire.utf8("-cl-no-subgroup-ifp"), T, PROG),
+                Status.BUILD_FAILED, "CL_INVALID_BUILD_OPTIONS (-43)");
+        assertEquals(io.ferry.protocol.NativeError.OPENCL, io.ferry.protocol.NativeError.api(r.r3()), r.toString());
+        assertEquals(-43, io.ferry.protocol.NativeError.code(r.r3()));
+        RawGuest.Reply own = refused(g.call(Op.PROGRAM_BUILD, Wire.utf8("-fplugin=x.so"), T, PROG),
+                Status.INVALID_ARGUMENT, "-fplugin");
+        assertEquals(0, own.r3(), "Ferry's own refusal has no device code");
+        ok(g.call(Op.PROGRAM_BUILD, new byte[0], T, PROG));
         sessionLivesOn();
     }
 

@@ -306,7 +306,7 @@ final class Channel {
         }
         Status st = Status.of(c.status());
         if (c.r2() != 1) {
-            throw new FerryException(st, called + ": " + c.text());
+            throw new FerryException(st, called + ": " + c.text()).nativeError(c.r3());
         }
         String where;
         sendLock.lock();
@@ -317,7 +317,7 @@ final class Channel {
             sendLock.unlock();
         }
         throw new FerryException(st, c.text() + (where == null ? "" : "; the call was made at " + where),
-                new FerryException.FailedCall(c.r0(), Op.of((int) c.r1())));
+                new FerryException.FailedCall(c.r0(), Op.of((int) c.r1()))).nativeError(c.r3());
     }
 
     /** Calls whose answer waits on other processes' work (a device, a TEE): yield to them rather than spin. */

@@ -129,8 +129,12 @@ public final class ClErrors {
 
     /** The exception for a failed call: status from {@link #status(int)}, message from {@link #message}. */
     public static BackendException exception(String function, int code, String context) {
-        return new BackendException(status(code), message(function, code, context),
-                io.ferry.protocol.NativeError.of(io.ferry.protocol.NativeError.OPENCL, code));
+        return new BackendException(status(code), message(function, code, context), word(code));
+    }
+
+    /** The native error word of an OpenCL code ({@link io.ferry.protocol.NativeError}). */
+    static long word(int code) {
+        return io.ferry.protocol.NativeError.of(io.ferry.protocol.NativeError.OPENCL, code);
     }
 
     /** Throws {@link #exception} unless {@code code} is {@code CL_SUCCESS}. */

@@ -57,7 +57,7 @@ final class ClInfo {
     }
 
     private static BackendException failed(String function, int rc, String what) {
-        return new BackendException(Status.INVALID_ARGUMENT, ClErrors.message(function, rc, what));
+        return new BackendException(Status.INVALID_ARGUMENT, ClErrors.message(function, rc, what), ClErrors.word(rc));
     }
 
     /** {@code clGetDeviceInfo(param)} of {@code device}. */

@@ -64,7 +64,8 @@ final class ClPrograms {
             Status status = rc == -11 || rc == -43 ? Status.BUILD_FAILED : ClErrors.status(rc);
             String context = options == null || options.isEmpty() ? null : "options '" + options + "'";
             String message = ClErrors.message("clBuildProgram", rc, context);
-            throw new BackendException(status, log.isBlank() ? message : message + "\nbuild log:\n" + log);
+            throw new BackendException(status, log.isBlank() ? message : message + "\nbuild log:\n" + log,
+                    ClErrors.word(rc));
         }
         return log;
     }
@@ -111,7 +112,7 @@ final class ClPrograms {
             throw new BackendException(Status.BUILD_FAILED, ClErrors.message("clCreateProgramWithBinary",
                     rc != OpenCL.CL_SUCCESS ? rc : binaryStatus, "device '" + ctx.device.info().name()
                             + "' refused the binary of " + n + " bytes (give it one this device's "
-                            + "CL_PROGRAM_BINARIES returned)"));
+                            + "CL_PROGRAM_BINARIES returned)"), ClErrors.word(CL_INVALID_BINARY));
         }
         ClErrors.check("clCreateProgramWithBinary", rc, n + " bytes");
         return new ClObject.Program(ptr, ctx);
@@ -154,7 +155,8 @@ final class ClPrograms {
         if (rc != OpenCL.CL_SUCCESS) {
             String context = options == null || options.isEmpty() ? null : "options '" + options + "'";
             String message = ClErrors.message("clCompileProgram", rc, context);
-            throw new BackendException(ClErrors.status(rc), log.isBlank() ? message : message + "\nbuild log:\n" + log);
+            throw new BackendException(ClErrors.status(rc), log.isBlank() ? message : message + "\nbuild log:\n" + log,
+                    ClErrors.word(rc));
         }
         return log;
     }
@@ -197,7 +199,8 @@ final class ClPrograms {
                 String context = options == null || options.isEmpty() ? null : "options '" + options + "'";
                 String message = ClErrors.message("clLinkProgram", rc, context);
                 throw new BackendException(rc == OpenCL.CL_SUCCESS ? Status.BUILD_FAILED : ClErrors.status(rc),
-                        log.isBlank() ? message : message + "\nbuild log:\n" + log);
+                        log.isBlank() ? message : message + "\nbuild log:\n" + log,
+                        rc == OpenCL.CL_SUCCESS ? io.ferry.protocol.NativeError.NONE : ClErrors.word(rc));
             }
             return new Linked(linked, log);
         }
@@ -263,11 +266,11 @@ final class ClPrograms {
             String names = OpenCL.infoString(OpenCL.Info.PROGRAM, p.ptr, OpenCL.CL_PROGRAM_KERNEL_NAMES, status);
             String list = names == null || names.isBlank() ? "none" : String.join(", ", names.split(";"));
             throw new BackendException(Status.KERNEL_NOT_FOUND, ClErrors.message("clCreateKernel", rc,
-                    "no kernel '" + name + "' in the program; its kernels: " + list));
+                    "no kernel '" + name + "' in the program; its kernels: " + list), ClErrors.word(rc));
         }
         if (rc == -45) {
             throw new BackendException(Status.INVALID_ARGUMENT, ClErrors.message("clCreateKernel", rc,
-                    "kernel '" + name + "': the program is not built; build it successfully first"));
+                    "kernel '" + name + "': the program is not built; build it successfully first"), ClErrors.word(rc));
         }
         ClErrors.check("clCreateKernel", rc, "kernel '" + name + "'");
         try {

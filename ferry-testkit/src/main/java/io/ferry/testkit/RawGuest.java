@@ -28,7 +28,7 @@ import java.nio.file.Path;
  */
 public final class RawGuest implements AutoCloseable {
     /** One completion as the guest read it: its results, its blob as text and as the bytes themselves. */
-    public record Reply(int op, long seq, Status status, long r0, long r1, long r2, String text, byte[] blob) {
+    public record Reply(int op, long seq, Status status, long r0, long r1, long r2, long r3, String text, byte[] blob) {
         boolean ok() {
             return status == Status.OK;
         }
@@ -375,7 +375,7 @@ public final class RawGuest implements AutoCloseable {
         @Override
         protected void onCompletion(int type, CompletionRecord c) {
             Reply r = new Reply(type, c.seq(), Status.of(c.status()), c.result(0), c.result(1), c.result(2),
-                    c.text(), c.blobBytes());
+                    c.result(3), c.text(), c.blobBytes());
             if (onReply != null) {
                 onReply.accept(r);
             }
