@@ -13,18 +13,9 @@
 #include <unistd.h>
 #include "icd.h"
 #include "transport_internal.h"
+#include "unittest.h"
 
-static int failures;
 static ferry_conn *main_conn;
-
-#define CHECK(cond, ...) do {                                                   \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
-    } while (0)
 
 static char *saved(const char *name) {
     const char *v = getenv(name);

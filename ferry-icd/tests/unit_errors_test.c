@@ -5,17 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "icd.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {                                                   \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
-    } while (0)
+#include "unittest.h"
 
 static uint64_t word(uint64_t api, int32_t code) {
     return FERRY_NATIVE_ERROR_TAG | api << 32 | (uint32_t) code;

@@ -17,17 +17,7 @@
 #include <unistd.h>
 #include "transport_internal.h"
 #include "stream_peer.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {                                                   \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
-    } while (0)
+#include "unittest.h"
 
 /* ---- addresses ---- */
 

@@ -13,17 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "stream_peer.h"
-
-static int failures;
-
-#define CHECK(cond, ...) do {                                                   \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
-    } while (0)
+#include "unittest.h"
 
 typedef struct cert {
     EVP_PKEY *key;
