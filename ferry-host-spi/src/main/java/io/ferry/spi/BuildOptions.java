@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * to {@code CL3.0}, {@code -D NAME[=VALUE]} or {@code -DNAME[=VALUE]} with NAME an identifier, or a function-like
  * macro's {@code NAME(a,b)}, and VALUE any printable ASCII without white space (options are split at white space and
  * handed to the compiler as separate arguments, never to a shell; a value without a line break cannot start a
- * directive: it is only a macro's body, e.g. OpenCV's {@code -D COEFF=DIG(9)DIG(29)}), {@code -w}, {@code -Werror}. For CUDA C (NVRTC): {@code -arch=}/{@code --gpu-architecture=}
+ * directive: it is only a macro's body, which says nothing the program's source could not say itself, e.g. OpenCV's
+ * {@code -D COEFF=DIG(9)DIG(29)}), {@code -w}, {@code -Werror}. For CUDA C (NVRTC): {@code -arch=}/{@code --gpu-architecture=}
  * {@code compute_NN|sm_NN}, {@code -std=}/{@code --std=c++NN}, {@code -D}/{@code --define-macro=} as above,
  * {@code --use_fast_math}, {@code -lineinfo}, {@code --generate-line-info}, {@code -G}, {@code --device-debug},
  * {@code --fmad=}, {@code --ftz=}, {@code --prec-div=}, {@code --prec-sqrt=} (true|false), {@code -w},
