@@ -64,6 +64,16 @@ class QuotaIT {
     }
 
     @Test
+    void theDeviceAGuestSeesHasTheMemoryItsQuotaGrantsNotTheHosts() {
+        // PyOpenCL's tests (and applications) size their buffers by the device's memory: a guest that saw the host
+        // device's 20 GiB allocated 2 GiB and was refused by a quota it could not see
+        try (Ferry whole = hosts.connect("memory"); Ferry half = hosts.connect("halves")) {
+            assertEquals(1L << 20, whole.defaultDevice().globalMemoryBytes(), "the guest's quota, one lane");
+            assertEquals(512L << 10, half.defaultDevice().globalMemoryBytes(), "this lane's half of the quota");
+        }
+    }
+
+    @Test
     void aGuestsLanesShareItsQuotaEachLaneHoldingItsShare() {
         try (Ferry one = hosts.connect("halves"); Ferry two = hosts.connect("halves");
              Context c1 = one.createContext(one.defaultDevice()); Context c2 = two.createContext(two.defaultDevice());

@@ -141,7 +141,10 @@ final class ComputeCalls implements SessionService {
             langs |= 1L << l.code();
         }
         results[0] = info.type().code() | (langs << 8);
-        results[1] = info.globalMemoryBytes();
+        // The guest's device is its share of it: the memory it may hold (its lane's device-memory quota) where
+        // that is less than the device has. Applications size their work by this figure (PyOpenCL's tests allocate
+        // what CL_DEVICE_MAX_MEM_ALLOC_SIZE allows); a quota they cannot see fails them later.
+        results[1] = Math.min(info.globalMemoryBytes(), session.quotas().deviceMemoryBytes());
         results[2] = info.localMemoryBytes();
         results[3] = (info.computeUnits() & 0xffff_ffffL) | (info.maxWorkGroupSize() << 32);
         session.replyText(info.name() + "\n" + info.vendor() + "\n" + info.version() + "\n" + d.backend().name());
