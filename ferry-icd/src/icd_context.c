@@ -64,8 +64,13 @@ static cl_context make_context(cl_context_properties *props, size_t props_size, 
     memset(&r, 0, sizeof r);
     int status = ferry_call(c, FERRY_OP_CONTEXT_CREATE, args, FERRY_CONTEXT_CREATE_ARGC, NULL, 0, &r);
     if (status != FERRY_STATUS_OK) {
-        *err = status == FERRY_STATUS_NO_DEVICE
-                   ? CL_DEVICE_NOT_AVAILABLE : ferry_cl_reply_error(status, CL_INVALID_DEVICE, "clCreateContext", &r);
+        /* a device withdrawn, or this session's device work lost (its worker stopped by the host's watchdog) or
+         * the host gone: the device is "currently not available", as the specification words it; the host's reason
+         * goes to FERRY_LOG */
+        cl_int mapped = ferry_cl_reply_error(status, CL_INVALID_DEVICE, "clCreateContext", &r);
+        *err = status == FERRY_STATUS_NO_DEVICE || status == FERRY_STATUS_DEVICE_LOST
+                       || status == FERRY_STATUS_HOST_UNAVAILABLE || status == FERRY_STATUS_SESSION_CLOSED
+                   ? CL_DEVICE_NOT_AVAILABLE : mapped;
         ferry_reply_free(&r);
         free(ctx);
         free(props);

@@ -1,7 +1,7 @@
 /* lost_host.c: after the host goes away, calls return OpenCL errors and never crash the application. Run by IcdIT:
  * makes a context, a queue and a buffer, prints "ready", and waits for a line on stdin; IcdIT closes the host and
  * writes the line. Then a write + finish, a new buffer and a device query must each fail with an error code (or,
- * for the query, answer the device unavailable). Exit 0 when they do. */
+ * for the query, answer the device unavailable), and a new context CL_DEVICE_NOT_AVAILABLE. Exit 0 when they do. */
 #include "clfail.h"
 
 int main(void) {
@@ -37,6 +37,12 @@ int main(void) {
     printf("clGetDeviceInfo(CL_DEVICE_AVAILABLE) %d, available %u\n", info, (unsigned) available);
     if (info == CL_SUCCESS && available) {
         clfail_fail("clGetDeviceInfo says the device is available with the host gone");
+    }
+    /* A new context: the device is not available (not "out of resources") while the host is gone. */
+    cl_context again = clCreateContext(NULL, 1, &device, NULL, NULL, &err);
+    printf("clCreateContext %d (%s)\n", err, again == NULL ? "NULL" : "an object");
+    if (again != NULL || err != CL_DEVICE_NOT_AVAILABLE) {
+        clfail_fail("clCreateContext with the host gone answered %d, not CL_DEVICE_NOT_AVAILABLE", err);
     }
     /* Releasing what the application holds must not crash either (its result is not checked). */
     clReleaseMemObject(buf);

@@ -302,6 +302,9 @@ class SandboxIT {
             FerryException e = assertThrows(FerryException.class, q::finish);
             assertEquals(Status.DEVICE_LOST, e.status());
             assertTrue(e.getMessage().contains("watchdog"), e.getMessage());
+            // the guest learns the limit and what to do, as the host's log does
+            assertTrue(e.getMessage().contains("overrunLimit of ") && e.getMessage().contains("split the work"),
+                    e.getMessage());
             worker.onExit().get(); // the worker is gone: it burns no core any more
             assertFalse(worker.isAlive());
         } finally {

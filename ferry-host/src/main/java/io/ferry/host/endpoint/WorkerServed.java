@@ -42,12 +42,15 @@ final class WorkerServed implements RecordHandler {
     private final CallRecord call = new CallRecord();
     private final io.ferry.channel.IdleStrategy idle;
     private volatile String stopReason;
+    private final long overrunLimitNanos;
     private Status endedStatus;
     private String endedReason;
 
     private WorkerServed(Session session, WorkerLauncher.Launched worker, Map<Devices.Device, DeviceDispatch> dispatches,
-                         Devices devices, long tenant, io.ferry.host.session.CallCounts counts, SchedClass schedClass) {
+                         Devices devices, long tenant, io.ferry.host.session.CallCounts counts, SchedClass schedClass,
+                         long overrunLimitNanos) {
         this.session = session;
+        this.overrunLimitNanos = overrunLimitNanos;
         this.worker = worker;
         this.dispatches = dispatches;
         this.devices = devices;
@@ -93,7 +96,8 @@ final class WorkerServed implements RecordHandler {
                         + "the worker serving this session started, three times over; connect again");
             }
         }
-        WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant, counts, config.schedClass());
+        WorkerServed served = new WorkerServed(session, w, dispatches, devices, tenant, counts, config.schedClass(),
+                config.overrunLimitNanos());
         session.handedOver(w.control().commandRing(), served.words);
         return served;
     }
@@ -148,9 +152,7 @@ final class WorkerServed implements RecordHandler {
                 boolean compiles = length >= CallRecord.length(5, 0) && c.arg(4) == 1; // the first launch of a shape
                 g = dispatch.grantRemote(tenant, new Hint((int) Math.max(-1000, Math.min(1000, c.arg(1))), c.arg(2),
                                 fourth, compiles),
-                        InWorker.leaseWords(worker.control().segment(), d.index()), () -> destroy("was stopped by "
-                                + "the host's watchdog (a device command over the guest's overrunLimit, or the guest "
-                                + "gone)"));
+                        InWorker.leaseWords(worker.control().segment(), d.index()), () -> destroy(overran()));
             } catch (io.ferry.host.session.CallException e) {
                 destroy("was stopped: the host is shutting down");
                 return;
@@ -255,6 +257,14 @@ final class WorkerServed implements RecordHandler {
     void destroy(String why) {
         stopReason = why;
         worker.process().destroyForcibly();
+    }
+
+    /** The reason of a worker the scheduler's watchdog stopped: the limit, and what the guest can do. */
+    private String overran() {
+        return "was stopped by the host's watchdog: a device command (a kernel or a copy) ran longer than the "
+                + "guest's overrunLimit of " + overrunLimitNanos / 1_000_000 + " ms (a first launch's compile: the "
+                + "compileTimeLimit); split the work into shorter commands, or have the operator raise overrunLimit "
+                + "for this guest in the host's config (a new connection gets a new device worker)";
     }
 
     /** Why the host stopped the worker, or null. */
