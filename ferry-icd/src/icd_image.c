@@ -16,7 +16,8 @@ static cl_int check_image(cl_command_queue q, cl_mem m)
     return m->context == q->context ? CL_SUCCESS : CL_INVALID_CONTEXT;
 }
 
-/* origin and region inside the image (2D: origin[2] 0 and region[2] 1). */
+/* origin and region inside the image, in the wire's form (2D, 1D and 1D array: origin[2] 0 and region[2] 1; 1D:
+ * origin[1] 0 and region[1] 1; a 1D array's layers are origin[1], a 2D array's origin[2], as in OpenCL). */
 static int image_range(cl_mem m, const size_t *origin, const size_t *region)
 {
     if (!origin || !region || !region[0] || !region[1] || !region[2]) {
@@ -98,6 +99,14 @@ static cl_int rw(cl_command_queue q, int reading, cl_mem m, cl_bool blocking, co
     if (!ptr || !image_range(m, origin, region) || (row && row < region[0] * m->pixel_bytes)
         || (m->depth && slice && slice < (row ? row : region[0] * m->pixel_bytes) * region[1])) {
         return CL_INVALID_VALUE;
+    }
+    if (m->type == CL_MEM_OBJECT_IMAGE1D_ARRAY) {
+        /* its layers are rows here: the application's slice pitch is their stride (at least its row pitch) */
+        if (slice && slice < (row ? row : region[0] * m->pixel_bytes)) {
+            return CL_INVALID_VALUE;
+        }
+        row = slice ? slice : row;
+        slice = 0;
     }
     if (ferry_host_access_refused(m, reading)) {
         return CL_INVALID_OPERATION;

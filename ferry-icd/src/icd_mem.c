@@ -453,24 +453,51 @@ static cl_mem image_create(cl_context context, const cl_mem_properties *props, c
         *err = CL_INVALID_IMAGE_FORMAT_DESCRIPTOR;
         return NULL;
     }
-    int three = desc->image_type == CL_MEM_OBJECT_IMAGE3D;
-    if (desc->image_type != CL_MEM_OBJECT_IMAGE2D && !three) {
-        /* 1D, 1D buffer and array images: the wire carries 2D and 3D ones only (no formats listed for these). */
-        *err = desc->image_type >= CL_MEM_OBJECT_IMAGE2D_ARRAY && desc->image_type <= CL_MEM_OBJECT_IMAGE1D_BUFFER
-                   ? CL_IMAGE_FORMAT_NOT_SUPPORTED : CL_INVALID_IMAGE_DESCRIPTOR;
+    /* Each type in the wire's form (ferry_wire.h, IMAGE_CREATE): a 1D image is a 2D one of one row, a 1D array's
+     * layers are rows, a 2D array's layers are slices; so origins and regions mean what OpenCL's do. A 1D buffer
+     * image (an image over a buffer's memory) is not carried: no formats are listed for it. */
+    cl_mem_object_type kind = desc->image_type;
+    if (kind == CL_MEM_OBJECT_IMAGE1D_BUFFER) {
+        *err = CL_IMAGE_FORMAT_NOT_SUPPORTED;
+        return NULL;
+    }
+    if (kind != CL_MEM_OBJECT_IMAGE2D && kind != CL_MEM_OBJECT_IMAGE3D && kind != CL_MEM_OBJECT_IMAGE2D_ARRAY
+        && kind != CL_MEM_OBJECT_IMAGE1D && kind != CL_MEM_OBJECT_IMAGE1D_ARRAY) {
+        *err = CL_INVALID_IMAGE_DESCRIPTOR;
         return NULL;
     }
     if (desc->buffer) {
         *err = CL_INVALID_IMAGE_DESCRIPTOR;
         return NULL;
     }
-    size_t w = desc->image_width, h = desc->image_height, d = three ? desc->image_depth : 1;
-    if (w == 0 || h == 0 || d == 0 || w > 65536 || h > 65536 || (three && (d < 2 || d > 2048))) {
+    int three = kind == CL_MEM_OBJECT_IMAGE3D || kind == CL_MEM_OBJECT_IMAGE2D_ARRAY;   /* has slices */
+    int layers = kind == CL_MEM_OBJECT_IMAGE1D_ARRAY || kind == CL_MEM_OBJECT_IMAGE2D_ARRAY;
+    size_t w = desc->image_width;
+    size_t h = kind == CL_MEM_OBJECT_IMAGE1D ? 1 : kind == CL_MEM_OBJECT_IMAGE1D_ARRAY ? desc->image_array_size
+                                                                                      : desc->image_height;
+    size_t d = kind == CL_MEM_OBJECT_IMAGE3D ? desc->image_depth
+             : kind == CL_MEM_OBJECT_IMAGE2D_ARRAY ? desc->image_array_size : 1;
+    if (w == 0 || h == 0 || d == 0 || w > 65536 || h > 65536 || (kind == CL_MEM_OBJECT_IMAGE3D && d < 2)
+        || d > 2048 || (kind == CL_MEM_OBJECT_IMAGE1D_ARRAY && h > 2048)) {
         *err = CL_INVALID_IMAGE_SIZE;
         return NULL;
     }
+    /* The application's pitches, in the wire's form: a 1D array's slice pitch is the stride of its layers, which
+     * are rows here (its row pitch, if given, only bounds it). */
     size_t row = desc->image_row_pitch, slice = three ? desc->image_slice_pitch : 0;
-    if ((!host_ptr && (row || slice)) || (row && (row < w * px || row % px))
+    if (!host_ptr && (row || (layers || three ? desc->image_slice_pitch : 0))) {
+        *err = CL_INVALID_IMAGE_DESCRIPTOR;
+        return NULL;
+    }
+    if (kind == CL_MEM_OBJECT_IMAGE1D_ARRAY) {
+        size_t stride = desc->image_slice_pitch, r = row ? row : w * px;
+        if ((row && (row < w * px || row % px)) || (stride && (stride < r || stride % r))) {
+            *err = CL_INVALID_IMAGE_DESCRIPTOR;
+            return NULL;
+        }
+        row = stride ? stride : row;
+    }
+    if ((row && (row < w * px || row % px))
         || (slice && (slice < (row ? row : w * px) * h || slice % (row ? row : w * px)))) {
         *err = CL_INVALID_IMAGE_DESCRIPTOR;
         return NULL;
@@ -498,13 +525,16 @@ static cl_mem image_create(cl_context context, const cl_mem_properties *props, c
     m->width = w;
     m->height = h;
     m->depth = three ? d : 0;
+    m->array_size = kind == CL_MEM_OBJECT_IMAGE1D_ARRAY ? h : kind == CL_MEM_OBJECT_IMAGE2D_ARRAY ? d : 0;
     m->row_pitch = row;
     m->slice_pitch = slice;
     m->pixel_bytes = px;
     m->host_ptr = flags & CL_MEM_USE_HOST_PTR ? host_ptr : NULL;
     m->size = w * h * d * px;
     uint64_t hd = ferry_new_handle(c);
-    uint64_t a[FERRY_IMAGE_CREATE_ARGC] = {hd, context->o.handle, w, h, three ? d : 0, format->image_channel_order,
+    /* the depth word: the depth or layers, and OpenCL's image type in bits 32-47 */
+    uint64_t depth_word = (uint64_t)(three ? d : 0) | (uint64_t)kind << FERRY_IMAGE_TYPE_SHIFT;
+    uint64_t a[FERRY_IMAGE_CREATE_ARGC] = {hd, context->o.handle, w, h, depth_word, format->image_channel_order,
                                            format->image_channel_data_type, (uint64_t)ferry_mem_access(m->flags)};
     ferry_reply r;
     int st = ferry_call(c, FERRY_OP_IMAGE_CREATE, a, FERRY_IMAGE_CREATE_ARGC, NULL, 0, &r);
@@ -594,18 +624,27 @@ cl_int clGetImageInfo(cl_mem m, cl_image_info param, size_t size, void *value, s
     if (!ferry_valid(m, FERRY_MAGIC_MEM) || m->type == CL_MEM_OBJECT_BUFFER) {
         return CL_INVALID_MEM_OBJECT;
     }
-    size_t zero = 0;
     cl_uint none = 0;
     cl_mem no_buffer = NULL;
     switch (param) {
     case CL_IMAGE_FORMAT: return ferry_info(&m->format, sizeof m->format, size, value, size_ret);
     case CL_IMAGE_ELEMENT_SIZE: return ferry_info(&m->pixel_bytes, sizeof(size_t), size, value, size_ret);
     case CL_IMAGE_ROW_PITCH: return ferry_info(&m->row_pitch, sizeof(size_t), size, value, size_ret);
-    case CL_IMAGE_SLICE_PITCH: return ferry_info(&m->slice_pitch, sizeof(size_t), size, value, size_ret);
+    /* OpenCL's figures from the wire's form (a 1D array's layers are rows, a 2D array's slices) */
+    case CL_IMAGE_SLICE_PITCH: {
+        size_t v = m->type == CL_MEM_OBJECT_IMAGE1D_ARRAY ? m->row_pitch : m->slice_pitch;
+        return ferry_info(&v, sizeof v, size, value, size_ret);
+    }
     case CL_IMAGE_WIDTH: return ferry_info(&m->width, sizeof(size_t), size, value, size_ret);
-    case CL_IMAGE_HEIGHT: return ferry_info(&m->height, sizeof(size_t), size, value, size_ret);
-    case CL_IMAGE_DEPTH: return ferry_info(&m->depth, sizeof(size_t), size, value, size_ret);
-    case CL_IMAGE_ARRAY_SIZE: return ferry_info(&zero, sizeof zero, size, value, size_ret);
+    case CL_IMAGE_HEIGHT: {
+        size_t v = m->type == CL_MEM_OBJECT_IMAGE1D || m->type == CL_MEM_OBJECT_IMAGE1D_ARRAY ? 0 : m->height;
+        return ferry_info(&v, sizeof v, size, value, size_ret);
+    }
+    case CL_IMAGE_DEPTH: {
+        size_t v = m->type == CL_MEM_OBJECT_IMAGE3D ? m->depth : 0;
+        return ferry_info(&v, sizeof v, size, value, size_ret);
+    }
+    case CL_IMAGE_ARRAY_SIZE: return ferry_info(&m->array_size, sizeof(size_t), size, value, size_ret);
     case CL_IMAGE_BUFFER: return ferry_info(&no_buffer, sizeof no_buffer, size, value, size_ret);
     case CL_IMAGE_NUM_MIP_LEVELS:
     case CL_IMAGE_NUM_SAMPLES: return ferry_info(&none, sizeof none, size, value, size_ret);
@@ -625,7 +664,7 @@ cl_int clGetSupportedImageFormats(cl_context context, cl_mem_flags flags, cl_mem
     }
     cl_uint count = 0;
     ferry_reply r = {0};
-    if (context->device->image_support && (type == CL_MEM_OBJECT_IMAGE2D || type == CL_MEM_OBJECT_IMAGE3D)) {
+    if (context->device->image_support && type != CL_MEM_OBJECT_IMAGE1D_BUFFER) {   /* 1D buffer images: not carried */
         ferry_conn *c = ferry_icd_conn();
         if (!c) {
             return CL_OUT_OF_RESOURCES;

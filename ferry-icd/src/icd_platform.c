@@ -655,6 +655,7 @@ cl_int CL_API_CALL clGetDeviceInfo(cl_device_id device, cl_device_info param_nam
     case CL_DEVICE_IMAGE3D_MAX_HEIGHT: /* IMAGE_CREATE's limits */
         return answer_capped(d, param_name, 65536, size, value, ret);
     case CL_DEVICE_IMAGE3D_MAX_DEPTH:
+    case CL_DEVICE_IMAGE_MAX_ARRAY_SIZE: /* IMAGE_CREATE's layers */
         return answer_capped(d, param_name, 2048, size, value, ret);
     case CL_DEVICE_GLOBAL_MEM_SIZE:
     case CL_DEVICE_MAX_MEM_ALLOC_SIZE: /* what the host grants (DEVICE_INFO) when it is less than the device's */

@@ -1,5 +1,5 @@
 /* memory_test: buffers, sub-buffers, rect transfers, fill, copy, map/unmap (ALLOC_HOST_PTR, USE_HOST_PTR, plain),
- * images where the device has them, and the argument errors, through the real loader against a live host.
+ * images where the device has them (2D, 3D, 1D, 1D and 2D arrays), and the argument errors, through the real loader against a live host.
  * Every transfer is checked byte by byte against a reference kept here. Includes a 64 MiB write and read
  * through ordinary memory (the dev host's lanes have 16 MiB heaps). */
 #include "cltest.h"
@@ -597,6 +597,165 @@ static void images(void)
     free(got);
 }
 
+/* Runs kernel name of src over a 3D range (the image's pixels and layers) into a buffer of n bytes; returns it. */
+static uint8_t *kernel_read(const char *src, const char *name, cl_mem img, const size_t *range, size_t n)
+{
+    cl_int err;
+    cl_program p = clCreateProgramWithSource(test_context, 1, &src, NULL, &err);
+    CHECK(p && err == CL_SUCCESS, "program: %d", err);
+    err = clBuildProgram(p, 1, &test_device, NULL, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char log[4096] = "";
+        clGetProgramBuildInfo(p, test_device, CL_PROGRAM_BUILD_LOG, sizeof log, log, NULL);
+        CHECK(0, "build of %s: %d\n%s", name, err, log);
+        clReleaseProgram(p);
+        return NULL;
+    }
+    cl_kernel k = clCreateKernel(p, name, &err);
+    cl_mem out = buffer(CL_MEM_WRITE_ONLY, n, NULL);
+    CHECK_CL(clSetKernelArg(k, 0, sizeof img, &img));
+    CHECK_CL(clSetKernelArg(k, 1, sizeof out, &out));
+    CHECK_CL(clEnqueueNDRangeKernel(q, k, 3, NULL, range, NULL, 0, NULL, NULL));
+    uint8_t *got = malloc(n);
+    CHECK_CL(clEnqueueReadBuffer(q, out, CL_TRUE, 0, n, got, 0, NULL, NULL));
+    clReleaseMemObject(out);
+    clReleaseKernel(k);
+    clReleaseProgram(p);
+    return got;
+}
+
+/* 1D images, 1D arrays and 2D arrays (PyOpenCL's test_enqueue_copy_array made a 2D array and got
+ * CL_IMAGE_FORMAT_NOT_SUPPORTED): formats, transfers with OpenCL's pitches (a 1D array's slice pitch is the stride
+ * of its layers), image info, a map, and kernels that read them as image1d_array_t and image2d_array_t, so the
+ * device holds arrays, not 2D or 3D images of the same bytes. */
+static void image_arrays(void)
+{
+    cl_bool support = CL_FALSE;
+    clGetDeviceInfo(test_device, CL_DEVICE_IMAGE_SUPPORT, sizeof support, &support, NULL);
+    if (!support) {
+        return;
+    }
+    cl_uint nf = 0;
+    const cl_mem_object_type types[3] = {CL_MEM_OBJECT_IMAGE1D, CL_MEM_OBJECT_IMAGE1D_ARRAY,
+                                         CL_MEM_OBJECT_IMAGE2D_ARRAY};
+    for (int i = 0; i < 3; i++) {
+        CHECK_CL(clGetSupportedImageFormats(test_context, CL_MEM_READ_WRITE, types[i], 0, NULL, &nf));
+        CHECK(nf > 0, "formats of image type %#x: %u", (unsigned)types[i], nf);
+    }
+    CHECK_CL(clGetSupportedImageFormats(test_context, CL_MEM_READ_WRITE, CL_MEM_OBJECT_IMAGE1D_BUFFER, 0, NULL, &nf));
+    CHECK(nf == 0, "1D buffer images are not carried, yet %u formats are listed", nf);
+    cl_image_format fmt = {CL_RGBA, CL_UNSIGNED_INT8};
+    const size_t px = 4;
+    cl_int err;
+    size_t o[3] = {0, 0, 0}, v = 0;
+
+    /* 1D: 50 pixels; a sub-range written, the whole read */
+    cl_image_desc d1 = {0};
+    d1.image_type = CL_MEM_OBJECT_IMAGE1D;
+    d1.image_width = 50;
+    uint8_t one[50 * 4], back[50 * 4], part[20 * 4];
+    test_fill(one, sizeof one, 51);
+    cl_mem i1 = clCreateImage(test_context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &fmt, &d1, one, &err);
+    CHECK(i1 && err == CL_SUCCESS, "1D image: %d", err);
+    test_fill(part, sizeof part, 52);
+    size_t o1[3] = {30, 0, 0}, r1[3] = {20, 1, 1}, all1[3] = {50, 1, 1};
+    CHECK_CL(clEnqueueWriteImage(q, i1, CL_TRUE, o1, r1, 0, 0, part, 0, NULL, NULL));
+    memcpy(one + 30 * px, part, sizeof part);
+    CHECK_CL(clEnqueueReadImage(q, i1, CL_TRUE, o, all1, 0, 0, back, 0, NULL, NULL));
+    CHECK(test_diff(back, one, sizeof one) < 0, "1D image: write of pixels 30..49, then read");
+    CHECK_CL(clGetImageInfo(i1, CL_IMAGE_HEIGHT, sizeof v, &v, NULL));
+    CHECK(v == 0, "1D image: CL_IMAGE_HEIGHT %zu", v);
+    size_t beyond[3] = {20, 2, 1};
+    CHECK_ERR(clEnqueueReadImage(q, i1, CL_TRUE, o1, beyond, 0, 0, back, 0, NULL, NULL), CL_INVALID_VALUE);
+
+    /* 1D array: 16 pixels x 5 layers, made from memory whose layers are 128 bytes apart (its slice pitch) */
+    enum { W1 = 16, L1 = 5, STRIDE = 128 };   /* a slice pitch must be a multiple of the row pitch (64) */
+    uint8_t src[L1 * STRIDE], want[L1 * W1 * 4], got[L1 * W1 * 4];
+    test_fill(src, sizeof src, 53);
+    for (int l = 0; l < L1; l++) {
+        memcpy(want + l * W1 * px, src + l * STRIDE, W1 * px);
+    }
+    cl_image_desc da = {0};
+    da.image_type = CL_MEM_OBJECT_IMAGE1D_ARRAY;
+    da.image_width = W1;
+    da.image_array_size = L1;
+    da.image_slice_pitch = STRIDE;
+    cl_mem ia = clCreateImage(test_context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &fmt, &da, src, &err);
+    CHECK(ia && err == CL_SUCCESS, "1D array: %d", err);
+    size_t ra[3] = {W1, L1, 1};
+    CHECK_CL(clEnqueueReadImage(q, ia, CL_TRUE, o, ra, 0, 0, got, 0, NULL, NULL));
+    CHECK(test_diff(got, want, sizeof want) < 0, "1D array: made with a slice pitch, read packed");
+    /* layers 2..3 read into memory whose layers are STRIDE apart */
+    uint8_t strided[2 * STRIDE];
+    memset(strided, 0, sizeof strided);
+    size_t ol[3] = {0, 2, 0}, rl[3] = {W1, 2, 1};
+    CHECK_CL(clEnqueueReadImage(q, ia, CL_TRUE, ol, rl, 0, STRIDE, strided, 0, NULL, NULL));
+    CHECK(memcmp(strided, want + 2 * W1 * px, W1 * px) == 0 && memcmp(strided + STRIDE, want + 3 * W1 * px,
+                                                                       W1 * px) == 0,
+          "1D array: layers 2 and 3 read with a slice pitch of %d", STRIDE);
+    size_t layers = 0;
+    CHECK_CL(clGetImageInfo(ia, CL_IMAGE_ARRAY_SIZE, sizeof layers, &layers, NULL));
+    CHECK_CL(clGetImageInfo(ia, CL_IMAGE_HEIGHT, sizeof v, &v, NULL));
+    CHECK(layers == L1 && v == 0, "1D array: CL_IMAGE_ARRAY_SIZE %zu, CL_IMAGE_HEIGHT %zu", layers, v);
+    size_t rp = 0, sp = 0;
+    uint8_t *m = clEnqueueMapImage(q, ia, CL_TRUE, CL_MAP_READ, ol, rl, &rp, &sp, 0, NULL, NULL, &err);
+    CHECK(m && sp >= W1 * px, "1D array: map (%d), slice pitch %zu", err, sp);
+    if (m) {
+        CHECK(memcmp(m, want + 2 * W1 * px, W1 * px) == 0 && memcmp(m + sp, want + 3 * W1 * px, W1 * px) == 0,
+              "1D array: mapped layers 2 and 3, %zu bytes apart", sp);
+        CHECK_CL(clEnqueueUnmapMemObject(q, ia, m, 0, NULL, NULL));
+    }
+    CHECK_ERR(clEnqueueMapImage(q, ia, CL_TRUE, CL_MAP_READ, ol, rl, &rp, NULL, 0, NULL, NULL, &err) == NULL
+              ? err : CL_SUCCESS, CL_INVALID_VALUE);
+    uint8_t *k1 = kernel_read(
+        "__kernel void a1(__read_only image1d_array_t img, __global uchar4 *out) {\n"
+        "    int x = get_global_id(0), l = get_global_id(1);\n"
+        "    out[l * get_image_width(img) + x] = convert_uchar4(read_imageui(img, (int2)(x, l)));\n"
+        "}\n", "a1", ia, (size_t[3]){W1, L1, 1}, sizeof want);
+    CHECK(k1 && test_diff(k1, want, sizeof want) < 0, "1D array: a kernel reads it as image1d_array_t");
+    free(k1);
+
+    /* 2D array: 9 x 7 pixels x 4 layers; layer 2 written alone */
+    enum { W2 = 9, H2 = 7, L2 = 4 };
+    size_t n2 = W2 * H2 * L2 * px, layer = W2 * H2 * px;
+    uint8_t *ref = calloc(1, n2), *all = malloc(n2);
+    cl_image_desc d2 = {0};
+    d2.image_type = CL_MEM_OBJECT_IMAGE2D_ARRAY;
+    d2.image_width = W2;
+    d2.image_height = H2;
+    d2.image_array_size = L2;
+    cl_mem i2 = clCreateImage(test_context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &fmt, &d2, ref, &err);
+    CHECK(i2 && err == CL_SUCCESS, "2D array: %d", err);
+    test_fill(ref + 2 * layer, layer, 54);
+    size_t o2[3] = {0, 0, 2}, r2[3] = {W2, H2, 1}, a2[3] = {W2, H2, L2};
+    CHECK_CL(clEnqueueWriteImage(q, i2, CL_TRUE, o2, r2, 0, 0, ref + 2 * layer, 0, NULL, NULL));
+    CHECK_CL(clEnqueueReadImage(q, i2, CL_TRUE, o, a2, 0, 0, all, 0, NULL, NULL));
+    CHECK(test_diff(all, ref, n2) < 0, "2D array: layer 2 written, all read");
+    CHECK_CL(clGetImageInfo(i2, CL_IMAGE_ARRAY_SIZE, sizeof layers, &layers, NULL));
+    CHECK_CL(clGetImageInfo(i2, CL_IMAGE_DEPTH, sizeof v, &v, NULL));
+    CHECK(layers == L2 && v == 0, "2D array: CL_IMAGE_ARRAY_SIZE %zu, CL_IMAGE_DEPTH %zu", layers, v);
+    size_t past[3] = {W2, H2, 2};
+    size_t o3[3] = {0, 0, 3};
+    CHECK_ERR(clEnqueueReadImage(q, i2, CL_TRUE, o3, past, 0, 0, all, 0, NULL, NULL), CL_INVALID_VALUE);
+    uint8_t *k2 = kernel_read(
+        "__kernel void a2(__read_only image2d_array_t img, __global uchar4 *out) {\n"
+        "    int x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);\n"
+        "    int w = get_image_width(img), h = get_image_height(img);\n"
+        "    out[(z * h + y) * w + x] = convert_uchar4(read_imageui(img, (int4)(x, y, z, 0)));\n"
+        "}\n", "a2", i2, a2, n2);
+    CHECK(k2 && test_diff(k2, ref, n2) < 0, "2D array: a kernel reads it as image2d_array_t");
+    free(k2);
+    CHECK(!clCreateImage(test_context, CL_MEM_READ_WRITE, &fmt, &(cl_image_desc){.image_type =
+          CL_MEM_OBJECT_IMAGE2D_ARRAY, .image_width = 4, .image_height = 4, .image_array_size = 0}, NULL, &err)
+          && err == CL_INVALID_IMAGE_SIZE, "2D array of 0 layers: %d", err);
+    free(ref);
+    free(all);
+    clReleaseMemObject(i1);
+    clReleaseMemObject(ia);
+    clReleaseMemObject(i2);
+    printf("images: 1D, 1D array and 2D array checked\n");
+}
+
 /* Maps of a buffer larger than the heap: ordinary memory, kept with the buffer for its next map. Each map must
  * show the device's bytes of the moment (not what the kept memory held), two live maps must not share memory, and
  * what was mapped for writing must reach the device at unmap. */
@@ -665,6 +824,7 @@ int main(void)
     fill_copy();
     rects();
     images();
+    image_arrays();
     CHECK_CL(clFinish(q));
     CHECK_CL(clReleaseCommandQueue(q));
     CHECK_CL(clReleaseContext(test_context));

@@ -130,6 +130,9 @@
 #define FERRY_NATIVE_API_OPENCL 1
 #define FERRY_NATIVE_API_CUDA 2
 #define FERRY_NATIVE_API_NVRTC 3
+/* IMAGE_CREATE's depth word: OpenCL's image type (CL_MEM_OBJECT_IMAGE*) from this bit, the depth or
+ * layers below it (docs/protocol.md, IMAGE_CREATE) */
+#define FERRY_IMAGE_TYPE_SHIFT 32
 /* op of the host's closing notice (seq 0; status and reason say why) */
 #define FERRY_SESSION_CLOSED_TYPE 32767
 /* requests of the host's device-worker hop only (never on a guest's ring) */

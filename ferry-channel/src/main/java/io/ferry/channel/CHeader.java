@@ -138,6 +138,9 @@ public final class CHeader {
         dec(b, "FERRY_NATIVE_API_OPENCL", NativeError.OPENCL);
         dec(b, "FERRY_NATIVE_API_CUDA", NativeError.CUDA);
         dec(b, "FERRY_NATIVE_API_NVRTC", NativeError.NVRTC);
+        b.append("/* IMAGE_CREATE's depth word: OpenCL's image type (CL_MEM_OBJECT_IMAGE*) from this bit, the depth or\n"
+                + " * layers below it (docs/protocol.md, IMAGE_CREATE) */\n");
+        dec(b, "FERRY_IMAGE_TYPE_SHIFT", io.ferry.protocol.ImageFormats.TYPE_SHIFT);
         b.append("/* op of the host's closing notice (seq 0; status and reason say why) */\n");
         dec(b, "FERRY_SESSION_CLOSED_TYPE", Wire.SESSION_CLOSED_TYPE);
         b.append("/* requests of the host's device-worker hop only (never on a guest's ring) */\n");

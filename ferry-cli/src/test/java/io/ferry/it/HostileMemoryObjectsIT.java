@@ -160,13 +160,28 @@ class HostileMemoryObjectsIT {
         sessionLivesOn();
     }
 
+    private static long depthWord(long depth, int type) {
+        return io.ferry.protocol.ImageFormats.depthWord(depth, type);
+    }
+
     @Test
     void imagesOfBadSizesFormatsOrPixelRangesAreRefused() {
         long rgbaFloat = io.ferry.protocol.ImageFormats.CL_RGBA, f = io.ferry.protocol.ImageFormats.CL_FLOAT;
         refused(g.call(Op.IMAGE_CREATE, null, T, 100, CONTEXT, 1L << 40, 4, 0, rgbaFloat, f, 0),
                 Status.INVALID_ARGUMENT, "width and height must be 1..65536");
         refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 4, 1, rgbaFloat, f, 0), Status.INVALID_ARGUMENT,
-                "depth 0 (a 2D image) or 2..2048");
+                "a 3D image's depth must be 2..2048");
+        // the image type in the depth word's bits 32-47 (ImageFormats.depthWord): each type's own figures
+        refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 2, depthWord(0, 0x10F4), rgbaFloat, f, 0),
+                Status.INVALID_ARGUMENT, "a 1D image has height 1 and depth 0");
+        refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 4, depthWord(0, 0x10F3), rgbaFloat, f, 0),
+                Status.INVALID_ARGUMENT, "a 2D array's layers (the depth) must be 1..2048");
+        refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 3000, depthWord(0, 0x10F5), rgbaFloat, f, 0),
+                Status.INVALID_ARGUMENT, "a 1D array's layers (the height) must be 1..2048");
+        refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 1, depthWord(0, 0x10F6), rgbaFloat, f, 0),
+                Status.UNSUPPORTED, "1D buffer images are not carried");
+        refused(g.call(Op.IMAGE_CREATE, null, T, 101, CONTEXT, 4, 4, 2L | 0x7FFFL << 48, rgbaFloat, f, 0),
+                Status.UNSUPPORTED, "is not one Ferry carries");
         refused(g.call(Op.IMAGE_CREATE, null, T, 102, CONTEXT, 4, 4, 0, 0x1234, f, 0), Status.UNSUPPORTED,
                 "is not one Ferry carries");
         assertEquals(Status.OK, g.call(Op.IMAGE_CREATE, null, T, 103, CONTEXT, 8, 8, 0, rgbaFloat, f, 0).status());
@@ -178,6 +193,11 @@ class HostileMemoryObjectsIT {
         refused(g.call(Op.IMAGE_READ, rect(none, new long[] {8, 2, 1}, new long[] {0, 0, 0, 0, 0},
                 new long[] {0, 0, 0, 64, 0}), T, QUEUE, 103, 0, SIZE, 0, 0), Status.INVALID_ARGUMENT,
                 "row pitch 64 is less than region[0] = 128");
+        // a 2D array of 3 layers: its layers are origin[2], as a 3D image's slices; one past the last is refused
+        assertEquals(Status.OK, g.call(Op.IMAGE_CREATE, null, T, 105, CONTEXT, 8, 8, depthWord(3, 0x10F3), rgbaFloat,
+                f, 0).status());
+        refused(g.call(Op.IMAGE_READ, rect(none, new long[] {8, 8, 1}, new long[] {0, 0, 3, 0, 0}, heapSide), T, QUEUE,
+                105, 0, SIZE, 0, 0), Status.OUT_OF_RANGE, "outside image 105 of 8 x 8 x 3 pixels");
         refused(g.call(Op.SAMPLER_CREATE, null, T, 104, CONTEXT, 2, 0x1131, 0x1140), Status.INVALID_ARGUMENT,
                 "normalized 2 must be 0 or 1");
         refused(g.call(Op.KERNEL_ARG_SAMPLER, null, T, 1234, 0, 103), Status.UNKNOWN_HANDLE, "kernel handle 1234");

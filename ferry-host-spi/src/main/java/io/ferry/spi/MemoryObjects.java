@@ -31,12 +31,15 @@ public interface MemoryObjects {
     void enqueueCopyRect(long queue, long src, long dst, Rect rect, long[] waits, long event) throws BackendException;
 
     /**
-     * Creates an image of {@code width x height} pixels ({@code depth} 0) or {@code width x height x depth}; the host
-     * checked the figures (1..65536, depth 0 or 2..2048), the format (a known order and type, {@code ImageFormats}),
-     * and {@code accessFlags} (as {@code createBuffer}'s). A device without image support answers
-     * {@link Status#UNSUPPORTED} naming the device.
+     * Creates an image of OpenCL's {@code type} ({@code ImageFormats.CL_MEM_OBJECT_IMAGE*}): 2D of
+     * {@code width x height} pixels (depth 0), 3D of {@code width x height x depth}, 1D of {@code width} (height 1),
+     * a 1D array of {@code height} layers of {@code width}, or a 2D array of {@code depth} layers of
+     * {@code width x height}. The host checked the figures (1..65536; depth 2..2048 for 3D, layers 1..2048), the
+     * format (a known order and type, {@code ImageFormats}), and {@code accessFlags} (as {@code createBuffer}'s). The
+     * transfers address each in that form: a 1D array's layer is origin[1], a 2D array's origin[2], as in OpenCL. A
+     * device without image support answers {@link Status#UNSUPPORTED} naming the device.
      */
-    void createImage(long image, long context, long width, long height, long depth, int channelOrder,
+    void createImage(long image, long context, int type, long width, long height, long depth, int channelOrder,
                      int channelType, int accessFlags) throws BackendException;
 
     /**
@@ -76,8 +79,8 @@ public interface MemoryObjects {
             }
 
             @Override
-            public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
-                                    int channelType, int accessFlags) throws BackendException {
+            public void createImage(long image, long context, int type, long width, long height, long depth,
+                                    int channelOrder, int channelType, int accessFlags) throws BackendException {
                 throw fail("images", "use buffers");
             }
 

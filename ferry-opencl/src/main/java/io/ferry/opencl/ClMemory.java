@@ -1,5 +1,7 @@
 package io.ferry.opencl;
 
+import io.ferry.protocol.ImageFormats;
+
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
@@ -21,7 +23,6 @@ final class ClMemory {
     static final int CL_DEVICE_MEM_BASE_ADDR_ALIGN = 0x1019;
     static final int CL_BUFFER_CREATE_TYPE_REGION = 0x1220;
     static final int CL_DEVICE_IMAGE_SUPPORT = 0x1016;
-    static final int CL_MEM_OBJECT_IMAGE2D = 0x10F1, CL_MEM_OBJECT_IMAGE3D = 0x10F2;
 
     /**
      * Scratch layout: origin A (24), origin B (24), region (24), sub-buffer region info (16), image format (8), a
@@ -109,17 +110,25 @@ final class ClMemory {
                 && CREATE_SAMPLER != null;
     }
 
-    /** {@code clCreateImage} of a 2D ({@code depth} 0) or 3D image, no host memory. */
-    static long createImage(long context, long flags, long width, long height, long depth, int order, int type,
-                            MemorySegment scratch, MemorySegment errcode) {
+    /**
+     * {@code clCreateImage} of OpenCL's {@code imageType}, no host memory: 2D and 3D as they are, a 1D array of
+     * {@code height} layers, a 2D array of {@code depth} layers (MemoryObjects.createImage's forms).
+     */
+    static long createImage(long context, long flags, int imageType, long width, long height, long depth, int order,
+                            int type, MemorySegment scratch, MemorySegment errcode) {
         MemorySegment format = scratch.asSlice(FORMAT, 8);
         format.set(JAVA_INT, 0, order);
         format.set(JAVA_INT, 4, type);
         MemorySegment desc = scratch.asSlice(DESC, 72).fill((byte) 0);
-        desc.set(JAVA_INT, 0, depth == 0 ? CL_MEM_OBJECT_IMAGE2D : CL_MEM_OBJECT_IMAGE3D);
+        // cl_image_desc: type (u32, padded), width, height, depth, array size, row pitch, slice pitch, ...
+        boolean oneD = imageType == ImageFormats.CL_MEM_OBJECT_IMAGE1D
+                || imageType == ImageFormats.CL_MEM_OBJECT_IMAGE1D_ARRAY;
+        desc.set(JAVA_INT, 0, imageType);
         desc.set(JAVA_LONG, 8, width);
-        desc.set(JAVA_LONG, 16, height);
-        desc.set(JAVA_LONG, 24, depth == 0 ? 1 : depth);
+        desc.set(JAVA_LONG, 16, oneD ? 1 : height); // the figures a type does not use: 1, as for a 2D image before
+        desc.set(JAVA_LONG, 24, imageType == ImageFormats.CL_MEM_OBJECT_IMAGE3D ? depth : 1);
+        desc.set(JAVA_LONG, 32, imageType == ImageFormats.CL_MEM_OBJECT_IMAGE1D_ARRAY ? height
+                : imageType == ImageFormats.CL_MEM_OBJECT_IMAGE2D_ARRAY ? depth : 0);
         try {
             return (long) CREATE_IMAGE.invokeExact(context, flags, format, desc, MemorySegment.NULL, errcode);
         } catch (Throwable t) {

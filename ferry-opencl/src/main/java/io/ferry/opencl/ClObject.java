@@ -91,12 +91,28 @@ abstract sealed class ClObject extends DeviceObject {
         final Context context;
         final long bytes;
         final int pixel;
+        /** OpenCL's image type (ImageFormats.CL_MEM_OBJECT_IMAGE*). */
+        final int type;
 
-        Image(long ptr, Context context, long bytes, int pixel) {
+        Image(long ptr, Context context, long bytes, int pixel, int type) {
             super(ptr);
             this.context = context;
             this.bytes = bytes;
             this.pixel = pixel;
+            this.type = type;
+        }
+
+        /**
+         * The slice pitch OpenCL's transfers take, given the host's resolved pitches: 0 for a 1D or 2D image (the
+         * specification requires it), the layer stride for a 1D array (whose layers the host addresses as rows).
+         */
+        long slicePitch(long rowPitch, long slicePitch) {
+            return switch (type) {
+                case io.ferry.protocol.ImageFormats.CL_MEM_OBJECT_IMAGE1D_ARRAY -> rowPitch;
+                case io.ferry.protocol.ImageFormats.CL_MEM_OBJECT_IMAGE3D,
+                     io.ferry.protocol.ImageFormats.CL_MEM_OBJECT_IMAGE2D_ARRAY -> slicePitch;
+                default -> 0;
+            };
         }
 
         @Override

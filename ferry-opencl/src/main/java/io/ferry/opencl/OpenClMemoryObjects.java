@@ -70,16 +70,17 @@ final class OpenClMemoryObjects implements MemoryObjects {
     }
 
     @Override
-    public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
-                            int channelType, int accessFlags) throws BackendException {
+    public void createImage(long image, long context, int type, long width, long height, long depth,
+                            int channelOrder, int channelType, int accessFlags) throws BackendException {
         ClObject.Context ctx = session.object(context, ClObject.Context.class);
         ClImages.checkSupport(ctx.device, "images");
         int pixel = io.ferry.protocol.ImageFormats.pixelBytes(channelOrder, channelType);
         long bytes = width * height * Math.max(depth, 1) * pixel;
-        long ptr = ClMemory.createImage(ctx.ptr, ClImages.flags(accessFlags), width, height, depth, channelOrder,
-                channelType, scratch, errcode);
-        session.checkCreate("clCreateImage", ClImages.describe(width, height, depth, channelOrder, channelType));
-        session.keep(image, new ClObject.Image(ptr, ctx, bytes, pixel));
+        long ptr = ClMemory.createImage(ctx.ptr, ClImages.flags(accessFlags), type, width, height, depth,
+                channelOrder, channelType, scratch, errcode);
+        session.checkCreate("clCreateImage", io.ferry.protocol.ImageFormats.typeName(type) + " image, "
+                + ClImages.describe(width, height, depth, channelOrder, channelType));
+        session.keep(image, new ClObject.Image(ptr, ctx, bytes, pixel, type));
         session.allocatedBytes(bytes);
     }
 
@@ -94,7 +95,8 @@ final class OpenClMemoryObjects implements MemoryObjects {
         // the bytes the host checked: every row region[0] pixels wide
         long bytes = (region[2] - 1) * slicePitch + (region[1] - 1) * rowPitch + region[0] * im.pixel;
         MemorySegment host = session.heapRange(heapOffset, bytes);
-        int rc = ClMemory.enqueueImage(write, q.ptr, im.ptr, origin, region, rowPitch, slicePitch, host,
+        int rc = ClMemory.enqueueImage(write, q.ptr, im.ptr, origin, region, rowPitch,
+                im.slicePitch(rowPitch, slicePitch), host,
                 scratch, waits.length, session.waitList(waits), session.eventOut(event));
         ClErrors.check(write ? "clEnqueueWriteImage" : "clEnqueueReadImage", rc, null);
         session.keepEvent(event, q);

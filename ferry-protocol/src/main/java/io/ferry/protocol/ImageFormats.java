@@ -14,7 +14,45 @@ public final class ImageFormats {
             CL_ADDRESS_REPEAT = 0x1133, CL_ADDRESS_MIRRORED_REPEAT = 0x1134;
     public static final int CL_FILTER_NEAREST = 0x1140, CL_FILTER_LINEAR = 0x1141;
 
+    /**
+     * OpenCL's image types ({@code cl_mem_object_type}). IMAGE_CREATE carries one in bits 32-47 of its depth word
+     * (bits 0-31: the depth of a 3D image, the layers of a 2D array); 0 there means the older form, a 2D image at
+     * depth 0 and a 3D one at depth 2 or more. A 1D image travels as a 2D image of height 1, a 1D array as a 2D image
+     * whose rows are its layers, a 2D array as a 3D image whose slices are its layers: the transfers' origins and
+     * regions then mean what OpenCL's do.
+     */
+    public static final int CL_MEM_OBJECT_IMAGE2D = 0x10F1, CL_MEM_OBJECT_IMAGE3D = 0x10F2,
+            CL_MEM_OBJECT_IMAGE2D_ARRAY = 0x10F3, CL_MEM_OBJECT_IMAGE1D = 0x10F4, CL_MEM_OBJECT_IMAGE1D_ARRAY = 0x10F5;
+    /** Where the image type starts in IMAGE_CREATE's depth word. */
+    public static final int TYPE_SHIFT = 32;
+
     private ImageFormats() {
+    }
+
+    /** IMAGE_CREATE's depth word for an image of {@code type} with {@code depth} (slices or layers, else 0). */
+    public static long depthWord(long depth, int type) {
+        return (depth & 0xffff_ffffL) | (long) (type & 0xffff) << TYPE_SHIFT;
+    }
+
+    /** The image type a depth word names: bits 32-47, or for 0 there (and nothing above), 2D or 3D by depth. */
+    public static long imageType(long depthWord) {
+        long type = depthWord >>> TYPE_SHIFT;
+        if (type != 0) {
+            return type; // bits 48-63 stay in: the host refuses such a type
+        }
+        return (depthWord & 0xffff_ffffL) == 0 ? CL_MEM_OBJECT_IMAGE2D : CL_MEM_OBJECT_IMAGE3D;
+    }
+
+    /** The depth or layers a depth word carries (bits 0-31). */
+    public static long depth(long depthWord) {
+        return depthWord & 0xffff_ffffL;
+    }
+
+    /** OpenCL's name of an image type, for messages. */
+    public static String typeName(long type) {
+        return type == CL_MEM_OBJECT_IMAGE2D ? "2D" : type == CL_MEM_OBJECT_IMAGE3D ? "3D"
+                : type == CL_MEM_OBJECT_IMAGE2D_ARRAY ? "2D array" : type == CL_MEM_OBJECT_IMAGE1D ? "1D"
+                : type == CL_MEM_OBJECT_IMAGE1D_ARRAY ? "1D array" : "type 0x" + Long.toHexString(type);
     }
 
     /** Channels of a known channel order, or 0. */

@@ -59,14 +59,37 @@ final class ImageCalls {
         Entry ctx = handles.get(c.context(), Kind.CONTEXT, "context");
         long width = c.width();
         long height = c.height();
-        long depth = c.depth();
+        long word = c.depth();
+        long kind = ImageFormats.imageType(word);
+        long depth = ImageFormats.depth(word);
         long order = c.channelOrder();
         long type = c.channelType();
         long access = c.access();
-        if (width < 1 || width > MAX_SIDE || height < 1 || height > MAX_SIDE || depth < 0 || depth == 1
-                || depth > MAX_DEPTH) {
-            throw new CallException(Status.INVALID_ARGUMENT, "image of " + width + " x " + height + " x " + depth
-                    + " pixels: width and height must be 1.." + MAX_SIDE + ", depth 0 (a 2D image) or 2.." + MAX_DEPTH);
+        if (width < 1 || width > MAX_SIDE || height < 1 || height > MAX_SIDE) {
+            throw new CallException(Status.INVALID_ARGUMENT, "image of " + width + " x " + height
+                    + " pixels: width and height must be 1.." + MAX_SIDE);
+        }
+        // each type in the form the transfers use: 1D as 2D of one row, a 1D array's layers as rows, a 2D array's
+        // as slices (ImageFormats)
+        String wrong = kind == ImageFormats.CL_MEM_OBJECT_IMAGE2D ? (depth == 0 ? null : "a 2D image has depth 0")
+                : kind == ImageFormats.CL_MEM_OBJECT_IMAGE3D ? (depth >= 2 && depth <= MAX_DEPTH ? null
+                        : "a 3D image's depth must be 2.." + MAX_DEPTH)
+                : kind == ImageFormats.CL_MEM_OBJECT_IMAGE2D_ARRAY ? (depth >= 1 && depth <= MAX_DEPTH ? null
+                        : "a 2D array's layers (the depth) must be 1.." + MAX_DEPTH)
+                : kind == ImageFormats.CL_MEM_OBJECT_IMAGE1D ? (height == 1 && depth == 0 ? null
+                        : "a 1D image has height 1 and depth 0")
+                : kind == ImageFormats.CL_MEM_OBJECT_IMAGE1D_ARRAY ? (height <= MAX_DEPTH && depth == 0 ? null
+                        : "a 1D array's layers (the height) must be 1.." + MAX_DEPTH + ", its depth 0")
+                : null;
+        if (wrong == null && (kind < ImageFormats.CL_MEM_OBJECT_IMAGE2D
+                || kind > ImageFormats.CL_MEM_OBJECT_IMAGE1D_ARRAY)) {
+            throw new CallException(Status.UNSUPPORTED, "image type 0x" + Long.toHexString(kind) + " (the depth "
+                    + "word's bits 32-63) is not one Ferry carries: 2D, 3D, 1D, 1D array or 2D array (0x10F1..0x10F5; "
+                    + "1D buffer images are not carried)");
+        }
+        if (wrong != null) {
+            throw new CallException(Status.INVALID_ARGUMENT, ImageFormats.typeName(kind) + " image of " + width
+                    + " x " + height + " x " + depth + " pixels: " + wrong);
         }
         int pixel = ImageFormats.pixelBytes(order, type);
         if (pixel == 0) {
@@ -80,8 +103,8 @@ final class ImageCalls {
         }
         long bytes = width * height * Math.max(depth, 1) * pixel; // at most 2^16 x 2^16 x 2^11 x 16: no overflow
         QuotaChecks.checkDeviceMemory(session.quotas(), backends.deviceMemoryBytes(), bytes);
-        ctx.backend.memoryObjects().createImage(image, ctx.handle, width, height, depth, (int) order, (int) type,
-                (int) access);
+        ctx.backend.memoryObjects().createImage(image, ctx.handle, (int) kind, width, height, depth, (int) order,
+                (int) type, (int) access);
         Entry e = handles.put(image, Kind.IMAGE, ctx.backend, bytes, 0);
         e.device = ctx.device;
         e.image = new long[] {width, height, depth, pixel};

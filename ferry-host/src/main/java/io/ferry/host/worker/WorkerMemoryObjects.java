@@ -48,10 +48,11 @@ final class WorkerMemoryObjects implements MemoryObjects {
     }
 
     @Override
-    public void createImage(long image, long context, long width, long height, long depth, int channelOrder,
-                            int channelType, int accessFlags) throws BackendException {
+    public void createImage(long image, long context, int type, long width, long height, long depth,
+                            int channelOrder, int channelType, int accessFlags) throws BackendException {
         client.call(new MemoryCalls.ImageCreate(), true, null, null, c -> c.image(image).context(context).width(width)
-                .height(height).depth(depth).channelOrder(channelOrder).channelType(channelType).access(accessFlags));
+                .height(height).depth(io.ferry.protocol.ImageFormats.depthWord(depth, type)).channelOrder(channelOrder)
+                .channelType(channelType).access(accessFlags));
         // the host counts the image's memory itself, as it does a buffer's (the host validated these figures)
         client.holdsDeviceMemory(image, width * height * Math.max(depth, 1)
                 * io.ferry.protocol.ImageFormats.pixelBytes(channelOrder, channelType));
@@ -118,8 +119,9 @@ final class WorkerMemoryObjects implements MemoryObjects {
             }
             case IMAGE_CREATE -> {
                 var c = new MemoryCalls.ImageCreate().wrap(rec, 0);
-                m.createImage(c.image(), c.context(), c.width(), c.height(), c.depth(), (int) c.channelOrder(),
-                        (int) c.channelType(), (int) c.access());
+                m.createImage(c.image(), c.context(), (int) io.ferry.protocol.ImageFormats.imageType(c.depth()),
+                        c.width(), c.height(), io.ferry.protocol.ImageFormats.depth(c.depth()),
+                        (int) c.channelOrder(), (int) c.channelType(), (int) c.access());
             }
             case IMAGE_WRITE, IMAGE_READ -> {
                 MemoryCalls.ImageTransfer<?> c = op == Op.IMAGE_WRITE ? new MemoryCalls.ImageWrite().wrap(rec, 0)
