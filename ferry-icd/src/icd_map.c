@@ -207,8 +207,8 @@ void *clEnqueueMapImage(cl_command_queue q, cl_mem m, cl_bool blocking, cl_map_f
         rc = CL_INVALID_MEM_OBJECT;
     } else if (m->context != q->context) {
         rc = CL_INVALID_CONTEXT;
-    } else if (!origin || !region || !row_pitch || ((m->depth || m->type == CL_MEM_OBJECT_IMAGE1D_ARRAY) && !slice_pitch)
-               || !region[0] || !region[1]
+    } else if (!origin || !region || !row_pitch
+               || ((m->depth || m->type == CL_MEM_OBJECT_IMAGE1D_ARRAY) && !slice_pitch) || !region[0] || !region[1]
                || !region[2] || origin[0] >= m->width || region[0] > m->width - origin[0]
                || origin[1] >= m->height || region[1] > m->height - origin[1]
                || origin[2] >= (m->depth ? m->depth : 1) || region[2] > (m->depth ? m->depth : 1) - origin[2]) {
