@@ -16,7 +16,7 @@ shared=${FERRY_SHARED:-$here/../shared}
 junit_version=6.1.3
 die() { echo "make-device-bundle: $*" >&2; exit 1; }
 
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q '"2[5-9]'; then
+if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep '"2[5-9]' >/dev/null; then
   JAVA_HOME=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n 1)
 fi
 [ -x "${JAVA_HOME:-}/bin/jlink" ] || die "no JDK 25 found (set JAVA_HOME)"
@@ -39,11 +39,11 @@ echo "make-device-bundle: Java runtime..."
 bash "$shared/device/make-runtime.sh" "$out/rt" jdk.zipfs,java.xml >/dev/null
 
 cp "$jar" "$out/ferry.jar"
-if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep -q 'io/ferry/cuda/CudaBackend.class'; then
+if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep 'io/ferry/cuda/CudaBackend.class' >/dev/null; then
   echo "make-device-bundle: WARNING: ferry.jar has no CUDA backend (add ferry-cuda to the parent pom's modules and to" \
        "ferry-cli's and ferry-bench's dependencies); 'bench cuda' will not work from it" >&2
 fi
-if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep -q 'io/ferry/bench/CudaBench.class'; then
+if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep 'io/ferry/bench/CudaBench.class' >/dev/null; then
   echo "make-device-bundle: WARNING: ferry.jar has no CudaBench (ferry-bench needs the ferry-cuda dependency)" >&2
 fi
 

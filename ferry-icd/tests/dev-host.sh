@@ -9,7 +9,7 @@ cmd=${1:?start|stop}; dir=$(mkdir -p "${2:?DIR}" && cd "$2" && pwd)
 case "$cmd" in
   start)
     if [ ! -f "$dir/ferry.yaml" ]; then
-      (cd "$dir" && "$here/ferry" guest add icd -c ferry.yaml --lanes 4 --region-size 64MiB --device-memory 4GiB >/dev/null 2>&1)
+      (cd "$dir" && "$here/ferry" guest add icd -c ferry.yaml --lanes 4 --region-size 64MiB --device-memory 4GiB --overrun-limit 30s >/dev/null 2>&1)
       sed -i "s#^regionDir: .*#regionDir: $dir/regions#; s#^adminSocket: .*#adminSocket: $dir/admin.sock#; s#^socket: .*#socket: $dir/guest.sock#" "$dir/ferry.yaml"
       grep '^  secret:' "$dir/ferry.yaml" | head -1 | awk '{print $2}' | base64 -d > "$dir/secret"; chmod 600 "$dir/secret"
     fi

@@ -6,7 +6,7 @@
 # Usage: with a guest's environment (FERRY_HOST, FERRY_GUEST, FERRY_SECRET_FILE; e.g. from
 # ferry-icd/tests/dev-host.sh start DIR):  tools/compat/apps.sh [NATIVE_VENDORS_DIR (default /etc/OpenCL/vendors)]
 # The guest's device-memory quota per lane must be 1 GiB or more: the device reports it as its memory, and hashcat
-# declines a smaller device ("Not enough allocatable device memory"). dev-host.sh gives 4 lanes 4 GiB.
+# declines a smaller device ("Not enough allocatable device memory"). dev-host.sh gives its 4 lanes 4 GiB.
 # Needs: apt-get install ffmpeg python3-opencv libboost-dev g++ opencl-headers ocl-icd-opencl-dev hashcat. Prints SAME or DIFFERS per line, then "compat: N same, M differ".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

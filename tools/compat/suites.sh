@@ -10,8 +10,8 @@
 # NATIVE_VENDORS (default /etc/OpenCL/vendors) names the host's own vendors directory.
 # The guest needs an overrunLimit above the suites' longest kernel: PyOpenCL's 10-million-number Ranlux draw runs
 # about 2.5 s on a 2-core CPU device, over the default 2 s, and the host's watchdog then stops the process's device
-# worker and every later test fails. Set "overrunLimit: 30s" under the guest in the host's ferry.yaml (dev-host.sh:
-# DIR/ferry.yaml, then restart it).
+# worker and every later test fails. Give the guest more (ferry guest add NAME --overrun-limit 30s; dev-host.sh's
+# guest has 30 s).
 # Needs: apt-get install python3-pyopencl python-pyopencl-doc python3-pytest python3-mako clblast-tests.
 # Prints SAME or DIFFERS per test (PyOpenCL) or per routine and precision (CLBlast), then "suites: N same, M differ".
 # Takes about 10 min per side for PyOpenCL on a 2-core machine, 2 min for the CLBlast subset.

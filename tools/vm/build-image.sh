@@ -22,7 +22,7 @@ done
 
 # The JDK: same rule as shared/device/make-runtime.sh (JAVA_HOME when it is 25+, else /usr/lib/jvm/*25*).
 jdk=${JAVA_HOME:-}
-if [ -z "$jdk" ] || ! "$jdk/bin/java" -version 2>&1 | grep -q '"2[5-9]'; then
+if [ -z "$jdk" ] || ! "$jdk/bin/java" -version 2>&1 | grep '"2[5-9]' >/dev/null; then
   jdk=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n 1)
 fi
 [ -x "$jdk/bin/jlink" ] || die "no JDK 25 with jlink found (set JAVA_HOME)"

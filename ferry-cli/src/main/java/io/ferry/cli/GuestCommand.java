@@ -59,6 +59,11 @@ final class GuestCommand {
         @Option(names = "--one-way-outstanding", defaultValue = "65536",
                 description = "one-way calls a session may send between two synchronous calls (default ${DEFAULT-VALUE})")
         int oneWayOutstanding;
+        @Option(names = "--overrun-limit", defaultValue = "2s", paramLabel = "DURATION|off",
+                description = "how long one device command (a kernel, a copy) may run before the host's watchdog stops "
+                        + "it and the guest's device worker with it: 500ms, 30s, ..., or off; default ${DEFAULT-VALUE} "
+                        + "(batch and HPC guests with long kernels want more)")
+        String overrunLimit;
         @Option(names = "--lanes", defaultValue = "1", paramLabel = "N|auto", description = "sessions the guest may "
                 + "hold at once, one per process: 1 to 16, or auto (up to 4 as the region holds); default ${DEFAULT-VALUE};"
                 + " the heap and the quotas are split evenly between them")
@@ -99,7 +104,8 @@ final class GuestCommand {
             guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size"),
                     HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
                     new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
-                            oneWayOutstanding)).withLanes(lanes(lanes)));
+                            oneWayOutstanding)).withLanes(lanes(lanes))
+                    .withScheduling(schedClass, weight, null, HostConfig.parseLimit(overrunLimit, "--overrun-limit")));
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);

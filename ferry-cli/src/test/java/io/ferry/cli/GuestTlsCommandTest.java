@@ -23,7 +23,7 @@ import picocli.CommandLine;
 
 /**
  * {@code ferry guest add NAME --tls}, {@code guest revoke} and {@code guest remove} on a config and a CA directory in
- * a temporary directory (its admin socket has no host behind it).
+ * a temporary directory (its admin socket has no host behind it); and the options of {@code guest add}.
  */
 class GuestTlsCommandTest {
     @TempDir
@@ -63,6 +63,21 @@ class GuestTlsCommandTest {
 
     private static String hex(X509Certificate c) {
         return c.getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT);
+    }
+
+    @Test
+    void addSetsTheOverrunLimitTheOperatorGivesOrOffAndRefusesANonsenseOne() throws Exception {
+        assertEquals(0, ferry("add", "batch", "-c", config.toString(), "--overrun-limit", "30s"), err);
+        assertEquals(0, ferry("add", "hpc", "-c", config.toString(), "--overrun-limit", "off"), err);
+        assertEquals(0, ferry("add", "plain", "-c", config.toString()), err);
+        HostConfig c = HostConfig.load(config);
+        assertEquals(30_000_000_000L, c.guest("batch").overrunLimitNanos());
+        assertEquals(0, c.guest("hpc").overrunLimitNanos(), "off: no limit");
+        assertEquals(HostConfig.DEFAULT_OVERRUN_NANOS, c.guest("plain").overrunLimitNanos());
+        // a ConfigException, which ferry's main prints as one line and exit code 2
+        assertNotEquals(0, ferry("add", "odd", "-c", config.toString(), "--overrun-limit", "soon"));
+        assertTrue(err.contains("--overrun-limit: 'soon' needs a unit"), err);
+        assertEquals(null, HostConfig.load(config).guest("odd"), "nothing written for a refused option");
     }
 
     @Test

@@ -469,6 +469,11 @@ public record HostConfig(Path regionDir, boolean discardRegions, Isolation isola
         return ConfigYaml.parseDuration(text, what);
     }
 
+    /** A limit: a duration as {@link #parseDuration}, or 0 for "off", "0" or "0s" (no limit). */
+    public static long parseLimit(String text, String what) {
+        return ConfigYaml.durationOrOff(text, what);
+    }
+
     /** Nanoseconds as the shortest exact duration text ("2s", "16.667ms", "1500ns"). */
     public static String formatDuration(long nanos) {
         return ConfigYaml.formatDuration(nanos);
