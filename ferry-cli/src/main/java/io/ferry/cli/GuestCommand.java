@@ -2,6 +2,7 @@ package io.ferry.cli;
 
 import io.ferry.host.sched.SchedClass;
 
+import io.ferry.host.config.ConfigUnits;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
 import io.ferry.host.net.tls.CertificateAuthority;
@@ -101,11 +102,11 @@ final class GuestCommand {
                 return 2;
             }
             List<HostConfig.GuestConfig> guests = new ArrayList<>(cfg.guests());
-            guests.add(new HostConfig.GuestConfig(name, HostConfig.parseSize(regionSize, "--region-size"),
+            guests.add(new HostConfig.GuestConfig(name, ConfigUnits.parseSize(regionSize, "--region-size"),
                     HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
-                    new Quotas(HostConfig.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
+                    new Quotas(ConfigUnits.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
                             oneWayOutstanding)).withLanes(lanes(lanes))
-                    .withScheduling(schedClass, weight, null, HostConfig.parseLimit(overrunLimit, "--overrun-limit")));
+                    .withScheduling(schedClass, weight, null, ConfigUnits.parseLimit(overrunLimit, "--overrun-limit")));
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);

@@ -3,6 +3,7 @@ package io.ferry.host;
 import io.ferry.host.admin.AdminServer;
 import io.ferry.host.compute.DeviceDispatch;
 import io.ferry.host.compute.Devices;
+import io.ferry.host.config.ConfigUnits;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.endpoint.GuestLanes;
 import io.ferry.host.endpoint.GuestSocket;
@@ -15,7 +16,6 @@ import io.ferry.channel.Region;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
@@ -188,8 +188,8 @@ public final class FerryHost implements AutoCloseable {
     /** Where a guest's region is, for logs and the reply to a reload. */
     private String describe(HostConfig.GuestConfig g, Region region) {
         return (region.sealed() ? "sealed memfd (over the guest socket " + config.guestSocket() + ")"
-                : region.path().toString()) + " (" + HostConfig.formatSize(g.regionSize()) + ", " + region.laneCount()
-                + " lane(s) of heap " + HostConfig.formatSize(region.heap().byteSize()) + ")";
+                : region.path().toString()) + " (" + ConfigUnits.formatSize(g.regionSize()) + ", " + region.laneCount()
+                + " lane(s) of heap " + ConfigUnits.formatSize(region.heap().byteSize()) + ")";
     }
 
     private GuestLanes lanes(HostConfig.GuestConfig g, long tenant, Region region, byte[] credential) {

@@ -115,7 +115,7 @@ public final class WorkerLauncher {
                         throw new StartFailure(new BackendException(Status.DEVICE_LOST, "the device worker of guest '"
                                 + guest + "' exited at start (exit code " + p.exitValue() + "; the host's log has its "
                                 + "output); its address space is limited to workerMemory "
-                                + io.ferry.host.config.HostConfig.formatSize(limits.memoryBytes()) + " plus the region: raise "
+                                + io.ferry.host.config.ConfigUnits.formatSize(limits.memoryBytes()) + " plus the region: raise "
                                 + "workerMemory if the JVM and PoCL need more on this machine"));
                     }
                     if (waited > WorkerClient.START_TIMEOUT_NANOS) {

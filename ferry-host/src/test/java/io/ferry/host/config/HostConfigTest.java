@@ -77,12 +77,12 @@ class HostConfigTest {
 
     @Test
     void durationsAndSizesParse() {
-        assertEquals(16_667_000, HostConfig.parseDuration("16.667ms", "t"));
-        assertEquals(500_000, HostConfig.parseDuration("500us", "t"));
-        assertEquals(2_000_000_000L, HostConfig.parseDuration("2s", "t"));
-        assertEquals(64L << 20, HostConfig.parseSize("64MiB", "t"));
-        assertEquals(1L << 30, HostConfig.parseSize("1g", "t"));
-        assertEquals("16.667ms", HostConfig.formatDuration(16_667_000));
+        assertEquals(16_667_000, ConfigUnits.parseDuration("16.667ms", "t"));
+        assertEquals(500_000, ConfigUnits.parseDuration("500us", "t"));
+        assertEquals(2_000_000_000L, ConfigUnits.parseDuration("2s", "t"));
+        assertEquals(64L << 20, ConfigUnits.parseSize("64MiB", "t"));
+        assertEquals(1L << 30, ConfigUnits.parseSize("1g", "t"));
+        assertEquals("16.667ms", ConfigUnits.formatDuration(16_667_000));
     }
 
     @Test
