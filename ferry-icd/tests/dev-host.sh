@@ -15,14 +15,21 @@ case "$cmd" in
     fi
     if [ ! -f "$dir/host.pid" ] || ! kill -0 "$(cat "$dir/host.pid")" 2>/dev/null; then
       # Its own session (so stop can end the launcher and the JVM together), no tie to our stdout (eval "$(...)").
-      (cd "$dir" && setsid "$here/ferry" host -c ferry.yaml </dev/null >"$dir/host.log" 2>&1 & echo $! >"$dir/host.pid")
+      rm -f "$dir/guest.sock" # a socket left by a host that died would pass the wait below
+      # (& binds to setsid alone: bound to the whole "cd && setsid" list, it left a shell holding our stdout.)
+      (cd "$dir" && { setsid "$here/ferry" host -c ferry.yaml </dev/null >"$dir/host.log" 2>&1 & echo $! >"$dir/host.pid"; })
       for _ in $(seq 1 100); do [ -S "$dir/guest.sock" ] && break; sleep 0.2; done
       [ -S "$dir/guest.sock" ] || { echo "echo 'host did not start: see $dir/host.log' >&2"; exit 1; }
     fi
     echo "export FERRY_HOST=unix:$dir/guest.sock FERRY_GUEST=icd FERRY_SECRET_FILE=$dir/secret OCL_ICD_VENDORS=$here/ferry-icd/build"
     ;;
   stop)
-    [ -f "$dir/host.pid" ] && { kill -- "-$(cat "$dir/host.pid")" 2>/dev/null || kill "$(cat "$dir/host.pid")" 2>/dev/null || true; }
+    if [ -f "$dir/host.pid" ]; then
+      pid=$(cat "$dir/host.pid")
+      kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done # the host saves its regions first
+      kill -0 "$pid" 2>/dev/null && echo "dev-host: host $pid still running after 10 s; see $dir/host.log" >&2
+    fi
     rm -f "$dir/host.pid"
     ;;
 esac
