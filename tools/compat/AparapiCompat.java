@@ -23,9 +23,10 @@ public class AparapiCompat {
     }
 
     static int report(String name, Kernel k, boolean ok) {
-        System.out.println(name + " " + (ok ? "ok" : "WRONG") + " opencl=" + k.isRunningCL());
+        boolean cl = k.isRunningCL();
+        System.out.println(name + " " + (ok ? "ok" : "WRONG") + " opencl=" + cl);
         k.dispose();
-        return ok && k.isRunningCL() ? 0 : 1;
+        return ok && cl ? 0 : 1;
     }
 
     static int hypot(OpenCLDevice dev) {

@@ -13,14 +13,8 @@
 # Needs: apt-get install ffmpeg python3-opencv libboost-dev g++ opencl-headers ocl-icd-opencl-dev hashcat gegl, and maven with a JDK for Aparapi. Prints SAME or DIFFERS per line, then "compat: N same, M differ".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 native=${1:-/etc/OpenCL/vendors}
-[ -n "${FERRY_GUEST:-}${FERRY_HOST:-}${FERRY_URL:-}" ] || { echo "apps.sh: set the guest's FERRY_* environment" >&2; exit 2; }
-[ -f "$root/ferry-icd/build/libferry-opencl.so" ] || make -s -C "$root/ferry-icd" >&2
-vendors=$(mktemp -d)
-out=$(mktemp -d)
-trap 'rm -rf "$vendors" "$out"' EXIT
-echo "$root/ferry-icd/build/libferry-opencl.so" > "$vendors/ferry.icd"
+. "$here/guest_setup.sh"
 g++ -O2 -std=c++17 -DCL_TARGET_OPENCL_VERSION=120 -o "$out/boost_compute" "$here/boost_compute.cpp" -lOpenCL || exit 2
 m2=${M2_REPO:-$HOME/.m2/repository}
 jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}

@@ -17,15 +17,9 @@
 # Takes about 10 min per side for PyOpenCL on a 2-core machine, 2 min for the CLBlast subset.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 native=${NATIVE_VENDORS:-/etc/OpenCL/vendors}
 which=${*:-pyopencl clblast}
-[ -n "${FERRY_GUEST:-}${FERRY_HOST:-}${FERRY_URL:-}" ] || { echo "suites.sh: set the guest's FERRY_* environment" >&2; exit 2; }
-[ -f "$root/ferry-icd/build/libferry-opencl.so" ] || make -s -C "$root/ferry-icd" >&2
-vendors=$(mktemp -d)
-out=$(mktemp -d)
-trap 'rm -rf "$vendors" "$out"' EXIT
-echo "$root/ferry-icd/build/libferry-opencl.so" > "$vendors/ferry.icd"
+. "$here/guest_setup.sh"
 examples=/usr/share/doc/python-pyopencl-doc/examples
 routines=${SUITES_CLBLAST:-xaxpy xdot xnrm2 xamax xswap xscal xcopy xasum xgemv xger xsymv xtrsv xtbmv xgemm xsyrk
     xher2k xim2col xcol2im xomatcopy xhad xaxpybatched}

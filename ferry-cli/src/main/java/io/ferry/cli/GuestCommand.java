@@ -105,8 +105,8 @@ final class GuestCommand {
             guests.add(new HostConfig.GuestConfig(name, ConfigUnits.parseSize(regionSize, "--region-size"),
                     HostConfig.newSecret(), schedClass, weight, new LinkedHashSet<>(services),
                     new Quotas(ConfigUnits.parseSize(deviceMemory, "--device-memory"), objects, commandsInFlight,
-                            oneWayOutstanding)).withLanes(lanes(lanes))
-                    .withScheduling(schedClass, weight, null, ConfigUnits.parseLimit(overrunLimit, "--overrun-limit")));
+                            oneWayOutstanding), null, ConfigUnits.parseLimit(overrunLimit, "--overrun-limit"))
+                    .withLanes(lanes(lanes)));
             HostConfig next = cfg.withGuests(guests);
             HostConfig.parse(next.toYaml(), file.toString()); // the same checks the host will make
             next.save(file);
