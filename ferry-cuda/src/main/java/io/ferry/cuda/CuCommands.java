@@ -147,12 +147,18 @@ final class CuCommands {
         LaunchGeometry g = LaunchGeometry.of(k.args.kernelName, dims, global, local, q.dc.device.limits(),
                 k.maxThreadsPerBlock);
         long shared = k.args.prepareLaunch();
-        if (shared > q.dc.device.maxSharedPerBlock()) {
-            throw new BackendException(Status.INVALID_KERNEL_ARGS, "kernel '" + k.args.kernelName + "': its local "
-                    + "arguments need " + shared + " bytes of shared memory; the device allows "
-                    + q.dc.device.maxSharedPerBlock() + " per block");
-        }
+        int optIn = LaunchGeometry.sharedOptIn(k.args.kernelName, k.staticShared, shared,
+                q.dc.device.maxSharedPerBlock(), k.maxDynamicShared);
         s.bind(q.dc);
+        if (optIn > 0) {
+            // More than the default 48 KiB: the kernel must opt in to the larger dynamic shared memory first.
+            int rc = CudaModules.funcSetAttribute(k.function, Cuda.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, optIn);
+            if (rc != 0) {
+                throw s.exception("cuFuncSetAttribute", rc, "kernel '" + k.args.kernelName + "': opting in to "
+                        + optIn + " bytes of dynamic shared memory");
+            }
+            k.maxDynamicShared = optIn;
+        }
         long start = startEvent(q, event);
         int rc = CudaModules.launchKernel(k.function, g.grid()[0], g.grid()[1], g.grid()[2], g.block()[0],
                 g.block()[1], g.block()[2], (int) shared, q.stream, k.args.pointers);
@@ -182,12 +188,12 @@ final class CuCommands {
             throw s.exception("cuEventSynchronize", rc, "waiting for event " + event);
         }
         long[] times = new long[2];
-        if (e.start != 0) {
-            float t0 = Cuda.elapsedMillis(s.values, e.dc.epochEvent, e.start);
-            float t1 = Cuda.elapsedMillis(s.values, e.dc.epochEvent, e.end);
-            if (!Float.isNaN(t0) && !Float.isNaN(t1)) {
-                times[0] = Math.round(t0 * 1e6);
-                times[1] = Math.round(t1 * 1e6);
+        if (e.start != 0 && e.anchor != null) {
+            long t0 = e.dc.clock.nanos(e.anchor, e.start);
+            long t1 = e.dc.clock.nanos(e.anchor, e.end);
+            if (t0 >= 0 && t1 >= 0) {
+                times[0] = t0;
+                times[1] = t1;
             }
         }
         return times;
@@ -221,12 +227,22 @@ final class CuCommands {
             throw ex;
         }
         int rc = Cuda.eventRecord(e, q.stream);
+        EventClock.Anchor anchor = null;
+        if (rc == 0 && start != 0) {
+            try {
+                anchor = q.dc.clock.take(System.nanoTime());
+            } catch (BackendException ex) {
+                Cuda.eventDestroy(e);
+                destroyEvent(start);
+                throw ex;
+            }
+        }
         if (rc != 0) {
             Cuda.eventDestroy(e);
             destroyEvent(start);
             throw s.exception("cuEventRecord", rc, "event " + event);
         }
-        s.keep(event, new CuObject.Event(q.dc, start, e));
+        s.keep(event, new CuObject.Event(q.dc, start, e, anchor));
     }
 
     private long newEvent(int flags) throws BackendException {

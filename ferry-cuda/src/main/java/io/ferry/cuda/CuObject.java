@@ -21,18 +21,18 @@ abstract sealed class CuObject extends DeviceObject {
         final long ctx;
         final int leastPriority;
         final int greatestPriority;
-        /** An event recorded when the context was made: the zero of event times. */
-        final long epochEvent;
-        /** Whether the guest's heap is registered (pinned, mapped) in this context. */
+        /** The times of this context's events. */
+        final EventClock clock;
+        /** Whether the guest's heap is registered (pinned, mapped) for this context (once per session, portable). */
         final boolean heapRegistered;
 
-        DeviceContext(CudaDevice device, long ctx, int leastPriority, int greatestPriority, long epochEvent,
+        DeviceContext(CudaDevice device, long ctx, int leastPriority, int greatestPriority, EventClock clock,
                 boolean heapRegistered) {
             this.device = device;
             this.ctx = ctx;
             this.leastPriority = leastPriority;
             this.greatestPriority = greatestPriority;
-            this.epochEvent = epochEvent;
+            this.clock = clock;
             this.heapRegistered = heapRegistered;
         }
     }
@@ -91,13 +91,20 @@ abstract sealed class CuObject extends DeviceObject {
         final long function;
         final KernelParams args;
         final int maxThreadsPerBlock;
+        /** The kernel's static shared memory ({@code CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES}). */
+        final int staticShared;
+        /** The dynamic shared memory it may use now ({@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}). */
+        int maxDynamicShared;
 
-        Kernel(DeviceContext dc, Program program, long function, KernelParams args, int maxThreadsPerBlock) {
+        Kernel(DeviceContext dc, Program program, long function, KernelParams args, int maxThreadsPerBlock,
+                int staticShared, int maxDynamicShared) {
             super(dc);
             this.program = program;
             this.function = function;
             this.args = args;
             this.maxThreadsPerBlock = maxThreadsPerBlock;
+            this.staticShared = staticShared;
+            this.maxDynamicShared = maxDynamicShared;
         }
     }
 
@@ -105,11 +112,14 @@ abstract sealed class CuObject extends DeviceObject {
     static final class Event extends CuObject {
         final long start;
         final long end;
+        /** The clock's anchor for {@code start} and {@code end}; null without timing. */
+        final EventClock.Anchor anchor;
 
-        Event(DeviceContext dc, long start, long end) {
+        Event(DeviceContext dc, long start, long end, EventClock.Anchor anchor) {
             super(dc);
             this.start = start;
             this.end = end;
+            this.anchor = anchor;
         }
     }
 }

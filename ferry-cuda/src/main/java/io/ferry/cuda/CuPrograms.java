@@ -1,6 +1,7 @@
 package io.ferry.cuda;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -37,47 +38,151 @@ final class CuPrograms {
         }
         StringBuilder log = new StringBuilder();
         String ptx;
+        byte[] image;
         String opts = options == null ? "" : options.strip();
         if (p.language == SourceLanguage.CUDA_C) {
             Nvrtc nvrtc = Nvrtc.get();
-            List<String> args = nvrtcOptions(p.dc.device, opts);
-            Nvrtc.Result r = nvrtc.compile(p.source, "ferry_program.cu", args);
+            Target t = target(p.dc.device, opts, nvrtc.versionCode(), Cuda.driverVersion(),
+                    CudaModules.canEnumerateFunctions() && CudaModules.hasFuncGetParamInfo());
+            if (t.cubin() && !(CudaModules.canEnumerateFunctions() && CudaModules.hasFuncGetParamInfo())) {
+                throw new BackendException(Status.UNSUPPORTED, "a build for a real architecture (sm_NN) makes a cubin, "
+                        + "whose kernels only a driver of CUDA 12.4 or newer can list; this one is CUDA "
+                        + version(Cuda.driverVersion()) + ": build for a virtual architecture (-arch=compute_NN)");
+            }
+            Nvrtc.Result r = nvrtc.compile(p.source, "ferry_program.cu", t.args(), t.cubin());
             ptx = r.ptx();
+            image = t.cubin() ? r.cubin() : nulTerminated(ptx);
+            if (t.note() != null) {
+                log.append("note: ").append(t.note());
+            }
             if (!r.log().isBlank()) {
-                log.append(r.log());
+                log.append(log.isEmpty() ? "" : "\n").append(r.log());
             }
         } else {
             ptx = p.source;
+            image = nulTerminated(ptx);
             if (!opts.isEmpty()) {
                 log.append("note: build options are ignored for PTX: ").append(opts);
             }
         }
         s.bind(p.dc);
-        p.module = loadModule(s, ptx, log);
+        long module = loadModule(s, image, log);
+        try {
+            p.entries = ptx.isEmpty() ? driverEntries(s, module) : Ptx.entries(ptx);
+        } catch (BackendException | RuntimeException e) {
+            CudaModules.moduleUnload(module);
+            throw e;
+        }
+        p.module = module;
         p.ptx = ptx;
-        p.entries = Ptx.entries(ptx);
         return log.toString().strip();
     }
 
+    /** How NVRTC compiles a program: its options, and whether it makes a cubin (a real architecture) or PTX. */
+    record Target(List<String> args, boolean cubin, String note) {
+    }
+
     /**
-     * NVRTC options: the device's virtual architecture (unless the guest names one), then the guest's options, each
-     * checked against {@link BuildOptions}' NVRTC allow-list (NVRTC runs in the daemon: no option may read a file).
+     * The NVRTC options for {@code device}, each of the guest's checked against {@link BuildOptions}' NVRTC allow-list
+     * (NVRTC runs in the daemon: no option may read a file), and what NVRTC will make:
+     * <ul>
+     * <li>the guest names an architecture: its options as given; a real one ({@code sm_NN}) makes a cubin, a
+     * virtual one ({@code compute_NN}) PTX;</li>
+     * <li>else, where NVRTC is newer than the driver ({@code nvrtcVersion > driverVersion}, both as
+     * {@code major * 1000 + minor * 10}) and the driver can list a cubin's kernels ({@code driverListsKernels}, CUDA
+     * ≥ 12.4): a cubin for the device's own architecture, because the driver cannot JIT a newer NVRTC's PTX
+     * ({@code CUDA_ERROR_UNSUPPORTED_PTX_VERSION});</li>
+     * <li>else PTX for the device's virtual architecture, which the driver compiles for the device on load.</li>
+     * </ul>
      */
-    static List<String> nvrtcOptions(CudaDevice device, String guestOptions) throws BackendException {
-        List<String> args = new ArrayList<>();
+    static Target target(CudaDevice device, String guestOptions, int nvrtcVersion, int driverVersion,
+            boolean driverListsKernels) throws BackendException {
         List<String> guestArgs = BuildOptions.check(guestOptions, BuildOptions.Dialect.NVRTC);
-        boolean archGiven = guestArgs.stream().anyMatch(a -> a.startsWith("--gpu-architecture") || a.startsWith("-arch"));
-        if (!archGiven) {
+        for (String a : guestArgs) {
+            String arch = a.startsWith("-arch=") ? a.substring(6)
+                    : a.startsWith("--gpu-architecture=") ? a.substring(19) : null;
+            if (arch != null) {
+                return new Target(guestArgs, arch.startsWith("sm_"), null);
+            }
+        }
+        List<String> args = new ArrayList<>();
+        boolean newer = nvrtcVersion > 0 && driverVersion > 0 && nvrtcVersion > driverVersion;
+        String note = null;
+        if (newer && driverListsKernels) {
+            args.add("--gpu-architecture=sm_" + device.ccMajor() + device.ccMinor());
+            note = "NVRTC " + version(nvrtcVersion) + " is newer than the driver's CUDA " + version(driverVersion)
+                    + ", which cannot load its PTX: compiled to a cubin for sm_" + device.ccMajor() + device.ccMinor();
+        } else {
             args.add(device.archOption());
+            if (newer) {
+                note = "NVRTC " + version(nvrtcVersion) + " is newer than the driver's CUDA " + version(driverVersion)
+                        + "; if loading fails with CUDA_ERROR_UNSUPPORTED_PTX_VERSION, install the NVRTC of the "
+                        + "driver's CUDA version or a newer driver";
+            }
         }
         args.addAll(guestArgs);
-        return args;
+        return new Target(List.copyOf(args), newer && driverListsKernels, note);
+    }
+
+    /** NVRTC options as {@link #target} gives them for a driver as new as NVRTC. */
+    static List<String> nvrtcOptions(CudaDevice device, String guestOptions) throws BackendException {
+        return target(device, guestOptions, 0, 0, false).args();
+    }
+
+    private static String version(int code) {
+        return code / 1000 + "." + code % 1000 / 10;
+    }
+
+    private static byte[] nulTerminated(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        return java.util.Arrays.copyOf(b, b.length + 1);
+    }
+
+    /**
+     * The kernels of a module loaded from a cubin (no PTX to read them from), as the driver lists them (CUDA ≥ 12.4):
+     * each name ({@code cuFuncGetName}) and its parameters' sizes ({@code cuFuncGetParamInfo}).
+     */
+    private static List<Ptx.Entry> driverEntries(CudaSession s, long module) throws BackendException {
+        if (!CudaModules.canEnumerateFunctions() || !CudaModules.hasFuncGetParamInfo()) {
+            throw new BackendException(Status.UNSUPPORTED, "a cubin's kernels can only be listed by a driver of CUDA "
+                    + "12.4 or newer; build for a virtual architecture (-arch=compute_NN) or without -arch");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(JAVA_INT);
+            int rc = CudaModules.moduleGetFunctionCount(count, module);
+            if (rc != 0) {
+                throw s.exception("cuModuleGetFunctionCount", rc, null);
+            }
+            int n = count.get(JAVA_INT, 0);
+            MemorySegment functions = arena.allocate(JAVA_LONG, Math.max(1, n));
+            rc = CudaModules.moduleEnumerateFunctions(functions, n, module);
+            if (rc != 0) {
+                throw s.exception("cuModuleEnumerateFunctions", rc, null);
+            }
+            List<Ptx.Entry> out = new ArrayList<>();
+            MemorySegment name = arena.allocate(ADDRESS);
+            for (int i = 0; i < n; i++) {
+                long f = functions.getAtIndex(JAVA_LONG, i);
+                rc = CudaModules.funcGetName(name, f);
+                if (rc != 0) {
+                    throw s.exception("cuFuncGetName", rc, null);
+                }
+                String kernel = name.get(ADDRESS, 0).reinterpret(4096).getString(0, StandardCharsets.UTF_8);
+                List<Ptx.Param> params = new ArrayList<>();
+                for (int j = 0; j < 4096 && CudaModules.funcGetParamInfo(f, j, s.slot, s.slot2) == 0; j++) {
+                    long size = s.slot2.get(JAVA_LONG, 0);
+                    params.add(new Ptx.Param(kernel + "_param_" + j, "b8", size, Math.min(size, 8), false));
+                }
+                out.add(new Ptx.Entry(kernel, List.copyOf(params)));
+            }
+            return out;
+        }
     }
 
     /** {@code cuModuleLoadDataEx} with the JIT's info and error logs; a failure throws with the error log. */
-    private static long loadModule(CudaSession s, String ptx, StringBuilder log) throws BackendException {
+    private static long loadModule(CudaSession s, byte[] bytes, StringBuilder log) throws BackendException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment image = arena.allocateFrom(ptx, StandardCharsets.UTF_8);
+            MemorySegment image = arena.allocateFrom(JAVA_BYTE, bytes);
             MemorySegment info = arena.allocate(JIT_LOG_BYTES);
             MemorySegment error = arena.allocate(JIT_LOG_BYTES);
             MemorySegment options = arena.allocate(JAVA_INT, 4);
@@ -98,7 +203,7 @@ final class CuPrograms {
                 log.append(log.isEmpty() ? "" : "\n").append(infoLog);
             }
             if (rc != 0) {
-                String message = CudaErrors.message("cuModuleLoadDataEx", rc, "loading PTX");
+                String message = CudaErrors.message("cuModuleLoadDataEx", rc, "loading the module");
                 if (CudaErrors.isSticky(rc)) {
                     throw s.lose(message);
                 }
@@ -145,11 +250,17 @@ final class CuPrograms {
             function = s.slot.get(JAVA_LONG, 0);
         }
         List<Ptx.Param> params = crossCheck(s, function, entry);
-        int maxThreads = CudaModules.funcGetAttribute(s.values, Cuda.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, function) == 0
-                ? s.values.get(JAVA_INT, 0) : 0;
+        int maxThreads = attribute(s, Cuda.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, function, 0);
+        int staticShared = attribute(s, Cuda.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, function, 0);
+        int maxDynamic = attribute(s, Cuda.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, function,
+                Math.max(0, 48 * 1024 - staticShared));
         KernelParams args = new KernelParams(name, params, Arena.ofAuto());
         p.kernels++;
-        return new CuObject.Kernel(p.dc, p, function, args, maxThreads);
+        return new CuObject.Kernel(p.dc, p, function, args, maxThreads, staticShared, maxDynamic);
+    }
+
+    private static int attribute(CudaSession s, int attribute, long function, int fallback) {
+        return CudaModules.funcGetAttribute(s.values, attribute, function) == 0 ? s.values.get(JAVA_INT, 0) : fallback;
     }
 
     /**

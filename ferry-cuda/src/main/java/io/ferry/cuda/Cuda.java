@@ -49,7 +49,10 @@ final class Cuda {
     static final int CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS = 88;
     static final int CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM = 91;
     static final int CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES = 100;
-    static final int CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0;
+    static final int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
+    static final int CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES = 1;
+    static final int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+    static final int CU_MEMHOSTREGISTER_PORTABLE = 1;
     static final int CU_CTX_SCHED_AUTO = 0;
     static final int CU_STREAM_DEFAULT = 0;
     static final int CU_EVENT_DEFAULT = 0, CU_EVENT_BLOCKING_SYNC = 1, CU_EVENT_DISABLE_TIMING = 2;
@@ -57,6 +60,17 @@ final class Cuda {
     static final int CU_JIT_ERROR_LOG_BUFFER = 5, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 
     static final MemoryLayout H = JAVA_LONG; // handle, CUdeviceptr, size_t, host address
+
+    /**
+     * One bound driver function: the symbols tried in order (the first is the one {@code cuda.h} maps the API name
+     * to; later ones are older exported versions), its descriptor, whether the backend cannot work without it, and
+     * the handle (null when the driver exports none of the names, or there is no driver).
+     */
+    record Binding(List<String> names, FunctionDescriptor descriptor, boolean required, MethodHandle handle) {
+    }
+
+    /** Every {@link #bind} and {@link #bindOptional} so far, in order ({@link #bindings()} has them all). */
+    private static final List<Binding> BINDINGS = new ArrayList<>();
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LOOKUP;
     /** The file or name the driver was loaded from; null when it was not found. */
@@ -91,19 +105,21 @@ final class Cuda {
     }
 
     private static final MethodHandle INIT = bind(FunctionDescriptor.of(JAVA_INT, JAVA_INT), "cuInit");
-    private static final MethodHandle DRIVER_GET_VERSION = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), "cuDriverGetVersion");
+    private static final MethodHandle DRIVER_GET_VERSION = bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS), "cuDriverGetVersion");
     private static final MethodHandle DEVICE_GET_COUNT = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), "cuDeviceGetCount");
     private static final MethodHandle DEVICE_GET = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cuDeviceGet");
     private static final MethodHandle DEVICE_GET_NAME = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetName");
     private static final MethodHandle DEVICE_GET_ATTRIBUTE = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetAttribute");
     /** {@code cuDeviceGetPCIBusId(char*, int, CUdevice)}: optional, for the host's VFIO check. */
-    private static final MethodHandle DEVICE_GET_PCI_BUS_ID = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetPCIBusId");
+    private static final MethodHandle DEVICE_GET_PCI_BUS_ID = bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuDeviceGetPCIBusId");
     private static final MethodHandle DEVICE_TOTAL_MEM = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), "cuDeviceTotalMem_v2");
     /** {@code cuCtxCreate_v4(CUcontext*, CUctxCreateParams*, unsigned flags, CUdevice)} (CUDA ≥ 12.5). */
-    private static final MethodHandle CTX_CREATE_V4 = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT), "cuCtxCreate_v4");
+    private static final MethodHandle CTX_CREATE_V4 = bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT), "cuCtxCreate_v4");
     /** {@code cuCtxCreate_v2(CUcontext*, unsigned flags, CUdevice)}. */
-    private static final MethodHandle CTX_CREATE_V2 = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuCtxCreate_v2");
+    private static final MethodHandle CTX_CREATE_V2 = bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuCtxCreate_v2");
     private static final MethodHandle CTX_DESTROY = bind(FunctionDescriptor.of(JAVA_INT, H), "cuCtxDestroy_v2");
+    /** {@code cuCtxPopCurrent_v2(CUcontext*)}: takes a new context off the creating thread's stack. */
+    private static final MethodHandle CTX_POP_CURRENT = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS), "cuCtxPopCurrent_v2");
     private static final MethodHandle CTX_SET_CURRENT = bind(FunctionDescriptor.of(JAVA_INT, H), "cuCtxSetCurrent");
     private static final MethodHandle CTX_GET_STREAM_PRIORITY_RANGE = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), "cuCtxGetStreamPriorityRange");
     private static final MethodHandle STREAM_CREATE_WITH_PRIORITY = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), "cuStreamCreateWithPriority");
@@ -114,49 +130,55 @@ final class Cuda {
     private static final MethodHandle EVENT_SYNCHRONIZE = bind(FunctionDescriptor.of(JAVA_INT, H), "cuEventSynchronize");
     private static final MethodHandle EVENT_ELAPSED_TIME = bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, H, H), "cuEventElapsedTime_v2", "cuEventElapsedTime");
     private static final MethodHandle EVENT_DESTROY = bind(FunctionDescriptor.of(JAVA_INT, H), "cuEventDestroy_v2");
-    private static final MethodHandle GET_ERROR_NAME = bind(FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), "cuGetErrorName");
-    private static final MethodHandle GET_ERROR_STRING = bind(FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), "cuGetErrorString");
+    private static final MethodHandle GET_ERROR_NAME = bindOptional(FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), "cuGetErrorName");
+    private static final MethodHandle GET_ERROR_STRING = bindOptional(FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), "cuGetErrorString");
 
     private Cuda() {
     }
 
     /** Binds the first of {@code names} the library exports; null when none is (or the library is missing). */
-    @SuppressWarnings("restricted")
     static MethodHandle bind(FunctionDescriptor descriptor, String... names) {
-        if (LOOKUP == null) {
-            return null;
-        }
-        for (String name : names) {
-            Optional<MemorySegment> symbol = LOOKUP.find(name);
-            if (symbol.isPresent()) {
-                return LINKER.downcallHandle(symbol.get(), descriptor);
+        return record(descriptor, true, names);
+    }
+
+    /** As {@link #bind}, for a function the backend works without (its callers check for null). */
+    static MethodHandle bindOptional(FunctionDescriptor descriptor, String... names) {
+        return record(descriptor, false, names);
+    }
+
+    @SuppressWarnings("restricted")
+    private static MethodHandle record(FunctionDescriptor descriptor, boolean required, String... names) {
+        MethodHandle handle = null;
+        if (LOOKUP != null) {
+            for (String name : names) {
+                Optional<MemorySegment> symbol = LOOKUP.find(name);
+                if (symbol.isPresent()) {
+                    handle = LINKER.downcallHandle(symbol.get(), descriptor);
+                    break;
+                }
             }
         }
-        return null;
+        synchronized (BINDINGS) {
+            BINDINGS.add(new Binding(List.of(names), descriptor, required, handle));
+        }
+        return handle;
+    }
+
+    /** Every driver function this backend binds (those of {@link CudaMemory} and {@link CudaModules} too). */
+    static List<Binding> bindings() {
+        Object memory = CudaMemory.MEM_ALLOC; // initialises the classes that bind the rest
+        Object modules = CudaModules.LAUNCH_KERNEL;
+        synchronized (BINDINGS) {
+            return List.copyOf(BINDINGS);
+        }
     }
 
     /** The symbols this backend needs that the loaded driver does not export (empty when all are there). */
     static List<String> missingSymbols() {
         List<String> missing = new ArrayList<>();
-        Object[][] required = {
-            {INIT, "cuInit"}, {DEVICE_GET_COUNT, "cuDeviceGetCount"}, {DEVICE_GET, "cuDeviceGet"},
-            {DEVICE_GET_NAME, "cuDeviceGetName"}, {DEVICE_GET_ATTRIBUTE, "cuDeviceGetAttribute"},
-            {DEVICE_TOTAL_MEM, "cuDeviceTotalMem_v2"}, {CTX_DESTROY, "cuCtxDestroy_v2"},
-            {CTX_SET_CURRENT, "cuCtxSetCurrent"}, {CTX_GET_STREAM_PRIORITY_RANGE, "cuCtxGetStreamPriorityRange"},
-            {STREAM_CREATE_WITH_PRIORITY, "cuStreamCreateWithPriority"}, {STREAM_SYNCHRONIZE, "cuStreamSynchronize"},
-            {STREAM_DESTROY, "cuStreamDestroy_v2"}, {CudaMemory.MEM_ALLOC, "cuMemAlloc_v2"}, {CudaMemory.MEM_FREE, "cuMemFree_v2"},
-            {CudaMemory.MEMCPY_HTOD_ASYNC, "cuMemcpyHtoDAsync_v2"}, {CudaMemory.MEMCPY_DTOH_ASYNC, "cuMemcpyDtoHAsync_v2"},
-            {CudaMemory.MEMCPY_DTOD_ASYNC, "cuMemcpyDtoDAsync_v2"}, {CudaMemory.MEMSET_D8_ASYNC, "cuMemsetD8Async"},
-            {CudaMemory.MEMSET_D32_ASYNC, "cuMemsetD32Async"}, {CudaMemory.MEM_HOST_REGISTER, "cuMemHostRegister_v2"},
-            {CudaMemory.MEM_HOST_UNREGISTER, "cuMemHostUnregister"}, {CudaModules.MODULE_LOAD_DATA_EX, "cuModuleLoadDataEx"},
-            {CudaModules.MODULE_GET_FUNCTION, "cuModuleGetFunction"}, {CudaModules.MODULE_UNLOAD, "cuModuleUnload"},
-            {CudaModules.LAUNCH_KERNEL, "cuLaunchKernel"}, {EVENT_CREATE, "cuEventCreate"}, {EVENT_RECORD, "cuEventRecord"},
-            {EVENT_SYNCHRONIZE, "cuEventSynchronize"}, {EVENT_ELAPSED_TIME, "cuEventElapsedTime_v2"},
-            {EVENT_DESTROY, "cuEventDestroy_v2"},
-        };
-        for (Object[] r : required) {
-            if (r[0] == null) {
-                missing.add((String) r[1]);
+        for (Binding b : bindings()) {
+            if (b.required() && b.handle() == null) {
+                missing.add(String.join("/", b.names()));
             }
         }
         if (CTX_CREATE_V4 == null && CTX_CREATE_V2 == null) {
@@ -184,6 +206,17 @@ final class Cuda {
             return DRIVER_GET_VERSION == null ? 0 : (int) DRIVER_GET_VERSION.invokeExact(version);
         } catch (Throwable t) {
             throw fail("cuDriverGetVersion", t);
+        }
+    }
+
+    /** The driver's CUDA version ({@code 13000} for 13.0), or 0 when there is no driver or it does not say. */
+    static int driverVersion() {
+        if (!AVAILABLE || DRIVER_GET_VERSION == null) {
+            return 0;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            return driverGetVersion(v) == 0 ? v.get(JAVA_INT, 0) : 0;
         }
     }
 
@@ -260,6 +293,15 @@ final class Cuda {
             return (int) CTX_DESTROY.invokeExact(ctx);
         } catch (Throwable t) {
             throw fail("cuCtxDestroy_v2", t);
+        }
+    }
+
+    /** {@code cuCtxPopCurrent}: pops the calling thread's current context into {@code pctx}. */
+    static int ctxPopCurrent(MemorySegment pctx) {
+        try {
+            return (int) CTX_POP_CURRENT.invokeExact(pctx);
+        } catch (Throwable t) {
+            throw fail("cuCtxPopCurrent_v2", t);
         }
     }
 

@@ -124,7 +124,10 @@ public final class CudaBackend extends AbstractComputeBackend<CudaDevice, CudaSe
         int major = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0);
         int minor = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, 0);
         int maxThreads = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, 1024);
-        int shared = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK, 48 * 1024);
+        // The most shared memory a block may have once the kernel opts in (CuCommands.launch does), e.g. 227 KiB on
+        // an H100/H200 against the 48 KiB default.
+        int shared = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK, 48 * 1024));
         int sms = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0);
         LaunchGeometry.Limits limits = new LaunchGeometry.Limits(
                 new int[] {

@@ -170,7 +170,7 @@ public final class CudaBaseline implements AutoCloseable {
      */
     public double kernelMs(String source, String name, int n, long[] global, long[] local, int reps,
             float[] a, float[] b, float[] c) throws BackendException {
-        Nvrtc.Result built = Nvrtc.get().compile(source, "sgemm.cu", List.of(device.archOption()));
+        Nvrtc.Result built = Nvrtc.get().compile(source, "sgemm.cu", List.of(device.archOption()), false);
         bind();
         long bytes = (long) n * n * 4;
         long module;

@@ -174,7 +174,9 @@ public final class CudaErrors {
                  717, // INVALID_ADDRESS_SPACE
                  718, // INVALID_PC
                  719, // LAUNCH_FAILED
-                 721  // TENSOR_MEMORY_LEAK
+                 721, // TENSOR_MEMORY_LEAK
+                 810, // MPS_CLIENT_TERMINATED: the MPS server ended this client
+                 911  // EXTERNAL_DEVICE: an external device's fault reached the context
                     -> true;
             default -> false;
         };
@@ -221,6 +223,30 @@ public final class CudaErrors {
     /** {@code "<function>: NVRTC_NAME (code)"}, then {@code "; <context>"} when context is not null. */
     public static String nvrtcMessage(String function, int code, String context) {
         return BackendException.nativeMessage(function, nvrtcName(code), code, context);
+    }
+
+    /**
+     * The exception for a failed NVRTC call: {@link Status#BUILD_FAILED} for every NVRTC result (the program did
+     * not build, whatever the reason), with what the guest can do where the reason is not its source, and the log.
+     * {@code NVRTC_ERROR_OUT_OF_MEMORY} is the host's memory, not the device's, so it is not
+     * {@link Status#OUT_OF_DEVICE_MEMORY} (releasing buffers would not help); {@code NVRTC_ERROR_INVALID_INPUT} and
+     * {@code NVRTC_ERROR_INVALID_PROGRAM} are the host's misuse ({@link Status#INTERNAL}).
+     */
+    public static BackendException nvrtcException(String function, int code, String context, String log) {
+        String hint = switch (code) {
+            case 1 -> "the host ran out of memory compiling (host memory, not device memory): try a smaller program, "
+                    + "or later";
+            case 5 -> "an option NVRTC does not accept: see the options in the message";
+            case 7 -> "NVRTC could not use its builtins library (libnvrtc-builtins.so next to libnvrtc.so): the host's "
+                    + "CUDA toolkit is incomplete; tell the operator";
+            default -> null;
+        };
+        String message = nvrtcMessage(function, code, context) + (hint == null ? "" : "; " + hint);
+        if (log != null && !log.isBlank()) {
+            message += "\nbuild log:\n" + log;
+        }
+        Status status = code == 3 || code == 4 ? Status.INTERNAL : Status.BUILD_FAILED;
+        return new BackendException(status, message);
     }
 
     /** The exception for a failed driver call: status from {@link #status(int)}, message from {@link #message}. */

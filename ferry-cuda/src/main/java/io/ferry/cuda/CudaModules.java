@@ -15,8 +15,16 @@ final class CudaModules {
     static final MethodHandle MODULE_GET_FUNCTION = Cuda.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, H, ADDRESS), "cuModuleGetFunction");
     static final MethodHandle MODULE_UNLOAD = Cuda.bind(FunctionDescriptor.of(JAVA_INT, H), "cuModuleUnload");
     /** {@code cuFuncGetParamInfo(CUfunction, size_t index, size_t* offset, size_t* size)}: CUDA ≥ 12.4; may be null. */
-    static final MethodHandle FUNC_GET_PARAM_INFO = Cuda.bind(FunctionDescriptor.of(JAVA_INT, H, H, ADDRESS, ADDRESS), "cuFuncGetParamInfo");
+    static final MethodHandle FUNC_GET_PARAM_INFO = Cuda.bindOptional(FunctionDescriptor.of(JAVA_INT, H, H, ADDRESS, ADDRESS), "cuFuncGetParamInfo");
     static final MethodHandle FUNC_GET_ATTRIBUTE = Cuda.bind(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, H), "cuFuncGetAttribute");
+    /** {@code cuFuncSetAttribute(CUfunction, CUfunction_attribute, int)}: the dynamic shared memory opt-in. */
+    static final MethodHandle FUNC_SET_ATTRIBUTE = Cuda.bind(FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, JAVA_INT), "cuFuncSetAttribute");
+    /** {@code cuModuleGetFunctionCount(unsigned*, CUmodule)}, CUDA ≥ 12.4: the kernels of a cubin; may be null. */
+    static final MethodHandle MODULE_GET_FUNCTION_COUNT = Cuda.bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS, H), "cuModuleGetFunctionCount");
+    /** {@code cuModuleEnumerateFunctions(CUfunction*, unsigned, CUmodule)}, CUDA ≥ 12.4; may be null. */
+    static final MethodHandle MODULE_ENUMERATE_FUNCTIONS = Cuda.bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, H), "cuModuleEnumerateFunctions");
+    /** {@code cuFuncGetName(const char**, CUfunction)}, CUDA ≥ 12.3; may be null. */
+    static final MethodHandle FUNC_GET_NAME = Cuda.bindOptional(FunctionDescriptor.of(JAVA_INT, ADDRESS, H), "cuFuncGetName");
     static final MethodHandle LAUNCH_KERNEL = Cuda.bind(FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, JAVA_INT, JAVA_INT,
             JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, H, ADDRESS, ADDRESS), "cuLaunchKernel");
 
@@ -63,9 +71,46 @@ final class CudaModules {
 
     static int funcGetAttribute(MemorySegment value, int attribute, long function) {
         try {
-            return FUNC_GET_ATTRIBUTE == null ? 801 : (int) FUNC_GET_ATTRIBUTE.invokeExact(value, attribute, function);
+            return (int) FUNC_GET_ATTRIBUTE.invokeExact(value, attribute, function);
         } catch (Throwable t) {
             throw fail("cuFuncGetAttribute", t);
+        }
+    }
+
+    static int funcSetAttribute(long function, int attribute, int value) {
+        try {
+            return (int) FUNC_SET_ATTRIBUTE.invokeExact(function, attribute, value);
+        } catch (Throwable t) {
+            throw fail("cuFuncSetAttribute", t);
+        }
+    }
+
+    /** Whether the driver can list a module's kernels with their names (CUDA ≥ 12.4). */
+    static boolean canEnumerateFunctions() {
+        return MODULE_GET_FUNCTION_COUNT != null && MODULE_ENUMERATE_FUNCTIONS != null && FUNC_GET_NAME != null;
+    }
+
+    static int moduleGetFunctionCount(MemorySegment count, long module) {
+        try {
+            return (int) MODULE_GET_FUNCTION_COUNT.invokeExact(count, module);
+        } catch (Throwable t) {
+            throw fail("cuModuleGetFunctionCount", t);
+        }
+    }
+
+    static int moduleEnumerateFunctions(MemorySegment functions, int count, long module) {
+        try {
+            return (int) MODULE_ENUMERATE_FUNCTIONS.invokeExact(functions, count, module);
+        } catch (Throwable t) {
+            throw fail("cuModuleEnumerateFunctions", t);
+        }
+    }
+
+    static int funcGetName(MemorySegment name, long function) {
+        try {
+            return (int) FUNC_GET_NAME.invokeExact(name, function);
+        } catch (Throwable t) {
+            throw fail("cuFuncGetName", t);
         }
     }
 

@@ -57,6 +57,10 @@ public final class CudaSession extends ComputeSession<CuObject> {
     final MemorySegment slot2;
     /** Fill patterns, small values. */
     final MemorySegment values;
+    /** The context that registered the guest's heap (portable: for all of them), 0 while none has. */
+    private long heapPinnedIn;
+    /** The heap could not be registered: copies are pageable; not tried again. */
+    private boolean heapPinFailed;
 
     CudaSession(String guest, MemorySegment heap, List<CudaDevice> devices, Consumer<Object> onClose) {
         super("CUDA", guest, heap, SCRATCH_BYTES, onClose);
@@ -71,12 +75,21 @@ public final class CudaSession extends ComputeSession<CuObject> {
 
     @Override
     public void createContext(long context, int deviceIndex) throws BackendException {
+        createContext(context, deviceIndex, false);
+    }
+
+    /**
+     * As {@link #createContext(long, int)}; with {@code ownDeviceContext} the context gets a {@code CUcontext} of its
+     * own even where the session has one on the device (the state of a session on two devices, on one GPU; tests).
+     */
+    void createContext(long context, int deviceIndex, boolean ownDeviceContext) throws BackendException {
         ensureUsable();
         CudaDevice device = device(devices, deviceIndex);
-        CuObject.DeviceContext dc = contexts.get(deviceIndex);
+        int key = ownDeviceContext ? -1 - contexts.size() : deviceIndex;
+        CuObject.DeviceContext dc = contexts.get(key);
         if (dc == null) {
             dc = openDeviceContext(device);
-            contexts.put(deviceIndex, dc);
+            contexts.put(key, dc);
         }
         put(context, new CuObject.Context(dc));
     }
@@ -89,14 +102,22 @@ public final class CudaSession extends ComputeSession<CuObject> {
         }
         long ctx = slot.get(JAVA_LONG, 0);
         MemorySegment heap = heap();
-        long epoch = 0;
-        boolean registered = false;
+        EventClock clock = null;
+        boolean registeredHere = false;
         try {
-            // cuCtxCreate made it current on this thread.
-            if (heap.byteSize() > 0) {
-                rc = CudaMemory.memHostRegister(heap.address(), heap.byteSize(), 0);
-                registered = rc == 0;
-                if (!registered) {
+            // cuCtxCreate pushed the context onto this thread's context stack. Pop it: the thread serves other
+            // sessions too, and bind() makes a context current by replacing the top, so the stack stays one deep.
+            check("cuCtxPopCurrent_v2", Cuda.ctxPopCurrent(slot2), what);
+            check("cuCtxSetCurrent", Cuda.ctxSetCurrent(ctx), what);
+            if (heap.byteSize() > 0 && heapPinnedIn == 0 && !heapPinFailed) {
+                // Once per session and portable: a second device context cannot register the same memory again
+                // (CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED), and a portable registration serves every context.
+                rc = CudaMemory.memHostRegister(heap.address(), heap.byteSize(), Cuda.CU_MEMHOSTREGISTER_PORTABLE);
+                registeredHere = rc == 0;
+                heapPinFailed = rc != 0;
+                if (registeredHere) {
+                    heapPinnedIn = ctx;
+                } else {
                     int code = rc;
                     LOG.warning(() -> "guest '" + guest() + "': " + CudaErrors.message("cuMemHostRegister_v2", code,
                             "heap of " + heap.byteSize() + " bytes") + "; copies fall back to pageable transfers");
@@ -109,20 +130,47 @@ public final class CudaSession extends ComputeSession<CuObject> {
             check("cuCtxGetStreamPriorityRange", Cuda.ctxGetStreamPriorityRange(least, greatest), what);
             int lo = least.get(JAVA_INT, 0);
             int hi = greatest.get(JAVA_INT, 0);
-            check("cuEventCreate", Cuda.eventCreate(slot, Cuda.CU_EVENT_DEFAULT), "epoch event");
-            epoch = slot.get(JAVA_LONG, 0);
-            check("cuEventRecord", Cuda.eventRecord(epoch, 0), "epoch event");
-            check("cuEventSynchronize", Cuda.eventSynchronize(epoch), "epoch event");
-            return new CuObject.DeviceContext(device, ctx, lo, hi, epoch, registered);
+            clock = new EventClock(new ClockEvents(), System.nanoTime());
+            return new CuObject.DeviceContext(device, ctx, lo, hi, clock, heapPinnedIn != 0);
         } catch (BackendException | RuntimeException e) {
-            if (epoch != 0) {
-                Cuda.eventDestroy(epoch);
+            if (clock != null) {
+                clock.close();
             }
-            if (registered) {
+            if (registeredHere) {
                 CudaMemory.memHostUnregister(heap.address());
+                heapPinnedIn = 0;
+                heapPinFailed = false;
             }
             Cuda.ctxDestroy(ctx);
             throw e;
+        }
+    }
+
+    /** The driver side of a context's {@link EventClock} (its context current, as on every call of the session). */
+    private final class ClockEvents implements EventClock.Device {
+        @Override
+        public long recordAndWait() throws BackendException {
+            check("cuEventCreate", Cuda.eventCreate(slot, Cuda.CU_EVENT_DEFAULT), "clock anchor");
+            long e = slot.get(JAVA_LONG, 0);
+            int rc = Cuda.eventRecord(e, 0);
+            if (rc == 0) {
+                rc = Cuda.eventSynchronize(e);
+            }
+            if (rc != 0) {
+                Cuda.eventDestroy(e);
+                throw exception("cuEventRecord", rc, "clock anchor");
+            }
+            return e;
+        }
+
+        @Override
+        public float elapsedMillis(long from, long to) {
+            return Cuda.elapsedMillis(values, from, to);
+        }
+
+        @Override
+        public void destroy(long event) {
+            Cuda.eventDestroy(event);
         }
     }
 
@@ -286,6 +334,9 @@ public final class CudaSession extends ComputeSession<CuObject> {
             }
             case CuObject.Event e -> {
                 CuCommands.destroyEvent(e.start);
+                if (e.anchor != null) {
+                    e.dc.clock.release(e.anchor);
+                }
                 check("cuEventDestroy_v2", Cuda.eventDestroy(e.end), "handle " + handle);
             }
         }
@@ -307,20 +358,30 @@ public final class CudaSession extends ComputeSession<CuObject> {
     protected void closeAll(List<CuObject> all) {
         for (CuObject.DeviceContext dc : contexts.values()) {
             try {
-                if (Cuda.ctxSetCurrent(dc.ctx) != 0) {
-                    continue;
-                }
-                if (!deviceWorkEnded()) {
+                if (Cuda.ctxSetCurrent(dc.ctx) == 0 && !deviceWorkEnded()) {
                     releaseAll(dc, all);
                 }
             } catch (RuntimeException ignored) {
-                // destroy the context anyway
-            } finally {
-                try {
-                    Cuda.ctxDestroy(dc.ctx);
-                } catch (RuntimeException ignored) {
-                    // nothing more to do
+                // the contexts are destroyed below anyway
+            }
+        }
+        if (heapPinnedIn != 0) {
+            // With the context that registered it current (after a fault that context's calls fail; destroying it
+            // then ends the registration).
+            try {
+                if (Cuda.ctxSetCurrent(heapPinnedIn) == 0) {
+                    CudaMemory.memHostUnregister(heap().address());
                 }
+            } catch (RuntimeException ignored) {
+                // destroyed with the context
+            }
+            heapPinnedIn = 0;
+        }
+        for (CuObject.DeviceContext dc : contexts.values()) {
+            try {
+                Cuda.ctxDestroy(dc.ctx);
+            } catch (RuntimeException ignored) {
+                // nothing more to do
             }
         }
         contexts.clear();
@@ -340,6 +401,9 @@ public final class CudaSession extends ComputeSession<CuObject> {
                 case CuObject.Event e -> {
                     CuCommands.destroyEvent(e.start);
                     Cuda.eventDestroy(e.end);
+                    if (e.anchor != null) {
+                        e.dc.clock.release(e.anchor);
+                    }
                 }
                 case CuObject.Buffer b -> CudaMemory.memFree(b.dptr);
                 case CuObject.Queue q -> Cuda.streamDestroy(q.stream);
@@ -353,10 +417,7 @@ public final class CudaSession extends ComputeSession<CuObject> {
                 p.module = 0;
             }
         }
-        if (dc.heapRegistered) {
-            CudaMemory.memHostUnregister(heap().address());
-        }
-        Cuda.eventDestroy(dc.epochEvent);
+        dc.clock.close();
     }
 
     // ---- for the program and command helpers ----

@@ -88,4 +88,21 @@ record LaunchGeometry(int[] grid, int[] block) {
     private static BackendException invalid(String message) {
         return new BackendException(Status.INVALID_WORK_SIZE, message);
     }
+
+    /**
+     * The dynamic shared memory a launch needs the kernel to be allowed: {@code dynamic} when it is more than the
+     * kernel's current {@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES} ({@code allowed}; 48 KiB less its
+     * static shared memory until a kernel opts in), else -1 (nothing to change). A block's static and dynamic shared
+     * memory together may not exceed the device's opt-in limit {@code optIn}: {@link Status#INVALID_KERNEL_ARGS}.
+     */
+    static int sharedOptIn(String kernel, long staticBytes, long dynamic, long optIn, long allowed)
+            throws BackendException {
+        if (staticBytes + dynamic > optIn) {
+            throw new BackendException(Status.INVALID_KERNEL_ARGS, "kernel '" + kernel + "': its local arguments need "
+                    + dynamic + " bytes of shared memory" + (staticBytes > 0 ? " beside its own " + staticBytes : "")
+                    + "; the device allows " + optIn + " per block" + (staticBytes > 0 ? " in all" : "")
+                    + ": ask for at most " + Math.max(0, optIn - staticBytes) + " bytes");
+        }
+        return dynamic > allowed ? (int) dynamic : -1;
+    }
 }

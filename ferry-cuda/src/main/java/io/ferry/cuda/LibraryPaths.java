@@ -91,6 +91,88 @@ final class LibraryPaths {
         return out;
     }
 
+    /**
+     * Candidates for NVRTC for a driver of {@code driverVersion} ({@code 13000} = 13.0; 0 when unknown): those of
+     * the driver's major first, then older majors (newest first), then those of unknown version, and newer majors
+     * last, whose PTX the driver cannot load (CUDA_ERROR_UNSUPPORTED_PTX_VERSION). Within a rank, the order of
+     * {@link #nvrtcCandidates(Map, Path)}.
+     */
+    static List<String> nvrtcCandidates(Map<String, String> env, Path root, int driverVersion) {
+        List<String> all = nvrtcCandidates(env, root);
+        int driverMajor = driverVersion / 1000;
+        if (driverMajor <= 0) {
+            return all;
+        }
+        List<String> out = new ArrayList<>(all);
+        out.sort(Comparator.comparingInt((String c) -> {
+            int major = nvrtcMajor(c);
+            if (major == driverMajor) {
+                return 0;
+            }
+            if (major > 0 && major < driverMajor) {
+                return 1 + (driverMajor - major);
+            }
+            return major <= 0 ? 1000 : 2000 + major;
+        }));
+        return out;
+    }
+
+    /** The CUDA major of an NVRTC candidate, from its name ({@code libnvrtc.so.13}) or folder ({@code cuda-12.6}); 0 if unknown. */
+    static int nvrtcMajor(String candidate) {
+        Path p = Path.of(candidate);
+        String name = p.getFileName().toString();
+        if (name.startsWith("libnvrtc.so.")) {
+            return version(name.substring("libnvrtc.so.".length())).get(0);
+        }
+        for (Path q = p.getParent(); q != null; q = q.getParent()) {
+            Path n = q.getFileName();
+            if (n != null && n.toString().startsWith("cuda-")) {
+                return version(n.toString().substring(5)).get(0);
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * The builtins libraries to open before the NVRTC at {@code nvrtc}, best first: in its own folder,
+     * {@code libnvrtc-builtins.so.M.m} of the version its real file name carries ({@code libnvrtc.so.13.0.88}), then
+     * others of the same major, newest first. NVRTC opens its builtins by bare name at its first compile, which
+     * fails where the toolkit's folder is not in the loader's cache; one already open is found by that name.
+     */
+    static List<Path> nvrtcBuiltins(Path nvrtc) {
+        Path real;
+        try {
+            real = nvrtc.toRealPath();
+        } catch (IOException e) {
+            real = nvrtc;
+        }
+        Path dir = real.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            return List.of();
+        }
+        String name = real.getFileName().toString();
+        List<Integer> v = name.startsWith("libnvrtc.so.") ? version(name.substring("libnvrtc.so.".length())) : List.of();
+        String prefix = "libnvrtc-builtins.so.";
+        List<Path> found = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(p -> p.getFileName().toString().startsWith(prefix)).forEach(found::add);
+        } catch (IOException e) {
+            return List.of();
+        }
+        Comparator<Path> newest = Comparator.comparing(
+                (Path p) -> version(p.getFileName().toString().substring(prefix.length())), VERSION_ORDER).reversed();
+        found.sort(Comparator.comparingInt((Path p) -> {
+            List<Integer> b = version(p.getFileName().toString().substring(prefix.length()));
+            if (v.size() >= 2 && b.size() >= 2 && b.get(0).equals(v.get(0)) && b.get(1).equals(v.get(1))) {
+                return 0;
+            }
+            return !v.isEmpty() && b.get(0).equals(v.get(0)) ? 1 : 2;
+        }).thenComparing(newest));
+        return v.isEmpty() ? found : found.stream()
+                .filter(p -> version(p.getFileName().toString().substring(prefix.length())).get(0).equals(v.get(0)))
+                .toList();
+    }
+
     /** Candidates for NVRTC, in order: existing files first, then bare names for the loader. */
     static List<String> nvrtcCandidates(Map<String, String> env, Path root) {
         List<String> out = new ArrayList<>();

@@ -38,7 +38,7 @@ class CudaErrorsTest {
 
     @Test
     void faultsThatKillTheContextAreSticky() {
-        for (int code : new int[] {700, 702, 710, 714, 715, 716, 717, 718, 719, 214, 226}) {
+        for (int code : new int[] {700, 702, 710, 714, 715, 716, 717, 718, 719, 214, 226, 810, 911}) {
             assertTrue(CudaErrors.isSticky(code), CudaErrors.name(code));
             assertEquals(Status.DEVICE_LOST, CudaErrors.status(code), CudaErrors.name(code));
         }
@@ -79,5 +79,18 @@ class CudaErrorsTest {
         assertEquals("cuMemAlloc_v2: CUDA_ERROR_OUT_OF_MEMORY (2); 1024 bytes", e.getMessage());
         assertEquals("nvrtcCompileProgram: NVRTC_ERROR_COMPILATION (6); options []",
                 CudaErrors.nvrtcMessage("nvrtcCompileProgram", 6, "options []"));
+    }
+
+    @Test
+    void nvrtcFailuresAreFailedBuildsSayingWhatToDo() {
+        io.ferry.spi.BackendException oom = CudaErrors.nvrtcException("nvrtcCompileProgram", 1, "options []", "");
+        assertEquals(Status.BUILD_FAILED, oom.status(), "host memory, not device memory: releasing buffers would not help");
+        assertTrue(oom.getMessage().contains("NVRTC_ERROR_OUT_OF_MEMORY (1)") && oom.getMessage().contains("host memory"),
+                oom.getMessage());
+        io.ferry.spi.BackendException compile = CudaErrors.nvrtcException("nvrtcCompileProgram", 6, null, "x.cu(1): error");
+        assertEquals(Status.BUILD_FAILED, compile.status());
+        assertTrue(compile.getMessage().endsWith("build log:\nx.cu(1): error"), compile.getMessage());
+        assertTrue(CudaErrors.nvrtcException("nvrtcCompileProgram", 7, null, null).getMessage().contains("builtins"));
+        assertEquals(Status.INTERNAL, CudaErrors.nvrtcException("nvrtcCreateProgram", 3, null, null).status());
     }
 }

@@ -22,6 +22,16 @@ final class CudaTesting {
         return session.object(context, CuObject.Context.class).dc.heapRegistered;
     }
 
+    /**
+     * Pops the calling thread's current CUDA context: {@code CUDA_SUCCESS} (0) when the thread's context stack held
+     * one, {@code CUDA_ERROR_INVALID_CONTEXT} (201) when it was empty.
+     */
+    static int popCurrentContext() {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            return Cuda.ctxPopCurrent(a.allocate(8));
+        }
+    }
+
     /** Whether a fault ended the session's device work: every call then answers {@link Status#DEVICE_LOST}. */
     static boolean isLost(CudaSession session) {
         try {

@@ -77,4 +77,19 @@ class LaunchGeometryTest {
         // a device without priorities reports [0, 0]
         assertEquals(0, LaunchGeometry.streamPriority(3, 0, 0));
     }
+
+    @Test
+    void sharedMemoryBeyondTheDefaultIsAnOptIn() throws Exception {
+        long optIn = 227 * 1024;
+        assertEquals(-1, LaunchGeometry.sharedOptIn("k", 0, 0, optIn, 48 * 1024), "no local memory");
+        assertEquals(-1, LaunchGeometry.sharedOptIn("k", 1024, 47 * 1024, optIn, 47 * 1024), "within the default");
+        assertEquals(100_000, LaunchGeometry.sharedOptIn("k", 0, 100_000, optIn, 48 * 1024));
+        assertEquals(-1, LaunchGeometry.sharedOptIn("k", 0, 100_000, optIn, 100_000), "opted in already");
+        assertEquals((int) optIn - 4096, LaunchGeometry.sharedOptIn("k", 4096, optIn - 4096, optIn, 44 * 1024));
+        io.ferry.spi.BackendException e = org.junit.jupiter.api.Assertions.assertThrows(io.ferry.spi.BackendException.class,
+                () -> LaunchGeometry.sharedOptIn("k", 4096, optIn - 4095, optIn, 44 * 1024));
+        assertEquals(io.ferry.protocol.Status.INVALID_KERNEL_ARGS, e.status());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("ask for at most " + (optIn - 4096)),
+                e.getMessage());
+    }
 }

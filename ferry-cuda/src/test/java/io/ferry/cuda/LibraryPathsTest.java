@@ -63,4 +63,35 @@ class LibraryPathsTest {
         assertTrue(LibraryPaths.VERSION_ORDER.compare(LibraryPaths.version("13.0"), LibraryPaths.version("12.9")) > 0);
         assertEquals(0, LibraryPaths.VERSION_ORDER.compare(LibraryPaths.version("13"), LibraryPaths.version("13.0")));
     }
+
+    @Test
+    void putsTheDriversMajorFirstAndNewerMajorsLast(@TempDir Path root) throws IOException {
+        Path v13 = touch(root, "usr/local/cuda-13.0/targets/x86_64-linux/lib/libnvrtc.so.13");
+        Path v126 = touch(root, "usr/local/cuda-12.6/targets/x86_64-linux/lib/libnvrtc.so.12");
+        Path v118 = touch(root, "usr/local/cuda-11.8/lib64/libnvrtc.so");
+        List<String> forTwelve = LibraryPaths.nvrtcCandidates(Map.of(), root, 12080);
+        assertEquals(List.of(v126.toString(), "libnvrtc.so.12", v118.toString(), "libnvrtc.so", v13.toString(),
+                "libnvrtc.so.13"), forTwelve);
+        List<String> forThirteen = LibraryPaths.nvrtcCandidates(Map.of(), root, 13000);
+        assertEquals(List.of(v13.toString(), "libnvrtc.so.13", v126.toString(), "libnvrtc.so.12", v118.toString(),
+                "libnvrtc.so"), forThirteen);
+        assertEquals(LibraryPaths.nvrtcCandidates(Map.of(), root), LibraryPaths.nvrtcCandidates(Map.of(), root, 0),
+                "no driver: the plain order");
+        assertEquals(11, LibraryPaths.nvrtcMajor(v118.toString()));
+    }
+
+    @Test
+    void findsTheBuiltinsOfNvrtcsOwnVersionInItsFolder(@TempDir Path root) throws IOException {
+        Path dir = root.resolve("usr/local/cuda-13.0/targets/x86_64-linux/lib");
+        Path real = touch(dir, "libnvrtc.so.13.0.88");
+        Path link = Files.createSymbolicLink(dir.resolve("libnvrtc.so.13"), real.getFileName());
+        Path exact = touch(dir, "libnvrtc-builtins.so.13.0");
+        Path full = touch(dir, "libnvrtc-builtins.so.13.0.88");
+        Path newer = touch(dir, "libnvrtc-builtins.so.13.1");
+        touch(dir, "libnvrtc-builtins.so.12.8"); // another major: never
+        List<Path> found = LibraryPaths.nvrtcBuiltins(link);
+        assertEquals(List.of(full.toRealPath(), exact.toRealPath(), newer.toRealPath()),
+                found.stream().map(p -> { try { return p.toRealPath(); } catch (IOException e) { throw new RuntimeException(e); } }).toList());
+        assertEquals(List.of(), LibraryPaths.nvrtcBuiltins(root.resolve("nowhere/libnvrtc.so.13")));
+    }
 }
