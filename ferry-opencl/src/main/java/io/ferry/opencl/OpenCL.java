@@ -69,6 +69,7 @@ final class OpenCL {
     static {
         SymbolLookup lookup = null;
         String error = null;
+        addNvidiaIcd(); // before the loader reads its vendors
         try {
             lookup = load();
         } catch (RuntimeException | Error e) {
@@ -77,6 +78,40 @@ final class OpenCL {
         LOOKUP = lookup;
         LOAD_ERROR = error;
         AVAILABLE = lookup != null;
+    }
+
+    /**
+     * Points ocl-icd at a vendors directory that adds NVIDIA's OpenCL where the driver's library is present but no
+     * {@code .icd} file lists it ({@link IcdVendors}): sets {@code OCL_ICD_VENDORS} in this process's C environment.
+     * Any failure leaves the system's vendors as they are.
+     */
+    @SuppressWarnings("restricted")
+    private static void addNvidiaIcd() {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("ferry.opencl");
+        try {
+            IcdVendors.Decision d = IcdVendors.decide(System.getenv(), java.nio.file.Path.of("/"), null);
+            if (!d.added()) {
+                log.fine(() -> "OpenCL vendors unchanged: " + d.reason());
+                return;
+            }
+            MethodHandle setenv = LINKER.downcallHandle(LINKER.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            int rc;
+            try (Arena arena = Arena.ofConfined()) {
+                // overwrite 0: a value native code set since the JVM started stays
+                rc = (int) setenv.invokeExact(arena.allocateFrom("OCL_ICD_VENDORS"),
+                        arena.allocateFrom(d.directory().toString()), 0);
+            }
+            if (rc != 0) {
+                log.warning("could not add NVIDIA's OpenCL (" + d.library() + "): setenv(OCL_ICD_VENDORS) failed; "
+                        + "using the system's OpenCL vendors");
+                return;
+            }
+            log.info("added NVIDIA's OpenCL from " + d.library() + " because no .icd file in /etc/OpenCL/vendors "
+                    + "listed it: OCL_ICD_VENDORS=" + d.directory() + " (set OCL_ICD_VENDORS to choose the vendors)");
+        } catch (Throwable t) {
+            log.warning("could not add NVIDIA's OpenCL (" + t + "); using the system's OpenCL vendors");
+        }
     }
 
     private static final FunctionDescriptor INFO = FunctionDescriptor.of(JAVA_INT, H, JAVA_INT, H, ADDRESS, ADDRESS);

@@ -34,13 +34,14 @@ public final class Devices implements AutoCloseable {
     private final java.util.Map<Integer, String> withdrawn = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong withdrawals = new java.util.concurrent.atomic.AtomicLong();
 
-    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState) {
-        this(backends, filter, vfio, vfioState, null);
+    private Devices(List<ComputeBackend> backends, List<Device> devices) {
+        this.backends = List.copyOf(backends);
+        this.vfioState = null;
+        this.devices = List.copyOf(devices);
+        this.unavailable = List.of();
     }
 
-    /** {@code only}: the backends' device indices to offer (null: those the filter and the VFIO check let through). */
-    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState,
-                    java.util.Set<Integer> only) {
+    private Devices(List<ComputeBackend> backends, List<String> filter, VfioCheck vfio, Path vfioState) {
         this.backends = List.copyOf(backends);
         this.vfioState = vfioState;
         List<Device> found = new ArrayList<>();
@@ -51,11 +52,7 @@ public final class Devices implements AutoCloseable {
                 why.add(b.name() + ": " + b.unavailableReason());
             }
             for (DeviceInfo info : infos) {
-                if (only != null) {
-                    if (only.contains(info.index())) {
-                        found.add(new Device(found.size(), b, info, null));
-                    }
-                } else if (filter.isEmpty() || filter.stream().anyMatch(f ->
+                if (filter.isEmpty() || filter.stream().anyMatch(f ->
                         info.name().toLowerCase(Locale.ROOT).contains(f.toLowerCase(Locale.ROOT))
                                 || b.name().equalsIgnoreCase(f))) {
                     String bus = busId(b, info);
@@ -115,12 +112,9 @@ public final class Devices implements AutoCloseable {
         return new Devices(backends, filter, VfioCheck.NONE, null);
     }
 
-    /**
-     * In a device worker: {@code backend}'s devices whose own indices are {@code infoIndices}, numbered as the host
-     * numbers them (the host's list, less devices of other backends, filtered and VFIO-checked there).
-     */
-    public static Devices ofBackendIndices(ComputeBackend backend, List<Integer> infoIndices) {
-        return new Devices(List.of(backend), List.of(), VfioCheck.NONE, null, java.util.Set.copyOf(infoIndices));
+    /** A device worker's list, made by {@link WorkerDevices#read}: the host's devices under the host's indices. */
+    static Devices ofList(ComputeBackend backend, List<Device> devices) {
+        return new Devices(List.of(backend), devices);
     }
 
     /** For tests: the given backends, minus the devices {@code vfioState} records as assigned. */

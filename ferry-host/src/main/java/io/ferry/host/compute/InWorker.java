@@ -81,10 +81,9 @@ public final class InWorker {
                                   long sessionId, long connectNonce, long guestPid, boolean pidVerified,
                                   CallFailure pending, Devices devices) {
         Properties p = new Properties();
-        // the host's devices of this backend, by the backend's own index, in the host's order: the worker numbers them
-        // as the host does (the host left out devices its filter or a VFIO assignment excludes)
-        p.setProperty("devices", String.join(",", devices.all().stream().filter(d -> d.backend().name().equals(
-                backend)).map(d -> Integer.toString(d.info().index())).toList()));
+        // the host's devices, in the host's order and by identity: the worker numbers them as the host does (the host
+        // left out devices its filter or a VFIO assignment excludes; the sandbox may hide some of the backend's)
+        WorkerDevices.write(devices, p);
         for (Devices.Device d : devices.all()) { // withdrawn by the operator: the worker refuses them as the host does
             String why = devices.withdrawnReason(d.index());
             if (why != null) {
@@ -96,7 +95,6 @@ public final class InWorker {
         p.setProperty("lanes", Integer.toString(GuestLayout.lanes(guest)));
         p.setProperty("lane", Integer.toString(lane));
         p.setProperty("backend", backend);
-        p.setProperty("filter", String.join("\n", host.deviceFilter()));
         p.setProperty("session", Long.toString(sessionId));
         p.setProperty("nonce", Long.toString(connectNonce));
         p.setProperty("pid", Long.toString(guestPid));
@@ -175,11 +173,7 @@ public final class InWorker {
             System.exit(3);
         }
         ServeWords words = new ServeWords(control.segment());
-        String filter = p.getProperty("filter");
-        String hostDevices = p.getProperty("devices");
-        Devices devices = hostDevices != null ? Devices.ofBackendIndices(backend, hostDevices.isEmpty() ? List.of()
-                : java.util.Arrays.stream(hostDevices.split(",")).map(Integer::valueOf).toList())
-                : Devices.of(List.of(backend), filter.isEmpty() ? List.of() : List.of(filter.split("\n")));
+        Devices devices = WorkerDevices.read(backend, p);
         for (Devices.Device d : devices.all()) {
             String why = p.getProperty("withdrawn." + d.index());
             if (why != null) {

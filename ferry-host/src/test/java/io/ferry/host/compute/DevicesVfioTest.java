@@ -183,7 +183,9 @@ class DevicesVfioTest {
         Described b = new Described("b", java.util.Arrays.asList("0000:01:00.0", "0000:02:00.0", null));
         Devices host = Devices.of(List.of(b), List.of(), state(GPU_TO_VM1));
         assertEquals(List.of(1, 2), host.all().stream().map(d -> d.info().index()).toList());
-        Devices worker = Devices.ofBackendIndices(b, host.all().stream().map(d -> d.info().index()).toList());
+        java.util.Properties settings = new java.util.Properties();
+        WorkerDevices.write(host, settings);
+        Devices worker = WorkerDevices.read(b, settings);
         assertEquals(host.all().stream().map(d -> d.index() + ":" + d.info().name()).toList(),
                 worker.all().stream().map(d -> d.index() + ":" + d.info().name()).toList());
     }
