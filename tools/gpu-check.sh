@@ -3,9 +3,14 @@
 # Runs from the .device/ bundle that tools/make-device-bundle.sh builds (this file is copied there):
 #   1. probe: the CUDA devices and NVRTC (stops here, exit 2, with "no CUDA device: ..." when there is none);
 #   2. the CUDA test suite with the GPU tests enabled (-Dferry.gpu=true);
-#   3. the OpenCL test suite, with NVIDIA's OpenCL ICD added to the host's;
+#   3. the OpenCL test suite as the host is: the backend must add NVIDIA's OpenCL by itself (its library is there,
+#      no .icd file in /etc/OpenCL/vendors lists it; docs/cuda.md);
 #   4. ./ferry bench cuda --json $OUT/cuda-<card>.json;
-#   5. a short table.
+#   5. the OpenCL-on-NVIDIA run of the transport bench: ./ferry bench transport --device opencl:nvidia
+#      --json $OUT/transport-opencl-nvidia-<card>.json;
+#   6. only when step 5 finds no NVIDIA OpenCL device: FALLBACK, steps 3 and 5 again with the old workaround (our own
+#      OCL_ICD_VENDORS folder naming libnvidia-opencl.so.1), labelled so in the table; the check still fails;
+#   7. a short table.
 # Logs and JSON go to $OUT (default ./out). Leaves the card's settings alone (no clocks, power, MIG, resets).
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,12 +23,14 @@ java="$here/rt/bin/java"
 [ -x "$java" ] || { log "no Java runtime at $java: build the bundle with tools/make-device-bundle.sh"; exit 1; }
 [ -f "$here/ferry.jar" ] || { log "no ferry.jar in $here"; exit 1; }
 
-# OpenCL: the host's ICD folder lists only PoCL; add NVIDIA's in a folder of our own.
-icd=$(mktemp -d)
-trap 'rm -rf "$icd"' EXIT
-echo "libnvidia-opencl.so.1" > "$icd/nvidia.icd"
-cp /etc/OpenCL/vendors/*.icd "$icd/" 2>/dev/null || true
-export OCL_ICD_VENDORS="$icd"
+# OpenCL: the host's ICD folder lists only PoCL; the backend adds NVIDIA's by itself, unless the vendors are chosen
+for v in OCL_ICD_VENDORS OPENCL_VENDOR_PATH; do
+  if [ -n "${!v:-}" ]; then
+    log "unsetting $v=${!v}: the check is that the backend finds NVIDIA's OpenCL by itself"
+    unset "$v"
+  fi
+done
+command -v bwrap >/dev/null 2>&1 || log "note: no bwrap here; bench transport's host (isolation: process) needs it"
 
 # CUDA: NVRTC lives in the toolkit's library folder; the backend searches there too, this makes sure.
 for d in /usr/local/cuda*/targets/*/lib /usr/local/nvidia/lib64; do
@@ -69,21 +76,69 @@ json="$OUT/cuda-$card.json"
 log "running ferry bench cuda"
 "${jvm[@]}" -jar "$here/ferry.jar" bench cuda --json "$json" > "$OUT/bench-cuda.log" 2>&1; bench_rc=$?
 
+# The OpenCL-on-NVIDIA run of the transport bench; it exits 2 at once, listing the devices, when none matches.
+cljson="$OUT/transport-opencl-nvidia-$card.json"
+cl_bench() { # LOGNAME
+  log "running ferry bench transport --device opencl:nvidia${OCL_ICD_VENDORS:+ (OCL_ICD_VENDORS=$OCL_ICD_VENDORS)}"
+  "${jvm[@]}" -jar "$here/ferry.jar" bench transport --device opencl:nvidia --json "$cljson" > "$OUT/$1.log" 2>&1
+}
+cl_bench bench-transport-opencl-nvidia; clbench_rc=$?
+cllog="$OUT/bench-transport-opencl-nvidia.log"
+cl_found=yes
+if [ "$clbench_rc" = 2 ] && grep -q "no device matches" "$cllog"; then
+  cl_found=no
+  log "the OpenCL backend found no NVIDIA device by itself: $(grep -m 1 'no device matches' "$cllog")"
+  # FALLBACK (the old workaround, to still get figures): NVIDIA's ICD in an OCL_ICD_VENDORS folder of our own
+  icd=$(mktemp -d)
+  trap 'rm -rf "$icd"' EXIT
+  echo "libnvidia-opencl.so.1" > "$icd/nvidia.icd"
+  cp /etc/OpenCL/vendors/*.icd "$icd/" 2>/dev/null || true
+  export OCL_ICD_VENDORS="$icd"
+  log "FALLBACK: the OpenCL tests and the transport bench again with OCL_ICD_VENDORS=$icd"
+  opencl_fallback_rc=skipped
+  if [ -d "$here/opencl/test-classes" ]; then
+    junit opencl-fallback "$here/opencl/test-classes:$here/opencl/ferry-opencl.jar:$libcp" "$here/opencl/test-classes"
+    opencl_fallback_rc=$?
+  fi
+  cl_bench bench-transport-opencl-nvidia-fallback; clbench_rc=$?
+  cllog="$OUT/bench-transport-opencl-nvidia-fallback.log"
+  unset OCL_ICD_VENDORS
+fi
+
 count() { grep -E "tests $2" "$OUT/tests-$1.summary" 2>/dev/null | grep -oE '[0-9]+' | head -n 1; }
 echo
 echo "GPU check on $card ($(date -u +%Y-%m-%dT%H:%MZ)); logs in $OUT"
 printf '  %-22s %-8s %s\n' "step" "result" "detail"
-for s in cuda opencl; do
+suites="cuda opencl"
+[ "$cl_found" = no ] && suites="$suites opencl_fallback"
+for s in $suites; do
   rc_var=${s}_rc
   rc=${!rc_var}
-  if [ "$rc" = skipped ]; then printf '  %-22s %-8s %s\n' "$s tests" "skipped" "no test classes in bundle"; continue; fi
-  printf '  %-22s %-8s %s\n' "$s tests" "$([ "$rc" = 0 ] && echo PASS || echo FAIL)" \
-    "$(count $s successful) passed, $(count $s failed) failed, $(count $s aborted) skipped by assumption"
+  name=${s/_/-}
+  label="$s tests"
+  [ "$s" = opencl_fallback ] && label="opencl tests FALLBACK"
+  if [ "$rc" = skipped ]; then printf '  %-22s %-8s %s\n' "$label" "skipped" "no test classes in bundle"; continue; fi
+  printf '  %-22s %-8s %s\n' "$label" "$([ "$rc" = 0 ] && echo PASS || echo FAIL)" \
+    "$(count "$name" successful) passed, $(count "$name" failed) failed, $(count "$name" aborted) skipped by assumption"
 done
+if [ "$cl_found" = yes ]; then
+  added=$(cat "$OUT/tests-opencl.log" "$cllog" 2>/dev/null | grep -m 1 -o "added NVIDIA's OpenCL from [^ ]*")
+  printf '  %-22s %-8s %s\n' "opencl finds nvidia" "PASS" "without OCL_ICD_VENDORS${added:+; $added}"
+else
+  printf '  %-22s %-8s %s\n' "opencl finds nvidia" "FAIL" "no NVIDIA OpenCL device without OCL_ICD_VENDORS (rows marked FALLBACK used it)"
+fi
 printf '  %-22s %-8s %s\n' "bench cuda" "$([ "$bench_rc" = 0 ] && echo PASS || echo FAIL)" "$json"
 if [ "$bench_rc" = 0 ]; then
   sed -n '/cuda benchmark/,/SGEMM/p' "$OUT/bench-cuda.log"
 else
   tail -n 5 "$OUT/bench-cuda.log"
 fi
-[ "$cuda_rc" = 0 ] && [ "$bench_rc" = 0 ] && { [ "$opencl_rc" = 0 ] || [ "$opencl_rc" = skipped ]; }
+printf '  %-22s %-8s %s\n' "bench transport cl-nv" "$([ "$clbench_rc" = 0 ] && echo PASS || echo FAIL)" \
+  "$cljson$([ "$cl_found" = no ] && echo ' (FALLBACK: with OCL_ICD_VENDORS)')"
+if [ "$clbench_rc" = 0 ]; then
+  sed -n '/transport benchmark/,/host RSS/p' "$cllog"
+else
+  tail -n 5 "$cllog"
+fi
+[ "$cuda_rc" = 0 ] && [ "$bench_rc" = 0 ] && { [ "$opencl_rc" = 0 ] || [ "$opencl_rc" = skipped ]; } \
+  && [ "$cl_found" = yes ] && [ "$clbench_rc" = 0 ]

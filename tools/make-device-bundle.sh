@@ -37,8 +37,20 @@ rm -rf "$out"
 mkdir -p "$out/lib" "$out/cuda" "$out/opencl"
 echo "make-device-bundle: Java runtime..."
 bash "$shared/device/make-runtime.sh" "$out/rt" jdk.zipfs,java.xml >/dev/null
+# The runtime's native libraries carry their symbol tables (libjvm.so: 30 MB, 25 MB without): the bundle has 64 MiB.
+if command -v strip >/dev/null 2>&1; then
+  find "$out/rt/lib" -name '*.so' -exec strip --strip-unneeded {} + 2>/dev/null || true
+fi
 
 cp "$jar" "$out/ferry.jar"
+# What the GPU check never runs: the chaos suite's fuzzer (Jazzer, 8 MB), the dashboard's scripts, other platforms'
+# native libraries. (bench cuda and bench transport are checked from such a jar: docs/cuda.md, "Running the GPU check")
+if command -v zip >/dev/null 2>&1; then
+  zip -q -d "$out/ferry.jar" 'com/code_intelligence/*' 'META-INF/resources/webjars/*' '*aarch64*' '*arm64*' \
+      'win32-*' 'darwin*' >/dev/null 2>&1 || true
+else
+  echo "make-device-bundle: no zip: ferry.jar keeps the fuzzer (8 MB); the bundle may pass 64 MiB" >&2
+fi
 if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep 'io/ferry/cuda/CudaBackend.class' >/dev/null; then
   echo "make-device-bundle: WARNING: ferry.jar has no CUDA backend (add ferry-cuda to the parent pom's modules and to" \
        "ferry-cli's and ferry-bench's dependencies); 'bench cuda' will not work from it" >&2

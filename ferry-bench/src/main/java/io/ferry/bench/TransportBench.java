@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.ServiceLoader;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -44,13 +43,27 @@ public final class TransportBench {
 
     private final boolean quick;
     private final Path json;
+    /** {@code --device TEXT} ({@link DeviceChoice}); null: the host's first device. */
+    private final String device;
 
     public TransportBench(boolean quick, Path json) {
+        this(quick, json, null);
+    }
+
+    public TransportBench(boolean quick, Path json, String device) {
         this.quick = quick;
         this.json = json;
+        this.device = device;
     }
 
     public int run() throws Exception {
+        DeviceChoice.Native chosen;
+        try {
+            chosen = DeviceChoice.inProcess(device);
+        } catch (IllegalArgumentException e) {
+            System.err.println("ferry bench transport: " + e.getMessage());
+            return 2;
+        }
         Report r = new Report("transport");
         int rttSamples = quick ? 200_000 : 2_000_000;
         int asyncCalls = quick ? 2_000_000 : 20_000_000;
@@ -58,7 +71,7 @@ public final class TransportBench {
         int launchReps = quick ? 2_000 : 20_000;
 
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-bench-");
-        try (NativeTransfers nat = new NativeTransfers()) {
+        try (NativeTransfers nat = new NativeTransfers(chosen)) {
             floor(dir, r, rttSamples);
             Path config = dir.resolve("host.yaml");
             List<HostConfig.GuestConfig> guests = new ArrayList<>();
@@ -92,12 +105,14 @@ public final class TransportBench {
                             f.close();
                         }
                     }
-                    r.put("device", ferry.defaultDevice().name());
+                    io.ferry.client.Device dev = DeviceChoice.guest(ferry, device);
+                    r.put("device", dev.name());
+                    r.put("backend", dev.backend());
                     Histogram nul = nullCalls(ferry, rttSamples);
                     r.put("null_call_rtt_ns_p50", nul.getValueAtPercentile(50));
                     r.put("null_call_rtt_ns_p99", nul.getValueAtPercentile(99));
                     r.put("async_calls_per_s", asyncRate(ferry, asyncCalls));
-                    remoteTransfers(ferry, r, transferReps, launchReps, nat);
+                    remoteTransfers(ferry, dev, r, transferReps, launchReps, nat);
                 }
             } finally {
                 host.getOutputStream().close();
@@ -105,8 +120,8 @@ public final class TransportBench {
                     host.destroyForcibly();
                 }
             }
-            lean(dir, r, transferReps, launchReps, nat);
-            nativeBaselines(r, launchReps);
+            lean(dir, r, transferReps, launchReps, nat, device);
+            nativeBaselines(r, launchReps, chosen);
         } finally {
             deleteTree(dir);
         }
@@ -123,7 +138,8 @@ public final class TransportBench {
      * The same transfers and launches with the host at its leanest (device work in the host process, FIFO, no
      * scheduler): what process isolation and scheduling cost on top, side by side (keys end in _inprocess_fifo).
      */
-    private static void lean(Path dir, Report r, int reps, int launchReps, NativeTransfers nat) throws Exception {
+    private static void lean(Path dir, Report r, int reps, int launchReps, NativeTransfers nat, String device)
+            throws Exception {
         Path config = dir.resolve("lean.yaml");
         Path regions = dir.resolve("lean-regions");
         HostConfig leanCfg = new HostConfig(regions, true, List.of(), List.of(new HostConfig.GuestConfig("bench",
@@ -136,7 +152,7 @@ public final class TransportBench {
             awaitReady(host);
             try (Ferry ferry = BenchHost.connect(leanCfg, "bench")) {
                 Report lean = new Report("lean");
-                remoteTransfers(ferry, lean, reps, launchReps, nat);
+                remoteTransfers(ferry, DeviceChoice.guest(ferry, device), lean, reps, launchReps, nat);
                 for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted",
                         "write_gbs_native", "read_gbs_native")) {
                     r.put(k + "_inprocess_fifo", lean.get(k));
@@ -198,9 +214,9 @@ public final class TransportBench {
      * alternate, so both see the same machine (other load, the host's idle threads, a worker JVM still compiling)
      * and the ratio does not drift with it. Both are warmed up the same way first.
      */
-    private static void remoteTransfers(Ferry ferry, Report r, int reps, int launchReps, NativeTransfers nat)
-            throws Exception {
-        try (Context ctx = ferry.createContext(ferry.defaultDevice());
+    private static void remoteTransfers(Ferry ferry, io.ferry.client.Device device, Report r, int reps,
+                                        int launchReps, NativeTransfers nat) throws Exception {
+        try (Context ctx = ferry.createContext(device);
              CommandQueue q = ctx.createQueue();
              DeviceBuffer buf = ctx.createBuffer(TRANSFER);
              HeapBlock block = ferry.heap().allocate(TRANSFER);
@@ -288,19 +304,15 @@ public final class TransportBench {
         return w;
     }
 
-    /** The first compute backend that has a device (the one the host serves by default). */
-    private static ComputeBackend firstBackend() {
-        for (ComputeBackend b : ServiceLoader.load(ComputeBackend.class)) {
-            if (!b.devices().isEmpty()) {
-                return b;
-            }
-        }
-        throw new IllegalStateException("no compute backend with a device for the native baseline");
+    /** Launch + finish called natively on the first device of the first backend that has one. */
+    static void nativeBaselines(Report r, int launchReps) throws Exception {
+        nativeBaselines(r, launchReps, DeviceChoice.inProcess(null));
     }
 
-    static void nativeBaselines(Report r, int launchReps) throws Exception {
-        ComputeBackend backend = firstBackend();
-        DeviceInfo dev = backend.devices().getFirst();
+    /** Launch + finish called natively on {@code chosen} (the guest's device, or the host's first). */
+    static void nativeBaselines(Report r, int launchReps, DeviceChoice.Native chosen) throws Exception {
+        ComputeBackend backend = chosen.backend();
+        DeviceInfo dev = chosen.device();
         try (Arena arena = Arena.ofShared()) {
             MemorySegment mem = arena.allocate(4096, 4096);
             try (BackendSession s = backend.openSession("native", mem)) {
@@ -336,12 +348,11 @@ public final class TransportBench {
         private final Arena arena = Arena.ofShared();
         private final BackendSession s;
 
-        NativeTransfers() throws Exception {
-            ComputeBackend backend = firstBackend();
+        NativeTransfers(DeviceChoice.Native chosen) throws Exception {
             MemorySegment mem = arena.allocate(TRANSFER, 4096);
             mem.fill((byte) 1);
-            s = backend.openSession("native-transfers", mem);
-            s.createContext(1, backend.devices().getFirst().index());
+            s = chosen.backend().openSession("native-transfers", mem);
+            s.createContext(1, chosen.device().index());
             s.createQueue(2, 1, false, 0);
             s.createBuffer(3, 1, TRANSFER, 0, -1);
             s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
@@ -421,7 +432,8 @@ public final class TransportBench {
 
     private static void print(Report r) {
         System.out.println();
-        System.out.println("transport benchmark (" + r.get("device") + "; " + r.get("machine") + ")");
+        System.out.println("transport benchmark (" + r.get("device") + ", " + r.get("backend") + "; " + r.get("machine")
+                + ")");
         row("null call RTT p50 (ns)", r, "null_call_rtt_ns_p50", "floor_rtt_ns_p50");
         row("null call RTT p99 (ns)", r, "null_call_rtt_ns_p99", "floor_rtt_ns_p99");
         row("null call p50, 64 guests (ns)", r, "null_call_rtt_ns_p50_64_guests", "null_call_rtt_ns_p50");

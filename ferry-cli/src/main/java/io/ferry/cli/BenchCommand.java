@@ -30,6 +30,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--plot", paramLabel = "DIR", description = "mcb: write PNG plots into DIR")
     Path plot;
 
+    @Option(names = "--device", paramLabel = "TEXT", description = "transport: the device to measure (default: the "
+            + "host's first), the first whose backend is TEXT or whose name, vendor or version contains TEXT (any "
+            + "case); BACKEND:TEXT asks for both. Example: --device opencl:nvidia, NVIDIA's OpenCL device rather "
+            + "than the same card under CUDA")
+    String device;
+
     /** Every suite in turn; with --json FILE each writes FILE with its name inserted (out.json → out-mcb.json). */
     private int all() throws Exception {
         int worst = 0;
@@ -58,8 +64,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (device != null && !suite.equals("transport")) {
+            System.err.println("ferry bench: --device applies to the transport suite only");
+            return 2;
+        }
         return switch (suite) {
-            case "transport" -> new TransportBench(quick, json).run();
+            case "transport" -> new TransportBench(quick, json, device).run();
             case "icd" -> new IcdBench(quick, json).run();
             case "cuda" -> new CudaBench(quick, json).run();
             case "mcb" -> new McbBench(quick, json, plot).run();
