@@ -16,8 +16,8 @@ import java.util.Arrays;
  *
  * <p>Ranges arrive checked by the host: buffer ranges inside their buffers, heap ranges inside the heap, fill
  * patterns of 1..128 bytes (a power of two) dividing offset and size, launches of 1..3 dimensions. Heap addresses
- * come from {@link CudaSession#heapSlice}, bounds-checked by the FFM API, so no copy is handed a host address outside
- * the heap. What only CUDA knows is checked here: objects of one device, offsets (CUDA has none), block and grid
+ * come from {@link CudaSession#heapAddress}, bounds-checked by the FFM API first, so no copy is handed a host address
+ * outside the heap (or outside the context's view of it). What only CUDA knows is checked here: objects of one device, offsets (CUDA has none), block and grid
  * limits and shared memory.
  */
 final class CuCommands {
@@ -30,7 +30,7 @@ final class CuCommands {
     void write(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
         CuObject.Queue q = s.object(queue, CuObject.Queue.class);
         CuObject.Buffer b = sameDevice(q, s.object(buffer, CuObject.Buffer.class));
-        long src = s.heapRange(heapOffset, size).address();
+        long src = s.heapAddress(q.dc, heapOffset, size);
         s.bind(q.dc);
         long start = startEvent(q, event);
         int rc = CudaMemory.memcpyHtoDAsync(b.dptr + offset, src, size, q.stream);
@@ -44,7 +44,7 @@ final class CuCommands {
     void read(long queue, long buffer, long offset, long size, long heapOffset, long event) throws BackendException {
         CuObject.Queue q = s.object(queue, CuObject.Queue.class);
         CuObject.Buffer b = sameDevice(q, s.object(buffer, CuObject.Buffer.class));
-        long dst = s.heapRange(heapOffset, size).address();
+        long dst = s.heapAddress(q.dc, heapOffset, size);
         s.bind(q.dc);
         long start = startEvent(q, event);
         int rc = CudaMemory.memcpyDtoHAsync(dst, b.dptr + offset, size, q.stream);

@@ -2,6 +2,7 @@ package io.ferry.cuda;
 
 import io.ferry.protocol.SourceLanguage;
 import io.ferry.spi.DeviceObject;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /** A CUDA object held by a session under a client handle. */
@@ -23,17 +24,20 @@ abstract sealed class CuObject extends DeviceObject {
         final int greatestPriority;
         /** The times of this context's events. */
         final EventClock clock;
-        /** Whether the guest's heap is registered (pinned, mapped) for this context (once per session, portable). */
+        /** Whether the guest's heap is registered (pinned, mapped) in this context: {@link #heapView} is. */
         final boolean heapRegistered;
+        /** The heap as this context copies from and to it: the heap, or a view of its own (see {@link HeapAlias}). */
+        final MemorySegment heapView;
 
         DeviceContext(CudaDevice device, long ctx, int leastPriority, int greatestPriority, EventClock clock,
-                boolean heapRegistered) {
+                boolean heapRegistered, MemorySegment heapView) {
             this.device = device;
             this.ctx = ctx;
             this.leastPriority = leastPriority;
             this.greatestPriority = greatestPriority;
             this.clock = clock;
             this.heapRegistered = heapRegistered;
+            this.heapView = heapView;
         }
     }
 

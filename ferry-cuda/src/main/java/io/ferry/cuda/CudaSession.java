@@ -57,10 +57,6 @@ public final class CudaSession extends ComputeSession<CuObject> {
     final MemorySegment slot2;
     /** Fill patterns, small values. */
     final MemorySegment values;
-    /** The context that registered the guest's heap (portable: for all of them), 0 while none has. */
-    private long heapPinnedIn;
-    /** The heap could not be registered: copies are pageable; not tried again. */
-    private boolean heapPinFailed;
 
     CudaSession(String guest, MemorySegment heap, List<CudaDevice> devices, Consumer<Object> onClose) {
         super("CUDA", guest, heap, SCRATCH_BYTES, onClose);
@@ -103,21 +99,27 @@ public final class CudaSession extends ComputeSession<CuObject> {
         long ctx = slot.get(JAVA_LONG, 0);
         MemorySegment heap = heap();
         EventClock clock = null;
-        boolean registeredHere = false;
+        MemorySegment view = heap;
+        boolean registered = false;
         try {
             // cuCtxCreate pushed the context onto this thread's context stack. Pop it: the thread serves other
             // sessions too, and bind() makes a context current by replacing the top, so the stack stays one deep.
             check("cuCtxPopCurrent_v2", Cuda.ctxPopCurrent(slot2), what);
             check("cuCtxSetCurrent", Cuda.ctxSetCurrent(ctx), what);
-            if (heap.byteSize() > 0 && heapPinnedIn == 0 && !heapPinFailed) {
-                // Once per session and portable: a second device context cannot register the same memory again
-                // (CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED), and a portable registration serves every context.
-                rc = CudaMemory.memHostRegister(heap.address(), heap.byteSize(), Cuda.CU_MEMHOSTREGISTER_PORTABLE);
-                registeredHere = rc == 0;
-                heapPinFailed = rc != 0;
-                if (registeredHere) {
-                    heapPinnedIn = ctx;
-                } else {
+            if (heap.byteSize() > 0) {
+                // A range is registered once per process (CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED), and a portable
+                // registration would map the heap into other guests' contexts too: a further device context of this
+                // session registers a view of its own (HeapAlias), for itself only.
+                if (contexts.values().stream().anyMatch(c -> c.heapView.address() == heap.address())) {
+                    try {
+                        view = HeapAlias.of(heap);
+                    } catch (IllegalStateException e) {
+                        LOG.warning(() -> "guest '" + guest() + "': " + e.getMessage());
+                    }
+                }
+                rc = CudaMemory.memHostRegister(view.address(), view.byteSize(), 0);
+                registered = rc == 0;
+                if (!registered) {
                     int code = rc;
                     LOG.warning(() -> "guest '" + guest() + "': " + CudaErrors.message("cuMemHostRegister_v2", code,
                             "heap of " + heap.byteSize() + " bytes") + "; copies fall back to pageable transfers");
@@ -131,17 +133,18 @@ public final class CudaSession extends ComputeSession<CuObject> {
             int lo = least.get(JAVA_INT, 0);
             int hi = greatest.get(JAVA_INT, 0);
             clock = new EventClock(new ClockEvents(), System.nanoTime());
-            return new CuObject.DeviceContext(device, ctx, lo, hi, clock, heapPinnedIn != 0);
+            return new CuObject.DeviceContext(device, ctx, lo, hi, clock, registered, view);
         } catch (BackendException | RuntimeException e) {
             if (clock != null) {
                 clock.close();
             }
-            if (registeredHere) {
-                CudaMemory.memHostUnregister(heap.address());
-                heapPinnedIn = 0;
-                heapPinFailed = false;
+            if (registered) {
+                CudaMemory.memHostUnregister(view.address());
             }
             Cuda.ctxDestroy(ctx);
+            if (view != heap) {
+                HeapAlias.release(view);
+            }
             throw e;
         }
     }
@@ -192,7 +195,7 @@ public final class CudaSession extends ComputeSession<CuObject> {
     @Override
     public void createBuffer(long buffer, long context, long size, int accessFlags, long heapOffset) throws BackendException {
         CuObject.DeviceContext dc = get(context, CuObject.Context.class).dc;
-        long src = heapOffset >= 0 ? heapSlice(heapOffset, size).address() : 0;
+        long src = heapOffset >= 0 ? heapAddress(dc, heapOffset, size) : 0;
         bind(dc);
         int rc = CudaMemory.memAlloc(slot, size);
         if (rc != 0) {
@@ -365,23 +368,14 @@ public final class CudaSession extends ComputeSession<CuObject> {
                 // the contexts are destroyed below anyway
             }
         }
-        if (heapPinnedIn != 0) {
-            // With the context that registered it current (after a fault that context's calls fail; destroying it
-            // then ends the registration).
-            try {
-                if (Cuda.ctxSetCurrent(heapPinnedIn) == 0) {
-                    CudaMemory.memHostUnregister(heap().address());
-                }
-            } catch (RuntimeException ignored) {
-                // destroyed with the context
-            }
-            heapPinnedIn = 0;
-        }
         for (CuObject.DeviceContext dc : contexts.values()) {
             try {
-                Cuda.ctxDestroy(dc.ctx);
+                Cuda.ctxDestroy(dc.ctx); // ends what a fault left registered too
             } catch (RuntimeException ignored) {
                 // nothing more to do
+            }
+            if (dc.heapView.address() != heap().address()) {
+                HeapAlias.release(dc.heapView);
             }
         }
         contexts.clear();
@@ -417,6 +411,9 @@ public final class CudaSession extends ComputeSession<CuObject> {
                 p.module = 0;
             }
         }
+        if (dc.heapRegistered) {
+            CudaMemory.memHostUnregister(dc.heapView.address());
+        }
         dc.clock.close();
     }
 
@@ -432,9 +429,13 @@ public final class CudaSession extends ComputeSession<CuObject> {
         put(handle, event);
     }
 
-    /** The heap range as a bounds-checked segment (see {@link ComputeSession#heapSlice}). */
-    MemorySegment heapRange(long offset, long size) throws BackendException {
-        return heapSlice(offset, size);
+    /**
+     * The address of heap range [offset, offset + size) in {@code dc}'s view of the heap (the one registered in that
+     * context), after the bounds check of {@link ComputeSession#heapSlice}.
+     */
+    long heapAddress(CuObject.DeviceContext dc, long offset, long size) throws BackendException {
+        heapSlice(offset, size);
+        return dc.heapView.address() + offset;
     }
 
     /** Makes the session's context current on this thread. */

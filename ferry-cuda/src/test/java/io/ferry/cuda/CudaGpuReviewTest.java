@@ -160,9 +160,9 @@ class CudaGpuReviewTest {
         }
     }
 
-    /** Fix 7: a second device context of one session uses the pinned heap too (it failed with 712 and fell back). */
+    /** Fix 7: a second device context of one session registers a view of its own (it failed with 712 and fell back). */
     @Test
-    void aSecondDeviceContextSharesTheRegisteredHeap() throws Exception {
+    void aSecondDeviceContextRegistersItsOwnViewOfTheHeap() throws Exception {
         try (CudaGpuTest.Guest g = new CudaGpuTest.Guest("two-contexts")) {
             long ctx2 = CudaGpuTest.h();
             long queue2 = CudaGpuTest.h();
