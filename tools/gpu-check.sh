@@ -46,10 +46,14 @@ if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
 fi
 jvm=("$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xss512k)
+# Each step has a time limit (GPU_CHECK_STEP_S, default 300 s), so that one hung step cannot spend the device time
+# of the others: the step is killed, its log says so, and the table shows it failed (exit 124).
+step_s=${GPU_CHECK_STEP_S:-300}
+limited() { timeout --kill-after=10 "$step_s" "$@"; local rc=$?; [ "$rc" = 124 ] && echo "gpu-check: stopped after ${step_s} s" >&2; return $rc; }
 libcp=$(find "$here/lib" -name '*.jar' | sort | tr '\n' ':')
 
 log "card: $card; OUT=$OUT"
-"${jvm[@]}" -cp "$here/cuda/ferry-cuda.jar:$libcp" io.ferry.cuda.Probe 2>&1 | tee "$OUT/probe.txt"
+limited "${jvm[@]}" -cp "$here/cuda/ferry-cuda.jar:$libcp" io.ferry.cuda.Probe 2>&1 | tee "$OUT/probe.txt"
 probe=${PIPESTATUS[0]}
 if [ "$probe" != 0 ]; then
   log "stopping: $(tail -n 1 "$OUT/probe.txt")"
@@ -59,7 +63,7 @@ fi
 junit() { # NAME CLASSPATH SCANDIR
   local name=$1 cp=$2 scan=$3
   log "running the $name tests"
-  "${jvm[@]}" -Dferry.gpu=true -jar "$here/junit-platform-console-standalone.jar" execute \
+  limited "${jvm[@]}" -Dferry.gpu=true -jar "$here/junit-platform-console-standalone.jar" execute \
       --class-path "$cp" --scan-class-path "$scan" --details=tree --disable-banner \
       --reports-dir "$OUT/junit-$name" > "$OUT/tests-$name.log" 2>&1
   local rc=$?
@@ -74,13 +78,13 @@ fi
 
 json="$OUT/cuda-$card.json"
 log "running ferry bench cuda"
-"${jvm[@]}" -jar "$here/ferry.jar" bench cuda --json "$json" > "$OUT/bench-cuda.log" 2>&1; bench_rc=$?
+limited "${jvm[@]}" -jar "$here/ferry.jar" bench cuda --json "$json" > "$OUT/bench-cuda.log" 2>&1; bench_rc=$?
 
 # The OpenCL-on-NVIDIA run of the transport bench; it exits 2 at once, listing the devices, when none matches.
 cljson="$OUT/transport-opencl-nvidia-$card.json"
 cl_bench() { # LOGNAME
   log "running ferry bench transport --device opencl:nvidia${OCL_ICD_VENDORS:+ (OCL_ICD_VENDORS=$OCL_ICD_VENDORS)}"
-  "${jvm[@]}" -jar "$here/ferry.jar" bench transport --device opencl:nvidia --json "$cljson" > "$OUT/$1.log" 2>&1
+  limited "${jvm[@]}" -jar "$here/ferry.jar" bench transport --device opencl:nvidia --json "$cljson" > "$OUT/$1.log" 2>&1
 }
 cl_bench bench-transport-opencl-nvidia; clbench_rc=$?
 cllog="$OUT/bench-transport-opencl-nvidia.log"
