@@ -227,8 +227,13 @@ final class CuCommands {
             throw ex;
         }
         int rc = Cuda.eventRecord(e, q.stream);
+        if (rc != 0) {
+            Cuda.eventDestroy(e);
+            destroyEvent(start);
+            throw s.exception("cuEventRecord", rc, "event " + event);
+        }
         EventClock.Anchor anchor = null;
-        if (rc == 0 && start != 0) {
+        if (start != 0) {
             try {
                 anchor = q.dc.clock.take(System.nanoTime());
             } catch (BackendException ex) {
@@ -236,11 +241,6 @@ final class CuCommands {
                 destroyEvent(start);
                 throw ex;
             }
-        }
-        if (rc != 0) {
-            Cuda.eventDestroy(e);
-            destroyEvent(start);
-            throw s.exception("cuEventRecord", rc, "event " + event);
         }
         s.keep(event, new CuObject.Event(q.dc, start, e, anchor));
     }

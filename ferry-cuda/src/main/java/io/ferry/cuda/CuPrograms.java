@@ -39,19 +39,21 @@ final class CuPrograms {
         StringBuilder log = new StringBuilder();
         String ptx;
         byte[] image;
+        boolean cubin = false;
         String opts = options == null ? "" : options.strip();
         if (p.language == SourceLanguage.CUDA_C) {
             Nvrtc nvrtc = Nvrtc.get();
-            Target t = target(p.dc.device, opts, nvrtc.versionCode(), Cuda.driverVersion(),
+            Target t = target(p.dc.device, opts, nvrtc.versionCode, Cuda.driverVersion(),
                     CudaModules.canEnumerateFunctions() && CudaModules.hasFuncGetParamInfo());
             if (t.cubin() && !(CudaModules.canEnumerateFunctions() && CudaModules.hasFuncGetParamInfo())) {
                 throw new BackendException(Status.UNSUPPORTED, "a build for a real architecture (sm_NN) makes a cubin, "
                         + "whose kernels only a driver of CUDA 12.4 or newer can list; this one is CUDA "
-                        + version(Cuda.driverVersion()) + ": build for a virtual architecture (-arch=compute_NN)");
+                        + Cuda.versionText(Cuda.driverVersion()) + ": build for a virtual architecture (-arch=compute_NN)");
             }
             Nvrtc.Result r = nvrtc.compile(p.source, "ferry_program.cu", t.args(), t.cubin());
             ptx = r.ptx();
-            image = t.cubin() ? r.cubin() : nulTerminated(ptx);
+            cubin = t.cubin();
+            image = cubin ? r.cubin() : nulTerminated(ptx);
             if (t.note() != null) {
                 log.append("note: ").append(t.note());
             }
@@ -68,7 +70,7 @@ final class CuPrograms {
         s.bind(p.dc);
         long module = loadModule(s, image, log);
         try {
-            p.entries = ptx.isEmpty() ? driverEntries(s, module) : Ptx.entries(ptx);
+            p.entries = cubin ? driverEntries(s, module) : Ptx.entries(ptx);
         } catch (BackendException | RuntimeException e) {
             CudaModules.moduleUnload(module);
             throw e;
@@ -105,32 +107,23 @@ final class CuPrograms {
                 return new Target(guestArgs, arch.startsWith("sm_"), null);
             }
         }
-        List<String> args = new ArrayList<>();
         boolean newer = nvrtcVersion > 0 && driverVersion > 0 && nvrtcVersion > driverVersion;
-        String note = null;
-        if (newer && driverListsKernels) {
-            args.add("--gpu-architecture=sm_" + device.ccMajor() + device.ccMinor());
-            note = "NVRTC " + version(nvrtcVersion) + " is newer than the driver's CUDA " + version(driverVersion)
-                    + ", which cannot load its PTX: compiled to a cubin for sm_" + device.ccMajor() + device.ccMinor();
-        } else {
-            args.add(device.archOption());
-            if (newer) {
-                note = "NVRTC " + version(nvrtcVersion) + " is newer than the driver's CUDA " + version(driverVersion)
-                        + "; if loading fails with CUDA_ERROR_UNSUPPORTED_PTX_VERSION, install the NVRTC of the "
-                        + "driver's CUDA version or a newer driver";
-            }
-        }
+        boolean cubin = newer && driverListsKernels;
+        String sm = "sm_" + device.ccMajor() + device.ccMinor();
+        String newerNote = "NVRTC " + Cuda.versionText(nvrtcVersion) + " is newer than the driver's CUDA "
+                + Cuda.versionText(driverVersion);
+        List<String> args = new ArrayList<>();
+        args.add(cubin ? "--gpu-architecture=" + sm : device.archOption());
         args.addAll(guestArgs);
-        return new Target(List.copyOf(args), newer && driverListsKernels, note);
+        String note = !newer ? null : cubin ? newerNote + ", which cannot load its PTX: compiled to a cubin for " + sm
+                : newerNote + "; if loading fails with CUDA_ERROR_UNSUPPORTED_PTX_VERSION, install the NVRTC of the "
+                + "driver's CUDA version or a newer driver";
+        return new Target(List.copyOf(args), cubin, note);
     }
 
     /** NVRTC options as {@link #target} gives them for a driver as new as NVRTC. */
     static List<String> nvrtcOptions(CudaDevice device, String guestOptions) throws BackendException {
         return target(device, guestOptions, 0, 0, false).args();
-    }
-
-    private static String version(int code) {
-        return code / 1000 + "." + code % 1000 / 10;
     }
 
     private static byte[] nulTerminated(String text) {

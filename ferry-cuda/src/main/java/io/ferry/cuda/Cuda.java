@@ -211,13 +211,27 @@ final class Cuda {
 
     /** The driver's CUDA version ({@code 13000} for 13.0), or 0 when there is no driver or it does not say. */
     static int driverVersion() {
-        if (!AVAILABLE || DRIVER_GET_VERSION == null) {
-            return 0;
+        return DriverVersion.CODE;
+    }
+
+    /** Asked once: the driver's version does not change while it is loaded. */
+    private static final class DriverVersion {
+        static final int CODE = query();
+
+        private static int query() {
+            if (!AVAILABLE || DRIVER_GET_VERSION == null) {
+                return 0;
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment v = arena.allocate(JAVA_INT);
+                return driverGetVersion(v) == 0 ? v.get(JAVA_INT, 0) : 0;
+            }
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = arena.allocate(JAVA_INT);
-            return driverGetVersion(v) == 0 ? v.get(JAVA_INT, 0) : 0;
-        }
+    }
+
+    /** A version in the driver's encoding ({@code major * 1000 + minor * 10}) as text: 12080 → {@code "12.8"}. */
+    static String versionText(int code) {
+        return code / 1000 + "." + code % 1000 / 10;
     }
 
     static int deviceGetCount(MemorySegment count) {

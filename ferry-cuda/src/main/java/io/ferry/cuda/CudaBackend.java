@@ -94,7 +94,7 @@ public final class CudaBackend extends AbstractComputeBackend<CudaDevice, CudaSe
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = arena.allocate(JAVA_LONG);
-            driverVersion = Cuda.driverGetVersion(v) == 0 ? v.get(JAVA_INT, 0) : 0;
+            driverVersion = Cuda.driverVersion();
             rc = Cuda.deviceGetCount(v);
             int count = rc == 0 ? v.get(JAVA_INT, 0) : 0;
             if (count == 0) {
@@ -141,7 +141,7 @@ public final class CudaBackend extends AbstractComputeBackend<CudaDevice, CudaSe
                 maxThreads);
         boolean pageable = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS, 0) != 0;
         boolean hostPtr = Cuda.attribute(dev, Cuda.CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM, 0) != 0;
-        String version = "CUDA " + driverVersion / 1000 + "." + (driverVersion % 1000) / 10 + ", compute capability "
+        String version = "CUDA " + Cuda.versionText(driverVersion) + ", compute capability "
                 + major + "." + minor;
         DeviceInfo info = new DeviceInfo(index, name, "NVIDIA Corporation", version, DeviceType.GPU, totalMem, shared,
                 sms, maxThreads, List.of(SourceLanguage.CUDA_C, SourceLanguage.PTX));

@@ -159,17 +159,20 @@ final class LibraryPaths {
         } catch (IOException e) {
             return List.of();
         }
-        Comparator<Path> newest = Comparator.comparing(
-                (Path p) -> version(p.getFileName().toString().substring(prefix.length())), VERSION_ORDER).reversed();
-        found.sort(Comparator.comparingInt((Path p) -> {
-            List<Integer> b = version(p.getFileName().toString().substring(prefix.length()));
-            if (v.size() >= 2 && b.size() >= 2 && b.get(0).equals(v.get(0)) && b.get(1).equals(v.get(1))) {
-                return 0;
-            }
-            return !v.isEmpty() && b.get(0).equals(v.get(0)) ? 1 : 2;
-        }).thenComparing(newest));
-        return v.isEmpty() ? found : found.stream()
-                .filter(p -> version(p.getFileName().toString().substring(prefix.length())).get(0).equals(v.get(0)))
+        java.util.function.Function<Path, List<Integer>> builtinsVersion =
+                p -> version(p.getFileName().toString().substring(prefix.length()));
+        Comparator<Path> newest = Comparator.comparing(builtinsVersion, VERSION_ORDER).reversed();
+        if (v.isEmpty()) {
+            found.sort(newest);
+            return found;
+        }
+        // NVRTC's own major only; its own major.minor first
+        return found.stream()
+                .filter(p -> builtinsVersion.apply(p).get(0).equals(v.get(0)))
+                .sorted(Comparator.comparing((Path p) -> {
+                    List<Integer> b = builtinsVersion.apply(p);
+                    return !(v.size() >= 2 && b.size() >= 2 && b.get(1).equals(v.get(1)));
+                }).thenComparing(newest))
                 .toList();
     }
 

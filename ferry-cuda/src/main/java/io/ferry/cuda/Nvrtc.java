@@ -38,6 +38,8 @@ final class Nvrtc {
     final String loadedFrom;
     /** The builtins library preloaded from NVRTC's own folder; null when none was needed or found. */
     final String builtinsFrom;
+    /** The version as {@code major * 1000 + minor * 10} (the driver's encoding), or 0 when unknown. */
+    final int versionCode;
     private final MethodHandle version;
     private final MethodHandle createProgram;
     private final MethodHandle compileProgram;
@@ -77,6 +79,7 @@ final class Nvrtc {
         getCubinSize = bind(lookup, "nvrtcGetCUBINSize");
         getCubin = bind(lookup, "nvrtcGetCUBIN");
         destroyProgram = bind(lookup, "nvrtcDestroyProgram");
+        versionCode = queryVersion();
     }
 
     @SuppressWarnings("restricted")
@@ -145,8 +148,8 @@ final class Nvrtc {
         return null;
     }
 
-    /** The version as {@code major * 1000 + minor * 10} (the driver's encoding), or 0 when unknown. */
-    int versionCode() {
+    /** Asks NVRTC its version, as {@code major * 1000 + minor * 10} (the driver's encoding); 0 when it cannot say. */
+    private int queryVersion() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment major = arena.allocate(JAVA_INT);
             MemorySegment minor = arena.allocate(JAVA_INT);
@@ -159,14 +162,7 @@ final class Nvrtc {
 
     /** {@code "13.0"}, or "unknown". */
     String version() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment major = arena.allocate(JAVA_INT);
-            MemorySegment minor = arena.allocate(JAVA_INT);
-            int rc = (int) version.invokeExact(major, minor);
-            return rc == 0 ? major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0) : "unknown";
-        } catch (Throwable t) {
-            return "unknown";
-        }
+        return versionCode == 0 ? "unknown" : Cuda.versionText(versionCode);
     }
 
     /**

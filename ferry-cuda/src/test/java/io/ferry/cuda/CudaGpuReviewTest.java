@@ -57,7 +57,7 @@ class CudaGpuReviewTest {
         int driver = Cuda.driverVersion();
         System.err.println("NVRTC " + nvrtc.version() + " from " + nvrtc.loadedFrom + ", builtins "
                 + nvrtc.builtinsFrom + "; driver CUDA " + driver);
-        assertEquals(driver / 1000, nvrtc.versionCode() / 1000, "NVRTC's major is the driver's (" + nvrtc.loadedFrom
+        assertEquals(driver / 1000, nvrtc.versionCode / 1000, "NVRTC's major is the driver's (" + nvrtc.loadedFrom
                 + "); the host has " + LibraryPaths.nvrtcCandidates(System.getenv(), java.nio.file.Path.of("/"), driver));
         if (nvrtc.loadedFrom.indexOf('/') >= 0) {
             assertNotNull(nvrtc.builtinsFrom, "no libnvrtc-builtins.so.* next to " + nvrtc.loadedFrom);

@@ -4,8 +4,10 @@ import io.ferry.protocol.DeviceType;
 import io.ferry.spi.ComputeBackend;
 import io.ferry.spi.DeviceInfo;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
@@ -43,7 +45,7 @@ final class WorkerDevices {
         List<DeviceInfo> visible = backend.devices();
         Set<Integer> taken = new HashSet<>();
         List<Devices.Device> out = new ArrayList<>();
-        List<String> withdrawn = new ArrayList<>();
+        Map<Integer, String> withdrawn = new HashMap<>();
         for (int i = 0; i < count; i++) {
             String[] f = p.getProperty(PREFIX + i).split("\t", -1);
             String name = f[2];
@@ -59,22 +61,17 @@ final class WorkerDevices {
             if (match != null) {
                 taken.add(match.index());
                 out.add(new Devices.Device(i, backend, match));
-                withdrawn.add(null);
             } else {
                 DeviceInfo stub = new DeviceInfo(-1, name, f[3], f[4], DeviceType.valueOf(f[5]), 0, 0, 1, 1, List.of());
                 out.add(new Devices.Device(i, backend, stub));
-                withdrawn.add(f[0].equals(backend.name())
+                withdrawn.put(i, f[0].equals(backend.name())
                         ? "device " + i + " ('" + name + "') is not visible inside this guest's sandboxed device worker"
                         : "device " + i + " ('" + name + "', backend " + f[0] + ") is not served by this guest's "
                         + "device worker (backend " + backend.name() + ")");
             }
         }
         Devices devices = Devices.ofList(backend, out);
-        for (int i = 0; i < count; i++) {
-            if (withdrawn.get(i) != null) {
-                devices.withdraw(i, withdrawn.get(i));
-            }
-        }
+        withdrawn.forEach(devices::withdraw);
         return devices;
     }
 
