@@ -43,13 +43,13 @@ if command -v strip >/dev/null 2>&1; then
 fi
 
 cp "$jar" "$out/ferry.jar"
-# What the GPU check never runs: the chaos suite's fuzzer (Jazzer, 8 MB), the dashboard's scripts, other platforms'
+# What the GPU check never runs: Jazzer's API (the driver is not in ferry.jar), the dashboard's scripts, other platforms'
 # native libraries. (bench cuda and bench transport are checked from such a jar: docs/cuda.md, "Running the GPU check")
 if command -v zip >/dev/null 2>&1; then
   zip -q -d "$out/ferry.jar" 'com/code_intelligence/*' 'META-INF/resources/webjars/*' '*aarch64*' '*arm64*' \
       'win32-*' 'darwin*' >/dev/null 2>&1 || true
 else
-  echo "make-device-bundle: no zip: ferry.jar keeps the fuzzer (8 MB); the bundle may pass 64 MiB" >&2
+  echo "make-device-bundle: no zip: ferry.jar keeps the dashboard's scripts; the bundle may pass 64 MiB" >&2
 fi
 if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep 'io/ferry/cuda/CudaBackend.class' >/dev/null; then
   echo "make-device-bundle: WARNING: ferry.jar has no CUDA backend (add ferry-cuda to the parent pom's modules and to" \

@@ -58,6 +58,7 @@ public final class ChaosBench {
     }
 
     public int run() throws Exception {
+        FuzzProbes.requireDriver(); // before minutes of scenarios, not after
         Report r = new Report("chaos");
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-chaos-");
         try {

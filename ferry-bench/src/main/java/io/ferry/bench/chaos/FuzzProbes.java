@@ -173,8 +173,8 @@ public final class FuzzProbes {
     }
 
     /**
-     * This JVM's class path: the test class path under Surefire (which runs tests from a manifest-only jar), else
-     * {@code java.class.path} (in the shaded ferry.jar, that jar: Jazzer is inside it).
+     * The child's class path: this JVM's (the test class path under Surefire, which runs tests from a manifest-only
+     * jar; else {@code java.class.path}, in an installation ferry.jar), plus Jazzer's driver where this JVM lacks it.
      */
     private static String classPath() {
         String cp = System.getProperty("surefire.test.class.path");
@@ -188,7 +188,72 @@ public final class FuzzProbes {
                 entries.add(Path.of(e).toAbsolutePath().toString());
             }
         }
+        if (!hasDriver()) {
+            entries.add(driverJar().toString());
+        }
         return String.join(java.io.File.pathSeparator, entries);
+    }
+
+    /**
+     * Checks, before a long run, that the child JVM will find Jazzer's driver.
+     *
+     * @throws IllegalStateException saying what is missing and how to get it
+     */
+    public static void requireDriver() {
+        if (!hasDriver()) {
+            driverJar();
+        }
+    }
+
+    private static boolean hasDriver() {
+        return FuzzProbes.class.getClassLoader().getResource("com/code_intelligence/jazzer/Jazzer.class") != null;
+    }
+
+    /**
+     * Jazzer's standalone driver (8 MB, a fuzzer: ferry.jar does not carry it): {@code FERRY_JAZZER_JAR} if set, else
+     * the version Ferry was built with, in the local Maven repository, where building Ferry put it.
+     *
+     * @throws IllegalStateException naming the jar and how to get it, when it is not there
+     */
+    static Path driverJar() {
+        String set = System.getenv("FERRY_JAZZER_JAR");
+        if (set != null && !set.isBlank()) {
+            Path p = Path.of(set).toAbsolutePath();
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalStateException("FERRY_JAZZER_JAR names " + p + ", which is not a file: point it at "
+                        + "jazzer-" + jazzerVersion() + ".jar (com.code-intelligence:jazzer), or unset it");
+            }
+            return p;
+        }
+        String version = jazzerVersion();
+        String local = System.getProperty("maven.repo.local");
+        Path repo = local != null && !local.isBlank() ? Path.of(local)
+                : Path.of(System.getProperty("user.home"), ".m2", "repository");
+        Path jar = repo.resolve(Path.of("com", "code-intelligence", "jazzer", version, "jazzer-" + version + ".jar"));
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException("the fuzzing probe needs Jazzer's driver, which ferry.jar does not carry, "
+                    + "and " + jar + " is not there: fetch it with 'mvn dependency:get -Dartifact=com.code-intelligence"
+                    + ":jazzer:" + version + "' (building Ferry with ./ferry does), or set FERRY_JAZZER_JAR to the jar");
+        }
+        return jar;
+    }
+
+    /** The Jazzer version Ferry was built with (the parent pom's {@code jazzer.version}, filtered in). */
+    private static String jazzerVersion() {
+        try (var in = FuzzProbes.class.getResourceAsStream("jazzer.properties")) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (v.matches("[0-9][0-9A-Za-z.-]*")) {
+                    return v;
+                }
+            }
+        } catch (IOException e) {
+            // fall through to the message below
+        }
+        throw new IllegalStateException("ferry.jar has no io/ferry/bench/chaos/jazzer.properties (built outside "
+                + "Maven?): rebuild it with ./ferry, or set FERRY_JAZZER_JAR to Jazzer's driver jar");
     }
 
     private static void delete(Path dir) {

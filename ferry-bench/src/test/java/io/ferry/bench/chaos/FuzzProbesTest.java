@@ -30,6 +30,17 @@ class FuzzProbesTest {
         assertTrue((Long) r.keys().get("fuzz_jazzer_execs") > 0);
     }
 
+    /**
+     * ferry.jar carries no Jazzer driver: the probe finds the one the build fetched, in the local Maven repository
+     * (this test's class path has it, as a provided dependency, so it is looked up directly).
+     */
+    @Test
+    void theDriverIsFoundInTheLocalRepository() {
+        java.nio.file.Path jar = FuzzProbes.driverJar();
+        assertTrue(java.nio.file.Files.isRegularFile(jar), jar::toString);
+        assertTrue(jar.getFileName().toString().matches("jazzer-\\d+\\.\\d+\\.\\d+\\.jar"), jar::toString);
+    }
+
     /** A finding is counted, with its exception: the zero above is not the probe failing to see them. */
     @Test
     void aFindingIsCounted() {
