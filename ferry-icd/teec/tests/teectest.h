@@ -1,6 +1,7 @@
 /* teectest.h: what the libteec test programs share. Each is a plain GP client (only tee_client_api.h), run by
  * LibteecIT against a real host whose software TEE serves the built-in TAs (hello, storage) to its guest; by hand:
- * eval "$(tests/dev-host.sh start DIR)" does not set up a TEE, so use LibteecIT. Exit 0 when every check held. */
+ * eval "$(tests/dev-host.sh start DIR)" does not set up a TEE, so use LibteecIT (or tools/compat/optee-examples.sh for
+ * a host with one). Exit 0 when every check held. */
 #ifndef TEECTEST_H
 #define TEECTEST_H
 

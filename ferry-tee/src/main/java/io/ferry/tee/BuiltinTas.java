@@ -5,6 +5,12 @@ import io.ferry.tee.ta.builtin.AttestTa;
 import io.ferry.tee.ta.builtin.HelloTa;
 import io.ferry.tee.ta.builtin.KeysTa;
 import io.ferry.tee.ta.builtin.StorageTa;
+import io.ferry.tee.ta.examples.AcipherTa;
+import io.ferry.tee.ta.examples.AesTa;
+import io.ferry.tee.ta.examples.HelloWorldTa;
+import io.ferry.tee.ta.examples.HotpTa;
+import io.ferry.tee.ta.examples.RandomTa;
+import io.ferry.tee.ta.examples.SecureStorageTa;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -57,6 +63,17 @@ public final class BuiltinTas {
     public static final int ATTEST_QUOTE = 2;
     public static final int ATTEST_PUBLIC_KEY = 3;
 
+    /*
+     * OP-TEE's example TAs (optee_examples), ported with their own UUIDs and commands so that their client programs
+     * run unmodified (io.ferry.tee.ta.examples; the command numbers are in each class).
+     */
+    public static final UUID OPTEE_HELLO_WORLD = UUID.fromString("8aaaf200-2450-11e4-abe2-0002a5d5c51b");
+    public static final UUID OPTEE_RANDOM = UUID.fromString("b6c53aba-9669-4668-a7f2-205629d00f86");
+    public static final UUID OPTEE_SECURE_STORAGE = UUID.fromString("f4e750bb-1437-4fbf-8785-8d3580c34994");
+    public static final UUID OPTEE_HOTP = UUID.fromString("484d4143-2d53-4841-3120-4a6f636b6542");
+    public static final UUID OPTEE_AES = UUID.fromString("5dbac793-f574-4871-8ad3-04331ec17f24");
+    public static final UUID OPTEE_ACIPHER = UUID.fromString("a734eed9-d6a1-4244-aa50-7c99719e7b7b");
+
     /** One built-in: its UUID, name and class. */
     public record Builtin(UUID uuid, String name, Class<?> type) {
     }
@@ -65,23 +82,32 @@ public final class BuiltinTas {
             new Builtin(HELLO, "hello", HelloTa.class),
             new Builtin(STORAGE, "storage", StorageTa.class),
             new Builtin(KEYS, "keys", KeysTa.class),
-            new Builtin(ATTEST, "attest", AttestTa.class));
+            new Builtin(ATTEST, "attest", AttestTa.class),
+            new Builtin(OPTEE_HELLO_WORLD, "hello_world", HelloWorldTa.class),
+            new Builtin(OPTEE_RANDOM, "random", RandomTa.class),
+            new Builtin(OPTEE_SECURE_STORAGE, "secure_storage", SecureStorageTa.class),
+            new Builtin(OPTEE_HOTP, "hotp", HotpTa.class),
+            new Builtin(OPTEE_AES, "aes", AesTa.class),
+            new Builtin(OPTEE_ACIPHER, "acipher", AcipherTa.class));
 
     /** A signed image of one built-in. */
     public static byte[] image(Builtin ta, PrivateKey key) {
         return TaImage.sign(ta.uuid(), ta.name(), ta.type().getName(), "1.0", classes(ta.type()), key);
     }
 
-    /** The class file of a single-class TA (the built-ins have no nested classes), by binary name. */
+    /** The class files of a TA: its class and the classes nested in it, by binary name. */
     public static Map<String, byte[]> classes(Class<?> type) {
         Map<String, byte[]> classes = new LinkedHashMap<>();
-        try (InputStream in = type.getResourceAsStream(type.getSimpleName() + ".class")) {
-            if (in == null) {
-                throw new IllegalStateException("class file of " + type.getName() + " not found");
+        for (Class<?> c : type.getNestMembers()) {
+            String resource = "/" + c.getName().replace('.', '/') + ".class";
+            try (InputStream in = type.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IllegalStateException("class file of " + c.getName() + " not found");
+                }
+                classes.put(c.getName(), in.readAllBytes());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            classes.put(type.getName(), in.readAllBytes());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
         return classes;
     }
