@@ -1,7 +1,7 @@
 /* optee_examples_test: the ports of OP-TEE's example TAs (io.ferry.tee.ta.examples), called as their own client
  * programs call them: the same UUIDs, commands and parameter kinds (tools/compat/optee-examples.sh runs those
  * programs themselves, from a checkout of optee_examples). Known answers where the algorithm has them: RFC 4226's
- * HOTP values, FIPS-197's AES-128 example, and a CTR round trip. */
+ * HOTP values, FIPS-197's AES-128 example, SHA-256 and SHA3-256 of "abc", and a CTR round trip. */
 #include "teectest.h"
 
 static const TEEC_UUID HELLO_WORLD_TA = {0x8aaaf200, 0x2450, 0x11e4, {0xab, 0xe2, 0x00, 0x02, 0xa5, 0xd5, 0xc5, 0x1b}};
@@ -11,6 +11,7 @@ static const TEEC_UUID SECURE_STORAGE_TA = {0xf4e750bb, 0x1437, 0x4fbf,
 static const TEEC_UUID HOTP_TA = {0x484d4143, 0x2d53, 0x4841, {0x31, 0x20, 0x4a, 0x6f, 0x63, 0x6b, 0x65, 0x42}};
 static const TEEC_UUID AES_TA = {0x5dbac793, 0xf574, 0x4871, {0x8a, 0xd3, 0x04, 0x33, 0x1e, 0xc1, 0x7f, 0x24}};
 static const TEEC_UUID ACIPHER_TA = {0xa734eed9, 0xd6a1, 0x4244, {0xaa, 0x50, 0x7c, 0x99, 0x71, 0x9e, 0x7b, 0x7b}};
+static const TEEC_UUID BASE_SHA_TA = {0xabb97be3, 0xf56b, 0x46d5, {0xb7, 0xfd, 0x70, 0xf2, 0x8c, 0xfe, 0xd9, 0x92}};
 
 static TEEC_Context ctx;
 
@@ -228,6 +229,45 @@ static void acipher(void) {
     TEEC_CloseSession(&s);
 }
 
+static TEEC_Result digest(TEEC_Session *s, uint32_t algo, uint8_t *out, size_t *size, uint32_t *origin) {
+    TEEC_Operation op = ops(TEEC_PARAM_TYPES(TEEC_MEMREF_TEMP_INPUT, TEEC_MEMREF_TEMP_OUTPUT, TEEC_VALUE_INPUT,
+                                             TEEC_NONE));
+    op.params[0].tmpref.buffer = "abc";
+    op.params[0].tmpref.size = 3;
+    op.params[1].tmpref.buffer = out;
+    op.params[1].tmpref.size = *size;
+    op.params[2].value.a = algo;
+    TEEC_Result rc = TEEC_InvokeCommand(s, 0, &op, origin);
+    *size = op.params[1].tmpref.size;
+    return rc;
+}
+
+static void base_sha(void) {
+    static const uint8_t sha256[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d,
+                                       0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10,
+                                       0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    static const uint8_t sha3_256[32] = {0x3a, 0x98, 0x5d, 0xa7, 0x4f, 0xe2, 0x25, 0xb2, 0x04, 0x5c, 0x17, 0x2d, 0x6b,
+                                         0xd3, 0x90, 0xbd, 0x85, 0x5f, 0x08, 0x6e, 0x3e, 0x9d, 0x52, 0x5b, 0x46, 0xbf,
+                                         0xe2, 0x45, 0x11, 0x43, 0x15, 0x32};
+    TEEC_Session s;
+    open_ta(&s, &BASE_SHA_TA, "open base_sha");
+    uint8_t out[64];
+    size_t n = sizeof out;
+    uint32_t origin = 0;
+    TEEC_Result rc = digest(&s, 2, out, &n, &origin);
+    CHECK(rc == TEEC_SUCCESS && n == 32 && memcmp(out, sha256, 32) == 0, "SHA-256(abc): 0x%x, %zu bytes", rc, n);
+    n = sizeof out;
+    rc = digest(&s, 6, out, &n, &origin);
+    CHECK(rc == TEEC_SUCCESS && n == 32 && memcmp(out, sha3_256, 32) == 0, "SHA3-256(abc): 0x%x, %zu bytes", rc, n);
+    n = 16;
+    rc = digest(&s, 4, out, &n, &origin);
+    CHECK(rc == TEEC_ERROR_SHORT_BUFFER && n == 64, "SHA-512 into 16 bytes: 0x%x, size %zu", rc, n);
+    n = sizeof out;
+    rc = digest(&s, 9, out, &n, &origin);
+    CHECK_RESULT(rc, origin, TEEC_ERROR_NOT_SUPPORTED, TEEC_ORIGIN_TRUSTED_APP, "SHAKE128");
+    TEEC_CloseSession(&s);
+}
+
 int main(void) {
     MUST(TEEC_InitializeContext(NULL, &ctx), "TEEC_InitializeContext");
     hello_world();
@@ -236,6 +276,7 @@ int main(void) {
     hotp();
     aes();
     acipher();
+    base_sha();
     TEEC_FinalizeContext(&ctx);
     return finish("optee_examples_test");
 }

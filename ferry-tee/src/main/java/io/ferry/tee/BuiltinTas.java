@@ -7,6 +7,7 @@ import io.ferry.tee.ta.builtin.KeysTa;
 import io.ferry.tee.ta.builtin.StorageTa;
 import io.ferry.tee.ta.examples.AcipherTa;
 import io.ferry.tee.ta.examples.AesTa;
+import io.ferry.tee.ta.examples.BaseShaTa;
 import io.ferry.tee.ta.examples.HelloWorldTa;
 import io.ferry.tee.ta.examples.HotpTa;
 import io.ferry.tee.ta.examples.RandomTa;
@@ -73,6 +74,7 @@ public final class BuiltinTas {
     public static final UUID OPTEE_HOTP = UUID.fromString("484d4143-2d53-4841-3120-4a6f636b6542");
     public static final UUID OPTEE_AES = UUID.fromString("5dbac793-f574-4871-8ad3-04331ec17f24");
     public static final UUID OPTEE_ACIPHER = UUID.fromString("a734eed9-d6a1-4244-aa50-7c99719e7b7b");
+    public static final UUID OPTEE_BASE_SHA = UUID.fromString("abb97be3-f56b-46d5-b7fd-70f28cfed992");
 
     /** One built-in: its UUID, name and class. */
     public record Builtin(UUID uuid, String name, Class<?> type) {
@@ -88,7 +90,8 @@ public final class BuiltinTas {
             new Builtin(OPTEE_SECURE_STORAGE, "secure_storage", SecureStorageTa.class),
             new Builtin(OPTEE_HOTP, "hotp", HotpTa.class),
             new Builtin(OPTEE_AES, "aes", AesTa.class),
-            new Builtin(OPTEE_ACIPHER, "acipher", AcipherTa.class));
+            new Builtin(OPTEE_ACIPHER, "acipher", AcipherTa.class),
+            new Builtin(OPTEE_BASE_SHA, "base_sha", BaseShaTa.class));
 
     /** A signed image of one built-in. */
     public static byte[] image(Builtin ta, PrivateKey key) {
