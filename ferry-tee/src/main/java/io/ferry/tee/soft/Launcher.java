@@ -138,7 +138,13 @@ final class Launcher {
         }
         Path storeDir = SecureStorage.storeDir(config.storageDir().toAbsolutePath(), key.guest(), key.ta());
         Path image = config.taDir().toAbsolutePath().resolve(key.ta() + TaImage.SUFFIX);
-        List<String> jvm = List.of("-XX:+UseSerialGC", "-Xmx128m", "-XX:-UsePerfData",
+        // Native access: the lane's futex (io.ferry.protocol.Futex) is an FFM downcall. Without the flag Java 25 warns
+        // on stderr at each instance's start (four WARNING lines in the host's log), and a later JDK that denies
+        // native access by default would break the lane. It gives the TA nothing it lacked: on the class path the
+        // TA's classes are as unnamed as the TEE's, and Java 25 only warns (its code is contained by the process and
+        // its sandbox, not by the class loader).
+        List<String> jvm = List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx128m",
+                "-XX:-UsePerfData",
                 "-Dferry.tee.spins=" + Backoff.spins(), "-Dferry.tee.yieldNanos=" + Backoff.YIELD_NANOS,
                 "-cp", String.join(java.io.File.pathSeparator, classPath()),
                 TeeMain.class.getName());
