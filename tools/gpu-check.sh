@@ -21,7 +21,7 @@ log() { echo "gpu-check: $*" | tee -a "$OUT/gpu-check.log" >&2; }
 
 java="$here/rt/bin/java"
 [ -x "$java" ] || { log "no Java runtime at $java: build the bundle with tools/make-device-bundle.sh"; exit 1; }
-[ -f "$here/ferry.jar" ] || { log "no ferry.jar in $here"; exit 1; }
+[ -f "$here/ferry-bench.jar" ] || { log "no ferry-bench.jar in $here"; exit 1; }
 
 # OpenCL: the host's ICD folder lists only PoCL; the backend adds NVIDIA's by itself, unless the vendors are chosen
 for v in OCL_ICD_VENDORS OPENCL_VENDOR_PATH; do
@@ -78,13 +78,13 @@ fi
 
 json="$OUT/cuda-$card.json"
 log "running ferry bench cuda"
-limited "${jvm[@]}" -jar "$here/ferry.jar" bench cuda --json "$json" > "$OUT/bench-cuda.log" 2>&1; bench_rc=$?
+limited "${jvm[@]}" -jar "$here/ferry-bench.jar" bench cuda --json "$json" > "$OUT/bench-cuda.log" 2>&1; bench_rc=$?
 
 # The OpenCL-on-NVIDIA run of the transport bench; it exits 2 at once, listing the devices, when none matches.
 cljson="$OUT/transport-opencl-nvidia-$card.json"
 cl_bench() { # LOGNAME
   log "running ferry bench transport --device opencl:nvidia${OCL_ICD_VENDORS:+ (OCL_ICD_VENDORS=$OCL_ICD_VENDORS)}"
-  limited "${jvm[@]}" -jar "$here/ferry.jar" bench transport --device opencl:nvidia --json "$cljson" > "$OUT/$1.log" 2>&1
+  limited "${jvm[@]}" -jar "$here/ferry-bench.jar" bench transport --device opencl:nvidia --json "$cljson" > "$OUT/$1.log" 2>&1
 }
 cl_bench bench-transport-opencl-nvidia; clbench_rc=$?
 cllog="$OUT/bench-transport-opencl-nvidia.log"

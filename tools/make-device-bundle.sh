@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds .device/: what the GPU check needs on a GPU host without Java or Maven (../shared/device/README.md):
 #   rt/                                  a Java 25 runtime (../shared/device/make-runtime.sh)
-#   ferry.jar                            the runnable jar (./ferry bench cuda)
+#   ferry-bench.jar                      the runnable jar with the benchmarks (./ferry bench cuda)
 #   cuda/ferry-cuda.jar, cuda/test-classes/      the CUDA backend and its tests (GPU tests included)
 #   opencl/ferry-opencl.jar, opencl/test-classes/ the OpenCL backend and its tests
 #   lib/                                 the tests' dependency jars (Ferry modules; JUnit comes with the console)
@@ -29,7 +29,7 @@ if [ "${FERRY_BUILD:-1}" != 0 ]; then
   echo "make-device-bundle: building (mvn install -DskipTests)..."
   "${mvn[@]}" -o install -DskipTests || "${mvn[@]}" install -DskipTests || die "build failed"
 fi
-jar="$here/ferry-cli/target/ferry.jar"
+jar="$here/ferry-cli/target/ferry-bench.jar"
 [ -f "$jar" ] || die "no $jar: build with ./ferry help or mvn install -DskipTests"
 [ -d "$here/ferry-cuda/target/test-classes" ] || die "ferry-cuda is not built: mvn -f ferry-cuda/pom.xml install"
 
@@ -42,21 +42,21 @@ if command -v strip >/dev/null 2>&1; then
   find "$out/rt/lib" -name '*.so' -exec strip --strip-unneeded {} + 2>/dev/null || true
 fi
 
-cp "$jar" "$out/ferry.jar"
-# What the GPU check never runs: Jazzer's API (the driver is not in ferry.jar), the dashboard's scripts, other platforms'
+cp "$jar" "$out/ferry-bench.jar"
+# What the GPU check never runs: Jazzer's API (the driver is in no jar of Ferry), the dashboard's scripts, other platforms'
 # native libraries. (bench cuda and bench transport are checked from such a jar: docs/cuda.md, "Running the GPU check")
 if command -v zip >/dev/null 2>&1; then
-  zip -q -d "$out/ferry.jar" 'com/code_intelligence/*' 'META-INF/resources/webjars/*' '*aarch64*' '*arm64*' \
+  zip -q -d "$out/ferry-bench.jar" 'com/code_intelligence/*' 'META-INF/resources/webjars/*' '*aarch64*' '*arm64*' \
       'win32-*' 'darwin*' >/dev/null 2>&1 || true
 else
-  echo "make-device-bundle: no zip: ferry.jar keeps the dashboard's scripts; the bundle may pass 64 MiB" >&2
+  echo "make-device-bundle: no zip: ferry-bench.jar keeps the dashboard's scripts; the bundle may pass 64 MiB" >&2
 fi
 if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep 'io/ferry/cuda/CudaBackend.class' >/dev/null; then
-  echo "make-device-bundle: WARNING: ferry.jar has no CUDA backend (add ferry-cuda to the parent pom's modules and to" \
+  echo "make-device-bundle: WARNING: ferry-bench.jar has no CUDA backend (add ferry-cuda to the parent pom's modules and to" \
        "ferry-cli's and ferry-bench's dependencies); 'bench cuda' will not work from it" >&2
 fi
 if ! "$JAVA_HOME/bin/jar" tf "$jar" | grep 'io/ferry/bench/CudaBench.class' >/dev/null; then
-  echo "make-device-bundle: WARNING: ferry.jar has no CudaBench (ferry-bench needs the ferry-cuda dependency)" >&2
+  echo "make-device-bundle: WARNING: ferry-bench.jar has no CudaBench (ferry-bench needs the ferry-cuda dependency)" >&2
 fi
 
 cp "$here"/ferry-cuda/target/ferry-cuda-*-SNAPSHOT.jar "$out/cuda/ferry-cuda.jar" 2>/dev/null \

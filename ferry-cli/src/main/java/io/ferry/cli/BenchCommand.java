@@ -52,6 +52,16 @@ final class BenchCommand implements Callable<Integer> {
         return worst;
     }
 
+    /** ferry-bench.jar, beside the jar this class came from. */
+    private static String benchJar() {
+        try {
+            Path self = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return self.resolveSibling("ferry-bench.jar").toString();
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "ferry-bench.jar";
+        }
+    }
+
     private Path named(String suite) {
         if (json == null) {
             return null;
@@ -64,6 +74,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (BenchCommand.class.getClassLoader().getResource("io/ferry/bench/TransportBench.class") == null) {
+            // ferry.jar, the daemon's, carries no benchmark and no test tooling: they are in ferry-bench.jar
+            System.err.println("ferry bench: the benchmarks are not in this jar (ferry.jar carries none): run ./ferry "
+                    + "bench " + suite + ", or java -jar " + benchJar() + " bench " + suite);
+            return 2;
+        }
         if (device != null && !suite.equals("transport")) {
             System.err.println("ferry bench: --device applies to the transport suite only");
             return 2;

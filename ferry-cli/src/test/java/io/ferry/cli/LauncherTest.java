@@ -60,6 +60,31 @@ class LauncherTest {
         }
     }
 
+    /**
+     * ferry.jar (the daemon's and the CLI's) leaves out the benchmarks and the test tooling (raw wire-format guests,
+     * fuzzers), which ferry-bench.jar carries: the shade configuration says so, and a built jar agrees.
+     */
+    @Test
+    void theDaemonsJarLeavesOutTheBenchmarksAndTheTestTooling() throws Exception {
+        String pom = Files.readString(Path.of("pom.xml"));
+        for (String artifact : List.of("io.ferry:ferry-bench", "io.ferry:ferry-testkit", "com.code-intelligence:*")) {
+            assertTrue(pom.contains("<exclude>" + artifact + "</exclude>"), "ferry.jar must leave out " + artifact);
+        }
+        assertTrue(pom.contains("<outputFile>${project.build.directory}/ferry-bench.jar</outputFile>"), "ferry-bench.jar");
+        Path jar = Path.of("target", "ferry.jar");
+        if (Files.exists(jar)) {
+            try (JarFile j = new JarFile(jar.toFile())) {
+                if (j.getEntry("io/ferry/cli/Launcher.class") != null) { // a stale jar says nothing about this one
+                    List<String> leaked = j.stream().map(java.util.zip.ZipEntry::getName)
+                            .filter(n -> n.startsWith("io/ferry/testkit/") || n.startsWith("io/ferry/bench/")
+                                    || n.startsWith("com/code_intelligence/"))
+                            .limit(5).toList();
+                    assertTrue(leaked.isEmpty(), "ferry.jar carries " + leaked);
+                }
+            }
+        }
+    }
+
     @Test
     void anOlderJavaGetsOneLineAndExitStatus1() throws Exception {
         assumeTrue(Files.isExecutable(SYSTEM_JAVA), "no " + SYSTEM_JAVA);
