@@ -12,6 +12,7 @@ static const TEEC_UUID HOTP_TA = {0x484d4143, 0x2d53, 0x4841, {0x31, 0x20, 0x4a,
 static const TEEC_UUID AES_TA = {0x5dbac793, 0xf574, 0x4871, {0x8a, 0xd3, 0x04, 0x33, 0x1e, 0xc1, 0x7f, 0x24}};
 static const TEEC_UUID ACIPHER_TA = {0xa734eed9, 0xd6a1, 0x4244, {0xaa, 0x50, 0x7c, 0x99, 0x71, 0x9e, 0x7b, 0x7b}};
 static const TEEC_UUID BASE_SHA_TA = {0xabb97be3, 0xf56b, 0x46d5, {0xb7, 0xfd, 0x70, 0xf2, 0x8c, 0xfe, 0xd9, 0x92}};
+static const TEEC_UUID ECDH_TA = {0x50c82425, 0x94da, 0x4072, {0xa3, 0xe0, 0x58, 0xef, 0x06, 0x37, 0x67, 0xc0}};
 
 static TEEC_Context ctx;
 
@@ -268,6 +269,38 @@ static void base_sha(void) {
     TEEC_CloseSession(&s);
 }
 
+static TEEC_Result derive(TEEC_Session *s, uint32_t curve, uint8_t *out, size_t *size, uint32_t *origin) {
+    TEEC_Operation op = ops(TEEC_PARAM_TYPES(TEEC_VALUE_INPUT, TEEC_NONE, TEEC_NONE, TEEC_MEMREF_TEMP_OUTPUT));
+    op.params[0].value.a = curve;
+    op.params[3].tmpref.buffer = out;
+    op.params[3].tmpref.size = *size;
+    TEEC_Result rc = TEEC_InvokeCommand(s, 0, &op, origin);
+    *size = op.params[3].tmpref.size;
+    return rc;
+}
+
+static void ecdh(void) {
+    TEEC_Session s;
+    open_ta(&s, &ECDH_TA, "open ecdh");
+    uint8_t a[64], b[64];
+    size_t na = sizeof a, nb = sizeof b;
+    uint32_t origin = 0;
+    TEEC_Result rc = derive(&s, 3, a, &na, &origin); /* P-384, as the example client */
+    CHECK(rc == TEEC_SUCCESS && na == 48, "DERIVE_SELFTEST on P-384: 0x%x, %zu bytes", rc, na);
+    rc = derive(&s, 3, b, &nb, &origin);
+    CHECK(rc == TEEC_SUCCESS && nb == 48 && memcmp(a, b, 48) != 0, "a second self-test derives another secret");
+    na = 8;
+    rc = derive(&s, 2, a, &na, &origin);
+    CHECK(rc == TEEC_ERROR_SHORT_BUFFER && na == 32, "P-256 into 8 bytes: 0x%x, size %zu", rc, na);
+    na = sizeof a;
+    rc = derive(&s, 7, a, &na, &origin);
+    CHECK_RESULT(rc, origin, TEEC_ERROR_BAD_PARAMETERS, TEEC_ORIGIN_TRUSTED_APP, "an unknown curve");
+    na = sizeof a;
+    rc = derive(&s, 0, a, &na, &origin);
+    CHECK_RESULT(rc, origin, TEEC_ERROR_NOT_SUPPORTED, TEEC_ORIGIN_TRUSTED_APP, "P-192 (not in the JDK)");
+    TEEC_CloseSession(&s);
+}
+
 int main(void) {
     MUST(TEEC_InitializeContext(NULL, &ctx), "TEEC_InitializeContext");
     hello_world();
@@ -277,6 +310,7 @@ int main(void) {
     aes();
     acipher();
     base_sha();
+    ecdh();
     TEEC_FinalizeContext(&ctx);
     return finish("optee_examples_test");
 }

@@ -8,6 +8,7 @@ import io.ferry.tee.ta.builtin.StorageTa;
 import io.ferry.tee.ta.examples.AcipherTa;
 import io.ferry.tee.ta.examples.AesTa;
 import io.ferry.tee.ta.examples.BaseShaTa;
+import io.ferry.tee.ta.examples.EcdhTa;
 import io.ferry.tee.ta.examples.HelloWorldTa;
 import io.ferry.tee.ta.examples.HotpTa;
 import io.ferry.tee.ta.examples.RandomTa;
@@ -75,6 +76,7 @@ public final class BuiltinTas {
     public static final UUID OPTEE_AES = UUID.fromString("5dbac793-f574-4871-8ad3-04331ec17f24");
     public static final UUID OPTEE_ACIPHER = UUID.fromString("a734eed9-d6a1-4244-aa50-7c99719e7b7b");
     public static final UUID OPTEE_BASE_SHA = UUID.fromString("abb97be3-f56b-46d5-b7fd-70f28cfed992");
+    public static final UUID OPTEE_ECDH = UUID.fromString("50c82425-94da-4072-a3e0-58ef063767c0");
 
     /** One built-in: its UUID, name and class. */
     public record Builtin(UUID uuid, String name, Class<?> type) {
@@ -91,7 +93,8 @@ public final class BuiltinTas {
             new Builtin(OPTEE_HOTP, "hotp", HotpTa.class),
             new Builtin(OPTEE_AES, "aes", AesTa.class),
             new Builtin(OPTEE_ACIPHER, "acipher", AcipherTa.class),
-            new Builtin(OPTEE_BASE_SHA, "base_sha", BaseShaTa.class));
+            new Builtin(OPTEE_BASE_SHA, "base_sha", BaseShaTa.class),
+            new Builtin(OPTEE_ECDH, "ecdh", EcdhTa.class));
 
     /** A signed image of one built-in. */
     public static byte[] image(Builtin ta, PrivateKey key) {
