@@ -225,17 +225,46 @@ public final class FuzzProbes {
             }
             return p;
         }
-        String version = jazzerVersion();
-        String local = System.getProperty("maven.repo.local");
-        Path repo = local != null && !local.isBlank() ? Path.of(local)
-                : Path.of(System.getProperty("user.home"), ".m2", "repository");
-        Path jar = repo.resolve(Path.of("com", "code-intelligence", "jazzer", version, "jazzer-" + version + ".jar"));
-        if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException("the fuzzing probe needs Jazzer's driver, which ferry.jar does not carry, "
-                    + "and " + jar + " is not there: fetch it with 'mvn dependency:get -Dartifact=com.code-intelligence"
-                    + ":jazzer:" + version + "' (building Ferry with ./ferry does), or set FERRY_JAZZER_JAR to the jar");
+        return driverJar(localRepositories(), jazzerVersion());
+    }
+
+    /** The first of {@code repositories} that holds Jazzer's driver of {@code version}. */
+    static Path driverJar(List<Path> repositories, String version) {
+        Path relative = Path.of("com", "code-intelligence", "jazzer", version, "jazzer-" + version + ".jar");
+        for (Path repo : repositories) {
+            Path jar = repo.resolve(relative);
+            if (Files.isRegularFile(jar)) {
+                return jar;
+            }
         }
-        return jar;
+        throw new IllegalStateException("the fuzzing probe needs Jazzer's driver, which Ferry's jars do not carry, and "
+                + "no local Maven repository holds it (looked for " + relative + " in " + repositories + "): fetch it "
+                + "with 'mvn dependency:get -Dartifact=com.code-intelligence:jazzer:" + version + "' (building Ferry "
+                + "with ./ferry does), or set FERRY_JAZZER_JAR to the jar");
+    }
+
+    /**
+     * Where Maven keeps artifacts here, in Maven's order: {@code -Dmaven.repo.local}, the {@code localRepository} of
+     * ~/.m2/settings.xml, then ~/.m2/repository.
+     */
+    static List<Path> localRepositories() {
+        List<Path> repos = new ArrayList<>();
+        String local = System.getProperty("maven.repo.local");
+        if (local != null && !local.isBlank()) {
+            repos.add(Path.of(local));
+        }
+        Path m2 = Path.of(System.getProperty("user.home"), ".m2");
+        try {
+            Matcher m = Pattern.compile("<localRepository>\\s*([^<]+?)\\s*</localRepository>")
+                    .matcher(Files.readString(m2.resolve("settings.xml")));
+            if (m.find()) {
+                repos.add(Path.of(m.group(1).replace("${user.home}", System.getProperty("user.home"))));
+            }
+        } catch (IOException | RuntimeException e) {
+            // no settings.xml, or one that names no repository: the default below
+        }
+        repos.add(m2.resolve("repository"));
+        return repos;
     }
 
     /** The Jazzer version Ferry was built with (the parent pom's {@code jazzer.version}, filtered in). */

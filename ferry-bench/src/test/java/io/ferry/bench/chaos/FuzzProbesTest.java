@@ -31,14 +31,21 @@ class FuzzProbesTest {
     }
 
     /**
-     * ferry.jar carries no Jazzer driver: the probe finds the one the build fetched, in the local Maven repository
-     * (this test's class path has it, as a provided dependency, so it is looked up directly).
+     * Ferry's jars carry no Jazzer driver: the probe finds the one the build fetched, in the local Maven repository.
+     * This test's class path has the driver (a provided dependency); the repository it came from must be found.
      */
     @Test
-    void theDriverIsFoundInTheLocalRepository() {
-        java.nio.file.Path jar = FuzzProbes.driverJar();
-        assertTrue(java.nio.file.Files.isRegularFile(jar), jar::toString);
-        assertTrue(jar.getFileName().toString().matches("jazzer-\\d+\\.\\d+\\.\\d+\\.jar"), jar::toString);
+    void theDriverIsFoundInTheLocalRepository() throws Exception {
+        java.nio.file.Path onClassPath = java.nio.file.Path.of(Class.forName("com.code_intelligence.jazzer.Jazzer")
+                .getProtectionDomain().getCodeSource().getLocation().toURI());
+        String version = onClassPath.getParent().getFileName().toString(); // .../jazzer/VERSION/jazzer-VERSION.jar
+        java.nio.file.Path repo = onClassPath.getParent().getParent().getParent().getParent().getParent();
+        java.nio.file.Path elsewhere = java.nio.file.Files.createTempDirectory("no-repo");
+        assertEquals(onClassPath, FuzzProbes.driverJar(List.of(elsewhere, repo), version));
+        IllegalStateException none = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> FuzzProbes.driverJar(List.of(elsewhere), version));
+        assertTrue(none.getMessage().contains("mvn dependency:get"), none.getMessage());
+        assertTrue(FuzzProbes.localRepositories().getLast().endsWith(java.nio.file.Path.of(".m2", "repository")));
     }
 
     /** A finding is counted, with its exception: the zero above is not the probe failing to see them. */
