@@ -121,8 +121,11 @@ static TEEC_Result conn_acquire(teec_conn **out) {
 
 EXPORT TEEC_Result TEEC_InitializeContext(const char *name, TEEC_Context *context) {
     if (context == NULL) return TEEC_ERROR_BAD_PARAMETERS;
-    if (name != NULL && strcmp(name, "ferry") != 0) {
-        ferry_log("TEEC_InitializeContext: no TEE named '%s' (NULL or \"ferry\": the host's TEE)", name);
+    /* "optee-tz" is the one name OP-TEE's library takes (asking for OP-TEE on TrustZone): a program written for
+     * OP-TEE that passes it gets the host's TEE, as it gets it with NULL */
+    if (name != NULL && strcmp(name, "ferry") != 0 && strcmp(name, "optee-tz") != 0) {
+        ferry_log("TEEC_InitializeContext: no TEE named '%s' (NULL, \"ferry\" or \"optee-tz\": the host's TEE)",
+                  name);
         return TEEC_ERROR_ITEM_NOT_FOUND;
     }
     teec_ctx *x = calloc(1, sizeof *x);

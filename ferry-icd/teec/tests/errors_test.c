@@ -9,6 +9,10 @@ int main(void) {
     TEEC_Session s, t;
     uint32_t origin = 0;
     CHECK(TEEC_InitializeContext("not-ferry", &other) == TEEC_ERROR_ITEM_NOT_FOUND, "a TEE of another name");
+    /* OP-TEE's library takes "optee-tz" (OP-TEE on TrustZone); a program written for it gets the host's TEE */
+    TEEC_Context optee;
+    CHECK(TEEC_InitializeContext("optee-tz", &optee) == TEEC_SUCCESS, "OP-TEE's name for its TEE");
+    TEEC_FinalizeContext(&optee);
     open_hello(&ctx, &s);
 
     TEEC_Result rc = TEEC_OpenSession(&ctx, &t, &MISSING_TA, TEEC_LOGIN_PUBLIC, NULL, NULL, &origin);
