@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "teec_internal.h"
 
 const ferry_client_id ferry_client = {"ferry-libteec", "the TEE client library (libteec)"};
@@ -149,6 +151,7 @@ EXPORT TEEC_Result TEEC_InitializeContext(const char *name, TEEC_Context *contex
 static void release_record(teec_conn *tc, teec_shm *m) {
     ferry_send(tc->conn, FERRY_OP_TEE_SHM_RELEASE, (uint64_t[]) {m->handle}, FERRY_TEE_SHM_RELEASE_ARGC, NULL, 0, 0);
     if (m->block >= 0) ferry_heap_free(tc->conn, m->block);
+    if (m->mapping != NULL) munmap(m->mapping, m->size);
 }
 
 /* GP asks the application to close its sessions and release its memory first; what it left open is closed here
@@ -296,8 +299,11 @@ EXPORT TEEC_Result TEEC_InvokeCommand(TEEC_Session *session, uint32_t commandID,
 
 /* ---- shared memory ---- */
 
-static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allocate) {
-    const char *fn = allocate ? "TEEC_AllocateSharedMemory" : "TEEC_RegisterSharedMemory";
+/* Allocates (allocate), or registers the application's buffer, or registers this library's mapping of a file
+ * descriptor (mapping: then the record owns it, and the application's struct shows no buffer, as OP-TEE's). */
+static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allocate, void *mapping) {
+    const char *fn = allocate ? "TEEC_AllocateSharedMemory"
+                     : mapping != NULL ? "TEEC_RegisterSharedMemoryFileDescriptor" : "TEEC_RegisterSharedMemory";
     if (context == NULL || shm == NULL) return TEEC_ERROR_BAD_PARAMETERS;
     uint32_t flags = shm->flags;
     uint64_t size = shm->size;
@@ -305,7 +311,7 @@ static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allo
         ferry_log("%s: flags 0x%x must be TEEC_MEM_INPUT, TEEC_MEM_OUTPUT or both", fn, flags);
         return TEEC_ERROR_BAD_PARAMETERS;
     }
-    if (!allocate && shm->buffer == NULL && size > 0) {
+    if (!allocate && mapping == NULL && shm->buffer == NULL && size > 0) {
         ferry_log("%s: a NULL buffer of %llu bytes", fn, (unsigned long long) size);
         return TEEC_ERROR_BAD_PARAMETERS;
     }
@@ -317,13 +323,14 @@ static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allo
     pthread_mutex_unlock(&teec_lock);
     if (c == NULL) return TEEC_ERROR_BAD_STATE;
     if (handle == 0) return TEEC_ERROR_OUT_OF_MEMORY;
-    teec_shm m = {.handle = handle, .flags = flags, .user = shm->buffer, .size = size, .shadow = NULL, .block = -1};
+    teec_shm m = {.handle = handle, .flags = flags, .user = mapping != NULL ? mapping : shm->buffer, .size = size,
+                  .shadow = NULL, .block = -1, .mapping = mapping};
     int64_t offset = 0;
     if (allocate) {
         m.block = ferry_heap_alloc(c, size > 0 ? size : 1);
         m.user = m.block < 0 ? NULL : ferry_heap_base(c) + m.block;
         offset = m.block;
-    } else if (size > 0 && (offset = ferry_heap_offset_of(c, shm->buffer, size)) < 0) {
+    } else if (size > 0 && (offset = ferry_heap_offset_of(c, m.user, size)) < 0) {
         m.block = ferry_heap_alloc(c, size);
         m.shadow = m.block < 0 ? NULL : ferry_heap_base(c) + m.block;
         offset = m.block;
@@ -366,20 +373,54 @@ static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allo
         return rc;
     }
     if (allocate) shm->buffer = m.user;
+    if (mapping != NULL) shm->buffer = NULL;
     SHM_ID(shm) = (int) handle;
     SHM_ALLOCED(shm) = m.block >= 0 ? (size_t) size : 0;
     SHM_SHADOW(shm) = m.shadow;
     SHM_CTX(shm) = ctx_id;
-    SHM_KIND(shm) = (allocate ? KIND_ALLOCATED : 0) | (m.shadow != NULL ? KIND_SHADOWED : 0);
+    SHM_KIND(shm) = (allocate ? KIND_ALLOCATED : 0) | (m.shadow != NULL ? KIND_SHADOWED : 0)
+                    | (mapping != NULL ? KIND_FD : 0);
     return TEEC_SUCCESS;
 }
 
 EXPORT TEEC_Result TEEC_RegisterSharedMemory(TEEC_Context *context, TEEC_SharedMemory *sharedMem) {
-    return share(context, sharedMem, 0);
+    return share(context, sharedMem, 0, NULL);
 }
 
 EXPORT TEEC_Result TEEC_AllocateSharedMemory(TEEC_Context *context, TEEC_SharedMemory *sharedMem) {
-    return share(context, sharedMem, 1);
+    return share(context, sharedMem, 1, NULL);
+}
+
+/* OP-TEE's extension (tee_client_api_extensions.h): memory given as a file descriptor (a memfd, a dma-buf, a file),
+ * sharedMem->size bytes from its start. This library maps it and registers the mapping as memory outside the heap:
+ * it is copied to the TEE and back around each call, as registered memory outside the heap always is; OP-TEE's
+ * TA would share the pages themselves. The application's struct shows no buffer, as OP-TEE's does. */
+EXPORT TEEC_Result TEEC_RegisterSharedMemoryFileDescriptor(TEEC_Context *context, TEEC_SharedMemory *sharedMem,
+                                                           int fd) {
+    const char *fn = "TEEC_RegisterSharedMemoryFileDescriptor";
+    if (context == NULL || sharedMem == NULL) return TEEC_ERROR_BAD_PARAMETERS;
+    size_t size = sharedMem->size;
+    if (fd < 0 || size == 0) {
+        ferry_log("%s: fd %d, size %zu: a descriptor and a size above 0 are needed", fn, fd, size);
+        return TEEC_ERROR_BAD_PARAMETERS;
+    }
+    /* mapped bytes past the end of the file would fault (SIGBUS) when this library copies them */
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < 0 || (uint64_t) end < size) {
+        ferry_log("%s: fd %d holds %lld bytes, fewer than the %zu asked (or cannot be sized)", fn, fd,
+                  (long long) end, size);
+        return TEEC_ERROR_BAD_PARAMETERS;
+    }
+    int prot = PROT_READ | ((sharedMem->flags & TEEC_MEM_OUTPUT) ? PROT_WRITE : 0);
+    void *mapping = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+    if (mapping == MAP_FAILED) {
+        ferry_log("%s: cannot map fd %d (%zu bytes%s)", fn, fd, size,
+                  (prot & PROT_WRITE) ? ", writable for TEEC_MEM_OUTPUT" : "");
+        return TEEC_ERROR_BAD_PARAMETERS;
+    }
+    TEEC_Result rc = share(context, sharedMem, 0, mapping);
+    if (rc != TEEC_SUCCESS) munmap(mapping, size);
+    return rc;
 }
 
 EXPORT void TEEC_ReleaseSharedMemory(TEEC_SharedMemory *shm) {

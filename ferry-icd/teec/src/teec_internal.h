@@ -36,6 +36,7 @@
 /* SHM_KIND bits (informational: the library's own records decide) */
 #define KIND_ALLOCATED 1u
 #define KIND_SHADOWED 2u
+#define KIND_FD 4u
 
 #define CANCEL_SLOTS 512
 /* TEEC_Operation.started while a cancellation waits for the call about to start (set from 0 by
@@ -59,6 +60,7 @@ typedef struct teec_shm {
     uint64_t size;
     uint8_t *shadow;        /* heap copy of memory outside the heap, or NULL */
     int64_t block;          /* heap block this library allocated (shadow or allocation), or -1 */
+    void *mapping;          /* TEEC_RegisterSharedMemoryFileDescriptor: this library's mapping of the fd, or NULL */
 } teec_shm;
 
 typedef struct teec_ctx {

@@ -132,7 +132,10 @@ class LibteecIT {
         }));
     }
 
-    /** The libraries export the GP functions and nothing else, under OP-TEE's SONAMEs. */
+    /**
+     * The libraries export the GP functions and OP-TEE's one extension Ferry provides
+     * (TEEC_RegisterSharedMemoryFileDescriptor), nothing else, under OP-TEE's SONAMEs.
+     */
     @Test
     void theLibrariesExportOnlyTheClientApiUnderOpteesSonames() throws Exception {
         for (String lib : List.of("libteec.so.2", "libteec.so.1")) {
@@ -141,7 +144,8 @@ class LibteecIT {
             List<String> symbols = nm.output().lines().map(l -> l.substring(l.lastIndexOf(' ') + 1)).sorted().toList();
             assertEquals(List.of("TEEC_AllocateSharedMemory", "TEEC_CloseSession", "TEEC_FinalizeContext",
                     "TEEC_InitializeContext", "TEEC_InvokeCommand", "TEEC_OpenSession", "TEEC_RegisterSharedMemory",
-                    "TEEC_ReleaseSharedMemory", "TEEC_RequestCancellation"), symbols, lib);
+                    "TEEC_RegisterSharedMemoryFileDescriptor", "TEEC_ReleaseSharedMemory",
+                    "TEEC_RequestCancellation"), symbols, lib);
             Result soname = run(List.of("readelf", "-d", BUILD.resolve(lib).toString()), Map.of());
             assertTrue(soname.output().contains("Library soname: [" + lib + "]"), soname.output());
         }
