@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OP-TEE's example client programs (optee_examples: hello_world, random, secure_storage, hotp, aes, acipher, base_sha), which
+# OP-TEE's example client programs (optee_examples: hello_world, random, secure_storage, hotp, aes, acipher, base_sha, ecdh), which
 # nobody here wrote, built unmodified against Ferry's tee_client_api.h and libteec and run against a Ferry host whose
 # software TEE serves the ports of their TAs (io.ferry.tee.ta.examples; docs/tee.md, "OP-TEE's example TAs").
 # Usage: tools/compat/optee-examples.sh OPTEE_EXAMPLES_DIR
@@ -28,7 +28,7 @@ ok=0; bad=0
 verdict() { # NAME WHAT CONDITION-RESULT
     if [ "$3" = 0 ]; then ok=$((ok + 1)); echo "verified $1: $2"; else bad=$((bad + 1)); echo "FAILED   $1: $2"; fi
 }
-for name in hello_world random secure_storage hotp aes acipher base_sha; do
+for name in hello_world random secure_storage hotp aes acipher base_sha ecdh; do
     src=$ex/$name/host/main.c
     if [ ! -f "$src" ]; then verdict "$name" "no $src" 1; continue; fi
     if ! cc -std=gnu11 -O1 -I "$here/ferry-icd/teec/include" -I "$ex/$name/ta/include" -o "$dir/$name" "$src" \
@@ -49,6 +49,9 @@ for name in hello_world random secure_storage hotp aes acipher base_sha; do
         hotp) [ "$(grep -c '^HOTP: ' "$out")" = 10 ] && ! grep -q 'unexpected HOTP' "$dir/$name.err"; c=$? ;;
         aes) grep -q '^Clear text and decoded text match$' "$out"; c=$? ;;
         acipher) [ "$(grep '^Encrypted buffer: ' "$out" | tr ' ' '\n' | grep -Ec '^[0-9a-f]{2}$')" = 128 ]; c=$? ;;
+        ecdh) # P-384, the client's curve: a 48-byte secret, printed as 96 hex digits
+            grep -q '^ECDH shared secret (48 bytes) on curve id 3:$' "$out" \
+                && [ "$(grep -E '^[0-9a-f]+$' "$out" | tr -d '\n' | wc -c)" = 96 ]; c=$? ;;
         base_sha) # the digest the TA printed, against sha256sum's of the same string
             want=$(printf '%s' "${args[0]}" | sha256sum | cut -c1-64)
             [ "$(grep '^digest:' "$out" | sed 's/^digest://; s/ //g')" = "$want" ]; c=$? ;;
