@@ -300,13 +300,15 @@ EXPORT TEEC_Result TEEC_InvokeCommand(TEEC_Session *session, uint32_t commandID,
 /* ---- shared memory ---- */
 
 /* Allocates (allocate), or registers the application's buffer, or registers this library's mapping of a file
- * descriptor (mapping: then the record owns it, and the application's struct shows no buffer, as OP-TEE's). */
-static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allocate, void *mapping) {
+ * descriptor (mapping: then the record owns it, its flags and size are the ones it was mapped with, not read from
+ * the application's struct again, and the struct shows no buffer, as OP-TEE's). */
+static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allocate, void *mapping,
+                         uint32_t mapped_flags, uint64_t mapped_size) {
     const char *fn = allocate ? "TEEC_AllocateSharedMemory"
                      : mapping != NULL ? "TEEC_RegisterSharedMemoryFileDescriptor" : "TEEC_RegisterSharedMemory";
     if (context == NULL || shm == NULL) return TEEC_ERROR_BAD_PARAMETERS;
-    uint32_t flags = shm->flags;
-    uint64_t size = shm->size;
+    uint32_t flags = mapping != NULL ? mapped_flags : shm->flags;
+    uint64_t size = mapping != NULL ? mapped_size : shm->size;
     if (flags == 0 || (flags & ~(uint32_t) (TEEC_MEM_INPUT | TEEC_MEM_OUTPUT)) != 0) {
         ferry_log("%s: flags 0x%x must be TEEC_MEM_INPUT, TEEC_MEM_OUTPUT or both", fn, flags);
         return TEEC_ERROR_BAD_PARAMETERS;
@@ -384,11 +386,11 @@ static TEEC_Result share(TEEC_Context *context, TEEC_SharedMemory *shm, int allo
 }
 
 EXPORT TEEC_Result TEEC_RegisterSharedMemory(TEEC_Context *context, TEEC_SharedMemory *sharedMem) {
-    return share(context, sharedMem, 0, NULL);
+    return share(context, sharedMem, 0, NULL, 0, 0);
 }
 
 EXPORT TEEC_Result TEEC_AllocateSharedMemory(TEEC_Context *context, TEEC_SharedMemory *sharedMem) {
-    return share(context, sharedMem, 1, NULL);
+    return share(context, sharedMem, 1, NULL, 0, 0);
 }
 
 /* OP-TEE's extension (tee_client_api_extensions.h): memory given as a file descriptor (a memfd, a dma-buf, a file),
@@ -400,6 +402,7 @@ EXPORT TEEC_Result TEEC_RegisterSharedMemoryFileDescriptor(TEEC_Context *context
     const char *fn = "TEEC_RegisterSharedMemoryFileDescriptor";
     if (context == NULL || sharedMem == NULL) return TEEC_ERROR_BAD_PARAMETERS;
     size_t size = sharedMem->size;
+    uint32_t flags = sharedMem->flags; /* both read once: the mapping is made for these */
     if (fd < 0 || size == 0) {
         ferry_log("%s: fd %d, size %zu: a descriptor and a size above 0 are needed", fn, fd, size);
         return TEEC_ERROR_BAD_PARAMETERS;
@@ -411,14 +414,14 @@ EXPORT TEEC_Result TEEC_RegisterSharedMemoryFileDescriptor(TEEC_Context *context
                   (long long) end, size);
         return TEEC_ERROR_BAD_PARAMETERS;
     }
-    int prot = PROT_READ | ((sharedMem->flags & TEEC_MEM_OUTPUT) ? PROT_WRITE : 0);
+    int prot = PROT_READ | ((flags & TEEC_MEM_OUTPUT) ? PROT_WRITE : 0);
     void *mapping = mmap(NULL, size, prot, MAP_SHARED, fd, 0);
     if (mapping == MAP_FAILED) {
         ferry_log("%s: cannot map fd %d (%zu bytes%s)", fn, fd, size,
                   (prot & PROT_WRITE) ? ", writable for TEEC_MEM_OUTPUT" : "");
         return TEEC_ERROR_BAD_PARAMETERS;
     }
-    TEEC_Result rc = share(context, sharedMem, 0, mapping);
+    TEEC_Result rc = share(context, sharedMem, 0, mapping, flags, size);
     if (rc != TEEC_SUCCESS) munmap(mapping, size);
     return rc;
 }

@@ -281,7 +281,7 @@ public final class FuzzProbes {
         } catch (IOException e) {
             // fall through to the message below
         }
-        throw new IllegalStateException("ferry.jar has no io/ferry/bench/chaos/jazzer.properties (built outside "
+        throw new IllegalStateException("this jar has no io/ferry/bench/chaos/jazzer.properties (built outside "
                 + "Maven?): rebuild it with ./ferry, or set FERRY_JAZZER_JAR to Jazzer's driver jar");
     }
 

@@ -28,8 +28,10 @@ public final class SecureStorageTa implements TrustedApp {
     public int invoke(TaSession session, int command, TaParams p) {
         int none = TaCodes.NONE;
         return switch (command) {
+            // a missing object: read throws ITEM_NOT_FOUND (TaStorage), which answers the call
             case READ_RAW -> p.types() != TaParams.types(TaCodes.MEMREF_INPUT, TaCodes.MEMREF_OUTPUT, none, none)
-                    ? TaCodes.ERROR_BAD_PARAMETERS : read(session.storage(), id(p), p);
+                    ? TaCodes.ERROR_BAD_PARAMETERS
+                    : p.output(1, session.storage().read(id(p))) ? TaCodes.SUCCESS : TaCodes.ERROR_SHORT_BUFFER;
             case WRITE_RAW -> {
                 if (p.types() != TaParams.types(TaCodes.MEMREF_INPUT, TaCodes.MEMREF_INPUT, none, none)) {
                     yield TaCodes.ERROR_BAD_PARAMETERS;
@@ -42,13 +44,6 @@ public final class SecureStorageTa implements TrustedApp {
                     : session.storage().delete(id(p)) ? TaCodes.SUCCESS : TaCodes.ERROR_ITEM_NOT_FOUND;
             default -> TaCodes.ERROR_NOT_SUPPORTED;
         };
-    }
-
-    private static int read(TaStorage storage, String id, TaParams p) {
-        if (!storage.exists(id)) {
-            return TaCodes.ERROR_ITEM_NOT_FOUND;
-        }
-        return p.output(1, storage.read(id)) ? TaCodes.SUCCESS : TaCodes.ERROR_SHORT_BUFFER;
     }
 
     private static String id(TaParams p) {
