@@ -22,6 +22,7 @@ import io.ferry.tee.soft.TaRuntime;
 import io.ferry.tee.storage.SecureStorage;
 import io.ferry.tee.ta.TaCodes;
 import io.ferry.tee.ta.TaParams;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -111,6 +112,7 @@ public final class TeeBench {
                 Double nativeClient = TeeNativeClient.p50(host, NATIVE_GUEST, dir, samples);
                 if (nativeClient != null) {
                     r.put("invoke_rtt_us_p50_native_client", nativeClient);
+                    floors(r, quick);
                 }
             }
             computingGuest(setup, dir, r, samples / 4);
@@ -124,7 +126,8 @@ public final class TeeBench {
         for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_sporadic",
                 "invoke_rtt_us_p50_direct",
                 "invoke_rtt_ratio", "memref_1mib_gbs", "invoke_rtt_us_p50_computing_guest",
-                "invoke_rtt_us_p50_native_client")) {
+                "invoke_rtt_us_p50_native_client", "handoff_floor_us_p50_3_processes",
+                "handoff_floor_us_p50_4_processes")) {
             if (r.get(k) == null) {
                 continue;
             }
@@ -136,6 +139,27 @@ public final class TeeBench {
             System.out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /**
+     * The floors under the round trips of real guests, measured in the same run: a token passed, with no work,
+     * through three processes (a guest process, the host, the TA's: the native client's hops), the middle one
+     * spinning and the others yielding (of the waiting policies tried, the fewest context switches where two of
+     * the three share a core: docs/benchmarks.md, "tee"), and through four (a guest whose device worker serves its
+     * session: the computing guest's), each yielding (a spinner among four processes on two cores leaves one of
+     * them no core until the scheduler's tick). A figure at its floor has no Ferry cost left to cut.
+     */
+    private static void floors(Report r, boolean quick) throws IOException, InterruptedException {
+        int runs = quick ? 3 : 5;
+        int rounds = quick ? 5_000 : 20_000;
+        Double three = TeeNativeClient.floor("ysy", runs, rounds);
+        Double four = TeeNativeClient.floor("yyyy", runs, rounds);
+        if (three != null) {
+            r.put("handoff_floor_us_p50_3_processes", three);
+        }
+        if (four != null) {
+            r.put("handoff_floor_us_p50_4_processes", four);
+        }
     }
 
     /**

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * environment, against the bench's host. Gives {@code invoke_rtt_us_p50_native_client}.
  */
 final class TeeNativeClient {
-    static final List<String> MAKE_TARGETS = List.of("build/libteec.so.2", "build/teec_bench");
+    static final List<String> MAKE_TARGETS = List.of("build/libteec.so.2", "build/teec_bench", "build/handoff_floor");
     private static final Pattern P50 = Pattern.compile("p50_us=([0-9.]+)");
 
     private TeeNativeClient() {
@@ -30,8 +30,9 @@ final class TeeNativeClient {
      */
     static Double p50(FerryHost host, String guest, Path dir, int samples) throws IOException, InterruptedException {
         Path icd = IcdBench.ferryHome().resolve("ferry-icd");
-        String made = run(List.of("make", "-s", "-C", icd.toString(), MAKE_TARGETS.get(0), MAKE_TARGETS.get(1)),
-                Map.of(), 300);
+        List<String> make = new java.util.ArrayList<>(List.of("make", "-s", "-C", icd.toString()));
+        make.addAll(MAKE_TARGETS);
+        String made = run(make, Map.of(), 300);
         if (made == null) {
             System.err.println("ferry bench tee: building libteec and its harness failed (make -C " + icd + " "
                     + String.join(" ", MAKE_TARGETS) + "); no invoke_rtt_us_p50_native_client");
@@ -50,6 +51,29 @@ final class TeeNativeClient {
             return null;
         }
         return Double.parseDouble(m.group(1));
+    }
+
+    /**
+     * The floor under a round trip through {@code modes.length()} processes that pass a token and do no work
+     * ({@code ferry-icd/bench/handoff_floor.c}; each waits as its letter in {@code modes} says): the median over
+     * {@code runs} runs of each run's p50, in µs, or null when the tool cannot run. Run after {@link #p50}, which
+     * builds it.
+     */
+    static Double floor(String modes, int runs, int rounds) throws IOException, InterruptedException {
+        Path tool = IcdBench.ferryHome().resolve("ferry-icd/build/handoff_floor");
+        double[] p50 = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            String out = run(List.of(tool.toString(), "procs", modes, Integer.toString(rounds)), Map.of(), 120);
+            Matcher m = out == null ? null : P50.matcher(out);
+            if (m == null || !m.find()) {
+                System.err.println("ferry bench tee: " + tool + " failed; no floor for " + modes.length()
+                        + " processes");
+                return null;
+            }
+            p50[i] = Double.parseDouble(m.group(1));
+        }
+        java.util.Arrays.sort(p50);
+        return p50[runs / 2];
     }
 
     /** Runs cmd with env added (no other FERRY_ variable); its output when it exits 0, else null. */

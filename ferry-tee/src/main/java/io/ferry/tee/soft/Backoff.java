@@ -3,16 +3,17 @@ package io.ferry.tee.soft;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * How one side of a {@link Lane} waits: spin briefly (only where cores are plenty), then yield for
- * {@link #YIELD_NANOS}, then sleep on the lane's futex, which the other side rings when it publishes (see
- * {@code TeeLane}). While calls keep coming the waiting side answers within a yield; a call after a pause costs one
+ * How one side of a {@link Lane} waits: spin briefly (where cores are plenty, and the host for a reply on any
+ * machine: {@link #forReply}), then yield for {@link #YIELD_NANOS}, then sleep on the lane's futex, which the other
+ * side rings when it publishes (see {@code TeeLane}). While calls keep coming the waiting side answers within a yield; a call after a pause costs one
  * futex wake-up; an idle side costs no CPU. Not thread-safe: one per waiting thread.
  */
 final class Backoff {
     /**
      * A TEE call keeps three threads busy (the guest, its host endpoint, the TEE lane), each waiting for the next.
-     * Where they do not each have a core, a spinner holds the core its peer needs to answer: measured on 2 cores,
-     * 200 spins cost about 7 µs per hand-over, a yield about 1 µs. So spin only with 4 cores or more.
+     * Where they do not each have a core, a spinner holds the core its peer needs to answer: measured on 2 cores with
+     * both sides spinning, 200 spins cost about 7 µs per hand-over, a yield about 1 µs. So both sides spin by count
+     * only with 4 cores or more; the host's wait for a reply also spins by the clock ({@link #REPLY_SPIN_NANOS}).
      */
     private static final int SPINS = Integer.getInteger("ferry.tee.spins",
             Runtime.getRuntime().availableProcessors() >= 4 ? 200 : 0);
@@ -27,13 +28,39 @@ final class Backoff {
     static final long YIELD_NANOS = Long.getLong("ferry.tee.yieldNanos", 50_000_000);
     private static final long MIN_NAP_NANOS = 1_000;
     private final long maxNapNanos;
+    /** How long this side spins by the clock before it yields, on any number of cores (see {@link #forReply}). */
+    private final long spinNanos;
+    private long spinSince = -1;
     private int spins;
     private long idleSince = -1;
     private long nap = MIN_NAP_NANOS;
 
     /** {@code maxNapNanos}: the longest nap where futexes do not work (see {@link #nap}). */
     Backoff(long maxNapNanos) {
+        this(maxNapNanos, 0);
+    }
+
+    private Backoff(long maxNapNanos, long spinNanos) {
         this.maxNapNanos = maxNapNanos;
+        this.spinNanos = spinNanos;
+    }
+
+    /**
+     * How long the host spins, by the clock and on any number of cores, for a TA's reply before it yields. A TEE call
+     * from a guest process passes a guest, the host and the TA's process; on two cores two of them share one, and
+     * each hand-over between processes there is a context switch (about 5 µs on the 2-core development VM, whose
+     * page tables are shadowed). The host's wait is the one that gains from holding its core: the TA and the guest
+     * then take turns on the other, and the reply is seen the moment it lands. Measured there (`./ferry bench tee`,
+     * three alternating pairs of full runs, docs/benchmarks.md "A bounded spin for the TA's reply"): the native
+     * client's round trip went from 21.2-21.4 to 12.2-13.1 µs p50. Bounded, because a spinner that outlasts the
+     * call holds a core another process may need: a long TA call yields after this. Only this wait spins: a TA or a
+     * guest that spins as well leaves the third party no core (4 ms, one scheduler tick, in the same experiment).
+     */
+    static final long REPLY_SPIN_NANOS = Long.getLong("ferry.tee.replySpinNanos", 20_000);
+
+    /** The host's wait for a TA's reply: spins {@link #REPLY_SPIN_NANOS} first, then as {@link #busy} says. */
+    static Backoff forReply(long maxNapNanos) {
+        return new Backoff(maxNapNanos, REPLY_SPIN_NANOS);
     }
 
     /** The spin count of this process (passed on to the TEE processes, so both sides back off alike). */
@@ -52,6 +79,15 @@ final class Backoff {
             return true;
         }
         long now = System.nanoTime();
+        if (spinNanos > 0) {
+            if (spinSince < 0) {
+                spinSince = now;
+            }
+            if (now - spinSince < spinNanos) {
+                Thread.onSpinWait();
+                return true;
+            }
+        }
         if (idleSince < 0) {
             idleSince = now;
         }
@@ -70,6 +106,7 @@ final class Backoff {
 
     void reset() {
         spins = 0;
+        spinSince = -1;
         idleSince = -1;
         nap = MIN_NAP_NANOS;
     }

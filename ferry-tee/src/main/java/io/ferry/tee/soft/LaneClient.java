@@ -22,7 +22,7 @@ final class LaneClient implements AutoCloseable {
 
     private final Lane lane;
     private final TeeLane wire;
-    private final Backoff idle = new Backoff(200_000);
+    private final Backoff idle = Backoff.forReply(200_000);
     /** Where each memref of the call in progress lies in the data area (-1: a null memref). */
     private final long[] placed = new long[TeeParams.COUNT];
     private long seq;
