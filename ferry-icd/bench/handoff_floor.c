@@ -96,10 +96,12 @@ static int by_value(const void *a, const void *b) {
 int main(int argc, char **argv) {
     size_t n = argc >= 3 ? strlen(argv[2]) : 0;
     if (argc < 3 || argc > 4 || (strcmp(argv[1], "procs") != 0 && strcmp(argv[1], "threads") != 0) || n < 2
-        || n > MAX_PARTIES || strspn(argv[2], "ysbf") != n || (argc == 4 && atol(argv[3]) < 100)) {
+        || n > MAX_PARTIES || strspn(argv[2], "ysbf") != n
+        || (argc == 4 && (atol(argv[3]) < 100 || atol(argv[3]) > 10000000))) {
         fprintf(stderr, "usage: handoff_floor procs|threads MODES [ROUNDS]\n"
                         "  MODES: one letter per party, 2 to %d (y sched_yield, s spin, b spin 20 us then yield, f "
-                        "futex sleep),\n         the caller first;\n  ROUNDS: round trips timed (at least 100; default 20000)\n", MAX_PARTIES);
+                        "futex sleep),\n         the caller first;\n"
+                        "  ROUNDS: round trips timed (100 to 10000000; default 20000)\n", MAX_PARTIES);
         return 2;
     }
     parties = (int) n;

@@ -5,8 +5,9 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * How one side of a {@link Lane} waits: spin briefly (where cores are plenty, and the host for a reply on any
  * machine: {@link #forReply}), then yield for {@link #YIELD_NANOS}, then sleep on the lane's futex, which the other
- * side rings when it publishes (see {@code TeeLane}). While calls keep coming the waiting side answers within a yield; a call after a pause costs one
- * futex wake-up; an idle side costs no CPU. Not thread-safe: one per waiting thread.
+ * side rings when it publishes (see {@code TeeLane}). While calls keep coming the waiting side answers within a
+ * yield; a call after a pause costs one futex wake-up; an idle side costs no CPU. Not thread-safe: one per waiting
+ * thread.
  */
 final class Backoff {
     /**
@@ -53,8 +54,9 @@ final class Backoff {
      * then take turns on the other, and the reply is seen the moment it lands. Measured there (`./ferry bench tee`,
      * three alternating pairs of full runs, docs/benchmarks.md "A bounded spin for the TA's reply"): the native
      * client's round trip went from 21.2-21.4 to 12.2-13.1 µs p50. Bounded, because a spinner that outlasts the
-     * call holds a core another process may need: a long TA call yields after this. Only this wait spins: a TA or a
-     * guest that spins as well leaves the third party no core (4 ms, one scheduler tick, in the same experiment).
+     * call holds a core another process may need: a long TA call yields after this. Below 4 cores only this wait
+     * spins: a TA or a guest that spins as well leaves the third party no core (4 ms, one scheduler tick, in the
+     * same experiment).
      */
     static final long REPLY_SPIN_NANOS = Long.getLong("ferry.tee.replySpinNanos", 20_000);
 
