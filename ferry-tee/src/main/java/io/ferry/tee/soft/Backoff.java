@@ -31,7 +31,15 @@ final class Backoff {
     private final long maxNapNanos;
     /** How long this side spins by the clock before it yields, on any number of cores (see {@link #forReply}). */
     private final long spinNanos;
+    /** This wait's spin: {@link #spinNanos}, or 0 while spins keep running out ({@link #reset}). */
+    private long spinBudget;
     private long spinSince = -1;
+    /** The wait since the last {@link #reset} spun, and its spin ran out before the wait ended. */
+    private boolean spun;
+    private boolean spunOut;
+    /** Consecutive waits whose spin ran out; waits skipped since spinning was suspended. */
+    private int runOuts;
+    private int skipped;
     private int spins;
     private long idleSince = -1;
     private long nap = MIN_NAP_NANOS;
@@ -44,6 +52,7 @@ final class Backoff {
     private Backoff(long maxNapNanos, long spinNanos) {
         this.maxNapNanos = maxNapNanos;
         this.spinNanos = spinNanos;
+        this.spinBudget = spinNanos;
     }
 
     /**
@@ -54,11 +63,14 @@ final class Backoff {
      * then take turns on the other, and the reply is seen the moment it lands. Measured there (`./ferry bench tee`,
      * three alternating pairs of full runs, docs/benchmarks.md "A bounded spin for the TA's reply"): the native
      * client's round trip went from 21.2-21.4 to 12.2-13.1 µs p50. Bounded, because a spinner that outlasts the
-     * call holds a core another process may need: a long TA call yields after this. Below 4 cores only this wait
-     * spins: a TA or a guest that spins as well leaves the third party no core (4 ms, one scheduler tick, in the
-     * same experiment).
+     * call holds a core another process may need: a long TA call yields after this. And adaptive ({@link #reset}):
+     * with one busy process beside the bench the spin ran out call after call and made every figure worse (native
+     * 42 → 63 µs, Java 26 → 46 µs); spinning only while it pays kept the idle machine's gain and the loaded one's
+     * figures (native 42.0 and 42.5 against 41.9 and 42.3 µs). Below 4 cores only this wait spins: a TA or a guest that spins
+     * as well leaves the third party no core (4 ms, one scheduler tick, in the same experiment).
      */
     static final long REPLY_SPIN_NANOS = Long.getLong("ferry.tee.replySpinNanos", 20_000);
+    private static final int PROBE_EVERY = 32;
 
     /** The host's wait for a TA's reply: spins {@link #REPLY_SPIN_NANOS} first, then as {@link #busy} says. */
     static Backoff forReply(long maxNapNanos) {
@@ -81,14 +93,16 @@ final class Backoff {
             return true;
         }
         long now = System.nanoTime();
-        if (spinNanos > 0) {
+        if (spinBudget > 0 && !spunOut) {
             if (spinSince < 0) {
                 spinSince = now;
+                spun = true;
             }
-            if (now - spinSince < spinNanos) {
+            if (now - spinSince < spinBudget) {
                 Thread.onSpinWait();
                 return true;
             }
+            spunOut = true;
         }
         if (idleSince < 0) {
             idleSince = now;
@@ -106,7 +120,18 @@ final class Backoff {
         nap = Math.min(nap * 2, maxNapNanos);
     }
 
+    /**
+     * Before a new wait. The spin adapts, as adaptive mutexes do: where the other side's answer keeps coming after the
+     * spin ran out (a busy machine, where the spinner holds a core the other processes need, or a long TA call), three
+     * waits in a row, this side stops spinning and tries again every {@link #PROBE_EVERY}th wait.
+     */
     void reset() {
+        if (spun) {
+            runOuts = spunOut ? runOuts + 1 : 0;
+        }
+        spinBudget = spinNanos > 0 && (runOuts < 3 || ++skipped % PROBE_EVERY == 0) ? spinNanos : 0;
+        spun = false;
+        spunOut = false;
         spins = 0;
         spinSince = -1;
         idleSince = -1;
