@@ -66,8 +66,8 @@ final class Backoff {
      * call holds a core another process may need: a long TA call yields after this. And adaptive ({@link #reset}):
      * with one busy process beside the bench the spin ran out call after call and made every figure worse (native
      * 42 → 63 µs, Java 26 → 46 µs); spinning only while it pays kept the idle machine's gain and the loaded one's
-     * figures (native 42.0 and 42.5 against 41.9 and 42.3 µs). Below 4 cores only this wait spins: a TA or a guest that spins
-     * as well leaves the third party no core (4 ms, one scheduler tick, in the same experiment).
+     * figures (native 42.0 and 42.5 against 41.9 and 42.3 µs). Below 4 cores only this wait spins: a TA or a
+     * guest that spins as well leaves the third party no core (4 ms, one scheduler tick, in the same experiment).
      */
     static final long REPLY_SPIN_NANOS = Long.getLong("ferry.tee.replySpinNanos", 20_000);
     private static final int PROBE_EVERY = 32;
