@@ -34,8 +34,7 @@ final class Backoff {
     /** This wait's spin: {@link #spinNanos}, or 0 while spins keep running out ({@link #reset}). */
     private long spinBudget;
     private long spinSince = -1;
-    /** The wait since the last {@link #reset} spun, and its spin ran out before the wait ended. */
-    private boolean spun;
+    /** This wait's spin ran out before the wait ended (it spun at all: {@code spinSince >= 0}). */
     private boolean spunOut;
     /** Consecutive waits whose spin ran out; waits skipped since spinning was suspended. */
     private int runOuts;
@@ -96,7 +95,6 @@ final class Backoff {
         if (spinBudget > 0 && !spunOut) {
             if (spinSince < 0) {
                 spinSince = now;
-                spun = true;
             }
             if (now - spinSince < spinBudget) {
                 Thread.onSpinWait();
@@ -126,11 +124,10 @@ final class Backoff {
      * waits in a row, this side stops spinning and tries again every {@link #PROBE_EVERY}th wait.
      */
     void reset() {
-        if (spun) {
+        if (spinSince >= 0) {
             runOuts = spunOut ? runOuts + 1 : 0;
         }
         spinBudget = spinNanos > 0 && (runOuts < 3 || ++skipped % PROBE_EVERY == 0) ? spinNanos : 0;
-        spun = false;
         spunOut = false;
         spins = 0;
         spinSince = -1;
