@@ -407,8 +407,11 @@ EXPORT TEEC_Result TEEC_RegisterSharedMemoryFileDescriptor(TEEC_Context *context
         ferry_log("%s: fd %d, size %zu: a descriptor and a size above 0 are needed", fn, fd, size);
         return TEEC_ERROR_BAD_PARAMETERS;
     }
-    /* mapped bytes past the end of the file would fault (SIGBUS) when this library copies them */
+    /* mapped bytes past the end of the file would fault (SIGBUS) when this library copies them. Sized by seeking
+     * (what a dma-buf answers), and the application's file offset put back: the descriptor is the caller's. */
+    off_t at = lseek(fd, 0, SEEK_CUR);
     off_t end = lseek(fd, 0, SEEK_END);
+    if (at >= 0) lseek(fd, at, SEEK_SET);
     if (end < 0 || (uint64_t) end < size) {
         ferry_log("%s: fd %d holds %lld bytes, fewer than the %zu asked (or cannot be sized)", fn, fd,
                   (long long) end, size);

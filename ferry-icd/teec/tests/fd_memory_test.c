@@ -25,8 +25,10 @@ int main(void) {
     memset(&shm, 0, sizeof shm);
     shm.size = SIZE;
     shm.flags = TEEC_MEM_INPUT | TEEC_MEM_OUTPUT;
+    CHECK(lseek(fd, 123, SEEK_SET) == 123, "the application's own file offset");
     TEEC_Result rc = TEEC_RegisterSharedMemoryFileDescriptor(&ctx, &shm, fd);
     CHECK(rc == TEEC_SUCCESS, "register the memfd: 0x%x", rc);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 123, "registering leaves the descriptor's offset where it was");
     CHECK(shm.buffer == NULL, "the struct shows no buffer (as OP-TEE's)");
 
     /* ECHO: the whole file as a PARTIAL input (WHOLE would be INOUT for these flags) into a temporary out */
