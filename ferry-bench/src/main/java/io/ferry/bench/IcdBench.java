@@ -247,13 +247,7 @@ public final class IcdBench {
              Kernel k = p.kernel("inc");
              DeviceBuffer small = ctx.createBuffer(64 * 4)) {
             k.arg(0, small);
-            // Warm-up for a second at least, as the transport suite does for transfers: the call path's JIT
-            // compilation and the guest's device worker starting would otherwise land in the samples.
-            long warmUntil = System.nanoTime() + 1_000_000_000L;
-            while (System.nanoTime() < warmUntil) {
-                TransportBench.write4Us(q, small, 100);
-                TransportBench.launchFinishUs(q, k, 100);
-            }
+            // each warms up first (Warmup.CALL_MIN_NANOS): this connection's device worker is a JVM just started
             write4.add(TransportBench.write4Us(q, small, reps));
             launch.add(TransportBench.launchFinishUs(q, k, reps));
         }

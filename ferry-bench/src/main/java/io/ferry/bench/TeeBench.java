@@ -78,19 +78,8 @@ public final class TeeBench {
                  Ferry transport = BenchHost.connect(host, "bench");
                  TeeContext ctx = TeeContext.initialize(null, transport.teeTransport());
                  TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
-                Histogram h = new Histogram(3_600_000_000L, 3);
                 TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));
-                for (int i = 0; i < samples * 2; i++) {
-                    long t0 = System.nanoTime();
-                    s.invoke(BuiltinTas.HELLO_INCREMENT, op);
-                    long t1 = System.nanoTime();
-                    if (i >= samples) {
-                        h.recordValue(t1 - t0);
-                    }
-                }
-                if (op.value(0).a() != samples * 2) {
-                    throw new IllegalStateException("hello counted " + op.value(0).a() + ", expected " + samples * 2);
-                }
+                Histogram h = invokes(s, op, samples);
                 r.put("invoke_rtt_us_p50", h.getValueAtPercentile(50) / 1000.0);
                 r.put("invoke_rtt_us_p99", h.getValueAtPercentile(99) / 1000.0);
                 r.put("invoke_rtt_us_p50_sporadic", sporadic(s, op, quick ? 20 : 50));
@@ -186,19 +175,34 @@ public final class TeeBench {
             }
             try (TeeContext ctx = TeeContext.initialize(null, ferry.teeTransport());
                  TeeSession s = ctx.openSession(BuiltinTas.HELLO)) {
-                Histogram h = new Histogram(3_600_000_000L, 3);
-                TeeOperation op = TeeOperation.of(TeeParam.valueInout(0, 0));
-                for (int i = 0; i < samples * 2; i++) {
-                    long t0 = System.nanoTime();
-                    s.invoke(BuiltinTas.HELLO_INCREMENT, op);
-                    long t1 = System.nanoTime();
-                    if (i >= samples) {
-                        h.recordValue(t1 - t0);
-                    }
-                }
+                Histogram h = invokes(s, TeeOperation.of(TeeParam.valueInout(0, 0)), samples);
                 r.put("invoke_rtt_us_p50_computing_guest", h.getValueAtPercentile(50) / 1000.0);
             }
         }
+    }
+
+    /**
+     * The hello TA's increment called back to back: as many calls as {@code samples} and at least
+     * {@link Warmup#CALL_MIN_NANOS} to warm up (the TA instance and a computing guest's device worker are JVMs just
+     * started), then {@code samples} timed ones; checks the TA counted every call. Their round trips in ns.
+     */
+    private static Histogram invokes(TeeSession s, TeeOperation op, int samples) {
+        long warmUntil = Warmup.callsWarmUntil();
+        long calls = 0;
+        for (; calls < samples || System.nanoTime() < warmUntil; calls++) {
+            s.invoke(BuiltinTas.HELLO_INCREMENT, op);
+        }
+        Histogram h = new Histogram(3_600_000_000L, 3);
+        for (int i = 0; i < samples; i++) {
+            long t0 = System.nanoTime();
+            s.invoke(BuiltinTas.HELLO_INCREMENT, op);
+            h.recordValue(System.nanoTime() - t0);
+        }
+        calls += samples;
+        if (op.value(0).a() != (int) calls) {
+            throw new IllegalStateException("hello counted " + op.value(0).a() + ", expected " + calls);
+        }
+        return h;
     }
 
     /**

@@ -184,7 +184,8 @@ public final class TransportBench {
     }
 
     static Histogram nullCalls(Ferry ferry, int samples) {
-        for (int i = 0; i < samples / 4; i++) {
+        long warmUntil = Warmup.callsWarmUntil();
+        for (int i = 0; i < samples / 4 || System.nanoTime() < warmUntil; i++) {
             ferry.nop(i);
         }
         Histogram h = new Histogram(3_600_000_000L, 3);
@@ -267,11 +268,12 @@ public final class TransportBench {
 
     /**
      * Launch + finish of {@link #KERNEL} over 64 items ({@code k}'s argument set), {@code reps} times after a tenth
-     * as many to warm up: one sample per call, µs.
+     * as many and {@link Warmup#CALL_MIN_NANOS} to warm up: one sample per call, µs.
      */
     static double[] launchFinishUs(CommandQueue q, Kernel k, int reps) {
         double[] lf = new double[reps];
-        for (int i = 0; i < reps / 10; i++) {
+        long warmUntil = Warmup.callsWarmUntil();
+        for (int i = 0; i < reps / 10 || System.nanoTime() < warmUntil; i++) {
             q.launch(k, NDRange.of(64)).finish();
         }
         for (int i = 0; i < reps; i++) {
@@ -284,13 +286,15 @@ public final class TransportBench {
 
     /**
      * A blocking 4-byte write from ordinary memory (outside the heap: staged, as an application's variable is):
-     * write + finish, {@code reps} times after a tenth as many to warm up; one sample per call, µs.
+     * write + finish, {@code reps} times after a tenth as many and {@link Warmup#CALL_MIN_NANOS} to warm up; one
+     * sample per call, µs.
      */
     static double[] write4Us(CommandQueue q, DeviceBuffer buf, int reps) {
         double[] w = new double[reps];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment four = arena.allocate(4, 4);
-            for (int i = 0; i < reps / 10; i++) {
+            long warmUntil = Warmup.callsWarmUntil();
+            for (int i = 0; i < reps / 10 || System.nanoTime() < warmUntil; i++) {
                 four.set(ValueLayout.JAVA_INT, 0, i);
                 q.write(buf, 0, four).finish();
             }
@@ -325,7 +329,8 @@ public final class TransportBench {
                 s.setKernelArgBuffer(5, 0, 6);
                 long[] global = {64};
                 double[] lf = new double[launchReps];
-                for (int i = 0; i < launchReps / 10; i++) {
+                long warmUntil = Warmup.callsWarmUntil();
+                for (int i = 0; i < launchReps / 10 || System.nanoTime() < warmUntil; i++) {
                     s.enqueueLaunch(2, 5, 1, null, global, null, 0);
                     s.finish(2);
                 }

@@ -18,6 +18,19 @@ final class Warmup {
     /** The least and most warm-up time of every stream figure (floor and Ferry alike). */
     static final long MIN_NANOS = 5_000_000_000L;
     static final long MAX_NANOS = 20_000_000_000L;
+    /**
+     * The least warm-up of every per-call figure (a null call, a 4-byte write, launch + finish, a TA's invoke), on
+     * top of a tenth of its samples or more. A new connection's device worker and a new TA instance are JVMs that
+     * compile their call path during their first seconds, on the cores the calls need: on the 2-core VM a harness
+     * that timed its calls after 40 ms of warm-up measured the ICD's write4 at 79-84 us and with 3 s at 31-34 us
+     * (docs/benchmarks.md, "icd"); with 1 s, one run in three was still in the compiler's way.
+     */
+    static final long CALL_MIN_NANOS = 3_000_000_000L;
+
+    /** The {@link System#nanoTime} at which a per-call warm-up that starts now may end ({@link #CALL_MIN_NANOS}). */
+    static long callsWarmUntil() {
+        return System.nanoTime() + CALL_MIN_NANOS;
+    }
 
     private final long start = System.nanoTime();
     private final long min;
