@@ -142,6 +142,38 @@ class SandboxIT {
         }
     }
 
+    /**
+     * A NORMAL guest's worker on a host without CPU sets has PoCL pin its threads one per CPU, where this machine
+     * allows that (DeviceThreadPinning); the threads really are pinned, and the kernel's results are right.
+     */
+    @Test
+    void aNormalGuestsWorkerPinsItsCpuDeviceThreadsOnePerCpuWhereTheMachineAllows() throws Exception {
+        try (Ferry spy = connect("spy"); Context ctx = spy.createContext(spy.defaultDevice());
+             CommandQueue q = ctx.createQueue();
+             Program p = ctx.buildProgram(VADD); Kernel k = p.kernel("vadd")) {
+            vaddVerified(spy, ctx, q, k, 4096);
+            ProcessHandle w = workerJvm("spy");
+            String env = new String(Files.readAllBytes(Path.of("/proc", String.valueOf(w.pid()), "environ")));
+            boolean pins = io.ferry.host.worker.DeviceThreadPinning.applies(HostConfig.Scheduling.DEFAULT,
+                    SchedClass.NORMAL);
+            assertEquals(pins, env.contains("POCL_AFFINITY=1"), "worker environment: " + env);
+            if (!pins || Runtime.getRuntime().availableProcessors() < 2) {
+                return;
+            }
+            java.util.Set<String> single = new java.util.TreeSet<>();
+            try (var tasks = Files.list(Path.of("/proc", String.valueOf(w.pid()), "task"))) {
+                for (Path t : tasks.toList()) {
+                    for (String line : Files.readAllLines(t.resolve("status"))) {
+                        if (line.startsWith("Cpus_allowed_list:") && line.substring(18).strip().matches("\\d+")) {
+                            single.add(line.substring(18).strip());
+                        }
+                    }
+                }
+            }
+            assertTrue(single.containsAll(List.of("0", "1")), "threads pinned to one CPU each: " + single);
+        }
+    }
+
     /** Paths of crash reports (hs_err) and core files in the places a worker's JVM or the kernel would put them. */
     static List<Path> crashFiles() throws Exception {
         List<Path> out = new java.util.ArrayList<>();

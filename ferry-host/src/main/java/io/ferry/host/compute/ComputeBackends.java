@@ -159,7 +159,8 @@ final class ComputeBackends {
                         host.scheduling().policy() == HostConfig.Policy.FERRY ? config.schedClass() : null,
                         io.ferry.host.worker.RealTime.Settings.of(host.scheduling(), config.schedClass()),
                         host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()),
-                        host.scheduling().policy() == HostConfig.Policy.FIFO ? config.overrunLimitNanos() : 0);
+                        host.scheduling().policy() == HostConfig.Policy.FIFO ? config.overrunLimitNanos() : 0,
+                        io.ferry.host.worker.DeviceThreadPinning.applies(host.scheduling(), config.schedClass()));
                 workers.add(w);
                 b = w;
             } else {

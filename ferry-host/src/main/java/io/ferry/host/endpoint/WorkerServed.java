@@ -5,6 +5,7 @@ import io.ferry.channel.Region;
 import io.ferry.host.compute.InWorker;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.session.Session;
+import io.ferry.host.worker.DeviceThreadPinning;
 import io.ferry.host.worker.ServeWords;
 import io.ferry.host.worker.WorkerLauncher;
 import io.ferry.protocol.CallRecord;
@@ -84,7 +85,8 @@ final class WorkerServed implements RecordHandler {
             String settings = InWorker.settings(host, config, region.laneIndex(), backend, session.id(), nonce,
                     session.guestPid(), session.pidVerified(), session.pendingFailure(), devices);
             w = WorkerLauncher.launch(config.name(), region.path(), host.workerDir(),
-                    host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()), InWorker.class.getName(),
+                    host.workerLimits().withDeviceMemory(config.quotas().deviceMemoryBytes()),
+                    DeviceThreadPinning.applies(host.scheduling(), config.schedClass()), InWorker.class.getName(),
                     List.of(settings, config.name()), backend + ", serving the session");
             io.ferry.host.worker.LiveWorkers.add(host.workerDir(), backend, config.name(), w.process());
             if (devices.withdrawals() == withdrawals) {

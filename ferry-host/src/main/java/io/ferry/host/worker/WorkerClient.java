@@ -86,10 +86,11 @@ public final class WorkerClient extends WorkerRequests {
      */
     public static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir, io.ferry.host.sched.SchedClass schedClass, RealTime.Settings rt,
-                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
+                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos,
+                                     boolean pinDeviceThreads)
             throws BackendException {
         return WorkerLauncher.start(backend, guest, guestRegion, heapOffset, heapSize, workDir, schedClass, rt,
-                limits, waitLimitNanos);
+                limits, waitLimitNanos, pinDeviceThreads);
     }
 
     void waitLimitNanos(long nanos) {

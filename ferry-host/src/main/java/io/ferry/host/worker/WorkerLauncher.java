@@ -47,7 +47,8 @@ public final class WorkerLauncher {
     static WorkerClient start(String backend, String guest, Path guestRegion, long heapOffset, long heapSize,
                                      Path workDir,
                                      io.ferry.host.sched.SchedClass schedClass, RealTime.Settings rt,
-                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos)
+                                     io.ferry.host.config.HostConfig.WorkerLimits limits, long waitLimitNanos,
+                                     boolean pinDeviceThreads)
             throws BackendException {
         List<String> workerArgs = new ArrayList<>(List.of(Long.toString(heapOffset), Long.toString(heapSize),
                 backend, guest));
@@ -55,7 +56,8 @@ public final class WorkerLauncher {
             workerArgs.add(schedClass.name());
             workerArgs.add(rt.encode());
         }
-        Launched w = launch(guest, guestRegion, workDir, limits, WorkerMain.class.getName(), workerArgs, backend);
+        Launched w = launch(guest, guestRegion, workDir, limits, pinDeviceThreads, WorkerMain.class.getName(),
+                workerArgs, backend);
         LiveWorkers.add(workDir, backend, guest, w.process());
         WorkerClient c = new WorkerClient(guest, w.control(), w.process(), limits.compileTimeNanos());
         c.waitLimitNanos(waitLimitNanos);
@@ -81,8 +83,8 @@ public final class WorkerLauncher {
      * for its connect handshake on the new control region.
      */
     public static Launched launch(String guest, Path guestRegion, Path workDir,
-                                  io.ferry.host.config.HostConfig.WorkerLimits limits, String mainClass,
-                                  List<String> workerArgs, String what) throws BackendException {
+                                  io.ferry.host.config.HostConfig.WorkerLimits limits, boolean pinDeviceThreads,
+                                  String mainClass, List<String> workerArgs, String what) throws BackendException {
         Region control = null;
         Process process = null;
         try {
@@ -98,7 +100,7 @@ public final class WorkerLauncher {
             List<String> cmd;
             try {
                 cmd = WorkerSandbox.command(guestRegion, file, WorkerSandbox.seccompFile(file),
-                        Files.size(guestRegion), limits, mainClass, workerArgs);
+                        Files.size(guestRegion), limits, pinDeviceThreads, mainClass, workerArgs);
             } catch (io.ferry.host.config.HostConfig.ConfigException e) {
                 throw new BackendException(Status.DEVICE_LOST, e.getMessage());
             }

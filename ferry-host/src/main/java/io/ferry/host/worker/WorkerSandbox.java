@@ -24,7 +24,8 @@ import java.util.logging.Logger;
  *           --ro-bind /usr /usr (the /lib*, /bin, /sbin links or binds) --ro-bind-try /etc/ld.so.cache, /etc/OpenCL,
  *           /etc/alternatives; --proc /proc --dev /dev --ro-bind /dev/null /dev/tty --size 256MiB --tmpfs /tmp (PoCL's
  *           kernel cache); then the JDK and every class path entry read-only (on top, so a checkout under /tmp works);
- *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR=/tmp/pocl, the host's POCL_*)
+ *           --clearenv --setenv (PATH, HOME, LANG, MALLOC_ARENA_MAX, POCL_CACHE_DIR=/tmp/pocl, the host's POCL_*,
+ *           POCL_AFFINITY=1 where {@link DeviceThreadPinning} says so)
  *           --seccomp 5 --chdir /tmp -- java ... WorkerMain /proc/self/fd/4 /proc/self/fd/3 BACKEND GUEST [CLASS]
  * </pre>
  *
@@ -92,12 +93,17 @@ public final class WorkerSandbox {
      */
     static List<String> command(Path guestRegion, Path control, Path seccomp, long regionBytes,
                                 HostConfig.WorkerLimits limits, List<String> workerArgs) {
-        return command(guestRegion, control, seccomp, regionBytes, limits, WorkerMain.class.getName(), workerArgs);
+        return command(guestRegion, control, seccomp, regionBytes, limits, false, WorkerMain.class.getName(),
+                workerArgs);
     }
 
-    /** As above, running {@code mainClass} (given the two region descriptors' paths, then {@code workerArgs}). */
+    /**
+     * As above, running {@code mainClass} (given the two region descriptors' paths, then {@code workerArgs});
+     * {@code pinDeviceThreads}: PoCL pins its threads one per CPU ({@link DeviceThreadPinning}).
+     */
     static List<String> command(Path guestRegion, Path control, Path seccomp, long regionBytes,
-                                HostConfig.WorkerLimits limits, String mainClass, List<String> workerArgs) {
+                                HostConfig.WorkerLimits limits, boolean pinDeviceThreads, String mainClass,
+                                List<String> workerArgs) {
         check();
         List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
                 "exec 3<>\"$1\" 4<>\"$2\" 5<\"$3\"; shift 3; exec \"$@\"", "sh", guestRegion.toString(),
@@ -123,6 +129,9 @@ public final class WorkerSandbox {
                     && e.getKey().matches("[A-Z0-9_]+")) {
                 env.put(e.getKey(), e.getValue());
             }
+        }
+        if (pinDeviceThreads) {
+            env.put("POCL_AFFINITY", "1");
         }
         cmd.addAll(Bubblewrap.java(checked, TMP_BYTES, classPath, List.of(), env, seccomp != null));
         cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
