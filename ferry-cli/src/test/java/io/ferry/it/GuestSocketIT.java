@@ -9,6 +9,7 @@ import io.ferry.client.Ferry;
 import io.ferry.client.FerryException;
 import io.ferry.host.config.HostConfig;
 import io.ferry.host.config.Quotas;
+import io.ferry.host.endpoint.GuestSocket;
 import io.ferry.protocol.Status;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,6 +112,35 @@ class GuestSocketIT {
             try (Ferry ferry = h.connect("alice")) {
                 assertTrue(RegionChecks.vaddVerifies(ferry), "the host serves the guest as before");
             }
+        }
+    }
+
+    /**
+     * A host binds its guest socket before it has offered its guests' regions; a guest that connects in between (a
+     * guest reconnecting at once while its host restarts) waits for the offer instead of being refused as unknown.
+     */
+    @Test
+    void aGuestThatConnectsBeforeTheHostOffersItsRegionWaitsForIt() throws Exception {
+        Path dir = Hosts.newDir();
+        byte[] secret = HostConfig.newSecret();
+        int fd = Memfd.create("ferry-it-early");
+        try (GuestSocket socket = GuestSocket.open(dir.resolve("guest.sock"), java.util.Map.of(), (g, p) -> { });
+             UnixSocket s = UnixSocket.connect(dir.resolve("guest.sock"))) {
+            Memfd.truncate(fd, 1 << 20);
+            s.send(HandoverDescriptor.request("alice", secret), -1); // before the offer: queued, not refused
+            socket.offer("alice", new GuestSocket.Offer(Hosts.guest("alice", secret, Quotas.DEFAULT), secret.clone(),
+                    fd, 1 << 20));
+            socket.serve();
+            byte[] header = new byte[HandoverDescriptor.REPLY_HEADER_SIZE];
+            int[] got = new int[1];
+            s.receiveFully(header, got);
+            HandoverDescriptor.Reply reply = HandoverDescriptor.readReply(header);
+            assertEquals(Status.OK.code(), reply.status(), reply.problem());
+            assertTrue(got[0] >= 0);
+            Memfd.closeQuietly(got[0]);
+        } finally {
+            Memfd.closeQuietly(fd);
+            Hosts.deleteTree(dir);
         }
     }
 

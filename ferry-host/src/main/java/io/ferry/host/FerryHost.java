@@ -114,8 +114,7 @@ public final class FerryHost implements AutoCloseable {
 
     private void open() throws IOException {
         Path dir = config.regionDir();
-        // Trusted only once checked (owner, mode 0700, no link): nothing below may follow a planted link.
-        RegionDirectory.prepare(dir);
+        RegionDirectory.prepare(dir); // trusted once checked (owner, 0700, no link): nothing below follows a link
         // First, as the single-instance lock: a second host on the same directory must fail before it touches
         // the regions the first one serves.
         admin = AdminServer.start(config.adminSocket(), this);
@@ -132,10 +131,11 @@ public final class FerryHost implements AutoCloseable {
                         config.workerLimits().compileTimeNanos()));
             }
         }
-        guestSocket = GuestSocket.start(config.guestSocket(), java.util.Map.of(), this::handedOver);
+        guestSocket = GuestSocket.open(config.guestSocket(), java.util.Map.of(), this::handedOver);
         for (HostConfig.GuestConfig g : config.guests()) {
             startGuest(g);
         }
+        guestSocket.serve(); // only now: a guest that connected meanwhile waited, rather than be refused as unknown
         net = io.ferry.host.net.NetServer.start(config.net(), live::stream); // none unless the config names one
         ticker = Thread.ofPlatform().name("ferry-heartbeat").daemon(true)
                 .start(() -> live.heartbeat(() -> closing, HEARTBEAT_MILLIS));

@@ -80,11 +80,13 @@ public final class GuestSocket implements AutoCloseable {
 
     /**
      * Binds the guest socket at {@code path} (parent created 0755 where missing; a stale socket nobody answers on
-     * is replaced) and starts accepting.
+     * is replaced); it accepts from {@link #serve} on. Guests that connect before wait in the listen queue: a host
+     * starting (or restarting under running guests) serves none before it offers every configured guest's region,
+     * so none is refused as unknown meanwhile.
      *
      * @param handedOver told of every successful handover (guest, peer), from a connection thread
      */
-    public static GuestSocket start(Path path, Map<String, Offer> offers, BiConsumer<String, PeerCredentials> handedOver)
+    public static GuestSocket open(Path path, Map<String, Offer> offers, BiConsumer<String, PeerCredentials> handedOver)
             throws IOException {
         Path abs = path.toAbsolutePath();
         Path parent = abs.getParent();
@@ -109,10 +111,13 @@ public final class GuestSocket implements AutoCloseable {
             Files.deleteIfExists(abs);
             throw e;
         }
-        GuestSocket s = new GuestSocket(abs, listener, offers, handedOver);
-        s.acceptor.start();
-        LOG.info(() -> "guest socket " + abs + " (mode 0666; a guest proves its secret to get its region)");
-        return s;
+        return new GuestSocket(abs, listener, offers, handedOver);
+    }
+
+    /** Starts accepting (once). */
+    public void serve() {
+        acceptor.start();
+        LOG.info(() -> "guest socket " + path + " (mode 0666; a guest proves its secret to get its region)");
     }
 
     private static void removeStale(Path path) throws IOException {
