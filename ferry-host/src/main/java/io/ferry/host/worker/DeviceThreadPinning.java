@@ -12,9 +12,9 @@ import java.util.Map;
  * Whether a guest's device worker asks PoCL to pin its CPU device's threads one per CPU ({@code POCL_AFFINITY=1}:
  * thread i on CPU i). Unpinned, the kernel puts a worker's threads where they wake each other: the worker's own thread
  * and PoCL's threads then take turns on one CPU while the guest's thread, waiting for the answer, holds the other.
- * On the 2-core VM that made a remoted launch + finish 45-48 µs against PoCL's own 27-31 µs, and pinned 27-31 µs
- * (docs/benchmarks.md, "transport"). Pinning takes freedom from the kernel, so it is asked only where nothing else
- * places these threads:
+ * On the 2-core VM a launch + finish through the OpenCL ICD took 44-48 µs so, and 27-31 µs pinned
+ * (docs/benchmarks.md, "icd"). Pinning takes freedom from the kernel, so it is asked only where nothing else places
+ * these threads:
  * <ul>
  *   <li>the operator set none of PoCL's thread settings ({@code POCL_AFFINITY}, {@code POCL_MAX_PTHREAD_COUNT},
  *       {@code POCL_PTHREAD_MIN_THREADS}): theirs pass through to the worker unchanged;</li>
