@@ -1,6 +1,6 @@
 /* teec_bench.c: ./ferry bench tee's native client: the hello TA's INCREMENT through libteec, as a C application
- * calls it. Opens a session, warms up (SAMPLES calls and 3 s at least), then times SAMPLES calls one by one and prints the median and the 99th
- * percentile in microseconds:  p50_us=X p99_us=Y calls=N
+ * calls it. Opens a session, warms up (SAMPLES calls and 3 s at least), then times SAMPLES calls one by one and
+ * prints the median and the 99th percentile in microseconds:  p50_us=X p99_us=Y calls=N
  * Usage: teec_bench [SAMPLES]   (the guest's environment names the host). Exit 1 on a failed call. */
 #include <stdio.h>
 #include <stdlib.h>

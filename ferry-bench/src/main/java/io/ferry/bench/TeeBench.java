@@ -187,11 +187,7 @@ public final class TeeBench {
      * started), then {@code samples} timed ones; checks the TA counted every call. Their round trips in ns.
      */
     private static Histogram invokes(TeeSession s, TeeOperation op, int samples) {
-        long warmUntil = Warmup.callsWarmUntil();
-        long calls = 0;
-        for (; calls < samples || System.nanoTime() < warmUntil; calls++) {
-            s.invoke(BuiltinTas.HELLO_INCREMENT, op);
-        }
+        long calls = Warmup.calls(samples, i -> s.invoke(BuiltinTas.HELLO_INCREMENT, op));
         Histogram h = new Histogram(3_600_000_000L, 3);
         for (int i = 0; i < samples; i++) {
             long t0 = System.nanoTime();

@@ -184,10 +184,7 @@ public final class TransportBench {
     }
 
     static Histogram nullCalls(Ferry ferry, int samples) {
-        long warmUntil = Warmup.callsWarmUntil();
-        for (int i = 0; i < samples / 4 || System.nanoTime() < warmUntil; i++) {
-            ferry.nop(i);
-        }
+        Warmup.calls(samples / 4, i -> ferry.nop((int) i));
         Histogram h = new Histogram(3_600_000_000L, 3);
         for (int i = 0; i < samples; i++) {
             long t0 = System.nanoTime();
@@ -272,10 +269,7 @@ public final class TransportBench {
      */
     static double[] launchFinishUs(CommandQueue q, Kernel k, int reps) {
         double[] lf = new double[reps];
-        long warmUntil = Warmup.callsWarmUntil();
-        for (int i = 0; i < reps / 10 || System.nanoTime() < warmUntil; i++) {
-            q.launch(k, NDRange.of(64)).finish();
-        }
+        Warmup.calls(reps / 10, i -> q.launch(k, NDRange.of(64)).finish());
         for (int i = 0; i < reps; i++) {
             long t0 = System.nanoTime();
             q.launch(k, NDRange.of(64)).finish();
@@ -293,11 +287,10 @@ public final class TransportBench {
         double[] w = new double[reps];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment four = arena.allocate(4, 4);
-            long warmUntil = Warmup.callsWarmUntil();
-            for (int i = 0; i < reps / 10 || System.nanoTime() < warmUntil; i++) {
-                four.set(ValueLayout.JAVA_INT, 0, i);
+            Warmup.calls(reps / 10, i -> {
+                four.set(ValueLayout.JAVA_INT, 0, (int) i);
                 q.write(buf, 0, four).finish();
-            }
+            });
             for (int i = 0; i < reps; i++) {
                 four.set(ValueLayout.JAVA_INT, 0, i);
                 long t0 = System.nanoTime();
@@ -329,11 +322,10 @@ public final class TransportBench {
                 s.setKernelArgBuffer(5, 0, 6);
                 long[] global = {64};
                 double[] lf = new double[launchReps];
-                long warmUntil = Warmup.callsWarmUntil();
-                for (int i = 0; i < launchReps / 10 || System.nanoTime() < warmUntil; i++) {
+                Warmup.calls(launchReps / 10, i -> {
                     s.enqueueLaunch(2, 5, 1, null, global, null, 0);
                     s.finish(2);
-                }
+                });
                 for (int i = 0; i < launchReps; i++) {
                     long t0 = System.nanoTime();
                     s.enqueueLaunch(2, 5, 1, null, global, null, 0);

@@ -27,9 +27,22 @@ final class Warmup {
      */
     static final long CALL_MIN_NANOS = 3_000_000_000L;
 
-    /** The {@link System#nanoTime} at which a per-call warm-up that starts now may end ({@link #CALL_MIN_NANOS}). */
-    static long callsWarmUntil() {
-        return System.nanoTime() + CALL_MIN_NANOS;
+    /**
+     * A per-call warm-up: {@code call} with 0, 1, 2, ... until it has run {@code atLeast} times and
+     * {@link #CALL_MIN_NANOS} have passed. Returns how many times it ran.
+     */
+    static <E extends Exception> long calls(long atLeast, Call<E> call) throws E {
+        long until = System.nanoTime() + CALL_MIN_NANOS;
+        long i = 0;
+        for (; i < atLeast || System.nanoTime() < until; i++) {
+            call.run(i);
+        }
+        return i;
+    }
+
+    /** One call of a warm-up, given its number. */
+    interface Call<E extends Exception> {
+        void run(long i) throws E;
     }
 
     private final long start = System.nanoTime();

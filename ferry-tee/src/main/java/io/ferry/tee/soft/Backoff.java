@@ -31,8 +31,8 @@ final class Backoff {
     private final long maxNapNanos;
     /** How long this side spins by the clock before it yields, on any number of cores (see {@link #forReply}). */
     private final long spinNanos;
-    /** This wait's spin: {@link #spinNanos}, or 0 while spins keep running out ({@link #reset}). */
-    private long spinBudget;
+    /** Whether this wait spins: not while spins keep running out ({@link #reset}). */
+    private boolean spinning;
     private long spinSince = -1;
     /** This wait's spin ran out before the wait ended (it spun at all: {@code spinSince >= 0}). */
     private boolean spunOut;
@@ -51,7 +51,7 @@ final class Backoff {
     private Backoff(long maxNapNanos, long spinNanos) {
         this.maxNapNanos = maxNapNanos;
         this.spinNanos = spinNanos;
-        this.spinBudget = spinNanos;
+        this.spinning = spinNanos > 0;
     }
 
     /**
@@ -92,11 +92,11 @@ final class Backoff {
             return true;
         }
         long now = System.nanoTime();
-        if (spinBudget > 0 && !spunOut) {
+        if (spinning && !spunOut) {
             if (spinSince < 0) {
                 spinSince = now;
             }
-            if (now - spinSince < spinBudget) {
+            if (now - spinSince < spinNanos) {
                 Thread.onSpinWait();
                 return true;
             }
@@ -127,7 +127,7 @@ final class Backoff {
         if (spinSince >= 0) {
             runOuts = spunOut ? runOuts + 1 : 0;
         }
-        spinBudget = spinNanos > 0 && (runOuts < 3 || ++skipped % PROBE_EVERY == 0) ? spinNanos : 0;
+        spinning = spinNanos > 0 && (runOuts < 3 || ++skipped % PROBE_EVERY == 0);
         spunOut = false;
         spins = 0;
         spinSince = -1;
