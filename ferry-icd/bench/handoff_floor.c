@@ -16,63 +16,21 @@
  *   ferry-icd/build/handoff_floor procs yyy [ROUNDS]
  */
 #define _GNU_SOURCE
-#include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "handoff.h"
 
 #define MAX_PARTIES 6
-/* Mode b: spin this long, then yield (as the host waits for a TA's reply: Backoff.REPLY_SPIN_NANOS). */
-#define BOUNDED_SPIN_NS 20000u
 
-/* One cache line per mailbox: the word a party waits on, and its "sleeping" flag. Party i reads down[i] (the call
- * coming from party i-1) and up[i] (the answer coming back from party i+1). */
-typedef struct { _Alignas(64) uint32_t word; uint32_t sleeping; } box;
+/* Party i reads down[i] (the call coming from party i-1) and up[i] (the answer coming back from party i+1). */
 static box *down, *up;
 static char modes[MAX_PARTIES + 1];
 static int parties;
 static uint32_t rounds = 20000;
-
-static uint64_t now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t) t.tv_sec * 1000000000u + (uint64_t) t.tv_nsec;
-}
-
-static void wait_for(box *b, uint32_t v, char mode) {
-    uint64_t spin_until = mode == 'b' ? now_ns() + BOUNDED_SPIN_NS : 0;
-    while (__atomic_load_n(&b->word, __ATOMIC_ACQUIRE) != v) {
-        if (mode == 'b' && now_ns() < spin_until) {
-            __builtin_ia32_pause();
-        } else if (mode == 'y' || mode == 'b') {
-            sched_yield();
-        } else if (mode == 's') {
-            __builtin_ia32_pause();
-        } else {
-            __atomic_store_n(&b->sleeping, 1, __ATOMIC_SEQ_CST);
-            uint32_t cur = __atomic_load_n(&b->word, __ATOMIC_SEQ_CST);
-            if (cur != v) {
-                syscall(SYS_futex, &b->word, FUTEX_WAIT, cur, NULL, NULL, 0);
-            }
-            __atomic_store_n(&b->sleeping, 0, __ATOMIC_SEQ_CST);
-        }
-    }
-}
-
-static void post(box *b, uint32_t v) {
-    __atomic_store_n(&b->word, v, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&b->sleeping, __ATOMIC_SEQ_CST)) {
-        syscall(SYS_futex, &b->word, FUTEX_WAKE, 1, NULL, NULL, 0);
-    }
-}
 
 /* Party i > 0: takes the call from i-1, passes it on (the last party answers at once), passes the answer back. */
 static void *relay(void *arg) {
@@ -96,7 +54,7 @@ static int by_value(const void *a, const void *b) {
 int main(int argc, char **argv) {
     size_t n = argc >= 3 ? strlen(argv[2]) : 0;
     if (argc < 3 || argc > 4 || (strcmp(argv[1], "procs") != 0 && strcmp(argv[1], "threads") != 0) || n < 2
-        || n > MAX_PARTIES || strspn(argv[2], "ysbf") != n
+        || n > MAX_PARTIES || strspn(argv[2], HANDOFF_MODES) != n
         || (argc == 4 && (atol(argv[3]) < 100 || atol(argv[3]) > 10000000))) {
         fprintf(stderr, "usage: handoff_floor procs|threads MODES [ROUNDS]\n"
                         "  MODES: one letter per party, 2 to %d (y sched_yield, s spin, b spin 20 us then yield, f "

@@ -122,6 +122,7 @@ public final class TransportBench {
             }
             lean(dir, r, transferReps, launchReps, nat, device);
             nativeBaselines(r, launchReps, chosen);
+            LaunchFloor.measure(r, chosen, hostCfg.scheduling(), quick ? 1 : 3, launchReps);
         } finally {
             deleteTree(dir);
         }
@@ -439,6 +440,10 @@ public final class TransportBench {
         row("64 MiB read (GB/s)", r, "read_gbs_remoted", "read_gbs_native");
         row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
         row("  in-process, FIFO host (µs)", r, "launch_finish_us_remoted_inprocess_fifo", "launch_finish_us_native");
+        if (r.get("launch_finish_us_floor_2_processes") != null) {
+            row("  floor, two processes, no Ferry (µs)", r, "launch_finish_us_floor_2_processes",
+                    "launch_finish_us_floor_native");
+        }
         row("  64 MiB write, in-process (GB/s)", r, "write_gbs_remoted_inprocess_fifo",
                 "write_gbs_native_inprocess_fifo");
         row("  64 MiB read, in-process (GB/s)", r, "read_gbs_remoted_inprocess_fifo", "read_gbs_native_inprocess_fifo");
