@@ -2,11 +2,13 @@ package io.ferry.bench;
 
 import io.ferry.client.DeviceBuffer;
 import io.ferry.client.Context;
+import io.ferry.client.Event;
 import io.ferry.client.Ferry;
 import io.ferry.client.HeapBlock;
 import io.ferry.client.Kernel;
 import io.ferry.client.NDRange;
 import io.ferry.client.Program;
+import io.ferry.client.QueueOptions;
 import io.ferry.client.CommandQueue;
 import io.ferry.host.config.HostConfig;
 import io.ferry.spi.BackendSession;
@@ -247,7 +249,36 @@ public final class TransportBench {
             r.put("read_gbs_native", median(nrd));
             k.arg(0, small);
             r.put("launch_finish_us_remoted", median(launchFinishUs(q, k, launchReps)));
+            deviceTimedWrites(ctx, buf, block, r, reps, nat);
         }
+    }
+
+    /**
+     * The remoted 64 MiB write as the device timed it (PoCL's profiling of the copy in the worker), beside the
+     * native write made right before it: whether the device's copy itself is slower than the native one, or the time
+     * goes around it (the call, the wake-ups: {@code write_us_outside_device}, the guest's time minus the device's).
+     */
+    private static void deviceTimedWrites(Context ctx, DeviceBuffer buf, HeapBlock block, Report r, int reps,
+                                          NativeTransfers nat) throws Exception {
+        double[] device = new double[reps];
+        double[] beside = new double[reps];
+        double[] outside = new double[reps];
+        try (CommandQueue pq = ctx.createQueue(QueueOptions.defaults().withProfiling(true))) {
+            for (int i = 0; i < reps; i++) {
+                beside[i] = nat.write();
+                long t0 = System.nanoTime();
+                try (Event e = pq.writeWithEvent(buf, 0, block.segment())) {
+                    pq.finish();
+                    long guest = System.nanoTime() - t0;
+                    long copy = e.await().durationNanos();
+                    device[i] = (double) block.segment().byteSize() / copy;
+                    outside[i] = (guest - copy) / 1e3;
+                }
+            }
+        }
+        r.put("write_gbs_remoted_device", median(device));
+        r.put("write_gbs_native_beside_device", median(beside));
+        r.put("write_us_outside_device", median(outside));
     }
 
     /** One blocking write of the whole heap block through {@code q}; GB/s. */
@@ -338,51 +369,6 @@ public final class TransportBench {
         }
     }
 
-    /**
-     * The native transfer baseline: the same backend called in this process, {@code clEnqueueWriteBuffer} /
-     * {@code ReadBuffer} of 64 MiB between an ordinary native allocation and a device buffer, then a finish.
-     */
-    static final class NativeTransfers implements AutoCloseable {
-        private final Arena arena = Arena.ofShared();
-        private final BackendSession s;
-
-        NativeTransfers(DeviceChoice.Native chosen) throws Exception {
-            MemorySegment mem = arena.allocate(TRANSFER, 4096);
-            mem.fill((byte) 1);
-            s = chosen.backend().openSession("native-transfers", mem);
-            s.createContext(1, chosen.device().index());
-            s.createQueue(2, 1, false, 0);
-            s.createBuffer(3, 1, TRANSFER, 0, -1);
-            s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
-            s.finish(2);
-        }
-
-        /** One 64 MiB write and finish; GB/s. */
-        double write() throws Exception {
-            long t0 = System.nanoTime();
-            s.enqueueWrite(2, 3, 0, TRANSFER, 0, 0);
-            s.finish(2);
-            return TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
-        }
-
-        /** One 64 MiB read and finish; GB/s. */
-        double read() throws Exception {
-            long t0 = System.nanoTime();
-            s.enqueueRead(2, 3, 0, TRANSFER, 0, 0);
-            s.finish(2);
-            return TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
-        }
-
-        @Override
-        public void close() {
-            try {
-                s.close();
-            } finally {
-                arena.close();
-            }
-        }
-    }
-
     static double median(double[] v) {
         double[] c = v.clone();
         Arrays.sort(c);
@@ -438,6 +424,8 @@ public final class TransportBench {
         row("one-way calls per s", r, "async_calls_per_s", null);
         row("64 MiB write (GB/s)", r, "write_gbs_remoted", "write_gbs_native");
         row("64 MiB read (GB/s)", r, "read_gbs_remoted", "read_gbs_native");
+        row("  device's own copy (GB/s)", r, "write_gbs_remoted_device", "write_gbs_native_beside_device");
+        row("  µs outside the device's copy", r, "write_us_outside_device", null);
         row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
         row("  in-process, FIFO host (µs)", r, "launch_finish_us_remoted_inprocess_fifo", "launch_finish_us_native");
         if (r.get("launch_finish_us_floor_2_processes") != null) {
