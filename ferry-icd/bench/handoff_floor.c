@@ -17,10 +17,12 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "handoff.h"
 
@@ -79,12 +81,15 @@ int main(int argc, char **argv) {
     pthread_t threads[MAX_PARTIES];
     for (int i = 1; i < parties; i++) {
         if (procs) {
+            pid_t caller = getpid();
             pid_t pid = fork();
             if (pid < 0) {
                 perror("handoff_floor: fork");
                 return 1;
             }
             if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the caller (a spinning party would stay) */
+                if (getppid() != caller) _exit(1);
                 relay((void *) (intptr_t) i);
                 _exit(0);
             }

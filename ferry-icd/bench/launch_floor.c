@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include "handoff.h"
 
@@ -130,12 +132,17 @@ int main(int argc, char **argv) {
     pid_t child = -1;
     char mode = relay ? argv[2][0] : 0;
     if (relay) {
+        pid_t caller = getpid();
         child = fork();
         if (child < 0) {
             perror("launch_floor: fork");
             return 1;
         }
-        if (child == 0) _exit(serve(m, argv[2][1]));
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the caller (a killed bench would leave it yielding) */
+            if (getppid() != caller) _exit(1);
+            _exit(serve(m, argv[2][1]));
+        }
         wait_for(&m->answer, 1, 'y');
         if (m->error != CL_SUCCESS) {
             waitpid(child, NULL, 0);

@@ -2,6 +2,8 @@ package io.ferry.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -40,33 +42,41 @@ final class BenchPrograms {
     /**
      * Runs {@code cmd} with {@code env} added, no FERRY_ variable of ours and no OpenCL vendor override (so PoCL, not
      * a Ferry ICD, is the OpenCL a native program finds); its output when it exits 0 within {@code seconds}, else
-     * null (with the output on stderr).
+     * null (with the output on stderr). The output goes to a file, so a program that hangs is killed at the
+     * deadline rather than waited for.
      */
     static String run(String suite, List<String> cmd, Map<String, String> env, long seconds)
             throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_") || k.equals("OCL_ICD_VENDORS")
-                || k.equals("OPENCL_VENDOR_PATH"));
-        pb.environment().putAll(env);
-        Process p;
+        Path log = Files.createTempFile("ferry-bench-", ".out");
         try {
-            p = pb.start();
-        } catch (IOException e) {
-            System.err.println("ferry bench " + suite + ": cannot run " + cmd.getFirst() + ": " + e.getMessage());
-            return null;
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_") || k.equals("OCL_ICD_VENDORS")
+                    || k.equals("OPENCL_VENDOR_PATH"));
+            pb.environment().putAll(env);
+            Process p;
+            try {
+                p = pb.start();
+            } catch (IOException e) {
+                System.err.println("ferry bench " + suite + ": cannot run " + cmd.getFirst() + ": " + e.getMessage());
+                return null;
+            }
+            p.getOutputStream().close();
+            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                System.err.println("ferry bench " + suite + ": " + String.join(" ", cmd) + " ran past " + seconds
+                        + " s and was killed");
+                return null;
+            }
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                System.err.println("ferry bench " + suite + ": " + String.join(" ", cmd) + " exited with "
+                        + p.exitValue() + ":\n" + out.strip());
+                return null;
+            }
+            return out;
+        } finally {
+            Files.deleteIfExists(log);
         }
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            System.err.println("ferry bench " + suite + ": " + String.join(" ", cmd) + " ran past " + seconds + " s");
-            return null;
-        }
-        if (p.exitValue() != 0) {
-            System.err.println("ferry bench " + suite + ": " + String.join(" ", cmd) + " exited with " + p.exitValue()
-                    + ":\n" + out.strip());
-            return null;
-        }
-        return out;
     }
 }

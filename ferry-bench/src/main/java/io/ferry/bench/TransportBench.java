@@ -157,7 +157,7 @@ public final class TransportBench {
                 Report lean = new Report("lean");
                 remoteTransfers(ferry, DeviceChoice.guest(ferry, device), lean, reps, launchReps, nat);
                 for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted",
-                        "write_gbs_native", "read_gbs_native")) {
+                        "write_gbs_native", "read_gbs_native", "write_us_outside_device")) {
                     r.put(k + "_inprocess_fifo", lean.get(k));
                 }
             }
@@ -426,6 +426,7 @@ public final class TransportBench {
         row("64 MiB read (GB/s)", r, "read_gbs_remoted", "read_gbs_native");
         row("  device's own copy (GB/s)", r, "write_gbs_remoted_device", "write_gbs_native_beside_device");
         row("  µs outside the device's copy", r, "write_us_outside_device", null);
+        row("    in-process, FIFO host", r, "write_us_outside_device_inprocess_fifo", null);
         row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
         row("  in-process, FIFO host (µs)", r, "launch_finish_us_remoted_inprocess_fifo", "launch_finish_us_native");
         if (r.get("launch_finish_us_floor_2_processes") != null) {
