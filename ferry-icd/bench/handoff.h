@@ -1,13 +1,15 @@
-/* handoff.h: the waits of the floor harnesses (handoff_floor.c, launch_floor.c): a mailbox word on a cache line of
- * its own, and one way to wait for a value per letter: y = sched_yield in a loop (what Ferry's waiters do where cores
- * are few), s = spin, b = spin for 20 us, then yield (the host's wait for a TA's reply; a device worker's wait for
- * its guest's next command), f = sleep on a futex (the poster wakes it). */
+/* handoff.h: the waits of the floor harnesses (handoff_floor.c, launch_floor.c) and the line each prints (report):
+ * a mailbox word on a cache line of its own, and one way to wait for a value per letter: y = sched_yield in a loop
+ * (what Ferry's waiters do where cores are few), s = spin, b = spin for 20 us, then yield (the host's wait for a TA's
+ * reply; a device worker's wait for its guest's next command), f = sleep on a futex (the poster wakes it). */
 #ifndef FERRY_HANDOFF_H
 #define FERRY_HANDOFF_H
 
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +56,17 @@ static inline void post(box *b, uint32_t v) {
     if (__atomic_load_n(&b->sleeping, __ATOMIC_SEQ_CST)) {
         syscall(SYS_futex, &b->word, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
+}
+
+static int handoff_by_value(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the n samples (ns) and prints "LABEL: p50_us=... p90_us=...", the line ./ferry bench reads. */
+static inline void report(const char *label, uint64_t *ns, size_t n) {
+    qsort(ns, n, sizeof ns[0], handoff_by_value);
+    printf("%s: p50_us=%.2f p90_us=%.2f\n", label, ns[n / 2] / 1e3, ns[n * 9 / 10] / 1e3);
 }
 
 #endif

@@ -48,11 +48,6 @@ static void *relay(void *arg) {
     return NULL;
 }
 
-static int by_value(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
     size_t n = argc >= 3 ? strlen(argv[2]) : 0;
     if (argc < 3 || argc > 4 || (strcmp(argv[1], "procs") != 0 && strcmp(argv[1], "threads") != 0) || n < 2
@@ -111,8 +106,9 @@ int main(int argc, char **argv) {
             pthread_join(threads[i], NULL);
         }
     }
-    qsort(rtt, rounds, sizeof rtt[0], by_value);
-    printf("%s %s: p50_us=%.2f p90_us=%.2f\n", argv[1], argv[2], rtt[rounds / 2] / 1e3, rtt[rounds * 9 / 10] / 1e3);
+    char label[32];
+    snprintf(label, sizeof label, "%s %s", argv[1], argv[2]);
+    report(label, rtt, rounds);
     free(rtt);
     return 0;
 }

@@ -103,11 +103,6 @@ static int serve(mailboxes *m, char mode) {
     }
 }
 
-static int by_value(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
     int relay = argc >= 2 && strcmp(argv[1], "relay") == 0;
     int native = argc >= 2 && strcmp(argv[1], "native") == 0;
@@ -175,9 +170,9 @@ int main(int argc, char **argv) {
         post(&m->call, ++r);
         waitpid(child, NULL, 0);
     }
-    qsort(us, (size_t) rounds, sizeof us[0], by_value);
-    printf("%s%s%s: p50_us=%.2f p90_us=%.2f\n", argv[1], relay ? " " : "", relay ? argv[2] : "",
-           us[rounds / 2] / 1e3, us[rounds * 9 / 10] / 1e3);
+    char label[32];
+    snprintf(label, sizeof label, "%s%s%s", argv[1], relay ? " " : "", relay ? argv[2] : "");
+    report(label, us, (size_t) rounds);
     free(us);
     return 0;
 }

@@ -5,7 +5,6 @@ import io.ferry.host.sched.SchedClass;
 import io.ferry.host.worker.DeviceThreadPinning;
 import io.ferry.protocol.DeviceType;
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -56,13 +55,7 @@ final class LaunchFloor {
             nat[i] = n;
             relay[i] = two;
         }
-        r.put("launch_finish_us_floor_native", median(nat));
-        r.put("launch_finish_us_floor_2_processes", median(relay));
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
+        r.put("launch_finish_us_floor_native", TransportBench.median(nat));
+        r.put("launch_finish_us_floor_2_processes", TransportBench.median(relay));
     }
 }

@@ -62,7 +62,6 @@ final class TeeNativeClient {
             }
             p50[i] = one;
         }
-        java.util.Arrays.sort(p50);
-        return p50[runs / 2];
+        return TransportBench.median(p50);
     }
 }
