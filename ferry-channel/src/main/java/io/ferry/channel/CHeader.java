@@ -64,6 +64,7 @@ public final class CHeader {
         hex(b, "FERRY_CAP_COMPUTE", Wire.CAP_COMPUTE);
         hex(b, "FERRY_CAP_HEAP_BUFFERS", Wire.CAP_HEAP_BUFFERS);
         hex(b, "FERRY_CAP_STICKY_ERRORS", Wire.CAP_STICKY_ERRORS);
+        hex(b, "FERRY_CAP_TEE_DIRECT", Wire.CAP_TEE_DIRECT);
         hex(b, "FERRY_CAPABILITIES", Wire.CAPABILITIES);
         hex(b, "FERRY_QUEUE_PROFILING", Wire.QUEUE_PROFILING);
         hex(b, "FERRY_QUEUE_OUT_OF_ORDER", Wire.QUEUE_OUT_OF_ORDER);
@@ -166,6 +167,19 @@ public final class CHeader {
         dec(b, "FERRY_STREAM_HEAP", StreamFrame.HEAP);
         dec(b, "FERRY_STREAM_WORDS", StreamFrame.WORDS);
         dec(b, "FERRY_STREAM_FIGURES", StreamFrame.FIGURES);
+
+        section(b, "TEE lane (io.ferry.protocol.TeeLane): byte offsets in a lane, kinds, sizes; a guest's direct lane\n"
+                + " * to its TA instance (TEE_DIRECT) has this layout; docs/protocol.md, \"Direct TEE lanes\"");
+        List<Field> teeLane = new ArrayList<>();
+        for (Field f : io.ferry.protocol.TeeLane.class.getFields()) {
+            if (Modifier.isStatic(f.getModifiers()) && (f.getType() == long.class || f.getType() == int.class)) {
+                teeLane.add(f);
+            }
+        }
+        teeLane.sort(Comparator.comparing(Field::getName));
+        for (Field f : teeLane) {
+            dec(b, "FERRY_TEE_LANE_" + f.getName(), value(f));
+        }
 
         section(b, "Status codes");
         for (Status s : Status.values()) {

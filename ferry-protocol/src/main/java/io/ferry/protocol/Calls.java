@@ -450,4 +450,20 @@ public final class Calls {
         public long shm() { return arg(SHM); }
         public TeeShmRelease shm(long v) { return set(SHM, v); }
     }
+
+    /**
+     * TEE_DIRECT: session, heap offset, size: a heap block the guest gives its open session as a direct lane to the
+     * TA instance ({@link TeeLane}, "Direct lanes").
+     */
+    public static final class TeeDirect extends CallRecord {
+        public static final int SESSION = 0, HEAP_OFFSET = 1, SIZE = 2;
+        public TeeDirect() { super(Op.TEE_DIRECT); }
+        @Override public TeeDirect wrap(MemorySegment s, long at) { super.wrap(s, at); return this; }
+        public long session() { return arg(SESSION); }
+        public TeeDirect session(long v) { return set(SESSION, v); }
+        public long heapOffset() { return arg(HEAP_OFFSET); }
+        public TeeDirect heapOffset(long v) { return set(HEAP_OFFSET, v); }
+        public long size() { return arg(SIZE); }
+        public TeeDirect size(long v) { return set(SIZE, v); }
+    }
 }

@@ -24,9 +24,10 @@ import java.util.function.Consumer;
  *     (heap offset, size); a registered one's window of its shared memory</td><td>by parameter type (WHOLE: by the
  *     shared memory's flags)</td></tr>
  * </table>
- * Two ops name a heap offset without moving data at the call: BUFFER_CREATE (a buffer that lives in the heap, used
- * in place by the device: {@link #heapResident}) and TEE_SHM_REGISTER (registration; data moves at the invokes that
- * use it). The TEE cancel word is not traffic either. {@code HeapTrafficTest} checks that every op whose arguments
+ * Three ops name a heap offset without moving data at the call: BUFFER_CREATE (a buffer that lives in the heap, used
+ * in place by the device: {@link #heapResident}), TEE_SHM_REGISTER (registration; data moves at the invokes that
+ * use it) and TEE_DIRECT (a direct TEE lane: shared memory between the guest and its TA instance, which a stream
+ * client, having none, never offers). The TEE cancel word is not traffic either. {@code HeapTrafficTest} checks that every op whose arguments
  * name a heap offset is classified here.
  *
  * <p>The values are the caller's, unchecked: {@link Range#within} says whether a range lies inside a heap slice, and

@@ -100,7 +100,9 @@ public enum Op {
     TEE_CLOSE_SESSION(62, Kind.SYNC, List.of("session"), "", List.of()),
     TEE_SHM_REGISTER(63, Kind.SYNC, List.of("shm", "heap offset", "size", "flags"), "",
             List.of("return code", "return origin")),
-    TEE_SHM_RELEASE(64, Kind.ONE_WAY, List.of("shm"), "", List.of());
+    TEE_SHM_RELEASE(64, Kind.ONE_WAY, List.of("shm"), "", List.of()),
+    TEE_DIRECT(65, Kind.SYNC, List.of("session", "heap offset", "size"), "",
+            List.of("return code", "return origin"));
 
     /** Whether the guest waits for a completion. One-way calls may still ask for one with {@link Wire#FLAG_REPLY}. */
     public enum Kind { SYNC, ONE_WAY }

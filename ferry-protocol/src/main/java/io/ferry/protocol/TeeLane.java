@@ -22,6 +22,8 @@ import java.util.UUID;
  *  72     REPLY_WAITING u32  host: 1 while it sleeps on REPLY_SEQ (the TEE then wakes it)
  *  128    CANCEL_SEQ   u64   host writes the seq of the request to cancel; the TA polls it
  *  192    TEE_BEAT     u64   the TEE's pid, once its lane thread is about to serve
+ *  200    CLOSED       u32   direct lanes: 1 once the lane's session or TA instance is gone (the host sets it)
+ *  208    DIRECT_CALLS u64   host's lane: the invokes the TEE served on its direct lanes (the TEE adds, the host reads)
  *  256    request      (REQUEST_LENGTH bytes)
  *  512    reply        (REPLY_LENGTH bytes)
  *  4096   data: memref buffers, placed by the host at offsets it chooses
@@ -39,45 +41,64 @@ import java.util.UUID;
  *  | ret  | origin | session  | param[4]: a, b, c (u64)   |
  *  +------+--------+----------+---------------------------+
  * </pre>
- * Kinds: {@link #OPEN}, {@link #INVOKE}, {@link #CLOSE}. Types are the normalized kinds of the backend SPI's
+ * Kinds: {@link #OPEN}, {@link #INVOKE}, {@link #CLOSE}, and on the host's lane {@link #ATTACH} (session; param 0:
+ * a = the direct lane's offset in the guest's region, c = its size). Types are the normalized kinds of the backend SPI's
  * {@code TeeParams} (1–3 values, 5–7 memrefs), 4 bits each. A value parameter carries a and b; a memref carries
  * a = offset of its buffer in the data area ({@link #NULL_MEMREF} for a null memref) and c = its size; in the reply
  * c is the size the TA reported. Only the host's user can map a lane (mode 0600 in a directory of mode 0700), yet
  * the TEE side still checks every memref range against the data area ({@link #data}).
+ *
+ * <p><b>Direct lanes.</b> A process guest may give an open session a heap block of its region (TEE_DIRECT) laid out
+ * as a lane: the TA instance's process then reads that session's invokes from it and answers there, with the host out
+ * of the call (two processes per round trip instead of three). The guest plays the host's part above, with
+ * {@link #INVOKE} only (the session field is ignored: the lane is bound to its session) and memrefs copied into the
+ * data area; the TA's process reads each field once, checks every range, and copies memref data into memory of its
+ * own before the TA sees it, since the guest can rewrite the lane at any time. Cancellation is {@link #CANCEL_SEQ}.
+ * When the session closes or the instance dies the host sets {@link #CLOSED}, answers a call in flight with
+ * TARGET_DEAD and wakes the guest; a guest that finds the flag set answers TARGET_DEAD without calling.
  */
 public final class TeeLane {
     public static final int OPEN = 1;
     public static final int INVOKE = 2;
     public static final int CLOSE = 3;
+    /** Host's lane only: serve a direct lane for a session (see "Direct lanes"). */
+    public static final int ATTACH = 4;
+    /** The size of a direct lane the clients give a session: 4 KiB of words and fields, then the data area. */
+    public static final long DIRECT_LANE_BYTES = 64 * 1024;
+    /** The bounds on a direct lane's size (a multiple of 4 KiB, at a 4 KiB-aligned region offset). */
+    public static final long MIN_DIRECT_LANE_BYTES = 8 * 1024;
+    public static final long MAX_DIRECT_LANE_BYTES = 1024 * 1024;
     /** Offset of a null memref. */
     public static final long NULL_MEMREF = -1;
     /** Offset of the data area; a lane is this plus its data area long. */
     public static final long DATA_OFFSET = 4096;
 
-    private static final long REQUEST_SEQ = 0;
-    private static final long REQUEST_WAITING = 8;
-    private static final long REPLY_SEQ = 64;
-    private static final long REPLY_WAITING = 72;
-    private static final long CANCEL_SEQ = 128;
-    private static final long TEE_BEAT = 192;
+    public static final long REQUEST_SEQ = 0;
+    public static final long REQUEST_WAITING = 8;
+    public static final long REPLY_SEQ = 64;
+    public static final long REPLY_WAITING = 72;
+    public static final long CANCEL_SEQ = 128;
+    public static final long TEE_BEAT = 192;
+    public static final long CLOSED = 200;
+    public static final long DIRECT_CALLS = 208;
 
-    private static final long REQUEST = 256;
-    private static final long KIND = REQUEST;
-    private static final long COMMAND = REQUEST + 4;
-    private static final long SESSION = REQUEST + 8;
-    private static final long TA = REQUEST + 16;
-    private static final long CLIENT = REQUEST + 32;
-    private static final long LOGIN = REQUEST + 48;
-    private static final long TYPES = REQUEST + 52;
-    private static final long REQUEST_PARAMS = REQUEST + 56;
-    private static final int PARAM_LENGTH = 24;
+    public static final long REQUEST = 256;
+    public static final long KIND = REQUEST;
+    public static final long COMMAND = REQUEST + 4;
+    public static final long SESSION = REQUEST + 8;
+    public static final long TA = REQUEST + 16;
+    public static final long CLIENT = REQUEST + 32;
+    public static final long LOGIN = REQUEST + 48;
+    public static final long TYPES = REQUEST + 52;
+    public static final long REQUEST_PARAMS = REQUEST + 56;
+    public static final int PARAM_LENGTH = 24;
     public static final int REQUEST_LENGTH = 56 + 4 * PARAM_LENGTH;
 
-    private static final long REPLY = 512;
-    private static final long RET = REPLY;
-    private static final long ORIGIN = REPLY + 4;
-    private static final long REPLY_SESSION = REPLY + 8;
-    private static final long REPLY_PARAMS = REPLY + 16;
+    public static final long REPLY = 512;
+    public static final long RET = REPLY;
+    public static final long ORIGIN = REPLY + 4;
+    public static final long REPLY_SESSION = REPLY + 8;
+    public static final long REPLY_PARAMS = REPLY + 16;
     public static final int REPLY_LENGTH = 16 + 4 * PARAM_LENGTH;
 
     private static final long A = 0;
@@ -168,6 +189,11 @@ public final class TeeLane {
         }
     }
 
+    /** Wakes the side that serves requests if it sleeps, without a request (so it sees that it is to stop). */
+    public void wakeServer() {
+        Futex.wake(requestWord);
+    }
+
     /** The request whose cancellation the host asked for (0: none yet). */
     public long cancelSeq() {
         return (long) SEQ.getAcquire(lane, CANCEL_SEQ);
@@ -175,6 +201,26 @@ public final class TeeLane {
 
     public void requestCancel(long seq) {
         SEQ.setRelease(lane, CANCEL_SEQ, seq);
+    }
+
+    /** Direct lanes: whether the host has closed the lane (its session or TA instance is gone). */
+    public boolean closed() {
+        return (int) FLAG.getAcquire(lane, CLOSED) != 0;
+    }
+
+    /** Host: closes a direct lane; see "Direct lanes". */
+    public void markClosed() {
+        FLAG.setVolatile(lane, CLOSED, 1);
+    }
+
+    /** Host's lane: invokes the TEE has served on its direct lanes (any outcome), for the host's counters. */
+    public long directCalls() {
+        return (long) SEQ.getAcquire(lane, DIRECT_CALLS);
+    }
+
+    /** TEE: one more invoke served on a direct lane (its lane threads add at once). */
+    public void countDirectCall() {
+        SEQ.getAndAdd(lane, DIRECT_CALLS, 1L);
     }
 
     public long teeBeat() {

@@ -43,7 +43,9 @@ public final class Wire {
     public static final long CAP_COMPUTE = 1L;
     public static final long CAP_HEAP_BUFFERS = 1L << 1;
     public static final long CAP_STICKY_ERRORS = 1L << 2;
-    public static final long CAPABILITIES = CAP_COMPUTE | CAP_HEAP_BUFFERS | CAP_STICKY_ERRORS;
+    /** The host serves TEE_DIRECT (docs/protocol.md, "Direct TEE lanes"): a client asks for a lane only then. */
+    public static final long CAP_TEE_DIRECT = 1L << 3;
+    public static final long CAPABILITIES = CAP_COMPUTE | CAP_HEAP_BUFFERS | CAP_STICKY_ERRORS | CAP_TEE_DIRECT;
 
     public static final int LENGTH_OFFSET = CallRecord.LENGTH_OFFSET;
     public static final int OP_OFFSET = CallRecord.OP_OFFSET;
