@@ -1,5 +1,8 @@
 package io.ferry.spi;
 
+import io.ferry.protocol.TeeWire;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.UUID;
 
 /**
@@ -44,6 +47,40 @@ public interface TeeBackend extends AutoCloseable {
 
     /** Closes a session; unknown or dead sessions are ignored. Never throws. */
     void closeSession(long session);
+
+    /**
+     * Where {@code guest}'s region lies ({@code /proc/HOSTPID/fd/N} of its sealed memfd), for direct lanes: a backend
+     * whose TA instances can serve a guest's calls themselves hands its instances the region when they start. Called
+     * before the guest's first OpenSession of each connection; a backend without direct lanes ignores it.
+     */
+    default void guestRegion(String guest, Path region) {
+    }
+
+    /**
+     * Has the instance of {@code session} serve a direct lane from now on (docs/protocol.md, "Direct TEE lanes"): a
+     * window of the guest's region where the guest writes its invokes and the instance answers, the host out of the
+     * call. The host has checked the window (in the heap, 4 KiB aligned, its size) and that the session's policy
+     * allows every command. Until {@link #closeSession} returns, or the instance dies, the backend owns the window's
+     * {@code CLOSED} word; on the instance's death it closes the lane and answers a call in flight with TARGET_DEAD.
+     *
+     * @return SUCCESS, or why not (NOT_SUPPORTED, origin COMMS, where the backend has no direct lanes: the session
+     *         keeps its calls on the ring)
+     */
+    default TeeReturn attachDirect(String guest, long session, DirectLane lane) {
+        return TeeReturn.of(TeeWire.ERROR_NOT_SUPPORTED, TeeWire.ORIGIN_COMMS);
+    }
+
+    /** Invokes {@code guest}'s TA instances served on direct lanes since the backend started (the host's counters). */
+    default long directInvokes(String guest) {
+        return 0;
+    }
+
+    /**
+     * A direct lane: {@code size} bytes at {@code regionOffset} of {@code region} (a path the host's user can open),
+     * and the host's own view of the same bytes, guest-writable.
+     */
+    record DirectLane(Path region, long regionOffset, long size, MemorySegment hostView) {
+    }
 
     /** Stops the backend (the software TEE's process ends). Never throws. */
     @Override

@@ -423,10 +423,10 @@ public final class FerryHost implements AutoCloseable {
 
     /**
      * What a guest's sessions served since the host started: calls by operation and status, quota refusals, TEE
-     * denials, device workers lost (over its lanes, the calls its device workers served included); for /metrics.
+     * denials, device workers lost (over its lanes; with what its device workers and TEE direct lanes served).
      */
     public io.ferry.host.session.CallCounts.Totals counters(String guest) {
-        return endpoint(guest).counts();
+        return endpoint(guest).counts().plus(io.ferry.protocol.Op.TEE_INVOKE, tee == null ? 0 : tee.callsBeside(guest));
     }
 
     public HostConfig config() {

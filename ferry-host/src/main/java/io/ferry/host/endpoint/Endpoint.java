@@ -464,7 +464,8 @@ public final class Endpoint implements Runnable {
         long id = SESSION_IDS.incrementAndGet();
         claim = region.laneClaim();
         Session s = new Session(config, id, credential, pid -> GuestProcess.mapsRegion(pid, region.path()),
-                region.completionRing(), region.heap(), compute.deviceCount(), compute::open, tee);
+                region.completionRing(), region.heap(), compute.deviceCount(), compute::open,
+                SessionService.Factory.inRegion(tee, region));
         s.handOverCompute(servingBackend != null);
         s.counts(counts);
         session = s;

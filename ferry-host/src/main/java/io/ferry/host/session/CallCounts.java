@@ -32,6 +32,12 @@ public final class CallCounts implements CallSink {
             return new Totals(new long[OTHER + 1], new long[Quota.values().length], new long[2], 0);
         }
 
+        /** These totals with {@code n} more calls of {@code op} answered OK (calls served where no session saw them). */
+        public Totals plus(Op op, long n) {
+            calls[op.ordinal() * STATUSES + Status.OK.ordinal()] += n;
+            return this;
+        }
+
         /** Calls of {@code op}, any status. */
         public long calls(Op op) {
             long n = 0;

@@ -1,8 +1,10 @@
 package io.ferry.host.session;
 
+import io.ferry.channel.Region;
 import io.ferry.protocol.CallFailure;
 import io.ferry.protocol.Op;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 
 /**
  * The per-session side of a service: compute ({@code io.ferry.host.compute}) or the TEE ({@code io.ferry.host.tee}).
@@ -58,6 +60,33 @@ public interface SessionService extends AutoCloseable {
     /** Opens the service's side of a new session. */
     interface Factory {
         SessionService open(SessionContext session);
+
+        /**
+         * As {@link #open}, for a session whose heap lies at {@code heapOffset} of the sealed region {@code region}
+         * ({@code /proc/HOSTPID/fd/N}) that a process guest maps: a service may hand out windows of it that another
+         * process of the host's maps (a direct TEE lane to a TA instance).
+         */
+        default SessionService open(SessionContext session, Path region, long heapOffset) {
+            return open(session);
+        }
+
+        /** Calls of {@code guest} its sessions never saw (TEE invokes on direct lanes), for the host's counters. */
+        default long callsBeside(String guest) {
+            return 0;
+        }
+
+        /**
+         * {@code f} for the sessions of {@code region}'s lane: with the region's place where it is a sealed memfd
+         * a process guest maps, else {@code f} itself (a VM's region file, a network client's mirror). Null stays null.
+         */
+        static Factory inRegion(Factory f, Region region) {
+            if (f == null || !region.sealed()) {
+                return f;
+            }
+            Path path = region.path();
+            long heapOffset = region.header().lanes().get(region.laneIndex()).heapOffset();
+            return session -> f.open(session, path, heapOffset);
+        }
     }
 
     /** Where a service reports a one-way call's failure: the session keeps it for the next synchronous call. */

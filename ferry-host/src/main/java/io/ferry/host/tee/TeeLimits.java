@@ -1,5 +1,8 @@
 package io.ferry.host.tee;
 
+import io.ferry.host.session.CallException;
+import io.ferry.protocol.Status;
+
 /**
  * Per-guest limits of the TEE service, in the manner of Xen's OP-TEE mediator (which allows 16 shared buffers per
  * guest, 129 pages per buffer and 16384 pages in all). One memref or registration may hold 1 MiB by default, at any
@@ -44,5 +47,15 @@ public record TeeLimits(int maxSessions, int maxSharedMemory, long maxBufferByte
         long r = offset % PAGE;
         long n = size - 1;
         return n / PAGE + (r + n % PAGE) / PAGE + 1;
+    }
+
+    /** A client's new session or shared-memory handle: non-zero and not {@code used} on this connection. */
+    static void checkNewHandle(long handle, boolean used, String what) throws CallException {
+        if (handle == 0) {
+            throw new CallException(Status.INVALID_ARGUMENT, what + " handle 0 is reserved");
+        }
+        if (used) {
+            throw new CallException(Status.HANDLE_IN_USE, what + " handle " + handle + " is already in use");
+        }
     }
 }

@@ -81,6 +81,20 @@ public final class TeePolicy {
         return out;
     }
 
+    /**
+     * Whether one of {@code granted} allows every command (no {@code commands=} range): then no invoke of the session
+     * needs the host's check, and its invokes may bypass the host (a direct lane). Rules that only together cover
+     * every command count as limiting.
+     */
+    public static boolean allowsEveryCommand(List<Rule> granted) {
+        for (Rule r : granted) {
+            if (r.firstCommand() <= 0 && r.lastCommand() >= 0xFFFF_FFFFL) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether any of {@code granted} allows {@code command}. */
     public static boolean allowsCommand(List<Rule> granted, long command) {
         for (Rule r : granted) {

@@ -71,6 +71,8 @@ final class TeeService implements SessionService {
     private final Calls.TeeCloseSession closeView = new Calls.TeeCloseSession();
     private final Calls.TeeShmRegister registerView = new Calls.TeeShmRegister();
     private final Calls.TeeShmRelease releaseView = new Calls.TeeShmRelease();
+    private final Calls.TeeDirect directView = new Calls.TeeDirect();
+    private final TeeDirectLanes direct;
     private final CallRecord anyView = new CallRecord();
 
     private record OpenSession(long backendSession, UUID ta, int login, List<TeePolicy.Rule> granted) {
@@ -90,11 +92,12 @@ final class TeeService implements SessionService {
     }
 
     TeeService(SessionContext ctx, TeeBackend backend, TeePolicy policy, TeeLimits limits, Semaphore inFlight) {
-        this(ctx, backend, policy, limits, inFlight, new Semaphore(Integer.MAX_VALUE), Integer.MAX_VALUE);
+        this(ctx, backend, policy, limits, inFlight, new Semaphore(Integer.MAX_VALUE), Integer.MAX_VALUE, null, 0);
     }
 
+    /** {@code region}, {@code heapOffset}: where the guest's heap lies in its sealed region (null: no direct lanes). */
     TeeService(SessionContext ctx, TeeBackend backend, TeePolicy policy, TeeLimits limits, Semaphore inFlight,
-               Semaphore guestInFlight, int perGuest) {
+               Semaphore guestInFlight, int perGuest, java.nio.file.Path region, long heapOffset) {
         this.ctx = ctx;
         this.backend = backend;
         this.policy = policy;
@@ -104,6 +107,7 @@ final class TeeService implements SessionService {
         this.perGuest = perGuest;
         this.heap = ctx.heap();
         this.heapSize = heap.byteSize();
+        this.direct = new TeeDirectLanes(region, heapOffset, heap, backend, ctx.guest(), ctx.sessionId());
     }
 
     @Override
@@ -114,6 +118,7 @@ final class TeeService implements SessionService {
             case TEE_CLOSE_SESSION -> closeSession(closeView.wrap(rec, 0).session());
             case TEE_SHM_REGISTER -> register(rec, results);
             case TEE_SHM_RELEASE -> release(releaseView.wrap(rec, 0).shm());
+            case TEE_DIRECT -> attachDirect(directView.wrap(rec, 0), results);
             default -> throw new CallException(Status.INVALID_ARGUMENT, op + " is not a TEE call");
         }
     }
@@ -127,7 +132,7 @@ final class TeeService implements SessionService {
         long loginArg = c.login();
         long connection = c.connectionData();
         long cancelWord = c.cancelWord();
-        checkNewHandle(handle, sessions.containsKey(handle), "session");
+        TeeLimits.checkNewHandle(handle, sessions.containsKey(handle), "session");
         MemorySegment block = block(rec, Op.TEE_OPEN_SESSION);
         try {
             if (sessions.size() >= limits.maxSessions()) {
@@ -190,6 +195,16 @@ final class TeeService implements SessionService {
             throw new CallException(Status.UNKNOWN_HANDLE, "TEE session " + handle + " is not open in this session");
         }
         backend.closeSession(s.backendSession());
+        direct.closed(handle);
+    }
+
+    private void attachDirect(Calls.TeeDirect c, long[] results) throws CallException {
+        OpenSession s = sessions.get(c.session());
+        if (s == null) {
+            throw new CallException(Status.UNKNOWN_HANDLE, "TEE session " + c.session() + " is not open in this session");
+        }
+        TeeReturn r = direct.attach(c, s.backendSession(), s.granted());
+        answer(results, r.code(), r.origin(), null);
     }
 
     /** Who the client is, as the host vouches for it (the guest cannot prove a Unix uid or gid inside it). */
@@ -221,7 +236,7 @@ final class TeeService implements SessionService {
         long offset = c.heapOffset();
         long size = c.size();
         long flags = c.memoryFlags();
-        checkNewHandle(handle, shms.containsKey(handle), "shared memory");
+        TeeLimits.checkNewHandle(handle, shms.containsKey(handle), "shared memory");
         int code = TeeWire.SUCCESS;
         long pages = 0;
         if (flags == 0 || (flags & ~(long) (TeeWire.MEM_INPUT | TeeWire.MEM_OUTPUT)) != 0) {
@@ -389,7 +404,7 @@ final class TeeService implements SessionService {
     private void answer(long[] results, int code, int origin, MemorySegment block) {
         results[0] = code & 0xFFFF_FFFFL;
         results[1] = origin;
-        ctx.replyBytes(block.toArray(ValueLayout.JAVA_BYTE));
+        ctx.replyBytes(block == null ? null : block.toArray(ValueLayout.JAVA_BYTE));
     }
 
     private interface BackendCall {
@@ -456,15 +471,6 @@ final class TeeService implements SessionService {
 
     private boolean inHeap(long offset, long size) {
         return offset >= 0 && size >= 0 && offset <= heapSize && size <= heapSize - offset;
-    }
-
-    private static void checkNewHandle(long handle, boolean used, String what) throws CallException {
-        if (handle == 0) {
-            throw new CallException(Status.INVALID_ARGUMENT, what + " handle 0 is reserved");
-        }
-        if (used) {
-            throw new CallException(Status.HANDLE_IN_USE, what + " handle " + handle + " is already in use");
-        }
     }
 
     private void audit(String what, UUID ta, int login, long command, String reason) {

@@ -4,6 +4,7 @@ import io.ferry.host.session.SessionContext;
 import io.ferry.host.session.SessionService;
 import io.ferry.spi.TeeBackend;
 import java.util.Map;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -33,8 +34,23 @@ public final class TeeServiceFactory implements SessionService.Factory, AutoClos
 
     @Override
     public SessionService open(SessionContext session) {
+        return open(session, null, 0);
+    }
+
+    /** With the guest's region: its TEE sessions may get direct lanes (docs/protocol.md, "Direct TEE lanes"). */
+    @Override
+    public SessionService open(SessionContext session, Path region, long heapOffset) {
         Semaphore mine = guestInFlight.computeIfAbsent(session.guest(), g -> new Semaphore(perGuest, true));
-        return new TeeService(session, backend, policy, limits, inFlight, mine, perGuest);
+        if (region != null) {
+            backend.guestRegion(session.guest(), region);
+        }
+        return new TeeService(session, backend, policy, limits, inFlight, mine, perGuest, region, heapOffset);
+    }
+
+    /** The TEE invokes of {@code guest} served on direct lanes, which no session of the host saw. */
+    @Override
+    public long callsBeside(String guest) {
+        return backend.directInvokes(guest);
     }
 
     public TeeBackend backend() {

@@ -29,6 +29,12 @@ final class Instance {
     Process process;
     LaneClient lane;
     int sessions;
+    /** The guest's region the process holds (descriptor 6), or null: direct lanes need it. */
+    java.nio.file.Path region;
+    /** The region's inode when the process started: a lane must lie in that very region. */
+    Object regionInode;
+    /** Direct lanes the process serves, by backend session: the host's view of each (docs/protocol.md 6.1). */
+    final java.util.Map<Long, java.lang.foreign.MemorySegment> direct = new java.util.concurrent.ConcurrentHashMap<>();
     volatile boolean dead;
     volatile long lastUsed = System.nanoTime();
 

@@ -74,6 +74,21 @@ final class LaneClient implements AutoCloseable {
         return await(process, s, cancel, limitNanos);
     }
 
+    /**
+     * Asks the instance to serve a direct lane for {@code session}: {@code size} bytes at {@code regionOffset} of the
+     * guest's region ({@link TeeLane#ATTACH}); on {@link Outcome#REPLIED} {@link #reply} reads the answer.
+     */
+    Outcome attach(Process process, long session, long regionOffset, long size, long limitNanos) {
+        wire.param(0, regionOffset, 0, size);
+        for (int i = 1; i < TeeParams.COUNT; i++) {
+            wire.param(i, 0, 0, 0);
+        }
+        wire.request(TeeLane.ATTACH, 0, session, null, 0, null, 0);
+        long s = ++seq;
+        wire.publishRequest(s);
+        return await(process, s, TeeCancellation.NEVER, limitNanos);
+    }
+
     /** Waits for the reply to {@code s}, forwarding a cancel request, within the call limit. */
     private Outcome await(Process p, long s, TeeCancellation cancel, long limitNanos) {
         idle.reset();

@@ -26,13 +26,15 @@ final class LaneServer implements Runnable {
     private final String guest;
     private final UUID ta;
     private final TaParams params = new TaParams();
+    private final DirectLanes direct;
     private volatile boolean running = true;
 
     private final long startSeq;
 
     /** Reads the lane's request sequence now, before the host is told READY, so no request can slip past. */
-    LaneServer(Lane lane, TaRuntime runtime, String guest, UUID ta) {
+    LaneServer(Lane lane, TaRuntime runtime, String guest, UUID ta, DirectLanes direct) {
         this.lane = lane;
+        this.direct = direct;
         this.wire = lane.wire();
         this.runtime = runtime;
         this.guest = guest;
@@ -96,8 +98,15 @@ final class LaneServer implements Runnable {
             }
             case TeeLane.INVOKE -> runtime.invoke(wire.session(), wire.command(), params, cancelled);
             case TeeLane.CLOSE -> {
-                runtime.close(wire.session());
+                long session = wire.session();
+                direct.detach(session);
+                runtime.close(session);
                 yield TaRuntime.Result.of(TeeWire.SUCCESS, TeeWire.ORIGIN_TEE);
+            }
+            case TeeLane.ATTACH -> {
+                int code = direct.attach(wire.session(), wire.paramA(0), wire.paramC(0));
+                yield TaRuntime.Result.of(code, code == TeeWire.ERROR_NOT_SUPPORTED ? TeeWire.ORIGIN_COMMS
+                        : TeeWire.ORIGIN_TEE);
             }
             default -> TaRuntime.Result.of(TeeWire.ERROR_BAD_FORMAT, TeeWire.ORIGIN_TEE);
         };

@@ -47,6 +47,15 @@ final class Launcher {
     private final java.util.Map<UUID, Boolean> perSession = new java.util.concurrent.ConcurrentHashMap<>();
     /** The seccomp program of sandboxed instances, in the lane directory; null without sandbox or filter. */
     private final Path seccomp;
+    /**
+     * The one thread that starts every instance's process. bubblewrap's {@code --die-with-parent} is a parent-death
+     * signal, and Linux sends it when the *thread* that forked the process ends: started from a guest's endpoint
+     * thread, an instance would be killed when that thread ends (the guest's lane stopped, or the host stopping its
+     * endpoints before the TEE), taking other lanes' sessions of the guest with it. This thread lives as long as the
+     * backend.
+     */
+    private final java.util.concurrent.ExecutorService spawner = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("soft-tee-spawner").daemon(true).unstarted(r));
 
     private Launcher(TeeBackendConfig config, Path laneDir, List<PublicKey> trusted, Path seccomp) {
         this.config = config;
@@ -126,8 +135,11 @@ final class Launcher {
         return perSession.getOrDefault(ta, false);
     }
 
-    /** Starts the instance's process (lock held); null when it is ready, else the answer. */
-    TeeReturn spawn(Instance inst) {
+    /**
+     * Starts the instance's process (lock held); null when it is ready, else the answer. {@code region}: the guest's
+     * region for direct lanes (its descriptor 6), or null; {@code gone} runs when the process has ended.
+     */
+    TeeReturn spawn(Instance inst, Path region, Runnable gone) {
         Instance.Key key = inst.key;
         Path lanePath = laneDir.resolve(Lane.fileName(inst.id));
         try {
@@ -159,16 +171,24 @@ final class Launcher {
                         + ": " + e);
                 return TeeReturn.of(TeeWire.ERROR_STORAGE_NOT_AVAILABLE, TeeWire.ORIGIN_TEE);
             }
-            cmd.addAll(TaSandbox.command(seccomp, image, lanePath, storeDir, classPath(), jvm));
+            cmd.addAll(TaSandbox.command(seccomp, image, lanePath, storeDir, region, classPath(), jvm));
         } else {
+            cmd.addAll(List.of("/bin/sh", "-c", "exec 6<>\"$1\"; shift; exec \"$@\"", "sh",
+                    region == null ? "/dev/null" : region.toString()));
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.addAll(jvm);
         }
+        inst.region = region;
+        inst.regionInode = region == null ? null : inode(region);
         Process p;
         try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            LOG.warning("soft-tee: cannot start the process of " + inst.describe() + ": " + e);
+            p = spawner.submit(() -> new ProcessBuilder(cmd).redirectErrorStream(true).start()).get();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+            LOG.warning("soft-tee: cannot start the process of " + inst.describe() + ": "
+                    + (e.getCause() != null ? e.getCause() : e));
+            return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
         }
         inst.process = p;
@@ -189,6 +209,10 @@ final class Launcher {
             if (key.perSession()) {
                 cfg.append("sharedStorage=true\n");
             }
+            if (region != null) {
+                cfg.append("region=/proc/self/fd/6\n");
+            }
+            cfg.append("callLimitMillis=").append(config.callLimitMillis()).append('\n');
             cfg.append("end\n");
             stdin.write(cfg.toString().getBytes(StandardCharsets.UTF_8));
             stdin.flush();
@@ -200,7 +224,10 @@ final class Launcher {
         }
         CountDownLatch ready = new CountDownLatch(1);
         String tag = key.guest() + "/" + key.ta() + "[" + p.pid() + "]";
-        Thread.ofPlatform().name("soft-tee-output-" + inst.id).daemon(true).start(() -> pump(p, tag, ready));
+        Thread.ofPlatform().name("soft-tee-output-" + inst.id).daemon(true).start(() -> {
+            pump(p, tag, ready);
+            gone.run();
+        });
         try {
             if (!ready.await(START_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS) || !p.isAlive()) {
                 LOG.warning("soft-tee: the process of " + inst.describe() + " did not become ready (exit "
@@ -285,6 +312,7 @@ final class Launcher {
                 }
             }
         }
+        spawner.shutdown(); // after the processes: it is their parent thread
         try (var files = Files.list(laneDir)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 Files.deleteIfExists(f);
@@ -312,6 +340,15 @@ final class Launcher {
         } finally {
             // The process ended (or closed its output): do not keep a starting call waiting for READY.
             ready.countDown();
+        }
+    }
+
+    /** The inode of the file {@code p} names (through /proc's links), or null where it cannot be read. */
+    static Object inode(Path p) {
+        try {
+            return Files.getAttribute(p, "unix:ino");
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 

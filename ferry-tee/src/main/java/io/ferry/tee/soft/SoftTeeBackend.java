@@ -56,6 +56,10 @@ public final class SoftTeeBackend implements TeeBackend {
     private final Map<Integer, Instance> byId = new ConcurrentHashMap<>();
     private int nextId; // guarded by lifecycle
     private final java.util.concurrent.atomic.AtomicLong nextSlot = new java.util.concurrent.atomic.AtomicLong();
+    /** Invokes served on direct lanes by instances that have ended, per guest. */
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> retiredDirect = new ConcurrentHashMap<>();
+    /** Each guest's region, for its instances' direct lanes ({@link #guestRegion}). */
+    private final Map<String, java.nio.file.Path> regions = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private SoftTeeBackend(TeeBackendConfig config, Launcher launcher) {
@@ -167,7 +171,8 @@ public final class SoftTeeBackend implements TeeBackend {
                     TeeReturn refused = launcher.verifyImage(ta);
                     if (refused == null) {
                         try {
-                            refused = launcher.spawn(inst);
+                            Instance started = inst;
+                            refused = launcher.spawn(inst, regions.get(guest), () -> died(started));
                         } catch (RuntimeException e) {
                             LOG.log(Level.WARNING, "soft-tee: cannot start " + inst.describe(), e);
                             refused = TeeReturn.of(TeeWire.ERROR_COMMUNICATION, TeeWire.ORIGIN_COMMS);
@@ -177,6 +182,11 @@ public final class SoftTeeBackend implements TeeBackend {
                         stop(inst, null);
                         return refused;
                     }
+                }
+                if (!inst.process.isAlive()) {
+                    // ended between calls (a direct call's watchdog, a crash) and not yet noticed: start afresh
+                    stop(inst, "its process " + inst.process.pid() + " is gone (exit " + inst.process.exitValue() + ")");
+                    continue;
                 }
                 TeeReturn r = call(inst, OPEN, 0, 0, ta, login, clientUuid, params, cancel, "OpenSession");
                 if (!r.ok()) {
@@ -215,6 +225,46 @@ public final class SoftTeeBackend implements TeeBackend {
     }
 
     @Override
+    public long directInvokes(String guest) {
+        java.util.concurrent.atomic.AtomicLong retired = retiredDirect.get(guest);
+        long n = retired == null ? 0 : retired.get();
+        for (Instance i : byId.values()) {
+            if (i.key.guest().equals(guest)) {
+                n += DirectLaneHost.served(i);
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public void guestRegion(String guest, java.nio.file.Path region) {
+        regions.put(guest, region);
+    }
+
+    @Override
+    public TeeReturn attachDirect(String guest, long session, DirectLane lane) {
+        Instance inst = byId.get((int) (session >>> 32));
+        if (inst == null || inst.dead) {
+            return TeeReturn.of(TeeWire.ERROR_TARGET_DEAD, TeeWire.ORIGIN_TEE);
+        }
+        if (!inst.key.guest().equals(guest) || inst.regionInode == null
+                || !inst.regionInode.equals(Launcher.inode(lane.region()))) {
+            return TeeReturn.of(TeeWire.ERROR_NOT_SUPPORTED, TeeWire.ORIGIN_COMMS); // started without this region
+        }
+        if (!lock(inst)) {
+            return TeeReturn.of(TeeWire.ERROR_BUSY, TeeWire.ORIGIN_COMMS);
+        }
+        try {
+            if (inst.dead) {
+                return TeeReturn.of(TeeWire.ERROR_TARGET_DEAD, TeeWire.ORIGIN_TEE);
+            }
+            return DirectLaneHost.attach(inst, session, lane, TimeUnit.MILLISECONDS.toNanos(config.callLimitMillis()));
+        } finally {
+            inst.lock.unlock();
+        }
+    }
+
+    @Override
     public void closeSession(long session) {
         Instance inst = byId.get((int) (session >>> 32));
         if (inst == null || inst.dead || !lock(inst)) {
@@ -224,10 +274,40 @@ public final class SoftTeeBackend implements TeeBackend {
             if (!inst.dead) {
                 call(inst, CLOSE, 0, session & 0xFFFF_FFFFL, null, 0, null, new TeeParams(), TeeCancellation.NEVER,
                         "CloseSession");
+                DirectLaneHost.close(inst.direct.remove(session));
                 inst.sessions = Math.max(0, inst.sessions - 1);
                 if (inst.key.perSession() && inst.sessions == 0 && !inst.dead) {
                     stop(inst, null); // an instance per session ends with its session
                 }
+            }
+        } finally {
+            inst.lock.unlock();
+        }
+    }
+
+    /**
+     * The process of {@code inst} has ended (its output closed): its direct lanes answer TARGET_DEAD at once, and, unless
+     * a call in progress holds the instance (it sees the death itself) or the host stopped it, the instance ends, so
+     * the next OpenSession starts a fresh one. A direct call past the call limit ends this way: the instance's
+     * process halts itself ({@link DirectLanes}).
+     */
+    private void died(Instance inst) {
+        DirectLaneHost.closeAll(inst);
+        Process p = inst.process;
+        if (inst.dead || p == null || closed) { // closed: the backend is stopping every instance itself
+            return;
+        }
+        try {
+            p.waitFor(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!inst.lock.tryLock()) {
+            return;
+        }
+        try {
+            if (!inst.dead && !p.isAlive()) {
+                stop(inst, "its process " + p.pid() + " ended (exit " + p.exitValue() + ")");
             }
         } finally {
             inst.lock.unlock();
@@ -327,6 +407,10 @@ public final class SoftTeeBackend implements TeeBackend {
      * Its sessions answer TARGET_DEAD from then on. {@code why} null is a quiet stop (idle, refused image, close).
      */
     private void stop(Instance inst, String why) {
+        if (!inst.dead) {
+            retiredDirect.computeIfAbsent(inst.key.guest(), g -> new java.util.concurrent.atomic.AtomicLong())
+                    .addAndGet(DirectLaneHost.served(inst));
+        }
         inst.dead = true;
         if (why != null) {
             LOG.warning("soft-tee: " + inst.describe() + " stopped: " + why + "; its " + inst.sessions

@@ -20,7 +20,7 @@ import java.util.logging.Logger;
  * {@link #FILE_BYTES}, no core dumps. The launch chain, all {@code exec}s so the host's {@link Process} is bwrap:
  *
  * <pre>
- *   /bin/sh -c 'exec 5&lt;"$1"; shift; exec "$@"' sh SECCOMP.bpf  prlimit --as --cpu --fsize --core=0 -- \
+ *   /bin/sh -c 'exec 5&lt;"$1" 6&lt;&gt;"$2"; shift 2; exec "$@"' sh SECCOMP.bpf REGION  prlimit --as --cpu --fsize --core=0 -- \
  *     bwrap (namespaces) (read-only system, JDK, class path) --proc /proc --dev /dev --tmpfs /tmp (16 MiB) \
  *           --ro-bind IMAGE /tee/ta/UUID.ta  --bind LANE /tee/lane  --bind STORE /tee/store \
  *           --clearenv (PATH, HOME, LANG, MALLOC_ARENA_MAX) --seccomp 5 --chdir /tmp -- java ... TeeMain
@@ -28,7 +28,8 @@ import java.util.logging.Logger;
  *
  * <p>What the TA's process sees of the host is therefore its own signed image, its own lane file, and its own
  * (guest, TA) storage directory: not the root key, the signing key, the TA directory, other instances' lanes or
- * storage, the regions, nor any socket. It keeps doing sealed storage itself, with the one derived key it gets on
+ * storage, nor any socket; of the regions only its own guest's, as descriptor 6, opened outside the sandbox (the
+ * host names the windows it maps: the guest's direct lanes, {@link DirectLanes}). It keeps doing sealed storage itself, with the one derived key it gets on
  * stdin; both the key and the directory are its own only, so a TA that escapes its class loader gains nothing it
  * did not have (docs/tee.md, "Sandbox").
  */
@@ -85,10 +86,11 @@ final class TaSandbox {
     }
 
     /** The whole launch chain of one instance; {@code jvm} are the JVM's options and main class. */
-    static List<String> command(Path seccomp, Path image, Path lane, Path store, Collection<String> classPath,
-                                List<String> jvm) {
-        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec 5<\"$1\"; shift; exec \"$@\"", "sh",
-                seccomp == null ? "/dev/null" : seccomp.toString(), "prlimit", "--as=" + ADDRESS_SPACE_BYTES,
+    static List<String> command(Path seccomp, Path image, Path lane, Path store, Path region,
+                                Collection<String> classPath, List<String> jvm) {
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "exec 5<\"$1\" 6<>\"$2\"; shift 2; exec \"$@\"",
+                "sh", seccomp == null ? "/dev/null" : seccomp.toString(), region == null ? "/dev/null"
+                        : region.toString(), "prlimit", "--as=" + ADDRESS_SPACE_BYTES,
                 "--cpu=" + CPU_SECONDS, "--fsize=" + FILE_BYTES, "--core=0", "--"));
         cmd.addAll(Bubblewrap.java(bwrap, TMP_BYTES, classPath, List.of("--ro-bind", image.toString(),
                 TA_DIR + "/" + image.getFileName(), "--bind", lane.toString(), LANE, "--bind", store.toString(), STORE),

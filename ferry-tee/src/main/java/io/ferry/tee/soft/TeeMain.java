@@ -19,7 +19,8 @@ import java.util.UUID;
  * ({@link SoftTeeBackend}), never by hand. Its configuration comes on stdin (never on the command line, where
  * {@code ps} would show it): {@code key=value} lines up to {@code end}: the lane file, the TA directory, the TA's
  * UUID, the guest's name, the trusted signing keys, and the sealed-storage key and directory of this (guest, TA)
- * pair only. The process never sees the root key, so even code that escaped the TA's class loader could not derive
+ * pair only; where the guest maps a region of its own, {@code region} (its descriptor, for the guest's direct lanes:
+ * {@link DirectLanes}) and {@code callLimitMillis} (the watchdog of direct calls). The process never sees the root key, so even code that escaped the TA's class loader could not derive
  * another guest's storage key. It then maps its lane, starts the lane thread, prints {@code READY}, and lives until
  * stdin closes (the host went or stopped it) or the host kills it (the per-call watchdog).
  */
@@ -37,6 +38,8 @@ public final class TeeMain {
         Path storeDir = null;
         byte[] storageKey = null;
         boolean sharedStorage = false;
+        Path region = null;
+        long callLimitMillis = 10_000;
         List<PublicKey> trusted = new ArrayList<>();
         String line;
         while ((line = in.readLine()) != null && !line.equals("end")) {
@@ -51,6 +54,8 @@ public final class TeeMain {
                 case "storeDir" -> storeDir = Path.of(v);
                 case "storageKey" -> storageKey = Base64.getDecoder().decode(v);
                 case "sharedStorage" -> sharedStorage = Boolean.parseBoolean(v);
+                case "region" -> region = Path.of(v);
+                case "callLimitMillis" -> callLimitMillis = Long.parseLong(v);
                 case "trustedKey" -> trusted.add(TaImage.publicKey(Base64.getDecoder().decode(v)));
                 default -> throw new IllegalArgumentException("unknown configuration key " + k);
             }
@@ -75,7 +80,8 @@ public final class TeeMain {
         });
         Lane lane = Lane.open(lanePath);
         lane.wire().teeBeat(ProcessHandle.current().pid());
-        Thread.ofPlatform().name("tee-lane").daemon(true).start(new LaneServer(lane, runtime, guest, ta));
+        Thread.ofPlatform().name("tee-lane").daemon(true).start(new LaneServer(lane, runtime, guest, ta,
+                new DirectLanes(region, lane.wire(), runtime, callLimitMillis * 1_000_000)));
         System.out.println("READY");
         System.out.flush();
         while (in.read() >= 0) {
