@@ -359,6 +359,18 @@ final class Channel {
         return reader.closedBy != null ? reader.closedBy : otherwise;
     }
 
+    /**
+     * Throws what ended this channel (closed here, the host gone or restarted, the session ended) as the next call
+     * would; else returns at once. For a wait outside the rings (a direct TEE lane): the heartbeat marks the channel
+     * broken within {@link #HOST_TIMEOUT_NANOS} of the host's last beat.
+     */
+    void checkAlive() {
+        FerryException b = broken;
+        if (b != null) {
+            throw b == closedHere ? b : restartedOr(b);
+        }
+    }
+
     private FerryException fail(FerryException e) {
         broken = e;
         return e;

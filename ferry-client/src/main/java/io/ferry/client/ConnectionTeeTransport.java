@@ -3,14 +3,26 @@ package io.ferry.client;
 import io.ferry.client.tee.TeeTransport;
 import io.ferry.protocol.CallRecord;
 import io.ferry.protocol.Op;
+import io.ferry.protocol.Wire;
 import java.lang.foreign.MemorySegment;
 
-/** {@link TeeTransport} over one connection: its channel and its heap. */
+/**
+ * {@link TeeTransport} over one connection: its channel and its heap. One per connection
+ * ({@link Ferry#teeTransport()}), so what the TEE client remembers of a transport (a host that refuses direct lanes)
+ * it remembers per connection.
+ */
 final class ConnectionTeeTransport implements TeeTransport {
     private final Ferry ferry;
+    /** The channel itself, for {@link #checkAlive} ({@link Ferry#channel()} also sends pending releases). */
+    private final Channel channel;
 
-    ConnectionTeeTransport(Ferry ferry) {
+    /** What the host said it speaks in HELLO ({@link Wire#CAP_TEE_DIRECT}: it knows TEE_DIRECT). */
+    private final long hostCapabilities;
+
+    ConnectionTeeTransport(Ferry ferry, Channel channel, long hostCapabilities) {
         this.ferry = ferry;
+        this.channel = channel;
+        this.hostCapabilities = hostCapabilities;
     }
 
     @Override
@@ -39,6 +51,21 @@ final class ConnectionTeeTransport implements TeeTransport {
     @Override
     public boolean isOpen() {
         return !ferry.isClosed();
+    }
+
+    /**
+     * A process guest's own mapping of its region (not a stream's mirror, not a VM's BAR: the host refuses those), on
+     * a host that knows TEE_DIRECT (an older one would take the unknown call for a protocol violation).
+     */
+    @Override
+    public boolean sharesHeap() {
+        return ferry.stream() == null && ferry.vmInterrupts() == null
+                && (hostCapabilities & Wire.CAP_TEE_DIRECT) != 0;
+    }
+
+    @Override
+    public void checkAlive() {
+        channel.checkAlive();
     }
 
     @Override

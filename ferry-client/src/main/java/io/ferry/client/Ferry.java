@@ -73,16 +73,19 @@ public final class Ferry implements AutoCloseable {
     private volatile VmInterrupts vmInterrupts;
     /** Over a stream (docs/network.md): the pump that mirrors this connection's lane; null over shared memory. */
     private final StreamPump stream;
+    private final ConnectionTeeTransport teeTransport;
 
-    private Ferry(Region region, Channel channel, long sessionId, long deviceCount, StreamPump stream) {
+    /** {@code hello}: the host's answer to HELLO (session id, version, capabilities, device count). */
+    private Ferry(Region region, Channel channel, Channel.Completion hello, StreamPump stream) {
         this.region = region;
         this.stream = stream;
         this.channel = channel;
         this.heap = new Heap(region.heap());
-        this.sessionId = sessionId;
+        this.sessionId = hello.r0();
         lifetimes.owner(" of guest '" + region.header().guestName() + "', session " + sessionId);
         channel.debug("1".equals(System.getenv("FERRY_DEBUG")));
-        this.devices = List.copyOf(DeviceList.query(channel, deviceCount));
+        this.devices = List.copyOf(DeviceList.query(channel, hello.r3()));
+        this.teeTransport = new ConnectionTeeTransport(this, channel, hello.r2());
     }
 
     /**
@@ -224,7 +227,7 @@ public final class Ferry implements AutoCloseable {
                     c -> c.magic(Wire.HELLO_MAGIC).version(Wire.PROTOCOL_VERSION).capabilities(Wire.CAPABILITIES)
                             .pid(pid).credential(0, cred[0]).credential(1, cred[1]).credential(2, cred[2])
                             .credential(3, cred[3]));
-            return new Ferry(region, channel, hello.r0(), hello.r3(), stream);
+            return new Ferry(region, channel, hello, stream);
         } catch (RuntimeException e) {
             if (channel != null) {
                 channel.closed();
@@ -384,9 +387,9 @@ public final class Ferry implements AutoCloseable {
         return TeeContext.initialize(null, teeTransport());
     }
 
-    /** The calls the TEE client makes, over this connection (for {@link TeeContext#initialize}). */
+    /** The calls the TEE client makes, over this connection (for {@link TeeContext#initialize}); one per connection. */
     public TeeTransport teeTransport() {
-        return new ConnectionTeeTransport(this);
+        return teeTransport;
     }
 
     /** The host's id of this session (for matching host logs). */

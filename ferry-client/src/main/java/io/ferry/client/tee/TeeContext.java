@@ -25,8 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * }
  * }</pre>
  * Every memref reaches the host as a (heap offset, size): region-heap memory is never copied on the guest side,
- * other memory is staged through a heap block. Any number of contexts may share one connection: each has its own
- * sessions and shared memory (their handles are unique in the process), and closing one leaves the others' alone.
+ * other memory is staged through a heap block. A session with a direct lane to its TA instance (see
+ * {@link TeeSession}) copies a call's memrefs into the lane instead, where they fit, and the host is not in the call;
+ * both paths answer by the same rules. Any number of contexts may share one connection: each has its own sessions
+ * and shared memory (their handles are unique in the process), and closing one leaves the others' alone.
  *
  * <p>Errors: every public method of this package reports failure as a {@link TeeException} with a GP code and
  * origin, never another exception. Argument errors this library catches have origin API and are found before
@@ -99,27 +101,64 @@ public final class TeeContext implements AutoCloseable {
         }
         long handle = HANDLES.incrementAndGet();
         TeeOperation operation = op == null ? new TeeOperation() : op;
+        long group = login == LoginMethod.GROUP ? connectionData : 0;
         call(Op.TEE_OPEN_SESSION, operation, handle, ta.getMostSignificantBits(), ta.getLeastSignificantBits(),
-                login.code(), login == LoginMethod.GROUP ? connectionData : 0);
-        TeeSession s = new TeeSession(this, handle);
+                login.code(), group);
+        // A process guest's session asks for a direct lane to its TA instance; any refusal keeps the ring.
+        DirectLane lane = DirectLane.attach(transport, handle, ta, login, group);
+        TeeSession s = new TeeSession(this, handle, lane);
         sessions.add(s);
         return s;
     }
 
-    void invoke(long session, int command, TeeOperation op) {
+    void invoke(long session, DirectLane lane, int command, TeeOperation op) {
         checkOpen();
+        if (lane != null && direct(lane, command, op)) {
+            return;
+        }
         call(Op.TEE_INVOKE, op, session, command & 0xFFFF_FFFFL);
     }
 
-    void closeSession(TeeSession s, long handle) {
-        sessions.remove(s);
-        if (closed || !transport.isOpen()) {
-            return;
-        }
+    /** The call on a session's direct lane; false where the ring must make it. Fails as the ring's call would. */
+    private boolean direct(DirectLane lane, int command, TeeOperation op) {
+        TeeMarshal.check(this, op);
         try {
-            transport.call(Op.TEE_CLOSE_SESSION, null, handle);
+            return lane.invoke(this, command, op);
+        } catch (FerryException e) {
+            throw failure(e);
+        } catch (IllegalStateException | IndexOutOfBoundsException | IllegalArgumentException e) {
+            throw memoryFailure(e);
+        }
+    }
+
+    /**
+     * Closes the session through the host, then frees its direct lane: once the host has closed it (no process reads
+     * the lane any more), or with the connection (its heap goes too). Where the connection broke under the close the
+     * block stays allocated: a TA process the host no longer governs might still write it.
+     */
+    void closeSession(TeeSession s, long handle, DirectLane lane) {
+        sessions.remove(s);
+        boolean free = true;
+        if (!closed && transport.isOpen()) {
+            try {
+                transport.call(Op.TEE_CLOSE_SESSION, null, handle);
+            } catch (RuntimeException e) {
+                // The session is gone with the connection: nothing left to close. A host that answered (an unknown
+                // session) serves no lane for it either.
+                free = !transport.isOpen() || alive();
+            }
+        }
+        if (lane != null) {
+            lane.close(free);
+        }
+    }
+
+    private boolean alive() {
+        try {
+            transport.checkAlive();
+            return true;
         } catch (RuntimeException e) {
-            // The session is gone with the connection: nothing left to close.
+            return false;
         }
     }
 
@@ -301,7 +340,8 @@ public final class TeeContext implements AutoCloseable {
             int code = (int) r.r0();
             int origin = (int) r.r1();
             if (r.blob() != null && r.blob().length == TeeWire.BLOCK_LENGTH) {
-                TeeMarshal.unmarshal(operation, MemorySegment.ofArray(r.blob()), staged, code);
+                TeeMarshal.unmarshal(operation, TeeMarshal.answer(MemorySegment.ofArray(r.blob())), code,
+                        TeeMarshal.outputs(staged));
             }
             if (code != TeeResult.SUCCESS) {
                 throw new TeeException(code, origin, op == Op.TEE_OPEN_SESSION ? "OpenSession failed"
@@ -310,18 +350,22 @@ public final class TeeContext implements AutoCloseable {
         } catch (FerryException e) {
             throw failure(e);
         } catch (IllegalStateException | IndexOutOfBoundsException | IllegalArgumentException e) {
-            // Memory closed under the call: the connection's (Ferry.close() from another thread) or the caller's.
-            if (!transport.isOpen()) {
-                throw failure(e);
-            }
-            throw new TeeException(TeeResult.ERROR_BAD_STATE, TeeResult.ORIGIN_API, "memory of the operation was "
-                    + "closed or became unusable during the call: " + e.getMessage(), e);
+            throw memoryFailure(e);
         } finally {
             for (TeeMarshal.Staged s : staged) {
                 closeQuietly(s.block());
             }
             giveSlot(slot);
         }
+    }
+
+    /** Memory closed under a call: the connection's (Ferry.close() from another thread) or the caller's. */
+    private TeeException memoryFailure(RuntimeException e) {
+        if (!transport.isOpen()) {
+            return failure(e);
+        }
+        return new TeeException(TeeResult.ERROR_BAD_STATE, TeeResult.ORIGIN_API, "memory of the operation was closed "
+                + "or became unusable during the call: " + e.getMessage(), e);
     }
 
     private int takeSlot() {

@@ -138,24 +138,77 @@ final class TeeMarshal {
         TeeWire.field(b, i, TeeWire.C, m.size());
     }
 
+    /** What a call answered per parameter: an output value's words (a, b), an output memref's reported size (c). */
+    interface Answer {
+        long a(int i);
+
+        long b(int i);
+
+        long c(int i);
+    }
+
     /**
-     * Output values and sizes from the reply block into {@code op}; on SUCCESS, output data into staged and shadowed
-     * memory, at most each memref's window (a TA that reports more than it was given sets the size only).
+     * Where a call path holds a memref's output data until it is copied back into the caller's memory: copies
+     * {@code n} bytes (already bounded by the window) of memref {@code i} ({@code sent}, as the call was made) into
+     * {@code to} at {@code at}, or does nothing where the data came back by reference.
      */
-    static void unmarshal(TeeOperation op, MemorySegment b, List<Staged> staged, int code) {
+    interface Outputs {
+        void copy(int i, TeeParam sent, MemorySegment to, long at, long n);
+    }
+
+    /** The ring's answer: the completion's parameter block. */
+    static Answer answer(MemorySegment block) {
+        return new Answer() {
+            public long a(int i) {
+                return TeeWire.field(block, i, TeeWire.A);
+            }
+
+            public long b(int i) {
+                return TeeWire.field(block, i, TeeWire.B);
+            }
+
+            public long c(int i) {
+                return TeeWire.field(block, i, TeeWire.C);
+            }
+        };
+    }
+
+    /**
+     * The ring's output data: temporary memrefs staged through the heap, shadowed shared memory (memory in the heap
+     * the host wrote itself).
+     */
+    static Outputs outputs(List<Staged> staged) {
+        return (i, sent, to, at, n) -> {
+            if (sent instanceof TeeParam.RegisteredMemref m) {
+                if (m.parent().shadowed()) {
+                    MemorySegment.copy(m.parent().shadow(), at, to, at, n);
+                }
+                return;
+            }
+            for (Staged s : staged) {
+                if (s.index() == i) {
+                    MemorySegment.copy(s.block().segment(), 0, to, at, n);
+                }
+            }
+        };
+    }
+
+    /**
+     * Output values and sizes of {@code answer} into {@code op}; on SUCCESS, output data from {@code outputs}, at most
+     * each memref's window (a TA that reports more than it was given sets the size only). Both call paths, the ring
+     * and a direct lane, come back through here.
+     */
+    static void unmarshal(TeeOperation op, Answer answer, int code, Outputs outputs) {
         for (int i = 0; i < 4; i++) {
-            switch (op.param(i)) {
+            TeeParam p = op.param(i);
+            switch (p) {
                 case TeeParam.Value v when TeeWire.isOutput(v.type()) -> op.param(i, new TeeParam.Value(v.type(),
-                        (int) TeeWire.field(b, i, TeeWire.A), (int) TeeWire.field(b, i, TeeWire.B)));
+                        (int) answer.a(i), (int) answer.b(i)));
                 case TeeParam.TempMemref m when TeeWire.isOutput(m.type()) -> {
-                    long reported = TeeWire.field(b, i, TeeWire.C);
+                    long reported = answer.c(i);
                     op.param(i, new TeeParam.TempMemref(m.type(), m.buffer(), reported));
-                    if (code == TeeResult.SUCCESS) {
-                        for (Staged s : staged) {
-                            if (s.index() == i) {
-                                MemorySegment.copy(s.block().segment(), 0, s.user(), 0, within(reported, s.size()));
-                            }
-                        }
+                    if (code == TeeResult.SUCCESS && m.buffer() != null) {
+                        outputs.copy(i, p, m.buffer(), 0, within(reported, m.size()));
                     }
                 }
                 case TeeParam.RegisteredMemref m -> {
@@ -166,10 +219,10 @@ final class TeeMarshal {
                         // The window as marshal checked it (WHOLE: the shared memory's size, whatever m says).
                         long offset = whole ? 0 : m.offset();
                         long window = whole ? shm.size() : m.size();
-                        long reported = TeeWire.field(b, i, TeeWire.C);
+                        long reported = answer.c(i);
                         op.param(i, new TeeParam.RegisteredMemref(m.type(), shm, offset, reported));
-                        if (code == TeeResult.SUCCESS && shm.shadowed() && !shm.released()) {
-                            MemorySegment.copy(shm.shadow(), offset, shm.segment(), offset, within(reported, window));
+                        if (code == TeeResult.SUCCESS && !shm.released()) {
+                            outputs.copy(i, p, shm.segment(), offset, within(reported, window));
                         }
                     }
                 }
@@ -177,6 +230,14 @@ final class TeeMarshal {
                 }
             }
         }
+    }
+
+    /**
+     * The type a direct lane carries for a registered memref (WHOLE, PARTIAL_*): the temporary memref type of its
+     * window's directions, 5–7, as the host normalizes the parameter block's registered memrefs.
+     */
+    static int laneType(Window w) {
+        return TeeWire.MEMREF_TEMP_INPUT - 1 + (w.in() ? 1 : 0) + (w.out() ? 2 : 0);
     }
 
     /** Bytes to copy back of a reported size into a window of {@code window} bytes: never beyond the window. */

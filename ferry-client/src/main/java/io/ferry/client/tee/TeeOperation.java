@@ -1,5 +1,6 @@
 package io.ferry.client.tee;
 
+import io.ferry.protocol.TeeLane;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
@@ -17,7 +18,10 @@ public final class TeeOperation {
     private static final int DONE = 2;
 
     private final TeeParam[] params = new TeeParam[4];
+    /** During a ring call: the heap word the host watches; during a direct call: the lane and the call's number. */
     private MemorySegment cancelWord;
+    private TeeLane cancelLane;
+    private long cancelSeq;
     private boolean cancelled;
     /** GP's {@code started}: NEW until the first call starts, RUNNING during a call, DONE after one returned. */
     private int state = NEW;
@@ -92,18 +96,22 @@ public final class TeeOperation {
     }
 
     /**
-     * TEEC_RequestCancellation: asks the host to cancel this operation's call, from any thread. On an operation not
-     * used yet, its first call answers CANCEL at once; during a call, the call is cancelled if the TEE and TA honour
-     * it; after a call returned it has no effect (GP), also not on a later call with the same operation: to cancel
-     * ahead of a call, use a new operation.
+     * TEEC_RequestCancellation: asks the host to cancel this operation's call, from any thread (on a session's direct
+     * lane, asks the TA's process: the lane's CANCEL_SEQ). On an operation not used yet, its first call answers CANCEL
+     * at once; during a call, the call is cancelled if the TEE and TA honour it; after a call returned it has no
+     * effect (GP), also not on a later call with the same operation: to cancel ahead of a call, use a new operation.
      */
     public synchronized void cancel() {
         switch (state) {
             case NEW -> cancelled = true;
             case RUNNING -> {
                 cancelled = true;
-                // Release: pairs with the host's acquire read of the word while it waits for the TEE.
-                WORD.setRelease(cancelWord, 0L, 1L);
+                if (cancelLane != null) {
+                    cancelLane.requestCancel(cancelSeq);
+                } else {
+                    // Release: pairs with the host's acquire read of the word while it waits for the TEE.
+                    WORD.setRelease(cancelWord, 0L, 1L);
+                }
             }
             default -> {
             }
@@ -116,8 +124,21 @@ public final class TeeOperation {
         state = RUNNING;
     }
 
+    /**
+     * A direct call numbered {@code seq} starts on {@code lane}: a cancel from now on writes its number to the lane's
+     * CANCEL_SEQ. Answers whether the operation was cancelled before its first use (the call then answers CANCEL
+     * without being made, and must still call {@link #finished}).
+     */
+    synchronized boolean startedDirect(TeeLane lane, long seq) {
+        cancelLane = lane;
+        cancelSeq = seq;
+        state = RUNNING;
+        return cancelled;
+    }
+
     synchronized void finished() {
         cancelWord = null;
+        cancelLane = null;
         cancelled = false;
         state = DONE;
     }

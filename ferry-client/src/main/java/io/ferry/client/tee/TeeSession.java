@@ -1,14 +1,23 @@
 package io.ferry.client.tee;
 
-/** An open session to a trusted application (TEEC_Session). Close it to end the session. */
+/**
+ * An open session to a trusted application (TEEC_Session). Close it to end the session.
+ *
+ * <p>A session of a process guest usually has a <em>direct lane</em> to its TA instance (docs/tee.md): its invokes
+ * then go to the TA's process through a block of the region heap, without the host in the call; a call whose memrefs
+ * do not fit the lane, and every call of a session without one, goes through the host. Both answer alike.
+ */
 public final class TeeSession implements AutoCloseable {
     private final TeeContext context;
     private final long handle;
+    /** The direct lane to the TA instance, or null: every invoke goes through the host. */
+    private final DirectLane lane;
     private volatile boolean closed;
 
-    TeeSession(TeeContext context, long handle) {
+    TeeSession(TeeContext context, long handle, DirectLane lane) {
         this.context = context;
         this.handle = handle;
+        this.lane = lane;
     }
 
     /**
@@ -22,7 +31,7 @@ public final class TeeSession implements AutoCloseable {
         if (closed) {
             throw new TeeException(TeeResult.ERROR_BAD_STATE, TeeResult.ORIGIN_API, "the session is closed");
         }
-        context.invoke(handle, command, op == null ? new TeeOperation() : op);
+        context.invoke(handle, lane, command, op == null ? new TeeOperation() : op);
     }
 
     /** TEEC_InvokeCommand without parameters. */
@@ -30,12 +39,21 @@ public final class TeeSession implements AutoCloseable {
         invoke(command, null);
     }
 
+    /**
+     * Whether this session's invokes go through a direct lane to the TA instance (those whose memrefs fit it): false
+     * where the host gave none (a VM or network guest, a backend or policy without them), where
+     * {@code ferry.tee.direct=false}, after close, and after a call whose connection failed. For tests and benchmarks.
+     */
+    public boolean direct() {
+        return lane != null && lane.usable();
+    }
+
     /** TEEC_CloseSession. Never throws; a second call does nothing. */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            context.closeSession(this, handle);
+            context.closeSession(this, handle, lane);
         }
     }
 }

@@ -47,6 +47,22 @@ public interface TeeTransport {
         return true;
     }
 
+    /**
+     * Whether the host's processes map this transport's heap, so that a TEE session may be given a direct lane in it
+     * (docs/protocol.md, "Direct TEE lanes"): a process guest on a shared region, not a stream or a VM. Default false.
+     */
+    default boolean sharesHeap() {
+        return false;
+    }
+
+    /**
+     * Throws the {@link io.ferry.client.FerryException} the next call would fail with when the connection can carry no
+     * more calls (the host gone or restarted, the session ended); else returns at once. Cheap: a direct TEE call checks
+     * it while it waits, where no ring call watches the host. Default: nothing to check.
+     */
+    default void checkAlive() {
+    }
+
     /** A block of the region heap. */
     interface HeapMemory extends AutoCloseable {
         long offset();
