@@ -39,7 +39,7 @@
     X(SUB_BUFFER_CREATE) X(BUFFER_WRITE_RECT) X(BUFFER_READ_RECT) X(BUFFER_COPY_RECT)                                \
     X(IMAGE_CREATE) X(IMAGE_WRITE) X(IMAGE_READ) X(SAMPLER_CREATE) X(KERNEL_ARG_SAMPLER) X(QUEUE_RELEASE)           \
     X(PROGRAM_CREATE_HEAP)                                                                                           \
-    X(TEE_OPEN_SESSION) X(TEE_INVOKE) X(TEE_CLOSE_SESSION) X(TEE_SHM_REGISTER) X(TEE_SHM_RELEASE)
+    X(TEE_OPEN_SESSION) X(TEE_INVOKE) X(TEE_CLOSE_SESSION) X(TEE_SHM_REGISTER) X(TEE_SHM_RELEASE) X(TEE_DIRECT)
 
 static const char *op_name(int op) {
 #define NAME(x) case FERRY_OP_##x: return #x;
@@ -57,13 +57,14 @@ static int op_argc(int op, int *sync) {
 /* How long a caller spins before it yields: SPIN_NS for calls the host answers itself (as ferry-client's
  * RingIdleStrategy.forAnswers). Calls whose answer waits for a device or a TEE process yield at once (as
  * RingIdleStrategy.forDeviceWork): the worker's device threads, or the host's endpoint and the TA's process, need
- * the cores. Measured on the 2-core development VM (docs/benchmarks.md, "icd" and "tee"): with Ferry alone in the
- * process, launch + finish took 78-82 us when the caller yielded at once, 98-112 us after 20 us of spinning and
- * 168-274 us after 200 us; a spinning libteec client made the hello TA's round trip slower too. */
+ * the cores (TEE_DIRECT too: the TA's process takes the lane before the host answers). Measured on the 2-core
+ * development VM (docs/benchmarks.md, "icd" and "tee"): with Ferry alone in the process, launch + finish took
+ * 78-82 us when the caller yielded at once, 98-112 us after 20 us of spinning and 168-274 us after 200 us; a
+ * spinning libteec client made the hello TA's round trip slower too. */
 static uint64_t spin_ns(int op) {
-    if (op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE || op == FERRY_OP_FINISH
-        || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD || op == FERRY_OP_PROGRAM_COMPILE
-        || op == FERRY_OP_PROGRAM_LINK) {
+    if (op == FERRY_OP_TEE_OPEN_SESSION || op == FERRY_OP_TEE_INVOKE || op == FERRY_OP_TEE_DIRECT
+        || op == FERRY_OP_FINISH || op == FERRY_OP_EVENT_WAIT || op == FERRY_OP_PROGRAM_BUILD
+        || op == FERRY_OP_PROGRAM_COMPILE || op == FERRY_OP_PROGRAM_LINK) {
         return 0;
     }
     return SPIN_NS;
@@ -319,6 +320,18 @@ static int session_ended(ferry_conn *c, int have_sync) {
     }
     return set_broken(c, FERRY_STATUS_SESSION_CLOSED, "the host ended this session (another process of the guest "
                       "reconnected on this lane, or the host closed it); connect again");
+}
+
+int ferry_check(ferry_conn *c, char *why, size_t why_length) {
+    if (c == NULL) {
+        return ferry_broken(c, why, why_length);
+    }
+    stream_check(c);
+    note_restart(c);
+    if (broken_status(c) == 0 && ferry_load64(c->r.words + FERRY_LANE_CONNECT_ACK_OFFSET) != c->nonce) {
+        session_ended(c, 0);
+    }
+    return ferry_broken(c, why, why_length);
 }
 
 /* Tracks the host's heartbeat and our session while a call waits. */
@@ -698,6 +711,10 @@ int ferry_heap_shared(const ferry_conn *c) {
     return c != NULL && c->r.stream == NULL;
 }
 
+uint64_t ferry_host_capabilities(const ferry_conn *c) {
+    return c ? c->host_caps : 0;
+}
+
 uint32_t ferry_device_count(const ferry_conn *c) {
     return c ? c->devices : 0;
 }
@@ -998,6 +1015,7 @@ int ferry_connect(ferry_conn **out, char *err, size_t err_length) {
             st = FERRY_STATUS_PROTOCOL_VIOLATION;
         } else {
             c->session_id = hello.results[0];
+            c->host_caps = hello.results[2];
             c->devices = (uint32_t) hello.results[3];
         }
         ferry_reply_free(&hello);

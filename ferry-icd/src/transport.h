@@ -72,6 +72,11 @@ int ferry_take_async(ferry_conn *c, char *message, size_t message_length);
 /* Nonzero once the session is over (host gone, session ended, ring corrupt); the text says why. */
 int ferry_broken(const ferry_conn *c, char *why, size_t why_length);
 
+/* As ferry_broken, but looks now as a call does before it sends: a new host epoch, a stream that dropped, CONNECT_ACK
+ * no longer ours (the host ended the session; its closing notice is read when no call waits). For work that does
+ * not pass the rings (libteec's direct TEE lanes): the host's heartbeat is watched by the connection's own thread. */
+int ferry_check(ferry_conn *c, char *why, size_t why_length);
+
 /* The lane's heap slice: base address in this process, size, and a thread-safe allocator. Offsets are what calls
  * carry (from the slice's start). Blocks are 64-byte aligned, 4096 for 64 KiB and more. Returns -1 when full. */
 uint8_t *ferry_heap_base(const ferry_conn *c);
@@ -82,6 +87,9 @@ uint64_t ferry_heap_free_bytes(const ferry_conn *c);
 /* 1 when the host shares the heap's memory (a region); 0 over a stream, where heap bytes travel with the calls that
  * name them: a buffer must then not live in the heap (BUFFER_CREATE with a heap offset is refused). */
 int ferry_heap_shared(const ferry_conn *c);
+/* The host's capabilities, as it answered HELLO (FERRY_CAP_* of ferry_wire.h): a call the host does not know ends the
+ * session, so a client asks for what a capability announces only when the host has it (FERRY_CAP_TEE_DIRECT). */
+uint64_t ferry_host_capabilities(const ferry_conn *c);
 /* The heap offset of p if [p, p + size) lies inside the heap slice, else -1 (zero-copy detection). */
 int64_t ferry_heap_offset_of(const ferry_conn *c, const void *p, uint64_t size);
 

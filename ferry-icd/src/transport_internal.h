@@ -58,6 +58,7 @@ struct ferry_conn {
     int restart_noted;          /* state_lock: the restart error replaced whatever ended the session */
     uint64_t session_id;
     uint32_t devices;
+    uint64_t host_caps;          /* the host's capabilities from HELLO (FERRY_CAP_*) */
 
     pthread_mutex_t send_lock;  /* the command ring (producer side), seq */
     pthread_mutex_t sync_lock;  /* one synchronous call outstanding; the completion ring (consumer side) */

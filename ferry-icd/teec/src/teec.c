@@ -4,7 +4,8 @@
  * that broke is replaced for contexts initialized after it. Handles (sessions and shared memory) come from the
  * connection, so they are unique across contexts. The library keeps its own record of every context, session and
  * registration; the application's structs only name them (imp fields), so a stale or foreign struct is refused,
- * never followed. The Java twin is ferry-client's io.ferry.client.tee. */
+ * never followed. A session with a direct lane to its TA (teec_direct.c) invokes there. The Java twin is
+ * ferry-client's io.ferry.client.tee. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,7 @@ static uint32_t new_handle(ferry_conn *c) {
 
 /* ---- connections ---- */
 
-static void conn_release(teec_conn *tc) {
+void teec_conn_release(teec_conn *tc) {
     if (--tc->users > 0) return;
     for (teec_conn **p = &conns; *p != NULL; p = &(*p)->next) {
         if (*p == tc) {
@@ -171,13 +172,15 @@ EXPORT void TEEC_FinalizeContext(TEEC_Context *context) {
         }
     }
     for (size_t i = 0; i < x->session_count; i++) {
+        teec_lane *lane = teec_direct_detach(x, x->sessions[i]);
         ferry_call(x->tc->conn, FERRY_OP_TEE_CLOSE_SESSION, (uint64_t[]) {x->sessions[i]},
                    FERRY_TEE_CLOSE_SESSION_ARGC, NULL, 0, NULL);
+        teec_direct_release(lane);
     }
     for (size_t i = 0; i < x->shm_count; i++) {
         release_record(x->tc, &x->shms[i]);
     }
-    conn_release(x->tc);
+    teec_conn_release(x->tc);
     pthread_mutex_unlock(&teec_lock);
     free(x->sessions);
     free(x->shms);
@@ -244,6 +247,7 @@ EXPORT TEEC_Result TEEC_OpenSession(TEEC_Context *context, TEEC_Session *session
     }
     x->sessions[x->session_count++] = handle;
     pthread_mutex_unlock(&teec_lock);
+    teec_direct_attach(ctx_id, handle, (uint64_t[]) {hi, lo, connectionMethod, group});
     memset(session, 0, sizeof *session);
     SESSION_CTX(session) = context;
     SESSION_ID(session) = handle;
@@ -257,8 +261,10 @@ EXPORT void TEEC_CloseSession(TEEC_Session *session) {
     teec_ctx *x = teec_find_ctx(CTX_ID(SESSION_CTX(session)));
     uint32_t handle = SESSION_ID(session);
     ferry_conn *c = NULL;
+    teec_lane *lane = NULL;
     if (x != NULL && teec_has_session(x, handle)) {
         remove_session(x, handle);
+        lane = teec_direct_detach(x, handle);
         c = x->tc->conn;
     }
     pthread_mutex_unlock(&teec_lock);
@@ -269,6 +275,11 @@ EXPORT void TEEC_CloseSession(TEEC_Session *session) {
             ferry_log("TEEC_CloseSession: %s", r.text ? r.text : "the call failed");
         }
         ferry_reply_free(&r);
+    }
+    if (lane != NULL) {     /* the host closed the session: the TA's process reads its lane no more */
+        pthread_mutex_lock(&teec_lock);
+        teec_direct_release(lane);
+        pthread_mutex_unlock(&teec_lock);
     }
     SESSION_ID(session) = 0;       /* never a handle: a later call answers BAD_STATE, as the Java API */
 }
@@ -291,6 +302,10 @@ EXPORT TEEC_Result TEEC_InvokeCommand(TEEC_Session *session, uint32_t commandID,
         return TEEC_ERROR_BAD_STATE;
     }
     if (operation != NULL) OP_SESSION(operation) = session;
+    TEEC_Result rc;
+    if (teec_direct_invoke(ctx_id, handle, commandID, operation, &rc, origin)) {
+        return rc;
+    }
     uint64_t args[FERRY_TEE_INVOKE_ARGC];
     args[FERRY_ARG_TEE_INVOKE_SESSION] = handle;
     args[FERRY_ARG_TEE_INVOKE_COMMAND] = commandID;
@@ -455,8 +470,9 @@ EXPORT void TEEC_ReleaseSharedMemory(TEEC_SharedMemory *shm) {
 /* ---- cancellation ---- */
 
 /* A call in flight with this operation gets its cancel word set (the host reads it before the call and while it
- * waits for the TEE); an operation not started (started == 0) is marked so that its next call is cancelled; one
- * whose call returned (started == 1) is left alone: a late cancellation never reaches a later call. */
+ * waits for the TEE), or on a direct lane its CANCEL_SEQ; an operation not started (started == 0) is marked so that
+ * its next call is cancelled; one whose call returned (started == 1) is left alone: a late cancellation never
+ * reaches a later call. */
 EXPORT void TEEC_RequestCancellation(TEEC_Operation *operation) {
     if (operation == NULL) return;
     pthread_mutex_lock(&teec_lock);
@@ -470,6 +486,9 @@ EXPORT void TEEC_RequestCancellation(TEEC_Operation *operation) {
                 break;
             }
         }
+    }
+    for (teec_ctx *x = contexts; x != NULL && !found; x = x->next) {
+        found = teec_direct_cancel(x, operation);
     }
     if (!found) {
         uint32_t zero = 0;

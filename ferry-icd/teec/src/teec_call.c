@@ -9,73 +9,80 @@
 #include <string.h>
 #include "teec_internal.h"
 
-/* The parameter block (io.ferry.protocol.TeeWire): types u32 and a reserved u32, then 4 parameters of (a, b, c,
- * reserved) u64, little-endian (the transport is little-endian only). */
-#define BLOCK_LENGTH 136
-#define BLOCK_WORDS (BLOCK_LENGTH / 8)
-#define FIELD(i, f) (1 + 4 * (i) + (f))     /* u64 index of field f (0 a, 1 b, 2 c) of parameter i */
 #define NULL_MEMREF UINT64_MAX              /* TeeWire.NULL_MEMREF: a temporary memref with a NULL buffer */
 
-/* One memref as marshalled: where its bytes are, so the answer can be copied back. */
-typedef struct memref {
-    int type;
-    uint8_t *user;          /* the application's bytes of the window (temp: the buffer; registered: user + offset) */
-    uint8_t *heap;          /* the heap copy the host sees, when it is not the user's memory itself; else NULL */
-    uint64_t size;          /* the window */
-    int64_t staged;         /* a heap block this call allocated, or -1 */
-    int output;             /* data flows back */
-    uint32_t shm;           /* registered: the shared memory's handle, looked up again before data flows back */
-    uint64_t window;        /* registered: the window's offset in it */
-} memref;
-
-static int is_value(int t) { return t >= TEEC_VALUE_INPUT && t <= TEEC_VALUE_INOUT; }
-static int is_temp(int t) { return t >= TEEC_MEMREF_TEMP_INPUT && t <= TEEC_MEMREF_TEMP_INOUT; }
-static int is_registered(int t) { return t == TEEC_MEMREF_WHOLE || t >= TEEC_MEMREF_PARTIAL_INPUT; }
-
-static TEEC_Result api_error(uint32_t *origin, TEEC_Result code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static TEEC_Result api_error(uint32_t *origin, TEEC_Result code, const char *fmt, ...) {
-    if (ferry_log_enabled()) {
+static TEEC_Result api_verror(int log, uint32_t *origin, TEEC_Result code, const char *fmt, va_list ap) {
+    if (log && ferry_log_enabled()) {
         char text[512];
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(text, sizeof text, fmt, ap);
-        va_end(ap);
         ferry_log("%s", text);
     }
     *origin = TEEC_ORIGIN_API;
     return code;
 }
 
-/* Marshals the registered memref i (teec_lock held: the shared memory's record is read here). */
-static TEEC_Result marshal_registered(teec_ctx *ctx, TEEC_Operation *o, int i, int type, uint64_t *block,
-                                      memref *m, uint32_t *origin) {
+static TEEC_Result api_error(uint32_t *origin, TEEC_Result code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static TEEC_Result api_error(uint32_t *origin, TEEC_Result code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    TEEC_Result rc = api_verror(1, origin, code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* A registered memref's window refused: BAD_PARAMETERS, logged unless quiet. */
+static TEEC_Result window_error(int quiet, uint32_t *origin, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static TEEC_Result window_error(int quiet, uint32_t *origin, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    TEEC_Result rc = api_verror(!quiet, origin, TEEC_ERROR_BAD_PARAMETERS, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+TEEC_Result teec_window_of(teec_ctx *ctx, const TEEC_Operation *o, int i, int type, teec_window *w, int quiet,
+                           uint32_t *origin) {
     TEEC_SharedMemory *parent = o->params[i].memref.parent;
     teec_shm *shm = parent == NULL ? NULL : teec_find_shm(ctx, (uint32_t) SHM_ID(parent));
     if (shm == NULL || SHM_ID(parent) <= 0) {
-        return api_error(origin, TEEC_ERROR_BAD_PARAMETERS, "memref %d names shared memory that is NULL, released "
-                         "or of another context", i);
+        return window_error(quiet, origin, "memref %d names shared memory that is NULL, released or of another "
+                            "context", i);
     }
     uint64_t offset = type == TEEC_MEMREF_WHOLE ? 0 : o->params[i].memref.offset;
     uint64_t size = type == TEEC_MEMREF_WHOLE ? shm->size : o->params[i].memref.size;
     if (offset > shm->size || size > shm->size - offset) {
-        return api_error(origin, TEEC_ERROR_BAD_PARAMETERS, "memref %d [%llu, +%llu) exceeds its shared memory of "
-                         "%llu bytes", i, (unsigned long long) offset, (unsigned long long) size,
-                         (unsigned long long) shm->size);
+        return window_error(quiet, origin, "memref %d [%llu, +%llu) exceeds its shared memory of %llu bytes", i,
+                            (unsigned long long) offset, (unsigned long long) size, (unsigned long long) shm->size);
     }
     int in = type == TEEC_MEMREF_WHOLE ? (shm->flags & TEEC_MEM_INPUT) != 0 : (type & 0x3) != 0x2;
     int out = type == TEEC_MEMREF_WHOLE ? (shm->flags & TEEC_MEM_OUTPUT) != 0 : (type & 0x2) != 0;
     if ((in && !(shm->flags & TEEC_MEM_INPUT)) || (out && !(shm->flags & TEEC_MEM_OUTPUT))) {
-        return api_error(origin, TEEC_ERROR_BAD_PARAMETERS, "memref %d: its direction does not match its shared "
-                         "memory's flags (0x%x)", i, shm->flags);
+        return window_error(quiet, origin, "memref %d: its direction does not match its shared memory's flags "
+                            "(0x%x)", i, shm->flags);
     }
+    *w = (teec_window) {shm, offset, size, in, out};
+    return TEEC_SUCCESS;
+}
+
+/* Marshals the registered memref i (teec_lock held: the shared memory's record is read here). */
+static TEEC_Result marshal_registered(teec_ctx *ctx, TEEC_Operation *o, int i, int type, uint64_t *block,
+                                      teec_memref *m, uint32_t *origin) {
+    teec_window w;
+    TEEC_Result rc = teec_window_of(ctx, o, i, type, &w, 0, origin);
+    if (rc != TEEC_SUCCESS) {
+        return rc;
+    }
+    teec_shm *shm = w.shm;
+    uint64_t offset = w.offset, size = w.size;
     m->shm = shm->handle;
     m->window = offset;
     m->user = shm->user == NULL ? NULL : shm->user + offset;
     m->heap = shm->shadow == NULL ? NULL : shm->shadow + offset;
     m->size = size;
-    m->output = out;
-    if (m->heap != NULL && in && size > 0) {
+    m->output = w.out;
+    if (m->heap != NULL && w.in && size > 0) {
         memcpy(m->heap, m->user, size);
     }
     block[FIELD(i, 0)] = shm->handle;
@@ -84,8 +91,8 @@ static TEEC_Result marshal_registered(teec_ctx *ctx, TEEC_Operation *o, int i, i
     return TEEC_SUCCESS;
 }
 
-static TEEC_Result marshal_temp(ferry_conn *c, TEEC_Operation *o, int i, int type, uint64_t *block, memref *m,
-                                uint32_t *origin) {
+static TEEC_Result marshal_temp(ferry_conn *c, TEEC_Operation *o, int i, int type, uint64_t *block,
+                                teec_memref *m, uint32_t *origin) {
     uint8_t *buf = o->params[i].tmpref.buffer;
     uint64_t size = o->params[i].tmpref.size;
     m->size = size;
@@ -116,7 +123,7 @@ static TEEC_Result marshal_temp(ferry_conn *c, TEEC_Operation *o, int i, int typ
 
 /* Before data flows back (teec_lock held): each registered memref's shared memory looked up again, since the
  * application may have released it (or finalized the context) while the call ran; gone, its data is not copied. */
-static void refresh_registered(int ctx_id, memref *m) {
+void teec_refresh_registered(int ctx_id, teec_memref *m) {
     teec_ctx *ctx = teec_find_ctx(ctx_id);
     for (int i = 0; i < TEEC_CONFIG_PAYLOAD_REF_COUNT; i++) {
         if (!is_registered(m[i].type) || !m[i].output) {
@@ -124,12 +131,14 @@ static void refresh_registered(int ctx_id, memref *m) {
         }
         teec_shm *shm = ctx == NULL ? NULL : teec_find_shm(ctx, m[i].shm);
         m[i].user = shm == NULL || shm->user == NULL ? NULL : shm->user + m[i].window;
-        m[i].heap = shm == NULL || shm->shadow == NULL ? NULL : shm->shadow + m[i].window;
+        if (!m[i].direct) {
+            m[i].heap = shm == NULL || shm->shadow == NULL ? NULL : shm->shadow + m[i].window;
+        }
     }
 }
 
 /* The answer into the operation: output values, output sizes; data only on SUCCESS, within each window. */
-static void unmarshal(TEEC_Operation *o, const uint64_t *block, const memref *m, TEEC_Result code) {
+void teec_unmarshal(TEEC_Operation *o, const uint64_t *block, const teec_memref *m, TEEC_Result code) {
     for (int i = 0; i < TEEC_CONFIG_PAYLOAD_REF_COUNT; i++) {
         int type = (int) TEEC_PARAM_TYPE_GET(o->paramTypes, i);
         if (is_value(type)) {
@@ -192,7 +201,7 @@ TEEC_Result teec_call(int ctx_id, int op, uint64_t *args, int argc, TEEC_Operati
     TEEC_Operation *o = operation != NULL ? operation : &none;
     uint64_t block[BLOCK_WORDS];
     memset(block, 0, sizeof block);
-    memref m[TEEC_CONFIG_PAYLOAD_REF_COUNT];
+    teec_memref m[TEEC_CONFIG_PAYLOAD_REF_COUNT];
     for (int i = 0; i < TEEC_CONFIG_PAYLOAD_REF_COUNT; i++) {
         memset(&m[i], 0, sizeof m[i]);
         m[i].staged = -1;
@@ -252,8 +261,8 @@ TEEC_Result teec_call(int ctx_id, int op, uint64_t *args, int argc, TEEC_Operati
             if (r.text != NULL && r.length == sizeof block) {
                 memcpy(block, r.text, sizeof block);
                 pthread_mutex_lock(&teec_lock);
-                refresh_registered(ctx_id, m);
-                unmarshal(o, block, m, rc);
+                teec_refresh_registered(ctx_id, m);
+                teec_unmarshal(o, block, m, rc);
                 pthread_mutex_unlock(&teec_lock);
             }
         }
