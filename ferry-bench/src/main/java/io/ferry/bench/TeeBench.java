@@ -37,8 +37,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * {@code ./ferry bench tee}: the GP TEE call path beside its baseline in the same run. The {@code hello} TA's
- * increment guest → host → software TEE process → TA → back ({@code invoke_rtt_us_p50/p99}; called every 100 ms
- * instead of back to back: {@code invoke_rtt_us_p50_sporadic}), the same TA called
+ * increment guest → software TEE process → TA → back over the session's direct lane ({@code invoke_rtt_us_p50/p99};
+ * called every 100 ms instead of back to back: {@code invoke_rtt_us_p50_sporadic}), the same through the host
+ * ({@code invoke_rtt_us_p50_ring}: a session without a direct lane), the same TA called
  * in-process with no remoting ({@code invoke_rtt_us_p50_direct}), and a 1 MiB registered memref read by the TA
  * ({@code memref_1mib_gbs}), and the increment from a C program through Ferry's libteec as a second guest
  * ({@code invoke_rtt_us_p50_native_client}, {@link TeeNativeClient}). The host runs in this JVM on its own endpoint
@@ -83,6 +84,14 @@ public final class TeeBench {
                 r.put("invoke_rtt_us_p50", h.getValueAtPercentile(50) / 1000.0);
                 r.put("invoke_rtt_us_p99", h.getValueAtPercentile(99) / 1000.0);
                 r.put("invoke_rtt_us_p50_sporadic", sporadic(s, op, quick ? 20 : 50));
+                // the same through the host, as a session without a direct lane makes it (the ring)
+                System.setProperty("ferry.tee.direct", "false");
+                try (TeeSession ring = ctx.openSession(BuiltinTas.HELLO)) {
+                    r.put("invoke_rtt_us_p50_ring", invokes(ring, TeeOperation.of(TeeParam.valueInout(0, 0)), samples)
+                            .getValueAtPercentile(50) / 1000.0);
+                } finally {
+                    System.clearProperty("ferry.tee.direct");
+                }
                 try (TeeSharedMemory m = ctx.allocateSharedMemory(1 << 20, TeeSharedMemory.INPUT)) {
                     m.segment().fill((byte) 1);
                     TeeOperation mop = TeeOperation.of(TeeParam.whole(m), TeeParam.valueOutput());
@@ -98,9 +107,13 @@ public final class TeeBench {
                     Arrays.sort(t);
                     r.put("memref_1mib_gbs", (1 << 20) / t[memrefReps / 2]);
                 }
-                Double nativeClient = TeeNativeClient.p50(host, NATIVE_GUEST, dir, samples);
+                Double nativeClient = TeeNativeClient.p50(host, NATIVE_GUEST, dir, samples, true);
                 if (nativeClient != null) {
                     r.put("invoke_rtt_us_p50_native_client", nativeClient);
+                    Double ring = TeeNativeClient.p50(host, NATIVE_GUEST, dir, samples, false);
+                    if (ring != null) {
+                        r.put("invoke_rtt_us_p50_native_client_ring", ring);
+                    }
                     floors(r, quick);
                 }
             }
@@ -112,10 +125,12 @@ public final class TeeBench {
                 files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_sporadic",
+        for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_ring",
+                "invoke_rtt_us_p50_sporadic",
                 "invoke_rtt_us_p50_direct",
                 "invoke_rtt_ratio", "memref_1mib_gbs", "invoke_rtt_us_p50_computing_guest",
-                "invoke_rtt_us_p50_native_client", "handoff_floor_us_p50_3_processes",
+                "invoke_rtt_us_p50_native_client", "invoke_rtt_us_p50_native_client_ring",
+                "handoff_floor_us_p50_2_processes", "handoff_floor_us_p50_3_processes",
                 "handoff_floor_us_p50_4_processes")) {
             if (r.get(k) == null) {
                 continue;
@@ -132,7 +147,8 @@ public final class TeeBench {
 
     /**
      * The floors under the round trips of real guests, measured in the same run: a token passed, with no work,
-     * through three processes (a guest process, the host, the TA's: the native client's hops), the middle one
+     * through two processes, each yielding (a guest and its TA instance over a direct lane: docs/protocol.md, "Direct
+     * TEE lanes"), through three (a guest process, the host, the TA's: a call on the ring), the middle one
      * spinning and the others yielding (of the waiting policies tried, the fewest context switches where two of
      * the three share a core: docs/benchmarks.md, "tee"), and through four (a guest whose device worker serves its
      * session: the computing guest's), each yielding (a spinner among four processes on two cores leaves one of
@@ -141,6 +157,10 @@ public final class TeeBench {
     private static void floors(Report r, boolean quick) throws IOException, InterruptedException {
         int runs = quick ? 3 : 5;
         int rounds = quick ? 5_000 : 20_000;
+        Double two = TeeNativeClient.floor("yy", runs, rounds);
+        if (two != null) {
+            r.put("handoff_floor_us_p50_2_processes", two);
+        }
         Double three = TeeNativeClient.floor("ysy", runs, rounds);
         Double four = TeeNativeClient.floor("yyyy", runs, rounds);
         if (three != null) {
