@@ -39,7 +39,8 @@ import org.HdrHistogram.Histogram;
  * {@code ./ferry bench tee}: the GP TEE call path beside its baseline in the same run. The {@code hello} TA's
  * increment guest → software TEE process → TA → back over the session's direct lane ({@code invoke_rtt_us_p50/p99};
  * called every 100 ms instead of back to back: {@code invoke_rtt_us_p50_sporadic}), the same through the host
- * ({@code invoke_rtt_us_p50_ring}: a session without a direct lane), the same TA called
+ * ({@code invoke_rtt_us_p50_ring}, {@code invoke_rtt_us_p50_sporadic_ring}: a session without a direct lane), the
+ * same TA called
  * in-process with no remoting ({@code invoke_rtt_us_p50_direct}), and a 1 MiB registered memref read by the TA
  * ({@code memref_1mib_gbs}), and the increment from a C program through Ferry's libteec as a second guest
  * ({@code invoke_rtt_us_p50_native_client}, {@link TeeNativeClient}). The host runs in this JVM on its own endpoint
@@ -87,8 +88,9 @@ public final class TeeBench {
                 // the same through the host, as a session without a direct lane makes it (the ring)
                 System.setProperty("ferry.tee.direct", "false");
                 try (TeeSession ring = ctx.openSession(BuiltinTas.HELLO)) {
-                    r.put("invoke_rtt_us_p50_ring", invokes(ring, TeeOperation.of(TeeParam.valueInout(0, 0)), samples)
-                            .getValueAtPercentile(50) / 1000.0);
+                    TeeOperation ringOp = TeeOperation.of(TeeParam.valueInout(0, 0));
+                    r.put("invoke_rtt_us_p50_ring", invokes(ring, ringOp, samples).getValueAtPercentile(50) / 1000.0);
+                    r.put("invoke_rtt_us_p50_sporadic_ring", sporadic(ring, ringOp, quick ? 20 : 50));
                 } finally {
                     System.clearProperty("ferry.tee.direct");
                 }
@@ -126,7 +128,7 @@ public final class TeeBench {
             }
         }
         for (String k : List.of("invoke_rtt_us_p50", "invoke_rtt_us_p99", "invoke_rtt_us_p50_ring",
-                "invoke_rtt_us_p50_sporadic",
+                "invoke_rtt_us_p50_sporadic", "invoke_rtt_us_p50_sporadic_ring",
                 "invoke_rtt_us_p50_direct",
                 "invoke_rtt_ratio", "memref_1mib_gbs", "invoke_rtt_us_p50_computing_guest",
                 "invoke_rtt_us_p50_native_client", "invoke_rtt_us_p50_native_client_ring",
