@@ -89,7 +89,7 @@ final class RingCases {
             case 5 -> rawFrame(64, f.gen.pickInt(-2, -100, Integer.MIN_VALUE)); // negative types
             case 6 -> rawFrame(64, -1); // padding that does not reach the end of the data
             // cases 7 to 9 write malformed records on purpose: RawGuest.putRaw, at CallRecord's named offsets
-            case 7 -> f.ring.putRaw(f.gen.pickInt(0, 5, 9, 37, 59, 65, 99, 127, 128, 0x7fff, Integer.MAX_VALUE), 0,
+            case 7 -> f.ring.putRaw(f.gen.pickInt(0, 5, 9, 37, 59, 66, 99, 127, 128, 0x7fff, Integer.MAX_VALUE), 0,
                     new long[] {1, 2, 3}, null, 0); // unknown opcodes
             case 8 -> f.ring.putRaw(Op.NOP.code(), f.gen.pickInt(2, 4, 0x80000000, -1), new long[] {1}, null, 0); // bad flags
             case 9 -> { // blob length field that does not match the record
