@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -27,8 +28,6 @@ import java.util.logging.Logger;
  */
 final class DirectLanes {
     private static final Logger LOG = Logger.getLogger("ferry.tee");
-    /** The longest sleep on a lane's futex: how soon a detach is seen by an idle thread that missed its wake-up. */
-    private static final long SLEEP_NANOS = 50_000_000;
     /** Lanes one instance serves at most (each is a thread). */
     static final int MAX_LANES = 64;
     private static final int LOGGED_REFUSALS = 3;
@@ -152,30 +151,30 @@ final class DirectLanes {
 
         @Override
         public void run() {
-            long last = first;
-            Backoff idle = new Backoff(1_000_000);
-            while (running) {
-                long seq = wire.requestSeq();
-                if (seq == last) {
-                    if (!idle.busy() && !wire.awaitRequest(last, SLEEP_NANOS)) {
-                        idle.nap();
-                    }
-                    continue;
+            LaneLoop.serve(wire, first, () -> running, this::answer);
+        }
+
+        /** Answers request {@code seq}: the TA's reply, or a refusal that ran nothing; never throws. */
+        private void answer(long seq) {
+            hostLane.countDirectCall();
+            String refused;
+            try {
+                refused = serve(seq);
+            } catch (RuntimeException e) {
+                // the runtime failed, or the guest unmapped nothing of ours: the call answers, the lane goes on
+                LOG.log(Level.SEVERE, "direct lane of session " + session + ": request " + seq + " failed", e);
+                wire.clearReply();
+                wire.reply(TeeWire.ERROR_GENERIC, TeeWire.ORIGIN_TEE, 0);
+                return;
+            }
+            if (refused != null) {
+                wire.clearReply();
+                wire.reply(TeeWire.ERROR_BAD_PARAMETERS, TeeWire.ORIGIN_COMMS, 0);
+                if (++refusals <= LOGGED_REFUSALS) {
+                    System.err.println("WARNING direct lane of session " + session + ": request " + seq
+                            + " refused: " + refused + (refusals == LOGGED_REFUSALS ? " (further refusals on this "
+                            + "lane are not logged)" : ""));
                 }
-                last = seq;
-                idle.reset();
-                hostLane.countDirectCall();
-                String refused = serve(seq);
-                if (refused != null) {
-                    wire.clearReply();
-                    wire.reply(TeeWire.ERROR_BAD_PARAMETERS, TeeWire.ORIGIN_COMMS, 0);
-                    if (++refusals <= LOGGED_REFUSALS) {
-                        System.err.println("WARNING direct lane of session " + session + ": request " + seq
-                                + " refused: " + refused + (refusals == LOGGED_REFUSALS ? " (further refusals on this "
-                                + "lane are not logged)" : ""));
-                    }
-                }
-                wire.publishReply(seq);
             }
         }
 

@@ -17,8 +17,6 @@ import java.util.logging.Logger;
  */
 final class LaneServer implements Runnable {
     private static final Logger LOG = Logger.getLogger("ferry.tee");
-    /** The longest sleep on the lane's futex: how soon {@link #stop} is seen by an idle thread. */
-    private static final long SLEEP_NANOS = 50_000_000;
 
     private final Lane lane;
     private final TeeLane wire;
@@ -48,18 +46,7 @@ final class LaneServer implements Runnable {
 
     @Override
     public void run() {
-        long last = startSeq;
-        Backoff idle = new Backoff(1_000_000);
-        while (running) {
-            long seq = wire.requestSeq();
-            if (seq == last) {
-                if (!idle.busy() && !wire.awaitRequest(last, SLEEP_NANOS)) {
-                    idle.nap();
-                }
-                continue;
-            }
-            last = seq;
-            idle.reset();
+        LaneLoop.serve(wire, startSeq, () -> running, seq -> {
             try {
                 serve(seq);
             } catch (RuntimeException e) {
@@ -67,8 +54,7 @@ final class LaneServer implements Runnable {
                 wire.clearReply();
                 wire.reply(TeeWire.ERROR_GENERIC, TeeWire.ORIGIN_TEE, 0);
             }
-            wire.publishReply(seq);
-        }
+        });
     }
 
     private void serve(long seq) {
