@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Direct TEE lanes (docs/protocol.md, "Direct TEE lanes") against a real host, the software TEE and its sandboxed
- * TA processes, driven on the wire as a hostile guest would: the TA instance serves well-formed invokes from the lane,
+ * TA processes (and once an unsandboxed one), driven on the wire as a hostile guest would: the TA instance serves well-formed invokes from the lane,
  * refuses malformed ones without running anything and keeps serving, never lets a guest attach a lane the host has
  * not checked, and when the instance dies (its own exit, or the per-call watchdog on a call that spins) the guest
  * waiting on the lane gets TARGET_DEAD from the host instead of waiting forever. Another guest's session of the
@@ -274,6 +274,25 @@ class TeeDirectLaneIT {
         Thread.sleep(200);
         assertNotEquals(seq + 1, r.lane().replySeq());
         r.block().close();
+    }
+
+    @Test
+    void anUnsandboxedInstanceServesALaneToo() throws Exception {
+        Path d = Files.createTempDirectory("ferry-tee-direct-none");
+        DevTee.Setup setup = DevTee.prepare(d.resolve("tee"), 2);
+        try (TeeServiceFactory t = new TeeServiceFactory(TeeBackends.open(setup.config().withSandboxed(false),
+                "soft-tee"), TeePolicy.parse("allow guest=* ta=" + BuiltinTas.HELLO + " login=public"), TeeLimits.DEFAULT);
+             FerryHost h = FerryHost.start(new HostConfig(d.resolve("regions"), true, List.of(),
+                     List.of(new HostConfig.GuestConfig("carol", 16L << 20))), Devices.of(List.of(), List.of()), t);
+             Ferry carol = Ferry.connect(h.guestSocket(), "carol", h.secret("carol"))) {
+            Raw r = direct(carol, BuiltinTas.HELLO); // isolation: none (tests only): the region reaches it the same way
+            assertEquals(43, r.increment(42));
+            close(r);
+        } finally {
+            try (Stream<Path> files = Files.walk(d)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
     }
 
     static void close(Raw r) {
