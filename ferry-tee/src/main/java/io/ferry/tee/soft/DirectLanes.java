@@ -79,9 +79,13 @@ final class DirectLanes {
         return TeeWire.SUCCESS;
     }
 
-    /** Stops serving {@code session}'s lane, waits for a call in progress there, unmaps it. */
+    /**
+     * Stops serving {@code session}'s lane, waits for a call in progress there, unmaps it. The lane stays listed (and
+     * watched) until its thread has ended: a call that outlives the wait still meets the watchdog. The host's lane
+     * thread alone attaches and detaches, so nothing attaches the session meanwhile.
+     */
     void detach(long session) {
-        Server s = lanes.remove(session);
+        Server s = lanes.get(session);
         if (s == null) {
             return;
         }
@@ -93,6 +97,7 @@ final class DirectLanes {
             Thread.currentThread().interrupt();
         }
         if (!s.thread.isAlive()) {
+            lanes.remove(session);
             s.arena.close(); // else the watchdog ends the process
         }
     }

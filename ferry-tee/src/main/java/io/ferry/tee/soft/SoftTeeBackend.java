@@ -226,14 +226,16 @@ public final class SoftTeeBackend implements TeeBackend {
 
     @Override
     public long directInvokes(String guest) {
-        java.util.concurrent.atomic.AtomicLong retired = retiredDirect.get(guest);
-        long n = retired == null ? 0 : retired.get();
-        for (Instance i : byId.values()) {
-            if (i.key.guest().equals(guest)) {
-                n += DirectLaneHost.served(i);
+        synchronized (retiredDirect) { // an instance's count moves to retiredDirect as it ends: counted once
+            java.util.concurrent.atomic.AtomicLong retired = retiredDirect.get(guest);
+            long n = retired == null ? 0 : retired.get();
+            for (Instance i : byId.values()) {
+                if (i.key.guest().equals(guest) && !i.dead) {
+                    n += DirectLaneHost.served(i);
+                }
             }
+            return n;
         }
-        return n;
     }
 
     @Override
@@ -407,11 +409,13 @@ public final class SoftTeeBackend implements TeeBackend {
      * Its sessions answer TARGET_DEAD from then on. {@code why} null is a quiet stop (idle, refused image, close).
      */
     private void stop(Instance inst, String why) {
-        if (!inst.dead) {
-            retiredDirect.computeIfAbsent(inst.key.guest(), g -> new java.util.concurrent.atomic.AtomicLong())
-                    .addAndGet(DirectLaneHost.served(inst));
+        synchronized (retiredDirect) {
+            if (!inst.dead) {
+                retiredDirect.computeIfAbsent(inst.key.guest(), g -> new java.util.concurrent.atomic.AtomicLong())
+                        .addAndGet(DirectLaneHost.served(inst));
+            }
+            inst.dead = true;
         }
-        inst.dead = true;
         if (why != null) {
             LOG.warning("soft-tee: " + inst.describe() + " stopped: " + why + "; its " + inst.sessions
                     + " session(s) answer TARGET_DEAD, other guests and TAs are unaffected");
