@@ -49,6 +49,8 @@ final class DirectLane implements TeeMarshal.Answer, TeeMarshal.Outputs {
     /** Where each memref of the call in progress lies in the data area ({@link TeeLane#NULL_MEMREF}: none). */
     private final long[] placed = new long[4];
     private final int[] types = new int[4];
+    /** The window of each registered memref of the call being placed (place computes it, write uses it). */
+    private final TeeMarshal.Window[] windows = new TeeMarshal.Window[4];
     private long seq;
     /** A wait gave up (the connection failed): the TA's process may still answer, so the lane is not used again. */
     private volatile boolean abandoned;
@@ -158,7 +160,7 @@ final class DirectLane implements TeeMarshal.Answer, TeeMarshal.Outputs {
             }
             boolean replied;
             try {
-                write(ctx, command, op);
+                write(command, op);
                 seq = s;
                 wire.publishRequest(s);
                 replied = await(s);
@@ -206,6 +208,7 @@ final class DirectLane implements TeeMarshal.Answer, TeeMarshal.Outputs {
                 }
                 case TeeParam.RegisteredMemref m -> {
                     TeeMarshal.Window w = TeeMarshal.window(ctx, i, m);
+                    windows[i] = w;
                     types[i] = TeeMarshal.laneType(w);
                     size = w.size();
                 }
@@ -224,16 +227,13 @@ final class DirectLane implements TeeMarshal.Answer, TeeMarshal.Outputs {
     }
 
     /** The request of a placed call: its fields, its values, its memrefs' input data (output-only slots zeroed). */
-    private void write(TeeContext ctx, int command, TeeOperation op) {
+    private void write(int command, TeeOperation op) {
         for (int i = 0; i < 4; i++) {
             switch (op.param(i)) {
                 case TeeParam.Value v -> wire.param(i, v.a() & 0xFFFF_FFFFL, v.b() & 0xFFFF_FFFFL, 0);
                 case TeeParam.TempMemref m when m.buffer() == null -> wire.param(i, TeeLane.NULL_MEMREF, 0, m.size());
                 case TeeParam.TempMemref m -> fill(i, m.buffer(), 0, m.size());
-                case TeeParam.RegisteredMemref m -> {
-                    TeeMarshal.Window w = TeeMarshal.window(ctx, i, m);
-                    fill(i, m.parent().segment(), w.offset(), w.size());
-                }
+                case TeeParam.RegisteredMemref m -> fill(i, m.parent().segment(), windows[i].offset(), windows[i].size());
                 default -> wire.param(i, 0, 0, 0);
             }
         }
