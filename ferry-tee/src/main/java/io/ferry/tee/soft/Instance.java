@@ -36,6 +36,11 @@ final class Instance {
     /** Direct lanes the process serves, by backend session: the host's view of each (docs/protocol.md 6.1). */
     final java.util.Map<Long, java.lang.foreign.MemorySegment> direct = new java.util.concurrent.ConcurrentHashMap<>();
     volatile boolean dead;
+    /**
+     * Its process's output has closed: the process is ending or gone, though {@link Process#isAlive()} may say
+     * otherwise a while longer (a sandbox's monitor outlives the TA). No new call goes to it.
+     */
+    volatile boolean exited;
     volatile long lastUsed = System.nanoTime();
 
     Instance(int id, Key key) {

@@ -127,7 +127,7 @@ public final class SoftTeeBackend implements TeeBackend {
         boolean running;
         synchronized (lifecycle) {
             Instance i = live.get(key);
-            running = i != null && !i.dead;
+            running = i != null && !i.dead && !i.exited;
         }
         if (!running) {
             // No instance yet: check the image before making room or starting anything (a missing or forged TA
@@ -183,9 +183,9 @@ public final class SoftTeeBackend implements TeeBackend {
                         return refused;
                     }
                 }
-                if (!inst.process.isAlive()) {
-                    // ended between calls (a direct call's watchdog, a crash) and not yet noticed: start afresh
-                    stop(inst, "its process " + inst.process.pid() + " is gone (exit " + inst.process.exitValue() + ")");
+                if (inst.exited || !inst.process.isAlive()) {
+                    // ended between calls (a direct call's watchdog, a crash) and not yet stopped: start afresh
+                    stop(inst, "its process " + inst.process.pid() + " ended" + exit(inst.process));
                     continue;
                 }
                 TeeReturn r = call(inst, OPEN, 0, 0, ta, login, clientUuid, params, cancel, "OpenSession");
@@ -294,6 +294,7 @@ public final class SoftTeeBackend implements TeeBackend {
      * process halts itself ({@link DirectLanes}).
      */
     private void died(Instance inst) {
+        inst.exited = true; // first: a caller that hears TARGET_DEAD from a lane next opens a fresh instance
         DirectLaneHost.closeAll(inst);
         Process p = inst.process;
         if (inst.dead || p == null || closed) { // closed: the backend is stopping every instance itself
@@ -308,12 +309,16 @@ public final class SoftTeeBackend implements TeeBackend {
             return;
         }
         try {
-            if (!inst.dead && !p.isAlive()) {
-                stop(inst, "its process " + p.pid() + " ended (exit " + p.exitValue() + ")");
+            if (!inst.dead) {
+                stop(inst, "its process " + p.pid() + " ended" + exit(p));
             }
         } finally {
             inst.lock.unlock();
         }
+    }
+
+    private static String exit(Process p) {
+        return p.isAlive() ? " (its output closed)" : " (exit " + p.exitValue() + ")";
     }
 
     /** Takes the instance's lock, waiting at most as long as a call (or a start) there may take. */
@@ -332,8 +337,8 @@ public final class SoftTeeBackend implements TeeBackend {
     /** One call on a started instance (lock held). A dead or overrunning process ends the instance. */
     private TeeReturn call(Instance inst, int kind, int command, long session, UUID ta, int login, UUID client,
                            TeeParams params, TeeCancellation cancel, String what) {
-        if (!inst.process.isAlive()) {
-            stop(inst, "its process " + inst.process.pid() + " is gone (exit " + inst.process.exitValue() + ")");
+        if (inst.exited || !inst.process.isAlive()) {
+            stop(inst, "its process " + inst.process.pid() + " ended" + exit(inst.process));
             return TeeReturn.of(TeeWire.ERROR_TARGET_DEAD, TeeWire.ORIGIN_TEE);
         }
         inst.lastUsed = System.nanoTime();
