@@ -19,7 +19,7 @@ final class DirectLaneHost {
 
     /** Attaches {@code lane} to {@code session} of {@code inst} (lock held, process started). */
     static TeeReturn attach(Instance inst, long session, TeeBackend.DirectLane lane, long limitNanos) {
-        if (inst.lane == null || !inst.process.isAlive()) {
+        if (inst.lane == null || inst.exited || !inst.process.isAlive()) {
             return TeeReturn.of(TeeWire.ERROR_TARGET_DEAD, TeeWire.ORIGIN_TEE);
         }
         LaneClient.Outcome o = inst.lane.attach(inst.process, session & 0xFFFF_FFFFL, lane.regionOffset(), lane.size(),
@@ -30,7 +30,7 @@ final class DirectLaneHost {
         TeeReturn r = inst.lane.reply(new io.ferry.spi.TeeParams());
         if (r.ok()) {
             inst.direct.put(session, lane.hostView());
-            if (inst.dead || !inst.process.isAlive()) {
+            if (inst.dead || inst.exited || !inst.process.isAlive()) {
                 closeAll(inst); // gone meanwhile: its death may have closed the others before this one was listed
             }
         }
