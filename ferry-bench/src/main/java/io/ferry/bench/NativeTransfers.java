@@ -11,9 +11,10 @@ import java.lang.foreign.MemorySegment;
 final class NativeTransfers implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final BackendSession s;
+    private final MemorySegment mem;
 
     NativeTransfers(DeviceChoice.Native chosen) throws Exception {
-        MemorySegment mem = arena.allocate(TransportBench.TRANSFER, 4096);
+        mem = arena.allocate(TransportBench.TRANSFER, 4096);
         mem.fill((byte) 1);
         s = chosen.backend().openSession("native-transfers", mem);
         s.createContext(1, chosen.device().index());
@@ -26,9 +27,26 @@ final class NativeTransfers implements AutoCloseable {
     /** One 64 MiB write and finish; GB/s. */
     double write() throws Exception {
         long t0 = System.nanoTime();
-        s.enqueueWrite(2, 3, 0, TransportBench.TRANSFER, 0, 0);
-        s.finish(2);
+        writeBytes(TransportBench.TRANSFER);
         return TransportBench.TRANSFER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+    }
+
+    /** One write of the first {@code bytes} and finish; µs. */
+    double writeMicros(long bytes) throws Exception {
+        long t0 = System.nanoTime();
+        writeBytes(bytes);
+        return (System.nanoTime() - t0) / 1e3;
+    }
+
+    /** One write of the first {@code bytes} and finish. */
+    void writeBytes(long bytes) throws Exception {
+        s.enqueueWrite(2, 3, 0, bytes, 0, 0);
+        s.finish(2);
+    }
+
+    /** The 64 MiB the native transfers copy from and to. */
+    MemorySegment memory() {
+        return mem;
     }
 
     /** One 64 MiB read and finish; GB/s. */

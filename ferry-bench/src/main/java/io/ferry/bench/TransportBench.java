@@ -157,7 +157,8 @@ public final class TransportBench {
                 Report lean = new Report("lean");
                 remoteTransfers(ferry, DeviceChoice.guest(ferry, device), lean, reps, launchReps, nat);
                 for (String k : List.of("write_gbs_remoted", "read_gbs_remoted", "launch_finish_us_remoted",
-                        "write_gbs_native", "read_gbs_native", "write_us_outside_device")) {
+                        "write_gbs_native", "read_gbs_native", "write_us_outside_device",
+                        "write4k_us_p50_after_pause_4000_remoted")) {
                     r.put(k + "_inprocess_fifo", lean.get(k));
                 }
             }
@@ -250,6 +251,7 @@ public final class TransportBench {
             k.arg(0, small);
             r.put("launch_finish_us_remoted", median(launchFinishUs(q, k, launchReps)));
             deviceTimedWrites(ctx, buf, block, r, reps, nat);
+            AfterPause.measure(q, buf, block, nat, r, reps * 5);
         }
     }
 
@@ -427,6 +429,14 @@ public final class TransportBench {
         row("  device's own copy (GB/s)", r, "write_gbs_remoted_device", "write_gbs_native_beside_device");
         row("  µs outside the device's copy", r, "write_us_outside_device", null);
         row("    in-process, FIFO host", r, "write_us_outside_device_inprocess_fifo", null);
+        for (long p : AfterPause.PAUSES_US) {
+            row("  4 KiB write after a " + p + " µs pause (µs)", r, "write4k_us_p50_after_pause_" + p + "_remoted",
+                    "write4k_us_p50_after_pause_" + p + "_native");
+        }
+        row("    in-process, FIFO host, after 4000 µs", r, "write4k_us_p50_after_pause_4000_remoted_inprocess_fifo",
+                "write4k_us_p50_after_pause_4000_native");
+        row("  after a 64 MiB read sweep / as long a spin", r, "write4k_us_p50_after_sweep_remoted",
+                "write4k_us_p50_after_matched_spin_remoted");
         row("launch + finish (µs)", r, "launch_finish_us_remoted", "launch_finish_us_native");
         row("  in-process, FIFO host (µs)", r, "launch_finish_us_remoted_inprocess_fifo", "launch_finish_us_native");
         if (r.get("launch_finish_us_floor_2_processes") != null) {
