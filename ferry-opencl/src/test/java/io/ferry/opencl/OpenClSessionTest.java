@@ -77,6 +77,14 @@ class OpenClSessionTest {
     }
 
     @Test
+    void theJvmKeepsItsFaultHandlerAfterPoclAndLlvmStarted() {
+        // PoCL's LLVM installs a one-shot SIGSEGV handler over the JVM's; the preloaded signal chaining library (the
+        // surefire configuration, ./ferry, the sandboxed JVMs) keeps the JVM's in place (FaultHandlers)
+        String owner = io.ferry.spi.sandbox.FaultHandlers.segvOwner();
+        assertTrue(owner == null || owner.endsWith("/libjvm.so"), "SIGSEGV handled by " + owner + " after a build");
+    }
+
+    @Test
     void vectorAddEndToEnd() throws BackendException {
         int n = 1000;
         long bytes = n * 4L;

@@ -132,7 +132,8 @@ public final class Bubblewrap {
      * class path and the main class): {@link #base}, the read-only system, a fresh {@code /proc} and {@code /dev}
      * and a private {@code /tmp} of {@code tmpBytes} (first, so that a JDK or class path entry under {@code /tmp},
      * bound after it, lands on top of it), the JDK and {@code classPath}, the caller's {@code binds}, a cleared
-     * environment (PATH, HOME, LANG, MALLOC_ARENA_MAX, then {@code env}), the seccomp program on descriptor 5 when
+     * environment (PATH, HOME, LANG, MALLOC_ARENA_MAX, then {@code env}, and LD_PRELOAD of the JDK's signal chaining
+     * library, {@link FaultHandlers}), the seccomp program on descriptor 5 when
      * {@code seccomp}, and {@code /tmp} as the working directory.
      */
     public static List<String> java(String bwrap, long tmpBytes, Collection<String> classPath, List<String> binds,
@@ -148,6 +149,10 @@ public final class Bubblewrap {
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
                 "--setenv", "LANG", "C.UTF-8", "--setenv", "MALLOC_ARENA_MAX", "2"));
         env.forEach((k, v) -> cmd.addAll(List.of("--setenv", k, v)));
+        Path chaining = FaultHandlers.chainingLibrary();
+        if (chaining != null) { // the JVM keeps its fault handlers when a native library installs its own
+            cmd.addAll(List.of("--setenv", "LD_PRELOAD", chaining.toString()));
+        }
         if (seccomp) {
             cmd.addAll(List.of("--seccomp", "5"));
         }

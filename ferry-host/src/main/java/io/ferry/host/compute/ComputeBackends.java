@@ -165,6 +165,8 @@ final class ComputeBackends {
                 b = w;
             } else {
                 b = device.backend().openSession(guest, heap);
+                io.ferry.spi.sandbox.FaultHandlers.warnIfTaken(java.util.logging.Logger.getLogger("ferry.host"),
+                        "guest " + guest);
             }
             backends.put(device.backend(), b);
             b.callContext(callSeq, callOp, callArg);

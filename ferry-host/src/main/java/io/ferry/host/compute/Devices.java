@@ -90,6 +90,7 @@ public final class Devices implements AutoCloseable {
         for (String w : d.unavailable) {
             LOG.warning("backend without devices: " + w);
         }
+        io.ferry.spi.sandbox.FaultHandlers.warnIfTaken(LOG, "the host");
         return d;
     }
 

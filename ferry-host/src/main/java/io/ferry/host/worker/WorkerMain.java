@@ -93,6 +93,8 @@ public final class WorkerMain implements RecordHandler {
         }
         backend.devices();
         BackendSession session = backend.openSession(args[5], heap);
+        io.ferry.spi.sandbox.FaultHandlers.warnIfTaken(java.util.logging.Logger.getLogger("ferry.worker"),
+                "the device worker of guest " + args[5]);
         WorkerMain w = new WorkerMain(control, session);
         Handshake.accept(control, ProcessHandle.current().pid()); // ready
         IdleStrategy idle = RingIdleStrategy.forRequests(w.requests, 100_000_000);
