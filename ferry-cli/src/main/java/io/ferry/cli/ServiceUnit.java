@@ -1,6 +1,7 @@
 package io.ferry.cli;
 
 import io.ferry.host.config.HostConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -100,7 +101,15 @@ final class ServiceUnit {
                 .append("# Kernel caches of the host's OpenCL runtimes (the device workers have their own /tmp).\n")
                 .append("CacheDirectory=ferry\n")
                 .append("Environment=XDG_CACHE_HOME=/var/cache/ferry POCL_CACHE_DIR=/var/cache/ferry/pocl "
-                        + "CUDA_CACHE_PATH=/var/cache/ferry/nv\n\n");
+                        + "CUDA_CACHE_PATH=/var/cache/ferry/nv\n");
+        Path java = Path.of(command.getFirst());
+        Path jsig = java.getParent() == null || java.getParent().getParent() == null ? null
+                : java.getParent().getParent().resolve("lib/libjsig.so");
+        if (jsig != null && Files.isRegularFile(jsig) && !jsig.toString().matches(".*[\\s:\"%$\\\\].*")) {
+            u.append("# The JVM keeps its fault handlers when PoCL's LLVM installs its own (docs/security.md).\n")
+                    .append("Environment=LD_PRELOAD=").append(jsig).append('\n');
+        }
+        u.append('\n');
 
         u.append("# Hardening. Device workers run in bubblewrap (user namespaces, a fresh /proc): so\n")
                 .append("# RestrictNamespaces, PrivateUsers, ProtectKernelTunables, ProtectKernelLogs and ProtectProc\n")

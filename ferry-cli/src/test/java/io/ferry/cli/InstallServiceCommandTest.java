@@ -60,6 +60,17 @@ class InstallServiceCommandTest {
     }
 
     @Test
+    void theHostJvmPreloadsTheSignalChainingLibraryWhereItsJdkHasOne() {
+        Path home = Path.of(System.getProperty("java.home"));
+        List<String> cmd = List.of(home.resolve("bin/java").toString(), "-jar", "/opt/ferry/ferry.jar", "host");
+        String unit = ServiceUnit.render(cmd, config(SchedClass.NORMAL), null, 257);
+        assertTrue(unit.lines().anyMatch(("Environment=LD_PRELOAD=" + home.resolve("lib/libjsig.so"))::equals), unit);
+        // a JDK whose path ld.so cannot preload from (a space) or that has none: no line (the host then warns)
+        assertTrue(ServiceUnit.render(COMMAND, config(SchedClass.NORMAL), null, 257).lines()
+                .noneMatch(l -> l.startsWith("Environment=LD_PRELOAD")));
+    }
+
+    @Test
     void theTlsAuthorityAndTheVsockSocketDirectoryAreWritable() {
         String unit = ServiceUnit.render(COMMAND, config(SchedClass.NORMAL), null, 257);
         // the default CA directory, made 0700 before the host starts, even before any listen: is configured
