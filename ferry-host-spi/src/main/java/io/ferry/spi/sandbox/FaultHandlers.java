@@ -83,12 +83,16 @@ public final class FaultHandlers {
         log.warning(who + ": SIGSEGV is handled by " + owner + ", not by the JVM (a native library, LLVM under PoCL, "
                 + "replaced its handler): two faults at once can end this process without a crash report. Start "
                 + "Ferry through ./ferry, which preloads the JVM's signal chaining library, or set LD_PRELOAD="
-                + Bubblewrap.javaHome().resolve("lib/libjsig.so"));
+                + jsig());
     }
 
     /** The JDK's signal chaining library, where this JDK has one. */
     public static Path chainingLibrary() {
-        Path p = Bubblewrap.javaHome().resolve("lib/libjsig.so");
+        Path p = jsig();
         return Files.isRegularFile(p) ? p : null;
+    }
+
+    private static Path jsig() {
+        return Bubblewrap.javaHome().resolve("lib/libjsig.so");
     }
 }

@@ -257,7 +257,7 @@ public final class SoftTeeBackend implements TeeBackend {
             return TeeReturn.of(TeeWire.ERROR_BUSY, TeeWire.ORIGIN_COMMS);
         }
         try {
-            if (inst.dead || inst.exited) {
+            if (inst.dead) { // an exited one DirectLaneHost.attach refuses itself
                 return TeeReturn.of(TeeWire.ERROR_TARGET_DEAD, TeeWire.ORIGIN_TEE);
             }
             return DirectLaneHost.attach(inst, session, lane, TimeUnit.MILLISECONDS.toNanos(config.callLimitMillis()));
