@@ -33,7 +33,8 @@ import java.util.logging.Logger;
  * the region's path (a file, or {@code /proc/<host>/fd/<n>} for a memfd) is opened by the shell, outside the
  * sandbox, and nothing of the region directory, the config, the TEE directory, {@code /root} or {@code /home} is
  * mounted inside. Nothing on the host is writable from inside: a JVM crash report goes to the worker's stderr
- * ({@code -XX:+ErrorFileToStderr}), which the host reads with a bound (see {@link WorkerClient}). See
+ * ({@code -XX:+ErrorFileToStderr}), which the host reads with a bound (see {@link WorkerClient}); the one
+ * exception is a diagnostic the operator turns on in the host's environment ({@link #RECORD_ENV}). See
  * docs/security.md, "Device worker sandbox".
  */
 public final class WorkerSandbox {
@@ -45,6 +46,15 @@ public final class WorkerSandbox {
     /** The largest file a worker may write (RLIMIT_FSIZE): kernel binaries in its cache, never more. */
     static final long FILE_BYTES = 256L << 20;
     private static volatile String checked;
+    /**
+     * Diagnostics: a directory where every device worker keeps a Java Flight Recording (docs/operations.md,
+     * "Profiling a device worker"). The one thing the sandbox then makes writable on the host, so only for a
+     * developer's or operator's investigation, never in service.
+     */
+    static final String RECORD_ENV = "FERRY_WORKER_JFR";
+    /** With {@link #RECORD_ENV}: a JFR method-trace filter ({@code a.B;c.D::m}), every call of those traced. */
+    static final String TRACE_ENV = "FERRY_WORKER_JFR_TRACE";
+    private static volatile String recordingsWarned;
 
     private WorkerSandbox() {
     }
@@ -133,11 +143,49 @@ public final class WorkerSandbox {
         if (pinDeviceThreads) {
             env.put("POCL_AFFINITY", "1");
         }
-        cmd.addAll(Bubblewrap.java(checked, TMP_BYTES, classPath, List.of(), env, seccomp != null));
+        Path recordings = recordings(System.getenv(RECORD_ENV));
+        cmd.addAll(Bubblewrap.java(checked, TMP_BYTES, classPath, recordings == null ? List.of()
+                : List.of("--bind", recordings.toString(), recordings.toString()), env, seccomp != null));
+        if (recordings != null) {
+            cmd.addAll(recordingOptions(recordings, System.getenv(TRACE_ENV)));
+        }
         cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xss16m", "-Xmx256m",
                 "-XX:-UsePerfData", "-cp", String.join(java.io.File.pathSeparator, classPath),
                 mainClass, "/proc/self/fd/4", "/proc/self/fd/3"));
         cmd.addAll(workerArgs);
         return cmd;
+    }
+
+    /** The directory {@code value} names if it is an absolute, existing directory, else null (said once). */
+    static Path recordings(String value) {
+        if (value == null || value.isEmpty()) {
+            return null;
+        }
+        Path dir = Path.of(value);
+        if (dir.isAbsolute() && java.nio.file.Files.isDirectory(dir) && value.matches("[^,:;=\\s]+")) {
+            return dir.normalize();
+        }
+        if (!value.equals(recordingsWarned)) {
+            recordingsWarned = value;
+            LOG.warning(RECORD_ENV + "=" + value + " is ignored: give an absolute path of an existing directory, "
+                    + "without spaces, commas, colons, semicolons or '='; workers start without a recording");
+        }
+        return null;
+    }
+
+    /**
+     * The worker JVM's options for a recording into {@code dir}: a disk repository of 1 MiB chunks, each complete
+     * once the next begins, so what the worker recorded stays readable though the host kills it at the session's
+     * end ({@code jfr print}, {@code jfr summary}; the last chunk may be unreadable). {@code trace}: a method-trace
+     * filter, or null.
+     */
+    static List<String> recordingOptions(Path dir, String trace) {
+        String start = "-XX:StartFlightRecording:settings=profile";
+        if (trace != null && trace.matches("[^,\\s]+")) {
+            start += ",method-trace=" + trace;
+        } else if (trace != null && !trace.isEmpty()) {
+            LOG.warning(TRACE_ENV + " is ignored: a method-trace filter has no commas or spaces (a.B;c.D::m)");
+        }
+        return List.of(start, "-XX:FlightRecorderOptions:repository=" + dir + ",maxchunksize=1M");
     }
 }
