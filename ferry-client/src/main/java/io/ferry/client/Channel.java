@@ -447,6 +447,8 @@ final class Channel {
     }
 
     private static final class Reader extends CompletionReader {
+        /** The blob of every answer that has none: empty, so no caller can change it. */
+        private static final byte[] NO_BYTES = new byte[0];
         long want;
         Completion found;
         FerryException closedBy;
@@ -464,9 +466,11 @@ final class Channel {
             if (s != want) {
                 return; // a reply to a call whose waiter gave up: not ours
             }
-            byte[] blob = c.blobBytes();
+            // most answers carry no blob: no copy and no string for those (a null call's answer allocated both)
+            boolean empty = c.blobLength() == 0;
+            byte[] blob = empty ? NO_BYTES : c.blobBytes();
             found = new Completion(c.result(0), c.result(1), c.result(2), c.result(3),
-                    new String(blob, java.nio.charset.StandardCharsets.UTF_8), status, s, type, blob);
+                    empty ? "" : new String(blob, java.nio.charset.StandardCharsets.UTF_8), status, s, type, blob);
         }
     }
 }
