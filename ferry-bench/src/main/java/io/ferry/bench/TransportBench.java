@@ -170,19 +170,28 @@ public final class TransportBench {
         }
     }
 
+    /**
+     * The floors of a call: a word each way ({@code floor_rtt_ns_*}), and a record and its position word each way,
+     * what any ring moves ({@code floor_rtt_ns_*_ring}; {@link PingPong}).
+     */
     private void floor(Path dir, Report r, int samples) throws Exception {
-        Path file = dir.resolve("pingpong");
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) {
-            MemorySegment s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
-            Process echo = startJava(PingPong.class, file.toString());
-            try {
-                Histogram h = PingPong.measure(s, samples / 4, samples);
-                r.put("floor_rtt_ns_p50", h.getValueAtPercentile(50));
-                r.put("floor_rtt_ns_p99", h.getValueAtPercentile(99));
-            } finally {
-                echo.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
-                echo.destroyForcibly();
+        for (boolean ring : new boolean[] {false, true}) {
+            Path file = dir.resolve(ring ? "pingpong-ring" : "pingpong");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) {
+                MemorySegment s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
+                Process echo = ring ? startJava(PingPong.class, file.toString(), "ring")
+                        : startJava(PingPong.class, file.toString());
+                try {
+                    Histogram h = ring ? PingPong.measureRing(s, samples / 4, samples)
+                            : PingPong.measure(s, samples / 4, samples);
+                    String suffix = ring ? "_ring" : "";
+                    r.put("floor_rtt_ns_p50" + suffix, h.getValueAtPercentile(50));
+                    r.put("floor_rtt_ns_p99" + suffix, h.getValueAtPercentile(99));
+                } finally {
+                    echo.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                    echo.destroyForcibly();
+                }
             }
         }
     }
@@ -422,6 +431,8 @@ public final class TransportBench {
                 + ")");
         row("null call RTT p50 (ns)", r, "null_call_rtt_ns_p50", "floor_rtt_ns_p50");
         row("null call RTT p99 (ns)", r, "null_call_rtt_ns_p99", "floor_rtt_ns_p99");
+        row("  a record each way, no protocol (ns)", r, "floor_rtt_ns_p50_ring", "floor_rtt_ns_p50");
+        row("null call p50 vs that (ns)", r, "null_call_rtt_ns_p50", "floor_rtt_ns_p50_ring");
         row("null call p50, 64 guests (ns)", r, "null_call_rtt_ns_p50_64_guests", "null_call_rtt_ns_p50");
         row("one-way calls per s", r, "async_calls_per_s", null);
         row("64 MiB write (GB/s)", r, "write_gbs_remoted", "write_gbs_native");
