@@ -29,9 +29,12 @@ printf 'regionDir: %s/regions\nsocket: %s/guest.sock\n' "$work" "$work" > "$work
 "$here/ferry" guest add tracer -c "$work/ferry.yaml" >/dev/null
 secret=$(sed -n 's/^ *secret: //p' "$work/ferry.yaml")
 echo "call-path: host with the default configuration, every worker and the host traced ($work)" >&2
+# JDK_JAVA_OPTIONS reaches every java the host starts with its environment (its fd holder too: a file per pid);
+# the workers' sandboxes clear it, and record through FERRY_WORKER_JFR instead
+host_jfr="-XX:StartFlightRecording:method-trace=$filter,filename=$work/host-%p.jfr"
 FERRY_WORKER_JFR="$work/worker" FERRY_WORKER_JFR_TRACE="$filter" \
-  JDK_JAVA_OPTIONS="-XX:StartFlightRecording:method-trace=$filter,filename=$work/host.jfr -XX:FlightRecorderOptions:repository=$work/host" \
-  "$here/ferry" host -c "$work/ferry.yaml" > "$work/host.log" 2>&1 &
+  JDK_JAVA_OPTIONS="$host_jfr -XX:FlightRecorderOptions:repository=$work/host" \
+  "$here/ferry" host --discard-regions -c "$work/ferry.yaml" > "$work/host.log" 2>&1 &
 host_pid=$!
 for _ in $(seq 100); do [ -S "$work/guest.sock" ] && break; sleep 0.2; done
 [ -S "$work/guest.sock" ] || { cat "$work/host.log" >&2; echo "call-path: the host did not start" >&2; exit 1; }
@@ -39,7 +42,7 @@ cp=$here/ferry-client/target/classes:$here/ferry-protocol/target/classes:$here/f
 FERRY_HOST="unix:$work/guest.sock" FERRY_SECRET=$secret "$java" --enable-native-access=ALL-UNNAMED \
   "-XX:StartFlightRecording:method-trace=$filter,filename=$work/guest.jfr" -Xlog:jfr+startup=off \
   -cp "$cp" "$here/tools/call-path/CallPathGuest.java" tracer "$n"
-kill "$host_pid"; wait "$host_pid" 2>/dev/null || true; host_pid=
+kill "$host_pid"; wait "$host_pid" 2>/dev/null || true; traced=$host_pid; host_pid=
 files=("$here/tools/call-path/CallPathFiles.java" --during "$work/guest.jfr" io.ferry.client.CommandQueue.write
   io.ferry.client.CommandQueue.finish)
 echo; echo "### guest (from CommandQueue.write; $n writes)"; echo
@@ -47,5 +50,5 @@ echo; echo "### guest (from CommandQueue.write; $n writes)"; echo
 echo; echo "### device worker (under InWorker, its session thread)"; echo
 "$java" "${files[@]}" io.ferry.host.compute.InWorker. "$n" "$work/worker"
 echo; echo "### host (any of its code)"; echo
-"$java" "${files[@]}" io.ferry.host. "$n" "$work/host.jfr"
+"$java" "${files[@]}" io.ferry.host. "$n" "$work/host-$traced.jfr"
 rm -rf "$work"
