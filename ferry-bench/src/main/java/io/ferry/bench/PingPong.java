@@ -13,7 +13,7 @@ import org.HdrHistogram.Histogram;
 /**
  * The floor: two processes ping-pong one 8-byte value through a mapped {@code /dev/shm} file, both spinning, no
  * protocol at all. The echo side runs as {@code main}; the measuring side is {@link #measure}. With {@code ring}
- * (the echo side's second argument; {@link #measureRing}) each way moves what a ring's call moves at least: a
+ * (the echo side's second argument, and {@link #measure}'s) each way moves what a ring's call moves at least: a
  * 64-byte record on a cache line of its own, then the position word that publishes it on another, read in the
  * other order (position with acquire, then the record), still with no protocol, checks or codec.
  */
@@ -60,33 +60,16 @@ public final class PingPong {
         }
     }
 
-    /** Measuring side: {@code samples} round trips after {@code warmup}; returns the histogram in ns. */
-    static Histogram measure(MemorySegment s, int warmup, int samples) {
-        Histogram h = new Histogram(3_600_000_000L, 3);
-        for (long i = 1; i <= warmup + samples; i++) {
-            long t0 = System.nanoTime();
-            LONG.setRelease(s, PING, i);
-            while ((long) LONG.getAcquire(s, PONG) != i) {
-                Thread.onSpinWait();
-            }
-            long t1 = System.nanoTime();
-            if (i > warmup) {
-                h.recordValue(t1 - t0);
-            }
-        }
-        LONG.setRelease(s, PING, -1L);
-        return h;
-    }
-
     /**
-     * Measuring side of the ring floor (the echo side started with {@code ring}): each round trip writes a record,
-     * publishes its position, waits for the answer's position, reads the answer's record and checks it.
+     * Measuring side: {@code samples} round trips after {@code warmup}; returns the histogram in ns. With
+     * {@code ring} (the echo side started with {@code ring}) each round trip also writes a record before publishing
+     * its position, and reads and checks the answer's record after the answer's position.
      */
-    static Histogram measureRing(MemorySegment s, int warmup, int samples) {
+    static Histogram measure(MemorySegment s, int warmup, int samples, boolean ring) {
         Histogram h = new Histogram(3_600_000_000L, 3);
         for (long i = 1; i <= warmup + samples; i++) {
             long t0 = System.nanoTime();
-            for (int k = 0; k < RECORD_LONGS; k++) {
+            for (int k = 0; ring && k < RECORD_LONGS; k++) {
                 s.set(ValueLayout.JAVA_LONG, PING_RECORD + 8L * k, i + k);
             }
             LONG.setRelease(s, PING, i);
@@ -94,11 +77,11 @@ public final class PingPong {
                 Thread.onSpinWait();
             }
             long sum = 0;
-            for (int k = 0; k < RECORD_LONGS; k++) {
+            for (int k = 0; ring && k < RECORD_LONGS; k++) {
                 sum += s.get(ValueLayout.JAVA_LONG, PONG_RECORD + 8L * k) - k;
             }
             long t1 = System.nanoTime();
-            if (sum != RECORD_LONGS * (RECORD_LONGS * i + (long) RECORD_LONGS * (RECORD_LONGS - 1) / 2)) {
+            if (ring && sum != RECORD_LONGS * (RECORD_LONGS * i + (long) RECORD_LONGS * (RECORD_LONGS - 1) / 2)) {
                 throw new IllegalStateException("the ring floor's echo answered " + sum + " to record " + i);
             }
             if (i > warmup) {

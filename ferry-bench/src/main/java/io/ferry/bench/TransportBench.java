@@ -180,11 +180,9 @@ public final class TransportBench {
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) {
                 MemorySegment s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
-                Process echo = ring ? startJava(PingPong.class, file.toString(), "ring")
-                        : startJava(PingPong.class, file.toString());
+                Process echo = startJava(PingPong.class, file.toString(), ring ? "ring" : "word");
                 try {
-                    Histogram h = ring ? PingPong.measureRing(s, samples / 4, samples)
-                            : PingPong.measure(s, samples / 4, samples);
+                    Histogram h = PingPong.measure(s, samples / 4, samples, ring);
                     String suffix = ring ? "_ring" : "";
                     r.put("floor_rtt_ns_p50" + suffix, h.getValueAtPercentile(50));
                     r.put("floor_rtt_ns_p99" + suffix, h.getValueAtPercentile(99));

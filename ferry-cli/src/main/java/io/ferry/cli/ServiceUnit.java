@@ -1,7 +1,6 @@
 package io.ferry.cli;
 
 import io.ferry.host.config.HostConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -102,10 +101,10 @@ final class ServiceUnit {
                 .append("CacheDirectory=ferry\n")
                 .append("Environment=XDG_CACHE_HOME=/var/cache/ferry POCL_CACHE_DIR=/var/cache/ferry/pocl "
                         + "CUDA_CACHE_PATH=/var/cache/ferry/nv\n");
-        Path java = Path.of(command.getFirst());
-        Path jsig = java.getParent() == null || java.getParent().getParent() == null ? null
-                : java.getParent().getParent().resolve("lib/libjsig.so");
-        if (jsig != null && Files.isRegularFile(jsig) && !jsig.toString().matches(".*[\\s:\"%$\\\\].*")) {
+        Path bin = Path.of(command.getFirst()).getParent(); // the unit's JDK, which need not be this one
+        Path jsig = bin == null || bin.getParent() == null ? null
+                : io.ferry.spi.sandbox.FaultHandlers.chainingLibrary(bin.getParent());
+        if (jsig != null && !jsig.toString().matches(".*[\\s:\"%$\\\\].*")) {
             u.append("# The JVM keeps its fault handlers when PoCL's LLVM installs its own (docs/security.md).\n")
                     .append("Environment=LD_PRELOAD=").append(jsig).append('\n');
         }

@@ -76,6 +76,9 @@ public final class FaultHandlers {
      * the process: "the host", "the device worker").
      */
     public static void warnIfTaken(Logger log, String who) {
+        if (WARNED.get()) {
+            return; // said: no need to ask the kernel again
+        }
         String owner = segvOwner();
         if (owner == null || owner.endsWith("/libjvm.so") || !WARNED.compareAndSet(false, true)) {
             return;
@@ -83,16 +86,21 @@ public final class FaultHandlers {
         log.warning(who + ": SIGSEGV is handled by " + owner + ", not by the JVM (a native library, LLVM under PoCL, "
                 + "replaced its handler): two faults at once can end this process without a crash report. Start "
                 + "Ferry through ./ferry, which preloads the JVM's signal chaining library, or set LD_PRELOAD="
-                + jsig());
+                + jsig(Bubblewrap.javaHome()));
     }
 
-    /** The JDK's signal chaining library, where this JDK has one. */
+    /** The running JDK's signal chaining library, where it has one. */
     public static Path chainingLibrary() {
-        Path p = jsig();
+        return chainingLibrary(Bubblewrap.javaHome());
+    }
+
+    /** The signal chaining library of the JDK at {@code javaHome}, where it has one. */
+    public static Path chainingLibrary(Path javaHome) {
+        Path p = jsig(javaHome);
         return Files.isRegularFile(p) ? p : null;
     }
 
-    private static Path jsig() {
-        return Bubblewrap.javaHome().resolve("lib/libjsig.so");
+    private static Path jsig(Path javaHome) {
+        return javaHome.resolve("lib/libjsig.so");
     }
 }

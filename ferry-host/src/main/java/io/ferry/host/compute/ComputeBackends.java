@@ -31,9 +31,6 @@ final class ComputeBackends {
     private final String guest;
     private final long tenant;
     private final Map<Devices.Device, ? extends DeviceTurns> dispatches;
-    /** {@link #dispatchFor}'s last device and its answer (the session's thread only; the map does not change). */
-    private Devices.Device lastDevice;
-    private DeviceTurns lastTurns;
     private final Path regionPath;
     private final int lane;
     private final MemorySegment heap;
@@ -102,16 +99,9 @@ final class ComputeBackends {
         return tenant;
     }
 
-    /**
-     * The scheduler of {@code device}, or null under the FIFO policy. The last answer is kept for the same device
-     * object: a queue's commands ask for it one after another, and a device's record hashes every field.
-     */
+    /** The scheduler of {@code device}, or null under the FIFO policy. */
     DeviceTurns dispatchFor(Devices.Device device) {
-        if (device != lastDevice) {
-            lastTurns = device == null ? null : dispatches.get(device);
-            lastDevice = device;
-        }
-        return lastTurns;
+        return device == null ? null : dispatches.get(device);
     }
 
     /** The hint for the next command of queue {@code q} (a one-shot hint first, else the queue's own). */

@@ -23,6 +23,15 @@ public final class Devices implements AutoCloseable {
         public Device(int index, ComputeBackend backend, DeviceInfo info) {
             this(index, backend, info, null);
         }
+
+        /**
+         * The index: a device's turns are looked up by it on every device command, and the record's own hash
+         * would hash every field of its {@link DeviceInfo}. Equal devices have equal indices, so equals still holds.
+         */
+        @Override
+        public int hashCode() {
+            return index;
+        }
     }
 
     private final List<ComputeBackend> backends;

@@ -55,6 +55,7 @@ public final class WorkerSandbox {
     /** With {@link #RECORD_ENV}: a JFR method-trace filter ({@code a.B;c.D::m}), every call of those traced. */
     static final String TRACE_ENV = "FERRY_WORKER_JFR_TRACE";
     private static volatile String recordingsWarned;
+    private static volatile String traceWarned;
 
     private WorkerSandbox() {
     }
@@ -183,7 +184,8 @@ public final class WorkerSandbox {
         String start = "-XX:StartFlightRecording:settings=profile";
         if (trace != null && trace.matches("[^,\\s]+")) {
             start += ",method-trace=" + trace;
-        } else if (trace != null && !trace.isEmpty()) {
+        } else if (trace != null && !trace.isEmpty() && !trace.equals(traceWarned)) {
+            traceWarned = trace; // said once, as for the directory
             LOG.warning(TRACE_ENV + " is ignored: a method-trace filter has no commas or spaces (a.B;c.D::m)");
         }
         return List.of(start, "-XX:FlightRecorderOptions:repository=" + dir + ",maxchunksize=1M");
