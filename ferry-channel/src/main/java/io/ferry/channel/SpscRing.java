@@ -431,6 +431,16 @@ public final class SpscRing {
         }
     }
 
+    /**
+     * Either side, as a hint only: whether the consumer has not yet taken everything published (TAIL and HEAD differ;
+     * neither is validated, so a hostile peer can only make this answer wrong). A server asks it of the ring it
+     * answers on, to see whether its caller is running ({@link RingIdleStrategy}).
+     */
+    public boolean holdsUnread() {
+        return (long) POSITION.getOpaque(section, (long) RING_TAIL_OFFSET)
+                != (long) POSITION.getOpaque(section, (long) RING_HEAD_OFFSET);
+    }
+
     /** Consumer: whether no published record (or padding) is waiting. */
     public boolean isEmpty() {
         return (long) POSITION.getAcquire(section, (long) RING_TAIL_OFFSET) == consumerHead;

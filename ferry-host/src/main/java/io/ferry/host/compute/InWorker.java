@@ -238,14 +238,15 @@ public final class InWorker {
             }
         };
         long request = RegionDescriptor.laneWordsOffset(lane) + RegionDescriptor.LANE_CONNECT_REQUEST_OFFSET;
-        int exit = serve(session, timed, commands, control, words, region.asSlice(request, 8), nonce);
+        // waits for the guest's next call; moves off a CPU it shares with the guest (RingIdleStrategy)
+        IdleStrategy idle = RingIdleStrategy.forRequests(commands, completions, 50_000_000);
+        int exit = serve(session, timed, commands, idle, control, words, region.asSlice(request, 8), nonce);
         System.exit(exit);
     }
 
     /** Serves the session until it ends; tells the host how, and returns the process's exit code. */
-    private static int serve(Session session, RecordHandler calls, SpscRing commands, Region control,
-                             ServeWords words, MemorySegment connectRequest, long nonce) {
-        IdleStrategy idle = RingIdleStrategy.forRequests(commands, 50_000_000);
+    private static int serve(Session session, RecordHandler calls, SpscRing commands, IdleStrategy idle,
+                             Region control, ServeWords words, MemorySegment connectRequest, long nonce) {
         boolean[] close = new boolean[1];
         RecordHandler fromHost = (type, rec, length) -> close[0] |= type == Wire.WORKER_CLOSE;
         Status status;

@@ -102,7 +102,7 @@ public final class Endpoint implements Runnable {
         this.handedTo = handedTo;
         // An idle session sleeps on the command ring's doorbell (the guest's next call wakes it at once); it wakes
         // on its own every 50 ms to see a reconnect or a watchdog's close request.
-        this.idle = RingIdleStrategy.forRequests(region.commandRing(), 50_000_000);
+        this.idle = RingIdleStrategy.forRequests(region.commandRing(), region.completionRing(), 50_000_000);
         // After a TEE call, below 4 cores: yield at once. Three threads were busy (guest, endpoint, TEE process); a
         // spinning endpoint holds the core its guest needs to read the answer (23 µs instead of 3 µs measured).
         this.idleAfterHandOff = Runtime.getRuntime().availableProcessors() >= 4 ? idle

@@ -65,7 +65,7 @@ final class WorkerServed implements RecordHandler {
         // 0.72-0.76 of FIFO with the yields, 0.79-0.81 without); a wake-up costs it some latency, which it can spare.
         var ring = worker.control().completionRing();
         this.idle = Runtime.getRuntime().availableProcessors() >= 4
-                ? io.ferry.channel.RingIdleStrategy.forRequests(ring, 50_000_000)
+                ? io.ferry.channel.RingIdleStrategy.forRequests(ring, worker.control().commandRing(), 50_000_000)
                 : new io.ferry.channel.RingIdleStrategy(ring, 0, schedClass == SchedClass.BEST_EFFORT ? 0 : 200_000,
                         50_000, 50_000_000);
     }

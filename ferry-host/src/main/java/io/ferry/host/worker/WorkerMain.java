@@ -97,7 +97,7 @@ public final class WorkerMain implements RecordHandler {
                 "the device worker of guest " + args[5]);
         WorkerMain w = new WorkerMain(control, session);
         Handshake.accept(control, ProcessHandle.current().pid()); // ready
-        IdleStrategy idle = RingIdleStrategy.forRequests(w.requests, 100_000_000);
+        IdleStrategy idle = RingIdleStrategy.forRequests(w.requests, w.replies, 100_000_000);
         try {
             while (!w.closing) {
                 idle.idle(w.requests.poll(w, 16));
