@@ -1,6 +1,7 @@
 package io.ferry.channel;
 
 import io.ferry.channel.os.CpuMove;
+import java.util.function.LongSupplier;
 
 /**
  * Idling for a ring's consumer, by time: spin with {@code Thread.onSpinWait} for {@code spinNanos} (most answers
@@ -15,39 +16,39 @@ import io.ferry.channel.os.CpuMove;
  * then spins its whole spin before the other runs, about 50 µs a call on the 2-core VM where a call takes 1 µs
  * (docs/benchmarks.md, "Two spinning threads on one CPU"). So a server's wait ({@link #forRequests} with the ring it
  * answers on) looks, once its spin is over, whether its caller has read the answers ({@link SpscRing#holdsUnread()}):
- * after {@link #MOVE_AFTER} waits in a row in which it has not, the caller is not running, and the server moves its
- * own thread to another CPU ({@link CpuMove}), at most once per {@link #MIN_MOVE_INTERVAL_NANOS}. A move that did not
- * help (the caller is still behind in the next wait) doubles that interval, up to {@link #MAX_MOVE_INTERVAL_NANOS};
- * one that helped sets it back. So a caller slow for other reasons (a busy machine, a guest that does not read)
- * costs a move (0.1–0.3 ms of the server's time on the VM) a second at most. A caller that keeps up costs nothing:
- * the look comes after the spin and reads two words of a ring header. A guest's own threads are never moved.
+ * after {@link #MOVE_AFTER} such looks in a row that found it had not, the caller is not running, and the server moves
+ * its own thread to another CPU ({@link CpuMove}): at most once per {@link #MIN_MOVE_INTERVAL_NANOS} and
+ * {@link #MOVES_PER_SECOND} times a second, so that a caller slow for other reasons (a busy machine, a guest that
+ * reads late on purpose: nothing the guest writes tells the two apart) costs at most that many moves, each 0.1–0.3 ms
+ * of the server's time on the VM (6 % of a thread that spins when it is idle anyway). A wait shorter than the spin looks at nothing, and a caller that keeps up costs
+ * nothing: the look comes after the spin and reads two words of a ring header. A guest's own threads never move.
  */
 public final class RingIdleStrategy implements IdleStrategy {
-    /** Waits in a row in which the caller had not read the server's answers by the end of the spin. */
+    /** Looks in a row (one a wait, at the end of its spin) that found the caller had not read the answers. */
     static final int MOVE_AFTER = 2;
     static final long MIN_MOVE_INTERVAL_NANOS = 1_000_000;
-    static final long MAX_MOVE_INTERVAL_NANOS = 1_000_000_000;
+    static final int MOVES_PER_SECOND = 200;
 
     private final SpscRing ring;
     /** A server's: the ring it answers on, whose reader is its caller; else null (it never moves). */
     private final SpscRing answers;
+    private final LongSupplier clock;
     private final long spinNanos;
     private final long yieldNanos;
     private final long minSleepNanos;
     private final long maxSleepNanos;
     private long idleSince;
     private long sleepNanos;
-    /** Whether the caller was behind in this wait; in how many waits in a row it was. */
+    /** Whether this wait has looked at the caller (its spin is over); whether the caller was behind then. */
+    private boolean looked;
     private boolean late;
+    /** In how many of the waits that looked, in a row, the caller was behind. */
     private int lateWaits;
     private long movedAt = Long.MIN_VALUE / 2;
-    private long moveInterval = MIN_MOVE_INTERVAL_NANOS;
+    /** The second the move budget counts in: when it began, how many moves it has had. */
+    private long secondStart = Long.MIN_VALUE / 2;
+    private int movesThisSecond;
     private long moves;
-    /** Whether a move is to be judged: none, made in this wait, or to be judged by this one. */
-    private int judge;
-    private static final int NONE = 0;
-    private static final int MOVED = 1;
-    private static final int JUDGE_THIS = 2;
 
     public RingIdleStrategy(SpscRing ring, long spinNanos, long yieldNanos, long minSleepNanos, long maxSleepNanos) {
         this(ring, null, spinNanos, yieldNanos, minSleepNanos, maxSleepNanos);
@@ -59,11 +60,18 @@ public final class RingIdleStrategy implements IdleStrategy {
      */
     public RingIdleStrategy(SpscRing ring, SpscRing answers, long spinNanos, long yieldNanos, long minSleepNanos,
                             long maxSleepNanos) {
+        this(ring, answers, spinNanos, yieldNanos, minSleepNanos, maxSleepNanos, System::nanoTime);
+    }
+
+    /** As above, on {@code clock} (tests). */
+    RingIdleStrategy(SpscRing ring, SpscRing answers, long spinNanos, long yieldNanos, long minSleepNanos,
+                     long maxSleepNanos, LongSupplier clock) {
         if (spinNanos < 0 || yieldNanos < 0 || minSleepNanos < 1 || maxSleepNanos < minSleepNanos) {
             throw new IllegalArgumentException("invalid ring idle strategy parameters");
         }
         this.ring = ring;
         this.answers = answers;
+        this.clock = clock;
         this.spinNanos = spinNanos;
         this.yieldNanos = yieldNanos;
         this.minSleepNanos = minSleepNanos;
@@ -125,7 +133,7 @@ public final class RingIdleStrategy implements IdleStrategy {
             reset();
             return;
         }
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (idleSince == Long.MIN_VALUE) {
             idleSince = now;
         }
@@ -133,11 +141,14 @@ public final class RingIdleStrategy implements IdleStrategy {
         if (idle < spinNanos) {
             Thread.onSpinWait();
         } else if (idle < spinNanos + yieldNanos) {
-            if (answers != null && !late && answers.holdsUnread()) {
-                late = true;
-                if (++lateWaits >= MOVE_AFTER && now - movedAt >= moveInterval) {
-                    move(now);
-                    return;
+            if (answers != null && !looked) {
+                looked = true; // once a wait, at the end of its spin
+                if (answers.holdsUnread()) {
+                    late = true;
+                    if (++lateWaits >= MOVE_AFTER && mayMove(now)) {
+                        move(now);
+                        return;
+                    }
                 }
             }
             Thread.yield();
@@ -147,12 +158,22 @@ public final class RingIdleStrategy implements IdleStrategy {
         }
     }
 
-    /** Moves this thread off its CPU; the next wait that idles tells whether that helped. */
+    private boolean mayMove(long now) {
+        if (now - movedAt < MIN_MOVE_INTERVAL_NANOS) {
+            return false;
+        }
+        if (now - secondStart >= 1_000_000_000L) {
+            secondStart = now;
+            movesThisSecond = 0;
+        }
+        return movesThisSecond < MOVES_PER_SECOND;
+    }
+
     private void move(long now) {
         movedAt = now;
+        movesThisSecond++;
         lateWaits = 0;
         moves++;
-        judge = MOVED;
         CpuMove.moveOff();
     }
 
@@ -163,18 +184,10 @@ public final class RingIdleStrategy implements IdleStrategy {
 
     @Override
     public void reset() {
-        if (idleSince != Long.MIN_VALUE) { // a wait that idled
-            if (judge == JUDGE_THIS) {
-                // the first wait after a move: the caller kept up (the move helped), or the next move waits longer
-                moveInterval = late ? Math.min(moveInterval * 2, MAX_MOVE_INTERVAL_NANOS) : MIN_MOVE_INTERVAL_NANOS;
-                judge = NONE;
-            } else if (judge == MOVED) {
-                judge = JUDGE_THIS;
-            }
-            if (!late) {
-                lateWaits = 0; // the caller kept up: the streak ends
-            }
+        if (looked && !late) {
+            lateWaits = 0; // the caller kept up: the streak ends
         }
+        looked = false;
         late = false;
         idleSince = Long.MIN_VALUE;
         sleepNanos = minSleepNanos;

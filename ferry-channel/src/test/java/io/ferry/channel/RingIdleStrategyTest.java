@@ -6,16 +6,24 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** A server's wait moves off a CPU its caller wants, and backs off while moving does not help. */
+/**
+ * A server's wait moves off a CPU its caller wants, within a budget. The waits run on a clock of the test's, so that
+ * what is asserted does not hang on this machine's pace.
+ */
 class RingIdleStrategyTest {
     private static final int CAPACITY = 4096;
+    private static final long MS = 1_000_000;
     private final Arena arena = Arena.ofConfined();
     private final SpscRing requests = ring();
     private final SpscRing answers = ring();
+    private final AtomicLong clock = new AtomicLong(1_000 * MS);
+    /** A server's wait as {@link RingIdleStrategy#forRequests} makes it, on the test's clock. */
+    private final RingIdleStrategy server = new RingIdleStrategy(requests, answers, 20_000, 200_000, 50_000, MS,
+            clock::get);
 
     @AfterEach
     void close() {
@@ -26,63 +34,28 @@ class RingIdleStrategyTest {
         return new SpscRing("test", arena.allocate(RING_DATA_OFFSET + CAPACITY, 128), CAPACITY);
     }
 
-    /** One wait with no request, long enough to end the spin and yield a while; then the work that ends it. */
-    private static void waitOnce(RingIdleStrategy idle, long nanos) {
-        long until = System.nanoTime() + nanos;
-        while (System.nanoTime() < until) {
+    /** One wait of {@code nanos} with no request (idling every 10 µs), then the request that ends it. */
+    private void waitOnce(RingIdleStrategy idle, long nanos) {
+        long start = clock.get();
+        for (long t = 0; t <= nanos; t += 10_000) {
+            clock.set(start + t);
             idle.idle(0);
         }
         idle.reset();
     }
 
+    /** Waits of 40 µs (past the 20 µs spin: each looks at the caller) for {@code nanos} of the clock. */
+    private void lateWaitsFor(long nanos) {
+        long until = clock.get() + nanos;
+        while (clock.get() < until) {
+            waitOnce(server, 40_000);
+        }
+    }
+
     private void answerUnread() {
         answers.tryClaim(1, 16);
         answers.publish();
-    }
-
-    @Test
-    void aCallerThatReadsItsAnswersIsNeverMovedFrom() {
-        RingIdleStrategy idle = RingIdleStrategy.forRequests(requests, answers, 1_000_000);
-        assertFalse(answers.holdsUnread());
-        for (int i = 0; i < 20; i++) {
-            waitOnce(idle, 40_000);
-        }
-        assertEquals(0, idle.moves());
-    }
-
-    @Test
-    void aCallerThatFallsBehindMovesTheServerAfterTwoWaitsThenLessAndLessOften() {
-        RingIdleStrategy idle = RingIdleStrategy.forRequests(requests, answers, 1_000_000);
-        answerUnread();
         assertTrue(answers.holdsUnread());
-        waitOnce(idle, 40_000);
-        assertEquals(0, idle.moves(), "one late wait is not a streak");
-        waitOnce(idle, 40_000);
-        assertEquals(1, idle.moves());
-        // 200 ms of late waits: no move helps, so 1, 2, 4 ... ms between them: about eight, not hundreds
-        long until = System.nanoTime() + 200_000_000L;
-        while (System.nanoTime() < until) {
-            waitOnce(idle, 40_000);
-        }
-        assertTrue(idle.moves() >= 3 && idle.moves() <= 12, "moves: " + idle.moves());
-    }
-
-    @Test
-    void aMoveThatHelpedLeavesTheNextOneAMillisecondAway() {
-        RingIdleStrategy idle = RingIdleStrategy.forRequests(requests, answers, 1_000_000);
-        answerUnread();
-        waitOnce(idle, 40_000);
-        waitOnce(idle, 40_000);
-        assertEquals(1, idle.moves());
-        readAnswers();
-        waitOnce(idle, 40_000); // the caller kept up after the move: it helped
-        answerUnread();
-        // late again: the next move may come 1 ms after the last one (2 ms had it not helped)
-        long until = System.nanoTime() + 1_500_000;
-        while (System.nanoTime() < until) {
-            waitOnce(idle, 40_000);
-        }
-        assertEquals(2, idle.moves());
     }
 
     private void readAnswers() {
@@ -91,24 +64,65 @@ class RingIdleStrategyTest {
     }
 
     @Test
-    void aWaitInWhichTheCallerKeptUpEndsTheStreak() {
-        RingIdleStrategy idle = RingIdleStrategy.forRequests(requests, answers, 1_000_000);
+    void aCallerThatReadsItsAnswersIsNeverMovedFrom() {
+        for (int i = 0; i < 20; i++) {
+            waitOnce(server, 40_000);
+        }
+        assertEquals(0, server.moves());
+    }
+
+    @Test
+    void aCallerThatFallsBehindMovesTheServerAfterTwoLooksThenOnceAMillisecondAtMost() {
         answerUnread();
-        waitOnce(idle, 40_000);
+        waitOnce(server, 40_000);
+        assertEquals(0, server.moves(), "one late look is not a streak");
+        waitOnce(server, 40_000);
+        assertEquals(1, server.moves());
+        lateWaitsFor(900_000);
+        assertEquals(1, server.moves(), "within a millisecond of the last move");
+        lateWaitsFor(200_000);
+        assertEquals(2, server.moves());
+    }
+
+    @Test
+    void aCallerAlwaysBehindGetsItsBudgetOfMovesASecondAndNoMore() {
+        answerUnread();
+        lateWaitsFor(200 * MS);
+        assertEquals(RingIdleStrategy.MOVES_PER_SECOND, server.moves(), "the first second's budget, spent");
+        lateWaitsFor(3_000 * MS);
+        assertEquals(4 * RingIdleStrategy.MOVES_PER_SECOND, server.moves());
+    }
+
+    @Test
+    void aCallerThatNeverReadsButCallsOftenCannotMakeTheServerMoveOften() {
+        // the answer stays unread; between the late waits, requests come within the spin (waits that look at nothing)
+        answerUnread();
+        long until = clock.get() + 200 * MS;
+        while (clock.get() < until) {
+            waitOnce(server, 40_000);
+            waitOnce(server, 5_000);
+        }
+        assertEquals(RingIdleStrategy.MOVES_PER_SECOND, server.moves(), "the budget, as with no requests between");
+    }
+
+    @Test
+    void aLookThatFindsTheCallerKeepingUpEndsTheStreak() {
+        answerUnread();
+        waitOnce(server, 40_000);
         readAnswers();
-        waitOnce(idle, 40_000);
+        waitOnce(server, 40_000);
         answerUnread();
-        waitOnce(idle, 40_000);
-        assertEquals(0, idle.moves());
+        waitOnce(server, 40_000);
+        assertEquals(0, server.moves());
     }
 
     @Test
     void aCallersWaitNeverMoves() {
-        RingIdleStrategy idle = RingIdleStrategy.forAnswers(requests);
+        RingIdleStrategy caller = RingIdleStrategy.forAnswers(requests);
         answerUnread();
         for (int i = 0; i < 10; i++) {
-            waitOnce(idle, 40_000);
+            waitOnce(caller, 40_000);
         }
-        assertEquals(0, idle.moves());
+        assertEquals(0, caller.moves());
     }
 }
