@@ -19,9 +19,10 @@ import java.util.function.LongSupplier;
  * after {@link #MOVE_AFTER} such looks in a row that found it had not, the caller is not running, and the server moves
  * its own thread to another CPU ({@link CpuMove}): at most once per {@link #MIN_MOVE_INTERVAL_NANOS} and
  * {@link #MOVES_PER_SECOND} times a second, so that a caller slow for other reasons (a busy machine, a guest that
- * reads late on purpose: nothing the guest writes tells the two apart) costs at most that many moves, each 0.1–0.3 ms
- * of the server's time on the VM (6 % of a thread that spins when it is idle anyway). A wait shorter than the spin looks at nothing, and a caller that keeps up costs
- * nothing: the look comes after the spin and reads two words of a ring header. A guest's own threads never move.
+ * reads late on purpose: nothing the guest writes tells the two apart) costs at most that many moves, each 0.1–0.3
+ * ms of the server's time on the VM (6 % of a thread that spins when it is idle anyway). A wait shorter than the
+ * spin looks at nothing, and a caller that keeps up costs nothing: the look comes after the spin and reads two words
+ * of a ring header. A guest's own threads never move.
  */
 public final class RingIdleStrategy implements IdleStrategy {
     /** Looks in a row (one a wait, at the end of its spin) that found the caller had not read the answers. */
