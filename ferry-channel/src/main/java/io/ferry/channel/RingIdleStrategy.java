@@ -52,19 +52,13 @@ public final class RingIdleStrategy implements IdleStrategy {
     private long moves;
 
     public RingIdleStrategy(SpscRing ring, long spinNanos, long yieldNanos, long minSleepNanos, long maxSleepNanos) {
-        this(ring, null, spinNanos, yieldNanos, minSleepNanos, maxSleepNanos);
+        this(ring, null, spinNanos, yieldNanos, minSleepNanos, maxSleepNanos, System::nanoTime);
     }
 
     /**
-     * A server's wait: as above, moving to another CPU when the caller, which reads {@code answers}, falls behind
-     * (see the class's text); {@code answers} null: never.
+     * {@code answers}: a server's, the ring it answers on, whose reader is its caller (it moves off a CPU it shares
+     * with the caller: see the class's text); null: never moves. {@code clock}: {@code System::nanoTime} but in tests.
      */
-    public RingIdleStrategy(SpscRing ring, SpscRing answers, long spinNanos, long yieldNanos, long minSleepNanos,
-                            long maxSleepNanos) {
-        this(ring, answers, spinNanos, yieldNanos, minSleepNanos, maxSleepNanos, System::nanoTime);
-    }
-
-    /** As above, on {@code clock} (tests). */
     RingIdleStrategy(SpscRing ring, SpscRing answers, long spinNanos, long yieldNanos, long minSleepNanos,
                      long maxSleepNanos, LongSupplier clock) {
         if (spinNanos < 0 || yieldNanos < 0 || minSleepNanos < 1 || maxSleepNanos < minSleepNanos) {
@@ -106,7 +100,7 @@ public final class RingIdleStrategy implements IdleStrategy {
      * µs, yields 200 µs, then doorbell sleeps up to {@code maxSleepNanos}; moves off a CPU it shares with its caller.
      */
     public static RingIdleStrategy forRequests(SpscRing ring, SpscRing answers, long maxSleepNanos) {
-        return new RingIdleStrategy(ring, answers, 20_000, 200_000, 50_000, maxSleepNanos);
+        return new RingIdleStrategy(ring, answers, 20_000, 200_000, 50_000, maxSleepNanos, System::nanoTime);
     }
 
     /**
