@@ -40,10 +40,9 @@ public final class RingIdleStrategy implements IdleStrategy {
     private final long maxSleepNanos;
     private long idleSince;
     private long sleepNanos;
-    /** Whether this wait has looked at the caller (its spin is over); whether the caller was behind then. */
+    /** Whether this wait has looked at the caller (its spin is over). */
     private boolean looked;
-    private boolean late;
-    /** In how many of the waits that looked, in a row, the caller was behind. */
+    /** In how many of the looks in a row the caller was behind. */
     private int lateWaits;
     private long movedAt = Long.MIN_VALUE / 2;
     /** The second the move budget counts in: when it began, how many moves it has had. */
@@ -138,12 +137,11 @@ public final class RingIdleStrategy implements IdleStrategy {
         } else if (idle < spinNanos + yieldNanos) {
             if (answers != null && !looked) {
                 looked = true; // once a wait, at the end of its spin
-                if (answers.holdsUnread()) {
-                    late = true;
-                    if (++lateWaits >= MOVE_AFTER && mayMove(now)) {
-                        move(now);
-                        return;
-                    }
+                if (!answers.holdsUnread()) {
+                    lateWaits = 0; // the caller kept up: the streak ends
+                } else if (++lateWaits >= MOVE_AFTER && mayMove(now)) {
+                    move(now);
+                    return;
                 }
             }
             Thread.yield();
@@ -179,11 +177,7 @@ public final class RingIdleStrategy implements IdleStrategy {
 
     @Override
     public void reset() {
-        if (looked && !late) {
-            lateWaits = 0; // the caller kept up: the streak ends
-        }
         looked = false;
-        late = false;
         idleSince = Long.MIN_VALUE;
         sleepNanos = minSleepNanos;
     }

@@ -77,6 +77,10 @@ final class Libc {
     static final MethodHandle READ = errno("read", FunctionDescriptor.of(L, I, A, L));
     static final MethodHandle WRITE = errno("write", FunctionDescriptor.of(L, I, A, L));
     static final MethodHandle SEND = errno("send", FunctionDescriptor.of(L, I, A, L, I));
+    // the calling thread's CPU and CPU mask (CpuMove)
+    static final MethodHandle SCHED_GETCPU = errno("sched_getcpu", FunctionDescriptor.of(I));
+    static final MethodHandle SCHED_GETAFFINITY = errno("sched_getaffinity", FunctionDescriptor.of(I, I, L, A));
+    static final MethodHandle SCHED_SETAFFINITY = errno("sched_setaffinity", FunctionDescriptor.of(I, I, L, A));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(
             LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(A, I));
 

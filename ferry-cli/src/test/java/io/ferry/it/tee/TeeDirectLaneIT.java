@@ -42,8 +42,7 @@ import org.junit.jupiter.api.Timeout;
  * well-formed invokes from the lane, refuses malformed ones without running anything and keeps serving, never lets
  * a guest attach a lane the host has not checked, and when the instance dies (its own exit, or the per-call
  * watchdog on a call that spins) the guest waiting on the lane gets TARGET_DEAD from the host instead of waiting
- * forever. Another guest's session of the
- * same TA is untouched by all of it.
+ * forever. Another guest's session of the same TA is untouched by all of it.
  */
 @Timeout(180)
 class TeeDirectLaneIT {
