@@ -6,11 +6,11 @@ import java.util.function.LongSupplier;
 /**
  * Idling for a ring's consumer, by time: spin with {@code Thread.onSpinWait} for {@code spinNanos} (most answers
  * come within microseconds and a spinning consumer sees them at once; between two readings of the clock it looks at
- * nothing but the ring's TAIL, {@link #SPIN_LOOKS} times, through this consumer's own view of the ring), then yield for {@code yieldNanos} (the
- * producer may need this core), then sleep on the ring's doorbell, a futex the producer rings when it publishes to
- * a sleeping consumer, with timeouts growing from {@code minSleepNanos} to {@code maxSleepNanos}. A long wait (a
- * large copy, a long kernel) thus leaves the CPU to the work it waits for, and an idle consumer costs one wake-up
- * per {@code maxSleepNanos}.
+ * nothing but the ring's TAIL, up to {@link #SPIN_LOOKS} times, through this consumer's own view of the ring), then
+ * yield for {@code yieldNanos} (the producer may need this core), then sleep on the ring's doorbell, a futex the
+ * producer rings when it publishes to a sleeping consumer, with timeouts growing from {@code minSleepNanos} to
+ * {@code maxSleepNanos}. A long wait (a large copy, a long kernel) thus leaves the CPU to the work it waits for, and
+ * an idle consumer costs one wake-up per {@code maxSleepNanos}.
  *
  * <p><b>A server sharing a CPU with its caller.</b> The kernel may put a server's spinning thread and its caller's
  * on one CPU and leave them there (its load balancer does not move a thread that always runs, as cache-hot); each
