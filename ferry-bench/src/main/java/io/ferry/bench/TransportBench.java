@@ -21,10 +21,8 @@ import java.io.InputStreamReader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,6 +38,10 @@ import org.HdrHistogram.Histogram;
  */
 public final class TransportBench {
     static final int GUESTS = 64;
+    /** The null call and its floors take turns in this many blocks ({@link #nullCallsBesideFloors}). */
+    static final int FLOOR_BLOCKS = 10;
+    /** Round trips before each block's own: the echo or the host's endpoint wakes from its pause. */
+    static final int BLOCK_WARMUP = 5_000;
     static final long TRANSFER = 64L << 20;
     static final String KERNEL = "__kernel void inc(__global int* a) { a[get_global_id(0)] += 1; }";
 
@@ -74,7 +76,6 @@ public final class TransportBench {
 
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "ferry-bench-");
         try (NativeTransfers nat = new NativeTransfers(chosen)) {
-            floor(dir, r, rttSamples);
             Path config = dir.resolve("host.yaml");
             List<HostConfig.GuestConfig> guests = new ArrayList<>();
             guests.add(new HostConfig.GuestConfig("bench", 256L << 20).withSecret(HostConfig.newSecret()));
@@ -110,7 +111,7 @@ public final class TransportBench {
                     io.ferry.client.Device dev = DeviceChoice.guest(ferry, device);
                     r.put("device", dev.name());
                     r.put("backend", dev.backend());
-                    Histogram nul = nullCalls(ferry, rttSamples);
+                    Histogram nul = nullCallsBesideFloors(dir, ferry, rttSamples, r);
                     r.put("null_call_rtt_ns_p50", nul.getValueAtPercentile(50));
                     r.put("null_call_rtt_ns_p99", nul.getValueAtPercentile(99));
                     r.put("async_calls_per_s", asyncRate(ferry, asyncCalls));
@@ -171,27 +172,41 @@ public final class TransportBench {
     }
 
     /**
-     * The floors of a call: a word each way ({@code floor_rtt_ns_*}), and a record and its position word each way,
-     * what any ring moves ({@code floor_rtt_ns_*_ring}; {@link PingPong}).
+     * The null call and its floors, a word each way ({@code floor_rtt_ns_*}) and a record and its position word each
+     * way, what any ring moves ({@code floor_rtt_ns_*_ring}; {@link PingPong}), in {@link #FLOOR_BLOCKS} blocks that
+     * take turns, each after a warm-up of its own: so that the three see the same VM pace, which changes within
+     * seconds on a shared VM and made the ratio of one to another read anywhere from 0.6 to 6.6 when each was
+     * measured in one stretch of its own.
      */
-    private void floor(Path dir, Report r, int samples) throws Exception {
-        for (boolean ring : new boolean[] {false, true}) {
-            Path file = dir.resolve(ring ? "pingpong-ring" : "pingpong");
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE); Arena arena = Arena.ofShared()) {
-                MemorySegment s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
-                Process echo = startJava(PingPong.class, file.toString(), ring ? "ring" : "word");
-                try {
-                    Histogram h = PingPong.measure(s, samples / 4, samples, ring);
-                    String suffix = ring ? "_ring" : "";
-                    r.put("floor_rtt_ns_p50" + suffix, h.getValueAtPercentile(50));
-                    r.put("floor_rtt_ns_p99" + suffix, h.getValueAtPercentile(99));
-                } finally {
-                    echo.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
-                    echo.destroyForcibly();
+    private static Histogram nullCallsBesideFloors(Path dir, Ferry ferry, int samples, Report r) throws Exception {
+        Histogram word = new Histogram(3_600_000_000L, 3);
+        Histogram ring = new Histogram(3_600_000_000L, 3);
+        Histogram nul = new Histogram(3_600_000_000L, 3);
+        try (PingPong.Echo w = new PingPong.Echo(dir.resolve("pingpong"), false);
+             PingPong.Echo g = new PingPong.Echo(dir.resolve("pingpong-ring"), true)) {
+            Histogram discard = new Histogram(3_600_000_000L, 3);
+            w.measure(discard, samples / 4, 0);
+            g.measure(discard, samples / 4, 0);
+            Warmup.calls(samples / 4, i -> ferry.nop((int) i));
+            int block = samples / FLOOR_BLOCKS;
+            for (int b = 0; b < FLOOR_BLOCKS; b++) {
+                w.measure(word, BLOCK_WARMUP, block);
+                g.measure(ring, BLOCK_WARMUP, block);
+                for (int i = -BLOCK_WARMUP; i < block; i++) {
+                    long t0 = System.nanoTime();
+                    ferry.nop(i);
+                    long t = System.nanoTime() - t0;
+                    if (i >= 0) {
+                        nul.recordValue(t);
+                    }
                 }
             }
         }
+        r.put("floor_rtt_ns_p50", word.getValueAtPercentile(50));
+        r.put("floor_rtt_ns_p99", word.getValueAtPercentile(99));
+        r.put("floor_rtt_ns_p50_ring", ring.getValueAtPercentile(50));
+        r.put("floor_rtt_ns_p99_ring", ring.getValueAtPercentile(99));
+        return nul;
     }
 
     static Histogram nullCalls(Ferry ferry, int samples) {
