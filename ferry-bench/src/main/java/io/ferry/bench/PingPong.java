@@ -136,6 +136,7 @@ public final class PingPong {
         public void close() throws InterruptedException {
             try {
                 LONG.setRelease(s, PING, STOP);
+                Futex.wake(s.asSlice(PING, Integer.BYTES));
                 if (!echo.waitFor(5, TimeUnit.SECONDS)) {
                     echo.destroyForcibly();
                 }

@@ -31,8 +31,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * {@code ./ferry bench transport}: the cost of the channel and the call path, each beside its baseline in the same
- * run: the floor (bare ping-pong between two processes), null calls, one-way call rate, 64 MiB transfers against
- * the same backend called in-process, launch + finish against the same, and how the host scales to 64 guests.
+ * run: null calls beside their floor (bare ping-pong between two processes, in turns), one-way call rate, 64 MiB
+ * transfers against the same backend called in-process, launch + finish against the same, and how the host scales
+ * to 64 guests.
  *
  * <p>The host runs in a process of its own ({@link BenchHost}); this process is the guest.
  */
