@@ -193,14 +193,10 @@ public final class TransportBench {
             for (int b = 0; b < FLOOR_BLOCKS; b++) {
                 w.measure(word, BLOCK_WARMUP, block);
                 g.measure(ring, BLOCK_WARMUP, block);
-                for (int i = -BLOCK_WARMUP; i < block; i++) {
-                    long t0 = System.nanoTime();
+                for (int i = 0; i < BLOCK_WARMUP; i++) {
                     ferry.nop(i);
-                    long t = System.nanoTime() - t0;
-                    if (i >= 0) {
-                        nul.recordValue(t);
-                    }
                 }
+                timeNullCalls(ferry, nul, block);
             }
         }
         r.put("floor_rtt_ns_p50", word.getValueAtPercentile(50));
@@ -213,12 +209,17 @@ public final class TransportBench {
     static Histogram nullCalls(Ferry ferry, int samples) {
         Warmup.calls(samples / 4, i -> ferry.nop((int) i));
         Histogram h = new Histogram(3_600_000_000L, 3);
+        timeNullCalls(ferry, h, samples);
+        return h;
+    }
+
+    /** {@code samples} null calls, each one's round trip recorded into {@code into} (ns). */
+    private static void timeNullCalls(Ferry ferry, Histogram into, int samples) {
         for (int i = 0; i < samples; i++) {
             long t0 = System.nanoTime();
             ferry.nop(i);
-            h.recordValue(System.nanoTime() - t0);
+            into.recordValue(System.nanoTime() - t0);
         }
-        return h;
     }
 
     private static double asyncRate(Ferry ferry, int calls) {
