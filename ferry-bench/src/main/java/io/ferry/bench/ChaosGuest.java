@@ -6,13 +6,14 @@ import java.nio.file.Path;
 
 /**
  * A guest in its own process for the chaos benchmark: {@code ChaosGuest SOCKET GUEST SECRET_BASE64 BUFFERS BYTES} connects over the guest socket, creates the
- * buffers, prints {@code READY} and sleeps until it is killed.
+ * buffers, prints {@code READY} and sleeps until it is killed, or until the bench is gone ({@link ParentWatch}).
  */
 public final class ChaosGuest {
     private ChaosGuest() {
     }
 
     public static void main(String[] args) throws Exception {
+        ParentWatch.exitWithParent();
         Ferry ferry = Ferry.connect(Path.of(args[0]), args[1], java.util.Base64.getDecoder().decode(args[2]));
         Context ctx = ferry.createContext(ferry.defaultDevice());
         for (int i = 0; i < Integer.parseInt(args[3]); i++) {

@@ -41,8 +41,12 @@ public final class PingPong {
     private PingPong() {
     }
 
-    /** Echo side: copies each new ping value into pong until it reads {@link #STOP}; sleeps while it reads PAUSE. */
+    /**
+     * Echo side: copies each new ping value into pong until it reads {@link #STOP} or the bench is gone
+     * ({@link ParentWatch}); sleeps while it reads PAUSE.
+     */
     public static void main(String[] args) throws IOException {
+        ParentWatch.exitWithParent(); // a killed bench leaves no echo spinning
         try (Arena arena = Arena.ofShared();
              FileChannel ch = FileChannel.open(Path.of(args[0]), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             MemorySegment s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
@@ -90,12 +94,17 @@ public final class PingPong {
         /** Starts the echo process over {@code file} (created), paused until the first {@link #measure}. */
         Echo(Path file, boolean ring) throws IOException {
             this.ring = ring;
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE)) {
-                s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
+            try {
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE)) {
+                    s = ch.map(FileChannel.MapMode.READ_WRITE, 0, 4096, arena);
+                }
+                LONG.setRelease(s, PING, PAUSE);
+                echo = TransportBench.startJava(PingPong.class, file.toString(), ring ? "ring" : "word");
+            } catch (IOException | RuntimeException e) {
+                arena.close(); // the mapping, if made
+                throw e;
             }
-            LONG.setRelease(s, PING, PAUSE);
-            echo = TransportBench.startJava(PingPong.class, file.toString(), ring ? "ring" : "word");
         }
 
         /**
@@ -114,7 +123,11 @@ public final class PingPong {
                 if (n == 0) {
                     Futex.wake(s.asSlice(PING, Integer.BYTES)); // the echo sleeps since the last block
                 }
-                while ((long) LONG.getAcquire(s, PONG) != i) {
+                for (long spins = 1; (long) LONG.getAcquire(s, PONG) != i; spins++) {
+                    if ((spins & 0xFFFFFF) == 0 && !echo.isAlive()) { // not a hang if the echo died
+                        throw new IllegalStateException("the floor's echo process ended (exit code "
+                                + echo.exitValue() + ")");
+                    }
                     Thread.onSpinWait();
                 }
                 long sum = 0;

@@ -52,16 +52,7 @@ public final class TcpFloor {
             server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             System.out.println("READY " + server.getLocalPort());
             System.out.flush();
-            Thread.ofPlatform().daemon().start(() -> {
-                try {
-                    while (System.in.read() >= 0) {
-                        Thread.onSpinWait();
-                    }
-                } catch (IOException ignored) {
-                    // the bench went away
-                }
-                System.exit(0);
-            });
+            ParentWatch.exitWithParent();
             while (true) {
                 Socket s = server.accept();
                 Thread.ofPlatform().start(() -> serve(s));
